@@ -1,0 +1,8 @@
+// Original file: /work/main/proto/xensim/xenstore/v1/xenstore.proto
+
+
+export interface Empty {
+}
+
+export interface Empty__Output {
+}

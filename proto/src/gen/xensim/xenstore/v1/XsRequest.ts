@@ -1,0 +1,18 @@
+// Original file: /work/main/proto/xensim/xenstore/v1/xenstore.proto
+
+
+export interface XsRequest {
+  'sessionId'?: (string);
+  'type'?: (number);
+  'reqId'?: (number);
+  'txId'?: (number);
+  'payload'?: (Buffer | Uint8Array | string);
+}
+
+export interface XsRequest__Output {
+  'sessionId': (string);
+  'type': (number);
+  'reqId': (number);
+  'txId': (number);
+  'payload': (Buffer);
+}
