@@ -137,3 +137,16 @@ export const XENSTORE_ERROR_PROTO = 3;
 export const XS_WRITE_NONE = "NONE";
 export const XS_WRITE_CREATE = "CREATE";
 export const XS_WRITE_CREATE_EXCL = "CREATE|EXCL";
+
+// ---- Additions after Xen 4.17 (not in Debian's headers, so not probed) ----
+
+/** *(new, Xen 4.21)* message types beyond XsType.TYPE_COUNT of the 4.17 headers. */
+export const XS_GET_FEATURE = 23;
+export const XS_SET_FEATURE = 24;
+export const XS_GET_QUOTA = 25;
+export const XS_SET_QUOTA = 26;
+/** *(new)* server_features bits. */
+export const XENSTORE_SERVER_FEATURE_WATCHDEPTH = 4;
+export const XENSTORE_SERVER_FEATURE_DOMID_ANY = 8;
+/** *(new, 2025)* `evtchn_port` field of the ring page, used only if non-zero. */
+export const XENSTORE_DOMAIN_INTERFACE_EVTCHN_PORT = 2076;
