@@ -1,1 +1,24 @@
-export {};
+export { lockWord, tryLockWord, unlockWord } from "./lock.js";
+export {
+  type CreateDomainOptions,
+  type DomainState,
+  DomCtl,
+  type ForeignWriteCheck,
+  frameOffset,
+  MAX_GFN,
+  PageStore,
+  PageStoreError,
+  type PageStoreOptions,
+} from "./page-store.js";
+export {
+  adjacent,
+  type Backing,
+  ContiguousView,
+  MemoryAccessError,
+  type MemView,
+  makeView,
+  NO_WRITE_LOG,
+  PagedView,
+  type WriteLog,
+} from "./view.js";
+export * from "./xen-constants.js";
