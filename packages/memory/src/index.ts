@@ -21,4 +21,4 @@ export {
   PagedView,
   type WriteLog,
 } from "./view.js";
-export * from "./xen-constants.js";
+export { PAGE_SHIFT, PAGE_SIZE } from "./xen-constants.js";

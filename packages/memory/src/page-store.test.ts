@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Worker } from "node:worker_threads";
+import { DOMID_XEN } from "@xensim/abi";
 import { DomCtl, MAX_GFN, PageStore, PageStoreError } from "./page-store.js";
-import { DOMID_XEN, PAGE_SIZE } from "./xen-constants.js";
+import { PAGE_SIZE } from "./xen-constants.js";
 
 const small = () => PageStore.create({ frames: 256 });
 

@@ -19,8 +19,9 @@
 // 0..63 are this package's; DomCtl.GNTTAB_BASE.. belong to @xensim/gnttab and DomCtl.EVTCHN_BASE..
 // to @xensim/evtchn, which keep their per-domain state there so it too is shared between threads.
 
+import { DOMID_FIRST_RESERVED, DOMID_XEN } from "@xensim/abi";
 import { type Backing, type MemView, makeView, NO_WRITE_LOG, type WriteLog } from "./view.js";
-import { DOMID_FIRST_RESERVED, DOMID_XEN, PAGE_SIZE } from "./xen-constants.js";
+import { PAGE_SIZE } from "./xen-constants.js";
 
 const MAGIC = 0x5853_494d; // "XSIM"
 const VERSION = 1;

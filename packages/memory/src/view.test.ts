@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { DOMID_XEN } from "@xensim/abi";
 import fc from "fast-check";
 import { PageStore } from "./page-store.js";
 import { MemoryAccessError, type MemView, type WriteLog } from "./view.js";
-import { DOMID_XEN, PAGE_SIZE } from "./xen-constants.js";
+import { PAGE_SIZE } from "./xen-constants.js";
 
 function setup(log?: WriteLog) {
   const s = PageStore.create({ frames: 128, ...(log ? { writeLog: log } : {}) });
