@@ -43,7 +43,7 @@ export function xenDmopPciSbdf(seg: number, bus: number, dev: number, fn: number
 }
 
 /** struct xen_dm_op: op, pad, then the union `u` of the structs below. */
-export const XEN_DM_OP_LAYOUT = layout({ op: 0, pad: 4, u: 8, size: 40 });
+export const XEN_DM_OP_LAYOUT = layout({ op: 0, pad: 4, u: 8, size: 32 });
 /** Offsets inside `u`. */
 export const XEN_DM_OP_CREATE_IOREQ_SERVER_LAYOUT = layout({ handle_bufioreq: 0, pad: 1, id: 4, size: 6 });
 export const XEN_DM_OP_GET_IOREQ_SERVER_INFO_LAYOUT = layout({
@@ -64,4 +64,11 @@ export const XEN_DM_OP_IOREQ_SERVER_RANGE_LAYOUT = layout({
 });
 export const XEN_DM_OP_SET_IOREQ_SERVER_STATE_LAYOUT = layout({ id: 0, enabled: 2, pad: 3, size: 4 });
 export const XEN_DM_OP_DESTROY_IOREQ_SERVER_LAYOUT = layout({ id: 0, pad: 2, size: 4 });
-export const XEN_DM_OP_MAP_MEM_TYPE_TO_IOREQ_SERVER_LAYOUT = layout({ id: 0, type: 2, flags: 4, size: 8 });
+/** `opaque` is the hypercall-continuation cursor; callers set it to 0. */
+export const XEN_DM_OP_MAP_MEM_TYPE_TO_IOREQ_SERVER_LAYOUT = layout({
+  id: 0,
+  type: 2,
+  flags: 4,
+  opaque: 8,
+  size: 16,
+});
