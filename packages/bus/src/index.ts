@@ -1,1 +1,53 @@
-export {};
+// @xensim/bus: the event plane (in-process and NATS) and the call plane (in-process and gRPC), with
+// fault hooks built into every adapter.
+
+export {
+  type CallClient,
+  type CallContext,
+  type CallOptions,
+  type CallServer,
+  resolveMethod,
+  type UnaryHandler,
+} from "./calls.js";
+export {
+  FAULT_SUBJECT_PREFIX,
+  FAULT_TARGET_ALL,
+  type FaultCommand,
+  type FaultControlReply,
+  faultControlSubject,
+  faultRecordsSubject,
+  fetchFaultRecords,
+  sendFaultRules,
+  serveFaultControl,
+} from "./control.js";
+export { BusError, BusErrorCode, CallError, GrpcStatus, statusName } from "./errors.js";
+export {
+  type BusMsg,
+  type BusOptions,
+  type EventBus,
+  type PublishOptions,
+  type RequestOptions,
+  STATUS_HEADER,
+  type SubscribeOptions,
+  type Subscription,
+} from "./events.js";
+export {
+  type CallFaultRule,
+  type DelaySpec,
+  type EventFaultRule,
+  type FaultController,
+  type FaultKind,
+  type FaultRecord,
+  type FaultRules,
+  validateFaultRules,
+} from "./faults.js";
+export { createGrpcCallClient, createGrpcCallServer, type GrpcCallServerOptions } from "./grpc-calls.js";
+export { createInProcessBus } from "./inprocess-bus.js";
+export {
+  createInProcessCallClient,
+  createInProcessCallServer,
+  type InProcessCallClientOptions,
+  type InProcessCallServerOptions,
+} from "./inprocess-calls.js";
+export { connectNatsBus, type NatsBusOptions } from "./nats-bus.js";
+export { globMatches, subjectMatches, validateSubject } from "./subject.js";

@@ -1,0 +1,79 @@
+import type * as grpc from "@grpc/grpc-js";
+import { CallError, GrpcStatus } from "./errors.js";
+import type { FaultController } from "./faults.js";
+
+export interface CallContext {
+  metadata: Record<string, string>;
+  /** Who called: "ipv4:127.0.0.1:port" over gRPC, "inprocess:<client id>" in process. */
+  peer: string;
+  /** Absolute deadline (ms since the epoch), if the caller set one. */
+  deadline?: number;
+  /** Full method path, "/package.Service/Method". */
+  method: string;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: handler maps are keyed by method, typed per service by callers
+export type UnaryHandler<Req = any, Res = any> = (req: Req, ctx: CallContext) => Promise<Res>;
+
+export interface CallOptions {
+  /** Relative deadline; past it the call fails with DEADLINE_EXCEEDED. */
+  deadlineMs?: number;
+  metadata?: Record<string, string>;
+}
+
+export interface CallServer {
+  /** Registers handlers by method name (the definition's key, e.g. "Echo", or its original name). */
+  addService(def: grpc.ServiceDefinition, impl: Record<string, UnaryHandler>): void;
+  /** Starts serving; returns the address (gRPC "host:port", in-process "inprocess:<name>"). Idempotent. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+  readonly faults: FaultController;
+}
+
+export interface CallClient {
+  /** Calls a unary method by name ("Echo"), original name, or full path. */
+  call<Req = unknown, Res = unknown>(method: string, req: Req, opts?: CallOptions): Promise<Res>;
+  close(): void;
+  readonly faults: FaultController;
+}
+
+export interface ResolvedMethod {
+  key: string;
+  def: grpc.MethodDefinition<unknown, unknown>;
+}
+
+/** Finds a method of a definition by key, original name or full path. */
+export function resolveMethod(def: grpc.ServiceDefinition, method: string): ResolvedMethod | undefined {
+  for (const [key, md] of Object.entries(def)) {
+    if (key === method || md.path === method || md.originalName === method) {
+      return { key, def: md as grpc.MethodDefinition<unknown, unknown> };
+    }
+  }
+  return undefined;
+}
+
+/** Unary handlers only for now; streaming methods are rejected at addService (room kept in the types). */
+export function assertUnary(key: string, md: grpc.MethodDefinition<unknown, unknown>): void {
+  if (md.requestStream || md.responseStream) {
+    throw new CallError(
+      GrpcStatus.UNIMPLEMENTED,
+      `streaming method ${md.path} is not supported yet (${key})`,
+    );
+  }
+}
+
+/** Maps whatever a handler threw to a CallError (CallErrors pass through unchanged). */
+export function toCallError(err: unknown): CallError {
+  if (err instanceof CallError) return err;
+  const e = err as { code?: unknown; details?: unknown; message?: unknown };
+  if (typeof e?.code === "number" && e.code >= 0 && e.code <= 16 && typeof e.details === "string") {
+    return new CallError(e.code, e.details);
+  }
+  return new CallError(GrpcStatus.UNKNOWN, typeof e?.message === "string" ? e.message : String(err), {
+    cause: err,
+  });
+}
+
+export function deadlineError(method: string): CallError {
+  return new CallError(GrpcStatus.DEADLINE_EXCEEDED, `Deadline exceeded calling ${method}`);
+}

@@ -1,0 +1,112 @@
+import { BusError, BusErrorCode } from "./errors.js";
+import type { EventBus, Subscription } from "./events.js";
+import type { FaultController, FaultRecord, FaultRules } from "./faults.js";
+import { validateFaultRules } from "./faults.js";
+
+/** Prefix of fault-control subjects: "xensim.fault.<op>.<target>". */
+export const FAULT_SUBJECT_PREFIX = "xensim.fault";
+/** Target that every fault-control server answers to. */
+export const FAULT_TARGET_ALL = "all";
+
+/** The subject on which a target's faults are switched. */
+export function faultControlSubject(target: string): string {
+  return `${FAULT_SUBJECT_PREFIX}.set.${target}`;
+}
+export function faultRecordsSubject(target: string): string {
+  return `${FAULT_SUBJECT_PREFIX}.records.${target}`;
+}
+
+/** A fault-control command: rules for one component (or all), or null to clear. */
+export interface FaultCommand {
+  /** Component name as registered with serveFaultControl ("bus", "calls.server", ...); default: all. */
+  component?: string;
+  rules: FaultRules | null;
+}
+
+export interface FaultControlReply {
+  ok: boolean;
+  error?: string;
+  components: string[];
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/**
+ * Lets a running service's faults be switched over the bus: subscribes to
+ * xensim.fault.set.<target> and xensim.fault.set.all (commands), and xensim.fault.records.<target>
+ * (returns the fault records of every component). Returns the subscriptions' stopper.
+ */
+export function serveFaultControl(
+  bus: EventBus,
+  target: string,
+  components: Record<string, FaultController>,
+): { stop(): void } {
+  const subs: Subscription[] = [];
+  const onSet = (m: { data: Uint8Array; reply?: string }): void => {
+    let reply: FaultControlReply;
+    try {
+      const cmd = JSON.parse(dec.decode(m.data)) as FaultCommand;
+      const names = cmd.component ? [cmd.component] : Object.keys(components);
+      for (const n of names) {
+        if (!components[n]) throw new BusError(BusErrorCode.BadFaultRules, `unknown fault component '${n}'`);
+      }
+      const rules = cmd.rules === null ? null : validateFaultRules(cmd.rules);
+      for (const n of names) {
+        const c = components[n] as FaultController;
+        if (rules === null) c.clear();
+        else c.set(rules);
+      }
+      reply = { ok: true, components: names };
+    } catch (err) {
+      reply = { ok: false, error: err instanceof Error ? err.message : String(err), components: [] };
+    }
+    if (m.reply && !bus.closed) bus.publish(m.reply, enc.encode(JSON.stringify(reply)));
+  };
+  subs.push(bus.subscribe(faultControlSubject(target), { callback: onSet }));
+  if (target !== FAULT_TARGET_ALL)
+    subs.push(bus.subscribe(faultControlSubject(FAULT_TARGET_ALL), { callback: onSet }));
+  subs.push(
+    bus.subscribe(faultRecordsSubject(target), {
+      callback: (m) => {
+        const out: Record<string, { seed: number; records: readonly FaultRecord[] }> = {};
+        for (const [n, c] of Object.entries(components)) out[n] = { seed: c.seed, records: c.records };
+        if (m.reply && !bus.closed) bus.publish(m.reply, enc.encode(JSON.stringify(out)));
+      },
+    }),
+  );
+  return {
+    stop: () => {
+      for (const s of subs) s.unsubscribe();
+    },
+  };
+}
+
+/** Sets (or with null clears) a running target's faults; resolves with its answer. */
+export async function sendFaultRules(
+  bus: EventBus,
+  target: string,
+  rules: FaultRules | null,
+  opts: { component?: string; timeoutMs?: number } = {},
+): Promise<FaultControlReply> {
+  const cmd: FaultCommand = { rules };
+  if (opts.component) cmd.component = opts.component;
+  const m = await bus.request(faultControlSubject(target), enc.encode(JSON.stringify(cmd)), {
+    timeoutMs: opts.timeoutMs ?? 2000,
+  });
+  const reply = JSON.parse(dec.decode(m.data)) as FaultControlReply;
+  if (!reply.ok) throw new BusError(BusErrorCode.BadFaultRules, reply.error ?? "fault control failed");
+  return reply;
+}
+
+/** Fetches a running target's fault records, per component. */
+export async function fetchFaultRecords(
+  bus: EventBus,
+  target: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<Record<string, { seed: number; records: FaultRecord[] }>> {
+  const m = await bus.request(faultRecordsSubject(target), new Uint8Array(0), {
+    timeoutMs: opts.timeoutMs ?? 2000,
+  });
+  return JSON.parse(dec.decode(m.data)) as Record<string, { seed: number; records: FaultRecord[] }>;
+}
