@@ -1,0 +1,90 @@
+// The node store: an immutable-node main tree with per-owner node counts, and copy-on-write layers
+// (a transaction, or one request being staged) on top of it.
+
+import type { XsPerm } from "./perms.js";
+
+/** One node. Nodes are never mutated in place: a change stores a new object. */
+export interface XsNode {
+  readonly value: Uint8Array;
+  readonly perms: readonly XsPerm[];
+  /** Child names in insertion order (C xenstored's children blob). */
+  readonly children: readonly string[];
+  /** Generation count of the last change (C xenstored node_hdr.generation). */
+  readonly generation: number;
+}
+
+/** Generation count recorded for a node that did not exist (C NO_GENERATION). */
+export const NO_GENERATION = -1;
+
+/** Accounted node size as C xenstored computes it: node_hdr + permissions + value + child names. */
+export function nodeSize(value: Uint8Array, perms: readonly XsPerm[], children: readonly string[]): number {
+  let childlen = 0;
+  for (const c of children) childlen += c.length + 1;
+  return 16 + perms.length * 8 + value.length + childlen;
+}
+
+export function ownerOf(node: XsNode): number {
+  return node.perms[0]!.id;
+}
+
+export interface NodeReader {
+  get(path: string): XsNode | undefined;
+}
+
+/** The committed tree. */
+export class MainTree implements NodeReader {
+  readonly nodes = new Map<string, XsNode>();
+  /** Nodes per owner domid (the "nodes" quota accounting). */
+  readonly counts = new Map<number, number>();
+
+  get(path: string): XsNode | undefined {
+    return this.nodes.get(path);
+  }
+
+  count(domid: number): number {
+    return this.counts.get(domid) ?? 0;
+  }
+
+  /** Stores (or with null removes) exactly one node; children lists are the caller's business. */
+  put(path: string, node: XsNode | null): void {
+    const old = this.nodes.get(path);
+    if (old) addCount(this.counts, ownerOf(old), -1);
+    if (node) {
+      this.nodes.set(path, node);
+      addCount(this.counts, ownerOf(node), 1);
+    } else this.nodes.delete(path);
+  }
+}
+
+export function addCount(m: Map<number, number>, domid: number, add: number): void {
+  const v = (m.get(domid) ?? 0) + add;
+  if (v === 0) m.delete(domid);
+  else m.set(domid, v);
+}
+
+/** Copy-on-write changes over another reader. `null` in the overlay marks a removed node. */
+export class Layer implements NodeReader {
+  readonly overlay = new Map<string, XsNode | null>();
+  /** Change of nodes per owner relative to the layer below. */
+  readonly countDelta = new Map<number, number>();
+
+  constructor(readonly below: NodeReader) {}
+
+  get(path: string): XsNode | undefined {
+    const v = this.overlay.get(path);
+    if (v !== undefined) return v ?? undefined;
+    return this.below.get(path);
+  }
+
+  put(path: string, node: XsNode | null): void {
+    const old = this.get(path);
+    if (old) addCount(this.countDelta, ownerOf(old), -1);
+    if (node) addCount(this.countDelta, ownerOf(node), 1);
+    this.overlay.set(path, node);
+  }
+
+  /** Moves this layer's changes into `target` (a layer or the main tree's put). */
+  mergeInto(target: { put(path: string, node: XsNode | null): void }): void {
+    for (const [path, node] of this.overlay) target.put(path, node);
+  }
+}
