@@ -280,10 +280,13 @@ export class XenstoreEngine {
     const out: Output = { reply: null, events: [], mutations: [], effects: [] };
     const c = this.conns.get(conn);
     if (!c || msg.payload.length > XENSTORE_PAYLOAD_MAX) return out;
+    const generation = this.generation;
     try {
       const payload = this.dispatch(c, msg, out);
       out.reply = { type: msg.type, reqId: msg.reqId, txId: msg.txId, payload };
     } catch (err) {
+      // A failed request leaves no trace, not even a used generation number.
+      this.generation = generation;
       let name: string;
       if (err instanceof XsError) name = err.code;
       else {
