@@ -1,1 +1,32 @@
-export {};
+export {
+  DEFAULT_MAX_GRANT_FRAMES,
+  DEFAULT_MAX_MAPTRACK_FRAMES,
+  GNTPIN_devr_inc,
+  GNTPIN_devr_mask,
+  GNTPIN_devw_inc,
+  GNTPIN_devw_mask,
+  GNTPIN_hstr_inc,
+  GNTPIN_hstr_mask,
+  GNTPIN_hstw_inc,
+  GNTPIN_hstw_mask,
+  type GnttabCopyOp,
+  type GnttabCopyPtr,
+  type GrantPolicy,
+  GrantTableError,
+  type GrantTableInitOptions,
+  GrantTables,
+  MAX_GRANT_FRAMES_LIMIT,
+  type MapGrantRefOp,
+  type MapGrantRefResult,
+  type QueryTableResult,
+  type SetupTableResult,
+  type UnmapGrantRefOp,
+} from "./grant-table.js";
+export {
+  endForeignAccess,
+  type GrantEntryV1,
+  grantAccess,
+  grantEntry,
+  grantInUse,
+  nrGrantEntries,
+} from "./shared-entry.js";

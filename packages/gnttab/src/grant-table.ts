@@ -1,0 +1,832 @@
+// Hypervisor side of grant tables v1 (xen/common/grant_table.c semantics), with every piece of
+// state in the PageStore's SharedArrayBuffer so a map in one worker thread and an unmap in another
+// agree:
+//   - the shared entries live in the granter's own frames (grant_entry_v1, Xen's layout);
+//   - the active entries (Xen's struct active_grant_entry: lock, pin counts, mapper domid, frame)
+//     live in DOMID_XEN frames, 256 per frame, two per grant frame;
+//   - each mapper's maptrack (handle → {flags, dom, ref, host_addr}) lives in DOMID_XEN frames
+//     reached through a directory frame; handles come off a free list under a maptrack lock;
+//   - per-domain words (frame lists, counts, locks) live in the domain's control frame at
+//     DomCtl.GNTTAB_BASE.
+// A GrantTables object holds no state of its own: any number of them, in any threads, over the same
+// buffer, act on the same tables.
+//
+// Locking follows Xen: the active entry lock covers pin changes and the first-pin validation; the
+// shared entry (which the guest writes without locks) is only changed by CAS, retried at most 5
+// times. A per-granter reference count (mappings + operations in flight) keeps a destroyed granter's
+// tables alive until its last mapping is unmapped, as Xen's page references keep a zombie domain.
+
+import {
+  DOMID_SELF,
+  DOMID_XEN,
+  GNTCOPY_dest_gref,
+  GNTCOPY_source_gref,
+  GNTMAP_application_map,
+  GNTMAP_contains_pte,
+  GNTMAP_device_map,
+  GNTMAP_host_map,
+  GNTMAP_readonly,
+  GNTST_bad_copy_arg,
+  GNTST_bad_dev_addr,
+  GNTST_bad_domain,
+  GNTST_bad_gntref,
+  GNTST_bad_handle,
+  GNTST_bad_page,
+  GNTST_general_error,
+  GNTST_no_space,
+  GNTST_okay,
+  GNTST_permission_denied,
+  GRANT_ENTRIES_V1_PER_FRAME,
+  GTF_permit_access,
+  GTF_reading,
+  GTF_readonly,
+  GTF_sub_page,
+  GTF_type_mask,
+  GTF_writing,
+} from "@xensim/abi";
+import { DomCtl, lockWord, type MemView, PAGE_SIZE, type PageStore, unlockWord } from "@xensim/memory";
+
+// ---- pin counters (Xen's GNTPIN_*) ---------------------------------------------------------------
+export const GNTPIN_hstw_inc = 1 << 0;
+export const GNTPIN_hstr_inc = 1 << 8;
+export const GNTPIN_devw_inc = 1 << 16;
+export const GNTPIN_devr_inc = 1 << 24;
+export const GNTPIN_hstw_mask = 0xff << 0;
+export const GNTPIN_hstr_mask = 0xff << 8;
+export const GNTPIN_devw_mask = 0xff << 16;
+export const GNTPIN_devr_mask = 0xff << 24;
+/** The top bit of each counter that `incr` increments: set means one more would overflow. */
+const oflowMask = (incr: number): number => (incr * 0x80) >>> 0;
+
+/** Xen's defaults: grant frames and maptrack frames per domain. */
+export const DEFAULT_MAX_GRANT_FRAMES = 64;
+export const DEFAULT_MAX_MAPTRACK_FRAMES = 1024;
+/** Most grant frames a table can have here (the control block has room for 128). */
+export const MAX_GRANT_FRAMES_LIMIT = 128;
+
+const WORDS = PAGE_SIZE / 4;
+const ACT_PER_FRAME = 256; // 16-byte active entries
+const MT_PER_FRAME = 256; // 16-byte maptrack entries
+const SET_STATUS_RETRIES = 4; // Xen: fail when the 5th cmpxchg loses
+
+// Words of the domain control block (relative to DomCtl.GNTTAB_BASE).
+const G_LOCK = 0;
+const G_STATE = 1; // 1 initialized, |2 dying, |4 finalized
+const G_NR_FRAMES = 2;
+const G_MAX_FRAMES = 3;
+const G_MT_DIR = 4;
+const G_MT_LOCK = 5;
+const G_MT_FREE = 6; // head of the free handle list, handle+1 (0 = empty)
+const G_MT_LIMIT = 7; // handles ever created
+const G_MT_MAX_FRAMES = 8;
+const G_REFS = 9; // mappings of this granter's entries + operations in flight; |REFS_DYING
+const G_FRAMES = 16; // .. +128: grant frames
+const G_ACT = 16 + MAX_GRANT_FRAMES_LIMIT; // .. +256: active-entry frames
+const REFS_DYING = 1 << 30;
+const REFS_DONE = 1 << 29;
+const REFS_COUNT = REFS_DONE - 1;
+const ST_INIT = 1;
+const ST_DYING = 2;
+
+/** Raised for misuse by the hypervisor code (not for guest errors, which are GNTST_* statuses). */
+export class GrantTableError extends Error {
+  override readonly name = "GrantTableError";
+  constructor(
+    readonly code: "no_domain" | "exists" | "no_memory" | "bad_argument",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** XSM-like policy hooks (default: maps and copies allowed, setup/query self or privileged). */
+export interface GrantPolicy {
+  mayMap?(mapper: number, granter: number, flags: number): boolean;
+  mayCopy?(caller: number, src: number, dest: number): boolean;
+  maySetup?(caller: number, domid: number): boolean;
+}
+
+export interface GrantTableInitOptions {
+  /** Xen's max_grant_frames (default 64, at most 128 here). */
+  maxFrames?: number;
+  /** Xen's max_maptrack_frames (default 1024). */
+  maxMaptrackFrames?: number;
+  /** Frames allocated now (default 1). */
+  initialFrames?: number;
+}
+
+export interface MapGrantRefOp {
+  /** The granting domain. */
+  dom: number;
+  ref: number;
+  /** GNTMAP_* flags: host_map and/or device_map, readonly, … */
+  flags: number;
+  /** Where the mapping goes (PV virtual address / HVM guest physical address); recorded for unmap. */
+  hostAddr?: number;
+}
+
+export interface MapGrantRefResult {
+  status: number;
+  /** Maptrack handle (valid when status is GNTST_okay). */
+  handle: number;
+  /** The machine frame mapped (0 on failure). */
+  frame: number;
+  /** frame * 4096 for a device_map, else 0. */
+  devBusAddr: number;
+}
+
+export interface UnmapGrantRefOp {
+  handle: number;
+  /** Host address to unmap; omitted = the one recorded at map time; 0 = leave the host mapping. */
+  hostAddr?: number;
+  /** Device bus address; omitted = the mapping's own (if device-mapped); 0 = leave the device mapping. */
+  devBusAddr?: number;
+}
+
+/** One side of a gnttab_copy: a grant ref (…_gref flag set) or a gmfn of DOMID_SELF. */
+export interface GnttabCopyPtr {
+  ref?: number;
+  gmfn?: number;
+  domid: number;
+  offset: number;
+}
+
+export interface GnttabCopyOp {
+  source: GnttabCopyPtr;
+  dest: GnttabCopyPtr;
+  len: number;
+  /** GNTCOPY_source_gref | GNTCOPY_dest_gref. */
+  flags: number;
+}
+
+export interface SetupTableResult {
+  status: number;
+  /** The first nrFrames grant frames (machine frames, PV style). */
+  frames: number[];
+}
+
+export interface QueryTableResult {
+  status: number;
+  nrFrames: number;
+  maxNrFrames: number;
+}
+
+interface Claim {
+  frame: number;
+  /** For a grant: the granter and ref to release; -1 for a local frame. */
+  dom: number;
+  ref: number;
+  readonly: boolean;
+  /** Valid byte window inside the frame (Xen: act->start/length; whole page for v1). */
+  start: number;
+  length: number;
+}
+
+export class GrantTables {
+  private readonly i32: Int32Array;
+
+  constructor(
+    readonly store: PageStore,
+    private readonly policy: GrantPolicy = {},
+  ) {
+    this.i32 = store.i32;
+    store.addForeignWriteCheck((d, f) => this.hasWritableMapping(d, f));
+  }
+
+  // ---- per-domain words -----------------------------------------------------------------------
+
+  /** Int32 index of gnttab word `w` of `domid`, or -1 when the domain has no control block. */
+  private gw(domid: number, w: number): number {
+    return this.store.controlWordIndex(domid, DomCtl.GNTTAB_BASE + w);
+  }
+
+  private initialized(domid: number): boolean {
+    const s = this.gw(domid, G_STATE);
+    return s >= 0 && (Atomics.load(this.i32, s) & ST_INIT) !== 0;
+  }
+
+  /** A live domain with an initialized table (not dying). */
+  private live(domid: number): boolean {
+    const s = this.gw(domid, G_STATE);
+    return s >= 0 && Atomics.load(this.i32, s) === ST_INIT && this.store.domainExists(domid);
+  }
+
+  private nrFrames(domid: number): number {
+    return Atomics.load(this.i32, this.gw(domid, G_NR_FRAMES));
+  }
+
+  /** Number of entries in the domain's table now. */
+  nrGrantEntries(domid: number): number {
+    return this.initialized(domid) ? this.nrFrames(domid) * GRANT_ENTRIES_V1_PER_FRAME : 0;
+  }
+
+  /** Grant frames of the domain's table, in ref order. */
+  grantFrames(domid: number): number[] {
+    if (!this.initialized(domid)) return [];
+    const n = this.nrFrames(domid);
+    const b = this.gw(domid, G_FRAMES);
+    return Array.from({ length: n }, (_, i) => Atomics.load(this.i32, b + i));
+  }
+
+  /** The granter's view of its own table (for grantAccess / endForeignAccess). */
+  sharedView(domid: number): MemView {
+    return this.store.viewOfFrames(this.grantFrames(domid));
+  }
+
+  /** Int32 index of word 0 (flags | domid << 16) of shared entry `ref`; ref must be < nr entries. */
+  private shIdx(rd: number, ref: number): number {
+    const f = Atomics.load(this.i32, this.gw(rd, G_FRAMES) + Math.floor(ref / GRANT_ENTRIES_V1_PER_FRAME));
+    return f * WORDS + (ref % GRANT_ENTRIES_V1_PER_FRAME) * 2;
+  }
+
+  /** Int32 index of active entry `ref` (+0 lock, +1 pin, +2 mapper domid, +3 frame). */
+  private actIdx(rd: number, ref: number): number {
+    const f = Atomics.load(this.i32, this.gw(rd, G_ACT) + Math.floor(ref / ACT_PER_FRAME));
+    return f * WORDS + (ref % ACT_PER_FRAME) * 4;
+  }
+
+  /** Int32 index of maptrack entry `handle` (+0 flags | dom << 16, +1 ref/next, +2 +3 host_addr). */
+  private mtIdx(ld: number, handle: number): number {
+    const dir = Atomics.load(this.i32, this.gw(ld, G_MT_DIR));
+    const f = Atomics.load(this.i32, dir * WORDS + Math.floor(handle / MT_PER_FRAME));
+    return f * WORDS + (handle % MT_PER_FRAME) * 4;
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  /** grant_table_init: give a freshly created domain its table and maptrack. */
+  initDomain(domid: number, opts: GrantTableInitOptions = {}): void {
+    const maxFrames = opts.maxFrames ?? DEFAULT_MAX_GRANT_FRAMES;
+    const maxMt = opts.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES;
+    const initial = opts.initialFrames ?? 1;
+    if (!Number.isInteger(maxFrames) || maxFrames < 1 || maxFrames > MAX_GRANT_FRAMES_LIMIT)
+      throw new GrantTableError("bad_argument", `maxFrames must be in [1, ${MAX_GRANT_FRAMES_LIMIT}]`);
+    if (!Number.isInteger(maxMt) || maxMt < 0 || maxMt > WORDS)
+      throw new GrantTableError("bad_argument", `maxMaptrackFrames must be in [0, ${WORDS}]`);
+    if (!Number.isInteger(initial) || initial < 1 || initial > maxFrames)
+      throw new GrantTableError("bad_argument", "initialFrames must be in [1, maxFrames]");
+    if (!this.store.domainExists(domid)) throw new GrantTableError("no_domain", `no live domain ${domid}`);
+    const st = this.gw(domid, G_STATE);
+    if (Atomics.load(this.i32, st) !== 0)
+      throw new GrantTableError("exists", `domain ${domid} has a grant table`);
+    const dir = this.store.allocFrame(DOMID_XEN);
+    if (!dir) throw new GrantTableError("no_memory", "no frame for the maptrack directory");
+    Atomics.store(this.i32, this.gw(domid, G_MAX_FRAMES), maxFrames);
+    Atomics.store(this.i32, this.gw(domid, G_MT_MAX_FRAMES), maxMt);
+    Atomics.store(this.i32, this.gw(domid, G_MT_DIR), dir);
+    Atomics.store(this.i32, st, ST_INIT);
+    if (!this.grow(domid, initial)) {
+      this.finalize(domid);
+      Atomics.store(this.i32, st, 0);
+      throw new GrantTableError("no_memory", "no frames for the grant table");
+    }
+  }
+
+  /** gnttab_grow_table: make the table `want` frames long. False when memory ran out. */
+  private grow(domid: number, want: number): boolean {
+    const lock = this.gw(domid, G_LOCK);
+    lockWord(this.i32, lock);
+    try {
+      const frames = this.gw(domid, G_FRAMES);
+      const acts = this.gw(domid, G_ACT);
+      for (let i = this.nrFrames(domid); i < want; i++) {
+        const gf = this.store.allocFrame(domid);
+        if (!gf) return false;
+        const a0 = this.store.allocFrame(DOMID_XEN);
+        const a1 = a0 && this.store.allocFrame(DOMID_XEN);
+        if (!a0 || !a1 || !this.store.getPageRef(gf, domid)) {
+          if (a0) this.store.freeFrame(a0);
+          if (a1) this.store.freeFrame(a1);
+          this.store.freeFrame(gf);
+          return false;
+        }
+        Atomics.store(this.i32, frames + i, gf);
+        Atomics.store(this.i32, acts + 2 * i, a0);
+        Atomics.store(this.i32, acts + 2 * i + 1, a1);
+        Atomics.store(this.i32, this.gw(domid, G_NR_FRAMES), i + 1); // publish after the frame
+      }
+      return true;
+    } finally {
+      unlockWord(this.i32, lock);
+    }
+  }
+
+  /**
+   * Domain teardown (gnttab_release_mappings + grant_table_destroy): unmap everything the domain
+   * has mapped (clearing the granters' GTF flags), then retire its own table. Entries of its table
+   * still mapped by others keep the table (and those frames) alive until unmapped.
+   */
+  destroyDomain(domid: number): void {
+    if (!this.initialized(domid)) return;
+    Atomics.or(this.i32, this.gw(domid, G_STATE), ST_DYING);
+    this.releaseMappings(domid);
+    this.freeMaptrack(domid);
+    const refs = this.gw(domid, G_REFS);
+    const w = Atomics.or(this.i32, refs, REFS_DYING);
+    if (!(w & REFS_DYING) && (w & REFS_COUNT) === 0) this.tryFinalize(domid);
+  }
+
+  /**
+   * Release up to `budget` of the domain's own mappings (XSA-380: bounded work per call).
+   * Returns how many mappings are left.
+   */
+  releaseMappings(domid: number, budget = Number.POSITIVE_INFINITY): number {
+    if (!this.initialized(domid)) return 0;
+    const limit = Atomics.load(this.i32, this.gw(domid, G_MT_LIMIT));
+    let left = 0;
+    for (let h = 0; h < limit; h++) {
+      if (Atomics.load(this.i32, this.mtIdx(domid, h)) === 0) continue;
+      if (budget <= 0) {
+        left++;
+        continue;
+      }
+      budget--;
+      this.unmapGrantRef(domid, { handle: h });
+    }
+    return left;
+  }
+
+  private freeMaptrack(domid: number): void {
+    const dirW = this.gw(domid, G_MT_DIR);
+    const dir = Atomics.exchange(this.i32, dirW, 0);
+    if (!dir) return;
+    for (let i = 0; i < WORDS; i++) {
+      const f = Atomics.load(this.i32, dir * WORDS + i);
+      if (f) this.store.freeFrame(f);
+    }
+    this.store.freeFrame(dir);
+  }
+
+  private getRef(rd: number): boolean {
+    const idx = this.gw(rd, G_REFS);
+    if (idx < 0) return false;
+    for (;;) {
+      const w = Atomics.load(this.i32, idx);
+      if (w & REFS_DYING) return false;
+      if (Atomics.compareExchange(this.i32, idx, w, w + 1) === w) return true;
+    }
+  }
+
+  private putRef(rd: number): void {
+    const idx = this.gw(rd, G_REFS);
+    const w = Atomics.sub(this.i32, idx, 1) - 1;
+    if (w === REFS_DYING) this.tryFinalize(rd);
+  }
+
+  private tryFinalize(domid: number): void {
+    const idx = this.gw(domid, G_REFS);
+    if (Atomics.compareExchange(this.i32, idx, REFS_DYING, REFS_DYING | REFS_DONE) !== REFS_DYING) return;
+    this.finalize(domid);
+  }
+
+  /** Free the table's metadata and drop our references on its grant frames. */
+  private finalize(domid: number): void {
+    const n = this.nrFrames(domid);
+    const frames = this.gw(domid, G_FRAMES);
+    const acts = this.gw(domid, G_ACT);
+    const gfs: number[] = [];
+    for (let i = 0; i < n; i++) {
+      gfs.push(Atomics.exchange(this.i32, frames + i, 0));
+      this.store.freeFrame(Atomics.exchange(this.i32, acts + 2 * i, 0));
+      this.store.freeFrame(Atomics.exchange(this.i32, acts + 2 * i + 1, 0));
+    }
+    Atomics.store(this.i32, this.gw(domid, G_NR_FRAMES), 0);
+    this.freeMaptrack(domid);
+    // Last: the grant frames (the control block lives as long as the domain owns frames).
+    for (const gf of gfs) {
+      this.store.freeFrame(gf);
+      this.store.putPageRef(gf);
+    }
+  }
+
+  // ---- setup_table / query_size ---------------------------------------------------------------
+
+  private resolve(caller: number, dom: number): number {
+    return dom === DOMID_SELF ? caller : dom;
+  }
+
+  private maySetup(caller: number, d: number): boolean {
+    return this.policy.maySetup
+      ? this.policy.maySetup(caller, d)
+      : caller === d || this.store.isPrivileged(caller);
+  }
+
+  /** GNTTABOP_setup_table: grow the table to nrFrames and return its frames. */
+  setupTable(caller: number, op: { dom: number; nrFrames: number }): SetupTableResult {
+    const d = this.resolve(caller, op.dom);
+    if (!this.live(d)) return { status: GNTST_bad_domain, frames: [] };
+    if (!this.maySetup(caller, d)) return { status: GNTST_permission_denied, frames: [] };
+    const max = Atomics.load(this.i32, this.gw(d, G_MAX_FRAMES));
+    if (!Number.isInteger(op.nrFrames) || op.nrFrames < 0 || op.nrFrames > max)
+      return { status: GNTST_general_error, frames: [] };
+    if (op.nrFrames > this.nrFrames(d) && !this.grow(d, op.nrFrames))
+      return { status: GNTST_general_error, frames: [] };
+    return { status: GNTST_okay, frames: this.grantFrames(d).slice(0, op.nrFrames) };
+  }
+
+  /** GNTTABOP_query_size. */
+  queryTable(caller: number, dom: number): QueryTableResult {
+    const d = this.resolve(caller, dom);
+    if (!this.live(d)) return { status: GNTST_bad_domain, nrFrames: 0, maxNrFrames: 0 };
+    if (!this.maySetup(caller, d)) return { status: GNTST_permission_denied, nrFrames: 0, maxNrFrames: 0 };
+    return {
+      status: GNTST_okay,
+      nrFrames: this.nrFrames(d),
+      maxNrFrames: Atomics.load(this.i32, this.gw(d, G_MAX_FRAMES)),
+    };
+  }
+
+  // ---- maptrack -------------------------------------------------------------------------------
+
+  private getHandle(ld: number): number {
+    const lock = this.gw(ld, G_MT_LOCK);
+    lockWord(this.i32, lock);
+    try {
+      const freeW = this.gw(ld, G_MT_FREE);
+      const head = Atomics.load(this.i32, freeW);
+      if (head !== 0) {
+        const h = head - 1;
+        Atomics.store(this.i32, freeW, Atomics.load(this.i32, this.mtIdx(ld, h) + 1));
+        return h;
+      }
+      const limW = this.gw(ld, G_MT_LIMIT);
+      const limit = Atomics.load(this.i32, limW);
+      const maxFrames = Atomics.load(this.i32, this.gw(ld, G_MT_MAX_FRAMES));
+      if (limit >= maxFrames * MT_PER_FRAME) return -1;
+      if (limit % MT_PER_FRAME === 0) {
+        const dir = Atomics.load(this.i32, this.gw(ld, G_MT_DIR));
+        const f = this.store.allocFrame(DOMID_XEN);
+        if (!dir || !f) {
+          if (f) this.store.freeFrame(f);
+          return -1;
+        }
+        Atomics.store(this.i32, dir * WORDS + limit / MT_PER_FRAME, f);
+      }
+      Atomics.store(this.i32, limW, limit + 1);
+      return limit;
+    } finally {
+      unlockWord(this.i32, lock);
+    }
+  }
+
+  private putHandle(ld: number, h: number): void {
+    const lock = this.gw(ld, G_MT_LOCK);
+    lockWord(this.i32, lock);
+    try {
+      const e = this.mtIdx(ld, h);
+      const freeW = this.gw(ld, G_MT_FREE);
+      Atomics.store(this.i32, e, 0);
+      Atomics.store(this.i32, e + 1, Atomics.load(this.i32, freeW));
+      Atomics.store(this.i32, freeW, h + 1);
+    } finally {
+      unlockWord(this.i32, lock);
+    }
+  }
+
+  // ---- shared entry status (Xen's _set_status_v1 / gnttab_clear_flags) -------------------------
+
+  /** Set GTF_reading (+GTF_writing) in the shared entry; validates type and domid if not pinned. */
+  private setStatus(
+    rd: number,
+    ref: number,
+    pinned: boolean,
+    readonly: boolean,
+    mapping: boolean,
+    ld: number,
+  ): number {
+    const idx = this.shIdx(rd, ref);
+    const mask = GTF_type_mask | (mapping ? GTF_sub_page : 0);
+    let s = Atomics.load(this.i32, idx);
+    for (let retries = 0; ; retries++) {
+      const flags = s & 0xffff;
+      if (!pinned && ((flags & mask) !== GTF_permit_access || s >>> 16 !== ld)) return GNTST_general_error;
+      let nf = flags | GTF_reading;
+      if (!readonly) {
+        nf |= GTF_writing;
+        if (flags & GTF_readonly) return GNTST_general_error;
+      }
+      const prev = Atomics.compareExchange(this.i32, idx, s, (s & ~0xffff) | nf);
+      if (prev === s) return GNTST_okay;
+      if (retries === SET_STATUS_RETRIES) return GNTST_general_error; // "unstable" entry
+      s = prev;
+    }
+  }
+
+  private clearFlags(rd: number, ref: number, bits: number): void {
+    Atomics.and(this.i32, this.shIdx(rd, ref), ~bits);
+  }
+
+  /** Drop `decr` pins of an active entry (lock held) and clear GTF flags as Xen does. */
+  private unpin(rd: number, ref: number, act: number, decr: number, wasWritable: boolean): void {
+    const pin = Atomics.load(this.i32, act + 1) - decr;
+    Atomics.store(this.i32, act + 1, pin);
+    if (wasWritable && !(pin & (GNTPIN_hstw_mask | GNTPIN_devw_mask))) this.clearFlags(rd, ref, GTF_writing);
+    if (pin === 0) this.clearFlags(rd, ref, GTF_reading);
+  }
+
+  /**
+   * With the active entry lock held: validate and pin entry `ref` of `rd` for `ld` (Xen's map and
+   * acquire-for-copy share this part). Returns the pinned frame, or a negative GNTST status.
+   */
+  private pinLocked(
+    rd: number,
+    ref: number,
+    act: number,
+    ld: number,
+    incr: number,
+    readonly: boolean,
+    mapping: boolean,
+  ): number {
+    const pin = Atomics.load(this.i32, act + 1);
+    // Already pinned: only the active entry is checked (its domid, counter overflow), not the shared
+    // entry (XSA-500 for copies).
+    if (pin && (Atomics.load(this.i32, act + 2) !== ld || pin & oflowMask(incr))) return GNTST_general_error;
+    if (!pin || (!readonly && !(pin & (GNTPIN_hstw_mask | GNTPIN_devw_mask)))) {
+      const rc = this.setStatus(rd, ref, pin !== 0, readonly, mapping, ld);
+      if (rc !== GNTST_okay) return rc;
+      if (!pin) {
+        const gfn = Atomics.load(this.i32, this.shIdx(rd, ref) + 1) >>> 0;
+        const f = this.store.gfnToFrame(rd, gfn);
+        if (!f || this.store.frameOwner(f) !== rd) {
+          // Xen's unlock_out_clear: undo the flags we set on an entry nobody has pinned.
+          this.clearFlags(rd, ref, GTF_reading | (readonly ? 0 : GTF_writing));
+          return GNTST_bad_page;
+        }
+        Atomics.store(this.i32, act + 2, ld);
+        Atomics.store(this.i32, act + 3, f);
+      }
+    }
+    Atomics.store(this.i32, act + 1, pin + incr);
+    return Atomics.load(this.i32, act + 3);
+  }
+
+  // ---- map / unmap ----------------------------------------------------------------------------
+
+  /** GNTTABOP_map_grant_ref, checks in Xen's order. */
+  mapGrantRef(mapper: number, op: MapGrantRefOp): MapGrantRefResult {
+    const fail = (status: number): MapGrantRefResult => ({ status, handle: -1, frame: 0, devBusAddr: 0 });
+    const flags = op.flags >>> 0;
+    const readonly = (flags & GNTMAP_readonly) !== 0;
+    let incr = 0;
+    if (flags & GNTMAP_device_map) incr += readonly ? GNTPIN_devr_inc : GNTPIN_devw_inc;
+    if (flags & GNTMAP_host_map) incr += readonly ? GNTPIN_hstr_inc : GNTPIN_hstw_inc;
+    if (!incr) return fail(GNTST_bad_gntref);
+    if (
+      this.store.isHvm(mapper) &&
+      flags & (GNTMAP_device_map | GNTMAP_application_map | GNTMAP_contains_pte)
+    )
+      return fail(GNTST_general_error);
+    const rd = op.dom;
+    if (!this.live(rd)) return fail(GNTST_bad_domain);
+    if (this.policy.mayMap && !this.policy.mayMap(mapper, rd, flags)) return fail(GNTST_permission_denied);
+    if (!this.live(mapper)) return fail(GNTST_no_space); // a dying mapper gets no new handles
+    const handle = this.getHandle(mapper);
+    if (handle < 0) return fail(GNTST_no_space);
+    if (!this.getRef(rd)) {
+      this.putHandle(mapper, handle);
+      return fail(GNTST_bad_domain);
+    }
+    const undo = (status: number): MapGrantRefResult => {
+      this.putRef(rd);
+      this.putHandle(mapper, handle);
+      return fail(status);
+    };
+    const ref = op.ref;
+    if (!Number.isInteger(ref) || ref < 0 || ref >= this.nrGrantEntries(rd)) return undo(GNTST_bad_gntref);
+
+    const act = this.actIdx(rd, ref);
+    lockWord(this.i32, act);
+    const pinned = this.pinLocked(rd, ref, act, mapper, incr, readonly, true);
+    unlockWord(this.i32, act);
+    if (pinned < 0) return undo(pinned);
+    const frame = pinned;
+    if (!this.store.getPageRef(frame)) {
+      lockWord(this.i32, act);
+      this.unpin(rd, ref, act, incr, !readonly);
+      unlockWord(this.i32, act);
+      return undo(GNTST_general_error);
+    }
+    const e = this.mtIdx(mapper, handle);
+    const host = op.hostAddr ?? 0;
+    Atomics.store(this.i32, e + 1, ref);
+    Atomics.store(this.i32, e + 2, host % 0x1_0000_0000);
+    Atomics.store(this.i32, e + 3, Math.floor(host / 0x1_0000_0000));
+    Atomics.store(this.i32, e, (flags & 0xffff) | (rd << 16)); // publish
+    return {
+      status: GNTST_okay,
+      handle,
+      frame,
+      devBusAddr: flags & GNTMAP_device_map ? frame * PAGE_SIZE : 0,
+    };
+  }
+
+  /** GNTTABOP_unmap_grant_ref. */
+  unmapGrantRef(mapper: number, op: UnmapGrantRefOp): number {
+    if (!this.initialized(mapper) || !Atomics.load(this.i32, this.gw(mapper, G_MT_DIR)))
+      return GNTST_bad_handle;
+    const h = op.handle;
+    if (!Number.isInteger(h) || h < 0 || h >= Atomics.load(this.i32, this.gw(mapper, G_MT_LIMIT)))
+      return GNTST_bad_handle;
+    const e = this.mtIdx(mapper, h);
+    const w0 = Atomics.load(this.i32, e);
+    if (w0 === 0) return GNTST_bad_handle;
+    const rd = w0 >>> 16;
+    const ref = Atomics.load(this.i32, e + 1);
+    if (!this.initialized(rd)) return GNTST_general_error; // cannot happen: mappings keep the granter
+    if (ref < 0 || ref >= this.nrGrantEntries(rd)) return GNTST_bad_handle;
+    const act = this.actIdx(rd, ref);
+    let frame: number;
+    let freed = false;
+    lockWord(this.i32, act);
+    try {
+      // Re-validate under the active entry lock (XSA-218: racing unmaps of one handle).
+      const w = Atomics.load(this.i32, e);
+      if (w === 0 || w >>> 16 !== rd || Atomics.load(this.i32, e + 1) !== ref) return GNTST_bad_handle;
+      const flags = w & 0xffff;
+      const readonly = (flags & GNTMAP_readonly) !== 0;
+      frame = Atomics.load(this.i32, act + 3);
+      const recorded =
+        (Atomics.load(this.i32, e + 2) >>> 0) + (Atomics.load(this.i32, e + 3) >>> 0) * 0x1_0000_0000;
+      const hostAddr = op.hostAddr ?? (flags & GNTMAP_host_map ? recorded || 1 : 0);
+      const devBusAddr = op.devBusAddr ?? (flags & GNTMAP_device_map ? frame * PAGE_SIZE : 0);
+      if (devBusAddr && flags & GNTMAP_device_map && devBusAddr !== frame * PAGE_SIZE)
+        return GNTST_bad_dev_addr;
+      let left = flags;
+      let decr = 0;
+      if (hostAddr && flags & GNTMAP_host_map) {
+        if (op.hostAddr !== undefined && hostAddr !== recorded) return GNTST_general_error; // replace_grant_host_mapping fails
+        left &= ~GNTMAP_host_map;
+        decr += readonly ? GNTPIN_hstr_inc : GNTPIN_hstw_inc;
+      }
+      if (devBusAddr && flags & GNTMAP_device_map) {
+        left &= ~GNTMAP_device_map;
+        decr += readonly ? GNTPIN_devr_inc : GNTPIN_devw_inc;
+      }
+      if (!(left & (GNTMAP_host_map | GNTMAP_device_map))) {
+        Atomics.store(this.i32, e, 0);
+        freed = true;
+      } else Atomics.store(this.i32, e, (left & 0xffff) | (rd << 16));
+      if (decr) this.unpin(rd, ref, act, decr, !readonly);
+    } finally {
+      unlockWord(this.i32, act);
+    }
+    if (freed) {
+      this.putHandle(mapper, h);
+      this.store.putPageRef(frame);
+      this.putRef(rd);
+    }
+    return GNTST_okay;
+  }
+
+  /**
+   * Map several refs of one granter (a multi-page ring, a request's segments). Returns each op's
+   * result and, when all succeeded, one view of the frames (contiguous if they are adjacent).
+   * Partial successes are left mapped: the caller unmaps them (Linux backends must, XSA-361).
+   */
+  mapGrantRefs(
+    mapper: number,
+    dom: number,
+    refs: readonly number[],
+    flags: number,
+  ): { results: MapGrantRefResult[]; view: MemView | undefined } {
+    const results = refs.map((ref) => this.mapGrantRef(mapper, { dom, ref, flags }));
+    const ok = results.every((r) => r.status === GNTST_okay);
+    const view = ok
+      ? this.store.viewOfFrames(
+          results.map((r) => r.frame),
+          { readonly: (flags & GNTMAP_readonly) !== 0 },
+        )
+      : undefined;
+    return { results, view };
+  }
+
+  /** The frame behind a live handle of `mapper`, or 0. */
+  mappedFrame(mapper: number, handle: number): number {
+    if (!this.initialized(mapper) || !Number.isInteger(handle) || handle < 0) return 0;
+    if (!Atomics.load(this.i32, this.gw(mapper, G_MT_DIR))) return 0;
+    if (handle >= Atomics.load(this.i32, this.gw(mapper, G_MT_LIMIT))) return 0;
+    const w = Atomics.load(this.i32, this.mtIdx(mapper, handle));
+    if (!w) return 0;
+    const ref = Atomics.load(this.i32, this.mtIdx(mapper, handle) + 1);
+    return Atomics.load(this.i32, this.actIdx(w >>> 16, ref) + 3);
+  }
+
+  /** Live maptrack handles of `mapper` (for leak checks). */
+  mappingCount(mapper: number): number {
+    if (!this.initialized(mapper) || !Atomics.load(this.i32, this.gw(mapper, G_MT_DIR))) return 0;
+    const limit = Atomics.load(this.i32, this.gw(mapper, G_MT_LIMIT));
+    let n = 0;
+    for (let h = 0; h < limit; h++) if (Atomics.load(this.i32, this.mtIdx(mapper, h)) !== 0) n++;
+    return n;
+  }
+
+  /** Pin word of active entry `ref` of `granter` (GNTPIN_* counters), for tests and dumps. */
+  activePin(granter: number, ref: number): number {
+    if (!Number.isInteger(ref) || ref < 0 || ref >= this.nrGrantEntries(granter)) return 0;
+    return Atomics.load(this.i32, this.actIdx(granter, ref) + 1) >>> 0;
+  }
+
+  /** Does `domid` hold a writable mapping of `frame`? (registered as the store's write check) */
+  hasWritableMapping(domid: number, frame: number): boolean {
+    if (!this.initialized(domid) || !Atomics.load(this.i32, this.gw(domid, G_MT_DIR))) return false;
+    const limit = Atomics.load(this.i32, this.gw(domid, G_MT_LIMIT));
+    for (let h = 0; h < limit; h++) {
+      const e = this.mtIdx(domid, h);
+      const w = Atomics.load(this.i32, e);
+      if (!w || w & GNTMAP_readonly) continue;
+      if (Atomics.load(this.i32, this.actIdx(w >>> 16, Atomics.load(this.i32, e + 1)) + 3) === frame)
+        return true;
+    }
+    return false;
+  }
+
+  // ---- copy -----------------------------------------------------------------------------------
+
+  /** acquire_grant_for_copy: pin `ref` of `rd` for the duration of one copy. */
+  private acquireForCopy(rd: number, ref: number, ld: number, readonly: boolean): Claim | number {
+    if (!this.getRef(rd)) return GNTST_bad_domain;
+    if (!Number.isInteger(ref) || ref < 0 || ref >= this.nrGrantEntries(rd)) {
+      this.putRef(rd);
+      return GNTST_bad_gntref;
+    }
+    const act = this.actIdx(rd, ref);
+    const incr = readonly ? GNTPIN_hstr_inc : GNTPIN_hstw_inc;
+    lockWord(this.i32, act);
+    const pinned = this.pinLocked(rd, ref, act, ld, incr, readonly, false);
+    unlockWord(this.i32, act);
+    if (pinned < 0) {
+      this.putRef(rd);
+      return pinned;
+    }
+    const frame = pinned;
+    if (!this.store.getPageRef(frame)) {
+      this.releaseForCopy({ frame: 0, dom: rd, ref, readonly, start: 0, length: 0 });
+      return GNTST_general_error;
+    }
+    return { frame, dom: rd, ref, readonly, start: 0, length: PAGE_SIZE };
+  }
+
+  private releaseForCopy(c: Claim): void {
+    if (c.dom < 0) return;
+    const act = this.actIdx(c.dom, c.ref);
+    lockWord(this.i32, act);
+    this.unpin(c.dom, c.ref, act, c.readonly ? GNTPIN_hstr_inc : GNTPIN_hstw_inc, !c.readonly);
+    unlockWord(this.i32, act);
+    if (c.frame) this.store.putPageRef(c.frame);
+    this.putRef(c.dom);
+  }
+
+  private claim(
+    ld: number,
+    d: number,
+    ptr: GnttabCopyPtr,
+    isGref: boolean,
+    readonly: boolean,
+  ): Claim | number {
+    if (isGref) return this.acquireForCopy(d, ptr.ref ?? 0, ld, readonly);
+    const gmfn = ptr.gmfn ?? 0;
+    const f = this.store.gfnToFrame(d, gmfn);
+    if (!f || this.store.frameOwner(f) !== d) return GNTST_bad_page; // get_paged_frame
+    return { frame: f, dom: -1, ref: 0, readonly, start: 0, length: PAGE_SIZE };
+  }
+
+  /** GNTTABOP_copy (one op), checks in Xen's order. */
+  gnttabCopy(caller: number, op: GnttabCopyOp): number {
+    if (!Number.isInteger(op.len) || op.len < 0 || op.len > 0xffff) return GNTST_bad_copy_arg;
+    if (op.len === 0) return GNTST_okay;
+    const srcGref = (op.flags & GNTCOPY_source_gref) !== 0;
+    const dstGref = (op.flags & GNTCOPY_dest_gref) !== 0;
+    // gnttab_copy_lock_domain for each side: only DOMID_SELF may be named by frame.
+    const lockDomain = (domid: number, isGref: boolean): number => {
+      if (domid !== DOMID_SELF && !isGref) return GNTST_permission_denied;
+      const d = this.resolve(caller, domid);
+      return this.live(d) ? d : GNTST_bad_domain;
+    };
+    const sd = lockDomain(op.source.domid, srcGref);
+    if (sd < 0) return sd;
+    const dd = lockDomain(op.dest.domid, dstGref);
+    if (dd < 0) return dd;
+    if (this.policy.mayCopy && !this.policy.mayCopy(caller, sd, dd)) return GNTST_permission_denied;
+    const src = this.claim(caller, sd, op.source, srcGref, true);
+    if (typeof src === "number") return src;
+    const dst = this.claim(caller, dd, op.dest, dstGref, false);
+    if (typeof dst === "number") {
+      this.releaseForCopy(src);
+      return dst;
+    }
+    try {
+      const so = op.source.offset;
+      const doff = op.dest.offset;
+      if (so + op.len > PAGE_SIZE || doff + op.len > PAGE_SIZE) return GNTST_bad_copy_arg;
+      if (so < src.start || so + op.len > src.start + src.length) return GNTST_general_error;
+      if (doff < dst.start || doff + op.len > dst.start + dst.length) return GNTST_general_error;
+      const s = src.frame * PAGE_SIZE + so;
+      this.store.u8.copyWithin(dst.frame * PAGE_SIZE + doff, s, s + op.len);
+      this.store.writeLog.written(dst.frame, doff, op.len);
+      return GNTST_okay;
+    } finally {
+      this.releaseForCopy(dst);
+      this.releaseForCopy(src);
+    }
+  }
+}
