@@ -1,0 +1,70 @@
+// Worker for the multi-thread test: either a granter granting / ending access to refs in a loop,
+// or a mapper mapping / unmapping them, all through one shared PageStore.
+import { parentPort, workerData } from "node:worker_threads";
+import { GNTMAP_host_map, GNTMAP_readonly, GNTST_okay } from "@xensim/abi";
+import { PageStore } from "@xensim/memory";
+import { GrantTables } from "../grant-table.js";
+import { endForeignAccess, grantAccess } from "../shared-entry.js";
+
+interface Job {
+  buffer: SharedArrayBuffer;
+  role: "granter" | "mapper";
+  granter: number;
+  mapper: number;
+  refs: number[];
+  gfn0: number;
+  rounds: number;
+  seed: number;
+}
+const job = workerData as Job;
+const gt = new GrantTables(PageStore.attach(job.buffer));
+let x = job.seed >>> 0 || 1;
+const rnd = (n: number) => {
+  x ^= x << 13;
+  x ^= x >>> 17;
+  x ^= x << 5;
+  return (x >>> 0) % n;
+};
+const out = { maps: 0, mapFails: 0, unmaps: 0, ends: 0, endFails: 0, violations: 0 };
+if (job.role === "granter") {
+  const table = gt.sharedView(job.granter);
+  const granted = new Set<number>();
+  for (let i = 0; i < job.rounds; i++) {
+    const ref = job.refs[rnd(job.refs.length)]!;
+    if (!granted.has(ref)) {
+      grantAccess(table, ref, job.mapper, job.gfn0 + (ref % 4), rnd(2) === 0);
+      granted.add(ref);
+    } else if (endForeignAccess(table, ref)) {
+      out.ends++;
+      granted.delete(ref);
+      // Ended access means nobody holds a pin, and nobody can take one until the next grant.
+      if (gt.activePin(job.granter, ref) !== 0) out.violations++;
+    } else out.endFails++;
+  }
+  // Leave every ref ended so the main thread can check a clean table.
+  for (const ref of granted) while (!endForeignAccess(table, ref));
+} else {
+  const live: number[] = [];
+  for (let i = 0; i < job.rounds; i++) {
+    if (live.length > 0 && rnd(2) === 0) {
+      const h = live.splice(rnd(live.length), 1)[0]!;
+      if (gt.unmapGrantRef(job.mapper, { handle: h }) === GNTST_okay) out.unmaps++;
+      else out.violations++;
+    } else {
+      const ref = job.refs[rnd(job.refs.length)]!;
+      const ro = rnd(2) === 0;
+      const r = gt.mapGrantRef(job.mapper, {
+        dom: job.granter,
+        ref,
+        flags: GNTMAP_host_map | (ro ? GNTMAP_readonly : 0),
+      });
+      if (r.status === GNTST_okay) {
+        out.maps++;
+        live.push(r.handle);
+        if (r.frame !== gt.store.gfnToFrame(job.granter, job.gfn0 + (ref % 4))) out.violations++;
+      } else out.mapFails++;
+    }
+  }
+  for (const h of live) if (gt.unmapGrantRef(job.mapper, { handle: h }) === GNTST_okay) out.unmaps++;
+}
+parentPort!.postMessage(out);
