@@ -364,3 +364,8 @@ export class EventFaultStage<M extends { subject: string }> {
     }
   }
 }
+
+/** A standalone fault controller, to share between adapters (see the servers' `faults` option). */
+export function createFaultController(seed?: number): FaultController {
+  return new Faults(seed);
+}

@@ -27,6 +27,8 @@ export interface GrpcCallServerOptions {
   /** "host:port"; port 0 picks a free one. */
   address: string;
   seed?: number;
+  /** Share a fault controller (e.g. one for the in-process and gRPC servers of one service). */
+  faults?: FaultController;
 }
 
 class GrpcCallServer implements CallServer {
@@ -34,7 +36,7 @@ class GrpcCallServer implements CallServer {
   private readonly faultsImpl: Faults;
   private listening: Promise<string> | undefined;
   constructor(private readonly opts: GrpcCallServerOptions) {
-    this.faultsImpl = new Faults(opts.seed);
+    this.faultsImpl = opts.faults instanceof Faults ? opts.faults : new Faults(opts.seed);
   }
   get faults(): FaultController {
     return this.faultsImpl;

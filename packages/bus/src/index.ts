@@ -33,6 +33,7 @@ export {
 } from "./events.js";
 export {
   type CallFaultRule,
+  createFaultController,
   type DelaySpec,
   type EventFaultRule,
   type FaultController,

@@ -46,6 +46,8 @@ interface Route {
 export interface InProcessCallServerOptions {
   name: string;
   seed?: number;
+  /** Share a fault controller (e.g. one for the in-process and gRPC servers of one service). */
+  faults?: FaultController;
 }
 
 class InProcessCallServer implements CallServer {
@@ -56,7 +58,7 @@ class InProcessCallServer implements CallServer {
   private readonly inflight = new Set<Promise<void>>();
   private closing = false;
   constructor(private readonly opts: InProcessCallServerOptions) {
-    this.faultsImpl = new Faults(opts.seed);
+    this.faultsImpl = opts.faults instanceof Faults ? opts.faults : new Faults(opts.seed);
   }
   get faults(): FaultController {
     return this.faultsImpl;

@@ -1,0 +1,363 @@
+import { hostname } from "node:os";
+import { Worker } from "node:worker_threads";
+import { AggregatorRegistry } from "prom-client";
+import { buildHttpApp, type HealthReport } from "./http.js";
+import { createLogger, type Logger } from "./log.js";
+import type { HostToWorker, Placement, WorkerToHost } from "./service.js";
+
+export interface HostServiceSpec {
+  name: string;
+  /** Path (or file: URL) of a compiled main.js that calls runServiceMain. */
+  entry: string | URL;
+  config?: unknown;
+}
+
+export interface HostOptions {
+  hostId?: string;
+  services: HostServiceSpec[];
+  /** Size of the host's page store (default 16 MiB). */
+  sharedMemoryBytes?: number;
+  /** NATS url(s): events go over NATS, and each service also serves gRPC on 127.0.0.1:0. */
+  nats?: string;
+  /** Serve /healthz and /metrics for the whole host (port 0 = any). */
+  http?: { port: number; host?: string };
+  log?: Logger;
+  logLevel?: string;
+  seed?: number;
+  /** How long a service may take to stop before its worker is terminated (default 10 s). */
+  stopTimeoutMs?: number;
+  /** How long all services may take to become ready (default 30 s). */
+  readyTimeoutMs?: number;
+}
+
+export type HostedState = "starting" | "ready" | "stopping" | "stopped" | "failed";
+
+export interface HostedService {
+  readonly name: string;
+  readonly state: HostedState;
+  readonly threadId: number;
+  readonly grpcAddress?: string | undefined;
+}
+
+export interface HostFailure {
+  service: string;
+  message: string;
+  exitCode?: number;
+}
+
+export interface HostHandle {
+  readonly hostId: string;
+  readonly sharedMemory: SharedArrayBuffer;
+  /** Name of the in-process bus the services share (to join it from the host thread, e.g. in tests). */
+  readonly busName: string;
+  /** Resolves when every service is ready; rejects (naming the service) if one fails first. */
+  readonly ready: Promise<void>;
+  /** Resolves after a clean stop(); rejects when a service fails. */
+  readonly done: Promise<void>;
+  readonly services: ReadonlyMap<string, HostedService>;
+  readonly failures: readonly HostFailure[];
+  readonly httpAddress?: string | undefined;
+  onFailure(cb: (f: HostFailure) => void): void;
+  health(): Promise<HealthReport>;
+  metrics(): Promise<{ contentType: string; body: string }>;
+  /** Stops services in reverse start order; idempotent. */
+  stop(): Promise<void>;
+}
+
+class Hosted implements HostedService {
+  state: HostedState = "starting";
+  grpcAddress: string | undefined;
+  readonly pending = new Map<number, (v: unknown) => void>();
+  exited = false;
+  readonly exit: Promise<number>;
+  constructor(
+    readonly name: string,
+    readonly worker: Worker,
+  ) {
+    this.exit = new Promise((resolve) => worker.once("exit", resolve));
+  }
+  get threadId(): number {
+    return this.worker.threadId;
+  }
+  send(m: HostToWorker): void {
+    if (!this.exited) this.worker.postMessage(m);
+  }
+}
+
+function deferred<T>(): { p: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const p = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  p.catch(() => {}); // reported through the log and onFailure; awaiting it still throws
+  return { p, resolve, reject };
+}
+
+let hostCounter = 0;
+
+/**
+ * One host process: every service in its own worker thread, one SharedArrayBuffer shared by all,
+ * in-process bus and calls (NATS for events when `nats` is given). A worker that dies or fails is
+ * logged at fatal level, reported through onFailure, rejects `ready`/`done`, and the host stops the rest.
+ */
+export async function startHost(opts: HostOptions): Promise<HostHandle> {
+  const hostId = opts.hostId ?? hostname();
+  const log =
+    opts.log ??
+    createLogger({ svc: "host", host: hostId, ...(opts.logLevel ? { level: opts.logLevel } : {}) });
+  const sharedMemory = new SharedArrayBuffer(opts.sharedMemoryBytes ?? 16 * 1024 * 1024);
+  const busName = `host-${hostId}-${process.pid}-${++hostCounter}`;
+  const services = new Map<string, Hosted>();
+  const order: Hosted[] = [];
+  const failures: HostFailure[] = [];
+  const failureListeners: Array<(f: HostFailure) => void> = [];
+  const ready = deferred<void>();
+  const done = deferred<void>();
+  let stopping: Promise<void> | undefined;
+  let nextReq = 1;
+
+  const names = new Set<string>();
+  for (const s of opts.services) {
+    if (names.has(s.name)) throw new Error(`startHost: service '${s.name}' listed twice`);
+    names.add(s.name);
+  }
+
+  const fail = (f: HostFailure): void => {
+    if (stopping && f.exitCode === undefined) return;
+    failures.push(f);
+    log.fatal(
+      { event: "service-failed", service: f.service, exitCode: f.exitCode },
+      `service ${f.service} failed: ${f.message}`,
+    );
+    for (const cb of failureListeners) {
+      try {
+        cb(f);
+      } catch {
+        // a listener's problem is not the host's
+      }
+    }
+    const err = new Error(`service ${f.service} failed: ${f.message}`);
+    ready.reject(err);
+    done.reject(err);
+    void stop();
+  };
+
+  const broadcastPeers = (): void => {
+    const peers: Record<string, string> = {};
+    for (const h of services.values()) if (h.grpcAddress) peers[h.name] = h.grpcAddress;
+    for (const h of services.values()) h.send({ type: "peers", peers });
+  };
+
+  const checkReady = (): void => {
+    if ([...services.values()].every((h) => h.state === "ready")) {
+      if (opts.nats) broadcastPeers();
+      log.info({ event: "host-ready", services: [...services.keys()] }, "host ready");
+      ready.resolve();
+    }
+  };
+
+  for (const spec of opts.services) {
+    const placement: Placement = {
+      hostId,
+      name: spec.name,
+      config: spec.config,
+      sharedMemory,
+      bus: opts.nats ? { kind: "nats", servers: opts.nats.split(",") } : { kind: "inprocess", name: busName },
+      ...(opts.nats ? { grpcListen: "127.0.0.1:0" } : {}),
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
+    };
+    const worker = new Worker(spec.entry, { workerData: { xensim: placement }, name: spec.name });
+    const h = new Hosted(spec.name, worker);
+    services.set(spec.name, h);
+    order.push(h);
+    worker.on("message", (m: WorkerToHost) => {
+      switch (m.type) {
+        case "ready":
+          h.state = "ready";
+          h.grpcAddress = m.grpcAddress;
+          checkReady();
+          return;
+        case "failed":
+          h.state = "failed";
+          fail({ service: h.name, message: m.message });
+          return;
+        case "stopped":
+          h.state = "stopped";
+          return;
+        case "health":
+          h.pending.get(m.id)?.(m.report);
+          h.pending.delete(m.id);
+          return;
+        case "metrics":
+          h.pending.get(m.id)?.(m.metrics);
+          h.pending.delete(m.id);
+          return;
+      }
+    });
+    worker.on("error", (err) => {
+      h.state = "failed";
+      fail({ service: h.name, message: `uncaught: ${err?.stack ?? String(err)}` });
+    });
+    worker.on("exit", (code) => {
+      h.exited = true;
+      for (const r of h.pending.values()) r(undefined);
+      h.pending.clear();
+      if (h.state === "stopped" || (h.state === "stopping" && code === 0)) {
+        h.state = "stopped";
+        return;
+      }
+      const was = h.state;
+      h.state = "failed";
+      if (was !== "failed")
+        fail({ service: h.name, message: `worker exited with code ${code} while ${was}`, exitCode: code });
+    });
+  }
+
+  const ask = <T>(h: Hosted, kind: "health" | "metrics", timeoutMs = 2000): Promise<T | undefined> =>
+    new Promise((resolve) => {
+      if (h.exited) return resolve(undefined);
+      const id = nextReq++;
+      const t = setTimeout(() => {
+        h.pending.delete(id);
+        resolve(undefined);
+      }, timeoutMs);
+      h.pending.set(id, (v) => {
+        clearTimeout(t);
+        resolve(v as T | undefined);
+      });
+      h.send({ type: kind, id });
+    });
+
+  const health = async (): Promise<HealthReport> => {
+    const checks: Record<string, { ok: boolean; detail?: string }> = {};
+    let down = false;
+    let degraded = false;
+    await Promise.all(
+      order.map(async (h) => {
+        if (h.state !== "ready") {
+          checks[h.name] = { ok: false, detail: h.state };
+          down = true;
+          return;
+        }
+        const r = await ask<HealthReport>(h, "health");
+        if (!r) {
+          checks[h.name] = { ok: false, detail: "no answer" };
+          down = true;
+        } else {
+          checks[h.name] = { ok: r.status !== "down", detail: r.status };
+          if (r.status === "down") down = true;
+          if (r.status === "degraded") degraded = true;
+        }
+      }),
+    );
+    return { status: down ? "down" : degraded ? "degraded" : "ok", host: hostId, checks };
+  };
+
+  const metrics = async (): Promise<{ contentType: string; body: string }> => {
+    const all = await Promise.all(order.map((h) => ask<unknown[]>(h, "metrics")));
+    const reg = AggregatorRegistry.aggregate(
+      all.filter((x): x is unknown[] => Array.isArray(x)) as Parameters<
+        typeof AggregatorRegistry.aggregate
+      >[0],
+    );
+    return { contentType: reg.contentType, body: await reg.metrics() };
+  };
+
+  const app = opts.http ? buildHttpApp({ health, metrics }) : undefined;
+  let httpAddress: string | undefined;
+
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ event: "host-stopping" }, "host stopping");
+      await app?.close();
+      for (const h of [...order].reverse()) {
+        if (h.exited) continue;
+        if (h.state !== "failed") h.state = "stopping";
+        h.send({ type: "stop" });
+        const timeout = new Promise<"timeout">((r) =>
+          setTimeout(() => r("timeout"), opts.stopTimeoutMs ?? 10_000).unref(),
+        );
+        if ((await Promise.race([h.exit, timeout])) === "timeout") {
+          log.error(
+            { event: "stop-timeout", service: h.name },
+            `service ${h.name} did not stop; terminating its worker`,
+          );
+          await h.worker.terminate();
+        }
+      }
+      log.info({ event: "host-stopped" }, "host stopped");
+      ready.reject(new Error("host stopped before it was ready"));
+      done.resolve();
+    })();
+    return stopping;
+  };
+
+  const readyTimer = setTimeout(() => {
+    const slow = order.filter((h) => h.state === "starting").map((h) => h.name);
+    if (slow.length > 0)
+      fail({ service: slow.join(","), message: `not ready within ${opts.readyTimeoutMs ?? 30_000} ms` });
+  }, opts.readyTimeoutMs ?? 30_000);
+  readyTimer.unref();
+  void ready.p.then(
+    () => clearTimeout(readyTimer),
+    () => clearTimeout(readyTimer),
+  );
+
+  if (app && opts.http) {
+    httpAddress = await app.listen({ port: opts.http.port, host: opts.http.host ?? "127.0.0.1" });
+  }
+
+  return {
+    hostId,
+    sharedMemory,
+    busName,
+    ready: ready.p,
+    done: done.p,
+    services,
+    failures,
+    httpAddress,
+    onFailure: (cb) => {
+      failureListeners.push(cb);
+    },
+    health,
+    metrics,
+    stop,
+  };
+}
+
+/**
+ * The whole of a host's main.js: start the host, log when ready, stop on SIGTERM/SIGINT (exit 0),
+ * exit 1 when a service fails.
+ */
+export async function runHostMain(opts: HostOptions): Promise<HostHandle> {
+  const log =
+    opts.log ??
+    createLogger({
+      svc: "host",
+      host: opts.hostId ?? hostname(),
+      ...(opts.logLevel ? { level: opts.logLevel } : {}),
+    });
+  const host = await startHost({ ...opts, log });
+  let exiting = false;
+  const exit = (code: number): void => {
+    if (exiting) return;
+    exiting = true;
+    void host.stop().then(() => process.exit(code));
+  };
+  host.onFailure(() => exit(1));
+  const onSignal = (sig: NodeJS.Signals): void => {
+    log.info({ event: "signal", signal: sig }, `host got ${sig}`);
+    exit(0);
+  };
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  try {
+    await host.ready;
+  } catch {
+    // already logged and exiting
+  }
+  return host;
+}

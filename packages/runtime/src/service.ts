@@ -1,0 +1,70 @@
+import type * as grpc from "@grpc/grpc-js";
+import type { CallClient, CallServer, EventBus } from "@xensim/bus";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import type { z } from "zod";
+import type { HealthReport } from "./http.js";
+
+export interface ServiceCalls {
+  /** This service's call server: add services in start(); the runtime listens after start() returns. */
+  server: CallServer;
+  /** A client for another service: by service name (in-process or via the peers map) or "host:port" (gRPC). */
+  client(def: grpc.ServiceDefinition, target: string): CallClient;
+}
+
+export interface ServiceContext<C = unknown> {
+  name: string;
+  hostId: string;
+  /** The service's config, parsed by its configSchema when it has one; deeply frozen. */
+  config: Readonly<C>;
+  log: Logger;
+  bus: EventBus;
+  calls: ServiceCalls;
+  /** Per-service registry; default labels {svc, host}. */
+  metrics: Registry;
+  /** The host process's page store, shared by all services of the host. */
+  sharedMemory?: SharedArrayBuffer;
+  /** Aborted when the service is asked to stop. */
+  signal: AbortSignal;
+}
+
+export interface RunningService {
+  stop(): Promise<void>;
+  health?(): HealthReport;
+}
+
+export interface ServiceModule<C = unknown> {
+  name: string;
+  /** When given, the runtime parses the config with it (file < env < argv < host config) before start. */
+  configSchema?: z.ZodType<C>;
+  start(ctx: ServiceContext<C>): Promise<RunningService>;
+}
+
+/** How a service is placed; the host hands it to a worker as workerData.xensim. */
+export interface Placement {
+  hostId: string;
+  name: string;
+  config?: unknown;
+  sharedMemory?: SharedArrayBuffer;
+  /** In-process bus name, or NATS servers. */
+  bus: { kind: "inprocess"; name: string } | { kind: "nats"; servers: string[] };
+  /** Also serve calls over gRPC at this address ("127.0.0.1:0" for any port). */
+  grpcListen?: string;
+  /** Service name → "host:port" for gRPC targets outside this process. */
+  peers?: Record<string, string>;
+  seed?: number;
+  logLevel?: string;
+}
+
+/** Messages between a host (main thread) and a service worker. */
+export type HostToWorker =
+  | { type: "stop" }
+  | { type: "health"; id: number }
+  | { type: "metrics"; id: number }
+  | { type: "peers"; peers: Record<string, string> };
+export type WorkerToHost =
+  | { type: "ready"; grpcAddress?: string }
+  | { type: "failed"; message: string; stack?: string }
+  | { type: "stopped" }
+  | { type: "health"; id: number; report: HealthReport }
+  | { type: "metrics"; id: number; metrics: unknown };
