@@ -1,1 +1,22 @@
-export {};
+export {
+  ECS,
+  EventChannelError,
+  EventChannels,
+  type EvtchnInitOptions,
+  type EvtchnPolicy,
+  type EvtchnStatus,
+  type NotifyFn,
+  type PortResult,
+} from "./event-channels.js";
+export {
+  clearPending,
+  isMasked,
+  isPending,
+  maskPort,
+  NR_2L_PORTS,
+  type ScanOptions,
+  scanPending,
+  setPending,
+  unmaskPort,
+  upcallPending,
+} from "./two-level.js";

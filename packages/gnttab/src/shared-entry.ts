@@ -2,7 +2,6 @@
 // frames, seen through a MemView). Linux's gnttab_grant_foreign_access_ref / _end_foreign_access_ref.
 
 import {
-  GRANT_ENTRIES_V1_PER_FRAME,
   GRANT_ENTRY_V1_LAYOUT,
   GTF_permit_access,
   GTF_reading,
