@@ -435,6 +435,7 @@ export class XenstoreEngine {
       throw this.quotaError("transaction-nodes");
     }
     const n = tx.layer.get(path);
+    if (n && check) tx.layer.pinned.set(path, n);
     tx.accessed.set(path, {
       generation: n ? n.generation : NO_GENERATION,
       perms: n?.perms,
@@ -652,6 +653,8 @@ export class XenstoreEngine {
     const node = req.stage.get(name);
     if (!node) return;
     const rootPerms = req.stage.get("/")?.perms;
+    // WATCH_NODOM first, then WATCH_DOM, as fire_special_watches().
+    if (plain) req.fires.push({ name, match: "nodepth", nodePerms: node.perms });
     if (withDomid) {
       req.fires.push({
         name: `${name}/${domid}`,
@@ -660,7 +663,6 @@ export class XenstoreEngine {
         ...(rootPerms ? { parentPerms: rootPerms } : {}),
       });
     }
-    if (plain) req.fires.push({ name, match: "nodepth", nodePerms: node.perms });
   }
 
   private domainWatchCount(domid: number): number {

@@ -70,10 +70,16 @@ export class Layer implements NodeReader {
 
   constructor(readonly below: NodeReader) {}
 
+  /**
+   * Copies of nodes as first read (a transaction's private view of what it read, C's "ta node" for
+   * read accesses). Consulted after the overlay; never merged.
+   */
+  readonly pinned = new Map<string, XsNode>();
+
   get(path: string): XsNode | undefined {
     const v = this.overlay.get(path);
     if (v !== undefined) return v ?? undefined;
-    return this.below.get(path);
+    return this.pinned.get(path) ?? this.below.get(path);
   }
 
   put(path: string, node: XsNode | null): void {
