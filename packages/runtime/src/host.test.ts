@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createInProcessBus } from "@xensim/bus";
-import { waitFor } from "@xensim/testkit";
+import { startNatsServer, waitFor } from "@xensim/testkit";
 import { startHost } from "./host.js";
 import { createLogger } from "./log.js";
 
@@ -59,6 +59,31 @@ test("host: two services in worker threads talk over the in-process bus and call
   await host.done;
   assert.ok([...host.services.values()].every((s) => s.state === "stopped"));
   assert.equal(host.failures.length, 0);
+});
+
+test("host with nats: services use a real NATS server for events and still share the SAB", async () => {
+  const nats = await startNatsServer();
+  const host = await startHost({
+    hostId: "h-nats",
+    nats: nats.url,
+    sharedMemoryBytes: 4096,
+    log: quiet(),
+    logLevel: "warn",
+    services: [
+      { name: "ping", entry: entry("svc-ping.js"), config: { greeting: "nats" } },
+      { name: "pong", entry: entry("svc-pong.js") },
+    ],
+  });
+  try {
+    await host.ready;
+    const view = new Int32Array(host.sharedMemory);
+    await waitFor(() => Atomics.load(view, 1) === 1, { timeoutMs: 10_000, message: "pong's result" });
+    assert.equal(Atomics.load(view, 2), 0xc0ffee);
+    assert.ok([...host.services.values()].every((s) => /^127\.0\.0\.1:\d+$/.test(s.grpcAddress ?? "")));
+  } finally {
+    await host.stop();
+    await nats.stop();
+  }
 });
 
 test("host: /healthz and /metrics over HTTP for the whole host", async () => {
