@@ -15,8 +15,15 @@ interface Job {
   gfn0: number;
   rounds: number;
   seed: number;
+  /** Start barrier: Int32 [0] counts arrivals; everyone starts when it reaches `parties`. */
+  barrier: SharedArrayBuffer;
+  parties: number;
 }
 const job = workerData as Job;
+const bar = new Int32Array(job.barrier);
+Atomics.add(bar, 0, 1);
+Atomics.notify(bar, 0);
+for (let v = Atomics.load(bar, 0); v < job.parties; v = Atomics.load(bar, 0)) Atomics.wait(bar, 0, v, 100);
 const gt = new GrantTables(PageStore.attach(job.buffer));
 let x = job.seed >>> 0 || 1;
 const rnd = (n: number) => {
@@ -28,7 +35,8 @@ const rnd = (n: number) => {
 const out = { maps: 0, mapFails: 0, unmaps: 0, ends: 0, endFails: 0, violations: 0 };
 if (job.role === "granter") {
   const table = gt.sharedView(job.granter);
-  const granted = new Set<number>();
+  // The main thread granted every ref before starting the workers.
+  const granted = new Set<number>(job.refs);
   for (let i = 0; i < job.rounds; i++) {
     const ref = job.refs[rnd(job.refs.length)]!;
     if (!granted.has(ref)) {
