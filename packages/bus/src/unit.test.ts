@@ -5,7 +5,6 @@ import { fetchFaultRecords, sendFaultRules, serveFaultControl } from "./control.
 import { BusError, BusErrorCode } from "./errors.js";
 import { Faults, validateFaultRules } from "./faults.js";
 import { createInProcessBus } from "./inprocess-bus.js";
-import { encodeHeaders, NatsParser, parseHeaders, type ServerOp } from "./nats/parser.js";
 import { globMatches, subjectMatches } from "./subject.js";
 
 test("subjectMatches: table", () => {
@@ -52,93 +51,6 @@ test("globMatches for call fault rules", () => {
   assert.ok(globMatches("/xensim.*/Echo", "/xensim.testing.v1.Echo/Echo"));
   assert.ok(!globMatches("Fail", "Echo"));
   assert.ok(!globMatches("E.ho", "Echo"));
-});
-
-function golden(): { bytes: Buffer; ops: ServerOp[] } {
-  const hdr = encodeHeaders({ "X-A": "1", "X-B": "two" });
-  const bytes = Buffer.concat([
-    Buffer.from('INFO {"server_id":"x","max_payload":1048576}\r\n'),
-    Buffer.from("PING\r\n+OK\r\nPONG\r\n"),
-    Buffer.from("MSG foo.bar 7 5\r\nhello\r\n"),
-    Buffer.from("MSG foo.bar 8 _INBOX.x.1 0\r\n\r\n"),
-    Buffer.from(`HMSG h.s 9 r.1 ${hdr.length} ${hdr.length + 3}\r\n`),
-    hdr,
-    Buffer.from("a\r\n\r\n"), // payload containing CRLF
-    Buffer.from("HMSG _INBOX.y.2 3 16 16\r\nNATS/1.0 503\r\n\r\n\r\n"),
-    Buffer.from("-ERR 'Unknown Protocol Operation'\r\n"),
-  ]);
-  const ops: ServerOp[] = [
-    { op: "INFO", info: { server_id: "x", max_payload: 1048576 } },
-    { op: "PING" },
-    { op: "OK" },
-    { op: "PONG" },
-    {
-      op: "MSG",
-      subject: "foo.bar",
-      sid: 7,
-      reply: undefined,
-      headers: undefined,
-      status: undefined,
-      data: new Uint8Array(Buffer.from("hello")),
-    },
-    {
-      op: "MSG",
-      subject: "foo.bar",
-      sid: 8,
-      reply: "_INBOX.x.1",
-      headers: undefined,
-      status: undefined,
-      data: new Uint8Array(0),
-    },
-    {
-      op: "MSG",
-      subject: "h.s",
-      sid: 9,
-      reply: "r.1",
-      headers: { "X-A": "1", "X-B": "two" },
-      status: undefined,
-      data: new Uint8Array(Buffer.from("a\r\n")),
-    },
-    {
-      op: "MSG",
-      subject: "_INBOX.y.2",
-      sid: 3,
-      reply: undefined,
-      headers: undefined,
-      status: "503",
-      data: new Uint8Array(0),
-    },
-    { op: "ERR", message: "Unknown Protocol Operation" },
-  ];
-  return { bytes, ops };
-}
-
-test("NATS parser: golden bytes fed whole, byte by byte, and split at every offset", () => {
-  const { bytes, ops } = golden();
-  assert.deepEqual(new NatsParser().feed(bytes), ops);
-  const p1 = new NatsParser();
-  const byByte: ServerOp[] = [];
-  for (const b of bytes) byByte.push(...p1.feed(Uint8Array.of(b)));
-  assert.deepEqual(byByte, ops);
-  for (let i = 0; i <= bytes.length; i++) {
-    const p = new NatsParser();
-    assert.deepEqual([...p.feed(bytes.subarray(0, i)), ...p.feed(bytes.subarray(i))], ops, `split at ${i}`);
-  }
-});
-
-test("NATS headers round trip", () => {
-  fc.assert(
-    fc.property(
-      fc.dictionary(
-        fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,10}$/),
-        fc.stringMatching(/^[ -~]{0,20}$/).map((s) => s.trim()),
-      ),
-      (h) => {
-        const back = parseHeaders(encodeHeaders(h).toString()).headers ?? {};
-        return JSON.stringify(back) === JSON.stringify(h);
-      },
-    ),
-  );
 });
 
 test("fault rules are validated with clear messages", () => {
