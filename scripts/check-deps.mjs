@@ -48,7 +48,9 @@ function walk(dir, out) {
 const importRe =
   /(?:^|[\s;}])(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
 function importsOf(file) {
-  const src = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  const src = readFileSync(file, "utf8")
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/^\s*\/\/.*$/gm, "");
   const out = [];
   for (const m of src.matchAll(importRe)) out.push(m[1] ?? m[2]);
   return out;
@@ -88,7 +90,8 @@ for (const w of workspaces) {
         if (isNode) errors.push(`${rel}: protocol package imports Node builtin '${spec}'`);
         if (/^@nats-io\//.test(spec) || /^nats$/.test(spec))
           errors.push(`${rel}: protocol package imports NATS '${spec}'`);
-        if (/^@grpc\//.test(spec) || /grpc/.test(spec)) errors.push(`${rel}: protocol package imports gRPC '${spec}'`);
+        if (/^@grpc\//.test(spec) || /grpc/.test(spec))
+          errors.push(`${rel}: protocol package imports gRPC '${spec}'`);
       }
     }
     fileEdges.set(f, edges);

@@ -22,7 +22,9 @@ function walk(dir, pred, out = []) {
   }
   return out;
 }
-const protos = walk(protoDir, (p) => p.endsWith(".proto")).map((p) => relative(protoDir, p)).sort();
+const protos = walk(protoDir, (p) => p.endsWith(".proto"))
+  .map((p) => relative(protoDir, p))
+  .sort();
 
 function generate(outDir) {
   const bin = join(root, "node_modules", ".bin", "proto-loader-gen-types");
@@ -52,7 +54,9 @@ function generate(outDir) {
 }
 
 function files(dir) {
-  return walk2(dir).map((p) => relative(dir, p)).sort();
+  return walk2(dir)
+    .map((p) => relative(dir, p))
+    .sort();
 }
 function walk2(dir, out = []) {
   if (!existsSync(dir)) return out;
@@ -81,7 +85,9 @@ if (!check) {
       if (x !== y) stale.push(f);
     }
     if (stale.length) {
-      console.error(`gen-proto: generated code is stale (run: node scripts/gen-proto.mjs): ${stale.join(", ")}`);
+      console.error(
+        `gen-proto: generated code is stale (run: node scripts/gen-proto.mjs): ${stale.join(", ")}`,
+      );
       process.exit(1);
     }
     console.log(`gen-proto: ${protos.length} protos, generated code up to date`);

@@ -1,1 +1,4 @@
-export {};
+export type { OpFigures } from "./stats.js";
+export { LatencyRecorder, machineInfo, measure } from "./stats.js";
+export type { XenstoreBenchOptions, XenstoreBenchResult } from "./xenstore.js";
+export { runXenstoreBench, writeJson } from "./xenstore.js";

@@ -6,20 +6,27 @@ import * as protoLoader from "@grpc/proto-loader";
 import type { ProtoGrpcType as EchoProto } from "./gen/echo.js";
 import type { ProtoGrpcType as XenstoreProto } from "./gen/xenstore.js";
 
-export type { EchoProto, XenstoreProto };
-export type { XenstoreClient, XenstoreHandlers, XenstoreDefinition } from "./gen/xensim/xenstore/v1/Xenstore.js";
-export type { XsRequest, XsRequest__Output } from "./gen/xensim/xenstore/v1/XsRequest.js";
-export type { XsReply, XsReply__Output } from "./gen/xensim/xenstore/v1/XsReply.js";
+export type { EchoClient, EchoDefinition, EchoHandlers } from "./gen/xensim/testing/v1/Echo.js";
+export type { EchoReply, EchoReply__Output } from "./gen/xensim/testing/v1/EchoReply.js";
+export type { EchoRequest, EchoRequest__Output } from "./gen/xensim/testing/v1/EchoRequest.js";
+export type {
+  OpenSessionReply,
+  OpenSessionReply__Output,
+} from "./gen/xensim/xenstore/v1/OpenSessionReply.js";
 export type {
   OpenSessionRequest,
   OpenSessionRequest__Output,
 } from "./gen/xensim/xenstore/v1/OpenSessionRequest.js";
-export type { OpenSessionReply, OpenSessionReply__Output } from "./gen/xensim/xenstore/v1/OpenSessionReply.js";
 export type { SessionRef, SessionRef__Output } from "./gen/xensim/xenstore/v1/SessionRef.js";
 export type { WatchEvent, WatchEvent__Output } from "./gen/xensim/xenstore/v1/WatchEvent.js";
-export type { EchoClient, EchoHandlers, EchoDefinition } from "./gen/xensim/testing/v1/Echo.js";
-export type { EchoRequest, EchoRequest__Output } from "./gen/xensim/testing/v1/EchoRequest.js";
-export type { EchoReply, EchoReply__Output } from "./gen/xensim/testing/v1/EchoReply.js";
+export type {
+  XenstoreClient,
+  XenstoreDefinition,
+  XenstoreHandlers,
+} from "./gen/xensim/xenstore/v1/Xenstore.js";
+export type { XsReply, XsReply__Output } from "./gen/xensim/xenstore/v1/XsReply.js";
+export type { XsRequest, XsRequest__Output } from "./gen/xensim/xenstore/v1/XsRequest.js";
+export type { EchoProto, XenstoreProto };
 
 /** Loader options; they must match the flags scripts/gen-proto.mjs passes to the generator. */
 export const LOADER_OPTIONS: protoLoader.Options = Object.freeze({

@@ -1,1 +1,1 @@
-export {};
+export { SERVICE_PACKAGES, serviceEntry } from "./services.js";

@@ -1,0 +1,74 @@
+// Latency samples and the figures every benchmark reports.
+export interface OpFigures {
+  ops: number;
+  seconds: number;
+  ops_per_s: number;
+  p50_us: number;
+  p90_us: number;
+  p99_us: number;
+  max_us: number;
+}
+
+export class LatencyRecorder {
+  private samples: number[] = [];
+  private started = 0;
+  private ended = 0;
+  start(): void {
+    this.started = performance.now();
+  }
+  /** Records one operation's latency in microseconds. */
+  add(us: number): void {
+    this.samples.push(us);
+  }
+  stop(): void {
+    this.ended = performance.now();
+  }
+  figures(): OpFigures {
+    const s = Float64Array.from(this.samples).sort();
+    const q = (p: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))]! : 0);
+    const seconds = (this.ended - this.started) / 1000;
+    return {
+      ops: s.length,
+      seconds: round(seconds, 3),
+      ops_per_s: round(s.length / seconds, 0),
+      p50_us: round(q(0.5), 1),
+      p90_us: round(q(0.9), 1),
+      p99_us: round(q(0.99), 1),
+      max_us: round(s.length ? s[s.length - 1]! : 0, 1),
+    };
+  }
+}
+
+export function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Runs op back to back (depth 1) for durationMs after a short warm-up; returns its figures. */
+export async function measure(
+  durationMs: number,
+  op: () => Promise<unknown>,
+  warmupMs = 200,
+): Promise<OpFigures> {
+  const warmEnd = performance.now() + warmupMs;
+  while (performance.now() < warmEnd) await op();
+  const rec = new LatencyRecorder();
+  rec.start();
+  const end = performance.now() + durationMs;
+  for (;;) {
+    const t0 = performance.now();
+    await op();
+    const t1 = performance.now();
+    rec.add((t1 - t0) * 1000);
+    if (t1 >= end) break;
+  }
+  rec.stop();
+  return rec.figures();
+}
+
+export function machineInfo(): Record<string, unknown> {
+  return {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
+}

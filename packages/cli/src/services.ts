@@ -1,0 +1,18 @@
+// Where each service's entry point is. Commands start services by path (in worker threads or
+// processes); nothing imports a service.
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+
+export const SERVICE_PACKAGES = {
+  xenstored: "@xensim/svc-xenstored",
+} as const;
+export type ServiceName = keyof typeof SERVICE_PACKAGES;
+
+export function serviceEntry(name: ServiceName): string {
+  return require.resolve(`${SERVICE_PACKAGES[name]}/main`);
+}
+
+export function isServiceName(s: string): s is ServiceName {
+  return Object.hasOwn(SERVICE_PACKAGES, s);
+}

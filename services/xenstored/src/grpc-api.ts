@@ -1,0 +1,139 @@
+// xenstored's call API (proto/xensim/xenstore/v1/xenstore.proto): sessions that carry xs wire
+// requests unchanged. A session is a connection in xenstored's terms; its watch events are
+// published on the event bus at `xenstore.watch.<session_id>` with the xs WATCH_EVENT payload
+// (path\0token\0) as the message body.
+import { CallError, type CallServer, type EventBus, type UnaryHandler } from "@xensim/bus";
+import type {
+  OpenSessionReply,
+  OpenSessionRequest__Output,
+  SessionRef__Output,
+  XsReply,
+  XsRequest__Output,
+} from "@xensim/proto";
+import { loadXenstoreProto } from "@xensim/proto";
+import type { Logger } from "pino";
+import type { ConnId, XenstoredCore } from "./core.js";
+
+export const WATCH_SUBJECT_PREFIX = "xenstore.watch.";
+const GRPC_NOT_FOUND = 5;
+const GRPC_INVALID_ARGUMENT = 3;
+const DEFAULT_LEASE_MS = 15_000;
+
+interface Session {
+  id: string;
+  conn: ConnId;
+  domid: number;
+  leaseMs: number;
+  expires: number;
+}
+
+export interface GrpcApiOptions {
+  core: XenstoredCore;
+  bus: EventBus;
+  server: CallServer;
+  log: Logger;
+  /** Identifies this xenstored instance; clients notice a restart by a new epoch. */
+  epoch: string;
+  newSessionId: () => string;
+  now: () => number;
+  /** Default lease for sessions that ask for none. */
+  leaseMs?: number;
+}
+
+export class XenstoreGrpcApi {
+  private readonly sessions = new Map<string, Session>();
+  private readonly reaper: NodeJS.Timeout;
+
+  constructor(private readonly o: GrpcApiOptions) {
+    const def = loadXenstoreProto().xensim.xenstore.v1.Xenstore.service;
+    const impl: Record<string, UnaryHandler> = {
+      OpenSession: (req: OpenSessionRequest__Output) => this.openSession(req),
+      CloseSession: (req: SessionRef__Output) => this.closeSession(req),
+      KeepAlive: (req: SessionRef__Output) => this.keepAlive(req),
+      Request: (req: XsRequest__Output) => this.request(req),
+    };
+    o.server.addService(def, impl);
+    this.reaper = setInterval(() => this.reap(), 1000);
+    this.reaper.unref();
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  private async openSession(req: OpenSessionRequest__Output): Promise<OpenSessionReply> {
+    if (req.domid > 0x7fef) throw new CallError(GRPC_INVALID_ARGUMENT, `domid ${req.domid} out of range`);
+    const id = this.o.newSessionId();
+    const subject = `${WATCH_SUBJECT_PREFIX}${id}`;
+    const leaseMs = req.leaseMs > 0 ? req.leaseMs : (this.o.leaseMs ?? DEFAULT_LEASE_MS);
+    const conn = this.o.core.connect(
+      req.domid,
+      {
+        kind: "session",
+        send: (msg) => {
+          // Replies travel back in the unary response; only watch events go over the bus.
+          if (msg.type === 15) this.o.bus.publish(subject, msg.payload);
+        },
+        drop: () => this.sessions.delete(id),
+      },
+      { label: req.clientName || `grpc-session-${id}` },
+    );
+    this.sessions.set(id, { id, conn, domid: req.domid, leaseMs, expires: this.o.now() + leaseMs });
+    this.o.log.debug({ session: id, domid: req.domid, client: req.clientName }, "xenstore session opened");
+    return { sessionId: id, leaseMs, watchSubject: subject, serverEpoch: this.o.epoch };
+  }
+
+  private session(id: string): Session {
+    const s = this.sessions.get(id);
+    if (!s) throw new CallError(GRPC_NOT_FOUND, `unknown xenstore session ${id}`);
+    s.expires = this.o.now() + s.leaseMs;
+    return s;
+  }
+
+  private async closeSession(req: SessionRef__Output): Promise<object> {
+    const s = this.sessions.get(req.sessionId);
+    if (s) {
+      this.sessions.delete(s.id);
+      this.o.core.disconnect(s.conn);
+    }
+    return {};
+  }
+
+  private async keepAlive(req: SessionRef__Output): Promise<object> {
+    this.session(req.sessionId);
+    return {};
+  }
+
+  private async request(req: XsRequest__Output): Promise<XsReply> {
+    const s = this.session(req.sessionId);
+    const r = this.o.core.request(s.conn, {
+      type: req.type,
+      reqId: req.reqId,
+      txId: req.txId,
+      payload: new Uint8Array(req.payload.buffer, req.payload.byteOffset, req.payload.byteLength),
+    });
+    if (!r) {
+      // The engine dropped the connection (protocol violation); the session is gone too.
+      this.sessions.delete(s.id);
+      throw new CallError(GRPC_INVALID_ARGUMENT, "xenstore protocol violation, session closed");
+    }
+    return { type: r.type, reqId: r.reqId, txId: r.txId, payload: Buffer.from(r.payload) };
+  }
+
+  private reap(): void {
+    const now = this.o.now();
+    for (const s of this.sessions.values()) {
+      if (s.expires < now) {
+        this.o.log.info({ session: s.id, domid: s.domid }, "xenstore session lease expired");
+        this.sessions.delete(s.id);
+        this.o.core.disconnect(s.conn);
+      }
+    }
+  }
+
+  close(): void {
+    clearInterval(this.reaper);
+    for (const s of this.sessions.values()) this.o.core.disconnect(s.conn);
+    this.sessions.clear();
+  }
+}

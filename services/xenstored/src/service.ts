@@ -1,0 +1,136 @@
+// xenstored as a service: the engine restored from its state directory, served on the unix socket
+// (xs wire), on the call plane (sessions, watch events over the event bus), and — for guests —
+// on their ring pages (a later connection type).
+import { randomUUID } from "node:crypto";
+import type { ServiceContext, ServiceModule } from "@xensim/runtime";
+import { XenstoreEngine } from "@xensim/xenstore";
+import { Counter, Gauge } from "prom-client";
+import { type XenstoredConfig, XenstoredConfigSchema } from "./config.js";
+import { XenstoredCore } from "./core.js";
+import { XenstoreGrpcApi } from "./grpc-api.js";
+import { StateStore } from "./persistence.js";
+import { listenXsSocket, type SocketServer } from "./socket-server.js";
+
+const XS_TYPE_LABELS = [
+  "control",
+  "directory",
+  "read",
+  "get_perms",
+  "watch",
+  "unwatch",
+  "transaction_start",
+  "transaction_end",
+  "introduce",
+  "release",
+  "get_domain_path",
+  "write",
+  "mkdir",
+  "rm",
+  "set_perms",
+  "watch_event",
+  "error",
+  "is_domain_introduced",
+  "resume",
+  "set_target",
+  "restrict",
+  "reset_watches",
+  "directory_part",
+];
+
+export const xenstoredService: ServiceModule<XenstoredConfig> = {
+  name: "xenstored",
+  configSchema: XenstoredConfigSchema,
+  async start(ctx: ServiceContext<XenstoredConfig>) {
+    const cfg = ctx.config;
+    const log = ctx.log;
+    const engineOpts = { quotas: { ...cfg.quotas }, quotaError: cfg.quotaError };
+
+    let engine: XenstoreEngine;
+    let state: StateStore | null = null;
+    if (cfg.stateDir) {
+      state = new StateStore({ dir: cfg.stateDir, fsync: cfg.fsync, compactEvery: cfg.compactEvery });
+      const loaded = state.load();
+      engine = loaded.snapshot
+        ? XenstoreEngine.restore(loaded.snapshot, engineOpts)
+        : new XenstoreEngine(engineOpts);
+      engine.applyMutations(loaded.journal);
+      state.open(() => engine.snapshot(), loaded.tornRecords > 0);
+      log.info(
+        {
+          stateDir: cfg.stateDir,
+          replayed: loaded.journal.length,
+          torn: loaded.tornRecords,
+          nodes: engine.nodeCount(),
+        },
+        "xenstore state restored",
+      );
+    } else {
+      engine = new XenstoreEngine(engineOpts);
+    }
+    const core = new XenstoredCore(engine, state, log);
+
+    const requests = new Counter({
+      name: "xenstore_requests_total",
+      help: "xs requests handled, by type",
+      labelNames: ["type"],
+      registers: [ctx.metrics],
+    });
+    const errors = new Counter({
+      name: "xenstore_errors_total",
+      help: "xs requests answered with XS_ERROR, by errno name",
+      labelNames: ["errno"],
+      registers: [ctx.metrics],
+    });
+    new Gauge({
+      name: "xenstore_nodes",
+      help: "nodes in the tree",
+      registers: [ctx.metrics],
+      collect() {
+        this.set(engine.nodeCount());
+      },
+    });
+    new Gauge({
+      name: "xenstore_connections",
+      help: "open connections (sockets, sessions, rings)",
+      registers: [ctx.metrics],
+      collect() {
+        this.set(core.stats.connections);
+      },
+    });
+    const dec = new TextDecoder();
+    core.onRequest = (_conn, req, reply) => {
+      requests.inc({ type: XS_TYPE_LABELS[req.type] ?? "unknown" });
+      if (reply && reply.type === 16) errors.inc({ errno: dec.decode(reply.payload).replace(/\0$/, "") });
+    };
+    core.onEffect = (e) => log.info(e, `xenstore ${e.kind} domain ${e.domid}`);
+
+    let socket: SocketServer | null = null;
+    if (cfg.socket) socket = await listenXsSocket(core, cfg.socket, log);
+    const api = new XenstoreGrpcApi({
+      core,
+      bus: ctx.bus,
+      server: ctx.calls.server,
+      log,
+      epoch: randomUUID(),
+      newSessionId: () => randomUUID(),
+      now: () => Date.now(),
+      leaseMs: cfg.sessionLeaseMs,
+    });
+
+    return {
+      health: () => ({
+        status: "ok",
+        nodes: engine.nodeCount(),
+        connections: core.stats.connections,
+        sessions: api.sessionCount,
+        socket: socket?.path,
+      }),
+      async stop() {
+        api.close();
+        await socket?.close();
+        core.close();
+        log.info("xenstored stopped");
+      },
+    };
+  },
+};

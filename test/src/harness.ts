@@ -1,0 +1,86 @@
+// Starts real xensim processes for scenario tests: the xensim command, as a user would run it.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { waitFor } from "@xensim/testkit";
+
+export const REPO_ROOT = resolve(import.meta.dirname, "..", "..");
+export const XENSIM_BIN = join(REPO_ROOT, "packages", "cli", "dist", "main.js");
+
+export interface XensimProcess {
+  readonly proc: ChildProcess;
+  readonly pid: number;
+  output(): string;
+  /** SIGKILL, as `kill -9` does, and wait for the exit. */
+  kill9(): Promise<void>;
+  /** SIGTERM and wait for a clean exit; returns the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export function spawnXensim(args: string[], env: Record<string, string> = {}): XensimProcess {
+  const proc = spawn(process.execPath, [XENSIM_BIN, ...args], {
+    env: { ...process.env, XENSIM_LOG_LEVEL: process.env.XENSIM_LOG_LEVEL ?? "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  proc.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+  return {
+    proc,
+    pid: proc.pid!,
+    output: () => out,
+    async kill9() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+      await exited;
+    },
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
+
+/** Runs `xensim xenstored` on a socket (and optionally gRPC/NATS) and waits until it answers. */
+export async function startXenstored(opts: {
+  socket: string;
+  stateDir?: string;
+  grpc?: string;
+  nats?: string;
+}): Promise<XensimProcess> {
+  const args = ["xenstored", "--socket", opts.socket];
+  if (opts.stateDir) args.push("--state-dir", opts.stateDir);
+  if (opts.grpc) args.push("--grpc", opts.grpc);
+  if (opts.nats) args.push("--nats", opts.nats);
+  const p = spawnXensim(args);
+  await waitFor(() => existsSync(opts.socket) || p.proc.exitCode !== null, {
+    timeoutMs: 20_000,
+    message: "xenstored socket",
+  });
+  if (p.proc.exitCode !== null) throw new Error(`xenstored exited: ${p.output()}`);
+  return p;
+}
+
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one of Debian's xenstore-* binaries against our daemon through XENSTORED_PATH. */
+export function xenstoreTool(socket: string, tool: string, args: string[], timeoutMs = 10_000): RunResult {
+  const r = spawnSync(tool, args, {
+    env: { ...process.env, XENSTORED_PATH: socket },
+    encoding: "utf8",
+    timeout: timeoutMs,
+  });
+  return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+
+export function haveBinary(name: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${name}`]).status === 0;
+}
