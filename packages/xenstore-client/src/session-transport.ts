@@ -84,16 +84,22 @@ export class XsSessionTransport implements XsTransport {
       Math.max(200, reply.leaseMs / 3),
     );
     this.keepAlive.unref();
-    if (isReconnect) {
-      this.gen++;
-      await this.onReconnect();
-    }
+    if (isReconnect) this.gen++;
   }
 
   private reopen(): Promise<void> {
-    this.opening ??= this.openSession(true).finally(() => {
-      this.opening = null;
-    });
+    if (!this.opening) {
+      const opening = this.openSession(true).finally(() => {
+        this.opening = null;
+      });
+      this.opening = opening;
+      // Watches are re-registered once the new session is in place (their requests must not wait
+      // for `opening`, which would never finish if it waited for them).
+      opening.then(
+        () => this.onReconnect().catch(() => {}),
+        () => {},
+      );
+    }
     return this.opening;
   }
 
