@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import type { ProtoGrpcType as EchoProto } from "./gen/echo.js";
+import type { ProtoGrpcType as HypervisorProto } from "./gen/hypervisor.js";
 import type { ProtoGrpcType as XenstoreProto } from "./gen/xenstore.js";
 
 export type { EchoClient, EchoDefinition, EchoHandlers } from "./gen/xensim/testing/v1/Echo.js";
@@ -26,7 +27,117 @@ export type {
 } from "./gen/xensim/xenstore/v1/Xenstore.js";
 export type { XsReply, XsReply__Output } from "./gen/xensim/xenstore/v1/XsReply.js";
 export type { XsRequest, XsRequest__Output } from "./gen/xensim/xenstore/v1/XsRequest.js";
-export type { EchoProto, XenstoreProto };
+export type { CallerRef, CallerRef__Output } from "./gen/xensim/hypervisor/v1/CallerRef.js";
+export type {
+  DomainCreateReply,
+  DomainCreateReply__Output,
+} from "./gen/xensim/hypervisor/v1/DomainCreateReply.js";
+export type {
+  DomainCreateRequest,
+  DomainCreateRequest__Output,
+} from "./gen/xensim/hypervisor/v1/DomainCreateRequest.js";
+export type { DomainExc, DomainExc__Output } from "./gen/xensim/hypervisor/v1/DomainExc.js";
+export type { DomainInfo, DomainInfo__Output } from "./gen/xensim/hypervisor/v1/DomainInfo.js";
+export type { DomainInfoReply, DomainInfoReply__Output } from "./gen/xensim/hypervisor/v1/DomainInfoReply.js";
+export type { DomainListReply, DomainListReply__Output } from "./gen/xensim/hypervisor/v1/DomainListReply.js";
+export type { DomainRef, DomainRef__Output } from "./gen/xensim/hypervisor/v1/DomainRef.js";
+export type {
+  DomainShutdownRequest,
+  DomainShutdownRequest__Output,
+} from "./gen/xensim/hypervisor/v1/DomainShutdownRequest.js";
+export type { DomainState, DomainState__Output } from "./gen/xensim/hypervisor/v1/DomainState.js";
+export type {
+  EvtchnAllocUnboundRequest,
+  EvtchnAllocUnboundRequest__Output,
+} from "./gen/xensim/hypervisor/v1/EvtchnAllocUnboundRequest.js";
+export type {
+  EvtchnBindInterdomainRequest,
+  EvtchnBindInterdomainRequest__Output,
+} from "./gen/xensim/hypervisor/v1/EvtchnBindInterdomainRequest.js";
+export type {
+  EvtchnBindIpiRequest,
+  EvtchnBindIpiRequest__Output,
+} from "./gen/xensim/hypervisor/v1/EvtchnBindIpiRequest.js";
+export type {
+  EvtchnBindVirqRequest,
+  EvtchnBindVirqRequest__Output,
+} from "./gen/xensim/hypervisor/v1/EvtchnBindVirqRequest.js";
+export type {
+  EvtchnStatusReply,
+  EvtchnStatusReply__Output,
+} from "./gen/xensim/hypervisor/v1/EvtchnStatusReply.js";
+export type {
+  EvtchnStatusRequest,
+  EvtchnStatusRequest__Output,
+} from "./gen/xensim/hypervisor/v1/EvtchnStatusRequest.js";
+export type { EvtchnWake, EvtchnWake__Output } from "./gen/xensim/hypervisor/v1/EvtchnWake.js";
+export type { FramesReply, FramesReply__Output } from "./gen/xensim/hypervisor/v1/FramesReply.js";
+export type {
+  GfnToFrameRequest,
+  GfnToFrameRequest__Output,
+} from "./gen/xensim/hypervisor/v1/GfnToFrameRequest.js";
+export type { GnttabCopyOp, GnttabCopyOp__Output } from "./gen/xensim/hypervisor/v1/GnttabCopyOp.js";
+export type { GnttabCopyPtr, GnttabCopyPtr__Output } from "./gen/xensim/hypervisor/v1/GnttabCopyPtr.js";
+export type {
+  GnttabCopyRequest,
+  GnttabCopyRequest__Output,
+} from "./gen/xensim/hypervisor/v1/GnttabCopyRequest.js";
+export type {
+  GnttabEndAccessReply,
+  GnttabEndAccessReply__Output,
+} from "./gen/xensim/hypervisor/v1/GnttabEndAccessReply.js";
+export type {
+  GnttabEndAccessRequest,
+  GnttabEndAccessRequest__Output,
+} from "./gen/xensim/hypervisor/v1/GnttabEndAccessRequest.js";
+export type {
+  GnttabGrantAccessRequest,
+  GnttabGrantAccessRequest__Output,
+} from "./gen/xensim/hypervisor/v1/GnttabGrantAccessRequest.js";
+export type { GnttabMapOp, GnttabMapOp__Output } from "./gen/xensim/hypervisor/v1/GnttabMapOp.js";
+export type { GnttabMapReply, GnttabMapReply__Output } from "./gen/xensim/hypervisor/v1/GnttabMapReply.js";
+export type {
+  GnttabMapRequest,
+  GnttabMapRequest__Output,
+} from "./gen/xensim/hypervisor/v1/GnttabMapRequest.js";
+export type { GnttabMapResult, GnttabMapResult__Output } from "./gen/xensim/hypervisor/v1/GnttabMapResult.js";
+export type {
+  GnttabQuerySizeReply,
+  GnttabQuerySizeReply__Output,
+} from "./gen/xensim/hypervisor/v1/GnttabQuerySizeReply.js";
+export type {
+  GnttabSetupTableReply,
+  GnttabSetupTableReply__Output,
+} from "./gen/xensim/hypervisor/v1/GnttabSetupTableReply.js";
+export type {
+  GnttabSetupTableRequest,
+  GnttabSetupTableRequest__Output,
+} from "./gen/xensim/hypervisor/v1/GnttabSetupTableRequest.js";
+export type {
+  GnttabStatusReply,
+  GnttabStatusReply__Output,
+} from "./gen/xensim/hypervisor/v1/GnttabStatusReply.js";
+export type { GnttabUnmapOp, GnttabUnmapOp__Output } from "./gen/xensim/hypervisor/v1/GnttabUnmapOp.js";
+export type {
+  GnttabUnmapRequest,
+  GnttabUnmapRequest__Output,
+} from "./gen/xensim/hypervisor/v1/GnttabUnmapRequest.js";
+export type { HvmParam, HvmParam__Output } from "./gen/xensim/hypervisor/v1/HvmParam.js";
+export type { HvmParamReply, HvmParamReply__Output } from "./gen/xensim/hypervisor/v1/HvmParamReply.js";
+export type { HvmParamRequest, HvmParamRequest__Output } from "./gen/xensim/hypervisor/v1/HvmParamRequest.js";
+export type {
+  HypervisorClient,
+  HypervisorDefinition,
+  HypervisorHandlers,
+} from "./gen/xensim/hypervisor/v1/Hypervisor.js";
+export type {
+  PopulatePhysmapRequest,
+  PopulatePhysmapRequest__Output,
+} from "./gen/xensim/hypervisor/v1/PopulatePhysmapRequest.js";
+export type { PortReply, PortReply__Output } from "./gen/xensim/hypervisor/v1/PortReply.js";
+export type { PortRequest, PortRequest__Output } from "./gen/xensim/hypervisor/v1/PortRequest.js";
+export type { RcReply, RcReply__Output } from "./gen/xensim/hypervisor/v1/RcReply.js";
+export type { EchoProto, HypervisorProto, XenstoreProto };
 
 /** Loader options; they must match the flags scripts/gen-proto.mjs passes to the generator. */
 export const LOADER_OPTIONS: protoLoader.Options = Object.freeze({
@@ -53,6 +164,10 @@ function load<T>(file: string): T {
 
 export function loadXenstoreProto(): XenstoreProto {
   return load<XenstoreProto>("xensim/xenstore/v1/xenstore.proto");
+}
+
+export function loadHypervisorProto(): HypervisorProto {
+  return load<HypervisorProto>("xensim/hypervisor/v1/hypervisor.proto");
 }
 
 export function loadEchoProto(): EchoProto {

@@ -1,0 +1,10 @@
+// Original file: /work/main/proto/xensim/hypervisor/v1/hypervisor.proto
+
+
+export interface CallerRef {
+  'caller'?: (number);
+}
+
+export interface CallerRef__Output {
+  'caller': (number);
+}

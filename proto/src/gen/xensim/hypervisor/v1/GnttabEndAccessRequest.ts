@@ -1,0 +1,12 @@
+// Original file: /work/main/proto/xensim/hypervisor/v1/hypervisor.proto
+
+
+export interface GnttabEndAccessRequest {
+  'caller'?: (number);
+  'ref'?: (number);
+}
+
+export interface GnttabEndAccessRequest__Output {
+  'caller': (number);
+  'ref': (number);
+}

@@ -1,0 +1,10 @@
+// Original file: /work/main/proto/xensim/hypervisor/v1/hypervisor.proto
+
+
+export interface GnttabStatusReply {
+  'status'?: (number)[];
+}
+
+export interface GnttabStatusReply__Output {
+  'status': (number)[];
+}

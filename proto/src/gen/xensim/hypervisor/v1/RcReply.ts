@@ -1,0 +1,10 @@
+// Original file: /work/main/proto/xensim/hypervisor/v1/hypervisor.proto
+
+
+export interface RcReply {
+  'rc'?: (number);
+}
+
+export interface RcReply__Output {
+  'rc': (number);
+}
