@@ -12,7 +12,8 @@ export interface CallContext {
   method: string;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: handler maps are keyed by method, typed per service by callers
+// Handler maps are keyed by method and typed per service by their callers.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type UnaryHandler<Req = any, Res = any> = (req: Req, ctx: CallContext) => Promise<Res>;
 
 export interface CallOptions {

@@ -61,7 +61,11 @@ test("property: grant/map/unmap/end-access/copy interleavings match a reference 
       const pins = (ref: number) => {
         let r = 0;
         let w = 0;
-        for (const m of live.values()) if (m.ref === ref) m.ro ? r++ : w++;
+        for (const m of live.values()) {
+          if (m.ref !== ref) continue;
+          if (m.ro) r++;
+          else w++;
+        }
         return { r, w };
       };
       for (const op of ops) {
