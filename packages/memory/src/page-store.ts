@@ -24,6 +24,8 @@ import { type Backing, type MemView, makeView, NO_WRITE_LOG, type WriteLog } fro
 import { PAGE_SIZE } from "./xen-constants.js";
 
 const MAGIC = 0x5853_494d; // "XSIM"
+/** Header magic while attachOrCreate formats the buffer. */
+const FORMATTING = 0x5853_3f3f; // "XS??"
 const VERSION = 1;
 const H_MAGIC = 0;
 const H_VERSION = 1;
@@ -116,14 +118,58 @@ export class PageStore implements Backing {
   /** A new store with its own buffer. */
   static create(opts: PageStoreOptions = {}): PageStore {
     const frames = opts.frames ?? 16384;
-    const ftFrames = Math.ceil((frames * 4) / PAGE_SIZE);
-    const ddFrames = Math.ceil((DOMID_FIRST_RESERVED * 4) / PAGE_SIZE);
-    const firstUsable = 1 + ftFrames + ddFrames;
+    PageStore.checkFrameCount(frames);
+    const sab = new SharedArrayBuffer(frames * PAGE_SIZE);
+    PageStore.format(new Int32Array(sab), frames);
+    Atomics.store(new Int32Array(sab), H_MAGIC, MAGIC);
+    return new PageStore(sab, opts.writeLog);
+  }
+
+  /**
+   * Attach to `buffer`, formatting it first when nobody has: a buffer of zeroes (as a host hands to
+   * its workers) becomes a store of `floor(byteLength / 4096)` frames. Race-free: the first caller
+   * claims the header with a compare-and-swap and formats; concurrent callers (other worker
+   * threads) wait on the header word until the store is published.
+   */
+  static attachOrCreate(buffer: SharedArrayBuffer, opts: { writeLog?: WriteLog } = {}): PageStore {
+    const i32 = new Int32Array(buffer);
+    const prev = Atomics.compareExchange(i32, H_MAGIC, 0, FORMATTING);
+    if (prev === 0) {
+      const frames = Math.min(Math.floor(buffer.byteLength / PAGE_SIZE), 0x100000);
+      try {
+        PageStore.checkFrameCount(frames);
+        PageStore.format(i32, frames);
+      } catch (err) {
+        Atomics.store(i32, H_MAGIC, 0);
+        Atomics.notify(i32, H_MAGIC);
+        throw err;
+      }
+      Atomics.store(i32, H_MAGIC, MAGIC);
+      Atomics.notify(i32, H_MAGIC);
+    } else {
+      for (let v = prev; v === FORMATTING; v = Atomics.load(i32, H_MAGIC)) {
+        Atomics.wait(i32, H_MAGIC, FORMATTING, 100);
+      }
+    }
+    return new PageStore(buffer, opts.writeLog);
+  }
+
+  private static checkFrameCount(frames: number): void {
+    const { firstUsable } = PageStore.layout(frames);
     if (!Number.isInteger(frames) || frames < firstUsable + 1 || frames > 0x100000) {
       throw new PageStoreError("bad_buffer", `frames must be an integer in [${firstUsable + 1}, 1048576]`);
     }
-    const sab = new SharedArrayBuffer(frames * PAGE_SIZE);
-    const i32 = new Int32Array(sab);
+  }
+
+  private static layout(frames: number): { ftFrames: number; firstUsable: number } {
+    const ftFrames = Math.ceil((frames * 4) / PAGE_SIZE);
+    const ddFrames = Math.ceil((DOMID_FIRST_RESERVED * 4) / PAGE_SIZE);
+    return { ftFrames, firstUsable: 1 + ftFrames + ddFrames };
+  }
+
+  /** Writes the header and the metadata frames' info words (everything but the magic). */
+  private static format(i32: Int32Array, frames: number): void {
+    const { ftFrames, firstUsable } = PageStore.layout(frames);
     i32[H_VERSION] = VERSION;
     i32[H_NR_FRAMES] = frames;
     i32[H_FT_START] = 1;
@@ -133,8 +179,6 @@ export class PageStore implements Backing {
     i32[H_HINT] = firstUsable;
     const ft = WORDS_PER_FRAME;
     for (let f = 0; f < firstUsable; f++) i32[ft + f] = F_ALLOC | DOMID_XEN;
-    Atomics.store(i32, H_MAGIC, MAGIC);
-    return new PageStore(sab, opts.writeLog);
   }
 
   /** Attach to a buffer made by `create` (in another worker thread). */
