@@ -48,7 +48,10 @@ function generate(outDir) {
   for (const f of walk2(outDir)) {
     if (!f.endsWith(".ts")) continue;
     const src = readFileSync(f, "utf8");
-    const fixed = src.replace(/(from\s+'\.{1,2}\/[^']*?)(?<!\.js)';/g, "$1.js';");
+    const fixed = src
+      .replace(/(from\s+'\.{1,2}\/[^']*?)(?<!\.js)';/g, "$1.js';")
+      // The generator names the absolute path of each .proto; keep the output independent of the checkout.
+      .replaceAll(`// Original file: ${protoDir}/`, "// Original file: proto/");
     if (fixed !== src) writeFileSync(f, fixed);
   }
 }

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/xensim/hypervisor/v1/hypervisor.proto
+// Original file: proto/xensim/hypervisor/v1/hypervisor.proto
 
 import type { HvmParam as _xensim_hypervisor_v1_HvmParam, HvmParam__Output as _xensim_hypervisor_v1_HvmParam__Output } from '../../../xensim/hypervisor/v1/HvmParam.js';
 

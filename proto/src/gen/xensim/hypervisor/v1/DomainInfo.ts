@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/xensim/hypervisor/v1/hypervisor.proto
+// Original file: proto/xensim/hypervisor/v1/hypervisor.proto
 
 import type { DomainState as _xensim_hypervisor_v1_DomainState, DomainState__Output as _xensim_hypervisor_v1_DomainState__Output } from '../../../xensim/hypervisor/v1/DomainState.js';
 

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/xensim/hypervisor/v1/hypervisor.proto
+// Original file: proto/xensim/hypervisor/v1/hypervisor.proto
 
 import type { DomainInfo as _xensim_hypervisor_v1_DomainInfo, DomainInfo__Output as _xensim_hypervisor_v1_DomainInfo__Output } from '../../../xensim/hypervisor/v1/DomainInfo.js';
 

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/xensim/hypervisor/v1/hypervisor.proto
+// Original file: proto/xensim/hypervisor/v1/hypervisor.proto
 
 import type { GnttabCopyPtr as _xensim_hypervisor_v1_GnttabCopyPtr, GnttabCopyPtr__Output as _xensim_hypervisor_v1_GnttabCopyPtr__Output } from '../../../xensim/hypervisor/v1/GnttabCopyPtr.js';
 

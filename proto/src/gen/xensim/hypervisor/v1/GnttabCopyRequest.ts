@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/xensim/hypervisor/v1/hypervisor.proto
+// Original file: proto/xensim/hypervisor/v1/hypervisor.proto
 
 import type { GnttabCopyOp as _xensim_hypervisor_v1_GnttabCopyOp, GnttabCopyOp__Output as _xensim_hypervisor_v1_GnttabCopyOp__Output } from '../../../xensim/hypervisor/v1/GnttabCopyOp.js';
 

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/xensim/hypervisor/v1/hypervisor.proto
+// Original file: proto/xensim/hypervisor/v1/hypervisor.proto
 
 import type { GnttabMapOp as _xensim_hypervisor_v1_GnttabMapOp, GnttabMapOp__Output as _xensim_hypervisor_v1_GnttabMapOp__Output } from '../../../xensim/hypervisor/v1/GnttabMapOp.js';
 

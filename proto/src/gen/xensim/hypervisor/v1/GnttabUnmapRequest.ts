@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/xensim/hypervisor/v1/hypervisor.proto
+// Original file: proto/xensim/hypervisor/v1/hypervisor.proto
 
 import type { GnttabUnmapOp as _xensim_hypervisor_v1_GnttabUnmapOp, GnttabUnmapOp__Output as _xensim_hypervisor_v1_GnttabUnmapOp__Output } from '../../../xensim/hypervisor/v1/GnttabUnmapOp.js';
 

@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/xensim/testing/v1/echo.proto
+// Original file: proto/xensim/testing/v1/echo.proto
 
 import type { Long } from '@grpc/proto-loader';
 

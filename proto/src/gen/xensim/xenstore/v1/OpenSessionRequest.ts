@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/xensim/xenstore/v1/xenstore.proto
+// Original file: proto/xensim/xenstore/v1/xenstore.proto
 
 
 export interface OpenSessionRequest {

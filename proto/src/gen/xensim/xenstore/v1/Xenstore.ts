@@ -1,4 +1,4 @@
-// Original file: /work/main/proto/xensim/xenstore/v1/xenstore.proto
+// Original file: proto/xensim/xenstore/v1/xenstore.proto
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
