@@ -5,6 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import type { ProtoGrpcType as EchoProto } from "./gen/echo.js";
 import type { ProtoGrpcType as HypervisorProto } from "./gen/hypervisor.js";
+import type { ProtoGrpcType as PageServerProto } from "./gen/pageserver.js";
 import type { ProtoGrpcType as XenstoreProto } from "./gen/xenstore.js";
 
 export type { EchoClient, EchoDefinition, EchoHandlers } from "./gen/xensim/testing/v1/Echo.js";
@@ -137,7 +138,27 @@ export type {
 export type { PortReply, PortReply__Output } from "./gen/xensim/hypervisor/v1/PortReply.js";
 export type { PortRequest, PortRequest__Output } from "./gen/xensim/hypervisor/v1/PortRequest.js";
 export type { RcReply, RcReply__Output } from "./gen/xensim/hypervisor/v1/RcReply.js";
-export type { EchoProto, HypervisorProto, XenstoreProto };
+export type { AllocFramesReply, AllocFramesReply__Output } from "./gen/xensim/pageserver/v1/AllocFramesReply.js";
+export type { AllocFramesRequest, AllocFramesRequest__Output } from "./gen/xensim/pageserver/v1/AllocFramesRequest.js";
+export type { FenceRef, FenceRef__Output } from "./gen/xensim/pageserver/v1/FenceRef.js";
+export type { FenceReply, FenceReply__Output } from "./gen/xensim/pageserver/v1/FenceReply.js";
+export type { FenceRequest, FenceRequest__Output } from "./gen/xensim/pageserver/v1/FenceRequest.js";
+export type { FenceStatus, FenceStatus__Output } from "./gen/xensim/pageserver/v1/FenceStatus.js";
+export type { FetchBatchesReply, FetchBatchesReply__Output } from "./gen/xensim/pageserver/v1/FetchBatchesReply.js";
+export type { FetchBatchesRequest, FetchBatchesRequest__Output } from "./gen/xensim/pageserver/v1/FetchBatchesRequest.js";
+export type { FrameWrite, FrameWrite__Output } from "./gen/xensim/pageserver/v1/FrameWrite.js";
+export type { PublishRequest, PublishRequest__Output } from "./gen/xensim/pageserver/v1/PublishRequest.js";
+export type { ReadFrameReply, ReadFrameReply__Output } from "./gen/xensim/pageserver/v1/ReadFrameReply.js";
+export type { ReadFrameRequest, ReadFrameRequest__Output } from "./gen/xensim/pageserver/v1/ReadFrameRequest.js";
+export type { ReplicateFramesRequest, ReplicateFramesRequest__Output } from "./gen/xensim/pageserver/v1/ReplicateFramesRequest.js";
+export type { WriteFramesRequest, WriteFramesRequest__Output } from "./gen/xensim/pageserver/v1/WriteFramesRequest.js";
+export type { WrittenRange, WrittenRange__Output } from "./gen/xensim/pageserver/v1/WrittenRange.js";
+export type {
+  PageServerClient,
+  PageServerDefinition,
+  PageServerHandlers,
+} from "./gen/xensim/pageserver/v1/PageServer.js";
+export type { EchoProto, HypervisorProto, PageServerProto, XenstoreProto };
 
 /** Loader options; they must match the flags scripts/gen-proto.mjs passes to the generator. */
 export const LOADER_OPTIONS: protoLoader.Options = Object.freeze({
@@ -168,6 +189,10 @@ export function loadXenstoreProto(): XenstoreProto {
 
 export function loadHypervisorProto(): HypervisorProto {
   return load<HypervisorProto>("xensim/hypervisor/v1/hypervisor.proto");
+}
+
+export function loadPageServerProto(): PageServerProto {
+  return load<PageServerProto>("xensim/pageserver/v1/pageserver.proto");
 }
 
 export function loadEchoProto(): EchoProto {

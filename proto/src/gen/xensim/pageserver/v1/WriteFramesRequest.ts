@@ -1,0 +1,13 @@
+// Original file: proto/xensim/pageserver/v1/pageserver.proto
+
+import type { FrameWrite as _xensim_pageserver_v1_FrameWrite, FrameWrite__Output as _xensim_pageserver_v1_FrameWrite__Output } from '../../../xensim/pageserver/v1/FrameWrite.js';
+
+export interface WriteFramesRequest {
+  'writes'?: (_xensim_pageserver_v1_FrameWrite)[];
+  'publish'?: (boolean);
+}
+
+export interface WriteFramesRequest__Output {
+  'writes': (_xensim_pageserver_v1_FrameWrite__Output)[];
+  'publish': (boolean);
+}
