@@ -10,7 +10,8 @@ const results = join(root, "bench", "results");
 
 function xenstoreTable() {
   const f = join(results, "xenstore.json");
-  if (!existsSync(f)) return "_no result yet: run `npx xensim bench xenstore --json bench/results/xenstore.json`_";
+  if (!existsSync(f))
+    return "_no result yet: run `npx xensim bench xenstore --json bench/results/xenstore.json`_";
   const r = JSON.parse(readFileSync(f, "utf8"));
   const rows = [
     "| transport | operation | ops/s | p50 µs | p99 µs | p50 ÷ floor p50 |",
@@ -21,7 +22,10 @@ function xenstoreTable() {
     rows.push(
       `| ${x.transport} | ${x.op} | ${x.figures.ops_per_s} | ${x.figures.p50_us} | ${x.figures.p99_us} | ${x.vs_floor_p50} |`,
     );
-  rows.push("", `Machine: ${r.machine.cpus} CPUs, Node ${r.machine.node}; ${r.duration_ms} ms per row, depth 1.`);
+  rows.push(
+    "",
+    `Machine: ${r.machine.cpus} CPUs, Node ${r.machine.node}; ${r.duration_ms} ms per row, depth 1.`,
+  );
   return rows.join("\n");
 }
 
