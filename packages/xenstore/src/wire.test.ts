@@ -146,6 +146,26 @@ describe("XsDecoder", () => {
     assert.throws(() => d.push(Uint8Array.from([...good, ...bad])), XsProtocolError);
   });
 
+  it("feed() returns the frames before a bad header, and consumes up to the end of that header", () => {
+    const good = encodeXsMessage({ type: 2, reqId: 1, txId: 0, payload: ascii("/\0") });
+    const bad = hex("02000000010000000000000000200000"); // len 0x2000
+    for (let split = 0; split <= good.length + bad.length; split++) {
+      const all = Uint8Array.from([...good, ...bad, 1, 2, 3]);
+      const d = new XsDecoder();
+      const a = d.feed(all.subarray(0, split));
+      const b = a.error ? a : d.feed(all.subarray(split));
+      const msgs = [...a.messages, ...(b === a ? [] : b.messages)];
+      assert.deepEqual(
+        msgs.map((m) => m.reqId),
+        [1],
+      );
+      assert.equal(b.error?.len, 0x2000);
+      const consumed = a.consumed + (b === a ? 0 : b.consumed);
+      assert.equal(consumed, good.length + bad.length, `split ${split}`);
+      assert.deepEqual(d.feed(all), { messages: [], consumed: 0, error: b.error });
+    }
+  });
+
   it("copies payloads: reusing the input buffer does not change decoded messages", () => {
     const buf = encodeXsMessage({ type: 2, reqId: 9, txId: 0, payload: ascii("/a\0") });
     const [m] = new XsDecoder().push(buf);

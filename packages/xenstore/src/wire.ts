@@ -65,15 +65,28 @@ export class XsDecoder {
   }
 
   push(chunk: Uint8Array): XsMessage[] {
-    if (this.failure) throw this.failure;
+    const r = this.feed(chunk);
+    if (r.error) throw r.error;
+    return r.messages;
+  }
+
+  /**
+   * Like push, but never throws. Returns the complete messages, how many bytes of `chunk` were
+   * consumed (all of them, except after an oversized header: then up to the end of that header, where
+   * C xenstored stops reading) and the error, if the stream broke. Messages that came before the bad
+   * header are returned with the error. Once failed, every call consumes nothing and returns the error.
+   */
+  feed(chunk: Uint8Array): XsFeedResult {
+    if (this.failure) return { messages: [], consumed: 0, error: this.failure };
+    const held = this.buf.length;
     let data: Uint8Array;
-    if (this.buf.length === 0) data = chunk;
+    if (held === 0) data = chunk;
     else {
-      data = new Uint8Array(this.buf.length + chunk.length);
+      data = new Uint8Array(held + chunk.length);
       data.set(this.buf, 0);
-      data.set(chunk, this.buf.length);
+      data.set(chunk, held);
     }
-    const out: XsMessage[] = [];
+    const messages: XsMessage[] = [];
     const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
     let off = 0;
     while (data.length - off >= XSD_SOCKMSG.size) {
@@ -81,10 +94,11 @@ export class XsDecoder {
       if (len > XENSTORE_PAYLOAD_MAX) {
         this.buf = new Uint8Array(0);
         this.failure = new XsProtocolError(`xsd_sockmsg.len ${len} exceeds XENSTORE_PAYLOAD_MAX`, len);
-        throw this.failure;
+        // A complete header is never held (it would have been checked then), so it ends in `chunk`.
+        return { messages, consumed: off + XSD_SOCKMSG.size - held, error: this.failure };
       }
       if (data.length - off < XSD_SOCKMSG.size + len) break;
-      out.push({
+      messages.push({
         type: dv.getUint32(off + XSD_SOCKMSG.type, true),
         reqId: dv.getUint32(off + XSD_SOCKMSG.req_id, true),
         txId: dv.getUint32(off + XSD_SOCKMSG.tx_id, true),
@@ -93,8 +107,16 @@ export class XsDecoder {
       off += XSD_SOCKMSG.size + len;
     }
     this.buf = data.slice(off);
-    return out;
+    return { messages, consumed: chunk.length };
   }
+}
+
+/** What XsDecoder#feed returns. */
+export interface XsFeedResult {
+  messages: XsMessage[];
+  /** Bytes of the chunk taken: all of them unless `error` is set. */
+  consumed: number;
+  error?: XsProtocolError;
 }
 
 const utf8Encoder = new TextEncoder();
