@@ -38,6 +38,8 @@ export interface GrpcApiOptions {
   now: () => number;
   /** Default lease for sessions that ask for none. */
   leaseMs?: number;
+  /** How often expired sessions are looked for (default 1000 ms). */
+  reapEveryMs?: number;
 }
 
 export class XenstoreGrpcApi {
@@ -53,7 +55,7 @@ export class XenstoreGrpcApi {
       Request: (req: XsRequest__Output) => this.request(req),
     };
     o.server.addService(def, impl);
-    this.reaper = setInterval(() => this.reap(), 1000);
+    this.reaper = setInterval(() => this.reap(), o.reapEveryMs ?? 1000);
     this.reaper.unref();
   }
 

@@ -60,6 +60,8 @@ export class StateStore {
   private journalFd = -1;
   private seq = 0;
   private recordsSinceSnapshot = 0;
+  /** The journal did not end with a newline: the next append would be glued onto its last line. */
+  private unterminatedTail = false;
 
   constructor(opts: StateStoreOptions) {
     this.dir = opts.dir;
@@ -94,6 +96,7 @@ export class StateStore {
     this.seq = snapSeq;
     if (existsSync(this.journalPath)) {
       const text = readFileSync(this.journalPath, "utf8");
+      this.unterminatedTail = text.length > 0 && !text.endsWith("\n");
       const lines = text.split("\n");
       for (let i = 0; i < lines.length; i++) {
         const line = lines[i]!;
@@ -118,10 +121,16 @@ export class StateStore {
     return { snapshot, journal, tornRecords };
   }
 
-  /** Opens the journal for appending. A torn tail is cut off first by rewriting a clean snapshot. */
+  /**
+   * Opens the journal for appending. A torn tail is cut off first by rewriting a clean snapshot; so
+   * is a last record that lost only its newline (appending after it would glue two records into one
+   * line, which the next load would take for a torn tail and drop).
+   */
   open(current: () => XenstoreSnapshot, hadTornTail: boolean): void {
-    if (hadTornTail) this.compact(current());
-    this.journalFd = openSync(this.journalPath, "a");
+    if (hadTornTail || this.unterminatedTail) this.compact(current());
+    this.unterminatedTail = false;
+    // compact() leaves the fresh journal open already.
+    if (this.journalFd < 0) this.journalFd = openSync(this.journalPath, "a");
   }
 
   /** Appends one record; returns after the kernel has it (and the device, with fsync). */
