@@ -17,7 +17,8 @@ export class XenstoreError extends Error {
   ) {
     super(`xenstore ${op}${path !== undefined ? ` ${path}` : ""}: ${code}`);
     this.name = "XenstoreError";
-    this.errno = (XSD_ERRNO as Record<string, number>)[code];
+    // Own properties only: xenstored may send any string ("EQUOTA", or even "constructor").
+    this.errno = Object.hasOwn(XSD_ERRNO, code) ? (XSD_ERRNO as Record<string, number>)[code] : undefined;
   }
 }
 
@@ -47,6 +48,22 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a, 0);
   out.set(b, a.length);
   return out;
+}
+
+function watchPayload(rec: WatchRec): Uint8Array {
+  return rec.depth === undefined
+    ? strings(rec.path, rec.token)
+    : strings(rec.path, rec.token, String(rec.depth));
+}
+
+/**
+ * Whether an event path belongs to a watch on `watched`: the node itself or one below it (events
+ * for relative watches come relative, special watches as `@releaseDomain` or `@releaseDomain/<id>`).
+ */
+function underWatch(path: string, watched: string): boolean {
+  if (path === watched) return true;
+  if (watched === "/") return path.startsWith("/");
+  return path.startsWith(`${watched}/`);
 }
 
 /** Operations that take an optional transaction: shared by the client and a transaction handle. */
@@ -120,6 +137,8 @@ export interface TransactionOptions {
 interface WatchRec {
   path: string;
   token: string;
+  /** As registered; re-registration after a reconnect sends it again. */
+  depth: number | undefined;
   queue: WatchEvent[];
   waiter: ((v: IteratorResult<WatchEvent>) => void) | null;
   closed: boolean;
@@ -190,14 +209,20 @@ export class XenstoreClient extends XsOps {
     const tok = token ?? `xsc${this.nextToken++}`;
     const key = `${path}\0${tok}`;
     if (this.watches.has(key)) throw new XenstoreError("EEXIST", "watch", path);
-    const rec: WatchRec = { path, token: tok, queue: [], waiter: null, closed: false };
+    const rec: WatchRec = { path, token: tok, depth, queue: [], waiter: null, closed: false };
     this.watches.set(key, rec);
+    const generation = this.transport.generation;
     try {
-      const args = depth === undefined ? [path, tok] : [path, tok, String(depth)];
-      await this.send(XsType.WATCH, strings(...args), "watch", path);
+      await this.send(XsType.WATCH, watchPayload(rec), "watch", path);
     } catch (e) {
-      this.watches.delete(key);
-      throw e;
+      // A reconnect while the WATCH was in flight re-registered it (the record was already listed),
+      // so the request itself, sent again on the new connection, may find it there: that is success.
+      const reregistered =
+        e instanceof XenstoreError && e.code === "EEXIST" && this.transport.generation !== generation;
+      if (!reregistered) {
+        this.watches.delete(key);
+        throw e;
+      }
     }
     const close = async () => {
       if (rec.closed) return;
@@ -232,7 +257,8 @@ export class XenstoreClient extends XsOps {
     const [path, token] = splitNul(payload);
     if (path === undefined || token === undefined) return;
     for (const rec of this.watches.values()) {
-      if (rec.token !== token || rec.closed) continue;
+      // Tokens need not be unique across paths: an event belongs to the watches whose path it is in.
+      if (rec.token !== token || rec.closed || !underWatch(path, rec.path)) continue;
       const ev = { path, token };
       if (rec.waiter) {
         const w = rec.waiter;
@@ -245,7 +271,7 @@ export class XenstoreClient extends XsOps {
   private async reregisterWatches(): Promise<void> {
     for (const rec of this.watches.values()) {
       if (rec.closed) continue;
-      await this.transport.request(XsType.WATCH, 0, strings(rec.path, rec.token)).catch(() => {});
+      await this.transport.request(XsType.WATCH, 0, watchPayload(rec)).catch(() => {});
     }
   }
 
