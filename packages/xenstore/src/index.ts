@@ -25,6 +25,18 @@ export {
   type XsPerm,
   type XsPermAccess,
 } from "./perms.js";
+export {
+  XS_RING_DEFAULT_FEATURES,
+  XsRingClient,
+  type XsRingClientPoll,
+  XsRingError,
+  type XsRingErrorName,
+  type XsRingPage,
+  XsRingServer,
+  type XsRingServerOptions,
+  type XsRingServerPoll,
+  xsRingErrorName,
+} from "./ring.js";
 export { DEFAULT_QUOTAS, DEFAULT_SOFT_MEMORY_QUOTA, QUOTA_NAMES, type Quotas } from "./quota.js";
 export type {
   ConnectionInfo,
@@ -45,6 +57,7 @@ export {
   encodeXsMessage,
   parseXsStrings,
   XsDecoder,
+  type XsFeedResult,
   type XsMessage,
   XsProtocolError,
   xsError,
