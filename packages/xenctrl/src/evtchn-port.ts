@@ -1,0 +1,119 @@
+// The receiving end of a domain's event channels (Linux's upcall handler, for one vCPU): scans the
+// 2-level pending bits and dispatches each pending, unmasked port once per 0 → 1 edge. A wake-up
+// is a hint, never the event: the receiver rescans on every wake (Atomics on the wake word, or a
+// bus message) and on a slow timer (a full scan), so a lost wake-up delays an event and a
+// duplicated one dispatches nothing.
+
+import type { EventBus, Subscription } from "@xensim/bus";
+import { scanPending } from "@xensim/evtchn";
+import type { MemView } from "@xensim/memory";
+import { decodeEvtchnWake, HYPERVISOR_SUBJECTS } from "./subjects.js";
+
+type WaitAsync = (
+  i32: Int32Array,
+  index: number,
+  value: number,
+  timeout?: number,
+) => { async: false; value: "not-equal" | "timed-out" } | { async: true; value: Promise<"ok" | "timed-out"> };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+export interface EvtchnPortOptions {
+  domid: number;
+  vcpu?: number;
+  /** The domain's shared_info. */
+  sharedInfo: MemView;
+  /** The buffer and Int32 index of the wake word (in-process wake-ups); omit for bus-only. */
+  wake?: { i32: Int32Array; index: number };
+  /** Also rescan on `evtchn.<domid>` bus messages (wake-ups from other host processes). */
+  bus?: EventBus;
+  /** Full rescan period, ms (default 100). */
+  slowScanMs?: number;
+  /** Where handler errors go (default: rethrown on a fresh task, which crashes loudly). */
+  onError?: (err: unknown, port: number) => void;
+}
+
+export class EvtchnPort {
+  private closed = false;
+  private readonly timer: NodeJS.Timeout;
+  private sub: Subscription | undefined;
+  private readonly vcpu: number;
+  /** Ports dispatched so far. */
+  dispatched = 0;
+  /** Scans run (wake-ups, bus messages and timer ticks). */
+  scans = 0;
+
+  constructor(
+    private readonly o: EvtchnPortOptions,
+    private readonly handler: (port: number) => void,
+  ) {
+    this.vcpu = o.vcpu ?? 0;
+    // The slow timer is also the live handle that keeps the event loop running while a
+    // waitAsync is pending (in Node 20 a pending waitAsync alone does not).
+    this.timer = setInterval(() => this.scan(true), o.slowScanMs ?? 100);
+    if (o.bus) {
+      this.sub = o.bus.subscribe(HYPERVISOR_SUBJECTS.evtchnWake(o.domid), {
+        callback: (m) => {
+          try {
+            const w = decodeEvtchnWake(m.data);
+            if (w.vcpu !== this.vcpu) return;
+          } catch {
+            // a malformed hint is still a hint
+          }
+          this.scan(false);
+        },
+      });
+    }
+    this.scan(true); // events raised before we started
+    if (o.wake) void this.waitLoop(o.wake.i32, o.wake.index);
+  }
+
+  /** Resolves when the bus subscription is known to publishers (no-op without a bus). */
+  async ready(): Promise<void> {
+    if (this.o.bus) await this.o.bus.flush();
+  }
+
+  private async waitLoop(i32: Int32Array, index: number): Promise<void> {
+    while (!this.closed) {
+      const w = Atomics.load(i32, index);
+      if (w & 0xff) {
+        this.scan(false); // clears evtchn_upcall_pending
+        continue;
+      }
+      const r = waitAsync(i32, index, w);
+      if (r.async) await r.value;
+    }
+  }
+
+  /** Scan now (`full`: every bitmap word, not only the selected ones). Returns ports dispatched. */
+  scan(full = false): number {
+    if (this.closed) return 0;
+    this.scans++;
+    const n = scanPending(
+      this.o.sharedInfo,
+      this.vcpu,
+      (port) => {
+        try {
+          this.handler(port);
+        } catch (err) {
+          if (this.o.onError) this.o.onError(err, port);
+          else
+            setImmediate(() => {
+              throw err;
+            });
+        }
+      },
+      { full },
+    );
+    this.dispatched += n;
+    return n;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    this.sub?.unsubscribe();
+    // Release our pending waitAsync (other waiters on the word just rescan: wake-ups are hints).
+    if (this.o.wake) Atomics.notify(this.o.wake.i32, this.o.wake.index);
+  }
+}

@@ -1,0 +1,22 @@
+export { EvtchnPort, type EvtchnPortOptions } from "./evtchn-port.js";
+export {
+  type DomainExcEvent,
+  decodeDomainExc,
+  decodeEvtchnWake,
+  type EvtchnWakeEvent,
+  encodeJson,
+  type Fence,
+  HYPERVISOR_SUBJECTS,
+} from "./subjects.js";
+export { makeNotify, type NotifyOptions, VCPU_INFO_SIZE, wakeWordIndex } from "./wake.js";
+export {
+  type CopyOp,
+  type CopyPtr,
+  type DomainCreateOptions,
+  type DomainInfo,
+  type EvtchnStatus,
+  type MapResult,
+  type WaitOptions,
+  XenCtrl,
+  type XenCtrlOptions,
+} from "./xenctrl.js";

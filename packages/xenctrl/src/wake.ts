@@ -1,0 +1,54 @@
+// In-process wake-ups. The wake word of a domain's vCPU is the Int32 at the start of its vcpu_info
+// in shared_info (byte offset sharedInfoFrame * 4096 + vcpu * 64): its low byte is Xen's
+// evtchn_upcall_pending, which the event-channel core sets 0 → 1 exactly when it calls `notify`.
+// A receiver waits on that word while the byte is 0 (Atomics.wait / waitAsync with the value it
+// read), so a set that happens between its check and its wait is never missed, and the kick is
+// `Atomics.notify` on the same word. No state of our own: the flag Xen already has is the futex.
+
+import type { EventChannels, NotifyFn } from "@xensim/evtchn";
+import { PAGE_SIZE, type PageStore } from "@xensim/memory";
+import type { EventBus } from "@xensim/bus";
+import { encodeJson, type Fence, HYPERVISOR_SUBJECTS } from "./subjects.js";
+
+/** Bytes of one vcpu_info in shared_info (x86_64 and x86_32 alike). */
+export const VCPU_INFO_SIZE = 64;
+
+/** Int32 index (into store.i32) of the wake word of `vcpu`, given the domain's shared_info frame. */
+export function wakeWordIndex(sharedInfoFrame: number, vcpu: number): number {
+  return (sharedInfoFrame * PAGE_SIZE + vcpu * VCPU_INFO_SIZE) / 4;
+}
+
+export interface NotifyOptions {
+  store: PageStore;
+  /** The cores the notify hook is installed in (to find the domain's shared_info frame). */
+  evtchn: () => EventChannels;
+  /** For the bus wake-up of a receiver in another host process. */
+  bus?: EventBus;
+  /** True when `domid`'s guest runs in another host process (default: never). */
+  isRemote?: (domid: number) => boolean;
+  /** The fence a remote wake-up must carry (from page replication; none yet). */
+  fence?: (domid: number) => Fence | undefined;
+}
+
+/**
+ * The event-channel `notify` hook: Atomics.notify on the receiver's wake word, and a bus message
+ * on `evtchn.<domid>` when the receiver lives in another host process.
+ */
+export function makeNotify(o: NotifyOptions): NotifyFn {
+  return (domid, vcpu, port) => {
+    let frame: number;
+    try {
+      frame = o.evtchn().sharedInfo(domid).frames[0] ?? 0;
+    } catch {
+      return; // the domain went away meanwhile
+    }
+    Atomics.notify(o.store.i32, wakeWordIndex(frame, vcpu));
+    if (o.bus && o.isRemote?.(domid)) {
+      const fence = o.fence?.(domid);
+      o.bus.publish(
+        HYPERVISOR_SUBJECTS.evtchnWake(domid),
+        encodeJson({ domid, vcpu, port, ...(fence ? { fence } : {}) }),
+      );
+    }
+  };
+}

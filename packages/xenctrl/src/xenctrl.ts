@@ -1,0 +1,427 @@
+// XenCtrl: a libxc-like client of the hypervisor service, the same API in both placements.
+//   - In the hypervisor's host process (`store` given): grant map/unmap/copy, grant access, event
+//     sends and unmasks and foreign mappings are atomic operations on the shared buffer through the
+//     gnttab/evtchn cores — no call; domain control, binds and closes are calls (in-process).
+//   - Elsewhere: every operation is a call (gRPC); there is no memory to map until page replication
+//     exists, so views are absent and waitForEvents is refused.
+// Results are Xen's: rc 0 / -errno, GNTST_* statuses. A CallError means the transport failed.
+
+import { DOMID_SELF, GNTMAP_readonly, GNTST_okay, XenErrno } from "@xensim/abi";
+import type { CallClient, EventBus } from "@xensim/bus";
+import { EventChannels } from "@xensim/evtchn";
+import { endForeignAccess, GrantTables, grantAccess, type MapGrantRefResult } from "@xensim/gnttab";
+import { type MemView, PageStore } from "@xensim/memory";
+import type {
+  DomainCreateReply__Output,
+  DomainInfo__Output,
+  DomainInfoReply__Output,
+  DomainListReply__Output,
+  EvtchnStatusReply__Output,
+  FramesReply__Output,
+  GnttabEndAccessReply__Output,
+  GnttabMapReply__Output,
+  GnttabQuerySizeReply__Output,
+  GnttabSetupTableReply__Output,
+  GnttabStatusReply__Output,
+  HvmParamReply__Output,
+  PortReply__Output,
+  RcReply__Output,
+} from "@xensim/proto";
+import { EvtchnPort, type EvtchnPortOptions } from "./evtchn-port.js";
+import type { Fence } from "./subjects.js";
+import { makeNotify, wakeWordIndex } from "./wake.js";
+
+export interface XenCtrlOptions {
+  /** The domid this client acts for (its calls carry it as `caller`). */
+  domid: number;
+  /** A call client for the Hypervisor service (in-process or gRPC). */
+  calls: CallClient;
+  /** The host's page store (or its buffer): set when the hypervisor shares this host process. */
+  store?: PageStore | SharedArrayBuffer;
+  /** Event bus: wake-ups to other host processes, and bus wake-ups for waitForEvents. */
+  bus?: EventBus;
+  /** True when `domid`'s guest runs in another host process (its wake-ups go over the bus). */
+  isRemote?: (domid: number) => boolean;
+  /** The fence a remote wake-up carries (from page replication). */
+  fence?: (domid: number) => Fence | undefined;
+  /** Deadline of each call, ms (default 5000). */
+  deadlineMs?: number;
+}
+
+export interface DomainCreateOptions {
+  /** 0 = let the hypervisor pick. */
+  domid?: number;
+  memoryMib: number;
+  vcpus?: number;
+  hvm?: boolean;
+  hvmParams?: Record<number, bigint | number>;
+  maxGrantFrames?: number;
+  maxPorts?: number;
+  homeHost?: string;
+}
+
+export interface DomainInfo {
+  domid: number;
+  state: "running" | "paused" | "shutdown" | "dying" | "dead" | "unknown";
+  shutdownReason: number;
+  totPages: number;
+  maxPages: number;
+  vcpus: number;
+  hvm: boolean;
+  privileged: boolean;
+  dying: boolean;
+  pauseCount: number;
+  sharedInfoFrame: number;
+  memoryMib: number;
+  homeHost: string;
+}
+
+export interface EvtchnStatus {
+  rc: number;
+  status: number;
+  vcpu: number;
+  dom: number;
+  port: number;
+  virq: number;
+}
+
+export interface MapResult {
+  results: MapGrantRefResult[];
+  /** One view of the mapped frames when all succeeded in-process (contiguous when adjacent). */
+  view: MemView | undefined;
+}
+
+export interface CopyPtr {
+  ref?: number;
+  gmfn?: number;
+  domid: number;
+  offset: number;
+}
+
+export interface CopyOp {
+  source: CopyPtr;
+  dest: CopyPtr;
+  len: number;
+  flags: number;
+}
+
+export interface WaitOptions {
+  vcpu?: number;
+  /** "atomics" (default in-process), "bus" (wake-ups only from the bus), or "both". */
+  wake?: "atomics" | "bus" | "both";
+  slowScanMs?: number;
+  onError?: (err: unknown, port: number) => void;
+}
+
+function stateName(s: string | number): DomainInfo["state"] {
+  switch (s) {
+    case "DOMAIN_STATE_RUNNING":
+      return "running";
+    case "DOMAIN_STATE_PAUSED":
+      return "paused";
+    case "DOMAIN_STATE_SHUTDOWN":
+      return "shutdown";
+    case "DOMAIN_STATE_DYING":
+      return "dying";
+    case "DOMAIN_STATE_DEAD":
+      return "dead";
+    default:
+      return "unknown";
+  }
+}
+
+function toInfo(i: DomainInfo__Output): DomainInfo {
+  return { ...i, state: stateName(i.state) };
+}
+
+const EPERM = -XenErrno.EPERM;
+
+export class XenCtrl {
+  readonly domid: number;
+  /** The attached page store when the hypervisor shares this host process. */
+  readonly store: PageStore | undefined;
+  private readonly gt: GrantTables | undefined;
+  private readonly ev: EventChannels | undefined;
+  private readonly ports = new Set<EvtchnPort>();
+
+  constructor(private readonly o: XenCtrlOptions) {
+    this.domid = o.domid;
+    if (o.store) {
+      this.store = o.store instanceof PageStore ? o.store : PageStore.attach(o.store);
+      this.gt = new GrantTables(this.store);
+      const notify = makeNotify({
+        store: this.store,
+        evtchn: () => this.ev!,
+        ...(o.bus ? { bus: o.bus } : {}),
+        ...(o.isRemote ? { isRemote: o.isRemote } : {}),
+        ...(o.fence ? { fence: o.fence } : {}),
+      });
+      this.ev = new EventChannels(this.store, { notify });
+    }
+  }
+
+  /** True when map/unmap/send are atomics on a shared buffer rather than calls. */
+  get inProcess(): boolean {
+    return this.store !== undefined;
+  }
+
+  private call<Res>(method: string, req: object): Promise<Res> {
+    return this.o.calls.call<object, Res>(
+      method,
+      { caller: this.domid, ...req },
+      { deadlineMs: this.o.deadlineMs ?? 5000 },
+    );
+  }
+
+  private async rc(method: string, req: object): Promise<number> {
+    return (await this.call<RcReply__Output>(method, req)).rc;
+  }
+
+  // ---- domains --------------------------------------------------------------------------------
+
+  async domainCreate(opts: DomainCreateOptions): Promise<{ rc: number; domid: number }> {
+    const r = await this.call<DomainCreateReply__Output>("DomainCreate", {
+      domid: opts.domid ?? 0,
+      memoryMib: opts.memoryMib,
+      vcpus: opts.vcpus ?? 1,
+      hvm: opts.hvm ?? false,
+      hvmParams: Object.entries(opts.hvmParams ?? {}).map(([k, v]) => ({
+        index: Number(k),
+        value: String(v),
+      })),
+      maxGrantFrames: opts.maxGrantFrames ?? 0,
+      maxPorts: opts.maxPorts ?? 0,
+      homeHost: opts.homeHost ?? "",
+    });
+    return { rc: r.rc, domid: r.domid };
+  }
+
+  domainPause(domid: number): Promise<number> {
+    return this.rc("DomainPause", { domid });
+  }
+  domainUnpause(domid: number): Promise<number> {
+    return this.rc("DomainUnpause", { domid });
+  }
+  /** SHUTDOWN_* reason (poweroff 0, reboot 1, suspend 2, crash 3, watchdog 4, soft_reset 5). */
+  domainShutdown(domid: number, reason: number): Promise<number> {
+    return this.rc("DomainShutdown", { domid, reason });
+  }
+  domainDestroy(domid: number): Promise<number> {
+    return this.rc("DomainDestroy", { domid });
+  }
+  async domainList(): Promise<{ rc: number; domains: DomainInfo[] }> {
+    const r = await this.call<DomainListReply__Output>("DomainList", {});
+    return { rc: r.rc, domains: r.domains.map(toInfo) };
+  }
+  async domainInfo(domid: number): Promise<{ rc: number; info: DomainInfo | undefined }> {
+    const r = await this.call<DomainInfoReply__Output>("DomainInfo", { domid });
+    return { rc: r.rc, info: r.rc === 0 && r.info ? toInfo(r.info) : undefined };
+  }
+
+  async hvmParamGet(domid: number, index: number): Promise<{ rc: number; value: bigint }> {
+    const r = await this.call<HvmParamReply__Output>("HvmParamGet", { domid, index });
+    return { rc: r.rc, value: BigInt(r.value) };
+  }
+  hvmParamSet(domid: number, index: number, value: bigint | number): Promise<number> {
+    return this.rc("HvmParamSet", { domid, index, value: String(value) });
+  }
+
+  // ---- memory ---------------------------------------------------------------------------------
+
+  async memoryPopulatePhysmap(
+    domid: number,
+    gfn: number,
+    count: number,
+    contiguous = false,
+  ): Promise<{ rc: number; frames: number[] }> {
+    const r = await this.call<FramesReply__Output>("MemoryPopulatePhysmap", {
+      domid,
+      gfn,
+      count,
+      contiguous,
+    });
+    return { rc: r.rc, frames: r.frames };
+  }
+
+  async gfnToFrames(domid: number, gfns: readonly number[]): Promise<{ rc: number; frames: number[] }> {
+    const r = await this.call<FramesReply__Output>("MemoryGfnToFrame", { domid, gfns });
+    return { rc: r.rc, frames: r.frames };
+  }
+
+  /**
+   * xc_map_foreign_pages: a privileged caller's view of another domain's gfns (in-process only).
+   * Resolves to -EPERM / -EINVAL as a number when refused or a gfn is not populated.
+   */
+  async mapForeignPages(
+    domid: number,
+    gfns: readonly number[],
+    opts: { readonly?: boolean } = {},
+  ): Promise<MemView | number> {
+    const store = this.requireStore("mapForeignPages");
+    if (domid !== this.domid && !store.isPrivileged(this.domid)) return EPERM;
+    const r = await this.gfnToFrames(domid, gfns);
+    if (r.rc !== 0) return r.rc;
+    return store.viewOfFrames(r.frames, opts);
+  }
+
+  // ---- event channels -------------------------------------------------------------------------
+
+  async evtchnAllocUnbound(dom: number, remoteDom: number): Promise<{ rc: number; port: number }> {
+    return this.call<PortReply__Output>("EvtchnAllocUnbound", { dom, remoteDom });
+  }
+  async evtchnBindInterdomain(remoteDom: number, remotePort: number): Promise<{ rc: number; port: number }> {
+    return this.call<PortReply__Output>("EvtchnBindInterdomain", { remoteDom, remotePort });
+  }
+  async evtchnBindVirq(virq: number, vcpu = 0): Promise<{ rc: number; port: number }> {
+    return this.call<PortReply__Output>("EvtchnBindVirq", { virq, vcpu });
+  }
+  async evtchnBindIpi(vcpu = 0): Promise<{ rc: number; port: number }> {
+    return this.call<PortReply__Output>("EvtchnBindIpi", { vcpu });
+  }
+  /** EVTCHNOP_send: in-process an atomic set of the peer's pending bit plus a wake-up; else a call. */
+  async evtchnSend(port: number): Promise<number> {
+    if (this.ev) return this.ev.evtchnSend(this.domid, port);
+    return this.rc("EvtchnSend", { port });
+  }
+  /** evtchnSend without a promise (in-process only): the per-I/O kick. */
+  evtchnNotify(port: number): number {
+    if (!this.ev) throw new Error("evtchnNotify needs the shared buffer (in-process placement)");
+    return this.ev.evtchnSend(this.domid, port);
+  }
+  evtchnClose(port: number): Promise<number> {
+    return this.rc("EvtchnClose", { port });
+  }
+  async evtchnUnmask(port: number): Promise<number> {
+    if (this.ev) return this.ev.evtchnUnmask(this.domid, port);
+    return this.rc("EvtchnUnmask", { port });
+  }
+  async evtchnStatus(dom: number, port: number): Promise<EvtchnStatus> {
+    return this.call<EvtchnStatusReply__Output>("EvtchnStatus", { dom, port });
+  }
+  evtchnReset(dom: number): Promise<number> {
+    return this.rc("EvtchnReset", { domid: dom });
+  }
+
+  /**
+   * Receive `domid`'s events on `vcpu`: `handler(port)` runs once per pending edge. In-process it
+   * waits on the vCPU's wake word (Atomics.waitAsync) and/or the bus; close the returned port.
+   */
+  waitForEvents(domid: number, handler: (port: number) => void, opts: WaitOptions = {}): EvtchnPort {
+    if (!this.ev || !this.store)
+      throw new Error("waitForEvents needs the domain's shared_info (in-process placement)");
+    const si = this.ev.sharedInfo(domid === DOMID_SELF ? this.domid : domid);
+    const wake = opts.wake ?? "atomics";
+    const vcpu = opts.vcpu ?? 0;
+    const po: EvtchnPortOptions = { domid, vcpu, sharedInfo: si };
+    if (wake !== "bus") po.wake = { i32: this.store.i32, index: wakeWordIndex(si.frames[0]!, vcpu) };
+    if (wake !== "atomics") {
+      if (!this.o.bus) throw new Error("waitForEvents with bus wake-ups needs a bus");
+      po.bus = this.o.bus;
+    }
+    if (opts.slowScanMs !== undefined) po.slowScanMs = opts.slowScanMs;
+    if (opts.onError) po.onError = opts.onError;
+    const p = new EvtchnPort(po, handler);
+    this.ports.add(p);
+    return p;
+  }
+
+  // ---- grant tables ---------------------------------------------------------------------------
+
+  /** Granter: let `domid` map our `gfn` through `ref` (a write to our own table). rc 0 / -EINVAL. */
+  async gnttabGrantAccess(ref: number, domid: number, gfn: number, readonly: boolean): Promise<number> {
+    if (this.gt) {
+      try {
+        grantAccess(this.gt.sharedView(this.domid), ref, domid, gfn, readonly);
+        return 0;
+      } catch {
+        return -XenErrno.EINVAL;
+      }
+    }
+    return this.rc("GnttabGrantAccess", { ref, domid, gfn, readonly });
+  }
+
+  /** Granter: revoke `ref`; false while it is still mapped (GTF_reading/GTF_writing). */
+  async gnttabEndAccess(ref: number): Promise<boolean> {
+    if (this.gt) {
+      try {
+        return endForeignAccess(this.gt.sharedView(this.domid), ref);
+      } catch {
+        return false;
+      }
+    }
+    return (await this.call<GnttabEndAccessReply__Output>("GnttabEndForeignAccess", { ref })).ok;
+  }
+
+  async gnttabSetupTable(dom: number, nrFrames: number): Promise<{ status: number; frames: number[] }> {
+    return this.call<GnttabSetupTableReply__Output>("GnttabSetupTable", { dom, nrFrames });
+  }
+  async gnttabQuerySize(dom: number): Promise<{ status: number; nrFrames: number; maxNrFrames: number }> {
+    return this.call<GnttabQuerySizeReply__Output>("GnttabQuerySize", { domid: dom });
+  }
+
+  /** Mapper: map `refs` of `dom` (GNTMAP_* flags). Partial successes stay mapped (unmap them). */
+  async gnttabMapGrantRefs(dom: number, refs: readonly number[], flags: number): Promise<MapResult> {
+    if (this.gt) return this.gt.mapGrantRefs(this.domid, dom, refs, flags);
+    const r = await this.call<GnttabMapReply__Output>("GnttabMapGrantRef", {
+      ops: refs.map((ref) => ({ dom, ref, flags })),
+    });
+    return {
+      results: r.results.map((x) => ({
+        status: x.status,
+        handle: x.status === GNTST_okay ? x.handle : -1,
+        frame: x.frame,
+        devBusAddr: Number(x.devBusAddr),
+      })),
+      view: undefined,
+    };
+  }
+
+  /** Mapper: unmap handles; one GNTST_* per handle. */
+  async gnttabUnmap(handles: readonly number[]): Promise<number[]> {
+    const gt = this.gt;
+    if (gt) return handles.map((handle) => gt.unmapGrantRef(this.domid, { handle }));
+    const r = await this.call<GnttabStatusReply__Output>("GnttabUnmapGrantRef", {
+      ops: handles.map((handle) => ({ handle })),
+    });
+    return r.status;
+  }
+
+  /** GNTTABOP_copy: one GNTST_* per op. */
+  async gnttabCopy(ops: readonly CopyOp[]): Promise<number[]> {
+    const gt = this.gt;
+    if (gt) return ops.map((op) => gt.gnttabCopy(this.domid, op));
+    const r = await this.call<GnttabStatusReply__Output>("GnttabCopy", {
+      ops: ops.map((op) => ({
+        source: {
+          ref: op.source.ref ?? 0,
+          gmfn: op.source.gmfn ?? 0,
+          domid: op.source.domid,
+          offset: op.source.offset,
+        },
+        dest: {
+          ref: op.dest.ref ?? 0,
+          gmfn: op.dest.gmfn ?? 0,
+          domid: op.dest.domid,
+          offset: op.dest.offset,
+        },
+        len: op.len,
+        flags: op.flags,
+      })),
+    });
+    return r.status;
+  }
+
+  /** Readonly flag helper for map calls. */
+  static readonly GNTMAP_readonly = GNTMAP_readonly;
+
+  private requireStore(what: string): PageStore {
+    if (!this.store) throw new Error(`${what} needs the shared buffer (in-process placement)`);
+    return this.store;
+  }
+
+  /** Stops every receiver started by waitForEvents (the call client belongs to the caller). */
+  close(): void {
+    for (const p of this.ports) p.close();
+    this.ports.clear();
+  }
+}

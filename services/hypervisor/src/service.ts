@@ -1,0 +1,103 @@
+// The hypervisor as a service: attaches to the host's page store (formatting it when it is the
+// first), boots dom0, serves the Hypervisor call API, raises VIRQ_DOM_EXC and publishes
+// `hypervisor.domain.<domid>.exc`, and wakes event-channel receivers (Atomics.notify on the wake
+// word; a bus message on `evtchn.<domid>` for a guest living in another host process).
+import { PageStore } from "@xensim/memory";
+import type { ServiceContext, ServiceModule } from "@xensim/runtime";
+import { encodeJson, HYPERVISOR_SUBJECTS, makeNotify } from "@xensim/xenctrl";
+import { Counter, Gauge } from "prom-client";
+import { type HypervisorConfig, HypervisorConfigSchema } from "./config.js";
+import { Hypervisor } from "./core.js";
+import { addHypervisorService } from "./grpc-api.js";
+
+export const hypervisorService: ServiceModule<HypervisorConfig> = {
+  name: "hypervisor",
+  configSchema: HypervisorConfigSchema,
+  async start(ctx: ServiceContext<HypervisorConfig>) {
+    const cfg = ctx.config;
+    const log = ctx.log;
+    const store = ctx.sharedMemory
+      ? PageStore.attachOrCreate(ctx.sharedMemory)
+      : PageStore.create({ frames: cfg.storeFrames });
+
+    const ref: { hv?: Hypervisor } = {};
+    const isRemote = (domid: number): boolean => {
+      const home = ref.hv?.record(domid)?.homeHost;
+      return home !== undefined && home !== "" && home !== ctx.hostId;
+    };
+    const notify = makeNotify({ store, evtchn: () => ref.hv!.ev, bus: ctx.bus, isRemote });
+    const hv = new Hypervisor(store, {
+      notify,
+      onExc: (e) => {
+        log.info(e, `domain ${e.domid} ${e.state}`);
+        ctx.bus.publish(HYPERVISOR_SUBJECTS.domainExc(e.domid), encodeJson(e));
+      },
+    });
+    ref.hv = hv;
+    const core = hv;
+    const rc0 = core.bootDom0({ memoryMib: cfg.dom0MemoryMib, vcpus: cfg.dom0Vcpus });
+    if (rc0 < 0) throw new Error(`cannot create dom0 (rc ${rc0}): page store too small?`);
+
+    const calls = new Counter({
+      name: "hypervisor_calls_total",
+      help: "hypervisor calls, by method and result (ok / error)",
+      labelNames: ["method", "result"],
+      registers: [ctx.metrics],
+    });
+    new Gauge({
+      name: "hypervisor_domains",
+      help: "domains, by state",
+      labelNames: ["state"],
+      registers: [ctx.metrics],
+      collect() {
+        for (const [state, n] of Object.entries(core.countByState())) this.set({ state }, n);
+      },
+    });
+    new Gauge({
+      name: "hypervisor_evtchn_ports",
+      help: "event-channel ports in use, all domains",
+      registers: [ctx.metrics],
+      collect() {
+        this.set(core.portsInUse());
+      },
+    });
+    new Gauge({
+      name: "hypervisor_grants_mapped",
+      help: "grant mappings held, all domains",
+      registers: [ctx.metrics],
+      collect() {
+        this.set(core.grantsMapped());
+      },
+    });
+    new Gauge({
+      name: "hypervisor_free_frames",
+      help: "free frames in the host's page store",
+      registers: [ctx.metrics],
+      collect() {
+        this.set(store.freeFrameCount());
+      },
+    });
+
+    addHypervisorService(ctx.calls.server, core, (method, rc) =>
+      calls.inc({ method, result: rc < 0 ? "error" : "ok" }),
+    );
+    // In-process mappers unmap with atomics, not calls: notice lingering domains that finally died.
+    const reaper = setInterval(() => core.reap(), cfg.reapMs);
+    reaper.unref();
+    log.info({ frames: store.nrFrames, free: store.freeFrameCount() }, "hypervisor started, dom0 running");
+
+    return {
+      health: () => ({
+        status: "ok",
+        domains: core.domids().length,
+        freeFrames: store.freeFrameCount(),
+        ports: core.portsInUse(),
+        grantsMapped: core.grantsMapped(),
+      }),
+      async stop() {
+        clearInterval(reaper);
+        log.info("hypervisor stopped");
+      },
+    };
+  },
+};
