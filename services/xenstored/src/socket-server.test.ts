@@ -246,6 +246,24 @@ describe("xs unix socket server", () => {
     await other.end();
   });
 
+  it("requests before a bad header in the same chunk are still answered, then the connection drops", async () => {
+    const c = await RawClient.connect(f.path);
+    const write = encodeXsMessage({
+      type: XsType.WRITE,
+      reqId: 3,
+      txId: 0,
+      payload: xsStrings("/before-bad", ""),
+    });
+    await c.write(Buffer.concat([write, hex("02000000 04000000 00000000 01100000"), Buffer.from("junk")]));
+    await c.closedP;
+    assert.deepEqual(
+      c.rawBytes(),
+      Buffer.from(encodeXsMessage({ type: XsType.WRITE, reqId: 3, txId: 0, payload: xsStrings("OK") })),
+    );
+    assert.ok(f.engine.peek("/before-bad"));
+    await waitFor(() => f.core.stats.connections === 0);
+  });
+
   it("unknown message types get ENOSYS, echoing req_id and tx_id", async () => {
     const c = await RawClient.connect(f.path);
     for (const type of [20, 23, 999, XsType.WATCH_EVENT, XsType.ERROR, 0xffff, 0xffffffff]) {

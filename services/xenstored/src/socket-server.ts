@@ -2,7 +2,7 @@
 // reach it through XENSTORED_PATH). Every socket connection acts for dom0, privileged.
 import { existsSync, unlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
-import { encodeXsMessage, XsDecoder, XsProtocolError } from "@xensim/xenstore";
+import { encodeXsMessage, XsDecoder } from "@xensim/xenstore";
 import type { Logger } from "pino";
 import type { XenstoredCore } from "./core.js";
 
@@ -32,23 +32,19 @@ export async function listenXsSocket(core: XenstoredCore, path: string, log: Log
     });
     sock.on("data", (chunk: Buffer) => {
       if (dropped) return;
-      let msgs: ReturnType<XsDecoder["push"]>;
-      try {
-        msgs = decoder.push(chunk);
-      } catch (err) {
-        // len > XENSTORE_PAYLOAD_MAX or a corrupt header: C xenstored closes the connection.
-        dropped = true;
-        log.warn(
-          { err: err instanceof XsProtocolError ? err.message : String(err) },
-          "xs protocol error, closing",
-        );
-        sock.destroy();
-        core.disconnect(conn);
-        return;
-      }
-      for (const m of msgs) {
+      // Requests that came before a bad header are handled, as C xenstored reads them one by one
+      // (whether they share a chunk with the bad header must not matter).
+      const { messages, error } = decoder.feed(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+      for (const m of messages) {
         if (dropped) break;
         core.request(conn, m);
+      }
+      if (error && !dropped) {
+        // len > XENSTORE_PAYLOAD_MAX: C xenstored closes the connection.
+        dropped = true;
+        log.warn({ err: error.message }, "xs protocol error, closing");
+        sock.destroy();
+        core.disconnect(conn);
       }
     });
     const gone = () => {
