@@ -68,6 +68,11 @@ export class XenstoredCore {
     this.apply(this.engine.domainGone(domid), null);
   }
 
+  /** The hypervisor reported a domain's shutdown: fire @releaseDomain once, keep its nodes. */
+  domainShutdown(domid: number): void {
+    this.apply(this.engine.domainShutdown(domid), null);
+  }
+
   private apply(out: Output, requester: ConnId | null): void {
     if (out.mutations.length > 0 && this.state) {
       this.state.append(out.mutations);

@@ -3,6 +3,7 @@
 // on their ring pages (a later connection type).
 import { randomUUID } from "node:crypto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
+import { type DomainExcEvent, HYPERVISOR_SUBJECTS } from "@xensim/xenctrl";
 import { XenstoreEngine } from "@xensim/xenstore";
 import { Counter, Gauge } from "prom-client";
 import { type XenstoredConfig, XenstoredConfigSchema } from "./config.js";
@@ -104,6 +105,24 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
     };
     core.onEffect = (e) => log.info(e, `xenstore ${e.kind} domain ${e.domid}`);
 
+    // VIRQ_DOM_EXC: the hypervisor publishes domain exceptions; as C xenstored does on the VIRQ,
+    // fire @releaseDomain for a shutdown and clean the domain up once it is dying or dead.
+    const excDecoder = new TextDecoder();
+    const excSub = ctx.bus.subscribe(HYPERVISOR_SUBJECTS.domainExcAll, {
+      callback: (m) => {
+        let ev: DomainExcEvent;
+        try {
+          ev = JSON.parse(excDecoder.decode(m.data)) as DomainExcEvent;
+        } catch {
+          log.warn({ subject: m.subject }, "malformed domain exception event");
+          return;
+        }
+        if (!Number.isInteger(ev.domid)) return;
+        if (ev.state === "shutdown") core.domainShutdown(ev.domid);
+        else core.domainGone(ev.domid);
+      },
+    });
+
     let socket: SocketServer | null = null;
     if (cfg.socket) socket = await listenXsSocket(core, cfg.socket, log);
     const api = new XenstoreGrpcApi({
@@ -126,6 +145,7 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
         socket: socket?.path,
       }),
       async stop() {
+        excSub.unsubscribe();
         api.close();
         await socket?.close();
         core.close();
