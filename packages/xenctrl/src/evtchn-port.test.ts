@@ -1,0 +1,91 @@
+// EvtchnPort: one handler call per pending edge, whether woken by Atomics, by the bus (with
+// dropped and duplicated wake-ups) or only by the slow timer.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { createInProcessBus } from "@xensim/bus";
+import { EventChannels } from "@xensim/evtchn";
+import { PageStore } from "@xensim/memory";
+import { waitFor } from "@xensim/testkit";
+import { EvtchnPort } from "./evtchn-port.js";
+import { makeNotify, wakeWordIndex } from "./wake.js";
+
+function setup(opts: { remote?: boolean; bus?: ReturnType<typeof createInProcessBus> } = {}) {
+  const store = PageStore.create({ frames: 1024 });
+  const ref: { ev?: EventChannels } = {};
+  const notify = makeNotify({
+    store,
+    evtchn: () => ref.ev!,
+    ...(opts.bus ? { bus: opts.bus } : {}),
+    isRemote: () => opts.remote ?? false,
+  });
+  const ev = new EventChannels(store, { notify });
+  ref.ev = ev;
+  for (const d of [0, 1]) {
+    store.createDomain(d);
+    ev.initDomain(d, { sharedInfoFrame: store.allocFrame(d) });
+  }
+  const u = ev.allocUnbound(1, { dom: 1, remoteDom: 0 });
+  const l = ev.bindInterdomain(0, { remoteDom: 1, remotePort: u.port });
+  return { store, ev, remotePort: u.port, localPort: l.port };
+}
+
+async function exchange(send: () => void, seen: () => number, n: number): Promise<void> {
+  for (let i = 1; i <= n; i++) {
+    send();
+    await waitFor(() => seen() >= i, { timeoutMs: 5000, message: `event ${i}` });
+  }
+}
+
+describe("EvtchnPort", () => {
+  it("wakes on the vcpu_info wake word (Atomics.waitAsync)", async () => {
+    const { store, ev, remotePort, localPort } = setup();
+    const si = ev.sharedInfo(1);
+    const got: number[] = [];
+    const p = new EvtchnPort(
+      {
+        domid: 1,
+        sharedInfo: si,
+        wake: { i32: store.i32, index: wakeWordIndex(si.frames[0]!, 0) },
+        slowScanMs: 60_000, // only Atomics wakes it in time
+      },
+      (port) => got.push(port),
+    );
+    try {
+      await exchange(
+        () => ev.evtchnSend(0, localPort),
+        () => got.length,
+        50,
+      );
+      assert.ok(got.every((x) => x === remotePort));
+      assert.equal(got.length, 50);
+    } finally {
+      p.close();
+    }
+  });
+
+  it("bus wake-ups, dropped and duplicated: exactly one call per pending edge", async () => {
+    const bus = createInProcessBus({ name: `evtchn-port-test-${process.pid}` });
+    const { ev, localPort } = setup({ remote: true, bus });
+    bus.faults.set({ seed: 7, events: [{ subject: "evtchn.>", drop: 0.3, duplicate: 0.3 }] });
+    let calls = 0;
+    const p = new EvtchnPort({ domid: 1, sharedInfo: ev.sharedInfo(1), bus, slowScanMs: 20 }, () => calls++);
+    await p.ready();
+    try {
+      calls = 0;
+      p.scan(true); // the bind left the port pending
+      calls = 0;
+      await exchange(
+        () => ev.evtchnSend(0, localPort),
+        () => calls,
+        40,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(calls, 40);
+      const kinds = new Set(bus.faults.records.map((r) => r.kind));
+      assert.ok(kinds.has("drop") && kinds.has("duplicate"), `faults injected: ${[...kinds]}`);
+    } finally {
+      p.close();
+      await bus.close();
+    }
+  });
+});
