@@ -6,6 +6,7 @@ const require = createRequire(import.meta.url);
 
 export const SERVICE_PACKAGES = {
   xenstored: "@xensim/svc-xenstored",
+  hypervisor: "@xensim/svc-hypervisor",
 } as const;
 export type ServiceName = keyof typeof SERVICE_PACKAGES;
 

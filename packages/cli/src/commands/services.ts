@@ -71,6 +71,7 @@ export function registerServiceCommands(program: Command): void {
               entry: serviceEntry("xenstored"),
               config: { socket, stateDir: `${o.stateDir}/xenstored` },
             },
+            { name: "hypervisor", entry: serviceEntry("hypervisor"), config: {} },
           ],
           ...(o.nats ? { nats: o.nats } : {}),
           http: { port: Number(o.httpPort) },
