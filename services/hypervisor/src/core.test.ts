@@ -98,7 +98,10 @@ describe("out-of-range domids, ports and refs", () => {
       hv.createDomain(0, { memoryMib: 1, hvmParams: [{ index: 1, value: 1n }] }).rc,
       EINVAL, // params of a PV domain
     );
-    assert.equal(hv.createDomain(0, { memoryMib: 1, hvm: true, hvmParams: [{ index: 99, value: 1n }] }).rc, EINVAL);
+    assert.equal(
+      hv.createDomain(0, { memoryMib: 1, hvm: true, hvmParams: [{ index: 99, value: 1n }] }).rc,
+      EINVAL,
+    );
   });
   it("shutdown reason beyond SHUTDOWN_soft_reset: -EINVAL; pausing oneself: -EINVAL", () => {
     assert.equal(hv.shutdown(0, a, 6), EINVAL);
