@@ -64,7 +64,19 @@ async function startPageServer(entry: string, hostId: string, natsUrl: string) {
   const port = await freePort();
   const proc: ChildProcess = spawn(
     process.execPath,
-    [entry, "--host-id", hostId, "--nats", natsUrl, "--grpc-listen", `127.0.0.1:${port}`, "--shared-memory-bytes", String(4096 * 8192), "--log-level", "warn"],
+    [
+      entry,
+      "--host-id",
+      hostId,
+      "--nats",
+      natsUrl,
+      "--grpc-listen",
+      `127.0.0.1:${port}`,
+      "--shared-memory-bytes",
+      String(4096 * 8192),
+      "--log-level",
+      "warn",
+    ],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   const exited = new Promise<void>((r) => proc.once("exit", () => r()));
@@ -94,7 +106,8 @@ async function startPageServer(entry: string, hostId: string, natsUrl: string) {
 /** A nats-server of our own for the run (stopped by its PID). */
 async function startNats(): Promise<{ url: string; stop(): Promise<void> }> {
   const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/bin", "/usr/local/bin"];
-  const bin = process.env.NATS_SERVER_BIN ?? dirs.map((d) => join(d, "nats-server")).find((p) => existsSync(p));
+  const bin =
+    process.env.NATS_SERVER_BIN ?? dirs.map((d) => join(d, "nats-server")).find((p) => existsSync(p));
   if (!bin) throw new Error("nats-server not found: install it or pass --nats <url>");
   const port = await freePort();
   const proc = spawn(bin, ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
@@ -141,7 +154,8 @@ async function runWith(o: ReplicationBenchOptions & { natsUrl: string }): Promis
     startPageServer(o.pageServerEntry, "benchB", o.natsUrl),
   ]);
   try {
-    const frames = (await a.calls.call<unknown, AllocFramesReply__Output>("AllocFrames", { count: nFrames })).frames;
+    const frames = (await a.calls.call<unknown, AllocFramesReply__Output>("AllocFrames", { count: nFrames }))
+      .frames;
     const r0 = await a.calls.call<unknown, FenceReply__Output>("ReplicateFrames", { peer: "benchB", frames });
     await b.calls.call("Fence", { fence: r0.fence, waitMs: 30_000 });
     const results: ReplicationFigures[] = [];
@@ -160,7 +174,11 @@ async function runWith(o: ReplicationBenchOptions & { natsUrl: string }): Promis
                   ranges: chunk.map((frame) => ({ frame, offset: 0, length: 4096 })),
                 })
               : await a.calls.call<unknown, FenceReply__Output>("WriteFrames", {
-                  writes: chunk.map((frame) => ({ frame, offset: (ops * 16) % 4096, data: Buffer.alloc(16, ops & 0xff) })),
+                  writes: chunk.map((frame) => ({
+                    frame,
+                    offset: (ops * 16) % 4096,
+                    data: Buffer.alloc(16, ops & 0xff),
+                  })),
                   publish: true,
                 });
           ops++;
@@ -170,7 +188,9 @@ async function runWith(o: ReplicationBenchOptions & { natsUrl: string }): Promis
       await Promise.all(Array.from({ length: depth }, worker));
       const st = await b.calls.call<unknown, FenceStatus__Output>("Fence", { fence: last, waitMs: 60_000 });
       const seconds = (performance.now() - t0) / 1000;
-      const want = await a.calls.call<unknown, ReadFrameReply__Output>("ReadFrame", { frames: frames.slice(0, 64) });
+      const want = await a.calls.call<unknown, ReadFrameReply__Output>("ReadFrame", {
+        frames: frames.slice(0, 64),
+      });
       const got = await b.calls.call<unknown, ReadFrameReply__Output>("ReadFrame", {
         host: "benchA",
         frames: frames.slice(0, 64),
@@ -186,7 +206,9 @@ async function runWith(o: ReplicationBenchOptions & { natsUrl: string }): Promis
         mib_per_s: Number(((pages * (load === "full" ? 4096 : 16)) / seconds / 1048576).toFixed(1)),
         verified,
       };
-      log(`replication ${load}: ${fig.pages_per_s} pages/s (${fig.mib_per_s} MiB/s payload), verified=${verified}`);
+      log(
+        `replication ${load}: ${fig.pages_per_s} pages/s (${fig.mib_per_s} MiB/s payload), verified=${verified}`,
+      );
       results.push(fig);
     }
     return {

@@ -138,20 +138,41 @@ export type {
 export type { PortReply, PortReply__Output } from "./gen/xensim/hypervisor/v1/PortReply.js";
 export type { PortRequest, PortRequest__Output } from "./gen/xensim/hypervisor/v1/PortRequest.js";
 export type { RcReply, RcReply__Output } from "./gen/xensim/hypervisor/v1/RcReply.js";
-export type { AllocFramesReply, AllocFramesReply__Output } from "./gen/xensim/pageserver/v1/AllocFramesReply.js";
-export type { AllocFramesRequest, AllocFramesRequest__Output } from "./gen/xensim/pageserver/v1/AllocFramesRequest.js";
+export type {
+  AllocFramesReply,
+  AllocFramesReply__Output,
+} from "./gen/xensim/pageserver/v1/AllocFramesReply.js";
+export type {
+  AllocFramesRequest,
+  AllocFramesRequest__Output,
+} from "./gen/xensim/pageserver/v1/AllocFramesRequest.js";
 export type { FenceRef, FenceRef__Output } from "./gen/xensim/pageserver/v1/FenceRef.js";
 export type { FenceReply, FenceReply__Output } from "./gen/xensim/pageserver/v1/FenceReply.js";
 export type { FenceRequest, FenceRequest__Output } from "./gen/xensim/pageserver/v1/FenceRequest.js";
 export type { FenceStatus, FenceStatus__Output } from "./gen/xensim/pageserver/v1/FenceStatus.js";
-export type { FetchBatchesReply, FetchBatchesReply__Output } from "./gen/xensim/pageserver/v1/FetchBatchesReply.js";
-export type { FetchBatchesRequest, FetchBatchesRequest__Output } from "./gen/xensim/pageserver/v1/FetchBatchesRequest.js";
+export type {
+  FetchBatchesReply,
+  FetchBatchesReply__Output,
+} from "./gen/xensim/pageserver/v1/FetchBatchesReply.js";
+export type {
+  FetchBatchesRequest,
+  FetchBatchesRequest__Output,
+} from "./gen/xensim/pageserver/v1/FetchBatchesRequest.js";
 export type { FrameWrite, FrameWrite__Output } from "./gen/xensim/pageserver/v1/FrameWrite.js";
 export type { PublishRequest, PublishRequest__Output } from "./gen/xensim/pageserver/v1/PublishRequest.js";
 export type { ReadFrameReply, ReadFrameReply__Output } from "./gen/xensim/pageserver/v1/ReadFrameReply.js";
-export type { ReadFrameRequest, ReadFrameRequest__Output } from "./gen/xensim/pageserver/v1/ReadFrameRequest.js";
-export type { ReplicateFramesRequest, ReplicateFramesRequest__Output } from "./gen/xensim/pageserver/v1/ReplicateFramesRequest.js";
-export type { WriteFramesRequest, WriteFramesRequest__Output } from "./gen/xensim/pageserver/v1/WriteFramesRequest.js";
+export type {
+  ReadFrameRequest,
+  ReadFrameRequest__Output,
+} from "./gen/xensim/pageserver/v1/ReadFrameRequest.js";
+export type {
+  ReplicateFramesRequest,
+  ReplicateFramesRequest__Output,
+} from "./gen/xensim/pageserver/v1/ReplicateFramesRequest.js";
+export type {
+  WriteFramesRequest,
+  WriteFramesRequest__Output,
+} from "./gen/xensim/pageserver/v1/WriteFramesRequest.js";
 export type { WrittenRange, WrittenRange__Output } from "./gen/xensim/pageserver/v1/WrittenRange.js";
 export type {
   PageServerClient,

@@ -91,7 +91,10 @@ async function allFaultRecords(bus: EventBus): Promise<Array<{ kind: string }>> 
   const out: Array<{ kind: string }> = [];
   const sub = bus.subscribe(inbox, {
     callback: (m) => {
-      const r = JSON.parse(new TextDecoder().decode(m.data)) as Record<string, { records: Array<{ kind: string }> }>;
+      const r = JSON.parse(new TextDecoder().decode(m.data)) as Record<
+        string,
+        { records: Array<{ kind: string }> }
+      >;
       for (const c of Object.values(r)) out.push(...c.records);
     },
   });
@@ -139,14 +142,20 @@ describe("frame replication between two host processes (NATS + gRPC)", () => {
         };
       });
       writes += ws.length;
-      const { fence } = await a.calls.call<unknown, FenceReply__Output>("WriteFrames", { writes: ws, publish: true });
+      const { fence } = await a.calls.call<unknown, FenceReply__Output>("WriteFrames", {
+        writes: ws,
+        publish: true,
+      });
       const want = await a.calls.call<unknown, ReadFrameReply__Output>("ReadFrame", { frames });
       const st = await b.calls.call<unknown, FenceStatus__Output>("Fence", { fence, waitMs: 10_000 });
       assert.ok(st.applied, `fence ${fence?.seq} applied on B (${JSON.stringify(st)})`);
       const got = await b.calls.call<unknown, ReadFrameReply__Output>("ReadFrame", { host: "hostA", frames });
       for (let i = 0; i < frames.length; i++) {
         assert.equal(got.data[i]!.length, 4096);
-        assert.ok(Buffer.compare(got.data[i]!, want.data[i]!) === 0, `frame ${frames[i]} differs at fence ${fence?.seq}`);
+        assert.ok(
+          Buffer.compare(got.data[i]!, want.data[i]!) === 0,
+          `frame ${frames[i]} differs at fence ${fence?.seq}`,
+        );
       }
     }
     return writes;
@@ -160,7 +169,9 @@ describe("frame replication between two host processes (NATS + gRPC)", () => {
   it("drop and duplicate on the bus lose nothing (gap-fill over gRPC)", async () => {
     const rules = {
       seed: 11,
-      events: [{ subject: "pages.hostA.batches", drop: 0.25, duplicate: 0.25, delayMs: [0, 3] as [number, number] }],
+      events: [
+        { subject: "pages.hostA.batches", drop: 0.25, duplicate: 0.25, delayMs: [0, 3] as [number, number] },
+      ],
     };
     const reply = await sendFaultRules(bus, "page-server", rules, { component: "bus" });
     assert.ok(reply.ok, JSON.stringify(reply));

@@ -106,7 +106,11 @@ test("writer coalesces written ranges per frame and ignores untracked frames", (
 });
 
 test("a big publish is split into consecutive batches under maxBatchBytes", () => {
-  const w = new ReplicationWriter({ host: "a", read: (_f, _o, l) => new Uint8Array(l), maxBatchBytes: 10_000 });
+  const w = new ReplicationWriter({
+    host: "a",
+    read: (_f, _o, l) => new Uint8Array(l),
+    maxBatchBytes: 10_000,
+  });
   w.track([1, 2, 3, 4, 5]);
   const r = w.publish();
   assert.equal(r.batches.length, 3);
@@ -164,7 +168,8 @@ test("a replica applies each writer's batches in order, exactly once, whatever t
         }
         const order: number[] = [];
         const rep = new Replica({
-          apply: (_h, _k, _o, bytes) => order.push(new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true)),
+          apply: (_h, _k, _o, bytes) =>
+            order.push(new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true)),
         });
         let lastApplied = 0;
         for (const d of delivery) {
@@ -198,7 +203,11 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   {
     weight: 5,
     arbitrary: fc
-      .record({ frame: fc.nat({ max: NR - 1 }), offset: fc.nat({ max: PAGE_SIZE - 1 }), bytes: fc.uint8Array({ minLength: 1, maxLength: 200 }) })
+      .record({
+        frame: fc.nat({ max: NR - 1 }),
+        offset: fc.nat({ max: PAGE_SIZE - 1 }),
+        bytes: fc.uint8Array({ minLength: 1, maxLength: 200 }),
+      })
       .map(({ frame, offset, bytes }) => ({
         op: "write" as const,
         frame,
@@ -208,121 +217,134 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   },
   { weight: 2, arbitrary: fc.constant({ op: "publish" as const }) },
   { weight: 1, arbitrary: fc.nat({ max: NR - 1 }).map((frame) => ({ op: "track" as const, frame })) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constant("deliver" as const), pick: fc.nat(), dup: fc.boolean() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ op: fc.constant("deliver" as const), pick: fc.nat(), dup: fc.boolean() }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("drop" as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.constant({ op: "gapfill" as const }) },
 );
 
 test("at every fence the replica's bytes equal the source's (random writes, publishes, duplication, reordering, drops with gap-fill)", () => {
   fc.assert(
-    fc.property(fc.array(stepArb, { minLength: 1, maxLength: 120 }), fc.nat({ max: 12 }), (steps, windowBatches) => {
-      let src: PageStore | undefined;
-      const writer = new ReplicationWriter({
-        host: "A",
-        read: (f, o, l) => pageStoreReader(src!)(f, o, l),
-        windowBatches: windowBatches + 1,
-        maxBatchBytes: 3 * PAGE_SIZE, // multi-batch publishes happen
-      });
-      src = PageStore.create({ frames: 64, writeLog: writer });
-      const frames = src.allocFrames(DOMID_XEN, NR, false)!;
-      const view = src.viewOfFrames(frames);
-      const dst = PageStore.create({ frames: 64 });
-      const target = new PageStoreReplicaTarget(dst, DOMID_XEN);
-      const replica = new Replica(target, { self: "B" });
-      const tracked = new Set<number>([0, 1, 2, 3]);
-      writer.track([...tracked].map((i) => frames[i]!));
-
-      // seq → the source's tracked frames at that fence (only fences that end a publish).
-      const states = new Map<number, Map<number, Uint8Array>>();
-      const snap = (seq: number): void => {
-        const m = new Map<number, Uint8Array>();
-        for (const i of tracked) m.set(frames[i]!, src!.u8.slice(frames[i]! * PAGE_SIZE, (frames[i]! + 1) * PAGE_SIZE));
-        states.set(seq, m);
-      };
-      const net: Uint8Array[] = [];
-      const check = (): void => {
-        const seq = replica.appliedUpTo("A");
-        const want = states.get(seq);
-        if (!want) return;
-        for (const [key, bytes] of want) {
-          const lf = target.localFrame("A", key);
-          assert.ok(lf !== undefined, `frame ${key} missing at fence ${seq}`);
-          assert.deepEqual(dst.u8.subarray(lf * PAGE_SIZE, (lf + 1) * PAGE_SIZE), bytes, `frame ${key} at fence ${seq}`);
-        }
-      };
-      let fences = 0;
-      const publish = (): void => {
-        const r = writer.publish();
-        net.push(...r.batches);
-        if (r.batches.length > 0) snap(r.fence.seq);
-        replica.whenApplied(r.fence, () => {
-          fences++;
+    fc.property(
+      fc.array(stepArb, { minLength: 1, maxLength: 120 }),
+      fc.nat({ max: 12 }),
+      (steps, windowBatches) => {
+        const ref: { src?: PageStore } = {};
+        const writer = new ReplicationWriter({
+          host: "A",
+          read: (f, o, l) => pageStoreReader(ref.src!)(f, o, l),
+          windowBatches: windowBatches + 1,
+          maxBatchBytes: 3 * PAGE_SIZE, // multi-batch publishes happen
         });
-      };
-      for (const s of steps) {
-        switch (s.op) {
-          case "write":
-            view.write(s.frame * PAGE_SIZE + s.offset, s.bytes);
-            view.markWritten(s.frame * PAGE_SIZE + s.offset, s.bytes.length);
-            break;
-          case "publish":
-            publish();
-            break;
-          case "track":
-            tracked.add(s.frame);
-            writer.track([frames[s.frame]!]);
-            break;
-          case "deliver":
-          case "drop": {
-            if (net.length === 0) break;
-            const i = s.pick % net.length;
-            const b = net[i]!;
-            if (s.op === "drop" || !s.dup) net.splice(i, 1);
-            if (s.op === "deliver") {
-              replica.receive(b);
+        const src = PageStore.create({ frames: 64, writeLog: writer });
+        ref.src = src;
+        const frames = src.allocFrames(DOMID_XEN, NR, false)!;
+        const view = src.viewOfFrames(frames);
+        const dst = PageStore.create({ frames: 64 });
+        const target = new PageStoreReplicaTarget(dst, DOMID_XEN);
+        const replica = new Replica(target, { self: "B" });
+        const tracked = new Set<number>([0, 1, 2, 3]);
+        writer.track([...tracked].map((i) => frames[i]!));
+
+        // seq → the source's tracked frames at that fence (only fences that end a publish).
+        const states = new Map<number, Map<number, Uint8Array>>();
+        const snap = (seq: number): void => {
+          const m = new Map<number, Uint8Array>();
+          for (const i of tracked)
+            m.set(frames[i]!, src.u8.slice(frames[i]! * PAGE_SIZE, (frames[i]! + 1) * PAGE_SIZE));
+          states.set(seq, m);
+        };
+        const net: Uint8Array[] = [];
+        const check = (): void => {
+          const seq = replica.appliedUpTo("A");
+          const want = states.get(seq);
+          if (!want) return;
+          for (const [key, bytes] of want) {
+            const lf = target.localFrame("A", key);
+            assert.ok(lf !== undefined, `frame ${key} missing at fence ${seq}`);
+            assert.deepEqual(
+              dst.u8.subarray(lf * PAGE_SIZE, (lf + 1) * PAGE_SIZE),
+              bytes,
+              `frame ${key} at fence ${seq}`,
+            );
+          }
+        };
+        let fences = 0;
+        const publish = (): void => {
+          const r = writer.publish();
+          net.push(...r.batches);
+          if (r.batches.length > 0) snap(r.fence.seq);
+          replica.whenApplied(r.fence, () => {
+            fences++;
+          });
+        };
+        for (const s of steps) {
+          switch (s.op) {
+            case "write":
+              view.write(s.frame * PAGE_SIZE + s.offset, s.bytes);
+              view.markWritten(s.frame * PAGE_SIZE + s.offset, s.bytes.length);
+              break;
+            case "publish":
+              publish();
+              break;
+            case "track":
+              tracked.add(s.frame);
+              writer.track([frames[s.frame]!]);
+              break;
+            case "deliver":
+            case "drop": {
+              if (net.length === 0) break;
+              const i = s.pick % net.length;
+              const b = net[i]!;
+              if (s.op === "drop" || !s.dup) net.splice(i, 1);
+              if (s.op === "deliver") {
+                replica.receive(b);
+                check();
+              }
+              break;
+            }
+            case "gapfill": {
+              const gap = replica.missing("A");
+              if (!gap) break;
+              const fill = writer.fill(gap.from, gap.to);
+              if (fill.kind === "batches") {
+                for (const b of fill.batches) replica.receive(b);
+              } else {
+                net.push(...fill.published.batches);
+                if (fill.published.batches.length > 0) snap(fill.published.fence.seq);
+                replica.applySnapshot(fill.snapshot);
+              }
               check();
+              break;
             }
-            break;
-          }
-          case "gapfill": {
-            const gap = replica.missing("A");
-            if (!gap) break;
-            const fill = writer.fill(gap.from, gap.to);
-            if (fill.kind === "batches") {
-              for (const b of fill.batches) replica.receive(b);
-            } else {
-              net.push(...fill.published.batches);
-              if (fill.published.batches.length > 0) snap(fill.published.fence.seq);
-              replica.applySnapshot(fill.snapshot);
-            }
-            check();
-            break;
           }
         }
-      }
-      // Finally: publish, learn the head (as a fence in a notification would tell it), fill gaps.
-      publish();
-      replica.noteHead("A", writer.seq);
-      for (let rounds = 0; replica.missing("A") && rounds < 100; rounds++) {
-        const gap = replica.missing("A")!;
-        const fill = writer.fill(gap.from, gap.to);
-        if (fill.kind === "batches") for (const b of fill.batches) replica.receive(b);
-        else {
-          if (fill.published.batches.length > 0) snap(fill.published.fence.seq);
-          replica.applySnapshot(fill.snapshot);
+        // Finally: publish, learn the head (as a fence in a notification would tell it), fill gaps.
+        publish();
+        replica.noteHead("A", writer.seq);
+        for (let rounds = 0; replica.missing("A") && rounds < 100; rounds++) {
+          const gap = replica.missing("A")!;
+          const fill = writer.fill(gap.from, gap.to);
+          if (fill.kind === "batches") for (const b of fill.batches) replica.receive(b);
+          else {
+            if (fill.published.batches.length > 0) snap(fill.published.fence.seq);
+            replica.applySnapshot(fill.snapshot);
+          }
+          check();
         }
+        assert.equal(replica.appliedUpTo("A"), writer.seq);
+        assert.ok(fences >= 1);
+        // The last state is the source's now.
+        snap(writer.seq);
         check();
-      }
-      assert.equal(replica.appliedUpTo("A"), writer.seq);
-      assert.ok(fences >= 1);
-      // The last state is the source's now.
-      snap(writer.seq);
-      check();
-      // Untracked frames never reach the replica.
-      for (let i = 0; i < NR; i++) {
-        if (!tracked.has(i)) assert.equal(target.localFrame("A", frames[i]!), undefined);
-      }
-    }),
+        // Untracked frames never reach the replica.
+        for (let i = 0; i < NR; i++) {
+          if (!tracked.has(i)) assert.equal(target.localFrame("A", frames[i]!), undefined);
+        }
+      },
+    ),
     { numRuns: 250 },
   );
 });

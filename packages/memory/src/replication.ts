@@ -75,7 +75,10 @@ function checkRange(r: ReplRange): void {
     r.offset < 0 ||
     r.offset + r.bytes.length > PAGE_SIZE
   ) {
-    throw new ReplicationError("bad_range", `range key=${r.key} [${r.offset}, +${r.bytes.length}) is not in a frame`);
+    throw new ReplicationError(
+      "bad_range",
+      `range key=${r.key} [${r.offset}, +${r.bytes.length}) is not in a frame`,
+    );
   }
 }
 
@@ -675,5 +678,6 @@ export class PageStoreReplicaTarget implements ReplicaTarget {
 
 /** A writer's frame reader over a PageStore (copies). */
 export function pageStoreReader(store: PageStore): ReplicationWriterOptions["read"] {
-  return (frame, offset, length) => store.u8.slice(frame * PAGE_SIZE + offset, frame * PAGE_SIZE + offset + length);
+  return (frame, offset, length) =>
+    store.u8.slice(frame * PAGE_SIZE + offset, frame * PAGE_SIZE + offset + length);
 }

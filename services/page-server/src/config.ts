@@ -9,7 +9,11 @@ export const PageServerConfigSchema = z
     /** Frames of a page store of its own, when the host gives no shared memory. */
     frames: z.number().int().positive().default(16384),
     /** Most bytes of one batch (one bus message); NATS' default max_payload is 1 MiB. */
-    maxBatchBytes: z.number().int().positive().default(512 * 1024),
+    maxBatchBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(512 * 1024),
     /** Published batches kept for gap-fill. */
     windowBatches: z.number().int().positive().default(1024),
     /** How long an early batch waits for its predecessors before the writer is asked. */

@@ -14,7 +14,11 @@ const log = pino({ level: "silent" });
 async function pair(name: string, opts: { viaCalls: boolean; windowBatches?: number }) {
   const busA = createInProcessBus({ name });
   const busB = createInProcessBus({ name });
-  const mk = (host: string, bus: EventBus, fetch?: ConstructorParameters<typeof PageServerCore>[0]["fetch"]) => {
+  const mk = (
+    host: string,
+    bus: EventBus,
+    fetch?: ConstructorParameters<typeof PageServerCore>[0]["fetch"],
+  ) => {
     const { store, writer } = createWriterStore(
       (writeLog) => PageStore.attachOrCreate(new SharedArrayBuffer(512 * PAGE_SIZE), { writeLog }),
       host,
@@ -50,7 +54,12 @@ async function pair(name: string, opts: { viaCalls: boolean; windowBatches?: num
   };
 }
 
-async function scenario(p: Awaited<ReturnType<typeof pair>>, seed: number, rounds: number, publishesPerRound = 1) {
+async function scenario(
+  p: Awaited<ReturnType<typeof pair>>,
+  seed: number,
+  rounds: number,
+  publishesPerRound = 1,
+) {
   const rnd = seededRandom(seed);
   const frames = p.a.store.allocFrames(DOMID_XEN, 12)!;
   // A few bytes written before replication starts travel in the full copy.
@@ -60,22 +69,23 @@ async function scenario(p: Awaited<ReturnType<typeof pair>>, seed: number, round
   let writes = 0;
   for (let r = 0; r < rounds; r++) {
     for (let pub = 0; pub < publishesPerRound; pub++) {
-    const n = 1 + rnd.int(20);
-    for (let i = 0; i < n; i++) {
-      const f = frames[rnd.int(frames.length)]!;
-      const off = rnd.int(PAGE_SIZE - 64);
-      const len = 1 + rnd.int(64);
-      const v = p.a.store.viewOfFrames([f]);
-      for (let k = 0; k < len; k++) v.setU8(off + k, rnd.int(256));
-      v.markWritten(off, len);
-      writes++;
-    }
-    fence = await p.a.publish();
+      const n = 1 + rnd.int(20);
+      for (let i = 0; i < n; i++) {
+        const f = frames[rnd.int(frames.length)]!;
+        const off = rnd.int(PAGE_SIZE - 64);
+        const len = 1 + rnd.int(64);
+        const v = p.a.store.viewOfFrames([f]);
+        for (let k = 0; k < len; k++) v.setU8(off + k, rnd.int(256));
+        v.markWritten(off, len);
+        writes++;
+      }
+      fence = await p.a.publish();
     }
     const want = p.a.readFrames("", frames).data;
     assert.ok(await p.b.awaitFence(fence, 5000), `fence ${fence.seq} applied`);
     const got = p.b.readFrames("A", frames).data;
-    for (let i = 0; i < frames.length; i++) assert.deepEqual(got[i], want[i], `frame ${frames[i]} at fence ${fence.seq}`);
+    for (let i = 0; i < frames.length; i++)
+      assert.deepEqual(got[i], want[i], `frame ${frames[i]} at fence ${fence.seq}`);
   }
   return writes;
 }
@@ -99,7 +109,9 @@ describe("page-server core", () => {
     try {
       p.busA.faults.set({
         seed: 7,
-        events: [{ subject: "pages.A.batches", drop: 0.2, duplicate: 0.2, reorder: { window: 4, maxHoldMs: 5 } }],
+        events: [
+          { subject: "pages.A.batches", drop: 0.2, duplicate: 0.2, reorder: { window: 4, maxHoldMs: 5 } },
+        ],
       });
       await scenario(p, testSeed() + 1, 80);
       assert.ok(p.b.stats.gapFills > 0, "gaps were filled");

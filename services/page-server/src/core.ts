@@ -81,13 +81,14 @@ export function createWriterStore(
   hostId: string,
   opts: { maxBatchBytes?: number; windowBatches?: number } = {},
 ): { store: PageStore; writer: ReplicationWriter } {
-  let store: PageStore | undefined;
+  const ref: { store?: PageStore } = {};
   const writer = new ReplicationWriter({
     host: hostId,
-    read: (f, o, l) => store!.u8.slice(f * PAGE_SIZE + o, f * PAGE_SIZE + o + l),
+    read: (f, o, l) => ref.store!.u8.slice(f * PAGE_SIZE + o, f * PAGE_SIZE + o + l),
     ...opts,
   });
-  store = attach(writer);
+  const store = attach(writer);
+  ref.store = store;
   return { store, writer };
 }
 
@@ -241,7 +242,9 @@ export class PageServerCore {
     }
     const m = await this.bus.request(
       `pages.${peer}.follow`,
-      enc.encode(JSON.stringify({ writer: this.hostId, address: this.address() ?? "", seq: this.writer.seq })),
+      enc.encode(
+        JSON.stringify({ writer: this.hostId, address: this.address() ?? "", seq: this.writer.seq }),
+      ),
       { timeoutMs },
     );
     const r = JSON.parse(dec.decode(m.data)) as { ok: boolean; error?: string };
@@ -355,7 +358,10 @@ export class PageServerCore {
         this.stats.gapFills++;
         const q = { from: gap.from, to: gap.to, replica: this.hostId };
         const address = this.following.get(writer)?.address;
-        const r = address && this.fetcher ? await this.fetcher(writer, address, q) : await this.fetchOverBus(writer, q);
+        const r =
+          address && this.fetcher
+            ? await this.fetcher(writer, address, q)
+            : await this.fetchOverBus(writer, q);
         for (const b of r.batches) this.receive(decodeBatch(b), b.length);
         if (r.snapshot && r.snapshot.length > 0) {
           this.stats.snapshots++;
@@ -371,8 +377,13 @@ export class PageServerCore {
     }
   }
 
-  private async fetchOverBus(writer: string, q: { from: number; to: number; replica: string }): Promise<FetchReply> {
-    const m = await this.bus.request(`pages.${writer}.fetch`, enc.encode(JSON.stringify(q)), { timeoutMs: 5000 });
+  private async fetchOverBus(
+    writer: string,
+    q: { from: number; to: number; replica: string },
+  ): Promise<FetchReply> {
+    const m = await this.bus.request(`pages.${writer}.fetch`, enc.encode(JSON.stringify(q)), {
+      timeoutMs: 5000,
+    });
     const r = JSON.parse(dec.decode(m.data)) as { batches: string[]; snapshot: string; published: string[] };
     return {
       batches: r.batches.map(unb64),
@@ -388,17 +399,18 @@ export class PageServerCore {
   awaitFence(fence: Fence, timeoutMs = 5000): Promise<boolean> {
     if (this.replica.isApplied(fence)) return Promise.resolve(true);
     return new Promise((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      const t: { timer?: ReturnType<typeof setTimeout> } = {};
       const cancel = this.replica.whenApplied(fence, () => {
-        if (timer) clearTimeout(timer);
+        clearTimeout(t.timer);
         resolve(true);
       });
-      timer = setTimeout(() => {
+      t.timer = setTimeout(() => {
         cancel();
         resolve(this.replica.isApplied(fence));
       }, timeoutMs);
       // The batches may simply be on their way: give them longer than an early batch gets.
-      if (this.replica.missing(fence.host)) this.scheduleGapFill(fence.host, Math.max(50, this.gapGraceMs * 4));
+      if (this.replica.missing(fence.host))
+        this.scheduleGapFill(fence.host, Math.max(50, this.gapGraceMs * 4));
     });
   }
 
@@ -407,9 +419,16 @@ export class PageServerCore {
     const data: Uint8Array[] = [];
     const local: number[] = [];
     for (const f of frames) {
-      const lf = !host || host === this.hostId ? (this.store.isValidFrame(f) ? f : undefined) : this.target.localFrame(host, f);
+      const lf =
+        !host || host === this.hostId
+          ? this.store.isValidFrame(f)
+            ? f
+            : undefined
+          : this.target.localFrame(host, f);
       local.push(lf ?? 0);
-      data.push(lf === undefined ? new Uint8Array(0) : this.store.u8.slice(lf * PAGE_SIZE, (lf + 1) * PAGE_SIZE));
+      data.push(
+        lf === undefined ? new Uint8Array(0) : this.store.u8.slice(lf * PAGE_SIZE, (lf + 1) * PAGE_SIZE),
+      );
     }
     return { data, local };
   }

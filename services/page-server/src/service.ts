@@ -92,15 +92,27 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
       });
     };
     const s = core.stats;
-    counter("pageserver_pages_published_total", "frames carried by published batches", () => s.pagesPublished);
+    counter(
+      "pageserver_pages_published_total",
+      "frames carried by published batches",
+      () => s.pagesPublished,
+    );
     counter("pageserver_batches_published_total", "batches published on the bus", () => s.batchesPublished);
     counter("pageserver_bytes_published_total", "encoded bytes published", () => s.bytesPublished);
     counter("pageserver_pages_applied_total", "replica frames updated (per batch)", () => s.pagesApplied);
     counter("pageserver_batches_applied_total", "peers' batches applied in order", () => s.batchesApplied);
-    counter("pageserver_bytes_applied_total", "encoded bytes of peers' batches applied", () => s.bytesApplied);
+    counter(
+      "pageserver_bytes_applied_total",
+      "encoded bytes of peers' batches applied",
+      () => s.bytesApplied,
+    );
     counter("pageserver_duplicate_batches_total", "batches received again and ignored", () => s.duplicates);
     counter("pageserver_gap_fills_total", "FetchBatches asked of writers", () => s.gapFills);
-    counter("pageserver_snapshots_total", "gaps beyond the writer's window filled by snapshot", () => s.snapshots);
+    counter(
+      "pageserver_snapshots_total",
+      "gaps beyond the writer's window filled by snapshot",
+      () => s.snapshots,
+    );
     new Gauge({
       name: "pageserver_replication_lag_batches",
       help: "known head minus applied, per writer host followed",
@@ -155,7 +167,8 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
       AllocFrames: async (req: AllocFramesRequest__Output) => {
         const owner = req.hasOwner ? req.owner : DOMID_XEN;
         const frames = store.allocFrames(owner, req.count);
-        if (!frames) throw new CallError(RESOURCE_EXHAUSTED, `cannot allocate ${req.count} frames for ${owner}`);
+        if (!frames)
+          throw new CallError(RESOURCE_EXHAUSTED, `cannot allocate ${req.count} frames for ${owner}`);
         return { frames };
       },
       ReadFrame: async (req: ReadFrameRequest__Output) => {
@@ -165,7 +178,8 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
       Fence: async (req: FenceRequest__Output) => {
         const host = req.fence?.host || ctx.hostId;
         const fence = { host, seq: Number(req.fence?.seq ?? 0) };
-        const applied = req.waitMs > 0 ? await core.awaitFence(fence, req.waitMs) : core.replica.isApplied(fence);
+        const applied =
+          req.waitMs > 0 ? await core.awaitFence(fence, req.waitMs) : core.replica.isApplied(fence);
         return {
           applied,
           appliedUpTo: String(host === ctx.hostId ? writer.seq : core.replica.appliedUpTo(host)),

@@ -36,20 +36,29 @@ export function registerBenchCommands(program: Command): void {
     .option("--frames <n>", "frames replicated", "1024")
     .option("--frames-per-op <n>", "frames written/published per call", "64")
     .option("--depth <n>", "calls in flight", "8")
-    .action(async (o: { json?: string; nats?: string; durationMs: string; frames: string; framesPerOp: string; depth: string }) => {
-      const result = await runReplicationBench({
-        pageServerEntry: createRequire(import.meta.url).resolve("@xensim/svc-page-server/main"),
-        ...(o.nats ? { natsUrl: o.nats } : {}),
-        durationMs: Number(o.durationMs),
-        frames: Number(o.frames),
-        framesPerOp: Number(o.framesPerOp),
-        depth: Number(o.depth),
-        log: (l) => process.stdout.write(`${l}\n`),
-      });
-      if (o.json) {
-        writeJson(o.json, result);
-        process.stdout.write(`wrote ${o.json}\n`);
-      }
-      process.exit(0);
-    });
+    .action(
+      async (o: {
+        json?: string;
+        nats?: string;
+        durationMs: string;
+        frames: string;
+        framesPerOp: string;
+        depth: string;
+      }) => {
+        const result = await runReplicationBench({
+          pageServerEntry: createRequire(import.meta.url).resolve("@xensim/svc-page-server/main"),
+          ...(o.nats ? { natsUrl: o.nats } : {}),
+          durationMs: Number(o.durationMs),
+          frames: Number(o.frames),
+          framesPerOp: Number(o.framesPerOp),
+          depth: Number(o.depth),
+          log: (l) => process.stdout.write(`${l}\n`),
+        });
+        if (o.json) {
+          writeJson(o.json, result);
+          process.stdout.write(`wrote ${o.json}\n`);
+        }
+        process.exit(0);
+      },
+    );
 }
