@@ -7,3 +7,5 @@ export { XsSessionTransport } from "./session-transport.js";
 export type { SocketTransportOptions } from "./socket-transport.js";
 export { XsSocketTransport } from "./socket-transport.js";
 export type { XsTransport } from "./transport.js";
+export { XsRingTransport } from "./ring-transport.js";
+export type { RingTransportOptions } from "./ring-transport.js";

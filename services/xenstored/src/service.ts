@@ -3,13 +3,15 @@
 // on their ring pages (a later connection type).
 import { randomUUID } from "node:crypto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
-import { type DomainExcEvent, HYPERVISOR_SUBJECTS } from "@xensim/xenctrl";
+import { loadHypervisorProto } from "@xensim/proto";
+import { type DomainExcEvent, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
 import { XenstoreEngine } from "@xensim/xenstore";
 import { Counter, Gauge } from "prom-client";
 import { type XenstoredConfig, XenstoredConfigSchema } from "./config.js";
 import { XenstoredCore } from "./core.js";
 import { XenstoreGrpcApi } from "./grpc-api.js";
 import { StateStore } from "./persistence.js";
+import { RingConnections } from "./ring-connections.js";
 import { listenXsSocket, type SocketServer } from "./socket-server.js";
 
 const XS_TYPE_LABELS = [
@@ -103,7 +105,32 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
       requests.inc({ type: XS_TYPE_LABELS[req.type] ?? "unknown" });
       if (reply && reply.type === 16) errors.inc({ errno: dec.decode(reply.payload).replace(/\0$/, "") });
     };
-    core.onEffect = (e) => log.info(e, `xenstore ${e.kind} domain ${e.domid}`);
+    // Guests' ring pages: mapped from the host's page store, with the hypervisor in the same host.
+    let rings: RingConnections | null = null;
+    const ringsFor = (): RingConnections | null => {
+      if (rings) return rings;
+      if (!ctx.sharedMemory) return null;
+      const hv = ctx.calls.client(
+        loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
+        "hypervisor",
+      );
+      const xc = new XenCtrl({ domid: 0, calls: hv, store: ctx.sharedMemory, bus: ctx.bus });
+      rings = new RingConnections(core, xc, log);
+      return rings;
+    };
+    core.onEffect = (e) => {
+      log.info(e, `xenstore ${e.kind} domain ${e.domid}`);
+      if (e.kind === "introduce") {
+        const r = ringsFor();
+        if (!r) {
+          log.warn({ domid: e.domid }, "no shared page store in this host process: guest ring not served");
+          return;
+        }
+        r.attach(e.domid, Number(e.mfn), e.port).catch((err: Error) =>
+          log.error({ err, domid: e.domid }, "xenstore ring attach failed"),
+        );
+      } else if (e.kind === "release") rings?.detach(e.domid);
+    };
 
     // VIRQ_DOM_EXC: the hypervisor publishes domain exceptions; as C xenstored does on the VIRQ,
     // fire @releaseDomain for a shutdown and clean the domain up once it is dying or dead.
@@ -142,10 +169,12 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
         nodes: engine.nodeCount(),
         connections: core.stats.connections,
         sessions: api.sessionCount,
+        rings: rings?.count ?? 0,
         socket: socket?.path,
       }),
       async stop() {
         excSub.unsubscribe();
+        rings?.close();
         api.close();
         await socket?.close();
         core.close();

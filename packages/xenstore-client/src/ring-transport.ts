@@ -1,0 +1,96 @@
+// The xs protocol through a guest's xenstore ring page and store event channel — what a domU's
+// xenbus does. The event channel is injected (a XenCtrl in xensim): `notify()` signals xenstored,
+// `subscribe(kick)` calls kick on every event on the store port (a hint: the transport rescans).
+import { XsRingClient, type XsMessage, type XsRingPage } from "@xensim/xenstore";
+import { syntheticError, type XsTransport } from "./transport.js";
+
+export interface RingTransportOptions {
+  page: XsRingPage;
+  /** Signal the store event channel. */
+  notify: () => void;
+  /** Register the handler for events on the store port; returns an unsubscribe function. */
+  subscribe: (kick: () => void) => () => void;
+  /** Rescan period when no event arrives (default 50 ms): events are hints, never the data. */
+  pollMs?: number;
+}
+
+interface Pending {
+  resolve: (m: XsMessage) => void;
+  reject: (e: Error) => void;
+  txId: number;
+}
+
+export class XsRingTransport implements XsTransport {
+  onWatchEvent: (payload: Uint8Array) => void = () => {};
+  onReconnect: () => Promise<void> = async () => {};
+  private readonly client: XsRingClient;
+  private readonly pending = new Map<number, Pending>();
+  private nextReqId = 1;
+  private gen = 0;
+  private closed = false;
+  private readonly unsubscribe: () => void;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly o: RingTransportOptions) {
+    this.client = new XsRingClient(o.page);
+    this.unsubscribe = o.subscribe(() => this.kick());
+    this.timer = setInterval(() => this.kick(), o.pollMs ?? 50);
+    this.timer.unref();
+  }
+
+  get generation(): number {
+    return this.gen;
+  }
+
+  private kick(): void {
+    if (this.closed) return;
+    let notify = this.client.flush();
+    const r = this.client.poll();
+    if (r.notify) notify = true;
+    if (r.reconnected) {
+      // xenstored reset the ring: transactions died with it, other requests are sent again.
+      this.gen++;
+      for (const [id, p] of this.pending) {
+        if (p.txId !== 0) {
+          this.pending.delete(id);
+          p.resolve(syntheticError(p.txId, "EAGAIN"));
+        }
+      }
+      void this.onReconnect();
+    }
+    for (const m of r.messages) {
+      if (m.type === 15) {
+        this.onWatchEvent(m.payload);
+        continue;
+      }
+      const p = this.pending.get(m.reqId);
+      if (!p) continue;
+      this.pending.delete(m.reqId);
+      p.resolve(m);
+    }
+    if (r.error) {
+      const err = new Error(`xenstore ring error: ${r.error.message}`);
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    }
+    if (notify) this.o.notify();
+  }
+
+  request(type: number, txId: number, payload: Uint8Array): Promise<XsMessage> {
+    if (this.closed) return Promise.reject(new Error("xenstore transport closed"));
+    return new Promise((resolve, reject) => {
+      const reqId = this.nextReqId;
+      this.nextReqId = (this.nextReqId + 1) >>> 0 || 1;
+      this.pending.set(reqId, { resolve, reject, txId });
+      if (this.client.write({ type, reqId, txId, payload })) this.o.notify();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    this.unsubscribe();
+    for (const p of this.pending.values()) p.reject(new Error("xenstore transport closed"));
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,148 @@
+// Guests reach xenstored through their xenstore ring page and store event channel, as in Xen: on
+// INTRODUCE xenstored maps the page (`struct xenstore_domain_interface`), binds the domain's
+// unbound port, and serves the xs protocol through an XsRingServer. This is one more connection
+// type of the core (beside unix sockets and call-plane sessions).
+//
+// In-process placement only: the page is mapped from the host's shared page store. A guest in
+// another host process reaches the page through page replication (not wired here yet).
+import type { EvtchnPort, XenCtrl } from "@xensim/xenctrl";
+import { XsRingServer } from "@xensim/xenstore";
+import type { Logger } from "pino";
+import type { ConnId, XenstoredCore } from "./core.js";
+
+interface RingConnection {
+  domid: number;
+  gfn: number;
+  remotePort: number;
+  localPort: number;
+  server: XsRingServer;
+  conn: ConnId;
+  /** A notification is owed to the guest (sent once per kick, not once per message). */
+  owed: boolean;
+  dead: boolean;
+}
+
+export class RingConnections {
+  private readonly byDomid = new Map<number, RingConnection>();
+  private readonly byPort = new Map<number, RingConnection>();
+  private receiver: EvtchnPort | null = null;
+  private kicking: RingConnection | null = null;
+
+  constructor(
+    private readonly core: XenstoredCore,
+    private readonly xc: XenCtrl,
+    private readonly log: Logger,
+  ) {}
+
+  get count(): number {
+    return this.byDomid.size;
+  }
+
+  /** INTRODUCE(domid, gfn, port): map the store page and bind the store event channel. */
+  async attach(domid: number, gfn: number, remotePort: number): Promise<void> {
+    this.detach(domid); // a re-introduce replaces the old connection, as C xenstored does
+    const page = await this.xc.mapForeignPages(domid, [gfn]);
+    if (typeof page === "number") {
+      this.log.warn({ domid, gfn, rc: page }, "xenstore ring: cannot map the store page");
+      return;
+    }
+    const bound = await this.xc.evtchnBindInterdomain(domid, remotePort);
+    if (bound.rc !== 0) {
+      this.log.warn(
+        { domid, remotePort, rc: bound.rc },
+        "xenstore ring: cannot bind the store event channel",
+      );
+      return;
+    }
+    // Attach at the indices found on the page: the guest may already have written requests (it
+    // does not wait for INTRODUCE), and the attach completes after INTRODUCE has been answered.
+    const server = new XsRingServer(page);
+    const ring: RingConnection = {
+      domid,
+      gfn,
+      remotePort,
+      localPort: bound.port,
+      server,
+      conn: -1,
+      owed: false,
+      dead: false,
+    };
+    ring.conn = this.connect(ring);
+    this.byDomid.set(domid, ring);
+    this.byPort.set(ring.localPort, ring);
+    this.receiver ??= this.xc.waitForEvents(0, (port) => {
+      const r = this.byPort.get(port);
+      if (r) this.kick(r);
+    });
+    this.log.info({ domid, gfn, remotePort, localPort: ring.localPort }, "xenstore ring connected");
+    this.notify(ring);
+    this.kick(ring); // requests written before we bound the port
+  }
+
+  private connect(ring: RingConnection): ConnId {
+    return this.core.connect(
+      ring.domid,
+      {
+        kind: "ring",
+        send: (msg) => {
+          if (ring.dead) return;
+          if (ring.server.send(msg)) ring.owed = true;
+          if (this.kicking !== ring) this.notify(ring);
+        },
+        drop: (reason) => {
+          this.log.warn({ domid: ring.domid, reason }, "xenstore ring: connection dropped");
+        },
+      },
+      { privileged: false, label: `ring-${ring.domid}` },
+    );
+  }
+
+  /** The guest signalled (or a timer rescanned): read requests, answer them, notify once. */
+  private kick(ring: RingConnection): void {
+    if (ring.dead) return;
+    this.kicking = ring;
+    try {
+      if (ring.server.flush()) ring.owed = true;
+      const r = ring.server.poll();
+      if (r.reset) {
+        // The guest asked to reconnect: forget its watches and transactions.
+        this.core.disconnect(ring.conn);
+        ring.conn = this.connect(ring);
+      }
+      for (const m of r.messages) this.core.request(ring.conn, m);
+      if (r.notify) ring.owed = true;
+      if (r.error)
+        this.log.warn(
+          { domid: ring.domid, error: r.error.message },
+          "xenstore ring error; connection ignored",
+        );
+    } finally {
+      this.kicking = null;
+    }
+    this.notify(ring);
+  }
+
+  private notify(ring: RingConnection): void {
+    if (!ring.owed || ring.dead) return;
+    ring.owed = false;
+    this.xc.evtchnNotify(ring.localPort);
+  }
+
+  /** RELEASE or domain death: drop the connection and close our end of the channel. */
+  detach(domid: number): void {
+    const ring = this.byDomid.get(domid);
+    if (!ring) return;
+    ring.dead = true;
+    this.byDomid.delete(domid);
+    this.byPort.delete(ring.localPort);
+    this.core.disconnect(ring.conn);
+    void this.xc.evtchnClose(ring.localPort).catch(() => {});
+    this.log.info({ domid }, "xenstore ring disconnected");
+  }
+
+  close(): void {
+    for (const d of [...this.byDomid.keys()]) this.detach(d);
+    this.receiver?.close();
+    this.receiver = null;
+  }
+}

@@ -1,0 +1,124 @@
+// A guest talks to xenstored through its xenstore ring page and store event channel, like a real
+// domU: the toolstack creates the domain, the guest allocates an unbound port for dom0, dom0
+// introduces the domain (INTRODUCE domid gfn port), xenstored maps the page and binds the port.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { createInProcessBus, createInProcessCallClient } from "@xensim/bus";
+import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
+import { startHost } from "@xensim/runtime";
+import { waitFor } from "@xensim/testkit";
+import { XenCtrl } from "@xensim/xenctrl";
+import { connectXenstore, type WatchEvent, XenstoreClient, XsRingTransport } from "@xensim/xenstore-client";
+import { REPO_ROOT } from "./harness.js";
+
+const STORE_GFN = 0x3f0; // inside the guest's 4 MiB
+
+describe("xenstore over a guest's ring page", () => {
+  it("serves a guest's requests, relative paths and watches through the ring and event channel", async () => {
+    const host = await startHost({
+      services: [
+        {
+          name: "hypervisor",
+          entry: join(REPO_ROOT, "services", "hypervisor", "dist", "main.js"),
+          config: {},
+        },
+        { name: "xenstored", entry: join(REPO_ROOT, "services", "xenstored", "dist", "main.js"), config: {} },
+      ],
+      logLevel: "warn",
+    });
+    const closers: Array<() => unknown> = [];
+    try {
+      await host.ready;
+      const bus = createInProcessBus({ name: host.busName });
+      const hvDef = loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service;
+      const xsCalls = createInProcessCallClient(
+        loadXenstoreProto().xensim.xenstore.v1.Xenstore.service,
+        "xenstored",
+      );
+      const hv0 = createInProcessCallClient(hvDef, "hypervisor");
+      closers.push(
+        () => xsCalls.close(),
+        () => hv0.close(),
+        () => bus.close(),
+      );
+      const dom0 = await connectXenstore({ calls: xsCalls, bus, clientName: "toolstack" });
+      closers.unshift(() => dom0.close());
+      const xc0 = new XenCtrl({ domid: 0, calls: hv0, store: host.sharedMemory, bus });
+
+      // The toolstack builds the domain and its xenstore home.
+      const { rc, domid } = await xc0.domainCreate({ memoryMib: 4 });
+      assert.equal(rc, 0);
+      const home = `/local/domain/${domid}`;
+      // As libxl does: the home first, owned by the guest with dom0 reading; children inherit.
+      await dom0.mkdir(home);
+      await dom0.setPerms(home, [`n${domid}`, "r0"]);
+      await dom0.write(`${home}/name`, "guest-ring");
+      await dom0.mkdir(`${home}/data`);
+
+      // The guest: its own XenCtrl, an unbound port for dom0, its store page.
+      const hvU = createInProcessCallClient(hvDef, "hypervisor");
+      closers.push(() => hvU.close());
+      const xcU = new XenCtrl({ domid, calls: hvU, store: host.sharedMemory, bus });
+      const port = await xcU.evtchnAllocUnbound(domid, 0);
+      assert.equal(port.rc, 0);
+      const page = await xcU.mapForeignPages(domid, [STORE_GFN]);
+      assert.notEqual(typeof page, "number", `store page mapped (rc ${String(page)})`);
+      if (typeof page === "number") return;
+
+      await dom0.introduceDomain(domid, STORE_GFN, port.port);
+      assert.equal(await dom0.isDomainIntroduced(domid), true);
+
+      const transport = new XsRingTransport({
+        page,
+        notify: () => xcU.evtchnNotify(port.port),
+        subscribe: (kick) => {
+          const p = xcU.waitForEvents(domid, (ev) => {
+            if (ev === port.port) kick();
+          });
+          return () => p.close();
+        },
+      });
+      const guest = new XenstoreClient(transport);
+      closers.unshift(() => guest.close());
+
+      // Relative paths are relative to the guest's home.
+      assert.equal(await guest.read("name"), "guest-ring");
+      assert.equal(await guest.getDomainPath(domid), home);
+      await guest.write("data/state", "4");
+      assert.equal(await dom0.read(`${home}/data/state`), "4");
+      // Permissions hold for the guest: dom0's own tree is not its to read.
+      await dom0.write("/vm/secret", "x");
+      await assert.rejects(guest.read("/vm/secret"), { code: "EACCES" });
+
+      // A watch through the ring; events reported relative, as the guest registered it.
+      const events: WatchEvent[] = [];
+      const w = await guest.watch("data");
+      void (async () => {
+        for await (const e of w) events.push(e);
+      })();
+      await waitFor(() => events.length >= 1, { message: "initial watch event over the ring" });
+      await dom0.write(`${home}/data/backend-state`, "2");
+      await waitFor(() => events.some((e) => e.path === "data/backend-state"), {
+        timeoutMs: 5000,
+        message: "watch event over the ring",
+      });
+
+      // A transaction through the ring.
+      await guest.transaction(async (tx) => {
+        const n = Number((await tx.tryRead("data/counter")) ?? "0");
+        await tx.write("data/counter", String(n + 1));
+      });
+      assert.equal(await dom0.read(`${home}/data/counter`), "1");
+
+      // Many requests in flight at once: more bytes than the 1 KiB ring holds.
+      const big = "v".repeat(300);
+      await Promise.all(Array.from({ length: 20 }, (_, i) => guest.write(`data/k${i}`, big)));
+      assert.equal((await dom0.ls(`${home}/data`)).filter((k) => k.startsWith("k")).length, 20);
+      await w.close();
+    } finally {
+      for (const c of closers) await c();
+      await host.stop();
+    }
+  });
+});
