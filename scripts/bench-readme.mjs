@@ -29,7 +29,55 @@ function xenstoreTable() {
   return rows.join("\n");
 }
 
-const sections = { XENSTORE: xenstoreTable };
+function hypervisorTable() {
+  const f = join(results, "hypervisor.json");
+  if (!existsSync(f))
+    return "_no result yet: run `npx xensim bench hypervisor --json bench/results/hypervisor.json`_";
+  const r = JSON.parse(readFileSync(f, "utf8"));
+  const fl = r.floor;
+  const rows = [
+    "| what | placement | per op | ops/s | p50 µs | p99 µs | derived |",
+    "|---|---|---|---:|---:|---:|---|",
+    `| Atomics ping-pong (floor) | main ↔ worker, Atomics.wait both sides | round trip | ${fl.atomics_wait.round_trip.ops_per_s} | ${fl.atomics_wait.round_trip.p50_us} | ${fl.atomics_wait.round_trip.p99_us} | one way p50 ${fl.atomics_wait.one_way_p50_us} µs, p99 ${fl.atomics_wait.one_way_p99_us} µs |`,
+    `| Atomics ping-pong (floor) | main ↔ worker, Atomics.waitAsync both sides | round trip | ${fl.atomics_waitasync.round_trip.ops_per_s} | ${fl.atomics_waitasync.round_trip.p50_us} | ${fl.atomics_waitasync.round_trip.p99_us} | one way p50 ${fl.atomics_waitasync.one_way_p50_us} µs, p99 ${fl.atomics_waitasync.one_way_p99_us} µs |`,
+  ];
+  for (const e of r.events)
+    rows.push(
+      `| event send → handler | ${e.placement === "bus-nats" ? "bus wake-ups through nats-server" : "receiver in a worker thread, Atomics wake-ups"} | round trip | ${e.round_trip.ops_per_s} | ${e.round_trip.p50_us} | ${e.round_trip.p99_us} | one way p50 ${e.one_way_p50_us} µs (${e.vs_floor_waitasync_p50} × waitAsync floor), p99 ${e.one_way_p99_us} µs; ${e.events_per_s} events/s |`,
+    );
+  for (const g of r.grants)
+    rows.push(
+      `| grant map+unmap | ${g.placement === "grpc" ? "standalone hypervisor process, gRPC" : "embedded host, atomics on the shared buffer"} | ${g.batch} ref${g.batch > 1 ? "s" : ""} per call | ${g.figures.ops_per_s} | ${g.figures.p50_us} | ${g.figures.p99_us} | ${g.grants_per_s} grants/s |`,
+    );
+  rows.push(
+    `| gRPC unary (floor) | DomainInfo on the same connection | 1 call | ${fl.grpc_unary.ops_per_s} | ${fl.grpc_unary.p50_us} | ${fl.grpc_unary.p99_us} | |`,
+    "",
+    `Machine: ${r.machine.cpus} CPUs, Node ${r.machine.node}; ${r.duration_ms} ms per row, depth 1.`,
+  );
+  return rows.join("\n");
+}
+
+function replicationTable() {
+  const f = join(results, "replication.json");
+  if (!existsSync(f))
+    return "_no result yet: run `npx xensim bench replication --json bench/results/replication.json`_";
+  const r = JSON.parse(readFileSync(f, "utf8"));
+  const rows = [
+    "| load | bytes shipped per page | pages/s | MiB/s of payload | ops | seconds | verified |",
+    "|---|---:|---:|---:|---:|---:|---|",
+  ];
+  for (const x of r.results)
+    rows.push(
+      `| ${x.load} | ${x.load === "full" ? 4096 : 16} | ${x.pages_per_s} | ${x.mib_per_s} | ${x.ops} | ${x.seconds} | ${x.verified ? "yes" : "**no**"} |`,
+    );
+  rows.push(
+    "",
+    `Machine: Node ${r.machine.node}; ${r.duration_ms} ms per load, ${r.frames} frames, ${r.frames_per_op} frames per call, ${r.depth} calls in flight.`,
+  );
+  return rows.join("\n");
+}
+
+const sections = { XENSTORE: xenstoreTable, HYPERVISOR: hypervisorTable, REPLICATION: replicationTable };
 let text = readFileSync(readme, "utf8");
 for (const [name, fn] of Object.entries(sections)) {
   const re = new RegExp(`(<!-- BEGIN ${name} -->\\n)[\\s\\S]*?(<!-- END ${name} -->)`);

@@ -1,8 +1,9 @@
 // `xensim bench …`: benchmarks with JSON output.
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { runReplicationBench, runXenstoreBench, writeJson } from "@xensim/bench";
+import { runHypervisorBench, runReplicationBench, runXenstoreBench, writeJson } from "@xensim/bench";
 import type { Command } from "commander";
+import { serviceEntry } from "../services.js";
 import { embeddedXenstored } from "./services.js";
 
 export function registerBenchCommands(program: Command): void {
@@ -61,4 +62,27 @@ export function registerBenchCommands(program: Command): void {
         process.exit(0);
       },
     );
+  bench
+    .command("hypervisor")
+    .description(
+      "grant map+unmap (in-process atomics, gRPC) and event-channel latency (worker thread, NATS wake-ups) beside an Atomics ping-pong",
+    )
+    .option("--json <file>", "write the results as JSON")
+    .option("--nats <url>", "NATS server for the bus wake-ups (default: start a nats-server for the run)")
+    .option("--duration-ms <ms>", "measuring time per row", "2000")
+    .option("--batch <n>", "grant refs per map/unmap call in the batched rows", "32")
+    .action(async (o: { json?: string; nats?: string; durationMs: string; batch: string }) => {
+      const result = await runHypervisorBench({
+        hypervisorEntry: serviceEntry("hypervisor"),
+        ...(o.nats ? { natsUrl: o.nats } : {}),
+        durationMs: Number(o.durationMs),
+        batch: Number(o.batch),
+        log: (l) => process.stdout.write(`${l}\n`),
+      });
+      if (o.json) {
+        writeJson(o.json, result);
+        process.stdout.write(`wrote ${o.json}\n`);
+      }
+      process.exit(0);
+    });
 }
