@@ -17,11 +17,31 @@ export interface XensimProcess {
   stop(): Promise<number | null>;
 }
 
+/** Every process spawned here that has not exited: killed when the test process exits, pass or fail. */
+const live = new Set<ChildProcess>();
+let exitHook = false;
+function track(proc: ChildProcess): void {
+  live.add(proc);
+  proc.once("exit", () => live.delete(proc));
+  if (exitHook) return;
+  exitHook = true;
+  const killAll = () => {
+    for (const p of live) p.kill("SIGKILL");
+  };
+  process.once("exit", killAll);
+  for (const sig of ["SIGINT", "SIGTERM"] as const)
+    process.once(sig, () => {
+      killAll();
+      process.exit(1);
+    });
+}
+
 export function spawnXensim(args: string[], env: Record<string, string> = {}): XensimProcess {
   const proc = spawn(process.execPath, [XENSIM_BIN, ...args], {
     env: { ...process.env, XENSIM_LOG_LEVEL: process.env.XENSIM_LOG_LEVEL ?? "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  track(proc);
   let out = "";
   proc.stdout?.on("data", (d: Buffer) => {
     out += d.toString();

@@ -12,12 +12,13 @@ describe("xenstored kill -9 and restart", () => {
   const dir = tempDir("xensim-restart-");
   after(() => dir.cleanup());
 
-  it("keeps every acknowledged write and transaction through two kill -9s", async () => {
+  it("keeps every acknowledged write and transaction through two kill -9s", async (t) => {
     const seed = testSeed();
     const rnd = seededRandom(seed);
     const socket = join(dir.path, "socket");
     const stateDir = join(dir.path, "state");
     let xenstored: XensimProcess = await startXenstored({ socket, stateDir });
+    t.after(() => xenstored.kill9());
     const client = await connectXenstore({ socket });
     const acked = new Map<string, string>();
     const ackedTx: string[] = [];
