@@ -122,6 +122,9 @@ async function opsOn(
         }),
     ],
   ];
+  // gRPC and the JIT take a while to reach a steady state: warm every operation up first.
+  const warmEnd = performance.now() + Math.min(1500, durationMs);
+  while (performance.now() < warmEnd) for (const [, fn] of ops) await fn();
   for (const [op, fn] of ops) {
     const figures = await measure(durationMs, fn);
     out.push({ transport, op, figures, vs_floor_p50: Math.round((figures.p50_us / floorP50) * 100) / 100 });
