@@ -247,6 +247,23 @@ export class EventChannels {
     return 0;
   }
 
+  /**
+   * Soft reset's shared_info replacement: the domain's pending/mask bits and vcpu_info move to
+   * `frame` (a fresh frame it owns). Returns the previous frame, for the caller to free.
+   */
+  replaceSharedInfo(domid: number, frame: number): number {
+    if (!this.live(domid)) throw new EventChannelError("no_domain", `no event channels for ${domid}`);
+    if (this.store.frameOwner(frame) !== domid)
+      throw new EventChannelError("bad_argument", "shared_info frame must be owned by the domain");
+    const lock = this.ew(domid, E_LOCK);
+    lockWord(this.i32, lock);
+    try {
+      return Atomics.exchange(this.i32, this.ew(domid, E_SHARED_INFO), frame);
+    } finally {
+      unlockWord(this.i32, lock);
+    }
+  }
+
   // ---- ports ----------------------------------------------------------------------------------
 
   /** get_free_port (event lock held): the lowest free port ≥ 1, growing storage by a bucket. */
