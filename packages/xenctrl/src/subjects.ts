@@ -3,7 +3,10 @@
 
 /** Subjects the hypervisor publishes on. */
 export const HYPERVISOR_SUBJECTS = Object.freeze({
-  /** VIRQ_DOM_EXC as an event: a domain shut down, was destroyed (dying) or finally died. */
+  /**
+   * VIRQ_DOM_EXC as an event: a domain shut down, was destroyed (dying) or finally died; also a
+   * soft reset done (state "soft_reset", published without the VIRQ).
+   */
   domainExc: (domid: number): string => `hypervisor.domain.${domid}.exc`,
   /** Every domain's exception events (for a subscription). */
   domainExcAll: "hypervisor.domain.*.exc",
@@ -16,8 +19,11 @@ export const HYPERVISOR_SUBJECTS = Object.freeze({
 /** Body of `hypervisor.domain.<domid>.exc` (JSON). */
 export interface DomainExcEvent {
   domid: number;
-  /** What the domain became. */
-  state: "shutdown" | "dying" | "dead";
+  /**
+   * What the domain became. "soft_reset": XEN_DOMCTL_soft_reset done — same domid and memory, its
+   * event channels closed, its shutdown cleared, still paused; not a death (xenstored keeps it).
+   */
+  state: "shutdown" | "soft_reset" | "dying" | "dead";
   /** SHUTDOWN_* for a shutdown (kept when it then dies), -1 when there was none. */
   reason: number;
 }

@@ -209,6 +209,18 @@ export class XenCtrl {
   domainDestroy(domid: number): Promise<number> {
     return this.rc("DomainDestroy", { domid });
   }
+  /**
+   * XEN_DOMCTL_soft_reset: `domid` (HVM, shut down with SHUTDOWN_soft_reset, paused) keeps its
+   * domid, memory and grants; its event channels are closed and its shared_info is fresh (ports
+   * waiting on the old one must be re-created); it stays paused until domainUnpause.
+   */
+  domainSoftReset(domid: number): Promise<number> {
+    return this.rc("DomainSoftReset", { domid });
+  }
+  /** XEN_DOMCTL_resumedomain: clears a SHUTDOWN_suspend shutdown (else -EINVAL). */
+  domainResume(domid: number): Promise<number> {
+    return this.rc("DomainResume", { domid });
+  }
   async domainList(): Promise<{ rc: number; domains: DomainInfo[] }> {
     const r = await this.call<DomainListReply__Output>("DomainList", {});
     return { rc: r.rc, domains: r.domains.map(toInfo) };

@@ -8,6 +8,8 @@ import {
   DOMID_SELF,
   HVM_NR_PARAMS,
   SHUTDOWN_MAX,
+  SHUTDOWN_soft_reset,
+  SHUTDOWN_suspend,
   VIRQ_DOM_EXC,
   XEN_LEGACY_MAX_VCPUS,
   XenErrno,
@@ -25,7 +27,7 @@ import {
   type UnmapGrantRefOp,
 } from "@xensim/gnttab";
 import { PAGE_SIZE, type PageStore } from "@xensim/memory";
-import type { DomainExcEvent } from "@xensim/xenctrl";
+import { type DomainExcEvent, wakeWordIndex } from "@xensim/xenctrl";
 
 const EPERM = -XenErrno.EPERM;
 const ESRCH = -XenErrno.ESRCH;
@@ -286,6 +288,53 @@ export class Hypervisor {
     if (r.shutdownReason >= 0) return 0; // already shutting down: the first reason stands
     r.shutdownReason = reason;
     this.exc(d, "shutdown", reason);
+    return 0;
+  }
+
+  /**
+   * XEN_DOMCTL_resumedomain: clear a SHUTDOWN_suspend shutdown (the guest carries on where it
+   * suspended, e.g. after a checkpoint or a cancelled save). Any other state: -EINVAL.
+   */
+  resume(caller: number, domid: number): number {
+    if (!this.isPrivileged(caller)) return EPERM;
+    const r = this.domains.get(domid);
+    if (!r) return ESRCH;
+    if (domid === caller || r.dying || r.shutdownReason !== SHUTDOWN_suspend) return EINVAL;
+    r.shutdownReason = -1;
+    return 0;
+  }
+
+  /**
+   * XEN_DOMCTL_soft_reset (domain_soft_reset): the domain must have shut down with
+   * SHUTDOWN_soft_reset and be paused (Xen: every vCPU paused for shutdown; libxl pauses it first),
+   * and be HVM (Xen's arch_domain_soft_reset refuses PV — here before anything changes). Closes
+   * every event channel of the domain (peers' ports go back to unbound); grants, grant mappings,
+   * memory, physmap and HVM params stay; shared_info becomes a fresh zeroed frame (the old one is
+   * freed once unreferenced; waiters on its wake words are kicked); the shutdown is cleared and the
+   * domain stays paused until the toolstack unpauses it. Publishes an exc event with state
+   * "soft_reset" (no VIRQ_DOM_EXC: Xen's domain_resume raises none).
+   */
+  softReset(caller: number, domid: number): number {
+    if (!this.isPrivileged(caller)) return EPERM;
+    const r = this.domains.get(domid);
+    if (!r) return ESRCH;
+    if (domid === caller || r.dying || !r.hvm) return EINVAL;
+    if (r.shutdownReason !== SHUTDOWN_soft_reset || r.pauseCount === 0) return EINVAL;
+    const fresh = this.store.allocFrame(domid);
+    if (!fresh) return ENOMEM;
+    const rc = this.ev.evtchnReset(caller, domid);
+    if (rc < 0) {
+      this.store.freeFrame(fresh);
+      return rc;
+    }
+    const old = this.ev.replaceSharedInfo(domid, fresh);
+    r.sharedInfoFrame = fresh;
+    if (old) {
+      for (let v = 0; v < r.vcpus; v++) Atomics.notify(this.store.i32, wakeWordIndex(old, v));
+      this.store.freeFrame(old);
+    }
+    r.shutdownReason = -1;
+    this.opts.onExc?.({ domid, state: "soft_reset", reason: SHUTDOWN_soft_reset });
     return 0;
   }
 

@@ -54,6 +54,8 @@ export const HYPERVISOR_METHODS = [
   "DomainUnpause",
   "DomainShutdown",
   "DomainDestroy",
+  "DomainSoftReset",
+  "DomainResume",
   "DomainList",
   "DomainInfo",
   "HvmParamGet",
@@ -109,6 +111,9 @@ export function addHypervisorService(
     DomainShutdown: async (q: DomainShutdownRequest__Output) =>
       rc("DomainShutdown", { rc: hv.shutdown(q.caller, q.domid, q.reason) }),
     DomainDestroy: async (q: DomainRef__Output) => rc("DomainDestroy", { rc: hv.destroy(q.caller, q.domid) }),
+    DomainSoftReset: async (q: DomainRef__Output) =>
+      rc("DomainSoftReset", { rc: hv.softReset(q.caller, q.domid) }),
+    DomainResume: async (q: DomainRef__Output) => rc("DomainResume", { rc: hv.resume(q.caller, q.domid) }),
     DomainList: async (q: CallerRef__Output) => {
       const r = hv.list(q.caller);
       return rc("DomainList", { rc: r.rc, domains: r.domains.map(infoMsg) });

@@ -133,7 +133,8 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
     };
 
     // VIRQ_DOM_EXC: the hypervisor publishes domain exceptions; as C xenstored does on the VIRQ,
-    // fire @releaseDomain for a shutdown and clean the domain up once it is dying or dead.
+    // fire @releaseDomain for a shutdown and clean the domain up once it is dying or dead (not on
+    // a soft reset).
     const excDecoder = new TextDecoder();
     const excSub = ctx.bus.subscribe(HYPERVISOR_SUBJECTS.domainExcAll, {
       callback: (m) => {
@@ -146,7 +147,9 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
         }
         if (!Number.isInteger(ev.domid)) return;
         if (ev.state === "shutdown") core.domainShutdown(ev.domid);
-        else core.domainGone(ev.domid);
+        else if (ev.state === "dying" || ev.state === "dead") core.domainGone(ev.domid);
+        // "soft_reset" (same domid, memory kept) is no death: the toolstack releases and
+        // re-introduces the domain itself, as libxl does.
       },
     });
 

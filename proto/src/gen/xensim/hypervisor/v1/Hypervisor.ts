@@ -81,6 +81,15 @@ export interface HypervisorClient extends grpc.Client {
   domainPause(argument: _xensim_hypervisor_v1_DomainRef, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
   domainPause(argument: _xensim_hypervisor_v1_DomainRef, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
   
+  DomainResume(argument: _xensim_hypervisor_v1_DomainRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  DomainResume(argument: _xensim_hypervisor_v1_DomainRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  DomainResume(argument: _xensim_hypervisor_v1_DomainRef, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  DomainResume(argument: _xensim_hypervisor_v1_DomainRef, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  domainResume(argument: _xensim_hypervisor_v1_DomainRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  domainResume(argument: _xensim_hypervisor_v1_DomainRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  domainResume(argument: _xensim_hypervisor_v1_DomainRef, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  domainResume(argument: _xensim_hypervisor_v1_DomainRef, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  
   DomainShutdown(argument: _xensim_hypervisor_v1_DomainShutdownRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
   DomainShutdown(argument: _xensim_hypervisor_v1_DomainShutdownRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
   DomainShutdown(argument: _xensim_hypervisor_v1_DomainShutdownRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
@@ -89,6 +98,15 @@ export interface HypervisorClient extends grpc.Client {
   domainShutdown(argument: _xensim_hypervisor_v1_DomainShutdownRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
   domainShutdown(argument: _xensim_hypervisor_v1_DomainShutdownRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
   domainShutdown(argument: _xensim_hypervisor_v1_DomainShutdownRequest, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  
+  DomainSoftReset(argument: _xensim_hypervisor_v1_DomainRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  DomainSoftReset(argument: _xensim_hypervisor_v1_DomainRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  DomainSoftReset(argument: _xensim_hypervisor_v1_DomainRef, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  DomainSoftReset(argument: _xensim_hypervisor_v1_DomainRef, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  domainSoftReset(argument: _xensim_hypervisor_v1_DomainRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  domainSoftReset(argument: _xensim_hypervisor_v1_DomainRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  domainSoftReset(argument: _xensim_hypervisor_v1_DomainRef, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  domainSoftReset(argument: _xensim_hypervisor_v1_DomainRef, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
   
   DomainUnpause(argument: _xensim_hypervisor_v1_DomainRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
   DomainUnpause(argument: _xensim_hypervisor_v1_DomainRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
@@ -292,7 +310,11 @@ export interface HypervisorHandlers extends grpc.UntypedServiceImplementation {
   
   DomainPause: grpc.handleUnaryCall<_xensim_hypervisor_v1_DomainRef__Output, _xensim_hypervisor_v1_RcReply>;
   
+  DomainResume: grpc.handleUnaryCall<_xensim_hypervisor_v1_DomainRef__Output, _xensim_hypervisor_v1_RcReply>;
+  
   DomainShutdown: grpc.handleUnaryCall<_xensim_hypervisor_v1_DomainShutdownRequest__Output, _xensim_hypervisor_v1_RcReply>;
+  
+  DomainSoftReset: grpc.handleUnaryCall<_xensim_hypervisor_v1_DomainRef__Output, _xensim_hypervisor_v1_RcReply>;
   
   DomainUnpause: grpc.handleUnaryCall<_xensim_hypervisor_v1_DomainRef__Output, _xensim_hypervisor_v1_RcReply>;
   
@@ -344,7 +366,9 @@ export interface HypervisorDefinition extends grpc.ServiceDefinition {
   DomainInfo: MethodDefinition<_xensim_hypervisor_v1_DomainRef, _xensim_hypervisor_v1_DomainInfoReply, _xensim_hypervisor_v1_DomainRef__Output, _xensim_hypervisor_v1_DomainInfoReply__Output>
   DomainList: MethodDefinition<_xensim_hypervisor_v1_CallerRef, _xensim_hypervisor_v1_DomainListReply, _xensim_hypervisor_v1_CallerRef__Output, _xensim_hypervisor_v1_DomainListReply__Output>
   DomainPause: MethodDefinition<_xensim_hypervisor_v1_DomainRef, _xensim_hypervisor_v1_RcReply, _xensim_hypervisor_v1_DomainRef__Output, _xensim_hypervisor_v1_RcReply__Output>
+  DomainResume: MethodDefinition<_xensim_hypervisor_v1_DomainRef, _xensim_hypervisor_v1_RcReply, _xensim_hypervisor_v1_DomainRef__Output, _xensim_hypervisor_v1_RcReply__Output>
   DomainShutdown: MethodDefinition<_xensim_hypervisor_v1_DomainShutdownRequest, _xensim_hypervisor_v1_RcReply, _xensim_hypervisor_v1_DomainShutdownRequest__Output, _xensim_hypervisor_v1_RcReply__Output>
+  DomainSoftReset: MethodDefinition<_xensim_hypervisor_v1_DomainRef, _xensim_hypervisor_v1_RcReply, _xensim_hypervisor_v1_DomainRef__Output, _xensim_hypervisor_v1_RcReply__Output>
   DomainUnpause: MethodDefinition<_xensim_hypervisor_v1_DomainRef, _xensim_hypervisor_v1_RcReply, _xensim_hypervisor_v1_DomainRef__Output, _xensim_hypervisor_v1_RcReply__Output>
   EvtchnAllocUnbound: MethodDefinition<_xensim_hypervisor_v1_EvtchnAllocUnboundRequest, _xensim_hypervisor_v1_PortReply, _xensim_hypervisor_v1_EvtchnAllocUnboundRequest__Output, _xensim_hypervisor_v1_PortReply__Output>
   EvtchnBindInterdomain: MethodDefinition<_xensim_hypervisor_v1_EvtchnBindInterdomainRequest, _xensim_hypervisor_v1_PortReply, _xensim_hypervisor_v1_EvtchnBindInterdomainRequest__Output, _xensim_hypervisor_v1_PortReply__Output>
