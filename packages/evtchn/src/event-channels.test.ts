@@ -366,3 +366,161 @@ test("threads: ping-pong sends are delivered exactly once each", async () => {
   assert.equal(r.events, total);
   assert.equal(r.consumed, total);
 });
+
+test("per-vCPU receivers: a scan takes only its own vCPU's ports; bind_vcpu moves and re-raises", () => {
+  const { ev, kicks, teardown } = world();
+  const si = ev.sharedInfo(A);
+  const owner = ev.portVcpuReader(A);
+  const scan = (vcpu: number, full = false) => {
+    const got: number[] = [];
+    scanPending(si, vcpu, (p) => got.push(p), { notifyVcpu: owner, full });
+    return got;
+  };
+  // Three channels B → A; A's ends: one on vCPU 0, two on vCPU 1 (one moved while unbound).
+  const ch = [0, 1, 2].map(() => ({ a: ev.allocUnbound(A, { dom: A, remoteDom: B }).port, b: 0 }));
+  assert.equal(ev.bindVcpu(A, { port: ch[2]!.a, vcpu: 1 }), 0, "an unbound port may move");
+  for (const c of ch) c.b = ev.bindInterdomain(B, { remoteDom: A, remotePort: c.a }).port;
+  assert.equal(ev.bindVcpu(A, { port: ch[1]!.a, vcpu: 1 }), 0, "an interdomain port may move");
+  assert.deepEqual(
+    ch.map((c) => owner(c.a)),
+    [0, 1, 1],
+  );
+  assert.equal(ev.evtchnStatus(A, { dom: A, port: ch[2]!.a }).vcpu, 1, "the move survives the bind");
+  assert.equal(ev.portVcpu(A, ch[1]!.a), 1);
+
+  kicks.length = 0;
+  for (const c of ch) assert.equal(ev.evtchnSend(B, c.b), 0);
+  assert.deepEqual(
+    kicks,
+    [
+      [A, 0, ch[0]!.a],
+      [A, 1, ch[1]!.a],
+    ],
+    "each port raises its own vCPU (the third coalesces into vCPU 1's pending upcall)",
+  );
+  assert.deepEqual(scan(0, true), [ch[0]!.a], "vCPU 0 takes only its port, even in a full scan");
+  assert.ok(isPending(si, ch[1]!.a) && isPending(si, ch[2]!.a), "vCPU 1's ports stay pending");
+  assert.equal(upcallPending(si, 1), true);
+  assert.deepEqual(scan(1), [ch[1]!.a, ch[2]!.a]);
+  assert.deepEqual(scan(0, true), []);
+  assert.deepEqual(scan(1, true), []);
+
+  // A pending port moved to another vCPU is raised there, and only there.
+  assert.equal(ev.evtchnSend(B, ch[0]!.b), 0);
+  kicks.length = 0;
+  assert.equal(ev.bindVcpu(A, { port: ch[0]!.a, vcpu: 1 }), 0);
+  assert.deepEqual(kicks, [[A, 1, ch[0]!.a]]);
+  assert.deepEqual(scan(0, true), []);
+  assert.deepEqual(scan(1), [ch[0]!.a]);
+
+  // A masked pending port moves silently; unmasking raises it on the new vCPU.
+  maskPort(si, ch[2]!.a);
+  assert.equal(ev.evtchnSend(B, ch[2]!.b), 0);
+  kicks.length = 0;
+  assert.equal(ev.bindVcpu(A, { port: ch[2]!.a, vcpu: 0 }), 0);
+  assert.deepEqual(kicks, []);
+  assert.equal(ev.evtchnUnmask(A, ch[2]!.a), 0);
+  assert.deepEqual(kicks, [[A, 0, ch[2]!.a]]);
+  assert.deepEqual(scan(1, true), []);
+  assert.deepEqual(scan(0), [ch[2]!.a]);
+
+  // Refusals, as Xen: IPIs and per-vCPU VIRQs stay put; no such vCPU; free and reserved ports.
+  const ipi = ev.bindIpi(A, { vcpu: 0 }).port;
+  const timer = ev.bindVirq(A, { virq: VIRQ_TIMER, vcpu: 0 }).port;
+  assert.equal(ev.bindVcpu(A, { port: ipi, vcpu: 1 }), EINVAL);
+  assert.equal(ev.bindVcpu(A, { port: timer, vcpu: 1 }), EINVAL);
+  assert.equal(ev.bindVcpu(A, { port: ch[0]!.a, vcpu: 2 }), ENOENT, "A has 2 vCPUs");
+  assert.equal(ev.bindVcpu(A, { port: 0, vcpu: 1 }), EINVAL);
+  assert.equal(ev.bindVcpu(A, { port: 200, vcpu: 1 }), EINVAL);
+  assert.equal(ev.bindVcpu(A, { port: 5000, vcpu: 1 }), EINVAL);
+
+  // Closing resets the binding to vCPU 0 (the peer keeps its own).
+  assert.equal(ev.evtchnClose(A, ch[1]!.a), 0);
+  assert.equal(owner(ch[1]!.a), 0);
+  teardown();
+});
+
+interface VcpuRun {
+  vcpus: number[];
+  bindFirst: boolean[];
+  schedule: number[];
+  pingpong: boolean;
+}
+
+async function vcpuThreads(run: VcpuRun) {
+  const store = PageStore.create({ frames: 512 });
+  const ev = new EventChannels(store);
+  store.createDomain(A);
+  ev.initDomain(A, { sharedInfoFrame: store.allocFrame(A), maxVcpus: 4 });
+  store.createDomain(B);
+  ev.initDomain(B, { sharedInfoFrame: store.allocFrame(B) });
+  // A port of A on vCPU 0 that nobody scans: it must never be taken by the vCPU 1/2 receivers.
+  const stray = ev.allocUnbound(A, { dom: A, remoteDom: B }).port;
+  const strayB = ev.bindInterdomain(B, { remoteDom: A, remotePort: stray }).port;
+  const channels = run.vcpus.map((vcpu, i) => {
+    const recv = ev.allocUnbound(A, { dom: A, remoteDom: B }).port;
+    if (run.bindFirst[i]) assert.equal(ev.bindVcpu(A, { port: recv, vcpu }), 0);
+    const send = ev.bindInterdomain(B, { remoteDom: A, remotePort: recv }).port;
+    if (!run.bindFirst[i]) assert.equal(ev.bindVcpu(A, { port: recv, vcpu }), 0);
+    return { send, recv, vcpu };
+  });
+  assert.equal(ev.evtchnSend(B, strayB), 0);
+  const counters = new SharedArrayBuffer(4 * (4 + 4 * channels.length));
+  const c = new Int32Array(counters);
+  const url = new URL("./testing/vcpu-worker.js", import.meta.url);
+  const spawn = (role: "sender" | "receiver", vcpu: number) =>
+    new Promise<{ stuck?: boolean; timedOut?: boolean }>((resolve, reject) => {
+      const w = new Worker(url, {
+        workerData: {
+          buffer: store.buffer,
+          role,
+          domid: A,
+          vcpu,
+          sender: B,
+          schedule: run.schedule,
+          channels,
+          pingpong: run.pingpong,
+          counters,
+        },
+      });
+      w.once("message", resolve);
+      w.once("error", reject);
+    });
+  const receivers = [spawn("receiver", 1), spawn("receiver", 2)];
+  const sender = await spawn("sender", 0);
+  const got = await Promise.all(receivers);
+  assert.equal(sender.stuck, false, "every ping-pong send was acknowledged");
+  assert.deepEqual(
+    got.map((g) => g.timedOut),
+    [false, false],
+  );
+  assert.equal(c[1], 0, "no receiver dispatched a port of the other vCPU");
+  assert.equal(c[2], 0, "no receiver dispatched a port it does not know (vCPU 0's stray port)");
+  assert.ok(isPending(ev.sharedInfo(A), stray), "vCPU 0's port is still pending for vCPU 0");
+  channels.forEach((_, i) => {
+    const [produced, consumed, dispatched] = [c[4 + 4 * i]!, c[5 + 4 * i]!, c[6 + 4 * i]!];
+    const sends = run.schedule.filter((x) => x === i).length;
+    assert.equal(produced, sends);
+    assert.equal(consumed, produced, `channel ${i}: the last send was seen (nothing lost)`);
+    assert.ok(dispatched <= produced, `channel ${i}: at most once per send`);
+    if (sends) assert.ok(dispatched >= 1);
+    if (run.pingpong) assert.equal(dispatched, produced, `channel ${i}: exactly once per pending edge`);
+  });
+}
+
+test("threads: receivers on two vCPUs of one domain each get exactly their own events", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 2, max: 8 }).chain((n) =>
+        fc.record({
+          vcpus: fc.array(fc.constantFrom(1, 2), { minLength: n, maxLength: n }),
+          bindFirst: fc.array(fc.boolean(), { minLength: n, maxLength: n }),
+          schedule: fc.array(fc.nat({ max: n - 1 }), { minLength: 1, maxLength: 3000 }),
+          pingpong: fc.boolean(),
+        }),
+      ),
+      vcpuThreads,
+    ),
+    { numRuns: 12 },
+  );
+});

@@ -23,7 +23,7 @@ import {
   XenErrno,
 } from "@xensim/abi";
 import { DomCtl, lockWord, type MemView, PAGE_SIZE, type PageStore, unlockWord } from "@xensim/memory";
-import { clearPending, NR_2L_PORTS, setPending, unmaskPort } from "./two-level.js";
+import { clearPending, NR_2L_PORTS, raisePending, setPending, unmaskPort } from "./two-level.js";
 
 /** Xen's internal channel states (ECS_*). */
 export const ECS = Object.freeze({
@@ -409,7 +409,14 @@ export class EventChannels {
     }
   }
 
-  /** EVTCHNOP_bind_vcpu: notify another vCPU (unbound, interdomain, global VIRQ ports). */
+  /**
+   * EVTCHNOP_bind_vcpu: notify another vCPU. Unbound, interdomain and global-VIRQ ports (PIRQs too);
+   * per-vCPU VIRQs and IPIs → -EINVAL, a vCPU the domain does not have → -ENOENT. A port that is
+   * pending (and unmasked) is raised again on its new vCPU — what Linux's mask / bind_vcpu / unmask
+   * does — so moving it never strands the event on the old vCPU. An interdomain port is moved under
+   * the peer port's lock too, the lock a send from the peer holds while it reads the notify vCPU:
+   * a send lands wholly before the move (and is re-raised) or wholly after it.
+   */
   bindVcpu(caller: number, op: { port: number; vcpu: number }): number {
     const d = caller;
     if (!this.live(d)) return ESRCH;
@@ -422,14 +429,45 @@ export class EventChannels {
       const s = this.state(p);
       if (s === ECS.VIRQ && PER_VCPU_VIRQS.includes(Atomics.load(this.i32, p + P_A))) return EINVAL;
       if (s !== ECS.UNBOUND && s !== ECS.INTERDOMAIN && s !== ECS.VIRQ && s !== ECS.PIRQ) return EINVAL;
-      lockWord(this.i32, p + P_LOCK);
-      const w = Atomics.load(this.i32, p + P_STATE);
-      Atomics.store(this.i32, p + P_STATE, (w & 0xff) | (op.vcpu << 8));
-      unlockWord(this.i32, p + P_LOCK);
+      // The peer of an interdomain port cannot change while we hold our event lock (closing
+      // either end takes both domains' event locks).
+      const peer =
+        s === ECS.INTERDOMAIN
+          ? { d: Atomics.load(this.i32, p + P_A), port: Atomics.load(this.i32, p + P_B) }
+          : undefined;
+      const [a, b] = peer ? this.lockPorts(d, op.port, peer.d, peer.port) : [p, p];
+      if (!peer) lockWord(this.i32, p + P_LOCK);
+      try {
+        const w = Atomics.load(this.i32, p + P_STATE);
+        Atomics.store(this.i32, p + P_STATE, (w & 0xff) | (op.vcpu << 8));
+        if (raisePending(this.sharedInfo(d), op.vcpu, op.port)) this.notify(d, op.vcpu, op.port);
+      } finally {
+        this.unlockPorts(a, b);
+      }
       return 0; // a global VIRQ stays registered in vCPU 0's slot
     } finally {
       unlockWord(this.i32, lock);
     }
+  }
+
+  /**
+   * The notify vCPU of `domid`'s ports, read from the shared port table (any thread, any time):
+   * the `notifyVcpu` of `scanPending`. Ports without storage read as vCPU 0.
+   */
+  portVcpuReader(domid: number): (port: number) => number {
+    const i32 = this.i32;
+    return (port) => {
+      const validW = this.ew(domid, E_VALID); // re-resolved: the domain may come and go
+      if (validW < 0 || !(port >= 0 && port < Atomics.load(i32, validW))) return 0;
+      const bucket = Atomics.load(i32, this.ew(domid, E_BUCKETS) + Math.floor(port / PORTS_PER_BUCKET));
+      if (!bucket) return 0;
+      return (Atomics.load(i32, bucket * WORDS + (port % PORTS_PER_BUCKET) * 4 + P_STATE) >>> 8) & 0xff;
+    };
+  }
+
+  /** The notify vCPU of (domid, port) — see portVcpuReader. */
+  portVcpu(domid: number, port: number): number {
+    return this.portVcpuReader(domid)(port);
   }
 
   private vcpuOk(d: number, vcpu: number): boolean {

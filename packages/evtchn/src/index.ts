@@ -14,6 +14,7 @@ export {
   isPending,
   maskPort,
   NR_2L_PORTS,
+  raisePending,
   type ScanOptions,
   scanPending,
   setPending,

@@ -65,6 +65,19 @@ export function unmaskPort(si: MemView, vcpu: number, port: number): boolean {
   return raiseSelector(si, vcpu, port);
 }
 
+/**
+ * Re-raise a pending, unmasked port on `vcpu` (its new notify vCPU after EVTCHNOP_bind_vcpu): set
+ * the selector bit and the upcall flag there. True when `vcpu` should be kicked.
+ */
+export function raisePending(si: MemView, vcpu: number, port: number): boolean {
+  checkPort(port);
+  checkVcpu(vcpu);
+  const bit = bitOf(port);
+  if (!(si.atomicLoad32(pendingWord(port)) & bit)) return false;
+  if (si.atomicLoad32(maskWord(port)) & bit) return false;
+  return raiseSelector(si, vcpu, port);
+}
+
 /** Set the mask bit (the guest does this directly). */
 export function maskPort(si: MemView, port: number): void {
   checkPort(port);
@@ -98,11 +111,20 @@ export interface ScanOptions {
    * lost wake-up a delay, never a loss).
    */
   full?: boolean;
+  /**
+   * The notify vCPU of a port (Xen's `notify_vcpu_id`, read from the shared port table:
+   * `EventChannels.portVcpuReader(domid)`). Only ports bound to the scanning `vcpu` are cleared and
+   * dispatched; the others stay pending for their own vCPU, whose selector the set-pending path
+   * raised (Linux's `cpu_evtchn_mask` filter). Omitted: every port counts as this vCPU's — right
+   * only for a domain with one receiver.
+   */
+  notifyVcpu?: (port: number) => number;
 }
 
 /**
  * The guest's upcall loop (Linux's 2-level handler): clear evtchn_upcall_pending, exchange the
- * selector with 0, and for each selected word take `pending & ~mask`; each bit is cleared with an
+ * selector with 0, and for each selected word take `pending & ~mask` of the ports whose notify vCPU
+ * is `vcpu` (`opts.notifyVcpu`; ports of other vCPUs are left untouched); each bit is cleared with an
  * atomic AND before `handler(port)` runs, and only the thread whose AND cleared it dispatches it —
  * so an event is dispatched once per pending 0 → 1 transition however many threads scan or wake-ups
  * arrive. Repeats while new upcalls arrived during the scan. Returns the number dispatched.
@@ -116,6 +138,7 @@ export function scanPending(
   checkVcpu(vcpu);
   const info = vcpuInfo(vcpu);
   const selLo = info + VI.evtchn_pending_sel;
+  const owner = opts.notifyVcpu;
   let n = 0;
   do {
     si.atomicAnd32(info + VI.evtchn_upcall_pending, ~0xff);
@@ -133,9 +156,12 @@ export function scanPending(
           while (bits !== 0) {
             const b = bits & -bits;
             bits &= bits - 1;
+            const port = (word * 2 + h) * 32 + (31 - Math.clz32(b));
+            // Another vCPU's port: leave it pending; its owner's selector was raised for it.
+            if (owner && owner(port) !== vcpu) continue;
             if (si.atomicAnd32(SI.evtchn_pending + off, ~b) & b) {
               n++;
-              handler((word * 2 + h) * 32 + (31 - Math.clz32(b)));
+              handler(port);
             }
           }
         }
