@@ -60,6 +60,10 @@ export type {
   EvtchnBindIpiRequest__Output,
 } from "./gen/xensim/hypervisor/v1/EvtchnBindIpiRequest.js";
 export type {
+  EvtchnBindVcpuRequest,
+  EvtchnBindVcpuRequest__Output,
+} from "./gen/xensim/hypervisor/v1/EvtchnBindVcpuRequest.js";
+export type {
   EvtchnBindVirqRequest,
   EvtchnBindVirqRequest__Output,
 } from "./gen/xensim/hypervisor/v1/EvtchnBindVirqRequest.js";

@@ -13,6 +13,7 @@ import type { DomainShutdownRequest as _xensim_hypervisor_v1_DomainShutdownReque
 import type { EvtchnAllocUnboundRequest as _xensim_hypervisor_v1_EvtchnAllocUnboundRequest, EvtchnAllocUnboundRequest__Output as _xensim_hypervisor_v1_EvtchnAllocUnboundRequest__Output } from './xensim/hypervisor/v1/EvtchnAllocUnboundRequest.js';
 import type { EvtchnBindInterdomainRequest as _xensim_hypervisor_v1_EvtchnBindInterdomainRequest, EvtchnBindInterdomainRequest__Output as _xensim_hypervisor_v1_EvtchnBindInterdomainRequest__Output } from './xensim/hypervisor/v1/EvtchnBindInterdomainRequest.js';
 import type { EvtchnBindIpiRequest as _xensim_hypervisor_v1_EvtchnBindIpiRequest, EvtchnBindIpiRequest__Output as _xensim_hypervisor_v1_EvtchnBindIpiRequest__Output } from './xensim/hypervisor/v1/EvtchnBindIpiRequest.js';
+import type { EvtchnBindVcpuRequest as _xensim_hypervisor_v1_EvtchnBindVcpuRequest, EvtchnBindVcpuRequest__Output as _xensim_hypervisor_v1_EvtchnBindVcpuRequest__Output } from './xensim/hypervisor/v1/EvtchnBindVcpuRequest.js';
 import type { EvtchnBindVirqRequest as _xensim_hypervisor_v1_EvtchnBindVirqRequest, EvtchnBindVirqRequest__Output as _xensim_hypervisor_v1_EvtchnBindVirqRequest__Output } from './xensim/hypervisor/v1/EvtchnBindVirqRequest.js';
 import type { EvtchnStatusReply as _xensim_hypervisor_v1_EvtchnStatusReply, EvtchnStatusReply__Output as _xensim_hypervisor_v1_EvtchnStatusReply__Output } from './xensim/hypervisor/v1/EvtchnStatusReply.js';
 import type { EvtchnStatusRequest as _xensim_hypervisor_v1_EvtchnStatusRequest, EvtchnStatusRequest__Output as _xensim_hypervisor_v1_EvtchnStatusRequest__Output } from './xensim/hypervisor/v1/EvtchnStatusRequest.js';
@@ -65,6 +66,7 @@ export interface ProtoGrpcType {
         EvtchnAllocUnboundRequest: MessageTypeDefinition<_xensim_hypervisor_v1_EvtchnAllocUnboundRequest, _xensim_hypervisor_v1_EvtchnAllocUnboundRequest__Output>
         EvtchnBindInterdomainRequest: MessageTypeDefinition<_xensim_hypervisor_v1_EvtchnBindInterdomainRequest, _xensim_hypervisor_v1_EvtchnBindInterdomainRequest__Output>
         EvtchnBindIpiRequest: MessageTypeDefinition<_xensim_hypervisor_v1_EvtchnBindIpiRequest, _xensim_hypervisor_v1_EvtchnBindIpiRequest__Output>
+        EvtchnBindVcpuRequest: MessageTypeDefinition<_xensim_hypervisor_v1_EvtchnBindVcpuRequest, _xensim_hypervisor_v1_EvtchnBindVcpuRequest__Output>
         EvtchnBindVirqRequest: MessageTypeDefinition<_xensim_hypervisor_v1_EvtchnBindVirqRequest, _xensim_hypervisor_v1_EvtchnBindVirqRequest__Output>
         EvtchnStatusReply: MessageTypeDefinition<_xensim_hypervisor_v1_EvtchnStatusReply, _xensim_hypervisor_v1_EvtchnStatusReply__Output>
         EvtchnStatusRequest: MessageTypeDefinition<_xensim_hypervisor_v1_EvtchnStatusRequest, _xensim_hypervisor_v1_EvtchnStatusRequest__Output>

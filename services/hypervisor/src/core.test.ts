@@ -266,3 +266,19 @@ describe("event delivery through the core", () => {
     assert.deepEqual(kicks, [[a, 0, u.port]]);
   });
 });
+
+describe("EVTCHNOP_bind_vcpu through the core", () => {
+  it("a port's events go to its new vCPU; IPIs refuse (-EINVAL), missing vCPUs -ENOENT", () => {
+    const { hv, kicks } = boot();
+    const g = hv.createDomain(0, { memoryMib: 1, vcpus: 2 }).domid;
+    const u = hv.evtchnAllocUnbound(g, g, 0);
+    const l = hv.evtchnBindInterdomain(0, g, u.port);
+    assert.equal(hv.evtchnBindVcpu(g, u.port, 1), 0);
+    assert.equal(hv.evtchnBindVcpu(g, u.port, 2), -XenErrno.ENOENT);
+    assert.equal(hv.evtchnBindVcpu(g, hv.evtchnBindIpi(g, 0).port, 1), EINVAL);
+    kicks.length = 0;
+    assert.equal(hv.evtchnSend(0, l.port), 0);
+    assert.deepEqual(kicks, [[g, 1, u.port]]);
+    assert.equal(hv.evtchnStatus(g, g, u.port).vcpu, 1);
+  });
+});

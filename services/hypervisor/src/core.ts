@@ -460,6 +460,9 @@ export class Hypervisor {
   evtchnBindIpi(caller: number, vcpu: number): { rc: number; port: number } {
     return this.ev.bindIpi(caller, { vcpu });
   }
+  evtchnBindVcpu(caller: number, port: number, vcpu: number): number {
+    return this.ev.bindVcpu(caller, { port, vcpu });
+  }
   evtchnSend(caller: number, port: number): number {
     return this.ev.evtchnSend(caller, port);
   }

@@ -11,6 +11,7 @@ import {
   type EvtchnAllocUnboundRequest__Output,
   type EvtchnBindInterdomainRequest__Output,
   type EvtchnBindIpiRequest__Output,
+  type EvtchnBindVcpuRequest__Output,
   type EvtchnBindVirqRequest__Output,
   type EvtchnStatusRequest__Output,
   type GfnToFrameRequest__Output,
@@ -64,6 +65,7 @@ export const HYPERVISOR_METHODS = [
   "EvtchnBindInterdomain",
   "EvtchnBindVirq",
   "EvtchnBindIpi",
+  "EvtchnBindVcpu",
   "EvtchnSend",
   "EvtchnClose",
   "EvtchnUnmask",
@@ -136,6 +138,8 @@ export function addHypervisorService(
       rc("EvtchnBindVirq", hv.evtchnBindVirq(q.caller, q.virq, q.vcpu)),
     EvtchnBindIpi: async (q: EvtchnBindIpiRequest__Output) =>
       rc("EvtchnBindIpi", hv.evtchnBindIpi(q.caller, q.vcpu)),
+    EvtchnBindVcpu: async (q: EvtchnBindVcpuRequest__Output) =>
+      rc("EvtchnBindVcpu", { rc: hv.evtchnBindVcpu(q.caller, q.port, q.vcpu) }),
     EvtchnSend: async (q: PortRequest__Output) => rc("EvtchnSend", { rc: hv.evtchnSend(q.caller, q.port) }),
     EvtchnClose: async (q: PortRequest__Output) =>
       rc("EvtchnClose", { rc: hv.evtchnClose(q.caller, q.port) }),

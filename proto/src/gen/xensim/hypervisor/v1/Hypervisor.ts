@@ -12,6 +12,7 @@ import type { DomainShutdownRequest as _xensim_hypervisor_v1_DomainShutdownReque
 import type { EvtchnAllocUnboundRequest as _xensim_hypervisor_v1_EvtchnAllocUnboundRequest, EvtchnAllocUnboundRequest__Output as _xensim_hypervisor_v1_EvtchnAllocUnboundRequest__Output } from '../../../xensim/hypervisor/v1/EvtchnAllocUnboundRequest.js';
 import type { EvtchnBindInterdomainRequest as _xensim_hypervisor_v1_EvtchnBindInterdomainRequest, EvtchnBindInterdomainRequest__Output as _xensim_hypervisor_v1_EvtchnBindInterdomainRequest__Output } from '../../../xensim/hypervisor/v1/EvtchnBindInterdomainRequest.js';
 import type { EvtchnBindIpiRequest as _xensim_hypervisor_v1_EvtchnBindIpiRequest, EvtchnBindIpiRequest__Output as _xensim_hypervisor_v1_EvtchnBindIpiRequest__Output } from '../../../xensim/hypervisor/v1/EvtchnBindIpiRequest.js';
+import type { EvtchnBindVcpuRequest as _xensim_hypervisor_v1_EvtchnBindVcpuRequest, EvtchnBindVcpuRequest__Output as _xensim_hypervisor_v1_EvtchnBindVcpuRequest__Output } from '../../../xensim/hypervisor/v1/EvtchnBindVcpuRequest.js';
 import type { EvtchnBindVirqRequest as _xensim_hypervisor_v1_EvtchnBindVirqRequest, EvtchnBindVirqRequest__Output as _xensim_hypervisor_v1_EvtchnBindVirqRequest__Output } from '../../../xensim/hypervisor/v1/EvtchnBindVirqRequest.js';
 import type { EvtchnStatusReply as _xensim_hypervisor_v1_EvtchnStatusReply, EvtchnStatusReply__Output as _xensim_hypervisor_v1_EvtchnStatusReply__Output } from '../../../xensim/hypervisor/v1/EvtchnStatusReply.js';
 import type { EvtchnStatusRequest as _xensim_hypervisor_v1_EvtchnStatusRequest, EvtchnStatusRequest__Output as _xensim_hypervisor_v1_EvtchnStatusRequest__Output } from '../../../xensim/hypervisor/v1/EvtchnStatusRequest.js';
@@ -143,6 +144,15 @@ export interface HypervisorClient extends grpc.Client {
   evtchnBindIpi(argument: _xensim_hypervisor_v1_EvtchnBindIpiRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_xensim_hypervisor_v1_PortReply__Output>): grpc.ClientUnaryCall;
   evtchnBindIpi(argument: _xensim_hypervisor_v1_EvtchnBindIpiRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_PortReply__Output>): grpc.ClientUnaryCall;
   evtchnBindIpi(argument: _xensim_hypervisor_v1_EvtchnBindIpiRequest, callback: grpc.requestCallback<_xensim_hypervisor_v1_PortReply__Output>): grpc.ClientUnaryCall;
+  
+  EvtchnBindVcpu(argument: _xensim_hypervisor_v1_EvtchnBindVcpuRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  EvtchnBindVcpu(argument: _xensim_hypervisor_v1_EvtchnBindVcpuRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  EvtchnBindVcpu(argument: _xensim_hypervisor_v1_EvtchnBindVcpuRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  EvtchnBindVcpu(argument: _xensim_hypervisor_v1_EvtchnBindVcpuRequest, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  evtchnBindVcpu(argument: _xensim_hypervisor_v1_EvtchnBindVcpuRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  evtchnBindVcpu(argument: _xensim_hypervisor_v1_EvtchnBindVcpuRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  evtchnBindVcpu(argument: _xensim_hypervisor_v1_EvtchnBindVcpuRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
+  evtchnBindVcpu(argument: _xensim_hypervisor_v1_EvtchnBindVcpuRequest, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
   
   EvtchnBindVirq(argument: _xensim_hypervisor_v1_EvtchnBindVirqRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_PortReply__Output>): grpc.ClientUnaryCall;
   EvtchnBindVirq(argument: _xensim_hypervisor_v1_EvtchnBindVirqRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_xensim_hypervisor_v1_PortReply__Output>): grpc.ClientUnaryCall;
@@ -324,6 +334,8 @@ export interface HypervisorHandlers extends grpc.UntypedServiceImplementation {
   
   EvtchnBindIpi: grpc.handleUnaryCall<_xensim_hypervisor_v1_EvtchnBindIpiRequest__Output, _xensim_hypervisor_v1_PortReply>;
   
+  EvtchnBindVcpu: grpc.handleUnaryCall<_xensim_hypervisor_v1_EvtchnBindVcpuRequest__Output, _xensim_hypervisor_v1_RcReply>;
+  
   EvtchnBindVirq: grpc.handleUnaryCall<_xensim_hypervisor_v1_EvtchnBindVirqRequest__Output, _xensim_hypervisor_v1_PortReply>;
   
   EvtchnClose: grpc.handleUnaryCall<_xensim_hypervisor_v1_PortRequest__Output, _xensim_hypervisor_v1_RcReply>;
@@ -373,6 +385,7 @@ export interface HypervisorDefinition extends grpc.ServiceDefinition {
   EvtchnAllocUnbound: MethodDefinition<_xensim_hypervisor_v1_EvtchnAllocUnboundRequest, _xensim_hypervisor_v1_PortReply, _xensim_hypervisor_v1_EvtchnAllocUnboundRequest__Output, _xensim_hypervisor_v1_PortReply__Output>
   EvtchnBindInterdomain: MethodDefinition<_xensim_hypervisor_v1_EvtchnBindInterdomainRequest, _xensim_hypervisor_v1_PortReply, _xensim_hypervisor_v1_EvtchnBindInterdomainRequest__Output, _xensim_hypervisor_v1_PortReply__Output>
   EvtchnBindIpi: MethodDefinition<_xensim_hypervisor_v1_EvtchnBindIpiRequest, _xensim_hypervisor_v1_PortReply, _xensim_hypervisor_v1_EvtchnBindIpiRequest__Output, _xensim_hypervisor_v1_PortReply__Output>
+  EvtchnBindVcpu: MethodDefinition<_xensim_hypervisor_v1_EvtchnBindVcpuRequest, _xensim_hypervisor_v1_RcReply, _xensim_hypervisor_v1_EvtchnBindVcpuRequest__Output, _xensim_hypervisor_v1_RcReply__Output>
   EvtchnBindVirq: MethodDefinition<_xensim_hypervisor_v1_EvtchnBindVirqRequest, _xensim_hypervisor_v1_PortReply, _xensim_hypervisor_v1_EvtchnBindVirqRequest__Output, _xensim_hypervisor_v1_PortReply__Output>
   EvtchnClose: MethodDefinition<_xensim_hypervisor_v1_PortRequest, _xensim_hypervisor_v1_RcReply, _xensim_hypervisor_v1_PortRequest__Output, _xensim_hypervisor_v1_RcReply__Output>
   EvtchnReset: MethodDefinition<_xensim_hypervisor_v1_DomainRef, _xensim_hypervisor_v1_RcReply, _xensim_hypervisor_v1_DomainRef__Output, _xensim_hypervisor_v1_RcReply__Output>
