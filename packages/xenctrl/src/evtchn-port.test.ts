@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createInProcessBus } from "@xensim/bus";
-import { EventChannels } from "@xensim/evtchn";
+import { EventChannels, isPending } from "@xensim/evtchn";
 import { PageStore } from "@xensim/memory";
 import { waitFor } from "@xensim/testkit";
 import { EvtchnPort } from "./evtchn-port.js";
@@ -86,6 +86,66 @@ describe("EvtchnPort", () => {
     } finally {
       p.close();
       await bus.close();
+    }
+  });
+
+  it("two receivers on two vCPUs of one domain: each gets exactly the ports bound to its vCPU", async () => {
+    const store = PageStore.create({ frames: 1024 });
+    const ref: { ev?: EventChannels } = {};
+    const ev = new EventChannels(store, { notify: makeNotify({ store, evtchn: () => ref.ev! }) });
+    ref.ev = ev;
+    store.createDomain(0);
+    ev.initDomain(0, { sharedInfoFrame: store.allocFrame(0) });
+    store.createDomain(1);
+    ev.initDomain(1, { sharedInfoFrame: store.allocFrame(1), maxVcpus: 3 });
+    const chans = [1, 2, 1, 2, 0].map((vcpu) => {
+      const u = ev.allocUnbound(1, { dom: 1, remoteDom: 0 });
+      const l = ev.bindInterdomain(0, { remoteDom: 1, remotePort: u.port });
+      assert.equal(ev.bindVcpu(1, { port: u.port, vcpu }), 0);
+      return { vcpu, port: u.port, send: l.port };
+    });
+    const si = ev.sharedInfo(1);
+    const got = new Map<number, number[]>([
+      [1, []],
+      [2, []],
+    ]);
+    const ports = [1, 2].map(
+      (vcpu) =>
+        new EvtchnPort(
+          {
+            domid: 1,
+            vcpu,
+            sharedInfo: si,
+            notifyVcpu: ev.portVcpuReader(1),
+            wake: { i32: store.i32, index: wakeWordIndex(si.frames[0]!, vcpu) },
+            slowScanMs: 60_000, // only each vCPU's own wake word wakes it in time
+          },
+          (port) => got.get(vcpu)!.push(port),
+        ),
+    );
+    try {
+      const sends = [0, 1, 2, 3, 0, 0, 3, 1, 4, 2];
+      for (const [n, i] of sends.entries()) {
+        ev.evtchnSend(0, chans[i]!.send);
+        const want = sends.slice(0, n + 1).filter((j) => chans[j]!.vcpu !== 0).length;
+        await waitFor(() => got.get(1)!.length + got.get(2)!.length >= want, {
+          timeoutMs: 5000,
+          message: `send ${n}`,
+        });
+      }
+      for (const vcpu of [1, 2]) {
+        const mine = new Set(chans.filter((c) => c.vcpu === vcpu).map((c) => c.port));
+        assert.ok(
+          got.get(vcpu)!.every((p) => mine.has(p)),
+          `vCPU ${vcpu} got only its own ports: ${got.get(vcpu)!.join(",")}`,
+        );
+        // One edge per send (each waited for before the next).
+        assert.equal(got.get(vcpu)!.length, sends.filter((j) => chans[j]!.vcpu === vcpu).length);
+      }
+      assert.equal(ports[0]!.scan(true) + ports[1]!.scan(true), 0);
+      assert.ok(isPending(si, chans[4]!.port), "the vCPU 0 port is left for a vCPU 0 receiver");
+    } finally {
+      for (const p of ports) p.close();
     }
   });
 });

@@ -1,8 +1,9 @@
 // The receiving end of a domain's event channels (Linux's upcall handler, for one vCPU): scans the
-// 2-level pending bits and dispatches each pending, unmasked port once per 0 → 1 edge. A wake-up
-// is a hint, never the event: the receiver rescans on every wake (Atomics on the wake word, or a
-// bus message) and on a slow timer (a full scan), so a lost wake-up delays an event and a
-// duplicated one dispatches nothing.
+// 2-level pending bits and dispatches each pending, unmasked port bound to its vCPU once per 0 → 1
+// edge (ports of other vCPUs stay pending for their own receiver). A wake-up is a hint, never the
+// event: the receiver rescans on every wake (Atomics on the wake word, or a bus message) and on a
+// slow timer (a full scan), so a lost wake-up delays an event and a duplicated one dispatches
+// nothing.
 
 import type { EventBus, Subscription } from "@xensim/bus";
 import { scanPending } from "@xensim/evtchn";
@@ -22,6 +23,11 @@ export interface EvtchnPortOptions {
   vcpu?: number;
   /** The domain's shared_info. */
   sharedInfo: MemView;
+  /**
+   * A port's notify vCPU (`EventChannels.portVcpuReader(domid)`): only ports bound to `vcpu` are
+   * consumed, the others stay pending for their own vCPU's receiver. Omitted: every port is ours.
+   */
+  notifyVcpu?: (port: number) => number;
   /** The buffer and Int32 index of the wake word (in-process wake-ups); omit for bus-only. */
   wake?: { i32: Int32Array; index: number };
   /** Also rescan on `evtchn.<domid>` bus messages (wake-ups from other host processes). */
@@ -102,7 +108,7 @@ export class EvtchnPort {
             });
         }
       },
-      { full },
+      this.o.notifyVcpu ? { full, notifyVcpu: this.o.notifyVcpu } : { full },
     );
     this.dispatched += n;
     return n;

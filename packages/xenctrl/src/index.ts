@@ -1,3 +1,4 @@
+export { DOM0_VCPU } from "./dom0-vcpus.js";
 export { EvtchnPort, type EvtchnPortOptions } from "./evtchn-port.js";
 export {
   type DomainExcEvent,

@@ -290,6 +290,13 @@ export class XenCtrl {
   async evtchnBindIpi(vcpu = 0): Promise<{ rc: number; port: number }> {
     return this.call<PortReply__Output>("EvtchnBindIpi", { vcpu });
   }
+  /**
+   * EVTCHNOP_bind_vcpu: deliver `port` (ours: unbound, interdomain or a global VIRQ) to `vcpu`; a
+   * pending event follows it. Then receive it with `waitForEvents(domid, …, { vcpu })`.
+   */
+  evtchnBindVcpu(port: number, vcpu: number): Promise<number> {
+    return this.rc("EvtchnBindVcpu", { port, vcpu });
+  }
   /** EVTCHNOP_send: in-process an atomic set of the peer's pending bit plus a wake-up; else a call. */
   async evtchnSend(port: number): Promise<number> {
     if (this.ev) return this.ev.evtchnSend(this.domid, port);
@@ -315,16 +322,20 @@ export class XenCtrl {
   }
 
   /**
-   * Receive `domid`'s events on `vcpu`: `handler(port)` runs once per pending edge. In-process it
-   * waits on the vCPU's wake word (Atomics.waitAsync) and/or the bus; close the returned port.
+   * Receive `domid`'s events on `vcpu`: `handler(port)` runs once per pending edge, for the ports
+   * whose notify vCPU is `vcpu` (EVTCHNOP_bind_vcpu; default 0) — the others are left for their own
+   * vCPU's receiver, so several receivers of one domain (dom0's services) each get their own. In
+   * process it waits on the vCPU's wake word (Atomics.waitAsync) and/or the bus; close the returned
+   * port.
    */
   waitForEvents(domid: number, handler: (port: number) => void, opts: WaitOptions = {}): EvtchnPort {
     if (!this.ev || !this.store)
       throw new Error("waitForEvents needs the domain's shared_info (in-process placement)");
-    const si = this.ev.sharedInfo(domid === DOMID_SELF ? this.domid : domid);
+    const d = domid === DOMID_SELF ? this.domid : domid;
+    const si = this.ev.sharedInfo(d);
     const wake = opts.wake ?? "atomics";
     const vcpu = opts.vcpu ?? 0;
-    const po: EvtchnPortOptions = { domid, vcpu, sharedInfo: si };
+    const po: EvtchnPortOptions = { domid, vcpu, sharedInfo: si, notifyVcpu: this.ev.portVcpuReader(d) };
     if (wake !== "bus") po.wake = { i32: this.store.i32, index: wakeWordIndex(si.frames[0]!, vcpu) };
     if (wake !== "atomics") {
       if (!this.o.bus) throw new Error("waitForEvents with bus wake-ups needs a bus");
