@@ -63,6 +63,9 @@ async function runAsWorker(mod: ServiceModule, placement: Placement): Promise<vo
       code = 1;
       post({ type: "failed", message: `stop failed: ${String((err as Error)?.message ?? err)}` });
     }
+    // A worker's stdout is a stream to the main thread: let the last log lines through before
+    // the thread ends, or `process.exit` may drop them.
+    await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
     post({ type: "stopped" });
     port.close();
     process.exit(code);
