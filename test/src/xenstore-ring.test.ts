@@ -66,6 +66,18 @@ describe("xenstore over a guest's ring page", () => {
       assert.notEqual(typeof page, "number", `store page mapped (rc ${String(page)})`);
       if (typeof page === "number") return;
 
+      // A second dom0 service's receiver (blkback's vCPU 2), scanning continuously in another
+      // thread than xenstored's: it must neither take xenstored's store events nor lose its own.
+      const other: number[] = [];
+      const rx2 = xc0.waitForEvents(0, (p) => other.push(p), { vcpu: 2, slowScanMs: 1 });
+      closers.unshift(() => rx2.close());
+      const spin = setInterval(() => rx2.scan(true), 0);
+      closers.unshift(() => clearInterval(spin));
+      const mine = await xcU.evtchnAllocUnbound(domid, 0);
+      const mineLocal = await xc0.evtchnBindInterdomain(domid, mine.port);
+      assert.equal(mineLocal.rc, 0);
+      assert.equal(await xc0.evtchnBindVcpu(mineLocal.port, 2), 0);
+
       await dom0.introduceDomain(domid, STORE_GFN, port.port);
       assert.equal(await dom0.isDomainIntroduced(domid), true);
 
@@ -84,6 +96,10 @@ describe("xenstore over a guest's ring page", () => {
 
       // Relative paths are relative to the guest's home.
       assert.equal(await guest.read("name"), "guest-ring");
+      // xenstored bound its end of the store channel to its dom0 vCPU (1) before serving the ring.
+      const guestEnd = await xcU.evtchnStatus(domid, port.port);
+      assert.equal(guestEnd.dom, 0);
+      assert.equal((await xc0.evtchnStatus(0, guestEnd.port)).vcpu, 1, "xenstored's port is on vCPU 1");
       assert.equal(await guest.getDomainPath(domid), home);
       await guest.write("data/state", "4");
       assert.equal(await dom0.read(`${home}/data/state`), "4");
@@ -116,6 +132,19 @@ describe("xenstore over a guest's ring page", () => {
       await Promise.all(Array.from({ length: 20 }, (_, i) => guest.write(`data/k${i}`, big)));
       assert.equal((await dom0.ls(`${home}/data`)).filter((k) => k.startsWith("k")).length, 20);
       await w.close();
+
+      // The vCPU 2 receiver got its own events (the bind-time one, then one per send) and never
+      // one of xenstored's.
+      for (let i = 0; i < 5; i++) {
+        const before = other.length;
+        assert.equal(xcU.evtchnNotify(mine.port), 0);
+        await waitFor(() => other.length > before, { message: `vCPU 2 event ${i}` });
+      }
+      assert.ok(
+        other.every((p) => p === mineLocal.port),
+        `vCPU 2 saw only its own port: ${other.join(",")}`,
+      );
+      assert.ok(other.length >= 5 && other.length <= 6, `${other.length} events on vCPU 2`);
     } finally {
       for (const c of closers) await c();
       await host.stop();

@@ -5,7 +5,11 @@
 //
 // In-process placement only: the page is mapped from the host's shared page store. A guest in
 // another host process reaches the page through page replication (not wired here yet).
-import type { EvtchnPort, XenCtrl } from "@xensim/xenctrl";
+//
+// dom0's services share dom0's event channels as Linux's CPUs do: xenstored moves each store port
+// it binds to its own dom0 vCPU (DOM0_VCPU.xenstored, EVTCHNOP_bind_vcpu) and receives on that
+// vCPU only, so the other dom0 receivers (blkback, …) neither take its events nor lose theirs.
+import { DOM0_VCPU, type EvtchnPort, type XenCtrl } from "@xensim/xenctrl";
 import { XsRingServer } from "@xensim/xenstore";
 import type { Logger } from "pino";
 import type { ConnId, XenstoredCore } from "./core.js";
@@ -27,6 +31,8 @@ export class RingConnections {
   private readonly byPort = new Map<number, RingConnection>();
   private receiver: EvtchnPort | null = null;
   private kicking: RingConnection | null = null;
+  /** The dom0 vCPU our store ports are bound to and our receiver scans (0 if dom0 has just one). */
+  private vcpu: number = DOM0_VCPU.xenstored;
 
   constructor(
     private readonly core: XenstoredCore,
@@ -54,6 +60,23 @@ export class RingConnections {
       );
       return;
     }
+    if (!this.receiver) {
+      // Our vCPU, once: dom0 booted with too few vCPUs leaves us sharing vCPU 0.
+      const info = await this.xc.domainInfo(0);
+      if (info.info && info.info.vcpus <= DOM0_VCPU.xenstored) {
+        this.log.warn(
+          { dom0Vcpus: info.info.vcpus },
+          "xenstore ring: dom0 has no xenstored vCPU; receiving on vCPU 0 (shared with other dom0 services)",
+        );
+        this.vcpu = 0;
+      }
+    }
+    if (this.vcpu !== 0) {
+      // Anything pending on the port follows it to our vCPU (and we kick below anyway).
+      const rc = await this.xc.evtchnBindVcpu(bound.port, this.vcpu);
+      if (rc !== 0)
+        this.log.warn({ domid, port: bound.port, vcpu: this.vcpu, rc }, "xenstore ring: bind_vcpu failed");
+    }
     // Attach at the indices found on the page: the guest may already have written requests (it
     // does not wait for INTRODUCE), and the attach completes after INTRODUCE has been answered.
     const server = new XsRingServer(page);
@@ -70,10 +93,14 @@ export class RingConnections {
     ring.conn = this.connect(ring);
     this.byDomid.set(domid, ring);
     this.byPort.set(ring.localPort, ring);
-    this.receiver ??= this.xc.waitForEvents(0, (port) => {
-      const r = this.byPort.get(port);
-      if (r) this.kick(r);
-    });
+    this.receiver ??= this.xc.waitForEvents(
+      0,
+      (port) => {
+        const r = this.byPort.get(port);
+        if (r) this.kick(r);
+      },
+      { vcpu: this.vcpu },
+    );
     this.log.info({ domid, gfn, remotePort, localPort: ring.localPort }, "xenstore ring connected");
     this.notify(ring);
     this.kick(ring); // requests written before we bound the port
