@@ -374,3 +374,46 @@ test("attachOrCreate formats a buffer of zeroes once, race-free across workers",
   assert.equal(s.freeFrameCount(), 256 - s.firstUsableFrame - all.length);
   assert.throws(() => PageStore.attachOrCreate(new SharedArrayBuffer(PAGE_SIZE)), { code: "bad_buffer" });
 });
+
+test("a replica written back to its origin: aliases apply onto the original frames, no initial copy", () => {
+  // Host A owns frame `orig`; host B holds its replica and writes it; B's stream (keys = B's frames)
+  // is applied in A onto `orig` through the alias table.
+  const a = PageStore.create({ frames: 64 });
+  const b = PageStore.create({ frames: 64 });
+  const orig = a.allocFrame(1);
+  a.u8.fill(7, orig * PAGE_SIZE, (orig + 1) * PAGE_SIZE);
+  const wa = new ReplicationWriter({ host: "A", read: pageStoreReader(a) });
+  const wb = new ReplicationWriter({ host: "B", read: pageStoreReader(b) });
+  const tb = new PageStoreReplicaTarget(b, DOMID_XEN);
+  const ta = new PageStoreReplicaTarget(a, DOMID_XEN);
+  const rb = new Replica(tb, { self: "B" });
+  const ra = new Replica(ta, { self: "A" });
+  wa.track([orig]);
+  for (const x of wa.publish().batches) rb.receive(x);
+  const local = tb.localFrame("A", orig)!;
+  assert.equal(b.u8[local * PAGE_SIZE + 100], 7);
+  ta.alias("B", local, orig);
+  wb.track([local], { initialCopy: false });
+  assert.equal(wb.publish().batches.length, 0, "no initial copy");
+  b.u8.set([1, 2, 3], local * PAGE_SIZE + 10);
+  wb.written(local, 10, 3);
+  const sizeBefore = ta.size;
+  for (const x of wb.publish().batches) ra.receive(x);
+  assert.deepEqual([...a.u8.subarray(orig * PAGE_SIZE + 9, orig * PAGE_SIZE + 14)], [7, 1, 2, 3, 7]);
+  assert.equal(ta.size, sizeBefore, "no replica frame allocated for an alias");
+  // A answers on the original frame; it reaches B's replica; nothing echoes.
+  a.u8.set([9], orig * PAGE_SIZE + 20);
+  wa.written(orig, 20, 1);
+  for (const x of wa.publish().batches) rb.receive(x);
+  assert.equal(b.u8[local * PAGE_SIZE + 20], 9);
+  assert.equal(wb.pending, false);
+  // Released: batches still in flight are dropped, not applied anywhere.
+  b.u8.set([5], local * PAGE_SIZE + 30);
+  wb.written(local, 30, 1);
+  const late = wb.publish().batches;
+  ta.unalias("B", local);
+  assert.equal(ta.aliasOf("B", local), null);
+  for (const x of late) ra.receive(x);
+  assert.equal(a.u8[orig * PAGE_SIZE + 30], 7);
+  assert.equal(ta.size, sizeBefore);
+});

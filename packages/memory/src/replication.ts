@@ -281,13 +281,15 @@ export class ReplicationWriter implements WriteLog {
    * Start (or restart) replicating `frames`: each is marked dirty whole, so the next publish
    * carries a full copy of it (the initial copy travels in the stream, ordered with later writes).
    */
-  track(frames: Iterable<number>): void {
+  track(frames: Iterable<number>, opts: { initialCopy?: boolean } = {}): void {
     for (const f of frames) {
       if (!Number.isInteger(f) || f < 0 || f > 0xffffffff) {
         throw new ReplicationError("bad_range", `bad frame ${f}`);
       }
       this.tracked.add(f);
-      this.dirty.set(f, [0, PAGE_SIZE]);
+      // Without the initial copy (the peer has these bytes already, e.g. a replica written back to
+      // its origin), only later writes travel.
+      if (opts.initialCopy !== false) this.dirty.set(f, [0, PAGE_SIZE]);
     }
   }
 
@@ -638,6 +640,12 @@ export class MapReplicaTarget implements ReplicaTarget {
  */
 export class PageStoreReplicaTarget implements ReplicaTarget {
   private readonly table = new Map<string, Map<number, number>>();
+  /**
+   * Aliases: (writer host, writer frame) applied onto a frame of this host (no replica frame) — a
+   * peer's replica of one of our frames, written there and replicated back onto the original.
+   * `null`: released (batches still in flight for it are dropped).
+   */
+  private readonly aliases = new Map<string, Map<number, number | null>>();
   constructor(
     private readonly store: PageStore,
     private readonly owner: number,
@@ -670,7 +678,34 @@ export class PageStoreReplicaTarget implements ReplicaTarget {
     return n;
   }
 
+  /** Apply `host`'s frame `key` onto this host's frame `frame` from now on. */
+  alias(host: string, key: number, frame: number): void {
+    if (!this.store.isValidFrame(frame)) throw new ReplicationError("bad_range", `bad frame ${frame}`);
+    let m = this.aliases.get(host);
+    if (!m) {
+      m = new Map();
+      this.aliases.set(host, m);
+    }
+    m.set(key, frame);
+  }
+
+  /** Stop applying `host`'s frame `key` (set by `alias`); later batches for it are dropped. */
+  unalias(host: string, key: number): void {
+    const m = this.aliases.get(host);
+    if (m?.has(key)) m.set(key, null);
+  }
+
+  /** The frame of this host `host`'s `key` is applied onto (undefined: none, null: released). */
+  aliasOf(host: string, key: number): number | null | undefined {
+    return this.aliases.get(host)?.get(key);
+  }
+
   apply(host: string, key: number, offset: number, bytes: Uint8Array): void {
+    const a = this.aliases.get(host)?.get(key);
+    if (a !== undefined) {
+      if (a !== null) this.store.u8.set(bytes, a * PAGE_SIZE + offset);
+      return;
+    }
     const f = this.localFrame(host, key, true)!;
     this.store.u8.set(bytes, f * PAGE_SIZE + offset);
   }
