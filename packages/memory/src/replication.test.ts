@@ -242,7 +242,7 @@ test("at every fence the replica's bytes equal the source's (random writes, publ
         ref.src = src;
         const frames = src.allocFrames(DOMID_XEN, NR, false)!;
         const view = src.viewOfFrames(frames);
-        const dst = PageStore.create({ frames: 64 });
+        const dst = PageStore.create({ frames: 256 });
         const target = new PageStoreReplicaTarget(dst, DOMID_XEN);
         const replica = new Replica(target, { self: "B" });
         const tracked = new Set<number>([0, 1, 2, 3]);
@@ -378,9 +378,9 @@ test("attachOrCreate formats a buffer of zeroes once, race-free across workers",
 test("a replica written back to its origin: aliases apply onto the original frames, no initial copy", () => {
   // Host A owns frame `orig`; host B holds its replica and writes it; B's stream (keys = B's frames)
   // is applied in A onto `orig` through the alias table.
-  const a = PageStore.create({ frames: 64 });
-  const b = PageStore.create({ frames: 64 });
-  const orig = a.allocFrame(1);
+  const a = PageStore.create({ frames: 256 });
+  const b = PageStore.create({ frames: 256 });
+  const orig = a.allocFrame(DOMID_XEN);
   a.u8.fill(7, orig * PAGE_SIZE, (orig + 1) * PAGE_SIZE);
   const wa = new ReplicationWriter({ host: "A", read: pageStoreReader(a) });
   const wb = new ReplicationWriter({ host: "B", read: pageStoreReader(b) });
