@@ -140,6 +140,26 @@ export type {
   PopulatePhysmapRequest__Output,
 } from "./gen/xensim/hypervisor/v1/PopulatePhysmapRequest.js";
 export type { PortReply, PortReply__Output } from "./gen/xensim/hypervisor/v1/PortReply.js";
+export type {
+  EvtchnConsumePendingReply,
+  EvtchnConsumePendingReply__Output,
+} from "./gen/xensim/hypervisor/v1/EvtchnConsumePendingReply.js";
+export type {
+  EvtchnConsumePendingRequest,
+  EvtchnConsumePendingRequest__Output,
+} from "./gen/xensim/hypervisor/v1/EvtchnConsumePendingRequest.js";
+export type {
+  ImportFramesReply,
+  ImportFramesReply__Output,
+} from "./gen/xensim/pageserver/v1/ImportFramesReply.js";
+export type {
+  ImportFramesRequest,
+  ImportFramesRequest__Output,
+} from "./gen/xensim/pageserver/v1/ImportFramesRequest.js";
+export type {
+  ReleaseFramesRequest,
+  ReleaseFramesRequest__Output,
+} from "./gen/xensim/pageserver/v1/ReleaseFramesRequest.js";
 export type { PortRequest, PortRequest__Output } from "./gen/xensim/hypervisor/v1/PortRequest.js";
 export type { RcReply, RcReply__Output } from "./gen/xensim/hypervisor/v1/RcReply.js";
 export type {

@@ -1,5 +1,6 @@
 export { DOM0_VCPU } from "./dom0-vcpus.js";
 export { EvtchnPort, type EvtchnPortOptions } from "./evtchn-port.js";
+export { RangeLog, RemoteEvtchnReceiver, type RemoteReceiverOptions } from "./remote-memory.js";
 export {
   type DomainExcEvent,
   decodeDomainExc,

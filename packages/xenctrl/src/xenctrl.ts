@@ -16,6 +16,8 @@ import type {
   DomainInfo__Output,
   DomainInfoReply__Output,
   DomainListReply__Output,
+  FenceReply__Output,
+  ImportFramesReply__Output,
   EvtchnStatusReply__Output,
   FramesReply__Output,
   GnttabEndAccessReply__Output,
@@ -28,6 +30,7 @@ import type {
   RcReply__Output,
 } from "@xensim/proto";
 import { EvtchnPort, type EvtchnPortOptions } from "./evtchn-port.js";
+import { RangeLog, RemoteEvtchnReceiver } from "./remote-memory.js";
 import type { Fence } from "./subjects.js";
 import { makeNotify, wakeWordIndex } from "./wake.js";
 
@@ -46,6 +49,12 @@ export interface XenCtrlOptions {
   fence?: (domid: number) => Fence | undefined;
   /** Deadline of each call, ms (default 5000). */
   deadlineMs?: number;
+  /**
+   * In a host process without the hypervisor: this host's page store and page-server, and the
+   * hypervisor's host id. Grant maps are then imported as local replicas (views), sends carry this
+   * host's fence, and `waitForRemoteEvents` receives.
+   */
+  memory?: { store: PageStore | SharedArrayBuffer; pageServer: CallClient; hypervisorHost: string };
 }
 
 export interface DomainCreateOptions {
@@ -142,7 +151,11 @@ export class XenCtrl {
   readonly store: PageStore | undefined;
   private readonly gt: GrantTables | undefined;
   private readonly ev: EventChannels | undefined;
-  private readonly ports = new Set<EvtchnPort>();
+  private readonly ports = new Set<{ close(): void }>();
+  /** Remote placement: this host's store (writes logged for the next send), imported maps. */
+  private readonly local: PageStore | undefined;
+  private readonly log = new RangeLog();
+  private readonly imported = new Map<number, number>(); // handle → frame of the hypervisor's host
 
   constructor(private readonly o: XenCtrlOptions) {
     this.domid = o.domid;
@@ -158,6 +171,22 @@ export class XenCtrl {
       });
       this.ev = new EventChannels(this.store, { notify });
     }
+    if (o.memory && !o.store) {
+      const m = o.memory.store;
+      this.local = PageStore.attach(m instanceof PageStore ? m.buffer : m, { writeLog: this.log });
+    }
+  }
+
+  /** Publish what was written through imported views; the fence a send carries. */
+  async publishWrites(): Promise<Fence | undefined> {
+    const m = this.o.memory;
+    if (!m || !this.local) return undefined;
+    const r = await m.pageServer.call<object, FenceReply__Output>(
+      "Publish",
+      { ranges: this.log.take() },
+      { deadlineMs: this.o.deadlineMs ?? 5000 },
+    );
+    return r.fence ? { host: r.fence.host, seq: Number(r.fence.seq) } : undefined;
   }
 
   /** True when map/unmap/send are atomics on a shared buffer rather than calls. */
@@ -300,6 +329,14 @@ export class XenCtrl {
   /** EVTCHNOP_send: in-process an atomic set of the peer's pending bit plus a wake-up; else a call. */
   async evtchnSend(port: number): Promise<number> {
     if (this.ev) return this.ev.evtchnSend(this.domid, port);
+    if (this.local) {
+      const fence = await this.publishWrites();
+      const req = { port, fenceHost: fence?.host ?? "", fenceSeq: String(fence?.seq ?? 0) };
+      for (let i = 0; ; i++) {
+        const rc = await this.rc("EvtchnSend", req);
+        if (rc !== -XenErrno.EAGAIN || i >= 5) return rc;
+      }
+    }
     return this.rc("EvtchnSend", { port });
   }
   /** evtchnSend without a promise (in-process only): the per-I/O kick. */
@@ -348,6 +385,36 @@ export class XenCtrl {
     return p;
   }
 
+  /**
+   * Receive `domid`'s events in a host process without the hypervisor (`memory` given): pending
+   * ports are consumed by call (EvtchnConsumePending) on every `evtchn.<domid>` wake-up and on a
+   * slow timer, and dispatched once this host's page-server has applied the hypervisor host's fence
+   * returned with them.
+   */
+  waitForRemoteEvents(
+    domid: number,
+    handler: (port: number) => void,
+    opts: { vcpu?: number; slowScanMs?: number; onError?: (err: unknown, port: number) => void } = {},
+  ): RemoteEvtchnReceiver {
+    const m = this.o.memory;
+    if (!m || !this.o.bus) throw new Error("waitForRemoteEvents needs `memory` and a bus");
+    const r = new RemoteEvtchnReceiver(
+      {
+        domid: domid === DOMID_SELF ? this.domid : domid,
+        vcpu: opts.vcpu ?? 0,
+        calls: this.o.calls,
+        caller: this.domid,
+        pageServer: m.pageServer,
+        bus: this.o.bus,
+        ...(opts.slowScanMs !== undefined ? { slowScanMs: opts.slowScanMs } : {}),
+        ...(opts.onError ? { onError: opts.onError } : {}),
+      },
+      handler,
+    );
+    this.ports.add(r);
+    return r;
+  }
+
   // ---- grant tables ---------------------------------------------------------------------------
 
   /** Granter: let `domid` map our `gfn` through `ref` (a write to our own table). rc 0 / -EINVAL. */
@@ -388,21 +455,44 @@ export class XenCtrl {
     const r = await this.call<GnttabMapReply__Output>("GnttabMapGrantRef", {
       ops: refs.map((ref) => ({ dom, ref, flags })),
     });
-    return {
-      results: r.results.map((x) => ({
-        status: x.status,
-        handle: x.status === GNTST_okay ? x.handle : -1,
-        frame: x.frame,
-        devBusAddr: Number(x.devBusAddr),
-      })),
-      view: undefined,
-    };
+    const results = r.results.map((x) => ({
+      status: x.status,
+      handle: x.status === GNTST_okay ? x.handle : -1,
+      frame: x.frame,
+      devBusAddr: Number(x.devBusAddr),
+    }));
+    const m = this.o.memory;
+    if (!m || !this.local || results.length === 0 || results.some((x) => x.status !== GNTST_okay)) {
+      return { results, view: undefined };
+    }
+    // Replicas of the granted frames here (written back to the originals when writable).
+    const frames = results.map((x) => x.frame);
+    const writable = (flags & GNTMAP_readonly) === 0;
+    const imp = await m.pageServer.call<object, ImportFramesReply__Output>(
+      "ImportFrames",
+      { fromHost: m.hypervisorHost, frames, writable },
+      { deadlineMs: 15_000 },
+    );
+    results.forEach((x) => this.imported.set(x.handle, x.frame));
+    return { results, view: this.local.viewOfFrames(imp.localFrames, { readonly: !writable }) };
   }
 
   /** Mapper: unmap handles; one GNTST_* per handle. */
   async gnttabUnmap(handles: readonly number[]): Promise<number[]> {
     const gt = this.gt;
     if (gt) return handles.map((handle) => gt.unmapGrantRef(this.domid, { handle }));
+    const m = this.o.memory;
+    const frames = handles.map((h) => this.imported.get(h)).filter((f) => f !== undefined);
+    if (m && frames.length > 0) {
+      // Writes not yet published reach the originals first; then they stop being applied there.
+      await this.publishWrites();
+      await m.pageServer.call(
+        "ReleaseFrames",
+        { fromHost: m.hypervisorHost, frames },
+        { deadlineMs: 15_000 },
+      );
+      for (const h of handles) this.imported.delete(h);
+    }
     const r = await this.call<GnttabStatusReply__Output>("GnttabUnmapGrantRef", {
       ops: handles.map((handle) => ({ handle })),
     });

@@ -3,6 +3,7 @@
 // `hypervisor.domain.<domid>.exc`, and wakes event-channel receivers (Atomics.notify on the wake
 // word; a bus message on `evtchn.<domid>` for a guest living in another host process).
 import { PageStore } from "@xensim/memory";
+import { type FenceStatus__Output, loadPageServerProto } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { encodeJson, HYPERVISOR_SUBJECTS, makeNotify } from "@xensim/xenctrl";
 import { Counter, Gauge } from "prom-client";
@@ -78,8 +79,29 @@ export const hypervisorService: ServiceModule<HypervisorConfig> = {
       },
     });
 
-    addHypervisorService(ctx.calls.server, core, (method, rc) =>
-      calls.inc({ method, result: rc < 0 ? "error" : "ok" }),
+    // This host's page-server (when the host runs one): fences of senders in other host processes.
+    const pageServer = ctx.calls.client(
+      loadPageServerProto().xensim.pageserver.v1.PageServer.service,
+      "page-server",
+    );
+    addHypervisorService(
+      ctx.calls.server,
+      core,
+      (method, rc) => calls.inc({ method, result: rc < 0 ? "error" : "ok" }),
+      {
+        awaitFence: async (fence) =>
+          (
+            await pageServer.call<unknown, FenceStatus__Output>(
+              "Fence",
+              { fence: { host: fence.host, seq: String(fence.seq) }, waitMs: 4000 },
+              { deadlineMs: 5000 },
+            )
+          ).applied,
+        publishedFence: async () => {
+          const st = await pageServer.call<unknown, FenceStatus__Output>("Fence", {}, { deadlineMs: 5000 });
+          return { host: ctx.hostId, seq: Number(st.published) };
+        },
+      },
     );
     // In-process mappers unmap with atomics, not calls: notice lingering domains that finally died.
     const reaper = setInterval(() => core.reap(), cfg.reapMs);

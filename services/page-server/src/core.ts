@@ -169,6 +169,44 @@ export class PageServerCore {
         },
       }),
     );
+    const answer = (subject: string, fn: (q: never) => Promise<unknown>) =>
+      this.bus.subscribe(subject, {
+        callback: (m) => {
+          let q: never;
+          try {
+            q = JSON.parse(dec.decode(m.data)) as never;
+          } catch {
+            return;
+          }
+          void fn(q)
+            .then(
+              (r) => ({ ok: true, ...(r as object) }),
+              (err: unknown) => ({ ok: false, error: err instanceof Error ? err.message : String(err) }),
+            )
+            .then(
+              (r) => m.reply && !this.bus.closed && this.bus.publish(m.reply, enc.encode(JSON.stringify(r))),
+            );
+        },
+      });
+    this.subs.push(
+      answer(`pages.${this.hostId}.export`, async (q: { peer: string; frames: number[] }) => ({
+        fence: await this.replicateFrames(q.peer, q.frames),
+      })),
+      answer(
+        `pages.${this.hostId}.alias`,
+        async (q: { writer: string; address: string; seq: number; aliases: Array<[number, number]> }) => {
+          for (const [key, frame] of q.aliases) this.target.alias(q.writer, key, frame);
+          await this.follow(q.writer, q.address || undefined, q.seq);
+          return {};
+        },
+      ),
+      answer(`pages.${this.hostId}.unalias`, async (q: { writer: string; fence: Fence; keys: number[] }) => {
+        // Writes published before the release still land on the original frames.
+        await this.awaitFence(q.fence);
+        for (const k of q.keys) this.target.unalias(q.writer, k);
+        return {};
+      }),
+    );
     await this.bus.flush();
     // A safety net for lost tails: a gap that is still there one tick later is fetched.
     const seen = new Map<string, number>();
@@ -412,6 +450,52 @@ export class PageServerCore {
       if (this.replica.missing(fence.host))
         this.scheduleGapFill(fence.host, Math.max(50, this.gapGraceMs * 4));
     });
+  }
+
+  private async ask<T>(subject: string, q: object, timeoutMs = 10_000): Promise<T> {
+    const m = await this.bus.request(subject, enc.encode(JSON.stringify(q)), { timeoutMs });
+    const r = JSON.parse(dec.decode(m.data)) as { ok: boolean; error?: string } & T;
+    if (!r.ok) throw new Error(`${subject}: ${r.error ?? "failed"}`);
+    return r;
+  }
+
+  /**
+   * Replicas here of `from`'s frames (a grant mapped in this host): `from` replicates them to this
+   * host; resolves once the initial copy is applied, with the local frames. Writable: this host's
+   * local frames are replicated back (no initial copy) and `from` applies them onto the originals
+   * (its alias table).
+   */
+  async importFrames(
+    from: string,
+    frames: number[],
+    writable: boolean,
+  ): Promise<{ local: number[]; fence: Fence }> {
+    if (from === this.hostId) throw new Error("a host does not import its own frames");
+    const r = await this.ask<{ fence: Fence }>(`pages.${from}.export`, { peer: this.hostId, frames });
+    if (!(await this.awaitFence(r.fence, 10_000))) throw new Error(`initial copy from ${from} not applied`);
+    const local = frames.map((f) => this.target.localFrame(from, f, true)!);
+    if (writable) {
+      await this.ask(`pages.${from}.alias`, {
+        writer: this.hostId,
+        address: this.address() ?? "",
+        seq: this.writer.seq,
+        aliases: local.map((l, i) => [l, frames[i]!]),
+      });
+      this.writer.track(local, { initialCopy: false });
+    }
+    return { local, fence: r.fence };
+  }
+
+  /** Undo importFrames: publish pending writes, stop replicating the local frames back, release. */
+  async releaseFrames(from: string, frames: number[]): Promise<Fence> {
+    const local = frames.map((f) => this.target.localFrame(from, f)).filter((f) => f !== undefined);
+    const tracked = local.filter((f) => this.writer.isTracked(f));
+    const fence = this.publishNow();
+    if (tracked.length > 0) {
+      this.writer.untrack(tracked);
+      await this.ask(`pages.${from}.unalias`, { writer: this.hostId, fence, keys: tracked });
+    }
+    return fence;
   }
 
   /** Bytes of this host's frames (host = "" or self) or of replicas of `host`'s frames. */

@@ -9,9 +9,11 @@ import {
   type FenceRequest__Output,
   type FetchBatchesReply__Output,
   type FetchBatchesRequest__Output,
+  type ImportFramesRequest__Output,
   loadPageServerProto,
   type PublishRequest__Output,
   type ReadFrameRequest__Output,
+  type ReleaseFramesRequest__Output,
   type ReplicateFramesRequest__Output,
   type WriteFramesRequest__Output,
 } from "@xensim/proto";
@@ -187,6 +189,23 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
           buffered: core.replica.buffered(host),
           published: String(writer.seq),
         };
+      },
+      ImportFrames: async (req: ImportFramesRequest__Output) => {
+        if (!req.fromHost) throw bad("from_host required");
+        try {
+          const r = await core.importFrames(req.fromHost, req.frames, req.writable);
+          return { localFrames: r.local, ...fenceOut(r.fence) };
+        } catch (err) {
+          throw new CallError(FAILED_PRECONDITION, err instanceof Error ? err.message : String(err));
+        }
+      },
+      ReleaseFrames: async (req: ReleaseFramesRequest__Output) => {
+        if (!req.fromHost) throw bad("from_host required");
+        try {
+          return fenceOut(await core.releaseFrames(req.fromHost, req.frames));
+        } catch (err) {
+          throw new CallError(FAILED_PRECONDITION, err instanceof Error ? err.message : String(err));
+        }
       },
       FetchBatches: async (req: FetchBatchesRequest__Output) => {
         const r = core.fetchBatches(Number(req.fromSeq), Number(req.toSeq), req.replica);
