@@ -1,0 +1,134 @@
+// A grant across host processes: host A (child process: hypervisor, page-server, a guest domain)
+// grants a page to dom0; host B (this process: page-server, dom0's backend through XenCtrl's
+// `memory` placement) maps it writable as a local replica, writes a request, sends; A's guest sees
+// exactly those bytes after its wake-up (the hypervisor sets the pending bit only after A applied
+// B's fence), answers and sends back; B's receiver awaits A's fence before dispatching. 200 rounds,
+// then with dropped/duplicated wake-ups and page batches; unmap leaves no pin (endForeignAccess).
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { describe, it } from "node:test";
+import { GNTMAP_host_map, GNTST_okay } from "@xensim/abi";
+import { connectNatsBus, createGrpcCallClient, createInProcessCallClient, sendFaultRules } from "@xensim/bus";
+import { loadHypervisorProto, loadPageServerProto } from "@xensim/proto";
+import { startHost } from "@xensim/runtime";
+import { startNatsServer, waitFor } from "@xensim/testkit";
+import { XenCtrl } from "@xensim/xenctrl";
+import { REPO_ROOT } from "./harness.js";
+
+describe("grant mapped across host processes (NATS + gRPC)", () => {
+  it("request/response through the mapping with fenced notifications, clean and with faults", async () => {
+    const nats = await startNatsServer();
+    const child = spawn(
+      process.execPath,
+      [join(REPO_ROOT, "test", "dist", "fixtures", "cross-host-a.js"), nats.url],
+      {
+        stdio: ["pipe", "pipe", "inherit"],
+      },
+    );
+    const lines: Array<Record<string, unknown>> = [];
+    createInterface({ input: child.stdout! }).on("line", (l) => {
+      try {
+        lines.push(JSON.parse(l) as Record<string, unknown>);
+      } catch {
+        // log output
+      }
+    });
+    const next = async (key: string) => {
+      await waitFor(() => lines.some((l) => key in l), { timeoutMs: 30_000, message: `A: ${key}` });
+      const i = lines.findIndex((l) => key in l);
+      return lines.splice(i, 1)[0]!;
+    };
+    const exited = new Promise((r) => child.once("exit", r));
+    const host = await startHost({
+      hostId: "hostB",
+      nats: nats.url,
+      services: [
+        {
+          name: "page-server",
+          entry: join(REPO_ROOT, "services", "page-server", "dist", "main.js"),
+          config: {},
+        },
+      ],
+      logLevel: "warn",
+    });
+    const bus = await connectNatsBus({ servers: nats.url, name: "hostB-backend" });
+    try {
+      await host.ready;
+      const a = (await next("hv")) as { hv: string; domid: number; ref: number; port: number };
+      const hv = createGrpcCallClient(loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service, a.hv);
+      const ps = createInProcessCallClient(
+        loadPageServerProto().xensim.pageserver.v1.PageServer.service,
+        "page-server",
+      );
+      const dom0 = new XenCtrl({
+        domid: 0,
+        calls: hv,
+        bus,
+        memory: { store: host.sharedMemory, pageServer: ps, hypervisorHost: "hostA" },
+      });
+      const bound = await dom0.evtchnBindInterdomain(a.domid, a.port);
+      assert.equal(bound.rc, 0);
+      const m = await dom0.gnttabMapGrantRefs(a.domid, [a.ref], GNTMAP_host_map);
+      assert.equal(m.results[0]!.status, GNTST_okay);
+      const view = m.view!;
+      assert.ok(view);
+      let seen = 0;
+      const rx = dom0.waitForRemoteEvents(0, () => seen++, { slowScanMs: 50 });
+      await rx.ready();
+
+      let seq = 0;
+      const rounds = async (n: number) => {
+        for (let r = 0; r < n; r++) {
+          seq++;
+          for (let i = 0; i < 64; i++) view.setU8(8 + i, (seq * 7 + i) & 255);
+          view.setU32(0, seq);
+          view.markWritten(0, 72);
+          const before = seen;
+          assert.equal(await dom0.evtchnSend(bound.port), 0);
+          await waitFor(() => seen > before, { timeoutMs: 15_000, message: `response ${seq}` });
+          // Dispatched only after A's fence: the answer is there, never stale.
+          assert.equal(view.getU32(2048), seq, `response seq at round ${seq}`);
+          assert.equal(view.getU32(2052), 1, `A saw exactly round ${seq}'s bytes`);
+        }
+      };
+      await rounds(200);
+
+      const rules = {
+        seed: 3,
+        events: [
+          { subject: "pages.>", drop: 0.2, duplicate: 0.2, delayMs: [0, 3] as [number, number] },
+          { subject: "evtchn.>", drop: 0.3, duplicate: 0.3 },
+        ],
+      };
+      assert.ok((await sendFaultRules(bus, "page-server", rules, { component: "bus" })).ok);
+      bus.faults.set({ seed: 9, events: [{ subject: "evtchn.>", drop: 0.3, duplicate: 0.3 }] });
+      child.stdin!.write("faults on\n");
+      await next("faults");
+      try {
+        await rounds(100);
+      } finally {
+        await sendFaultRules(bus, "page-server", null, { component: "bus" });
+        bus.faults.set({});
+        child.stdin!.write("faults off\n");
+        await next("faults");
+      }
+
+      assert.deepEqual(await dom0.gnttabUnmap([m.results[0]!.handle]), [GNTST_okay]);
+      rx.close();
+      child.stdin!.write("end\n");
+      const end = (await next("ended")) as { ended: boolean; destroyed: number; stale: number; last: number };
+      assert.deepEqual(end, { ended: true, destroyed: 0, stale: 0, last: seq });
+      dom0.close();
+      hv.close();
+    } finally {
+      child.stdin!.write("stop\n");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await bus.close();
+      await host.stop();
+      await nats.stop();
+    }
+  });
+});
