@@ -10,12 +10,38 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import { GNTMAP_host_map, GNTST_okay } from "@xensim/abi";
-import { connectNatsBus, createGrpcCallClient, createInProcessCallClient, sendFaultRules } from "@xensim/bus";
+import {
+  connectNatsBus,
+  createGrpcCallClient,
+  createInProcessCallClient,
+  type EventBus,
+  sendFaultRules,
+} from "@xensim/bus";
 import { loadHypervisorProto, loadPageServerProto } from "@xensim/proto";
 import { startHost } from "@xensim/runtime";
 import { startNatsServer, waitFor } from "@xensim/testkit";
 import { XenCtrl } from "@xensim/xenctrl";
 import { REPO_ROOT } from "./harness.js";
+
+/** Fault records of every page-server (both hosts answer). */
+async function allFaultRecords(bus: EventBus): Promise<Array<{ kind: string }>> {
+  const inbox = `cross-host-grant.records.${process.pid}`;
+  const out: Array<{ kind: string }> = [];
+  const sub = bus.subscribe(inbox, {
+    callback: (m) => {
+      const r = JSON.parse(new TextDecoder().decode(m.data)) as Record<
+        string,
+        { records: Array<{ kind: string }> }
+      >;
+      for (const c of Object.values(r)) out.push(...c.records);
+    },
+  });
+  await bus.flush();
+  bus.publish("xensim.fault.records.page-server", new Uint8Array(0), { reply: inbox });
+  await new Promise((r) => setTimeout(r, 500));
+  sub.unsubscribe();
+  return out;
+}
 
 describe("grant mapped across host processes (NATS + gRPC)", () => {
   it("request/response through the mapping with fenced notifications, clean and with faults", async () => {
@@ -77,6 +103,8 @@ describe("grant mapped across host processes (NATS + gRPC)", () => {
       let seen = 0;
       const rx = dom0.waitForRemoteEvents(0, () => seen++, { slowScanMs: 50 });
       await rx.ready();
+      // EVTCHNOP_bind_interdomain marks the binder's new port pending (as Xen does): that event first.
+      await waitFor(() => seen === 1, { timeoutMs: 10_000, message: "the bind's event" });
 
       let seq = 0;
       const rounds = async (n: number) => {
@@ -106,14 +134,23 @@ describe("grant mapped across host processes (NATS + gRPC)", () => {
       bus.faults.set({ seed: 9, events: [{ subject: "evtchn.>", drop: 0.3, duplicate: 0.3 }] });
       child.stdin!.write("faults on\n");
       await next("faults");
+      let childKinds: string[] = [];
+      let psKinds = new Set<string>();
       try {
         await rounds(100);
+        psKinds = new Set((await allFaultRecords(bus)).map((r) => r.kind));
       } finally {
         await sendFaultRules(bus, "page-server", null, { component: "bus" });
         bus.faults.set({});
         child.stdin!.write("faults off\n");
-        await next("faults");
+        childKinds = ((await next("faults")) as { kinds: string[] }).kinds;
       }
+      // The faults really happened: page batches (both page-servers) and wake-ups (both ways).
+      assert.ok(psKinds.has("drop") && psKinds.has("duplicate"), `page-server faults: ${[...psKinds]}`);
+      assert.ok(
+        childKinds.includes("drop") && childKinds.includes("duplicate"),
+        `A wake faults: ${childKinds}`,
+      );
 
       assert.deepEqual(await dom0.gnttabUnmap([m.results[0]!.handle]), [GNTST_okay]);
       rx.close();
