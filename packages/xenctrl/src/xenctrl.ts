@@ -2,8 +2,10 @@
 //   - In the hypervisor's host process (`store` given): grant map/unmap/copy, grant access, event
 //     sends and unmasks and foreign mappings are atomic operations on the shared buffer through the
 //     gnttab/evtchn cores — no call; domain control, binds and closes are calls (in-process).
-//   - Elsewhere: every operation is a call (gRPC); there is no memory to map until page replication
-//     exists, so views are absent and waitForEvents is refused.
+//   - Elsewhere: every operation is a call (gRPC). With the `memory` option (that host's page store
+//     and page-server), grant maps are imported as local replicas (views), sends carry the host's
+//     replication fence, and waitForRemoteEvents receives (services/hypervisor/README.md, "Across
+//     host processes"); without it views are absent and waitForEvents is refused.
 // Results are Xen's: rc 0 / -errno, GNTST_* statuses. A CallError means the transport failed.
 
 import { DOMID_SELF, GNTMAP_readonly, GNTST_okay, XenErrno } from "@xensim/abi";
