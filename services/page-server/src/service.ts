@@ -24,6 +24,7 @@ import { createWriterStore, type Fetcher, PageServerCore } from "./core.js";
 
 const INVALID_ARGUMENT = 3;
 const FAILED_PRECONDITION = 9;
+const PERMISSION_DENIED = 7;
 const RESOURCE_EXHAUSTED = 8;
 
 const fenceOut = (f: Fence) => ({ fence: { host: f.host, seq: String(f.seq) } });
@@ -154,9 +155,15 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
         return fenceOut(await core.markAndPublish(req.ranges));
       },
       WriteFrames: async (req: WriteFramesRequest__Output) => {
+        const caller = req.caller;
+        const privileged = caller === 0 || store.isPrivileged(caller);
         for (const w of req.writes) {
           if (!store.isValidFrame(w.frame) || w.offset + w.data.length > PAGE_SIZE) {
             throw bad(`write ${w.frame}+[${w.offset}, ${w.data.length}) is not in a frame`);
+          }
+          // A domain writes only frames it owns or has mapped writable (checked before any write).
+          if (!privileged && !store.canWrite(caller, w.frame)) {
+            throw new CallError(PERMISSION_DENIED, `domain ${caller} may not write frame ${w.frame}`);
           }
         }
         for (const w of req.writes) {
