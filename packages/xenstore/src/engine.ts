@@ -2,7 +2,7 @@
 // transaction.c, domain.c, control.c) over an in-memory tree. No I/O, no clock, no randomness:
 // requests in, replies + watch events + journal mutations + effects out.
 
-import { XENSTORE_PAYLOAD_MAX, XS_EQUOTA, type XsErrorName, XsType } from "@xensim/abi";
+import { DOMID_SELF, XENSTORE_PAYLOAD_MAX, XS_EQUOTA, type XsErrorName, XsType } from "@xensim/abi";
 import { binaryStrings, binaryToBytes, bytesToBinary, cAtoi, fromBase64, toBase64 } from "./bytes.js";
 import { XenstoreStateError, XsError } from "./errors.js";
 import {
@@ -50,7 +50,7 @@ import type {
 import type { XsMessage } from "./wire.js";
 
 /** DOMID_SELF (xen.h): IS_DOMAIN_INTRODUCED answers "T" for it. */
-export const DOMID_SELF = 0x7ff0;
+export { DOMID_SELF };
 
 const EMPTY = new Uint8Array(0);
 const ALL_ACCESS = XS_PERM_READ | XS_PERM_WRITE | XS_PERM_OWNER;
