@@ -14,6 +14,7 @@ import {
   connectNatsBus,
   createGrpcCallClient,
   createInProcessCallClient,
+  collectFaultRecords,
   type EventBus,
   sendFaultRules,
 } from "@xensim/bus";
@@ -24,23 +25,10 @@ import { XenCtrl } from "@xensim/xenctrl";
 import { REPO_ROOT } from "./harness.js";
 
 /** Fault records of every page-server (both hosts answer). */
-async function allFaultRecords(bus: EventBus): Promise<Array<{ kind: string }>> {
-  const inbox = `cross-host-grant.records.${process.pid}`;
-  const out: Array<{ kind: string }> = [];
-  const sub = bus.subscribe(inbox, {
-    callback: (m) => {
-      const r = JSON.parse(new TextDecoder().decode(m.data)) as Record<
-        string,
-        { records: Array<{ kind: string }> }
-      >;
-      for (const c of Object.values(r)) out.push(...c.records);
-    },
-  });
-  await bus.flush();
-  bus.publish("xensim.fault.records.page-server", new Uint8Array(0), { reply: inbox });
-  await new Promise((r) => setTimeout(r, 500));
-  sub.unsubscribe();
-  return out;
+function allFaultRecords(bus: EventBus): Promise<Array<{ kind: string }>> {
+  return collectFaultRecords(bus, "page-server").then((replies) =>
+    replies.flatMap((r) => Object.values(r).flatMap((c) => c.records)),
+  );
 }
 
 describe("grant mapped across host processes (NATS + gRPC)", () => {

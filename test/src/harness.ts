@@ -2,6 +2,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { type HostHandle, startHost } from "@xensim/runtime";
 import { waitFor } from "@xensim/testkit";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "..", "..");
@@ -103,4 +104,22 @@ export function xenstoreTool(socket: string, tool: string, args: string[], timeo
 
 export function haveBinary(name: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${name}`]).status === 0;
+}
+
+/** Compiled entry point of a service (started by path, never imported). */
+export function serviceEntryPath(name: "xenstored" | "hypervisor" | "page-server"): string {
+  return join(REPO_ROOT, "services", name, "dist", "main.js");
+}
+
+/** An embedded host (worker threads, in-process bus and calls) running the hypervisor and xenstored. */
+export function startHypervisorHost(
+  opts: { hypervisorConfig?: Record<string, unknown> } = {},
+): Promise<HostHandle> {
+  return startHost({
+    services: [
+      { name: "hypervisor", entry: serviceEntryPath("hypervisor"), config: opts.hypervisorConfig ?? {} },
+      { name: "xenstored", entry: serviceEntryPath("xenstored"), config: {} },
+    ],
+    logLevel: "warn",
+  });
 }

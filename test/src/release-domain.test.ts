@@ -1,31 +1,19 @@
 // VIRQ_DOM_EXC end to end: the hypervisor publishes a domain's shutdown and death, xenstored fires
 // @releaseDomain to dom0's watch and forgets the domain, as C xenstored does on the VIRQ.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { describe, it } from "node:test";
 import { createInProcessBus, createInProcessCallClient } from "@xensim/bus";
 import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
-import { startHost } from "@xensim/runtime";
 import { waitFor } from "@xensim/testkit";
 import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type WatchEvent } from "@xensim/xenstore-client";
-import { REPO_ROOT } from "./harness.js";
+import { startHypervisorHost } from "./harness.js";
 
 const SHUTDOWN_poweroff = 0;
 
 describe("@releaseDomain from the hypervisor's domain exceptions", () => {
   it("fires on shutdown and on destroy, and the domain is no longer introduced", async () => {
-    const host = await startHost({
-      services: [
-        {
-          name: "hypervisor",
-          entry: join(REPO_ROOT, "services", "hypervisor", "dist", "main.js"),
-          config: {},
-        },
-        { name: "xenstored", entry: join(REPO_ROOT, "services", "xenstored", "dist", "main.js"), config: {} },
-      ],
-      logLevel: "warn",
-    });
+    const host = await startHypervisorHost();
     try {
       await host.ready;
       const bus = createInProcessBus({ name: host.busName });

@@ -10,6 +10,7 @@ import {
   type CallClient,
   connectNatsBus,
   createGrpcCallClient,
+  collectFaultRecords,
   type EventBus,
   sendFaultRules,
 } from "@xensim/bus";
@@ -85,24 +86,11 @@ async function startPageServer(hostId: string, natsUrl: string): Promise<PageSer
   };
 }
 
-/** Fault records of every page-server (both hosts answer; a request would keep only the first). */
-async function allFaultRecords(bus: EventBus): Promise<Array<{ kind: string }>> {
-  const inbox = `replication-test.records.${process.pid}`;
-  const out: Array<{ kind: string }> = [];
-  const sub = bus.subscribe(inbox, {
-    callback: (m) => {
-      const r = JSON.parse(new TextDecoder().decode(m.data)) as Record<
-        string,
-        { records: Array<{ kind: string }> }
-      >;
-      for (const c of Object.values(r)) out.push(...c.records);
-    },
-  });
-  await bus.flush();
-  bus.publish("xensim.fault.records.page-server", new Uint8Array(0), { reply: inbox });
-  await new Promise((r) => setTimeout(r, 500));
-  sub.unsubscribe();
-  return out;
+/** Fault records of every page-server (both hosts answer). */
+function allFaultRecords(bus: EventBus): Promise<Array<{ kind: string }>> {
+  return collectFaultRecords(bus, "page-server").then((replies) =>
+    replies.flatMap((r) => Object.values(r).flatMap((c) => c.records)),
+  );
 }
 
 describe("frame replication between two host processes (NATS + gRPC)", () => {

@@ -4,7 +4,6 @@
 // mapping; its old channel is gone (dom0's end unbound again, re-bindable) and a new channel works
 // on the fresh shared_info; xenstored does not take the soft reset for a death.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
   EVTCHNSTAT_closed,
@@ -17,25 +16,14 @@ import {
 } from "@xensim/abi";
 import { createInProcessBus, createInProcessCallClient } from "@xensim/bus";
 import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
-import { startHost } from "@xensim/runtime";
 import { waitFor } from "@xensim/testkit";
 import { decodeDomainExc, type DomainExcEvent, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type WatchEvent } from "@xensim/xenstore-client";
-import { REPO_ROOT } from "./harness.js";
+import { startHypervisorHost } from "./harness.js";
 
 describe("soft reset, embedded host", () => {
   it("keeps domid, memory and grant mappings; closes channels; xenstored keeps the domain", async () => {
-    const host = await startHost({
-      services: [
-        {
-          name: "hypervisor",
-          entry: join(REPO_ROOT, "services", "hypervisor", "dist", "main.js"),
-          config: {},
-        },
-        { name: "xenstored", entry: join(REPO_ROOT, "services", "xenstored", "dist", "main.js"), config: {} },
-      ],
-      logLevel: "warn",
-    });
+    const host = await startHypervisorHost();
     const bus = createInProcessBus({ name: host.busName });
     const hvCalls = createInProcessCallClient(
       loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,

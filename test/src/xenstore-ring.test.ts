@@ -2,31 +2,19 @@
 // domU: the toolstack creates the domain, the guest allocates an unbound port for dom0, dom0
 // introduces the domain (INTRODUCE domid gfn port), xenstored maps the page and binds the port.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { describe, it } from "node:test";
 import { createInProcessBus, createInProcessCallClient } from "@xensim/bus";
 import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
-import { startHost } from "@xensim/runtime";
 import { waitFor } from "@xensim/testkit";
 import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type WatchEvent, XenstoreClient, XsRingTransport } from "@xensim/xenstore-client";
-import { REPO_ROOT } from "./harness.js";
+import { startHypervisorHost } from "./harness.js";
 
 const STORE_GFN = 0x3f0; // inside the guest's 4 MiB
 
 describe("xenstore over a guest's ring page", () => {
   it("serves a guest's requests, relative paths and watches through the ring and event channel", async () => {
-    const host = await startHost({
-      services: [
-        {
-          name: "hypervisor",
-          entry: join(REPO_ROOT, "services", "hypervisor", "dist", "main.js"),
-          config: {},
-        },
-        { name: "xenstored", entry: join(REPO_ROOT, "services", "xenstored", "dist", "main.js"), config: {} },
-      ],
-      logLevel: "warn",
-    });
+    const host = await startHypervisorHost();
     const closers: Array<() => unknown> = [];
     try {
       await host.ready;

@@ -100,6 +100,34 @@ export async function sendFaultRules(
 }
 
 /** Fetches a running target's fault records, per component. */
+let collectCounter = 0;
+
+/**
+ * Every answer to a records request when several components share a target (a request keeps only
+ * the first reply): publishes once with a private reply subject and gathers replies for `waitMs`.
+ */
+export async function collectFaultRecords(
+  bus: EventBus,
+  target: string,
+  opts: { waitMs?: number } = {},
+): Promise<Array<Record<string, { seed: number; records: FaultRecord[] }>>> {
+  const inbox = `xensim.fault.inbox.${process.pid}.${Date.now()}.${++collectCounter}`;
+  const out: Array<Record<string, { seed: number; records: FaultRecord[] }>> = [];
+  const sub = bus.subscribe(inbox, {
+    callback: (m) => {
+      out.push(JSON.parse(dec.decode(m.data)) as Record<string, { seed: number; records: FaultRecord[] }>);
+    },
+  });
+  try {
+    await bus.flush();
+    bus.publish(faultRecordsSubject(target), new Uint8Array(0), { reply: inbox });
+    await new Promise((r) => setTimeout(r, opts.waitMs ?? 500));
+  } finally {
+    sub.unsubscribe();
+  }
+  return out;
+}
+
 export async function fetchFaultRecords(
   bus: EventBus,
   target: string,

@@ -16,6 +16,7 @@ export {
   type FaultControlReply,
   faultControlSubject,
   faultRecordsSubject,
+  collectFaultRecords,
   fetchFaultRecords,
   sendFaultRules,
   serveFaultControl,
