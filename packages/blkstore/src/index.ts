@@ -1,1 +1,33 @@
-export {};
+export { checkIo, type StoreInfoOptions } from "./common.js";
+export { NullStore, type NullStoreOptions } from "./null-store.js";
+export { MemoryStore, type MemoryStoreOptions } from "./memory-store.js";
+export { FileStore, type FileStoreOptions } from "./file-store.js";
+export { Mulberry32, sampler, type Distribution, type Rng } from "./prng.js";
+export { EventQueue, realClock, TimeHeap, VirtualClock, type Clock } from "./clock.js";
+export {
+  ARRAY_PROFILES,
+  predict,
+  predictIops,
+  predictLatency,
+  resolveProfile,
+  type ArrayProfile,
+  type ArrayProfileName,
+  type Prediction,
+} from "./array-model.js";
+export { ModelledArrayStore, type ArrayStats, type ModelledArrayOptions } from "./array-store.js";
+export {
+  FaultStore,
+  type FaultKind,
+  type FaultRecord,
+  type FaultSettings,
+  type FaultStoreOptions,
+} from "./fault-store.js";
+export {
+  openStore,
+  parseSize,
+  parseStoreSpec,
+  StoreSpecError,
+  validateStoreSpec,
+  type FaultSpec,
+  type StoreSpec,
+} from "./open-store.js";

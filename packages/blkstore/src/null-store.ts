@@ -1,0 +1,35 @@
+import type { BlockIo, BlockIoStatus, BlockStore, BlockStoreInfo } from "@xensim/blkif";
+import { checkIo, EIO, makeInfo, type StoreInfoOptions } from "./common.js";
+
+export interface NullStoreOptions extends StoreInfoOptions {
+  readonly sizeBytes: number;
+}
+
+/**
+ * Reads return zeros, writes are dropped, flush and discard succeed. Completes synchronously and
+ * allocates nothing per I/O: the fastest possible store, for measuring the transport alone.
+ */
+export class NullStore implements BlockStore {
+  readonly info: BlockStoreInfo;
+  private closed = false;
+
+  constructor(opts: NullStoreOptions) {
+    this.info = makeInfo(opts.sizeBytes, { ...opts, flush: false, discard: true, discardSecure: true });
+  }
+
+  submit(io: BlockIo, done: (status: BlockIoStatus) => void): void {
+    if (this.closed) return done(EIO);
+    const err = checkIo(this.info, io);
+    if (err !== 0) return done(err);
+    if (io.op === "read") {
+      const segs = io.segs;
+      for (let i = 0; i < segs.length; i++) (segs[i] as Uint8Array).fill(0);
+    }
+    done(0);
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+}
