@@ -91,7 +91,7 @@ export class XenbusDevice<V = unknown> {
   /** Where devError writes: /local/domain/<self>/error/<nodename relative to home>/error. */
   readonly errorPath: string;
   /** Called (and awaited, in order) with the other end's state on every change of `<otherend>/state`. */
-  onOtherendChanged: ((state: XenbusState) => void | Promise<void>) | undefined;
+  onOtherendChanged: ((state: XenbusState) => unknown) | undefined;
 
   private readonly hv: XenbusHypervisor<V> | undefined;
   private readonly refs: GrantRefAllocator;

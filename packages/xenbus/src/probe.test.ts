@@ -134,6 +134,35 @@ describe("XenbusProbe, backend side", () => {
   });
 });
 
+describe("XenbusProbe: otherendChanged", () => {
+  it("a backend driver sees its frontend's states from the current one on", async () => {
+    const hub = new EngineHub();
+    const { client } = hub.client();
+    const { client: toolstack } = hub.client();
+    const p = await createVbd(toolstack, 0, 5, 51712);
+    await toolstack.write(`${p.front}/state`, "2");
+    const seen: string[] = [];
+    const probe = await XenbusProbe.start({
+      store: client,
+      self: 0,
+      side: "backend",
+      type: "vbd",
+      otherendChanged: async (dev, state) => {
+        seen.push(`${dev.devid}:${state}`);
+        // A driver reacting: frontend Initialised -> backend Connected.
+        if (state === XenbusState.Initialised) await dev.switchState(XenbusState.Connected);
+      },
+    });
+    await waitFor(() => seen.length === 1, { message: "current state" });
+    await toolstack.write(`${p.front}/state`, "3");
+    await waitFor(async () => (await toolstack.read(`${p.back}/state`)) === "4", {
+      message: "backend Connected",
+    });
+    assert.deepEqual(seen, ["51712:2", "51712:3"]);
+    await probe.close();
+  });
+});
+
 describe("XenbusProbe, frontend side", () => {
   it("watches /local/domain/<self>/device/<type>", async () => {
     const hub = new EngineHub();

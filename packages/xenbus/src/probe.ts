@@ -22,9 +22,15 @@ export interface XenbusProbeOptions<V = unknown> extends Omit<XenbusDeviceOption
    */
   onlyInitialising?: boolean;
   /** Called (and awaited, in order) for each device found; errors go to onError. */
-  onAdded?: (dev: XenbusDevice<V>) => void | Promise<void>;
+  onAdded?: (dev: XenbusDevice<V>) => unknown;
+  /**
+   * The driver's otherend_changed: when given, each device found gets it as onOtherendChanged and
+   * its otherend watch is started right after onAdded (as Linux's watch_otherend after probe), so
+   * the first call carries the other end's current state.
+   */
+  otherendChanged?: (dev: XenbusDevice<V>, state: XenbusState) => unknown;
   /** Called after a device's directory went away (the device is already closed). */
-  onRemoved?: (dev: XenbusDevice<V>) => void | Promise<void>;
+  onRemoved?: (dev: XenbusDevice<V>) => unknown;
 }
 
 /**
@@ -155,6 +161,11 @@ export class XenbusProbe<V = unknown> {
       await this.opts.onAdded?.(dev);
     } catch (e) {
       this.reportError(e);
+    }
+    const handler = this.opts.otherendChanged;
+    if (handler && !this.closed && this.known.get(nodename) === dev) {
+      dev.onOtherendChanged = (state) => handler(dev, state);
+      await dev.watchOtherend();
     }
   }
 
