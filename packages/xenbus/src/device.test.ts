@@ -116,6 +116,35 @@ describe("XenbusDevice: otherend state tracking", () => {
     assert.deepEqual(await it.next(), { value: undefined, done: true });
   });
 
+  it("under any burst of writes, the states seen are a subsequence ending in the last one", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 10 }),
+        async (writes) => {
+          const { front, toolstack, paths } = await setup();
+          const seen: XenbusState[] = [];
+          front.onOtherendChanged = (s) => seen.push(s);
+          await front.watchOtherend();
+          await waitFor(() => seen.length === 1, { message: "initial state" });
+          // Written back to back, without waiting for the watch.
+          for (const w of writes) await toolstack.write(`${paths.back}/state`, String(w));
+          const last = writes[writes.length - 1]!;
+          await waitFor(() => front.otherendState === last && seen.length >= 2, { message: `state ${last}` });
+          await new Promise((r) => setTimeout(r, 5));
+          assert.equal(seen.at(-1), last);
+          // Every state seen was written, in the order written (reads may skip, never reorder).
+          let i = 0;
+          for (const s of seen.slice(1)) {
+            while (i < writes.length && writes[i] !== s) i++;
+            assert.ok(i < writes.length, `seen ${seen.join(",")} not a subsequence of ${writes.join(",")}`);
+          }
+          await front.close();
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
   it("readOtherendState / readState read the nodes; garbage reads as Unknown", async () => {
     const { front, back, toolstack, paths } = await setup();
     await toolstack.write(`${paths.back}/state`, "4");
