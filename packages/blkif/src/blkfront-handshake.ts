@@ -71,6 +71,8 @@ export interface BlkfrontState {
   readonly phase: BlkfrontPhase;
   readonly config: BlkfrontConfig;
   readonly backendState: XenbusState | undefined;
+  /** The backend's directory as last read (for a reconnect while it sits in InitWait). */
+  readonly backendKeys: XenstoreValues;
   /** Agreed at talk time. */
   readonly ringPageOrder: number;
   readonly nrQueues: number;
@@ -116,6 +118,7 @@ export function initialBlkfrontState(config: BlkfrontConfig = BLKFRONT_DEFAULT_C
     phase: "idle",
     config,
     backendState: undefined,
+    backendKeys: {},
     ringPageOrder: 0,
     nrQueues: 1,
     rings: undefined,
@@ -181,7 +184,7 @@ export function blkfrontReduce(state: BlkfrontState, event: BlkfrontEvent): Blkf
 /** Linux blkback_changed(). */
 function backendChanged(st: Step, raw: number, keys: XenstoreValues): void {
   if (!isXenbusState(raw)) return; // Linux ignores states it does not know
-  st.set({ backendState: raw });
+  st.set({ backendState: raw, backendKeys: keys });
   switch (raw) {
     case XenbusState.InitWait:
       if (st.s.state !== XenbusState.Initialising || st.s.phase !== "idle") return;
@@ -336,9 +339,14 @@ export function readBackendDisk(keys: XenstoreValues, config: BlkfrontConfig): B
   };
 }
 
+/**
+ * Start over from Initialising (resume, re-attach). A backend in Closed answers with InitWait; one
+ * already in InitWait will not change again, so talk to it at once (as Linux blkfront_resume).
+ */
 function reconnect(st: Step): void {
   if (st.s.phase === "connected") st.effects.push({ kind: "disconnected" });
   freeRings(st);
   st.set({ phase: "idle", disk: undefined, pendingConnect: undefined });
   st.switchState(XenbusState.Initialising);
+  if (st.s.backendState === XenbusState.InitWait) talk(st, st.s.backendKeys);
 }

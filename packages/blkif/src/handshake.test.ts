@@ -632,3 +632,119 @@ test("pair: random interleavings of close/reconnect/resize/online always settle 
     { numRuns: 300 },
   );
 });
+
+// Backend steps as a table: (event, expected effects, expected XenbusState after).
+test("backend connect, step by step: exact effects", () => {
+  const w = (path: string, value: string) => ({ kind: "write", path, value });
+  const steps: [BlkbackEvent, unknown[], number][] = [
+    [
+      { kind: "probed" },
+      [
+        w("feature-max-indirect-segments", "256"),
+        w("multi-queue-max-queues", "4"),
+        w("max-ring-page-order", "4"),
+        { kind: "switchState", state: S.InitWait },
+      ],
+      S.InitWait,
+    ],
+    [{ kind: "frontendChanged", state: S.Initialising, keys: {} }, [], S.InitWait],
+    [
+      { kind: "frontendChanged", state: S.Initialised, keys: { ...FRONT_OK, "feature-persistent": "1" } },
+      [
+        {
+          kind: "connectRings",
+          abi: "x86_64",
+          ringPageOrder: 0,
+          multiRef: false,
+          queues: [{ refs: [8], evtchn: 5 }],
+          persistent: true,
+        },
+      ],
+      S.InitWait,
+    ],
+    [{ kind: "ringsMapped" }, [], S.InitWait],
+    [
+      {
+        kind: "vbdOpened",
+        vbd: { info: { ...DISK, readonly: true, discard: false, flush: false }, cdrom: true },
+      },
+      [
+        {
+          kind: "transaction",
+          ops: [
+            w("feature-flush-cache", "0"),
+            w("feature-discard", "0"),
+            w("feature-barrier", "0"),
+            w("feature-persistent", "1"),
+            w("sectors", "2048"),
+            w("info", String(VDISK_READONLY | 1)),
+            w("sector-size", "512"),
+            w("physical-sector-size", "4096"),
+          ],
+        },
+        { kind: "switchState", state: S.Connected },
+      ],
+      S.Connected,
+    ],
+    [{ kind: "frontendChanged", state: S.Connected, keys: FRONT_OK }, [], S.Connected],
+    [
+      { kind: "frontendChanged", state: S.Closing, keys: {} },
+      [{ kind: "switchState", state: S.Closing }],
+      S.Closing,
+    ],
+    [
+      { kind: "frontendChanged", state: S.Closed, keys: {} },
+      [{ kind: "disconnectRings" }, { kind: "switchState", state: S.Closed }],
+      S.Closed,
+    ],
+    [
+      { kind: "frontendChanged", state: S.Initialising, keys: {} },
+      [{ kind: "switchState", state: S.InitWait }],
+      S.InitWait,
+    ],
+  ];
+  let s = initialBlkbackState();
+  for (const [ev, effects, after] of steps) {
+    const step = blkbackReduce(s, ev);
+    assert.deepEqual(step.effects, effects, JSON.stringify(ev));
+    assert.equal(step.state.state, after, JSON.stringify(ev));
+    s = step.state;
+  }
+});
+
+test("frontend reconnect while the backend sits in InitWait talks at once", () => {
+  let f = blkfrontReduce(initialBlkfrontState(), {
+    kind: "backendChanged",
+    state: S.InitWait,
+    keys: { "multi-queue-max-queues": "2" },
+  }).state;
+  f = blkfrontReduce(f, { kind: "ringsGrantFailed", err: XenErrno.ENOMEM, msg: "no memory" }).state;
+  assert.equal(f.state, S.Closing);
+  const step = blkfrontReduce(f, { kind: "reconnectRequested" });
+  assert.deepEqual(step.effects, [
+    { kind: "switchState", state: S.Initialising },
+    { kind: "grantRings", nrQueues: 2, nrPages: 1 },
+  ]);
+});
+
+test("frontend: ring-page-order 0 writes ring-ref and removes stale ring-page-order / multi-queue-num-queues", () => {
+  let f = blkfrontReduce(initialBlkfrontState({ ...BLKFRONT_DEFAULT_CONFIG, maxQueues: 1 }), {
+    kind: "backendChanged",
+    state: S.InitWait,
+    keys: { "max-ring-page-order": "4" },
+  }).state;
+  const step = blkfrontReduce(f, { kind: "ringsGranted", queues: [{ refs: [77], evtchn: 9 }] });
+  f = step.state;
+  assert.deepEqual(step.effects[0], {
+    kind: "transaction",
+    ops: [
+      { kind: "remove", path: "ring-page-order" },
+      { kind: "remove", path: "multi-queue-num-queues" },
+      { kind: "write", path: "ring-ref", value: "77" },
+      { kind: "write", path: "event-channel", value: "9" },
+      { kind: "write", path: "protocol", value: "x86_64-abi" },
+      { kind: "write", path: "feature-persistent", value: "1" },
+    ],
+  });
+  assert.equal(f.state, S.Initialised);
+});
