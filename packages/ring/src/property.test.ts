@@ -201,7 +201,7 @@ describe("random interleavings against the model", () => {
           startArb,
           fc.constantFrom(1, 2),
           fc.constantFrom(112, 108),
-          fc.array(opArb, { maxLength: 150 }),
+          fc.array(opArb, { maxLength: 200, size: "max" }),
           (start, pages, entry, ops) => {
             const h = new Harness(ringView(pages, kind), entry, start);
             for (const op of ops) h.step(op);
