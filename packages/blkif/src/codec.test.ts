@@ -81,7 +81,12 @@ for (const abi of ["x86_64", "x86_32"] as const) {
     const buf = new Uint8Array(size).fill(0xee);
     encodeRequest(buf, 0, abi, rwRequest());
     assert.equal(hex(buf), hex(unhex(GOLDEN_RW[abi])));
-    const out = decodeRequest(unhex(GOLDEN_RW[abi]), 0, abi, newBlkifRequest());
+    const golden = unhex(GOLDEN_RW[abi]);
+    const padded = new Uint8Array(golden.length + 8);
+    padded.set(golden, 8);
+    const fromView = decodeRequest(new DataView(padded.buffer, 8), 0, abi, newBlkifRequest());
+    const out = decodeRequest(golden, 0, abi, newBlkifRequest());
+    assert.deepEqual(fromView, out, "a DataView over the same bytes decodes the same");
     assert.equal(out.operation, BlkifOp.WRITE);
     assert.equal(out.nrSegments, 2);
     assert.equal(out.handle, 0xca00);

@@ -121,11 +121,18 @@ export function indirectPages(nrSegments: number): number {
 }
 
 /**
- * Decode the request at `off` of `bytes` (a copy of the slot: ring stride 112 / 108 bytes must be
- * available) into `out` and return it. Never throws on hostile contents; RangeError if the slot does
+ * Decode the request at `off` of `source` (a copy of the slot: ring stride 112 / 108 bytes must be
+ * available) into `out` and return it. A Uint8Array is the allocation-free path; a DataView costs
+ * one view object. Never throws on hostile contents; RangeError if the slot does
  * not fit.
  */
-export function decodeRequest(bytes: Uint8Array, off: number, abi: XenAbi, out: BlkifRequest): BlkifRequest {
+export function decodeRequest(
+  source: Uint8Array | DataView,
+  off: number,
+  abi: XenAbi,
+  out: BlkifRequest,
+): BlkifRequest {
+  const bytes = asBytes(source);
   need(bytes.length, off, BLKIF_RING_ENTRY_BYTES[abi], "blkif request");
   const op = rdU8(bytes, off);
   out.operation = op;
@@ -191,6 +198,13 @@ export function decodeRequest(bytes: Uint8Array, off: number, abi: XenAbi, out: 
       return out;
     }
   }
+}
+
+/** A DataView is read through a Uint8Array over the same bytes (one small view object). */
+function asBytes(source: Uint8Array | DataView): Uint8Array {
+  return source instanceof Uint8Array
+    ? source
+    : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
 }
 
 function decodeSegmentsAt(
@@ -367,11 +381,12 @@ export function encodeIndirectSegments(
 
 /** Decode the response at `off` (x86_64: 16 bytes, x86_32: 12 bytes) into `out`. */
 export function decodeResponse(
-  bytes: Uint8Array,
+  source: Uint8Array | DataView,
   off: number,
   abi: XenAbi,
   out: BlkifResponse,
 ): BlkifResponse {
+  const bytes = asBytes(source);
   const L = BLKIF_RESPONSE_LAYOUT[abi];
   need(bytes.length, off, L.size, "blkif response");
   out.idLo = rdU32(bytes, off + L.id);
