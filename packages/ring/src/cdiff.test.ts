@@ -11,11 +11,12 @@ import type { MemView } from "@xensim/memory";
 import fc from "fast-check";
 import { BackRing } from "./back.js";
 import { FrontRing } from "./front.js";
-import { REQ_EVENT, REQ_PROD, RSP_EVENT, RSP_PROD } from "./sring.js";
+import { REQ_EVENT, REQ_PROD, RSP_EVENT, RSP_PROD, sharedRingInit } from "./sring.js";
 import { buildCRing, type CRing, cRingUnavailable, Op, type RingState } from "./testing/cring.js";
 import { initAt, ringView, type ViewKind } from "./testing/views.js";
 
-const E = BLKIF_RING_ENTRY_BYTES.x86_64;
+const E64 = BLKIF_RING_ENTRY_BYTES.x86_64;
+const E32 = BLKIF_RING_ENTRY_BYTES.x86_32;
 const unavailable = cRingUnavailable();
 
 interface RawOp {
@@ -76,19 +77,21 @@ function fnv(h: number, p: Uint8Array): number {
 }
 
 class TsRing {
-  readonly buf = new Uint8Array(E);
+  readonly buf: Uint8Array;
   constructor(
     readonly view: MemView,
     readonly f: FrontRing,
     readonly b: BackRing,
-  ) {}
+  ) {
+    this.buf = new Uint8Array(f.entryBytes);
+  }
 
-  static load(state: RingState, kind: ViewKind): TsRing {
+  static load(state: RingState, kind: ViewKind, entry: number): TsRing {
     const view = ringView(state.bytes.length / 4096, kind);
     view.write(0, state.bytes);
-    const f = FrontRing.attach(view, E, { start: state.reqProdPvt });
+    const f = FrontRing.attach(view, entry, { start: state.reqProdPvt });
     f.rspCons = state.rspCons;
-    const b = BackRing.attach(view, E, { start: state.rspProdPvt });
+    const b = BackRing.attach(view, entry, { start: state.rspProdPvt });
     b.reqCons = state.reqCons;
     return new TsRing(view, f, b);
   }
@@ -233,7 +236,7 @@ function sameState(actual: RingState, expected: RingState, what: string): void {
   }
 }
 
-function fresh(pages: number, kind: ViewKind, start: number, junk: number): TsRing {
+function fresh(pages: number, kind: ViewKind, start: number, junk: number, entry: number): TsRing {
   const view = ringView(pages, kind);
   let x = junk | 1;
   for (let off = 64; off < view.byteLength; off += 4) {
@@ -241,38 +244,59 @@ function fresh(pages: number, kind: ViewKind, start: number, junk: number): TsRi
     view.setU32(off, x);
   }
   initAt(view, start);
-  return new TsRing(view, FrontRing.attach(view, E), BackRing.attach(view, E));
+  return new TsRing(view, FrontRing.attach(view, entry), BackRing.attach(view, entry));
 }
 
 describe("differential: our ring vs the ring.h macros (gcc, /usr/include/xen)", () => {
-  let c: CRing | undefined;
+  const c = new Map<number, CRing>();
   before(() => {
-    if (!unavailable) c = buildCRing();
+    if (unavailable) return;
+    c.set(E64, buildCRing());
+    c.set(E32, buildCRing(true));
   });
-  after(() => c?.dispose());
+  after(() => {
+    for (const r of c.values()) r.dispose();
+  });
 
-  test("the compiled blkif ring agrees on the entry size and ring sizes", (t) => {
+  test("the compiled rings agree on entry sizes and ring sizes", (t) => {
     if (unavailable) return t.skip(unavailable);
-    assert.equal(c!.entryBytes, E);
-    for (const pages of [1, 2, 4, 16, 64]) {
-      const ts = fresh(pages, "contiguous", 0, 1);
-      const r = c!.run(ts.state(), []);
-      assert.equal(r.frontSize, ts.f.size, `${pages} pages`);
-      assert.equal(r.backSize, ts.b.size);
+    for (const [entry, cr] of c) {
+      assert.equal(cr.entryBytes, entry);
+      for (const pages of [1, 2, 3, 4, 16, 64]) {
+        const ts = fresh(pages, "contiguous", 0, 1, entry);
+        const r = cr.run(ts.state(), []);
+        assert.equal(r.frontSize, ts.f.size, `${entry}-byte entries, ${pages} pages`);
+        assert.equal(r.backSize, ts.b.size);
+      }
     }
   });
 
-  for (const [pages, kind] of [
-    [1, "paged"],
-    [1, "contiguous"],
-    [4, "paged"],
-    [4, "contiguous"],
-    [64, "paged"],
-    [64, "contiguous"],
-  ] as const)
-    test(`random scripts, ${pages} page(s), ${kind} view: both directions`, (t) => {
+  test("SHARED_RING_INIT writes the same header over junk", (t) => {
+    if (unavailable) return t.skip(unavailable);
+    const ts = fresh(2, "paged", 0x12345678, 99, E64);
+    ts.view.setU32(16, 0xdeadbeef); // pvt
+    ts.view.setU32(60, 0xdeadbeef); // __pad
+    const before = ts.state();
+    const r = c.get(E64)!.run(before, [[Op.SHARED_RING_INIT, 0]]);
+    sharedRingInit(ts.view);
+    sameState(ts.state(), r.state, "SHARED_RING_INIT");
+  });
+
+  const matrix: [number, number, ViewKind, number][] = [
+    [E64, 1, "paged", 25],
+    [E64, 1, "contiguous", 25],
+    [E64, 4, "paged", 25],
+    [E64, 4, "contiguous", 25],
+    [E64, 64, "paged", 12],
+    [E64, 64, "contiguous", 12],
+    [E32, 1, "contiguous", 15],
+    [E32, 2, "paged", 15],
+    [E32, 64, "paged", 8],
+  ];
+  for (const [entry, pages, kind, numRuns] of matrix)
+    test(`random scripts, ${entry}-byte entries, ${pages} page(s), ${kind} view: both directions`, (t) => {
       if (unavailable) return t.skip(unavailable);
-      const cr = c!;
+      const cr = c.get(entry)!;
       fc.assert(
         fc.property(
           startArb,
@@ -280,9 +304,9 @@ describe("differential: our ring vs the ring.h macros (gcc, /usr/include/xen)", 
           fc.array(rawOpArb, { minLength: 10, maxLength: 100, size: "max" }),
           fc.nat(),
           (start, junk, raws, cut) => {
-            const s0 = fresh(pages, kind, start, junk).state();
+            const s0 = fresh(pages, kind, start, junk, entry).state();
             // our ring runs the whole script
-            const ours = TsRing.load(s0, kind);
+            const ours = TsRing.load(s0, kind, entry);
             const { script, results } = ours.runRaw(raws);
             const end = ours.state();
             // C runs it from the same bytes
@@ -293,19 +317,19 @@ describe("differential: our ring vs the ring.h macros (gcc, /usr/include/xen)", 
             const m = cut % (script.length + 1);
             const prefix = script.slice(0, m);
             const suffix = script.slice(m);
-            const mid = TsRing.load(s0, kind);
+            const mid = TsRing.load(s0, kind, entry);
             mid.run(prefix);
             const cSuffix = cr.run(mid.state(), suffix);
             assert.deepEqual(cSuffix.results, results.slice(m), "C continuing our bytes");
             sameState(cSuffix.state, end, "C continuing our bytes");
-            // C's bytes after the prefix, continued by our ring
+            // C's bytes after the prefix, continued by our ring (on the other kind of view)
             const cPrefix = cr.run(s0, prefix);
-            const cont = TsRing.load(cPrefix.state, kind === "paged" ? "contiguous" : "paged");
+            const cont = TsRing.load(cPrefix.state, kind === "paged" ? "contiguous" : "paged", entry);
             assert.deepEqual(cont.run(suffix), results.slice(m), "our ring continuing C's bytes");
             sameState(cont.state(), end, "our ring continuing C's bytes");
           },
         ),
-        { numRuns: pages === 64 ? 12 : 25 },
+        { numRuns },
       );
     });
 });

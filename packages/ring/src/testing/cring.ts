@@ -29,6 +29,7 @@ export const Op = Object.freeze({
   REQ_PROD_OVERFLOW: 17, // arg prod
   POKE_REQ_EVENT: 20, // arg: the backend writes req_event directly (batching hold-off)
   POKE_RSP_EVENT: 21,
+  SHARED_RING_INIT: 30, // only in a script of its own: the privates are not reset
 } as const);
 
 export interface RingState {
@@ -58,7 +59,21 @@ const SOURCE = String.raw`
 #define wmb() __sync_synchronize()
 #include <xen/io/blkif.h>
 
+#ifdef ENTRY108
+/* A ring with x86_32 blkif's 108-byte stride, defined on the spot with ring.h's own macro. */
+struct r108_request { unsigned char b[108]; };
+struct r108_response { unsigned char b[12]; };
+DEFINE_RING_TYPES(r108, struct r108_request, struct r108_response);
+typedef union r108_sring_entry entry_t;
+typedef struct r108_sring sring_t;
+typedef struct r108_front_ring front_t;
+typedef struct r108_back_ring back_t;
+#else
 typedef union blkif_sring_entry entry_t;
+typedef blkif_sring_t sring_t;
+typedef blkif_front_ring_t front_t;
+typedef blkif_back_ring_t back_t;
+#endif
 
 static uint32_t get32(void) {
   uint32_t v;
@@ -80,13 +95,13 @@ int main(void) {
   uint32_t pages = get32(), rpp = get32(), rc = get32(), rspp = get32(), rqc = get32(), nops = get32();
   uint32_t *ops = malloc((size_t)nops * 8 + 8), *res = malloc((size_t)nops * 4 + 4);
   size_t bytes = (size_t)pages * 4096;
-  blkif_sring_t *s = aligned_alloc(4096, bytes);
+  sring_t *s = aligned_alloc(4096, bytes);
   if (!ops || !res || !s) return 3;
   if (nops && fread(ops, 8, nops, stdin) != nops) return 2;
   if (fread(s, 1, bytes, stdin) != bytes) return 2;
 
-  blkif_front_ring_t fr;
-  blkif_back_ring_t br;
+  front_t fr;
+  back_t br;
   FRONT_RING_ATTACH(&fr, s, rpp, bytes);
   fr.rsp_cons = rc;
   BACK_RING_ATTACH(&br, s, rspp, bytes);
@@ -135,6 +150,7 @@ int main(void) {
     case 16: r = RING_REQUEST_CONS_OVERFLOW(&br, arg); break;
     case 17: r = RING_REQUEST_PROD_OVERFLOW(&br, arg); break;
     case 20: s->req_event = arg; break;
+    case 30: SHARED_RING_INIT(s); break;
     case 21: s->rsp_event = arg; break;
     default: return 4;
     }
@@ -157,21 +173,29 @@ export function cRingUnavailable(): string | undefined {
 }
 
 export interface CRing {
-  /** sizeof(union blkif_sring_entry) as compiled (112 on x86_64). */
+  /** sizeof the ring's entry union as compiled (112 for blkif on x86_64, or 108). */
   readonly entryBytes: number;
   run(state: RingState, script: readonly (readonly [number, number])[]): CRunResult;
   dispose(): void;
 }
 
-/** Compile the program (x86_64, hosted) into a temporary directory. */
-export function buildCRing(): CRing {
+/**
+ * Compile the program (x86_64, hosted) into a temporary directory: over blkif_sring (112-byte
+ * entries), or with `entry108` over a ring defined with DEFINE_RING_TYPES whose entry has x86_32
+ * blkif's 108-byte stride.
+ */
+export function buildCRing(entry108 = false): CRing {
   const dir = mkdtempSync(join(tmpdir(), "xensim-ring-c-"));
   writeFileSync(join(dir, "ring.c"), SOURCE);
   const exe = join(dir, "ring");
-  const cc = spawnSync("gcc", ["-std=gnu11", "-O1", "-Wall", "-Wno-unused", "-o", exe, "ring.c"], {
-    cwd: dir,
-    encoding: "utf8",
-  });
+  const cc = spawnSync(
+    "gcc",
+    ["-std=gnu11", "-O1", "-Wall", "-Wno-unused", ...(entry108 ? ["-DENTRY108"] : []), "-o", exe, "ring.c"],
+    {
+      cwd: dir,
+      encoding: "utf8",
+    },
+  );
   if (cc.status !== 0) throw new Error(`gcc failed:\n${cc.stdout}${cc.stderr}`);
   const run = (state: RingState, script: readonly (readonly [number, number])[]): CRunResult => {
     const pages = state.bytes.length / 4096;
