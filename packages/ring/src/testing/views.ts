@@ -10,8 +10,8 @@ export type ViewKind = "contiguous" | "paged";
 export function ringView(pages: number, kind: ViewKind, writeLog?: WriteLog): MemView {
   const store = PageStore.create({ frames: 2 * pages + 64, ...(writeLog ? { writeLog } : {}) });
   if (kind === "contiguous") return store.viewOfFrames(store.allocFrames(DOMID_XEN, pages, true)!);
-  // Every other frame of a run, in descending order: never adjacent (even for one page it is a
-  // frame other than the first allocated).
+  // Every other frame of a run, in descending order: never adjacent. (One frame is always a
+  // ContiguousView: ask for two or more pages to get a PagedView.)
   const run = store.allocFrames(DOMID_XEN, 2 * pages, true)!;
   const frames = run.filter((_, i) => i % 2 === 1).reverse();
   const v = store.viewOfFrames(frames);
