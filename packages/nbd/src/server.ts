@@ -30,6 +30,11 @@ function encodeName(name: string): string {
   return name.split("/").map(encodeURIComponent).join("/");
 }
 
+/** Percent-encodes a socket path for the URI query, keeping '/' readable. */
+function encodePath(path: string): string {
+  return path.split("/").map(encodeURIComponent).join("/");
+}
+
 /** Starts an NBD server (fixed newstyle). The exported stores are not closed by the server. */
 export async function startNbdServer(opts: NbdServerOptions): Promise<NbdServerHandle> {
   const live = new Map<Socket, NbdConnection>();
@@ -111,7 +116,7 @@ export async function startNbdServer(opts: NbdServerOptions): Promise<NbdServerH
     opts.defaultExport ?? (typeof opts.exports === "function" ? "" : ([...opts.exports.keys()][0] ?? ""));
   const uriFor = (name: string) =>
     "path" in address
-      ? `nbd+unix:///${encodeName(name)}?socket=${encodeURIComponent(address.path)}`
+      ? `nbd+unix:///${encodeName(name)}?socket=${encodePath(address.path)}`
       : `nbd://${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}/${encodeName(name)}`;
 
   let closing: Promise<void> | undefined;
