@@ -401,3 +401,43 @@ describe("ByteQueue", () => {
     );
   });
 });
+
+describe("NbdConnection stream splitting (fast-check)", () => {
+  it("any chunking of a random conversation gives the same bytes out as feeding it whole", () => {
+    const cmd = fc.record({
+      type: fc.constantFrom(NbdCmd.READ, NbdCmd.WRITE, NbdCmd.FLUSH, NbdCmd.TRIM, NbdCmd.WRITE_ZEROES, 77),
+      off: fc.integer({ min: 0, max: 20_000 }),
+      len: fc.integer({ min: 0, max: 3000 }),
+      fua: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(cmd, { maxLength: 12 }),
+        fc.boolean(),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (cmds, structured, rawCuts) => {
+          const parts: Uint8Array[] = [
+            hex("00000003"),
+            ...(structured ? [opt(8)] : []),
+            opt(3),
+            opt(7, goData("d", [3, 1])),
+          ];
+          cmds.forEach((c, i) => {
+            parts.push(req(c.type, i + 1, c.off, c.len, c.fua ? 1 : 0));
+            if (c.type === NbdCmd.WRITE) parts.push(new Uint8Array(c.len).fill(i + 1));
+          });
+          parts.push(req(NbdCmd.DISC, 0, 0, 0));
+          const input = concat(parts);
+          const mk = () => new Map([["d", new MemoryStore({ sizeBytes: 16384 }) as BlockStore]]);
+          const whole = run(mk(), input);
+          const cuts = [...new Set(rawCuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b);
+          const split = run(mk(), input, cuts);
+          assert.equal(toHex(split.out), toHex(whole.out));
+          assert.equal(split.closed, "client disconnected");
+          assert.equal(whole.closed, "client disconnected");
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
