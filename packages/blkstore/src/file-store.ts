@@ -52,6 +52,8 @@ function errnoOf(e: unknown): number {
  */
 export class FileStore implements BlockStore {
   readonly info: BlockStoreInfo;
+  /** fdatasync/fsync calls made so far (flushes and FUA writes). */
+  syncs = 0;
   private readonly inflight = new InFlight();
   private closing: Promise<void> | undefined;
   private zeros: Uint8Array | undefined;
@@ -121,6 +123,7 @@ export class FileStore implements BlockStore {
   }
 
   private sync(): Promise<void> {
+    this.syncs++;
     return this.syncMode === "fsync" ? this.fh.sync() : this.fh.datasync();
   }
 

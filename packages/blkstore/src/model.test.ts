@@ -356,6 +356,7 @@ describe("openStore", () => {
       ["array:profile=tape,size=1M,seed=1", /profile must be one of iscsi-array, ssd, null/],
       ["array:profile=ssd,size=1M", /integer seed/],
       ["file:size=1M", /file needs a path/],
+      ["array:profile=ssd,size=1M,seed=1,readonly", /cannot be read-only/],
       ["memory:size=4K,error-rate=0.1", /need fault-seed/],
       [
         { kind: "memory", sizeBytes: 4096, fault: { seed: 1, errorRate: 3 } },

@@ -108,6 +108,8 @@ export function parseStoreSpec(s: string): StoreSpec {
       spec = { kind, sizeBytes: size === undefined ? undefined : parseSize(size), readonly };
       break;
     case "array": {
+      if (readonly !== undefined)
+        throw new StoreSpecError(`store spec '${s}': an array store cannot be read-only`);
       const seed = take("seed");
       spec = {
         kind,

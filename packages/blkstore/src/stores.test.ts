@@ -163,10 +163,13 @@ describe("FileStore", () => {
     const a = new Uint8Array(S).fill(0xa1);
     const b = new Uint8Array(2 * S).fill(0xb2);
     assert.equal(await submitIo(st, wr(1, a, true)), 0);
+    assert.equal(st.syncs, 1, "FUA write synced");
     // FUA: synced before done, so another open of the file sees it now.
     assert.equal((await readFile(p))[S], 0xa1);
     assert.equal(await submitIo(st, wr(4, b)), 0);
+    assert.equal(st.syncs, 1, "plain write not synced");
     assert.equal(await submitIo(st, { op: "flush", sector: 0, nrSectors: 0, segs: [] }), 0);
+    assert.equal(st.syncs, 2, "flush synced");
     await st.close();
     const img = await readFile(p);
     assert.deepEqual(img.subarray(S, 2 * S), Buffer.from(a));
