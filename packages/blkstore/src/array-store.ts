@@ -21,6 +21,11 @@ export interface ModelledArrayOptions {
   readonly sizeBytes?: number;
   /** Defaults to performance.now() + setTimeout; pass a VirtualClock to simulate. */
   readonly clock?: Clock;
+  /**
+   * Completions due within this many ms run when the timer fires (see {@link EventQueue}); default
+   * 0.5 on the real clock (centres node's ~1 ms timer lateness), 0 on an injected clock.
+   */
+  readonly timerSlackMs?: number;
 }
 
 interface Job {
@@ -108,7 +113,7 @@ export class ModelledArrayStore implements BlockStore {
     }
     this.info = Object.freeze({ ...this.inner.info, flush: true });
     this.clock = opts.clock ?? realClock;
-    this.events = new EventQueue(this.clock);
+    this.events = new EventQueue(this.clock, opts.timerSlackMs ?? (this.clock === realClock ? 0.5 : 0));
     this.draw = sampler(p.service, new Mulberry32(opts.seed));
     this.busy = new Int32Array(p.spindles);
     this.fifos = Array.from({ length: p.spindles }, () => new Fifo<Job>());

@@ -101,7 +101,15 @@ export class EventQueue {
   private armedFor = Infinity;
   private cancel: (() => void) | undefined;
 
-  constructor(readonly clock: Clock) {}
+  /**
+   * `slackMs`: entries due within this much of now run when a timer fires. Timers fire late by up
+   * to their granularity (~1 ms for node's); a slack of about half of it centres delivery on the
+   * model's time instead of always after it. 0 (exact) for virtual clocks.
+   */
+  constructor(
+    readonly clock: Clock,
+    private readonly slackMs = 0,
+  ) {}
 
   get pending(): number {
     return this.heap.size;
@@ -119,7 +127,7 @@ export class EventQueue {
     const t = this.heap.peekTime();
     this.armedFor = t;
     if (t === Infinity) return;
-    this.cancel = this.clock.setTimer(t - this.clock.now(), () => {
+    this.cancel = this.clock.setTimer(t - this.slackMs - this.clock.now(), () => {
       this.cancel = undefined;
       this.armedFor = Infinity;
       this.run();
@@ -127,7 +135,7 @@ export class EventQueue {
   }
 
   private run(): void {
-    const now = this.clock.now();
+    const now = this.clock.now() + this.slackMs;
     while (this.heap.peekTime() <= now) (this.heap.pop() as () => void)();
     if (this.armedFor === Infinity) this.arm();
   }
