@@ -23,7 +23,8 @@ function run(
   timeoutMs = 20_000,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(bin, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    // cwd: fio writes verify state files into its working directory.
+    execFile(bin, args, { cwd: dir, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;
       resolve({ code, stdout, stderr });
     });
