@@ -164,6 +164,7 @@ describe("NbdServer with real clients", { timeout: 60_000 }, () => {
         "--iodepth=16",
         "--verify=crc32c",
         "--do_verify=1",
+        "--verify_state_save=0",
         "--output-format=json",
       ];
       const one = await run("fio", ["--name=randrw", "--size=16m", ...common], 30_000);
