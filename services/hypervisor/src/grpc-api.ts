@@ -161,10 +161,14 @@ export function addHypervisorService(
       return rc("EvtchnSend", { rc: hv.evtchnSend(q.caller, q.port) });
     },
     EvtchnConsumePending: async (q: EvtchnConsumePendingRequest__Output) => {
-      // The fence is taken before the bits: every write published before a send whose bit we
-      // consume is covered by it.
-      const fence = repl.publishedFence ? await repl.publishedFence().catch(() => undefined) : undefined;
+      // The fence is taken after the bits: a sender publishes its writes before it sets the bit, so
+      // the published head read after the scan covers every send whose bit this scan consumed. (Read
+      // before the scan, it missed a send that published and set its bit in between.)
       const r = hv.evtchnConsumePending(q.caller, q.domid, q.vcpu);
+      const fence =
+        r.ports.length > 0 && repl.publishedFence
+          ? await repl.publishedFence().catch(() => undefined)
+          : undefined;
       return rc("EvtchnConsumePending", {
         ...r,
         fenceHost: fence?.host ?? "",
