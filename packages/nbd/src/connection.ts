@@ -134,6 +134,7 @@ export class NbdConnection {
   private exportName = "";
   private inFlight = 0;
   private paused = false;
+  private outputBlocked = false;
   private stopping = false; // disconnect requested or shutdown: read nothing more, drain, close
   private closed = false;
   private readonly maxInFlight: number;
@@ -183,6 +184,17 @@ export class NbdConnection {
     this.stopping = true;
     this.in.clear();
     if (this.store === undefined || this.inFlight === 0) this.finish(reason);
+  }
+
+  /**
+   * The transport cannot take more output right now (the socket's buffer is full) / can again.
+   * While blocked no new request is started, so replies cannot pile up without bound; the shell
+   * also stops reading.
+   */
+  setOutputBlocked(blocked: boolean): void {
+    if (this.outputBlocked === blocked) return;
+    this.outputBlocked = blocked;
+    if (!blocked && !this.closed) this.pump();
   }
 
   private finish(reason: string): void {
@@ -241,6 +253,7 @@ export class NbdConnection {
           break;
         }
         case "request-header": {
+          if (this.outputBlocked) return;
           if (this.inFlight >= this.maxInFlight) {
             if (!this.paused) {
               this.paused = true;

@@ -189,6 +189,60 @@ describe("NbdServer with real clients", { timeout: 60_000 }, () => {
     }
   });
 
+  it("backpressure: a client that stops reading replies stops the server reading requests", async () => {
+    const mem = new MemoryStore({ sizeBytes: 1 << 20 });
+    let submitted = 0;
+    const counting: BlockStore = {
+      info: mem.info,
+      submit: (io, done) => {
+        submitted++;
+        mem.submit(io, done);
+      },
+      close: () => mem.close(),
+    };
+    const path = sockPath();
+    const srv = await startNbdServer({
+      exports: new Map([["d", counting]]),
+      listen: { path },
+      maxInFlight: 8,
+      closeTimeoutMs: 300,
+    });
+    try {
+      const c = await rawClient(path, "d");
+      c.sock.pause();
+      const N = 2000;
+      const LEN = 16384;
+      const reqs = Buffer.concat(
+        Array.from({ length: N }, (_, i) =>
+          encodeRequest({ type: NbdCmd.READ, cookie: BigInt(i), offset: (i * LEN) % (1 << 20), length: LEN }),
+        ),
+      );
+      c.sock.write(reqs);
+      await new Promise((r) => setTimeout(r, 300));
+      const whilePaused = submitted;
+      assert.ok(
+        whilePaused < N / 2,
+        `server kept reading: ${whilePaused} of ${N} submitted while the client read nothing`,
+      );
+      c.sock.resume();
+      await c.waitFor(() => c.replies().length >= N * (16 + LEN), 10_000);
+      assert.equal(submitted, N);
+      assert.equal(c.replies().length, N * (16 + LEN));
+      c.sock.destroy();
+      // A client that never reads cannot hold close() beyond closeTimeoutMs.
+      const stuck = await rawClient(path, "d");
+      stuck.sock.pause();
+      stuck.sock.write(reqs);
+      await new Promise((r) => setTimeout(r, 100));
+      const t0 = Date.now();
+      await srv.close();
+      assert.ok(Date.now() - t0 < 2000, `close took ${Date.now() - t0} ms`);
+      stuck.sock.destroy();
+    } finally {
+      await srv.close();
+    }
+  });
+
   it("bad input never takes the server down; pipelined requests complete out of order; close() drains", async () => {
     const mem = new MemoryStore({ sizeBytes: 1 << 20 });
     mem.bytes.fill(0x5a, 0, 4096);

@@ -9,6 +9,8 @@ export interface NbdServerOptions extends NbdConnectionOptions {
   readonly listen: NbdListen;
   /** Export name used in `uri` (default: the first key of a Map export list, else ""). */
   readonly defaultExport?: string;
+  /** How long close() lets connections drain before destroying them (default 5000 ms). */
+  readonly closeTimeoutMs?: number;
   /** Called with each connection's end reason (logging hook). */
   readonly onConnectionClosed?: (reason: string) => void;
 }
@@ -38,6 +40,7 @@ function encodePath(path: string): string {
 /** Starts an NBD server (fixed newstyle). The exported stores are not closed by the server. */
 export async function startNbdServer(opts: NbdServerOptions): Promise<NbdServerHandle> {
   const live = new Map<Socket, NbdConnection>();
+  const sockets = new Set<Socket>();
   const server: Server = createServer({ noDelay: true }, (sock) => serve(sock));
 
   function serve(sock: Socket): void {
@@ -55,6 +58,7 @@ export async function startNbdServer(opts: NbdServerOptions): Promise<NbdServerH
           if (!sock.write(bytes) && !writeBlocked) {
             writeBlocked = true;
             update();
+            conn.setOutputBlocked(true);
           }
         },
         close(reason) {
@@ -75,9 +79,11 @@ export async function startNbdServer(opts: NbdServerOptions): Promise<NbdServerH
       opts,
     );
     live.set(sock, conn);
+    sockets.add(sock);
     sock.on("drain", () => {
       writeBlocked = false;
       update();
+      conn.setOutputBlocked(false);
     });
     sock.on("data", (b: Buffer) => {
       try {
@@ -91,6 +97,7 @@ export async function startNbdServer(opts: NbdServerOptions): Promise<NbdServerH
     });
     sock.on("error", () => sock.destroy());
     sock.on("close", () => {
+      sockets.delete(sock);
       // Peer went away: stop reading; in-flight I/O completes into the void, then hooks.close runs.
       if (live.has(sock)) conn.shutdown("peer closed");
     });
@@ -129,7 +136,14 @@ export async function startNbdServer(opts: NbdServerOptions): Promise<NbdServerH
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // A client that stops reading cannot hold close() forever.
+        const timer = setTimeout(() => {
+          for (const s of sockets) s.destroy();
+        }, opts.closeTimeoutMs ?? 5000);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
         for (const conn of [...live.values()]) conn.shutdown();
       });
       return closing;
