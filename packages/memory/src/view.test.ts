@@ -239,3 +239,41 @@ test("copyTo a view of another store goes through read/write", () => {
   contiguous.copyTo(other, PAGE_SIZE - 2, 0, 4);
   assert.equal(other.getU32(PAGE_SIZE - 2), 0xabcdef01);
 });
+
+test("readInto / writeFrom match read / write on both views, across frame boundaries", () => {
+  const size = 3 * PAGE_SIZE;
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: size }),
+      fc.integer({ min: 0, max: 300 }),
+      fc.integer({ min: 0, max: 20 }),
+      (off, len0, pad) => {
+        const len = Math.min(len0, size - off);
+        const { contiguous, paged } = setup();
+        for (const v of [contiguous, paged] as MemView[]) {
+          const src = new Uint8Array(len + pad).map((_, i) => (i * 13 + off) & 0xff);
+          v.writeFrom(off, src, pad, len);
+          assert.deepEqual(v.read(off, len), src.subarray(pad, pad + len));
+          const dst = new Uint8Array(len + pad);
+          v.readInto(off, dst, pad, len);
+          assert.deepEqual(dst.subarray(pad), src.subarray(pad, pad + len));
+        }
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+test("liveBytes: one range of the shared buffer, or undefined where a paged view changes frame", () => {
+  const { contiguous, paged } = setup();
+  const live = contiguous.liveBytes(PAGE_SIZE - 8, 16)!;
+  live[0] = 0x5a;
+  assert.equal(contiguous.getU8(PAGE_SIZE - 8), 0x5a, "writes through it land in the view");
+  assert.equal(paged.liveBytes(PAGE_SIZE - 8, 16), undefined, "paged: the range spans two frames");
+  const inFrame = paged.liveBytes(PAGE_SIZE + 512, 3584)!;
+  assert.equal(inFrame.length, 3584);
+  inFrame[0] = 0xa5;
+  assert.equal(paged.getU8(PAGE_SIZE + 512), 0xa5);
+  assert.equal(paged.liveBytes(3 * PAGE_SIZE, 0)!.length, 0);
+  assert.throws(() => paged.liveBytes(3 * PAGE_SIZE - 4, 8), MemoryAccessError);
+});

@@ -65,6 +65,17 @@ export interface MemView {
   copyWithin(target: number, start: number, end: number): void;
   /** Copy `len` bytes from this view at `srcOff` to `dst` at `dstOff`. */
   copyTo(dst: MemView, dstOff: number, srcOff: number, len: number): void;
+  /** Copy `len` bytes at `off` into `dst` at `dstOff` (no allocation). */
+  readInto(off: number, dst: Uint8Array, dstOff?: number, len?: number): void;
+  /** Write `len` bytes of `src` from `srcOff` at `off` (no allocation). */
+  writeFrom(off: number, src: Uint8Array, srcOff?: number, len?: number): void;
+  /**
+   * The live bytes [off, off+len) as one Uint8Array over the shared buffer — when they are one
+   * range of it (always in a contiguous view; within one frame in a paged one), else undefined.
+   * Zero-copy I/O (a store reading or filling a granted page): the caller honours `readonly` and
+   * calls markWritten for what it wrote.
+   */
+  liveBytes(off: number, len: number): Uint8Array | undefined;
   /** A view of [off, off+len) of this one (same memory, same permission). */
   slice(off: number, len: number): MemView;
   /** Publish that [off, off+len) was written (replication hook; no-op in-process). */
@@ -208,6 +219,40 @@ abstract class BaseView implements MemView {
       this.b.u8.set(bytes.subarray(done, done + n), this.abs(off + done));
       done += n;
     }
+  }
+  readInto(off: number, dst: Uint8Array, dstOff = 0, len = dst.length - dstOff): void {
+    checkRange(off, len, this.byteLength);
+    checkRange(dstOff, len, dst.length);
+    const u8 = this.b.u8;
+    let done = 0;
+    while (done < len) {
+      const n = Math.min(this.run(off + done), len - done);
+      const a = this.abs(off + done);
+      if (n <= 64) for (let i = 0; i < n; i++) dst[dstOff + done + i] = u8[a + i]!;
+      else dst.set(u8.subarray(a, a + n), dstOff + done);
+      done += n;
+    }
+  }
+  writeFrom(off: number, src: Uint8Array, srcOff = 0, len = src.length - srcOff): void {
+    this.ro();
+    checkRange(off, len, this.byteLength);
+    checkRange(srcOff, len, src.length);
+    const u8 = this.b.u8;
+    let done = 0;
+    while (done < len) {
+      const n = Math.min(this.run(off + done), len - done);
+      const a = this.abs(off + done);
+      if (n <= 64) for (let i = 0; i < n; i++) u8[a + i] = src[srcOff + done + i]!;
+      else u8.set(src.subarray(srcOff + done, srcOff + done + n), a);
+      done += n;
+    }
+  }
+  liveBytes(off: number, len: number): Uint8Array | undefined {
+    checkRange(off, len, this.byteLength);
+    if (len === 0) return new Uint8Array(0);
+    if (this.run(off) < len) return undefined;
+    const a = this.abs(off);
+    return this.b.u8.subarray(a, a + len);
   }
   copyWithin(target: number, start: number, end: number): void {
     this.ro();

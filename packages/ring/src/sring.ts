@@ -92,30 +92,17 @@ export function resolveRingSize(view: MemView, entryBytes: number, nrPages?: num
 }
 
 /**
- * Copy `len` bytes of the view at `off` into `dst` (from index 0) with word reads — no allocation.
+ * Copy `len` bytes of the view at `off` into `dst` (from index 0) — MemView.readInto, no allocation.
  * Works across page boundaries of a paged view.
  */
 export function copyOut(view: MemView, off: number, len: number, dst: Uint8Array): void {
   if (dst.length < len) throw new RingError("short_buffer", `need ${len} bytes, got ${dst.length}`);
-  let i = 0;
-  for (; i + 4 <= len; i += 4) {
-    const w = view.getU32(off + i);
-    dst[i] = w & 0xff;
-    dst[i + 1] = (w >>> 8) & 0xff;
-    dst[i + 2] = (w >>> 16) & 0xff;
-    dst[i + 3] = w >>> 24;
-  }
-  for (; i < len; i++) dst[i] = view.getU8(off + i);
+  view.readInto(off, dst, 0, len);
 }
 
-/** Write `len` bytes of `src` (from index 0) into the view at `off` with word writes. */
 export function copyIn(view: MemView, off: number, len: number, src: Uint8Array): void {
   if (src.length < len) throw new RingError("short_buffer", `need ${len} bytes, got ${src.length}`);
-  let i = 0;
-  for (; i + 4 <= len; i += 4) {
-    view.setU32(off + i, (src[i]! | (src[i + 1]! << 8) | (src[i + 2]! << 16) | (src[i + 3]! << 24)) >>> 0);
-  }
-  for (; i < len; i++) view.setU8(off + i, src[i]!);
+  view.writeFrom(off, src, 0, len);
 }
 
 /**
