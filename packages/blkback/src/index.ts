@@ -1,1 +1,30 @@
-export {};
+// @xensim/blkback: the blkback driver core (Linux xen-blkback) over injected xenstore, hypervisor,
+// storage, clock and logger.
+export {
+  BLKBACK_DRIVER_DEFAULT_CONFIG,
+  BLKBACK_VCPU,
+  BlkbackDevice,
+  BlkbackDriver,
+  type BlkbackDriverOptions,
+  type BlkbackRingInfo,
+  readDirectory,
+} from "./driver.js";
+export {
+  type BlkbackClock,
+  type BlkbackEventReceiver,
+  type BlkbackHypervisor,
+  type BlkbackLogger,
+  type BlkbackStoreOpener,
+  childLogger,
+  NULL_LOGGER,
+} from "./hypervisor.js";
+export {
+  applyVbdDirectories,
+  type LibxlVbdSpec,
+  type VbdDirectories,
+  type VbdDirectoryOp,
+  vbdDevid,
+  vbdDirectories,
+} from "./libxl.js";
+export { BlkbackRing, type BlkbackRingOptions, DEFAULT_MAX_PERSISTENT_GRANTS } from "./ring.js";
+export { LATENCY_BUCKETS_SECONDS, LatencyHistogram, RingStats } from "./stats.js";

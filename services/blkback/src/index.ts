@@ -1,1 +1,2 @@
-export {};
+export { type BlkbackServiceConfig, BlkbackServiceConfigSchema } from "./config.js";
+export { blkbackService, storeOpener } from "./service.js";

@@ -1,0 +1,558 @@
+// The blkback driver, as Linux's xen-blkback/xenbus.c: finds vbd backends with XenbusProbe, runs the
+// blkif backend reducer per device and executes its effects (xenstore writes and transactions,
+// state switches, the error node, ring mapping and event channels), opens the storage named by
+// `params`, and serves each queue's ring with a BlkbackRing.
+import { XenbusState, XenErrno } from "@xensim/abi";
+import {
+  BLKBACK_DEFAULT_CONFIG,
+  type BlkbackConfig,
+  type BlkbackEffect,
+  type BlkbackEvent,
+  type BlkbackState,
+  type BlkifLimits,
+  type BlockStore,
+  blkbackReduce,
+  initialBlkbackState,
+  type NegotiatedRings,
+  parseMode,
+  type XenstoreOp,
+  type XenstoreValues,
+} from "@xensim/blkif";
+import type { MemView } from "@xensim/memory";
+import {
+  lsOrEmpty,
+  mapRing,
+  unmapRing,
+  type XenbusDevice,
+  XenbusProbe,
+  type XenbusStore,
+  type XenbusStoreOps,
+  type XenbusWatch,
+  xsErrorCode,
+} from "@xensim/xenbus";
+import {
+  type BlkbackClock,
+  type BlkbackEventReceiver,
+  type BlkbackHypervisor,
+  type BlkbackLogger,
+  type BlkbackStoreOpener,
+  childLogger,
+  NULL_LOGGER,
+} from "./hypervisor.js";
+import { BlkbackRing } from "./ring.js";
+import { RingStats } from "./stats.js";
+
+/** dom0 vCPU blkback's ports are bound to (xenctrl DOM0_VCPU.blkback). */
+export const BLKBACK_VCPU = 2;
+
+/** This package's defaults: Linux's, with max-ring-page-order 6 (64 pages). */
+export const BLKBACK_DRIVER_DEFAULT_CONFIG: BlkbackConfig = Object.freeze({
+  ...BLKBACK_DEFAULT_CONFIG,
+  maxRingPageOrder: 6,
+});
+
+export interface BlkbackDriverOptions {
+  /** dom0's xenstore connection (XenstoreClient). */
+  store: XenbusStore;
+  /** dom0's hypervisor client (XenCtrl). */
+  hv: BlkbackHypervisor;
+  /** Opens the storage named by a backend's `params`. */
+  openStore: BlkbackStoreOpener;
+  /** Our domid (default 0). */
+  self?: number;
+  /** Advertised limits and features (defaults BLKBACK_DRIVER_DEFAULT_CONFIG). */
+  config?: Partial<BlkbackConfig>;
+  /** Persistent grants kept per ring (Linux max_pgrants, 1056). */
+  maxPersistentGrants?: number;
+  /** The vCPU our ports are bound to and received on (default 2, BLKBACK_VCPU). */
+  vcpu?: number;
+  clock: BlkbackClock;
+  log?: BlkbackLogger;
+  /** Take over devices in any state (a restarted backend); false = Initialising only, as Linux. Default true. */
+  takeOver?: boolean;
+  /** Overrides hv.waitForEvents (e.g. a cross-process receiver). */
+  receiver?: (handler: (port: number) => void) => BlkbackEventReceiver;
+  /** Each response, for exporters. */
+  onResponse?: (ring: BlkbackRingInfo, op: number, status: number, seconds: number) => void;
+  /** Errors nobody awaits. */
+  onError?: (err: unknown) => void;
+}
+
+/** One served queue, as the service exports it. */
+export interface BlkbackRingInfo {
+  readonly frontend: number;
+  readonly devid: string;
+  readonly nodename: string;
+  readonly queue: number;
+  /** Kept across reconnects of the device (counters stay monotonic). */
+  readonly stats: RingStats;
+  /** The live ring, when connected. */
+  readonly ring: BlkbackRing | undefined;
+}
+
+interface ServedQueue {
+  readonly ring: BlkbackRing;
+  readonly port: number;
+  readonly handles: number[];
+}
+
+/** One vbd backend device (struct backend_info). */
+export class BlkbackDevice {
+  readonly dev: XenbusDevice<MemView>;
+  private st: BlkbackState;
+  private chain: Promise<void> = Promise.resolve();
+  private store: BlockStore | undefined;
+  private storeReadonly = false;
+  private opening = false;
+  private queues: ServedQueue[] = [];
+  private readonly statsByQueue: RingStats[] = [];
+  private watches: XenbusWatch[] = [];
+  private closed = false;
+  private readonly log: BlkbackLogger;
+
+  constructor(
+    private readonly driver: BlkbackDriver,
+    dev: XenbusDevice<MemView>,
+  ) {
+    this.dev = dev;
+    this.st = initialBlkbackState(driver.config);
+    this.log = childLogger(driver.log, { domid: dev.otherendId, devid: dev.devid });
+  }
+
+  /** The reducer's state (bus state and private phase). */
+  get state(): BlkbackState {
+    return this.st;
+  }
+
+  get frontend(): number {
+    return this.dev.otherendId;
+  }
+
+  /** The store serving this vbd, once opened. */
+  get blockStore(): BlockStore | undefined {
+    return this.store;
+  }
+
+  /** The queues currently served. */
+  get rings(): readonly BlkbackRing[] {
+    return this.queues.map((q) => q.ring);
+  }
+
+  ringInfos(): BlkbackRingInfo[] {
+    return this.statsByQueue.map((stats, queue) => ({
+      frontend: this.dev.otherendId,
+      devid: this.dev.devid,
+      nodename: this.dev.nodename,
+      queue,
+      stats,
+      ring: this.queues[queue]?.ring,
+    }));
+  }
+
+  /** Waits until every event queued so far has been handled. */
+  settled(): Promise<void> {
+    return this.enqueue(async () => {});
+  }
+
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(fn);
+    this.chain = run.catch((e: unknown) => this.driver.reportError(e));
+    return run;
+  }
+
+  /** Feeds one event to the reducer (queued behind the others). */
+  send(event: BlkbackEvent): Promise<void> {
+    return this.enqueue(() => this.step(event));
+  }
+
+  private async step(event: BlkbackEvent): Promise<void> {
+    if (this.closed) return;
+    const { state, effects } = blkbackReduce(this.st, event);
+    this.st = state;
+    for (const e of effects) await this.effect(e);
+  }
+
+  /** probe(): advertise, then open the storage and follow `online`. */
+  async probed(): Promise<void> {
+    await this.send({ kind: "probed" });
+    const store = this.driver.opts.store;
+    for (const key of ["params", "online"]) {
+      const w = await store.watch(this.dev.path(key));
+      this.watches.push(w);
+      void this.follow(w, key);
+    }
+  }
+
+  private async follow(w: XenbusWatch, key: string): Promise<void> {
+    try {
+      for await (const _ev of w) {
+        if (this.closed) return;
+        if (key === "params") void this.enqueue(() => this.maybeOpen());
+        else void this.enqueue(() => this.onlineNode());
+      }
+    } catch (e) {
+      this.driver.reportError(e);
+    }
+  }
+
+  private async onlineNode(): Promise<void> {
+    const v = await this.dev.read("online");
+    if (v === undefined) return;
+    const online = v.trim() !== "0";
+    if (online !== this.st.online) await this.step({ kind: "onlineChanged", online });
+  }
+
+  /** Hotplug's part: `params` (+ `mode`) → open the store → vbdOpened. */
+  private async maybeOpen(): Promise<void> {
+    if (this.store !== undefined || this.opening || this.st.phase === "removed") return;
+    const params = await this.dev.read("params");
+    if (params === undefined || params === "") return;
+    const modeText = (await this.dev.read("mode")) ?? "w";
+    let mode: "r" | "w";
+    try {
+      mode = parseMode(modeText) === "r" ? "r" : "w";
+    } catch {
+      await this.dev.devFatal(-XenErrno.EINVAL, "bad mode %s", modeText);
+      return;
+    }
+    this.opening = true;
+    try {
+      this.store = await this.driver.opts.openStore(params, mode);
+    } catch (e) {
+      this.log.error({ err: e, params }, "opening the vbd failed");
+      await this.dev.devFatal(
+        -XenErrno.ENOENT,
+        "creating vbd structure: %s",
+        e instanceof Error ? e.message : String(e),
+      );
+      return;
+    } finally {
+      this.opening = false;
+    }
+    this.storeReadonly = mode === "r" || this.store.info.readonly;
+    const info = this.storeReadonly ? { ...this.store.info, readonly: true } : this.store.info;
+    const removable = (await this.dev.read("removable")) === "1";
+    const cdrom = (await this.dev.read("device-type")) === "cdrom";
+    await this.step({ kind: "vbdOpened", vbd: { info, removable, cdrom } });
+  }
+
+  /** frontend_changed(): read the frontend's directory (queue-N/ too) and feed the reducer. */
+  otherendChanged(state: XenbusState): Promise<void> {
+    return this.enqueue(async () => {
+      const keys = await readDirectory(this.driver.opts.store, this.dev.otherend);
+      await this.step({ kind: "frontendChanged", state, keys });
+    });
+  }
+
+  private async effect(e: BlkbackEffect): Promise<void> {
+    const dev = this.dev;
+    switch (e.kind) {
+      case "write":
+        await dev.write(e.path, e.value);
+        return;
+      case "remove":
+        await removeNode(dev.store, dev.path(e.path));
+        return;
+      case "transaction":
+        await dev.transaction(async (tx) => {
+          for (const op of e.ops) await applyOp(tx, dev.path(op.path), op);
+        });
+        return;
+      case "switchState":
+        if (e.state === XenbusState.Closing || e.state === XenbusState.Closed) this.pauseRings();
+        await dev.switchState(e.state);
+        if (e.state === XenbusState.Connected) for (const q of this.queues) q.ring.kick();
+        return;
+      case "fatal":
+        this.log.warn({ err: e.err }, e.msg);
+        await dev.devError(-e.err, "%s", e.msg);
+        return;
+      case "connectRings":
+        await this.connectRings(e);
+        return;
+      case "disconnectRings":
+        await this.disconnectRings();
+        return;
+      case "unregister":
+        await this.teardown();
+        return;
+    }
+  }
+
+  private pauseRings(): void {
+    for (const q of this.queues) void q.ring.stop();
+  }
+
+  private limits(): BlkifLimits {
+    const info = this.st.vbd?.info ?? this.store!.info;
+    const c = this.driver.config;
+    return {
+      sectors: info.sectors,
+      sectorSize: info.sectorSize,
+      readonly: this.storeReadonly || info.readonly,
+      maxIndirectSegments: c.maxIndirectSegments,
+      flush: info.flush,
+      barrier: info.flush,
+      discard: c.discardEnable !== false && info.discard,
+      discardSecure: info.discardSecure,
+    };
+  }
+
+  /** connect_ring + xen_blkif_map: map each queue's ring, bind its event channel, start serving. */
+  private async connectRings(r: NegotiatedRings): Promise<void> {
+    await this.disconnectRings();
+    const hv = this.driver.opts.hv;
+    const front = this.dev.otherendId;
+    if (this.store === undefined) {
+      await this.step({ kind: "ringsMapFailed", err: XenErrno.ENODEV, msg: "no vbd opened" });
+      return;
+    }
+    const nrPages = 2 ** r.ringPageOrder;
+    for (let qi = 0; qi < r.queues.length; qi++) {
+      const q = r.queues[qi]!;
+      const m = await mapRing(hv, front, q.refs);
+      if (!("handles" in m)) {
+        await this.disconnectRings();
+        await this.step({
+          kind: "ringsMapFailed",
+          err: XenErrno.ENOMEM,
+          msg: `mapping in shared page ${q.refs[m.failedIndex] ?? "?"} from domain ${front} (status ${m.status})`,
+        });
+        return;
+      }
+      if (m.view === undefined) {
+        await unmapRing(hv, m.handles);
+        await this.disconnectRings();
+        await this.step({
+          kind: "ringsMapFailed",
+          err: XenErrno.EIO,
+          msg: "ring pages mapped without a view",
+        });
+        return;
+      }
+      const ev = await hv.evtchnBindInterdomain(front, q.evtchn);
+      if (ev.rc !== 0) {
+        await unmapRing(hv, m.handles);
+        await this.disconnectRings();
+        await this.step({
+          kind: "ringsMapFailed",
+          err: -ev.rc,
+          msg: `binding to event channel ${q.evtchn} from domain ${front}`,
+        });
+        return;
+      }
+      if (hv.evtchnBindVcpu) {
+        const rc = await hv.evtchnBindVcpu(ev.port, this.driver.vcpu);
+        if (rc !== 0) this.log.warn({ rc, port: ev.port }, "evtchn bind_vcpu failed");
+      }
+      const stats = (this.statsByQueue[qi] ??= new RingStats());
+      let ring: BlkbackRing;
+      try {
+        ring = new BlkbackRing({
+          hv,
+          frontend: front,
+          view: m.view,
+          nrPages,
+          abi: r.abi,
+          port: ev.port,
+          store: this.store,
+          limits: this.limits(),
+          persistent: r.persistent,
+          ...(this.driver.opts.maxPersistentGrants !== undefined
+            ? { maxPersistentGrants: this.driver.opts.maxPersistentGrants }
+            : {}),
+          clock: this.driver.opts.clock,
+          log: childLogger(this.log, { queue: qi }),
+          stats,
+          onHalt: (err, msg) => {
+            void this.enqueue(() => this.dev.devFatal(err, "%s", msg));
+          },
+          onResponse: (op, status, secs) => {
+            const info = this.ringInfos()[qi];
+            if (info) this.driver.opts.onResponse?.(info, op, status, secs);
+          },
+        });
+      } catch (e) {
+        // BACK_RING_ATTACH over a page whose req_prod is impossible (Linux xen_blkif_map: -EIO).
+        await unmapRing(hv, m.handles);
+        await hv.evtchnClose(ev.port);
+        await this.disconnectRings();
+        await this.step({
+          kind: "ringsMapFailed",
+          err: XenErrno.EIO,
+          msg: `bad ring indices: ${e instanceof Error ? e.message : String(e)}`,
+        });
+        return;
+      }
+      this.queues.push({ ring, port: ev.port, handles: m.handles });
+      this.driver.registerPort(ev.port, ring);
+    }
+    this.log.info(
+      { queues: r.queues.length, order: r.ringPageOrder, persistent: r.persistent, abi: r.abi },
+      "rings mapped",
+    );
+    await this.step({ kind: "ringsMapped" });
+  }
+
+  /** xen_blkif_disconnect: stop, wait for in-flight I/O, unmap everything, unbind. Idempotent. */
+  private async disconnectRings(): Promise<void> {
+    const qs = this.queues;
+    this.queues = [];
+    for (const q of qs) {
+      await q.ring.stop();
+      this.driver.unregisterPort(q.port);
+      const hv = this.driver.opts.hv;
+      const rc = await hv.evtchnClose(q.port);
+      if (rc !== 0) this.log.warn({ rc, port: q.port }, "evtchn close failed");
+      const st = await unmapRing(hv, q.handles);
+      if (st !== 0) await this.dev.devError(st, "unmapping ring handles error %d", st);
+    }
+  }
+
+  private async teardown(): Promise<void> {
+    await this.disconnectRings();
+    for (const w of this.watches) await w.close().catch(() => {});
+    this.watches = [];
+    const s = this.store;
+    this.store = undefined;
+    if (s) await s.close().catch((e: unknown) => this.driver.reportError(e));
+  }
+
+  /** The device's directory went away (or the driver closes): tear everything down. */
+  close(): Promise<void> {
+    return this.enqueue(async () => {
+      await this.teardown();
+      this.closed = true;
+    });
+  }
+}
+
+/** The vbd backend driver of one domain (normally dom0). */
+export class BlkbackDriver {
+  readonly config: BlkbackConfig;
+  readonly log: BlkbackLogger;
+  readonly vcpu: number;
+  private readonly ports = new Map<number, BlkbackRing>();
+  private readonly byNode = new Map<string, BlkbackDevice>();
+  private probe: XenbusProbe<MemView> | undefined;
+  private receiver: BlkbackEventReceiver | undefined;
+
+  private constructor(readonly opts: BlkbackDriverOptions) {
+    this.config = Object.freeze({ ...BLKBACK_DRIVER_DEFAULT_CONFIG, ...opts.config });
+    this.log = opts.log ?? NULL_LOGGER;
+    this.vcpu = opts.vcpu ?? BLKBACK_VCPU;
+  }
+
+  /** Starts receiving events and probing; resolves once the devices already present are probed. */
+  static async start(opts: BlkbackDriverOptions): Promise<BlkbackDriver> {
+    const d = new BlkbackDriver(opts);
+    const handler = (port: number): void => {
+      const ring = d.ports.get(port);
+      if (!ring) return;
+      ring.stats.eventsReceived++;
+      ring.kick();
+    };
+    d.receiver = opts.receiver
+      ? opts.receiver(handler)
+      : opts.hv.waitForEvents(opts.self ?? 0, handler, {
+          vcpu: d.vcpu,
+          onError: (err) => d.reportError(err),
+        });
+    d.probe = await XenbusProbe.start<MemView>({
+      store: opts.store,
+      hypervisor: opts.hv,
+      self: opts.self ?? 0,
+      side: "backend",
+      type: "vbd",
+      onlyInitialising: opts.takeOver === false,
+      onAdded: async (dev) => {
+        const bd = new BlkbackDevice(d, dev);
+        d.byNode.set(dev.nodename, bd);
+        d.log.info({ nodename: dev.nodename, frontend: dev.otherendId }, "vbd added");
+        await bd.probed();
+      },
+      otherendChanged: (dev, state) => d.byNode.get(dev.nodename)?.otherendChanged(state),
+      onRemoved: async (dev) => {
+        const bd = d.byNode.get(dev.nodename);
+        d.byNode.delete(dev.nodename);
+        d.log.info({ nodename: dev.nodename }, "vbd removed");
+        await bd?.close();
+      },
+      onError: (e) => d.reportError(e),
+      log: (line) => d.log.warn({}, line),
+    });
+    return d;
+  }
+
+  /** Devices by backend nodename. */
+  get devices(): ReadonlyMap<string, BlkbackDevice> {
+    return this.byNode;
+  }
+
+  /** Every queue of every device (for metrics). */
+  rings(): BlkbackRingInfo[] {
+    const out: BlkbackRingInfo[] = [];
+    for (const d of this.byNode.values()) out.push(...d.ringInfos());
+    return out;
+  }
+
+  /** Waits until the probe and every device handled what they have seen so far. */
+  async settled(): Promise<void> {
+    await this.probe?.settled();
+    for (const d of this.byNode.values()) await d.settled();
+  }
+
+  reportError(e: unknown): void {
+    if (this.opts.onError) this.opts.onError(e);
+    else this.log.error({ err: e }, "blkback error");
+  }
+
+  registerPort(port: number, ring: BlkbackRing): void {
+    this.ports.set(port, ring);
+  }
+
+  unregisterPort(port: number): void {
+    this.ports.delete(port);
+  }
+
+  /** Stops probing and serving: every ring drained and unmapped, stores closed. */
+  async close(): Promise<void> {
+    const p = this.probe;
+    this.probe = undefined;
+    const devs = [...this.byNode.values()];
+    this.byNode.clear();
+    for (const d of devs) await d.close();
+    await p?.close();
+    this.receiver?.close();
+    this.receiver = undefined;
+  }
+}
+
+/** A directory as relative path → value, one level of subdirectories deep (queue-N/...). */
+export async function readDirectory(store: XenbusStoreOps, dir: string): Promise<XenstoreValues> {
+  const out: Record<string, string> = {};
+  for (const k of await lsOrEmpty(store, dir)) {
+    const v = await store.tryRead(`${dir}/${k}`);
+    if (v !== undefined) out[k] = v;
+    if (k.startsWith("queue-")) {
+      for (const k2 of await lsOrEmpty(store, `${dir}/${k}`)) {
+        const v2 = await store.tryRead(`${dir}/${k}/${k2}`);
+        if (v2 !== undefined) out[`${k}/${k2}`] = v2;
+      }
+    }
+  }
+  return out;
+}
+
+async function removeNode(ops: XenbusStoreOps, path: string): Promise<void> {
+  try {
+    await ops.rm(path);
+  } catch (e) {
+    if (xsErrorCode(e) !== "ENOENT") throw e;
+  }
+}
+
+async function applyOp(ops: XenbusStoreOps, path: string, op: XenstoreOp): Promise<void> {
+  if (op.kind === "write") await ops.write(path, op.value);
+  else await removeNode(ops, path);
+}

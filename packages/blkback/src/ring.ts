@@ -1,0 +1,569 @@
+// One blkif ring (one queue) served against a block store, as Linux's xen_blkif_schedule /
+// __do_block_io_op / dispatch_rw_block_io / xen_blkbk_map / make_response: consume, copy the slot
+// (XSA-155), decode, validate, map the data grants in one batch, submit, answer, unmap, notify only
+// when the ring says so. Requests run concurrently up to the ring size; completions come in any order.
+import {
+  BLKIF_RING_ENTRY_BYTES,
+  BLKIF_RSP_EOPNOTSUPP,
+  BLKIF_RSP_ERROR,
+  BLKIF_RSP_OKAY,
+  BLKIF_SEGS_PER_INDIRECT_FRAME,
+  BlkifOp,
+  GNTMAP_host_map,
+  GNTMAP_readonly,
+  GNTST_okay,
+  type XenAbi,
+  XenErrno,
+} from "@xensim/abi";
+import {
+  BLOCK_SECTOR_BYTES,
+  type BlkifLimits,
+  type BlkifRequest,
+  type BlkifSegment,
+  type BlockIo,
+  type BlockStore,
+  decodeIndirectSegments,
+  decodeRequest,
+  discardIsSecure,
+  encodeResponse,
+  indirectPages,
+  newBlkifRequest,
+  newSegments,
+  responseOperation,
+  validateIndirectSegments,
+  validateRequest,
+} from "@xensim/blkif";
+import { type MemView, PAGE_SIZE } from "@xensim/memory";
+import { BackRing, RingError } from "@xensim/ring";
+import type { BlkbackClock, BlkbackHypervisor, BlkbackLogger } from "./hypervisor.js";
+import { RingStats } from "./stats.js";
+
+/** Linux xen_blkif_max_pgrants: persistent grants kept per ring (default 1056). */
+export const DEFAULT_MAX_PERSISTENT_GRANTS = 1056;
+
+export interface BlkbackRingOptions {
+  hv: BlkbackHypervisor;
+  /** The frontend's domid (grants are mapped from it). */
+  frontend: number;
+  /** The mapped ring pages (ring-ref order) and how many there are. */
+  view: MemView;
+  nrPages: number;
+  abi: XenAbi;
+  /** Our port bound to the frontend's event channel (the kick goes there). */
+  port: number;
+  store: BlockStore;
+  limits: BlkifLimits;
+  /** Use persistent grants (negotiated `feature-persistent`). */
+  persistent: boolean;
+  maxPersistentGrants?: number;
+  clock: BlkbackClock;
+  log: BlkbackLogger;
+  /** The ring must stop: a req_prod overflow (or a broken ring). Called once. */
+  onHalt: (err: number, msg: string) => void;
+  /** Called after each response (latency in seconds), for exporters. */
+  onResponse?: (op: number, status: number, seconds: number) => void;
+  stats?: RingStats;
+}
+
+/** A mapped page a segment lives in: a view and the page index inside it. */
+interface PageRef {
+  view: MemView;
+  page: number;
+}
+
+interface PersistentGrant {
+  readonly handle: number;
+  /** One page. */
+  readonly view: MemView;
+}
+
+/** A request between consume and response; pooled per ring. */
+class Pending {
+  idLo = 0;
+  idHi = 0;
+  op = 0;
+  /** The operation as BlockIo sees it, for stats. */
+  kind: BlockIo["op"] = "read";
+  nrSectors = 0;
+  start = 0;
+  /** Non-persistent grant handles to unmap before answering. */
+  readonly unmap: number[] = [];
+  /** BlockIo segments in request order. */
+  readonly segs: Uint8Array[] = [];
+  /** Read through bounce buffers (no host bytes): copy back into views on completion. */
+  readonly back: { view: MemView; off: number; buf: Uint8Array }[] = [];
+  /** Zero-copy read segments: mark written (replication) on completion. */
+  readonly mark: { view: MemView; off: number; len: number }[] = [];
+  readonly io: {
+    op: BlockIo["op"];
+    sector: number;
+    nrSectors: number;
+    segs: Uint8Array[];
+    fua: boolean;
+    secure: boolean;
+  };
+  readonly done: (status: number) => void;
+  constructor(ring: BlkbackRing) {
+    this.io = { op: "read", sector: 0, nrSectors: 0, segs: this.segs, fua: false, secure: false };
+    this.done = (status) => ring.completed(this, status);
+  }
+  reset(): void {
+    this.unmap.length = 0;
+    this.segs.length = 0;
+    this.back.length = 0;
+    this.mark.length = 0;
+    this.io.fua = false;
+    this.io.secure = false;
+  }
+}
+
+const ENTRY_PAGES_REF: PageRef = { view: undefined as unknown as MemView, page: 0 };
+
+export class BlkbackRing {
+  readonly ring: BackRing;
+  readonly stats: RingStats;
+  readonly port: number;
+  private readonly o: BlkbackRingOptions;
+  private readonly abi: XenAbi;
+  private readonly slot: Uint8Array;
+  private readonly req: BlkifRequest = newBlkifRequest();
+  private readonly pool: Pending[] = [];
+  private readonly persistentGrants = new Map<number, PersistentGrant>();
+  private readonly maxPersistent: number;
+  /** Scratch: decoded indirect segments of the request being started. */
+  private readonly indirectSegs: BlkifSegment[];
+  /** Scratch: the page each segment is in, for the request being started. */
+  private readonly pages: PageRef[] = [];
+  private readonly mapRefs: number[] = [];
+  private readonly hostBytes: Uint8Array | undefined;
+  private pumping = false;
+  private again = false;
+  private halted = false;
+  private stopping = false;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(o: BlkbackRingOptions) {
+    this.o = o;
+    this.abi = o.abi;
+    this.port = o.port;
+    this.stats = o.stats ?? new RingStats();
+    this.maxPersistent = o.maxPersistentGrants ?? DEFAULT_MAX_PERSISTENT_GRANTS;
+    const entry = BLKIF_RING_ENTRY_BYTES[o.abi];
+    this.slot = new Uint8Array(entry);
+    // Attach at the indices on the page (Linux BACK_RING_ATTACH at rsp_prod): a backend taking over
+    // a connected frontend answers from where the last one stopped. Throws request_prod_overflow.
+    this.ring = BackRing.attach(o.view, entry, { nrPages: o.nrPages });
+    this.indirectSegs = newSegments(Math.max(0, Math.min(o.limits.maxIndirectSegments, 4096)));
+    this.hostBytes = o.hv.store?.u8;
+  }
+
+  get isHalted(): boolean {
+    return this.halted;
+  }
+
+  get persistentCount(): number {
+    return this.persistentGrants.size;
+  }
+
+  /** An event arrived (or a connect / a completion freed a slot): consume what is there. */
+  kick(): void {
+    if (this.halted || this.stopping) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    void this.pump();
+  }
+
+  /** Stops consuming, waits for every request in flight, then unmaps the persistent grants. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.drain();
+    const handles = [...this.persistentGrants.values()].map((g) => g.handle);
+    this.persistentGrants.clear();
+    this.stats.persistentGrants = 0;
+    if (handles.length > 0) {
+      const st = await this.o.hv.gnttabUnmap(handles);
+      this.stats.grantsUnmapped += handles.length;
+      const bad = st.filter((s) => s !== GNTST_okay).length;
+      if (bad > 0) this.o.log.warn({ bad }, "unmapping persistent grants failed");
+    }
+  }
+
+  /** Resolves once no request is in flight. */
+  async drain(): Promise<void> {
+    while (this.stats.outstanding > 0) await new Promise<void>((r) => this.drainWaiters.push(r));
+  }
+
+  private halt(err: number, msg: string): void {
+    if (this.halted) return;
+    this.halted = true;
+    this.o.log.error({ err, port: this.port }, msg);
+    this.o.onHalt(err, msg);
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      do {
+        this.again = false;
+        for (;;) {
+          if (this.halted || this.stopping) return;
+          let n: number;
+          try {
+            n = this.ring.unconsumedRequests();
+          } catch (e) {
+            if (e instanceof RingError) {
+              this.halt(
+                -XenErrno.EACCES,
+                `Halting ring due to req_prod overflow (req_prod ${this.ring.requestProd()}, req_cons ${this.ring.reqCons}, size ${this.ring.size})`,
+              );
+              return;
+            }
+            throw e;
+          }
+          if (n === 0) {
+            if (this.ring.finalCheckForRequests()) continue;
+            break;
+          }
+          const cons = this.ring.reqCons;
+          this.ring.copyRequest(cons, this.slot);
+          this.ring.consumeRequests(1);
+          decodeRequest(this.slot, 0, this.abi, this.req);
+          await this.start(this.req);
+        }
+      } while (this.again);
+    } catch (e) {
+      this.halt(-XenErrno.EIO, `ring failed: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private takePending(req: BlkifRequest): Pending {
+    const p = this.pool.pop() ?? new Pending(this);
+    p.reset();
+    p.idLo = req.idLo;
+    p.idHi = req.idHi;
+    p.op = responseOperation(req);
+    p.nrSectors = 0;
+    p.start = this.o.clock();
+    this.stats.requests++;
+    this.stats.outstanding++;
+    if (this.stats.outstanding > this.stats.maxOutstanding)
+      this.stats.maxOutstanding = this.stats.outstanding;
+    return p;
+  }
+
+  /** Starts one consumed request; returns once it is submitted (or answered). */
+  private async start(req: BlkifRequest): Promise<void> {
+    const p = this.takePending(req);
+    const limits = this.o.limits;
+    const v = validateRequest(req, limits);
+    if (v.status !== BLKIF_RSP_OKAY) {
+      this.o.log.debug({ op: req.operation, reason: v.reason }, "bad request");
+      this.respond(p, v.status);
+      return;
+    }
+    const io = p.io;
+    switch (req.operation) {
+      case BlkifOp.FLUSH_DISKCACHE:
+        p.kind = io.op = "flush";
+        io.sector = 0;
+        io.nrSectors = 0;
+        this.o.store.submit(io, p.done);
+        return;
+      case BlkifOp.DISCARD:
+        p.kind = io.op = "discard";
+        io.sector = req.sectorHi * 0x1_0000_0000 + req.sectorLo;
+        io.nrSectors = req.nrSectorsHi * 0x1_0000_0000 + req.nrSectorsLo;
+        io.secure = discardIsSecure(req, limits);
+        this.o.store.submit(io, p.done);
+        return;
+      case BlkifOp.WRITE_BARRIER:
+        // Linux drains every request in flight, then writes with a preflush and FUA.
+        await this.drainExcept(1);
+        break;
+      default:
+        break;
+    }
+
+    let segs: readonly BlkifSegment[] = req.segments;
+    let nseg = req.nrSegments;
+    const eop = responseOperation(req);
+    const toDevice = eop !== BlkifOp.READ;
+    if (req.operation === BlkifOp.INDIRECT) {
+      const ok = await this.readIndirect(req, p);
+      if (!ok) return;
+      const v2 = validateIndirectSegments(req, this.indirectSegs, limits);
+      if (v2.status !== BLKIF_RSP_OKAY) {
+        this.o.log.debug({ reason: v2.reason }, "bad indirect request");
+        await this.unmapAndRespond(p, v2.status);
+        return;
+      }
+      segs = this.indirectSegs;
+      nseg = req.nrSegments;
+    }
+
+    // Map every data page of the request in one batch: read-only when we only read the guest's
+    // page (a write to the disk), unless persistent grants (mapped writable, reused for both).
+    const mapped = await this.mapSegments(segs, nseg, toDevice, p);
+    if (!mapped) {
+      await this.unmapAndRespond(p, BLKIF_RSP_ERROR);
+      return;
+    }
+    let sectors = 0;
+    for (let i = 0; i < nseg; i++) {
+      const s = segs[i]!;
+      const off = s.firstSect * BLOCK_SECTOR_BYTES;
+      const len = (s.lastSect - s.firstSect + 1) * BLOCK_SECTOR_BYTES;
+      sectors += s.lastSect - s.firstSect + 1;
+      const pr = this.pages[i]!;
+      const pageOff = pr.page * PAGE_SIZE + off;
+      const host = this.hostBytes;
+      if (host !== undefined) {
+        const frame = pr.view.frames[pr.page]!;
+        const a = frame * PAGE_SIZE + off;
+        p.segs.push(host.subarray(a, a + len));
+        if (!toDevice) p.mark.push({ view: pr.view, off: pageOff, len });
+      } else if (toDevice) {
+        p.segs.push(pr.view.read(pageOff, len));
+      } else {
+        const buf = new Uint8Array(len);
+        p.segs.push(buf);
+        p.back.push({ view: pr.view, off: pageOff, buf });
+      }
+    }
+    p.nrSectors = sectors;
+    p.kind = io.op = toDevice ? "write" : "read";
+    // Validated to lie inside the device, so a safe integer.
+    io.sector = req.sectorHi * 0x1_0000_0000 + req.sectorLo;
+    io.nrSectors = sectors;
+    if (req.operation === BlkifOp.WRITE_BARRIER) {
+      // preflush, then the write with FUA
+      this.o.store.submit({ op: "flush", sector: 0, nrSectors: 0, segs: [] }, (st) => {
+        if (st !== 0) {
+          p.done(st);
+          return;
+        }
+        io.fua = true;
+        this.o.store.submit(io, p.done);
+      });
+      return;
+    }
+    this.o.store.submit(io, p.done);
+  }
+
+  /** Barrier: wait until only `keep` requests (the barrier itself) are in flight. */
+  private async drainExcept(keep: number): Promise<void> {
+    while (this.stats.outstanding > keep) {
+      await new Promise<void>((r) => this.drainWaiters.push(r));
+    }
+  }
+
+  /** Maps the indirect pages and decodes the segment descriptors into indirectSegs. */
+  private async readIndirect(req: BlkifRequest, p: Pending): Promise<boolean> {
+    const n = req.nrSegments;
+    const np = indirectPages(n);
+    for (let i = 0; i < np; i++) this.mapRefs[i] = req.indirectGrefs[i]!;
+    const ok = await this.mapRefsTo(this.mapRefs, np, true, p);
+    if (!ok) {
+      await this.unmapAndRespond(p, BLKIF_RSP_ERROR);
+      return false;
+    }
+    for (let i = 0; i < np; i++) {
+      const pr = this.pages[i]!;
+      const count = Math.min(BLKIF_SEGS_PER_INDIRECT_FRAME, n - i * BLKIF_SEGS_PER_INDIRECT_FRAME);
+      decodeIndirectSegments(
+        pr.view,
+        pr.page * PAGE_SIZE,
+        0,
+        count,
+        this.indirectSegs,
+        i * BLKIF_SEGS_PER_INDIRECT_FRAME,
+      );
+    }
+    // The descriptor pages are not needed any more (non-persistent ones are unmapped now).
+    if (p.unmap.length > 0) {
+      const handles = p.unmap.splice(0);
+      await this.o.hv.gnttabUnmap(handles);
+      this.stats.grantsUnmapped += handles.length;
+    }
+    return true;
+  }
+
+  private async mapSegments(
+    segs: readonly BlkifSegment[],
+    n: number,
+    toDevice: boolean,
+    p: Pending,
+  ): Promise<boolean> {
+    for (let i = 0; i < n; i++) this.mapRefs[i] = segs[i]!.gref;
+    return this.mapRefsTo(this.mapRefs, n, toDevice, p);
+  }
+
+  /**
+   * Maps refs[0..n) of the frontend into this.pages[0..n) with one gnttabMapGrantRefs call (refs
+   * already persistently mapped are reused). Non-persistent handles go to p.unmap. False when any
+   * ref failed (bad or foreign ref): the successes are still recorded for unmapping.
+   */
+  private async mapRefsTo(refs: number[], n: number, readonly: boolean, p: Pending): Promise<boolean> {
+    const pages = this.pages;
+    while (pages.length < n) pages.push({ view: ENTRY_PAGES_REF.view, page: 0 });
+    const persistent = this.o.persistent;
+    const batch: number[] = [];
+    /** For each batch entry, the segment indexes it serves. */
+    const batchIdx: number[] = [];
+    let dedupe: Map<number, number> | undefined;
+    for (let i = 0; i < n; i++) {
+      const ref = refs[i]!;
+      if (persistent) {
+        const g = this.persistentGrants.get(ref);
+        if (g !== undefined) {
+          pages[i]!.view = g.view;
+          pages[i]!.page = 0;
+          this.stats.persistentHits++;
+          continue;
+        }
+        dedupe ??= new Map();
+        const j = dedupe.get(ref);
+        if (j !== undefined) {
+          batchIdx.push(i);
+          batch.push(-1 - j); // same page as batch entry j
+          continue;
+        }
+        dedupe.set(ref, batch.length);
+      }
+      batchIdx.push(i);
+      batch.push(ref);
+    }
+    if (batch.length === 0) return true;
+    // Collapse the duplicates out of the call.
+    const callRefs: number[] = [];
+    const callOf: number[] = [];
+    for (let k = 0; k < batch.length; k++) {
+      const r = batch[k]!;
+      if (r >= 0) {
+        callOf.push(callRefs.length);
+        callRefs.push(r);
+      } else callOf.push(callOf[-1 - r]!);
+    }
+    const flags = GNTMAP_host_map | (readonly && !persistent ? GNTMAP_readonly : 0);
+    const m = await this.o.hv.gnttabMapGrantRefs(this.o.frontend, callRefs, flags);
+    let ok = m.view !== undefined && m.results.length === callRefs.length;
+    for (let c = 0; c < callRefs.length; c++) {
+      const r = m.results[c];
+      if (r === undefined || r.status !== GNTST_okay) {
+        ok = false;
+        continue;
+      }
+      this.stats.grantsMapped++;
+    }
+    if (!ok) {
+      for (const r of m.results) if (r.status === GNTST_okay) p.unmap.push(r.handle);
+      return false;
+    }
+    const view = m.view!;
+    const keep: boolean[] = [];
+    for (let c = 0; c < callRefs.length; c++) {
+      const handle = m.results[c]!.handle;
+      const ref = callRefs[c]!;
+      if (persistent && !this.persistentGrants.has(ref) && this.persistentGrants.size < this.maxPersistent) {
+        this.persistentGrants.set(ref, { handle, view: view.slice(c * PAGE_SIZE, PAGE_SIZE) });
+        this.stats.persistentGrants = this.persistentGrants.size;
+        keep.push(true);
+      } else {
+        p.unmap.push(handle);
+        keep.push(false);
+      }
+    }
+    for (let k = 0; k < batch.length; k++) {
+      const pr = pages[batchIdx[k]!]!;
+      const c = callOf[k]!;
+      if (keep[c] === true) {
+        pr.view = this.persistentGrants.get(callRefs[c]!)!.view;
+        pr.page = 0;
+      } else {
+        pr.view = view;
+        pr.page = c;
+      }
+    }
+    return true;
+  }
+
+  /** Store completion. */
+  completed(p: Pending, status: number): void {
+    if (status === 0) {
+      for (const b of p.back) {
+        b.view.write(b.off, b.buf);
+        b.view.markWritten(b.off, b.buf.length);
+      }
+      for (const m of p.mark) m.view.markWritten(m.off, m.len);
+      if (p.kind === "read") this.stats.readSectors += p.nrSectors;
+      else if (p.kind === "write") this.stats.writeSectors += p.nrSectors;
+    }
+    const rsp =
+      status === 0
+        ? BLKIF_RSP_OKAY
+        : status === -XenErrno.EOPNOTSUPP
+          ? BLKIF_RSP_EOPNOTSUPP
+          : BLKIF_RSP_ERROR;
+    void this.unmapAndRespond(p, rsp);
+  }
+
+  /** Linux: unmap (xen_blkbk_unmap) before make_response, so the frontend may end access at once. */
+  private async unmapAndRespond(p: Pending, status: number): Promise<void> {
+    if (p.unmap.length > 0) {
+      const handles = p.unmap.splice(0);
+      try {
+        const st = await this.o.hv.gnttabUnmap(handles);
+        this.stats.grantsUnmapped += handles.length;
+        if (st.some((s) => s !== GNTST_okay)) this.o.log.warn({ handles }, "grant unmap failed");
+      } catch (e) {
+        this.o.log.error({ err: e }, "grant unmap failed");
+      }
+    }
+    this.respond(p, status);
+  }
+
+  /** make_response: write the response at rsp_prod_pvt, push, notify when the ring says so. */
+  private respond(p: Pending, status: number): void {
+    const stats = this.stats;
+    if (!this.halted) {
+      try {
+        const off = this.ring.nextResponse();
+        encodeResponse(this.o.view, off, this.abi, p.idLo, p.idHi, p.op, status);
+        if (this.ring.pushResponsesAndCheckNotify()) {
+          stats.notificationsSent++;
+          this.notify();
+        } else stats.notificationsSuppressed++;
+      } catch (e) {
+        this.halt(-XenErrno.EIO, `writing a response failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    stats.responses++;
+    if (status === BLKIF_RSP_OKAY) stats.completed++;
+    else stats.errors++;
+    const secs = (this.o.clock() - p.start) / 1000;
+    stats.latency.observe(secs);
+    this.o.onResponse?.(p.op, status, secs);
+    stats.outstanding--;
+    this.pool.push(p);
+    if (this.drainWaiters.length > 0) {
+      const w = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const f of w) f();
+    }
+    // A freed slot may unblock requests the ring size held back.
+    this.kick();
+  }
+
+  private notify(): void {
+    const hv = this.o.hv;
+    if (hv.inProcess === true && hv.evtchnNotify) {
+      hv.evtchnNotify(this.port);
+      return;
+    }
+    hv.evtchnSend(this.port).catch((e: unknown) => this.o.log.warn({ err: e }, "evtchn send failed"));
+  }
+}

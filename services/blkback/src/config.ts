@@ -1,0 +1,42 @@
+// blkback's configuration, parsed once into a frozen object.
+import { z } from "zod";
+
+export const BlkbackServiceConfigSchema = z
+  .object({
+    /** xenstored: "" = its call-plane session (in-process or gRPC by service name); else a unix socket path. */
+    xenstoredSocket: z.string().default(""),
+    /** Call target of xenstored's session API (service name in-process, or "host:port"). */
+    xenstored: z.string().default("xenstored"),
+    /** Call target of the hypervisor (service name in-process, or "host:port"). */
+    hypervisor: z.string().default("hypervisor"),
+    /** Our domid. */
+    domid: z.number().int().min(0).max(0x7fef).default(0),
+    /** dom0 vCPU our event channels are bound to (xenctrl DOM0_VCPU.blkback). */
+    vcpu: z.number().int().min(0).max(31).default(2),
+    /** `max-ring-page-order` advertised (6 = 64 pages). */
+    maxRingPageOrder: z.number().int().min(0).max(6).default(6),
+    /** `multi-queue-max-queues` advertised. */
+    maxQueues: z.number().int().min(1).max(64).default(4),
+    /** `feature-max-indirect-segments` advertised; 0 = no indirect descriptors. */
+    maxIndirectSegments: z.number().int().min(0).max(4096).default(256),
+    /** Offer persistent grants. */
+    persistent: z.boolean().default(true),
+    /** Persistent grants kept per ring (Linux max_pgrants). */
+    maxPersistentGrants: z.number().int().min(0).default(1056),
+    /**
+     * How `params` is read: "spec" = a blkstore spec ("memory:size=64M", "file:path=…"); a bare path
+     * (starting with "/") is a raw image file.
+     */
+    params: z
+      .object({
+        /** Prefix every relative file path with this directory ("" = as given). */
+        fileDir: z.string().default(""),
+        /** Refuse file stores (tests, sandboxes). */
+        allowFiles: z.boolean().default(true),
+      })
+      .strict()
+      .default({ fileDir: "", allowFiles: true }),
+  })
+  .strict();
+
+export type BlkbackServiceConfig = z.infer<typeof BlkbackServiceConfigSchema>;

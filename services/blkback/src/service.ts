@@ -1,0 +1,208 @@
+// blkback as a service: connects to xenstored (as dom0) and the hypervisor (XenCtrl, in-process
+// when the host shares the page store), runs the BlkbackDriver of @xensim/blkback over the host's
+// block stores, and exports per-ring metrics. Wiring only: the protocol lives in the package.
+import { isAbsolute, join } from "node:path";
+import { performance } from "node:perf_hooks";
+import {
+  BlkbackDriver,
+  type BlkbackHypervisor,
+  type BlkbackStoreOpener,
+  LATENCY_BUCKETS_SECONDS,
+} from "@xensim/blkback";
+import { openStore, parseStoreSpec, type StoreSpec } from "@xensim/blkstore";
+import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
+import type { ServiceContext, ServiceModule } from "@xensim/runtime";
+import { XenCtrl } from "@xensim/xenctrl";
+import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
+import { Counter, Gauge, Histogram } from "prom-client";
+import { type BlkbackServiceConfig, BlkbackServiceConfigSchema } from "./config.js";
+
+/** `params` → a block store: a blkstore spec, or an absolute path to a raw image file. */
+export function storeOpener(cfg: BlkbackServiceConfig["params"]): BlkbackStoreOpener {
+  return async (params, mode) => {
+    let spec: StoreSpec = params.startsWith("/") ? { kind: "file", path: params } : parseStoreSpec(params);
+    if (spec.kind === "file") {
+      if (!cfg.allowFiles) throw new Error(`file stores are disabled (params ${params})`);
+      const path = isAbsolute(spec.path) || cfg.fileDir === "" ? spec.path : join(cfg.fileDir, spec.path);
+      spec = { ...spec, path };
+    }
+    if (mode === "r" && spec.kind !== "array") spec = { ...spec, readonly: true };
+    return openStore(spec);
+  };
+}
+
+async function retry<T>(
+  what: string,
+  fn: () => Promise<T>,
+  signal: AbortSignal,
+  ctx: ServiceContext,
+): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (signal.aborted || i >= 50) throw e;
+      ctx.log.warn({ err: e, attempt: i }, `${what}: retrying`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
+  name: "blkback",
+  configSchema: BlkbackServiceConfigSchema,
+  async start(ctx: ServiceContext<BlkbackServiceConfig>) {
+    const cfg = ctx.config;
+    const log = ctx.log;
+    const hvCalls = ctx.calls.client(
+      loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
+      cfg.hypervisor,
+    );
+    const xc = new XenCtrl({
+      domid: cfg.domid,
+      calls: hvCalls,
+      ...(ctx.sharedMemory ? { store: ctx.sharedMemory } : {}),
+      bus: ctx.bus,
+    });
+    if (!xc.inProcess)
+      log.warn("no shared page store in this host process: blkback needs the hypervisor in-process");
+    const xsCalls =
+      cfg.xenstoredSocket === ""
+        ? ctx.calls.client(loadXenstoreProto().xensim.xenstore.v1.Xenstore.service, cfg.xenstored)
+        : undefined;
+    const xs: XenstoreClient = await retry(
+      "connecting to xenstored",
+      () =>
+        xsCalls
+          ? connectXenstore({ calls: xsCalls, bus: ctx.bus, clientName: "blkback" })
+          : connectXenstore({ socket: cfg.xenstoredSocket }),
+      ctx.signal,
+      ctx,
+    );
+
+    const reg = [ctx.metrics];
+    const labelNames = ["domid", "devid", "queue"] as const;
+    const ioLatency = new Histogram({
+      name: "blkback_io_latency_seconds",
+      help: "request latency from consume to response, per ring",
+      labelNames,
+      buckets: [...LATENCY_BUCKETS_SECONDS],
+      registers: reg,
+    });
+    const hv: BlkbackHypervisor = xc;
+    const driver = await retry(
+      "starting the blkback driver",
+      () =>
+        BlkbackDriver.start({
+          store: xs,
+          hv,
+          self: cfg.domid,
+          vcpu: cfg.vcpu,
+          openStore: storeOpener(cfg.params),
+          config: {
+            maxRingPageOrder: cfg.maxRingPageOrder,
+            maxQueues: cfg.maxQueues,
+            maxIndirectSegments: cfg.maxIndirectSegments,
+            persistent: cfg.persistent,
+          },
+          maxPersistentGrants: cfg.maxPersistentGrants,
+          clock: () => performance.now(),
+          log,
+          onResponse: (ring, _op, _status, secs) =>
+            ioLatency.observe({ domid: ring.frontend, devid: ring.devid, queue: ring.queue }, secs),
+          onError: (err) => log.error({ err }, "blkback error"),
+        }),
+      ctx.signal,
+      ctx,
+    );
+
+    const gauge = (name: string, help: string, get: (s: ReturnType<typeof driver.rings>[number]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: reg,
+        collect() {
+          this.reset();
+          for (const r of driver.rings())
+            this.set({ domid: r.frontend, devid: r.devid, queue: r.queue }, get(r));
+        },
+      });
+    // Counters mirror the rings' stats at scrape time (the stats object outlives reconnects).
+    const counter = (
+      name: string,
+      help: string,
+      get: (s: ReturnType<typeof driver.rings>[number]) => number,
+    ) => {
+      const last = new Map<string, number>();
+      return new Counter({
+        name,
+        help,
+        labelNames,
+        registers: reg,
+        collect() {
+          for (const r of driver.rings()) {
+            const key = `${r.frontend}/${r.devid}/${r.queue}`;
+            const v = get(r);
+            const prev = last.get(key) ?? 0;
+            if (v > prev) this.inc({ domid: r.frontend, devid: r.devid, queue: r.queue }, v - prev);
+            last.set(key, v);
+          }
+        },
+      });
+    };
+    gauge(
+      "blkback_ring_outstanding_requests",
+      "requests consumed and not yet answered",
+      (r) => r.stats.outstanding,
+    );
+    gauge("blkback_ring_persistent_grants", "persistent grants mapped", (r) => r.stats.persistentGrants);
+    gauge("blkback_ring_connected", "1 while the ring is served", (r) =>
+      r.ring && !r.ring.isHalted ? 1 : 0,
+    );
+    counter("blkback_requests_total", "requests consumed", (r) => r.stats.requests);
+    counter(
+      "blkback_io_completed_total",
+      "requests answered OKAY (IOPS when rated)",
+      (r) => r.stats.completed,
+    );
+    counter("blkback_io_errors_total", "requests answered ERROR or EOPNOTSUPP", (r) => r.stats.errors);
+    counter(
+      "blkback_notifications_sent_total",
+      "responses pushed with an event to the frontend",
+      (r) => r.stats.notificationsSent,
+    );
+    counter(
+      "blkback_notifications_suppressed_total",
+      "responses pushed without an event (frontend not waiting)",
+      (r) => r.stats.notificationsSuppressed,
+    );
+    counter("blkback_events_received_total", "event-channel kicks received", (r) => r.stats.eventsReceived);
+    counter("blkback_read_sectors_total", "512-byte sectors read", (r) => r.stats.readSectors);
+    counter("blkback_write_sectors_total", "512-byte sectors written", (r) => r.stats.writeSectors);
+    counter("blkback_grants_mapped_total", "data/indirect grant maps", (r) => r.stats.grantsMapped);
+
+    log.info({ root: `/local/domain/${cfg.domid}/backend/vbd`, inProcess: xc.inProcess }, "blkback started");
+    return {
+      health: () => {
+        const rings = driver.rings();
+        const halted = rings.filter((r) => r.ring?.isHalted === true).length;
+        return {
+          status: "ok",
+          devices: driver.devices.size,
+          rings: rings.filter((r) => r.ring !== undefined).length,
+          halted,
+          inProcess: xc.inProcess,
+        };
+      },
+      async stop() {
+        await driver.close();
+        xc.close();
+        await xs.close();
+        xsCalls?.close();
+        hvCalls.close();
+        log.info("blkback stopped");
+      },
+    };
+  },
+};
