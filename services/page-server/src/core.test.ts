@@ -131,4 +131,55 @@ describe("page-server core", () => {
       await p.close();
     }
   });
+
+  it("importFrames: a writable import is a replica both ways; releaseFrames ends the way back", async () => {
+    const p = await pair("ps-import", { viaCalls: true });
+    try {
+      const frames = p.a.store.allocFrames(DOMID_XEN, 2)!;
+      p.a.store.u8.fill(0x11, frames[0]! * PAGE_SIZE, frames[0]! * PAGE_SIZE + 64);
+      // B imports A's two frames (a grant mapped in B): the initial copy is there on return.
+      const { local, fence } = await p.b.importFrames("A", frames, true);
+      assert.equal(local.length, 2);
+      assert.ok(p.b.replica.isApplied(fence));
+      assert.deepEqual(p.b.readFrames("A", frames).data, p.a.readFrames("", frames).data);
+      assert.equal(p.b.store.u8[local[0]! * PAGE_SIZE + 63], 0x11);
+
+      // A writes: B's replica follows at A's fence.
+      const va = p.a.store.viewOfFrames([frames[1]!]);
+      va.setU32(100, 0xa1a2a3a4);
+      va.markWritten(100, 4);
+      assert.ok(await p.b.awaitFence(await p.a.publish(), 5000));
+      assert.equal(p.b.store.viewOfFrames([local[1]!]).getU32(100), 0xa1a2a3a4);
+
+      // B writes its local replica: A's original frame gets the bytes at B's fence (alias).
+      const vb = p.b.store.viewOfFrames([local[0]!]);
+      vb.setU32(200, 0xb1b2b3b4);
+      const fb = await p.b.markAndPublish([{ frame: local[0]!, offset: 200, length: 4 }]);
+      assert.ok(await p.a.awaitFence(fb, 5000), "A applied B's write");
+      assert.equal(p.a.store.viewOfFrames([frames[0]!]).getU32(200), 0xb1b2b3b4);
+
+      // A write published by the release itself still lands; after it, B's writes stay local.
+      vb.setU32(300, 0xc1c2c3c4);
+      vb.markWritten(300, 4);
+      const fr = await p.b.releaseFrames("A", frames);
+      assert.ok(await p.a.awaitFence(fr, 5000));
+      assert.equal(p.a.store.viewOfFrames([frames[0]!]).getU32(300), 0xc1c2c3c4, "written before release");
+      vb.setU32(400, 0xd1d2d3d4);
+      const after = await p.b.markAndPublish([{ frame: local[0]!, offset: 400, length: 4 }]);
+      await p.a.awaitFence(after, 300);
+      assert.equal(p.a.store.viewOfFrames([frames[0]!]).getU32(400), 0, "after release: not applied to A");
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("importFrames refuses a host's own frames and frames the exporter does not have", async () => {
+    const p = await pair("ps-import-bad", { viaCalls: true });
+    try {
+      await assert.rejects(p.b.importFrames("B", [1], false), /its own frames/);
+      await assert.rejects(p.b.importFrames("A", [p.a.store.nrFrames + 5], false), /not a frame/);
+    } finally {
+      await p.close();
+    }
+  });
 });
