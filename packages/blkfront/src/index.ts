@@ -1,1 +1,24 @@
-export {};
+// @xensim/blkfront: the blkif frontend driver core (Linux xen-blkfront over injected interfaces).
+export {
+  Blkfront,
+  type BlkfrontNotice,
+  type BlkfrontOptions,
+  type BlkfrontStats,
+  blockStoreInfo,
+} from "./blkfront.js";
+export {
+  type BlkfrontEvents,
+  type BlkfrontHypervisor,
+  type BlkfrontLogger,
+  DEFAULT_GRANT_REFS,
+  GRANT_ENTRIES_PER_FRAME,
+  type GuestMemory,
+  type GuestPages,
+  grantFramesFor,
+  NULL_LOGGER,
+  type PhysmapHypervisor,
+  type PhysmapMemoryOptions,
+  physmapMemory,
+  PortDispatcher,
+} from "./hypervisor.js";
+export { probeBlkfronts, type BlkfrontProbe, type BlkfrontProbeOptions } from "./probe.js";

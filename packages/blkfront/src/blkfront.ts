@@ -1,0 +1,1159 @@
+// The blkfront driver core (Linux drivers/block/xen-blkfront.c, rewritten over injected
+// interfaces): runs the blkif frontend reducer of @xensim/blkif and executes its effects; grants
+// ring pages and allocates event channels per queue; keeps a shadow table of in-flight requests per
+// ring; bounces data through a pool of its own granted pages (persistent grants: granted once and
+// reused; otherwise granted per request and ended after the response); validates every response
+// (a misbehaving backend is fatal for the device); re-issues what had no response after a backend
+// reconnect (blkif_recover). A connected Blkfront is a BlockStore.
+import {
+  BLKIF_MAX_SEGMENTS_PER_REQUEST,
+  BLKIF_RING_ENTRY_BYTES,
+  BLKIF_RSP_EOPNOTSUPP,
+  BLKIF_RSP_OKAY,
+  BLKIF_SEGS_PER_INDIRECT_FRAME,
+  BlkifOp,
+  VDISK_READONLY,
+  XenbusState,
+  XenErrno,
+} from "@xensim/abi";
+import {
+  BLKFRONT_DEFAULT_CONFIG,
+  type BlkfrontConfig,
+  type BlkfrontDisk,
+  type BlkfrontEffect,
+  type BlkfrontEvent,
+  type BlkfrontState,
+  type BlkifQueueRing,
+  type BlockIo,
+  type BlockIoStatus,
+  type BlockStore,
+  type BlockStoreInfo,
+  blkfrontReduce,
+  decodeResponse,
+  encodeIndirectSegments,
+  encodeRequest,
+  indirectPages,
+  newBlkifRequest,
+  newBlkifResponse,
+  newSegments,
+  type XenstoreValues,
+} from "@xensim/blkif";
+import type { MemView } from "@xensim/memory";
+import { FrontRing, RingError } from "@xensim/ring";
+import {
+  type GrantRefAllocator,
+  GrantRefPool,
+  lsOrEmpty,
+  XenbusDevice,
+  type XenbusStore,
+} from "@xensim/xenbus";
+import {
+  type BlkfrontEvents,
+  type BlkfrontHypervisor,
+  type BlkfrontLogger,
+  DEFAULT_GRANT_REFS,
+  type GuestMemory,
+  grantFramesFor,
+  NULL_LOGGER,
+} from "./hypervisor.js";
+import {
+  PAGE_BYTES,
+  pagesFor,
+  PendingIo,
+  type Piece,
+  type PieceOp,
+  SECTOR_BYTES,
+  SECTORS_PER_PAGE,
+  splitRange,
+} from "./io.js";
+
+export interface BlkfrontOptions {
+  /** The guest's xenstore connection. */
+  readonly store: XenbusStore;
+  /** The guest's domid. */
+  readonly self: number;
+  readonly hypervisor: BlkfrontHypervisor;
+  /** The guest's own pages (ring pages and the bounce pool). */
+  readonly memory: GuestMemory;
+  /** Delivers the ring event channels. */
+  readonly events: BlkfrontEvents;
+  /** Negotiation wishes (ring order, queues, indirect segments, persistent grants, ABI). */
+  readonly config?: Partial<BlkfrontConfig>;
+  /** Grant references (share one per domain); default: a pool of this device's own. */
+  readonly grantRefs?: GrantRefAllocator;
+  /** Ring requests waiting for a free slot or for a connection before submit fails with -EBUSY (4096). */
+  readonly maxQueued?: number;
+  /** Bounce pages per ring (default 1024; at least one largest request). */
+  readonly maxDataPagesPerRing?: number;
+  /** Pages allocated at a time when the bounce pool grows (default 32). */
+  readonly poolBatch?: number;
+  /** Start over after the backend went away and came back (default true). */
+  readonly autoReconnect?: boolean;
+  readonly transactionRetries?: number;
+  readonly log?: BlkfrontLogger;
+}
+
+export type BlkfrontNotice =
+  | { readonly kind: "connected"; readonly info: BlockStoreInfo; readonly disk: BlkfrontDisk }
+  | { readonly kind: "resize"; readonly sectors: number }
+  | { readonly kind: "disconnected" }
+  | { readonly kind: "closed" }
+  | { readonly kind: "error"; readonly err: number; readonly msg: string };
+
+export interface BlkfrontStats {
+  /** Ring requests issued and not yet answered. */
+  inFlight: number;
+  /** Ring requests waiting (ring full, no pages, or disconnected). */
+  queued: number;
+  /** Caller I/Os accepted by submit. */
+  submitted: number;
+  /** Caller I/Os completed (each exactly once), and those completed with an error status. */
+  completed: number;
+  errors: number;
+  /** Ring requests put on a ring, and their responses. */
+  requests: number;
+  responses: number;
+  /** Pushes that kicked the backend vs pushes where its req_event said no kick was needed. */
+  notificationsSent: number;
+  notificationsSuppressed: number;
+  /** Ring requests without a response when the backend went away, issued again on the new rings. */
+  reissued: number;
+  /** Handshakes completed (1 for the first connect). */
+  connects: number;
+  /** Responses dropped without completing anything (a disconnect drain that met a bad one). */
+  staleResponses: number;
+  /** Misbehaviour of the backend detected (bad id, duplicate, rsp_prod overflow, wrong op). */
+  protocolErrors: number;
+  /** Grants that could not be ended (still mapped): their pages are never reused. */
+  grantsLeaked: number;
+  /** Grants made for data pages (persistent: once per page; else once per segment). */
+  dataGrants: number;
+}
+
+interface DataPage {
+  readonly gfn: number;
+  readonly view: MemView;
+  readonly off: number;
+  /** The grant ref while granted, else -1. */
+  ref: number;
+}
+
+interface Shadow {
+  readonly piece: Piece;
+  readonly pages: DataPage[];
+  readonly nData: number;
+  /** The operation the response must carry. */
+  readonly rspOp: number;
+}
+
+/** One queue: its ring, event channel, shadow table and bounce pool. */
+class RingQueue {
+  readonly shadow: (Shadow | undefined)[];
+  readonly freeIds: number[] = [];
+  readonly pool: DataPage[] = [];
+  readonly allPages = new Set<DataPage>();
+  /** Pages of requests abandoned at a disconnect (the backend may still hold them). */
+  readonly retired: DataPage[] = [];
+  dead = false;
+  freed = false;
+  inFlight = 0;
+  unbind: () => void = () => {};
+  readonly rspBuf: Uint8Array;
+
+  constructor(
+    readonly index: number,
+    readonly front: FrontRing,
+    readonly gfns: readonly number[],
+    readonly refs: readonly number[],
+    readonly evtchn: number,
+    entryBytes: number,
+  ) {
+    this.shadow = new Array<Shadow | undefined>(front.size).fill(undefined);
+    for (let i = front.size - 1; i >= 0; i--) this.freeIds.push(i);
+    this.rspBuf = new Uint8Array(entryBytes);
+  }
+}
+
+const OPS: Record<PieceOp, number> = {
+  read: BlkifOp.READ,
+  write: BlkifOp.WRITE,
+  flush: BlkifOp.FLUSH_DISKCACHE,
+  discard: BlkifOp.DISCARD,
+};
+
+const EMPTY_INFO: BlockStoreInfo = Object.freeze({
+  sectors: 0,
+  sectorSize: SECTOR_BYTES,
+  physicalSectorSize: SECTOR_BYTES,
+  readonly: false,
+  flush: false,
+  discard: false,
+  discardGranularity: 0,
+  discardAlignment: 0,
+  discardSecure: false,
+});
+
+/** The BlockStoreInfo of a connected disk (xenstore `sectors`, `sector-size`, `info`, features). */
+export function blockStoreInfo(disk: BlkfrontDisk): BlockStoreInfo {
+  return {
+    sectors: disk.sectors,
+    sectorSize: disk.sectorSize,
+    physicalSectorSize: disk.physicalSectorSize,
+    readonly: (disk.info & VDISK_READONLY) !== 0,
+    flush: disk.flush || disk.barrier,
+    discard: disk.discard,
+    discardGranularity: disk.discardGranularity,
+    discardAlignment: disk.discardAlignment,
+    discardSecure: disk.discardSecure,
+  };
+}
+
+const U32 = 0x1_0000_0000;
+
+export class Blkfront implements BlockStore {
+  readonly dev: XenbusDevice<MemView>;
+  readonly stats: BlkfrontStats = {
+    inFlight: 0,
+    queued: 0,
+    submitted: 0,
+    completed: 0,
+    errors: 0,
+    requests: 0,
+    responses: 0,
+    notificationsSent: 0,
+    notificationsSuppressed: 0,
+    reissued: 0,
+    connects: 0,
+    staleResponses: 0,
+    protocolErrors: 0,
+    grantsLeaked: 0,
+    dataGrants: 0,
+  };
+
+  private readonly hv: BlkfrontHypervisor;
+  private readonly memory: GuestMemory;
+  private readonly events: BlkfrontEvents;
+  private readonly refs: GrantRefAllocator;
+  private readonly config: BlkfrontConfig;
+  private readonly entryBytes: number;
+  private readonly log: BlkfrontLogger;
+  private readonly maxQueued: number;
+  private readonly maxPoolPages: number;
+  private readonly poolBatch: number;
+  private readonly autoReconnect: boolean;
+  private readonly handle: number;
+
+  private hs: BlkfrontState;
+  private chain: Promise<unknown> = Promise.resolve();
+  private rings: RingQueue[] = [];
+  private disk: BlkfrontDisk | undefined;
+  private currentInfo: BlockStoreInfo = EMPTY_INFO;
+  /** Flush / barrier / discard still usable (an EOPNOTSUPP answer turns one off, as Linux). */
+  private feat = { flush: false, barrier: false, discard: false };
+  private connected = false;
+  private failed = false;
+  private closing = false;
+  private closedFlag = false;
+  private readonly queue: Piece[] = [];
+  private seq = 0;
+  private rr = 0;
+  private pumping = false;
+  private pumpAgain = false;
+  private notifySync = true;
+  private grantFrames = 1;
+  private readonly req = newBlkifRequest();
+  private readonly rsp = newBlkifResponse();
+  private readonly indSegs = newSegments(8 * BLKIF_SEGS_PER_INDIRECT_FRAME);
+  private readonly listeners = new Set<(n: BlkfrontNotice) => void>();
+  private idleWaiters: (() => void)[] = [];
+  private stateWaiters: (() => void)[] = [];
+
+  private constructor(dev: XenbusDevice<MemView>, opts: BlkfrontOptions) {
+    this.dev = dev;
+    this.hv = opts.hypervisor;
+    this.memory = opts.memory;
+    this.events = opts.events;
+    this.refs = opts.grantRefs ?? new GrantRefPool(DEFAULT_GRANT_REFS);
+    this.config = Object.freeze({ ...BLKFRONT_DEFAULT_CONFIG, ...opts.config });
+    this.entryBytes = BLKIF_RING_ENTRY_BYTES[this.config.abi];
+    this.log = opts.log ?? NULL_LOGGER;
+    this.maxQueued = opts.maxQueued ?? 4096;
+    const largest = Math.max(this.config.maxIndirectSegments, BLKIF_MAX_SEGMENTS_PER_REQUEST) + 8;
+    this.maxPoolPages = Math.max(opts.maxDataPagesPerRing ?? 1024, largest);
+    this.poolBatch = opts.poolBatch ?? 32;
+    this.autoReconnect = opts.autoReconnect ?? true;
+    const h = Number.parseInt(dev.devid, 10);
+    this.handle = Number.isFinite(h) ? h & 0xffff : 0;
+    this.hs = {
+      state: XenbusState.Initialising,
+      phase: "idle",
+      config: this.config,
+      backendState: undefined,
+      backendKeys: {},
+      ringPageOrder: 0,
+      nrQueues: 1,
+      rings: undefined,
+      disk: undefined,
+      pendingConnect: undefined,
+    };
+  }
+
+  /** Opens the frontend device at `nodename` (…/device/vbd/<devid>) and starts the handshake. */
+  static async open(opts: BlkfrontOptions & { readonly nodename: string }): Promise<Blkfront> {
+    const dev = await XenbusDevice.open<MemView>({
+      store: opts.store,
+      self: opts.self,
+      side: "frontend",
+      nodename: opts.nodename,
+      hypervisor: opts.hypervisor,
+      ...(opts.transactionRetries !== undefined ? { transactionRetries: opts.transactionRetries } : {}),
+    });
+    return Blkfront.attach(dev, opts);
+  }
+
+  /**
+   * Drives an opened device (one a XenbusProbe found: give the probe no otherendChanged, this sets
+   * the device's onOtherendChanged and starts its watch).
+   */
+  static async attach(dev: XenbusDevice<MemView>, opts: BlkfrontOptions): Promise<Blkfront> {
+    const b = new Blkfront(dev, opts);
+    await b.start();
+    return b;
+  }
+
+  private async start(): Promise<void> {
+    if (this.dev.state !== XenbusState.Initialising) await this.dev.switchState(XenbusState.Initialising);
+    this.dev.onOtherendChanged = (state) => this.run(() => this.backendChanged(state));
+    await this.dev.watchOtherend();
+  }
+
+  // ---- public surface ----------------------------------------------------------------------------
+
+  /** The disk as the backend described it (zeros before the first connect). */
+  get info(): BlockStoreInfo {
+    return this.currentInfo;
+  }
+
+  /** The bus-visible state, the private phase, and what was negotiated. */
+  get handshake(): BlkfrontState {
+    return this.hs;
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** Number of rings (queues) and their size in slots, while connected. */
+  get ringInfo(): { queues: number; pages: number; slots: number } {
+    return {
+      queues: this.rings.length,
+      pages: 2 ** this.hs.ringPageOrder,
+      slots: this.rings[0]?.front.size ?? 0,
+    };
+  }
+
+  get negotiated(): BlkfrontDisk | undefined {
+    return this.disk;
+  }
+
+  /** Connected, resize, disconnected, closed and error notices; returns the unsubscriber. */
+  subscribe(fn: (n: BlkfrontNotice) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Resolves with the info once connected (at once if connected). Rejects if the device fails. */
+  whenConnected(): Promise<BlockStoreInfo> {
+    if (this.connected) return Promise.resolve(this.currentInfo);
+    return new Promise((resolve, reject) => {
+      const off = this.subscribe((n) => {
+        if (n.kind === "connected") {
+          off();
+          resolve(n.info);
+        } else if (n.kind === "error" || n.kind === "closed") {
+          off();
+          reject(new Error(n.kind === "error" ? n.msg : "closed"));
+        }
+      });
+    });
+  }
+
+  submit(io: BlockIo, done: (status: BlockIoStatus) => void): void {
+    if (this.closing || this.failed) return done(-XenErrno.EIO);
+    const rw = io.op === "read" || io.op === "write";
+    if (
+      !Number.isSafeInteger(io.sector) ||
+      !Number.isSafeInteger(io.nrSectors) ||
+      io.sector < 0 ||
+      io.nrSectors < 0
+    )
+      return done(-XenErrno.EINVAL);
+    if (rw) {
+      let bytes = 0;
+      for (const s of io.segs) bytes += s.length;
+      if (bytes !== io.nrSectors * SECTOR_BYTES) return done(-XenErrno.EINVAL);
+      if (io.nrSectors === 0 && !(io.op === "write" && io.fua)) return done(0);
+    }
+    if (this.connected) {
+      if (io.op !== "flush" && io.sector + io.nrSectors > this.currentInfo.sectors)
+        return done(-XenErrno.EIO);
+      if (this.currentInfo.readonly && (io.op === "write" || io.op === "discard"))
+        return done(-XenErrno.EROFS);
+    }
+    if (this.queue.length >= this.maxQueued) return done(-XenErrno.EBUSY);
+    const parent = new PendingIo(io, done);
+    let pieces: Piece[];
+    if (rw && io.nrSectors > 0)
+      pieces = splitRange(
+        parent,
+        io.op,
+        io.sector,
+        io.nrSectors,
+        0,
+        this.maxSectorsPerRequest(),
+        () => this.seq++,
+      );
+    else if (rw) {
+      pieces = [{ parent, op: "flush", sector: 0, nrSectors: 0, byteOff: 0, seq: this.seq++ }];
+      parent.flushAfter = false;
+    } else
+      pieces = [
+        { parent, op: io.op, sector: io.sector, nrSectors: io.nrSectors, byteOff: 0, seq: this.seq++ },
+      ];
+    parent.remaining = pieces.length;
+    this.stats.submitted++;
+    for (const p of pieces) this.queue.push(p);
+    this.stats.queued = this.queue.length;
+    void this.pump();
+  }
+
+  /**
+   * Waits for every submitted I/O (those queued while disconnected fail with -EIO), then closes the
+   * device (Closing → Closed once the backend follows) and stops watching. Further submits fail.
+   */
+  async close(): Promise<void> {
+    if (this.closedFlag) return;
+    this.closing = true;
+    if (this.connected && !this.failed) await this.idle();
+    this.failQueued(-XenErrno.EIO);
+    await this.run(() => this.step({ kind: "closeRequested" }));
+    await this.until(() => this.hs.state === XenbusState.Closed && this.hs.rings === undefined);
+    await this.run(async () => {});
+    await this.dev.close();
+    this.closedFlag = true;
+    this.notice({ kind: "closed" });
+  }
+
+  /** Resolves when no I/O is queued or in flight. */
+  idle(): Promise<void> {
+    if (this.queue.length === 0 && this.stats.inFlight === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  // ---- handshake -------------------------------------------------------------------------------
+
+  /** Serializes handshake work (watch events, effects, close). */
+  private run(fn: () => Promise<void>): Promise<void> {
+    const p = this.chain.then(fn);
+    this.chain = p.catch((e: unknown) =>
+      this.log.error({ err: String(e) }, "blkfront handshake step failed"),
+    );
+    return p;
+  }
+
+  private async readBackendKeys(): Promise<XenstoreValues> {
+    const dir = this.dev.otherend;
+    const names = await lsOrEmpty(this.dev.store, dir);
+    const vals = await Promise.all(names.map((n) => this.dev.store.tryRead(`${dir}/${n}`)));
+    const out: Record<string, string | undefined> = {};
+    names.forEach((n, i) => {
+      out[n] = vals[i];
+    });
+    return out;
+  }
+
+  /** blkback_changed: feed the reducer, then decide whether to start over (backend came back). */
+  private async backendChanged(state: XenbusState): Promise<void> {
+    if (this.closedFlag) return;
+    const keys = await this.readBackendKeys();
+    await this.step({ kind: "backendChanged", state, keys });
+    if (this.closing || this.failed || !this.autoReconnect) return;
+    const b = this.hs.backendState;
+    const back = b === XenbusState.Closed || b === XenbusState.InitWait || b === XenbusState.Initialising;
+    const restarted = b === XenbusState.InitWait || b === XenbusState.Initialising;
+    if ((this.hs.state === XenbusState.Closed && back) || (this.hs.phase === "connected" && restarted)) {
+      this.log.info({ backendState: b }, "backend went away: reconnecting");
+      await this.step({ kind: "reconnectRequested" });
+    }
+  }
+
+  private async step(ev: BlkfrontEvent): Promise<void> {
+    const r = blkfrontReduce(this.hs, ev);
+    this.hs = r.state;
+    for (const e of r.effects) await this.execute(e);
+    this.wakeState();
+  }
+
+  private async execute(e: BlkfrontEffect): Promise<void> {
+    const dev = this.dev;
+    switch (e.kind) {
+      case "write":
+        await dev.write(e.path, e.value);
+        return;
+      case "remove":
+        await dev.store.rm(dev.path(e.path));
+        return;
+      case "transaction":
+        await dev.transaction(async (tx) => {
+          for (const op of e.ops) {
+            if (op.kind === "write") await tx.write(dev.path(op.path), op.value);
+            else await tx.rm(dev.path(op.path));
+          }
+        });
+        return;
+      case "switchState":
+        await dev.switchState(e.state);
+        return;
+      case "fatal":
+        this.log.error({ err: e.err }, e.msg);
+        await dev.devError(-e.err, "%s", e.msg);
+        this.notice({ kind: "error", err: e.err, msg: e.msg });
+        return;
+      case "grantRings":
+        await this.grantRings(e.nrQueues, e.nrPages);
+        return;
+      case "freeRings":
+        await this.freeRings();
+        return;
+      case "connected":
+        this.onConnected(e.disk);
+        return;
+      case "resize":
+        this.disk = this.disk && { ...this.disk, sectors: e.sectors };
+        this.currentInfo = { ...this.currentInfo, sectors: e.sectors };
+        this.notice({ kind: "resize", sectors: e.sectors });
+        return;
+      case "disconnected":
+        this.onDisconnected();
+        return;
+    }
+  }
+
+  private async grant(ref: number, gfn: number, readonly: boolean): Promise<number> {
+    const need = grantFramesFor(ref);
+    if (need > this.grantFrames && this.hv.gnttabSetupTable) {
+      const r = await this.hv.gnttabSetupTable(this.dev.self, need);
+      if (r.status === 0) this.grantFrames = need;
+    }
+    return this.hv.gnttabGrantAccess(ref, this.dev.otherendId, gfn, readonly);
+  }
+
+  /** The grantRings effect: pages, grants and an event channel per queue, then ringsGranted. */
+  private async grantRings(nrQueues: number, nrPages: number): Promise<void> {
+    const made: RingQueue[] = [];
+    let fail: { err: number; msg: string } | undefined;
+    for (let q = 0; q < nrQueues && !fail; q++) {
+      const pages = await this.memory.allocPages(nrPages, true);
+      if (typeof pages === "number") {
+        fail = { err: -pages, msg: `allocating ${nrPages} ring pages` };
+        break;
+      }
+      const refs = this.refs.alloc(nrPages);
+      if (!refs) {
+        this.memory.freePages(pages.gfns);
+        fail = { err: XenErrno.ENOSPC, msg: "no grant references for the ring" };
+        break;
+      }
+      let granted = 0;
+      for (; granted < nrPages; granted++) {
+        const rc = await this.grant(refs[granted]!, pages.gfns[granted]!, false);
+        if (rc !== 0) {
+          fail = { err: -rc, msg: "granting access to ring page" };
+          break;
+        }
+      }
+      if (fail) {
+        for (let i = 0; i < granted; i++) await this.hv.gnttabEndAccess(refs[i]!);
+        this.refs.free(refs);
+        this.memory.freePages(pages.gfns);
+        break;
+      }
+      const front = FrontRing.init(pages.view, this.entryBytes, { nrPages });
+      const ev = await this.hv.evtchnAllocUnbound(this.dev.self, this.dev.otherendId);
+      if (ev.rc !== 0) {
+        for (const r of refs) await this.hv.gnttabEndAccess(r);
+        this.refs.free(refs);
+        this.memory.freePages(pages.gfns);
+        fail = { err: -ev.rc, msg: "allocating event channel" };
+        break;
+      }
+      const ring = new RingQueue(q, front, pages.gfns, refs, ev.port, this.entryBytes);
+      ring.unbind = this.events.on(ev.port, () => this.ringEvent(ring));
+      made.push(ring);
+    }
+    if (fail) {
+      this.rings = made;
+      await this.freeRings();
+      await this.step({ kind: "ringsGrantFailed", err: fail.err, msg: fail.msg });
+      return;
+    }
+    this.rings = made;
+    const queues: BlkifQueueRing[] = made.map((r) => ({ refs: r.refs, evtchn: r.evtchn }));
+    await this.step({ kind: "ringsGranted", queues });
+  }
+
+  /** The freeRings effect (the backend has unmapped): event channels closed, every grant ended. */
+  private async freeRings(): Promise<void> {
+    const rings = this.rings;
+    this.rings = [];
+    for (const ring of rings) {
+      ring.dead = true;
+      ring.freed = true;
+      ring.unbind();
+      const rc = await this.hv.evtchnClose(ring.evtchn);
+      if (rc !== 0) await this.dev.devError(rc, "freeing event channel %u", ring.evtchn);
+      // Pages of requests still in a shadow (a failed device) are as good as retired now.
+      for (const sh of ring.shadow) if (sh) ring.retired.push(...sh.pages);
+      ring.shadow.fill(undefined);
+      const reusable: number[] = [];
+      for (const p of ring.allPages) {
+        if (p.ref >= 0 && !(await this.endGrant(p))) continue;
+        reusable.push(p.gfn);
+      }
+      ring.allPages.clear();
+      ring.pool.length = 0;
+      ring.retired.length = 0;
+      if (reusable.length > 0) this.memory.freePages(reusable);
+      let ringOk = true;
+      const ended: number[] = [];
+      for (const r of ring.refs) {
+        if (await this.hv.gnttabEndAccess(r)) ended.push(r);
+        else {
+          ringOk = false;
+          this.stats.grantsLeaked++;
+        }
+      }
+      this.refs.free(ended);
+      if (ringOk) this.memory.freePages(ring.gfns);
+    }
+  }
+
+  /** Ends a data page's grant; false (leaked, never reused) while the backend still maps it. */
+  private async endGrant(p: DataPage): Promise<boolean> {
+    const ref = p.ref;
+    if (ref < 0) return true;
+    if (!(await this.hv.gnttabEndAccess(ref))) {
+      this.stats.grantsLeaked++;
+      this.log.warn({ ref }, "grant still in use by the backend: page leaked");
+      return false;
+    }
+    p.ref = -1;
+    this.refs.free([ref]);
+    return true;
+  }
+
+  private onConnected(disk: BlkfrontDisk): void {
+    this.disk = disk;
+    this.feat = { flush: disk.flush, barrier: disk.barrier, discard: disk.discard };
+    this.currentInfo = blockStoreInfo(disk);
+    this.connected = true;
+    this.stats.connects++;
+    this.log.info(
+      {
+        sectors: disk.sectors,
+        queues: this.rings.length,
+        ringPages: 2 ** this.hs.ringPageOrder,
+        persistent: disk.persistent,
+        indirect: disk.maxIndirectSegments,
+      },
+      "connected",
+    );
+    this.notice({ kind: "connected", info: this.currentInfo, disk });
+    void this.pump();
+  }
+
+  /**
+   * Stop I/O: take what the rings already answered, then every request still without a response
+   * goes back to the head of the queue in submission order, to be issued again on the next rings.
+   */
+  private onDisconnected(): void {
+    this.connected = false;
+    const recovered: Piece[] = [];
+    for (const ring of this.rings) {
+      if (!ring.dead) this.drain(ring);
+      ring.dead = true;
+      for (let id = 0; id < ring.shadow.length; id++) {
+        const sh = ring.shadow[id];
+        if (!sh) continue;
+        ring.shadow[id] = undefined;
+        ring.retired.push(...sh.pages);
+        recovered.push(sh.piece);
+      }
+      this.stats.inFlight -= ring.inFlight;
+      ring.inFlight = 0;
+    }
+    recovered.sort((a, b) => a.seq - b.seq);
+    if (this.failed || this.closing) {
+      for (const p of recovered) this.pieceDone(p, -XenErrno.EIO);
+    } else {
+      this.stats.reissued += recovered.length;
+      this.queue.unshift(...recovered);
+      this.stats.queued = this.queue.length;
+    }
+    if (this.failed || this.closing) this.failQueued(-XenErrno.EIO);
+    this.notice({ kind: "disconnected" });
+    this.checkIdle();
+  }
+
+  // ---- data path ---------------------------------------------------------------------------------
+
+  private maxSectorsPerRequest(): number {
+    const segs =
+      this.disk && this.disk.maxIndirectSegments > 0
+        ? this.disk.maxIndirectSegments
+        : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+    return segs * SECTORS_PER_PAGE;
+  }
+
+  private pickRing(): RingQueue | undefined {
+    let best: RingQueue | undefined;
+    let bestFree = 0;
+    const n = this.rings.length;
+    for (let k = 0; k < n; k++) {
+      const r = this.rings[(this.rr + k) % n]!;
+      if (r.dead || r.freeIds.length === 0) continue;
+      const free = r.front.freeRequests();
+      if (free > bestFree) {
+        best = r;
+        bestFree = free;
+      }
+    }
+    if (best) this.rr = (best.index + 1) % n;
+    return best;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        await this.pumpOnce();
+      } while (this.pumpAgain);
+    } catch (e) {
+      this.log.error({ err: String(e) }, "blkfront: issuing requests failed");
+    } finally {
+      this.pumping = false;
+      this.stats.queued = this.queue.length;
+    }
+  }
+
+  private async pumpOnce(): Promise<void> {
+    const touched = new Set<RingQueue>();
+    while (this.queue.length > 0 && this.connected && !this.failed) {
+      const piece = this.queue[0]!;
+      const info = this.currentInfo;
+      // Answers that need no ring.
+      let now: number | undefined;
+      if (piece.op === "flush" && !this.feat.flush && !this.feat.barrier) now = 0;
+      else if (piece.op === "discard" && !this.feat.discard) now = -XenErrno.EOPNOTSUPP;
+      else if (piece.op !== "flush" && piece.sector + piece.nrSectors > info.sectors) now = -XenErrno.EIO;
+      else if (info.readonly && (piece.op === "write" || piece.op === "discard")) now = -XenErrno.EROFS;
+      if (now !== undefined) {
+        this.queue.shift();
+        this.pieceDone(piece, now);
+        continue;
+      }
+      const rw = piece.op === "read" || piece.op === "write";
+      const max = this.maxSectorsPerRequest();
+      if (rw && piece.nrSectors > max) {
+        // Issued again under smaller limits: split (the parent waits for every part).
+        this.queue.shift();
+        const parts = splitRange(
+          piece.parent,
+          piece.op,
+          piece.sector,
+          piece.nrSectors,
+          piece.byteOff,
+          max,
+          () => piece.seq,
+        );
+        piece.parent.remaining += parts.length - 1;
+        this.queue.unshift(...parts);
+        continue;
+      }
+      const ring = this.pickRing();
+      if (!ring) break;
+      const nData = rw ? pagesFor(piece.nrSectors) : 0;
+      const nInd = nData > BLKIF_MAX_SEGMENTS_PER_REQUEST ? indirectPages(nData) : 0;
+      const want = nData + nInd;
+      if (ring.pool.length < want) {
+        if (!(await this.growPool(ring, want))) break;
+        continue;
+      }
+      const pages = ring.pool.splice(ring.pool.length - want, want);
+      const persistent = this.disk?.persistent === true;
+      if (want > 0 && pages.some((p) => p.ref < 0)) {
+        const ok = await this.grantData(pages, persistent ? false : piece.op === "write", nData);
+        if (!ok || ring.dead || this.queue[0] !== piece || !this.connected) {
+          void this.releasePages(ring, pages, persistent);
+          if (!ok) break;
+          continue;
+        }
+      }
+      this.queue.shift();
+      this.issue(ring, piece, pages, nData);
+      touched.add(ring);
+      if (ring.front.full() || ring.freeIds.length === 0) {
+        await this.push(ring);
+        touched.delete(ring);
+      }
+    }
+    for (const ring of touched) if (!ring.dead) await this.push(ring);
+    this.checkIdle();
+  }
+
+  private async growPool(ring: RingQueue, want: number): Promise<boolean> {
+    const room = this.maxPoolPages - ring.allPages.size;
+    const need = want - ring.pool.length;
+    if (room < need) return false;
+    const n = Math.min(room, Math.max(need, this.poolBatch));
+    const got = await this.memory.allocPages(n, false);
+    if (typeof got === "number") {
+      this.log.warn({ rc: got, pages: n }, "bounce pool cannot grow");
+      return false;
+    }
+    for (let i = 0; i < got.gfns.length; i++) {
+      const p: DataPage = { gfn: got.gfns[i]!, view: got.view, off: i * PAGE_BYTES, ref: -1 };
+      if (ring.freed) {
+        this.memory.freePages([p.gfn]);
+        continue;
+      }
+      ring.allPages.add(p);
+      ring.pool.push(p);
+    }
+    return !ring.freed;
+  }
+
+  /** Grants the pages not granted yet; the first `nData` get `dataReadonly`, indirect pages readonly unless persistent. */
+  private async grantData(pages: DataPage[], dataReadonly: boolean, nData: number): Promise<boolean> {
+    const persistent = this.disk?.persistent === true;
+    for (let i = 0; i < pages.length; i++) {
+      const p = pages[i]!;
+      if (p.ref >= 0) continue;
+      const got = this.refs.alloc(1);
+      if (!got) {
+        this.log.warn({}, "out of grant references");
+        return false;
+      }
+      const ro = i < nData ? dataReadonly : !persistent;
+      const rc = await this.grant(got[0]!, p.gfn, ro);
+      if (rc !== 0) {
+        this.refs.free(got);
+        this.log.warn({ rc }, "granting a data page failed");
+        return false;
+      }
+      p.ref = got[0]!;
+      this.stats.dataGrants++;
+    }
+    return true;
+  }
+
+  /** Back to the pool: persistent grants stay; others are ended first (a page still mapped is leaked). */
+  private async releasePages(ring: RingQueue, pages: DataPage[], persistent: boolean): Promise<void> {
+    if (persistent && !ring.freed) {
+      for (const p of pages) ring.pool.push(p);
+      return;
+    }
+    for (const p of pages) {
+      if (!(await this.endGrant(p))) {
+        ring.allPages.delete(p);
+        continue;
+      }
+      if (ring.freed) this.memory.freePages([p.gfn]);
+      else ring.pool.push(p);
+    }
+    if (!ring.freed && this.queue.length > 0) void this.pump();
+  }
+
+  /** Builds the request for `piece` into the ring's next slot and records it in the shadow table. */
+  private issue(ring: RingQueue, piece: Piece, pages: DataPage[], nData: number): void {
+    const id = ring.freeIds.pop()!;
+    const req = this.req;
+    const disk = this.disk!;
+    req.handle = this.handle;
+    req.idLo = id;
+    req.idHi = 0;
+    req.sectorLo = piece.sector % U32;
+    req.sectorHi = Math.floor(piece.sector / U32);
+    req.flag = 0;
+    req.nrSectorsLo = 0;
+    req.nrSectorsHi = 0;
+    req.indirectOp = 0;
+    req.indirectGrefs.fill(0);
+    let rspOp: number;
+    switch (piece.op) {
+      case "flush":
+        req.operation = this.feat.flush ? BlkifOp.FLUSH_DISKCACHE : BlkifOp.WRITE_BARRIER;
+        req.nrSegments = 0;
+        rspOp = req.operation;
+        break;
+      case "discard":
+        req.operation = BlkifOp.DISCARD;
+        req.nrSegments = 0;
+        req.flag = piece.parent.io.secure === true && disk.discardSecure ? 1 : 0;
+        req.nrSectorsLo = piece.nrSectors % U32;
+        req.nrSectorsHi = Math.floor(piece.nrSectors / U32);
+        rspOp = BlkifOp.DISCARD;
+        break;
+      default: {
+        const op = OPS[piece.op];
+        const indirect = nData > BLKIF_MAX_SEGMENTS_PER_REQUEST;
+        const segs = indirect ? this.indSegs : req.segments;
+        for (let i = 0; i < nData; i++) {
+          const p = pages[i]!;
+          const sectors = Math.min(SECTORS_PER_PAGE, piece.nrSectors - i * SECTORS_PER_PAGE);
+          const seg = segs[i]!;
+          seg.gref = p.ref;
+          seg.firstSect = 0;
+          seg.lastSect = sectors - 1;
+          if (piece.op === "write") {
+            const len = sectors * SECTOR_BYTES;
+            piece.parent.copyOut(piece.byteOff + i * PAGE_BYTES, p.view, p.off, len);
+            p.view.markWritten(p.off, len);
+          }
+        }
+        if (indirect) {
+          req.operation = BlkifOp.INDIRECT;
+          req.indirectOp = op;
+          req.nrSegments = nData;
+          for (let k = nData; k < pages.length; k++) {
+            const ip = pages[k]!;
+            const ki = k - nData;
+            const from = ki * BLKIF_SEGS_PER_INDIRECT_FRAME;
+            const count = Math.min(BLKIF_SEGS_PER_INDIRECT_FRAME, nData - from);
+            encodeIndirectSegments(ip.view, ip.off, 0, segs, from, count);
+            ip.view.markWritten(ip.off, count * 8);
+            req.indirectGrefs[ki] = ip.ref;
+          }
+        } else {
+          req.operation = op;
+          req.nrSegments = nData;
+        }
+        rspOp = op;
+      }
+    }
+    const off = ring.front.nextRequest();
+    encodeRequest(ring.front.view, off, this.config.abi, req);
+    ring.shadow[id] = { piece, pages, nData, rspOp };
+    ring.inFlight++;
+    this.stats.inFlight++;
+    this.stats.requests++;
+  }
+
+  /** Publishes the ring's new requests; kicks the backend only when the ring says so. */
+  private async push(ring: RingQueue): Promise<void> {
+    const notify = ring.front.pushRequestsAndCheckNotify();
+    if (this.hv.publishWrites) await this.hv.publishWrites();
+    if (!notify) {
+      this.stats.notificationsSuppressed++;
+      return;
+    }
+    this.stats.notificationsSent++;
+    if (this.notifySync && this.hv.evtchnNotify) {
+      try {
+        this.hv.evtchnNotify(ring.evtchn);
+        return;
+      } catch {
+        this.notifySync = false; // remote placement: only the call works
+      }
+    }
+    await this.hv.evtchnSend(ring.evtchn);
+  }
+
+  /** The ring's event: consume every response (blkif_interrupt), then the final check. */
+  private ringEvent(ring: RingQueue): void {
+    if (ring.dead || this.failed) return;
+    let completed = false;
+    try {
+      for (;;) {
+        const n = ring.front.unconsumedResponses();
+        for (let k = 0; k < n; k++) {
+          const bad = this.takeResponse(ring);
+          if (bad !== undefined) {
+            this.misbehaving(ring, bad);
+            return;
+          }
+          completed = true;
+        }
+        if (!ring.front.finalCheckForResponses()) break;
+      }
+    } catch (e) {
+      if (e instanceof RingError && e.code === "response_prod_overflow") {
+        this.misbehaving(ring, `rsp_prod overflows the ring: ${e.message}`);
+        return;
+      }
+      throw e;
+    }
+    if (completed) {
+      this.checkIdle();
+      if (this.queue.length > 0) void this.pump();
+    }
+  }
+
+  /**
+   * At a disconnect: complete what the ring already answered. The backend is going away, so a bad
+   * response ends the drain quietly (counted in staleResponses) instead of failing the device.
+   */
+  private drain(ring: RingQueue): void {
+    let n: number;
+    try {
+      n = ring.front.unconsumedResponses();
+    } catch {
+      this.stats.staleResponses++;
+      return;
+    }
+    for (let k = 0; k < n; k++) {
+      if (this.takeResponse(ring) !== undefined) {
+        this.stats.staleResponses += n - k;
+        return;
+      }
+    }
+  }
+
+  /** Consumes and completes the response at rsp_cons; a reason string when it is not acceptable. */
+  private takeResponse(ring: RingQueue): string | undefined {
+    const f = ring.front;
+    const idx = f.rspCons;
+    f.copyResponse(idx, ring.rspBuf);
+    const rsp = decodeResponse(ring.rspBuf, 0, this.config.abi, this.rsp);
+    const id = rsp.idLo;
+    if (rsp.idHi !== 0 || id >= f.size) return `response ${idx} carries unknown id ${rsp.idHi * U32 + id}`;
+    const sh = ring.shadow[id];
+    if (!sh) return `response ${idx} for id ${id}, which is not in flight (duplicate)`;
+    if (rsp.operation !== sh.rspOp)
+      return `response ${idx} for id ${id} has operation ${rsp.operation}, request had ${sh.rspOp}`;
+    f.consumeResponses(1);
+    this.stats.responses++;
+    this.completeShadow(ring, id, sh, rsp.status);
+    return undefined;
+  }
+
+  private completeShadow(ring: RingQueue, id: number, sh: Shadow, rspStatus: number): void {
+    ring.shadow[id] = undefined;
+    ring.freeIds.push(id);
+    ring.inFlight--;
+    this.stats.inFlight--;
+    const piece = sh.piece;
+    let status: number;
+    if (rspStatus === BLKIF_RSP_OKAY) status = 0;
+    else if (rspStatus === BLKIF_RSP_EOPNOTSUPP) {
+      status = -XenErrno.EOPNOTSUPP;
+      // As Linux: the backend cannot do it after all; stop asking.
+      if (sh.rspOp === BlkifOp.FLUSH_DISKCACHE) this.feat.flush = false;
+      else if (sh.rspOp === BlkifOp.WRITE_BARRIER) this.feat.barrier = false;
+      else if (sh.rspOp === BlkifOp.DISCARD) this.feat.discard = false;
+    } else status = -XenErrno.EIO;
+    if (status === 0 && piece.op === "read") {
+      for (let i = 0; i < sh.nData; i++) {
+        const p = sh.pages[i]!;
+        const sectors = Math.min(SECTORS_PER_PAGE, piece.nrSectors - i * SECTORS_PER_PAGE);
+        piece.parent.copyIn(piece.byteOff + i * PAGE_BYTES, p.view, p.off, sectors * SECTOR_BYTES);
+      }
+    }
+    if (sh.pages.length > 0) void this.releasePages(ring, sh.pages, this.disk?.persistent === true);
+    this.pieceDone(piece, status);
+  }
+
+  private pieceDone(piece: Piece, status: number): void {
+    const parent = piece.parent;
+    if (parent.finished) return;
+    if (status !== 0 && parent.status === 0) parent.status = status;
+    if (--parent.remaining > 0) return;
+    if (parent.flushAfter && parent.status === 0 && !this.failed && !this.closedFlag) {
+      // FUA: the data is on the disk's cache; a flush makes it durable before the caller hears.
+      parent.flushAfter = false;
+      parent.remaining = 1;
+      this.queue.unshift({ parent, op: "flush", sector: 0, nrSectors: 0, byteOff: 0, seq: piece.seq });
+      void this.pump();
+      return;
+    }
+    parent.finished = true;
+    this.stats.completed++;
+    if (parent.status !== 0) this.stats.errors++;
+    try {
+      parent.done(parent.status);
+    } catch (e) {
+      this.log.error({ err: String(e) }, "blkfront: completion callback threw");
+    }
+  }
+
+  /** Linux's frontend hardening: a bad response ends the device's use of its rings. */
+  private misbehaving(ring: RingQueue, reason: string): void {
+    this.stats.protocolErrors++;
+    this.failed = true;
+    this.connected = false;
+    this.log.error({ ring: ring.index }, `misbehaving backend: ${reason}`);
+    const failedPieces: Piece[] = [];
+    for (const r of this.rings) {
+      r.dead = true;
+      for (let id = 0; id < r.shadow.length; id++) {
+        const sh = r.shadow[id];
+        if (!sh) continue;
+        r.shadow[id] = undefined;
+        r.retired.push(...sh.pages);
+        failedPieces.push(sh.piece);
+      }
+      this.stats.inFlight -= r.inFlight;
+      r.inFlight = 0;
+    }
+    for (const p of failedPieces) this.pieceDone(p, -XenErrno.EIO);
+    this.failQueued(-XenErrno.EIO);
+    this.notice({ kind: "error", err: XenErrno.EIO, msg: reason });
+    void this.run(async () => {
+      await this.dev.devError(-XenErrno.EIO, "%s", `misbehaving backend: ${reason}`);
+      await this.step({ kind: "closeRequested" });
+    });
+    this.checkIdle();
+  }
+
+  private failQueued(status: number): void {
+    const q = this.queue.splice(0, this.queue.length);
+    for (const p of q) this.pieceDone(p, status);
+    this.stats.queued = 0;
+    this.checkIdle();
+  }
+
+  // ---- small helpers -----------------------------------------------------------------------------
+
+  private notice(n: BlkfrontNotice): void {
+    for (const fn of [...this.listeners]) {
+      try {
+        fn(n);
+      } catch (e) {
+        this.log.error({ err: String(e) }, "blkfront: listener threw");
+      }
+    }
+  }
+
+  private checkIdle(): void {
+    if (this.queue.length !== 0 || this.stats.inFlight !== 0 || this.idleWaiters.length === 0) return;
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const r of w) r();
+  }
+
+  private wakeState(): void {
+    const w = this.stateWaiters;
+    this.stateWaiters = [];
+    for (const r of w) r();
+  }
+
+  /** Resolves once `cond` holds after a handshake step. */
+  private async until(cond: () => boolean): Promise<void> {
+    while (!cond()) await new Promise<void>((r) => this.stateWaiters.push(r));
+  }
+}
