@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_ERROR, BLKIF_RSP_OKAY, BlkifOp, XenbusState } from "@xensim/abi";
-import { type Env, startEnv } from "./testing/env.js";
+import { type Env, type Guest, startEnv } from "./testing/env.js";
 import { TestFrontend } from "./testing/frontend.js";
 
 function pattern(bytes: number, seed: number): Uint8Array {
@@ -14,7 +14,7 @@ function pattern(bytes: number, seed: number): Uint8Array {
 
 describe("blkback service", () => {
   let env: Env;
-  let guest: { domid: number; xc: Env["xc0"] };
+  let guest: Guest;
   let gfn = 0x100;
   let ref = 16;
   let devSeq = 0;
@@ -46,6 +46,7 @@ describe("blkback service", () => {
       {
         xs: env.xs,
         xc: guest.xc,
+        events: guest.events,
         domid: guest.domid,
         frontendPath: dirs.frontendPath,
         backendPath: dirs.backendPath,
@@ -77,5 +78,154 @@ describe("blkback service", () => {
     assert.match(m, /blkback_io_latency_seconds_count\{[^}]*\} [1-9]/);
     assert.match(m, /blkback_ring_outstanding_requests\{[^}]*\} 0/);
     f.close();
+  });
+  it("answers a malicious frontend per request and keeps other devices served", async () => {
+    const { f: bad, backendPath: badBack } = await device();
+    const { f: good } = await device();
+    const { f: ro } = await device({}, { mode: "r" });
+    const sectors = (4 * 1024 * 1024) / 512;
+    let round = 0;
+    const control = async (what: string): Promise<void> => {
+      const data = pattern(4096, ++round);
+      assert.equal(await good.write(0, round * 8, data), BLKIF_RSP_OKAY, `control write after ${what}`);
+      const r = await good.read(0, round * 8, 1);
+      assert.deepEqual(r.data, data, `control read after ${what}`);
+    };
+    // A grant for another domain (dom0 may not map it) and a ref never granted.
+    const foreignRef = 8000;
+    const other = await env.xc0.domainCreate({ memoryMib: 1 });
+    assert.equal(other.rc, 0);
+    assert.equal(await guest.xc.gnttabGrantAccess(foreignRef, other.domid, 0x50, false), 0);
+    const table: [string, () => Promise<number>, number][] = [
+      [
+        "nr_segments 0",
+        () => bad.submit(0, (r) => ((r.operation = BlkifOp.READ), (r.nrSegments = 0))),
+        BLKIF_RSP_ERROR,
+      ],
+      [
+        "nr_segments 12 (direct)",
+        () =>
+          bad.submit(0, (r) => {
+            r.operation = BlkifOp.READ;
+            r.nrSegments = 12;
+            for (const s of r.segments) ((s.gref = bad.dataRefs[0]!), (s.firstSect = 0), (s.lastSect = 7));
+          }),
+        BLKIF_RSP_ERROR,
+      ],
+      [
+        "last_sect < first_sect",
+        () => bad.rw(0, BlkifOp.READ, 0, [{ page: 0, first: 5, last: 2 }]),
+        BLKIF_RSP_ERROR,
+      ],
+      ["last_sect 8", () => bad.rw(0, BlkifOp.READ, 0, [{ page: 0, first: 0, last: 8 }]), BLKIF_RSP_ERROR],
+      [
+        "ungranted ref",
+        () => bad.rw(0, BlkifOp.READ, 0, [{ gref: 7999, first: 0, last: 7 }]),
+        BLKIF_RSP_ERROR,
+      ],
+      [
+        "foreign ref",
+        () => bad.rw(0, BlkifOp.WRITE, 0, [{ gref: foreignRef, first: 0, last: 7 }]),
+        BLKIF_RSP_ERROR,
+      ],
+      [
+        "ref out of the table",
+        () => bad.rw(0, BlkifOp.READ, 0, [{ gref: 0x7fffffff, first: 0, last: 7 }]),
+        BLKIF_RSP_ERROR,
+      ],
+      [
+        "good and bad refs in one request",
+        () =>
+          bad.rw(0, BlkifOp.READ, 0, [
+            { page: 0, first: 0, last: 7 },
+            { gref: 7999, first: 0, last: 7 },
+          ]),
+        BLKIF_RSP_ERROR,
+      ],
+      [
+        "sectors past the end",
+        () => bad.rw(0, BlkifOp.WRITE, sectors - 4, [{ page: 0, first: 0, last: 7 }]),
+        BLKIF_RSP_ERROR,
+      ],
+      [
+        "sector far past the end",
+        () => bad.rw(0, BlkifOp.READ, 2 ** 40, [{ page: 0, first: 0, last: 7 }]),
+        BLKIF_RSP_ERROR,
+      ],
+      ["unknown operation 7", () => bad.submit(0, (r) => (r.operation = 7)), BLKIF_RSP_EOPNOTSUPP],
+      ["reserved operation 4", () => bad.submit(0, (r) => (r.operation = 4)), BLKIF_RSP_EOPNOTSUPP],
+      [
+        "flush without feature-flush-cache",
+        () => bad.submit(0, (r) => (r.operation = BlkifOp.FLUSH_DISKCACHE)),
+        BLKIF_RSP_EOPNOTSUPP,
+      ],
+      [
+        "indirect with 0 segments",
+        () => bad.submit(0, (r) => ((r.operation = BlkifOp.INDIRECT), (r.indirectOp = BlkifOp.READ))),
+        BLKIF_RSP_ERROR,
+      ],
+      [
+        "indirect over the advertised maximum",
+        () =>
+          bad.submit(0, (r) => {
+            r.operation = BlkifOp.INDIRECT;
+            r.indirectOp = BlkifOp.READ;
+            r.nrSegments = 257;
+          }),
+        BLKIF_RSP_ERROR,
+      ],
+      [
+        "indirect with a bad indirect page ref",
+        () =>
+          bad.submit(0, (r) => {
+            r.operation = BlkifOp.INDIRECT;
+            r.indirectOp = BlkifOp.READ;
+            r.nrSegments = 20;
+            r.indirectGrefs[0] = 7999;
+          }),
+        BLKIF_RSP_ERROR,
+      ],
+      ["write to a read-only vbd", () => ro.write(0, 0, pattern(4096, 9)), BLKIF_RSP_ERROR],
+      ["read from a read-only vbd", async () => (await ro.read(0, 0, 1)).status, BLKIF_RSP_OKAY],
+    ];
+    for (const [what, run, want] of table) {
+      assert.equal(await run(), want, what);
+      await control(what);
+    }
+    // Still serving well-formed requests on the abused ring.
+    assert.equal(await bad.write(0, 8, pattern(4096, 77)), BLKIF_RSP_OKAY);
+    assert.deepEqual((await bad.read(0, 8, 1)).data, pattern(4096, 77));
+
+    // req_prod overflow: that ring halts, the error node is written, the device goes Closing.
+    bad.overflow(0);
+    await bad.waitBackend([XenbusState.Closing]);
+    const errNode = `/local/domain/0/error/${badBack.slice("/local/domain/0/".length)}/error`;
+    assert.match((await env.xs.read(errNode)) ?? "", /^13 .*req_prod overflow/);
+    await control("req_prod overflow");
+    const h = await env.host.health();
+    assert.equal(h.status, "ok");
+    bad.close();
+    good.close();
+    ro.close();
+  });
+
+  it("refuses a bogus ring-page-order or queue count with the error node and Closing", async () => {
+    const { f: good } = await device();
+    for (const [what, fe, errno] of [
+      ["ring-page-order 7 > max 6", { extraKeys: { "ring-page-order": "7" }, forceOrderKey: true }, 22],
+      ["multi-queue-num-queues 9 > max 4", { extraKeys: { "multi-queue-num-queues": "9" } }, 38],
+      ["multi-queue-num-queues 0", { extraKeys: { "multi-queue-num-queues": "0" } }, 38],
+      ["unknown protocol", { extraKeys: { protocol: "arm-abi" } }, 38],
+    ] as const) {
+      const { f, backendPath } = await device(fe, {}, false);
+      assert.equal(await f.waitBackend([XenbusState.Closing]), XenbusState.Closing, what);
+      const errNode = `/local/domain/0/error/${backendPath.slice("/local/domain/0/".length)}/error`;
+      assert.match((await env.xs.read(errNode)) ?? "", new RegExp(`^${errno} `), what);
+      const data = pattern(4096, errno);
+      assert.equal(await good.write(0, 0, data), BLKIF_RSP_OKAY, what);
+      assert.deepEqual((await good.read(0, 0, 1)).data, data, what);
+      f.close();
+    }
+    good.close();
   });
 });

@@ -42,8 +42,8 @@ async function retry<T>(
       return await fn();
     } catch (e) {
       if (signal.aborted || i >= 50) throw e;
-      ctx.log.warn({ err: e, attempt: i }, `${what}: retrying`);
-      await new Promise((r) => setTimeout(r, 200));
+      if (i > 0) ctx.log.warn({ err: e, attempt: i }, `${what}: retrying`);
+      await new Promise((r) => setTimeout(r, 20 + Math.min(i, 10) * 20));
     }
   }
 }
@@ -58,12 +58,19 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
       loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
       cfg.hypervisor,
     );
-    const xc = new XenCtrl({
-      domid: cfg.domid,
-      calls: hvCalls,
-      ...(ctx.sharedMemory ? { store: ctx.sharedMemory } : {}),
-      bus: ctx.bus,
-    });
+    // The hypervisor formats the host's page store when it starts: attach once it has.
+    const xc = await retry(
+      "attaching to the page store",
+      async () =>
+        new XenCtrl({
+          domid: cfg.domid,
+          calls: hvCalls,
+          ...(ctx.sharedMemory ? { store: ctx.sharedMemory } : {}),
+          bus: ctx.bus,
+        }),
+      ctx.signal,
+      ctx,
+    );
     if (!xc.inProcess)
       log.warn("no shared page store in this host process: blkback needs the hypervisor in-process");
     const xsCalls =

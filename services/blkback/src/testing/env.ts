@@ -7,8 +7,15 @@ import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import { type HostHandle, startHost } from "@xensim/runtime";
 import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
+import { GuestEvents } from "./frontend.js";
 
 const svc = (name: string) => new URL(`../../../${name}/dist/main.js`, import.meta.url);
+
+export interface Guest {
+  domid: number;
+  xc: XenCtrl;
+  events: GuestEvents;
+}
 
 export interface Env {
   host: HostHandle;
@@ -16,7 +23,7 @@ export interface Env {
   xs: XenstoreClient;
   xc0: XenCtrl;
   hvDef: ReturnType<typeof loadHypervisorProto>["xensim"]["hypervisor"]["v1"]["Hypervisor"]["service"];
-  guest(memoryMib?: number): Promise<{ domid: number; xc: XenCtrl }>;
+  guest(memoryMib?: number): Promise<Guest>;
   addVbd(spec: LibxlVbdSpec): Promise<ReturnType<typeof vbdDirectories>>;
   close(): Promise<void>;
 }
@@ -65,8 +72,15 @@ export async function startEnv(opts: { blkback?: Record<string, unknown> | false
       const c = createInProcessCallClient(hvDef, "hypervisor");
       guestCalls.push(c);
       const xc = new XenCtrl({ domid, calls: c, store: host.sharedMemory, bus });
-      closers.push(() => xc.close());
-      return { domid, xc };
+      // A grant table big enough for 64-page rings on several queues (32 frames = 16384 refs).
+      const t = await xc.gnttabSetupTable(domid, 32);
+      if (t.status !== 0) throw new Error(`gnttabSetupTable: ${t.status}`);
+      const events = new GuestEvents(xc, domid);
+      closers.push(
+        () => xc.close(),
+        () => events.close(),
+      );
+      return { domid, xc, events };
     },
     async addVbd(spec) {
       const dirs = vbdDirectories(spec);

@@ -45,8 +45,28 @@ export interface TestFrontendOptions {
   abi?: XenAbi;
   /** Data pages (each granted once, kept granted). */
   dataPages?: number;
+  /** The guest's one event receiver (two receivers of one vCPU would take each other's events). */
+  events: GuestEvents;
   /** Extra keys written before Initialised (e.g. a bogus ring-page-order). */
   extraKeys?: Record<string, string>;
+}
+
+/** One receiver per guest vCPU, dispatching by port. */
+export class GuestEvents {
+  private readonly handlers = new Map<number, () => void>();
+  private readonly rx: { close(): void };
+  constructor(xc: XenCtrl, domid: number) {
+    this.rx = xc.waitForEvents(domid, (port) => this.handlers.get(port)?.(), { slowScanMs: 5 });
+  }
+  on(port: number, fn: () => void): void {
+    this.handlers.set(port, fn);
+  }
+  off(port: number): void {
+    this.handlers.delete(port);
+  }
+  close(): void {
+    this.rx.close();
+  }
 }
 
 interface Waiter {
@@ -72,7 +92,6 @@ export class TestFrontend {
   dataRefs: number[] = [];
   private readonly waiters = new Map<number, Waiter>();
   private nextId = 1;
-  private readonly rx: { close(): void }[] = [];
   private readonly req = newBlkifRequest();
   private readonly rsp = newBlkifResponse();
   private gfn: number;
@@ -135,7 +154,7 @@ export class TestFrontend {
       f.dataViews.push(pool.view.slice(i * 4096, 4096));
       f.dataRefs.push(await f.grant(pool.gfns[i]!));
     }
-    f.rx.push(o.xc.waitForEvents(o.domid, (port) => f.onEvent(port), { slowScanMs: 5 }));
+    f.ports.forEach((port, q) => o.events.on(port, () => f.reap(q)));
     await xs.transaction(async (tx) => {
       for (const [k, v] of writes) await tx.write(k, v);
       await tx.write(`${P}/state`, String(XenbusState.Initialised));
@@ -159,11 +178,6 @@ export class TestFrontend {
       if (Date.now() > end) throw new Error(`backend state ${s}, wanted ${states.join("/")}`);
       await new Promise((r) => setTimeout(r, 5));
     }
-  }
-
-  private onEvent(port: number): void {
-    const q = this.ports.indexOf(port);
-    if (q >= 0) this.reap(q);
   }
 
   /** Takes every response of queue q (RING_FINAL_CHECK_FOR_RESPONSES loop). */
@@ -308,7 +322,7 @@ export class TestFrontend {
   }
 
   close(): void {
-    for (const r of this.rx) r.close();
+    for (const p of this.ports) this.o.events.off(p);
   }
 }
 
