@@ -1,0 +1,210 @@
+// Test support: one emulated host in this process — a PageStore with the real grant-table and
+// event-channel cores (@xensim/gnttab, @xensim/evtchn) — and a per-domain hypervisor object with
+// XenCtrl's method names, plus xenstore: XenstoreClients over in-memory transports into the real
+// XenstoreEngine. Events are delivered on setImmediate by scanning the domain's 2-level bits.
+import { XenErrno } from "@xensim/abi";
+import { EventChannels, scanPending } from "@xensim/evtchn";
+import { endForeignAccess, GrantTables, grantAccess } from "@xensim/gnttab";
+import { type MemView, PageStore } from "@xensim/memory";
+import { type ConnId, XenstoreEngine, type XsMessage } from "@xensim/xenstore";
+import { XenstoreClient, type XsTransport } from "@xensim/xenstore-client";
+import type { BlkfrontHypervisor, PhysmapHypervisor } from "../hypervisor.js";
+
+const SHARED_INFO_GFN = 0xff;
+
+export class TestHost {
+  readonly store: PageStore;
+  readonly gt: GrantTables;
+  readonly ev: EventChannels;
+  private readonly receivers = new Map<number, (port: number) => void>();
+  private readonly scheduled = new Set<number>();
+
+  constructor(frames = 16384) {
+    this.store = PageStore.create({ frames });
+    this.gt = new GrantTables(this.store);
+    this.ev = new EventChannels(this.store, { notify: (d) => this.kick(d) });
+  }
+
+  createDomain(domid: number, maxPages = 8192): void {
+    this.store.createDomain(domid, { maxPages, privileged: domid === 0 });
+    this.gt.initDomain(domid, {});
+    const si = this.store.populatePhysmap(domid, SHARED_INFO_GFN, 1);
+    if (!si) throw new Error("no shared_info frame");
+    this.ev.initDomain(domid, { sharedInfoFrame: si[0]! });
+  }
+
+  /** The domain's event receiver (one per domain, as XenCtrl.waitForEvents on vCPU 0). */
+  receive(domid: number, handler: (port: number) => void): void {
+    this.receivers.set(domid, handler);
+    this.kick(domid);
+  }
+
+  private kick(domid: number): void {
+    if (this.scheduled.has(domid)) return;
+    this.scheduled.add(domid);
+    setImmediate(() => {
+      this.scheduled.delete(domid);
+      const h = this.receivers.get(domid);
+      if (h) scanPending(this.ev.sharedInfo(domid), 0, h);
+    });
+  }
+}
+
+export interface TestXcOptions {
+  /** Offer the synchronous evtchnNotify (in-process XenCtrl); false: only evtchnSend (remote). */
+  syncNotify?: boolean;
+}
+
+/** A domain's XenCtrl look-alike over the TestHost (same method names and results). */
+export class TestXc implements BlkfrontHypervisor, PhysmapHypervisor {
+  publishes = 0;
+  sends = 0;
+  evtchnNotify?: (port: number) => number;
+
+  constructor(
+    readonly host: TestHost,
+    readonly domid: number,
+    opts: TestXcOptions = {},
+  ) {
+    if (opts.syncNotify !== false)
+      this.evtchnNotify = (port) => {
+        this.sends++;
+        return this.host.ev.evtchnSend(this.domid, port);
+      };
+  }
+
+  async publishWrites(): Promise<undefined> {
+    this.publishes++;
+    return undefined;
+  }
+  async evtchnSend(port: number): Promise<number> {
+    this.sends++;
+    return this.host.ev.evtchnSend(this.domid, port);
+  }
+  async evtchnAllocUnbound(dom: number, remoteDom: number): Promise<{ rc: number; port: number }> {
+    return this.host.ev.allocUnbound(this.domid, { dom, remoteDom });
+  }
+  async evtchnBindInterdomain(remoteDom: number, remotePort: number): Promise<{ rc: number; port: number }> {
+    return this.host.ev.bindInterdomain(this.domid, { remoteDom, remotePort });
+  }
+  async evtchnClose(port: number): Promise<number> {
+    return this.host.ev.evtchnClose(this.domid, port);
+  }
+  async gnttabGrantAccess(ref: number, domid: number, gfn: number, readonly: boolean): Promise<number> {
+    try {
+      grantAccess(this.host.gt.sharedView(this.domid), ref, domid, gfn, readonly);
+      return 0;
+    } catch {
+      return -XenErrno.EINVAL;
+    }
+  }
+  async gnttabEndAccess(ref: number): Promise<boolean> {
+    try {
+      return endForeignAccess(this.host.gt.sharedView(this.domid), ref);
+    } catch {
+      return false;
+    }
+  }
+  async gnttabSetupTable(dom: number, nrFrames: number): Promise<{ status: number; frames: number[] }> {
+    return this.host.gt.setupTable(this.domid, { dom, nrFrames });
+  }
+  async gnttabMapGrantRefs(
+    dom: number,
+    refs: readonly number[],
+    flags: number,
+  ): Promise<{ results: { status: number; handle: number }[]; view: MemView | undefined }> {
+    return this.host.gt.mapGrantRefs(this.domid, dom, refs, flags);
+  }
+  async gnttabUnmap(handles: readonly number[]): Promise<number[]> {
+    return handles.map((handle) => this.host.gt.unmapGrantRef(this.domid, { handle }));
+  }
+  async memoryPopulatePhysmap(
+    domid: number,
+    gfn: number,
+    count: number,
+    contiguous = false,
+  ): Promise<{ rc: number; frames: number[] }> {
+    const frames = this.host.store.populatePhysmap(domid, gfn, count, contiguous);
+    return frames ? { rc: 0, frames } : { rc: -XenErrno.ENOMEM, frames: [] };
+  }
+  async mapForeignPages(domid: number, gfns: readonly number[]): Promise<MemView | number> {
+    return this.host.store.viewOfGfns(domid, gfns) ?? -XenErrno.EINVAL;
+  }
+}
+
+// ---- xenstore ------------------------------------------------------------------------------------
+
+class EngineTransport implements XsTransport {
+  onWatchEvent: (payload: Uint8Array) => void = () => {};
+  onReconnect: () => Promise<void> = async () => {};
+  readonly generation = 0;
+  private closed = false;
+
+  constructor(
+    private readonly hub: EngineHub,
+    readonly conn: ConnId,
+  ) {}
+
+  async request(type: number, txId: number, payload: Uint8Array): Promise<XsMessage> {
+    if (this.closed) throw new Error("transport closed");
+    await new Promise<void>((r) => setImmediate(r));
+    return this.hub.request(this.conn, type, txId, payload);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+/** The real xenstore engine behind in-memory connections. */
+export class EngineHub {
+  readonly engine = new XenstoreEngine({
+    onInternalError: (e) => {
+      throw e;
+    },
+  });
+  private readonly owners = new Map<ConnId, EngineTransport>();
+  private reqId = 1;
+
+  request(conn: ConnId, type: number, txId: number, payload: Uint8Array): XsMessage {
+    const out = this.engine.request(conn, { type, reqId: this.reqId++, txId, payload });
+    for (const ev of out.events) {
+      const owner = this.owners.get(ev.conn);
+      if (owner) queueMicrotask(() => owner.onWatchEvent(ev.msg.payload));
+    }
+    if (!out.reply) throw new Error("the engine dropped the connection");
+    return out.reply;
+  }
+
+  client(domid = 0): XenstoreClient {
+    const conn = this.engine.connect({ domid });
+    const transport = new EngineTransport(this, conn);
+    this.owners.set(conn, transport);
+    return new XenstoreClient(transport);
+  }
+}
+
+/** The toolstack's part of a vbd (fact sheet §2.4): both directories, state 1, cross links. */
+export async function createVbd(
+  xs: XenstoreClient,
+  backDom: number,
+  frontDom: number,
+  devid: number,
+): Promise<{ front: string; back: string }> {
+  const front = `/local/domain/${frontDom}/device/vbd/${devid}`;
+  const back = `/local/domain/${backDom}/backend/vbd/${frontDom}/${devid}`;
+  await xs.transaction(async (tx) => {
+    const keys: [string, string][] = [
+      [`${front}/state`, "1"],
+      [`${front}/backend`, back],
+      [`${front}/backend-id`, String(backDom)],
+      [`${front}/virtual-device`, String(devid)],
+      [`${back}/state`, "1"],
+      [`${back}/frontend`, front],
+      [`${back}/frontend-id`, String(frontDom)],
+      [`${back}/online`, "1"],
+    ];
+    for (const [k, v] of keys) await tx.write(k, v);
+  });
+  return { front, back };
+}

@@ -1,0 +1,106 @@
+// Test support: a host with dom0 (the test backend) and a guest running one Blkfront.
+import type { BlkbackConfig, BlkfrontConfig, BlockIo, BlockIoStatus } from "@xensim/blkif";
+import type { XenstoreClient } from "@xensim/xenstore-client";
+import { Blkfront, type BlkfrontOptions } from "../blkfront.js";
+import { physmapMemory, PortDispatcher } from "../hypervisor.js";
+import { TestBackend, type TestBackendOptions } from "./backend.js";
+import { createVbd, EngineHub, TestHost, TestXc, type TestXcOptions } from "./host.js";
+
+export const GUEST = 7;
+export const DEVID = 51712;
+
+export interface RigOptions {
+  sectors?: number;
+  front?: Partial<BlkfrontConfig>;
+  back?: Partial<BlkbackConfig>;
+  backend?: Partial<Pick<TestBackendOptions, "readonly" | "flush" | "discard">>;
+  xc?: TestXcOptions;
+  blkfront?: Partial<BlkfrontOptions>;
+}
+
+export class Rig {
+  readonly host = new TestHost();
+  readonly hub = new EngineHub();
+  readonly xs: XenstoreClient = this.hub.client(0);
+  readonly guestXs: XenstoreClient = this.hub.client(0);
+  readonly xc: TestXc;
+  readonly dispatcher = new PortDispatcher();
+  backend!: TestBackend;
+  front!: Blkfront;
+  paths!: { front: string; back: string };
+  disk: Uint8Array;
+
+  constructor(readonly o: RigOptions = {}) {
+    this.host.createDomain(0, 8192);
+    this.host.createDomain(GUEST, 12000);
+    this.xc = new TestXc(this.host, GUEST, o.xc);
+    this.host.receive(GUEST, (p) => this.dispatcher.dispatch(p));
+    this.disk = new Uint8Array((o.sectors ?? 4096) * 512);
+  }
+
+  static async start(o: RigOptions = {}): Promise<Rig> {
+    const r = new Rig(o);
+    r.paths = await createVbd(r.xs, 0, GUEST, DEVID);
+    await r.startBackend();
+    r.front = await Blkfront.open({
+      store: r.guestXs,
+      self: GUEST,
+      nodename: r.paths.front,
+      hypervisor: r.xc,
+      memory: physmapMemory(r.xc, GUEST, { firstGfn: 0x1000, maxPages: 11000 }),
+      events: r.dispatcher,
+      ...(o.front ? { config: o.front } : {}),
+      ...o.blkfront,
+    });
+    return r;
+  }
+
+  async startBackend(): Promise<TestBackend> {
+    this.backend = await TestBackend.start({
+      host: this.host,
+      xs: this.xs,
+      domid: 0,
+      frontDomid: GUEST,
+      nodename: this.paths.back,
+      disk: this.disk,
+      ...(this.o.back ? { config: this.o.back } : {}),
+      ...this.o.backend,
+    });
+    return this.backend;
+  }
+
+  io(io: BlockIo): Promise<BlockIoStatus> {
+    return new Promise((resolve) => this.front.submit(io, resolve));
+  }
+
+  async write(sector: number, data: Uint8Array, fua = false): Promise<BlockIoStatus> {
+    return this.io({ op: "write", sector, nrSectors: data.length / 512, segs: [data], fua });
+  }
+
+  async read(sector: number, nrSectors: number): Promise<{ status: BlockIoStatus; data: Uint8Array }> {
+    const data = new Uint8Array(nrSectors * 512);
+    const status = await this.io({ op: "read", sector, nrSectors, segs: [data] });
+    return { status, data };
+  }
+}
+
+/** Deterministic bytes for (seed, length). */
+export function pattern(seed: number, len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < len; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+export async function waitUntil(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
