@@ -280,4 +280,23 @@ describe("blkback service", () => {
     const m = (await env.host.metrics()).body;
     assert.match(m, /blkback_ring_persistent_grants\{[^}]*\} [1-9]/);
   });
+  it("closes: frontend Closing/Closed → backend Closed, every grant unmapped; online=0 unregisters", async () => {
+    const { f, backendPath, frontendPath } = await device({ ringPageOrder: 2, queues: 4, persistent: true });
+    for (let q = 0; q < 4; q++) assert.equal(await f.write(q, q * 8, pattern(4096, q)), BLKIF_RSP_OKAY);
+    await f.setState(XenbusState.Closing);
+    await f.waitBackend([XenbusState.Closing]);
+    await f.setState(XenbusState.Closed);
+    await f.waitBackend([XenbusState.Closed]);
+    // Nothing of ours stays mapped: the frontend can end access to every ring and data page.
+    for (const refs of f.ringRefs)
+      for (const r of refs) assert.equal(await guest.xc.gnttabEndAccess(r), true, `ring ref ${r}`);
+    for (const r of f.dataRefs) assert.equal(await guest.xc.gnttabEndAccess(r), true, `data ref ${r}`);
+    // The toolstack takes the device away: online=0 with the frontend Closed → unregistered.
+    await env.xs.write(`${backendPath}/online`, "0");
+    await env.xs.rm(backendPath);
+    await env.xs.rm(frontendPath);
+    f.close();
+    const m = (await env.host.metrics()).body;
+    assert.match(m, /blkback_notifications_(sent|suppressed)_total/);
+  });
 });
