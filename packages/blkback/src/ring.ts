@@ -281,8 +281,16 @@ export class BlkbackRing {
         this.o.store.submit(io, p.done);
         return;
       case BlkifOp.WRITE_BARRIER:
-        // Linux drains every request in flight, then writes with a preflush and FUA.
+        // Linux drains every request in flight, then writes with a preflush and FUA; a barrier
+        // without data is just the flush.
         await this.drainExcept(1);
+        if (req.nrSegments === 0) {
+          p.kind = io.op = "flush";
+          io.sector = 0;
+          io.nrSectors = 0;
+          this.o.store.submit(io, p.done);
+          return;
+        }
         break;
       default:
         break;
@@ -411,6 +419,7 @@ export class BlkbackRing {
     const pages = this.pages;
     while (pages.length < n) pages.push({ view: ENTRY_PAGES_REF.view, page: 0 });
     const persistent = this.o.persistent;
+    if (!persistent) return this.mapBatch(refs, n, readonly, p);
     const batch: number[] = [];
     /** For each batch entry, the segment indexes it serves. */
     const batchIdx: number[] = [];
@@ -487,6 +496,29 @@ export class BlkbackRing {
         pr.view = view;
         pr.page = c;
       }
+    }
+    return true;
+  }
+
+  /** Non-persistent: refs[0..n) in one call, page i of the result for segment i, all unmapped after. */
+  private async mapBatch(refs: number[], n: number, readonly: boolean, p: Pending): Promise<boolean> {
+    refs.length = n; // the scratch array is exactly the batch: no copy
+    const flags = GNTMAP_host_map | (readonly ? GNTMAP_readonly : 0);
+    const m = await this.o.hv.gnttabMapGrantRefs(this.o.frontend, refs, flags);
+    let ok = m.view !== undefined && m.results.length === n;
+    for (let i = 0; i < m.results.length; i++) {
+      const r = m.results[i]!;
+      if (r.status === GNTST_okay) {
+        p.unmap.push(r.handle);
+        this.stats.grantsMapped++;
+      } else ok = false;
+    }
+    if (!ok) return false;
+    const view = m.view!;
+    for (let i = 0; i < n; i++) {
+      const pr = this.pages[i]!;
+      pr.view = view;
+      pr.page = i;
     }
     return true;
   }
