@@ -43,6 +43,8 @@ export interface TestFrontendOptions {
   queues?: number;
   persistent?: boolean;
   abi?: XenAbi;
+  /** Write no `protocol` key (the backend then assumes its default ABI, x86_32 as Linux on x86). */
+  noProtocolKey?: boolean;
   /** Data pages (each granted once, kept granted). */
   dataPages?: number;
   /** The guest's one event receiver (two receivers of one vCPU would take each other's events). */
@@ -146,7 +148,8 @@ export class TestFrontend {
     }
     if (order > 0 || o.forceOrderKey === true) writes.push([`${P}/ring-page-order`, String(order)]);
     if (queues > 1) writes.push([`${P}/multi-queue-num-queues`, String(queues)]);
-    writes.push([`${P}/protocol`, f.abi === "x86_64" ? XEN_IO_PROTO_ABI_X86_64 : XEN_IO_PROTO_ABI_X86_32]);
+    if (o.noProtocolKey !== true)
+      writes.push([`${P}/protocol`, f.abi === "x86_64" ? XEN_IO_PROTO_ABI_X86_64 : XEN_IO_PROTO_ABI_X86_32]);
     writes.push([`${P}/feature-persistent`, o.persistent === false ? "0" : "1"]);
     for (const [k, v] of Object.entries(o.extraKeys ?? {})) writes.push([`${P}/${k}`, v]);
     const pool = await f.ownPages(o.dataPages ?? 16);
