@@ -175,6 +175,7 @@ export class BlkbackDevice {
   /** probe(): advertise, then open the storage and follow `online`. */
   async probed(): Promise<void> {
     await this.send({ kind: "probed" });
+    await this.enqueue(() => this.maybeOpen());
     const store = this.driver.opts.store;
     for (const key of ["params", "online"]) {
       const w = await store.watch(this.dev.path(key));
@@ -303,6 +304,8 @@ export class BlkbackDevice {
     await this.disconnectRings();
     const hv = this.driver.opts.hv;
     const front = this.dev.otherendId;
+    // The frontend may be quicker than hotplug: try `params` once more before giving up.
+    if (this.store === undefined) await this.maybeOpen();
     if (this.store === undefined) {
       await this.step({ kind: "ringsMapFailed", err: XenErrno.ENODEV, msg: "no vbd opened" });
       return;

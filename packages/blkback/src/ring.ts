@@ -117,8 +117,6 @@ class Pending {
   }
 }
 
-const ENTRY_PAGES_REF: PageRef = { view: undefined as unknown as MemView, page: 0 };
-
 export class BlkbackRing {
   readonly ring: BackRing;
   readonly stats: RingStats;
@@ -417,7 +415,7 @@ export class BlkbackRing {
    */
   private async mapRefsTo(refs: number[], n: number, readonly: boolean, p: Pending): Promise<boolean> {
     const pages = this.pages;
-    while (pages.length < n) pages.push({ view: ENTRY_PAGES_REF.view, page: 0 });
+    while (pages.length < n) pages.push({ view: this.o.view, page: 0 }); // placeholders, set below
     const persistent = this.o.persistent;
     if (!persistent) return this.mapBatch(refs, n, readonly, p);
     const batch: number[] = [];
