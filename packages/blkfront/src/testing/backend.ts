@@ -91,6 +91,8 @@ export class TestBackend {
   private readonly segs = newSegments(4096);
   private readonly slot = new Uint8Array(112);
   private stopped = false;
+  private broken = false;
+  private after: { bad: Misbehaviour; idLo: number; idHi: number; op: number; status: number } | undefined;
   private abi: "x86_64" | "x86_32" = "x86_64";
 
   private constructor(private readonly o: TestBackendOptions) {
@@ -126,7 +128,7 @@ export class TestBackend {
         },
       }),
     );
-    b.dev.onOtherendChanged = (s) => b.run(() => b.frontendChanged(s));
+    b.dev.onOtherendChanged = (s) => (b.stopped ? undefined : b.run(() => b.frontendChanged(s)));
     await b.dev.watchOtherend();
     return b;
   }
@@ -236,13 +238,12 @@ export class TestBackend {
     await this.run(async () => {
       this.stopped = true;
       this.disconnectRings();
-      if (mode === "clean") {
-        await this.dev.switchState(XenbusState.Closing);
-        await this.dev.waitForOtherend([XenbusState.Closed]);
-      }
-      await this.dev.switchState(XenbusState.Closed);
-      await this.dev.close();
+      if (mode === "clean") await this.dev.switchState(XenbusState.Closing);
     });
+    // Outside the chain: the otherend handler must not wait behind us.
+    if (mode === "clean") await this.dev.waitForOtherend([XenbusState.Closed]);
+    await this.dev.switchState(XenbusState.Closed);
+    await this.dev.close();
   }
 
   /** Answers every held request. */
@@ -281,7 +282,7 @@ export class TestBackend {
   }
 
   private process(q: Queue): void {
-    if (this.stopped) return;
+    if (this.stopped || this.broken) return;
     const ring = q.ring;
     for (;;) {
       while (ring.unconsumedRequests() > 0) {
@@ -299,6 +300,10 @@ export class TestBackend {
       this.pushResponses(q);
       if (!ring.finalCheckForRequests()) break;
     }
+    if (this.after) {
+      this.applyAfter(q);
+      this.broken = true; // its ring accounting is off now: it stops
+    }
   }
 
   private answer(q: Queue, idLo: number, idHi: number, op: number, status: number): void {
@@ -310,22 +315,29 @@ export class TestBackend {
         return this.respond(q, q.ring.size + 7, 0, op, status);
       case "wrongOp":
         return this.respond(q, idLo, idHi, op === BlkifOp.READ ? BlkifOp.WRITE : BlkifOp.READ, status);
-      case "duplicate": {
+      case "duplicate":
+      case "overflow":
         this.respond(q, idLo, idHi, op, status);
-        // A second answer for the same id, in a slot nobody asked for.
-        const off = q.ring.responseOffset(q.ring.rspProdPvt);
-        encodeResponse(q.view, off, this.abi, idLo, idHi, op, status);
-        q.ring.rspProdPvt = (q.ring.rspProdPvt + 1) >>> 0;
+        this.after = { bad, idLo, idHi, op, status };
         return;
-      }
-      case "overflow": {
-        this.respond(q, idLo, idHi, op, status);
-        q.ring.pushResponses();
-        const prod = q.view.atomicLoad32(RSP_PROD);
-        q.view.atomicStore32(RSP_PROD, (prod + q.ring.size + 3) >>> 0);
-        return;
-      }
     }
+  }
+
+  /** After the push: a second answer for an id in a slot nobody asked for, or an impossible rsp_prod. */
+  private applyAfter(q: Queue): void {
+    const a = this.after;
+    if (!a) return;
+    this.after = undefined;
+    if (a.bad === "duplicate") {
+      const off = q.ring.responseOffset(q.ring.rspProdPvt);
+      encodeResponse(q.view, off, this.abi, a.idLo, a.idHi, a.op, a.status);
+      q.ring.rspProdPvt = (q.ring.rspProdPvt + 1) >>> 0;
+      q.ring.pushResponses();
+    } else {
+      const prod = q.view.atomicLoad32(RSP_PROD);
+      q.view.atomicStore32(RSP_PROD, (prod + q.ring.size + 3) >>> 0);
+    }
+    this.o.host.ev.evtchnSend(this.o.domid, q.port);
   }
 
   private respond(q: Queue, idLo: number, idHi: number, op: number, status: number): void {

@@ -6,6 +6,9 @@ import { physmapMemory, PortDispatcher } from "../hypervisor.js";
 import { TestBackend, type TestBackendOptions } from "./backend.js";
 import { createVbd, EngineHub, TestHost, TestXc, type TestXcOptions } from "./host.js";
 
+const line = (lvl: string) => (obj: object, msg: string) => console.log(lvl, msg, JSON.stringify(obj));
+const consoleLogger = { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };
+
 export const GUEST = 7;
 export const DEVID = 51712;
 
@@ -49,6 +52,7 @@ export class Rig {
       hypervisor: r.xc,
       memory: physmapMemory(r.xc, GUEST, { firstGfn: 0x1000, maxPages: 11000 }),
       events: r.dispatcher,
+      ...(process.env.BLKFRONT_DEBUG ? { log: consoleLogger } : {}),
       ...(o.front ? { config: o.front } : {}),
       ...o.blkfront,
     });
