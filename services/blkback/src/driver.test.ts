@@ -5,9 +5,10 @@
 import assert from "node:assert/strict";
 import { performance } from "node:perf_hooks";
 import { after, before, describe, it } from "node:test";
+import fc from "fast-check";
 import { BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_ERROR, BLKIF_RSP_OKAY, BlkifOp, XenErrno } from "@xensim/abi";
 import { BlkbackDriver } from "@xensim/blkback";
-import type { BlockIo, BlockStore } from "@xensim/blkif";
+import type { BlkifRequest, BlockIo, BlockStore } from "@xensim/blkif";
 import { MemoryStore } from "@xensim/blkstore";
 import { type Env, type Guest, startEnv } from "./testing/env.js";
 import { TestFrontend, type TestFrontendOptions } from "./testing/frontend.js";
@@ -247,6 +248,81 @@ describe("blkback driver data path", () => {
     // Beyond the cap the pages are mapped per request: 4 of 8 again, twice.
     assert.equal(st.grantsMapped - mapped, 8);
     assert.equal(st.persistentGrants, 4);
+    f.close();
+  });
+  it("property: random batches of concurrent writes, bad requests and reads match a model disk", async () => {
+    const store = new LoggingStore();
+    store.delayMs = 2;
+    const { f, backendPath } = await device(store, { ringPageOrder: 2, persistent: true });
+    const SLOTS = 64; // 4 KiB slots at the start of the disk
+    const model = new Uint8Array(SLOTS * 4096);
+    const bad = fc.constantFrom(
+      { name: "nr_segments 0", want: BLKIF_RSP_ERROR, fill: (r: BlkifRequest) => void (r.nrSegments = 0) },
+      { name: "unknown op", want: BLKIF_RSP_EOPNOTSUPP, fill: (r: BlkifRequest) => void (r.operation = 9) },
+      {
+        name: "last < first",
+        want: BLKIF_RSP_ERROR,
+        fill: (r: BlkifRequest) => {
+          r.operation = BlkifOp.WRITE;
+          r.nrSegments = 1;
+          r.segments[0]!.gref = f.dataRefs[23]!;
+          r.segments[0]!.firstSect = 6;
+          r.segments[0]!.lastSect = 1;
+        },
+      },
+      {
+        name: "ungranted ref",
+        want: BLKIF_RSP_ERROR,
+        fill: (r: BlkifRequest) => {
+          r.operation = BlkifOp.WRITE;
+          r.nrSegments = 1;
+          r.segments[0]!.gref = 9000;
+          r.segments[0]!.lastSect = 7;
+        },
+      },
+    );
+    const batch = fc.record({
+      writes: fc.uniqueArray(fc.record({ slot: fc.nat(SLOTS - 1), seed: fc.nat(255) }), {
+        minLength: 0,
+        maxLength: 8,
+        selector: (w) => w.slot,
+      }),
+      bad: fc.array(bad, { maxLength: 3 }),
+      reads: fc.array(fc.nat(SLOTS - 1), { minLength: 1, maxLength: 8 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(batch, { minLength: 1, maxLength: 6 }), async (batches) => {
+        for (const b of batches) {
+          const ops: Promise<[string, number, number]>[] = [];
+          b.writes.forEach((w, i) => {
+            const data = pattern(4096, w.seed);
+            f.dataViews[i]!.write(0, data);
+            model.set(data, w.slot * 4096);
+            ops.push(
+              f
+                .rw(0, BlkifOp.WRITE, w.slot * 8, [{ page: i, first: 0, last: 7 }])
+                .then((st) => ["write", st, BLKIF_RSP_OKAY]),
+            );
+          });
+          for (const x of b.bad) ops.push(f.submit(0, x.fill).then((st) => [x.name, st, x.want]));
+          for (const [what, got, want] of await Promise.all(ops)) assert.equal(got, want, what);
+          const reads = b.reads.map((slot, i) =>
+            f.rw(0, BlkifOp.READ, slot * 8, [{ page: 8 + i, first: 0, last: 7 }]).then((st) => {
+              assert.equal(st, BLKIF_RSP_OKAY);
+              assert.deepEqual(
+                f.dataViews[8 + i]!.read(0, 4096),
+                model.subarray(slot * 4096, (slot + 1) * 4096),
+              );
+            }),
+          );
+          await Promise.all(reads);
+        }
+        const st = statsOf(backendPath);
+        assert.equal(st.outstanding, 0);
+        assert.equal(st.responses, st.requests);
+      }),
+      { numRuns: 25 },
+    );
     f.close();
   });
 });
