@@ -14,6 +14,8 @@ export const DEVID = 51712;
 
 export interface RigOptions {
   sectors?: number;
+  /** Host frames (default 16384 = 64 MiB). */
+  frames?: number;
   front?: Partial<BlkfrontConfig>;
   back?: Partial<BlkbackConfig>;
   backend?: Partial<Pick<TestBackendOptions, "readonly" | "flush" | "discard">>;
@@ -22,7 +24,7 @@ export interface RigOptions {
 }
 
 export class Rig {
-  readonly host = new TestHost();
+  readonly host: TestHost;
   readonly hub = new EngineHub();
   readonly xs: XenstoreClient = this.hub.client(0);
   readonly guestXs: XenstoreClient = this.hub.client(0);
@@ -34,6 +36,7 @@ export class Rig {
   disk: Uint8Array;
 
   constructor(readonly o: RigOptions = {}) {
+    this.host = new TestHost(o.frames);
     this.host.createDomain(0, 8192);
     this.host.createDomain(GUEST, 12000);
     this.xc = new TestXc(this.host, GUEST, o.xc);
