@@ -9,6 +9,13 @@ export const BlkbackServiceConfigSchema = z
     xenstored: z.string().default("xenstored"),
     /** Call target of the hypervisor (service name in-process, or "host:port"). */
     hypervisor: z.string().default("hypervisor"),
+    /**
+     * The hypervisor's host id when it runs in another host process: grant maps are then imported
+     * through this host's page-server (call target `pageServer`) and events received by call.
+     * "" = the hypervisor shares this host process (the fast, in-process path).
+     */
+    hypervisorHost: z.string().default(""),
+    pageServer: z.string().default("page-server"),
     /** Our domid. */
     domid: z.number().int().min(0).max(0x7fef).default(0),
     /** dom0 vCPU our event channels are bound to (xenctrl DOM0_VCPU.blkback). */

@@ -10,7 +10,7 @@ import {
   LATENCY_BUCKETS_SECONDS,
 } from "@xensim/blkback";
 import { openStore, parseStoreSpec, type StoreSpec } from "@xensim/blkstore";
-import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
+import { loadHypervisorProto, loadPageServerProto, loadXenstoreProto } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
@@ -58,6 +58,15 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
       loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
       cfg.hypervisor,
     );
+    // The hypervisor in another host process: its frames come as replicas through our page-server.
+    const psCalls =
+      cfg.hypervisorHost !== "" && ctx.sharedMemory
+        ? ctx.calls.client(loadPageServerProto().xensim.pageserver.v1.PageServer.service, cfg.pageServer)
+        : undefined;
+    const remote =
+      psCalls && ctx.sharedMemory
+        ? { store: ctx.sharedMemory, pageServer: psCalls, hypervisorHost: cfg.hypervisorHost }
+        : undefined;
     // The hypervisor formats the host's page store when it starts: attach once it has.
     const xc = await retry(
       "attaching to the page store",
@@ -65,7 +74,7 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
         new XenCtrl({
           domid: cfg.domid,
           calls: hvCalls,
-          ...(ctx.sharedMemory ? { store: ctx.sharedMemory } : {}),
+          ...(remote ? { memory: remote } : ctx.sharedMemory ? { store: ctx.sharedMemory } : {}),
           bus: ctx.bus,
         }),
       ctx.signal,
@@ -113,6 +122,16 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
             persistent: cfg.persistent,
           },
           maxPersistentGrants: cfg.maxPersistentGrants,
+          // Across host processes events are consumed by call, after this host applied their fence.
+          ...(remote
+            ? {
+                receiver: (h: (port: number) => void) =>
+                  xc.waitForRemoteEvents(cfg.domid, h, {
+                    vcpu: cfg.vcpu,
+                    onError: (err) => log.error({ err }, "event receiver"),
+                  }),
+              }
+            : {}),
           clock: () => performance.now(),
           log,
           onResponse: (ring, _op, _status, secs) =>
@@ -207,6 +226,7 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
         xc.close();
         await xs.close();
         xsCalls?.close();
+        psCalls?.close();
         hvCalls.close();
         log.info("blkback stopped");
       },
