@@ -212,6 +212,18 @@ export class TestBackend {
     }
   }
 
+  /** Drops its record of every mapping without unmapping (a dying backend): returns how many. */
+  forgetMappings(): number {
+    let n = 0;
+    for (const q of this.queues) {
+      n += q.handles.length;
+      q.handles = [];
+    }
+    n += this.persistentMaps.size;
+    this.persistentMaps.clear();
+    return n;
+  }
+
   /** Unmap the rings and persistent grants, close the event channels (xen_blkif_disconnect). */
   disconnectRings(): void {
     const gt = this.o.host.gt;
