@@ -240,6 +240,10 @@ export class BlkbackDevice {
   /** frontend_changed(): read the frontend's directory (queue-N/ too) and feed the reducer. */
   otherendChanged(state: XenbusState): Promise<void> {
     return this.enqueue(async () => {
+      // The frontend is going away: stop consuming and let what is in flight finish (the unmap and
+      // unbind follow with the reducer's disconnectRings at Closed). A backend-initiated Closing
+      // (online=0) keeps serving until the frontend answers, as Linux does.
+      if (state === XenbusState.Closing || state === XenbusState.Closed) this.pauseRings();
       const keys = await readDirectory(this.driver.opts.store, this.dev.otherend);
       await this.step({ kind: "frontendChanged", state, keys });
     });
@@ -260,7 +264,6 @@ export class BlkbackDevice {
         });
         return;
       case "switchState":
-        if (e.state === XenbusState.Closing || e.state === XenbusState.Closed) this.pauseRings();
         await dev.switchState(e.state);
         if (e.state === XenbusState.Connected) for (const q of this.queues) q.ring.kick();
         return;

@@ -299,4 +299,32 @@ describe("blkback service", () => {
     const m = (await env.host.metrics()).body;
     assert.match(m, /blkback_notifications_(sent|suppressed)_total/);
   });
+  it("online=0 while connected: backend Closing but still serving until the frontend closes", async () => {
+    const { f, backendPath } = await device({ ringPageOrder: 1 });
+    assert.equal(await f.write(0, 0, pattern(4096, 1)), BLKIF_RSP_OKAY);
+    await env.xs.write(`${backendPath}/online`, "0");
+    await f.waitBackend([XenbusState.Closing]);
+    // Linux keeps the ring going until the frontend has closed its side.
+    assert.equal(await f.write(0, 8, pattern(4096, 2)), BLKIF_RSP_OKAY);
+    assert.deepEqual((await f.read(0, 8, 1)).data, pattern(4096, 2));
+    await f.setState(XenbusState.Closed);
+    await f.waitBackend([XenbusState.Closed]);
+    for (const refs of f.ringRefs)
+      for (const r of refs) assert.equal(await guest.xc.gnttabEndAccess(r), true);
+    f.close();
+  });
+
+  it("exports one series per queue", async () => {
+    const { f } = await device({ queues: 4 });
+    for (let q = 0; q < 4; q++) assert.equal(await f.write(q, q * 8, pattern(4096, q)), BLKIF_RSP_OKAY);
+    const m = (await env.host.metrics()).body;
+    const devid = /device\/vbd\/(\d+)$/.exec(f.o.frontendPath)![1]!;
+    for (let q = 0; q < 4; q++)
+      assert.match(
+        m,
+        new RegExp(`blkback_io_completed_total\\{[^}]*devid="${devid}"[^}]*queue="${q}"[^}]*\\} 1\\b`),
+        `queue ${q}`,
+      );
+    f.close();
+  });
 });
