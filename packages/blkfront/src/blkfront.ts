@@ -151,7 +151,8 @@ class RingQueue {
   readonly shadow: (Shadow | undefined)[];
   readonly freeIds: number[] = [];
   readonly pool: DataPage[] = [];
-  readonly allPages = new Set<DataPage>();
+  /** Bounce pages this ring owns (for the pool cap). */
+  pageCount = 0;
   /** Pages of requests abandoned at a disconnect (the backend may still hold them). */
   readonly retired: DataPage[] = [];
   dead = false;
@@ -602,27 +603,31 @@ export class Blkfront implements BlockStore {
     await this.step({ kind: "ringsGranted", queues });
   }
 
-  /** The freeRings effect (the backend has unmapped): event channels closed, every grant ended. */
+  /**
+   * The freeRings effect (the backend has unmapped): event channels closed, every grant ended. The
+   * pages a ring holds now (pool, retired, shadows) are taken at once; pages somebody else holds at
+   * this moment (a grant or an end in progress) are freed by that holder when it sees `freed`.
+   */
   private async freeRings(): Promise<void> {
     const rings = this.rings;
     this.rings = [];
+    const held: { ring: RingQueue; pages: DataPage[] }[] = [];
     for (const ring of rings) {
       ring.dead = true;
       ring.freed = true;
       ring.unbind();
+      const pages = ring.pool.splice(0);
+      pages.push(...ring.retired.splice(0));
+      for (const sh of ring.shadow) if (sh) pages.push(...sh.pages);
+      ring.shadow.fill(undefined);
+      held.push({ ring, pages });
+    }
+    for (const { ring, pages } of held) {
       const rc = await this.hv.evtchnClose(ring.evtchn);
       if (rc !== 0) await this.dev.devError(rc, "freeing event channel %u", ring.evtchn);
-      // Pages of requests still in a shadow (a failed device) are as good as retired now.
-      for (const sh of ring.shadow) if (sh) ring.retired.push(...sh.pages);
-      ring.shadow.fill(undefined);
       const reusable: number[] = [];
-      for (const p of ring.allPages) {
-        if (p.ref >= 0 && !(await this.endGrant(p))) continue;
-        reusable.push(p.gfn);
-      }
-      ring.allPages.clear();
-      ring.pool.length = 0;
-      ring.retired.length = 0;
+      for (const p of pages) if (await this.endGrant(p)) reusable.push(p.gfn);
+      ring.pageCount -= pages.length;
       if (reusable.length > 0) this.memory.freePages(reusable);
       let ringOk = true;
       const ended: number[] = [];
@@ -817,7 +822,7 @@ export class Blkfront implements BlockStore {
   }
 
   private async growPool(ring: RingQueue, want: number): Promise<boolean> {
-    const room = this.maxPoolPages - ring.allPages.size;
+    const room = this.maxPoolPages - ring.pageCount;
     const need = want - ring.pool.length;
     if (room < need) return false;
     const n = Math.min(room, Math.max(need, this.poolBatch));
@@ -832,7 +837,7 @@ export class Blkfront implements BlockStore {
         this.memory.freePages([p.gfn]);
         continue;
       }
-      ring.allPages.add(p);
+      ring.pageCount++;
       ring.pool.push(p);
     }
     return !ring.freed;
@@ -862,19 +867,22 @@ export class Blkfront implements BlockStore {
     return true;
   }
 
-  /** Back to the pool: persistent grants stay; others are ended first (a page still mapped is leaked). */
+  /**
+   * Back to the pool: persistent grants stay; others are ended first. A page still mapped is leaked
+   * (never reused). Once the ring is freed, pages go back to the guest instead.
+   */
   private async releasePages(ring: RingQueue, pages: DataPage[], persistent: boolean): Promise<void> {
     if (persistent && !ring.freed) {
       for (const p of pages) ring.pool.push(p);
       return;
     }
     for (const p of pages) {
-      if (!(await this.endGrant(p))) {
-        ring.allPages.delete(p);
-        continue;
-      }
-      if (ring.freed) this.memory.freePages([p.gfn]);
-      else ring.pool.push(p);
+      const ok = await this.endGrant(p);
+      if (ring.freed) {
+        ring.pageCount--;
+        if (ok) this.memory.freePages([p.gfn]);
+      } else if (ok) ring.pool.push(p);
+      else ring.pageCount--;
     }
     if (!ring.freed && this.queue.length > 0) void this.pump();
   }

@@ -91,6 +91,7 @@ describe("negotiation matrix", () => {
             else assert.ok(s.dataGrants >= s.requests, "a grant per segment without persistent grants");
             await r.front.close();
             assert.equal(await fk("state"), String(XenbusState.Closed));
+            await r.assertNoLeaks();
           });
         }
 });

@@ -66,6 +66,7 @@ describe("misbehaving backend", () => {
       await new Promise((res) => setTimeout(res, 20));
       assert.equal(r.front.stats.requests, requests);
       await r.front.close();
+      await r.assertNoLeaks();
     });
 });
 
@@ -143,6 +144,7 @@ describe("backend restart mid-I/O", () => {
           }
           assert.equal(r.front.stats.inFlight, 0);
           await r.front.close();
+          await r.assertNoLeaks();
         });
 
   it("writes that were performed but not answered are issued again; none is answered twice", async () => {

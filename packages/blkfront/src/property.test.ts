@@ -212,6 +212,7 @@ describe("random I/O against a reference array", () => {
           } finally {
             await r.front.close();
           }
+          await r.assertNoLeaks();
         },
       ),
       { numRuns: 15, verbose: 1 },

@@ -2,7 +2,8 @@
 import type { BlkbackConfig, BlkfrontConfig, BlockIo, BlockIoStatus } from "@xensim/blkif";
 import type { XenstoreClient } from "@xensim/xenstore-client";
 import { Blkfront, type BlkfrontOptions } from "../blkfront.js";
-import { physmapMemory, PortDispatcher } from "../hypervisor.js";
+import { GrantRefPool } from "@xensim/xenbus";
+import { DEFAULT_GRANT_REFS, type GuestMemory, physmapMemory, PortDispatcher } from "../hypervisor.js";
 import { TestBackend, type TestBackendOptions } from "./backend.js";
 import { createVbd, EngineHub, TestHost, TestXc, type TestXcOptions } from "./host.js";
 
@@ -30,6 +31,10 @@ export class Rig {
   readonly guestXs: XenstoreClient = this.hub.client(0);
   readonly xc: TestXc;
   readonly dispatcher = new PortDispatcher();
+  /** The guest's grant refs and pages, to check that a closed Blkfront gave everything back. */
+  readonly refs = new GrantRefPool(DEFAULT_GRANT_REFS);
+  pagesOut = 0;
+  memory!: GuestMemory;
   backend!: TestBackend;
   front!: Blkfront;
   paths!: { front: string; back: string };
@@ -42,6 +47,26 @@ export class Rig {
     this.xc = new TestXc(this.host, GUEST, o.xc);
     this.host.receive(GUEST, (p) => this.dispatcher.dispatch(p));
     this.disk = new Uint8Array((o.sectors ?? 4096) * 512);
+    const inner = physmapMemory(this.xc, GUEST, { firstGfn: 0x1000, maxPages: 11000 });
+    this.memory = {
+      allocPages: async (count, contiguous) => {
+        const got = await inner.allocPages(count, contiguous);
+        if (typeof got !== "number") this.pagesOut += got.gfns.length;
+        return got;
+      },
+      freePages: (gfns) => {
+        this.pagesOut -= gfns.length;
+        inner.freePages(gfns);
+      },
+    };
+  }
+
+  /** After close: every page and grant ref returned (settles background grant ends first). */
+  async assertNoLeaks(): Promise<void> {
+    await new Promise((res) => setTimeout(res, 5));
+    if (this.pagesOut !== 0) throw new Error(`${this.pagesOut} guest pages not returned`);
+    if (this.refs.available !== DEFAULT_GRANT_REFS)
+      throw new Error(`${DEFAULT_GRANT_REFS - this.refs.available} grant refs not returned`);
   }
 
   static async start(o: RigOptions = {}): Promise<Rig> {
@@ -53,7 +78,8 @@ export class Rig {
       self: GUEST,
       nodename: r.paths.front,
       hypervisor: r.xc,
-      memory: physmapMemory(r.xc, GUEST, { firstGfn: 0x1000, maxPages: 11000 }),
+      memory: r.memory,
+      grantRefs: r.refs,
       events: r.dispatcher,
       ...(process.env.BLKFRONT_DEBUG ? { log: consoleLogger } : {}),
       ...(o.front ? { config: o.front } : {}),
