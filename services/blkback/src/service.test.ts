@@ -220,12 +220,15 @@ describe("blkback service", () => {
       ["multi-queue-num-queues 9 > max 4", { extraKeys: { "multi-queue-num-queues": "9" } }, 38],
       ["multi-queue-num-queues 0", { extraKeys: { "multi-queue-num-queues": "0" } }, 38],
       ["unknown protocol", { extraKeys: { protocol: "arm-abi" } }, 38],
+      ["ring-ref not granted", { extraKeys: { "ring-ref": "9999" } }, undefined],
+      ["event-channel not ours", { extraKeys: { "event-channel": "4000" } }, undefined],
+      ["ring-ref not a number", { extraKeys: { "ring-ref": "12x" } }, undefined],
     ] as const) {
       const { f, backendPath } = await device(fe, {}, false);
       assert.equal(await f.waitBackend([XenbusState.Closing]), XenbusState.Closing, what);
       const errNode = `/local/domain/0/error/${backendPath.slice("/local/domain/0/".length)}/error`;
-      assert.match((await env.xs.read(errNode)) ?? "", new RegExp(`^${errno} `), what);
-      const data = pattern(4096, errno);
+      assert.match((await env.xs.read(errNode)) ?? "", new RegExp(`^${errno ?? "\\d+"} `), what);
+      const data = pattern(4096, errno ?? 1);
       assert.equal(await good.write(0, 0, data), BLKIF_RSP_OKAY, what);
       assert.deepEqual((await good.read(0, 0, 1)).data, data, what);
       f.close();
@@ -326,5 +329,39 @@ describe("blkback service", () => {
         `queue ${q}`,
       );
     f.close();
+  });
+  it("reconnects: Closed → Initialising → new rings → Connected, I/O on the new rings", async () => {
+    const first = await device({ ringPageOrder: 1, queues: 2 });
+    assert.equal(await first.f.write(1, 0, pattern(4096, 5)), BLKIF_RSP_OKAY);
+    await first.f.setState(XenbusState.Closing);
+    await first.f.setState(XenbusState.Closed);
+    await first.f.waitBackend([XenbusState.Closed]);
+    first.f.close();
+    // The frontend takes its old transport keys away before offering new ones.
+    const keep = new Set(["backend", "backend-id", "state", "virtual-device", "device-type"]);
+    for (const k of await env.xs.ls(first.frontendPath))
+      if (!keep.has(k)) await env.xs.rm(`${first.frontendPath}/${k}`);
+    await first.f.setState(XenbusState.Initialising);
+    await first.f.waitBackend([XenbusState.InitWait]);
+    // A new frontend instance on the same device, new pages and refs (as blkfront_resume).
+    const f2 = await TestFrontend.connect({
+      xs: env.xs,
+      xc: guest.xc,
+      events: guest.events,
+      domid: guest.domid,
+      frontendPath: first.frontendPath,
+      backendPath: first.backendPath,
+      gfnBase: gfn,
+      refBase: ref,
+      ringPageOrder: 2,
+      queues: 1,
+      dataPages: 4,
+    });
+    gfn += 8;
+    ref += 8;
+    assert.deepEqual((await f2.read(0, 0, 1)).data, pattern(4096, 5));
+    assert.equal(await f2.write(0, 8, pattern(4096, 6)), BLKIF_RSP_OKAY);
+    assert.deepEqual((await f2.read(0, 8, 1)).data, pattern(4096, 6));
+    f2.close();
   });
 });
