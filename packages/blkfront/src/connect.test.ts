@@ -137,6 +137,19 @@ describe("operations", () => {
     assert.equal(await submitIo(r.front, { op: "flush", sector: 0, nrSectors: 0, segs: [] }), -XenErrno.EIO);
   });
 
+  it("x86_32-abi (108-byte slots): protocol key and I/O", async () => {
+    const r = await Rig.start({ sectors: 2048, front: { abi: "x86_32", maxRingPageOrder: 1 } });
+    await r.front.whenConnected();
+    assert.equal(await r.xs.tryRead(`${r.paths.front}/protocol`), "x86_32-abi");
+    assert.equal(r.backend.rings?.abi, "x86_32");
+    const all = [];
+    for (let i = 0; i < 40; i++) all.push(r.write(i * 40, pattern(i, 512 * (1 + (i % 40)))));
+    assert.ok((await Promise.all(all)).every((s) => s === 0));
+    for (let i = 0; i < 40; i += 7) await readBack(r, i * 40, pattern(i, 512 * (1 + (i % 40))));
+    await r.front.close();
+    await r.assertNoLeaks();
+  });
+
   it("discard not advertised → EOPNOTSUPP; no flush feature → flush completes at once", async () => {
     const r = await Rig.start({ sectors: 512, backend: { discard: false, flush: false } });
     const info = await r.front.whenConnected();
