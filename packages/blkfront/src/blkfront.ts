@@ -473,7 +473,13 @@ export class Blkfront implements BlockStore {
     return out;
   }
 
-  /** blkback_changed: feed the reducer, then decide whether to start over (backend came back). */
+  /**
+   * blkback_changed: feed the reducer, then decide whether to start over. Once we are Closed (the
+   * backend closed or died), a backend in Closed, InitWait or Initialising gets a fresh handshake.
+   * A backend that re-probes (InitWait) while we are connected is left alone, as Linux does: a
+   * restarted blkback attaches to the live rings at the indices on the page and writes Connected
+   * again (which only re-reads `sectors`).
+   */
   private async backendChanged(state: XenbusState): Promise<void> {
     if (this.closedFlag) return;
     const keys = await this.readBackendKeys();
@@ -481,8 +487,7 @@ export class Blkfront implements BlockStore {
     if (this.closing || this.failed || !this.autoReconnect) return;
     const b = this.hs.backendState;
     const back = b === XenbusState.Closed || b === XenbusState.InitWait || b === XenbusState.Initialising;
-    const restarted = b === XenbusState.InitWait || b === XenbusState.Initialising;
-    if ((this.hs.state === XenbusState.Closed && back) || (this.hs.phase === "connected" && restarted)) {
+    if (this.hs.state === XenbusState.Closed && back) {
       this.log.info({ backendState: b }, "backend went away: reconnecting");
       await this.step({ kind: "reconnectRequested" });
     }

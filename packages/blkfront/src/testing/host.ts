@@ -34,8 +34,9 @@ export class TestHost {
   }
 
   /** The domain's event receiver (one per domain, as XenCtrl.waitForEvents on vCPU 0). */
-  receive(domid: number, handler: (port: number) => void): void {
-    this.receivers.set(domid, handler);
+  receive(domid: number, handler: ((port: number) => void) | undefined): void {
+    if (handler) this.receivers.set(domid, handler);
+    else this.receivers.delete(domid);
     this.kick(domid);
   }
 
@@ -71,6 +72,16 @@ export class TestXc implements BlkfrontHypervisor, PhysmapHypervisor {
         this.sends++;
         return this.host.ev.evtchnSend(this.domid, port);
       };
+  }
+
+  get inProcess(): boolean {
+    return this.evtchnNotify !== undefined;
+  }
+
+  /** The domain's event receiver (XenCtrl.waitForEvents on vCPU 0). */
+  waitForEvents(domid: number, handler: (port: number) => void): { close(): void } {
+    this.host.receive(domid, handler);
+    return { close: () => this.host.receive(domid, undefined) };
   }
 
   async publishWrites(): Promise<undefined> {
