@@ -90,6 +90,17 @@ export interface BlkbackRingInfo {
   readonly ring: BlkbackRing | undefined;
 }
 
+class QueueInfo implements BlkbackRingInfo {
+  readonly stats = new RingStats();
+  ring: BlkbackRing | undefined = undefined;
+  constructor(
+    readonly frontend: number,
+    readonly devid: string,
+    readonly nodename: string,
+    readonly queue: number,
+  ) {}
+}
+
 interface ServedQueue {
   readonly ring: BlkbackRing;
   readonly port: number;
@@ -105,7 +116,8 @@ export class BlkbackDevice {
   private storeReadonly = false;
   private opening = false;
   private queues: ServedQueue[] = [];
-  private readonly statsByQueue: RingStats[] = [];
+  /** Per queue index, kept across reconnects (stats stay monotonic). */
+  private readonly infos: QueueInfo[] = [];
   private watches: XenbusWatch[] = [];
   private closed = false;
   private readonly log: BlkbackLogger;
@@ -138,15 +150,8 @@ export class BlkbackDevice {
     return this.queues.map((q) => q.ring);
   }
 
-  ringInfos(): BlkbackRingInfo[] {
-    return this.statsByQueue.map((stats, queue) => ({
-      frontend: this.dev.otherendId,
-      devid: this.dev.devid,
-      nodename: this.dev.nodename,
-      queue,
-      stats,
-      ring: this.queues[queue]?.ring,
-    }));
+  ringInfos(): readonly BlkbackRingInfo[] {
+    return this.infos;
   }
 
   /** Waits until every event queued so far has been handled. */
@@ -351,7 +356,13 @@ export class BlkbackDevice {
         const rc = await hv.evtchnBindVcpu(ev.port, this.driver.vcpu);
         if (rc !== 0) this.log.warn({ rc, port: ev.port }, "evtchn bind_vcpu failed");
       }
-      const stats = (this.statsByQueue[qi] ??= new RingStats());
+      const info = (this.infos[qi] ??= new QueueInfo(
+        this.dev.otherendId,
+        this.dev.devid,
+        this.dev.nodename,
+        qi,
+      ));
+      const stats = info.stats;
       let ring: BlkbackRing;
       try {
         ring = new BlkbackRing({
@@ -373,10 +384,12 @@ export class BlkbackDevice {
           onHalt: (err, msg) => {
             void this.enqueue(() => this.dev.devFatal(err, "%s", msg));
           },
-          onResponse: (op, status, secs) => {
-            const info = this.ringInfos()[qi];
-            if (info) this.driver.opts.onResponse?.(info, op, status, secs);
-          },
+          ...(this.driver.opts.onResponse
+            ? {
+                onResponse: (op: number, status: number, secs: number) =>
+                  this.driver.opts.onResponse!(info, op, status, secs),
+              }
+            : {}),
         });
       } catch (e) {
         // BACK_RING_ATTACH over a page whose req_prod is impossible (Linux xen_blkif_map: -EIO).
@@ -391,6 +404,7 @@ export class BlkbackDevice {
         return;
       }
       this.queues.push({ ring, port: ev.port, handles: m.handles });
+      info.ring = ring;
       this.driver.registerPort(ev.port, ring);
     }
     this.log.info(
@@ -404,6 +418,7 @@ export class BlkbackDevice {
   private async disconnectRings(): Promise<void> {
     const qs = this.queues;
     this.queues = [];
+    for (const i of this.infos) i.ring = undefined;
     for (const q of qs) {
       await q.ring.stop();
       this.driver.unregisterPort(q.port);

@@ -6,6 +6,7 @@ import { performance } from "node:perf_hooks";
 import {
   BlkbackDriver,
   type BlkbackHypervisor,
+  type BlkbackRingInfo,
   type BlkbackStoreOpener,
   LATENCY_BUCKETS_SECONDS,
 } from "@xensim/blkback";
@@ -105,6 +106,8 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
       buckets: [...LATENCY_BUCKETS_SECONDS],
       registers: reg,
     });
+    // One labelled child per ring (the info object lives as long as the device): no per-I/O lookup.
+    const latencyChild = new WeakMap<BlkbackRingInfo, { observe(v: number): void }>();
     const hv: BlkbackHypervisor = xc;
     const driver = await retry(
       "starting the blkback driver",
@@ -134,8 +137,14 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
             : {}),
           clock: () => performance.now(),
           log,
-          onResponse: (ring, _op, _status, secs) =>
-            ioLatency.observe({ domid: ring.frontend, devid: ring.devid, queue: ring.queue }, secs),
+          onResponse: (ring, _op, _status, secs) => {
+            let h = latencyChild.get(ring);
+            if (!h) {
+              h = ioLatency.labels({ domid: ring.frontend, devid: ring.devid, queue: ring.queue });
+              latencyChild.set(ring, h);
+            }
+            h.observe(secs);
+          },
           onError: (err) => log.error({ err }, "blkback error"),
         }),
       ctx.signal,
