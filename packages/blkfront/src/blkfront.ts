@@ -91,6 +91,19 @@ export interface BlkfrontOptions {
   readonly autoReconnect?: boolean;
   readonly transactionRetries?: number;
   readonly log?: BlkfrontLogger;
+  /**
+   * Retries ending grants the backend still maps (Linux's deferred end of foreign access, once a
+   * second); without a timer such grants and their pages are leaked for good (counted).
+   */
+  readonly timer?: BlkfrontTimer;
+  /** Delay between retries of deferred grant ends (default 1000 ms). */
+  readonly deferredRetryMs?: number;
+}
+
+/** setTimeout / clearTimeout (the globals satisfy it). */
+export interface BlkfrontTimer {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
 }
 
 export type BlkfrontNotice =
@@ -124,8 +137,10 @@ export interface BlkfrontStats {
   staleResponses: number;
   /** Misbehaviour of the backend detected (bad id, duplicate, rsp_prod overflow, wrong op). */
   protocolErrors: number;
-  /** Grants that could not be ended (still mapped): their pages are never reused. */
+  /** Failed attempts to end a grant the backend still mapped. */
   grantsLeaked: number;
+  /** Grants waiting to be ended (deferred; their pages are not reused until then). */
+  grantsDeferred: number;
   /** Grants made for data pages (persistent: once per page; else once per segment). */
   dataGrants: number;
 }
@@ -228,6 +243,7 @@ export class Blkfront implements BlockStore {
     staleResponses: 0,
     protocolErrors: 0,
     grantsLeaked: 0,
+    grantsDeferred: 0,
     dataGrants: 0,
   };
 
@@ -268,6 +284,11 @@ export class Blkfront implements BlockStore {
   private readonly listeners = new Set<(n: BlkfrontNotice) => void>();
   private idleWaiters: (() => void)[] = [];
   private stateWaiters: (() => void)[] = [];
+  private readonly timer: BlkfrontTimer | undefined;
+  private readonly retryMs: number;
+  private deferred: { refs: number[]; gfns: readonly number[] }[] = [];
+  private retryHandle: unknown;
+  private retryArmed = false;
 
   private constructor(dev: XenbusDevice<MemView>, opts: BlkfrontOptions) {
     this.dev = dev;
@@ -283,6 +304,8 @@ export class Blkfront implements BlockStore {
     this.maxPoolPages = Math.max(opts.maxDataPagesPerRing ?? 1024, largest);
     this.poolBatch = opts.poolBatch ?? 32;
     this.autoReconnect = opts.autoReconnect ?? true;
+    this.timer = opts.timer;
+    this.retryMs = opts.deferredRetryMs ?? 1000;
     const h = Number.parseInt(dev.devid, 10);
     this.handle = Number.isFinite(h) ? h & 0xffff : 0;
     this.hs = {
@@ -442,6 +465,8 @@ export class Blkfront implements BlockStore {
     await this.run(async () => {});
     await this.dev.close();
     this.closedFlag = true;
+    if (this.retryArmed && this.timer) this.timer.clearTimeout(this.retryHandle);
+    this.retryArmed = false;
     this.notice({ kind: "closed" });
   }
 
@@ -634,27 +659,67 @@ export class Blkfront implements BlockStore {
       for (const p of pages) if (await this.endGrant(p)) reusable.push(p.gfn);
       ring.pageCount -= pages.length;
       if (reusable.length > 0) this.memory.freePages(reusable);
-      let ringOk = true;
       const ended: number[] = [];
+      const busy: number[] = [];
       for (const r of ring.refs) {
         if (await this.hv.gnttabEndAccess(r)) ended.push(r);
         else {
-          ringOk = false;
+          busy.push(r);
           this.stats.grantsLeaked++;
         }
       }
       this.refs.free(ended);
-      if (ringOk) this.memory.freePages(ring.gfns);
+      if (busy.length === 0) this.memory.freePages(ring.gfns);
+      else this.defer(busy, ring.gfns);
     }
   }
 
-  /** Ends a data page's grant; false (leaked, never reused) while the backend still maps it. */
+  /** Keeps refs the backend still maps (and the pages behind them) until they can be ended. */
+  private defer(refs: number[], gfns: readonly number[]): void {
+    this.deferred.push({ refs, gfns });
+    this.stats.grantsDeferred += refs.length;
+    this.log.warn({ refs }, "grant still in use by the backend: deferring its end");
+    this.armRetry();
+  }
+
+  private armRetry(): void {
+    if (!this.timer || this.retryArmed || this.deferred.length === 0 || this.closedFlag) return;
+    this.retryArmed = true;
+    this.retryHandle = this.timer.setTimeout(() => {
+      this.retryArmed = false;
+      void this.retryDeferred();
+    }, this.retryMs);
+  }
+
+  /** One retry round over the deferred grants (also callable by hand). */
+  async retryDeferred(): Promise<void> {
+    const list = this.deferred;
+    this.deferred = [];
+    for (const d of list) {
+      const still: number[] = [];
+      for (const r of d.refs) {
+        if (await this.hv.gnttabEndAccess(r)) {
+          this.refs.free([r]);
+          this.stats.grantsDeferred--;
+        } else still.push(r);
+      }
+      if (still.length === 0) this.memory.freePages(d.gfns);
+      else this.deferred.push({ refs: still, gfns: d.gfns });
+    }
+    this.armRetry();
+  }
+
+  /**
+   * Ends a data page's grant. False while the backend still maps it: the page then belongs to the
+   * deferred list (never reused; given back to the guest once the end succeeds).
+   */
   private async endGrant(p: DataPage): Promise<boolean> {
     const ref = p.ref;
     if (ref < 0) return true;
     if (!(await this.hv.gnttabEndAccess(ref))) {
       this.stats.grantsLeaked++;
-      this.log.warn({ ref }, "grant still in use by the backend: page leaked");
+      p.ref = -1;
+      this.defer([ref], [p.gfn]);
       return false;
     }
     p.ref = -1;

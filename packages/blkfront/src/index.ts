@@ -4,6 +4,7 @@ export {
   type BlkfrontNotice,
   type BlkfrontOptions,
   type BlkfrontStats,
+  type BlkfrontTimer,
   blockStoreInfo,
 } from "./blkfront.js";
 export {

@@ -46,23 +46,54 @@ describe("wiring", () => {
     await probe.close();
   });
 
-  it("a backend that dies still mapping the pages: grants leaked and counted, I/O goes on after it returns", async () => {
-    const r = await Rig.start({ sectors: 1024, front: { maxQueues: 1, persistent: true } });
+  it("a backend that dies still mapping the pages: grant ends deferred, retried on the timer, all returned", async () => {
+    let tick: (() => void) | undefined;
+    const timer = {
+      setTimeout: (fn: () => void) => {
+        tick = fn;
+        return 1;
+      },
+      clearTimeout: () => {
+        tick = undefined;
+      },
+    };
+    const r = await Rig.start({
+      sectors: 1024,
+      front: { maxQueues: 1, persistent: true },
+      blkfront: { timer },
+    });
     await r.front.whenConnected();
     assert.equal(await r.write(0, pattern(1, 4096 * 4)), 0);
     // Die without unmapping: forget the mappings, write Closed.
     r.backend.hold = true;
     const pending = r.write(64, pattern(2, 4096));
     await waitUntil(() => r.backend.held.length === 1, "held");
-    const leakedRing = r.backend.forgetMappings();
-    assert.ok(leakedRing > 0);
-    await r.backend.stop("crash");
+    const old = r.backend;
+    const handles = old.forgetMappings();
+    assert.ok(handles.length > 0);
+    await old.stop("crash");
     await r.startBackend();
     assert.equal(await pending, 0);
-    assert.ok(r.front.stats.grantsLeaked > 0, "grants still mapped cannot be ended");
+    const s = r.front.stats;
+    assert.ok(s.grantsLeaked > 0, "grants still mapped cannot be ended");
+    assert.equal(
+      s.grantsDeferred,
+      handles.length,
+      "one deferred end per mapped ref (ring + persistent pages)",
+    );
     assert.equal(r.front.handshake.state, XenbusState.Connected);
     const got = await r.read(64, 8);
     assert.ok(Buffer.from(got.data).equals(Buffer.from(pattern(2, 4096))));
+    // A retry while still mapped changes nothing; once Xen released the mappings, the next one ends them.
+    assert.ok(tick);
+    tick();
+    await new Promise((res) => setTimeout(res, 5));
+    assert.equal(s.grantsDeferred, handles.length);
+    old.unmapHandles(handles);
+    assert.ok(tick, "re-armed");
+    tick();
+    await waitUntil(() => s.grantsDeferred === 0, "deferred grants ended");
     await r.front.close();
+    await r.assertNoLeaks();
   });
 });

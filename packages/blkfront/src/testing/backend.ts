@@ -212,16 +212,21 @@ export class TestBackend {
     }
   }
 
-  /** Drops its record of every mapping without unmapping (a dying backend): returns how many. */
-  forgetMappings(): number {
-    let n = 0;
+  /** Drops its record of every mapping without unmapping (a dying backend): the handles. */
+  forgetMappings(): number[] {
+    const handles: number[] = [];
     for (const q of this.queues) {
-      n += q.handles.length;
+      handles.push(...q.handles);
       q.handles = [];
     }
-    n += this.persistentMaps.size;
+    for (const m of this.persistentMaps.values()) handles.push(m.handle);
     this.persistentMaps.clear();
-    return n;
+    return handles;
+  }
+
+  /** Unmaps handles forgotten earlier (Xen releasing a dead domain's mappings). */
+  unmapHandles(handles: readonly number[]): void {
+    for (const h of handles) this.o.host.gt.unmapGrantRef(this.o.domid, { handle: h });
   }
 
   /** Unmap the rings and persistent grants, close the event channels (xen_blkif_disconnect). */
