@@ -98,6 +98,8 @@ export interface BlkfrontOptions {
   readonly timer?: BlkfrontTimer;
   /** Delay between retries of deferred grant ends (default 1000 ms). */
   readonly deferredRetryMs?: number;
+  /** With a timer: how long close() waits for the backend to follow to Closed (default 10000 ms). */
+  readonly closeTimeoutMs?: number;
 }
 
 /** setTimeout / clearTimeout (the globals satisfy it). */
@@ -286,6 +288,7 @@ export class Blkfront implements BlockStore {
   private stateWaiters: (() => void)[] = [];
   private readonly timer: BlkfrontTimer | undefined;
   private readonly retryMs: number;
+  private readonly closeTimeoutMs: number;
   private deferred: { refs: number[]; gfns: readonly number[] }[] = [];
   private retryHandle: unknown;
   private retryArmed = false;
@@ -306,6 +309,7 @@ export class Blkfront implements BlockStore {
     this.autoReconnect = opts.autoReconnect ?? true;
     this.timer = opts.timer;
     this.retryMs = opts.deferredRetryMs ?? 1000;
+    this.closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
     const h = Number.parseInt(dev.devid, 10);
     this.handle = Number.isFinite(h) ? h & 0xffff : 0;
     this.hs = {
@@ -389,6 +393,8 @@ export class Blkfront implements BlockStore {
   /** Resolves with the info once connected (at once if connected). Rejects if the device fails. */
   whenConnected(): Promise<BlockStoreInfo> {
     if (this.connected) return Promise.resolve(this.currentInfo);
+    if (this.failed || this.closing || this.closedFlag)
+      return Promise.reject(new Error(this.failed ? "device failed" : "closed"));
     return new Promise((resolve, reject) => {
       const off = this.subscribe((n) => {
         if (n.kind === "connected") {
@@ -404,6 +410,7 @@ export class Blkfront implements BlockStore {
 
   submit(io: BlockIo, done: (status: BlockIoStatus) => void): void {
     if (this.closing || this.failed) return done(-XenErrno.EIO);
+    if (!Object.hasOwn(OPS, io.op)) return done(-XenErrno.EINVAL);
     const rw = io.op === "read" || io.op === "write";
     if (
       !Number.isSafeInteger(io.sector) ||
@@ -461,7 +468,12 @@ export class Blkfront implements BlockStore {
     if (this.connected && !this.failed) await this.idle();
     this.failQueued(-XenErrno.EIO);
     await this.run(() => this.step({ kind: "closeRequested" }));
-    await this.until(() => this.hs.state === XenbusState.Closed && this.hs.rings === undefined);
+    const closed = this.until(() => this.hs.state === XenbusState.Closed && this.hs.rings === undefined);
+    if (await this.withTimeout(closed, this.closeTimeoutMs)) {
+      // The backend never followed: give the rings up ourselves (grants it maps are deferred).
+      this.log.warn({ backendState: this.hs.backendState }, "backend did not close: freeing the rings");
+      await this.run(() => this.freeRings());
+    }
     await this.run(async () => {});
     await this.dev.close();
     this.closedFlag = true;
@@ -1228,6 +1240,19 @@ export class Blkfront implements BlockStore {
     const w = this.stateWaiters;
     this.stateWaiters = [];
     for (const r of w) r();
+  }
+
+  /** Waits for `p`, or for `ms` on the injected timer: true when the time ran out first. */
+  private withTimeout(p: Promise<void>, ms: number): Promise<boolean> {
+    const timer = this.timer;
+    if (!timer) return p.then(() => false);
+    return new Promise((resolve) => {
+      const h = timer.setTimeout(() => resolve(true), ms);
+      void p.then(() => {
+        timer.clearTimeout(h);
+        resolve(false);
+      });
+    });
   }
 
   /** Resolves once `cond` holds after a handshake step. */

@@ -96,4 +96,21 @@ describe("wiring", () => {
     await r.front.close();
     await r.assertNoLeaks();
   });
+
+  it("close() with a backend that never follows: gives up after closeTimeoutMs, ring grants deferred", async () => {
+    const r = await Rig.start({
+      sectors: 256,
+      front: { maxQueues: 2 },
+      blkfront: { timer: { setTimeout, clearTimeout }, closeTimeoutMs: 50, deferredRetryMs: 60_000 },
+    });
+    await r.front.whenConnected();
+    assert.equal(await r.write(0, pattern(3, 4096)), 0);
+    r.backend.freeze();
+    const t0 = Date.now();
+    await r.front.close();
+    assert.ok(Date.now() - t0 >= 40);
+    assert.equal(await r.xs.tryRead(`${r.paths.front}/state`), String(XenbusState.Closing));
+    assert.ok(r.front.stats.grantsDeferred >= 2, "the frozen backend still maps both rings");
+    await assert.rejects(r.front.whenConnected());
+  });
 });

@@ -263,6 +263,11 @@ export class TestBackend {
     await this.dev.close();
   }
 
+  /** Hangs: ignores the frontend from now on (keeps its mappings, never changes state). */
+  freeze(): void {
+    this.stopped = true;
+  }
+
   /** Answers every held request. */
   release(): void {
     this.hold = false;
