@@ -479,7 +479,18 @@ export class BlkbackDriver {
           vcpu: d.vcpu,
           onError: (err) => d.reportError(err),
         });
-    d.probe = await XenbusProbe.start<MemView>({
+    try {
+      d.probe = await d.startProbe();
+    } catch (e) {
+      d.receiver?.close();
+      throw e;
+    }
+    return d;
+  }
+
+  private startProbe(): Promise<XenbusProbe<MemView>> {
+    const opts = this.opts;
+    return XenbusProbe.start<MemView>({
       store: opts.store,
       hypervisor: opts.hv,
       self: opts.self ?? 0,
@@ -487,22 +498,21 @@ export class BlkbackDriver {
       type: "vbd",
       onlyInitialising: opts.takeOver === false,
       onAdded: async (dev) => {
-        const bd = new BlkbackDevice(d, dev);
-        d.byNode.set(dev.nodename, bd);
-        d.log.info({ nodename: dev.nodename, frontend: dev.otherendId }, "vbd added");
+        const bd = new BlkbackDevice(this, dev);
+        this.byNode.set(dev.nodename, bd);
+        this.log.info({ nodename: dev.nodename, frontend: dev.otherendId }, "vbd added");
         await bd.probed();
       },
-      otherendChanged: (dev, state) => d.byNode.get(dev.nodename)?.otherendChanged(state),
+      otherendChanged: (dev, state) => this.byNode.get(dev.nodename)?.otherendChanged(state),
       onRemoved: async (dev) => {
-        const bd = d.byNode.get(dev.nodename);
-        d.byNode.delete(dev.nodename);
-        d.log.info({ nodename: dev.nodename }, "vbd removed");
+        const bd = this.byNode.get(dev.nodename);
+        this.byNode.delete(dev.nodename);
+        this.log.info({ nodename: dev.nodename }, "vbd removed");
         await bd?.close();
       },
-      onError: (e) => d.reportError(e),
-      log: (line) => d.log.warn({}, line),
+      onError: (e) => this.reportError(e),
+      log: (line) => this.log.warn({}, line),
     });
-    return d;
   }
 
   /** Devices by backend nodename. */
