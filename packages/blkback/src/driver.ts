@@ -237,6 +237,9 @@ export class BlkbackDevice {
     }
     this.storeReadonly = mode === "r" || this.store.info.readonly;
     const info = this.storeReadonly ? { ...this.store.info, readonly: true } : this.store.info;
+    // The toolstack's per-device discard-enable (libxl writes it; Linux xen_blkbk_discard reads it).
+    if ((await this.dev.read("discard-enable"))?.trim() === "0")
+      this.st = { ...this.st, config: { ...this.st.config, discardEnable: false } };
     const removable = (await this.dev.read("removable")) === "1";
     const cdrom = (await this.dev.read("device-type")) === "cdrom";
     await this.step({ kind: "vbdOpened", vbd: { info, removable, cdrom } });
@@ -294,7 +297,7 @@ export class BlkbackDevice {
 
   private limits(): BlkifLimits {
     const info = this.st.vbd?.info ?? this.store!.info;
-    const c = this.driver.config;
+    const c = this.st.config;
     return {
       sectors: info.sectors,
       sectorSize: info.sectorSize,

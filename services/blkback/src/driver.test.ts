@@ -100,10 +100,16 @@ describe("blkback driver data path", () => {
   async function device(
     store: BlockStore,
     fe: Partial<TestFrontendOptions> = {},
+    vbd: { discardEnable?: boolean } = {},
   ): Promise<{ f: TestFrontend; backendPath: string }> {
     const name = `test:${seq++}`;
     stores.set(name, store);
-    const dirs = await env.addVbd({ frontend: guest.domid, vdev: String(51712 + 16 * seq), params: name });
+    const dirs = await env.addVbd({
+      frontend: guest.domid,
+      vdev: String(51712 + 16 * seq),
+      params: name,
+      ...(vbd.discardEnable === false ? { discardEnable: false } : {}),
+    });
     const order = fe.ringPageOrder ?? 0;
     const queues = fe.queues ?? 1;
     const dataPages = 24;
@@ -216,6 +222,19 @@ describe("blkback driver data path", () => {
     assert.equal(await f.write(0, 0, pattern(4096, 5)), BLKIF_RSP_OKAY);
     const st = statsOf(backendPath);
     assert.equal(st.errors, 3);
+    f.close();
+  });
+
+  it("discard-enable=0 from the toolstack: no feature-discard, DISCARD answered EOPNOTSUPP", async () => {
+    const { f, backendPath } = await device(new LoggingStore(), {}, { discardEnable: false });
+    assert.equal(await env.xs.tryRead(`${backendPath}/feature-discard`), undefined);
+    assert.equal(await env.xs.tryRead(`${backendPath}/discard-granularity`), undefined);
+    const st = await f.submit(0, (r) => {
+      r.operation = BlkifOp.DISCARD;
+      r.sectorLo = 0;
+      r.nrSectorsLo = 8;
+    });
+    assert.equal(st, BLKIF_RSP_EOPNOTSUPP);
     f.close();
   });
 
