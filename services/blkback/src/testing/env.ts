@@ -35,7 +35,7 @@ export async function startEnv(opts: { blkback?: Record<string, unknown> | false
   ];
   if (opts.blkback !== false)
     services.push({ name: "blkback", entry: svc("blkback"), config: opts.blkback ?? {} });
-  const host = await startHost({ services, logLevel: "warn", sharedMemoryBytes: 256 * 1024 * 1024 });
+  const host = await startHost({ services, logLevel: "warn", sharedMemoryBytes: 128 * 1024 * 1024 });
   await host.ready;
   const closers: (() => unknown)[] = [];
   const bus = createInProcessBus({ name: host.busName });
