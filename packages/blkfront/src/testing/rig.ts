@@ -130,7 +130,7 @@ export function pattern(seed: number, len: number): Uint8Array {
   return out;
 }
 
-export async function waitUntil(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+export async function waitUntil(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
   const t0 = Date.now();
   while (!cond()) {
     if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
