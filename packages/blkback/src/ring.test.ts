@@ -40,6 +40,7 @@ class TestHv implements BlkbackHypervisor {
   readonly mapped = new Map<number, number>(); // handle → ref
   readonly events: string[] = [];
   notifies = 0;
+  publishes = 0;
   private nextHandle = 1;
   inProcess = true;
   constructor(
@@ -80,6 +81,9 @@ class TestHv implements BlkbackHypervisor {
   }
   async evtchnSend(port: number): Promise<number> {
     return this.evtchnNotify(port);
+  }
+  async publishWrites(): Promise<void> {
+    this.publishes++;
   }
   waitForEvents() {
     return { close() {} };
@@ -306,6 +310,20 @@ describe("BlkbackRing", () => {
     assert.equal(r.back.stats.notificationsSuppressed, 31);
     assert.equal(r.hv.notifies, 1);
     assert.equal(r.back.stats.outstanding, 0);
+  });
+
+  it("across host processes publishes pushed responses nobody was kicked for", async () => {
+    const r = rig({ zeroCopy: false });
+    r.hv.inProcess = false;
+    r.disk.hold = true;
+    for (let i = 0; i < 4; i++) r.send(BlkifOp.READ, 0, [[200, 0, 7]]);
+    await tick();
+    r.disk.release();
+    await tick();
+    assert.equal(r.responses().length, 4);
+    assert.equal(r.back.stats.notificationsSent, 1); // the kick (evtchnSend) publishes by itself
+    assert.equal(r.back.stats.notificationsSuppressed, 3);
+    assert.ok(r.hv.publishes >= 1 && r.hv.publishes <= 3, `publishes ${r.hv.publishes}`);
   });
 
   it("halts on a req_prod overflow, once, and still finishes what was in flight", async () => {

@@ -566,7 +566,10 @@ export class BlkbackRing {
         if (this.ring.pushResponsesAndCheckNotify()) {
           stats.notificationsSent++;
           this.notify();
-        } else stats.notificationsSuppressed++;
+        } else {
+          stats.notificationsSuppressed++;
+          this.publish();
+        }
       } catch (e) {
         this.halt(-XenErrno.EIO, `writing a response failed: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -586,6 +589,32 @@ export class BlkbackRing {
     }
     // A freed slot may unblock requests the ring size held back.
     this.kick();
+  }
+
+  private publishing = false;
+  private publishAgain = false;
+
+  /** Remote placement only: publish pushed responses nobody was kicked for (coalesced). */
+  private publish(): void {
+    const hv = this.o.hv;
+    if (hv.inProcess === true || !hv.publishWrites) return;
+    if (this.publishing) {
+      this.publishAgain = true;
+      return;
+    }
+    this.publishing = true;
+    void (async () => {
+      try {
+        do {
+          this.publishAgain = false;
+          await hv.publishWrites!();
+        } while (this.publishAgain);
+      } catch (e) {
+        this.o.log.warn({ err: e }, "publishing writes failed");
+      } finally {
+        this.publishing = false;
+      }
+    })();
   }
 
   private notify(): void {
