@@ -41,6 +41,7 @@ import {
 import type { MemView } from "@xensim/memory";
 import { FrontRing, RingError } from "@xensim/ring";
 import {
+  errnoOf,
   type GrantRefAllocator,
   GrantRefPool,
   lsOrEmpty,
@@ -493,9 +494,12 @@ export class Blkfront implements BlockStore {
   /** Serializes handshake work (watch events, effects, close). */
   private run(fn: () => Promise<void>): Promise<void> {
     const p = this.chain.then(fn);
-    this.chain = p.catch((e: unknown) =>
-      this.log.error({ err: String(e) }, "blkfront handshake step failed"),
-    );
+    // A step that fails (a xenstore write refused: ENOSPC from the quota, EACCES…) is fatal for the
+    // device, as xenbus_dev_fatal in Linux's talk_to_blkback: the error node, then Closing.
+    this.chain = p.catch(async (e: unknown) => {
+      this.log.error({ err: String(e) }, "blkfront handshake step failed");
+      await this.dev.devFatal(errnoOf(e), "blkfront: %s", String(e)).catch(() => {});
+    });
     return p;
   }
 

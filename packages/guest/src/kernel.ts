@@ -3,7 +3,14 @@
 // allocator over its RAM, a grant-reference allocator shared by its frontends, and xenstore through
 // its store ring page and event channel (as a domU's xenbus does).
 import { XenErrno } from "@xensim/abi";
-import { type GuestMemory, type GuestPages, PortDispatcher } from "@xensim/blkfront";
+import type { BlkfrontConfig } from "@xensim/blkif";
+import {
+  Blkfront,
+  type BlkfrontLogger,
+  type GuestMemory,
+  type GuestPages,
+  PortDispatcher,
+} from "@xensim/blkfront";
 import type { EventBus } from "@xensim/bus";
 import { GrantRefPool } from "@xensim/xenbus";
 import type { EvtchnPort, XenCtrl } from "@xensim/xenctrl";
@@ -114,6 +121,35 @@ export class GuestKernel {
     const client = new XenstoreClient(transport);
     this.closers.push(() => client.close());
     return client;
+  }
+
+  /**
+   * blkfront for the vbd at `device/vbd/<devid>` (its directories written by the toolstack): opens it
+   * and starts the handshake; `whenConnected()` on the result waits for Connected.
+   */
+  async openBlkfront(
+    xs: XenstoreClient,
+    devid: number,
+    opts: { config?: Partial<BlkfrontConfig>; maxDataPagesPerRing?: number; log?: BlkfrontLogger } = {},
+  ): Promise<Blkfront> {
+    const front = await Blkfront.open({
+      store: xs,
+      self: this.domid,
+      nodename: `/local/domain/${this.domid}/device/vbd/${devid}`,
+      hypervisor: this.xc,
+      memory: this.memory,
+      events: this.events,
+      grantRefs: this.grantRefs,
+      timer: {
+        setTimeout: (fn, ms) => setTimeout(fn, ms),
+        clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+      },
+      ...(opts.config ? { config: opts.config } : {}),
+      ...(opts.maxDataPagesPerRing ? { maxDataPagesPerRing: opts.maxDataPagesPerRing } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+    });
+    this.closers.push(() => front.close());
+    return front;
   }
 
   /** Registers something to close (a frontend, an export) before the receiver stops. */
