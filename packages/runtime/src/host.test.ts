@@ -233,3 +233,46 @@ test("a standalone service process serves /healthz and /metrics and stops on SIG
     if (child.exitCode === null && child.pid) process.kill(child.pid, "SIGKILL");
   }
 });
+
+test("host: restartService kills or stops one worker and starts a fresh one on the same memory and bus", async () => {
+  const host = await startHost({
+    hostId: "h-restart",
+    sharedMemoryBytes: 4096,
+    log: quiet(),
+    logLevel: "warn",
+    services: [
+      { name: "ping", entry: entry("svc-ping.js"), config: { greeting: "again" } },
+      { name: "pong", entry: entry("svc-pong.js") },
+    ],
+  });
+  const bus = createInProcessBus({ name: host.busName });
+  try {
+    await host.ready;
+    const ping = () =>
+      waitFor(() => bus.request("test.ping", new Uint8Array(0), { timeoutMs: 300 }).catch(() => undefined), {
+        timeoutMs: 5000,
+      });
+    await ping();
+    const firstThread = host.services.get("ping")!.threadId;
+    const view = new Int32Array(host.sharedMemory);
+    Atomics.store(view, 0, 0);
+    for (const kill of [true, false]) {
+      await host.restartService("ping", { kill });
+      const s = host.services.get("ping")!;
+      assert.equal(s.state, "ready");
+      assert.notEqual(s.threadId, firstThread);
+      assert.equal(Atomics.load(view, 0), 0xc0ffee, "the new worker marked the same shared memory");
+      Atomics.store(view, 0, 0);
+      const m = await ping();
+      assert.equal(new TextDecoder().decode(m.data), "again from ping", "answers on the same bus");
+    }
+    assert.equal(host.failures.length, 0, "a restart is not a failure");
+    const health = (await host.health()).checks as Record<string, { ok: boolean }>;
+    assert.equal(health.ping?.ok, true, "the new worker answers health");
+    await assert.rejects(host.restartService("nope"), /no service 'nope'/);
+  } finally {
+    await bus.close();
+    await host.stop();
+  }
+  await host.done;
+});

@@ -30,7 +30,7 @@ export interface HostOptions {
   readyTimeoutMs?: number;
 }
 
-export type HostedState = "starting" | "ready" | "stopping" | "stopped" | "failed";
+export type HostedState = "starting" | "ready" | "stopping" | "stopped" | "failed" | "killed";
 
 export interface HostedService {
   readonly name: string;
@@ -60,6 +60,12 @@ export interface HostHandle {
   onFailure(cb: (f: HostFailure) => void): void;
   health(): Promise<HealthReport>;
   metrics(): Promise<{ contentType: string; body: string }>;
+  /**
+   * Restarts one service in a fresh worker with the same entry and config, sharing the same memory
+   * and bus: `kill` terminates the worker at once (a crash: no stop hook runs), otherwise it is
+   * asked to stop first. Resolves when the new worker is ready. A fault point for chaos tests.
+   */
+  restartService(name: string, opts?: { kill?: boolean }): Promise<void>;
   /** Stops services in reverse start order; idempotent. */
   stop(): Promise<void>;
 }
@@ -69,6 +75,7 @@ class Hosted implements HostedService {
   grpcAddress: string | undefined;
   readonly pending = new Map<number, (v: unknown) => void>();
   exited = false;
+  onReady: (() => void) | undefined;
   readonly exit: Promise<number>;
   constructor(
     readonly name: string,
@@ -158,7 +165,7 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
     }
   };
 
-  for (const spec of opts.services) {
+  const spawn = (spec: HostOptions["services"][number]): Hosted => {
     const placement: Placement = {
       hostId,
       name: spec.name,
@@ -171,13 +178,12 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
     };
     const worker = new Worker(spec.entry, { workerData: { xensim: placement }, name: spec.name });
     const h = new Hosted(spec.name, worker);
-    services.set(spec.name, h);
-    order.push(h);
     worker.on("message", (m: WorkerToHost) => {
       switch (m.type) {
         case "ready":
           h.state = "ready";
           h.grpcAddress = m.grpcAddress;
+          h.onReady?.();
           checkReady();
           return;
         case "failed":
@@ -198,6 +204,7 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
       }
     });
     worker.on("error", (err) => {
+      if (h.state === "killed") return;
       h.state = "failed";
       fail({ service: h.name, message: `uncaught: ${err?.stack ?? String(err)}` });
     });
@@ -205,6 +212,7 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
       h.exited = true;
       for (const r of h.pending.values()) r(undefined);
       h.pending.clear();
+      if (h.state === "killed") return;
       if (h.state === "stopped" || (h.state === "stopping" && code === 0)) {
         h.state = "stopped";
         return;
@@ -214,7 +222,47 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
       if (was !== "failed")
         fail({ service: h.name, message: `worker exited with code ${code} while ${was}`, exitCode: code });
     });
+    return h;
+  };
+
+  for (const spec of opts.services) {
+    const h = spawn(spec);
+    services.set(spec.name, h);
+    order.push(h);
   }
+
+  const restartService = async (name: string, o: { kill?: boolean } = {}): Promise<void> => {
+    const old = services.get(name);
+    const spec = opts.services.find((x) => x.name === name);
+    if (!old || !spec) throw new Error(`restartService: no service '${name}'`);
+    if (stopping) throw new Error("restartService: the host is stopping");
+    if (o.kill) {
+      old.state = "killed";
+      await old.worker.terminate();
+    } else {
+      old.state = "stopping";
+      old.send({ type: "stop" });
+      const timeout = new Promise<"timeout">((r) =>
+        setTimeout(() => r("timeout"), opts.stopTimeoutMs ?? 10_000).unref(),
+      );
+      if ((await Promise.race([old.exit, timeout])) === "timeout") {
+        old.state = "killed";
+        await old.worker.terminate();
+      }
+    }
+    log.warn({ event: "service-restart", service: name, kill: o.kill ?? false }, `restarting ${name}`);
+    const h = spawn(spec);
+    const up = new Promise<void>((resolve) => (h.onReady = resolve));
+    services.set(name, h);
+    order[order.indexOf(old)] = h;
+    await Promise.race([
+      up,
+      h.exit.then((code) => {
+        throw new Error(`restarted ${name} exited with code ${code} before it was ready`);
+      }),
+    ]);
+    if (opts.nats) broadcastPeers();
+  };
 
   const ask = <T>(h: Hosted, kind: "health" | "metrics", timeoutMs = 2000): Promise<T | undefined> =>
     new Promise((resolve) => {
@@ -324,6 +372,7 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
     },
     health,
     metrics,
+    restartService,
     stop,
   };
 }
