@@ -22,12 +22,6 @@ export interface BlkbackHypervisor extends XenbusHypervisor<MemView> {
   evtchnNotify?(port: number): number;
   /** True when sends and grant maps are atomics on a shared buffer (XenCtrl.inProcess). */
   readonly inProcess?: boolean;
-  /**
-   * Across host processes: publish what was written through imported views (XenCtrl.publishWrites).
-   * A send publishes by itself; the ring calls this after a push that needed no notification, so the
-   * frontend's replica still gets the response (release consistency at the push, not only at a kick).
-   */
-  publishWrites?(): Promise<unknown>;
   /** EVTCHNOP_bind_vcpu: deliver `port` to `vcpu` (dom0's services each own a vCPU). */
   evtchnBindVcpu?(port: number, vcpu: number): Promise<number>;
   /** Receive `domid`'s events on `opts.vcpu`: `handler(port)` once per pending edge. */

@@ -563,13 +563,13 @@ export class BlkbackRing {
       try {
         const off = this.ring.nextResponse();
         encodeResponse(this.o.view, off, this.abi, p.idLo, p.idHi, p.op, status);
-        if (this.ring.pushResponsesAndCheckNotify()) {
+        // Across host processes the frontend's event words reach us late (replicated at its next
+        // publish), so a "no notify" decision could leave it asleep; and a kick carries the fence its
+        // receiver waits for before reading the ring. So kick on every push there.
+        if (this.ring.pushResponsesAndCheckNotify() || this.o.hv.inProcess !== true) {
           stats.notificationsSent++;
           this.notify();
-        } else {
-          stats.notificationsSuppressed++;
-          this.publish();
-        }
+        } else stats.notificationsSuppressed++;
       } catch (e) {
         this.halt(-XenErrno.EIO, `writing a response failed: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -589,32 +589,6 @@ export class BlkbackRing {
     }
     // A freed slot may unblock requests the ring size held back.
     this.kick();
-  }
-
-  private publishing = false;
-  private publishAgain = false;
-
-  /** Remote placement only: publish pushed responses nobody was kicked for (coalesced). */
-  private publish(): void {
-    const hv = this.o.hv;
-    if (hv.inProcess === true || !hv.publishWrites) return;
-    if (this.publishing) {
-      this.publishAgain = true;
-      return;
-    }
-    this.publishing = true;
-    void (async () => {
-      try {
-        do {
-          this.publishAgain = false;
-          await hv.publishWrites!();
-        } while (this.publishAgain);
-      } catch (e) {
-        this.o.log.warn({ err: e }, "publishing writes failed");
-      } finally {
-        this.publishing = false;
-      }
-    })();
   }
 
   private notify(): void {

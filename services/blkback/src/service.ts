@@ -81,8 +81,8 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
       ctx.signal,
       ctx,
     );
-    if (!xc.inProcess)
-      log.warn("no shared page store in this host process: blkback needs the hypervisor in-process");
+    if (!xc.inProcess && !remote)
+      log.warn("no shared page store and no hypervisorHost: blkback cannot map guest memory here");
     const xsCalls =
       cfg.xenstoredSocket === ""
         ? ctx.calls.client(loadXenstoreProto().xensim.xenstore.v1.Xenstore.service, cfg.xenstored)

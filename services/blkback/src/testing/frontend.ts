@@ -49,8 +49,21 @@ export interface TestFrontendOptions {
   dataPages?: number;
   /** The guest's one event receiver (two receivers of one vCPU would take each other's events). */
   events: GuestEvents;
+  /**
+   * The backend runs in another host process: every push publishes what we wrote first (`publish`)
+   * and always kicks; responses are taken on events only (optionally also polled every `pollMs`,
+   * which can read a ring mid-apply: for diagnosis only).
+   */
+  remote?: { publish(ranges: readonly PublishRange[]): Promise<unknown>; pollMs?: number };
   /** Extra keys written before Initialised (e.g. a bogus ring-page-order). */
   extraKeys?: Record<string, string>;
+}
+
+/** A byte range of a guest page the frontend wrote (published to other host processes). */
+export interface PublishRange {
+  gfn: number;
+  offset: number;
+  length: number;
 }
 
 /** One receiver per guest vCPU, dispatching by port. */
@@ -98,6 +111,12 @@ export class TestFrontend {
   private readonly rsp = newBlkifResponse();
   private gfn: number;
   private ref: number;
+  /** Gfns of each queue's ring pages and of the data pool, and what we wrote since the last publish. */
+  readonly ringGfns: number[][] = [];
+  dataGfns: number[] = [];
+  private dirty: PublishRange[] = [];
+  private poll: ReturnType<typeof setInterval> | undefined;
+  private kickChain: Promise<unknown> = Promise.resolve();
 
   private constructor(o: TestFrontendOptions) {
     this.o = o;
@@ -140,6 +159,7 @@ export class TestFrontend {
       f.rings.push(ring);
       f.ports.push(ev.port);
       f.ringRefs.push(refs);
+      f.ringGfns.push(gfns);
       const dir = queues === 1 ? P : `${P}/queue-${q}`;
       if (order > 0 || o.forceOrderKey === true)
         refs.forEach((r, i) => writes.push([`${dir}/ring-ref${i}`, String(r)]));
@@ -153,11 +173,24 @@ export class TestFrontend {
     writes.push([`${P}/feature-persistent`, o.persistent === false ? "0" : "1"]);
     for (const [k, v] of Object.entries(o.extraKeys ?? {})) writes.push([`${P}/${k}`, v]);
     const pool = await f.ownPages(o.dataPages ?? 16);
+    f.dataGfns = pool.gfns;
     for (let i = 0; i < pool.gfns.length; i++) {
       f.dataViews.push(pool.view.slice(i * 4096, 4096));
       f.dataRefs.push(await f.grant(pool.gfns[i]!));
     }
     f.ports.forEach((port, q) => o.events.on(port, () => f.reap(q)));
+    if (o.remote) {
+      // Everything once (ring headers from SHARED_RING_INIT); later only what we write.
+      await o.remote.publish(
+        [...f.ringGfns.flat(), ...f.dataGfns].map((gfn) => ({ gfn, offset: 0, length: 4096 })),
+      );
+      // Responses only on events: a receiver dispatches after the backend's fence is applied here,
+      // while a poll could read the ring in the middle of a batch being applied.
+      if (o.remote.pollMs !== undefined)
+        f.poll = setInterval(() => {
+          for (let q = 0; q < f.rings.length; q++) f.reap(q);
+        }, o.remote.pollMs);
+    }
     await xs.transaction(async (tx) => {
       for (const [k, v] of writes) await tx.write(k, v);
       await tx.write(`${P}/state`, String(XenbusState.Initialised));
@@ -197,12 +230,20 @@ export class TestFrontend {
         decodeResponse(ring.view.read(ring.responseOffset(ring.rspCons), 16), 0, this.abi, this.rsp);
         ring.consumeResponses(1);
         const w = this.waiters.get(this.rsp.idLo);
+        if (!w && this.o.remote)
+          console.error(
+            `unknown response id ${this.rsp.idLo} status ${this.rsp.status} at ${ring.rspCons - 1}`,
+          );
         if (w) {
           this.waiters.delete(this.rsp.idLo);
           w.resolve(this.rsp.status);
         }
       }
-      if (!ring.finalCheckForResponses()) return;
+      this.markRing(q, 12, 4); // rsp_event
+      if (!ring.finalCheckForResponses()) {
+        this.flushDirty();
+        return;
+      }
     }
   }
 
@@ -227,8 +268,50 @@ export class TestFrontend {
     const p = new Promise<number>((resolve) => this.waiters.set(id, { resolve }));
     const off = ring.nextRequest();
     encodeRequest(ring.view, off, this.abi, req);
-    if (ring.pushRequestsAndCheckNotify()) this.o.xc.evtchnNotify(this.ports[q]!);
+    const remote = this.o.remote;
+    if (remote) {
+      ring.pushRequests();
+      this.markRing(q, off, ring.entryBytes);
+      this.markRing(q, 0, 4); // req_prod
+      const port = this.ports[q]!;
+      this.kickChain = this.kickChain.then(async () => {
+        const ranges = this.dirty;
+        this.dirty = [];
+        if (ranges.length > 0) await remote.publish(ranges);
+        await this.o.xc.evtchnSend(port);
+      });
+    } else if (ring.pushRequestsAndCheckNotify()) this.o.xc.evtchnNotify(this.ports[q]!);
     return withTimeout(p, 10_000, `response to request ${id}`);
+  }
+
+  /** Publishes what we wrote (the event word of a final check) without a kick. */
+  private flushDirty(): void {
+    const remote = this.o.remote;
+    if (!remote) return;
+    this.kickChain = this.kickChain.then(async () => {
+      const ranges = this.dirty;
+      this.dirty = [];
+      if (ranges.length > 0) await remote.publish(ranges);
+    });
+  }
+
+  /** Records [off, off+len) of queue q's ring view as written (split at page boundaries). */
+  private markRing(q: number, off: number, len: number): void {
+    if (!this.o.remote) return;
+    while (len > 0) {
+      const page = off >> 12;
+      const inPage = off & 4095;
+      const n = Math.min(len, 4096 - inPage);
+      this.dirty.push({ gfn: this.ringGfns[q]![page]!, offset: inPage, length: n });
+      off += n;
+      len -= n;
+    }
+  }
+
+  /** Writes a data pool page (and records it for publishing). */
+  fillData(page: number, bytes: Uint8Array): void {
+    this.dataViews[page]!.write(0, bytes);
+    if (this.o.remote) this.dirty.push({ gfn: this.dataGfns[page]!, offset: 0, length: bytes.length });
   }
 
   grefOf(s: Seg): number {
@@ -270,6 +353,7 @@ export class TestFrontend {
       const from = p * BLKIF_SEGS_PER_INDIRECT_FRAME;
       const count = Math.min(BLKIF_SEGS_PER_INDIRECT_FRAME, segs.length - from);
       encodeIndirectSegments(this.dataViews[pagesIdx[p]!]!, 0, 0, all, from, count);
+      if (this.o.remote) this.dirty.push({ gfn: this.dataGfns[pagesIdx[p]!]!, offset: 0, length: 4096 });
     }
     return this.submit(q, (r) => {
       r.operation = BlkifOp.INDIRECT;
@@ -290,7 +374,7 @@ export class TestFrontend {
     const pages = data.length / 4096;
     const segs: Seg[] = [];
     for (let i = 0; i < pages; i++) {
-      this.dataViews[i]!.write(0, data.subarray(i * 4096, (i + 1) * 4096));
+      this.fillData(i, data.subarray(i * 4096, (i + 1) * 4096));
       segs.push({ page: i, first: 0, last: 7 });
     }
     return this.rw(q, BlkifOp.WRITE, sector, segs, opts);
@@ -304,7 +388,7 @@ export class TestFrontend {
   ): Promise<{ status: number; data: Uint8Array }> {
     const segs: Seg[] = [];
     for (let i = 0; i < pages; i++) {
-      this.dataViews[i]!.write(0, new Uint8Array(4096).fill(0xee));
+      this.fillData(i, new Uint8Array(4096).fill(0xee));
       segs.push({ page: i, first: 0, last: 7 });
     }
     const status = await this.rw(q, BlkifOp.READ, sector, segs, opts);
@@ -325,6 +409,7 @@ export class TestFrontend {
   }
 
   close(): void {
+    clearInterval(this.poll);
     for (const p of this.ports) this.o.events.off(p);
   }
 }
