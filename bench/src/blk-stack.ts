@@ -1,4 +1,4 @@
-// An embedded host with the block path: hypervisor, xenstored and blkback in worker threads of this
+// An embedded host with the block path (benchmarks and the block scenarios in test/): hypervisor, xenstored and blkback in worker threads of this
 // process; dom0's XenCtrl and xenstore client here; guests built by dom0 with a GuestKernel each, and
 // vbds written the way libxl writes them.
 import { createInProcessBus, createInProcessCallClient, type EventBus } from "@xensim/bus";
@@ -8,7 +8,6 @@ import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import { type HostHandle, startHost } from "@xensim/runtime";
 import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
-import { serviceEntryPath } from "./harness.js";
 
 export interface BlkHost {
   host: HostHandle;
@@ -27,15 +26,26 @@ export interface BlkHost {
   stop(): Promise<void>;
 }
 
-export async function startBlkHost(blkbackConfig: Record<string, unknown> = {}): Promise<BlkHost> {
+/** Where the services' compiled entry points are (they are started by path, never imported). */
+export interface BlkServiceEntries {
+  hypervisor: string;
+  xenstored: string;
+  blkback: string;
+}
+
+export async function startBlkHost(
+  entries: BlkServiceEntries,
+  blkbackConfig: Record<string, unknown> = {},
+  opts: { sharedMemoryBytes?: number; logLevel?: string } = {},
+): Promise<BlkHost> {
   const host = await startHost({
     services: [
-      { name: "hypervisor", entry: serviceEntryPath("hypervisor"), config: {} },
-      { name: "xenstored", entry: serviceEntryPath("xenstored"), config: {} },
-      { name: "blkback", entry: serviceEntryPath("blkback"), config: blkbackConfig },
+      { name: "hypervisor", entry: entries.hypervisor, config: {} },
+      { name: "xenstored", entry: entries.xenstored, config: {} },
+      { name: "blkback", entry: entries.blkback, config: blkbackConfig },
     ],
-    sharedMemoryBytes: 512 << 20,
-    logLevel: "warn",
+    sharedMemoryBytes: opts.sharedMemoryBytes ?? 512 << 20,
+    logLevel: opts.logLevel ?? "warn",
   });
   const closers: Array<() => unknown> = [];
   try {

@@ -12,3 +12,7 @@ export type {
   PingPongFigures,
 } from "./hypervisor.js";
 export { runHypervisorBench } from "./hypervisor.js";
+export type { BlkHost, BlkServiceEntries } from "./blk-stack.js";
+export { startBlkHost } from "./blk-stack.js";
+export type { BlkBenchOptions, BlkBenchResult, BlkProfile, BlkRunFigures } from "./blk.js";
+export { BLK_PROFILES, runBlkBench } from "./blk.js";

@@ -7,6 +7,8 @@ const require = createRequire(import.meta.url);
 export const SERVICE_PACKAGES = {
   xenstored: "@xensim/svc-xenstored",
   hypervisor: "@xensim/svc-hypervisor",
+  "page-server": "@xensim/svc-page-server",
+  blkback: "@xensim/svc-blkback",
 } as const;
 export type ServiceName = keyof typeof SERVICE_PACKAGES;
 

@@ -1,0 +1,201 @@
+// `xensim bench blk`: the block path guest blkfront → ring → blkback → store on an embedded host,
+// one vbd per ring size, a fio-like job on each; IOPS, MB/s, completion latency percentiles, mean
+// outstanding I/O and notifications per I/O (both directions).
+import type { BlkfrontConfig } from "@xensim/blkif";
+import { type IoFigures, type JobEnv, runJob, type RwPattern } from "@xensim/workload";
+import { type BlkServiceEntries, startBlkHost } from "./blk-stack.js";
+import { machineInfo, round } from "./stats.js";
+
+export type BlkProfile = "null" | "memory" | "iscsi-array" | "ssd";
+export const BLK_PROFILES: readonly BlkProfile[] = ["null", "memory", "iscsi-array", "ssd"];
+
+export interface BlkBenchOptions {
+  entries: BlkServiceEntries;
+  /** Ring sizes to run, in pages (powers of two, 1..64). */
+  pages: number[];
+  queues: number;
+  iodepth: number;
+  /** Block size in bytes. */
+  bs: number;
+  rw: RwPattern;
+  profile: BlkProfile;
+  durationMs: number;
+  rampMs?: number;
+  /** Disk size in bytes (default 1 GiB; the memory profile holds it in RAM). */
+  sizeBytes?: number;
+  /** Indirect segments the frontend asks for (0: none). */
+  indirect?: number;
+  persistent?: boolean;
+  seed?: number;
+  log?: (line: string) => void;
+  /** Called with the fraction done while a run goes (progress display). */
+  progress?: (label: string, fraction: number) => void;
+}
+
+export interface BlkRunFigures {
+  pages: number;
+  ring_slots: number;
+  queues: number;
+  iodepth: number;
+  bs: number;
+  rw: RwPattern;
+  iops: number;
+  mb_s: number;
+  clat_us: { p50: number; p90: number; p99: number; p99_9: number; mean: number };
+  avg_outstanding: number;
+  /** Event-channel kicks per completed I/O: frontend → backend, backend → frontend, and both. */
+  notifications_per_io: { front_to_back: number; back_to_front: number; total: number };
+  read: IoFigures;
+  write: IoFigures;
+  errors: number;
+}
+
+export interface BlkBenchResult {
+  bench: "blk";
+  placement: "embedded";
+  machine: Record<string, unknown>;
+  params: Omit<BlkBenchOptions, "entries" | "log" | "progress">;
+  runs: BlkRunFigures[];
+}
+
+function storeParams(profile: BlkProfile, sizeBytes: number, seed: number): string {
+  switch (profile) {
+    case "null":
+      return `null:size=${sizeBytes}`;
+    case "memory":
+      return `memory:size=${sizeBytes}`;
+    case "iscsi-array":
+    case "ssd":
+      return `array:profile=${profile},size=${sizeBytes},seed=${seed},data=null`;
+  }
+}
+
+/** Sums a Prometheus counter's samples whose labels include `match` (text exposition format). */
+function counterSum(body: string, name: string, match: Record<string, string>): number {
+  let sum = 0;
+  for (const line of body.split("\n")) {
+    if (!line.startsWith(`${name}{`)) continue;
+    if (!Object.entries(match).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return sum;
+}
+
+export async function runBlkBench(o: BlkBenchOptions): Promise<BlkBenchResult> {
+  const log = o.log ?? (() => {});
+  for (const p of o.pages)
+    if (!Number.isInteger(Math.log2(p)) || p < 1 || p > 64)
+      throw new Error(`--pages: ${p} is not a power of two in 1..64`);
+  const sizeBytes = o.sizeBytes ?? 1 << 30;
+  const seed = o.seed ?? 1;
+  const h = await startBlkHost(
+    o.entries,
+    {
+      maxRingPageOrder: 6,
+      maxQueues: Math.max(o.queues, 1),
+      maxIndirectSegments: 256,
+      persistent: true,
+      maxPersistentGrants: 1 << 20,
+    },
+    { sharedMemoryBytes: 1 << 30 },
+  );
+  const env: JobEnv = { nowNs: () => Number(process.hrtime.bigint()), defer: (fn) => setImmediate(fn) };
+  const runs: BlkRunFigures[] = [];
+  try {
+    // Enough guest RAM for the largest rings and bounce pools.
+    const g = await h.guest("bench-blk", 384);
+    let n = 0;
+    for (const pages of o.pages) {
+      const devid = await h.addVbd({
+        frontend: g.domid,
+        vdev: `xvd${String.fromCharCode(97 + n++)}`,
+        params: storeParams(o.profile, sizeBytes, seed),
+      });
+      const config: Partial<BlkfrontConfig> = {
+        maxRingPageOrder: Math.log2(pages),
+        maxQueues: o.queues,
+        persistent: o.persistent ?? true,
+        maxIndirectSegments: o.indirect ?? 0,
+      };
+      const front = await g.kernel.openBlkfront(g.xs, devid, {
+        config,
+        maxDataPagesPerRing: Math.max(1024, Math.ceil(o.iodepth / o.queues) * Math.ceil(o.bs / 4096) + 64),
+      });
+      await front.whenConnected();
+      const label = `${pages} page(s)`;
+      const ticker = setInterval(() => {
+        const done = (Number(process.hrtime.bigint()) - started) / 1e6 / ((o.rampMs ?? 0) + o.durationMs);
+        o.progress?.(label, Math.min(1, done));
+      }, 250);
+      const started = Number(process.hrtime.bigint());
+      const before = { ...front.stats };
+      const mBefore = (await h.host.metrics()).body;
+      const job = await runJob(
+        front,
+        {
+          name: label,
+          rw: o.rw,
+          bs: o.bs,
+          iodepth: o.iodepth,
+          runtimeMs: o.durationMs,
+          rampMs: o.rampMs ?? Math.min(1000, o.durationMs / 4),
+          seed,
+        },
+        env,
+      );
+      clearInterval(ticker);
+      o.progress?.(label, 1);
+      const mAfter = (await h.host.metrics()).body;
+      const labels = { domid: String(g.domid), devid: String(devid) };
+      const backSent =
+        counterSum(mAfter, "blkback_notifications_sent_total", labels) -
+        counterSum(mBefore, "blkback_notifications_sent_total", labels);
+      const frontSent = front.stats.notificationsSent - before.notificationsSent;
+      const completed = front.stats.completed - before.completed;
+      const ios = job.read.total_ios + job.write.total_ios;
+      const seconds = job.job_runtime / 1000;
+      const pick = (k: string) =>
+        Math.max(job.read.clat_ns.percentile[k] ?? 0, job.write.clat_ns.percentile[k] ?? 0) / 1000;
+      const meanNs =
+        ios > 0
+          ? (job.read.clat_ns.mean * job.read.total_ios + job.write.clat_ns.mean * job.write.total_ios) / ios
+          : 0;
+      const fig: BlkRunFigures = {
+        pages,
+        ring_slots: front.ringInfo.slots,
+        queues: front.ringInfo.queues,
+        iodepth: o.iodepth,
+        bs: o.bs,
+        rw: o.rw,
+        iops: round(ios / seconds, 0),
+        mb_s: round((job.read.io_bytes + job.write.io_bytes) / seconds / 1e6, 1),
+        clat_us: {
+          p50: round(pick("50.000000"), 1),
+          p90: round(pick("90.000000"), 1),
+          p99: round(pick("99.000000"), 1),
+          p99_9: round(pick("99.900000"), 1),
+          mean: round(meanNs / 1000, 1),
+        },
+        avg_outstanding: job.avg_outstanding,
+        notifications_per_io: {
+          front_to_back: round(frontSent / Math.max(1, completed), 3),
+          back_to_front: round(backSent / Math.max(1, completed), 3),
+          total: round((frontSent + backSent) / Math.max(1, completed), 3),
+        },
+        read: job.read,
+        write: job.write,
+        errors: job.error,
+      };
+      runs.push(fig);
+      log(
+        `${label.padEnd(11)} slots ${String(fig.ring_slots).padStart(5)}  ${String(fig.iops).padStart(9)} IOPS  ${String(fig.mb_s).padStart(8)} MB/s  p50 ${fig.clat_us.p50} µs  p99 ${fig.clat_us.p99} µs  outstanding ${fig.avg_outstanding}  kicks/IO ${fig.notifications_per_io.total}`,
+      );
+      await front.close();
+      await h.removeVbd(g.domid, devid);
+    }
+  } finally {
+    await h.stop();
+  }
+  const { entries: _e, log: _l, progress: _p, ...params } = o;
+  return { bench: "blk", placement: "embedded", machine: machineInfo(), params, runs };
+}
