@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import type { ProtoGrpcType as EchoProto } from "./gen/echo.js";
+import type { ProtoGrpcType as GuestProto } from "./gen/guest.js";
 import type { ProtoGrpcType as HypervisorProto } from "./gen/hypervisor.js";
 import type { ProtoGrpcType as PageServerProto } from "./gen/pageserver.js";
 import type { ProtoGrpcType as XenstoreProto } from "./gen/xenstore.js";
@@ -203,7 +204,16 @@ export type {
   PageServerDefinition,
   PageServerHandlers,
 } from "./gen/xensim/pageserver/v1/PageServer.js";
-export type { EchoProto, HypervisorProto, PageServerProto, XenstoreProto };
+export type { BootReply, BootReply__Output } from "./gen/xensim/guest/v1/BootReply.js";
+export type { BootRequest, BootRequest__Output } from "./gen/xensim/guest/v1/BootRequest.js";
+export type { DiskStatus, DiskStatus__Output } from "./gen/xensim/guest/v1/DiskStatus.js";
+export type { GuestList, GuestList__Output } from "./gen/xensim/guest/v1/GuestList.js";
+export type { GuestRc, GuestRc__Output } from "./gen/xensim/guest/v1/GuestRc.js";
+export type { GuestRef, GuestRef__Output } from "./gen/xensim/guest/v1/GuestRef.js";
+export type { GuestStatus, GuestStatus__Output } from "./gen/xensim/guest/v1/GuestStatus.js";
+export type { WorkloadStatus, WorkloadStatus__Output } from "./gen/xensim/guest/v1/WorkloadStatus.js";
+export type { GuestClient, GuestDefinition, GuestHandlers } from "./gen/xensim/guest/v1/Guest.js";
+export type { EchoProto, GuestProto, HypervisorProto, PageServerProto, XenstoreProto };
 
 /** Loader options; they must match the flags scripts/gen-proto.mjs passes to the generator. */
 export const LOADER_OPTIONS: protoLoader.Options = Object.freeze({
@@ -238,6 +248,10 @@ export function loadHypervisorProto(): HypervisorProto {
 
 export function loadPageServerProto(): PageServerProto {
   return load<PageServerProto>("xensim/pageserver/v1/pageserver.proto");
+}
+
+export function loadGuestProto(): GuestProto {
+  return load<GuestProto>("xensim/guest/v1/guest.proto");
 }
 
 export function loadEchoProto(): EchoProto {
