@@ -1,7 +1,10 @@
 // The toolstack's part of bringing a guest up, the minimum a guest kernel needs (libxl's domain
-// build): the domain with its RAM, the store page and store event channel, the xenstore home with
-// libxl's permissions, and INTRODUCE to xenstored. services/toolstack does the full flow; tests and
-// benchmarks use this one.
+// build): the domain with its RAM, the store page and store event channel (published as
+// HVM_PARAM_STORE_PFN / HVM_PARAM_STORE_EVTCHN, as Xen does for HVM guests), the xenstore home and
+// /vm/<uuid> with libxl's permissions (control/ nodes the guest may write), and INTRODUCE to
+// xenstored. services/toolstack does the full flow; tests and benchmarks use this one.
+import { randomUUID } from "node:crypto";
+import { HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN } from "@xensim/abi";
 import type { XenCtrl } from "@xensim/xenctrl";
 import type { XenstoreClient } from "@xensim/xenstore-client";
 
@@ -15,13 +18,32 @@ export interface BuiltGuest {
   /** The guest's end of the store event channel. */
   storePort: number;
   home: string;
+  /** `/vm/<uuid>` (the home's `vm` node). */
+  vmPath: string;
+  uuid: string;
 }
 
 export interface BuildGuestOptions {
   name: string;
   memoryMib: number;
   vcpus?: number;
+  /** Default: a random one. */
+  uuid?: string;
+  /**
+   * Keys written under `/vm/<uuid>/xensim/` (dom0-owned, guest-readable): the guest runtime reads
+   * `workload` (a job string or "idle") and `blkfront` (frontend settings) there.
+   */
+  xensim?: Record<string, string>;
 }
+
+/** The control/ nodes libxl creates guest-writable (the guest acks shutdown, advertises features). */
+export const CONTROL_GUEST_NODES = Object.freeze([
+  "shutdown",
+  "feature-poweroff",
+  "feature-reboot",
+  "feature-suspend",
+  "sysrq",
+]);
 
 /**
  * Creates and introduces a domain as dom0 (`xc0` and `xs0` act as dom0). On failure what was
@@ -32,31 +54,63 @@ export async function buildGuest(
   xs0: XenstoreClient,
   o: BuildGuestOptions,
 ): Promise<BuiltGuest> {
-  const created = await xc0.domainCreate({ memoryMib: o.memoryMib, vcpus: o.vcpus ?? 1 });
+  const created = await xc0.domainCreate({
+    memoryMib: o.memoryMib,
+    vcpus: o.vcpus ?? 1,
+    hvm: true,
+    hvmParams: { [HVM_PARAM_STORE_PFN]: STORE_GFN },
+  });
   if (created.rc !== 0) throw new Error(`domain create: rc ${created.rc}`);
   const domid = created.domid;
   const home = `/local/domain/${domid}`;
+  const uuid = o.uuid ?? randomUUID();
+  const vmPath = `/vm/${uuid}`;
   try {
     // The store channel: an unbound port of the guest offered to dom0 (xenstored binds it).
     const port = await xc0.evtchnAllocUnbound(domid, 0);
     if (port.rc !== 0) throw new Error(`store event channel: rc ${port.rc}`);
+    const rc = await xc0.hvmParamSet(domid, HVM_PARAM_STORE_EVTCHN, port.port);
+    if (rc !== 0) throw new Error(`HVM_PARAM_STORE_EVTCHN: rc ${rc}`);
+    const ro = ["n0", `r${domid}`];
     await xs0.transaction(async (tx) => {
+      await tx.mkdir(vmPath);
+      await tx.setPerms(vmPath, ro);
+      await tx.write(`${vmPath}/name`, o.name);
+      await tx.write(`${vmPath}/uuid`, uuid);
+      for (const [k, v] of Object.entries(o.xensim ?? {})) await tx.write(`${vmPath}/xensim/${k}`, v);
       await tx.mkdir(home);
       await tx.setPerms(home, [`n${domid}`, "r0"]);
       await tx.write(`${home}/name`, o.name);
       await tx.write(`${home}/domid`, String(domid));
+      await tx.write(`${home}/vm`, vmPath);
       await tx.mkdir(`${home}/device`);
       await tx.mkdir(`${home}/data`);
       await tx.write(`${home}/memory/target`, String(o.memoryMib * 1024));
-      // the guest may not change its name or memory target (libxl: dom0-owned, guest reads)
-      for (const k of ["name", "domid", "memory", "memory/target"])
-        await tx.setPerms(`${home}/${k}`, ["n0", `r${domid}`]);
+      // the guest may not change its name, vm or memory target (libxl: dom0-owned, guest reads)
+      for (const k of ["name", "domid", "vm", "memory", "memory/target"])
+        await tx.setPerms(`${home}/${k}`, ro);
+      // control/: dom0's, with the nodes the guest answers in its own (libxl's rwperm)
+      await tx.mkdir(`${home}/control`);
+      await tx.setPerms(`${home}/control`, ro);
+      for (const k of CONTROL_GUEST_NODES) {
+        await tx.write(`${home}/control/${k}`, "");
+        await tx.setPerms(`${home}/control/${k}`, [`n${domid}`]);
+      }
     });
     await xs0.introduceDomain(domid, STORE_GFN, port.port);
     await xc0.domainUnpause(domid);
-    return { domid, ramPages: o.memoryMib * 256, storeGfn: STORE_GFN, storePort: port.port, home };
+    return {
+      domid,
+      ramPages: o.memoryMib * 256,
+      storeGfn: STORE_GFN,
+      storePort: port.port,
+      home,
+      vmPath,
+      uuid,
+    };
   } catch (err) {
     await xs0.rm(home).catch(() => {});
+    await xs0.rm(vmPath).catch(() => {});
     await xc0.domainDestroy(domid).catch(() => {});
     throw err;
   }

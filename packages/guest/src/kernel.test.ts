@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { createInProcessBus, createInProcessCallClient } from "@xensim/bus";
 import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
+import { HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN } from "@xensim/abi";
 import { startHost } from "@xensim/runtime";
 import { waitFor } from "@xensim/testkit";
 import { XenCtrl } from "@xensim/xenctrl";
@@ -50,6 +51,16 @@ describe("GuestKernel", () => {
       closers.unshift(() => kernel.close());
       const xs = await kernel.connectXenstore(g.storeGfn, g.storePort);
       assert.equal(await xs.read("name"), "g1");
+      // What the toolstack published: the store page and channel as HVM params, the VM directory.
+      const pfn = await xc.hvmParamGet(g.domid, HVM_PARAM_STORE_PFN);
+      const evtchn = await xc.hvmParamGet(g.domid, HVM_PARAM_STORE_EVTCHN);
+      assert.deepEqual([pfn.rc, Number(pfn.value)], [0, g.storeGfn]);
+      assert.deepEqual([evtchn.rc, Number(evtchn.value)], [0, g.storePort]);
+      assert.equal(await xs.read("vm"), g.vmPath);
+      assert.equal(await xs.read(`${g.vmPath}/name`), "g1");
+      await xs.write("control/feature-poweroff", "1");
+      await assert.rejects(xs.write("control/other", "1"), { code: "EACCES" }, "control/ is dom0's");
+      await assert.rejects(xs.write("vm", "/vm/x"), { code: "EACCES" });
       assert.equal(await xs.read("domid"), String(g.domid));
       await xs.write("data/hello", "world");
       assert.equal(await xs0.read(`${g.home}/data/hello`), "world");

@@ -7,9 +7,12 @@ import type { BlkfrontConfig } from "@xensim/blkif";
 import {
   Blkfront,
   type BlkfrontLogger,
+  type BlkfrontOptions,
+  type BlkfrontProbe,
   type GuestMemory,
   type GuestPages,
   PortDispatcher,
+  probeBlkfronts,
 } from "@xensim/blkfront";
 import type { EventBus } from "@xensim/bus";
 import { GrantRefPool } from "@xensim/xenbus";
@@ -152,13 +155,72 @@ export class GuestKernel {
     return front;
   }
 
+  /**
+   * Discovery under `device/vbd` (Linux xenbus_probe_frontend): every vbd there now or later gets a
+   * Blkfront (handshake started) passed to `onBlkfront`; `onRemoved` runs after its directory went.
+   * The drivers are not closed by `close()` (the caller owns them: close each, then the probe).
+   */
+  async probeBlkfronts(
+    xs: XenstoreClient,
+    opts: {
+      config?: Partial<BlkfrontConfig>;
+      maxDataPagesPerRing?: number;
+      log?: BlkfrontLogger;
+      closeTimeoutMs?: number;
+      onBlkfront?: (b: Blkfront) => unknown;
+      onRemoved?: (b: Blkfront) => unknown;
+    } = {},
+  ): Promise<BlkfrontProbe> {
+    return probeBlkfronts({
+      ...this.blkfrontOptions(xs, opts),
+      ...(opts.onBlkfront ? { onBlkfront: opts.onBlkfront } : {}),
+      ...(opts.onRemoved ? { onRemoved: opts.onRemoved } : {}),
+    });
+  }
+
+  private blkfrontOptions(
+    xs: XenstoreClient,
+    opts: {
+      config?: Partial<BlkfrontConfig>;
+      maxDataPagesPerRing?: number;
+      log?: BlkfrontLogger;
+      closeTimeoutMs?: number;
+    },
+  ): BlkfrontOptions {
+    return {
+      store: xs,
+      self: this.domid,
+      hypervisor: this.xc,
+      memory: this.memory,
+      events: this.events,
+      grantRefs: this.grantRefs,
+      timer: {
+        setTimeout: (fn, ms) => setTimeout(fn, ms),
+        clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+      },
+      ...(opts.config ? { config: opts.config } : {}),
+      ...(opts.maxDataPagesPerRing ? { maxDataPagesPerRing: opts.maxDataPagesPerRing } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+      ...(opts.closeTimeoutMs !== undefined ? { closeTimeoutMs: opts.closeTimeoutMs } : {}),
+    };
+  }
+
   /** Registers something to close (a frontend, an export) before the receiver stops. */
   onClose(fn: () => unknown): void {
     this.closers.push(fn);
   }
 
+  /**
+   * The domain is gone (destroyed, or its kernel stopped elsewhere): stop receiving events without
+   * closing anything through xenstore (nobody would answer).
+   */
+  abandon(): void {
+    this.closers.length = 0;
+    this.receiver.close();
+  }
+
   async close(): Promise<void> {
-    for (const c of this.closers.reverse()) {
+    for (const c of this.closers.splice(0).reverse()) {
       try {
         await c();
       } catch {
