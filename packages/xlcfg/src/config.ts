@@ -1,0 +1,279 @@
+// An xl.cfg file → a validated DomainConfig, or every error with its position.
+import type { FioJobSpec } from "@xensim/workload";
+import { parseDiskSpec, type XlDisk } from "./disk.js";
+import type { XlCfgError } from "./errors.js";
+import { parseSettings, type XlSetting, type XlValue } from "./parser.js";
+import { parseWorkload } from "./workload.js";
+
+/** What to do when the domain shuts down with a reason (xl.cfg on_poweroff, …). */
+export type XlAction = "destroy" | "restart" | "preserve" | "soft-reset";
+
+export interface DomainConfig {
+  readonly name: string;
+  /** As given, or undefined (the toolstack makes one). */
+  readonly uuid: string | undefined;
+  readonly type: "pv" | "hvm";
+  readonly memoryMib: number;
+  readonly maxmemMib: number;
+  readonly vcpus: number;
+  readonly disks: readonly XlDisk[];
+  readonly onPoweroff: XlAction;
+  readonly onReboot: XlAction;
+  readonly onWatchdog: XlAction;
+  readonly onCrash: XlAction;
+  readonly onSoftReset: XlAction;
+  /** xensim_workload, parsed; the original string in `workloadText`. */
+  readonly workload: FioJobSpec | undefined;
+  readonly workloadText: string | undefined;
+}
+
+export interface ParseOptions {
+  /** Reported in errors (default "<config>"). */
+  file?: string;
+  /** The host's limit for `memory` / `maxmem`, MiB (default 1 TiB). */
+  maxMemoryMib?: number;
+  /** Most vCPUs a domain may have (default 128). */
+  maxVcpus?: number;
+  /**
+   * A further check of each disk target (e.g. a full blkstore spec parse): a message, or undefined
+   * when fine.
+   */
+  checkTarget?: (target: string, disk: XlDisk) => string | undefined;
+}
+
+export type ParseResult = { ok: true; config: DomainConfig } | { ok: false; errors: XlCfgError[] };
+
+const ACTIONS: Record<string, XlAction | string> = {
+  destroy: "destroy",
+  restart: "restart",
+  preserve: "preserve",
+  "soft-reset": "soft-reset",
+  "rename-restart": "rename-restart is not supported (no renaming of the old domain)",
+  "coredump-destroy": "coredump-* actions are not supported (no core dumps)",
+  "coredump-restart": "coredump-* actions are not supported (no core dumps)",
+};
+
+export const KNOWN_KEYS = [
+  "name",
+  "uuid",
+  "type",
+  "builder",
+  "memory",
+  "maxmem",
+  "vcpus",
+  "maxvcpus",
+  "disk",
+  "on_poweroff",
+  "on_reboot",
+  "on_watchdog",
+  "on_crash",
+  "on_soft_reset",
+  "xensim_workload",
+] as const;
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Parses and checks an xl.cfg file. Every error is reported, in file order. */
+export function parseXlCfg(text: string, o: ParseOptions = {}): ParseResult {
+  const file = o.file ?? "<config>";
+  const maxMem = o.maxMemoryMib ?? 1 << 20;
+  const maxVcpus = o.maxVcpus ?? 128;
+  const errors: XlCfgError[] = [];
+  const settings = parseSettings(text, file, errors);
+  const at = (s: { line: number; column: number }, message: string, expected?: string) =>
+    errors.push({ file, line: s.line, column: s.column, message, ...(expected ? { expected } : {}) });
+
+  const byKey = new Map<string, XlSetting>();
+  for (const s of settings) {
+    if (!(KNOWN_KEYS as readonly string[]).includes(s.key)) {
+      at(s, `unknown setting '${s.key}'`, `one of ${KNOWN_KEYS.join(", ")}`);
+      continue;
+    }
+    const prev = byKey.get(s.key);
+    if (prev) {
+      at(s, `'${s.key}' set twice (first at line ${prev.line})`, "each setting once");
+      continue;
+    }
+    byKey.set(s.key, s);
+  }
+  const str = (key: string): { v: string; s: XlValue } | undefined => {
+    const s = byKey.get(key);
+    if (!s) return undefined;
+    if (s.value.kind !== "string") {
+      at(s.value, `'${key}' must be a string`, `${key} = "…"`);
+      return undefined;
+    }
+    return { v: s.value.value, s: s.value };
+  };
+  const int = (key: string, expected: string, min: number, max: number): number | undefined => {
+    const s = byKey.get(key);
+    if (!s) return undefined;
+    let n: number;
+    if (s.value.kind === "number") n = s.value.value;
+    else if (s.value.kind === "string" && /^-?\d+$/.test(s.value.value.trim())) n = Number(s.value.value);
+    else {
+      at(s.value, `'${key}' must be a number`, expected);
+      return undefined;
+    }
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      at(s.value, `${key} ${n} is out of range`, expected);
+      return undefined;
+    }
+    return n;
+  };
+
+  // name
+  const nameS = str("name");
+  let name = "";
+  if (!byKey.has("name"))
+    errors.push({ file, line: 1, column: 1, message: "missing 'name'", expected: 'name = "…"' });
+  else if (nameS) {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(nameS.v) || /^\d+$/.test(nameS.v))
+      at(nameS.s, `name '${nameS.v}' is not valid`, "1-64 of A-Z a-z 0-9 _ . -, not all digits");
+    else name = nameS.v;
+  }
+  const uuidS = str("uuid");
+  if (uuidS && !UUID_RE.test(uuidS.v))
+    at(uuidS.s, `uuid '${uuidS.v}' is not valid`, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx");
+
+  // type / builder
+  let type: "pv" | "hvm" = "pv";
+  const typeS = str("type");
+  const builderS = str("builder");
+  if (typeS && builderS)
+    at(builderS.s, "both 'type' and 'builder' given", "only type (builder is deprecated)");
+  if (typeS) {
+    if (typeS.v === "pv" || typeS.v === "hvm") type = typeS.v;
+    else if (typeS.v === "pvh") at(typeS.s, "type 'pvh' is not supported", "pv or hvm");
+    else at(typeS.s, `type '${typeS.v}' is not valid`, "pv or hvm");
+  } else if (builderS) {
+    if (builderS.v === "hvm") type = "hvm";
+    else if (builderS.v !== "generic")
+      at(builderS.s, `builder '${builderS.v}' is not valid`, "generic or hvm");
+  }
+
+  // memory
+  const memExpected = `an integer number of MiB in 1..${maxMem}`;
+  const memory = int("memory", memExpected, 1, maxMem);
+  const maxmem = int("maxmem", memExpected, 1, maxMem);
+  const memoryMib = memory ?? (byKey.has("memory") ? 0 : 128);
+  if (memory !== undefined && maxmem !== undefined && maxmem < memory)
+    at(byKey.get("maxmem")!.value, `maxmem ${maxmem} is below memory ${memory}`, `at least ${memory}`);
+  const vcpus = int("vcpus", `an integer in 1..${maxVcpus}`, 1, maxVcpus) ?? 1;
+  const maxvcpus = int("maxvcpus", `an integer in 1..${maxVcpus}`, 1, maxVcpus);
+  if (maxvcpus !== undefined && maxvcpus < vcpus)
+    at(byKey.get("maxvcpus")!.value, `maxvcpus ${maxvcpus} is below vcpus ${vcpus}`, `at least ${vcpus}`);
+
+  // on_* actions
+  const action = (key: string, dflt: XlAction): XlAction => {
+    const s = str(key);
+    if (!s) return dflt;
+    const a = ACTIONS[s.v];
+    if (a === undefined) {
+      at(s.s, `${key} '${s.v}' is not valid`, "destroy, restart, preserve or soft-reset");
+      return dflt;
+    }
+    if (a.includes(" ")) {
+      at(s.s, `${key} '${s.v}': ${a}`, "destroy, restart, preserve or soft-reset");
+      return dflt;
+    }
+    if (a === "soft-reset" && key !== "on_soft_reset") {
+      at(s.s, `${key} 'soft-reset' is only meaningful for on_soft_reset`, "destroy, restart or preserve");
+      return dflt;
+    }
+    return a as XlAction;
+  };
+  const onPoweroff = action("on_poweroff", "destroy");
+  const onReboot = action("on_reboot", "restart");
+  const onWatchdog = action("on_watchdog", "destroy");
+  const onCrash = action("on_crash", "destroy");
+  const onSoftReset = action("on_soft_reset", "soft-reset");
+  if (onSoftReset === "soft-reset" && type !== "hvm" && byKey.has("on_soft_reset"))
+    at(byKey.get("on_soft_reset")!.value, "on_soft_reset 'soft-reset' needs an HVM domain", 'type = "hvm"');
+
+  // disks
+  const disks: XlDisk[] = [];
+  const diskS = byKey.get("disk");
+  if (diskS) {
+    if (diskS.value.kind !== "list") at(diskS.value, "'disk' must be a list", "disk = [ '…', '…' ]");
+    else {
+      const seenVdev = new Map<string, number>();
+      for (const item of diskS.value.items) {
+        if (item.kind !== "string") {
+          at(item, "a disk must be a string", "'format=raw, vdev=xvda, access=rw, target=…'");
+          continue;
+        }
+        const r = parseDiskSpec(item.value);
+        // columns inside the string: +1 for the opening quote (exact for strings without escapes)
+        if ("problems" in r) {
+          for (const p of r.problems)
+            errors.push({
+              file,
+              line: item.line,
+              column: item.column + 1 + p.offset,
+              message: `disk: ${p.message}`,
+              ...(p.expected ? { expected: p.expected } : {}),
+            });
+          continue;
+        }
+        const d = r.disk;
+        const dup = seenVdev.get(d.vdev);
+        if (dup !== undefined) {
+          at(item, `disk: vdev ${d.vdev} used twice (first at line ${dup})`, "distinct vdevs");
+          continue;
+        }
+        seenVdev.set(d.vdev, item.line);
+        const extra = o.checkTarget?.(d.target, d);
+        if (extra !== undefined) {
+          at(item, `disk ${d.vdev}: ${extra}`, "a valid store spec or image path");
+          continue;
+        }
+        disks.push(d);
+      }
+    }
+  }
+
+  // workload
+  let workload: FioJobSpec | undefined;
+  const wlS = str("xensim_workload");
+  if (wlS) {
+    const r = parseWorkload(wlS.v);
+    if ("problems" in r)
+      for (const p of r.problems)
+        errors.push({
+          file,
+          line: wlS.s.line,
+          column: wlS.s.column + 1 + p.offset,
+          message: `xensim_workload: ${p.message}`,
+          ...(p.expected ? { expected: p.expected } : {}),
+        });
+    else {
+      workload = r.job;
+      if (disks.length === 0) at(wlS.s, "xensim_workload needs a disk to run on", "a disk = [ … ] setting");
+    }
+  }
+
+  if (errors.length > 0) {
+    errors.sort((a, b) => a.line - b.line || a.column - b.column);
+    return { ok: false, errors };
+  }
+  return {
+    ok: true,
+    config: {
+      name,
+      uuid: uuidS?.v.toLowerCase(),
+      type,
+      memoryMib,
+      maxmemMib: maxmem ?? memoryMib,
+      vcpus,
+      disks,
+      onPoweroff,
+      onReboot,
+      onWatchdog,
+      onCrash,
+      onSoftReset,
+      workload,
+      workloadText: wlS?.v,
+    },
+  };
+}
