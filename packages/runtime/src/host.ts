@@ -62,8 +62,8 @@ export interface HostHandle {
   metrics(): Promise<{ contentType: string; body: string }>;
   /**
    * Restarts one service in a fresh worker with the same entry and config, sharing the same memory
-   * and bus: `kill` terminates the worker at once (a crash: no stop hook runs), otherwise it is
-   * asked to stop first. Resolves when the new worker is ready. A fault point for chaos tests.
+   * and bus: `kill` crashes the worker (it exits at its next task boundary with no stop hook; one
+   * that does not within 2 s is terminated), otherwise it is asked to stop first. Resolves when the new worker is ready. A fault point for chaos tests.
    */
   restartService(name: string, opts?: { kill?: boolean }): Promise<void>;
   /** Stops services in reverse start order; idempotent. */
@@ -238,7 +238,9 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
     if (stopping) throw new Error("restartService: the host is stopping");
     if (o.kill) {
       old.state = "killed";
-      await old.worker.terminate();
+      old.send({ type: "crash" });
+      const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 2000).unref());
+      if ((await Promise.race([old.exit, timeout])) === "timeout") await old.worker.terminate();
     } else {
       old.state = "stopping";
       old.send({ type: "stop" });

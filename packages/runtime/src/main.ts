@@ -75,6 +75,12 @@ async function runAsWorker(mod: ServiceModule, placement: Placement): Promise<vo
       case "stop":
         void stop();
         return;
+      case "crash":
+        // A crash as every peer sees it (no stop hook, nothing closed), but between tasks: never
+        // inside a synchronous hypercall, which here runs in the caller's thread and would leave
+        // a grant-table or event-channel lock of the shared memory held.
+        process.exit(137);
+        return;
       case "health": {
         let report: ReturnType<BootedService["health"]>;
         try {

@@ -59,6 +59,8 @@ export interface Placement {
 /** Messages between a host (main thread) and a service worker. */
 export type HostToWorker =
   | { type: "stop" }
+  /** Exit now, without the stop hook (a crash, at a task boundary). */
+  | { type: "crash" }
   | { type: "health"; id: number }
   | { type: "metrics"; id: number }
   | { type: "peers"; peers: Record<string, string> };
