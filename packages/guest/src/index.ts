@@ -13,4 +13,5 @@ export {
   parseSize,
   parseWorkload,
 } from "./job.js";
+export { resetFrontendStates } from "./reset.js";
 export { GuestKernel, type GuestKernelOptions, RamAllocator } from "./kernel.js";

@@ -1,0 +1,513 @@
+// One booted domain: its kernel (GuestKernel over XenCtrl acting as the guest), xenstore through
+// its ring, a blkfront per vbd found under device/vbd (hot-plug both ways), an NBD export per
+// connected disk, the workload from /vm/<uuid>/xensim/workload, and control/shutdown handled as a PV
+// kernel does. Wiring of @xensim/guest, @xensim/blkfront, @xensim/nbd and @xensim/workload.
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  HVM_PARAM_STORE_EVTCHN,
+  HVM_PARAM_STORE_PFN,
+  SHUTDOWN_poweroff,
+  SHUTDOWN_reboot,
+  SHUTDOWN_suspend,
+  xenbusStateName,
+} from "@xensim/abi";
+import type { BlkfrontConfig, BlockIo, BlockIoStatus, BlockStore } from "@xensim/blkif";
+import type { Blkfront, BlkfrontProbe } from "@xensim/blkfront";
+import type { CallClient } from "@xensim/bus";
+import {
+  GuestKernel,
+  type GuestWorkload,
+  parseBlkfrontSettings,
+  parseWorkload,
+  resetFrontendStates,
+} from "@xensim/guest";
+import { type NbdServerHandle, startNbdServer } from "@xensim/nbd";
+import { runJob } from "@xensim/workload";
+import { XenCtrl } from "@xensim/xenctrl";
+import type { XenstoreClient, XsWatch } from "@xensim/xenstore-client";
+import type { Logger } from "pino";
+import type { GuestServiceConfig } from "./config.js";
+
+export type GuestState = "booting" | "running" | "shutting-down" | "halted" | "failed";
+export type WorkloadPhase = "idle" | "running" | "verifying" | "done" | "failed";
+
+/** GuestStatus of the proto (camelCase, numbers): the List reply and the bus event body. */
+export interface GuestStatusJson {
+  domid: number;
+  name: string;
+  state: GuestState;
+  disks: DiskStatusJson[];
+  workload: {
+    job: string;
+    phase: WorkloadPhase;
+    iops: number;
+    ios: number;
+    errors: number;
+    verifyFailures: number;
+  };
+  error: string;
+}
+
+export interface DiskStatusJson {
+  vdev: string;
+  devid: number;
+  state: string;
+  ringPages: number;
+  queues: number;
+  persistent: boolean;
+  indirectSegments: number;
+  sectors: number;
+  readonly: boolean;
+  nbdUri: string;
+}
+
+export interface GuestDeps {
+  domid: number;
+  name: string;
+  hv: CallClient;
+  sharedMemory: SharedArrayBuffer;
+  cfg: Readonly<GuestServiceConfig>;
+  stateDir: string;
+  log: Logger;
+  /** State changes worth an immediate status event. */
+  onChange: (g: GuestInstance) => void;
+}
+
+interface Disk {
+  nodename: string;
+  devid: number;
+  vdev: string;
+  front: Blkfront;
+  nbd: NbdServerHandle | undefined;
+  nbdStarting: Promise<void> | undefined;
+  socketPath: string | undefined;
+  unsubscribe: () => void;
+  removing: Promise<void> | undefined;
+}
+
+const stateName = (s: number): string => xenbusStateName(s) ?? String(s);
+const safe = (s: string): string => s.replace(/[^A-Za-z0-9_.-]/g, "_");
+
+export class GuestInstance {
+  readonly domid: number;
+  name: string;
+  state: GuestState = "booting";
+  error = "";
+  readonly disks = new Map<string, Disk>();
+  /** devids in the order their vbds were found (the default workload disk is the first). */
+  private readonly order: string[] = [];
+  private readonly log: Logger;
+  private xc: XenCtrl | undefined;
+  private kernel: GuestKernel | undefined;
+  private xs: XenstoreClient | undefined;
+  private probe: BlkfrontProbe | undefined;
+  private shutdownWatch: XsWatch | undefined;
+  private blkfront: Partial<BlkfrontConfig> = {};
+  private home: string;
+  // workload
+  workloadText = "idle";
+  private workload: GuestWorkload = { kind: "idle" };
+  phase: WorkloadPhase = "idle";
+  private job: { vdev: string; stopped: boolean } | undefined;
+  ios = 0;
+  ioErrors = 0;
+  verifyFailures = 0;
+  iops = 0;
+  private lastIos = 0;
+  private lastTick = performance.now();
+  private jobEndsAt = Number.POSITIVE_INFINITY;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly d: GuestDeps) {
+    this.domid = d.domid;
+    this.name = d.name;
+    this.home = `/local/domain/${d.domid}`;
+    this.log = d.log.child({ domid: d.domid });
+  }
+
+  /**
+   * What a PV kernel does at boot: find the store page and channel (HVM params), xenstore over the
+   * ring, read its home and VM directory, advertise control features, start the shutdown watch and
+   * device discovery. Resolves once discovery has started (disks connect in the background).
+   */
+  async boot(): Promise<void> {
+    const { domid, cfg } = this.d;
+    const xc = new XenCtrl({ domid, calls: this.d.hv, store: this.d.sharedMemory });
+    this.xc = xc;
+    const info = await xc.domainInfo(domid);
+    if (info.rc !== 0 || !info.info)
+      throw Object.assign(new Error(`domain ${domid}: rc ${info.rc}`), { rc: info.rc });
+    const pfn = await xc.hvmParamGet(domid, HVM_PARAM_STORE_PFN);
+    const evtchn = await xc.hvmParamGet(domid, HVM_PARAM_STORE_EVTCHN);
+    if (pfn.rc !== 0 || evtchn.rc !== 0 || evtchn.value === 0n)
+      throw Object.assign(
+        new Error(`domain ${domid}: no store page/channel published (rc ${pfn.rc}/${evtchn.rc})`),
+        {
+          rc: pfn.rc || evtchn.rc || -22,
+        },
+      );
+    const kernel = new GuestKernel({
+      domid,
+      xc,
+      ramPages: info.info.memoryMib * 256,
+      slowScanMs: cfg.slowScanMs,
+    });
+    this.kernel = kernel;
+    const xs = await kernel.connectXenstore(Number(pfn.value), Number(evtchn.value));
+    this.xs = xs;
+    this.name = (await xs.tryRead("name")) ?? this.name;
+    const vm = await xs.tryRead("vm");
+    if (vm) {
+      const w = await xs.tryRead(`${vm}/xensim/workload`);
+      if (w !== undefined) {
+        this.workloadText = w.trim() === "" ? "idle" : w.trim();
+        this.workload = parseWorkload(w);
+      }
+      const b = await xs.tryRead(`${vm}/xensim/blkfront`);
+      this.blkfront = { ...cfg.blkfront, ...(b ? parseBlkfrontSettings(b) : {}) };
+    } else this.blkfront = { ...cfg.blkfront };
+    // Linux's xenbus setup_shutdown_watcher + the features it advertises.
+    for (const k of ["feature-poweroff", "feature-reboot"])
+      await xs
+        .write(`control/${k}`, "1")
+        .catch((err: unknown) => this.log.warn({ err: String(err) }, `control/${k}`));
+    this.shutdownWatch = await xs.watch(`${this.home}/control/shutdown`);
+    void this.followShutdown(this.shutdownWatch);
+    this.state = "running";
+    // Devices a previous kernel left connected or closed (Halt, then Boot here): back to Initialising.
+    const reset = await resetFrontendStates(xs, this.home, "vbd", cfg.closeTimeoutMs);
+    if (reset.length > 0) this.log.info({ devids: reset }, "vbds reset from a previous kernel");
+    this.probe = await kernel.probeBlkfronts(xs, {
+      config: this.blkfront,
+      maxDataPagesPerRing: cfg.maxDataPagesPerRing,
+      closeTimeoutMs: cfg.closeTimeoutMs,
+      log: this.log,
+      onBlkfront: (b) => this.attach(b),
+      onRemoved: (b) => this.detach(b.dev.nodename, "removed"),
+    });
+    this.log.info({ name: this.name, workload: this.workloadText, disks: this.disks.size }, "guest booted");
+    this.d.onChange(this);
+  }
+
+  // ---- disks -----------------------------------------------------------------------------------
+
+  private async attach(front: Blkfront): Promise<void> {
+    const xs = this.xs!;
+    const devid = Number(front.dev.devid);
+    const vdev = (await xs.tryRead(`${front.dev.otherend}/dev`)) ?? `d${devid}`;
+    const disk: Disk = {
+      nodename: front.dev.nodename,
+      devid,
+      vdev,
+      front,
+      nbd: undefined,
+      nbdStarting: undefined,
+      socketPath: undefined,
+      unsubscribe: () => {},
+      removing: undefined,
+    };
+    this.disks.set(disk.nodename, disk);
+    this.order.push(disk.nodename);
+    disk.unsubscribe = front.subscribe((n) => {
+      switch (n.kind) {
+        case "connected":
+          this.log.info({ vdev, sectors: n.info.sectors, ring: front.ringInfo }, "disk connected");
+          disk.nbdStarting ??= this.export(disk).catch((err: unknown) =>
+            this.log.error({ err: String(err), vdev }, "NBD export failed"),
+          );
+          this.maybeStartJob();
+          this.d.onChange(this);
+          return;
+        case "disconnected":
+          // The toolstack detaching (online = 0): close for good; else a backend restart, reconnect.
+          void xs
+            .tryRead(`${front.dev.otherend}/online`)
+            .then((v) => {
+              if (v !== undefined && v.trim() === "0") return this.detach(disk.nodename, "backend offline");
+            })
+            .catch(() => {});
+          this.d.onChange(this);
+          return;
+        case "error":
+          this.log.warn({ vdev, err: n.err, msg: n.msg }, "disk error");
+          this.d.onChange(this);
+          return;
+        default:
+          return;
+      }
+    });
+    this.log.info({ vdev, devid }, "vbd found");
+    if (front.isConnected) {
+      disk.nbdStarting ??= this.export(disk).catch((err: unknown) =>
+        this.log.error({ err: String(err), vdev }, "NBD export failed"),
+      );
+      this.maybeStartJob();
+    }
+  }
+
+  private async export(disk: Disk): Promise<void> {
+    const { cfg } = this.d;
+    if (cfg.nbd.listen === "none" || disk.nbd || disk.removing) return;
+    let listen: { path: string } | { host: string; port: number };
+    if (cfg.nbd.listen === "unix") {
+      const dir = join(this.d.stateDir, "nbd");
+      await mkdir(dir, { recursive: true });
+      disk.socketPath = join(dir, `${safe(this.name)}-${safe(disk.vdev)}.sock`);
+      await rm(disk.socketPath, { force: true });
+      listen = { path: disk.socketPath };
+    } else listen = { host: cfg.nbd.host, port: 0 };
+    const srv = await startNbdServer({ exports: new Map([[disk.vdev, disk.front]]), listen });
+    if (disk.removing || this.state !== "running") {
+      await srv.close();
+      return;
+    }
+    disk.nbd = srv;
+    this.log.info({ vdev: disk.vdev, uri: srv.uri }, "disk exported");
+    this.d.onChange(this);
+  }
+
+  /** Closes a disk: its export, the workload if it ran there, the frontend (closing handshake). */
+  private detach(nodename: string, why: string): Promise<void> {
+    const disk = this.disks.get(nodename);
+    if (!disk) return Promise.resolve();
+    disk.removing ??= (async () => {
+      this.log.info({ vdev: disk.vdev, why }, "disk going");
+      if (this.job && this.job.vdev === disk.vdev) this.stopJob();
+      await disk.nbdStarting;
+      await disk.nbd?.close().catch(() => {});
+      disk.nbd = undefined;
+      if (disk.socketPath) await rm(disk.socketPath, { force: true }).catch(() => {});
+      await disk.front.close().catch((err: unknown) => this.log.warn({ err: String(err) }, "frontend close"));
+      disk.unsubscribe();
+      this.disks.delete(nodename);
+      this.d.onChange(this);
+    })();
+    return disk.removing;
+  }
+
+  // ---- workload --------------------------------------------------------------------------------
+
+  private targetDisk(): Disk | undefined {
+    const w = this.workload;
+    if (w.kind !== "job") return undefined;
+    if (w.vdev !== undefined) return [...this.disks.values()].find((d) => d.vdev === w.vdev);
+    const first = this.order[0];
+    return first === undefined ? undefined : this.disks.get(first);
+  }
+
+  private maybeStartJob(): void {
+    const w = this.workload;
+    if (w.kind !== "job" || this.job || this.phase !== "idle" || this.state !== "running") return;
+    const disk = this.targetDisk();
+    if (!disk || disk.removing || !disk.front.isConnected) return;
+    const job = { vdev: disk.vdev, stopped: false };
+    this.job = job;
+    const front = disk.front;
+    // The job's store: counts completions for the status, and once stopped takes no new I/O (the
+    // job is abandoned: what is in flight completes, nothing more is issued).
+    const store: BlockStore = {
+      get info() {
+        return front.info;
+      },
+      submit: (io: BlockIo, done: (s: BlockIoStatus) => void) => {
+        if (job.stopped) return;
+        front.submit(io, (status) => {
+          if (status === 0) this.ios++;
+          else this.ioErrors++;
+          done(status);
+        });
+      },
+      close: async () => {},
+    };
+    this.phase = "running";
+    const started = performance.now();
+    this.jobEndsAt = started + (w.spec.rampMs ?? 0) + (w.spec.runtimeMs ?? Number.POSITIVE_INFINITY);
+    this.log.info({ vdev: disk.vdev, job: w.text }, "workload started");
+    let run: Promise<void>;
+    try {
+      run = runJob(
+        store,
+        { seed: this.domid, ...w.spec, name: w.spec.name ?? this.name },
+        {
+          nowNs: () => Number(process.hrtime.bigint()),
+          defer: (fn) => setImmediate(fn),
+        },
+      ).then((r) => {
+        if (job.stopped) return;
+        this.verifyFailures = r.verify.failures_total;
+        this.phase = r.error > 0 || r.verify.failures_total > 0 ? "failed" : "done";
+        this.job = undefined;
+        this.log.info(
+          { iops: r.read.iops + r.write.iops, errors: r.error, verifyFailures: r.verify.failures_total },
+          "workload finished",
+        );
+        this.d.onChange(this);
+      });
+    } catch (err) {
+      run = Promise.reject(err as Error);
+    }
+    run.catch((err: unknown) => {
+      this.phase = "failed";
+      this.job = undefined;
+      this.error = `workload: ${err instanceof Error ? err.message : String(err)}`;
+      this.log.error({ err: String(err) }, "workload failed");
+      this.d.onChange(this);
+    });
+  }
+
+  private stopJob(): void {
+    if (!this.job) return;
+    this.job.stopped = true;
+    this.job = undefined;
+    if (this.phase === "running" || this.phase === "verifying") this.phase = "done";
+  }
+
+  /** Called every status interval: the IOPS figure over it. */
+  tick(): void {
+    const now = performance.now();
+    const dt = (now - this.lastTick) / 1000;
+    if (dt > 0) this.iops = Math.round(((this.ios - this.lastIos) / dt) * 10) / 10;
+    this.lastIos = this.ios;
+    this.lastTick = now;
+    if (this.phase === "running" && now > this.jobEndsAt) this.phase = "verifying";
+  }
+
+  // ---- control/shutdown --------------------------------------------------------------------------
+
+  private async followShutdown(w: XsWatch): Promise<void> {
+    try {
+      for await (const _ev of w) {
+        if (this.stopping || !this.xs) return;
+        const v = ((await this.xs.tryRead("control/shutdown")) ?? "").trim();
+        const reason =
+          v === "poweroff" || v === "halt"
+            ? SHUTDOWN_poweroff
+            : v === "reboot"
+              ? SHUTDOWN_reboot
+              : v === "suspend"
+                ? SHUTDOWN_suspend
+                : undefined;
+        if (reason === undefined) {
+          if (v !== "") this.log.warn({ request: v }, "unknown shutdown request ignored");
+          continue;
+        }
+        // Linux acknowledges by clearing the node, then shuts down.
+        await this.xs.write("control/shutdown", "").catch(() => {});
+        this.log.info({ request: v }, "shutdown requested");
+        void this.shutdown(reason).catch((err: unknown) => this.fail(err));
+        return;
+      }
+    } catch (err) {
+      if (!this.stopping) this.log.warn({ err: String(err) }, "shutdown watch ended");
+    }
+  }
+
+  /** Stops the workload, closes every frontend, then SCHEDOP_shutdown(reason). */
+  shutdown(reason: number): Promise<void> {
+    this.stopping ??= (async () => {
+      this.state = "shutting-down";
+      this.d.onChange(this);
+      await this.closeAll();
+      const rc = await this.xc!.domainShutdown(this.domid, reason);
+      if (rc !== 0) this.log.warn({ rc }, "SCHEDOP_shutdown refused");
+      this.release();
+      this.state = "halted";
+      this.log.info({ reason }, "guest shut down");
+      this.d.onChange(this);
+    })();
+    return this.stopping;
+  }
+
+  /** Halt: everything closed (frontends hand their devices back), no shutdown. */
+  halt(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.state = "shutting-down";
+      await this.closeAll();
+      this.release();
+      this.state = "halted";
+      this.log.info("guest halted");
+    })();
+    return this.stopping;
+  }
+
+  /** The domain died or shut down under us: drop everything without talking to anyone. */
+  abandon(why: string): void {
+    if (this.state === "halted") return;
+    this.stopping ??= Promise.resolve();
+    this.stopJob();
+    for (const d of this.disks.values()) {
+      d.unsubscribe();
+      void d.nbd?.close().catch(() => {});
+      if (d.socketPath) void rm(d.socketPath, { force: true }).catch(() => {});
+    }
+    this.disks.clear();
+    void this.probe?.close().catch(() => {});
+    void this.shutdownWatch?.close().catch(() => {});
+    this.kernel?.abandon();
+    void this.xs?.close().catch(() => {});
+    this.xc?.close();
+    this.state = "halted";
+    this.log.info({ why }, "guest abandoned");
+  }
+
+  private async closeAll(): Promise<void> {
+    this.stopJob();
+    await this.shutdownWatch?.close().catch(() => {});
+    // Frontends first (each needs its otherend watch for the closing handshake), then discovery.
+    await Promise.all([...this.disks.keys()].map((n) => this.detach(n, "guest stopping")));
+    await this.probe?.close().catch(() => {});
+  }
+
+  private release(): void {
+    void this.xs?.close().catch(() => {});
+    void this.kernel?.close().catch(() => {});
+    this.xc?.close();
+  }
+
+  fail(err: unknown): void {
+    this.error = err instanceof Error ? err.message : String(err);
+    this.log.error({ err: this.error }, "guest failed");
+    this.abandon("failed");
+    this.state = "failed";
+    this.d.onChange(this);
+  }
+
+  status(): GuestStatusJson {
+    const disks: DiskStatusJson[] = [];
+    for (const n of this.order) {
+      const d = this.disks.get(n);
+      if (!d) continue;
+      const neg = d.front.negotiated;
+      const ring = d.front.ringInfo;
+      const info = d.front.info;
+      disks.push({
+        vdev: d.vdev,
+        devid: d.devid,
+        state: stateName(d.front.handshake.state),
+        ringPages: ring.pages,
+        queues: ring.queues,
+        persistent: neg?.persistent ?? false,
+        indirectSegments: neg?.maxIndirectSegments ?? 0,
+        sectors: info.sectors,
+        readonly: info.readonly,
+        nbdUri: d.nbd?.uri ?? "",
+      });
+    }
+    return {
+      domid: this.domid,
+      name: this.name,
+      state: this.state,
+      disks,
+      workload: {
+        job: this.workloadText,
+        phase: this.phase,
+        iops: this.iops,
+        ios: this.ios,
+        errors: this.ioErrors,
+        verifyFailures: this.verifyFailures,
+      },
+      error: this.error,
+    };
+  }
+}

@@ -1,0 +1,253 @@
+// The guest runtime as a service: the Guest gRPC API (Boot, Halt, List), many guests per host
+// process (each a GuestInstance, isolated: one failing never takes the others or the runtime down),
+// status events on `guest.<domid>.status`, Prometheus metrics, and domain deaths from the
+// hypervisor's exception events. Wiring only.
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { XenErrno } from "@xensim/abi";
+import { CallError, GrpcStatus } from "@xensim/bus";
+import {
+  type BootRequest__Output,
+  type GuestRef__Output,
+  loadGuestProto,
+  loadHypervisorProto,
+} from "@xensim/proto";
+import type { ServiceContext, ServiceModule } from "@xensim/runtime";
+import { decodeDomainExc, HYPERVISOR_SUBJECTS } from "@xensim/xenctrl";
+import { Counter, Gauge } from "prom-client";
+import { type GuestServiceConfig, GuestServiceConfigSchema } from "./config.js";
+import { GuestInstance, type GuestStatusJson } from "./guest.js";
+
+/** Bus subjects of the guest runtime. */
+export const GUEST_SUBJECTS = Object.freeze({
+  /** JSON GuestStatus (camelCase keys, numbers), every statusIntervalMs and on changes. */
+  status: (domid: number): string => `guest.${domid}.status`,
+  statusAll: "guest.*.status",
+});
+
+const enc = new TextEncoder();
+
+export const guestService: ServiceModule<GuestServiceConfig> = {
+  name: "guest",
+  configSchema: GuestServiceConfigSchema,
+  async start(ctx: ServiceContext<GuestServiceConfig>) {
+    const cfg = ctx.config;
+    const log = ctx.log;
+    const sharedMemory = ctx.sharedMemory;
+    const stateDir = cfg.stateDir !== "" ? cfg.stateDir : join(tmpdir(), `xensim-guest-${ctx.hostId}`);
+    const hv = ctx.calls.client(
+      loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
+      cfg.hypervisor,
+    );
+    const guests = new Map<number, GuestInstance>();
+    let boots = 0;
+    let bootFailures = 0;
+
+    const publish = (g: GuestInstance): void => {
+      if (ctx.bus.closed) return;
+      try {
+        ctx.bus.publish(GUEST_SUBJECTS.status(g.domid), enc.encode(JSON.stringify(g.status())));
+      } catch (err) {
+        log.warn({ err: String(err), domid: g.domid }, "status publish failed");
+      }
+    };
+    const timer =
+      cfg.statusIntervalMs > 0
+        ? setInterval(() => {
+            for (const g of guests.values()) {
+              g.tick();
+              publish(g);
+            }
+          }, cfg.statusIntervalMs)
+        : undefined;
+
+    // Domain deaths (and shutdowns we did not ask for): the guest stops running, silently.
+    const exc = ctx.bus.subscribe(HYPERVISOR_SUBJECTS.domainExcAll, {
+      callback: (m) => {
+        try {
+          const e = decodeDomainExc(m.data);
+          const g = guests.get(e.domid);
+          if (!g) return;
+          if (e.state === "dying" || e.state === "dead") {
+            g.abandon(`domain ${e.state}`);
+            publish(g);
+            guests.delete(e.domid);
+          } else if (e.state === "shutdown" && g.state !== "shutting-down" && g.state !== "halted") {
+            g.abandon(`domain shut down (reason ${e.reason})`);
+            publish(g);
+          }
+        } catch (err) {
+          log.warn({ err: String(err) }, "bad domain exception event");
+        }
+      },
+    });
+
+    const reg = [ctx.metrics];
+    const live = () => [...guests.values()];
+    new Gauge({
+      name: "guest_guests",
+      help: "guests of this runtime by state",
+      labelNames: ["state"],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const s of ["booting", "running", "shutting-down", "halted", "failed"])
+          this.set({ state: s }, 0);
+        for (const g of live()) this.inc({ state: g.state });
+      },
+    });
+    new Gauge({
+      name: "guest_disks_connected",
+      help: "connected disks per guest",
+      labelNames: ["domid"],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const g of live())
+          this.set({ domid: g.domid }, [...g.disks.values()].filter((d) => d.front.isConnected).length);
+      },
+    });
+    new Gauge({
+      name: "guest_iops",
+      help: "workload I/Os per second over the last status interval",
+      labelNames: ["domid"],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const g of live()) this.set({ domid: g.domid }, g.iops);
+      },
+    });
+    new Gauge({
+      name: "guest_workload_verify_failures",
+      help: "verify failures of the guest's workload",
+      labelNames: ["domid"],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const g of live()) this.set({ domid: g.domid }, g.verifyFailures);
+      },
+    });
+    // Counters mirror the frontends' stats at scrape time.
+    const mirror = (
+      name: string,
+      help: string,
+      get: (s: { completed: number; errors: number }) => number,
+    ) => {
+      const last = new Map<string, number>();
+      return new Counter({
+        name,
+        help,
+        labelNames: ["domid", "vdev"],
+        registers: reg,
+        collect() {
+          for (const g of live())
+            for (const d of g.disks.values()) {
+              const key = `${g.domid}/${d.vdev}/${d.devid}`;
+              const v = get(d.front.stats);
+              const prev = last.get(key) ?? 0;
+              if (v > prev) this.inc({ domid: g.domid, vdev: d.vdev }, v - prev);
+              last.set(key, v);
+            }
+        },
+      });
+    };
+    mirror("guest_io_completed_total", "block I/Os completed by the guest's frontends", (s) => s.completed);
+    mirror("guest_io_errors_total", "block I/Os completed with an error", (s) => s.errors);
+    new Counter({
+      name: "guest_boots_total",
+      help: "Boot calls that started a guest",
+      registers: reg,
+      collect() {
+        this.reset();
+        this.inc(boots);
+      },
+    });
+    new Counter({
+      name: "guest_boot_failures_total",
+      help: "Boot calls that failed",
+      registers: reg,
+      collect() {
+        this.reset();
+        this.inc(bootFailures);
+      },
+    });
+
+    const boot = async (domid: number, name: string): Promise<{ rc: number; error: string }> => {
+      const existing = guests.get(domid);
+      if (existing && existing.state !== "halted" && existing.state !== "failed") return { rc: 0, error: "" };
+      if (!sharedMemory)
+        return {
+          rc: -XenErrno.EOPNOTSUPP,
+          error: "no shared page store: the guest runtime must share the hypervisor's host",
+        };
+      if (guests.size >= cfg.maxGuests)
+        return { rc: -XenErrno.ENOSPC, error: `at most ${cfg.maxGuests} guests` };
+      const g = new GuestInstance({
+        domid,
+        name: name || `domain-${domid}`,
+        hv,
+        sharedMemory,
+        cfg,
+        stateDir,
+        log,
+        onChange: publish,
+      });
+      guests.set(domid, g);
+      try {
+        await g.boot();
+        boots++;
+        return { rc: 0, error: "" };
+      } catch (err) {
+        bootFailures++;
+        const rc = (err as { rc?: number }).rc;
+        g.fail(err);
+        guests.delete(domid);
+        return { rc: typeof rc === "number" && rc < 0 ? rc : -XenErrno.EIO, error: g.error };
+      }
+    };
+
+    const def = loadGuestProto().xensim.guest.v1.Guest.service;
+    ctx.calls.server.addService(def, {
+      Boot: async (req: BootRequest__Output) => {
+        if (!Number.isInteger(req.domid) || req.domid <= 0 || req.domid >= 0x7ff0)
+          throw new CallError(GrpcStatus.INVALID_ARGUMENT, `bad domid ${req.domid}`);
+        return boot(req.domid, req.name);
+      },
+      Halt: async (req: GuestRef__Output) => {
+        const g = guests.get(req.domid);
+        if (!g) return { rc: -XenErrno.ESRCH };
+        await g.halt().catch((err: unknown) => log.warn({ err: String(err), domid: req.domid }, "halt"));
+        guests.delete(req.domid);
+        publish(g);
+        return { rc: 0 };
+      },
+      List: async () => ({ guests: [...guests.values()].map((g) => toProto(g.status())) }),
+    });
+
+    log.info({ stateDir, nbd: cfg.nbd.listen }, "guest runtime started");
+    return {
+      health: () => {
+        const byState: Record<string, number> = {};
+        for (const g of guests.values()) byState[g.state] = (byState[g.state] ?? 0) + 1;
+        return { status: "ok", guests: guests.size, ...byState };
+      },
+      async stop() {
+        if (timer) clearInterval(timer);
+        exc.unsubscribe();
+        await Promise.all(
+          [...guests.values()].map((g) =>
+            g.halt().catch((err: unknown) => log.warn({ err: String(err), domid: g.domid }, "halt")),
+          ),
+        );
+        guests.clear();
+        hv.close();
+        log.info("guest runtime stopped");
+      },
+    };
+  },
+};
+
+/** The proto message (uint64 fields as numbers: the loader accepts them). */
+function toProto(s: GuestStatusJson): GuestStatusJson {
+  return s;
+}
