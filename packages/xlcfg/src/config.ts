@@ -136,8 +136,9 @@ export function parseXlCfg(text: string, o: ParseOptions = {}): ParseResult {
   if (uuidS && !UUID_RE.test(uuidS.v))
     at(uuidS.s, `uuid '${uuidS.v}' is not valid`, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx");
 
-  // type / builder
-  let type: "pv" | "hvm" = "pv";
+  // type / builder. Default HVM (xl's is PV): xensim guests are Xen-aware HVM guests that find their
+  // store page and event channel in HVM_PARAM_STORE_PFN / _EVTCHN, which PV domains do not have.
+  let type: "pv" | "hvm" = "hvm";
   const typeS = str("type");
   const builderS = str("builder");
   if (typeS && builderS)
@@ -147,9 +148,8 @@ export function parseXlCfg(text: string, o: ParseOptions = {}): ParseResult {
     else if (typeS.v === "pvh") at(typeS.s, "type 'pvh' is not supported", "pv or hvm");
     else at(typeS.s, `type '${typeS.v}' is not valid`, "pv or hvm");
   } else if (builderS) {
-    if (builderS.v === "hvm") type = "hvm";
-    else if (builderS.v !== "generic")
-      at(builderS.s, `builder '${builderS.v}' is not valid`, "generic or hvm");
+    if (builderS.v === "generic") type = "pv";
+    else if (builderS.v !== "hvm") at(builderS.s, `builder '${builderS.v}' is not valid`, "generic or hvm");
   }
 
   // memory

@@ -149,7 +149,8 @@ describe("xl.cfg", () => {
 
   it("names: digits only, spaces and empty refused; soft-reset on PV refused", () => {
     for (const n of ["123", "a b", "", "x".repeat(65)]) assert.equal(errs(`name = "${n}"`).length, 1, n);
-    assert.match(errs('name="a"\non_soft_reset="soft-reset"')[0]!.message, /HVM/);
+    assert.match(errs('name="a"\ntype="pv"\non_soft_reset="soft-reset"')[0]!.message, /HVM/);
+    assert.match(errs('name="a"\nbuilder="generic"\non_soft_reset="soft-reset"')[0]!.message, /HVM/);
     assert.ok(parseXlCfg('name="a"\ntype="hvm"\non_soft_reset="soft-reset"').ok);
     assert.ok(parseXlCfg('name="a"\nbuilder="hvm"\non_soft_reset="soft-reset"').ok);
   });

@@ -1,0 +1,978 @@
+// libxl as a set of flows over injected xenstore, hypervisor and guest-runtime clients: domain
+// create (libxl__domain_make + build + devices + unpause, rolled back on failure), destroy
+// (libxl__destroy_domid), shutdown/reboot requests (control/shutdown), the on_* actions when a
+// domain shuts down (destroy, restart, preserve, soft reset as fact sheet §9), and block
+// attach/detach (libxl_device_disk_add / libxl__initiate_device_generic_remove).
+import {
+  EVTCHNSTAT_interdomain,
+  HVM_PARAM_STORE_EVTCHN,
+  HVM_PARAM_STORE_PFN,
+  XenbusState,
+  xenbusStateName,
+} from "@xensim/abi";
+import { applyVbdDirectories, vbdDirectories } from "@xensim/blkback";
+import type { XenbusStoreOps } from "@xensim/xenbus";
+import type { DomainConfig, XlAction, XlDisk } from "@xensim/xlcfg";
+import { type FlowOptions, type FlowStep, type FlowStepRecord, runFlow } from "./flow.js";
+import {
+  type GuestDiskStatus,
+  type GuestRuntime,
+  type ToolstackClock,
+  type ToolstackDomainInfo,
+  ToolstackError,
+  type ToolstackHypervisor,
+  type ToolstackLogger,
+  type ToolstackStore,
+} from "./ports.js";
+
+/** The gfn of the store page (published as HVM_PARAM_STORE_PFN; below the guest kernel's first free gfn). */
+export const STORE_GFN = 0xfe;
+
+const ESRCH = -3;
+const SHUTDOWN_REASONS = ["poweroff", "reboot", "suspend", "crash", "watchdog", "soft_reset"] as const;
+
+export interface ToolstackOptions {
+  xs: ToolstackStore;
+  hv: ToolstackHypervisor;
+  /** The guest runtime; absent = domains are built and unpaused with no kernel. */
+  guest?: GuestRuntime;
+  clock: ToolstackClock;
+  log: ToolstackLogger;
+  /** A fresh RFC 4122 uuid (injected randomness). */
+  newUuid: () => string;
+  /** Memory the host has for domains, MiB (dom0 included in the sum). */
+  hostMemoryMib: number;
+  /** Backends reaching InitWait after create/attach (default 10 s). */
+  backendTimeoutMs?: number;
+  /** Frontends reaching Connected after attach when a guest runtime runs the domain (default 10 s). */
+  frontendTimeoutMs?: number;
+  /** The guest acting on control/shutdown (default 10 s). */
+  shutdownTimeoutMs?: number;
+  /** The closing handshake of a detach before forcing (default 10 s). */
+  detachTimeoutMs?: number;
+  /** The closing handshake of each device during destroy before forcing (default 2 s). */
+  destroyDeviceTimeoutMs?: number;
+  /** A destroyed domain disappearing from the domain list (default 10 s). */
+  reapTimeoutMs?: number;
+  /** Poll period of the waits (default 20 ms). */
+  pollMs?: number;
+}
+
+export interface ManagedDomain {
+  domid: number;
+  uuid: string;
+  config: DomainConfig;
+  /** clock.now() at creation. */
+  createdAtMs: number;
+  /** Set while an on_* action or a destroy is working on it. */
+  busy: boolean;
+  /** on_*=preserve left it shut down. */
+  preserved: boolean;
+  /** Booted on the guest runtime. */
+  booted: boolean;
+}
+
+export interface DomainSummary {
+  name: string;
+  id: number;
+  memMib: number;
+  vcpus: number;
+  /** xl list's six state letters, e.g. "r-----", "--p---", "---s--". */
+  state: string;
+  /** Seconds since creation (what this toolstack knows; 0 for domains it did not create). */
+  time: number;
+  uuid: string | undefined;
+  type: "pv" | "hvm";
+  shutdownReason: string | undefined;
+}
+
+export interface DiskSummary {
+  vdev: string;
+  devid: number;
+  backendDomid: number;
+  backendState: string;
+  frontendState: string;
+  params: string;
+  mode: string;
+  ringPages: number;
+  queues: number;
+  features: Record<string, string>;
+  sectors: number | undefined;
+  nbdUri: string | undefined;
+}
+
+export interface ActionRecord {
+  domid: number;
+  reason: string;
+  action: XlAction | "none";
+  /** restart: the new domain. */
+  newDomid?: number;
+  outcome: "ok" | "failed";
+  error?: string;
+  atMs: number;
+}
+
+function reasonName(r: number): string {
+  return SHUTDOWN_REASONS[r] ?? `reason-${r}`;
+}
+
+function xsCode(e: unknown): string | undefined {
+  return typeof e === "object" && e !== null && "code" in e && typeof e.code === "string"
+    ? e.code
+    : undefined;
+}
+
+async function rmIfPresent(xs: XenbusStoreOps, path: string): Promise<void> {
+  try {
+    await xs.rm(path);
+  } catch (e) {
+    if (xsCode(e) !== "ENOENT") throw e;
+  }
+}
+
+/** Removes `path` when it has no children (libxl__xs_path_cleanup of empty parents). */
+async function rmIfEmpty(xs: XenbusStoreOps, path: string): Promise<void> {
+  try {
+    if ((await xs.ls(path)).length === 0) await xs.rm(path);
+  } catch (e) {
+    if (xsCode(e) !== "ENOENT") throw e;
+  }
+}
+
+function stateLetters(i: ToolstackDomainInfo): string {
+  const l = ["-", "-", "-", "-", "-", "-"];
+  if (i.state === "running") l[0] = "r";
+  else if (i.state === "paused") l[2] = "p";
+  else if (i.state === "shutdown") l[i.shutdownReason === 3 ? 4 : 3] = i.shutdownReason === 3 ? "c" : "s";
+  else if (i.state === "dying" || i.state === "dead") l[5] = "d";
+  return l.join("");
+}
+
+export class Toolstack {
+  private readonly managed = new Map<number, ManagedDomain>();
+  /** What the on_* handling did, newest last (bounded). */
+  readonly actions: ActionRecord[] = [];
+  private readonly o: Required<Omit<ToolstackOptions, "guest">> & { guest: GuestRuntime | undefined };
+
+  constructor(o: ToolstackOptions) {
+    this.o = {
+      backendTimeoutMs: 10_000,
+      frontendTimeoutMs: 10_000,
+      shutdownTimeoutMs: 10_000,
+      detachTimeoutMs: 10_000,
+      destroyDeviceTimeoutMs: 2_000,
+      reapTimeoutMs: 10_000,
+      pollMs: 20,
+      ...o,
+      guest: o.guest,
+    };
+  }
+
+  get hasGuestRuntime(): boolean {
+    return this.o.guest !== undefined;
+  }
+
+  domain(domid: number): ManagedDomain | undefined {
+    return this.managed.get(domid);
+  }
+
+  private deps() {
+    return { clock: this.o.clock, log: this.o.log };
+  }
+
+  private async waitFor(what: string, ms: number, cond: () => Promise<boolean>): Promise<void> {
+    const end = this.o.clock.now() + ms;
+    for (;;) {
+      if (await cond()) return;
+      if (this.o.clock.now() >= end)
+        throw new ToolstackError("ETIMEDOUT", `timed out after ${ms} ms: ${what}`);
+      await this.o.clock.sleep(this.o.pollMs);
+    }
+  }
+
+  // ---- create ---------------------------------------------------------------------------------
+
+  /** xl create: the whole flow; on failure everything done so far is undone and a FlowError thrown. */
+  async create(
+    config: DomainConfig,
+    o: FlowOptions & { uuid?: string } = {},
+  ): Promise<{ domid: number; uuid: string; records: FlowStepRecord[] }> {
+    const uuid = o.uuid ?? config.uuid ?? this.o.newUuid();
+    const st = { domid: -1, port: -1 };
+    const steps: FlowStep[] = [
+      { name: "validate", run: () => this.validate(config, uuid) },
+      {
+        name: "domain-create",
+        run: async (ctx) => {
+          const r = await this.o.hv.domainCreate({
+            memoryMib: config.memoryMib,
+            vcpus: config.vcpus,
+            hvm: config.type === "hvm",
+          });
+          if (r.rc !== 0)
+            throw new ToolstackError(r.rc === -12 ? "ENOMEM" : "EIO", `domain create: rc ${r.rc}`);
+          st.domid = r.domid;
+          ctx.domid = r.domid;
+          ctx.onUndo(() => this.destroyDomainAndWait(r.domid));
+        },
+      },
+      ...this.buildSteps(config, uuid, st),
+    ];
+    const records = await runFlow("create", steps, this.deps(), o);
+    this.managed.set(st.domid, {
+      domid: st.domid,
+      uuid,
+      config,
+      createdAtMs: this.o.clock.now(),
+      busy: false,
+      preserved: false,
+      booted: this.o.guest !== undefined,
+    });
+    return { domid: st.domid, uuid, records };
+  }
+
+  /** Everything after the domain exists (create, and the re-creation of a soft reset). */
+  private buildSteps(config: DomainConfig, uuid: string, st: { domid: number; port: number }): FlowStep[] {
+    const xs = this.o.xs;
+    const hv = this.o.hv;
+    const steps: FlowStep[] = [
+      {
+        name: "store-evtchn",
+        run: async () => {
+          const p = await hv.evtchnAllocUnbound(st.domid, 0);
+          if (p.rc !== 0) throw new ToolstackError("EIO", `store event channel: rc ${p.rc}`);
+          st.port = p.port;
+        },
+      },
+    ];
+    // HVM: the store page and port published as HVM params (how the guest runtime finds them); PV
+    // domains have none (Xen's start_info is not modelled) — they run without a guest kernel.
+    if (config.type === "hvm")
+      steps.push({
+        name: "hvm-params",
+        run: async () => {
+          for (const [idx, v] of [
+            [HVM_PARAM_STORE_PFN, STORE_GFN],
+            [HVM_PARAM_STORE_EVTCHN, st.port],
+          ] as const) {
+            const rc = await hv.hvmParamSet(st.domid, idx, v);
+            if (rc !== 0) throw new ToolstackError("EIO", `hvm param ${idx}: rc ${rc}`);
+          }
+        },
+      });
+    steps.push(
+      {
+        name: "xenstore-skeleton",
+        run: async (ctx) => {
+          ctx.onUndo(() => this.removeSkeleton(st.domid, uuid));
+          await xs.transaction((tx) => this.writeSkeleton(tx, st.domid, uuid, config, st.port));
+        },
+      },
+      {
+        name: "introduce",
+        run: async (ctx) => {
+          await xs.introduceDomain(st.domid, STORE_GFN, st.port);
+          ctx.onUndo(() => xs.releaseDomain(st.domid));
+          // xenstored maps the page and binds the channel after answering: wait until it has (a
+          // release racing an unfinished attach would leave its port behind)
+          await this.waitFor(
+            `xenstored binding the store channel of ${st.domid}`,
+            this.o.backendTimeoutMs,
+            async () => {
+              const s = await hv.evtchnStatus(st.domid, st.port);
+              return s.rc === 0 && s.status === EVTCHNSTAT_interdomain;
+            },
+          );
+        },
+      },
+    );
+    for (const d of config.disks)
+      steps.push({
+        name: `vbd-add:${d.vdev}`,
+        run: async (ctx) => {
+          ctx.onUndo(() => this.removeDevice(st.domid, d, this.o.destroyDeviceTimeoutMs, true));
+          await this.addVbdDirs(st.domid, d);
+        },
+      });
+    if (config.disks.length > 0)
+      steps.push({
+        name: "wait-backends",
+        run: async () => {
+          for (const d of config.disks) await this.waitBackend(st.domid, d, this.o.backendTimeoutMs);
+        },
+      });
+    const guest = this.o.guest;
+    if (guest)
+      steps.push({
+        name: "guest-boot",
+        run: async (ctx) => {
+          ctx.onUndo(() => guest.halt(st.domid));
+          const r = await guest.boot(st.domid, config.name);
+          if (r.rc !== 0) throw new ToolstackError("EIO", `guest boot: rc ${r.rc} ${r.error}`);
+        },
+      });
+    steps.push({
+      name: "unpause",
+      run: async () => {
+        const rc = await hv.domainUnpause(st.domid);
+        if (rc !== 0) throw new ToolstackError("EIO", `unpause: rc ${rc}`);
+      },
+    });
+    return steps;
+  }
+
+  private async validate(config: DomainConfig, uuid: string): Promise<void> {
+    if (this.o.guest && config.type !== "hvm")
+      throw new ToolstackError(
+        "EINVAL",
+        'a PV domain cannot boot on the guest runtime (it finds its store through HVM params): use type = "hvm"',
+      );
+    const list = await this.o.hv.domainList();
+    if (list.rc !== 0) throw new ToolstackError("EIO", `domain list: rc ${list.rc}`);
+    for (const d of list.domains) {
+      if (d.state === "dead") continue;
+      const name =
+        this.managed.get(d.domid)?.config.name ??
+        (await this.o.xs.tryRead(`/local/domain/${d.domid}/name`).catch(() => undefined));
+      if (name === config.name)
+        throw new ToolstackError("EEXIST", `a domain named ${config.name} exists (domid ${d.domid})`);
+      if (this.managed.get(d.domid)?.uuid === uuid)
+        throw new ToolstackError("EEXIST", `a domain with uuid ${uuid} exists (domid ${d.domid})`);
+    }
+    const used = list.domains.filter((d) => d.state !== "dead").reduce((s, d) => s + d.memoryMib, 0);
+    if (used + config.memoryMib > this.o.hostMemoryMib)
+      throw new ToolstackError(
+        "ENOMEM",
+        `memory ${config.memoryMib} MiB does not fit: ${this.o.hostMemoryMib - used} of ${this.o.hostMemoryMib} MiB free`,
+      );
+  }
+
+  /** libxl__domain_make + build_post: the domain's home, /vm/<uuid> and /libxl/<domid>, libxl's perms. */
+  private async writeSkeleton(
+    tx: XenbusStoreOps,
+    domid: number,
+    uuid: string,
+    config: DomainConfig,
+    port: number,
+  ): Promise<void> {
+    const home = `/local/domain/${domid}`;
+    const vm = `/vm/${uuid}`;
+    const ro = ["n0", `r${domid}`]; // dom0 owns, the guest reads
+    const rw = [`n${domid}`]; // the guest owns (dom0 is privileged anyway)
+    await tx.mkdir(home);
+    await tx.setPerms(home, ro);
+    await tx.mkdir(vm);
+    await tx.setPerms(vm, ro);
+    await tx.mkdir(`/libxl/${domid}`);
+    await tx.setPerms(`/libxl/${domid}`, ["n0"]);
+    await tx.write(`/libxl/${domid}/type`, config.type);
+    await tx.write(`${home}/vm`, vm);
+    await tx.write(`${home}/name`, config.name);
+    await tx.write(`${home}/domid`, String(domid));
+    for (const d of ["device", "control", "memory", "store"]) await tx.mkdir(`${home}/${d}`);
+    // the guest acknowledges shutdown requests and advertises control features
+    for (const k of [
+      "control/shutdown",
+      "control/feature-poweroff",
+      "control/feature-reboot",
+      "control/feature-suspend",
+      "control/sysrq",
+      "data",
+      "drivers",
+      "feature",
+      "attr",
+      "error",
+    ]) {
+      await tx.mkdir(`${home}/${k}`);
+      await tx.setPerms(`${home}/${k}`, rw);
+    }
+    await tx.write(`${home}/memory/target`, String(config.memoryMib * 1024));
+    await tx.write(`${home}/memory/static-max`, String(config.maxmemMib * 1024));
+    await tx.write(`${home}/store/port`, String(port));
+    await tx.write(`${home}/store/ring-ref`, String(STORE_GFN));
+    await tx.write(`${vm}/uuid`, uuid);
+    await tx.write(`${vm}/name`, config.name);
+    await tx.write(`${vm}/image/ostype`, config.type === "hvm" ? "hvm" : "linux");
+    await tx.write(`${vm}/start_time`, this.o.clock.wallSeconds().toFixed(2));
+    if (config.workloadText !== undefined) await tx.write(`${vm}/xensim/workload`, config.workloadText);
+  }
+
+  private async removeSkeleton(domid: number, uuid: string): Promise<void> {
+    const xs = this.o.xs;
+    await rmIfPresent(xs, `/local/domain/${domid}`);
+    await rmIfPresent(xs, `/vm/${uuid}`);
+    await rmIfPresent(xs, `/libxl/${domid}`);
+  }
+
+  private vbdDirs(domid: number, d: XlDisk) {
+    return vbdDirectories({
+      frontend: domid,
+      backend: d.backend,
+      vdev: d.vdev,
+      devid: d.devid,
+      params: d.target,
+      mode: d.access,
+      type: d.backendtype,
+      deviceType: d.devtype,
+      discardEnable: d.discard,
+    });
+  }
+
+  private async addVbdDirs(domid: number, d: XlDisk): Promise<void> {
+    const dirs = this.vbdDirs(domid, d);
+    await this.o.xs.transaction(async (tx) => {
+      if ((await tx.tryRead(`${dirs.frontendPath}/backend`)) !== undefined)
+        throw new ToolstackError("EEXIST", `vdev ${d.vdev} (devid ${d.devid}) is in use on domain ${domid}`);
+      await applyVbdDirectories(tx, dirs);
+    });
+  }
+
+  private async removeVbdDirs(domid: number, d: { devid: number; backend: number }): Promise<void> {
+    const xs = this.o.xs;
+    await rmIfPresent(xs, `/local/domain/${domid}/device/vbd/${d.devid}`);
+    await rmIfPresent(xs, `/local/domain/${d.backend}/backend/vbd/${domid}/${d.devid}`);
+    await rmIfEmpty(xs, `/local/domain/${d.backend}/backend/vbd/${domid}`);
+    await rmIfEmpty(xs, `/local/domain/${domid}/device/vbd`);
+  }
+
+  private async readState(path: string): Promise<number | undefined> {
+    const v = await this.o.xs.tryRead(`${path}/state`);
+    return v === undefined ? undefined : Number(v);
+  }
+
+  /** The backend attached: InitWait or beyond; a backend that failed (error node, Closing) fails at once. */
+  private async waitBackend(domid: number, d: { devid: number; backend: number; vdev: string }, ms: number) {
+    const be = `/local/domain/${d.backend}/backend/vbd/${domid}/${d.devid}`;
+    const errPath = `/local/domain/${d.backend}/error/backend/vbd/${domid}/${d.devid}/error`;
+    await this.waitFor(`backend of ${d.vdev} reaching InitWait`, ms, async () => {
+      const s = await this.readState(be);
+      const err = await this.o.xs.tryRead(errPath);
+      if (err !== undefined || s === XenbusState.Closing || s === XenbusState.Closed)
+        throw new ToolstackError(
+          "EIO",
+          `backend of ${d.vdev} failed (state ${xenbusStateName(s ?? 0) ?? s}): ${err ?? "no error node"}`,
+        );
+      return s !== undefined && s >= XenbusState.InitWait && s <= XenbusState.Connected;
+    });
+  }
+
+  private async destroyDomainAndWait(domid: number): Promise<void> {
+    const rc = await this.o.hv.domainDestroy(domid);
+    if (rc !== 0 && rc !== ESRCH) throw new ToolstackError("EIO", `domain destroy: rc ${rc}`);
+    await this.waitGone(domid);
+    await this.removeBackendDirsOf(domid);
+  }
+
+  /** What backends may have left (or re-created) for a frontend domain that is gone. */
+  private async removeBackendDirsOf(domid: number): Promise<void> {
+    for (const be of await this.o.xs.ls("/local/domain").catch(() => [] as string[]))
+      await rmIfPresent(this.o.xs, `/local/domain/${be}/backend/vbd/${domid}`);
+  }
+
+  private async waitGone(domid: number): Promise<void> {
+    await this.waitFor(`domain ${domid} going away`, this.o.reapTimeoutMs, async () => {
+      const i = await this.o.hv.domainInfo(domid);
+      return i.rc !== 0 || i.info === undefined || i.info.state === "dead";
+    });
+  }
+
+  // ---- destroy --------------------------------------------------------------------------------
+
+  /**
+   * xl destroy (libxl__destroy_domid): halt the guest, pause, remove every device (closing
+   * handshake, forced after `destroyDeviceTimeoutMs`), release from xenstored, destroy, remove
+   * the xenstore nodes, wait until the hypervisor freed it. Best effort: every step runs.
+   */
+  async destroy(domid: number, o: { flow?: string } = {}): Promise<FlowStepRecord[]> {
+    if (domid === 0) throw new ToolstackError("EINVAL", "domain 0 cannot be destroyed");
+    const rec = this.managed.get(domid);
+    const info = await this.o.hv.domainInfo(domid);
+    const home = `/local/domain/${domid}`;
+    const homeExists = (await this.o.xs.tryRead(`${home}/domid`)) !== undefined;
+    if ((info.rc !== 0 || info.info === undefined) && rec === undefined && !homeExists)
+      throw new ToolstackError("ENOENT", `no domain ${domid}`);
+    if (rec) rec.busy = true;
+    this.managed.delete(domid);
+    const xs = this.o.xs;
+    let uuid = rec?.uuid;
+    const guest = this.o.guest;
+    const steps: FlowStep[] = [];
+    if (guest)
+      steps.push({
+        name: "guest-halt",
+        continueOnError: true,
+        run: async () => {
+          await guest.halt(domid);
+        },
+      });
+    steps.push(
+      {
+        name: "pause",
+        continueOnError: true,
+        run: async () => {
+          const rc = await this.o.hv.domainPause(domid);
+          if (rc !== 0 && rc !== ESRCH && rc !== -22) throw new ToolstackError("EIO", `pause: rc ${rc}`);
+        },
+      },
+      {
+        name: "devices-remove",
+        continueOnError: true,
+        run: async () => {
+          uuid ??= (await xs.tryRead(`${home}/vm`))?.replace(/^\/vm\//, "");
+          for (const dev of await this.vbdsOf(domid))
+            await this.removeDevice(domid, dev, this.o.destroyDeviceTimeoutMs, true);
+        },
+      },
+      {
+        name: "release",
+        continueOnError: true,
+        run: async () => {
+          try {
+            await xs.releaseDomain(domid);
+          } catch (e) {
+            if (!["ENOENT", "EINVAL", "ESRCH"].includes(xsCode(e) ?? "")) throw e;
+          }
+        },
+      },
+      {
+        name: "domain-destroy",
+        continueOnError: true,
+        run: async () => {
+          const rc = await this.o.hv.domainDestroy(domid);
+          if (rc !== 0 && rc !== ESRCH) throw new ToolstackError("EIO", `domain destroy: rc ${rc}`);
+        },
+      },
+      {
+        name: "xenstore-cleanup",
+        continueOnError: true,
+        run: async () => {
+          await rmIfPresent(xs, home);
+          if (uuid !== undefined && uuid !== "") await rmIfPresent(xs, `/vm/${uuid}`);
+          await rmIfPresent(xs, `/libxl/${domid}`);
+          await this.removeBackendDirsOf(domid);
+        },
+      },
+      {
+        name: "wait-gone",
+        continueOnError: true,
+        run: async () => {
+          await this.waitGone(domid);
+          await this.removeBackendDirsOf(domid);
+        },
+      },
+    );
+    return runFlow(o.flow ?? "destroy", steps, this.deps(), {}, domid);
+  }
+
+  private async vbdsOf(domid: number): Promise<Array<{ devid: number; backend: number; vdev: string }>> {
+    const xs = this.o.xs;
+    const out: Array<{ devid: number; backend: number; vdev: string }> = [];
+    const fronts = await xs.ls(`/local/domain/${domid}/device/vbd`).catch(() => [] as string[]);
+    for (const f of fronts) {
+      const backend = Number((await xs.tryRead(`/local/domain/${domid}/device/vbd/${f}/backend-id`)) ?? "0");
+      const bePath = `/local/domain/${backend}/backend/vbd/${domid}/${f}`;
+      out.push({ devid: Number(f), backend, vdev: (await xs.tryRead(`${bePath}/dev`)) ?? f });
+    }
+    // backends whose frontend directory is already gone
+    const seen = new Set(out.map((d) => `${d.backend}/${d.devid}`));
+    const be0 = await xs.ls(`/local/domain/0/backend/vbd/${domid}`).catch(() => [] as string[]);
+    for (const b of be0)
+      if (!seen.has(`0/${b}`))
+        out.push({
+          devid: Number(b),
+          backend: 0,
+          vdev: (await xs.tryRead(`/local/domain/0/backend/vbd/${domid}/${b}/dev`)) ?? b,
+        });
+    return out;
+  }
+
+  /**
+   * libxl__initiate_device_generic_remove: backend online=0 and state=Closing, wait for the backend
+   * to reach Closed; on timeout remove anyway when `force`, else fail. Then the directories go.
+   * Returns whether the handshake completed.
+   */
+  private async removeDevice(
+    domid: number,
+    d: { devid: number; backend: number; vdev: string },
+    timeoutMs: number,
+    force: boolean,
+  ): Promise<{ handshake: boolean; frontendState: number | undefined }> {
+    const xs = this.o.xs;
+    const be = `/local/domain/${d.backend}/backend/vbd/${domid}/${d.devid}`;
+    const fe = `/local/domain/${domid}/device/vbd/${d.devid}`;
+    await xs.transaction(async (tx) => {
+      if ((await tx.tryRead(`${be}/online`)) === undefined) return;
+      await tx.write(`${be}/online`, "0");
+      const s = await tx.tryRead(`${be}/state`);
+      if (s !== String(XenbusState.Closed)) await tx.write(`${be}/state`, String(XenbusState.Closing));
+    });
+    let handshake = true;
+    try {
+      await this.waitFor(`backend of ${d.vdev} closing`, timeoutMs, async () => {
+        const s = await this.readState(be);
+        return s === undefined || s === XenbusState.Closed;
+      });
+    } catch (e) {
+      if (!force) throw e;
+      handshake = false;
+      this.o.log.warn({ domid, devid: d.devid, vdev: d.vdev }, "closing handshake timed out: forced removal");
+    }
+    const frontendState = await this.readState(fe);
+    await this.removeVbdDirs(domid, d);
+    return { handshake, frontendState };
+  }
+
+  // ---- control ---------------------------------------------------------------------------------
+
+  async pause(domid: number): Promise<void> {
+    const rc = await this.o.hv.domainPause(domid);
+    if (rc === ESRCH) throw new ToolstackError("ENOENT", `no domain ${domid}`);
+    if (rc !== 0) throw new ToolstackError("EINVAL", `pause: rc ${rc}`);
+  }
+
+  async unpause(domid: number): Promise<void> {
+    const rc = await this.o.hv.domainUnpause(domid);
+    if (rc === ESRCH) throw new ToolstackError("ENOENT", `no domain ${domid}`);
+    if (rc !== 0) throw new ToolstackError("EINVAL", `unpause: rc ${rc}`);
+  }
+
+  /**
+   * xl shutdown / reboot: writes control/shutdown and waits for the guest to shut down
+   * (SCHEDOP_shutdown). `acted` false when it did not within the timeout (reported, not forced).
+   */
+  async requestShutdown(
+    domid: number,
+    kind: "poweroff" | "reboot",
+    o: { timeoutMs?: number } = {},
+  ): Promise<{ acted: boolean; state: string }> {
+    if (domid === 0) throw new ToolstackError("EINVAL", "not for domain 0");
+    const info = await this.o.hv.domainInfo(domid);
+    if (info.rc !== 0 || !info.info) throw new ToolstackError("ENOENT", `no domain ${domid}`);
+    const t0 = this.o.clock.now();
+    await this.o.xs.write(`/local/domain/${domid}/control/shutdown`, kind);
+    this.o.log.info({ flow: "shutdown", step: "request", domid, kind }, `shutdown: requested ${kind}`);
+    let state = info.info.state as string;
+    try {
+      await this.waitFor(
+        `domain ${domid} acting on ${kind}`,
+        o.timeoutMs ?? this.o.shutdownTimeoutMs,
+        async () => {
+          const i = await this.o.hv.domainInfo(domid);
+          state = i.info?.state ?? "gone";
+          return state !== "running" && state !== "paused";
+        },
+      );
+    } catch (e) {
+      if (!(e instanceof ToolstackError && e.code === "ETIMEDOUT")) throw e;
+      this.o.log.warn(
+        { flow: "shutdown", step: "wait", domid, outcome: "timeout", ms: this.o.clock.now() - t0 },
+        `shutdown: domain ${domid} did not act on ${kind}`,
+      );
+      return { acted: false, state };
+    }
+    this.o.log.info(
+      { flow: "shutdown", step: "wait", domid, outcome: "ok", ms: this.o.clock.now() - t0 },
+      `shutdown: domain ${domid} ${state}`,
+    );
+    return { acted: true, state };
+  }
+
+  // ---- on_* actions ----------------------------------------------------------------------------
+
+  /**
+   * A domain changed (VIRQ_DOM_EXC / @releaseDomain / the bus event): if one of ours shut down, apply
+   * its on_* action; if it vanished, clean up after it. Idempotent; concurrent calls for one domain
+   * do nothing while it is being handled.
+   */
+  async handleDomainEvent(domid: number): Promise<ActionRecord | undefined> {
+    const rec = this.managed.get(domid);
+    if (!rec || rec.busy || rec.preserved) return undefined;
+    const i = await this.o.hv.domainInfo(domid);
+    if (i.rc !== 0 || !i.info || i.info.state === "dying" || i.info.state === "dead") {
+      rec.busy = true;
+      const r: ActionRecord = {
+        domid,
+        reason: "vanished",
+        action: "destroy",
+        outcome: "ok",
+        atMs: this.o.clock.now(),
+      };
+      await this.destroy(domid, { flow: "cleanup" }).catch((e: unknown) => {
+        r.outcome = "failed";
+        r.error = String(e);
+      });
+      return this.noteAction(r);
+    }
+    if (i.info.state !== "shutdown") return undefined;
+    const reason = i.info.shutdownReason;
+    const c = rec.config;
+    const action: XlAction | "none" =
+      reason === 0
+        ? c.onPoweroff
+        : reason === 1
+          ? c.onReboot
+          : reason === 3
+            ? c.onCrash
+            : reason === 4
+              ? c.onWatchdog
+              : reason === 5
+                ? c.onSoftReset
+                : "none";
+    const r: ActionRecord = {
+      domid,
+      reason: reasonName(reason),
+      action,
+      outcome: "ok",
+      atMs: this.o.clock.now(),
+    };
+    this.o.log.info(
+      { flow: "on-shutdown", step: "action", domid, reason: r.reason, action },
+      `domain ${domid} shut down`,
+    );
+    rec.busy = true;
+    try {
+      switch (action) {
+        case "none": // suspend: left to whoever asked for it
+          rec.busy = false;
+          return this.noteAction(r);
+        case "preserve":
+          rec.preserved = true;
+          rec.busy = false;
+          break;
+        case "destroy":
+          await this.destroy(domid);
+          break;
+        case "restart": {
+          await this.destroy(domid, { flow: "restart" });
+          const n = await this.create(rec.config, { uuid: rec.uuid });
+          r.newDomid = n.domid;
+          break;
+        }
+        case "soft-reset":
+          await this.softReset(rec);
+          rec.busy = false;
+          break;
+      }
+    } catch (e) {
+      r.outcome = "failed";
+      r.error = e instanceof Error ? e.message : String(e);
+      if (action === "soft-reset") await this.destroy(domid).catch(() => {});
+      rec.busy = false;
+    }
+    return this.noteAction(r);
+  }
+
+  private noteAction(r: ActionRecord): ActionRecord {
+    this.actions.push(r);
+    if (this.actions.length > 256) this.actions.shift();
+    return r;
+  }
+
+  /**
+   * libxl_domain_soft_reset (fact sheet §9): release from xenstored, force-remove the devices and the
+   * xenstore nodes, pause, XEN_DOMCTL_soft_reset, then build again on the same domid and memory: a
+   * new store event channel, the skeleton, introduce with the old store gfn, devices anew, unpause.
+   */
+  async softReset(rec: ManagedDomain, o: FlowOptions = {}): Promise<FlowStepRecord[]> {
+    const domid = rec.domid;
+    const xs = this.o.xs;
+    const st = { domid, port: -1 };
+    const steps: FlowStep[] = [
+      {
+        name: "release",
+        run: async () => {
+          await xs.releaseDomain(domid);
+        },
+      },
+      {
+        name: "devices-remove",
+        run: async () => {
+          for (const dev of await this.vbdsOf(domid)) await this.removeDevice(domid, dev, 0, true);
+        },
+      },
+      { name: "xenstore-remove", run: () => this.removeSkeleton(domid, rec.uuid) },
+      {
+        name: "pause",
+        run: async () => {
+          const rc = await this.o.hv.domainPause(domid);
+          if (rc !== 0) throw new ToolstackError("EIO", `pause: rc ${rc}`);
+        },
+      },
+      {
+        name: "soft-reset",
+        run: async () => {
+          const rc = await this.o.hv.domainSoftReset(domid);
+          if (rc !== 0) throw new ToolstackError("EIO", `soft reset: rc ${rc}`);
+        },
+      },
+      ...this.buildSteps(rec.config, rec.uuid, st).filter((s) => s.name !== "guest-boot"),
+    ];
+    // after a soft reset the domain was paused twice (shutdown + ours): unpause both
+    return runFlow("soft-reset", steps, this.deps(), o, domid);
+  }
+
+  // ---- queries ---------------------------------------------------------------------------------
+
+  /** xl list. */
+  async list(): Promise<DomainSummary[]> {
+    const l = await this.o.hv.domainList();
+    if (l.rc !== 0) throw new ToolstackError("EIO", `domain list: rc ${l.rc}`);
+    const out: DomainSummary[] = [];
+    for (const d of l.domains) if (d.state !== "dead") out.push(await this.summary(d));
+    return out;
+  }
+
+  async info(domid: number): Promise<DomainSummary> {
+    const i = await this.o.hv.domainInfo(domid);
+    if (i.rc !== 0 || !i.info) throw new ToolstackError("ENOENT", `no domain ${domid}`);
+    return this.summary(i.info);
+  }
+
+  private async summary(d: ToolstackDomainInfo): Promise<DomainSummary> {
+    const rec = this.managed.get(d.domid);
+    const name =
+      rec?.config.name ??
+      (d.domid === 0
+        ? "Domain-0"
+        : await this.o.xs.tryRead(`/local/domain/${d.domid}/name`).catch(() => undefined)) ??
+      `(domid ${d.domid})`;
+    return {
+      name,
+      id: d.domid,
+      memMib: d.memoryMib,
+      vcpus: d.vcpus,
+      state: stateLetters(d),
+      time: rec ? Math.round((this.o.clock.now() - rec.createdAtMs) / 100) / 10 : 0,
+      uuid: rec?.uuid,
+      type: d.hvm ? "hvm" : "pv",
+      shutdownReason: d.state === "shutdown" ? reasonName(d.shutdownReason) : undefined,
+    };
+  }
+
+  /** xl block-list, with what the guest runtime reports (NBD export) when there is one. */
+  async listDisks(domid: number): Promise<DiskSummary[]> {
+    const xs = this.o.xs;
+    const i = await this.o.hv.domainInfo(domid);
+    if ((i.rc !== 0 || !i.info) && (await xs.tryRead(`/local/domain/${domid}/domid`)) === undefined)
+      throw new ToolstackError("ENOENT", `no domain ${domid}`);
+    let guestDisks: GuestDiskStatus[] = [];
+    if (this.o.guest)
+      guestDisks =
+        (await this.o.guest.list().catch(() => [])).find((g) => g.domid === domid)?.disks ??
+        ([] as GuestDiskStatus[]);
+    const out: DiskSummary[] = [];
+    for (const dev of await this.vbdsOf(domid)) {
+      const fe = `/local/domain/${domid}/device/vbd/${dev.devid}`;
+      const be = `/local/domain/${dev.backend}/backend/vbd/${domid}/${dev.devid}`;
+      const fs = await this.readState(fe);
+      const bs = await this.readState(be);
+      const order = await xs.tryRead(`${fe}/ring-page-order`);
+      const nq = await xs.tryRead(`${fe}/multi-queue-num-queues`);
+      const features: Record<string, string> = {};
+      for (const k of await xs.ls(be).catch(() => [] as string[]))
+        if (
+          k.startsWith("feature-") ||
+          k === "max-ring-page-order" ||
+          k === "multi-queue-max-queues" ||
+          k === "sector-size"
+        )
+          features[k] = (await xs.tryRead(`${be}/${k}`)) ?? "";
+      const sectors = await xs.tryRead(`${be}/sectors`);
+      const g = guestDisks.find((x) => x.devid === dev.devid);
+      out.push({
+        vdev: dev.vdev,
+        devid: dev.devid,
+        backendDomid: dev.backend,
+        backendState:
+          fs === undefined && bs === undefined ? "Unknown" : (xenbusStateName(bs ?? 0) ?? String(bs)),
+        frontendState: xenbusStateName(fs ?? 0) ?? String(fs),
+        params: (await xs.tryRead(`${be}/params`)) ?? "",
+        mode: (await xs.tryRead(`${be}/mode`)) ?? "",
+        ringPages: order !== undefined ? 1 << Number(order) : (await xs.tryRead(`${fe}/ring-ref`)) ? 1 : 0,
+        queues: nq !== undefined ? Number(nq) : 1,
+        features,
+        sectors: sectors === undefined ? undefined : Number(sectors),
+        nbdUri: g?.nbdUri !== undefined && g.nbdUri !== "" ? g.nbdUri : undefined,
+      });
+    }
+    return out;
+  }
+
+  // ---- block attach / detach -------------------------------------------------------------------
+
+  /**
+   * xl block-attach: the vbd directories, the backend reaching InitWait, and (when a guest runtime
+   * runs the domain) the frontend reaching Connected. Rolled back on failure.
+   */
+  async attachDisk(domid: number, disk: XlDisk, o: FlowOptions = {}): Promise<FlowStepRecord[]> {
+    const i = await this.o.hv.domainInfo(domid);
+    if (i.rc !== 0 || !i.info) throw new ToolstackError("ENOENT", `no domain ${domid}`);
+    if (domid === 0) throw new ToolstackError("EINVAL", "no disks for domain 0");
+    const rec = this.managed.get(domid);
+    const steps: FlowStep[] = [
+      {
+        name: `vbd-add:${disk.vdev}`,
+        run: async (ctx) => {
+          await this.addVbdDirs(domid, disk);
+          ctx.onUndo(() => this.removeDevice(domid, disk, this.o.destroyDeviceTimeoutMs, true));
+        },
+      },
+      { name: "wait-backend", run: () => this.waitBackend(domid, disk, this.o.backendTimeoutMs) },
+    ];
+    if (rec?.booted === true)
+      steps.push({
+        name: "wait-frontend",
+        run: () =>
+          this.waitFor(`frontend of ${disk.vdev} Connected`, this.o.frontendTimeoutMs, async () => {
+            return (
+              (await this.readState(`/local/domain/${domid}/device/vbd/${disk.devid}`)) ===
+              XenbusState.Connected
+            );
+          }),
+      });
+    const records = await runFlow("block-attach", steps, this.deps(), o, domid);
+    if (rec)
+      rec.config = { ...rec.config, disks: [...rec.config.disks.filter((d) => d.vdev !== disk.vdev), disk] };
+    return records;
+  }
+
+  /**
+   * xl block-detach: backend online=0 / Closing, wait for the closing handshake (backend Closed),
+   * remove the directories; on timeout fail unless `force` (then remove anyway).
+   */
+  async detachDisk(
+    domid: number,
+    vdev: string,
+    o: { force?: boolean; timeoutMs?: number } = {},
+  ): Promise<{ handshake: boolean; frontendState: string; records: FlowStepRecord[] }> {
+    const dev = (await this.vbdsOf(domid)).find((d) => d.vdev === vdev || String(d.devid) === vdev);
+    if (!dev) throw new ToolstackError("ENOENT", `domain ${domid} has no disk ${vdev}`);
+    let result = { handshake: false, frontendState: undefined as number | undefined };
+    const records = await runFlow(
+      "block-detach",
+      [
+        {
+          name: `vbd-remove:${dev.vdev}`,
+          run: async () => {
+            result = await this.removeDevice(
+              domid,
+              dev,
+              o.timeoutMs ?? this.o.detachTimeoutMs,
+              o.force ?? true,
+            );
+          },
+        },
+      ],
+      this.deps(),
+      {},
+      domid,
+    );
+    const rec = this.managed.get(domid);
+    if (rec) rec.config = { ...rec.config, disks: rec.config.disks.filter((d) => d.devid !== dev.devid) };
+    return {
+      handshake: result.handshake,
+      frontendState: xenbusStateName(result.frontendState ?? 0) ?? String(result.frontendState),
+      records,
+    };
+  }
+}
