@@ -276,5 +276,15 @@ describe("guest runtime service", { timeout: 90_000 }, () => {
     });
     const h = await host.health();
     assert.ok(JSON.stringify(h).includes("guest"));
+    // reboot: the same path, SCHEDOP_shutdown with SHUTDOWN_reboot.
+    await xs0.write(`${g1.home}/control/shutdown`, "reboot");
+    const info = await waitFor(
+      async () => {
+        const r = await xc0.domainInfo(g1.domid);
+        return r.info?.state === "shutdown" ? r.info : undefined;
+      },
+      { timeoutMs: 10_000, message: "g1 shut down for reboot" },
+    );
+    assert.equal(info.shutdownReason, 1);
   });
 });
