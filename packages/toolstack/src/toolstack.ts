@@ -395,6 +395,7 @@ export class Toolstack {
     await tx.write(`${vm}/image/ostype`, config.type === "hvm" ? "hvm" : "linux");
     await tx.write(`${vm}/start_time`, this.o.clock.wallSeconds().toFixed(2));
     if (config.workloadText !== undefined) await tx.write(`${vm}/xensim/workload`, config.workloadText);
+    if (config.blkfrontText !== undefined) await tx.write(`${vm}/xensim/blkfront`, config.blkfrontText);
   }
 
   private async removeSkeleton(domid: number, uuid: string): Promise<void> {

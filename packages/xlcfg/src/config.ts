@@ -22,9 +22,13 @@ export interface DomainConfig {
   readonly onWatchdog: XlAction;
   readonly onCrash: XlAction;
   readonly onSoftReset: XlAction;
-  /** xensim_workload, parsed; the original string in `workloadText`. */
+  /** xensim_workload, parsed (undefined: none, or "idle"); the original string in `workloadText`. */
   readonly workload: FioJobSpec | undefined;
+  /** The disk the workload runs on (`vdev=` in the job; default the first disk). */
+  readonly workloadVdev: string | undefined;
   readonly workloadText: string | undefined;
+  /** xensim_blkfront: the guest's frontend settings ("ring-page-order=4,queues=4,…"), as given. */
+  readonly blkfrontText: string | undefined;
 }
 
 export interface ParseOptions {
@@ -69,6 +73,7 @@ export const KNOWN_KEYS = [
   "on_crash",
   "on_soft_reset",
   "xensim_workload",
+  "xensim_blkfront",
 ] as const;
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -235,6 +240,7 @@ export function parseXlCfg(text: string, o: ParseOptions = {}): ParseResult {
 
   // workload
   let workload: FioJobSpec | undefined;
+  let workloadVdev: string | undefined;
   const wlS = str("xensim_workload");
   if (wlS) {
     const r = parseWorkload(wlS.v);
@@ -247,9 +253,37 @@ export function parseXlCfg(text: string, o: ParseOptions = {}): ParseResult {
           message: `xensim_workload: ${p.message}`,
           ...(p.expected ? { expected: p.expected } : {}),
         });
-    else {
+    else if (r.job !== undefined) {
       workload = r.job;
+      workloadVdev = r.vdev;
       if (disks.length === 0) at(wlS.s, "xensim_workload needs a disk to run on", "a disk = [ … ] setting");
+      else if (r.vdev !== undefined && !disks.some((d) => d.vdev === r.vdev))
+        at(
+          wlS.s,
+          `xensim_workload: vdev ${r.vdev} is not one of the disks`,
+          disks.map((d) => d.vdev).join(", "),
+        );
+    }
+  }
+  const bfS = str("xensim_blkfront");
+  if (bfS) {
+    for (const part of bfS.v.split(",")) {
+      const [k, v] = part.split("=").map((x) => x.trim());
+      const keys = [
+        "ring-page-order",
+        "max-ring-page-order",
+        "queues",
+        "max-queues",
+        "indirect-segments",
+        "max-indirect-segments",
+        "persistent",
+      ];
+      if (!keys.includes(k ?? "") || v === undefined || !/^\d+$/.test(v))
+        at(
+          bfS.s,
+          `xensim_blkfront: '${part.trim()}' is not valid`,
+          `key=<integer> with key one of ${keys.join(", ")}`,
+        );
     }
   }
 
@@ -273,7 +307,9 @@ export function parseXlCfg(text: string, o: ParseOptions = {}): ParseResult {
       onCrash,
       onSoftReset,
       workload,
+      workloadVdev,
       workloadText: wlS?.v,
+      blkfrontText: bfS?.v,
     },
   };
 }

@@ -29,6 +29,14 @@ const KEYS = [
   "rw",
   "readwrite",
   "bs",
+  "blocksize",
+  "vdev",
+  "filename",
+  "seed",
+  "ios",
+  "time_based",
+  "direct",
+  "ioengine",
   "iodepth",
   "size",
   "offset",
@@ -40,8 +48,16 @@ const KEYS = [
   "randseed",
 ] as const;
 
-/** Parses a job string; every problem is reported (offsets into the string). */
-export function parseWorkload(s: string): { job: FioJobSpec } | { problems: WorkloadProblem[] } {
+/**
+ * Parses a job string as the guest runtime reads `/vm/<uuid>/xensim/workload` (same keys and
+ * defaults: rw=randrw, bs=4k, iodepth=16, runtime=30s when neither runtime nor number_ios is given;
+ * `vdev=` picks the disk, default the first; "idle" = no job). Every problem is reported (offsets
+ * into the string).
+ */
+export function parseWorkload(
+  s: string,
+): { job: FioJobSpec | undefined; vdev?: string } | { problems: WorkloadProblem[] } {
+  if (s.trim() === "" || s.trim() === "idle") return { job: undefined };
   const problems: WorkloadProblem[] = [];
   const bad = (offset: number, message: string, expected?: string) =>
     problems.push({ offset, message, ...(expected ? { expected } : {}) });
@@ -57,13 +73,21 @@ export function parseWorkload(s: string): { job: FioJobSpec } | { problems: Work
     const eq = part.indexOf("=");
     const k = (eq < 0 ? part : part.slice(0, eq)).trim();
     const v = eq < 0 ? "" : part.slice(eq + 1).trim();
-    const key = k === "readwrite" ? "rw" : k;
+    const ALIAS: Record<string, string> = {
+      readwrite: "rw",
+      blocksize: "bs",
+      filename: "vdev",
+      seed: "randseed",
+      ios: "number_ios",
+    };
+    const key = ALIAS[k] ?? k;
+    if (k === "time_based" || k === "direct" || k === "ioengine") continue; // fio habits, meaningless here
     if (!(KEYS as readonly string[]).includes(k)) bad(at, `unknown workload key '${k}'`, KEYS.join(", "));
     else if (eq < 0) bad(at, `'${k}' needs a value`, `${k}=<value>`);
     else if (seen.has(key)) bad(at, `'${k}' given twice`);
     else seen.set(key, { value: v, offset: at + eq + 1 });
   }
-  const job: { -readonly [K in keyof FioJobSpec]: FioJobSpec[K] } = { rw: "read", bs: 4096, iodepth: 1 };
+  const job: { -readonly [K in keyof FioJobSpec]: FioJobSpec[K] } = { rw: "randrw", bs: 4096, iodepth: 16 };
   const num = (k: string, parse: (v: string) => number | undefined, expected: string, min = 0) => {
     const e = seen.get(k);
     if (!e) return undefined;
@@ -76,8 +100,9 @@ export function parseWorkload(s: string): { job: FioJobSpec } | { problems: Work
   };
   const int = (v: string) => (/^\d+$/.test(v) ? Number(v) : undefined);
   const rw = seen.get("rw");
-  if (!rw) bad(0, "missing rw", `rw=${RW_PATTERNS.join("|")}`);
-  else if (!(RW_PATTERNS as readonly string[]).includes(rw.value))
+  if (rw === undefined) {
+    // default randrw
+  } else if (!(RW_PATTERNS as readonly string[]).includes(rw.value))
     bad(rw.offset, `rw '${rw.value}' is not valid`, RW_PATTERNS.join(", "));
   else job.rw = rw.value as RwPattern;
   const bs = num("bs", size, "a size that is a multiple of 512 (4k, 64k, …)", 512);
@@ -115,7 +140,8 @@ export function parseWorkload(s: string): { job: FioJobSpec } | { problems: Work
   }
   const name = seen.get("name");
   if (name) job.name = name.value;
-  if (job.runtimeMs === undefined && job.ioLimit === undefined && problems.length === 0)
-    bad(s.length, "the job never ends", "runtime=<duration> or number_ios=<n>");
-  return problems.length > 0 ? { problems } : { job };
+  if (job.runtimeMs === undefined && job.ioLimit === undefined) job.runtimeMs = 30_000;
+  const vdev = seen.get("vdev")?.value.replace(/^\/dev\//, "");
+  if (problems.length > 0) return { problems };
+  return vdev !== undefined ? { job, vdev } : { job };
 }

@@ -80,7 +80,9 @@ describe("xl.cfg", () => {
         runtimeMs: 30_000,
         verify: "crc32c",
       },
+      workloadVdev: undefined,
       workloadText: "rw=randrw,bs=4k,iodepth=16,size=64m,runtime=30,verify=crc32c",
+      blkfrontText: undefined,
     });
   });
 
@@ -103,7 +105,7 @@ describe("xl.cfg", () => {
     assert.deepEqual(lines, [
       "t.cfg:2:10: memory 0 is out of range (expected an integer number of MiB in 1..4096)",
       "t.cfg:4:1: 'vcpus' set twice (first at line 3) (expected each setting once)",
-      "t.cfg:5:1: unknown setting 'colour' (expected one of name, uuid, type, builder, memory, maxmem, vcpus, maxvcpus, disk, on_poweroff, on_reboot, on_watchdog, on_crash, on_soft_reset, xensim_workload)",
+      "t.cfg:5:1: unknown setting 'colour' (expected one of name, uuid, type, builder, memory, maxmem, vcpus, maxvcpus, disk, on_poweroff, on_reboot, on_watchdog, on_crash, on_soft_reset, xensim_workload, xensim_blkfront)",
       "t.cfg:6:18: disk: format 'qcow2' is not supported (xensim backends serve raw images) (expected format=raw)",
       "t.cfg:6:54: disk: vdev 'sda' is not a Xen virtual disk name (expected xvda, xvdb, …, xvdaa, …)",
       "t.cfg:7:12: on_crash 'rename-restart': rename-restart is not supported (no renaming of the old domain) (expected destroy, restart, preserve or soft-reset)",
@@ -279,10 +281,18 @@ describe("workload", () => {
       seed: 9,
       ioLimit: 100,
     });
-    const never = parseWorkload("rw=read,bs=4k");
-    assert.ok("problems" in never && /never ends/.test(never.problems[0]!.message));
+    const dflt = parseWorkload("vdev=/dev/xvdb,ioengine=libaio");
+    assert.deepEqual(dflt, { job: { rw: "randrw", bs: 4096, iodepth: 16, runtimeMs: 30_000 }, vdev: "xvdb" });
+    assert.deepEqual(parseWorkload("idle"), { job: undefined });
     const dup = parseWorkload("rw=read,rw=write,runtime=1,iodepth=0,bs=1000,verify=md5");
     assert.ok("problems" in dup);
     assert.equal(dup.problems.length, 4);
+    const e = errs(
+      'name="a"\ndisk=["vdev=xvda,target=null:size=1G"]\nxensim_workload="vdev=xvdz"\nxensim_blkfront="queues=x"',
+    );
+    assert.deepEqual(
+      e.map((x) => x.message),
+      ["xensim_workload: vdev xvdz is not one of the disks", "xensim_blkfront: 'queues=x' is not valid"],
+    );
   });
 });
