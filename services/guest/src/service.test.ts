@@ -218,6 +218,7 @@ describe("guest runtime service", { timeout: 90_000 }, () => {
     await xs0.rm(dirs.backendPath);
     await waitFor(() => last.get(g1.domid)?.disks.length === 1, { timeoutMs: 10_000, message: "xvdb gone" });
     assert.ok(!existsSync(decodeURIComponent(sock)), "its export is gone");
+    assert.equal(await xs0.tryRead(dirs.frontendPath), undefined, "nothing left under device/vbd");
     const after = last.get(g1.domid)!;
     assert.equal(after.disks[0]!.vdev, "xvda");
     assert.ok(after.workload.ios > before, "the workload on xvda kept going");
@@ -286,5 +287,22 @@ describe("guest runtime service", { timeout: 90_000 }, () => {
       { timeoutMs: 10_000, message: "g1 shut down for reboot" },
     );
     assert.equal(info.shutdownReason, 1);
+  });
+
+  it("a domain destroyed under its running guest (disk, workload) is dropped; the runtime carries on", async () => {
+    const g3 = await buildGuest(xc0, xs0, {
+      name: "g3",
+      memoryMib: 32,
+      xensim: { workload: "rw=randrw,bs=4k,iodepth=8,runtime=30" },
+    });
+    await addVbd({ frontend: g3.domid, vdev: "xvda", params: "memory:size=16M" });
+    assert.equal((await boot(g3, "g3")).rc, 0);
+    await waitFor(() => (maxIops.get(g3.domid) ?? 0) > 0, { timeoutMs: 10_000, message: "g3 doing I/O" });
+    assert.equal(await xc0.domainDestroy(g3.domid), 0);
+    await waitFor(async () => !(await list()).some((g) => g.domid === g3.domid), { message: "g3 forgotten" });
+    assert.equal(last.get(g3.domid)?.state, "halted");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(host.failures, [], "no service failed");
+    assert.equal((await guestCalls.call<object, { rc: number }>("Halt", { domid: g3.domid })).rc, -3);
   });
 });
