@@ -34,6 +34,14 @@ export interface BuildGuestOptions {
    * `workload` (a job string or "idle") and `blkfront` (frontend settings) there.
    */
   xensim?: Record<string, string>;
+  /**
+   * Build on this domain instead of creating one: libxl's rebuild after XEN_DOMCTL_soft_reset (same
+   * domid and memory; a new store channel, the home written again, INTRODUCE, unpause). Not
+   * destroyed on failure.
+   */
+  existingDomid?: number;
+  /** Unpause this many times at the end (default 1; 2 after a soft reset: shutdown + libxl's pause). */
+  unpauses?: number;
 }
 
 /** The control/ nodes libxl creates guest-writable (the guest acks shutdown, advertises features). */
@@ -54,14 +62,21 @@ export async function buildGuest(
   xs0: XenstoreClient,
   o: BuildGuestOptions,
 ): Promise<BuiltGuest> {
-  const created = await xc0.domainCreate({
-    memoryMib: o.memoryMib,
-    vcpus: o.vcpus ?? 1,
-    hvm: true,
-    hvmParams: { [HVM_PARAM_STORE_PFN]: STORE_GFN },
-  });
-  if (created.rc !== 0) throw new Error(`domain create: rc ${created.rc}`);
-  const domid = created.domid;
+  let domid: number;
+  if (o.existingDomid !== undefined) {
+    domid = o.existingDomid;
+    const rc = await xc0.hvmParamSet(domid, HVM_PARAM_STORE_PFN, STORE_GFN);
+    if (rc !== 0) throw new Error(`HVM_PARAM_STORE_PFN on domain ${domid}: rc ${rc}`);
+  } else {
+    const created = await xc0.domainCreate({
+      memoryMib: o.memoryMib,
+      vcpus: o.vcpus ?? 1,
+      hvm: true,
+      hvmParams: { [HVM_PARAM_STORE_PFN]: STORE_GFN },
+    });
+    if (created.rc !== 0) throw new Error(`domain create: rc ${created.rc}`);
+    domid = created.domid;
+  }
   const home = `/local/domain/${domid}`;
   const uuid = o.uuid ?? randomUUID();
   const vmPath = `/vm/${uuid}`;
@@ -98,7 +113,7 @@ export async function buildGuest(
       }
     });
     await xs0.introduceDomain(domid, STORE_GFN, port.port);
-    await xc0.domainUnpause(domid);
+    for (let i = 0; i < (o.unpauses ?? 1); i++) await xc0.domainUnpause(domid);
     return {
       domid,
       ramPages: o.memoryMib * 256,
@@ -111,7 +126,7 @@ export async function buildGuest(
   } catch (err) {
     await xs0.rm(home).catch(() => {});
     await xs0.rm(vmPath).catch(() => {});
-    await xc0.domainDestroy(domid).catch(() => {});
+    if (o.existingDomid === undefined) await xc0.domainDestroy(domid).catch(() => {});
     throw err;
   }
 }

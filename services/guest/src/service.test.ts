@@ -289,6 +289,44 @@ describe("guest runtime service", { timeout: 90_000 }, () => {
     assert.equal(info.shutdownReason, 1);
   });
 
+  it("soft reset (kexec): the toolstack rebuilds the domain in place, the guest boots again by itself", async () => {
+    const g4 = await buildGuest(xc0, xs0, { name: "g4", memoryMib: 32, xensim: { workload: "idle" } });
+    const d1 = await addVbd({ frontend: g4.domid, vdev: "xvda", params: "memory:size=8M" });
+    assert.equal((await boot(g4, "g4")).rc, 0);
+    await waitFor(() => last.get(g4.domid)?.disks[0]?.state === "Connected", {
+      timeoutMs: 10_000,
+      message: "g4 connected",
+    });
+    // The guest asks for a soft reset (Linux kexec: SCHEDOP_shutdown(SHUTDOWN_soft_reset)); here dom0
+    // does it for the guest, then libxl_domain_soft_reset: release, devices and nodes removed,
+    // pause, XEN_DOMCTL_soft_reset, build again on the same domid, unpause.
+    assert.equal(await xc0.domainShutdown(g4.domid, 5), 0);
+    await waitFor(async () => (await list()).find((g) => g.domid === g4.domid)?.state === "halted", {
+      message: "g4's kernel stopped",
+    });
+    await xs0.releaseDomain(g4.domid);
+    for (const p of [d1.frontendPath, d1.backendPath, g4.home, g4.vmPath]) await xs0.rm(p).catch(() => {});
+    assert.equal(await xc0.domainPause(g4.domid), 0);
+    assert.equal(await xc0.domainSoftReset(g4.domid), 0);
+    await buildGuest(xc0, xs0, {
+      name: "g4",
+      memoryMib: 32,
+      uuid: g4.uuid,
+      xensim: { workload: "rw=randwrite,bs=4k,iodepth=4,runtime=30" },
+      existingDomid: g4.domid,
+      unpauses: 2,
+    });
+    await addVbd({ frontend: g4.domid, vdev: "xvda", params: "memory:size=8M" });
+    await waitFor(
+      async () => {
+        const s = (await list()).find((g) => g.domid === g4.domid);
+        return s?.state === "running" && s.disks[0]?.state === "Connected" && Number(s.workload!.ios) > 0;
+      },
+      { timeoutMs: 15_000, message: "g4 booted again, disk connected, workload running" },
+    );
+    assert.equal((await guestCalls.call<object, { rc: number }>("Halt", { domid: g4.domid })).rc, 0);
+  });
+
   it("a domain destroyed under its running guest (disk, workload) is dropped; the runtime carries on", async () => {
     const g3 = await buildGuest(xc0, xs0, {
       name: "g3",

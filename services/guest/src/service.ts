@@ -4,7 +4,7 @@
 // hypervisor's exception events. Wiring only.
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { XenErrno } from "@xensim/abi";
+import { HVM_PARAM_STORE_EVTCHN, XenErrno } from "@xensim/abi";
 import { CallError, GrpcStatus } from "@xensim/bus";
 import {
   type BootRequest__Output,
@@ -13,7 +13,7 @@ import {
   loadHypervisorProto,
 } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
-import { decodeDomainExc, HYPERVISOR_SUBJECTS } from "@xensim/xenctrl";
+import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
 import { Counter, Gauge } from "prom-client";
 import { type GuestServiceConfig, GuestServiceConfigSchema } from "./config.js";
 import { GuestInstance, type GuestStatusJson } from "./guest.js";
@@ -75,6 +75,11 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
           } else if (e.state === "shutdown" && g.state !== "shutting-down" && g.state !== "halted") {
             g.abandon(`domain shut down (reason ${e.reason})`);
             publish(g);
+          } else if (e.state === "soft_reset") {
+            // kexec (fact sheet §9): the toolstack rebuilds the domain in place; the new kernel boots
+            // once it is unpaused with its new store channel.
+            g.abandon("soft reset");
+            void bootAfterSoftReset(e.domid, g.name);
           }
         } catch (err) {
           log.warn({ err: String(err) }, "bad domain exception event");
@@ -203,6 +208,33 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
         g.fail(err);
         guests.delete(domid);
         return { rc: typeof rc === "number" && rc < 0 ? rc : -XenErrno.EIO, error: g.error };
+      }
+    };
+
+    const bootAfterSoftReset = async (domid: number, name: string): Promise<void> => {
+      if (!sharedMemory) return;
+      const xc = new XenCtrl({ domid, calls: hv, store: sharedMemory });
+      const deadline = Date.now() + cfg.softResetBootTimeoutMs;
+      try {
+        for (;;) {
+          const i = await xc.domainInfo(domid);
+          if (i.rc !== 0 || !i.info || i.info.dying || guests.get(domid)?.state !== "halted") return;
+          if (i.info.state === "running" && i.info.pauseCount === 0) {
+            const p = await xc.hvmParamGet(domid, HVM_PARAM_STORE_EVTCHN);
+            if (p.rc === 0 && p.value !== 0n) break;
+          }
+          if (Date.now() > deadline) {
+            log.warn({ domid }, "soft reset: the domain was not rebuilt in time; not booting it");
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const r = await boot(domid, name);
+        log.info({ domid, rc: r.rc, error: r.error }, "booted again after a soft reset");
+      } catch (err) {
+        log.warn({ domid, err: String(err) }, "soft reset: boot failed");
+      } finally {
+        xc.close();
       }
     };
 
