@@ -134,6 +134,11 @@ describe("toolstack flows on an embedded host", { timeout: 60_000 }, () => {
       [],
       `${what}: backends left`,
     );
+    assert.deepEqual(
+      await xs0.ls("/local/domain/0/error/backend/vbd").catch(() => []),
+      [],
+      `${what}: error nodes left`,
+    );
   }
 
   it("create: domain, HVM params, skeleton with libxl's perms, vbds, backends in InitWait; destroy leaves nothing", async () => {

@@ -424,14 +424,20 @@ export class Toolstack {
     await this.o.xs.transaction(async (tx) => {
       if ((await tx.tryRead(`${dirs.frontendPath}/backend`)) !== undefined)
         throw new ToolstackError("EEXIST", `vdev ${d.vdev} (devid ${d.devid}) is in use on domain ${domid}`);
+      // a stale error node of an earlier device with this domid/devid would read as our failure
+      await rmIfPresent(tx, `/local/domain/${d.backend}/error/backend/vbd/${domid}/${d.devid}`);
       await applyVbdDirectories(tx, dirs);
     });
   }
 
+  /** libxl__device_destroy: the frontend, backend and error directories (and emptied parents). */
   private async removeVbdDirs(domid: number, d: { devid: number; backend: number }): Promise<void> {
     const xs = this.o.xs;
+    const errDir = `/local/domain/${d.backend}/error/backend/vbd/${domid}`;
     await rmIfPresent(xs, `/local/domain/${domid}/device/vbd/${d.devid}`);
     await rmIfPresent(xs, `/local/domain/${d.backend}/backend/vbd/${domid}/${d.devid}`);
+    await rmIfPresent(xs, `${errDir}/${d.devid}`);
+    await rmIfEmpty(xs, errDir);
     await rmIfEmpty(xs, `/local/domain/${d.backend}/backend/vbd/${domid}`);
     await rmIfEmpty(xs, `/local/domain/${domid}/device/vbd`);
   }
@@ -466,8 +472,10 @@ export class Toolstack {
 
   /** What backends may have left (or re-created) for a frontend domain that is gone. */
   private async removeBackendDirsOf(domid: number): Promise<void> {
-    for (const be of await this.o.xs.ls("/local/domain").catch(() => [] as string[]))
+    for (const be of await this.o.xs.ls("/local/domain").catch(() => [] as string[])) {
       await rmIfPresent(this.o.xs, `/local/domain/${be}/backend/vbd/${domid}`);
+      await rmIfPresent(this.o.xs, `/local/domain/${be}/error/backend/vbd/${domid}`);
+    }
   }
 
   private async waitGone(domid: number): Promise<void> {

@@ -1,0 +1,471 @@
+// xl over HTTP: the routes, their error mapping, and the OpenAPI 3 document that describes them.
+import { FlowError, type Toolstack, ToolstackError } from "@xensim/toolstack";
+import { formatXlCfgError, type ParseOptions, parseDiskSpec, parseXlCfg } from "@xensim/xlcfg";
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+
+export interface ApiOptions {
+  toolstack: Toolstack;
+  /** How configs are checked (host memory limit, store spec check). */
+  parse: Omit<ParseOptions, "file">;
+  maxConfigBytes: number;
+}
+
+const STATUS: Record<ToolstackError["code"], number> = {
+  EINVAL: 400,
+  ENOENT: 404,
+  EEXIST: 409,
+  ENOMEM: 507,
+  ETIMEDOUT: 504,
+  EIO: 500,
+  EBUSY: 409,
+};
+
+function send(reply: FastifyReply, e: unknown): FastifyReply {
+  if (e instanceof FlowError) {
+    const code = e.cause instanceof ToolstackError ? STATUS[e.cause.code] : 500;
+    return reply.code(code).send({ error: e.message, flow: e.flow, step: e.step, steps: e.records });
+  }
+  if (e instanceof ToolstackError) return reply.code(STATUS[e.code]).send({ error: e.message, code: e.code });
+  return reply.code(500).send({ error: e instanceof Error ? e.message : String(e) });
+}
+
+function domid(raw: string, reply: FastifyReply): number | undefined {
+  if (!/^\d{1,5}$/.test(raw)) {
+    void reply.code(400).send({ error: `domain id '${raw}' is not a number` });
+    return undefined;
+  }
+  return Number(raw);
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: object) => ({ content: { "application/json": { schema } } });
+const err = (description: string) => ({ description, ...json(ref("Error")) });
+const idParam = { name: "id", in: "path", required: true, schema: { type: "integer", minimum: 0 } };
+
+/** The OpenAPI 3 document (hand-written; a test checks every route is described). */
+export const OPENAPI = {
+  openapi: "3.0.3",
+  info: {
+    title: "xensim toolstack",
+    version: "0.1.0",
+    description: "xl over HTTP: domains from xl.cfg files, on_* actions, block hotplug.",
+  },
+  paths: {
+    "/openapi.json": {
+      get: { summary: "This document", responses: { "200": { description: "OpenAPI 3" } } },
+    },
+    "/domains": {
+      get: {
+        summary: "xl list",
+        responses: {
+          "200": json({ type: "object", properties: { domains: { type: "array", items: ref("Domain") } } }),
+        },
+      },
+      post: {
+        summary: "xl create: an xl.cfg file (JSON {config, filename?} or text/plain with ?filename=)",
+        parameters: [{ name: "filename", in: "query", required: false, schema: { type: "string" } }],
+        requestBody: {
+          required: true,
+          content: {
+            "application/json": {
+              schema: {
+                type: "object",
+                required: ["config"],
+                properties: { config: { type: "string" }, filename: { type: "string" } },
+              },
+            },
+            "text/plain": { schema: { type: "string" } },
+          },
+        },
+        responses: {
+          "201": {
+            description: "created and unpaused",
+            ...json({
+              type: "object",
+              properties: {
+                domid: { type: "integer" },
+                uuid: { type: "string" },
+                name: { type: "string" },
+                steps: { type: "array", items: ref("Step") },
+              },
+            }),
+          },
+          "400": { description: "the config has errors (all of them)", ...json(ref("ConfigErrors")) },
+          "409": err("a domain of that name exists"),
+          "500": { description: "a step failed; everything was rolled back", ...json(ref("FlowFailure")) },
+          "504": { description: "a wait timed out; everything was rolled back", ...json(ref("FlowFailure")) },
+          "507": err("not enough host memory"),
+        },
+      },
+    },
+    "/domains/{id}": {
+      get: {
+        summary: "One domain",
+        parameters: [idParam],
+        responses: { "200": json(ref("Domain")), "404": err("no such domain") },
+      },
+      delete: {
+        summary: "xl destroy",
+        parameters: [idParam],
+        responses: {
+          "200": json({ type: "object", properties: { steps: { type: "array", items: ref("Step") } } }),
+          "400": err("domain 0"),
+          "404": err("no such domain"),
+        },
+      },
+    },
+    "/domains/{id}/pause": {
+      post: {
+        summary: "xl pause",
+        parameters: [idParam],
+        responses: { "204": { description: "paused" }, "404": err("no such domain") },
+      },
+    },
+    "/domains/{id}/unpause": {
+      post: {
+        summary: "xl unpause",
+        parameters: [idParam],
+        responses: {
+          "204": { description: "unpaused" },
+          "400": err("not paused"),
+          "404": err("no such domain"),
+        },
+      },
+    },
+    "/domains/{id}/shutdown": {
+      post: {
+        summary: "xl shutdown: control/shutdown = poweroff, then wait for the guest",
+        parameters: [idParam],
+        responses: { "200": json(ref("ShutdownResult")), "404": err("no such domain") },
+      },
+    },
+    "/domains/{id}/reboot": {
+      post: {
+        summary: "xl reboot: control/shutdown = reboot, then wait for the guest",
+        parameters: [idParam],
+        responses: { "200": json(ref("ShutdownResult")), "404": err("no such domain") },
+      },
+    },
+    "/domains/{id}/disks": {
+      get: {
+        summary: "xl block-list",
+        parameters: [idParam],
+        responses: {
+          "200": json({ type: "object", properties: { disks: { type: "array", items: ref("Disk") } } }),
+          "404": err("no such domain"),
+        },
+      },
+      post: {
+        summary: "xl block-attach: body {spec} in xl-disk-configuration syntax",
+        parameters: [idParam],
+        requestBody: {
+          required: true,
+          ...json({ type: "object", required: ["spec"], properties: { spec: { type: "string" } } }),
+        },
+        responses: {
+          "201": json({
+            type: "object",
+            properties: {
+              vdev: { type: "string" },
+              devid: { type: "integer" },
+              steps: { type: "array", items: ref("Step") },
+            },
+          }),
+          "400": { description: "a bad disk spec", ...json(ref("ConfigErrors")) },
+          "404": err("no such domain"),
+          "409": err("the vdev is in use"),
+          "500": { description: "the backend failed; rolled back", ...json(ref("FlowFailure")) },
+        },
+      },
+    },
+    "/domains/{id}/disks/{vdev}": {
+      delete: {
+        summary: "xl block-detach (?force=0: fail instead of forcing when the handshake times out)",
+        parameters: [
+          idParam,
+          { name: "vdev", in: "path", required: true, schema: { type: "string" } },
+          { name: "force", in: "query", required: false, schema: { type: "string", enum: ["0", "1"] } },
+        ],
+        responses: {
+          "200": json({
+            type: "object",
+            properties: { handshake: { type: "boolean" }, frontendState: { type: "string" } },
+          }),
+          "404": err("no such disk"),
+          "504": { description: "the closing handshake timed out (force=0)", ...json(ref("FlowFailure")) },
+        },
+      },
+    },
+    "/actions": {
+      get: {
+        summary: "What the on_* handling did (newest last)",
+        responses: {
+          "200": json({ type: "object", properties: { actions: { type: "array", items: ref("Action") } } }),
+        },
+      },
+    },
+  },
+  components: {
+    schemas: {
+      Error: { type: "object", properties: { error: { type: "string" }, code: { type: "string" } } },
+      Step: {
+        type: "object",
+        properties: {
+          flow: { type: "string" },
+          step: { type: "string" },
+          domid: { type: "integer" },
+          outcome: { type: "string", enum: ["ok", "failed", "undone", "undo-failed", "skipped"] },
+          ms: { type: "number" },
+          error: { type: "string" },
+        },
+      },
+      FlowFailure: {
+        type: "object",
+        properties: {
+          error: { type: "string" },
+          flow: { type: "string" },
+          step: { type: "string" },
+          steps: { type: "array", items: { $ref: "#/components/schemas/Step" } },
+        },
+      },
+      ConfigErrors: {
+        type: "object",
+        properties: {
+          error: { type: "string" },
+          errors: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: {
+                file: { type: "string" },
+                line: { type: "integer" },
+                column: { type: "integer" },
+                message: { type: "string" },
+                expected: { type: "string" },
+              },
+            },
+          },
+          messages: { type: "array", items: { type: "string" } },
+        },
+      },
+      Domain: {
+        type: "object",
+        properties: {
+          name: { type: "string" },
+          id: { type: "integer" },
+          memMib: { type: "integer" },
+          vcpus: { type: "integer" },
+          state: { type: "string", description: "xl list's r b p s c d letters, e.g. r-----" },
+          time: { type: "number", description: "seconds since creation" },
+          uuid: { type: "string" },
+          type: { type: "string", enum: ["pv", "hvm"] },
+          shutdownReason: { type: "string" },
+        },
+      },
+      Disk: {
+        type: "object",
+        properties: {
+          vdev: { type: "string" },
+          devid: { type: "integer" },
+          backendDomid: { type: "integer" },
+          backendState: { type: "string" },
+          frontendState: { type: "string" },
+          params: { type: "string" },
+          mode: { type: "string" },
+          ringPages: { type: "integer" },
+          queues: { type: "integer" },
+          features: { type: "object", additionalProperties: { type: "string" } },
+          sectors: { type: "integer" },
+          nbdUri: { type: "string" },
+        },
+      },
+      ShutdownResult: {
+        type: "object",
+        properties: { acted: { type: "boolean" }, state: { type: "string" } },
+      },
+      Action: {
+        type: "object",
+        properties: {
+          domid: { type: "integer" },
+          reason: { type: "string" },
+          action: { type: "string" },
+          newDomid: { type: "integer" },
+          outcome: { type: "string" },
+          error: { type: "string" },
+        },
+      },
+    },
+  },
+} as const;
+
+/** The API app (not listening). `routes` lists what was registered, for the OpenAPI check. */
+export function buildApi(o: ApiOptions): {
+  app: FastifyInstance;
+  routes: Array<{ method: string; url: string }>;
+} {
+  const app = Fastify({ logger: false, bodyLimit: o.maxConfigBytes + 4096 });
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook("onRoute", (r) => {
+    for (const m of [r.method].flat()) if (m !== "HEAD") routes.push({ method: m, url: r.url });
+  });
+  const ts = o.toolstack;
+
+  app.get("/openapi.json", async () => OPENAPI);
+
+  app.get("/domains", async (_req, reply) => {
+    try {
+      return { domains: await ts.list() };
+    } catch (e) {
+      return send(reply, e);
+    }
+  });
+
+  app.post<{ Body: unknown; Querystring: { filename?: string } }>("/domains", async (req, reply) => {
+    let text: string | undefined;
+    let file = req.query.filename ?? "<request>";
+    if (typeof req.body === "string") text = req.body;
+    else if (typeof req.body === "object" && req.body !== null && "config" in req.body) {
+      const b = req.body as { config: unknown; filename?: unknown };
+      if (typeof b.config === "string") text = b.config;
+      if (typeof b.filename === "string") file = b.filename;
+    }
+    if (text === undefined)
+      return reply
+        .code(400)
+        .send({ error: "expected a JSON body {config, filename?} or a text/plain xl.cfg" });
+    if (text.length > o.maxConfigBytes)
+      return reply.code(400).send({ error: `config larger than ${o.maxConfigBytes} bytes` });
+    const r = parseXlCfg(text, { ...o.parse, file });
+    if (!r.ok)
+      return reply
+        .code(400)
+        .send({ error: "invalid config", errors: r.errors, messages: r.errors.map(formatXlCfgError) });
+    try {
+      const c = await ts.create(r.config);
+      return reply.code(201).send({ domid: c.domid, uuid: c.uuid, name: r.config.name, steps: c.records });
+    } catch (e) {
+      return send(reply, e);
+    }
+  });
+
+  app.get<{ Params: { id: string } }>("/domains/:id", async (req, reply) => {
+    const id = domid(req.params.id, reply);
+    if (id === undefined) return reply;
+    try {
+      return await ts.info(id);
+    } catch (e) {
+      return send(reply, e);
+    }
+  });
+
+  app.delete<{ Params: { id: string } }>("/domains/:id", async (req, reply) => {
+    const id = domid(req.params.id, reply);
+    if (id === undefined) return reply;
+    try {
+      return { steps: await ts.destroy(id) };
+    } catch (e) {
+      return send(reply, e);
+    }
+  });
+
+  for (const op of ["pause", "unpause"] as const)
+    app.post<{ Params: { id: string } }>(`/domains/:id/${op}`, async (req, reply) => {
+      const id = domid(req.params.id, reply);
+      if (id === undefined) return reply;
+      try {
+        await ts[op](id);
+        return reply.code(204).send();
+      } catch (e) {
+        return send(reply, e);
+      }
+    });
+
+  for (const [op, kind] of [
+    ["shutdown", "poweroff"],
+    ["reboot", "reboot"],
+  ] as const)
+    app.post<{ Params: { id: string }; Querystring: { timeoutMs?: string } }>(
+      `/domains/:id/${op}`,
+      async (req, reply) => {
+        const id = domid(req.params.id, reply);
+        if (id === undefined) return reply;
+        const t = req.query.timeoutMs;
+        try {
+          return await ts.requestShutdown(
+            id,
+            kind,
+            t !== undefined && /^\d+$/.test(t) ? { timeoutMs: Number(t) } : {},
+          );
+        } catch (e) {
+          return send(reply, e);
+        }
+      },
+    );
+
+  app.get<{ Params: { id: string } }>("/domains/:id/disks", async (req, reply) => {
+    const id = domid(req.params.id, reply);
+    if (id === undefined) return reply;
+    try {
+      return { disks: await ts.listDisks(id) };
+    } catch (e) {
+      return send(reply, e);
+    }
+  });
+
+  app.post<{ Params: { id: string }; Body: unknown }>("/domains/:id/disks", async (req, reply) => {
+    const id = domid(req.params.id, reply);
+    if (id === undefined) return reply;
+    const b = req.body;
+    const spec =
+      typeof b === "string"
+        ? b
+        : typeof b === "object" && b !== null && "spec" in b && typeof b.spec === "string"
+          ? b.spec
+          : undefined;
+    if (spec === undefined) return reply.code(400).send({ error: "expected a JSON body {spec}" });
+    // the disk spec as a one-line config, so errors carry positions like a file's
+    const r = parseDiskSpec(spec);
+    if ("problems" in r) {
+      const errors = r.problems.map((p) => ({
+        file: "<disk spec>",
+        line: 1,
+        column: p.offset + 1,
+        message: p.message,
+        ...(p.expected ? { expected: p.expected } : {}),
+      }));
+      return reply
+        .code(400)
+        .send({ error: "invalid disk spec", errors, messages: errors.map(formatXlCfgError) });
+    }
+    const extra = o.parse.checkTarget?.(r.disk.target, r.disk);
+    if (extra !== undefined) {
+      const errors = [{ file: "<disk spec>", line: 1, column: 1, message: extra }];
+      return reply
+        .code(400)
+        .send({ error: "invalid disk spec", errors, messages: errors.map(formatXlCfgError) });
+    }
+    try {
+      const steps = await ts.attachDisk(id, r.disk);
+      return reply.code(201).send({ vdev: r.disk.vdev, devid: r.disk.devid, steps });
+    } catch (e) {
+      return send(reply, e);
+    }
+  });
+
+  app.delete<{ Params: { id: string; vdev: string }; Querystring: { force?: string } }>(
+    "/domains/:id/disks/:vdev",
+    async (req, reply) => {
+      const id = domid(req.params.id, reply);
+      if (id === undefined) return reply;
+      try {
+        const r = await ts.detachDisk(id, req.params.vdev, { force: req.query.force !== "0" });
+        return { handshake: r.handshake, frontendState: r.frontendState, steps: r.records };
+      } catch (e) {
+        return send(reply, e);
+      }
+    },
+  );
+
+  app.get("/actions", async () => ({ actions: ts.actions }));
+  return { app, routes };
+}

@@ -1,0 +1,55 @@
+// The toolstack service's configuration, parsed once into a frozen object.
+import { z } from "zod";
+
+export const ToolstackServiceConfigSchema = z
+  .object({
+    /** xenstored: "" = its call-plane session (in-process or gRPC by service name); else a unix socket path. */
+    xenstoredSocket: z.string().default(""),
+    /** Call target of xenstored's session API (service name in-process, or "host:port"). */
+    xenstored: z.string().default("xenstored"),
+    /** Call target of the hypervisor (service name in-process, or "host:port"). */
+    hypervisor: z.string().default("hypervisor"),
+    /** Call target of the guest runtime; "" = none: domains are built and unpaused with no kernel. */
+    guest: z.string().default(""),
+    /** Memory the host gives domains, MiB (dom0's included): create refuses beyond it. */
+    hostMemoryMib: z.number().int().min(1).default(1024),
+    /** Largest `memory` a config may ask for, MiB (xl.cfg errors past it); default hostMemoryMib. */
+    maxDomainMemoryMib: z.number().int().min(1).optional(),
+    /** The HTTP API (xl over HTTP). Port 0 = any free port (logged). */
+    api: z
+      .object({
+        host: z.string().default("127.0.0.1"),
+        port: z.number().int().min(0).max(65535).default(9080),
+      })
+      .strict()
+      .default({ host: "127.0.0.1", port: 9080 }),
+    /** Largest config body accepted, bytes. */
+    maxConfigBytes: z.number().int().min(256).default(65536),
+    timeouts: z
+      .object({
+        /** Backends reaching InitWait after create / attach. */
+        backendMs: z.number().int().min(1).default(10_000),
+        /** Frontends reaching Connected after attach (guest runtime only). */
+        frontendMs: z.number().int().min(1).default(10_000),
+        /** The guest acting on control/shutdown. */
+        shutdownMs: z.number().int().min(1).default(10_000),
+        /** The closing handshake of block-detach before forcing. */
+        detachMs: z.number().int().min(1).default(10_000),
+        /** The closing handshake of each device during destroy before forcing. */
+        destroyDeviceMs: z.number().int().min(0).default(2_000),
+        /** A destroyed domain leaving the hypervisor's list. */
+        reapMs: z.number().int().min(1).default(10_000),
+      })
+      .strict()
+      .default({
+        backendMs: 10_000,
+        frontendMs: 10_000,
+        shutdownMs: 10_000,
+        detachMs: 10_000,
+        destroyDeviceMs: 2_000,
+        reapMs: 10_000,
+      }),
+  })
+  .strict();
+
+export type ToolstackServiceConfig = z.infer<typeof ToolstackServiceConfigSchema>;

@@ -1,0 +1,191 @@
+// The toolstack as a service: dom0's XenCtrl and xenstore client, an optional guest-runtime client,
+// the flows of @xensim/toolstack, domain exceptions from the bus driving the on_* actions, and the
+// HTTP API. Wiring only.
+import { performance } from "node:perf_hooks";
+import { parseStoreSpec } from "@xensim/blkstore";
+import type { CallClient } from "@xensim/bus";
+import { loadGuestProto, loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
+import type { ServiceContext, ServiceModule } from "@xensim/runtime";
+import { type GuestRuntime, type GuestStatus, Toolstack } from "@xensim/toolstack";
+import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
+import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
+import { buildApi } from "./api.js";
+import { type ToolstackServiceConfig, ToolstackServiceConfigSchema } from "./config.js";
+
+async function retry<T>(what: string, fn: () => Promise<T>, ctx: ServiceContext): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (ctx.signal.aborted || i >= 50) throw e;
+      if (i > 0) ctx.log.warn({ err: e, attempt: i }, `${what}: retrying`);
+      await new Promise((r) => setTimeout(r, 20 + Math.min(i, 10) * 20));
+    }
+  }
+}
+
+interface GuestListReply {
+  guests: Array<{
+    domid: number;
+    name: string;
+    state: string;
+    error: string;
+    disks: Array<{
+      vdev: string;
+      devid: number;
+      state: string;
+      ringPages: number;
+      queues: number;
+      persistent: boolean;
+      indirectSegments: number;
+      sectors: string | number;
+      readonly: boolean;
+      nbdUri: string;
+    }>;
+  }>;
+}
+
+/** The Guest gRPC/in-process client as the toolstack's GuestRuntime. */
+function guestRuntime(calls: CallClient, deadlineMs: number): GuestRuntime {
+  return {
+    async boot(domid, name) {
+      const r = await calls.call<object, { rc: number; error: string }>(
+        "Boot",
+        { domid, name },
+        { deadlineMs },
+      );
+      return { rc: r.rc, error: r.error };
+    },
+    async halt(domid) {
+      return (await calls.call<object, { rc: number }>("Halt", { domid }, { deadlineMs })).rc;
+    },
+    async list(): Promise<GuestStatus[]> {
+      const r = await calls.call<object, GuestListReply>("List", {}, { deadlineMs });
+      return r.guests.map((g) => ({
+        domid: g.domid,
+        name: g.name,
+        state: g.state,
+        error: g.error,
+        disks: g.disks.map((d) => ({ ...d, sectors: Number(d.sectors) })),
+      }));
+    },
+  };
+}
+
+export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
+  name: "toolstack",
+  configSchema: ToolstackServiceConfigSchema,
+  async start(ctx: ServiceContext<ToolstackServiceConfig>) {
+    const cfg = ctx.config;
+    const log = ctx.log;
+    const hvCalls = ctx.calls.client(
+      loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
+      cfg.hypervisor,
+    );
+    // Control operations only: calls, whatever the placement (no shared page store needed).
+    const xc = new XenCtrl({ domid: 0, calls: hvCalls, bus: ctx.bus });
+    const xsCalls =
+      cfg.xenstoredSocket === ""
+        ? ctx.calls.client(loadXenstoreProto().xensim.xenstore.v1.Xenstore.service, cfg.xenstored)
+        : undefined;
+    const xs: XenstoreClient = await retry(
+      "connecting to xenstored",
+      () =>
+        xsCalls
+          ? connectXenstore({ calls: xsCalls, bus: ctx.bus, clientName: "toolstack" })
+          : connectXenstore({ socket: cfg.xenstoredSocket }),
+      ctx,
+    );
+    const guestCalls =
+      cfg.guest === ""
+        ? undefined
+        : ctx.calls.client(loadGuestProto().xensim.guest.v1.Guest.service, cfg.guest);
+    const t = cfg.timeouts;
+    const toolstack = new Toolstack({
+      xs,
+      hv: xc,
+      ...(guestCalls ? { guest: guestRuntime(guestCalls, t.backendMs) } : {}),
+      clock: {
+        now: () => performance.now(),
+        wallSeconds: () => Date.now() / 1000,
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      },
+      log,
+      newUuid: () => crypto.randomUUID(),
+      hostMemoryMib: cfg.hostMemoryMib,
+      backendTimeoutMs: t.backendMs,
+      frontendTimeoutMs: t.frontendMs,
+      shutdownTimeoutMs: t.shutdownMs,
+      detachTimeoutMs: t.detachMs,
+      destroyDeviceTimeoutMs: t.destroyDeviceMs,
+      reapTimeoutMs: t.reapMs,
+    });
+
+    // VIRQ_DOM_EXC as a bus event: one handling at a time per domain, in arrival order.
+    const chains = new Map<number, Promise<unknown>>();
+    const sub = ctx.bus.subscribe(HYPERVISOR_SUBJECTS.domainExcAll, {
+      callback: (m) => {
+        let domid: number;
+        try {
+          domid = decodeDomainExc(m.data).domid;
+        } catch (err) {
+          log.warn({ err, subject: m.subject }, "undecodable domain exception event");
+          return;
+        }
+        if (!Number.isInteger(domid) || domid === 0) return;
+        const prev = chains.get(domid) ?? Promise.resolve();
+        const next = prev
+          .then(() => toolstack.handleDomainEvent(domid))
+          .then((a) => {
+            if (a)
+              log.info(
+                { domid, reason: a.reason, action: a.action, outcome: a.outcome, newDomid: a.newDomid },
+                "on_* action",
+              );
+          })
+          .catch((err: unknown) => log.error({ err, domid }, "on_* handling failed"))
+          .finally(() => {
+            if (chains.get(domid) === next) chains.delete(domid);
+          });
+        chains.set(domid, next);
+      },
+    });
+
+    const { app } = buildApi({
+      toolstack,
+      maxConfigBytes: cfg.maxConfigBytes,
+      parse: {
+        maxMemoryMib: cfg.maxDomainMemoryMib ?? cfg.hostMemoryMib,
+        // store specs are checked here as blkback will read them; paths are left to blkback
+        checkTarget: (target, disk) => {
+          if (disk.targetKind !== "store") return undefined;
+          try {
+            parseStoreSpec(target);
+            return undefined;
+          } catch (e) {
+            return e instanceof Error ? e.message : String(e);
+          }
+        },
+      },
+    });
+    const address = await app.listen({ host: cfg.api.host, port: cfg.api.port });
+    log.info(
+      { address, guestRuntime: cfg.guest || null, hostMemoryMib: cfg.hostMemoryMib },
+      "toolstack started",
+    );
+    return {
+      health: () => ({ status: "ok", api: address, domains: toolstack.actions.length }),
+      async stop() {
+        sub.unsubscribe();
+        await app.close();
+        await Promise.allSettled([...chains.values()]);
+        xc.close();
+        await xs.close();
+        xsCalls?.close();
+        guestCalls?.close();
+        hvCalls.close();
+        log.info("toolstack stopped");
+      },
+    };
+  },
+};
