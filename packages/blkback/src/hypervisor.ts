@@ -20,6 +20,11 @@ export interface BlkbackHypervisor extends XenbusHypervisor<MemView> {
   evtchnSend(port: number): Promise<number>;
   /** The synchronous in-process send; used when `inProcess` is true. */
   evtchnNotify?(port: number): number;
+  /**
+   * Across host processes (XenCtrl.publishWrites): publish what was written through imported
+   * views; `barrier` puts it in batches before anything published later.
+   */
+  publishWrites?(opts?: { barrier?: boolean }): Promise<unknown>;
   /** True when sends and grant maps are atomics on a shared buffer (XenCtrl.inProcess). */
   readonly inProcess?: boolean;
   /** EVTCHNOP_bind_vcpu: deliver `port` to `vcpu` (dom0's services each own a vCPU). */

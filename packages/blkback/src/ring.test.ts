@@ -27,7 +27,7 @@ import {
   setRequestSector,
 } from "@xensim/blkif";
 import { type MemView, PageStore } from "@xensim/memory";
-import { FrontRing, REQ_PROD, RingError } from "@xensim/ring";
+import { FrontRing, REQ_PROD, RingError, RSP_PROD } from "@xensim/ring";
 import type { BlkbackHypervisor } from "./hypervisor.js";
 import { NULL_LOGGER } from "./hypervisor.js";
 import { BlkbackRing } from "./ring.js";
@@ -40,6 +40,8 @@ class TestHv implements BlkbackHypervisor {
   readonly mapped = new Map<number, number>(); // handle → ref
   readonly events: string[] = [];
   notifies = 0;
+  /** rsp_prod on the page at each barrier publish (remote placement). */
+  readonly barriers: number[] = [];
   private nextHandle = 1;
   inProcess = true;
   constructor(
@@ -77,6 +79,11 @@ class TestHv implements BlkbackHypervisor {
     this.notifies++;
     this.events.push("notify");
     return 0;
+  }
+  rspProdAt: () => number = () => 0;
+  async publishWrites(opts: { barrier?: boolean } = {}): Promise<undefined> {
+    if (opts.barrier) this.barriers.push(this.rspProdAt());
+    return undefined;
   }
   async evtchnSend(port: number): Promise<number> {
     return this.evtchnNotify(port);
@@ -308,18 +315,28 @@ describe("BlkbackRing", () => {
     assert.equal(r.back.stats.outstanding, 0);
   });
 
-  it("across host processes kicks on every push (the kick carries the fence; event words lag)", async () => {
+  it("across host processes publishes the slots first, then pushes and kicks every round", async () => {
     const r = rig({ zeroCopy: false });
     r.hv.inProcess = false;
+    r.hv.rspProdAt = () => r.front.view.atomicLoad32(RSP_PROD);
     r.disk.hold = true;
     for (let i = 0; i < 4; i++) r.send(BlkifOp.READ, 0, [[200, 0, 7]]);
     await tick();
     r.disk.release();
     await tick();
+    await tick();
     assert.equal(r.responses().length, 4);
-    assert.equal(r.back.stats.notificationsSent, 4);
-    assert.equal(r.back.stats.notificationsSuppressed, 0);
-    assert.equal(r.hv.notifies, 4);
+    const st = r.back.stats;
+    assert.ok(st.notificationsSent >= 1, "kicked");
+    assert.equal(st.notificationsSuppressed, 0, "never suppressed across hosts");
+    assert.equal(r.hv.notifies, st.notificationsSent);
+    assert.equal(r.hv.barriers.length, st.notificationsSent, "one barrier publish per push round");
+    // Each barrier went out before the push that followed it: rsp_prod had not moved yet, and every
+    // push moved it past the previous barrier.
+    assert.equal(r.hv.barriers[0], 0);
+    for (let i = 1; i < r.hv.barriers.length; i++) assert.ok(r.hv.barriers[i]! > r.hv.barriers[i - 1]!);
+    assert.ok(r.hv.barriers.at(-1)! < 4);
+    assert.equal(r.front.view.atomicLoad32(RSP_PROD), 4);
   });
 
   it("halts on a req_prod overflow, once, and still finishes what was in flight", async () => {

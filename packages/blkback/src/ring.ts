@@ -563,10 +563,11 @@ export class BlkbackRing {
       try {
         const off = this.ring.nextResponse();
         encodeResponse(this.o.view, off, this.abi, p.idLo, p.idHi, p.op, status);
-        // Across host processes the frontend's event words reach us late (replicated at its next
-        // publish), so a "no notify" decision could leave it asleep; and a kick carries the fence its
-        // receiver waits for before reading the ring. So kick on every push there.
-        if (this.ring.pushResponsesAndCheckNotify() || this.o.hv.inProcess !== true) {
+        if (this.o.hv.inProcess !== true) {
+          // Across host processes: pushed by remoteFlush, after the slot went out on its own.
+          this.o.view.markWritten(off, this.ring.entryBytes);
+          this.remoteFlush();
+        } else if (this.ring.pushResponsesAndCheckNotify()) {
           stats.notificationsSent++;
           this.notify();
         } else stats.notificationsSuppressed++;
@@ -589,6 +590,44 @@ export class BlkbackRing {
     }
     // A freed slot may unblock requests the ring size held back.
     this.kick();
+  }
+
+  private flushing = false;
+  private flushAgain = false;
+
+  /**
+   * Across host processes the frontend reads a replica of the ring. Written responses (and the data
+   * of reads, marked when they were copied) are published first as a barrier, so no replica applies
+   * rsp_prod before the slots it covers; then rsp_prod is pushed and the frontend kicked on every
+   * push — its rsp_event here may be stale, and the kick carries the fence its receiver waits for.
+   * Responses written while a publish is in flight go in the next round.
+   */
+  private remoteFlush(): void {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    this.flushing = true;
+    void (async () => {
+      try {
+        do {
+          this.flushAgain = false;
+          const pushTo = this.ring.rspProdPvt;
+          await this.o.hv.publishWrites?.({ barrier: true });
+          if (this.halted) return;
+          this.ring.pushResponsesUpTo(pushTo);
+          this.stats.notificationsSent++;
+          this.notify();
+        } while (this.flushAgain && !this.halted);
+      } catch (e) {
+        this.halt(
+          -XenErrno.EIO,
+          `publishing responses failed: ${e instanceof Error ? e.message : String(e)}`,
+        );
+      } finally {
+        this.flushing = false;
+      }
+    })();
   }
 
   private notify(): void {

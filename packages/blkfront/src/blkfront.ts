@@ -1050,9 +1050,16 @@ export class Blkfront implements BlockStore {
 
   /** Publishes the ring's new requests; kicks the backend only when the ring says so. */
   private async push(ring: RingQueue): Promise<void> {
+    // Across host processes the backend reads a replica of our pages: the request slots and their
+    // data go out in batches before the one carrying req_prod, so a replica being applied never
+    // shows the index before what it covers. (In one host process publishWrites does nothing.)
+    if (this.hv.publishWrites) await this.hv.publishWrites({ barrier: true });
     const notify = ring.front.pushRequestsAndCheckNotify();
-    if (this.hv.publishWrites) await this.hv.publishWrites();
-    if (!notify) {
+    // Writes that went to a replica in another host process (publishWrites returned a fence): the
+    // backend's req_event here may be stale (its final check ran on its replica, which may not have
+    // had these requests yet), so suppressing the kick could leave it asleep on work. Kick always.
+    const published = this.hv.publishWrites ? await this.hv.publishWrites() : undefined;
+    if (!notify && published === undefined) {
       this.stats.notificationsSuppressed++;
       return;
     }

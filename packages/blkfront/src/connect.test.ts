@@ -247,13 +247,15 @@ describe("operations", () => {
     await r.front.close();
   });
 
-  it("distributed placement: no evtchnNotify → evtchnSend; publishWrites after every push", async () => {
+  it("distributed placement: no evtchnNotify → evtchnSend; slots published before every push, then the push", async () => {
     const r = await Rig.start({ sectors: 1024, xc: { syncNotify: false } });
     await r.front.whenConnected();
     for (let i = 0; i < 10; i++) assert.equal(await r.write(i * 8, pattern(i, 4096)), 0);
     await readBack(r, 8, pattern(1, 4096));
     const s = r.front.stats;
-    assert.equal(r.xc.publishes, s.notificationsSent + s.notificationsSuppressed);
+    const pushes = s.notificationsSent + s.notificationsSuppressed;
+    assert.equal(r.xc.barriers, pushes, "a barrier publish (slots, data) before each push");
+    assert.equal(r.xc.publishes, 2 * pushes, "and a publish of req_prod after it");
     assert.equal(r.xc.sends, s.notificationsSent);
     await r.front.close();
   });

@@ -18,7 +18,7 @@ export const GRANT_ENTRIES_PER_FRAME = 512;
 export interface BlkfrontHypervisor extends XenbusHypervisor<MemView> {
   evtchnSend(port: number): Promise<number>;
   evtchnNotify?(port: number): number;
-  publishWrites?(): Promise<unknown>;
+  publishWrites?(opts?: { barrier?: boolean }): Promise<unknown>;
   gnttabSetupTable?(dom: number, nrFrames: number): Promise<{ status: number; frames: number[] }>;
 }
 

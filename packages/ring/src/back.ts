@@ -153,6 +153,22 @@ export class BackRing {
   }
 
   /**
+   * pushResponses up to `idx` (between the shared rsp_prod and rspProdPvt): responses written after
+   * a point stay private. Across host processes a backend publishes slots, then pushes the index
+   * that covers only what it published.
+   */
+  pushResponsesUpTo(idx: number): void {
+    const v = this.view;
+    const old = v.atomicLoad32(RSP_PROD);
+    const to = idx >>> 0;
+    if ((to - old) >>> 0 > (this.#rspProdPvt - old) >>> 0)
+      throw new RingError("request_cons_overflow", `push to ${to} beyond rsp_prod_pvt ${this.#rspProdPvt}`);
+    markSlotsWritten(v, this.size, this.entryBytes, old, to);
+    v.atomicStore32(RSP_PROD, to);
+    v.markWritten(RSP_PROD, 4);
+  }
+
+  /**
    * RING_PUSH_RESPONSES_AND_CHECK_NOTIFY: publish, then true iff rsp_event lies in (old, new]
    * (mod 2^32). The ring does not notify; the caller does.
    */

@@ -9,16 +9,54 @@ import type { WriteLog } from "@xensim/memory";
 import type { EvtchnConsumePendingReply__Output, FenceStatus__Output } from "@xensim/proto";
 import { decodeEvtchnWake, type Fence, HYPERVISOR_SUBJECTS } from "./subjects.js";
 
-/** Ranges written through this process's views since the last publish. */
+/**
+ * Ranges written through this process's views since the last publish, per frame, exactly as written:
+ * overlapping or touching ranges merge, gaps stay gaps. Never widen a range over bytes this side did
+ * not write — a ring page is written by both ends, and publishing our stale copy of the other end's
+ * words would overwrite them on its replica.
+ */
 export class RangeLog implements WriteLog {
-  private ranges: Array<{ frame: number; offset: number; length: number }> = [];
+  private ranges = new Map<number, number[]>(); // frame → sorted, disjoint [lo0, hi0, lo1, hi1, …]
   written(frame: number, offset: number, length: number): void {
-    if (length > 0) this.ranges.push({ frame, offset, length });
+    if (length <= 0) return;
+    let lo = offset;
+    let hi = offset + length;
+    const list = this.ranges.get(frame);
+    if (!list) {
+      this.ranges.set(frame, [lo, hi]);
+      return;
+    }
+    // Fast path: appending at or after the last range (sequential writes).
+    const n = list.length;
+    if (lo > list[n - 1]!) {
+      list.push(lo, hi);
+      return;
+    }
+    if (lo === list[n - 1]!) {
+      list[n - 1] = Math.max(hi, list[n - 1]!);
+      return;
+    }
+    const out: number[] = [];
+    let i = 0;
+    for (; i < n && list[i + 1]! < lo; i += 2) out.push(list[i]!, list[i + 1]!);
+    for (; i < n && list[i]! <= hi; i += 2) {
+      lo = Math.min(lo, list[i]!);
+      hi = Math.max(hi, list[i + 1]!);
+    }
+    out.push(lo, hi);
+    for (; i < n; i++) out.push(list[i]!);
+    this.ranges.set(frame, out);
+  }
+  get empty(): boolean {
+    return this.ranges.size === 0;
   }
   take(): Array<{ frame: number; offset: number; length: number }> {
-    const r = this.ranges;
-    this.ranges = [];
-    return r;
+    const out: Array<{ frame: number; offset: number; length: number }> = [];
+    for (const [frame, list] of this.ranges)
+      for (let i = 0; i < list.length; i += 2)
+        out.push({ frame, offset: list[i]!, length: list[i + 1]! - list[i]! });
+    this.ranges.clear();
+    return out;
   }
 }
 

@@ -57,6 +57,13 @@ export interface XenCtrlOptions {
    * host's fence, and `waitForRemoteEvents` receives.
    */
   memory?: { store: PageStore | SharedArrayBuffer; pageServer: CallClient; hypervisorHost: string };
+  /**
+   * With `store`: this host's page-server, when pages written through this client's views are read
+   * by a peer in another host process (a guest whose backend is there). Writes are logged and
+   * `publishWrites()` publishes them, so a send that follows is covered by the fence the receiver
+   * gets. Without it, writes are not logged (one host process: every thread sees the buffer).
+   */
+  publishVia?: CallClient;
 }
 
 export interface DomainCreateOptions {
@@ -162,7 +169,12 @@ export class XenCtrl {
   constructor(private readonly o: XenCtrlOptions) {
     this.domid = o.domid;
     if (o.store) {
-      this.store = o.store instanceof PageStore ? o.store : PageStore.attach(o.store);
+      const buffer = o.store instanceof PageStore ? o.store.buffer : o.store;
+      this.store = o.publishVia
+        ? PageStore.attach(buffer, { writeLog: this.log })
+        : o.store instanceof PageStore
+          ? o.store
+          : PageStore.attach(o.store);
       this.gt = new GrantTables(this.store);
       const notify = makeNotify({
         store: this.store,
@@ -180,12 +192,19 @@ export class XenCtrl {
   }
 
   /** Publish what was written through imported views; the fence a send carries. */
-  async publishWrites(): Promise<Fence | undefined> {
-    const m = this.o.memory;
-    if (!m || !this.local) return undefined;
-    const r = await m.pageServer.call<object, FenceReply__Output>(
+  /**
+   * `barrier`: these writes go out in batches of their own, before anything published later (a
+   * ring's slots before the producer index that covers them).
+   */
+  async publishWrites(opts: { barrier?: boolean } = {}): Promise<Fence | undefined> {
+    const pageServer = this.local ? this.o.memory?.pageServer : this.o.publishVia;
+    if (!pageServer) return undefined;
+    // Nothing new here: in-process sends need no fence (the receiver learns the head when it
+    // consumes). A remote send still asks, for the fence of earlier publishes.
+    if (!this.local && this.log.empty) return undefined;
+    const r = await pageServer.call<object, FenceReply__Output>(
       "Publish",
-      { ranges: this.log.take() },
+      { ranges: this.log.take(), barrier: opts.barrier ?? false },
       { deadlineMs: this.o.deadlineMs ?? 5000 },
     );
     return r.fence ? { host: r.fence.host, seq: Number(r.fence.seq) } : undefined;

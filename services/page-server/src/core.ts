@@ -264,9 +264,14 @@ export class PageServerCore {
   }
 
   /** Mark ranges of this host's frames written (by any thread) and publish them. */
-  markAndPublish(ranges: Array<{ frame: number; offset: number; length: number }>): Promise<Fence> {
+  markAndPublish(
+    ranges: Array<{ frame: number; offset: number; length: number }>,
+    barrier = false,
+  ): Promise<Fence> {
     for (const r of ranges) this.writer.written(r.frame, r.offset, r.length);
-    return this.publish();
+    // A barrier is published at once: a coalesced publish pending for this turn would otherwise
+    // take later writes into the same batches.
+    return barrier ? Promise.resolve(this.publishNow()) : this.publish();
   }
 
   /**

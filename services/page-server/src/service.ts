@@ -152,7 +152,7 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
             throw bad(`range ${r.frame}+[${r.offset}, ${r.length}) is not in a frame`);
           }
         }
-        return fenceOut(await core.markAndPublish(req.ranges));
+        return fenceOut(await core.markAndPublish(req.ranges, req.barrier));
       },
       WriteFrames: async (req: WriteFramesRequest__Output) => {
         const caller = req.caller;

@@ -84,8 +84,11 @@ export class TestXc implements BlkfrontHypervisor, PhysmapHypervisor {
     return { close: () => this.host.receive(domid, undefined) };
   }
 
-  async publishWrites(): Promise<undefined> {
+  /** Barrier publishes (the request slots and data, before the push of req_prod). */
+  barriers = 0;
+  async publishWrites(opts: { barrier?: boolean } = {}): Promise<undefined> {
     this.publishes++;
+    if (opts.barrier) this.barriers++;
     return undefined;
   }
   async evtchnSend(port: number): Promise<number> {

@@ -4,8 +4,10 @@ import type { WrittenRange as _xensim_pageserver_v1_WrittenRange, WrittenRange__
 
 export interface PublishRequest {
   'ranges'?: (_xensim_pageserver_v1_WrittenRange)[];
+  'barrier'?: (boolean);
 }
 
 export interface PublishRequest__Output {
   'ranges': (_xensim_pageserver_v1_WrittenRange__Output)[];
+  'barrier': (boolean);
 }
