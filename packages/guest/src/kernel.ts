@@ -89,8 +89,12 @@ export class GuestKernel {
   /** Per-port dispatch of the domain's events (vCPU 0). */
   readonly events = new PortDispatcher();
   readonly memory: RamAllocator;
-  /** One grant-reference allocator for the whole domain (one grant table). */
-  readonly grantRefs = new GrantRefPool(32 * 512 - 8);
+  private refs: GrantRefPool | undefined;
+  /** One grant-reference allocator for the whole domain (one grant table); made on first use. */
+  get grantRefs(): GrantRefPool {
+    this.refs ??= new GrantRefPool(32 * 512 - 8);
+    return this.refs;
+  }
   /** Events that arrived for a port nobody listens on. */
   strayEvents = 0;
   private readonly receiver: EvtchnPort;
