@@ -77,7 +77,41 @@ function replicationTable() {
   return rows.join("\n");
 }
 
-const sections = { XENSTORE: xenstoreTable, HYPERVISOR: hypervisorTable, REPLICATION: replicationTable };
+function blkTable() {
+  const files = ["blk-null.json", "blk-iscsi-array.json"].filter((f) => existsSync(join(results, f)));
+  if (files.length === 0)
+    return "_no result yet: run `npx xensim bench blk --profile null --json bench/results/blk-null.json`_";
+  const rows = [
+    "| store | ring pages | slots | queues | iodepth | IOPS | MB/s | p50 µs | p99 µs | p99.9 µs | mean outstanding | kicks per I/O |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  const notes = [];
+  for (const f of files) {
+    const r = JSON.parse(readFileSync(join(results, f), "utf8"));
+    for (const x of r.runs)
+      rows.push(
+        `| ${r.params.profile} | ${x.pages} | ${x.ring_slots} | ${x.queues} | ${x.iodepth} | ${x.iops} | ${x.mb_s} | ${x.clat_us.p50} | ${x.clat_us.p99} | ${x.clat_us.p99_9} | ${x.avg_outstanding} | ${x.notifications_per_io.total} |`,
+      );
+    const first = r.runs[0];
+    const last = r.runs.at(-1);
+    if (first && last && last !== first)
+      notes.push(
+        `${r.params.profile}: ${last.pages} pages ÷ ${first.pages} page = ${Math.round((last.iops / first.iops) * 10) / 10} × IOPS (one run)`,
+      );
+    notes.push(
+      `\`${f}\`: ${r.params.rw} ${r.params.bs} B, ${r.params.durationMs / 1000} s per ring size, Node ${r.machine.node}`,
+    );
+  }
+  rows.push("", ...notes.map((n) => `- ${n}`));
+  return rows.join("\n");
+}
+
+const sections = {
+  XENSTORE: xenstoreTable,
+  HYPERVISOR: hypervisorTable,
+  REPLICATION: replicationTable,
+  BLK: blkTable,
+};
 let text = readFileSync(readme, "utf8");
 for (const [name, fn] of Object.entries(sections)) {
   const re = new RegExp(`(<!-- BEGIN ${name} -->\\n)[\\s\\S]*?(<!-- END ${name} -->)`);
