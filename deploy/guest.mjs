@@ -1,0 +1,125 @@
+// A guest doing I/O in the hypervisor's host process (deploy/host.mjs; its memory is this host's page
+// store): dom0 builds the domain (buildGuest), writes a vbd's xenstore directories the way libxl
+// does, and the guest kernel's blkfront connects to whichever blkback serves dom0's backend
+// directory — in docker-compose.yml, the blkback container, across host processes: the guest's
+// XenCtrl publishes what it writes through this host's page-server (publishVia) and its wake-ups to
+// dom0 go over NATS. Then a fio-like write-verify job (crc32c) runs through blkfront → ring → blkback.
+import { applyVbdDirectories, vbdDirectories } from "@xensim/blkback";
+import { connectNatsBus, createInProcessCallClient } from "@xensim/bus";
+import { buildGuest, GuestKernel } from "@xensim/guest";
+import { loadHypervisorProto, loadPageServerProto, loadXenstoreProto } from "@xensim/proto";
+import { runJob } from "@xensim/workload";
+import { XenCtrl } from "@xensim/xenctrl";
+import { connectXenstore } from "@xensim/xenstore-client";
+
+let shared;
+let disks = 0;
+let queue = Promise.resolve();
+
+async function setup(host, natsUrl) {
+  const bus = await connectNatsBus({ servers: natsUrl, name: `${host.hostId}/guest-io` });
+  const hv = createInProcessCallClient(
+    loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
+    "hypervisor",
+  );
+  const ps = createInProcessCallClient(
+    loadPageServerProto().xensim.pageserver.v1.PageServer.service,
+    "page-server",
+  );
+  const xsCalls = createInProcessCallClient(
+    loadXenstoreProto().xensim.xenstore.v1.Xenstore.service,
+    "xenstored",
+  );
+  const xs0 = await connectXenstore({ calls: xsCalls, bus, clientName: "guest-io" });
+  const xc0 = new XenCtrl({ domid: 0, calls: hv, store: host.sharedMemory });
+  const g = await buildGuest(xc0, xs0, { name: "compose-guest", memoryMib: 96 });
+  const xc = new XenCtrl({
+    domid: g.domid,
+    calls: hv,
+    store: host.sharedMemory,
+    bus,
+    isRemote: (d) => d === 0, // dom0's blkback lives in another host process
+    publishVia: ps,
+  });
+  const kernel = new GuestKernel({ domid: g.domid, xc, bus, ramPages: g.ramPages, slowScanMs: 50 });
+  const xs = await kernel.connectXenstore(g.storeGfn, g.storePort);
+  return { xs0, g, kernel, xs };
+}
+
+function withTimeout(p, ms, what) {
+  let t;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise(
+      (_, reject) => (t = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)),
+    ),
+  ]);
+}
+
+/**
+ * Runs one write-verify job on a new disk of the guest. `req`: params (blkstore spec, default
+ * "memory:size=8M"), rw, bs, iodepth, ios, seed, ringPageOrder, queues, persistent, indirect.
+ */
+export function guestIo(host, natsUrl, req) {
+  const run = queue.then(() => guestIoNow(host, natsUrl, req));
+  queue = run.catch(() => {});
+  return run;
+}
+
+async function guestIoNow(host, natsUrl, req) {
+  const started = performance.now();
+  shared ??= await setup(host, natsUrl);
+  const { xs0, g, kernel, xs } = shared;
+  const vdev = `xvd${String.fromCharCode(97 + (disks++ % 26))}`;
+  const dirs = vbdDirectories({ frontend: g.domid, vdev, params: req.params ?? "memory:size=8M" });
+  await xs0.transaction((tx) => applyVbdDirectories(tx, dirs));
+  const front = await kernel.openBlkfront(xs, dirs.devid, {
+    config: {
+      maxRingPageOrder: req.ringPageOrder ?? 2,
+      maxQueues: req.queues ?? 2,
+      persistent: req.persistent ?? true,
+      maxIndirectSegments: req.indirect ?? 32,
+    },
+  });
+  try {
+    await withTimeout(front.whenConnected(), 30_000, `${vdev} connect`);
+    const connectedMs = Math.round(performance.now() - started);
+    const backendState = await xs0.read(`${dirs.backendPath}/state`);
+    const env = { nowNs: () => Number(process.hrtime.bigint()), defer: (fn) => setImmediate(fn) };
+    const spec = {
+      rw: req.rw ?? "randrw",
+      bs: req.bs ?? 16384,
+      iodepth: req.iodepth ?? 8,
+      ioLimit: req.ios ?? 200,
+      verify: "crc32c",
+      seed: req.seed ?? disks,
+    };
+    const r = await withTimeout(runJob(front, spec, env), 120_000, `${vdev} job`);
+    const ios = r.read.total_ios + r.write.total_ios;
+    const out = {
+      ok: !r.error && r.verify.failures_total === 0 && ios > 0 && front.stats.protocolErrors === 0,
+      domid: g.domid,
+      vdev,
+      backendPath: dirs.backendPath,
+      backendState,
+      pages: front.ringInfo.pages,
+      queues: front.ringInfo.queues,
+      ios,
+      reads: r.read.total_ios,
+      writes: r.write.total_ios,
+      verifyChecked: r.verify.blocks_checked,
+      verifyFailures: r.verify.failures_total,
+      error: r.error ?? null,
+      protocolErrors: front.stats.protocolErrors,
+      submitted: front.stats.submitted,
+      completed: front.stats.completed,
+      connectedMs,
+      totalMs: Math.round(performance.now() - started),
+    };
+    return out;
+  } finally {
+    await front.close();
+    await xs0.rm(dirs.frontendPath);
+    await xs0.rm(dirs.backendPath);
+  }
+}
