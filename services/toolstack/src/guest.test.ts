@@ -151,6 +151,15 @@ describe("toolstack service with a guest runtime", { timeout: 60_000 }, () => {
     assert.equal(d.body.handshake, true, "the guest's frontend answered");
     assert.equal(d.body.frontendState, "Closed");
 
+    // kexec: SCHEDOP_shutdown(soft_reset) (dom0 stands in) → rebuilt in place, the guest boots again
+    assert.equal(await xc0.domainShutdown(domid, 5), 0);
+    await waitFor(async () => ((await api("GET", "/actions")).body.actions as unknown[]).length >= 1, {
+      timeoutMs: 10_000,
+    });
+    const sr = (await api("GET", "/actions")).body.actions[0];
+    assert.deepEqual([sr.action, sr.outcome, sr.domid], ["soft-reset", "ok", domid], JSON.stringify(sr));
+    await connected(domid, 2);
+
     assert.equal((await api("DELETE", `/domains/${domid}`)).status, 200);
     await nothingLeft("after destroy");
   });
@@ -168,16 +177,16 @@ describe("toolstack service with a guest runtime", { timeout: 60_000 }, () => {
     await connected(c.body.domid, 1);
     const rb = await api("POST", `/domains/${c.body.domid}/reboot`);
     assert.equal(rb.body.acted, true, JSON.stringify(rb.body));
-    await waitFor(async () => ((await api("GET", "/actions")).body.actions as unknown[]).length >= 1, {
+    await waitFor(async () => ((await api("GET", "/actions")).body.actions as unknown[]).length >= 2, {
       timeoutMs: 10_000,
     });
-    const act = (await api("GET", "/actions")).body.actions[0];
+    const act = (await api("GET", "/actions")).body.actions[1];
     assert.deepEqual([act.reason, act.action, act.outcome], ["reboot", "restart", "ok"]);
     const d2 = act.newDomid as number;
     await connected(d2, 1);
     const off = await api("POST", `/domains/${d2}/shutdown`);
     assert.equal(off.body.acted, true);
-    await waitFor(async () => ((await api("GET", "/actions")).body.actions as unknown[]).length >= 2, {
+    await waitFor(async () => ((await api("GET", "/actions")).body.actions as unknown[]).length >= 3, {
       timeoutMs: 10_000,
     });
     await nothingLeft("after poweroff");
