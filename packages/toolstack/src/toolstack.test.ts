@@ -335,6 +335,36 @@ on_soft_reset = "soft-reset"
     await assertGone(p.domid, p.uuid, "after poweroff");
   });
 
+  it("a restarted toolstack recovers its domains from /libxl/<domid>/config and acts on shutdowns it missed", async () => {
+    const ts1 = toolstack();
+    const a = await ts1.create(cfg('name = "keep"\nmemory = 4\non_crash = "preserve"'));
+    const b = await ts1.create(cfg('name = "gone"\nmemory = 4\ndisk = ["vdev=xvda,target=memory:size=1M"]'));
+    const spec = parseDiskSpec("vdev=xvdc, target=null:size=1G");
+    assert.ok("disk" in spec);
+    await ts1.attachDisk(a.domid, spec.disk);
+    assert.equal(await xc0.domainShutdown(b.domid, 0), 0); // while nobody is watching
+    const ts2 = toolstack();
+    assert.deepEqual((await ts2.recover()).sort(), [a.domid, b.domid].sort());
+    // b powered off while nobody watched: destroyed on recovery (a is still there)
+    assert.notEqual((await xc0.domainInfo(b.domid)).rc, 0);
+    assert.equal(await xs0.exists(`/local/domain/${b.domid}`), false);
+    assert.equal(await xs0.exists(`/vm/${b.uuid}`), false);
+    assert.equal(await xs0.exists(`/local/domain/0/backend/vbd/${b.domid}`), false);
+    assert.equal(ts2.actions[0]?.action, "destroy");
+    const rec = ts2.domain(a.domid);
+    assert.equal(rec?.config.name, "keep");
+    assert.deepEqual(
+      rec?.config.disks.map((d) => d.vdev),
+      ["xvdc"],
+      "the attached disk is part of the saved config",
+    );
+    assert.equal((await ts2.list()).find((d) => d.id === a.domid)?.name, "keep");
+    assert.equal(await xc0.domainShutdown(a.domid, 3), 0);
+    assert.equal((await ts2.handleDomainEvent(a.domid))?.action, "preserve");
+    await ts2.destroy(a.domid);
+    await assertGone(a.domid, a.uuid, "after recovery");
+  });
+
   it("block attach and detach; shutdown requests nobody acts on are reported", async () => {
     const logs: string[] = [];
     const log: ToolstackLogger = { info: (_o, m) => logs.push(m), warn: (_o, m) => logs.push(m), error() {} };

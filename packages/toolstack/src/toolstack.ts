@@ -366,6 +366,7 @@ export class Toolstack {
     await tx.mkdir(`/libxl/${domid}`);
     await tx.setPerms(`/libxl/${domid}`, ["n0"]);
     await tx.write(`/libxl/${domid}/type`, config.type);
+    await this.saveConfig(tx, domid, config);
     await tx.write(`${home}/vm`, vm);
     await tx.write(`${home}/name`, config.name);
     await tx.write(`${home}/domid`, String(domid));
@@ -396,6 +397,62 @@ export class Toolstack {
     await tx.write(`${vm}/start_time`, this.o.clock.wallSeconds().toFixed(2));
     if (config.workloadText !== undefined) await tx.write(`${vm}/xensim/workload`, config.workloadText);
     if (config.blkfrontText !== undefined) await tx.write(`${vm}/xensim/blkfront`, config.blkfrontText);
+  }
+
+  /**
+   * The domain's config as libxl keeps it (its userdata): here JSON under /libxl/<domid>/config,
+   * dom0-only, so a restarted toolstack knows its domains again (`recover`). Skipped (with a
+   * warning) past what one xenstore value holds.
+   */
+  private async saveConfig(ops: XenbusStoreOps, domid: number, config: DomainConfig): Promise<void> {
+    const text = JSON.stringify(config);
+    if (text.length > 3800) {
+      this.o.log.warn({ domid, bytes: text.length }, "config too large to keep in xenstore: not recoverable");
+      await rmIfPresent(ops, `/libxl/${domid}/config`);
+      return;
+    }
+    await ops.write(`/libxl/${domid}/config`, text);
+  }
+
+  /**
+   * After a toolstack restart: the domains whose config is under /libxl/<domid>/config and that still
+   * exist are ours again (their uptime counts from now); those that shut down meanwhile get their
+   * on_* action now. Returns the recovered domids.
+   */
+  async recover(): Promise<number[]> {
+    const xs = this.o.xs;
+    const out: number[] = [];
+    for (const d of await xs.ls("/libxl").catch(() => [] as string[])) {
+      const domid = Number(d);
+      if (!Number.isInteger(domid) || this.managed.has(domid)) continue;
+      const text = await xs.tryRead(`/libxl/${d}/config`);
+      const vm = await xs.tryRead(`/local/domain/${d}/vm`);
+      const i = await this.o.hv.domainInfo(domid);
+      if (text === undefined || vm === undefined || i.rc !== 0 || !i.info) continue;
+      let config: DomainConfig;
+      try {
+        config = JSON.parse(text) as DomainConfig;
+      } catch {
+        this.o.log.warn({ domid }, "unreadable saved config: not recovered");
+        continue;
+      }
+      this.managed.set(domid, {
+        domid,
+        uuid: vm.replace(/^\/vm\//, ""),
+        config,
+        createdAtMs: this.o.clock.now(),
+        busy: false,
+        preserved: false,
+        booted: this.o.guest !== undefined,
+      });
+      out.push(domid);
+      this.o.log.info({ flow: "recover", step: "domain", domid, outcome: "ok" }, `recovered ${config.name}`);
+    }
+    for (const domid of out)
+      await this.handleDomainEvent(domid).catch((e: unknown) =>
+        this.o.log.error({ domid, err: String(e) }, "on_* after recovery failed"),
+      );
+    return out;
   }
 
   private async removeSkeleton(domid: number, uuid: string): Promise<void> {
@@ -940,8 +997,10 @@ export class Toolstack {
           }),
       });
     const records = await runFlow("block-attach", steps, this.deps(), o, domid);
-    if (rec)
+    if (rec) {
       rec.config = { ...rec.config, disks: [...rec.config.disks.filter((d) => d.vdev !== disk.vdev), disk] };
+      await this.saveConfig(this.o.xs, domid, rec.config).catch(() => {});
+    }
     return records;
   }
 
@@ -977,7 +1036,10 @@ export class Toolstack {
       domid,
     );
     const rec = this.managed.get(domid);
-    if (rec) rec.config = { ...rec.config, disks: rec.config.disks.filter((d) => d.devid !== dev.devid) };
+    if (rec) {
+      rec.config = { ...rec.config, disks: rec.config.disks.filter((d) => d.devid !== dev.devid) };
+      await this.saveConfig(this.o.xs, domid, rec.config).catch(() => {});
+    }
     return {
       handshake: result.handshake,
       frontendState: xenbusStateName(result.frontendState ?? 0) ?? String(result.frontendState),

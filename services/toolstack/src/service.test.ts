@@ -322,7 +322,21 @@ describe("toolstack service over HTTP", { timeout: 60_000 }, () => {
 
     const sh = await api("POST", `/domains/${domid}/shutdown`);
     assert.deepEqual(sh.body, { acted: false, state: "running" });
-    assert.equal((await api("DELETE", `/domains/${domid}`)).status, 200);
+
+    // the toolstack restarts: it knows the domain again and applies on_poweroff (destroy)
+    await host.restartService("toolstack");
+    await waitFor(
+      async () => (await api("GET", `/domains/${domid}`).catch(() => undefined))?.status === 200,
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    assert.equal((await api("GET", `/domains/${domid}`)).body.uuid, c.body.uuid, "managed again");
+    assert.equal(await xc0.domainShutdown(domid, 0), 0);
+    await waitFor(async () => ((await api("GET", "/actions")).body.actions as unknown[]).length === 1, {
+      timeoutMs: 10_000,
+    });
+    assert.equal((await api("GET", "/actions")).body.actions[0].action, "destroy");
     await assertNothingLeft("after hotplug");
   });
 });

@@ -168,6 +168,9 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         },
       },
     });
+    // domains of a previous run (this service restarted): ours again, missed shutdowns acted on
+    const recovered = await toolstack.recover();
+    if (recovered.length > 0) log.info({ domids: recovered }, "recovered domains");
     const address = await app.listen({ host: cfg.api.host, port: cfg.api.port });
     log.info(
       { address, guestRuntime: cfg.guest || null, hostMemoryMib: cfg.hostMemoryMib },
