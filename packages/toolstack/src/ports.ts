@@ -33,7 +33,11 @@ export interface ToolstackHypervisor {
   domainInfo(domid: number): Promise<{ rc: number; info: ToolstackDomainInfo | undefined }>;
   hvmParamSet(domid: number, index: number, value: bigint | number): Promise<number>;
   evtchnAllocUnbound(dom: number, remoteDom: number): Promise<{ rc: number; port: number }>;
-  evtchnStatus(dom: number, port: number): Promise<{ rc: number; status: number }>;
+  /** For an interdomain port: `port` is the peer's port; `vcpu` the vCPU it notifies. */
+  evtchnStatus(
+    dom: number,
+    port: number,
+  ): Promise<{ rc: number; status: number; port: number; vcpu: number }>;
 }
 
 /** One disk as the guest runtime reports it (proto xensim.guest.v1 DiskStatus). */

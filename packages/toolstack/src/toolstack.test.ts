@@ -266,6 +266,15 @@ describe("toolstack flows on an embedded host", { timeout: 60_000 }, () => {
       return true;
     });
     await assert.rejects(ts.create(cfg('name = "big"\nmemory = 40')), /does not fit/);
+    // concurrent creates of one name: the creation lock lets exactly one through
+    const both = await Promise.allSettled([
+      ts.create(cfg('name = "twin"\nmemory = 4')),
+      ts.create(cfg('name = "twin"\nmemory = 4')),
+    ]);
+    assert.deepEqual(both.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
+    const twin = both.find((r) => r.status === "fulfilled");
+    assert.ok(twin?.status === "fulfilled");
+    await ts.destroy(twin.value.domid);
     assert.equal((await ts.list()).length, 2);
     await ts.destroy(domid);
     await assertGone(domid, uuid, "after dup");

@@ -150,6 +150,8 @@ function stateLetters(i: ToolstackDomainInfo): string {
 
 export class Toolstack {
   private readonly managed = new Map<number, ManagedDomain>();
+  /** xl's domain-creation lock: one create at a time, so validation sees every earlier domain. */
+  private createLock: Promise<unknown> = Promise.resolve();
   /** What the on_* handling did, newest last (bounded). */
   readonly actions: ActionRecord[] = [];
   private readonly o: Required<Omit<ToolstackOptions, "guest">> & { guest: GuestRuntime | undefined };
@@ -196,6 +198,15 @@ export class Toolstack {
   async create(
     config: DomainConfig,
     o: FlowOptions & { uuid?: string } = {},
+  ): Promise<{ domid: number; uuid: string; records: FlowStepRecord[] }> {
+    const run = this.createLock.then(() => this.createLocked(config, o));
+    this.createLock = run.catch(() => {});
+    return run;
+  }
+
+  private async createLocked(
+    config: DomainConfig,
+    o: FlowOptions & { uuid?: string },
   ): Promise<{ domid: number; uuid: string; records: FlowStepRecord[] }> {
     const uuid = o.uuid ?? config.uuid ?? this.o.newUuid();
     const st = { domid: -1, port: -1 };
@@ -273,16 +284,26 @@ export class Toolstack {
         run: async (ctx) => {
           await xs.introduceDomain(st.domid, STORE_GFN, st.port);
           ctx.onUndo(() => xs.releaseDomain(st.domid));
-          // xenstored maps the page and binds the channel after answering: wait until it has (a
-          // release racing an unfinished attach would leave its port behind)
+          // xenstored maps the page and binds the channel after answering INTRODUCE, then moves its
+          // end to its dom0 vCPU and only then registers the connection: a RELEASE before that
+          // finds nothing to drop and its port stays bound. Wait for the bind and the vCPU move
+          // (bounded: a dom0 without a xenstored vCPU keeps the port on vCPU 0).
+          let peer = -1;
           await this.waitFor(
             `xenstored binding the store channel of ${st.domid}`,
             this.o.backendTimeoutMs,
             async () => {
               const s = await hv.evtchnStatus(st.domid, st.port);
-              return s.rc === 0 && s.status === EVTCHNSTAT_interdomain;
+              if (s.rc === 0 && s.status === EVTCHNSTAT_interdomain) peer = s.port;
+              return peer >= 0;
             },
           );
+          const settle = this.o.clock.now() + 250;
+          while (this.o.clock.now() < settle) {
+            const p = await hv.evtchnStatus(0, peer);
+            if (p.rc !== 0 || p.vcpu !== 0) break;
+            await this.o.clock.sleep(this.o.pollMs / 4);
+          }
         },
       },
     );
