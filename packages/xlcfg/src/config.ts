@@ -3,6 +3,7 @@ import type { FioJobSpec } from "@xensim/workload";
 import { parseDiskSpec, type XlDisk } from "./disk.js";
 import type { XlCfgError } from "./errors.js";
 import { parseSettings, type XlSetting, type XlValue } from "./parser.js";
+import { suggest } from "./suggest.js";
 import { parseWorkload } from "./workload.js";
 
 /** What to do when the domain shuts down with a reason (xl.cfg on_poweroff, …). */
@@ -91,7 +92,12 @@ export function parseXlCfg(text: string, o: ParseOptions = {}): ParseResult {
   const byKey = new Map<string, XlSetting>();
   for (const s of settings) {
     if (!(KNOWN_KEYS as readonly string[]).includes(s.key)) {
-      at(s, `unknown setting '${s.key}'`, `one of ${KNOWN_KEYS.join(", ")}`);
+      const near = suggest(s.key, KNOWN_KEYS);
+      at(
+        s,
+        `unknown setting '${s.key}'${near ? ` (did you mean '${near}'?)` : ""}`,
+        `one of ${KNOWN_KEYS.join(", ")}`,
+      );
       continue;
     }
     const prev = byKey.get(s.key);

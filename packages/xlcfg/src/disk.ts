@@ -4,6 +4,7 @@
 // `null:size=1G`, `array:profile=iscsi-array,size=1G,seed=7,data=null`,
 // `file:path=img.raw,size=64M` — created with that size if missing) or a path to a raw image file.
 import { vbdDevid } from "@xensim/blkback";
+import { suggest } from "./suggest.js";
 
 export type DiskAccess = "r" | "w";
 
@@ -89,7 +90,11 @@ export function parseDiskSpec(spec: string): { disk: XlDisk } | { problems: Disk
     } else {
       const value = item.slice(eq + 1).trim();
       if (!(KEYS as readonly string[]).includes(key))
-        bad(start, `unknown disk key '${key}'`, KEYS.join(", "));
+        bad(
+          start,
+          `unknown disk key '${key}'${suggest(key, KEYS) ? ` (did you mean '${suggest(key, KEYS)}'?)` : ""}`,
+          KEYS.join(", "),
+        );
       else if (kv.has(key === "mode" ? "access" : key)) bad(start, `${key} given twice`);
       else kv.set(key === "mode" ? "access" : key, { value, offset: start + eq + 1 });
     }

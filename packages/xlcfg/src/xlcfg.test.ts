@@ -149,6 +149,20 @@ describe("xl.cfg", () => {
     );
   });
 
+  it("misspelt keys get a suggestion", () => {
+    assert.deepEqual(
+      errs('name="a"\nmemroy = 4\nvcpu = 1\nfrobnicate = 1\ndisk = ["vdev=xvda, acess=ro, target=/x"]').map(
+        (e) => e.message,
+      ),
+      [
+        "unknown setting 'memroy' (did you mean 'memory'?)",
+        "unknown setting 'vcpu' (did you mean 'vcpus'?)",
+        "unknown setting 'frobnicate'",
+        "disk: unknown disk key 'acess' (did you mean 'access'?)",
+      ],
+    );
+  });
+
   it("names: digits only, spaces and empty refused; soft-reset on PV refused", () => {
     for (const n of ["123", "a b", "", "x".repeat(65)]) assert.equal(errs(`name = "${n}"`).length, 1, n);
     assert.match(errs('name="a"\ntype="pv"\non_soft_reset="soft-reset"')[0]!.message, /HVM/);

@@ -63,7 +63,16 @@ export const OPENAPI = {
       },
       post: {
         summary: "xl create: an xl.cfg file (JSON {config, filename?} or text/plain with ?filename=)",
-        parameters: [{ name: "filename", in: "query", required: false, schema: { type: "string" } }],
+        parameters: [
+          { name: "filename", in: "query", required: false, schema: { type: "string" } },
+          {
+            name: "dryRun",
+            in: "query",
+            required: false,
+            description: "1 = only parse and check the config (xl create -n)",
+            schema: { type: "string", enum: ["0", "1"] },
+          },
+        ],
         requestBody: {
           required: true,
           content: {
@@ -78,6 +87,10 @@ export const OPENAPI = {
           },
         },
         responses: {
+          "200": {
+            description: "dryRun=1: the parsed config",
+            ...json({ type: "object", properties: { config: { type: "object" } } }),
+          },
           "201": {
             description: "created and unpaused",
             ...json({
@@ -320,33 +333,37 @@ export function buildApi(o: ApiOptions): {
     }
   });
 
-  app.post<{ Body: unknown; Querystring: { filename?: string } }>("/domains", async (req, reply) => {
-    let text: string | undefined;
-    let file = req.query.filename ?? "<request>";
-    if (typeof req.body === "string") text = req.body;
-    else if (typeof req.body === "object" && req.body !== null && "config" in req.body) {
-      const b = req.body as { config: unknown; filename?: unknown };
-      if (typeof b.config === "string") text = b.config;
-      if (typeof b.filename === "string") file = b.filename;
-    }
-    if (text === undefined)
-      return reply
-        .code(400)
-        .send({ error: "expected a JSON body {config, filename?} or a text/plain xl.cfg" });
-    if (text.length > o.maxConfigBytes)
-      return reply.code(400).send({ error: `config larger than ${o.maxConfigBytes} bytes` });
-    const r = parseXlCfg(text, { ...o.parse, file });
-    if (!r.ok)
-      return reply
-        .code(400)
-        .send({ error: "invalid config", errors: r.errors, messages: r.errors.map(formatXlCfgError) });
-    try {
-      const c = await ts.create(r.config);
-      return reply.code(201).send({ domid: c.domid, uuid: c.uuid, name: r.config.name, steps: c.records });
-    } catch (e) {
-      return send(reply, e);
-    }
-  });
+  app.post<{ Body: unknown; Querystring: { filename?: string; dryRun?: string } }>(
+    "/domains",
+    async (req, reply) => {
+      let text: string | undefined;
+      let file = req.query.filename ?? "<request>";
+      if (typeof req.body === "string") text = req.body;
+      else if (typeof req.body === "object" && req.body !== null && "config" in req.body) {
+        const b = req.body as { config: unknown; filename?: unknown };
+        if (typeof b.config === "string") text = b.config;
+        if (typeof b.filename === "string") file = b.filename;
+      }
+      if (text === undefined)
+        return reply
+          .code(400)
+          .send({ error: "expected a JSON body {config, filename?} or a text/plain xl.cfg" });
+      if (text.length > o.maxConfigBytes)
+        return reply.code(400).send({ error: `config larger than ${o.maxConfigBytes} bytes` });
+      const r = parseXlCfg(text, { ...o.parse, file });
+      if (!r.ok)
+        return reply
+          .code(400)
+          .send({ error: "invalid config", errors: r.errors, messages: r.errors.map(formatXlCfgError) });
+      if (req.query.dryRun === "1" || req.query.dryRun === "true") return { config: r.config };
+      try {
+        const c = await ts.create(r.config);
+        return reply.code(201).send({ domid: c.domid, uuid: c.uuid, name: r.config.name, steps: c.records });
+      } catch (e) {
+        return send(reply, e);
+      }
+    },
+  );
 
   app.get<{ Params: { id: string } }>("/domains/:id", async (req, reply) => {
     const id = domid(req.params.id, reply);

@@ -29,7 +29,7 @@ describe("OpenAPI document", () => {
       newUuid: () => "00000000-0000-4000-8000-000000000000",
       hostMemoryMib: 64,
     });
-    const { app, routes } = buildApi({ toolstack, parse: {}, maxConfigBytes: 4096 });
+    const { app, routes } = buildApi({ toolstack, parse: { maxMemoryMib: 64 }, maxConfigBytes: 4096 });
     await app.ready();
     assert.ok(routes.length >= 12);
     const paths = OPENAPI.paths as Record<string, Record<string, unknown>>;
@@ -41,6 +41,44 @@ describe("OpenAPI document", () => {
     assert.equal(described.length, routes.length, "nothing described that is not served");
     const res = await app.inject({ method: "GET", url: "/openapi.json" });
     assert.equal(res.json().openapi, "3.0.3");
+    // checks that need no host: dry run, bad bodies, bad ids
+    const dry = await app.inject({
+      method: "POST",
+      url: "/domains?dryRun=1&filename=x.cfg",
+      headers: { "content-type": "text/plain" },
+      payload: 'name = "x"\nmemory = 16',
+    });
+    assert.equal(dry.statusCode, 200);
+    assert.equal(dry.json().config.memoryMib, 16);
+    const bad = await app.inject({
+      method: "POST",
+      url: "/domains?dryRun=1&filename=x.cfg",
+      headers: { "content-type": "text/plain" },
+      payload: 'name = "x"\nmemory = 99',
+    });
+    assert.equal(bad.statusCode, 400);
+    assert.deepEqual(bad.json().messages, [
+      "x.cfg:2:10: memory 99 is out of range (expected an integer number of MiB in 1..64)",
+    ]);
+    const notJson = await app.inject({
+      method: "POST",
+      url: "/domains",
+      headers: { "content-type": "application/json" },
+      payload: "{not json",
+    });
+    assert.equal(notJson.statusCode, 400);
+    const big = await app.inject({
+      method: "POST",
+      url: "/domains",
+      headers: { "content-type": "text/plain" },
+      payload: "#".repeat(5000),
+    });
+    assert.equal(big.statusCode, 400);
+    assert.equal((await app.inject({ method: "GET", url: "/domains/x1" })).statusCode, 400);
+    assert.equal(
+      (await app.inject({ method: "POST", url: "/domains/1/disks", payload: {} })).statusCode,
+      400,
+    );
     await app.close();
   });
 
