@@ -9,7 +9,7 @@
 // the reason, only when dockerd cannot run on this machine. Prints its timings as JSON lines
 // ({"compose": …}).
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import {
   buildImage,
   COMPOSE_FILE,
@@ -186,9 +186,5 @@ describe("docker compose: the distributed placement", () => {
       await started.down({ removeVolumes: true, timeout: 10_000 });
       assert.deepEqual(await projectContainers(project), [], "down left containers behind");
     }
-  });
-
-  after(() => {
-    // dockerd stays up for other runs (.ci/docker.sh starts it once); the images stay cached.
   });
 });
