@@ -43,6 +43,7 @@ import { FrontRing, RingError } from "@xensim/ring";
 import {
   errnoOf,
   type GrantRefAllocator,
+  xsErrorCode,
   GrantRefPool,
   lsOrEmpty,
   XenbusDevice,
@@ -505,8 +506,18 @@ export class Blkfront implements BlockStore {
 
   private async readBackendKeys(): Promise<XenstoreValues> {
     const dir = this.dev.otherend;
-    const names = await lsOrEmpty(this.dev.store, dir);
-    const vals = await Promise.all(names.map((n) => this.dev.store.tryRead(`${dir}/${n}`)));
+    let names: string[];
+    let vals: Array<string | undefined>;
+    try {
+      names = await lsOrEmpty(this.dev.store, dir);
+      vals = await Promise.all(names.map((n) => this.dev.store.tryRead(`${dir}/${n}`)));
+    } catch (e) {
+      // The toolstack removes the backend directory once the backend is Closed (libxl's order); a
+      // guest then gets EACCES (the nearest existing ancestor is dom0's) or ENOENT: no keys left.
+      const code = xsErrorCode(e);
+      if (code === "EACCES" || code === "ENOENT") return {};
+      throw e;
+    }
     const out: Record<string, string | undefined> = {};
     names.forEach((n, i) => {
       out[n] = vals[i];

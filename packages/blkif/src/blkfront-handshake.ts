@@ -222,6 +222,12 @@ function backendChanged(st: Step, raw: number, keys: XenstoreValues): void {
     case XenbusState.Closing:
       closing(st);
       return;
+    case XenbusState.Unknown:
+      // The backend's directory is gone (the toolstack removes it once the backend is Closed). If
+      // we are Closed too, our ring grants can go: ending a grant that is still mapped is refused
+      // by the hypervisor, so a backend that died with them mapped only delays their return.
+      if (st.s.state === XenbusState.Closed) freeRings(st);
+      return;
     default:
       return;
   }

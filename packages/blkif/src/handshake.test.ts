@@ -281,6 +281,29 @@ test("close: backend Closing → frontend Closed → backend Closed; rings relea
   assert.equal(p.removed, false, "online is still 1: the device stays");
 });
 
+test("backend directory removed once both ends are Closed (state reads Unknown): the rings are freed", () => {
+  const p = new Pair();
+  p.connect();
+  // The frontend closes; the backend's final Closed is never seen — the toolstack removed its
+  // directory first (libxl__device_destroy), so the state watch reads Unknown.
+  let s = blkfrontReduce(p.fs, { kind: "backendChanged", state: S.Closing, keys: {} }).state;
+  assert.equal(s.state, S.Closed);
+  assert.ok(s.rings !== undefined, "rings still granted: the backend may still map them");
+  const r = blkfrontReduce(s, { kind: "backendChanged", state: S.Unknown, keys: {} });
+  assert.deepEqual(
+    r.effects.map((e) => e.kind),
+    ["freeRings"],
+  );
+  s = r.state;
+  assert.equal(s.rings, undefined);
+  // Unknown while still connected changes nothing (a transient read of a vanished node).
+  const q = new Pair();
+  q.connect();
+  const still = blkfrontReduce(q.fs, { kind: "backendChanged", state: S.Unknown, keys: {} });
+  assert.deepEqual(still.effects, []);
+  assert.equal(still.state.state, S.Connected);
+});
+
 test("reconnect: frontend back to Initialising after backend Closed → InitWait → Connected again", () => {
   const p = new Pair();
   p.connect();
