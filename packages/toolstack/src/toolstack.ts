@@ -174,6 +174,11 @@ export class Toolstack {
     return this.o.guest !== undefined;
   }
 
+  /** The domains this toolstack manages (created or recovered, not yet destroyed). */
+  get managedDomids(): number[] {
+    return [...this.managed.keys()];
+  }
+
   domain(domid: number): ManagedDomain | undefined {
     return this.managed.get(domid);
   }

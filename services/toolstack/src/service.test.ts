@@ -223,6 +223,15 @@ describe("toolstack service over HTTP", { timeout: 60_000 }, () => {
     const d = await api("DELETE", `/domains/${domid}`);
     assert.equal(d.status, 200, JSON.stringify(d.body));
     await assertNothingLeft("after destroy");
+    const metrics = (await host.metrics()).body;
+    assert.match(
+      metrics,
+      /toolstack_flow_steps_total\{[^}]*flow="create",step="vbd-add",outcome="ok"[^}]*\} 1/,
+    );
+    assert.match(
+      metrics,
+      /toolstack_flow_steps_total\{[^}]*flow="destroy",step="domain-destroy",outcome="ok"[^}]*\} 1/,
+    );
     assert.equal((await api("GET", `/domains/${domid}`)).status, 404);
     assert.equal((await api("DELETE", `/domains/${domid}`)).status, 404);
     assert.equal((await api("DELETE", "/domains/0")).status, 400);

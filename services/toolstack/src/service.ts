@@ -9,6 +9,7 @@ import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { type GuestRuntime, type GuestStatus, Toolstack } from "@xensim/toolstack";
 import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
+import { Counter, Gauge, Histogram } from "prom-client";
 import { buildApi } from "./api.js";
 import { type ToolstackServiceConfig, ToolstackServiceConfigSchema } from "./config.js";
 
@@ -101,6 +102,45 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         ? undefined
         : ctx.calls.client(loadGuestProto().xensim.guest.v1.Guest.service, cfg.guest);
     const t = cfg.timeouts;
+    // Every flow step is logged by the flows; the same records feed the metrics.
+    const reg = [ctx.metrics];
+    const steps = new Counter({
+      name: "toolstack_flow_steps_total",
+      help: "flow steps by flow, step and outcome (ok, failed, undone, undo-failed)",
+      labelNames: ["flow", "step", "outcome"] as const,
+      registers: reg,
+    });
+    const stepSeconds = new Histogram({
+      name: "toolstack_flow_step_seconds",
+      help: "duration of flow steps",
+      labelNames: ["flow", "step"] as const,
+      buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10],
+      registers: reg,
+    });
+    const actionsTotal = new Counter({
+      name: "toolstack_actions_total",
+      help: "on_* actions taken, by shutdown reason, action and outcome",
+      labelNames: ["reason", "action", "outcome"] as const,
+      registers: reg,
+    });
+    const observe = (obj: object) => {
+      const o = obj as { flow?: unknown; step?: unknown; outcome?: unknown; ms?: unknown };
+      if (typeof o.flow !== "string" || typeof o.step !== "string" || typeof o.outcome !== "string") return;
+      const step = o.step.replace(/:.*$/, ""); // vbd-add:xvda → vbd-add (bounded label values)
+      steps.inc({ flow: o.flow, step, outcome: o.outcome });
+      if (typeof o.ms === "number") stepSeconds.observe({ flow: o.flow, step }, o.ms / 1000);
+    };
+    const flowLog = {
+      info: (obj: object, msg: string) => {
+        observe(obj);
+        log.info(obj, msg);
+      },
+      warn: (obj: object, msg: string) => {
+        observe(obj);
+        log.warn(obj, msg);
+      },
+      error: (obj: object, msg: string) => log.error(obj, msg),
+    };
     const toolstack = new Toolstack({
       xs,
       hv: xc,
@@ -110,7 +150,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         wallSeconds: () => Date.now() / 1000,
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       },
-      log,
+      log: flowLog,
       newUuid: () => crypto.randomUUID(),
       hostMemoryMib: cfg.hostMemoryMib,
       backendTimeoutMs: t.backendMs,
@@ -137,6 +177,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         const next = prev
           .then(() => toolstack.handleDomainEvent(domid))
           .then((a) => {
+            if (a) actionsTotal.inc({ reason: a.reason, action: a.action, outcome: a.outcome });
             if (a)
               log.info(
                 { domid, reason: a.reason, action: a.action, outcome: a.outcome, newDomid: a.newDomid },
@@ -171,13 +212,21 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
     // domains of a previous run (this service restarted): ours again, missed shutdowns acted on
     const recovered = await toolstack.recover();
     if (recovered.length > 0) log.info({ domids: recovered }, "recovered domains");
+    new Gauge({
+      name: "toolstack_domains",
+      help: "domains this toolstack manages",
+      registers: reg,
+      collect() {
+        this.set(toolstack.managedDomids.length);
+      },
+    });
     const address = await app.listen({ host: cfg.api.host, port: cfg.api.port });
     log.info(
       { address, guestRuntime: cfg.guest || null, hostMemoryMib: cfg.hostMemoryMib },
       "toolstack started",
     );
     return {
-      health: () => ({ status: "ok", api: address, domains: toolstack.actions.length }),
+      health: () => ({ status: "ok", api: address, domains: toolstack.managedDomids.length }),
       async stop() {
         sub.unsubscribe();
         await app.close();
