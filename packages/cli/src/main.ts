@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { registerBenchCommands } from "./commands/bench.js";
 import { registerServiceCommands } from "./commands/services.js";
 import { registerXenstoreCommands } from "./commands/xenstore.js";
+import { registerXlCommands } from "./commands/xl.js";
 
 const program = new Command()
   .name("xensim")
@@ -15,6 +16,7 @@ const program = new Command()
 registerServiceCommands(program);
 registerXenstoreCommands(program);
 registerBenchCommands(program);
+registerXlCommands(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   process.stderr.write(`xensim: ${err.message}\n`);

@@ -9,6 +9,8 @@ export const SERVICE_PACKAGES = {
   hypervisor: "@xensim/svc-hypervisor",
   "page-server": "@xensim/svc-page-server",
   blkback: "@xensim/svc-blkback",
+  guest: "@xensim/svc-guest",
+  toolstack: "@xensim/svc-toolstack",
 } as const;
 export type ServiceName = keyof typeof SERVICE_PACKAGES;
 

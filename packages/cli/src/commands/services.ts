@@ -1,9 +1,12 @@
 // `xensim xenstored …` and `xensim up`: running services.
-import { createInProcessCallClient } from "@xensim/bus";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
+import { join, resolve } from "node:path";
+import { createInProcessBus, createInProcessCallClient } from "@xensim/bus";
 import { loadXenstoreProto } from "@xensim/proto";
 import { type HostHandle, startHost } from "@xensim/runtime";
 import type { Command } from "commander";
-import { serviceEntry } from "../services.js";
+import { isServiceName, type ServiceName, serviceEntry } from "../services.js";
 
 /**
  * Runs one service as this process (the service's own standalone main), with flags translated to
@@ -48,60 +51,213 @@ export function registerServiceCommands(program: Command): void {
 
   program
     .command("up")
-    .description("bring up an emulated Xen host in this process (embedded placement)")
+    .description(
+      "bring up an emulated Xen host in this process: xenstored, hypervisor, blkback, guest runtime and toolstack in worker threads; creates the guests in examples/",
+    )
     .option("--state-dir <dir>", "state directory", ".xensim")
     .option("--socket <path>", "xenstored unix socket (default: <state-dir>/xenstored.sock)")
     .option("--nats <url>", "distributed placement: events over this NATS server, calls over gRPC")
+    .option(
+      "--services <list>",
+      `run only these services as this host process (of ${DEFAULT_UP_SERVICES.join(",")},page-server)`,
+    )
+    .option("--host-id <id>", "this host process's id (distributed placement)")
+    .option("--set <svc.key=value...>", "service config, e.g. blkback.hypervisorHost=hostA (repeatable)")
     .option("--http-port <port>", "serve the host's /healthz and /metrics", "0")
+    .option("--api-port <port>", "the toolstack's HTTP API port (0: any free port)", "9080")
+    .option("--examples <dir>", "create a domain from every *.cfg here once the host is up", "examples")
+    .option("--no-examples", "create no domains")
     .option("--exit-after-ready", "stop as soon as every service is ready (smoke test)")
-    .action(
-      async (o: {
-        stateDir: string;
-        socket?: string;
-        nats?: string;
-        httpPort: string;
-        exitAfterReady?: boolean;
-      }) => {
-        const socket = o.socket ?? `${o.stateDir}/xenstored.sock`;
-        const started = performance.now();
-        const host: HostHandle = await startHost({
-          services: [
-            {
-              name: "xenstored",
-              entry: serviceEntry("xenstored"),
-              config: { socket, stateDir: `${o.stateDir}/xenstored` },
-            },
-            { name: "hypervisor", entry: serviceEntry("hypervisor"), config: {} },
-          ],
-          ...(o.nats ? { nats: o.nats } : {}),
-          http: { port: Number(o.httpPort) },
-          logLevel: process.env.XENSIM_LOG_LEVEL ?? "warn",
+    .option("--exit-after-io", "stop after the first guest I/O completed; print the timings as JSON")
+    .action(async (o: UpOptions) => {
+      await up(o);
+    });
+}
+
+export const DEFAULT_UP_SERVICES = ["xenstored", "hypervisor", "blkback", "guest", "toolstack"] as const;
+
+interface UpOptions {
+  stateDir: string;
+  socket?: string;
+  nats?: string;
+  services?: string;
+  hostId?: string;
+  set?: string[];
+  httpPort: string;
+  apiPort: string;
+  examples: string | false;
+  exitAfterReady?: boolean;
+  exitAfterIo?: boolean;
+}
+
+interface GuestStatusEvent {
+  domid: number;
+  name: string;
+  state: string;
+  disks?: Array<{ vdev: string; state: string; ringPages?: number; queues?: number }>;
+  workload?: {
+    phase: string;
+    iops: number;
+    ios: number | string;
+    errors: number | string;
+    verifyFailures: number | string;
+  };
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function up(o: UpOptions): Promise<void> {
+  const t0 = performance.now();
+  const stateDir = resolve(o.stateDir);
+  mkdirSync(stateDir, { recursive: true });
+  const socket = o.socket ?? join(stateDir, "xenstored.sock");
+  const names = o.services ? o.services.split(",").map((x) => x.trim()) : [...DEFAULT_UP_SERVICES];
+  for (const n of names) if (!isServiceName(n)) throw new Error(`--services: unknown service ${n}`);
+  const apiPort = o.apiPort === "0" ? await freePort() : Number(o.apiPort);
+  const base: Record<string, Record<string, unknown>> = {
+    xenstored: { socket, stateDir: join(stateDir, "xenstored") },
+    hypervisor: {},
+    "page-server": {},
+    blkback: { params: { fileDir: join(stateDir, "images") } },
+    guest: { stateDir: join(stateDir, "guest") },
+    toolstack: {
+      api: { host: "127.0.0.1", port: apiPort },
+      ...(names.includes("guest") ? { guest: "guest" } : {}),
+    },
+  };
+  for (const kv of o.set ?? []) {
+    const m = /^([a-z-]+)\.([A-Za-z0-9_.]+)=(.*)$/.exec(kv);
+    if (!m || !isServiceName(m[1]!)) throw new Error(`--set ${kv}: expected <service>.<key>=<value>`);
+    let target = (base[m[1]!] ??= {});
+    const path = m[2]!.split(".");
+    for (const k of path.slice(0, -1)) target = (target[k] ??= {}) as Record<string, unknown>;
+    const raw = m[3]!;
+    target[path.at(-1)!] = /^-?\d+$/.test(raw)
+      ? Number(raw)
+      : raw === "true"
+        ? true
+        : raw === "false"
+          ? false
+          : raw;
+  }
+  mkdirSync(join(stateDir, "images"), { recursive: true });
+  const host: HostHandle = await startHost({
+    ...(o.hostId ? { hostId: o.hostId } : {}),
+    services: names.map((n) => ({ name: n, entry: serviceEntry(n as ServiceName), config: base[n] ?? {} })),
+    ...(o.nats ? { nats: o.nats } : {}),
+    sharedMemoryBytes: 1 << 30,
+    http: { port: Number(o.httpPort) },
+    // The terminal shows progress; service logs (JSON) at error unless XENSIM_LOG_LEVEL says more.
+    logLevel: process.env.XENSIM_LOG_LEVEL ?? "error",
+  });
+  let stopping = false;
+  const shutdown = async (why: string, code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`\n${why}: stopping services\n`);
+    await host.stop().catch(() => {});
+    process.stdout.write("stopped\n");
+    process.exit(code);
+  };
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  host.done.catch((err: Error) => {
+    process.stderr.write(`host failed: ${err.message}\n`);
+    process.exit(1);
+  });
+  await host.ready;
+  const readyMs = Math.round(performance.now() - t0);
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  process.stdout.write(
+    `xensim host ${host.hostId} up in ${readyMs} ms\n` +
+      `  services: ${[...host.services.keys()].join(", ")}\n` +
+      (names.includes("xenstored") ? `  xenstored: XENSTORED_PATH=${socket}\n` : "") +
+      (names.includes("toolstack") ? `  toolstack: ${apiUrl} (xensim xl list)\n` : "") +
+      (host.httpAddress
+        ? `  health: ${host.httpAddress}/healthz  metrics: ${host.httpAddress}/metrics\n`
+        : ""),
+  );
+  if (names.includes("toolstack")) writeFileSync(join(stateDir, "toolstack.url"), `${apiUrl}\n`);
+  if (o.exitAfterReady) return shutdown("ready");
+
+  // Live progress: guest status events on the host's bus.
+  const bus = o.nats ? undefined : createInProcessBus({ name: host.busName });
+  const status = new Map<number, GuestStatusEvent>();
+  let firstIoMs: number | undefined;
+  const dec = new TextDecoder();
+  bus?.subscribe("guest.*.status", {
+    callback: (m) => {
+      try {
+        const s = JSON.parse(dec.decode(m.data)) as GuestStatusEvent;
+        status.set(s.domid, s);
+        if (firstIoMs === undefined && Number(s.workload?.ios ?? 0) > 0) {
+          firstIoMs = Math.round(performance.now() - t0);
+          process.stdout.write(`first guest I/O completed ${firstIoMs} ms after start (domain ${s.domid})\n`);
+          if (o.exitAfterIo) {
+            process.stdout.write(
+              `${JSON.stringify({ up: { readyMs, firstIoMs, sinceProcessStartMs: Math.round(performance.now()) } })}\n`,
+            );
+            void shutdown("first I/O");
+          }
+        }
+      } catch {
+        // not a status we understand
+      }
+    },
+  });
+
+  if (o.examples !== false && names.includes("toolstack") && existsSync(o.examples)) {
+    for (const f of readdirSync(o.examples)
+      .filter((x) => x.endsWith(".cfg"))
+      .sort()) {
+      const file = join(o.examples, f);
+      try {
+        const res = await fetch(`${apiUrl}/domains`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ config: readFileSync(file, "utf8"), filename: file }),
         });
-        await host.ready;
-        const ms = Math.round(performance.now() - started);
-        process.stdout.write(
-          `xensim host ${host.hostId} up in ${ms} ms\n` +
-            `  services: ${[...host.services.keys()].join(", ")}\n` +
-            `  xenstored: XENSTORED_PATH=${socket}\n` +
-            (host.httpAddress
-              ? `  health: ${host.httpAddress}/healthz  metrics: ${host.httpAddress}/metrics\n`
-              : ""),
-        );
-        const shutdown = async (sig: string) => {
-          process.stdout.write(`\n${sig}: stopping services\n`);
-          await host.stop();
-          process.stdout.write("stopped\n");
-          process.exit(0);
+        const body = (await res.json()) as {
+          domid?: number;
+          name?: string;
+          error?: string;
+          messages?: string[];
         };
-        if (o.exitAfterReady) return shutdown("ready");
-        process.once("SIGINT", () => void shutdown("SIGINT"));
-        process.once("SIGTERM", () => void shutdown("SIGTERM"));
-        host.done.catch((err: Error) => {
-          process.stderr.write(`host failed: ${err.message}\n`);
-          process.exit(1);
+        if (res.ok) process.stdout.write(`  created domain ${body.domid} (${body.name}) from ${file}\n`);
+        else process.stdout.write(`  ${file}: ${[body.error, ...(body.messages ?? [])].join("; ")}\n`);
+      } catch (e) {
+        process.stdout.write(`  ${file}: ${(e as Error).message}\n`);
+      }
+    }
+  }
+  if (!bus) return;
+  const tty = process.stdout.isTTY === true;
+  let last = "";
+  setInterval(
+    () => {
+      const lines = [...status.values()]
+        .sort((a, b) => a.domid - b.domid)
+        .map((s) => {
+          const disks = (s.disks ?? [])
+            .map((d) => `${d.vdev}:${d.state}${d.ringPages ? `/${d.ringPages}p` : ""}`)
+            .join(" ");
+          const w = s.workload;
+          const io = w && w.phase !== "idle" ? ` ${w.phase} ${Math.round(w.iops)} IOPS ${w.ios} I/Os` : "";
+          return `  dom${s.domid} ${s.name} ${s.state} [${disks}]${io}`;
         });
-      },
-    );
+      const text = lines.join("\n");
+      if (text === last && !tty) return;
+      last = text;
+      if (lines.length > 0) process.stdout.write(`${new Date().toISOString().slice(11, 19)}\n${text}\n`);
+    },
+    tty ? 1000 : 5000,
+  ).unref();
 }
 
 /** An embedded host running xenstored, and an in-process call client for it (benchmarks). */
