@@ -88,7 +88,7 @@ export interface ToolstackLogger {
 export class ToolstackError extends Error {
   override readonly name = "ToolstackError";
   constructor(
-    readonly code: "EINVAL" | "ENOENT" | "EEXIST" | "ENOMEM" | "ETIMEDOUT" | "EIO" | "EBUSY",
+    readonly code: "EINVAL" | "ENOENT" | "EEXIST" | "ENOMEM" | "ETIMEDOUT" | "EIO" | "EBUSY" | "EOPNOTSUPP",
     message: string,
   ) {
     super(message);

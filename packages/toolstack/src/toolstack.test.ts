@@ -406,7 +406,10 @@ on_soft_reset = "soft-reset"
     assert.equal(await xs0.exists(`/local/domain/0/backend/vbd/${domid}`), false);
     await assert.rejects(ts.detachDisk(domid, "xvdc"), /no disk xvdc/);
 
-    const sh = await ts.requestShutdown(domid, "poweroff");
+    // no guest kernel: nobody advertised the PV control interface
+    await assert.rejects(ts.requestShutdown(domid, "poweroff"), { code: "EOPNOTSUPP" });
+    assert.equal(await xs0.read(`/local/domain/${domid}/control/shutdown`), "", "nothing written");
+    const sh = await ts.requestShutdown(domid, "poweroff", { force: true });
     assert.deepEqual(sh, { acted: false, state: "running" });
     assert.equal(await xs0.read(`/local/domain/${domid}/control/shutdown`), "poweroff");
     assert.ok(logs.some((m) => /did not act on poweroff/.test(m)));

@@ -731,15 +731,25 @@ export class Toolstack {
   /**
    * xl shutdown / reboot: writes control/shutdown and waits for the guest to shut down
    * (SCHEDOP_shutdown). `acted` false when it did not within the timeout (reported, not forced).
+   * Refused (EOPNOTSUPP) when the guest never advertised control/feature-<kind>, unless `force`
+   * (write the request anyway).
    */
   async requestShutdown(
     domid: number,
     kind: "poweroff" | "reboot",
-    o: { timeoutMs?: number } = {},
+    o: { timeoutMs?: number; force?: boolean } = {},
   ): Promise<{ acted: boolean; state: string }> {
     if (domid === 0) throw new ToolstackError("EINVAL", "not for domain 0");
     const info = await this.o.hv.domainInfo(domid);
     if (info.rc !== 0 || !info.info) throw new ToolstackError("ENOENT", `no domain ${domid}`);
+    // libxl: without the PV control interface (the guest never advertised control/feature-*) there is
+    // nobody to read control/shutdown (ERROR_NOPARAVIRT; Xen would fall back to ACPI, not modelled)
+    const feature = await this.o.xs.tryRead(`/local/domain/${domid}/control/feature-${kind}`);
+    if (feature !== "1" && o.force !== true)
+      throw new ToolstackError(
+        "EOPNOTSUPP",
+        `domain ${domid} has no PV control interface (control/feature-${kind} not set by the guest); destroy it instead`,
+      );
     const t0 = this.o.clock.now();
     await this.o.xs.write(`/local/domain/${domid}/control/shutdown`, kind);
     this.o.log.info({ flow: "shutdown", step: "request", domid, kind }, `shutdown: requested ${kind}`);

@@ -18,6 +18,7 @@ const STATUS: Record<ToolstackError["code"], number> = {
   ETIMEDOUT: 504,
   EIO: 500,
   EBUSY: 409,
+  EOPNOTSUPP: 409,
 };
 
 function send(reply: FastifyReply, e: unknown): FastifyReply {
@@ -40,6 +41,10 @@ function domid(raw: string, reply: FastifyReply): number | undefined {
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object) => ({ content: { "application/json": { schema } } });
 const err = (description: string) => ({ description, ...json(ref("Error")) });
+const shutdownParams = [
+  { name: "timeoutMs", in: "query", required: false, schema: { type: "integer", minimum: 0 } },
+  { name: "force", in: "query", required: false, schema: { type: "string", enum: ["0", "1"] } },
+];
 const idParam = { name: "id", in: "path", required: true, schema: { type: "integer", minimum: 0 } };
 
 /** The OpenAPI 3 document (hand-written; a test checks every route is described). */
@@ -147,16 +152,24 @@ export const OPENAPI = {
     },
     "/domains/{id}/shutdown": {
       post: {
-        summary: "xl shutdown: control/shutdown = poweroff, then wait for the guest",
-        parameters: [idParam],
-        responses: { "200": json(ref("ShutdownResult")), "404": err("no such domain") },
+        summary: "xl shutdown: control/shutdown = poweroff, then wait for the guest (?timeoutMs=)",
+        parameters: [idParam, ...shutdownParams],
+        responses: {
+          "200": json(ref("ShutdownResult")),
+          "404": err("no such domain"),
+          "409": err("no PV control interface (force=1 writes the request anyway)"),
+        },
       },
     },
     "/domains/{id}/reboot": {
       post: {
-        summary: "xl reboot: control/shutdown = reboot, then wait for the guest",
-        parameters: [idParam],
-        responses: { "200": json(ref("ShutdownResult")), "404": err("no such domain") },
+        summary: "xl reboot: control/shutdown = reboot, then wait for the guest (?timeoutMs=)",
+        parameters: [idParam, ...shutdownParams],
+        responses: {
+          "200": json(ref("ShutdownResult")),
+          "404": err("no such domain"),
+          "409": err("no PV control interface (force=1 writes the request anyway)"),
+        },
       },
     },
     "/domains/{id}/disks": {
@@ -401,18 +414,17 @@ export function buildApi(o: ApiOptions): {
     ["shutdown", "poweroff"],
     ["reboot", "reboot"],
   ] as const)
-    app.post<{ Params: { id: string }; Querystring: { timeoutMs?: string } }>(
+    app.post<{ Params: { id: string }; Querystring: { timeoutMs?: string; force?: string } }>(
       `/domains/:id/${op}`,
       async (req, reply) => {
         const id = domid(req.params.id, reply);
         if (id === undefined) return reply;
         const t = req.query.timeoutMs;
         try {
-          return await ts.requestShutdown(
-            id,
-            kind,
-            t !== undefined && /^\d+$/.test(t) ? { timeoutMs: Number(t) } : {},
-          );
+          return await ts.requestShutdown(id, kind, {
+            ...(t !== undefined && /^\d+$/.test(t) ? { timeoutMs: Number(t) } : {}),
+            force: req.query.force === "1",
+          });
         } catch (e) {
           return send(reply, e);
         }

@@ -367,7 +367,10 @@ describe("toolstack service over HTTP", { timeout: 60_000 }, () => {
     assert.deepEqual((await api("GET", `/domains/${domid}/disks`)).body.disks, []);
     assert.equal((await api("DELETE", `/domains/${domid}/disks/xvdb`)).status, 404);
 
-    const sh = await api("POST", `/domains/${domid}/shutdown`);
+    const noPv = await api("POST", `/domains/${domid}/shutdown`);
+    assert.equal(noPv.status, 409);
+    assert.match(noPv.body.error, /no PV control interface/);
+    const sh = await api("POST", `/domains/${domid}/shutdown?force=1`);
     assert.deepEqual(sh.body, { acted: false, state: "running" });
 
     // the toolstack restarts: it knows the domain again and applies on_poweroff (destroy)
