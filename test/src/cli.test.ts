@@ -18,7 +18,7 @@ describe("xensim up (npm start)", () => {
 
   it("brings up the embedded host, serves xenstore, and stops cleanly on SIGTERM", async () => {
     const stateDir = join(dir.path, "state");
-    const up = spawnXensim(["up", "--state-dir", stateDir]);
+    const up = spawnXensim(["up", "--state-dir", stateDir, "--api-port", "0", "--no-examples"]);
     await waitFor(() => up.output().includes("XENSTORED_PATH="), { timeoutMs: 20_000, message: "host up" });
     const socket = join(stateDir, "xenstored.sock");
     const healthUrl = /health: (http:\/\/[0-9.:]+)\/healthz/.exec(up.output())?.[1];
