@@ -2,7 +2,7 @@
 // process) runs the hypervisor, xenstored, a page-server and the guest with its blkfronts; host B
 // (this process) runs a page-server and blkback with `hypervisorHost: "hostA"` — ring and data pages
 // are page-server replicas both ways, events are consumed by call after their fence. Feature
-// combinations, each disk checked by a crc32c write-verify job.
+// combinations (16), each disk checked by a crc32c write-verify job.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -55,14 +55,12 @@ describe("block I/O across host processes (NATS + gRPC)", () => {
           logLevel: "warn",
         });
         await hostB.ready;
-        const combos = [
-          { order: 0, queues: 1, persistent: true, indirect: 0 },
-          { order: 0, queues: 4, persistent: false, indirect: 64 },
-          { order: 6, queues: 1, persistent: false, indirect: 0 },
-          { order: 6, queues: 4, persistent: true, indirect: 64 },
-          { order: 2, queues: 2, persistent: true, indirect: 0 },
-          { order: 2, queues: 2, persistent: false, indirect: 64 },
-        ];
+        // Every feature on and off in combination: pages 1/64 × queues 1/4 × persistent × indirect.
+        const combos: Array<{ order: number; queues: number; persistent: boolean; indirect: number }> = [];
+        for (const order of [0, 6])
+          for (const queues of [1, 4])
+            for (const persistent of [true, false])
+              for (const indirect of [0, 64]) combos.push({ order, queues, persistent, indirect });
         for (const combo of combos) {
           child.stdin!.write(`run ${JSON.stringify(combo)}\n`);
           const { result } = (await next("combo", 120_000)) as { result: Record<string, unknown> };
