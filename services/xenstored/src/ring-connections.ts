@@ -28,6 +28,8 @@ interface RingConnection {
 
 export class RingConnections {
   private readonly byDomid = new Map<number, RingConnection>();
+  /** Attaches still in their awaits, by domid: a detach or a newer attach supersedes them. */
+  private readonly attaching = new Map<number, symbol>();
   private readonly byPort = new Map<number, RingConnection>();
   private receiver: EvtchnPort | null = null;
   private kicking: RingConnection | null = null;
@@ -47,12 +49,22 @@ export class RingConnections {
   /** INTRODUCE(domid, gfn, port): map the store page and bind the store event channel. */
   async attach(domid: number, gfn: number, remotePort: number): Promise<void> {
     this.detach(domid); // a re-introduce replaces the old connection, as C xenstored does
+    // A release (or another introduce) during our awaits supersedes this attach: it must not
+    // register afterwards, and the port it bound must be closed again.
+    const token = Symbol(`attach-${domid}`);
+    this.attaching.set(domid, token);
+    const superseded = () => this.attaching.get(domid) !== token;
     const page = await this.xc.mapForeignPages(domid, [gfn]);
+    if (superseded()) return;
     if (typeof page === "number") {
       this.log.warn({ domid, gfn, rc: page }, "xenstore ring: cannot map the store page");
       return;
     }
     const bound = await this.xc.evtchnBindInterdomain(domid, remotePort);
+    if (superseded()) {
+      if (bound.rc === 0) void this.xc.evtchnClose(bound.port).catch(() => {});
+      return;
+    }
     if (bound.rc !== 0) {
       this.log.warn(
         { domid, remotePort, rc: bound.rc },
@@ -77,6 +89,11 @@ export class RingConnections {
       if (rc !== 0)
         this.log.warn({ domid, port: bound.port, vcpu: this.vcpu, rc }, "xenstore ring: bind_vcpu failed");
     }
+    if (superseded()) {
+      void this.xc.evtchnClose(bound.port).catch(() => {});
+      return;
+    }
+    this.attaching.delete(domid);
     // Attach at the indices found on the page: the guest may already have written requests (it
     // does not wait for INTRODUCE), and the attach completes after INTRODUCE has been answered.
     const server = new XsRingServer(page);
@@ -157,6 +174,7 @@ export class RingConnections {
 
   /** RELEASE or domain death: drop the connection and close our end of the channel. */
   detach(domid: number): void {
+    this.attaching.delete(domid); // an attach still in its awaits gives up
     const ring = this.byDomid.get(domid);
     if (!ring) return;
     ring.dead = true;
