@@ -147,8 +147,6 @@ export function registerXlCommands(program: Command): void {
     ["destroy", "DELETE", "", "destroy a domain at once"],
     ["pause", "POST", "/pause", "pause a domain"],
     ["unpause", "POST", "/unpause", "unpause a domain"],
-    ["shutdown", "POST", "/shutdown", "ask a domain to power off (control/shutdown)"],
-    ["reboot", "POST", "/reboot", "ask a domain to reboot (control/shutdown)"],
   ] as const)
     xl.command(`${cmd} <domain>`)
       .description(what)
@@ -156,6 +154,25 @@ export function registerXlCommands(program: Command): void {
         run(async () => {
           const id = await resolveDomain(base(), d);
           await api(base(), method, `/domains/${id}${path}`);
+        })(),
+      );
+  for (const [cmd, what] of [
+    ["shutdown", "ask a domain to power off (control/shutdown)"],
+    ["reboot", "ask a domain to reboot (control/shutdown)"],
+  ] as const)
+    xl.command(`${cmd} <domain>`)
+      .description(what)
+      .option("-F", "also for a domain without PV control (no control/feature-* advertised)")
+      .action((d: string, opt: { F?: boolean }) =>
+        run(async () => {
+          const id = await resolveDomain(base(), d);
+          const r = await api<{ acted?: boolean }>(
+            base(),
+            "POST",
+            `/domains/${id}/${cmd}${opt.F ? "?force=1" : ""}`,
+          );
+          if (r.acted === false)
+            process.stderr.write(`domain ${id} has not acted on the ${cmd} request yet\n`);
         })(),
       );
   xl.command("block-attach <domain> <diskspec>")
