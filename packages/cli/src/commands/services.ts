@@ -157,10 +157,13 @@ async function up(o: UpOptions): Promise<void> {
     logLevel: process.env.XENSIM_LOG_LEVEL ?? "error",
   });
   let stopping = false;
+  let creating: Promise<void> = Promise.resolve();
   const shutdown = async (why: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`\n${why}: stopping services\n`);
+    // Let a domain being created finish (or fail) first: its flow is not cut in half.
+    await Promise.race([creating, new Promise((r) => setTimeout(r, 15_000).unref())]);
     await host.stop().catch(() => {});
     process.stdout.write("stopped\n");
     process.exit(code);
@@ -168,6 +171,7 @@ async function up(o: UpOptions): Promise<void> {
   process.once("SIGINT", () => void shutdown("SIGINT"));
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   host.done.catch((err: Error) => {
+    if (stopping) return; // a service slow to stop is reported by the host's log, not a failure here
     process.stderr.write(`host failed: ${err.message}\n`);
     process.exit(1);
   });
@@ -212,30 +216,9 @@ async function up(o: UpOptions): Promise<void> {
     },
   });
 
-  if (o.examples !== false && names.includes("toolstack") && existsSync(o.examples)) {
-    for (const f of readdirSync(o.examples)
-      .filter((x) => x.endsWith(".cfg"))
-      .sort()) {
-      const file = join(o.examples, f);
-      try {
-        const res = await fetch(`${apiUrl}/domains`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ config: readFileSync(file, "utf8"), filename: file }),
-        });
-        const body = (await res.json()) as {
-          domid?: number;
-          name?: string;
-          error?: string;
-          messages?: string[];
-        };
-        if (res.ok) process.stdout.write(`  created domain ${body.domid} (${body.name}) from ${file}\n`);
-        else process.stdout.write(`  ${file}: ${[body.error, ...(body.messages ?? [])].join("; ")}\n`);
-      } catch (e) {
-        process.stdout.write(`  ${file}: ${(e as Error).message}\n`);
-      }
-    }
-  }
+  const examplesDir = o.examples;
+  if (examplesDir !== false && names.includes("toolstack") && existsSync(examplesDir))
+    creating = createExamples(examplesDir, apiUrl, () => stopping);
   if (!bus) return;
   const tty = process.stdout.isTTY === true;
   let last = "";
@@ -258,6 +241,33 @@ async function up(o: UpOptions): Promise<void> {
     },
     tty ? 1000 : 5000,
   ).unref();
+}
+
+/** Creates a domain from every *.cfg in `dir` through the toolstack's API, one at a time. */
+async function createExamples(dir: string, apiUrl: string, isStopping: () => boolean): Promise<void> {
+  for (const f of readdirSync(dir)
+    .filter((x) => x.endsWith(".cfg"))
+    .sort()) {
+    const file = join(dir, f);
+    if (isStopping()) return;
+    try {
+      const res = await fetch(`${apiUrl}/domains`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ config: readFileSync(file, "utf8"), filename: file }),
+      });
+      const body = (await res.json()) as {
+        domid?: number;
+        name?: string;
+        error?: string;
+        messages?: string[];
+      };
+      if (res.ok) process.stdout.write(`  created domain ${body.domid} (${body.name}) from ${file}\n`);
+      else process.stdout.write(`  ${file}: ${[body.error, ...(body.messages ?? [])].join("; ")}\n`);
+    } catch (e) {
+      process.stdout.write(`  ${file}: ${(e as Error).message}\n`);
+    }
+  }
 }
 
 /** An embedded host running xenstored, and an in-process call client for it (benchmarks). */
