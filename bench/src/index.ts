@@ -16,3 +16,8 @@ export type { BlkHost, BlkServiceEntries } from "./blk-stack.js";
 export { startBlkHost } from "./blk-stack.js";
 export type { BlkBenchOptions, BlkBenchResult, BlkProfile, BlkRunFigures } from "./blk.js";
 export { BLK_PROFILES, runBlkBench } from "./blk.js";
+export type { RingCeilingFigures, RingCeilingOptions } from "./ring-ceiling.js";
+export { blkifRingSlots, runRingCeiling } from "./ring-ceiling.js";
+export type { RingsBenchOptions, RingsBenchResult, RingsJob, RingsPlacement, RingsProfile } from "./rings.js";
+export { defaultIodepth, RINGS_PLACEMENTS, RINGS_PROFILES, ringsTable, runRingsBench } from "./rings.js";
+export { ringsSvg } from "./plot.js";

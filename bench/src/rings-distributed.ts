@@ -1,0 +1,230 @@
+// The distributed placement of `xensim bench rings`: blkfront in host process A (rings-host-a.ts, a
+// child process: hypervisor, xenstored, page-server and the guest), blkback in host B (this
+// process: page-server and blkback with hypervisorHost "hostA"), over a real nats-server and gRPC —
+// the setup of test/src/blk-cross-host.test.ts. Ring and data pages cross as page-server replicas.
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { startHost } from "@xensim/runtime";
+import { startNatsServer } from "@xensim/testkit";
+import type { IoFigures, JobResult, RwPattern } from "@xensim/workload";
+import type { BlkProfile, BlkRunFigures } from "./blk.js";
+import type { BlkServiceEntries } from "./blk-stack.js";
+import type { RingsHostARun } from "./rings-host-a.js";
+import { round } from "./stats.js";
+
+export interface DistributedBlkOptions {
+  entries: BlkServiceEntries & { pageServer?: string };
+  pages: number[];
+  queues: number;
+  iodepth: number;
+  bs: number;
+  rw: RwPattern;
+  profile: BlkProfile;
+  durationMs: number;
+  rampMs?: number;
+  seed?: number;
+  natsUrl?: string;
+  log?: (line: string) => void;
+  progress?: (label: string, fraction: number) => void;
+}
+
+/** The store spec blkback opens for a profile (as bench/src/blk.ts writes it). */
+export function storeSpec(profile: BlkProfile, sizeBytes: number, seed: number): string {
+  if (profile === "null" || profile === "memory") return `${profile}:size=${sizeBytes}`;
+  return `array:profile=${profile},size=${sizeBytes},seed=${seed},data=null`;
+}
+
+function counterSum(body: string, name: string, match: Record<string, string>): number {
+  let sum = 0;
+  for (const line of body.split("\n")) {
+    if (!line.startsWith(`${name}{`)) continue;
+    if (!Object.entries(match).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return sum;
+}
+
+/** BlkRunFigures from a fio-shaped job result and the kick counts of both ends. */
+export function runFigures(
+  job: JobResult,
+  ring: { pages: number; slots: number; queues: number },
+  o: { iodepth: number; bs: number; rw: RwPattern },
+  kicks: { frontSent: number; backSent: number; completed: number },
+): BlkRunFigures {
+  const ios = job.read.total_ios + job.write.total_ios;
+  const seconds = job.job_runtime / 1000;
+  const pick = (k: string) =>
+    Math.max(job.read.clat_ns.percentile[k] ?? 0, job.write.clat_ns.percentile[k] ?? 0) / 1000;
+  const meanNs =
+    ios > 0
+      ? (job.read.clat_ns.mean * job.read.total_ios + job.write.clat_ns.mean * job.write.total_ios) / ios
+      : 0;
+  const per = (n: number) => round(n / Math.max(1, kicks.completed), 3);
+  return {
+    pages: ring.pages,
+    ring_slots: ring.slots,
+    queues: ring.queues,
+    iodepth: o.iodepth,
+    bs: o.bs,
+    rw: o.rw,
+    iops: round(ios / seconds, 0),
+    mb_s: round((job.read.io_bytes + job.write.io_bytes) / seconds / 1e6, 1),
+    clat_us: {
+      p50: round(pick("50.000000"), 1),
+      p90: round(pick("90.000000"), 1),
+      p99: round(pick("99.000000"), 1),
+      p99_9: round(pick("99.900000"), 1),
+      mean: round(meanNs / 1000, 1),
+    },
+    avg_outstanding: job.avg_outstanding,
+    notifications_per_io: {
+      front_to_back: per(kicks.frontSent),
+      back_to_front: per(kicks.backSent),
+      total: per(kicks.frontSent + kicks.backSent),
+    },
+    read: job.read as IoFigures,
+    write: job.write as IoFigures,
+    errors: job.error,
+  };
+}
+
+export async function runDistributedBlk(o: DistributedBlkOptions): Promise<BlkRunFigures[]> {
+  const log = o.log ?? (() => {});
+  if (!o.entries.pageServer) throw new Error("distributed placement: no page-server entry");
+  const nats = o.natsUrl ? undefined : await startNatsServer();
+  const natsUrl = o.natsUrl ?? nats!.url;
+  const child = spawn(
+    process.execPath,
+    [
+      new URL("./rings-host-a.js", import.meta.url).pathname,
+      JSON.stringify({
+        nats: natsUrl,
+        entries: {
+          hypervisor: o.entries.hypervisor,
+          xenstored: o.entries.xenstored,
+          pageServer: o.entries.pageServer,
+        },
+      }),
+    ],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  const lines: Array<Record<string, unknown>> = [];
+  let wake: (() => void) | undefined;
+  createInterface({ input: child.stdout! }).on("line", (l) => {
+    try {
+      lines.push(JSON.parse(l) as Record<string, unknown>);
+      wake?.();
+    } catch {
+      // log output
+    }
+  });
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  let dead = false;
+  void exited.then(() => {
+    dead = true;
+    wake?.();
+  });
+  const next = async (key: string, timeoutMs: number): Promise<Record<string, unknown>> => {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const i = lines.findIndex((l) => key in l);
+      if (i >= 0) return lines.splice(i, 1)[0]!;
+      if (dead) throw new Error(`host A exited before '${key}'`);
+      if (Date.now() > until) throw new Error(`host A: no '${key}' within ${timeoutMs} ms`);
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 250);
+      });
+    }
+  };
+  let hostB: Awaited<ReturnType<typeof startHost>> | undefined;
+  const runs: BlkRunFigures[] = [];
+  try {
+    const a = (await next("hv", 60_000)) as { hv: string; xs: string; domid: number };
+    hostB = await startHost({
+      hostId: "hostB",
+      nats: natsUrl,
+      services: [
+        { name: "page-server", entry: o.entries.pageServer, config: {} },
+        {
+          name: "blkback",
+          entry: o.entries.blkback,
+          config: {
+            hypervisor: a.hv,
+            xenstored: a.xs,
+            hypervisorHost: "hostA",
+            maxRingPageOrder: 6,
+            maxQueues: Math.max(o.queues, 1),
+            maxIndirectSegments: 256,
+            persistent: true,
+            maxPersistentGrants: 1 << 20,
+          },
+        },
+      ],
+      sharedMemoryBytes: 1 << 30,
+      logLevel: "warn",
+    });
+    await hostB.ready;
+    const seed = o.seed ?? 1;
+    for (const pages of o.pages) {
+      const rampMs = o.rampMs ?? Math.min(1000, o.durationMs / 4);
+      const run: RingsHostARun = {
+        pages,
+        queues: o.queues,
+        iodepth: o.iodepth,
+        bs: o.bs,
+        rw: o.rw,
+        params: storeSpec(o.profile, 1 << 30, seed),
+        durationMs: o.durationMs,
+        rampMs,
+        seed,
+      };
+      const label = `${pages} page(s)`;
+      const mBefore = (await hostB.metrics()).body;
+      const started = Date.now();
+      const ticker = setInterval(
+        () => o.progress?.(label, Math.min(1, (Date.now() - started) / (rampMs + o.durationMs))),
+        250,
+      );
+      child.stdin!.write(`run ${JSON.stringify(run)}\n`);
+      let msg: Record<string, unknown>;
+      try {
+        msg = await next("done", 120_000 + rampMs + o.durationMs);
+      } finally {
+        clearInterval(ticker);
+      }
+      o.progress?.(label, 1);
+      if (msg.error) throw new Error(`host A: ${String(msg.error)}`);
+      const r = msg.result as {
+        devid: number;
+        ringInfo: { pages: number; slots: number; queues: number };
+        job: JobResult;
+        frontSent: number;
+        completed: number;
+      };
+      const mAfter = (await hostB.metrics()).body;
+      const labels = { domid: String(a.domid), devid: String(r.devid) };
+      const backSent =
+        counterSum(mAfter, "blkback_notifications_sent_total", labels) -
+        counterSum(mBefore, "blkback_notifications_sent_total", labels);
+      const fig = runFigures(r.job, r.ringInfo, o, {
+        frontSent: r.frontSent,
+        backSent,
+        completed: r.completed,
+      });
+      runs.push(fig);
+      log(
+        `${label.padEnd(11)} slots ${String(fig.ring_slots).padStart(5)}  ${String(fig.iops).padStart(9)} IOPS  ${String(fig.mb_s).padStart(8)} MB/s  p50 ${fig.clat_us.p50} µs  p99 ${fig.clat_us.p99} µs  outstanding ${fig.avg_outstanding}  kicks/IO ${fig.notifications_per_io.total}  (distributed)`,
+      );
+    }
+  } finally {
+    await hostB?.stop().catch(() => {}); // B first: blkback unmaps and unbinds through A's hypervisor
+    child.stdin!.write("stop\n");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([exited, new Promise((res) => (timer = setTimeout(res, 10_000)))]);
+    clearTimeout(timer);
+    if (child.exitCode === null) child.kill("SIGKILL");
+    await nats?.stop();
+  }
+  return runs;
+}
