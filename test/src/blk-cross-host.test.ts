@@ -4,12 +4,10 @@
 // are page-server replicas both ways, events are consumed by call after their fence. Feature
 // combinations (16), each disk checked by a crc32c write-verify job.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import { startHost } from "@xensim/runtime";
-import { findNatsServer, startNatsServer, waitFor } from "@xensim/testkit";
+import { findNatsServer, spawnJsonLinesChild, startNatsServer } from "@xensim/testkit";
 import { REPO_ROOT, serviceEntryPath } from "./harness.js";
 
 describe("block I/O across host processes (NATS + gRPC)", () => {
@@ -18,28 +16,12 @@ describe("block I/O across host processes (NATS + gRPC)", () => {
     { skip: findNatsServer() === undefined ? "nats-server not installed" : false },
     async () => {
       const nats = await startNatsServer();
-      const child = spawn(
-        process.execPath,
-        [join(REPO_ROOT, "test", "dist", "fixtures", "blk-cross-host-a.js"), nats.url],
-        { stdio: ["pipe", "pipe", "inherit"] },
-      );
-      const lines: Array<Record<string, unknown>> = [];
-      createInterface({ input: child.stdout! }).on("line", (l) => {
-        try {
-          lines.push(JSON.parse(l) as Record<string, unknown>);
-        } catch {
-          // log output
-        }
-      });
-      const next = async (key: string, timeoutMs = 60_000) => {
-        await waitFor(() => lines.some((l) => key in l), { timeoutMs, message: `A: ${key}` });
-        const i = lines.findIndex((l) => key in l);
-        return lines.splice(i, 1)[0]!;
-      };
-      const exited = new Promise((r) => child.once("exit", r));
+      const a = spawnJsonLinesChild(join(REPO_ROOT, "test", "dist", "fixtures", "blk-cross-host-a.js"), [
+        nats.url,
+      ]);
       let hostB: Awaited<ReturnType<typeof startHost>> | undefined;
       try {
-        const a = (await next("hv")) as { hv: string; xs: string };
+        const addr = (await a.next("hv")) as { hv: string; xs: string };
         hostB = await startHost({
           hostId: "hostB",
           nats: nats.url,
@@ -48,7 +30,7 @@ describe("block I/O across host processes (NATS + gRPC)", () => {
             {
               name: "blkback",
               entry: serviceEntryPath("blkback"),
-              config: { hypervisor: a.hv, xenstored: a.xs, hypervisorHost: "hostA" },
+              config: { hypervisor: addr.hv, xenstored: addr.xs, hypervisorHost: "hostA" },
             },
           ],
           sharedMemoryBytes: 256 << 20,
@@ -62,8 +44,8 @@ describe("block I/O across host processes (NATS + gRPC)", () => {
             for (const persistent of [true, false])
               for (const indirect of [0, 64]) combos.push({ order, queues, persistent, indirect });
         for (const combo of combos) {
-          child.stdin!.write(`run ${JSON.stringify(combo)}\n`);
-          const { result } = (await next("combo", 120_000)) as { result: Record<string, unknown> };
+          a.send(`run ${JSON.stringify(combo)}`);
+          const { result } = (await a.next("combo", 120_000)) as { result: Record<string, unknown> };
           const label = JSON.stringify(combo);
           assert.equal(result.error, undefined, `${label}: ${String(result.error)}`);
           assert.deepEqual(
@@ -80,11 +62,7 @@ describe("block I/O across host processes (NATS + gRPC)", () => {
         assert.equal((await hostB.health()).status, "ok");
       } finally {
         await hostB?.stop(); // B first: blkback unmaps and unbinds through A's hypervisor
-        child.stdin!.write("stop\n");
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([exited, new Promise((res) => (timer = setTimeout(res, 10_000)))]);
-        clearTimeout(timer);
-        if (child.exitCode === null) child.kill("SIGKILL");
+        await a.stop("stop");
         await nats.stop();
       }
     },

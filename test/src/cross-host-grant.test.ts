@@ -5,9 +5,7 @@
 // B's fence), answers and sends back; B's receiver awaits A's fence before dispatching. 200 rounds,
 // then 100 more with dropped/duplicated wake-ups and dropped/duplicated/delayed page batches; unmap leaves no pin (endForeignAccess).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import { GNTMAP_host_map, GNTST_okay } from "@xensim/abi";
 import {
@@ -20,7 +18,7 @@ import {
 } from "@xensim/bus";
 import { loadHypervisorProto, loadPageServerProto } from "@xensim/proto";
 import { startHost } from "@xensim/runtime";
-import { startNatsServer, waitFor } from "@xensim/testkit";
+import { spawnJsonLinesChild, startNatsServer, waitFor } from "@xensim/testkit";
 import { XenCtrl } from "@xensim/xenctrl";
 import { REPO_ROOT } from "./harness.js";
 
@@ -34,27 +32,10 @@ function allFaultRecords(bus: EventBus): Promise<Array<{ kind: string }>> {
 describe("grant mapped across host processes (NATS + gRPC)", () => {
   it("request/response through the mapping with fenced notifications (faults: XENSIM_CROSS_HOST_FAULTS=1)", async () => {
     const nats = await startNatsServer();
-    const child = spawn(
-      process.execPath,
-      [join(REPO_ROOT, "test", "dist", "fixtures", "cross-host-a.js"), nats.url],
-      {
-        stdio: ["pipe", "pipe", "inherit"],
-      },
-    );
-    const lines: Array<Record<string, unknown>> = [];
-    createInterface({ input: child.stdout! }).on("line", (l) => {
-      try {
-        lines.push(JSON.parse(l) as Record<string, unknown>);
-      } catch {
-        // log output
-      }
-    });
-    const next = async (key: string) => {
-      await waitFor(() => lines.some((l) => key in l), { timeoutMs: 30_000, message: `A: ${key}` });
-      const i = lines.findIndex((l) => key in l);
-      return lines.splice(i, 1)[0]!;
-    };
-    const exited = new Promise((r) => child.once("exit", r));
+    const hostA = spawnJsonLinesChild(join(REPO_ROOT, "test", "dist", "fixtures", "cross-host-a.js"), [
+      nats.url,
+    ]);
+    const next = (key: string) => hostA.next(key, 30_000);
     const host = await startHost({
       hostId: "hostB",
       nats: nats.url,
@@ -149,7 +130,7 @@ describe("grant mapped across host processes (NATS + gRPC)", () => {
         };
         assert.ok((await sendFaultRules(bus, "page-server", rules, { component: "bus" })).ok);
         bus.faults.set({ seed: 9, events: [{ subject: "evtchn.>", drop: 0.3, duplicate: 0.3 }] });
-        child.stdin!.write("faults on\n");
+        hostA.send("faults on");
         await next("faults");
         let childKinds: string[] = [];
         let psKinds = new Set<string>();
@@ -159,7 +140,7 @@ describe("grant mapped across host processes (NATS + gRPC)", () => {
         } finally {
           await sendFaultRules(bus, "page-server", null, { component: "bus" });
           bus.faults.set({});
-          child.stdin!.write("faults off\n");
+          hostA.send("faults off");
           childKinds = ((await next("faults")) as { kinds: string[] }).kinds;
         }
         // The faults really happened: page batches (both page-servers) and wake-ups (both ways).
@@ -175,7 +156,7 @@ describe("grant mapped across host processes (NATS + gRPC)", () => {
 
       assert.deepEqual(await dom0.gnttabUnmap([m.results[0]!.handle]), [GNTST_okay]);
       rx.close();
-      child.stdin!.write("end\n");
+      hostA.send("end");
       const end = (await next("ended")) as { ended: boolean; destroyed: number; stale: number; last: number };
       assert.deepEqual(end, { ended: true, destroyed: 0, stale: 0, last: seq });
       dom0.close();
@@ -186,9 +167,7 @@ describe("grant mapped across host processes (NATS + gRPC)", () => {
           await c();
         } catch {}
       }
-      child.stdin!.write("stop\n");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (child.exitCode === null) child.kill("SIGKILL");
+      await hostA.stop("stop");
       await bus.close();
       await host.stop();
       await nats.stop();

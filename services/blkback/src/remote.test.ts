@@ -3,12 +3,10 @@
 // process) runs a page-server and the blkback service with `hypervisorHost: "hostA"`, so ring and
 // data pages are page-server replicas and events come through waitForRemoteEvents.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import { startHost } from "@xensim/runtime";
-import { findNatsServer, startNatsServer, waitFor } from "@xensim/testkit";
+import { findNatsServer, spawnJsonLinesChild, startNatsServer } from "@xensim/testkit";
 
 const svc = (name: string) => new URL(`../../${name}/dist/main.js`, import.meta.url);
 
@@ -18,25 +16,11 @@ describe("blkback across host processes", () => {
     { skip: findNatsServer() === undefined ? "nats-server not installed" : false },
     async () => {
       const nats = await startNatsServer();
-      const child = spawn(
-        process.execPath,
-        [fileURLToPath(new URL("./testing/remote-host-a.js", import.meta.url)), nats.url],
-        { stdio: ["pipe", "pipe", "inherit"] },
+      const hostA = spawnJsonLinesChild(
+        fileURLToPath(new URL("./testing/remote-host-a.js", import.meta.url)),
+        [nats.url],
       );
-      const lines: Record<string, unknown>[] = [];
-      createInterface({ input: child.stdout! }).on("line", (l) => {
-        try {
-          lines.push(JSON.parse(l) as Record<string, unknown>);
-        } catch {
-          // log output
-        }
-      });
-      const next = async (key: string, timeoutMs = 60_000) => {
-        await waitFor(() => lines.some((l) => key in l), { timeoutMs, message: `A: ${key}` });
-        const i = lines.findIndex((l) => key in l);
-        return lines.splice(i, 1)[0]!;
-      };
-      const exited = new Promise((r) => child.once("exit", r));
+      const next = (key: string, timeoutMs = 60_000) => hostA.next(key, timeoutMs);
       let hostB: Awaited<ReturnType<typeof startHost>> | undefined;
       try {
         const a = (await next("hv")) as { hv: string; xs: string };
@@ -55,7 +39,7 @@ describe("blkback across host processes", () => {
           logLevel: "warn",
         });
         await hostB.ready;
-        child.stdin!.write("go\n");
+        hostA.send("go");
         const r = (await next("done", 120_000)) as { ok: boolean; rounds: number; error?: string };
         const m = (await hostB.metrics()).body;
         if (!r.ok)
@@ -72,11 +56,7 @@ describe("blkback across host processes", () => {
       } finally {
         // B first: blkback's stop unmaps and unbinds through A's hypervisor.
         await hostB?.stop();
-        child.stdin!.write("stop\n");
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([exited, new Promise((res) => (timer = setTimeout(res, 10_000)))]);
-        clearTimeout(timer);
-        if (child.exitCode === null) child.kill("SIGKILL");
+        await hostA.stop("stop");
         await nats.stop();
       }
     },
