@@ -107,7 +107,9 @@ export function haveBinary(name: string): boolean {
 }
 
 /** Compiled entry point of a service (started by path, never imported). */
-export function serviceEntryPath(name: "xenstored" | "hypervisor" | "page-server" | "blkback"): string {
+export function serviceEntryPath(
+  name: "xenstored" | "hypervisor" | "page-server" | "blkback" | "guest" | "toolstack",
+): string {
   return join(REPO_ROOT, "services", name, "dist", "main.js");
 }
 

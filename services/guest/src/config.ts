@@ -7,6 +7,12 @@ export const GuestServiceConfigSchema = z
      * host process: guests' memory is the host's page store. */
     hypervisor: z.string().default("hypervisor"),
     /**
+     * Backends in other host processes (distributed placement): this host's page-server (call
+     * target). Guests then publish what they write through it, and wake dom0's backends over the bus.
+     * "" = every backend shares this host process.
+     */
+    remoteBackendsPageServer: z.string().default(""),
+    /**
      * Runtime directory: NBD sockets go to `<stateDir>/nbd/<name>-<vdev>.sock`.
      * "" = `<os tmpdir>/xensim-guest-<hostId>`.
      */

@@ -14,7 +14,7 @@ import {
 } from "@xensim/abi";
 import type { BlkfrontConfig, BlockIo, BlockIoStatus, BlockStore } from "@xensim/blkif";
 import type { Blkfront, BlkfrontProbe } from "@xensim/blkfront";
-import type { CallClient } from "@xensim/bus";
+import type { CallClient, EventBus } from "@xensim/bus";
 import {
   GuestKernel,
   type GuestWorkload,
@@ -67,6 +67,8 @@ export interface GuestDeps {
   name: string;
   hv: CallClient;
   sharedMemory: SharedArrayBuffer;
+  /** Backends in other host processes: the bus for their wake-ups and this host's page-server. */
+  remote?: { bus: EventBus; pageServer: CallClient };
   cfg: Readonly<GuestServiceConfig>;
   stateDir: string;
   log: Logger;
@@ -133,7 +135,15 @@ export class GuestInstance {
    */
   async boot(): Promise<void> {
     const { domid, cfg } = this.d;
-    const xc = new XenCtrl({ domid, calls: this.d.hv, store: this.d.sharedMemory });
+    const r = this.d.remote;
+    const xc = new XenCtrl({
+      domid,
+      calls: this.d.hv,
+      store: this.d.sharedMemory,
+      // Backends (dom0's) in another host process read replicas of our pages: publish what we
+      // write through this host's page-server, and wake them over the bus.
+      ...(r ? { bus: r.bus, isRemote: (d: number) => d === 0, publishVia: r.pageServer } : {}),
+    });
     this.xc = xc;
     const info = await xc.domainInfo(domid);
     if (info.rc !== 0 || !info.info)
@@ -150,6 +160,7 @@ export class GuestInstance {
     const kernel = new GuestKernel({
       domid,
       xc,
+      ...(r ? { bus: r.bus } : {}),
       ramPages: info.info.memoryMib * 256,
       slowScanMs: cfg.slowScanMs,
     });

@@ -11,6 +11,7 @@ import {
   type GuestRef__Output,
   loadGuestProto,
   loadHypervisorProto,
+  loadPageServerProto,
 } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
@@ -39,6 +40,16 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
       loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
       cfg.hypervisor,
     );
+    const remote =
+      cfg.remoteBackendsPageServer !== ""
+        ? {
+            bus: ctx.bus,
+            pageServer: ctx.calls.client(
+              loadPageServerProto().xensim.pageserver.v1.PageServer.service,
+              cfg.remoteBackendsPageServer,
+            ),
+          }
+        : undefined;
     const guests = new Map<number, GuestInstance>();
     let boots = 0;
     let bootFailures = 0;
@@ -192,6 +203,7 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
         name: name || `domain-${domid}`,
         hv,
         sharedMemory,
+        ...(remote ? { remote } : {}),
         cfg,
         stateDir,
         log,

@@ -1,0 +1,124 @@
+// Create → I/O → destroy in the distributed placement: host A (this process) runs the hypervisor,
+// xenstored, a page-server, the guest runtime and the toolstack; host B is `xensim up --nats URL
+// --services page-server,blkback` in its own process, its blkback mapping the guest's pages as
+// page-server replicas. The domain is created from an xl.cfg over the toolstack's HTTP API, its
+// workload's I/O flows through blkback in host B, and destroy leaves nothing behind.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { connectNatsBus } from "@xensim/bus";
+import { startHost } from "@xensim/runtime";
+import { findNatsServer, freePort, startNatsServer, tempDir, waitFor } from "@xensim/testkit";
+import { serviceEntryPath, spawnXensim } from "./harness.js";
+
+describe("toolstack create → I/O → destroy, blkback in another host process (NATS + gRPC)", () => {
+  const dir = tempDir("xensim-dist-");
+  after(() => dir.cleanup());
+
+  it(
+    "a domain from xl.cfg does I/O through a blkback in host B, and destroy leaves nothing",
+    { skip: findNatsServer() === undefined ? "nats-server not installed" : false },
+    async () => {
+      const nats = await startNatsServer();
+      const apiPort = await freePort();
+      const hostA = await startHost({
+        hostId: "hostA",
+        nats: nats.url,
+        services: [
+          { name: "hypervisor", entry: serviceEntryPath("hypervisor"), config: {} },
+          { name: "xenstored", entry: serviceEntryPath("xenstored"), config: {} },
+          { name: "page-server", entry: serviceEntryPath("page-server"), config: {} },
+          {
+            name: "guest",
+            entry: serviceEntryPath("guest"),
+            config: { stateDir: join(dir.path, "guest"), remoteBackendsPageServer: "page-server" },
+          },
+          {
+            name: "toolstack",
+            entry: serviceEntryPath("toolstack"),
+            config: { guest: "guest", api: { host: "127.0.0.1", port: apiPort } },
+          },
+        ],
+        sharedMemoryBytes: 512 << 20,
+        logLevel: "warn",
+      });
+      const bus = await connectNatsBus({ servers: nats.url, name: "test" });
+      let hostB: ReturnType<typeof spawnXensim> | undefined;
+      try {
+        await hostA.ready;
+        const hv = hostA.services.get("hypervisor")!.grpcAddress!;
+        const xs = hostA.services.get("xenstored")!.grpcAddress!;
+        hostB = spawnXensim([
+          "up",
+          "--nats",
+          nats.url,
+          "--services",
+          "page-server,blkback",
+          "--host-id",
+          "hostB",
+          "--state-dir",
+          join(dir.path, "hostB"),
+          "--set",
+          "blkback.hypervisorHost=hostA",
+          "--set",
+          `blkback.hypervisor=${hv}`,
+          "--set",
+          `blkback.xenstored=${xs}`,
+        ]);
+        await waitFor(() => hostB!.output().includes("services: page-server, blkback"), {
+          timeoutMs: 30_000,
+          message: `host B up: ${hostB.output()}`,
+        });
+        const statuses: Array<{ domid: number; workload?: { ios: number | string } }> = [];
+        bus.subscribe("guest.*.status", {
+          callback: (m) =>
+            statuses.push(JSON.parse(new TextDecoder().decode(m.data)) as (typeof statuses)[0]),
+        });
+        await bus.flush();
+
+        const api = `http://127.0.0.1:${apiPort}`;
+        const cfg = [
+          'name = "dist"',
+          "memory = 64",
+          "disk = [ 'format=raw, vdev=xvda, access=rw, target=memory:size=16M' ]",
+          'xensim_workload = "rw=randrw,bs=4k,iodepth=4,size=4m,runtime=600,verify=crc32c"',
+          'xensim_blkfront = "ring-page-order=1,queues=2"',
+        ].join("\n");
+        const res = await fetch(`${api}/domains`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ config: cfg, filename: "dist.cfg" }),
+        });
+        const created = (await res.json()) as { domid: number; error?: string };
+        assert.equal(res.status, 201, JSON.stringify(created));
+        const domid = created.domid;
+
+        // The workload's I/O completes through blkback in host B.
+        await waitFor(() => statuses.some((s) => s.domid === domid && Number(s.workload?.ios ?? 0) > 50), {
+          timeoutMs: 60_000,
+          message: "guest I/O through host B",
+        });
+        const disks = (await (await fetch(`${api}/domains/${domid}/disks`)).json()) as {
+          disks: Array<{ vdev: string; backendState: string; frontendState: string; ringPages: number }>;
+        };
+        assert.equal(disks.disks[0]?.frontendState, "Connected");
+        assert.equal(disks.disks[0]?.backendState, "Connected");
+        assert.equal(disks.disks[0]?.ringPages, 2);
+
+        const del = await fetch(`${api}/domains/${domid}`, { method: "DELETE" });
+        assert.equal(del.status, 200, await del.text());
+        const list = (await (await fetch(`${api}/domains`)).json()) as { domains: Array<{ id: number }> };
+        assert.deepEqual(
+          list.domains.map((d) => d.id),
+          [0],
+          "only dom0 is left",
+        );
+      } finally {
+        if (hostB) assert.equal(await hostB.stop(), 0, hostB.output());
+        await bus.close();
+        await hostA.stop();
+        await nats.stop();
+      }
+    },
+  );
+});
