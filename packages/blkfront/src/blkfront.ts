@@ -457,7 +457,9 @@ export class Blkfront implements BlockStore {
     this.stats.submitted++;
     for (const p of pieces) this.queue.push(p);
     this.stats.queued = this.queue.length;
-    void this.pump();
+    // A pump already running takes the new pieces (pumpAgain); no promise per submit then.
+    if (this.pumping) this.pumpAgain = true;
+    else void this.pump();
   }
 
   /**
@@ -1112,7 +1114,10 @@ export class Blkfront implements BlockStore {
     }
     if (completed) {
       this.checkIdle();
-      if (this.queue.length > 0) void this.pump();
+      if (this.queue.length > 0) {
+        if (this.pumping) this.pumpAgain = true;
+        else void this.pump();
+      }
     }
   }
 
@@ -1176,7 +1181,11 @@ export class Blkfront implements BlockStore {
         piece.parent.copyIn(piece.byteOff + i * PAGE_BYTES, p.view, p.off, sectors * SECTOR_BYTES);
       }
     }
-    if (sh.pages.length > 0) void this.releasePages(ring, sh.pages, this.disk?.persistent === true);
+    if (sh.pages.length > 0) {
+      // Persistent grants stay granted: straight back to the pool, no promise per I/O.
+      if (this.disk?.persistent === true && !ring.freed) for (const p of sh.pages) ring.pool.push(p);
+      else void this.releasePages(ring, sh.pages, this.disk?.persistent === true);
+    }
     this.pieceDone(piece, status);
   }
 

@@ -74,7 +74,7 @@ export class PendingIo {
       const inSeg = pos - this.segStarts[i]!;
       const n = Math.min(len, seg.length - inSeg);
       if (n > 0) {
-        seg.set(src.read(srcOff, n), inSeg);
+        src.readInto(srcOff, seg, inSeg, n); // no per-I/O copy buffer
         srcOff += n;
         pos += n;
         len -= n;
