@@ -213,6 +213,8 @@ export async function runDistributedBlk(o: DistributedBlkOptions): Promise<BlkRu
         completed: r.completed,
       });
       runs.push(fig);
+      if (fig.errors > 0)
+        log(`${label}: ${fig.errors} I/O errors (by status ${JSON.stringify(r.job.errors_by_status)})`);
       log(
         `${label.padEnd(11)} slots ${String(fig.ring_slots).padStart(5)}  ${String(fig.iops).padStart(9)} IOPS  ${String(fig.mb_s).padStart(8)} MB/s  p50 ${fig.clat_us.p50} µs  p99 ${fig.clat_us.p99} µs  outstanding ${fig.avg_outstanding}  kicks/IO ${fig.notifications_per_io.total}  (distributed)`,
       );

@@ -89,6 +89,7 @@ async function run(c: RingsHostARun): Promise<Record<string, unknown>> {
   });
   try {
     await front.whenConnected();
+    const ringInfo = front.ringInfo;
     const before = { ...front.stats };
     const job = await runJob(
       front,
@@ -105,7 +106,7 @@ async function run(c: RingsHostARun): Promise<Record<string, unknown>> {
     );
     return {
       devid: dirs.devid,
-      ringInfo: front.ringInfo,
+      ringInfo,
       job,
       frontSent: front.stats.notificationsSent - before.notificationsSent,
       completed: front.stats.completed - before.completed,

@@ -59,7 +59,10 @@ export interface RingsJob {
   /** Outstanding I/O the prediction assumes: min(iodepth, ring slots × queues). */
   predicted_outstanding: number | null;
   predicted_iops: number | null;
+  /** Mean completion latency the job should see (Little: iodepth ÷ predicted IOPS; it includes waiting for a ring slot). */
   predicted_clat_ms: number | null;
+  /** The store's own mean latency at predicted_outstanding (blkstore predict().latencyMs). */
+  predicted_store_ms: number | null;
   ratio_to_prediction: number | null;
   /** Null store only: the bare ring ping-pong at the same depth, and the full stack's share of it. */
   ceiling?: RingCeilingFigures;
@@ -128,7 +131,8 @@ export async function runRingsBench(o: RingsBenchOptions): Promise<RingsBenchRes
       notifications: r.notifications_per_io,
       predicted_outstanding: p ? outstanding : null,
       predicted_iops: p ? round(p.iops, 0) : null,
-      predicted_clat_ms: p ? round(p.latencyMs, 3) : null,
+      predicted_clat_ms: p ? round((Math.max(iodepth, outstanding) / p.iops) * 1000, 3) : null,
+      predicted_store_ms: p ? round(p.latencyMs, 3) : null,
       ratio_to_prediction: p ? round(r.iops / p.iops, 3) : null,
     };
     if (o.profile === "null" && (o.ceiling ?? true)) {
