@@ -20,6 +20,10 @@ wait_s=${XENSIM_DOCKER_WAIT_S:-60}
 
 say() { echo "ci/docker: $*"; }
 
+# One at a time (test files may call this concurrently): the second waits, then finds it done.
+exec 9>"${XENSIM_DOCKER_LOCK:-/tmp/xensim-docker.lock}"
+flock -w 900 9 || { say "could not take the lock"; exit 3; }
+
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v docker-compose >/dev/null || need+=(docker-compose)
