@@ -86,6 +86,12 @@ async function run(c: RingsHostARun): Promise<Record<string, unknown>> {
       maxIndirectSegments: 0,
     },
     maxDataPagesPerRing: Math.max(1024, Math.ceil(c.iodepth / c.queues) * Math.ceil(c.bs / 4096) + 64),
+    log: {
+      debug() {},
+      info() {},
+      warn: (o: object, m: string) => console.error(`host A blkfront: ${m} ${JSON.stringify(o)}`),
+      error: (o: object, m: string) => console.error(`host A blkfront: ${m} ${JSON.stringify(o)}`),
+    },
   });
   try {
     await front.whenConnected();
