@@ -6,8 +6,9 @@
 #        xensim-base:local  FROM scratch: this machine's node binary and the libraries it links
 #        xensim-nats:local  the base plus this machine's nats-server binary
 #
-# Exit status 0 = docker works and the images exist. When dockerd cannot run here (no privileges,
-# no cgroups), it exits 3 and says why; the test then skips with that reason.
+# Exit status 0 = docker works and the images exist. When docker cannot be made to work here
+# (dockerd does not start: no privileges, no cgroups; packages missing and not root), it exits 3 and
+# says why; the test then skips with that reason. Any other failure is an error.
 #
 # Environment: XENSIM_DOCKER_LOG (default /tmp/xensim-dockerd.log), XENSIM_DOCKER_PIDFILE
 # (default /tmp/xensim-dockerd.pid), XENSIM_DOCKER_WAIT_S (default 60).
@@ -29,6 +30,10 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v nats-server >/dev/null || need+=(nats-server)
 if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    say "${need[*]} missing and not root: cannot install them"
+    exit 3
+  fi
   say "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
