@@ -21,6 +21,11 @@ wait_s=${XENSIM_DOCKER_WAIT_S:-60}
 
 say() { echo "ci/docker: $*"; }
 
+if [ "$(id -u)" != 0 ] && ! docker info >/dev/null 2>&1; then
+  say "no docker daemon answers and not root: cannot start one"
+  exit 3
+fi
+
 # One at a time (test files may call this concurrently): the second waits, then finds it done.
 exec 9>"${XENSIM_DOCKER_LOCK:-/tmp/xensim-docker.lock}"
 flock -w 900 9 || { say "could not take the lock"; exit 3; }
