@@ -37,9 +37,6 @@ import {
 } from "./fixtures/compose/scenario.js";
 
 const SERVICES = ["nats", "host-a", "blkback"] as const;
-/** Why the guest runtime's NBD data check is a todo: its guests' I/O cannot reach another host yet. */
-const GUEST_REMOTE_TODO =
-  "svc-guest has no path to a blkback in another host process (its XenCtrl lacks bus/isRemote/publishVia): disks connect, I/O does not flow";
 const composeEnv = { XENSIM_IMAGE: IMAGE, XENSIM_LOG_LEVEL: process.env.XENSIM_LOG_LEVEL ?? "warn" };
 
 let skip: string | false = false;
@@ -101,7 +98,7 @@ describe("docker compose: the distributed placement (docker-compose)", () => {
       let nbd: { ms: number; error?: string } | undefined;
       await t.test(
         "the toolstack's guest: its NBD export carries data (nbdinfo + nbdcopy from this machine)",
-        { todo: GUEST_REMOTE_TODO, timeout: 60_000 },
+        { timeout: 60_000 },
         async (st) => {
           if ((await run("nbdcopy", ["--version"])).code !== 0)
             return st.skip("nbdcopy not installed (libnbd-bin)");
