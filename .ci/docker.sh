@@ -52,7 +52,8 @@ if ! docker info >/dev/null 2>&1; then
     say "starting dockerd (log $log)"
     # A stale pid file from a dead daemon keeps dockerd from starting.
     [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null && rm -f /var/run/docker.pid
-    nohup dockerd >"$log" 2>&1 &
+    # 9>&-: the daemon must not inherit the lock (it would hold it for its whole life).
+    nohup dockerd >"$log" 2>&1 9>&- &
     echo $! >"$pidfile"
   fi
   for ((i = 0; i < wait_s * 4; i++)); do
