@@ -201,9 +201,14 @@ export interface ReplicationWriterOptions {
   host: string;
   /** Reads the current bytes of a frame of this host: [offset, offset+length) of `frame`. */
   read(frame: number, offset: number, length: number): Uint8Array;
-  /** Writes closer than this are coalesced into one range (the bytes between are sent too). */
+  /**
+   * Writes closer than this are coalesced into one range (the bytes between are sent too). Default
+   * 0: only touching ranges merge. A frame written by two hosts (a ring page: requests from one
+   * side, responses from the other) must never carry bytes this host did not write — they would
+   * overwrite the other side's newer words on its replica with this host's stale copy.
+   */
   mergeGap?: number;
-  /** A frame with more dirty ranges than this is sent whole. */
+  /** A frame with more dirty ranges than this is sent whole (default: never; same reason). */
   maxRangesPerFrame?: number;
   /** Most encoded bytes in one batch; a bigger publish becomes several consecutive batches. */
   maxBatchBytes?: number;
@@ -250,8 +255,8 @@ export class ReplicationWriter implements WriteLog {
   constructor(opts: ReplicationWriterOptions) {
     this.host = opts.host;
     this.readFrame = opts.read;
-    this.mergeGap = opts.mergeGap ?? 16;
-    this.maxRanges = opts.maxRangesPerFrame ?? 64;
+    this.mergeGap = opts.mergeGap ?? 0;
+    this.maxRanges = opts.maxRangesPerFrame ?? PAGE_SIZE;
     this.maxBatchBytes = Math.max(opts.maxBatchBytes ?? 512 * 1024, PAGE_SIZE + 512);
     this.windowBatches = opts.windowBatches ?? 1024;
     this.windowBytes = opts.windowBytes ?? 64 * 1024 * 1024;
