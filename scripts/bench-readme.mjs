@@ -207,9 +207,10 @@ function ringsSection() {
     "blkback worker thread is the bottleneck (store zero-fill of each 4 KiB read, per-I/O metrics,",
     "the event-channel notify, request decode/map/respond); the guest thread has idle time left.",
     "Distributed (NATS wake-ups, page-server replication, gRPC grant calls) is two orders of",
-    "magnitude below embedded; with an asynchronously completing store (`iscsi-array`) the frontend",
-    'in host A currently sees stale response slots ("misbehaving backend: response … has operation',
-    '19") and fails the device — a known issue of the cross-host ring path, hence the null store here.',
+    "magnitude below embedded. (The committed distributed run uses the null store: it was taken while",
+    "an asynchronously completing store across hosts still failed — page replication coalesced writes",
+    "across a gap and sent one side's stale copy of the other side's ring words; fixed since, by",
+    "replicating exactly the bytes written.)",
   );
   return out.join("\n").trimEnd();
 }
