@@ -226,6 +226,8 @@ export class BlkbackDevice {
       this.store = await this.driver.opts.openStore(params, mode);
     } catch (e) {
       this.log.error({ err: e, params }, "opening the vbd failed");
+      // What Linux's hotplug script reports to libxl (which waits for hotplug-status).
+      await this.dev.write("hotplug-status", "error").catch(() => {});
       await this.dev.devFatal(
         -XenErrno.ENOENT,
         "creating vbd structure: %s",
@@ -243,6 +245,8 @@ export class BlkbackDevice {
     const removable = (await this.dev.read("removable")) === "1";
     const cdrom = (await this.dev.read("device-type")) === "cdrom";
     await this.step({ kind: "vbdOpened", vbd: { info, removable, cdrom } });
+    // The hotplug script's success, as libxl waits for it before it calls the device added.
+    await this.dev.write("hotplug-status", "connected").catch(() => {});
   }
 
   /** frontend_changed(): read the frontend's directory (queue-N/ too) and feed the reducer. */

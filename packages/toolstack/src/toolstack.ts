@@ -534,15 +534,20 @@ export class Toolstack {
   private async waitBackend(domid: number, d: { devid: number; backend: number; vdev: string }, ms: number) {
     const be = `/local/domain/${d.backend}/backend/vbd/${domid}/${d.devid}`;
     const errPath = `/local/domain/${d.backend}/error/backend/vbd/${domid}/${d.devid}/error`;
+    // libxl: the backend reaches InitWait, and the hotplug step (here blkback opening the store)
+    // reports hotplug-status "connected" — or "error", which fails the step.
     await this.waitFor(`backend of ${d.vdev} reaching InitWait`, ms, async () => {
       const s = await this.readState(be);
       const err = await this.o.xs.tryRead(errPath);
-      if (err !== undefined || s === XenbusState.Closing || s === XenbusState.Closed)
+      const hotplug = await this.o.xs.tryRead(`${be}/hotplug-status`);
+      if (err !== undefined || hotplug === "error" || s === XenbusState.Closing || s === XenbusState.Closed)
         throw new ToolstackError(
           "EIO",
           `backend of ${d.vdev} failed (state ${xenbusStateName(s ?? 0) ?? s}): ${err ?? "no error node"}`,
         );
-      return s !== undefined && s >= XenbusState.InitWait && s <= XenbusState.Connected;
+      return (
+        s !== undefined && s >= XenbusState.InitWait && s <= XenbusState.Connected && hotplug === "connected"
+      );
     });
   }
 
