@@ -2,7 +2,7 @@
 // one vbd per ring size, a fio-like job on each; IOPS, MB/s, completion latency percentiles, mean
 // outstanding I/O and notifications per I/O (both directions).
 import type { BlkfrontConfig } from "@xensim/blkif";
-import { type IoFigures, type JobEnv, runJob, type RwPattern } from "@xensim/workload";
+import { type IoFigures, type JobEnv, type JobResult, runJob, type RwPattern } from "@xensim/workload";
 import { type BlkServiceEntries, startBlkHost } from "./blk-stack.js";
 import { machineInfo, round } from "./stats.js";
 
@@ -58,20 +58,14 @@ export interface BlkBenchResult {
   runs: BlkRunFigures[];
 }
 
-function storeParams(profile: BlkProfile, sizeBytes: number, seed: number): string {
-  switch (profile) {
-    case "null":
-      return `null:size=${sizeBytes}`;
-    case "memory":
-      return `memory:size=${sizeBytes}`;
-    case "iscsi-array":
-    case "ssd":
-      return `array:profile=${profile},size=${sizeBytes},seed=${seed},data=null`;
-  }
+/** The store spec blkback opens for a profile. */
+export function storeSpec(profile: BlkProfile, sizeBytes: number, seed: number): string {
+  if (profile === "null" || profile === "memory") return `${profile}:size=${sizeBytes}`;
+  return `array:profile=${profile},size=${sizeBytes},seed=${seed},data=null`;
 }
 
 /** Sums a Prometheus counter's samples whose labels include `match` (text exposition format). */
-function counterSum(body: string, name: string, match: Record<string, string>): number {
+export function counterSum(body: string, name: string, match: Record<string, string>): number {
   let sum = 0;
   for (const line of body.split("\n")) {
     if (!line.startsWith(`${name}{`)) continue;
@@ -79,6 +73,50 @@ function counterSum(body: string, name: string, match: Record<string, string>): 
     sum += Number(line.slice(line.lastIndexOf(" ") + 1));
   }
   return sum;
+}
+
+/** BlkRunFigures from a fio-shaped job result and the kick counts of both ends. */
+export function runFigures(
+  job: JobResult,
+  ring: { pages: number; slots: number; queues: number },
+  o: { iodepth: number; bs: number; rw: RwPattern },
+  kicks: { frontSent: number; backSent: number; completed: number },
+): BlkRunFigures {
+  const ios = job.read.total_ios + job.write.total_ios;
+  const seconds = job.job_runtime / 1000;
+  const pick = (k: string) =>
+    Math.max(job.read.clat_ns.percentile[k] ?? 0, job.write.clat_ns.percentile[k] ?? 0) / 1000;
+  const meanNs =
+    ios > 0
+      ? (job.read.clat_ns.mean * job.read.total_ios + job.write.clat_ns.mean * job.write.total_ios) / ios
+      : 0;
+  const per = (n: number) => round(n / Math.max(1, kicks.completed), 3);
+  return {
+    pages: ring.pages,
+    ring_slots: ring.slots,
+    queues: ring.queues,
+    iodepth: o.iodepth,
+    bs: o.bs,
+    rw: o.rw,
+    iops: round(ios / seconds, 0),
+    mb_s: round((job.read.io_bytes + job.write.io_bytes) / seconds / 1e6, 1),
+    clat_us: {
+      p50: round(pick("50.000000"), 1),
+      p90: round(pick("90.000000"), 1),
+      p99: round(pick("99.000000"), 1),
+      p99_9: round(pick("99.900000"), 1),
+      mean: round(meanNs / 1000, 1),
+    },
+    avg_outstanding: job.avg_outstanding,
+    notifications_per_io: {
+      front_to_back: per(kicks.frontSent),
+      back_to_front: per(kicks.backSent),
+      total: per(kicks.frontSent + kicks.backSent),
+    },
+    read: job.read as IoFigures,
+    write: job.write as IoFigures,
+    errors: job.error,
+  };
 }
 
 export async function runBlkBench(o: BlkBenchOptions): Promise<BlkBenchResult> {
@@ -109,7 +147,7 @@ export async function runBlkBench(o: BlkBenchOptions): Promise<BlkBenchResult> {
       const devid = await h.addVbd({
         frontend: g.domid,
         vdev: `xvd${String.fromCharCode(97 + n++)}`,
-        params: storeParams(o.profile, sizeBytes, seed),
+        params: storeSpec(o.profile, sizeBytes, seed),
       });
       const config: Partial<BlkfrontConfig> = {
         maxRingPageOrder: Math.log2(pages),
@@ -150,42 +188,11 @@ export async function runBlkBench(o: BlkBenchOptions): Promise<BlkBenchResult> {
       const backSent =
         counterSum(mAfter, "blkback_notifications_sent_total", labels) -
         counterSum(mBefore, "blkback_notifications_sent_total", labels);
-      const frontSent = front.stats.notificationsSent - before.notificationsSent;
-      const completed = front.stats.completed - before.completed;
-      const ios = job.read.total_ios + job.write.total_ios;
-      const seconds = job.job_runtime / 1000;
-      const pick = (k: string) =>
-        Math.max(job.read.clat_ns.percentile[k] ?? 0, job.write.clat_ns.percentile[k] ?? 0) / 1000;
-      const meanNs =
-        ios > 0
-          ? (job.read.clat_ns.mean * job.read.total_ios + job.write.clat_ns.mean * job.write.total_ios) / ios
-          : 0;
-      const fig: BlkRunFigures = {
-        pages,
-        ring_slots: front.ringInfo.slots,
-        queues: front.ringInfo.queues,
-        iodepth: o.iodepth,
-        bs: o.bs,
-        rw: o.rw,
-        iops: round(ios / seconds, 0),
-        mb_s: round((job.read.io_bytes + job.write.io_bytes) / seconds / 1e6, 1),
-        clat_us: {
-          p50: round(pick("50.000000"), 1),
-          p90: round(pick("90.000000"), 1),
-          p99: round(pick("99.000000"), 1),
-          p99_9: round(pick("99.900000"), 1),
-          mean: round(meanNs / 1000, 1),
-        },
-        avg_outstanding: job.avg_outstanding,
-        notifications_per_io: {
-          front_to_back: round(frontSent / Math.max(1, completed), 3),
-          back_to_front: round(backSent / Math.max(1, completed), 3),
-          total: round((frontSent + backSent) / Math.max(1, completed), 3),
-        },
-        read: job.read,
-        write: job.write,
-        errors: job.error,
-      };
+      const fig = runFigures(job, { pages, slots: front.ringInfo.slots, queues: front.ringInfo.queues }, o, {
+        frontSent: front.stats.notificationsSent - before.notificationsSent,
+        backSent,
+        completed: front.stats.completed - before.completed,
+      });
       runs.push(fig);
       log(
         `${label.padEnd(11)} slots ${String(fig.ring_slots).padStart(5)}  ${String(fig.iops).padStart(9)} IOPS  ${String(fig.mb_s).padStart(8)} MB/s  p50 ${fig.clat_us.p50} µs  p99 ${fig.clat_us.p99} µs  outstanding ${fig.avg_outstanding}  kicks/IO ${fig.notifications_per_io.total}`,

@@ -21,3 +21,5 @@ export { blkifRingSlots, runRingCeiling } from "./ring-ceiling.js";
 export type { RingsBenchOptions, RingsBenchResult, RingsJob, RingsPlacement, RingsProfile } from "./rings.js";
 export { defaultIodepth, RINGS_PLACEMENTS, RINGS_PROFILES, ringsTable, runRingsBench } from "./rings.js";
 export { ringsSvg } from "./plot.js";
+export type { FrontendHost, FrontendHostOptions } from "./frontend-host.js";
+export { startFrontendHost } from "./frontend-host.js";

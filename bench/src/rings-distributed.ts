@@ -6,11 +6,10 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { startHost } from "@xensim/runtime";
 import { startNatsServer } from "@xensim/testkit";
-import type { IoFigures, JobResult, RwPattern } from "@xensim/workload";
-import type { BlkProfile, BlkRunFigures } from "./blk.js";
+import type { JobResult, RwPattern } from "@xensim/workload";
+import { type BlkProfile, type BlkRunFigures, counterSum, runFigures, storeSpec } from "./blk.js";
 import type { BlkServiceEntries } from "./blk-stack.js";
 import type { RingsHostARun } from "./rings-host-a.js";
-import { round } from "./stats.js";
 
 export interface DistributedBlkOptions {
   entries: BlkServiceEntries & { pageServer?: string };
@@ -26,66 +25,6 @@ export interface DistributedBlkOptions {
   natsUrl?: string;
   log?: (line: string) => void;
   progress?: (label: string, fraction: number) => void;
-}
-
-/** The store spec blkback opens for a profile (as bench/src/blk.ts writes it). */
-export function storeSpec(profile: BlkProfile, sizeBytes: number, seed: number): string {
-  if (profile === "null" || profile === "memory") return `${profile}:size=${sizeBytes}`;
-  return `array:profile=${profile},size=${sizeBytes},seed=${seed},data=null`;
-}
-
-function counterSum(body: string, name: string, match: Record<string, string>): number {
-  let sum = 0;
-  for (const line of body.split("\n")) {
-    if (!line.startsWith(`${name}{`)) continue;
-    if (!Object.entries(match).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    sum += Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return sum;
-}
-
-/** BlkRunFigures from a fio-shaped job result and the kick counts of both ends. */
-export function runFigures(
-  job: JobResult,
-  ring: { pages: number; slots: number; queues: number },
-  o: { iodepth: number; bs: number; rw: RwPattern },
-  kicks: { frontSent: number; backSent: number; completed: number },
-): BlkRunFigures {
-  const ios = job.read.total_ios + job.write.total_ios;
-  const seconds = job.job_runtime / 1000;
-  const pick = (k: string) =>
-    Math.max(job.read.clat_ns.percentile[k] ?? 0, job.write.clat_ns.percentile[k] ?? 0) / 1000;
-  const meanNs =
-    ios > 0
-      ? (job.read.clat_ns.mean * job.read.total_ios + job.write.clat_ns.mean * job.write.total_ios) / ios
-      : 0;
-  const per = (n: number) => round(n / Math.max(1, kicks.completed), 3);
-  return {
-    pages: ring.pages,
-    ring_slots: ring.slots,
-    queues: ring.queues,
-    iodepth: o.iodepth,
-    bs: o.bs,
-    rw: o.rw,
-    iops: round(ios / seconds, 0),
-    mb_s: round((job.read.io_bytes + job.write.io_bytes) / seconds / 1e6, 1),
-    clat_us: {
-      p50: round(pick("50.000000"), 1),
-      p90: round(pick("90.000000"), 1),
-      p99: round(pick("99.000000"), 1),
-      p99_9: round(pick("99.900000"), 1),
-      mean: round(meanNs / 1000, 1),
-    },
-    avg_outstanding: job.avg_outstanding,
-    notifications_per_io: {
-      front_to_back: per(kicks.frontSent),
-      back_to_front: per(kicks.backSent),
-      total: per(kicks.frontSent + kicks.backSent),
-    },
-    read: job.read as IoFigures,
-    write: job.write as IoFigures,
-    errors: job.error,
-  };
 }
 
 export async function runDistributedBlk(o: DistributedBlkOptions): Promise<BlkRunFigures[]> {

@@ -5,14 +5,8 @@
 // argv[2]: JSON {nats, entries: {hypervisor, xenstored, pageServer}}.
 // stdout: JSON lines — {hv, xs, domid} when ready; {done: pages, ...} per "run <json>" line; "stop".
 import { createInterface } from "node:readline";
-import { applyVbdDirectories, vbdDirectories } from "@xensim/blkback";
-import { connectNatsBus, createInProcessCallClient } from "@xensim/bus";
-import { buildGuest, GuestKernel } from "@xensim/guest";
-import { loadHypervisorProto, loadPageServerProto, loadXenstoreProto } from "@xensim/proto";
-import { startHost } from "@xensim/runtime";
 import { type RwPattern, runJob } from "@xensim/workload";
-import { XenCtrl } from "@xensim/xenctrl";
-import { connectXenstore } from "@xensim/xenstore-client";
+import { startFrontendHost } from "./frontend-host.js";
 
 export interface RingsHostARun {
   pages: number;
@@ -30,55 +24,13 @@ const arg = JSON.parse(process.argv[2]!) as {
   nats: string;
   entries: { hypervisor: string; xenstored: string; pageServer: string };
 };
-const host = await startHost({
-  hostId: "hostA",
-  nats: arg.nats,
-  services: [
-    { name: "hypervisor", entry: arg.entries.hypervisor, config: {} },
-    { name: "xenstored", entry: arg.entries.xenstored, config: {} },
-    { name: "page-server", entry: arg.entries.pageServer, config: {} },
-  ],
-  sharedMemoryBytes: 1 << 30,
-  logLevel: process.env.XENSIM_LOG_LEVEL ?? "warn",
-});
-await host.ready;
-const bus = await connectNatsBus({ servers: arg.nats, name: "hostA-guest" });
-const hv = createInProcessCallClient(
-  loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
-  "hypervisor",
-);
-const ps = createInProcessCallClient(
-  loadPageServerProto().xensim.pageserver.v1.PageServer.service,
-  "page-server",
-);
-const xsCalls = createInProcessCallClient(
-  loadXenstoreProto().xensim.xenstore.v1.Xenstore.service,
-  "xenstored",
-);
-const xs0 = await connectXenstore({ calls: xsCalls, bus, clientName: "toolstack" });
-const xc0 = new XenCtrl({ domid: 0, calls: hv, store: host.sharedMemory });
-const g = await buildGuest(xc0, xs0, { name: "bench-rings", memoryMib: 384 });
-const xc = new XenCtrl({
-  domid: g.domid,
-  calls: hv,
-  store: host.sharedMemory,
-  bus,
-  isRemote: (d) => d === 0, // its backend (dom0's blkback) lives in host B
-  publishVia: ps,
-});
-const kernel = new GuestKernel({ domid: g.domid, xc, bus, ramPages: g.ramPages, slowScanMs: 50 });
-const xs = await kernel.connectXenstore(g.storeGfn, g.storePort);
+const a = await startFrontendHost({ ...arg, guestName: "bench-rings", guestMemoryMib: 384 });
 const env = { nowNs: () => Number(process.hrtime.bigint()), defer: (fn: () => void) => setImmediate(fn) };
 
 let disk = 0;
 async function run(c: RingsHostARun): Promise<Record<string, unknown>> {
-  const dirs = vbdDirectories({
-    frontend: g.domid,
-    vdev: `xvd${String.fromCharCode(97 + disk++)}`,
-    params: c.params,
-  });
-  await xs0.transaction((tx) => applyVbdDirectories(tx, dirs));
-  const front = await kernel.openBlkfront(xs, dirs.devid, {
+  const dirs = await a.addVbd({ vdev: `xvd${String.fromCharCode(97 + disk++)}`, params: c.params });
+  const front = await a.kernel.openBlkfront(a.xs, dirs.devid, {
     config: {
       maxRingPageOrder: Math.log2(c.pages),
       maxQueues: c.queues,
@@ -119,8 +71,7 @@ async function run(c: RingsHostARun): Promise<Record<string, unknown>> {
     };
   } finally {
     await front.close();
-    await xs0.rm(dirs.frontendPath);
-    await xs0.rm(dirs.backendPath);
+    await a.removeVbd(dirs);
   }
 }
 
@@ -134,19 +85,15 @@ createInterface({ input: process.stdin }).on("line", (l) => {
         console.log(JSON.stringify({ done: c.pages, error: e instanceof Error ? e.message : String(e) }));
       }
     } else if (l === "stop") {
-      await kernel.close();
-      await xs0.close();
-      for (const c of [hv, ps, xsCalls]) c.close();
-      await bus.close();
-      await host.stop();
+      await a.stop();
       process.exit(0);
     }
   })();
 });
 console.log(
   JSON.stringify({
-    hv: host.services.get("hypervisor")!.grpcAddress,
-    xs: host.services.get("xenstored")!.grpcAddress,
-    domid: g.domid,
+    hv: a.hypervisorAddress,
+    xs: a.xenstoredAddress,
+    domid: a.domid,
   }),
 );
