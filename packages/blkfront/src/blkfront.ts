@@ -1066,12 +1066,13 @@ export class Blkfront implements BlockStore {
     // Across host processes the backend reads a replica of our pages: the request slots and their
     // data go out in batches before the one carrying req_prod, so a replica being applied never
     // shows the index before what it covers. (In one host process publishWrites does nothing.)
-    if (this.hv.publishWrites) await this.hv.publishWrites({ barrier: true });
+    const publish = this.hv.publishesWrites !== false && this.hv.publishWrites !== undefined;
+    if (publish) await this.hv.publishWrites!({ barrier: true });
     const notify = ring.front.pushRequestsAndCheckNotify();
     // Writes that went to a replica in another host process (publishWrites returned a fence): the
     // backend's req_event here may be stale (its final check ran on its replica, which may not have
     // had these requests yet), so suppressing the kick could leave it asleep on work. Kick always.
-    const published = this.hv.publishWrites ? await this.hv.publishWrites() : undefined;
+    const published = publish ? await this.hv.publishWrites!() : undefined;
     if (!notify && published === undefined) {
       this.stats.notificationsSuppressed++;
       return;

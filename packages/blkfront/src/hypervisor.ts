@@ -19,6 +19,8 @@ export interface BlkfrontHypervisor extends XenbusHypervisor<MemView> {
   evtchnSend(port: number): Promise<number>;
   evtchnNotify?(port: number): number;
   publishWrites?(opts?: { barrier?: boolean }): Promise<unknown>;
+  /** False when publishWrites has nothing to do (one host process): the push skips it. */
+  readonly publishesWrites?: boolean;
   gnttabSetupTable?(dom: number, nrFrames: number): Promise<{ status: number; frames: number[] }>;
 }
 

@@ -210,6 +210,11 @@ export class XenCtrl {
     return r.fence ? { host: r.fence.host, seq: Number(r.fence.seq) } : undefined;
   }
 
+  /** True when writes through this client's views must be published (a peer reads replicas). */
+  get publishesWrites(): boolean {
+    return this.local !== undefined || this.o.publishVia !== undefined;
+  }
+
   /** True when map/unmap/send are atomics on a shared buffer rather than calls. */
   get inProcess(): boolean {
     return this.store !== undefined;
