@@ -257,3 +257,36 @@ export function loadGuestProto(): GuestProto {
 export function loadEchoProto(): EchoProto {
   return load<EchoProto>("xensim/testing/v1/echo.proto");
 }
+
+// ---- xensim/hypervisor/v1/dmop.proto: HYPERVISOR_dm_op and XENMEM_acquire_resource ----
+export type { ProtoGrpcType as DmOpProto } from "./gen/dmop.js";
+export type { DmOpClient, DmOpDefinition, DmOpHandlers } from "./gen/xensim/hypervisor/v1/DmOp.js";
+export type { DmOpRequest, DmOpRequest__Output } from "./gen/xensim/hypervisor/v1/DmOpRequest.js";
+export type { DmOpReply, DmOpReply__Output } from "./gen/xensim/hypervisor/v1/DmOpReply.js";
+export type { DmOpRcReply, DmOpRcReply__Output } from "./gen/xensim/hypervisor/v1/DmOpRcReply.js";
+export type {
+  AcquireResourceRequest,
+  AcquireResourceRequest__Output,
+} from "./gen/xensim/hypervisor/v1/AcquireResourceRequest.js";
+export type {
+  AcquireResourceReply,
+  AcquireResourceReply__Output,
+} from "./gen/xensim/hypervisor/v1/AcquireResourceReply.js";
+export type {
+  ReleaseResourceRequest,
+  ReleaseResourceRequest__Output,
+} from "./gen/xensim/hypervisor/v1/ReleaseResourceRequest.js";
+export type {
+  IoreqServerListRequest,
+  IoreqServerListRequest__Output,
+} from "./gen/xensim/hypervisor/v1/IoreqServerListRequest.js";
+export type {
+  IoreqServerListReply,
+  IoreqServerListReply__Output,
+} from "./gen/xensim/hypervisor/v1/IoreqServerListReply.js";
+export type { IoreqServerInfo, IoreqServerInfo__Output } from "./gen/xensim/hypervisor/v1/IoreqServerInfo.js";
+export type { IoreqRange, IoreqRange__Output } from "./gen/xensim/hypervisor/v1/IoreqRange.js";
+
+export function loadDmOpProto(): import("./gen/dmop.js").ProtoGrpcType {
+  return load<import("./gen/dmop.js").ProtoGrpcType>("xensim/hypervisor/v1/dmop.proto");
+}

@@ -96,6 +96,11 @@ export interface HypervisorOptions {
   onExc?: (ev: DomainExcEvent) => void;
   /** Domain that receives global VIRQs such as VIRQ_DOM_EXC (Xen: the hardware domain). */
   virqHandler?: number;
+  /**
+   * Called first when a domain is destroyed, while its event channels and control block still exist
+   * (Xen's domain_kill → hvm_domain_relinquish_resources: the ioreq servers go there).
+   */
+  onDestroy?: (domid: number) => void;
 }
 
 export class Hypervisor {
@@ -349,6 +354,7 @@ export class Hypervisor {
     if (domid === caller || domid === 0) return EINVAL;
     if (r.dying) return 0;
     r.dying = true;
+    this.opts.onDestroy?.(domid);
     this.ev.destroyDomain(domid);
     this.gt.destroyDomain(domid);
     this.store.destroyDomain(domid);

@@ -1,3 +1,4 @@
+export { type IoreqServerListing, XenDeviceModel } from "./devicemodel.js";
 export { DOM0_VCPU } from "./dom0-vcpus.js";
 export { EvtchnPort, type EvtchnPortOptions } from "./evtchn-port.js";
 export { RangeLog, RemoteEvtchnReceiver, type RemoteReceiverOptions } from "./remote-memory.js";

@@ -2,6 +2,7 @@
 // first), boots dom0, serves the Hypervisor call API, raises VIRQ_DOM_EXC and publishes
 // `hypervisor.domain.<domid>.exc`, and wakes event-channel receivers (Atomics.notify on the wake
 // word; a bus message on `evtchn.<domid>` for a guest living in another host process).
+import { IoreqServers } from "@xensim/ioreq";
 import { PageStore } from "@xensim/memory";
 import { type FenceStatus__Output, loadPageServerProto } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
@@ -9,6 +10,7 @@ import { encodeJson, HYPERVISOR_SUBJECTS, makeNotify } from "@xensim/xenctrl";
 import { Counter, Gauge } from "prom-client";
 import { type HypervisorConfig, HypervisorConfigSchema } from "./config.js";
 import { Hypervisor } from "./core.js";
+import { addDmOpService } from "./dm-op.js";
 import { addHypervisorService } from "./grpc-api.js";
 
 export const hypervisorService: ServiceModule<HypervisorConfig> = {
@@ -21,7 +23,7 @@ export const hypervisorService: ServiceModule<HypervisorConfig> = {
       ? PageStore.attachOrCreate(ctx.sharedMemory)
       : PageStore.create({ frames: cfg.storeFrames });
 
-    const ref: { hv?: Hypervisor } = {};
+    const ref: { hv?: Hypervisor; ioreq?: IoreqServers } = {};
     const isRemote = (domid: number): boolean => {
       const home = ref.hv?.record(domid)?.homeHost;
       return home !== undefined && home !== "" && home !== ctx.hostId;
@@ -33,8 +35,15 @@ export const hypervisorService: ServiceModule<HypervisorConfig> = {
         log.info(e, `domain ${e.domid} ${e.state}`);
         ctx.bus.publish(HYPERVISOR_SUBJECTS.domainExc(e.domid), encodeJson(e));
       },
+      // Domain death: its ioreq servers go, and what it acquired as an emulator is unmapped.
+      onDestroy: (domid) => {
+        ref.ioreq?.destroyAll(domid);
+        ref.ioreq?.releaseAllOf(domid);
+      },
     });
     ref.hv = hv;
+    const ioreq = new IoreqServers(store, hv.ev);
+    ref.ioreq = ioreq;
     const core = hv;
     const rc0 = core.bootDom0({ memoryMib: cfg.dom0MemoryMib, vcpus: cfg.dom0Vcpus });
     if (rc0 < 0) throw new Error(`cannot create dom0 (rc ${rc0}): page store too small?`);
@@ -102,6 +111,9 @@ export const hypervisorService: ServiceModule<HypervisorConfig> = {
           return { host: ctx.hostId, seq: Number(st.published) };
         },
       },
+    );
+    addDmOpService(ctx.calls.server, core, ioreq, (method, rc) =>
+      calls.inc({ method, result: rc < 0 ? "error" : "ok" }),
     );
     // In-process mappers unmap with atomics, not calls: notice lingering domains that finally died.
     const reaper = setInterval(() => core.reap(), cfg.reapMs);
