@@ -93,6 +93,12 @@ interface PortDevice {
   write(port: number, size: number, value: number): void;
 }
 
+/** The guest's serial number of each role's first UART (`xl console -n`): COM1 is 0. */
+export const SERIAL_BASE: Readonly<Record<EmulatorRole, number>> = Object.freeze({
+  primary: 0,
+  secondary: 1,
+});
+
 export class Machine {
   readonly serials: Uart16550[] = [];
   readonly rtc?: CmosRtc;
