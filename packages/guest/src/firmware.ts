@@ -293,3 +293,38 @@ export class Bios {
 }
 
 export { Cpu };
+
+/** `/vm/<uuid>/xensim/firmware`: "bios" plus comma-separated options. */
+export interface FirmwareSettings {
+  /** Run the BIOS on vCPU 0 at boot. */
+  bios: boolean;
+  /** After boot, a line per vCPU every this many ms (vCPU 0 on COM1, the others on the PCI serial); 0 = none. */
+  heartbeatMs: number;
+  /** Poll COM1 for console input and echo it (every `pollMs`). */
+  echo: boolean;
+  pollMs: number;
+  /** Framebuffer stores of 4 or 8 bytes. */
+  storeBytes: 4 | 8;
+}
+
+export function parseFirmwareSettings(text: string): FirmwareSettings {
+  const s: FirmwareSettings = { bios: false, heartbeatMs: 0, echo: true, pollMs: 100, storeBytes: 4 };
+  for (const part of text.split(/[,\s]+/).filter(Boolean)) {
+    const [k, v = ""] = part.split("=", 2) as [string, string?];
+    const num = () => {
+      if (!/^\d+$/.test(v)) throw new Error(`firmware: '${part}' needs a number`);
+      return Number(v);
+    };
+    if (k === "bios" || k === "seabios") s.bios = true;
+    else if (k === "none") s.bios = false;
+    else if (k === "heartbeat-ms") s.heartbeatMs = num();
+    else if (k === "echo") s.echo = v !== "0";
+    else if (k === "poll-ms") s.pollMs = Math.max(5, num());
+    else if (k === "store-bytes") {
+      const n = num();
+      if (n !== 4 && n !== 8) throw new Error("firmware: store-bytes is 4 or 8");
+      s.storeBytes = n;
+    } else throw new Error(`firmware: unknown option '${k}'`);
+  }
+  return s;
+}

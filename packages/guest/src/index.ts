@@ -25,6 +25,8 @@ export {
   FB_HEIGHT,
   FB_WIDTH,
   type FirmwareOptions,
+  type FirmwareSettings,
+  parseFirmwareSettings,
   type PciDeviceFound,
   pixelAt,
   SIGNATURE,

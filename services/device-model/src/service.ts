@@ -210,6 +210,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
       await xs.write(`${rec}/name`, r.name);
       await xs.write(`${rec}/vcpus`, String(r.emulator.o.vcpus));
       await xs.write(`${rec}/ioreq-server`, String(r.emulator.serverId));
+      await xs.write(`${rec}/ports`, r.emulator.ports.join(","));
       if (r.role === "primary") {
         // QEMU's xen_save_physmap for the VGA memory, then "running" (what libxl waits for).
         const pm = `${DM_XS.physmap(r.domid, cfg.domid)}/${VGA_LFB_BASE.toString(16)}`;
@@ -288,9 +289,14 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
     const stopEmulator = async (r: Running, opts: { records: boolean }) => {
       unregister(r);
       await r.emulator.stop();
+      const rec = DM_XS.record(r.domid, r.role, cfg.domid);
       if (opts.records) {
-        await xs.rm(DM_XS.record(r.domid, r.role, cfg.domid)).catch(() => {});
+        await xs.rm(rec).catch(() => {});
         if (r.role === "primary") await xs.rm(DM_XS.state(r.domid, cfg.domid)).catch(() => {});
+      } else {
+        // Destroyed cleanly: nothing for a later instance to reclaim (the id may be reused).
+        await xs.write(`${rec}/ioreq-server`, "-1").catch(() => {});
+        await xs.write(`${rec}/ports`, "").catch(() => {});
       }
       log.info({ domid: r.domid, role: r.role }, "emulator stopped");
     };
@@ -386,6 +392,29 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
       },
     });
 
+    /**
+     * The server `id` and the dom0 ports a dead instance of this service left: destroyed and closed —
+     * but only when they are still what the record says (the server's vCPU-0 port bound to our first
+     * recorded port), since every emulator here is dom0 and Xen's creator check cannot tell them apart.
+     */
+    const reclaim = async (domid: number, role: string, id: number, ports: number[]) => {
+      const list = await dm.ioreqServerList(domid);
+      const srv = list.servers.find((x) => x.id === id);
+      const first = ports[0];
+      if (srv && first !== undefined) {
+        const st = await xc.evtchnStatus(cfg.domid, first);
+        if (st.rc === 0 && st.dom === domid && st.port === srv.ports[0]) {
+          const rc = await Emulator.reclaim(hc, domid, id);
+          log.warn({ domid, role, server: id, rc }, "reclaimed the ioreq server a previous instance left");
+        }
+      }
+      // Our ports to that domain (interdomain to it, or unbound for it once its Xen end went away).
+      for (const p of ports) {
+        const st = await xc.evtchnStatus(cfg.domid, p);
+        if (st.rc === 0 && st.dom === domid) await xc.evtchnClose(p);
+      }
+    };
+
     // A previous instance of this service that died left records: re-register those emulators.
     if (cfg.recover) {
       const domids = await xs.ls(DM_XS.all(cfg.domid)).catch(() => [] as string[]);
@@ -395,12 +424,10 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
           const rec = DM_XS.record(domid, role, cfg.domid);
           if ((await xs.tryRead(`${rec}/service`)) !== ctx.name) continue;
           const old = Number(await xs.tryRead(`${rec}/ioreq-server`));
+          const ports = ((await xs.tryRead(`${rec}/ports`)) ?? "").split(",").filter(Boolean).map(Number);
           const name = (await xs.tryRead(`${rec}/name`)) ?? "";
           const vcpus = Number(await xs.tryRead(`${rec}/vcpus`)) || 0;
-          if (Number.isInteger(old) && old >= 0) {
-            const rc = await Emulator.reclaim(hc, domid, old);
-            log.warn({ domid, role, server: old, rc }, "reclaimed the ioreq server a previous instance left");
-          }
+          if (Number.isInteger(old) && old >= 0) await reclaim(domid, role, old, ports);
           const r = await startEmulator({ domid, name, role, vcpus, restorePath: "" });
           if (r.rc) {
             log.warn(
