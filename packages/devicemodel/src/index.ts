@@ -58,3 +58,4 @@ export {
   type VgaState,
   VRAM_SIZE,
 } from "./vga.js";
+export { DM_XS, qemuSavePath } from "./xenstore.js";

@@ -1,2 +1,2 @@
 export { type DeviceModelConfig, DeviceModelConfigSchema } from "./config.js";
-export { deviceModelService, DM_XS } from "./service.js";
+export { deviceModelService } from "./service.js";

@@ -10,6 +10,7 @@ import { XenErrno } from "@xensim/abi";
 import type { UnaryHandler } from "@xensim/bus";
 import {
   decodeMachineState,
+  DM_XS,
   type DmHypercalls,
   Emulator,
   EMULATOR_ROLES,
@@ -39,16 +40,6 @@ import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl, XenDeviceModel } from "@
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { Counter, Gauge } from "prom-client";
 import { type DeviceModelConfig, DeviceModelConfigSchema } from "./config.js";
-
-/** libxl's device-model paths (libxl__device_model_xs_path) and this service's records under them. */
-export const DM_XS = Object.freeze({
-  root: (domid: number, dmDomid = 0) => `/local/domain/${dmDomid}/device-model/${domid}`,
-  all: (dmDomid = 0) => `/local/domain/${dmDomid}/device-model`,
-  state: (domid: number, dmDomid = 0) => `/local/domain/${dmDomid}/device-model/${domid}/state`,
-  physmap: (domid: number, dmDomid = 0) => `/local/domain/${dmDomid}/device-model/${domid}/physmap`,
-  record: (domid: number, role: string, dmDomid = 0) =>
-    `/local/domain/${dmDomid}/device-model/${domid}/xensim/${role}`,
-});
 
 const ESRCH = -XenErrno.ESRCH;
 const EEXIST = -XenErrno.EEXIST;

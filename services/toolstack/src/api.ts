@@ -2,6 +2,7 @@
 import { FlowError, type Toolstack, ToolstackError } from "@xensim/toolstack";
 import { formatXlCfgError, type ParseOptions, parseDiskSpec, parseXlCfg } from "@xensim/xlcfg";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import { addDeviceModelRoutes, DEVICE_MODEL_PATHS } from "./api-device-model.js";
 
 export interface ApiOptions {
   toolstack: Toolstack;
@@ -56,6 +57,7 @@ export const OPENAPI = {
     description: "xl over HTTP: domains from xl.cfg files, on_* actions, block hotplug.",
   },
   paths: {
+    ...DEVICE_MODEL_PATHS,
     "/openapi.json": {
       get: { summary: "This document", responses: { "200": { description: "OpenAPI 3" } } },
     },
@@ -496,5 +498,6 @@ export function buildApi(o: ApiOptions): {
   );
 
   app.get("/actions", async () => ({ actions: ts.actions }));
+  addDeviceModelRoutes(app, ts, send, domid);
   return { app, routes };
 }

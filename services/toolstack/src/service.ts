@@ -1,12 +1,20 @@
 // The toolstack as a service: dom0's XenCtrl and xenstore client, an optional guest-runtime client,
 // the flows of @xensim/toolstack, domain exceptions from the bus driving the on_* actions, and the
 // HTTP API. Wiring only.
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseStoreSpec } from "@xensim/blkstore";
 import type { CallClient } from "@xensim/bus";
-import { loadGuestProto, loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
+import { loadDeviceModelProto, loadGuestProto, loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
-import { type GuestRuntime, type GuestStatus, Toolstack } from "@xensim/toolstack";
+import {
+  type DeviceModelRuntime,
+  type EmulatorRole,
+  type GuestRuntime,
+  type GuestStatus,
+  Toolstack,
+} from "@xensim/toolstack";
 import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { Counter, Gauge, Histogram } from "prom-client";
@@ -44,6 +52,69 @@ interface GuestListReply {
       nbdUri: string;
     }>;
   }>;
+}
+
+/** The DeviceModel clients (one per role's service instance) as the toolstack's DeviceModelRuntime. */
+function deviceModelRuntime(
+  clients: Partial<Record<EmulatorRole, CallClient>>,
+  deadlineMs: number,
+): DeviceModelRuntime {
+  const of = (role: EmulatorRole) => {
+    const c = clients[role];
+    if (!c) throw new Error(`no device-model service for the ${role} emulator`);
+    return c;
+  };
+  const rc = (r: { rc: number; error?: string }) => ({ rc: r.rc, error: r.error ?? "" });
+  // The guest's serial n lives in the emulator of that role (SERIAL_BASE): 0 primary, 1 secondary.
+  const bySerial = (serial: number) => (serial === 0 ? clients.primary : clients.secondary);
+  return {
+    async start(o) {
+      return rc(
+        await of(o.role).call<object, { rc: number; error: string }>(
+          "Start",
+          { ...o, restorePath: o.restorePath ?? "" },
+          { deadlineMs },
+        ),
+      );
+    },
+    async stop(domid, role) {
+      const c = clients[role];
+      if (!c) return { rc: -3, error: "" };
+      return rc(await c.call<object, { rc: number; error: string }>("Stop", { domid, role }, { deadlineMs }));
+    },
+    async saveState(domid, role, path) {
+      return rc(
+        await of(role).call<object, { rc: number; error: string }>(
+          "SaveState",
+          { domid, role, path },
+          { deadlineMs },
+        ),
+      );
+    },
+    async consoleRead(domid, serial, offset, waitMs) {
+      const c = bySerial(serial);
+      if (!c) return { rc: -3, data: new Uint8Array(0), next: offset };
+      const r = await c.call<object, { rc: number; data: Buffer; nextOffset: string }>(
+        "ConsoleRead",
+        { domid, serial, offset: String(offset), waitMs },
+        { deadlineMs: deadlineMs + waitMs },
+      );
+      return { rc: r.rc, data: new Uint8Array(r.data), next: Number(r.nextOffset) };
+    },
+    async consoleWrite(domid, serial, data) {
+      const c = bySerial(serial);
+      if (!c) return { rc: -3 };
+      return {
+        rc: (
+          await c.call<object, { rc: number }>(
+            "ConsoleWrite",
+            { domid, serial, data: Buffer.from(data) },
+            { deadlineMs },
+          )
+        ).rc,
+      };
+    },
+  };
 }
 
 /** The Guest gRPC/in-process client as the toolstack's GuestRuntime. */
@@ -101,6 +172,11 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
       cfg.guest === ""
         ? undefined
         : ctx.calls.client(loadGuestProto().xensim.guest.v1.Guest.service, cfg.guest);
+    const dmDef = loadDeviceModelProto().xensim.devicemodel.v1.DeviceModel.service;
+    const dmClients: Partial<Record<EmulatorRole, CallClient>> = {};
+    if (cfg.deviceModels.primary) dmClients.primary = ctx.calls.client(dmDef, cfg.deviceModels.primary);
+    if (cfg.deviceModels.secondary) dmClients.secondary = ctx.calls.client(dmDef, cfg.deviceModels.secondary);
+    const libDir = cfg.libDir || join(tmpdir(), `xensim-lib-${ctx.hostId}`);
     const t = cfg.timeouts;
     // Every flow step is logged by the flows; the same records feed the metrics.
     const reg = [ctx.metrics];
@@ -145,6 +221,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
       xs,
       hv: xc,
       ...(guestCalls ? { guest: guestRuntime(guestCalls, t.backendMs) } : {}),
+      ...(dmClients.primary ? { deviceModel: deviceModelRuntime(dmClients, t.backendMs), libDir } : {}),
       clock: {
         now: () => performance.now(),
         wallSeconds: () => Date.now() / 1000,
@@ -235,6 +312,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         await xs.close();
         xsCalls?.close();
         guestCalls?.close();
+        for (const c of Object.values(dmClients)) c.close();
         hvCalls.close();
         log.info("toolstack stopped");
       },

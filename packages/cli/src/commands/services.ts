@@ -74,7 +74,15 @@ export function registerServiceCommands(program: Command): void {
     });
 }
 
-export const DEFAULT_UP_SERVICES = ["xenstored", "hypervisor", "blkback", "guest", "toolstack"] as const;
+export const DEFAULT_UP_SERVICES = [
+  "xenstored",
+  "hypervisor",
+  "blkback",
+  "device-model",
+  "device-model-2",
+  "guest",
+  "toolstack",
+] as const;
 
 interface UpOptions {
   stateDir: string;
@@ -126,9 +134,16 @@ async function up(o: UpOptions): Promise<void> {
     "page-server": {},
     blkback: { params: { fileDir: join(stateDir, "images") } },
     guest: { stateDir: join(stateDir, "guest") },
+    "device-model": { roles: ["primary"], vcpu: 3 },
+    "device-model-2": { roles: ["secondary"], vcpu: 5 },
     toolstack: {
       api: { host: "127.0.0.1", port: apiPort },
       ...(names.includes("guest") ? { guest: "guest" } : {}),
+      libDir: join(stateDir, "lib"),
+      deviceModels: {
+        primary: names.includes("device-model") ? "device-model" : "",
+        secondary: names.includes("device-model-2") ? "device-model-2" : "",
+      },
     },
   };
   for (const kv of o.set ?? []) {

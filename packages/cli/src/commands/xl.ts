@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
+import { registerXlDeviceModelCommands } from "./xl-device-model.js";
 
 interface DomainSummary {
   name: string;
@@ -200,4 +201,5 @@ export function registerXlCommands(program: Command): void {
         process.stdout.write(`${formatBlockList(disks)}\n`);
       })(),
     );
+  registerXlDeviceModelCommands(xl, { base, run, api, resolveDomain, fail: (m) => new XlError(m) });
 }
