@@ -123,6 +123,7 @@ export class EventChannels {
   private readonly notify: NotifyFn;
 
   private readonly policy: EvtchnPolicy;
+  private readonly siViews = new Map<number, MemView>();
 
   constructor(
     readonly store: PageStore,
@@ -173,10 +174,23 @@ export class EventChannels {
 
   /** The domain's shared_info (for its guest side: scanPending, maskPort, …). */
   sharedInfo(domid: number): MemView {
+    const frame = this.sharedInfoFrame(domid);
+    if (!frame) throw new EventChannelError("no_domain", `no event channels for ${domid}`);
+    // A view is only a window on the shared buffer: one per frame number serves every send (the
+    // per-I/O path), whichever domain the frame belongs to at the time.
+    let v = this.siViews.get(frame);
+    if (!v) {
+      if (this.siViews.size >= 1024) this.siViews.clear();
+      v = this.store.viewOfFrames([frame]);
+      this.siViews.set(frame, v);
+    }
+    return v;
+  }
+
+  /** The domain's shared_info frame (0 when it has no event channels). */
+  sharedInfoFrame(domid: number): number {
     const w = this.ew(domid, E_SHARED_INFO);
-    if (w < 0 || !Atomics.load(this.i32, w))
-      throw new EventChannelError("no_domain", `no event channels for ${domid}`);
-    return this.store.viewOfFrames([Atomics.load(this.i32, w)]);
+    return w < 0 ? 0 : Atomics.load(this.i32, w);
   }
 
   private resolve(caller: number, d: number): number {

@@ -161,6 +161,8 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
       },
     });
 
+    const syncRequests = requests.labels("synchronous");
+    const bufferedRequests = requests.labels("buffered");
     const dispatch = (port: number): void => {
       const r = byPort.get(port);
       if (!r) return;
@@ -171,8 +173,9 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
       } catch (err) {
         log.error({ err: String(err), domid: r.domid, role: r.role }, "emulation failed");
       }
-      requests.inc({ kind: "synchronous" }, r.emulator.counts.synchronous - before);
-      requests.inc({ kind: "buffered" }, r.emulator.counts.buffered - bufBefore);
+      if (r.emulator.counts.synchronous > before) syncRequests.inc(r.emulator.counts.synchronous - before);
+      if (r.emulator.counts.buffered > bufBefore)
+        bufferedRequests.inc(r.emulator.counts.buffered - bufBefore);
     };
     const receiver = xc.waitForEvents(cfg.domid, dispatch, {
       vcpu: cfg.vcpu,

@@ -21,11 +21,13 @@ import {
 import { writeFileSync } from "node:fs";
 import { RW_PATTERNS, type RwPattern } from "@xensim/workload";
 import type { Command } from "commander";
+import { registerBenchIoreq } from "./bench-ioreq.js";
 import { serviceEntry } from "../services.js";
 import { embeddedXenstored } from "./services.js";
 
 export function registerBenchCommands(program: Command): void {
   const bench = program.command("bench").description("benchmarks with JSON output");
+  registerBenchIoreq(bench);
   bench
     .command("xenstore")
     .description("read, write and read-modify-write transaction over the unix socket, in-process and gRPC")
