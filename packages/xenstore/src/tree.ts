@@ -1,6 +1,7 @@
 // The node store: an immutable-node main tree with per-owner node counts, and copy-on-write layers
 // (a transaction, or one request being staged) on top of it.
 
+import { childPath } from "./path.js";
 import type { XsPerm } from "./perms.js";
 
 /** One node. Nodes are never mutated in place: a change stores a new object. */
@@ -93,4 +94,46 @@ export class Layer implements NodeReader {
   mergeInto(target: { put(path: string, node: XsNode | null): void }): void {
     for (const [path, node] of this.overlay) target.put(path, node);
   }
+}
+
+/**
+ * Consistency of a committed tree (C check_store()): every child exists, every non-root node is
+ * listed by its parent, every node has permissions, node counts match. Returns the problems found.
+ */
+export function checkTree(main: MainTree): string[] {
+  const problems: string[] = [];
+  const reached = new Set<string>();
+  const stack = ["/"];
+  if (!main.get("/")) problems.push("no root node");
+  while (stack.length > 0) {
+    const path = stack.pop()!;
+    const node = main.get(path);
+    if (!node) {
+      problems.push(`missing child ${path}`);
+      continue;
+    }
+    if (reached.has(path)) {
+      problems.push(`node ${path} reached twice`);
+      continue;
+    }
+    reached.add(path);
+    if (node.perms.length === 0) problems.push(`node ${path} has no permissions`);
+    if (new Set(node.children).size !== node.children.length)
+      problems.push(`duplicate child names in ${path}`);
+    for (const child of node.children) {
+      if (child === "" || child.includes("/"))
+        problems.push(`bad child name ${JSON.stringify(child)} in ${path}`);
+      else stack.push(childPath(path, child));
+    }
+  }
+  const counts = new Map<number, number>();
+  for (const [path, node] of main.nodes) {
+    if (path[0] !== "@" && !reached.has(path)) problems.push(`orphan node ${path}`);
+    if (path[0] === "@" && node.children.length) problems.push(`special node ${path} has children`);
+    counts.set(ownerOf(node), (counts.get(ownerOf(node)) ?? 0) + 1);
+  }
+  for (const [domid, count] of counts)
+    if (main.count(domid) !== count) problems.push(`node count of dom${domid} is wrong`);
+  if ([...main.counts.keys()].some((domid) => !counts.has(domid))) problems.push("stale node count");
+  return problems;
 }
