@@ -1,12 +1,13 @@
-// CONTROL (tools/xenstored/control.c), privileged only: check, print, quota, quota-soft, help.
+// CONTROL (tools/xenstored/control.c), privileged only: check, print, quota, quota-soft, help; and
+// GET_QUOTA / SET_QUOTA (domain.c do_get_quota, do_set_quota), also privileged only.
 
 import { cAtoi } from "./bytes.js";
 import { quotaUsage } from "./accounting.js";
 import { XsError } from "./errors.js";
-import { OK_PAYLOAD, padColumn, payloadStrings, textReply } from "./payload.js";
+import { OK_PAYLOAD, padColumn, parseDomid, payloadStrings, textReply } from "./payload.js";
 import { QUOTA_NAMES, type Quotas } from "./quota.js";
 import type { Request } from "./request.js";
-import type { EngineState } from "./state.js";
+import type { DomainQuotas, EngineState } from "./state.js";
 import { checkTree } from "./tree.js";
 
 const CONTROL_HELP: readonly [string, string][] = [
@@ -69,12 +70,76 @@ function quotaSet(state: EngineState, args: string[], soft: boolean): Uint8Array
   return OK_PAYLOAD;
 }
 
-function domainQuotaReport(state: EngineState, domid: number): string {
-  const known =
+/** A domain the store knows of: introduced, owning nodes, connected, or with quotas of its own. */
+function knownDomain(state: EngineState, domid: number): boolean {
+  return (
     state.domains.has(domid) ||
     state.main.count(domid) > 0 ||
-    [...state.connections.values()].some((c) => c.domid === domid);
-  if (!known) throw new XsError("ENOENT");
+    state.domainQuotas.has(domid) ||
+    [...state.connections.values()].some((c) => c.domid === domid)
+  );
+}
+
+/** A quota name of GET_QUOTA / SET_QUOTA: a quota_adm[] name, or "soft-memory". */
+function parseQuotaName(name: string): keyof DomainQuotas {
+  if (name === "soft-memory") return "softMemory";
+  const q = QUOTA_NAMES.find((x) => x.name === name);
+  if (!q) throw new XsError("EINVAL", `unknown quota ${name}`);
+  return q.key;
+}
+
+/** Quota names for a GET_QUOTA without arguments, hard ones and the soft memory quota, as C lists them. */
+const QUOTA_LIST = QUOTA_NAMES.flatMap((q) => (q.key === "memory" ? [q.name, "soft-memory"] : [q.name])).join(
+  " ",
+);
+
+function quotaValue(state: EngineState, domid: number | undefined, key: keyof DomainQuotas): number {
+  if (key === "softMemory")
+    return domid === undefined ? state.softMemoryQuota : state.softMemoryQuotaOf(domid);
+  return domid === undefined ? state.quotas[key] : state.quotaOf(domid, key);
+}
+
+/** GET_QUOTA [[domid\0]name\0]: the names of all quotas, or one value (global or of a domain). */
+export function handleGetQuota(req: Request, payload: Uint8Array): Uint8Array {
+  const strings = payloadStrings(payload);
+  if (strings.length > 2) throw new XsError("EINVAL");
+  if (strings.length === 0) return textReply(QUOTA_LIST);
+  const state = req.state;
+  let domid: number | undefined;
+  if (strings.length === 2) {
+    domid = parseDomid(strings[0]!);
+    if (!knownDomain(state, domid)) throw new XsError("ENOENT");
+  }
+  const key = parseQuotaName(strings[strings.length - 1]!);
+  return textReply(String(quotaValue(state, domid, key)));
+}
+
+/** SET_QUOTA [domid\0]name\0value\0: "0" (disabling) is refused, as C xenstored does. */
+export function handleSetQuota(req: Request, payload: Uint8Array): Uint8Array {
+  const strings = payloadStrings(payload);
+  if (strings.length < 2 || strings.length > 3) throw new XsError("EINVAL");
+  const state = req.state;
+  let domid: number | undefined;
+  if (strings.length === 3) {
+    domid = parseDomid(strings[0]!);
+    if (!knownDomain(state, domid)) throw new XsError("ENOENT");
+  }
+  const key = parseQuotaName(strings[strings.length - 2]!);
+  const value = cAtoi(strings[strings.length - 1]!) >>> 0;
+  if (value === 0) throw new XsError("EINVAL");
+  if (domid === undefined) {
+    if (key === "softMemory") state.softMemoryQuota = value;
+    else state.quotas[key] = value;
+  } else {
+    const own = state.domainQuotas.get(domid) ?? {};
+    own[key] = value;
+    state.domainQuotas.set(domid, own);
+  }
+  return OK_PAYLOAD;
+}
+
+function domainQuotaReport(state: EngineState, domid: number): string {
+  if (!knownDomain(state, domid)) throw new XsError("ENOENT");
   const usage = quotaUsage(state, domid);
   const values: Partial<Record<keyof Quotas, number>> = {
     nodes: usage.nodes,

@@ -88,6 +88,7 @@ function destroyDomain(state: EngineState, domid: number, out: Output): void {
   const domain = state.domains.get(domid);
   const introduced = domain?.introduced ?? false;
   state.resetDomainConnections(domid);
+  state.domainQuotas.delete(domid);
   runSystem(state, out, (system) => {
     if (domain) {
       state.domains.delete(domid);

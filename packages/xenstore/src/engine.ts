@@ -6,10 +6,10 @@
 // watches.ts, transactions.ts, domains.ts, control.ts), staged tree access in request.ts, the
 // shared state in state.ts, snapshot.ts and journal.ts for persistence.
 
-import { DOMID_SELF, XENSTORE_PAYLOAD_MAX, XS_EQUOTA, XsType } from "@xensim/abi";
-import { quotaUsage } from "./accounting.js";
+import { DOMID_SELF, XENSTORE_PAYLOAD_MAX, XS_EQUOTA, XS_GET_QUOTA, XS_SET_QUOTA, XsType } from "@xensim/abi";
+import { domainMemory, quotaUsage } from "./accounting.js";
 import { commitRequest } from "./commit.js";
-import { handleControl } from "./control.js";
+import { handleControl, handleGetQuota, handleSetQuota } from "./control.js";
 import {
   domainGone,
   domainShutdown,
@@ -35,7 +35,7 @@ import {
 import { XS_INTRODUCE_DOMAIN, XS_RELEASE_DOMAIN } from "./path.js";
 import { textReply } from "./payload.js";
 import type { XsPerm } from "./perms.js";
-import { DEFAULT_QUOTAS, DEFAULT_SOFT_MEMORY_QUOTA } from "./quota.js";
+import { DEFAULT_QUOTAS, DEFAULT_SOFT_MEMORY_QUOTA, type Quotas, quotaExceeded } from "./quota.js";
 import { Request } from "./request.js";
 import { restoreSnapshot, takeSnapshot } from "./snapshot.js";
 import { type Connection, EngineState, type Transaction } from "./state.js";
@@ -84,6 +84,8 @@ const WIRE_FUNCS = new Map<number, { handler: Handler; privileged?: boolean; ign
   [XsType.SET_TARGET, { handler: handleSetTarget, privileged: true }],
   [XsType.RESET_WATCHES, { handler: handleResetWatches }],
   [XsType.DIRECTORY_PART, { handler: handleDirectoryPart }],
+  [XS_GET_QUOTA, { handler: handleGetQuota, privileged: true }],
+  [XS_SET_QUOTA, { handler: handleSetQuota, privileged: true }],
 ]);
 
 function emptyOutput(): Output {
@@ -244,6 +246,39 @@ export class XenstoreEngine {
 
   quotaUsage(domid: number): QuotaUsage {
     return quotaUsage(this.state, domid);
+  }
+
+  /** The quota `key` that applies to `domid` (its own, else the global one); 0: disabled. */
+  quotaOf(domid: number, key: keyof Quotas): number {
+    return this.state.quotaOf(domid, key);
+  }
+
+  /** Store memory accounted to `domid` (nodes, watches, transactions, queued output). */
+  domainMemory(domid: number): number {
+    return domainMemory(this.state, domid);
+  }
+
+  /**
+   * Would `domid`'s memory reach its hard quota with `add` more bytes? (C domain_quota_add_exceeds
+   * for ACC_MEM: the connection stalls; a watch event for it is dropped.)
+   */
+  memoryQuotaReached(domid: number, add = 0): boolean {
+    return quotaExceeded(this.state.quotaOf(domid, "memory"), domainMemory(this.state, domid) + add);
+  }
+
+  /** Has `domid`'s memory reached its soft quota (C logs it)? */
+  softMemoryQuotaReached(domid: number): boolean {
+    return quotaExceeded(this.state.softMemoryQuotaOf(domid), domainMemory(this.state, domid));
+  }
+
+  /**
+   * The service queued (`bytes` > 0) or wrote or freed (`bytes` < 0) reply and watch-event bytes
+   * for a connection of `domid`: they count towards its memory quota, as in C xenstored.
+   */
+  accountOutput(domid: number, bytes: number): void {
+    const total = (this.state.outputMemory.get(domid) ?? 0) + bytes;
+    if (total <= 0) this.state.outputMemory.delete(domid);
+    else this.state.outputMemory.set(domid, total);
   }
 
   snapshot(): XenstoreSnapshot {

@@ -93,7 +93,10 @@ export function handleSetPerms(req: Request, payload: Uint8Array): Uint8Array {
   const nuls = payloadNulCount(payload);
   if (nuls < 2) throw new XsError("EINVAL");
   const permCount = nuls - 1;
-  if (!req.conn.privileged && quotaExceeded(req.state.quotas.nodePermissions, permCount)) {
+  if (
+    !req.conn.privileged &&
+    quotaExceeded(req.state.quotaOf(req.conn.domid, "nodePermissions"), permCount)
+  ) {
     throw req.state.quotaError("node-permissions");
   }
   const strings = payloadStrings(payload);

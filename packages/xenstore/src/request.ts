@@ -4,12 +4,13 @@
 
 import type { XsErrorName } from "@xensim/abi";
 import { accessFor } from "./access.js";
+import { domainMemory } from "./accounting.js";
 import { XsError } from "./errors.js";
 import { baseName, canonicalize, childPath, domainPath, parentPath } from "./path.js";
 import { XS_PERM_NONE, type XsPerm } from "./perms.js";
 import { quotaExceeded } from "./quota.js";
 import type { Connection, EngineState, Transaction, WatchMatch } from "./state.js";
-import { Layer, NO_GENERATION, type NodeReader, nodeSize, type XsNode } from "./tree.js";
+import { Layer, NO_GENERATION, type NodeReader, nodeMemory, nodeSize, type XsNode } from "./tree.js";
 import type { Effect, Mutation, WatchDelivery } from "./types.js";
 
 const EMPTY = new Uint8Array(0);
@@ -59,7 +60,7 @@ export class Request {
       raw,
       domainPath(this.conn.domid),
       allowSpecial,
-      this.conn.privileged ? undefined : this.state.quotas.pathMax,
+      this.conn.privileged ? undefined : this.state.quotaOf(this.conn.domid, "pathMax"),
     );
     if (!r.ok) throw new XsError("EINVAL", "bad path");
     return r;
@@ -75,10 +76,15 @@ export class Request {
   recordAccess(path: string, check: boolean): void {
     const tx = this.tx!;
     if (tx.accessed.has(path)) return;
-    if (!this.conn.privileged && quotaExceeded(this.state.quotas.transactionNodes, tx.accessed.size + 1)) {
+    if (
+      !this.conn.privileged &&
+      quotaExceeded(this.state.quotaOf(this.conn.domid, "transactionNodes"), tx.accessed.size + 1)
+    ) {
       tx.failed = true;
       throw this.state.quotaError("transaction-nodes");
     }
+    this.checkMemory(path.length);
+    tx.accessedBytes += path.length; // counted in the transaction's memory from now on
     const node = tx.layer.get(path);
     if (node && check) tx.layer.pinned.set(path, node);
     tx.accessed.set(path, {
@@ -93,14 +99,48 @@ export class Request {
   writeNode(path: string, value: Uint8Array, perms: readonly XsPerm[], old: XsNode): void {
     if (
       !this.conn.privileged &&
-      quotaExceeded(this.state.quotas.nodeSize, nodeSize(value, perms, old.children))
+      quotaExceeded(this.state.quotaOf(this.conn.domid, "nodeSize"), nodeSize(value, perms, old.children))
     ) {
       if (this.tx) this.tx.failed = true;
       throw this.state.quotaError("node-size");
     }
     if (this.tx) this.recordAccess(path, false);
-    this.stage.put(path, { value, perms, children: old.children, generation: ++this.state.generation });
+    const node: XsNode = { value, perms, children: old.children, generation: this.state.generation + 1 };
+    this.chargeMemory(nodeMemory(path, node) - this.replacedMemory(path));
+    ++this.state.generation;
+    this.stage.put(path, node);
     this.ops.push({ op: "set", path, value, perms: [...perms] });
+  }
+
+  /**
+   * Memory this request has added so far for its caller (checked against the memory quota before
+   * it is kept).
+   */
+  private charged = 0;
+
+  /**
+   * domain_memory_add_chk(): an unprivileged caller's memory (nodes, watches, transactions,
+   * queued output) may not reach its memory quota; ENOMEM, and the request changes nothing.
+   */
+  chargeMemory(bytes: number): void {
+    if (this.conn.privileged || bytes <= 0) return;
+    this.checkMemory(bytes);
+    this.charged += bytes;
+  }
+
+  private checkMemory(bytes: number): void {
+    if (this.conn.privileged || bytes <= 0) return;
+    const domid = this.conn.domid;
+    const used = domainMemory(this.state, domid) + this.charged;
+    if (quotaExceeded(this.state.quotaOf(domid, "memory"), used + bytes)) throw this.state.memoryQuotaError();
+  }
+
+  /** Memory of what a change of `path` replaces where the change lands (request, transaction or tree). */
+  private replacedMemory(path: string): number {
+    const held =
+      this.stage.overlay.get(path) ?? (this.tx ? this.tx.layer.overlay.get(path) : this.state.main.get(path));
+    if (held === undefined) return 0;
+    return held === null ? path.length : nodeMemory(path, held);
   }
 
   /** Queues a watch: at the end of this request, or at the commit of its transaction. */
@@ -165,24 +205,31 @@ export class Request {
     if (!this.conn.privileged) perms[0] = { id: this.conn.domid, perm: perms[0]!.perm };
 
     if (!this.conn.privileged) {
-      const quotas = this.state.quotas;
-      const base = this.nodeCountOf(this.conn.domid);
+      const domid = this.conn.domid;
+      const nodesQuota = this.state.quotaOf(domid, "nodes");
+      const nodeSizeQuota = this.state.quotaOf(domid, "nodeSize");
+      const base = this.nodeCountOf(domid);
+      let memory = 0;
       for (let k = 0; k < names.length; k++) {
-        if (quotaExceeded(quotas.nodes, base + k + 1)) {
+        if (quotaExceeded(nodesQuota, base + k + 1)) {
           if (tx && k > 0) tx.failed = true;
           throw this.state.quotaError("nodes");
         }
         const size = k === 0 ? nodeSize(value, perms, []) : nodeSize(EMPTY, perms, [baseName(names[k - 1]!)]);
-        if (quotaExceeded(quotas.nodeSize, size)) {
+        if (quotaExceeded(nodeSizeQuota, size)) {
           if (tx) tx.failed = true;
           throw this.state.quotaError("node-size");
         }
+        memory += size + names[k]!.length;
       }
       const top = baseName(names[names.length - 1]!);
-      if (quotaExceeded(quotas.nodeSize, nodeSize(parent.value, parent.perms, [...parent.children, top]))) {
+      if (quotaExceeded(nodeSizeQuota, nodeSize(parent.value, parent.perms, [...parent.children, top]))) {
         if (tx) tx.failed = true;
         throw this.state.quotaError("node-size");
       }
+      // The parent gains a child name; in a transaction it is a private copy of the parent.
+      memory += top.length + 1 + (tx ? nodeMemory(parentName, parent) - this.replacedMemory(parentName) : 0);
+      this.chargeMemory(memory);
     }
 
     const topName = names[names.length - 1]!;

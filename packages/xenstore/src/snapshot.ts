@@ -54,6 +54,7 @@ export function restoreSnapshot(state: EngineState, snapshot: XenstoreSnapshot):
     throw new XenstoreStateError("unknown snapshot format");
   state.main.nodes.clear();
   state.main.counts.clear();
+  state.main.memory.clear();
   state.domains.clear();
   for (const saved of snapshot.nodes) {
     const perms: XsPerm[] = [];

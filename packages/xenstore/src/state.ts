@@ -43,6 +43,8 @@ export interface Transaction {
   /** Changes in order, emitted as mutations on commit. */
   ops: Mutation[];
   nodeCreated: boolean;
+  /** Names of the accessed nodes, in bytes (part of the transaction's memory). */
+  accessedBytes: number;
   /** Something failed half-way: commit answers ENOMEM, as C xenstored's fail_transaction. */
   failed: boolean;
 }
@@ -66,6 +68,9 @@ export interface Domain {
   shutdown: boolean;
 }
 
+/** Quota values of one domain; absent ones are the global values. */
+export type DomainQuotas = Partial<Quotas> & { softMemory?: number };
+
 export class EngineState {
   readonly main = new MainTree();
   readonly connections = new Map<ConnId, Connection>();
@@ -74,6 +79,10 @@ export class EngineState {
   generation = 0;
   nextConnId: ConnId = 1;
   softMemoryQuota: number;
+  /** Quotas set for one domain (SET_QUOTA domid …); the global ones apply where none is set. */
+  readonly domainQuotas = new Map<number, DomainQuotas>();
+  /** Reply and watch-event bytes waiting in connection output queues, per domain (the service's). */
+  readonly outputMemory = new Map<number, number>();
   /** Pseudo connection for the store's own changes (domain removal): privileged, never listed. */
   readonly system: Connection = {
     id: 0,
@@ -96,6 +105,21 @@ export class EngineState {
   /** The error of a quota hit: ENOSPC (C xenstored) or EQUOTA (oxenstored). */
   quotaError(what: string): XsError {
     return new XsError(this.quotaErrorName, `${what} quota`);
+  }
+
+  /** The error of a memory quota hit: ENOMEM as C xenstored (EQUOTA in oxenstored mode). */
+  memoryQuotaError(): XsError {
+    return new XsError(this.quotaErrorName === "ENOSPC" ? "ENOMEM" : this.quotaErrorName, "memory quota");
+  }
+
+  /** The quota `key` that applies to `domid`: its own (SET_QUOTA domid …), else the global one. */
+  quotaOf(domid: number, key: keyof Quotas): number {
+    return this.domainQuotas.get(domid)?.[key] ?? this.quotas[key];
+  }
+
+  /** The soft memory quota that applies to `domid`. */
+  softMemoryQuotaOf(domid: number): number {
+    return this.domainQuotas.get(domid)?.softMemory ?? this.softMemoryQuota;
   }
 
   /** Domains whose connections are privileged by domid (dom0). */

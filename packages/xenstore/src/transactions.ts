@@ -1,6 +1,7 @@
 // Transactions (tools/xenstored/transaction.c): TRANSACTION_START gives a private copy-on-write view
 // of the tree; TRANSACTION_END commits it unless a node it read changed meanwhile (EAGAIN).
 
+import { TRANSACTION_MEMORY } from "./accounting.js";
 import { XsError } from "./errors.js";
 import { OK_PAYLOAD, payloadOneArg, textReply } from "./payload.js";
 import { quotaExceeded } from "./quota.js";
@@ -13,10 +14,11 @@ export function handleTransactionStart(req: Request, _payload: Uint8Array): Uint
   const { conn, state } = req;
   if (
     !conn.privileged &&
-    quotaExceeded(state.quotas.transactions, state.domainTransactionCount(conn.domid) + 1)
+    quotaExceeded(state.quotaOf(conn.domid, "transactions"), state.domainTransactionCount(conn.domid) + 1)
   ) {
     throw state.quotaError("transactions");
   }
+  req.chargeMemory(TRANSACTION_MEMORY);
   let id = conn.nextTxId;
   while (id === 0 || conn.transactions.has(id)) id = (id + 1) >>> 0;
   conn.nextTxId = (id + 1) >>> 0;
@@ -27,6 +29,7 @@ export function handleTransactionStart(req: Request, _payload: Uint8Array): Uint
     accessed: new Map(),
     ops: [],
     nodeCreated: false,
+    accessedBytes: 0,
     failed: false,
   });
   return textReply(String(id));
@@ -47,7 +50,7 @@ export function handleTransactionEnd(req: Request, payload: Uint8Array): Uint8Ar
       if (
         delta > 0 &&
         !state.isPrivilegedDomid(domid) &&
-        quotaExceeded(state.quotas.nodes, state.main.count(domid) + delta)
+        quotaExceeded(state.quotaOf(domid, "nodes"), state.main.count(domid) + delta)
       ) {
         throw state.quotaError("nodes");
       }

@@ -24,6 +24,11 @@ export function nodeSize(value: Uint8Array, perms: readonly XsPerm[], children: 
   return 16 + perms.length * 8 + value.length + childlen;
 }
 
+/** Store memory of one node as C xenstored accounts it to the owner: its size plus its name. */
+export function nodeMemory(path: string, node: XsNode): number {
+  return nodeSize(node.value, node.perms, node.children) + path.length;
+}
+
 export function ownerOf(node: XsNode): number {
   return node.perms[0]!.id;
 }
@@ -37,6 +42,8 @@ export class MainTree implements NodeReader {
   readonly nodes = new Map<string, XsNode>();
   /** Nodes per owner domid (the "nodes" quota accounting). */
   readonly counts = new Map<number, number>();
+  /** Node memory per owner domid (nodeMemory, part of the "memory" quota accounting). */
+  readonly memory = new Map<number, number>();
 
   get(path: string): XsNode | undefined {
     return this.nodes.get(path);
@@ -46,13 +53,21 @@ export class MainTree implements NodeReader {
     return this.counts.get(domid) ?? 0;
   }
 
+  memoryOf(domid: number): number {
+    return this.memory.get(domid) ?? 0;
+  }
+
   /** Stores (or with null removes) exactly one node; children lists are the caller's business. */
   put(path: string, node: XsNode | null): void {
     const old = this.nodes.get(path);
-    if (old) addCount(this.counts, ownerOf(old), -1);
+    if (old) {
+      addCount(this.counts, ownerOf(old), -1);
+      addCount(this.memory, ownerOf(old), -nodeMemory(path, old));
+    }
     if (node) {
       this.nodes.set(path, node);
       addCount(this.counts, ownerOf(node), 1);
+      addCount(this.memory, ownerOf(node), nodeMemory(path, node));
     } else this.nodes.delete(path);
   }
 }
@@ -68,6 +83,8 @@ export class Layer implements NodeReader {
   readonly overlay = new Map<string, XsNode | null>();
   /** Change of nodes per owner relative to the layer below. */
   readonly countDelta = new Map<number, number>();
+  /** Memory the overlay holds: its nodes (nodeMemory) and the names of the nodes it removes. */
+  heldBytes = 0;
 
   constructor(readonly below: NodeReader) {}
 
@@ -87,6 +104,9 @@ export class Layer implements NodeReader {
     const old = this.get(path);
     if (old) addCount(this.countDelta, ownerOf(old), -1);
     if (node) addCount(this.countDelta, ownerOf(node), 1);
+    const replaced = this.overlay.get(path);
+    if (replaced !== undefined) this.heldBytes -= replaced ? nodeMemory(path, replaced) : path.length;
+    this.heldBytes += node ? nodeMemory(path, node) : path.length;
     this.overlay.set(path, node);
   }
 
@@ -132,8 +152,13 @@ export function checkTree(main: MainTree): string[] {
     if (path[0] === "@" && node.children.length) problems.push(`special node ${path} has children`);
     counts.set(ownerOf(node), (counts.get(ownerOf(node)) ?? 0) + 1);
   }
+  const memory = new Map<number, number>();
+  for (const [path, node] of main.nodes) addCount(memory, ownerOf(node), nodeMemory(path, node));
   for (const [domid, count] of counts)
     if (main.count(domid) !== count) problems.push(`node count of dom${domid} is wrong`);
   if ([...main.counts.keys()].some((domid) => !counts.has(domid))) problems.push("stale node count");
+  for (const [domid, bytes] of memory)
+    if (main.memoryOf(domid) !== bytes) problems.push(`node memory of dom${domid} is wrong`);
+  if ([...main.memory.keys()].some((domid) => !memory.has(domid))) problems.push("stale node memory");
   return problems;
 }

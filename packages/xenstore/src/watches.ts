@@ -4,6 +4,7 @@
 
 import { XENSTORE_PAYLOAD_MAX, XsType } from "@xensim/abi";
 import { accessFor } from "./access.js";
+import { watchMemory } from "./accounting.js";
 import { binaryStrings, bytesToBinary, cAtoi } from "./bytes.js";
 import { XsError } from "./errors.js";
 import { domainPath, isChild, parentPath } from "./path.js";
@@ -28,7 +29,7 @@ export function handleWatch(req: Request, payload: Uint8Array): Uint8Array {
   if (conn.watches.some((w) => w.node === path.name && w.token === token)) throw new XsError("EEXIST");
   if (
     !conn.privileged &&
-    quotaExceeded(req.state.quotas.watches, req.state.domainWatchCount(conn.domid) + 1)
+    quotaExceeded(req.state.quotaOf(conn.domid, "watches"), req.state.domainWatchCount(conn.domid) + 1)
   ) {
     throw req.state.quotaError("watches");
   }
@@ -38,6 +39,7 @@ export function handleWatch(req: Request, payload: Uint8Array): Uint8Array {
     depth,
     prefixLen: path.relative ? domainPath(conn.domid).length + 1 : 0,
   };
+  req.chargeMemory(watchMemory(watch));
   conn.watches.push(watch);
   const first = watchEvent(conn, watch, watch.node);
   if (first) req.events.push(first);
