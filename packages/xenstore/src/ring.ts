@@ -220,8 +220,11 @@ export class XsRingServer {
   /**
    * Serves the page once (call on every event from the guest, or whenever): handles a reconnect
    * request, reads every request byte available, then writes as many queued reply bytes as fit.
+   * With `maxMessages` at most that many requests are taken; the bytes of later ones stay in `req`
+   * (req_cons does not pass them), so a stalled connection's guest runs out of ring space and waits.
+   * `poll(0)` takes none but still handles a reconnect, checks the indices and writes replies.
    */
-  poll(): XsRingServerPoll {
+  poll(maxMessages = Infinity): XsRingServerPoll {
     const res: XsRingServerPoll = { messages: [], notify: false, reset: false };
     if (
       this.feats & XENSTORE_SERVER_FEATURE_RECONNECTION &&
@@ -245,7 +248,7 @@ export class XsRingServer {
       return res;
     }
     if (avail > 0) {
-      const fed = this.decoder.feed(readStream(this.page, I.req, this.reqCons, avail));
+      const fed = this.decoder.feed(readStream(this.page, I.req, this.reqCons, avail), maxMessages);
       res.messages = fed.messages;
       if (fed.consumed > 0) {
         this.reqCons = (this.reqCons + fed.consumed) >>> 0;

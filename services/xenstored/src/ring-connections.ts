@@ -133,6 +133,9 @@ export class RingConnections {
           if (ring.server.send(msg)) ring.owed = true;
           if (this.kicking !== ring) this.notify(ring);
         },
+        // One message at a time into rsp: the rest waits in the core's bounded queue (XSA-326).
+        canSend: () => ring.dead || ring.server.pendingBytes === 0,
+        resume: () => setImmediate(() => this.kick(ring)),
         drop: (reason) => {
           this.log.warn({ domid: ring.domid, reason }, "xenstore ring: connection dropped");
         },
@@ -141,25 +144,37 @@ export class RingConnections {
     );
   }
 
-  /** The guest signalled (or a timer rescanned): read requests, answer them, notify once. */
+  /**
+   * The guest signalled (or a timer rescanned): write what waits for it, then read and answer
+   * requests one at a time while the core allows (a stalled domain's requests stay in `req`),
+   * notify once.
+   */
   private kick(ring: RingConnection): void {
     if (ring.dead) return;
     this.kicking = ring;
     try {
       if (ring.server.flush()) ring.owed = true;
-      const r = ring.server.poll();
-      if (r.reset) {
-        // The guest asked to reconnect: forget its watches and transactions.
-        this.core.disconnect(ring.conn);
-        ring.conn = this.connect(ring);
+      this.core.writable(ring.conn);
+      for (;;) {
+        const r = ring.server.poll(this.core.canRead(ring.conn) ? 1 : 0);
+        if (r.notify) ring.owed = true;
+        if (r.reset) {
+          // The guest asked to reconnect: forget its watches and transactions.
+          this.core.disconnect(ring.conn);
+          ring.conn = this.connect(ring);
+          continue;
+        }
+        if (r.error) {
+          this.log.warn(
+            { domid: ring.domid, error: r.error.message },
+            "xenstore ring error; connection ignored",
+          );
+          break;
+        }
+        const msg = r.messages[0];
+        if (!msg) break;
+        this.core.request(ring.conn, msg);
       }
-      for (const m of r.messages) this.core.request(ring.conn, m);
-      if (r.notify) ring.owed = true;
-      if (r.error)
-        this.log.warn(
-          { domid: ring.domid, error: r.error.message },
-          "xenstore ring error; connection ignored",
-        );
     } finally {
       this.kicking = null;
     }
