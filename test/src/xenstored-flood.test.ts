@@ -8,17 +8,23 @@
 // assertions failed), and the never-reading watcher was never dropped while xenstored grew to
 // 556 MB queueing its events (the drop and RSS assertions failed). With the bounds, the flooder is
 // stalled after ~80 replies and xenstored stays at its baseline; the watcher is dropped after
-// ~3000 events (8 MiB queued).
+// ~3000 events (8 MiB queued). The guest ring: unbounded, xenstored took 596,000 READs (11.9 MB)
+// from the ring that never consumed a reply and queued 2.4 GB for it (host RSS 2.9 GB); bounded, it
+// takes ~55 (20 outstanding), queues under the 2.5 MiB memory quota and drops the events beyond.
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { freePort, sleep, tempDir, waitFor } from "@xensim/testkit";
+import { freePort, sleep, spawnJsonLinesChild, tempDir, waitFor } from "@xensim/testkit";
 import { haveBinary, rssBytes, startXenstored, xenstoreTool } from "./harness.js";
+
+const RING_FLOOD_HOST = join(import.meta.dirname, "fixtures", "ring-flood-host.js");
 
 const MB = 1024 * 1024;
 /** The bound asserted: far below what an unbounded daemon reaches (GBs), far above a healthy one. */
 const RSS_BOUND = 300 * MB;
+/** The same for the ring test's host process, which also runs the hypervisor and the guest. */
+const HOST_RSS_BOUND = 400 * MB;
 
 const XS_READ = 2;
 const XS_WATCH = 4;
@@ -77,7 +83,12 @@ function rssSampler(pid: number): { stop(): number; peak(): number } {
  * not taken anything for `stuckMs` (the daemon stopped reading) or `budgetMs` passed. Returns the
  * bytes the kernel accepted.
  */
-async function floodUntilStuck(sock: Socket, batch: Buffer, stuckMs: number, budgetMs: number): Promise<number> {
+async function floodUntilStuck(
+  sock: Socket,
+  batch: Buffer,
+  stuckMs: number,
+  budgetMs: number,
+): Promise<number> {
   let accepted = 0;
   const started = Date.now();
   let lastProgress = Date.now();
@@ -185,7 +196,8 @@ describe("XSA-326: xenstored's memory stays bounded against clients that never r
     const maxWrites = 40_000; // 120 MB of events if nothing bounded the watcher's queue
     while (sent < maxWrites) {
       const chunk: Buffer[] = [];
-      for (let i = 0; i < 500; i++, sent++) chunk.push(xsPacket(XS_WRITE, sent, nulTerminated(`/flood/k${sent}`)));
+      for (let i = 0; i < 500; i++, sent++)
+        chunk.push(xsPacket(XS_WRITE, sent, nulTerminated(`/flood/k${sent}`)));
       writer.write(Buffer.concat(chunk));
       await waitFor(() => replies >= sent - 1000, { timeoutMs: 30_000, message: "writer replies" });
       if ((await health(httpPort)).connectionsDroppedForOutput > 0) break;
@@ -193,12 +205,66 @@ describe("XSA-326: xenstored's memory stays bounded against clients that never r
     await waitFor(() => replies >= sent, { timeoutMs: 30_000, message: "every write answered" });
     const peak = rss.stop();
     const h = await health(httpPort);
-    t.diagnostic(`writes before the watcher was dropped: ${sent}; xenstored RSS peak ${(peak / MB).toFixed(0)} MB`);
+    t.diagnostic(
+      `writes before the watcher was dropped: ${sent}; xenstored RSS peak ${(peak / MB).toFixed(0)} MB`,
+    );
     assert.equal(h.connectionsDroppedForOutput, 1, "the never-reading watcher was dropped");
     assert.ok(sent < maxWrites, "dropped long before the writes ran out");
     assert.equal(h.connections, 1, "only the writer is left");
     assert.ok(peak < RSS_BOUND, `xenstored RSS peak ${peak} < ${RSS_BOUND}`);
     writer.destroy();
     watcher.destroy();
+  });
+
+  it("XSA-326: a guest ring whose rsp_cons never moves: requests stall in the ring, events dropped at the memory quota, RSS bounded, released with the domain", async (t) => {
+    // The host process (hypervisor + xenstored + the hostile guest on its shared memory) is a child.
+    const child = spawnJsonLinesChild(RING_FLOOD_HOST);
+    t.after(() => child.stop("stop"));
+    const ready = await child.next("ready");
+    const pid = Number(ready.pid);
+    const baseline = rssBytes(pid);
+    const rss = rssSampler(pid);
+    child.send("flood");
+    const flooded = (await child.next("flooded", 60_000)).flooded as {
+      requestsWritten: number;
+      requestBytesConsumed: number;
+      rspCons: number;
+      dom0Writes: number;
+      xenstored: Record<string, number>;
+    };
+    const peak = rss.stop();
+    t.diagnostic(
+      `ring flood: ${JSON.stringify(flooded)}; host RSS baseline ${(baseline / MB).toFixed(0)} MB, peak ${(peak / MB).toFixed(0)} MB`,
+    );
+    assert.equal(flooded.rspCons, 0, "the guest never consumed a reply");
+    // 20 READs outstanding (C's default): xenstored stops taking requests from the ring; unbounded,
+    // it would take every request the guest writes and queue a 4 KB reply for each.
+    assert.ok(
+      flooded.requestBytesConsumed < 64 * 1024,
+      `xenstored consumed ${flooded.requestBytesConsumed} request bytes`,
+    );
+    assert.ok(flooded.xenstored.stalledConnections! >= 1, "the guest's ring is stalled");
+    assert.ok(
+      flooded.xenstored.outputQueuedBytes! < 3 * MB,
+      "what waits for the guest is bounded by its memory quota",
+    );
+    assert.ok(flooded.dom0Writes >= 4000, "dom0 kept writing (its requests are not held up by the guest)");
+    assert.ok(
+      flooded.xenstored.eventsDroppedForMemory! > 0,
+      "events beyond the guest's memory quota dropped",
+    );
+    assert.ok(peak < HOST_RSS_BOUND, `host RSS peak ${peak} < ${HOST_RSS_BOUND}`);
+
+    // The domain goes: its ring, queue and accounting go with it.
+    child.send("destroy");
+    const destroyed = (await child.next("destroyed", 60_000)).destroyed as {
+      xenstored: Record<string, number>;
+    };
+    assert.equal(destroyed.xenstored.connections, 1, "only dom0's session is left");
+    assert.equal(destroyed.xenstored.stalledConnections, 0);
+    assert.equal(destroyed.xenstored.outputQueuedBytes, 0, "nothing kept for the guest");
+    const rssAfter = rssBytes(pid);
+    t.diagnostic(`host RSS after the domain was destroyed: ${(rssAfter / MB).toFixed(0)} MB`);
+    assert.ok(rssAfter < HOST_RSS_BOUND, `RSS after ${rssAfter} < ${HOST_RSS_BOUND}`);
   });
 });
