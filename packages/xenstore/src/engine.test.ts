@@ -735,7 +735,16 @@ describe("domains", () => {
       s("d0", "INTRODUCE", ["1", "999", "8"], "OK"),
       s("d0", "GET_DOMAIN_PATH", ["7"], "/local/domain/7"),
       s("d1", "GET_DOMAIN_PATH", ["3"], "/local/domain/3"),
+      // parse_domid() of C xenstored (strtoul, base 10, all of the string, at most 65535): a
+      // non-number is EINVAL there and here; oxenstored answers /local/domain/0 (REAL-PEERS).
       s("d1", "GET_DOMAIN_PATH", ["abc"], "!EINVAL"),
+      s("d1", "GET_DOMAIN_PATH", ["12abc"], "!EINVAL"),
+      s("d1", "GET_DOMAIN_PATH", ["12 "], "!EINVAL"),
+      s("d1", "GET_DOMAIN_PATH", ["-1"], "!EINVAL"),
+      s("d1", "GET_DOMAIN_PATH", [" 12"], "/local/domain/12"),
+      s("d1", "GET_DOMAIN_PATH", ["+12"], "/local/domain/12"),
+      s("d1", "GET_DOMAIN_PATH", [""], "/local/domain/0"),
+      s("d1", "GET_DOMAIN_PATH", ["65535"], "/local/domain/65535"),
       s("d1", "GET_DOMAIN_PATH", ["65536"], "!EINVAL"),
       s("d0", "RESUME", ["1"], "OK"),
       s("d0", "RESUME", ["9"], "!ENOENT"),
