@@ -1,10 +1,9 @@
 #!/usr/bin/env node
-// The xensim command: every xensim command hangs off this program.
+// The xensim command: every xensim command hangs off this program. Commands live one per file
+// under commands/ and are listed in commands/registry.ts.
 import { Command } from "commander";
-import { registerBenchCommands } from "./commands/bench.js";
-import { registerServiceCommands } from "./commands/services.js";
-import { registerXenstoreCommands } from "./commands/xenstore.js";
-import { registerXlCommands } from "./commands/xl.js";
+import { registerAll } from "./command.js";
+import * as commands from "./commands/registry.js";
 
 const program = new Command()
   .name("xensim")
@@ -13,10 +12,7 @@ const program = new Command()
   )
   .version("0.1.0");
 
-registerServiceCommands(program);
-registerXenstoreCommands(program);
-registerBenchCommands(program);
-registerXlCommands(program);
+registerAll(program, commands);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   process.stderr.write(`xensim: ${err.message}\n`);

@@ -49,7 +49,7 @@ async function listTree(c: XenstoreClient, path: string, indent: number, out: st
   }
 }
 
-export function registerXenstoreCommands(program: Command): void {
+export default function registerXenstore(program: Command): void {
   const xs = program
     .command("xenstore")
     .description("talk to xenstored (unix socket by default, like the xenstore-* tools)")

@@ -1,54 +1,13 @@
-// `xensim xenstored …` and `xensim up`: running services.
+// `xensim up`: an emulated Xen host (every service, or some of them as one host process).
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
-import { createInProcessBus, createInProcessCallClient } from "@xensim/bus";
-import { loadXenstoreProto } from "@xensim/proto";
+import { createInProcessBus } from "@xensim/bus";
 import { type HostHandle, startHost } from "@xensim/runtime";
 import type { Command } from "commander";
 import { isServiceName, type ServiceName, serviceEntry } from "../services.js";
 
-/**
- * Runs one service as this process (the service's own standalone main), with flags translated to
- * the runtime's: the process is the daemon, so `kill -9 <pid>` kills the daemon itself.
- */
-async function runStandalone(entry: string, flags: string[]): Promise<void> {
-  process.argv = [process.argv[0]!, entry, ...flags];
-  await import(entry);
-}
-
-export function registerServiceCommands(program: Command): void {
-  program
-    .command("xenstored")
-    .description("run xenstored standalone: xs wire protocol on a unix socket, gRPC API, persistent state")
-    .requiredOption("--socket <path>", "unix socket for the xs wire protocol (point XENSTORED_PATH here)")
-    .option("--state-dir <dir>", "keep the tree in DIR (snapshot + journal) across restarts")
-    .option("--grpc <host:port>", "also serve the gRPC API at this address")
-    .option("--nats <url>", "publish watch events for gRPC sessions on this NATS server")
-    .option("--fsync", "fsync every journal record")
-    .option("--quota-error <style>", "xenstored (ENOSPC) or oxenstored (EQUOTA)")
-    .option("--http-port <port>", "serve /healthz and /metrics on this port")
-    .action(
-      async (o: {
-        socket: string;
-        stateDir?: string;
-        grpc?: string;
-        nats?: string;
-        fsync?: boolean;
-        quotaError?: string;
-        httpPort?: string;
-      }) => {
-        const flags = ["--socket", o.socket];
-        if (o.stateDir) flags.push("--state-dir", o.stateDir);
-        if (o.grpc) flags.push("--grpc-listen", o.grpc);
-        if (o.nats) flags.push("--nats", o.nats);
-        if (o.fsync) flags.push("--fsync", "true");
-        if (o.quotaError) flags.push("--quota-error", o.quotaError);
-        if (o.httpPort) flags.push("--http-port", o.httpPort);
-        await runStandalone(serviceEntry("xenstored"), flags);
-      },
-    );
-
+export default function registerUp(program: Command): void {
   program
     .command("up")
     .description(
@@ -268,25 +227,4 @@ async function createExamples(dir: string, apiUrl: string, isStopping: () => boo
       process.stdout.write(`  ${file}: ${(e as Error).message}\n`);
     }
   }
-}
-
-/** An embedded host running xenstored, and an in-process call client for it (benchmarks). */
-export async function embeddedXenstored(): Promise<{
-  calls: ReturnType<typeof createInProcessCallClient>;
-  stop: () => Promise<void>;
-}> {
-  const host = await startHost({
-    services: [{ name: "xenstored", entry: serviceEntry("xenstored"), config: {} }],
-    logLevel: "warn",
-  });
-  await host.ready;
-  const def = loadXenstoreProto().xensim.xenstore.v1.Xenstore.service;
-  const calls = createInProcessCallClient(def, "xenstored");
-  return {
-    calls,
-    stop: async () => {
-      calls.close();
-      await host.stop();
-    },
-  };
 }
