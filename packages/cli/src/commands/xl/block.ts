@@ -2,20 +2,49 @@
 import type { Command } from "commander";
 import { api, apiBase, type DiskSummary, resolveDomain, run } from "./api.js";
 
+/**
+ * xl block-list's table: each column as wide as its widest cell, two spaces between columns, so a
+ * long features list never runs into the NBD URI.
+ */
 export function formatBlockList(disks: DiskSummary[]): string {
-  const lines = [
-    "Vdev   Devid  BE  State(fe/be)          Pages Queues Features                          NBD",
-  ];
+  const rows: string[][] = [["Vdev", "Devid", "BE", "State(fe/be)", "Pages", "Queues", "Features", "NBD"]];
   for (const d of disks) {
     const feats = Object.entries(d.features)
       .filter(([, v]) => v !== "0")
       .map(([k, v]) => (v === "1" ? k : `${k}=${v}`))
       .join(",");
-    lines.push(
-      `${d.vdev.padEnd(7)}${String(d.devid).padEnd(7)}${String(d.backendDomid).padEnd(4)}${`${d.frontendState}/${d.backendState}`.padEnd(22)}${String(d.ringPages).padStart(5)}${String(d.queues).padStart(7)} ${feats.padEnd(34)}${d.nbdUri ?? "-"}`,
-    );
+    rows.push([
+      d.vdev,
+      String(d.devid),
+      String(d.backendDomid),
+      `${d.frontendState}/${d.backendState}`,
+      String(d.ringPages),
+      String(d.queues),
+      feats || "-",
+      d.nbdUri ?? "-",
+    ]);
   }
-  return lines.join("\n");
+  return formatColumns(rows, new Set([4, 5]));
+}
+
+/** Left-aligned columns (right-aligned where `right` has the index), two spaces apart; no trailing blanks. */
+export function formatColumns(rows: string[][], right: ReadonlySet<number> = new Set()): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) =>
+          i === r.length - 1 && !right.has(i)
+            ? c
+            : right.has(i)
+              ? c.padStart(widths[i]!)
+              : c.padEnd(widths[i]!),
+        )
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 export default function registerBlock(xl: Command): void {
