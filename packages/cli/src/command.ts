@@ -8,3 +8,8 @@ export type RegisterCommand = (parent: Command) => void;
 export function registerAll(parent: Command, registry: Record<string, RegisterCommand>): void {
   for (const register of Object.values(registry)) register(parent);
 }
+
+/** Help text for `.addHelpText("after", …)`: the command lines shown as examples. */
+export function examples(...lines: string[]): string {
+  return `\nExample${lines.length > 1 ? "s" : ""}:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
+}

@@ -2,7 +2,7 @@
 // The xensim command: every xensim command hangs off this program. Commands live one per file
 // under commands/ and are listed in commands/registry.ts.
 import { Command } from "commander";
-import { registerAll } from "./command.js";
+import { examples, registerAll } from "./command.js";
 import * as commands from "./commands/registry.js";
 
 const program = new Command()
@@ -10,7 +10,13 @@ const program = new Command()
   .description(
     "Xen's split-driver I/O architecture, emulated: xenstored, hypervisor, backends, guests, toolstack",
   )
-  .version("0.1.0");
+  .version("0.1.0")
+  .showHelpAfterError("(add --help for usage and examples)")
+  .addHelpText(
+    "after",
+    examples("npx xensim up", "npx xensim xl list", "npx xensim bench rings --help") +
+      "\nEvery command has --help with an example. Docs: docs/README.md in the repository.\n",
+  );
 
 registerAll(program, commands);
 

@@ -5,11 +5,20 @@ import { join, resolve } from "node:path";
 import { createInProcessBus } from "@xensim/bus";
 import { type HostHandle, startHost } from "@xensim/runtime";
 import type { Command } from "commander";
+import { examples } from "../command.js";
 import { isServiceName, type ServiceName, serviceEntry } from "../services.js";
 
 export default function registerUp(program: Command): void {
   program
     .command("up")
+    .addHelpText(
+      "after",
+      examples(
+        "npx xensim up",
+        "npx xensim up --no-examples --api-port 0 --state-dir /tmp/xensim",
+        "npx xensim up --nats nats://127.0.0.1:4222 --services hypervisor,xenstored,page-server,guest,toolstack --host-id hostA",
+      ),
+    )
     .description(
       "bring up an emulated Xen host in this process: xenstored, hypervisor, blkback, guest runtime and toolstack in worker threads; creates the guests in examples/",
     )
@@ -144,7 +153,8 @@ async function up(o: UpOptions): Promise<void> {
       (names.includes("toolstack") ? `  toolstack: ${apiUrl} (xensim xl list)\n` : "") +
       (host.httpAddress
         ? `  health: ${host.httpAddress}/healthz  metrics: ${host.httpAddress}/metrics\n`
-        : ""),
+        : "") +
+      (o.nats ? distributedHints(host, o.nats) : ""),
   );
   if (names.includes("toolstack")) writeFileSync(join(stateDir, "toolstack.url"), `${apiUrl}\n`);
   if (o.exitAfterReady) return shutdown("ready");
@@ -200,6 +210,27 @@ async function up(o: UpOptions): Promise<void> {
     },
     tty ? 1000 : 5000,
   ).unref();
+}
+
+/**
+ * What the next host process of a distributed host needs: this host's gRPC addresses, and for a
+ * host running the hypervisor and xenstored without blkback, the command of a blkback host process.
+ */
+export function distributedHints(
+  host: { hostId: string; services: ReadonlyMap<string, { grpcAddress?: string | undefined }> },
+  natsUrl: string,
+): string {
+  const grpc = [...host.services].filter(([, h]) => h.grpcAddress).map(([n, h]) => `${n}=${h.grpcAddress}`);
+  if (grpc.length === 0) return "";
+  let out = `  gRPC (for other host processes): ${grpc.join(" ")}\n`;
+  const hv = host.services.get("hypervisor")?.grpcAddress;
+  const xs = host.services.get("xenstored")?.grpcAddress;
+  if (hv && xs && !host.services.has("blkback"))
+    out +=
+      `  a blkback host process for it: xensim up --nats ${natsUrl} --services page-server,blkback ` +
+      `--host-id <id> --set blkback.hypervisorHost=${host.hostId} --set blkback.hypervisor=${hv} ` +
+      `--set blkback.xenstored=${xs}\n`;
+  return out;
 }
 
 /** Creates a domain from every *.cfg in `dir` through the toolstack's API, one at a time. */

@@ -1,5 +1,6 @@
 // `xensim xenstored …`: xenstored as a process of its own.
 import type { Command } from "commander";
+import { examples } from "../command.js";
 import { serviceEntry } from "../services.js";
 
 /**
@@ -14,6 +15,7 @@ async function runStandalone(entry: string, flags: string[]): Promise<void> {
 export default function registerXenstored(program: Command): void {
   program
     .command("xenstored")
+    .addHelpText("after", examples("npx xensim xenstored --socket /tmp/xs.sock --state-dir /tmp/xs-state"))
     .description("run xenstored standalone: xs wire protocol on a unix socket, gRPC API, persistent state")
     .requiredOption("--socket <path>", "unix socket for the xs wire protocol (point XENSTORED_PATH here)")
     .option("--state-dir <dir>", "keep the tree in DIR (snapshot + journal) across restarts")

@@ -2,12 +2,17 @@
 import { BLK_PROFILES, type BlkProfile, runBlkBench, writeJson } from "@xensim/bench";
 import { RW_PATTERNS, type RwPattern } from "@xensim/workload";
 import type { Command } from "commander";
+import { examples } from "../../command.js";
 import { serviceEntry } from "../../services.js";
 import { parseSize } from "./common.js";
 
 export default function registerBlk(bench: Command): void {
   bench
     .command("blk")
+    .addHelpText(
+      "after",
+      examples("npx xensim bench blk --pages 1,64 --profile null --duration 2 --json /tmp/blk.json"),
+    )
     .description(
       "block I/O through guest blkfront → ring → blkback → store on an embedded host: IOPS, MB/s, completion latency, kicks per I/O, one run per ring size",
     )

@@ -2,11 +2,13 @@
 import { createRequire } from "node:module";
 import { runHypervisorBench, runReplicationBench, writeJson } from "@xensim/bench";
 import type { Command } from "commander";
+import { examples } from "../../command.js";
 import { serviceEntry } from "../../services.js";
 
 export default function registerHypervisor(bench: Command): void {
   bench
     .command("hypervisor")
+    .addHelpText("after", examples("npx xensim bench hypervisor --duration-ms 500 --no-replication"))
     .description(
       "grant map+unmap (in-process atomics, gRPC) and event-channel latency (worker thread, NATS wake-ups) beside an Atomics ping-pong",
     )

@@ -2,10 +2,15 @@
 import { createRequire } from "node:module";
 import { runReplicationBench, writeJson } from "@xensim/bench";
 import type { Command } from "commander";
+import { examples } from "../../command.js";
 
 export default function registerReplication(bench: Command): void {
   bench
     .command("replication")
+    .addHelpText(
+      "after",
+      examples("npx xensim bench replication --duration-ms 500 --json /tmp/replication.json"),
+    )
     .description("frames replicated per second between two page-server processes (NATS batches, gRPC API)")
     .option("--json <file>", "write the results as JSON")
     .option("--nats <url>", "NATS server (default: start a nats-server for the run)")

@@ -13,12 +13,19 @@ import {
 } from "@xensim/bench";
 import type { RwPattern } from "@xensim/workload";
 import type { Command } from "commander";
+import { examples } from "../../command.js";
 import { serviceEntry } from "../../services.js";
 import { parseSize } from "./common.js";
 
 export default function registerRings(bench: Command): void {
   bench
     .command("rings")
+    .addHelpText(
+      "after",
+      examples(
+        "npx xensim bench rings --profile iscsi-array --pages 1,8,64 --duration 2 --json /tmp/rings.json --plot /tmp/rings.svg",
+      ),
+    )
     .description(
       "the ring-page benchmark: IOPS and latency per blkif ring size (guest blkfront → ring → blkback → store) beside the store profile's queueing-theory prediction, or the raw ring ceiling for the null store; table, fio-shaped JSON, SVG plot",
     )

@@ -5,11 +5,13 @@ import { createInProcessCallClient } from "@xensim/bus";
 import { loadXenstoreProto } from "@xensim/proto";
 import { startHost } from "@xensim/runtime";
 import type { Command } from "commander";
+import { examples } from "../../command.js";
 import { serviceEntry } from "../../services.js";
 
 export default function registerXenstore(bench: Command): void {
   bench
     .command("xenstore")
+    .addHelpText("after", examples("npx xensim bench xenstore --duration-ms 500 --json /tmp/xenstore.json"))
     .description("read, write and read-modify-write transaction over the unix socket, in-process and gRPC")
     .option("--json <file>", "write the results as JSON")
     .option("--duration-ms <ms>", "measuring time per transport and operation", "2000")

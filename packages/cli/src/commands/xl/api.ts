@@ -51,7 +51,9 @@ export async function api<T>(base: string, method: string, path: string, body?: 
     });
   } catch (e) {
     throw new XlError(
-      `cannot reach the toolstack at ${base} (${(e as Error).cause ?? (e as Error).message}); is \`xensim up\` running?`,
+      `cannot reach the toolstack at ${base} (${(e as Error).cause ?? (e as Error).message}).\n` +
+        "Start a host with `npx xensim up` (or `npm start`) in this directory, or point --api or " +
+        "XENSIM_API at a running toolstack (docker compose publishes it on http://127.0.0.1:9080).",
     );
   }
   const text = await res.text();

@@ -1,5 +1,6 @@
 // `xensim xl block-attach|block-detach|block-list`: a domain's virtual block devices.
 import type { Command } from "commander";
+import { examples } from "../../command.js";
 import { api, apiBase, type DiskSummary, resolveDomain, run } from "./api.js";
 
 /**
@@ -50,6 +51,12 @@ export function formatColumns(rows: string[][], right: ReadonlySet<number> = new
 export default function registerBlock(xl: Command): void {
   const base = () => apiBase(xl);
   xl.command("block-attach <domain> <diskspec>")
+    .addHelpText(
+      "after",
+      examples(
+        "npx xensim xl block-attach guest1 'format=raw, vdev=xvdb, access=rw, target=memory:size=16M'",
+      ),
+    )
     .description("attach a disk (xl-disk-configuration syntax)")
     .action((d: string, spec: string) =>
       run(async () => {
@@ -58,6 +65,7 @@ export default function registerBlock(xl: Command): void {
       })(),
     );
   xl.command("block-detach <domain> <dev>")
+    .addHelpText("after", examples("npx xensim xl block-detach guest1 xvdb"))
     .description("detach a disk (closing handshake, then removal)")
     .action((d: string, dev: string) =>
       run(async () => {
@@ -66,6 +74,7 @@ export default function registerBlock(xl: Command): void {
       })(),
     );
   xl.command("block-list <domain>")
+    .addHelpText("after", examples("npx xensim xl block-list guest1"))
     .description("each disk's state, ring pages, queues, features and NBD export")
     .action((d: string) =>
       run(async () => {

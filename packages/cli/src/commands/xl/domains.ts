@@ -1,6 +1,7 @@
 // `xensim xl create|list|destroy|pause|unpause|shutdown|reboot`: a domain's life cycle.
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { examples } from "../../command.js";
 import { api, apiBase, type DomainSummary, resolveDomain, run, XlError } from "./api.js";
 
 export function formatXlList(domains: DomainSummary[]): string {
@@ -15,6 +16,7 @@ export function formatXlList(domains: DomainSummary[]): string {
 export default function registerDomains(xl: Command): void {
   const base = () => apiBase(xl);
   xl.command("create <file>")
+    .addHelpText("after", examples("npx xensim xl create examples/guest1.cfg"))
     .description("create a domain from an xl.cfg file")
     .action((file: string) =>
       run(async () => {
@@ -33,6 +35,7 @@ export default function registerDomains(xl: Command): void {
       })(),
     );
   xl.command("list")
+    .addHelpText("after", examples("npx xensim xl list"))
     .alias("li")
     .description("list domains")
     .action(() =>
@@ -47,6 +50,7 @@ export default function registerDomains(xl: Command): void {
     ["unpause", "POST", "/unpause", "unpause a domain"],
   ] as const)
     xl.command(`${cmd} <domain>`)
+      .addHelpText("after", examples(`npx xensim xl ${cmd} guest1`))
       .description(what)
       .action((d: string) =>
         run(async () => {
@@ -59,6 +63,7 @@ export default function registerDomains(xl: Command): void {
     ["reboot", "ask a domain to reboot (control/shutdown)"],
   ] as const)
     xl.command(`${cmd} <domain>`)
+      .addHelpText("after", examples(`npx xensim xl ${cmd} guest1`))
       .description(what)
       .option("-F", "also for a domain without PV control (no control/feature-* advertised)")
       .action((d: string, opt: { F?: boolean }) =>
