@@ -129,7 +129,7 @@ async function up(o: UpOptions): Promise<void> {
   const shutdown = async (why: string, code = 0) => {
     if (stopping) return;
     stopping = true;
-    process.stdout.write(`\n${why}: stopping services\n`);
+    say(`\n${why}: stopping services\n`);
     // Let a domain being created finish (or fail) first: its flow is not cut in half.
     await Promise.race([creating, new Promise((r) => setTimeout(r, 15_000).unref())]);
     await host.stop().catch(() => {});
@@ -171,7 +171,7 @@ async function up(o: UpOptions): Promise<void> {
         status.set(s.domid, s);
         if (firstIoMs === undefined && Number(s.workload?.ios ?? 0) > 0) {
           firstIoMs = Math.round(performance.now() - t0);
-          process.stdout.write(`first guest I/O completed ${firstIoMs} ms after start (domain ${s.domid})\n`);
+          say(`first guest I/O completed ${firstIoMs} ms after start (domain ${s.domid})\n`);
           if (o.exitAfterIo) {
             process.stdout.write(
               `${JSON.stringify({ up: { readyMs, firstIoMs, sinceProcessStartMs: Math.round(performance.now()) } })}\n`,
@@ -193,22 +193,32 @@ async function up(o: UpOptions): Promise<void> {
   let last = "";
   setInterval(
     () => {
-      const lines = [...status.values()]
-        .sort((a, b) => a.domid - b.domid)
-        .map((s) => {
-          const disks = (s.disks ?? [])
-            .map((d) => `${d.vdev}:${d.state}${d.ringPages ? `/${d.ringPages}p` : ""}`)
-            .join(" ");
-          const w = s.workload;
-          const io = w && w.phase !== "idle" ? ` ${w.phase} ${Math.round(w.iops)} IOPS ${w.ios} I/Os` : "";
-          return `  dom${s.domid} ${s.name} ${s.state} [${disks}]${io}`;
-        });
-      const text = lines.join("\n");
-      if (text === last && !tty) return;
-      last = text;
-      if (lines.length > 0) process.stdout.write(`${new Date().toISOString().slice(11, 19)}\n${text}\n`);
+      const guests = [...status.values()].sort((a, b) => a.domid - b.domid);
+      const state = guests.map((s) => {
+        const disks = (s.disks ?? [])
+          .map((d) => `${d.vdev}:${d.state}${d.ringPages ? `/${d.ringPages}p` : ""}`)
+          .join(" ");
+        return `  dom${s.domid} ${s.name} ${s.state} [${disks}]`;
+      });
+      const lines = guests.map((s, i) => {
+        const w = s.workload;
+        return `${state[i]}${w && w.phase !== "idle" ? ` ${w.phase} ${Math.round(w.iops)} IOPS ${w.ios} I/Os` : ""}`;
+      });
+      if (lines.length === 0) return;
+      const block = `${new Date().toISOString().slice(11, 19)}\n${lines.join("\n")}\n`;
+      if (tty) {
+        // Redraw the block in place; anything printed since (say()) keeps it and draws below.
+        process.stdout.write(`${progressLines > 0 ? `\x1b[${progressLines}A\x1b[J` : ""}${block}`);
+        progressLines = lines.length + 1;
+        return;
+      }
+      // Piped: a block only when a guest's or a disk's state changed, not for every IOPS figure.
+      const key = state.join("\n");
+      if (key === last) return;
+      last = key;
+      process.stdout.write(block);
     },
-    tty ? 1000 : 5000,
+    tty ? 1000 : 2000,
   ).unref();
 }
 
@@ -233,6 +243,15 @@ export function distributedHints(
   return out;
 }
 
+/** Lines of the status block on the terminal (redrawn in place until something else is printed). */
+let progressLines = 0;
+
+/** Prints a line that stays: the status block is drawn again below it. */
+function say(text: string): void {
+  process.stdout.write(text);
+  progressLines = 0;
+}
+
 /** Creates a domain from every *.cfg in `dir` through the toolstack's API, one at a time. */
 async function createExamples(dir: string, apiUrl: string, isStopping: () => boolean): Promise<void> {
   for (const f of readdirSync(dir)
@@ -252,10 +271,10 @@ async function createExamples(dir: string, apiUrl: string, isStopping: () => boo
         error?: string;
         messages?: string[];
       };
-      if (res.ok) process.stdout.write(`  created domain ${body.domid} (${body.name}) from ${file}\n`);
-      else process.stdout.write(`  ${file}: ${[body.error, ...(body.messages ?? [])].join("; ")}\n`);
+      if (res.ok) say(`  created domain ${body.domid} (${body.name}) from ${file}\n`);
+      else say(`  ${file}: ${[body.error, ...(body.messages ?? [])].join("; ")}\n`);
     } catch (e) {
-      process.stdout.write(`  ${file}: ${(e as Error).message}\n`);
+      say(`  ${file}: ${(e as Error).message}\n`);
     }
   }
 }
