@@ -28,7 +28,7 @@ export function extractCommands(file: string, text: string): ReadmeCommand[] {
   const out: ReadmeCommand[] = [];
   let block = 0;
   for (const m of text.matchAll(/```(?:sh|bash|shell)\n([\s\S]*?)```/g)) {
-    for (const raw of m[1]!.replace(/\\\n\s*/g, " ").split("\n")) {
+    for (const raw of m[1]!.replace(/\s*\\\n\s*/g, " ").split("\n")) {
       const line = stripComment(raw).trim();
       if (line) out.push({ file, block, line });
     }
