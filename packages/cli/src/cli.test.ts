@@ -2,6 +2,9 @@
 // closest suggestion, and the committed launcher runs the built command.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { Command } from "commander";
@@ -69,6 +72,38 @@ test("errors say what to do next: the toolstack's and xenstored's address and ho
   assert.equal(xs.status, 1);
   assert.match(xs.stderr, /cannot reach xenstored at \/nonexistent\/xs\.sock \(ENOENT\)/);
   assert.match(xs.stderr, /--socket PATH or set XENSTORED_PATH/);
+});
+
+test("a bad --set names the services, and a bad key the closest and every valid key of that service", () => {
+  const dir = mkdtempSync(join(tmpdir(), "xensim-cli-set-"));
+  try {
+    const svc = xensim("up", "--state-dir", dir, "--no-examples", "--set", "blkbak.x=1");
+    assert.equal(svc.status, 1);
+    assert.match(
+      svc.stderr,
+      /--set blkbak\.x=1: unknown service blkbak \(services: xenstored, hypervisor, .*blkback/,
+    );
+    const key = xensim(
+      "up",
+      "--state-dir",
+      dir,
+      "--no-examples",
+      "--api-port",
+      "0",
+      "--exit-after-ready",
+      "--services",
+      "xenstored,hypervisor,blkback",
+      "--set",
+      "blkback.maxRingPageOrdr=3",
+    );
+    assert.equal(key.status, 1, key.stdout);
+    assert.match(
+      key.stderr,
+      /Unrecognized key: "maxRingPageOrdr"; did you mean maxRingPageOrder\?; valid keys: .*maxQueues/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("a distributed up names the gRPC addresses and the command of the next host process", () => {

@@ -6,7 +6,7 @@ import { createInProcessBus } from "@xensim/bus";
 import { type HostHandle, startHost } from "@xensim/runtime";
 import type { Command } from "commander";
 import { examples } from "../command.js";
-import { isServiceName, type ServiceName, serviceEntry } from "../services.js";
+import { isServiceName, SERVICE_PACKAGES, type ServiceName, serviceEntry } from "../services.js";
 
 export default function registerUp(program: Command): void {
   program
@@ -86,7 +86,9 @@ async function up(o: UpOptions): Promise<void> {
   mkdirSync(stateDir, { recursive: true });
   const socket = o.socket ?? join(stateDir, "xenstored.sock");
   const names = o.services ? o.services.split(",").map((x) => x.trim()) : [...DEFAULT_UP_SERVICES];
-  for (const n of names) if (!isServiceName(n)) throw new Error(`--services: unknown service ${n}`);
+  const known = Object.keys(SERVICE_PACKAGES).join(", ");
+  for (const n of names)
+    if (!isServiceName(n)) throw new Error(`--services: unknown service ${n} (services: ${known})`);
   const apiPort = o.apiPort === "0" ? await freePort() : Number(o.apiPort);
   const base: Record<string, Record<string, unknown>> = {
     xenstored: { socket, stateDir: join(stateDir, "xenstored") },
@@ -101,7 +103,8 @@ async function up(o: UpOptions): Promise<void> {
   };
   for (const kv of o.set ?? []) {
     const m = /^([a-z-]+)\.([A-Za-z0-9_.]+)=(.*)$/.exec(kv);
-    if (!m || !isServiceName(m[1]!)) throw new Error(`--set ${kv}: expected <service>.<key>=<value>`);
+    if (!m) throw new Error(`--set ${kv}: expected <service>.<key>=<value>, e.g. blkback.maxRingPageOrder=6`);
+    if (!isServiceName(m[1]!)) throw new Error(`--set ${kv}: unknown service ${m[1]} (services: ${known})`);
     let target = (base[m[1]!] ??= {});
     const path = m[2]!.split(".");
     for (const k of path.slice(0, -1)) target = (target[k] ??= {}) as Record<string, unknown>;
