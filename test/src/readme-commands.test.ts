@@ -7,7 +7,7 @@
 // test suite). Benchmarks run with a tiny duration.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -170,13 +170,23 @@ const haveNetns = (): string | false => {
 };
 
 /** A network namespace held by a sleeping process, with its loopback up. */
-function netns(): { run: (args: string[]) => string[]; close: () => void } {
+async function netns(): Promise<{ run: (args: string[]) => string[]; close: () => void }> {
   const holder = spawn("unshare", ["-n", "sleep", "3600"], { stdio: "ignore" });
   const enter = ["nsenter", "-t", String(holder.pid), "-n", "--"];
-  for (let i = 0; i < 50; i++) {
-    if (spawnSync(enter[0]!, [...enter.slice(1), "ip", "link", "set", "lo", "up"]).status === 0) break;
-    spawnSync("sleep", ["0.1"]);
-  }
+  // Until unshare(2) has run, the holder is still in this namespace: wait for it to have its own.
+  const mine = readlinkSync("/proc/self/ns/net");
+  await waitFor(
+    () => {
+      try {
+        return readlinkSync(`/proc/${holder.pid}/ns/net`) !== mine;
+      } catch {
+        return false;
+      }
+    },
+    { timeoutMs: 10_000, message: "unshare -n: a namespace of its own" },
+  );
+  const up = spawnSync(enter[0]!, [...enter.slice(1), "ip", "link", "set", "lo", "up"], { encoding: "utf8" });
+  assert.equal(up.status, 0, up.stderr);
   return {
     run: (args) => [...enter, ...args],
     close: () => {
@@ -258,8 +268,8 @@ describe("README commands", () => {
     let tmp = "";
     let clone = "";
     const seen: Seen = { tmp: "" };
-    let ns: ReturnType<typeof netns> | undefined;
-    let examplesNs: ReturnType<typeof netns> | undefined;
+    let ns: Awaited<ReturnType<typeof netns>> | undefined;
+    let examplesNs: Awaited<ReturnType<typeof netns>> | undefined;
     let host: Started | undefined;
     let examplesHost: Started | undefined;
     const env: NodeJS.ProcessEnv = { ...process.env, XENSIM_LOG_LEVEL: "warn" };
@@ -285,7 +295,7 @@ describe("README commands", () => {
       // README: `npm ci && npm start` — npm ci here (it needs the registry), npm start as the host.
       const ci = runCommand(["sh", "-c", "npm ci --no-audit --no-fund"], clone, env, 600_000);
       assert.equal(ci.status, 0, ci.out.slice(-3000));
-      ns = netns();
+      ns = await netns();
       host = startLong(ns.run(["sh", "-c", "npm start"]), clone, env);
       await waitFor(() => (host!.output().match(/created domain \d+/g)?.length ?? 0) >= 3, {
         timeoutMs: 180_000,
@@ -303,7 +313,7 @@ describe("README commands", () => {
 
     /** examples/README.md talks to a toolstack of its own, with no domains yet. */
     async function startExamplesHost(): Promise<void> {
-      examplesNs = netns();
+      examplesNs = await netns();
       examplesHost = startLong(
         examplesNs.run(["sh", "-c", "npx xensim up --no-examples --state-dir .xensim-examples"]),
         clone,
