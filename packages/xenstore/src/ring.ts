@@ -197,7 +197,10 @@ export class XsRingServer {
     if ((old | this.feats) >>> 0 !== old) storeWord(page, I.server_features, old | this.feats);
     this.reqCons = page.atomicLoad32(I.req_cons);
     this.rspProd = page.atomicLoad32(I.rsp_prod);
-    this.err = this.feats & XENSTORE_SERVER_FEATURE_ERROR ? page.atomicLoad32(I.error) : XENSTORE_ERROR_NONE;
+    // Only an error a server writes (COMM, RINGIDX, PROTO) is kept from an earlier instance; any
+    // other value was put there by the guest and means nothing (found by the xs-ring fuzz target).
+    const found = this.feats & XENSTORE_SERVER_FEATURE_ERROR ? page.atomicLoad32(I.error) : XENSTORE_ERROR_NONE;
+    this.err = xsRingErrorName(found) === "UNKNOWN" ? XENSTORE_ERROR_NONE : found;
   }
 
   /** The features this server advertises. */
