@@ -199,7 +199,8 @@ export class XsRingServer {
     this.rspProd = page.atomicLoad32(I.rsp_prod);
     // Only an error a server writes (COMM, RINGIDX, PROTO) is kept from an earlier instance; any
     // other value was put there by the guest and means nothing (found by the xs-ring fuzz target).
-    const found = this.feats & XENSTORE_SERVER_FEATURE_ERROR ? page.atomicLoad32(I.error) : XENSTORE_ERROR_NONE;
+    const found =
+      this.feats & XENSTORE_SERVER_FEATURE_ERROR ? page.atomicLoad32(I.error) : XENSTORE_ERROR_NONE;
     this.err = xsRingErrorName(found) === "UNKNOWN" ? XENSTORE_ERROR_NONE : found;
   }
 
