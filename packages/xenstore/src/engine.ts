@@ -219,6 +219,17 @@ export class XenstoreEngine {
     return domainShutdown(this.state, domid);
   }
 
+  /** The introduced domains with their store page and port (for a restarted service). */
+  introducedDomains(): { domid: number; mfn?: string; port?: number }[] {
+    return [...this.state.domains.values()]
+      .filter((d) => d.introduced)
+      .map((d) => ({
+        domid: d.domid,
+        ...(d.mfn !== undefined ? { mfn: d.mfn } : {}),
+        ...(d.port !== undefined ? { port: d.port } : {}),
+      }));
+  }
+
   isIntroduced(domid: number): boolean {
     return this.state.domains.get(domid)?.introduced === true;
   }

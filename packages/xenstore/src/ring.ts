@@ -324,6 +324,18 @@ export class XsRingServer {
     return true;
   }
 
+  /**
+   * A restarted xenstored re-attaching to a page whose connection state (watches, transactions,
+   * replies owed) died with the previous instance: stops the connection with error COMM, so that a
+   * guest that knows the error indicator asks for a reconnect and starts afresh (our XsRingClient
+   * transport does). Returns whether to signal (true when the error word was written).
+   */
+  abandon(): boolean {
+    if (!(this.feats & XENSTORE_SERVER_FEATURE_ERROR)) return false;
+    this.fail(XENSTORE_ERROR_COMM, "xenstored restarted: the connection's state is lost");
+    return true;
+  }
+
   private lastError: XsRingError | undefined;
 
   private resetRing(connect: boolean): void {

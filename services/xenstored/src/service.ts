@@ -196,6 +196,14 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
       },
     });
 
+    // Domains introduced before a restart: serve their rings again (they are told to reconnect).
+    for (const d of engine.introducedDomains()) {
+      const r = d.domid !== 0 && d.mfn !== undefined && d.port !== undefined ? ringsFor() : null;
+      r?.attach(d.domid, Number(d.mfn), d.port!, { restarted: true }).catch((err: Error) =>
+        log.error({ err, domid: d.domid }, "xenstore ring re-attach failed"),
+      );
+    }
+
     let socket: SocketServer | null = null;
     if (cfg.socket) socket = await listenXsSocket(core, cfg.socket, log);
     const api = new XenstoreGrpcApi({
