@@ -65,13 +65,23 @@ export class XenstoreGrpcApi {
     return this.sessions.size;
   }
 
-  private async openSession(req: OpenSessionRequest__Output): Promise<OpenSessionReply> {
+  /**
+   * The domain a session acts for: the one place where it is decided. Today the caller's word (the
+   * request's domid); with authenticated transports (mTLS identities, issue 14) it comes from the
+   * caller's certificate here, and nowhere else changes.
+   */
+  private callerDomid(req: OpenSessionRequest__Output): number {
     if (req.domid > 0x7fef) throw new CallError(GRPC_INVALID_ARGUMENT, `domid ${req.domid} out of range`);
+    return req.domid;
+  }
+
+  private async openSession(req: OpenSessionRequest__Output): Promise<OpenSessionReply> {
+    const domid = this.callerDomid(req);
     const id = this.o.newSessionId();
     const subject = `${WATCH_SUBJECT_PREFIX}${id}`;
     const leaseMs = req.leaseMs > 0 ? req.leaseMs : (this.o.leaseMs ?? DEFAULT_LEASE_MS);
     const conn = this.o.core.connect(
-      req.domid,
+      domid,
       {
         kind: "session",
         send: (msg) => {
@@ -86,12 +96,12 @@ export class XenstoreGrpcApi {
     this.sessions.set(id, {
       id,
       conn,
-      domid: req.domid,
+      domid,
       leaseMs,
       expires: this.o.now() + leaseMs,
       waiting: [],
     });
-    this.o.log.debug({ session: id, domid: req.domid, client: req.clientName }, "xenstore session opened");
+    this.o.log.debug({ session: id, domid, client: req.clientName }, "xenstore session opened");
     return { sessionId: id, leaseMs, watchSubject: subject, serverEpoch: this.o.epoch };
   }
 
