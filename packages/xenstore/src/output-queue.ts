@@ -142,24 +142,22 @@ export class XsOutputQueues {
    * `dropBytes` wait for them.
    */
   queue(requester: ConnId | null, out: Output, now: number): ConnId[] {
-    const touched = new Set<ConnectionQueue>();
+    const touched = new Map<ConnId, ConnectionQueue>();
     let cause: RequestInFlight | undefined;
     const from = requester === null ? undefined : this.queues.get(requester);
     if (from && out.reply) {
       cause = { domid: from.domid, unsettled: 1 };
       this.addOutstanding(from.domid, 1);
       this.push(from, out.reply, undefined, cause, Infinity);
-      touched.add(from);
+      touched.set(requester!, from);
     }
     for (const event of out.events) {
       const q = this.queues.get(event.conn);
       if (!q) continue;
-      if (this.queueEvent(q, event.msg, cause, now)) touched.add(q);
+      if (this.queueEvent(q, event.msg, cause, now)) touched.set(event.conn, q);
     }
     const drop: ConnId[] = [];
-    for (const [conn, q] of this.queues) {
-      if (touched.has(q) && q.bytes > this.limits.dropBytes) drop.push(conn);
-    }
+    for (const [conn, q] of touched) if (q.bytes > this.limits.dropBytes) drop.push(conn);
     this.stats.connectionsDropped += drop.length;
     return drop;
   }
