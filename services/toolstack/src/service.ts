@@ -177,6 +177,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
     if (cfg.deviceModels.primary) dmClients.primary = ctx.calls.client(dmDef, cfg.deviceModels.primary);
     if (cfg.deviceModels.secondary) dmClients.secondary = ctx.calls.client(dmDef, cfg.deviceModels.secondary);
     const libDir = cfg.libDir || join(tmpdir(), `xensim-lib-${ctx.hostId}`);
+    const dmRuntime = dmClients.primary ? deviceModelRuntime(dmClients, cfg.timeouts.backendMs) : undefined;
     const t = cfg.timeouts;
     // Every flow step is logged by the flows; the same records feed the metrics.
     const reg = [ctx.metrics];
@@ -221,7 +222,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
       xs,
       hv: xc,
       ...(guestCalls ? { guest: guestRuntime(guestCalls, t.backendMs) } : {}),
-      ...(dmClients.primary ? { deviceModel: deviceModelRuntime(dmClients, t.backendMs), libDir } : {}),
+      ...(dmRuntime ? { deviceModel: dmRuntime, libDir } : {}),
       clock: {
         now: () => performance.now(),
         wallSeconds: () => Date.now() / 1000,
@@ -271,6 +272,29 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
 
     const { app } = buildApi({
       toolstack,
+      live: {
+        xs,
+        bus: ctx.bus,
+        evtchnStatus: (dom, port) => xc.evtchnStatus(dom, port),
+        // The dashboard's console panel: what the guest's COM1 (its device model's UART) sent.
+        ...(dmRuntime
+          ? {
+              panels: {
+                console: {
+                  read: async (domid: number) => {
+                    const r = await dmRuntime.consoleRead(domid, 0, 0, 0);
+                    return r.rc !== 0
+                      ? undefined
+                      : {
+                          contentType: "text/plain; charset=utf-8",
+                          body: Buffer.from(r.data).toString("utf8"),
+                        };
+                  },
+                },
+              },
+            }
+          : {}),
+      },
       maxConfigBytes: cfg.maxConfigBytes,
       parse: {
         maxMemoryMib: cfg.maxDomainMemoryMib ?? cfg.hostMemoryMib,
@@ -303,7 +327,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
       "toolstack started",
     );
     return {
-      health: () => ({ status: "ok", api: address, domains: toolstack.managedDomids.length }),
+      health: () => ({ ...xs.health(), api: address, domains: toolstack.managedDomids.length }),
       async stop() {
         sub.unsubscribe();
         await app.close();

@@ -1,31 +1,27 @@
-// `xensim xl console` and `xensim xl trigger`: a guest's emulated serial ports and the soft-reset
-// trigger, through the toolstack's HTTP API.
+// `xensim xl console` and `xensim xl trigger`: a guest's emulated serial ports (its device model's
+// UARTs) and the soft-reset trigger, through the toolstack's HTTP API.
 import type { Command } from "commander";
-
-/** What xl.ts shares with these commands (passed in: no import cycle). */
-export interface XlContext {
-  base: () => string;
-  run: (fn: () => Promise<void>) => () => Promise<void>;
-  api: <T>(base: string, method: string, path: string, body?: unknown) => Promise<T>;
-  resolveDomain: (base: string, d: string) => Promise<number>;
-  /** An error printed as it is (no stack). */
-  fail: (message: string) => Error;
-}
+import { examples } from "../../command.js";
+import { api, apiBase, resolveDomain, run, XlError } from "./api.js";
 
 /** Ctrl-] ends an interactive `xl console`, as in xl. */
 const ESCAPE = 0x1d;
 
-export function registerXlDeviceModelCommands(xl: Command, c: XlContext): void {
-  const { base, run, api, resolveDomain } = c;
+export default function registerDeviceModel(xl: Command): void {
+  const base = () => apiBase(xl);
   xl.command("console <domain>")
+    .addHelpText(
+      "after",
+      examples("npx xensim xl console guest1", "npx xensim xl console -n 1 guest1 --once"),
+    )
     .description("attach to a guest's serial console (its device model's UART); Ctrl-] detaches")
     .option("-n <num>", "serial port: 0 = COM1 (default), 1 = the PCI serial of a second emulator", "0")
     .option("-t <type>", "console type (only 'serial' exists here)", "serial")
     .option("--once", "print what the port has sent so far and exit (xensim; for scripts)")
     .action((d: string, opt: { n: string; t: string; once?: boolean }) =>
       run(async () => {
-        if (opt.t !== "serial") throw c.fail(`console type '${opt.t}' is not available (serial)`);
-        if (!/^\d+$/.test(opt.n)) throw c.fail(`-n ${opt.n}: a serial port number`);
+        if (opt.t !== "serial") throw new XlError(`console type '${opt.t}' is not available (serial)`);
+        if (!/^\d+$/.test(opt.n)) throw new XlError(`-n ${opt.n}: a serial port number`);
         const id = await resolveDomain(base(), d);
         const url = (offset: number, waitMs: number) =>
           `/domains/${id}/console?serial=${opt.n}&offset=${offset}&waitMs=${waitMs}`;
@@ -58,12 +54,13 @@ export function registerXlDeviceModelCommands(xl: Command, c: XlContext): void {
       })(),
     );
   xl.command("trigger <domain> <type>")
+    .addHelpText("after", examples("npx xensim xl trigger guest1 soft-reset"))
     .description(
       "send a trigger; 'soft-reset' (xensim) makes the guest kexec: SCHEDOP_shutdown(soft_reset), then on_soft_reset",
     )
     .action((d: string, type: string) =>
       run(async () => {
-        if (type !== "soft-reset") throw c.fail(`trigger '${type}' is not supported here (soft-reset)`);
+        if (type !== "soft-reset") throw new XlError(`trigger '${type}' is not supported here (soft-reset)`);
         const id = await resolveDomain(base(), d);
         const r = await api<{ acted?: boolean }>(base(), "POST", `/domains/${id}/trigger?type=soft-reset`);
         if (r.acted === false)
