@@ -24,6 +24,16 @@ import {
 import { type HostHandle, startHost } from "@xensim/runtime";
 import { waitFor } from "@xensim/testkit";
 import { XenCtrl, XenDeviceModel } from "@xensim/xenctrl";
+import {
+  decodeCreateIoreqServerId,
+  encodeCreateIoreqServer,
+  encodeDestroyIoreqServer,
+  encodeIoRange,
+  encodeSetIoreqServerState,
+  ioreqSlot,
+  IOREQ_PORT_WORD,
+  rawSetIoreqState,
+} from "@xensim/ioreq";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { REPO_ROOT, serviceEntryPath } from "./harness.js";
 
@@ -168,6 +178,75 @@ describe("device model: a guest with two emulators", () => {
       timeoutMs: 5000,
       message: "echo",
     });
+  });
+
+  it("an emulator that writes a wrong state: Xen crashes its guest (SHUTDOWN_crash); the other guest runs on; nothing leaks", async () => {
+    const bad = await buildGuest(dom0, xs, {
+      name: "victim",
+      memoryMib: 8,
+      vcpus: 1,
+      xensim: { firmware: "bios" },
+      unpauses: 0,
+    });
+    // The misbehaving emulator is this test: it claims COM1 for the victim and answers every
+    // request by writing state 9 into the slot (not a state at all).
+    const c = await dmops.dmOp(bad.domid, encodeCreateIoreqServer(0));
+    assert.equal(c.rc, 0);
+    const id = decodeCreateIoreqServerId(c.buf);
+    assert.equal((await dmops.dmOp(bad.domid, encodeIoRange(true, id, 0, 0x3f8n, 0x3ffn))).rc, 0);
+    const res = await dmops.acquireResource(bad.domid, id, 1, 1);
+    assert.equal(res.rc, 0);
+    assert.equal((await dmops.dmOp(bad.domid, encodeSetIoreqServerState(id, true))).rc, 0);
+    const i32 = new Int32Array(host.sharedMemory!);
+    const slot = ioreqSlot(res.frames[0]! * 1024, 0);
+    const bound = await dom0.evtchnBindInterdomain(bad.domid, i32[slot + IOREQ_PORT_WORD]!);
+    assert.equal(bound.rc, 0);
+    const misbehave = setInterval(() => {
+      if (((Atomics.load(i32, slot + 7) >>> 16) & 0xf) === 1) {
+        rawSetIoreqState(i32, slot, 9);
+        dom0.evtchnNotify(bound.port);
+      }
+    }, 2);
+    try {
+      const goodBefore = lastBeat(await consoleText(0), "vcpu0");
+      assert.equal(await dom0.domainUnpause(bad.domid), 0);
+      const guest = createInProcessCallClient(loadGuestProto().xensim.guest.v1.Guest.service, "guest");
+      assert.equal(
+        (await guest.call<object, { rc: number }>("Boot", { domid: bad.domid, name: "victim" })).rc,
+        0,
+      );
+      await waitFor(
+        async () => {
+          const i = await dom0.domainInfo(bad.domid);
+          return i.info?.state === "shutdown" && i.info.shutdownReason === 3;
+        },
+        { timeoutMs: 20_000, message: "the victim crashed (SHUTDOWN_crash)" },
+      );
+      assert.notEqual((await dmops.ioreqServerList(bad.domid)).crashReason, 0, "Xen recorded why");
+      await waitFor(async () => lastBeat(await consoleText(0), "vcpu0") >= goodBefore + 2, {
+        timeoutMs: 10_000,
+        message: "the other guest kept running",
+      });
+    } finally {
+      clearInterval(misbehave);
+    }
+    // Teardown as the toolstack would (on_crash = destroy): no server, port or page left.
+    const ports0 = await dom0.evtchnStatus(0, bound.port);
+    assert.equal(ports0.rc, 0);
+    assert.equal(await dom0.domainDestroy(bad.domid), 0);
+    assert.equal(await dmops.releaseResource(bad.domid, id), 0);
+    assert.equal(await dom0.evtchnClose(bound.port), 0, "our end went back to unbound and closes");
+    assert.equal(
+      (await dmops.dmOp(bad.domid, encodeDestroyIoreqServer(id))).rc,
+      -3,
+      "ESRCH: the domain took its servers with it",
+    );
+    await waitFor(async () => (await dom0.domainInfo(bad.domid)).rc !== 0, {
+      timeoutMs: 10_000,
+      message: "the victim is gone",
+    });
+    const list = await dmops.ioreqServerList(domid);
+    assert.equal(list.servers.length, 2, "the healthy guest's two servers are untouched");
   });
 
   for (const [victim, survivor, victimBeat, survivorBeat, victimSerial, survivorSerial] of [
