@@ -44,8 +44,11 @@ describe("device model: a guest with two emulators", () => {
   let xs: XenstoreClient;
   let dom0: XenCtrl;
   let dmops: XenDeviceModel;
+  const clients: { close(): void }[] = [];
+  const track = <T extends { close(): void }>(c: T): T => (clients.push(c), c);
+  let bus: ReturnType<typeof createInProcessBus>;
   const dm = (svc: string) =>
-    createInProcessCallClient(loadDeviceModelProto().xensim.devicemodel.v1.DeviceModel.service, svc);
+    track(createInProcessCallClient(loadDeviceModelProto().xensim.devicemodel.v1.DeviceModel.service, svc));
   let primary: ReturnType<typeof dm>;
   let secondary: ReturnType<typeof dm>;
   let domid = 0;
@@ -82,18 +85,21 @@ describe("device model: a guest with two emulators", () => {
       logLevel: "warn",
     });
     await host.ready;
-    const bus = createInProcessBus({ name: host.busName });
-    const hv = createInProcessCallClient(
-      loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
-      "hypervisor",
+    bus = createInProcessBus({ name: host.busName });
+    const hv = track(
+      createInProcessCallClient(loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service, "hypervisor"),
     );
     dom0 = new XenCtrl({ domid: 0, calls: hv, store: host.sharedMemory, bus });
     dmops = new XenDeviceModel({
       domid: 0,
-      calls: createInProcessCallClient(loadDmOpProto().xensim.hypervisor.v1.DmOp.service, "hypervisor"),
+      calls: track(
+        createInProcessCallClient(loadDmOpProto().xensim.hypervisor.v1.DmOp.service, "hypervisor"),
+      ),
     });
     xs = await connectXenstore({
-      calls: createInProcessCallClient(loadXenstoreProto().xensim.xenstore.v1.Xenstore.service, "xenstored"),
+      calls: track(
+        createInProcessCallClient(loadXenstoreProto().xensim.xenstore.v1.Xenstore.service, "xenstored"),
+      ),
       bus,
       clientName: "dom0-test",
     });
@@ -104,6 +110,8 @@ describe("device model: a guest with two emulators", () => {
   after(async () => {
     await xs?.close().catch(() => {});
     dom0?.close();
+    for (const c of clients) c.close();
+    await bus?.close();
     await host?.stop();
   });
 
@@ -135,7 +143,7 @@ describe("device model: a guest with two emulators", () => {
     assert.equal(await xs.read(`/local/domain/0/device-model/${domid}/state`), "running");
     assert.equal(await xs.read(`/local/domain/0/device-model/${domid}/physmap/f0000000/name`), "vga.vram");
     assert.equal(await dom0.domainUnpause(domid), 0);
-    const guest = createInProcessCallClient(loadGuestProto().xensim.guest.v1.Guest.service, "guest");
+    const guest = track(createInProcessCallClient(loadGuestProto().xensim.guest.v1.Guest.service, "guest"));
     const boot = await guest.call<object, { rc: number; error: string }>("Boot", { domid, name: "hvm1" });
     assert.equal(boot.rc, 0, boot.error);
     await waitFor(async () => (await consoleText(0)).includes("xensim BIOS: boot done"), {
@@ -210,7 +218,7 @@ describe("device model: a guest with two emulators", () => {
     try {
       const goodBefore = lastBeat(await consoleText(0), "vcpu0");
       assert.equal(await dom0.domainUnpause(bad.domid), 0);
-      const guest = createInProcessCallClient(loadGuestProto().xensim.guest.v1.Guest.service, "guest");
+      const guest = track(createInProcessCallClient(loadGuestProto().xensim.guest.v1.Guest.service, "guest"));
       assert.equal(
         (await guest.call<object, { rc: number }>("Boot", { domid: bad.domid, name: "victim" })).rc,
         0,

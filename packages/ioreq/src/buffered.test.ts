@@ -102,18 +102,22 @@ function run(handling: number, start: number, ops: Op[]): { collided: boolean } 
       const got: BufIoreq[] = [];
       const d = dmDrainBuffered(i32, BASE, (b) => got.push(b), op.max);
       assert.equal(d.status, "ok");
-      const want = model.splice(0, got.length);
-      assert.equal(got.length, Math.min(op.max, want.length + model.length));
-      if (!collided) assert.deepEqual(got, want, "the emulator sees Xen's requests in order");
+      if (!collided) {
+        assert.equal(got.length, Math.min(op.max, model.length));
+        assert.deepEqual(got, model.splice(0, got.length), "the emulator sees Xen's requests in order");
+      } else model.splice(0, got.length); // a reused slot: the model no longer says what is there
       for (const g of got) used -= g.size === 8 ? 2 : 1;
     }
   }
   return { collided };
 }
 
-test("ATOMIC: any interleaving from any start (incl. just below 2^32) is the FIFO, never a collision", () => {
+test("ATOMIC: any interleaving from any reachable start is the FIFO, never a collision", () => {
+  // Xen starts both pointers at 0 and rebases them below 511 on every send once read ≥ 511, so
+  // ATOMIC pointers never come near the u32 wrap (from 2^32 − 1 an 8-byte entry's second slot would
+  // wrap to slot 0 and the rebase would look for it at slot 32 — the state is unreachable).
   fc.assert(
-    fc.property(startArb, fc.array(opArb, { maxLength: 40 }), (start, ops) => {
+    fc.property(fc.nat({ max: 510 }), fc.array(opArb, { maxLength: 60 }), (start, ops) => {
       assert.equal(run(HVM_IOREQSRV_BUFIOREQ_ATOMIC, start, ops).collided, false);
     }),
   );
