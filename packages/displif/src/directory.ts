@@ -21,7 +21,10 @@ import type { MemView } from "@xensim/memory";
 export { xendisplBufferPages as bufferPages, xendisplDirectoryPages as directoryPages };
 
 /** What the directory code needs of a page (a MemView of one 4 KiB frame satisfies it). */
-export type DirectoryPageMemory = Pick<MemView, "getU32" | "setU32">;
+export type DirectoryPageMemory = Pick<MemView, "getU32" | "setU32"> & {
+  /** Publishes written bytes to other host processes (MemView.markWritten); absent in unit tests. */
+  markWritten?(off: number, len: number): void;
+};
 
 const NEXT = XENDISPL_PAGE_DIRECTORY_LAYOUT.gref_dir_next_page;
 const GREF0 = XENDISPL_PAGE_DIRECTORY_LAYOUT.gref;
@@ -49,6 +52,7 @@ export function fillDirectory(
       const k = p * PER_PAGE + i;
       page.setU32(GREF0 + i * 4, grefs && k < nrGrefs ? grefs[k]! : 0);
     }
+    page.markWritten?.(0, DIRECTORY_PAGE_BYTES);
   }
 }
 
@@ -58,6 +62,7 @@ export function writeDirectoryGrefs(pages: readonly DirectoryPageMemory[], grefs
   if (pages.length < need) throw new RangeError(`${grefs.length} grefs need ${need} directory pages`);
   for (let k = 0; k < grefs.length; k++)
     pages[Math.floor(k / PER_PAGE)]!.setU32(GREF0 + (k % PER_PAGE) * 4, grefs[k]!);
+  for (let p = 0; p < need; p++) pages[p]!.markWritten?.(0, DIRECTORY_PAGE_BYTES);
 }
 
 /** Reads the grefs of one directory page (`count` of them) into `out` at `at`. */

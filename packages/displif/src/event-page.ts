@@ -15,7 +15,10 @@ import {
 import type { MemView } from "@xensim/memory";
 
 /** The part of a MemView the event page needs (4-byte aligned atomics on the indices). */
-export type EventPageMemory = Pick<MemView, "atomicLoad32" | "atomicStore32" | "writeFrom" | "readInto">;
+export type EventPageMemory = Pick<MemView, "atomicLoad32" | "atomicStore32" | "writeFrom" | "readInto"> & {
+  /** Publishes written bytes to other host processes (MemView.markWritten); absent in unit tests. */
+  markWritten?(off: number, len: number): void;
+};
 
 const EVT_BYTES = XENDISPL_EVT_LAYOUT.size;
 
@@ -71,9 +74,12 @@ export class EventPageProducer {
   push(event: Uint8Array): EventPushResult {
     const cons = this.inCons;
     if (eventSlotBusy(cons, this.prod)) return "full";
-    this.page.writeFrom(xendisplInRingOffset(this.prod), event, 0, EVT_BYTES);
+    const off = xendisplInRingOffset(this.prod);
+    this.page.writeFrom(off, event, 0, EVT_BYTES);
+    this.page.markWritten?.(off, EVT_BYTES);
     this.prod = (this.prod + 1) >>> 0;
     this.page.atomicStore32(XENDISPL_EVENT_PAGE_LAYOUT.in_prod, this.prod);
+    this.page.markWritten?.(XENDISPL_EVENT_PAGE_LAYOUT.in_prod, 4);
     return "ok";
   }
 }
@@ -105,6 +111,7 @@ export class EventPageConsumer {
   init(): void {
     this.page.atomicStore32(XENDISPL_EVENT_PAGE_LAYOUT.in_cons, 0);
     this.page.atomicStore32(XENDISPL_EVENT_PAGE_LAYOUT.in_prod, 0);
+    this.page.markWritten?.(0, 8);
   }
 
   /** Hands each pending event (a private copy, reused between calls) to `fn`, then writes in_cons. */
@@ -128,6 +135,7 @@ export class EventPageConsumer {
       consumed++;
     }
     this.page.atomicStore32(XENDISPL_EVENT_PAGE_LAYOUT.in_cons, cons);
+    this.page.markWritten?.(XENDISPL_EVENT_PAGE_LAYOUT.in_cons, 4);
     return { consumed, overrun };
   }
 }

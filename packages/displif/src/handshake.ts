@@ -214,10 +214,10 @@ function backendChanged(
     case XenbusState.Closed:
     case XenbusState.Unknown:
       if (st.s.phase === "closed") {
-        if (raw !== XenbusState.Closing) {
-          st.freeChannels();
-          st.switchState(XenbusState.Closed);
-        }
+        // We asked to close: the backend's Closing lets us go Closed (it then unmaps and goes
+        // Closed itself, after which our grants can be ended).
+        if (raw !== XenbusState.Closing) st.freeChannels();
+        st.switchState(XenbusState.Closed);
         return;
       }
       backendFault(st);
