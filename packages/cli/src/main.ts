@@ -5,6 +5,7 @@ import { registerBenchCommands } from "./commands/bench.js";
 import { registerServiceCommands } from "./commands/services.js";
 import { registerXenstoreCommands } from "./commands/xenstore.js";
 import { registerXlCommands } from "./commands/xl.js";
+import { registerXlDisplayCommands } from "./commands/xl-display.js";
 
 const program = new Command()
   .name("xensim")
@@ -17,6 +18,7 @@ registerServiceCommands(program);
 registerXenstoreCommands(program);
 registerBenchCommands(program);
 registerXlCommands(program);
+registerXlDisplayCommands(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   process.stderr.write(`xensim: ${err.message}\n`);

@@ -52,7 +52,7 @@ export function registerServiceCommands(program: Command): void {
   program
     .command("up")
     .description(
-      "bring up an emulated Xen host in this process: xenstored, hypervisor, blkback, guest runtime and toolstack in worker threads; creates the guests in examples/",
+      "bring up an emulated Xen host in this process: xenstored, hypervisor, blkback, displback, guest runtime and toolstack in worker threads; creates the guests in examples/",
     )
     .option("--state-dir <dir>", "state directory", ".xensim")
     .option("--socket <path>", "xenstored unix socket (default: <state-dir>/xenstored.sock)")
@@ -74,7 +74,14 @@ export function registerServiceCommands(program: Command): void {
     });
 }
 
-export const DEFAULT_UP_SERVICES = ["xenstored", "hypervisor", "blkback", "guest", "toolstack"] as const;
+export const DEFAULT_UP_SERVICES = [
+  "xenstored",
+  "hypervisor",
+  "blkback",
+  "displback",
+  "guest",
+  "toolstack",
+] as const;
 
 interface UpOptions {
   stateDir: string;
@@ -129,6 +136,7 @@ async function up(o: UpOptions): Promise<void> {
     toolstack: {
       api: { host: "127.0.0.1", port: apiPort },
       ...(names.includes("guest") ? { guest: "guest" } : {}),
+      ...(names.includes("displback") ? { displback: "displback" } : {}),
     },
   };
   for (const kv of o.set ?? []) {
