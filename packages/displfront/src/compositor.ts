@@ -61,6 +61,18 @@ const FONT: Record<string, number[]> = {
   S: [15, 16, 16, 14, 1, 1, 30],
   U: [17, 17, 17, 17, 17, 17, 14],
   X: [17, 17, 10, 4, 10, 17, 17],
+  B: [30, 17, 17, 30, 17, 17, 30],
+  C: [14, 17, 16, 16, 16, 17, 14],
+  G: [14, 17, 16, 23, 17, 17, 15],
+  H: [17, 17, 17, 31, 17, 17, 17],
+  J: [7, 2, 2, 2, 2, 18, 12],
+  L: [16, 16, 16, 16, 16, 16, 31],
+  T: [31, 4, 4, 4, 4, 4, 4],
+  V: [17, 17, 17, 17, 17, 10, 4],
+  W: [17, 17, 17, 21, 21, 21, 10],
+  Y: [17, 17, 10, 4, 4, 4, 4],
+  Z: [31, 1, 2, 4, 8, 16, 31],
+  _: [0, 0, 0, 0, 0, 0, 31],
 };
 
 export interface CompositorOptions {
@@ -168,12 +180,15 @@ export class Compositor {
     const phase = Math.floor(t / 40) & 0xff;
     for (let x = 0; x < w; x++) {
       px[x * 4] = (x * 96) / w + 40;
-      px[x * 4 + 1] = (phase + (x * 64) / w) & 0x7f;
+      const g = (phase + (x * 128) / w) & 0xff;
+      px[x * 4 + 1] = g < 128 ? g : 255 - g; // a triangle wave: no seam
       px[x * 4 + 2] = 24;
     }
     for (let y = 1; y < h; y++) px.copyWithin(y * buf.pitch, 0, w * 4);
     const scale = Math.max(2, Math.floor(h / 60));
-    this.text(px, buf, this.o.title ?? "XENSIM", scale * 2, scale * 2, scale * 2, [255, 200, 40]);
+    const title = this.o.title ?? "XENSIM";
+    const titleScale = Math.max(1, Math.min(scale * 2, Math.floor((w - scale * 4) / (6 * title.length))));
+    this.text(px, buf, title, scale * 2, scale * 2, titleScale, [255, 200, 40]);
     const d = new Date(t);
     const two = (n: number) => String(n).padStart(2, "0");
     const clock = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}.${Math.floor(d.getUTCMilliseconds() / 100)}`;
