@@ -2,6 +2,7 @@
 // The xensim command: every xensim command hangs off this program.
 import { Command } from "commander";
 import { registerBenchCommands } from "./commands/bench.js";
+import { registerBenchDisplayCommand } from "./commands/bench-display.js";
 import { registerServiceCommands } from "./commands/services.js";
 import { registerXenstoreCommands } from "./commands/xenstore.js";
 import { registerXlCommands } from "./commands/xl.js";
@@ -17,6 +18,7 @@ const program = new Command()
 registerServiceCommands(program);
 registerXenstoreCommands(program);
 registerBenchCommands(program);
+registerBenchDisplayCommand(program);
 registerXlCommands(program);
 registerXlDisplayCommands(program);
 

@@ -386,7 +386,12 @@ export class DisplbackDevice {
       try {
         n = c.ring.unconsumedRequests();
         if (n === 0) {
-          if (!c.ring.finalCheckForRequests()) return;
+          if (!c.ring.finalCheckForRequests()) {
+            // Going idle: req_event must reach the frontend's page (across host processes a
+            // replica holds it until published), or its next push would not kick us.
+            await this.publish();
+            return;
+          }
           n = c.ring.unconsumedRequests();
         }
       } catch (e) {
@@ -422,25 +427,44 @@ export class DisplbackDevice {
         encodeResponse({ id: req.id, operation: req.operation, status, edidSz }, c.rsp);
         const off = c.ring.nextResponse();
         c.ring.view.writeFrom(off, c.rsp, 0, 64);
-        if (c.ring.pushResponsesAndCheckNotify()) await this.notify(c.reqPort);
+        c.ring.view.markWritten(off, 64);
+        if (this.remote) {
+          // The frontend reads a replica: the slot goes out before rsp_prod, and every push kicks
+          // (its rsp_event here may be stale).
+          await this.publish(true);
+          c.ring.pushResponses();
+          await this.notify(c.reqPort);
+        } else if (c.ring.pushResponsesAndCheckNotify()) await this.notify(c.reqPort);
         if (flipped !== undefined) await this.flipEvent(c, req.id, flipped);
       }
     }
   }
 
+  /** The frontend's pages are replicas here (another host process holds the originals). */
+  private get remote(): boolean {
+    return this.driver.opts.hv.inProcess !== true;
+  }
+
+  private async publish(barrier = false): Promise<void> {
+    const hv = this.driver.opts.hv;
+    if (hv.publishWrites && hv.publishesWrites !== false) await hv.publishWrites(barrier ? { barrier } : {});
+  }
+
   private async notify(port: number): Promise<void> {
     const hv = this.driver.opts.hv;
-    if (hv.publishWrites && hv.publishesWrites !== false) await hv.publishWrites();
-    if (hv.evtchnNotify) hv.evtchnNotify(port);
+    await this.publish();
+    if (hv.inProcess === true && hv.evtchnNotify) hv.evtchnNotify(port);
     else await hv.evtchnSend(port);
   }
 
   private async flipEvent(c: DisplbackConnector, id: number, fbCookie: bigint): Promise<void> {
     encodeEvent({ id, type: XENDISPL_EVT_PG_FLIP, fbCookie }, c.evt);
-    if (c.events.push(c.evt) === "full") {
+    if (c.events.stage(c.evt) === "full") {
       c.stats.eventsDropped++;
       return;
     }
+    if (this.remote) await this.publish(true);
+    c.events.commit();
     c.stats.events++;
     await this.notify(c.evtPort);
   }

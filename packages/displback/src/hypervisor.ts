@@ -11,8 +11,10 @@ export interface DisplbackEventReceiver {
 
 export interface DisplbackHypervisor extends XenbusHypervisor<MemView> {
   evtchnSend(port: number): Promise<number>;
-  /** The synchronous in-process send, used when present. */
+  /** The synchronous in-process send, used when `inProcess` is true. */
   evtchnNotify?(port: number): number;
+  /** True when sends and grant maps are atomics on a shared buffer (XenCtrl.inProcess). */
+  readonly inProcess?: boolean;
   /** Across host processes: publish what was written through mapped views. */
   publishWrites?(opts?: { barrier?: boolean }): Promise<unknown>;
   readonly publishesWrites?: boolean;

@@ -202,6 +202,7 @@ export class Displfront {
   private grantFrames = 1;
   private generation = 0;
   private closedFlag = false;
+  private notifySync = true;
   private readonly listeners = new Set<(n: DisplfrontNotice) => void>();
   private deferred: { refs: number[]; gfns: number[] }[] = [];
   private retryArmed = false;
@@ -751,13 +752,31 @@ export class Displfront {
       pushed = true;
     }
     if (!pushed) return;
-    if (ch.ring.pushRequestsAndCheckNotify()) void this.kick(ch.reqPort);
+    void this.push(ch);
   }
 
-  private async kick(port: number): Promise<void> {
-    if (this.hv.publishWrites && this.hv.publishesWrites !== false) await this.hv.publishWrites();
-    if (this.hv.evtchnNotify) this.hv.evtchnNotify(port);
-    else await this.hv.evtchnSend(port);
+  /**
+   * Across host processes the backend reads replicas of our pages: the slots (and buffer pages,
+   * in_cons, rsp_event) go out as a barrier before the batch carrying req_prod, and every push then
+   * kicks (req_event here may be stale). In one host process publishing does nothing and the
+   * ring's notify decision stands.
+   */
+  private async push(ch: Channel): Promise<void> {
+    const hv = this.hv;
+    const publish = hv.publishesWrites !== false && hv.publishWrites !== undefined;
+    if (publish) await hv.publishWrites!({ barrier: true });
+    const notify = ch.ring.pushRequestsAndCheckNotify();
+    const published = publish ? await hv.publishWrites!() : undefined;
+    if (!notify && published === undefined) return;
+    if (this.notifySync && hv.evtchnNotify) {
+      try {
+        hv.evtchnNotify(ch.reqPort);
+        return;
+      } catch {
+        this.notifySync = false; // remote placement: only the call works
+      }
+    }
+    await hv.evtchnSend(ch.reqPort);
   }
 
   private responses(ch: Channel): void {

@@ -47,10 +47,12 @@ export type EventPushResult = "ok" | "full";
 /** The backend's side: writes events, then publishes in_prod (slot before index: the wmb). */
 export class EventPageProducer {
   private prod: number;
+  private staged: number;
 
   /** Attaches at the page's current in_prod (a restarted backend continues from there). */
   constructor(private readonly page: EventPageMemory) {
     this.prod = page.atomicLoad32(XENDISPL_EVENT_PAGE_LAYOUT.in_prod);
+    this.staged = this.prod;
   }
 
   get inProd(): number {
@@ -72,15 +74,30 @@ export class EventPageProducer {
    * the slot is still in use across the wrap); nothing was written, the caller drops or retries.
    */
   push(event: Uint8Array): EventPushResult {
+    const r = this.stage(event);
+    if (r === "ok") this.commit();
+    return r;
+  }
+
+  /**
+   * Writes the event into its slot without publishing in_prod (across host processes the slot is
+   * published first, as a barrier, then commit() moves the index).
+   */
+  stage(event: Uint8Array): EventPushResult {
     const cons = this.inCons;
-    if (eventSlotBusy(cons, this.prod)) return "full";
-    const off = xendisplInRingOffset(this.prod);
+    if (eventSlotBusy(cons, this.staged)) return "full";
+    const off = xendisplInRingOffset(this.staged);
     this.page.writeFrom(off, event, 0, EVT_BYTES);
     this.page.markWritten?.(off, EVT_BYTES);
-    this.prod = (this.prod + 1) >>> 0;
+    this.staged = (this.staged + 1) >>> 0;
+    return "ok";
+  }
+
+  /** Publishes in_prod up to what was staged. */
+  commit(): void {
+    this.prod = this.staged;
     this.page.atomicStore32(XENDISPL_EVENT_PAGE_LAYOUT.in_prod, this.prod);
     this.page.markWritten?.(XENDISPL_EVENT_PAGE_LAYOUT.in_prod, 4);
-    return "ok";
   }
 }
 

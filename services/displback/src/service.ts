@@ -156,8 +156,9 @@ export const displbackService: ServiceModule<DisplbackServiceConfig> = {
     return {
       health: () => ({ status: "ok", devices: driver.devices.size, screens: driver.screens().length }),
       async stop() {
-        await driver.close();
-        await xs.close();
+        // Best effort: the hypervisor or xenstored may already be gone (a host stopping).
+        await driver.close().catch((err: unknown) => log.warn({ err }, "closing the driver"));
+        await xs.close().catch(() => {});
         xc.close();
         log.info("displback stopped");
       },

@@ -75,7 +75,10 @@ describe("virtual display through the toolstack", { timeout: 120_000 }, () => {
     closers.unshift(() => host.stop());
     await host.ready;
     bus = createInProcessBus({ name: host.busName });
-    const xsCalls = createInProcessCallClient(loadXenstoreProto().xensim.xenstore.v1.Xenstore.service, "xenstored");
+    const xsCalls = createInProcessCallClient(
+      loadXenstoreProto().xensim.xenstore.v1.Xenstore.service,
+      "xenstored",
+    );
     closers.unshift(
       () => bus.close(),
       () => xsCalls.close(),
@@ -97,7 +100,9 @@ describe("virtual display through the toolstack", { timeout: 120_000 }, () => {
     const text = await r.text();
     return { status: r.status, body: text ? JSON.parse(text) : undefined };
   }
-  async function png(path: string): Promise<{ width: number; height: number; data: Uint8Array; frames: number }> {
+  async function png(
+    path: string,
+  ): Promise<{ width: number; height: number; data: Uint8Array; frames: number }> {
     const r = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(15_000) });
     assert.equal(r.status, 200, path);
     assert.equal(r.headers.get("content-type"), "image/png");
@@ -126,7 +131,10 @@ describe("virtual display through the toolstack", { timeout: 120_000 }, () => {
     assert.equal(await xs0.tryRead(`${fe}/backend`), be);
     assert.equal(await xs0.tryRead(`${be}/frontend-id`), String(domid));
     assert.equal(await xs0.tryRead(`${be}/versions`), "1,2");
-    await waitFor(async () => (await xs0.tryRead(`${fe}/state`)) === "4", { timeoutMs: 20_000, message: "frontend Connected" });
+    await waitFor(async () => (await xs0.tryRead(`${fe}/state`)) === "4", {
+      timeoutMs: 20_000,
+      message: "frontend Connected",
+    });
     let screens: { frames: number; width: number; frame: string; uniqueId: string }[] = [];
     await waitFor(
       async () => {
@@ -153,13 +161,19 @@ describe("virtual display through the toolstack", { timeout: 120_000 }, () => {
       { timeoutMs: 10_000, message: "a later frame" },
     );
     assert.ok(!Buffer.from(a.data).equals(Buffer.from(b.data)), "the picture changes between flips");
-    assert.ok(a.data.some((v, i) => i % 4 !== 3 && v !== 0), "not a black screen");
+    assert.ok(
+      a.data.some((v, i) => i % 4 !== 3 && v !== 0),
+      "not a black screen",
+    );
     assert.equal((await api("GET", `/domains/${domid}/vdispl/0/7/frame.png`)).status, 404);
   });
 
   it("the PNG of a known test pattern equals it pixel for pixel", async () => {
     // A guest of our own: its displfront draws the pattern and flips once.
-    const hv = createInProcessCallClient(loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service, "hypervisor");
+    const hv = createInProcessCallClient(
+      loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
+      "hypervisor",
+    );
     const xc0 = new XenCtrl({ domid: 0, calls: hv, store: host.sharedMemory, bus });
     const created = await xc0.domainCreate({ memoryMib: 16, maxGrantFrames: 64 });
     assert.equal(created.rc, 0);
@@ -167,9 +181,16 @@ describe("virtual display through the toolstack", { timeout: 120_000 }, () => {
     await xs0.mkdir(`/local/domain/${g}`);
     await xs0.setPerms(`/local/domain/${g}`, [`n${g}`, "r0"]);
     await xs0.transaction((tx) =>
-      writeVdisplDirectories(tx, g, 0, 0, { backend: "0", beAlloc: false, connectors: [{ id: "T", width: 200, height: 150 }] }),
+      writeVdisplDirectories(tx, g, 0, 0, {
+        backend: "0",
+        beAlloc: false,
+        connectors: [{ id: "T", width: 200, height: 150 }],
+      }),
     );
-    const gcalls = createInProcessCallClient(loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service, "hypervisor");
+    const gcalls = createInProcessCallClient(
+      loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
+      "hypervisor",
+    );
     const xc = new XenCtrl({ domid: g, calls: gcalls, store: host.sharedMemory, bus });
     await xc.gnttabSetupTable(g, 16);
     const kernel = new GuestKernel({ domid: g, xc, ramPages: 16 * 256 });
@@ -181,7 +202,10 @@ describe("virtual display through the toolstack", { timeout: 120_000 }, () => {
       memory: kernel.memory,
       events: kernel.events,
       grantRefs: kernel.grantRefs,
-      timer: { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
+      timer: {
+        setTimeout: (fn, ms) => setTimeout(fn, ms),
+        clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+      },
     });
     try {
       await f.whenConnected();
@@ -197,7 +221,8 @@ describe("virtual display through the toolstack", { timeout: 120_000 }, () => {
         for (let x = 0; x < 200; x++) {
           const [r, gg, b] = testPatternPixel(x, y, 200, 150);
           const o = (y * 200 + x) * 4;
-          if (img.data[o] !== r || img.data[o + 1] !== gg || img.data[o + 2] !== b || img.data[o + 3] !== 255) wrong++;
+          if (img.data[o] !== r || img.data[o + 1] !== gg || img.data[o + 2] !== b || img.data[o + 3] !== 255)
+            wrong++;
         }
       assert.equal(wrong, 0, "every pixel of the PNG is the pattern's");
       await f.close();
@@ -263,9 +288,12 @@ describe("virtual display through the toolstack", { timeout: 120_000 }, () => {
     const d = await api("DELETE", `/domains/${domid}`);
     assert.equal(d.status, 200, JSON.stringify(d.body));
     assert.equal(await xs0.tryRead(`/local/domain/0/backend/vdispl/${domid}/0/state`), undefined);
-    await waitFor(async () => (await api("GET", `/display/screens?domid=${domid}`)).body.screens.length === 0, {
-      timeoutMs: 10_000,
-      message: "screens gone",
-    });
+    await waitFor(
+      async () => (await api("GET", `/display/screens?domid=${domid}`)).body.screens.length === 0,
+      {
+        timeoutMs: 10_000,
+        message: "screens gone",
+      },
+    );
   });
 });
