@@ -21,6 +21,7 @@ async function get(base: string, path: string): Promise<Response> {
   } catch (e) {
     throw new Error(
       `cannot reach the toolstack at ${base} (${String((e as Error).cause ?? e)}); is \`xensim up\` running?`,
+      { cause: e },
     );
   }
 }
