@@ -1,11 +1,11 @@
 // The screens of the host's displback through the toolstack's HTTP API: the list of connectors, each
-// connector's latest frame as PNG (fast-png), and a small live page that shows them updating. The
+// connector's latest frame as PNG (pngjs), and a small live page that shows them updating. The
 // page is self-contained (no external assets) so a dashboard can embed it (an <iframe> of /display,
 // or its own <img> elements pointing at the frame URLs).
 import type { CallClient } from "@xensim/bus";
 import type { Frame__Output, ScreenList__Output } from "@xensim/proto";
 import type { FastifyInstance } from "fastify";
-import { encode } from "fast-png";
+import { PNG } from "pngjs";
 
 export interface ScreenJson {
   domid: number;
@@ -23,9 +23,11 @@ export interface ScreenJson {
 export const frameUrl = (domid: number, devid: string, connector: number): string =>
   `/domains/${domid}/vdispl/${devid}/${connector}/frame.png`;
 
-/** RGBA → PNG bytes. */
-export function encodePng(width: number, height: number, rgba: Uint8Array): Uint8Array {
-  return encode({ width, height, data: rgba, channels: 4, depth: 8 });
+/** RGBA → PNG bytes (pngjs). */
+export function encodePng(width: number, height: number, rgba: Uint8Array): Buffer {
+  const png = new PNG({ width, height });
+  png.data = Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength);
+  return PNG.sync.write(png);
 }
 
 /** Registers GET /display/screens, GET /domains/:id/vdispl/:devid/:connector/frame.png, GET /display. */
@@ -84,7 +86,7 @@ export function registerDisplayRoutes(app: FastifyInstance, display: CallClient 
         .header("content-type", "image/png")
         .header("cache-control", "no-store")
         .header("x-xensim-frames", String(f.screen.frames))
-        .send(Buffer.from(png.buffer, png.byteOffset, png.byteLength));
+        .send(png);
     },
   );
 

@@ -7,13 +7,16 @@ import {
   writeJson,
 } from "@xensim/bench";
 import type { Command } from "commander";
-import { serviceEntry } from "../services.js";
+import { examples } from "../../command.js";
+import { serviceEntry } from "../../services.js";
 
-export function registerBenchDisplayCommand(program: Command): void {
-  const bench = program.commands.find((c) => c.name() === "bench");
-  if (!bench) throw new Error("bench command missing");
+export default function registerDisplay(bench: Command): void {
   bench
     .command("display")
+    .addHelpText(
+      "after",
+      examples("npx xensim bench display --resolutions 640x480 --placement embedded --duration 2"),
+    )
     .description(
       "para-virtual display: page flips per second and flip-to-event latency (guest displfront → ring → displback composing → event page), embedded and with displback in another host process",
     )
