@@ -41,7 +41,7 @@ describe("xensim up with examples/guest-display.cfg, driven by xensim xl", () =>
         { timeoutMs: 30_000, message: "both connectors flipping" },
       );
       const l = xl(stateDir, ["vdispl-list", "display1"]);
-      assert.match(l.stdout, /^Devid Conn Id\s+Resolution\s+Flips/);
+      assert.match(l.stdout, /^Devid\s+Conn\s+Id\s+Resolution\s+Flips/);
       assert.match(l.stdout, /^0\s+0\s+HDMI-A-1\s+640x480\s+\d+/m);
 
       const shots: Uint8Array[] = [];
