@@ -169,7 +169,9 @@ class InProcessCallClient implements CallClient {
   private onWire(w: Wire): void {
     switch (w.t) {
       case "up":
-        if (!this.servers.includes(w.server)) this.servers.push(w.server);
+        // A server new to us goes first: a service restarted after a crash announces itself while
+        // its killed predecessor (which never said "down") may still be listed.
+        if (!this.servers.includes(w.server)) this.servers.unshift(w.server);
         for (const f of this.waitingUp.splice(0)) f();
         return;
       case "down": {

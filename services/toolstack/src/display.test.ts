@@ -283,6 +283,30 @@ describe("virtual display through the toolstack", { timeout: 120_000 }, () => {
     },
   );
 
+  it("displback killed and restarted while the guest flips: the guest reconnects and flips again", async () => {
+    const fe = `/local/domain/${domid}/device/vdispl/0`;
+    const states = new Set<string>();
+    const w = await xs0.watch(`${fe}/state`);
+    const follow = (async () => {
+      for await (const _ev of w) states.add((await xs0.tryRead(`${fe}/state`)) ?? "");
+    })().catch(() => {});
+    // A crash: the worker exits with no stop hook (nothing unmapped, nothing written to xenstore).
+    await host.restartService("displback", { kill: true });
+    await waitFor(
+      async () => {
+        const screens = (await api("GET", `/display/screens?domid=${domid}`)).body.screens ?? [];
+        return screens.length === 2 && screens.every((s: { frames: number }) => s.frames >= 3);
+      },
+      { timeoutMs: 30_000, message: "the restarted displback shows new flips on both connectors" },
+    );
+    assert.equal(await xs0.tryRead(`${fe}/state`), "4");
+    assert.ok(states.has("7"), `the frontend went through Reconfiguring (saw ${[...states].join(",")})`);
+    await w.close();
+    await follow;
+    const img = await png(`/domains/${domid}/vdispl/0/0/frame.png`);
+    assert.deepEqual([img.width, img.height], [320, 200]);
+  });
+
   it("destroying the domain removes its display", async () => {
     const d = await api("DELETE", `/domains/${domid}`);
     assert.equal(d.status, 200, JSON.stringify(d.body));
