@@ -169,8 +169,8 @@ class InProcessCallClient implements CallClient {
   private onWire(w: Wire): void {
     switch (w.t) {
       case "up":
-        // A server new to us goes first: a service restarted after a crash announces itself while
-        // its killed predecessor (which never said "down") may still be listed.
+        // The newest server first: a server killed without its "down" (a crashed worker) stays
+        // listed, and calls must reach the one that replaced it.
         if (!this.servers.includes(w.server)) this.servers.unshift(w.server);
         for (const f of this.waitingUp.splice(0)) f();
         return;
