@@ -25,3 +25,6 @@ export type { FrontendHost, FrontendHostOptions } from "./frontend-host.js";
 export { startFrontendHost } from "./frontend-host.js";
 export type { IoreqBenchOptions, IoreqBenchResult } from "./ioreq.js";
 export { runIoreqBench } from "./ioreq.js";
+export type { DisplayBenchOptions, DisplayBenchResult, DisplayPlacement } from "./display.js";
+export { DISPLAY_PLACEMENTS, displayTable, runDisplayBench } from "./display.js";
+export type { DisplayRunFigures, DisplayRunSpec } from "./display-run.js";

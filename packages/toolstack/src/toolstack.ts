@@ -35,6 +35,7 @@ import {
   type ToolstackLogger,
   type ToolstackStore,
 } from "./ports.js";
+import { removeVdispls, vdisplSteps } from "./vdispl-flow.js";
 
 /** The gfn of the store page (published as HVM_PARAM_STORE_PFN; below the guest kernel's first free gfn). */
 export const STORE_GFN = 0xfe;
@@ -371,6 +372,15 @@ export class Toolstack {
           for (const d of config.disks) await this.waitBackend(st.domid, d, this.o.backendTimeoutMs);
         },
       });
+    steps.push(
+      ...vdisplSteps(
+        this.o.xs,
+        () => st.domid,
+        config.vdispls,
+        (what, ms, cond) => this.waitFor(what, ms, cond),
+        this.o.backendTimeoutMs,
+      ),
+    );
     // libxl spawns the device model once the devices are there, and waits for it before unpausing.
     const dmd = this.dmDeps();
     if (dmd) steps.push(...dmStartSteps(dmd, config, st, { restore: o.restoreDeviceModel ?? false }));
@@ -612,6 +622,7 @@ export class Toolstack {
     for (const be of await this.o.xs.ls("/local/domain").catch(() => [] as string[])) {
       await rmIfPresent(this.o.xs, `/local/domain/${be}/backend/vbd/${domid}`);
       await rmIfPresent(this.o.xs, `/local/domain/${be}/error/backend/vbd/${domid}`);
+      await rmIfPresent(this.o.xs, `/local/domain/${be}/backend/vdispl/${domid}`);
     }
   }
 
@@ -677,6 +688,7 @@ export class Toolstack {
           uuid ??= (await xs.tryRead(`${home}/vm`))?.replace(/^\/vm\//, "");
           for (const dev of await this.vbdsOf(domid))
             await this.removeDevice(domid, dev, this.o.destroyDeviceTimeoutMs, true);
+          await removeVdispls(xs, domid);
         },
       },
       {

@@ -4,6 +4,7 @@ import { parseDiskSpec, type XlDisk } from "./disk.js";
 import type { XlCfgError } from "./errors.js";
 import { parseSettings, type XlSetting, type XlValue } from "./parser.js";
 import { suggest } from "./suggest.js";
+import { parseVdisplSpec, type XlVdispl } from "./vdispl.js";
 import { parseWorkload } from "./workload.js";
 
 /** What to do when the domain shuts down with a reason (xl.cfg on_poweroff, …). */
@@ -30,6 +31,8 @@ export interface DomainConfig {
   readonly workloadText: string | undefined;
   /** xensim_blkfront: the guest's frontend settings ("ring-page-order=4,queues=4,…"), as given. */
   readonly blkfrontText: string | undefined;
+  /** vdispl: the virtual displays (devid = index). */
+  readonly vdispls: readonly XlVdispl[];
   /**
    * device_model_version: "qemu-xen" (xl's default for HVM: a device model runs when the toolstack
    * has one) or "none" (xensim: no device model for this HVM domain).
@@ -96,6 +99,7 @@ export const KNOWN_KEYS = [
   "device_model_args",
   "device_model_args_hvm",
   "xensim_firmware",
+  "vdispl",
 ] as const;
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -344,6 +348,7 @@ export function parseXlCfg(text: string, o: ParseOptions = {}): ParseResult {
     else at(where.value, `device_model_args: '${arg}' is not supported`, '"-device", "pci-serial"');
   }
   const fwS = str("xensim_firmware");
+  const vdispls = parseVdispls(byKey.get("vdispl"), file, errors);
 
   if (errors.length > 0) {
     errors.sort((a, b) => a.line - b.line || a.column - b.column);
@@ -371,6 +376,47 @@ export function parseXlCfg(text: string, o: ParseOptions = {}): ParseResult {
       ...(deviceModelVersion ? { deviceModelVersion } : {}),
       ...(deviceModelArgs.length ? { deviceModelArgs } : {}),
       ...(fwS ? { firmwareText: fwS.v } : {}),
+      vdispls,
     },
   };
+}
+
+/** `vdispl = [ 'backend=…,be-alloc=…,connectors=…', … ]` (xl.cfg(5)). */
+function parseVdispls(s: XlSetting | undefined, file: string, errors: XlCfgError[]): XlVdispl[] {
+  const out: XlVdispl[] = [];
+  if (!s) return out;
+  if (s.value.kind !== "list") {
+    errors.push({
+      file,
+      line: s.value.line,
+      column: s.value.column,
+      message: "'vdispl' must be a list",
+      expected: "vdispl = [ '…' ]",
+    });
+    return out;
+  }
+  for (const item of s.value.items) {
+    if (item.kind !== "string") {
+      errors.push({
+        file,
+        line: item.line,
+        column: item.column,
+        message: "a vdispl must be a string",
+        expected: "'connectors=id0:1920x1080'",
+      });
+      continue;
+    }
+    const r = parseVdisplSpec(item.value);
+    if ("problems" in r)
+      for (const p of r.problems)
+        errors.push({
+          file,
+          line: item.line,
+          column: item.column + 1 + p.offset,
+          message: `vdispl: ${p.message}`,
+          ...(p.expected ? { expected: p.expected } : {}),
+        });
+    else out.push(r.vdispl);
+  }
+  return out;
 }

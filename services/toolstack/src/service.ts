@@ -6,7 +6,13 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseStoreSpec } from "@xensim/blkstore";
 import type { CallClient } from "@xensim/bus";
-import { loadDeviceModelProto, loadGuestProto, loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
+import {
+  loadDeviceModelProto,
+  loadDisplayProto,
+  loadGuestProto,
+  loadHypervisorProto,
+  loadXenstoreProto,
+} from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import {
   type DeviceModelRuntime,
@@ -19,6 +25,7 @@ import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { Counter, Gauge, Histogram } from "prom-client";
 import { buildApi } from "./api.js";
+import { registerDisplayRoutes } from "./display.js";
 import { type ToolstackServiceConfig, ToolstackServiceConfigSchema } from "./config.js";
 
 async function retry<T>(what: string, fn: () => Promise<T>, ctx: ServiceContext): Promise<T> {
@@ -310,6 +317,11 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         },
       },
     });
+    const displayCalls =
+      cfg.displback === ""
+        ? undefined
+        : ctx.calls.client(loadDisplayProto().xensim.display.v1.Display.service, cfg.displback);
+    registerDisplayRoutes(app, displayCalls);
     // domains of a previous run (this service restarted): ours again, missed shutdowns acted on
     const recovered = await toolstack.recover();
     if (recovered.length > 0) log.info({ domids: recovered }, "recovered domains");
@@ -337,6 +349,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         xsCalls?.close();
         guestCalls?.close();
         for (const c of Object.values(dmClients)) c.close();
+        displayCalls?.close();
         hvCalls.close();
         log.info("toolstack stopped");
       },

@@ -20,7 +20,7 @@ export default function registerUp(program: Command): void {
       ),
     )
     .description(
-      "bring up an emulated Xen host in this process: xenstored, hypervisor, blkback, guest runtime and toolstack in worker threads; creates the guests in examples/",
+      "bring up an emulated Xen host in this process: xenstored, hypervisor, blkback, displback, guest runtime and toolstack in worker threads; creates the guests in examples/",
     )
     .option("--state-dir <dir>", "state directory", ".xensim")
     .option("--socket <path>", "xenstored unix socket (default: <state-dir>/xenstored.sock)")
@@ -48,6 +48,7 @@ export const DEFAULT_UP_SERVICES = [
   "blkback",
   "device-model",
   "device-model-2",
+  "displback",
   "guest",
   "toolstack",
 ] as const;
@@ -114,6 +115,7 @@ async function up(o: UpOptions): Promise<void> {
         primary: names.includes("device-model") ? "device-model" : "",
         secondary: names.includes("device-model-2") ? "device-model-2" : "",
       },
+      ...(names.includes("displback") ? { displback: "displback" } : {}),
     },
   };
   for (const kv of o.set ?? []) {

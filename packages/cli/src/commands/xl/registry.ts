@@ -2,4 +2,5 @@
 // (../../command.ts) that adds its subcommands under `xl`; keep the lines sorted by name.
 export { default as block } from "./block.js";
 export { default as deviceModel } from "./device-model.js";
+export { default as display } from "./display.js";
 export { default as domains } from "./domains.js";
