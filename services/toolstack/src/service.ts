@@ -2,7 +2,6 @@
 // the flows of @xensim/toolstack, domain exceptions from the bus driving the on_* actions, and the
 // HTTP API. Wiring only.
 import { performance } from "node:perf_hooks";
-import { parseStoreSpec } from "@xensim/blkstore";
 import type { CallClient } from "@xensim/bus";
 import { loadGuestProto, loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
@@ -11,6 +10,7 @@ import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { Counter, Gauge, Histogram } from "prom-client";
 import { buildApi } from "./api.js";
+import { diskTargetCheck } from "./disk-check.js";
 import { type ToolstackServiceConfig, ToolstackServiceConfigSchema } from "./config.js";
 
 async function retry<T>(what: string, fn: () => Promise<T>, ctx: ServiceContext): Promise<T> {
@@ -197,16 +197,8 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
       maxConfigBytes: cfg.maxConfigBytes,
       parse: {
         maxMemoryMib: cfg.maxDomainMemoryMib ?? cfg.hostMemoryMib,
-        // store specs are checked here as blkback will read them; paths are left to blkback
-        checkTarget: (target, disk) => {
-          if (disk.targetKind !== "store") return undefined;
-          try {
-            parseStoreSpec(target);
-            return undefined;
-          } catch (e) {
-            return e instanceof Error ? e.message : String(e);
-          }
-        },
+        // store specs as blkback will read them, memory sizes and file paths by the host's policy
+        checkTarget: diskTargetCheck(cfg.disks),
       },
     });
     // domains of a previous run (this service restarted): ours again, missed shutdowns acted on

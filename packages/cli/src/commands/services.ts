@@ -128,6 +128,7 @@ async function up(o: UpOptions): Promise<void> {
     guest: { stateDir: join(stateDir, "guest") },
     toolstack: {
       api: { host: "127.0.0.1", port: apiPort },
+      disks: { imageDir: join(stateDir, "images") },
       ...(names.includes("guest") ? { guest: "guest" } : {}),
     },
   };
