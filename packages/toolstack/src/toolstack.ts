@@ -357,9 +357,13 @@ export class Toolstack {
     if (list.rc !== 0) throw new ToolstackError("EIO", `domain list: rc ${list.rc}`);
     for (const d of list.domains) {
       if (d.state === "dead") continue;
+      // dom0 is "Domain-0" whether or not its name node exists (as xl list shows it): a second
+      // "Domain-0" would make every name lookup ambiguous.
       const name =
         this.managed.get(d.domid)?.config.name ??
-        (await this.o.xs.tryRead(`/local/domain/${d.domid}/name`).catch(() => undefined));
+        (d.domid === 0
+          ? "Domain-0"
+          : await this.o.xs.tryRead(`/local/domain/${d.domid}/name`).catch(() => undefined));
       if (name === config.name)
         throw new ToolstackError("EEXIST", `a domain named ${config.name} exists (domid ${d.domid})`);
       if (this.managed.get(d.domid)?.uuid === uuid)
