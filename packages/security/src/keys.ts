@@ -123,7 +123,9 @@ function readPem(p: string): string {
   try {
     return readFileSync(p, "utf8");
   } catch (e) {
-    throw new Error(`credentials: cannot read ${p} (${(e as Error).message}); run \`xensim keys init\``);
+    throw new Error(`credentials: cannot read ${p} (${(e as Error).message}); run \`xensim keys init\``, {
+      cause: e,
+    });
   }
 }
 
