@@ -77,6 +77,7 @@ export async function startXenstored(opts: {
   if (opts.stateDir) args.push("--state-dir", opts.stateDir);
   if (opts.grpc) args.push("--grpc", opts.grpc);
   if (opts.nats) args.push("--nats", opts.nats);
+  if (opts.grpc || opts.nats) args.push("--insecure"); // the credentials' tests are test/src/isolation.test.ts
   const p = spawnXensim(args);
   await waitFor(() => existsSync(opts.socket) || p.proc.exitCode !== null, {
     timeoutMs: 20_000,

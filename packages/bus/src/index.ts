@@ -5,8 +5,10 @@ export {
   type CallClient,
   type CallContext,
   type CallOptions,
+  type CallPolicy,
   type CallServer,
   resolveMethod,
+  type TlsMaterial,
   type UnaryHandler,
 } from "./calls.js";
 export {
@@ -43,7 +45,12 @@ export {
   type FaultRules,
   validateFaultRules,
 } from "./faults.js";
-export { createGrpcCallClient, createGrpcCallServer, type GrpcCallServerOptions } from "./grpc-calls.js";
+export {
+  createGrpcCallClient,
+  createGrpcCallServer,
+  type GrpcCallClientOptions,
+  type GrpcCallServerOptions,
+} from "./grpc-calls.js";
 export { createInProcessBus } from "./inprocess-bus.js";
 export {
   createInProcessCallClient,

@@ -2,6 +2,7 @@
 // The xensim command: every xensim command hangs off this program.
 import { Command } from "commander";
 import { registerBenchCommands } from "./commands/bench.js";
+import { registerKeysCommands } from "./commands/keys.js";
 import { registerServiceCommands } from "./commands/services.js";
 import { registerXenstoreCommands } from "./commands/xenstore.js";
 import { registerXlCommands } from "./commands/xl.js";
@@ -17,6 +18,7 @@ registerServiceCommands(program);
 registerXenstoreCommands(program);
 registerBenchCommands(program);
 registerXlCommands(program);
+registerKeysCommands(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   process.stderr.write(`xensim: ${err.message}\n`);

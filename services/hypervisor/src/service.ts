@@ -8,6 +8,7 @@ import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { encodeJson, HYPERVISOR_SUBJECTS, makeNotify } from "@xensim/xenctrl";
 import { Counter, Gauge } from "prom-client";
 import { type HypervisorConfig, HypervisorConfigSchema } from "./config.js";
+import { hypervisorPolicy } from "./authz.js";
 import { Hypervisor } from "./core.js";
 import { addHypervisorService } from "./grpc-api.js";
 
@@ -79,6 +80,16 @@ export const hypervisorService: ServiceModule<HypervisorConfig> = {
       },
     });
 
+    // Every call acts for the domain its authenticated caller may act as (authz.ts).
+    ctx.calls.authorize(
+      hypervisorPolicy({
+        hostId: ctx.hostId,
+        domain: (domid) => {
+          const r = core.record(domid);
+          return r && { homeHost: r.homeHost, privileged: r.privileged, dying: r.dying };
+        },
+      }),
+    );
     // This host's page-server (when the host runs one): fences of senders in other host processes.
     const pageServer = ctx.calls.client(
       loadPageServerProto().xensim.pageserver.v1.PageServer.service,

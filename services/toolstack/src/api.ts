@@ -2,12 +2,15 @@
 import { FlowError, type Toolstack, ToolstackError } from "@xensim/toolstack";
 import { formatXlCfgError, type ParseOptions, parseDiskSpec, parseXlCfg } from "@xensim/xlcfg";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import { type ApiAuth, requireApiToken } from "./api-auth.js";
 
 export interface ApiOptions {
   toolstack: Toolstack;
   /** How configs are checked (host memory limit, store spec check). */
   parse: Omit<ParseOptions, "file">;
   maxConfigBytes: number;
+  /** The API token every request must carry (the whole app, dashboard included); absent = none. */
+  auth?: ApiAuth;
 }
 
 const STATUS: Record<ToolstackError["code"], number> = {
@@ -330,6 +333,7 @@ export function buildApi(o: ApiOptions): {
   routes: Array<{ method: string; url: string }>;
 } {
   const app = Fastify({ logger: false, bodyLimit: o.maxConfigBytes + 4096 });
+  if (o.auth) requireApiToken(app, o.auth);
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook("onRoute", (r) => {
     for (const m of [r.method].flat()) if (m !== "HEAD") routes.push({ method: m, url: r.url });

@@ -1,6 +1,7 @@
 // The toolstack as a service: dom0's XenCtrl and xenstore client, an optional guest-runtime client,
 // the flows of @xensim/toolstack, domain exceptions from the bus driving the on_* actions, and the
 // HTTP API. Wiring only.
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import type { CallClient } from "@xensim/bus";
 import { loadGuestProto, loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
@@ -192,9 +193,22 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
       },
     });
 
+    const apiRefused = new Counter({
+      name: "toolstack_api_refused_total",
+      help: "API requests refused for a missing or wrong token",
+      labelNames: ["why"],
+      registers: reg,
+    });
+    const token = cfg.api.tokenFile === "" ? undefined : readFileSync(cfg.api.tokenFile, "utf8").trim();
+    if (token === undefined && cfg.api.host !== "127.0.0.1" && cfg.api.host !== "::1")
+      log.warn(
+        { host: cfg.api.host },
+        "the toolstack API listens beyond loopback without a token (api.tokenFile)",
+      );
     const { app } = buildApi({
       toolstack,
       maxConfigBytes: cfg.maxConfigBytes,
+      ...(token !== undefined ? { auth: { token, onRefused: (why) => apiRefused.inc({ why }) } } : {}),
       parse: {
         maxMemoryMib: cfg.maxDomainMemoryMib ?? cfg.hostMemoryMib,
         // store specs as blkback will read them, memory sizes and file paths by the host's policy

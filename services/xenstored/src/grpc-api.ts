@@ -2,7 +2,15 @@
 // requests unchanged. A session is a connection in xenstored's terms; its watch events are
 // published on the event bus at `xenstore.watch.<session_id>` with the xs WATCH_EVENT payload
 // (path\0token\0) as the message body.
-import { CallError, type CallServer, type EventBus, type UnaryHandler } from "@xensim/bus";
+import {
+  type CallContext,
+  CallError,
+  type CallPolicy,
+  type CallServer,
+  type EventBus,
+  type UnaryHandler,
+} from "@xensim/bus";
+import { describeIdentity, type Identity, identityUri, ownerToken } from "@xensim/security";
 import type {
   OpenSessionReply,
   OpenSessionRequest__Output,
@@ -23,6 +31,8 @@ interface Session {
   id: string;
   conn: ConnId;
   domid: number;
+  /** identityUri of the peer that opened it; only it may use the session. "" = opened without credentials. */
+  owner: string;
   leaseMs: number;
   expires: number;
 }
@@ -49,7 +59,7 @@ export class XenstoreGrpcApi {
   constructor(private readonly o: GrpcApiOptions) {
     const def = loadXenstoreProto().xensim.xenstore.v1.Xenstore.service;
     const impl: Record<string, UnaryHandler> = {
-      OpenSession: (req: OpenSessionRequest__Output) => this.openSession(req),
+      OpenSession: (req: OpenSessionRequest__Output, ctx: CallContext) => this.openSession(req, ctx.identity),
       CloseSession: (req: SessionRef__Output) => this.closeSession(req),
       KeepAlive: (req: SessionRef__Output) => this.keepAlive(req),
       Request: (req: XsRequest__Output) => this.request(req),
@@ -63,10 +73,34 @@ export class XenstoreGrpcApi {
     return this.sessions.size;
   }
 
-  private async openSession(req: OpenSessionRequest__Output): Promise<OpenSessionReply> {
+  /**
+   * The session's domain comes from the caller's identity: dom0's services open sessions as dom0
+   * (and, privileged, may open one for another domain, as the proto says); the guest runtime and
+   * other unprivileged peers have no gRPC session (guests use their ring page). A session belongs
+   * to the peer that opened it: another identity using its id is refused as if it did not exist.
+   */
+  readonly policy: CallPolicy = (method, req, ctx) => {
+    const id = ctx.identity;
+    if (id === undefined) return undefined;
+    if (method === "OpenSession") {
+      const want = (req as { domid?: number }).domid ?? 0;
+      if (id.domid === undefined)
+        return `${describeIdentity(id)} has no xenstore session (guests use their ring page)`;
+      if (want !== id.domid && id.domid !== 0)
+        return `${describeIdentity(id)} may open a session only as domain ${id.domid}, not ${want}`;
+      return undefined;
+    }
+    const s = this.sessions.get((req as { sessionId?: string }).sessionId ?? "");
+    if (s !== undefined && s.owner !== "" && s.owner !== identityUri(id))
+      return `xenstore session ${s.id} belongs to another peer`;
+    return undefined;
+  };
+
+  private async openSession(req: OpenSessionRequest__Output, who?: Identity): Promise<OpenSessionReply> {
     if (req.domid > 0x7fef) throw new CallError(GRPC_INVALID_ARGUMENT, `domid ${req.domid} out of range`);
     const id = this.o.newSessionId();
-    const subject = `${WATCH_SUBJECT_PREFIX}${id}`;
+    // watch events go to a subject under the owner's token, which only it may subscribe to on NATS
+    const subject = `${WATCH_SUBJECT_PREFIX}${who ? `${ownerToken(who)}.` : ""}${id}`;
     const leaseMs = req.leaseMs > 0 ? req.leaseMs : (this.o.leaseMs ?? DEFAULT_LEASE_MS);
     const conn = this.o.core.connect(
       req.domid,
@@ -80,7 +114,14 @@ export class XenstoreGrpcApi {
       },
       { label: req.clientName || `grpc-session-${id}` },
     );
-    this.sessions.set(id, { id, conn, domid: req.domid, leaseMs, expires: this.o.now() + leaseMs });
+    this.sessions.set(id, {
+      id,
+      conn,
+      domid: req.domid,
+      owner: who ? identityUri(who) : "",
+      leaseMs,
+      expires: this.o.now() + leaseMs,
+    });
     this.o.log.debug({ session: id, domid: req.domid, client: req.clientName }, "xenstore session opened");
     return { sessionId: id, leaseMs, watchSubject: subject, serverEpoch: this.o.epoch };
   }

@@ -165,6 +165,7 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
       now: () => Date.now(),
       leaseMs: cfg.sessionLeaseMs,
     });
+    ctx.calls.authorize(api.policy);
 
     return {
       health: () => ({

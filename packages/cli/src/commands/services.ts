@@ -1,5 +1,6 @@
 // `xensim xenstored …` and `xensim up`: running services.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { createInProcessBus, createInProcessCallClient } from "@xensim/bus";
@@ -28,6 +29,11 @@ export function registerServiceCommands(program: Command): void {
     .option("--fsync", "fsync every journal record")
     .option("--quota-error <style>", "xenstored (ENOSPC) or oxenstored (EQUOTA)")
     .option("--http-port <port>", "serve /healthz and /metrics on this port")
+    .option("--keys <dir>", "credentials (xensim keys init): gRPC with mutual TLS, NATS with its nkey")
+    .option(
+      "--insecure",
+      "serve --grpc / use --nats without credentials (anyone who reaches them is trusted)",
+    )
     .action(
       async (o: {
         socket: string;
@@ -37,8 +43,16 @@ export function registerServiceCommands(program: Command): void {
         fsync?: boolean;
         quotaError?: string;
         httpPort?: string;
+        keys?: string;
+        insecure?: boolean;
       }) => {
+        const keys = o.keys ?? process.env.XENSIM_KEYS;
+        if ((o.grpc || o.nats) && !keys && !o.insecure)
+          throw new Error(
+            "--grpc/--nats listen beyond this process: give credentials (--keys DIR from `xensim keys init`, or $XENSIM_KEYS), or --insecure",
+          );
         const flags = ["--socket", o.socket];
+        if (keys) flags.push("--keys", keys);
         if (o.stateDir) flags.push("--state-dir", o.stateDir);
         if (o.grpc) flags.push("--grpc-listen", o.grpc);
         if (o.nats) flags.push("--nats", o.nats);
@@ -62,6 +76,11 @@ export function registerServiceCommands(program: Command): void {
       `run only these services as this host process (of ${DEFAULT_UP_SERVICES.join(",")},page-server)`,
     )
     .option("--host-id <id>", "this host process's id (distributed placement)")
+    .option("--keys <dir>", "credentials (xensim keys init): gRPC mutual TLS, NATS nkeys, the API token")
+    .option(
+      "--insecure",
+      "distributed placement without credentials (anyone who reaches NATS or gRPC is trusted)",
+    )
     .option("--set <svc.key=value...>", "service config, e.g. blkback.hypervisorHost=hostA (repeatable)")
     .option("--http-port <port>", "serve the host's /healthz and /metrics", "0")
     .option("--api-port <port>", "the toolstack's HTTP API port (0: any free port)", "9080")
@@ -78,6 +97,8 @@ export const DEFAULT_UP_SERVICES = ["xenstored", "hypervisor", "blkback", "guest
 
 interface UpOptions {
   stateDir: string;
+  keys?: string;
+  insecure?: boolean;
   socket?: string;
   nats?: string;
   services?: string;
@@ -115,7 +136,18 @@ async function freePort(): Promise<number> {
 async function up(o: UpOptions): Promise<void> {
   const t0 = performance.now();
   const stateDir = resolve(o.stateDir);
-  mkdirSync(stateDir, { recursive: true });
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  chmodSync(stateDir, 0o700); // the xenstored socket, the API token and images live here
+  const keysDir = o.keys ?? process.env.XENSIM_KEYS;
+  if (o.nats && !keysDir && !o.insecure)
+    throw new Error(
+      "a distributed host listens beyond this process: give credentials (--keys DIR from `xensim keys init`, or $XENSIM_KEYS), or --insecure",
+    );
+  // The API token: the deployment's, or one this state directory keeps (0600) for the local CLI.
+  const tokenFile = keysDir ? join(resolve(keysDir), "api-token") : join(stateDir, "api-token");
+  if (!keysDir && !existsSync(tokenFile))
+    writeFileSync(tokenFile, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
+  const apiToken = readFileSync(tokenFile, "utf8").trim();
   const socket = o.socket ?? join(stateDir, "xenstored.sock");
   const names = o.services ? o.services.split(",").map((x) => x.trim()) : [...DEFAULT_UP_SERVICES];
   for (const n of names) if (!isServiceName(n)) throw new Error(`--services: unknown service ${n}`);
@@ -127,7 +159,7 @@ async function up(o: UpOptions): Promise<void> {
     blkback: { params: { fileDir: join(stateDir, "images") } },
     guest: { stateDir: join(stateDir, "guest") },
     toolstack: {
-      api: { host: "127.0.0.1", port: apiPort },
+      api: { host: "127.0.0.1", port: apiPort, tokenFile },
       disks: { imageDir: join(stateDir, "images") },
       ...(names.includes("guest") ? { guest: "guest" } : {}),
     },
@@ -152,6 +184,7 @@ async function up(o: UpOptions): Promise<void> {
     ...(o.hostId ? { hostId: o.hostId } : {}),
     services: names.map((n) => ({ name: n, entry: serviceEntry(n as ServiceName), config: base[n] ?? {} })),
     ...(o.nats ? { nats: o.nats } : {}),
+    ...(keysDir ? { keysDir: resolve(keysDir) } : {}),
     sharedMemoryBytes: 1 << 30,
     http: { port: Number(o.httpPort) },
     // The terminal shows progress; service logs (JSON) at error unless XENSIM_LOG_LEVEL says more.
@@ -219,7 +252,7 @@ async function up(o: UpOptions): Promise<void> {
 
   const examplesDir = o.examples;
   if (examplesDir !== false && names.includes("toolstack") && existsSync(examplesDir))
-    creating = createExamples(examplesDir, apiUrl, () => stopping);
+    creating = createExamples(examplesDir, apiUrl, apiToken, () => stopping);
   if (!bus) return;
   const tty = process.stdout.isTTY === true;
   let last = "";
@@ -245,7 +278,12 @@ async function up(o: UpOptions): Promise<void> {
 }
 
 /** Creates a domain from every *.cfg in `dir` through the toolstack's API, one at a time. */
-async function createExamples(dir: string, apiUrl: string, isStopping: () => boolean): Promise<void> {
+async function createExamples(
+  dir: string,
+  apiUrl: string,
+  apiToken: string,
+  isStopping: () => boolean,
+): Promise<void> {
   for (const f of readdirSync(dir)
     .filter((x) => x.endsWith(".cfg"))
     .sort()) {
@@ -254,7 +292,7 @@ async function createExamples(dir: string, apiUrl: string, isStopping: () => boo
     try {
       const res = await fetch(`${apiUrl}/domains`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", authorization: `Bearer ${apiToken}` },
         body: JSON.stringify({ config: readFileSync(file, "utf8"), filename: file }),
       });
       const body = (await res.json()) as {
