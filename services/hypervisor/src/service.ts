@@ -86,7 +86,7 @@ export const hypervisorService: ServiceModule<HypervisorConfig> = {
         hostId: ctx.hostId,
         domain: (domid) => {
           const r = core.record(domid);
-          return r && { homeHost: r.homeHost, privileged: r.privileged, dying: r.dying };
+          return r && { homeHost: r.homeHost, privileged: r.privileged };
         },
       }),
     );
