@@ -20,4 +20,6 @@ export {
   setPending,
   unmaskPort,
   upcallPending,
+  VCPU_INFO_SIZE,
+  wakeWordIndex,
 } from "./two-level.js";

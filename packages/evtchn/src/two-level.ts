@@ -170,3 +170,15 @@ export function scanPending(
   } while (upcallPending(si, vcpu));
   return n;
 }
+
+/** Bytes of one vcpu_info in shared_info (x86_64 and x86_32 alike). */
+export const VCPU_INFO_SIZE = VI.size;
+
+/**
+ * Int32 index (into the page store's i32) of `vcpu`'s wake word, given the domain's shared_info
+ * frame: the aligned word at vcpu_info+0 whose low byte is evtchn_upcall_pending. A receiver waits on
+ * it (Atomics.wait / waitAsync) while that byte is 0; the kick is Atomics.notify on the same word.
+ */
+export function wakeWordIndex(sharedInfoFrame: number, vcpu: number): number {
+  return (sharedInfoFrame * 4096 + vcpu * VI.size) / 4;
+}

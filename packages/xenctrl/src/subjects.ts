@@ -1,6 +1,10 @@
 // Event-bus subjects of the hypervisor, named in one place (xenstored subscribes to the domain
 // exception subject to fire @releaseDomain; receivers in other host processes to the wake subject).
 
+import type { DomainExcEvent } from "@xensim/hypervisor";
+
+export type { DomainExcEvent };
+
 /** Subjects the hypervisor publishes on. */
 export const HYPERVISOR_SUBJECTS = Object.freeze({
   /**
@@ -15,18 +19,6 @@ export const HYPERVISOR_SUBJECTS = Object.freeze({
   /** Every domain's wake-ups. */
   evtchnWakeAll: "evtchn.*",
 });
-
-/** Body of `hypervisor.domain.<domid>.exc` (JSON). */
-export interface DomainExcEvent {
-  domid: number;
-  /**
-   * What the domain became. "soft_reset": XEN_DOMCTL_soft_reset done — same domid and memory, its
-   * event channels closed, its shutdown cleared, still paused; not a death (xenstored keeps it).
-   */
-  state: "shutdown" | "soft_reset" | "dying" | "dead";
-  /** SHUTDOWN_* for a shutdown (kept when it then dies), -1 when there was none. */
-  reason: number;
-}
 
 /** A replication fence: the receiver must have applied the writer's stream up to `seq`. */
 export interface Fence {

@@ -5,18 +5,12 @@
 // read), so a set that happens between its check and its wait is never missed, and the kick is
 // `Atomics.notify` on the same word. No state of our own: the flag Xen already has is the futex.
 
-import type { EventChannels, NotifyFn } from "@xensim/evtchn";
-import { PAGE_SIZE, type PageStore } from "@xensim/memory";
+import { type EventChannels, type NotifyFn, VCPU_INFO_SIZE, wakeWordIndex } from "@xensim/evtchn";
+import type { PageStore } from "@xensim/memory";
 import type { EventBus } from "@xensim/bus";
 import { encodeJson, type Fence, HYPERVISOR_SUBJECTS } from "./subjects.js";
 
-/** Bytes of one vcpu_info in shared_info (x86_64 and x86_32 alike). */
-export const VCPU_INFO_SIZE = 64;
-
-/** Int32 index (into store.i32) of the wake word of `vcpu`, given the domain's shared_info frame. */
-export function wakeWordIndex(sharedInfoFrame: number, vcpu: number): number {
-  return (sharedInfoFrame * PAGE_SIZE + vcpu * VCPU_INFO_SIZE) / 4;
-}
+export { VCPU_INFO_SIZE, wakeWordIndex };
 
 export interface NotifyOptions {
   store: PageStore;

@@ -20,8 +20,8 @@ import {
 import { isPending } from "@xensim/evtchn";
 import { grantAccess } from "@xensim/gnttab";
 import { PageStore } from "@xensim/memory";
-import type { DomainExcEvent } from "@xensim/xenctrl";
-import { Hypervisor } from "./core.js";
+import type { DomainExcEvent } from "./domain-exc.js";
+import { Hypervisor } from "./hypervisor.js";
 
 const EPERM = -XenErrno.EPERM;
 const ESRCH = -XenErrno.ESRCH;
