@@ -176,7 +176,7 @@ export interface GrpcCallClientOptions {
    * Mutual TLS: present this certificate, trust only servers chaining to `ca`. `expect` = the
    * service the server's certificate must name (the target's service name), when known.
    */
-  tls?: TlsMaterial & { expect?: string };
+  tls?: { ca: string; cert?: string; key?: string; expect?: string };
 }
 
 class GrpcCallClient implements CallClient {
@@ -189,17 +189,22 @@ class GrpcCallClient implements CallClient {
   ) {
     const tls = o.tls;
     const creds = tls
-      ? grpc.credentials.createSsl(Buffer.from(tls.ca), Buffer.from(tls.key), Buffer.from(tls.cert), {
-          // Host names vary (127.0.0.1:port, container names): the chain to our CA is what is
-          // checked, and the certificate must name a xensim identity (the expected service's).
-          checkServerIdentity: (_host, cert) => {
-            const id = identityFromSubjectAltName(cert.subjectaltname);
-            if (!id) return new Error("server certificate names no xensim identity");
-            if (tls.expect !== undefined && (id.kind !== "service" || id.name !== tls.expect))
-              return new Error(`server is ${describeIdentity(id)}, not ${tls.expect}`);
-            return undefined;
+      ? grpc.credentials.createSsl(
+          Buffer.from(tls.ca),
+          tls.key !== undefined ? Buffer.from(tls.key) : null,
+          tls.cert !== undefined ? Buffer.from(tls.cert) : null,
+          {
+            // Host names vary (127.0.0.1:port, container names): the chain to our CA is what is
+            // checked, and the certificate must name a xensim identity (the expected service's).
+            checkServerIdentity: (_host, cert) => {
+              const id = identityFromSubjectAltName(cert.subjectaltname);
+              if (!id) return new Error("server certificate names no xensim identity");
+              if (tls.expect !== undefined && (id.kind !== "service" || id.name !== tls.expect))
+                return new Error(`server is ${describeIdentity(id)}, not ${tls.expect}`);
+              return undefined;
+            },
           },
-        })
+        )
       : grpc.credentials.createInsecure();
     // TLS SNI must not be an IP address (RFC 6066): name the server "localhost" (every service
     // certificate carries it); the identity check above is what matters.
