@@ -1,7 +1,9 @@
 // `xensim keys init DIR`: the credentials of a deployment (a local CA and per-service certificates
 // for gRPC mutual TLS, NATS nkeys with per-service permissions and the nats-server config, the
 // toolstack API token). `xensim up --keys DIR` and deploy/host.mjs use them.
+import { existsSync } from "node:fs";
 import { hostname } from "node:os";
+import { join } from "node:path";
 import { ALL_SERVICES, initKeys } from "@xensim/security";
 import type { Command } from "commander";
 
@@ -33,6 +35,7 @@ export function registerKeysCommands(program: Command): void {
     .option("--nats-listen <host:port>", "nats-server.conf listen address", "127.0.0.1:4222")
     .option("--nats-http-port <port>", "nats-server.conf monitoring port")
     .option("--force", "replace existing credentials")
+    .option("--if-missing", "do nothing when DIR already holds credentials (a compose init container)")
     .action(
       async (
         dir: string,
@@ -43,8 +46,13 @@ export function registerKeysCommands(program: Command): void {
           natsListen: string;
           natsHttpPort?: string;
           force?: boolean;
+          ifMissing?: boolean;
         },
       ) => {
+        if (o.ifMissing && existsSync(join(dir, "ca.key"))) {
+          process.stdout.write(`credentials in ${dir} kept\n`);
+          return;
+        }
         const hosts: Record<string, string[]> = {};
         for (const h of o.host ?? [`${hostname()}=${ALL_SERVICES.join(",")}`]) {
           const eq = h.indexOf("=");
