@@ -62,6 +62,32 @@ export const OPENAPI = {
     "/openapi.json": {
       get: { summary: "This document", responses: { "200": { description: "OpenAPI 3" } } },
     },
+    "/recovery": {
+      get: {
+        summary:
+          "What this toolstack found when it started: domains re-adopted (still running) and domains a restart lost, cleaned away",
+        responses: {
+          "200": json({
+            type: "object",
+            properties: {
+              adopted: { type: "array", items: { type: "integer" } },
+              cleaned: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    domid: { type: "integer" },
+                    name: { type: "string" },
+                    outcome: { type: "string", enum: ["cleaned", "failed"] },
+                    error: { type: "string" },
+                  },
+                },
+              },
+            },
+          }),
+        },
+      },
+    },
     "/domains": {
       get: {
         summary: "xl list",
@@ -500,5 +526,6 @@ export function buildApi(o: ApiOptions): {
   );
 
   app.get("/actions", async () => ({ actions: ts.actions }));
+  app.get("/recovery", async () => ts.recovery);
   return { app, routes };
 }

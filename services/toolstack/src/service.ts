@@ -218,6 +218,14 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
     // domains of a previous run (this service restarted): ours again, missed shutdowns acted on
     const recovered = await toolstack.recover();
     if (recovered.length > 0) log.info({ domids: recovered }, "recovered domains");
+    // ... and those a restart lost (xenstore has them, the hypervisor does not): cleaned away before
+    // the API takes a request, so no new domain meets their nodes or devices
+    const cleaned = await toolstack.cleanStale();
+    if (cleaned.length > 0)
+      log.warn(
+        { cleaned: cleaned.map((c) => ({ domid: c.domid, name: c.name, outcome: c.outcome })) },
+        `domains lost in a restart, cleaned away: ${cleaned.map((c) => `${c.domid} (${c.name})`).join(", ")}`,
+      );
     new Gauge({
       name: "toolstack_domains",
       help: "domains this toolstack manages",

@@ -154,7 +154,7 @@ async function up(o: UpOptions): Promise<void> {
   const apiPort = o.apiPort === "0" ? await freePort() : Number(o.apiPort);
   const base: Record<string, Record<string, unknown>> = {
     xenstored: { socket, stateDir: join(stateDir, "xenstored") },
-    hypervisor: {},
+    hypervisor: { stateDir: join(stateDir, "hypervisor") },
     "page-server": {},
     blkback: { params: { fileDir: join(stateDir, "images") } },
     guest: { stateDir: join(stateDir, "guest") },
