@@ -207,6 +207,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
       );
     const { app } = buildApi({
       toolstack,
+      live: { xs, bus: ctx.bus, evtchnStatus: (dom, port) => xc.evtchnStatus(dom, port) },
       maxConfigBytes: cfg.maxConfigBytes,
       ...(token !== undefined ? { auth: { token, onRefused: (why) => apiRefused.inc({ why }) } } : {}),
       parse: {

@@ -11,7 +11,7 @@ function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
 
-export function registerKeysCommands(program: Command): void {
+export default function registerKeys(program: Command): void {
   const keys = program
     .command("keys")
     .description("credentials: a local CA, certificates, NATS nkeys, API token");
