@@ -41,14 +41,20 @@ export function natsPermissions(id: Identity): NatsPermissions {
     // an admin client: fault control of every service, the CLI's xenstore watches, guests' status
     if (id.domid === 0) {
       pub.push(`${FAULT}.>`);
-      sub.push(`xenstore.watch.${scope}.>`, "guest.*.status");
+      sub.push(`xenstore.watch.${scope}.>`, "guest.*.status", `${FAULT}.inbox.>`);
     }
     return { publish: pub, subscribe: sub, allowResponses: true };
   }
   const svc = id.name;
   const host = id.host;
   // every service answers fault control for its own name, and hears its xenstore watch events
-  sub.push(`${FAULT}.set.${svc}`, `${FAULT}.set.all`, `${FAULT}.records.${svc}`, `xenstore.watch.${scope}.>`);
+  sub.push(
+    `${FAULT}.set.${svc}`,
+    `${FAULT}.set.all`,
+    `${FAULT}.records.${svc}`,
+    `${FAULT}.status`,
+    `xenstore.watch.${scope}.>`,
+  );
   switch (svc) {
     case "hypervisor":
       // VIRQ_DOM_EXC as an event; event-channel wake-ups of receivers in other host processes
@@ -78,7 +84,10 @@ export function natsPermissions(id: Identity): NatsPermissions {
       sub.push("evtchn.*", "hypervisor.domain.*.exc");
       break;
     case "toolstack":
-      sub.push("hypervisor.domain.*.exc");
+      // the dashboard: guests' status; the fault routes (/faults) drive every service's faults
+      // from behind the API token and read the answers on their own inboxes
+      pub.push(`${FAULT}.>`);
+      sub.push("hypervisor.domain.*.exc", "guest.*.status", `${FAULT}.inbox.>`);
       break;
     default:
       break;

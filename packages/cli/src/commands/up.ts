@@ -171,7 +171,10 @@ async function up(o: UpOptions): Promise<void> {
     `xensim host ${host.hostId} up in ${readyMs} ms\n` +
       `  services: ${[...host.services.keys()].join(", ")}\n` +
       (names.includes("xenstored") ? `  xenstored: XENSTORED_PATH=${socket}\n` : "") +
-      (names.includes("toolstack") ? `  toolstack: ${apiUrl} (xensim xl list)\n` : "") +
+      (names.includes("toolstack")
+        ? `  toolstack: ${apiUrl} (xensim xl list; API token in ${tokenFile})\n` +
+          `  dashboard: ${apiUrl}/dashboard/?token=$(cat ${tokenFile})\n`
+        : "") +
       (host.httpAddress
         ? `  health: ${host.httpAddress}/healthz  metrics: ${host.httpAddress}/metrics\n`
         : "") +
