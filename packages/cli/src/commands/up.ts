@@ -32,7 +32,10 @@ export default function registerUp(program: Command): void {
     )
     .option("--host-id <id>", "this host process's id (distributed placement)")
     .option("--keys <dir>", "credentials (xensim keys init): gRPC mutual TLS, NATS nkeys, the API token")
-    .option("--insecure", "distributed placement without credentials (anyone who reaches NATS or gRPC is trusted)")
+    .option(
+      "--insecure",
+      "distributed placement without credentials (anyone who reaches NATS or gRPC is trusted)",
+    )
     .option("--set <svc.key=value...>", "service config, e.g. blkback.hypervisorHost=hostA (repeatable)")
     .option("--http-port <port>", "serve the host's /healthz and /metrics", "0")
     .option("--api-port <port>", "the toolstack's HTTP API port (0: any free port)", "9080")

@@ -25,7 +25,10 @@ export default function registerXenstored(program: Command): void {
     .option("--quota-error <style>", "xenstored (ENOSPC) or oxenstored (EQUOTA)")
     .option("--http-port <port>", "serve /healthz and /metrics on this port")
     .option("--keys <dir>", "credentials (xensim keys init): gRPC with mutual TLS, NATS with its nkey")
-    .option("--insecure", "serve --grpc / use --nats without credentials (anyone who reaches them is trusted)")
+    .option(
+      "--insecure",
+      "serve --grpc / use --nats without credentials (anyone who reaches them is trusted)",
+    )
     .action(
       async (o: {
         socket: string;
