@@ -9,7 +9,11 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { tempDir, waitFor } from "@xensim/testkit";
+import { connectNatsBus, createGrpcCallClient } from "@xensim/bus";
+import { loadXenstoreProto } from "@xensim/proto";
+import { inboxPrefix, initKeys, loadApiToken, loadCredentials } from "@xensim/security";
+import { findNatsServer, spawnJsonLinesChild, startNatsServer, tempDir, waitFor } from "@xensim/testkit";
+import { connectXenstore } from "@xensim/xenstore-client";
 import { spawnXensim, XENSIM_BIN, type XensimProcess } from "./harness.js";
 
 function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -29,7 +33,7 @@ function cli(args: string[]): Promise<{ status: number | null; stdout: string; s
 
 describe(
   "a restarted host: domains lost with it are cleaned away, never inherited",
-  { timeout: 240_000 },
+  { timeout: 360_000 },
   () => {
     const dir = tempDir("xensim-restart-");
     after(() => dir.cleanup());
@@ -134,5 +138,159 @@ describe(
           assert.equal(await b.up.stop(), 0, b.up.output());
         }
       });
+
+    it(
+      "distributed: host A (hypervisor, xenstored, guest runtime, toolstack) and host B (blkback) killed -9, restarted with credentials",
+      { skip: findNatsServer() === undefined ? "nats-server not installed" : false },
+      async () => {
+        const base = join(dir.path, "dist");
+        const keys = join(base, "keys");
+        await initKeys(keys, {
+          hosts: {
+            hostA: ["hypervisor", "xenstored", "page-server", "guest", "toolstack"],
+            hostB: ["page-server", "blkback"],
+          },
+        });
+        const nats = await startNatsServer({ args: ["-c", join(keys, "nats-server.conf")] });
+        const auth = { authorization: `Bearer ${loadApiToken(keys)}` };
+        const fixture = join(import.meta.dirname, "fixtures", "restart-host-a.js");
+        const startA = async () => {
+          const a = spawnJsonLinesChild(fixture, [nats.url, join(base, "hostA"), keys]);
+          const r = (await a.next("ready", 90_000)).ready as {
+            hypervisor: string;
+            xenstored: string;
+            api: string;
+          };
+          return { a, ...r };
+        };
+        const startB = (hv: string, xs: string) =>
+          spawnXensim([
+            "up",
+            "--nats",
+            nats.url,
+            "--keys",
+            keys,
+            "--services",
+            "page-server,blkback",
+            "--host-id",
+            "hostB",
+            "--state-dir",
+            join(base, "hostB"),
+            "--set",
+            "blkback.hypervisorHost=hostA",
+            "--set",
+            `blkback.hypervisor=${hv}`,
+            "--set",
+            `blkback.xenstored=${xs}`,
+          ]);
+        const admin = loadCredentials(keys, { client: "admin" });
+        const xsAt = async (addr: string) => {
+          const calls = createGrpcCallClient(loadXenstoreProto().xensim.xenstore.v1.Xenstore.service, addr, {
+            tls: { ca: admin.ca, cert: admin.tls.cert, key: admin.tls.key },
+          });
+          const bus = await connectNatsBus({
+            servers: nats.url,
+            name: "restart-test",
+            nkeySeed: admin.natsSeed,
+            inboxPrefix: inboxPrefix(admin.identity),
+          });
+          const xs = await connectXenstore({ calls, bus, clientName: "restart-test" });
+          return {
+            xs,
+            close: async () => {
+              await xs.close();
+              calls.close();
+              await bus.close();
+            },
+          };
+        };
+        let A = await startA();
+        let B = startB(A.hypervisor, A.xenstored);
+        try {
+          await waitFor(() => B.output().includes("services: page-server, blkback"), {
+            timeoutMs: 60_000,
+            message: `host B: ${B.output()}`,
+          });
+          const created = await fetch(`${A.api}/domains`, {
+            method: "POST",
+            headers: { ...auth, "content-type": "application/json" },
+            body: JSON.stringify({
+              config: [
+                'name = "old"',
+                'type = "hvm"',
+                "memory = 32",
+                "disk = [ 'format=raw, vdev=xvda, access=rw, target=memory:size=8M' ]",
+                'xensim_workload = "idle"',
+              ].join("\n"),
+            }),
+          });
+          const body = (await created.json()) as { domid: number };
+          assert.equal(created.status, 201, JSON.stringify(body));
+          const old = body.domid;
+          await waitFor(
+            async () => {
+              const r = (await (await fetch(`${A.api}/domains/${old}/disks`, { headers: auth })).json()) as {
+                disks: Array<{ frontendState: string; backendState: string }>;
+              };
+              return r.disks[0]?.frontendState === "Connected" && r.disks[0]?.backendState === "Connected";
+            },
+            { timeoutMs: 60_000, message: "old's disk Connected through host B" },
+          );
+          // both host processes killed
+          const exitedA = new Promise<void>((r) => A.a.child.once("exit", () => r()));
+          A.a.child.kill("SIGKILL");
+          await exitedA;
+          await B.kill9();
+          // host A first: its toolstack cleans the lost domain away before its API answers
+          A = await startA();
+          const rec = (await (await fetch(`${A.api}/recovery`, { headers: auth })).json()) as {
+            cleaned: Array<{ domid: number; name: string; outcome: string }>;
+          };
+          assert.deepEqual(rec.cleaned, [{ domid: old, name: "old", outcome: "cleaned" }]);
+          const x = await xsAt(A.xenstored);
+          try {
+            assert.equal(await x.xs.tryRead(`/local/domain/${old}/name`), undefined);
+            assert.ok(
+              !(await x.xs.ls("/local/domain/0/backend/vbd").catch(() => [] as string[])).includes(
+                String(old),
+              ),
+            );
+            // host B again: nothing of the old domain for its blkback to serve
+            B = startB(A.hypervisor, A.xenstored);
+            await waitFor(() => B.output().includes("services: page-server, blkback"), {
+              timeoutMs: 60_000,
+              message: `host B again: ${B.output()}`,
+            });
+            const n = await fetch(`${A.api}/domains`, {
+              method: "POST",
+              headers: { ...auth, "content-type": "application/json" },
+              body: JSON.stringify({
+                config: 'name = "new"\ntype = "hvm"\nmemory = 16\nxensim_workload = "idle"',
+              }),
+            });
+            const nb = (await n.json()) as { domid: number };
+            assert.equal(n.status, 201, JSON.stringify(nb));
+            const disks = (await (
+              await fetch(`${A.api}/domains/${nb.domid}/disks`, { headers: auth })
+            ).json()) as {
+              disks: unknown[];
+            };
+            assert.deepEqual(disks.disks, [], `domain ${nb.domid} has no disks`);
+            assert.ok(
+              !(await x.xs.ls("/local/domain/0/backend/vbd").catch(() => [] as string[])).includes(
+                String(nb.domid),
+              ),
+            );
+            assert.deepEqual(await x.xs.ls(`/local/domain/${nb.domid}/device`).catch(() => []), []);
+          } finally {
+            await x.close();
+          }
+        } finally {
+          await B.stop().catch(() => 0);
+          A.a.child.kill("SIGTERM");
+          await nats.stop();
+        }
+      },
+    );
   },
 );
