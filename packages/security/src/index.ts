@@ -33,4 +33,5 @@ export {
   loadCredentials,
   loadManifest,
 } from "./keys.js";
+export { authenticateLinkPeer, authenticateLinkSocket, type LinkPeer, linkTlsOptions } from "./link.js";
 export { bearerMatches } from "./token.js";
