@@ -136,17 +136,26 @@ export async function bootService(
   const identity = security?.identity ?? serviceIdentity(placement.hostId, placement.name);
   const metrics = new Registry();
   metrics.setDefaultLabels({ svc: placement.name, host: placement.hostId });
-  const refusedTotal = new Counter({
-    name: "xensim_calls_refused_total",
-    help: "calls refused before their handler: unauthenticated (no credentials) or denied (not this caller's)",
-    labelNames: ["method", "reason"],
-    registers: [metrics],
-  });
-  const busRefusedTotal = new Counter({
-    name: "xensim_bus_refused_total",
-    help: "publishes and subscriptions of this service that NATS refused under its permissions",
-    registers: [metrics],
-  });
+  // Registered with the first refusal: a service nobody misuses shows none of them.
+  let refusedTotal: Counter<"method" | "reason"> | undefined;
+  let busRefusedTotal: Counter | undefined;
+  const countRefused = (method: string, reason: string): void => {
+    refusedTotal ??= new Counter({
+      name: "xensim_calls_refused_total",
+      help: "calls refused before their handler: unauthenticated (no credentials) or denied (not this caller's)",
+      labelNames: ["method", "reason"],
+      registers: [metrics],
+    });
+    refusedTotal.inc({ method, reason });
+  };
+  const countBusRefused = (): void => {
+    busRefusedTotal ??= new Counter({
+      name: "xensim_bus_refused_total",
+      help: "publishes and subscriptions of this service that NATS refused under its permissions",
+      registers: [metrics],
+    });
+    busRefusedTotal.inc();
+  };
   if (placement.bus.kind === "nats" && !security?.natsSeed)
     log.warn(
       "NATS without credentials: anyone who reaches the server can publish as this service (xensim keys init)",
@@ -160,7 +169,7 @@ export async function bootService(
           ...(security?.natsSeed ? { nkeySeed: security.natsSeed, inboxPrefix: inboxPrefix(identity) } : {}),
           onError: (err, m) => {
             if (err instanceof Error && err.message.startsWith("NATS refused")) {
-              busRefusedTotal.inc();
+              countBusRefused();
               log.warn({ err: err.message }, "NATS refused an operation of this service");
             } else log.warn({ err, subject: m.subject }, "bus subscription callback threw");
           },
@@ -172,7 +181,7 @@ export async function bootService(
     placement.seed,
     security?.tls,
     (method, reason, detail) => {
-      refusedTotal.inc({ method: method.slice(method.lastIndexOf("/") + 1), reason });
+      countRefused(method.slice(method.lastIndexOf("/") + 1), reason);
       log.warn({ method, reason, detail }, "call refused");
     },
   );

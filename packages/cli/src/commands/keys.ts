@@ -6,6 +6,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { ALL_SERVICES, initKeys } from "@xensim/security";
 import type { Command } from "commander";
+import { examples } from "../command.js";
 
 function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
@@ -14,9 +15,20 @@ function collect(v: string, prev: string[] = []): string[] {
 export default function registerKeys(program: Command): void {
   const keys = program
     .command("keys")
+    .addHelpText(
+      "after",
+      examples("npx xensim keys init .xensim-keys --host hostA=hypervisor,xenstored,toolstack"),
+    )
     .description("credentials: a local CA, certificates, NATS nkeys, API token");
   keys
     .command("init")
+    .addHelpText(
+      "after",
+      examples(
+        "npx xensim keys init .xensim-keys",
+        "npx xensim keys init /keys --host host-a=hypervisor,xenstored,page-server,guest,toolstack --host blkback=page-server,blkback --nats-listen 0.0.0.0:4222",
+      ),
+    )
     .argument("<dir>", "the credentials directory (made 0700; secrets 0600)")
     .description(
       "make a CA, a certificate and an nkey per service of each host, nats-server.conf and an API token",
