@@ -137,6 +137,22 @@ async function up(o: UpOptions): Promise<void> {
           ? false
           : raw;
   }
+  // A guest runtime in a distributed host whose backends live in other host processes must publish
+  // its guests' writes through this host's page-server, or a disk reaches Connected and never
+  // completes an I/O (issue 14): set it when a page-server runs here, refuse to start otherwise.
+  const guestCfg = base.guest ?? {};
+  if (
+    o.nats &&
+    names.includes("guest") &&
+    !names.includes("blkback") &&
+    guestCfg.remoteBackendsPageServer === undefined
+  ) {
+    if (!names.includes("page-server"))
+      throw new Error(
+        "the guest runtime in a distributed host needs this host's page-server for backends in other host processes: add page-server to --services (or --set guest.remoteBackendsPageServer=<its call target>)",
+      );
+    base.guest = { ...guestCfg, remoteBackendsPageServer: "page-server" };
+  }
   mkdirSync(join(stateDir, "images"), { recursive: true });
   const host: HostHandle = await startHost({
     ...(o.hostId ? { hostId: o.hostId } : {}),
