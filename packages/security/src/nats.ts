@@ -31,6 +31,8 @@ export function ownerToken(id: Identity): string {
 }
 
 const FAULT = "xensim.fault";
+/** @xensim/runtime bus-metrics: every service answers a scrape; the dashboard and admin scrape. */
+const METRICS = "xensim.metrics";
 
 /** What `id` may do on NATS. Unknown services get only their inbox and fault control. */
 export function natsPermissions(id: Identity): NatsPermissions {
@@ -40,8 +42,8 @@ export function natsPermissions(id: Identity): NatsPermissions {
   if (id.kind === "client") {
     // an admin client: fault control of every service, the CLI's xenstore watches, guests' status
     if (id.domid === 0) {
-      pub.push(`${FAULT}.>`);
-      sub.push(`xenstore.watch.${scope}.>`, "guest.*.status", `${FAULT}.inbox.>`);
+      pub.push(`${FAULT}.>`, `${METRICS}.scrape`);
+      sub.push(`xenstore.watch.${scope}.>`, "guest.*.status", `${FAULT}.inbox.>`, `${METRICS}.inbox.>`);
     }
     return { publish: pub, subscribe: sub, allowResponses: true };
   }
@@ -53,6 +55,7 @@ export function natsPermissions(id: Identity): NatsPermissions {
     `${FAULT}.set.all`,
     `${FAULT}.records.${svc}`,
     `${FAULT}.status`,
+    `${METRICS}.scrape`,
     `xenstore.watch.${scope}.>`,
   );
   switch (svc) {
@@ -86,8 +89,8 @@ export function natsPermissions(id: Identity): NatsPermissions {
     case "toolstack":
       // the dashboard: guests' status; the fault routes (/faults) drive every service's faults
       // from behind the API token and read the answers on their own inboxes
-      pub.push(`${FAULT}.>`);
-      sub.push("hypervisor.domain.*.exc", "guest.*.status", `${FAULT}.inbox.>`);
+      pub.push(`${FAULT}.>`, `${METRICS}.scrape`);
+      sub.push("hypervisor.domain.*.exc", "guest.*.status", `${FAULT}.inbox.>`, `${METRICS}.inbox.>`);
       break;
     default:
       break;
