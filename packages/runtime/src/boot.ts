@@ -165,6 +165,9 @@ export async function bootService(
       ? await connectNatsBus({
           servers: placement.bus.servers,
           name: `${placement.hostId}/${placement.name}`,
+          // a loaded machine starting every worker at once (and signing each nkey handshake) can
+          // take longer than the client's 5 s default to connect
+          timeoutMs: 20_000,
           ...seedOpt,
           ...(security?.natsSeed ? { nkeySeed: security.natsSeed, inboxPrefix: inboxPrefix(identity) } : {}),
           onError: (err, m) => {
