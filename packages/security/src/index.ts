@@ -12,7 +12,22 @@ export {
   parseIdentityUri,
   serviceIdentity,
 } from "./identity.js";
-export { createCa, type IssueOptions, issueCertificate, type PemPair } from "./pki.js";
+export type { IssueOptions, PemPair } from "./pki.js";
+import type { Identity } from "./identity.js";
+import type { IssueOptions, PemPair } from "./pki.js";
+
+// The CA functions load the X.509 library on first use: every service imports this package (for
+// identities and credentials), and that library would cost each worker's start.
+
+/** A self-signed CA, valid `days` (default 3650). */
+export async function createCa(name?: string, days?: number): Promise<PemPair> {
+  return (await import("./pki.js")).createCa(name, days);
+}
+
+/** A leaf certificate for `id`, signed by `ca`. */
+export async function issueCertificate(ca: PemPair, id: Identity, o?: IssueOptions): Promise<PemPair> {
+  return (await import("./pki.js")).issueCertificate(ca, id, o);
+}
 export {
   inboxPrefix,
   inboxScope,

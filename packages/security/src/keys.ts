@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { createUser, fromSeed } from "@nats-io/nkeys";
 import { ALL_SERVICES, clientIdentity, type Identity, isValidName, serviceIdentity } from "./identity.js";
 import { natsServerConfig, type NatsUser } from "./nats.js";
-import { createCa, issueCertificate, type PemPair } from "./pki.js";
+import type { PemPair } from "./pki.js";
 
 export interface KeysManifest {
   version: 1;
@@ -64,6 +64,8 @@ export async function initKeys(dir: string, o: KeysInitOptions): Promise<KeysMan
   for (const c of clients) if (!isValidName(c)) throw new Error(`client name '${c}' is not valid`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
+  // the X.509 library is big: loaded only here, never by the services that merely use credentials
+  const { createCa, issueCertificate } = await import("./pki.js");
   const ca = await createCa();
   writePublic(join(dir, "ca.crt"), ca.cert);
   writeSecret(join(dir, "ca.key"), ca.key);
