@@ -241,7 +241,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
       "toolstack started",
     );
     return {
-      health: () => ({ status: "ok", api: address, domains: toolstack.managedDomids.length }),
+      health: () => ({ ...xs.health(), api: address, domains: toolstack.managedDomids.length }),
       async stop() {
         sub.unsubscribe();
         await app.close();

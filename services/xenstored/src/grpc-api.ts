@@ -35,6 +35,8 @@ interface Session {
   owner: string;
   leaseMs: number;
   expires: number;
+  /** Requests waiting while the connection stalls (an unprivileged domain at its quotas). */
+  waiting: Array<() => void>;
 }
 
 export interface GrpcApiOptions {
@@ -74,10 +76,10 @@ export class XenstoreGrpcApi {
   }
 
   /**
-   * The session's domain comes from the caller's identity: dom0's services open sessions as dom0
-   * (and, privileged, may open one for another domain, as the proto says); the guest runtime and
-   * other unprivileged peers have no gRPC session (guests use their ring page). A session belongs
-   * to the peer that opened it: another identity using its id is refused as if it did not exist.
+   * Who may use the session API (ctx.calls.authorize): dom0's services open sessions as dom0 (and,
+   * privileged, may open one for another domain, as the proto says); the guest runtime and other
+   * peers without a domain have no gRPC session (guests use their ring page). A session belongs to
+   * the peer that opened it: another identity using its id is refused as if it did not exist.
    */
   readonly policy: CallPolicy = (method, req, ctx) => {
     const id = ctx.identity;
@@ -96,33 +98,46 @@ export class XenstoreGrpcApi {
     return undefined;
   };
 
-  private async openSession(req: OpenSessionRequest__Output, who?: Identity): Promise<OpenSessionReply> {
+  /**
+   * The domain a session acts for: the one place where it is decided. With credentials, the caller's
+   * certificate's domain (a driver domain's backend acts as itself; dom0, privileged, may name another
+   * domain in the request, which the policy above allowed); without, the request's domid.
+   */
+  private callerDomid(req: OpenSessionRequest__Output, who?: Identity): number {
     if (req.domid > 0x7fef) throw new CallError(GRPC_INVALID_ARGUMENT, `domid ${req.domid} out of range`);
+    if (who?.domid !== undefined && who.domid !== 0) return who.domid;
+    return req.domid;
+  }
+
+  private async openSession(req: OpenSessionRequest__Output, who?: Identity): Promise<OpenSessionReply> {
+    const domid = this.callerDomid(req, who);
     const id = this.o.newSessionId();
     // watch events go to a subject under the owner's token, which only it may subscribe to on NATS
     const subject = `${WATCH_SUBJECT_PREFIX}${who ? `${ownerToken(who)}.` : ""}${id}`;
     const leaseMs = req.leaseMs > 0 ? req.leaseMs : (this.o.leaseMs ?? DEFAULT_LEASE_MS);
     const conn = this.o.core.connect(
-      req.domid,
+      domid,
       {
         kind: "session",
         send: (msg) => {
           // Replies travel back in the unary response; only watch events go over the bus.
           if (msg.type === 15) this.o.bus.publish(subject, msg.payload);
         },
-        drop: () => this.sessions.delete(id),
+        resume: () => this.wake(id),
+        drop: () => this.forget(id),
       },
       { label: req.clientName || `grpc-session-${id}` },
     );
     this.sessions.set(id, {
       id,
       conn,
-      domid: req.domid,
+      domid,
       owner: who ? identityUri(who) : "",
       leaseMs,
       expires: this.o.now() + leaseMs,
+      waiting: [],
     });
-    this.o.log.debug({ session: id, domid: req.domid, client: req.clientName }, "xenstore session opened");
+    this.o.log.debug({ session: id, domid, client: req.clientName }, "xenstore session opened");
     return { sessionId: id, leaseMs, watchSubject: subject, serverEpoch: this.o.epoch };
   }
 
@@ -134,11 +149,8 @@ export class XenstoreGrpcApi {
   }
 
   private async closeSession(req: SessionRef__Output): Promise<object> {
-    const s = this.sessions.get(req.sessionId);
-    if (s) {
-      this.sessions.delete(s.id);
-      this.o.core.disconnect(s.conn);
-    }
+    const s = this.forget(req.sessionId);
+    if (s) this.o.core.disconnect(s.conn);
     return {};
   }
 
@@ -147,8 +159,28 @@ export class XenstoreGrpcApi {
     return {};
   }
 
+  /** Lets the requests a stalled session holds back go on (or find the session gone). */
+  private wake(id: string): void {
+    const s = this.sessions.get(id);
+    if (s) for (const go of s.waiting.splice(0)) go();
+  }
+
+  /** Forgets a session; requests it held back fail with NOT_FOUND. */
+  private forget(id: string): Session | undefined {
+    const s = this.sessions.get(id);
+    if (!s) return undefined;
+    this.sessions.delete(id);
+    for (const go of s.waiting.splice(0)) go();
+    return s;
+  }
+
   private async request(req: XsRequest__Output): Promise<XsReply> {
-    const s = this.session(req.sessionId);
+    let s = this.session(req.sessionId);
+    // C xenstored does not read a stalled connection: its requests wait here, unread.
+    while (!this.o.core.canRead(s.conn)) {
+      await new Promise<void>((resolve) => s.waiting.push(resolve));
+      s = this.session(req.sessionId);
+    }
     const r = this.o.core.request(s.conn, {
       type: req.type,
       reqId: req.reqId,
@@ -157,7 +189,7 @@ export class XenstoreGrpcApi {
     });
     if (!r) {
       // The engine dropped the connection (protocol violation); the session is gone too.
-      this.sessions.delete(s.id);
+      this.forget(s.id);
       throw new CallError(GRPC_INVALID_ARGUMENT, "xenstore protocol violation, session closed");
     }
     return { type: r.type, reqId: r.reqId, txId: r.txId, payload: Buffer.from(r.payload) };
@@ -165,10 +197,10 @@ export class XenstoreGrpcApi {
 
   private reap(): void {
     const now = this.o.now();
-    for (const s of this.sessions.values()) {
+    for (const s of [...this.sessions.values()]) {
       if (s.expires < now) {
         this.o.log.info({ session: s.id, domid: s.domid }, "xenstore session lease expired");
-        this.sessions.delete(s.id);
+        this.forget(s.id);
         this.o.core.disconnect(s.conn);
       }
     }
@@ -176,7 +208,9 @@ export class XenstoreGrpcApi {
 
   close(): void {
     clearInterval(this.reaper);
-    for (const s of this.sessions.values()) this.o.core.disconnect(s.conn);
-    this.sessions.clear();
+    for (const s of [...this.sessions.values()]) {
+      this.forget(s.id);
+      this.o.core.disconnect(s.conn);
+    }
   }
 }

@@ -1,18 +1,14 @@
-// A small local fuzz driver until these targets join the fuzz registry (`xensim fuzz`): seeded,
-// reproducible byte-level mutations of each target's seeds (flips, interesting values in either
-// byte order, inserts, deletes, duplicated and spliced chunks, truncation, random bytes). A crasher is
-// written to the target's corpus directory as a regression case, named by its hash.
-import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import type { FuzzTarget } from "./targets.js";
+// Byte-level mutations for the HTTP API's fuzz target (an async target, run against a live
+// toolstack, so it is not in the synchronous registry of `xensim fuzz`): seeded and reproducible —
+// flips, interesting values in either byte order, inserts, deletes, duplicated and spliced chunks,
+// truncation, random bytes.
 
 const INTERESTING = [
   0, 1, 2, 7, 8, 11, 12, 255, 256, 511, 512, 4095, 4096, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000,
   0xffffffff,
 ];
 
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -95,57 +91,4 @@ export function mutate(
     }
   }
   return b.length > maxLength ? b.subarray(0, maxLength) : b;
-}
-
-export interface FuzzRun {
-  target: string;
-  seed: number;
-  runs: number;
-  ms: number;
-  crashes: Array<{ index: number; error: string; file?: string }>;
-}
-
-/** The saved regression cases of a target (every file of its corpus directory). */
-export function corpus(root: string, t: FuzzTarget): Uint8Array[] {
-  try {
-    return readdirSync(join(root, t.corpusDir)).map(
-      (f) => new Uint8Array(readFileSync(join(root, t.corpusDir, f))),
-    );
-  } catch {
-    return [];
-  }
-}
-
-/** Runs `runs` inputs: the seeds and saved cases first, then mutations. Never throws for a crash. */
-export function fuzz(
-  t: FuzzTarget,
-  o: { runs: number; seed: number; root?: string; save?: boolean; maxCrashes?: number },
-): FuzzRun {
-  const t0 = performance.now();
-  const rnd = mulberry32(o.seed);
-  const base = [...t.seeds(), ...(o.root ? corpus(o.root, t) : [])];
-  const crashes: FuzzRun["crashes"] = [];
-  const seen = new Set<string>();
-  for (let i = 0; i < o.runs; i++) {
-    const input =
-      i < base.length ? base[i]! : mutate(base[Math.floor(rnd() * base.length)]!, base, t.maxLength, rnd);
-    try {
-      t.run(input);
-    } catch (e) {
-      const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-      const key = error.split("\n")[0]!;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const c: FuzzRun["crashes"][number] = { index: i, error };
-      if (o.save && o.root) {
-        const dir = join(o.root, t.corpusDir);
-        mkdirSync(dir, { recursive: true });
-        c.file = join(dir, createHash("sha256").update(input).digest("hex").slice(0, 16));
-        writeFileSync(c.file, input);
-      }
-      crashes.push(c);
-      if (crashes.length >= (o.maxCrashes ?? 10)) break;
-    }
-  }
-  return { target: t.name, seed: o.seed, runs: o.runs, ms: Math.round(performance.now() - t0), crashes };
 }
