@@ -28,6 +28,8 @@ export interface FrontendHost {
   kernel: GuestKernel;
   /** The guest's xenstore (over its ring page). */
   xs: XenstoreClient;
+  /** dom0's xenstore (the toolstack's part: device directories of other classes). */
+  xs0: XenstoreClient;
   /** Writes the vbd's directories as libxl does (as dom0). */
   addVbd(spec: Omit<LibxlVbdSpec, "frontend">): Promise<VbdDirectories>;
   removeVbd(dirs: VbdDirectories): Promise<void>;
@@ -80,6 +82,7 @@ export async function startFrontendHost(o: FrontendHostOptions): Promise<Fronten
     domid: g.domid,
     kernel,
     xs,
+    xs0,
     async addVbd(spec) {
       const dirs = vbdDirectories({ ...spec, frontend: g.domid });
       await xs0.transaction((tx) => applyVbdDirectories(tx, dirs));

@@ -23,3 +23,6 @@ export { defaultIodepth, RINGS_PLACEMENTS, RINGS_PROFILES, ringsTable, runRingsB
 export { ringsSvg } from "./plot.js";
 export type { FrontendHost, FrontendHostOptions } from "./frontend-host.js";
 export { startFrontendHost } from "./frontend-host.js";
+export type { DisplayBenchOptions, DisplayBenchResult, DisplayPlacement } from "./display.js";
+export { DISPLAY_PLACEMENTS, displayTable, runDisplayBench } from "./display.js";
+export type { DisplayRunFigures, DisplayRunSpec } from "./display-run.js";

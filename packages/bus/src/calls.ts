@@ -1,5 +1,5 @@
 import type * as grpc from "@grpc/grpc-js";
-import type { Identity } from "@xensim/security";
+import { describeIdentity, type Identity } from "@xensim/security";
 import { CallError, GrpcStatus } from "./errors.js";
 import type { FaultController } from "./faults.js";
 
@@ -26,6 +26,15 @@ export interface CallContext {
  * of the request alone.
  */
 export type CallPolicy = (method: string, req: unknown, ctx: CallContext) => string | undefined;
+
+/**
+ * A service only dom0 may call (its identities with domid 0: dom0's services, the admin client).
+ * A call without an identity came over a transport without credentials (trusted as the host's own).
+ */
+export const DOM0_ONLY: CallPolicy = (method, _req, ctx) =>
+  ctx.identity === undefined || ctx.identity.domid === 0
+    ? undefined
+    : `${describeIdentity(ctx.identity)} may not call ${method}: dom0 only`;
 
 /** Mutual TLS material (PEM): the CA peers must chain to, and this end's certificate and key. */
 export interface TlsMaterial {

@@ -7,6 +7,7 @@ export {
   type CallOptions,
   type CallPolicy,
   type CallServer,
+  DOM0_ONLY,
   resolveMethod,
   type TlsMaterial,
   type UnaryHandler,

@@ -28,3 +28,11 @@ export {
   Toolstack,
   type ToolstackOptions,
 } from "./toolstack.js";
+export {
+  removeVdisplDirectories,
+  vdisplBackendDomid,
+  type VdisplDirectories,
+  vdisplPaths,
+  vdisplsOf,
+  writeVdisplDirectories,
+} from "./vdispl.js";

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import type { CallClient } from "@xensim/bus";
-import { loadGuestProto, loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
+import { loadDisplayProto, loadGuestProto, loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { type GuestRuntime, type GuestStatus, Toolstack } from "@xensim/toolstack";
 import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
@@ -12,6 +12,7 @@ import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { Counter, Gauge, Histogram } from "prom-client";
 import { buildApi } from "./api.js";
 import { diskTargetCheck } from "./disk-check.js";
+import { registerDisplayRoutes } from "./display.js";
 import { type ToolstackServiceConfig, ToolstackServiceConfigSchema } from "./config.js";
 
 async function retry<T>(what: string, fn: () => Promise<T>, ctx: ServiceContext): Promise<T> {
@@ -216,6 +217,11 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         checkTarget: diskTargetCheck(cfg.disks),
       },
     });
+    const displayCalls =
+      cfg.displback === ""
+        ? undefined
+        : ctx.calls.client(loadDisplayProto().xensim.display.v1.Display.service, cfg.displback);
+    registerDisplayRoutes(app, displayCalls);
     // domains of a previous run (this service restarted): ours again, missed shutdowns acted on
     const recovered = await toolstack.recover();
     if (recovered.length > 0) log.info({ domids: recovered }, "recovered domains");
@@ -250,6 +256,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         await xs.close();
         xsCalls?.close();
         guestCalls?.close();
+        displayCalls?.close();
         hvCalls.close();
         log.info("toolstack stopped");
       },

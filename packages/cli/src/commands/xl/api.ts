@@ -44,6 +44,11 @@ export function toolstackToken(stateDir = ".xensim"): string | undefined {
 
 let apiToken: string | undefined;
 
+/** The Authorization header for the toolstack API (empty when no token was found). */
+export function authHeaders(): Record<string, string> {
+  return apiToken ? { authorization: `Bearer ${apiToken}` } : {};
+}
+
 /** The toolstack's address: --api, $XENSIM_API, the file `xensim up` writes, or the default port. */
 export function toolstackUrl(api: string | undefined, stateDir = ".xensim"): string {
   apiToken = toolstackToken(stateDir);
@@ -61,7 +66,7 @@ export class XlError extends Error {}
 export async function api<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
-    const auth: Record<string, string> = apiToken ? { authorization: `Bearer ${apiToken}` } : {};
+    const auth = authHeaders();
     res = await fetch(`${base}${path}`, {
       method,
       ...(body !== undefined
