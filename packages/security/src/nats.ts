@@ -122,6 +122,10 @@ export function natsServerConfig(
     ...(o.listen ? [`listen: ${JSON.stringify(o.listen)}`] : []),
     ...(o.httpPort !== undefined ? [`http_port: ${o.httpPort}`] : []),
     "authorization {",
+    "  # a client gets this long to sign the nonce and send CONNECT (nats-server's default is 2 s: a",
+    "  # loaded machine starting every service at once missed it, and the client then waited out its",
+    "  # connect timeout)",
+    "  timeout: 15",
     "  users = [",
   ];
   for (const u of users) {
