@@ -618,6 +618,7 @@ export class Blkfront implements BlockStore {
         fail = { err: -pages, msg: `allocating ${nrPages} ring pages` };
         break;
       }
+      zeroPages(pages.view, 0, nrPages); // XSA-403: nothing of the pages' earlier use is shared
       const refs = this.refs.alloc(nrPages);
       if (!refs) {
         this.memory.freePages(pages.gfns);
@@ -930,6 +931,10 @@ export class Blkfront implements BlockStore {
       this.log.warn({ rc: got, pages: n }, "bounce pool cannot grow");
       return false;
     }
+    // XSA-403: a page joins the bounce pool zeroed — what the guest kept in it before (another
+    // disk's data, another driver's) never reaches this backend. Once per page, not per I/O: what
+    // the pool holds afterwards came from this backend's own disk.
+    zeroPages(got.view, 0, got.gfns.length);
     for (let i = 0; i < got.gfns.length; i++) {
       const p: DataPage = { gfn: got.gfns[i]!, view: got.view, off: i * PAGE_BYTES, ref: -1 };
       if (ring.freed) {
@@ -1290,5 +1295,15 @@ export class Blkfront implements BlockStore {
   /** Resolves once `cond` holds after a handshake step. */
   private async until(cond: () => boolean): Promise<void> {
     while (!cond()) await new Promise<void>((r) => this.stateWaiters.push(r));
+  }
+}
+
+const ZERO_PAGE = new Uint8Array(PAGE_BYTES);
+
+/** Zeroes `n` pages of `view` from page `first` (and marks them written, for replicas). */
+function zeroPages(view: MemView, first: number, n: number): void {
+  for (let i = first; i < first + n; i++) {
+    view.write(i * PAGE_BYTES, ZERO_PAGE);
+    view.markWritten(i * PAGE_BYTES, PAGE_BYTES);
   }
 }

@@ -32,6 +32,7 @@ export {
   type DiskSummary,
   type DomainSummary,
   type ManagedDomain,
+  type RecoveryRecord,
   STORE_GFN,
   Toolstack,
   type ToolstackOptions,

@@ -1,6 +1,7 @@
 // page-server as a service: attaches (or formats) the host's page store on the shared memory with a
 // ReplicationWriter as its write log, serves the PageServer API on the call plane, and runs the
 // replication engine on the event bus.
+import { pageServerPolicy } from "./authz.js";
 import { DOMID_XEN } from "@xensim/abi";
 import { type CallClient, CallError } from "@xensim/bus";
 import { type Fence, PAGE_SIZE, PageStore } from "@xensim/memory";
@@ -137,6 +138,7 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
     const started = Date.now();
 
     const bad = (msg: string) => new CallError(INVALID_ARGUMENT, msg);
+    ctx.calls.authorize(pageServerPolicy);
     ctx.calls.server.addService(def, {
       ReplicateFrames: async (req: ReplicateFramesRequest__Output) => {
         if (!req.peer) throw bad("peer required");
