@@ -38,6 +38,7 @@ import {
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl, XenDeviceModel } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
+import { deviceModelPolicy } from "./authz.js";
 import { Counter, Gauge } from "prom-client";
 import { type DeviceModelConfig, DeviceModelConfigSchema } from "./config.js";
 
@@ -367,6 +368,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
         })),
       }),
     };
+    ctx.calls.authorize(deviceModelPolicy);
     ctx.calls.server.addService(def, impl);
 
     // A guest that dies takes its emulators with it (libxl would kill its qemu).
