@@ -17,9 +17,11 @@ import {
 } from "@xensim/ioreq";
 import { PageStore } from "@xensim/memory";
 import { loadDmOpProto } from "@xensim/proto";
+import { clientIdentity, type Identity, serviceIdentity } from "@xensim/security";
 import { XenDeviceModel } from "@xensim/xenctrl";
+import { hypervisorPolicy } from "./authz.js";
 import { Hypervisor } from "./core.js";
-import { addDmOpService } from "./dm-op.js";
+import { addDmOpService, DMOP_METHODS } from "./dm-op.js";
 
 const E = (n: keyof typeof XenErrno) => -XenErrno[n];
 let serial = 0;
@@ -137,4 +139,37 @@ test("domain death: every ioreq server, its ports, range sets and pages go; a dy
   for (let id = 0; id < 3; id++) assert.equal(await dom0.releaseResource(guest, id), 0);
   assert.equal(h.xenFrames(), xen0, "no DOMID_XEN frame left");
   assert.equal(h.store.freeFrameCount(), free0, "every frame back");
+});
+
+test("call policy: dm_op is the device model's among dom0's identities; a domain's own identity meets Xen's checks", () => {
+  const policy = hypervisorPolicy({
+    hostId: "h",
+    domain: (d) =>
+      d === 0
+        ? { homeHost: "", privileged: true }
+        : d === 4
+          ? { homeHost: "", privileged: false }
+          : undefined,
+  });
+  const ctx = (identity: Identity) => ({ metadata: {}, peer: "test", method: "/m", identity });
+  for (const method of DMOP_METHODS) {
+    for (const who of [serviceIdentity("h", "device-model"), serviceIdentity("h", "device-model-2")])
+      assert.equal(policy(method, { caller: 0 }, ctx(who)), undefined, `${method} by ${who.name}`);
+    assert.equal(policy(method, { caller: 0 }, ctx({ ...clientIdentity("admin"), domid: 0 })), undefined);
+    for (const who of ["blkback", "toolstack", "xenstored", "page-server", "displback"])
+      assert.match(
+        policy(method, { caller: 0 }, ctx(serviceIdentity("h", who))) ?? "",
+        /dm_op is the device model's/,
+      );
+    // the guest runtime acting as its domain: through to Xen (which answers -EPERM); as dom0: refused
+    assert.equal(policy(method, { caller: 4 }, ctx(serviceIdentity("h", "guest"))), undefined);
+    assert.match(policy(method, { caller: 0 }, ctx(serviceIdentity("h", "guest"))) ?? "", /privileged/);
+    // the device model acting as another domain
+    assert.match(
+      policy(method, { caller: 4 }, ctx(serviceIdentity("h", "device-model"))) ?? "",
+      /act only as domain 0/,
+    );
+  }
+  // the rest of the hypervisor's calls stay open to every dom0 identity
+  assert.equal(policy("DomainList", { caller: 0 }, ctx(serviceIdentity("h", "blkback"))), undefined);
 });
