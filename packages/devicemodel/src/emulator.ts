@@ -5,7 +5,9 @@
 // the ranges and Xen's ports). The hypercalls, the page mapping and guest memory are injected.
 
 import {
+  BUFFERED_IOPAGE_LAYOUT,
   HVM_IOREQSRV_BUFIOREQ_ATOMIC,
+  IOREQ_LAYOUT,
   XEN_DMOP_IO_RANGE_MEMORY,
   XEN_DMOP_IO_RANGE_PCI,
   XEN_DMOP_IO_RANGE_PORT,
@@ -42,8 +44,18 @@ export interface DmHypercalls {
   mapFrame(frame: number): { i32: Int32Array; base: number };
   bindInterdomain(domid: number, remotePort: number): Promise<{ rc: number; port: number }>;
   evtchnClose(port: number): Promise<number>;
-  /** The per-I/O kick (an event send; atomics in the hypervisor's host process). */
+  /**
+   * The per-I/O kick (the driver port's `kick`, @xensim/xenbus DataPlanePort: atomics in the
+   * hypervisor's host process, a record on the link in another).
+   */
   notify(port: number): void;
+  /**
+   * Publish: bytes [offset, offset + length) of machine frame `frame` were written (the driver port's
+   * `markWritten`: the write log and, when another host process holds the frame, the link). Called
+   * for each answered slot and the buffered ring's read pointer before the kick. Optional: nothing to
+   * publish when no other process can hold the pages.
+   */
+  written?(frame: number, offset: number, length: number): void;
 }
 
 export class EmulatorError extends Error {
@@ -75,6 +87,8 @@ export class Emulator {
   private end?: IoreqServerEnd;
   private readonly localPorts: number[] = [];
   private acquired = false;
+  /** The machine frames of the pages acquired (for `written`). */
+  private frames: { ioreq: number; buf?: number } | undefined;
   readonly handler: IoreqHandler;
   /** Synchronous requests answered and buffered requests handled. */
   readonly counts = { synchronous: 0, buffered: 0, events: 0 };
@@ -124,6 +138,7 @@ export class Emulator {
       this.acquired = true;
       const sync = hc.mapFrame(res.frames[buffered ? 1 : 0]!);
       const buf = buffered ? hc.mapFrame(res.frames[0]!) : undefined;
+      this.frames = { ioreq: res.frames[buffered ? 1 : 0]!, ...(buffered ? { buf: res.frames[0]! } : {}) };
       await this.op("set_ioreq_server_state", encodeSetIoreqServerState(this.id, true));
       // Each vCPU's port, as Xen wrote it into the slot on enable.
       for (let v = 0; v < this.o.vcpus; v++) {
@@ -192,7 +207,17 @@ export class Emulator {
   private account(out: { notify: number[]; synchronous: number; buffered: number; error?: string }): void {
     this.counts.synchronous += out.synchronous;
     this.counts.buffered += out.buffered;
-    for (const p of out.notify) this.o.hc.notify(p);
+    const { hc } = this.o;
+    if (hc.written && this.frames) {
+      // publish before the kick: the answers (state, data) and what the ring consumed
+      if (out.buffered > 0 && this.frames.buf !== undefined)
+        hc.written(this.frames.buf, BUFFERED_IOPAGE_LAYOUT.read_pointer, 4);
+      for (const p of out.notify) {
+        const v = this.localPorts.indexOf(p);
+        if (v >= 0 && v < this.o.vcpus) hc.written(this.frames.ioreq, ioreqSlot(0, v) * 4, IOREQ_LAYOUT.size);
+      }
+    }
+    for (const p of out.notify) hc.notify(p);
     if (out.error) this.o.onError?.(out.error);
   }
 
@@ -207,6 +232,7 @@ export class Emulator {
     }
     if (this.acquired) await hc.releaseResource(domid, id).catch(() => {});
     this.acquired = false;
+    this.frames = undefined;
     for (const p of this.localPorts.splice(0)) await hc.evtchnClose(p).catch(() => {});
     this.id = -1;
   }
