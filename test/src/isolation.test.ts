@@ -591,5 +591,10 @@ describe(
         message: `NATS refusals (got ${refused.join("; ")})`,
       });
     });
+
+    it("the host's own services (the device model among them) had nothing refused on NATS", async () => {
+      const m = (await host.metrics()).body;
+      assert.doesNotMatch(m, /xensim_bus_refused_total\{[^}]*\} [1-9]/, "no subject of a service refused");
+    });
   },
 );
