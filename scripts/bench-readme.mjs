@@ -217,7 +217,35 @@ function ringsSection() {
   return out.join("\n").trimEnd();
 }
 
+function linkTable() {
+  const f = join(results, "link.json");
+  if (!existsSync(f)) return "_no result yet: run `npx xensim bench link --json bench/results/link.json`_";
+  const r = JSON.parse(readFileSync(f, "utf8"));
+  const lat = new Map(r.latency.map((l) => [l.transport, l]));
+  const nats = lat.get("nats-pub-recv");
+  const rows = [
+    "| transport | records/s | I/Os/s | MB/s | frames/s | one record, one way p50 µs | p99 µs | p50 ÷ NATS pub→recv p50 |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const s of r.stream) {
+    const l = lat.get(s.transport);
+    rows.push(
+      `| ${s.transport} | ${s.records_per_s} | ${s.ios_per_s} | ${s.mb_per_s} | ${s.frames_per_s} | ${l?.one_way_p50_us ?? ""} | ${l?.one_way_p99_us ?? ""} | ${l && nats ? Math.round((l.one_way_p50_us / nats.one_way_p50_us) * 100) / 100 : ""} |`,
+    );
+  }
+  if (nats)
+    rows.push(
+      `| NATS publish → receive (floor of the event plane) | | | | | ${nats.one_way_p50_us} | ${nats.one_way_p99_us} | 1 |`,
+    );
+  rows.push(
+    "",
+    `Frames of ${r.stream[0]?.frame_bytes ?? "?"} bytes (${r.ios_per_frame} I/Os: 4 KiB page + 112-byte slot + 4-byte index + kick), ${r.window} frames in flight, ${r.duration_ms} ms per transport; Node ${r.machine.node}. Fastest: ${r.fastest}.`,
+  );
+  return rows.join("\n");
+}
+
 const sections = {
+  LINK: linkTable,
   XENSTORE: xenstoreTable,
   HYPERVISOR: hypervisorTable,
   REPLICATION: replicationTable,

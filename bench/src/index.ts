@@ -23,3 +23,11 @@ export { defaultIodepth, RINGS_PLACEMENTS, RINGS_PROFILES, ringsTable, runRingsB
 export { ringsSvg } from "./plot.js";
 export type { FrontendHost, FrontendHostOptions } from "./frontend-host.js";
 export { startFrontendHost } from "./frontend-host.js";
+export type {
+  LinkBenchOptions,
+  LinkBenchResult,
+  LinkLatencyFigures,
+  LinkStreamFigures,
+  LinkTransportName,
+} from "./link.js";
+export { LINK_TRANSPORTS, runLinkBench } from "./link.js";

@@ -23,7 +23,7 @@ import {
   XenErrno,
 } from "@xensim/abi";
 import { DomCtl, lockWord, type MemView, PAGE_SIZE, type PageStore, unlockWord } from "@xensim/memory";
-import { clearPending, NR_2L_PORTS, raisePending, setPending, unmaskPort } from "./two-level.js";
+import { clearPending, isPending, NR_2L_PORTS, raisePending, setPending, unmaskPort } from "./two-level.js";
 
 /** Xen's internal channel states (ECS_*). */
 export const ECS = Object.freeze({
@@ -440,7 +440,7 @@ export class EventChannels {
       try {
         const w = Atomics.load(this.i32, p + P_STATE);
         Atomics.store(this.i32, p + P_STATE, (w & 0xff) | (op.vcpu << 8));
-        if (raisePending(this.sharedInfo(d), op.vcpu, op.port)) this.notify(d, op.vcpu, op.port);
+        this.moved(d, op.vcpu, op.port);
       } finally {
         this.unlockPorts(a, b);
       }
@@ -545,9 +545,53 @@ export class EventChannels {
 
   // ---- send / unmask / status -----------------------------------------------------------------
 
-  /** Set pending on (d, port) for `vcpu`; kick via notify when the upcall flag went up. */
+  /**
+   * Set pending on (d, port) for `vcpu`; kick via notify when the upcall flag went up. When (d, vcpu)
+   * receives on another host process (the link area's placement, docs/data-plane.md), the event
+   * goes there instead, and the pending bit is set in that host's shadow of shared_info.
+   */
   private raise(d: number, vcpu: number, port: number): void {
+    const link = this.store.link;
+    if (link !== undefined && link.routeEvent(d, vcpu, port)) return;
     if (setPending(this.sharedInfo(d), vcpu, port)) this.notify(d, vcpu, port);
+  }
+
+  /** A port moved to `vcpu`: a pending event follows it (to another host when it is placed there). */
+  private moved(d: number, vcpu: number, port: number): void {
+    const si = this.sharedInfo(d);
+    const link = this.store.link;
+    if (link !== undefined && isPending(si, port) && link.placement(d, vcpu) !== 0) {
+      clearPending(si, port);
+      link.routeEvent(d, vcpu, port);
+      return;
+    }
+    if (raisePending(si, vcpu, port)) this.notify(d, vcpu, port);
+  }
+
+  /**
+   * (d, vcpu) now receives on another host (`toHost`) or back here: the events pending here for the
+   * ports bound to that vCPU move with it. Returns the ports moved.
+   */
+  placementChanged(d: number, vcpu: number): number[] {
+    const link = this.store.link;
+    if (link === undefined || !this.live(d)) return [];
+    const si = this.sharedInfo(d);
+    const valid = Atomics.load(this.i32, this.ew(d, E_VALID));
+    const moved: number[] = [];
+    for (let port = 1; port < valid; port++) {
+      const p = this.pIdx(d, port);
+      const st = this.state(p);
+      if (st === ECS.FREE || st === ECS.RESERVED || this.vcpuOf(p) !== vcpu) continue;
+      if (!isPending(si, port)) continue;
+      if (link.placement(d, vcpu) === 0) {
+        if (raisePending(si, vcpu, port)) this.notify(d, vcpu, port);
+      } else {
+        clearPending(si, port);
+        link.routeEvent(d, vcpu, port);
+      }
+      moved.push(port);
+    }
+    return moved;
   }
 
   /**

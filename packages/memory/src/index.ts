@@ -1,3 +1,16 @@
+export {
+  LinkArea,
+  LinkAreaError,
+  type LinkAreaOptions,
+  MAILBOX_PAYLOAD,
+  Q_EVENT,
+  Q_RANGE,
+  Q_REQUEST,
+  Q_SEND,
+  Q_ZERO,
+  type QueueRecord,
+  type RouteHook,
+} from "./link-area.js";
 export { lockWord, tryLockWord, unlockWord } from "./lock.js";
 export {
   type CreateDomainOptions,

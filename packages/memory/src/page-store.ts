@@ -20,6 +20,7 @@
 // to @xensim/evtchn, which keep their per-domain state there so it too is shared between threads.
 
 import { DOMID_FIRST_RESERVED, DOMID_XEN } from "@xensim/abi";
+import { LinkArea, type LinkAreaOptions } from "./link-area.js";
 import { type Backing, type MemView, makeView, NO_WRITE_LOG, type WriteLog } from "./view.js";
 import { PAGE_SIZE } from "./xen-constants.js";
 
@@ -35,6 +36,8 @@ const H_DD_START = 4;
 const H_FIRST_USABLE = 5;
 const H_FREE = 6;
 const H_HINT = 7;
+/** First frame of the link area (0: none yet; -1 while one is being laid out). */
+const H_LINK = 8;
 
 const F_ALLOC = 1 << 31;
 const F_DYING = 1 << 30;
@@ -114,6 +117,7 @@ export class PageStore implements Backing {
   private readonly ftBase: number; // word index of frame 0's info word
   private readonly ddBase: number; // word index of domid 0's directory entry
   private readonly writeChecks: ForeignWriteCheck[] = [];
+  private linkArea: LinkArea | undefined;
 
   /** A new store with its own buffer. */
   static create(opts: PageStoreOptions = {}): PageStore {
@@ -203,6 +207,38 @@ export class PageStore implements Backing {
 
   // ---- frames -------------------------------------------------------------------------------
 
+  /**
+   * The host's link area (docs/data-plane.md) once some thread laid it out, else undefined — one
+   * load of the header word until then (the embedded host never has one).
+   */
+  get link(): LinkArea | undefined {
+    if (this.linkArea) return this.linkArea;
+    const f = Atomics.load(this.i32, H_LINK);
+    if (f <= 0) return undefined;
+    this.linkArea = LinkArea.attach(this, f);
+    return this.linkArea;
+  }
+
+  /** The link area, laid out now if nobody has (race-free: the first caller claims the word). */
+  ensureLink(opts: LinkAreaOptions = {}): LinkArea {
+    const have = this.link;
+    if (have) return have;
+    if (Atomics.compareExchange(this.i32, H_LINK, 0, -1) === 0) {
+      let first = 0;
+      try {
+        first = LinkArea.format(this, opts);
+      } finally {
+        Atomics.store(this.i32, H_LINK, first);
+        Atomics.notify(this.i32, H_LINK);
+      }
+    } else {
+      while (Atomics.load(this.i32, H_LINK) === -1) Atomics.wait(this.i32, H_LINK, -1, 100);
+    }
+    const area = this.link;
+    if (!area) throw new PageStoreError("no_memory", "the link area could not be laid out");
+    return area;
+  }
+
   /** Frames not allocated right now. */
   freeFrameCount(): number {
     return Atomics.load(this.i32, H_FREE);
@@ -241,6 +277,16 @@ export class PageStore implements Backing {
       return undefined;
     }
     for (const f of got) this.u8.fill(0, f * PAGE_SIZE, (f + 1) * PAGE_SIZE);
+    // A domain homed on another host: its copies there start as zeroes too.
+    const link = owner < DOMID_FIRST_RESERVED ? this.link : undefined;
+    if (link !== undefined) {
+      const home = link.home(owner);
+      if (home !== 0)
+        for (const f of got) {
+          link.setSubscribers(f, 1 << home);
+          link.zeroed(f, 1 << home);
+        }
+    }
     return got;
   }
 
@@ -360,12 +406,13 @@ export class PageStore implements Backing {
       const refs = (w >>> REF_SHIFT) & REF_MAX;
       const next = refs === 0 ? 0 : w | F_DYING;
       if (Atomics.compareExchange(this.i32, idx, w, next) !== w) continue;
-      if (refs === 0) this.freed(w & OWNER_MASK);
+      if (refs === 0) this.freed(w & OWNER_MASK, frame);
       return true;
     }
   }
 
-  private freed(owner: number): void {
+  private freed(owner: number, frame: number): void {
+    this.link?.setSubscribers(frame, 0);
     Atomics.add(this.i32, H_FREE, 1);
     this.uncharge(owner, 1);
   }
@@ -397,7 +444,7 @@ export class PageStore implements Backing {
         throw new PageStoreError("not_allocated", `put of unreferenced frame ${frame}`);
       const next = refs === 1 && w & F_DYING ? 0 : w - REF_ONE;
       if (Atomics.compareExchange(this.i32, idx, w, next) !== w) continue;
-      if (next === 0) this.freed(w & OWNER_MASK);
+      if (next === 0) this.freed(w & OWNER_MASK, frame);
       return;
     }
   }

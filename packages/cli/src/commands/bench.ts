@@ -22,10 +22,12 @@ import { writeFileSync } from "node:fs";
 import { RW_PATTERNS, type RwPattern } from "@xensim/workload";
 import type { Command } from "commander";
 import { serviceEntry } from "../services.js";
+import { registerLinkBenchCommand } from "./bench-link.js";
 import { embeddedXenstored } from "./services.js";
 
 export function registerBenchCommands(program: Command): void {
   const bench = program.command("bench").description("benchmarks with JSON output");
+  registerLinkBenchCommand(bench);
   bench
     .command("xenstore")
     .description("read, write and read-modify-write transaction over the unix socket, in-process and gRPC")
