@@ -96,6 +96,11 @@ export interface HypervisorOptions {
   onExc?: (ev: DomainExcEvent) => void;
   /** Domain that receives global VIRQs such as VIRQ_DOM_EXC (Xen: the hardware domain). */
   virqHandler?: number;
+  /**
+   * This host process's id: a domain created with another `homeHost` has its vCPUs' events and its
+   * frames' copies at that host (the link area's home table, docs/data-plane.md).
+   */
+  hostId?: string;
 }
 
 export class Hypervisor {
@@ -108,6 +113,7 @@ export class Hypervisor {
     readonly store: PageStore,
     private readonly opts: HypervisorOptions = {},
   ) {
+    store.markHypervisor();
     this.gt = new GrantTables(store);
     this.ev = new EventChannels(store, opts.notify ? { notify: opts.notify } : {});
     this.virqHandler = opts.virqHandler ?? 0;
@@ -220,7 +226,15 @@ export class Hypervisor {
     } catch {
       return EEXIST;
     }
+    // Homed on another host process: set before any frame of it exists, so every frame allocated
+    // for it (shared_info, grant frames, memory) is replicated there from the start.
+    const home = req.homeHost ?? "";
+    if (home !== "" && home !== (this.opts.hostId ?? "")) {
+      const link = this.store.ensureLink();
+      link.setHome(domid, link.peerIndex(home));
+    }
     const undo = (): number => {
+      this.store.link?.setHome(domid, 0);
       this.ev.destroyDomain(domid);
       this.gt.destroyDomain(domid);
       this.store.destroyDomain(domid);
@@ -363,6 +377,7 @@ export class Hypervisor {
     for (const r of this.domains.values()) {
       if (r.dying && this.store.domainState(r.domid) === "none") {
         this.domains.delete(r.domid);
+        this.store.link?.setHome(r.domid, 0);
         died.push(r.domid);
         this.exc(r.domid, "dead", r.shutdownReason);
       }

@@ -31,6 +31,7 @@ export {
   type RecordView,
 } from "./codec.js";
 export { FrameWriters, SubscriptionDirectory, Watermarks } from "./directory.js";
+export { FrameFaults, type LinkFaultKind, type LinkFaultRecord, type LinkFaultRules } from "./faults.js";
 export {
   LinkEngine,
   type LinkEngineOptions,

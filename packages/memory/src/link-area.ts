@@ -45,7 +45,6 @@ const A_DROPPED = 15;
 const A_REQ_SEQ = 16;
 const A_HOME_BASE = 17; // absolute byte offset of the home table (u8 per domid)
 const A_Q_WAITERS = 18;
-const A_AUTHORITY = 19; // 1: the hypervisor runs in this host
 const A_LOCK = 20;
 const A_RANGES = 21; // RANGE records appended (stats)
 const A_EVENTS = 22; // EVENT + SEND records appended
@@ -115,6 +114,8 @@ export interface LinkAreaStore {
   readonly u8: Uint8Array;
   readonly dv: DataView;
   readonly nrFrames: number;
+  /** A hypervisor runs on this store. */
+  readonly hostsHypervisor: boolean;
   allocFrame(owner: number): number;
   allocFrames(owner: number, count: number, contiguous?: boolean): number[] | undefined;
   freeFrame(frame: number): boolean;
@@ -138,6 +139,7 @@ export class LinkArea {
   readonly nrFrames: number;
   /** This thread's route hook (set by the link thread: events it routes go straight to its frames). */
   routeHook: RouteHook | undefined;
+  private authority = false;
   private readonly rec: QueueRecord = { type: 0, a: 0, b: 0, c: 0, d: 0, dataOffset: 0, dataLength: 0 };
 
   private constructor(
@@ -222,10 +224,9 @@ export class LinkArea {
 
   /** True in the hypervisor's host (it owns the origin of every frame). */
   get isAuthority(): boolean {
-    return Atomics.load(this.i32, this.base + A_AUTHORITY) === 1;
-  }
-  markAuthority(): void {
-    Atomics.store(this.i32, this.base + A_AUTHORITY, 1);
+    if (this.authority) return true;
+    this.authority = this.store.hostsHypervisor;
+    return this.authority;
   }
   /** The hypervisor's host as a peer index (0: this host, or not known yet). */
   get hypervisorPeer(): number {

@@ -38,6 +38,8 @@ const H_FREE = 6;
 const H_HINT = 7;
 /** First frame of the link area (0: none yet; -1 while one is being laid out). */
 const H_LINK = 8;
+/** 1 once a hypervisor runs on this store (this host process is the authority of every frame). */
+const H_HYPERVISOR = 9;
 
 const F_ALLOC = 1 << 31;
 const F_DYING = 1 << 30;
@@ -217,6 +219,16 @@ export class PageStore implements Backing {
     if (f <= 0) return undefined;
     this.linkArea = LinkArea.attach(this, f);
     return this.linkArea;
+  }
+
+  /** True once a hypervisor runs on this store: frames are numbered here for every host. */
+  get hostsHypervisor(): boolean {
+    return Atomics.load(this.i32, H_HYPERVISOR) === 1;
+  }
+
+  /** The hypervisor marks the store it runs on (the authority of every frame, docs/data-plane.md). */
+  markHypervisor(): void {
+    Atomics.store(this.i32, H_HYPERVISOR, 1);
   }
 
   /** The link area, laid out now if nobody has (race-free: the first caller claims the word). */
