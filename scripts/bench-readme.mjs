@@ -57,26 +57,6 @@ function hypervisorTable() {
   return rows.join("\n");
 }
 
-function replicationTable() {
-  const f = join(results, "replication.json");
-  if (!existsSync(f))
-    return "_no result yet: run `npx xensim bench replication --json bench/results/replication.json`_";
-  const r = JSON.parse(readFileSync(f, "utf8"));
-  const rows = [
-    "| load | bytes shipped per page | pages/s | MiB/s of payload | ops | seconds | verified |",
-    "|---|---:|---:|---:|---:|---:|---|",
-  ];
-  for (const x of r.results)
-    rows.push(
-      `| ${x.load} | ${x.load === "full" ? 4096 : 16} | ${x.pages_per_s} | ${x.mib_per_s} | ${x.ops} | ${x.seconds} | ${x.verified ? "yes" : "**no**"} |`,
-    );
-  rows.push(
-    "",
-    `Machine: Node ${r.machine.node}; ${r.duration_ms} ms per load, ${r.frames} frames, ${r.frames_per_op} frames per call, ${r.depth} calls in flight.`,
-  );
-  return rows.join("\n");
-}
-
 function blkTable() {
   const files = ["blk-null.json", "blk-iscsi-array.json"].filter((f) => existsSync(join(results, f)));
   if (files.length === 0)
@@ -248,7 +228,6 @@ const sections = {
   LINK: linkTable,
   XENSTORE: xenstoreTable,
   HYPERVISOR: hypervisorTable,
-  REPLICATION: replicationTable,
   BLK: blkTable,
   RINGS: ringsSection,
 };

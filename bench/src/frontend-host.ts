@@ -1,12 +1,12 @@
 // Host process A of the distributed block placement: hypervisor, xenstored and page-server as worker
 // threads over NATS, and a guest on A's memory whose blkfronts talk to a blkback in another host
-// process. The guest's XenCtrl publishes what it writes through A's page-server (publishVia) and wakes
-// dom0's backends over the bus. Used by `xensim bench rings --placement distributed` and the
-// cross-host block scenario in test/.
+// process. Nothing in the guest knows: what it writes and its kicks reach the backend over A's link
+// (docs/data-plane.md). Used by `xensim bench rings --placement distributed` and the cross-host
+// block scenario in test/.
 import { applyVbdDirectories, type LibxlVbdSpec, type VbdDirectories, vbdDirectories } from "@xensim/blkback";
 import { connectNatsBus, createInProcessCallClient } from "@xensim/bus";
 import { buildGuest, GuestKernel } from "@xensim/guest";
-import { loadHypervisorProto, loadPageServerProto, loadXenstoreProto } from "@xensim/proto";
+import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import { type HostHandle, startHost } from "@xensim/runtime";
 import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
@@ -52,10 +52,6 @@ export async function startFrontendHost(o: FrontendHostOptions): Promise<Fronten
     loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
     "hypervisor",
   );
-  const ps = createInProcessCallClient(
-    loadPageServerProto().xensim.pageserver.v1.PageServer.service,
-    "page-server",
-  );
   const xsCalls = createInProcessCallClient(
     loadXenstoreProto().xensim.xenstore.v1.Xenstore.service,
     "xenstored",
@@ -63,15 +59,8 @@ export async function startFrontendHost(o: FrontendHostOptions): Promise<Fronten
   const xs0 = await connectXenstore({ calls: xsCalls, bus, clientName: "toolstack" });
   const xc0 = new XenCtrl({ domid: 0, calls: hv, store: host.sharedMemory });
   const g = await buildGuest(xc0, xs0, { name: o.guestName, memoryMib: o.guestMemoryMib });
-  const xc = new XenCtrl({
-    domid: g.domid,
-    calls: hv,
-    store: host.sharedMemory,
-    bus,
-    isRemote: (d) => d === 0, // its backend (dom0's blkback) lives in another host process
-    publishVia: ps,
-  });
-  const kernel = new GuestKernel({ domid: g.domid, xc, bus, ramPages: g.ramPages, slowScanMs: 50 });
+  const xc = new XenCtrl({ domid: g.domid, calls: hv, store: host.sharedMemory });
+  const kernel = new GuestKernel({ domid: g.domid, xc, ramPages: g.ramPages, slowScanMs: 50 });
   const xs = await kernel.connectXenstore(g.storeGfn, g.storePort);
   return {
     host,
@@ -92,7 +81,7 @@ export async function startFrontendHost(o: FrontendHostOptions): Promise<Fronten
     async stop() {
       await kernel.close();
       await xs0.close();
-      for (const c of [hv, ps, xsCalls]) c.close();
+      for (const c of [hv, xsCalls]) c.close();
       await bus.close();
       await host.stop();
     },

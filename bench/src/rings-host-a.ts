@@ -1,7 +1,6 @@
 // Host process A of `xensim bench rings --placement distributed` (started by rings-distributed.ts):
 // hypervisor, xenstored and page-server, and a guest on A's memory whose blkfronts talk to the
-// blkback of host B (the bench process). The guest's XenCtrl publishes what it writes through A's
-// page-server (publishVia), as in test/src/fixtures/blk-cross-host-a.ts.
+// blkback of host B (the bench process) over A's link, as in test/src/fixtures/blk-cross-host-a.ts.
 // argv[2]: JSON {nats, entries: {hypervisor, xenstored, pageServer}}.
 // stdout: JSON lines — {hv, xs, domid} when ready; {done: pages, ...} per "run <json>" line; "stop".
 import { createInterface } from "node:readline";

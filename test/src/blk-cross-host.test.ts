@@ -1,7 +1,7 @@
 // blkfront and blkback in different host processes over real NATS and gRPC: host A (a child
 // process) runs the hypervisor, xenstored, a page-server and the guest with its blkfronts; host B
 // (this process) runs a page-server and blkback with `hypervisorHost: "hostA"` — ring and data pages
-// are page-server replicas both ways, events are consumed by call after their fence. Feature
+// travel on the link between the two page-servers, kicks and grant maps are link records. Feature
 // combinations (16), each disk checked by a crc32c write-verify job.
 import assert from "node:assert/strict";
 import { join } from "node:path";

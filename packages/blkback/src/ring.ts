@@ -1,7 +1,7 @@
 // One blkif ring (one queue) served against a block store, as Linux's xen_blkif_schedule /
 // __do_block_io_op / dispatch_rw_block_io / xen_blkbk_map / make_response: consume, copy the slot
 // (XSA-155), decode, validate, map the data grants in one batch, submit, answer, unmap, notify only
-// when the ring says so. Requests run concurrently up to the ring size; completions come in any order.
+// when the ring says so (and the data-plane port allows suppression). Requests run concurrently up to the ring size; completions come in any order.
 import {
   BLKIF_RING_ENTRY_BYTES,
   BLKIF_RSP_EOPNOTSUPP,
@@ -35,7 +35,7 @@ import {
 } from "@xensim/blkif";
 import { type MemView, PAGE_SIZE } from "@xensim/memory";
 import { BackRing, RingError } from "@xensim/ring";
-import type { BlkbackClock, BlkbackHypervisor, BlkbackLogger } from "./hypervisor.js";
+import type { BlkbackClock, BlkbackHypervisor, BlkbackLogger } from "./environment.js";
 import { RingStats } from "./stats.js";
 
 /** Linux xen_blkif_max_pgrants: persistent grants kept per ring (default 1056). */
@@ -596,20 +596,22 @@ export class BlkbackRing {
     this.respond(p, status);
   }
 
-  /** make_response: write the response at rsp_prod_pvt, push, notify when the ring says so. */
+  /**
+   * make_response: write the response at rsp_prod_pvt, push (the ring marks the slots and the index
+   * written: a frontend in another host process gets them in that order), and kick when the ring
+   * says so — or always, when the port says suppression is not safe (the frontend's rsp_event here
+   * may be stale across hosts).
+   */
   private respond(p: Pending, status: number): void {
     const stats = this.stats;
     if (!this.halted) {
       try {
         const off = this.ring.nextResponse();
         encodeResponse(this.o.view, off, this.abi, p.idLo, p.idHi, p.op, status);
-        if (this.o.hv.inProcess !== true) {
-          // Across host processes: pushed by remoteFlush, after the slot went out on its own.
-          this.o.view.markWritten(off, this.ring.entryBytes);
-          this.remoteFlush();
-        } else if (this.ring.pushResponsesAndCheckNotify()) {
+        const hv = this.o.hv;
+        if (this.ring.pushResponsesAndCheckNotify() || !hv.mayElideKick(this.port)) {
           stats.notificationsSent++;
-          this.notify();
+          hv.kick(this.port);
         } else stats.notificationsSuppressed++;
       } catch (e) {
         this.halt(-XenErrno.EIO, `writing a response failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -630,52 +632,5 @@ export class BlkbackRing {
     }
     // A freed slot may unblock requests the ring size held back.
     this.kick();
-  }
-
-  private flushing = false;
-  private flushAgain = false;
-
-  /**
-   * Across host processes the frontend reads a replica of the ring. Written responses (and the data
-   * of reads, marked when they were copied) are published first as a barrier, so no replica applies
-   * rsp_prod before the slots it covers; then rsp_prod is pushed and the frontend kicked on every
-   * push — its rsp_event here may be stale, and the kick carries the fence its receiver waits for.
-   * Responses written while a publish is in flight go in the next round.
-   */
-  private remoteFlush(): void {
-    if (this.flushing) {
-      this.flushAgain = true;
-      return;
-    }
-    this.flushing = true;
-    void (async () => {
-      try {
-        do {
-          this.flushAgain = false;
-          const pushTo = this.ring.rspProdPvt;
-          await this.o.hv.publishWrites?.({ barrier: true });
-          if (this.halted) return;
-          this.ring.pushResponsesUpTo(pushTo);
-          this.stats.notificationsSent++;
-          this.notify();
-        } while (this.flushAgain && !this.halted);
-      } catch (e) {
-        this.halt(
-          -XenErrno.EIO,
-          `publishing responses failed: ${e instanceof Error ? e.message : String(e)}`,
-        );
-      } finally {
-        this.flushing = false;
-      }
-    })();
-  }
-
-  private notify(): void {
-    const hv = this.o.hv;
-    if (hv.inProcess === true && hv.evtchnNotify) {
-      hv.evtchnNotify(this.port);
-      return;
-    }
-    hv.evtchnSend(this.port).catch((e: unknown) => this.o.log.warn({ err: e }, "evtchn send failed"));
   }
 }

@@ -57,7 +57,7 @@ import {
   type GuestMemory,
   grantFramesFor,
   NULL_LOGGER,
-} from "./hypervisor.js";
+} from "./environment.js";
 import {
   PAGE_BYTES,
   pagesFor,
@@ -280,7 +280,6 @@ export class Blkfront implements BlockStore {
   private rr = 0;
   private pumping = false;
   private pumpAgain = false;
-  private notifySync = true;
   private grantFrames = 1;
   private readonly req = newBlkifRequest();
   private readonly rsp = newBlkifResponse();
@@ -912,11 +911,11 @@ export class Blkfront implements BlockStore {
       this.issue(ring, piece, pages, nData);
       touched.add(ring);
       if (ring.front.full() || ring.freeIds.length === 0) {
-        await this.push(ring);
+        this.push(ring);
         touched.delete(ring);
       }
     }
-    for (const ring of touched) if (!ring.dead) await this.push(ring);
+    for (const ring of touched) if (!ring.dead) this.push(ring);
     this.checkIdle();
   }
 
@@ -1061,32 +1060,20 @@ export class Blkfront implements BlockStore {
     this.stats.requests++;
   }
 
-  /** Publishes the ring's new requests; kicks the backend only when the ring says so. */
-  private async push(ring: RingQueue): Promise<void> {
-    // Across host processes the backend reads a replica of our pages: the request slots and their
-    // data go out in batches before the one carrying req_prod, so a replica being applied never
-    // shows the index before what it covers. (In one host process publishWrites does nothing.)
-    const publish = this.hv.publishesWrites !== false && this.hv.publishWrites !== undefined;
-    if (publish) await this.hv.publishWrites!({ barrier: true });
+  /**
+   * Pushes the ring's new requests (their slots and data were marked written as they were built, so
+   * a backend in another host process gets them before the index) and kicks the backend when the
+   * ring says so — or always, when the port says suppression is not safe (the backend is in another
+   * host process).
+   */
+  private push(ring: RingQueue): void {
     const notify = ring.front.pushRequestsAndCheckNotify();
-    // Writes that went to a replica in another host process (publishWrites returned a fence): the
-    // backend's req_event here may be stale (its final check ran on its replica, which may not have
-    // had these requests yet), so suppressing the kick could leave it asleep on work. Kick always.
-    const published = publish ? await this.hv.publishWrites!() : undefined;
-    if (!notify && published === undefined) {
+    if (!notify && this.hv.mayElideKick(ring.evtchn)) {
       this.stats.notificationsSuppressed++;
       return;
     }
     this.stats.notificationsSent++;
-    if (this.notifySync && this.hv.evtchnNotify) {
-      try {
-        this.hv.evtchnNotify(ring.evtchn);
-        return;
-      } catch {
-        this.notifySync = false; // remote placement: only the call works
-      }
-    }
-    await this.hv.evtchnSend(ring.evtchn);
+    this.hv.kick(ring.evtchn);
   }
 
   /** The ring's event: consume every response (blkif_interrupt), then the final check. */

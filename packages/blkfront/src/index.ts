@@ -21,5 +21,5 @@ export {
   type PhysmapMemoryOptions,
   physmapMemory,
   PortDispatcher,
-} from "./hypervisor.js";
+} from "./environment.js";
 export { probeBlkfronts, type BlkfrontProbe, type BlkfrontProbeOptions } from "./probe.js";

@@ -465,6 +465,21 @@ export class EventChannels {
     };
   }
 
+  /**
+   * Where a send on `caller`'s `port` lands: the peer (domid, vCPU) of an interdomain port, or
+   * undefined for any other state. A read of the shared port table without the lock (a hint: the
+   * channel may change right after).
+   */
+  sendTarget(caller: number, port: number): { domid: number; vcpu: number } | undefined {
+    if (!this.live(caller) || !this.valid(caller, port)) return undefined;
+    const p = this.pIdx(caller, port);
+    if (this.state(p) !== ECS.INTERDOMAIN) return undefined;
+    const rd = Atomics.load(this.i32, p + P_A);
+    const rport = Atomics.load(this.i32, p + P_B);
+    if (!this.valid(rd, rport)) return undefined;
+    return { domid: rd, vcpu: this.vcpuOf(this.pIdx(rd, rport)) };
+  }
+
   /** The notify vCPU of (domid, port) — see portVcpuReader. */
   portVcpu(domid: number, port: number): number {
     return this.portVcpuReader(domid)(port);

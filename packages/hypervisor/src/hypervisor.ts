@@ -14,7 +14,7 @@ import {
   XEN_LEGACY_MAX_VCPUS,
   XenErrno,
 } from "@xensim/abi";
-import { EventChannels, type EvtchnStatus, type NotifyFn, scanPending, wakeWordIndex } from "@xensim/evtchn";
+import { EventChannels, type EvtchnStatus, type NotifyFn, wakeWordIndex } from "@xensim/evtchn";
 import {
   endForeignAccess,
   type GnttabCopyOp,
@@ -480,22 +480,6 @@ export class Hypervisor {
   }
   evtchnSend(caller: number, port: number): number {
     return this.ev.evtchnSend(caller, port);
-  }
-  /**
-   * For a receiver in another host process: test-and-clear `domid`'s pending ports delivered to
-   * `vcpu` (what the in-process scan does on the shared_info frame). rc 0 / -EPERM / -ESRCH.
-   */
-  evtchnConsumePending(caller: number, domid: number, vcpu: number): { rc: number; ports: number[] } {
-    if (caller !== domid && !this.isPrivileged(caller)) return { rc: EPERM, ports: [] };
-    let si;
-    try {
-      si = this.ev.sharedInfo(domid);
-    } catch {
-      return { rc: -3, ports: [] };
-    }
-    const ports: number[] = [];
-    scanPending(si, vcpu, (p) => ports.push(p), { full: true, notifyVcpu: this.ev.portVcpuReader(domid) });
-    return { rc: 0, ports };
   }
   evtchnClose(caller: number, port: number): number {
     return this.ev.evtchnClose(caller, port);

@@ -67,6 +67,7 @@ import {
   OP_HOME,
   OP_MAP,
   OP_PLACE,
+  OP_SYNC,
   OP_UNMAP,
 } from "./requests.js";
 import {
@@ -706,9 +707,13 @@ export class LinkEngine {
     }
   }
 
-  /** Does host `p` act for `domid` (its home, or a vCPU of it placed there)? */
+  /**
+   * Does host `p` act for `domid`: its home, a vCPU of it placed there, or a privileged domain (dom0's
+   * services run on any host; which host may act as dom0 becomes a question of identity with mTLS,
+   * issue 14 — the HELLO carries it then).
+   */
   private actsFor(p: Peer, domid: number): boolean {
-    return p.places.has(domid) || this.area.home(domid) === p.index;
+    return p.places.has(domid) || this.area.home(domid) === p.index || this.store.isPrivileged(domid);
   }
 
   /** The evtchn core routed an event to `peerIndex` (this thread's hook). */
@@ -877,6 +882,8 @@ export class LinkEngine {
         }
         return encodeRc(0);
       }
+      case OP_SYNC:
+        return encodeRc(0);
       default:
         return encodeRc(-XenErrno.ENOSYS);
     }

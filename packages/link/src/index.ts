@@ -48,6 +48,8 @@ export {
   decodeUnmapReply,
   decodeUnmapRequest,
   encodeMapReply,
+  decodeRcFrames,
+  encodeRcFrames,
   encodeMapRequest,
   encodeRc,
   encodeUnmapReply,
@@ -60,6 +62,7 @@ export {
   OP_HOME,
   OP_MAP,
   OP_PLACE,
+  OP_SYNC,
   OP_UNMAP,
   type UnmapReply,
 } from "./requests.js";
@@ -74,3 +77,4 @@ export {
   type Retransmit,
   type SenderOptions,
 } from "./session.js";
+export { LINK_SUBJECTS } from "./subjects.js";

@@ -13,8 +13,11 @@ export const OP_END_ACCESS = 3;
 export const OP_PLACE = 4;
 /** The requesting host is the caller domain's home: replicate all its frames there. */
 export const OP_HOME = 5;
-/** xc_map_foreign_pages (privileged) of gfns of `dom`: subscribe, initial copy. */
-export const OP_FOREIGN_MAP = 6;
+/**
+ * A barrier: answered after everything the hypervisor's host queued before it (frames it allocated
+ * for a domain homed at the requester, their ZERO records) went out on the link.
+ */
+export const OP_SYNC = 7;
 
 const utf8Enc = new TextEncoder();
 const utf8Dec = new TextDecoder("utf-8", { fatal: true });
@@ -269,27 +272,6 @@ export function decodeU32s(b: Uint8Array, n: number): number[] {
   for (let i = 0; i < n; i++) out.push(r.u32());
   r.end();
   return out;
-}
-
-export interface ForeignMapRequest {
-  dom: number;
-  gfns: number[];
-}
-
-export function encodeForeignMapRequest(q: ForeignMapRequest): Uint8Array {
-  const w = new ByteWriter().u16(q.dom).u32(q.gfns.length);
-  for (const g of q.gfns) w.u32(g);
-  return w.bytes();
-}
-
-export function decodeForeignMapRequest(b: Uint8Array): ForeignMapRequest {
-  const r = new ByteReader(b);
-  const dom = r.u16();
-  const n = r.count(4);
-  const gfns: number[] = [];
-  for (let i = 0; i < n; i++) gfns.push(r.u32());
-  r.end();
-  return { dom, gfns };
 }
 
 /** rc and the origin frames of a foreign map (empty unless rc is 0). */

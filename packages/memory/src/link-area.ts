@@ -48,6 +48,7 @@ const A_Q_WAITERS = 18;
 const A_LOCK = 20;
 const A_RANGES = 21; // RANGE records appended (stats)
 const A_EVENTS = 22; // EVENT + SEND records appended
+const A_PLACE_GEN = 23; // bumped on every change of a home or a placement
 const A_PEERS = 64; // 32 × 16 words
 const PEER_WORDS = 16;
 const MAX_PEERS = 32;
@@ -308,6 +309,12 @@ export class LinkArea {
   setHome(domid: number, peer: number): void {
     if (domid < 0 || domid >= HOME_DOMIDS) return;
     Atomics.store(this.u8, this.homeBase + domid, peer);
+    Atomics.add(this.i32, this.base + A_PLACE_GEN, 1);
+  }
+
+  /** Changes with every home or placement change (a cache of placements checks it). */
+  get placementGeneration(): number {
+    return Atomics.load(this.i32, this.base + A_PLACE_GEN);
   }
   home(domid: number): number {
     return domid >= 0 && domid < HOME_DOMIDS ? Atomics.load(this.u8, this.homeBase + domid) : 0;
@@ -335,6 +342,7 @@ export class LinkArea {
       Atomics.store(this.i32, e + 1, peer);
       Atomics.store(this.i32, e, key);
     } finally {
+      Atomics.add(this.i32, this.base + A_PLACE_GEN, 1);
       unlockWord(this.i32, this.base + A_LOCK);
     }
   }

@@ -1,32 +1,21 @@
-// What blkback needs from the hypervisor, the clock and the log, as structural interfaces: the
-// XenCtrl of @xensim/xenctrl satisfies BlkbackHypervisor as it is, so this protocol package never
-// imports it (STYLE item 1: the shell injects the I/O).
+// What blkback needs from its surroundings — the hypervisor's data-plane port, the storage, the
+// clock and the log — as structural interfaces: the XenCtrl of @xensim/xenctrl satisfies
+// BlkbackHypervisor as it is, so this protocol package never imports it (STYLE item 1).
 import type { BlockStore } from "@xensim/blkif";
 import type { MemView } from "@xensim/memory";
-import type { XenbusHypervisor } from "@xensim/xenbus";
+import type { DataPlanePort } from "@xensim/xenbus";
 
-/** A registered event receiver (XenCtrl's EvtchnPort / RemoteEvtchnReceiver). */
+/** A registered event receiver (XenCtrl's EvtchnPort). */
 export interface BlkbackEventReceiver {
   close(): void;
 }
 
 /**
- * The hypervisor calls of blkback. Ring mapping, event-channel binding and closing come from
- * XenbusHypervisor; the data path adds grant map/unmap of data pages (the same calls), the kick
- * and the receiver. Results are Xen's: rc 0 / -errno, GNTST_* statuses.
+ * The hypervisor calls of blkback: the data-plane port (kick, grant map/unmap of rings and data
+ * pages — xenbus's DataPlanePort, one adapter per placement), event-channel binding and the
+ * receiver. Results are Xen's: rc 0 / -errno, GNTST_* statuses.
  */
-export interface BlkbackHypervisor extends XenbusHypervisor<MemView> {
-  /** EVTCHNOP_send (a promise; a call when not in-process). */
-  evtchnSend(port: number): Promise<number>;
-  /** The synchronous in-process send; used when `inProcess` is true. */
-  evtchnNotify?(port: number): number;
-  /**
-   * Across host processes (XenCtrl.publishWrites): publish what was written through imported
-   * views; `barrier` puts it in batches before anything published later.
-   */
-  publishWrites?(opts?: { barrier?: boolean }): Promise<unknown>;
-  /** True when sends and grant maps are atomics on a shared buffer (XenCtrl.inProcess). */
-  readonly inProcess?: boolean;
+export interface BlkbackHypervisor extends DataPlanePort<MemView> {
   /** EVTCHNOP_bind_vcpu: deliver `port` to `vcpu` (dom0's services each own a vCPU). */
   evtchnBindVcpu?(port: number, vcpu: number): Promise<number>;
   /** Receive `domid`'s events on `opts.vcpu`: `handler(port)` once per pending edge. */
@@ -36,9 +25,9 @@ export interface BlkbackHypervisor extends XenbusHypervisor<MemView> {
     opts?: { vcpu?: number; onError?: (err: unknown, port: number) => void },
   ): BlkbackEventReceiver;
   /**
-   * The host's page store when the hypervisor shares the process: segments of mapped pages are
-   * then handed to the block store as zero-copy byte ranges of `u8` (`view.frames` gives the frame).
-   * Without it every segment goes through a bounce buffer and `MemView.read/write`.
+   * This host's page store: segments of mapped pages are handed to the block store as zero-copy
+   * byte ranges of `u8` (`view.frames` gives the frame; across host processes the frames are this
+   * host's replicas). Without it every segment goes through a bounce buffer and `MemView.read/write`.
    */
   readonly store?: { readonly u8: Uint8Array } | undefined;
 }

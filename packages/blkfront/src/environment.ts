@@ -1,26 +1,20 @@
 // What blkfront needs from its surroundings, as structural interfaces that @xensim/xenctrl's XenCtrl
-// satisfies as it is: the xenbus hypervisor calls plus the event-channel kick and the write
-// publication of the distributed placement; the guest's own memory (populate + map of its gfns);
-// a per-port event dispatcher fed by whatever receives the domain's events; a logger.
+// satisfies as it is: the data-plane port (kick, map — xenbus's DataPlanePort, one adapter per
+// placement) plus grant-table growth; the guest's own memory (populate + map of its gfns); a per-port
+// event dispatcher fed by whatever receives the domain's events; a logger.
 import { GNTTAB_NR_RESERVED_ENTRIES, XenErrno } from "@xensim/abi";
 import type { MemView } from "@xensim/memory";
-import type { XenbusHypervisor } from "@xensim/xenbus";
+import type { DataPlanePort } from "@xensim/xenbus";
 
 /** Grant entries per v1 grant frame (4096 / 8). */
 export const GRANT_ENTRIES_PER_FRAME = 512;
 
 /**
- * XenCtrl's calls blkfront makes. `evtchnNotify` (synchronous, in-process) is used when present,
- * else `evtchnSend`. `publishWrites` (present on XenCtrl; a no-op in-process) is called after every
- * ring push, notify or not, so the backend's replica of the ring and data pages is current.
- * `gnttabSetupTable` grows the grant table when a ref lies past its current frames.
+ * XenCtrl's calls blkfront makes: the data-plane port (a ring push kicks through `kick`, suppressed
+ * only when `mayElideKick` allows) and `gnttabSetupTable`, which grows the grant table when a ref
+ * lies past its current frames.
  */
-export interface BlkfrontHypervisor extends XenbusHypervisor<MemView> {
-  evtchnSend(port: number): Promise<number>;
-  evtchnNotify?(port: number): number;
-  publishWrites?(opts?: { barrier?: boolean }): Promise<unknown>;
-  /** False when publishWrites has nothing to do (one host process): the push skips it. */
-  readonly publishesWrites?: boolean;
+export interface BlkfrontHypervisor extends DataPlanePort<MemView> {
   gnttabSetupTable?(dom: number, nrFrames: number): Promise<{ status: number; frames: number[] }>;
 }
 
@@ -109,7 +103,7 @@ export interface BlkfrontEvents {
 
 /**
  * A BlkfrontEvents fed by the domain's one event receiver: `xc.waitForEvents(self, (p) =>
- * dispatcher.dispatch(p))` (or waitForRemoteEvents across hosts).
+ * dispatcher.dispatch(p))`, in every placement.
  */
 export class PortDispatcher implements BlkfrontEvents {
   private readonly handlers = new Map<number, () => void>();
