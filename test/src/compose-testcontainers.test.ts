@@ -24,7 +24,12 @@ import {
 const SERVICES = ["nats", "host-a", "blkback"] as const;
 /** Its own tag: compose.test.ts may build xensim:local at the same time. */
 const TC_IMAGE = process.env.XENSIM_TC_IMAGE ?? "xensim:tc";
-const composeEnv = { XENSIM_IMAGE: TC_IMAGE, XENSIM_LOG_LEVEL: process.env.XENSIM_LOG_LEVEL ?? "warn" };
+const composeEnv = {
+  XENSIM_IMAGE: TC_IMAGE,
+  XENSIM_LOG_LEVEL: process.env.XENSIM_LOG_LEVEL ?? "warn",
+  // the API and dashboard on an ephemeral loopback port of this machine (two runs never collide)
+  XENSIM_API_PUBLISH: "127.0.0.1:",
+};
 
 let skip: string | false = false;
 

@@ -37,7 +37,12 @@ import {
 } from "./fixtures/compose/scenario.js";
 
 const SERVICES = ["nats", "host-a", "blkback"] as const;
-const composeEnv = { XENSIM_IMAGE: IMAGE, XENSIM_LOG_LEVEL: process.env.XENSIM_LOG_LEVEL ?? "warn" };
+const composeEnv = {
+  XENSIM_IMAGE: IMAGE,
+  XENSIM_LOG_LEVEL: process.env.XENSIM_LOG_LEVEL ?? "warn",
+  // the API and dashboard on an ephemeral loopback port of this machine (two runs never collide)
+  XENSIM_API_PUBLISH: "127.0.0.1:",
+};
 
 let skip: string | false = false;
 let build: { ms: number; contextMs: number } | undefined;

@@ -15,6 +15,17 @@ export function faultControlSubject(target: string): string {
 export function faultRecordsSubject(target: string): string {
   return `${FAULT_SUBJECT_PREFIX}.records.${target}`;
 }
+/** Every fault-control server answers a request on this subject with its FaultStatus. */
+export const FAULT_STATUS_SUBJECT = `${FAULT_SUBJECT_PREFIX}.status`;
+
+/** One fault-control server's components: their rules now, how many faults fired, the last few. */
+export interface FaultStatus {
+  target: string;
+  components: Record<
+    string,
+    { seed: number; rules: Readonly<FaultRules>; recordCount: number; lastRecords: FaultRecord[] }
+  >;
+}
 
 /** A fault-control command: rules for one component (or all), or null to clear. */
 export interface FaultCommand {
@@ -75,11 +86,54 @@ export function serveFaultControl(
       },
     }),
   );
+  subs.push(
+    bus.subscribe(FAULT_STATUS_SUBJECT, {
+      callback: (m) => {
+        const status: FaultStatus = { target, components: {} };
+        for (const [n, c] of Object.entries(components))
+          status.components[n] = {
+            seed: c.seed,
+            rules: c.rules,
+            recordCount: c.records.length,
+            lastRecords: c.records.slice(-10),
+          };
+        if (m.reply && !bus.closed) bus.publish(m.reply, enc.encode(JSON.stringify(status)));
+      },
+    }),
+  );
   return {
     stop: () => {
       for (const s of subs) s.unsubscribe();
     },
   };
+}
+
+let statusCounter = 0;
+
+/** Asks every fault-control server on the bus for its FaultStatus; gathers answers for `waitMs`. */
+export async function collectFaultStatus(
+  bus: EventBus,
+  opts: { waitMs?: number } = {},
+): Promise<FaultStatus[]> {
+  const inbox = `${FAULT_SUBJECT_PREFIX}.inbox.status.${process.pid}.${Date.now()}.${++statusCounter}`;
+  const out: FaultStatus[] = [];
+  const sub = bus.subscribe(inbox, {
+    callback: (m) => {
+      try {
+        out.push(JSON.parse(dec.decode(m.data)) as FaultStatus);
+      } catch {
+        // not a status
+      }
+    },
+  });
+  try {
+    await bus.flush();
+    bus.publish(FAULT_STATUS_SUBJECT, new Uint8Array(0), { reply: inbox });
+    await new Promise((r) => setTimeout(r, opts.waitMs ?? 300));
+  } finally {
+    sub.unsubscribe();
+  }
+  return out.sort((a, b) => a.target.localeCompare(b.target));
 }
 
 /** Sets (or with null clears) a running target's faults; resolves with its answer. */

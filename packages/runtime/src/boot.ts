@@ -1,3 +1,4 @@
+import { serveBusMetrics } from "./bus-metrics.js";
 import type * as grpc from "@grpc/grpc-js";
 import {
   type CallClient,
@@ -128,6 +129,7 @@ export async function bootService(
   };
   if (placement.sharedMemory) ctx.sharedMemory = placement.sharedMemory;
   const control = serveFaultControl(bus, placement.name, components);
+  const busMetrics = serveBusMetrics(bus, placement.name, placement.hostId, metrics);
 
   let running: RunningService;
   try {
@@ -135,6 +137,7 @@ export async function bootService(
     await server.listen();
   } catch (err) {
     control.stop();
+    busMetrics.stop();
     await server.close().catch(() => {});
     await bus.close().catch(() => {});
     throw err;
@@ -155,6 +158,7 @@ export async function bootService(
           await running.stop();
         } finally {
           control.stop();
+          busMetrics.stop();
           for (const c of clients) c.close();
           await server.close();
           await bus.close();

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { tempDir } from "@xensim/testkit";
 import fc from "fast-check";
 import { z } from "zod";
-import { ConfigError, parseArgvFlags, parseConfig } from "./config.js";
+import { closest, ConfigError, parseArgvFlags, parseConfig } from "./config.js";
 
 const Schema = z.object({
   name: z.string(),
@@ -73,6 +73,29 @@ test("parseConfig: errors name the key, the problem and where the value came fro
     () => parseConfig(Schema, { overrides: { name: "n", http: { port: 70000 } } }),
     /http\.port: .*65535/,
   );
+});
+
+test("parseConfig: an unknown key names the closest key and every valid key at its place", () => {
+  const Strict = z.object({ ringPages: z.number(), http: z.object({ port: z.number() }).strict() }).strict();
+  assert.throws(
+    () => parseConfig(Strict, { overrides: { ringPage: 1, http: { prt: 1 } } }),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.ok(
+        e.issues.includes(
+          '(root): Unrecognized key: "ringPage"; did you mean ringPages?; valid keys: ringPages, http',
+        ),
+        e.message,
+      );
+      assert.ok(
+        e.issues.includes('http: Unrecognized key: "prt"; did you mean port?; valid keys: port'),
+        e.message,
+      );
+      return true;
+    },
+  );
+  assert.equal(closest("hypervisorhost", ["hypervisor", "hypervisorHost"]), "hypervisorHost");
+  assert.equal(closest("zzzzzz", ["hypervisor", "xenstored"]), undefined);
 });
 
 test("parseArgvFlags: forms of flags", () => {

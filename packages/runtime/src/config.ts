@@ -85,6 +85,44 @@ function unwrap(s: AnySchema | undefined): AnySchema | undefined {
   return s;
 }
 
+/** For an unknown key: the closest known key, and every key the schema has at that place. */
+function validKeysHint(
+  schema: AnySchema,
+  issue: { code: string; path: PropertyKey[]; keys?: string[] },
+): string {
+  if (issue.code !== "unrecognized_keys") return "";
+  const at = schemaAt(schema, issue.path.map(String));
+  if (defOf(at)?.type !== "object") return "";
+  const valid = Object.keys((at as unknown as { shape: Record<string, unknown> }).shape);
+  if (valid.length === 0) return "";
+  const guesses = (issue.keys ?? [])
+    .map((k) => closest(k, valid))
+    .filter((g): g is string => g !== undefined);
+  return `${guesses.length ? `; did you mean ${guesses.join(", ")}?` : ""}; valid keys: ${valid.join(", ")}`;
+}
+
+/** The candidate nearest to `word` by edit distance, when it is near enough to be a typo. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
 /** Turns a string from env or argv into the type the schema expects at that place. */
 function coerce(raw: string, s: AnySchema | undefined): unknown {
   const d = defOf(s);
@@ -252,7 +290,9 @@ export function parseConfig<S extends z.ZodType>(
       let from = origin.get(key);
       for (let n = i.path.length - 1; !from && n > 0; n--)
         from = origin.get(i.path.slice(0, n).map(String).join("."));
-      issues.push(`${key || "(root)"}: ${i.message}${from ? ` (from ${from})` : ""}`);
+      issues.push(
+        `${key || "(root)"}: ${i.message}${from ? ` (from ${from})` : ""}${validKeysHint(schema, i)}`,
+      );
     }
     throw new ConfigError(`invalid configuration:\n  - ${issues.join("\n  - ")}`, issues);
   }

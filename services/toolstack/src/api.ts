@@ -1,13 +1,27 @@
 // xl over HTTP: the routes, their error mapping, and the OpenAPI 3 document that describes them.
 import { FlowError, type Toolstack, ToolstackError } from "@xensim/toolstack";
 import { formatXlCfgError, type ParseOptions, parseDiskSpec, parseXlCfg } from "@xensim/xlcfg";
+import {
+  collectFaultStatus,
+  type EventBus,
+  FAULT_TARGET_ALL,
+  faultControlSubject,
+  type FaultControlReply,
+  validateFaultRules,
+} from "@xensim/bus";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import { type DashboardOptions, registerDashboard } from "./dashboard.js";
 
 export interface ApiOptions {
   toolstack: Toolstack;
   /** How configs are checked (host memory limit, store spec check). */
   parse: Omit<ParseOptions, "file">;
   maxConfigBytes: number;
+  /**
+   * The host's bus and dom0's clients: the fault routes (/faults) and the dashboard (/dashboard/).
+   * Absent: neither is served.
+   */
+  live?: Omit<DashboardOptions, "toolstack">;
 }
 
 const STATUS: Record<ToolstackError["code"], number> = {
@@ -222,6 +236,112 @@ export const OPENAPI = {
         },
       },
     },
+    "/faults": {
+      get: {
+        summary: "Active faults: every service's fault rules now and its last fault records",
+        responses: {
+          "200": json({
+            type: "object",
+            properties: { services: { type: "array", items: ref("FaultStatus") } },
+          }),
+        },
+      },
+      post: {
+        summary: "Set a service's fault rules (events, calls; seeded), as xensim.fault.set.<target>",
+        requestBody: {
+          required: true,
+          ...json({
+            type: "object",
+            required: ["target", "rules"],
+            properties: {
+              target: { type: "string", description: "a service name, or all" },
+              component: {
+                type: "string",
+                description: "bus, calls.server, calls.client.…; default every one",
+              },
+              rules: { type: "object", description: "FaultRules: {seed?, events?: [...], calls?: [...]}" },
+            },
+          }),
+        },
+        responses: {
+          "200": json(ref("FaultReplies")),
+          "400": err("bad rules or target"),
+          "403": err("a cross-origin request"),
+          "504": err("no service answered"),
+        },
+      },
+      delete: {
+        summary: "Heal: clear the fault rules of one service (?target=) or of every service",
+        parameters: [
+          { name: "target", in: "query", required: false, schema: { type: "string" } },
+          { name: "component", in: "query", required: false, schema: { type: "string" } },
+        ],
+        responses: {
+          "200": json(ref("FaultReplies")),
+          "400": err("bad target"),
+          "403": err("a cross-origin request"),
+          "504": err("no service answered"),
+        },
+      },
+    },
+    "/dashboard": { get: { summary: "Redirect to /dashboard/", responses: { "302": { description: "" } } } },
+    "/dashboard/": {
+      get: { summary: "The dashboard page (HTML)", responses: { "200": { description: "" } } },
+    },
+    "/dashboard/assets/{name}": {
+      get: {
+        summary: "The page's scripts and styles (a fixed list; anything else 404)",
+        parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+        responses: { "200": { description: "the asset" }, "404": err("no such asset") },
+      },
+    },
+    "/dashboard/api/panels": {
+      get: {
+        summary: "Which per-domain panels (console, screen) this host has",
+        responses: { "200": { description: "" } },
+      },
+    },
+    "/dashboard/api/snapshot": {
+      get: {
+        summary: "Domains, their disks, guest statuses and the latest block-path figures",
+        responses: { "200": { description: "" } },
+      },
+    },
+    "/dashboard/api/xenstore": {
+      get: {
+        summary: "A xenstore subtree as dom0 reads it (?path=, at most 2000 nodes)",
+        parameters: [{ name: "path", in: "query", required: false, schema: { type: "string" } }],
+        responses: { "200": { description: "" }, "400": err("not a path"), "404": err("ENOENT") },
+      },
+    },
+    "/dashboard/api/domains/{id}/evtchn": {
+      get: {
+        summary: "A domain's event channels (EVTCHNOP_status of each open port)",
+        parameters: [idParam],
+        responses: { "200": { description: "" }, "404": err("no such domain") },
+      },
+    },
+    "/dashboard/api/domains/{id}/console": {
+      get: {
+        summary: "The domain's console output, when a device model serves it",
+        parameters: [idParam],
+        responses: { "200": { description: "text" }, "501": err("no console provider on this host") },
+      },
+    },
+    "/dashboard/api/domains/{id}/screen": {
+      get: {
+        summary: "The domain's screen, when a display backend serves it",
+        parameters: [idParam],
+        responses: { "200": { description: "an image" }, "501": err("no screen provider on this host") },
+      },
+    },
+    "/dashboard/api/events": {
+      get: {
+        summary:
+          "Server-sent events: xenstore (watch on /), stats (per-disk figures, guests, faults) every second",
+        responses: { "200": { description: "text/event-stream" } },
+      },
+    },
     "/actions": {
       get: {
         summary: "What the on_* handling did (newest last)",
@@ -309,6 +429,29 @@ export const OPENAPI = {
         type: "object",
         properties: { acted: { type: "boolean" }, state: { type: "string" } },
       },
+      FaultStatus: {
+        type: "object",
+        properties: {
+          target: { type: "string" },
+          components: { type: "object", additionalProperties: { type: "object" } },
+        },
+      },
+      FaultReplies: {
+        type: "object",
+        properties: {
+          replies: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: {
+                ok: { type: "boolean" },
+                error: { type: "string" },
+                components: { type: "array", items: { type: "string" } },
+              },
+            },
+          },
+        },
+      },
       Action: {
         type: "object",
         properties: {
@@ -335,6 +478,26 @@ export function buildApi(o: ApiOptions): {
     for (const m of [r.method].flat()) if (m !== "HEAD") routes.push({ method: m, url: r.url });
   });
   const ts = o.toolstack;
+
+  // Anything outside the routes: 404 with the API's error shape.
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}` }),
+  );
+  // A write must come from this API's own origin (the dashboard page) or from a client that sends
+  // no Origin (xl, curl): a page on another site cannot drive the toolstack through a browser.
+  app.addHook("onRequest", async (req, reply) => {
+    if (req.method === "GET" || req.method === "HEAD" || req.method === "OPTIONS") return;
+    const origin = req.headers.origin;
+    if (origin === undefined) return;
+    let host: string | undefined;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      host = undefined;
+    }
+    if (host !== req.headers.host)
+      return reply.code(403).send({ error: `cross-origin ${req.method} refused (Origin ${origin})` });
+  });
 
   app.get("/openapi.json", async () => OPENAPI);
 
@@ -496,5 +659,83 @@ export function buildApi(o: ApiOptions): {
   );
 
   app.get("/actions", async () => ({ actions: ts.actions }));
+
+  if (o.live) {
+    const live = o.live;
+    const dashboard = registerDashboard(app, { toolstack: ts, ...live });
+    app.addHook("onClose", async () => dashboard.close());
+    registerFaultRoutes(app, live.bus);
+  }
   return { app, routes };
+}
+
+const TARGET = /^[a-z][a-z0-9-]{0,63}$/;
+const COMPONENT = /^[A-Za-z0-9_.:-]{1,200}$/;
+
+/** Sends a fault-control command to `target` (or every service) and gathers the answers. */
+async function faultCommand(
+  bus: EventBus,
+  target: string,
+  body: { component?: string; rules: unknown },
+  waitMs = 300,
+): Promise<FaultControlReply[]> {
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  const inbox = `xensim.fault.inbox.api.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}`;
+  const replies: FaultControlReply[] = [];
+  const sub = bus.subscribe(inbox, {
+    callback: (m) => {
+      try {
+        replies.push(JSON.parse(dec.decode(m.data)) as FaultControlReply);
+      } catch {
+        // not a reply
+      }
+    },
+  });
+  try {
+    await bus.flush();
+    bus.publish(faultControlSubject(target), enc.encode(JSON.stringify(body)), { reply: inbox });
+    await new Promise((r) => setTimeout(r, waitMs));
+  } finally {
+    sub.unsubscribe();
+  }
+  return replies;
+}
+
+/** GET /faults (active faults), POST /faults (set a service's rules), DELETE /faults (heal). */
+function registerFaultRoutes(app: FastifyInstance, bus: EventBus): void {
+  app.get("/faults", async () => ({ services: await collectFaultStatus(bus, { waitMs: 300 }) }));
+
+  app.post<{ Body: unknown }>("/faults", async (req, reply) => {
+    const b = req.body as { target?: unknown; component?: unknown; rules?: unknown } | null;
+    if (typeof b !== "object" || b === null || typeof b.target !== "string" || !TARGET.test(b.target))
+      return reply.code(400).send({ error: "expected a JSON body {target, component?, rules}" });
+    if (b.component !== undefined && (typeof b.component !== "string" || !COMPONENT.test(b.component)))
+      return reply.code(400).send({ error: "component: a fault component name (bus, calls.server, …)" });
+    let rules;
+    try {
+      rules = validateFaultRules(b.rules as never);
+    } catch (e) {
+      return reply.code(400).send({ error: `rules: ${e instanceof Error ? e.message : String(e)}` });
+    }
+    const replies = await faultCommand(bus, b.target, {
+      rules,
+      ...(typeof b.component === "string" ? { component: b.component } : {}),
+    });
+    if (replies.length === 0) return reply.code(504).send({ error: `no service ${b.target} answered` });
+    const bad = replies.find((r) => !r.ok);
+    if (bad) return reply.code(400).send({ error: bad.error ?? "refused", replies });
+    return { replies };
+  });
+
+  app.delete<{ Querystring: { target?: string; component?: string } }>("/faults", async (req, reply) => {
+    const target = req.query.target ?? FAULT_TARGET_ALL;
+    if (!TARGET.test(target)) return reply.code(400).send({ error: `target: not a service name` });
+    const component = req.query.component;
+    if (component !== undefined && !COMPONENT.test(component))
+      return reply.code(400).send({ error: "component: a fault component name (bus, calls.server, …)" });
+    const replies = await faultCommand(bus, target, { rules: null, ...(component ? { component } : {}) });
+    if (replies.length === 0) return reply.code(504).send({ error: `no service ${target} answered` });
+    return { replies };
+  });
 }

@@ -29,7 +29,14 @@ describe("OpenAPI document", () => {
       newUuid: () => "00000000-0000-4000-8000-000000000000",
       hostMemoryMib: 64,
     });
-    const { app, routes } = buildApi({ toolstack, parse: { maxMemoryMib: 64 }, maxConfigBytes: 4096 });
+    const bus = createInProcessBus({ name: `openapi-${process.pid}` });
+    const { app, routes } = buildApi({
+      toolstack,
+      parse: { maxMemoryMib: 64 },
+      maxConfigBytes: 4096,
+      live: { xs: never as never, bus, evtchnStatus: () => Promise.reject(new Error("not for this test")) },
+    });
+    after(() => bus.close());
     await app.ready();
     assert.ok(routes.length >= 12);
     const paths = OPENAPI.paths as Record<string, Record<string, unknown>>;

@@ -194,6 +194,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
 
     const { app } = buildApi({
       toolstack,
+      live: { xs, bus: ctx.bus, evtchnStatus: (dom, port) => xc.evtchnStatus(dom, port) },
       maxConfigBytes: cfg.maxConfigBytes,
       parse: {
         maxMemoryMib: cfg.maxDomainMemoryMib ?? cfg.hostMemoryMib,

@@ -1,6 +1,7 @@
 // `xensim xenstore …`: client commands in the spirit of the xenstore-* tools.
 import { connectXenstore, defaultXenstoredPath, type XenstoreClient } from "@xensim/xenstore-client";
 import type { Command } from "commander";
+import { examples } from "../command.js";
 import { connectCalls } from "../connect.js";
 
 interface ConnOpts {
@@ -27,7 +28,14 @@ async function open(opts: ConnOpts): Promise<{ client: XenstoreClient; done: () 
       },
     };
   }
-  const client = await connectXenstore({ socket: opts.socket ?? defaultXenstoredPath(), reconnect: false });
+  const socket = opts.socket ?? defaultXenstoredPath();
+  const client = await connectXenstore({ socket, reconnect: false }).catch((e: NodeJS.ErrnoException) => {
+    throw new Error(
+      `cannot reach xenstored at ${socket} (${e.code ?? e.message}).\n` +
+        "Start a host with `npx xensim up` (its xenstored listens on .xensim/xenstored.sock) or " +
+        "`npx xensim xenstored --socket PATH`, then pass --socket PATH or set XENSTORED_PATH.",
+    );
+  });
   return { client, done: () => client.close() };
 }
 
@@ -49,9 +57,16 @@ async function listTree(c: XenstoreClient, path: string, indent: number, out: st
   }
 }
 
-export function registerXenstoreCommands(program: Command): void {
+export default function registerXenstore(program: Command): void {
   const xs = program
     .command("xenstore")
+    .addHelpText(
+      "after",
+      examples(
+        "npx xensim xenstore --socket .xensim/xenstored.sock ls /local/domain",
+        "npx xensim xenstore --grpc 127.0.0.1:PORT --nats nats://127.0.0.1:4222 watch /vm -n 1",
+      ),
+    )
     .description("talk to xenstored (unix socket by default, like the xenstore-* tools)")
     .option(
       "--socket <path>",
@@ -63,6 +78,10 @@ export function registerXenstoreCommands(program: Command): void {
   const conn = (): ConnOpts => xs.opts<ConnOpts>();
 
   xs.command("read <paths...>")
+    .addHelpText(
+      "after",
+      examples("npx xensim xenstore --socket .xensim/xenstored.sock read /local/domain/1/name"),
+    )
     .description("print the value of each path")
     .action((paths: string[]) =>
       run(conn(), async (c) => {
@@ -70,6 +89,10 @@ export function registerXenstoreCommands(program: Command): void {
       }),
     );
   xs.command("write <pathValuePairs...>")
+    .addHelpText(
+      "after",
+      examples("npx xensim xenstore --socket /tmp/xs.sock write /vm/demo/name hello /vm/demo/memory 64"),
+    )
     .description("write PATH VALUE [PATH VALUE …]")
     .action((pairs: string[]) =>
       run(conn(), async (c) => {
@@ -78,6 +101,10 @@ export function registerXenstoreCommands(program: Command): void {
       }),
     );
   xs.command("ls [path]")
+    .addHelpText(
+      "after",
+      examples("npx xensim xenstore --socket .xensim/xenstored.sock ls /local/domain/1/device"),
+    )
     .description("list the tree under path, with values (like xenstore-ls)")
     .action((path: string | undefined) =>
       run(conn(), async (c) => {
@@ -87,18 +114,23 @@ export function registerXenstoreCommands(program: Command): void {
       }),
     );
   xs.command("list <path>")
+    .addHelpText("after", examples("npx xensim xenstore --socket .xensim/xenstored.sock list /local/domain"))
     .description("list the children of path (like xenstore-list)")
     .action((path: string) =>
       run(conn(), async (c) => {
         for (const child of await c.ls(path)) process.stdout.write(`${child}\n`);
       }),
     );
-  xs.command("mkdir <paths...>").action((paths: string[]) =>
-    run(conn(), async (c) => {
-      for (const p of paths) await c.mkdir(p);
-    }),
-  );
+  xs.command("mkdir <paths...>")
+    .description("create empty nodes (and their missing parents)")
+    .addHelpText("after", examples("npx xensim xenstore --socket /tmp/xs.sock mkdir /vm/demo"))
+    .action((paths: string[]) =>
+      run(conn(), async (c) => {
+        for (const p of paths) await c.mkdir(p);
+      }),
+    );
   xs.command("rm <paths...>")
+    .addHelpText("after", examples("npx xensim xenstore --socket /tmp/xs.sock rm /vm/demo"))
     .description("remove paths and everything under them")
     .action((paths: string[]) =>
       run(conn(), async (c) => {
@@ -106,6 +138,7 @@ export function registerXenstoreCommands(program: Command): void {
       }),
     );
   xs.command("exists <path>")
+    .addHelpText("after", examples("npx xensim xenstore --socket /tmp/xs.sock exists /vm/demo && echo yes"))
     .description("exit 0 if the path exists, 1 if not")
     .action((path: string) =>
       run(conn(), async (c) => {
@@ -113,9 +146,11 @@ export function registerXenstoreCommands(program: Command): void {
       }),
     );
   xs.command("chmod <path> <perms...>")
+    .addHelpText("after", examples("npx xensim xenstore --socket /tmp/xs.sock chmod /vm/demo n0 r1"))
     .description("set permissions, owner first: chmod /a n0 r5 b7")
     .action((path: string, perms: string[]) => run(conn(), (c) => c.setPerms(path, perms)));
   xs.command("perms <path>")
+    .addHelpText("after", examples("npx xensim xenstore --socket /tmp/xs.sock perms /vm/demo"))
     .description("print the permissions of a path")
     .action((path: string) =>
       run(conn(), async (c) => {
@@ -123,6 +158,7 @@ export function registerXenstoreCommands(program: Command): void {
       }),
     );
   xs.command("watch <path>")
+    .addHelpText("after", examples("npx xensim xenstore --socket /tmp/xs.sock watch /vm -n 2"))
     .description("print PATH TOKEN for each watch event")
     .option("-n, --count <n>", "exit after this many events")
     .action((path: string, o: { count?: string }) =>

@@ -1,56 +1,24 @@
-// `xensim xenstored …` and `xensim up`: running services.
+// `xensim up`: an emulated Xen host (every service, or some of them as one host process).
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
-import { createInProcessBus, createInProcessCallClient } from "@xensim/bus";
-import { loadXenstoreProto } from "@xensim/proto";
+import { createInProcessBus } from "@xensim/bus";
 import { type HostHandle, startHost } from "@xensim/runtime";
 import type { Command } from "commander";
-import { isServiceName, type ServiceName, serviceEntry } from "../services.js";
+import { examples } from "../command.js";
+import { isServiceName, SERVICE_PACKAGES, type ServiceName, serviceEntry } from "../services.js";
 
-/**
- * Runs one service as this process (the service's own standalone main), with flags translated to
- * the runtime's: the process is the daemon, so `kill -9 <pid>` kills the daemon itself.
- */
-async function runStandalone(entry: string, flags: string[]): Promise<void> {
-  process.argv = [process.argv[0]!, entry, ...flags];
-  await import(entry);
-}
-
-export function registerServiceCommands(program: Command): void {
-  program
-    .command("xenstored")
-    .description("run xenstored standalone: xs wire protocol on a unix socket, gRPC API, persistent state")
-    .requiredOption("--socket <path>", "unix socket for the xs wire protocol (point XENSTORED_PATH here)")
-    .option("--state-dir <dir>", "keep the tree in DIR (snapshot + journal) across restarts")
-    .option("--grpc <host:port>", "also serve the gRPC API at this address")
-    .option("--nats <url>", "publish watch events for gRPC sessions on this NATS server")
-    .option("--fsync", "fsync every journal record")
-    .option("--quota-error <style>", "xenstored (ENOSPC) or oxenstored (EQUOTA)")
-    .option("--http-port <port>", "serve /healthz and /metrics on this port")
-    .action(
-      async (o: {
-        socket: string;
-        stateDir?: string;
-        grpc?: string;
-        nats?: string;
-        fsync?: boolean;
-        quotaError?: string;
-        httpPort?: string;
-      }) => {
-        const flags = ["--socket", o.socket];
-        if (o.stateDir) flags.push("--state-dir", o.stateDir);
-        if (o.grpc) flags.push("--grpc-listen", o.grpc);
-        if (o.nats) flags.push("--nats", o.nats);
-        if (o.fsync) flags.push("--fsync", "true");
-        if (o.quotaError) flags.push("--quota-error", o.quotaError);
-        if (o.httpPort) flags.push("--http-port", o.httpPort);
-        await runStandalone(serviceEntry("xenstored"), flags);
-      },
-    );
-
+export default function registerUp(program: Command): void {
   program
     .command("up")
+    .addHelpText(
+      "after",
+      examples(
+        "npx xensim up",
+        "npx xensim up --no-examples --api-port 0 --state-dir /tmp/xensim",
+        "npx xensim up --nats nats://127.0.0.1:4222 --services hypervisor,xenstored,page-server,guest,toolstack --host-id hostA",
+      ),
+    )
     .description(
       "bring up an emulated Xen host in this process: xenstored, hypervisor, blkback, guest runtime and toolstack in worker threads; creates the guests in examples/",
     )
@@ -118,7 +86,9 @@ async function up(o: UpOptions): Promise<void> {
   mkdirSync(stateDir, { recursive: true });
   const socket = o.socket ?? join(stateDir, "xenstored.sock");
   const names = o.services ? o.services.split(",").map((x) => x.trim()) : [...DEFAULT_UP_SERVICES];
-  for (const n of names) if (!isServiceName(n)) throw new Error(`--services: unknown service ${n}`);
+  const known = Object.keys(SERVICE_PACKAGES).join(", ");
+  for (const n of names)
+    if (!isServiceName(n)) throw new Error(`--services: unknown service ${n} (services: ${known})`);
   const apiPort = o.apiPort === "0" ? await freePort() : Number(o.apiPort);
   const base: Record<string, Record<string, unknown>> = {
     xenstored: { socket, stateDir: join(stateDir, "xenstored") },
@@ -133,7 +103,8 @@ async function up(o: UpOptions): Promise<void> {
   };
   for (const kv of o.set ?? []) {
     const m = /^([a-z-]+)\.([A-Za-z0-9_.]+)=(.*)$/.exec(kv);
-    if (!m || !isServiceName(m[1]!)) throw new Error(`--set ${kv}: expected <service>.<key>=<value>`);
+    if (!m) throw new Error(`--set ${kv}: expected <service>.<key>=<value>, e.g. blkback.maxRingPageOrder=6`);
+    if (!isServiceName(m[1]!)) throw new Error(`--set ${kv}: unknown service ${m[1]} (services: ${known})`);
     let target = (base[m[1]!] ??= {});
     const path = m[2]!.split(".");
     for (const k of path.slice(0, -1)) target = (target[k] ??= {}) as Record<string, unknown>;
@@ -161,7 +132,7 @@ async function up(o: UpOptions): Promise<void> {
   const shutdown = async (why: string, code = 0) => {
     if (stopping) return;
     stopping = true;
-    process.stdout.write(`\n${why}: stopping services\n`);
+    say(`\n${why}: stopping services\n`);
     // Let a domain being created finish (or fail) first: its flow is not cut in half.
     await Promise.race([creating, new Promise((r) => setTimeout(r, 15_000).unref())]);
     await host.stop().catch(() => {});
@@ -185,7 +156,8 @@ async function up(o: UpOptions): Promise<void> {
       (names.includes("toolstack") ? `  toolstack: ${apiUrl} (xensim xl list)\n` : "") +
       (host.httpAddress
         ? `  health: ${host.httpAddress}/healthz  metrics: ${host.httpAddress}/metrics\n`
-        : ""),
+        : "") +
+      (o.nats ? distributedHints(host, o.nats) : ""),
   );
   if (names.includes("toolstack")) writeFileSync(join(stateDir, "toolstack.url"), `${apiUrl}\n`);
   if (o.exitAfterReady) return shutdown("ready");
@@ -202,7 +174,7 @@ async function up(o: UpOptions): Promise<void> {
         status.set(s.domid, s);
         if (firstIoMs === undefined && Number(s.workload?.ios ?? 0) > 0) {
           firstIoMs = Math.round(performance.now() - t0);
-          process.stdout.write(`first guest I/O completed ${firstIoMs} ms after start (domain ${s.domid})\n`);
+          say(`first guest I/O completed ${firstIoMs} ms after start (domain ${s.domid})\n`);
           if (o.exitAfterIo) {
             process.stdout.write(
               `${JSON.stringify({ up: { readyMs, firstIoMs, sinceProcessStartMs: Math.round(performance.now()) } })}\n`,
@@ -224,23 +196,63 @@ async function up(o: UpOptions): Promise<void> {
   let last = "";
   setInterval(
     () => {
-      const lines = [...status.values()]
-        .sort((a, b) => a.domid - b.domid)
-        .map((s) => {
-          const disks = (s.disks ?? [])
-            .map((d) => `${d.vdev}:${d.state}${d.ringPages ? `/${d.ringPages}p` : ""}`)
-            .join(" ");
-          const w = s.workload;
-          const io = w && w.phase !== "idle" ? ` ${w.phase} ${Math.round(w.iops)} IOPS ${w.ios} I/Os` : "";
-          return `  dom${s.domid} ${s.name} ${s.state} [${disks}]${io}`;
-        });
-      const text = lines.join("\n");
-      if (text === last && !tty) return;
-      last = text;
-      if (lines.length > 0) process.stdout.write(`${new Date().toISOString().slice(11, 19)}\n${text}\n`);
+      const guests = [...status.values()].sort((a, b) => a.domid - b.domid);
+      const state = guests.map((s) => {
+        const disks = (s.disks ?? [])
+          .map((d) => `${d.vdev}:${d.state}${d.ringPages ? `/${d.ringPages}p` : ""}`)
+          .join(" ");
+        return `  dom${s.domid} ${s.name} ${s.state} [${disks}]`;
+      });
+      const lines = guests.map((s, i) => {
+        const w = s.workload;
+        return `${state[i]}${w && w.phase !== "idle" ? ` ${w.phase} ${Math.round(w.iops)} IOPS ${w.ios} I/Os` : ""}`;
+      });
+      if (lines.length === 0) return;
+      const block = `${new Date().toISOString().slice(11, 19)}\n${lines.join("\n")}\n`;
+      if (tty) {
+        // Redraw the block in place; anything printed since (say()) keeps it and draws below.
+        process.stdout.write(`${progressLines > 0 ? `\x1b[${progressLines}A\x1b[J` : ""}${block}`);
+        progressLines = lines.length + 1;
+        return;
+      }
+      // Piped: a block only when a guest's or a disk's state changed, not for every IOPS figure.
+      const key = state.join("\n");
+      if (key === last) return;
+      last = key;
+      process.stdout.write(block);
     },
-    tty ? 1000 : 5000,
+    tty ? 1000 : 2000,
   ).unref();
+}
+
+/**
+ * What the next host process of a distributed host needs: this host's gRPC addresses, and for a
+ * host running the hypervisor and xenstored without blkback, the command of a blkback host process.
+ */
+export function distributedHints(
+  host: { hostId: string; services: ReadonlyMap<string, { grpcAddress?: string | undefined }> },
+  natsUrl: string,
+): string {
+  const grpc = [...host.services].filter(([, h]) => h.grpcAddress).map(([n, h]) => `${n}=${h.grpcAddress}`);
+  if (grpc.length === 0) return "";
+  let out = `  gRPC (for other host processes): ${grpc.join(" ")}\n`;
+  const hv = host.services.get("hypervisor")?.grpcAddress;
+  const xs = host.services.get("xenstored")?.grpcAddress;
+  if (hv && xs && !host.services.has("blkback"))
+    out +=
+      `  a blkback host process for it: xensim up --nats ${natsUrl} --services page-server,blkback ` +
+      `--host-id <id> --set blkback.hypervisorHost=${host.hostId} --set blkback.hypervisor=${hv} ` +
+      `--set blkback.xenstored=${xs}\n`;
+  return out;
+}
+
+/** Lines of the status block on the terminal (redrawn in place until something else is printed). */
+let progressLines = 0;
+
+/** Prints a line that stays: the status block is drawn again below it. */
+function say(text: string): void {
+  process.stdout.write(text);
+  progressLines = 0;
 }
 
 /** Creates a domain from every *.cfg in `dir` through the toolstack's API, one at a time. */
@@ -262,31 +274,10 @@ async function createExamples(dir: string, apiUrl: string, isStopping: () => boo
         error?: string;
         messages?: string[];
       };
-      if (res.ok) process.stdout.write(`  created domain ${body.domid} (${body.name}) from ${file}\n`);
-      else process.stdout.write(`  ${file}: ${[body.error, ...(body.messages ?? [])].join("; ")}\n`);
+      if (res.ok) say(`  created domain ${body.domid} (${body.name}) from ${file}\n`);
+      else say(`  ${file}: ${[body.error, ...(body.messages ?? [])].join("; ")}\n`);
     } catch (e) {
-      process.stdout.write(`  ${file}: ${(e as Error).message}\n`);
+      say(`  ${file}: ${(e as Error).message}\n`);
     }
   }
-}
-
-/** An embedded host running xenstored, and an in-process call client for it (benchmarks). */
-export async function embeddedXenstored(): Promise<{
-  calls: ReturnType<typeof createInProcessCallClient>;
-  stop: () => Promise<void>;
-}> {
-  const host = await startHost({
-    services: [{ name: "xenstored", entry: serviceEntry("xenstored"), config: {} }],
-    logLevel: "warn",
-  });
-  await host.ready;
-  const def = loadXenstoreProto().xensim.xenstore.v1.Xenstore.service;
-  const calls = createInProcessCallClient(def, "xenstored");
-  return {
-    calls,
-    stop: async () => {
-      calls.close();
-      await host.stop();
-    },
-  };
 }

@@ -1,10 +1,12 @@
 // `xensim bench link`: the data plane's transport, by measurement (bench/src/link.ts).
 import { LINK_TRANSPORTS, type LinkTransportName, runLinkBench, writeJson } from "@xensim/bench";
 import type { Command } from "commander";
+import { examples } from "../../command.js";
 
-export function registerLinkBenchCommand(bench: Command): void {
+export default function registerLink(bench: Command): void {
   bench
     .command("link")
+    .addHelpText("after", examples("npx xensim bench link --duration-ms 500 --json /tmp/link.json"))
     .description(
       "the same batched record stream between two host processes over gRPC bidi, NATS, framed TCP and framed unix socket: records/s, MB/s, one-record latency beside NATS publish → receive",
     )

@@ -1,0 +1,4 @@
+// `xensim xl` subcommands: one line per command file. A file default-exports a RegisterCommand
+// (../../command.ts) that adds its subcommands under `xl`; keep the lines sorted by name.
+export { default as block } from "./block.js";
+export { default as domains } from "./domains.js";
