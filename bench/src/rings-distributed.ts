@@ -35,6 +35,8 @@ export async function runDistributedBlk(o: DistributedBlkOptions): Promise<BlkRu
   const child = spawn(
     process.execPath,
     [
+      // --cpu-prof and the like reach host A too (a profile of the whole placement).
+      ...process.execArgv,
       new URL("./rings-host-a.js", import.meta.url).pathname,
       JSON.stringify({
         nats: natsUrl,

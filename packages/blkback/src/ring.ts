@@ -38,6 +38,9 @@ import { BackRing, RingError } from "@xensim/ring";
 import type { BlkbackClock, BlkbackHypervisor, BlkbackLogger } from "./environment.js";
 import { RingStats } from "./stats.js";
 
+/** Requests looked at ahead when a first use of pages maps their grants in one batch. */
+const PREFETCH_REQUESTS = 256;
+
 /** Linux xen_blkif_max_pgrants: persistent grants kept per ring (default 1056). */
 export const DEFAULT_MAX_PERSISTENT_GRANTS = 1056;
 
@@ -125,6 +128,9 @@ export class BlkbackRing {
   private readonly abi: XenAbi;
   private readonly slot: Uint8Array;
   private readonly req: BlkifRequest = newBlkifRequest();
+  /** Scratch of prefetchGrants (reads slots ahead without consuming them). */
+  private readonly prefetchReq: BlkifRequest = newBlkifRequest();
+  private readonly prefetchSlot: Uint8Array;
   private readonly pool: Pending[] = [];
   private readonly persistentGrants = new Map<number, PersistentGrant>();
   private readonly maxPersistent: number;
@@ -148,6 +154,7 @@ export class BlkbackRing {
     this.maxPersistent = o.maxPersistentGrants ?? DEFAULT_MAX_PERSISTENT_GRANTS;
     const entry = BLKIF_RING_ENTRY_BYTES[o.abi];
     this.slot = new Uint8Array(entry);
+    this.prefetchSlot = new Uint8Array(entry);
     // Attach at the indices on the page (Linux BACK_RING_ATTACH at rsp_prod): a backend taking over
     // a connected frontend answers from where the last one stopped. Throws request_prod_overflow.
     this.ring = BackRing.attach(o.view, entry, { nrPages: o.nrPages });
@@ -229,7 +236,11 @@ export class BlkbackRing {
           this.ring.consumeRequests(1);
           decodeRequest(this.slot, 0, this.abi, this.req);
           // Plain reads/writes on persistently mapped pages need no call: no promise per request.
-          if (!this.startFast(this.req)) await this.start(this.req);
+          if (this.startFast(this.req)) continue;
+          // First use of pages: map the grants of the requests waiting behind this one too, in one
+          // batch (one round trip when the hypervisor is in another host process), then retry.
+          if (this.o.persistent && (await this.prefetchGrants(cons, n)) && this.startFast(this.req)) continue;
+          await this.start(this.req);
         }
       } while (this.again);
     } catch (e) {
@@ -320,6 +331,62 @@ export class BlkbackRing {
       return;
     }
     this.submitMapped(p, req, segs, nseg, toDevice);
+  }
+
+  /**
+   * Maps, as persistent grants and in one batch, the pages of the plain reads and writes from slot
+   * `cons` on (`count` of them published): hints only — every request is read again, validated and
+   * started as usual when it is consumed (a bad ref just fails here). True when something mapped.
+   */
+  private async prefetchGrants(cons: number, count: number): Promise<boolean> {
+    const room = this.maxPersistent - this.persistentGrants.size;
+    if (room <= 0) return false;
+    const want = new Set<number>();
+    const slot = this.prefetchSlot;
+    const req = this.prefetchReq;
+    for (let i = 0; i < Math.min(count, PREFETCH_REQUESTS) && want.size < room; i++) {
+      const idx = (cons + i) >>> 0;
+      if (i === 0) slot.set(this.slot);
+      else this.ring.copyRequest(idx, slot);
+      decodeRequest(slot, 0, this.abi, req);
+      if (req.operation !== BlkifOp.READ && req.operation !== BlkifOp.WRITE) continue;
+      const nseg = Math.min(req.nrSegments, req.segments.length);
+      for (let k = 0; k < nseg && want.size < room; k++) {
+        const g = req.segments[k]!.gref;
+        if (!this.persistentGrants.has(g)) want.add(g);
+      }
+    }
+    if (want.size === 0) return false;
+    const refs = [...want];
+    const m = await this.o.hv.gnttabMapGrantRefs(this.o.frontend, refs, GNTMAP_host_map);
+    let mapped = 0;
+    const extra: number[] = [];
+    for (let c = 0; c < refs.length; c++) {
+      const r = m.results[c];
+      if (r === undefined || r.status !== GNTST_okay) continue;
+      this.stats.grantsMapped++;
+      const ref = refs[c]!;
+      if (
+        m.view === undefined ||
+        this.persistentGrants.has(ref) ||
+        this.persistentGrants.size >= this.maxPersistent
+      ) {
+        extra.push(r.handle);
+        continue;
+      }
+      this.persistentGrants.set(ref, { handle: r.handle, view: m.view.slice(c * PAGE_SIZE, PAGE_SIZE) });
+      mapped++;
+    }
+    // A partial map yields no view: its successes are given back.
+    if (m.view === undefined)
+      for (const r of m.results)
+        if (r.status === GNTST_okay && !extra.includes(r.handle)) extra.push(r.handle);
+    if (extra.length > 0) {
+      await this.o.hv.gnttabUnmap(extra);
+      this.stats.grantsUnmapped += extra.length;
+    }
+    this.stats.persistentGrants = this.persistentGrants.size;
+    return mapped > 0;
   }
 
   /**

@@ -160,6 +160,12 @@ export class EventChannels {
     Atomics.store(this.i32, p + P_STATE, state | (vcpu << 8));
   }
 
+  /** The domain's shared_info frame (0 when it has no event channels): one load, no view. */
+  sharedInfoFrame(domid: number): number {
+    const w = this.ew(domid, E_SHARED_INFO);
+    return w < 0 ? 0 : Atomics.load(this.i32, w);
+  }
+
   /** The domain's shared_info (for its guest side: scanPending, maskPort, …). */
   sharedInfo(domid: number): MemView {
     const w = this.ew(domid, E_SHARED_INFO);

@@ -77,8 +77,25 @@ export class FrameDecoder {
   private start = 0;
   private end = 0;
 
-  /** Appends `chunk`, then calls `onFrame` for every complete frame. Throws on a bad length. */
+  /**
+   * Calls `onFrame` for every complete frame of what came so far plus `chunk` (whole frames of the
+   * chunk are handed out as views of it, without a copy), keeping a partial frame. Throws on a bad
+   * length.
+   */
   push(chunk: Uint8Array, onFrame: (frame: Uint8Array) => void): void {
+    if (this.end === this.start) {
+      let at = 0;
+      while (chunk.length - at >= 4) {
+        const len =
+          (chunk[at]! | (chunk[at + 1]! << 8) | (chunk[at + 2]! << 16) | (chunk[at + 3]! << 24)) >>> 0;
+        if (len === 0 || len > MAX_FRAME_BYTES) throw new LinkCodecError("too_large", `frame length ${len}`);
+        if (chunk.length - at < 4 + len) break;
+        onFrame(chunk.subarray(at + 4, at + 4 + len));
+        at += 4 + len;
+      }
+      if (at === chunk.length) return;
+      chunk = chunk.subarray(at);
+    }
     this.append(chunk);
     for (;;) {
       const avail = this.end - this.start;
@@ -244,10 +261,19 @@ export class DataFrameBuilder {
   private dv: DataView;
   private p = DATA_HEADER;
   private n = 0;
+  private readonly initial: number;
 
-  constructor(initialBytes = 64 * 1024) {
-    this.buf = new Uint8Array(Math.max(initialBytes, 256));
-    this.dv = new DataView(this.buf.buffer);
+  /**
+   * `alloc`: where frames' buffers come from. Given, `finish` hands out the buffer itself (no copy)
+   * and takes a new one — the socket adapter passes an allocator that does not zero-fill.
+   */
+  constructor(
+    initialBytes = 64 * 1024,
+    private readonly alloc?: (bytes: number) => Uint8Array,
+  ) {
+    this.initial = Math.max(initialBytes, 256);
+    this.buf = alloc ? alloc(this.initial) : new Uint8Array(this.initial);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   /** Bytes the frame would have now (header included). */
@@ -263,10 +289,10 @@ export class DataFrameBuilder {
     if (this.p + bytes <= this.buf.length) return;
     let len = this.buf.length * 2;
     while (len < this.p + bytes) len *= 2;
-    const next = new Uint8Array(len);
+    const next = this.alloc ? this.alloc(len) : new Uint8Array(len);
     next.set(this.buf.subarray(0, this.p));
     this.buf = next;
-    this.dv = new DataView(next.buffer);
+    this.dv = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
 
   range(origin: number, offset: number, src: Uint8Array, srcOff: number, length: number): void {
@@ -394,7 +420,12 @@ export class DataFrameBuilder {
     dv.setUint32(17, hi, true);
     this.buf[21] = h.flags;
     dv.setUint32(22, this.n, true);
-    const out = this.buf.slice(0, this.p);
+    let out: Uint8Array;
+    if (this.alloc) {
+      out = this.buf.subarray(0, this.p);
+      this.buf = this.alloc(Math.max(this.initial, this.p));
+      this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    } else out = this.buf.slice(0, this.p);
     this.p = DATA_HEADER;
     this.n = 0;
     return out;

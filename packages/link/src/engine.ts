@@ -112,6 +112,8 @@ export interface LinkEngineOptions {
   catchUpMs?: number;
   /** Identity put in HELLO (opaque; empty today). */
   identity?: Uint8Array;
+  /** Buffers for DATA frames (the adapter's, not zero-filled); default: fresh Uint8Arrays. */
+  frameAlloc?: (bytes: number) => Uint8Array;
 }
 
 interface OutstandingRequest {
@@ -227,6 +229,9 @@ export class LinkEngine {
   private readonly directoryWaitMs: number;
   private readonly catchUpMs: number;
   private readonly identity: Uint8Array;
+  private readonly frameAlloc: ((bytes: number) => Uint8Array) | undefined;
+  /** Per frame (in the hypervisor's host): peers holding a writable pin (bit i = peer i). */
+  private readonly writableBy: Int32Array;
   private readonly peers = new Map<string, Peer>();
   private readonly byIndex = new Map<number, Peer>();
   private readonly writers = new FrameWriters();
@@ -265,7 +270,9 @@ export class LinkEngine {
     this.directoryWaitMs = o.directoryWaitMs ?? 2000;
     this.catchUpMs = o.catchUpMs ?? 5000;
     this.identity = o.identity ?? new Uint8Array(0);
+    this.frameAlloc = o.frameAlloc;
     this.area = o.store.ensureLink();
+    this.writableBy = new Int32Array(o.store.nrFrames);
     // Events this thread routes (sends it executes for peers) go straight into the peers' frames.
     this.area.routeHook = (peer, domid, vcpu, port) => this.forward(peer, domid, vcpu, port);
     this.area.setOwner(true);
@@ -292,7 +299,7 @@ export class LinkEngine {
       connecting: false,
       sender: new LinkSender(this.senderOpts),
       receiver: new LinkReceiver(this.receiverOpts),
-      builder: new DataFrameBuilder(this.frameBytes + 8192),
+      builder: new DataFrameBuilder(this.frameBytes + 8192, this.frameAlloc),
       events: new Map(),
       sends: new Map(),
       sendSeq: 0,
@@ -467,7 +474,10 @@ export class LinkEngine {
       this.stats.mappingsReleased++;
     }
     p.handles.clear();
-    for (const f of this.directory.dropHost(p.host)) this.tellHolders(f, p.host, false, false);
+    for (const f of this.directory.dropHost(p.host)) {
+      this.writableBy[f]! &= ~(1 << p.index);
+      this.tellHolders(f, p.host, false, false);
+    }
     p.places.clear();
     this.sharesCache.clear();
     const ev = this.eventChannels();
@@ -576,9 +586,11 @@ export class LinkEngine {
   private mayWrite(p: Peer, origin: number): boolean | "wait" {
     const area = this.area;
     if (area.isAuthority) {
+      if (origin >= 0 && origin < this.writableBy.length && (this.writableBy[origin]! & (1 << p.index)) !== 0)
+        return true;
       const owner = this.store.frameOwner(origin);
       if (owner === undefined || owner >= DOMID_XEN) return false;
-      return area.home(owner) === p.index || this.directory.writesThrough(origin, p.host);
+      return area.home(owner) === p.index;
     }
     if (p.index === area.hypervisorPeer) return true;
     return this.writers.may(origin, p.host) ? true : "wait";
@@ -624,10 +636,16 @@ export class LinkEngine {
     }
     const dst = local * PAGE_SIZE + offset;
     if ((offset & 3) === 0 && (len & 3) === 0 && len <= 256) {
-      // Word by word with Atomics: a ring index is never seen torn.
-      const dv = new DataView(src.buffer, src.byteOffset + start, len);
+      // Word by word with Atomics: a ring index is never seen torn (little-endian words).
       const w0 = dst >> 2;
-      for (let i = 0; i < len; i += 4) Atomics.store(this.i32, w0 + (i >> 2), dv.getInt32(i, true));
+      for (let i = 0; i < len; i += 4) {
+        const at = start + i;
+        Atomics.store(
+          this.i32,
+          w0 + (i >> 2),
+          src[at]! | (src[at + 1]! << 8) | (src[at + 2]! << 16) | (src[at + 3]! << 24),
+        );
+      }
     } else this.u8.set(src.subarray(start, start + len), dst);
     this.stats.rangesApplied++;
     return true;
@@ -638,12 +656,8 @@ export class LinkEngine {
   private eventChannels(): EventChannels {
     this.ev ??= new EventChannels(this.store, {
       notify: (d, vcpu) => {
-        try {
-          const si = this.ev!.sharedInfo(d).frames[0]!;
-          Atomics.notify(this.i32, wakeWordIndex(si, vcpu));
-        } catch {
-          // the domain went away
-        }
+        const si = this.ev!.sharedInfoFrame(d);
+        if (si !== 0) Atomics.notify(this.i32, wakeWordIndex(si, vcpu));
       },
     });
     return this.ev;
@@ -815,6 +829,7 @@ export class LinkEngine {
           results.push({ status: r.status, handle: r.handle, origin: r.frame });
           p.handles.set(`${caller}/${r.handle}`, { frame: r.frame, writable, caller, handle: r.handle });
           const pin = this.directory.pin(r.frame, p.host, writable);
+          if (writable) this.writableBy[r.frame]! |= 1 << p.index;
           if (pin.subscribed) {
             area.addSubscriber(r.frame, p.index);
             this.sendFrame(p, r.frame);
@@ -846,6 +861,7 @@ export class LinkEngine {
           if (st !== GNTST_okay) continue;
           p.handles.delete(key);
           const up = this.directory.unpin(m.frame, p.host, m.writable);
+          if (!this.directory.writesThrough(m.frame, p.host)) this.writableBy[m.frame]! &= ~(1 << p.index);
           if (up.unsubscribed) {
             area.removeSubscriber(m.frame, p.index);
             unsubscribed.push(m.frame);

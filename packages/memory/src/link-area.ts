@@ -46,9 +46,8 @@ const A_REQ_SEQ = 16;
 const A_HOME_BASE = 17; // absolute byte offset of the home table (u8 per domid)
 const A_Q_WAITERS = 18;
 const A_LOCK = 20;
-const A_RANGES = 21; // RANGE records appended (stats)
-const A_EVENTS = 22; // EVENT + SEND records appended
 const A_PLACE_GEN = 23; // bumped on every change of a home or a placement
+const A_PLACE_HIGH = 24; // placement entries in use lie below this index
 const A_PEERS = 64; // 32 × 16 words
 const PEER_WORDS = 16;
 const MAX_PEERS = 32;
@@ -71,12 +70,23 @@ const MBOXES = 32;
 const HOME_DOMIDS = 0x8000;
 
 // Queue records: word 0 = type << 24 | total bytes (a multiple of 4), stored last (the commit).
-export const Q_RANGE = 1; // frame, offset | length << 16, subscribers, bytes
+export const Q_RANGE = 1; // frame, offset | length << 16, subscribers, bytes (copied at mark time)
 export const Q_ZERO = 2; // frame, subscribers
 export const Q_EVENT = 3; // peer, domid, vcpu, port
 export const Q_SEND = 4; // caller, port
 export const Q_REQUEST = 5; // mailbox, op, caller, length, payload
 const Q_PAD = 6;
+/**
+ * A bulk range (longer than BULK_RANGE_BYTES: data pages): frame, offset | length << 16,
+ * subscribers, no bytes — the link thread reads them when it drains. Safe for what the split
+ * drivers write in bulk (data pages, ring buffers): a writer rewrites such bytes only after the peer
+ * consumed them, which it can only do once they (and all before them) went on the link. Small
+ * ranges (ring slots, indices, grant entries) are copied when marked: a value read later could
+ * travel before the writes its record follows.
+ */
+export const Q_RANGE_BULK = 7;
+/** Ranges longer than this are bulk (read at drain time). */
+export const BULK_RANGE_BYTES = 512;
 
 /** One record as the consumer sees it (reused: copy what you keep). */
 export interface QueueRecord {
@@ -246,13 +256,6 @@ export class LinkArea {
   get dropped(): number {
     return Atomics.load(this.i32, this.base + A_DROPPED);
   }
-  /** RANGE and EVENT/SEND records appended so far (all threads). */
-  get appended(): { ranges: number; events: number } {
-    return {
-      ranges: Atomics.load(this.i32, this.base + A_RANGES),
-      events: Atomics.load(this.i32, this.base + A_EVENTS),
-    };
-  }
 
   // ---- peers ------------------------------------------------------------------------------------
 
@@ -341,6 +344,8 @@ export class LinkArea {
       const e = this.base + A_PLACE + free * 2;
       Atomics.store(this.i32, e + 1, peer);
       Atomics.store(this.i32, e, key);
+      if (free >= Atomics.load(this.i32, this.base + A_PLACE_HIGH))
+        Atomics.store(this.i32, this.base + A_PLACE_HIGH, free + 1);
     } finally {
       Atomics.add(this.i32, this.base + A_PLACE_GEN, 1);
       unlockWord(this.i32, this.base + A_LOCK);
@@ -352,7 +357,8 @@ export class LinkArea {
     const h = this.home(domid);
     if (h !== 0) return h;
     const key = ((domid << 8) | vcpu) + 1;
-    for (let i = 0; i < MAX_PLACE; i++) {
+    const high = Atomics.load(this.i32, this.base + A_PLACE_HIGH);
+    for (let i = 0; i < high; i++) {
       const e = this.base + A_PLACE + i * 2;
       if (Atomics.load(this.i32, e) === key) return Atomics.load(this.i32, e + 1);
     }
@@ -509,6 +515,16 @@ export class LinkArea {
     const subs = Atomics.load(this.i32, this.fw + frame * 2);
     if (subs === 0) return;
     if (!this.hasOwner) return this.dropOne();
+    if (length > BULK_RANGE_BYTES) {
+      const at = this.reserve(16);
+      if (at < 0) return this.dropOne();
+      const w = at >> 2;
+      this.i32[w + 1] = frame;
+      this.i32[w + 2] = offset | (length << 16);
+      this.i32[w + 3] = subs;
+      this.commit(at, Q_RANGE_BULK, 16);
+      return;
+    }
     const bytes = 16 + ((length + 3) & ~3);
     const at = this.reserve(bytes);
     if (at < 0) return this.dropOne();
@@ -520,7 +536,6 @@ export class LinkArea {
     const dst = at + 16;
     if (length <= 64) for (let i = 0; i < length; i++) this.u8[dst + i] = this.u8[src + i]!;
     else this.u8.copyWithin(dst, src, src + length);
-    Atomics.add(this.i32, this.base + A_RANGES, 1);
     this.commit(at, Q_RANGE, bytes);
   }
 
@@ -545,7 +560,6 @@ export class LinkArea {
     this.i32[w + 2] = domid;
     this.i32[w + 3] = vcpu;
     this.i32[w + 4] = port;
-    Atomics.add(this.i32, this.base + A_EVENTS, 1);
     this.commit(at, Q_EVENT, 20);
   }
 
@@ -563,7 +577,6 @@ export class LinkArea {
     const w = at >> 2;
     this.i32[w + 1] = caller;
     this.i32[w + 2] = port;
-    Atomics.add(this.i32, this.base + A_EVENTS, 1);
     this.commit(at, Q_SEND, 12);
     return true;
   }
@@ -671,13 +684,15 @@ export class LinkArea {
         rec.b = i32[w + 2]!;
         rec.c = i32[w + 3]!;
         rec.d = i32[w + 4]!;
-        if (type === Q_RANGE) {
+        if (type === Q_RANGE || type === Q_RANGE_BULK) {
           const x = rec.b;
           rec.d = rec.c;
           rec.b = x & 0xffff;
           rec.c = x >>> 16;
-          rec.dataOffset = at + 16;
+          // A bulk range's bytes are read from the frame now.
+          rec.dataOffset = type === Q_RANGE ? at + 16 : rec.a * PAGE_SIZE + rec.b;
           rec.dataLength = rec.c;
+          rec.type = Q_RANGE;
         } else if (type === Q_ZERO) {
           rec.d = rec.b;
         } else if (type === Q_SEND) {

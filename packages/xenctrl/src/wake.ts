@@ -21,12 +21,7 @@ export interface NotifyOptions {
 /** The event-channel `notify` hook: Atomics.notify on the receiver's wake word. */
 export function makeNotify(o: NotifyOptions): NotifyFn {
   return (domid, vcpu) => {
-    let frame: number;
-    try {
-      frame = o.evtchn().sharedInfo(domid).frames[0] ?? 0;
-    } catch {
-      return; // the domain went away meanwhile
-    }
-    Atomics.notify(o.store.i32, wakeWordIndex(frame, vcpu));
+    const frame = o.evtchn().sharedInfoFrame(domid);
+    if (frame !== 0) Atomics.notify(o.store.i32, wakeWordIndex(frame, vcpu));
   };
 }

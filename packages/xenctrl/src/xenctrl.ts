@@ -153,7 +153,6 @@ export class XenCtrl {
   /** Another host process: the link adapter. */
   private readonly link: LinkPlane | undefined;
   private readonly ports = new Set<{ close(): void }>();
-  private readonly elide = new Map<number, { gen: number; local: boolean }>();
 
   constructor(private readonly o: XenCtrlOptions) {
     this.domid = o.domid;
@@ -182,20 +181,16 @@ export class XenCtrl {
    * May a ring's "notify needed" check suppress a kick on `port`? When the port's peer receives in
    * this host process, yes, as in Xen. When it receives in another host process, no: its
    * req_event/rsp_event in this copy of the ring may be stale, so every push kicks (the link
-   * coalesces kicks to one port within a flush). Cached per port until a placement changes.
+   * coalesces kicks to one port within a flush). Read from the port table and the placement table
+   * at every push (a few loads): the peer may move its port to another vCPU at any time.
    */
   mayElideKick(port: number): boolean {
     if (this.link) return false;
     const ev = this.ev;
     const link = this.store?.link;
     if (!ev || link === undefined) return true;
-    const gen = link.placementGeneration;
-    const c = this.elide.get(port);
-    if (c && c.gen === gen) return c.local;
     const t = ev.sendTarget(this.domid, port);
-    const local = t === undefined || link.placement(t.domid, t.vcpu) === 0;
-    this.elide.set(port, { gen, local });
-    return local;
+    return t === undefined || link.placement(t.domid, t.vcpu) === 0;
   }
 
   private call<Res>(method: string, req: object): Promise<Res> {

@@ -40,6 +40,7 @@ interface Conn {
   /** The peer host, once known (outbound: from the start; inbound: after its HELLO). */
   peer: string | undefined;
   outbound: boolean;
+  corked: boolean;
 }
 
 export interface LinkAddress {
@@ -197,7 +198,7 @@ export class LinkSockets {
 
   private track(socket: Socket, peer: string | undefined, outbound: boolean): Conn {
     socket.setNoDelay(true);
-    const c: Conn = { socket, decoder: new FrameDecoder(), peer, outbound };
+    const c: Conn = { socket, decoder: new FrameDecoder(), peer, outbound, corked: false };
     this.conns.add(c);
     socket.on("data", (chunk: Buffer) => this.onData(c, chunk));
     socket.on("drain", () => {
@@ -320,6 +321,15 @@ export class LinkSockets {
   }
 
   private rawWrite(c: Conn, bytes: Uint8Array): void {
+    // The frames of one turn of the event loop go out in one writev.
+    if (!c.corked) {
+      c.corked = true;
+      c.socket.cork();
+      process.nextTick(() => {
+        c.corked = false;
+        c.socket.uncork();
+      });
+    }
     if (!c.socket.write(bytes) && c.socket.writableLength > 32 * 1024 * 1024) this.blocked = true;
   }
 

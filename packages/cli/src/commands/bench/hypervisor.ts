@@ -15,27 +15,20 @@ export default function registerHypervisor(bench: Command): void {
     .option("--nats <url>", "NATS server (control plane of the cross-host rows; default: start one)")
     .option("--duration-ms <ms>", "measuring time per row", "2000")
     .option("--batch <n>", "grant refs per map/unmap call in the batched rows", "32")
-    .action(
-      async (o: {
-        json?: string;
-        nats?: string;
-        durationMs: string;
-        batch: string;
-      }) => {
-        const hv = await runHypervisorBench({
-          hypervisorEntry: serviceEntry("hypervisor"),
-          pageServerEntry: serviceEntry("page-server"),
-          ...(o.nats ? { natsUrl: o.nats } : {}),
-          durationMs: Number(o.durationMs),
-          batch: Number(o.batch),
-          log: (l) => process.stdout.write(`${l}\n`),
-        });
-        const result = hv;
-        if (o.json) {
-          writeJson(o.json, result);
-          process.stdout.write(`wrote ${o.json}\n`);
-        }
-        process.exit(0);
-      },
-    );
+    .action(async (o: { json?: string; nats?: string; durationMs: string; batch: string }) => {
+      const hv = await runHypervisorBench({
+        hypervisorEntry: serviceEntry("hypervisor"),
+        pageServerEntry: serviceEntry("page-server"),
+        ...(o.nats ? { natsUrl: o.nats } : {}),
+        durationMs: Number(o.durationMs),
+        batch: Number(o.batch),
+        log: (l) => process.stdout.write(`${l}\n`),
+      });
+      const result = hv;
+      if (o.json) {
+        writeJson(o.json, result);
+        process.stdout.write(`wrote ${o.json}\n`);
+      }
+      process.exit(0);
+    });
 }
