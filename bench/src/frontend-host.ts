@@ -12,6 +12,11 @@ import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 
 export interface FrontendHostOptions {
+  /**
+   * The guest runs in another host process with this id (the three-host placement): the domain is
+   * built homed there and no kernel runs here; `kernel` and `xs` are then undefined.
+   */
+  guestHost?: string;
   nats: string;
   entries: { hypervisor: string; xenstored: string; pageServer: string };
   guestName: string;
@@ -25,9 +30,11 @@ export interface FrontendHost {
   hypervisorAddress: string;
   xenstoredAddress: string;
   domid: number;
-  kernel: GuestKernel;
+  /** What the guest kernel needs to boot (in another host process in the three-host placement). */
+  guest: { storeGfn: number; storePort: number; ramPages: number };
+  kernel: GuestKernel | undefined;
   /** The guest's xenstore (over its ring page). */
-  xs: XenstoreClient;
+  xs: XenstoreClient | undefined;
   /** Writes the vbd's directories as libxl does (as dom0). */
   addVbd(spec: Omit<LibxlVbdSpec, "frontend">): Promise<VbdDirectories>;
   removeVbd(dirs: VbdDirectories): Promise<void>;
@@ -58,15 +65,24 @@ export async function startFrontendHost(o: FrontendHostOptions): Promise<Fronten
   );
   const xs0 = await connectXenstore({ calls: xsCalls, bus, clientName: "toolstack" });
   const xc0 = new XenCtrl({ domid: 0, calls: hv, store: host.sharedMemory });
-  const g = await buildGuest(xc0, xs0, { name: o.guestName, memoryMib: o.guestMemoryMib });
-  const xc = new XenCtrl({ domid: g.domid, calls: hv, store: host.sharedMemory });
-  const kernel = new GuestKernel({ domid: g.domid, xc, ramPages: g.ramPages, slowScanMs: 50 });
-  const xs = await kernel.connectXenstore(g.storeGfn, g.storePort);
+  const g = await buildGuest(xc0, xs0, {
+    name: o.guestName,
+    memoryMib: o.guestMemoryMib,
+    ...(o.guestHost ? { homeHost: o.guestHost } : {}),
+  });
+  let kernel: GuestKernel | undefined;
+  let xs: XenstoreClient | undefined;
+  if (!o.guestHost) {
+    const xc = new XenCtrl({ domid: g.domid, calls: hv, store: host.sharedMemory });
+    kernel = new GuestKernel({ domid: g.domid, xc, ramPages: g.ramPages, slowScanMs: 50 });
+    xs = await kernel.connectXenstore(g.storeGfn, g.storePort);
+  }
   return {
     host,
     hypervisorAddress: host.services.get("hypervisor")!.grpcAddress!,
     xenstoredAddress: host.services.get("xenstored")!.grpcAddress!,
     domid: g.domid,
+    guest: { storeGfn: g.storeGfn, storePort: g.storePort, ramPages: g.ramPages },
     kernel,
     xs,
     async addVbd(spec) {
@@ -79,7 +95,7 @@ export async function startFrontendHost(o: FrontendHostOptions): Promise<Fronten
       await xs0.rm(dirs.backendPath);
     },
     async stop() {
-      await kernel.close();
+      await kernel?.close();
       await xs0.close();
       for (const c of [hv, xsCalls]) c.close();
       await bus.close();

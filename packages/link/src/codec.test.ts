@@ -189,7 +189,7 @@ function read(typeFirst: Uint8Array, checkCount = true): Rec[] {
 
 test("golden bytes: an ACK, a NACK, a one-range DATA frame", () => {
   assert.deepEqual([...encodeAck(0x01020304)], [5, 0, 0, 0, 3, 4, 3, 2, 1]);
-  assert.deepEqual([...encodeNack(9)], [5, 0, 0, 0, 4, 9, 0, 0, 0]);
+  assert.deepEqual([...encodeNack(9, 11)], [9, 0, 0, 0, 4, 9, 0, 0, 0, 11, 0, 0, 0]);
   const b = new DataFrameBuilder();
   b.range(0x11223344, 0x10, Uint8Array.of(0xaa, 0xbb), 0, 2);
   const f = b.finish({ seq: 1, ack: 2, watermark: 3, flags: 0 });
@@ -264,8 +264,8 @@ test("HELLO round-trips, with an identity", () => {
     identity: Uint8Array.of(1, 2, 3),
   };
   assert.deepEqual(decodeHello(encodeHello(h).subarray(4)), h);
-  assert.deepEqual(decodeAckNack(encodeAck(12).subarray(4)), { type: FRAME_ACK, value: 12 });
-  assert.deepEqual(decodeAckNack(encodeNack(13).subarray(4)), { type: FRAME_NACK, value: 13 });
+  assert.deepEqual(decodeAckNack(encodeAck(12).subarray(4)), { type: FRAME_ACK, value: 12, to: 12 });
+  assert.deepEqual(decodeAckNack(encodeNack(13, 20).subarray(4)), { type: FRAME_NACK, value: 13, to: 20 });
 });
 
 test("truncated or corrupted frames fail with LinkCodecError, nothing else", () => {

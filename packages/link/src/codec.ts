@@ -6,7 +6,7 @@
 //             | u16 identityLen | identity                               (first frame of a connection)
 //   DATA   2  u32 seq | u32 ack | u64 watermark | u8 flags | u32 count | records…
 //   ACK    3  u32 ack
-//   NACK   4  u32 from                                                   (first missing seq)
+//   NACK   4  u32 from | u32 to                                         (the missing seqs)
 //
 // Records inside a DATA frame (each starts with its u8 type):
 //   RANGE     1  u16 length | u32 origin | u16 offset | bytes            (exactly the bytes written)
@@ -222,16 +222,29 @@ export function encodeAck(ack: number): Uint8Array {
   return out;
 }
 
-export function encodeNack(from: number): Uint8Array {
-  const out = encodeAck(from);
+/** NACK: the receiver misses seqs [from, to] (it holds `to` + 1 already, or to = from). */
+export function encodeNack(from: number, to: number = from): Uint8Array {
+  const out = new Uint8Array(13);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 9, true);
   out[4] = FRAME_NACK;
+  dv.setUint32(5, from >>> 0, true);
+  dv.setUint32(9, to >>> 0, true);
   return out;
 }
 
-/** The u32 of an ACK or NACK frame. */
-export function decodeAckNack(frame: Uint8Array): { type: number; value: number } {
-  if (frame.length !== 5 || (frame[0] !== FRAME_ACK && frame[0] !== FRAME_NACK)) bad("not an ACK/NACK");
-  return { type: frame[0]!, value: new DataView(frame.buffer, frame.byteOffset, 5).getUint32(1, true) };
+/** The u32 of an ACK (`value`), or a NACK's range (`value` = from, `to`). */
+export function decodeAckNack(frame: Uint8Array): { type: number; value: number; to: number } {
+  const dv = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  if (frame[0] === FRAME_ACK && frame.length === 5) {
+    const v = dv.getUint32(1, true);
+    return { type: FRAME_ACK, value: v, to: v };
+  }
+  if (frame[0] === FRAME_NACK && frame.length === 9) {
+    const from = dv.getUint32(1, true);
+    return { type: FRAME_NACK, value: from, to: dv.getUint32(5, true) };
+  }
+  return bad("not an ACK/NACK");
 }
 
 // ---- DATA frames ------------------------------------------------------------------------------

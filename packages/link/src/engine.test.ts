@@ -124,7 +124,7 @@ test("property: at every fence the replica holds the writer's bytes (random writ
   const op = fc.record({
     frame: fc.integer({ min: 0, max: 2 }),
     word: fc.integer({ min: 0, max: 1020 }),
-    words: fc.integer({ min: 1, max: 64 }),
+    words: fc.integer({ min: 1, max: 256 }), // beyond 128 words (512 bytes): bulk ranges, read when drained
     kick: fc.boolean(),
   });
   let resyncs = 0;

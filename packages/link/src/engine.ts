@@ -400,8 +400,8 @@ export class LinkEngine {
         p.sender.onAck(decodeAckNack(frame).value, now);
         break;
       case FRAME_NACK: {
-        const r = p.sender.onNack(decodeAckNack(frame).value, now);
-        this.retransmit(p, r);
+        const n = decodeAckNack(frame);
+        this.retransmit(p, p.sender.onNack(n.value, n.to, now));
         break;
       }
       default:
@@ -491,6 +491,12 @@ export class LinkEngine {
     const h = decodeDataHeader(frame);
     p.sender.onAck(h.ack, this.now);
     const v = p.receiver.receive(h.seq, (h.flags & DATA_RESYNC) !== 0, frame, this.now);
+    if (v === "duplicate") {
+      // A retransmission of what we have: say so now (the sender probes a stalled ack with it).
+      p.ackedSent = p.receiver.applied;
+      this.transport.write(p.host, encodeAck(p.receiver.applied));
+      return;
+    }
     if (v !== "apply") return;
     this.applyFrame(p, h);
     for (const next of p.receiver.applyDone(h.seq)) this.applyFrame(p, decodeDataHeader(next));
@@ -1234,7 +1240,7 @@ export class LinkEngine {
       const nack = p.receiver.nack(now);
       if (nack !== undefined) {
         this.stats.nacksSent++;
-        this.transport.write(p.host, encodeNack(nack));
+        this.transport.write(p.host, encodeNack(nack.from, nack.to));
       }
       if (p.receiver.applied > p.ackedSent && now - p.appliedAt >= this.ackDelayMs) {
         p.ackedSent = p.receiver.applied;

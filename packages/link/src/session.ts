@@ -61,6 +61,8 @@ export class LinkSender {
   private progressAt = 0;
   /** The next frame restarts the sequence. */
   resyncPending = false;
+  /** The retransmit timeout now (doubles while the ack does not move). */
+  private rto: number;
   /** Frames sent, retransmitted, resyncs. */
   readonly stats = { frames: 0, retransmitted: 0, resyncs: 0, evicted: 0 };
 
@@ -68,6 +70,7 @@ export class LinkSender {
     this.windowFrames = o.windowFrames ?? 65536;
     this.windowBytes = o.windowBytes ?? 256 * 1024 * 1024;
     this.retransmitMs = o.retransmitMs ?? 200;
+    this.rto = this.retransmitMs;
   }
 
   /** The seq the next DATA frame gets. */
@@ -117,28 +120,35 @@ export class LinkSender {
     while (this.window.length > 0 && this.window[0]!.seq <= this.acked)
       this.windowSize -= this.window.shift()!.frame.length;
     this.progressAt = now;
+    this.rto = this.retransmitMs;
   }
 
-  /** The peer misses frames from `from` on. */
-  onNack(from: number, now: number): Retransmit {
+  /** The peer misses frames [from, to] (it has what follows `to`). */
+  onNack(from: number, to: number, now: number): Retransmit {
     this.onAck(from - 1, now);
-    return this.from(from);
+    return this.from(from, to);
   }
 
-  private from(from: number): Retransmit {
+  private from(from: number, to = Number.POSITIVE_INFINITY): Retransmit {
     if (from >= this.next) return { kind: "frames", frames: [] };
     if (this.window.length === 0 || from < this.window[0]!.seq) return this.resync();
     const i = from - this.window[0]!.seq;
-    const frames = this.window.slice(i).map((s) => s.frame);
+    const j = Math.min(this.window.length, to - this.window[0]!.seq + 1);
+    const frames = this.window.slice(i, Math.max(i + 1, j)).map((s) => s.frame);
     this.stats.retransmitted += frames.length;
     return { kind: "frames", frames };
   }
 
-  /** Frames to retransmit now because the ack stalled (a lost tail); none while it moves. */
+  /**
+   * The oldest unacknowledged frame again when the ack has not moved for the retransmit timeout (a
+   * lost tail: the receiver answers a duplicate with an ACK and a gap with a NACK). The timeout
+   * doubles while the ack stays put (up to 5 s), so a slow peer is not flooded with copies.
+   */
   due(now: number): Retransmit | undefined {
-    if (this.window.length === 0 || now - this.progressAt < this.retransmitMs) return undefined;
+    if (this.window.length === 0 || now - this.progressAt < this.rto) return undefined;
     this.progressAt = now;
-    return this.from(this.acked + 1);
+    this.rto = Math.min(this.rto * 2, 5000);
+    return this.from(this.acked + 1, this.acked + 1);
   }
 
   /**
@@ -236,13 +246,15 @@ export class LinkReceiver {
     return out;
   }
 
-  /** The first missing seq when a gap has outlived the grace (and was not NACKed just now). */
-  nack(now: number): number | undefined {
+  /** The missing seqs when a gap has outlived the grace (and was not NACKed just now). */
+  nack(now: number): { from: number; to: number } | undefined {
     if (this.gapSince === undefined || this.early.size === 0) return undefined;
     if (now - this.gapSince < this.nackGraceMs || now - this.lastNackAt < this.nackGraceMs) return undefined;
     this.lastNackAt = now;
     this.stats.nacks++;
-    return this.applied + 1;
+    let lowest = Number.POSITIVE_INFINITY;
+    for (const k of this.early.keys()) lowest = Math.min(lowest, k);
+    return { from: this.applied + 1, to: lowest - 1 };
   }
 
   /** Early frames held. */

@@ -41,7 +41,6 @@ export interface LinkMapResult {
 export class LinkPlane {
   readonly area: LinkArea;
   private homeReady: Promise<void> | undefined;
-  private tableFrames: number[] = [];
   private readonly placed = new Set<string>();
 
   constructor(
@@ -206,10 +205,8 @@ export class LinkPlane {
   /** The granter's table here: replicas of its grant frames (origin frames from the hypervisor). */
   async grantTable(originFrames: readonly number[]): Promise<MemView> {
     await this.ensureHome();
-    if (originFrames.length !== this.tableFrames.length) {
-      await this.sync();
-      this.tableFrames = [...originFrames];
-    }
+    // Frames the table grew by are new at the hypervisor's host: their replicas come on the link.
+    if (originFrames.some((f) => this.area.replicaOf(f) === 0)) await this.sync();
     return this.localView(originFrames);
   }
 

@@ -153,6 +153,8 @@ export class XenCtrl {
   /** Another host process: the link adapter. */
   private readonly link: LinkPlane | undefined;
   private readonly ports = new Set<{ close(): void }>();
+  /** Link placement: this host's copy of our grant table (grows with gnttabSetupTable). */
+  private grantTableView: MemView | undefined;
 
   constructor(private readonly o: XenCtrlOptions) {
     this.domid = o.domid;
@@ -423,12 +425,15 @@ export class XenCtrl {
     }
     if (this.link) {
       // Our table's frames are replicated here like any other: the entry is written in our copy
-      // and travels on the link (markWritten), no call.
-      const q = await this.gnttabQuerySize(this.domid);
-      if (q.status !== GNTST_okay) return -XenErrno.EINVAL;
-      const t = await this.gnttabSetupTable(this.domid, q.nrFrames);
-      if (t.status !== GNTST_okay) return -XenErrno.EINVAL;
-      return this.link.grantAccess(await this.link.grantTable(t.frames), ref, domid, gfn, readonly);
+      // and travels on the link (markWritten), no call — once the table's frames are known here.
+      if (!this.grantTableView || ref >= this.grantTableView.byteLength / 8) {
+        const q = await this.gnttabQuerySize(this.domid);
+        if (q.status !== GNTST_okay) return -XenErrno.EINVAL;
+        const t = await this.gnttabSetupTable(this.domid, q.nrFrames);
+        if (t.status !== GNTST_okay) return -XenErrno.EINVAL;
+        this.grantTableView = await this.link.grantTable(t.frames);
+      }
+      return this.link.grantAccess(this.grantTableView, ref, domid, gfn, readonly);
     }
     return this.rc("GnttabGrantAccess", { ref, domid, gfn, readonly });
   }
