@@ -229,7 +229,10 @@ export class LinkEngine {
   private readonly directoryWaitMs: number;
   private readonly catchUpMs: number;
   private readonly identity: Uint8Array;
-  private readonly frameAlloc: ((bytes: number) => Uint8Array) | undefined;
+  private readonly frameAlloc: (bytes: number) => Uint8Array;
+  /** Frame buffers the peers acknowledged, for the next frames (no allocation per frame). */
+  private readonly spareBuffers: Uint8Array[] = [];
+  private readonly frameBufferBytes: number;
   /** Per frame (in the hypervisor's host): peers holding a writable pin (bit i = peer i). */
   private readonly writableBy: Int32Array;
   private readonly peers = new Map<string, Peer>();
@@ -270,12 +273,29 @@ export class LinkEngine {
     this.directoryWaitMs = o.directoryWaitMs ?? 2000;
     this.catchUpMs = o.catchUpMs ?? 5000;
     this.identity = o.identity ?? new Uint8Array(0);
-    this.frameAlloc = o.frameAlloc;
+    this.frameAlloc = o.frameAlloc ?? ((n) => new Uint8Array(n));
+    this.frameBufferBytes = this.frameBytes + 8192;
     this.area = o.store.ensureLink();
     this.writableBy = new Int32Array(o.store.nrFrames);
     // Events this thread routes (sends it executes for peers) go straight into the peers' frames.
     this.area.routeHook = (peer, domid, vcpu, port) => this.forward(peer, domid, vcpu, port);
     this.area.setOwner(true);
+  }
+
+  /** A buffer for a DATA frame: an acknowledged one again when it has the usual size. */
+  private frameBuffer(n: number): Uint8Array {
+    if (n <= this.frameBufferBytes) {
+      const b = this.spareBuffers.pop();
+      if (b) return b;
+      return this.frameAlloc(this.frameBufferBytes);
+    }
+    return this.frameAlloc(n);
+  }
+
+  /** The peer acknowledged `frame`: nothing refers to its buffer any more (it was written). */
+  private recycle(frame: Uint8Array): void {
+    if (frame.byteOffset !== 0 || frame.buffer.byteLength !== this.frameBufferBytes) return;
+    if (this.spareBuffers.length < 256) this.spareBuffers.push(new Uint8Array(frame.buffer));
   }
 
   /** The link thread stops: producers drop (and count) instead of queueing. */
@@ -297,9 +317,9 @@ export class LinkEngine {
       epoch: undefined,
       ready: false,
       connecting: false,
-      sender: new LinkSender(this.senderOpts),
+      sender: new LinkSender({ ...this.senderOpts, acked: (f) => this.recycle(f) }),
       receiver: new LinkReceiver(this.receiverOpts),
-      builder: new DataFrameBuilder(this.frameBytes + 8192, this.frameAlloc),
+      builder: new DataFrameBuilder(this.frameBufferBytes, (n) => this.frameBuffer(n)),
       events: new Map(),
       sends: new Map(),
       sendSeq: 0,

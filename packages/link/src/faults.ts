@@ -46,8 +46,10 @@ export class FrameFaults {
   plan(frame: Uint8Array, now: number): Uint8Array[] {
     const r = this.rules;
     const out: Uint8Array[] = [];
+    // Frames held are copies: the sender reuses a frame's buffer once the peer acknowledged it,
+    // which a retransmission may make happen before the held copy is written.
     if (now < this.stalledUntil) {
-      this.stalled.push(frame);
+      this.stalled.push(frame.slice());
       return out;
     }
     const roll = this.random();
@@ -59,12 +61,12 @@ export class FrameFaults {
     if (roll < (p += r.stall ?? 0)) {
       const [lo, hi] = r.stallMs ?? [20, 80];
       this.stalledUntil = now + lo + this.random() * (hi - lo);
-      this.stalled.push(frame);
+      this.stalled.push(frame.slice());
       this.record("stall", now, frame.length);
       return out;
     }
     if (roll < (p += r.reorder ?? 0) && !this.held) {
-      this.held = { frame, until: now + (r.reorderMs ?? 5) };
+      this.held = { frame: frame.slice(), until: now + (r.reorderMs ?? 5) };
       this.record("reorder", now, frame.length);
       return out;
     }

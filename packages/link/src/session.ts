@@ -35,6 +35,8 @@ export interface SenderOptions {
   windowBytes?: number;
   /** Retransmit from the oldest unacknowledged frame when the ack has not moved for this long, ms. */
   retransmitMs?: number;
+  /** Called with each frame the peer acknowledged (its buffer may be used again). */
+  acked?: (frame: Uint8Array) => void;
 }
 
 interface Sent {
@@ -66,7 +68,10 @@ export class LinkSender {
   /** Frames sent, retransmitted, resyncs. */
   readonly stats = { frames: 0, retransmitted: 0, resyncs: 0, evicted: 0 };
 
+  private readonly ackedHook: ((frame: Uint8Array) => void) | undefined;
+
   constructor(o: SenderOptions = {}) {
+    this.ackedHook = o.acked;
     this.windowFrames = o.windowFrames ?? 65536;
     this.windowBytes = o.windowBytes ?? 256 * 1024 * 1024;
     this.retransmitMs = o.retransmitMs ?? 200;
@@ -117,8 +122,11 @@ export class LinkSender {
   onAck(ack: number, now: number): void {
     if (ack <= this.acked) return;
     this.acked = Math.min(ack, this.next - 1);
-    while (this.window.length > 0 && this.window[0]!.seq <= this.acked)
-      this.windowSize -= this.window.shift()!.frame.length;
+    while (this.window.length > 0 && this.window[0]!.seq <= this.acked) {
+      const f = this.window.shift()!.frame;
+      this.windowSize -= f.length;
+      this.ackedHook?.(f);
+    }
     this.progressAt = now;
     this.rto = this.retransmitMs;
   }
