@@ -22,4 +22,5 @@ export {
   physmapMemory,
   PortDispatcher,
 } from "./environment.js";
+export { BlkfrontLifecycle } from "./lifecycle.js";
 export { probeBlkfronts, type BlkfrontProbe, type BlkfrontProbeOptions } from "./probe.js";
