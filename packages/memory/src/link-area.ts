@@ -6,8 +6,9 @@
 //   - an origin word per frame: the frame's number in the hypervisor's host (frames are named
 //     across hosts by it), for replicas held here;
 //   - the record queue: a multi-producer single-consumer ring of bytes. Producers (any thread) append
-//     RANGE records (the bytes written, copied at mark time), EVENT, SEND and REQUEST records; the
-//     link thread (the page-server) drains it. Program order of one thread is queue order;
+//     RANGE records (small ones with a copy of the bytes, bulk ones read at drain time), EVENT, SEND
+//     and REQUEST records; the link thread (the page-server) drains it. Program order of one thread
+//     is queue order;
 //   - the peer directory (index → host id), the placement of event channels (a domain's home peer,
 //     dom0 vCPUs registered by other hosts), shadow shared_info frames of domains whose events are
 //     delivered here, the origin → replica map, and reply mailboxes for requests.
