@@ -4,11 +4,12 @@
 // writes a request, kicks (a SEND record); A's guest sees exactly those bytes after its event,
 // answers and kicks back; B's receiver (its shadow shared_info) sees the answer after its event.
 // 200 rounds, then 150 more with every link fault on both page-servers (drop, duplicate, reorder,
-// stall frames; seeded); the unmap leaves no pin (endForeignAccess succeeds).
+// stall frames; seeded); grant copies requested from B (the copy sees B's writes, B sees its
+// result on return); the unmap leaves no pin (endForeignAccess succeeds).
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { GNTMAP_host_map, GNTST_okay } from "@xensim/abi";
+import { GNTCOPY_dest_gref, GNTCOPY_source_gref, GNTMAP_host_map, GNTST_okay } from "@xensim/abi";
 import { connectNatsBus, createGrpcCallClient } from "@xensim/bus";
 import { LINK_SUBJECTS } from "@xensim/link";
 import { loadHypervisorProto } from "@xensim/proto";
@@ -108,6 +109,24 @@ describe("grant mapped across host processes over the link", () => {
             all.some((c) => (c[kind] ?? 0) > 0),
             `link faults injected: ${JSON.stringify(all)}`,
           );
+      }
+
+      // A grant copy from this host (GNTTABOP_copy on the link): the hypervisor's host copies the
+      // bytes this host just wrote, and the result is here when the call returns.
+      for (let k = 1; k <= 20; k++) {
+        for (let i = 0; i < 64; i++) view.setU8(3000 + i, (k * 13 + i) & 255);
+        view.markWritten(3000, 64);
+        const st = await dom0.gnttabCopy([
+          {
+            source: { ref: a.ref, domid: a.domid, offset: 3000 },
+            dest: { ref: a.ref, domid: a.domid, offset: 3500 + k },
+            len: 64,
+            flags: GNTCOPY_source_gref | GNTCOPY_dest_gref,
+          },
+        ]);
+        assert.deepEqual(st, [GNTST_okay]);
+        for (let i = 0; i < 64; i++)
+          assert.equal(view.getU8(3500 + k + i), (k * 13 + i) & 255, `copy ${k}, byte ${i}`);
       }
 
       assert.deepEqual(await dom0.gnttabUnmap([m.results[0]!.handle]), [GNTST_okay]);

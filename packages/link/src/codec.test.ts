@@ -27,11 +27,15 @@ import {
   RecordReader,
 } from "./codec.js";
 import {
+  decodeCopyRequest,
   decodeMapReply,
   decodeMapRequest,
+  decodeStatuses,
   decodeUnmapReply,
+  encodeCopyRequest,
   encodeMapReply,
   encodeMapRequest,
+  encodeStatuses,
   encodeUnmapReply,
 } from "./requests.js";
 
@@ -297,7 +301,7 @@ test("truncated or corrupted frames fail with LinkCodecError, nothing else", () 
   assert.throws(() => new DataFrameBuilder().range(1, 4000, new Uint8Array(200), 0, 200), LinkCodecError);
 });
 
-test("request payloads round-trip (map, map reply, unmap reply)", () => {
+test("request payloads round-trip (map, map reply, unmap reply, copy, statuses)", () => {
   const q = { dom: 5, flags: 1, refs: [8, 9, 4000], watermarks: [{ writer: "hostG", seq: 2 ** 33 }] };
   assert.deepEqual(decodeMapRequest(encodeMapRequest(q)), q);
   const r = {
@@ -311,4 +315,18 @@ test("request payloads round-trip (map, map reply, unmap reply)", () => {
   const u = { statuses: [0, -3], unsubscribed: [700] };
   assert.deepEqual(decodeUnmapReply(encodeUnmapReply(u)), u);
   assert.throws(() => decodeMapReply(Uint8Array.of(255, 255, 255, 255)), LinkCodecError);
+  const c = {
+    ops: [
+      {
+        source: { ref: 9, gmfn: 0, domid: 5, offset: 512 },
+        dest: { ref: 0, gmfn: 0x1234, domid: 0x7ff0, offset: 4095 },
+        len: 700,
+        flags: 1,
+      },
+    ],
+    watermarks: [{ writer: "hostB", seq: 17 }],
+  };
+  assert.deepEqual(decodeCopyRequest(encodeCopyRequest(c)), c);
+  assert.deepEqual(decodeStatuses(encodeStatuses([0, -3, -12])), [0, -3, -12]);
+  assert.throws(() => decodeCopyRequest(encodeCopyRequest(c).subarray(0, 20)), LinkCodecError);
 });

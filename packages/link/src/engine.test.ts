@@ -7,7 +7,14 @@
 // forwarded, fenced events.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { GNTMAP_host_map, GNTMAP_readonly, GNTST_okay } from "@xensim/abi";
+import {
+  GNTCOPY_dest_gref,
+  GNTCOPY_source_gref,
+  GNTMAP_host_map,
+  GNTMAP_readonly,
+  GNTST_okay,
+  GNTST_permission_denied,
+} from "@xensim/abi";
 import { scanPending } from "@xensim/evtchn";
 import { grantAccess } from "@xensim/gnttab";
 import { Hypervisor } from "@xensim/hypervisor";
@@ -15,6 +22,7 @@ import { PAGE_SIZE } from "@xensim/memory";
 import { seededRandom, testSeed } from "@xensim/testkit";
 import fc from "fast-check";
 import { encodeHello, FRAME_DATA, FrameDecoder, LINK_VERSION } from "./codec.js";
+import { type CopyOp, decodeStatuses, encodeCopyRequest, OP_COPY } from "./requests.js";
 import { BLKBACK_VCPU, LinkThread, pattern, type TwoHosts, twoHosts } from "./testing/rig.js";
 import { SimNet } from "./testing/sim.js";
 
@@ -314,6 +322,38 @@ test("a write to a frame the peer may not write is refused and counted; the stre
   assert.equal(t.H.engine.directory.refused.get("hostB"), 1);
   assert.deepEqual(gSpare.read(0, 16), before, "the frame is unchanged");
   assert.equal(rounds(t, 5), 5, "the rest of the stream goes on");
+});
+
+test("a grant copy from another host: done after that host's writes, its result there before the answer", () => {
+  const t = twoHosts(seed);
+  const m = t.back.map(0, t.domU, [8, 9]);
+  assert.deepEqual(m.statuses, [GNTST_okay, GNTST_okay]);
+  const bRing = t.back.store.viewOfFrames([m.locals[0]!]);
+  const bData = t.back.store.viewOfFrames([m.locals[1]!]);
+  const copyOp = (k: number): CopyOp => ({
+    source: { ref: 9, domid: t.domU, offset: 512 },
+    dest: { ref: 8, domid: t.domU, offset: 1024 + k },
+    len: 700,
+    flags: GNTCOPY_source_gref | GNTCOPY_dest_gref,
+  });
+  const copy = (caller: number, ops: CopyOp[]) =>
+    decodeStatuses(t.back.request(OP_COPY, caller, encodeCopyRequest({ ops, watermarks: [] })));
+  for (let k = 1; k <= 5; k++) {
+    // B writes the source, then asks for the copy at once: the request follows the bytes.
+    bData.write(512, pattern(k, 7, 700));
+    bData.markWritten(512, 700);
+    assert.deepEqual(copy(0, [copyOp(k)]), [GNTST_okay], `copy ${k}`);
+    const hRing = t.guest.store.viewOfFrames([t.frames.ring]);
+    assert.deepEqual(hRing.read(1024 + k, 700), pattern(k, 7, 700), `copy ${k} at the hypervisor's host`);
+    assert.deepEqual(bRing.read(1024 + k, 700), pattern(k, 7, 700), `copy ${k} back at B with the answer`);
+  }
+  // Refusals come from the same core, with its codes: a domain B does not act for, a bad ref.
+  assert.deepEqual(copy(t.domU, [copyOp(0)]), [GNTST_permission_denied]);
+  const bad: CopyOp = { ...copyOp(0), source: { ref: 4000, domid: t.domU, offset: 0 } };
+  const expected = t.hv.gt.gnttabCopy(0, bad);
+  assert.notEqual(expected, GNTST_okay);
+  assert.deepEqual(copy(0, [bad, copyOp(9)]), [expected, GNTST_okay]);
+  assert.deepEqual(t.back.unmap(0, m.handles).statuses, [GNTST_okay, GNTST_okay]);
 });
 
 test("three hosts: guest, hypervisor and backend apart; forwarded events wait for their fences", () => {

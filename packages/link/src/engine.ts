@@ -57,12 +57,16 @@ import {
   decodeMapRequest,
   decodeUnmapReply,
   decodeUnmapRequest,
+  decodeCopyRequest,
+  encodeCopyRequest,
   encodeMapReply,
   encodeMapRequest,
   encodeRc,
+  encodeStatuses,
   encodeUnmapReply,
   type FramePeer,
   type MapResult,
+  OP_COPY,
   OP_END_ACCESS,
   OP_HOME,
   OP_MAP,
@@ -129,7 +133,9 @@ interface Stall {
   since: number;
 }
 
-interface ParkedMap {
+/** A map or copy waiting until this host applied the writes its requester had seen. */
+interface ParkedRequest {
+  op: number;
   peer: Peer;
   id: number;
   caller: number;
@@ -239,7 +245,7 @@ export class LinkEngine {
   private readonly byIndex = new Map<number, Peer>();
   private readonly writers = new FrameWriters();
   private readonly watermarks = new Watermarks<{ domid: number; vcpu: number; port: number }>();
-  private readonly parkedMaps: ParkedMap[] = [];
+  private readonly parkedRequests: ParkedRequest[] = [];
   private gt: GrantTables | undefined;
   private ev: EventChannels | undefined;
   /** Records drained so far: this host's stream position (watermarks, fences). */
@@ -474,8 +480,8 @@ export class LinkEngine {
     p.builder.reset();
     // Parked events on its watermark are released (nothing of its old stream will come).
     for (const e of this.watermarks.reset(p.host)) this.deliverLocal(e.domid, e.vcpu, e.port);
-    for (let i = this.parkedMaps.length - 1; i >= 0; i--)
-      if (this.parkedMaps[i]!.peer === p) this.parkedMaps.splice(i, 1);
+    for (let i = this.parkedRequests.length - 1; i >= 0; i--)
+      if (this.parkedRequests[i]!.peer === p) this.parkedRequests.splice(i, 1);
     // Requests we made of it will never be answered: fail them (the mailbox gets -EIO-like replies).
     for (const q of p.outstanding.values()) this.failRequest(q);
     p.outstanding.clear();
@@ -802,15 +808,10 @@ export class LinkEngine {
       this.reply(p, id, cached.op, cached.payload);
       return;
     }
-    if (op === OP_MAP) {
-      const q = decodeMapRequest(payload);
-      const behind = q.watermarks.some(
-        (f) => f.writer !== this.hostId && !this.watermarks.reached(f.writer, f.seq),
-      );
-      if (behind) {
-        this.parkedMaps.push({ peer: p, id, caller, payload, since: this.now });
-        return;
-      }
+    const seen = requestWatermarks(op, payload);
+    if (seen?.some((f) => f.writer !== this.hostId && !this.watermarks.reached(f.writer, f.seq))) {
+      this.parkedRequests.push({ op, peer: p, id, caller, payload, since: this.now });
+      return;
     }
     this.stats.requestsExecuted++;
     let out: Uint8Array;
@@ -926,6 +927,15 @@ export class LinkEngine {
       }
       case OP_SYNC:
         return encodeRc(0);
+      case OP_COPY: {
+        // After the requester's writes (they came first on its link) and those it had seen from
+        // other hosts (its watermarks): the source bytes here are what it saw. What the copy
+        // writes travels to the destination's holders before the reply (reply() drains first).
+        const q = decodeCopyRequest(payload);
+        if (!this.actsFor(p, caller)) return encodeStatuses(q.ops.map(() => GNTST_permission_denied));
+        const gt = this.grantTables();
+        return encodeStatuses(q.ops.map((op) => gt.gnttabCopy(caller, op)));
+      }
       default:
         return encodeRc(-XenErrno.ENOSYS);
     }
@@ -1101,11 +1111,13 @@ export class LinkEngine {
               this.area.deliverReply(rec.d, encodeRc(-XenErrno.ENOTCONN));
               return;
             }
-            if (rec.c === OP_MAP) {
-              // The mapper's applied watermarks: the hypervisor's host catches up with them first.
-              const q = decodeMapRequest(payload);
-              q.watermarks = this.watermarks.entries().filter((w) => w.writer !== hv.host);
-              payload = encodeMapRequest(q);
+            if (rec.c === OP_MAP || rec.c === OP_COPY) {
+              // The requester's applied watermarks: the hypervisor's host catches up with them first.
+              payload = withWatermarks(
+                rec.c,
+                payload,
+                this.watermarks.entries().filter((w) => w.writer !== hv.host),
+              );
             }
             const id = hv.nextRequestId++;
             hv.outstanding.set(id, { mailbox: rec.d, op: rec.c, caller: rec.b, payload });
@@ -1268,16 +1280,13 @@ export class LinkEngine {
       }
       if (p.stall && now - p.stall.since >= this.directoryWaitMs) this.resume(p);
     }
-    for (let i = 0; i < this.parkedMaps.length;) {
-      const m = this.parkedMaps[i]!;
-      const q = decodeMapRequest(m.payload);
-      const ready = q.watermarks.every(
-        (f) => f.writer === this.hostId || this.watermarks.reached(f.writer, f.seq),
-      );
+    for (let i = 0; i < this.parkedRequests.length;) {
+      const m = this.parkedRequests[i]!;
+      const seen = requestWatermarks(m.op, m.payload) ?? [];
+      const ready = seen.every((f) => f.writer === this.hostId || this.watermarks.reached(f.writer, f.seq));
       if (ready || now - m.since >= this.catchUpMs) {
-        this.parkedMaps.splice(i, 1);
-        q.watermarks = [];
-        this.executeRequest(m.peer, m.id, OP_MAP, m.caller, encodeMapRequest(q));
+        this.parkedRequests.splice(i, 1);
+        this.executeRequest(m.peer, m.id, m.op, m.caller, withoutWatermarks(m.op, m.payload));
       } else i++;
     }
     this.flush();
@@ -1304,4 +1313,25 @@ function copyFrame(h: DataFrame): Uint8Array {
   dv.setUint32(18, h.count, true);
   out.set(h.body, 22);
   return out;
+}
+
+/** The watermarks a map or copy request names (undefined for other requests). */
+function requestWatermarks(op: number, payload: Uint8Array): Fence[] | undefined {
+  try {
+    if (op === OP_MAP) return decodeMapRequest(payload).watermarks;
+    if (op === OP_COPY) return decodeCopyRequest(payload).watermarks;
+  } catch {
+    return undefined; // a bad payload: execute() answers it
+  }
+  return undefined;
+}
+
+function withWatermarks(op: number, payload: Uint8Array, watermarks: Fence[]): Uint8Array {
+  if (op === OP_MAP) return encodeMapRequest({ ...decodeMapRequest(payload), watermarks });
+  return encodeCopyRequest({ ...decodeCopyRequest(payload), watermarks });
+}
+
+/** The request without its watermarks (caught up, or waited long enough): executed as it is. */
+function withoutWatermarks(op: number, payload: Uint8Array): Uint8Array {
+  return withWatermarks(op, payload, []);
 }

@@ -18,6 +18,8 @@ export const OP_HOME = 5;
  * for a domain homed at the requester, their ZERO records) went out on the link.
  */
 export const OP_SYNC = 7;
+/** GNTTABOP_copy: executed at the hypervisor's host once it caught up with the requester's view. */
+export const OP_COPY = 8;
 
 const utf8Enc = new TextEncoder();
 const utf8Dec = new TextDecoder("utf-8", { fatal: true });
@@ -256,6 +258,82 @@ export function decodeUnmapReply(b: Uint8Array): UnmapReply {
   for (let i = 0; i < m; i++) unsubscribed.push(r.u32());
   r.end();
   return { statuses, unsubscribed };
+}
+
+// ---- copy ---------------------------------------------------------------------------------------
+
+/** One side of a grant copy (gnttab_copy_ptr): a grant ref, or a gmfn of the caller (DOMID_SELF). */
+export interface CopyPtr {
+  ref?: number;
+  gmfn?: number;
+  domid: number;
+  offset: number;
+}
+
+export interface CopyOp {
+  source: CopyPtr;
+  dest: CopyPtr;
+  len: number;
+  /** GNTCOPY_source_gref | GNTCOPY_dest_gref. */
+  flags: number;
+}
+
+export interface CopyRequest {
+  ops: CopyOp[];
+  /** The requester host's applied watermarks of other hosts: the hypervisor's host catches up first. */
+  watermarks: Fence[];
+}
+
+const ptr = (w: ByteWriter, p: CopyPtr): void => {
+  w.u32(p.ref ?? 0)
+    .u32(p.gmfn ?? 0)
+    .u16(p.domid)
+    .u16(p.offset);
+};
+
+export function encodeCopyRequest(q: CopyRequest): Uint8Array {
+  const w = new ByteWriter().u32(q.ops.length);
+  for (const op of q.ops) {
+    ptr(w, op.source);
+    ptr(w, op.dest);
+    w.u32(op.len).u16(op.flags);
+  }
+  w.u8(q.watermarks.length);
+  for (const f of q.watermarks) w.str(f.writer).u64(f.seq);
+  return w.bytes();
+}
+
+export function decodeCopyRequest(b: Uint8Array): CopyRequest {
+  const r = new ByteReader(b);
+  const n = r.count(30);
+  const readPtr = (): CopyPtr => ({ ref: r.u32(), gmfn: r.u32(), domid: r.u16(), offset: r.u16() });
+  const ops: CopyOp[] = [];
+  for (let i = 0; i < n; i++) {
+    const source = readPtr();
+    const dest = readPtr();
+    ops.push({ source, dest, len: r.u32(), flags: r.u16() });
+  }
+  const nw = r.u8();
+  const watermarks: Fence[] = [];
+  for (let i = 0; i < nw; i++) watermarks.push({ writer: r.str(), seq: r.u64() });
+  r.end();
+  return { ops, watermarks };
+}
+
+/** GNTST_* (or rc) per op. */
+export function encodeStatuses(statuses: readonly number[]): Uint8Array {
+  const w = new ByteWriter().u32(statuses.length);
+  for (const s of statuses) w.i32(s);
+  return w.bytes();
+}
+
+export function decodeStatuses(b: Uint8Array): number[] {
+  const r = new ByteReader(b);
+  const n = r.count(4);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(r.i32());
+  r.end();
+  return out;
 }
 
 // ---- small ones ----------------------------------------------------------------------------------

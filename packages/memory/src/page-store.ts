@@ -226,6 +226,19 @@ export class PageStore implements Backing {
     return Atomics.load(this.i32, H_HYPERVISOR) === 1;
   }
 
+  /**
+   * [offset, offset+length) of `frame` was written (within the frame): what `MemView.markWritten`
+   * reports, for writers without a view (the grant-copy core). It reaches the write log and, when
+   * other host processes hold the frame, the link.
+   */
+  markWritten(frame: number, offset: number, length: number): void {
+    if (offset < 0 || length < 0 || offset + length > PAGE_SIZE || !this.isValidFrame(frame))
+      throw new PageStoreError("bad_frame", `markWritten ${frame}+[${offset}, ${length})`);
+    if (length === 0) return;
+    this.link?.written(frame, offset, length);
+    if (this.writeLog !== NO_WRITE_LOG) this.writeLog.written(frame, offset, length);
+  }
+
   /** The hypervisor marks the store it runs on (the authority of every frame, docs/data-plane.md). */
   markHypervisor(): void {
     Atomics.store(this.i32, H_HYPERVISOR, 1);

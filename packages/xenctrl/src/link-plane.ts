@@ -7,11 +7,15 @@ import { GNTMAP_readonly, GNTST_general_error, GNTST_okay, XenErrno } from "@xen
 import { unmaskPort, wakeWordIndex } from "@xensim/evtchn";
 import { grantAccess } from "@xensim/gnttab";
 import {
+  type CopyOp,
   decodeMapReply,
+  decodeStatuses,
+  encodeCopyRequest,
   decodeRc,
   decodeUnmapReply,
   encodeMapRequest,
   encodeUnmapRequest,
+  OP_COPY,
   OP_END_ACCESS,
   OP_HOME,
   OP_MAP,
@@ -32,6 +36,8 @@ const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 /** Refs per map request (its reply must fit a mailbox). */
 const MAP_CHUNK = 256;
+/** Ops per copy request (30 bytes each; the reply, 4 per op, fits a mailbox). */
+const COPY_CHUNK = 256;
 
 export interface LinkMapResult {
   results: Array<{ status: number; handle: number; frame: number; devBusAddr: number }>;
@@ -198,6 +204,26 @@ export class LinkPlane {
         await this.request(OP_UNMAP, encodeUnmapRequest(handles.slice(i, i + 1024))),
       );
       out.push(...r.statuses.map((s) => (s === -1 ? GNTST_general_error : s)));
+    }
+    return out;
+  }
+
+  /**
+   * GNTTABOP_copy, executed by the hypervisor's host after the writes this host made or had seen;
+   * what it writes reaches this host before the answer. GNTST_* per op.
+   */
+  async copy(ops: readonly CopyOp[]): Promise<number[]> {
+    const out: number[] = [];
+    for (let i = 0; i < ops.length; i += COPY_CHUNK) {
+      const chunk = ops.slice(i, i + COPY_CHUNK);
+      const reply = await this.request(OP_COPY, encodeCopyRequest({ ops: chunk, watermarks: [] }));
+      let statuses: number[];
+      try {
+        statuses = decodeStatuses(reply);
+      } catch {
+        statuses = chunk.map(() => GNTST_general_error);
+      }
+      out.push(...statuses);
     }
     return out;
   }

@@ -490,6 +490,7 @@ export class XenCtrl {
   async gnttabCopy(ops: readonly CopyOp[]): Promise<number[]> {
     const gt = this.gt;
     if (gt) return ops.map((op) => gt.gnttabCopy(this.domid, op));
+    if (this.link) return this.link.copy(ops);
     const r = await this.call<GnttabStatusReply__Output>("GnttabCopy", {
       ops: ops.map((op) => ({
         source: {
