@@ -152,10 +152,7 @@ export type {
 } from "./gen/xensim/pageserver/v1/AllocFramesRequest.js";
 export type { FrameWrite, FrameWrite__Output } from "./gen/xensim/pageserver/v1/FrameWrite.js";
 export type { LinkPeer, LinkPeer__Output } from "./gen/xensim/pageserver/v1/LinkPeer.js";
-export type {
-  LinkStatusReply,
-  LinkStatusReply__Output,
-} from "./gen/xensim/pageserver/v1/LinkStatusReply.js";
+export type { LinkStatusReply, LinkStatusReply__Output } from "./gen/xensim/pageserver/v1/LinkStatusReply.js";
 export type {
   WriteFramesReply,
   WriteFramesReply__Output,
