@@ -17,6 +17,7 @@ import {
   FrameDecoder,
   LinkCodecError,
   REC_DIRECTORY,
+  REC_DIRECTORY_ACK,
   REC_EVENT,
   REC_EVENT_ALL,
   REC_RANGE,
@@ -50,7 +51,8 @@ type Rec =
   | { t: "send"; seq: number; caller: number; port: number }
   | { t: "request"; id: number; op: number; caller: number; payload: Uint8Array }
   | { t: "reply"; id: number; op: number; payload: Uint8Array }
-  | { t: "directory"; origin: number; add: boolean; writable: boolean; host: string }
+  | { t: "directory"; origin: number; add: boolean; writable: boolean; host: string; token: number }
+  | { t: "directoryAck"; token: number }
   | { t: "eventAll"; domid: number };
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
@@ -105,7 +107,9 @@ const recArb: fc.Arbitrary<Rec> = fc.oneof(
     add: fc.boolean(),
     writable: fc.boolean(),
     host,
+    token: u32,
   }),
+  fc.record({ t: fc.constant("directoryAck" as const), token: u32 }),
   fc.record({ t: fc.constant("eventAll" as const), domid: fc.integer({ min: 0, max: 0xffff }) }),
 );
 
@@ -135,7 +139,10 @@ function build(
         b.reply(r.id, r.op, r.payload);
         break;
       case "directory":
-        b.directory(r.origin, r.add, r.writable, r.host);
+        b.directory(r.origin, r.add, r.writable, r.host, r.token);
+        break;
+      case "directoryAck":
+        b.directoryAck(r.token);
         break;
       case "eventAll":
         b.eventAll(r.domid);
@@ -180,7 +187,17 @@ function read(typeFirst: Uint8Array, checkCount = true): Rec[] {
         out.push({ t: "reply", id: x.id, op: x.op, payload: r.payload().slice() });
         break;
       case REC_DIRECTORY:
-        out.push({ t: "directory", origin: x.origin, add: x.add, writable: x.writable, host: x.host });
+        out.push({
+          t: "directory",
+          origin: x.origin,
+          add: x.add,
+          writable: x.writable,
+          host: x.host,
+          token: x.id,
+        });
+        break;
+      case REC_DIRECTORY_ACK:
+        out.push({ t: "directoryAck", token: x.id });
         break;
       case REC_EVENT_ALL:
         out.push({ t: "eventAll", domid: x.domid });

@@ -15,12 +15,14 @@
 //   SEND      4  u64 seq | u16 caller | u32 port                         (EVTCHNOP_send to the hypervisor's host)
 //   REQUEST   5  u32 id | u8 op | u16 caller | u32 length | payload
 //   REPLY     6  u32 id | u8 op | u32 length | payload
-//   DIRECTORY 7  u32 origin | u8 flags (1 add, 2 writable) | u8 hostLen | host
+//   DIRECTORY 7  u32 origin | u8 flags (1 add, 2 writable) | u8 hostLen | host | u32 token
+//                (token ≠ 0: answer with DIRECTORY_ACK once every later write goes to `host` too)
 //   EVENT_ALL 8  u16 domid                                               (after a resync)
+//   DIRECTORY_ACK 9  u32 token
 //
 // A protocol module: no node:*, no clock, no randomness.
 
-export const LINK_VERSION = 1;
+export const LINK_VERSION = 2;
 export const FRAME_HELLO = 1;
 export const FRAME_DATA = 2;
 export const FRAME_ACK = 3;
@@ -37,6 +39,7 @@ export const REC_REQUEST = 5;
 export const REC_REPLY = 6;
 export const REC_DIRECTORY = 7;
 export const REC_EVENT_ALL = 8;
+export const REC_DIRECTORY_ACK = 9;
 
 /** Largest frame accepted (a DATA frame is cut well below it). */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -399,17 +402,27 @@ export class DataFrameBuilder {
     this.n++;
   }
 
-  directory(origin: number, add: boolean, writable: boolean, host: string): void {
+  /** `token` ≠ 0 asks the receiver for a DIRECTORY_ACK once it applied this record. */
+  directory(origin: number, add: boolean, writable: boolean, host: string, token = 0): void {
     const h = utf8Enc.encode(host);
     if (h.length > 255) throw new LinkCodecError("bad_record", "host id too long");
-    this.room(7 + h.length);
+    this.room(11 + h.length);
     const p = this.p;
     this.buf[p] = REC_DIRECTORY;
     this.dv.setUint32(p + 1, origin >>> 0, true);
     this.buf[p + 5] = (add ? 1 : 0) | (writable ? 2 : 0);
     this.buf[p + 6] = h.length;
     this.buf.set(h, p + 7);
-    this.p += 7 + h.length;
+    this.dv.setUint32(p + 7 + h.length, token >>> 0, true);
+    this.p += 11 + h.length;
+    this.n++;
+  }
+
+  directoryAck(token: number): void {
+    this.room(5);
+    this.buf[this.p] = REC_DIRECTORY_ACK;
+    this.dv.setUint32(this.p + 1, token >>> 0, true);
+    this.p += 5;
     this.n++;
   }
 
@@ -489,6 +502,7 @@ export interface RecordView {
   seq: number;
   /** EVENT's fence writer ("" = no fence), DIRECTORY's host. */
   host: string;
+  /** REQUEST/REPLY: the request id; DIRECTORY/DIRECTORY_ACK: the token. */
   id: number;
   op: number;
   /** DIRECTORY: add (else remove), writable. */
@@ -613,10 +627,15 @@ export class RecordReader {
         r.writable = (f & 2) !== 0;
         const hl = b[p + 5]!;
         p += 6;
-        need(hl);
+        need(hl + 4);
         r.host = decodeHost(b.subarray(p, p + hl));
-        return p + hl;
+        r.id = dv.getUint32(p + hl, true);
+        return p + hl + 4;
       }
+      case REC_DIRECTORY_ACK:
+        need(4);
+        r.id = dv.getUint32(p, true);
+        return p + 4;
       case REC_EVENT_ALL:
         need(2);
         r.domid = dv.getUint16(p, true);

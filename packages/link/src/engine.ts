@@ -41,6 +41,7 @@ import {
   FRAME_NACK,
   LINK_VERSION,
   REC_DIRECTORY,
+  REC_DIRECTORY_ACK,
   REC_EVENT,
   REC_EVENT_ALL,
   REC_RANGE,
@@ -130,6 +131,18 @@ interface OutstandingRequest {
 interface Stall {
   frame: DataFrame;
   reader: RecordReader;
+  since: number;
+}
+
+/** A map reply waiting for DIRECTORY_ACKs (tokens) of the frames' other writers. */
+interface HeldMap {
+  peer: Peer;
+  id: number;
+  reply: Uint8Array;
+  /** Frames whose bytes go to the peer before the reply. */
+  frames: number[];
+  /** token → the writer host that must confirm. */
+  tokens: Map<number, string>;
   since: number;
 }
 
@@ -246,6 +259,15 @@ export class LinkEngine {
   private readonly writers = new FrameWriters();
   private readonly watermarks = new Watermarks<{ domid: number; vcpu: number; port: number }>();
   private readonly parkedRequests: ParkedRequest[] = [];
+  /**
+   * Map replies held until the frames' other writers confirmed the new holder (DIRECTORY_ACK):
+   * from then on each of them sends its writes of the frame to it as well, and everything it wrote
+   * before is here — so the frame's bytes can go to the new holder, then the reply.
+   */
+  private readonly heldMaps = new Map<number, HeldMap>();
+  private nextToken = 1;
+  /** Set by execute(OP_MAP): the frames to send and the confirmations to wait for. */
+  private mapWait: { frames: number[]; tokens: Map<number, string> } | undefined;
   private gt: GrantTables | undefined;
   private ev: EventChannels | undefined;
   /** Records drained so far: this host's stream position (watermarks, fences). */
@@ -377,6 +399,20 @@ export class LinkEngine {
     this.transport.connect(p.host);
   }
 
+  /**
+   * Would a HELLO be accepted (right version, another host, not an older epoch of a known peer)?
+   * Nothing changes: the adapter asks before it lets a new connection replace a working one.
+   */
+  acceptsHello(frame: Uint8Array): boolean {
+    try {
+      const h = decodeHello(frame);
+      if (h.version !== LINK_VERSION || h.hostId === this.hostId) return false;
+      return helloVerdict(this.peers.get(h.hostId)?.epoch, h.epoch) !== "stale";
+    } catch {
+      return false;
+    }
+  }
+
   /** The adapter's connection to `peer` is open: say HELLO. */
   onOpen(host: string): void {
     const p = this.peer(host);
@@ -482,6 +518,13 @@ export class LinkEngine {
     for (const e of this.watermarks.reset(p.host)) this.deliverLocal(e.domid, e.vcpu, e.port);
     for (let i = this.parkedRequests.length - 1; i >= 0; i--)
       if (this.parkedRequests[i]!.peer === p) this.parkedRequests.splice(i, 1);
+    // Map replies held for it are void; confirmations it owed will not come (it writes no more).
+    for (const [token, h] of [...this.heldMaps]) {
+      if (h.peer === p) {
+        this.heldMaps.delete(token);
+        h.tokens.delete(token);
+      } else if (h.tokens.get(token) === p.host) this.confirmHolder(token);
+    }
     // Requests we made of it will never be answered: fail them (the mailbox gets -EIO-like replies).
     for (const q of p.outstanding.values()) this.failRequest(q);
     p.outstanding.clear();
@@ -598,7 +641,11 @@ export class LinkEngine {
         this.onReply(p, r.id, r.op, reader.payload().slice());
         return true;
       case REC_DIRECTORY:
-        this.onDirectory(p, r.origin, r.add, r.writable, r.host);
+        this.onDirectory(p, r.origin, r.add, r.writable, r.host, r.id);
+        return true;
+      case REC_DIRECTORY_ACK:
+        if (this.area.isAuthority) this.confirmHolder(r.id);
+        else this.refuse(p, "DIRECTORY_ACK to a host without the hypervisor");
         return true;
       case REC_EVENT_ALL:
         this.raiseAll(r.domid);
@@ -607,6 +654,14 @@ export class LinkEngine {
         this.refuse(p, `record type ${r.type}`);
         return true;
     }
+  }
+
+  /** A map request of this host is waiting for its reply (at a host without the hypervisor). */
+  private mapOutstanding(): boolean {
+    const hv = this.peerAt(this.area.hypervisorPeer);
+    if (!hv || this.area.isAuthority) return false;
+    for (const q of hv.outstanding.values()) if (q.op === OP_MAP) return true;
+    return false;
   }
 
   private refuse(p: Peer, why: string): void {
@@ -638,7 +693,10 @@ export class LinkEngine {
   ): boolean {
     const may = this.mayWrite(p, origin);
     if (may === "wait") {
-      if (this.now - (p.stall?.since ?? this.now) < this.directoryWaitMs) return false;
+      // The directory, or the reply of a map this host is waiting for, names the writer: until
+      // then its stream pauses here (nothing after this record is applied, so order holds).
+      if (this.now - (p.stall?.since ?? this.now) < this.directoryWaitMs || this.mapOutstanding())
+        return false;
     }
     if (may !== true) {
       this.stats.refusedRanges++;
@@ -808,6 +866,7 @@ export class LinkEngine {
       this.reply(p, id, cached.op, cached.payload);
       return;
     }
+    for (const h of this.heldMaps.values()) if (h.peer === p && h.id === id) return; // held: answered later
     const seen = requestWatermarks(op, payload);
     if (seen?.some((f) => f.writer !== this.hostId && !this.watermarks.reached(f.writer, f.seq))) {
       this.parkedRequests.push({ op, peer: p, id, caller, payload, since: this.now });
@@ -815,15 +874,51 @@ export class LinkEngine {
     }
     this.stats.requestsExecuted++;
     let out: Uint8Array;
+    this.mapWait = undefined;
     try {
       out = this.execute(p, op, caller, payload);
     } catch (err) {
       this.log?.warn({ peer: p.host, op, err: String(err) }, "link: bad request");
       out = encodeRc(-XenErrno.EINVAL);
     }
+    const wait = this.mapWait as { frames: number[]; tokens: Map<number, string> } | undefined;
+    this.mapWait = undefined;
+    if (wait && wait.tokens.size > 0) {
+      const held: HeldMap = {
+        peer: p,
+        id,
+        reply: out,
+        frames: wait.frames,
+        tokens: wait.tokens,
+        since: this.now,
+      };
+      for (const t of wait.tokens.keys()) this.heldMaps.set(t, held);
+      return;
+    }
+    if (wait) for (const f of wait.frames) this.sendFrame(p, f);
     p.replies.set(id, { op, payload: out });
     if (p.replies.size > REPLY_CACHE) p.replies.delete(p.replies.keys().next().value!);
     this.reply(p, id, op, out);
+  }
+
+  /** A writer confirmed a new holder (or can no longer): the map reply goes once all did. */
+  private confirmHolder(token: number): void {
+    const h = this.heldMaps.get(token);
+    if (!h) return;
+    this.heldMaps.delete(token);
+    h.tokens.delete(token);
+    if (h.tokens.size > 0) return;
+    this.releaseHeld(h);
+  }
+
+  private releaseHeld(h: HeldMap): void {
+    for (const t of h.tokens.keys()) this.heldMaps.delete(t);
+    h.tokens.clear();
+    const p = h.peer;
+    for (const f of h.frames) this.sendFrame(p, f);
+    p.replies.set(h.id, { op: OP_MAP, payload: h.reply });
+    if (p.replies.size > REPLY_CACHE) p.replies.delete(p.replies.keys().next().value!);
+    this.reply(p, h.id, OP_MAP, h.reply);
   }
 
   private reply(p: Peer, id: number, op: number, payload: Uint8Array): void {
@@ -847,6 +942,8 @@ export class LinkEngine {
         const gt = this.grantTables();
         const writable = (q.flags & GNTMAP_readonly) === 0;
         const seen = new Set<number>();
+        const wait = { frames: [] as number[], tokens: new Map<number, string>() };
+        this.mapWait = wait;
         for (const ref of q.refs) {
           const r = gt.mapGrantRef(caller, { dom: q.dom, ref, flags: q.flags });
           if (r.status !== GNTST_okay) {
@@ -859,9 +956,11 @@ export class LinkEngine {
           if (writable) this.writableBy[r.frame]! |= 1 << p.index;
           if (pin.subscribed) {
             area.addSubscriber(r.frame, p.index);
-            this.sendFrame(p, r.frame);
+            // Its bytes go after the other writers of the frame confirmed the new holder.
+            wait.frames.push(r.frame);
           }
-          if (pin.subscribed || pin.becameWriter) this.tellHolders(r.frame, p.host, true, writable);
+          if (pin.subscribed || pin.becameWriter)
+            this.tellHolders(r.frame, p.host, true, writable, pin.subscribed ? wait.tokens : undefined);
           if (!seen.has(r.frame)) {
             seen.add(r.frame);
             for (const h of this.holders(r.frame))
@@ -965,12 +1064,24 @@ export class LinkEngine {
   }
 
   /** Tell the other holders of `frame` that `host` holds it (add) or no longer (remove). */
-  private tellHolders(frame: number, host: string, add: boolean, writable: boolean): void {
+  private tellHolders(
+    frame: number,
+    host: string,
+    add: boolean,
+    writable: boolean,
+    confirm?: Map<number, string>,
+  ): void {
     this.sharesCache.clear();
     for (const h of this.holders(frame)) {
       if (h === host) continue;
       const t = this.peer(h);
-      t.builder.directory(frame, add, writable, host);
+      // A holder that writes the frame confirms a new holder: its writes from then on go there too.
+      let token = 0;
+      if (confirm && this.mayHostWrite(frame, h) && t.epoch !== undefined) {
+        token = this.nextToken++ >>> 0 || this.nextToken++;
+        confirm.set(token, h);
+      }
+      t.builder.directory(frame, add, writable, host, token);
       this.ensureConnected(t);
     }
   }
@@ -993,6 +1104,7 @@ export class LinkEngine {
         area.addSubscriber(local, p.index);
         locals.push(local);
       }
+      const paused = new Set<Peer>();
       for (const fp of r.peers) {
         const local = area.replicaOf(fp.origin);
         if (!local) continue;
@@ -1000,7 +1112,10 @@ export class LinkEngine {
         area.addSubscriber(local, t.index);
         if (fp.writable) this.writers.allow(fp.origin, fp.host);
         this.ensureConnected(t);
+        if (t.stall) paused.add(t);
       }
+      // A writer's stream paused on this frame (its writes came before this reply) goes on.
+      for (const t of paused) this.resume(t);
       const tail = new Uint8Array(4 + 4 * locals.length);
       const dv = new DataView(tail.buffer);
       dv.setUint32(0, locals.length, true);
@@ -1036,8 +1151,18 @@ export class LinkEngine {
     else this.area.deliverReply(q.mailbox, encodeRc(-XenErrno.EIO));
   }
 
-  private onDirectory(p: Peer, origin: number, add: boolean, writable: boolean, host: string): void {
+  private onDirectory(
+    p: Peer,
+    origin: number,
+    add: boolean,
+    writable: boolean,
+    host: string,
+    token: number,
+  ): void {
     if (p.index !== this.area.hypervisorPeer || host === this.hostId) return;
+    // Confirmed after the subscriber bit is set: every record drained from now on goes to `host`
+    // as well (drainQueue adds the frame's current subscribers), the ones before are in frames
+    // the hypervisor's host applies before this answer.
     const local = this.area.replicaOf(origin);
     const t = this.peer(host);
     if (add) {
@@ -1048,6 +1173,10 @@ export class LinkEngine {
     } else {
       if (local) this.area.removeSubscriber(local, t.index);
       this.writers.revoke(origin, host);
+    }
+    if (token !== 0) {
+      p.builder.directoryAck(token);
+      this.ensureConnected(p);
     }
     if (t.stall) this.resume(t);
   }
@@ -1078,7 +1207,9 @@ export class LinkEngine {
             if (origin < 0) return;
             if (rec.type === Q_RANGE) this.noteWrote(rec.a, rec.b, rec.b + rec.c);
             else this.noteWrote(rec.a, 0, PAGE_SIZE);
-            for (let mask = rec.d; mask !== 0; mask &= mask - 1) {
+            // The frame's subscribers when marked, and any added since (a holder confirmed in
+            // between must get every record drained after its confirmation).
+            for (let mask = rec.d | this.area.subscribers(rec.a); mask !== 0; mask &= mask - 1) {
               const t = this.peerAt(31 - Math.clz32(mask & -mask));
               if (!t) continue;
               if (rec.type === Q_RANGE) t.builder.range(origin, rec.b, u8, rec.dataOffset, rec.c);
@@ -1267,7 +1398,14 @@ export class LinkEngine {
   tick(now: number): void {
     this.now = now;
     for (const p of this.peers.values()) {
-      if (!p.ready) continue;
+      if (!p.ready) {
+        // The connection went (a socket error, a dropped peer connection): frames it did not
+        // acknowledge, requests without a reply or records waiting need it back, even when nothing
+        // new is queued for it (what was lost in flight may be what both sides wait for).
+        if (p.sender.unacked > 0 || p.outstanding.size > 0 || p.builder.records > 0 || p.events.size > 0)
+          this.ensureConnected(p);
+        continue;
+      }
       this.retransmit(p, p.sender.due(now));
       const nack = p.receiver.nack(now);
       if (nack !== undefined) {
@@ -1279,6 +1417,14 @@ export class LinkEngine {
         this.transport.write(p.host, encodeAck(p.receiver.applied));
       }
       if (p.stall && now - p.stall.since >= this.directoryWaitMs) this.resume(p);
+    }
+    for (const h of new Set(this.heldMaps.values())) {
+      if (now - h.since < this.catchUpMs) continue;
+      this.log?.warn(
+        { peer: h.peer.host, waitingFor: [...h.tokens.values()] },
+        "link: a frame's writer did not confirm the new holder in time; map answered anyway",
+      );
+      this.releaseHeld(h);
     }
     for (let i = 0; i < this.parkedRequests.length;) {
       const m = this.parkedRequests[i]!;

@@ -20,6 +20,7 @@ export {
   LinkCodecError,
   MAX_FRAME_BYTES,
   REC_DIRECTORY,
+  REC_DIRECTORY_ACK,
   REC_EVENT,
   REC_EVENT_ALL,
   REC_RANGE,

@@ -233,6 +233,14 @@ export class LinkSockets {
             c.socket.destroy();
             return;
           }
+          if (!this.engine.acceptsHello(frame)) {
+            // Refused (an older epoch replaying, a bad version) before it may touch the working
+            // connection of that host: counted and logged by the engine, this connection closed.
+            this.engine.onFrame(undefined, frame, now);
+            this.o.log.warn({ peer: host }, "link: HELLO refused");
+            c.socket.destroy();
+            return;
+          }
           if (!c.outbound) {
             // An inbound connection: one link per pair. If we also have one to that peer, the one
             // opened by the smaller host id stays.
