@@ -243,8 +243,30 @@ function linkTable() {
   return rows.join("\n");
 }
 
+function displayTable() {
+  const f = join(results, "display.json");
+  if (!existsSync(f))
+    return "_no result yet: run `npx xensim bench display --json bench/results/display.json`_";
+  const r = JSON.parse(readFileSync(f, "utf8"));
+  const ceiling = (w, h) => r.copy_ceiling.find((c) => c.width === w && c.height === h)?.frames_per_s ?? "-";
+  const rows = [
+    "| placement | resolution (XRGB8888) | buffer pages | flips/s | flip→event p50 µs | p99 µs | frame-copy ceiling /s (same run) |",
+    "|---|---|---:|---:|---:|---:|---:|",
+  ];
+  for (const x of r.runs)
+    rows.push(
+      `| ${x.placement} | ${x.width}×${x.height} | ${x.buffer_pages} | ${x.flips.ops_per_s} | ${x.flips.p50_us} | ${x.flips.p99_us} | ${ceiling(x.width, x.height)} |`,
+    );
+  rows.push(
+    "",
+    `Machine: ${r.machine.cpus} CPUs, Node ${r.machine.node}; ${r.duration_ms} ms per row, one flip in flight; ${r.date}.`,
+  );
+  return rows.join("\n");
+}
+
 const sections = {
   LINK: linkTable,
+  DISPLAY: displayTable,
   XENSTORE: xenstoreTable,
   HYPERVISOR: hypervisorTable,
   BLK: blkTable,

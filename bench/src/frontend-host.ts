@@ -35,6 +35,8 @@ export interface FrontendHost {
   kernel: GuestKernel | undefined;
   /** The guest's xenstore (over its ring page). */
   xs: XenstoreClient | undefined;
+  /** dom0's xenstore (the toolstack's part: device directories of other classes). */
+  xs0: XenstoreClient;
   /** Writes the vbd's directories as libxl does (as dom0). */
   addVbd(spec: Omit<LibxlVbdSpec, "frontend">): Promise<VbdDirectories>;
   removeVbd(dirs: VbdDirectories): Promise<void>;
@@ -85,6 +87,7 @@ export async function startFrontendHost(o: FrontendHostOptions): Promise<Fronten
     guest: { storeGfn: g.storeGfn, storePort: g.storePort, ramPages: g.ramPages },
     kernel,
     xs,
+    xs0,
     async addVbd(spec) {
       const dirs = vbdDirectories({ ...spec, frontend: g.domid });
       await xs0.transaction((tx) => applyVbdDirectories(tx, dirs));

@@ -29,3 +29,6 @@ export type {
   LinkTransportName,
 } from "./link.js";
 export { LINK_TRANSPORTS, runLinkBench } from "./link.js";
+export type { DisplayBenchOptions, DisplayBenchResult, DisplayPlacement } from "./display.js";
+export { DISPLAY_PLACEMENTS, displayTable, runDisplayBench } from "./display.js";
+export type { DisplayRunFigures, DisplayRunSpec } from "./display-run.js";

@@ -3,12 +3,18 @@
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import type { ProtoGrpcType as DisplayProto } from "./gen/display.js";
 import type { ProtoGrpcType as EchoProto } from "./gen/echo.js";
 import type { ProtoGrpcType as GuestProto } from "./gen/guest.js";
 import type { ProtoGrpcType as HypervisorProto } from "./gen/hypervisor.js";
 import type { ProtoGrpcType as PageServerProto } from "./gen/pageserver.js";
 import type { ProtoGrpcType as XenstoreProto } from "./gen/xenstore.js";
 
+export type { DisplayClient, DisplayDefinition, DisplayHandlers } from "./gen/xensim/display/v1/Display.js";
+export type { Frame, Frame__Output } from "./gen/xensim/display/v1/Frame.js";
+export type { FrameRequest, FrameRequest__Output } from "./gen/xensim/display/v1/FrameRequest.js";
+export type { Screen, Screen__Output } from "./gen/xensim/display/v1/Screen.js";
+export type { ScreenList, ScreenList__Output } from "./gen/xensim/display/v1/ScreenList.js";
 export type { EchoClient, EchoDefinition, EchoHandlers } from "./gen/xensim/testing/v1/Echo.js";
 export type { EchoReply, EchoReply__Output } from "./gen/xensim/testing/v1/EchoReply.js";
 export type { EchoRequest, EchoRequest__Output } from "./gen/xensim/testing/v1/EchoRequest.js";
@@ -219,6 +225,10 @@ export function loadPageServerProto(): PageServerProto {
 
 export function loadGuestProto(): GuestProto {
   return load<GuestProto>("xensim/guest/v1/guest.proto");
+}
+
+export function loadDisplayProto(): DisplayProto {
+  return load<DisplayProto>("xensim/display/v1/display.proto");
 }
 
 export function loadEchoProto(): EchoProto {

@@ -1,6 +1,7 @@
 // Starts real xensim processes for scenario tests: the xensim command, as a user would run it.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { type HostHandle, startHost } from "@xensim/runtime";
 import { waitFor } from "@xensim/testkit";
@@ -72,18 +73,45 @@ export async function startXenstored(opts: {
   stateDir?: string;
   grpc?: string;
   nats?: string;
+  /** Serve /healthz and /metrics on this port. */
+  httpPort?: number;
 }): Promise<XensimProcess> {
   const args = ["xenstored", "--socket", opts.socket];
   if (opts.stateDir) args.push("--state-dir", opts.stateDir);
   if (opts.grpc) args.push("--grpc", opts.grpc);
   if (opts.nats) args.push("--nats", opts.nats);
+  if (opts.httpPort !== undefined) args.push("--http-port", String(opts.httpPort));
   const p = spawnXensim(args);
-  await waitFor(() => existsSync(opts.socket) || p.proc.exitCode !== null, {
-    timeoutMs: 20_000,
-    message: "xenstored socket",
-  });
+  // Accepting connections, not just a socket file (a killed daemon leaves a stale one behind).
+  await waitFor(
+    async () =>
+      p.proc.exitCode !== null || (existsSync(opts.socket) && (await acceptsConnections(opts.socket))),
+    {
+      timeoutMs: 20_000,
+      message: "xenstored socket",
+    },
+  );
   if (p.proc.exitCode !== null) throw new Error(`xenstored exited: ${p.output()}`);
   return p;
+}
+
+/** Resident set size of a process in bytes (VmRSS of /proc/<pid>/status). */
+export function rssBytes(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/** Whether something accepts connections on the unix socket at `path`. */
+export function acceptsConnections(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
 }
 
 export interface RunResult {

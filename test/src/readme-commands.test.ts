@@ -162,6 +162,9 @@ function ruleFor(c: ReadmeCommand): Rule {
   return found[0]!;
 }
 
+/** Longest life of anything this test starts (seconds): well past the test's own timeouts. */
+const LIFETIME_S = 1800;
+
 const haveNetns = (): string | false => {
   if (spawnSync("unshare", ["-n", "true"]).status !== 0)
     return "no network namespace (unshare -n needs root)";
@@ -171,7 +174,8 @@ const haveNetns = (): string | false => {
 
 /** A network namespace held by a sleeping process, with its loopback up. */
 async function netns(): Promise<{ run: (args: string[]) => string[]; close: () => void }> {
-  const holder = spawn("unshare", ["-n", "sleep", "3600"], { stdio: "ignore" });
+  // The holder ends on its own (`sleep`), even when the test process is killed before its after().
+  const holder = spawn("unshare", ["-n", "sleep", String(LIFETIME_S)], { stdio: "ignore" });
   const enter = ["nsenter", "-t", String(holder.pid), "-n", "--"];
   // Until unshare(2) has run, the holder is still in this namespace: wait for it to have its own.
   const mine = readlinkSync("/proc/self/ns/net");
@@ -203,7 +207,10 @@ interface Started {
 
 /** A long-running command in its own process group (stopped with SIGTERM to the group). */
 function startLong(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Started {
-  const proc = spawn(argv[0]!, argv.slice(1), {
+  // Bounded by timeout(1): a runner that kills this test file (its timeout) skips after(), and an
+  // `npm start` left behind would keep two cores busy for good.
+  const bounded = ["timeout", "-k", "10", String(LIFETIME_S), ...argv];
+  const proc = spawn(bounded[0]!, bounded.slice(1), {
     cwd,
     env,
     detached: true,
@@ -276,32 +283,35 @@ describe("README commands", () => {
     delete env.XENSIM_API;
     delete env.XENSTORED_PATH;
 
-    before(async () => {
-      tmp = mkdtempSync(join(tmpdir(), "xensim-readme-"));
-      clone = join(tmp, "xensim");
-      seen.tmp = tmp;
-      const head = spawnSync("git", ["-C", REPO_ROOT, "rev-parse", "HEAD"], {
-        encoding: "utf8",
-      }).stdout.trim();
-      const cl = runCommand(
-        ["git", "clone", "--quiet", "--no-checkout", REPO_ROOT, clone],
-        tmp,
-        env,
-        120_000,
-      );
-      assert.equal(cl.status, 0, cl.out);
-      const co = runCommand(["git", "checkout", "--quiet", head], clone, env, 120_000);
-      assert.equal(co.status, 0, co.out);
-      // README: `npm ci && npm start` — npm ci here (it needs the registry), npm start as the host.
-      const ci = runCommand(["sh", "-c", "npm ci --no-audit --no-fund"], clone, env, 600_000);
-      assert.equal(ci.status, 0, ci.out.slice(-3000));
-      ns = await netns();
-      host = startLong(ns.run(["sh", "-c", "npm start"]), clone, env);
-      await waitFor(() => (host!.output().match(/created domain \d+/g)?.length ?? 0) >= 3, {
-        timeoutMs: 180_000,
-        message: `npm start created the three example domains: ${host.output()}`,
-      });
-    });
+    before(
+      async () => {
+        tmp = mkdtempSync(join(tmpdir(), "xensim-readme-"));
+        clone = join(tmp, "xensim");
+        seen.tmp = tmp;
+        const head = spawnSync("git", ["-C", REPO_ROOT, "rev-parse", "HEAD"], {
+          encoding: "utf8",
+        }).stdout.trim();
+        const cl = runCommand(
+          ["git", "clone", "--quiet", "--no-checkout", REPO_ROOT, clone],
+          tmp,
+          env,
+          120_000,
+        );
+        assert.equal(cl.status, 0, cl.out);
+        const co = runCommand(["git", "checkout", "--quiet", head], clone, env, 120_000);
+        assert.equal(co.status, 0, co.out);
+        // README: `npm ci && npm start` — npm ci here (it needs the registry), npm start as the host.
+        const ci = runCommand(["sh", "-c", "npm ci --no-audit --no-fund"], clone, env, 600_000);
+        assert.equal(ci.status, 0, ci.out.slice(-3000));
+        ns = await netns();
+        host = startLong(ns.run(["sh", "-c", "npm start"]), clone, env);
+        await waitFor(() => (host!.output().match(/created domain \d+/g)?.length ?? 0) >= 3, {
+          timeoutMs: 180_000,
+          message: `npm start created the three example domains: ${host.output()}`,
+        });
+      },
+      { timeout: 900_000 },
+    );
 
     after(async () => {
       await host?.stop();
@@ -325,55 +335,59 @@ describe("README commands", () => {
       });
     }
 
-    it("every command runs as written (benchmarks with a tiny duration) and prints what it should", async () => {
-      const ran: string[] = [];
-      // npm start's guests run I/O all the time: the host stops once nothing else needs it
-      const lastHostCommand = commands.findLastIndex((c) => (ruleFor(c).where ?? "host") === "host");
-      const skipped: string[] = [];
-      let block = "";
-      let blockEnv: NodeJS.ProcessEnv = env;
-      for (const [i, c] of commands.entries()) {
-        const rule = ruleFor(c);
-        if (i > lastHostCommand && host) {
-          await host.stop();
-          host = undefined;
+    it(
+      "every command runs as written (benchmarks with a tiny duration) and prints what it should",
+      { timeout: 1_200_000 },
+      async () => {
+        const ran: string[] = [];
+        // npm start's guests run I/O all the time: the host stops once nothing else needs it
+        const lastHostCommand = commands.findLastIndex((c) => (ruleFor(c).where ?? "host") === "host");
+        const skipped: string[] = [];
+        let block = "";
+        let blockEnv: NodeJS.ProcessEnv = env;
+        for (const [i, c] of commands.entries()) {
+          const rule = ruleFor(c);
+          if (i > lastHostCommand && host) {
+            await host.stop();
+            host = undefined;
+          }
+          if (rule.where === "examples-host" && !examplesHost) await startExamplesHost();
+          if (`${c.file}#${c.block}` !== block) {
+            block = `${c.file}#${c.block}`;
+            blockEnv = { ...env };
+          }
+          if (rule.skip) {
+            skipped.push(`${c.file}: ${c.line} — ${rule.skip}`);
+            continue;
+          }
+          if (c.line === "npm ci && npm start") continue; // done in before()
+          const exp = /^export (\w+)=(\S+)$/.exec(c.line);
+          if (exp) {
+            blockEnv[exp[1]!] = exp[2]!;
+            ran.push(c.line);
+            continue;
+          }
+          if (c.line.startsWith("fio ") && spawnSync("sh", ["-c", "command -v fio"]).status !== 0) {
+            skipped.push(`${c.file}: ${c.line} — fio is not installed (.ci/run installs it)`);
+            continue;
+          }
+          const line = rule.rewrite ? rule.rewrite(c.line, seen) : c.line;
+          const where: Where = rule.where ?? "host";
+          const argv =
+            where === "outside"
+              ? ["sh", "-c", line]
+              : (where === "host" ? ns! : examplesNs!).run(["sh", "-c", line]);
+          const r = runCommand(argv, clone, blockEnv, rule.timeoutMs ?? 60_000);
+          assert.equal(r.status, 0, `${c.file}: \`${line}\` exited ${r.status}:\n${r.out.slice(-4000)}`);
+          if (rule.expect)
+            assert.match(r.out, rule.expect, `${c.file}: \`${line}\` printed:\n${r.out.slice(-4000)}`);
+          const uri = /nbd\+unix:\/\/\S+/.exec(r.out);
+          if (c.line.includes("block-list") && uri) seen.nbdUri = uri[0];
+          ran.push(line);
         }
-        if (rule.where === "examples-host" && !examplesHost) await startExamplesHost();
-        if (`${c.file}#${c.block}` !== block) {
-          block = `${c.file}#${c.block}`;
-          blockEnv = { ...env };
-        }
-        if (rule.skip) {
-          skipped.push(`${c.file}: ${c.line} — ${rule.skip}`);
-          continue;
-        }
-        if (c.line === "npm ci && npm start") continue; // done in before()
-        const exp = /^export (\w+)=(\S+)$/.exec(c.line);
-        if (exp) {
-          blockEnv[exp[1]!] = exp[2]!;
-          ran.push(c.line);
-          continue;
-        }
-        if (c.line.startsWith("fio ") && spawnSync("sh", ["-c", "command -v fio"]).status !== 0) {
-          skipped.push(`${c.file}: ${c.line} — fio is not installed (.ci/run installs it)`);
-          continue;
-        }
-        const line = rule.rewrite ? rule.rewrite(c.line, seen) : c.line;
-        const where: Where = rule.where ?? "host";
-        const argv =
-          where === "outside"
-            ? ["sh", "-c", line]
-            : (where === "host" ? ns! : examplesNs!).run(["sh", "-c", line]);
-        const r = runCommand(argv, clone, blockEnv, rule.timeoutMs ?? 60_000);
-        assert.equal(r.status, 0, `${c.file}: \`${line}\` exited ${r.status}:\n${r.out.slice(-4000)}`);
-        if (rule.expect)
-          assert.match(r.out, rule.expect, `${c.file}: \`${line}\` printed:\n${r.out.slice(-4000)}`);
-        const uri = /nbd\+unix:\/\/\S+/.exec(r.out);
-        if (c.line.includes("block-list") && uri) seen.nbdUri = uri[0];
-        ran.push(line);
-      }
-      console.log(JSON.stringify({ readmeCommands: { ran: ran.length, skipped } }));
-      assert.ok(ran.length >= 18, `${ran.length} ran`);
-    });
+        console.log(JSON.stringify({ readmeCommands: { ran: ran.length, skipped } }));
+        assert.ok(ran.length >= 18, `${ran.length} ran`);
+      },
+    );
   });
 });

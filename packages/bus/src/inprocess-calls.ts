@@ -169,7 +169,9 @@ class InProcessCallClient implements CallClient {
   private onWire(w: Wire): void {
     switch (w.t) {
       case "up":
-        if (!this.servers.includes(w.server)) this.servers.push(w.server);
+        // The newest server first: a server killed without its "down" (a crashed worker) stays
+        // listed, and calls must reach the one that replaced it.
+        if (!this.servers.includes(w.server)) this.servers.unshift(w.server);
         for (const f of this.waitingUp.splice(0)) f();
         return;
       case "down": {

@@ -9,6 +9,7 @@ export const SERVICE_PACKAGES = {
   hypervisor: "@xensim/svc-hypervisor",
   "page-server": "@xensim/svc-page-server",
   blkback: "@xensim/svc-blkback",
+  displback: "@xensim/svc-displback",
   guest: "@xensim/svc-guest",
   toolstack: "@xensim/svc-toolstack",
 } as const;

@@ -27,3 +27,11 @@ export {
   Toolstack,
   type ToolstackOptions,
 } from "./toolstack.js";
+export {
+  removeVdisplDirectories,
+  vdisplBackendDomid,
+  type VdisplDirectories,
+  vdisplPaths,
+  vdisplsOf,
+  writeVdisplDirectories,
+} from "./vdispl.js";

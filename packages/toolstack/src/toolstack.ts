@@ -24,6 +24,7 @@ import {
   type ToolstackLogger,
   type ToolstackStore,
 } from "./ports.js";
+import { removeVdispls, vdisplSteps } from "./vdispl-flow.js";
 
 /** The gfn of the store page (published as HVM_PARAM_STORE_PFN; below the guest kernel's first free gfn). */
 export const STORE_GFN = 0xfe;
@@ -327,6 +328,15 @@ export class Toolstack {
           for (const d of config.disks) await this.waitBackend(st.domid, d, this.o.backendTimeoutMs);
         },
       });
+    steps.push(
+      ...vdisplSteps(
+        this.o.xs,
+        () => st.domid,
+        config.vdispls,
+        (what, ms, cond) => this.waitFor(what, ms, cond),
+        this.o.backendTimeoutMs,
+      ),
+    );
     const guest = this.o.guest;
     if (guest)
       steps.push({
@@ -563,6 +573,7 @@ export class Toolstack {
     for (const be of await this.o.xs.ls("/local/domain").catch(() => [] as string[])) {
       await rmIfPresent(this.o.xs, `/local/domain/${be}/backend/vbd/${domid}`);
       await rmIfPresent(this.o.xs, `/local/domain/${be}/error/backend/vbd/${domid}`);
+      await rmIfPresent(this.o.xs, `/local/domain/${be}/backend/vdispl/${domid}`);
     }
   }
 
@@ -618,6 +629,7 @@ export class Toolstack {
           uuid ??= (await xs.tryRead(`${home}/vm`))?.replace(/^\/vm\//, "");
           for (const dev of await this.vbdsOf(domid))
             await this.removeDevice(domid, dev, this.o.destroyDeviceTimeoutMs, true);
+          await removeVdispls(xs, domid);
         },
       },
       {

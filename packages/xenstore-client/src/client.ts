@@ -154,6 +154,18 @@ export class XenstoreClient extends XsOps {
     transport.onReconnect = () => this.reregisterWatches();
   }
 
+  /** False while xenstored is away: the transport lost it and has not got it back yet. */
+  get connected(): boolean {
+    return this.transport.connected ?? true;
+  }
+
+  /** For a service's health report: "degraded" with "xenstored lost" while xenstored is away. */
+  health(): { status: "ok" | "degraded"; xenstore: string } {
+    return this.connected
+      ? { status: "ok", xenstore: "connected" }
+      : { status: "degraded", xenstore: "xenstored lost" };
+  }
+
   /** Sends one request; an XS_ERROR reply becomes a thrown XenstoreError. */
   async sendRaw(
     type: number,

@@ -18,6 +18,10 @@ interface Pending {
   resolve: (m: XsMessage) => void;
   reject: (e: Error) => void;
   txId: number;
+  /** The request, to write again after a reconnect. */
+  msg: XsMessage;
+  /** Lost with the ring's reset: write it again once reconnected. */
+  resend?: boolean;
 }
 
 export class XsRingTransport implements XsTransport {
@@ -42,6 +46,11 @@ export class XsRingTransport implements XsTransport {
     return this.gen;
   }
 
+  /** False while a reconnect of the ring is in progress or after xenstored stopped the ring. */
+  get connected(): boolean {
+    return !this.closed && this.client.connected && this.client.error === undefined;
+  }
+
   private kick(): void {
     if (this.closed) return;
     let notify = this.client.flush();
@@ -54,6 +63,9 @@ export class XsRingTransport implements XsTransport {
         if (p.txId !== 0) {
           this.pending.delete(id);
           p.resolve(syntheticError(p.txId, "EAGAIN"));
+        } else if (p.resend) {
+          p.resend = false;
+          if (this.client.write(p.msg)) notify = true; // idempotent: send it again
         }
       }
       void this.onReconnect();
@@ -69,9 +81,18 @@ export class XsRingTransport implements XsTransport {
       p.resolve(m);
     }
     if (r.error) {
-      const err = new Error(`xenstore ring error: ${r.error.message}`);
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
+      if (r.error.errorName === "COMM" && r.error.by === "server" && this.client.canReconnect) {
+        // xenstored restarted and lost this connection's state: reconnect; on `reconnected`,
+        // requests in a transaction get EAGAIN and the others (those written before now; later
+        // ones wait in the client's queue) are written again.
+        for (const p of this.pending.values()) p.resend = true;
+        this.client.reconnect();
+        notify = true;
+      } else {
+        const err = new Error(`xenstore ring error: ${r.error.message}`);
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+      }
     }
     if (notify) this.o.notify();
   }
@@ -81,8 +102,9 @@ export class XsRingTransport implements XsTransport {
     return new Promise((resolve, reject) => {
       const reqId = this.nextReqId;
       this.nextReqId = (this.nextReqId + 1) >>> 0 || 1;
-      this.pending.set(reqId, { resolve, reject, txId });
-      if (this.client.write({ type, reqId, txId, payload })) this.o.notify();
+      const msg = { type, reqId, txId, payload };
+      this.pending.set(reqId, { resolve, reject, txId, msg });
+      if (this.client.write(msg)) this.o.notify();
     });
   }
 

@@ -31,6 +31,8 @@ export class XsSessionTransport implements XsTransport {
   private nextReqId = 1;
   private closed = false;
   private opening: Promise<void> | null = null;
+  /** xenstored did not answer the last keep-alive or request (cleared when a session is open again). */
+  private lost = false;
 
   private constructor(
     private readonly calls: CallClient,
@@ -56,6 +58,11 @@ export class XsSessionTransport implements XsTransport {
     return this.session?.sessionId;
   }
 
+  /** Whether xenstored answered the last keep-alive or request on the current session. */
+  get connected(): boolean {
+    return !this.closed && !this.lost && this.session !== null && this.opening === null;
+  }
+
   private async openSession(isReconnect: boolean): Promise<void> {
     const reply = await this.calls.call<object, OpenSessionReply__Output>(
       "OpenSession",
@@ -72,14 +79,23 @@ export class XsSessionTransport implements XsTransport {
       callback: (m: BusMsg) => this.onWatchEvent(m.data),
     });
     await this.bus.flush();
+    this.lost = false;
     if (this.keepAlive) clearInterval(this.keepAlive);
     this.keepAlive = setInterval(
       () => {
         const id = this.session?.sessionId;
         if (!id || this.closed) return;
-        this.calls.call("KeepAlive", { sessionId: id }, { deadlineMs: 5000 }).catch(() => {
-          // A lost session is noticed (and reopened) by the next request.
-        });
+        this.calls.call("KeepAlive", { sessionId: id }, { deadlineMs: 5000 }).then(
+          () => {
+            this.lost = false;
+          },
+          () => {
+            // xenstored is gone or restarted: reopen now (and again on every tick until it is
+            // back), so that a client that only watches gets its watches back without a request.
+            this.lost = true;
+            if (!this.closed && this.session?.sessionId === id) this.reopen().catch(() => {});
+          },
+        );
       },
       Math.max(200, reply.leaseMs / 3),
     );
@@ -131,6 +147,7 @@ export class XsSessionTransport implements XsTransport {
         const retriable =
           code === GRPC_UNAVAILABLE || code === GRPC_NOT_FOUND || code === GRPC_DEADLINE_EXCEEDED;
         if (!retriable || Date.now() > deadline) throw err;
+        this.lost = true;
         if (code === GRPC_NOT_FOUND || code === GRPC_UNAVAILABLE) {
           // xenstored restarted (or is restarting): new session, watches re-registered.
           try {

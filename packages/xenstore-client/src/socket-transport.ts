@@ -29,7 +29,7 @@ export class XsSocketTransport implements XsTransport {
   private readonly pending = new Map<number, Pending>();
   private nextReqId = 1;
   private closed = false;
-  private connected = false;
+  private isConnected = false;
   private gen = 0;
   private reconnecting: Promise<void> | null = null;
   private connectionLost: (() => void) | null = null;
@@ -51,6 +51,11 @@ export class XsSocketTransport implements XsTransport {
     return this.gen;
   }
 
+  /** False from the moment the socket dropped until it is reconnected. */
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
   private open(): Promise<void> {
     return new Promise((resolve, reject) => {
       const sock = connect(this.path);
@@ -63,7 +68,7 @@ export class XsSocketTransport implements XsTransport {
         sock.off("error", onError);
         this.sock = sock;
         this.decoder = new XsDecoder();
-        this.connected = true;
+        this.isConnected = true;
         sock.on("data", (chunk: Buffer) => this.onData(chunk));
         sock.on("error", () => {});
         sock.on("close", () => this.onClose(sock));
@@ -97,7 +102,7 @@ export class XsSocketTransport implements XsTransport {
     this.disconnects++;
     this.connectionLost?.();
     this.sock = null;
-    this.connected = false;
+    this.isConnected = false;
     if (this.closed) return;
     if (this.opts.reconnect === false) {
       for (const p of this.pending.values()) p.reject(new Error("xenstore connection closed"));
@@ -153,7 +158,7 @@ export class XsSocketTransport implements XsTransport {
       this.connectionLost = null;
       // The connection may have dropped again while watches were being re-registered: the close
       // handler saw a reconnect in progress and left it to this loop.
-      if (this.connected) return;
+      if (this.isConnected) return;
       delay = 20;
     }
   }
@@ -168,12 +173,12 @@ export class XsSocketTransport implements XsTransport {
       const reqId = this.nextReqId;
       this.nextReqId = (this.nextReqId + 1) >>> 0 || 1;
       const p: Pending = { reqId, type, txId, payload, resolve, reject };
-      if (!this.connected && (txId !== 0 || type === 7)) {
+      if (!this.isConnected && (txId !== 0 || type === 7)) {
         resolve(syntheticError(txId, "EAGAIN"));
         return;
       }
       this.pending.set(reqId, p);
-      if (this.connected) this.write(p);
+      if (this.isConnected) this.write(p);
     });
   }
 

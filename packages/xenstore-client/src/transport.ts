@@ -9,6 +9,8 @@ export interface XsTransport {
    * restarted xenstored has forgotten the transaction.
    */
   request(type: number, txId: number, payload: Uint8Array): Promise<XsMessage>;
+  /** False while xenstored is away (connection lost, not yet re-established); absent: always there. */
+  readonly connected?: boolean;
   /** Incremented on every reconnect; transactions started in an older generation are void. */
   readonly generation: number;
   /** Called with the payload of every WATCH_EVENT. */

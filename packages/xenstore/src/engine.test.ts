@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { XsType } from "@xensim/abi";
+import { XS_GET_QUOTA, XS_SET_QUOTA, XsType } from "@xensim/abi";
 import { XenstoreEngine } from "./engine.js";
 import { Harness, payloadOf, renderReply, s } from "./testing/harness.js";
 
@@ -600,6 +600,87 @@ describe("quotas (unprivileged only)", () => {
     h.expectNodes(10);
   });
 
+  it("memory: nodes, watches, transactions and queued output count; ENOMEM at the hard quota", () => {
+    // 4 KiB of memory: the home node (owned by d1), then values until the quota is reached.
+    const h = new Harness({ quotas: { memory: 4096, nodeSize: 2048 } });
+    h.run([...home(1), s("d1", "WRITE", ["a", "x".repeat(1500)], "OK")]);
+    const afterA = h.engine.domainMemory(1);
+    assert.ok(afterA > 1500 && afterA < 1700, `memory after one 1500-byte node: ${afterA}`);
+    h.run([
+      s("d1", "WRITE", ["b", "x".repeat(1500)], "OK"),
+      s("d1", "WRITE", ["c", "x".repeat(1500)], "!ENOMEM"),
+      // Shrinking is always allowed; then there is room again.
+      s("d1", "WRITE", ["b", "x"], "OK"),
+      s("d1", "WRITE", ["c", "x".repeat(1500)], "OK"),
+      s("d1", "WATCH", ["a", "t".repeat(1000)], "!ENOMEM"),
+      s("d1", "WATCH", ["a", "t".repeat(100)], "OK"),
+      // dom0 is never limited, also when it writes the guest's nodes.
+      s("d0", "WRITE", ["/local/domain/1/big", "y".repeat(1800)], "OK"),
+      s("d1", "TRANSACTION_START", [""], "!ENOMEM"),
+      s("d1", "RM", ["big"], "OK"),
+      s("d1", "TRANSACTION_START", [""], "1", { as: "t" }),
+      // A transaction's private copies count: a 1500-byte copy of "a" does not fit twice.
+      s("d1", "WRITE", ["a", "z".repeat(1500)], "!ENOMEM", { tx: "t" }),
+      s("d1", "TRANSACTION_END", ["F"], "OK", { tx: "t" }),
+    ]);
+    // Output queued by the service counts too, and reaching the quota is reported for stalling.
+    const before = h.engine.domainMemory(1);
+    assert.equal(h.engine.memoryQuotaReached(1), false);
+    h.engine.accountOutput(1, 4096 - before);
+    assert.equal(h.engine.memoryQuotaReached(1), true);
+    assert.equal(h.engine.quotaUsage(1).output, 4096 - before);
+    h.run([s("d1", "WRITE", ["d", ""], "!ENOMEM")]);
+    h.engine.accountOutput(1, -(4096 - before));
+    assert.equal(h.engine.domainMemory(1), before);
+    assert.equal(h.engine.quotaUsage(1).output, 0);
+    h.run([s("d1", "WRITE", ["d", ""], "OK")]);
+    h.expectNodes(12);
+  });
+
+  it("GET_QUOTA / SET_QUOTA: privileged, global and per domain, soft-memory, 0 refused", () => {
+    const h = new Harness();
+    h.run([
+      s(
+        "d0",
+        XS_GET_QUOTA,
+        [],
+        "nodes watches outstanding memory soft-memory transactions transaction-nodes node-permissions path-max node-size",
+      ),
+      s("d0", XS_GET_QUOTA, ["nodes"], "1000"),
+      s("d0", XS_GET_QUOTA, ["memory"], String(2.5 * 1024 * 1024)),
+      s("d0", XS_GET_QUOTA, ["soft-memory"], String(2 * 1024 * 1024)),
+      s("d0", XS_GET_QUOTA, ["soft-nodes"], "!EINVAL"),
+      s("d0", XS_GET_QUOTA, ["bogus"], "!EINVAL"),
+      s("d0", XS_GET_QUOTA, ["1", "nodes", "x"], "!EINVAL"),
+      s("d0", XS_GET_QUOTA, ["7", "nodes"], "!ENOENT"),
+      s("d0", XS_GET_QUOTA, ["x7", "nodes"], "!EINVAL"),
+      s("d1", XS_GET_QUOTA, ["nodes"], "!EACCES"),
+      s("d1", XS_SET_QUOTA, ["nodes", "5"], "!EACCES"),
+      s("d0", XS_SET_QUOTA, ["nodes"], "!EINVAL"),
+      s("d0", XS_SET_QUOTA, ["nodes", "0"], "!EINVAL"),
+      s("d0", XS_SET_QUOTA, ["watches", "50"], "OK"),
+      s("d0", XS_GET_QUOTA, ["watches"], "50"),
+      ...home(1),
+      s("d0", XS_SET_QUOTA, ["1", "nodes", "3"], "OK"),
+      s("d0", XS_GET_QUOTA, ["1", "nodes"], "3"),
+      s("d0", XS_GET_QUOTA, ["nodes"], "1000"),
+      s("d0", XS_GET_QUOTA, ["1", "watches"], "50"),
+      s("d0", XS_SET_QUOTA, ["1", "soft-memory", "1000"], "OK"),
+      s("d0", XS_GET_QUOTA, ["1", "soft-memory"], "1000"),
+      s("d1", "WRITE", ["a", ""], "OK"),
+      s("d1", "WRITE", ["b", ""], "!ENOSPC"),
+    ]);
+    assert.equal(h.engine.quotaUsage(1).quotas.nodes, 3);
+    assert.equal(h.engine.quotaOf(1, "nodes"), 3);
+    assert.equal(h.engine.softMemoryQuotaReached(1), false);
+    h.run([s("d0", XS_SET_QUOTA, ["1", "soft-memory", "10"], "OK")]);
+    assert.equal(h.engine.softMemoryQuotaReached(1), true);
+    // The domain's own quotas go with it (its still open connection keeps it known).
+    h.record(h.engine.domainGone(1));
+    h.run([s("d0", XS_GET_QUOTA, ["1", "nodes"], "1000")]);
+    h.expectNodes(7);
+  });
+
   it("oxenstored mode answers EQUOTA", () => {
     const h = new Harness({ quotas: q, quotaError: "oxenstored" });
     h.run([...home(1), s("d1", "WATCH", ["a", "1"], "OK"), s("d1", "WATCH", ["a", "2"], "OK")]);
@@ -654,7 +735,16 @@ describe("domains", () => {
       s("d0", "INTRODUCE", ["1", "999", "8"], "OK"),
       s("d0", "GET_DOMAIN_PATH", ["7"], "/local/domain/7"),
       s("d1", "GET_DOMAIN_PATH", ["3"], "/local/domain/3"),
+      // parse_domid() of C xenstored (strtoul, base 10, all of the string, at most 65535): a
+      // non-number is EINVAL there and here; oxenstored answers /local/domain/0 (REAL-PEERS).
       s("d1", "GET_DOMAIN_PATH", ["abc"], "!EINVAL"),
+      s("d1", "GET_DOMAIN_PATH", ["12abc"], "!EINVAL"),
+      s("d1", "GET_DOMAIN_PATH", ["12 "], "!EINVAL"),
+      s("d1", "GET_DOMAIN_PATH", ["-1"], "!EINVAL"),
+      s("d1", "GET_DOMAIN_PATH", [" 12"], "/local/domain/12"),
+      s("d1", "GET_DOMAIN_PATH", ["+12"], "/local/domain/12"),
+      s("d1", "GET_DOMAIN_PATH", [""], "/local/domain/0"),
+      s("d1", "GET_DOMAIN_PATH", ["65535"], "/local/domain/65535"),
       s("d1", "GET_DOMAIN_PATH", ["65536"], "!EINVAL"),
       s("d0", "RESUME", ["1"], "OK"),
       s("d0", "RESUME", ["9"], "!ENOENT"),
@@ -787,7 +877,7 @@ describe("control", () => {
 describe("message types and framing", () => {
   it("answers ENOSYS to unknown and server-only types, before the privilege check", () => {
     const h = new Harness();
-    for (const t of [15, 16, 20, 23, 24, 25, 26, 27, 0xffff, 1000, 2 ** 32 - 1]) {
+    for (const t of [15, 16, 20, 23, 24, 27, 0xffff, 1000, 2 ** 32 - 1]) {
       h.run([s("d0", t, ["x"], "!ENOSYS"), s("d5", t, ["x"], "!ENOSYS")]);
     }
     h.expectNodes(7);

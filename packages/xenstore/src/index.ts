@@ -37,6 +37,14 @@ export {
   type XsRingServerPoll,
   xsRingErrorName,
 } from "./ring.js";
+export {
+  DEFAULT_OUTPUT_LIMITS,
+  type OutputAccounting,
+  type OutputLimits,
+  type OutputStats,
+  wireBytes,
+  XsOutputQueues,
+} from "./output-queue.js";
 export { DEFAULT_QUOTAS, DEFAULT_SOFT_MEMORY_QUOTA, QUOTA_NAMES, type Quotas } from "./quota.js";
 export type {
   ConnectionInfo,

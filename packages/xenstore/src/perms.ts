@@ -52,7 +52,3 @@ export function parseXsPerm(s: string): XsPerm | undefined {
 export function formatXsPerm(p: XsPerm): string {
   return `${p.perm}${p.id | 0}`;
 }
-
-export function permsEqual(a: readonly XsPerm[], b: readonly XsPerm[]): boolean {
-  return a.length === b.length && a.every((p, i) => p.id === b[i]!.id && p.perm === b[i]!.perm);
-}

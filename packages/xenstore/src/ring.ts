@@ -197,7 +197,11 @@ export class XsRingServer {
     if ((old | this.feats) >>> 0 !== old) storeWord(page, I.server_features, old | this.feats);
     this.reqCons = page.atomicLoad32(I.req_cons);
     this.rspProd = page.atomicLoad32(I.rsp_prod);
-    this.err = this.feats & XENSTORE_SERVER_FEATURE_ERROR ? page.atomicLoad32(I.error) : XENSTORE_ERROR_NONE;
+    // Only an error a server writes (COMM, RINGIDX, PROTO) is kept from an earlier instance; any
+    // other value was put there by the guest and means nothing (found by the xs-ring fuzz target).
+    const found =
+      this.feats & XENSTORE_SERVER_FEATURE_ERROR ? page.atomicLoad32(I.error) : XENSTORE_ERROR_NONE;
+    this.err = xsRingErrorName(found) === "UNKNOWN" ? XENSTORE_ERROR_NONE : found;
   }
 
   /** The features this server advertises. */
@@ -220,8 +224,11 @@ export class XsRingServer {
   /**
    * Serves the page once (call on every event from the guest, or whenever): handles a reconnect
    * request, reads every request byte available, then writes as many queued reply bytes as fit.
+   * With `maxMessages` at most that many requests are taken; the bytes of later ones stay in `req`
+   * (req_cons does not pass them), so a stalled connection's guest runs out of ring space and waits.
+   * `poll(0)` takes none but still handles a reconnect, checks the indices and writes replies.
    */
-  poll(): XsRingServerPoll {
+  poll(maxMessages = Infinity): XsRingServerPoll {
     const res: XsRingServerPoll = { messages: [], notify: false, reset: false };
     if (
       this.feats & XENSTORE_SERVER_FEATURE_RECONNECTION &&
@@ -245,7 +252,7 @@ export class XsRingServer {
       return res;
     }
     if (avail > 0) {
-      const fed = this.decoder.feed(readStream(this.page, I.req, this.reqCons, avail));
+      const fed = this.decoder.feed(readStream(this.page, I.req, this.reqCons, avail), maxMessages);
       res.messages = fed.messages;
       if (fed.consumed > 0) {
         this.reqCons = (this.reqCons + fed.consumed) >>> 0;
@@ -314,6 +321,18 @@ export class XsRingServer {
   reset(): boolean {
     const waiting = this.page.atomicLoad32(I.connection) !== XENSTORE_CONNECTED;
     this.resetRing(waiting);
+    return true;
+  }
+
+  /**
+   * A restarted xenstored re-attaching to a page whose connection state (watches, transactions,
+   * replies owed) died with the previous instance: stops the connection with error COMM, so that a
+   * guest that knows the error indicator asks for a reconnect and starts afresh (our XsRingClient
+   * transport does). Returns whether to signal (true when the error word was written).
+   */
+  abandon(): boolean {
+    if (!(this.feats & XENSTORE_SERVER_FEATURE_ERROR)) return false;
+    this.fail(XENSTORE_ERROR_COMM, "xenstored restarted: the connection's state is lost");
     return true;
   }
 

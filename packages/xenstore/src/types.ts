@@ -80,9 +80,16 @@ export interface QuotaUsage {
   nodes: number;
   watches: number;
   transactions: number;
-  /** Approximate store memory of the domain: its nodes (size + name) and its watches (path + token). */
+  /**
+   * Store memory of the domain: its nodes (size + name), watches (path + token), transactions
+   * (private node copies, accessed names) and the output queued for its connections.
+   */
   memory: number;
+  /** Of `memory`: reply and watch-event bytes queued for the domain's connections. */
+  output: number;
+  /** The quotas that apply to the domain (its own where set, else the global ones). */
   quotas: Quotas;
+  softMemoryQuota: number;
 }
 
 /** A JSON-serialisable copy of the store: tree, permissions, generation counts, domains, quotas. */

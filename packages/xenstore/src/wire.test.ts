@@ -199,6 +199,40 @@ describe("XsDecoder", () => {
     );
   });
 
+  it("property: with maxMessages, offering the unconsumed rest again gives the same messages", () => {
+    // What a ring page does: bytes not consumed stay in the ring and are offered again, with more.
+    const message = fc.record({
+      type: fc.integer({ min: 0, max: 30 }),
+      reqId: fc.nat({ max: 0xffffffff }),
+      txId: fc.constant(0),
+      payload: fc.uint8Array({ maxLength: 300 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(message, { maxLength: 10 }),
+        fc.array(fc.record({ arrive: fc.nat({ max: 200 }), max: fc.nat({ max: 3 }) }), { maxLength: 60 }),
+        (records, steps) => {
+          const msgs: XsMessage[] = records.map((m) => ({ ...m }));
+          const stream = Uint8Array.from(msgs.flatMap((m) => [...encodeXsMessage(m)]));
+          const d = new XsDecoder();
+          const got: XsMessage[] = [];
+          let consumed = 0;
+          let arrived = 0;
+          for (const step of [...steps, { arrive: stream.length, max: Infinity }]) {
+            arrived = Math.min(stream.length, arrived + step.arrive);
+            const r = d.feed(stream.subarray(consumed, arrived), step.max);
+            assert.ok(r.messages.length <= step.max);
+            got.push(...r.messages);
+            consumed += r.consumed;
+          }
+          assert.deepEqual(got, msgs);
+          assert.equal(consumed, stream.length);
+          assert.equal(d.buffered, 0);
+        },
+      ),
+    );
+  });
+
   it("property: encode then decode is the identity", () => {
     fc.assert(
       fc.property(

@@ -75,8 +75,11 @@ export class XsDecoder {
    * consumed (all of them, except after an oversized header: then up to the end of that header, where
    * C xenstored stops reading) and the error, if the stream broke. Messages that came before the bad
    * header are returned with the error. Once failed, every call consumes nothing and returns the error.
+   * With `maxMessages`, decoding stops before the frame after that many: `consumed` then ends at the
+   * last returned frame and the caller offers the remaining bytes again (a ring page leaves them
+   * unconsumed: C xenstored reads one request at a time and not at all while a connection stalls).
    */
-  feed(chunk: Uint8Array): XsFeedResult {
+  feed(chunk: Uint8Array, maxMessages = Infinity): XsFeedResult {
     if (this.failure) return { messages: [], consumed: 0, error: this.failure };
     const held = this.buf.length;
     let data: Uint8Array;
@@ -98,6 +101,12 @@ export class XsDecoder {
         return { messages, consumed: off + XSD_SOCKMSG.size - held, error: this.failure };
       }
       if (data.length - off < XSD_SOCKMSG.size + len) break;
+      if (messages.length >= maxMessages) {
+        // Stop before this frame: the rest of `chunk` is left to the caller (not consumed, not held),
+        // who feeds it again later. Bytes held from earlier calls stay held.
+        this.buf = off < held ? data.slice(off, held) : new Uint8Array(0);
+        return { messages, consumed: Math.max(0, off - held) };
+      }
       messages.push({
         type: dv.getUint32(off + XSD_SOCKMSG.type, true),
         reqId: dv.getUint32(off + XSD_SOCKMSG.req_id, true),

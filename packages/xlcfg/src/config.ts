@@ -4,6 +4,7 @@ import { parseDiskSpec, type XlDisk } from "./disk.js";
 import type { XlCfgError } from "./errors.js";
 import { parseSettings, type XlSetting, type XlValue } from "./parser.js";
 import { suggest } from "./suggest.js";
+import { parseVdisplSpec, type XlVdispl } from "./vdispl.js";
 import { parseWorkload } from "./workload.js";
 
 /** What to do when the domain shuts down with a reason (xl.cfg on_poweroff, …). */
@@ -30,6 +31,8 @@ export interface DomainConfig {
   readonly workloadText: string | undefined;
   /** xensim_blkfront: the guest's frontend settings ("ring-page-order=4,queues=4,…"), as given. */
   readonly blkfrontText: string | undefined;
+  /** vdispl: the virtual displays (devid = index). */
+  readonly vdispls: readonly XlVdispl[];
 }
 
 export interface ParseOptions {
@@ -75,6 +78,7 @@ export const KNOWN_KEYS = [
   "on_soft_reset",
   "xensim_workload",
   "xensim_blkfront",
+  "vdispl",
 ] as const;
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -293,6 +297,8 @@ export function parseXlCfg(text: string, o: ParseOptions = {}): ParseResult {
     }
   }
 
+  const vdispls = parseVdispls(byKey.get("vdispl"), file, errors);
+
   if (errors.length > 0) {
     errors.sort((a, b) => a.line - b.line || a.column - b.column);
     return { ok: false, errors };
@@ -316,6 +322,47 @@ export function parseXlCfg(text: string, o: ParseOptions = {}): ParseResult {
       workloadVdev,
       workloadText: wlS?.v,
       blkfrontText: bfS?.v,
+      vdispls,
     },
   };
+}
+
+/** `vdispl = [ 'backend=…,be-alloc=…,connectors=…', … ]` (xl.cfg(5)). */
+function parseVdispls(s: XlSetting | undefined, file: string, errors: XlCfgError[]): XlVdispl[] {
+  const out: XlVdispl[] = [];
+  if (!s) return out;
+  if (s.value.kind !== "list") {
+    errors.push({
+      file,
+      line: s.value.line,
+      column: s.value.column,
+      message: "'vdispl' must be a list",
+      expected: "vdispl = [ '…' ]",
+    });
+    return out;
+  }
+  for (const item of s.value.items) {
+    if (item.kind !== "string") {
+      errors.push({
+        file,
+        line: item.line,
+        column: item.column,
+        message: "a vdispl must be a string",
+        expected: "'connectors=id0:1920x1080'",
+      });
+      continue;
+    }
+    const r = parseVdisplSpec(item.value);
+    if ("problems" in r)
+      for (const p of r.problems)
+        errors.push({
+          file,
+          line: item.line,
+          column: item.column + 1 + p.offset,
+          message: `vdispl: ${p.message}`,
+          ...(p.expected ? { expected: p.expected } : {}),
+        });
+    else out.push(r.vdispl);
+  }
+  return out;
 }

@@ -11,3 +11,4 @@ export { formatXlCfgError, type XlCfgError, XlCfgParseError } from "./errors.js"
 export { tokenize } from "./lexer.js";
 export { parseSettings, type XlSetting, type XlValue } from "./parser.js";
 export { parseWorkload, type WorkloadProblem } from "./workload.js";
+export { formatVdisplSpec, parseVdisplSpec, type VdisplSpecProblem, type XlVdispl } from "./vdispl.js";

@@ -83,6 +83,7 @@ describe("xl.cfg", () => {
       workloadVdev: undefined,
       workloadText: "rw=randrw,bs=4k,iodepth=16,size=64m,runtime=30,verify=crc32c",
       blkfrontText: undefined,
+      vdispls: [],
     });
   });
 
@@ -105,7 +106,7 @@ describe("xl.cfg", () => {
     assert.deepEqual(lines, [
       "t.cfg:2:10: memory 0 is out of range (expected an integer number of MiB in 1..4096)",
       "t.cfg:4:1: 'vcpus' set twice (first at line 3) (expected each setting once)",
-      "t.cfg:5:1: unknown setting 'colour' (expected one of name, uuid, type, builder, memory, maxmem, vcpus, maxvcpus, disk, on_poweroff, on_reboot, on_watchdog, on_crash, on_soft_reset, xensim_workload, xensim_blkfront)",
+      "t.cfg:5:1: unknown setting 'colour' (expected one of name, uuid, type, builder, memory, maxmem, vcpus, maxvcpus, disk, on_poweroff, on_reboot, on_watchdog, on_crash, on_soft_reset, xensim_workload, xensim_blkfront, vdispl)",
       "t.cfg:6:18: disk: format 'qcow2' is not supported (xensim backends serve raw images) (expected format=raw)",
       "t.cfg:6:54: disk: vdev 'sda' is not a Xen virtual disk name (expected xvda, xvdb, …, xvdaa, …)",
       "t.cfg:7:12: on_crash 'rename-restart': rename-restart is not supported (no renaming of the old domain) (expected destroy, restart, preserve or soft-reset)",

@@ -206,7 +206,7 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
         const rings = driver.rings();
         const halted = rings.filter((r) => r.ring?.isHalted === true).length;
         return {
-          status: "ok",
+          ...xs.health(),
           devices: driver.devices.size,
           rings: rings.filter((r) => r.ring !== undefined).length,
           halted,

@@ -52,6 +52,8 @@ export const GuestServiceConfigSchema = z
     statusIntervalMs: z.number().int().min(0).default(1000),
     /** Full rescan period of each guest's event receiver, ms (events are hints). */
     slowScanMs: z.number().int().min(10).default(200),
+    /** Redraw-and-flip period of each display connector's compositor (vdispl), ms. */
+    displayPeriodMs: z.number().int().min(1).default(200),
     /** After a soft reset, how long to wait for the toolstack to rebuild and unpause the domain. */
     softResetBootTimeoutMs: z.number().int().min(0).default(30_000),
     /** Most guests this runtime runs at once (Boot beyond → -ENOSPC). */

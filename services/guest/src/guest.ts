@@ -28,6 +28,7 @@ import { XenCtrl } from "@xensim/xenctrl";
 import type { XenstoreClient, XsWatch } from "@xensim/xenstore-client";
 import type { Logger } from "pino";
 import type { GuestServiceConfig } from "./config.js";
+import { GuestDisplays } from "./display.js";
 
 export type GuestState = "booting" | "running" | "shutting-down" | "halted" | "failed";
 export type WorkloadPhase = "idle" | "running" | "verifying" | "done" | "failed";
@@ -104,6 +105,7 @@ export class GuestInstance {
   private kernel: GuestKernel | undefined;
   private xs: XenstoreClient | undefined;
   private probe: BlkfrontProbe | undefined;
+  private displays: GuestDisplays | undefined;
   private shutdownWatch: XsWatch | undefined;
   private blkfront: Partial<BlkfrontConfig> = {};
   private home: string;
@@ -193,6 +195,18 @@ export class GuestInstance {
       log: this.log,
       onBlkfront: (b) => this.attach(b),
       onRemoved: (b) => this.detach(b.dev.nodename, "removed"),
+    });
+    this.displays = await GuestDisplays.start({
+      kernel,
+      xs,
+      domid,
+      name: this.name,
+      log: this.log,
+      periodMs: cfg.displayPeriodMs,
+      iops: () => this.iops,
+    }).catch((err: unknown) => {
+      this.log.warn({ err: String(err) }, "displays");
+      return undefined;
     });
     this.log.info({ name: this.name, workload: this.workloadText, disks: this.disks.size }, "guest booted");
     this.d.onChange(this);
@@ -450,6 +464,7 @@ export class GuestInstance {
       if (d.socketPath) void rm(d.socketPath, { force: true }).catch(() => {});
     }
     this.disks.clear();
+    this.displays?.abandon();
     void this.probe?.close().catch(() => {});
     void this.shutdownWatch?.close().catch(() => {});
     this.kernel?.abandon();
@@ -462,6 +477,7 @@ export class GuestInstance {
   private async closeAll(): Promise<void> {
     this.stopJob();
     await this.shutdownWatch?.close().catch(() => {});
+    await this.displays?.close();
     // Frontends first (each needs its otherend watch for the closing handshake), then discovery.
     await Promise.all([...this.disks.keys()].map((n) => this.detach(n, "guest stopping")));
     await this.probe?.close().catch(() => {});

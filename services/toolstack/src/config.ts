@@ -11,6 +11,8 @@ export const ToolstackServiceConfigSchema = z
     hypervisor: z.string().default("hypervisor"),
     /** Call target of the guest runtime; "" = none: domains are built and unpaused with no kernel. */
     guest: z.string().default(""),
+    /** Call target of displback's Display API (screens as PNG, the live page); "" = none. */
+    displback: z.string().default(""),
     /** Memory the host gives domains, MiB (dom0's included): create refuses beyond it. */
     hostMemoryMib: z.number().int().min(1).default(1024),
     /** Largest `memory` a config may ask for, MiB (xl.cfg errors past it); default hostMemoryMib. */

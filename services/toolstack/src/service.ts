@@ -4,13 +4,14 @@
 import { performance } from "node:perf_hooks";
 import { parseStoreSpec } from "@xensim/blkstore";
 import type { CallClient } from "@xensim/bus";
-import { loadGuestProto, loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
+import { loadDisplayProto, loadGuestProto, loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { type GuestRuntime, type GuestStatus, Toolstack } from "@xensim/toolstack";
 import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { Counter, Gauge, Histogram } from "prom-client";
 import { buildApi } from "./api.js";
+import { registerDisplayRoutes } from "./display.js";
 import { type ToolstackServiceConfig, ToolstackServiceConfigSchema } from "./config.js";
 
 async function retry<T>(what: string, fn: () => Promise<T>, ctx: ServiceContext): Promise<T> {
@@ -210,6 +211,11 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         },
       },
     });
+    const displayCalls =
+      cfg.displback === ""
+        ? undefined
+        : ctx.calls.client(loadDisplayProto().xensim.display.v1.Display.service, cfg.displback);
+    registerDisplayRoutes(app, displayCalls);
     // domains of a previous run (this service restarted): ours again, missed shutdowns acted on
     const recovered = await toolstack.recover();
     if (recovered.length > 0) log.info({ domids: recovered }, "recovered domains");
@@ -227,7 +233,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
       "toolstack started",
     );
     return {
-      health: () => ({ status: "ok", api: address, domains: toolstack.managedDomids.length }),
+      health: () => ({ ...xs.health(), api: address, domains: toolstack.managedDomids.length }),
       async stop() {
         sub.unsubscribe();
         await app.close();
@@ -236,6 +242,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         await xs.close();
         xsCalls?.close();
         guestCalls?.close();
+        displayCalls?.close();
         hvCalls.close();
         log.info("toolstack stopped");
       },

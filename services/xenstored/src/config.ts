@@ -15,6 +15,22 @@ export const XenstoredConfigSchema = z
     sessionLeaseMs: z.number().int().positive().default(15000),
     /** C xenstored answers quota hits with ENOSPC; oxenstored with "EQUOTA". */
     quotaError: z.enum(["xenstored", "oxenstored"]).default("xenstored"),
+    /**
+     * Per-connection output bounds (XSA-326): stop reading a connection while this many reply and
+     * watch-event bytes wait for it, drop it past `outputDropBytes` (every connection, dom0's too),
+     * discard watch events an unprivileged connection leaves waiting longer than the timeout.
+     */
+    outputStallBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024),
+    outputDropBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(8 * 1024 * 1024),
+    watchEventTimeoutMs: z.number().int().nonnegative().default(20_000),
     quotas: z
       .object({
         nodes: z.number().int().positive(),

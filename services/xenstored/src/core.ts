@@ -3,7 +3,21 @@
 // and feed it requests; the core applies the engine's output in Xen's order: the journal record is
 // written before the reply leaves, then the reply, then watch events to whichever connection
 // they belong to.
-import type { Effect, Output, XenstoreEngine, XsMessage } from "@xensim/xenstore";
+//
+// Output is bounded as C xenstored bounds it since XSA-326 (XsOutputQueues of @xensim/xenstore):
+// every message waits in its connection's queue until the sink can take it; a front end asks
+// canRead() before it reads a request and stops reading (stalls) while the answer is no; the core
+// calls the sink's resume() when the connection may be read again, and drops a connection whose
+// queue passes the hard limit.
+import { XsType } from "@xensim/abi";
+import {
+  type Effect,
+  type OutputLimits,
+  type Output,
+  type XenstoreEngine,
+  type XsMessage,
+  XsOutputQueues,
+} from "@xensim/xenstore";
 import type { Logger } from "pino";
 import type { StateStore } from "./persistence.js";
 
@@ -12,8 +26,16 @@ export type ConnId = number;
 /** Where a connection's outgoing messages go (a socket, a bus subject, a ring page). */
 export interface ConnectionSink {
   readonly kind: "socket" | "session" | "ring" | "local";
+  /** Write one reply or watch event (only called when canSend() says yes). */
   send(msg: XsMessage): void;
-  /** Drop the connection (protocol violation, as C xenstored does). */
+  /**
+   * Whether the message sent last is fully out and another may be sent (a ring with room, a
+   * socket below its high-water mark). Absent: always.
+   */
+  canSend?(): boolean;
+  /** The connection stalled earlier and may be read again (called by the core). */
+  resume?(): void;
+  /** Drop the connection (protocol violation or output over the hard limit, as C xenstored does). */
   drop(reason: string): void;
 }
 
@@ -24,9 +46,25 @@ export interface CoreStats {
   connections: number;
 }
 
+export interface CoreOptions {
+  /** Per-connection output limits (stall, drop, watch-event timeout). */
+  outputLimits?: Partial<OutputLimits>;
+  /** Clock for watch-event deadlines (ms). */
+  now?: () => number;
+}
+
+type MemoryReport = "soft" | "hard";
+
 export class XenstoredCore {
   private readonly sinks = new Map<ConnId, ConnectionSink>();
+  /** Connections that were refused a read (canRead false), to be resumed. */
+  private readonly stalled = new Set<ConnId>();
+  /** Domains reported over their soft or hard memory quota (C logs each crossing once). */
+  private readonly memoryReports = new Map<number, MemoryReport>();
+  private resuming = false;
+  readonly queues: XsOutputQueues;
   readonly stats: CoreStats = { requests: 0, errors: 0, watchEvents: 0, connections: 0 };
+  private readonly now: () => number;
   onEffect: (e: Effect) => void = () => {};
   onRequest: (conn: ConnId, req: XsMessage, reply: XsMessage | null) => void = () => {};
 
@@ -34,38 +72,63 @@ export class XenstoredCore {
     readonly engine: XenstoreEngine,
     private readonly state: StateStore | null,
     private readonly log: Logger,
-  ) {}
+    opts: CoreOptions = {},
+  ) {
+    this.queues = new XsOutputQueues(engine, opts.outputLimits);
+    this.now = opts.now ?? Date.now;
+  }
 
   connect(domid: number, sink: ConnectionSink, opts: { privileged?: boolean; label?: string } = {}): ConnId {
-    const conn = this.engine.connect({
-      domid,
-      privileged: opts.privileged ?? domid === 0,
-      label: opts.label ?? sink.kind,
-    });
+    const privileged = opts.privileged ?? domid === 0;
+    const conn = this.engine.connect({ domid, privileged, label: opts.label ?? sink.kind });
     this.sinks.set(conn, sink);
+    this.queues.open(conn, domid, privileged);
     this.stats.connections = this.sinks.size;
     return conn;
   }
 
+  /** Forgets a connection: its watches, transactions and everything queued for it. */
   disconnect(conn: ConnId): void {
     if (!this.sinks.delete(conn)) return;
     this.stats.connections = this.sinks.size;
+    this.stalled.delete(conn);
+    this.queues.close(conn);
     this.apply(this.engine.disconnect(conn), null);
+    this.resumeStalled();
   }
 
-  /** Handles one request; the reply goes to the connection's sink and is also returned. */
+  /**
+   * conn_can_read(): may the front end read the connection's next request? While not, it must
+   * leave requests unread (socket paused, ring not consumed); the sink's resume() says when.
+   */
+  canRead(conn: ConnId): boolean {
+    if (!this.sinks.has(conn)) return false;
+    if (this.queues.canRead(conn)) return true;
+    this.stalled.add(conn);
+    return false;
+  }
+
+  /** Handles one request; the reply is queued for the connection's sink and also returned. */
   request(conn: ConnId, msg: XsMessage): XsMessage | null {
     if (!this.sinks.has(conn)) return null;
     this.stats.requests++;
     const out = this.engine.request(conn, msg);
     this.onRequest(conn, msg, out.reply);
     this.apply(out, conn);
+    this.reportMemory(conn);
     return out.reply;
+  }
+
+  /** The sink of `conn` can take more (socket drained, guest consumed replies): send what waits. */
+  writable(conn: ConnId): void {
+    this.flush(conn);
+    this.resumeStalled();
   }
 
   /** The hypervisor reported a domain's death (VIRQ_DOM_EXC). */
   domainGone(domid: number): void {
     this.apply(this.engine.domainGone(domid), null);
+    this.memoryReports.delete(domid);
   }
 
   /** The hypervisor reported a domain's shutdown: fire @releaseDomain once, keep its nodes. */
@@ -73,27 +136,97 @@ export class XenstoredCore {
     this.apply(this.engine.domainShutdown(domid), null);
   }
 
+  /** Discards watch events that waited past the timeout (call from a timer). */
+  expireWatchEvents(): void {
+    if (this.queues.expire(this.now()) > 0) this.resumeStalled();
+  }
+
+  /** Connections waiting to be read again. */
+  get stalledConnections(): number {
+    return this.stalled.size;
+  }
+
   private apply(out: Output, requester: ConnId | null): void {
     if (out.mutations.length > 0 && this.state) {
       this.state.append(out.mutations);
       if (this.state.shouldCompact()) this.state.compact(this.engine.snapshot());
     }
-    if (requester !== null) {
-      const sink = this.sinks.get(requester);
-      if (out.reply === null) {
-        this.log.warn({ conn: requester }, "dropping connection after protocol violation");
-        sink?.drop("protocol violation");
-        this.disconnect(requester);
-      } else {
-        if (out.reply.type === 16) this.stats.errors++;
-        sink?.send(out.reply);
-      }
+    let from = requester;
+    if (requester !== null && out.reply === null) {
+      this.log.warn({ conn: requester }, "dropping connection after protocol violation");
+      this.sinks.get(requester)?.drop("protocol violation");
+      this.disconnect(requester);
+      from = null;
+    } else if (out.reply?.type === XsType.ERROR) this.stats.errors++;
+    this.stats.watchEvents += out.events.length;
+    const drop = this.queues.queue(from, out, this.now());
+    for (const conn of drop) {
+      this.log.warn(
+        { conn, queuedBytes: this.queues.queuedBytes(conn), limit: this.queues.limits.dropBytes },
+        "dropping connection: its unread output passed the hard limit",
+      );
+      this.sinks.get(conn)?.drop("output over the hard limit");
+      this.disconnect(conn);
     }
-    for (const ev of out.events) {
-      this.stats.watchEvents++;
-      this.sinks.get(ev.conn)?.send(ev.msg);
-    }
+    if (from !== null) this.flush(from);
+    for (const ev of out.events) if (ev.conn !== from) this.flush(ev.conn);
     for (const e of out.effects) this.onEffect(e);
+    this.resumeStalled();
+  }
+
+  /** Hands queued messages to the sink while it can take them. */
+  private flush(conn: ConnId): void {
+    const sink = this.sinks.get(conn);
+    if (!sink) return;
+    for (;;) {
+      if (this.queues.hasHandedOver(conn)) {
+        if (sink.canSend && !sink.canSend()) return;
+        this.queues.written(conn);
+      }
+      const msg = this.queues.next(conn);
+      if (!msg) return;
+      sink.send(msg);
+      if (!this.sinks.has(conn)) return; // the sink dropped itself
+    }
+  }
+
+  /** Tells stalled connections that may be read again (their sinks read asynchronously). */
+  private resumeStalled(): void {
+    if (this.resuming || this.stalled.size === 0) return;
+    this.resuming = true;
+    try {
+      for (const conn of [...this.stalled]) {
+        if (!this.queues.canRead(conn)) continue;
+        this.stalled.delete(conn);
+        this.sinks.get(conn)?.resume?.();
+      }
+    } finally {
+      this.resuming = false;
+    }
+  }
+
+  /** Logs an unprivileged domain crossing its soft or hard memory quota, once per crossing. */
+  private reportMemory(conn: ConnId): void {
+    const info = this.engine.connectionInfo(conn);
+    if (!info || info.privileged) return;
+    const domid = info.domid;
+    const level: MemoryReport | undefined = this.engine.memoryQuotaReached(domid)
+      ? "hard"
+      : this.engine.softMemoryQuotaReached(domid)
+        ? "soft"
+        : undefined;
+    const before = this.memoryReports.get(domid);
+    if (level === before) return;
+    if (level === undefined) {
+      this.memoryReports.delete(domid);
+      this.log.info({ domid }, "domain below its soft memory quota again");
+      return;
+    }
+    this.memoryReports.set(domid, level);
+    const memory = this.engine.domainMemory(domid);
+    if (level === "hard")
+      this.log.error({ domid, memory }, "domain exceeds its hard memory quota, xenstore interface stalled");
+    else this.log.warn({ domid, memory }, "domain exceeds its soft memory quota");
   }
 
   close(): void {

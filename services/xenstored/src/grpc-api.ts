@@ -25,6 +25,8 @@ interface Session {
   domid: number;
   leaseMs: number;
   expires: number;
+  /** Requests waiting while the connection stalls (an unprivileged domain at its quotas). */
+  waiting: Array<() => void>;
 }
 
 export interface GrpcApiOptions {
@@ -63,25 +65,43 @@ export class XenstoreGrpcApi {
     return this.sessions.size;
   }
 
-  private async openSession(req: OpenSessionRequest__Output): Promise<OpenSessionReply> {
+  /**
+   * The domain a session acts for: the one place where it is decided. Today the caller's word (the
+   * request's domid); with authenticated transports (mTLS identities, issue 14) it comes from the
+   * caller's certificate here, and nowhere else changes.
+   */
+  private callerDomid(req: OpenSessionRequest__Output): number {
     if (req.domid > 0x7fef) throw new CallError(GRPC_INVALID_ARGUMENT, `domid ${req.domid} out of range`);
+    return req.domid;
+  }
+
+  private async openSession(req: OpenSessionRequest__Output): Promise<OpenSessionReply> {
+    const domid = this.callerDomid(req);
     const id = this.o.newSessionId();
     const subject = `${WATCH_SUBJECT_PREFIX}${id}`;
     const leaseMs = req.leaseMs > 0 ? req.leaseMs : (this.o.leaseMs ?? DEFAULT_LEASE_MS);
     const conn = this.o.core.connect(
-      req.domid,
+      domid,
       {
         kind: "session",
         send: (msg) => {
           // Replies travel back in the unary response; only watch events go over the bus.
           if (msg.type === 15) this.o.bus.publish(subject, msg.payload);
         },
-        drop: () => this.sessions.delete(id),
+        resume: () => this.wake(id),
+        drop: () => this.forget(id),
       },
       { label: req.clientName || `grpc-session-${id}` },
     );
-    this.sessions.set(id, { id, conn, domid: req.domid, leaseMs, expires: this.o.now() + leaseMs });
-    this.o.log.debug({ session: id, domid: req.domid, client: req.clientName }, "xenstore session opened");
+    this.sessions.set(id, {
+      id,
+      conn,
+      domid,
+      leaseMs,
+      expires: this.o.now() + leaseMs,
+      waiting: [],
+    });
+    this.o.log.debug({ session: id, domid, client: req.clientName }, "xenstore session opened");
     return { sessionId: id, leaseMs, watchSubject: subject, serverEpoch: this.o.epoch };
   }
 
@@ -93,11 +113,8 @@ export class XenstoreGrpcApi {
   }
 
   private async closeSession(req: SessionRef__Output): Promise<object> {
-    const s = this.sessions.get(req.sessionId);
-    if (s) {
-      this.sessions.delete(s.id);
-      this.o.core.disconnect(s.conn);
-    }
+    const s = this.forget(req.sessionId);
+    if (s) this.o.core.disconnect(s.conn);
     return {};
   }
 
@@ -106,8 +123,28 @@ export class XenstoreGrpcApi {
     return {};
   }
 
+  /** Lets the requests a stalled session holds back go on (or find the session gone). */
+  private wake(id: string): void {
+    const s = this.sessions.get(id);
+    if (s) for (const go of s.waiting.splice(0)) go();
+  }
+
+  /** Forgets a session; requests it held back fail with NOT_FOUND. */
+  private forget(id: string): Session | undefined {
+    const s = this.sessions.get(id);
+    if (!s) return undefined;
+    this.sessions.delete(id);
+    for (const go of s.waiting.splice(0)) go();
+    return s;
+  }
+
   private async request(req: XsRequest__Output): Promise<XsReply> {
-    const s = this.session(req.sessionId);
+    let s = this.session(req.sessionId);
+    // C xenstored does not read a stalled connection: its requests wait here, unread.
+    while (!this.o.core.canRead(s.conn)) {
+      await new Promise<void>((resolve) => s.waiting.push(resolve));
+      s = this.session(req.sessionId);
+    }
     const r = this.o.core.request(s.conn, {
       type: req.type,
       reqId: req.reqId,
@@ -116,7 +153,7 @@ export class XenstoreGrpcApi {
     });
     if (!r) {
       // The engine dropped the connection (protocol violation); the session is gone too.
-      this.sessions.delete(s.id);
+      this.forget(s.id);
       throw new CallError(GRPC_INVALID_ARGUMENT, "xenstore protocol violation, session closed");
     }
     return { type: r.type, reqId: r.reqId, txId: r.txId, payload: Buffer.from(r.payload) };
@@ -124,10 +161,10 @@ export class XenstoreGrpcApi {
 
   private reap(): void {
     const now = this.o.now();
-    for (const s of this.sessions.values()) {
+    for (const s of [...this.sessions.values()]) {
       if (s.expires < now) {
         this.o.log.info({ session: s.id, domid: s.domid }, "xenstore session lease expired");
-        this.sessions.delete(s.id);
+        this.forget(s.id);
         this.o.core.disconnect(s.conn);
       }
     }
@@ -135,7 +172,9 @@ export class XenstoreGrpcApi {
 
   close(): void {
     clearInterval(this.reaper);
-    for (const s of this.sessions.values()) this.o.core.disconnect(s.conn);
-    this.sessions.clear();
+    for (const s of [...this.sessions.values()]) {
+      this.forget(s.id);
+      this.o.core.disconnect(s.conn);
+    }
   }
 }

@@ -9,6 +9,7 @@
 // dom0's services share dom0's event channels as Linux's CPUs do: xenstored moves each store port
 // it binds to its own dom0 vCPU (DOM0_VCPU.xenstored, EVTCHNOP_bind_vcpu) and receives on that
 // vCPU only, so the other dom0 receivers (blkback, …) neither take its events nor lose theirs.
+import { EVTCHNSTAT_interdomain } from "@xensim/abi";
 import { DOM0_VCPU, type EvtchnPort, type XenCtrl } from "@xensim/xenctrl";
 import { XsRingServer } from "@xensim/xenstore";
 import type { Logger } from "pino";
@@ -46,8 +47,18 @@ export class RingConnections {
     return this.byDomid.size;
   }
 
-  /** INTRODUCE(domid, gfn, port): map the store page and bind the store event channel. */
-  async attach(domid: number, gfn: number, remotePort: number): Promise<void> {
+  /**
+   * INTRODUCE(domid, gfn, port): map the store page and bind the store event channel. With
+   * `restarted` (xenstored restarted with this domain introduced in its restored state) the port a
+   * previous instance bound is taken over, and the ring is stopped with error COMM so that the
+   * guest reconnects: its watches and transactions died with the previous instance.
+   */
+  async attach(
+    domid: number,
+    gfn: number,
+    remotePort: number,
+    opts: { restarted?: boolean } = {},
+  ): Promise<void> {
     this.detach(domid); // a re-introduce replaces the old connection, as C xenstored does
     // A release (or another introduce) during our awaits supersedes this attach: it must not
     // register afterwards, and the port it bound must be closed again.
@@ -60,7 +71,14 @@ export class RingConnections {
       this.log.warn({ domid, gfn, rc: page }, "xenstore ring: cannot map the store page");
       return;
     }
-    const bound = await this.xc.evtchnBindInterdomain(domid, remotePort);
+    let bound: { rc: number; port: number } | undefined;
+    if (opts.restarted) {
+      // The previous instance's end of the store channel is still bound in dom0: take it over.
+      const st = await this.xc.evtchnStatus(domid, remotePort);
+      if (st.rc === 0 && st.status === EVTCHNSTAT_interdomain && st.dom === 0)
+        bound = { rc: 0, port: st.port };
+    }
+    bound ??= await this.xc.evtchnBindInterdomain(domid, remotePort);
     if (superseded()) {
       if (bound.rc === 0) void this.xc.evtchnClose(bound.port).catch(() => {});
       return;
@@ -97,6 +115,8 @@ export class RingConnections {
     // Attach at the indices found on the page: the guest may already have written requests (it
     // does not wait for INTRODUCE), and the attach completes after INTRODUCE has been answered.
     const server = new XsRingServer(page);
+    // Before anything can kick it (the receiver scans pending events as soon as it exists).
+    const abandoned = opts.restarted === true && server.abandon();
     const ring: RingConnection = {
       domid,
       gfn,
@@ -118,6 +138,14 @@ export class RingConnections {
       },
       { vcpu: this.vcpu },
     );
+    if (abandoned) {
+      this.log.info(
+        { domid, gfn, remotePort, localPort: ring.localPort },
+        "xenstore ring re-attached after a restart: guest asked to reconnect",
+      );
+      this.xc.evtchnNotify(ring.localPort);
+      return;
+    }
     this.log.info({ domid, gfn, remotePort, localPort: ring.localPort }, "xenstore ring connected");
     this.notify(ring);
     this.kick(ring); // requests written before we bound the port
@@ -133,6 +161,9 @@ export class RingConnections {
           if (ring.server.send(msg)) ring.owed = true;
           if (this.kicking !== ring) this.notify(ring);
         },
+        // One message at a time into rsp: the rest waits in the core's bounded queue (XSA-326).
+        canSend: () => ring.dead || ring.server.pendingBytes === 0,
+        resume: () => setImmediate(() => this.kick(ring)),
         drop: (reason) => {
           this.log.warn({ domid: ring.domid, reason }, "xenstore ring: connection dropped");
         },
@@ -141,25 +172,37 @@ export class RingConnections {
     );
   }
 
-  /** The guest signalled (or a timer rescanned): read requests, answer them, notify once. */
+  /**
+   * The guest signalled (or a timer rescanned): write what waits for it, then read and answer
+   * requests one at a time while the core allows (a stalled domain's requests stay in `req`),
+   * notify once.
+   */
   private kick(ring: RingConnection): void {
     if (ring.dead) return;
     this.kicking = ring;
     try {
       if (ring.server.flush()) ring.owed = true;
-      const r = ring.server.poll();
-      if (r.reset) {
-        // The guest asked to reconnect: forget its watches and transactions.
-        this.core.disconnect(ring.conn);
-        ring.conn = this.connect(ring);
+      this.core.writable(ring.conn);
+      for (;;) {
+        const r = ring.server.poll(this.core.canRead(ring.conn) ? 1 : 0);
+        if (r.notify) ring.owed = true;
+        if (r.reset) {
+          // The guest asked to reconnect: forget its watches and transactions.
+          this.core.disconnect(ring.conn);
+          ring.conn = this.connect(ring);
+          continue;
+        }
+        if (r.error) {
+          this.log.warn(
+            { domid: ring.domid, error: r.error.message },
+            "xenstore ring error; connection ignored",
+          );
+          break;
+        }
+        const msg = r.messages[0];
+        if (!msg) break;
+        this.core.request(ring.conn, msg);
       }
-      for (const m of r.messages) this.core.request(ring.conn, m);
-      if (r.notify) ring.owed = true;
-      if (r.error)
-        this.log.warn(
-          { domid: ring.domid, error: r.error.message },
-          "xenstore ring error; connection ignored",
-        );
     } finally {
       this.kicking = null;
     }

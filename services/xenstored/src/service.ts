@@ -38,6 +38,10 @@ const XS_TYPE_LABELS = [
   "restrict",
   "reset_watches",
   "directory_part",
+  "get_feature",
+  "set_feature",
+  "get_quota",
+  "set_quota",
 ];
 
 export const xenstoredService: ServiceModule<XenstoredConfig> = {
@@ -70,7 +74,16 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
     } else {
       engine = new XenstoreEngine(engineOpts);
     }
-    const core = new XenstoredCore(engine, state, log);
+    const core = new XenstoredCore(engine, state, log, {
+      outputLimits: {
+        stallBytes: cfg.outputStallBytes,
+        dropBytes: cfg.outputDropBytes,
+        watchEventTimeoutMs: cfg.watchEventTimeoutMs,
+      },
+    });
+    // check_event_timeout(): watch events an unprivileged connection leaves waiting are discarded.
+    const expiry = setInterval(() => core.expireWatchEvents(), 1000);
+    expiry.unref();
 
     const requests = new Counter({
       name: "xenstore_requests_total",
@@ -90,6 +103,36 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
       registers: [ctx.metrics],
       collect() {
         this.set(engine.nodeCount());
+      },
+    });
+    new Gauge({
+      name: "xenstore_output_queued_bytes",
+      help: "reply and watch-event bytes waiting in connection output queues",
+      registers: [ctx.metrics],
+      collect() {
+        let bytes = 0;
+        for (const conn of engine.connections()) bytes += core.queues.queuedBytes(conn);
+        this.set(bytes);
+      },
+    });
+    new Gauge({
+      name: "xenstore_stalled_connections",
+      help: "connections not read because of their quotas or unread output (XSA-326)",
+      registers: [ctx.metrics],
+      collect() {
+        this.set(core.stalledConnections);
+      },
+    });
+    new Gauge({
+      name: "xenstore_output_events_dropped",
+      help: "watch events dropped: receiver at its memory quota, timed out, or coalesced",
+      labelNames: ["reason"],
+      registers: [ctx.metrics],
+      collect() {
+        const st = core.queues.stats;
+        this.set({ reason: "memory" }, st.eventsDroppedForMemory);
+        this.set({ reason: "timeout" }, st.eventsExpired);
+        this.set({ reason: "coalesced" }, st.eventsCoalesced);
       },
     });
     new Gauge({
@@ -153,6 +196,14 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
       },
     });
 
+    // Domains introduced before a restart: serve their rings again (they are told to reconnect).
+    for (const d of engine.introducedDomains()) {
+      const r = d.domid !== 0 && d.mfn !== undefined && d.port !== undefined ? ringsFor() : null;
+      r?.attach(d.domid, Number(d.mfn), d.port!, { restarted: true }).catch((err: Error) =>
+        log.error({ err, domid: d.domid }, "xenstore ring re-attach failed"),
+      );
+    }
+
     let socket: SocketServer | null = null;
     if (cfg.socket) socket = await listenXsSocket(core, cfg.socket, log);
     const api = new XenstoreGrpcApi({
@@ -174,8 +225,11 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
         sessions: api.sessionCount,
         rings: rings?.count ?? 0,
         socket: socket?.path,
+        stalledConnections: core.stalledConnections,
+        connectionsDroppedForOutput: core.queues.stats.connectionsDropped,
       }),
       async stop() {
+        clearInterval(expiry);
         excSub.unsubscribe();
         rings?.close();
         api.close();

@@ -739,6 +739,14 @@ export function buildProbeSpec(): readonly ProbeCheck[] {
     "sizeof(union xen_displif_sring_entry)",
   );
   b.num("XENDISPL_RING_SIZE", DI, abi.XENDISPL_RING_SIZE, "__CONST_RING_SIZE(xen_displif, 4096)");
+  // XENDISPL_IN_RING_REF's byte offset for counters around the u32 wrap (63 slots: 2^32 mod 63 = 4).
+  for (const idx of [0, 62, 63, 2 ** 32 - 5, 2 ** 32 - 4, 2 ** 32 - 1])
+    b.num(
+      `xendisplInRingOffset(${idx})`,
+      DI,
+      abi.xendisplInRingOffset(idx),
+      `(unsigned long)((char *)&XENDISPL_IN_RING_REF((struct xendispl_event_page *)0, ${idx}u) - (char *)0)`,
+    );
 
   return Object.freeze(b.checks);
 }

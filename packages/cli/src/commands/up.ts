@@ -20,7 +20,7 @@ export default function registerUp(program: Command): void {
       ),
     )
     .description(
-      "bring up an emulated Xen host in this process: xenstored, hypervisor, blkback, guest runtime and toolstack in worker threads; creates the guests in examples/",
+      "bring up an emulated Xen host in this process: xenstored, hypervisor, blkback, displback, guest runtime and toolstack in worker threads; creates the guests in examples/",
     )
     .option("--state-dir <dir>", "state directory", ".xensim")
     .option("--socket <path>", "xenstored unix socket (default: <state-dir>/xenstored.sock)")
@@ -42,7 +42,14 @@ export default function registerUp(program: Command): void {
     });
 }
 
-export const DEFAULT_UP_SERVICES = ["xenstored", "hypervisor", "blkback", "guest", "toolstack"] as const;
+export const DEFAULT_UP_SERVICES = [
+  "xenstored",
+  "hypervisor",
+  "blkback",
+  "displback",
+  "guest",
+  "toolstack",
+] as const;
 
 interface UpOptions {
   stateDir: string;
@@ -99,6 +106,7 @@ async function up(o: UpOptions): Promise<void> {
     toolstack: {
       api: { host: "127.0.0.1", port: apiPort },
       ...(names.includes("guest") ? { guest: "guest" } : {}),
+      ...(names.includes("displback") ? { displback: "displback" } : {}),
     },
   };
   for (const kv of o.set ?? []) {

@@ -1,0 +1,2 @@
+export { type DisplbackServiceConfig, DisplbackServiceConfigSchema } from "./config.js";
+export { displbackService } from "./service.js";
