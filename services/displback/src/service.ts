@@ -65,8 +65,7 @@ export const displbackService: ServiceModule<DisplbackServiceConfig> = {
         }),
       ctx,
     );
-    if (!ctx.sharedMemory)
-      log.warn("no shared page store: displback cannot map guest memory here");
+    if (!ctx.sharedMemory) log.warn("no shared page store: displback cannot map guest memory here");
     const xsCalls =
       cfg.xenstoredSocket === ""
         ? ctx.calls.client(loadXenstoreProto().xensim.xenstore.v1.Xenstore.service, cfg.xenstored)
