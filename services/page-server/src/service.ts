@@ -2,6 +2,7 @@
 // host's page store, runs the link engine of @xensim/link behind its sockets (LinkSockets), and
 // serves a small debugging API on the call plane. Every other thread of the host reaches the link
 // through the store's link area (markWritten, SEND and REQUEST records), never through a call.
+import { pageServerPolicy } from "./authz.js";
 import { DOMID_XEN } from "@xensim/abi";
 import { CallError } from "@xensim/bus";
 import { PAGE_SIZE, PageStore } from "@xensim/memory";
@@ -119,6 +120,7 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
     });
 
     const bad = (msg: string) => new CallError(INVALID_ARGUMENT, msg);
+    ctx.calls.authorize(pageServerPolicy);
     ctx.calls.server.addService(def, {
       WriteFrames: async (req: WriteFramesRequest__Output) => {
         const caller = req.caller;

@@ -10,6 +10,7 @@ import {
   validateFaultRules,
 } from "@xensim/bus";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import { type ApiAuth, requireApiToken } from "./api-auth.js";
 import { type DashboardOptions, registerDashboard } from "./dashboard.js";
 
 export interface ApiOptions {
@@ -17,6 +18,8 @@ export interface ApiOptions {
   /** How configs are checked (host memory limit, store spec check). */
   parse: Omit<ParseOptions, "file">;
   maxConfigBytes: number;
+  /** The API token every request must carry (the whole app, dashboard included); absent = none. */
+  auth?: ApiAuth;
   /**
    * The host's bus and dom0's clients: the fault routes (/faults) and the dashboard (/dashboard/).
    * Absent: neither is served.
@@ -72,6 +75,32 @@ export const OPENAPI = {
   paths: {
     "/openapi.json": {
       get: { summary: "This document", responses: { "200": { description: "OpenAPI 3" } } },
+    },
+    "/recovery": {
+      get: {
+        summary:
+          "What this toolstack found when it started: domains re-adopted (still running) and domains a restart lost, cleaned away",
+        responses: {
+          "200": json({
+            type: "object",
+            properties: {
+              adopted: { type: "array", items: { type: "integer" } },
+              cleaned: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    domid: { type: "integer" },
+                    name: { type: "string" },
+                    outcome: { type: "string", enum: ["cleaned", "failed"] },
+                    error: { type: "string" },
+                  },
+                },
+              },
+            },
+          }),
+        },
+      },
     },
     "/domains": {
       get: {
@@ -473,6 +502,7 @@ export function buildApi(o: ApiOptions): {
   routes: Array<{ method: string; url: string }>;
 } {
   const app = Fastify({ logger: false, bodyLimit: o.maxConfigBytes + 4096 });
+  if (o.auth) requireApiToken(app, o.auth);
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook("onRoute", (r) => {
     for (const m of [r.method].flat()) if (m !== "HEAD") routes.push({ method: m, url: r.url });
@@ -659,6 +689,7 @@ export function buildApi(o: ApiOptions): {
   );
 
   app.get("/actions", async () => ({ actions: ts.actions }));
+  app.get("/recovery", async () => ts.recovery);
 
   if (o.live) {
     const live = o.live;
