@@ -185,6 +185,8 @@ async function up(o: UpOptions): Promise<void> {
   await host.ready;
   const readyMs = Math.round(performance.now() - t0);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
+  // before the "up" line: whoever waits for it reads this run's URL, not a killed run's
+  if (names.includes("toolstack")) writeFileSync(join(stateDir, "toolstack.url"), `${apiUrl}\n`);
   process.stdout.write(
     `xensim host ${host.hostId} up in ${readyMs} ms\n` +
       `  services: ${[...host.services.keys()].join(", ")}\n` +
@@ -198,7 +200,6 @@ async function up(o: UpOptions): Promise<void> {
         : "") +
       (o.nats ? distributedHints(host, o.nats) : ""),
   );
-  if (names.includes("toolstack")) writeFileSync(join(stateDir, "toolstack.url"), `${apiUrl}\n`);
   if (o.exitAfterReady) return shutdown("ready");
 
   // Live progress: guest status events on the host's bus.
