@@ -67,9 +67,17 @@ async function retry<T>(what: string, fn: () => Promise<T>, ctx: ServiceContext)
   }
 }
 
-/** A privileged mapping of a guest's memory, page by page through its physmap (xenforeignmemory). */
+/**
+ * A privileged mapping of a guest's memory, page by page through its physmap (xenforeignmemory).
+ * What the emulator writes (rep ins, string moves) is published like any driver's write
+ * (PageStore.markWritten: the write log and, when another host process holds the frame, the link).
+ */
 function guestMemory(store: PageStore, domid: number): GuestMemory {
-  const each = (gpa: bigint, len: number, fn: (abs: number, done: number, n: number) => void) => {
+  const each = (
+    gpa: bigint,
+    len: number,
+    fn: (abs: number, done: number, n: number, frame: number, off: number) => void,
+  ) => {
     let done = 0;
     while (done < len) {
       const a = gpa + BigInt(done);
@@ -78,7 +86,7 @@ function guestMemory(store: PageStore, domid: number): GuestMemory {
       const frame = store.gfnToFrame(domid, gfn);
       const n = Math.min(len - done, PAGE_SIZE - off);
       if (!frame) throw new Error(`gfn ${gfn.toString(16)} of domain ${domid} is not populated`);
-      fn(frame * PAGE_SIZE + off, done, n);
+      fn(frame * PAGE_SIZE + off, done, n, frame, off);
       done += n;
     }
   };
@@ -89,7 +97,10 @@ function guestMemory(store: PageStore, domid: number): GuestMemory {
       return out;
     },
     write(gpa, bytes) {
-      each(gpa, bytes.length, (abs, done, n) => store.u8.set(bytes.subarray(done, done + n), abs));
+      each(gpa, bytes.length, (abs, done, n, frame, off) => {
+        store.u8.set(bytes.subarray(done, done + n), abs);
+        store.markWritten(frame, off, n);
+      });
     },
   };
 }
@@ -110,7 +121,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
     const dmCalls = ctx.calls.client(loadDmOpProto().xensim.hypervisor.v1.DmOp.service, cfg.hypervisor);
     const xc = await retry(
       "attaching to the page store",
-      async () => new XenCtrl({ domid: cfg.domid, calls: hvCalls, store: sab, bus: ctx.bus }),
+      async () => new XenCtrl({ domid: cfg.domid, calls: hvCalls, store: sab }),
       ctx,
     );
     const store = PageStore.attach(sab);
@@ -144,7 +155,9 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
         return r;
       },
       evtchnClose: (p) => xc.evtchnClose(p),
-      notify: (p) => void xc.evtchnNotify(p),
+      // the driver port of this placement (@xensim/xenbus DataPlanePort): publish, then kick
+      written: (frame, offset, length) => store.markWritten(frame, offset, length),
+      notify: (p) => void xc.kick(p),
     };
 
     const requests = new Counter({
