@@ -172,7 +172,7 @@ export async function runIoreqBench(o: IoreqBenchOptions): Promise<IoreqBenchRes
       distributed: {
         measured: false,
         reason:
-          "the device model across host processes needs the remote event/page path (issue 10) for its ioreq pages",
+          "the link carries the device model's events and publishes its writes, but cannot map an ioreq server's pages (DOMID_XEN frames) or a guest's memory into another host process yet",
       },
     };
   } finally {
