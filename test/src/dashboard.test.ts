@@ -64,7 +64,7 @@ describe(
     let api = "";
     /** guest1's disk row (its domid depends on the order the examples were created in). */
     const guest1Disk = async (): Promise<string> => {
-      const { domains } = (await (await fetch(`${api}/domains`)).json()) as {
+      const { domains } = (await (await apiFetch(`${api}/domains`)).json()) as {
         domains: { name: string; id: number }[];
       };
       const g = domains.find((d) => d.name === "guest1");
