@@ -19,6 +19,8 @@ import {
   type TlsMaterial,
   type UnaryHandler,
 } from "@xensim/bus";
+import { ChaosPoints } from "@xensim/chaos";
+import { serveChaosPoints } from "./chaos.js";
 import { describeIdentity, inboxPrefix, serviceIdentity } from "@xensim/security";
 import { Counter, Registry } from "prom-client";
 import { deepFreeze, parseConfig } from "./config.js";
@@ -192,7 +194,9 @@ export async function bootService(
   const clients: CallClient[] = [];
   let peers = { ...placement.peers };
   const abort = new AbortController();
+  const chaos = new ChaosPoints({ service: placement.name, now: Date.now, ...seedOpt });
   const ctx: ServiceContext = {
+    chaos,
     name: placement.name,
     hostId: placement.hostId,
     identity,
@@ -220,6 +224,7 @@ export async function bootService(
   };
   if (placement.sharedMemory) ctx.sharedMemory = placement.sharedMemory;
   const control = serveFaultControl(bus, placement.name, components);
+  const chaosControl = serveChaosPoints(bus, chaos);
   const busMetrics = serveBusMetrics(bus, placement.name, placement.hostId, metrics);
 
   let running: RunningService;
@@ -228,6 +233,7 @@ export async function bootService(
     await server.listen();
   } catch (err) {
     control.stop();
+    chaosControl.stop();
     busMetrics.stop();
     await server.close().catch(() => {});
     await bus.close().catch(() => {});
@@ -248,7 +254,9 @@ export async function bootService(
         try {
           await running.stop();
         } finally {
+          chaos.heal();
           control.stop();
+          chaosControl.stop();
           busMetrics.stop();
           for (const c of clients) c.close();
           await server.close();

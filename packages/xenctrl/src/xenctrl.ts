@@ -11,6 +11,8 @@
 import { DOMID_SELF, GNTMAP_readonly, GNTST_okay, XenErrno } from "@xensim/abi";
 import type { CallClient, EventBus } from "@xensim/bus";
 import { EventChannels } from "@xensim/evtchn";
+import type { ChaosPoints } from "@xensim/chaos";
+import { XenCtrlFaults } from "./chaos.js";
 import { endForeignAccess, GrantTables, grantAccess, type MapGrantRefResult } from "@xensim/gnttab";
 import { type MemView, PageStore } from "@xensim/memory";
 import type {
@@ -64,6 +66,8 @@ export interface XenCtrlOptions {
    * gets. Without it, writes are not logged (one host process: every thread sees the buffer).
    */
   publishVia?: CallClient;
+  /** The service's fault points (ctx.chaos): evtchn.* and grant.* faults on this client's hypercalls. */
+  chaos?: ChaosPoints;
 }
 
 export interface DomainCreateOptions {
@@ -156,6 +160,8 @@ const EPERM = -XenErrno.EPERM;
 
 export class XenCtrl {
   readonly domid: number;
+  /** Fault points on sends and grant operations (no cost beyond one branch while none is set). */
+  readonly faults: XenCtrlFaults;
   /** The attached page store when the hypervisor shares this host process. */
   readonly store: PageStore | undefined;
   private readonly gt: GrantTables | undefined;
@@ -168,6 +174,8 @@ export class XenCtrl {
 
   constructor(private readonly o: XenCtrlOptions) {
     this.domid = o.domid;
+    this.faults = new XenCtrlFaults(o.chaos);
+    this.faults.rawSend = (port) => this.evtchnSendRaw(port);
     if (o.store) {
       const buffer = o.store instanceof PageStore ? o.store.buffer : o.store;
       this.store = o.publishVia
@@ -354,6 +362,10 @@ export class XenCtrl {
   }
   /** EVTCHNOP_send: in-process an atomic set of the peer's pending bit plus a wake-up; else a call. */
   async evtchnSend(port: number): Promise<number> {
+    if (this.faults.evtchnOn) return this.faults.send(port, () => this.evtchnSendRaw(port));
+    return this.evtchnSendRaw(port);
+  }
+  private async evtchnSendRaw(port: number): Promise<number> {
     if (this.ev) return this.ev.evtchnSend(this.domid, port);
     if (this.local) {
       const fence = await this.publishWrites();
@@ -368,6 +380,10 @@ export class XenCtrl {
   /** evtchnSend without a promise (in-process only): the per-I/O kick. */
   evtchnNotify(port: number): number {
     if (!this.ev) throw new Error("evtchnNotify needs the shared buffer (in-process placement)");
+    if (this.faults.evtchnOn) {
+      const ev = this.ev;
+      return this.faults.send(port, () => ev.evtchnSend(this.domid, port));
+    }
     return this.ev.evtchnSend(this.domid, port);
   }
   evtchnClose(port: number): Promise<number> {
@@ -477,6 +493,10 @@ export class XenCtrl {
 
   /** Mapper: map `refs` of `dom` (GNTMAP_* flags). Partial successes stay mapped (unmap them). */
   async gnttabMapGrantRefs(dom: number, refs: readonly number[], flags: number): Promise<MapResult> {
+    if (this.faults.grantOn) return this.faults.map(dom, refs, () => this.gnttabMapGrantRefsRaw(dom, refs, flags));
+    return this.gnttabMapGrantRefsRaw(dom, refs, flags);
+  }
+  private async gnttabMapGrantRefsRaw(dom: number, refs: readonly number[], flags: number): Promise<MapResult> {
     if (this.gt) return this.gt.mapGrantRefs(this.domid, dom, refs, flags);
     const r = await this.call<GnttabMapReply__Output>("GnttabMapGrantRef", {
       ops: refs.map((ref) => ({ dom, ref, flags })),
@@ -527,6 +547,10 @@ export class XenCtrl {
 
   /** GNTTABOP_copy: one GNTST_* per op. */
   async gnttabCopy(ops: readonly CopyOp[]): Promise<number[]> {
+    if (this.faults.grantOn) return this.faults.copy(ops.length, () => this.gnttabCopyRaw(ops));
+    return this.gnttabCopyRaw(ops);
+  }
+  private async gnttabCopyRaw(ops: readonly CopyOp[]): Promise<number[]> {
     const gt = this.gt;
     if (gt) return ops.map((op) => gt.gnttabCopy(this.domid, op));
     const r = await this.call<GnttabStatusReply__Output>("GnttabCopy", {
@@ -560,6 +584,7 @@ export class XenCtrl {
 
   /** Stops every receiver started by waitForEvents (the call client belongs to the caller). */
   close(): void {
+    this.faults.close();
     for (const p of this.ports) p.close();
     this.ports.clear();
   }

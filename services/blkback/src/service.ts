@@ -9,7 +9,8 @@ import {
   type BlkbackStoreOpener,
   LATENCY_BUCKETS_SECONDS,
 } from "@xensim/blkback";
-import { openStore, parseStoreSpec, type StoreSpec } from "@xensim/blkstore";
+import { ChaosStore, openStore, parseStoreSpec, type StoreSpec } from "@xensim/blkstore";
+import type { ChaosPoints } from "@xensim/chaos";
 import { loadHypervisorProto, loadPageServerProto, loadXenstoreProto } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { XenCtrl } from "@xensim/xenctrl";
@@ -36,6 +37,11 @@ export function storeOpener(cfg: BlkbackServiceConfig["params"]): BlkbackStoreOp
     if (mode === "r" && spec.kind !== "array") spec = { ...spec, readonly: true };
     return openStore(spec, { diskPolicy, maxMemoryBytes: cfg.maxMemoryBytes });
   };
+}
+
+/** Every store behind the chaos plane's store.* and backend.* fault points. */
+function chaosStoreOpener(open: BlkbackStoreOpener, chaos: ChaosPoints): BlkbackStoreOpener {
+  return async (params, mode) => new ChaosStore(await open(params, mode), chaos, params);
 }
 
 async function retry<T>(
@@ -83,6 +89,7 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
           calls: hvCalls,
           ...(remote ? { memory: remote } : ctx.sharedMemory ? { store: ctx.sharedMemory } : {}),
           bus: ctx.bus,
+          chaos: ctx.chaos,
         }),
       ctx.signal,
       ctx,
@@ -123,7 +130,7 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
           hv,
           self: cfg.domid,
           vcpu: cfg.vcpu,
-          openStore: storeOpener(cfg.params),
+          openStore: chaosStoreOpener(storeOpener(cfg.params), ctx.chaos),
           config: {
             maxRingPageOrder: cfg.maxRingPageOrder,
             maxQueues: cfg.maxQueues,

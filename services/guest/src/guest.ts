@@ -24,6 +24,7 @@ import {
 } from "@xensim/guest";
 import { type NbdServerHandle, startNbdServer } from "@xensim/nbd";
 import { runJob } from "@xensim/workload";
+import type { ChaosPoints } from "@xensim/chaos";
 import { XenCtrl } from "@xensim/xenctrl";
 import type { XenstoreClient, XsWatch } from "@xensim/xenstore-client";
 import type { Logger } from "pino";
@@ -75,6 +76,8 @@ export interface GuestDeps {
   log: Logger;
   /** State changes worth an immediate status event. */
   onChange: (g: GuestInstance) => void;
+  /** The guest runtime's fault points (evtchn.* on the frontends' kicks). */
+  chaos?: ChaosPoints;
 }
 
 interface Disk {
@@ -142,6 +145,7 @@ export class GuestInstance {
       domid,
       calls: this.d.hv,
       store: this.d.sharedMemory,
+      ...(this.d.chaos ? { chaos: this.d.chaos } : {}),
       // Backends (dom0's) in another host process read replicas of our pages: publish what we
       // write through this host's page-server, and wake them over the bus.
       ...(r ? { bus: r.bus, isRemote: (d: number) => d === 0, publishVia: r.pageServer } : {}),

@@ -204,6 +204,7 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
         name: name || `domain-${domid}`,
         hv,
         sharedMemory,
+        chaos: ctx.chaos,
         ...(remote ? { remote } : {}),
         cfg,
         stateDir,
