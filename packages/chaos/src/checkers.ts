@@ -33,14 +33,14 @@ export interface LeakEvidence {
   guest: string;
   /** The hypervisor still lists the domain. */
   domainPresent: boolean;
-  /** Grant mappings of the domain's grants still held by any mapper (the hypervisor's maptrack). */
-  grantMappings: number;
-  /** Event channels still open by or to the domain. */
-  eventChannels: number;
   /** xenstore nodes still present about the domain (/local/domain/<id>, backend directories). */
   xenstoreNodes: string[];
-  /** xenstored watches still registered by the domain's connection. */
-  watches: number;
+  /** Grant mappings of the domain's grants still held by any mapper (absent: not audited). */
+  grantMappings?: number;
+  /** Event channels still open by or to the domain (absent: not audited). */
+  eventChannels?: number;
+  /** xenstored watches still registered by the domain's connection (absent: not audited). */
+  watches?: number;
 }
 
 /** I/O completions of one guest over time. */
@@ -89,15 +89,24 @@ export function checkOneResponse(disks: readonly ResponseEvidence[]): CheckResul
 
 export function checkLeaks(domains: readonly LeakEvidence[]): CheckResult {
   const bad = domains.filter(
-    (d) => d.domainPresent || d.grantMappings > 0 || d.eventChannels > 0 || d.xenstoreNodes.length > 0 || d.watches > 0,
+    (d) =>
+      d.domainPresent ||
+      (d.grantMappings ?? 0) > 0 ||
+      (d.eventChannels ?? 0) > 0 ||
+      d.xenstoreNodes.length > 0 ||
+      (d.watches ?? 0) > 0,
   );
+  const audited = ["domain table", "xenstore nodes"];
+  if (domains.some((d) => d.grantMappings !== undefined)) audited.push("grant mappings");
+  if (domains.some((d) => d.eventChannels !== undefined)) audited.push("event channels");
+  if (domains.some((d) => d.watches !== undefined)) audited.push("watches");
   return {
     name: "leaks",
     pass: bad.length === 0,
     summary:
       bad.length === 0
-        ? `nothing left of ${domains.length} destroyed domain(s) in the hypervisor's or xenstored's tables`
-        : `${bad.length} destroyed domain(s) left something behind`,
+        ? `nothing left of ${domains.length} destroyed domain(s) (audited: ${audited.join(", ")})`
+        : `${bad.length} destroyed domain(s) left something behind (audited: ${audited.join(", ")})`,
     evidence: bad,
   };
 }
@@ -113,9 +122,9 @@ export function checkLiveness(samples: readonly IoSample[], lastHealMs: number, 
     const mine = samples.filter((s) => s.guest === g).sort((a, b) => a.t - b.t);
     const atHeal = [...mine].reverse().find((s) => s.t <= lastHealMs) ?? mine[0];
     if (!atHeal) continue;
-    if (atHeal.phase === "done") continue;
+    if (atHeal.phase === "done" || atHeal.phase === "failed") continue; // the job had ended
     const resumed = mine.find(
-      (s) => s.t > lastHealMs && s.t <= lastHealMs + boundMs && (s.ios > atHeal.ios || s.phase === "done"),
+      (s) => s.t > lastHealMs && s.t <= lastHealMs + boundMs && (s.ios > atHeal.ios || s.phase === "done" || s.phase === "failed"),
     );
     if (!resumed)
       evidence.push({

@@ -31,6 +31,8 @@ export function ownerToken(id: Identity): string {
 }
 
 const FAULT = "xensim.fault";
+/** The chaos plane (@xensim/chaos): a service's fault points, host processes' workers. */
+const CHAOS = "xensim.chaos";
 /** @xensim/runtime bus-metrics: every service answers a scrape; the dashboard and admin scrape. */
 const METRICS = "xensim.metrics";
 
@@ -42,8 +44,14 @@ export function natsPermissions(id: Identity): NatsPermissions {
   if (id.kind === "client") {
     // an admin client: fault control of every service, the CLI's xenstore watches, guests' status
     if (id.domid === 0) {
-      pub.push(`${FAULT}.>`, `${METRICS}.scrape`);
-      sub.push(`xenstore.watch.${scope}.>`, "guest.*.status", `${FAULT}.inbox.>`, `${METRICS}.inbox.>`);
+      pub.push(`${FAULT}.>`, `${CHAOS}.>`, `${METRICS}.scrape`);
+      sub.push(
+        `xenstore.watch.${scope}.>`,
+        "guest.*.status",
+        `${FAULT}.inbox.>`,
+        `${CHAOS}.inbox.>`,
+        `${METRICS}.inbox.>`,
+      );
     }
     return { publish: pub, subscribe: sub, allowResponses: true };
   }
@@ -55,6 +63,7 @@ export function natsPermissions(id: Identity): NatsPermissions {
     `${FAULT}.set.all`,
     `${FAULT}.records.${svc}`,
     `${FAULT}.status`,
+    `${CHAOS}.svc.${svc}`,
     `${METRICS}.scrape`,
     `xenstore.watch.${scope}.>`,
   );
@@ -89,8 +98,14 @@ export function natsPermissions(id: Identity): NatsPermissions {
     case "toolstack":
       // the dashboard: guests' status; the fault routes (/faults) drive every service's faults
       // from behind the API token and read the answers on their own inboxes
-      pub.push(`${FAULT}.>`, `${METRICS}.scrape`);
-      sub.push("hypervisor.domain.*.exc", "guest.*.status", `${FAULT}.inbox.>`, `${METRICS}.inbox.>`);
+      pub.push(`${FAULT}.>`, `${CHAOS}.>`, `${METRICS}.scrape`);
+      sub.push(
+        "hypervisor.domain.*.exc",
+        "guest.*.status",
+        `${FAULT}.inbox.>`,
+        `${CHAOS}.inbox.>`,
+        `${METRICS}.inbox.>`,
+      );
       break;
     default:
       break;

@@ -47,6 +47,14 @@ export interface GuestStatusJson {
     ios: number;
     errors: number;
     verifyFailures: number;
+    /** The write ledger once the job finished (crc32c verify): what the chaos checkers judge. */
+    ledger?: {
+      acknowledgedBlocks: number;
+      blocksChecked: number;
+      lost: number;
+      indeterminate: number;
+      failures: unknown[];
+    };
   };
   error: string;
 }
@@ -62,6 +70,8 @@ export interface DiskStatusJson {
   sectors: number;
   readonly: boolean;
   nbdUri: string;
+  /** Responses blkfront refused (unknown id, an id not in flight: a second answer, ...). */
+  protocolErrors: number;
 }
 
 export interface GuestDeps {
@@ -120,6 +130,7 @@ export class GuestInstance {
   ios = 0;
   ioErrors = 0;
   verifyFailures = 0;
+  ledger: GuestStatusJson["workload"]["ledger"];
   iops = 0;
   private lastIos = 0;
   private lastTick = performance.now();
@@ -365,6 +376,14 @@ export class GuestInstance {
       ).then((r) => {
         if (job.stopped) return;
         this.verifyFailures = r.verify.failures_total;
+        if (r.verify.enabled)
+          this.ledger = {
+            acknowledgedBlocks: r.verify.acknowledged_blocks,
+            blocksChecked: r.verify.blocks_checked,
+            lost: r.verify.failures_total,
+            indeterminate: r.verify.indeterminate_blocks,
+            failures: r.verify.failures.slice(0, 8),
+          };
         this.phase = r.error > 0 || r.verify.failures_total > 0 ? "failed" : "done";
         this.job = undefined;
         this.log.info(
@@ -523,6 +542,7 @@ export class GuestInstance {
         sectors: info.sectors,
         readonly: info.readonly,
         nbdUri: d.nbd?.uri ?? "",
+        protocolErrors: d.front.stats.protocolErrors,
       });
     }
     return {
@@ -537,6 +557,7 @@ export class GuestInstance {
         ios: this.ios,
         errors: this.ioErrors,
         verifyFailures: this.verifyFailures,
+        ...(this.ledger ? { ledger: this.ledger } : {}),
       },
       error: this.error,
     };

@@ -11,6 +11,7 @@ import {
 } from "@xensim/bus";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { type ApiAuth, requireApiToken } from "./api-auth.js";
+import { CHAOS_OPENAPI_PATHS, type ChaosCoordinator, registerChaosRoutes } from "./chaos.js";
 import { type DashboardOptions, registerDashboard } from "./dashboard.js";
 
 export interface ApiOptions {
@@ -25,6 +26,8 @@ export interface ApiOptions {
    * Absent: neither is served.
    */
   live?: Omit<DashboardOptions, "toolstack">;
+  /** The one fault API (/chaos/…): absent = not served. */
+  chaos?: ChaosCoordinator;
 }
 
 const STATUS: Record<ToolstackError["code"], number> = {
@@ -73,6 +76,7 @@ export const OPENAPI = {
     description: "xl over HTTP: domains from xl.cfg files, on_* actions, block hotplug.",
   },
   paths: {
+    ...CHAOS_OPENAPI_PATHS,
     "/openapi.json": {
       get: { summary: "This document", responses: { "200": { description: "OpenAPI 3" } } },
     },
@@ -697,6 +701,7 @@ export function buildApi(o: ApiOptions): {
     app.addHook("onClose", async () => dashboard.close());
     registerFaultRoutes(app, live.bus);
   }
+  if (o.chaos) registerChaosRoutes(app, o.chaos);
   return { app, routes };
 }
 

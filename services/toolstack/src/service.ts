@@ -11,6 +11,7 @@ import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { Counter, Gauge, Histogram } from "prom-client";
 import { buildApi } from "./api.js";
+import { ChaosCoordinator } from "./chaos.js";
 import { diskTargetCheck } from "./disk-check.js";
 import { registerDisplayRoutes } from "./display.js";
 import { type ToolstackServiceConfig, ToolstackServiceConfigSchema } from "./config.js";
@@ -209,6 +210,11 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
     const { app } = buildApi({
       toolstack,
       live: { xs, bus: ctx.bus, evtchnStatus: (dom, port) => xc.evtchnStatus(dom, port) },
+      chaos: new ChaosCoordinator({
+        bus: ctx.bus,
+        pauseDomain: (d) => xc.domainPause(d),
+        unpauseDomain: (d) => xc.domainUnpause(d),
+      }),
       maxConfigBytes: cfg.maxConfigBytes,
       ...(token !== undefined ? { auth: { token, onRefused: (why) => apiRefused.inc({ why }) } } : {}),
       parse: {
