@@ -168,6 +168,12 @@ interface Shadow {
 /** One queue: its ring, event channel, shadow table and bounce pool. */
 class RingQueue {
   readonly shadow: (Shadow | undefined)[];
+  /**
+   * Per id, how many times it was issued: the request's id is (generation << 32 | index), so a second
+   * answer to an id that was reused meanwhile is told from the answer to the new request (the blkif
+   * id is opaque to the backend, which echoes all 64 bits).
+   */
+  readonly idGeneration: Uint32Array;
   readonly freeIds: number[] = [];
   readonly pool: DataPage[] = [];
   /** Bounce pages this ring owns (for the pool cap). */
@@ -189,6 +195,7 @@ class RingQueue {
     entryBytes: number,
   ) {
     this.shadow = new Array<Shadow | undefined>(front.size).fill(undefined);
+    this.idGeneration = new Uint32Array(front.size);
     for (let i = front.size - 1; i >= 0; i--) this.freeIds.push(i);
     this.rspBuf = new Uint8Array(entryBytes);
   }
@@ -998,7 +1005,7 @@ export class Blkfront implements BlockStore {
     const disk = this.disk!;
     req.handle = this.handle;
     req.idLo = id;
-    req.idHi = 0;
+    req.idHi = ring.idGeneration[id] = ((ring.idGeneration[id] ?? 0) + 1) >>> 0;
     req.sectorLo = piece.sector % U32;
     req.sectorHi = Math.floor(piece.sector / U32);
     req.flag = 0;
@@ -1154,9 +1161,10 @@ export class Blkfront implements BlockStore {
     f.copyResponse(idx, ring.rspBuf);
     const rsp = decodeResponse(ring.rspBuf, 0, this.config.abi, this.rsp);
     const id = rsp.idLo;
-    if (rsp.idHi !== 0 || id >= f.size) return `response ${idx} carries unknown id ${rsp.idHi * U32 + id}`;
+    if (id >= f.size) return `response ${idx} carries unknown id ${rsp.idHi * U32 + id}`;
     const sh = ring.shadow[id];
-    if (!sh) return `response ${idx} for id ${id}, which is not in flight (duplicate)`;
+    if (!sh || rsp.idHi !== ring.idGeneration[id])
+      return `response ${idx} for id ${rsp.idHi * U32 + id}, which is not in flight (duplicate)`;
     if (rsp.operation !== sh.rspOp)
       return `response ${idx} for id ${id} has operation ${rsp.operation}, request had ${sh.rspOp}`;
     f.consumeResponses(1);

@@ -54,10 +54,12 @@ export class ChaosStore implements BlockStore {
     const p = this.points;
     const target = `${this.label} ${io.op} sector ${io.sector}`;
     if (p["backend.response-duplicated"].hit(target)) {
+      // the second answer a little later, while other requests are in flight (with none in
+      // flight the back ring itself refuses a response nobody asked for, and halts)
       const once = done;
       done = (st) => {
         once(st);
-        once(st);
+        this.events.at(this.events.clock.now() + 2, () => once(st));
       };
     }
     let action: () => void = () => this.inner.submit(io, done);

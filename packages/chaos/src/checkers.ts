@@ -24,7 +24,16 @@ export interface ResponseEvidence {
   vdev: string;
   /** Responses blkfront refused: unknown id, an id not in flight (a second answer), … */
   protocolErrors: number;
-  lastProtocolError?: string;
+  /** Requests put on the ring, responses taken off it, requests in flight (when reported). */
+  requests?: number;
+  responses?: number;
+  inFlight?: number;
+}
+
+/** Responses taken beyond one per request: a second answer that landed on a reused id. */
+function extraResponses(d: ResponseEvidence): number {
+  if (d.requests === undefined || d.responses === undefined) return 0;
+  return Math.max(0, d.responses - (d.requests - (d.inFlight ?? 0)));
 }
 
 /** What is left of a destroyed domain in the hypervisor's and xenstored's own tables. */
@@ -75,15 +84,17 @@ export function checkLedger(disks: readonly LedgerEvidence[]): CheckResult {
 }
 
 export function checkOneResponse(disks: readonly ResponseEvidence[]): CheckResult {
-  const bad = disks.filter((d) => d.protocolErrors > 0);
+  const bad = disks.filter((d) => d.protocolErrors > 0 || extraResponses(d) > 0);
+  const refused = bad.reduce((n, d) => n + d.protocolErrors, 0);
+  const extra = bad.reduce((n, d) => n + extraResponses(d), 0);
   return {
     name: "one-response",
     pass: bad.length === 0,
     summary:
       bad.length === 0
-        ? `every request of ${disks.length} disk(s) got exactly one response`
-        : `${bad.reduce((n, d) => n + d.protocolErrors, 0)} response(s) refused by blkfront (duplicate or unknown id)`,
-    evidence: bad,
+        ? `every request of ${disks.length} disk(s) got exactly one response (${disks.reduce((n, d) => n + (d.requests ?? 0), 0)} requests, ${disks.reduce((n, d) => n + (d.responses ?? 0), 0)} responses)`
+        : `${refused} response(s) refused by blkfront (duplicate or unknown id), ${extra} response(s) more than requests`,
+    evidence: bad.map((d) => ({ ...d, extraResponses: extraResponses(d) })),
   };
 }
 

@@ -72,6 +72,10 @@ export interface DiskStatusJson {
   nbdUri: string;
   /** Responses blkfront refused (unknown id, an id not in flight: a second answer, ...). */
   protocolErrors: number;
+  /** blkfront's ring accounting: requests put on the ring, responses taken, requests in flight. */
+  ringRequests: number;
+  ringResponses: number;
+  ringInFlight: number;
 }
 
 export interface GuestDeps {
@@ -543,6 +547,9 @@ export class GuestInstance {
         readonly: info.readonly,
         nbdUri: d.nbd?.uri ?? "",
         protocolErrors: d.front.stats.protocolErrors,
+        ringRequests: d.front.stats.requests,
+        ringResponses: d.front.stats.responses,
+        ringInFlight: d.front.stats.inFlight,
       });
     }
     return {

@@ -38,7 +38,14 @@ interface GuestStatus {
   domid: number;
   name: string;
   state: string;
-  disks?: Array<{ vdev: string; state: string; protocolErrors?: number }>;
+  disks?: Array<{
+    vdev: string;
+    state: string;
+    protocolErrors?: number;
+    ringRequests?: number;
+    ringResponses?: number;
+    ringInFlight?: number;
+  }>;
   workload?: {
     phase: string;
     iops: number;
@@ -296,7 +303,14 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
     phase: g.workload?.phase ?? "unknown",
   }));
   const responses: ResponseEvidence[] = statuses.flatMap((g) =>
-    (g.disks ?? []).map((d) => ({ guest: g.name, vdev: d.vdev, protocolErrors: d.protocolErrors ?? 0 })),
+    (g.disks ?? []).map((d) => ({
+      guest: g.name,
+      vdev: d.vdev,
+      protocolErrors: d.protocolErrors ?? 0,
+      ...(d.ringRequests !== undefined ? { requests: d.ringRequests } : {}),
+      ...(d.ringResponses !== undefined ? { responses: d.ringResponses } : {}),
+      ...(d.ringInFlight !== undefined ? { inFlight: d.ringInFlight } : {}),
+    })),
   );
   const checks = [
     ...(s.checks.ledger ? [checkLedger(ledger.filter((l) => l.acknowledgedBlocks > 0 || l.lost > 0))] : []),
