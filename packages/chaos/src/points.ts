@@ -82,7 +82,12 @@ export function validateFaultSpec(x: unknown): FaultSpec {
     if (s[k] !== undefined && (typeof s[k] !== "string" || s[k] === "")) fail(`${k}: expected a non-empty string`);
   if (s.code !== undefined) {
     if (typeof s.code !== "number" && typeof s.code !== "string") fail("code: expected a number or a name");
-    if (s.kind.startsWith("grant.")) gntstCode(s.code);
+    if (s.kind.startsWith("grant."))
+      try {
+        gntstCode(s.code);
+      } catch (e) {
+        fail(`code: ${(e as Error).message}`);
+      }
     else if (s.kind === "call.failed" && !(typeof s.code === "number" && s.code >= 1 && s.code <= 16))
       fail("code: expected a gRPC status 1..16");
   }

@@ -89,6 +89,20 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
       if (p.length === 0) return { line: 1, col: 1 };
     }
   };
+  /** Where the key of path's last element is written (for unknown keys). */
+  const atKey = (path: (string | number)[]): { line: number; col: number } => {
+    const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+    if (isMap(parent))
+      for (const pair of parent.items) {
+        const k = pair.key as { value?: unknown; range?: [number, number, number] } | null;
+        if (k !== null && k.value === path.at(-1) && k.range) return lc.linePos(k.range[0]);
+      }
+    return at(path);
+  };
+  const errKey = (path: (string | number)[], expected: string): never => {
+    const p = atKey(path);
+    throw new ScenarioError(file, p.line, p.col, expected);
+  };
   const err = (path: (string | number)[], expected: string): never => {
     const p = at(path);
     throw new ScenarioError(file, p.line, p.col, expected);
@@ -96,7 +110,7 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
   if (!isMap(doc.contents)) err([], "expected a mapping (name, seed, guests, faults, …)");
   const top = doc.toJS() as Record<string, unknown>;
   const knownTop = ["name", "description", "seed", "duration", "host", "guests", "faults", "checks"];
-  for (const k of Object.keys(top)) if (!knownTop.includes(k)) err([k], `unknown key '${k}' (expected one of ${knownTop.join(", ")})`);
+  for (const k of Object.keys(top)) if (!knownTop.includes(k)) errKey([k], `unknown key '${k}' (expected one of ${knownTop.join(", ")})`);
   const name = top.name;
   if (typeof name !== "string" || name === "") err(["name"], "name: expected a non-empty string");
   const seed = top.seed ?? 1;
@@ -123,7 +137,7 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
     const r = g as Record<string, unknown>;
     if (typeof r !== "object" || r === null) err(["guests", i], "a guest: expected a mapping (name, disk, workload)");
     for (const k of Object.keys(r))
-      if (!["name", "disk", "workload"].includes(k)) err(["guests", i, k], `unknown key '${k}' (expected name, disk, workload)`);
+      if (!["name", "disk", "workload"].includes(k)) errKey(["guests", i, k], `unknown key '${k}' (expected name, disk, workload)`);
     if (typeof r.name !== "string" || !/^[A-Za-z0-9_.-]+$/.test(r.name))
       err(["guests", i, "name"], "name: expected a domain name (letters, digits, _ . -)");
     const disk = r.disk ?? "vdev=xvda, access=rw, target=memory:size=16M";
@@ -152,8 +166,12 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
     try {
       spec = validateFaultSpec(specIn);
     } catch (e) {
-      const key = /^(\w+):/.exec((e as Error).message)?.[1];
-      err(key && key in r ? ["faults", i, key] : ["faults", i], (e as Error).message);
+      const msg = (e as Error).message;
+      const unknown = /^(\w+): unknown fault parameter/.exec(msg)?.[1];
+      if (unknown) errKey(["faults", i, unknown], msg);
+      const key = /^(\w+):/.exec(msg)?.[1];
+      if (key && key in r) err(["faults", i, key], msg);
+      err(["faults", i], msg);
     }
     const d = (k: string): number | undefined => {
       if (r[k] === undefined) return undefined;
@@ -184,7 +202,7 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
   const c = (top.checks ?? {}) as Record<string, unknown>;
   if (typeof c !== "object" || c === null) err(["checks"], "checks: expected a mapping (liveness, ledger, leaks)");
   for (const k of Object.keys(c))
-    if (!["liveness", "ledger", "leaks"].includes(k)) err(["checks", k], `unknown check '${k}' (expected liveness, ledger, leaks)`);
+    if (!["liveness", "ledger", "leaks"].includes(k)) errKey(["checks", k], `unknown check '${k}' (expected liveness, ledger, leaks)`);
   const livenessMs = c.liveness === undefined ? 10_000 : parseDuration(c.liveness);
   if (livenessMs === undefined) err(["checks", "liveness"], "liveness: expected a duration (I/O resumes within it)");
   for (const k of ["ledger", "leaks"])
