@@ -158,3 +158,26 @@ export function checkLiveness(samples: readonly IoSample[], lastHealMs: number, 
     evidence,
   };
 }
+
+/** The xenstore paths a destroyed domain must not leave behind. */
+export function domainPaths(domid: number): string[] {
+  return [`/local/domain/${domid}`, `/local/domain/0/backend/vbd/${domid}`, `/libxl/${domid}`, `/vm/${domid}`];
+}
+
+/**
+ * Gathers leak evidence for destroyed domains from the tables themselves: `present` is the
+ * hypervisor's domain list now, `exists` asks xenstored.
+ */
+export async function auditDomainLeaks(
+  domains: ReadonlyArray<{ domid: number; guest: string }>,
+  present: ReadonlySet<number>,
+  exists: (path: string) => Promise<boolean>,
+): Promise<LeakEvidence[]> {
+  const out: LeakEvidence[] = [];
+  for (const d of domains) {
+    const nodes: string[] = [];
+    for (const p of domainPaths(d.domid)) if (await exists(p)) nodes.push(p);
+    out.push({ domid: d.domid, guest: d.guest, domainPresent: present.has(d.domid), xenstoreNodes: nodes });
+  }
+  return out;
+}

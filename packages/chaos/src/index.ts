@@ -30,7 +30,9 @@ export {
 } from "./scenario.js";
 export { expandSchedule, type TimelineAction, timelineKey } from "./schedule.js";
 export {
+  auditDomainLeaks,
   type CheckResult,
+  domainPaths,
   checkLeaks,
   checkLedger,
   checkLiveness,

@@ -9,7 +9,7 @@ import {
   type BlkbackStoreOpener,
   LATENCY_BUCKETS_SECONDS,
 } from "@xensim/blkback";
-import { ChaosStore, openStore, parseStoreSpec, type StoreSpec } from "@xensim/blkstore";
+import { ChaosStore, openStore, STORE_FAULT_KINDS, parseStoreSpec, type StoreSpec } from "@xensim/blkstore";
 import type { ChaosPoints } from "@xensim/chaos";
 import { loadHypervisorProto, loadPageServerProto, loadXenstoreProto } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
@@ -41,6 +41,8 @@ export function storeOpener(cfg: BlkbackServiceConfig["params"]): BlkbackStoreOp
 
 /** Every store behind the chaos plane's store.* and backend.* fault points. */
 function chaosStoreOpener(open: BlkbackStoreOpener, chaos: ChaosPoints): BlkbackStoreOpener {
+  // the points exist before any disk does: a fault set now applies to the disks opened later
+  for (const k of STORE_FAULT_KINDS) chaos.point(k);
   return async (params, mode) => new ChaosStore(await open(params, mode), chaos, params);
 }
 

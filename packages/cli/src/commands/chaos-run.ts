@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInProcessBus } from "@xensim/bus";
 import {
+  auditDomainLeaks,
   type ChaosReport,
   checkLeaks,
   checkLedger,
@@ -269,12 +270,13 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
       try {
         const { json } = await call<{ domains?: Array<{ id: number }> }>("GET", "/domains");
         const present = new Set((json.domains ?? []).map((d) => d.id));
-        for (const [name, d] of domids) {
-          const nodes: string[] = [];
-          for (const p of [`/local/domain/${d}`, `/local/domain/0/backend/vbd/${d}`, `/libxl/${d}`, `/vm/${d}`])
-            if (await xs.exists(p).catch(() => false)) nodes.push(p);
-          leaks.push({ domid: d, guest: name, domainPresent: present.has(d), xenstoreNodes: nodes });
-        }
+        leaks.push(
+          ...(await auditDomainLeaks(
+            [...domids].map(([guest, domid]) => ({ guest, domid })),
+            present,
+            (p) => xs.exists(p).catch(() => false),
+          )),
+        );
       } finally {
         await xs.close();
       }
