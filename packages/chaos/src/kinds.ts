@@ -177,14 +177,14 @@ export const FAULT_KINDS: readonly FaultKindInfo[] = [
   K({
     kind: "call.delayed",
     plane: "bus",
-    defaultService: "blkback",
+    defaultService: "hypervisor",
     description: "calls (gRPC / in-process) served by the service matching `method` get delayMs latency",
     params: ["method", "delayMs"],
   }),
   K({
     kind: "call.failed",
     plane: "bus",
-    defaultService: "blkback",
+    defaultService: "hypervisor",
     description: "calls served by the service matching `method` fail with gRPC status `code` (default 14 UNAVAILABLE)",
     params: ["method", "code"],
   }),
