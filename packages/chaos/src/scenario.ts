@@ -39,6 +39,8 @@ export interface Scenario {
   services: string[];
   guests: ScenarioGuest[];
   faults: ScheduledFault[];
+  /** What a run should end in: "fail" for a scenario whose point is to be caught (a broken component). */
+  expect: "pass" | "fail";
   checks: {
     /** Liveness: I/O must resume within this many ms after the last heal (default 10,000). */
     livenessMs: number;
@@ -109,13 +111,15 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
   };
   if (!isMap(doc.contents)) err([], "expected a mapping (name, seed, guests, faults, …)");
   const top = doc.toJS() as Record<string, unknown>;
-  const knownTop = ["name", "description", "seed", "duration", "host", "guests", "faults", "checks"];
+  const knownTop = ["name", "description", "seed", "duration", "expect", "host", "guests", "faults", "checks"];
   for (const k of Object.keys(top)) if (!knownTop.includes(k)) errKey([k], `unknown key '${k}' (expected one of ${knownTop.join(", ")})`);
   const name = top.name;
   if (typeof name !== "string" || name === "") err(["name"], "name: expected a non-empty string");
   const seed = top.seed ?? 1;
   if (typeof seed !== "number" || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
     err(["seed"], "seed: expected an integer in [0, 2^32)");
+  if (top.expect !== undefined && top.expect !== "pass" && top.expect !== "fail")
+    err(["expect"], "expect: expected pass or fail");
   const durationMs = top.duration === undefined ? 6000 : parseDuration(top.duration);
   if (durationMs === undefined) err(["duration"], "duration: expected a duration such as 6s or 500ms");
 
@@ -212,6 +216,7 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
     description: typeof top.description === "string" ? top.description : "",
     seed: seed as number,
     durationMs: durationMs as number,
+    expect: (top.expect as "pass" | "fail" | undefined) ?? "pass",
     services,
     guests,
     faults,

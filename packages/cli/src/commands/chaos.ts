@@ -6,6 +6,7 @@ import { FAULT_KINDS, parseScenario, requireFaultKind, ScenarioError } from "@xe
 import type { Command } from "commander";
 import { examples } from "../command.js";
 import { runChaos } from "./chaos-run.js";
+import { soak } from "./chaos-soak.js";
 import { api, run, toolstackUrl, XlError } from "./xl/api.js";
 
 interface ApiOpts {
@@ -173,6 +174,37 @@ export default function registerChaos(program: Command): void {
         process.stdout.write(`${JSON.stringify(r.records, null, 2)}\n`);
       }),
     );
+
+  chaos
+    .command("soak")
+    .description(
+      "every scenario of a directory, K schedules each with derived seeds, not stopping at failures; prints a JSON summary (schedules run, fault kinds covered, acknowledged writes lost, leaks, unexpected verdicts)",
+    )
+    .option("--dir <dir>", "scenario directory", "examples/chaos")
+    .option("--schedules <k>", "schedules per scenario", "1")
+    .option("--seed <n>", "base seed (default: each file's)")
+    .option("--only <names>", "only scenario files whose name contains one of these (comma-separated)")
+    .option("--out <dir>", "where the reports go", "chaos-reports")
+    .action(async (o: { dir: string; schedules: string; seed?: string; only?: string; out: string }) => {
+      const schedules = Number(o.schedules);
+      if (!Number.isInteger(schedules) || schedules < 1) {
+        process.stderr.write(`--schedules ${o.schedules}: expected an integer >= 1\n`);
+        process.exit(2);
+      }
+      const abort = new AbortController();
+      process.once("SIGINT", () => abort.abort());
+      const r = await soak({
+        dir: o.dir,
+        schedules,
+        ...(o.seed !== undefined ? { seed: Number(o.seed) } : {}),
+        ...(o.only ? { only: o.only.split(",") } : {}),
+        outDir: resolve(o.out),
+        log: (l) => void process.stderr.write(`${l}\n`),
+        signal: abort.signal,
+      });
+      process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      process.exit(abort.signal.aborted ? 130 : r.soak.unexpectedVerdicts.length > 0 ? 1 : 0);
+    });
 
   chaos
     .command("run <file>")
