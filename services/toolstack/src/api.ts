@@ -2,6 +2,7 @@
 import { FlowError, type Toolstack, ToolstackError } from "@xensim/toolstack";
 import { formatXlCfgError, type ParseOptions, parseDiskSpec, parseXlCfg } from "@xensim/xlcfg";
 import {
+  type CallClient,
   collectFaultStatus,
   type EventBus,
   FAULT_TARGET_ALL,
@@ -13,6 +14,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { type ApiAuth, requireApiToken } from "./api-auth.js";
 import { CHAOS_OPENAPI_PATHS, type ChaosCoordinator, registerChaosRoutes } from "./chaos.js";
 import { type DashboardOptions, registerDashboard } from "./dashboard.js";
+import { registerDisplayRoutes } from "./display.js";
 
 export interface ApiOptions {
   toolstack: Toolstack;
@@ -28,6 +30,8 @@ export interface ApiOptions {
   live?: Omit<DashboardOptions, "toolstack">;
   /** The one fault API (/chaos/…): absent = not served. */
   chaos?: ChaosCoordinator;
+  /** The display backend's Display service (/display, the frames); absent: those routes answer 503. */
+  display?: CallClient;
 }
 
 const STATUS: Record<ToolstackError["code"], number> = {
@@ -375,6 +379,42 @@ export const OPENAPI = {
         responses: { "200": { description: "text/event-stream" } },
       },
     },
+    "/display": {
+      get: {
+        summary: "A page showing every connector's screen, updating live",
+        responses: { "200": { description: "text/html" } },
+      },
+    },
+    "/display/screens": {
+      get: {
+        summary: "The screens the display backend serves (?domid= for one domain's)",
+        parameters: [
+          { name: "domid", in: "query", required: false, schema: { type: "integer", minimum: 0 } },
+        ],
+        responses: {
+          "200": { description: "{screens: [{domid, devid, connector, width, height, frames, frame}]}" },
+          "502": err("the display backend did not answer"),
+          "503": err("ENODEV: no displback configured"),
+        },
+      },
+    },
+    "/domains/{id}/vdispl/{devid}/{connector}/frame.png": {
+      get: {
+        summary: "A connector's latest scanout as PNG (xl screenshot)",
+        parameters: [
+          idParam,
+          { name: "devid", in: "path", required: true, schema: { type: "integer", minimum: 0 } },
+          { name: "connector", in: "path", required: true, schema: { type: "integer", minimum: 0 } },
+        ],
+        responses: {
+          "200": { description: "image/png" },
+          "400": err("EINVAL: domid, devid and connector are numbers"),
+          "404": err("ENOENT: no such screen"),
+          "502": err("the display backend did not answer"),
+          "503": err("ENODEV: no displback configured"),
+        },
+      },
+    },
     "/actions": {
       get: {
         summary: "What the on_* handling did (newest last)",
@@ -534,6 +574,7 @@ export function buildApi(o: ApiOptions): {
   });
 
   app.get("/openapi.json", async () => OPENAPI);
+  registerDisplayRoutes(app, o.display);
 
   app.get("/domains", async (_req, reply) => {
     try {

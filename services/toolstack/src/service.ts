@@ -13,7 +13,6 @@ import { Counter, Gauge, Histogram } from "prom-client";
 import { buildApi } from "./api.js";
 import { ChaosCoordinator } from "./chaos.js";
 import { diskTargetCheck } from "./disk-check.js";
-import { registerDisplayRoutes } from "./display.js";
 import { type ToolstackServiceConfig, ToolstackServiceConfigSchema } from "./config.js";
 
 async function retry<T>(what: string, fn: () => Promise<T>, ctx: ServiceContext): Promise<T> {
@@ -207,8 +206,13 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         { host: cfg.api.host },
         "the toolstack API listens beyond loopback without a token (api.tokenFile)",
       );
+    const displayCalls =
+      cfg.displback === ""
+        ? undefined
+        : ctx.calls.client(loadDisplayProto().xensim.display.v1.Display.service, cfg.displback);
     const { app } = buildApi({
       toolstack,
+      ...(displayCalls !== undefined ? { display: displayCalls } : {}),
       live: { xs, bus: ctx.bus, evtchnStatus: (dom, port) => xc.evtchnStatus(dom, port) },
       chaos: new ChaosCoordinator({
         bus: ctx.bus,
@@ -223,11 +227,6 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         checkTarget: diskTargetCheck(cfg.disks),
       },
     });
-    const displayCalls =
-      cfg.displback === ""
-        ? undefined
-        : ctx.calls.client(loadDisplayProto().xensim.display.v1.Display.service, cfg.displback);
-    registerDisplayRoutes(app, displayCalls);
     // domains of a previous run (this service restarted): ours again, missed shutdowns acted on
     const recovered = await toolstack.recover();
     if (recovered.length > 0) log.info({ domids: recovered }, "recovered domains");

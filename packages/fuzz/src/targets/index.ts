@@ -2,6 +2,7 @@
 // target for your parser (blkif requests, NBD, xl.cfg, the HTTP API, displif, ioreq) with one line.
 import type { FuzzTarget } from "../target.js";
 import { blkifRequestTarget } from "./blkif-request.js";
+import { displifTarget } from "./displif.js";
 import { nbdTarget } from "./nbd.js";
 import { xlcfgTarget } from "./xlcfg.js";
 import { xsRingTarget } from "./xs-ring.js";
@@ -13,4 +14,5 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   blkifRequestTarget,
   nbdTarget,
   xlcfgTarget,
+  displifTarget,
 ];
