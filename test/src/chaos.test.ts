@@ -116,22 +116,26 @@ describe("chaos: the one fault API on a running host", { timeout: 240_000 }, () 
   });
 
   it("control traffic is immune: a rule dropping every event of a service still answers and heals", async () => {
-    const set = await call("POST", "/chaos/faults", { kind: "bus.event-lost", service: "guest", subject: ">" });
+    const set = await call("POST", "/chaos/faults", {
+      kind: "bus.event-lost",
+      service: "guest",
+      subject: ">",
+    });
     assert.equal(set.status, 200, JSON.stringify(set.json));
     // the fault plane answers through the dropped subject space
     const faults = await call("GET", "/faults");
-    const guest = (faults.json.services as Array<{ target: string; components: Record<string, { rules: unknown }> }>).find(
-      (x) => x.target === "guest",
-    );
+    const guest = (
+      faults.json.services as Array<{ target: string; components: Record<string, { rules: unknown }> }>
+    ).find((x) => x.target === "guest");
     assert.ok(guest, "guest answered its status while all its events are dropped");
     assert.deepEqual(guest.components.bus?.rules, { events: [{ subject: ">", drop: 1 }] });
     const healed = await call("DELETE", "/chaos/faults");
     assert.equal(healed.status, 200);
     assert.equal((healed.json.healed as unknown[]).length, 1);
     const after = await call("GET", "/faults");
-    const g2 = (after.json.services as Array<{ target: string; components: Record<string, { rules: unknown }> }>).find(
-      (x) => x.target === "guest",
-    );
+    const g2 = (
+      after.json.services as Array<{ target: string; components: Record<string, { rules: unknown }> }>
+    ).find((x) => x.target === "guest");
     assert.deepEqual(g2?.components.bus?.rules, {});
   });
 
@@ -143,12 +147,18 @@ describe("chaos: the one fault API on a running host", { timeout: 240_000 }, () 
     }>;
     assert.equal(hosts[0]?.services.find((s) => s.name === "blkback")?.paused, true);
     // a frozen worker answers nothing on its chaos plane
-    const blocked = await call("POST", "/chaos/faults", { kind: "store.latency", service: "blkback", delayMs: 1 });
+    const blocked = await call("POST", "/chaos/faults", {
+      kind: "store.latency",
+      service: "blkback",
+      delayMs: 1,
+    });
     assert.equal(blocked.status, 404);
     await call("DELETE", `/chaos/faults?id=${String(set.json.id)}`);
     // resumed, it catches up with what waited and answers again
     await waitFor(
-      async () => (await call("POST", "/chaos/faults", { kind: "store.latency", service: "blkback", delayMs: 1 })).status === 200,
+      async () =>
+        (await call("POST", "/chaos/faults", { kind: "store.latency", service: "blkback", delayMs: 1 }))
+          .status === 200,
       { timeoutMs: 20_000, intervalMs: 500, message: "blkback answers once resumed" },
     );
     await call("DELETE", "/chaos/faults");
@@ -156,7 +166,12 @@ describe("chaos: the one fault API on a running host", { timeout: 240_000 }, () 
 
   it(
     "xenstore.eagain: a transaction end gets EAGAIN (a real client, python3-pyxs); healed, it commits",
-    { skip: existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import pyxs"]).status === 0 ? false : "python3-pyxs not installed" },
+    {
+      skip:
+        existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import pyxs"]).status === 0
+          ? false
+          : "python3-pyxs not installed",
+    },
     async () => {
       const socket = join(stateDir, "xenstored.sock");
       // one transaction: write, commit; pyxs's commit() is False when xenstored answered EAGAIN
@@ -174,7 +189,9 @@ describe("chaos: the one fault API on a running host", { timeout: 240_000 }, () 
       assert.equal(set.status, 200, JSON.stringify(set.json));
       const storm = [tx(), tx()];
       for (const r of storm) assert.equal(r.stdout.trim(), "eagain", r.stdout + r.stderr);
-      const rec = (await call("GET", "/chaos/records?services=xenstored")).json.records as Array<{ kind: string }>;
+      const rec = (await call("GET", "/chaos/records?services=xenstored")).json.records as Array<{
+        kind: string;
+      }>;
       assert.equal(rec.filter((r) => r.kind === "xenstore.eagain").length, 2, JSON.stringify(rec));
       await call("DELETE", "/chaos/faults");
       const healed = tx();
@@ -203,16 +220,22 @@ describe("chaos: the one fault API on a running host", { timeout: 240_000 }, () 
     const domains = async () =>
       new Set(((await call("GET", "/domains")).json.domains as Array<{ id: number }>).map((d) => d.id));
     // a clean teardown passes
-    await waitFor(async () => checkLeaks(await auditDomainLeaks([{ domid, guest: "leaky" }], await domains(), exists)).pass, {
-      timeoutMs: 15_000,
-      message: "the destroyed domain left nothing",
-    });
+    await waitFor(
+      async () =>
+        checkLeaks(await auditDomainLeaks([{ domid, guest: "leaky" }], await domains(), exists)).pass,
+      {
+        timeoutMs: 15_000,
+        message: "the destroyed domain left nothing",
+      },
+    );
     // the deliberately broken backend: it leaves its directory behind
     const leak = `/local/domain/0/backend/vbd/${domid}/51712/state`;
     assert.equal(spawnSync("xenstore-write", [leak, "6"], { env }).status, 0);
     const r = checkLeaks(await auditDomainLeaks([{ domid, guest: "leaky" }], await domains(), exists));
     assert.equal(r.pass, false);
-    assert.deepEqual((r.evidence[0] as { xenstoreNodes: string[] }).xenstoreNodes, [`/local/domain/0/backend/vbd/${domid}`]);
+    assert.deepEqual((r.evidence[0] as { xenstoreNodes: string[] }).xenstoreNodes, [
+      `/local/domain/0/backend/vbd/${domid}`,
+    ]);
     spawnSync("xenstore-rm", [`/local/domain/0/backend/vbd/${domid}`], { env });
   });
 });
@@ -226,7 +249,10 @@ describe("chaos run: checkers caught in the act, replay", { timeout: 600_000 }, 
     const r = xensim(["chaos", "run", "examples/chaos/backend-ack-before-write.yaml", "--out", out]);
     assert.equal(r.status, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /FAIL at seed 1 .*ledger: \d+ acknowledged writes lost/);
-    assert.match(r.stdout, /replay: xensim chaos run examples\/chaos\/backend-ack-before-write\.yaml --seed 1 --schedules 1/);
+    assert.match(
+      r.stdout,
+      /replay: xensim chaos run examples\/chaos\/backend-ack-before-write\.yaml --seed 1 --schedules 1/,
+    );
     const rep = report(out, 1);
     const ledger = rep.checks.find((c) => c.name === "ledger")!;
     assert.equal(ledger.pass, false);

@@ -3,7 +3,13 @@
 // (backend.response-duplicated: a request answered twice; backend.ack-before-write: a write
 // acknowledged without being written). With no point set an I/O costs one branch.
 
-import { BLOCK_SECTOR_BYTES, type BlockIo, type BlockIoStatus, type BlockStore, type BlockStoreInfo } from "@xensim/blkif";
+import {
+  BLOCK_SECTOR_BYTES,
+  type BlockIo,
+  type BlockIoStatus,
+  type BlockStore,
+  type BlockStoreInfo,
+} from "@xensim/blkif";
 import type { ChaosPoints, FaultPoint } from "@xensim/chaos";
 import { type Clock, EventQueue, realClock } from "./clock.js";
 import { EIO, prefixSegs } from "./common.js";

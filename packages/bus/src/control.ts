@@ -97,7 +97,8 @@ export function serveFaultControl(
             recordCount: c.records.length,
             lastRecords: c.records.slice(-10),
           };
-        if (m.reply && !bus.closed) bus.publish(m.reply, enc.encode(JSON.stringify(status)), { control: true });
+        if (m.reply && !bus.closed)
+          bus.publish(m.reply, enc.encode(JSON.stringify(status)), { control: true });
       },
     }),
   );

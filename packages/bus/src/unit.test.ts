@@ -143,7 +143,12 @@ test("control traffic is immune to its own faults: a rule dropping '>' still ans
   ctlBus.subscribe("data.>", { callback: (m) => got.push(m.subject) });
   await ctlBus.flush();
   // Every event of svc2 dropped, with a delay on top: its control reply must still arrive.
-  const r = await sendFaultRules(ctlBus, "svc2", { events: [{ subject: ">", drop: 1 }] }, { timeoutMs: 1000 });
+  const r = await sendFaultRules(
+    ctlBus,
+    "svc2",
+    { events: [{ subject: ">", drop: 1 }] },
+    { timeoutMs: 1000 },
+  );
   assert.equal(r.ok, true);
   svcBus.publish("data.a", new Uint8Array(1));
   await svcBus.flush();

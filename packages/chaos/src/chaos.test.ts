@@ -47,7 +47,10 @@ describe("fault kinds", () => {
     assert.throws(() => gntstCode(-99), /GNTST_\* code/);
   });
   it("an unknown kind lists the known ones", () => {
-    assert.throws(() => validateFaultSpec({ kind: "evtchn.vanished" }), /unknown fault kind 'evtchn.vanished'; known kinds: evtchn.lost, .*store.full/);
+    assert.throws(
+      () => validateFaultSpec({ kind: "evtchn.vanished" }),
+      /unknown fault kind 'evtchn.vanished'; known kinds: evtchn.lost, .*store.full/,
+    );
   });
 });
 
@@ -61,18 +64,22 @@ describe("fault points", () => {
   });
   it("same seed and traffic give the same hits (property); records carry the clock's time", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.double({ min: 0, max: 1, noNaN: true }), (seed, probability) => {
-        const run = (): string => {
-          let t = 1000;
-          const pts = new ChaosPoints({ service: "s", now: () => t++ });
-          pts.point("store.io-error");
-          pts.set({ kind: "store.io-error", probability, seed });
-          const p = pts.point("store.io-error");
-          for (let i = 0; i < 200; i++) p.hit(`sector ${i}`);
-          return JSON.stringify(pts.records);
-        };
-        assert.equal(run(), run());
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (seed, probability) => {
+          const run = (): string => {
+            let t = 1000;
+            const pts = new ChaosPoints({ service: "s", now: () => t++ });
+            pts.point("store.io-error");
+            pts.set({ kind: "store.io-error", probability, seed });
+            const p = pts.point("store.io-error");
+            for (let i = 0; i < 200; i++) p.hit(`sector ${i}`);
+            return JSON.stringify(pts.records);
+          };
+          assert.equal(run(), run());
+        },
+      ),
       { numRuns: 50 },
     );
   });
@@ -90,7 +97,10 @@ describe("fault points", () => {
   it("setting a kind the service has no point for names its points", () => {
     const pts = new ChaosPoints({ service: "xenstored", now: () => 0 });
     pts.point("xenstore.eagain");
-    assert.throws(() => pts.set({ kind: "evtchn.lost" }), /service xenstored has no fault point 'evtchn.lost' \(its points: xenstore.eagain\)/);
+    assert.throws(
+      () => pts.set({ kind: "evtchn.lost" }),
+      /service xenstored has no fault point 'evtchn.lost' \(its points: xenstore.eagain\)/,
+    );
   });
 });
 
@@ -105,14 +115,42 @@ describe("scenario files", () => {
     assert.equal(s.guests[0]?.workload, "rw=randrw,bs=4k,iodepth=8,runtime=6,verify=crc32c");
   });
   const bad: Array<[string, string, RegExp]> = [
-    ["name: t\nfaults:\n  - kind: evtchn.gone\n", "kind", /^b\.yaml:3:11: unknown fault kind 'evtchn.gone'; known kinds: /],
-    ["name: t\nfaults:\n  - kind: evtchn.lost\n    probability: 2\n", "probability", /^b\.yaml:4:18: probability: expected a number in \[0, 1\]/],
-    ["name: t\nfaults:\n  - kind: evtchn.lost\n    at: soon\n", "at", /^b\.yaml:4:9: at: expected a duration such as 2s or 500ms/],
-    ["name: t\nfaults:\n  - kind: store.latency\n    service: nowhere\n", "service", /^b\.yaml:4:14: service: expected one of the host's services/],
+    [
+      "name: t\nfaults:\n  - kind: evtchn.gone\n",
+      "kind",
+      /^b\.yaml:3:11: unknown fault kind 'evtchn.gone'; known kinds: /,
+    ],
+    [
+      "name: t\nfaults:\n  - kind: evtchn.lost\n    probability: 2\n",
+      "probability",
+      /^b\.yaml:4:18: probability: expected a number in \[0, 1\]/,
+    ],
+    [
+      "name: t\nfaults:\n  - kind: evtchn.lost\n    at: soon\n",
+      "at",
+      /^b\.yaml:4:9: at: expected a duration such as 2s or 500ms/,
+    ],
+    [
+      "name: t\nfaults:\n  - kind: store.latency\n    service: nowhere\n",
+      "service",
+      /^b\.yaml:4:14: service: expected one of the host's services/,
+    ],
     ["name: t\nguests: [\n", "yaml", /^b\.yaml:\d+:\d+: YAML: /],
-    ["name: t\nfaults:\n  - kind: evtchn.lost\n    probabilty: 0.5\n", "param", /^b\.yaml:4:5: probabilty: unknown fault parameter \(known: kind, probability/],
-    ["name: t\nseeed: 3\n", "key", /^b\.yaml:2:1: unknown key 'seeed' \(expected one of name, description, seed/],
-    ["name: t\nfaults:\n  - kind: grant.map-failed\n    code: GNTST_bogus\n", "code", /^b\.yaml:4:11: code: grant status 'GNTST_bogus': expected one of/],
+    [
+      "name: t\nfaults:\n  - kind: evtchn.lost\n    probabilty: 0.5\n",
+      "param",
+      /^b\.yaml:4:5: probabilty: unknown fault parameter \(known: kind, probability/,
+    ],
+    [
+      "name: t\nseeed: 3\n",
+      "key",
+      /^b\.yaml:2:1: unknown key 'seeed' \(expected one of name, description, seed/,
+    ],
+    [
+      "name: t\nfaults:\n  - kind: grant.map-failed\n    code: GNTST_bogus\n",
+      "code",
+      /^b\.yaml:4:11: code: grant status 'GNTST_bogus': expected one of/,
+    ],
   ];
   for (const [text, what, re] of bad)
     it(`bad input (${what}) gets file:line:col and what was expected`, () => {
@@ -149,23 +187,47 @@ describe("schedules", () => {
 
 describe("checkers", () => {
   it("ledger: lost writes fail with evidence; indeterminate ones do not", () => {
-    const base = { guest: "g", vdev: "xvda", acknowledgedBlocks: 10, blocksChecked: 10, indeterminate: 3, failures: [], phase: "done" };
+    const base = {
+      guest: "g",
+      vdev: "xvda",
+      acknowledgedBlocks: 10,
+      blocksChecked: 10,
+      indeterminate: 3,
+      failures: [],
+      phase: "done",
+    };
     assert.equal(checkLedger([{ ...base, lost: 0 }]).pass, true);
     const r = checkLedger([{ ...base, lost: 2, failures: [{ offset: 4096, reason: "stale" }] }]);
     assert.equal(r.pass, false);
     assert.match(r.summary, /2 acknowledged writes lost/);
-    assert.deepEqual((r.evidence[0] as { failures: unknown[] }).failures, [{ offset: 4096, reason: "stale" }]);
+    assert.deepEqual((r.evidence[0] as { failures: unknown[] }).failures, [
+      { offset: 4096, reason: "stale" },
+    ]);
   });
   it("one-response: a refused response or more responses than requests fail", () => {
-    assert.equal(checkOneResponse([{ guest: "g", vdev: "xvda", protocolErrors: 0, requests: 5, responses: 5, inFlight: 0 }]).pass, true);
+    assert.equal(
+      checkOneResponse([
+        { guest: "g", vdev: "xvda", protocolErrors: 0, requests: 5, responses: 5, inFlight: 0 },
+      ]).pass,
+      true,
+    );
     assert.equal(checkOneResponse([{ guest: "g", vdev: "xvda", protocolErrors: 1 }]).pass, false);
-    assert.equal(checkOneResponse([{ guest: "g", vdev: "xvda", protocolErrors: 0, requests: 5, responses: 6, inFlight: 0 }]).pass, false);
+    assert.equal(
+      checkOneResponse([
+        { guest: "g", vdev: "xvda", protocolErrors: 0, requests: 5, responses: 6, inFlight: 0 },
+      ]).pass,
+      false,
+    );
   });
   it("leaks: a node or a domain left behind fails with what was left", () => {
     assert.equal(checkLeaks([{ domid: 3, guest: "g", domainPresent: false, xenstoreNodes: [] }]).pass, true);
-    const r = checkLeaks([{ domid: 3, guest: "g", domainPresent: false, xenstoreNodes: ["/local/domain/0/backend/vbd/3"] }]);
+    const r = checkLeaks([
+      { domid: 3, guest: "g", domainPresent: false, xenstoreNodes: ["/local/domain/0/backend/vbd/3"] },
+    ]);
     assert.equal(r.pass, false);
-    assert.deepEqual((r.evidence[0] as { xenstoreNodes: string[] }).xenstoreNodes, ["/local/domain/0/backend/vbd/3"]);
+    assert.deepEqual((r.evidence[0] as { xenstoreNodes: string[] }).xenstoreNodes, [
+      "/local/domain/0/backend/vbd/3",
+    ]);
   });
   it("liveness: I/O must move within the bound after the last heal", () => {
     const s = (t: number, ios: number, phase = "running") => ({ t, guest: "g", ios, iops: 0, phase });

@@ -74,7 +74,8 @@ export function checkLedger(disks: readonly LedgerEvidence[]): CheckResult {
   const ack = disks.reduce((n, d) => n + d.acknowledgedBlocks, 0);
   const ind = disks.reduce((n, d) => n + d.indeterminate, 0);
   const lost = disks.reduce((n, d) => n + d.lost, 0);
-  if (disks.length === 0) return { name: "ledger", pass: false, summary: "no disk reported its write ledger", evidence: [] };
+  if (disks.length === 0)
+    return { name: "ledger", pass: false, summary: "no disk reported its write ledger", evidence: [] };
   return {
     name: "ledger",
     pass: bad.length === 0,
@@ -126,7 +127,11 @@ export function checkLeaks(domains: readonly LeakEvidence[]): CheckResult {
  * Every guest's I/O must make progress within `boundMs` after the last fault healed (or the guest's
  * workload has already finished cleanly by then).
  */
-export function checkLiveness(samples: readonly IoSample[], lastHealMs: number, boundMs: number): CheckResult {
+export function checkLiveness(
+  samples: readonly IoSample[],
+  lastHealMs: number,
+  boundMs: number,
+): CheckResult {
   const guests = [...new Set(samples.map((s) => s.guest))].sort();
   const evidence: unknown[] = [];
   for (const g of guests) {
@@ -135,7 +140,10 @@ export function checkLiveness(samples: readonly IoSample[], lastHealMs: number, 
     if (!atHeal) continue;
     if (atHeal.phase === "done" || atHeal.phase === "failed") continue; // the job had ended
     const resumed = mine.find(
-      (s) => s.t > lastHealMs && s.t <= lastHealMs + boundMs && (s.ios > atHeal.ios || s.phase === "done" || s.phase === "failed"),
+      (s) =>
+        s.t > lastHealMs &&
+        s.t <= lastHealMs + boundMs &&
+        (s.ios > atHeal.ios || s.phase === "done" || s.phase === "failed"),
     );
     if (!resumed)
       evidence.push({
@@ -161,7 +169,12 @@ export function checkLiveness(samples: readonly IoSample[], lastHealMs: number, 
 
 /** The xenstore paths a destroyed domain must not leave behind. */
 export function domainPaths(domid: number): string[] {
-  return [`/local/domain/${domid}`, `/local/domain/0/backend/vbd/${domid}`, `/libxl/${domid}`, `/vm/${domid}`];
+  return [
+    `/local/domain/${domid}`,
+    `/local/domain/0/backend/vbd/${domid}`,
+    `/libxl/${domid}`,
+    `/vm/${domid}`,
+  ];
 }
 
 /**

@@ -33,7 +33,8 @@ export const FAULT_KINDS: readonly FaultKindInfo[] = [
     kind: "evtchn.lost",
     plane: "point",
     defaultService: "guest",
-    description: "an EVTCHNOP_send is lost: no pending bit, no wake-up",
+    description:
+      "an event-channel notification's upcall is lost (the pending bit stays set: Xen's event channels are level-triggered); across host processes the send itself",
     params: [],
   }),
   K({
@@ -185,7 +186,8 @@ export const FAULT_KINDS: readonly FaultKindInfo[] = [
     kind: "call.failed",
     plane: "bus",
     defaultService: "hypervisor",
-    description: "calls served by the service matching `method` fail with gRPC status `code` (default 14 UNAVAILABLE)",
+    description:
+      "calls served by the service matching `method` fail with gRPC status `code` (default 14 UNAVAILABLE)",
     params: ["method", "code"],
   }),
   // services as processes
@@ -236,7 +238,10 @@ export function faultKind(name: string): FaultKindInfo | undefined {
 /** The kind, or an error that lists the known ones. */
 export function requireFaultKind(name: string): FaultKindInfo {
   const k = BY_NAME.get(name);
-  if (!k) throw new Error(`unknown fault kind '${name}'; known kinds: ${FAULT_KINDS.map((x) => x.kind).join(", ")}`);
+  if (!k)
+    throw new Error(
+      `unknown fault kind '${name}'; known kinds: ${FAULT_KINDS.map((x) => x.kind).join(", ")}`,
+    );
   return k;
 }
 

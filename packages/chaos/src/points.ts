@@ -65,11 +65,15 @@ function checkDelay(v: unknown, what: string): void {
 
 /** Validates a spec that came from outside (JSON, YAML); returns it typed. Throws with what was expected. */
 export function validateFaultSpec(x: unknown): FaultSpec {
-  if (typeof x !== "object" || x === null || Array.isArray(x)) fail("a fault: expected an object with a kind");
+  if (typeof x !== "object" || x === null || Array.isArray(x))
+    fail("a fault: expected an object with a kind");
   const s = x as Record<string, unknown>;
   if (typeof s.kind !== "string") fail("kind: expected a fault kind name");
   requireFaultKind(s.kind);
-  if (s.probability !== undefined && !(typeof s.probability === "number" && s.probability >= 0 && s.probability <= 1))
+  if (
+    s.probability !== undefined &&
+    !(typeof s.probability === "number" && s.probability >= 0 && s.probability <= 1)
+  )
     fail("probability: expected a number in [0, 1]");
   for (const k of ["seed", "count", "periodMs", "domain"] as const) {
     const v = s[k];
@@ -79,7 +83,8 @@ export function validateFaultSpec(x: unknown): FaultSpec {
   if (s.periodMs !== undefined && (s.periodMs as number) < 1) fail("periodMs: expected an integer >= 1");
   checkDelay(s.delayMs, "delayMs");
   for (const k of ["subject", "method"] as const)
-    if (s[k] !== undefined && (typeof s[k] !== "string" || s[k] === "")) fail(`${k}: expected a non-empty string`);
+    if (s[k] !== undefined && (typeof s[k] !== "string" || s[k] === ""))
+      fail(`${k}: expected a non-empty string`);
   if (s.code !== undefined) {
     if (typeof s.code !== "number" && typeof s.code !== "string") fail("code: expected a number or a name");
     if (s.kind.startsWith("grant."))
@@ -103,7 +108,8 @@ export function validateFaultSpec(x: unknown): FaultSpec {
     "method",
     "domain",
   ]);
-  for (const k of Object.keys(s)) if (!known.has(k)) fail(`${k}: unknown fault parameter (known: ${[...known].join(", ")})`);
+  for (const k of Object.keys(s))
+    if (!known.has(k)) fail(`${k}: unknown fault parameter (known: ${[...known].join(", ")})`);
   return s as unknown as FaultSpec;
 }
 

@@ -52,9 +52,22 @@ export function reportMarkdown(r: ChaosReport): string {
   lines.push("## Checks", "", "| check | verdict | summary |", "| --- | --- | --- |");
   for (const c of r.checks) lines.push(`| ${c.name} | ${c.pass ? "pass" : "**FAIL**"} | ${c.summary} |`);
   for (const c of r.checks.filter((x) => !x.pass && x.evidence.length > 0)) {
-    lines.push("", `### Evidence: ${c.name}`, "", "```json", JSON.stringify(c.evidence, null, 2).slice(0, 4000), "```");
+    lines.push(
+      "",
+      `### Evidence: ${c.name}`,
+      "",
+      "```json",
+      JSON.stringify(c.evidence, null, 2).slice(0, 4000),
+      "```",
+    );
   }
-  lines.push("", "## Fault timeline", "", "| at (ms) | action | kind | service | spec | answer |", "| --- | --- | --- | --- | --- | --- |");
+  lines.push(
+    "",
+    "## Fault timeline",
+    "",
+    "| at (ms) | action | kind | service | spec | answer |",
+    "| --- | --- | --- | --- | --- | --- |",
+  );
   for (const a of r.timeline) {
     const { kind: _k, ...spec } = a.spec;
     lines.push(
@@ -88,7 +101,9 @@ export function reportSvg(r: ChaosReport, width = 720, height = 260): string {
     const key = `${a.fault}/${a.occurrence}`;
     if (a.action === "set") {
       open.set(key, a.atMs);
-      parts.push(`<line x1="${x(a.atMs)}" y1="${pad.t}" x2="${x(a.atMs)}" y2="${pad.t + h}" stroke="#c62828" stroke-dasharray="3,3"><title>${esc(a.kind)} set at ${a.atMs} ms</title></line>`);
+      parts.push(
+        `<line x1="${x(a.atMs)}" y1="${pad.t}" x2="${x(a.atMs)}" y2="${pad.t + h}" stroke="#c62828" stroke-dasharray="3,3"><title>${esc(a.kind)} set at ${a.atMs} ms</title></line>`,
+      );
     } else {
       const from = open.get(key) ?? 0;
       parts.push(

@@ -1,7 +1,7 @@
 // Scenario files (YAML): the host, the guests and their workloads, a schedule of faults and one
 // seed. Parse errors and wrong values are reported as file:line:col with what was expected.
 
-import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
+import { isMap, LineCounter, parseDocument, type Document } from "yaml";
 import { FAULT_KINDS, requireFaultKind } from "./kinds.js";
 import { type FaultSpec, validateFaultSpec } from "./points.js";
 
@@ -86,7 +86,9 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
   }
   const at = (path: (string | number)[]): { line: number; col: number } => {
     for (let p = path; ; p = p.slice(0, -1)) {
-      const node = (p.length === 0 ? doc.contents : doc.getIn(p, true)) as { range?: [number, number, number] } | null;
+      const node = (p.length === 0 ? doc.contents : doc.getIn(p, true)) as {
+        range?: [number, number, number];
+      } | null;
       if (node?.range) return lc.linePos(node.range[0]);
       if (p.length === 0) return { line: 1, col: 1 };
     }
@@ -111,8 +113,19 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
   };
   if (!isMap(doc.contents)) err([], "expected a mapping (name, seed, guests, faults, …)");
   const top = doc.toJS() as Record<string, unknown>;
-  const knownTop = ["name", "description", "seed", "duration", "expect", "host", "guests", "faults", "checks"];
-  for (const k of Object.keys(top)) if (!knownTop.includes(k)) errKey([k], `unknown key '${k}' (expected one of ${knownTop.join(", ")})`);
+  const knownTop = [
+    "name",
+    "description",
+    "seed",
+    "duration",
+    "expect",
+    "host",
+    "guests",
+    "faults",
+    "checks",
+  ];
+  for (const k of Object.keys(top))
+    if (!knownTop.includes(k)) errKey([k], `unknown key '${k}' (expected one of ${knownTop.join(", ")})`);
   const name = top.name;
   if (typeof name !== "string" || name === "") err(["name"], "name: expected a non-empty string");
   const seed = top.seed ?? 1;
@@ -139,15 +152,18 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
   if (!Array.isArray(gs)) err(["guests"], "guests: expected a list of guests (name, disk, workload)");
   (gs as unknown[]).forEach((g, i) => {
     const r = g as Record<string, unknown>;
-    if (typeof r !== "object" || r === null) err(["guests", i], "a guest: expected a mapping (name, disk, workload)");
+    if (typeof r !== "object" || r === null)
+      err(["guests", i], "a guest: expected a mapping (name, disk, workload)");
     for (const k of Object.keys(r))
-      if (!["name", "disk", "workload"].includes(k)) errKey(["guests", i, k], `unknown key '${k}' (expected name, disk, workload)`);
+      if (!["name", "disk", "workload"].includes(k))
+        errKey(["guests", i, k], `unknown key '${k}' (expected name, disk, workload)`);
     if (typeof r.name !== "string" || !/^[A-Za-z0-9_.-]+$/.test(r.name))
       err(["guests", i, "name"], "name: expected a domain name (letters, digits, _ . -)");
     const disk = r.disk ?? "vdev=xvda, access=rw, target=memory:size=16M";
     if (typeof disk !== "string") err(["guests", i, "disk"], "disk: expected an xl.cfg disk spec string");
     const workload = r.workload ?? "rw=randrw,bs=4k,iodepth=8,runtime=6,verify=crc32c";
-    if (typeof workload !== "string") err(["guests", i, "workload"], "workload: expected an xensim_workload string");
+    if (typeof workload !== "string")
+      err(["guests", i, "workload"], "workload: expected an xensim_workload string");
     guests.push({ name: r.name as string, disk: disk as string, workload: workload as string });
   });
 
@@ -157,7 +173,8 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
   const scheduleKeys = ["service", "guest", "at", "for", "every", "chance"];
   (fs as unknown[]).forEach((f, i) => {
     const r = f as Record<string, unknown>;
-    if (typeof r !== "object" || r === null || Array.isArray(r)) err(["faults", i], "a fault: expected a mapping with a kind");
+    if (typeof r !== "object" || r === null || Array.isArray(r))
+      err(["faults", i], "a fault: expected a mapping with a kind");
     if (typeof r.kind !== "string") err(["faults", i], "kind: expected a fault kind name");
     try {
       requireFaultKind(r.kind as string);
@@ -186,11 +203,15 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
     const everyMs = d("every");
     if (everyMs !== undefined && everyMs < 1) err(["faults", i, "every"], "every: expected a duration > 0");
     const chance = r.chance ?? 1;
-    if (typeof chance !== "number" || chance < 0 || chance > 1) err(["faults", i, "chance"], "chance: expected a probability in [0, 1]");
+    if (typeof chance !== "number" || chance < 0 || chance > 1)
+      err(["faults", i, "chance"], "chance: expected a probability in [0, 1]");
     if (r.service !== undefined && (typeof r.service !== "string" || !services.includes(r.service)))
       err(["faults", i, "service"], `service: expected one of the host's services (${services.join(", ")})`);
     if (r.guest !== undefined && !guests.some((g) => g.name === r.guest))
-      err(["faults", i, "guest"], `guest: expected one of the scenario's guests (${guests.map((g) => g.name).join(", ")})`);
+      err(
+        ["faults", i, "guest"],
+        `guest: expected one of the scenario's guests (${guests.map((g) => g.name).join(", ")})`,
+      );
     const forMs = d("for");
     faults.push({
       spec: spec!,
@@ -204,11 +225,14 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
   });
 
   const c = (top.checks ?? {}) as Record<string, unknown>;
-  if (typeof c !== "object" || c === null) err(["checks"], "checks: expected a mapping (liveness, ledger, leaks)");
+  if (typeof c !== "object" || c === null)
+    err(["checks"], "checks: expected a mapping (liveness, ledger, leaks)");
   for (const k of Object.keys(c))
-    if (!["liveness", "ledger", "leaks"].includes(k)) errKey(["checks", k], `unknown check '${k}' (expected liveness, ledger, leaks)`);
+    if (!["liveness", "ledger", "leaks"].includes(k))
+      errKey(["checks", k], `unknown check '${k}' (expected liveness, ledger, leaks)`);
   const livenessMs = c.liveness === undefined ? 10_000 : parseDuration(c.liveness);
-  if (livenessMs === undefined) err(["checks", "liveness"], "liveness: expected a duration (I/O resumes within it)");
+  if (livenessMs === undefined)
+    err(["checks", "liveness"], "liveness: expected a duration (I/O resumes within it)");
   for (const k of ["ledger", "leaks"])
     if (c[k] !== undefined && typeof c[k] !== "boolean") err(["checks", k], `${k}: expected true or false`);
   return {

@@ -39,7 +39,14 @@ export function expandSchedule(s: Scenario, seed: number): TimelineAction[] {
         ...f.spec,
         seed: f.spec.seed ?? (seed ^ hashString(`${i}/${n}/${f.spec.kind}`)) >>> 0,
       };
-      const base = { fault: i, occurrence: n, kind: f.spec.kind, service, spec, ...(f.guest ? { guest: f.guest } : {}) };
+      const base = {
+        fault: i,
+        occurrence: n,
+        kind: f.spec.kind,
+        service,
+        spec,
+        ...(f.guest ? { guest: f.guest } : {}),
+      };
       out.push({ atMs: t, action: "set", ...base });
       if (!oneShot) {
         const end = f.forMs !== undefined ? Math.min(t + f.forMs, s.durationMs) : s.durationMs;

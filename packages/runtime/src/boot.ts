@@ -223,6 +223,23 @@ export async function bootService(
     },
   };
   if (placement.sharedMemory) ctx.sharedMemory = placement.sharedMemory;
+  // the bus and call rules' faults go into the service's chaos record too, with their time
+  const busKind: Record<string, string> = {
+    "event/drop": "bus.event-lost",
+    "event/duplicate": "bus.event-duplicated",
+    "event/delay": "bus.event-delayed",
+    "event/reorder": "bus.event-reordered",
+    "call/latency": "call.delayed",
+    "call/error": "call.failed",
+  };
+  for (const c of [bus.faults, server.faults])
+    c.onRecord = (r) =>
+      chaos.record({
+        kind: busKind[`${r.plane}/${r.kind}`] ?? `${r.plane}.${r.kind}`,
+        target: r.target,
+        ...(r.delayMs !== undefined ? { delayMs: r.delayMs } : {}),
+        ...(r.code !== undefined ? { code: r.code } : {}),
+      });
   const control = serveFaultControl(bus, placement.name, components);
   const chaosControl = serveChaosPoints(bus, chaos);
   const busMetrics = serveBusMetrics(bus, placement.name, placement.hostId, metrics);

@@ -46,7 +46,11 @@ export function serveChaosPoints(bus: EventBus, points: ChaosPoints): { stop(): 
             throw new Error(`unknown chaos op '${(cmd as { op: unknown }).op}' (set, heal, status, records)`);
         }
       } catch (err) {
-        reply = { ok: false, service: points.service, error: err instanceof Error ? err.message : String(err) };
+        reply = {
+          ok: false,
+          service: points.service,
+          error: err instanceof Error ? err.message : String(err),
+        };
       }
       if (m.reply && !bus.closed) bus.publish(m.reply, enc.encode(JSON.stringify(reply)), { control: true });
     },
@@ -90,7 +94,9 @@ export function serveHostChaos(bus: EventBus, host: HostChaosTarget): { stop(): 
         host.resume(cmd.service);
         break;
       default:
-        throw new Error(`unknown host chaos op '${(cmd as { op: unknown }).op}' (list, kill, restart, pause, resume)`);
+        throw new Error(
+          `unknown host chaos op '${(cmd as { op: unknown }).op}' (list, kill, restart, pause, resume)`,
+        );
     }
     return { ok: true, hostId: host.hostId, services: host.list() };
   };
@@ -104,10 +110,16 @@ export function serveHostChaos(bus: EventBus, host: HostChaosTarget): { stop(): 
             try {
               const cmd = JSON.parse(dec.decode(m.data)) as HostChaosCommand;
               if (listOnly && cmd.op !== "list")
-                throw new Error(`${subject} answers only {op: "list"}; send ${cmd.op} to ${CHAOS_SUBJECTS.host("<hostId>")}`);
+                throw new Error(
+                  `${subject} answers only {op: "list"}; send ${cmd.op} to ${CHAOS_SUBJECTS.host("<hostId>")}`,
+                );
               reply = await handle(cmd);
             } catch (err) {
-              reply = { ok: false, hostId: host.hostId, error: err instanceof Error ? err.message : String(err) };
+              reply = {
+                ok: false,
+                hostId: host.hostId,
+                error: err instanceof Error ? err.message : String(err),
+              };
             }
             if (m.reply && !bus.closed)
               bus.publish(m.reply, enc.encode(JSON.stringify(reply)), { control: true });

@@ -297,7 +297,10 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
 
   const pauseService = (name: string): void => {
     const h = services.get(name);
-    if (!h) throw new Error(`no service '${name}' in host ${hostId} (services: ${[...services.keys()].join(", ")})`);
+    if (!h)
+      throw new Error(
+        `no service '${name}' in host ${hostId} (services: ${[...services.keys()].join(", ")})`,
+      );
     if (h.exited || h.state !== "ready") throw new Error(`service ${name} is not running (${h.state})`);
     if (h.pauseFlag) return;
     h.pauseFlag = new Int32Array(new SharedArrayBuffer(4));
@@ -318,15 +321,23 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
   const chaosTarget = {
     hostId,
     list: () =>
-      [...services.values()].map((h) => ({ name: h.name, state: h.state, paused: h.pauseFlag !== undefined })),
+      [...services.values()].map((h) => ({
+        name: h.name,
+        state: h.state,
+        paused: h.pauseFlag !== undefined,
+      })),
     kill: (name: string) => {
       if (!services.has(name))
-        throw new Error(`no service '${name}' in host ${hostId} (services: ${[...services.keys()].join(", ")})`);
+        throw new Error(
+          `no service '${name}' in host ${hostId} (services: ${[...services.keys()].join(", ")})`,
+        );
       return restartService(name, { kill: true });
     },
     restart: (name: string) => {
       if (!services.has(name))
-        throw new Error(`no service '${name}' in host ${hostId} (services: ${[...services.keys()].join(", ")})`);
+        throw new Error(
+          `no service '${name}' in host ${hostId} (services: ${[...services.keys()].join(", ")})`,
+        );
       return restartService(name);
     },
     pause: pauseService,

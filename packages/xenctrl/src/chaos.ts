@@ -60,11 +60,22 @@ export class XenCtrlFaults {
     upd();
   }
 
-  /** An event-channel send through the points: lost (0, nothing sent), delayed, or twice. */
-  send<T extends number | Promise<number>>(port: number, send: () => T): T | number {
+  /**
+   * evtchn.lost in-process: whether the wake-up of this send is lost (the pending bit is set
+   * anyway). Called from the event-channel core's notify hook.
+   */
+  wakeLost(port: number): boolean {
+    return this.lost?.hit(`port ${port} wake-up`) ?? false;
+  }
+
+  /**
+   * An event-channel send through the points: delayed, or twice; across host processes (no shared
+   * pending bits here) evtchn.lost drops the send itself.
+   */
+  send<T extends number | Promise<number>>(port: number, send: () => T, remote = false): T | number {
     this.ports.add(port);
     const target = `port ${port}`;
-    if (this.lost?.hit(target)) return 0;
+    if (remote && this.lost?.hit(target)) return 0;
     if (this.delayed?.active) {
       const d = this.delayed.delay();
       if (this.delayed.hit(target, { delayMs: d })) {
@@ -90,7 +101,10 @@ export class XenCtrlFaults {
     if (this.mapFailed?.active) {
       const code = this.mapFailed.grantStatus();
       if (this.mapFailed.hit(target, { code }))
-        return { results: refs.map(() => ({ status: code, handle: -1, frame: 0, devBusAddr: 0 })), view: undefined };
+        return {
+          results: refs.map(() => ({ status: code, handle: -1, frame: 0, devBusAddr: 0 })),
+          view: undefined,
+        };
     }
     return map();
   }

@@ -191,7 +191,15 @@ export class XenCtrl {
         ...(o.isRemote ? { isRemote: o.isRemote } : {}),
         ...(o.fence ? { fence: o.fence } : {}),
       });
-      this.ev = new EventChannels(this.store, { notify });
+      // evtchn.lost: the upcall (the wake-up) is lost, the pending bit stays set, as the only loss
+      // Xen's level-triggered event channels allow; receivers find it when they next scan
+      const faults = this.faults;
+      this.ev = new EventChannels(this.store, {
+        notify: (domid, vcpu, port) => {
+          if (faults.evtchnOn && faults.wakeLost(port)) return;
+          notify(domid, vcpu, port);
+        },
+      });
     }
     if (o.memory && !o.store) {
       const m = o.memory.store;
@@ -362,7 +370,7 @@ export class XenCtrl {
   }
   /** EVTCHNOP_send: in-process an atomic set of the peer's pending bit plus a wake-up; else a call. */
   async evtchnSend(port: number): Promise<number> {
-    if (this.faults.evtchnOn) return this.faults.send(port, () => this.evtchnSendRaw(port));
+    if (this.faults.evtchnOn) return this.faults.send(port, () => this.evtchnSendRaw(port), !this.ev);
     return this.evtchnSendRaw(port);
   }
   private async evtchnSendRaw(port: number): Promise<number> {
@@ -493,10 +501,15 @@ export class XenCtrl {
 
   /** Mapper: map `refs` of `dom` (GNTMAP_* flags). Partial successes stay mapped (unmap them). */
   async gnttabMapGrantRefs(dom: number, refs: readonly number[], flags: number): Promise<MapResult> {
-    if (this.faults.grantOn) return this.faults.map(dom, refs, () => this.gnttabMapGrantRefsRaw(dom, refs, flags));
+    if (this.faults.grantOn)
+      return this.faults.map(dom, refs, () => this.gnttabMapGrantRefsRaw(dom, refs, flags));
     return this.gnttabMapGrantRefsRaw(dom, refs, flags);
   }
-  private async gnttabMapGrantRefsRaw(dom: number, refs: readonly number[], flags: number): Promise<MapResult> {
+  private async gnttabMapGrantRefsRaw(
+    dom: number,
+    refs: readonly number[],
+    flags: number,
+  ): Promise<MapResult> {
     if (this.gt) return this.gt.mapGrantRefs(this.domid, dom, refs, flags);
     const r = await this.call<GnttabMapReply__Output>("GnttabMapGrantRef", {
       ops: refs.map((ref) => ({ dom, ref, flags })),

@@ -143,7 +143,10 @@ export class ChaosCoordinator {
     try {
       r = await this.request<ChaosReply>(CHAOS_SUBJECTS.service(service), body);
     } catch (e) {
-      throw new ChaosError(404, `service ${service} is not running or does not answer on ${CHAOS_SUBJECTS.service(service)} (${(e as Error).message})`);
+      throw new ChaosError(
+        404,
+        `service ${service} is not running or does not answer on ${CHAOS_SUBJECTS.service(service)} (${(e as Error).message})`,
+      );
     }
     if (!r.ok) throw new ChaosError(409, r.error ?? "refused");
     return r;
@@ -166,7 +169,10 @@ export class ChaosCoordinator {
       else if (f.kind === "bus.event-delayed") events.push({ subject, delayMs: delay ?? 50 });
       else if (f.kind === "call.delayed") calls.push({ method: s.method ?? "*", latencyMs: delay ?? 50 });
       else if (f.kind === "call.failed")
-        calls.push({ method: s.method ?? "*", error: { code: typeof s.code === "number" ? s.code : 14, probability: p } });
+        calls.push({
+          method: s.method ?? "*",
+          error: { code: typeof s.code === "number" ? s.code : 14, probability: p },
+        });
     }
     const seedPart = seed !== undefined ? { seed } : {};
     return {
@@ -181,7 +187,10 @@ export class ChaosCoordinator {
       await sendFaultRules(this.o.bus, service, r.events, { component: "bus", timeoutMs: 3000 });
       await sendFaultRules(this.o.bus, service, r.calls, { component: "calls.server", timeoutMs: 3000 });
     } catch (e) {
-      throw new ChaosError(404, `service ${service}: its fault control does not answer (${(e as Error).message})`);
+      throw new ChaosError(
+        404,
+        `service ${service}: its fault control does not answer (${(e as Error).message})`,
+      );
     }
   }
 
@@ -214,7 +223,8 @@ export class ChaosCoordinator {
       if (svcIn !== undefined && (typeof svcIn !== "string" || !/^[a-z][a-z0-9-]{0,63}$/.test(svcIn)))
         throw new ChaosError(400, "service: expected a service name");
       const service = (svcIn as string | undefined) ?? info.defaultService;
-      if (service === undefined) throw new ChaosError(400, `${spec.kind}: name the service it is aimed at (service)`);
+      if (service === undefined)
+        throw new ChaosError(400, `${spec.kind}: name the service it is aimed at (service)`);
       if (info.plane === "domain" && spec.domain === undefined)
         throw new ChaosError(400, `${spec.kind}: name the domain (domain: its id)`);
       const f: ActiveFault = { id: this.nextId++, kind: spec.kind, service, spec, setAt: this.now() };
@@ -234,7 +244,8 @@ export class ChaosCoordinator {
             break;
           case "host":
             if (spec.kind === "service.paused") await this.host(service, { op: "pause", service });
-            else if (spec.kind === "service.killed") await this.host(service, { op: "kill", service }, 30_000);
+            else if (spec.kind === "service.killed")
+              await this.host(service, { op: "kill", service }, 30_000);
             else await this.host(service, { op: "restart", service }, 30_000);
             break;
           case "domain": {
@@ -305,7 +316,9 @@ export class ChaosCoordinator {
 /** The chaos routes; `paths` describes them for /openapi.json. */
 export function registerChaosRoutes(app: FastifyInstance, c: ChaosCoordinator): void {
   const fail = (reply: { code(n: number): { send(b: unknown): unknown } }, e: unknown) =>
-    reply.code(e instanceof ChaosError ? e.status : 500).send({ error: e instanceof Error ? e.message : String(e) });
+    reply
+      .code(e instanceof ChaosError ? e.status : 500)
+      .send({ error: e instanceof Error ? e.message : String(e) });
   app.get("/chaos/kinds", async () => ({ kinds: FAULT_KINDS }));
   app.get("/chaos/faults", async () => ({ faults: c.list() }));
   app.post<{ Body: unknown }>("/chaos/faults", async (req, reply) => {
@@ -317,7 +330,8 @@ export function registerChaosRoutes(app: FastifyInstance, c: ChaosCoordinator): 
   });
   app.delete<{ Querystring: { id?: string; kind?: string } }>("/chaos/faults", async (req, reply) => {
     const q = req.query;
-    if (q.id !== undefined && !/^\d{1,9}$/.test(q.id)) return reply.code(400).send({ error: "id: expected a fault id" });
+    if (q.id !== undefined && !/^\d{1,9}$/.test(q.id))
+      return reply.code(400).send({ error: "id: expected a fault id" });
     if (q.kind !== undefined) {
       try {
         requireFaultKind(q.kind);
@@ -355,16 +369,27 @@ export const CHAOS_OPENAPI_PATHS = {
   "/chaos/kinds": {
     get: {
       summary: "The fault kinds: name, plane (point, bus, host, domain), default service, parameters",
-      responses: { "200": { description: "kinds", ...jsonBody(obj({ kinds: { type: "array", items: { type: "object" } } })) } },
+      responses: {
+        "200": {
+          description: "kinds",
+          ...jsonBody(obj({ kinds: { type: "array", items: { type: "object" } } })),
+        },
+      },
     },
   },
   "/chaos/faults": {
     get: {
       summary: "Active faults (set and not healed)",
-      responses: { "200": { description: "faults", ...jsonBody(obj({ faults: { type: "array", items: { type: "object" } } })) } },
+      responses: {
+        "200": {
+          description: "faults",
+          ...jsonBody(obj({ faults: { type: "array", items: { type: "object" } } })),
+        },
+      },
     },
     post: {
-      summary: "Set a fault: {kind, service?, probability?, seed?, count?, delayMs?, code?, periodMs?, subject?, method?, domain?}",
+      summary:
+        "Set a fault: {kind, service?, probability?, seed?, count?, delayMs?, code?, periodMs?, subject?, method?, domain?}",
       requestBody: {
         required: true,
         ...jsonBody({
@@ -386,7 +411,10 @@ export const CHAOS_OPENAPI_PATHS = {
         }),
       },
       responses: {
-        "200": { description: "the fault as set (id, kind, service, spec, setAt)", ...jsonBody({ type: "object" }) },
+        "200": {
+          description: "the fault as set (id, kind, service, spec, setAt)",
+          ...jsonBody({ type: "object" }),
+        },
         "400": errorResp("bad fault (an unknown kind lists the known ones)"),
         "404": errorResp("the service it is aimed at is not running"),
         "409": errorResp("the target refused"),
@@ -399,7 +427,10 @@ export const CHAOS_OPENAPI_PATHS = {
         { name: "kind", in: "query", required: false, schema: { type: "string" } },
       ],
       responses: {
-        "200": { description: "healed", ...jsonBody(obj({ healed: { type: "array", items: { type: "object" } } })) },
+        "200": {
+          description: "healed",
+          ...jsonBody(obj({ healed: { type: "array", items: { type: "object" } } })),
+        },
         "400": errorResp("bad selector"),
         "404": errorResp("no such active fault"),
       },
@@ -408,20 +439,35 @@ export const CHAOS_OPENAPI_PATHS = {
   "/chaos/timeline": {
     get: {
       summary: "Every set and heal with its wall-clock time, in the order they took effect",
-      responses: { "200": { description: "timeline", ...jsonBody(obj({ timeline: { type: "array", items: { type: "object" } } })) } },
+      responses: {
+        "200": {
+          description: "timeline",
+          ...jsonBody(obj({ timeline: { type: "array", items: { type: "object" } } })),
+        },
+      },
     },
   },
   "/chaos/hosts": {
     get: {
       summary: "Host processes on the chaos plane and their services (state, paused)",
-      responses: { "200": { description: "hosts", ...jsonBody(obj({ hosts: { type: "array", items: { type: "object" } } })) } },
+      responses: {
+        "200": {
+          description: "hosts",
+          ...jsonBody(obj({ hosts: { type: "array", items: { type: "object" } } })),
+        },
+      },
     },
   },
   "/chaos/records": {
     get: {
       summary: "Faults the services' fault points injected, with timestamps (?services=a,b)",
       parameters: [{ name: "services", in: "query", required: false, schema: { type: "string" } }],
-      responses: { "200": { description: "records", ...jsonBody(obj({ records: { type: "array", items: { type: "object" } } })) } },
+      responses: {
+        "200": {
+          description: "records",
+          ...jsonBody(obj({ records: { type: "array", items: { type: "object" } } })),
+        },
+      },
     },
   },
 } as const;

@@ -86,7 +86,9 @@ export class XenstoredCore {
     if (opts.chaos) {
       const c = opts.chaos;
       const on = (): void => {
-        this.faultsOn = [this.eagain, this.watchLost, this.watchDuplicated, this.watchDelayed].some((p) => p?.active);
+        this.faultsOn = [this.eagain, this.watchLost, this.watchDuplicated, this.watchDelayed].some(
+          (p) => p?.active,
+        );
       };
       const pt = (kind: string): FaultPoint => {
         const p = c.point(kind);

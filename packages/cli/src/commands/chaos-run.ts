@@ -53,7 +53,13 @@ interface GuestStatus {
     ios: number;
     errors: number;
     verifyFailures: number;
-    ledger?: { acknowledgedBlocks: number; blocksChecked: number; lost: number; indeterminate: number; failures: unknown[] };
+    ledger?: {
+      acknowledgedBlocks: number;
+      blocksChecked: number;
+      lost: number;
+      indeterminate: number;
+      failures: unknown[];
+    };
   };
 }
 
@@ -119,7 +125,12 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
       ...(s.services.includes("guest") ? { guest: "guest" } : {}),
     },
   };
-  const call = async <T>(method: string, path: string, body?: unknown, text?: string): Promise<{ status: number; json: T }> => {
+  const call = async <T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    text?: string,
+  ): Promise<{ status: number; json: T }> => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
     let payload: string | undefined;
     if (text !== undefined) {
@@ -129,7 +140,11 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
       headers["content-type"] = "application/json";
       payload = JSON.stringify(body);
     }
-    const res = await fetch(`${api}${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
+    const res = await fetch(`${api}${path}`, {
+      method,
+      headers,
+      ...(payload !== undefined ? { body: payload } : {}),
+    });
     const t = await res.text();
     return { status: res.status, json: (t ? JSON.parse(t) : {}) as T };
   };
@@ -138,7 +153,11 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
   o.log(`  seed ${o.seed}: starting a host (${s.services.join(", ")})`);
   const host: HostHandle = await startHost({
     hostId: `chaos-${o.seed}`,
-    services: s.services.map((n) => ({ name: n, entry: serviceEntry(n as ServiceName), config: base[n] ?? {} })),
+    services: s.services.map((n) => ({
+      name: n,
+      entry: serviceEntry(n as ServiceName),
+      config: base[n] ?? {},
+    })),
     sharedMemoryBytes: 256 << 20,
     logLevel: process.env.XENSIM_LOG_LEVEL ?? "fatal",
     seed: o.seed,
@@ -174,7 +193,7 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
   };
   o.signal?.addEventListener("abort", onAbort, { once: true });
   let lastHealMs = 0;
-  let hits: FaultHit[] = [];
+  let hits: FaultHit[] | undefined;
   const leaks: LeakEvidence[] = [];
   const final = new Map<number, GuestStatus>();
   try {
@@ -196,16 +215,20 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
       );
       if (r.status >= 300) throw new Error(`creating ${g.name}: HTTP ${r.status} ${r.json.error ?? ""}`);
       const id = r.json.domid ?? r.json.id;
-      if (typeof id !== "number") throw new Error(`creating ${g.name}: no domain id in ${JSON.stringify(r.json)}`);
+      if (typeof id !== "number")
+        throw new Error(`creating ${g.name}: no domain id in ${JSON.stringify(r.json)}`);
       domids.set(g.name, id);
     }
     // wait for every workload to run
     const runDeadline = Date.now() + 60_000;
     while (
       s.guests.length > 0 &&
-      ![...domids.values()].every((d) => ["running", "verifying", "done"].includes(latest.get(d)?.workload?.phase ?? ""))
+      ![...domids.values()].every((d) =>
+        ["running", "verifying", "done"].includes(latest.get(d)?.workload?.phase ?? ""),
+      )
     ) {
-      if (Date.now() > runDeadline || aborted) throw new Error("the guests' workloads did not start within 60 s");
+      if (Date.now() > runDeadline || aborted)
+        throw new Error("the guests' workloads did not start within 60 s");
       await sleep(100, o.signal);
     }
     t0 = Date.now();
@@ -224,7 +247,10 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
       let error: string | undefined;
       if (a.action === "set") {
         const spec = { ...a.spec, ...(a.guest ? { domain: domids.get(a.guest) } : {}) };
-        const r = await call<{ id?: number; error?: string }>("POST", "/chaos/faults", { ...spec, service: a.service });
+        const r = await call<{ id?: number; error?: string }>("POST", "/chaos/faults", {
+          ...spec,
+          service: a.service,
+        });
         if (r.status !== 200) {
           ok = false;
           error = r.json.error ?? `HTTP ${r.status}`;
@@ -241,7 +267,9 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
         lastHealMs = Date.now() - t0;
       }
       executed.push({ ...a, sentAt, ok, ...(error !== undefined ? { error } : {}) });
-      o.log(`  seed ${o.seed}: +${a.atMs} ms ${a.action} ${a.kind} on ${a.service}${ok ? "" : ` FAILED: ${error}`}`);
+      o.log(
+        `  seed ${o.seed}: +${a.atMs} ms ${a.action} ${a.kind} on ${a.service}${ok ? "" : ` FAILED: ${error}`}`,
+      );
     }
     // heal whatever is left, then let the workloads finish
     const rest = Math.max(0, t0 + s.durationMs - Date.now());
@@ -257,7 +285,9 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
       await sleep(200, o.signal);
     }
     await sleep(400, o.signal); // the last status after the job's end
-    const rec = await call<{ records?: FaultHit[] }>("GET", "/chaos/records").catch(() => ({ json: { records: [] } }));
+    const rec = await call<{ records?: FaultHit[] }>("GET", "/chaos/records").catch(() => ({
+      json: { records: [] },
+    }));
     hits = rec.json.records ?? [];
     // what the guests said last, before their domains are destroyed (teardown statuses have no disks)
     for (const [d, g] of latest) final.set(d, structuredClone(g));
@@ -293,7 +323,9 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
   }
 
   // judge
-  const statuses = [...domids.values()].map((d) => final.get(d) ?? latest.get(d)).filter((g): g is GuestStatus => g !== undefined);
+  const statuses = [...domids.values()]
+    .map((d) => final.get(d) ?? latest.get(d))
+    .filter((g): g is GuestStatus => g !== undefined);
   const ledger: LedgerEvidence[] = statuses.map((g) => ({
     guest: g.name,
     vdev: g.disks?.[0]?.vdev ?? "xvda",
@@ -331,8 +363,8 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
     durationMs: Date.now() - startedAt,
     checks,
     timeline: executed,
-    hits,
-    hitsByKind: countByKind(hits),
+    hits: hits ?? [],
+    hitsByKind: countByKind(hits ?? []),
     series,
     replay: replayCommand(o.file, o.seed),
   };

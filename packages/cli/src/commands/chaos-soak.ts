@@ -24,7 +24,13 @@ export interface SoakSummary {
     serializabilityViolations: null;
     /** Broken-component scenarios whose checker caught them / runs of them. */
     brokenComponentsCaught: string;
-    unexpectedVerdicts: Array<{ scenario: string; seed: number; verdict: string; failed: string[]; replay: string }>;
+    unexpectedVerdicts: Array<{
+      scenario: string;
+      seed: number;
+      verdict: string;
+      failed: string[];
+      replay: string;
+    }>;
     durationMs: number;
     startedAt: string;
   };
@@ -61,15 +67,36 @@ export async function soak(o: {
       const seed = deriveSeed(o.seed ?? scenario.seed, k);
       let r: ChaosReport;
       try {
-        r = await runChaosOnce({ scenario, file, seed, schedule: k, outDir: o.outDir, log: () => {}, ...(o.signal ? { signal: o.signal } : {}) });
+        r = await runChaosOnce({
+          scenario,
+          file,
+          seed,
+          schedule: k,
+          outDir: join(o.outDir, scenario.name),
+          log: () => {},
+          ...(o.signal ? { signal: o.signal } : {}),
+        });
       } catch (e) {
-        unexpected.push({ scenario: scenario.name, seed, verdict: "error", failed: [(e as Error).message], replay: replayCommand(file, seed) });
+        unexpected.push({
+          scenario: scenario.name,
+          seed,
+          verdict: "error",
+          failed: [(e as Error).message],
+          replay: replayCommand(file, seed),
+        });
         o.log(`${scenario.name} seed ${seed}: ERROR ${(e as Error).message}`);
         continue;
       }
       runs++;
       for (const [kind, n] of Object.entries(r.hitsByKind)) if (n > 0) covered.add(kind);
-      for (const a of r.timeline) if (a.ok && (FAULT_KINDS.find((x) => x.kind === a.kind)?.plane ?? "point") !== "point") covered.add(a.kind);
+      // host and domain kinds act once set (a restart, a pause): set without error is taking effect
+      for (const a of r.timeline)
+        if (
+          a.ok &&
+          a.action === "set" &&
+          ["host", "domain"].includes(FAULT_KINDS.find((x) => x.kind === a.kind)?.plane ?? "")
+        )
+          covered.add(a.kind);
       const failed = r.checks.filter((c) => !c.pass).map((c) => c.name);
       if (scenario.expect === "fail") {
         brokenRuns++;
@@ -77,7 +104,8 @@ export async function soak(o: {
       } else {
         for (const c of r.checks) {
           if (c.pass) continue;
-          if (c.name === "ledger") lost += c.evidence.reduce((n: number, e) => n + ((e as { lost?: number }).lost ?? 0), 0);
+          if (c.name === "ledger")
+            lost += c.evidence.reduce((n: number, e) => n + ((e as { lost?: number }).lost ?? 0), 0);
           if (c.name === "leaks") leaks += c.evidence.length;
           if (c.name === "one-response") responses += c.evidence.length;
           if (c.name === "liveness") liveness++;
@@ -85,7 +113,9 @@ export async function soak(o: {
       }
       if (r.verdict !== scenario.expect)
         unexpected.push({ scenario: scenario.name, seed, verdict: r.verdict, failed, replay: r.replay });
-      o.log(`${scenario.name} seed ${seed}: ${r.verdict.toUpperCase()}${failed.length ? ` (${failed.join(", ")})` : ""} hits ${JSON.stringify(r.hitsByKind)}`);
+      o.log(
+        `${scenario.name} seed ${seed}: ${r.verdict.toUpperCase()}${failed.length ? ` (${failed.join(", ")})` : ""} hits ${JSON.stringify(r.hitsByKind)}`,
+      );
     }
   }
   const all = FAULT_KINDS.map((k) => k.kind);

@@ -98,7 +98,12 @@ export default function registerChaos(program: Command): void {
         if (o.subject) body.subject = o.subject;
         if (o.method) body.method = o.method;
         if (o.domain !== undefined) body.domain = int(o.domain);
-        const r = await api<{ id: number; kind: string; service: string }>(base(), "POST", "/chaos/faults", body);
+        const r = await api<{ id: number; kind: string; service: string }>(
+          base(),
+          "POST",
+          "/chaos/faults",
+          body,
+        );
         process.stdout.write(`fault ${r.id}: ${r.kind} on ${r.service}\n`);
       }),
     );
@@ -108,11 +113,9 @@ export default function registerChaos(program: Command): void {
     .description("the active faults")
     .action(
       run(async () => {
-        const r = await api<{ faults: Array<{ id: number; kind: string; service: string; spec: object; setAt: number }> }>(
-          base(),
-          "GET",
-          "/chaos/faults",
-        );
+        const r = await api<{
+          faults: Array<{ id: number; kind: string; service: string; spec: object; setAt: number }>;
+        }>(base(), "GET", "/chaos/faults");
         if (r.faults.length === 0) process.stdout.write("no active faults\n");
         for (const f of r.faults)
           process.stdout.write(
@@ -152,11 +155,17 @@ export default function registerChaos(program: Command): void {
     .action(
       run(async () => {
         const o = chaos.commands.find((c) => c.name() === "timeline")!.opts<{ json?: boolean }>();
-        const r = await api<{ timeline: Array<{ at: number; action: string; id: number; kind: string; service: string; ok: boolean; error?: string }> }>(
-          base(),
-          "GET",
-          "/chaos/timeline",
-        );
+        const r = await api<{
+          timeline: Array<{
+            at: number;
+            action: string;
+            id: number;
+            kind: string;
+            service: string;
+            ok: boolean;
+            error?: string;
+          }>;
+        }>(base(), "GET", "/chaos/timeline");
         if (o.json) return void process.stdout.write(`${JSON.stringify(r.timeline, null, 2)}\n`);
         for (const t of r.timeline)
           process.stdout.write(
@@ -248,7 +257,9 @@ export default function registerChaos(program: Command): void {
       process.once("SIGINT", onSigint);
       const out = resolve(o.out);
       const log = (l: string): void => void process.stderr.write(`${l}\n`);
-      log(`chaos run ${scenario.name}: ${schedules} schedule(s) from seed ${seed ?? scenario.seed}; reports in ${out}`);
+      log(
+        `chaos run ${scenario.name}: ${schedules} schedule(s) from seed ${seed ?? scenario.seed}; reports in ${out}`,
+      );
       const r = await runChaos({
         scenario,
         file,
@@ -262,7 +273,12 @@ export default function registerChaos(program: Command): void {
       if (o.json)
         process.stdout.write(
           `${JSON.stringify(
-            r.reports.map((x) => ({ seed: x.seed, verdict: x.verdict, checks: x.checks.map((c) => ({ name: c.name, pass: c.pass, summary: c.summary })), hitsByKind: x.hitsByKind })),
+            r.reports.map((x) => ({
+              seed: x.seed,
+              verdict: x.verdict,
+              checks: x.checks.map((c) => ({ name: c.name, pass: c.pass, summary: c.summary })),
+              hitsByKind: x.hitsByKind,
+            })),
             null,
             2,
           )}\n`,
@@ -274,7 +290,9 @@ export default function registerChaos(program: Command): void {
           `FAIL at seed ${r.failedSeed} (schedule ${failed.schedule + 1}): ${failed.checks
             .filter((c) => !c.pass)
             .map((c) => `${c.name}: ${c.summary}`)
-            .join("; ")}\nreport: ${resolve(out, `seed-${r.failedSeed}`, "report.md")}\nreplay: ${failed.replay}\n`,
+            .join(
+              "; ",
+            )}\nreport: ${resolve(out, `seed-${r.failedSeed}`, "report.md")}\nreplay: ${failed.replay}\n`,
         );
         process.exit(1);
       }
