@@ -11,6 +11,8 @@ export interface ScenarioGuest {
   disk: string;
   /** xensim_workload, e.g. "rw=randrw,bs=4k,iodepth=8,runtime=6,verify=crc32c". */
   workload: string;
+  /** xensim_blkfront, e.g. "persistent=0" (every I/O maps its grants). */
+  blkfront?: string;
 }
 
 /** One entry of the fault schedule. */
@@ -155,8 +157,8 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
     if (typeof r !== "object" || r === null)
       err(["guests", i], "a guest: expected a mapping (name, disk, workload)");
     for (const k of Object.keys(r))
-      if (!["name", "disk", "workload"].includes(k))
-        errKey(["guests", i, k], `unknown key '${k}' (expected name, disk, workload)`);
+      if (!["name", "disk", "workload", "blkfront"].includes(k))
+        errKey(["guests", i, k], `unknown key '${k}' (expected name, disk, workload, blkfront)`);
     if (typeof r.name !== "string" || !/^[A-Za-z0-9_.-]+$/.test(r.name))
       err(["guests", i, "name"], "name: expected a domain name (letters, digits, _ . -)");
     const disk = r.disk ?? "vdev=xvda, access=rw, target=memory:size=16M";
@@ -164,7 +166,14 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
     const workload = r.workload ?? "rw=randrw,bs=4k,iodepth=8,runtime=6,verify=crc32c";
     if (typeof workload !== "string")
       err(["guests", i, "workload"], "workload: expected an xensim_workload string");
-    guests.push({ name: r.name as string, disk: disk as string, workload: workload as string });
+    if (r.blkfront !== undefined && typeof r.blkfront !== "string")
+      err(["guests", i, "blkfront"], "blkfront: expected an xensim_blkfront string, e.g. persistent=0");
+    guests.push({
+      name: r.name as string,
+      disk: disk as string,
+      workload: workload as string,
+      ...(typeof r.blkfront === "string" ? { blkfront: r.blkfront } : {}),
+    });
   });
 
   const faults: ScheduledFault[] = [];

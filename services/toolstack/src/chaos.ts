@@ -208,6 +208,14 @@ export class ChaosCoordinator {
     });
   }
 
+  /** A restarted service has fresh fault points and rules: set again what is still active on it. */
+  private async reapply(service: string): Promise<void> {
+    const mine = [...this.active.values()].filter((f) => f.service === service);
+    for (const f of mine)
+      if (requireFaultKind(f.kind).plane === "point") await this.point(service, { op: "set", spec: f.spec });
+    if (mine.some((f) => requireFaultKind(f.kind).plane === "bus")) await this.applyBus(service);
+  }
+
   /** Sets one fault. Throws ChaosError (400 bad input, 404 target not running, 409 refused). */
   set(body: unknown): Promise<ActiveFault> {
     return this.serial(async () => {
@@ -244,9 +252,11 @@ export class ChaosCoordinator {
             break;
           case "host":
             if (spec.kind === "service.paused") await this.host(service, { op: "pause", service });
-            else if (spec.kind === "service.killed")
-              await this.host(service, { op: "kill", service }, 30_000);
-            else await this.host(service, { op: "restart", service }, 30_000);
+            else {
+              const op = spec.kind === "service.killed" ? "kill" : "restart";
+              await this.host(service, { op, service }, 30_000);
+              await this.reapply(service);
+            }
             break;
           case "domain": {
             const rc = await this.o.pauseDomain(spec.domain as number);

@@ -205,6 +205,7 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
         "memory = 32",
         `disk = [ '${g.disk}' ]`,
         `xensim_workload = "${g.workload}"`,
+        ...(g.blkfront ? [`xensim_blkfront = "${g.blkfront}"`] : []),
         "",
       ].join("\n");
       const r = await call<{ id?: number; domid?: number; error?: string }>(
