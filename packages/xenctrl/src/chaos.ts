@@ -3,7 +3,6 @@
 // or slowed. With no fault set each hypercall pays one branch (`evtchnOn`, `grantOn`).
 
 import type { ChaosPoints, FaultPoint } from "@xensim/chaos";
-import type { MapResult } from "./xenctrl.js";
 
 export class XenCtrlFaults {
   /** Some event-channel point is set. */
@@ -92,7 +91,12 @@ export class XenCtrlFaults {
   }
 
   /** A grant map through the points: slowed, or every op failing with the chosen GNTST code. */
-  async map(dom: number, refs: readonly number[], map: () => Promise<MapResult>): Promise<MapResult> {
+  async map<R>(
+    dom: number,
+    refs: readonly number[],
+    map: () => Promise<R>,
+    failed: (code: number) => R,
+  ): Promise<R> {
     const target = `dom ${dom} refs ${refs.slice(0, 4).join(",")}${refs.length > 4 ? ",…" : ""}`;
     if (this.mapSlow?.active) {
       const d = this.mapSlow.delay();
@@ -100,11 +104,7 @@ export class XenCtrlFaults {
     }
     if (this.mapFailed?.active) {
       const code = this.mapFailed.grantStatus();
-      if (this.mapFailed.hit(target, { code }))
-        return {
-          results: refs.map(() => ({ status: code, handle: -1, frame: 0, devBusAddr: 0 })),
-          view: undefined,
-        };
+      if (this.mapFailed.hit(target, { code })) return failed(code);
     }
     return map();
   }

@@ -502,7 +502,15 @@ export class XenCtrl {
   /** Mapper: map `refs` of `dom` (GNTMAP_* flags). Partial successes stay mapped (unmap them). */
   async gnttabMapGrantRefs(dom: number, refs: readonly number[], flags: number): Promise<MapResult> {
     if (this.faults.grantOn)
-      return this.faults.map(dom, refs, () => this.gnttabMapGrantRefsRaw(dom, refs, flags));
+      return this.faults.map(
+        dom,
+        refs,
+        () => this.gnttabMapGrantRefsRaw(dom, refs, flags),
+        (status): MapResult => ({
+          results: refs.map(() => ({ status, handle: -1, frame: 0, devBusAddr: 0 })),
+          view: undefined,
+        }),
+      );
     return this.gnttabMapGrantRefsRaw(dom, refs, flags);
   }
   private async gnttabMapGrantRefsRaw(
