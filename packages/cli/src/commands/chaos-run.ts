@@ -31,7 +31,7 @@ import {
   type Scenario,
   verdictOf,
 } from "@xensim/chaos";
-import { type HostHandle, startHost } from "@xensim/runtime";
+import { createLogger, type HostHandle, startHost } from "@xensim/runtime";
 import { connectXenstore } from "@xensim/xenstore-client";
 import { isServiceName, type ServiceName, serviceEntry } from "../services.js";
 
@@ -160,6 +160,8 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
     })),
     sharedMemoryBytes: 256 << 20,
     logLevel: process.env.XENSIM_LOG_LEVEL ?? "fatal",
+    // the host's own lines go to stderr: stdout is the command's result (soak JSON)
+    log: createLogger({ svc: "host", host: `chaos-${o.seed}`, level: process.env.XENSIM_LOG_LEVEL ?? "fatal", destination: process.stderr }),
     seed: o.seed,
   });
   const bus = createInProcessBus({ name: host.busName });
@@ -208,12 +210,18 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
         ...(g.blkfront ? [`xensim_blkfront = "${g.blkfront}"`] : []),
         "",
       ].join("\n");
-      const r = await call<{ id?: number; domid?: number; error?: string }>(
-        "POST",
-        `/domains?filename=${encodeURIComponent(`${g.name}.cfg`)}`,
-        undefined,
-        cfg,
-      );
+      // a host just up on a loaded machine: the toolstack may not reach the hypervisor yet
+      let r = { status: 0, json: {} as { id?: number; domid?: number; error?: string } };
+      for (let attempt = 0; attempt < 5; attempt++) {
+        r = await call<{ id?: number; domid?: number; error?: string }>(
+          "POST",
+          `/domains?filename=${encodeURIComponent(`${g.name}.cfg`)}`,
+          undefined,
+          cfg,
+        );
+        if (!(r.status >= 500 && /UNAVAILABLE/.test(r.json.error ?? ""))) break;
+        await sleep(1000, o.signal);
+      }
       if (r.status >= 300) throw new Error(`creating ${g.name}: HTTP ${r.status} ${r.json.error ?? ""}`);
       const id = r.json.domid ?? r.json.id;
       if (typeof id !== "number")
