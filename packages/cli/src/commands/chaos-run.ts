@@ -161,7 +161,12 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
     sharedMemoryBytes: 256 << 20,
     logLevel: process.env.XENSIM_LOG_LEVEL ?? "fatal",
     // the host's own lines go to stderr: stdout is the command's result (soak JSON)
-    log: createLogger({ svc: "host", host: `chaos-${o.seed}`, level: process.env.XENSIM_LOG_LEVEL ?? "fatal", destination: process.stderr }),
+    log: createLogger({
+      svc: "host",
+      host: `chaos-${o.seed}`,
+      level: process.env.XENSIM_LOG_LEVEL ?? "fatal",
+      destination: process.stderr,
+    }),
     seed: o.seed,
   });
   const bus = createInProcessBus({ name: host.busName });
