@@ -62,7 +62,13 @@ test("ChaosStore: io-error, full (writes only), torn write, ack-before-write, la
 
   assert.deepEqual(
     points.records.map((r) => r.kind),
-    ["store.io-error", "store.full", "store.torn-write", "backend.ack-before-write", "backend.response-duplicated"],
+    [
+      "store.io-error",
+      "store.full",
+      "store.torn-write",
+      "backend.ack-before-write",
+      "backend.response-duplicated",
+    ],
   );
   await s.close();
 });
