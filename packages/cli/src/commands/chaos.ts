@@ -30,14 +30,14 @@ export default function registerChaos(program: Command): void {
     .addHelpText(
       "after",
       examples(
-        "xensim chaos kinds",
-        "xensim chaos set evtchn.lost --service guest --probability 0.2 --seed 7",
-        "xensim chaos set grant.map-failed --code GNTST_bad_gntref --count 3",
-        "xensim chaos set service.paused --service blkback",
-        "xensim chaos list",
-        "xensim chaos heal            # every fault",
-        "xensim chaos timeline",
-        "xensim chaos run examples/chaos/store-io-error.yaml --schedules 3",
+        "npx xensim chaos kinds",
+        "npx xensim chaos set evtchn.lost --service guest --probability 0.2 --seed 7",
+        "npx xensim chaos set grant.map-failed --code GNTST_bad_gntref --count 3",
+        "npx xensim chaos set service.paused --service blkback",
+        "npx xensim chaos list",
+        "npx xensim chaos heal            # every fault",
+        "npx xensim chaos timeline",
+        "npx xensim chaos run examples/chaos/store-io-error.yaml --schedules 3",
       ),
     );
   const base = (): string => {
@@ -47,6 +47,7 @@ export default function registerChaos(program: Command): void {
 
   chaos
     .command("kinds")
+    .addHelpText("after", examples("npx xensim chaos kinds --json"))
     .description("list the fault kinds (name, plane, default service, parameters)")
     .option("--json", "as JSON")
     .action((o: { json?: boolean }) => {
@@ -63,6 +64,7 @@ export default function registerChaos(program: Command): void {
 
   chaos
     .command("set <kind>")
+    .addHelpText("after", examples("npx xensim chaos set store.latency --delay-ms 2-5 --probability 0.5"))
     .description("set a fault on the running host (seeded, recorded with a timestamp)")
     .option("--service <name>", "the service it is aimed at (default: the kind's)")
     .option("--probability <p>", "probability per opportunity (default 1)")
@@ -110,6 +112,7 @@ export default function registerChaos(program: Command): void {
 
   chaos
     .command("list")
+    .addHelpText("after", examples("npx xensim chaos list"))
     .description("the active faults")
     .action(
       run(async () => {
@@ -126,6 +129,7 @@ export default function registerChaos(program: Command): void {
 
   chaos
     .command("heal")
+    .addHelpText("after", examples("npx xensim chaos heal --kind store.latency"))
     .description("heal one fault (--id), every fault of a kind (--kind), or every fault")
     .option("--id <id>", "fault id (from set or list)")
     .option("--kind <kind>", "every fault of this kind")
@@ -150,6 +154,7 @@ export default function registerChaos(program: Command): void {
 
   chaos
     .command("timeline")
+    .addHelpText("after", examples("npx xensim chaos timeline --json"))
     .description("every set and heal, with its time")
     .option("--json", "as JSON")
     .action(
@@ -176,6 +181,7 @@ export default function registerChaos(program: Command): void {
 
   chaos
     .command("records")
+    .addHelpText("after", examples("npx xensim chaos records"))
     .description("the faults the services' fault points injected, with timestamps")
     .action(
       run(async () => {
@@ -186,6 +192,7 @@ export default function registerChaos(program: Command): void {
 
   chaos
     .command("soak")
+    .addHelpText("after", examples("npx xensim chaos soak --schedules 2 > bench/results/chaos-soak.json"))
     .description(
       "every scenario of a directory, K schedules each with derived seeds, not stopping at failures; prints a JSON summary (schedules run, fault kinds covered, acknowledged writes lost, leaks, unexpected verdicts)",
     )
@@ -217,6 +224,10 @@ export default function registerChaos(program: Command): void {
 
   chaos
     .command("run <file>")
+    .addHelpText(
+      "after",
+      examples("npx xensim chaos run examples/chaos/service-killed.yaml --seed 7 --schedules 10"),
+    )
     .description(
       "run a scenario file on fresh embedded hosts, K times with derived seeds; stop at the first failing seed and print the command that replays it",
     )
