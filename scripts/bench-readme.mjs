@@ -304,7 +304,28 @@ function displayTable() {
   return rows.join("\n");
 }
 
+/** bench/results/chaos-soak.json (`xensim chaos soak`): the soak's counts, and what it found. */
+function chaosTable() {
+  const path = join(results, "chaos-soak.json");
+  if (!existsSync(path)) return "_no result yet: run the command above_";
+  const { soak: s } = JSON.parse(readFileSync(path, "utf8"));
+  const rows = [
+    "| schedules run | scenarios | fault kinds covered | acknowledged writes lost | leaks | one-response violations | liveness failures | broken components caught | serializability violations |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    `| ${s.schedulesRun} | ${s.scenarios} | ${s.faultKindsCovered.length} of ${s.faultKinds} | ${s.acknowledgedWritesLost} | ${s.leaks} | ${s.responseViolations} | ${s.livenessFailures} | ${s.brokenComponentsCaught} | not checked |`,
+    "",
+    `Not covered: ${s.faultKindsNotCovered.length ? s.faultKindsNotCovered.join(", ") : "none"}. Started ${s.startedAt}, ${Math.round(s.durationMs / 1000)} s.`,
+  ];
+  if (s.unexpectedVerdicts.length > 0) {
+    rows.push("", "| scenario | seed | verdict | failed checks | replay |", "|---|---:|---|---|---|");
+    for (const u of s.unexpectedVerdicts)
+      rows.push(`| ${u.scenario} | ${u.seed} | ${u.verdict} | ${u.failed.join(", ")} | \`${u.replay}\` |`);
+  }
+  return rows.join("\n");
+}
+
 const sections = {
+  CHAOS: chaosTable,
   LINK: linkTable,
   DISPLAY: displayTable,
   XENSTORE: xenstoreTable,

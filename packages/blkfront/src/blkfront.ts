@@ -791,7 +791,7 @@ export class Blkfront implements BlockStore {
     const disk = this.disk!;
     req.handle = this.handle;
     req.idLo = id;
-    req.idHi = 0;
+    req.idHi = ring.idGeneration[id] = ((ring.idGeneration[id] ?? 0) + 1) >>> 0;
     req.sectorLo = piece.sector % U32;
     req.sectorHi = Math.floor(piece.sector / U32);
     req.flag = 0;
@@ -933,7 +933,7 @@ export class Blkfront implements BlockStore {
     const idx = f.rspCons;
     f.copyResponse(idx, ring.rspBuf);
     const rsp = decodeResponse(ring.rspBuf, 0, this.config.abi, this.rsp);
-    const sh = matchResponse(rsp, ring.shadow, idx);
+    const sh = matchResponse(rsp, ring.shadow, idx, ring.idGeneration);
     if (typeof sh === "string") return sh;
     f.consumeResponses(1);
     this.stats.responses++;

@@ -9,18 +9,21 @@ const U32 = 0x1_0000_0000;
 
 /**
  * The shadow the response at ring index `idx` answers, or why it is not acceptable (a reason
- * string, for the log and the xenstore error node).
+ * string, for the log and the xenstore error node). With `generation` (per id, the high 32 bits of
+ * the id it was last issued with) a second answer to a reused id is a duplicate too.
  */
 export function matchResponse(
   rsp: BlkifResponse,
   shadow: readonly (Shadow | undefined)[],
   idx: number,
+  generation?: Uint32Array,
 ): Shadow | string {
   const id = rsp.idLo;
-  if (rsp.idHi !== 0 || id >= shadow.length)
+  if ((generation === undefined && rsp.idHi !== 0) || id >= shadow.length)
     return `response ${idx} carries unknown id ${rsp.idHi * U32 + id}`;
   const sh = shadow[id];
-  if (!sh) return `response ${idx} for id ${id}, which is not in flight (duplicate)`;
+  if (!sh || (generation !== undefined && rsp.idHi !== generation[id]))
+    return `response ${idx} for id ${rsp.idHi * U32 + id}, which is not in flight (duplicate)`;
   if (rsp.operation !== sh.rspOp)
     return `response ${idx} for id ${id} has operation ${rsp.operation}, request had ${sh.rspOp}`;
   return sh;

@@ -28,6 +28,12 @@ export interface Shadow {
 export class RingQueue {
   /** Indexed by request id. */
   readonly shadow: (Shadow | undefined)[];
+  /**
+   * Per id, how many times it was issued: a request's id is (generation << 32 | index), so a second
+   * answer to an id that was reused meanwhile is told from the answer to the new request (the blkif
+   * id is opaque to the backend, which echoes all 64 bits).
+   */
+  readonly idGeneration: Uint32Array;
   readonly freeIds: number[] = [];
   /** Bounce pages ready for a request (granted already when grants are persistent). */
   readonly pool: DataPage[] = [];
@@ -53,6 +59,7 @@ export class RingQueue {
     entryBytes: number,
   ) {
     this.shadow = new Array<Shadow | undefined>(front.size).fill(undefined);
+    this.idGeneration = new Uint32Array(front.size);
     for (let i = front.size - 1; i >= 0; i--) this.freeIds.push(i);
     this.rspBuf = new Uint8Array(entryBytes);
   }

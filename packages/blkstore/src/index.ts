@@ -42,3 +42,4 @@ export {
   openConfined,
   resolveDiskPath,
 } from "./confine.js";
+export { ChaosStore, STORE_FAULT_KINDS } from "./chaos-store.js";

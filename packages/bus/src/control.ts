@@ -72,7 +72,7 @@ export function serveFaultControl(
     } catch (err) {
       reply = { ok: false, error: err instanceof Error ? err.message : String(err), components: [] };
     }
-    if (m.reply && !bus.closed) bus.publish(m.reply, enc.encode(JSON.stringify(reply)));
+    if (m.reply && !bus.closed) bus.publish(m.reply, enc.encode(JSON.stringify(reply)), { control: true });
   };
   subs.push(bus.subscribe(faultControlSubject(target), { callback: onSet }));
   if (target !== FAULT_TARGET_ALL)
@@ -82,7 +82,7 @@ export function serveFaultControl(
       callback: (m) => {
         const out: Record<string, { seed: number; records: readonly FaultRecord[] }> = {};
         for (const [n, c] of Object.entries(components)) out[n] = { seed: c.seed, records: c.records };
-        if (m.reply && !bus.closed) bus.publish(m.reply, enc.encode(JSON.stringify(out)));
+        if (m.reply && !bus.closed) bus.publish(m.reply, enc.encode(JSON.stringify(out)), { control: true });
       },
     }),
   );
@@ -97,7 +97,8 @@ export function serveFaultControl(
             recordCount: c.records.length,
             lastRecords: c.records.slice(-10),
           };
-        if (m.reply && !bus.closed) bus.publish(m.reply, enc.encode(JSON.stringify(status)));
+        if (m.reply && !bus.closed)
+          bus.publish(m.reply, enc.encode(JSON.stringify(status)), { control: true });
       },
     }),
   );

@@ -13,6 +13,13 @@ export interface BusMsg {
 export interface PublishOptions {
   headers?: Record<string, string>;
   reply?: string;
+  /** Fault-control traffic (a control reply): sent past the fault stage, never dropped by the faults it sets. */
+  control?: boolean;
+}
+
+/** Subjects of the fault-control planes: their traffic never passes the fault stage. */
+export function isControlSubject(subject: string): boolean {
+  return subject.startsWith("xensim.fault.") || subject.startsWith("xensim.chaos.");
 }
 
 export interface SubscribeOptions {
@@ -214,7 +221,8 @@ export abstract class BusBase implements EventBus {
       validateSubject(opts.reply, false);
       m.reply = opts.reply;
     }
-    this.stage.send(m);
+    if (opts?.control === true || isControlSubject(subject)) this.transmit(m);
+    else this.stage.send(m);
   }
 
   subscribe(subject: string, opts?: SubscribeOptions): Subscription {

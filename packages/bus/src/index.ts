@@ -32,6 +32,7 @@ export {
   type BusMsg,
   type BusOptions,
   type EventBus,
+  isControlSubject,
   type PublishOptions,
   type RequestOptions,
   STATUS_HEADER,

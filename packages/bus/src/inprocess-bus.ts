@@ -97,11 +97,12 @@ class InProcessBus extends BusBase {
         this.peers.delete(w.from);
         return;
       case "ping":
-        this.peerTable(w.from);
+        this.rediscover(w.from);
         this.post({ t: "pong", from: this.id, to: w.from, token: w.token });
         return;
       case "pong": {
         if (w.to !== this.id) return;
+        this.rediscover(w.from);
         const p = this.pings.get(w.token);
         if (!p) return;
         p.waiting.delete(w.from);
@@ -112,6 +113,16 @@ class InProcessBus extends BusBase {
         this.deliverLocal(w, w.q);
         return;
     }
+  }
+
+  /**
+   * A peer heard from that is not in the table was taken for gone (it missed a flush's ping: a
+   * frozen or starved worker): ask for its subscriptions again instead of knowing it with none.
+   */
+  private rediscover(id: string): void {
+    if (this.peers.has(id)) return;
+    this.peers.set(id, new Map());
+    this.post({ t: "hello", from: this.id });
   }
 
   private peerTable(id: string): Map<number, RemoteSub> {

@@ -131,3 +131,36 @@ test("fault control over the bus: set, records, clear, and refusal of bad rules"
   await svcBus.close();
   await ctlBus.close();
 });
+
+test("control traffic is immune to its own faults: a rule dropping '>' still answers and heals", async () => {
+  const name = `ctl-all-${process.pid}`;
+  const svcBus = createInProcessBus({ name, seed: 3 });
+  const ctlBus = createInProcessBus({ name });
+  const ctl = serveFaultControl(svcBus, "svc2", { bus: svcBus.faults });
+  await svcBus.flush();
+  await ctlBus.flush();
+  const got: string[] = [];
+  ctlBus.subscribe("data.>", { callback: (m) => got.push(m.subject) });
+  await ctlBus.flush();
+  // Every event of svc2 dropped, with a delay on top: its control reply must still arrive.
+  const r = await sendFaultRules(
+    ctlBus,
+    "svc2",
+    { events: [{ subject: ">", drop: 1 }] },
+    { timeoutMs: 1000 },
+  );
+  assert.equal(r.ok, true);
+  svcBus.publish("data.a", new Uint8Array(1));
+  await svcBus.flush();
+  const recs = await fetchFaultRecords(ctlBus, "svc2", { timeoutMs: 1000 });
+  assert.equal(recs.bus?.records.length, 1, "the data event was dropped, the records reply was not");
+  const healed = await sendFaultRules(ctlBus, "svc2", null, { timeoutMs: 1000 });
+  assert.equal(healed.ok, true);
+  svcBus.publish("data.b", new Uint8Array(1));
+  await svcBus.flush();
+  await new Promise((res) => setTimeout(res, 20));
+  assert.deepEqual(got, ["data.b"]);
+  ctl.stop();
+  await svcBus.close();
+  await ctlBus.close();
+});

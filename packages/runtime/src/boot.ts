@@ -19,6 +19,8 @@ import {
   type TlsMaterial,
   type UnaryHandler,
 } from "@xensim/bus";
+import { ChaosPoints } from "@xensim/chaos";
+import { serveChaosPoints } from "./chaos.js";
 import { describeIdentity, inboxPrefix, serviceIdentity } from "@xensim/security";
 import { Counter, Registry } from "prom-client";
 import { deepFreeze, parseConfig } from "./config.js";
@@ -192,7 +194,9 @@ export async function bootService(
   const clients: CallClient[] = [];
   let peers = { ...placement.peers };
   const abort = new AbortController();
+  const chaos = new ChaosPoints({ service: placement.name, now: Date.now, ...seedOpt });
   const ctx: ServiceContext = {
+    chaos,
     name: placement.name,
     hostId: placement.hostId,
     identity,
@@ -220,7 +224,25 @@ export async function bootService(
     },
   };
   if (placement.sharedMemory) ctx.sharedMemory = placement.sharedMemory;
+  // the bus and call rules' faults go into the service's chaos record too, with their time
+  const busKind: Record<string, string> = {
+    "event/drop": "bus.event-lost",
+    "event/duplicate": "bus.event-duplicated",
+    "event/delay": "bus.event-delayed",
+    "event/reorder": "bus.event-reordered",
+    "call/latency": "call.delayed",
+    "call/error": "call.failed",
+  };
+  for (const c of [bus.faults, server.faults])
+    c.onRecord = (r) =>
+      chaos.record({
+        kind: busKind[`${r.plane}/${r.kind}`] ?? `${r.plane}.${r.kind}`,
+        target: r.target,
+        ...(r.delayMs !== undefined ? { delayMs: r.delayMs } : {}),
+        ...(r.code !== undefined ? { code: r.code } : {}),
+      });
   const control = serveFaultControl(bus, placement.name, components);
+  const chaosControl = serveChaosPoints(bus, chaos);
   const busMetrics = serveBusMetrics(bus, placement.name, placement.hostId, metrics);
 
   let running: RunningService;
@@ -229,6 +251,7 @@ export async function bootService(
     await server.listen();
   } catch (err) {
     control.stop();
+    chaosControl.stop();
     busMetrics.stop();
     await server.close().catch(() => {});
     await bus.close().catch(() => {});
@@ -249,7 +272,9 @@ export async function bootService(
         try {
           await running.stop();
         } finally {
+          chaos.heal();
           control.stop();
+          chaosControl.stop();
           busMetrics.stop();
           for (const c of clients) c.close();
           await server.close();

@@ -1,7 +1,9 @@
 import { hostname } from "node:os";
 import { Worker } from "node:worker_threads";
 import { loadCredentials, serviceIdentity } from "@xensim/security";
+import { createInProcessBus } from "@xensim/bus";
 import { AggregatorRegistry } from "prom-client";
+import { serveHostChaos } from "./chaos.js";
 import { buildHttpApp, type HealthReport } from "./http.js";
 import { createLogger, type Logger } from "./log.js";
 import type { HostToWorker, Placement, WorkerToHost } from "./service.js";
@@ -73,6 +75,10 @@ export interface HostHandle {
    * that does not within 2 s is terminated), otherwise it is asked to stop first. Resolves when the new worker is ready. A fault point for chaos tests.
    */
   restartService(name: string, opts?: { kill?: boolean }): Promise<void>;
+  /** Freezes a service's worker thread until resumeService (chaos: service.paused). */
+  pauseService(name: string): void;
+  /** Unfreezes one paused service, or every one. */
+  resumeService(name?: string): void;
   /** Stops services in reverse start order; idempotent. */
   stop(): Promise<void>;
 }
@@ -82,6 +88,8 @@ class Hosted implements HostedService {
   grpcAddress: string | undefined;
   readonly pending = new Map<number, (v: unknown) => void>();
   exited = false;
+  /** Set while the worker is frozen (chaos: service.paused); the worker blocks while [0] is 1. */
+  pauseFlag: Int32Array | undefined;
   onReady: (() => void) | undefined;
   readonly exit: Promise<number>;
   constructor(
@@ -256,6 +264,7 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
     const spec = opts.services.find((x) => x.name === name);
     if (!old || !spec) throw new Error(`restartService: no service '${name}'`);
     if (stopping) throw new Error("restartService: the host is stopping");
+    resumeService(name);
     if (o.kill) {
       old.state = "killed";
       old.send({ type: "crash" });
@@ -285,6 +294,58 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
     ]);
     if (opts.nats) broadcastPeers();
   };
+
+  const pauseService = (name: string): void => {
+    const h = services.get(name);
+    if (!h)
+      throw new Error(
+        `no service '${name}' in host ${hostId} (services: ${[...services.keys()].join(", ")})`,
+      );
+    if (h.exited || h.state !== "ready") throw new Error(`service ${name} is not running (${h.state})`);
+    if (h.pauseFlag) return;
+    h.pauseFlag = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.store(h.pauseFlag, 0, 1);
+    log.warn({ event: "service-pause", service: name }, `pausing ${name}`);
+    h.send({ type: "pause", flag: h.pauseFlag.buffer as SharedArrayBuffer });
+  };
+  function resumeService(name?: string): void {
+    for (const h of services.values()) {
+      if (name !== undefined && h.name !== name) continue;
+      if (!h.pauseFlag) continue;
+      Atomics.store(h.pauseFlag, 0, 0);
+      Atomics.notify(h.pauseFlag, 0);
+      h.pauseFlag = undefined;
+      log.warn({ event: "service-resume", service: h.name }, `resuming ${h.name}`);
+    }
+  }
+  const chaosTarget = {
+    hostId,
+    list: () =>
+      [...services.values()].map((h) => ({
+        name: h.name,
+        state: h.state,
+        paused: h.pauseFlag !== undefined,
+      })),
+    kill: (name: string) => {
+      if (!services.has(name))
+        throw new Error(
+          `no service '${name}' in host ${hostId} (services: ${[...services.keys()].join(", ")})`,
+        );
+      return restartService(name, { kill: true });
+    },
+    restart: (name: string) => {
+      if (!services.has(name))
+        throw new Error(
+          `no service '${name}' in host ${hostId} (services: ${[...services.keys()].join(", ")})`,
+        );
+      return restartService(name);
+    },
+    pause: pauseService,
+    resume: (name?: string) => resumeService(name),
+  };
+  // The host's own place on the chaos plane (in-process bus; a NATS host process is not served yet).
+  const chaosBus = opts.nats ? undefined : createInProcessBus({ name: busName });
+  const chaosControl = chaosBus ? serveHostChaos(chaosBus, chaosTarget) : undefined;
 
   const ask = <T>(h: Hosted, kind: "health" | "metrics", timeoutMs = 2000): Promise<T | undefined> =>
     new Promise((resolve) => {
@@ -342,6 +403,8 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       log.info({ event: "host-stopping" }, "host stopping");
+      chaosControl?.stop();
+      resumeService();
       await app?.close();
       for (const h of [...order].reverse()) {
         if (h.exited) continue;
@@ -358,6 +421,7 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
           await h.worker.terminate();
         }
       }
+      await chaosBus?.close().catch(() => {});
       log.info({ event: "host-stopped" }, "host stopped");
       ready.reject(new Error("host stopped before it was ready"));
       done.resolve();
@@ -395,6 +459,8 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
     health,
     metrics,
     restartService,
+    pauseService,
+    resumeService,
     stop,
   };
 }

@@ -84,6 +84,13 @@ async function runAsWorker(mod: ServiceModule, placement: Placement): Promise<vo
         // a grant-table or event-channel lock of the shared memory held.
         process.exit(137);
         return;
+      case "pause": {
+        // Freeze this thread as SIGSTOP would a process: nothing of it runs until the host clears
+        // the flag (chaos: service.paused), timers and messages wait.
+        const flag = new Int32Array(m.flag);
+        while (Atomics.load(flag, 0) === 1) Atomics.wait(flag, 0, 1, 1000);
+        return;
+      }
       case "health": {
         let report: ReturnType<BootedService["health"]>;
         try {

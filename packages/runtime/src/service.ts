@@ -1,5 +1,6 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { CallClient, CallPolicy, CallServer, EventBus, TlsMaterial } from "@xensim/bus";
+import type { ChaosPoints } from "@xensim/chaos";
 import type { Identity } from "@xensim/security";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -40,6 +41,8 @@ export interface ServiceContext<C = unknown> {
   sharedMemory?: SharedArrayBuffer;
   /** Aborted when the service is asked to stop. */
   signal: AbortSignal;
+  /** The service's fault points (served on xensim.chaos.svc.<name>); adapters take theirs by kind. */
+  chaos: ChaosPoints;
 }
 
 export interface RunningService {
@@ -81,6 +84,8 @@ export type HostToWorker =
   | { type: "stop" }
   /** Exit now, without the stop hook (a crash, at a task boundary). */
   | { type: "crash" }
+  /** Freeze the thread (a SIGSTOP of the worker): it blocks while flag[0] is 1. */
+  | { type: "pause"; flag: SharedArrayBuffer }
   | { type: "health"; id: number }
   | { type: "metrics"; id: number }
   | { type: "peers"; peers: Record<string, string> };

@@ -31,6 +31,8 @@ export function ownerToken(id: Identity): string {
 }
 
 const FAULT = "xensim.fault";
+/** The chaos plane (@xensim/chaos): a service's fault points, host processes' workers. */
+const CHAOS = "xensim.chaos";
 /** @xensim/link LINK_SUBJECTS: a page-server's link fault hooks and their records. */
 const LINK_FAULTS = ["xensim.link.faults", "xensim.link.faultrecords"];
 /** @xensim/runtime bus-metrics: every service answers a scrape; the dashboard and admin scrape. */
@@ -44,8 +46,14 @@ export function natsPermissions(id: Identity): NatsPermissions {
   if (id.kind === "client") {
     // an admin client: fault control of every service, the CLI's xenstore watches, guests' status
     if (id.domid === 0) {
-      pub.push(`${FAULT}.>`, `${METRICS}.scrape`, ...LINK_FAULTS.map((s) => `${s}.>`));
-      sub.push(`xenstore.watch.${scope}.>`, "guest.*.status", `${FAULT}.inbox.>`, `${METRICS}.inbox.>`);
+      pub.push(`${FAULT}.>`, `${CHAOS}.>`, `${METRICS}.scrape`, ...LINK_FAULTS.map((s) => `${s}.>`));
+      sub.push(
+        `xenstore.watch.${scope}.>`,
+        "guest.*.status",
+        `${FAULT}.inbox.>`,
+        `${CHAOS}.inbox.>`,
+        `${METRICS}.inbox.>`,
+      );
     }
     return { publish: pub, subscribe: sub, allowResponses: true };
   }
@@ -57,6 +65,7 @@ export function natsPermissions(id: Identity): NatsPermissions {
     `${FAULT}.set.all`,
     `${FAULT}.records.${svc}`,
     `${FAULT}.status`,
+    `${CHAOS}.svc.${svc}`,
     `${METRICS}.scrape`,
     `xenstore.watch.${scope}.>`,
   );
@@ -91,8 +100,14 @@ export function natsPermissions(id: Identity): NatsPermissions {
     case "toolstack":
       // the dashboard: guests' status; the fault routes (/faults) drive every service's faults
       // from behind the API token and read the answers on their own inboxes
-      pub.push(`${FAULT}.>`, `${METRICS}.scrape`);
-      sub.push("hypervisor.domain.*.exc", "guest.*.status", `${FAULT}.inbox.>`, `${METRICS}.inbox.>`);
+      pub.push(`${FAULT}.>`, `${CHAOS}.>`, `${METRICS}.scrape`);
+      sub.push(
+        "hypervisor.domain.*.exc",
+        "guest.*.status",
+        `${FAULT}.inbox.>`,
+        `${CHAOS}.inbox.>`,
+        `${METRICS}.inbox.>`,
+      );
       break;
     default:
       break;

@@ -73,7 +73,19 @@ export interface JobResult {
   job_runtime: number;
   /** Mean number of I/Os in flight over the counted phase. */
   avg_outstanding: number;
-  verify: { enabled: boolean; blocks_checked: number; failures_total: number; failures: VerifyFailure[] };
+  verify: {
+    enabled: boolean;
+    blocks_checked: number;
+    failures_total: number;
+    failures: VerifyFailure[];
+    /** Blocks whose last write was acknowledged (the ledger the verify phase reads back). */
+    acknowledged_blocks: number;
+    /**
+     * Blocks whose last write failed (an error status: the backend may have written all, part or
+     * none of it): their contents are indeterminate, not lost, and no read of them is judged.
+     */
+    indeterminate_blocks: number;
+  };
   /** Errors by status (negative errno → count). */
   errors_by_status: Record<string, number>;
 }
@@ -165,7 +177,12 @@ class JobRunner {
   private readonly read = new Direction();
   private readonly write = new Direction();
   private readonly ready: Slot[] = [];
+  /** Block → generation of its last acknowledged write. */
   private readonly generations = new Map<number, number>();
+  /** Block → highest generation ever written to it (acknowledged or not): the next one is above. */
+  private readonly attempted = new Map<number, number>();
+  /** Blocks whose last write failed: contents indeterminate until a write is acknowledged. */
+  private readonly indeterminate = new Set<number>();
   private readonly inflightBlocks = new Set<number>();
   private readonly failures: VerifyFailure[] = [];
   private readonly errorsByStatus: Record<string, number> = {};
@@ -306,7 +323,8 @@ class JobRunner {
     if (this.verify) {
       this.inflightBlocks.add(block);
       if (write) {
-        slot.generation = (this.generations.get(block) ?? 0) + 1;
+        slot.generation = (this.attempted.get(block) ?? 0) + 1;
+        this.attempted.set(block, slot.generation);
         fillVerifyBlock(slot.buf, offset, slot.generation, this.seed);
       }
     }
@@ -344,8 +362,14 @@ class JobRunner {
     }
     if (this.verify) {
       this.inflightBlocks.delete(slot.block);
-      if (status === 0 && slot.write) this.generations.set(slot.block, slot.generation);
-      else if (status === 0) this.checkRead(slot, offset);
+      if (status === 0 && slot.write) {
+        this.generations.set(slot.block, slot.generation);
+        this.indeterminate.delete(slot.block);
+      } else if (slot.write) {
+        // A failed write is not a lost one: it may have reached the disk whole, in part or not at all.
+        this.generations.delete(slot.block);
+        this.indeterminate.add(slot.block);
+      } else if (status === 0) this.checkRead(slot, offset);
     }
     this.ready.push(slot);
     if (!this.pumping) this.pump();
@@ -372,6 +396,7 @@ class JobRunner {
     if (this.phase === "run") {
       if (!this.stopped) return;
       if (this.verify && this.generations.size > 0) {
+        // only acknowledged blocks are in the ledger (failed ones left it when they failed)
         this.phase = "verify";
         this.verifyList = [...this.generations.keys()].sort((a, b) => a - b);
         this.verifyNext = 0;
@@ -393,6 +418,8 @@ class JobRunner {
         blocks_checked: this.blocksChecked,
         failures_total: this.verifyFailures,
         failures: this.failures,
+        acknowledged_blocks: this.generations.size,
+        indeterminate_blocks: this.indeterminate.size,
       },
       errors_by_status: this.errorsByStatus,
     });

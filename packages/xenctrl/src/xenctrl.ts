@@ -31,6 +31,8 @@ import type {
   PortReply__Output,
   RcReply__Output,
 } from "@xensim/proto";
+import type { ChaosPoints } from "@xensim/chaos";
+import { XenCtrlFaults } from "./chaos.js";
 import { EvtchnPort, type EvtchnPortOptions } from "./evtchn-port.js";
 import { LinkPlane } from "./link-plane.js";
 import { makeNotify, wakeWordIndex } from "./wake.js";
@@ -54,6 +56,8 @@ export interface XenCtrlOptions {
    * receiver in another host process gets its events from the link.
    */
   bus?: unknown;
+  /** The service's fault points (ctx.chaos): evtchn.* and grant.* faults on this client's hypercalls. */
+  chaos?: ChaosPoints;
 }
 
 export interface DomainCreateOptions {
@@ -146,6 +150,8 @@ const EPERM = -XenErrno.EPERM;
 
 export class XenCtrl {
   readonly domid: number;
+  /** Fault points on sends and grant operations (no cost beyond one branch while none is set). */
+  readonly faults: XenCtrlFaults;
   /** This host process's page store (the hypervisor's own in its host process; else the replicas'). */
   readonly store: PageStore | undefined;
   private readonly gt: GrantTables | undefined;
@@ -158,6 +164,8 @@ export class XenCtrl {
 
   constructor(private readonly o: XenCtrlOptions) {
     this.domid = o.domid;
+    this.faults = new XenCtrlFaults(o.chaos);
+    this.faults.rawSend = (port) => this.evtchnSendRaw(port);
     if (!o.store) return;
     this.store = o.store instanceof PageStore ? o.store : PageStore.attach(o.store);
     if (o.hypervisorHost) {
@@ -171,7 +179,15 @@ export class XenCtrl {
     }
     this.gt = new GrantTables(this.store);
     const notify = makeNotify({ store: this.store, evtchn: () => this.ev! });
-    this.ev = new EventChannels(this.store, { notify });
+    // evtchn.lost: the upcall (the wake-up) is lost, the pending bit stays set, as the only loss
+    // Xen's level-triggered event channels allow; receivers find it when they next scan
+    const faults = this.faults;
+    this.ev = new EventChannels(this.store, {
+      notify: (domid, vcpu, port) => {
+        if (faults.evtchnOn && faults.wakeLost(port)) return;
+        notify(domid, vcpu, port);
+      },
+    });
   }
 
   /** True when the hypervisor shares this host process (map, unmap, send are atomics). */
@@ -340,6 +356,10 @@ export class XenCtrl {
   }
   /** EVTCHNOP_send: an atomic set of the peer's pending bit, a link record, or a call. */
   async evtchnSend(port: number): Promise<number> {
+    if (this.faults.evtchnOn) return this.faults.send(port, () => this.evtchnSendRaw(port), !this.ev);
+    return this.evtchnSendRaw(port);
+  }
+  private async evtchnSendRaw(port: number): Promise<number> {
     if (this.ev) return this.ev.evtchnSend(this.domid, port);
     if (this.link) return this.link.kick(port);
     return this.rc("EvtchnSend", { port });
@@ -350,6 +370,10 @@ export class XenCtrl {
    * a SEND record on this host's link.
    */
   kick(port: number): number {
+    if (this.faults.evtchnOn) return this.faults.send(port, () => this.kickRaw(port), !this.ev);
+    return this.kickRaw(port);
+  }
+  private kickRaw(port: number): number {
     if (this.ev) return this.ev.evtchnSend(this.domid, port);
     if (this.link) return this.link.kick(port);
     throw new Error("kick needs this host's page store");
@@ -460,6 +484,23 @@ export class XenCtrl {
 
   /** Mapper: map `refs` of `dom` (GNTMAP_* flags). Partial successes stay mapped (unmap them). */
   async gnttabMapGrantRefs(dom: number, refs: readonly number[], flags: number): Promise<MapResult> {
+    if (this.faults.grantOn)
+      return this.faults.map(
+        dom,
+        refs,
+        () => this.gnttabMapGrantRefsRaw(dom, refs, flags),
+        (status): MapResult => ({
+          results: refs.map(() => ({ status, handle: -1, frame: 0, devBusAddr: 0 })),
+          view: undefined,
+        }),
+      );
+    return this.gnttabMapGrantRefsRaw(dom, refs, flags);
+  }
+  private async gnttabMapGrantRefsRaw(
+    dom: number,
+    refs: readonly number[],
+    flags: number,
+  ): Promise<MapResult> {
     if (this.gt) return this.gt.mapGrantRefs(this.domid, dom, refs, flags);
     // Over the link: the frames' bytes arrive before the reply (the view is current).
     if (this.link) return this.link.map(dom, refs, flags);
@@ -488,6 +529,10 @@ export class XenCtrl {
 
   /** GNTTABOP_copy: one GNTST_* per op. */
   async gnttabCopy(ops: readonly CopyOp[]): Promise<number[]> {
+    if (this.faults.grantOn) return this.faults.copy(ops.length, () => this.gnttabCopyRaw(ops));
+    return this.gnttabCopyRaw(ops);
+  }
+  private async gnttabCopyRaw(ops: readonly CopyOp[]): Promise<number[]> {
     const gt = this.gt;
     if (gt) return ops.map((op) => gt.gnttabCopy(this.domid, op));
     if (this.link) return this.link.copy(ops);
@@ -522,6 +567,7 @@ export class XenCtrl {
 
   /** Stops every receiver started by waitForEvents (the call client belongs to the caller). */
   close(): void {
+    this.faults.close();
     for (const p of this.ports) p.close();
     this.ports.clear();
   }

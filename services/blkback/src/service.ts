@@ -9,7 +9,8 @@ import {
   type BlkbackStoreOpener,
   LATENCY_BUCKETS_SECONDS,
 } from "@xensim/blkback";
-import { openStore, parseStoreSpec, type StoreSpec } from "@xensim/blkstore";
+import { ChaosStore, openStore, parseStoreSpec, STORE_FAULT_KINDS, type StoreSpec } from "@xensim/blkstore";
+import type { ChaosPoints } from "@xensim/chaos";
 import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { XenCtrl } from "@xensim/xenctrl";
@@ -36,6 +37,13 @@ export function storeOpener(cfg: BlkbackServiceConfig["params"]): BlkbackStoreOp
     if (mode === "r" && spec.kind !== "array") spec = { ...spec, readonly: true };
     return openStore(spec, { diskPolicy, maxMemoryBytes: cfg.maxMemoryBytes });
   };
+}
+
+/** Every store behind the chaos plane's store.* and backend.* fault points. */
+function chaosStoreOpener(open: BlkbackStoreOpener, chaos: ChaosPoints): BlkbackStoreOpener {
+  // the points exist before any disk does: a fault set now applies to the disks opened later
+  for (const k of STORE_FAULT_KINDS) chaos.point(k);
+  return async (params, mode) => new ChaosStore(await open(params, mode), chaos, params);
 }
 
 async function retry<T>(
@@ -77,6 +85,7 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
           ...(cfg.hypervisorHost !== "" && cfg.hypervisorHost !== ctx.hostId
             ? { hypervisorHost: cfg.hypervisorHost }
             : {}),
+          chaos: ctx.chaos,
         }),
       ctx.signal,
       ctx,
@@ -116,7 +125,7 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
           hv,
           self: cfg.domid,
           vcpu: cfg.vcpu,
-          openStore: storeOpener(cfg.params),
+          openStore: chaosStoreOpener(storeOpener(cfg.params), ctx.chaos),
           config: {
             maxRingPageOrder: cfg.maxRingPageOrder,
             maxQueues: cfg.maxQueues,

@@ -28,6 +28,7 @@ import {
 } from "@xensim/guest";
 import { type NbdServerHandle, startNbdServer } from "@xensim/nbd";
 import { runJob } from "@xensim/workload";
+import type { ChaosPoints } from "@xensim/chaos";
 import { XenCtrl } from "@xensim/xenctrl";
 import type { XenstoreClient, XsWatch } from "@xensim/xenstore-client";
 import type { Logger } from "pino";
@@ -51,6 +52,14 @@ export interface GuestStatusJson {
     ios: number;
     errors: number;
     verifyFailures: number;
+    /** The write ledger once the job finished (crc32c verify): what the chaos checkers judge. */
+    ledger?: {
+      acknowledgedBlocks: number;
+      blocksChecked: number;
+      lost: number;
+      indeterminate: number;
+      failures: unknown[];
+    };
   };
   error: string;
 }
@@ -66,6 +75,12 @@ export interface DiskStatusJson {
   sectors: number;
   readonly: boolean;
   nbdUri: string;
+  /** Responses blkfront refused (unknown id, an id not in flight: a second answer, ...). */
+  protocolErrors: number;
+  /** blkfront's ring accounting: requests put on the ring, responses taken, requests in flight. */
+  ringRequests: number;
+  ringResponses: number;
+  ringInFlight: number;
 }
 
 export interface GuestDeps {
@@ -80,6 +95,8 @@ export interface GuestDeps {
   log: Logger;
   /** State changes worth an immediate status event. */
   onChange: (g: GuestInstance) => void;
+  /** The guest runtime's fault points (evtchn.* on the frontends' kicks). */
+  chaos?: ChaosPoints;
 }
 
 interface Disk {
@@ -122,6 +139,7 @@ export class GuestInstance {
   ios = 0;
   ioErrors = 0;
   verifyFailures = 0;
+  ledger: GuestStatusJson["workload"]["ledger"];
   iops = 0;
   private lastIos = 0;
   private lastTick = performance.now();
@@ -152,6 +170,7 @@ export class GuestInstance {
       domid,
       calls: this.d.hv,
       store: this.d.sharedMemory,
+      ...(this.d.chaos ? { chaos: this.d.chaos } : {}),
       // The hypervisor in another host process: this domain is homed here, over the link.
       ...(this.d.hypervisorHost ? { hypervisorHost: this.d.hypervisorHost } : {}),
     });
@@ -408,6 +427,14 @@ export class GuestInstance {
       ).then((r) => {
         if (job.stopped) return;
         this.verifyFailures = r.verify.failures_total;
+        if (r.verify.enabled)
+          this.ledger = {
+            acknowledgedBlocks: r.verify.acknowledged_blocks,
+            blocksChecked: r.verify.blocks_checked,
+            lost: r.verify.failures_total,
+            indeterminate: r.verify.indeterminate_blocks,
+            failures: r.verify.failures.slice(0, 8),
+          };
         this.phase = r.error > 0 || r.verify.failures_total > 0 ? "failed" : "done";
         this.job = undefined;
         this.log.info(
@@ -572,6 +599,10 @@ export class GuestInstance {
         sectors: info.sectors,
         readonly: info.readonly,
         nbdUri: d.nbd?.uri ?? "",
+        protocolErrors: d.front.stats.protocolErrors,
+        ringRequests: d.front.stats.requests,
+        ringResponses: d.front.stats.responses,
+        ringInFlight: d.front.stats.inFlight,
       });
     }
     return {
@@ -586,6 +617,7 @@ export class GuestInstance {
         ios: this.ios,
         errors: this.ioErrors,
         verifyFailures: this.verifyFailures,
+        ...(this.ledger ? { ledger: this.ledger } : {}),
       },
       error: this.error,
     };

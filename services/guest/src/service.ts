@@ -195,6 +195,7 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
         name: name || `domain-${domid}`,
         hv,
         sharedMemory,
+        chaos: ctx.chaos,
         ...(hypervisorHost ? { hypervisorHost } : {}),
         cfg,
         stateDir,

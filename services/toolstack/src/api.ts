@@ -13,6 +13,7 @@ import {
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { addDeviceModelRoutes, DEVICE_MODEL_PATHS } from "./api-device-model.js";
 import { type ApiAuth, requireApiToken } from "./api-auth.js";
+import { CHAOS_OPENAPI_PATHS, type ChaosCoordinator, registerChaosRoutes } from "./chaos.js";
 import { type DashboardOptions, registerDashboard } from "./dashboard.js";
 import { registerDisplayRoutes } from "./display.js";
 
@@ -28,6 +29,8 @@ export interface ApiOptions {
    * Absent: neither is served.
    */
   live?: Omit<DashboardOptions, "toolstack">;
+  /** The one fault API (/chaos/…): absent = not served. */
+  chaos?: ChaosCoordinator;
   /** The display backend's Display service (/display, the frames); absent: those routes answer 503. */
   display?: CallClient;
 }
@@ -79,6 +82,7 @@ export const OPENAPI = {
   },
   paths: {
     ...DEVICE_MODEL_PATHS,
+    ...CHAOS_OPENAPI_PATHS,
     "/openapi.json": {
       get: { summary: "This document", responses: { "200": { description: "OpenAPI 3" } } },
     },
@@ -741,6 +745,7 @@ export function buildApi(o: ApiOptions): {
     app.addHook("onClose", async () => dashboard.close());
     registerFaultRoutes(app, live.bus);
   }
+  if (o.chaos) registerChaosRoutes(app, o.chaos);
   return { app, routes };
 }
 

@@ -14,6 +14,7 @@ import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { parseXlCfg } from "@xensim/xlcfg";
 import { buildApi, OPENAPI } from "./index.js";
+import { ChaosCoordinator } from "./chaos.js";
 
 const root = resolve(import.meta.dirname, "..", "..", "..");
 const entry = (svc: string) => join(root, "services", svc, "dist", "main.js");
@@ -36,6 +37,7 @@ describe("OpenAPI document", () => {
       parse: { maxMemoryMib: 64 },
       maxConfigBytes: 4096,
       live: { xs: never as never, bus, evtchnStatus: () => Promise.reject(new Error("not for this test")) },
+      chaos: new ChaosCoordinator({ bus, pauseDomain: async () => 0, unpauseDomain: async () => 0 }),
     });
     after(() => bus.close());
     await app.ready();

@@ -25,6 +25,7 @@ import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { Counter, Gauge, Histogram } from "prom-client";
 import { buildApi } from "./api.js";
+import { ChaosCoordinator } from "./chaos.js";
 import { diskTargetCheck } from "./disk-check.js";
 import { type ToolstackServiceConfig, ToolstackServiceConfigSchema } from "./config.js";
 
@@ -319,6 +320,11 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
             }
           : {}),
       },
+      chaos: new ChaosCoordinator({
+        bus: ctx.bus,
+        pauseDomain: (d) => xc.domainPause(d),
+        unpauseDomain: (d) => xc.domainUnpause(d),
+      }),
       maxConfigBytes: cfg.maxConfigBytes,
       ...(token !== undefined ? { auth: { token, onRefused: (why) => apiRefused.inc({ why }) } } : {}),
       parse: {

@@ -14,10 +14,15 @@ import {
   type Effect,
   type OutputLimits,
   type Output,
+  parseXsStrings,
+  type WatchDelivery,
   type XenstoreEngine,
+  xsError,
+  xsStrings,
   type XsMessage,
   XsOutputQueues,
 } from "@xensim/xenstore";
+import type { ChaosPoints, FaultPoint } from "@xensim/chaos";
 import type { Logger } from "pino";
 import type { StateStore } from "./persistence.js";
 
@@ -51,6 +56,8 @@ export interface CoreOptions {
   outputLimits?: Partial<OutputLimits>;
   /** Clock for watch-event deadlines (ms). */
   now?: () => number;
+  /** xenstored's fault points: xenstore.eagain, xenstore.watch-lost / -duplicated / -delayed. */
+  chaos?: ChaosPoints;
 }
 
 type MemoryReport = "soft" | "hard";
@@ -76,6 +83,62 @@ export class XenstoredCore {
   ) {
     this.queues = new XsOutputQueues(engine, opts.outputLimits);
     this.now = opts.now ?? Date.now;
+    if (opts.chaos) {
+      const c = opts.chaos;
+      const on = (): void => {
+        this.faultsOn = [this.eagain, this.watchLost, this.watchDuplicated, this.watchDelayed].some(
+          (p) => p?.active,
+        );
+      };
+      const pt = (kind: string): FaultPoint => {
+        const p = c.point(kind);
+        p.onChange = on;
+        return p;
+      };
+      this.eagain = pt("xenstore.eagain");
+      this.watchLost = pt("xenstore.watch-lost");
+      this.watchDuplicated = pt("xenstore.watch-duplicated");
+      this.watchDelayed = pt("xenstore.watch-delayed");
+    }
+  }
+
+  private faultsOn = false;
+  private eagain: FaultPoint | undefined;
+  private watchLost: FaultPoint | undefined;
+  private watchDuplicated: FaultPoint | undefined;
+  private watchDelayed: FaultPoint | undefined;
+
+  /** xenstore.eagain: the transaction is aborted and its end answered EAGAIN, as on a conflict. */
+  private injectedEagain(conn: ConnId, msg: XsMessage): XsMessage | undefined {
+    if (msg.type !== XsType.TRANSACTION_END || msg.txId === 0 || !this.eagain?.active) return undefined;
+    if (!this.eagain.hit(`conn ${conn} tx ${msg.txId}`)) return undefined;
+    const out = this.engine.request(conn, { ...msg, payload: xsStrings("F") });
+    out.reply = xsError(msg, "EAGAIN");
+    this.apply(out, conn);
+    return out.reply;
+  }
+
+  /** Watch events through the points: lost, sent twice, or sent later. */
+  private watchFaults(out: Output): Output {
+    const events: WatchDelivery[] = [];
+    for (const ev of out.events) {
+      const target = `conn ${ev.conn} ${parseXsStrings(ev.msg.payload)[0] ?? ""}`;
+      if (this.watchLost?.hit(target)) continue;
+      if (this.watchDelayed?.active) {
+        const d = this.watchDelayed.delay();
+        if (this.watchDelayed.hit(target, { delayMs: d })) {
+          setTimeout(() => {
+            if (!this.sinks.has(ev.conn)) return;
+            this.queues.queue(null, { reply: null, events: [ev], mutations: [], effects: [] }, this.now());
+            this.flush(ev.conn);
+          }, d).unref?.();
+          continue;
+        }
+      }
+      events.push(ev);
+      if (this.watchDuplicated?.hit(target)) events.push(ev);
+    }
+    return { ...out, events };
   }
 
   connect(domid: number, sink: ConnectionSink, opts: { privileged?: boolean; label?: string } = {}): ConnId {
@@ -112,6 +175,13 @@ export class XenstoredCore {
   request(conn: ConnId, msg: XsMessage): XsMessage | null {
     if (!this.sinks.has(conn)) return null;
     this.stats.requests++;
+    if (this.faultsOn) {
+      const injected = this.injectedEagain(conn, msg);
+      if (injected) {
+        this.onRequest(conn, msg, injected);
+        return injected;
+      }
+    }
     const out = this.engine.request(conn, msg);
     this.onRequest(conn, msg, out.reply);
     this.apply(out, conn);
@@ -147,6 +217,7 @@ export class XenstoredCore {
   }
 
   private apply(out: Output, requester: ConnId | null): void {
+    if (this.faultsOn && out.events.length > 0) out = this.watchFaults(out);
     if (out.mutations.length > 0 && this.state) {
       this.state.append(out.mutations);
       if (this.state.shouldCompact()) this.state.compact(this.engine.snapshot());

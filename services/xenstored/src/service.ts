@@ -75,6 +75,7 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
       engine = new XenstoreEngine(engineOpts);
     }
     const core = new XenstoredCore(engine, state, log, {
+      chaos: ctx.chaos,
       outputLimits: {
         stallBytes: cfg.outputStallBytes,
         dropBytes: cfg.outputDropBytes,

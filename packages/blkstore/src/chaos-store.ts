@@ -1,0 +1,98 @@
+// A store wrapper with the chaos plane's store fault points (store.io-error, store.latency,
+// store.torn-write, store.full) and two misbehaving-backend points the checkers must catch
+// (backend.response-duplicated: a request answered twice; backend.ack-before-write: a write
+// acknowledged without being written). With no point set an I/O costs one branch.
+
+import {
+  BLOCK_SECTOR_BYTES,
+  type BlockIo,
+  type BlockIoStatus,
+  type BlockStore,
+  type BlockStoreInfo,
+} from "@xensim/blkif";
+import type { ChaosPoints, FaultPoint } from "@xensim/chaos";
+import { type Clock, EventQueue, realClock } from "./clock.js";
+import { EIO, prefixSegs } from "./common.js";
+
+export const STORE_FAULT_KINDS = [
+  "store.io-error",
+  "store.latency",
+  "store.torn-write",
+  "store.full",
+  "backend.response-duplicated",
+  "backend.ack-before-write",
+] as const;
+
+export class ChaosStore implements BlockStore {
+  readonly info: BlockStoreInfo;
+  private on = false;
+  private readonly points: Record<(typeof STORE_FAULT_KINDS)[number], FaultPoint>;
+  private readonly events: EventQueue;
+
+  constructor(
+    readonly inner: BlockStore,
+    chaos: ChaosPoints,
+    /** Names the disk in fault records ("dom 3 xvda"). */
+    private readonly label: string,
+    clock: Clock = realClock,
+  ) {
+    this.info = inner.info;
+    this.events = new EventQueue(clock);
+    const pts = {} as Record<(typeof STORE_FAULT_KINDS)[number], FaultPoint>;
+    for (const k of STORE_FAULT_KINDS) {
+      const p = chaos.point(k);
+      const prev = p.onChange;
+      p.onChange = (x) => {
+        prev?.(x);
+        this.on = Object.values(this.points).some((q) => q.active);
+      };
+      pts[k] = p;
+    }
+    this.points = pts;
+    this.on = Object.values(pts).some((q) => q.active);
+  }
+
+  submit(io: BlockIo, done: (status: BlockIoStatus) => void): void {
+    if (!this.on) {
+      this.inner.submit(io, done);
+      return;
+    }
+    const p = this.points;
+    const target = `${this.label} ${io.op} sector ${io.sector}`;
+    if (p["backend.response-duplicated"].hit(target)) {
+      // the second answer a little later, while other requests are in flight (with none in
+      // flight the back ring itself refuses a response nobody asked for, and halts)
+      const once = done;
+      done = (st) => {
+        once(st);
+        this.events.at(this.events.clock.now() + 2, () => once(st));
+      };
+    }
+    let action: () => void = () => this.inner.submit(io, done);
+    if (p["store.io-error"].hit(target)) action = () => done(EIO);
+    else if (io.op === "write" && p["store.full"].hit(target)) action = () => done(EIO);
+    else if (io.op === "write" && io.nrSectors > 0 && p["store.torn-write"].hit(target)) {
+      // Every sector but the last reaches the store, then the write fails.
+      const sectors = io.nrSectors - 1;
+      const torn: BlockIo = {
+        op: "write",
+        sector: io.sector,
+        nrSectors: sectors,
+        segs: prefixSegs(io.segs, sectors * BLOCK_SECTOR_BYTES),
+      };
+      action = () => (sectors === 0 ? done(EIO) : this.inner.submit(torn, () => done(EIO)));
+    } else if (io.op === "write" && p["backend.ack-before-write"].hit(target)) action = () => done(0);
+    if (p["store.latency"].active) {
+      const d = p["store.latency"].delay();
+      if (p["store.latency"].hit(target, { delayMs: d })) {
+        this.events.at(this.events.clock.now() + d, action);
+        return;
+      }
+    }
+    action();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}

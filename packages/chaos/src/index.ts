@@ -1,0 +1,53 @@
+export {
+  FAULT_KINDS,
+  type FaultKindInfo,
+  type FaultPlane,
+  faultKind,
+  GNTST_CODES,
+  gntstCode,
+  requireFaultKind,
+} from "./kinds.js";
+export {
+  ChaosPoints,
+  type ChaosPointsOptions,
+  type DelaySpec,
+  type FaultHit,
+  FaultPoint,
+  type FaultSpec,
+  hashString,
+  validateFaultSpec,
+} from "./points.js";
+export { deriveSeed, Mulberry32 } from "./prng.js";
+export {
+  DEFAULT_SERVICES,
+  FAULT_KIND_NAMES,
+  parseDuration,
+  parseScenario,
+  type Scenario,
+  ScenarioError,
+  type ScenarioGuest,
+  type ScheduledFault,
+} from "./scenario.js";
+export { expandSchedule, type TimelineAction, timelineKey } from "./schedule.js";
+export {
+  auditDomainLeaks,
+  type CheckResult,
+  domainPaths,
+  checkLeaks,
+  checkLedger,
+  checkLiveness,
+  checkOneResponse,
+  type IoSample,
+  type LeakEvidence,
+  type LedgerEvidence,
+  type ResponseEvidence,
+} from "./checkers.js";
+export {
+  type ChaosReport,
+  countByKind,
+  type ExecutedAction,
+  reportMarkdown,
+  reportSvg,
+  verdictOf,
+} from "./report.js";
+export { CHAOS_SUBJECTS, type ChaosCommand, type ChaosReply, type HostChaosCommand } from "./subjects.js";

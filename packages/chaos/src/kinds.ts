@@ -1,0 +1,281 @@
+// The catalogue of fault kinds: one name per fault a user looks for, where it is injected, and what
+// parameters it takes. The toolstack's chaos API, the CLI and scenario files all go by this table.
+
+/** How a kind reaches its fault point. */
+export type FaultPlane =
+  /** A fault point inside a service (xensim.chaos.set.<service>). */
+  | "point"
+  /** The service's event-bus or call adapter rules (xensim.fault.set.<service>). */
+  | "bus"
+  /** The host process running the service's worker (kill, restart, pause). */
+  | "host"
+  /** The hypervisor, on a domain (pause). */
+  | "domain";
+
+export interface FaultKindInfo {
+  readonly kind: string;
+  readonly plane: FaultPlane;
+  /** The service the fault is aimed at when the request names none. */
+  readonly defaultService?: string;
+  readonly description: string;
+  /** Parameters it reads (besides probability, seed, count). */
+  readonly params: readonly ("delayMs" | "code" | "periodMs" | "subject" | "method" | "domain")[];
+  /** True for a one-shot action (kill, restart) rather than a condition that lasts until healed. */
+  readonly oneShot?: boolean;
+}
+
+const K = (x: FaultKindInfo): FaultKindInfo => x;
+
+/** Every fault kind, by name. */
+export const FAULT_KINDS: readonly FaultKindInfo[] = [
+  // event channels (the sender's XenCtrl: guest for frontends, blkback for backends)
+  K({
+    kind: "evtchn.lost",
+    plane: "point",
+    defaultService: "guest",
+    description:
+      "an event-channel notification's upcall is lost (the pending bit stays set: Xen's event channels are level-triggered); across host processes the send itself",
+    params: [],
+  }),
+  K({
+    kind: "evtchn.duplicated",
+    plane: "point",
+    defaultService: "guest",
+    description: "an EVTCHNOP_send is delivered twice",
+    params: [],
+  }),
+  K({
+    kind: "evtchn.delayed",
+    plane: "point",
+    defaultService: "guest",
+    description: "an EVTCHNOP_send reaches the receiver delayMs late",
+    params: ["delayMs"],
+  }),
+  K({
+    kind: "evtchn.spurious",
+    plane: "point",
+    defaultService: "guest",
+    description: "spurious notifications every periodMs on the ports the service sends on",
+    params: ["periodMs"],
+  }),
+  // grant tables (the mapper's XenCtrl: blkback maps the guest's grants)
+  K({
+    kind: "grant.map-failed",
+    plane: "point",
+    defaultService: "blkback",
+    description: "GNTTABOP_map_grant_ref fails with the chosen GNTST_* code (default GNTST_general_error)",
+    params: ["code"],
+  }),
+  K({
+    kind: "grant.map-slow",
+    plane: "point",
+    defaultService: "blkback",
+    description: "GNTTABOP_map_grant_ref takes delayMs longer",
+    params: ["delayMs"],
+  }),
+  K({
+    kind: "grant.copy-failed",
+    plane: "point",
+    defaultService: "blkback",
+    description: "GNTTABOP_copy fails with the chosen GNTST_* code (default GNTST_general_error)",
+    params: ["code"],
+  }),
+  // xenstore (xenstored)
+  K({
+    kind: "xenstore.eagain",
+    plane: "point",
+    defaultService: "xenstored",
+    description: "XS_TRANSACTION_END commit fails with EAGAIN (an EAGAIN storm at probability 1)",
+    params: [],
+  }),
+  K({
+    kind: "xenstore.watch-lost",
+    plane: "point",
+    defaultService: "xenstored",
+    description: "a watch event is not sent",
+    params: [],
+  }),
+  K({
+    kind: "xenstore.watch-duplicated",
+    plane: "point",
+    defaultService: "xenstored",
+    description: "a watch event is sent twice",
+    params: [],
+  }),
+  K({
+    kind: "xenstore.watch-delayed",
+    plane: "point",
+    defaultService: "xenstored",
+    description: "a watch event is sent delayMs late",
+    params: ["delayMs"],
+  }),
+  // storage behind blkback
+  K({
+    kind: "store.io-error",
+    plane: "point",
+    defaultService: "blkback",
+    description: "a store I/O fails with EIO (BLKIF_RSP_ERROR to the guest)",
+    params: [],
+  }),
+  K({
+    kind: "store.latency",
+    plane: "point",
+    defaultService: "blkback",
+    description: "a store I/O takes delayMs longer",
+    params: ["delayMs"],
+  }),
+  K({
+    kind: "store.torn-write",
+    plane: "point",
+    defaultService: "blkback",
+    description: "a write reaches the store only in part (a prefix of its sectors), then fails with EIO",
+    params: [],
+  }),
+  K({
+    kind: "store.full",
+    plane: "point",
+    defaultService: "blkback",
+    description: "the device is full: writes fail with EIO, reads still work",
+    params: [],
+  }),
+  // a misbehaving backend (for the checkers)
+  K({
+    kind: "backend.response-duplicated",
+    plane: "point",
+    defaultService: "blkback",
+    description: "a misbehaving backend answers a request twice (two responses with one id)",
+    params: [],
+  }),
+  K({
+    kind: "backend.ack-before-write",
+    plane: "point",
+    defaultService: "blkback",
+    description: "a misbehaving backend acknowledges a write (BLKIF_RSP_OKAY) without writing it",
+    params: [],
+  }),
+  // the event bus and the call adapters of a service
+  K({
+    kind: "bus.event-lost",
+    plane: "bus",
+    defaultService: "guest",
+    description: "events the service publishes on `subject` (default >) are dropped",
+    params: ["subject"],
+  }),
+  K({
+    kind: "bus.event-duplicated",
+    plane: "bus",
+    defaultService: "guest",
+    description: "events the service publishes on `subject` are delivered twice",
+    params: ["subject"],
+  }),
+  K({
+    kind: "bus.event-delayed",
+    plane: "bus",
+    defaultService: "guest",
+    description: "events the service publishes on `subject` leave delayMs late",
+    params: ["subject", "delayMs"],
+  }),
+  K({
+    kind: "call.delayed",
+    plane: "bus",
+    defaultService: "hypervisor",
+    description: "calls (gRPC / in-process) served by the service matching `method` get delayMs latency",
+    params: ["method", "delayMs"],
+  }),
+  K({
+    kind: "call.failed",
+    plane: "bus",
+    defaultService: "hypervisor",
+    description:
+      "calls served by the service matching `method` fail with gRPC status `code` (default 14 UNAVAILABLE)",
+    params: ["method", "code"],
+  }),
+  // services as processes
+  K({
+    kind: "service.killed",
+    plane: "host",
+    description: "the service's worker crashes (no stop hook) and the host starts it again",
+    params: [],
+    oneShot: true,
+  }),
+  K({
+    kind: "service.restarted",
+    plane: "host",
+    description: "the service is stopped cleanly and started again",
+    params: [],
+    oneShot: true,
+  }),
+  K({
+    kind: "service.paused",
+    plane: "host",
+    description: "the service's worker is frozen (SIGSTOP-like: its thread blocks) until healed",
+    params: [],
+  }),
+  K({
+    kind: "xenstored.restarted",
+    plane: "host",
+    defaultService: "xenstored",
+    description: "xenstored is stopped and started again (state from its snapshot and journal)",
+    params: [],
+    oneShot: true,
+  }),
+  // domains
+  K({
+    kind: "domain.paused",
+    plane: "domain",
+    defaultService: "hypervisor",
+    description: "a domain is paused (XEN_DOMCTL_pausedomain) mid-I/O until healed",
+    params: ["domain"],
+  }),
+];
+
+const BY_NAME = new Map(FAULT_KINDS.map((k) => [k.kind, k]));
+
+export function faultKind(name: string): FaultKindInfo | undefined {
+  return BY_NAME.get(name);
+}
+
+/** The kind, or an error that lists the known ones. */
+export function requireFaultKind(name: string): FaultKindInfo {
+  const k = BY_NAME.get(name);
+  if (!k)
+    throw new Error(
+      `unknown fault kind '${name}'; known kinds: ${FAULT_KINDS.map((x) => x.kind).join(", ")}`,
+    );
+  return k;
+}
+
+/** GNTST_* codes (xen/include/public/grant_table.h), by name. */
+export const GNTST_CODES: Readonly<Record<string, number>> = {
+  GNTST_okay: 0,
+  GNTST_general_error: -1,
+  GNTST_bad_domain: -2,
+  GNTST_bad_gntref: -3,
+  GNTST_bad_handle: -4,
+  GNTST_bad_virt_addr: -5,
+  GNTST_bad_dev_addr: -6,
+  GNTST_no_device_space: -7,
+  GNTST_permission_denied: -8,
+  GNTST_bad_page: -9,
+  GNTST_bad_copy_arg: -10,
+  GNTST_address_too_big: -11,
+  GNTST_eagain: -12,
+  GNTST_no_space: -13,
+};
+
+/** A GNTST code from a number or a name ("GNTST_bad_gntref" or "bad_gntref"). */
+export function gntstCode(v: number | string | undefined): number {
+  if (v === undefined) return GNTST_CODES.GNTST_general_error as number;
+  if (typeof v === "number") {
+    if (Number.isInteger(v) && v < 0 && v >= -13) return v;
+    throw new Error(`grant status ${v}: expected a GNTST_* code from -1 to -13`);
+  }
+  const c = GNTST_CODES[v.startsWith("GNTST_") ? v : `GNTST_${v}`];
+  if (c === undefined || c === 0)
+    throw new Error(
+      `grant status '${v}': expected one of ${Object.keys(GNTST_CODES)
+        .filter((n) => n !== "GNTST_okay")
+        .join(", ")}`,
+    );
+  return c;
+}
