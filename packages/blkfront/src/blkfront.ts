@@ -37,7 +37,11 @@ import {
   newBlkifResponse,
   newSegments,
   type XenstoreValues,
+  blkifOpName,
+  blkifRspName,
+  type BlkifRequest,
 } from "@xensim/blkif";
+import { TRACE_RING, tracer } from "@xensim/trace";
 import type { MemView } from "@xensim/memory";
 import { FrontRing, RingError } from "@xensim/ring";
 import {
@@ -1060,10 +1064,36 @@ export class Blkfront implements BlockStore {
     }
     const off = ring.front.nextRequest();
     encodeRequest(ring.front.view, off, this.config.abi, req);
+    if (tracer.mask & TRACE_RING) this.traceRequest(ring, req, nData);
     ring.shadow[id] = { piece, pages, nData, rspOp };
     ring.inFlight++;
     this.stats.inFlight++;
     this.stats.requests++;
+  }
+
+  /** The trace of a request written to its slot (before req_prod moves). */
+  private traceRequest(ring: RingQueue, req: BlkifRequest, nData: number): void {
+    const indirect = req.operation === BlkifOp.INDIRECT;
+    const segs = indirect ? this.indSegs : req.segments;
+    const grefs: number[] = [];
+    for (let i = 0; i < Math.min(nData, segs.length); i++) grefs.push(segs[i]!.gref);
+    tracer.emit({
+      kind: "ring",
+      op: "request",
+      domid: this.dev.self,
+      peer: this.dev.otherendId,
+      device: `vbd/${this.dev.self}/${this.dev.devid}`,
+      evtchn: ring.evtchn,
+      slot: ring.front.reqProdPvt - 1,
+      id: req.idLo,
+      operation: blkifOpName(indirect ? req.indirectOp : req.operation),
+      ...(indirect
+        ? { indirect: true, indirectGrefs: req.indirectGrefs.slice(0, indirectPages(nData)) }
+        : {}),
+      sector: req.sectorHi * U32 + req.sectorLo,
+      nrSegments: nData,
+      grefs,
+    });
   }
 
   /** Publishes the ring's new requests; kicks the backend only when the ring says so. */
@@ -1161,6 +1191,18 @@ export class Blkfront implements BlockStore {
       return `response ${idx} for id ${id} has operation ${rsp.operation}, request had ${sh.rspOp}`;
     f.consumeResponses(1);
     this.stats.responses++;
+    if (tracer.mask & TRACE_RING)
+      tracer.emit({
+        kind: "ring",
+        op: "completion",
+        domid: this.dev.self,
+        peer: this.dev.otherendId,
+        device: `vbd/${this.dev.self}/${this.dev.devid}`,
+        slot: idx,
+        id,
+        operation: blkifOpName(rsp.operation),
+        status: blkifRspName(rsp.status),
+      });
     this.completeShadow(ring, id, sh, rsp.status);
     return undefined;
   }

@@ -1,4 +1,5 @@
 import { serveBusMetrics } from "./bus-metrics.js";
+import { serveBusTrace } from "./bus-trace.js";
 import type * as grpc from "@grpc/grpc-js";
 import {
   type CallClient,
@@ -221,6 +222,7 @@ export async function bootService(
   if (placement.sharedMemory) ctx.sharedMemory = placement.sharedMemory;
   const control = serveFaultControl(bus, placement.name, components);
   const busMetrics = serveBusMetrics(bus, placement.name, placement.hostId, metrics);
+  const busTrace = serveBusTrace(bus, placement.name, placement.hostId);
 
   let running: RunningService;
   try {
@@ -229,6 +231,7 @@ export async function bootService(
   } catch (err) {
     control.stop();
     busMetrics.stop();
+    busTrace.stop();
     await server.close().catch(() => {});
     await bus.close().catch(() => {});
     throw err;
@@ -250,6 +253,7 @@ export async function bootService(
         } finally {
           control.stop();
           busMetrics.stop();
+          busTrace.stop();
           for (const c of clients) c.close();
           await server.close();
           await bus.close();

@@ -7,6 +7,7 @@ export {
   type ServiceMetrics,
   serveBusMetrics,
 } from "./bus-metrics.js";
+export { monotonicNs, serveBusTrace } from "./bus-trace.js";
 export { type BootExtras, type BootedService, bootService } from "./boot.js";
 export {
   ConfigError,

@@ -14,6 +14,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { type ApiAuth, requireApiToken } from "./api-auth.js";
 import { type DashboardOptions, registerDashboard } from "./dashboard.js";
 import { registerDisplayRoutes } from "./display.js";
+import { registerTraceRoutes, TraceHub } from "./trace.js";
 
 export interface ApiOptions {
   toolstack: Toolstack;
@@ -373,6 +374,45 @@ export const OPENAPI = {
         summary:
           "Server-sent events: xenstore (watch on /), stats (per-disk figures, guests, faults) every second",
         responses: { "200": { description: "text/event-stream" } },
+      },
+    },
+    "/dashboard/api/trace": {
+      get: {
+        summary: "Server-sent events: protocol trace events (event: trace, data: an array), as GET /trace",
+        parameters: [
+          { name: "kind", in: "query", required: false, schema: { type: "string" } },
+          { name: "domain", in: "query", required: false, schema: { type: "string" } },
+        ],
+        responses: { "200": { description: "text/event-stream" }, "400": err("unknown kind or bad domain") },
+      },
+    },
+    "/trace": {
+      get: {
+        summary:
+          "Protocol trace as JSON lines while the client reads: xs messages, ring requests/responses, event channel sends, grant map/unmap/copy, block store I/O; ordered by the monotonic clock",
+        parameters: [
+          {
+            name: "kind",
+            in: "query",
+            required: false,
+            description: "comma-separated: xs, ring, evtchn, grant, store, ioreq, displif, all (default all)",
+            schema: { type: "string" },
+          },
+          {
+            name: "domain",
+            in: "query",
+            required: false,
+            description: "comma-separated domain ids: events where the domain acts or is the other end",
+            schema: { type: "string" },
+          },
+        ],
+        responses: {
+          "200": {
+            description:
+              "application/x-ndjson: one TraceEvent per line ({dropped: n} when a slow reader lost events)",
+          },
+          "400": err("unknown kind or bad domain"),
+        },
       },
     },
     "/display": {
@@ -736,6 +776,9 @@ export function buildApi(o: ApiOptions): {
     const live = o.live;
     const dashboard = registerDashboard(app, { toolstack: ts, ...live });
     app.addHook("onClose", async () => dashboard.close());
+    const traceHub = new TraceHub(live.bus);
+    registerTraceRoutes(app, traceHub);
+    app.addHook("onClose", async () => traceHub.close());
     registerFaultRoutes(app, live.bus);
   }
   return { app, routes };
