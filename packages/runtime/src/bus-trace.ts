@@ -99,6 +99,7 @@ export function serveBusTrace(bus: EventBus, svc: string, host: string): { stop(
   };
 }
 
+/** A host or service name as one subject token (the NATS permissions name the same). */
 function safeToken(s: string): string {
-  return s.replace(/[^\w-]/g, "_") || "_";
+  return s.replace(/[.*>\s]/g, "_") || "_";
 }

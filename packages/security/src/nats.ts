@@ -33,6 +33,16 @@ export function ownerToken(id: Identity): string {
 const FAULT = "xensim.fault";
 /** @xensim/runtime bus-metrics: every service answers a scrape; the dashboard and admin scrape. */
 const METRICS = "xensim.metrics";
+/**
+ * @xensim/runtime bus-trace: every service hears the trace switch and sends its own events on
+ * `xensim.trace.events.<host>.<svc>`; the toolstack (GET /trace) and admin clients switch and listen.
+ */
+const TRACE = "xensim.trace";
+
+/** A host or service name as one subject token (as @xensim/runtime's bus-trace writes it). */
+export function traceToken(s: string): string {
+  return s.replace(/[.*>\s]/g, "_") || "_";
+}
 
 /** What `id` may do on NATS. Unknown services get only their inbox and fault control. */
 export function natsPermissions(id: Identity): NatsPermissions {
@@ -42,8 +52,14 @@ export function natsPermissions(id: Identity): NatsPermissions {
   if (id.kind === "client") {
     // an admin client: fault control of every service, the CLI's xenstore watches, guests' status
     if (id.domid === 0) {
-      pub.push(`${FAULT}.>`, `${METRICS}.scrape`);
-      sub.push(`xenstore.watch.${scope}.>`, "guest.*.status", `${FAULT}.inbox.>`, `${METRICS}.inbox.>`);
+      pub.push(`${FAULT}.>`, `${METRICS}.scrape`, `${TRACE}.control`);
+      sub.push(
+        `xenstore.watch.${scope}.>`,
+        "guest.*.status",
+        `${FAULT}.inbox.>`,
+        `${METRICS}.inbox.>`,
+        `${TRACE}.events.>`,
+      );
     }
     return { publish: pub, subscribe: sub, allowResponses: true };
   }
@@ -57,7 +73,9 @@ export function natsPermissions(id: Identity): NatsPermissions {
     `${FAULT}.status`,
     `${METRICS}.scrape`,
     `xenstore.watch.${scope}.>`,
+    `${TRACE}.control`,
   );
+  pub.push(`${TRACE}.events.${traceToken(host)}.${traceToken(svc)}`);
   switch (svc) {
     case "hypervisor":
       // VIRQ_DOM_EXC as an event; event-channel wake-ups of receivers in other host processes
@@ -89,8 +107,14 @@ export function natsPermissions(id: Identity): NatsPermissions {
     case "toolstack":
       // the dashboard: guests' status; the fault routes (/faults) drive every service's faults
       // from behind the API token and read the answers on their own inboxes
-      pub.push(`${FAULT}.>`, `${METRICS}.scrape`);
-      sub.push("hypervisor.domain.*.exc", "guest.*.status", `${FAULT}.inbox.>`, `${METRICS}.inbox.>`);
+      pub.push(`${FAULT}.>`, `${METRICS}.scrape`, `${TRACE}.control`);
+      sub.push(
+        "hypervisor.domain.*.exc",
+        "guest.*.status",
+        `${FAULT}.inbox.>`,
+        `${METRICS}.inbox.>`,
+        `${TRACE}.events.>`,
+      );
       break;
     default:
       break;

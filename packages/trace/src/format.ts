@@ -3,10 +3,14 @@ import type { TraceEvent, TraceValue } from "./tracer.js";
 
 const ENVELOPE = new Set(["t", "wall", "host", "svc", "seq", "kind", "op", "domid", "peer"]);
 
-function value(v: TraceValue): string {
-  if (Array.isArray(v)) return `[${v.join(",")}]`;
-  if (typeof v === "string") return /^[\w./@:+-]*$/.test(v) && v.length > 0 ? v : JSON.stringify(v);
+function scalar(v: string | number | boolean | null): string {
+  if (typeof v === "string") return /^[\w./@:+-]+$/.test(v) ? v : JSON.stringify(v);
   return String(v);
+}
+
+function value(v: TraceValue): string {
+  if (Array.isArray(v)) return `[${(v as ReadonlyArray<string | number>).map(scalar).join(",")}]`;
+  return scalar(v as string | number | boolean | null);
 }
 
 function clock(wall: number): string {

@@ -1,0 +1,224 @@
+// `xensim trace` against `xensim up` (one embedded host process): a guest created with xl whose
+// workload is one 4 KiB write (persistent grants off, so blkback maps the data page for it). The
+// JSON trace shows, in order, the ring request, the kick, the grant map, the store write, the
+// response and the completion, all of that one request; the text trace of another listener at the
+// same time shows only the kind it asked for; bad kinds and domains get an error naming the valid ones.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { TraceEvent } from "@xensim/trace";
+import { tempDir, waitFor } from "@xensim/testkit";
+import { spawnXensim, XENSIM_BIN, type XensimProcess } from "./harness.js";
+
+interface Listener {
+  proc: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<number | null>;
+}
+
+function listen(args: string[]): Listener {
+  const proc = spawn(process.execPath, [XENSIM_BIN, "trace", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+  return { proc, stdout: () => out, stderr: () => err, exited };
+}
+
+/** The events of a JSON trace, in the order printed. */
+function events(l: Listener): TraceEvent[] {
+  return l
+    .stdout()
+    .split("\n")
+    .filter((x) => x.length > 0)
+    .map((x) => JSON.parse(x) as TraceEvent);
+}
+
+/**
+ * The one write's events in the order the issue names: from its ring request on, the first kick on
+ * its port, blkback's map of its gref, the store write, the response and the completion of its id.
+ */
+export function oneWrite(evs: readonly TraceEvent[], domid: number): Record<string, number> {
+  const at: Record<string, number> = {};
+  const req = evs.findIndex(
+    (e) => e.kind === "ring" && e.op === "request" && e.domid === domid && e.operation === "write",
+  );
+  assert.ok(req >= 0, "a ring request of the write");
+  at.request = req;
+  const r = evs[req]!;
+  const gref = (r.grefs as number[])[0];
+  const after = (from: number, pred: (e: TraceEvent) => boolean, what: string) => {
+    const i = evs.findIndex((e, k) => k > from && pred(e));
+    assert.ok(i > from, `${what} after index ${from}`);
+    return i;
+  };
+  at.kick = after(
+    req,
+    (e) => e.kind === "evtchn" && e.op === "send" && e.domid === domid && e.port === r.evtchn,
+    "kick",
+  );
+  at.map = after(
+    req,
+    (e) => e.kind === "grant" && e.op === "map" && e.peer === domid && e.ref === gref,
+    "grant map",
+  );
+  at.store = after(req, (e) => e.kind === "store" && e.op === "write" && e.peer === domid, "store write");
+  at.response = after(
+    req,
+    (e) => e.kind === "ring" && e.op === "response" && e.peer === domid && e.id === r.id,
+    "response",
+  );
+  at.completion = after(
+    req,
+    (e) => e.kind === "ring" && e.op === "completion" && e.domid === domid && e.id === r.id,
+    "completion",
+  );
+  return at;
+}
+
+describe("xensim trace: one guest write on an embedded host", () => {
+  const dir = tempDir("xensim-trace-");
+  const stateDir = join(dir.path, "state");
+  let up: XensimProcess | undefined;
+  const listeners: Listener[] = [];
+
+  before(async () => {
+    const examples = join(dir.path, "examples");
+    mkdirSync(examples);
+    up = spawnXensim(["up", "--state-dir", stateDir, "--api-port", "0", "--examples", examples]);
+    await waitFor(() => /toolstack: http/.test(up!.output()), {
+      timeoutMs: 90_000,
+      message: `xensim up: ${up.output()}`,
+    });
+  });
+  after(async () => {
+    for (const l of listeners) if (l.proc.exitCode === null) l.proc.kill("SIGKILL");
+    await up?.stop();
+    dir.cleanup();
+  });
+
+  it("shows the ring request, the kick, the grant map, the store write, the response and the completion in order", async () => {
+    const json = listen(["--state-dir", stateDir, "--json"]);
+    const text = listen(["--state-dir", stateDir, "--kind", "ring"]);
+    listeners.push(json, text);
+    await waitFor(() => json.stderr().includes("tracing") && text.stderr().includes("tracing"), {
+      timeoutMs: 30_000,
+      message: `trace listeners: ${json.stderr()} ${text.stderr()}`,
+    });
+    const cfg = join(dir.path, "one.cfg");
+    writeFileSync(
+      cfg,
+      [
+        'name = "one"',
+        "memory = 64",
+        "disk = [ 'format=raw, vdev=xvda, access=rw, target=memory:size=8M' ]",
+        'xensim_blkfront = "persistent=0"',
+        'xensim_workload = "rw=write,bs=4k,iodepth=1,number_ios=1"',
+        "",
+      ].join("\n"),
+    );
+    const create = spawnSync(process.execPath, [XENSIM_BIN, "xl", "--state-dir", stateDir, "create", cfg], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.equal(create.status, 0, create.stderr);
+    const domid = Number(/Domain (\d+)/.exec(create.stdout + create.stderr)?.[1]);
+    assert.ok(domid > 0, create.stdout + create.stderr);
+    await waitFor(
+      () => events(json).some((e) => e.kind === "ring" && e.op === "completion" && e.domid === domid),
+      {
+        timeoutMs: 60_000,
+        message: `the write's completion in the trace: ${json.stdout().slice(-2000)}`,
+      },
+    );
+    json.proc.kill("SIGINT");
+    text.proc.kill("SIGINT");
+    assert.equal(await json.exited, 0, json.stderr());
+    await text.exited;
+
+    const evs = events(json);
+    // Ordered by the monotonic clock, across the services' threads.
+    for (let i = 1; i < evs.length; i++) assert.ok(evs[i]!.t >= evs[i - 1]!.t, `event ${i} out of order`);
+    const at = oneWrite(evs, domid);
+    const order = ["request", "kick", "map", "store", "response", "completion"];
+    const seen = [...order].sort((a, b) => at[a]! - at[b]!);
+    assert.deepEqual(seen, order, JSON.stringify(at));
+    // Where each happened: the guest pushes, kicks and completes; blkback maps, writes, responds.
+    assert.deepEqual(
+      order.map((k) => `${evs[at[k]!]!.svc}`),
+      ["guest", "guest", "blkback", "blkback", "blkback", "guest"],
+    );
+    const req = evs[at.request!]!;
+    assert.equal(req.peer, 0);
+    assert.equal(req.sector, 0);
+    assert.equal(req.nrSegments, 1);
+    assert.equal(evs[at.map!]!.status, "okay");
+    assert.equal(evs[at.store!]!.nrSectors, 8);
+    assert.equal(evs[at.response!]!.status, "OKAY");
+    assert.equal(evs[at.completion!]!.status, "OKAY");
+    // xs messages with their payloads: the guest's frontend wrote its ring-ref.
+    assert.ok(
+      evs.some(
+        (e) =>
+          e.kind === "xs" &&
+          e.op === "WRITE" &&
+          e.domid === domid &&
+          Array.isArray(e.payload) &&
+          /device\/vbd\/\d+\/(queue-\d+\/)?ring-ref/.test(String(e.payload[0])),
+      ),
+      "the frontend's ring-ref write",
+    );
+
+    // The text listener asked for ring events only, and got this write's request as a line.
+    const lines = text.stdout().split("\n").filter(Boolean);
+    assert.ok(lines.length > 0, text.stderr());
+    assert.ok(
+      lines.every((l) => / ring /.test(l)),
+      lines.join("\n"),
+    );
+    assert.ok(
+      lines.some((l) => new RegExp(`ring\\s+request\\s+d${domid}>d0\\s.*operation=write`).test(l)),
+      lines.join("\n"),
+    );
+  });
+
+  it("filters by domain name, and refuses unknown kinds and bad domains", async () => {
+    const bad = spawnSync(
+      process.execPath,
+      [XENSIM_BIN, "trace", "--state-dir", stateDir, "--kind", "rings"],
+      {
+        encoding: "utf8",
+        timeout: 30_000,
+      },
+    );
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /unknown trace kind 'rings' \(kinds: xs, ring, evtchn, grant, store/);
+    const url = readFileSync(join(stateDir, "toolstack.url"), "utf8").trim();
+    const token = readFileSync(join(stateDir, "api-token"), "utf8").trim();
+    const auth = { authorization: `Bearer ${token}` };
+    const r = await fetch(`${url}/trace?domain=one`, { headers: auth });
+    assert.equal(r.status, 400);
+    assert.match(((await r.json()) as { error: string }).error, /not a domain id/);
+    assert.equal((await fetch(`${url}/trace`)).status, 401, "the API token is needed");
+    const noDomain = spawnSync(
+      process.execPath,
+      [XENSIM_BIN, "trace", "--state-dir", stateDir, "--domain", "nosuch"],
+      { encoding: "utf8", timeout: 30_000 },
+    );
+    assert.equal(noDomain.status, 1);
+    assert.match(noDomain.stderr, /nosuch is an invalid domain identifier/);
+    // By name: xl's name resolves to the domid; whatever arrives in two seconds concerns it.
+    const byName = listen(["--state-dir", stateDir, "--domain", "one", "--json", "--seconds", "2"]);
+    listeners.push(byName);
+    assert.equal(await byName.exited, 0, byName.stderr());
+    assert.match(byName.stderr(), /of domain \d+/);
+    const d = Number(/of domain (\d+)/.exec(byName.stderr())![1]);
+    for (const e of events(byName)) {
+      assert.ok(e.domid === d || e.peer === d, JSON.stringify(e));
+    }
+  });
+});
