@@ -644,7 +644,7 @@ export class BlkbackRing {
             peer: this.o.frontend,
             ...(this.o.device !== undefined ? { device: this.o.device } : {}),
             evtchn: this.port,
-            slot: this.ring.rspProdPvt - 1,
+            ringIdx: this.ring.rspProdPvt - 1,
             id: p.idLo,
             operation: blkifOpName(p.op),
             status: blkifRspName(status),

@@ -1084,7 +1084,7 @@ export class Blkfront implements BlockStore {
       peer: this.dev.otherendId,
       device: `vbd/${this.dev.self}/${this.dev.devid}`,
       evtchn: ring.evtchn,
-      slot: ring.front.reqProdPvt - 1,
+      ringIdx: ring.front.reqProdPvt - 1,
       id: req.idLo,
       operation: blkifOpName(indirect ? req.indirectOp : req.operation),
       ...(indirect
@@ -1198,7 +1198,7 @@ export class Blkfront implements BlockStore {
         domid: this.dev.self,
         peer: this.dev.otherendId,
         device: `vbd/${this.dev.self}/${this.dev.devid}`,
-        slot: idx,
+        ringIdx: idx,
         id,
         operation: blkifOpName(rsp.operation),
         status: blkifRspName(rsp.status),
