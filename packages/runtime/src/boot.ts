@@ -1,5 +1,6 @@
 import { serveBusMetrics } from "./bus-metrics.js";
 import { serveBusTrace } from "./bus-trace.js";
+import { startOtel, tracedCallClient, tracedCallServer } from "./otel.js";
 import type * as grpc from "@grpc/grpc-js";
 import {
   type CallClient,
@@ -135,6 +136,8 @@ export async function bootService(
   const seedOpt = placement.seed !== undefined ? { seed: placement.seed } : {};
   const security = placement.security;
   const identity = security?.identity ?? serviceIdentity(placement.hostId, placement.name);
+  // OpenTelemetry spans when an OTLP endpoint is configured (the environment); none otherwise.
+  const otel = startOtel({ service: placement.name, host: placement.hostId });
   const metrics = new Registry();
   metrics.setDefaultLabels({ svc: placement.name, host: placement.hostId });
   // Registered with the first refusal: a service nobody misuses shows none of them.
@@ -203,7 +206,7 @@ export async function bootService(
     metrics,
     signal: abort.signal,
     calls: {
-      server,
+      server: otel ? tracedCallServer(server) : server,
       client: (def, target) => {
         const addr = HOST_PORT.test(target) ? target : peers[target];
         const tls = security?.tls
@@ -214,7 +217,7 @@ export async function bootService(
           : createInProcessCallClient(def, target, { ...seedOpt, identity });
         clients.push(c);
         components[`calls.client.${target}.${clients.length}`] = c.faults;
-        return c;
+        return otel ? tracedCallClient(c, def, target) : c;
       },
       authorize: (policy) => server.setPolicy(policy),
     },
@@ -257,6 +260,7 @@ export async function bootService(
           for (const c of clients) c.close();
           await server.close();
           await bus.close();
+          await otel?.shutdown();
         }
       })();
       return stopping;

@@ -8,6 +8,19 @@ export {
   serveBusMetrics,
 } from "./bus-metrics.js";
 export { monotonicNs, serveBusTrace } from "./bus-trace.js";
+export {
+  flushOtel,
+  inServerSpan,
+  inSpan,
+  otelEnabled,
+  otlpTracesUrl,
+  type Span,
+  SpanStatusCode,
+  startOtel,
+  startSpan,
+  tracedCallClient,
+  tracedCallServer,
+} from "./otel.js";
 export { type BootExtras, type BootedService, bootService } from "./boot.js";
 export {
   ConfigError,

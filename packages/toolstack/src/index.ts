@@ -16,6 +16,7 @@ export {
   ToolstackError,
   type ToolstackHypervisor,
   type ToolstackLogger,
+  type ToolstackSpans,
   type ToolstackStore,
 } from "./ports.js";
 export {

@@ -22,6 +22,7 @@ import {
   ToolstackError,
   type ToolstackHypervisor,
   type ToolstackLogger,
+  type ToolstackSpans,
   type ToolstackStore,
 } from "./ports.js";
 import { removeVdispls, vdisplSteps } from "./vdispl-flow.js";
@@ -57,6 +58,8 @@ export interface ToolstackOptions {
   reapTimeoutMs?: number;
   /** Poll period of the waits (default 20 ms). */
   pollMs?: number;
+  /** Spans of the flows and their steps (OpenTelemetry); absent = none. */
+  spans?: ToolstackSpans;
 }
 
 export interface ManagedDomain {
@@ -165,7 +168,10 @@ export class Toolstack {
   readonly actions: ActionRecord[] = [];
   /** What the last start found: domains re-adopted (still running) and cleaned away (lost). */
   readonly recovery: { adopted: number[]; cleaned: RecoveryRecord[] } = { adopted: [], cleaned: [] };
-  private readonly o: Required<Omit<ToolstackOptions, "guest">> & { guest: GuestRuntime | undefined };
+  private readonly o: Required<Omit<ToolstackOptions, "guest" | "spans">> & {
+    guest: GuestRuntime | undefined;
+    spans?: ToolstackSpans;
+  };
 
   constructor(o: ToolstackOptions) {
     this.o = {
@@ -195,7 +201,7 @@ export class Toolstack {
   }
 
   private deps() {
-    return { clock: this.o.clock, log: this.o.log };
+    return { clock: this.o.clock, log: this.o.log, ...(this.o.spans ? { spans: this.o.spans } : {}) };
   }
 
   private async waitFor(what: string, ms: number, cond: () => Promise<boolean>): Promise<void> {

@@ -10,7 +10,7 @@ import {
   type FaultControlReply,
   validateFaultRules,
 } from "@xensim/bus";
-import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { type ApiAuth, requireApiToken } from "./api-auth.js";
 import { type DashboardOptions, registerDashboard } from "./dashboard.js";
 import { registerDisplayRoutes } from "./display.js";
@@ -30,6 +30,16 @@ export interface ApiOptions {
   live?: Omit<DashboardOptions, "toolstack">;
   /** The display backend's Display service (/display, the frames); absent: those routes answer 503. */
   display?: CallClient;
+  /**
+   * Runs each write request (POST, DELETE: the flows) in a server span whose parent is the request's
+   * W3C trace context (OpenTelemetry); absent = none.
+   */
+  serverSpan?: <T>(
+    name: string,
+    headers: Record<string, unknown>,
+    attributes: Record<string, string | number>,
+    fn: () => Promise<T>,
+  ) => Promise<T>;
 }
 
 const STATUS: Record<ToolstackError["code"], number> = {
@@ -586,6 +596,21 @@ export function buildApi(o: ApiOptions): {
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook("onRoute", (r) => {
     for (const m of [r.method].flat()) if (m !== "HEAD") routes.push({ method: m, url: r.url });
+    const serverSpan = o.serverSpan;
+    const method = [r.method].flat()[0];
+    if (serverSpan && method !== "GET" && method !== "HEAD" && method !== "OPTIONS") {
+      // every write handler is async: it runs inside the span, which ends when it settles
+      const handler = r.handler as (this: FastifyInstance, ...a: unknown[]) => Promise<unknown>;
+      const name = `${method} ${r.url}`;
+      r.handler = function (this: FastifyInstance, req: FastifyRequest, reply: FastifyReply) {
+        return serverSpan(
+          name,
+          req.headers,
+          { "http.request.method": method ?? "", "http.route": r.url },
+          () => handler.call(this, req, reply),
+        );
+      };
+    }
   });
   const ts = o.toolstack;
 

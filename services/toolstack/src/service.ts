@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import type { CallClient } from "@xensim/bus";
 import { loadDisplayProto, loadGuestProto, loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
-import type { ServiceContext, ServiceModule } from "@xensim/runtime";
+import { inServerSpan, inSpan, otelEnabled, type ServiceContext, type ServiceModule } from "@xensim/runtime";
 import { type GuestRuntime, type GuestStatus, Toolstack } from "@xensim/toolstack";
 import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
@@ -152,6 +152,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       },
       log: flowLog,
+      ...(otelEnabled() ? { spans: { inSpan } } : {}),
       newUuid: () => crypto.randomUUID(),
       hostMemoryMib: cfg.hostMemoryMib,
       backendTimeoutMs: t.backendMs,
@@ -214,6 +215,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
       ...(displayCalls !== undefined ? { display: displayCalls } : {}),
       live: { xs, bus: ctx.bus, evtchnStatus: (dom, port) => xc.evtchnStatus(dom, port) },
       maxConfigBytes: cfg.maxConfigBytes,
+      ...(otelEnabled() ? { serverSpan: inServerSpan } : {}),
       ...(token !== undefined ? { auth: { token, onRefused: (why) => apiRefused.inc({ why }) } } : {}),
       parse: {
         maxMemoryMib: cfg.maxDomainMemoryMib ?? cfg.hostMemoryMib,

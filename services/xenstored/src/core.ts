@@ -67,6 +67,7 @@ export class XenstoredCore {
   private readonly now: () => number;
   onEffect: (e: Effect) => void = () => {};
   onRequest: (conn: ConnId, req: XsMessage, reply: XsMessage | null) => void = () => {};
+  onDisconnect: (conn: ConnId) => void = () => {};
 
   constructor(
     readonly engine: XenstoreEngine,
@@ -90,6 +91,7 @@ export class XenstoredCore {
   /** Forgets a connection: its watches, transactions and everything queued for it. */
   disconnect(conn: ConnId): void {
     if (!this.sinks.delete(conn)) return;
+    this.onDisconnect(conn);
     this.stats.connections = this.sinks.size;
     this.stalled.delete(conn);
     this.queues.close(conn);
