@@ -4,81 +4,13 @@
 // response and the completion, all of that one request; the text trace of another listener at the
 // same time shows only the kind it asked for; bad kinds and domains get an error naming the valid ones.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { TraceEvent } from "@xensim/trace";
 import { tempDir, waitFor } from "@xensim/testkit";
 import { spawnXensim, XENSIM_BIN, type XensimProcess } from "./harness.js";
-
-interface Listener {
-  proc: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<number | null>;
-}
-
-function listen(args: string[]): Listener {
-  const proc = spawn(process.execPath, [XENSIM_BIN, "trace", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
-  return { proc, stdout: () => out, stderr: () => err, exited };
-}
-
-/** The events of a JSON trace, in the order printed. */
-function events(l: Listener): TraceEvent[] {
-  return l
-    .stdout()
-    .split("\n")
-    .filter((x) => x.length > 0)
-    .map((x) => JSON.parse(x) as TraceEvent);
-}
-
-/**
- * The one write's events in the order the issue names: from its ring request on, the first kick on
- * its port, blkback's map of its gref, the store write, the response and the completion of its id.
- */
-export function oneWrite(evs: readonly TraceEvent[], domid: number): Record<string, number> {
-  const at: Record<string, number> = {};
-  const req = evs.findIndex(
-    (e) => e.kind === "ring" && e.op === "request" && e.domid === domid && e.operation === "write",
-  );
-  assert.ok(req >= 0, "a ring request of the write");
-  at.request = req;
-  const r = evs[req]!;
-  const gref = (r.grefs as number[])[0];
-  const after = (from: number, pred: (e: TraceEvent) => boolean, what: string) => {
-    const i = evs.findIndex((e, k) => k > from && pred(e));
-    assert.ok(i > from, `${what} after index ${from}`);
-    return i;
-  };
-  at.kick = after(
-    req,
-    (e) => e.kind === "evtchn" && e.op === "send" && e.domid === domid && e.port === r.evtchn,
-    "kick",
-  );
-  at.map = after(
-    req,
-    (e) => e.kind === "grant" && e.op === "map" && e.peer === domid && e.ref === gref,
-    "grant map",
-  );
-  at.store = after(req, (e) => e.kind === "store" && e.op === "write" && e.peer === domid, "store write");
-  at.response = after(
-    req,
-    (e) => e.kind === "ring" && e.op === "response" && e.peer === domid && e.id === r.id,
-    "response",
-  );
-  at.completion = after(
-    req,
-    (e) => e.kind === "ring" && e.op === "completion" && e.domid === domid && e.id === r.id,
-    "completion",
-  );
-  return at;
-}
+import { events, type Listener, listen, oneWrite, ONE_WRITE_CFG, WRITE_ORDER } from "./trace-harness.js";
 
 describe("xensim trace: one guest write on an embedded host", () => {
   const dir = tempDir("xensim-trace-");
@@ -110,17 +42,7 @@ describe("xensim trace: one guest write on an embedded host", () => {
       message: `trace listeners: ${json.stderr()} ${text.stderr()}`,
     });
     const cfg = join(dir.path, "one.cfg");
-    writeFileSync(
-      cfg,
-      [
-        'name = "one"',
-        "memory = 64",
-        "disk = [ 'format=raw, vdev=xvda, access=rw, target=memory:size=8M' ]",
-        'xensim_blkfront = "persistent=0"',
-        'xensim_workload = "rw=write,bs=4k,iodepth=1,number_ios=1"',
-        "",
-      ].join("\n"),
-    );
+    writeFileSync(cfg, ONE_WRITE_CFG);
     const create = spawnSync(process.execPath, [XENSIM_BIN, "xl", "--state-dir", stateDir, "create", cfg], {
       encoding: "utf8",
       timeout: 60_000,
@@ -144,7 +66,7 @@ describe("xensim trace: one guest write on an embedded host", () => {
     // Ordered by the monotonic clock, across the services' threads.
     for (let i = 1; i < evs.length; i++) assert.ok(evs[i]!.t >= evs[i - 1]!.t, `event ${i} out of order`);
     const at = oneWrite(evs, domid);
-    const order = ["request", "kick", "map", "store", "response", "completion"];
+    const order = WRITE_ORDER;
     const seen = [...order].sort((a, b) => at[a]! - at[b]!);
     assert.deepEqual(seen, order, JSON.stringify(at));
     // Where each happened: the guest pushes, kicks and completes; blkback maps, writes, responds.

@@ -12,26 +12,25 @@ export function compareTraceEvents(a: TraceEvent, b: TraceEvent): number {
 }
 
 export interface TraceOrderOptions {
-  /** How long an event is held for later arrivals that happened before it, ns (default 150 ms). */
+  /** How long an event is held for later arrivals that happened before it, ns (default 400 ms). */
   windowNs?: number;
   /** Most events held; beyond it the oldest are released early (default 50 000). */
   maxHeld?: number;
 }
 
 /**
- * Holds events until they are `windowNs` older than the newest seen, then releases them in order.
+ * Holds events until they are `windowNs` old by the listener's clock, then releases them in order.
  * An event arriving after a later one was released (beyond the window) is released at once, marked
  * `late` — never dropped, never reordered silently.
  */
 export class TraceOrderBuffer {
   private held: TraceEvent[] = [];
   private released = Number.NEGATIVE_INFINITY;
-  private newest = Number.NEGATIVE_INFINITY;
   private readonly windowNs: number;
   private readonly maxHeld: number;
 
   constructor(opts: TraceOrderOptions = {}) {
-    this.windowNs = opts.windowNs ?? 150e6;
+    this.windowNs = opts.windowNs ?? 400e6;
     this.maxHeld = opts.maxHeld ?? 50_000;
   }
 
@@ -39,7 +38,10 @@ export class TraceOrderBuffer {
     return this.held.length;
   }
 
-  /** Adds events; returns those now due (in order). */
+  /**
+   * Adds events; returns only those that arrived too late to be put in order (marked `late`). The
+   * rest wait for `tick`: a fast stream's newer events do not push out a slower stream's older ones.
+   */
   add(events: Iterable<TraceEvent>): TraceEvent[] {
     const out: TraceEvent[] = [];
     for (const ev of events) {
@@ -48,12 +50,15 @@ export class TraceOrderBuffer {
         continue;
       }
       this.held.push(ev);
-      if (ev.t > this.newest) this.newest = ev.t;
     }
-    return out.concat(this.release(this.newest - this.windowNs));
+    if (this.held.length > this.maxHeld) out.push(...this.release(Number.NEGATIVE_INFINITY));
+    return out;
   }
 
-  /** Releases what is older than `now - window` (call on a timer with the local monotonic clock). */
+  /**
+   * Releases, in order, what happened more than the window before `nowNs` (the listener's monotonic
+   * clock: the same clock as the events' on one machine). Call on a timer.
+   */
   tick(nowNs: number): TraceEvent[] {
     return this.release(nowNs - this.windowNs);
   }

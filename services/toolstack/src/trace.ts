@@ -34,7 +34,7 @@ export interface TraceListener {
 export interface TraceHubOptions {
   /** The services' switch turns off this long after the last renewal, ms (default 5000). */
   leaseMs?: number;
-  /** How long events are held for ordering, ms (default 150). */
+  /** How long events are held for ordering, ms (default 400). */
   orderWindowMs?: number;
 }
 
@@ -52,7 +52,7 @@ export class TraceHub {
     opts: TraceHubOptions = {},
   ) {
     this.leaseMs = opts.leaseMs ?? 5000;
-    this.windowNs = (opts.orderWindowMs ?? 150) * 1e6;
+    this.windowNs = (opts.orderWindowMs ?? 400) * 1e6;
     this.order = new TraceOrderBuffer({ windowNs: this.windowNs });
   }
 
