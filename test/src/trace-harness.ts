@@ -2,7 +2,7 @@
 // events picked out of a trace in the order issue 15 names.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import type { TraceEvent } from "@xensim/trace";
+import { compareTraceEvents, type TraceEvent } from "@xensim/trace";
 import { XENSIM_BIN } from "./harness.js";
 
 export interface Listener {
@@ -88,3 +88,17 @@ export const ONE_WRITE_CFG = [
   'xensim_workload = "rw=write,bs=4k,iodepth=1,number_ios=1"',
   "",
 ].join("\n");
+
+/**
+ * The stream is in clock order except for events that reached the listener after its ordering
+ * window (marked `late`, never dropped); returns the events in clock order.
+ */
+export function inClockOrder(evs: readonly TraceEvent[]): TraceEvent[] {
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const e of evs) {
+    if (e.t < newest)
+      assert.equal(e.late, true, `an event out of order is marked late: ${JSON.stringify(e)}`);
+    else newest = e.t;
+  }
+  return [...evs].sort(compareTraceEvents);
+}
