@@ -115,6 +115,61 @@ describe("xensim trace: one guest write on an embedded host", () => {
     );
   });
 
+  it("shows displif requests, responses, flip events and completions of a guest's display", async () => {
+    const l = listen(["--state-dir", stateDir, "--json", "--kind", "displif"]);
+    listeners.push(l);
+    await waitFor(() => l.stderr().includes("tracing"), { timeoutMs: 30_000, message: l.stderr() });
+    const cfg = join(dir.path, "disp.cfg");
+    writeFileSync(
+      cfg,
+      [
+        'name = "disp"',
+        'type = "hvm"',
+        "memory = 64",
+        "vdispl = [ 'backend=0, be-alloc=1, connectors=HDMI-A-1:320x240' ]",
+        "",
+      ].join("\n"),
+    );
+    const create = spawnSync(process.execPath, [XENSIM_BIN, "xl", "--state-dir", stateDir, "create", cfg], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.equal(create.status, 0, create.stderr);
+    const domid = Number(/Domain (\d+)/.exec(create.stdout + create.stderr)?.[1]);
+    const flips = () =>
+      events(l).filter((e) => e.domid === domid && e.op === "completion" && e.operation === "pg_flip");
+    await waitFor(() => flips().length >= 2, {
+      timeoutMs: 60_000,
+      message: `pg_flip completions: ${l.stdout().slice(-2000)}`,
+    });
+    l.proc.kill("SIGINT");
+    await l.exited;
+    const evs = inClockOrder(events(l));
+    assert.ok(evs.every((e) => e.kind === "displif"));
+    const done = evs.findIndex(
+      (e) => e.domid === domid && e.op === "completion" && e.operation === "pg_flip",
+    );
+    const id = evs[done]!.id;
+    const req = evs.findIndex(
+      (e) => e.op === "request" && e.domid === domid && e.id === id && e.operation === "pg_flip",
+    );
+    const rsp = evs.findIndex(
+      (e) => e.op === "response" && e.peer === domid && e.id === id && e.operation === "pg_flip",
+    );
+    assert.ok(req >= 0 && req < rsp && rsp < done, JSON.stringify({ req, rsp, done }));
+    assert.equal(evs[rsp]!.svc, "displback");
+    assert.equal(evs[rsp]!.status, 0);
+    assert.match(String(evs[req]!.fbCookie), /^0x[0-9a-f]+$/);
+    assert.ok(
+      evs.some((e) => e.op === "event" && e.peer === domid && e.type === "pg_flip"),
+      "the backend's flip events",
+    );
+    assert.ok(
+      evs.some((e) => e.op === "request" && e.domid === domid && e.operation === "set_config"),
+      "the mode set before the flips",
+    );
+  });
+
   it("filters by domain name, and refuses unknown kinds and bad domains", async () => {
     const bad = spawnSync(
       process.execPath,
