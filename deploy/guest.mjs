@@ -1,14 +1,14 @@
 // A guest doing I/O in the hypervisor's host process (deploy/host.mjs; its memory is this host's page
 // store): dom0 builds the domain (buildGuest), writes a vbd's xenstore directories the way libxl
 // does, and the guest kernel's blkfront connects to whichever blkback serves dom0's backend
-// directory — in docker-compose.yml, the blkback container, across host processes: the guest's
-// XenCtrl publishes what it writes through this host's page-server (publishVia) and its wake-ups to
-// dom0 go over NATS. Then a fio-like write-verify job (crc32c) runs through blkfront → ring → blkback.
+// directory — in docker-compose.yml, the blkback container, across host processes: what the guest
+// writes and its kicks reach it over this host's link (docs/data-plane.md). Then a fio-like
+// write-verify job (crc32c) runs through blkfront → ring → blkback.
 import { applyVbdDirectories, vbdDirectories } from "@xensim/blkback";
 import { connectNatsBus, createInProcessCallClient } from "@xensim/bus";
 import { inboxPrefix, loadCredentials } from "@xensim/security";
 import { buildGuest, GuestKernel } from "@xensim/guest";
-import { loadHypervisorProto, loadPageServerProto, loadXenstoreProto } from "@xensim/proto";
+import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import { runJob } from "@xensim/workload";
 import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore } from "@xensim/xenstore-client";
@@ -32,10 +32,6 @@ async function setup(host, natsUrl) {
     loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
     "hypervisor",
   );
-  const ps = createInProcessCallClient(
-    loadPageServerProto().xensim.pageserver.v1.PageServer.service,
-    "page-server",
-  );
   const xsCalls = createInProcessCallClient(
     loadXenstoreProto().xensim.xenstore.v1.Xenstore.service,
     "xenstored",
@@ -44,15 +40,8 @@ async function setup(host, natsUrl) {
   const xs0 = await connectXenstore({ calls: xsCalls, bus, clientName: "guest-io" });
   const xc0 = new XenCtrl({ domid: 0, calls: hv, store: host.sharedMemory });
   const g = await buildGuest(xc0, xs0, { name: "compose-guest", memoryMib: 96 });
-  const xc = new XenCtrl({
-    domid: g.domid,
-    calls: hv,
-    store: host.sharedMemory,
-    bus,
-    isRemote: (d) => d === 0, // dom0's blkback lives in another host process
-    publishVia: ps,
-  });
-  const kernel = new GuestKernel({ domid: g.domid, xc, bus, ramPages: g.ramPages, slowScanMs: 50 });
+  const xc = new XenCtrl({ domid: g.domid, calls: hv, store: host.sharedMemory });
+  const kernel = new GuestKernel({ domid: g.domid, xc, ramPages: g.ramPages, slowScanMs: 50 });
   const xs = await kernel.connectXenstore(g.storeGfn, g.storePort);
   return { xs0, g, kernel, xs };
 }

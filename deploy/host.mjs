@@ -5,7 +5,6 @@
 //
 //   XENSIM_NATS_URL        nats://nats:4222 (required)
 //   XENSIM_HOST_ID         this host's id (default: the container's hostname)
-//   XENSIM_HOST_INCARNATION  1 = append the start time to the id (see below)
 //   XENSIM_SERVICES        comma list, e.g. "hypervisor,xenstored,page-server" or "page-server,blkback"
 //   XENSIM_CONFIG_<SVC>    JSON config of one service (SVC upper-case, "-" → "_"), e.g.
 //                          XENSIM_CONFIG_BLKBACK='{"hypervisor":"host-a:7101","hypervisorHost":"host-a"}'
@@ -46,14 +45,9 @@ if (!keysDir && !/^(1|true|yes)$/i.test(env.XENSIM_INSECURE ?? "")) {
   );
   process.exit(2);
 }
-// XENSIM_HOST_INCARNATION=1: this start gets an id of its own (`<id>.<base36 start time>`). A host
-// process that restarts has a new, empty page store, so for page replication it is a new writer: under
-// the old id its stream would start again at seq 1 and the peers that followed the old process
-// would drop the new batches as already applied. Only for hosts nobody names in its config (blkback
-// is found through xenstore; host-a is named as hypervisorHost, so it keeps its id).
-const hostId =
-  (env.XENSIM_HOST_ID || hostname()) +
-  (/^(1|true|yes)$/i.test(env.XENSIM_HOST_INCARNATION ?? "") ? `.${Date.now().toString(36)}` : "");
+// A restarted host process keeps its id: its link announces a new epoch, and its peers drop what
+// they had of the old process and resynchronise (docs/data-plane.md).
+const hostId = env.XENSIM_HOST_ID || hostname();
 const names = (env.XENSIM_SERVICES ?? "hypervisor,xenstored,page-server")
   .split(",")
   .map((s) => s.trim())

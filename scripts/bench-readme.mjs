@@ -41,38 +41,33 @@ function hypervisorTable() {
     `| Atomics ping-pong (floor) | main ↔ worker, Atomics.wait both sides | round trip | ${fl.atomics_wait.round_trip.ops_per_s} | ${fl.atomics_wait.round_trip.p50_us} | ${fl.atomics_wait.round_trip.p99_us} | one way p50 ${fl.atomics_wait.one_way_p50_us} µs, p99 ${fl.atomics_wait.one_way_p99_us} µs |`,
     `| Atomics ping-pong (floor) | main ↔ worker, Atomics.waitAsync both sides | round trip | ${fl.atomics_waitasync.round_trip.ops_per_s} | ${fl.atomics_waitasync.round_trip.p50_us} | ${fl.atomics_waitasync.round_trip.p99_us} | one way p50 ${fl.atomics_waitasync.one_way_p50_us} µs, p99 ${fl.atomics_waitasync.one_way_p99_us} µs |`,
   ];
+  const nats = fl.nats_pub_recv;
+  if (nats)
+    rows.push(
+      `| NATS publish → receive (floor) | two connections to nats-server, ping-pong | round trip | ${nats.round_trip.ops_per_s} | ${nats.round_trip.p50_us} | ${nats.round_trip.p99_us} | one way p50 ${nats.one_way_p50_us} µs, p99 ${nats.one_way_p99_us} µs |`,
+    );
+  const eventPlace = {
+    "in-process-atomics": "receiver in a worker thread, Atomics wake-ups",
+    link: "across host processes: the link (SEND → hypervisor's host → EVENT → shadow shared_info)",
+    "bus-nats": "bus wake-ups through nats-server",
+  };
   for (const e of r.events)
     rows.push(
-      `| event send → handler | ${e.placement === "bus-nats" ? "bus wake-ups through nats-server" : "receiver in a worker thread, Atomics wake-ups"} | round trip | ${e.round_trip.ops_per_s} | ${e.round_trip.p50_us} | ${e.round_trip.p99_us} | one way p50 ${e.one_way_p50_us} µs (${e.vs_floor_waitasync_p50} × waitAsync floor), p99 ${e.one_way_p99_us} µs; ${e.events_per_s} events/s |`,
+      `| event send → handler | ${eventPlace[e.placement] ?? e.placement} | round trip | ${e.round_trip.ops_per_s} | ${e.round_trip.p50_us} | ${e.round_trip.p99_us} | one way p50 ${e.one_way_p50_us} µs (${e.vs_floor_waitasync_p50} × waitAsync floor${e.vs_nats_p50 !== undefined ? `, ${e.vs_nats_p50} × NATS publish → receive` : ""}), p99 ${e.one_way_p99_us} µs; ${e.events_per_s} events/s |`,
     );
+  const grantPlace = {
+    "in-process": "embedded host, atomics on the shared buffer",
+    link: "dom0 in another host process: link requests",
+    grpc: "standalone hypervisor process, gRPC",
+  };
   for (const g of r.grants)
     rows.push(
-      `| grant map+unmap | ${g.placement === "grpc" ? "standalone hypervisor process, gRPC" : "embedded host, atomics on the shared buffer"} | ${g.batch} ref${g.batch > 1 ? "s" : ""} per call | ${g.figures.ops_per_s} | ${g.figures.p50_us} | ${g.figures.p99_us} | ${g.grants_per_s} grants/s |`,
+      `| grant map+unmap | ${grantPlace[g.placement] ?? g.placement} | ${g.batch} ref${g.batch > 1 ? "s" : ""} per call | ${g.figures.ops_per_s} | ${g.figures.p50_us} | ${g.figures.p99_us} | ${g.grants_per_s} grants/s |`,
     );
   rows.push(
     `| gRPC unary (floor) | DomainInfo on the same connection | 1 call | ${fl.grpc_unary.ops_per_s} | ${fl.grpc_unary.p50_us} | ${fl.grpc_unary.p99_us} | |`,
     "",
     `Machine: ${r.machine.cpus} CPUs, Node ${r.machine.node}; ${r.duration_ms} ms per row, depth 1.`,
-  );
-  return rows.join("\n");
-}
-
-function replicationTable() {
-  const f = join(results, "replication.json");
-  if (!existsSync(f))
-    return "_no result yet: run `npx xensim bench replication --json bench/results/replication.json`_";
-  const r = JSON.parse(readFileSync(f, "utf8"));
-  const rows = [
-    "| load | bytes shipped per page | pages/s | MiB/s of payload | ops | seconds | verified |",
-    "|---|---:|---:|---:|---:|---:|---|",
-  ];
-  for (const x of r.results)
-    rows.push(
-      `| ${x.load} | ${x.load === "full" ? 4096 : 16} | ${x.pages_per_s} | ${x.mib_per_s} | ${x.ops} | ${x.seconds} | ${x.verified ? "yes" : "**no**"} |`,
-    );
-  rows.push(
-    "",
-    `Machine: Node ${r.machine.node}; ${r.duration_ms} ms per load, ${r.frames} frames, ${r.frames_per_op} frames per call, ${r.depth} calls in flight.`,
   );
   return rows.join("\n");
 }
@@ -119,21 +114,25 @@ function ringsSection() {
     "",
     "What a bigger blkif ring buys: one fio-shaped job per ring size (1 page = 32 request slots … 64",
     "pages = 2048) through the whole block path — guest blkfront → shared ring → blkback → store, the",
-    "embedded host of `bench blk` (`--placement embedded`) or blkfront and blkback in two host processes",
-    "over a nats-server and gRPC (`--placement distributed`: host A, a child process, runs hypervisor,",
-    "xenstored, page-server and the guest; host B, the bench process, runs page-server and blkback). The",
-    "default iodepth fills the largest ring (its slots × queues); a warm-up of min(1 s, duration ÷ 4)",
-    "precedes the measured duration.",
+    "embedded host of `bench blk` (`--placement embedded`), blkfront and blkback in two host processes",
+    "(`--placement distributed`: host A, a child process, runs hypervisor, xenstored, page-server and",
+    "the guest; host B, the bench process, runs page-server and blkback), or three (`--placement",
+    "three-hosts`: the guest alone in host G with its page-server, hypervisor and xenstored in host A,",
+    "blkback in host B — every kick goes G → A → B and back, forwarded with a fence). Across host",
+    "processes the data plane is the link between the page-servers (`docs/data-plane.md`); NATS and",
+    "gRPC carry only the control plane. The default iodepth fills the largest ring (its slots ×",
+    "queues); a warm-up of min(1 s, duration ÷ 4) precedes the measured duration.",
     "",
     "```sh",
     "npx xensim bench rings --profile iscsi-array --json bench/results/rings-iscsi-array.json --plot bench/results/rings-iscsi-array.svg",
     "npx xensim bench rings --profile null --pages 1,64 --json bench/results/rings-null.json --plot bench/results/rings-null.svg",
-    "npx xensim bench rings --profile null --placement distributed --pages 1,64 --iodepth 64 --duration 3 --json bench/results/rings-distributed-null.json --plot bench/results/rings-distributed-null.svg",
-    "npx xensim bench rings --profile iscsi-array --placement distributed --pages 1,4,16,64 --iodepth 512 --duration 3 --json bench/results/rings-distributed-iscsi-array.json --plot bench/results/rings-distributed-iscsi-array.svg",
+    "npx xensim bench rings --profile null --placement distributed --pages 1,64 --duration 3 --json bench/results/rings-distributed-null.json --plot bench/results/rings-distributed-null.svg",
+    "npx xensim bench rings --profile iscsi-array --placement distributed --pages 1,4,16,64 --duration 3 --json bench/results/rings-distributed-iscsi-array.json --plot bench/results/rings-distributed-iscsi-array.svg",
+    "npx xensim bench rings --profile null --placement three-hosts --pages 1,64 --iodepth 256 --duration 3 --json bench/results/rings-three-hosts-null.json --plot bench/results/rings-three-hosts-null.svg",
     "node scripts/bench-readme.mjs",
     "```",
     "",
-    "Options: `--pages 1,2,4,8,16,32,64 --profile iscsi-array|ssd|null --placement embedded|distributed",
+    "Options: `--pages 1,2,4,8,16,32,64 --profile iscsi-array|ssd|null --placement embedded|distributed|three-hosts",
     "--queues N --iodepth N --bs 4k --rw randread|randwrite|randrw --duration S --json FILE --plot FILE.svg",
     "--seed N` (`--nats URL` to use a running nats-server, `--no-ceiling` to skip the null store's ceiling).",
     "The JSON follows fio's schema where fio has the field (`jobs[]`: `jobname`, `read.iops`,",
@@ -217,6 +216,48 @@ function ringsSection() {
   return out.join("\n").trimEnd();
 }
 
+function linkTable() {
+  const f = join(results, "link.json");
+  if (!existsSync(f)) return "_no result yet: run `npx xensim bench link --json bench/results/link.json`_";
+  const r = JSON.parse(readFileSync(f, "utf8"));
+  const lat = new Map(r.latency.map((l) => [l.transport, l]));
+  const nats = lat.get("nats-pub-recv");
+  const rows = [
+    "| transport | records/s | I/Os/s | MB/s | frames/s | one record, one way p50 µs | p99 µs | p50 ÷ NATS pub→recv p50 |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const s of r.stream) {
+    const l = lat.get(s.transport);
+    rows.push(
+      `| ${s.transport} | ${s.records_per_s} | ${s.ios_per_s} | ${s.mb_per_s} | ${s.frames_per_s} | ${l?.one_way_p50_us ?? ""} | ${l?.one_way_p99_us ?? ""} | ${l && nats ? Math.round((l.one_way_p50_us / nats.one_way_p50_us) * 100) / 100 : ""} |`,
+    );
+  }
+  if (nats)
+    rows.push(
+      `| NATS publish → receive (floor of the event plane) | | | | | ${nats.one_way_p50_us} | ${nats.one_way_p99_us} | 1 |`,
+    );
+  rows.push(
+    "",
+    `Frames of ${r.stream[0]?.frame_bytes ?? "?"} bytes (${r.ios_per_frame} I/Os: 4 KiB page + 112-byte slot + 4-byte index + kick), ${r.window} frames in flight, ${r.duration_ms} ms per transport; Node ${r.machine.node}. Fastest: ${r.fastest}.`,
+  );
+  // The link with credentials (mutual TLS) against the same framed stream without, same run.
+  const by = new Map(r.stream.map((s) => [s.transport, s]));
+  const tlsRatios = ["tcp", "unix"]
+    .filter((k) => by.has(`${k}-framed`) && by.has(`${k}-tls-framed`))
+    .map((k) => {
+      const plain = by.get(`${k}-framed`);
+      const tls = by.get(`${k}-tls-framed`);
+      const lp = lat.get(`${k}-framed`);
+      const lt = lat.get(`${k}-tls-framed`);
+      const rate = Math.round((tls.records_per_s / plain.records_per_s) * 100) / 100;
+      const p50 = lp && lt ? `, one-way p50 ${lt.one_way_p50_us} µs vs ${lp.one_way_p50_us} µs` : "";
+      return `${k}: ${rate} × the records/s of the plain stream${p50}`;
+    });
+  if (tlsRatios.length > 0)
+    rows.push("", `Mutual TLS (the link with credentials) in the same run — ${tlsRatios.join("; ")}.`);
+  return rows.join("\n");
+}
+
 function displayTable() {
   const f = join(results, "display.json");
   if (!existsSync(f))
@@ -239,10 +280,10 @@ function displayTable() {
 }
 
 const sections = {
+  LINK: linkTable,
   DISPLAY: displayTable,
   XENSTORE: xenstoreTable,
   HYPERVISOR: hypervisorTable,
-  REPLICATION: replicationTable,
   BLK: blkTable,
   RINGS: ringsSection,
 };

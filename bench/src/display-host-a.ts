@@ -1,7 +1,7 @@
 // Host process A of `xensim bench display --placement distributed` (started by display.ts):
 // hypervisor, xenstored and page-server, and a guest on A's memory whose displfront talks to the
-// displback of host B (the bench process). The guest's XenCtrl publishes what it writes through A's
-// page-server (startFrontendHost's publishVia).
+// displback of host B (the bench process). What the guest writes reaches B over the hosts' link
+// (the page-servers; docs/data-plane.md).
 // argv[2]: JSON {nats, entries}. stdout: JSON lines — {hv, xs, domid} when ready; {done, result}
 // per "run <json>" line; "stop" ends it.
 import { createInterface } from "node:readline";
@@ -13,7 +13,9 @@ const arg = JSON.parse(process.argv[2]!) as {
   entries: { hypervisor: string; xenstored: string; pageServer: string };
 };
 const a = await startFrontendHost({ ...arg, guestName: "bench-display", guestMemoryMib: 128 });
-await a.kernel.xc.gnttabSetupTable(a.domid, 32);
+const kernel = a.kernel!;
+const xs = a.xs!;
+await kernel.xc.gnttabSetupTable(a.domid, 32);
 
 createInterface({ input: process.stdin }).on("line", (l) => {
   void (async () => {
@@ -22,8 +24,8 @@ createInterface({ input: process.stdin }).on("line", (l) => {
       try {
         const result = await runDisplayFlips({
           xs0: a.xs0,
-          guestXs: a.xs,
-          kernel: a.kernel,
+          guestXs: xs,
+          kernel,
           domid: a.domid,
           spec,
         });

@@ -3,7 +3,8 @@
 // 640×480 and 1920×1080 XRGB8888, embedded (one host process: hypervisor, xenstored and displback
 // as worker threads, the guest in the bench's main thread) and distributed (the guest's host in a
 // child process, displback in the bench process with hypervisorHost "hostA", over a real
-// nats-server and gRPC; buffer pages cross as page-server replicas). Beside them, in the same run,
+// nats-server and gRPC for the control plane; ring slots, event page and buffer pages cross on the
+// link between the page-servers). Beside them, in the same run,
 // the copy ceiling: how many frames a single thread copies out of a SharedArrayBuffer per second.
 import { spawn } from "node:child_process";
 import { cpus } from "node:os";

@@ -8,15 +8,21 @@
 //   - events, in-process: A (main thread) sends on channel 1; B's receiver runs in a worker thread
 //     (its own XenCtrl on the host's buffer, waitForEvents with Atomics wake-ups) and answers on
 //     channel 2 with evtchnNotify; A's own waitForEvents sees it. Round trip / 2 = one way.
-//   - events, bus: the same ping-pong with wake:"bus" receivers and senders told the peer is
-//     remote: each send sets the pending bit in the shared buffer and publishes evtchn.<domid>
-//     through a real nats-server; the receiver rescans on the message. Both ends in the main thread,
-//     each with its own NATS connection (so no shared_info replication is modelled).
+//   - events, across host processes over the link: A's guest (main thread of host A, which runs the
+//     hypervisor and a page-server) sends on a channel bound by dom0 in host process B (a child: a
+//     page-server and dom0's XenCtrl with the hypervisor in A); the evtchn core routes the event
+//     (dom0's vCPU 6 is placed at B) into an EVENT record on A's link; B's link thread sets it
+//     pending in its shadow shared_info and wakes B's receiver, which kicks back: a SEND record to
+//     A, executed by A's link thread through the same evtchn core. Beside it a NATS publish →
+//     receive ping-pong between the same two processes, same run.
+//   - grants over the link: B maps and unmaps the guest's grants (REQUEST records to A, executed
+//     by A's link thread through the gnttab core).
 //   - floor: main thread ↔ worker Atomics ping-pong, depth 1 (Atomics.wait on both sides, and
 //     Atomics.waitAsync on both sides as EvtchnPort uses it); and one gRPC unary call (DomainInfo)
 //     on the connection of the grpc grant rows, just before them.
 import { type ChildProcess, spawn } from "node:child_process";
 import { cpus } from "node:os";
+import { createInterface } from "node:readline";
 import { Worker } from "node:worker_threads";
 import { GNTMAP_host_map, GNTST_okay } from "@xensim/abi";
 import {
@@ -35,7 +41,9 @@ import { machineInfo, measure, type OpFigures, round } from "./stats.js";
 export interface HypervisorBenchOptions {
   /** Path of services/hypervisor/dist/main.js (embedded in a host, and spawned standalone). */
   hypervisorEntry: string;
-  /** NATS url for the bus wake-ups; without it the bench starts a nats-server for the run. */
+  /** Path of services/page-server/dist/main.js (the link of the cross-host rows). */
+  pageServerEntry: string;
+  /** NATS url (the control plane of the cross-host rows); without it the bench starts one. */
   natsUrl?: string;
   /** Measuring time per row, ms (default 2000). */
   durationMs?: number;
@@ -54,7 +62,7 @@ export interface PingPongFigures {
 }
 
 export interface GrantFigures {
-  placement: "in-process" | "grpc";
+  placement: "in-process" | "link" | "grpc";
   /** Refs per map call (and per unmap call). */
   batch: number;
   /** One op = one map call of `batch` refs + one unmap call of their handles. */
@@ -63,7 +71,9 @@ export interface GrantFigures {
 }
 
 export interface EventFigures extends PingPongFigures {
-  placement: "in-process-atomics" | "bus-nats";
+  placement: "in-process-atomics" | "link";
+  /** one_way_p50_us ÷ the NATS publish → receive one way p50 of the same run. */
+  vs_nats_p50: number;
   /** one_way_p50_us ÷ floor.atomics_waitasync.one_way_p50_us. */
   vs_floor_waitasync_p50: number;
   /** one_way_p50_us ÷ floor.atomics_wait.one_way_p50_us. */
@@ -79,6 +89,8 @@ export interface HypervisorBenchResult {
     atomics_waitasync: PingPongFigures;
     /** DomainInfo(0) over the same gRPC connection as the grpc grant rows (one unary call). */
     grpc_unary: OpFigures;
+    /** NATS publish → receive between the two host processes (round trip ÷ 2), same run. */
+    nats_pub_recv: PingPongFigures;
   };
   grants: GrantFigures[];
   events: EventFigures[];
@@ -283,43 +295,113 @@ async function eventsInProcess(
   }
 }
 
-async function eventsOverBus(
-  sab: SharedArrayBuffer,
-  calls: CallClient,
-  natsUrl: string,
-  doms: Domains,
-  ch: Channels,
+interface LinkPeer {
+  send(q: object): void;
+  next(key: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+/** a ÷ b to three significant digits (a small ratio stays above 0: 6 µs ÷ 1.2 ms = 0.005). */
+function ratio(a: number, b: number): number {
+  return Number((a / b).toPrecision(3));
+}
+
+function startLinkPeer(args: { nats: string; hv: string; hostA: string; pageServer: string }): LinkPeer {
+  const proc = spawn(
+    process.execPath,
+    [new URL("./hypervisor-link-peer.js", import.meta.url).pathname, JSON.stringify(args)],
+    {
+      stdio: ["pipe", "pipe", "inherit"],
+    },
+  );
+  const lines: Array<Record<string, unknown>> = [];
+  let wake: (() => void) | undefined;
+  createInterface({ input: proc.stdout! }).on("line", (l) => {
+    try {
+      lines.push(JSON.parse(l) as Record<string, unknown>);
+      wake?.();
+    } catch {
+      // log output
+    }
+  });
+  const exited = new Promise<void>((r) => proc.once("exit", () => r()));
+  let stopped = false;
+  return {
+    send: (q) => proc.stdin!.write(`${JSON.stringify(q)}\n`),
+    async next(key, timeoutMs = 30_000) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const i = lines.findIndex((l) => key in l || "error" in l);
+        if (i >= 0) {
+          const l = lines.splice(i, 1)[0]!;
+          if ("error" in l) throw new Error(`link peer: ${String(l.error)}`);
+          return l;
+        }
+        if (proc.exitCode !== null) throw new Error(`link peer exited before '${key}'`);
+        if (Date.now() > until) throw new Error(`link peer: no '${key}' within ${timeoutMs} ms`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 100);
+        });
+      }
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      proc.stdin!.write("stop\n");
+      const t = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Event ping-pong between a guest of host A and dom0 in host process B, over the link. */
+async function eventsOverLink(
+  xa: XenCtrl,
+  domA: number,
+  peer: LinkPeer,
   durationMs: number,
 ): Promise<OpFigures> {
-  const busA = await connectNatsBus({ servers: natsUrl, name: "bench-dom-a" });
-  const busB = await connectNatsBus({ servers: natsUrl, name: "bench-dom-b" });
-  const xa = new XenCtrl({ domid: doms.a, calls, store: sab, bus: busA, isRemote: (d) => d === doms.b });
-  const xb = new XenCtrl({ domid: doms.b, calls, store: sab, bus: busB, isRemote: (d) => d === doms.a });
+  const u = await xa.evtchnAllocUnbound(domA, 0);
+  if (u.rc !== 0) throw new Error(`alloc unbound: rc ${u.rc}`);
+  peer.send({ bind: { domid: domA, port: u.port, vcpu: 6 } });
+  await peer.next("bound");
+  const pp = pingPongOp(() => xa.evtchnNotify(u.port));
+  const rx = xa.waitForEvents(
+    domA,
+    (p) => {
+      if (p === u.port) pp.onReply();
+    },
+    { slowScanMs: 60_000 },
+  );
   try {
-    const pp = pingPongOp(() => xa.evtchnNotify(ch.a1));
-    const rxB = xb.waitForEvents(
-      doms.b,
-      (p) => {
-        if (p !== ch.b1) return;
-        const rc = xb.evtchnNotify(ch.b2);
-        if (rc !== 0) throw new Error(`evtchnNotify(b2) = ${rc}`);
-      },
-      { wake: "bus", slowScanMs: 60_000 },
-    );
-    const rxA = xa.waitForEvents(
-      doms.a,
-      (p) => {
-        if (p === ch.a2) pp.onReply();
-      },
-      { wake: "bus", slowScanMs: 60_000 },
-    );
-    await Promise.all([rxA.ready(), rxB.ready()]);
+    // The bind's own event (Xen raises one) comes back first.
+    await new Promise((r) => setTimeout(r, 200));
     return await measure(durationMs, pp.op);
   } finally {
-    xa.close();
-    xb.close();
-    await busA.close();
-    await busB.close();
+    rx.close();
+  }
+}
+
+/** NATS publish → receive between this process and host B's (B echoes), round trips at depth 1. */
+async function natsPingPong(natsUrl: string, durationMs: number): Promise<OpFigures> {
+  const bus = await connectNatsBus({ servers: natsUrl, name: "bench-hv-nats" });
+  try {
+    let reply: () => void = () => {};
+    bus.subscribe("bench.hv.pong", { callback: () => reply() });
+    await bus.flush();
+    const payload = new Uint8Array(16);
+    return await measure(
+      durationMs,
+      () =>
+        new Promise<void>((r) => {
+          reply = r;
+          bus.publish("bench.hv.ping", payload);
+        }),
+    );
+  } finally {
+    await bus.close();
   }
 }
 
@@ -375,9 +457,21 @@ export async function runHypervisorBench(o: HypervisorBenchOptions): Promise<Hyp
       ),
     );
 
-    // Embedded host: grants and events in-process.
+    let natsUrl = o.natsUrl;
+    if (!natsUrl) {
+      const nats = await startNatsServer();
+      cleanups.push(() => nats.stop());
+      natsUrl = nats.url;
+    }
+    // Host A: the hypervisor and a page-server (the link); in-process rows from its main thread.
     const host = await startHost({
-      services: [{ name: "hypervisor", entry: o.hypervisorEntry, config: {} }],
+      hostId: "benchA",
+      nats: natsUrl,
+      services: [
+        { name: "hypervisor", entry: o.hypervisorEntry, config: {} },
+        { name: "page-server", entry: o.pageServerEntry, config: {} },
+      ],
+      sharedMemoryBytes: 256 << 20,
       logLevel: "warn",
     });
     cleanups.push(() => host.stop());
@@ -391,33 +485,54 @@ export async function runHypervisorBench(o: HypervisorBenchOptions): Promise<Hyp
     grants.push(...(await grantRows("in-process", xa, xb, doms, batch, durationMs, log)));
     const ch = await bindChannels(xa, xb, doms);
 
+    // Host B, a child process: dom0 over the link.
+    const peer = startLinkPeer({
+      nats: natsUrl,
+      hv: host.services.get("hypervisor")!.grpcAddress!,
+      hostA: "benchA",
+      pageServer: o.pageServerEntry,
+    });
+    cleanups.push(() => peer.stop());
+    await peer.next("ready", 60_000);
+
+    const nats = pingPong(await natsPingPong(natsUrl, durationMs));
+    log(line("floor nats publish → receive", nats.round_trip, `  one way p50 ${nats.one_way_p50_us} µs`));
+
     const events: EventFigures[] = [];
     const ev = (placement: EventFigures["placement"], f: OpFigures) => {
       const p = pingPong(f);
       const row: EventFigures = {
         placement,
         ...p,
-        vs_floor_waitasync_p50: round(p.one_way_p50_us / wasync.one_way_p50_us, 2),
-        vs_floor_wait_p50: round(p.one_way_p50_us / wait.one_way_p50_us, 2),
+        vs_floor_waitasync_p50: ratio(p.one_way_p50_us, wasync.one_way_p50_us),
+        vs_floor_wait_p50: ratio(p.one_way_p50_us, wait.one_way_p50_us),
+        vs_nats_p50: ratio(p.one_way_p50_us, nats.one_way_p50_us),
       };
       log(
         line(
           `event ping-pong ${placement}`,
           f,
-          `  one way p50 ${p.one_way_p50_us} µs p99 ${p.one_way_p99_us} µs, ${p.events_per_s} events/s`,
+          `  one way p50 ${p.one_way_p50_us} µs p99 ${p.one_way_p99_us} µs, ${p.events_per_s} events/s, ${row.vs_nats_p50} × NATS`,
         ),
       );
       events.push(row);
     };
     ev("in-process-atomics", await eventsInProcess(host.sharedMemory, calls, doms, ch, durationMs));
+    ev("link", await eventsOverLink(xa, doms.a, peer, durationMs));
 
-    let natsUrl = o.natsUrl;
-    if (!natsUrl) {
-      const nats = await startNatsServer();
-      cleanups.push(() => nats.stop());
-      natsUrl = nats.url;
+    // Grants of guest A mapped by dom0 in host B, over the link.
+    const refs = Array.from({ length: batch }, (_, i) => GRANT_REF0 + 64 + i);
+    for (const [i, ref] of refs.entries()) {
+      const rc = await xa.gnttabGrantAccess(ref, 0, GRANT_GFN0 + 64 + i, false);
+      if (rc !== 0) throw new Error(`gnttabGrantAccess(${ref}) = ${rc}`);
     }
-    ev("bus-nats", await eventsOverBus(host.sharedMemory, calls, natsUrl, doms, ch, durationMs));
+    peer.send({ grants: { domid: doms.a, refs, durationMs } });
+    const linkRows = (await peer.next("grants", durationMs * 4 + 30_000)).grants as GrantFigures[];
+    for (const r of linkRows) {
+      log(line(`grant map+unmap link ×${r.batch}`, r.figures, `  → ${r.grants_per_s} grants/s`));
+      grants.push(r);
+    }
+    await peer.stop();
     for (const d of [doms.a, doms.b]) await dom0.domainDestroy(d);
 
     // Standalone hypervisor process: grants over gRPC.
@@ -442,7 +557,7 @@ export async function runHypervisorBench(o: HypervisorBenchOptions): Promise<Hyp
       benchmark: "hypervisor",
       machine: { ...machineInfo(), cpus: cpus().length },
       duration_ms: durationMs,
-      floor: { atomics_wait: wait, atomics_waitasync: wasync, grpc_unary: grpcUnary },
+      floor: { atomics_wait: wait, atomics_waitasync: wasync, grpc_unary: grpcUnary, nats_pub_recv: nats },
       grants,
       events,
     };

@@ -2,8 +2,6 @@ export type { OpFigures } from "./stats.js";
 export { LatencyRecorder, machineInfo, measure } from "./stats.js";
 export type { XenstoreBenchOptions, XenstoreBenchResult } from "./xenstore.js";
 export { runXenstoreBench, writeJson } from "./xenstore.js";
-export type { ReplicationBenchOptions, ReplicationBenchResult, ReplicationFigures } from "./replication.js";
-export { runReplicationBench } from "./replication.js";
 export type {
   EventFigures,
   GrantFigures,
@@ -23,6 +21,14 @@ export { defaultIodepth, RINGS_PLACEMENTS, RINGS_PROFILES, ringsTable, runRingsB
 export { ringsSvg } from "./plot.js";
 export type { FrontendHost, FrontendHostOptions } from "./frontend-host.js";
 export { startFrontendHost } from "./frontend-host.js";
+export type {
+  LinkBenchOptions,
+  LinkBenchResult,
+  LinkLatencyFigures,
+  LinkStreamFigures,
+  LinkTransportName,
+} from "./link.js";
+export { LINK_TRANSPORTS, runLinkBench } from "./link.js";
 export type { DisplayBenchOptions, DisplayBenchResult, DisplayPlacement } from "./display.js";
 export { DISPLAY_PLACEMENTS, displayTable, runDisplayBench } from "./display.js";
 export type { DisplayRunFigures, DisplayRunSpec } from "./display-run.js";

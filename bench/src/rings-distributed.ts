@@ -1,7 +1,10 @@
-// The distributed placement of `xensim bench rings`: blkfront in host process A (rings-host-a.ts, a
-// child process: hypervisor, xenstored, page-server and the guest), blkback in host B (this
-// process: page-server and blkback with hypervisorHost "hostA"), over a real nats-server and gRPC —
-// the setup of test/src/blk-cross-host.test.ts. Ring and data pages cross as page-server replicas.
+// The cross-host placements of `xensim bench rings`, over a real nats-server, gRPC and the link:
+//   - distributed: blkfront in host process A (rings-host-a.ts, a child: hypervisor, xenstored,
+//     page-server and the guest), blkback in host B (this process: page-server and blkback with
+//     hypervisorHost "hostA") — the setup of test/src/blk-cross-host.test.ts;
+//   - three-hosts: the guest alone in host G (rings-host-g.ts, a child with its page-server; the
+//     domain is homed there), the hypervisor and xenstored in A, blkback in B: every kick of the
+//     ring goes G → A → B or B → A → G, so the forwarded, fenced event path is measured too.
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { startHost } from "@xensim/runtime";
@@ -9,7 +12,7 @@ import { startNatsServer } from "@xensim/testkit";
 import type { JobResult, RwPattern } from "@xensim/workload";
 import { type BlkProfile, type BlkRunFigures, counterSum, runFigures, storeSpec } from "./blk.js";
 import type { BlkServiceEntries } from "./blk-stack.js";
-import type { RingsHostARun } from "./rings-host-a.js";
+import type { RingsHostARun } from "./rings-guest-run.js";
 
 export interface DistributedBlkOptions {
   entries: BlkServiceEntries & { pageServer?: string };
@@ -23,28 +26,24 @@ export interface DistributedBlkOptions {
   rampMs?: number;
   seed?: number;
   natsUrl?: string;
+  /** The guest in a third host process (the three-host placement). */
+  threeHosts?: boolean;
   log?: (line: string) => void;
   progress?: (label: string, fraction: number) => void;
 }
 
-export async function runDistributedBlk(o: DistributedBlkOptions): Promise<BlkRunFigures[]> {
-  const log = o.log ?? (() => {});
-  if (!o.entries.pageServer) throw new Error("distributed placement: no page-server entry");
-  const nats = o.natsUrl ? undefined : await startNatsServer();
-  const natsUrl = o.natsUrl ?? nats!.url;
+interface Child {
+  send(line: string): void;
+  next(key: string, timeoutMs: number): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+/** A host process of ours as a child: JSON lines on stdout, commands on stdin. */
+function spawnChild(script: string, arg: object, name: string): Child {
   const child = spawn(
     process.execPath,
-    [
-      new URL("./rings-host-a.js", import.meta.url).pathname,
-      JSON.stringify({
-        nats: natsUrl,
-        entries: {
-          hypervisor: o.entries.hypervisor,
-          xenstored: o.entries.xenstored,
-          pageServer: o.entries.pageServer,
-        },
-      }),
-    ],
+    // --cpu-prof and the like reach the child too (a profile of the whole placement).
+    [...process.execArgv, new URL(script, import.meta.url).pathname, JSON.stringify(arg)],
     { stdio: ["pipe", "pipe", "inherit"] },
   );
   const lines: Array<Record<string, unknown>> = [];
@@ -63,23 +62,71 @@ export async function runDistributedBlk(o: DistributedBlkOptions): Promise<BlkRu
     dead = true;
     wake?.();
   });
-  const next = async (key: string, timeoutMs: number): Promise<Record<string, unknown>> => {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const i = lines.findIndex((l) => key in l);
-      if (i >= 0) return lines.splice(i, 1)[0]!;
-      if (dead) throw new Error(`host A exited before '${key}'`);
-      if (Date.now() > until) throw new Error(`host A: no '${key}' within ${timeoutMs} ms`);
-      await new Promise<void>((r) => {
-        wake = r;
-        setTimeout(r, 250);
-      });
-    }
+  return {
+    send: (line) => child.stdin!.write(`${line}\n`),
+    async next(key, timeoutMs) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const i = lines.findIndex((l) => key in l);
+        if (i >= 0) return lines.splice(i, 1)[0]!;
+        if (dead) throw new Error(`${name} exited before '${key}'`);
+        if (Date.now() > until) throw new Error(`${name}: no '${key}' within ${timeoutMs} ms`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 250);
+        });
+      }
+    },
+    async stop() {
+      if (!dead) child.stdin!.write("stop\n");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([exited, new Promise((res) => (timer = setTimeout(res, 10_000)))]);
+      clearTimeout(timer);
+      if (child.exitCode === null) child.kill("SIGKILL");
+    },
   };
+}
+
+export async function runDistributedBlk(o: DistributedBlkOptions): Promise<BlkRunFigures[]> {
+  const log = o.log ?? (() => {});
+  if (!o.entries.pageServer) throw new Error("distributed placement: no page-server entry");
+  const nats = o.natsUrl ? undefined : await startNatsServer();
+  const natsUrl = o.natsUrl ?? nats!.url;
+  const entries = {
+    hypervisor: o.entries.hypervisor,
+    xenstored: o.entries.xenstored,
+    pageServer: o.entries.pageServer,
+  };
+  const hostA = spawnChild(
+    "./rings-host-a.js",
+    { nats: natsUrl, entries, ...(o.threeHosts ? { guestHost: "hostG" } : {}) },
+    "host A",
+  );
+  let hostG: Child | undefined;
   let hostB: Awaited<ReturnType<typeof startHost>> | undefined;
   const runs: BlkRunFigures[] = [];
   try {
-    const a = (await next("hv", 60_000)) as { hv: string; xs: string; domid: number };
+    const a = (await hostA.next("hv", 60_000)) as {
+      hv: string;
+      xs: string;
+      domid: number;
+      guest: { storeGfn: number; storePort: number; ramPages: number };
+    };
+    if (o.threeHosts) {
+      hostG = spawnChild(
+        "./rings-host-g.js",
+        {
+          nats: natsUrl,
+          pageServer: entries.pageServer,
+          hv: a.hv,
+          hypervisorHost: "hostA",
+          domid: a.domid,
+          guest: a.guest,
+        },
+        "host G",
+      );
+      await hostG.next("ready", 60_000);
+    }
     hostB = await startHost({
       hostId: "hostB",
       nats: natsUrl,
@@ -125,15 +172,25 @@ export async function runDistributedBlk(o: DistributedBlkOptions): Promise<BlkRu
         () => o.progress?.(label, Math.min(1, (Date.now() - started) / (rampMs + o.durationMs))),
         250,
       );
-      child.stdin!.write(`run ${JSON.stringify(run)}\n`);
       let msg: Record<string, unknown>;
       try {
-        msg = await next("done", 120_000 + rampMs + o.durationMs);
+        if (hostG) {
+          // A creates the vbd (as the toolstack), G's guest runs the job on it, A removes it.
+          hostA.send(`addvbd ${run.params}`);
+          const { vbd } = (await hostA.next("vbd", 60_000)) as { vbd: { devid: number } };
+          hostG.send(`run ${JSON.stringify({ ...run, devid: vbd.devid })}`);
+          msg = await hostG.next("done", 120_000 + rampMs + o.durationMs);
+          hostA.send(`rmvbd ${JSON.stringify(vbd)}`);
+          await hostA.next("rmvbd", 60_000);
+        } else {
+          hostA.send(`run ${JSON.stringify(run)}`);
+          msg = await hostA.next("done", 120_000 + rampMs + o.durationMs);
+        }
       } finally {
         clearInterval(ticker);
       }
       o.progress?.(label, 1);
-      if (msg.error) throw new Error(`host A: ${String(msg.error)}`);
+      if (msg.error) throw new Error(`${hostG ? "host G" : "host A"}: ${String(msg.error)}`);
       const r = msg.result as {
         devid: number;
         ringInfo: { pages: number; slots: number; queues: number };
@@ -155,16 +212,13 @@ export async function runDistributedBlk(o: DistributedBlkOptions): Promise<BlkRu
       if (fig.errors > 0)
         log(`${label}: ${fig.errors} I/O errors (by status ${JSON.stringify(r.job.errors_by_status)})`);
       log(
-        `${label.padEnd(11)} slots ${String(fig.ring_slots).padStart(5)}  ${String(fig.iops).padStart(9)} IOPS  ${String(fig.mb_s).padStart(8)} MB/s  p50 ${fig.clat_us.p50} µs  p99 ${fig.clat_us.p99} µs  outstanding ${fig.avg_outstanding}  kicks/IO ${fig.notifications_per_io.total}  (distributed)`,
+        `${label.padEnd(11)} slots ${String(fig.ring_slots).padStart(5)}  ${String(fig.iops).padStart(9)} IOPS  ${String(fig.mb_s).padStart(8)} MB/s  p50 ${fig.clat_us.p50} µs  p99 ${fig.clat_us.p99} µs  outstanding ${fig.avg_outstanding}  kicks/IO ${fig.notifications_per_io.total}  (${o.threeHosts ? "three hosts" : "distributed"})`,
       );
     }
   } finally {
     await hostB?.stop().catch(() => {}); // B first: blkback unmaps and unbinds through A's hypervisor
-    child.stdin!.write("stop\n");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([exited, new Promise((res) => (timer = setTimeout(res, 10_000)))]);
-    clearTimeout(timer);
-    if (child.exitCode === null) child.kill("SIGKILL");
+    await hostG?.stop();
+    await hostA.stop();
     await nats?.stop();
   }
   return runs;

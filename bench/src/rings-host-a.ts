@@ -1,89 +1,53 @@
-// Host process A of `xensim bench rings --placement distributed` (started by rings-distributed.ts):
-// hypervisor, xenstored and page-server, and a guest on A's memory whose blkfronts talk to the
-// blkback of host B (the bench process). The guest's XenCtrl publishes what it writes through A's
-// page-server (publishVia), as in test/src/fixtures/blk-cross-host-a.ts.
-// argv[2]: JSON {nats, entries: {hypervisor, xenstored, pageServer}}.
-// stdout: JSON lines — {hv, xs, domid} when ready; {done: pages, ...} per "run <json>" line; "stop".
+// Host process A of `xensim bench rings --placement distributed|three-hosts` (started by
+// rings-distributed.ts): hypervisor, xenstored and page-server. Distributed: a guest on A's memory
+// whose blkfronts talk to the blkback of host B (the bench process) over A's link, as in
+// test/src/fixtures/blk-cross-host-a.ts. Three hosts (`guestHost` given): the guest is built homed on
+// that host process (rings-host-g.ts runs it) and A only creates and removes its vbds.
+// argv[2]: JSON {nats, entries: {hypervisor, xenstored, pageServer}, guestHost?}.
+// stdout: JSON lines — {hv, xs, domid, guest} when ready; {done: pages, ...} per "run <json>" line;
+// {vbd} per "addvbd <params>", {rmvbd} per "rmvbd <json>"; "stop".
 import { createInterface } from "node:readline";
-import { type RwPattern, runJob } from "@xensim/workload";
+import type { VbdDirectories } from "@xensim/blkback";
 import { startFrontendHost } from "./frontend-host.js";
+import { type RingsHostARun, runOnVbd } from "./rings-guest-run.js";
 
-export interface RingsHostARun {
-  pages: number;
-  queues: number;
-  iodepth: number;
-  bs: number;
-  rw: RwPattern;
-  params: string;
-  durationMs: number;
-  rampMs: number;
-  seed: number;
-}
+export type { RingsHostARun } from "./rings-guest-run.js";
 
 const arg = JSON.parse(process.argv[2]!) as {
   nats: string;
   entries: { hypervisor: string; xenstored: string; pageServer: string };
+  guestHost?: string;
 };
 const a = await startFrontendHost({ ...arg, guestName: "bench-rings", guestMemoryMib: 384 });
-const env = { nowNs: () => Number(process.hrtime.bigint()), defer: (fn: () => void) => setImmediate(fn) };
 
 let disk = 0;
-async function run(c: RingsHostARun): Promise<Record<string, unknown>> {
-  const dirs = await a.addVbd({ vdev: `xvd${String.fromCharCode(97 + disk++)}`, params: c.params });
-  const front = await a.kernel.openBlkfront(a.xs, dirs.devid, {
-    config: {
-      maxRingPageOrder: Math.log2(c.pages),
-      maxQueues: c.queues,
-      persistent: true,
-      maxIndirectSegments: 0,
-    },
-    maxDataPagesPerRing: Math.max(1024, Math.ceil(c.iodepth / c.queues) * Math.ceil(c.bs / 4096) + 64),
-    log: {
-      debug() {},
-      info() {},
-      warn: (o: object, m: string) => console.error(`host A blkfront: ${m} ${JSON.stringify(o)}`),
-      error: (o: object, m: string) => console.error(`host A blkfront: ${m} ${JSON.stringify(o)}`),
-    },
-  });
-  try {
-    await front.whenConnected();
-    const ringInfo = front.ringInfo;
-    const before = { ...front.stats };
-    const job = await runJob(
-      front,
-      {
-        name: `${c.pages} page(s)`,
-        rw: c.rw,
-        bs: c.bs,
-        iodepth: c.iodepth,
-        runtimeMs: c.durationMs,
-        rampMs: c.rampMs,
-        seed: c.seed,
-      },
-      env,
-    );
-    return {
-      devid: dirs.devid,
-      ringInfo,
-      job,
-      frontSent: front.stats.notificationsSent - before.notificationsSent,
-      completed: front.stats.completed - before.completed,
-    };
-  } finally {
-    await front.close();
-    await a.removeVbd(dirs);
-  }
-}
+const addVbd = (params: string) =>
+  a.addVbd({ vdev: `xvd${String.fromCharCode(97 + (disk++ % 26))}`, params });
 
 createInterface({ input: process.stdin }).on("line", (l) => {
   void (async () => {
     if (l.startsWith("run ")) {
       const c = JSON.parse(l.slice(4)) as RingsHostARun;
       try {
-        console.log(JSON.stringify({ done: c.pages, result: await run(c) }));
+        const dirs = await addVbd(c.params);
+        try {
+          console.log(
+            JSON.stringify({
+              done: c.pages,
+              result: await runOnVbd(a.kernel!, a.xs!, dirs.devid, c, "host A"),
+            }),
+          );
+        } finally {
+          await a.removeVbd(dirs);
+        }
       } catch (e) {
         console.log(JSON.stringify({ done: c.pages, error: e instanceof Error ? e.message : String(e) }));
       }
+    } else if (l.startsWith("addvbd ")) {
+      console.log(JSON.stringify({ vbd: await addVbd(l.slice(7)) }));
+    } else if (l.startsWith("rmvbd ")) {
+      await a.removeVbd(JSON.parse(l.slice(6)) as VbdDirectories);
+      console.log(JSON.stringify({ rmvbd: true }));
     } else if (l === "stop") {
       await a.stop();
       process.exit(0);
@@ -95,5 +59,6 @@ console.log(
     hv: a.hypervisorAddress,
     xs: a.xenstoredAddress,
     domid: a.domid,
+    guest: a.guest,
   }),
 );

@@ -14,8 +14,8 @@ import { machineInfo, round } from "./stats.js";
 
 export type RingsProfile = "iscsi-array" | "ssd" | "null";
 export const RINGS_PROFILES: readonly RingsProfile[] = ["iscsi-array", "ssd", "null"];
-export type RingsPlacement = "embedded" | "distributed";
-export const RINGS_PLACEMENTS: readonly RingsPlacement[] = ["embedded", "distributed"];
+export type RingsPlacement = "embedded" | "distributed" | "three-hosts";
+export const RINGS_PLACEMENTS: readonly RingsPlacement[] = ["embedded", "distributed", "three-hosts"];
 
 export interface RingsBenchOptions {
   entries: BlkServiceEntries & { pageServer?: string };
@@ -107,7 +107,11 @@ export async function runRingsBench(o: RingsBenchOptions): Promise<RingsBenchRes
   const runs =
     o.placement === "embedded"
       ? (await runBlkBench(blkOpts)).runs
-      : await runDistributedBlk({ ...blkOpts, ...(o.natsUrl ? { natsUrl: o.natsUrl } : {}) });
+      : await runDistributedBlk({
+          ...blkOpts,
+          ...(o.natsUrl ? { natsUrl: o.natsUrl } : {}),
+          threeHosts: o.placement === "three-hosts",
+        });
   const jobs: RingsJob[] = [];
   for (const r of runs) {
     const outstanding = Math.min(iodepth, r.ring_slots * r.queues);

@@ -82,7 +82,6 @@ export type {
   EvtchnStatusRequest,
   EvtchnStatusRequest__Output,
 } from "./gen/xensim/hypervisor/v1/EvtchnStatusRequest.js";
-export type { EvtchnWake, EvtchnWake__Output } from "./gen/xensim/hypervisor/v1/EvtchnWake.js";
 export type { FramesReply, FramesReply__Output } from "./gen/xensim/hypervisor/v1/FramesReply.js";
 export type {
   GfnToFrameRequest,
@@ -147,26 +146,6 @@ export type {
   PopulatePhysmapRequest__Output,
 } from "./gen/xensim/hypervisor/v1/PopulatePhysmapRequest.js";
 export type { PortReply, PortReply__Output } from "./gen/xensim/hypervisor/v1/PortReply.js";
-export type {
-  EvtchnConsumePendingReply,
-  EvtchnConsumePendingReply__Output,
-} from "./gen/xensim/hypervisor/v1/EvtchnConsumePendingReply.js";
-export type {
-  EvtchnConsumePendingRequest,
-  EvtchnConsumePendingRequest__Output,
-} from "./gen/xensim/hypervisor/v1/EvtchnConsumePendingRequest.js";
-export type {
-  ImportFramesReply,
-  ImportFramesReply__Output,
-} from "./gen/xensim/pageserver/v1/ImportFramesReply.js";
-export type {
-  ImportFramesRequest,
-  ImportFramesRequest__Output,
-} from "./gen/xensim/pageserver/v1/ImportFramesRequest.js";
-export type {
-  ReleaseFramesRequest,
-  ReleaseFramesRequest__Output,
-} from "./gen/xensim/pageserver/v1/ReleaseFramesRequest.js";
 export type { PortRequest, PortRequest__Output } from "./gen/xensim/hypervisor/v1/PortRequest.js";
 export type { RcReply, RcReply__Output } from "./gen/xensim/hypervisor/v1/RcReply.js";
 export type {
@@ -177,34 +156,22 @@ export type {
   AllocFramesRequest,
   AllocFramesRequest__Output,
 } from "./gen/xensim/pageserver/v1/AllocFramesRequest.js";
-export type { FenceRef, FenceRef__Output } from "./gen/xensim/pageserver/v1/FenceRef.js";
-export type { FenceReply, FenceReply__Output } from "./gen/xensim/pageserver/v1/FenceReply.js";
-export type { FenceRequest, FenceRequest__Output } from "./gen/xensim/pageserver/v1/FenceRequest.js";
-export type { FenceStatus, FenceStatus__Output } from "./gen/xensim/pageserver/v1/FenceStatus.js";
-export type {
-  FetchBatchesReply,
-  FetchBatchesReply__Output,
-} from "./gen/xensim/pageserver/v1/FetchBatchesReply.js";
-export type {
-  FetchBatchesRequest,
-  FetchBatchesRequest__Output,
-} from "./gen/xensim/pageserver/v1/FetchBatchesRequest.js";
 export type { FrameWrite, FrameWrite__Output } from "./gen/xensim/pageserver/v1/FrameWrite.js";
-export type { PublishRequest, PublishRequest__Output } from "./gen/xensim/pageserver/v1/PublishRequest.js";
+export type { LinkPeer, LinkPeer__Output } from "./gen/xensim/pageserver/v1/LinkPeer.js";
+export type { LinkStatusReply, LinkStatusReply__Output } from "./gen/xensim/pageserver/v1/LinkStatusReply.js";
+export type {
+  WriteFramesReply,
+  WriteFramesReply__Output,
+} from "./gen/xensim/pageserver/v1/WriteFramesReply.js";
 export type { ReadFrameReply, ReadFrameReply__Output } from "./gen/xensim/pageserver/v1/ReadFrameReply.js";
 export type {
   ReadFrameRequest,
   ReadFrameRequest__Output,
 } from "./gen/xensim/pageserver/v1/ReadFrameRequest.js";
 export type {
-  ReplicateFramesRequest,
-  ReplicateFramesRequest__Output,
-} from "./gen/xensim/pageserver/v1/ReplicateFramesRequest.js";
-export type {
   WriteFramesRequest,
   WriteFramesRequest__Output,
 } from "./gen/xensim/pageserver/v1/WriteFramesRequest.js";
-export type { WrittenRange, WrittenRange__Output } from "./gen/xensim/pageserver/v1/WrittenRange.js";
 export type {
   PageServerClient,
   PageServerDefinition,

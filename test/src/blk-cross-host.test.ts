@@ -1,13 +1,17 @@
 // blkfront and blkback in different host processes over real NATS and gRPC: host A (a child
 // process) runs the hypervisor, xenstored, a page-server and the guest with its blkfronts; host B
 // (this process) runs a page-server and blkback with `hypervisorHost: "hostA"` — ring and data pages
-// are page-server replicas both ways, events are consumed by call after their fence. Feature
-// combinations (16), each disk checked by a crc32c write-verify job.
+// travel on the link between the two page-servers, kicks and grant maps are link records. Feature
+// combinations (16), each disk checked by a crc32c write-verify job; then the same under every link
+// fault on both page-servers (drop, duplicate, reorder, stall frames; seeded, printed): no
+// acknowledged write lost, no stale byte read after a notification.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { connectNatsBus } from "@xensim/bus";
+import { LINK_SUBJECTS } from "@xensim/link";
 import { startHost } from "@xensim/runtime";
-import { findNatsServer, spawnJsonLinesChild, startNatsServer } from "@xensim/testkit";
+import { findNatsServer, spawnJsonLinesChild, startNatsServer, testSeed } from "@xensim/testkit";
 import { REPO_ROOT, serviceEntryPath } from "./harness.js";
 
 describe("block I/O across host processes (NATS + gRPC)", () => {
@@ -43,7 +47,7 @@ describe("block I/O across host processes (NATS + gRPC)", () => {
           for (const queues of [1, 4])
             for (const persistent of [true, false])
               for (const indirect of [0, 64]) combos.push({ order, queues, persistent, indirect });
-        for (const combo of combos) {
+        const check = async (combo: (typeof combos)[number] & { ios?: number }) => {
           a.send(`run ${JSON.stringify(combo)}`);
           const { result } = (await a.next("combo", 120_000)) as { result: Record<string, unknown> };
           const label = JSON.stringify(combo);
@@ -58,6 +62,50 @@ describe("block I/O across host processes (NATS + gRPC)", () => {
           assert.equal(result.protocolErrors, 0, label);
           assert.equal(result.submitted, result.completed, `${label}: every I/O completed once`);
           assert.ok((result.checked as number) > 0, label);
+        };
+        for (const combo of combos) await check(combo);
+
+        // Every link fault, both ways, seeded: the job's crc32c verify reads back every write.
+        const seed = testSeed();
+        console.log(`block I/O under link faults: seed ${seed} (XENSIM_SEED=${seed} to replay)`);
+        const bus = await connectNatsBus({ servers: nats.url, name: "faults" });
+        const enc = new TextEncoder();
+        const dec = new TextDecoder();
+        const setFaults = async (h: string, rules: object | null) => {
+          const r = await bus.request(LINK_SUBJECTS.faults(h), enc.encode(JSON.stringify({ rules })), {
+            timeoutMs: 5000,
+          });
+          assert.deepEqual(JSON.parse(dec.decode(r.data)), { ok: true });
+        };
+        const rules = { seed, drop: 0.05, duplicate: 0.05, reorder: 0.05, stall: 0.02, stallMs: [5, 40] };
+        try {
+          await setFaults("hostA", rules);
+          await setFaults("hostB", { ...rules, seed: seed + 1 });
+          for (const combo of [
+            { order: 0, queues: 1, persistent: true, indirect: 0, ios: 400 },
+            { order: 6, queues: 4, persistent: false, indirect: 64, ios: 400 },
+          ])
+            await check(combo);
+          const kinds = new Set<string>();
+          for (const h of ["hostA", "hostB"]) {
+            const r = await bus.request(LINK_SUBJECTS.faultRecords(h), new Uint8Array(0), {
+              timeoutMs: 5000,
+            });
+            const x = JSON.parse(dec.decode(r.data)) as {
+              peers: Record<string, { counts: Record<string, number> }>;
+            };
+            for (const p of Object.values(x.peers))
+              for (const [k, n] of Object.entries(p.counts)) if (n > 0) kinds.add(k);
+          }
+          assert.deepEqual(
+            [...kinds].sort(),
+            ["drop", "duplicate", "reorder", "stall"],
+            "every fault injected",
+          );
+        } finally {
+          await setFaults("hostA", null);
+          await setFaults("hostB", null);
+          await bus.close();
         }
         assert.equal((await hostB.health()).status, "ok");
       } finally {

@@ -11,7 +11,17 @@ import { waitFor } from "@xensim/testkit";
 import { type JobEnv, runJob } from "@xensim/workload";
 import { type BlkHost, startBlkHost } from "./blk-harness.js";
 
-const env: JobEnv = { nowNs: () => Number(process.hrtime.bigint()), defer: (fn) => setImmediate(fn) };
+// The job's clock: real time until `endJob` moves it past the job's end (the job runs until both
+// restarts are seen through, however long a loaded machine takes for them).
+let jobClockSkewNs = 0;
+const env: JobEnv = {
+  nowNs: () => Number(process.hrtime.bigint()) + jobClockSkewNs,
+  defer: (fn) => setImmediate(fn),
+};
+const JOB_RUNTIME_MS = 600_000;
+const endJob = (): void => {
+  jobClockSkewNs += JOB_RUNTIME_MS * 1e6;
+};
 
 describe("blkback killed and restarted under write-verify", () => {
   let h: BlkHost;
@@ -47,7 +57,14 @@ describe("blkback killed and restarted under write-verify", () => {
       await front.whenConnected();
       const job = runJob(
         front,
-        { rw: "randrw", bs: 8192, iodepth: 16, runtimeMs: 4000, verify: "crc32c", seed: 11 + c.order },
+        {
+          rw: "randrw",
+          bs: 8192,
+          iodepth: 16,
+          runtimeMs: JOB_RUNTIME_MS,
+          verify: "crc32c",
+          seed: 11 + c.order,
+        },
         env,
       );
       // Let I/O flow, kill the backend mid-I/O, let it come back, then a clean restart.
@@ -66,6 +83,7 @@ describe("blkback killed and restarted under write-verify", () => {
         timeoutMs: 15_000,
         message: "I/O flows again after the clean restart",
       });
+      endJob();
       const r = await job;
       assert.equal(r.error, 0, JSON.stringify(r.errors_by_status));
       assert.equal(r.verify.failures_total, 0, JSON.stringify(r.verify.failures));

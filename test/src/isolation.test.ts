@@ -185,7 +185,7 @@ describe(
             attempts++;
           }
         }
-      assert.ok(attempts >= 2 * (31 + 9 + 4 + 3), `${attempts} attempts`);
+      assert.ok(attempts >= 2 * (30 + 4 + 4 + 3), `${attempts} attempts`);
       await waitFor(
         async () =>
           (await metric("xensim_calls_refused_total", { reason: "unauthenticated" })) - before === attempts,
@@ -329,7 +329,8 @@ describe(
         `guest.${dom.a}.status`,
         "xensim.fault.set.all",
         "xensim.fault.set.xenstored",
-        "pages.hostA.batches",
+        "xensim.link.faults.hostA",
+        "link.hostA.address",
         "xenstore.watch.hostA:toolstack.x",
       ];
       for (const subject of forged)
@@ -337,7 +338,7 @@ describe(
           subject,
           dec.encode(JSON.stringify({ domid: dom.a, state: "dead", reason: -1, rules: null })),
         );
-      const snoops = [">", "_INBOX.>", "pages.>", "xenstore.watch.>", "guest.*.status", "xensim.fault.>"];
+      const snoops = [">", "_INBOX.>", "link.>", "xenstore.watch.>", "guest.*.status", "xensim.fault.>"];
       for (const subject of snoops)
         bus.subscribe(subject, { callback: () => assert.fail(`${subject} delivered`) });
       await bus.flush().catch(() => {});
@@ -475,10 +476,10 @@ describe(
         `hypervisor.domain.${b}.exc`,
         "xensim.fault.set.hypervisor",
         "xenstore.watch.hostA:toolstack.1",
-        "pages.hostA.head",
+        "xensim.link.faults.hostA",
       ];
       for (const subject of forged) bus.publish(subject, new TextEncoder().encode("{}"));
-      const snoops = [">", "xenstore.watch.>", "pages.>", "_INBOX.hostA:toolstack.>"];
+      const snoops = [">", "xenstore.watch.>", "link.>", "_INBOX.hostA:toolstack.>"];
       for (const subject of snoops)
         bus.subscribe(subject, { callback: () => assert.fail(`${subject} delivered`) });
       await bus.flush().catch(() => {});

@@ -1,8 +1,8 @@
 // Create → I/O → destroy in the distributed placement: host A (this process) runs the hypervisor,
 // xenstored, a page-server, the guest runtime and the toolstack; host B is `xensim up --nats URL
-// --services page-server,blkback` in its own process, its blkback mapping the guest's pages as
-// page-server replicas. The domain is created from an xl.cfg over the toolstack's HTTP API, its
-// workload's I/O flows through blkback in host B, and destroy leaves nothing behind. With the
+// --services page-server,blkback` in its own process, its blkback mapping the guest's pages over the
+// link between the two page-servers. The domain is created from an xl.cfg over the toolstack's HTTP
+// API, its workload's I/O flows through blkback in host B, and destroy leaves nothing behind. With the
 // credentials of `xensim keys init` (issue 14): gRPC with mutual TLS, NATS nkeys under per-service
 // permissions, the API behind its token — and not one call or subject refused along the way.
 import assert from "node:assert/strict";
@@ -44,7 +44,7 @@ describe("toolstack create → I/O → destroy, blkback in another host process 
           {
             name: "guest",
             entry: serviceEntryPath("guest"),
-            config: { stateDir: join(dir.path, "guest"), remoteBackendsPageServer: "page-server" },
+            config: { stateDir: join(dir.path, "guest") },
           },
           {
             name: "toolstack",

@@ -1,9 +1,10 @@
 // `xensim trace` across host processes: host A (this process: hypervisor, xenstored, page-server,
 // the guest runtime, the toolstack) and host B (`xensim up --services page-server,blkback` in its own
-// process), NATS with the credentials of `xensim keys init` (each service may publish only its own
-// trace subject). One guest write: its ring request, kick and completion come from host A's guest,
-// the store write and the response from host B's blkback, and the trace shows them, with the grant
-// map, in order — and nothing was refused under the permissions.
+// process), joined by the page-servers' link; NATS with the credentials of `xensim keys init` (each
+// service may publish only its own trace subject). One guest write: its ring request, kick and
+// completion come from host A's guest, the store write and the response from host B's blkback, the
+// grant map from host A (where the grant table is: blkback's map travels the link), and the trace
+// shows them in order — and nothing was refused under the permissions.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -50,7 +51,7 @@ describe("xensim trace across host processes (NATS + gRPC)", () => {
           {
             name: "guest",
             entry: serviceEntryPath("guest"),
-            config: { stateDir: join(dir.path, "guest"), remoteBackendsPageServer: "page-server" },
+            config: { stateDir: join(dir.path, "guest") },
           },
           {
             name: "toolstack",

@@ -1,6 +1,6 @@
 // `xensim up` refuses what would run unsafely or not at all (issue 14): a distributed host without
 // credentials, and a guest runtime whose backends are in other host processes with no page-server to
-// publish its writes through (its disks would reach Connected and never complete an I/O).
+// run the data-plane link to them (its disks would reach Connected and never complete an I/O).
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";

@@ -38,7 +38,7 @@ import {
   type BlkbackStoreOpener,
   childLogger,
   NULL_LOGGER,
-} from "./hypervisor.js";
+} from "./environment.js";
 import { BlkbackRing } from "./ring.js";
 import { RingStats } from "./stats.js";
 

@@ -17,7 +17,7 @@ export {
   type BlkbackStoreOpener,
   childLogger,
   NULL_LOGGER,
-} from "./hypervisor.js";
+} from "./environment.js";
 export {
   applyVbdDirectories,
   type LibxlVbdSpec,

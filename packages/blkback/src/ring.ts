@@ -1,7 +1,7 @@
 // One blkif ring (one queue) served against a block store, as Linux's xen_blkif_schedule /
 // __do_block_io_op / dispatch_rw_block_io / xen_blkbk_map / make_response: consume, copy the slot
 // (XSA-155), decode, validate, map the data grants in one batch, submit, answer, unmap, notify only
-// when the ring says so. Requests run concurrently up to the ring size; completions come in any order.
+// when the ring says so (and the data-plane port allows suppression). Requests run concurrently up to the ring size; completions come in any order.
 import {
   BLKIF_RING_ENTRY_BYTES,
   BLKIF_RSP_EOPNOTSUPP,
@@ -38,8 +38,11 @@ import {
 import { type MemView, PAGE_SIZE } from "@xensim/memory";
 import { TRACE_RING, TRACE_STORE, tracer } from "@xensim/trace";
 import { BackRing, RingError } from "@xensim/ring";
-import type { BlkbackClock, BlkbackHypervisor, BlkbackLogger } from "./hypervisor.js";
+import type { BlkbackClock, BlkbackHypervisor, BlkbackLogger } from "./environment.js";
 import { RingStats } from "./stats.js";
+
+/** Requests looked at ahead when a first use of pages maps their grants in one batch. */
+const PREFETCH_REQUESTS = 256;
 
 /** Linux xen_blkif_max_pgrants: persistent grants kept per ring (default 1056). */
 export const DEFAULT_MAX_PERSISTENT_GRANTS = 1056;
@@ -131,6 +134,9 @@ export class BlkbackRing {
   private readonly abi: XenAbi;
   private readonly slot: Uint8Array;
   private readonly req: BlkifRequest = newBlkifRequest();
+  /** Scratch of prefetchGrants (reads slots ahead without consuming them). */
+  private readonly prefetchReq: BlkifRequest = newBlkifRequest();
+  private readonly prefetchSlot: Uint8Array;
   private readonly pool: Pending[] = [];
   private readonly persistentGrants = new Map<number, PersistentGrant>();
   private readonly maxPersistent: number;
@@ -154,6 +160,7 @@ export class BlkbackRing {
     this.maxPersistent = o.maxPersistentGrants ?? DEFAULT_MAX_PERSISTENT_GRANTS;
     const entry = BLKIF_RING_ENTRY_BYTES[o.abi];
     this.slot = new Uint8Array(entry);
+    this.prefetchSlot = new Uint8Array(entry);
     // Attach at the indices on the page (Linux BACK_RING_ATTACH at rsp_prod): a backend taking over
     // a connected frontend answers from where the last one stopped. Throws request_prod_overflow.
     this.ring = BackRing.attach(o.view, entry, { nrPages: o.nrPages });
@@ -235,7 +242,11 @@ export class BlkbackRing {
           this.ring.consumeRequests(1);
           decodeRequest(this.slot, 0, this.abi, this.req);
           // Plain reads/writes on persistently mapped pages need no call: no promise per request.
-          if (!this.startFast(this.req)) await this.start(this.req);
+          if (this.startFast(this.req)) continue;
+          // First use of pages: map the grants of the requests waiting behind this one too, in one
+          // batch (one round trip when the hypervisor is in another host process), then retry.
+          if (this.o.persistent && (await this.prefetchGrants(cons, n)) && this.startFast(this.req)) continue;
+          await this.start(this.req);
         }
       } while (this.again);
     } catch (e) {
@@ -326,6 +337,62 @@ export class BlkbackRing {
       return;
     }
     this.submitMapped(p, req, segs, nseg, toDevice);
+  }
+
+  /**
+   * Maps, as persistent grants and in one batch, the pages of the plain reads and writes from slot
+   * `cons` on (`count` of them published): hints only — every request is read again, validated and
+   * started as usual when it is consumed (a bad ref just fails here). True when something mapped.
+   */
+  private async prefetchGrants(cons: number, count: number): Promise<boolean> {
+    const room = this.maxPersistent - this.persistentGrants.size;
+    if (room <= 0) return false;
+    const want = new Set<number>();
+    const slot = this.prefetchSlot;
+    const req = this.prefetchReq;
+    for (let i = 0; i < Math.min(count, PREFETCH_REQUESTS) && want.size < room; i++) {
+      const idx = (cons + i) >>> 0;
+      if (i === 0) slot.set(this.slot);
+      else this.ring.copyRequest(idx, slot);
+      decodeRequest(slot, 0, this.abi, req);
+      if (req.operation !== BlkifOp.READ && req.operation !== BlkifOp.WRITE) continue;
+      const nseg = Math.min(req.nrSegments, req.segments.length);
+      for (let k = 0; k < nseg && want.size < room; k++) {
+        const g = req.segments[k]!.gref;
+        if (!this.persistentGrants.has(g)) want.add(g);
+      }
+    }
+    if (want.size === 0) return false;
+    const refs = [...want];
+    const m = await this.o.hv.gnttabMapGrantRefs(this.o.frontend, refs, GNTMAP_host_map);
+    let mapped = 0;
+    const extra: number[] = [];
+    for (let c = 0; c < refs.length; c++) {
+      const r = m.results[c];
+      if (r === undefined || r.status !== GNTST_okay) continue;
+      this.stats.grantsMapped++;
+      const ref = refs[c]!;
+      if (
+        m.view === undefined ||
+        this.persistentGrants.has(ref) ||
+        this.persistentGrants.size >= this.maxPersistent
+      ) {
+        extra.push(r.handle);
+        continue;
+      }
+      this.persistentGrants.set(ref, { handle: r.handle, view: m.view.slice(c * PAGE_SIZE, PAGE_SIZE) });
+      mapped++;
+    }
+    // A partial map yields no view: its successes are given back.
+    if (m.view === undefined)
+      for (const r of m.results)
+        if (r.status === GNTST_okay && !extra.includes(r.handle)) extra.push(r.handle);
+    if (extra.length > 0) {
+      await this.o.hv.gnttabUnmap(extra);
+      this.stats.grantsUnmapped += extra.length;
+    }
+    this.stats.persistentGrants = this.persistentGrants.size;
+    return mapped > 0;
   }
 
   /**
@@ -629,7 +696,12 @@ export class BlkbackRing {
     this.respond(p, status);
   }
 
-  /** make_response: write the response at rsp_prod_pvt, push, notify when the ring says so. */
+  /**
+   * make_response: write the response at rsp_prod_pvt, push (the ring marks the slots and the index
+   * written: a frontend in another host process gets them in that order), and kick when the ring
+   * says so — or always, when the port says suppression is not safe (the frontend's rsp_event here
+   * may be stale across hosts).
+   */
   private respond(p: Pending, status: number): void {
     const stats = this.stats;
     if (!this.halted) {
@@ -649,13 +721,10 @@ export class BlkbackRing {
             operation: blkifOpName(p.op),
             status: blkifRspName(status),
           });
-        if (this.o.hv.inProcess !== true) {
-          // Across host processes: pushed by remoteFlush, after the slot went out on its own.
-          this.o.view.markWritten(off, this.ring.entryBytes);
-          this.remoteFlush();
-        } else if (this.ring.pushResponsesAndCheckNotify()) {
+        const hv = this.o.hv;
+        if (this.ring.pushResponsesAndCheckNotify() || !hv.mayElideKick(this.port)) {
           stats.notificationsSent++;
-          this.notify();
+          hv.kick(this.port);
         } else stats.notificationsSuppressed++;
       } catch (e) {
         this.halt(-XenErrno.EIO, `writing a response failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -676,52 +745,5 @@ export class BlkbackRing {
     }
     // A freed slot may unblock requests the ring size held back.
     this.kick();
-  }
-
-  private flushing = false;
-  private flushAgain = false;
-
-  /**
-   * Across host processes the frontend reads a replica of the ring. Written responses (and the data
-   * of reads, marked when they were copied) are published first as a barrier, so no replica applies
-   * rsp_prod before the slots it covers; then rsp_prod is pushed and the frontend kicked on every
-   * push — its rsp_event here may be stale, and the kick carries the fence its receiver waits for.
-   * Responses written while a publish is in flight go in the next round.
-   */
-  private remoteFlush(): void {
-    if (this.flushing) {
-      this.flushAgain = true;
-      return;
-    }
-    this.flushing = true;
-    void (async () => {
-      try {
-        do {
-          this.flushAgain = false;
-          const pushTo = this.ring.rspProdPvt;
-          await this.o.hv.publishWrites?.({ barrier: true });
-          if (this.halted) return;
-          this.ring.pushResponsesUpTo(pushTo);
-          this.stats.notificationsSent++;
-          this.notify();
-        } while (this.flushAgain && !this.halted);
-      } catch (e) {
-        this.halt(
-          -XenErrno.EIO,
-          `publishing responses failed: ${e instanceof Error ? e.message : String(e)}`,
-        );
-      } finally {
-        this.flushing = false;
-      }
-    })();
-  }
-
-  private notify(): void {
-    const hv = this.o.hv;
-    if (hv.inProcess === true && hv.evtchnNotify) {
-      hv.evtchnNotify(this.port);
-      return;
-    }
-    hv.evtchnSend(this.port).catch((e: unknown) => this.o.log.warn({ err: e }, "evtchn send failed"));
   }
 }

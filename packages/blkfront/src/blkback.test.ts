@@ -10,7 +10,7 @@ import type { BlkbackConfig, BlkfrontConfig } from "@xensim/blkif";
 import { MemoryStore } from "@xensim/blkstore";
 import { GrantRefPool } from "@xensim/xenbus";
 import { Blkfront } from "./blkfront.js";
-import { DEFAULT_GRANT_REFS, physmapMemory, PortDispatcher } from "./hypervisor.js";
+import { DEFAULT_GRANT_REFS, physmapMemory, PortDispatcher } from "./environment.js";
 import { EngineHub, TestHost, TestXc } from "./testing/host.js";
 import { pattern } from "./testing/rig.js";
 

@@ -1,15 +1,14 @@
 // The blkfront driver core (Linux drivers/block/xen-blkfront.c, rewritten over injected
-// interfaces): runs the blkif frontend reducer of @xensim/blkif and executes its effects; grants
-// ring pages and allocates event channels per queue; keeps a shadow table of in-flight requests per
-// ring; bounces data through a pool of its own granted pages (persistent grants: granted once and
-// reused; otherwise granted per request and ended after the response); validates every response
-// (a misbehaving backend is fatal for the device); re-issues what had no response after a backend
-// reconnect (blkif_recover). A connected Blkfront is a BlockStore.
+// interfaces): runs the blkif frontend reducer of @xensim/blkif and executes its effects, and
+// moves I/O: splits it into ring requests, builds them into the rings and completes them from the
+// responses. Beside it: grants.ts (ring and data grants, the bounce pool, deferred grant ends),
+// shadow.ts (the queues' shadow tables and blkif_recover), responses.ts (response checks: a
+// misbehaving backend is fatal for the device), lifecycle.ts (connecting / connected / draining /
+// closing / failed / closed). A connected Blkfront is a BlockStore.
 import {
   BLKIF_MAX_SEGMENTS_PER_REQUEST,
   BLKIF_RING_ENTRY_BYTES,
   BLKIF_RSP_EOPNOTSUPP,
-  BLKIF_RSP_OKAY,
   BLKIF_SEGS_PER_INDIRECT_FRAME,
   BlkifOp,
   VDISK_READONLY,
@@ -59,9 +58,9 @@ import {
   type BlkfrontLogger,
   DEFAULT_GRANT_REFS,
   type GuestMemory,
-  grantFramesFor,
   NULL_LOGGER,
-} from "./hypervisor.js";
+} from "./environment.js";
+import { BlkfrontGrants, type BlkfrontTimer } from "./grants.js";
 import {
   PAGE_BYTES,
   pagesFor,
@@ -72,6 +71,11 @@ import {
   SECTORS_PER_PAGE,
   splitRange,
 } from "./io.js";
+import { acceptsIo, BlkfrontLifecycle, issuesIo, survivesDisconnect } from "./lifecycle.js";
+import { type BlkfrontFeatures, dropUnsupported, matchResponse, responseErrno } from "./responses.js";
+import { type DataPage, RingQueue, recoverInFlight } from "./shadow.js";
+
+export type { BlkfrontTimer } from "./grants.js";
 
 export interface BlkfrontOptions {
   /** The guest's xenstore connection. */
@@ -106,12 +110,6 @@ export interface BlkfrontOptions {
   readonly deferredRetryMs?: number;
   /** With a timer: how long close() waits for the backend to follow to Closed (default 10000 ms). */
   readonly closeTimeoutMs?: number;
-}
-
-/** setTimeout / clearTimeout (the globals satisfy it). */
-export interface BlkfrontTimer {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
 }
 
 export type BlkfrontNotice =
@@ -151,51 +149,6 @@ export interface BlkfrontStats {
   grantsDeferred: number;
   /** Grants made for data pages (persistent: once per page; else once per segment). */
   dataGrants: number;
-}
-
-interface DataPage {
-  readonly gfn: number;
-  readonly view: MemView;
-  readonly off: number;
-  /** The grant ref while granted, else -1. */
-  ref: number;
-}
-
-interface Shadow {
-  readonly piece: Piece;
-  readonly pages: DataPage[];
-  readonly nData: number;
-  /** The operation the response must carry. */
-  readonly rspOp: number;
-}
-
-/** One queue: its ring, event channel, shadow table and bounce pool. */
-class RingQueue {
-  readonly shadow: (Shadow | undefined)[];
-  readonly freeIds: number[] = [];
-  readonly pool: DataPage[] = [];
-  /** Bounce pages this ring owns (for the pool cap). */
-  pageCount = 0;
-  /** Pages of requests abandoned at a disconnect (the backend may still hold them). */
-  readonly retired: DataPage[] = [];
-  dead = false;
-  freed = false;
-  inFlight = 0;
-  unbind: () => void = () => {};
-  readonly rspBuf: Uint8Array;
-
-  constructor(
-    readonly index: number,
-    readonly front: FrontRing,
-    readonly gfns: readonly number[],
-    readonly refs: readonly number[],
-    readonly evtchn: number,
-    entryBytes: number,
-  ) {
-    this.shadow = new Array<Shadow | undefined>(front.size).fill(undefined);
-    for (let i = front.size - 1; i >= 0; i--) this.freeIds.push(i);
-    this.rspBuf = new Uint8Array(entryBytes);
-  }
 }
 
 const OPS: Record<PieceOp, number> = {
@@ -258,67 +211,67 @@ export class Blkfront implements BlockStore {
   private readonly hv: BlkfrontHypervisor;
   private readonly memory: GuestMemory;
   private readonly events: BlkfrontEvents;
-  private readonly refs: GrantRefAllocator;
+  private readonly grants: BlkfrontGrants;
   private readonly config: BlkfrontConfig;
   private readonly entryBytes: number;
   private readonly log: BlkfrontLogger;
   private readonly maxQueued: number;
-  private readonly maxPoolPages: number;
-  private readonly poolBatch: number;
   private readonly autoReconnect: boolean;
   private readonly handle: number;
 
-  private hs: BlkfrontState;
+  /** The reducer's state: the bus-visible XenbusState, the private phase, what was negotiated. */
+  private handshakeState: BlkfrontState;
+  private life = BlkfrontLifecycle.Connecting;
   private chain: Promise<unknown> = Promise.resolve();
   private rings: RingQueue[] = [];
   private disk: BlkfrontDisk | undefined;
   private currentInfo: BlockStoreInfo = EMPTY_INFO;
-  /** Flush / barrier / discard still usable (an EOPNOTSUPP answer turns one off, as Linux). */
-  private feat = { flush: false, barrier: false, discard: false };
-  private connected = false;
-  private failed = false;
-  private closing = false;
-  private closedFlag = false;
+  private features: BlkfrontFeatures = { flush: false, barrier: false, discard: false };
+  /** Ring requests waiting for a ring slot, bounce pages or a connection. */
   private readonly queue: Piece[] = [];
   private seq = 0;
-  private rr = 0;
+  /** Where the next search for the emptiest ring starts (round robin among equals). */
+  private nextRing = 0;
   private pumping = false;
   private pumpAgain = false;
-  private notifySync = true;
-  private grantFrames = 1;
   private readonly req = newBlkifRequest();
   private readonly rsp = newBlkifResponse();
-  private readonly indSegs = newSegments(8 * BLKIF_SEGS_PER_INDIRECT_FRAME);
+  private readonly indirectSegments = newSegments(8 * BLKIF_SEGS_PER_INDIRECT_FRAME);
   private readonly listeners = new Set<(n: BlkfrontNotice) => void>();
   private idleWaiters: (() => void)[] = [];
   private stateWaiters: (() => void)[] = [];
   private readonly timer: BlkfrontTimer | undefined;
-  private readonly retryMs: number;
   private readonly closeTimeoutMs: number;
-  private deferred: { refs: number[]; gfns: readonly number[] }[] = [];
-  private retryHandle: unknown;
-  private retryArmed = false;
 
   private constructor(dev: XenbusDevice<MemView>, opts: BlkfrontOptions) {
     this.dev = dev;
     this.hv = opts.hypervisor;
     this.memory = opts.memory;
     this.events = opts.events;
-    this.refs = opts.grantRefs ?? new GrantRefPool(DEFAULT_GRANT_REFS);
     this.config = Object.freeze({ ...BLKFRONT_DEFAULT_CONFIG, ...opts.config });
     this.entryBytes = BLKIF_RING_ENTRY_BYTES[this.config.abi];
     this.log = opts.log ?? NULL_LOGGER;
     this.maxQueued = opts.maxQueued ?? 4096;
     const largest = Math.max(this.config.maxIndirectSegments, BLKIF_MAX_SEGMENTS_PER_REQUEST) + 8;
-    this.maxPoolPages = Math.max(opts.maxDataPagesPerRing ?? 1024, largest);
-    this.poolBatch = opts.poolBatch ?? 32;
     this.autoReconnect = opts.autoReconnect ?? true;
     this.timer = opts.timer;
-    this.retryMs = opts.deferredRetryMs ?? 1000;
+    this.grants = new BlkfrontGrants({
+      hypervisor: this.hv,
+      memory: this.memory,
+      refs: opts.grantRefs ?? new GrantRefPool(DEFAULT_GRANT_REFS),
+      self: dev.self,
+      backend: () => dev.otherendId,
+      stats: this.stats,
+      log: this.log,
+      timer: opts.timer,
+      retryMs: opts.deferredRetryMs ?? 1000,
+      maxPoolPages: Math.max(opts.maxDataPagesPerRing ?? 1024, largest),
+      poolBatch: opts.poolBatch ?? 32,
+    });
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
     const h = Number.parseInt(dev.devid, 10);
     this.handle = Number.isFinite(h) ? h & 0xffff : 0;
-    this.hs = {
+    this.handshakeState = {
       state: XenbusState.Initialising,
       phase: "idle",
       config: this.config,
@@ -370,18 +323,23 @@ export class Blkfront implements BlockStore {
 
   /** The bus-visible state, the private phase, and what was negotiated. */
   get handshake(): BlkfrontState {
-    return this.hs;
+    return this.handshakeState;
   }
 
   get isConnected(): boolean {
-    return this.connected;
+    return issuesIo(this.life);
+  }
+
+  /** Connecting, connected, draining (closing with I/O in flight), closing, failed or closed. */
+  get lifecycle(): BlkfrontLifecycle {
+    return this.life;
   }
 
   /** Number of rings (queues) and their size in slots, while connected. */
   get ringInfo(): { queues: number; pages: number; slots: number } {
     return {
       queues: this.rings.length,
-      pages: 2 ** this.hs.ringPageOrder,
+      pages: 2 ** this.handshakeState.ringPageOrder,
       slots: this.rings[0]?.front.size ?? 0,
     };
   }
@@ -398,9 +356,9 @@ export class Blkfront implements BlockStore {
 
   /** Resolves with the info once connected (at once if connected). Rejects if the device fails. */
   whenConnected(): Promise<BlockStoreInfo> {
-    if (this.connected) return Promise.resolve(this.currentInfo);
-    if (this.failed || this.closing || this.closedFlag)
-      return Promise.reject(new Error(this.failed ? "device failed" : "closed"));
+    if (this.life === BlkfrontLifecycle.Connected) return Promise.resolve(this.currentInfo);
+    if (this.life !== BlkfrontLifecycle.Connecting)
+      return Promise.reject(new Error(this.life === BlkfrontLifecycle.Failed ? "device failed" : "closed"));
     return new Promise((resolve, reject) => {
       const off = this.subscribe((n) => {
         if (n.kind === "connected") {
@@ -415,7 +373,7 @@ export class Blkfront implements BlockStore {
   }
 
   submit(io: BlockIo, done: (status: BlockIoStatus) => void): void {
-    if (this.closing || this.failed) return done(-XenErrno.EIO);
+    if (!acceptsIo(this.life)) return done(-XenErrno.EIO);
     if (!Object.hasOwn(OPS, io.op)) return done(-XenErrno.EINVAL);
     const rw = io.op === "read" || io.op === "write";
     if (
@@ -431,7 +389,7 @@ export class Blkfront implements BlockStore {
       if (bytes !== io.nrSectors * SECTOR_BYTES) return done(-XenErrno.EINVAL);
       if (io.nrSectors === 0 && !(io.op === "write" && io.fua)) return done(0);
     }
-    if (this.connected) {
+    if (this.life === BlkfrontLifecycle.Connected) {
       if (io.op !== "flush" && io.sector + io.nrSectors > this.currentInfo.sectors)
         return done(-XenErrno.EIO);
       if (this.currentInfo.readonly && (io.op === "write" || io.op === "discard"))
@@ -471,22 +429,30 @@ export class Blkfront implements BlockStore {
    * device (Closing → Closed once the backend follows) and stops watching. Further submits fail.
    */
   async close(): Promise<void> {
-    if (this.closedFlag) return;
-    this.closing = true;
-    if (this.connected && !this.failed) await this.idle();
+    if (this.life === BlkfrontLifecycle.Closed) return;
+    if (this.life === BlkfrontLifecycle.Connected) {
+      this.life = BlkfrontLifecycle.Draining;
+      await this.idle();
+    }
+    if (this.life === BlkfrontLifecycle.Draining || this.life === BlkfrontLifecycle.Connecting)
+      this.life = BlkfrontLifecycle.Closing;
     this.failQueued(-XenErrno.EIO);
     await this.run(() => this.step({ kind: "closeRequested" }));
-    const closed = this.until(() => this.hs.state === XenbusState.Closed && this.hs.rings === undefined);
+    const closed = this.until(
+      () => this.handshakeState.state === XenbusState.Closed && this.handshakeState.rings === undefined,
+    );
     if (await this.withTimeout(closed, this.closeTimeoutMs)) {
       // The backend never followed: give the rings up ourselves (grants it maps are deferred).
-      this.log.warn({ backendState: this.hs.backendState }, "backend did not close: freeing the rings");
+      this.log.warn(
+        { backendState: this.handshakeState.backendState },
+        "backend did not close: freeing the rings",
+      );
       await this.run(() => this.freeRings());
     }
     await this.run(async () => {});
     await this.dev.close();
-    this.closedFlag = true;
-    if (this.retryArmed && this.timer) this.timer.clearTimeout(this.retryHandle);
-    this.retryArmed = false;
+    this.life = BlkfrontLifecycle.Closed;
+    this.grants.stop();
     this.notice({ kind: "closed" });
   }
 
@@ -539,21 +505,21 @@ export class Blkfront implements BlockStore {
    * again (which only re-reads `sectors`).
    */
   private async backendChanged(state: XenbusState): Promise<void> {
-    if (this.closedFlag) return;
+    if (this.life === BlkfrontLifecycle.Closed) return;
     const keys = await this.readBackendKeys();
     await this.step({ kind: "backendChanged", state, keys });
-    if (this.closing || this.failed || !this.autoReconnect) return;
-    const b = this.hs.backendState;
+    if (!survivesDisconnect(this.life) || !this.autoReconnect) return;
+    const b = this.handshakeState.backendState;
     const back = b === XenbusState.Closed || b === XenbusState.InitWait || b === XenbusState.Initialising;
-    if (this.hs.state === XenbusState.Closed && back) {
+    if (this.handshakeState.state === XenbusState.Closed && back) {
       this.log.info({ backendState: b }, "backend went away: reconnecting");
       await this.step({ kind: "reconnectRequested" });
     }
   }
 
   private async step(ev: BlkfrontEvent): Promise<void> {
-    const r = blkfrontReduce(this.hs, ev);
-    this.hs = r.state;
+    const r = blkfrontReduce(this.handshakeState, ev);
+    this.handshakeState = r.state;
     for (const e of r.effects) await this.execute(e);
     this.wakeState();
   }
@@ -603,52 +569,21 @@ export class Blkfront implements BlockStore {
     }
   }
 
-  private async grant(ref: number, gfn: number, readonly: boolean): Promise<number> {
-    const need = grantFramesFor(ref);
-    if (need > this.grantFrames && this.hv.gnttabSetupTable) {
-      const r = await this.hv.gnttabSetupTable(this.dev.self, need);
-      if (r.status === 0) this.grantFrames = need;
-    }
-    return this.hv.gnttabGrantAccess(ref, this.dev.otherendId, gfn, readonly);
-  }
-
   /** The grantRings effect: pages, grants and an event channel per queue, then ringsGranted. */
   private async grantRings(nrQueues: number, nrPages: number): Promise<void> {
     const made: RingQueue[] = [];
     let fail: { err: number; msg: string } | undefined;
-    for (let q = 0; q < nrQueues && !fail; q++) {
-      const pages = await this.memory.allocPages(nrPages, true);
-      if (typeof pages === "number") {
-        fail = { err: -pages, msg: `allocating ${nrPages} ring pages` };
+    for (let q = 0; q < nrQueues; q++) {
+      const granted = await this.grants.grantRingPages(nrPages);
+      if (!granted.ok) {
+        fail = granted;
         break;
       }
-      zeroPages(pages.view, 0, nrPages); // XSA-403: nothing of the pages' earlier use is shared
-      const refs = this.refs.alloc(nrPages);
-      if (!refs) {
-        this.memory.freePages(pages.gfns);
-        fail = { err: XenErrno.ENOSPC, msg: "no grant references for the ring" };
-        break;
-      }
-      let granted = 0;
-      for (; granted < nrPages; granted++) {
-        const rc = await this.grant(refs[granted]!, pages.gfns[granted]!, false);
-        if (rc !== 0) {
-          fail = { err: -rc, msg: "granting access to ring page" };
-          break;
-        }
-      }
-      if (fail) {
-        for (let i = 0; i < granted; i++) await this.hv.gnttabEndAccess(refs[i]!);
-        this.refs.free(refs);
-        this.memory.freePages(pages.gfns);
-        break;
-      }
+      const { pages, refs } = granted;
       const front = FrontRing.init(pages.view, this.entryBytes, { nrPages });
       const ev = await this.hv.evtchnAllocUnbound(this.dev.self, this.dev.otherendId);
       if (ev.rc !== 0) {
-        for (const r of refs) await this.hv.gnttabEndAccess(r);
-        this.refs.free(refs);
-        this.memory.freePages(pages.gfns);
+        await this.grants.dropRingPages(refs, pages.gfns);
         fail = { err: -ev.rc, msg: "allocating event channel" };
         break;
       }
@@ -656,13 +591,12 @@ export class Blkfront implements BlockStore {
       ring.unbind = this.events.on(ev.port, () => this.ringEvent(ring));
       made.push(ring);
     }
+    this.rings = made;
     if (fail) {
-      this.rings = made;
       await this.freeRings();
       await this.step({ kind: "ringsGrantFailed", err: fail.err, msg: fail.msg });
       return;
     }
-    this.rings = made;
     const queues: BlkifQueueRing[] = made.map((r) => ({ refs: r.refs, evtchn: r.evtchn }));
     await this.step({ kind: "ringsGranted", queues });
   }
@@ -675,103 +609,33 @@ export class Blkfront implements BlockStore {
   private async freeRings(): Promise<void> {
     const rings = this.rings;
     this.rings = [];
-    const held: { ring: RingQueue; pages: DataPage[] }[] = [];
-    for (const ring of rings) {
-      ring.dead = true;
-      ring.freed = true;
+    const held = rings.map((ring) => {
       ring.unbind();
-      const pages = ring.pool.splice(0);
-      pages.push(...ring.retired.splice(0));
-      for (const sh of ring.shadow) if (sh) pages.push(...sh.pages);
-      ring.shadow.fill(undefined);
-      held.push({ ring, pages });
-    }
+      return { ring, pages: ring.takeAllPages() };
+    });
     for (const { ring, pages } of held) {
       const rc = await this.hv.evtchnClose(ring.evtchn);
       if (rc !== 0) await this.dev.devError(rc, "freeing event channel %u", ring.evtchn);
-      const reusable: number[] = [];
-      for (const p of pages) if (await this.endGrant(p)) reusable.push(p.gfn);
-      ring.pageCount -= pages.length;
-      if (reusable.length > 0) this.memory.freePages(reusable);
-      const ended: number[] = [];
-      const busy: number[] = [];
-      for (const r of ring.refs) {
-        if (await this.hv.gnttabEndAccess(r)) ended.push(r);
-        else {
-          busy.push(r);
-          this.stats.grantsLeaked++;
-        }
-      }
-      this.refs.free(ended);
-      if (busy.length === 0) this.memory.freePages(ring.gfns);
-      else this.defer(busy, ring.gfns);
+      await this.grants.releaseRing(ring, pages);
     }
   }
 
-  /** Keeps refs the backend still maps (and the pages behind them) until they can be ended. */
-  private defer(refs: number[], gfns: readonly number[]): void {
-    this.deferred.push({ refs, gfns });
-    this.stats.grantsDeferred += refs.length;
-    this.log.warn({ refs }, "grant still in use by the backend: deferring its end");
-    this.armRetry();
-  }
-
-  private armRetry(): void {
-    if (!this.timer || this.retryArmed || this.deferred.length === 0 || this.closedFlag) return;
-    this.retryArmed = true;
-    this.retryHandle = this.timer.setTimeout(() => {
-      this.retryArmed = false;
-      void this.retryDeferred();
-    }, this.retryMs);
-  }
-
-  /** One retry round over the deferred grants (also callable by hand). */
-  async retryDeferred(): Promise<void> {
-    const list = this.deferred;
-    this.deferred = [];
-    for (const d of list) {
-      const still: number[] = [];
-      for (const r of d.refs) {
-        if (await this.hv.gnttabEndAccess(r)) {
-          this.refs.free([r]);
-          this.stats.grantsDeferred--;
-        } else still.push(r);
-      }
-      if (still.length === 0) this.memory.freePages(d.gfns);
-      else this.deferred.push({ refs: still, gfns: d.gfns });
-    }
-    this.armRetry();
-  }
-
-  /**
-   * Ends a data page's grant. False while the backend still maps it: the page then belongs to the
-   * deferred list (never reused; given back to the guest once the end succeeds).
-   */
-  private async endGrant(p: DataPage): Promise<boolean> {
-    const ref = p.ref;
-    if (ref < 0) return true;
-    if (!(await this.hv.gnttabEndAccess(ref))) {
-      this.stats.grantsLeaked++;
-      p.ref = -1;
-      this.defer([ref], [p.gfn]);
-      return false;
-    }
-    p.ref = -1;
-    this.refs.free([ref]);
-    return true;
+  /** One retry round over the grant ends deferred because the backend still mapped them. */
+  retryDeferred(): Promise<void> {
+    return this.grants.retryDeferred();
   }
 
   private onConnected(disk: BlkfrontDisk): void {
     this.disk = disk;
-    this.feat = { flush: disk.flush, barrier: disk.barrier, discard: disk.discard };
+    this.features = { flush: disk.flush, barrier: disk.barrier, discard: disk.discard };
     this.currentInfo = blockStoreInfo(disk);
-    this.connected = true;
+    if (this.life === BlkfrontLifecycle.Connecting) this.life = BlkfrontLifecycle.Connected;
     this.stats.connects++;
     this.log.info(
       {
         sectors: disk.sectors,
         queues: this.rings.length,
-        ringPages: 2 ** this.hs.ringPageOrder,
+        ringPages: 2 ** this.handshakeState.ringPageOrder,
         persistent: disk.persistent,
         indirect: disk.maxIndirectSegments,
       },
@@ -786,30 +650,19 @@ export class Blkfront implements BlockStore {
    * goes back to the head of the queue in submission order, to be issued again on the next rings.
    */
   private onDisconnected(): void {
-    this.connected = false;
-    const recovered: Piece[] = [];
-    for (const ring of this.rings) {
-      if (!ring.dead) this.drain(ring);
-      ring.dead = true;
-      for (let id = 0; id < ring.shadow.length; id++) {
-        const sh = ring.shadow[id];
-        if (!sh) continue;
-        ring.shadow[id] = undefined;
-        ring.retired.push(...sh.pages);
-        recovered.push(sh.piece);
-      }
-      this.stats.inFlight -= ring.inFlight;
-      ring.inFlight = 0;
-    }
-    recovered.sort((a, b) => a.seq - b.seq);
-    if (this.failed || this.closing) {
-      for (const p of recovered) this.pieceDone(p, -XenErrno.EIO);
-    } else {
-      this.stats.reissued += recovered.length;
-      this.queue.unshift(...recovered);
+    if (this.life === BlkfrontLifecycle.Connected) this.life = BlkfrontLifecycle.Connecting;
+    else if (this.life === BlkfrontLifecycle.Draining) this.life = BlkfrontLifecycle.Closing;
+    for (const ring of this.rings) if (!ring.dead) this.drain(ring);
+    const { pieces, inFlight } = recoverInFlight(this.rings);
+    this.stats.inFlight -= inFlight;
+    if (survivesDisconnect(this.life)) {
+      this.stats.reissued += pieces.length;
+      this.queue.unshift(...pieces);
       this.stats.queued = this.queue.length;
+    } else {
+      for (const p of pieces) this.pieceDone(p, -XenErrno.EIO);
+      this.failQueued(-XenErrno.EIO);
     }
-    if (this.failed || this.closing) this.failQueued(-XenErrno.EIO);
     this.notice({ kind: "disconnected" });
     this.checkIdle();
   }
@@ -829,7 +682,7 @@ export class Blkfront implements BlockStore {
     let bestFree = 0;
     const n = this.rings.length;
     for (let k = 0; k < n; k++) {
-      const r = this.rings[(this.rr + k) % n]!;
+      const r = this.rings[(this.nextRing + k) % n]!;
       if (r.dead || r.freeIds.length === 0) continue;
       const free = r.front.freeRequests();
       if (free > bestFree) {
@@ -837,7 +690,7 @@ export class Blkfront implements BlockStore {
         bestFree = free;
       }
     }
-    if (best) this.rr = (best.index + 1) % n;
+    if (best) this.nextRing = (best.index + 1) % n;
     return best;
   }
 
@@ -862,13 +715,13 @@ export class Blkfront implements BlockStore {
 
   private async pumpOnce(): Promise<void> {
     const touched = new Set<RingQueue>();
-    while (this.queue.length > 0 && this.connected && !this.failed) {
+    while (this.queue.length > 0 && issuesIo(this.life)) {
       const piece = this.queue[0]!;
       const info = this.currentInfo;
       // Answers that need no ring.
       let now: number | undefined;
-      if (piece.op === "flush" && !this.feat.flush && !this.feat.barrier) now = 0;
-      else if (piece.op === "discard" && !this.feat.discard) now = -XenErrno.EOPNOTSUPP;
+      if (piece.op === "flush" && !this.features.flush && !this.features.barrier) now = 0;
+      else if (piece.op === "discard" && !this.features.discard) now = -XenErrno.EOPNOTSUPP;
       else if (piece.op !== "flush" && piece.sector + piece.nrSectors > info.sectors) now = -XenErrno.EIO;
       else if (info.readonly && (piece.op === "write" || piece.op === "discard")) now = -XenErrno.EROFS;
       if (now !== undefined) {
@@ -900,14 +753,19 @@ export class Blkfront implements BlockStore {
       const nInd = nData > BLKIF_MAX_SEGMENTS_PER_REQUEST ? indirectPages(nData) : 0;
       const want = nData + nInd;
       if (ring.pool.length < want) {
-        if (!(await this.growPool(ring, want))) break;
+        if (!(await this.grants.growPool(ring, want))) break;
         continue;
       }
       const pages = ring.pool.splice(ring.pool.length - want, want);
       const persistent = this.disk?.persistent === true;
       if (want > 0 && pages.some((p) => p.ref < 0)) {
-        const ok = await this.grantData(pages, persistent ? false : piece.op === "write", nData);
-        if (!ok || ring.dead || this.queue[0] !== piece || !this.connected) {
+        const ok = await this.grants.grantData(
+          pages,
+          persistent ? false : piece.op === "write",
+          nData,
+          persistent,
+        );
+        if (!ok || ring.dead || this.queue[0] !== piece || !issuesIo(this.life)) {
           void this.releasePages(ring, pages, persistent);
           if (!ok) break;
           continue;
@@ -917,82 +775,17 @@ export class Blkfront implements BlockStore {
       this.issue(ring, piece, pages, nData);
       touched.add(ring);
       if (ring.front.full() || ring.freeIds.length === 0) {
-        await this.push(ring);
+        this.push(ring);
         touched.delete(ring);
       }
     }
-    for (const ring of touched) if (!ring.dead) await this.push(ring);
+    for (const ring of touched) if (!ring.dead) this.push(ring);
     this.checkIdle();
   }
 
-  private async growPool(ring: RingQueue, want: number): Promise<boolean> {
-    const room = this.maxPoolPages - ring.pageCount;
-    const need = want - ring.pool.length;
-    if (room < need) return false;
-    const n = Math.min(room, Math.max(need, this.poolBatch));
-    const got = await this.memory.allocPages(n, false);
-    if (typeof got === "number") {
-      this.log.warn({ rc: got, pages: n }, "bounce pool cannot grow");
-      return false;
-    }
-    // XSA-403: a page joins the bounce pool zeroed — what the guest kept in it before (another
-    // disk's data, another driver's) never reaches this backend. Once per page, not per I/O: what
-    // the pool holds afterwards came from this backend's own disk.
-    zeroPages(got.view, 0, got.gfns.length);
-    for (let i = 0; i < got.gfns.length; i++) {
-      const p: DataPage = { gfn: got.gfns[i]!, view: got.view, off: i * PAGE_BYTES, ref: -1 };
-      if (ring.freed) {
-        this.memory.freePages([p.gfn]);
-        continue;
-      }
-      ring.pageCount++;
-      ring.pool.push(p);
-    }
-    return !ring.freed;
-  }
-
-  /** Grants the pages not granted yet; the first `nData` get `dataReadonly`, indirect pages readonly unless persistent. */
-  private async grantData(pages: DataPage[], dataReadonly: boolean, nData: number): Promise<boolean> {
-    const persistent = this.disk?.persistent === true;
-    for (let i = 0; i < pages.length; i++) {
-      const p = pages[i]!;
-      if (p.ref >= 0) continue;
-      const got = this.refs.alloc(1);
-      if (!got) {
-        this.log.warn({}, "out of grant references");
-        return false;
-      }
-      const ro = i < nData ? dataReadonly : !persistent;
-      const rc = await this.grant(got[0]!, p.gfn, ro);
-      if (rc !== 0) {
-        this.refs.free(got);
-        this.log.warn({ rc }, "granting a data page failed");
-        return false;
-      }
-      p.ref = got[0]!;
-      this.stats.dataGrants++;
-    }
-    return true;
-  }
-
-  /**
-   * Back to the pool: persistent grants stay; others are ended first. A page still mapped is leaked
-   * (never reused). Once the ring is freed, pages go back to the guest instead.
-   */
+  /** A finished request's pages back to the ring's pool (see BlkfrontGrants.releasePages); then issue more. */
   private async releasePages(ring: RingQueue, pages: DataPage[], persistent: boolean): Promise<void> {
-    if (persistent && !ring.freed) {
-      for (const p of pages) ring.pool.push(p);
-      return;
-    }
-    for (const p of pages) {
-      const ok = await this.endGrant(p);
-      if (ring.freed) {
-        ring.pageCount--;
-        if (ok) this.memory.freePages([p.gfn]);
-      } else if (ok) ring.pool.push(p);
-      else ring.pageCount--;
-    }
-    if (!ring.freed && this.queue.length > 0) void this.pump();
+    if ((await this.grants.releasePages(ring, pages, persistent)) && this.queue.length > 0) void this.pump();
   }
 
   /** Builds the request for `piece` into the ring's next slot and records it in the shadow table. */
@@ -1013,7 +806,7 @@ export class Blkfront implements BlockStore {
     let rspOp: number;
     switch (piece.op) {
       case "flush":
-        req.operation = this.feat.flush ? BlkifOp.FLUSH_DISKCACHE : BlkifOp.WRITE_BARRIER;
+        req.operation = this.features.flush ? BlkifOp.FLUSH_DISKCACHE : BlkifOp.WRITE_BARRIER;
         req.nrSegments = 0;
         rspOp = req.operation;
         break;
@@ -1028,7 +821,7 @@ export class Blkfront implements BlockStore {
       default: {
         const op = OPS[piece.op];
         const indirect = nData > BLKIF_MAX_SEGMENTS_PER_REQUEST;
-        const segs = indirect ? this.indSegs : req.segments;
+        const segs = indirect ? this.indirectSegments : req.segments;
         for (let i = 0; i < nData; i++) {
           const p = pages[i]!;
           const sectors = Math.min(SECTORS_PER_PAGE, piece.nrSectors - i * SECTORS_PER_PAGE);
@@ -1065,8 +858,7 @@ export class Blkfront implements BlockStore {
     const off = ring.front.nextRequest();
     encodeRequest(ring.front.view, off, this.config.abi, req);
     if (tracer.mask & TRACE_RING) this.traceRequest(ring, req, nData);
-    ring.shadow[id] = { piece, pages, nData, rspOp };
-    ring.inFlight++;
+    ring.track(id, { piece, pages, nData, rspOp });
     this.stats.inFlight++;
     this.stats.requests++;
   }
@@ -1074,7 +866,7 @@ export class Blkfront implements BlockStore {
   /** The trace of a request written to its slot (before req_prod moves). */
   private traceRequest(ring: RingQueue, req: BlkifRequest, nData: number): void {
     const indirect = req.operation === BlkifOp.INDIRECT;
-    const segs = indirect ? this.indSegs : req.segments;
+    const segs = indirect ? this.indirectSegments : req.segments;
     const grefs: number[] = [];
     for (let i = 0; i < Math.min(nData, segs.length); i++) grefs.push(segs[i]!.gref);
     tracer.emit({
@@ -1096,37 +888,25 @@ export class Blkfront implements BlockStore {
     });
   }
 
-  /** Publishes the ring's new requests; kicks the backend only when the ring says so. */
-  private async push(ring: RingQueue): Promise<void> {
-    // Across host processes the backend reads a replica of our pages: the request slots and their
-    // data go out in batches before the one carrying req_prod, so a replica being applied never
-    // shows the index before what it covers. (In one host process publishWrites does nothing.)
-    const publish = this.hv.publishesWrites !== false && this.hv.publishWrites !== undefined;
-    if (publish) await this.hv.publishWrites!({ barrier: true });
+  /**
+   * Pushes the ring's new requests (their slots and data were marked written as they were built, so
+   * a backend in another host process gets them before the index) and kicks the backend when the
+   * ring says so — or always, when the port says suppression is not safe (the backend is in another
+   * host process).
+   */
+  private push(ring: RingQueue): void {
     const notify = ring.front.pushRequestsAndCheckNotify();
-    // Writes that went to a replica in another host process (publishWrites returned a fence): the
-    // backend's req_event here may be stale (its final check ran on its replica, which may not have
-    // had these requests yet), so suppressing the kick could leave it asleep on work. Kick always.
-    const published = publish ? await this.hv.publishWrites!() : undefined;
-    if (!notify && published === undefined) {
+    if (!notify && this.hv.mayElideKick(ring.evtchn)) {
       this.stats.notificationsSuppressed++;
       return;
     }
     this.stats.notificationsSent++;
-    if (this.notifySync && this.hv.evtchnNotify) {
-      try {
-        this.hv.evtchnNotify(ring.evtchn);
-        return;
-      } catch {
-        this.notifySync = false; // remote placement: only the call works
-      }
-    }
-    await this.hv.evtchnSend(ring.evtchn);
+    this.hv.kick(ring.evtchn);
   }
 
   /** The ring's event: consume every response (blkif_interrupt), then the final check. */
   private ringEvent(ring: RingQueue): void {
-    if (ring.dead || this.failed) return;
+    if (ring.dead || this.life === BlkfrontLifecycle.Failed) return;
     let completed = false;
     try {
       for (;;) {
@@ -1183,12 +963,8 @@ export class Blkfront implements BlockStore {
     const idx = f.rspCons;
     f.copyResponse(idx, ring.rspBuf);
     const rsp = decodeResponse(ring.rspBuf, 0, this.config.abi, this.rsp);
-    const id = rsp.idLo;
-    if (rsp.idHi !== 0 || id >= f.size) return `response ${idx} carries unknown id ${rsp.idHi * U32 + id}`;
-    const sh = ring.shadow[id];
-    if (!sh) return `response ${idx} for id ${id}, which is not in flight (duplicate)`;
-    if (rsp.operation !== sh.rspOp)
-      return `response ${idx} for id ${id} has operation ${rsp.operation}, request had ${sh.rspOp}`;
+    const sh = matchResponse(rsp, ring.shadow, idx);
+    if (typeof sh === "string") return sh;
     f.consumeResponses(1);
     this.stats.responses++;
     if (tracer.mask & TRACE_RING)
@@ -1199,29 +975,15 @@ export class Blkfront implements BlockStore {
         peer: this.dev.otherendId,
         device: `vbd/${this.dev.self}/${this.dev.devid}`,
         ringIdx: idx,
-        id,
+        id: rsp.idLo,
         operation: blkifOpName(rsp.operation),
         status: blkifRspName(rsp.status),
       });
-    this.completeShadow(ring, id, sh, rsp.status);
-    return undefined;
-  }
-
-  private completeShadow(ring: RingQueue, id: number, sh: Shadow, rspStatus: number): void {
-    ring.shadow[id] = undefined;
-    ring.freeIds.push(id);
-    ring.inFlight--;
+    ring.untrack(rsp.idLo);
     this.stats.inFlight--;
     const piece = sh.piece;
-    let status: number;
-    if (rspStatus === BLKIF_RSP_OKAY) status = 0;
-    else if (rspStatus === BLKIF_RSP_EOPNOTSUPP) {
-      status = -XenErrno.EOPNOTSUPP;
-      // As Linux: the backend cannot do it after all; stop asking.
-      if (sh.rspOp === BlkifOp.FLUSH_DISKCACHE) this.feat.flush = false;
-      else if (sh.rspOp === BlkifOp.WRITE_BARRIER) this.feat.barrier = false;
-      else if (sh.rspOp === BlkifOp.DISCARD) this.feat.discard = false;
-    } else status = -XenErrno.EIO;
+    const status = responseErrno(rsp.status);
+    if (rsp.status === BLKIF_RSP_EOPNOTSUPP) dropUnsupported(this.features, sh.rspOp);
     if (status === 0 && piece.op === "read") {
       for (let i = 0; i < sh.nData; i++) {
         const p = sh.pages[i]!;
@@ -1231,10 +993,12 @@ export class Blkfront implements BlockStore {
     }
     if (sh.pages.length > 0) {
       // Persistent grants stay granted: straight back to the pool, no promise per I/O.
-      if (this.disk?.persistent === true && !ring.freed) for (const p of sh.pages) ring.pool.push(p);
-      else void this.releasePages(ring, sh.pages, this.disk?.persistent === true);
+      const persistent = this.disk?.persistent === true;
+      if (persistent && !ring.freed) for (const p of sh.pages) ring.pool.push(p);
+      else void this.releasePages(ring, sh.pages, persistent);
     }
     this.pieceDone(piece, status);
+    return undefined;
   }
 
   private pieceDone(piece: Piece, status: number): void {
@@ -1242,7 +1006,12 @@ export class Blkfront implements BlockStore {
     if (parent.finished) return;
     if (status !== 0 && parent.status === 0) parent.status = status;
     if (--parent.remaining > 0) return;
-    if (parent.flushAfter && parent.status === 0 && !this.failed && !this.closedFlag) {
+    if (
+      parent.flushAfter &&
+      parent.status === 0 &&
+      this.life !== BlkfrontLifecycle.Failed &&
+      this.life !== BlkfrontLifecycle.Closed
+    ) {
       // FUA: the data is on the disk's cache; a flush makes it durable before the caller hears.
       parent.flushAfter = false;
       parent.remaining = 1;
@@ -1263,23 +1032,11 @@ export class Blkfront implements BlockStore {
   /** Linux's frontend hardening: a bad response ends the device's use of its rings. */
   private misbehaving(ring: RingQueue, reason: string): void {
     this.stats.protocolErrors++;
-    this.failed = true;
-    this.connected = false;
+    this.life = BlkfrontLifecycle.Failed;
     this.log.error({ ring: ring.index }, `misbehaving backend: ${reason}`);
-    const failedPieces: Piece[] = [];
-    for (const r of this.rings) {
-      r.dead = true;
-      for (let id = 0; id < r.shadow.length; id++) {
-        const sh = r.shadow[id];
-        if (!sh) continue;
-        r.shadow[id] = undefined;
-        r.retired.push(...sh.pages);
-        failedPieces.push(sh.piece);
-      }
-      this.stats.inFlight -= r.inFlight;
-      r.inFlight = 0;
-    }
-    for (const p of failedPieces) this.pieceDone(p, -XenErrno.EIO);
+    const { pieces, inFlight } = recoverInFlight(this.rings);
+    this.stats.inFlight -= inFlight;
+    for (const p of pieces) this.pieceDone(p, -XenErrno.EIO);
     this.failQueued(-XenErrno.EIO);
     this.notice({ kind: "error", err: XenErrno.EIO, msg: reason });
     void this.run(async () => {
@@ -1337,15 +1094,5 @@ export class Blkfront implements BlockStore {
   /** Resolves once `cond` holds after a handshake step. */
   private async until(cond: () => boolean): Promise<void> {
     while (!cond()) await new Promise<void>((r) => this.stateWaiters.push(r));
-  }
-}
-
-const ZERO_PAGE = new Uint8Array(PAGE_BYTES);
-
-/** Zeroes `n` pages of `view` from page `first` (and marks them written, for replicas). */
-function zeroPages(view: MemView, first: number, n: number): void {
-  for (let i = first; i < first + n; i++) {
-    view.write(i * PAGE_BYTES, ZERO_PAGE);
-    view.markWritten(i * PAGE_BYTES, PAGE_BYTES);
   }
 }

@@ -21,5 +21,6 @@ export {
   type PhysmapMemoryOptions,
   physmapMemory,
   PortDispatcher,
-} from "./hypervisor.js";
+} from "./environment.js";
+export { BlkfrontLifecycle } from "./lifecycle.js";
 export { probeBlkfronts, type BlkfrontProbe, type BlkfrontProbeOptions } from "./probe.js";

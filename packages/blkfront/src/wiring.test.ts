@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { XenbusState } from "@xensim/abi";
 import type { XenCtrl } from "@xensim/xenctrl";
 import type { Blkfront } from "./blkfront.js";
-import { type BlkfrontHypervisor, type PhysmapHypervisor, physmapMemory } from "./hypervisor.js";
+import { type BlkfrontHypervisor, type PhysmapHypervisor, physmapMemory } from "./environment.js";
 import { probeBlkfronts } from "./probe.js";
 import { createVbd } from "./testing/host.js";
 import { GUEST, pattern, Rig, waitUntil } from "./testing/rig.js";

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { BlkifOp, XenbusState } from "@xensim/abi";
 import { Blkfront } from "./blkfront.js";
-import type { GuestMemory } from "./hypervisor.js";
+import type { GuestMemory } from "./environment.js";
 import { DEVID, GUEST, pattern, Rig, waitUntil } from "./testing/rig.js";
 import { createVbd } from "./testing/host.js";
 

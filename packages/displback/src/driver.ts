@@ -388,12 +388,9 @@ export class DisplbackDevice {
       try {
         n = c.ring.unconsumedRequests();
         if (n === 0) {
-          if (!c.ring.finalCheckForRequests()) {
-            // Going idle: req_event must reach the frontend's page (across host processes a
-            // replica holds it until published), or its next push would not kick us.
-            await this.publish();
-            return;
-          }
+          // Going idle: finalCheckForRequests writes req_event (marked written: it reaches the
+          // frontend's copy in another host process like any write).
+          if (!c.ring.finalCheckForRequests()) return;
           n = c.ring.unconsumedRequests();
         }
       } catch (e) {
@@ -432,13 +429,10 @@ export class DisplbackDevice {
         const off = c.ring.nextResponse();
         c.ring.view.writeFrom(off, c.rsp, 0, 64);
         c.ring.view.markWritten(off, 64);
-        if (this.remote) {
-          // The frontend reads a replica: the slot goes out before rsp_prod, and every push kicks
-          // (its rsp_event here may be stale).
-          await this.publish(true);
-          c.ring.pushResponses();
-          await this.notify(c.reqPort);
-        } else if (c.ring.pushResponsesAndCheckNotify()) await this.notify(c.reqPort);
+        // The slot was marked before rsp_prod (the link carries them in that order); the kick goes
+        // unless the ring says none is needed and the port may elide it (frontend in this process).
+        if (c.ring.pushResponsesAndCheckNotify() || !this.driver.opts.hv.mayElideKick(c.reqPort))
+          this.notify(c.reqPort);
         if (flipped !== undefined) await this.flipEvent(c, req.id, flipped);
       }
     }
@@ -456,21 +450,10 @@ export class DisplbackDevice {
     });
   }
 
-  /** The frontend's pages are replicas here (another host process holds the originals). */
-  private get remote(): boolean {
-    return this.driver.opts.hv.inProcess !== true;
-  }
-
-  private async publish(barrier = false): Promise<void> {
-    const hv = this.driver.opts.hv;
-    if (hv.publishWrites && hv.publishesWrites !== false) await hv.publishWrites(barrier ? { barrier } : {});
-  }
-
-  private async notify(port: number): Promise<void> {
-    const hv = this.driver.opts.hv;
-    await this.publish();
-    if (hv.inProcess === true && hv.evtchnNotify) hv.evtchnNotify(port);
-    else await hv.evtchnSend(port);
+  /** EVTCHNOP_send through the data-plane port (synchronous: atomics, or a record on the link). */
+  private notify(port: number): void {
+    const rc = this.driver.opts.hv.kick(port);
+    if (rc !== 0) this.driver.opts.log?.warn({ port, rc }, "kick failed");
   }
 
   private async flipEvent(c: DisplbackConnector, id: number, fbCookie: bigint): Promise<void> {
@@ -479,11 +462,11 @@ export class DisplbackDevice {
       c.stats.eventsDropped++;
       return;
     }
-    if (this.remote) await this.publish(true);
+    // The staged slot was marked before in_prod (commit marks it): the link keeps that order.
     c.events.commit();
     if (tracer.mask & TRACE_DISPLIF) this.traceDispl(c, "event", { id, type: "pg_flip", fbCookie });
     c.stats.events++;
-    await this.notify(c.evtPort);
+    this.notify(c.evtPort);
   }
 
   private async handle(

@@ -3,21 +3,17 @@
 // receiver of dom0's events on displback's vCPU, and — for backend allocation — pages of dom0's own
 // memory (populate + map) and grants from dom0's table.
 import type { MemView } from "@xensim/memory";
-import type { XenbusHypervisor } from "@xensim/xenbus";
+import type { DataPlanePort } from "@xensim/xenbus";
 
 export interface DisplbackEventReceiver {
   close(): void;
 }
 
-export interface DisplbackHypervisor extends XenbusHypervisor<MemView> {
-  evtchnSend(port: number): Promise<number>;
-  /** The synchronous in-process send, used when `inProcess` is true. */
-  evtchnNotify?(port: number): number;
-  /** True when sends and grant maps are atomics on a shared buffer (XenCtrl.inProcess). */
-  readonly inProcess?: boolean;
-  /** Across host processes: publish what was written through mapped views. */
-  publishWrites?(opts?: { barrier?: boolean }): Promise<unknown>;
-  readonly publishesWrites?: boolean;
+/**
+ * The data-plane port (kick, mayElideKick, grant maps: one adapter per placement, @xensim/xenbus)
+ * and the rest of what displback calls.
+ */
+export interface DisplbackHypervisor extends DataPlanePort<MemView> {
   /** EVTCHNOP_bind_vcpu (dom0's services each own a vCPU). */
   evtchnBindVcpu?(port: number, vcpu: number): Promise<number>;
   waitForEvents(

@@ -205,7 +205,6 @@ export class Displfront {
   private grantFrames = 1;
   private generation = 0;
   private closedFlag = false;
-  private notifySync = true;
   private readonly listeners = new Set<(n: DisplfrontNotice) => void>();
   private deferred: { refs: number[]; gfns: number[] }[] = [];
   private retryArmed = false;
@@ -752,35 +751,24 @@ export class Displfront {
       const w = ch.waiting.shift()!;
       const off = ch.ring.nextRequest();
       ch.ring.view.writeFrom(off, w.bytes, 0, 64);
+      ch.ring.view.markWritten(off, 64);
       if (tracer.mask & TRACE_DISPLIF) this.traceDispl(ch, "request", decodeDisplifRequest(w.bytes));
       pushed = true;
     }
     if (!pushed) return;
-    void this.push(ch);
+    this.push(ch);
   }
 
   /**
-   * Across host processes the backend reads replicas of our pages: the slots (and buffer pages,
-   * in_cons, rsp_event) go out as a barrier before the batch carrying req_prod, and every push then
-   * kicks (req_event here may be stale). In one host process publishing does nothing and the
-   * ring's notify decision stands.
+   * Pushes the slots written (marked before req_prod, so a backend in another host process gets
+   * them first) and kicks unless the ring says no kick is needed and the port may elide it (the
+   * backend receives in this host process; across host processes req_event here may be stale).
    */
-  private async push(ch: Channel): Promise<void> {
-    const hv = this.hv;
-    const publish = hv.publishesWrites !== false && hv.publishWrites !== undefined;
-    if (publish) await hv.publishWrites!({ barrier: true });
+  private push(ch: Channel): void {
     const notify = ch.ring.pushRequestsAndCheckNotify();
-    const published = publish ? await hv.publishWrites!() : undefined;
-    if (!notify && published === undefined) return;
-    if (this.notifySync && hv.evtchnNotify) {
-      try {
-        hv.evtchnNotify(ch.reqPort);
-        return;
-      } catch {
-        this.notifySync = false; // remote placement: only the call works
-      }
-    }
-    await hv.evtchnSend(ch.reqPort);
+    if (!notify && this.hv.mayElideKick(ch.reqPort)) return;
+    const rc = this.hv.kick(ch.reqPort);
+    if (rc !== 0) this.log.warn({ port: ch.reqPort, rc }, "kick failed");
   }
 
   private responses(ch: Channel): void {

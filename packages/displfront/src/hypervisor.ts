@@ -1,14 +1,10 @@
 // What displfront needs from its surroundings, as structural interfaces that @xensim/xenctrl's
 // XenCtrl (acting as the guest) and the guest runtime's allocator satisfy as they are.
 import type { MemView } from "@xensim/memory";
-import type { XenbusHypervisor } from "@xensim/xenbus";
+import type { DataPlanePort } from "@xensim/xenbus";
 
-export interface DisplfrontHypervisor extends XenbusHypervisor<MemView> {
-  evtchnSend(port: number): Promise<number>;
-  /** The synchronous in-process send, used when present. */
-  evtchnNotify?(port: number): number;
-  publishWrites?(opts?: { barrier?: boolean }): Promise<unknown>;
-  readonly publishesWrites?: boolean;
+/** The data-plane port (kick, mayElideKick, grant calls; @xensim/xenbus) and the rest displfront calls. */
+export interface DisplfrontHypervisor extends DataPlanePort<MemView> {
   /** Grows the grant table when a ref lies past its current frames. */
   gnttabSetupTable?(dom: number, nrFrames: number): Promise<{ status: number; frames: number[] }>;
   /** A view of our own gfns (the pages of a buffer, in buffer order). */

@@ -24,7 +24,7 @@ import {
 } from "@xensim/abi";
 import { DomCtl, lockWord, type MemView, PAGE_SIZE, type PageStore, unlockWord } from "@xensim/memory";
 import { TRACE_EVTCHN, tracer } from "@xensim/trace";
-import { clearPending, NR_2L_PORTS, raisePending, setPending, unmaskPort } from "./two-level.js";
+import { clearPending, isPending, NR_2L_PORTS, raisePending, setPending, unmaskPort } from "./two-level.js";
 
 /** Xen's internal channel states (ECS_*). */
 export const ECS = Object.freeze({
@@ -159,6 +159,12 @@ export class EventChannels {
     Atomics.store(this.i32, p + P_A, a);
     Atomics.store(this.i32, p + P_B, b);
     Atomics.store(this.i32, p + P_STATE, state | (vcpu << 8));
+  }
+
+  /** The domain's shared_info frame (0 when it has no event channels): one load, no view. */
+  sharedInfoFrame(domid: number): number {
+    const w = this.ew(domid, E_SHARED_INFO);
+    return w < 0 ? 0 : Atomics.load(this.i32, w);
   }
 
   /** The domain's shared_info (for its guest side: scanPending, maskPort, …). */
@@ -441,7 +447,7 @@ export class EventChannels {
       try {
         const w = Atomics.load(this.i32, p + P_STATE);
         Atomics.store(this.i32, p + P_STATE, (w & 0xff) | (op.vcpu << 8));
-        if (raisePending(this.sharedInfo(d), op.vcpu, op.port)) this.notify(d, op.vcpu, op.port);
+        this.moved(d, op.vcpu, op.port);
       } finally {
         this.unlockPorts(a, b);
       }
@@ -464,6 +470,21 @@ export class EventChannels {
       if (!bucket) return 0;
       return (Atomics.load(i32, bucket * WORDS + (port % PORTS_PER_BUCKET) * 4 + P_STATE) >>> 8) & 0xff;
     };
+  }
+
+  /**
+   * Where a send on `caller`'s `port` lands: the peer (domid, vCPU) of an interdomain port, or
+   * undefined for any other state. A read of the shared port table without the lock (a hint: the
+   * channel may change right after).
+   */
+  sendTarget(caller: number, port: number): { domid: number; vcpu: number } | undefined {
+    if (!this.live(caller) || !this.valid(caller, port)) return undefined;
+    const p = this.pIdx(caller, port);
+    if (this.state(p) !== ECS.INTERDOMAIN) return undefined;
+    const rd = Atomics.load(this.i32, p + P_A);
+    const rport = Atomics.load(this.i32, p + P_B);
+    if (!this.valid(rd, rport)) return undefined;
+    return { domid: rd, vcpu: this.vcpuOf(this.pIdx(rd, rport)) };
   }
 
   /** The notify vCPU of (domid, port) — see portVcpuReader. */
@@ -546,9 +567,53 @@ export class EventChannels {
 
   // ---- send / unmask / status -----------------------------------------------------------------
 
-  /** Set pending on (d, port) for `vcpu`; kick via notify when the upcall flag went up. */
+  /**
+   * Set pending on (d, port) for `vcpu`; kick via notify when the upcall flag went up. When (d, vcpu)
+   * receives on another host process (the link area's placement, docs/data-plane.md), the event
+   * goes there instead, and the pending bit is set in that host's shadow of shared_info.
+   */
   private raise(d: number, vcpu: number, port: number): void {
+    const link = this.store.link;
+    if (link !== undefined && link.routeEvent(d, vcpu, port)) return;
     if (setPending(this.sharedInfo(d), vcpu, port)) this.notify(d, vcpu, port);
+  }
+
+  /** A port moved to `vcpu`: a pending event follows it (to another host when it is placed there). */
+  private moved(d: number, vcpu: number, port: number): void {
+    const si = this.sharedInfo(d);
+    const link = this.store.link;
+    if (link !== undefined && isPending(si, port) && link.placement(d, vcpu) !== 0) {
+      clearPending(si, port);
+      link.routeEvent(d, vcpu, port);
+      return;
+    }
+    if (raisePending(si, vcpu, port)) this.notify(d, vcpu, port);
+  }
+
+  /**
+   * (d, vcpu) now receives on another host (`toHost`) or back here: the events pending here for the
+   * ports bound to that vCPU move with it. Returns the ports moved.
+   */
+  placementChanged(d: number, vcpu: number): number[] {
+    const link = this.store.link;
+    if (link === undefined || !this.live(d)) return [];
+    const si = this.sharedInfo(d);
+    const valid = Atomics.load(this.i32, this.ew(d, E_VALID));
+    const moved: number[] = [];
+    for (let port = 1; port < valid; port++) {
+      const p = this.pIdx(d, port);
+      const st = this.state(p);
+      if (st === ECS.FREE || st === ECS.RESERVED || this.vcpuOf(p) !== vcpu) continue;
+      if (!isPending(si, port)) continue;
+      if (link.placement(d, vcpu) === 0) {
+        if (raisePending(si, vcpu, port)) this.notify(d, vcpu, port);
+      } else {
+        clearPending(si, port);
+        link.routeEvent(d, vcpu, port);
+      }
+      moved.push(port);
+    }
+    return moved;
   }
 
   /**

@@ -901,7 +901,7 @@ export class GrantTables {
       if (doff < dst.start || doff + op.len > dst.start + dst.length) return GNTST_general_error;
       const s = src.frame * PAGE_SIZE + so;
       this.store.u8.copyWithin(dst.frame * PAGE_SIZE + doff, s, s + op.len);
-      this.store.writeLog.written(dst.frame, doff, op.len);
+      this.store.markWritten(dst.frame, doff, op.len);
       return GNTST_okay;
     } finally {
       this.releaseForCopy(dst);

@@ -42,6 +42,11 @@ export interface BuildGuestOptions {
   existingDomid?: number;
   /** Unpause this many times at the end (default 1; 2 after a soft reset: shutdown + libxl's pause). */
   unpauses?: number;
+  /**
+   * The host process the guest runs in, when not the hypervisor's (DomainCreate.home_host): its
+   * memory is replicated there and its events delivered there (docs/data-plane.md).
+   */
+  homeHost?: string;
 }
 
 /** The control/ nodes libxl creates guest-writable (the guest acks shutdown, advertises features). */
@@ -73,6 +78,7 @@ export async function buildGuest(
       vcpus: o.vcpus ?? 1,
       hvm: true,
       hvmParams: { [HVM_PARAM_STORE_PFN]: STORE_GFN },
+      ...(o.homeHost ? { homeHost: o.homeHost } : {}),
     });
     if (created.rc !== 0) throw new Error(`domain create: rc ${created.rc}`);
     domid = created.domid;

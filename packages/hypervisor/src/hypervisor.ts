@@ -14,7 +14,7 @@ import {
   XEN_LEGACY_MAX_VCPUS,
   XenErrno,
 } from "@xensim/abi";
-import { EventChannels, type EvtchnStatus, type NotifyFn, scanPending, wakeWordIndex } from "@xensim/evtchn";
+import { EventChannels, type EvtchnStatus, type NotifyFn, wakeWordIndex } from "@xensim/evtchn";
 import {
   endForeignAccess,
   type GnttabCopyOp,
@@ -96,6 +96,11 @@ export interface HypervisorOptions {
   onExc?: (ev: DomainExcEvent) => void;
   /** Domain that receives global VIRQs such as VIRQ_DOM_EXC (Xen: the hardware domain). */
   virqHandler?: number;
+  /**
+   * This host process's id: a domain created with another `homeHost` has its vCPUs' events and its
+   * frames' copies at that host (the link area's home table, docs/data-plane.md).
+   */
+  hostId?: string;
 }
 
 export class Hypervisor {
@@ -110,6 +115,7 @@ export class Hypervisor {
     readonly store: PageStore,
     private readonly opts: HypervisorOptions = {},
   ) {
+    store.markHypervisor();
     this.gt = new GrantTables(store);
     this.ev = new EventChannels(store, opts.notify ? { notify: opts.notify } : {});
     this.virqHandler = opts.virqHandler ?? 0;
@@ -238,7 +244,15 @@ export class Hypervisor {
     } catch {
       return EEXIST;
     }
+    // Homed on another host process: set before any frame of it exists, so every frame allocated
+    // for it (shared_info, grant frames, memory) is replicated there from the start.
+    const home = req.homeHost ?? "";
+    if (home !== "" && home !== (this.opts.hostId ?? "")) {
+      const link = this.store.ensureLink();
+      link.setHome(domid, link.peerIndex(home));
+    }
     const undo = (): number => {
+      this.store.link?.setHome(domid, 0);
       this.ev.destroyDomain(domid);
       this.gt.destroyDomain(domid);
       this.store.destroyDomain(domid);
@@ -385,6 +399,7 @@ export class Hypervisor {
     for (const r of this.domains.values()) {
       if (r.dying && this.store.domainState(r.domid) === "none") {
         this.domains.delete(r.domid);
+        this.store.link?.setHome(r.domid, 0);
         died.push(r.domid);
         this.exc(r.domid, "dead", r.shutdownReason);
       }
@@ -487,22 +502,6 @@ export class Hypervisor {
   }
   evtchnSend(caller: number, port: number): number {
     return this.ev.evtchnSend(caller, port);
-  }
-  /**
-   * For a receiver in another host process: test-and-clear `domid`'s pending ports delivered to
-   * `vcpu` (what the in-process scan does on the shared_info frame). rc 0 / -EPERM / -ESRCH.
-   */
-  evtchnConsumePending(caller: number, domid: number, vcpu: number): { rc: number; ports: number[] } {
-    if (caller !== domid && !this.isPrivileged(caller)) return { rc: EPERM, ports: [] };
-    let si;
-    try {
-      si = this.ev.sharedInfo(domid);
-    } catch {
-      return { rc: -3, ports: [] };
-    }
-    const ports: number[] = [];
-    scanPending(si, vcpu, (p) => ports.push(p), { full: true, notifyVcpu: this.ev.portVcpuReader(domid) });
-    return { rc: 0, ports };
   }
   evtchnClose(caller: number, port: number): number {
     return this.ev.evtchnClose(caller, port);

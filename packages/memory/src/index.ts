@@ -1,3 +1,16 @@
+export {
+  LinkArea,
+  LinkAreaError,
+  type LinkAreaOptions,
+  MAILBOX_PAYLOAD,
+  Q_EVENT,
+  Q_RANGE,
+  Q_REQUEST,
+  Q_SEND,
+  Q_ZERO,
+  type QueueRecord,
+  type RouteHook,
+} from "./link-area.js";
 export { lockWord, tryLockWord, unlockWord } from "./lock.js";
 export {
   type CreateDomainOptions,
@@ -22,29 +35,3 @@ export {
   type WriteLog,
 } from "./view.js";
 export { PAGE_SHIFT, PAGE_SIZE } from "./xen-constants.js";
-export {
-  BATCH_MAGIC,
-  type Batch,
-  decodeBatch,
-  decodeSnapshot,
-  encodeBatch,
-  encodedRangesSize,
-  encodeSnapshot,
-  type Fence,
-  type GapFill,
-  MapReplicaTarget,
-  PageStoreReplicaTarget,
-  type PublishResult,
-  pageStoreReader,
-  peekBatchHeader,
-  type ReceiveResult,
-  Replica,
-  type ReplicaOptions,
-  type ReplicaTarget,
-  ReplicationError,
-  ReplicationWriter,
-  type ReplicationWriterOptions,
-  type ReplRange,
-  SNAPSHOT_MAGIC,
-  type Snapshot,
-} from "./replication.js";

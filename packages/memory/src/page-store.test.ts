@@ -204,3 +204,29 @@ test("two threads allocate and free concurrently without corrupting ownership", 
   s.destroyDomain(2);
   assert.equal(s.freeFrameCount(), free0);
 });
+
+test("attachOrCreate formats a buffer of zeroes once, race-free across workers", async () => {
+  const buffer = new SharedArrayBuffer(256 * PAGE_SIZE);
+  const go = new Int32Array(new SharedArrayBuffer(4));
+  const url = new URL("./testing/attach-worker.js", import.meta.url);
+  const runs = Array.from(
+    { length: 4 },
+    () =>
+      new Promise<{ nrFrames: number; frames: number[] }>((resolve, reject) => {
+        const w = new Worker(url, { workerData: { buffer, go } });
+        w.once("message", resolve);
+        w.once("error", reject);
+      }),
+  );
+  await new Promise((r) => setTimeout(r, 100));
+  Atomics.store(go, 0, 1);
+  Atomics.notify(go, 0);
+  const results = await Promise.all(runs);
+  const all = results.flatMap((r) => r.frames);
+  assert.ok(results.every((r) => r.nrFrames === 256));
+  assert.ok(all.every((f) => f > 0));
+  assert.equal(new Set(all).size, all.length, "no frame handed out twice");
+  const s = PageStore.attachOrCreate(buffer);
+  assert.equal(s.freeFrameCount(), 256 - s.firstUsableFrame - all.length);
+  assert.throws(() => PageStore.attachOrCreate(new SharedArrayBuffer(PAGE_SIZE)), { code: "bad_buffer" });
+});

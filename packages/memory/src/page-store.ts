@@ -20,6 +20,7 @@
 // to @xensim/evtchn, which keep their per-domain state there so it too is shared between threads.
 
 import { DOMID_FIRST_RESERVED, DOMID_XEN } from "@xensim/abi";
+import { LinkArea, type LinkAreaOptions } from "./link-area.js";
 import { type Backing, type MemView, makeView, NO_WRITE_LOG, type WriteLog } from "./view.js";
 import { PAGE_SIZE } from "./xen-constants.js";
 
@@ -35,6 +36,10 @@ const H_DD_START = 4;
 const H_FIRST_USABLE = 5;
 const H_FREE = 6;
 const H_HINT = 7;
+/** First frame of the link area (0: none yet; -1 while one is being laid out). */
+const H_LINK = 8;
+/** 1 once a hypervisor runs on this store (this host process is the authority of every frame). */
+const H_HYPERVISOR = 9;
 
 const F_ALLOC = 1 << 31;
 const F_DYING = 1 << 30;
@@ -114,6 +119,7 @@ export class PageStore implements Backing {
   private readonly ftBase: number; // word index of frame 0's info word
   private readonly ddBase: number; // word index of domid 0's directory entry
   private readonly writeChecks: ForeignWriteCheck[] = [];
+  private linkArea: LinkArea | undefined;
 
   /** A new store with its own buffer. */
   static create(opts: PageStoreOptions = {}): PageStore {
@@ -203,6 +209,61 @@ export class PageStore implements Backing {
 
   // ---- frames -------------------------------------------------------------------------------
 
+  /**
+   * The host's link area (docs/data-plane.md) once some thread laid it out, else undefined — one
+   * load of the header word until then (the embedded host never has one).
+   */
+  get link(): LinkArea | undefined {
+    if (this.linkArea) return this.linkArea;
+    const f = Atomics.load(this.i32, H_LINK);
+    if (f <= 0) return undefined;
+    this.linkArea = LinkArea.attach(this, f);
+    return this.linkArea;
+  }
+
+  /** True once a hypervisor runs on this store: frames are numbered here for every host. */
+  get hostsHypervisor(): boolean {
+    return Atomics.load(this.i32, H_HYPERVISOR) === 1;
+  }
+
+  /**
+   * [offset, offset+length) of `frame` was written (within the frame): what `MemView.markWritten`
+   * reports, for writers without a view (the grant-copy core). It reaches the write log and, when
+   * other host processes hold the frame, the link.
+   */
+  markWritten(frame: number, offset: number, length: number): void {
+    if (offset < 0 || length < 0 || offset + length > PAGE_SIZE || !this.isValidFrame(frame))
+      throw new PageStoreError("bad_frame", `markWritten ${frame}+[${offset}, ${length})`);
+    if (length === 0) return;
+    this.link?.written(frame, offset, length);
+    if (this.writeLog !== NO_WRITE_LOG) this.writeLog.written(frame, offset, length);
+  }
+
+  /** The hypervisor marks the store it runs on (the authority of every frame, docs/data-plane.md). */
+  markHypervisor(): void {
+    Atomics.store(this.i32, H_HYPERVISOR, 1);
+  }
+
+  /** The link area, laid out now if nobody has (race-free: the first caller claims the word). */
+  ensureLink(opts: LinkAreaOptions = {}): LinkArea {
+    const have = this.link;
+    if (have) return have;
+    if (Atomics.compareExchange(this.i32, H_LINK, 0, -1) === 0) {
+      let first = 0;
+      try {
+        first = LinkArea.format(this, opts);
+      } finally {
+        Atomics.store(this.i32, H_LINK, first);
+        Atomics.notify(this.i32, H_LINK);
+      }
+    } else {
+      while (Atomics.load(this.i32, H_LINK) === -1) Atomics.wait(this.i32, H_LINK, -1, 100);
+    }
+    const area = this.link;
+    if (!area) throw new PageStoreError("no_memory", "the link area could not be laid out");
+    return area;
+  }
+
   /** Frames not allocated right now. */
   freeFrameCount(): number {
     return Atomics.load(this.i32, H_FREE);
@@ -241,6 +302,16 @@ export class PageStore implements Backing {
       return undefined;
     }
     for (const f of got) this.u8.fill(0, f * PAGE_SIZE, (f + 1) * PAGE_SIZE);
+    // A domain homed on another host: its copies there start as zeroes too.
+    const link = owner < DOMID_FIRST_RESERVED ? this.link : undefined;
+    if (link !== undefined) {
+      const home = link.home(owner);
+      if (home !== 0)
+        for (const f of got) {
+          link.setSubscribers(f, 1 << home);
+          link.zeroed(f, 1 << home);
+        }
+    }
     return got;
   }
 
@@ -360,12 +431,13 @@ export class PageStore implements Backing {
       const refs = (w >>> REF_SHIFT) & REF_MAX;
       const next = refs === 0 ? 0 : w | F_DYING;
       if (Atomics.compareExchange(this.i32, idx, w, next) !== w) continue;
-      if (refs === 0) this.freed(w & OWNER_MASK);
+      if (refs === 0) this.freed(w & OWNER_MASK, frame);
       return true;
     }
   }
 
-  private freed(owner: number): void {
+  private freed(owner: number, frame: number): void {
+    this.link?.setSubscribers(frame, 0);
     Atomics.add(this.i32, H_FREE, 1);
     this.uncharge(owner, 1);
   }
@@ -397,7 +469,7 @@ export class PageStore implements Backing {
         throw new PageStoreError("not_allocated", `put of unreferenced frame ${frame}`);
       const next = refs === 1 && w & F_DYING ? 0 : w - REF_ONE;
       if (Atomics.compareExchange(this.i32, idx, w, next) !== w) continue;
-      if (next === 0) this.freed(w & OWNER_MASK);
+      if (next === 0) this.freed(w & OWNER_MASK, frame);
       return;
     }
   }

@@ -3,11 +3,12 @@
 // view (a list of frames; offset → frame + in-frame offset). Multi-byte values are little-endian,
 // as on x86 and Arm. Atomic operations take 4-byte aligned offsets (so they never straddle frames).
 
+import type { LinkArea } from "./link-area.js";
 import { PAGE_SHIFT, PAGE_SIZE } from "./xen-constants.js";
 
 /**
- * Where writers publish the byte ranges they wrote. In-process it is a no-op; cross-process
- * replication will implement it (and return a fence from a publish step) without callers changing.
+ * Where writers report the byte ranges they wrote, besides the host's link area (which carries them
+ * to other host processes): a per-store hook for tests and tools. NO_WRITE_LOG by default.
  */
 export interface WriteLog {
   /** Bytes [offset, offset+length) of `frame` were written. */
@@ -89,6 +90,8 @@ export interface Backing {
   readonly i32: Int32Array;
   readonly dv: DataView;
   readonly writeLog: WriteLog;
+  /** The host's link area, when one exists (frames with copies in other host processes). */
+  readonly link?: LinkArea | undefined;
 }
 
 function checkRange(off: number, len: number, size: number): void {
@@ -279,7 +282,8 @@ abstract class BaseView implements MemView {
   markWritten(off: number, len: number): void {
     checkRange(off, len, this.byteLength);
     const log = this.b.writeLog;
-    if (log === NO_WRITE_LOG) return;
+    const link = this.b.link;
+    if (log === NO_WRITE_LOG && link === undefined) return;
     let done = 0;
     while (done < len) {
       const n = Math.min(
@@ -288,7 +292,8 @@ abstract class BaseView implements MemView {
         PAGE_SIZE - ((this.abs(off + done) & (PAGE_SIZE - 1)) >>> 0),
       );
       const a = this.abs(off + done);
-      log.written(a >>> PAGE_SHIFT, a & (PAGE_SIZE - 1), n);
+      if (link !== undefined) link.written(a >>> PAGE_SHIFT, a & (PAGE_SIZE - 1), n);
+      if (log !== NO_WRITE_LOG) log.written(a >>> PAGE_SHIFT, a & (PAGE_SIZE - 1), n);
       done += n;
     }
   }

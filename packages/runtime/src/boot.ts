@@ -200,6 +200,7 @@ export async function bootService(
     name: placement.name,
     hostId: placement.hostId,
     identity,
+    ...(security?.tls ? { tls: security.tls } : {}),
     config: config as Readonly<unknown>,
     log,
     bus,

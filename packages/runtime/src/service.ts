@@ -23,6 +23,12 @@ export interface ServiceContext<C = unknown> {
   hostId: string;
   /** Who this service is to its peers (its certificate's identity when it has credentials). */
   identity: Identity;
+  /**
+   * This service's certificate, key and the deployment's CA when the host has credentials (`xensim
+   * keys init`), for transports of its own (the page-server's data-plane link runs mutual TLS with
+   * them); undefined = insecure transports.
+   */
+  tls?: TlsMaterial;
   /** The service's config, parsed by its configSchema when it has one; deeply frozen. */
   config: Readonly<C>;
   log: Logger;

@@ -106,8 +106,9 @@ export function describeIdentity(id: Identity | undefined): string {
 }
 
 /**
- * Does a credential issued for `credentialHost` cover the runtime host id `hostId`? Equal, or a
- * restarted incarnation of it (`<host>.<suffix>`, deploy/host.mjs XENSIM_HOST_INCARNATION).
+ * Does a credential issued for `credentialHost` cover the runtime host id `hostId`? Equal, or a host
+ * id derived from it (`<host>.<suffix>`). The data-plane link does not use this: its peer's host must
+ * be exactly the certificate's (a restarted host keeps its id and announces a new epoch).
  */
 export function hostMatches(credentialHost: string, hostId: string): boolean {
   return hostId === credentialHost || hostId.startsWith(`${credentialHost}.`);

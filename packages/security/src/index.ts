@@ -48,5 +48,11 @@ export {
   loadCredentials,
   loadManifest,
 } from "./keys.js";
-export { authenticateLinkPeer, authenticateLinkSocket, type LinkPeer, linkTlsOptions } from "./link.js";
+export {
+  authenticateLinkPeer,
+  authenticateLinkSocket,
+  type LinkPeer,
+  type LinkRefusal,
+  linkTlsOptions,
+} from "./link.js";
 export { bearerMatches } from "./token.js";

@@ -1,6 +1,6 @@
 // NATS users and what each may publish and subscribe to. Subjects are named where they are used
 // (xenctrl HYPERVISOR_SUBJECTS, the guest runtime's GUEST_SUBJECTS, xenstored's WATCH_SUBJECT_PREFIX,
-// the bus's fault control and inboxes, the page-server's replication subjects); this table grants
+// the bus's fault control and inboxes, @xensim/link's LINK_SUBJECTS); this table grants
 // each service exactly what it owns: a forged `hypervisor.domain.<id>.exc` from anyone but the
 // hypervisor, fault rules set by anyone but an admin client, or `>` snooped by a stranger are refused
 // by nats-server itself. The isolation test runs the services under these permissions and checks
@@ -31,6 +31,8 @@ export function ownerToken(id: Identity): string {
 }
 
 const FAULT = "xensim.fault";
+/** @xensim/link LINK_SUBJECTS: a page-server's link fault hooks and their records. */
+const LINK_FAULTS = ["xensim.link.faults", "xensim.link.faultrecords"];
 /** @xensim/runtime bus-metrics: every service answers a scrape; the dashboard and admin scrape. */
 const METRICS = "xensim.metrics";
 /**
@@ -52,7 +54,7 @@ export function natsPermissions(id: Identity): NatsPermissions {
   if (id.kind === "client") {
     // an admin client: fault control of every service, the CLI's xenstore watches, guests' status
     if (id.domid === 0) {
-      pub.push(`${FAULT}.>`, `${METRICS}.scrape`, `${TRACE}.control`);
+      pub.push(`${FAULT}.>`, `${METRICS}.scrape`, ...LINK_FAULTS.map((s) => `${s}.>`), `${TRACE}.control`);
       sub.push(
         `xenstore.watch.${scope}.>`,
         "guest.*.status",
@@ -78,8 +80,8 @@ export function natsPermissions(id: Identity): NatsPermissions {
   pub.push(`${TRACE}.events.${traceToken(host)}.${traceToken(svc)}`);
   switch (svc) {
     case "hypervisor":
-      // VIRQ_DOM_EXC as an event; event-channel wake-ups of receivers in other host processes
-      pub.push("hypervisor.domain.*.exc", "evtchn.*");
+      // VIRQ_DOM_EXC as an event (event channels to other host processes travel on the link)
+      pub.push("hypervisor.domain.*.exc");
       break;
     case "xenstored":
       // watch events of gRPC sessions go to their owner's subject only
@@ -87,22 +89,21 @@ export function natsPermissions(id: Identity): NatsPermissions {
       sub.push("hypervisor.domain.*.exc");
       break;
     case "page-server":
-      // its own stream as a writer; requests to other hosts' page-servers; every writer's stream
-      pub.push(`pages.${host}.>`);
-      for (const op of ["follow", "fetch", "export", "alias", "unalias"])
-        pub.push(`pages.*.${op}`, `pages.*.*.${op}`);
-      sub.push("pages.>");
+      // the link itself is a framed stream between page-servers; on NATS only: answering where its
+      // own link listens and asking other hosts' (link.<host>.address, host ids may hold '.'), and
+      // its own link fault hooks
+      pub.push("link.>");
+      sub.push(`link.${host}.address`, ...LINK_FAULTS.map((s) => `${s}.${host}`));
       break;
     case "guest":
-      // its guests' status; wake-up hints to backends in other host processes (level-triggered:
-      // a forged one costs a rescan, never an event)
-      pub.push("guest.*.status", "evtchn.*");
-      sub.push("hypervisor.domain.*.exc", "evtchn.*");
+      // its guests' status (their event channels to other host processes travel on the link)
+      pub.push("guest.*.status");
+      sub.push("hypervisor.domain.*.exc");
       break;
     case "blkback":
     case "displback":
     case "device-model":
-      sub.push("evtchn.*", "hypervisor.domain.*.exc");
+      sub.push("hypervisor.domain.*.exc");
       break;
     case "toolstack":
       // the dashboard: guests' status; the fault routes (/faults) drive every service's faults

@@ -14,7 +14,7 @@ import {
   ungrantRing,
   unmapRing,
   type XenbusHypervisor,
-} from "./hypervisor.js";
+} from "./grant-rings.js";
 import { errorNodePath, relativeToHome } from "./paths.js";
 import { AsyncQueue } from "./queue.js";
 import {

@@ -9,6 +9,7 @@ export {
   type XenbusDeviceOptions,
   type XenbusSide,
 } from "./device.js";
+export type { DataPlanePort } from "./data-port.js";
 export { XenbusError } from "./errors.js";
 export { scanInt, scanUnsigned, xbFormat } from "./format.js";
 export {
@@ -23,7 +24,7 @@ export {
   XENBUS_MAX_RING_GRANTS,
   type XenbusGrantMapResult,
   type XenbusHypervisor,
-} from "./hypervisor.js";
+} from "./grant-rings.js";
 export {
   backendPath,
   backendRoot,

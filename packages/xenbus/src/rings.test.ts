@@ -24,7 +24,7 @@ import { waitFor } from "@xensim/testkit";
 import { XenCtrl } from "@xensim/xenctrl";
 import fc from "fast-check";
 import { XenbusDevice } from "./device.js";
-import { GrantRefPool, type XenbusHypervisor } from "./hypervisor.js";
+import { GrantRefPool, type XenbusHypervisor } from "./grant-rings.js";
 import { EngineHub } from "./testing/engine-store.js";
 import { createVbd } from "./testing/vbd.js";
 

@@ -1,14 +1,11 @@
 // The receiving end of a domain's event channels (Linux's upcall handler, for one vCPU): scans the
 // 2-level pending bits and dispatches each pending, unmasked port bound to its vCPU once per 0 → 1
 // edge (ports of other vCPUs stay pending for their own receiver). A wake-up is a hint, never the
-// event: the receiver rescans on every wake (Atomics on the wake word, or a bus message) and on a
-// slow timer (a full scan), so a lost wake-up delays an event and a duplicated one dispatches
+// event: the receiver rescans on every wake (Atomics on the wake word) and on a slow timer (a full scan), so a lost wake-up delays an event and a duplicated one dispatches
 // nothing.
 
-import type { EventBus, Subscription } from "@xensim/bus";
 import { scanPending } from "@xensim/evtchn";
 import type { MemView } from "@xensim/memory";
-import { decodeEvtchnWake, HYPERVISOR_SUBJECTS } from "./subjects.js";
 
 type WaitAsync = (
   i32: Int32Array,
@@ -28,10 +25,8 @@ export interface EvtchnPortOptions {
    * consumed, the others stay pending for their own vCPU's receiver. Omitted: every port is ours.
    */
   notifyVcpu?: (port: number) => number;
-  /** The buffer and Int32 index of the wake word (in-process wake-ups); omit for bus-only. */
+  /** The buffer and Int32 index of the wake word (omit: only the slow timer scans, for tests). */
   wake?: { i32: Int32Array; index: number };
-  /** Also rescan on `evtchn.<domid>` bus messages (wake-ups from other host processes). */
-  bus?: EventBus;
   /** Full rescan period, ms (default 100). */
   slowScanMs?: number;
   /** Where handler errors go (default: rethrown on a fresh task, which crashes loudly). */
@@ -41,7 +36,6 @@ export interface EvtchnPortOptions {
 export class EvtchnPort {
   private closed = false;
   private readonly timer: NodeJS.Timeout;
-  private sub: Subscription | undefined;
   private readonly vcpu: number;
   /** Ports dispatched so far. */
   dispatched = 0;
@@ -56,27 +50,12 @@ export class EvtchnPort {
     // The slow timer is also the live handle that keeps the event loop running while a
     // waitAsync is pending (in Node 20 a pending waitAsync alone does not).
     this.timer = setInterval(() => this.scan(true), o.slowScanMs ?? 100);
-    if (o.bus) {
-      this.sub = o.bus.subscribe(HYPERVISOR_SUBJECTS.evtchnWake(o.domid), {
-        callback: (m) => {
-          try {
-            const w = decodeEvtchnWake(m.data);
-            if (w.vcpu !== this.vcpu) return;
-          } catch {
-            // a malformed hint is still a hint
-          }
-          this.scan(false);
-        },
-      });
-    }
     this.scan(true); // events raised before we started
     if (o.wake) void this.waitLoop(o.wake.i32, o.wake.index);
   }
 
-  /** Resolves when the bus subscription is known to publishers (no-op without a bus). */
-  async ready(): Promise<void> {
-    if (this.o.bus) await this.o.bus.flush();
-  }
+  /** Resolves at once (kept for callers that awaited a bus subscription). */
+  async ready(): Promise<void> {}
 
   private async waitLoop(i32: Int32Array, index: number): Promise<void> {
     while (!this.closed) {
@@ -118,7 +97,6 @@ export class EvtchnPort {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    this.sub?.unsubscribe();
     // Release our pending waitAsync (other waiters on the word just rescan: wake-ups are hints).
     if (this.o.wake) Atomics.notify(this.o.wake.i32, this.o.wake.index);
   }

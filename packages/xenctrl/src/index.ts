@@ -1,15 +1,6 @@
 export { DOM0_VCPU } from "./dom0-vcpus.js";
 export { EvtchnPort, type EvtchnPortOptions } from "./evtchn-port.js";
-export { RangeLog, RemoteEvtchnReceiver, type RemoteReceiverOptions } from "./remote-memory.js";
-export {
-  type DomainExcEvent,
-  decodeDomainExc,
-  decodeEvtchnWake,
-  type EvtchnWakeEvent,
-  encodeJson,
-  type Fence,
-  HYPERVISOR_SUBJECTS,
-} from "./subjects.js";
+export { type DomainExcEvent, decodeDomainExc, encodeJson, HYPERVISOR_SUBJECTS } from "./subjects.js";
 export { makeNotify, type NotifyOptions, VCPU_INFO_SIZE, wakeWordIndex } from "./wake.js";
 export {
   type CopyOp,

@@ -4,11 +4,11 @@
 // A receiver waits on that word while the byte is 0 (Atomics.wait / waitAsync with the value it
 // read), so a set that happens between its check and its wait is never missed, and the kick is
 // `Atomics.notify` on the same word. No state of our own: the flag Xen already has is the futex.
+// A receiver in another host process is reached by the link instead (the evtchn core routes the
+// event before set-pending; docs/data-plane.md).
 
 import { type EventChannels, type NotifyFn, VCPU_INFO_SIZE, wakeWordIndex } from "@xensim/evtchn";
 import type { PageStore } from "@xensim/memory";
-import type { EventBus } from "@xensim/bus";
-import { encodeJson, type Fence, HYPERVISOR_SUBJECTS } from "./subjects.js";
 
 export { VCPU_INFO_SIZE, wakeWordIndex };
 
@@ -16,33 +16,12 @@ export interface NotifyOptions {
   store: PageStore;
   /** The cores the notify hook is installed in (to find the domain's shared_info frame). */
   evtchn: () => EventChannels;
-  /** For the bus wake-up of a receiver in another host process. */
-  bus?: EventBus;
-  /** True when `domid`'s guest runs in another host process (default: never). */
-  isRemote?: (domid: number) => boolean;
-  /** The fence a remote wake-up must carry (from page replication; none yet). */
-  fence?: (domid: number) => Fence | undefined;
 }
 
-/**
- * The event-channel `notify` hook: Atomics.notify on the receiver's wake word, and a bus message
- * on `evtchn.<domid>` when the receiver lives in another host process.
- */
+/** The event-channel `notify` hook: Atomics.notify on the receiver's wake word. */
 export function makeNotify(o: NotifyOptions): NotifyFn {
-  return (domid, vcpu, port) => {
-    let frame: number;
-    try {
-      frame = o.evtchn().sharedInfo(domid).frames[0] ?? 0;
-    } catch {
-      return; // the domain went away meanwhile
-    }
-    Atomics.notify(o.store.i32, wakeWordIndex(frame, vcpu));
-    if (o.bus && o.isRemote?.(domid)) {
-      const fence = o.fence?.(domid);
-      o.bus.publish(
-        HYPERVISOR_SUBJECTS.evtchnWake(domid),
-        encodeJson({ domid, vcpu, port, ...(fence ? { fence } : {}) }),
-      );
-    }
+  return (domid, vcpu) => {
+    const frame = o.evtchn().sharedInfoFrame(domid);
+    if (frame !== 0) Atomics.notify(o.store.i32, wakeWordIndex(frame, vcpu));
   };
 }

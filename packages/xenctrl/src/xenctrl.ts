@@ -1,15 +1,17 @@
-// XenCtrl: a libxc-like client of the hypervisor service, the same API in both placements.
-//   - In the hypervisor's host process (`store` given): grant map/unmap/copy, grant access, event
-//     sends and unmasks and foreign mappings are atomic operations on the shared buffer through the
-//     gnttab/evtchn cores — no call; domain control, binds and closes are calls (in-process).
-//   - Elsewhere: every operation is a call (gRPC). With the `memory` option (that host's page store
-//     and page-server), grant maps are imported as local replicas (views), sends carry the host's
-//     replication fence, and waitForRemoteEvents receives (services/hypervisor/README.md, "Across
-//     host processes"); without it views are absent and waitForEvents is refused.
-// Results are Xen's: rc 0 / -errno, GNTST_* statuses. A CallError means the transport failed.
+// XenCtrl: a libxc-like client of the hypervisor service, the same API in every placement, with
+// one adapter per placement for the data path (docs/data-plane.md, "The driver port"):
+//   - in the hypervisor's host process (`store` given, no `hypervisorHost`): grant map/unmap/copy,
+//     grant access, event sends and unmasks and foreign mappings are atomic operations on the shared
+//     buffer through the gnttab/evtchn cores — no call;
+//   - in another host process (`store` and `hypervisorHost`): the link (LinkPlane) — a kick is a
+//     SEND record, a grant map a REQUEST answered in a mailbox, events arrive in this host's shadow
+//     shared_info, memory is this host's replicas; no call on the data path either;
+//   - without a store: every operation is a call (gRPC), and there is no memory to view.
+// Domain control, binds and closes are calls in every placement. Results are Xen's: rc 0 / -errno,
+// GNTST_* statuses. A CallError means the transport failed.
 
 import { DOMID_SELF, GNTMAP_readonly, GNTST_okay, XenErrno } from "@xensim/abi";
-import type { CallClient, EventBus } from "@xensim/bus";
+import type { CallClient } from "@xensim/bus";
 import { EventChannels } from "@xensim/evtchn";
 import { endForeignAccess, GrantTables, grantAccess, type MapGrantRefResult } from "@xensim/gnttab";
 import { type MemView, PageStore } from "@xensim/memory";
@@ -18,8 +20,6 @@ import type {
   DomainInfo__Output,
   DomainInfoReply__Output,
   DomainListReply__Output,
-  FenceReply__Output,
-  ImportFramesReply__Output,
   EvtchnStatusReply__Output,
   FramesReply__Output,
   GnttabEndAccessReply__Output,
@@ -32,8 +32,7 @@ import type {
   RcReply__Output,
 } from "@xensim/proto";
 import { EvtchnPort, type EvtchnPortOptions } from "./evtchn-port.js";
-import { RangeLog, RemoteEvtchnReceiver } from "./remote-memory.js";
-import type { Fence } from "./subjects.js";
+import { LinkPlane } from "./link-plane.js";
 import { makeNotify, wakeWordIndex } from "./wake.js";
 
 export interface XenCtrlOptions {
@@ -41,29 +40,20 @@ export interface XenCtrlOptions {
   domid: number;
   /** A call client for the Hypervisor service (in-process or gRPC). */
   calls: CallClient;
-  /** The host's page store (or its buffer): set when the hypervisor shares this host process. */
+  /** This host process's page store (or its buffer). */
   store?: PageStore | SharedArrayBuffer;
-  /** Event bus: wake-ups to other host processes, and bus wake-ups for waitForEvents. */
-  bus?: EventBus;
-  /** True when `domid`'s guest runs in another host process (its wake-ups go over the bus). */
-  isRemote?: (domid: number) => boolean;
-  /** The fence a remote wake-up carries (from page replication). */
-  fence?: (domid: number) => Fence | undefined;
-  /** Deadline of each call, ms (default 5000). */
+  /**
+   * The hypervisor runs in another host process, this one: with `store`, the data path goes over
+   * this host's link (its page-server must run). Omitted: the hypervisor shares this process.
+   */
+  hypervisorHost?: string;
+  /** Deadline of each call and link request, ms (default 5000; link requests at least 15000). */
   deadlineMs?: number;
   /**
-   * In a host process without the hypervisor: this host's page store and page-server, and the
-   * hypervisor's host id. Grant maps are then imported as local replicas (views), sends carry this
-   * host's fence, and `waitForRemoteEvents` receives.
+   * Ignored (kept so existing callers compile): event wake-ups no longer travel on the bus — a
+   * receiver in another host process gets its events from the link.
    */
-  memory?: { store: PageStore | SharedArrayBuffer; pageServer: CallClient; hypervisorHost: string };
-  /**
-   * With `store`: this host's page-server, when pages written through this client's views are read
-   * by a peer in another host process (a guest whose backend is there). Writes are logged and
-   * `publishWrites()` publishes them, so a send that follows is covered by the fence the receiver
-   * gets. Without it, writes are not logged (one host process: every thread sees the buffer).
-   */
-  publishVia?: CallClient;
+  bus?: unknown;
 }
 
 export interface DomainCreateOptions {
@@ -125,7 +115,7 @@ export interface CopyOp {
 
 export interface WaitOptions {
   vcpu?: number;
-  /** "atomics" (default in-process), "bus" (wake-ups only from the bus), or "both". */
+  /** Ignored (kept for existing callers): wake-ups are Atomics on the wake word in every placement. */
   wake?: "atomics" | "bus" | "both";
   slowScanMs?: number;
   onError?: (err: unknown, port: number) => void;
@@ -156,68 +146,53 @@ const EPERM = -XenErrno.EPERM;
 
 export class XenCtrl {
   readonly domid: number;
-  /** The attached page store when the hypervisor shares this host process. */
+  /** This host process's page store (the hypervisor's own in its host process; else the replicas'). */
   readonly store: PageStore | undefined;
   private readonly gt: GrantTables | undefined;
   private readonly ev: EventChannels | undefined;
+  /** Another host process: the link adapter. */
+  private readonly link: LinkPlane | undefined;
   private readonly ports = new Set<{ close(): void }>();
-  /** Remote placement: this host's store (writes logged for the next send), imported maps. */
-  private readonly local: PageStore | undefined;
-  private readonly log = new RangeLog();
-  private readonly imported = new Map<number, number>(); // handle → frame of the hypervisor's host
+  /** Link placement: this host's copy of our grant table (grows with gnttabSetupTable). */
+  private grantTableView: MemView | undefined;
 
   constructor(private readonly o: XenCtrlOptions) {
     this.domid = o.domid;
-    if (o.store) {
-      const buffer = o.store instanceof PageStore ? o.store.buffer : o.store;
-      this.store = o.publishVia
-        ? PageStore.attach(buffer, { writeLog: this.log })
-        : o.store instanceof PageStore
-          ? o.store
-          : PageStore.attach(o.store);
-      this.gt = new GrantTables(this.store);
-      const notify = makeNotify({
-        store: this.store,
-        evtchn: () => this.ev!,
-        ...(o.bus ? { bus: o.bus } : {}),
-        ...(o.isRemote ? { isRemote: o.isRemote } : {}),
-        ...(o.fence ? { fence: o.fence } : {}),
-      });
-      this.ev = new EventChannels(this.store, { notify });
+    if (!o.store) return;
+    this.store = o.store instanceof PageStore ? o.store : PageStore.attach(o.store);
+    if (o.hypervisorHost) {
+      this.link = new LinkPlane(
+        this.store,
+        o.domid,
+        o.hypervisorHost,
+        Math.max(o.deadlineMs ?? 5000, 15_000),
+      );
+      return;
     }
-    if (o.memory && !o.store) {
-      const m = o.memory.store;
-      this.local = PageStore.attach(m instanceof PageStore ? m.buffer : m, { writeLog: this.log });
-    }
+    this.gt = new GrantTables(this.store);
+    const notify = makeNotify({ store: this.store, evtchn: () => this.ev! });
+    this.ev = new EventChannels(this.store, { notify });
   }
 
-  /** Publish what was written through imported views; the fence a send carries. */
-  /**
-   * `barrier`: these writes go out in batches of their own, before anything published later (a
-   * ring's slots before the producer index that covers them).
-   */
-  async publishWrites(opts: { barrier?: boolean } = {}): Promise<Fence | undefined> {
-    const pageServer = this.local ? this.o.memory?.pageServer : this.o.publishVia;
-    if (!pageServer) return undefined;
-    // Nothing new here: in-process sends need no fence (the receiver learns the head when it
-    // consumes). A remote send still asks, for the fence of earlier publishes.
-    if (!this.local && this.log.empty) return undefined;
-    const r = await pageServer.call<object, FenceReply__Output>(
-      "Publish",
-      { ranges: this.log.take(), barrier: opts.barrier ?? false },
-      { deadlineMs: this.o.deadlineMs ?? 5000 },
-    );
-    return r.fence ? { host: r.fence.host, seq: Number(r.fence.seq) } : undefined;
-  }
-
-  /** True when writes through this client's views must be published (a peer reads replicas). */
-  get publishesWrites(): boolean {
-    return this.local !== undefined || this.o.publishVia !== undefined;
-  }
-
-  /** True when map/unmap/send are atomics on a shared buffer rather than calls. */
+  /** True when the hypervisor shares this host process (map, unmap, send are atomics). */
   get inProcess(): boolean {
-    return this.store !== undefined;
+    return this.ev !== undefined;
+  }
+
+  /**
+   * May a ring's "notify needed" check suppress a kick on `port`? When the port's peer receives in
+   * this host process, yes, as in Xen. When it receives in another host process, no: its
+   * req_event/rsp_event in this copy of the ring may be stale, so every push kicks (the link
+   * coalesces kicks to one port within a flush). Read from the port table and the placement table
+   * at every push (a few loads): the peer may move its port to another vCPU at any time.
+   */
+  mayElideKick(port: number): boolean {
+    if (this.link) return false;
+    const ev = this.ev;
+    const link = this.store?.link;
+    if (!ev || link === undefined) return true;
+    const t = ev.sendTarget(this.domid, port);
+    return t === undefined || link.placement(t.domid, t.vcpu) === 0;
   }
 
   private call<Res>(method: string, req: object): Promise<Res> {
@@ -316,8 +291,10 @@ export class XenCtrl {
   }
 
   /**
-   * xc_map_foreign_pages: a privileged caller's view of another domain's gfns (in-process only).
-   * Resolves to -EPERM / -EINVAL as a number when refused or a gfn is not populated.
+   * xc_map_foreign_pages: a privileged caller's view of another domain's gfns, or a domain's view of
+   * its own. In another host process only its own gfns (its frames are replicated here, the domain
+   * being homed on this host). Resolves to -EPERM / -EINVAL as a number when refused or a gfn is not
+   * populated.
    */
   async mapForeignPages(
     domid: number,
@@ -325,6 +302,15 @@ export class XenCtrl {
     opts: { readonly?: boolean } = {},
   ): Promise<MemView | number> {
     const store = this.requireStore("mapForeignPages");
+    if (this.link) {
+      if (domid !== this.domid && domid !== DOMID_SELF) return -XenErrno.EOPNOTSUPP;
+      await this.link.ensureHome();
+      const r = await this.gfnToFrames(this.domid, gfns);
+      if (r.rc !== 0) return r.rc;
+      // Frames populated since: their (zeroed) replicas come on the link before the sync's reply.
+      if (r.frames.some((f) => this.link!.area.replicaOf(f) === 0)) await this.link.sync();
+      return this.link.localView(r.frames, opts.readonly ?? false);
+    }
     if (domid !== this.domid && !store.isPrivileged(this.domid)) return EPERM;
     const r = await this.gfnToFrames(domid, gfns);
     if (r.rc !== 0) return r.rc;
@@ -352,29 +338,32 @@ export class XenCtrl {
   evtchnBindVcpu(port: number, vcpu: number): Promise<number> {
     return this.rc("EvtchnBindVcpu", { port, vcpu });
   }
-  /** EVTCHNOP_send: in-process an atomic set of the peer's pending bit plus a wake-up; else a call. */
+  /** EVTCHNOP_send: an atomic set of the peer's pending bit, a link record, or a call. */
   async evtchnSend(port: number): Promise<number> {
     if (this.ev) return this.ev.evtchnSend(this.domid, port);
-    if (this.local) {
-      const fence = await this.publishWrites();
-      const req = { port, fenceHost: fence?.host ?? "", fenceSeq: String(fence?.seq ?? 0) };
-      for (let i = 0; ; i++) {
-        const rc = await this.rc("EvtchnSend", req);
-        if (rc !== -XenErrno.EAGAIN || i >= 5) return rc;
-      }
-    }
+    if (this.link) return this.link.kick(port);
     return this.rc("EvtchnSend", { port });
   }
-  /** evtchnSend without a promise (in-process only): the per-I/O kick. */
+  /**
+   * The per-I/O kick, synchronous (no promise) in both placements that have a store: an atomic set
+   * of the peer's pending bit (or an EVENT record when its receiver is in another host process), or
+   * a SEND record on this host's link.
+   */
+  kick(port: number): number {
+    if (this.ev) return this.ev.evtchnSend(this.domid, port);
+    if (this.link) return this.link.kick(port);
+    throw new Error("kick needs this host's page store");
+  }
+  /** The same as kick (libxc's name). */
   evtchnNotify(port: number): number {
-    if (!this.ev) throw new Error("evtchnNotify needs the shared buffer (in-process placement)");
-    return this.ev.evtchnSend(this.domid, port);
+    return this.kick(port);
   }
   evtchnClose(port: number): Promise<number> {
     return this.rc("EvtchnClose", { port });
   }
   async evtchnUnmask(port: number): Promise<number> {
     if (this.ev) return this.ev.evtchnUnmask(this.domid, port);
+    if (this.link) return this.link.unmask(this.domid, port);
     return this.rc("EvtchnUnmask", { port });
   }
   async evtchnStatus(dom: number, port: number): Promise<EvtchnStatus> {
@@ -387,58 +376,39 @@ export class XenCtrl {
   /**
    * Receive `domid`'s events on `vcpu`: `handler(port)` runs once per pending edge, for the ports
    * whose notify vCPU is `vcpu` (EVTCHNOP_bind_vcpu; default 0) — the others are left for their own
-   * vCPU's receiver, so several receivers of one domain (dom0's services) each get their own. In
-   * process it waits on the vCPU's wake word (Atomics.waitAsync) and/or the bus; close the returned
-   * port.
+   * vCPU's receiver, so several receivers of one domain (dom0's services) each get their own. It
+   * waits on the vCPU's wake word (Atomics.waitAsync) in the domain's shared_info — in another host
+   * process, this host's shadow of it, where the link delivers (the vCPU is registered with the
+   * hypervisor's host as received here). Close the returned port.
    */
   waitForEvents(domid: number, handler: (port: number) => void, opts: WaitOptions = {}): EvtchnPort {
-    if (!this.ev || !this.store)
-      throw new Error("waitForEvents needs the domain's shared_info (in-process placement)");
     const d = domid === DOMID_SELF ? this.domid : domid;
-    const si = this.ev.sharedInfo(d);
-    const wake = opts.wake ?? "atomics";
-    const vcpu = opts.vcpu ?? 0;
-    const po: EvtchnPortOptions = { domid, vcpu, sharedInfo: si, notifyVcpu: this.ev.portVcpuReader(d) };
-    if (wake !== "bus") po.wake = { i32: this.store.i32, index: wakeWordIndex(si.frames[0]!, vcpu) };
-    if (wake !== "atomics") {
-      if (!this.o.bus) throw new Error("waitForEvents with bus wake-ups needs a bus");
-      po.bus = this.o.bus;
+    let p: EvtchnPort;
+    if (this.link) {
+      p = this.link.waitForEvents(d, handler, opts, (err) => {
+        if (opts.onError) opts.onError(err, 0);
+        else
+          setImmediate(() => {
+            throw err;
+          });
+      });
+    } else {
+      if (!this.ev || !this.store) throw new Error("waitForEvents needs this host's page store");
+      const si = this.ev.sharedInfo(d);
+      const vcpu = opts.vcpu ?? 0;
+      const po: EvtchnPortOptions = {
+        domid,
+        vcpu,
+        sharedInfo: si,
+        notifyVcpu: this.ev.portVcpuReader(d),
+        wake: { i32: this.store.i32, index: wakeWordIndex(si.frames[0]!, vcpu) },
+      };
+      if (opts.slowScanMs !== undefined) po.slowScanMs = opts.slowScanMs;
+      if (opts.onError) po.onError = opts.onError;
+      p = new EvtchnPort(po, handler);
     }
-    if (opts.slowScanMs !== undefined) po.slowScanMs = opts.slowScanMs;
-    if (opts.onError) po.onError = opts.onError;
-    const p = new EvtchnPort(po, handler);
     this.ports.add(p);
     return p;
-  }
-
-  /**
-   * Receive `domid`'s events in a host process without the hypervisor (`memory` given): pending
-   * ports are consumed by call (EvtchnConsumePending) on every `evtchn.<domid>` wake-up and on a
-   * slow timer, and dispatched once this host's page-server has applied the hypervisor host's fence
-   * returned with them.
-   */
-  waitForRemoteEvents(
-    domid: number,
-    handler: (port: number) => void,
-    opts: { vcpu?: number; slowScanMs?: number; onError?: (err: unknown, port: number) => void } = {},
-  ): RemoteEvtchnReceiver {
-    const m = this.o.memory;
-    if (!m || !this.o.bus) throw new Error("waitForRemoteEvents needs `memory` and a bus");
-    const r = new RemoteEvtchnReceiver(
-      {
-        domid: domid === DOMID_SELF ? this.domid : domid,
-        vcpu: opts.vcpu ?? 0,
-        calls: this.o.calls,
-        caller: this.domid,
-        pageServer: m.pageServer,
-        bus: this.o.bus,
-        ...(opts.slowScanMs !== undefined ? { slowScanMs: opts.slowScanMs } : {}),
-        ...(opts.onError ? { onError: opts.onError } : {}),
-      },
-      handler,
-    );
-    this.ports.add(r);
-    return r;
   }
 
   // ---- grant tables ---------------------------------------------------------------------------
@@ -453,6 +423,18 @@ export class XenCtrl {
         return -XenErrno.EINVAL;
       }
     }
+    if (this.link) {
+      // Our table's frames are replicated here like any other: the entry is written in our copy
+      // and travels on the link (markWritten), no call — once the table's frames are known here.
+      if (!this.grantTableView || ref >= this.grantTableView.byteLength / 8) {
+        const q = await this.gnttabQuerySize(this.domid);
+        if (q.status !== GNTST_okay) return -XenErrno.EINVAL;
+        const t = await this.gnttabSetupTable(this.domid, q.nrFrames);
+        if (t.status !== GNTST_okay) return -XenErrno.EINVAL;
+        this.grantTableView = await this.link.grantTable(t.frames);
+      }
+      return this.link.grantAccess(this.grantTableView, ref, domid, gfn, readonly);
+    }
     return this.rc("GnttabGrantAccess", { ref, domid, gfn, readonly });
   }
 
@@ -465,6 +447,7 @@ export class XenCtrl {
         return false;
       }
     }
+    if (this.link) return this.link.endAccess(ref);
     return (await this.call<GnttabEndAccessReply__Output>("GnttabEndForeignAccess", { ref })).ok;
   }
 
@@ -478,6 +461,8 @@ export class XenCtrl {
   /** Mapper: map `refs` of `dom` (GNTMAP_* flags). Partial successes stay mapped (unmap them). */
   async gnttabMapGrantRefs(dom: number, refs: readonly number[], flags: number): Promise<MapResult> {
     if (this.gt) return this.gt.mapGrantRefs(this.domid, dom, refs, flags);
+    // Over the link: the frames' bytes arrive before the reply (the view is current).
+    if (this.link) return this.link.map(dom, refs, flags);
     const r = await this.call<GnttabMapReply__Output>("GnttabMapGrantRef", {
       ops: refs.map((ref) => ({ dom, ref, flags })),
     });
@@ -487,38 +472,14 @@ export class XenCtrl {
       frame: x.frame,
       devBusAddr: Number(x.devBusAddr),
     }));
-    const m = this.o.memory;
-    if (!m || !this.local || results.length === 0 || results.some((x) => x.status !== GNTST_okay)) {
-      return { results, view: undefined };
-    }
-    // Replicas of the granted frames here (written back to the originals when writable).
-    const frames = results.map((x) => x.frame);
-    const writable = (flags & GNTMAP_readonly) === 0;
-    const imp = await m.pageServer.call<object, ImportFramesReply__Output>(
-      "ImportFrames",
-      { fromHost: m.hypervisorHost, frames, writable },
-      { deadlineMs: 15_000 },
-    );
-    results.forEach((x) => this.imported.set(x.handle, x.frame));
-    return { results, view: this.local.viewOfFrames(imp.localFrames, { readonly: !writable }) };
+    return { results, view: undefined };
   }
 
   /** Mapper: unmap handles; one GNTST_* per handle. */
   async gnttabUnmap(handles: readonly number[]): Promise<number[]> {
     const gt = this.gt;
     if (gt) return handles.map((handle) => gt.unmapGrantRef(this.domid, { handle }));
-    const m = this.o.memory;
-    const frames = handles.map((h) => this.imported.get(h)).filter((f) => f !== undefined);
-    if (m && frames.length > 0) {
-      // Writes not yet published reach the originals first; then they stop being applied there.
-      await this.publishWrites();
-      await m.pageServer.call(
-        "ReleaseFrames",
-        { fromHost: m.hypervisorHost, frames },
-        { deadlineMs: 15_000 },
-      );
-      for (const h of handles) this.imported.delete(h);
-    }
+    if (this.link) return this.link.unmap(handles);
     const r = await this.call<GnttabStatusReply__Output>("GnttabUnmapGrantRef", {
       ops: handles.map((handle) => ({ handle })),
     });
@@ -529,6 +490,7 @@ export class XenCtrl {
   async gnttabCopy(ops: readonly CopyOp[]): Promise<number[]> {
     const gt = this.gt;
     if (gt) return ops.map((op) => gt.gnttabCopy(this.domid, op));
+    if (this.link) return this.link.copy(ops);
     const r = await this.call<GnttabStatusReply__Output>("GnttabCopy", {
       ops: ops.map((op) => ({
         source: {

@@ -15,11 +15,8 @@ import type { EvtchnBindInterdomainRequest as _xensim_hypervisor_v1_EvtchnBindIn
 import type { EvtchnBindIpiRequest as _xensim_hypervisor_v1_EvtchnBindIpiRequest, EvtchnBindIpiRequest__Output as _xensim_hypervisor_v1_EvtchnBindIpiRequest__Output } from './xensim/hypervisor/v1/EvtchnBindIpiRequest.js';
 import type { EvtchnBindVcpuRequest as _xensim_hypervisor_v1_EvtchnBindVcpuRequest, EvtchnBindVcpuRequest__Output as _xensim_hypervisor_v1_EvtchnBindVcpuRequest__Output } from './xensim/hypervisor/v1/EvtchnBindVcpuRequest.js';
 import type { EvtchnBindVirqRequest as _xensim_hypervisor_v1_EvtchnBindVirqRequest, EvtchnBindVirqRequest__Output as _xensim_hypervisor_v1_EvtchnBindVirqRequest__Output } from './xensim/hypervisor/v1/EvtchnBindVirqRequest.js';
-import type { EvtchnConsumePendingReply as _xensim_hypervisor_v1_EvtchnConsumePendingReply, EvtchnConsumePendingReply__Output as _xensim_hypervisor_v1_EvtchnConsumePendingReply__Output } from './xensim/hypervisor/v1/EvtchnConsumePendingReply.js';
-import type { EvtchnConsumePendingRequest as _xensim_hypervisor_v1_EvtchnConsumePendingRequest, EvtchnConsumePendingRequest__Output as _xensim_hypervisor_v1_EvtchnConsumePendingRequest__Output } from './xensim/hypervisor/v1/EvtchnConsumePendingRequest.js';
 import type { EvtchnStatusReply as _xensim_hypervisor_v1_EvtchnStatusReply, EvtchnStatusReply__Output as _xensim_hypervisor_v1_EvtchnStatusReply__Output } from './xensim/hypervisor/v1/EvtchnStatusReply.js';
 import type { EvtchnStatusRequest as _xensim_hypervisor_v1_EvtchnStatusRequest, EvtchnStatusRequest__Output as _xensim_hypervisor_v1_EvtchnStatusRequest__Output } from './xensim/hypervisor/v1/EvtchnStatusRequest.js';
-import type { EvtchnWake as _xensim_hypervisor_v1_EvtchnWake, EvtchnWake__Output as _xensim_hypervisor_v1_EvtchnWake__Output } from './xensim/hypervisor/v1/EvtchnWake.js';
 import type { FramesReply as _xensim_hypervisor_v1_FramesReply, FramesReply__Output as _xensim_hypervisor_v1_FramesReply__Output } from './xensim/hypervisor/v1/FramesReply.js';
 import type { GfnToFrameRequest as _xensim_hypervisor_v1_GfnToFrameRequest, GfnToFrameRequest__Output as _xensim_hypervisor_v1_GfnToFrameRequest__Output } from './xensim/hypervisor/v1/GfnToFrameRequest.js';
 import type { GnttabCopyOp as _xensim_hypervisor_v1_GnttabCopyOp, GnttabCopyOp__Output as _xensim_hypervisor_v1_GnttabCopyOp__Output } from './xensim/hypervisor/v1/GnttabCopyOp.js';
@@ -70,11 +67,8 @@ export interface ProtoGrpcType {
         EvtchnBindIpiRequest: MessageTypeDefinition<_xensim_hypervisor_v1_EvtchnBindIpiRequest, _xensim_hypervisor_v1_EvtchnBindIpiRequest__Output>
         EvtchnBindVcpuRequest: MessageTypeDefinition<_xensim_hypervisor_v1_EvtchnBindVcpuRequest, _xensim_hypervisor_v1_EvtchnBindVcpuRequest__Output>
         EvtchnBindVirqRequest: MessageTypeDefinition<_xensim_hypervisor_v1_EvtchnBindVirqRequest, _xensim_hypervisor_v1_EvtchnBindVirqRequest__Output>
-        EvtchnConsumePendingReply: MessageTypeDefinition<_xensim_hypervisor_v1_EvtchnConsumePendingReply, _xensim_hypervisor_v1_EvtchnConsumePendingReply__Output>
-        EvtchnConsumePendingRequest: MessageTypeDefinition<_xensim_hypervisor_v1_EvtchnConsumePendingRequest, _xensim_hypervisor_v1_EvtchnConsumePendingRequest__Output>
         EvtchnStatusReply: MessageTypeDefinition<_xensim_hypervisor_v1_EvtchnStatusReply, _xensim_hypervisor_v1_EvtchnStatusReply__Output>
         EvtchnStatusRequest: MessageTypeDefinition<_xensim_hypervisor_v1_EvtchnStatusRequest, _xensim_hypervisor_v1_EvtchnStatusRequest__Output>
-        EvtchnWake: MessageTypeDefinition<_xensim_hypervisor_v1_EvtchnWake, _xensim_hypervisor_v1_EvtchnWake__Output>
         FramesReply: MessageTypeDefinition<_xensim_hypervisor_v1_FramesReply, _xensim_hypervisor_v1_FramesReply__Output>
         GfnToFrameRequest: MessageTypeDefinition<_xensim_hypervisor_v1_GfnToFrameRequest, _xensim_hypervisor_v1_GfnToFrameRequest__Output>
         GnttabCopyOp: MessageTypeDefinition<_xensim_hypervisor_v1_GnttabCopyOp, _xensim_hypervisor_v1_GnttabCopyOp__Output>

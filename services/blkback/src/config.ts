@@ -10,11 +10,12 @@ export const BlkbackServiceConfigSchema = z
     /** Call target of the hypervisor (service name in-process, or "host:port"). */
     hypervisor: z.string().default("hypervisor"),
     /**
-     * The hypervisor's host id when it runs in another host process: grant maps are then imported
-     * through this host's page-server (call target `pageServer`) and events received by call.
-     * "" = the hypervisor shares this host process (the fast, in-process path).
+     * The hypervisor's host id when it runs in another host process: grant maps, kicks and events
+     * then go over this host's link (its page-server must run here; docs/data-plane.md).
+     * "" = the hypervisor shares this host process.
      */
     hypervisorHost: z.string().default(""),
+    /** Ignored (was the page-server's call target; the link needs no call). */
     pageServer: z.string().default("page-server"),
     /** Our domid. */
     domid: z.number().int().min(0).max(0x7fef).default(0),

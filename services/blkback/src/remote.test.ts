@@ -1,7 +1,7 @@
 // blkback in another host process than the hypervisor and the guest (NATS + gRPC): host A (a child
 // process) runs hypervisor, xenstored, page-server and a guest with the test frontend; host B (this
 // process) runs a page-server and the blkback service with `hypervisorHost: "hostA"`, so ring and
-// data pages are page-server replicas and events come through waitForRemoteEvents.
+// data pages are replicas carried by the link, and kicks and grant maps are link records.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";

@@ -24,7 +24,7 @@ function hypervisor(ps: PageStore, grants: Map<number, number>): BlkbackHypervis
   let next = 1;
   const live = new Set<number>();
   return {
-    inProcess: true,
+    mayElideKick: () => true,
     store: ps,
     async gnttabMapGrantRefs(_dom: number, refs: readonly number[], flags: number) {
       const results = refs.map((r) => {
@@ -42,8 +42,7 @@ function hypervisor(ps: PageStore, grants: Map<number, number>): BlkbackHypervis
     async gnttabUnmap(handles: readonly number[]) {
       return handles.map((h) => (live.delete(h) ? GNTST_okay : -1));
     },
-    evtchnNotify: () => 0,
-    evtchnSend: async () => 0,
+    kick: () => 0,
     waitForEvents: () => ({ close() {} }),
     evtchnAllocUnbound: async () => ({ rc: 0, port: 1 }),
     evtchnBindInterdomain: async () => ({ rc: 0, port: 1 }),

@@ -10,7 +10,7 @@ import {
   LATENCY_BUCKETS_SECONDS,
 } from "@xensim/blkback";
 import { openStore, parseStoreSpec, type StoreSpec } from "@xensim/blkstore";
-import { loadHypervisorProto, loadPageServerProto, loadXenstoreProto } from "@xensim/proto";
+import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
@@ -65,30 +65,23 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
       loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
       cfg.hypervisor,
     );
-    // The hypervisor in another host process: its frames come as replicas through our page-server.
-    const psCalls =
-      cfg.hypervisorHost !== "" && ctx.sharedMemory
-        ? ctx.calls.client(loadPageServerProto().xensim.pageserver.v1.PageServer.service, cfg.pageServer)
-        : undefined;
-    const remote =
-      psCalls && ctx.sharedMemory
-        ? { store: ctx.sharedMemory, pageServer: psCalls, hypervisorHost: cfg.hypervisorHost }
-        : undefined;
-    // The hypervisor formats the host's page store when it starts: attach once it has.
+    // The hypervisor formats the host's page store when it starts: attach once it has. With the
+    // hypervisor in another host process, the data path goes over this host's link.
     const xc = await retry(
       "attaching to the page store",
       async () =>
         new XenCtrl({
           domid: cfg.domid,
           calls: hvCalls,
-          ...(remote ? { memory: remote } : ctx.sharedMemory ? { store: ctx.sharedMemory } : {}),
-          bus: ctx.bus,
+          ...(ctx.sharedMemory ? { store: ctx.sharedMemory } : {}),
+          ...(cfg.hypervisorHost !== "" && cfg.hypervisorHost !== ctx.hostId
+            ? { hypervisorHost: cfg.hypervisorHost }
+            : {}),
         }),
       ctx.signal,
       ctx,
     );
-    if (!xc.inProcess && !remote)
-      log.warn("no shared page store and no hypervisorHost: blkback cannot map guest memory here");
+    if (!ctx.sharedMemory) log.warn("no shared page store: blkback cannot map guest memory here");
     const xsCalls =
       cfg.xenstoredSocket === ""
         ? ctx.calls.client(loadXenstoreProto().xensim.xenstore.v1.Xenstore.service, cfg.xenstored)
@@ -131,16 +124,6 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
             persistent: cfg.persistent,
           },
           maxPersistentGrants: cfg.maxPersistentGrants,
-          // Across host processes events are consumed by call, after this host applied their fence.
-          ...(remote
-            ? {
-                receiver: (h: (port: number) => void) =>
-                  xc.waitForRemoteEvents(cfg.domid, h, {
-                    vcpu: cfg.vcpu,
-                    onError: (err) => log.error({ err }, "event receiver"),
-                  }),
-              }
-            : {}),
           clock: () => performance.now(),
           log,
           onResponse: (ring, _op, _status, secs) => {
@@ -241,7 +224,6 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
         xc.close();
         await xs.close();
         xsCalls?.close();
-        psCalls?.close();
         hvCalls.close();
         log.info("blkback stopped");
       },

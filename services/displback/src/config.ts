@@ -8,10 +8,11 @@ export const DisplbackServiceConfigSchema = z
     xenstored: z.string().default("xenstored"),
     hypervisor: z.string().default("hypervisor"),
     /**
-     * The hypervisor's host id when it runs in another host process (frames imported through this
-     * host's page-server, events received by call). "" = the hypervisor shares this host process.
+     * The hypervisor's host id when it runs in another host process (the data path goes over this
+     * host's link: its page-server must run). "" = the hypervisor shares this host process.
      */
     hypervisorHost: z.string().default(""),
+    /** Ignored (kept so existing configurations load): the link needs no page-server address. */
     pageServer: z.string().default("page-server"),
     domid: z.number().int().min(0).max(0x7fef).default(0),
     /** dom0 vCPU our event channels are bound to (xenctrl DOM0_VCPU.displback). */

@@ -9,7 +9,6 @@ import {
   type FrameRequest__Output,
   loadDisplayProto,
   loadHypervisorProto,
-  loadPageServerProto,
   loadXenstoreProto,
 } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
@@ -53,27 +52,21 @@ export const displbackService: ServiceModule<DisplbackServiceConfig> = {
       loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
       cfg.hypervisor,
     );
-    const psCalls =
-      cfg.hypervisorHost !== "" && ctx.sharedMemory
-        ? ctx.calls.client(loadPageServerProto().xensim.pageserver.v1.PageServer.service, cfg.pageServer)
-        : undefined;
-    const remote =
-      psCalls && ctx.sharedMemory
-        ? { store: ctx.sharedMemory, pageServer: psCalls, hypervisorHost: cfg.hypervisorHost }
-        : undefined;
+    // With the hypervisor in another host process the data path goes over this host's link (its
+    // page-server must run): grant maps, kicks and events are link records (docs/data-plane.md).
+    const remote = cfg.hypervisorHost !== "" && cfg.hypervisorHost !== ctx.hostId;
     const xc = await retry(
       "attaching to the page store",
       async () =>
         new XenCtrl({
           domid: cfg.domid,
           calls: hvCalls,
-          ...(remote ? { memory: remote } : ctx.sharedMemory ? { store: ctx.sharedMemory } : {}),
-          bus: ctx.bus,
+          ...(ctx.sharedMemory ? { store: ctx.sharedMemory } : {}),
+          ...(remote ? { hypervisorHost: cfg.hypervisorHost } : {}),
         }),
       ctx,
     );
-    if (!xc.inProcess && !remote)
-      log.warn("no shared page store and no hypervisorHost: displback cannot map guest memory here");
+    if (!ctx.sharedMemory) log.warn("no shared page store: displback cannot map guest memory here");
     const xsCalls =
       cfg.xenstoredSocket === ""
         ? ctx.calls.client(loadXenstoreProto().xensim.xenstore.v1.Xenstore.service, cfg.xenstored)
@@ -106,15 +99,6 @@ export const displbackService: ServiceModule<DisplbackServiceConfig> = {
           allocMaxPages: cfg.allocMaxPages,
           grantRefFirst: cfg.grantRefFirst,
           grantRefCount: cfg.grantRefCount,
-          ...(remote
-            ? {
-                receiver: (h: (port: number) => void) =>
-                  xc.waitForRemoteEvents(cfg.domid, h, {
-                    vcpu: cfg.vcpu,
-                    onError: (err) => log.error({ err }, "event receiver"),
-                  }),
-              }
-            : {}),
           onError: (err) => log.error({ err }, "displback error"),
         }),
       ctx,

@@ -3,13 +3,18 @@ import { z } from "zod";
 
 export const GuestServiceConfigSchema = z
   .object({
-    /** Call target of the hypervisor (service name in-process, or "host:port"). It must share this
-     * host process: guests' memory is the host's page store. */
+    /** Call target of the hypervisor (service name in-process, or "host:port"). */
     hypervisor: z.string().default("hypervisor"),
     /**
-     * Backends in other host processes (distributed placement): this host's page-server (call
-     * target). Guests then publish what they write through it, and wake dom0's backends over the bus.
-     * "" = every backend shares this host process.
+     * The hypervisor's host id when it runs in another host process: the guests run here as that
+     * host's domains homed here — their memory is replicated in this host's page store and their
+     * data path goes over this host's link (a page-server must run here; docs/data-plane.md).
+     * "" = the hypervisor shares this host process.
+     */
+    hypervisorHost: z.string().default(""),
+    /**
+     * Ignored (backends in other host processes need nothing from the guest runtime: what a guest
+     * writes reaches them over the link).
      */
     remoteBackendsPageServer: z.string().default(""),
     /**

@@ -14,7 +14,7 @@ import {
 } from "@xensim/abi";
 import type { BlkfrontConfig, BlockIo, BlockIoStatus, BlockStore } from "@xensim/blkif";
 import type { Blkfront, BlkfrontProbe } from "@xensim/blkfront";
-import type { CallClient, EventBus } from "@xensim/bus";
+import type { CallClient } from "@xensim/bus";
 import {
   GuestKernel,
   type GuestWorkload,
@@ -68,8 +68,8 @@ export interface GuestDeps {
   name: string;
   hv: CallClient;
   sharedMemory: SharedArrayBuffer;
-  /** Backends in other host processes: the bus for their wake-ups and this host's page-server. */
-  remote?: { bus: EventBus; pageServer: CallClient };
+  /** The hypervisor's host id when it runs in another host process (the data path is the link). */
+  hypervisorHost?: string;
   cfg: Readonly<GuestServiceConfig>;
   stateDir: string;
   log: Logger;
@@ -137,14 +137,12 @@ export class GuestInstance {
    */
   async boot(): Promise<void> {
     const { domid, cfg } = this.d;
-    const r = this.d.remote;
     const xc = new XenCtrl({
       domid,
       calls: this.d.hv,
       store: this.d.sharedMemory,
-      // Backends (dom0's) in another host process read replicas of our pages: publish what we
-      // write through this host's page-server, and wake them over the bus.
-      ...(r ? { bus: r.bus, isRemote: (d: number) => d === 0, publishVia: r.pageServer } : {}),
+      // The hypervisor in another host process: this domain is homed here, over the link.
+      ...(this.d.hypervisorHost ? { hypervisorHost: this.d.hypervisorHost } : {}),
     });
     this.xc = xc;
     const info = await xc.domainInfo(domid);
@@ -162,7 +160,6 @@ export class GuestInstance {
     const kernel = new GuestKernel({
       domid,
       xc,
-      ...(r ? { bus: r.bus } : {}),
       ramPages: info.info.memoryMib * 256,
       slowScanMs: cfg.slowScanMs,
     });

@@ -12,7 +12,6 @@ import {
   type GuestRef__Output,
   loadGuestProto,
   loadHypervisorProto,
-  loadPageServerProto,
 } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
@@ -41,16 +40,8 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
       loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
       cfg.hypervisor,
     );
-    const remote =
-      cfg.remoteBackendsPageServer !== ""
-        ? {
-            bus: ctx.bus,
-            pageServer: ctx.calls.client(
-              loadPageServerProto().xensim.pageserver.v1.PageServer.service,
-              cfg.remoteBackendsPageServer,
-            ),
-          }
-        : undefined;
+    const hypervisorHost =
+      cfg.hypervisorHost !== "" && cfg.hypervisorHost !== ctx.hostId ? cfg.hypervisorHost : undefined;
     const guests = new Map<number, GuestInstance>();
     let boots = 0;
     let bootFailures = 0;
@@ -195,7 +186,7 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
       if (!sharedMemory)
         return {
           rc: -XenErrno.EOPNOTSUPP,
-          error: "no shared page store: the guest runtime must share the hypervisor's host",
+          error: "no shared page store: the guest runtime needs its host's page store",
         };
       if (guests.size >= cfg.maxGuests)
         return { rc: -XenErrno.ENOSPC, error: `at most ${cfg.maxGuests} guests` };
@@ -204,7 +195,7 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
         name: name || `domain-${domid}`,
         hv,
         sharedMemory,
-        ...(remote ? { remote } : {}),
+        ...(hypervisorHost ? { hypervisorHost } : {}),
         cfg,
         stateDir,
         log,

@@ -13,7 +13,6 @@ import {
   type EvtchnBindIpiRequest__Output,
   type EvtchnBindVcpuRequest__Output,
   type EvtchnBindVirqRequest__Output,
-  type EvtchnConsumePendingRequest__Output,
   type EvtchnStatusRequest__Output,
   type GfnToFrameRequest__Output,
   type GnttabCopyRequest__Output,
@@ -68,7 +67,6 @@ export const HYPERVISOR_METHODS = [
   "EvtchnBindIpi",
   "EvtchnBindVcpu",
   "EvtchnSend",
-  "EvtchnConsumePending",
   "EvtchnClose",
   "EvtchnUnmask",
   "EvtchnStatus",
@@ -84,20 +82,11 @@ export const HYPERVISOR_METHODS = [
   "MemoryGfnToFrame",
 ] as const;
 
-/** How the call API reaches this host's page-server (sends and receivers across host processes). */
-export interface ReplicationHooks {
-  /** Resolves once this host's replica has applied `fence` (true) or gave up (false). */
-  awaitFence?: (fence: { host: string; seq: number }) => Promise<boolean>;
-  /** This host's own stream position now (covers every write published so far). */
-  publishedFence?: () => Promise<{ host: string; seq: number }>;
-}
-
 /** Registers the Hypervisor service on `server`; `onCall(method, rc)` sees every result. */
 export function addHypervisorService(
   server: CallServer,
   hv: Hypervisor,
   onCall: (method: string, rc: number) => void = () => {},
-  repl: ReplicationHooks = {},
 ): void {
   const def = loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service;
   const rc = <T extends { rc: number }>(m: string, r: T): T => {
@@ -151,30 +140,7 @@ export function addHypervisorService(
       rc("EvtchnBindIpi", hv.evtchnBindIpi(q.caller, q.vcpu)),
     EvtchnBindVcpu: async (q: EvtchnBindVcpuRequest__Output) =>
       rc("EvtchnBindVcpu", { rc: hv.evtchnBindVcpu(q.caller, q.port, q.vcpu) }),
-    EvtchnSend: async (q: PortRequest__Output) => {
-      // A sender in another host process: its writes must be applied here before the pending bit
-      // is set, so any scan that sees the bit (wake-up, timer, anything) sees the data.
-      if (q.fenceHost && Number(q.fenceSeq) > 0 && repl.awaitFence) {
-        const ok = await repl.awaitFence({ host: q.fenceHost, seq: Number(q.fenceSeq) }).catch(() => false);
-        if (!ok) return rc("EvtchnSend", { rc: -11 }); // -EAGAIN: the sender retries
-      }
-      return rc("EvtchnSend", { rc: hv.evtchnSend(q.caller, q.port) });
-    },
-    EvtchnConsumePending: async (q: EvtchnConsumePendingRequest__Output) => {
-      // The fence is taken after the bits: a sender publishes its writes before it sets the bit, so
-      // the published head read after the scan covers every send whose bit this scan consumed. (Read
-      // before the scan, it missed a send that published and set its bit in between.)
-      const r = hv.evtchnConsumePending(q.caller, q.domid, q.vcpu);
-      const fence =
-        r.ports.length > 0 && repl.publishedFence
-          ? await repl.publishedFence().catch(() => undefined)
-          : undefined;
-      return rc("EvtchnConsumePending", {
-        ...r,
-        fenceHost: fence?.host ?? "",
-        fenceSeq: String(fence?.seq ?? 0),
-      });
-    },
+    EvtchnSend: async (q: PortRequest__Output) => rc("EvtchnSend", { rc: hv.evtchnSend(q.caller, q.port) }),
     EvtchnClose: async (q: PortRequest__Output) =>
       rc("EvtchnClose", { rc: hv.evtchnClose(q.caller, q.port) }),
     EvtchnUnmask: async (q: PortRequest__Output) =>

@@ -1,9 +1,9 @@
 // The hypervisor as a service: attaches to the host's page store (formatting it when it is the
 // first), boots dom0, serves the Hypervisor call API, raises VIRQ_DOM_EXC and publishes
 // `hypervisor.domain.<domid>.exc`, and wakes event-channel receivers (Atomics.notify on the wake
-// word; a bus message on `evtchn.<domid>` for a guest living in another host process).
+// word). Receivers in other host processes (a domain's home host, dom0 vCPUs registered there) get
+// their events from the link: the evtchn core routes them before set-pending (docs/data-plane.md).
 import { PageStore } from "@xensim/memory";
-import { type FenceStatus__Output, loadPageServerProto } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { encodeJson, HYPERVISOR_SUBJECTS, makeNotify } from "@xensim/xenctrl";
 import { Counter, Gauge } from "prom-client";
@@ -24,11 +24,7 @@ export const hypervisorService: ServiceModule<HypervisorConfig> = {
       : PageStore.create({ frames: cfg.storeFrames });
 
     const ref: { hv?: Hypervisor } = {};
-    const isRemote = (domid: number): boolean => {
-      const home = ref.hv?.record(domid)?.homeHost;
-      return home !== undefined && home !== "" && home !== ctx.hostId;
-    };
-    const notify = makeNotify({ store, evtchn: () => ref.hv!.ev, bus: ctx.bus, isRemote });
+    const notify = makeNotify({ store, evtchn: () => ref.hv!.ev });
     const table = cfg.stateDir !== "" ? new DomainTable(cfg.stateDir, Date.now()) : undefined;
     const saveTable = (): void => {
       try {
@@ -39,6 +35,7 @@ export const hypervisorService: ServiceModule<HypervisorConfig> = {
     };
     const hv = new Hypervisor(store, {
       notify,
+      hostId: ctx.hostId,
       onExc: (e) => {
         log.info(e, `domain ${e.domid} ${e.state}`);
         if (e.state === "dead") queueMicrotask(saveTable);
@@ -116,33 +113,10 @@ export const hypervisorService: ServiceModule<HypervisorConfig> = {
         },
       }),
     );
-    // This host's page-server (when the host runs one): fences of senders in other host processes.
-    const pageServer = ctx.calls.client(
-      loadPageServerProto().xensim.pageserver.v1.PageServer.service,
-      "page-server",
-    );
-    addHypervisorService(
-      ctx.calls.server,
-      core,
-      (method, rc) => {
-        calls.inc({ method, result: rc < 0 ? "error" : "ok" });
-        if (rc === 0 && (method === "DomainCreate" || method === "DomainDestroy")) saveTable();
-      },
-      {
-        awaitFence: async (fence) =>
-          (
-            await pageServer.call<unknown, FenceStatus__Output>(
-              "Fence",
-              { fence: { host: fence.host, seq: String(fence.seq) }, waitMs: 4000 },
-              { deadlineMs: 5000 },
-            )
-          ).applied,
-        publishedFence: async () => {
-          const st = await pageServer.call<unknown, FenceStatus__Output>("Fence", {}, { deadlineMs: 5000 });
-          return { host: ctx.hostId, seq: Number(st.published) };
-        },
-      },
-    );
+    addHypervisorService(ctx.calls.server, core, (method, rc) => {
+      calls.inc({ method, result: rc < 0 ? "error" : "ok" });
+      if (rc === 0 && (method === "DomainCreate" || method === "DomainDestroy")) saveTable();
+    });
     // In-process mappers unmap with atomics, not calls: notice lingering domains that finally died.
     const reaper = setInterval(() => core.reap(), cfg.reapMs);
     reaper.unref();

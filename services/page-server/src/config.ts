@@ -1,27 +1,55 @@
 // page-server's configuration, parsed once into a frozen object.
-import { DOMID_XEN } from "@xensim/abi";
 import { z } from "zod";
+
+export const LinkFaultRulesSchema = z
+  .object({
+    seed: z.number().int().default(1),
+    drop: z.number().min(0).max(1).optional(),
+    duplicate: z.number().min(0).max(1).optional(),
+    reorder: z.number().min(0).max(1).optional(),
+    stall: z.number().min(0).max(1).optional(),
+    stallMs: z.tuple([z.number().min(0), z.number().min(0)]).optional(),
+    reorderMs: z.number().min(0).optional(),
+    /** Only frames to these peers (host ids); all when absent. */
+    peers: z.array(z.string()).optional(),
+  })
+  .strict();
+
+export type LinkFaultConfig = z.infer<typeof LinkFaultRulesSchema>;
 
 export const PageServerConfigSchema = z
   .object({
-    /** Owner domid of the local frames that hold replicas of peers' frames. */
-    replicaOwner: z.number().int().min(0).max(0xffff).default(DOMID_XEN),
     /** Frames of a page store of its own, when the host gives no shared memory. */
     frames: z.number().int().positive().default(16384),
-    /** Most bytes of one batch (one bus message); NATS' default max_payload is 1 MiB. */
-    maxBatchBytes: z
+    /** Where the link listens (host:port; port 0 = any). */
+    linkListen: z.string().default("127.0.0.1:0"),
+    /** The host name peers connect to ("" = the listen host; set it when listening on 0.0.0.0). */
+    linkAdvertise: z.string().default(""),
+    /** Also listen on a unix socket in this directory ("" = no): peers on the same filesystem use it. */
+    linkSocketDir: z.string().default(""),
+    /** The hypervisor's host id when it runs in another host process ("" = here or none). */
+    hypervisorHost: z.string().default(""),
+    /** DATA frames are cut at about this many bytes. */
+    frameBytes: z
       .number()
       .int()
-      .positive()
-      .default(512 * 1024),
-    /** Published batches kept for gap-fill. */
-    windowBatches: z.number().int().positive().default(1024),
-    /** How long an early batch waits for its predecessors before the writer is asked. */
-    gapGraceMs: z.number().int().min(0).default(20),
-    /** Announce the stream's head this long after the last publish (finds lost tails). */
-    headAnnounceMs: z.number().int().min(1).default(50),
-    /** Publish requests of one event-loop turn share batches. */
-    coalesce: z.boolean().default(true),
+      .min(4096)
+      .default(64 * 1024),
+    /** Unacknowledged frames kept for retransmission (count, bytes). */
+    windowFrames: z.number().int().min(2).default(65536),
+    windowBytes: z
+      .number()
+      .int()
+      .min(65536)
+      .default(256 * 1024 * 1024),
+    /** Retransmit when the ack has not moved for this long, ms. */
+    retransmitMs: z.number().int().min(1).default(200),
+    /** The record queue in shared memory, bytes (0 = the link area's default). */
+    queueBytes: z.number().int().min(0).default(0),
+    /** Timers (acks, NACKs, retransmission) every this many ms. */
+    tickMs: z.number().int().min(1).default(5),
+    /** Link fault hooks at start (also switchable at run time: xensim.link.faults.<hostId>). */
+    faults: LinkFaultRulesSchema.optional(),
   })
   .strict();
 

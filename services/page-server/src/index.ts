@@ -1,3 +1,3 @@
-export { type PageServerConfig, PageServerConfigSchema } from "./config.js";
-export { createWriterStore, type FetchReply, type Fetcher, PageServerCore, type Stats } from "./core.js";
+export { type LinkFaultConfig, type PageServerConfig, PageServerConfigSchema } from "./config.js";
+export { type LinkAddress, LinkSockets } from "./link-sockets.js";
 export { pageServerService } from "./service.js";

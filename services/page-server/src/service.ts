@@ -1,34 +1,26 @@
-// page-server as a service: attaches (or formats) the host's page store on the shared memory with a
-// ReplicationWriter as its write log, serves the PageServer API on the call plane, and runs the
-// replication engine on the event bus.
+// page-server as a service: the host process's link thread (docs/data-plane.md). It attaches to the
+// host's page store, runs the link engine of @xensim/link behind its sockets (LinkSockets), and
+// serves a small debugging API on the call plane. Every other thread of the host reaches the link
+// through the store's link area (markWritten, SEND and REQUEST records), never through a call.
 import { pageServerPolicy } from "./authz.js";
 import { DOMID_XEN } from "@xensim/abi";
-import { type CallClient, CallError } from "@xensim/bus";
-import { type Fence, PAGE_SIZE, PageStore } from "@xensim/memory";
+import { CallError } from "@xensim/bus";
+import { PAGE_SIZE, PageStore } from "@xensim/memory";
 import {
   type AllocFramesRequest__Output,
-  type FenceRequest__Output,
-  type FetchBatchesReply__Output,
-  type FetchBatchesRequest__Output,
-  type ImportFramesRequest__Output,
   loadPageServerProto,
-  type PublishRequest__Output,
   type ReadFrameRequest__Output,
-  type ReleaseFramesRequest__Output,
-  type ReplicateFramesRequest__Output,
   type WriteFramesRequest__Output,
 } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { Counter, Gauge } from "prom-client";
 import { type PageServerConfig, PageServerConfigSchema } from "./config.js";
-import { createWriterStore, type Fetcher, PageServerCore } from "./core.js";
+import { LinkSockets } from "./link-sockets.js";
 
 const INVALID_ARGUMENT = 3;
-const FAILED_PRECONDITION = 9;
 const PERMISSION_DENIED = 7;
 const RESOURCE_EXHAUSTED = 8;
 
-const fenceOut = (f: Fence) => ({ fence: { host: f.host, seq: String(f.seq) } });
 const u8 = (b: Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
 export const pageServerService: ServiceModule<PageServerConfig> = {
@@ -39,50 +31,15 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
     const log = ctx.log;
     const def = loadPageServerProto().xensim.pageserver.v1.PageServer.service;
     const shared = ctx.sharedMemory ?? new SharedArrayBuffer(cfg.frames * PAGE_SIZE);
-    const { store, writer } = createWriterStore(
-      (writeLog) => PageStore.attachOrCreate(shared, { writeLog }),
-      ctx.hostId,
-      { maxBatchBytes: cfg.maxBatchBytes, windowBatches: cfg.windowBatches },
-    );
-
-    // The runtime's call server learns its gRPC address when it listens (after start returns).
-    const server = ctx.calls.server as { grpcAddress?: string };
-    const clients = new Map<string, CallClient>();
-    const fetch: Fetcher = async (_writer, address, q) => {
-      let c = clients.get(address);
-      if (!c) {
-        c = ctx.calls.client(def, address);
-        clients.set(address, c);
-      }
-      const r = await c.call<unknown, FetchBatchesReply__Output>(
-        "FetchBatches",
-        { fromSeq: String(q.from), toSeq: String(q.to), replica: q.replica },
-        { deadlineMs: 5000 },
-      );
-      return {
-        batches: r.batches.map(u8),
-        snapshot: r.snapshot.length > 0 ? u8(r.snapshot) : undefined,
-        published: r.published.map(u8),
-      };
-    };
-    const core = new PageServerCore({
-      hostId: ctx.hostId,
-      store,
-      writer,
-      bus: ctx.bus,
-      log,
-      replicaOwner: cfg.replicaOwner,
-      address: () => server.grpcAddress,
-      fetch,
-      gapGraceMs: cfg.gapGraceMs,
-      headAnnounceMs: cfg.headAnnounceMs,
-      coalesce: cfg.coalesce,
-    });
-    await core.start();
+    const store = PageStore.attachOrCreate(shared);
+    // With credentials the link runs mutual TLS with this page-server's certificate (link-sockets.ts).
+    const link = new LinkSockets({ store, hostId: ctx.hostId, bus: ctx.bus, log, cfg, tls: ctx.tls });
+    await link.start();
+    const engine = link.engine;
+    const s = engine.stats;
 
     const reg = [ctx.metrics];
     const counter = (name: string, help: string, get: () => number) => {
-      // Counters that mirror the core's stats at scrape time.
       let last = 0;
       return new Counter({
         name,
@@ -95,67 +52,87 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
         },
       });
     };
-    const s = core.stats;
+    counter("link_frames_sent_total", "DATA frames sent to peers", () => s.framesSent);
+    counter("link_frames_applied_total", "DATA frames applied in order", () => s.framesApplied);
+    counter("link_bytes_sent_total", "bytes written on link sockets", () => s.bytesSent);
+    counter("link_bytes_received_total", "bytes read from link sockets", () => s.bytesReceived);
+    counter("link_records_drained_total", "records taken from this host's queue", () => s.recordsDrained);
+    counter("link_ranges_applied_total", "page ranges applied into local frames", () => s.rangesApplied);
     counter(
-      "pageserver_pages_published_total",
-      "frames carried by published batches",
-      () => s.pagesPublished,
+      "link_events_delivered_total",
+      "events set pending in a shadow shared_info here",
+      () => s.eventsDelivered,
     );
-    counter("pageserver_batches_published_total", "batches published on the bus", () => s.batchesPublished);
-    counter("pageserver_bytes_published_total", "encoded bytes published", () => s.bytesPublished);
-    counter("pageserver_pages_applied_total", "replica frames updated (per batch)", () => s.pagesApplied);
-    counter("pageserver_batches_applied_total", "peers' batches applied in order", () => s.batchesApplied);
+    counter("link_sends_executed_total", "EVTCHNOP_send executed for another host", () => s.sendsExecuted);
     counter(
-      "pageserver_bytes_applied_total",
-      "encoded bytes of peers' batches applied",
-      () => s.bytesApplied,
+      "link_requests_executed_total",
+      "grant and placement requests executed for another host",
+      () => s.requestsExecuted,
     );
-    counter("pageserver_duplicate_batches_total", "batches received again and ignored", () => s.duplicates);
-    counter("pageserver_gap_fills_total", "FetchBatches asked of writers", () => s.gapFills);
     counter(
-      "pageserver_snapshots_total",
-      "gaps beyond the writer's window filled by snapshot",
-      () => s.snapshots,
+      "link_refused_ranges_total",
+      "page ranges refused: the writer may not write the frame",
+      () => s.refusedRanges,
     );
-    new Gauge({
-      name: "pageserver_replication_lag_batches",
-      help: "known head minus applied, per writer host followed",
-      labelNames: ["writer"],
+    counter(
+      "link_refused_records_total",
+      "records refused (wrong host, bad request)",
+      () => s.refusedRecords,
+    );
+    counter(
+      "link_stale_hellos_total",
+      "connections refused: an older epoch of a known peer",
+      () => s.staleHellos,
+    );
+    new Counter({
+      name: "link_peers_refused_total",
+      help: "link connections refused by authentication (mutual TLS on): handshake (no certificate of this deployment), no-certificate, no-identity, not-page-server (another service's certificate), wrong-host (a HELLO claiming another host than its certificate), wrong-server (a dialled peer that is not that host's page-server)",
+      labelNames: ["reason"],
       registers: reg,
       collect() {
         this.reset();
-        for (const [w, l] of Object.entries(core.lag())) this.set({ writer: w }, l);
+        for (const [reason, n] of Object.entries(link.refusedPeers)) this.inc({ reason }, n);
+      },
+    });
+    counter("link_epoch_changes_total", "peers seen restarting (a new epoch)", () => s.epochChanges);
+    counter(
+      "link_retransmitted_frames_total",
+      "frames sent again (NACK, ack timeout)",
+      () => s.retransmitted,
+    );
+    counter(
+      "link_resyncs_total",
+      "resynchronisations sent (the window had lost frames)",
+      () => s.resyncsSent,
+    );
+    counter(
+      "link_mappings_released_total",
+      "grant mappings of restarted peers released",
+      () => s.mappingsReleased,
+    );
+    counter("link_queue_dropped_total", "records dropped: no link thread", () => engine.area.dropped);
+    new Gauge({
+      name: "link_peer_unacked_frames",
+      help: "frames sent and not acknowledged, per peer",
+      labelNames: ["peer"],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const p of engine.peerInfo()) this.set({ peer: p.host }, p.unacked);
       },
     });
     new Gauge({
-      name: "pageserver_replica_frames",
-      help: "local frames holding replicas of peers' frames",
+      name: "link_queue_bytes",
+      help: "bytes in this host's record queue",
       registers: reg,
       collect() {
-        this.set(core.target.size);
+        this.set(engine.area.queueUse.used);
       },
     });
-    const started = Date.now();
 
     const bad = (msg: string) => new CallError(INVALID_ARGUMENT, msg);
     ctx.calls.authorize(pageServerPolicy);
     ctx.calls.server.addService(def, {
-      ReplicateFrames: async (req: ReplicateFramesRequest__Output) => {
-        if (!req.peer) throw bad("peer required");
-        try {
-          return fenceOut(await core.replicateFrames(req.peer, req.frames));
-        } catch (err) {
-          throw new CallError(FAILED_PRECONDITION, err instanceof Error ? err.message : String(err));
-        }
-      },
-      Publish: async (req: PublishRequest__Output) => {
-        for (const r of req.ranges) {
-          if (!store.isValidFrame(r.frame) || r.offset + r.length > PAGE_SIZE) {
-            throw bad(`range ${r.frame}+[${r.offset}, ${r.length}) is not in a frame`);
-          }
-        }
-        return fenceOut(await core.markAndPublish(req.ranges, req.barrier));
-      },
       WriteFrames: async (req: WriteFramesRequest__Output) => {
         const caller = req.caller;
         const privileged = caller === 0 || store.isPrivileged(caller);
@@ -173,7 +150,7 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
           v.write(w.offset, u8(w.data));
           v.markWritten(w.offset, w.data.length);
         }
-        return fenceOut(req.publish ? await core.publish() : writer.fence);
+        return {};
       },
       AllocFrames: async (req: AllocFramesRequest__Output) => {
         const owner = req.hasOwner ? req.owner : DOMID_XEN;
@@ -183,63 +160,43 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
         return { frames };
       },
       ReadFrame: async (req: ReadFrameRequest__Output) => {
-        const r = core.readFrames(req.host, req.frames);
-        return { data: r.data, localFrames: r.local };
-      },
-      Fence: async (req: FenceRequest__Output) => {
-        const host = req.fence?.host || ctx.hostId;
-        const fence = { host, seq: Number(req.fence?.seq ?? 0) };
-        const applied =
-          req.waitMs > 0 ? await core.awaitFence(fence, req.waitMs) : core.replica.isApplied(fence);
-        return {
-          applied,
-          appliedUpTo: String(host === ctx.hostId ? writer.seq : core.replica.appliedUpTo(host)),
-          head: String(host === ctx.hostId ? writer.seq : core.replica.headOf(host)),
-          buffered: core.replica.buffered(host),
-          published: String(writer.seq),
-        };
-      },
-      ImportFrames: async (req: ImportFramesRequest__Output) => {
-        if (!req.fromHost) throw bad("from_host required");
-        try {
-          const r = await core.importFrames(req.fromHost, req.frames, req.writable);
-          return { localFrames: r.local, ...fenceOut(r.fence) };
-        } catch (err) {
-          throw new CallError(FAILED_PRECONDITION, err instanceof Error ? err.message : String(err));
+        const data: Uint8Array[] = [];
+        const local: number[] = [];
+        for (const f of req.frames) {
+          const lf =
+            !req.host || req.host === ctx.hostId ? (store.isValidFrame(f) ? f : 0) : engine.area.replicaOf(f);
+          local.push(lf);
+          data.push(lf ? store.u8.slice(lf * PAGE_SIZE, (lf + 1) * PAGE_SIZE) : new Uint8Array(0));
         }
+        return { data, localFrames: local };
       },
-      ReleaseFrames: async (req: ReleaseFramesRequest__Output) => {
-        if (!req.fromHost) throw bad("from_host required");
-        try {
-          return fenceOut(await core.releaseFrames(req.fromHost, req.frames));
-        } catch (err) {
-          throw new CallError(FAILED_PRECONDITION, err instanceof Error ? err.message : String(err));
-        }
-      },
-      FetchBatches: async (req: FetchBatchesRequest__Output) => {
-        const r = core.fetchBatches(Number(req.fromSeq), Number(req.toSeq), req.replica);
-        return { batches: r.batches, snapshot: r.snapshot ?? new Uint8Array(0), published: r.published };
-      },
+      LinkStatus: async () => ({
+        host: ctx.hostId,
+        epoch: String(link.epoch),
+        tcp: link.listenAddress.tcp,
+        unix: link.listenAddress.unix,
+        peers: engine.peerInfo(),
+        stats: Object.fromEntries([
+          ...Object.entries(s).map(([k, v]) => [k, String(v)]),
+          ["tls", link.secure ? "1" : "0"],
+          ["authenticatedHellos", String(link.authenticatedHellos)],
+          ...Object.entries(link.refusedPeers).map(([k, v]) => [`refusedPeers.${k}`, String(v)]),
+        ]),
+      }),
     });
-    log.info({ frames: store.nrFrames }, "page-server started");
+    log.info({ frames: store.nrFrames, link: link.listenAddress }, "page-server started");
 
     return {
-      health: () => {
-        const secs = Math.max((Date.now() - started) / 1000, 1e-3);
-        return {
-          status: "ok",
-          published: writer.seq,
-          peers: [...core.peers.keys()],
-          trackedFrames: writer.trackedFrames.length,
-          replicaFrames: core.target.size,
-          lag: core.lag(),
-          pagesPublishedPerSec: Math.round(s.pagesPublished / secs),
-          pagesAppliedPerSec: Math.round(s.pagesApplied / secs),
-          ...s,
-        };
-      },
+      health: () => ({
+        status: "ok",
+        epoch: String(link.epoch),
+        link: link.listenAddress,
+        peers: engine.peerInfo(),
+        queue: engine.area.queueUse,
+        ...s,
+      }),
       async stop() {
-        core.close();
+        await link.close();
         log.info("page-server stopped");
       },
     };

@@ -8,7 +8,7 @@ import { endForeignAccess, GrantTables, grantAccess } from "@xensim/gnttab";
 import { type MemView, PageStore } from "@xensim/memory";
 import { type ConnId, XenstoreEngine, type XsMessage } from "@xensim/xenstore";
 import { XenstoreClient, type XsTransport } from "@xensim/xenstore-client";
-import type { BlkfrontHypervisor, PhysmapHypervisor } from "../hypervisor.js";
+import type { BlkfrontHypervisor, PhysmapHypervisor } from "../environment.js";
 
 const SHARED_INFO_GFN = 0xff;
 
@@ -52,30 +52,30 @@ export class TestHost {
 }
 
 export interface TestXcOptions {
-  /** Offer the synchronous evtchnNotify (in-process XenCtrl); false: only evtchnSend (remote). */
-  syncNotify?: boolean;
+  /** false: behave as XenCtrl across host processes (no kick suppression: every push kicks). */
+  kickSuppression?: boolean;
 }
 
 /** A domain's XenCtrl look-alike over the TestHost (same method names and results). */
 export class TestXc implements BlkfrontHypervisor, PhysmapHypervisor {
-  publishes = 0;
   sends = 0;
-  evtchnNotify?: (port: number) => number;
+  private readonly kickSuppression: boolean;
 
   constructor(
     readonly host: TestHost,
     readonly domid: number,
     opts: TestXcOptions = {},
   ) {
-    if (opts.syncNotify !== false)
-      this.evtchnNotify = (port) => {
-        this.sends++;
-        return this.host.ev.evtchnSend(this.domid, port);
-      };
+    this.kickSuppression = opts.kickSuppression ?? true;
   }
 
-  get inProcess(): boolean {
-    return this.evtchnNotify !== undefined;
+  mayElideKick(_port: number): boolean {
+    return this.kickSuppression;
+  }
+
+  kick(port: number): number {
+    this.sends++;
+    return this.host.ev.evtchnSend(this.domid, port);
   }
 
   /** The domain's event receiver (XenCtrl.waitForEvents on vCPU 0). */
@@ -84,16 +84,8 @@ export class TestXc implements BlkfrontHypervisor, PhysmapHypervisor {
     return { close: () => this.host.receive(domid, undefined) };
   }
 
-  /** Barrier publishes (the request slots and data, before the push of req_prod). */
-  barriers = 0;
-  async publishWrites(opts: { barrier?: boolean } = {}): Promise<undefined> {
-    this.publishes++;
-    if (opts.barrier) this.barriers++;
-    return undefined;
-  }
   async evtchnSend(port: number): Promise<number> {
-    this.sends++;
-    return this.host.ev.evtchnSend(this.domid, port);
+    return this.kick(port);
   }
   async evtchnAllocUnbound(dom: number, remoteDom: number): Promise<{ rc: number; port: number }> {
     return this.host.ev.allocUnbound(this.domid, { dom, remoteDom });

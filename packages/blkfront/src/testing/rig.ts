@@ -3,7 +3,7 @@ import type { BlkbackConfig, BlkfrontConfig, BlockIo, BlockIoStatus } from "@xen
 import type { XenstoreClient } from "@xensim/xenstore-client";
 import { Blkfront, type BlkfrontOptions } from "../blkfront.js";
 import { GrantRefPool } from "@xensim/xenbus";
-import { DEFAULT_GRANT_REFS, type GuestMemory, physmapMemory, PortDispatcher } from "../hypervisor.js";
+import { DEFAULT_GRANT_REFS, type GuestMemory, physmapMemory, PortDispatcher } from "../environment.js";
 import { TestBackend, type TestBackendOptions } from "./backend.js";
 import { createVbd, EngineHub, TestHost, TestXc, type TestXcOptions } from "./host.js";
 

@@ -151,22 +151,13 @@ async function up(o: UpOptions): Promise<void> {
           ? false
           : raw;
   }
-  // A guest runtime in a distributed host whose backends live in other host processes must publish
-  // its guests' writes through this host's page-server, or a disk reaches Connected and never
-  // completes an I/O (issue 14): set it when a page-server runs here, refuse to start otherwise.
-  const guestCfg = base.guest ?? {};
-  if (
-    o.nats &&
-    names.includes("guest") &&
-    !names.includes("blkback") &&
-    guestCfg.remoteBackendsPageServer === undefined
-  ) {
-    if (!names.includes("page-server"))
-      throw new Error(
-        "the guest runtime in a distributed host needs this host's page-server for backends in other host processes: add page-server to --services (or --set guest.remoteBackendsPageServer=<its call target>)",
-      );
-    base.guest = { ...guestCfg, remoteBackendsPageServer: "page-server" };
-  }
+  // A guest runtime in a distributed host whose backends live in other host processes reaches them
+  // over this host's data-plane link, which the page-server runs (docs/data-plane.md): without one
+  // its disks would reach Connected and never complete an I/O (issue 14), so refuse to start.
+  if (o.nats && names.includes("guest") && !names.includes("blkback") && !names.includes("page-server"))
+    throw new Error(
+      "the guest runtime in a distributed host needs this host's page-server for backends in other host processes (it runs the data-plane link): add page-server to --services",
+    );
   mkdirSync(join(stateDir, "images"), { recursive: true });
   const host: HostHandle = await startHost({
     ...(o.hostId ? { hostId: o.hostId } : {}),
@@ -200,6 +191,8 @@ async function up(o: UpOptions): Promise<void> {
   await host.ready;
   const readyMs = Math.round(performance.now() - t0);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
+  // before the "up" line: whoever waits for it reads this run's URL, not a killed run's
+  if (names.includes("toolstack")) writeFileSync(join(stateDir, "toolstack.url"), `${apiUrl}\n`);
   process.stdout.write(
     `xensim host ${host.hostId} up in ${readyMs} ms\n` +
       `  services: ${[...host.services.keys()].join(", ")}\n` +
@@ -213,7 +206,6 @@ async function up(o: UpOptions): Promise<void> {
         : "") +
       (o.nats ? distributedHints(host, o.nats) : ""),
   );
-  if (names.includes("toolstack")) writeFileSync(join(stateDir, "toolstack.url"), `${apiUrl}\n`);
   if (o.exitAfterReady) return shutdown("ready");
 
   // Live progress: guest status events on the host's bus.

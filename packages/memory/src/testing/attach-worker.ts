@@ -1,4 +1,4 @@
-// Worker for replication.test.ts: attachOrCreate a buffer of zeroes at the same moment as other
+// Worker for page-store.test.ts: attachOrCreate a buffer of zeroes at the same moment as other
 // workers, then allocate a few frames; reports what it saw.
 import { parentPort, workerData } from "node:worker_threads";
 import { DOMID_XEN } from "@xensim/abi";

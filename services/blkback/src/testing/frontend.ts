@@ -50,20 +50,13 @@ export interface TestFrontendOptions {
   /** The guest's one event receiver (two receivers of one vCPU would take each other's events). */
   events: GuestEvents;
   /**
-   * The backend runs in another host process: every push publishes what we wrote first (`publish`)
-   * and always kicks; responses are taken on events only (optionally also polled every `pollMs`,
-   * which can read a ring mid-apply: for diagnosis only).
+   * The backend runs in another host process: every push kicks (no suppression across hosts; what
+   * we write is marked written and travels on the link); responses are taken on events only
+   * (optionally also polled every `pollMs`, for diagnosis).
    */
-  remote?: { publish(ranges: readonly PublishRange[]): Promise<unknown>; pollMs?: number };
+  remote?: { pollMs?: number };
   /** Extra keys written before Initialised (e.g. a bogus ring-page-order). */
   extraKeys?: Record<string, string>;
-}
-
-/** A byte range of a guest page the frontend wrote (published to other host processes). */
-export interface PublishRange {
-  gfn: number;
-  offset: number;
-  length: number;
 }
 
 /** One receiver per guest vCPU, dispatching by port. */
@@ -114,9 +107,7 @@ export class TestFrontend {
   /** Gfns of each queue's ring pages and of the data pool, and what we wrote since the last publish. */
   readonly ringGfns: number[][] = [];
   dataGfns: number[] = [];
-  private dirty: PublishRange[] = [];
   private poll: ReturnType<typeof setInterval> | undefined;
-  private kickChain: Promise<unknown> = Promise.resolve();
 
   private constructor(o: TestFrontendOptions) {
     this.o = o;
@@ -180,12 +171,6 @@ export class TestFrontend {
     }
     f.ports.forEach((port, q) => o.events.on(port, () => f.reap(q)));
     if (o.remote) {
-      // Everything once (ring headers from SHARED_RING_INIT); later only what we write.
-      await o.remote.publish(
-        [...f.ringGfns.flat(), ...f.dataGfns].map((gfn) => ({ gfn, offset: 0, length: 4096 })),
-      );
-      // Responses only on events: a receiver dispatches after the backend's fence is applied here,
-      // while a poll could read the ring in the middle of a batch being applied.
       if (o.remote.pollMs !== undefined)
         f.poll = setInterval(() => {
           for (let q = 0; q < f.rings.length; q++) f.reap(q);
@@ -239,11 +224,7 @@ export class TestFrontend {
           w.resolve(this.rsp.status);
         }
       }
-      this.markRing(q, 12, 4); // rsp_event
-      if (!ring.finalCheckForResponses()) {
-        this.flushDirty();
-        return;
-      }
+      if (!ring.finalCheckForResponses()) return;
     }
   }
 
@@ -268,50 +249,14 @@ export class TestFrontend {
     const p = new Promise<number>((resolve) => this.waiters.set(id, { resolve }));
     const off = ring.nextRequest();
     encodeRequest(ring.view, off, this.abi, req);
-    const remote = this.o.remote;
-    if (remote) {
-      ring.pushRequests();
-      this.markRing(q, off, ring.entryBytes);
-      this.markRing(q, 0, 4); // req_prod
-      const port = this.ports[q]!;
-      this.kickChain = this.kickChain.then(async () => {
-        const ranges = this.dirty;
-        this.dirty = [];
-        if (ranges.length > 0) await remote.publish(ranges);
-        await this.o.xc.evtchnSend(port);
-      });
-    } else if (ring.pushRequestsAndCheckNotify()) this.o.xc.evtchnNotify(this.ports[q]!);
+    if (ring.pushRequestsAndCheckNotify() || this.o.remote) this.o.xc.kick(this.ports[q]!);
     return withTimeout(p, 10_000, `response to request ${id}`);
   }
 
-  /** Publishes what we wrote (the event word of a final check) without a kick. */
-  private flushDirty(): void {
-    const remote = this.o.remote;
-    if (!remote) return;
-    this.kickChain = this.kickChain.then(async () => {
-      const ranges = this.dirty;
-      this.dirty = [];
-      if (ranges.length > 0) await remote.publish(ranges);
-    });
-  }
-
-  /** Records [off, off+len) of queue q's ring view as written (split at page boundaries). */
-  private markRing(q: number, off: number, len: number): void {
-    if (!this.o.remote) return;
-    while (len > 0) {
-      const page = off >> 12;
-      const inPage = off & 4095;
-      const n = Math.min(len, 4096 - inPage);
-      this.dirty.push({ gfn: this.ringGfns[q]![page]!, offset: inPage, length: n });
-      off += n;
-      len -= n;
-    }
-  }
-
-  /** Writes a data pool page (and records it for publishing). */
+  /** Writes a data pool page (marked written: a backend in another host process gets it). */
   fillData(page: number, bytes: Uint8Array): void {
     this.dataViews[page]!.write(0, bytes);
-    if (this.o.remote) this.dirty.push({ gfn: this.dataGfns[page]!, offset: 0, length: bytes.length });
+    this.dataViews[page]!.markWritten(0, bytes.length);
   }
 
   grefOf(s: Seg): number {
@@ -353,7 +298,7 @@ export class TestFrontend {
       const from = p * BLKIF_SEGS_PER_INDIRECT_FRAME;
       const count = Math.min(BLKIF_SEGS_PER_INDIRECT_FRAME, segs.length - from);
       encodeIndirectSegments(this.dataViews[pagesIdx[p]!]!, 0, 0, all, from, count);
-      if (this.o.remote) this.dirty.push({ gfn: this.dataGfns[pagesIdx[p]!]!, offset: 0, length: 4096 });
+      this.dataViews[pagesIdx[p]!]!.markWritten(0, count * 8);
     }
     return this.submit(q, (r) => {
       r.operation = BlkifOp.INDIRECT;
@@ -401,7 +346,7 @@ export class TestFrontend {
   overflow(q: number): void {
     const ring = this.rings[q]!;
     ring.view.atomicStore32(REQ_PROD, (ring.reqProdPvt + ring.size + 5) >>> 0);
-    this.o.xc.evtchnNotify(this.ports[q]!);
+    this.o.xc.kick(this.ports[q]!);
   }
 
   async setState(s: number): Promise<void> {

@@ -1,15 +1,16 @@
 // Host process A of remote.test.ts: hypervisor, xenstored and page-server, and a guest domain (in
-// this process, on A's memory) with a hand-driven frontend; blkback runs in host B (the test).
+// this process, on A's memory) with a hand-driven frontend; blkback runs in host B (the test), and
+// the ring and data pages travel on the link between the two page-servers.
 // stdout: JSON lines — {hv, xs} when ready, {done, ok, rounds, error?} after the I/O script.
 // stdin: "go" (create the vbd, connect, run the script), "stop".
 import { createInterface } from "node:readline";
 import { applyVbdDirectories, vbdDirectories } from "@xensim/blkback";
 import { connectNatsBus, createInProcessCallClient } from "@xensim/bus";
-import { loadHypervisorProto, loadPageServerProto, loadXenstoreProto } from "@xensim/proto";
+import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import { startHost } from "@xensim/runtime";
 import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore } from "@xensim/xenstore-client";
-import { GuestEvents, type PublishRange, TestFrontend } from "./frontend.js";
+import { GuestEvents, TestFrontend } from "./frontend.js";
 
 const natsUrl = process.argv[2]!;
 const svc = (name: string) => new URL(`../../../${name}/dist/main.js`, import.meta.url);
@@ -28,10 +29,6 @@ await host.ready;
 const bus = await connectNatsBus({ servers: natsUrl, name: "hostA-guest" });
 const hvDef = loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service;
 const hv = createInProcessCallClient(hvDef, "hypervisor");
-const ps = createInProcessCallClient(
-  loadPageServerProto().xensim.pageserver.v1.PageServer.service,
-  "page-server",
-);
 const xsCalls = createInProcessCallClient(
   loadXenstoreProto().xensim.xenstore.v1.Xenstore.service,
   "xenstored",
@@ -42,7 +39,7 @@ const { domid } = await xc0.domainCreate({ memoryMib: 16, maxGrantFrames: 64 });
 await xc0.domainUnpause(domid);
 await xs.mkdir(`/local/domain/${domid}`);
 await xs.setPerms(`/local/domain/${domid}`, [`n${domid}`, "r0"]);
-const gx = new XenCtrl({ domid, calls: hv, store: host.sharedMemory, bus, isRemote: (d) => d === 0 });
+const gx = new XenCtrl({ domid, calls: hv, store: host.sharedMemory });
 await gx.gnttabSetupTable(domid, 32);
 const events = new GuestEvents(gx, domid);
 
@@ -50,19 +47,6 @@ function pattern(bytes: number, seed: number): Uint8Array {
   const a = new Uint8Array(bytes);
   for (let i = 0; i < bytes; i++) a[i] = (i * 11 + seed * 29 + (i >> 9)) & 0xff;
   return a;
-}
-
-/** Publish what the guest wrote so host B's replicas see it (the guest's own writes are not logged). */
-const frameOf = new Map<number, number>();
-async function publish(ranges: readonly PublishRange[]): Promise<void> {
-  const missing = [...new Set(ranges.map((r) => r.gfn))].filter((g) => !frameOf.has(g));
-  if (missing.length > 0) {
-    const r = await xc0.gfnToFrames(domid, missing);
-    missing.forEach((g, i) => frameOf.set(g, r.frames[i]!));
-  }
-  await ps.call("Publish", {
-    ranges: ranges.map((r) => ({ frame: frameOf.get(r.gfn)!, offset: r.offset, length: r.length })),
-  });
 }
 
 async function script(): Promise<{ ok: boolean; rounds: number; error?: string }> {
@@ -80,7 +64,7 @@ async function script(): Promise<{ ok: boolean; rounds: number; error?: string }
     ringPageOrder: 2,
     queues: 2,
     dataPages: 20,
-    remote: { publish },
+    remote: {},
   });
   let rounds = 0;
   try {
@@ -146,7 +130,7 @@ createInterface({ input: process.stdin }).on("line", (l) => {
       gx.close();
       xc0.close();
       await xs.close();
-      for (const c of [hv, ps, xsCalls]) c.close();
+      for (const c of [hv, xsCalls]) c.close();
       await bus.close();
       await host.stop();
       process.exit(0);

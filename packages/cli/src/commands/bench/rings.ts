@@ -47,7 +47,10 @@ export default function registerRings(bench: Command): void {
     )
     .option("--json <file>", "write the result (fio-shaped jobs[] plus our fields) as JSON")
     .option("--plot <file.svg>", "write an SVG plot of IOPS and latency against ring pages")
-    .option("--nats <url>", "NATS server for --placement distributed (default: start a nats-server)")
+    .option(
+      "--nats <url>",
+      "NATS server for --placement distributed or three-hosts (default: start a nats-server)",
+    )
     .option("--no-ceiling", "null store: skip the raw ring ceiling")
     .option("--seed <n>", "seed of the job and the store model", "1")
     .action(

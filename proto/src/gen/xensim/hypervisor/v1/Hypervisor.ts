@@ -14,8 +14,6 @@ import type { EvtchnBindInterdomainRequest as _xensim_hypervisor_v1_EvtchnBindIn
 import type { EvtchnBindIpiRequest as _xensim_hypervisor_v1_EvtchnBindIpiRequest, EvtchnBindIpiRequest__Output as _xensim_hypervisor_v1_EvtchnBindIpiRequest__Output } from '../../../xensim/hypervisor/v1/EvtchnBindIpiRequest.js';
 import type { EvtchnBindVcpuRequest as _xensim_hypervisor_v1_EvtchnBindVcpuRequest, EvtchnBindVcpuRequest__Output as _xensim_hypervisor_v1_EvtchnBindVcpuRequest__Output } from '../../../xensim/hypervisor/v1/EvtchnBindVcpuRequest.js';
 import type { EvtchnBindVirqRequest as _xensim_hypervisor_v1_EvtchnBindVirqRequest, EvtchnBindVirqRequest__Output as _xensim_hypervisor_v1_EvtchnBindVirqRequest__Output } from '../../../xensim/hypervisor/v1/EvtchnBindVirqRequest.js';
-import type { EvtchnConsumePendingReply as _xensim_hypervisor_v1_EvtchnConsumePendingReply, EvtchnConsumePendingReply__Output as _xensim_hypervisor_v1_EvtchnConsumePendingReply__Output } from '../../../xensim/hypervisor/v1/EvtchnConsumePendingReply.js';
-import type { EvtchnConsumePendingRequest as _xensim_hypervisor_v1_EvtchnConsumePendingRequest, EvtchnConsumePendingRequest__Output as _xensim_hypervisor_v1_EvtchnConsumePendingRequest__Output } from '../../../xensim/hypervisor/v1/EvtchnConsumePendingRequest.js';
 import type { EvtchnStatusReply as _xensim_hypervisor_v1_EvtchnStatusReply, EvtchnStatusReply__Output as _xensim_hypervisor_v1_EvtchnStatusReply__Output } from '../../../xensim/hypervisor/v1/EvtchnStatusReply.js';
 import type { EvtchnStatusRequest as _xensim_hypervisor_v1_EvtchnStatusRequest, EvtchnStatusRequest__Output as _xensim_hypervisor_v1_EvtchnStatusRequest__Output } from '../../../xensim/hypervisor/v1/EvtchnStatusRequest.js';
 import type { FramesReply as _xensim_hypervisor_v1_FramesReply, FramesReply__Output as _xensim_hypervisor_v1_FramesReply__Output } from '../../../xensim/hypervisor/v1/FramesReply.js';
@@ -173,15 +171,6 @@ export interface HypervisorClient extends grpc.Client {
   evtchnClose(argument: _xensim_hypervisor_v1_PortRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
   evtchnClose(argument: _xensim_hypervisor_v1_PortRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
   evtchnClose(argument: _xensim_hypervisor_v1_PortRequest, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
-  
-  EvtchnConsumePending(argument: _xensim_hypervisor_v1_EvtchnConsumePendingRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_EvtchnConsumePendingReply__Output>): grpc.ClientUnaryCall;
-  EvtchnConsumePending(argument: _xensim_hypervisor_v1_EvtchnConsumePendingRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_xensim_hypervisor_v1_EvtchnConsumePendingReply__Output>): grpc.ClientUnaryCall;
-  EvtchnConsumePending(argument: _xensim_hypervisor_v1_EvtchnConsumePendingRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_EvtchnConsumePendingReply__Output>): grpc.ClientUnaryCall;
-  EvtchnConsumePending(argument: _xensim_hypervisor_v1_EvtchnConsumePendingRequest, callback: grpc.requestCallback<_xensim_hypervisor_v1_EvtchnConsumePendingReply__Output>): grpc.ClientUnaryCall;
-  evtchnConsumePending(argument: _xensim_hypervisor_v1_EvtchnConsumePendingRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_EvtchnConsumePendingReply__Output>): grpc.ClientUnaryCall;
-  evtchnConsumePending(argument: _xensim_hypervisor_v1_EvtchnConsumePendingRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_xensim_hypervisor_v1_EvtchnConsumePendingReply__Output>): grpc.ClientUnaryCall;
-  evtchnConsumePending(argument: _xensim_hypervisor_v1_EvtchnConsumePendingRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_EvtchnConsumePendingReply__Output>): grpc.ClientUnaryCall;
-  evtchnConsumePending(argument: _xensim_hypervisor_v1_EvtchnConsumePendingRequest, callback: grpc.requestCallback<_xensim_hypervisor_v1_EvtchnConsumePendingReply__Output>): grpc.ClientUnaryCall;
   
   EvtchnReset(argument: _xensim_hypervisor_v1_DomainRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
   EvtchnReset(argument: _xensim_hypervisor_v1_DomainRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_xensim_hypervisor_v1_RcReply__Output>): grpc.ClientUnaryCall;
@@ -351,8 +340,6 @@ export interface HypervisorHandlers extends grpc.UntypedServiceImplementation {
   
   EvtchnClose: grpc.handleUnaryCall<_xensim_hypervisor_v1_PortRequest__Output, _xensim_hypervisor_v1_RcReply>;
   
-  EvtchnConsumePending: grpc.handleUnaryCall<_xensim_hypervisor_v1_EvtchnConsumePendingRequest__Output, _xensim_hypervisor_v1_EvtchnConsumePendingReply>;
-  
   EvtchnReset: grpc.handleUnaryCall<_xensim_hypervisor_v1_DomainRef__Output, _xensim_hypervisor_v1_RcReply>;
   
   EvtchnSend: grpc.handleUnaryCall<_xensim_hypervisor_v1_PortRequest__Output, _xensim_hypervisor_v1_RcReply>;
@@ -401,7 +388,6 @@ export interface HypervisorDefinition extends grpc.ServiceDefinition {
   EvtchnBindVcpu: MethodDefinition<_xensim_hypervisor_v1_EvtchnBindVcpuRequest, _xensim_hypervisor_v1_RcReply, _xensim_hypervisor_v1_EvtchnBindVcpuRequest__Output, _xensim_hypervisor_v1_RcReply__Output>
   EvtchnBindVirq: MethodDefinition<_xensim_hypervisor_v1_EvtchnBindVirqRequest, _xensim_hypervisor_v1_PortReply, _xensim_hypervisor_v1_EvtchnBindVirqRequest__Output, _xensim_hypervisor_v1_PortReply__Output>
   EvtchnClose: MethodDefinition<_xensim_hypervisor_v1_PortRequest, _xensim_hypervisor_v1_RcReply, _xensim_hypervisor_v1_PortRequest__Output, _xensim_hypervisor_v1_RcReply__Output>
-  EvtchnConsumePending: MethodDefinition<_xensim_hypervisor_v1_EvtchnConsumePendingRequest, _xensim_hypervisor_v1_EvtchnConsumePendingReply, _xensim_hypervisor_v1_EvtchnConsumePendingRequest__Output, _xensim_hypervisor_v1_EvtchnConsumePendingReply__Output>
   EvtchnReset: MethodDefinition<_xensim_hypervisor_v1_DomainRef, _xensim_hypervisor_v1_RcReply, _xensim_hypervisor_v1_DomainRef__Output, _xensim_hypervisor_v1_RcReply__Output>
   EvtchnSend: MethodDefinition<_xensim_hypervisor_v1_PortRequest, _xensim_hypervisor_v1_RcReply, _xensim_hypervisor_v1_PortRequest__Output, _xensim_hypervisor_v1_RcReply__Output>
   EvtchnStatus: MethodDefinition<_xensim_hypervisor_v1_EvtchnStatusRequest, _xensim_hypervisor_v1_EvtchnStatusReply, _xensim_hypervisor_v1_EvtchnStatusRequest__Output, _xensim_hypervisor_v1_EvtchnStatusReply__Output>

@@ -4,12 +4,10 @@ import type { FrameWrite as _xensim_pageserver_v1_FrameWrite, FrameWrite__Output
 
 export interface WriteFramesRequest {
   'writes'?: (_xensim_pageserver_v1_FrameWrite)[];
-  'publish'?: (boolean);
   'caller'?: (number);
 }
 
 export interface WriteFramesRequest__Output {
   'writes': (_xensim_pageserver_v1_FrameWrite__Output)[];
-  'publish': (boolean);
   'caller': (number);
 }

@@ -1,0 +1,116 @@
+// One queue of a Blkfront: its ring, event channel, shadow table of in-flight requests and bounce
+// pool — and recovery (Linux blkif_recover): taking every request still without a response off
+// the rings at a disconnect, to be issued again on the next rings in submission order.
+import type { MemView } from "@xensim/memory";
+import type { FrontRing } from "@xensim/ring";
+import type { Piece } from "./io.js";
+
+/** A guest page of the bounce pool. */
+export interface DataPage {
+  readonly gfn: number;
+  readonly view: MemView;
+  readonly off: number;
+  /** The grant ref while granted, else -1. */
+  ref: number;
+}
+
+/** A request on the ring (Linux's struct blk_shadow). */
+export interface Shadow {
+  readonly piece: Piece;
+  /** Its data pages (the first nData), then its indirect pages. */
+  readonly pages: DataPage[];
+  readonly nData: number;
+  /** The operation the response must carry. */
+  readonly rspOp: number;
+}
+
+/** One queue: its ring, event channel, shadow table and bounce pool. */
+export class RingQueue {
+  /** Indexed by request id. */
+  readonly shadow: (Shadow | undefined)[];
+  readonly freeIds: number[] = [];
+  /** Bounce pages ready for a request (granted already when grants are persistent). */
+  readonly pool: DataPage[] = [];
+  /** Bounce pages this ring owns (for the pool cap). */
+  pageCount = 0;
+  /** Pages of requests abandoned at a disconnect (the backend may still hold them). */
+  readonly retired: DataPage[] = [];
+  /** No more requests go on this ring (disconnected or abandoned). */
+  dead = false;
+  /** Its grants were ended: pages handed back go to the guest, not to the pool. */
+  freed = false;
+  inFlight = 0;
+  unbind: () => void = () => {};
+  /** Scratch for the response at rsp_cons. */
+  readonly rspBuf: Uint8Array;
+
+  constructor(
+    readonly index: number,
+    readonly front: FrontRing,
+    readonly gfns: readonly number[],
+    readonly refs: readonly number[],
+    readonly evtchn: number,
+    entryBytes: number,
+  ) {
+    this.shadow = new Array<Shadow | undefined>(front.size).fill(undefined);
+    for (let i = front.size - 1; i >= 0; i--) this.freeIds.push(i);
+    this.rspBuf = new Uint8Array(entryBytes);
+  }
+
+  /** Records a request put in the ring under `id` (taken from freeIds). */
+  track(id: number, shadow: Shadow): void {
+    this.shadow[id] = shadow;
+    this.inFlight++;
+  }
+
+  /** The request `id` was answered: its id is free again. */
+  untrack(id: number): void {
+    this.shadow[id] = undefined;
+    this.freeIds.push(id);
+    this.inFlight--;
+  }
+
+  /**
+   * Marks the ring dead and takes every request still on it: their pages retire (the backend may
+   * still hold them), their pieces are returned. The ids stay used: the ring is never reused.
+   */
+  abandon(): Piece[] {
+    this.dead = true;
+    const pieces: Piece[] = [];
+    for (let id = 0; id < this.shadow.length; id++) {
+      const sh = this.shadow[id];
+      if (!sh) continue;
+      this.shadow[id] = undefined;
+      this.retired.push(...sh.pages);
+      pieces.push(sh.piece);
+    }
+    this.inFlight = 0;
+    return pieces;
+  }
+
+  /** Every page the ring holds now (pool, retired, shadows), taken from it; the ring is dead and freed. */
+  takeAllPages(): DataPage[] {
+    this.dead = true;
+    this.freed = true;
+    const pages = this.pool.splice(0);
+    pages.push(...this.retired.splice(0));
+    for (const sh of this.shadow) if (sh) pages.push(...sh.pages);
+    this.shadow.fill(undefined);
+    return pages;
+  }
+}
+
+/**
+ * Abandons every ring and returns the requests that had no response, in submission order (for
+ * blkif_recover: they go back to the head of the queue), with how many were in flight.
+ */
+export function recoverInFlight(rings: readonly RingQueue[]): { pieces: Piece[]; inFlight: number } {
+  const pieces: Piece[] = [];
+  let inFlight = 0;
+  for (const ring of rings) {
+    inFlight += ring.inFlight;
+    pieces.push(...ring.abandon());
+  }
+  pieces.sort((a, b) => a.seq - b.seq);
+  return { pieces, inFlight };
+}
