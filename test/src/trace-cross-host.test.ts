@@ -130,8 +130,15 @@ describe("xensim trace across host processes (NATS + gRPC)", () => {
         assert.equal(where("completion"), "hostA/guest");
         assert.equal(where("store"), "hostB/blkback");
         assert.equal(where("response"), "hostB/blkback");
-        // blkback's map is executed where the grant table is: the hypervisor's host
-        assert.match(where("map"), /^hostA\//);
+        // blkback's map travels the link and runs where the grant table is: host A's link thread
+        assert.equal(where("map"), "hostA/page-server");
+        // and blkback's kick back (a SEND record) is executed there too, before the completion
+        const backKick = evs.findIndex(
+          (e, k) =>
+            k > at.response! && e.kind === "evtchn" && e.op === "send" && e.domid === 0 && e.peer === domid,
+        );
+        assert.ok(backKick > at.response! && backKick < at.completion!, JSON.stringify({ backKick, ...at }));
+        assert.equal(`${evs[backKick]!.host}/${evs[backKick]!.svc}`, "hostA/page-server");
         // under the credentials nothing was refused (the trace subjects are in the permissions)
         const m = (await hostA.metrics()).body;
         assert.doesNotMatch(m, /xensim_bus_refused_total\{[^}]*\} [1-9]/, "no subject refused on host A");
