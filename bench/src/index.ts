@@ -21,6 +21,8 @@ export { defaultIodepth, RINGS_PLACEMENTS, RINGS_PROFILES, ringsTable, runRingsB
 export { ringsSvg } from "./plot.js";
 export type { FrontendHost, FrontendHostOptions } from "./frontend-host.js";
 export { startFrontendHost } from "./frontend-host.js";
+export type { IoreqBenchOptions, IoreqBenchResult } from "./ioreq.js";
+export { runIoreqBench } from "./ioreq.js";
 export type {
   LinkBenchOptions,
   LinkBenchResult,

@@ -234,3 +234,73 @@ export function loadDisplayProto(): DisplayProto {
 export function loadEchoProto(): EchoProto {
   return load<EchoProto>("xensim/testing/v1/echo.proto");
 }
+
+// ---- xensim/hypervisor/v1/dmop.proto: HYPERVISOR_dm_op and XENMEM_acquire_resource ----
+import type { ProtoGrpcType as DmOpProto } from "./gen/dmop.js";
+export type { DmOpProto };
+export type { DmOpClient, DmOpDefinition, DmOpHandlers } from "./gen/xensim/hypervisor/v1/DmOp.js";
+export type { DmOpRequest, DmOpRequest__Output } from "./gen/xensim/hypervisor/v1/DmOpRequest.js";
+export type { DmOpReply, DmOpReply__Output } from "./gen/xensim/hypervisor/v1/DmOpReply.js";
+export type { DmOpRcReply, DmOpRcReply__Output } from "./gen/xensim/hypervisor/v1/DmOpRcReply.js";
+export type {
+  AcquireResourceRequest,
+  AcquireResourceRequest__Output,
+} from "./gen/xensim/hypervisor/v1/AcquireResourceRequest.js";
+export type {
+  AcquireResourceReply,
+  AcquireResourceReply__Output,
+} from "./gen/xensim/hypervisor/v1/AcquireResourceReply.js";
+export type {
+  ReleaseResourceRequest,
+  ReleaseResourceRequest__Output,
+} from "./gen/xensim/hypervisor/v1/ReleaseResourceRequest.js";
+export type {
+  IoreqServerListRequest,
+  IoreqServerListRequest__Output,
+} from "./gen/xensim/hypervisor/v1/IoreqServerListRequest.js";
+export type {
+  IoreqServerListReply,
+  IoreqServerListReply__Output,
+} from "./gen/xensim/hypervisor/v1/IoreqServerListReply.js";
+export type { IoreqServerInfo, IoreqServerInfo__Output } from "./gen/xensim/hypervisor/v1/IoreqServerInfo.js";
+export type { IoreqRange, IoreqRange__Output } from "./gen/xensim/hypervisor/v1/IoreqRange.js";
+
+export function loadDmOpProto(): DmOpProto {
+  return load<DmOpProto>("xensim/hypervisor/v1/dmop.proto");
+}
+
+// ---- xensim/devicemodel/v1/devicemodel.proto: the device-model service ----
+import type { ProtoGrpcType as DeviceModelProto } from "./gen/devicemodel.js";
+export type { DeviceModelProto };
+export type {
+  DeviceModelClient,
+  DeviceModelDefinition,
+  DeviceModelHandlers,
+} from "./gen/xensim/devicemodel/v1/DeviceModel.js";
+export type { StartRequest, StartRequest__Output } from "./gen/xensim/devicemodel/v1/StartRequest.js";
+export type { StartReply, StartReply__Output } from "./gen/xensim/devicemodel/v1/StartReply.js";
+export type { EmulatorRef, EmulatorRef__Output } from "./gen/xensim/devicemodel/v1/EmulatorRef.js";
+export type { DmRc, DmRc__Output } from "./gen/xensim/devicemodel/v1/DmRc.js";
+export type {
+  SaveStateRequest,
+  SaveStateRequest__Output,
+} from "./gen/xensim/devicemodel/v1/SaveStateRequest.js";
+export type { SaveStateReply, SaveStateReply__Output } from "./gen/xensim/devicemodel/v1/SaveStateReply.js";
+export type {
+  ConsoleReadRequest,
+  ConsoleReadRequest__Output,
+} from "./gen/xensim/devicemodel/v1/ConsoleReadRequest.js";
+export type {
+  ConsoleReadReply,
+  ConsoleReadReply__Output,
+} from "./gen/xensim/devicemodel/v1/ConsoleReadReply.js";
+export type {
+  ConsoleWriteRequest,
+  ConsoleWriteRequest__Output,
+} from "./gen/xensim/devicemodel/v1/ConsoleWriteRequest.js";
+export type { EmulatorInfo, EmulatorInfo__Output } from "./gen/xensim/devicemodel/v1/EmulatorInfo.js";
+export type { EmulatorList, EmulatorList__Output } from "./gen/xensim/devicemodel/v1/EmulatorList.js";
+
+export function loadDeviceModelProto(): DeviceModelProto {
+  return load<DeviceModelProto>("xensim/devicemodel/v1/devicemodel.proto");
+}

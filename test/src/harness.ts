@@ -137,7 +137,7 @@ export function haveBinary(name: string): boolean {
 
 /** Compiled entry point of a service (started by path, never imported). */
 export function serviceEntryPath(
-  name: "xenstored" | "hypervisor" | "page-server" | "blkback" | "guest" | "toolstack",
+  name: "xenstored" | "hypervisor" | "page-server" | "blkback" | "guest" | "toolstack" | "device-model",
 ): string {
   return join(REPO_ROOT, "services", name, "dist", "main.js");
 }

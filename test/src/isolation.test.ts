@@ -19,7 +19,15 @@ import {
   type EventBus,
   GrpcStatus,
 } from "@xensim/bus";
-import { loadGuestProto, loadHypervisorProto, loadPageServerProto, loadXenstoreProto } from "@xensim/proto";
+import { decodeCreateIoreqServerId, encodeCreateIoreqServer, encodeDestroyIoreqServer } from "@xensim/ioreq";
+import {
+  loadDeviceModelProto,
+  loadDmOpProto,
+  loadGuestProto,
+  loadHypervisorProto,
+  loadPageServerProto,
+  loadXenstoreProto,
+} from "@xensim/proto";
 import { type HostHandle, startHost } from "@xensim/runtime";
 import { type Credentials, inboxPrefix, initKeys, loadApiToken, loadCredentials } from "@xensim/security";
 import {
@@ -37,6 +45,10 @@ const HV = loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service;
 const PS = loadPageServerProto().xensim.pageserver.v1.PageServer.service;
 const XS = loadXenstoreProto().xensim.xenstore.v1.Xenstore.service;
 const GUEST = loadGuestProto().xensim.guest.v1.Guest.service;
+const DMOP = loadDmOpProto().xensim.hypervisor.v1.DmOp.service;
+const DM = loadDeviceModelProto().xensim.devicemodel.v1.DeviceModel.service;
+const EPERM = -1;
+const HVM_PARAM_BUFIOREQ_ATOMIC = 2;
 const GNTMAP_host_map = 2;
 
 type Who = Credentials | "no-certificate" | { foreign: Credentials; ca: string };
@@ -59,8 +71,8 @@ describe(
     const closers: Array<() => unknown> = [];
     const cred = (service: string) => loadCredentials(keys, { host: "hostA", service });
     let admin: Credentials;
-    /** domUs: a, b (homed here), far (homed on hostB) */
-    const dom: Record<"a" | "b" | "far", number> = { a: -1, b: -1, far: -1 };
+    /** domUs: a, b (homed here), far (homed on hostB), hvm (an HVM domain the device model serves) */
+    const dom: Record<"a" | "b" | "far" | "hvm", number> = { a: -1, b: -1, far: -1, hvm: -1 };
     let uuidB = "";
 
     const grpc = (def: Parameters<typeof createGrpcCallClient>[0], target: string, who: Who): CallClient => {
@@ -101,7 +113,9 @@ describe(
 
     before(async () => {
       await initKeys(keys, {
-        hosts: { hostA: ["hypervisor", "xenstored", "page-server", "guest", "toolstack", "blkback"] },
+        hosts: {
+          hostA: ["hypervisor", "xenstored", "page-server", "guest", "toolstack", "blkback", "device-model"],
+        },
       });
       nats = await startNatsServer({ args: ["-c", join(keys, "nats-server.conf")] });
       const port = await freePort();
@@ -115,6 +129,7 @@ describe(
           { name: "xenstored", entry: serviceEntryPath("xenstored"), config: {} },
           { name: "page-server", entry: serviceEntryPath("page-server"), config: {} },
           { name: "guest", entry: serviceEntryPath("guest"), config: { stateDir: join(dir.path, "guest") } },
+          { name: "device-model", entry: serviceEntryPath("device-model"), config: { roles: ["primary"] } },
           {
             name: "toolstack",
             entry: serviceEntryPath("toolstack"),
@@ -128,7 +143,7 @@ describe(
         logLevel: "error",
       });
       await host.ready;
-      for (const s of ["hypervisor", "xenstored", "page-server", "guest"])
+      for (const s of ["hypervisor", "xenstored", "page-server", "guest", "device-model"])
         addr[s] = host.services.get(s)?.grpcAddress as string;
       token = loadApiToken(keys);
       admin = loadCredentials(keys, { client: "admin" });
@@ -154,6 +169,15 @@ describe(
       });
       assert.equal(far.rc, 0);
       dom.far = far.domid;
+      // an HVM domain (no guest, no emulator yet): the target of the dm_op attempts
+      const hvm = await hvAdmin.call<object, { rc: number; domid: number }>("DomainCreate", {
+        caller: 0,
+        memoryMib: 8,
+        vcpus: 1,
+        hvm: true,
+      });
+      assert.equal(hvm.rc, 0);
+      dom.hvm = hvm.domid;
     });
     after(async () => {
       for (const c of closers.reverse()) await Promise.resolve(c()).catch(() => {});
@@ -173,6 +197,8 @@ describe(
         [PS, addr["page-server"]],
         [XS, addr.xenstored],
         [GUEST, addr.guest],
+        [DMOP, addr.hypervisor],
+        [DM, addr["device-model"]],
       ] as const)
         for (const who of ["no-certificate", foreign] as const) {
           const c = grpc(def, target as string, who);
@@ -185,7 +211,7 @@ describe(
             attempts++;
           }
         }
-      assert.ok(attempts >= 2 * (30 + 4 + 4 + 3), `${attempts} attempts`);
+      assert.ok(attempts >= 2 * (30 + 4 + 4 + 3 + 4 + 6), `${attempts} attempts`);
       await waitFor(
         async () =>
           (await metric("xensim_calls_refused_total", { reason: "unauthenticated" })) - before === attempts,
@@ -313,6 +339,47 @@ describe(
           attempts++;
         }
       }
+      // dom0's blkback making the device model's hypercalls (dm_op, the ioreq pages) for the HVM
+      // domain, and the guest runtime acting as dom0 for them: the device model's alone
+      const dmReqs: Array<[string, object]> = [
+        [
+          "DmOp",
+          { caller: 0, domid: dom.hvm, buf: Buffer.from(encodeCreateIoreqServer(HVM_PARAM_BUFIOREQ_ATOMIC)) },
+        ],
+        ["AcquireResource", { caller: 0, domid: dom.hvm, type: 0, id: 0, frame: "1", nrFrames: 1 }],
+        ["ReleaseResource", { caller: 0, domid: dom.hvm, type: 0, id: 0 }],
+        ["IoreqServerList", { caller: 0, domid: dom.hvm }],
+      ];
+      for (const who of [blkback, cred("guest")]) {
+        const dmop = grpc(DMOP, addr.hypervisor as string, who);
+        for (const [method, req] of dmReqs) {
+          await assert.rejects(
+            dmop.call(method, req),
+            (e: unknown) => code(e) === GrpcStatus.PERMISSION_DENIED,
+            `${method} by ${who.identity.name}`,
+          );
+          attempts++;
+        }
+      }
+      // the device model takes orders from the toolstack: not from blkback, not from a guest
+      for (const who of [blkback, cred("guest")]) {
+        const dm = grpc(DM, addr["device-model"] as string, who);
+        for (const [method, req] of [
+          ["Start", { domid: dom.hvm, name: "x", role: "primary", vcpus: 1 }],
+          ["Stop", { domid: dom.hvm, role: "primary" }],
+          ["SaveState", { domid: dom.hvm, role: "primary", path: join(dir.path, "stolen") }],
+          ["ConsoleRead", { domid: dom.hvm, serial: 0 }],
+          ["ConsoleWrite", { domid: dom.hvm, serial: 0, data: Buffer.from("reboot\n") }],
+          ["List", {}],
+        ] as const) {
+          await assert.rejects(
+            dm.call(method, req),
+            (e: unknown) => code(e) === GrpcStatus.PERMISSION_DENIED,
+            `${method} by ${who.identity.name}`,
+          );
+          attempts++;
+        }
+      }
       await waitFor(
         async () => (await metric("xensim_calls_refused_total", { reason: "denied" })) - before === attempts,
         {
@@ -421,7 +488,44 @@ describe(
         maps.results.every((m) => m.status < 0),
         JSON.stringify(maps.results),
       );
-      const expected = attemptsRc.length + 2 + 5;
+      // dm_op and the ioreq pages as domain a, on the HVM domain and on itself: Xen's
+      // xsm_dm_op(XSM_DM_PRIV) refusal (a is neither the control domain nor a device-model domain)
+      const dmop = grpc(DMOP, addr.hypervisor as string, cred("guest"));
+      const create = Buffer.from(encodeCreateIoreqServer(HVM_PARAM_BUFIOREQ_ATOMIC));
+      const dmAttempts: Array<[string, object, number | undefined]> = [
+        ["DmOp", { caller: a, domid: dom.hvm, buf: create }, EPERM],
+        ["DmOp", { caller: a, domid: a, buf: create }, EPERM],
+        ["DmOp", { caller: a, domid: dom.hvm, buf: Buffer.from(encodeDestroyIoreqServer(0)) }, EPERM],
+        ["AcquireResource", { caller: a, domid: dom.hvm, type: 0, id: 0, frame: "1", nrFrames: 1 }, EPERM],
+        ["ReleaseResource", { caller: a, domid: dom.hvm, type: 0, id: 0 }, undefined],
+        ["IoreqServerList", { caller: a, domid: dom.hvm }, EPERM],
+      ];
+      for (const [method, req, want] of dmAttempts) {
+        const r = await dmop.call<object, { rc: number }>(method, req);
+        if (want === undefined) assert.ok(r.rc < 0, `${method}: rc ${r.rc}`);
+        else assert.equal(r.rc, want, `${method} ${JSON.stringify(req).slice(0, 60)}`);
+      }
+      // the device model's own identity may (dom0's emulator): create and destroy a server
+      const dmSelf = grpc(DMOP, addr.hypervisor as string, cred("device-model"));
+      const made = await dmSelf.call<object, { rc: number; buf: Buffer }>("DmOp", {
+        caller: 0,
+        domid: dom.hvm,
+        buf: create,
+      });
+      assert.equal(made.rc, 0, "the device model creates an ioreq server");
+      const id = decodeCreateIoreqServerId(new Uint8Array(made.buf));
+      const listed = await dmSelf.call<object, { rc: number; servers: unknown[] }>("IoreqServerList", {
+        caller: 0,
+        domid: dom.hvm,
+      });
+      assert.equal(listed.servers.length, 1);
+      const gone = await dmSelf.call<object, { rc: number }>("DmOp", {
+        caller: 0,
+        domid: dom.hvm,
+        buf: Buffer.from(encodeDestroyIoreqServer(id)),
+      });
+      assert.equal(gone.rc, 0);
+      const expected = attemptsRc.length + 2 + 5 + dmAttempts.length;
       await waitFor(
         async () => (await metric("hypervisor_calls_total", { result: "error" })) - errorsBefore >= expected,
         {
@@ -487,6 +591,11 @@ describe(
         timeoutMs: 5000,
         message: `NATS refusals (got ${refused.join("; ")})`,
       });
+    });
+
+    it("the host's own services (the device model among them) had nothing refused on NATS", async () => {
+      const m = (await host.metrics()).body;
+      assert.doesNotMatch(m, /xensim_bus_refused_total\{[^}]*\} [1-9]/, "no subject of a service refused");
     });
   },
 );

@@ -113,7 +113,7 @@ const RULES: Rule[] = [
   { match: /^npx xensim xl --api http:\/\/127\.0\.0\.1:9080 list$/, where: "host", expect: /guest1/ },
   // bench/README.md: every benchmark with a tiny duration
   {
-    match: /^npx xensim bench (xenstore|hypervisor|link) /,
+    match: /^npx xensim bench (xenstore|hypervisor|link|ioreq) /,
     where: "host",
     rewrite: TINY("--duration-ms", "100"),
     expect: /wrote bench\/results\/\w+\.json/,

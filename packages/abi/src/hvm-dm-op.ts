@@ -21,6 +21,9 @@ export const XEN_DMOP_inject_msi = 14;
 export const XEN_DMOP_map_mem_type_to_ioreq_server = 15;
 export const XEN_DMOP_remote_shutdown = 16;
 export const XEN_DMOP_relocate_memory = 17;
+export const XEN_DMOP_pin_memory_cacheattr = 18;
+export const XEN_DMOP_set_irq_level = 19;
+export const XEN_DMOP_nr_vcpus = 20;
 
 /** get_ioreq_server_info.flags. */
 export const _XEN_DMOP_no_gfns = 0;

@@ -8,6 +8,7 @@ export * from "./hvm-ioreq.js";
 export * from "./hvm-op.js";
 export * from "./hvm-params.js";
 export * from "./layout.js";
+export * from "./memory-op.js";
 export * from "./protocols.js";
 export * from "./ring.js";
 export * from "./sched.js";

@@ -12,6 +12,10 @@ export const SERVICE_PACKAGES = {
   displback: "@xensim/svc-displback",
   guest: "@xensim/svc-guest",
   toolstack: "@xensim/svc-toolstack",
+  // The device model: the guests' emulators (primary), and a second instance for the emulators
+  // xl.cfg's device_model_args = ["-device", "pci-serial"] adds (secondary).
+  "device-model": "@xensim/svc-device-model",
+  "device-model-2": "@xensim/svc-device-model",
 } as const;
 export type ServiceName = keyof typeof SERVICE_PACKAGES;
 

@@ -524,3 +524,45 @@ test("threads: receivers on two vCPUs of one domain each get exactly their own e
     { numRuns: 12 },
   );
 });
+
+test("Xen-consumed ports (ioreq): a send from the bound peer wakes Xen's wake word, not the guest", () => {
+  const { store, ev, kicks, teardown } = world();
+  const x = ev.allocXenUnbound(A, 1, 0); // guest A's vCPU 1, the emulator is dom0
+  assert.equal(x.rc, 0);
+  assert.ok(ev.isXenPort(A, x.port));
+  const b = ev.bindInterdomain(0, { remoteDom: A, remotePort: x.port });
+  assert.equal(b.rc, 0);
+  kicks.length = 0;
+  const w = ev.xenWakeWordIndex(A, 1);
+  assert.ok(w > 0);
+  const before = Atomics.load(store.i32, w);
+  assert.equal(ev.evtchnSend(0, b.port), 0);
+  assert.equal(Atomics.load(store.i32, w), before + 1, "the vCPU's Xen wake word moved");
+  assert.deepEqual(kicks, [], "no upcall for the guest");
+  assert.equal(isPending(ev.sharedInfo(A), x.port), false, "no pending bit in the guest's shared_info");
+  // Xen → emulator: pending on dom0's port.
+  assert.equal(ev.xenSend(A, x.port), 0);
+  assert.equal(isPending(ev.sharedInfo(0), b.port), true);
+  // The guest may not send on, close or re-bind it; EVTCHNOP_reset leaves it.
+  assert.equal(ev.evtchnSend(A, x.port), EINVAL);
+  assert.equal(ev.evtchnClose(A, x.port), EINVAL);
+  assert.equal(ev.bindVcpu(A, { port: x.port, vcpu: 0 }), EINVAL);
+  assert.equal(ev.evtchnReset(A, A), 0);
+  assert.equal(ev.evtchnStatus(0, { dom: A, port: x.port }).status, EVTCHNSTAT_interdomain);
+  // The emulator closing its end leaves the Xen port unbound, still Xen's, accepting dom0 again.
+  assert.equal(ev.evtchnClose(0, b.port), 0);
+  assert.equal(ev.evtchnStatus(0, { dom: A, port: x.port }).status, EVTCHNSTAT_unbound);
+  assert.ok(ev.isXenPort(A, x.port));
+  assert.equal(ev.xenSend(A, x.port), 0, "unbound: dropped");
+  // A plain port is not Xen's.
+  const plain = ev.allocUnbound(A, { dom: A, remoteDom: 0 });
+  assert.equal(ev.xenSend(A, plain.port), EINVAL);
+  assert.equal(ev.freeXenPort(A, plain.port), EINVAL);
+  // Rebound, then freed by Xen: the emulator's port goes back to unbound.
+  const b2 = ev.bindInterdomain(0, { remoteDom: A, remotePort: x.port });
+  assert.equal(ev.freeXenPort(A, x.port), 0);
+  assert.equal(ev.isXenPort(A, x.port), false);
+  assert.equal(ev.evtchnStatus(0, { dom: 0, port: b2.port }).status, EVTCHNSTAT_unbound);
+  assert.equal(ev.allocXenUnbound(A, 5, 0).rc, ENOENT, "no such vCPU");
+  teardown();
+});

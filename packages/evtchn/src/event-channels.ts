@@ -55,14 +55,20 @@ const E_SHARED_INFO = 2;
 const E_MAX_VCPUS = 3;
 const E_MAX_PORTS = 4;
 const E_VALID = 5; // ports with storage (buckets * 256, capped at max)
-const E_VIRQ_FRAME = 6; // [vcpu * NR_VIRQS + virq] → port
+const E_VIRQ_FRAME = 6; // [vcpu * NR_VIRQS + virq] → port; [XEN_WAKE_BASE + vcpu] Xen's wake words
 const E_BUCKETS = 16; // .. +16
 
-// Port entry words: +0 lock, +1 state | vcpu << 8, +2 dom/virq, +3 remote port.
+// Words of the VIRQ frame past the VIRQ slots (XEN_LEGACY_MAX_VCPUS * NR_VIRQS = 768 of them): one
+// wake word per vCPU for notifications of Xen-consumed ports (Xen's vcpu_wake of the waiting vCPU).
+const XEN_WAKE_BASE = 1024 - XEN_LEGACY_MAX_VCPUS;
+
+// Port entry words: +0 lock, +1 state | vcpu << 8 | XEN_CONSUMER, +2 dom/virq, +3 remote port.
 const P_LOCK = 0;
 const P_STATE = 1;
 const P_A = 2;
 const P_B = 3;
+/** State-word flag of a Xen-consumed port (alloc_unbound_xen_event_channel: xen_consumer). */
+const XEN_CONSUMER = 1 << 16;
 
 /** Raised for misuse by the hypervisor code (guest errors are negative errno returns). */
 export class EventChannelError extends Error {
@@ -118,6 +124,7 @@ export class EventChannels {
   private readonly notify: NotifyFn;
 
   private readonly policy: EvtchnPolicy;
+  private readonly siViews = new Map<number, MemView>();
 
   constructor(
     readonly store: PageStore,
@@ -155,10 +162,15 @@ export class EventChannels {
   private vcpuOf(p: number): number {
     return (Atomics.load(this.i32, p + P_STATE) >>> 8) & 0xff;
   }
+  private xenConsumer(p: number): boolean {
+    return (Atomics.load(this.i32, p + P_STATE) & XEN_CONSUMER) !== 0;
+  }
+  /** A port keeps its Xen-consumer flag through unbound ↔ interdomain; freeing drops it. */
   private setState(p: number, state: number, vcpu: number, a = 0, b = 0): void {
+    const keep = state === ECS.FREE ? 0 : Atomics.load(this.i32, p + P_STATE) & XEN_CONSUMER;
     Atomics.store(this.i32, p + P_A, a);
     Atomics.store(this.i32, p + P_B, b);
-    Atomics.store(this.i32, p + P_STATE, state | (vcpu << 8));
+    Atomics.store(this.i32, p + P_STATE, state | (vcpu << 8) | keep);
   }
 
   /** The domain's shared_info frame (0 when it has no event channels): one load, no view. */
@@ -169,10 +181,17 @@ export class EventChannels {
 
   /** The domain's shared_info (for its guest side: scanPending, maskPort, …). */
   sharedInfo(domid: number): MemView {
-    const w = this.ew(domid, E_SHARED_INFO);
-    if (w < 0 || !Atomics.load(this.i32, w))
-      throw new EventChannelError("no_domain", `no event channels for ${domid}`);
-    return this.store.viewOfFrames([Atomics.load(this.i32, w)]);
+    const frame = this.sharedInfoFrame(domid);
+    if (!frame) throw new EventChannelError("no_domain", `no event channels for ${domid}`);
+    // A view is only a window on the shared buffer: one per frame number serves every send (the
+    // per-I/O path), whichever domain the frame belongs to at the time.
+    let v = this.siViews.get(frame);
+    if (!v) {
+      if (this.siViews.size >= 1024) this.siViews.clear();
+      v = this.store.viewOfFrames([frame]);
+      this.siViews.set(frame, v);
+    }
+    return v;
   }
 
   private resolve(caller: number, d: number): number {
@@ -220,7 +239,7 @@ export class EventChannels {
   destroyDomain(domid: number): void {
     const st = this.ew(domid, E_STATE);
     if (st < 0 || Atomics.load(this.i32, st) !== 1) return;
-    this.closeAll(domid);
+    this.closeAll(domid, false);
     Atomics.store(this.i32, st, 0);
     const lock = this.ew(domid, E_LOCK);
     lockWord(this.i32, lock);
@@ -237,11 +256,15 @@ export class EventChannels {
     }
   }
 
-  private closeAll(d: number): void {
+  /** Close every port; as the guest (`evtchn_reset`), Xen-consumed ports survive. */
+  private closeAll(d: number, guest: boolean): void {
     const valid = Atomics.load(this.i32, this.ew(d, E_VALID));
     for (let port = 1; port < valid; port++) {
-      const s = this.state(this.pIdx(d, port));
-      if (s !== ECS.FREE && s !== ECS.RESERVED) this.closePort(d, port);
+      const p = this.pIdx(d, port);
+      const s = this.state(p);
+      if (s === ECS.FREE || s === ECS.RESERVED) continue;
+      if (guest && this.xenConsumer(p)) continue;
+      this.closePort(d, port);
     }
   }
 
@@ -250,7 +273,7 @@ export class EventChannels {
     const d = this.resolve(caller, dom);
     if (!this.live(d)) return ESRCH;
     if (!this.mayControl(caller, d)) return EPERM;
-    this.closeAll(d);
+    this.closeAll(d, true);
     return 0;
   }
 
@@ -434,6 +457,7 @@ export class EventChannels {
       if (!this.valid(d, op.port)) return EINVAL;
       const p = this.pIdx(d, op.port);
       const s = this.state(p);
+      if (this.xenConsumer(p)) return EINVAL; // a guest cannot re-bind a Xen-attached channel
       if (s === ECS.VIRQ && PER_VCPU_VIRQS.includes(Atomics.load(this.i32, p + P_A))) return EINVAL;
       if (s !== ECS.UNBOUND && s !== ECS.INTERDOMAIN && s !== ECS.VIRQ && s !== ECS.PIRQ) return EINVAL;
       // The peer of an interdomain port cannot change while we hold our event lock (closing
@@ -446,7 +470,7 @@ export class EventChannels {
       if (!peer) lockWord(this.i32, p + P_LOCK);
       try {
         const w = Atomics.load(this.i32, p + P_STATE);
-        Atomics.store(this.i32, p + P_STATE, (w & 0xff) | (op.vcpu << 8));
+        Atomics.store(this.i32, p + P_STATE, (w & 0xff) | (op.vcpu << 8) | (w & XEN_CONSUMER));
         this.moved(d, op.vcpu, op.port);
       } finally {
         this.unlockPorts(a, b);
@@ -503,6 +527,8 @@ export class EventChannels {
   /** EVTCHNOP_close on the caller's own port. */
   evtchnClose(caller: number, port: number): number {
     if (!this.live(caller)) return ESRCH;
+    // A guest cannot close a Xen-attached event channel.
+    if (this.valid(caller, port) && this.xenConsumer(this.pIdx(caller, port))) return EINVAL;
     return this.closePort(caller, port);
   }
 
@@ -626,11 +652,13 @@ export class EventChannels {
     const p = this.pIdx(caller, port);
     lockWord(this.i32, p + P_LOCK);
     try {
+      if (this.xenConsumer(p)) return EINVAL; // a guest cannot send via a Xen-attached channel
       switch (this.state(p)) {
         case ECS.INTERDOMAIN: {
           const rd = Atomics.load(this.i32, p + P_A);
           const rport = Atomics.load(this.i32, p + P_B);
-          const vcpu = this.vcpuOf(this.pIdx(rd, rport));
+          const r = this.pIdx(rd, rport);
+          const vcpu = this.vcpuOf(r);
           if (tracer.mask & TRACE_EVTCHN)
             tracer.emit({
               kind: "evtchn",
@@ -640,8 +668,10 @@ export class EventChannels {
               port,
               remotePort: rport,
               vcpu,
+              ...(this.xenConsumer(r) ? { consumer: "xen" } : {}),
             });
-          this.raise(rd, vcpu, rport);
+          if (this.xenConsumer(r)) this.xenNotify(rd, vcpu);
+          else this.raise(rd, vcpu, rport);
           return 0;
         }
         case ECS.IPI:
@@ -657,6 +687,87 @@ export class EventChannels {
     } finally {
       unlockWord(this.i32, p + P_LOCK);
     }
+  }
+
+  // ---- Xen-consumed channels (alloc_unbound_xen_event_channel, ioreq servers) -----------------
+
+  /**
+   * alloc_unbound_xen_event_channel: a port of `domid` that Xen itself consumes (no pending bit in
+   * the guest's shared_info: a send from the bound peer wakes `vcpu` through its Xen wake word).
+   * It accepts a bind from `remoteDom`. The guest cannot send on, close or re-bind it (-EINVAL);
+   * EVTCHNOP_reset leaves it; domain destruction and `freeXenPort` close it.
+   */
+  allocXenUnbound(domid: number, vcpu: number, remoteDom: number): PortResult {
+    if (!this.live(domid)) return { rc: ESRCH, port: 0 };
+    if (!this.vcpuOk(domid, vcpu)) return { rc: ENOENT, port: 0 };
+    const lock = this.ew(domid, E_LOCK);
+    lockWord(this.i32, lock);
+    try {
+      const port = this.getFreePort(domid);
+      if (port < 0) return { rc: port, port: 0 };
+      const p = this.pIdx(domid, port);
+      lockWord(this.i32, p + P_LOCK);
+      this.setState(p, ECS.UNBOUND, vcpu, remoteDom);
+      Atomics.or(this.i32, p + P_STATE, XEN_CONSUMER);
+      unlockWord(this.i32, p + P_LOCK);
+      return { rc: 0, port };
+    } finally {
+      unlockWord(this.i32, lock);
+    }
+  }
+
+  /** free_xen_event_channel: close a Xen-consumed port (a bound peer goes back to unbound). */
+  freeXenPort(domid: number, port: number): number {
+    if (!this.live(domid)) return ESRCH;
+    if (!this.valid(domid, port) || !this.xenConsumer(this.pIdx(domid, port))) return EINVAL;
+    return this.closePort(domid, port);
+  }
+
+  /** Is (domid, port) a Xen-consumed port? */
+  isXenPort(domid: number, port: number): boolean {
+    return this.live(domid) && this.valid(domid, port) && this.xenConsumer(this.pIdx(domid, port));
+  }
+
+  /**
+   * notify_via_xen_event_channel: Xen sends on its own port of `domid` — interdomain → pending on
+   * the bound peer's port (the emulator's); unbound → dropped (0). Not a Xen-consumed port → -EINVAL.
+   */
+  xenSend(domid: number, port: number): number {
+    if (!this.live(domid)) return ESRCH;
+    if (!this.valid(domid, port)) return EINVAL;
+    const p = this.pIdx(domid, port);
+    lockWord(this.i32, p + P_LOCK);
+    try {
+      if (!this.xenConsumer(p)) return EINVAL;
+      if (this.state(p) !== ECS.INTERDOMAIN) return 0;
+      const rd = Atomics.load(this.i32, p + P_A);
+      const rport = Atomics.load(this.i32, p + P_B);
+      this.raise(rd, this.vcpuOf(this.pIdx(rd, rport)), rport);
+      return 0;
+    } finally {
+      unlockWord(this.i32, p + P_LOCK);
+    }
+  }
+
+  /**
+   * Int32 index (in the store's buffer) of Xen's wake word for `domid`'s `vcpu`: a counter that a
+   * send to one of the domain's Xen-consumed ports bumps and Atomics.notify's. A vCPU blocked on a
+   * Xen-consumed channel (wait_on_xen_event_channel) reads it, checks its condition, then
+   * Atomics.wait's on the value it read. -1 when the domain has no event channels.
+   */
+  xenWakeWordIndex(domid: number, vcpu: number): number {
+    const w = this.ew(domid, E_VIRQ_FRAME);
+    if (w < 0 || !Number.isInteger(vcpu) || vcpu < 0 || vcpu >= XEN_LEGACY_MAX_VCPUS) return -1;
+    const frame = Atomics.load(this.i32, w);
+    return frame ? frame * WORDS + XEN_WAKE_BASE + vcpu : -1;
+  }
+
+  /** Xen's default notification of a Xen-consumed port: wake the vCPU (all its waiters). */
+  xenNotify(domid: number, vcpu: number): void {
+    const w = this.xenWakeWordIndex(domid, vcpu);
+    if (w < 0) return;
+    Atomics.add(this.i32, w, 1);
+    Atomics.notify(this.i32, w);
   }
 
   /** send_guest_vcpu_virq / send_guest_global_virq: raise `virq` if the domain bound it. */

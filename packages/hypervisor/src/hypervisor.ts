@@ -97,6 +97,11 @@ export interface HypervisorOptions {
   /** Domain that receives global VIRQs such as VIRQ_DOM_EXC (Xen: the hardware domain). */
   virqHandler?: number;
   /**
+   * Called first when a domain is destroyed, while its event channels and control block still exist
+   * (Xen's domain_kill → hvm_domain_relinquish_resources: the ioreq servers go there).
+   */
+  onDestroy?: (domid: number) => void;
+  /**
    * This host process's id: a domain created with another `homeHost` has its vCPUs' events and its
    * frames' copies at that host (the link area's home table, docs/data-plane.md).
    */
@@ -385,6 +390,7 @@ export class Hypervisor {
     if (domid === caller || domid === 0) return EINVAL;
     if (r.dying) return 0;
     r.dying = true;
+    this.opts.onDestroy?.(domid);
     this.ev.destroyDomain(domid);
     this.gt.destroyDomain(domid);
     this.store.destroyDomain(domid);

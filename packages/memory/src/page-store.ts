@@ -16,8 +16,9 @@
 // bits 0..15 owner domid.
 //
 // A domain's control frame (1024 Int32 words) holds the domain's hypervisor-side state. Words
-// 0..63 are this package's; DomCtl.GNTTAB_BASE.. belong to @xensim/gnttab and DomCtl.EVTCHN_BASE..
-// to @xensim/evtchn, which keep their per-domain state there so it too is shared between threads.
+// 0..31 are this package's; DomCtl.IOREQ_BASE.. (32..39) belong to @xensim/ioreq, DomCtl.GNTTAB_BASE..
+// to @xensim/gnttab and DomCtl.EVTCHN_BASE.. to @xensim/evtchn, which keep their per-domain state
+// there so it too is shared between threads.
 
 import { DOMID_FIRST_RESERVED, DOMID_XEN } from "@xensim/abi";
 import { LinkArea, type LinkAreaOptions } from "./link-area.js";
@@ -63,6 +64,8 @@ export const DomCtl = Object.freeze({
   /** bit 0: HVM/PVH (paging_mode_external), bit 1: privileged (dom0-like). */
   FLAGS: 4,
   DOMID: 5,
+  /** First word of @xensim/ioreq's per-domain state (8 words: its ioreq-server table frame, …). */
+  IOREQ_BASE: 32,
   /** First word of @xensim/gnttab's per-domain state (448 words). */
   GNTTAB_BASE: 64,
   /** First word of @xensim/evtchn's per-domain state (512 words). */

@@ -19,6 +19,16 @@ export const DOMAIN_SERVICES = ["guest"] as const;
 
 export const ALL_SERVICES = [...DOM0_SERVICES, ...DOMAIN_SERVICES] as const;
 
+/**
+ * The service a name is an instance of: a further instance of a known service is named
+ * `<service>-<n>` (xensim up's second emulator, `device-model-2`) and has that service's privileges
+ * and subjects; anything else is itself.
+ */
+export function serviceKind(name: string): string {
+  const m = /^(.+)-([2-9]|[1-9]\d+)$/.exec(name);
+  return m && (ALL_SERVICES as readonly string[]).includes(m[1] as string) ? (m[1] as string) : name;
+}
+
 export interface Identity {
   readonly kind: "service" | "client";
   /** The service's name ("blkback") or the client's ("admin"). */
@@ -43,7 +53,7 @@ export function isValidName(s: string): boolean {
 
 /** The identity of a service on a host (domid 0 for dom0's services, none for the guest runtime). */
 export function serviceIdentity(host: string, service: string, domid?: number): Identity {
-  const d = domid ?? ((DOM0_SERVICES as readonly string[]).includes(service) ? 0 : undefined);
+  const d = domid ?? ((DOM0_SERVICES as readonly string[]).includes(serviceKind(service)) ? 0 : undefined);
   return d === undefined
     ? { kind: "service", name: service, host }
     : { kind: "service", name: service, host, domid: d };

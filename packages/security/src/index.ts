@@ -11,6 +11,7 @@ export {
   isValidName,
   parseIdentityUri,
   serviceIdentity,
+  serviceKind,
 } from "./identity.js";
 export type { IssueOptions, PemPair } from "./pki.js";
 import type { Identity } from "./identity.js";

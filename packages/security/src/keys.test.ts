@@ -21,6 +21,7 @@ import {
   natsPermissions,
   parseIdentityUri,
   serviceIdentity,
+  serviceKind,
 } from "./index.js";
 
 describe("identities", () => {
@@ -48,6 +49,19 @@ describe("identities", () => {
     const u = identityUri(serviceIdentity("a", "blkback"));
     assert.equal(identityFromSubjectAltName(`URI:${u}, URI:${u}, DNS:x`), undefined);
     assert.deepEqual(identityFromSubjectAltName(`DNS:x, URI:${u}`), serviceIdentity("a", "blkback"));
+  });
+
+  it("a further instance of a service (device-model-2) has its service's privileges and subjects", () => {
+    assert.equal(serviceKind("device-model-2"), "device-model");
+    assert.equal(serviceKind("device-model-12"), "device-model");
+    for (const own of ["device-model", "device-model-1", "device-model-02", "evil-2", "guest-x", "-2"])
+      assert.equal(serviceKind(own), own, own);
+    assert.equal(serviceIdentity("h", "device-model-2").domid, 0);
+    assert.equal(serviceIdentity("h", "guest-2").domid, undefined);
+    assert.equal(serviceIdentity("h", "evil-2").domid, undefined);
+    const p = natsPermissions(serviceIdentity("h", "device-model-2"));
+    assert.ok(p.subscribe.includes("hypervisor.domain.*.exc"));
+    assert.ok(p.subscribe.includes("xensim.fault.set.device-model-2"), "fault control under its own name");
   });
 
   it("bearer tokens compare exactly", () => {

@@ -107,8 +107,8 @@ export async function initKeys(dir: string, o: KeysInitOptions): Promise<KeysMan
   return manifest;
 }
 
-/** Every service, for `keys init` with no --host. */
-export const DEFAULT_HOST_SERVICES: readonly string[] = ALL_SERVICES;
+/** Every service (and xensim up's second emulator, device-model-2), for `keys init` with no --host. */
+export const DEFAULT_HOST_SERVICES: readonly string[] = [...ALL_SERVICES, "device-model-2"];
 
 /** One party's loaded credentials: what its transports need, nothing of the CA's key. */
 export interface Credentials {

@@ -5,7 +5,7 @@
 // hypervisor, fault rules set by anyone but an admin client, or `>` snooped by a stranger are refused
 // by nats-server itself. The isolation test runs the services under these permissions and checks
 // that nothing they do is refused, and that everything outside them is.
-import type { Identity } from "./identity.js";
+import { type Identity, serviceKind } from "./identity.js";
 
 export interface NatsPermissions {
   publish: string[];
@@ -78,7 +78,8 @@ export function natsPermissions(id: Identity): NatsPermissions {
     `${TRACE}.control`,
   );
   pub.push(`${TRACE}.events.${traceToken(host)}.${traceToken(svc)}`);
-  switch (svc) {
+  // a further instance (device-model-2) has its service's subjects; fault control under its own name
+  switch (serviceKind(svc)) {
     case "hypervisor":
       // VIRQ_DOM_EXC as an event (event channels to other host processes travel on the link)
       pub.push("hypervisor.domain.*.exc");

@@ -1,4 +1,13 @@
 export {
+  type DeviceModelRuntime,
+  dmStartSteps,
+  type EmulatorRole,
+  emulatorsOf,
+  type PhysmapRecord,
+  readPhysmap,
+  writePhysmap,
+} from "./device-model.js";
+export {
   type FlowContext,
   FlowError,
   type FlowOptions,

@@ -13,6 +13,17 @@ import {
 import { applyVbdDirectories, vbdDirectories } from "@xensim/blkback";
 import type { XenbusStoreOps } from "@xensim/xenbus";
 import type { DomainConfig, XlAction, XlDisk } from "@xensim/xlcfg";
+import {
+  type DeviceModelFlowDeps,
+  type DeviceModelRuntime,
+  dmDestroy,
+  dmSaveState,
+  dmStartSteps,
+  type EmulatorRole,
+  emulatorsOf,
+  readPhysmap,
+  writePhysmap,
+} from "./device-model.js";
 import { type FlowOptions, type FlowStep, type FlowStepRecord, runFlow } from "./flow.js";
 import {
   type GuestDiskStatus,
@@ -60,6 +71,12 @@ export interface ToolstackOptions {
   pollMs?: number;
   /** Spans of the flows and their steps (OpenTelemetry); absent = none. */
   spans?: ToolstackSpans;
+  /** The device-model runtime: HVM domains get their emulators there (absent = none). */
+  deviceModel?: DeviceModelRuntime;
+  /** libxl's XEN_LIB_DIR, where a soft reset keeps qemu-save.<domid> (default /var/lib/xen). */
+  libDir?: string;
+  /** The device model reaching "running" (default 10 s). */
+  deviceModelTimeoutMs?: number;
 }
 
 export interface ManagedDomain {
@@ -168,8 +185,9 @@ export class Toolstack {
   readonly actions: ActionRecord[] = [];
   /** What the last start found: domains re-adopted (still running) and cleaned away (lost). */
   readonly recovery: { adopted: number[]; cleaned: RecoveryRecord[] } = { adopted: [], cleaned: [] };
-  private readonly o: Required<Omit<ToolstackOptions, "guest" | "spans">> & {
+  private readonly o: Required<Omit<ToolstackOptions, "guest" | "deviceModel" | "spans">> & {
     guest: GuestRuntime | undefined;
+    deviceModel: DeviceModelRuntime | undefined;
     spans?: ToolstackSpans;
   };
 
@@ -182,8 +200,27 @@ export class Toolstack {
       destroyDeviceTimeoutMs: 2_000,
       reapTimeoutMs: 10_000,
       pollMs: 20,
+      libDir: "/var/lib/xen",
+      deviceModelTimeoutMs: 10_000,
       ...o,
       guest: o.guest,
+      deviceModel: o.deviceModel,
+    };
+  }
+
+  get hasDeviceModel(): boolean {
+    return this.o.deviceModel !== undefined;
+  }
+
+  private dmDeps(): DeviceModelFlowDeps | undefined {
+    const dm = this.o.deviceModel;
+    if (!dm) return undefined;
+    return {
+      dm,
+      xs: this.o.xs,
+      libDir: this.o.libDir,
+      waitFor: (what, ms, cond) => this.waitFor(what, ms, cond),
+      timeoutMs: this.o.deviceModelTimeoutMs,
     };
   }
 
@@ -265,7 +302,12 @@ export class Toolstack {
   }
 
   /** Everything after the domain exists (create, and the re-creation of a soft reset). */
-  private buildSteps(config: DomainConfig, uuid: string, st: { domid: number; port: number }): FlowStep[] {
+  private buildSteps(
+    config: DomainConfig,
+    uuid: string,
+    st: { domid: number; port: number },
+    o: { restoreDeviceModel?: boolean } = {},
+  ): FlowStep[] {
     const xs = this.o.xs;
     const hv = this.o.hv;
     const steps: FlowStep[] = [
@@ -353,6 +395,9 @@ export class Toolstack {
         this.o.backendTimeoutMs,
       ),
     );
+    // libxl spawns the device model once the devices are there, and waits for it before unpausing.
+    const dmd = this.dmDeps();
+    if (dmd) steps.push(...dmStartSteps(dmd, config, st, { restore: o.restoreDeviceModel ?? false }));
     const guest = this.o.guest;
     if (guest)
       steps.push({
@@ -453,6 +498,8 @@ export class Toolstack {
     await tx.write(`${vm}/start_time`, this.o.clock.wallSeconds().toFixed(2));
     if (config.workloadText !== undefined) await tx.write(`${vm}/xensim/workload`, config.workloadText);
     if (config.blkfrontText !== undefined) await tx.write(`${vm}/xensim/blkfront`, config.blkfrontText);
+    if (emulatorsOf(config, this.o.deviceModel).length > 0)
+      await tx.write(`${vm}/xensim/firmware`, config.firmwareText ?? "bios");
   }
 
   /**
@@ -701,6 +748,16 @@ export class Toolstack {
         },
       },
       {
+        name: "dm-stop",
+        continueOnError: true,
+        run: async () => {
+          const dmd = this.dmDeps();
+          if (!dmd) return;
+          const roles: EmulatorRole[] = rec ? emulatorsOf(rec.config, dmd.dm) : ["primary", "secondary"];
+          await dmDestroy(dmd, domid, roles);
+        },
+      },
+      {
         name: "devices-remove",
         continueOnError: true,
         run: async () => {
@@ -829,6 +886,63 @@ export class Toolstack {
    * Refused (EOPNOTSUPP) when the guest never advertised control/feature-<kind>, unless `force`
    * (write the request anyway).
    */
+  /**
+   * `xl trigger D soft-reset` (xensim's trigger; xl's own are nmi, reset, power…): the guest is asked
+   * to kexec — control/shutdown = "soft_reset", which the guest kernel answers with
+   * SCHEDOP_shutdown(SHUTDOWN_soft_reset) — and the on_soft_reset action follows as for any soft
+   * reset. Resolves once the domain has shut down for it (or `acted: false` on timeout).
+   */
+  async trigger(
+    domid: number,
+    kind: "soft-reset",
+    o: { timeoutMs?: number } = {},
+  ): Promise<{ acted: boolean; state: string }> {
+    if (domid === 0) throw new ToolstackError("EINVAL", "not for domain 0");
+    if (kind !== "soft-reset")
+      throw new ToolstackError("EINVAL", `trigger ${String(kind)} is not supported (soft-reset)`);
+    const info = await this.o.hv.domainInfo(domid);
+    if (info.rc !== 0 || !info.info) throw new ToolstackError("ENOENT", `no domain ${domid}`);
+    if (!info.info.hvm) throw new ToolstackError("EINVAL", "soft reset needs an HVM domain");
+    await this.o.xs.write(`/local/domain/${domid}/control/shutdown`, "soft_reset");
+    this.o.log.info({ flow: "trigger", step: "request", domid, kind }, "trigger: soft reset requested");
+    let state = info.info.state as string;
+    try {
+      await this.waitFor(`domain ${domid} kexec`, o.timeoutMs ?? this.o.shutdownTimeoutMs, async () => {
+        const i = await this.o.hv.domainInfo(domid);
+        state = i.info?.state ?? "gone";
+        return state === "shutdown" || (i.info?.shutdownReason ?? -1) === 5;
+      });
+    } catch (e) {
+      if (!(e instanceof ToolstackError && e.code === "ETIMEDOUT")) throw e;
+      return { acted: false, state };
+    }
+    return { acted: true, state };
+  }
+
+  /** `xl console -n serial D`: what the guest's serial port sent from `offset` on. */
+  async consoleRead(
+    domid: number,
+    serial: number,
+    offset: number,
+    waitMs: number,
+  ): Promise<{ data: Uint8Array; next: number }> {
+    const dm = this.o.deviceModel;
+    if (!dm) throw new ToolstackError("EOPNOTSUPP", "no device model runtime: no emulated serial ports");
+    const r = await dm.consoleRead(domid, serial, offset, waitMs);
+    if (r.rc !== 0)
+      throw new ToolstackError("ENOENT", `domain ${domid} has no serial port ${serial} (rc ${r.rc})`);
+    return { data: r.data, next: r.next };
+  }
+
+  /** Keystrokes into the guest's serial port. */
+  async consoleWrite(domid: number, serial: number, data: Uint8Array): Promise<void> {
+    const dm = this.o.deviceModel;
+    if (!dm) throw new ToolstackError("EOPNOTSUPP", "no device model runtime: no emulated serial ports");
+    const r = await dm.consoleWrite(domid, serial, data);
+    if (r.rc !== 0)
+      throw new ToolstackError("ENOENT", `domain ${domid} has no serial port ${serial} (rc ${r.rc})`);
+  }
+
   async requestShutdown(
     domid: number,
     kind: "poweroff" | "reboot",
@@ -974,13 +1088,24 @@ export class Toolstack {
     const domid = rec.domid;
     const xs = this.o.xs;
     const st = { domid, port: -1 };
-    const steps: FlowStep[] = [
-      {
-        name: "release",
-        run: async () => {
-          await xs.releaseDomain(domid);
-        },
+    const dmd = this.dmDeps();
+    const roles = emulatorsOf(rec.config, this.o.deviceModel);
+    const physmap: Awaited<ReturnType<typeof readPhysmap>> = [];
+    const steps: FlowStep[] = [];
+    if (dmd && roles.length > 0)
+      steps.push(
+        // libxl: the physmap records kept aside, the device model suspended into qemu-save.<domid>.
+        { name: "dm-physmap-save", run: async () => void physmap.push(...(await readPhysmap(xs, domid))) },
+        { name: "dm-save-state", run: () => dmSaveState(dmd, domid, roles) },
+      );
+    steps.push({
+      name: "release",
+      run: async () => {
+        await xs.releaseDomain(domid);
       },
+    });
+    if (dmd && roles.length > 0) steps.push({ name: "dm-stop", run: () => dmDestroy(dmd, domid, roles) });
+    steps.push(
       {
         name: "devices-remove",
         run: async () => {
@@ -1002,8 +1127,14 @@ export class Toolstack {
           if (rc !== 0) throw new ToolstackError("EIO", `soft reset: rc ${rc}`);
         },
       },
-      ...this.buildSteps(rec.config, rec.uuid, st).filter((s) => s.name !== "guest-boot"),
-    ];
+    );
+    if (dmd && roles.length > 0)
+      steps.push({ name: "dm-physmap-restore", run: () => writePhysmap(xs, domid, physmap) });
+    steps.push(
+      ...this.buildSteps(rec.config, rec.uuid, st, { restoreDeviceModel: roles.length > 0 }).filter(
+        (s) => s.name !== "guest-boot",
+      ),
+    );
     // after a soft reset the domain was paused twice (shutdown + ours): unpause both
     return runFlow("soft-reset", steps, this.deps(), o, domid);
   }

@@ -9,4 +9,6 @@ export const DOM0_VCPU = Object.freeze({
   blkback: 2,
   deviceModel: 3,
   displback: 4,
+  /** A second device-model service instance (another emulator of the same guests). */
+  deviceModel2: 5,
 } as const);

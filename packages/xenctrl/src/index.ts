@@ -1,3 +1,4 @@
+export { type IoreqServerListing, XenDeviceModel } from "./devicemodel.js";
 export { DOM0_VCPU } from "./dom0-vcpus.js";
 export { EvtchnPort, type EvtchnPortOptions } from "./evtchn-port.js";
 export { type DomainExcEvent, decodeDomainExc, encodeJson, HYPERVISOR_SUBJECTS } from "./subjects.js";

@@ -33,6 +33,23 @@ export interface DomainConfig {
   readonly blkfrontText: string | undefined;
   /** vdispl: the virtual displays (devid = index). */
   readonly vdispls: readonly XlVdispl[];
+  /**
+   * device_model_version: "qemu-xen" (xl's default for HVM: a device model runs when the toolstack
+   * has one) or "none" (xensim: no device model for this HVM domain).
+   */
+  readonly deviceModelVersion?: "qemu-xen" | "none";
+  /** device_model_args: extra emulator arguments; "-device pci-serial" adds the second emulator. */
+  readonly deviceModelArgs?: readonly string[];
+  /** xensim_firmware: the BIOS options the guest's vCPUs run with (default "bios" with a device model). */
+  readonly firmwareText?: string;
+}
+
+/** The emulators a config asks for ("primary" = the guest's qemu; "secondary" = -device pci-serial). */
+export function deviceModelRoles(c: DomainConfig): ("primary" | "secondary")[] {
+  if (c.type !== "hvm" || c.deviceModelVersion === "none") return [];
+  const args = c.deviceModelArgs ?? [];
+  const serial = args.some((a, i) => a === "pci-serial" && args[i - 1] === "-device");
+  return serial ? ["primary", "secondary"] : ["primary"];
 }
 
 export interface ParseOptions {
@@ -78,6 +95,10 @@ export const KNOWN_KEYS = [
   "on_soft_reset",
   "xensim_workload",
   "xensim_blkfront",
+  "device_model_version",
+  "device_model_args",
+  "device_model_args_hvm",
+  "xensim_firmware",
   "vdispl",
 ] as const;
 
@@ -297,6 +318,36 @@ export function parseXlCfg(text: string, o: ParseOptions = {}): ParseResult {
     }
   }
 
+  // device model (libxl's device_model_* keys that mean something here)
+  let deviceModelVersion: "qemu-xen" | "none" | undefined;
+  const dmvS = str("device_model_version");
+  if (dmvS) {
+    if (dmvS.v === "qemu-xen" || dmvS.v === "none") deviceModelVersion = dmvS.v;
+    else if (dmvS.v === "qemu-xen-traditional")
+      at(dmvS.s, "device_model_version 'qemu-xen-traditional' is not supported", "qemu-xen or none");
+    else at(dmvS.s, `device_model_version '${dmvS.v}' is not valid`, "qemu-xen or none");
+    if (type !== "hvm" && dmvS.v !== "none") at(dmvS.s, "a device model needs an HVM domain", 'type = "hvm"');
+  }
+  const deviceModelArgs: string[] = [];
+  for (const key of ["device_model_args", "device_model_args_hvm"]) {
+    const a = byKey.get(key);
+    if (!a) continue;
+    if (a.value.kind !== "list") {
+      at(a.value, `'${key}' must be a list`, `${key} = [ "-device", "pci-serial" ]`);
+      continue;
+    }
+    for (const item of a.value.items) {
+      if (item.kind !== "string") at(item, `${key}: each argument must be a string`, '"-device"');
+      else deviceModelArgs.push(item.value);
+    }
+  }
+  for (let i = 0; i < deviceModelArgs.length; i++) {
+    const arg = deviceModelArgs[i]!;
+    const where = byKey.get("device_model_args") ?? byKey.get("device_model_args_hvm")!;
+    if (arg === "-device" && deviceModelArgs[i + 1] === "pci-serial") i++;
+    else at(where.value, `device_model_args: '${arg}' is not supported`, '"-device", "pci-serial"');
+  }
+  const fwS = str("xensim_firmware");
   const vdispls = parseVdispls(byKey.get("vdispl"), file, errors);
 
   if (errors.length > 0) {
@@ -322,6 +373,9 @@ export function parseXlCfg(text: string, o: ParseOptions = {}): ParseResult {
       workloadVdev,
       workloadText: wlS?.v,
       blkfrontText: bfS?.v,
+      ...(deviceModelVersion ? { deviceModelVersion } : {}),
+      ...(deviceModelArgs.length ? { deviceModelArgs } : {}),
+      ...(fwS ? { firmwareText: fwS.v } : {}),
       vdispls,
     },
   };

@@ -1,4 +1,5 @@
 export {
+  deviceModelRoles,
   type DomainConfig,
   KNOWN_KEYS,
   type ParseOptions,

@@ -106,7 +106,7 @@ describe("xl.cfg", () => {
     assert.deepEqual(lines, [
       "t.cfg:2:10: memory 0 is out of range (expected an integer number of MiB in 1..4096)",
       "t.cfg:4:1: 'vcpus' set twice (first at line 3) (expected each setting once)",
-      "t.cfg:5:1: unknown setting 'colour' (expected one of name, uuid, type, builder, memory, maxmem, vcpus, maxvcpus, disk, on_poweroff, on_reboot, on_watchdog, on_crash, on_soft_reset, xensim_workload, xensim_blkfront, vdispl)",
+      "t.cfg:5:1: unknown setting 'colour' (expected one of name, uuid, type, builder, memory, maxmem, vcpus, maxvcpus, disk, on_poweroff, on_reboot, on_watchdog, on_crash, on_soft_reset, xensim_workload, xensim_blkfront, device_model_version, device_model_args, device_model_args_hvm, xensim_firmware, vdispl)",
       "t.cfg:6:18: disk: format 'qcow2' is not supported (xensim backends serve raw images) (expected format=raw)",
       "t.cfg:6:54: disk: vdev 'sda' is not a Xen virtual disk name (expected xvda, xvdb, …, xvdaa, …)",
       "t.cfg:7:12: on_crash 'rename-restart': rename-restart is not supported (no renaming of the old domain) (expected destroy, restart, preserve or soft-reset)",
@@ -308,6 +308,39 @@ describe("workload", () => {
     assert.deepEqual(
       e.map((x) => x.message),
       ["xensim_workload: vdev xvdz is not one of the disks", "xensim_blkfront: 'queues=x' is not valid"],
+    );
+  });
+});
+
+describe("device model keys", () => {
+  it("device_model_version, device_model_args (-device pci-serial) and xensim_firmware", async () => {
+    const { deviceModelRoles } = await import("./index.js");
+    const ok = parseXlCfg(
+      `name = "d"\ndevice_model_args = [ "-device", "pci-serial" ]\nxensim_firmware = "bios,heartbeat-ms=50"\n`,
+    );
+    assert.ok(ok.ok);
+    if (!ok.ok) return;
+    assert.deepEqual(ok.config.deviceModelArgs, ["-device", "pci-serial"]);
+    assert.equal(ok.config.firmwareText, "bios,heartbeat-ms=50");
+    assert.deepEqual(deviceModelRoles(ok.config), ["primary", "secondary"]);
+    const none = parseXlCfg(`name = "d"\ndevice_model_version = "none"\n`);
+    assert.ok(none.ok && deviceModelRoles(none.config).length === 0);
+    const plain = parseXlCfg(`name = "d"\n`);
+    assert.ok(plain.ok && deviceModelRoles(plain.config).join() === "primary");
+    const pv = parseXlCfg(`name = "d"\ntype = "pv"\n`);
+    assert.ok(pv.ok && deviceModelRoles(pv.config).length === 0, "PV domains have no device model");
+    const bad = parseXlCfg(
+      `name = "d"\ndevice_model_version = "qemu-xen-traditional"\ndevice_model_args = [ "-vnc", ":0" ]\n`,
+    );
+    assert.ok(!bad.ok);
+    if (bad.ok) return;
+    assert.deepEqual(
+      bad.errors.map((e) => e.message),
+      [
+        "device_model_version 'qemu-xen-traditional' is not supported",
+        "device_model_args: '-vnc' is not supported",
+        "device_model_args: ':0' is not supported",
+      ],
     );
   });
 });

@@ -7,8 +7,10 @@ import { join } from "node:path";
 import {
   HVM_PARAM_STORE_EVTCHN,
   HVM_PARAM_STORE_PFN,
+  SHUTDOWN_crash,
   SHUTDOWN_poweroff,
   SHUTDOWN_reboot,
+  SHUTDOWN_soft_reset,
   SHUTDOWN_suspend,
   xenbusStateName,
 } from "@xensim/abi";
@@ -16,9 +18,11 @@ import type { BlkfrontConfig, BlockIo, BlockIoStatus, BlockStore } from "@xensim
 import type { Blkfront, BlkfrontProbe } from "@xensim/blkfront";
 import type { CallClient } from "@xensim/bus";
 import {
+  type FirmwareSettings,
   GuestKernel,
   type GuestWorkload,
   parseBlkfrontSettings,
+  parseFirmwareSettings,
   parseWorkload,
   resetFrontendStates,
 } from "@xensim/guest";
@@ -29,6 +33,7 @@ import type { XenstoreClient, XsWatch } from "@xensim/xenstore-client";
 import type { Logger } from "pino";
 import type { GuestServiceConfig } from "./config.js";
 import { GuestDisplays } from "./display.js";
+import { GuestVcpus } from "./vcpus.js";
 
 export type GuestState = "booting" | "running" | "shutting-down" | "halted" | "failed";
 export type WorkloadPhase = "idle" | "running" | "verifying" | "done" | "failed";
@@ -122,6 +127,12 @@ export class GuestInstance {
   private lastTick = performance.now();
   private jobEndsAt = Number.POSITIVE_INFINITY;
   private stopping: Promise<void> | undefined;
+  // HVM firmware on vCPU threads (when the toolstack set /vm/<uuid>/xensim/firmware)
+  firmwareText = "";
+  private firmware: FirmwareSettings | undefined;
+  private vcpus: GuestVcpus | undefined;
+  /** The BIOS's report of the last boot. */
+  firmwareReport: unknown;
 
   constructor(private readonly d: GuestDeps) {
     this.domid = d.domid;
@@ -176,6 +187,11 @@ export class GuestInstance {
       }
       const b = await xs.tryRead(`${vm}/xensim/blkfront`);
       this.blkfront = { ...cfg.blkfront, ...(b ? parseBlkfrontSettings(b) : {}) };
+      const fw = await xs.tryRead(`${vm}/xensim/firmware`);
+      if (fw !== undefined && fw.trim() !== "") {
+        this.firmwareText = fw.trim();
+        this.firmware = parseFirmwareSettings(fw);
+      }
     } else this.blkfront = { ...cfg.blkfront };
     // Linux's xenbus setup_shutdown_watcher + the features it advertises.
     for (const k of ["feature-poweroff", "feature-reboot"])
@@ -208,8 +224,42 @@ export class GuestInstance {
       this.log.warn({ err: String(err) }, "displays");
       return undefined;
     });
+    if (this.firmware) this.startVcpus(this.firmware, info.info.vcpus);
     this.log.info({ name: this.name, workload: this.workloadText, disks: this.disks.size }, "guest booted");
     this.d.onChange(this);
+  }
+
+  // ---- vCPUs (HVM firmware doing port/MMIO I/O to the device models) -------------------------------
+
+  private startVcpus(settings: FirmwareSettings, vcpus: number): void {
+    this.vcpus = new GuestVcpus({
+      sab: this.d.sharedMemory,
+      domid: this.domid,
+      name: this.name,
+      vcpus,
+      settings,
+      onBooted: (report) => {
+        this.firmwareReport = report;
+        this.log.info(
+          { firmware: this.firmwareText, pci: report.pci.length, kexec: report.kexec },
+          "firmware booted",
+        );
+        this.d.onChange(this);
+      },
+      // Xen crashed the domain (an emulator broke the ioreq protocol): domain_crash is a shutdown
+      // with SHUTDOWN_crash; the toolstack applies on_crash.
+      onCrash: (reason) => {
+        this.log.error({ reason }, "domain crashed by Xen during an emulated access");
+        void this.xc?.domainShutdown(this.domid, SHUTDOWN_crash).catch(() => {});
+      },
+      onError: (vcpu, error) => this.log.error({ vcpu, error }, "vCPU failed"),
+    });
+  }
+
+  private stopVcpus(): Promise<void> {
+    const v = this.vcpus;
+    this.vcpus = undefined;
+    return v ? v.stop() : Promise.resolve();
   }
 
   // ---- disks -----------------------------------------------------------------------------------
@@ -402,6 +452,8 @@ export class GuestInstance {
       for await (const _ev of w) {
         if (this.stopping || !this.xs) return;
         const v = ((await this.xs.tryRead("control/shutdown")) ?? "").trim();
+        // "soft_reset": xensim's kexec trigger (xl trigger D soft-reset) — the kernel kexecs, i.e.
+        // SCHEDOP_shutdown(SHUTDOWN_soft_reset), and the toolstack's on_soft_reset follows.
         const reason =
           v === "poweroff" || v === "halt"
             ? SHUTDOWN_poweroff
@@ -409,7 +461,9 @@ export class GuestInstance {
               ? SHUTDOWN_reboot
               : v === "suspend"
                 ? SHUTDOWN_suspend
-                : undefined;
+                : v === "soft_reset"
+                  ? SHUTDOWN_soft_reset
+                  : undefined;
         if (reason === undefined) {
           if (v !== "") this.log.warn({ request: v }, "unknown shutdown request ignored");
           continue;
@@ -457,6 +511,7 @@ export class GuestInstance {
   abandon(why: string): void {
     if (this.state === "halted") return;
     this.stopping ??= Promise.resolve();
+    void this.stopVcpus();
     this.stopJob();
     for (const d of this.disks.values()) {
       d.unsubscribe();
@@ -475,6 +530,7 @@ export class GuestInstance {
   }
 
   private async closeAll(): Promise<void> {
+    await this.stopVcpus();
     this.stopJob();
     await this.shutdownWatch?.close().catch(() => {});
     await this.displays?.close();

@@ -4,8 +4,16 @@
 // only for the unprivileged domains homed on that host. Xen's own checks (privileged or self, the
 // grant and event-channel rules) then run on that caller as before. A call without an identity came
 // over a transport without credentials (in-process from the host's own thread, insecure gRPC).
+// HYPERVISOR_dm_op and the ioreq servers' pages (the DmOp service) are the device model's: of dom0's
+// identities only a device-model instance and the admin client may make them (another dom0 service
+// doing so is doing another's work); a domain's own identity reaches Xen's checks, which refuse it as
+// xsm_dm_op(XSM_DM_PRIV) does (-EPERM: neither the control domain nor the target's device-model
+// domain).
 import type { CallPolicy } from "@xensim/bus";
-import { describeIdentity, hostMatches } from "@xensim/security";
+import { describeIdentity, hostMatches, serviceKind } from "@xensim/security";
+import { DMOP_METHODS } from "./dm-op.js";
+
+const DMOP = new Set<string>(DMOP_METHODS);
 
 export interface HypervisorPolicyDeps {
   /** This hypervisor's host id (a domain with no recorded home lives here). */
@@ -21,8 +29,16 @@ export function hypervisorPolicy(d: HypervisorPolicyDeps): CallPolicy {
     const raw = (req as { caller?: unknown } | null)?.caller;
     const caller = typeof raw === "number" ? raw : 0;
     if (id.domid !== undefined) {
-      if (caller === id.domid) return undefined;
-      return `${describeIdentity(id)} may act only as domain ${id.domid}, not as caller ${caller}`;
+      if (caller !== id.domid)
+        return `${describeIdentity(id)} may act only as domain ${id.domid}, not as caller ${caller}`;
+      if (
+        DMOP.has(method) &&
+        id.domid === 0 &&
+        id.kind === "service" &&
+        serviceKind(id.name) !== "device-model"
+      )
+        return `${describeIdentity(id)} may not call ${method}: dm_op is the device model's`;
+      return undefined;
     }
     if (id.kind === "service" && id.name === "guest") {
       const dom = d.domain(caller);

@@ -3,6 +3,7 @@
 // `hypervisor.domain.<domid>.exc`, and wakes event-channel receivers (Atomics.notify on the wake
 // word). Receivers in other host processes (a domain's home host, dom0 vCPUs registered there) get
 // their events from the link: the evtchn core routes them before set-pending (docs/data-plane.md).
+import { IoreqServers } from "@xensim/ioreq";
 import { PageStore } from "@xensim/memory";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { encodeJson, HYPERVISOR_SUBJECTS, makeNotify } from "@xensim/xenctrl";
@@ -11,6 +12,7 @@ import { type HypervisorConfig, HypervisorConfigSchema } from "./config.js";
 import { hypervisorPolicy } from "./authz.js";
 import { DomainTable } from "./domain-table.js";
 import { Hypervisor } from "./core.js";
+import { addDmOpService } from "./dm-op.js";
 import { addHypervisorService } from "./grpc-api.js";
 
 export const hypervisorService: ServiceModule<HypervisorConfig> = {
@@ -23,7 +25,7 @@ export const hypervisorService: ServiceModule<HypervisorConfig> = {
       ? PageStore.attachOrCreate(ctx.sharedMemory)
       : PageStore.create({ frames: cfg.storeFrames });
 
-    const ref: { hv?: Hypervisor } = {};
+    const ref: { hv?: Hypervisor; ioreq?: IoreqServers } = {};
     const notify = makeNotify({ store, evtchn: () => ref.hv!.ev });
     const table = cfg.stateDir !== "" ? new DomainTable(cfg.stateDir, Date.now()) : undefined;
     const saveTable = (): void => {
@@ -41,8 +43,15 @@ export const hypervisorService: ServiceModule<HypervisorConfig> = {
         if (e.state === "dead") queueMicrotask(saveTable);
         ctx.bus.publish(HYPERVISOR_SUBJECTS.domainExc(e.domid), encodeJson(e));
       },
+      // Domain death: its ioreq servers go, and what it acquired as an emulator is unmapped.
+      onDestroy: (domid) => {
+        ref.ioreq?.destroyAll(domid);
+        ref.ioreq?.releaseAllOf(domid);
+      },
     });
     ref.hv = hv;
+    const ioreq = new IoreqServers(store, hv.ev);
+    ref.ioreq = ioreq;
     const core = hv;
     const rc0 = core.bootDom0({ memoryMib: cfg.dom0MemoryMib, vcpus: cfg.dom0Vcpus });
     if (rc0 < 0) throw new Error(`cannot create dom0 (rc ${rc0}): page store too small?`);
@@ -117,6 +126,9 @@ export const hypervisorService: ServiceModule<HypervisorConfig> = {
       calls.inc({ method, result: rc < 0 ? "error" : "ok" });
       if (rc === 0 && (method === "DomainCreate" || method === "DomainDestroy")) saveTable();
     });
+    addDmOpService(ctx.calls.server, core, ioreq, (method, rc) =>
+      calls.inc({ method, result: rc < 0 ? "error" : "ok" }),
+    );
     // In-process mappers unmap with atomics, not calls: notice lingering domains that finally died.
     const reaper = setInterval(() => core.reap(), cfg.reapMs);
     reaper.unref();

@@ -11,6 +11,7 @@ import {
   validateFaultRules,
 } from "@xensim/bus";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { addDeviceModelRoutes, DEVICE_MODEL_PATHS } from "./api-device-model.js";
 import { type ApiAuth, requireApiToken } from "./api-auth.js";
 import { type DashboardOptions, registerDashboard } from "./dashboard.js";
 import { registerDisplayRoutes } from "./display.js";
@@ -88,6 +89,7 @@ export const OPENAPI = {
     description: "xl over HTTP: domains from xl.cfg files, on_* actions, block hotplug.",
   },
   paths: {
+    ...DEVICE_MODEL_PATHS,
     "/openapi.json": {
       get: { summary: "This document", responses: { "200": { description: "OpenAPI 3" } } },
     },
@@ -795,6 +797,7 @@ export function buildApi(o: ApiOptions): {
   );
 
   app.get("/actions", async () => ({ actions: ts.actions }));
+  addDeviceModelRoutes(app, ts, send, domid);
   app.get("/recovery", async () => ts.recovery);
 
   if (o.live) {

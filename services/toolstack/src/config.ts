@@ -11,6 +11,17 @@ export const ToolstackServiceConfigSchema = z
     hypervisor: z.string().default("hypervisor"),
     /** Call target of the guest runtime; "" = none: domains are built and unpaused with no kernel. */
     guest: z.string().default(""),
+    /**
+     * Call targets of the device-model service instances by emulator role ("" = none). With a
+     * primary, HVM domains get their emulator there (xl.cfg device_model_version = "none" opts out);
+     * device_model_args = ["-device", "pci-serial"] adds the secondary.
+     */
+    deviceModels: z
+      .object({ primary: z.string().default(""), secondary: z.string().default("") })
+      .strict()
+      .default({ primary: "", secondary: "" }),
+    /** libxl's XEN_LIB_DIR (soft reset's qemu-save.<domid>); "" = <tmpdir>/xensim-lib-<hostId>. */
+    libDir: z.string().default(""),
     /** Call target of displback's Display API (screens as PNG, the live page); "" = none. */
     displback: z.string().default(""),
     /** Memory the host gives domains, MiB (dom0's included): create refuses beyond it. */

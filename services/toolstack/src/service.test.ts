@@ -262,7 +262,7 @@ describe("toolstack service over HTTP", { timeout: 60_000 }, () => {
       "bad.cfg:3:18: disk: format 'qcow2' is not supported (xensim backends serve raw images) (expected format=raw)",
       "bad.cfg:3:60: disk xvdb: size 'lots' is not <digits>[K|M|G|T] (expected a valid store spec or image path)",
       "bad.cfg:4:12: on_crash 'coredump-destroy': coredump-* actions are not supported (no core dumps) (expected destroy, restart, preserve or soft-reset)",
-      "bad.cfg:5:1: unknown setting 'bogus' (expected one of name, uuid, type, builder, memory, maxmem, vcpus, maxvcpus, disk, on_poweroff, on_reboot, on_watchdog, on_crash, on_soft_reset, xensim_workload, xensim_blkfront, vdispl)",
+      "bad.cfg:5:1: unknown setting 'bogus' (expected one of name, uuid, type, builder, memory, maxmem, vcpus, maxvcpus, disk, on_poweroff, on_reboot, on_watchdog, on_crash, on_soft_reset, xensim_workload, xensim_blkfront, device_model_version, device_model_args, device_model_args_hvm, xensim_firmware, vdispl)",
     ]);
     assert.equal(r.body.errors[0].line, 2);
     assert.equal((await api("POST", "/domains", { nope: 1 })).status, 400);

@@ -2,11 +2,25 @@
 // the flows of @xensim/toolstack, domain exceptions from the bus driving the on_* actions, and the
 // HTTP API. Wiring only.
 import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { CallClient } from "@xensim/bus";
-import { loadDisplayProto, loadGuestProto, loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
+import {
+  loadDeviceModelProto,
+  loadDisplayProto,
+  loadGuestProto,
+  loadHypervisorProto,
+  loadXenstoreProto,
+} from "@xensim/proto";
 import { inServerSpan, inSpan, otelEnabled, type ServiceContext, type ServiceModule } from "@xensim/runtime";
-import { type GuestRuntime, type GuestStatus, Toolstack } from "@xensim/toolstack";
+import {
+  type DeviceModelRuntime,
+  type EmulatorRole,
+  type GuestRuntime,
+  type GuestStatus,
+  Toolstack,
+} from "@xensim/toolstack";
 import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { Counter, Gauge, Histogram } from "prom-client";
@@ -45,6 +59,69 @@ interface GuestListReply {
       nbdUri: string;
     }>;
   }>;
+}
+
+/** The DeviceModel clients (one per role's service instance) as the toolstack's DeviceModelRuntime. */
+function deviceModelRuntime(
+  clients: Partial<Record<EmulatorRole, CallClient>>,
+  deadlineMs: number,
+): DeviceModelRuntime {
+  const of = (role: EmulatorRole) => {
+    const c = clients[role];
+    if (!c) throw new Error(`no device-model service for the ${role} emulator`);
+    return c;
+  };
+  const rc = (r: { rc: number; error?: string }) => ({ rc: r.rc, error: r.error ?? "" });
+  // The guest's serial n lives in the emulator of that role (SERIAL_BASE): 0 primary, 1 secondary.
+  const bySerial = (serial: number) => (serial === 0 ? clients.primary : clients.secondary);
+  return {
+    async start(o) {
+      return rc(
+        await of(o.role).call<object, { rc: number; error: string }>(
+          "Start",
+          { ...o, restorePath: o.restorePath ?? "" },
+          { deadlineMs },
+        ),
+      );
+    },
+    async stop(domid, role) {
+      const c = clients[role];
+      if (!c) return { rc: -3, error: "" };
+      return rc(await c.call<object, { rc: number; error: string }>("Stop", { domid, role }, { deadlineMs }));
+    },
+    async saveState(domid, role, path) {
+      return rc(
+        await of(role).call<object, { rc: number; error: string }>(
+          "SaveState",
+          { domid, role, path },
+          { deadlineMs },
+        ),
+      );
+    },
+    async consoleRead(domid, serial, offset, waitMs) {
+      const c = bySerial(serial);
+      if (!c) return { rc: -3, data: new Uint8Array(0), next: offset };
+      const r = await c.call<object, { rc: number; data: Buffer; nextOffset: string }>(
+        "ConsoleRead",
+        { domid, serial, offset: String(offset), waitMs },
+        { deadlineMs: deadlineMs + waitMs },
+      );
+      return { rc: r.rc, data: new Uint8Array(r.data), next: Number(r.nextOffset) };
+    },
+    async consoleWrite(domid, serial, data) {
+      const c = bySerial(serial);
+      if (!c) return { rc: -3 };
+      return {
+        rc: (
+          await c.call<object, { rc: number }>(
+            "ConsoleWrite",
+            { domid, serial, data: Buffer.from(data) },
+            { deadlineMs },
+          )
+        ).rc,
+      };
+    },
+  };
 }
 
 /** The Guest gRPC/in-process client as the toolstack's GuestRuntime. */
@@ -102,6 +179,12 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
       cfg.guest === ""
         ? undefined
         : ctx.calls.client(loadGuestProto().xensim.guest.v1.Guest.service, cfg.guest);
+    const dmDef = loadDeviceModelProto().xensim.devicemodel.v1.DeviceModel.service;
+    const dmClients: Partial<Record<EmulatorRole, CallClient>> = {};
+    if (cfg.deviceModels.primary) dmClients.primary = ctx.calls.client(dmDef, cfg.deviceModels.primary);
+    if (cfg.deviceModels.secondary) dmClients.secondary = ctx.calls.client(dmDef, cfg.deviceModels.secondary);
+    const libDir = cfg.libDir || join(tmpdir(), `xensim-lib-${ctx.hostId}`);
+    const dmRuntime = dmClients.primary ? deviceModelRuntime(dmClients, cfg.timeouts.backendMs) : undefined;
     const t = cfg.timeouts;
     // Every flow step is logged by the flows; the same records feed the metrics.
     const reg = [ctx.metrics];
@@ -146,6 +229,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
       xs,
       hv: xc,
       ...(guestCalls ? { guest: guestRuntime(guestCalls, t.backendMs) } : {}),
+      ...(dmRuntime ? { deviceModel: dmRuntime, libDir } : {}),
       clock: {
         now: () => performance.now(),
         wallSeconds: () => Date.now() / 1000,
@@ -213,7 +297,29 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
     const { app } = buildApi({
       toolstack,
       ...(displayCalls !== undefined ? { display: displayCalls } : {}),
-      live: { xs, bus: ctx.bus, evtchnStatus: (dom, port) => xc.evtchnStatus(dom, port) },
+      live: {
+        xs,
+        bus: ctx.bus,
+        evtchnStatus: (dom, port) => xc.evtchnStatus(dom, port),
+        // The dashboard's console panel: what the guest's COM1 (its device model's UART) sent.
+        ...(dmRuntime
+          ? {
+              panels: {
+                console: {
+                  read: async (domid: number) => {
+                    const r = await dmRuntime.consoleRead(domid, 0, 0, 0);
+                    return r.rc !== 0
+                      ? undefined
+                      : {
+                          contentType: "text/plain; charset=utf-8",
+                          body: Buffer.from(r.data).toString("utf8"),
+                        };
+                  },
+                },
+              },
+            }
+          : {}),
+      },
       maxConfigBytes: cfg.maxConfigBytes,
       ...(otelEnabled() ? { serverSpan: inServerSpan } : {}),
       ...(token !== undefined ? { auth: { token, onRefused: (why) => apiRefused.inc({ why }) } } : {}),
@@ -257,6 +363,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         await xs.close();
         xsCalls?.close();
         guestCalls?.close();
+        for (const c of Object.values(dmClients)) c.close();
         displayCalls?.close();
         hvCalls.close();
         log.info("toolstack stopped");

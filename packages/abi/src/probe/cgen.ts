@@ -36,6 +36,7 @@ const HEADERS = [
   "xen/hvm/params.h",
   "xen/hvm/hvm_op.h",
   "xen/hvm/dm_op.h",
+  "xen/memory.h",
 ];
 
 export function generateProbe(abi: XenAbi, checks: readonly ProbeCheck[]): ProbeUnit {

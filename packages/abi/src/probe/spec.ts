@@ -653,6 +653,29 @@ export function buildProbeSpec(): readonly ProbeCheck[] {
     );
   }
 
+  // ---- memory.h (XENMEM_acquire_resource: an ioreq server's pages) ----
+  const MEM = "memory.h";
+  b.macros(MEM, [
+    "XENMEM_acquire_resource",
+    "XENMEM_resource_ioreq_server",
+    "XENMEM_resource_grant_table",
+    "XENMEM_resource_vmtrace_buf",
+    "XENMEM_resource_ioreq_server_frame_bufioreq",
+  ]);
+  for (const n of [0, 1, 127])
+    b.num(
+      `xenmemResourceIoreqServerFrameIoreq(${n})`,
+      MEM,
+      abi.xenmemResourceIoreqServerFrameIoreq(n),
+      `XENMEM_resource_ioreq_server_frame_ioreq(${n})`,
+    );
+  b.abiLayout(
+    "XEN_MEM_ACQUIRE_RESOURCE_LAYOUT",
+    MEM,
+    abi.XEN_MEM_ACQUIRE_RESOURCE_LAYOUT,
+    "struct xen_mem_acquire_resource",
+  );
+
   // ---- io/displif.h ----
   const DI = "io/displif.h";
   b.macros(DI, [

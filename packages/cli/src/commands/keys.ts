@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { ALL_SERVICES, initKeys } from "@xensim/security";
+import { DEFAULT_HOST_SERVICES, initKeys } from "@xensim/security";
 import type { Command } from "commander";
 import { examples } from "../command.js";
 
@@ -35,7 +35,7 @@ export default function registerKeys(program: Command): void {
     )
     .option(
       "--host <id=svc,svc>",
-      `a host process and its services (repeatable; default: this host's name with every service: ${ALL_SERVICES.join(",")})`,
+      `a host process and its services (repeatable; default: this host's name with every service: ${DEFAULT_HOST_SERVICES.join(",")})`,
       collect,
     )
     .option(
@@ -66,12 +66,12 @@ export default function registerKeys(program: Command): void {
           return;
         }
         const hosts: Record<string, string[]> = {};
-        for (const h of o.host ?? [`${hostname()}=${ALL_SERVICES.join(",")}`]) {
+        for (const h of o.host ?? [`${hostname()}=${DEFAULT_HOST_SERVICES.join(",")}`]) {
           const eq = h.indexOf("=");
           const id = eq < 0 ? h : h.slice(0, eq);
           const svcs =
             eq < 0
-              ? [...ALL_SERVICES]
+              ? [...DEFAULT_HOST_SERVICES]
               : h
                   .slice(eq + 1)
                   .split(",")

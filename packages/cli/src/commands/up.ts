@@ -58,6 +58,8 @@ export const DEFAULT_UP_SERVICES = [
   "xenstored",
   "hypervisor",
   "blkback",
+  "device-model",
+  "device-model-2",
   "displback",
   "guest",
   "toolstack",
@@ -128,10 +130,17 @@ async function up(o: UpOptions): Promise<void> {
     "page-server": {},
     blkback: { params: { fileDir: join(stateDir, "images") } },
     guest: { stateDir: join(stateDir, "guest") },
+    "device-model": { roles: ["primary"], vcpu: 3 },
+    "device-model-2": { roles: ["secondary"], vcpu: 5 },
     toolstack: {
       api: { host: "127.0.0.1", port: apiPort, tokenFile },
       disks: { imageDir: join(stateDir, "images") },
       ...(names.includes("guest") ? { guest: "guest" } : {}),
+      libDir: join(stateDir, "lib"),
+      deviceModels: {
+        primary: names.includes("device-model") ? "device-model" : "",
+        secondary: names.includes("device-model-2") ? "device-model-2" : "",
+      },
       ...(names.includes("displback") ? { displback: "displback" } : {}),
     },
   };

@@ -3,6 +3,7 @@
 import type { FuzzTarget } from "../target.js";
 import { blkifRequestTarget } from "./blkif-request.js";
 import { displifTarget } from "./displif.js";
+import { ioreqTarget } from "./ioreq.js";
 import { nbdTarget } from "./nbd.js";
 import { xlcfgTarget } from "./xlcfg.js";
 import { xsRingTarget } from "./xs-ring.js";
@@ -15,4 +16,5 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   nbdTarget,
   xlcfgTarget,
   displifTarget,
+  ioreqTarget,
 ];

@@ -1,0 +1,181 @@
+// `xensim bench ioreq`: a guest vCPU's emulated I/O through Xen's ioreq path to a device model, in
+// one host process, beside a bare Atomics ping-pong measured in the same run.
+//   - embedded: a host (startHost) runs the hypervisor, xenstored and the device-model service as
+//     worker threads; an HVM domain gets its primary emulator (Start over the in-process call plane);
+//     a vCPU worker thread (IoreqVcpu over the shared page store) times synchronous port reads from
+//     trap to resume (`in` from COM1's LSR: select the server, write the slot, notify the emulator's
+//     port, Atomics.wait on Xen's wake word; the emulator's receiver takes the READY slot, answers,
+//     notifies back), then issues single 4-byte stores into the VGA window (stdvga's buffered path;
+//     synchronous when the 511-slot ring is full) back to back.
+//   - floor: main thread ↔ worker Atomics ping-pong, depth 1, the partner blocking in Atomics.wait,
+//     and in Atomics.waitAsync (how the emulator's event receiver waits).
+//   - distributed (the device model in another host process): not measured — the emulator's
+//     receiver needs the remote event and page path the data-plane work is replacing.
+import { cpus } from "node:os";
+import { Worker } from "node:worker_threads";
+import { createInProcessBus, createInProcessCallClient } from "@xensim/bus";
+import { loadDeviceModelProto, loadHypervisorProto, type StartReply__Output } from "@xensim/proto";
+import { startHost } from "@xensim/runtime";
+import { XenCtrl } from "@xensim/xenctrl";
+import type { IoreqWorkerData, VcpuReport } from "./ioreq-worker.js";
+import { machineInfo, measure, type OpFigures, round } from "./stats.js";
+
+export interface IoreqBenchOptions {
+  hypervisorEntry: string;
+  xenstoredEntry: string;
+  deviceModelEntry: string;
+  /** Measuring time per row, ms (default 3000). */
+  durationMs?: number;
+  /** Slot checks the vCPU spins before Atomics.wait (default 0: block at once, as Xen's vCPU does). */
+  spin?: number;
+  log?: (line: string) => void;
+}
+
+export interface IoreqBenchResult {
+  benchmark: "ioreq";
+  machine: Record<string, unknown>;
+  duration_ms: number;
+  floor: { atomics_wait: OpFigures; atomics_waitasync: OpFigures };
+  embedded: {
+    /** One op = a synchronous port read, vCPU trap to resume. */
+    sync_pio: OpFigures;
+    /** sync_pio.p50_us ÷ floor.atomics_wait.p50_us (goal ≤ 2). */
+    vs_floor_wait_p50: number;
+    vs_floor_waitasync_p50: number;
+    buffered: VcpuReport["buffered"];
+    spin: number;
+  };
+  distributed: { measured: false; reason: string };
+}
+
+function worker(data: IoreqWorkerData): {
+  w: Worker;
+  ready: Promise<void>;
+  msg: Promise<unknown>;
+  exited: Promise<void>;
+} {
+  const w = new Worker(new URL("./ioreq-worker.js", import.meta.url), { workerData: data });
+  let done!: (m: unknown) => void;
+  const msg = new Promise((r) => (done = r));
+  const ready = new Promise<void>((resolve, reject) => {
+    w.on("message", (m: { t: string; report?: unknown }) => {
+      if (m.t === "ready") resolve();
+      else if (m.t === "done") done(m.report);
+    });
+    w.once("error", reject);
+  });
+  const exited = new Promise<void>((r) => w.once("exit", () => r()));
+  return { w, ready, msg, exited };
+}
+
+async function floor(mode: "echo-wait" | "echo-waitasync", durationMs: number): Promise<OpFigures> {
+  const sab = new SharedArrayBuffer(8);
+  const i32 = new Int32Array(sab);
+  const p = worker({ mode, sab });
+  await p.ready;
+  let seq = 0;
+  try {
+    return await measure(durationMs, async () => {
+      seq++;
+      Atomics.store(i32, 0, seq);
+      Atomics.notify(i32, 0);
+      for (;;) {
+        const v = Atomics.load(i32, 1);
+        if (v === seq) return;
+        Atomics.wait(i32, 1, v);
+      }
+    });
+  } finally {
+    Atomics.store(i32, 0, -1);
+    Atomics.notify(i32, 0);
+    await p.exited;
+  }
+}
+
+const line = (name: string, f: OpFigures, extra = "") =>
+  `${name.padEnd(40)} ${String(f.ops_per_s).padStart(8)} ops/s  p50 ${f.p50_us} µs  p99 ${f.p99_us} µs${extra}`;
+
+export async function runIoreqBench(o: IoreqBenchOptions): Promise<IoreqBenchResult> {
+  const durationMs = o.durationMs ?? 3000;
+  const spin = o.spin ?? 0;
+  const log = o.log ?? (() => {});
+  const wait = await floor("echo-wait", durationMs);
+  log(line("floor: Atomics.wait ping-pong", wait));
+  const wasync = await floor("echo-waitasync", durationMs);
+  log(line("floor: Atomics.wait ↔ waitAsync ping-pong", wasync));
+
+  const host = await startHost({
+    services: [
+      { name: "hypervisor", entry: o.hypervisorEntry, config: {} },
+      { name: "xenstored", entry: o.xenstoredEntry, config: {} },
+      { name: "device-model", entry: o.deviceModelEntry, config: { roles: ["primary"], vcpu: 3 } },
+    ],
+    sharedMemoryBytes: 64 * 1024 * 1024,
+    logLevel: "error",
+  });
+  try {
+    await host.ready;
+    const bus = createInProcessBus({ name: host.busName });
+    const hv = createInProcessCallClient(
+      loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
+      "hypervisor",
+    );
+    const dom0 = new XenCtrl({ domid: 0, calls: hv, store: host.sharedMemory, bus });
+    const { rc, domid } = await dom0.domainCreate({ memoryMib: 4, vcpus: 1, hvm: true });
+    if (rc !== 0) throw new Error(`domainCreate: rc ${rc}`);
+    const dm = createInProcessCallClient(
+      loadDeviceModelProto().xensim.devicemodel.v1.DeviceModel.service,
+      "device-model",
+    );
+    const st = await dm.call<object, StartReply__Output>("Start", {
+      domid,
+      name: "bench",
+      role: "primary",
+      vcpus: 1,
+      restorePath: "",
+    });
+    if (st.rc !== 0) throw new Error(`device model Start: rc ${st.rc} ${st.error}`);
+    await dom0.domainUnpause(domid);
+    const v = worker({ mode: "vcpu", sab: host.sharedMemory!, domid, durationMs, warmupMs: 300, spin });
+    await v.ready;
+    const report = (await v.msg) as VcpuReport;
+    await v.exited;
+    const sync = report.sync;
+    const vsWait = round(sync.p50_us / wait.p50_us, 2);
+    const vsAsync = round(sync.p50_us / wasync.p50_us, 2);
+    log(
+      line(
+        "embedded: sync port read (trap → resume)",
+        sync,
+        `  = ${vsWait} × wait floor, ${vsAsync} × waitAsync floor`,
+      ),
+    );
+    log(
+      `embedded: buffered VGA stores                 ${String(report.buffered.writes_per_s).padStart(8)} writes/s  (${JSON.stringify(report.buffered.routes)})`,
+    );
+    dm.close();
+    hv.close();
+    dom0.close();
+    await bus.close();
+    return {
+      benchmark: "ioreq",
+      machine: { ...machineInfo(), cpus: cpus().length },
+      duration_ms: durationMs,
+      floor: { atomics_wait: wait, atomics_waitasync: wasync },
+      embedded: {
+        sync_pio: sync,
+        vs_floor_wait_p50: vsWait,
+        vs_floor_waitasync_p50: vsAsync,
+        buffered: report.buffered,
+        spin,
+      },
+      distributed: {
+        measured: false,
+        reason:
+          "the link carries the device model's events and publishes its writes, but cannot map an ioreq server's pages (DOMID_XEN frames) or a guest's memory into another host process yet",
+      },
+    };
+  } finally {
+    await host.stop();
+  }
+}

@@ -1,0 +1,61 @@
+export { type DmHypercalls, Emulator, EmulatorError, type EmulatorOptions } from "./emulator.js";
+export {
+  type Claims,
+  COM1_BASE,
+  decodeMachineState,
+  EMULATOR_ROLES,
+  type EmulatorRole,
+  encodeMachineState,
+  type GuestMemory,
+  Machine,
+  MACHINE_PCI,
+  type MachineState,
+  MachineStateError,
+  type MachineStats,
+  PCI_CONFIG_ADDRESS,
+  PCI_CONFIG_DATA,
+  PCI_SERIAL_IO_BASE,
+  RTC_INDEX_PORT,
+  SERIAL_BASE,
+  VGA_LFB_BASE,
+  VGA_LFB_BAR_SIZE,
+  VGA_PORTS,
+  XEN_PLATFORM_IO_BASE,
+} from "./machine.js";
+export {
+  PCI_BAR0,
+  PCI_CLASS_REVISION,
+  PCI_COMMAND,
+  PCI_DEVICE_ID,
+  PCI_VENDOR_ID,
+  PciBus,
+  PciFunction,
+  type PciFunctionSpec,
+  sbdf,
+} from "./pci.js";
+export {
+  CmosRtc,
+  RTC_CENTURY,
+  RTC_DAY_OF_MONTH,
+  RTC_HOURS,
+  RTC_MINUTES,
+  RTC_MONTH,
+  RTC_REG_A,
+  RTC_REG_B,
+  RTC_SECONDS,
+  RTC_YEAR,
+  type RtcState,
+} from "./rtc.js";
+export { base64ToBytes, bytesToBase64, LSR_DR, LSR_THRE, Uart16550, type UartState } from "./uart.js";
+export {
+  VGA_DAC_DATA,
+  VGA_DAC_WRITE_INDEX,
+  VGA_HEIGHT,
+  VGA_WIDTH,
+  VGA_WINDOW_BASE,
+  VGA_WINDOW_SIZE,
+  VgaFramebuffer,
+  type VgaState,
+  VRAM_SIZE,
+} from "./vga.js";
+export { DM_XS, qemuSavePath } from "./xenstore.js";

@@ -1,0 +1,28 @@
+// The device-model service's configuration, parsed once into a frozen object.
+import { z } from "zod";
+
+export const DeviceModelConfigSchema = z
+  .object({
+    /** xenstored: "" = its call-plane session (in-process or gRPC by service name); else a unix socket path. */
+    xenstoredSocket: z.string().default(""),
+    /** Call target of xenstored's session API. */
+    xenstored: z.string().default("xenstored"),
+    /** Call target of the hypervisor (Hypervisor and DmOp services). */
+    hypervisor: z.string().default("hypervisor"),
+    /** Our domid (the emulators run in dom0). */
+    domid: z.number().int().min(0).max(0x7fef).default(0),
+    /** The dom0 vCPU our ports are bound to (xenctrl DOM0_VCPU.deviceModel; a second instance: 5). */
+    vcpu: z.number().int().min(0).max(31).default(3),
+    /** The emulator roles this instance runs ("primary", "secondary"). */
+    roles: z
+      .array(z.enum(["primary", "secondary"]))
+      .min(1)
+      .default(["primary"]),
+    /** Full rescan period of the event receiver and the slots, ms. */
+    slowScanMs: z.number().int().min(5).default(100),
+    /** Re-register the emulators a previous instance of this service left in xenstore (after a crash). */
+    recover: z.boolean().default(true),
+  })
+  .readonly();
+
+export type DeviceModelConfig = z.output<typeof DeviceModelConfigSchema>;

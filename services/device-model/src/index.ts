@@ -1,0 +1,2 @@
+export { type DeviceModelConfig, DeviceModelConfigSchema } from "./config.js";
+export { deviceModelService } from "./service.js";

@@ -1,0 +1,467 @@
+// The device model as a service (qemu-xen as libxl runs it, one emulator per guest and role): wiring
+// of @xensim/devicemodel's Machine and Emulator to the hypervisor (dm_op, acquire_resource, event
+// channels bound to this instance's dom0 vCPU), xenstore (libxl's device-model nodes and this
+// service's own records, so that a restarted instance re-registers its emulators) and a call API
+// (proto/xensim/devicemodel/v1/devicemodel.proto: start, stop, saved state, console, list).
+
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { XenErrno } from "@xensim/abi";
+import type { UnaryHandler } from "@xensim/bus";
+import {
+  decodeMachineState,
+  DM_XS,
+  type DmHypercalls,
+  Emulator,
+  EMULATOR_ROLES,
+  type EmulatorRole,
+  encodeMachineState,
+  type GuestMemory,
+  Machine,
+  SERIAL_BASE,
+  type Uart16550,
+  VGA_LFB_BASE,
+  VRAM_SIZE,
+} from "@xensim/devicemodel";
+import { PageStore, PAGE_SIZE } from "@xensim/memory";
+import {
+  type ConsoleReadRequest__Output,
+  type ConsoleWriteRequest__Output,
+  type EmulatorRef__Output,
+  loadDeviceModelProto,
+  loadDmOpProto,
+  loadHypervisorProto,
+  loadXenstoreProto,
+  type SaveStateRequest__Output,
+  type StartRequest__Output,
+} from "@xensim/proto";
+import type { ServiceContext, ServiceModule } from "@xensim/runtime";
+import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl, XenDeviceModel } from "@xensim/xenctrl";
+import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
+import { deviceModelPolicy } from "./authz.js";
+import { Counter, Gauge } from "prom-client";
+import { type DeviceModelConfig, DeviceModelConfigSchema } from "./config.js";
+
+const ESRCH = -XenErrno.ESRCH;
+const EEXIST = -XenErrno.EEXIST;
+const EINVAL = -XenErrno.EINVAL;
+const EIO = -XenErrno.EIO;
+
+interface Running {
+  domid: number;
+  role: EmulatorRole;
+  name: string;
+  machine: Machine;
+  emulator: Emulator;
+}
+
+async function retry<T>(what: string, fn: () => Promise<T>, ctx: ServiceContext): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (ctx.signal.aborted || i >= 50) throw e;
+      if (i > 0) ctx.log.warn({ err: String(e), attempt: i }, `${what}: retrying`);
+      await new Promise((r) => setTimeout(r, 20 + Math.min(i, 10) * 20));
+    }
+  }
+}
+
+/**
+ * A privileged mapping of a guest's memory, page by page through its physmap (xenforeignmemory).
+ * What the emulator writes (rep ins, string moves) is published like any driver's write
+ * (PageStore.markWritten: the write log and, when another host process holds the frame, the link).
+ */
+function guestMemory(store: PageStore, domid: number): GuestMemory {
+  const each = (
+    gpa: bigint,
+    len: number,
+    fn: (abs: number, done: number, n: number, frame: number, off: number) => void,
+  ) => {
+    let done = 0;
+    while (done < len) {
+      const a = gpa + BigInt(done);
+      const gfn = Number(a >> 12n);
+      const off = Number(a & 0xfffn);
+      const frame = store.gfnToFrame(domid, gfn);
+      const n = Math.min(len - done, PAGE_SIZE - off);
+      if (!frame) throw new Error(`gfn ${gfn.toString(16)} of domain ${domid} is not populated`);
+      fn(frame * PAGE_SIZE + off, done, n, frame, off);
+      done += n;
+    }
+  };
+  return {
+    read(gpa, len) {
+      const out = new Uint8Array(len);
+      each(gpa, len, (abs, done, n) => out.set(store.u8.subarray(abs, abs + n), done));
+      return out;
+    },
+    write(gpa, bytes) {
+      each(gpa, bytes.length, (abs, done, n, frame, off) => {
+        store.u8.set(bytes.subarray(done, done + n), abs);
+        store.markWritten(frame, off, n);
+      });
+    },
+  };
+}
+
+export const deviceModelService: ServiceModule<DeviceModelConfig> = {
+  name: "device-model",
+  configSchema: DeviceModelConfigSchema,
+  async start(ctx: ServiceContext<DeviceModelConfig>) {
+    const cfg = ctx.config;
+    const log = ctx.log;
+    if (!ctx.sharedMemory)
+      throw new Error("the device model needs the hypervisor's host process (a shared page store)");
+    const sab = ctx.sharedMemory;
+    const hvCalls = ctx.calls.client(
+      loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
+      cfg.hypervisor,
+    );
+    const dmCalls = ctx.calls.client(loadDmOpProto().xensim.hypervisor.v1.DmOp.service, cfg.hypervisor);
+    const xc = await retry(
+      "attaching to the page store",
+      async () => new XenCtrl({ domid: cfg.domid, calls: hvCalls, store: sab }),
+      ctx,
+    );
+    const store = PageStore.attach(sab);
+    const dm = new XenDeviceModel({ domid: cfg.domid, calls: dmCalls });
+    const xsCalls =
+      cfg.xenstoredSocket === ""
+        ? ctx.calls.client(loadXenstoreProto().xensim.xenstore.v1.Xenstore.service, cfg.xenstored)
+        : undefined;
+    const xs: XenstoreClient = await retry(
+      "connecting to xenstored",
+      () =>
+        xsCalls
+          ? connectXenstore({ calls: xsCalls, bus: ctx.bus, clientName: ctx.name })
+          : connectXenstore({ socket: cfg.xenstoredSocket }),
+      ctx,
+    );
+
+    const running = new Map<string, Running>();
+    const byPort = new Map<number, Running>();
+    const key = (domid: number, role: string) => `${domid}/${role}`;
+    const waiters = new Set<() => void>();
+
+    const hc: DmHypercalls = {
+      dmOp: (d, b) => dm.dmOp(d, b),
+      acquireResource: (d, id, f, n) => dm.acquireResource(d, id, f, n),
+      releaseResource: (d, id) => dm.releaseResource(d, id),
+      mapFrame: (frame) => ({ i32: store.i32, base: (frame * PAGE_SIZE) / 4 }),
+      bindInterdomain: async (d, p) => {
+        const r = await xc.evtchnBindInterdomain(d, p);
+        if (r.rc === 0) await xc.evtchnBindVcpu(r.port, cfg.vcpu);
+        return r;
+      },
+      evtchnClose: (p) => xc.evtchnClose(p),
+      // the driver port of this placement (@xensim/xenbus DataPlanePort): publish, then kick
+      written: (frame, offset, length) => store.markWritten(frame, offset, length),
+      notify: (p) => void xc.kick(p),
+    };
+
+    const requests = new Counter({
+      name: "device_model_requests_total",
+      help: "ioreqs handled, by kind (synchronous, buffered)",
+      labelNames: ["kind"],
+      registers: [ctx.metrics],
+    });
+    new Gauge({
+      name: "device_model_emulators",
+      help: "emulators running in this instance",
+      registers: [ctx.metrics],
+      collect() {
+        this.set(running.size);
+      },
+    });
+
+    const syncRequests = requests.labels("synchronous");
+    const bufferedRequests = requests.labels("buffered");
+    const dispatch = (port: number): void => {
+      const r = byPort.get(port);
+      if (!r) return;
+      const before = r.emulator.counts.synchronous;
+      const bufBefore = r.emulator.counts.buffered;
+      try {
+        r.emulator.onEvent(port);
+      } catch (err) {
+        log.error({ err: String(err), domid: r.domid, role: r.role }, "emulation failed");
+      }
+      if (r.emulator.counts.synchronous > before) syncRequests.inc(r.emulator.counts.synchronous - before);
+      if (r.emulator.counts.buffered > bufBefore)
+        bufferedRequests.inc(r.emulator.counts.buffered - bufBefore);
+    };
+    const receiver = xc.waitForEvents(cfg.domid, dispatch, {
+      vcpu: cfg.vcpu,
+      slowScanMs: cfg.slowScanMs,
+      onError: (err, port) => log.warn({ err: String(err), port }, "event handler failed"),
+    });
+    const poller = setInterval(() => {
+      for (const r of running.values()) {
+        try {
+          r.emulator.poll();
+        } catch (err) {
+          log.warn({ err: String(err), domid: r.domid }, "poll failed");
+        }
+      }
+    }, cfg.slowScanMs);
+    poller.unref();
+
+    const unregister = (r: Running) => {
+      running.delete(key(r.domid, r.role));
+      for (const [p, x] of byPort) if (x === r) byPort.delete(p);
+    };
+
+    const writeRecords = async (r: Running) => {
+      const rec = DM_XS.record(r.domid, r.role, cfg.domid);
+      await xs.write(`${rec}/service`, ctx.name);
+      await xs.write(`${rec}/name`, r.name);
+      await xs.write(`${rec}/vcpus`, String(r.emulator.o.vcpus));
+      await xs.write(`${rec}/ioreq-server`, String(r.emulator.serverId));
+      await xs.write(`${rec}/ports`, r.emulator.ports.join(","));
+      if (r.role === "primary") {
+        // QEMU's xen_save_physmap for the VGA memory, then "running" (what libxl waits for).
+        const pm = `${DM_XS.physmap(r.domid, cfg.domid)}/${VGA_LFB_BASE.toString(16)}`;
+        await xs.write(`${pm}/start_addr`, VGA_LFB_BASE.toString(16));
+        await xs.write(`${pm}/size`, VRAM_SIZE.toString(16));
+        await xs.write(`${pm}/name`, "vga.vram");
+        await xs.write(DM_XS.state(r.domid, cfg.domid), "running");
+      }
+    };
+
+    const startEmulator = async (q: {
+      domid: number;
+      name: string;
+      role: string;
+      vcpus: number;
+      restorePath: string;
+    }) => {
+      if (
+        !(EMULATOR_ROLES as readonly string[]).includes(q.role) ||
+        !(cfg.roles as readonly string[]).includes(q.role)
+      )
+        return {
+          rc: EINVAL,
+          error: `this instance runs ${cfg.roles.join(", ")}, not '${q.role}'`,
+          serverId: 0,
+        };
+      const role = q.role as EmulatorRole;
+      if (running.has(key(q.domid, role))) return { rc: EEXIST, error: "already running", serverId: 0 };
+      const info = await xc.domainInfo(q.domid);
+      if (info.rc || !info.info || info.info.dying)
+        return { rc: ESRCH, error: `no domain ${q.domid}`, serverId: 0 };
+      const machine = new Machine(role, { clock: () => Date.now() });
+      if (q.restorePath) {
+        try {
+          machine.loadState(decodeMachineState(new Uint8Array(await readFile(q.restorePath))));
+        } catch (err) {
+          return {
+            rc: EINVAL,
+            error: `cannot restore ${q.restorePath}: ${(err as Error).message}`,
+            serverId: 0,
+          };
+        }
+      }
+      const emulator = new Emulator({
+        domid: q.domid,
+        vcpus: q.vcpus || info.info.vcpus,
+        machine,
+        hc,
+        memory: guestMemory(store, q.domid),
+        onError: (m) => log.warn({ domid: q.domid, role }, m),
+      });
+      const r: Running = { domid: q.domid, role, name: q.name, machine, emulator };
+      // Ports come alive during start: dispatch needs them as soon as they are bound.
+      running.set(key(q.domid, role), r);
+      try {
+        await emulator.start();
+      } catch (err) {
+        unregister(r);
+        log.error({ err: String(err), domid: q.domid, role }, "emulator registration failed");
+        return { rc: EIO, error: String((err as Error).message ?? err), serverId: 0 };
+      }
+      for (const p of emulator.ports) byPort.set(p, r);
+      for (const u of machine.serials)
+        u.onTransmit = () => {
+          for (const w of waiters) w();
+        };
+      await writeRecords(r);
+      emulator.poll();
+      log.info(
+        { domid: q.domid, role, serverId: emulator.serverId, ports: emulator.ports },
+        "emulator running",
+      );
+      return { rc: 0, error: "", serverId: emulator.serverId };
+    };
+
+    const stopEmulator = async (r: Running, opts: { records: boolean }) => {
+      unregister(r);
+      await r.emulator.stop();
+      const rec = DM_XS.record(r.domid, r.role, cfg.domid);
+      if (opts.records) {
+        await xs.rm(rec).catch(() => {});
+        if (r.role === "primary") await xs.rm(DM_XS.state(r.domid, cfg.domid)).catch(() => {});
+      } else {
+        // Destroyed cleanly: nothing for a later instance to reclaim (the id may be reused).
+        await xs.write(`${rec}/ioreq-server`, "-1").catch(() => {});
+        await xs.write(`${rec}/ports`, "").catch(() => {});
+      }
+      log.info({ domid: r.domid, role: r.role }, "emulator stopped");
+    };
+
+    const serial = (domid: number, n: number): Uart16550 | undefined => {
+      for (const r of running.values()) {
+        if (r.domid !== domid) continue;
+        const i = n - SERIAL_BASE[r.role];
+        if (i >= 0 && i < r.machine.serials.length) return r.machine.serials[i];
+      }
+      return undefined;
+    };
+
+    const def = loadDeviceModelProto().xensim.devicemodel.v1.DeviceModel.service;
+    const impl: Record<string, UnaryHandler> = {
+      Start: async (q: StartRequest__Output) => startEmulator(q),
+      Stop: async (q: EmulatorRef__Output) => {
+        const r = running.get(key(q.domid, q.role));
+        if (!r) return { rc: ESRCH, error: `no ${q.role} emulator of ${q.domid} here` };
+        await stopEmulator(r, { records: true });
+        return { rc: 0, error: "" };
+      },
+      SaveState: async (q: SaveStateRequest__Output) => {
+        const r = running.get(key(q.domid, q.role));
+        if (!r)
+          return { rc: ESRCH, error: `no ${q.role} emulator of ${q.domid} here`, state: Buffer.alloc(0) };
+        r.emulator.poll(); // whatever is queued is part of the state
+        const bytes = encodeMachineState(r.machine.saveState());
+        if (q.path) {
+          await mkdir(dirname(q.path), { recursive: true });
+          await writeFile(q.path, bytes);
+        }
+        return { rc: 0, error: "", state: Buffer.from(bytes) };
+      },
+      ConsoleRead: async (q: ConsoleReadRequest__Output) => {
+        const offset = Number(q.offset);
+        let u = serial(q.domid, q.serial);
+        if (!u) return { rc: ESRCH, data: Buffer.alloc(0), nextOffset: "0", lost: "0" };
+        if (u.transmitted <= offset && q.waitMs > 0) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              waiters.delete(done);
+              clearTimeout(t);
+              resolve();
+            };
+            const t = setTimeout(done, Math.min(q.waitMs, 30_000));
+            waiters.add(done);
+          });
+          u = serial(q.domid, q.serial) ?? u;
+        }
+        const out = u.output(offset);
+        return { rc: 0, data: Buffer.from(out.data), nextOffset: String(out.next), lost: String(out.lost) };
+      },
+      ConsoleWrite: async (q: ConsoleWriteRequest__Output) => {
+        const u = serial(q.domid, q.serial);
+        if (!u) return { rc: ESRCH, error: "no such serial port" };
+        u.input(new Uint8Array(q.data));
+        return { rc: 0, error: "" };
+      },
+      List: async () => ({
+        emulators: [...running.values()].map((r) => ({
+          domid: r.domid,
+          role: r.role,
+          name: r.name,
+          serverId: r.emulator.serverId,
+          ports: [...r.emulator.ports],
+          synchronous: String(r.machine.stats.synchronous),
+          buffered: String(r.machine.stats.buffered),
+          pciConfig: String(r.machine.stats.pciConfig),
+          unhandled: String(r.machine.stats.unhandled),
+          serials: r.machine.serials.map((_, i) => SERIAL_BASE[r.role] + i),
+          framebufferHash: r.machine.vga?.visibleHash() ?? "",
+          service: ctx.name,
+        })),
+      }),
+    };
+    ctx.calls.authorize(deviceModelPolicy);
+    ctx.calls.server.addService(def, impl);
+
+    // A guest that dies takes its emulators with it (libxl would kill its qemu).
+    const exc = ctx.bus.subscribe(HYPERVISOR_SUBJECTS.domainExcAll, {
+      callback: (m) => {
+        try {
+          const e = decodeDomainExc(m.data);
+          if (e.state !== "dying" && e.state !== "dead") return;
+          for (const r of [...running.values()])
+            if (r.domid === e.domid)
+              void stopEmulator(r, { records: true }).catch((err) =>
+                log.warn({ err: String(err) }, "stop after death"),
+              );
+        } catch (err) {
+          log.warn({ err: String(err) }, "bad domain exception event");
+        }
+      },
+    });
+
+    /**
+     * The server `id` and the dom0 ports a dead instance of this service left: destroyed and closed —
+     * but only when they are still what the record says (the server's vCPU-0 port bound to our first
+     * recorded port), since every emulator here is dom0 and Xen's creator check cannot tell them apart.
+     */
+    const reclaim = async (domid: number, role: string, id: number, ports: number[]) => {
+      const list = await dm.ioreqServerList(domid);
+      const srv = list.servers.find((x) => x.id === id);
+      const first = ports[0];
+      if (srv && first !== undefined) {
+        const st = await xc.evtchnStatus(cfg.domid, first);
+        if (st.rc === 0 && st.dom === domid && st.port === srv.ports[0]) {
+          const rc = await Emulator.reclaim(hc, domid, id);
+          log.warn({ domid, role, server: id, rc }, "reclaimed the ioreq server a previous instance left");
+        }
+      }
+      // Our ports to that domain (interdomain to it, or unbound for it once its Xen end went away).
+      for (const p of ports) {
+        const st = await xc.evtchnStatus(cfg.domid, p);
+        if (st.rc === 0 && st.dom === domid) await xc.evtchnClose(p);
+      }
+    };
+
+    // A previous instance of this service that died left records: re-register those emulators.
+    if (cfg.recover) {
+      const domids = await xs.ls(DM_XS.all(cfg.domid)).catch(() => [] as string[]);
+      for (const d of domids) {
+        const domid = Number(d);
+        for (const role of cfg.roles) {
+          const rec = DM_XS.record(domid, role, cfg.domid);
+          if ((await xs.tryRead(`${rec}/service`)) !== ctx.name) continue;
+          const old = Number(await xs.tryRead(`${rec}/ioreq-server`));
+          const ports = ((await xs.tryRead(`${rec}/ports`)) ?? "").split(",").filter(Boolean).map(Number);
+          const name = (await xs.tryRead(`${rec}/name`)) ?? "";
+          const vcpus = Number(await xs.tryRead(`${rec}/vcpus`)) || 0;
+          if (Number.isInteger(old) && old >= 0) await reclaim(domid, role, old, ports);
+          const r = await startEmulator({ domid, name, role, vcpus, restorePath: "" });
+          if (r.rc) {
+            log.warn(
+              { domid, role, rc: r.rc, error: r.error },
+              "could not re-register an emulator; dropping its record",
+            );
+            await xs.rm(rec).catch(() => {});
+          } else log.warn({ domid, role, serverId: r.serverId }, "re-registered after a restart");
+        }
+      }
+    }
+    log.info({ roles: cfg.roles, vcpu: cfg.vcpu }, "device model started");
+
+    return {
+      health: () => ({ status: "ok", emulators: running.size }),
+      async stop() {
+        clearInterval(poller);
+        exc.unsubscribe();
+        // A clean stop keeps the records: the emulators are re-registered when the service returns.
+        for (const r of [...running.values()]) await stopEmulator(r, { records: false }).catch(() => {});
+        receiver.close();
+        await xs.close?.();
+        xc.close();
+        log.info("device model stopped");
+      },
+    };
+  },
+};

@@ -1,0 +1,127 @@
+// One vCPU of an HVM guest, on its own thread (it blocks in Atomics.wait while Xen waits for an
+// emulator, as a real vCPU is descheduled): vCPU 0 runs the BIOS, then every vCPU idles in a loop
+// that echoes console input (vCPU 0) and, when asked, prints heartbeat lines — vCPU 0 on COM1, the
+// others on the PCI serial port when a second emulator provides one. Xen's side of each access is
+// @xensim/ioreq's IoreqVcpu over the host's page store.
+
+import { parentPort, workerData } from "node:worker_threads";
+import { EventChannels } from "@xensim/evtchn";
+import { Bios, COM1, Cpu, type FirmwareSettings, type GuestRam } from "@xensim/guest";
+import { DomainCrashed, IoreqVcpu, VcpuStopped } from "@xensim/ioreq";
+import { PAGE_SIZE, PageStore } from "@xensim/memory";
+import { makeNotify } from "@xensim/xenctrl";
+
+export interface VcpuWorkerData {
+  sab: SharedArrayBuffer;
+  domid: number;
+  vcpu: number;
+  name: string;
+  settings: FirmwareSettings;
+  /** [0] stop request, [1] vCPU 0 done booting (APs wait for it). */
+  flags: Int32Array;
+  /** Guest physical page this vCPU uses as a string buffer. */
+  scratchGpa: number;
+}
+
+export type VcpuMessage =
+  | { t: "booted"; report: unknown }
+  | { t: "crash"; reason: string }
+  | { t: "stopped"; why: string }
+  | { t: "error"; error: string }
+  | { t: "stats"; routes: Record<string, number> };
+
+const d = workerData as VcpuWorkerData;
+const post = (m: VcpuMessage) => parentPort!.postMessage(m);
+const store = PageStore.attach(d.sab);
+const ev: EventChannels = new EventChannels(store, { notify: makeNotify({ store, evtchn: () => ev }) });
+const alive = () => Atomics.load(d.flags, 0) === 0 && store.domainExists(d.domid);
+const io = new IoreqVcpu({
+  store,
+  ev,
+  domid: d.domid,
+  vcpu: d.vcpu,
+  alive,
+  onCrash: (reason) => post({ t: "crash", reason }),
+});
+const ram: GuestRam = {
+  read(gpa, len) {
+    const out = new Uint8Array(len);
+    for (let done = 0; done < len;) {
+      const a = gpa + done;
+      const frame = store.gfnToFrame(d.domid, Math.floor(a / PAGE_SIZE));
+      const n = Math.min(len - done, PAGE_SIZE - (a % PAGE_SIZE));
+      if (frame)
+        out.set(
+          store.u8.subarray(frame * PAGE_SIZE + (a % PAGE_SIZE), frame * PAGE_SIZE + (a % PAGE_SIZE) + n),
+          done,
+        );
+      done += n;
+    }
+    return out;
+  },
+  write(gpa, bytes) {
+    for (let done = 0; done < bytes.length;) {
+      const a = gpa + done;
+      const frame = store.gfnToFrame(d.domid, Math.floor(a / PAGE_SIZE));
+      const n = Math.min(bytes.length - done, PAGE_SIZE - (a % PAGE_SIZE));
+      if (frame) store.u8.set(bytes.subarray(done, done + n), frame * PAGE_SIZE + (a % PAGE_SIZE));
+      done += n;
+    }
+  },
+};
+const cpu = new Cpu(io, ram);
+const bios = new Bios(cpu, ram, {
+  name: d.name,
+  scratchGpa: d.scratchGpa,
+  storeBytes: d.settings.storeBytes,
+});
+const sleep = (ms: number) => Atomics.wait(d.flags, 0, 0, ms);
+
+function run(): void {
+  let serialBase: number | undefined;
+  if (d.vcpu === 0) {
+    if (d.settings.bios) {
+      const report = bios.run();
+      post({ t: "booted", report });
+    }
+    Atomics.store(d.flags, 1, 1);
+    Atomics.notify(d.flags, 1);
+  } else {
+    while (alive() && Atomics.load(d.flags, 1) === 0) Atomics.wait(d.flags, 1, 0, 50);
+    // An AP's driver: the PCI serial port, if another emulator provides one.
+    const ser = bios
+      .probePci()
+      .find((p) => p.vendor === 0x1b36 && p.device === 0x0002 && p.bar0.io && p.bar0.size);
+    serialBase = ser?.bar0.base;
+  }
+  let beat = 0;
+  let lastBeat = Date.now();
+  let lastStats = Date.now();
+  while (alive()) {
+    const wait =
+      d.settings.heartbeatMs > 0 ? Math.min(d.settings.pollMs, d.settings.heartbeatMs) : d.settings.pollMs;
+    sleep(wait);
+    if (!alive()) break;
+    if (d.vcpu === 0 && d.settings.echo) bios.echoInput(COM1);
+    const now = Date.now();
+    if (d.settings.heartbeatMs > 0 && now - lastBeat >= d.settings.heartbeatMs) {
+      lastBeat = now;
+      beat++;
+      if (d.vcpu === 0) bios.heartbeat(COM1, `vcpu0 heartbeat ${beat}`);
+      else if (serialBase !== undefined) bios.heartbeat(serialBase, `vcpu${d.vcpu} heartbeat ${beat}`);
+    }
+    if (now - lastStats >= 1000) {
+      lastStats = now;
+      post({ t: "stats", routes: { ...cpu.routes } });
+    }
+  }
+}
+
+try {
+  run();
+  post({ t: "stopped", why: "stop requested or domain gone" });
+} catch (e) {
+  if (e instanceof DomainCrashed) post({ t: "crash", reason: e.reason });
+  else if (e instanceof VcpuStopped) post({ t: "stopped", why: e.message });
+  else post({ t: "error", error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+}
