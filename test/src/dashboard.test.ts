@@ -224,6 +224,40 @@ describe(
       assert.equal(bb.components["calls.server"]?.rules.calls, undefined);
     });
 
+    it("the trace panel streams live protocol events of the chosen domain and kind", async () => {
+      const p = page!;
+      const { domains } = (await (await apiFetch(`${api}/domains`)).json()) as {
+        domains: Array<{ name: string; id: number }>;
+      };
+      // the guest whose workload runs longest is still doing I/O
+      const g = domains.find((d) => d.name === "display1") ?? domains.find((d) => d.name === "guest1");
+      assert.ok(g, JSON.stringify(domains));
+      await p.selectOption("#trace-domain", String(g.id));
+      await p.selectOption("#trace-kind", "ring");
+      await p.click("#trace-toggle");
+      await waitFor(async () => (await p.locator("#trace-events li").count()) >= 5, {
+        timeoutMs: 30_000,
+        message: `trace lines of domain ${g.id}: ${await p.textContent("#trace-count")}`,
+      });
+      const lines = await p.$$eval("#trace-events li", (lis) =>
+        lis.map((li) => ({ cls: li.className, text: li.textContent ?? "" })),
+      );
+      for (const l of lines) {
+        assert.equal(l.cls, "k-ring", l.text);
+        assert.match(l.text, new RegExp(`\\bd(${g.id}>d0|0>d${g.id})\\b`), l.text);
+      }
+      assert.ok(lines.some((l) => / request /.test(l.text) && /operation=read/.test(l.text)));
+      const shot = await p.locator("#trace-panel").screenshot();
+      const ink = pixelsNear(shot, [0x15, 0x65, 0xc0]);
+      assert.ok(ink > 200, `the ring lines are drawn in their colour (${ink} pixels)`);
+      await p.click("#trace-toggle");
+      assert.equal(await p.textContent("#trace-toggle"), "Start");
+      // a bad kind through the same route: the API's error, not a stream
+      const bad = await apiFetch(`${api}/dashboard/api/trace?kind=nope`);
+      assert.equal(bad.status, 400);
+      assert.match(((await bad.json()) as { error: string }).error, /unknown trace kind 'nope'/);
+    });
+
     it("serves nothing outside its routes and refuses writes from another origin", async () => {
       for (const path of [
         "/dashboard/assets/..%2F..%2Fpackage.json",

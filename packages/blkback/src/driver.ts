@@ -375,6 +375,8 @@ export class BlkbackDevice {
         ring = new BlkbackRing({
           hv,
           frontend: front,
+          self: this.driver.opts.self ?? 0,
+          device: `vbd/${front}/${this.dev.devid}`,
           view: m.view,
           nrPages,
           abi: r.abi,

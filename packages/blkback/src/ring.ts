@@ -26,6 +26,8 @@ import {
   decodeRequest,
   discardIsSecure,
   encodeResponse,
+  blkifOpName,
+  blkifRspName,
   indirectPages,
   newBlkifRequest,
   newSegments,
@@ -34,6 +36,7 @@ import {
   validateRequest,
 } from "@xensim/blkif";
 import { type MemView, PAGE_SIZE } from "@xensim/memory";
+import { TRACE_RING, TRACE_STORE, tracer } from "@xensim/trace";
 import { BackRing, RingError } from "@xensim/ring";
 import type { BlkbackClock, BlkbackHypervisor, BlkbackLogger } from "./environment.js";
 import { RingStats } from "./stats.js";
@@ -48,6 +51,9 @@ export interface BlkbackRingOptions {
   hv: BlkbackHypervisor;
   /** The frontend's domid (grants are mapped from it). */
   frontend: number;
+  /** The backend's own domid (default 0), and the device as traces name it ("vbd/1/51712"). */
+  self?: number;
+  device?: string;
   /** The mapped ring pages (ring-ref order) and how many there are. */
   view: MemView;
   nrPages: number;
@@ -281,14 +287,14 @@ export class BlkbackRing {
         p.kind = io.op = "flush";
         io.sector = 0;
         io.nrSectors = 0;
-        this.o.store.submit(io, p.done);
+        this.submit(io, p.done);
         return;
       case BlkifOp.DISCARD:
         p.kind = io.op = "discard";
         io.sector = req.sectorHi * 0x1_0000_0000 + req.sectorLo;
         io.nrSectors = req.nrSectorsHi * 0x1_0000_0000 + req.nrSectorsLo;
         io.secure = discardIsSecure(req, limits);
-        this.o.store.submit(io, p.done);
+        this.submit(io, p.done);
         return;
       case BlkifOp.WRITE_BARRIER:
         // Linux drains every request in flight, then writes with a preflush and FUA; a barrier
@@ -298,7 +304,7 @@ export class BlkbackRing {
           p.kind = io.op = "flush";
           io.sector = 0;
           io.nrSectors = 0;
-          this.o.store.submit(io, p.done);
+          this.submit(io, p.done);
           return;
         }
         break;
@@ -453,17 +459,17 @@ export class BlkbackRing {
     io.nrSectors = sectors;
     if (req.operation === BlkifOp.WRITE_BARRIER) {
       // preflush, then the write with FUA
-      this.o.store.submit({ op: "flush", sector: 0, nrSectors: 0, segs: [] }, (st) => {
+      this.submit({ op: "flush", sector: 0, nrSectors: 0, segs: [] }, (st) => {
         if (st !== 0) {
           p.done(st);
           return;
         }
         io.fua = true;
-        this.o.store.submit(io, p.done);
+        this.submit(io, p.done);
       });
       return;
     }
-    this.o.store.submit(io, p.done);
+    this.submit(io, p.done);
   }
 
   /** Barrier: wait until only `keep` requests (the barrier itself) are in flight. */
@@ -627,8 +633,35 @@ export class BlkbackRing {
     return true;
   }
 
+  /** Hands one I/O to the store; the trace sees it first. */
+  private submit(io: BlockIo, done: (status: number) => void): void {
+    if (tracer.mask & TRACE_STORE)
+      tracer.emit({
+        kind: "store",
+        op: io.op,
+        domid: this.o.self ?? 0,
+        peer: this.o.frontend,
+        ...(this.o.device !== undefined ? { device: this.o.device } : {}),
+        sector: io.sector,
+        nrSectors: io.nrSectors,
+        segments: io.segs.length,
+        ...(io.fua ? { fua: true } : {}),
+      });
+    this.o.store.submit(io, done);
+  }
+
   /** Store completion. */
   completed(p: Pending, status: number): void {
+    if (tracer.mask & TRACE_STORE)
+      tracer.emit({
+        kind: "store",
+        op: "done",
+        domid: this.o.self ?? 0,
+        peer: this.o.frontend,
+        ...(this.o.device !== undefined ? { device: this.o.device } : {}),
+        io: p.kind,
+        status,
+      });
     if (status === 0) {
       for (const b of p.back) {
         b.view.write(b.off, b.buf);
@@ -675,6 +708,19 @@ export class BlkbackRing {
       try {
         const off = this.ring.nextResponse();
         encodeResponse(this.o.view, off, this.abi, p.idLo, p.idHi, p.op, status);
+        if (tracer.mask & TRACE_RING)
+          tracer.emit({
+            kind: "ring",
+            op: "response",
+            domid: this.o.self ?? 0,
+            peer: this.o.frontend,
+            ...(this.o.device !== undefined ? { device: this.o.device } : {}),
+            evtchn: this.port,
+            ringIdx: this.ring.rspProdPvt - 1,
+            id: p.idLo,
+            operation: blkifOpName(p.op),
+            status: blkifRspName(status),
+          });
         const hv = this.o.hv;
         if (this.ring.pushResponsesAndCheckNotify() || !hv.mayElideKick(this.port)) {
           stats.notificationsSent++;

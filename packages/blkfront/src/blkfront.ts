@@ -36,7 +36,11 @@ import {
   newBlkifResponse,
   newSegments,
   type XenstoreValues,
+  blkifOpName,
+  blkifRspName,
+  type BlkifRequest,
 } from "@xensim/blkif";
+import { TRACE_RING, tracer } from "@xensim/trace";
 import type { MemView } from "@xensim/memory";
 import { FrontRing, RingError } from "@xensim/ring";
 import {
@@ -853,9 +857,35 @@ export class Blkfront implements BlockStore {
     }
     const off = ring.front.nextRequest();
     encodeRequest(ring.front.view, off, this.config.abi, req);
+    if (tracer.mask & TRACE_RING) this.traceRequest(ring, req, nData);
     ring.track(id, { piece, pages, nData, rspOp });
     this.stats.inFlight++;
     this.stats.requests++;
+  }
+
+  /** The trace of a request written to its slot (before req_prod moves). */
+  private traceRequest(ring: RingQueue, req: BlkifRequest, nData: number): void {
+    const indirect = req.operation === BlkifOp.INDIRECT;
+    const segs = indirect ? this.indirectSegments : req.segments;
+    const grefs: number[] = [];
+    for (let i = 0; i < Math.min(nData, segs.length); i++) grefs.push(segs[i]!.gref);
+    tracer.emit({
+      kind: "ring",
+      op: "request",
+      domid: this.dev.self,
+      peer: this.dev.otherendId,
+      device: `vbd/${this.dev.self}/${this.dev.devid}`,
+      evtchn: ring.evtchn,
+      ringIdx: ring.front.reqProdPvt - 1,
+      id: req.idLo,
+      operation: blkifOpName(indirect ? req.indirectOp : req.operation),
+      ...(indirect
+        ? { indirect: true, indirectGrefs: req.indirectGrefs.slice(0, indirectPages(nData)) }
+        : {}),
+      sector: req.sectorHi * U32 + req.sectorLo,
+      nrSegments: nData,
+      grefs,
+    });
   }
 
   /**
@@ -937,6 +967,18 @@ export class Blkfront implements BlockStore {
     if (typeof sh === "string") return sh;
     f.consumeResponses(1);
     this.stats.responses++;
+    if (tracer.mask & TRACE_RING)
+      tracer.emit({
+        kind: "ring",
+        op: "completion",
+        domid: this.dev.self,
+        peer: this.dev.otherendId,
+        device: `vbd/${this.dev.self}/${this.dev.devid}`,
+        ringIdx: idx,
+        id: rsp.idLo,
+        operation: blkifOpName(rsp.operation),
+        status: blkifRspName(rsp.status),
+      });
     ring.untrack(rsp.idLo);
     this.stats.inFlight--;
     const piece = sh.piece;

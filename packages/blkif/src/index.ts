@@ -89,3 +89,4 @@ export {
   readBackendDisk,
   transportKeys,
 } from "./blkfront-handshake.js";
+export { blkifOpName, blkifRspName } from "./names.js";

@@ -47,7 +47,9 @@ import {
   type XenstoreValues,
   walkDirectory,
   writeDirectoryGrefs,
+  displifTraceFields,
 } from "@xensim/displif";
+import { TRACE_DISPLIF, tracer } from "@xensim/trace";
 import type { MemView } from "@xensim/memory";
 import { BackRing, RingError } from "@xensim/ring";
 import {
@@ -422,6 +424,8 @@ export class DisplbackDevice {
         if (status !== 0) c.stats.errors++;
         if (c.halted) return;
         encodeResponse({ id: req.id, operation: req.operation, status, edidSz }, c.rsp);
+        if (tracer.mask & TRACE_DISPLIF)
+          this.traceDispl(c, "response", { id: req.id, operation: req.operation, status, edidSz });
         const off = c.ring.nextResponse();
         c.ring.view.writeFrom(off, c.rsp, 0, 64);
         c.ring.view.markWritten(off, 64);
@@ -432,6 +436,18 @@ export class DisplbackDevice {
         if (flipped !== undefined) await this.flipEvent(c, req.id, flipped);
       }
     }
+  }
+
+  private traceDispl(c: DisplbackConnector, op: string, packet: object): void {
+    tracer.emit({
+      kind: "displif",
+      op,
+      domid: this.driver.opts.self ?? 0,
+      peer: this.dev.otherendId,
+      device: `vdispl/${this.dev.otherendId}/${this.dev.devid}`,
+      connector: c.index,
+      ...displifTraceFields(packet),
+    });
   }
 
   /** EVTCHNOP_send through the data-plane port (synchronous: atomics, or a record on the link). */
@@ -448,6 +464,7 @@ export class DisplbackDevice {
     }
     // The staged slot was marked before in_prod (commit marks it): the link keeps that order.
     c.events.commit();
+    if (tracer.mask & TRACE_DISPLIF) this.traceDispl(c, "event", { id, type: "pg_flip", fbCookie });
     c.stats.events++;
     this.notify(c.evtPort);
   }

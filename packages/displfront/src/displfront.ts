@@ -45,7 +45,10 @@ import {
   pixelFormatBpp,
   readDirectoryPage,
   type XenstoreValues,
+  decodeRequest as decodeDisplifRequest,
+  displifTraceFields,
 } from "@xensim/displif";
+import { TRACE_DISPLIF, tracer } from "@xensim/trace";
 import type { MemView } from "@xensim/memory";
 import { FrontRing } from "@xensim/ring";
 import {
@@ -749,6 +752,7 @@ export class Displfront {
       const off = ch.ring.nextRequest();
       ch.ring.view.writeFrom(off, w.bytes, 0, 64);
       ch.ring.view.markWritten(off, 64);
+      if (tracer.mask & TRACE_DISPLIF) this.traceDispl(ch, "request", decodeDisplifRequest(w.bytes));
       pushed = true;
     }
     if (!pushed) return;
@@ -786,6 +790,7 @@ export class Displfront {
         ch.ring.copyResponse(ch.ring.rspCons, ch.rsp);
         ch.ring.consumeResponses(1);
         const rsp = decodeResponse(ch.rsp);
+        if (tracer.mask & TRACE_DISPLIF) this.traceDispl(ch, "completion", rsp);
         const p = ch.pending.get(rsp.id);
         if (!p) continue; // an id we never sent (or answered twice): ignored
         ch.pending.delete(rsp.id);
@@ -793,6 +798,18 @@ export class Displfront {
       }
     }
     this.pushWaiting(ch);
+  }
+
+  private traceDispl(ch: Channel, op: string, packet: object): void {
+    tracer.emit({
+      kind: "displif",
+      op,
+      domid: this.dev.self,
+      peer: this.dev.otherendId,
+      device: `vdispl/${this.dev.self}/${this.dev.devid}`,
+      connector: ch.index,
+      ...displifTraceFields(packet),
+    });
   }
 
   private eventPage(ch: Channel): void {

@@ -80,3 +80,4 @@ export {
   initialDisplfrontState,
 } from "./handshake.js";
 export { DRM_FORMAT, edidBlock, fourcc, pixelFormatBpp } from "./formats.js";
+export { displifOpName, displifTraceFields } from "./names.js";

@@ -23,6 +23,7 @@ import {
   XenErrno,
 } from "@xensim/abi";
 import { DomCtl, lockWord, type MemView, PAGE_SIZE, type PageStore, unlockWord } from "@xensim/memory";
+import { TRACE_EVTCHN, tracer } from "@xensim/trace";
 import { clearPending, isPending, NR_2L_PORTS, raisePending, setPending, unmaskPort } from "./two-level.js";
 
 /** Xen's internal channel states (ECS_*). */
@@ -657,11 +658,25 @@ export class EventChannels {
           const rd = Atomics.load(this.i32, p + P_A);
           const rport = Atomics.load(this.i32, p + P_B);
           const r = this.pIdx(rd, rport);
-          if (this.xenConsumer(r)) this.xenNotify(rd, this.vcpuOf(r));
-          else this.raise(rd, this.vcpuOf(r), rport);
+          const vcpu = this.vcpuOf(r);
+          if (tracer.mask & TRACE_EVTCHN)
+            tracer.emit({
+              kind: "evtchn",
+              op: "send",
+              domid: caller,
+              peer: rd,
+              port,
+              remotePort: rport,
+              vcpu,
+              ...(this.xenConsumer(r) ? { consumer: "xen" } : {}),
+            });
+          if (this.xenConsumer(r)) this.xenNotify(rd, vcpu);
+          else this.raise(rd, vcpu, rport);
           return 0;
         }
         case ECS.IPI:
+          if (tracer.mask & TRACE_EVTCHN)
+            tracer.emit({ kind: "evtchn", op: "ipi", domid: caller, port, vcpu: this.vcpuOf(p) });
           this.raise(caller, this.vcpuOf(p), port);
           return 0;
         case ECS.UNBOUND:
@@ -766,6 +781,7 @@ export class EventChannels {
     lockWord(this.i32, p + P_LOCK);
     try {
       if (this.state(p) !== ECS.VIRQ) return false;
+      if (tracer.mask & TRACE_EVTCHN) tracer.emit({ kind: "evtchn", op: "virq", domid, port, virq, vcpu: v });
       this.raise(domid, this.vcpuOf(p), port);
       return true;
     } finally {

@@ -43,8 +43,14 @@ import {
   GTF_sub_page,
   GTF_type_mask,
   GTF_writing,
+  gntstName as abiGntstName,
 } from "@xensim/abi";
+import { TRACE_GRANT, tracer } from "@xensim/trace";
+
 import { DomCtl, lockWord, type MemView, PAGE_SIZE, type PageStore, unlockWord } from "@xensim/memory";
+
+/** GNTST_* name of a status, for traces ("okay", "bad_gntref", …). */
+const gntstName = (status: number): string => abiGntstName(status) ?? String(status);
 
 // ---- pin counters (Xen's GNTPIN_*) ---------------------------------------------------------------
 export const GNTPIN_hstw_inc = 1 << 0;
@@ -564,6 +570,24 @@ export class GrantTables {
 
   /** GNTTABOP_map_grant_ref, checks in Xen's order. */
   mapGrantRef(mapper: number, op: MapGrantRefOp): MapGrantRefResult {
+    const r = this.mapGrantRefChecked(mapper, op);
+    if (tracer.mask & TRACE_GRANT)
+      tracer.emit({
+        kind: "grant",
+        op: "map",
+        domid: mapper,
+        peer: op.dom,
+        ref: op.ref,
+        flags: op.flags,
+        readonly: (op.flags & GNTMAP_readonly) !== 0,
+        status: gntstName(r.status),
+        handle: r.handle,
+        frame: r.frame,
+      });
+    return r;
+  }
+
+  private mapGrantRefChecked(mapper: number, op: MapGrantRefOp): MapGrantRefResult {
     const fail = (status: number): MapGrantRefResult => ({ status, handle: -1, frame: 0, devBusAddr: 0 });
     const flags = op.flags >>> 0;
     const readonly = (flags & GNTMAP_readonly) !== 0;
@@ -622,6 +646,37 @@ export class GrantTables {
 
   /** GNTTABOP_unmap_grant_ref. */
   unmapGrantRef(mapper: number, op: UnmapGrantRefOp): number {
+    if (!(tracer.mask & TRACE_GRANT)) return this.unmapGrantRefChecked(mapper, op);
+    // Read the mapping before it goes: the granter and the ref are the interesting part.
+    let granter = -1;
+    let ref = -1;
+    const h = op.handle;
+    if (
+      this.initialized(mapper) &&
+      Atomics.load(this.i32, this.gw(mapper, G_MT_DIR)) &&
+      Number.isInteger(h) &&
+      h >= 0 &&
+      h < Atomics.load(this.i32, this.gw(mapper, G_MT_LIMIT))
+    ) {
+      const w = Atomics.load(this.i32, this.mtIdx(mapper, h));
+      if (w !== 0) {
+        granter = w >>> 16;
+        ref = Atomics.load(this.i32, this.mtIdx(mapper, h) + 1);
+      }
+    }
+    const status = this.unmapGrantRefChecked(mapper, op);
+    tracer.emit({
+      kind: "grant",
+      op: "unmap",
+      domid: mapper,
+      ...(granter >= 0 ? { peer: granter, ref } : {}),
+      handle: h,
+      status: gntstName(status),
+    });
+    return status;
+  }
+
+  private unmapGrantRefChecked(mapper: number, op: UnmapGrantRefOp): number {
     if (!this.initialized(mapper) || !Atomics.load(this.i32, this.gw(mapper, G_MT_DIR)))
       return GNTST_bad_handle;
     const h = op.handle;
@@ -792,6 +847,30 @@ export class GrantTables {
 
   /** GNTTABOP_copy (one op), checks in Xen's order. */
   gnttabCopy(caller: number, op: GnttabCopyOp): number {
+    const status = this.gnttabCopyChecked(caller, op);
+    if (tracer.mask & TRACE_GRANT) {
+      const srcGref = (op.flags & GNTCOPY_source_gref) !== 0;
+      const dstGref = (op.flags & GNTCOPY_dest_gref) !== 0;
+      const other = srcGref ? op.source.domid : op.dest.domid;
+      tracer.emit({
+        kind: "grant",
+        op: "copy",
+        domid: caller,
+        ...(other !== DOMID_SELF && other !== caller ? { peer: other } : {}),
+        source: srcGref
+          ? `d${op.source.domid}:ref${op.source.ref ?? 0}+${op.source.offset}`
+          : `gmfn${op.source.gmfn ?? 0}+${op.source.offset}`,
+        dest: dstGref
+          ? `d${op.dest.domid}:ref${op.dest.ref ?? 0}+${op.dest.offset}`
+          : `gmfn${op.dest.gmfn ?? 0}+${op.dest.offset}`,
+        len: op.len,
+        status: gntstName(status),
+      });
+    }
+    return status;
+  }
+
+  private gnttabCopyChecked(caller: number, op: GnttabCopyOp): number {
     if (!Number.isInteger(op.len) || op.len < 0 || op.len > 0xffff) return GNTST_bad_copy_arg;
     if (op.len === 0) return GNTST_okay;
     const srcGref = (op.flags & GNTCOPY_source_gref) !== 0;

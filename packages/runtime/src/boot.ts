@@ -1,4 +1,6 @@
 import { serveBusMetrics } from "./bus-metrics.js";
+import { serveBusTrace } from "./bus-trace.js";
+import { startOtel, tracedCallClient, tracedCallServer } from "./otel.js";
 import type * as grpc from "@grpc/grpc-js";
 import {
   type CallClient,
@@ -136,6 +138,8 @@ export async function bootService(
   const seedOpt = placement.seed !== undefined ? { seed: placement.seed } : {};
   const security = placement.security;
   const identity = security?.identity ?? serviceIdentity(placement.hostId, placement.name);
+  // OpenTelemetry spans when an OTLP endpoint is configured (the environment); none otherwise.
+  const otel = startOtel({ service: placement.name, host: placement.hostId });
   const metrics = new Registry();
   metrics.setDefaultLabels({ svc: placement.name, host: placement.hostId });
   // Registered with the first refusal: a service nobody misuses shows none of them.
@@ -207,7 +211,7 @@ export async function bootService(
     metrics,
     signal: abort.signal,
     calls: {
-      server,
+      server: otel ? tracedCallServer(server) : server,
       client: (def, target) => {
         const addr = HOST_PORT.test(target) ? target : peers[target];
         const tls = security?.tls
@@ -218,7 +222,7 @@ export async function bootService(
           : createInProcessCallClient(def, target, { ...seedOpt, identity });
         clients.push(c);
         components[`calls.client.${target}.${clients.length}`] = c.faults;
-        return c;
+        return otel ? tracedCallClient(c, def, target) : c;
       },
       authorize: (policy) => server.setPolicy(policy),
     },
@@ -244,6 +248,7 @@ export async function bootService(
   const control = serveFaultControl(bus, placement.name, components);
   const chaosControl = serveChaosPoints(bus, chaos);
   const busMetrics = serveBusMetrics(bus, placement.name, placement.hostId, metrics);
+  const busTrace = serveBusTrace(bus, placement.name, placement.hostId);
 
   let running: RunningService;
   try {
@@ -253,6 +258,7 @@ export async function bootService(
     control.stop();
     chaosControl.stop();
     busMetrics.stop();
+    busTrace.stop();
     await server.close().catch(() => {});
     await bus.close().catch(() => {});
     throw err;
@@ -276,9 +282,11 @@ export async function bootService(
           control.stop();
           chaosControl.stop();
           busMetrics.stop();
+          busTrace.stop();
           for (const c of clients) c.close();
           await server.close();
           await bus.close();
+          await otel?.shutdown();
         }
       })();
       return stopping;

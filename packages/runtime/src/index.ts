@@ -7,6 +7,20 @@ export {
   type ServiceMetrics,
   serveBusMetrics,
 } from "./bus-metrics.js";
+export { monotonicNs, serveBusTrace } from "./bus-trace.js";
+export {
+  flushOtel,
+  inServerSpan,
+  inSpan,
+  otelEnabled,
+  otlpTracesUrl,
+  type Span,
+  SpanStatusCode,
+  startOtel,
+  startSpan,
+  tracedCallClient,
+  tracedCallServer,
+} from "./otel.js";
 export { type BootExtras, type BootedService, bootService } from "./boot.js";
 export {
   ConfigError,

@@ -37,6 +37,16 @@ const CHAOS = "xensim.chaos";
 const LINK_FAULTS = ["xensim.link.faults", "xensim.link.faultrecords"];
 /** @xensim/runtime bus-metrics: every service answers a scrape; the dashboard and admin scrape. */
 const METRICS = "xensim.metrics";
+/**
+ * @xensim/runtime bus-trace: every service hears the trace switch and sends its own events on
+ * `xensim.trace.events.<host>.<svc>`; the toolstack (GET /trace) and admin clients switch and listen.
+ */
+const TRACE = "xensim.trace";
+
+/** A host or service name as one subject token (as @xensim/runtime's bus-trace writes it). */
+export function traceToken(s: string): string {
+  return s.replace(/[.*>\s]/g, "_") || "_";
+}
 
 /** What `id` may do on NATS. Unknown services get only their inbox and fault control. */
 export function natsPermissions(id: Identity): NatsPermissions {
@@ -46,13 +56,20 @@ export function natsPermissions(id: Identity): NatsPermissions {
   if (id.kind === "client") {
     // an admin client: fault control of every service, the CLI's xenstore watches, guests' status
     if (id.domid === 0) {
-      pub.push(`${FAULT}.>`, `${CHAOS}.>`, `${METRICS}.scrape`, ...LINK_FAULTS.map((s) => `${s}.>`));
+      pub.push(
+        `${FAULT}.>`,
+        `${CHAOS}.>`,
+        `${METRICS}.scrape`,
+        ...LINK_FAULTS.map((s) => `${s}.>`),
+        `${TRACE}.control`,
+      );
       sub.push(
         `xenstore.watch.${scope}.>`,
         "guest.*.status",
         `${FAULT}.inbox.>`,
         `${CHAOS}.inbox.>`,
         `${METRICS}.inbox.>`,
+        `${TRACE}.events.>`,
       );
     }
     return { publish: pub, subscribe: sub, allowResponses: true };
@@ -68,7 +85,9 @@ export function natsPermissions(id: Identity): NatsPermissions {
     `${CHAOS}.svc.${svc}`,
     `${METRICS}.scrape`,
     `xenstore.watch.${scope}.>`,
+    `${TRACE}.control`,
   );
+  pub.push(`${TRACE}.events.${traceToken(host)}.${traceToken(svc)}`);
   // a further instance (device-model-2) has its service's subjects; fault control under its own name
   switch (serviceKind(svc)) {
     case "hypervisor":
@@ -100,13 +119,14 @@ export function natsPermissions(id: Identity): NatsPermissions {
     case "toolstack":
       // the dashboard: guests' status; the fault routes (/faults) drive every service's faults
       // from behind the API token and read the answers on their own inboxes
-      pub.push(`${FAULT}.>`, `${CHAOS}.>`, `${METRICS}.scrape`);
+      pub.push(`${FAULT}.>`, `${CHAOS}.>`, `${METRICS}.scrape`, `${TRACE}.control`);
       sub.push(
         "hypervisor.domain.*.exc",
         "guest.*.status",
         `${FAULT}.inbox.>`,
         `${CHAOS}.inbox.>`,
         `${METRICS}.inbox.>`,
+        `${TRACE}.events.>`,
       );
       break;
     default:

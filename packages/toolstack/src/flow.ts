@@ -2,7 +2,7 @@
 // outcome and duration. A step may register an undo; when a step fails (or `failAt` injects a
 // failure before it), the undos of the steps done so far run in reverse (each logged too), then
 // the error is rethrown. The record of what happened is returned / attached to the error.
-import type { ToolstackClock, ToolstackLogger } from "./ports.js";
+import type { ToolstackClock, ToolstackLogger, ToolstackSpans } from "./ports.js";
 
 export interface FlowStepRecord {
   flow: string;
@@ -55,10 +55,39 @@ function msg(e: unknown): string {
 export async function runFlow(
   flow: string,
   steps: readonly FlowStep[],
-  deps: { clock: ToolstackClock; log: ToolstackLogger },
+  deps: { clock: ToolstackClock; log: ToolstackLogger; spans?: ToolstackSpans },
   o: FlowOptions = {},
   initialDomid?: number,
 ): Promise<FlowStepRecord[]> {
+  const spans = deps.spans;
+  if (!spans) return runSteps(flow, steps, deps, o, initialDomid);
+  return spans.inSpan(
+    `flow ${flow}`,
+    { "xen.flow": flow, ...(initialDomid !== undefined ? { "xen.domid": initialDomid } : {}) },
+    () => runSteps(flow, steps, deps, o, initialDomid),
+  );
+}
+
+async function runSteps(
+  flow: string,
+  steps: readonly FlowStep[],
+  deps: { clock: ToolstackClock; log: ToolstackLogger; spans?: ToolstackSpans },
+  o: FlowOptions,
+  initialDomid: number | undefined,
+): Promise<FlowStepRecord[]> {
+  const spans = deps.spans;
+  const step = (name: string, fn: () => Promise<unknown>) =>
+    spans
+      ? spans.inSpan(
+          `${flow}: ${name}`,
+          {
+            "xen.flow": flow,
+            "xen.step": name,
+            ...(ctx.domid !== undefined ? { "xen.domid": ctx.domid } : {}),
+          },
+          fn,
+        )
+      : fn();
   const records: FlowStepRecord[] = [];
   const undos: Array<{ step: string; fn: () => Promise<unknown> }> = [];
   const ctx: FlowContext & { current: string } = {
@@ -80,7 +109,7 @@ export async function runFlow(
     const t0 = deps.clock.now();
     try {
       if (o.failAt?.(s.name)) throw new InjectedFailure(`injected failure at ${s.name}`);
-      await s.run(ctx);
+      await step(s.name, () => s.run(ctx));
       record({ flow, step: s.name, domid: ctx.domid, outcome: "ok", ms: deps.clock.now() - t0 });
     } catch (e) {
       record({
@@ -95,7 +124,7 @@ export async function runFlow(
       for (const u of undos.reverse()) {
         const t1 = deps.clock.now();
         try {
-          await u.fn();
+          await step(`undo ${u.step}`, u.fn);
           record({
             flow,
             step: `undo ${u.step}`,

@@ -25,6 +25,7 @@ export {
   ToolstackError,
   type ToolstackHypervisor,
   type ToolstackLogger,
+  type ToolstackSpans,
   type ToolstackStore,
 } from "./ports.js";
 export {

@@ -77,6 +77,14 @@ export interface ToolstackClock {
   sleep(ms: number): Promise<void>;
 }
 
+/**
+ * Spans around the flows and their steps (OpenTelemetry in the service; absent = none). `inSpan`
+ * runs `fn` as the current span's child and ends the span with the outcome.
+ */
+export interface ToolstackSpans {
+  inSpan<T>(name: string, attributes: Record<string, string | number>, fn: () => Promise<T>): Promise<T>;
+}
+
 /** pino-compatible. */
 export interface ToolstackLogger {
   info(obj: object, msg: string): void;

@@ -33,6 +33,7 @@ import {
   ToolstackError,
   type ToolstackHypervisor,
   type ToolstackLogger,
+  type ToolstackSpans,
   type ToolstackStore,
 } from "./ports.js";
 import { removeVdispls, vdisplSteps } from "./vdispl-flow.js";
@@ -68,6 +69,8 @@ export interface ToolstackOptions {
   reapTimeoutMs?: number;
   /** Poll period of the waits (default 20 ms). */
   pollMs?: number;
+  /** Spans of the flows and their steps (OpenTelemetry); absent = none. */
+  spans?: ToolstackSpans;
   /** The device-model runtime: HVM domains get their emulators there (absent = none). */
   deviceModel?: DeviceModelRuntime;
   /** libxl's XEN_LIB_DIR, where a soft reset keeps qemu-save.<domid> (default /var/lib/xen). */
@@ -182,9 +185,10 @@ export class Toolstack {
   readonly actions: ActionRecord[] = [];
   /** What the last start found: domains re-adopted (still running) and cleaned away (lost). */
   readonly recovery: { adopted: number[]; cleaned: RecoveryRecord[] } = { adopted: [], cleaned: [] };
-  private readonly o: Required<Omit<ToolstackOptions, "guest" | "deviceModel">> & {
+  private readonly o: Required<Omit<ToolstackOptions, "guest" | "deviceModel" | "spans">> & {
     guest: GuestRuntime | undefined;
     deviceModel: DeviceModelRuntime | undefined;
+    spans?: ToolstackSpans;
   };
 
   constructor(o: ToolstackOptions) {
@@ -234,7 +238,7 @@ export class Toolstack {
   }
 
   private deps() {
-    return { clock: this.o.clock, log: this.o.log };
+    return { clock: this.o.clock, log: this.o.log, ...(this.o.spans ? { spans: this.o.spans } : {}) };
   }
 
   private async waitFor(what: string, ms: number, cond: () => Promise<boolean>): Promise<void> {

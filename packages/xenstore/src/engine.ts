@@ -6,7 +6,16 @@
 // watches.ts, transactions.ts, domains.ts, control.ts), staged tree access in request.ts, the
 // shared state in state.ts, snapshot.ts and journal.ts for persistence.
 
-import { DOMID_SELF, XENSTORE_PAYLOAD_MAX, XS_EQUOTA, XS_GET_QUOTA, XS_SET_QUOTA, XsType } from "@xensim/abi";
+import {
+  DOMID_SELF,
+  XENSTORE_PAYLOAD_MAX,
+  XS_EQUOTA,
+  XS_GET_QUOTA,
+  XS_SET_QUOTA,
+  XsType,
+  xsTypeName,
+} from "@xensim/abi";
+import { TRACE_XS, tracer } from "@xensim/trace";
 import { domainMemory, quotaUsage } from "./accounting.js";
 import { commitRequest } from "./commit.js";
 import { handleControl, handleGetQuota, handleSetQuota } from "./control.js";
@@ -185,7 +194,36 @@ export class XenstoreEngine {
       }
       out.reply = { type: XsType.ERROR, reqId: msg.reqId, txId: msg.txId, payload: textReply(name) };
     }
+    if (tracer.mask & TRACE_XS) this.trace(c, msg, out);
     return out;
+  }
+
+  /** The trace of one request: the message, its reply, the watch events it fired. */
+  private trace(c: Connection, msg: XsMessage, out: Output): void {
+    const reply = out.reply;
+    tracer.emit({
+      kind: "xs",
+      op: xsTypeName(msg.type) ?? `type${msg.type}`,
+      domid: c.domid,
+      conn: c.label ?? String(c.id),
+      reqId: msg.reqId,
+      txId: msg.txId,
+      payload: xsStrings(msg.payload),
+      reply: reply ? (xsTypeName(reply.type) ?? `type${reply.type}`) : "dropped",
+      ...(reply ? { replyPayload: xsStrings(reply.payload) } : {}),
+      ...(out.events.length > 0 ? { watchEvents: out.events.length } : {}),
+    });
+    for (const ev of out.events) {
+      const to = this.state.connections.get(ev.conn);
+      tracer.emit({
+        kind: "xs",
+        op: "WATCH_EVENT",
+        domid: to?.domid ?? -1,
+        ...(to?.domid !== c.domid ? { peer: c.domid } : {}),
+        conn: to?.label ?? String(ev.conn),
+        payload: xsStrings(ev.msg.payload),
+      });
+    }
   }
 
   private dispatch(conn: Connection, msg: XsMessage, out: Output): Uint8Array {
@@ -315,4 +353,14 @@ export class XenstoreEngine {
   checkStore(): string[] {
     return checkTree(this.state.main);
   }
+}
+
+const xsDecoder = new TextDecoder("utf-8", { fatal: false });
+
+/** An xs payload as its NUL-separated strings (each cut at 200 characters), for traces. */
+function xsStrings(payload: Uint8Array): string[] {
+  const text = xsDecoder.decode(payload.length > 4096 ? payload.subarray(0, 4096) : payload);
+  const parts = text.split("\0");
+  if (parts.length > 1 && parts[parts.length - 1] === "") parts.pop();
+  return parts.map((p) => (p.length > 200 ? `${p.slice(0, 200)}…` : p));
 }

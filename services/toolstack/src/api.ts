@@ -10,12 +10,13 @@ import {
   type FaultControlReply,
   validateFaultRules,
 } from "@xensim/bus";
-import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { addDeviceModelRoutes, DEVICE_MODEL_PATHS } from "./api-device-model.js";
 import { type ApiAuth, requireApiToken } from "./api-auth.js";
 import { CHAOS_OPENAPI_PATHS, type ChaosCoordinator, registerChaosRoutes } from "./chaos.js";
 import { type DashboardOptions, registerDashboard } from "./dashboard.js";
 import { registerDisplayRoutes } from "./display.js";
+import { registerTraceRoutes, TraceHub } from "./trace.js";
 
 export interface ApiOptions {
   toolstack: Toolstack;
@@ -33,6 +34,16 @@ export interface ApiOptions {
   chaos?: ChaosCoordinator;
   /** The display backend's Display service (/display, the frames); absent: those routes answer 503. */
   display?: CallClient;
+  /**
+   * Runs each write request (POST, DELETE: the flows) in a server span whose parent is the request's
+   * W3C trace context (OpenTelemetry); absent = none.
+   */
+  serverSpan?: <T>(
+    name: string,
+    headers: Record<string, unknown>,
+    attributes: Record<string, string | number>,
+    fn: () => Promise<T>,
+  ) => Promise<T>;
 }
 
 const STATUS: Record<ToolstackError["code"], number> = {
@@ -381,6 +392,45 @@ export const OPENAPI = {
         responses: { "200": { description: "text/event-stream" } },
       },
     },
+    "/dashboard/api/trace": {
+      get: {
+        summary: "Server-sent events: protocol trace events (event: trace, data: an array), as GET /trace",
+        parameters: [
+          { name: "kind", in: "query", required: false, schema: { type: "string" } },
+          { name: "domain", in: "query", required: false, schema: { type: "string" } },
+        ],
+        responses: { "200": { description: "text/event-stream" }, "400": err("unknown kind or bad domain") },
+      },
+    },
+    "/trace": {
+      get: {
+        summary:
+          "Protocol trace as JSON lines while the client reads: xs messages, ring requests/responses, event channel sends, grant map/unmap/copy, block store I/O; ordered by the monotonic clock",
+        parameters: [
+          {
+            name: "kind",
+            in: "query",
+            required: false,
+            description: "comma-separated: xs, ring, evtchn, grant, store, ioreq, displif, all (default all)",
+            schema: { type: "string" },
+          },
+          {
+            name: "domain",
+            in: "query",
+            required: false,
+            description: "comma-separated domain ids: events where the domain acts or is the other end",
+            schema: { type: "string" },
+          },
+        ],
+        responses: {
+          "200": {
+            description:
+              "application/x-ndjson: one TraceEvent per line ({dropped: n} when a slow reader lost events)",
+          },
+          "400": err("unknown kind or bad domain"),
+        },
+      },
+    },
     "/display": {
       get: {
         summary: "A page showing every connector's screen, updating live",
@@ -552,6 +602,21 @@ export function buildApi(o: ApiOptions): {
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook("onRoute", (r) => {
     for (const m of [r.method].flat()) if (m !== "HEAD") routes.push({ method: m, url: r.url });
+    const serverSpan = o.serverSpan;
+    const method = [r.method].flat()[0];
+    if (serverSpan && method !== "GET" && method !== "HEAD" && method !== "OPTIONS") {
+      // every write handler is async: it runs inside the span, which ends when it settles
+      const handler = r.handler as (this: FastifyInstance, ...a: unknown[]) => Promise<unknown>;
+      const name = `${method} ${r.url}`;
+      r.handler = function (this: FastifyInstance, req: FastifyRequest, reply: FastifyReply) {
+        return serverSpan(
+          name,
+          req.headers,
+          { "http.request.method": method ?? "", "http.route": r.url },
+          () => handler.call(this, req, reply),
+        );
+      };
+    }
   });
   const ts = o.toolstack;
 
@@ -743,6 +808,9 @@ export function buildApi(o: ApiOptions): {
     const live = o.live;
     const dashboard = registerDashboard(app, { toolstack: ts, ...live });
     app.addHook("onClose", async () => dashboard.close());
+    const traceHub = new TraceHub(live.bus);
+    registerTraceRoutes(app, traceHub);
+    app.addHook("onClose", async () => traceHub.close());
     registerFaultRoutes(app, live.bus);
   }
   if (o.chaos) registerChaosRoutes(app, o.chaos);

@@ -49,6 +49,18 @@ export const DASHBOARD_HTML = `<!doctype html>
     <h3>Watch events</h3>
     <ol id="xs-events" class="events"></ol>
   </section>
+  <section id="trace-panel" class="panel wide">
+    <h2>Protocol trace
+      <select id="trace-domain" aria-label="trace domain"><option value="">all domains</option></select>
+      <select id="trace-kind" aria-label="trace kind">
+        <option value="">all kinds</option><option>xs</option><option>ring</option><option>evtchn</option>
+        <option>grant</option><option>store</option>
+      </select>
+      <button id="trace-toggle" type="button">Start</button>
+      <span id="trace-count" class="muted"></span>
+    </h2>
+    <ol id="trace-events" class="events trace"></ol>
+  </section>
   <section id="console-panel" class="panel">
     <h2>Console <select id="console-domain"></select></h2>
     <pre id="console" class="muted">not available</pre>
@@ -90,5 +102,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .fault code { font-size: 12px; }
 button { cursor: pointer; }
 pre { margin: 0; max-height: 240px; overflow: auto; }
+.events.trace { max-height: 320px; white-space: pre; }
+.trace .k-xs { color: #6a1b9a; } .trace .k-ring { color: #1565c0; } .trace .k-evtchn { color: #ef6c00; }
+.trace .k-grant { color: #2e7d32; } .trace .k-store { color: #5d4037; }
 #screen img { max-width: 100%; image-rendering: pixelated; }
 `;

@@ -13,7 +13,7 @@ import {
   loadHypervisorProto,
   loadXenstoreProto,
 } from "@xensim/proto";
-import type { ServiceContext, ServiceModule } from "@xensim/runtime";
+import { inServerSpan, inSpan, otelEnabled, type ServiceContext, type ServiceModule } from "@xensim/runtime";
 import {
   type DeviceModelRuntime,
   type EmulatorRole,
@@ -237,6 +237,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       },
       log: flowLog,
+      ...(otelEnabled() ? { spans: { inSpan } } : {}),
       newUuid: () => crypto.randomUUID(),
       hostMemoryMib: cfg.hostMemoryMib,
       backendTimeoutMs: t.backendMs,
@@ -326,6 +327,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         unpauseDomain: (d) => xc.domainUnpause(d),
       }),
       maxConfigBytes: cfg.maxConfigBytes,
+      ...(otelEnabled() ? { serverSpan: inServerSpan } : {}),
       ...(token !== undefined ? { auth: { token, onRefused: (why) => apiRefused.inc({ why }) } } : {}),
       parse: {
         maxMemoryMib: cfg.maxDomainMemoryMib ?? cfg.hostMemoryMib,

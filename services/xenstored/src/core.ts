@@ -74,6 +74,7 @@ export class XenstoredCore {
   private readonly now: () => number;
   onEffect: (e: Effect) => void = () => {};
   onRequest: (conn: ConnId, req: XsMessage, reply: XsMessage | null) => void = () => {};
+  onDisconnect: (conn: ConnId) => void = () => {};
 
   constructor(
     readonly engine: XenstoreEngine,
@@ -153,6 +154,7 @@ export class XenstoredCore {
   /** Forgets a connection: its watches, transactions and everything queued for it. */
   disconnect(conn: ConnId): void {
     if (!this.sinks.delete(conn)) return;
+    this.onDisconnect(conn);
     this.stats.connections = this.sinks.size;
     this.stalled.delete(conn);
     this.queues.close(conn);

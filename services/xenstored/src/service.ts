@@ -2,7 +2,8 @@
 // (xs wire), on the call plane (sessions, watch events over the event bus), and — for guests —
 // on their ring pages (a later connection type).
 import { randomUUID } from "node:crypto";
-import type { ServiceContext, ServiceModule } from "@xensim/runtime";
+import { otelEnabled, type ServiceContext, type ServiceModule } from "@xensim/runtime";
+import { TransactionSpans } from "./tx-spans.js";
 import { loadHypervisorProto } from "@xensim/proto";
 import { type DomainExcEvent, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
 import { XenstoreEngine } from "@xensim/xenstore";
@@ -145,10 +146,15 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
       },
     });
     const dec = new TextDecoder();
-    core.onRequest = (_conn, req, reply) => {
+    const txSpans = otelEnabled()
+      ? new TransactionSpans((conn) => core.engine.connectionInfo(conn)?.domid)
+      : undefined;
+    core.onRequest = (conn, req, reply) => {
       requests.inc({ type: XS_TYPE_LABELS[req.type] ?? "unknown" });
       if (reply && reply.type === 16) errors.inc({ errno: dec.decode(reply.payload).replace(/\0$/, "") });
+      txSpans?.onRequest(conn, req, reply);
     };
+    if (txSpans) core.onDisconnect = (conn) => txSpans.closed(conn);
     // Guests' ring pages: mapped from the host's page store, with the hypervisor in the same host.
     let rings: RingConnections | null = null;
     const ringsFor = (): RingConnections | null => {

@@ -4,6 +4,7 @@ export { default as bench } from "./bench/index.js";
 export { default as chaos } from "./chaos.js";
 export { default as fuzz } from "./fuzz.js";
 export { default as keys } from "./keys.js";
+export { default as trace } from "./trace.js";
 export { default as up } from "./up.js";
 export { default as xenstore } from "./xenstore.js";
 export { default as xenstored } from "./xenstored.js";

@@ -41,9 +41,15 @@ export default function registerUp(program: Command): void {
     .option("--api-port <port>", "the toolstack's HTTP API port (0: any free port)", "9080")
     .option("--examples <dir>", "create a domain from every *.cfg here once the host is up", "examples")
     .option("--no-examples", "create no domains")
+    .option(
+      "--otlp-endpoint <url>",
+      "export OpenTelemetry spans of the control plane over OTLP/HTTP (default: $OTEL_EXPORTER_OTLP_ENDPOINT; none: no spans)",
+    )
     .option("--exit-after-ready", "stop as soon as every service is ready (smoke test)")
     .option("--exit-after-io", "stop after the first guest I/O completed; print the timings as JSON")
-    .action(async (o: UpOptions) => {
+    .action(async (o: UpOptions & { otlpEndpoint?: string }) => {
+      // the services' workers read it when they boot (@xensim/runtime startOtel)
+      if (o.otlpEndpoint) process.env.OTEL_EXPORTER_OTLP_ENDPOINT = o.otlpEndpoint;
       await up(o);
     });
 }

@@ -111,6 +111,13 @@ function renderDomains(): void {
       return tr;
     }),
   );
+  const traceSel = $<HTMLSelectElement>("trace-domain");
+  const traceKeep = traceSel.value;
+  traceSel.replaceChildren(
+    el("option", "all domains", { value: "" }),
+    ...domains.map((d) => el("option", `${d.id} ${d.name}`, { value: String(d.id) })),
+  );
+  traceSel.value = domains.some((d) => String(d.id) === traceKeep) ? traceKeep : "";
   for (const id of ["evtchn-domain", "console-domain", "screen-domain"]) {
     const sel = $<HTMLSelectElement>(id);
     const keep = sel.value;
@@ -367,7 +374,81 @@ function connect(): void {
   });
 }
 
+// ---- protocol trace: off until Start (tracing costs the services something only while on)
+
+interface TraceEvent {
+  kind: string;
+  op: string;
+  domid: number;
+  peer?: number;
+  t: number;
+  wall: number;
+  host: string;
+  svc: string;
+  [field: string]: unknown;
+}
+
+const TRACE_ENVELOPE = new Set(["t", "wall", "host", "svc", "seq", "kind", "op", "domid", "peer"]);
+const TRACE_KEEP = 400;
+let traceSource: EventSource | undefined;
+let traceSeen = 0;
+
+function traceLine(e: TraceEvent): HTMLLIElement {
+  const fields = Object.entries(e)
+    .filter(([k]) => !TRACE_ENVELOPE.has(k))
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join(" ");
+  const time = new Date(e.wall).toISOString().slice(11, 23);
+  const doms = e.peer !== undefined ? `d${e.domid}>d${e.peer}` : `d${e.domid}`;
+  return el(
+    "li",
+    `${time} ${`${e.host}/${e.svc}`.padEnd(16)} ${e.kind.padEnd(6)} ${e.op.padEnd(11)} ${doms.padEnd(7)} ${fields}`,
+    {
+      class: `k-${e.kind}`,
+    },
+  );
+}
+
+function stopTrace(): void {
+  traceSource?.close();
+  traceSource = undefined;
+  $("trace-toggle").textContent = "Start";
+}
+
+function startTrace(): void {
+  stopTrace();
+  const q = new URLSearchParams();
+  const domain = $<HTMLSelectElement>("trace-domain").value;
+  const kind = $<HTMLSelectElement>("trace-kind").value;
+  if (domain) q.set("domain", domain);
+  if (kind) q.set("kind", kind);
+  const list = $("trace-events");
+  list.replaceChildren();
+  traceSeen = 0;
+  $("trace-count").textContent = "starting";
+  const es = new EventSource(`/dashboard/api/trace?${q}`);
+  traceSource = es;
+  $("trace-toggle").textContent = "Stop";
+  es.addEventListener("ready", () => ($("trace-count").textContent = "tracing"));
+  es.addEventListener("trace", (m) => {
+    const batch = JSON.parse((m as MessageEvent<string>).data) as Array<TraceEvent | { dropped: number }>;
+    for (const e of batch) {
+      if ("dropped" in e) list.append(el("li", `… ${e.dropped} events dropped`, { class: "muted" }));
+      else list.append(traceLine(e));
+      traceSeen++;
+    }
+    while (list.childElementCount > TRACE_KEEP) list.firstElementChild!.remove();
+    list.scrollTop = list.scrollHeight;
+    $("trace-count").textContent = `${traceSeen} events`;
+  });
+}
+
 function main(): void {
+  $("trace-toggle").addEventListener("click", () => (traceSource ? stopTrace() : startTrace()));
+  for (const id of ["trace-domain", "trace-kind"])
+    $(id).addEventListener("change", () => {
+      if (traceSource) startTrace();
+    });
   $("heal-all").addEventListener("click", () => void heal_());
   $("xs-path").addEventListener("change", () => void loadTree());
   $("evtchn-domain").addEventListener("change", () => void loadEvtchn());

@@ -1,0 +1,154 @@
+// `xensim trace` across host processes: host A (this process: hypervisor, xenstored, page-server,
+// the guest runtime, the toolstack) and host B (`xensim up --services page-server,blkback` in its own
+// process), joined by the page-servers' link; NATS with the credentials of `xensim keys init` (each
+// service may publish only its own trace subject). One guest write: its ring request, kick and
+// completion come from host A's guest, the store write and the response from host B's blkback, the
+// grant map from host A (where the grant table is: blkback's map travels the link), and the trace
+// shows them in order — and nothing was refused under the permissions.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { startHost } from "@xensim/runtime";
+import { initKeys, loadApiToken } from "@xensim/security";
+import { findNatsServer, freePort, startNatsServer, tempDir, waitFor } from "@xensim/testkit";
+import { serviceEntryPath, spawnXensim } from "./harness.js";
+import {
+  events,
+  inClockOrder,
+  type Listener,
+  listen,
+  ONE_WRITE_CFG,
+  oneWrite,
+  WRITE_ORDER,
+} from "./trace-harness.js";
+
+describe("xensim trace across host processes (NATS + gRPC)", () => {
+  const dir = tempDir("xensim-trace-dist-");
+  after(() => dir.cleanup());
+
+  it(
+    "one guest write: request, kick, grant map, store write, response, completion in order, from both hosts",
+    { skip: findNatsServer() === undefined ? "nats-server not installed" : false },
+    async () => {
+      const keys = join(dir.path, "keys");
+      await initKeys(keys, {
+        hosts: {
+          hostA: ["hypervisor", "xenstored", "page-server", "guest", "toolstack"],
+          hostB: ["page-server", "blkback"],
+        },
+      });
+      const nats = await startNatsServer({ args: ["-c", join(keys, "nats-server.conf")] });
+      const apiPort = await freePort();
+      const token = loadApiToken(keys);
+      const hostA = await startHost({
+        hostId: "hostA",
+        nats: nats.url,
+        keysDir: keys,
+        services: [
+          { name: "hypervisor", entry: serviceEntryPath("hypervisor"), config: {} },
+          { name: "xenstored", entry: serviceEntryPath("xenstored"), config: {} },
+          { name: "page-server", entry: serviceEntryPath("page-server"), config: {} },
+          {
+            name: "guest",
+            entry: serviceEntryPath("guest"),
+            config: { stateDir: join(dir.path, "guest") },
+          },
+          {
+            name: "toolstack",
+            entry: serviceEntryPath("toolstack"),
+            config: {
+              guest: "guest",
+              api: { host: "127.0.0.1", port: apiPort, tokenFile: join(keys, "api-token") },
+            },
+          },
+        ],
+        sharedMemoryBytes: 512 << 20,
+        logLevel: "warn",
+      });
+      let hostB: ReturnType<typeof spawnXensim> | undefined;
+      let trace: Listener | undefined;
+      try {
+        await hostA.ready;
+        const hv = hostA.services.get("hypervisor")!.grpcAddress!;
+        const xs = hostA.services.get("xenstored")!.grpcAddress!;
+        hostB = spawnXensim([
+          "up",
+          "--nats",
+          nats.url,
+          "--services",
+          "page-server,blkback",
+          "--host-id",
+          "hostB",
+          "--state-dir",
+          join(dir.path, "hostB"),
+          "--keys",
+          keys,
+          "--set",
+          "blkback.hypervisorHost=hostA",
+          "--set",
+          `blkback.hypervisor=${hv}`,
+          "--set",
+          `blkback.xenstored=${xs}`,
+        ]);
+        await waitFor(() => hostB!.output().includes("services: page-server, blkback"), {
+          timeoutMs: 30_000,
+          message: `host B up: ${hostB.output()}`,
+        });
+        const api = `http://127.0.0.1:${apiPort}`;
+        trace = listen(["--api", api, "--json", "--kind", "ring,evtchn,grant,store"], {
+          XENSIM_API_TOKEN: token,
+        });
+        await waitFor(() => trace!.stderr().includes("tracing"), {
+          timeoutMs: 30_000,
+          message: `trace listener: ${trace.stderr()}`,
+        });
+        const res = await fetch(`${api}/domains`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+          body: JSON.stringify({ config: ONE_WRITE_CFG, filename: "one.cfg" }),
+        });
+        const created = (await res.json()) as { domid: number; error?: string };
+        assert.equal(res.status, 201, JSON.stringify(created));
+        const domid = created.domid;
+        await waitFor(
+          () => events(trace!).some((e) => e.kind === "ring" && e.op === "completion" && e.domid === domid),
+          {
+            timeoutMs: 60_000,
+            message: `the write's completion: ${trace.stdout().slice(-2000)} ${trace.stderr()}`,
+          },
+        );
+        trace.proc.kill("SIGINT");
+        assert.equal(await trace.exited, 0, trace.stderr());
+
+        // ordered by the monotonic clock: one clock for both host processes of this machine
+        const evs = inClockOrder(events(trace));
+        const at = oneWrite(evs, domid);
+        const seen = [...WRITE_ORDER].sort((a, b) => at[a]! - at[b]!);
+        assert.deepEqual(seen, WRITE_ORDER, JSON.stringify(at));
+        const where = (k: string) => `${evs[at[k]!]!.host}/${evs[at[k]!]!.svc}`;
+        assert.equal(where("request"), "hostA/guest");
+        assert.equal(where("completion"), "hostA/guest");
+        assert.equal(where("store"), "hostB/blkback");
+        assert.equal(where("response"), "hostB/blkback");
+        // blkback's map travels the link and runs where the grant table is: host A's link thread
+        assert.equal(where("map"), "hostA/page-server");
+        // and blkback's kick back (a SEND record) is executed there too, before the completion
+        const backKick = evs.findIndex(
+          (e, k) =>
+            k > at.response! && e.kind === "evtchn" && e.op === "send" && e.domid === 0 && e.peer === domid,
+        );
+        assert.ok(backKick > at.response! && backKick < at.completion!, JSON.stringify({ backKick, ...at }));
+        assert.equal(`${evs[backKick]!.host}/${evs[backKick]!.svc}`, "hostA/page-server");
+        // under the credentials nothing was refused (the trace subjects are in the permissions)
+        const m = (await hostA.metrics()).body;
+        assert.doesNotMatch(m, /xensim_bus_refused_total\{[^}]*\} [1-9]/, "no subject refused on host A");
+        assert.doesNotMatch(hostB.output(), /NATS refused/, "nothing refused on host B");
+      } finally {
+        if (trace && trace.proc.exitCode === null) trace.proc.kill("SIGKILL");
+        if (hostB) await hostB.stop();
+        await hostA.stop();
+        await nats.stop();
+      }
+    },
+  );
+});
