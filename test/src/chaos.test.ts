@@ -81,9 +81,9 @@ describe("chaos: the one fault API on a running host", { timeout: 240_000 }, () 
     const bad = await call("POST", "/chaos/faults", { kind: "evtchn.vanished" });
     assert.equal(bad.status, 400);
     assert.match(String(bad.json.error), /unknown fault kind 'evtchn\.vanished'; known kinds: evtchn\.lost/);
-    const gone = await call("POST", "/chaos/faults", { kind: "service.paused", service: "device-model" });
+    const gone = await call("POST", "/chaos/faults", { kind: "service.paused", service: "page-server" });
     assert.equal(gone.status, 404);
-    assert.match(String(gone.json.error), /service device-model is not running \(running: .*xenstored/);
+    assert.match(String(gone.json.error), /service page-server is not running \(running: .*xenstored/);
     const r = cli(["set", "no.such"]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /known kinds: evtchn\.lost/);
