@@ -374,6 +374,13 @@ export class LinkEngine {
     return name === undefined ? undefined : this.peer(name);
   }
 
+  /** The hypervisor's host at a host without it, once a thread here has named it (else undefined). */
+  get hypervisorHost(): string | undefined {
+    const i = this.area.hypervisorPeer;
+    if (i === 0 || this.area.isAuthority) return undefined;
+    return this.peerAt(i)?.host;
+  }
+
   /** Connected peers and their state (health, metrics). */
   peerInfo(): Array<{
     host: string;
@@ -1399,6 +1406,10 @@ export class LinkEngine {
     this.now = now;
     for (const p of this.peers.values()) {
       if (!p.ready) {
+        // The hypervisor's host is needed all the time (sends, grant ops, the events it routes
+        // here): redial it until it is back, even with nothing pending (a restarted host is found
+        // at once and its new epoch resynchronises both sides).
+        if (p.index === this.area.hypervisorPeer && !this.area.isAuthority) this.ensureConnected(p);
         // The connection went (a socket error, a dropped peer connection): frames it did not
         // acknowledge, requests without a reply or records waiting need it back, even when nothing
         // new is queued for it (what was lost in flight may be what both sides wait for).

@@ -458,13 +458,14 @@ export class Toolstack {
   async recover(): Promise<number[]> {
     const xs = this.o.xs;
     const out: number[] = [];
+    const gone: Array<{ domid: number; uuid: string; config: DomainConfig }> = [];
     for (const d of await xs.ls("/libxl").catch(() => [] as string[])) {
       const domid = Number(d);
       if (!Number.isInteger(domid) || this.managed.has(domid)) continue;
       const text = await xs.tryRead(`/libxl/${d}/config`);
       const vm = await xs.tryRead(`/local/domain/${d}/vm`);
       const i = await this.o.hv.domainInfo(domid);
-      if (text === undefined || vm === undefined || i.rc !== 0 || !i.info) continue;
+      if (text === undefined || vm === undefined) continue;
       let config: DomainConfig;
       try {
         config = JSON.parse(text) as DomainConfig;
@@ -472,6 +473,14 @@ export class Toolstack {
         this.o.log.warn({ domid }, "unreadable saved config: not recovered");
         continue;
       }
+      if (i.rc === ESRCH) {
+        // The hypervisor does not know it: it died with the hypervisor (its host process restarted
+        // and took guest memory along). A crash as far as the guest is concerned: clean up what
+        // it left in xenstore (devices, home, /vm, /libxl) and apply on_crash.
+        gone.push({ domid, uuid: vm.replace(/^\/vm\//, ""), config });
+        continue;
+      }
+      if (i.rc !== 0 || !i.info) continue;
       this.managed.set(domid, {
         domid,
         uuid: vm.replace(/^\/vm\//, ""),
@@ -488,6 +497,31 @@ export class Toolstack {
       await this.handleDomainEvent(domid).catch((e: unknown) =>
         this.o.log.error({ domid, err: String(e) }, "on_* after recovery failed"),
       );
+    for (const g of gone) {
+      const r: ActionRecord = {
+        domid: g.domid,
+        reason: "crash",
+        action: g.config.onCrash,
+        outcome: "ok",
+        atMs: this.o.clock.now(),
+      };
+      this.o.log.warn(
+        { flow: "recover", step: "lost-domain", domid: g.domid, action: g.config.onCrash },
+        `domain ${g.domid} (${g.config.name}) was lost with the hypervisor: on_crash ${g.config.onCrash}`,
+      );
+      try {
+        await this.destroy(g.domid, { flow: "lost-cleanup" });
+        if (g.config.onCrash === "restart") {
+          const n = await this.create(g.config, { uuid: g.uuid });
+          r.newDomid = n.domid;
+          out.push(n.domid);
+        }
+      } catch (e) {
+        r.outcome = "failed";
+        r.error = String(e);
+      }
+      this.noteAction(r);
+    }
     return out;
   }
 
