@@ -19,7 +19,7 @@ import { spawnXensim, type XensimProcess } from "./harness.js";
 
 const run = promisify(execFile);
 const BLOCK = 4096;
-const DISK_MIB = 8;
+const DISK_MIB = 32;
 const BLOCKS = (DISK_MIB << 20) / BLOCK;
 
 /** Block i of generation g: a header naming both, then bytes derived from them. */
@@ -169,7 +169,7 @@ describe("the hypervisor's host process killed and restarted under a guest's wri
           () => "acknowledged",
           () => "failed",
         );
-        await new Promise((r) => setTimeout(r, 300));
+        await new Promise((r) => setTimeout(r, 100));
         await a.kill9();
         const gen2Outcome = await inFlight;
         await waitFor(async () => (await bHealth()) === "degraded", {
@@ -185,7 +185,7 @@ describe("the hypervisor's host process killed and restarted under a guest's wri
         // The toolstack found the lost domain, cleaned up and created it again (on_crash).
         const again = await waitFor(disk, {
           timeoutMs: 90_000,
-          message: `the re-created guest's disk Connected (A: ${a.output().slice(-2000)})`,
+          message: `the re-created guest's disk Connected (A: ${a.output().slice(-1500)} B: ${b.output().slice(-1500)})`,
         });
         await waitFor(async () => (await bHealth()) === "ok", {
           timeoutMs: 30_000,
@@ -193,7 +193,10 @@ describe("the hypervisor's host process killed and restarted under a guest's wri
         });
 
         const out = join(dir.path, "out.raw");
-        await run("nbdcopy", [again.d.nbdUri!, out], { timeout: 60_000 });
+        // nbdcopy's own errors (stderr) say why when the export does not answer.
+        await run("nbdcopy", [again.d.nbdUri!, out], { timeout: 60_000 }).catch((e: { stderr?: string }) => {
+          throw new Error(`nbdcopy from the re-created guest: ${e.stderr ?? String(e)}`);
+        });
         const got = await readFile(out);
         let gen1Blocks = 0;
         let gen2Blocks = 0;

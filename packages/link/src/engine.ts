@@ -202,6 +202,8 @@ export interface LinkStats {
   refusedRecords: number;
   staleHellos: number;
   epochChanges: number;
+  /** Placements asked again of a restarted hypervisor's host. */
+  placementsRenewed: number;
   resyncsSent: number;
   retransmitted: number;
   nacksSent: number;
@@ -229,6 +231,7 @@ export class LinkEngine {
     refusedRecords: 0,
     staleHellos: 0,
     epochChanges: 0,
+    placementsRenewed: 0,
     resyncsSent: 0,
     retransmitted: 0,
     nacksSent: 0,
@@ -275,6 +278,12 @@ export class LinkEngine {
   private now = 0;
   /** The SEND being executed (its writer and seq): events it routes on carry this fence. */
   private forwarding: Fence | undefined;
+  /**
+   * At a host without the hypervisor: the placements (PLACE) this host asked for, by request. A
+   * restarted hypervisor's host knows none of them: they are asked again on its new epoch, or the
+   * events of this host's dom0 receivers would stay pending over there.
+   */
+  private readonly standing = new Map<string, { op: number; caller: number; payload: Uint8Array }>();
   private cycleHadSends = false;
   /** shares(writer, holder), reset whenever the directory changes. */
   private readonly sharesCache = new Map<string, boolean>();
@@ -510,6 +519,15 @@ export class LinkEngine {
     if (verdict === "new-epoch") p.sender.reset();
     const r = p.sender.resumeAfter(knowsUs ? h.lastReceived : 0, this.now);
     this.retransmit(p, r);
+    if (verdict === "new-epoch" && p.index === this.area.hypervisorPeer && !this.area.isAuthority) {
+      // The hypervisor's host restarted: where this host's receivers are, again (no mailbox waits).
+      for (const q of this.standing.values()) {
+        const id = p.nextRequestId++;
+        p.outstanding.set(id, { mailbox: -1, ...q });
+        p.builder.request(id, q.op, q.caller, q.payload);
+      }
+      this.stats.placementsRenewed += this.standing.size;
+    }
     this.flush();
     return h.hostId;
   }
@@ -1138,10 +1156,11 @@ export class LinkEngine {
         this.writers.dropFrame(origin);
       }
     }
-    area.deliverReply(q.mailbox, out);
+    if (q.mailbox >= 0) area.deliverReply(q.mailbox, out);
   }
 
   private failRequest(q: OutstandingRequest): void {
+    if (q.mailbox < 0) return; // asked by the link thread itself (a renewed placement)
     // The peer restarted before answering: a reply that says so (-EIO / GNTST_general_error).
     if (q.op === OP_MAP) {
       const n = decodeMapRequest(q.payload).refs.length;
@@ -1257,6 +1276,8 @@ export class LinkEngine {
                 this.watermarks.entries().filter((w) => w.writer !== hv.host),
               );
             }
+            if (rec.c === OP_PLACE)
+              this.standing.set(`${rec.b}/${payload.join(",")}`, { op: rec.c, caller: rec.b, payload });
             const id = hv.nextRequestId++;
             hv.outstanding.set(id, { mailbox: rec.d, op: rec.c, caller: rec.b, payload });
             // A request follows everything queued before it (its sends too).

@@ -149,6 +149,13 @@ function stateLetters(i: ToolstackDomainInfo): string {
   return l.join("");
 }
 
+/** A domain whose saved config survived in xenstore but that the hypervisor no longer knows. */
+interface LostDomain {
+  domid: number;
+  uuid: string;
+  config: DomainConfig;
+}
+
 export class Toolstack {
   private readonly managed = new Map<number, ManagedDomain>();
   /** xl's domain-creation lock: one create at a time, so validation sees every earlier domain. */
@@ -175,6 +182,8 @@ export class Toolstack {
     return this.o.guest !== undefined;
   }
 
+  /** Domains `recover` found lost with the hypervisor, for `recoverLost`. */
+  private readonly lost: LostDomain[] = [];
   /** The domains this toolstack manages (created or recovered, not yet destroyed). */
   get managedDomids(): number[] {
     return [...this.managed.keys()];
@@ -458,7 +467,7 @@ export class Toolstack {
   async recover(): Promise<number[]> {
     const xs = this.o.xs;
     const out: number[] = [];
-    const gone: Array<{ domid: number; uuid: string; config: DomainConfig }> = [];
+    const gone: LostDomain[] = [];
     for (const d of await xs.ls("/libxl").catch(() => [] as string[])) {
       const domid = Number(d);
       if (!Number.isInteger(domid) || this.managed.has(domid)) continue;
@@ -497,7 +506,20 @@ export class Toolstack {
       await this.handleDomainEvent(domid).catch((e: unknown) =>
         this.o.log.error({ domid, err: String(e) }, "on_* after recovery failed"),
       );
-    for (const g of gone) {
+    this.lost.push(...gone);
+    return out;
+  }
+
+  /**
+   * After `recover`: the domains that were lost with the hypervisor (its host restarted) are
+   * cleaned up (devices, home, /vm, /libxl) and get their on_crash action: "restart" creates them
+   * again from the saved config, anything else leaves them gone. Run once the services the create
+   * flow calls are reachable; a create that fails (a backend still coming back) is tried again
+   * `attempts` times, `retryMs` apart. Returns the new domids.
+   */
+  async recoverLost(o: { attempts?: number; retryMs?: number } = {}): Promise<number[]> {
+    const out: number[] = [];
+    for (const g of this.lost.splice(0)) {
       const r: ActionRecord = {
         domid: g.domid,
         reason: "crash",
@@ -509,16 +531,24 @@ export class Toolstack {
         { flow: "recover", step: "lost-domain", domid: g.domid, action: g.config.onCrash },
         `domain ${g.domid} (${g.config.name}) was lost with the hypervisor: on_crash ${g.config.onCrash}`,
       );
-      try {
-        await this.destroy(g.domid, { flow: "lost-cleanup" });
-        if (g.config.onCrash === "restart") {
-          const n = await this.create(g.config, { uuid: g.uuid });
-          r.newDomid = n.domid;
-          out.push(n.domid);
+      await this.destroy(g.domid, { flow: "lost-cleanup" }).catch(() => {});
+      if (g.config.onCrash === "restart") {
+        const attempts = o.attempts ?? 5;
+        for (let i = 1; ; i++) {
+          try {
+            const n = await this.create(g.config, { uuid: g.uuid });
+            r.newDomid = n.domid;
+            r.outcome = "ok";
+            delete r.error;
+            out.push(n.domid);
+            break;
+          } catch (e) {
+            r.outcome = "failed";
+            r.error = String(e);
+            if (i >= attempts) break;
+            await new Promise((res) => setTimeout(res, o.retryMs ?? 3000));
+          }
         }
-      } catch (e) {
-        r.outcome = "failed";
-        r.error = String(e);
       }
       this.noteAction(r);
     }
