@@ -6,6 +6,7 @@
 // write-verify job (crc32c) runs through blkfront → ring → blkback.
 import { applyVbdDirectories, vbdDirectories } from "@xensim/blkback";
 import { connectNatsBus, createInProcessCallClient } from "@xensim/bus";
+import { inboxPrefix, loadCredentials } from "@xensim/security";
 import { buildGuest, GuestKernel } from "@xensim/guest";
 import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import { runJob } from "@xensim/workload";
@@ -17,7 +18,16 @@ let disks = 0;
 let queue = Promise.resolve();
 
 async function setup(host, natsUrl) {
-  const bus = await connectNatsBus({ servers: natsUrl, name: `${host.hostId}/guest-io` });
+  // With the deployment's credentials (XENSIM_KEYS) this acts as its admin client: its nkey on
+  // NATS, and its identity on the in-process xenstored session (watch events under its token).
+  const admin = process.env.XENSIM_KEYS
+    ? loadCredentials(process.env.XENSIM_KEYS, { client: "admin" })
+    : undefined;
+  const bus = await connectNatsBus({
+    servers: natsUrl,
+    name: `${host.hostId}/guest-io`,
+    ...(admin ? { nkeySeed: admin.natsSeed, inboxPrefix: inboxPrefix(admin.identity) } : {}),
+  });
   const hv = createInProcessCallClient(
     loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
     "hypervisor",
@@ -25,6 +35,7 @@ async function setup(host, natsUrl) {
   const xsCalls = createInProcessCallClient(
     loadXenstoreProto().xensim.xenstore.v1.Xenstore.service,
     "xenstored",
+    admin ? { identity: admin.identity } : {},
   );
   const xs0 = await connectXenstore({ calls: xsCalls, bus, clientName: "guest-io" });
   const xc0 = new XenCtrl({ domid: 0, calls: hv, store: host.sharedMemory });

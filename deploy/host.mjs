@@ -18,6 +18,8 @@
 //                          guest in this process (its memory is this host's) does I/O; deploy/guest-io.mjs
 //   XENSIM_MEMORY_MIB      the page store (default 256)
 //   XENSIM_LOG_LEVEL       default "warn"
+//   XENSIM_KEYS            the credentials directory (`xensim keys init`): gRPC mutual TLS, NATS nkeys,
+//                          the API token; required unless XENSIM_INSECURE=1
 //
 // Exit: 0 on SIGTERM/SIGINT after a clean stop, 1 when a service fails (the restart policy restarts).
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -34,6 +36,13 @@ rmSync(READY_FILE, { force: true });
 const natsUrl = env.XENSIM_NATS_URL;
 if (!natsUrl) {
   console.error("host: XENSIM_NATS_URL is required (the distributed placement runs over NATS)");
+  process.exit(2);
+}
+const keysDir = env.XENSIM_KEYS || undefined;
+if (!keysDir && !/^(1|true|yes)$/i.test(env.XENSIM_INSECURE ?? "")) {
+  console.error(
+    "host: XENSIM_KEYS (a `xensim keys init` directory) is required; XENSIM_INSECURE=1 runs without",
+  );
   process.exit(2);
 }
 // A restarted host process keeps its id: its link announces a new epoch, and its peers drop what
@@ -55,6 +64,9 @@ const configOf = (name) => {
 };
 const services = names.map((name) => {
   const config = configOf(name);
+  // the toolstack's API takes the deployment's token
+  if (name === "toolstack" && keysDir)
+    config.api = { ...config.api, tokenFile: config.api?.tokenFile || `${keysDir}/api-token` };
   if (name === "xenstored" && typeof config.socket === "string" && config.socket !== "")
     mkdirSync(config.socket.replace(/\/[^/]*$/, "") || "/", { recursive: true });
   return { name, entry: require.resolve(`@xensim/svc-${name}/main`), config };
@@ -91,6 +103,7 @@ const started = performance.now();
 const host = await runHostMain({
   hostId,
   nats: natsUrl,
+  ...(keysDir ? { keysDir } : {}),
   services,
   sharedMemoryBytes: Number(env.XENSIM_MEMORY_MIB ?? 256) * 1024 * 1024,
   http: { port: Number(env.XENSIM_HTTP_PORT ?? 9100), host: "0.0.0.0" },

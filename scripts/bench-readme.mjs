@@ -240,6 +240,21 @@ function linkTable() {
     "",
     `Frames of ${r.stream[0]?.frame_bytes ?? "?"} bytes (${r.ios_per_frame} I/Os: 4 KiB page + 112-byte slot + 4-byte index + kick), ${r.window} frames in flight, ${r.duration_ms} ms per transport; Node ${r.machine.node}. Fastest: ${r.fastest}.`,
   );
+  // The link with credentials (mutual TLS) against the same framed stream without, same run.
+  const by = new Map(r.stream.map((s) => [s.transport, s]));
+  const tlsRatios = ["tcp", "unix"]
+    .filter((k) => by.has(`${k}-framed`) && by.has(`${k}-tls-framed`))
+    .map((k) => {
+      const plain = by.get(`${k}-framed`);
+      const tls = by.get(`${k}-tls-framed`);
+      const lp = lat.get(`${k}-framed`);
+      const lt = lat.get(`${k}-tls-framed`);
+      const rate = Math.round((tls.records_per_s / plain.records_per_s) * 100) / 100;
+      const p50 = lp && lt ? `, one-way p50 ${lt.one_way_p50_us} µs vs ${lp.one_way_p50_us} µs` : "";
+      return `${k}: ${rate} × the records/s of the plain stream${p50}`;
+    });
+  if (tlsRatios.length > 0)
+    rows.push("", `Mutual TLS (the link with credentials) in the same run — ${tlsRatios.join("; ")}.`);
   return rows.join("\n");
 }
 

@@ -2,19 +2,24 @@
 // The same batched record stream — DATA frames of @xensim/link, each I/O a 4 KiB page delta, a
 // 112-byte slot delta, a 4-byte index and a kick — from this process to a second host process over
 // (a) a gRPC bidi stream (raw byte messages), (b) NATS (one message per frame), (c) our own
-// length-prefixed frames over TCP and (d) over a unix socket. The peer applies every record into a
+// length-prefixed frames over TCP and (d) over a unix socket, and (e, f) the same frames over mutual
+// TLS on TCP and on a unix socket (the link with credentials: page-servers' certificates of a CA made
+// for the run). The peer applies every record into a
 // SharedArrayBuffer and acknowledges every frame; at most `window` frames are in flight. Then the
 // one-record latency (a kick frame echoed back; round trip ÷ 2) on each, beside a bare NATS publish
 // → receive ping-pong measured in the same run.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
 import { connect as netConnect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { connect as tlsConnect, type PeerCertificate } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-node";
 import { DataFrameBuilder, FRAME_ACK, FrameDecoder } from "@xensim/link";
+import { authenticateLinkPeer, initKeys, linkTlsOptions, loadCredentials } from "@xensim/security";
 import { startNatsServer } from "@xensim/testkit";
 import {
   buildPingFrame,
@@ -25,7 +30,14 @@ import {
 } from "./link-wire.js";
 import { LatencyRecorder, machineInfo, type OpFigures, round } from "./stats.js";
 
-export const LINK_TRANSPORTS = ["grpc-bidi", "nats", "tcp-framed", "unix-framed"] as const;
+export const LINK_TRANSPORTS = [
+  "grpc-bidi",
+  "nats",
+  "tcp-framed",
+  "unix-framed",
+  "tcp-tls-framed",
+  "unix-tls-framed",
+] as const;
 export type LinkTransportName = (typeof LINK_TRANSPORTS)[number];
 
 export interface LinkBenchOptions {
@@ -65,7 +77,7 @@ export interface LinkBenchResult {
   window: number;
   stream: LinkStreamFigures[];
   latency: LinkLatencyFigures[];
-  /** The framed stream with the most records/s (the link's transport). */
+  /** The stream with the most records/s (the link's transport). */
   fastest: LinkTransportName;
 }
 
@@ -93,12 +105,36 @@ function streamClient(sock: Socket): Client {
   };
 }
 
+interface PeerAddress {
+  tcp: number;
+  unix: string;
+  grpc: number;
+  tlsTcp: number;
+  tlsUnix: string;
+}
+
 async function connectClient(
   t: LinkTransportName,
-  addr: { tcp: number; unix: string; grpc: number },
+  addr: PeerAddress,
   nc: NatsConnection,
+  keysDir: string | undefined,
 ): Promise<Client> {
   switch (t) {
+    case "tcp-tls-framed":
+    case "unix-tls-framed": {
+      if (!keysDir) throw new Error(`${t}: no credentials`);
+      const c = loadCredentials(keysDir, { host: "benchA", service: "page-server" });
+      const s = tlsConnect({
+        ...(t === "tcp-tls-framed" ? { port: addr.tlsTcp, host: "127.0.0.1" } : { path: addr.tlsUnix }),
+        ...linkTlsOptions({ ca: c.ca, cert: c.tls.cert, key: c.tls.key }),
+        checkServerIdentity: (_name: string, cert: PeerCertificate) => {
+          const v = authenticateLinkPeer({ authorized: true, certificate: cert }, "benchB");
+          return v.ok ? undefined : new Error(v.reason);
+        },
+      });
+      await once(s, "secureConnect");
+      return streamClient(s);
+    }
     case "tcp-framed": {
       const s = netConnect(addr.tcp, "127.0.0.1");
       await once(s, "connect");
@@ -251,9 +287,15 @@ export async function runLinkBench(o: LinkBenchOptions = {}): Promise<LinkBenchR
   const nats = o.natsUrl ? undefined : await startNatsServer();
   const natsUrl = o.natsUrl ?? nats!.url;
   const socketPath = join(tmpdir(), `xensim-link-bench-${process.pid}-${Date.now()}.sock`);
+  const tls = transports.some((t) => t.includes("tls"));
+  const keysDir = tls ? join(mkdtempSync(join(tmpdir(), "xensim-link-bench-keys-")), "keys") : undefined;
+  if (keysDir) await initKeys(keysDir, { hosts: { benchA: ["page-server"], benchB: ["page-server"] } });
   const child = spawn(
     process.execPath,
-    [new URL("./link-peer.js", import.meta.url).pathname, JSON.stringify({ nats: natsUrl, socketPath })],
+    [
+      new URL("./link-peer.js", import.meta.url).pathname,
+      JSON.stringify({ nats: natsUrl, socketPath, ...(keysDir ? { keysDir } : {}) }),
+    ],
     { stdio: ["pipe", "pipe", "inherit"] },
   );
   const nc = await natsConnect({ servers: natsUrl, name: "link-bench" });
@@ -262,15 +304,15 @@ export async function runLinkBench(o: LinkBenchOptions = {}): Promise<LinkBenchR
       createInterface({ input: child.stdout! }).once("line", resolve);
       child.once("exit", (code) => reject(new Error(`link bench peer exited (${code})`)));
     });
-    const addr = JSON.parse(line) as { tcp: number; unix: string; grpc: number };
+    const addr = JSON.parse(line) as PeerAddress;
     const stream: LinkStreamFigures[] = [];
     const latency: LinkLatencyFigures[] = [];
     for (const t of transports) {
-      const c = await connectClient(t, addr, nc);
+      const c = await connectClient(t, addr, nc, keysDir);
       const s = await streamRun(c, { durationMs, iosPerFrame, window }, t);
       stream.push(s);
       log(
-        `${t.padEnd(12)} ${String(s.records_per_s).padStart(9)} records/s  ${String(s.mb_per_s).padStart(7)} MB/s  ${s.frames_per_s} frames/s of ${s.frame_bytes} B`,
+        `${t.padEnd(15)} ${String(s.records_per_s).padStart(9)} records/s  ${String(s.mb_per_s).padStart(7)} MB/s  ${s.frames_per_s} frames/s of ${s.frame_bytes} B`,
       );
       const builder = new DataFrameBuilder(1024);
       let seq = 0;
@@ -281,7 +323,7 @@ export async function runLinkBench(o: LinkBenchOptions = {}): Promise<LinkBenchR
       );
       const l = latencyFigures(t, rt);
       latency.push(l);
-      log(`${t.padEnd(12)} one record one way p50 ${l.one_way_p50_us} µs, p99 ${l.one_way_p99_us} µs`);
+      log(`${t.padEnd(15)} one record one way p50 ${l.one_way_p50_us} µs, p99 ${l.one_way_p99_us} µs`);
       await c.close();
     }
     // The bare NATS publish → receive, same run.
@@ -319,5 +361,6 @@ export async function runLinkBench(o: LinkBenchOptions = {}): Promise<LinkBenchR
     if (child.exitCode === null) child.kill();
     await nc.close();
     await nats?.stop();
+    if (keysDir) rmSync(join(keysDir, ".."), { recursive: true, force: true });
   }
 }

@@ -152,7 +152,7 @@ export async function runXenstoreBench(opts: XenstoreBenchOptions): Promise<Xens
       const port = await freeLoopbackPort();
       xenstored = spawn(
         process.execPath,
-        [opts.xensimBin, "xenstored", "--socket", socket, "--grpc", `127.0.0.1:${port}`],
+        [opts.xensimBin, "xenstored", "--socket", socket, "--grpc", `127.0.0.1:${port}`, "--insecure"],
         { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, XENSIM_LOG_LEVEL: "warn" } },
       );
       await waitForFile(socket, xenstored, "xenstored");

@@ -25,7 +25,12 @@ describe("NBD export of a guest's blkfront disk (real fio, nbdinfo, nbdcopy)", (
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "xensim-blk-nbd-"));
-    h = await startBlkHost({ maxRingPageOrder: 6, maxQueues: 4, maxIndirectSegments: 256 });
+    h = await startBlkHost({
+      maxRingPageOrder: 6,
+      maxQueues: 4,
+      maxIndirectSegments: 256,
+      params: { fileDir: dir },
+    });
   });
   after(async () => {
     await h?.stop();

@@ -28,7 +28,12 @@ describe("blkback killed and restarted under write-verify", () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "xensim-blk-restart-"));
-    h = await startBlkHost({ maxRingPageOrder: 6, maxQueues: 4, maxIndirectSegments: 64 });
+    h = await startBlkHost({
+      maxRingPageOrder: 6,
+      maxQueues: 4,
+      maxIndirectSegments: 64,
+      params: { fileDir: dir },
+    });
   });
   after(async () => {
     await h?.stop();

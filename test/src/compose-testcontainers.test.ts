@@ -59,6 +59,8 @@ describe("docker compose: the distributed placement (testcontainers)", () => {
       .withDefaultWaitStrategy(Wait.forHealthCheck())
       .withStartupTimeout(180_000);
     for (const s of SERVICES) env = env.withWaitStrategy(nameOf(s), Wait.forHealthCheck());
+    // the one-shot credentials container (xensim keys init into the keys volume) exits 0
+    env = env.withWaitStrategy(nameOf("keys"), Wait.forOneShotStartup());
     if (v1) env = env.withClientOptions({ executable: { standalone: true } });
     const forget = downOnExit(project);
     const t0 = performance.now();

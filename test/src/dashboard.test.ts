@@ -17,14 +17,25 @@ import { REPO_ROOT, spawnXensim, XENSIM_BIN, type XensimProcess } from "./harnes
 const CHROMIUM = process.env.XENSIM_CHROMIUM ?? "/usr/bin/chromium";
 
 /** A raw GET (no URL normalisation by the client), for path traversal attempts. */
+/** The API token of the host under test (issue 14: every request carries it). */
+let apiToken = "";
+const authHeader = (): Record<string, string> => ({ authorization: `Bearer ${apiToken}` });
+/** fetch with the API token. */
+function apiFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...authHeader() } });
+}
+
 function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, path, method: "GET" }, (res) => {
-      let body = "";
-      res.on("data", (d: Buffer) => (body += d.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      { host: u.hostname, port: u.port, path, method: "GET", headers: authHeader() },
+      (res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => (body += d.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on("error", reject);
     req.end();
   });
@@ -94,7 +105,9 @@ describe(
       page.on("console", (m) => {
         if (m.type() === "error") problems.push(m.text());
       });
-      await page.goto(`${api}/dashboard/`);
+      // the API token (issue 14): the page gets it as an HttpOnly cookie from ?token=, once
+      apiToken = readFileSync(join(stateDir, "api-token"), "utf8").trim();
+      await page.goto(`${api}/dashboard/?token=${encodeURIComponent(apiToken)}`);
       (page as Page & { problems?: string[] }).problems = problems;
     });
 
@@ -173,7 +186,7 @@ describe(
 
     it("an active fault is shown and healed with the page's button", async () => {
       const p = page!;
-      const set = await fetch(`${api}/faults`, {
+      const set = await apiFetch(`${api}/faults`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({
@@ -187,7 +200,7 @@ describe(
       await fault.waitFor({ timeout: 15_000 });
       await fault.getByRole("button", { name: "Heal" }).click();
       await fault.waitFor({ state: "detached", timeout: 15_000 });
-      const now = (await (await fetch(`${api}/faults`)).json()) as {
+      const now = (await (await apiFetch(`${api}/faults`)).json()) as {
         services: Array<{ target: string; components: Record<string, { rules: { calls?: unknown[] } }> }>;
       };
       const bb = now.services.find((s) => s.target === "blkback");
@@ -219,7 +232,7 @@ describe(
         ["DELETE", "/dashboard/api/xenstore?path=/local"],
         ["PUT", "/dashboard/assets/app.js"],
       ] as const) {
-        const r = await fetch(`${api}${path}`, { method });
+        const r = await apiFetch(`${api}${path}`, { method });
         assert.equal(r.status, 404, `${method} ${path}`);
       }
       // a page on another origin cannot heal, set faults or destroy through the browser
@@ -228,16 +241,16 @@ describe(
         ["DELETE", "/domains/1"],
         ["POST", "/domains/1/pause"],
       ] as const) {
-        const r = await fetch(`${api}${path}`, { method, headers: { origin: "http://attacker.example" } });
+        const r = await apiFetch(`${api}${path}`, { method, headers: { origin: "http://attacker.example" } });
         assert.equal(r.status, 403, `${method} ${path}`);
       }
-      const bad = await fetch(`${api}/faults`, {
+      const bad = await apiFetch(`${api}/faults`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ target: "blkback", rules: { events: [{ subject: "x", drop: 7 }] } }),
       });
       assert.equal(bad.status, 400);
-      const listed = (await (await fetch(`${api}/domains`)).json()) as { domains: Array<{ id: number }> };
+      const listed = (await (await apiFetch(`${api}/domains`)).json()) as { domains: Array<{ id: number }> };
       assert.ok(
         listed.domains.some((d) => d.id === 1),
         "domain 1 is still there",

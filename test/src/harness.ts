@@ -81,6 +81,7 @@ export async function startXenstored(opts: {
   if (opts.grpc) args.push("--grpc", opts.grpc);
   if (opts.nats) args.push("--nats", opts.nats);
   if (opts.httpPort !== undefined) args.push("--http-port", String(opts.httpPort));
+  if (opts.grpc || opts.nats) args.push("--insecure"); // the credentials' tests are test/src/isolation.test.ts
   const p = spawnXensim(args);
   // Accepting connections, not just a socket file (a killed daemon leaves a stale one behind).
   await waitFor(

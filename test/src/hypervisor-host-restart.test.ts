@@ -9,7 +9,7 @@
 // indeterminate: each block holds the old or the new generation, never anything else).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -73,6 +73,7 @@ describe("the hypervisor's host process killed and restarted under a guest's wri
           "hypervisor,xenstored,page-server,guest,toolstack",
           "--host-id",
           "hostA",
+          "--insecure", // credentials: test/src/toolstack-distributed.test.ts, link-auth.test.ts
           "--state-dir",
           join(dir.path, "hostA"),
           "--api-port",
@@ -92,6 +93,7 @@ describe("the hypervisor's host process killed and restarted under a guest's wri
           "page-server,blkback",
           "--host-id",
           "hostB",
+          "--insecure",
           "--state-dir",
           join(dir.path, "hostB"),
           "--http-port",
@@ -112,14 +114,18 @@ describe("the hypervisor's host process killed and restarted under a guest's wri
           return `unreachable: ${(e as Error).message}`;
         }
       };
+      // The API's token: `xensim up` without --keys writes one in its state directory.
+      const auth = (): Record<string, string> => ({
+        authorization: `Bearer ${readFileSync(join(dir.path, "hostA", "api-token"), "utf8").trim()}`,
+      });
       const disk = async (): Promise<{ domid: number; d: DiskSummary } | undefined> => {
         try {
-          const list = (await (await fetch(`${api}/domains`)).json()) as {
+          const list = (await (await fetch(`${api}/domains`, { headers: auth() })).json()) as {
             domains: Array<{ id: number; name: string }>;
           };
           const dom = list.domains.find((x) => x.name === "lost");
           if (!dom) return undefined;
-          const ds = (await (await fetch(`${api}/domains/${dom.id}/disks`)).json()) as { disks: DiskSummary[] };
+          const ds = (await (await fetch(`${api}/domains/${dom.id}/disks`, { headers: auth() })).json()) as { disks: DiskSummary[] };
           const d = ds.disks[0];
           return d && d.frontendState === "Connected" && d.backendState === "Connected" && d.nbdUri
             ? { domid: dom.id, d }
@@ -150,7 +156,7 @@ describe("the hypervisor's host process killed and restarted under a guest's wri
         ].join("\n");
         const res = await fetch(`${api}/domains`, {
           method: "POST",
-          headers: { "content-type": "application/json" },
+          headers: { "content-type": "application/json", ...auth() },
           body: JSON.stringify({ config: cfg, filename: "lost.cfg" }),
         });
         assert.equal(res.status, 201, await res.text());

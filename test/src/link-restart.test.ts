@@ -104,6 +104,9 @@ describe("the link when a peer restarts, or replays, or writes what it may not",
           `blkback.hypervisor=${a.hypervisorAddress}`,
           "--set",
           `blkback.xenstored=${a.xenstoredAddress}`,
+          "--set",
+          `blkback.params.fileDir=${dir.path}`, // the disk file below (disks are confined, issue 14)
+          "--insecure", // the link's authentication: test/src/link-auth.test.ts
         ]);
       let b = startB();
       try {

@@ -73,6 +73,7 @@ describe("each peer of the distributed block path restarted mid-I/O", () => {
           "page-server,blkback",
           "--host-id",
           "hostB",
+          "--insecure", // credentials: test/src/link-auth.test.ts
           "--state-dir",
           join(dir.path, "hostB"),
           "--http-port",

@@ -127,26 +127,35 @@ const RULES: Rule[] = [
     timeoutMs: 300_000,
   },
   { match: /^node scripts\/bench-readme\.mjs$/, where: "outside" },
-  // examples/README.md: against a host of its own (`xensim up --no-examples`, the API on 9080)
+  // examples/README.md: against a host of its own (`xensim up --no-examples`, the API on 9080),
+  // whose API token is in its own state directory
   {
-    match: /^curl -s -X POST -H 'content-type: text\/plain' --data-binary @examples\/guest1\.cfg /,
+    match:
+      /^curl -s -X POST -H "authorization: Bearer \$\(cat \.xensim\/api-token\)" -H 'content-type: text\/plain' /,
     where: "examples-host",
+    rewrite: (l) => l.replaceAll(".xensim/api-token", ".xensim-examples/api-token"),
     expect: /"domid":1,.*"name":"guest1"/,
     timeoutMs: 60_000,
   },
   {
-    match: /^curl -s http:\/\/127\.0\.0\.1:9080\/domains$/,
+    match:
+      /^curl -s -H "authorization: Bearer \$\(cat \.xensim\/api-token\)" http:\/\/127\.0\.0\.1:9080\/domains$/,
     where: "examples-host",
+    rewrite: (l) => l.replaceAll(".xensim/api-token", ".xensim-examples/api-token"),
     expect: /"name":"guest1"/,
   },
   {
-    match: /^curl -s http:\/\/127\.0\.0\.1:9080\/domains\/1\/disks$/,
+    match:
+      /^curl -s -H "authorization: Bearer \$\(cat \.xensim\/api-token\)" http:\/\/127\.0\.0\.1:9080\/domains\/1\/disks$/,
     where: "examples-host",
+    rewrite: (l) => l.replaceAll(".xensim/api-token", ".xensim-examples/api-token"),
     expect: /"vdev":"xvda"/,
   },
   {
-    match: /^curl -s -X DELETE http:\/\/127\.0\.0\.1:9080\/domains\/1$/,
+    match:
+      /^curl -s -X DELETE -H "authorization: Bearer \$\(cat \.xensim\/api-token\)" http:\/\/127\.0\.0\.1:9080\/domains\/1$/,
     where: "examples-host",
+    rewrite: (l) => l.replaceAll(".xensim/api-token", ".xensim-examples/api-token"),
     expect: /"steps":\[/,
     timeoutMs: 60_000,
   },

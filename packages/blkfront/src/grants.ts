@@ -3,6 +3,7 @@
 // of bounce pages per ring; ends of grants the backend still maps deferred and retried on a timer
 // (Linux's deferred end of foreign access), their pages never reused until the end succeeds.
 import { XenErrno } from "@xensim/abi";
+import type { MemView } from "@xensim/memory";
 import type { GrantRefAllocator } from "@xensim/xenbus";
 import {
   type BlkfrontHypervisor,
@@ -80,6 +81,7 @@ export class BlkfrontGrants {
   async grantRingPages(nrPages: number): Promise<RingPages> {
     const pages = await this.memory.allocPages(nrPages, true);
     if (typeof pages === "number") return { ok: false, err: -pages, msg: `allocating ${nrPages} ring pages` };
+    zeroPages(pages.view, 0, nrPages); // XSA-403: nothing of the pages' earlier use is shared
     const refs = this.refs.alloc(nrPages);
     if (!refs) {
       this.memory.freePages(pages.gfns);
@@ -187,6 +189,10 @@ export class BlkfrontGrants {
       this.opts.log.warn({ rc: got, pages: n }, "bounce pool cannot grow");
       return false;
     }
+    // XSA-403: a page joins the bounce pool zeroed — what the guest kept in it before (another
+    // disk's data, another driver's) never reaches this backend. Once per page, not per I/O: what
+    // the pool holds afterwards came from this backend's own disk.
+    zeroPages(got.view, 0, got.gfns.length);
     for (let i = 0; i < got.gfns.length; i++) {
       const p: DataPage = { gfn: got.gfns[i]!, view: got.view, off: i * PAGE_BYTES, ref: -1 };
       if (ring.freed) {
@@ -261,5 +267,15 @@ export class BlkfrontGrants {
       this.retryArmed = false;
       void this.retryDeferred();
     }, this.opts.retryMs);
+  }
+}
+
+const ZERO_PAGE = new Uint8Array(PAGE_BYTES);
+
+/** Zeroes `n` pages of `view` from page `first` (and marks them written, for the link's subscribers). */
+function zeroPages(view: MemView, first: number, n: number): void {
+  for (let i = first; i < first + n; i++) {
+    view.write(i * PAGE_BYTES, ZERO_PAGE);
+    view.markWritten(i * PAGE_BYTES, PAGE_BYTES);
   }
 }

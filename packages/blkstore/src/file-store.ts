@@ -17,6 +17,7 @@ import {
   makeInfo,
   type StoreInfoOptions,
 } from "./common.js";
+import { blockDeviceBytes, type DiskPolicy, openConfined } from "./confine.js";
 
 export interface FileStoreOptions extends StoreInfoOptions {
   readonly path: string;
@@ -35,6 +36,12 @@ export interface FileStoreOptions extends StoreInfoOptions {
   readonly discard?: "zero" | "unsupported";
   /** flush → fdatasync (default) or fsync. FUA writes use the same call before completing. */
   readonly sync?: "fdatasync" | "fsync";
+  /**
+   * Confine the path (see confine.ts): relative to the policy's image directory, never outside it
+   * unless allow-listed, checked on the real file system at open; block devices only when allowed.
+   * Absent = the path is opened as given (trusted callers: tests, benchmarks).
+   */
+  readonly policy?: DiskPolicy;
 }
 
 const ZERO_CHUNK = 1 << 20;
@@ -74,24 +81,28 @@ export class FileStore implements BlockStore {
       throw new RangeError(`FileStore ${opts.path}: sizeBytes ${size} is not a non-negative multiple of 512`);
     }
     let fh: FileHandle;
-    try {
-      fh = await open(opts.path, ro ? "r" : "r+");
-    } catch (e) {
-      if ((e as { code?: unknown }).code !== "ENOENT" || ro || size === undefined) throw e;
-      fh = await open(opts.path, "wx+");
-    }
+    if (opts.policy !== undefined) {
+      fh = (await openConfined(opts.path, opts.policy, { readonly: ro, create: !ro && size !== undefined }))
+        .fh;
+    } else
+      try {
+        fh = await open(opts.path, ro ? "r" : "r+");
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== "ENOENT" || ro || size === undefined) throw e;
+        fh = await open(opts.path, "wx+");
+      }
     try {
       const st = await fh.stat();
+      const have = st.isBlockDevice() ? await blockDeviceBytes(st) : st.size;
+      if (have === undefined) throw new RangeError(`FileStore ${opts.path}: cannot size the block device`);
       let bytes: number;
       if (size === undefined) {
-        bytes = st.size - (st.size % BLOCK_SECTOR_BYTES);
+        bytes = have - (have % BLOCK_SECTOR_BYTES);
       } else {
         bytes = size;
-        if (st.size < size) {
-          if (ro)
-            throw new RangeError(
-              `FileStore ${opts.path}: read-only file has ${st.size} bytes < sizeBytes ${size}`,
-            );
+        if (have < size) {
+          if (ro || st.isBlockDevice())
+            throw new RangeError(`FileStore ${opts.path}: ${have} bytes < sizeBytes ${size}`);
           await fh.truncate(size);
         }
       }

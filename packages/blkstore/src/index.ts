@@ -24,10 +24,21 @@ export {
 } from "./fault-store.js";
 export {
   openStore,
+  type OpenStoreOptions,
   parseSize,
+  storeMemoryBytes,
   parseStoreSpec,
   StoreSpecError,
   validateStoreSpec,
   type FaultSpec,
   type StoreSpec,
 } from "./open-store.js";
+export {
+  checkDiskPath,
+  checkDiskPathSync,
+  DEFAULT_DISK_POLICY,
+  type DiskPolicy,
+  DiskPolicyError,
+  openConfined,
+  resolveDiskPath,
+} from "./confine.js";

@@ -3,6 +3,7 @@ import type { BlockStore } from "@xensim/blkif";
 import { ARRAY_PROFILES, type ArrayProfileName } from "./array-model.js";
 import { ModelledArrayStore } from "./array-store.js";
 import type { Clock } from "./clock.js";
+import type { DiskPolicy } from "./confine.js";
 import { FaultStore, type FaultSettings } from "./fault-store.js";
 import { FileStore } from "./file-store.js";
 import { MemoryStore } from "./memory-store.js";
@@ -193,13 +194,33 @@ export function validateStoreSpec(x: unknown): StoreSpec {
   return o as StoreSpec;
 }
 
+/** Bytes of this process's memory the store would allocate for its data (memory, array with data=memory). */
+export function storeMemoryBytes(spec: StoreSpec): number {
+  if (spec.kind === "memory") return spec.sizeBytes;
+  if (spec.kind === "array" && spec.profile !== "null" && (spec.data ?? "memory") === "memory")
+    return spec.sizeBytes;
+  return 0;
+}
+
+export interface OpenStoreOptions {
+  clock?: Clock;
+  /** Confine file stores (see {@link DiskPolicy}); absent = paths opened as given. */
+  diskPolicy?: DiskPolicy;
+  /** Refuse stores that would allocate more than this many bytes of memory (StoreSpecError). */
+  maxMemoryBytes?: number;
+}
+
 /** Opens the store a spec (object or string, see {@link parseStoreSpec}) describes. */
-export async function openStore(spec: StoreSpec | string, opts: { clock?: Clock } = {}): Promise<BlockStore> {
+export async function openStore(spec: StoreSpec | string, opts: OpenStoreOptions = {}): Promise<BlockStore> {
   const s = typeof spec === "string" ? parseStoreSpec(spec) : validateStoreSpec(spec);
+  if (opts.maxMemoryBytes !== undefined && storeMemoryBytes(s) > opts.maxMemoryBytes)
+    throw new StoreSpecError(
+      `a ${s.kind} store of ${storeMemoryBytes(s)} bytes is larger than this host allows in memory (${opts.maxMemoryBytes} bytes)`,
+    );
   let store: BlockStore;
   switch (s.kind) {
     case "file":
-      store = await FileStore.open(s);
+      store = await FileStore.open(opts.diskPolicy ? { ...s, policy: opts.diskPolicy } : s);
       break;
     case "memory":
       store = new MemoryStore(s);
@@ -216,13 +237,13 @@ export async function openStore(spec: StoreSpec | string, opts: { clock?: Clock 
               sizeBytes: s.sizeBytes,
               seed: s.seed,
               inner: s.data ?? "memory",
-              ...opts,
+              ...(opts.clock ? { clock: opts.clock } : {}),
             });
       break;
   }
   if (s.fault !== undefined) {
     try {
-      store = new FaultStore(store, { ...s.fault, ...opts });
+      store = new FaultStore(store, { ...s.fault, ...(opts.clock ? { clock: opts.clock } : {}) });
     } catch (e) {
       await store.close();
       throw new StoreSpecError(`store spec: ${(e as Error).message}`);

@@ -1,4 +1,5 @@
 import type * as grpc from "@grpc/grpc-js";
+import { describeIdentity, type Identity } from "@xensim/security";
 import { CallError, GrpcStatus } from "./errors.js";
 import type { FaultController } from "./faults.js";
 
@@ -10,6 +11,36 @@ export interface CallContext {
   deadline?: number;
   /** Full method path, "/package.Service/Method". */
   method: string;
+  /**
+   * Who called, as the transport authenticated it: the peer certificate's identity over gRPC with
+   * mutual TLS (a TLS server refuses a call without one before any handler), the calling service's
+   * identity as its runtime set it in process. Undefined on a transport without credentials
+   * (in-process callers outside a service, insecure gRPC): trusted as the host's own.
+   */
+  identity?: Identity;
+}
+
+/**
+ * An authorisation check run before every handler: undefined lets the call through, a string
+ * refuses it with PERMISSION_DENIED and that reason. Decides from ctx.identity, never from a field
+ * of the request alone.
+ */
+export type CallPolicy = (method: string, req: unknown, ctx: CallContext) => string | undefined;
+
+/**
+ * A service only dom0 may call (its identities with domid 0: dom0's services, the admin client).
+ * A call without an identity came over a transport without credentials (trusted as the host's own).
+ */
+export const DOM0_ONLY: CallPolicy = (method, _req, ctx) =>
+  ctx.identity === undefined || ctx.identity.domid === 0
+    ? undefined
+    : `${describeIdentity(ctx.identity)} may not call ${method}: dom0 only`;
+
+/** Mutual TLS material (PEM): the CA peers must chain to, and this end's certificate and key. */
+export interface TlsMaterial {
+  ca: string;
+  cert: string;
+  key: string;
 }
 
 // Handler maps are keyed by method and typed per service by their callers.

@@ -191,6 +191,10 @@ export abstract class BusBase implements EventBus {
   protected abstract transportClose(): Promise<void>;
   /** A unique prefix for this bus's reply subjects. */
   protected abstract inboxToken(): string;
+  /** Where this bus's inboxes live ("_INBOX"; a NATS user's own scope under permissions). */
+  protected inboxRoot(): string {
+    return "_INBOX";
+  }
   /** false when it is known now that nobody listens on subject (in-process); undefined if unknown. */
   protected respondersKnown(_subject: string): boolean | undefined {
     return undefined;
@@ -249,7 +253,7 @@ export abstract class BusBase implements EventBus {
       throw new BusError(BusErrorCode.NoResponders, `no responders on '${subject}'`);
     }
     if (!this.inboxSub) {
-      this.inboxPrefix = `_INBOX.${this.inboxToken()}`;
+      this.inboxPrefix = `${this.inboxRoot()}.${this.inboxToken()}`;
       this.inboxSub = this.subscribe(`${this.inboxPrefix}.*`, {
         callback: (m) => {
           const token = m.subject.slice((this.inboxPrefix as string).length + 1);

@@ -1,4 +1,6 @@
+import type { PeerCertificate } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
+import { describeIdentity, type Identity, identityFromSubjectAltName } from "@xensim/security";
 import {
   assertUnary,
   type CallClient,
@@ -6,6 +8,7 @@ import {
   type CallOptions,
   type CallServer,
   resolveMethod,
+  type TlsMaterial,
   toCallError,
   type UnaryHandler,
 } from "./calls.js";
@@ -29,6 +32,59 @@ export interface GrpcCallServerOptions {
   seed?: number;
   /** Share a fault controller (e.g. one for the in-process and gRPC servers of one service). */
   faults?: FaultController;
+  /**
+   * Mutual TLS: serve with this certificate; a call whose peer presents no certificate chaining to
+   * `ca` (or one naming no xensim identity) is refused UNAUTHENTICATED before any handler, and
+   * reported to onRefused. Absent = insecure (loopback tests, embedded placements).
+   */
+  tls?: TlsMaterial;
+  /** Every call refused by the transport (no or bad credentials): for a metric. */
+  onRefused?: (method: string, reason: string) => void;
+}
+
+/** A certificate provider that never changes (grpc-js's interface for server credentials). */
+class StaticCertificates implements grpc.experimental.CertificateProvider {
+  constructor(
+    private readonly ca: Buffer | undefined,
+    private readonly identity: { certificate: Buffer; privateKey: Buffer } | undefined,
+  ) {}
+  // Delivered on the next tick: grpc-js registers a server's watcher only after it has added these
+  // listeners, so an update delivered at once would be lost and the server would drop every
+  // connection as "credentials not loaded".
+  addCaCertificateListener(l: grpc.experimental.CaCertificateUpdateListener): void {
+    const ca = this.ca;
+    if (ca) setImmediate(() => l({ caCertificate: ca }));
+  }
+  removeCaCertificateListener(): void {}
+  addIdentityCertificateListener(l: grpc.experimental.IdentityCertificateUpdateListener): void {
+    const id = this.identity;
+    if (id) setImmediate(() => l(id));
+  }
+  removeIdentityCertificateListener(): void {}
+}
+
+/**
+ * Server credentials for mutual TLS that let an unauthenticated peer complete the handshake (the
+ * call is then refused and counted by the server, instead of vanishing in a failed handshake).
+ */
+function serverCredentials(tls: TlsMaterial | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  // One provider gives both the CA and our certificate: grpc-js 1.14's factory passes its two
+  // providers to the constructor in the other order than its types say.
+  const both = new StaticCertificates(Buffer.from(tls.ca), {
+    certificate: Buffer.from(tls.cert),
+    privateKey: Buffer.from(tls.key),
+  });
+  // request a certificate, and refuse the call (counted) rather than the handshake
+  return grpc.experimental.createCertificateProviderServerCredentials(both, both, false);
+}
+
+/** The identity in an authenticated peer certificate (chain verified by TLS), or undefined. */
+function peerIdentity(call: {
+  getAuthContext(): { sslPeerCertificate?: PeerCertificate };
+}): Identity | undefined {
+  const cert: PeerCertificate | undefined = call.getAuthContext().sslPeerCertificate;
+  return cert ? identityFromSubjectAltName(cert.subjectaltname) : undefined;
 }
 
 class GrpcCallServer implements CallServer {
@@ -56,6 +112,16 @@ class GrpcCallServer implements CallServer {
           peer: call.getPeer(),
           method: path,
         };
+        if (this.opts.tls) {
+          const id = peerIdentity(call);
+          if (!id) {
+            const reason = "no client certificate from this deployment's CA";
+            this.opts.onRefused?.(path, reason);
+            cb({ code: GrpcStatus.UNAUTHENTICATED, details: `${path}: ${reason}` });
+            return;
+          }
+          ctx.identity = id;
+        }
         if (Number.isFinite(deadline)) ctx.deadline = deadline as number;
         this.faultsImpl
           .applyCall(key, path)
@@ -73,7 +139,7 @@ class GrpcCallServer implements CallServer {
   }
   listen(): Promise<string> {
     this.listening ??= new Promise<string>((resolve, reject) => {
-      this.server.bindAsync(this.opts.address, grpc.ServerCredentials.createInsecure(), (err, port) => {
+      this.server.bindAsync(this.opts.address, serverCredentials(this.opts.tls), (err, port) => {
         if (err)
           reject(
             new CallError(GrpcStatus.UNAVAILABLE, `cannot listen on ${this.opts.address}: ${err.message}`),
@@ -104,16 +170,50 @@ export function createGrpcCallServer(opts: GrpcCallServerOptions): CallServer {
   return new GrpcCallServer(opts);
 }
 
+export interface GrpcCallClientOptions {
+  seed?: number;
+  /**
+   * Mutual TLS: present this certificate, trust only servers chaining to `ca`. `expect` = the
+   * service the server's certificate must name (the target's service name), when known.
+   */
+  tls?: { ca: string; cert?: string; key?: string; expect?: string };
+}
+
 class GrpcCallClient implements CallClient {
   private readonly client: grpc.Client;
   private readonly faultsImpl: Faults;
   constructor(
     private readonly def: grpc.ServiceDefinition,
     address: string,
-    seed?: number,
+    o: GrpcCallClientOptions = {},
   ) {
-    this.client = new grpc.Client(address, grpc.credentials.createInsecure());
-    this.faultsImpl = new Faults(seed);
+    const tls = o.tls;
+    const creds = tls
+      ? grpc.credentials.createSsl(
+          Buffer.from(tls.ca),
+          tls.key !== undefined ? Buffer.from(tls.key) : null,
+          tls.cert !== undefined ? Buffer.from(tls.cert) : null,
+          {
+            // Host names vary (127.0.0.1:port, container names): the chain to our CA is what is
+            // checked, and the certificate must name a xensim identity (the expected service's).
+            checkServerIdentity: (_host, cert) => {
+              const id = identityFromSubjectAltName(cert.subjectaltname);
+              if (!id) return new Error("server certificate names no xensim identity");
+              if (tls.expect !== undefined && (id.kind !== "service" || id.name !== tls.expect))
+                return new Error(`server is ${describeIdentity(id)}, not ${tls.expect}`);
+              return undefined;
+            },
+          },
+        )
+      : grpc.credentials.createInsecure();
+    // TLS SNI must not be an IP address (RFC 6066): name the server "localhost" (every service
+    // certificate carries it); the identity check above is what matters.
+    this.client = new grpc.Client(
+      address,
+      creds,
+      tls ? { "grpc.ssl_target_name_override": "localhost" } : {},
+    );
+    this.faultsImpl = new Faults(o.seed);
   }
   get faults(): FaultController {
     return this.faultsImpl;
@@ -150,7 +250,7 @@ class GrpcCallClient implements CallClient {
 export function createGrpcCallClient(
   def: grpc.ServiceDefinition,
   address: string,
-  opts?: { seed?: number },
+  opts?: GrpcCallClientOptions,
 ): CallClient {
-  return new GrpcCallClient(def, address, opts?.seed);
+  return new GrpcCallClient(def, address, opts);
 }

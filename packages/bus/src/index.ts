@@ -5,8 +5,11 @@ export {
   type CallClient,
   type CallContext,
   type CallOptions,
+  type CallPolicy,
   type CallServer,
+  DOM0_ONLY,
   resolveMethod,
+  type TlsMaterial,
   type UnaryHandler,
 } from "./calls.js";
 export {
@@ -46,7 +49,12 @@ export {
   type FaultRules,
   validateFaultRules,
 } from "./faults.js";
-export { createGrpcCallClient, createGrpcCallServer, type GrpcCallServerOptions } from "./grpc-calls.js";
+export {
+  createGrpcCallClient,
+  createGrpcCallServer,
+  type GrpcCallClientOptions,
+  type GrpcCallServerOptions,
+} from "./grpc-calls.js";
 export { createInProcessBus } from "./inprocess-bus.js";
 export {
   createInProcessCallClient,

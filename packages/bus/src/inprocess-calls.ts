@@ -1,5 +1,6 @@
 import { BroadcastChannel, threadId } from "node:worker_threads";
 import type * as grpc from "@grpc/grpc-js";
+import type { Identity } from "@xensim/security";
 import {
   assertUnary,
   type CallClient,
@@ -29,6 +30,8 @@ type Wire =
       data: Uint8Array;
       md: Record<string, string>;
       deadline?: number;
+      /** The calling service's identity, as its runtime set it (the process is the trust boundary). */
+      who?: Identity;
     }
   | { t: "res"; to: string; id: number; data: Uint8Array }
   | { t: "err"; to: string; id: number; code: number; details: string; md: Record<string, string> };
@@ -106,6 +109,7 @@ class InProcessCallServer implements CallServer {
       );
       const ctx: CallContext = { metadata: w.md, peer: `inprocess:${w.from}`, method: w.path };
       if (w.deadline !== undefined) ctx.deadline = w.deadline;
+      if (w.who !== undefined) ctx.identity = w.who;
       await this.faultsImpl.applyCall(route.key, w.path);
       const res = await route.handler(req, ctx);
       const data = route.md.responseSerialize(res);
@@ -133,6 +137,8 @@ export interface InProcessCallClientOptions {
   seed?: number;
   /** How long to wait for a server to answer "who" before UNAVAILABLE (default 250 ms). */
   connectTimeoutMs?: number;
+  /** The identity of the service this client belongs to (set by the runtime; the server checks it). */
+  identity?: Identity;
 }
 
 interface Pending {
@@ -278,6 +284,7 @@ class InProcessCallClient implements CallClient {
         md: { ...opts?.metadata },
       };
       if (deadline !== undefined) w.deadline = deadline;
+      if (this.opts.identity !== undefined) w.who = this.opts.identity;
       this.chan.postMessage(w);
     });
   }

@@ -2,6 +2,7 @@ import { threadId } from "node:worker_threads";
 import {
   connect,
   type Msg,
+  nkeyAuthenticator,
   type MsgHdrs,
   type NatsConnection,
   type Subscription as NatsSubscription,
@@ -28,6 +29,13 @@ export interface NatsBusOptions extends BusOptions {
   maxReconnectAttempts?: number;
   /** Wait between reconnect attempts to one server (default 250 ms, plus the client's jitter). */
   reconnectTimeWaitMs?: number;
+  /** Authenticate as this nkey user (its seed, "SU…"): the server then enforces its permissions. */
+  nkeySeed?: string;
+  /**
+   * Root of this bus's request inboxes (default "_INBOX"): under per-user permissions, the user's
+   * own scope ("_INBOX.<host>:<service>", @xensim/security inboxPrefix) so no one else reads its replies.
+   */
+  inboxPrefix?: string;
 }
 
 const DEFAULT_RECONNECT_TIME_WAIT_MS = 250;
@@ -83,9 +91,11 @@ class NatsBus extends BusBase {
   private readonly token: string;
   private readonly natsSubs = new Map<number, NatsSubscription>();
   private connected = true;
+  /** Publishes and subscriptions nats-server refused under this user's permissions. */
+  permissionViolations = 0;
 
   constructor(
-    opts: NatsBusOptions,
+    private readonly opts: NatsBusOptions,
     private readonly nc: NatsConnection,
   ) {
     super(opts, "nats");
@@ -109,6 +119,15 @@ class NatsBus extends BusBase {
       for await (const s of this.nc.status()) {
         if (s.type === "disconnect") this.connected = false;
         else if (s.type === "reconnect") this.connected = true;
+        else if (
+          s.type === "error" &&
+          /permissions violation/i.test(message((s as { error?: unknown }).error))
+        ) {
+          this.permissionViolations++;
+          this.report(
+            new BusError(BusErrorCode.Protocol, `NATS refused: ${message((s as { error?: unknown }).error)}`),
+          );
+        }
       }
     } catch {
       // the iterator ends with the connection
@@ -215,6 +234,10 @@ class NatsBus extends BusBase {
   protected inboxToken(): string {
     return this.token;
   }
+
+  protected override inboxRoot(): string {
+    return this.opts.inboxPrefix ?? "_INBOX";
+  }
 }
 
 /**
@@ -236,6 +259,7 @@ export async function connectNatsBus(opts: NatsBusOptions): Promise<EventBus> {
       reconnect: true,
       maxReconnectAttempts: opts.maxReconnectAttempts ?? -1,
       reconnectTimeWait: opts.reconnectTimeWaitMs ?? DEFAULT_RECONNECT_TIME_WAIT_MS,
+      ...(opts.nkeySeed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(opts.nkeySeed)) } : {}),
     });
   } catch (err) {
     throw new BusError(

@@ -107,6 +107,8 @@ export class Hypervisor {
   readonly gt: GrantTables;
   readonly ev: EventChannels;
   private readonly domains = new Map<number, DomainRecord>();
+  /** Domains of a previous run of this hypervisor, gone with its memory, not yet cleaned away. */
+  private readonly lost = new Set<number>();
   private readonly virqHandler: number;
 
   constructor(
@@ -174,6 +176,22 @@ export class Hypervisor {
     return [...this.domains.keys()].sort((a, b) => a - b);
   }
 
+  /**
+   * Domains a previous run of this hypervisor had (its page store, and so their memory, is gone):
+   * their domids are not handed out again until each is destroyed (the toolstack's cleanup of its
+   * xenstore nodes and devices), so no new domain inherits another's devices. Destroying one
+   * reports it dead.
+   */
+  markLost(domids: Iterable<number>): void {
+    for (const d of domids)
+      if (Number.isInteger(d) && d > 0 && d < DOMID_FIRST_RESERVED && !this.domains.has(d)) this.lost.add(d);
+  }
+
+  /** Domains lost in a restart and not yet destroyed. */
+  lostDomids(): number[] {
+    return [...this.lost].sort((a, b) => a - b);
+  }
+
   // ---- lifecycle ------------------------------------------------------------------------------
 
   /** The hardware/control domain at boot: privileged, running. */
@@ -202,12 +220,12 @@ export class Hypervisor {
         return { rc: EINVAL, domid: 0 };
     let domid = req.domid ?? 0;
     if (domid > 0 && domid < DOMID_FIRST_RESERVED) {
-      if (this.domains.has(domid) || this.store.domainState(domid) !== "none")
+      if (this.domains.has(domid) || this.lost.has(domid) || this.store.domainState(domid) !== "none")
         return { rc: EEXIST, domid: 0 };
     } else {
       domid = 0;
       for (let d = 1; d < DOMID_FIRST_RESERVED; d++) {
-        if (!this.domains.has(d) && this.store.domainState(d) === "none") {
+        if (!this.domains.has(d) && !this.lost.has(d) && this.store.domainState(d) === "none") {
           domid = d;
           break;
         }
@@ -359,6 +377,10 @@ export class Hypervisor {
   destroy(caller: number, domid: number): number {
     if (!this.isPrivileged(caller)) return EPERM;
     const r = this.domains.get(domid);
+    if (!r && this.lost.delete(domid)) {
+      this.exc(domid, "dead", -1); // cleaned away: its domid may be used again
+      return 0;
+    }
     if (!r) return ESRCH;
     if (domid === caller || domid === 0) return EINVAL;
     if (r.dying) return 0;

@@ -413,9 +413,16 @@ export class NbdConnection {
     const end = req.offset + req.length;
     const fua = (req.flags & NbdCmdFlag.FUA) !== 0;
     if (req.type === NbdCmd.WRITE) {
+      if (req.length > this.maxPayload) {
+        // A write announcing more than we take (up to 4 GiB): answered EINVAL without reading or
+        // allocating the payload, then the connection ends — skipping gigabytes the client may
+        // never send would hold the connection open on the client's word (the spec lets a server
+        // disconnect here).
+        this.reply(req, NbdErr.EINVAL);
+        return this.badInput(`write of ${req.length} bytes exceeds the maximum payload ${this.maxPayload}`);
+      }
       let err = 0;
       if ((req.flags & ~known) !== 0) err = NbdErr.EINVAL;
-      else if (req.length > this.maxPayload) err = NbdErr.EINVAL;
       else if (store.info.readonly) err = NbdErr.EPERM;
       else if (end > size) err = NbdErr.ENOSPC;
       if (err !== 0) this.state = { k: "payload-skip", req, left: req.length, error: err };

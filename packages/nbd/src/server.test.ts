@@ -312,4 +312,63 @@ describe("NbdServer with real clients", { timeout: 60_000 }, () => {
     assert.equal(mem.bytes[8192], 0x33, "the drained write reached the store");
     assert.equal(srv.connections, 0);
   });
+
+  it("handshake timeout: a client that connects and says nothing is closed (issue 14)", async () => {
+    const path = sockPath();
+    const reasons: string[] = [];
+    const srv = await startNbdServer({
+      exports: new Map<string, BlockStore>([["d", new MemoryStore({ sizeBytes: 1 << 20 })]]),
+      listen: { path },
+      handshakeTimeoutMs: 200,
+      onConnectionClosed: (r) => reasons.push(r),
+    });
+    try {
+      const silent = connect(path);
+      silent.on("error", () => {});
+      silent.resume(); // reads the greeting, then sends nothing
+      await new Promise<void>((r) => silent.on("close", () => r()));
+      assert.deepEqual(reasons, ["handshake timeout"]);
+      // one that finishes its handshake in time stays
+      const c = await rawClient(path, "d");
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(c.ended(), false);
+      assert.equal(srv.connections, 1);
+      c.sock.destroy();
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it("a write announcing 4 GiB is refused at once, without reading or allocating its payload (issue 14)", async () => {
+    const path = sockPath();
+    const reasons: string[] = [];
+    const mem = new MemoryStore({ sizeBytes: 1 << 20 });
+    const srv = await startNbdServer({
+      exports: new Map<string, BlockStore>([["d", mem]]),
+      listen: { path },
+      onConnectionClosed: (r) => reasons.push(r),
+    });
+    try {
+      const c = await rawClient(path, "d");
+      const before = process.memoryUsage().arrayBuffers;
+      // length is a u32 on the wire: 0xffffffff = 4 GiB - 1; none of the payload follows
+      c.sock.write(encodeRequest({ type: NbdCmd.WRITE, cookie: 9n, offset: 0, length: 0xffffffff }));
+      await c.waitFor(c.ended, 5000);
+      const rep = c.replies();
+      assert.equal(rep.length, 16, "one simple reply");
+      assert.equal(rep.readUInt32BE(0), 0x67446698);
+      assert.equal(rep.readUInt32BE(4), 22, "NBD_EINVAL");
+      assert.equal(rep.readBigUInt64BE(8), 9n);
+      assert.match(reasons.join(), /write of 4294967295 bytes exceeds the maximum payload/);
+      assert.ok(process.memoryUsage().arrayBuffers - before < 64 << 20, "no payload-sized allocation");
+      // the server still serves others
+      const d = await rawClient(path, "d");
+      d.sock.write(encodeRequest({ type: NbdCmd.READ, cookie: 1n, offset: 0, length: 512 }));
+      await d.waitFor(() => d.replies().length >= 16 + 512);
+      assert.equal(d.replies().readUInt32BE(4), 0);
+      d.sock.destroy();
+    } finally {
+      await srv.close();
+    }
+  });
 });

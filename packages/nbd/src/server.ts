@@ -11,6 +11,11 @@ export interface NbdServerOptions extends NbdConnectionOptions {
   readonly defaultExport?: string;
   /** How long close() lets connections drain before destroying them (default 5000 ms). */
   readonly closeTimeoutMs?: number;
+  /**
+   * A connection still in the handshake after this long is closed ("handshake timeout"); default
+   * 10 000 ms, 0 = never. A client that connects and says nothing holds no connection for ever.
+   */
+  readonly handshakeTimeoutMs?: number;
   /** Called with each connection's end reason (logging hook). */
   readonly onConnectionClosed?: (reason: string) => void;
 }
@@ -102,6 +107,14 @@ export async function startNbdServer(opts: NbdServerOptions): Promise<NbdServerH
       if (live.has(sock)) conn.shutdown("peer closed");
     });
     sock.setTimeout(0);
+    const handshakeMs = opts.handshakeTimeoutMs ?? 10_000;
+    if (handshakeMs > 0) {
+      const t = setTimeout(() => {
+        if (!conn.inTransmission && live.has(sock)) conn.shutdown("handshake timeout");
+      }, handshakeMs);
+      t.unref();
+      sock.once("close", () => clearTimeout(t));
+    }
     conn.start();
   }
 

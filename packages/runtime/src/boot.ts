@@ -2,6 +2,8 @@ import { serveBusMetrics } from "./bus-metrics.js";
 import type * as grpc from "@grpc/grpc-js";
 import {
   type CallClient,
+  CallError,
+  type CallPolicy,
   type CallServer,
   connectNatsBus,
   createFaultController,
@@ -12,31 +14,64 @@ import {
   createInProcessCallServer,
   type EventBus,
   type FaultController,
+  GrpcStatus,
   serveFaultControl,
+  type TlsMaterial,
   type UnaryHandler,
 } from "@xensim/bus";
-import { Registry } from "prom-client";
+import { describeIdentity, inboxPrefix, serviceIdentity } from "@xensim/security";
+import { Counter, Registry } from "prom-client";
 import { deepFreeze, parseConfig } from "./config.js";
 import type { HealthReport } from "./http.js";
 import { createLogger, type Logger } from "./log.js";
 import type { Placement, RunningService, ServiceContext, ServiceModule } from "./service.js";
 
-/** A call server that serves in-process and, when asked, over gRPC too, with one fault controller. */
+/**
+ * A call server that serves in-process and, when asked, over gRPC too (mutual TLS with credentials),
+ * with one fault controller and one authorisation policy checked before every handler.
+ */
 class PlacedCallServer implements CallServer {
   readonly faults: FaultController;
   private readonly inproc: CallServer;
   private readonly grpcServer: CallServer | undefined;
+  private policy: CallPolicy | undefined;
   grpcAddress: string | undefined;
-  constructor(name: string, grpcListen: string | undefined, seed: number | undefined) {
+  constructor(
+    name: string,
+    grpcListen: string | undefined,
+    seed: number | undefined,
+    tls: TlsMaterial | undefined,
+    private readonly refused: (method: string, reason: "unauthenticated" | "denied", detail: string) => void,
+  ) {
     this.faults = createFaultController(seed);
     this.inproc = createInProcessCallServer({ name, faults: this.faults });
     this.grpcServer = grpcListen
-      ? createGrpcCallServer({ address: grpcListen, faults: this.faults })
+      ? createGrpcCallServer({
+          address: grpcListen,
+          faults: this.faults,
+          ...(tls ? { tls } : {}),
+          onRefused: (method, detail) => this.refused(method, "unauthenticated", detail),
+        })
       : undefined;
   }
+  setPolicy(p: CallPolicy): void {
+    this.policy = p;
+  }
   addService(def: grpc.ServiceDefinition, impl: Record<string, UnaryHandler>): void {
-    this.inproc.addService(def, impl);
-    this.grpcServer?.addService(def, impl);
+    const guarded: Record<string, UnaryHandler> = {};
+    for (const [k, h] of Object.entries(impl)) {
+      const method = resolveMethodName(def, k);
+      guarded[k] = async (req, ctx) => {
+        const why = this.policy?.(method, req, ctx);
+        if (why !== undefined) {
+          this.refused(ctx.method, "denied", `${describeIdentity(ctx.identity)}: ${why}`);
+          throw new CallError(GrpcStatus.PERMISSION_DENIED, `${method}: ${why}`);
+        }
+        return h(req, ctx);
+      };
+    }
+    this.inproc.addService(def, guarded);
+    this.grpcServer?.addService(def, guarded);
   }
   async listen(): Promise<string> {
     const a = await this.inproc.listen();
@@ -49,6 +84,12 @@ class PlacedCallServer implements CallServer {
   async close(): Promise<void> {
     await Promise.all([this.inproc.close(), this.grpcServer?.close()]);
   }
+}
+
+/** The method's name ("DomainCreate") for an impl key that may be the key or the original name. */
+function resolveMethodName(def: grpc.ServiceDefinition, k: string): string {
+  for (const [key, md] of Object.entries(def)) if (key === k || md.originalName === k) return key;
+  return k;
 }
 
 export interface BootedService {
@@ -91,24 +132,71 @@ export async function bootService(
       })
     : deepFreeze(structuredClone(placement.config ?? {}));
   const seedOpt = placement.seed !== undefined ? { seed: placement.seed } : {};
+  const security = placement.security;
+  const identity = security?.identity ?? serviceIdentity(placement.hostId, placement.name);
+  const metrics = new Registry();
+  metrics.setDefaultLabels({ svc: placement.name, host: placement.hostId });
+  // Registered with the first refusal: a service nobody misuses shows none of them.
+  let refusedTotal: Counter<"method" | "reason"> | undefined;
+  let busRefusedTotal: Counter | undefined;
+  const countRefused = (method: string, reason: string): void => {
+    refusedTotal ??= new Counter({
+      name: "xensim_calls_refused_total",
+      help: "calls refused before their handler: unauthenticated (no credentials) or denied (not this caller's)",
+      labelNames: ["method", "reason"],
+      registers: [metrics],
+    });
+    refusedTotal.inc({ method, reason });
+  };
+  const countBusRefused = (): void => {
+    busRefusedTotal ??= new Counter({
+      name: "xensim_bus_refused_total",
+      help: "publishes and subscriptions of this service that NATS refused under its permissions",
+      registers: [metrics],
+    });
+    busRefusedTotal.inc();
+  };
+  if (placement.bus.kind === "nats" && !security?.natsSeed)
+    log.warn(
+      "NATS without credentials: anyone who reaches the server can publish as this service (xensim keys init)",
+    );
   const bus: EventBus =
     placement.bus.kind === "nats"
       ? await connectNatsBus({
           servers: placement.bus.servers,
           name: `${placement.hostId}/${placement.name}`,
+          // a loaded machine starting every worker at once (and signing each nkey handshake) can
+          // take longer than the client's 5 s default to connect
+          timeoutMs: 20_000,
           ...seedOpt,
+          ...(security?.natsSeed ? { nkeySeed: security.natsSeed, inboxPrefix: inboxPrefix(identity) } : {}),
+          onError: (err, m) => {
+            if (err instanceof Error && err.message.startsWith("NATS refused")) {
+              countBusRefused();
+              log.warn({ err: err.message }, "NATS refused an operation of this service");
+            } else log.warn({ err, subject: m.subject }, "bus subscription callback threw");
+          },
         })
       : createInProcessBus({ name: placement.bus.name, ...seedOpt });
-  const server = new PlacedCallServer(placement.name, placement.grpcListen, placement.seed);
+  const server = new PlacedCallServer(
+    placement.name,
+    placement.grpcListen,
+    placement.seed,
+    security?.tls,
+    (method, reason, detail) => {
+      countRefused(method.slice(method.lastIndexOf("/") + 1), reason);
+      log.warn({ method, reason, detail }, "call refused");
+    },
+  );
   const components: Record<string, FaultController> = { bus: bus.faults, "calls.server": server.faults };
   const clients: CallClient[] = [];
   let peers = { ...placement.peers };
-  const metrics = new Registry();
-  metrics.setDefaultLabels({ svc: placement.name, host: placement.hostId });
   const abort = new AbortController();
   const ctx: ServiceContext = {
     name: placement.name,
     hostId: placement.hostId,
+    identity,
+    ...(security?.tls ? { tls: security.tls } : {}),
     config: config as Readonly<unknown>,
     log,
     bus,
@@ -118,13 +206,17 @@ export async function bootService(
       server,
       client: (def, target) => {
         const addr = HOST_PORT.test(target) ? target : peers[target];
+        const tls = security?.tls
+          ? { ...security.tls, ...(HOST_PORT.test(target) ? {} : { expect: target }) }
+          : undefined;
         const c = addr
-          ? createGrpcCallClient(def, addr, seedOpt)
-          : createInProcessCallClient(def, target, seedOpt);
+          ? createGrpcCallClient(def, addr, { ...seedOpt, ...(tls ? { tls } : {}) })
+          : createInProcessCallClient(def, target, { ...seedOpt, identity });
         clients.push(c);
         components[`calls.client.${target}.${clients.length}`] = c.faults;
         return c;
       },
+      authorize: (policy) => server.setPolicy(policy),
     },
   };
   if (placement.sharedMemory) ctx.sharedMemory = placement.sharedMemory;

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { Worker } from "node:worker_threads";
+import { loadCredentials, serviceIdentity } from "@xensim/security";
 import { AggregatorRegistry } from "prom-client";
 import { buildHttpApp, type HealthReport } from "./http.js";
 import { createLogger, type Logger } from "./log.js";
@@ -26,6 +27,12 @@ export interface HostOptions {
    * the address they were given.
    */
   grpcListen?: Record<string, string>;
+  /**
+   * A credentials directory (`xensim keys init`): each service gets its certificate (gRPC with
+   * mutual TLS, calls authorised by the peer's identity) and its NATS nkey (subject permissions).
+   * Absent = insecure transports; a NATS host then logs a warning per service.
+   */
+  keysDir?: string;
   /** Serve /healthz and /metrics for the whole host (port 0 = any). */
   http?: { port: number; host?: string };
   log?: Logger;
@@ -172,6 +179,18 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
     }
   };
 
+  const credentialsOf = (name: string): NonNullable<Placement["security"]> => {
+    if (opts.keysDir === undefined) return { identity: serviceIdentity(hostId, name) };
+    const c = loadCredentials(opts.keysDir, { host: hostId, service: name });
+    return {
+      identity: c.identity,
+      tls: { ca: c.ca, cert: c.tls.cert, key: c.tls.key },
+      natsSeed: c.natsSeed,
+    };
+  };
+  // credentials are checked before any worker starts: a missing one names the service and host
+  for (const s of opts.services) credentialsOf(s.name);
+
   const spawn = (spec: HostOptions["services"][number], grpcListen?: string): Hosted => {
     const placement: Placement = {
       hostId,
@@ -182,6 +201,7 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
       ...(opts.nats ? { grpcListen: grpcListen ?? opts.grpcListen?.[spec.name] ?? "127.0.0.1:0" } : {}),
       ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
       ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
+      security: credentialsOf(spec.name),
     };
     const worker = new Worker(spec.entry, { workerData: { xensim: placement }, name: spec.name });
     const h = new Hosted(spec.name, worker);

@@ -6,6 +6,7 @@ import { parseConfig } from "./config.js";
 import { buildHttpApp } from "./http.js";
 import { createLogger } from "./log.js";
 import type { HostToWorker, Placement, ServiceModule, WorkerToHost } from "./service.js";
+import { loadCredentials } from "@xensim/security";
 
 /** Flags and variables (XENSIM_*) a standalone service process understands. */
 export const StandaloneOptions = z.object({
@@ -23,6 +24,8 @@ export const StandaloneOptions = z.object({
   sharedMemoryBytes: z.number().int().min(0).default(0),
   logLevel: z.string().default("info"),
   seed: z.number().int().optional(),
+  /** A credentials directory (`xensim keys init`): mutual TLS for gRPC, an nkey for NATS. */
+  keys: z.string().optional(),
 });
 
 /** How runServiceMain found itself: as a worker of a host, or as its own process. */
@@ -135,6 +138,14 @@ async function runStandalone(mod: ServiceModule): Promise<void> {
   if (grpcListen) placement.grpcListen = grpcListen;
   if (opts.seed !== undefined) placement.seed = opts.seed;
   if (opts.sharedMemoryBytes > 0) placement.sharedMemory = new SharedArrayBuffer(opts.sharedMemoryBytes);
+  if (opts.keys !== undefined) {
+    const c = loadCredentials(opts.keys, { host: opts.hostId, service: mod.name });
+    placement.security = {
+      identity: c.identity,
+      tls: { ca: c.ca, cert: c.tls.cert, key: c.tls.key },
+      natsSeed: c.natsSeed,
+    };
+  }
   let booted: BootedService;
   try {
     booted = await bootService(mod, placement, {

@@ -1,5 +1,6 @@
 import type * as grpc from "@grpc/grpc-js";
-import type { CallClient, CallServer, EventBus } from "@xensim/bus";
+import type { CallClient, CallPolicy, CallServer, EventBus, TlsMaterial } from "@xensim/bus";
+import type { Identity } from "@xensim/security";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { z } from "zod";
@@ -10,11 +11,24 @@ export interface ServiceCalls {
   server: CallServer;
   /** A client for another service: by service name (in-process or via the peers map) or "host:port" (gRPC). */
   client(def: grpc.ServiceDefinition, target: string): CallClient;
+  /**
+   * Checks every call this service serves (in-process and gRPC) before its handler: a refusal is
+   * PERMISSION_DENIED with the policy's reason, logged and counted in `xensim_calls_refused_total`.
+   */
+  authorize(policy: CallPolicy): void;
 }
 
 export interface ServiceContext<C = unknown> {
   name: string;
   hostId: string;
+  /** Who this service is to its peers (its certificate's identity when it has credentials). */
+  identity: Identity;
+  /**
+   * This service's certificate, key and the deployment's CA when the host has credentials (`xensim
+   * keys init`), for transports of its own (the page-server's data-plane link runs mutual TLS with
+   * them); undefined = insecure transports.
+   */
+  tls?: TlsMaterial;
   /** The service's config, parsed by its configSchema when it has one; deeply frozen. */
   config: Readonly<C>;
   log: Logger;
@@ -54,6 +68,12 @@ export interface Placement {
   peers?: Record<string, string>;
   seed?: number;
   logLevel?: string;
+  /**
+   * This service's credentials: mutual TLS for gRPC (serve and call), an nkey for NATS. Absent =
+   * insecure transports (embedded placements, tests); the identity is then still this service's
+   * for in-process calls.
+   */
+  security?: { identity: Identity; tls?: TlsMaterial; natsSeed?: string };
 }
 
 /** Messages between a host (main thread) and a service worker. */

@@ -23,6 +23,7 @@ export {
   type DiskSummary,
   type DomainSummary,
   type ManagedDomain,
+  type RecoveryRecord,
   STORE_GFN,
   Toolstack,
   type ToolstackOptions,

@@ -266,6 +266,13 @@ describe("toolstack flows on an embedded host", { timeout: 60_000 }, () => {
       return true;
     });
     await assert.rejects(ts.create(cfg('name = "big"\nmemory = 40')), /does not fit/);
+    // dom0 is "Domain-0" even with no name node in its home (issue 14: a second one was accepted)
+    assert.equal(await xs0.tryRead("/local/domain/0/name"), undefined);
+    await assert.rejects(ts.create(cfg('name = "Domain-0"\nmemory = 4')), (e: unknown) => {
+      assert.ok(e instanceof FlowError && e.step === "validate");
+      assert.match(e.message, /a domain named Domain-0 exists \(domid 0\)/);
+      return true;
+    });
     // concurrent creates of one name: the creation lock lets exactly one through
     const both = await Promise.allSettled([
       ts.create(cfg('name = "twin"\nmemory = 4')),

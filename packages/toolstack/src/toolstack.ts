@@ -102,6 +102,14 @@ export interface DiskSummary {
   nbdUri: string | undefined;
 }
 
+/** A domain a restart lost (xenstore had it, the hypervisor did not), and what was done. */
+export interface RecoveryRecord {
+  domid: number;
+  name: string;
+  outcome: "cleaned" | "failed";
+  error?: string;
+}
+
 export interface ActionRecord {
   domid: number;
   reason: string;
@@ -162,6 +170,8 @@ export class Toolstack {
   private createLock: Promise<unknown> = Promise.resolve();
   /** What the on_* handling did, newest last (bounded). */
   readonly actions: ActionRecord[] = [];
+  /** What the last start found: domains re-adopted (still running) and cleaned away (lost). */
+  readonly recovery: { adopted: number[]; cleaned: RecoveryRecord[] } = { adopted: [], cleaned: [] };
   private readonly o: Required<Omit<ToolstackOptions, "guest">> & { guest: GuestRuntime | undefined };
 
   constructor(o: ToolstackOptions) {
@@ -376,9 +386,13 @@ export class Toolstack {
     if (list.rc !== 0) throw new ToolstackError("EIO", `domain list: rc ${list.rc}`);
     for (const d of list.domains) {
       if (d.state === "dead") continue;
+      // dom0 is "Domain-0" whether or not its name node exists (as xl list shows it): a second
+      // "Domain-0" would make every name lookup ambiguous.
       const name =
         this.managed.get(d.domid)?.config.name ??
-        (await this.o.xs.tryRead(`/local/domain/${d.domid}/name`).catch(() => undefined));
+        (d.domid === 0
+          ? "Domain-0"
+          : await this.o.xs.tryRead(`/local/domain/${d.domid}/name`).catch(() => undefined));
       if (name === config.name)
         throw new ToolstackError("EEXIST", `a domain named ${config.name} exists (domid ${d.domid})`);
       if (this.managed.get(d.domid)?.uuid === uuid)
@@ -502,6 +516,7 @@ export class Toolstack {
       out.push(domid);
       this.o.log.info({ flow: "recover", step: "domain", domid, outcome: "ok" }, `recovered ${config.name}`);
     }
+    this.recovery.adopted.push(...out);
     for (const domid of out)
       await this.handleDomainEvent(domid).catch((e: unknown) =>
         this.o.log.error({ domid, err: String(e) }, "on_* after recovery failed"),
@@ -552,6 +567,63 @@ export class Toolstack {
       }
       this.noteAction(r);
     }
+    return out;
+  }
+
+  /**
+   * After a restart: domains xenstore still has (`/local/domain/<id>`, `/libxl/<id>`) that the
+   * hypervisor does not (its restart lost them with its memory) are cleaned away as
+   * libxl__destroy_domid does — devices force-removed, released from xenstored (@releaseDomain),
+   * their nodes removed, and destroyed in the hypervisor, which then lets their domid be used again.
+   * Each is logged and recorded (`recovery.cleaned`, `actions`); call it before taking requests.
+   */
+  async cleanStale(): Promise<RecoveryRecord[]> {
+    const xs = this.o.xs;
+    const ids = new Set<number>();
+    for (const base of ["/local/domain", "/libxl"])
+      for (const d of await xs.ls(base).catch(() => [] as string[]))
+        if (/^\d+$/.test(d) && Number(d) !== 0 && !this.managed.has(Number(d))) ids.add(Number(d));
+    const out: RecoveryRecord[] = [];
+    for (const domid of [...ids].sort((a, b) => a - b)) {
+      const i = await this.o.hv.domainInfo(domid);
+      if (i.rc !== ESRCH) continue;
+      let name = await xs.tryRead(`/local/domain/${domid}/name`).catch(() => undefined);
+      if (name === undefined) {
+        const text = await xs.tryRead(`/libxl/${domid}/config`).catch(() => undefined);
+        try {
+          name = text === undefined ? undefined : (JSON.parse(text) as DomainConfig).name;
+        } catch {
+          name = undefined;
+        }
+      }
+      const r: RecoveryRecord = { domid, name: name ?? `(domid ${domid})`, outcome: "cleaned" };
+      try {
+        await this.destroy(domid, { flow: "restart-cleanup" });
+      } catch (e) {
+        // no home left but /libxl remains: remove what is there
+        if (e instanceof ToolstackError && e.code === "ENOENT") {
+          await rmIfPresent(xs, `/libxl/${domid}`);
+          await this.o.hv.domainDestroy(domid);
+        } else {
+          r.outcome = "failed";
+          r.error = String(e);
+        }
+      }
+      this.o.log.info(
+        { flow: "restart-cleanup", step: "domain", domid, outcome: r.outcome },
+        `domain ${domid} (${r.name}) was lost in a restart: ${r.outcome === "cleaned" ? "cleaned away" : `cleanup failed: ${r.error}`}`,
+      );
+      this.noteAction({
+        domid,
+        reason: "lost-in-restart",
+        action: "destroy",
+        outcome: r.outcome === "cleaned" ? "ok" : "failed",
+        ...(r.error ? { error: r.error } : {}),
+        atMs: this.o.clock.now(),
+      });
+      out.push(r);
+    }
+    this.recovery.cleaned.push(...out);
     return out;
   }
 

@@ -37,13 +37,32 @@ export const BlkbackServiceConfigSchema = z
      */
     params: z
       .object({
-        /** Prefix every relative file path with this directory ("" = as given). */
+        /**
+         * The image directory: relative file paths are joined to it, and absolute ones must lie
+         * inside it (or be on allowList). "" = none: only allow-listed paths.
+         */
         fileDir: z.string().default(""),
+        /** Absolute paths (image files or block devices) allowed outside fileDir, exactly. */
+        allowList: z.array(z.string()).default([]),
+        /** Block devices may back a disk (inside fileDir or on allowList). */
+        allowBlockDevices: z.boolean().default(false),
         /** Refuse file stores (tests, sandboxes). */
         allowFiles: z.boolean().default(true),
+        /** Largest store held in this process's memory (memory:, array data=memory), bytes. */
+        maxMemoryBytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(4 * 1024 ** 3),
       })
       .strict()
-      .default({ fileDir: "", allowFiles: true }),
+      .default({
+        fileDir: "",
+        allowList: [],
+        allowBlockDevices: false,
+        allowFiles: true,
+        maxMemoryBytes: 4 * 1024 ** 3,
+      }),
   })
   .strict();
 

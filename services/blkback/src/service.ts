@@ -1,7 +1,6 @@
 // blkback as a service: connects to xenstored (as dom0) and the hypervisor (XenCtrl, in-process
 // when the host shares the page store), runs the BlkbackDriver of @xensim/blkback over the host's
 // block stores, and exports per-ring metrics. Wiring only: the protocol lives in the package.
-import { isAbsolute, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import {
   BlkbackDriver,
@@ -18,17 +17,24 @@ import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { Counter, Gauge, Histogram } from "prom-client";
 import { type BlkbackServiceConfig, BlkbackServiceConfigSchema } from "./config.js";
 
-/** `params` → a block store: a blkstore spec, or an absolute path to a raw image file. */
+/**
+ * `params` → a block store: a blkstore spec, or an absolute path to a raw image file. File paths are
+ * confined to the image directory (or the allow-list) and checked again on the file system at open
+ * (defence in depth behind the toolstack's check): a refusal becomes hotplug-status "error" and an
+ * `error` node, as a failed hotplug script does.
+ */
 export function storeOpener(cfg: BlkbackServiceConfig["params"]): BlkbackStoreOpener {
+  const diskPolicy = {
+    imageDir: cfg.fileDir,
+    allowList: cfg.allowList,
+    allowBlockDevices: cfg.allowBlockDevices,
+  };
   return async (params, mode) => {
     let spec: StoreSpec = params.startsWith("/") ? { kind: "file", path: params } : parseStoreSpec(params);
-    if (spec.kind === "file") {
-      if (!cfg.allowFiles) throw new Error(`file stores are disabled (params ${params})`);
-      const path = isAbsolute(spec.path) || cfg.fileDir === "" ? spec.path : join(cfg.fileDir, spec.path);
-      spec = { ...spec, path };
-    }
+    if (spec.kind === "file" && !cfg.allowFiles)
+      throw new Error(`file stores are disabled (params ${params})`);
     if (mode === "r" && spec.kind !== "array") spec = { ...spec, readonly: true };
-    return openStore(spec);
+    return openStore(spec, { diskPolicy, maxMemoryBytes: cfg.maxMemoryBytes });
   };
 }
 

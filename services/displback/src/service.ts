@@ -3,6 +3,7 @@
 // exports per-connector metrics. Wiring only: the protocol lives in the packages.
 import { performance } from "node:perf_hooks";
 import { XenErrno } from "@xensim/abi";
+import { DOM0_ONLY } from "@xensim/bus";
 import { DisplbackDriver, type DisplbackScreen } from "@xensim/displback";
 import {
   type FrameRequest__Output,
@@ -128,6 +129,7 @@ export const displbackService: ServiceModule<DisplbackServiceConfig> = {
     });
 
     const def = loadDisplayProto().xensim.display.v1.Display.service;
+    ctx.calls.authorize(DOM0_ONLY); // a guest's screen is dom0's to read (issue 14)
     ctx.calls.server.addService(def, {
       ListScreens: async () => ({ screens: driver.screens().map(screenProto) }),
       GetFrame: async (req: FrameRequest__Output) => {

@@ -65,7 +65,11 @@ describe("guest runtime service", { timeout: 90_000 }, () => {
       services: [
         { name: "hypervisor", entry: entry("hypervisor"), config: {} },
         { name: "xenstored", entry: entry("xenstored"), config: {} },
-        { name: "blkback", entry: entry("blkback"), config: { maxRingPageOrder: 4, maxQueues: 4 } },
+        {
+          name: "blkback",
+          entry: entry("blkback"),
+          config: { maxRingPageOrder: 4, maxQueues: 4, params: { fileDir: dir } },
+        },
         {
           name: "guest",
           entry: entry("guest"),

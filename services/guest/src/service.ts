@@ -2,6 +2,7 @@
 // process (each a GuestInstance, isolated: one failing never takes the others or the runtime down),
 // status events on `guest.<domid>.status`, Prometheus metrics, and domain deaths from the
 // hypervisor's exception events. Wiring only.
+import { guestRuntimePolicy } from "./authz.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HVM_PARAM_STORE_EVTCHN, XenErrno } from "@xensim/abi";
@@ -242,6 +243,7 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
     };
 
     const def = loadGuestProto().xensim.guest.v1.Guest.service;
+    ctx.calls.authorize(guestRuntimePolicy);
     ctx.calls.server.addService(def, {
       Boot: async (req: BootRequest__Output) => {
         if (!Number.isInteger(req.domid) || req.domid <= 0 || req.domid >= 0x7ff0)

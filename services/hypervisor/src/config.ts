@@ -11,6 +11,11 @@ export const HypervisorConfigSchema = z
     storeFrames: z.number().int().positive().default(16384),
     /** How often destroyed domains that linger (frames still mapped elsewhere) are checked, ms. */
     reapMs: z.number().int().positive().default(200),
+    /**
+     * Keep the domain table here (domains.json), so a restarted hypervisor knows which domains its
+     * previous run had and hands none of their domids out before they are cleaned away. "" = none.
+     */
+    stateDir: z.string().default(""),
   })
   .strict();
 

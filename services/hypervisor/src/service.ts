@@ -8,6 +8,8 @@ import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { encodeJson, HYPERVISOR_SUBJECTS, makeNotify } from "@xensim/xenctrl";
 import { Counter, Gauge } from "prom-client";
 import { type HypervisorConfig, HypervisorConfigSchema } from "./config.js";
+import { hypervisorPolicy } from "./authz.js";
+import { DomainTable } from "./domain-table.js";
 import { Hypervisor } from "./core.js";
 import { addHypervisorService } from "./grpc-api.js";
 
@@ -23,11 +25,20 @@ export const hypervisorService: ServiceModule<HypervisorConfig> = {
 
     const ref: { hv?: Hypervisor } = {};
     const notify = makeNotify({ store, evtchn: () => ref.hv!.ev });
+    const table = cfg.stateDir !== "" ? new DomainTable(cfg.stateDir, Date.now()) : undefined;
+    const saveTable = (): void => {
+      try {
+        table?.save([...core.domids(), ...core.lostDomids()]);
+      } catch (err) {
+        log.error({ err }, "cannot save the domain table");
+      }
+    };
     const hv = new Hypervisor(store, {
       notify,
       hostId: ctx.hostId,
       onExc: (e) => {
         log.info(e, `domain ${e.domid} ${e.state}`);
+        if (e.state === "dead") queueMicrotask(saveTable);
         ctx.bus.publish(HYPERVISOR_SUBJECTS.domainExc(e.domid), encodeJson(e));
       },
     });
@@ -35,6 +46,22 @@ export const hypervisorService: ServiceModule<HypervisorConfig> = {
     const core = hv;
     const rc0 = core.bootDom0({ memoryMib: cfg.dom0MemoryMib, vcpus: cfg.dom0Vcpus });
     if (rc0 < 0) throw new Error(`cannot create dom0 (rc ${rc0}): page store too small?`);
+    // The previous run's domains died with its page store: none of their domids is reused before
+    // the toolstack cleans them away; each is reported dead (a running toolstack and xenstored act).
+    const lost = table?.previous() ?? [];
+    if (lost.length > 0) {
+      core.markLost(lost);
+      log.warn(
+        { lost: core.lostDomids() },
+        `domains of the previous run are gone with its memory: ${core.lostDomids().join(", ")} (kept out of use until cleaned away)`,
+      );
+      for (const domid of core.lostDomids())
+        ctx.bus.publish(
+          HYPERVISOR_SUBJECTS.domainExc(domid),
+          encodeJson({ domid, state: "dead", reason: -1 }),
+        );
+    }
+    saveTable();
 
     const calls = new Counter({
       name: "hypervisor_calls_total",
@@ -76,9 +103,20 @@ export const hypervisorService: ServiceModule<HypervisorConfig> = {
       },
     });
 
-    addHypervisorService(ctx.calls.server, core, (method, rc) =>
-      calls.inc({ method, result: rc < 0 ? "error" : "ok" }),
+    // Every call acts for the domain its authenticated caller may act as (authz.ts).
+    ctx.calls.authorize(
+      hypervisorPolicy({
+        hostId: ctx.hostId,
+        domain: (domid) => {
+          const r = core.record(domid);
+          return r && { homeHost: r.homeHost, privileged: r.privileged };
+        },
+      }),
     );
+    addHypervisorService(ctx.calls.server, core, (method, rc) => {
+      calls.inc({ method, result: rc < 0 ? "error" : "ok" });
+      if (rc === 0 && (method === "DomainCreate" || method === "DomainDestroy")) saveTable();
+    });
     // In-process mappers unmap with atomics, not calls: notice lingering domains that finally died.
     const reaper = setInterval(() => core.reap(), cfg.reapMs);
     reaper.unref();

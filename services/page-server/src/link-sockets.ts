@@ -4,11 +4,25 @@
 // what it produces, with the fault hooks on outgoing DATA frames. It drains the host's record queue
 // when a producer rings the doorbell (one Atomics.notify per sleep, not per record), on every socket
 // event and on the timer.
+//
+// With credentials (`xensim keys init`, the service's `ctx.tls`) every link socket — TCP and unix —
+// runs mutual TLS with the page-servers' certificates under the deployment's CA: a peer without a
+// certificate of that CA never completes the handshake; a peer's host is the one its certificate
+// names (@xensim/security authenticateLinkSocket) — a certificate of another service, or a HELLO
+// claiming another host, is refused before any frame of it reaches the engine; and a dialled peer
+// must present the certificate of the page-server of the host we meant to reach. Each refusal is
+// counted by reason (`link_peers_refused_total`). Without credentials the sockets are plain.
 import { randomInt } from "node:crypto";
 import { existsSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket, connect as netConnect } from "node:net";
 import { join } from "node:path";
-import type { EventBus, Subscription } from "@xensim/bus";
+import {
+  connect as tlsConnect,
+  createServer as createTlsServer,
+  type PeerCertificate,
+  type TLSSocket,
+} from "node:tls";
+import type { EventBus, Subscription, TlsMaterial } from "@xensim/bus";
 import {
   decodeHello,
   FRAME_DATA,
@@ -20,6 +34,12 @@ import {
   type LinkEngineOptions,
 } from "@xensim/link";
 import type { PageStore } from "@xensim/memory";
+import {
+  authenticateLinkPeer,
+  authenticateLinkSocket,
+  type LinkRefusal,
+  linkTlsOptions,
+} from "@xensim/security";
 import type { Logger } from "pino";
 import type { LinkFaultConfig, PageServerConfig } from "./config.js";
 
@@ -40,6 +60,8 @@ interface Conn {
   /** The peer host, once known (outbound: from the start; inbound: after its HELLO). */
   peer: string | undefined;
   outbound: boolean;
+  /** Mutual TLS: the peer's host comes from its certificate. */
+  tls: boolean;
   corked: boolean;
 }
 
@@ -47,6 +69,9 @@ export interface LinkAddress {
   tcp: string;
   unix: string;
 }
+
+/** Peers refused by the socket side, by reason: TLS handshakes that failed, then the verdicts at HELLO. */
+export type LinkPeerRefusals = Record<"handshake" | LinkRefusal | "wrong-server", number>;
 
 export class LinkSockets {
   readonly engine: LinkEngine;
@@ -64,6 +89,17 @@ export class LinkSockets {
   private sleeping = false;
   private blocked = false;
   readonly epoch: bigint;
+  /** Peers refused (mutual TLS on): counted per reason. */
+  readonly refusedPeers: LinkPeerRefusals = {
+    handshake: 0,
+    "no-certificate": 0,
+    "no-identity": 0,
+    "not-page-server": 0,
+    "wrong-host": 0,
+    "wrong-server": 0,
+  };
+  /** Connections whose peer's certificate was checked at HELLO (mutual TLS on). */
+  authenticatedHellos = 0;
 
   constructor(
     private readonly o: {
@@ -73,6 +109,8 @@ export class LinkSockets {
       log: Logger;
       cfg: Readonly<PageServerConfig>;
       engine?: Partial<LinkEngineOptions>;
+      /** This page-server's certificate and the deployment's CA: the link runs mutual TLS. */
+      tls?: TlsMaterial | undefined;
     },
   ) {
     const cfg = o.cfg;
@@ -100,10 +138,32 @@ export class LinkSockets {
     if (cfg.faults) this.setFaults(cfg.faults);
   }
 
+  /** Does the link run mutual TLS? */
+  get secure(): boolean {
+    return this.o.tls !== undefined;
+  }
+
+  /** A listener: plain, or mutual TLS whose failed handshakes are counted. */
+  private listener(): Server {
+    const tls = this.o.tls;
+    if (!tls) return createServer((s) => this.accept(s));
+    const server = createTlsServer({ ...linkTlsOptions(tls), handshakeTimeout: 10_000 }, (s) =>
+      this.accept(s, true),
+    );
+    server.on("tlsClientError", (err) => {
+      this.refusedPeers.handshake++;
+      this.o.log.warn(
+        { err: err.message },
+        "link: TLS handshake refused (no certificate of this deployment)",
+      );
+    });
+    return server;
+  }
+
   async start(): Promise<void> {
     const cfg = this.o.cfg;
     const [host, portText] = splitHostPort(cfg.linkListen);
-    const tcp = createServer((s) => this.accept(s));
+    const tcp = this.listener();
     await new Promise<void>((resolve, reject) => {
       tcp.once("error", reject);
       tcp.listen(Number(portText), host, () => resolve());
@@ -114,7 +174,7 @@ export class LinkSockets {
     if (cfg.linkSocketDir !== "") {
       const path = join(cfg.linkSocketDir, `link-${this.o.hostId}.sock`);
       rmSync(path, { force: true });
-      const unix = createServer((s) => this.accept(s));
+      const unix = this.listener();
       await new Promise<void>((resolve, reject) => {
         unix.once("error", reject);
         unix.listen(path, () => resolve());
@@ -192,13 +252,13 @@ export class LinkSockets {
 
   // ---- connections ----------------------------------------------------------------------------
 
-  private accept(socket: Socket): void {
-    this.track(socket, undefined, false);
+  private accept(socket: Socket, tls = false): void {
+    this.track(socket, undefined, false, tls);
   }
 
-  private track(socket: Socket, peer: string | undefined, outbound: boolean): Conn {
+  private track(socket: Socket, peer: string | undefined, outbound: boolean, tls: boolean): Conn {
     socket.setNoDelay(true);
-    const c: Conn = { socket, decoder: new FrameDecoder(), peer, outbound, corked: false };
+    const c: Conn = { socket, decoder: new FrameDecoder(), peer, outbound, tls, corked: false };
     this.conns.add(c);
     socket.on("data", (chunk: Buffer) => this.onData(c, chunk));
     socket.on("drain", () => {
@@ -232,6 +292,26 @@ export class LinkSockets {
           if (host === undefined) {
             c.socket.destroy();
             return;
+          }
+          if (c.tls) {
+            // The peer's host is the one its certificate names; the HELLO must say exactly that.
+            const verdict = authenticateLinkSocket(c.socket as TLSSocket, host);
+            if (!verdict.ok) {
+              this.refusedPeers[verdict.refusal]++;
+              this.o.log.warn({ peer: host, reason: verdict.reason }, "link: HELLO refused (authentication)");
+              c.socket.destroy();
+              return;
+            }
+            if (c.outbound && host !== c.peer) {
+              this.refusedPeers["wrong-host"]++;
+              this.o.log.warn(
+                { peer: c.peer, hello: host },
+                "link: the dialled peer's HELLO names another host",
+              );
+              c.socket.destroy();
+              return;
+            }
+            this.authenticatedHellos++;
           }
           if (!this.engine.acceptsHello(frame)) {
             // Refused (an older epoch replaying, a bad version) before it may touch the working
@@ -287,17 +367,35 @@ export class LinkSockets {
           });
           const a = JSON.parse(dec.decode(m.data)) as LinkAddress;
           if (this.byPeer.has(peer)) break;
-          const socket =
-            a.unix !== "" && existsSync(a.unix) ? netConnect(a.unix) : netConnect(...tcpTarget(a.tcp));
+          const target: { path: string } | { port: number; host: string } =
+            a.unix !== "" && existsSync(a.unix)
+              ? { path: a.unix }
+              : (([port, host]) => ({ port, host }))(tcpTarget(a.tcp));
+          const tls = this.o.tls;
+          const socket: Socket = tls
+            ? tlsConnect({
+                ...target,
+                ...linkTlsOptions(tls),
+                // The server must be the page-server of the host we dial (the chain is checked first).
+                checkServerIdentity: (_name: string, cert: PeerCertificate) => {
+                  const v = authenticateLinkPeer({ authorized: true, certificate: cert }, peer);
+                  if (v.ok) return undefined;
+                  this.refusedPeers["wrong-server"]++;
+                  return new Error(`link peer ${peer}: ${v.reason}`);
+                },
+              })
+            : "path" in target
+              ? netConnect(target.path)
+              : netConnect(target.port, target.host);
           await new Promise<void>((resolve, reject) => {
-            socket.once("connect", resolve);
+            socket.once(tls ? "secureConnect" : "connect", resolve);
             socket.once("error", reject);
           });
           if (this.byPeer.has(peer)) {
             socket.destroy();
             break;
           }
-          const c = this.track(socket, peer, true);
+          const c = this.track(socket, peer, true, tls !== undefined);
           this.byPeer.set(peer, c);
           this.engine.onOpen(peer);
           this.kick();

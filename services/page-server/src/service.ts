@@ -2,6 +2,7 @@
 // host's page store, runs the link engine of @xensim/link behind its sockets (LinkSockets), and
 // serves a small debugging API on the call plane. Every other thread of the host reaches the link
 // through the store's link area (markWritten, SEND and REQUEST records), never through a call.
+import { pageServerPolicy } from "./authz.js";
 import { DOMID_XEN } from "@xensim/abi";
 import { CallError } from "@xensim/bus";
 import { PAGE_SIZE, PageStore } from "@xensim/memory";
@@ -31,7 +32,8 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
     const def = loadPageServerProto().xensim.pageserver.v1.PageServer.service;
     const shared = ctx.sharedMemory ?? new SharedArrayBuffer(cfg.frames * PAGE_SIZE);
     const store = PageStore.attachOrCreate(shared);
-    const link = new LinkSockets({ store, hostId: ctx.hostId, bus: ctx.bus, log, cfg });
+    // With credentials the link runs mutual TLS with this page-server's certificate (link-sockets.ts).
+    const link = new LinkSockets({ store, hostId: ctx.hostId, bus: ctx.bus, log, cfg, tls: ctx.tls });
     await link.start();
     const engine = link.engine;
     const s = engine.stats;
@@ -82,6 +84,16 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
       "connections refused: an older epoch of a known peer",
       () => s.staleHellos,
     );
+    new Counter({
+      name: "link_peers_refused_total",
+      help: "link connections refused by authentication (mutual TLS on): handshake (no certificate of this deployment), no-certificate, no-identity, not-page-server (another service's certificate), wrong-host (a HELLO claiming another host than its certificate), wrong-server (a dialled peer that is not that host's page-server)",
+      labelNames: ["reason"],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(link.refusedPeers)) this.inc({ reason }, n);
+      },
+    });
     counter("link_epoch_changes_total", "peers seen restarting (a new epoch)", () => s.epochChanges);
     counter(
       "link_retransmitted_frames_total",
@@ -119,6 +131,7 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
     });
 
     const bad = (msg: string) => new CallError(INVALID_ARGUMENT, msg);
+    ctx.calls.authorize(pageServerPolicy);
     ctx.calls.server.addService(def, {
       WriteFrames: async (req: WriteFramesRequest__Output) => {
         const caller = req.caller;
@@ -163,7 +176,12 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
         tcp: link.listenAddress.tcp,
         unix: link.listenAddress.unix,
         peers: engine.peerInfo(),
-        stats: Object.fromEntries(Object.entries(s).map(([k, v]) => [k, String(v)])),
+        stats: Object.fromEntries([
+          ...Object.entries(s).map(([k, v]) => [k, String(v)]),
+          ["tls", link.secure ? "1" : "0"],
+          ["authenticatedHellos", String(link.authenticatedHellos)],
+          ...Object.entries(link.refusedPeers).map(([k, v]) => [`refusedPeers.${k}`, String(v)]),
+        ]),
       }),
     });
     log.info({ frames: store.nrFrames, link: link.listenAddress }, "page-server started");

@@ -2,6 +2,7 @@
 import { FlowError, type Toolstack, ToolstackError } from "@xensim/toolstack";
 import { formatXlCfgError, type ParseOptions, parseDiskSpec, parseXlCfg } from "@xensim/xlcfg";
 import {
+  type CallClient,
   collectFaultStatus,
   type EventBus,
   FAULT_TARGET_ALL,
@@ -10,18 +11,24 @@ import {
   validateFaultRules,
 } from "@xensim/bus";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import { type ApiAuth, requireApiToken } from "./api-auth.js";
 import { type DashboardOptions, registerDashboard } from "./dashboard.js";
+import { registerDisplayRoutes } from "./display.js";
 
 export interface ApiOptions {
   toolstack: Toolstack;
   /** How configs are checked (host memory limit, store spec check). */
   parse: Omit<ParseOptions, "file">;
   maxConfigBytes: number;
+  /** The API token every request must carry (the whole app, dashboard included); absent = none. */
+  auth?: ApiAuth;
   /**
    * The host's bus and dom0's clients: the fault routes (/faults) and the dashboard (/dashboard/).
    * Absent: neither is served.
    */
   live?: Omit<DashboardOptions, "toolstack">;
+  /** The display backend's Display service (/display, the frames); absent: those routes answer 503. */
+  display?: CallClient;
 }
 
 const STATUS: Record<ToolstackError["code"], number> = {
@@ -72,6 +79,32 @@ export const OPENAPI = {
   paths: {
     "/openapi.json": {
       get: { summary: "This document", responses: { "200": { description: "OpenAPI 3" } } },
+    },
+    "/recovery": {
+      get: {
+        summary:
+          "What this toolstack found when it started: domains re-adopted (still running) and domains a restart lost, cleaned away",
+        responses: {
+          "200": json({
+            type: "object",
+            properties: {
+              adopted: { type: "array", items: { type: "integer" } },
+              cleaned: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    domid: { type: "integer" },
+                    name: { type: "string" },
+                    outcome: { type: "string", enum: ["cleaned", "failed"] },
+                    error: { type: "string" },
+                  },
+                },
+              },
+            },
+          }),
+        },
+      },
     },
     "/domains": {
       get: {
@@ -342,6 +375,42 @@ export const OPENAPI = {
         responses: { "200": { description: "text/event-stream" } },
       },
     },
+    "/display": {
+      get: {
+        summary: "A page showing every connector's screen, updating live",
+        responses: { "200": { description: "text/html" } },
+      },
+    },
+    "/display/screens": {
+      get: {
+        summary: "The screens the display backend serves (?domid= for one domain's)",
+        parameters: [
+          { name: "domid", in: "query", required: false, schema: { type: "integer", minimum: 0 } },
+        ],
+        responses: {
+          "200": { description: "{screens: [{domid, devid, connector, width, height, frames, frame}]}" },
+          "502": err("the display backend did not answer"),
+          "503": err("ENODEV: no displback configured"),
+        },
+      },
+    },
+    "/domains/{id}/vdispl/{devid}/{connector}/frame.png": {
+      get: {
+        summary: "A connector's latest scanout as PNG (xl screenshot)",
+        parameters: [
+          idParam,
+          { name: "devid", in: "path", required: true, schema: { type: "integer", minimum: 0 } },
+          { name: "connector", in: "path", required: true, schema: { type: "integer", minimum: 0 } },
+        ],
+        responses: {
+          "200": { description: "image/png" },
+          "400": err("EINVAL: domid, devid and connector are numbers"),
+          "404": err("ENOENT: no such screen"),
+          "502": err("the display backend did not answer"),
+          "503": err("ENODEV: no displback configured"),
+        },
+      },
+    },
     "/actions": {
       get: {
         summary: "What the on_* handling did (newest last)",
@@ -473,6 +542,7 @@ export function buildApi(o: ApiOptions): {
   routes: Array<{ method: string; url: string }>;
 } {
   const app = Fastify({ logger: false, bodyLimit: o.maxConfigBytes + 4096 });
+  if (o.auth) requireApiToken(app, o.auth);
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook("onRoute", (r) => {
     for (const m of [r.method].flat()) if (m !== "HEAD") routes.push({ method: m, url: r.url });
@@ -500,6 +570,7 @@ export function buildApi(o: ApiOptions): {
   });
 
   app.get("/openapi.json", async () => OPENAPI);
+  registerDisplayRoutes(app, o.display);
 
   app.get("/domains", async (_req, reply) => {
     try {
@@ -659,6 +730,7 @@ export function buildApi(o: ApiOptions): {
   );
 
   app.get("/actions", async () => ({ actions: ts.actions }));
+  app.get("/recovery", async () => ts.recovery);
 
   if (o.live) {
     const live = o.live;

@@ -22,9 +22,35 @@ export const ToolstackServiceConfigSchema = z
       .object({
         host: z.string().default("127.0.0.1"),
         port: z.number().int().min(0).max(65535).default(9080),
+        /** A file holding the API token every request must carry; "" = no token (tests only). */
+        tokenFile: z.string().default(""),
       })
       .strict()
-      .default({ host: "127.0.0.1", port: 9080 }),
+      .default({ host: "127.0.0.1", port: 9080, tokenFile: "" }),
+    /**
+     * Which disks xl create accepts (the host's disk policy; blkback enforces the same at open).
+     * imageDir "" = file targets only from allowList.
+     */
+    disks: z
+      .object({
+        imageDir: z.string().default(""),
+        allowList: z.array(z.string()).default([]),
+        allowBlockDevices: z.boolean().default(false),
+        allowFiles: z.boolean().default(true),
+        maxMemoryBytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(4 * 1024 ** 3),
+      })
+      .strict()
+      .default({
+        imageDir: "",
+        allowList: [],
+        allowBlockDevices: false,
+        allowFiles: true,
+        maxMemoryBytes: 4 * 1024 ** 3,
+      }),
     /** Largest config body accepted, bytes. */
     maxConfigBytes: z.number().int().min(256).default(65536),
     timeouts: z

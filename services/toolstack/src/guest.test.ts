@@ -43,6 +43,7 @@ describe("toolstack service with a guest runtime", { timeout: 60_000 }, () => {
           config: {
             guest: "guest",
             hostMemoryMib: 200,
+            disks: { imageDir: dir.path },
             api: { host: "127.0.0.1", port },
             timeouts: { backendMs: 5000, frontendMs: 5000, shutdownMs: 5000, detachMs: 3000, reapMs: 5000 },
           },

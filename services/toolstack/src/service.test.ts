@@ -2,6 +2,7 @@
 // threads), driven over its HTTP API with the xl.cfg files of examples/.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createInProcessBus, createInProcessCallClient, type EventBus } from "@xensim/bus";
@@ -121,6 +122,7 @@ describe("toolstack service over HTTP", { timeout: 60_000 }, () => {
           config: {
             hostMemoryMib: 200,
             api: { host: "127.0.0.1", port },
+            disks: { imageDir: tmpdir(), maxMemoryBytes: 1024 ** 3 },
             timeouts: { backendMs: 5000, shutdownMs: 300, detachMs: 300, destroyDeviceMs: 300, reapMs: 5000 },
           },
         },
@@ -269,7 +271,7 @@ describe("toolstack service over HTTP", { timeout: 60_000 }, () => {
     assert.equal(big.status, 507, JSON.stringify(big.body));
     // a backend that cannot open its store: 500 naming the step, rolled back
     const nofile = await api("POST", "/domains", {
-      config: "name = \"nofile\"\nmemory = 8\ndisk = [ 'vdev=xvda, target=/no/such.raw' ]",
+      config: `name = "nofile"\nmemory = 8\ndisk = [ 'vdev=xvda, target=xensim-no-such-${process.pid}.raw' ]`,
     });
     assert.equal(nofile.status, 500, JSON.stringify(nofile.body));
     assert.equal(nofile.body.step, "wait-backends");
@@ -278,6 +280,21 @@ describe("toolstack service over HTTP", { timeout: 60_000 }, () => {
         (s: { step: string; outcome: string }) => s.step === "undo domain-create" && s.outcome === "undone",
       ),
     );
+    // disks the host's policy refuses: 400 at create with the reason, nothing built (issue 14)
+    for (const [target, reason] of [
+      ["/etc/passwd", "outside the image directory"],
+      ["file:path=/etc/shadow", "outside the image directory"],
+      ["../../x.raw", "contains '..'"],
+      ["file:path=a/../../x.raw,size=1M", "contains '..'"],
+      ["memory:size=100G", "does not fit this host's limit for disks held in memory"],
+      ["array:profile=iscsi-array,size=100G,seed=1", "does not fit this host's limit"],
+    ] as const) {
+      const r = await api("POST", "/domains", {
+        config: `name = "refused"\nmemory = 8\ndisk = [ 'vdev=xvda, target=${target}' ]`,
+      });
+      assert.equal(r.status, 400, `${target}: ${JSON.stringify(r.body)}`);
+      assert.ok((r.body.messages as string[]).join("\n").includes(reason), `${target}: ${r.body.messages}`);
+    }
     await assertNothingLeft("after bad configs");
   });
 

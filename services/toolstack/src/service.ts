@@ -1,8 +1,8 @@
 // The toolstack as a service: dom0's XenCtrl and xenstore client, an optional guest-runtime client,
 // the flows of @xensim/toolstack, domain exceptions from the bus driving the on_* actions, and the
 // HTTP API. Wiring only.
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { parseStoreSpec } from "@xensim/blkstore";
 import type { CallClient } from "@xensim/bus";
 import { loadDisplayProto, loadGuestProto, loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
@@ -11,7 +11,7 @@ import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { Counter, Gauge, Histogram } from "prom-client";
 import { buildApi } from "./api.js";
-import { registerDisplayRoutes } from "./display.js";
+import { diskTargetCheck } from "./disk-check.js";
 import { type ToolstackServiceConfig, ToolstackServiceConfigSchema } from "./config.js";
 
 async function retry<T>(what: string, fn: () => Promise<T>, ctx: ServiceContext): Promise<T> {
@@ -193,32 +193,45 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
       },
     });
 
-    const { app } = buildApi({
-      toolstack,
-      live: { xs, bus: ctx.bus, evtchnStatus: (dom, port) => xc.evtchnStatus(dom, port) },
-      maxConfigBytes: cfg.maxConfigBytes,
-      parse: {
-        maxMemoryMib: cfg.maxDomainMemoryMib ?? cfg.hostMemoryMib,
-        // store specs are checked here as blkback will read them; paths are left to blkback
-        checkTarget: (target, disk) => {
-          if (disk.targetKind !== "store") return undefined;
-          try {
-            parseStoreSpec(target);
-            return undefined;
-          } catch (e) {
-            return e instanceof Error ? e.message : String(e);
-          }
-        },
-      },
+    const apiRefused = new Counter({
+      name: "toolstack_api_refused_total",
+      help: "API requests refused for a missing or wrong token",
+      labelNames: ["why"],
+      registers: reg,
     });
+    const token = cfg.api.tokenFile === "" ? undefined : readFileSync(cfg.api.tokenFile, "utf8").trim();
+    if (token === undefined && cfg.api.host !== "127.0.0.1" && cfg.api.host !== "::1")
+      log.warn(
+        { host: cfg.api.host },
+        "the toolstack API listens beyond loopback without a token (api.tokenFile)",
+      );
     const displayCalls =
       cfg.displback === ""
         ? undefined
         : ctx.calls.client(loadDisplayProto().xensim.display.v1.Display.service, cfg.displback);
-    registerDisplayRoutes(app, displayCalls);
+    const { app } = buildApi({
+      toolstack,
+      ...(displayCalls !== undefined ? { display: displayCalls } : {}),
+      live: { xs, bus: ctx.bus, evtchnStatus: (dom, port) => xc.evtchnStatus(dom, port) },
+      maxConfigBytes: cfg.maxConfigBytes,
+      ...(token !== undefined ? { auth: { token, onRefused: (why) => apiRefused.inc({ why }) } } : {}),
+      parse: {
+        maxMemoryMib: cfg.maxDomainMemoryMib ?? cfg.hostMemoryMib,
+        // store specs as blkback will read them, memory sizes and file paths by the host's policy
+        checkTarget: diskTargetCheck(cfg.disks),
+      },
+    });
     // domains of a previous run (this service restarted): ours again, missed shutdowns acted on
     const recovered = await toolstack.recover();
     if (recovered.length > 0) log.info({ domids: recovered }, "recovered domains");
+    // ... and those a restart lost (xenstore has them, the hypervisor does not): cleaned away before
+    // the API takes a request, so no new domain meets their nodes or devices
+    const cleaned = await toolstack.cleanStale();
+    if (cleaned.length > 0)
+      log.warn(
+        { cleaned: cleaned.map((c) => ({ domid: c.domid, name: c.name, outcome: c.outcome })) },
+        `domains lost in a restart, cleaned away: ${cleaned.map((c) => `${c.domid} (${c.name})`).join(", ")}`,
+      );
     new Gauge({
       name: "toolstack_domains",
       help: "domains this toolstack manages",

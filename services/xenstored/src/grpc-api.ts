@@ -2,7 +2,15 @@
 // requests unchanged. A session is a connection in xenstored's terms; its watch events are
 // published on the event bus at `xenstore.watch.<session_id>` with the xs WATCH_EVENT payload
 // (path\0token\0) as the message body.
-import { CallError, type CallServer, type EventBus, type UnaryHandler } from "@xensim/bus";
+import {
+  type CallContext,
+  CallError,
+  type CallPolicy,
+  type CallServer,
+  type EventBus,
+  type UnaryHandler,
+} from "@xensim/bus";
+import { describeIdentity, type Identity, identityUri, ownerToken } from "@xensim/security";
 import type {
   OpenSessionReply,
   OpenSessionRequest__Output,
@@ -23,6 +31,8 @@ interface Session {
   id: string;
   conn: ConnId;
   domid: number;
+  /** identityUri of the peer that opened it; only it may use the session. "" = opened without credentials. */
+  owner: string;
   leaseMs: number;
   expires: number;
   /** Requests waiting while the connection stalls (an unprivileged domain at its quotas). */
@@ -51,7 +61,7 @@ export class XenstoreGrpcApi {
   constructor(private readonly o: GrpcApiOptions) {
     const def = loadXenstoreProto().xensim.xenstore.v1.Xenstore.service;
     const impl: Record<string, UnaryHandler> = {
-      OpenSession: (req: OpenSessionRequest__Output) => this.openSession(req),
+      OpenSession: (req: OpenSessionRequest__Output, ctx: CallContext) => this.openSession(req, ctx.identity),
       CloseSession: (req: SessionRef__Output) => this.closeSession(req),
       KeepAlive: (req: SessionRef__Output) => this.keepAlive(req),
       Request: (req: XsRequest__Output) => this.request(req),
@@ -66,19 +76,44 @@ export class XenstoreGrpcApi {
   }
 
   /**
-   * The domain a session acts for: the one place where it is decided. Today the caller's word (the
-   * request's domid); with authenticated transports (mTLS identities, issue 14) it comes from the
-   * caller's certificate here, and nowhere else changes.
+   * Who may use the session API (ctx.calls.authorize): dom0's services open sessions as dom0 (and,
+   * privileged, may open one for another domain, as the proto says); the guest runtime and other
+   * peers without a domain have no gRPC session (guests use their ring page). A session belongs to
+   * the peer that opened it: another identity using its id is refused as if it did not exist.
    */
-  private callerDomid(req: OpenSessionRequest__Output): number {
+  readonly policy: CallPolicy = (method, req, ctx) => {
+    const id = ctx.identity;
+    if (id === undefined) return undefined;
+    if (method === "OpenSession") {
+      const want = (req as { domid?: number }).domid ?? 0;
+      if (id.domid === undefined)
+        return `${describeIdentity(id)} has no xenstore session (guests use their ring page)`;
+      if (want !== id.domid && id.domid !== 0)
+        return `${describeIdentity(id)} may open a session only as domain ${id.domid}, not ${want}`;
+      return undefined;
+    }
+    const s = this.sessions.get((req as { sessionId?: string }).sessionId ?? "");
+    if (s !== undefined && s.owner !== "" && s.owner !== identityUri(id))
+      return `xenstore session ${s.id} belongs to another peer`;
+    return undefined;
+  };
+
+  /**
+   * The domain a session acts for: the one place where it is decided. With credentials, the caller's
+   * certificate's domain (a driver domain's backend acts as itself; dom0, privileged, may name another
+   * domain in the request, which the policy above allowed); without, the request's domid.
+   */
+  private callerDomid(req: OpenSessionRequest__Output, who?: Identity): number {
     if (req.domid > 0x7fef) throw new CallError(GRPC_INVALID_ARGUMENT, `domid ${req.domid} out of range`);
+    if (who?.domid !== undefined && who.domid !== 0) return who.domid;
     return req.domid;
   }
 
-  private async openSession(req: OpenSessionRequest__Output): Promise<OpenSessionReply> {
-    const domid = this.callerDomid(req);
+  private async openSession(req: OpenSessionRequest__Output, who?: Identity): Promise<OpenSessionReply> {
+    const domid = this.callerDomid(req, who);
     const id = this.o.newSessionId();
-    const subject = `${WATCH_SUBJECT_PREFIX}${id}`;
+    // watch events go to a subject under the owner's token, which only it may subscribe to on NATS
+    const subject = `${WATCH_SUBJECT_PREFIX}${who ? `${ownerToken(who)}.` : ""}${id}`;
     const leaseMs = req.leaseMs > 0 ? req.leaseMs : (this.o.leaseMs ?? DEFAULT_LEASE_MS);
     const conn = this.o.core.connect(
       domid,
@@ -97,6 +132,7 @@ export class XenstoreGrpcApi {
       id,
       conn,
       domid,
+      owner: who ? identityUri(who) : "",
       leaseMs,
       expires: this.o.now() + leaseMs,
       waiting: [],

@@ -216,6 +216,7 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
       now: () => Date.now(),
       leaseMs: cfg.sessionLeaseMs,
     });
+    ctx.calls.authorize(api.policy);
 
     return {
       health: () => ({

@@ -78,6 +78,15 @@ export class TestBackend {
   /** Busy elsewhere: events are ignored (no consuming, no final check) until resume(). */
   paused = false;
   readonly held: Held[] = [];
+  /**
+   * A hostile backend's eye: every whole data page it mapped for a request, as it was when mapped
+   * (before a read fills it), with the sectors the request covers in that page.
+   */
+  onMapped: ((op: number, pages: { bytes: Uint8Array; first: number; last: number }[]) => void) | undefined;
+  /** Keep non-persistent data mappings after answering (a backend that does not unmap). */
+  leakMappings = false;
+  /** What leakMappings kept: each handle and its view. */
+  readonly leaked: { handle: number; view: MemView; off: number }[] = [];
   readonly seen = { requests: 0, indirect: 0, maps: 0, flushes: 0, discards: 0, maxSegments: 0 };
   readonly opsSeen: number[] = [];
   rings: NegotiatedRings | undefined;
@@ -416,6 +425,14 @@ export class TestBackend {
     const write = isWriteOp(op);
     const mapped = this.mapData(grefs, write, persistent);
     if (!mapped) return -1;
+    this.onMapped?.(
+      op,
+      mapped.views.map(({ view, off }, i) => ({
+        bytes: view.read(off, 4096),
+        first: segs[i]!.firstSect,
+        last: segs[i]!.lastSect,
+      })),
+    );
     let at = sector * 512;
     for (let i = 0; i < n; i++) {
       const s = segs[i]!;
@@ -429,7 +446,9 @@ export class TestBackend {
       }
       at += len;
     }
-    mapped.release();
+    if (this.leakMappings && !persistent)
+      for (const v of mapped.views) this.leaked.push({ handle: -1, view: v.view, off: v.off });
+    else mapped.release();
     return BLKIF_RSP_OKAY;
   }
 

@@ -1,5 +1,6 @@
 // `xensim up`: an emulated Xen host (every service, or some of them as one host process).
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { createInProcessBus } from "@xensim/bus";
@@ -30,6 +31,11 @@ export default function registerUp(program: Command): void {
       `run only these services as this host process (of ${DEFAULT_UP_SERVICES.join(",")},page-server)`,
     )
     .option("--host-id <id>", "this host process's id (distributed placement)")
+    .option("--keys <dir>", "credentials (xensim keys init): gRPC mutual TLS, NATS nkeys, the API token")
+    .option(
+      "--insecure",
+      "distributed placement without credentials (anyone who reaches NATS or gRPC is trusted)",
+    )
     .option("--set <svc.key=value...>", "service config, e.g. blkback.hypervisorHost=hostA (repeatable)")
     .option(
       "--grpc <svc=host:port...>",
@@ -57,6 +63,8 @@ export const DEFAULT_UP_SERVICES = [
 
 interface UpOptions {
   stateDir: string;
+  keys?: string;
+  insecure?: boolean;
   socket?: string;
   nats?: string;
   services?: string;
@@ -95,7 +103,18 @@ async function freePort(): Promise<number> {
 async function up(o: UpOptions): Promise<void> {
   const t0 = performance.now();
   const stateDir = resolve(o.stateDir);
-  mkdirSync(stateDir, { recursive: true });
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  chmodSync(stateDir, 0o700); // the xenstored socket, the API token and images live here
+  const keysDir = o.keys ?? process.env.XENSIM_KEYS;
+  if (o.nats && !keysDir && !o.insecure)
+    throw new Error(
+      "a distributed host listens beyond this process: give credentials (--keys DIR from `xensim keys init`, or $XENSIM_KEYS), or --insecure",
+    );
+  // The API token: the deployment's, or one this state directory keeps (0600) for the local CLI.
+  const tokenFile = keysDir ? join(resolve(keysDir), "api-token") : join(stateDir, "api-token");
+  if (!keysDir && !existsSync(tokenFile))
+    writeFileSync(tokenFile, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
+  const apiToken = readFileSync(tokenFile, "utf8").trim();
   const socket = o.socket ?? join(stateDir, "xenstored.sock");
   const names = o.services ? o.services.split(",").map((x) => x.trim()) : [...DEFAULT_UP_SERVICES];
   const known = Object.keys(SERVICE_PACKAGES).join(", ");
@@ -104,12 +123,13 @@ async function up(o: UpOptions): Promise<void> {
   const apiPort = o.apiPort === "0" ? await freePort() : Number(o.apiPort);
   const base: Record<string, Record<string, unknown>> = {
     xenstored: { socket, stateDir: join(stateDir, "xenstored") },
-    hypervisor: {},
+    hypervisor: { stateDir: join(stateDir, "hypervisor") },
     "page-server": {},
     blkback: { params: { fileDir: join(stateDir, "images") } },
     guest: { stateDir: join(stateDir, "guest") },
     toolstack: {
-      api: { host: "127.0.0.1", port: apiPort },
+      api: { host: "127.0.0.1", port: apiPort, tokenFile },
+      disks: { imageDir: join(stateDir, "images") },
       ...(names.includes("guest") ? { guest: "guest" } : {}),
       ...(names.includes("displback") ? { displback: "displback" } : {}),
     },
@@ -130,12 +150,20 @@ async function up(o: UpOptions): Promise<void> {
           ? false
           : raw;
   }
+  // A guest runtime in a distributed host whose backends live in other host processes reaches them
+  // over this host's data-plane link, which the page-server runs (docs/data-plane.md): without one
+  // its disks would reach Connected and never complete an I/O (issue 14), so refuse to start.
+  if (o.nats && names.includes("guest") && !names.includes("blkback") && !names.includes("page-server"))
+    throw new Error(
+      "the guest runtime in a distributed host needs this host's page-server for backends in other host processes (it runs the data-plane link): add page-server to --services",
+    );
   mkdirSync(join(stateDir, "images"), { recursive: true });
   const host: HostHandle = await startHost({
     ...(o.hostId ? { hostId: o.hostId } : {}),
     services: names.map((n) => ({ name: n, entry: serviceEntry(n as ServiceName), config: base[n] ?? {} })),
     ...(o.nats ? { nats: o.nats } : {}),
     ...(o.grpc ? { grpcListen: parseGrpcListen(o.grpc) } : {}),
+    ...(keysDir ? { keysDir: resolve(keysDir) } : {}),
     sharedMemoryBytes: 1 << 30,
     http: { port: Number(o.httpPort) },
     // The terminal shows progress; service logs (JSON) at error unless XENSIM_LOG_LEVEL says more.
@@ -163,17 +191,21 @@ async function up(o: UpOptions): Promise<void> {
   await host.ready;
   const readyMs = Math.round(performance.now() - t0);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
+  // before the "up" line: whoever waits for it reads this run's URL, not a killed run's
+  if (names.includes("toolstack")) writeFileSync(join(stateDir, "toolstack.url"), `${apiUrl}\n`);
   process.stdout.write(
     `xensim host ${host.hostId} up in ${readyMs} ms\n` +
       `  services: ${[...host.services.keys()].join(", ")}\n` +
       (names.includes("xenstored") ? `  xenstored: XENSTORED_PATH=${socket}\n` : "") +
-      (names.includes("toolstack") ? `  toolstack: ${apiUrl} (xensim xl list)\n` : "") +
+      (names.includes("toolstack")
+        ? `  toolstack: ${apiUrl} (xensim xl list; API token in ${tokenFile})\n` +
+          `  dashboard: ${apiUrl}/dashboard/?token=$(cat ${tokenFile})\n`
+        : "") +
       (host.httpAddress
         ? `  health: ${host.httpAddress}/healthz  metrics: ${host.httpAddress}/metrics\n`
         : "") +
       (o.nats ? distributedHints(host, o.nats) : ""),
   );
-  if (names.includes("toolstack")) writeFileSync(join(stateDir, "toolstack.url"), `${apiUrl}\n`);
   if (o.exitAfterReady) return shutdown("ready");
 
   // Live progress: guest status events on the host's bus.
@@ -204,7 +236,7 @@ async function up(o: UpOptions): Promise<void> {
 
   const examplesDir = o.examples;
   if (examplesDir !== false && names.includes("toolstack") && existsSync(examplesDir))
-    creating = createExamples(examplesDir, apiUrl, () => stopping);
+    creating = createExamples(examplesDir, apiUrl, apiToken, () => stopping);
   if (!bus) return;
   const tty = process.stdout.isTTY === true;
   let last = "";
@@ -281,7 +313,12 @@ function say(text: string): void {
 }
 
 /** Creates a domain from every *.cfg in `dir` through the toolstack's API, one at a time. */
-async function createExamples(dir: string, apiUrl: string, isStopping: () => boolean): Promise<void> {
+async function createExamples(
+  dir: string,
+  apiUrl: string,
+  apiToken: string,
+  isStopping: () => boolean,
+): Promise<void> {
   for (const f of readdirSync(dir)
     .filter((x) => x.endsWith(".cfg"))
     .sort()) {
@@ -290,7 +327,7 @@ async function createExamples(dir: string, apiUrl: string, isStopping: () => boo
     try {
       const res = await fetch(`${apiUrl}/domains`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", authorization: `Bearer ${apiToken}` },
         body: JSON.stringify({ config: readFileSync(file, "utf8"), filename: file }),
       });
       const body = (await res.json()) as {

@@ -24,6 +24,11 @@ export default function registerXenstored(program: Command): void {
     .option("--fsync", "fsync every journal record")
     .option("--quota-error <style>", "xenstored (ENOSPC) or oxenstored (EQUOTA)")
     .option("--http-port <port>", "serve /healthz and /metrics on this port")
+    .option("--keys <dir>", "credentials (xensim keys init): gRPC with mutual TLS, NATS with its nkey")
+    .option(
+      "--insecure",
+      "serve --grpc / use --nats without credentials (anyone who reaches them is trusted)",
+    )
     .action(
       async (o: {
         socket: string;
@@ -33,8 +38,16 @@ export default function registerXenstored(program: Command): void {
         fsync?: boolean;
         quotaError?: string;
         httpPort?: string;
+        keys?: string;
+        insecure?: boolean;
       }) => {
+        const keys = o.keys ?? process.env.XENSIM_KEYS;
+        if ((o.grpc || o.nats) && !keys && !o.insecure)
+          throw new Error(
+            "--grpc/--nats listen beyond this process: give credentials (--keys DIR from `xensim keys init`, or $XENSIM_KEYS), or --insecure",
+          );
         const flags = ["--socket", o.socket];
+        if (keys) flags.push("--keys", keys);
         if (o.stateDir) flags.push("--state-dir", o.stateDir);
         if (o.grpc) flags.push("--grpc-listen", o.grpc);
         if (o.nats) flags.push("--nats", o.nats);

@@ -27,8 +27,31 @@ export interface DiskSummary {
   nbdUri: string | undefined;
 }
 
+/** The API token: $XENSIM_API_TOKEN, $XENSIM_KEYS/api-token, or the one `xensim up` keeps in its state dir. */
+export function toolstackToken(stateDir = ".xensim"): string | undefined {
+  if (process.env.XENSIM_API_TOKEN) return process.env.XENSIM_API_TOKEN.trim();
+  for (const f of [
+    ...(process.env.XENSIM_KEYS ? [join(process.env.XENSIM_KEYS, "api-token")] : []),
+    join(stateDir, "api-token"),
+  ])
+    try {
+      return readFileSync(f, "utf8").trim();
+    } catch {
+      // next
+    }
+  return undefined;
+}
+
+let apiToken: string | undefined;
+
+/** The Authorization header for the toolstack API (empty when no token was found). */
+export function authHeaders(): Record<string, string> {
+  return apiToken ? { authorization: `Bearer ${apiToken}` } : {};
+}
+
 /** The toolstack's address: --api, $XENSIM_API, the file `xensim up` writes, or the default port. */
 export function toolstackUrl(api: string | undefined, stateDir = ".xensim"): string {
+  apiToken = toolstackToken(stateDir);
   if (api) return api.replace(/\/$/, "");
   if (process.env.XENSIM_API) return process.env.XENSIM_API.replace(/\/$/, "");
   try {
@@ -43,11 +66,12 @@ export class XlError extends Error {}
 export async function api<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
+    const auth = authHeaders();
     res = await fetch(`${base}${path}`, {
       method,
       ...(body !== undefined
-        ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } }
-        : {}),
+        ? { body: JSON.stringify(body), headers: { "content-type": "application/json", ...auth } }
+        : { headers: auth }),
     });
   } catch (e) {
     throw new XlError(

@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { examples } from "../../command.js";
-import { api, apiBase, resolveDomain, run, XlError } from "./api.js";
+import { api, apiBase, authHeaders, resolveDomain, run, XlError } from "./api.js";
 import { formatColumns } from "./block.js";
 
 interface ScreenJson {
@@ -38,7 +38,9 @@ export default function registerDisplay(xl: Command): void {
         const domid = await resolveDomain(base, d);
         let r: Response;
         try {
-          r = await fetch(`${base}/domains/${domid}/vdispl/${o.vdispl}/${o.connector}/frame.png`);
+          r = await fetch(`${base}/domains/${domid}/vdispl/${o.vdispl}/${o.connector}/frame.png`, {
+            headers: authHeaders(),
+          });
         } catch (e) {
           throw new XlError(`cannot reach the toolstack at ${base} (${String((e as Error).cause ?? e)})`, {
             cause: e,

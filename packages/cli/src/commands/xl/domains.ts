@@ -42,6 +42,16 @@ export default function registerDomains(xl: Command): void {
       run(async () => {
         const { domains } = await api<{ domains: DomainSummary[] }>(base(), "GET", "/domains");
         process.stdout.write(`${formatXlList(domains)}\n`);
+        // what the toolstack's start found: domains a restart lost, cleaned away (issue 14)
+        const rec = await api<{ cleaned?: Array<{ domid: number; name: string; outcome: string }> }>(
+          base(),
+          "GET",
+          "/recovery",
+        ).catch(() => ({ cleaned: [] }));
+        for (const c of rec.cleaned ?? [])
+          process.stderr.write(
+            `xl: domain ${c.domid} (${c.name}) was lost when the host restarted: ${c.outcome === "cleaned" ? "cleaned away" : "cleanup failed"}\n`,
+          );
       })(),
     );
   for (const [cmd, method, path, what] of [
