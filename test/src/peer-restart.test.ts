@@ -86,6 +86,8 @@ describe("each peer of the distributed block path restarted mid-I/O", () => {
           "--set",
           `blkback.xenstored=${a.xenstoredAddress}`,
         ]);
+      const step = (what: string) => process.stdout.write(`${JSON.stringify({ peerRestartStep: what })}\n`);
+      step("host A up");
       let b = startB();
       let aStopped = false;
       try {
@@ -93,14 +95,21 @@ describe("each peer of the distributed block path restarted mid-I/O", () => {
           timeoutMs: 60_000,
           message: `host B up: ${b.output()}`,
         });
+        step("host B up");
         const dirs = await a.addVbd({
           vdev: "xvda",
-          params: `file:path=${join(dir.path, "disk.raw")},size=32M`,
+          params: "file:path=disk.raw,size=32M",
         });
         const front = await a.kernel!.openBlkfront(a.xs!, dirs.devid, {
           config: { maxRingPageOrder: 2, maxQueues: 2, persistent: true },
         });
-        await front.whenConnected();
+        await Promise.race([
+          front.whenConnected(),
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error(`xvda not connected: host B said ${b.output().slice(-3000)}`)), 60_000).unref(),
+          ),
+        ]);
+        step("xvda connected");
         const job = runJob(
           front,
           { rw: "randrw", bs: 8192, iodepth: 16, runtimeMs: JOB_RUNTIME_MS, verify: "crc32c", seed: 11 },
@@ -138,7 +147,7 @@ describe("each peer of the distributed block path restarted mid-I/O", () => {
         // A disk added now is served: blkback's watch on its backend directory was re-registered.
         const dirs2 = await a.addVbd({
           vdev: "xvdb",
-          params: `file:path=${join(dir.path, "disk2.raw")},size=8M`,
+          params: "file:path=disk2.raw,size=8M",
         });
         const front2 = await a.kernel!.openBlkfront(a.xs!, dirs2.devid, {
           config: { maxRingPageOrder: 0, maxQueues: 1, persistent: true },
