@@ -58,7 +58,7 @@ function withTimeout(p, ms, what) {
 
 /**
  * Runs one write-verify job on a new disk of the guest. `req`: params (blkstore spec, default
- * "memory:size=8M"), rw, bs, iodepth, ios, seed, ringPageOrder, queues, persistent, indirect.
+ * "file:path=guest-io-<vdev>.raw,size=8M" in blkback's image directory), rw, bs, iodepth, ios, seed, ringPageOrder, queues, persistent, indirect.
  */
 export function guestIo(host, natsUrl, req) {
   const run = queue.then(() => guestIoNow(host, natsUrl, req));
@@ -71,7 +71,10 @@ async function guestIoNow(host, natsUrl, req) {
   shared ??= await setup(host, natsUrl);
   const { xs0, g, kernel, xs } = shared;
   const vdev = `xvd${String.fromCharCode(97 + (disks++ % 26))}`;
-  const dirs = vbdDirectories({ frontend: g.domid, vdev, params: req.params ?? "memory:size=8M" });
+  // The default disk is a file in blkback's image directory (the xensim-images volume in
+  // docker-compose.yml): a killed blkback loses nothing it acknowledged.
+  const params = req.params ?? `file:path=guest-io-${vdev}.raw,size=8M`;
+  const dirs = vbdDirectories({ frontend: g.domid, vdev, params });
   await xs0.transaction((tx) => applyVbdDirectories(tx, dirs));
   const front = await kernel.openBlkfront(xs, dirs.devid, {
     config: {

@@ -943,6 +943,15 @@ export class Toolstack {
     const rec = this.managed.get(domid);
     if (!rec || rec.busy || rec.preserved) return undefined;
     const i = await this.o.hv.domainInfo(domid);
+    if (i.rc === ESRCH && rec.config.onCrash === "restart") {
+      // Gone without a shutdown, never seen dying: lost with the hypervisor (its host restarted and
+      // took guest memory along). A crash for the guest: cleaned up and created again (on_crash).
+      rec.busy = true;
+      this.managed.delete(domid);
+      this.lost.push({ domid, uuid: rec.uuid, config: rec.config });
+      await this.recoverLost();
+      return undefined;
+    }
     if (i.rc !== 0 || !i.info || i.info.state === "dying" || i.info.state === "dead") {
       rec.busy = true;
       const r: ActionRecord = {

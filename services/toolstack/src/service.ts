@@ -249,6 +249,13 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         .then((ids) => ids.length > 0 && log.info({ domids: ids }, "lost domains created again"))
         .catch((err: unknown) => log.error({ err: String(err) }, "recovering lost domains failed"));
     }, 1000);
+    // A domain that vanishes without an event (its hypervisor's host restarted, in another
+    // container or process): one DomainInfo per managed domain every lostCheckMs.
+    const lostCheck = setInterval(() => {
+      for (const domid of toolstack.managedDomids)
+        void toolstack.handleDomainEvent(domid).catch(() => {});
+    }, cfg.lostCheckMs);
+    lostCheck.unref();
     log.info(
       { address, guestRuntime: cfg.guest || null, hostMemoryMib: cfg.hostMemoryMib },
       "toolstack started",
@@ -257,6 +264,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
       health: () => ({ ...xs.health(), api: address, domains: toolstack.managedDomids.length }),
       async stop() {
         clearTimeout(lostTimer);
+        clearInterval(lostCheck);
         sub.unsubscribe();
         await app.close();
         await Promise.allSettled([...chains.values()]);
