@@ -158,11 +158,21 @@ describe("docker compose: the distributed placement (docker-compose)", () => {
 
       // From the docker host: xl list through the published API, with the deployment's token.
       const apiPort = (await dc(["port", "toolstack", "9080"])).stdout.trim().split(":").pop();
-      const token = (await exec("toolstack", ["node", "-e", "process.stdout.write(require('fs').readFileSync('/keys/api-token','utf8'))"])).stdout.trim();
-      const xlList = await run(process.execPath, [XENSIM_BIN, "xl", "--api", `http://127.0.0.1:${apiPort}`, "list"], {
-        timeoutMs: 30_000,
-        env: { XENSIM_API_TOKEN: token },
-      });
+      const token = (
+        await exec("toolstack", [
+          "node",
+          "-e",
+          "process.stdout.write(require('fs').readFileSync('/keys/api-token','utf8'))",
+        ])
+      ).stdout.trim();
+      const xlList = await run(
+        process.execPath,
+        [XENSIM_BIN, "xl", "--api", `http://127.0.0.1:${apiPort}`, "list"],
+        {
+          timeoutMs: 30_000,
+          env: { XENSIM_API_TOKEN: token },
+        },
+      );
       assert.equal(xlList.code, 0, xlList.stderr);
       assert.match(xlList.stdout, /Domain-0/);
 
@@ -182,11 +192,12 @@ describe("docker compose: the distributed placement (docker-compose)", () => {
       const created = await api(exec, "POST", `/domains?filename=${name}.cfg`, cfg);
       assert.ok(created.status >= 200 && created.status < 300, JSON.stringify(created));
       const diskOf = async (deadlineMs: number): Promise<{ domid: number; uri: string }> => {
-        for (const deadline = Date.now() + deadlineMs; ; ) {
+        for (const deadline = Date.now() + deadlineMs; ;) {
           const list = await api(exec, "GET", "/domains").catch(() => undefined);
           const dom = list?.json.domains?.find((d) => d.name === name);
           if (dom) {
-            const d = (await api(exec, "GET", `/domains/${dom.id}/disks`).catch(() => undefined))?.json.disks?.[0];
+            const d = (await api(exec, "GET", `/domains/${dom.id}/disks`).catch(() => undefined))?.json
+              .disks?.[0];
             if (d?.frontendState === "Connected" && d.backendState === "Connected" && d.nbdUri)
               return { domid: dom.id, uri: d.nbdUri };
           }
@@ -226,7 +237,15 @@ describe("docker compose: the distributed placement (docker-compose)", () => {
             else if (blk.equals(old.subarray(i * BLOCK, (i + 1) * BLOCK))) oldBlocks++;
             else bad++;
           }
-          restarts.push({ service: svc, backMs, domid: disk.domid, inFlightAcked: acked, oldBlocks, newBlocks, bad });
+          restarts.push({
+            service: svc,
+            backMs,
+            domid: disk.domid,
+            inFlightAcked: acked,
+            oldBlocks,
+            newBlocks,
+            bad,
+          });
           assert.equal(bad, 0, `after restarting ${svc}: blocks neither acknowledged nor in flight`);
           if (acked) assert.equal(newBlocks, BLOCKS, `after restarting ${svc}: an acknowledged write lost`);
           // The next round starts from a fully acknowledged generation.

@@ -61,7 +61,12 @@ describe("the hypervisor's host process killed and restarted under a guest's wri
     },
     async () => {
       const nats = await startNatsServer();
-      const [apiPort, hvPort, xsPort, bHttp] = [await freePort(), await freePort(), await freePort(), await freePort()];
+      const [apiPort, hvPort, xsPort, bHttp] = [
+        await freePort(),
+        await freePort(),
+        await freePort(),
+        await freePort(),
+      ];
       const api = `http://127.0.0.1:${apiPort}`;
       // Fixed gRPC addresses: blkback's host keeps calling the same ones across the restart.
       const startA = (): XensimProcess =>
@@ -125,7 +130,9 @@ describe("the hypervisor's host process killed and restarted under a guest's wri
           };
           const dom = list.domains.find((x) => x.name === "lost");
           if (!dom) return undefined;
-          const ds = (await (await fetch(`${api}/domains/${dom.id}/disks`, { headers: auth() })).json()) as { disks: DiskSummary[] };
+          const ds = (await (await fetch(`${api}/domains/${dom.id}/disks`, { headers: auth() })).json()) as {
+            disks: DiskSummary[];
+          };
           const d = ds.disks[0];
           return d && d.frontendState === "Connected" && d.backendState === "Connected" && d.nbdUri
             ? { domid: dom.id, d }

@@ -106,7 +106,10 @@ describe("each peer of the distributed block path restarted mid-I/O", () => {
         await Promise.race([
           front.whenConnected(),
           new Promise((_, reject) =>
-            setTimeout(() => reject(new Error(`xvda not connected: host B said ${b.output().slice(-3000)}`)), 60_000).unref(),
+            setTimeout(
+              () => reject(new Error(`xvda not connected: host B said ${b.output().slice(-3000)}`)),
+              60_000,
+            ).unref(),
           ),
         ]);
         step("xvda connected");

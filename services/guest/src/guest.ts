@@ -292,7 +292,9 @@ export class GuestInstance {
     if ("port" in listen && cfg.nbd.port > 0) {
       // The first free port of the configured range (a container publishes the range).
       for (let p = cfg.nbd.port; p < cfg.nbd.port + cfg.nbd.portCount && !srv; p++)
-        srv = await startNbdServer({ exports, listen: { host: cfg.nbd.host, port: p } }).catch(() => undefined);
+        srv = await startNbdServer({ exports, listen: { host: cfg.nbd.host, port: p } }).catch(
+          () => undefined,
+        );
       if (!srv) throw new Error(`no free NBD port in ${cfg.nbd.port}+${cfg.nbd.portCount}`);
     } else srv = await startNbdServer({ exports, listen });
     if (disk.removing || this.state !== "running") {

@@ -252,8 +252,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
     // A domain that vanishes without an event (its hypervisor's host restarted, in another
     // container or process): one DomainInfo per managed domain every lostCheckMs.
     const lostCheck = setInterval(() => {
-      for (const domid of toolstack.managedDomids)
-        void toolstack.handleDomainEvent(domid).catch(() => {});
+      for (const domid of toolstack.managedDomids) void toolstack.handleDomainEvent(domid).catch(() => {});
     }, cfg.lostCheckMs);
     lostCheck.unref();
     log.info(
