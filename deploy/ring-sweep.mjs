@@ -5,6 +5,9 @@
 // container — one queue of `pages` ring pages, iodepth = the ring's slots (32 per page) — and runs a
 // time-bound 4 KiB randread job over the link between the containers. Prints one JSON document
 // (bench/results/compose-rings-null.json; `node scripts/bench-readme.mjs` renders its table).
+import { loadavg } from "node:os";
+
+const loadBefore = loadavg()[0];
 const port = Number(process.env.XENSIM_CONTROL_PORT ?? 9101);
 const o = {
   pages: [1, 4, 16, 64],
@@ -61,6 +64,8 @@ console.log(
       profile: o.profile,
       params: { ...o, rw: "randread", queues: 1 },
       machine: { node: process.version, platform: `${process.platform}-${process.arch}` },
+      // the machine's 1-minute load average before and after (2 shared cores: read ratios, not figures)
+      load: [Math.round(loadBefore * 10) / 10, Math.round(loadavg()[0] * 10) / 10],
       jobs,
     },
     null,
