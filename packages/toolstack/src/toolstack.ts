@@ -535,6 +535,9 @@ export class Toolstack {
   async recoverLost(o: { attempts?: number; retryMs?: number } = {}): Promise<number[]> {
     const out: number[] = [];
     for (const g of this.lost.splice(0)) {
+      // Anything but a restart: `cleanStale` already cleaned it away (and its domid may be in use
+      // by a new domain by now: never destroy by that number again).
+      if (g.config.onCrash !== "restart") continue;
       const r: ActionRecord = {
         domid: g.domid,
         reason: "crash",
@@ -546,7 +549,11 @@ export class Toolstack {
         { flow: "recover", step: "lost-domain", domid: g.domid, action: g.config.onCrash },
         `domain ${g.domid} (${g.config.name}) was lost with the hypervisor: on_crash ${g.config.onCrash}`,
       );
-      await this.destroy(g.domid, { flow: "lost-cleanup" }).catch(() => {});
+      // Cleaned already unless the toolstack itself saw it vanish; a domid in use again is not ours.
+      const still = await this.o.hv.domainInfo(g.domid);
+      const home = await this.o.xs.tryRead(`/local/domain/${g.domid}/vm`).catch(() => undefined);
+      if (still.rc === ESRCH && home !== undefined)
+        await this.destroy(g.domid, { flow: "lost-cleanup" }).catch(() => {});
       if (g.config.onCrash === "restart") {
         const attempts = o.attempts ?? 5;
         for (let i = 1; ; i++) {
