@@ -109,12 +109,14 @@ if [ "$(docker image inspect -f '{{index .Config.Labels "xensim.node-sha"}}' xen
 fi
 
 nats_bin=$(readlink -f "$(command -v nats-server)")
-want_nats=$want_base-$(sha256sum "$nats_bin" | cut -c1-16)
+want_nats=$want_base-$(cat "$nats_bin" deploy/healthprobe.c deploy/nats/Dockerfile | sha256sum | cut -c1-16)
 if [ "$(docker image inspect -f '{{index .Config.Labels "xensim.nats-sha"}}' xensim-nats:local 2>/dev/null)" != "$want_nats" ]; then
   say "building xensim-nats:local from $nats_bin"
   mkdir -p "$ctx/nats"
   cp "$nats_bin" "$ctx/nats/nats-server"
   cp deploy/nats/Dockerfile "$ctx/nats/Dockerfile"
+  # the health check's probe (static C: no node process per check)
+  gcc -static -Os -s -o "$ctx/nats/healthprobe" deploy/healthprobe.c
   docker build -q -t xensim-nats:local --label "xensim.nats-sha=$want_nats" \
     --build-arg BASE_IMAGE=xensim-base:local "$ctx/nats" >/dev/null
 fi

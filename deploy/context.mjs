@@ -101,7 +101,16 @@ export function assembleContext(out = mkdtempSync(join(tmpdir(), "xensim-ctx-"))
   mkdirSync(join(out, "deploy"), { recursive: true });
   for (const f of readdirSync(join(root, "deploy")))
     if (f.endsWith(".mjs") || f === "Dockerfile") cpSync(join(root, "deploy", f), join(out, "deploy", f));
+  // The health check: a static C probe (no node process per check), built with this machine's gcc.
+  buildHealthProbe(join(out, "deploy", "healthprobe"));
   return out;
+}
+
+/** `gcc -static` of deploy/healthprobe.c into `dst` (the image needs no compiler, no libc). */
+export function buildHealthProbe(dst) {
+  execFileSync("gcc", ["-static", "-Os", "-s", "-o", dst, join(root, "deploy", "healthprobe.c")], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -58,7 +58,7 @@ function withTimeout(p, ms, what) {
 
 /**
  * Runs one write-verify job on a new disk of the guest. `req`: params (blkstore spec, default
- * "memory:size=8M"), rw, bs, iodepth, ios, seed, ringPageOrder, queues, persistent, indirect.
+ * "file:path=guest-io-<vdev>.raw,size=8M" in blkback's image directory), rw, bs, iodepth, ios, seed, ringPageOrder, queues, persistent, indirect.
  */
 export function guestIo(host, natsUrl, req) {
   const run = queue.then(() => guestIoNow(host, natsUrl, req));
@@ -71,7 +71,10 @@ async function guestIoNow(host, natsUrl, req) {
   shared ??= await setup(host, natsUrl);
   const { xs0, g, kernel, xs } = shared;
   const vdev = `xvd${String.fromCharCode(97 + (disks++ % 26))}`;
-  const dirs = vbdDirectories({ frontend: g.domid, vdev, params: req.params ?? "memory:size=8M" });
+  // The default disk is a file in blkback's image directory (the xensim-images volume in
+  // docker-compose.yml): a killed blkback loses nothing it acknowledged.
+  const params = req.params ?? `file:path=guest-io-${vdev}.raw,size=8M`;
+  const dirs = vbdDirectories({ frontend: g.domid, vdev, params });
   await xs0.transaction((tx) => applyVbdDirectories(tx, dirs));
   const front = await kernel.openBlkfront(xs, dirs.devid, {
     config: {
@@ -90,11 +93,13 @@ async function guestIoNow(host, natsUrl, req) {
       rw: req.rw ?? "randrw",
       bs: req.bs ?? 16384,
       iodepth: req.iodepth ?? 8,
-      ioLimit: req.ios ?? 200,
-      verify: "crc32c",
+      // a time-bound job (the ring sweep, deploy/ring-sweep.mjs) or an I/O count
+      ...(req.runtimeMs ? { runtimeMs: req.runtimeMs } : { ioLimit: req.ios ?? 200 }),
+      ...(req.rampMs ? { rampMs: req.rampMs } : {}),
+      verify: req.verify === false ? "none" : "crc32c",
       seed: req.seed ?? disks,
     };
-    const r = await withTimeout(runJob(front, spec, env), 120_000, `${vdev} job`);
+    const r = await withTimeout(runJob(front, spec, env), 120_000 + (req.runtimeMs ?? 0), `${vdev} job`);
     const ios = r.read.total_ios + r.write.total_ios;
     const out = {
       ok: !r.error && r.verify.failures_total === 0 && ios > 0 && front.stats.protocolErrors === 0,
@@ -115,6 +120,11 @@ async function guestIoNow(host, natsUrl, req) {
       completed: front.stats.completed,
       connectedMs,
       totalMs: Math.round(performance.now() - started),
+      iops: Math.round(r.read.iops + r.write.iops),
+      clatUs: {
+        p50: Math.round((r.read.clat_ns.percentile["50.000000"] ?? 0) / 1000),
+        p99: Math.round((r.read.clat_ns.percentile["99.000000"] ?? 0) / 1000),
+      },
     };
     return out;
   } finally {

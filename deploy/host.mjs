@@ -108,6 +108,8 @@ const host = await runHostMain({
   sharedMemoryBytes: Number(env.XENSIM_MEMORY_MIB ?? 256) * 1024 * 1024,
   http: { port: Number(env.XENSIM_HTTP_PORT ?? 9100), host: "0.0.0.0" },
   logLevel: env.XENSIM_LOG_LEVEL ?? "warn",
+  // a loaded machine (several compose projects, two cores) can take more than the default 30 s
+  readyTimeoutMs: Number(env.XENSIM_READY_TIMEOUT_MS ?? 120_000),
 });
 try {
   await host.ready;

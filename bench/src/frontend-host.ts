@@ -22,6 +22,8 @@ export interface FrontendHostOptions {
   guestName: string;
   guestMemoryMib: number;
   sharedMemoryBytes?: number;
+  /** xenstored's config (e.g. a `stateDir`, so that a restarted xenstored keeps its tree). */
+  xenstoredConfig?: Record<string, unknown>;
 }
 
 export interface FrontendHost {
@@ -49,7 +51,7 @@ export async function startFrontendHost(o: FrontendHostOptions): Promise<Fronten
     nats: o.nats,
     services: [
       { name: "hypervisor", entry: o.entries.hypervisor, config: {} },
-      { name: "xenstored", entry: o.entries.xenstored, config: {} },
+      { name: "xenstored", entry: o.entries.xenstored, config: o.xenstoredConfig ?? {} },
       { name: "page-server", entry: o.entries.pageServer, config: {} },
     ],
     sharedMemoryBytes: o.sharedMemoryBytes ?? 1 << 30,

@@ -20,8 +20,9 @@ import {
   destroyToolstackDomain,
   type Exec,
 } from "./fixtures/compose/scenario.js";
+import { nbdPortEnv } from "./fixtures/compose/docker.js";
 
-const SERVICES = ["nats", "host-a", "blkback"] as const;
+const SERVICES = ["nats", "host-a", "toolstack", "blkback", "displback"] as const;
 /** Its own tag: compose.test.ts may build xensim:local at the same time. */
 const TC_IMAGE = process.env.XENSIM_TC_IMAGE ?? "xensim:tc";
 const composeEnv = {
@@ -55,7 +56,7 @@ describe("docker compose: the distributed placement (testcontainers)", () => {
     const nameOf = (service: string): string => (v1 ? `${project}_${service}_1` : `${service}-1`);
     let env = new DockerComposeEnvironment(REPO_ROOT, "docker-compose.yml")
       .withProjectName(project)
-      .withEnvironment(composeEnv)
+      .withEnvironment({ ...composeEnv, ...(await nbdPortEnv()) })
       .withDefaultWaitStrategy(Wait.forHealthCheck())
       .withStartupTimeout(180_000);
     for (const s of SERVICES) env = env.withWaitStrategy(nameOf(s), Wait.forHealthCheck());

@@ -10,16 +10,20 @@
 // the reason, only when dockerd cannot run on this machine. Prints its timings as JSON lines
 // ({"compose": …}).
 import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { before, describe, it } from "node:test";
+import { XENSIM_BIN } from "./harness.js";
 import {
   buildImage,
   COMPOSE_FILE,
   composeCommand,
-  containerIp,
   downOnExit,
   ensureDocker,
   IMAGE,
   must,
+  nbdPortEnv,
   nbdRoundTrip,
   projectContainers,
   projectName,
@@ -28,6 +32,7 @@ import {
   waitHealthy,
 } from "./fixtures/compose/docker.js";
 import {
+  api,
   checkScenario,
   createToolstackDomain,
   destroyToolstackDomain,
@@ -36,13 +41,31 @@ import {
   killHostProcess,
 } from "./fixtures/compose/scenario.js";
 
-const SERVICES = ["nats", "host-a", "blkback"] as const;
+const SERVICES = ["nats", "host-a", "toolstack", "blkback", "displback"] as const;
+/** Restarted in turn (docker-compose restart) under a guest's writes. */
+const RESTART_ORDER = ["blkback", "host-a", "toolstack", "displback", "nats"] as const;
+const BLOCK = 4096;
+const DISK_MIB = 8;
+const BLOCKS = (DISK_MIB << 20) / BLOCK;
+
+/** Block i of generation g: a header naming both, then bytes derived from them. */
+function image(generation: number): Buffer {
+  const b = Buffer.alloc(BLOCKS * BLOCK);
+  for (let i = 0; i < BLOCKS; i++) {
+    const o = i * BLOCK;
+    b.writeUInt32LE(0x78656e73, o);
+    b.writeUInt32LE(generation, o + 4);
+    b.writeUInt32LE(i, o + 8);
+    for (let j = 12; j < BLOCK; j++) b[o + j] = (i * 31 + generation * 7 + j) & 0xff;
+  }
+  return b;
+}
 const composeEnv = {
   XENSIM_IMAGE: IMAGE,
   XENSIM_LOG_LEVEL: process.env.XENSIM_LOG_LEVEL ?? "warn",
   // the API and dashboard on an ephemeral loopback port of this machine (two runs never collide)
   XENSIM_API_PUBLISH: "127.0.0.1:",
-};
+} as Record<string, string>;
 
 let skip: string | false = false;
 let build: { ms: number; contextMs: number } | undefined;
@@ -80,6 +103,7 @@ describe("docker compose: the distributed placement (docker-compose)", () => {
     const compose = await composeCommand();
     const project = projectName("dc");
     const forget = downOnExit(project);
+    Object.assign(composeEnv, await nbdPortEnv());
     const dc = (args: string[], timeoutMs = 180_000) =>
       run(compose[0]!, [...compose.slice(1), "-f", COMPOSE_FILE, "-p", project, ...args], {
         timeoutMs,
@@ -107,7 +131,8 @@ describe("docker compose: the distributed placement (docker-compose)", () => {
         async (st) => {
           if ((await run("nbdcopy", ["--version"])).code !== 0)
             return st.skip("nbdcopy not installed (libnbd-bin)");
-          const uri = dom.nbdUri.replace("0.0.0.0", await containerIp(ids.get("host-a")!));
+          // published on this machine's loopback (docker-compose.yml: XENSIM_NBD_PORTS)
+          const uri = dom.nbdUri;
           nbd = await nbdRoundTrip(uri, 15_000);
           assert.equal(nbd.error, undefined, `${uri}: ${nbd.error}`);
         },
@@ -130,6 +155,111 @@ describe("docker compose: the distributed placement (docker-compose)", () => {
       }
       const restartToHealthyMs = Math.round(performance.now() - t2);
       const afterRestart = await guestIoAgain(exec, 100);
+
+      // From the docker host: xl list through the published API, with the deployment's token.
+      const apiPort = (await dc(["port", "toolstack", "9080"])).stdout.trim().split(":").pop();
+      const token = (
+        await exec("toolstack", [
+          "node",
+          "-e",
+          "process.stdout.write(require('fs').readFileSync('/keys/api-token','utf8'))",
+        ])
+      ).stdout.trim();
+      const xlList = await run(
+        process.execPath,
+        [XENSIM_BIN, "xl", "--api", `http://127.0.0.1:${apiPort}`, "list"],
+        {
+          timeoutMs: 30_000,
+          env: { XENSIM_API_TOKEN: token },
+        },
+      );
+      assert.equal(xlList.code, 0, xlList.stderr);
+      assert.match(xlList.stdout, /Domain-0/);
+
+      // Every container restarted in turn while a guest writes its file-backed disk through its NBD
+      // export (published on this machine): what was acknowledged before reads back after, what was
+      // in flight at the restart is the old or the new generation of each block, never anything else.
+      const name = `rs${process.pid}`;
+      const cfg = [
+        `name = "${name}"`,
+        `type = "hvm"`,
+        `memory = 32`,
+        `disk = [ 'format=raw, vdev=xvda, access=rw, target=file:path=${name}.raw,size=${DISK_MIB}M' ]`,
+        `on_crash = "restart"`,
+        `xensim_workload = "idle"`,
+        "",
+      ].join("\n");
+      const created = await api(exec, "POST", `/domains?filename=${name}.cfg`, cfg);
+      assert.ok(created.status >= 200 && created.status < 300, JSON.stringify(created));
+      const diskOf = async (deadlineMs: number): Promise<{ domid: number; uri: string }> => {
+        for (const deadline = Date.now() + deadlineMs; ;) {
+          const list = await api(exec, "GET", "/domains").catch(() => undefined);
+          const dom = list?.json.domains?.find((d) => d.name === name);
+          if (dom) {
+            const d = (await api(exec, "GET", `/domains/${dom.id}/disks`).catch(() => undefined))?.json
+              .disks?.[0];
+            if (d?.frontendState === "Connected" && d.backendState === "Connected" && d.nbdUri)
+              return { domid: dom.id, uri: d.nbdUri };
+          }
+          assert.ok(Date.now() < deadline, `${name}'s disk not connected: ${JSON.stringify(list?.json)}`);
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      };
+      const dir = await mkdtemp(join(tmpdir(), "xensim-compose-"));
+      const restarts: Array<Record<string, unknown>> = [];
+      try {
+        let disk = await diskOf(60_000);
+        let gen = 1;
+        await writeFile(join(dir, "g.raw"), image(gen));
+        const w1 = await run("nbdcopy", ["--flush", join(dir, "g.raw"), disk.uri], { timeoutMs: 60_000 });
+        assert.equal(w1.code, 0, `${disk.uri}: ${w1.stderr}`);
+        for (const svc of RESTART_ORDER) {
+          const t3 = performance.now();
+          await writeFile(join(dir, "g.raw"), image(gen + 1));
+          const inFlight = run("nbdcopy", ["--flush", join(dir, "g.raw"), disk.uri], { timeoutMs: 60_000 });
+          const r = await dc(["restart", "-t", "5", svc], 120_000);
+          assert.equal(r.code, 0, r.stderr);
+          const acked = (await inFlight).code === 0;
+          await waitHealthy(project, SERVICES, performance.now(), 120_000);
+          disk = await diskOf(90_000);
+          const backMs = Math.round(performance.now() - t3);
+          const got = await run("nbdcopy", [disk.uri, join(dir, "out.raw")], { timeoutMs: 60_000 });
+          assert.equal(got.code, 0, `read after restarting ${svc}: ${got.stderr}`);
+          const data = await readFile(join(dir, "out.raw"));
+          const old = image(gen);
+          const next = image(gen + 1);
+          let oldBlocks = 0;
+          let newBlocks = 0;
+          let bad = 0;
+          for (let i = 0; i < BLOCKS; i++) {
+            const blk = data.subarray(i * BLOCK, (i + 1) * BLOCK);
+            if (blk.equals(next.subarray(i * BLOCK, (i + 1) * BLOCK))) newBlocks++;
+            else if (blk.equals(old.subarray(i * BLOCK, (i + 1) * BLOCK))) oldBlocks++;
+            else bad++;
+          }
+          restarts.push({
+            service: svc,
+            backMs,
+            domid: disk.domid,
+            inFlightAcked: acked,
+            oldBlocks,
+            newBlocks,
+            bad,
+          });
+          assert.equal(bad, 0, `after restarting ${svc}: blocks neither acknowledged nor in flight`);
+          if (acked) assert.equal(newBlocks, BLOCKS, `after restarting ${svc}: an acknowledged write lost`);
+          // The next round starts from a fully acknowledged generation.
+          gen += 2;
+          await writeFile(join(dir, "g.raw"), image(gen));
+          const w = await run("nbdcopy", ["--flush", join(dir, "g.raw"), disk.uri], { timeoutMs: 60_000 });
+          assert.equal(w.code, 0, `write after restarting ${svc}: ${w.stderr}`);
+          // (gen - 1 was in flight; image(gen) is acknowledged now)
+        }
+        // and a guest's write-verify job through blkback once everything was restarted
+        restarts.push({ guestIo: await guestIoAgain(exec, 100) });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
       const logs = (await dc(["logs", "--no-color"])).stdout;
       console.log(
         JSON.stringify({
@@ -145,6 +275,7 @@ describe("docker compose: the distributed placement (docker-compose)", () => {
             ...figures,
             toolstack: { ...dom, destroyMs, nbd },
             blkbackRestart: { restartToHealthyMs, guestIo: afterRestart },
+            restarts,
           },
         }),
       );

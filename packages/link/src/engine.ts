@@ -202,6 +202,8 @@ export interface LinkStats {
   refusedRecords: number;
   staleHellos: number;
   epochChanges: number;
+  /** Placements asked again of a restarted hypervisor's host. */
+  placementsRenewed: number;
   resyncsSent: number;
   retransmitted: number;
   nacksSent: number;
@@ -229,6 +231,7 @@ export class LinkEngine {
     refusedRecords: 0,
     staleHellos: 0,
     epochChanges: 0,
+    placementsRenewed: 0,
     resyncsSent: 0,
     retransmitted: 0,
     nacksSent: 0,
@@ -275,6 +278,12 @@ export class LinkEngine {
   private now = 0;
   /** The SEND being executed (its writer and seq): events it routes on carry this fence. */
   private forwarding: Fence | undefined;
+  /**
+   * At a host without the hypervisor: the placements (PLACE) this host asked for, by request. A
+   * restarted hypervisor's host knows none of them: they are asked again on its new epoch, or the
+   * events of this host's dom0 receivers would stay pending over there.
+   */
+  private readonly standing = new Map<string, { op: number; caller: number; payload: Uint8Array }>();
   private cycleHadSends = false;
   /** shares(writer, holder), reset whenever the directory changes. */
   private readonly sharesCache = new Map<string, boolean>();
@@ -372,6 +381,13 @@ export class LinkEngine {
     if (p) return p;
     const name = this.area.peerName(index);
     return name === undefined ? undefined : this.peer(name);
+  }
+
+  /** The hypervisor's host at a host without it, once a thread here has named it (else undefined). */
+  get hypervisorHost(): string | undefined {
+    const i = this.area.hypervisorPeer;
+    if (i === 0 || this.area.isAuthority) return undefined;
+    return this.peerAt(i)?.host;
   }
 
   /** Connected peers and their state (health, metrics). */
@@ -503,6 +519,15 @@ export class LinkEngine {
     if (verdict === "new-epoch") p.sender.reset();
     const r = p.sender.resumeAfter(knowsUs ? h.lastReceived : 0, this.now);
     this.retransmit(p, r);
+    if (verdict === "new-epoch" && p.index === this.area.hypervisorPeer && !this.area.isAuthority) {
+      // The hypervisor's host restarted: where this host's receivers are, again (no mailbox waits).
+      for (const q of this.standing.values()) {
+        const id = p.nextRequestId++;
+        p.outstanding.set(id, { mailbox: -1, ...q });
+        p.builder.request(id, q.op, q.caller, q.payload);
+      }
+      this.stats.placementsRenewed += this.standing.size;
+    }
     this.flush();
     return h.hostId;
   }
@@ -1131,10 +1156,11 @@ export class LinkEngine {
         this.writers.dropFrame(origin);
       }
     }
-    area.deliverReply(q.mailbox, out);
+    if (q.mailbox >= 0) area.deliverReply(q.mailbox, out);
   }
 
   private failRequest(q: OutstandingRequest): void {
+    if (q.mailbox < 0) return; // asked by the link thread itself (a renewed placement)
     // The peer restarted before answering: a reply that says so (-EIO / GNTST_general_error).
     if (q.op === OP_MAP) {
       const n = decodeMapRequest(q.payload).refs.length;
@@ -1250,6 +1276,8 @@ export class LinkEngine {
                 this.watermarks.entries().filter((w) => w.writer !== hv.host),
               );
             }
+            if (rec.c === OP_PLACE)
+              this.standing.set(`${rec.b}/${payload.join(",")}`, { op: rec.c, caller: rec.b, payload });
             const id = hv.nextRequestId++;
             hv.outstanding.set(id, { mailbox: rec.d, op: rec.c, caller: rec.b, payload });
             // A request follows everything queued before it (its sends too).
@@ -1399,6 +1427,10 @@ export class LinkEngine {
     this.now = now;
     for (const p of this.peers.values()) {
       if (!p.ready) {
+        // The hypervisor's host is needed all the time (sends, grant ops, the events it routes
+        // here): redial it until it is back, even with nothing pending (a restarted host is found
+        // at once and its new epoch resynchronises both sides).
+        if (p.index === this.area.hypervisorPeer && !this.area.isAuthority) this.ensureConnected(p);
         // The connection went (a socket error, a dropped peer connection): frames it did not
         // acknowledge, requests without a reply or records waiting need it back, even when nothing
         // new is queued for it (what was lost in flight may be what both sides wait for).

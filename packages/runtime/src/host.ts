@@ -23,6 +23,13 @@ export interface HostOptions {
   /** NATS url(s): events go over NATS, and each service also serves gRPC on 127.0.0.1:0. */
   nats?: string;
   /**
+   * With `nats`: where a service serves gRPC instead of 127.0.0.1:0 (`{ hypervisor: "0.0.0.0:7101" }`),
+   * so that host processes elsewhere reach it. A service restarted by `restartService` serves on
+   * the address its previous worker had either way: callers in other host processes reconnect to
+   * the address they were given.
+   */
+  grpcListen?: Record<string, string>;
+  /**
    * A credentials directory (`xensim keys init`): each service gets its certificate (gRPC with
    * mutual TLS, calls authorised by the peer's identity) and its NATS nkey (subject permissions).
    * Absent = insecure transports; a NATS host then logs a warning per service.
@@ -192,14 +199,14 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
   // credentials are checked before any worker starts: a missing one names the service and host
   for (const s of opts.services) credentialsOf(s.name);
 
-  const spawn = (spec: HostOptions["services"][number]): Hosted => {
+  const spawn = (spec: HostOptions["services"][number], grpcListen?: string): Hosted => {
     const placement: Placement = {
       hostId,
       name: spec.name,
       config: spec.config,
       sharedMemory,
       bus: opts.nats ? { kind: "nats", servers: opts.nats.split(",") } : { kind: "inprocess", name: busName },
-      ...(opts.nats ? { grpcListen: "127.0.0.1:0" } : {}),
+      ...(opts.nats ? { grpcListen: grpcListen ?? opts.grpcListen?.[spec.name] ?? "127.0.0.1:0" } : {}),
       ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
       ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
       security: credentialsOf(spec.name),
@@ -282,7 +289,8 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
       }
     }
     log.warn({ event: "service-restart", service: name, kill: o.kill ?? false }, `restarting ${name}`);
-    const h = spawn(spec);
+    // The same gRPC address as the worker it replaces (a port chosen by the OS the first time too).
+    const h = spawn(spec, old.grpcAddress);
     const up = new Promise<void>((resolve) => (h.onReady = resolve));
     services.set(name, h);
     order[order.indexOf(old)] = h;

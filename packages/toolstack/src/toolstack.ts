@@ -177,6 +177,13 @@ function stateLetters(i: ToolstackDomainInfo): string {
   return l.join("");
 }
 
+/** A domain whose saved config survived in xenstore but that the hypervisor no longer knows. */
+interface LostDomain {
+  domid: number;
+  uuid: string;
+  config: DomainConfig;
+}
+
 export class Toolstack {
   private readonly managed = new Map<number, ManagedDomain>();
   /** xl's domain-creation lock: one create at a time, so validation sees every earlier domain. */
@@ -228,6 +235,8 @@ export class Toolstack {
     return this.o.guest !== undefined;
   }
 
+  /** Domains `recover` found lost with the hypervisor, for `recoverLost`. */
+  private readonly lost: LostDomain[] = [];
   /** The domains this toolstack manages (created or recovered, not yet destroyed). */
   get managedDomids(): number[] {
     return [...this.managed.keys()];
@@ -525,13 +534,14 @@ export class Toolstack {
   async recover(): Promise<number[]> {
     const xs = this.o.xs;
     const out: number[] = [];
+    const gone: LostDomain[] = [];
     for (const d of await xs.ls("/libxl").catch(() => [] as string[])) {
       const domid = Number(d);
       if (!Number.isInteger(domid) || this.managed.has(domid)) continue;
       const text = await xs.tryRead(`/libxl/${d}/config`);
       const vm = await xs.tryRead(`/local/domain/${d}/vm`);
       const i = await this.o.hv.domainInfo(domid);
-      if (text === undefined || vm === undefined || i.rc !== 0 || !i.info) continue;
+      if (text === undefined || vm === undefined) continue;
       let config: DomainConfig;
       try {
         config = JSON.parse(text) as DomainConfig;
@@ -539,6 +549,14 @@ export class Toolstack {
         this.o.log.warn({ domid }, "unreadable saved config: not recovered");
         continue;
       }
+      if (i.rc === ESRCH) {
+        // The hypervisor does not know it: it died with the hypervisor (its host process restarted
+        // and took guest memory along). A crash as far as the guest is concerned: clean up what
+        // it left in xenstore (devices, home, /vm, /libxl) and apply on_crash.
+        gone.push({ domid, uuid: vm.replace(/^\/vm\//, ""), config });
+        continue;
+      }
+      if (i.rc !== 0 || !i.info) continue;
       this.managed.set(domid, {
         domid,
         uuid: vm.replace(/^\/vm\//, ""),
@@ -556,6 +574,59 @@ export class Toolstack {
       await this.handleDomainEvent(domid).catch((e: unknown) =>
         this.o.log.error({ domid, err: String(e) }, "on_* after recovery failed"),
       );
+    this.lost.push(...gone);
+    return out;
+  }
+
+  /**
+   * After `recover`: the domains that were lost with the hypervisor (its host restarted) are
+   * cleaned up (devices, home, /vm, /libxl) and get their on_crash action: "restart" creates them
+   * again from the saved config, anything else leaves them gone. Run once the services the create
+   * flow calls are reachable; a create that fails (a backend still coming back) is tried again
+   * `attempts` times, `retryMs` apart. Returns the new domids.
+   */
+  async recoverLost(o: { attempts?: number; retryMs?: number } = {}): Promise<number[]> {
+    const out: number[] = [];
+    for (const g of this.lost.splice(0)) {
+      // Anything but a restart: `cleanStale` already cleaned it away (and its domid may be in use
+      // by a new domain by now: never destroy by that number again).
+      if (g.config.onCrash !== "restart") continue;
+      const r: ActionRecord = {
+        domid: g.domid,
+        reason: "crash",
+        action: g.config.onCrash,
+        outcome: "ok",
+        atMs: this.o.clock.now(),
+      };
+      this.o.log.warn(
+        { flow: "recover", step: "lost-domain", domid: g.domid, action: g.config.onCrash },
+        `domain ${g.domid} (${g.config.name}) was lost with the hypervisor: on_crash ${g.config.onCrash}`,
+      );
+      // Cleaned already unless the toolstack itself saw it vanish; a domid in use again is not ours.
+      const still = await this.o.hv.domainInfo(g.domid);
+      const home = await this.o.xs.tryRead(`/local/domain/${g.domid}/vm`).catch(() => undefined);
+      if (still.rc === ESRCH && home !== undefined)
+        await this.destroy(g.domid, { flow: "lost-cleanup" }).catch(() => {});
+      if (g.config.onCrash === "restart") {
+        const attempts = o.attempts ?? 5;
+        for (let i = 1; ; i++) {
+          try {
+            const n = await this.create(g.config, { uuid: g.uuid });
+            r.newDomid = n.domid;
+            r.outcome = "ok";
+            delete r.error;
+            out.push(n.domid);
+            break;
+          } catch (e) {
+            r.outcome = "failed";
+            r.error = String(e);
+            if (i >= attempts) break;
+            await new Promise((res) => setTimeout(res, o.retryMs ?? 3000));
+          }
+        }
+      }
+      this.noteAction(r);
+    }
     return out;
   }
 
@@ -999,6 +1070,15 @@ export class Toolstack {
     const rec = this.managed.get(domid);
     if (!rec || rec.busy || rec.preserved) return undefined;
     const i = await this.o.hv.domainInfo(domid);
+    if (i.rc === ESRCH && rec.config.onCrash === "restart") {
+      // Gone without a shutdown, never seen dying: lost with the hypervisor (its host restarted and
+      // took guest memory along). A crash for the guest: cleaned up and created again (on_crash).
+      rec.busy = true;
+      this.managed.delete(domid);
+      this.lost.push({ domid, uuid: rec.uuid, config: rec.config });
+      await this.recoverLost();
+      return undefined;
+    }
     if (i.rc !== 0 || !i.info || i.info.state === "dying" || i.info.state === "dead") {
       rec.busy = true;
       const r: ActionRecord = {

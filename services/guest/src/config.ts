@@ -27,9 +27,17 @@ export const GuestServiceConfigSchema = z
       .object({
         listen: z.enum(["unix", "tcp", "none"]).default("unix"),
         host: z.string().default("127.0.0.1"),
+        /**
+         * TCP: the first port to try; each export takes the next free one of `portCount` (a range a
+         * container can publish). 0 = any port.
+         */
+        port: z.number().int().min(0).max(65535).default(0),
+        portCount: z.number().int().min(1).max(4096).default(64),
+        /** TCP: the host name in the URIs (`xl block-list`), e.g. where a published port is reached. "" = `host`. */
+        advertise: z.string().default(""),
       })
       .strict()
-      .default({ listen: "unix", host: "127.0.0.1" }),
+      .default({ listen: "unix", host: "127.0.0.1", port: 0, portCount: 64, advertise: "" }),
     /**
      * Frontend settings every guest starts from; `/vm/<uuid>/xensim/blkfront` overrides per guest
      * ("ring-page-order=4,queues=4,indirect-segments=64,persistent=0"). Linux's defaults are

@@ -337,6 +337,14 @@ export class GuestInstance {
     }
   }
 
+  /** The export's URI, with the advertised host name when one is configured (TCP). */
+  private nbdUri(d: Disk): string {
+    const uri = d.nbd?.uri ?? "";
+    const adv = this.d.cfg.nbd.advertise;
+    if (adv === "" || !uri.startsWith("nbd://") || !d.nbd || "path" in d.nbd.address) return uri;
+    return `nbd://${adv.includes(":") ? `[${adv}]` : adv}:${d.nbd.address.port}/${encodeURIComponent(d.vdev)}`;
+  }
+
   private async export(disk: Disk): Promise<void> {
     const { cfg } = this.d;
     if (cfg.nbd.listen === "none" || disk.nbd || disk.removing) return;
@@ -348,7 +356,16 @@ export class GuestInstance {
       await rm(disk.socketPath, { force: true });
       listen = { path: disk.socketPath };
     } else listen = { host: cfg.nbd.host, port: 0 };
-    const srv = await startNbdServer({ exports: new Map([[disk.vdev, disk.front]]), listen });
+    const exports = new Map([[disk.vdev, disk.front]]);
+    let srv: NbdServerHandle | undefined;
+    if ("port" in listen && cfg.nbd.port > 0) {
+      // The first free port of the configured range (a container publishes the range).
+      for (let p = cfg.nbd.port; p < cfg.nbd.port + cfg.nbd.portCount && !srv; p++)
+        srv = await startNbdServer({ exports, listen: { host: cfg.nbd.host, port: p } }).catch(
+          () => undefined,
+        );
+      if (!srv) throw new Error(`no free NBD port in ${cfg.nbd.port}+${cfg.nbd.portCount}`);
+    } else srv = await startNbdServer({ exports, listen });
     if (disk.removing || this.state !== "running") {
       await srv.close();
       return;
@@ -598,7 +615,7 @@ export class GuestInstance {
         indirectSegments: neg?.maxIndirectSegments ?? 0,
         sectors: info.sectors,
         readonly: info.readonly,
-        nbdUri: d.nbd?.uri ?? "",
+        nbdUri: this.nbdUri(d),
         protocolErrors: d.front.stats.protocolErrors,
         ringRequests: d.front.stats.requests,
         ringResponses: d.front.stats.responses,

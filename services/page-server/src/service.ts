@@ -188,7 +188,12 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
 
     return {
       health: () => ({
-        status: "ok",
+        // The hypervisor's host is a peer this host cannot work without (grant maps, event sends,
+        // the events routed here): degraded while the link to it is down.
+        ...(engine.hypervisorHost !== undefined &&
+        !engine.peerInfo().some((p) => p.host === engine.hypervisorHost && p.ready)
+          ? { status: "degraded" as const, lost: `link to the hypervisor's host ${engine.hypervisorHost}` }
+          : { status: "ok" as const }),
         epoch: String(link.epoch),
         link: link.listenAddress,
         peers: engine.peerInfo(),

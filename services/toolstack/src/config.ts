@@ -24,6 +24,11 @@ export const ToolstackServiceConfigSchema = z
     libDir: z.string().default(""),
     /** Call target of displback's Display API (screens as PNG, the live page); "" = none. */
     displback: z.string().default(""),
+    /**
+     * How often every managed domain is looked up (one DomainInfo each) to notice one that vanished
+     * without an event — lost with a restarted hypervisor's host; on_crash="restart" re-creates it. ms.
+     */
+    lostCheckMs: z.number().int().min(100).default(2000),
     /** Memory the host gives domains, MiB (dom0's included): create refuses beyond it. */
     hostMemoryMib: z.number().int().min(1).default(1024),
     /** Largest `memory` a config may ask for, MiB (xl.cfg errors past it); default hostMemoryMib. */

@@ -355,6 +355,20 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
       },
     });
     const address = await app.listen({ host: cfg.api.host, port: cfg.api.port });
+    // Domains lost with the hypervisor (its host restarted): cleaned up, and created again when
+    // their on_crash says so, once the host is up (the create flow calls the guest runtime).
+    const lostTimer = setTimeout(() => {
+      toolstack
+        .recoverLost()
+        .then((ids) => ids.length > 0 && log.info({ domids: ids }, "lost domains created again"))
+        .catch((err: unknown) => log.error({ err: String(err) }, "recovering lost domains failed"));
+    }, 1000);
+    // A domain that vanishes without an event (its hypervisor's host restarted, in another
+    // container or process): one DomainInfo per managed domain every lostCheckMs.
+    const lostCheck = setInterval(() => {
+      for (const domid of toolstack.managedDomids) void toolstack.handleDomainEvent(domid).catch(() => {});
+    }, cfg.lostCheckMs);
+    lostCheck.unref();
     log.info(
       { address, guestRuntime: cfg.guest || null, hostMemoryMib: cfg.hostMemoryMib },
       "toolstack started",
@@ -362,6 +376,8 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
     return {
       health: () => ({ ...xs.health(), api: address, domains: toolstack.managedDomids.length }),
       async stop() {
+        clearTimeout(lostTimer);
+        clearInterval(lostCheck);
         sub.unsubscribe();
         await app.close();
         await Promise.allSettled([...chains.values()]);

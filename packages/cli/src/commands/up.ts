@@ -37,6 +37,10 @@ export default function registerUp(program: Command): void {
       "distributed placement without credentials (anyone who reaches NATS or gRPC is trusted)",
     )
     .option("--set <svc.key=value...>", "service config, e.g. blkback.hypervisorHost=hostA (repeatable)")
+    .option(
+      "--grpc <svc=host:port...>",
+      "distributed placement: where a service serves gRPC (default 127.0.0.1 and any port), e.g. hypervisor=127.0.0.1:7101 — a restarted host process keeps its peers' addresses valid",
+    )
     .option("--http-port <port>", "serve the host's /healthz and /metrics", "0")
     .option("--api-port <port>", "the toolstack's HTTP API port (0: any free port)", "9080")
     .option("--examples <dir>", "create a domain from every *.cfg here once the host is up", "examples")
@@ -74,6 +78,7 @@ interface UpOptions {
   services?: string;
   hostId?: string;
   set?: string[];
+  grpc?: string[];
   httpPort: string;
   apiPort: string;
   examples: string | false;
@@ -172,6 +177,7 @@ async function up(o: UpOptions): Promise<void> {
     ...(o.hostId ? { hostId: o.hostId } : {}),
     services: names.map((n) => ({ name: n, entry: serviceEntry(n as ServiceName), config: base[n] ?? {} })),
     ...(o.nats ? { nats: o.nats } : {}),
+    ...(o.grpc ? { grpcListen: parseGrpcListen(o.grpc) } : {}),
     ...(keysDir ? { keysDir: resolve(keysDir) } : {}),
     sharedMemoryBytes: 1 << 30,
     http: { port: Number(o.httpPort) },
@@ -298,6 +304,17 @@ export function distributedHints(
       `  a blkback host process for it: xensim up --nats ${natsUrl} --services page-server,blkback ` +
       `--host-id <id> --set blkback.hypervisorHost=${host.hostId} --set blkback.hypervisor=${hv} ` +
       `--set blkback.xenstored=${xs}\n`;
+  return out;
+}
+
+/** `--grpc hypervisor=127.0.0.1:7101` (repeatable) → `{ hypervisor: "127.0.0.1:7101" }`. */
+export function parseGrpcListen(list: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list) {
+    const m = /^([a-z-]+)=(.+:\d+)$/.exec(kv);
+    if (!m || !isServiceName(m[1]!)) throw new Error(`--grpc ${kv}: expected <service>=<host>:<port>`);
+    out[m[1]!] = m[2]!;
+  }
   return out;
 }
 
