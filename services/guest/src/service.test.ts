@@ -342,7 +342,11 @@ describe("guest runtime service", { timeout: 90_000 }, () => {
     await waitFor(() => (maxIops.get(g3.domid) ?? 0) > 0, { timeoutMs: 10_000, message: "g3 doing I/O" });
     assert.equal(await xc0.domainDestroy(g3.domid), 0);
     await waitFor(async () => !(await list()).some((g) => g.domid === g3.domid), { message: "g3 forgotten" });
-    assert.equal(last.get(g3.domid)?.state, "halted");
+    // its last status says halted (the status travels on the bus: it may arrive after the list changed)
+    await waitFor(() => last.get(g3.domid)?.state === "halted", {
+      timeoutMs: 5000,
+      message: `g3's last status halted (${last.get(g3.domid)?.state})`,
+    });
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(host.failures, [], "no service failed");
     assert.equal((await guestCalls.call<object, { rc: number }>("Halt", { domid: g3.domid })).rc, -3);
