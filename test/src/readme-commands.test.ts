@@ -111,6 +111,27 @@ const RULES: Rule[] = [
   },
   { match: /^docker[ -]/, skip: "needs Docker (the compose tests run these: test/src/compose*.test.ts)" },
   { match: /^npx xensim xl --api http:\/\/127\.0\.0\.1:9080 list$/, where: "host", expect: /guest1/ },
+  {
+    match: /^export XENSIM_API_TOKEN=\$\(docker-compose /,
+    skip: "reads the token from the compose deployment's toolstack container (Docker)",
+  },
+  {
+    match: /^npx xensim xl --api http:\/\/127\.0\.0\.1:9080 (create|block-list) /,
+    skip: "creates a guest in the compose deployment (Docker): compose.test.ts creates one and reads its disk from this machine",
+  },
+  {
+    match: /^fio --name=x --ioengine=nbd --uri=nbd:\/\/127\.0\.0\.1:10809\//,
+    skip: "an NBD export published by the compose deployment (Docker): compose.test.ts reads and writes one from this machine",
+  },
+  {
+    match: /^bash \.ci\/docker\.sh$/,
+    skip: "installs and starts dockerd as root (CI runs it before the tests)",
+  },
+  {
+    match: /^npm ci && npm run build && node deploy\/context\.mjs /,
+    skip: "the build and context steps of the commands above, which run here; the rest needs Docker",
+  },
+  { match: /^BASE_IMAGE=xensim-base:local docker-compose /, skip: "needs Docker (compose.test.ts)" },
   // bench/README.md: every benchmark with a tiny duration
   {
     match: /^npx xensim bench (xenstore|hypervisor|link|ioreq) /,
