@@ -167,7 +167,9 @@ export class XenCtrl {
     this.faults = new XenCtrlFaults(o.chaos);
     this.faults.rawSend = (port) => this.evtchnSendRaw(port);
     if (!o.store) return;
-    this.store = o.store instanceof PageStore ? o.store : PageStore.attach(o.store);
+    // The host's workers start together: whichever comes first formats the buffer (race-free), so a
+    // service never meets a buffer the hypervisor or page-server has not formatted yet.
+    this.store = o.store instanceof PageStore ? o.store : PageStore.attachOrCreate(o.store);
     if (o.hypervisorHost) {
       this.link = new LinkPlane(
         this.store,
