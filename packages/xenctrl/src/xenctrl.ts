@@ -167,9 +167,7 @@ export class XenCtrl {
     this.faults = new XenCtrlFaults(o.chaos);
     this.faults.rawSend = (port) => this.evtchnSendRaw(port);
     if (!o.store) return;
-    // The host's workers start together: whichever comes first formats the buffer (race-free), so a
-    // service never meets a buffer the hypervisor or page-server has not formatted yet.
-    this.store = o.store instanceof PageStore ? o.store : PageStore.attachOrCreate(o.store);
+    this.store = o.store instanceof PageStore ? o.store : PageStore.attach(o.store);
     if (o.hypervisorHost) {
       this.link = new LinkPlane(
         this.store,
