@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { otelEnabled, type ServiceContext, type ServiceModule } from "@xensim/runtime";
 import { TransactionSpans } from "./tx-spans.js";
+import { PageStore } from "@xensim/memory";
 import { loadHypervisorProto } from "@xensim/proto";
 import { type DomainExcEvent, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
 import { XenstoreEngine } from "@xensim/xenstore";
@@ -164,7 +165,10 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
         loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
         "hypervisor",
       );
-      const xc = new XenCtrl({ domid: 0, calls: hv, store: ctx.sharedMemory, bus: ctx.bus });
+      // The host's workers start together: a domain restored from the state directory is introduced
+      // before the hypervisor may have formatted the buffer; whichever comes first formats it.
+      const store = PageStore.attachOrCreate(ctx.sharedMemory);
+      const xc = new XenCtrl({ domid: 0, calls: hv, store, bus: ctx.bus });
       rings = new RingConnections(core, xc, log);
       return rings;
     };
