@@ -8,6 +8,7 @@ import {
   BUFFERED_IOPAGE_LAYOUT,
   HVM_IOREQSRV_BUFIOREQ_ATOMIC,
   IOREQ_LAYOUT,
+  IOREQ_READ,
   XEN_DMOP_IO_RANGE_MEMORY,
   XEN_DMOP_IO_RANGE_PCI,
   XEN_DMOP_IO_RANGE_PORT,
@@ -26,7 +27,11 @@ import {
   type IoreqHandler,
   IoreqServerEnd,
   ioreqSlot,
+  bufIoreqTraceFields,
+  ioreqTraceData,
+  ioreqTraceFields,
 } from "@xensim/ioreq";
+import { TRACE_IOREQ, tracer } from "@xensim/trace";
 import type { GuestMemory, Machine } from "./machine.js";
 
 /** The hypercalls an emulator makes (libxendevicemodel, libxenforeignmemory, libxenevtchn). */
@@ -80,6 +85,8 @@ export interface EmulatorOptions {
   handling?: number;
   /** Logged problems (a buffered page the emulator will not walk). */
   onError?: (message: string) => void;
+  /** The emulator's own domain (its trace records' `domid`; default 0, a device model in dom0). */
+  self?: number;
 }
 
 export class Emulator {
@@ -96,8 +103,47 @@ export class Emulator {
   constructor(readonly o: EmulatorOptions) {
     const m = o.machine;
     this.handler = {
-      ioreq: (req) => m.handle(req, o.memory),
-      buffered: (b) => m.buffered(b),
+      ioreq: (req, vcpu) => {
+        if (tracer.mask & TRACE_IOREQ)
+          tracer.emit({
+            kind: "ioreq",
+            op: "take",
+            domid: o.self ?? 0,
+            peer: o.domid,
+            server: this.id,
+            vcpu,
+            state: "READY->INPROCESS",
+            ...ioreqTraceFields(req),
+          });
+        const data = m.handle(req, o.memory);
+        if (tracer.mask & TRACE_IOREQ)
+          tracer.emit({
+            kind: "ioreq",
+            op: "respond",
+            domid: o.self ?? 0,
+            peer: o.domid,
+            server: this.id,
+            vcpu,
+            state: "INPROCESS->IORESP_READY",
+            ...ioreqTraceFields(req),
+            ...(req.dir === IOREQ_READ && !req.dataIsPtr && data !== undefined
+              ? { data: ioreqTraceData(data) }
+              : {}),
+          });
+        return data;
+      },
+      buffered: (b) => {
+        if (tracer.mask & TRACE_IOREQ)
+          tracer.emit({
+            kind: "ioreq",
+            op: "buffered_take",
+            domid: o.self ?? 0,
+            peer: o.domid,
+            server: this.id,
+            ...bufIoreqTraceFields(b),
+          });
+        m.buffered(b);
+      },
     };
   }
 

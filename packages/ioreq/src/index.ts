@@ -84,3 +84,12 @@ export {
   encodeSetIoreqServerState,
 } from "./dmop.js";
 export { type EventOutcome, type IoreqHandler, IoreqServerEnd, type ServerPages } from "./emulator.js";
+export {
+  bufIoreqTraceFields,
+  type IoreqTraceFields,
+  ioreqStateName,
+  ioreqTraceData,
+  ioreqTraceFields,
+  ioreqTransition,
+  ioreqTypeName,
+} from "./trace.js";

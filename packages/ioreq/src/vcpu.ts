@@ -19,6 +19,7 @@ import {
 import type { EventChannels } from "@xensim/evtchn";
 import { DOMID_XEN } from "@xensim/abi";
 import { lockWord, type PageStore, unlockWord } from "@xensim/memory";
+import { TRACE_IOREQ, tracer } from "@xensim/trace";
 import { xenBufSend } from "./buffered.js";
 import { type Ioreq, ioreqSlot } from "./codec.js";
 import {
@@ -43,6 +44,7 @@ import {
 } from "./layout.js";
 import { sharedContains } from "./rangeset.js";
 import { ALL_ONES, xenCheckIoreq, xenSendIoreq } from "./sync.js";
+import { ioreqTraceData, ioreqTraceFields } from "./trace.js";
 
 /** The legacy VGA window stdvga forwards through the buffered ring (single direct writes). */
 export const VGA_MEM_BASE = 0xa0000n;
@@ -229,7 +231,21 @@ export class IoreqVcpu {
     }
   }
 
+  /** An `ioreq` trace record of Xen's side (called only when someone listens). */
+  private trace(op: string, req: Ioreq, extra: Record<string, string | number | boolean>): void {
+    tracer.emit({
+      kind: "ioreq",
+      op,
+      domid: this.o.domid,
+      vcpu: this.o.vcpu,
+      ...ioreqTraceFields(req),
+      ...extra,
+    });
+  }
+
   private crash(table: number, code: number, reason: string): never {
+    if (tracer.mask & TRACE_IOREQ)
+      tracer.emit({ kind: "ioreq", op: "crash", domid: this.o.domid, vcpu: this.o.vcpu, reason });
     if (table) Atomics.compareExchange(this.i32, tableBase(table) + T_CRASHED, 0, code);
     this.o.onCrash?.(reason);
     throw new DomainCrashed(this.o.domid, reason);
@@ -277,6 +293,8 @@ export class IoreqVcpu {
         const s = sel.entry;
         if (this.o.stdvga !== false && this.stdvgaAccepts(sel.req)) {
           const r = this.bufferedLocked(s, sel.req);
+          if (tracer.mask & TRACE_IOREQ && r !== "unhandled")
+            this.trace(r === "handled" ? "buffered" : "dropped", sel.req, { server: sel.id });
           if (r === "handled") {
             this.counts.buffered++;
             return { data: req.data, route: "buffered", serverId: sel.id };
@@ -300,9 +318,17 @@ export class IoreqVcpu {
       } finally {
         unlockWord(this.i32, lock);
       }
+      if (tracer.mask & TRACE_IOREQ)
+        this.trace("send", sel.req, { server: sel.id, state: "NONE->READY", vp_eport: sent.port });
       this.o.ev.xenSend(this.o.domid, sent.port);
       this.counts.server++;
       const done = this.waitForIo(table, sel.entry, sent.instance, sent.slot);
+      if (tracer.mask & TRACE_IOREQ)
+        this.trace("complete", sel.req, {
+          server: sel.id,
+          state: done.emulatorGone ? "NONE (emulator gone)" : "IORESP_READY->NONE",
+          ...(req.dir === IOREQ_READ && !req.dataIsPtr ? { data: ioreqTraceData(done.data) } : {}),
+        });
       return { ...done, route: "server", serverId: sel.id };
     } finally {
       this.o.store.putPageRef(table);
@@ -373,6 +399,8 @@ export class IoreqVcpu {
 
   private nullHandler(req: Ioreq): IoResult {
     this.counts.null++;
+    if (tracer.mask & TRACE_IOREQ)
+      this.trace("unhandled", req, req.dir === IOREQ_READ ? { data: ioreqTraceData(ALL_ONES) } : {});
     return { data: req.dir === IOREQ_READ ? ALL_ONES : req.data, route: "null" };
   }
 
