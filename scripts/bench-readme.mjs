@@ -233,7 +233,12 @@ function ioreqTable() {
     "|---|---|---:|---:|---:|---|",
     `| Atomics ping-pong (floor), Atomics.wait both sides | round trip | ${fw.ops_per_s} | ${fw.p50_us} | ${fw.p99_us} | 1 |`,
     `| Atomics ping-pong (floor), partner in Atomics.waitAsync | round trip | ${fa.ops_per_s} | ${fa.p50_us} | ${fa.p99_us} | 1 |`,
-    `| synchronous port read, embedded (vCPU trap → resume) | round trip | ${e.sync_pio.ops_per_s} | ${e.sync_pio.p50_us} | ${e.sync_pio.p99_us} | ${e.vs_floor_wait_p50} × wait floor, ${e.vs_floor_waitasync_p50} × waitAsync floor |`,
+    `| synchronous port read, embedded (vCPU trap → resume; device model's ioreq thread) | round trip | ${e.sync_pio.ops_per_s} | ${e.sync_pio.p50_us} | ${e.sync_pio.p99_us} | ${e.vs_floor_wait_p50} × wait floor, ${e.vs_floor_waitasync_p50} × waitAsync floor |`,
+    ...(r.embedded_event_loop
+      ? [
+          `| the same, emulator on the service's event loop (\`ioreqThread: false\`) | round trip | ${r.embedded_event_loop.sync_pio.ops_per_s} | ${r.embedded_event_loop.sync_pio.p50_us} | ${r.embedded_event_loop.sync_pio.p99_us} | ${r.embedded_event_loop.vs_floor_wait_p50} × wait floor, ${r.embedded_event_loop.vs_floor_waitasync_p50} × waitAsync floor |`,
+        ]
+      : []),
     `| buffered VGA stores, embedded | one 4-byte store | ${b.writes_per_s} | | | ${routes} |`,
     `| device model in another host process | | not measured | | | ${r.distributed.reason} |`,
     "",

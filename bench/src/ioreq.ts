@@ -4,11 +4,14 @@
 //     worker threads; an HVM domain gets its primary emulator (Start over the in-process call plane);
 //     a vCPU worker thread (IoreqVcpu over the shared page store) times synchronous port reads from
 //     trap to resume (`in` from COM1's LSR: select the server, write the slot, notify the emulator's
-//     port, Atomics.wait on Xen's wake word; the emulator's receiver takes the READY slot, answers,
-//     notifies back), then issues single 4-byte stores into the VGA window (stdvga's buffered path;
-//     synchronous when the 511-slot ring is full) back to back.
+//     port, Atomics.wait on Xen's wake word; the device model's ioreq thread, blocked in Atomics.wait
+//     on its vCPU's wake word, takes the READY slot, answers, notifies back), then issues single
+//     4-byte stores into the VGA window (stdvga's buffered path; synchronous when the 511-slot ring
+//     is full) back to back.
+//   - embedded, event loop: the same with the device model's `ioreqThread` off — the emulator served
+//     by the service's event loop (Atomics.waitAsync), for comparison in the same run.
 //   - floor: main thread ↔ worker Atomics ping-pong, depth 1, the partner blocking in Atomics.wait,
-//     and in Atomics.waitAsync (how the emulator's event receiver waits).
+//     and in Atomics.waitAsync.
 //   - distributed (the device model in another host process): not measured — the emulator's
 //     receiver needs the remote event and page path the data-plane work is replacing.
 import { cpus } from "node:os";
@@ -44,6 +47,14 @@ export interface IoreqBenchResult {
     vs_floor_waitasync_p50: number;
     buffered: VcpuReport["buffered"];
     spin: number;
+    /** Where the device model served the emulator: its own thread (Atomics.wait). */
+    device_model: "ioreq-thread";
+  };
+  /** The same synchronous reads with the emulator on the service's event loop (Atomics.waitAsync). */
+  embedded_event_loop: {
+    sync_pio: OpFigures;
+    vs_floor_wait_p50: number;
+    vs_floor_waitasync_p50: number;
   };
   distributed: { measured: false; reason: string };
 }
@@ -95,20 +106,21 @@ async function floor(mode: "echo-wait" | "echo-waitasync", durationMs: number): 
 const line = (name: string, f: OpFigures, extra = "") =>
   `${name.padEnd(40)} ${String(f.ops_per_s).padStart(8)} ops/s  p50 ${f.p50_us} µs  p99 ${f.p99_us} µs${extra}`;
 
-export async function runIoreqBench(o: IoreqBenchOptions): Promise<IoreqBenchResult> {
-  const durationMs = o.durationMs ?? 3000;
-  const spin = o.spin ?? 0;
-  const log = o.log ?? (() => {});
-  const wait = await floor("echo-wait", durationMs);
-  log(line("floor: Atomics.wait ping-pong", wait));
-  const wasync = await floor("echo-waitasync", durationMs);
-  log(line("floor: Atomics.wait ↔ waitAsync ping-pong", wasync));
-
+async function embeddedRun(
+  o: IoreqBenchOptions,
+  durationMs: number,
+  spin: number,
+  ioreqThread: boolean,
+): Promise<VcpuReport> {
   const host = await startHost({
     services: [
       { name: "hypervisor", entry: o.hypervisorEntry, config: {} },
       { name: "xenstored", entry: o.xenstoredEntry, config: {} },
-      { name: "device-model", entry: o.deviceModelEntry, config: { roles: ["primary"], vcpu: 3 } },
+      {
+        name: "device-model",
+        entry: o.deviceModelEntry,
+        config: { roles: ["primary"], vcpu: 3, ioreqThread },
+      },
     ],
     sharedMemoryBytes: 64 * 1024 * 1024,
     logLevel: "error",
@@ -140,42 +152,71 @@ export async function runIoreqBench(o: IoreqBenchOptions): Promise<IoreqBenchRes
     await v.ready;
     const report = (await v.msg) as VcpuReport;
     await v.exited;
-    const sync = report.sync;
-    const vsWait = round(sync.p50_us / wait.p50_us, 2);
-    const vsAsync = round(sync.p50_us / wasync.p50_us, 2);
-    log(
-      line(
-        "embedded: sync port read (trap → resume)",
-        sync,
-        `  = ${vsWait} × wait floor, ${vsAsync} × waitAsync floor`,
-      ),
-    );
-    log(
-      `embedded: buffered VGA stores                 ${String(report.buffered.writes_per_s).padStart(8)} writes/s  (${JSON.stringify(report.buffered.routes)})`,
-    );
     dm.close();
     hv.close();
     dom0.close();
     await bus.close();
-    return {
-      benchmark: "ioreq",
-      machine: { ...machineInfo(), cpus: cpus().length },
-      duration_ms: durationMs,
-      floor: { atomics_wait: wait, atomics_waitasync: wasync },
-      embedded: {
-        sync_pio: sync,
-        vs_floor_wait_p50: vsWait,
-        vs_floor_waitasync_p50: vsAsync,
-        buffered: report.buffered,
-        spin,
-      },
-      distributed: {
-        measured: false,
-        reason:
-          "the link carries the device model's events and publishes its writes, but cannot map an ioreq server's pages (DOMID_XEN frames) or a guest's memory into another host process yet",
-      },
-    };
+    return report;
   } finally {
     await host.stop();
   }
+}
+
+export async function runIoreqBench(o: IoreqBenchOptions): Promise<IoreqBenchResult> {
+  const durationMs = o.durationMs ?? 3000;
+  const spin = o.spin ?? 0;
+  const log = o.log ?? (() => {});
+  const wait = await floor("echo-wait", durationMs);
+  log(line("floor: Atomics.wait ping-pong", wait));
+  const wasync = await floor("echo-waitasync", durationMs);
+  log(line("floor: Atomics.wait ↔ waitAsync ping-pong", wasync));
+
+  const report = await embeddedRun(o, durationMs, spin, true);
+  const sync = report.sync;
+  const vsWait = round(sync.p50_us / wait.p50_us, 2);
+  const vsAsync = round(sync.p50_us / wasync.p50_us, 2);
+  log(
+    line(
+      "embedded: sync port read (trap → resume)",
+      sync,
+      `  = ${vsWait} × wait floor, ${vsAsync} × waitAsync floor`,
+    ),
+  );
+  log(
+    `embedded: buffered VGA stores                 ${String(report.buffered.writes_per_s).padStart(8)} writes/s  (${JSON.stringify(report.buffered.routes)})`,
+  );
+  const loop = (await embeddedRun(o, durationMs, spin, false)).sync;
+  const loopVsWait = round(loop.p50_us / wait.p50_us, 2);
+  const loopVsAsync = round(loop.p50_us / wasync.p50_us, 2);
+  log(
+    line(
+      "embedded, dm on its event loop: sync read",
+      loop,
+      `  = ${loopVsWait} × wait floor, ${loopVsAsync} × waitAsync floor`,
+    ),
+  );
+  return {
+    benchmark: "ioreq",
+    machine: { ...machineInfo(), cpus: cpus().length },
+    duration_ms: durationMs,
+    floor: { atomics_wait: wait, atomics_waitasync: wasync },
+    embedded: {
+      sync_pio: sync,
+      vs_floor_wait_p50: vsWait,
+      vs_floor_waitasync_p50: vsAsync,
+      buffered: report.buffered,
+      spin,
+      device_model: "ioreq-thread",
+    },
+    embedded_event_loop: {
+      sync_pio: loop,
+      vs_floor_wait_p50: loopVsWait,
+      vs_floor_waitasync_p50: loopVsAsync,
+    },
+    distributed: {
+      measured: false,
+      reason:
+        "the link carries the device model's events and publishes its writes, but cannot map an ioreq server's pages (DOMID_XEN frames) or a guest's memory into another host process yet",
+    },
+  };
 }

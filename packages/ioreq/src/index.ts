@@ -23,6 +23,7 @@ export {
   readIoreqData,
   withState,
   writeIoreq,
+  writeIoreqAs,
   writeIoreqData,
 } from "./codec.js";
 export {

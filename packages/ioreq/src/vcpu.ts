@@ -137,6 +137,11 @@ export interface Selection {
  * whose range set of the access's type fully contains it.
  */
 export function selectServer(i32: Int32Array, table: number, req: Ioreq): Selection | undefined {
+  // A port access outside CF8–CFF: 16-bit numbers, no BigInt arithmetic (the common trap).
+  if (req.type === IOREQ_TYPE_PIO && req.addr >= 0n && req.addr < 0xcf8n) {
+    const port = Number(req.addr);
+    return selectIn(i32, table, XEN_DMOP_IO_RANGE_PORT, 0, port, 0, port + req.size - 1, req);
+  }
   const c = classify(req, Atomics.load(i32, tableBase(table) + T_CF8));
   if (!c) return undefined;
   let sHi: number, sLo: number, eHi: number, eLo: number;
@@ -157,15 +162,28 @@ export function selectServer(i32: Int32Array, table: number, req: Ioreq): Select
     sHi = eHi = 0;
     sLo = eLo = Number(c.addr >> 32n) | 0;
   }
-  for (const id of SERVER_IDS) {
+  const sent = c.type === XEN_DMOP_IO_RANGE_PCI ? { ...req, type: IOREQ_TYPE_PCI_CONFIG, addr: c.addr } : req;
+  return selectIn(i32, table, c.type, sHi, sLo, eHi, eLo, sent);
+}
+
+/** Servers 7 → 0, enabled only: the first whose `type` ranges contain [s, e] takes `sent`. */
+function selectIn(
+  i32: Int32Array,
+  table: number,
+  type: number,
+  sHi: number,
+  sLo: number,
+  eHi: number,
+  eLo: number,
+  sent: Ioreq,
+): Selection | undefined {
+  for (let id = SERVER_IDS[0]!; id >= 0; id--) {
     const s = serverBase(table, id);
     if (!(Atomics.load(i32, s + S_FLAGS) & F_ENABLED)) continue;
-    const frame = Atomics.load(i32, s + S_RANGE_FRAME + c.type);
+    const frame = Atomics.load(i32, s + S_RANGE_FRAME + type);
     if (!frame) continue;
-    const count = Atomics.load(i32, s + S_RANGE_COUNT + c.type);
+    const count = Atomics.load(i32, s + S_RANGE_COUNT + type);
     if (!sharedContains(i32, frame * WORDS_PER_FRAME, count, sHi, sLo, eHi, eLo)) continue;
-    const sent =
-      c.type === XEN_DMOP_IO_RANGE_PCI ? { ...req, type: IOREQ_TYPE_PCI_CONFIG, addr: c.addr } : req;
     return { id, entry: s, req: sent };
   }
   return undefined;
@@ -329,7 +347,9 @@ export class IoreqVcpu {
           state: done.emulatorGone ? "NONE (emulator gone)" : "IORESP_READY->NONE",
           ...(req.dir === IOREQ_READ && !req.dataIsPtr ? { data: ioreqTraceData(done.data) } : {}),
         });
-      return { ...done, route: "server", serverId: sel.id };
+      return done.emulatorGone
+        ? { data: done.data, route: "server", serverId: sel.id, emulatorGone: true }
+        : { data: done.data, route: "server", serverId: sel.id };
     } finally {
       this.o.store.putPageRef(table);
     }
