@@ -385,6 +385,23 @@ function composeRingsSection() {
   return out.join("\n").trimEnd();
 }
 
+function traceCostTable() {
+  const f = join(results, "trace-cost.json");
+  if (!existsSync(f))
+    return "_no result yet: run `npx xensim bench trace-cost --json bench/results/trace-cost.json`_";
+  const r = JSON.parse(readFileSync(f, "utf8"));
+  return [
+    "| path | off: ns/op | listening: ns/op | listening ÷ off | trace records per op |",
+    "|---|---:|---:|---:|---:|",
+    ...r.rows.map(
+      (x) =>
+        `| ${x.op} | ${x.off.ns_per_op} | ${x.listening.ns_per_op} | ${x.listening_vs_off} | ${x.records_per_op} |`,
+    ),
+    "",
+    `Machine: ${r.machine.cpus} CPUs, Node ${r.machine.node}; ${r.rounds} rounds per mode of ${r.round_ms} ms (the rings row ${2 * r.round_ms} ms), alternating off/listening (ABBA); medians. One run on a shared, loaded machine.`,
+  ].join("\n");
+}
+
 const sections = {
   CHAOS: chaosTable,
   LINK: linkTable,
@@ -394,6 +411,7 @@ const sections = {
   BLK: blkTable,
   RINGS: ringsSection,
   IOREQ: ioreqTable,
+  "TRACE-COST": traceCostTable,
   "COMPOSE-RINGS": composeRingsSection,
 };
 let text = readFileSync(readme, "utf8");
