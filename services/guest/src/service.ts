@@ -17,7 +17,7 @@ import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
 import { Counter, Gauge } from "prom-client";
 import { type GuestServiceConfig, GuestServiceConfigSchema } from "./config.js";
-import { GuestInstance, type GuestStatusJson } from "./guest.js";
+import { GuestInstance, type GuestStatusJson, type KexecHandoff } from "./guest.js";
 
 /** Bus subjects of the guest runtime. */
 export const GUEST_SUBJECTS = Object.freeze({
@@ -43,6 +43,8 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
     const hypervisorHost =
       cfg.hypervisorHost !== "" && cfg.hypervisorHost !== ctx.hostId ? cfg.hypervisorHost : undefined;
     const guests = new Map<number, GuestInstance>();
+    /** What a kernel that soft-reset handed the next one (kexec), by domid, until it boots. */
+    const handoffs = new Map<number, KexecHandoff>();
     let boots = 0;
     let bootFailures = 0;
 
@@ -81,6 +83,7 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
           } else if (e.state === "soft_reset") {
             // kexec (fact sheet §9): the toolstack rebuilds the domain in place; the new kernel boots
             // once it is unpaused with its new store channel.
+            if (g.handoff) handoffs.set(e.domid, g.handoff);
             g.abandon("soft reset");
             void bootAfterSoftReset(e.domid, g.name);
           }
@@ -197,12 +200,14 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
         sharedMemory,
         chaos: ctx.chaos,
         ...(hypervisorHost ? { hypervisorHost } : {}),
+        ...(handoffs.has(domid) ? { handoff: handoffs.get(domid)! } : {}),
         cfg,
         stateDir,
         log,
         onChange: publish,
       });
       guests.set(domid, g);
+      handoffs.delete(domid);
       try {
         await g.boot();
         boots++;
