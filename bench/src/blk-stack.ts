@@ -2,7 +2,7 @@
 // process; dom0's XenCtrl and xenstore client here; guests built by dom0 with a GuestKernel each, and
 // vbds written the way libxl writes them.
 import { createInProcessBus, createInProcessCallClient, type EventBus } from "@xensim/bus";
-import { applyVbdDirectories, type LibxlVbdSpec, vbdDirectories } from "@xensim/blkback";
+import { applyVbdDirectories, type LibxlVbdSpec, vbdDirectories } from "@xensim/libxl";
 import { buildGuest, GuestKernel } from "@xensim/guest";
 import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import { type HostHandle, startHost } from "@xensim/runtime";

@@ -7,7 +7,7 @@
 // stdout: JSON lines — {hv, xs, domid, guest} when ready; {done: pages, ...} per "run <json>" line;
 // {vbd} per "addvbd <params>", {rmvbd} per "rmvbd <json>"; "stop".
 import { createInterface } from "node:readline";
-import type { VbdDirectories } from "@xensim/blkback";
+import type { VbdDirectories } from "@xensim/libxl";
 import { startFrontendHost } from "./frontend-host.js";
 import { type RingsHostARun, runOnVbd } from "./rings-guest-run.js";
 

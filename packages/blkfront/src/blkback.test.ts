@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { XenbusState } from "@xensim/abi";
-import { applyVbdDirectories, BlkbackDriver, vbdDirectories } from "@xensim/blkback";
+import { BlkbackDriver } from "@xensim/blkback";
+import { applyVbdDirectories, vbdDirectories } from "@xensim/libxl";
 import type { BlkbackConfig, BlkfrontConfig } from "@xensim/blkif";
 import { MemoryStore } from "@xensim/blkstore";
 import { GrantRefPool } from "@xensim/xenbus";

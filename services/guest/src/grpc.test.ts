@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
-import { applyVbdDirectories, vbdDirectories } from "@xensim/blkback";
+import { applyVbdDirectories, vbdDirectories } from "@xensim/libxl";
 import { connectNatsBus, createGrpcCallClient, createInProcessCallClient } from "@xensim/bus";
 import { buildGuest } from "@xensim/guest";
 import {

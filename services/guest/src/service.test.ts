@@ -9,7 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { applyVbdDirectories, type LibxlVbdSpec, vbdDirectories } from "@xensim/blkback";
+import { applyVbdDirectories, type LibxlVbdSpec, vbdDirectories } from "@xensim/libxl";
 import { type CallClient, createInProcessBus, createInProcessCallClient, type EventBus } from "@xensim/bus";
 import { buildGuest, type BuiltGuest } from "@xensim/guest";
 import {
