@@ -8,7 +8,7 @@
 // {vbd} per "addvbd <params>", {rmvbd} per "rmvbd <json>"; "stop".
 import { createInterface } from "node:readline";
 import type { VbdDirectories } from "@xensim/libxl";
-import { startFrontendHost } from "./frontend-host.js";
+import { startFrontendHost } from "@xensim/harness";
 import { type RingsHostARun, runOnVbd } from "./rings-guest-run.js";
 
 export type { RingsHostARun } from "./rings-guest-run.js";

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { startFrontendHost } from "@xensim/bench";
+import { startFrontendHost } from "@xensim/harness";
 import { connectNatsBus, createInProcessCallClient } from "@xensim/bus";
 import { DataFrameBuilder, encodeHello, LINK_VERSION } from "@xensim/link";
 import { LINK_SUBJECTS } from "@xensim/subjects";
