@@ -12,7 +12,8 @@ import { MemoryStore } from "@xensim/blkstore";
 import { GrantRefPool } from "@xensim/xenbus";
 import { Blkfront } from "./blkfront.js";
 import { DEFAULT_GRANT_REFS, physmapMemory, PortDispatcher } from "./environment.js";
-import { EngineHub, TestHost, TestXc } from "./testing/host.js";
+import { EngineHub } from "@xensim/xenstore-client";
+import { TestHost, TestXc } from "./testing/host.js";
 import { pattern } from "./testing/rig.js";
 
 const GUEST = 9;
