@@ -12,7 +12,7 @@ import { Counter, Gauge } from "prom-client";
 import { type HypervisorConfig, HypervisorConfigSchema } from "./config.js";
 import { hypervisorPolicy } from "./authz.js";
 import { DomainTable } from "./domain-table.js";
-import { Hypervisor } from "./core.js";
+import { Hypervisor } from "@xensim/hypervisor";
 import { addDmOpService } from "./dm-op.js";
 import { addHypervisorService } from "./grpc-api.js";
 

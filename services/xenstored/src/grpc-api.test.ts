@@ -19,7 +19,7 @@ import { loadXenstoreProto } from "@xensim/proto";
 import { sleep, waitFor } from "@xensim/testkit";
 import { parseXsStrings, XenstoreEngine, xsStrings } from "@xensim/xenstore";
 import { pino } from "pino";
-import { XenstoredCore } from "./core.js";
+import { XenstoredCore } from "./xenstored.js";
 import { XenstoreGrpcApi } from "./grpc-api.js";
 
 const log = pino({ level: "silent" });

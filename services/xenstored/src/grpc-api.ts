@@ -21,7 +21,7 @@ import type {
 import { loadXenstoreProto } from "@xensim/proto";
 import { XENSTORE_SUBJECTS } from "@xensim/subjects";
 import type { Logger } from "pino";
-import type { ConnId, XenstoredCore } from "./core.js";
+import type { ConnId, XenstoredCore } from "./xenstored.js";
 
 const GRPC_NOT_FOUND = 5;
 const GRPC_INVALID_ARGUMENT = 3;

@@ -11,7 +11,7 @@ import { HYPERVISOR_SUBJECTS } from "@xensim/subjects";
 import { XenstoreEngine } from "@xensim/xenstore";
 import { Counter, Gauge } from "prom-client";
 import { type XenstoredConfig, XenstoredConfigSchema } from "./config.js";
-import { XenstoredCore } from "./core.js";
+import { XenstoredCore } from "./xenstored.js";
 import { XenstoreGrpcApi } from "./grpc-api.js";
 import { StateStore } from "./persistence.js";
 import { RingConnections } from "./ring-connections.js";
