@@ -59,14 +59,14 @@ import {
   XenbusDevice,
   type XenbusStore,
   xsErrorCode,
+  type DriverLogger,
+  NULL_LOGGER,
 } from "@xensim/xenbus";
 import {
   type DisplfrontEvents,
   type DisplfrontHypervisor,
-  type DisplfrontLogger,
   type DisplfrontTimer,
   type GuestMemory,
-  NULL_LOGGER,
 } from "./environment.js";
 
 export interface DisplfrontOptions {
@@ -81,7 +81,7 @@ export interface DisplfrontOptions {
   /** Protocol versions we speak (default 1,2). */
   readonly versions?: readonly number[];
   readonly timer?: DisplfrontTimer;
-  readonly log?: DisplfrontLogger;
+  readonly log?: DriverLogger;
   /** Start over after a backend fault (default true). */
   readonly autoReconnect?: boolean;
 }
@@ -192,7 +192,7 @@ export class Displfront {
   private readonly memory: GuestMemory;
   private readonly events: DisplfrontEvents;
   private readonly refs: GrantRefAllocator;
-  private readonly log: DisplfrontLogger;
+  private readonly log: DriverLogger;
   private readonly timer: DisplfrontTimer | undefined;
   private readonly autoReconnect: boolean;
   private handshakeState: DisplfrontState;
