@@ -700,7 +700,3 @@ export class PageStore implements Backing {
   }
 }
 
-/** Byte offset of a frame in the buffer. */
-export function frameOffset(frame: number): number {
-  return frame * PAGE_SIZE;
-}
