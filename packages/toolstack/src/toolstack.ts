@@ -10,7 +10,7 @@ import {
   XenbusState,
   xenbusStateName,
 } from "@xensim/abi";
-import { applyVbdDirectories, vbdDirectories } from "@xensim/libxl";
+import { applyLibxlOps, applyVbdDirectories, domainSkeleton, STORE_GFN, vbdDirectories } from "@xensim/libxl";
 import type { XenbusStoreOps } from "@xensim/xenbus";
 import type { DomainConfig, XlAction, XlDisk } from "@xensim/xlcfg";
 import {
@@ -37,9 +37,6 @@ import {
   type ToolstackStore,
 } from "./ports.js";
 import { removeVdispls, vdisplSteps } from "./vdispl-flow.js";
-
-/** The gfn of the store page (published as HVM_PARAM_STORE_PFN; below the guest kernel's first free gfn). */
-export const STORE_GFN = 0xfe;
 
 const ESRCH = -3;
 const SHUTDOWN_REASONS = ["poweroff", "reboot", "suspend", "crash", "watchdog", "soft_reset"] as const;
@@ -469,50 +466,24 @@ export class Toolstack {
     config: DomainConfig,
     port: number,
   ): Promise<void> {
-    const home = `/local/domain/${domid}`;
-    const vm = `/vm/${uuid}`;
-    const ro = ["n0", `r${domid}`]; // dom0 owns, the guest reads
-    const rw = [`n${domid}`]; // the guest owns (dom0 is privileged anyway)
-    await tx.mkdir(home);
-    await tx.setPerms(home, ro);
-    await tx.mkdir(vm);
-    await tx.setPerms(vm, ro);
-    await tx.mkdir(`/libxl/${domid}`);
-    await tx.setPerms(`/libxl/${domid}`, ["n0"]);
-    await tx.write(`/libxl/${domid}/type`, config.type);
-    await this.saveConfig(tx, domid, config);
-    await tx.write(`${home}/vm`, vm);
-    await tx.write(`${home}/name`, config.name);
-    await tx.write(`${home}/domid`, String(domid));
-    for (const d of ["device", "control", "memory", "store"]) await tx.mkdir(`${home}/${d}`);
-    // the guest acknowledges shutdown requests and advertises control features
-    for (const k of [
-      "control/shutdown",
-      "control/feature-poweroff",
-      "control/feature-reboot",
-      "control/feature-suspend",
-      "control/sysrq",
-      "data",
-      "drivers",
-      "feature",
-      "attr",
-      "error",
-    ]) {
-      await tx.mkdir(`${home}/${k}`);
-      await tx.setPerms(`${home}/${k}`, rw);
-    }
-    await tx.write(`${home}/memory/target`, String(config.memoryMib * 1024));
-    await tx.write(`${home}/memory/static-max`, String(config.maxmemMib * 1024));
-    await tx.write(`${home}/store/port`, String(port));
-    await tx.write(`${home}/store/ring-ref`, String(STORE_GFN));
-    await tx.write(`${vm}/uuid`, uuid);
-    await tx.write(`${vm}/name`, config.name);
-    await tx.write(`${vm}/image/ostype`, config.type === "hvm" ? "hvm" : "linux");
-    await tx.write(`${vm}/start_time`, this.options.clock.wallSeconds().toFixed(2));
-    if (config.workloadText !== undefined) await tx.write(`${vm}/xensim/workload`, config.workloadText);
-    if (config.blkfrontText !== undefined) await tx.write(`${vm}/xensim/blkfront`, config.blkfrontText);
+    const xensim: Record<string, string> = {};
+    if (config.workloadText !== undefined) xensim.workload = config.workloadText;
+    if (config.blkfrontText !== undefined) xensim.blkfront = config.blkfrontText;
     if (emulatorsOf(config, this.options.deviceModel).length > 0)
-      await tx.write(`${vm}/xensim/firmware`, config.firmwareText ?? "bios");
+      xensim.firmware = config.firmwareText ?? "bios";
+    const skeleton = domainSkeleton({
+      domid,
+      uuid,
+      name: config.name,
+      type: config.type,
+      memoryMib: config.memoryMib,
+      maxmemMib: config.maxmemMib,
+      storePort: port,
+      startTimeSeconds: this.options.clock.wallSeconds(),
+      xensim,
+    });
+    await applyLibxlOps(tx, skeleton.ops);
+    await this.saveConfig(tx, domid, config);
   }
 
   /**
