@@ -37,6 +37,7 @@ import {
   type ToolstackStore,
 } from "./ports.js";
 import { removeVdispls, vdisplSteps } from "./vdispl-flow.js";
+import { RELEASE_DOMAIN, waitUntil } from "./wait.js";
 
 const ESRCH = -3;
 const SHUTDOWN_REASONS = ["poweroff", "reboot", "suspend", "crash", "watchdog", "soft_reset"] as const;
@@ -64,8 +65,10 @@ export interface ToolstackOptions {
   destroyDeviceTimeoutMs?: number;
   /** A destroyed domain disappearing from the domain list (default 10 s). */
   reapTimeoutMs?: number;
-  /** Poll period of the waits (default 20 ms). */
+  /** Poll period of the waits on what xenstore does not show (default 20 ms). */
   pollMs?: number;
+  /** Re-check period of the waits on xenstore watches, in case an event is lost (default 200 ms). */
+  watchFallbackMs?: number;
   /** Spans of the flows and their steps (OpenTelemetry); absent = none. */
   spans?: ToolstackSpans;
   /** The device-model runtime: HVM domains get their emulators there (absent = none). */
@@ -204,6 +207,7 @@ export class Toolstack {
       destroyDeviceTimeoutMs: 2_000,
       reapTimeoutMs: 10_000,
       pollMs: 20,
+      watchFallbackMs: 200,
       libDir: "/var/lib/xen",
       deviceModelTimeoutMs: 10_000,
       ...options,
@@ -223,7 +227,7 @@ export class Toolstack {
       dm,
       xs: this.options.xs,
       libDir: this.options.libDir,
-      waitFor: (what, ms, cond) => this.waitFor(what, ms, cond),
+      waitFor: (what, ms, cond, paths) => this.waitFor(what, ms, cond, paths),
       timeoutMs: this.options.deviceModelTimeoutMs,
     };
   }
@@ -251,14 +255,18 @@ export class Toolstack {
     };
   }
 
-  private async waitFor(what: string, ms: number, cond: () => Promise<boolean>): Promise<void> {
-    const end = this.options.clock.now() + ms;
-    for (;;) {
-      if (await cond()) return;
-      if (this.options.clock.now() >= end)
-        throw new ToolstackError("ETIMEDOUT", `timed out after ${ms} ms: ${what}`);
-      await this.options.clock.sleep(this.options.pollMs);
-    }
+  /**
+   * Waits for `cond`: on watches of `paths` (libxl's xswait) with a re-check every
+   * watchFallbackMs, or — for what xenstore does not show — polled every pollMs.
+   */
+  private async waitFor(
+    what: string,
+    ms: number,
+    cond: () => Promise<boolean>,
+    paths: readonly string[] = [],
+  ): Promise<void> {
+    const fallbackMs = paths.length > 0 ? this.options.watchFallbackMs : this.options.pollMs;
+    await waitUntil({ xs: this.options.xs, clock: this.options.clock, fallbackMs }, what, ms, cond, paths);
   }
 
   // ---- create ---------------------------------------------------------------------------------
@@ -401,7 +409,7 @@ export class Toolstack {
         this.options.xs,
         () => st.domid,
         config.vdispls,
-        (what, ms, cond) => this.waitFor(what, ms, cond),
+        (what, ms, cond, paths) => this.waitFor(what, ms, cond, paths),
         this.options.backendTimeoutMs,
       ),
     );
@@ -723,19 +731,27 @@ export class Toolstack {
     const errPath = `/local/domain/${d.backend}/error/backend/vbd/${domid}/${d.devid}/error`;
     // libxl: the backend reaches InitWait, and the hotplug step (here blkback opening the store)
     // reports hotplug-status "connected" — or "error", which fails the step.
-    await this.waitFor(`backend of ${d.vdev} reaching InitWait`, ms, async () => {
-      const s = await this.readState(be);
-      const err = await this.options.xs.tryRead(errPath);
-      const hotplug = await this.options.xs.tryRead(`${be}/hotplug-status`);
-      if (err !== undefined || hotplug === "error" || s === XenbusState.Closing || s === XenbusState.Closed)
-        throw new ToolstackError(
-          "EIO",
-          `backend of ${d.vdev} failed (state ${xenbusStateName(s ?? 0) ?? s}): ${err ?? "no error node"}`,
+    await this.waitFor(
+      `backend of ${d.vdev} reaching InitWait`,
+      ms,
+      async () => {
+        const s = await this.readState(be);
+        const err = await this.options.xs.tryRead(errPath);
+        const hotplug = await this.options.xs.tryRead(`${be}/hotplug-status`);
+        if (err !== undefined || hotplug === "error" || s === XenbusState.Closing || s === XenbusState.Closed)
+          throw new ToolstackError(
+            "EIO",
+            `backend of ${d.vdev} failed (state ${xenbusStateName(s ?? 0) ?? s}): ${err ?? "no error node"}`,
+          );
+        return (
+          s !== undefined &&
+          s >= XenbusState.InitWait &&
+          s <= XenbusState.Connected &&
+          hotplug === "connected"
         );
-      return (
-        s !== undefined && s >= XenbusState.InitWait && s <= XenbusState.Connected && hotplug === "connected"
-      );
-    });
+      },
+      [be, errPath],
+    );
   }
 
   private async destroyDomainAndWait(domid: number): Promise<void> {
@@ -755,10 +771,15 @@ export class Toolstack {
   }
 
   private async waitGone(domid: number): Promise<void> {
-    await this.waitFor(`domain ${domid} going away`, this.options.reapTimeoutMs, async () => {
-      const i = await this.options.hv.domainInfo(domid);
-      return i.rc !== 0 || i.info === undefined || i.info.state === "dead";
-    });
+    await this.waitFor(
+      `domain ${domid} going away`,
+      this.options.reapTimeoutMs,
+      async () => {
+        const i = await this.options.hv.domainInfo(domid);
+        return i.rc !== 0 || i.info === undefined || i.info.state === "dead";
+      },
+      [RELEASE_DOMAIN],
+    );
   }
 
   // ---- destroy --------------------------------------------------------------------------------
@@ -904,10 +925,15 @@ export class Toolstack {
     });
     let handshake = true;
     try {
-      await this.waitFor(`backend of ${d.vdev} closing`, timeoutMs, async () => {
-        const s = await this.readState(be);
-        return s === undefined || s === XenbusState.Closed;
-      });
+      await this.waitFor(
+        `backend of ${d.vdev} closing`,
+        timeoutMs,
+        async () => {
+          const s = await this.readState(be);
+          return s === undefined || s === XenbusState.Closed;
+        },
+        [be],
+      );
     } catch (e) {
       if (!force) throw e;
       handshake = false;
@@ -962,11 +988,16 @@ export class Toolstack {
     this.options.log.info({ flow: "trigger", step: "request", domid, kind }, "trigger: soft reset requested");
     let state = info.info.state as string;
     try {
-      await this.waitFor(`domain ${domid} kexec`, o.timeoutMs ?? this.options.shutdownTimeoutMs, async () => {
-        const i = await this.options.hv.domainInfo(domid);
-        state = i.info?.state ?? "gone";
-        return state === "shutdown" || (i.info?.shutdownReason ?? -1) === 5;
-      });
+      await this.waitFor(
+        `domain ${domid} kexec`,
+        o.timeoutMs ?? this.options.shutdownTimeoutMs,
+        async () => {
+          const i = await this.options.hv.domainInfo(domid);
+          state = i.info?.state ?? "gone";
+          return state === "shutdown" || (i.info?.shutdownReason ?? -1) === 5;
+        },
+        [RELEASE_DOMAIN],
+      );
     } catch (e) {
       if (!(e instanceof ToolstackError && e.code === "ETIMEDOUT")) throw e;
       return { acted: false, state };
@@ -1027,6 +1058,7 @@ export class Toolstack {
           state = i.info?.state ?? "gone";
           return state !== "running" && state !== "paused";
         },
+        [RELEASE_DOMAIN],
       );
     } catch (e) {
       if (!(e instanceof ToolstackError && e.code === "ETIMEDOUT")) throw e;
@@ -1315,12 +1347,14 @@ export class Toolstack {
       steps.push({
         name: "wait-frontend",
         run: () =>
-          this.waitFor(`frontend of ${disk.vdev} Connected`, this.options.frontendTimeoutMs, async () => {
-            return (
+          this.waitFor(
+            `frontend of ${disk.vdev} Connected`,
+            this.options.frontendTimeoutMs,
+            async () =>
               (await this.readState(`/local/domain/${domid}/device/vbd/${disk.devid}`)) ===
-              XenbusState.Connected
-            );
-          }),
+              XenbusState.Connected,
+            [`/local/domain/${domid}/device/vbd/${disk.devid}`],
+          ),
       });
     const records = await runFlow("block-attach", steps, this.deps(), o, domid);
     if (rec) {
