@@ -9,25 +9,19 @@
 //     host) over a null store, 4 KiB random reads at depth 32 — every request crosses the ring,
 //     kicks and completes with its hooks.
 // Listening: in this thread the sink stamps and buffers each record the way the bus listener does
-// (without publishing); blkback's thread is switched on over the bus (TRACE_CONTROL_SUBJECT) and its
+// (without publishing); blkback's thread is switched on over the bus (TRACE_SUBJECTS.control) and its
 // batches are received here, as `xensim trace` does.
 import { cpus } from "node:os";
 import { GNTMAP_host_map, XsType } from "@xensim/abi";
 import { EventChannels } from "@xensim/evtchn";
 import { GrantTables, grantAccess } from "@xensim/gnttab";
 import { PageStore } from "@xensim/memory";
-import {
-  setTracer,
-  TRACE_ALL,
-  TRACE_CONTROL_SUBJECT,
-  TRACE_EVENTS_SUBJECT,
-  type TraceControl,
-  type TraceRecord,
-} from "@xensim/trace";
+import { TRACE_SUBJECTS } from "@xensim/subjects";
+import { setTracer, TRACE_ALL, type TraceControl, type TraceRecord } from "@xensim/trace";
 import { runJob, type JobEnv } from "@xensim/workload";
 import { XenstoreEngine } from "@xensim/xenstore";
 import { storeSpec } from "./blk.js";
-import { type BlkServiceEntries, startBlkHost } from "./blk-stack.js";
+import { type BlkServiceEntries, startBlkHost } from "@xensim/harness";
 import { machineInfo, round } from "./stats.js";
 
 export interface TraceCostOptions {
@@ -196,7 +190,7 @@ async function ringsRow(entries: BlkServiceEntries, roundMs: number, rounds: num
   );
   const dec = new TextDecoder();
   let busRecords = 0;
-  const sub = h.bus.subscribe(`${TRACE_EVENTS_SUBJECT}.>`, {
+  const sub = h.bus.subscribe(TRACE_SUBJECTS.eventsAll, {
     callback: (m) => {
       try {
         busRecords += (JSON.parse(dec.decode(m.data)) as { events: unknown[] }).events.length;
@@ -207,7 +201,7 @@ async function ringsRow(entries: BlkServiceEntries, roundMs: number, rounds: num
   });
   const control = (mask: number) => {
     const c: TraceControl = { mask, leaseMs: 60_000 };
-    h.bus.publish(TRACE_CONTROL_SUBJECT, new TextEncoder().encode(JSON.stringify(c)));
+    h.bus.publish(TRACE_SUBJECTS.control, new TextEncoder().encode(JSON.stringify(c)));
   };
   try {
     const g = await h.guest("trace-cost", 64);

@@ -13,6 +13,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { connectNatsBus, type EventBus } from "@xensim/bus";
+import { GUEST_SUBJECTS } from "@xensim/subjects";
 import { type NatsServer, startNatsServer, tempDir, waitFor } from "@xensim/testkit";
 import { spawnXensim, XENSIM_BIN, type XensimProcess } from "./harness.js";
 
@@ -99,7 +100,7 @@ describe("soft reset with disk I/O in flight", () => {
       bus = await connectNatsBus({ servers: nats.url, name: "soft-reset-io-test" });
       const statuses: Status[] = [];
       const dec = new TextDecoder();
-      bus.subscribe("guest.*.status", {
+      bus.subscribe(GUEST_SUBJECTS.statusAll, {
         callback: (m) => statuses.push(JSON.parse(dec.decode(m.data)) as Status),
       });
       await bus.flush();

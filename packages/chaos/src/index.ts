@@ -17,7 +17,6 @@ export {
   hashString,
   validateFaultSpec,
 } from "./points.js";
-export { deriveSeed, Mulberry32 } from "./prng.js";
 export {
   DEFAULT_SERVICES,
   FAULT_KIND_NAMES,
@@ -50,4 +49,4 @@ export {
   reportSvg,
   verdictOf,
 } from "./report.js";
-export { CHAOS_SUBJECTS, type ChaosCommand, type ChaosReply, type HostChaosCommand } from "./subjects.js";
+export { type ChaosCommand, type ChaosReply, type HostChaosCommand } from "./commands.js";

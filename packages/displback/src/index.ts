@@ -13,10 +13,8 @@ export {
   type DisplbackClock,
   type DisplbackEventReceiver,
   type DisplbackHypervisor,
-  type DisplbackLogger,
   type DisplbackTimer,
-  NULL_LOGGER,
-} from "./hypervisor.js";
+} from "./environment.js";
 export {
   checkDbufCreate,
   checkFbAttach,

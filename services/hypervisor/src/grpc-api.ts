@@ -26,7 +26,7 @@ import {
   type PopulatePhysmapRequest__Output,
   type PortRequest__Output,
 } from "@xensim/proto";
-import type { DomainInfoView, Hypervisor } from "./core.js";
+import type { DomainInfoView, Hypervisor } from "@xensim/hypervisor";
 
 const STATE = {
   running: "DOMAIN_STATE_RUNNING",
@@ -47,40 +47,6 @@ function u64(v: string | number, what: string): number {
     throw new CallError(GrpcStatus.INVALID_ARGUMENT, `${what} out of range`);
   return n;
 }
-
-/** Method names of the Hypervisor service, for metrics labels. */
-export const HYPERVISOR_METHODS = [
-  "DomainCreate",
-  "DomainPause",
-  "DomainUnpause",
-  "DomainShutdown",
-  "DomainDestroy",
-  "DomainSoftReset",
-  "DomainResume",
-  "DomainList",
-  "DomainInfo",
-  "HvmParamGet",
-  "HvmParamSet",
-  "EvtchnAllocUnbound",
-  "EvtchnBindInterdomain",
-  "EvtchnBindVirq",
-  "EvtchnBindIpi",
-  "EvtchnBindVcpu",
-  "EvtchnSend",
-  "EvtchnClose",
-  "EvtchnUnmask",
-  "EvtchnStatus",
-  "EvtchnReset",
-  "GnttabSetupTable",
-  "GnttabQuerySize",
-  "GnttabMapGrantRef",
-  "GnttabUnmapGrantRef",
-  "GnttabCopy",
-  "GnttabGrantAccess",
-  "GnttabEndForeignAccess",
-  "MemoryPopulatePhysmap",
-  "MemoryGfnToFrame",
-] as const;
 
 /** Registers the Hypervisor service on `server`; `onCall(method, rc)` sees every result. */
 export function addHypervisorService(

@@ -18,7 +18,6 @@ import {
   checkLiveness,
   checkOneResponse,
   countByKind,
-  deriveSeed,
   type ExecutedAction,
   expandSchedule,
   type FaultHit,
@@ -31,9 +30,11 @@ import {
   type Scenario,
   verdictOf,
 } from "@xensim/chaos";
+import { deriveSeed } from "@xensim/random";
 import { createLogger, type HostHandle, startHost } from "@xensim/runtime";
 import { connectXenstore } from "@xensim/xenstore-client";
 import { isServiceName, type ServiceName, serviceEntry } from "../services.js";
+import { GUEST_SUBJECTS } from "@xensim/subjects";
 
 interface GuestStatus {
   domid: number;
@@ -174,7 +175,7 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
   const series: IoSample[] = [];
   let t0 = Number.NaN;
   const dec = new TextDecoder();
-  bus.subscribe("guest.*.status", {
+  bus.subscribe(GUEST_SUBJECTS.statusAll, {
     callback: (m) => {
       try {
         const g = JSON.parse(dec.decode(m.data)) as GuestStatus;
