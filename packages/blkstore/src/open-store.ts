@@ -32,6 +32,7 @@ export type StoreSpec = (
 
 export class StoreSpecError extends Error {
   override readonly name = "StoreSpecError";
+  readonly code = "EINVAL";
 }
 
 const SIZE_RE = /^(\d+)([KMGT]?)(i?B)?$/i;

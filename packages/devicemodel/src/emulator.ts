@@ -60,6 +60,7 @@ export interface DmHypercalls {
 
 export class EmulatorError extends Error {
   override readonly name = "EmulatorError";
+  readonly code = "EIO";
   constructor(
     readonly step: string,
     readonly rc: number,

@@ -60,6 +60,7 @@ export const IoreqCrash = Object.freeze({
 /** The domain was crashed (Xen's domain_crash) while this vCPU emulated an access. */
 export class DomainCrashed extends Error {
   override readonly name = "DomainCrashed";
+  readonly code = "DOMAIN_CRASHED";
   constructor(
     readonly domid: number,
     readonly reason: string,
@@ -71,6 +72,7 @@ export class DomainCrashed extends Error {
 /** The domain died (or the vCPU was told to stop) while the vCPU waited for an emulator. */
 export class VcpuStopped extends Error {
   override readonly name = "VcpuStopped";
+  readonly code = "VCPU_STOPPED";
 }
 
 export type IoRoute = "server" | "buffered" | "null" | "dropped";

@@ -91,7 +91,10 @@ export interface JobResult {
   errors_by_status: Record<string, number>;
 }
 
-export class JobSpecError extends Error {}
+export class JobSpecError extends Error {
+  override readonly name = "JobSpecError";
+  readonly code = "EINVAL";
+}
 
 export function validateJob(spec: FioJobSpec, disk: { sectors: number }): void {
   const bad = (m: string) => {
