@@ -1,5 +1,21 @@
 // The catalogue of fault kinds: one name per fault a user looks for, where it is injected, and what
 // parameters it takes. The toolstack's chaos API, the CLI and scenario files all go by this table.
+import {
+  GNTST_okay,
+  GNTST_general_error,
+  GNTST_bad_domain,
+  GNTST_bad_gntref,
+  GNTST_bad_handle,
+  GNTST_bad_virt_addr,
+  GNTST_bad_dev_addr,
+  GNTST_no_device_space,
+  GNTST_permission_denied,
+  GNTST_bad_page,
+  GNTST_bad_copy_arg,
+  GNTST_address_too_big,
+  GNTST_eagain,
+  GNTST_no_space,
+} from "@xensim/abi";
 
 /** How a kind reaches its fault point. */
 export type FaultPlane =
@@ -247,20 +263,20 @@ export function requireFaultKind(name: string): FaultKindInfo {
 
 /** GNTST_* codes (xen/include/public/grant_table.h), by name. */
 export const GNTST_CODES: Readonly<Record<string, number>> = {
-  GNTST_okay: 0,
-  GNTST_general_error: -1,
-  GNTST_bad_domain: -2,
-  GNTST_bad_gntref: -3,
-  GNTST_bad_handle: -4,
-  GNTST_bad_virt_addr: -5,
-  GNTST_bad_dev_addr: -6,
-  GNTST_no_device_space: -7,
-  GNTST_permission_denied: -8,
-  GNTST_bad_page: -9,
-  GNTST_bad_copy_arg: -10,
-  GNTST_address_too_big: -11,
-  GNTST_eagain: -12,
-  GNTST_no_space: -13,
+  GNTST_okay,
+  GNTST_general_error,
+  GNTST_bad_domain,
+  GNTST_bad_gntref,
+  GNTST_bad_handle,
+  GNTST_bad_virt_addr,
+  GNTST_bad_dev_addr,
+  GNTST_no_device_space,
+  GNTST_permission_denied,
+  GNTST_bad_page,
+  GNTST_bad_copy_arg,
+  GNTST_address_too_big,
+  GNTST_eagain,
+  GNTST_no_space,
 };
 
 /** A GNTST code from a number or a name ("GNTST_bad_gntref" or "bad_gntref"). */

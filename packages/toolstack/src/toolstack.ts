@@ -8,6 +8,7 @@ import {
   HVM_PARAM_STORE_EVTCHN,
   HVM_PARAM_STORE_PFN,
   XenbusState,
+  XenErrno,
   xenbusStateName,
 } from "@xensim/abi";
 import { applyLibxlOps, applyVbdDirectories, domainSkeleton, STORE_GFN, vbdDirectories } from "@xensim/libxl";
@@ -39,7 +40,7 @@ import {
 import { removeVdispls, vdisplSteps } from "./vdispl-flow.js";
 import { RELEASE_DOMAIN, waitUntil } from "./wait.js";
 
-const ESRCH = -3;
+const ESRCH = -XenErrno.ESRCH;
 const SHUTDOWN_REASONS = ["poweroff", "reboot", "suspend", "crash", "watchdog", "soft_reset"] as const;
 
 export interface ToolstackOptions {
@@ -298,7 +299,10 @@ export class Toolstack {
             hvm: config.type === "hvm",
           });
           if (r.rc !== 0)
-            throw new ToolstackError(r.rc === -12 ? "ENOMEM" : "EIO", `domain create: rc ${r.rc}`);
+            throw new ToolstackError(
+              r.rc === -XenErrno.ENOMEM ? "ENOMEM" : "EIO",
+              `domain create: rc ${r.rc}`,
+            );
           st.domid = r.domid;
           ctx.domid = r.domid;
           ctx.onUndo(() => this.destroyDomainAndWait(r.domid));
@@ -817,7 +821,8 @@ export class Toolstack {
         continueOnError: true,
         run: async () => {
           const rc = await this.options.hv.domainPause(domid);
-          if (rc !== 0 && rc !== ESRCH && rc !== -22) throw new ToolstackError("EIO", `pause: rc ${rc}`);
+          if (rc !== 0 && rc !== ESRCH && rc !== -XenErrno.EINVAL)
+            throw new ToolstackError("EIO", `pause: rc ${rc}`);
         },
       },
       {
