@@ -699,4 +699,3 @@ export class PageStore implements Backing {
     return this.viewOfFrames(frames, opts);
   }
 }
-
