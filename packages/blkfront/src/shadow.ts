@@ -10,6 +10,8 @@ export interface DataPage {
   readonly gfn: number;
   readonly view: MemView;
   readonly off: number;
+  /** The page's bytes in the shared buffer (view.liveBytes), for copies with no view lookup. */
+  readonly bytes?: Uint8Array | undefined;
   /** The grant ref while granted, else -1. */
   ref: number;
 }
@@ -24,8 +26,22 @@ export interface Shadow {
   readonly rspOp: number;
 }
 
+/** A shadow table entry as the ring keeps it: one per id, reused by each request on that id. */
+export interface ShadowEntry extends Shadow {
+  piece: Piece;
+  pages: DataPage[];
+  nData: number;
+  rspOp: number;
+}
+
 /** One queue: its ring, event channel, shadow table and bounce pool. */
 export class RingQueue {
+  /** Per id, its reusable shadow entry (created on the id's first use). */
+  private readonly entries: (ShadowEntry | undefined)[] = [];
+  /** Requests built into the ring since req_prod was last pushed. */
+  unpushed = 0;
+  /** The port allowed the last kick the ring said was not needed to be left out (mayElideKick). */
+  kickElidable = true;
   /** Indexed by request id. */
   readonly shadow: (Shadow | undefined)[];
   /**
@@ -64,10 +80,20 @@ export class RingQueue {
     this.rspBuf = new Uint8Array(entryBytes);
   }
 
-  /** Records a request put in the ring under `id` (taken from freeIds). */
-  track(id: number, shadow: Shadow): void {
-    this.shadow[id] = shadow;
+  /**
+   * Records a request put in the ring under `id` (taken from freeIds): the id's own shadow entry,
+   * reused from one request to the next (no allocation per request), gets the piece and the
+   * operation; the caller fills its `pages`.
+   */
+  track(id: number, piece: Piece, nData: number, rspOp: number): ShadowEntry {
+    const sh = (this.entries[id] ??= { piece, pages: [], nData, rspOp });
+    sh.piece = piece;
+    sh.pages.length = 0;
+    sh.nData = nData;
+    sh.rspOp = rspOp;
+    this.shadow[id] = sh;
     this.inFlight++;
+    return sh;
   }
 
   /** The request `id` was answered: its id is free again. */
@@ -90,6 +116,7 @@ export class RingQueue {
       this.shadow[id] = undefined;
       this.retired.push(...sh.pages);
       pieces.push(sh.piece);
+      this.entries[id] = undefined; // the ring is never reused: the entry goes with its pages
     }
     this.inFlight = 0;
     return pieces;

@@ -7,7 +7,6 @@ import {
   type BlkbackHypervisor,
   type BlkbackRingInfo,
   type BlkbackStoreOpener,
-  LATENCY_BUCKETS_SECONDS,
 } from "@xensim/blkback";
 import { ChaosStore, openStore, parseStoreSpec, STORE_FAULT_KINDS, type StoreSpec } from "@xensim/blkstore";
 import type { ChaosPoints } from "@xensim/chaos";
@@ -15,8 +14,9 @@ import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
-import { Counter, Gauge, Histogram } from "prom-client";
+import { Counter, Gauge } from "prom-client";
 import { type BlkbackServiceConfig, BlkbackServiceConfigSchema } from "./config.js";
+import { registerRingLatencyHistogram } from "./latency-metric.js";
 
 /**
  * `params` → a block store: a blkstore spec, or an absolute path to a raw image file. File paths are
@@ -107,15 +107,6 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
 
     const reg = [ctx.metrics];
     const labelNames = ["domid", "devid", "queue"] as const;
-    const ioLatency = new Histogram({
-      name: "blkback_io_latency_seconds",
-      help: "request latency from consume to response, per ring",
-      labelNames,
-      buckets: [...LATENCY_BUCKETS_SECONDS],
-      registers: reg,
-    });
-    // One labelled child per ring (the info object lives as long as the device): no per-I/O lookup.
-    const latencyChild = new WeakMap<BlkbackRingInfo, { observe(v: number): void }>();
     const hv: BlkbackHypervisor = xc;
     const driver = await retry(
       "starting the blkback driver",
@@ -134,21 +125,23 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
           },
           maxPersistentGrants: cfg.maxPersistentGrants,
           clock: () => performance.now(),
+          ...(cfg.pollUs > 0
+            ? { poll: { ms: cfg.pollUs / 1000, defer: (fn: () => void) => setImmediate(fn) } }
+            : {}),
           log,
-          onResponse: (ring, _op, _status, secs) => {
-            let h = latencyChild.get(ring);
-            if (!h) {
-              h = ioLatency.labels({ domid: ring.frontend, devid: ring.devid, queue: ring.queue });
-              latencyChild.set(ring, h);
-            }
-            h.observe(secs);
-          },
           onError: (err) => log.error({ err }, "blkback error"),
         }),
       ctx.signal,
       ctx,
     );
 
+    // The rings' own latency histograms, read at scrape time (nothing per I/O here).
+    registerRingLatencyHistogram(
+      ctx.metrics,
+      "blkback_io_latency_seconds",
+      "request latency from consume to response, per ring",
+      driver,
+    );
     const gauge = (name: string, help: string, get: (s: ReturnType<typeof driver.rings>[number]) => number) =>
       new Gauge({
         name,
