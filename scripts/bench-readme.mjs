@@ -62,7 +62,7 @@ function hypervisorTable() {
   };
   for (const g of r.grants)
     rows.push(
-      `| grant map+unmap | ${grantPlace[g.placement] ?? g.placement} | ${g.batch} ref${g.batch > 1 ? "s" : ""} per call | ${g.figures.ops_per_s} | ${g.figures.p50_us} | ${g.figures.p99_us} | ${g.grants_per_s} grants/s |`,
+      `| grant map+unmap | ${grantPlace[g.placement] ?? g.placement} | ${g.batch} ref${g.batch > 1 ? "s" : ""} per call | ${g.figures.ops_per_s} | ${g.figures.p50_us} | ${g.figures.p99_us} | ${g.grants_per_s} grants/s${g.grants_per_cpu_s !== undefined ? `; ${g.grants_per_cpu_s} per CPU-second (synchronous calls)` : ""} |`,
     );
   rows.push(
     `| gRPC unary (floor) | DomainInfo on the same connection | 1 call | ${fl.grpc_unary.ops_per_s} | ${fl.grpc_unary.p50_us} | ${fl.grpc_unary.p99_us} | |`,

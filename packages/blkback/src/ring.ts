@@ -3,6 +3,7 @@
 // (XSA-155), decode, validate, map the data grants in one batch, submit, answer, unmap, notify only
 // when the ring says so (and the data-plane port allows suppression). Requests run concurrently up to the ring size; completions come in any order.
 import {
+  BLKIF_RESPONSE_LAYOUT,
   BLKIF_RING_ENTRY_BYTES,
   BLKIF_RSP_EOPNOTSUPP,
   BLKIF_RSP_ERROR,
@@ -152,6 +153,7 @@ export class BlkbackRing {
   private readonly o: BlkbackRingOptions;
   private readonly abi: XenAbi;
   private readonly slot: Uint8Array;
+  private readonly rspBytes: Uint8Array;
   private readonly req: BlkifRequest = newBlkifRequest();
   /** Scratch of prefetchGrants (reads slots ahead without consuming them). */
   private readonly prefetchReq: BlkifRequest = newBlkifRequest();
@@ -192,6 +194,7 @@ export class BlkbackRing {
     this.maxPersistent = o.maxPersistentGrants ?? DEFAULT_MAX_PERSISTENT_GRANTS;
     const entry = BLKIF_RING_ENTRY_BYTES[o.abi];
     this.slot = new Uint8Array(entry);
+    this.rspBytes = new Uint8Array(BLKIF_RESPONSE_LAYOUT[o.abi].size);
     this.prefetchSlot = new Uint8Array(entry);
     // Attach at the indices on the page (Linux BACK_RING_ATTACH at rsp_prod): a backend taking over
     // a connected frontend answers from where the last one stopped. Throws request_prod_overflow.
@@ -790,8 +793,10 @@ export class BlkbackRing {
     const stats = this.stats;
     if (!this.halted) {
       try {
+        // Built in a private buffer, copied into the slot in one piece.
         const off = this.ring.nextResponse();
-        encodeResponse(this.o.view, off, this.abi, p.idLo, p.idHi, p.op, status);
+        encodeResponse(this.rspBytes, 0, this.abi, p.idLo, p.idHi, p.op, status);
+        this.o.view.writeFrom(off, this.rspBytes, 0, this.rspBytes.length);
         if (tracer.mask & TRACE_RING)
           tracer.emit({
             kind: "ring",

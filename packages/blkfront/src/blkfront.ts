@@ -35,6 +35,7 @@ import {
   newBlkifRequest,
   newBlkifResponse,
   newSegments,
+  requestBytes,
   type XenstoreValues,
   blkifOpName,
   blkifRspName,
@@ -255,6 +256,7 @@ export class Blkfront implements BlockStore {
   private headRing: RingQueue | undefined;
   private readonly headPages: DataPage[] = [];
   private readonly req = newBlkifRequest();
+  private readonly reqBytes = new Uint8Array(BLKIF_RING_ENTRY_BYTES.x86_64);
   private readonly rsp = newBlkifResponse();
   private readonly indirectSegments = newSegments(8 * BLKIF_SEGS_PER_INDIRECT_FRAME);
   private readonly listeners = new Set<(n: BlkfrontNotice) => void>();
@@ -820,10 +822,11 @@ export class Blkfront implements BlockStore {
     if (pool.length < want) return HeadResult.NeedPool;
     for (let k = pool.length - want; k < pool.length; k++) if (pool[k]!.ref < 0) return HeadResult.NeedGrants;
     // The pool's last `want` pages, already granted: no wait.
+    // (pop and push, not `length =`: setting an array's length is a runtime call in V8)
     const pages = this.headPages;
-    pages.length = 0;
+    while (pages.length > 0) pages.pop();
     for (let k = pool.length - want; k < pool.length; k++) pages.push(pool[k]!);
-    pool.length -= want;
+    for (let k = 0; k < want; k++) pool.pop();
     this.queue.shift();
     this.issue(ring, piece, pages, nData);
     return HeadResult.Done;
@@ -943,8 +946,11 @@ export class Blkfront implements BlockStore {
         rspOp = op;
       }
     }
+    // Built in a private buffer, then copied into the slot in one piece (not field by field through
+    // the ring's view, with a range check per field).
     const off = ring.front.nextRequest();
-    encodeRequest(ring.front.view, off, this.config.abi, req);
+    encodeRequest(this.reqBytes, 0, this.config.abi, req);
+    ring.front.view.writeFrom(off, this.reqBytes, 0, requestBytes(req.operation, this.config.abi));
     if (tracer.mask & TRACE_RING) this.traceRequest(ring, req, nData);
     const sh = ring.track(id, piece, nData, rspOp);
     for (let k = 0; k < pages.length; k++) sh.pages.push(pages[k]!);
@@ -1121,7 +1127,7 @@ export class Blkfront implements BlockStore {
       const persistent = this.disk?.persistent === true;
       if (persistent && !ring.freed) for (let k = 0; k < pages.length; k++) ring.pool.push(pages[k]!);
       else void this.releasePages(ring, pages.slice(), persistent);
-      pages.length = 0;
+      while (pages.length > 0) pages.pop();
     }
     this.pieceDone(piece, status);
     return undefined;

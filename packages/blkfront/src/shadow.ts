@@ -88,7 +88,7 @@ export class RingQueue {
   track(id: number, piece: Piece, nData: number, rspOp: number): ShadowEntry {
     const sh = (this.entries[id] ??= { piece, pages: [], nData, rspOp });
     sh.piece = piece;
-    sh.pages.length = 0;
+    while (sh.pages.length > 0) sh.pages.pop();
     sh.nData = nData;
     sh.rspOp = rspOp;
     this.shadow[id] = sh;
