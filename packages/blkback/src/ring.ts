@@ -45,6 +45,9 @@ import { RingStats } from "./stats.js";
 /** Responses made inside one batch of the pump before they are pushed (and notified) together. */
 const PUSH_BATCH = 64;
 
+/** Looks for requests a polling ring makes after its last batch before it may sleep, whatever the time. */
+const POLL_MIN_LOOKS = 32;
+
 /** Requests looked at ahead when a first use of pages maps their grants in one batch. */
 const PREFETCH_REQUESTS = 256;
 
@@ -182,6 +185,7 @@ export class BlkbackRing {
   /** When requests were last found (poll), and whether a look is scheduled. */
   private lastRequestAt = Number.NEGATIVE_INFINITY;
   private pollArmed = false;
+  private emptyLooks = 0;
   private halted = false;
   private stopping = false;
   private drainWaiters: (() => void)[] = [];
@@ -269,14 +273,15 @@ export class BlkbackRing {
             throw e;
           }
           if (n === 0) {
+            const worked = this.batching;
             this.endBatch();
-            if (this.pollLater()) break;
+            if (this.pollLater(worked)) break;
             if (this.ring.finalCheckForRequests()) continue;
             break;
           }
           if (!this.batching) {
             this.batching = true;
-            this.batchNow = this.lastRequestAt = this.o.clock();
+            this.batchNow = this.o.clock();
           }
           const cons = this.ring.reqCons;
           this.ring.copyRequest(cons, this.slot);
@@ -301,13 +306,18 @@ export class BlkbackRing {
   }
 
   /**
-   * With `poll`: the ring stays awake (no req_event set) and looks again on a later turn while
-   * requests came within `poll.ms`. True when a look is scheduled.
+   * With `poll`: the ring stays awake (no req_event set) and looks again on a later turn, for at
+   * least POLL_MIN_LOOKS empty looks (a thread descheduled meanwhile still gets them) and while the
+   * last batch (`worked`: one just ended) ended within `poll.ms`. True when a look is scheduled.
    */
-  private pollLater(): boolean {
+  private pollLater(worked: boolean): boolean {
     const poll = this.o.poll;
     if (poll === undefined || this.halted || this.stopping) return false;
-    if (this.o.clock() - this.lastRequestAt >= poll.ms) return false;
+    if (worked) {
+      this.lastRequestAt = this.o.clock();
+      this.emptyLooks = 0;
+    } else if (++this.emptyLooks >= POLL_MIN_LOOKS && this.o.clock() - this.lastRequestAt >= poll.ms)
+      return false;
     if (!this.pollArmed) {
       this.pollArmed = true;
       poll.defer(() => {
