@@ -380,7 +380,88 @@ function composeRingsSection() {
   return out.join("\n").trimEnd();
 }
 
+/** Issue 17 (the per-I/O cost): bench/results/perf-*.json beside rings-null.json and hypervisor.json. */
+function perfSection() {
+  const read = (f) =>
+    existsSync(join(results, f)) ? JSON.parse(readFileSync(join(results, f), "utf8")) : undefined;
+  const out = [];
+  const nullRun = (label, r) => {
+    if (!r) return;
+    for (const j of r.jobs)
+      out.push(
+        `| ${label} | ${j.pages} | ${j.iops} | ${j.ceiling?.iops ?? "-"} | ${j.ratio_to_ceiling ?? "-"} | ${j.notifications_per_io} |`,
+      );
+  };
+  out.push(
+    "### Null store, embedded, 4 KiB randread, iodepth 2048: full stack ÷ raw ring ceiling (same run)",
+    "",
+  );
+  out.push(
+    "| run | pages | IOPS | raw ring ceiling (round trips/s) | ÷ ceiling | kicks per I/O |",
+    "|---|---:|---:|---:|---:|---:|",
+  );
+  nullRun("before (`perf-before-rings-null.json`)", read("perf-before-rings-null.json"));
+  const after = read("rings-null.json");
+  nullRun("after (`rings-null.json`)", after);
+  const j64 = after?.jobs.find((j) => j.pages === 64);
+  if (j64?.profile) {
+    out.push(
+      "",
+      `Where the time goes at 64 pages (\`--cpu-profile\`: self time per thread in the measured window of \`rings-null.json\`):`,
+      "",
+    );
+    const threads = j64.profile.filter((t) => t.thread === "main" || t.thread === "blkback");
+    const head = `| # | ${threads.map((t) => `${t.thread === "main" ? "guest (main thread: workload + blkfront)" : t.thread} — busy ${Math.round(t.busy_fraction * 100)} %`).join(" | ")} |`;
+    out.push(head, `|---:|${threads.map(() => "---").join("|")}|`);
+    for (let i = 0; i < 10; i++) {
+      const cells = threads.map((t) => (t.top[i] ? `${t.top[i].self_pct} % \`${t.top[i].frame}\`` : ""));
+      if (cells.every((c) => c === "")) break;
+      out.push(`| ${i + 1} | ${cells.join(" | ")} |`);
+    }
+  }
+  const dist = [read("perf-before-rings-distributed-null.json"), read("rings-distributed-null.json")];
+  if (dist[0] && dist[1]) {
+    out.push("", "### Distributed placement, null store, 1 and 64 pages (before → after)", "");
+    out.push("| pages | IOPS before | IOPS after |", "|---:|---:|---:|");
+    for (const j of dist[0].jobs) {
+      const a = dist[1].jobs.find((x) => x.pages === j.pages);
+      out.push(`| ${j.pages} | ${j.iops} | ${a?.iops ?? "-"} |`);
+    }
+  }
+  const arr = read("perf-rings-iscsi-array-under-npm-test.json");
+  if (arr) {
+    const [a, b] = [arr.jobs[0], arr.jobs.at(-1)];
+    out.push("", "### Array profile, embedded, while `npm test` ran on the same machine", "");
+    out.push("| pages | IOPS | predicted IOPS | ÷ prediction |", "|---:|---:|---:|---:|");
+    for (const j of arr.jobs)
+      out.push(`| ${j.pages} | ${j.iops} | ${j.predicted_iops} | ${j.ratio_to_prediction} |`);
+    out.push(
+      "",
+      `- ${b.pages} pages ÷ ${a.pages} page: ${Math.round((b.iops / a.iops) * 10) / 10} × IOPS (one run; ${arr.load ?? "npm test running alongside"})`,
+    );
+  }
+  const mq = readdirSync(results)
+    .filter((f) => /^perf-mq-.*\.json$/.test(f))
+    .map((f) => read(f))
+    .sort((x, y) => x.params.queues - y.params.queues);
+  if (mq.length > 0) {
+    out.push("", "### Multi-queue: null store, embedded, 4 KiB randread", "");
+    out.push(
+      "| queues | pages per ring | iodepth | IOPS | ÷ 1 queue | kicks per I/O |",
+      "|---:|---:|---:|---:|---:|---:|",
+    );
+    const base = mq[0].jobs[0].iops;
+    for (const r of mq)
+      for (const j of r.jobs)
+        out.push(
+          `| ${r.params.queues} | ${j.pages} | ${j.iodepth} | ${j.iops} | ${Math.round((j.iops / base) * 100) / 100} | ${j.notifications_per_io} |`,
+        );
+  }
+  return out.join("\n").trimEnd();
+}
+
 const sections = {
+  PERF: perfSection,
   CHAOS: chaosTable,
   LINK: linkTable,
   DISPLAY: displayTable,

@@ -1092,7 +1092,8 @@ export class Blkfront implements BlockStore {
     const rsp = decodeResponse(ring.rspBuf, 0, this.config.abi, this.rsp);
     const sh = matchResponse(rsp, ring.shadow, idx, ring.idGeneration);
     if (typeof sh === "string") return sh;
-    f.consumeResponses(1);
+    // The callers saw it published (unconsumedResponses): consume without reading rsp_prod again.
+    f.rspCons = idx + 1;
     this.stats.responses++;
     if (tracer.mask & TRACE_RING)
       tracer.emit({
