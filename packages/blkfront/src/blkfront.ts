@@ -29,14 +29,12 @@ import {
   type BlockStoreInfo,
   blkfrontReduce,
   decodeResponse,
-  encodeIndirectSegments,
   encodeRequest,
   indirectPages,
   newBlkifRequest,
   newBlkifResponse,
   newSegments,
   requestBytes,
-  type XenstoreValues,
   blkifOpName,
   blkifRspName,
   type BlkifRequest,
@@ -47,9 +45,7 @@ import { FrontRing, RingError } from "@xensim/ring";
 import {
   errnoOf,
   type GrantRefAllocator,
-  xsErrorCode,
   GrantRefPool,
-  lsOrEmpty,
   XenbusDevice,
   type XenbusStore,
 } from "@xensim/xenbus";
@@ -67,12 +63,13 @@ import {
   pagesFor,
   PendingIo,
   type Piece,
-  type PieceOp,
   SECTOR_BYTES,
   SECTORS_PER_PAGE,
   splitRange,
 } from "./io.js";
 import { acceptsIo, BlkfrontLifecycle, issuesIo, survivesDisconnect } from "./lifecycle.js";
+import { executeXenstoreEffect, isXenstoreEffect, readBackendKeys } from "./handshake.js";
+import { buildRequest, isPieceOp, type RequestContext } from "./request.js";
 import { type BlkfrontFeatures, dropUnsupported, matchResponse, responseErrno } from "./responses.js";
 import { type DataPage, RingQueue, recoverInFlight } from "./shadow.js";
 
@@ -151,13 +148,6 @@ export interface BlkfrontStats {
   /** Grants made for data pages (persistent: once per page; else once per segment). */
   dataGrants: number;
 }
-
-const OPS: Record<PieceOp, number> = {
-  read: BlkifOp.READ,
-  write: BlkifOp.WRITE,
-  flush: BlkifOp.FLUSH_DISKCACHE,
-  discard: BlkifOp.DISCARD,
-};
 
 const EMPTY_INFO: BlockStoreInfo = Object.freeze({
   sectors: 0,
@@ -259,6 +249,8 @@ export class Blkfront implements BlockStore {
   private readonly reqBytes = new Uint8Array(BLKIF_RING_ENTRY_BYTES.x86_64);
   private readonly rsp = newBlkifResponse();
   private readonly indirectSegments = newSegments(8 * BLKIF_SEGS_PER_INDIRECT_FRAME);
+  /** buildRequest's context, one object updated per request (no allocation per request). */
+  private readonly requestContext: { -readonly [K in keyof RequestContext]: RequestContext[K] };
   private readonly listeners = new Set<(n: BlkfrontNotice) => void>();
   private idleWaiters: (() => void)[] = [];
   private stateWaiters: (() => void)[] = [];
@@ -293,6 +285,12 @@ export class Blkfront implements BlockStore {
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
     const h = Number.parseInt(dev.devid, 10);
     this.handle = Number.isFinite(h) ? h & 0xffff : 0;
+    this.requestContext = {
+      handle: this.handle,
+      flush: false,
+      discardSecure: false,
+      indirectSegments: this.indirectSegments,
+    };
     this.handshakeState = {
       state: XenbusState.Initialising,
       phase: "idle",
@@ -396,7 +394,7 @@ export class Blkfront implements BlockStore {
 
   submit(io: BlockIo, done: (status: BlockIoStatus) => void): void {
     if (!acceptsIo(this.life)) return done(-XenErrno.EIO);
-    if (!Object.hasOwn(OPS, io.op)) return done(-XenErrno.EINVAL);
+    if (!isPieceOp(io.op)) return done(-XenErrno.EINVAL);
     const rw = io.op === "read" || io.op === "write";
     if (
       !Number.isSafeInteger(io.sector) ||
@@ -539,27 +537,6 @@ export class Blkfront implements BlockStore {
     return p;
   }
 
-  private async readBackendKeys(): Promise<XenstoreValues> {
-    const dir = this.dev.otherend;
-    let names: string[];
-    let vals: Array<string | undefined>;
-    try {
-      names = await lsOrEmpty(this.dev.store, dir);
-      vals = await Promise.all(names.map((n) => this.dev.store.tryRead(`${dir}/${n}`)));
-    } catch (e) {
-      // The toolstack removes the backend directory once the backend is Closed (libxl's order); a
-      // guest then gets EACCES (the nearest existing ancestor is dom0's) or ENOENT: no keys left.
-      const code = xsErrorCode(e);
-      if (code === "EACCES" || code === "ENOENT") return {};
-      throw e;
-    }
-    const out: Record<string, string | undefined> = {};
-    names.forEach((n, i) => {
-      out[n] = vals[i];
-    });
-    return out;
-  }
-
   /**
    * blkback_changed: feed the reducer, then decide whether to start over. Once we are Closed (the
    * backend closed or died), a backend in Closed, InitWait or Initialising gets a fresh handshake.
@@ -569,7 +546,7 @@ export class Blkfront implements BlockStore {
    */
   private async backendChanged(state: XenbusState): Promise<void> {
     if (this.life === BlkfrontLifecycle.Closed) return;
-    const keys = await this.readBackendKeys();
+    const keys = await readBackendKeys(this.dev);
     await this.step({ kind: "backendChanged", state, keys });
     if (!survivesDisconnect(this.life) || !this.autoReconnect) return;
     const b = this.handshakeState.backendState;
@@ -589,24 +566,11 @@ export class Blkfront implements BlockStore {
 
   private async execute(e: BlkfrontEffect): Promise<void> {
     const dev = this.dev;
+    if (isXenstoreEffect(e)) {
+      await executeXenstoreEffect(dev, e);
+      return;
+    }
     switch (e.kind) {
-      case "write":
-        await dev.write(e.path, e.value);
-        return;
-      case "remove":
-        await dev.store.rm(dev.path(e.path));
-        return;
-      case "transaction":
-        await dev.transaction(async (tx) => {
-          for (const op of e.ops) {
-            if (op.kind === "write") await tx.write(dev.path(op.path), op.value);
-            else await tx.rm(dev.path(op.path));
-          }
-        });
-        return;
-      case "switchState":
-        await dev.switchState(e.state);
-        return;
       case "fatal":
         this.log.error({ err: e.err }, e.msg);
         await dev.devError(-e.err, "%s", e.msg);
@@ -882,70 +846,11 @@ export class Blkfront implements BlockStore {
   private issue(ring: RingQueue, piece: Piece, pages: DataPage[], nData: number): void {
     const id = ring.freeIds.pop()!;
     const req = this.req;
-    const disk = this.disk!;
-    req.handle = this.handle;
-    req.idLo = id;
-    req.idHi = ring.idGeneration[id] = ((ring.idGeneration[id] ?? 0) + 1) >>> 0;
-    req.sectorLo = piece.sector % U32;
-    req.sectorHi = Math.floor(piece.sector / U32);
-    req.flag = 0;
-    req.nrSectorsLo = 0;
-    req.nrSectorsHi = 0;
-    req.indirectOp = 0;
-    req.indirectGrefs.fill(0);
-    let rspOp: number;
-    switch (piece.op) {
-      case "flush":
-        req.operation = this.features.flush ? BlkifOp.FLUSH_DISKCACHE : BlkifOp.WRITE_BARRIER;
-        req.nrSegments = 0;
-        rspOp = req.operation;
-        break;
-      case "discard":
-        req.operation = BlkifOp.DISCARD;
-        req.nrSegments = 0;
-        req.flag = piece.parent.io.secure === true && disk.discardSecure ? 1 : 0;
-        req.nrSectorsLo = piece.nrSectors % U32;
-        req.nrSectorsHi = Math.floor(piece.nrSectors / U32);
-        rspOp = BlkifOp.DISCARD;
-        break;
-      default: {
-        const op = OPS[piece.op];
-        const indirect = nData > BLKIF_MAX_SEGMENTS_PER_REQUEST;
-        const segs = indirect ? this.indirectSegments : req.segments;
-        for (let i = 0; i < nData; i++) {
-          const p = pages[i]!;
-          const sectors = Math.min(SECTORS_PER_PAGE, piece.nrSectors - i * SECTORS_PER_PAGE);
-          const seg = segs[i]!;
-          seg.gref = p.ref;
-          seg.firstSect = 0;
-          seg.lastSect = sectors - 1;
-          if (piece.op === "write") {
-            const len = sectors * SECTOR_BYTES;
-            if (p.bytes) piece.parent.copyOutBytes(piece.byteOff + i * PAGE_BYTES, p.bytes, len);
-            else piece.parent.copyOut(piece.byteOff + i * PAGE_BYTES, p.view, p.off, len);
-            p.view.markWritten(p.off, len);
-          }
-        }
-        if (indirect) {
-          req.operation = BlkifOp.INDIRECT;
-          req.indirectOp = op;
-          req.nrSegments = nData;
-          for (let k = nData; k < pages.length; k++) {
-            const ip = pages[k]!;
-            const ki = k - nData;
-            const from = ki * BLKIF_SEGS_PER_INDIRECT_FRAME;
-            const count = Math.min(BLKIF_SEGS_PER_INDIRECT_FRAME, nData - from);
-            encodeIndirectSegments(ip.view, ip.off, 0, segs, from, count);
-            ip.view.markWritten(ip.off, count * 8);
-            req.indirectGrefs[ki] = ip.ref;
-          }
-        } else {
-          req.operation = op;
-          req.nrSegments = nData;
-        }
-        rspOp = op;
-      }
-    }
+    const generation = (ring.idGeneration[id] = ((ring.idGeneration[id] ?? 0) + 1) >>> 0);
+    const ctx = this.requestContext;
+    ctx.flush = this.features.flush;
+    ctx.discardSecure = this.disk!.discardSecure;
+    const rspOp = buildRequest(req, ctx, piece, pages, nData, id, generation);
     // Built in a private buffer, then copied into the slot in one piece (not field by field through
     // the ring's view, with a range check per field).
     const off = ring.front.nextRequest();

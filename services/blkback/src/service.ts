@@ -2,12 +2,7 @@
 // when the host shares the page store), runs the BlkbackDriver of @xensim/blkback over the host's
 // block stores, and exports per-ring metrics. Wiring only: the protocol lives in the package.
 import { performance } from "node:perf_hooks";
-import {
-  BlkbackDriver,
-  type BlkbackHypervisor,
-  type BlkbackRingInfo,
-  type BlkbackStoreOpener,
-} from "@xensim/blkback";
+import { BlkbackDriver, type BlkbackHypervisor, type BlkbackStoreOpener } from "@xensim/blkback";
 import { ChaosStore, openStore, parseStoreSpec, STORE_FAULT_KINDS, type StoreSpec } from "@xensim/blkstore";
 import type { ChaosPoints } from "@xensim/chaos";
 import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
