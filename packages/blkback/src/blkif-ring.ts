@@ -313,6 +313,9 @@ export class BlkbackRing {
   private pollLater(worked: boolean): boolean {
     const poll = this.o.poll;
     if (poll === undefined || this.halted || this.stopping) return false;
+    // A frontend in another host process kicks for every push anyway (no suppression across the
+    // link): polling would only take CPU from the link threads.
+    if (!this.kickElidable) return false;
     if (worked) {
       this.lastRequestAt = this.o.clock();
       this.emptyLooks = 0;
