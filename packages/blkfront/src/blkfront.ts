@@ -993,8 +993,13 @@ export class Blkfront implements BlockStore {
   private takeResponse(ring: RingQueue): string | undefined {
     const f = ring.front;
     const idx = f.rspCons;
-    f.copyResponse(idx, ring.rspBuf);
-    const rsp = decodeResponse(ring.rspBuf, 0, this.config.abi, this.rsp);
+    // Each field read once into this.rsp (Linux copies the response first: the same guarantee).
+    let rsp;
+    if (ring.ringBytes) rsp = decodeResponse(ring.ringBytes, f.responseOffset(idx), this.config.abi, this.rsp);
+    else {
+      f.copyResponse(idx, ring.rspBuf);
+      rsp = decodeResponse(ring.rspBuf, 0, this.config.abi, this.rsp);
+    }
     const sh = matchResponse(rsp, ring.shadow, idx, ring.idGeneration);
     if (typeof sh === "string") return sh;
     // The callers saw it published (unconsumedResponses): consume without reading rsp_prod again.

@@ -65,6 +65,11 @@ export class RingQueue {
   unbind: () => void = () => {};
   /** Scratch for the response at rsp_cons. */
   readonly rspBuf: Uint8Array;
+  /**
+   * The ring's bytes in the shared buffer when its pages are one range of it (always for the rings
+   * blkfront allocates): a response is decoded from its slot directly, each field read once.
+   */
+  readonly ringBytes: Uint8Array | undefined;
 
   constructor(
     readonly index: number,
@@ -78,6 +83,7 @@ export class RingQueue {
     this.idGeneration = new Uint32Array(front.size);
     for (let i = front.size - 1; i >= 0; i--) this.freeIds.push(i);
     this.rspBuf = new Uint8Array(entryBytes);
+    this.ringBytes = front.view.liveBytes(0, front.view.byteLength);
   }
 
   /**
