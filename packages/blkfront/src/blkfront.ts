@@ -995,7 +995,8 @@ export class Blkfront implements BlockStore {
     const idx = f.rspCons;
     // Each field read once into this.rsp (Linux copies the response first: the same guarantee).
     let rsp;
-    if (ring.ringBytes) rsp = decodeResponse(ring.ringBytes, f.responseOffset(idx), this.config.abi, this.rsp);
+    if (ring.ringBytes)
+      rsp = decodeResponse(ring.ringBytes, f.responseOffset(idx), this.config.abi, this.rsp);
     else {
       f.copyResponse(idx, ring.rspBuf);
       rsp = decodeResponse(ring.rspBuf, 0, this.config.abi, this.rsp);

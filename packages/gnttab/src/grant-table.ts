@@ -760,7 +760,9 @@ export class GrantTables {
       frames.push(r.frame);
       if (r.status !== GNTST_okay) ok = false;
     }
-    const view = ok ? this.store.viewOfFrames(frames, { readonly: (flags & GNTMAP_readonly) !== 0 }) : undefined;
+    const view = ok
+      ? this.store.viewOfFrames(frames, { readonly: (flags & GNTMAP_readonly) !== 0 })
+      : undefined;
     return { results, view };
   }
 
