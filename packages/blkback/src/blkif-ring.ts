@@ -181,7 +181,7 @@ export class BlkbackRing {
   private batchNow = 0;
   private unpushed = 0;
   /** The port allowed the last kick the ring said was not needed to be left out (mayElideKick). */
-  private kickElidable = true;
+  private kickElidable: boolean;
   /** When requests were last found (poll), and whether a look is scheduled. */
   private lastRequestAt = Number.NEGATIVE_INFINITY;
   private pollArmed = false;
@@ -205,6 +205,7 @@ export class BlkbackRing {
     this.ring = BackRing.attach(o.view, entry, { nrPages: o.nrPages });
     this.indirectSegs = newSegments(Math.max(0, Math.min(o.limits.maxIndirectSegments, 4096)));
     this.hostBytes = o.hv.store?.u8;
+    this.kickElidable = o.hv.mayElideKick(o.port);
   }
 
   get isHalted(): boolean {
@@ -823,14 +824,20 @@ export class BlkbackRing {
             operation: blkifOpName(p.op),
             status: blkifRspName(status),
           });
-        // At once when the frontend is busy on the ring (no event needed) or outside a batch;
-        // a push that would wake it waits for the batch's end or PUSH_BATCH responses.
-        if (
-          !this.batching ||
-          ++this.unpushed >= PUSH_BATCH ||
-          (this.kickElidable && !this.ring.pushWouldNotify())
-        )
-          this.pushResponses();
+        if (this.batching) {
+          // At once when the frontend is busy on the ring (no event needed); a push that would wake
+          // it waits for the batch's end or PUSH_BATCH responses.
+          if (++this.unpushed >= PUSH_BATCH || (this.kickElidable && !this.ring.pushWouldNotify()))
+            this.pushResponses();
+        } else {
+          // A completion outside the pump (an asynchronous store: one timer completes many I/Os):
+          // in one host process the responses of this turn are pushed together, once its
+          // synchronous part is done; across host processes every push kicks (the link coalesces
+          // kicks within a flush), so each is pushed at once.
+          if (this.unpushed === 0) this.kickElidable = this.o.hv.mayElideKick(this.port);
+          if (!this.kickElidable) this.pushResponses();
+          else if (this.unpushed++ === 0) queueMicrotask(this.pushLater);
+        }
       } catch (e) {
         this.halt(-XenErrno.EIO, `writing a response failed: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -848,7 +855,12 @@ export class BlkbackRing {
       this.drainWaiters = [];
       for (const f of w) f();
     }
-    // A freed slot may unblock requests the ring size held back (the pump, when running, looks again).
-    if (!this.pumping) this.kick();
+    // Requests pushed without a kick while the ring looked awake: take them (the pump, when
+    // running, looks again by itself).
+    if (!this.pumping && !this.halted && this.ring.requestProd() !== this.ring.reqCons) this.kick();
   }
+
+  private readonly pushLater = (): void => {
+    if (this.unpushed > 0 && !this.batching) this.pushResponses();
+  };
 }
