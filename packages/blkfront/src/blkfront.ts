@@ -862,15 +862,17 @@ export class Blkfront implements BlockStore {
     this.stats.inFlight++;
     this.stats.requests++;
     // Pushed at once while the backend is busy on the ring (the push needs no event: it keeps
-    // consuming), outside a batch, or when the ring is full. When the push would wake the backend,
-    // it waits for the end of the batch (an event's responses, a pump) or PUSH_BATCH requests: one
-    // event for many requests.
+    // consuming), outside a batch, when the ring is full, or when every push kicks anyway (the
+    // backend in another host process: there, holding pushes back measured slower across three
+    // hosts). When the push would wake the backend, it waits for the end of the batch (an event's
+    // responses, a pump) or PUSH_BATCH requests: one event for many requests.
     if (
       ++ring.unpushed >= PUSH_BATCH ||
       this.batchDepth === 0 ||
       ring.freeIds.length === 0 ||
       ring.front.full() ||
-      (ring.kickElidable && !ring.front.pushWouldNotify())
+      !ring.kickElidable ||
+      !ring.front.pushWouldNotify()
     )
       this.push(ring);
   }
