@@ -9,7 +9,6 @@ import {
   FaultStore,
   MemoryStore,
   ModelledArrayStore,
-  Mulberry32,
   NullStore,
   openStore,
   parseStoreSpec,
@@ -23,6 +22,7 @@ import {
   type ArrayProfile,
   validateStoreSpec,
 } from "./index.js";
+import { Mulberry32 } from "@xensim/random";
 
 const S = 512;
 
