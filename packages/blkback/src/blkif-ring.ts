@@ -45,6 +45,9 @@ import { RingStats } from "./stats.js";
 /** Responses made inside one batch of the pump before they are pushed (and notified) together. */
 const PUSH_BATCH = 64;
 
+/** Free Pending objects kept before one is reused (see BlkbackRing.pool). */
+const PENDING_REUSE_AFTER = 64;
+
 /** Looks for requests a polling ring makes after its last batch before it may sleep, whatever the time. */
 const POLL_MIN_LOOKS = 32;
 
@@ -110,6 +113,8 @@ interface PersistentGrant {
 
 /** A request between consume and response; pooled per ring. */
 class Pending {
+  /** Between consume and response (a completion of a free one is a second one). */
+  busy = false;
   idLo = 0;
   idHi = 0;
   op = 0;
@@ -161,7 +166,13 @@ export class BlkbackRing {
   /** Scratch of prefetchGrants (reads slots ahead without consuming them). */
   private readonly prefetchReq: BlkifRequest = newBlkifRequest();
   private readonly prefetchSlot: Uint8Array;
+  /**
+   * Answered requests' Pending objects, reused first in, first out and only while more than
+   * PENDING_REUSE_AFTER are free: a late second completion of an answered request (a broken store
+   * calling done twice) then still finds its request's ids, not a newer request's.
+   */
   private readonly pool: Pending[] = [];
+  private poolHead = 0;
   private readonly persistentGrants = new Map<number, PersistentGrant>();
   private readonly maxPersistent: number;
   /** Scratch: decoded indirect segments of the request being started. */
@@ -358,7 +369,8 @@ export class BlkbackRing {
   }
 
   private takePending(req: BlkifRequest): Pending {
-    const p = this.pool.pop() ?? new Pending(this);
+    const p = this.pool.length - this.poolHead > PENDING_REUSE_AFTER ? this.takeFree() : new Pending(this);
+    p.busy = true;
     p.reset();
     p.idLo = req.idLo;
     p.idHi = req.idHi;
@@ -751,8 +763,24 @@ export class BlkbackRing {
     this.o.store.submit(io, done);
   }
 
+  private takeFree(): Pending {
+    const p = this.pool[this.poolHead]!;
+    this.pool[this.poolHead++] = undefined as unknown as Pending;
+    if (this.poolHead >= 1024 && this.poolHead * 2 >= this.pool.length) {
+      this.pool.splice(0, this.poolHead);
+      this.poolHead = 0;
+    }
+    return p;
+  }
+
   /** Store completion. */
   completed(p: Pending, status: number): void {
+    if (!p.busy) {
+      // A second completion of a request already answered (a store calling done twice): a broken
+      // backend answers it twice — the frontend's one-response check is what must catch that.
+      this.respondAgain(p, status);
+      return;
+    }
     if (tracer.mask & TRACE_STORE)
       tracer.emit({
         kind: "store",
@@ -849,6 +877,7 @@ export class BlkbackRing {
     stats.latency.observe(secs);
     this.o.onResponse?.(p.op, status, secs);
     stats.outstanding--;
+    p.busy = false;
     this.pool.push(p);
     if (this.drainWaiters.length > 0) {
       const w = this.drainWaiters;
@@ -858,6 +887,26 @@ export class BlkbackRing {
     // Requests pushed without a kick while the ring looked awake: take them (the pump, when
     // running, looks again by itself).
     if (!this.pumping && !this.halted && this.ring.requestProd() !== this.ring.reqCons) this.kick();
+  }
+
+  /** A second response for p's (answered) request: written and pushed, nothing counted as done. */
+  private respondAgain(p: Pending, status: number): void {
+    if (this.halted) return;
+    const rsp =
+      status === 0
+        ? BLKIF_RSP_OKAY
+        : status === -XenErrno.EOPNOTSUPP
+          ? BLKIF_RSP_EOPNOTSUPP
+          : BLKIF_RSP_ERROR;
+    try {
+      const off = this.ring.nextResponse();
+      encodeResponse(this.rspBytes, 0, this.abi, p.idLo, p.idHi, p.op, rsp);
+      this.o.view.writeFrom(off, this.rspBytes, 0, this.rspBytes.length);
+      this.stats.responses++;
+      this.pushResponses();
+    } catch (e) {
+      this.halt(-XenErrno.EIO, `writing a response failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   private readonly pushLater = (): void => {
