@@ -30,3 +30,11 @@ export { LINK_TRANSPORTS, runLinkBench } from "./link.js";
 export type { DisplayBenchOptions, DisplayBenchResult, DisplayPlacement } from "./display.js";
 export { DISPLAY_PLACEMENTS, displayTable, runDisplayBench } from "./display.js";
 export type { DisplayRunFigures, DisplayRunSpec } from "./display-run.js";
+export type { CpuProfile, MonotonicWindow, ThreadProfile, ThreadTime, TopFrame } from "./cpu-profile.js";
+export {
+  monotonicUs,
+  profileWindow,
+  readThreadProfiles,
+  threadTime,
+  topFramesMarkdown,
+} from "./cpu-profile.js";

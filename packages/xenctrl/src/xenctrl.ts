@@ -516,6 +516,25 @@ export class XenCtrl {
     return { results, view: undefined };
   }
 
+  /**
+   * The same map as gnttabMapGrantRefs, synchronous, when this host process holds the grant tables
+   * (the embedded placement: compare-and-swaps on the shared buffer, no promise); undefined
+   * elsewhere or while grant faults are armed — then use gnttabMapGrantRefs.
+   */
+  gnttabMapGrantRefsSync(dom: number, refs: readonly number[], flags: number): MapResult | undefined {
+    if (!this.gt || this.faults.grantOn) return undefined;
+    return this.gt.mapGrantRefs(this.domid, dom, refs, flags);
+  }
+
+  /** The same as gnttabUnmap, synchronous, in the embedded placement (see gnttabMapGrantRefsSync). */
+  gnttabUnmapSync(handles: readonly number[]): number[] | undefined {
+    const gt = this.gt;
+    if (!gt) return undefined;
+    const out: number[] = [];
+    for (let i = 0; i < handles.length; i++) out.push(gt.unmapGrantRef(this.domid, { handle: handles[i]! }));
+    return out;
+  }
+
   /** Mapper: unmap handles; one GNTST_* per handle. */
   async gnttabUnmap(handles: readonly number[]): Promise<number[]> {
     const gt = this.gt;

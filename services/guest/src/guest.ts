@@ -438,7 +438,7 @@ export class GuestInstance {
         store,
         { seed: this.domid, ...w.spec, name: w.spec.name ?? this.name },
         {
-          nowNs: () => Number(process.hrtime.bigint()),
+          nowNs: () => performance.now() * 1e6,
           defer: (fn) => setImmediate(fn),
         },
       ).then((r) => {
