@@ -8,15 +8,20 @@ import { unmaskPort, wakeWordIndex } from "@xensim/evtchn";
 import { grantAccess } from "@xensim/gnttab";
 import {
   type CopyOp,
+  decodeForeignMapReply,
   decodeMapReply,
   decodeStatuses,
   encodeCopyRequest,
   decodeRc,
   decodeUnmapReply,
+  encodeForeignMapRequest,
   encodeMapRequest,
+  type ForeignResource,
   encodeUnmapRequest,
   OP_COPY,
   OP_END_ACCESS,
+  OP_FOREIGN_MAP,
+  OP_FOREIGN_UNMAP,
   OP_HOME,
   OP_MAP,
   OP_PLACE,
@@ -226,6 +231,36 @@ export class LinkPlane {
       out.push(...statuses);
     }
     return out;
+  }
+
+  /**
+   * A foreign mapping (privcmd's xenforeignmemory_map of `dom`'s gfns, or of an ioreq server's
+   * pages with `resource`) done by the hypervisor's host for this host: the frames are replicated
+   * here, this host's writes to them go back on the link. Resolves to -errno when refused.
+   */
+  async foreignMap(
+    dom: number,
+    gfns: readonly number[],
+    opts: { readonly?: boolean; resource?: ForeignResource } = {},
+  ): Promise<{ handle: number; frames: number[] } | number> {
+    const q = { dom, readonly: opts.readonly ?? false, gfns: [...gfns], watermarks: [] };
+    const payload = encodeForeignMapRequest(opts.resource ? { ...q, resource: opts.resource } : q);
+    if (payload.length > 16000) return -XenErrno.E2BIG;
+    let r;
+    try {
+      r = decodeForeignMapReply(await this.request(OP_FOREIGN_MAP, payload));
+    } catch (err) {
+      if (String(err).includes("timed out")) return -XenErrno.ETIMEDOUT;
+      throw err;
+    }
+    if (r.rc !== 0) return r.rc;
+    return { handle: r.handle, frames: r.origins };
+  }
+
+  /** The unmap of a foreign mapping: 0, or -EINVAL when the hypervisor's host no longer has it. */
+  async foreignUnmap(handle: number): Promise<number> {
+    const r = await this.request(OP_FOREIGN_UNMAP, new Uint8Array(new Uint32Array([handle]).buffer));
+    return decodeRc(r);
   }
 
   /** The granter's table here: replicas of its grant frames (origin frames from the hypervisor). */

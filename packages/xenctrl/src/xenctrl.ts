@@ -158,6 +158,8 @@ export class XenCtrl {
   private readonly ev: EventChannels | undefined;
   /** Another host process: the link adapter. */
   private readonly link: LinkPlane | undefined;
+  /** Foreign mappings over the link: their handles, for the unmap. */
+  private readonly foreignHandles = new WeakMap<MemView, number>();
   private readonly ports = new Set<{ close(): void }>();
   /** Link placement: this host's copy of our grant table (grows with gnttabSetupTable). */
   private grantTableView: MemView | undefined;
@@ -319,7 +321,14 @@ export class XenCtrl {
   ): Promise<MemView | number> {
     const store = this.requireStore("mapForeignPages");
     if (this.link) {
-      if (domid !== this.domid && domid !== DOMID_SELF) return -XenErrno.EOPNOTSUPP;
+      if (domid !== this.domid && domid !== DOMID_SELF) {
+        // Another domain's memory: a foreign mapping by the hypervisor's host, replicated here.
+        const r = await this.link.foreignMap(domid, gfns, opts);
+        if (typeof r === "number") return r;
+        const view = store.viewOfFrames(r.frames, opts);
+        this.foreignHandles.set(view, r.handle);
+        return view;
+      }
       await this.link.ensureHome();
       const r = await this.gfnToFrames(this.domid, gfns);
       if (r.rc !== 0) return r.rc;
@@ -331,6 +340,48 @@ export class XenCtrl {
     const r = await this.gfnToFrames(domid, gfns);
     if (r.rc !== 0) return r.rc;
     return store.viewOfFrames(r.frames, opts);
+  }
+
+  /**
+   * The unmap of what mapForeignPages returned (xenforeignmemory_unmap). In the hypervisor's host a
+   * view holds no reference and this is a no-op; over the link the hypervisor's host drops the
+   * mapping's page references and this host's replicas. 0 or -errno.
+   */
+  async unmapForeignPages(view: MemView): Promise<number> {
+    const handle = this.foreignHandles.get(view);
+    if (handle === undefined || !this.link) return 0;
+    this.foreignHandles.delete(view);
+    return this.link.foreignUnmap(handle);
+  }
+
+  /**
+   * xenforeignmemory_map_resource over the link (another host process than the hypervisor's):
+   * `nrFrames` frames of resource (`type`, `id`) of `domid` from `frame`, replicated here — the
+   * frames are this host's, for viewOfFrames. -EOPNOTSUPP in the hypervisor's host (acquire the
+   * resource with XenDeviceModel there: the frames are the store's own).
+   */
+  async mapResource(
+    domid: number,
+    type: number,
+    id: number,
+    frame: number,
+    nrFrames: number,
+  ): Promise<{ rc: number; frames: number[]; handle: number }> {
+    if (!this.link) return { rc: -XenErrno.EOPNOTSUPP, frames: [], handle: 0 };
+    const r = await this.link.foreignMap(domid, [], { resource: { type, id, frame, nrFrames } });
+    if (typeof r === "number") return { rc: r, frames: [], handle: 0 };
+    return { rc: 0, frames: r.frames, handle: r.handle };
+  }
+
+  /** The unmap of a mapResource (by its handle). */
+  async unmapResource(handle: number): Promise<number> {
+    if (!this.link) return -XenErrno.EOPNOTSUPP;
+    return this.link.foreignUnmap(handle);
+  }
+
+  /** True when the hypervisor runs in another host process (the data path is the link). */
+  get overLink(): boolean {
+    return this.link !== undefined;
   }
 
   // ---- event channels -------------------------------------------------------------------------
