@@ -1243,6 +1243,13 @@ export class LinkEngine {
     }
   }
 
+  /** Foreign mappings held for peers now (in the hypervisor's host). */
+  get foreignMapCount(): number {
+    let n = 0;
+    for (const p of this.peers.values()) n += p.foreign.size;
+    return n;
+  }
+
   private ioreqServers(): IoreqServers {
     this.ioreq ??= new IoreqServers(this.store, this.eventChannels());
     return this.ioreq;
