@@ -99,6 +99,52 @@ export class LinkPlane {
     }
   }
 
+  /**
+   * The same request, blocking this thread until the reply (Atomics.wait: a worker thread only — a
+   * privcmd ioctl as QEMU's mapcache makes one on a miss inside an emulation).
+   */
+  requestSync(op: number, payload: Uint8Array, caller = this.domid): Uint8Array {
+    const area = this.area;
+    const deadline = performance.now() + this.timeoutMs;
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    let mb = area.takeMailbox();
+    while (mb < 0) {
+      if (performance.now() > deadline) throw new Error("link: no free mailbox");
+      Atomics.wait(pause, 0, 0, 1);
+      mb = area.takeMailbox();
+    }
+    if (!area.appendRequest(mb, op, caller, payload)) {
+      area.releaseMailbox(mb);
+      throw new Error("link: no link thread in this host process (is a page-server running?)");
+    }
+    const word = area.mboxWord(mb);
+    while (!area.replied(mb)) {
+      // The mailbox stays taken on a timeout: a late reply must not land in someone else's request.
+      if (performance.now() > deadline) throw new Error(`link: request ${op} timed out`);
+      Atomics.wait(this.store.i32, word, 1, 100);
+    }
+    const r = area.reply(mb);
+    area.releaseMailbox(mb);
+    return r;
+  }
+
+  /** foreignMap, blocking (see requestSync). */
+  foreignMapSync(
+    dom: number,
+    gfns: readonly number[],
+    opts: { readonly?: boolean } = {},
+  ): { handle: number; frames: number[] } | number {
+    const payload = encodeForeignMapRequest({
+      dom,
+      readonly: opts.readonly ?? false,
+      gfns: [...gfns],
+      watermarks: [],
+    });
+    const r = decodeForeignMapReply(this.requestSync(OP_FOREIGN_MAP, payload));
+    if (r.rc !== 0) return r.rc;
+    return { handle: r.handle, frames: r.origins };
+  }
+
   /** The domain's frames are replicated here (it is homed on this host); once. */
   ensureHome(): Promise<void> {
     this.homeReady ??= this.request(OP_HOME, new Uint8Array(0)).then((r) => {

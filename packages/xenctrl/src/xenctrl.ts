@@ -379,6 +379,30 @@ export class XenCtrl {
     return this.link.foreignUnmap(handle);
   }
 
+  /**
+   * mapForeignPages over the link, blocking this (worker) thread until the hypervisor's host
+   * answered: for a caller that cannot await, such as an emulation that meets a guest page it has
+   * not mapped yet (QEMU's mapcache). Returns this host's frames and the mapping's handle, or -errno.
+   * -EOPNOTSUPP in the hypervisor's host (the frames are the store's own: gfnToFrame).
+   */
+  mapForeignPagesSync(
+    domid: number,
+    gfns: readonly number[],
+    opts: { readonly?: boolean } = {},
+  ): { frames: number[]; handle: number } | number {
+    if (!this.link) return -XenErrno.EOPNOTSUPP;
+    return this.link.foreignMapSync(domid, gfns, opts);
+  }
+
+  /**
+   * Everything the hypervisor's host wrote before now is here: a control-plane answer (a dm_op, a
+   * call) can overtake the link's bytes it caused (vp_eport in a replica of the ioreq page). A no-op
+   * in the hypervisor's host.
+   */
+  async linkSync(): Promise<void> {
+    if (this.link) await this.link.sync();
+  }
+
   /** True when the hypervisor runs in another host process (the data path is the link). */
   get overLink(): boolean {
     return this.link !== undefined;
