@@ -10,6 +10,7 @@ import {
   GNTST_bad_handle,
   GNTST_okay,
   GNTST_permission_denied,
+  XENMEM_resource_grant_table,
   XENMEM_resource_ioreq_server,
   XenErrno,
 } from "@xensim/abi";
@@ -212,6 +213,8 @@ interface ForeignMapping {
   writable: boolean;
   /** When the mapped domain was first seen dead (the mapping is released a grace period later). */
   deadSince?: number;
+  /** A replica of the domain's grant table (local grant checks): released as soon as it dies. */
+  grantTable?: boolean;
 }
 
 /** A foreign mapping of a dead domain that its mapper did not unmap is released after this (ms). */
@@ -1158,7 +1161,19 @@ export class LinkEngine {
       for (const f of frames) store.putPageRef(f);
       return fail(rc);
     };
-    if (q.resource) {
+    let grantTable = false;
+    if (q.resource?.type === XENMEM_resource_grant_table) {
+      // The granter's shared entries (XENMEM_resource_grant_table_id_shared): a mapper's host keeps
+      // a replica to refuse locally what is already invalid (docs/data-plane.md).
+      const all = this.grantTables().grantFrames(q.dom);
+      const { id, frame, nrFrames } = q.resource;
+      if (id !== 0 || nrFrames < 1 || frame + nrFrames > all.length) return fail(-XenErrno.EINVAL);
+      for (const f of all.slice(frame, frame + nrFrames)) {
+        if (!store.getPageRef(f, q.dom)) return undo(-XenErrno.EINVAL);
+        frames.push(f);
+      }
+      grantTable = true;
+    } else if (q.resource) {
       if (q.resource.type !== XENMEM_resource_ioreq_server) return fail(-XenErrno.EOPNOTSUPP);
       const servers = this.ioreqServers();
       const r = servers.acquireResource(caller, q.dom, q.resource.id, q.resource.frame, q.resource.nrFrames);
@@ -1177,7 +1192,7 @@ export class LinkEngine {
     }
     const writable = !q.readonly;
     const handle = p.nextForeignHandle++;
-    p.foreign.set(handle, { caller, dom: q.dom, frames, writable });
+    p.foreign.set(handle, { caller, dom: q.dom, frames, writable, ...(grantTable ? { grantTable } : {}) });
     this.stats.foreignMaps++;
     const area = this.area;
     const wait = { frames: [] as number[], tokens: new Map<number, string>() };
@@ -1232,7 +1247,7 @@ export class LinkEngine {
       for (const [handle, m] of p.foreign) {
         if (this.store.domainState(m.dom) === "live") continue;
         m.deadSince ??= now;
-        if (now - m.deadSince < FOREIGN_DEAD_GRACE_MS) continue;
+        if (!m.grantTable && now - m.deadSince < FOREIGN_DEAD_GRACE_MS) continue;
         this.log?.warn(
           { peer: p.host, dom: m.dom, frames: m.frames.length },
           "link: foreign mapping of a dead domain released",

@@ -6,8 +6,14 @@
 // host's replicas go when their origin frames are freed.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { HVM_IOREQSRV_BUFIOREQ_ATOMIC, XENMEM_resource_ioreq_server, XenErrno } from "@xensim/abi";
+import {
+  HVM_IOREQSRV_BUFIOREQ_ATOMIC,
+  XENMEM_resource_grant_table,
+  XENMEM_resource_ioreq_server,
+  XenErrno,
+} from "@xensim/abi";
 import { EventChannels } from "@xensim/evtchn";
+import { grantAccess } from "@xensim/gnttab";
 import { IoreqServers } from "@xensim/ioreq";
 import { testSeed } from "@xensim/testkit";
 import {
@@ -193,4 +199,31 @@ test("an ioreq server's pages (acquire_resource) from another host: the emulator
   assert.ok(t.net.run(5000, () => t.back.area.replicaOf(info.ioreqFrame) === 0));
   assert.equal(hstore.frameOwner(info.ioreqFrame), undefined);
   assert.equal(hstore.frameOwner(info.bufFrame), undefined);
+});
+
+test("a replica of the granter's grant table (XENMEM_resource_grant_table, read-only) follows its grants", () => {
+  const t = twoHosts(seed);
+  const table = t.hv.gt.sharedView(t.domU);
+  const nrFrames = t.hv.gt.grantFrames(t.domU).length;
+  const resource = { type: XENMEM_resource_grant_table, id: 0, frame: 0, nrFrames };
+  assert.equal(foreignMap(t.back, 0, t.domU, [], { resource: { ...resource, id: 1 } }).rc, -XenErrno.EINVAL);
+  assert.equal(
+    foreignMap(t.back, 0, t.domU, [], { resource: { ...resource, nrFrames: nrFrames + 1 } }).rc,
+    -XenErrno.EINVAL,
+  );
+  const m = foreignMap(t.back, 0, t.domU, [], { resource, readonly: true });
+  assert.equal(m.rc, 0);
+  const replica = t.back.store.viewOfFrames(m.locals, { readonly: true });
+  assert.equal(replica.atomicLoad32(8 * 8), table.atomicLoad32(8 * 8), "the grants made before");
+  grantAccess(table, 20, 0, 3, true);
+  assert.ok(
+    t.net.run(5000, () => replica.atomicLoad32(20 * 8) === table.atomicLoad32(20 * 8)),
+    "a later grant",
+  );
+  assert.equal(t.H.engine.stats.refusedRanges, 0);
+  // The granter dies: the replica goes at once (no grace: a stale table must not refuse a new domain).
+  const f0 = t.hv.gt.grantFrames(t.domU)[0]!;
+  assert.equal(t.hv.destroy(0, t.domU), 0);
+  assert.ok(t.net.run(1000, () => t.back.area.replicaOf(f0) === 0));
+  void m;
 });

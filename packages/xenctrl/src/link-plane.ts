@@ -5,7 +5,7 @@
 // shared_info, and guest memory is this host's replica frames (written back by markWritten).
 import { GNTMAP_readonly, GNTST_general_error, GNTST_okay, XenErrno } from "@xensim/abi";
 import { unmaskPort, wakeWordIndex } from "@xensim/evtchn";
-import { grantAccess } from "@xensim/gnttab";
+import { grantAccess, localMapRefusal } from "@xensim/gnttab";
 import {
   type CopyOp,
   decodeForeignMapReply,
@@ -51,6 +51,8 @@ export interface LinkMapResult {
 
 export class LinkPlane {
   readonly area: LinkArea;
+  /** Grant map refs refused here from the replica of the granter's table (never asked). */
+  localRefusals = 0;
   private homeReady: Promise<void> | undefined;
   private readonly placed = new Set<string>();
 
@@ -221,7 +223,39 @@ export class LinkPlane {
     return 0;
   }
 
-  async map(dom: number, refs: readonly number[], flags: number): Promise<LinkMapResult> {
+  /**
+   * Grant maps by the hypervisor's host. With `granterTable` (this host's replica of the granter's
+   * table) what it already shows invalid is refused here with the same GNTST_* (localMapRefusal);
+   * the rest is asked.
+   */
+  async map(
+    dom: number,
+    refs: readonly number[],
+    flags: number,
+    granterTable?: { view: MemView; nrEntries: number },
+  ): Promise<LinkMapResult> {
+    if (granterTable) {
+      const local = refs.map((ref) =>
+        localMapRefusal(
+          Number.isInteger(ref) && ref >= 0 && ref < granterTable.nrEntries
+            ? granterTable.view.atomicLoad32(ref * 8)
+            : undefined,
+          this.domid,
+          flags,
+        ),
+      );
+      if (local.some((x) => x !== undefined)) {
+        this.localRefusals += local.filter((x) => x !== undefined).length;
+        const asked = refs.filter((_, i) => local[i] === undefined);
+        const answered =
+          asked.length > 0 ? await this.map(dom, asked, flags) : { results: [], view: undefined };
+        let k = 0;
+        const results = local.map((status) =>
+          status !== undefined ? { status, handle: -1, frame: 0, devBusAddr: 0 } : answered.results[k++]!,
+        );
+        return { results, view: undefined };
+      }
+    }
     const results: LinkMapResult["results"] = [];
     const locals: number[] = [];
     for (let i = 0; i < refs.length; i += MAP_CHUNK) {

@@ -10,7 +10,7 @@
 // Domain control, binds and closes are calls in every placement. Results are Xen's: rc 0 / -errno,
 // GNTST_* statuses. A CallError means the transport failed.
 
-import { DOMID_SELF, GNTMAP_readonly, GNTST_okay, XenErrno } from "@xensim/abi";
+import { DOMID_SELF, GNTMAP_readonly, GNTST_okay, XENMEM_resource_grant_table, XenErrno } from "@xensim/abi";
 import type { CallClient } from "@xensim/bus";
 import { EventChannels } from "@xensim/evtchn";
 import { endForeignAccess, GrantTables, grantAccess, type MapGrantRefResult } from "@xensim/gnttab";
@@ -158,6 +158,12 @@ export class XenCtrl {
   private readonly ev: EventChannels | undefined;
   /** Another host process: the link adapter. */
   private readonly link: LinkPlane | undefined;
+  /** Replicas of granters' tables (local grant checks over the link), by granter. */
+  private readonly granterTables = new Map<
+    number,
+    { view: MemView; nrEntries: number; frames: number[]; origins: number[]; handle: number }
+  >();
+  private granterTablesOff = false;
   /** Foreign mappings over the link: their handles, for the unmap. */
   private readonly foreignHandles = new WeakMap<MemView, number>();
   private readonly ports = new Set<{ close(): void }>();
@@ -366,9 +372,13 @@ export class XenCtrl {
     id: number,
     frame: number,
     nrFrames: number,
+    opts: { readonly?: boolean } = {},
   ): Promise<{ rc: number; frames: number[]; handle: number }> {
     if (!this.link) return { rc: -XenErrno.EOPNOTSUPP, frames: [], handle: 0 };
-    const r = await this.link.foreignMap(domid, [], { resource: { type, id, frame, nrFrames } });
+    const r = await this.link.foreignMap(domid, [], {
+      resource: { type, id, frame, nrFrames },
+      readonly: opts.readonly ?? false,
+    });
     if (typeof r === "number") return { rc: r, frames: [], handle: 0 };
     return { rc: 0, frames: r.frames, handle: r.handle };
   }
@@ -401,6 +411,11 @@ export class XenCtrl {
    */
   async linkSync(): Promise<void> {
     if (this.link) await this.link.sync();
+  }
+
+  /** Grant map refs this client refused locally from a replica of the granter's table. */
+  get localGrantRefusals(): number {
+    return this.link?.localRefusals ?? 0;
   }
 
   /** True when the hypervisor runs in another host process (the data path is the link). */
@@ -577,8 +592,9 @@ export class XenCtrl {
     flags: number,
   ): Promise<MapResult> {
     if (this.gt) return this.gt.mapGrantRefs(this.domid, dom, refs, flags);
-    // Over the link: the frames' bytes arrive before the reply (the view is current).
-    if (this.link) return this.link.map(dom, refs, flags);
+    // Over the link: the frames' bytes arrive before the reply (the view is current). What the
+    // replica of the granter's table already shows invalid is refused here.
+    if (this.link) return this.link.map(dom, refs, flags, await this.granterTable(dom));
     const r = await this.call<GnttabMapReply__Output>("GnttabMapGrantRef", {
       ops: refs.map((ref) => ({ dom, ref, flags })),
     });
@@ -589,6 +605,45 @@ export class XenCtrl {
       devBusAddr: Number(x.devBusAddr),
     }));
     return { results, view: undefined };
+  }
+
+  /**
+   * This host's replica of `dom`'s grant table (local grant checks), acquired once per granter
+   * (XENMEM_resource_grant_table, read-only, over the link) and dropped when its frames were freed.
+   * undefined when it cannot be had: every map then goes to the hypervisor's host.
+   */
+  private async granterTable(dom: number): Promise<{ view: MemView; nrEntries: number } | undefined> {
+    const link = this.link;
+    if (!link || dom === this.domid || this.granterTablesOff) return undefined;
+    const have = this.granterTables.get(dom);
+    if (have && have.frames.every((f, i) => link.area.originOf(f) === have.origins[i])) return have;
+    if (have) {
+      this.granterTables.delete(dom);
+      void link.foreignUnmap(have.handle).catch(() => 0);
+    }
+    try {
+      const q = await this.gnttabQuerySize(dom);
+      if (q.status !== GNTST_okay || q.nrFrames < 1) return undefined;
+      const r = await this.mapResource(dom, XENMEM_resource_grant_table, 0, 0, q.nrFrames, {
+        readonly: true,
+      });
+      if (r.rc !== 0) {
+        // An authority that does not offer it (or refuses us): stop asking.
+        if (r.rc === -XenErrno.EOPNOTSUPP || r.rc === -XenErrno.EPERM) this.granterTablesOff = true;
+        return undefined;
+      }
+      const t = {
+        view: this.store!.viewOfFrames(r.frames, { readonly: true }),
+        nrEntries: (r.frames.length * 4096) / 8,
+        frames: r.frames,
+        origins: r.frames.map((f) => link.area.originOf(f)),
+        handle: r.handle,
+      };
+      this.granterTables.set(dom, t);
+      return t;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Mapper: unmap handles; one GNTST_* per handle. */
