@@ -3,7 +3,7 @@
 // the hypervisor's host — a kick is a SEND record (synchronous, no promise), a grant map/unmap or an
 // end-access is a REQUEST answered in a mailbox, events are delivered into this host's shadow
 // shared_info, and guest memory is this host's replica frames (written back by markWritten).
-import { GNTMAP_readonly, GNTST_general_error, GNTST_okay, XenErrno } from "@xensim/abi";
+import { GNTMAP_readonly, GNTST_bad_gntref, GNTST_general_error, GNTST_okay, XenErrno } from "@xensim/abi";
 import { unmaskPort, wakeWordIndex } from "@xensim/evtchn";
 import { grantAccess, localMapRefusal } from "@xensim/gnttab";
 import {
@@ -39,6 +39,8 @@ type WaitAsync = (
 ) => { async: false; value: "not-equal" | "timed-out" } | { async: true; value: Promise<"ok" | "timed-out"> };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
+/** Refusals remembered for local grant checks. */
+const REFUSED_CACHE = 4096;
 /** Refs per map request (its reply must fit a mailbox). */
 const MAP_CHUNK = 256;
 /** Ops per copy request (30 bytes each; the reply, 4 per op, fits a mailbox). */
@@ -53,6 +55,8 @@ export class LinkPlane {
   readonly area: LinkArea;
   /** Grant map refs refused here from the replica of the granter's table (never asked). */
   localRefusals = 0;
+  /** dom/ref/flags → the entry word the authority refused a map of (local grant checks). */
+  private readonly refused = new Map<string, number>();
   private homeReady: Promise<void> | undefined;
   private readonly placed = new Set<string>();
 
@@ -225,8 +229,11 @@ export class LinkPlane {
 
   /**
    * Grant maps by the hypervisor's host. With `granterTable` (this host's replica of the granter's
-   * table) what it already shows invalid is refused here with the same GNTST_* (localMapRefusal);
-   * the rest is asked.
+   * table) a map the replica shows invalid is refused here with the same GNTST_* (localMapRefusal)
+   * once the authority has refused it for the same entry word: the replica may lag a grant whose ref
+   * reached us by another path (xenstore), so an entry that looks invalid is asked about once, and
+   * refused locally from then on while the entry stays as it was (a flood of bad maps stays here).
+   * A map asking neither host nor device mapping is refused here at once (no entry involved).
    */
   async map(
     dom: number,
@@ -235,18 +242,19 @@ export class LinkPlane {
     granterTable?: { view: MemView; nrEntries: number },
   ): Promise<LinkMapResult> {
     if (granterTable) {
-      const local = refs.map((ref) =>
-        localMapRefusal(
-          Number.isInteger(ref) && ref >= 0 && ref < granterTable.nrEntries
-            ? granterTable.view.atomicLoad32(ref * 8)
-            : undefined,
-          this.domid,
-          flags,
-        ),
+      const words = refs.map((ref) =>
+        Number.isInteger(ref) && ref >= 0 && ref < granterTable.nrEntries
+          ? granterTable.view.atomicLoad32(ref * 8)
+          : undefined,
       );
-      if (local.some((x) => x !== undefined)) {
-        this.localRefusals += local.filter((x) => x !== undefined).length;
-        const asked = refs.filter((_, i) => local[i] === undefined);
+      const local = refs.map((ref, i) => {
+        const status = localMapRefusal(words[i], this.domid, flags);
+        if (status === undefined || status === GNTST_bad_gntref) return status;
+        return this.refused.get(`${dom}/${ref}/${flags}`) === words[i] ? status : undefined;
+      });
+      const asked = refs.filter((_, i) => local[i] === undefined);
+      if (asked.length < refs.length) {
+        this.localRefusals += refs.length - asked.length;
         const answered =
           asked.length > 0 ? await this.map(dom, asked, flags) : { results: [], view: undefined };
         let k = 0;
@@ -255,6 +263,17 @@ export class LinkPlane {
         );
         return { results, view: undefined };
       }
+      const r = await this.map(dom, refs, flags);
+      // The authority's refusals of entries the replica also shows invalid: refused here next time.
+      refs.forEach((ref, i) => {
+        const st = r.results[i]!.status;
+        const key = `${dom}/${ref}/${flags}`;
+        if (st !== GNTST_okay && st === localMapRefusal(words[i], this.domid, flags)) {
+          if (this.refused.size >= REFUSED_CACHE) this.refused.delete(this.refused.keys().next().value!);
+          this.refused.set(key, words[i]!);
+        } else this.refused.delete(key);
+      });
+      return r;
     }
     const results: LinkMapResult["results"] = [];
     const locals: number[] = [];
