@@ -18,13 +18,5 @@ export {
   childLogger,
   NULL_LOGGER,
 } from "./environment.js";
-export {
-  applyVbdDirectories,
-  type LibxlVbdSpec,
-  type VbdDirectories,
-  type VbdDirectoryOp,
-  vbdDevid,
-  vbdDirectories,
-} from "./libxl.js";
-export { BlkbackRing, type BlkbackRingOptions, DEFAULT_MAX_PERSISTENT_GRANTS } from "./ring.js";
+export { BlkbackRing, type BlkbackRingOptions, DEFAULT_MAX_PERSISTENT_GRANTS } from "./blkif-ring.js";
 export { LATENCY_BUCKETS_SECONDS, LatencyHistogram, RingStats } from "./stats.js";

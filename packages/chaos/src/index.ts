@@ -50,4 +50,4 @@ export {
   reportSvg,
   verdictOf,
 } from "./report.js";
-export { CHAOS_SUBJECTS, type ChaosCommand, type ChaosReply, type HostChaosCommand } from "./subjects.js";
+export { type ChaosCommand, type ChaosReply, type HostChaosCommand } from "./commands.js";

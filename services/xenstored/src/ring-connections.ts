@@ -15,7 +15,7 @@ import { DOM0_VCPU, type EvtchnPort, type XenCtrl } from "@xensim/xenctrl";
 import { XsRingServer } from "@xensim/xenstore";
 import type { MemView } from "@xensim/memory";
 import type { Logger } from "pino";
-import type { ConnId, XenstoredCore } from "./core.js";
+import type { ConnId, XenstoredCore } from "./xenstored.js";
 
 interface RingConnection {
   domid: number;

@@ -34,6 +34,7 @@ import {
 import { createLogger, type HostHandle, startHost } from "@xensim/runtime";
 import { connectXenstore } from "@xensim/xenstore-client";
 import { isServiceName, type ServiceName, serviceEntry } from "../services.js";
+import { GUEST_SUBJECTS } from "@xensim/subjects";
 
 interface GuestStatus {
   domid: number;
@@ -174,7 +175,7 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
   const series: IoSample[] = [];
   let t0 = Number.NaN;
   const dec = new TextDecoder();
-  bus.subscribe("guest.*.status", {
+  bus.subscribe(GUEST_SUBJECTS.statusAll, {
     callback: (m) => {
       try {
         const g = JSON.parse(dec.decode(m.data)) as GuestStatus;

@@ -14,7 +14,7 @@ import {
 } from "@xensim/xenstore";
 import fc from "fast-check";
 import { pino } from "pino";
-import { type ConnectionSink, XenstoredCore } from "./core.js";
+import { type ConnectionSink, XenstoredCore } from "./xenstored.js";
 import { StateStore } from "./persistence.js";
 
 const log = pino({ level: "silent" });
