@@ -44,6 +44,8 @@ describe("xenstored in its own host process", () => {
           "--grpc",
           `xenstored=127.0.0.1:${xsPort}`,
           "--set",
+          "page-server.hypervisorHost=hostA", // dial host A at once (a new epoch is seen at start)
+          "--set",
           "xenstored.hypervisorHost=hostA",
           "--set",
           `xenstored.hypervisor=127.0.0.1:${hvPort}`,
@@ -120,12 +122,12 @@ describe("xenstored in its own host process", () => {
         });
         // The dead process's mapping was released (its epoch), the new one maps again.
         await waitFor(async () => (await linkStat("foreign_released_total")) >= 1, {
-          timeoutMs: 30_000,
-          message: "the dead xenstored's foreign mapping released",
+          timeoutMs: 90_000,
+          message: `the dead xenstored's foreign mapping released (${hostX.output().slice(-2000)})`,
         });
         await waitFor(async () => (await linkStat("foreign_maps_total")) >= 2, {
-          timeoutMs: 30_000,
-          message: "the restarted xenstored maps the store page again",
+          timeoutMs: 90_000,
+          message: `the restarted xenstored maps the store page again (${hostX.output().slice(-2000)})`,
         });
         const again = xenstoreTool(socket, "xenstore-read", [feature]);
         assert.equal(again.status, 0, again.stderr);

@@ -39,6 +39,8 @@ type WaitAsync = (
 ) => { async: false; value: "not-equal" | "timed-out" } | { async: true; value: Promise<"ok" | "timed-out"> };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
+/** How long a request waits for the host's link thread to start (the workers start together). */
+const LINK_THREAD_WAIT_MS = 30_000;
 /** Refusals remembered for local grant checks. */
 const REFUSED_CACHE = 4096;
 /** Refs per map request (its reply must fit a mailbox). */
@@ -80,9 +82,15 @@ export class LinkPlane {
       await new Promise((r) => setTimeout(r, 1));
       mb = area.takeMailbox();
     }
-    if (!area.appendRequest(mb, op, caller, payload)) {
-      area.releaseMailbox(mb);
-      throw new Error("link: no link thread in this host process (is a page-server running?)");
+    // The host's workers start together: a service may ask before the page-server's link thread
+    // runs (xenstored re-attaching restored domains at once). Wait for it, within the deadline.
+    const linkDeadline = Math.min(deadline, performance.now() + LINK_THREAD_WAIT_MS);
+    while (!area.appendRequest(mb, op, caller, payload)) {
+      if (performance.now() > linkDeadline) {
+        area.releaseMailbox(mb);
+        throw new Error("link: no link thread in this host process (is a page-server running?)");
+      }
+      await new Promise((r) => setTimeout(r, 20));
     }
     const word = area.mboxWord(mb);
     const i32 = this.store.i32;
@@ -119,9 +127,13 @@ export class LinkPlane {
       Atomics.wait(pause, 0, 0, 1);
       mb = area.takeMailbox();
     }
-    if (!area.appendRequest(mb, op, caller, payload)) {
-      area.releaseMailbox(mb);
-      throw new Error("link: no link thread in this host process (is a page-server running?)");
+    const linkDeadline = Math.min(deadline, performance.now() + LINK_THREAD_WAIT_MS);
+    while (!area.appendRequest(mb, op, caller, payload)) {
+      if (performance.now() > linkDeadline) {
+        area.releaseMailbox(mb);
+        throw new Error("link: no link thread in this host process (is a page-server running?)");
+      }
+      Atomics.wait(pause, 0, 0, 20);
     }
     const word = area.mboxWord(mb);
     while (!area.replied(mb)) {
