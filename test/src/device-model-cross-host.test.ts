@@ -44,6 +44,9 @@ describe("the device model in another host process", () => {
             entry: serviceEntryPath("toolstack"),
             config: {
               guest: "guest",
+              // by address: the host's name → address table may not hold the hypervisor yet when the
+              // toolstack's client is made (then it would be an in-process client, which fails)
+              hypervisor: `127.0.0.1:${hvPort}`,
               deviceModels: { primary: `127.0.0.1:${dmPort}`, secondary: "" },
               libDir: join(dir.path, "lib"),
               api: { host: "127.0.0.1", port: apiPort, tokenFile: "" },

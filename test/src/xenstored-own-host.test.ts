@@ -72,6 +72,9 @@ describe("xenstored in its own host process", () => {
             entry: serviceEntryPath("toolstack"),
             config: {
               guest: "guest",
+              // by address: the host's name → address table may not hold the hypervisor yet when the
+              // toolstack's client is made (then it would be an in-process client, which fails)
+              hypervisor: `127.0.0.1:${hvPort}`,
               xenstored: `127.0.0.1:${xsPort}`,
               api: { host: "127.0.0.1", port: apiPort, tokenFile: "" },
             },
