@@ -18,7 +18,6 @@ import {
   checkLiveness,
   checkOneResponse,
   countByKind,
-  deriveSeed,
   type ExecutedAction,
   expandSchedule,
   type FaultHit,
@@ -31,6 +30,7 @@ import {
   type Scenario,
   verdictOf,
 } from "@xensim/chaos";
+import { deriveSeed } from "@xensim/random";
 import { createLogger, type HostHandle, startHost } from "@xensim/runtime";
 import { connectXenstore } from "@xensim/xenstore-client";
 import { isServiceName, type ServiceName, serviceEntry } from "../services.js";
