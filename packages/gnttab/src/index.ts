@@ -30,3 +30,4 @@ export {
   grantInUse,
   nrGrantEntries,
 } from "./shared-entry.js";
+export { localMapRefusal } from "./local-check.js";

@@ -10,7 +10,7 @@
 // Domain control, binds and closes are calls in every placement. Results are Xen's: rc 0 / -errno,
 // GNTST_* statuses. A CallError means the transport failed.
 
-import { DOMID_SELF, GNTMAP_readonly, GNTST_okay, XenErrno } from "@xensim/abi";
+import { DOMID_SELF, GNTMAP_readonly, GNTST_okay, XENMEM_resource_grant_table, XenErrno } from "@xensim/abi";
 import type { CallClient } from "@xensim/bus";
 import { EventChannels } from "@xensim/evtchn";
 import { endForeignAccess, GrantTables, grantAccess, type MapGrantRefResult } from "@xensim/gnttab";
@@ -158,6 +158,14 @@ export class XenCtrl {
   private readonly ev: EventChannels | undefined;
   /** Another host process: the link adapter. */
   private readonly link: LinkPlane | undefined;
+  /** Replicas of granters' tables (local grant checks over the link), by granter. */
+  private readonly granterTables = new Map<
+    number,
+    { view: MemView; nrEntries: number; frames: number[]; origins: number[]; handle: number }
+  >();
+  private granterTablesOff = false;
+  /** Foreign mappings over the link: their handles, for the unmap. */
+  private readonly foreignHandles = new WeakMap<MemView, number>();
   private readonly ports = new Set<{ close(): void }>();
   /** Link placement: this host's copy of our grant table (grows with gnttabSetupTable). */
   private grantTableView: MemView | undefined;
@@ -319,7 +327,14 @@ export class XenCtrl {
   ): Promise<MemView | number> {
     const store = this.requireStore("mapForeignPages");
     if (this.link) {
-      if (domid !== this.domid && domid !== DOMID_SELF) return -XenErrno.EOPNOTSUPP;
+      if (domid !== this.domid && domid !== DOMID_SELF) {
+        // Another domain's memory: a foreign mapping by the hypervisor's host, replicated here.
+        const r = await this.link.foreignMap(domid, gfns, opts);
+        if (typeof r === "number") return r;
+        const view = store.viewOfFrames(r.frames, opts);
+        this.foreignHandles.set(view, r.handle);
+        return view;
+      }
       await this.link.ensureHome();
       const r = await this.gfnToFrames(this.domid, gfns);
       if (r.rc !== 0) return r.rc;
@@ -331,6 +346,81 @@ export class XenCtrl {
     const r = await this.gfnToFrames(domid, gfns);
     if (r.rc !== 0) return r.rc;
     return store.viewOfFrames(r.frames, opts);
+  }
+
+  /**
+   * The unmap of what mapForeignPages returned (xenforeignmemory_unmap). In the hypervisor's host a
+   * view holds no reference and this is a no-op; over the link the hypervisor's host drops the
+   * mapping's page references and this host's replicas. 0 or -errno.
+   */
+  async unmapForeignPages(view: MemView): Promise<number> {
+    const handle = this.foreignHandles.get(view);
+    if (handle === undefined || !this.link) return 0;
+    this.foreignHandles.delete(view);
+    return this.link.foreignUnmap(handle);
+  }
+
+  /**
+   * xenforeignmemory_map_resource over the link (another host process than the hypervisor's):
+   * `nrFrames` frames of resource (`type`, `id`) of `domid` from `frame`, replicated here — the
+   * frames are this host's, for viewOfFrames. -EOPNOTSUPP in the hypervisor's host (acquire the
+   * resource with XenDeviceModel there: the frames are the store's own).
+   */
+  async mapResource(
+    domid: number,
+    type: number,
+    id: number,
+    frame: number,
+    nrFrames: number,
+    opts: { readonly?: boolean } = {},
+  ): Promise<{ rc: number; frames: number[]; handle: number }> {
+    if (!this.link) return { rc: -XenErrno.EOPNOTSUPP, frames: [], handle: 0 };
+    const r = await this.link.foreignMap(domid, [], {
+      resource: { type, id, frame, nrFrames },
+      readonly: opts.readonly ?? false,
+    });
+    if (typeof r === "number") return { rc: r, frames: [], handle: 0 };
+    return { rc: 0, frames: r.frames, handle: r.handle };
+  }
+
+  /** The unmap of a mapResource (by its handle). */
+  async unmapResource(handle: number): Promise<number> {
+    if (!this.link) return -XenErrno.EOPNOTSUPP;
+    return this.link.foreignUnmap(handle);
+  }
+
+  /**
+   * mapForeignPages over the link, blocking this (worker) thread until the hypervisor's host
+   * answered: for a caller that cannot await, such as an emulation that meets a guest page it has
+   * not mapped yet (QEMU's mapcache). Returns this host's frames and the mapping's handle, or -errno.
+   * -EOPNOTSUPP in the hypervisor's host (the frames are the store's own: gfnToFrame).
+   */
+  mapForeignPagesSync(
+    domid: number,
+    gfns: readonly number[],
+    opts: { readonly?: boolean } = {},
+  ): { frames: number[]; handle: number } | number {
+    if (!this.link) return -XenErrno.EOPNOTSUPP;
+    return this.link.foreignMapSync(domid, gfns, opts);
+  }
+
+  /**
+   * Everything the hypervisor's host wrote before now is here: a control-plane answer (a dm_op, a
+   * call) can overtake the link's bytes it caused (vp_eport in a replica of the ioreq page). A no-op
+   * in the hypervisor's host.
+   */
+  async linkSync(): Promise<void> {
+    if (this.link) await this.link.sync();
+  }
+
+  /** Grant map refs this client refused locally from a replica of the granter's table. */
+  get localGrantRefusals(): number {
+    return this.link?.localRefusals ?? 0;
+  }
+
+  /** True when the hypervisor runs in another host process (the data path is the link). */
+  get overLink(): boolean {
+    return this.link !== undefined;
   }
 
   // ---- event channels -------------------------------------------------------------------------
@@ -502,8 +592,9 @@ export class XenCtrl {
     flags: number,
   ): Promise<MapResult> {
     if (this.gt) return this.gt.mapGrantRefs(this.domid, dom, refs, flags);
-    // Over the link: the frames' bytes arrive before the reply (the view is current).
-    if (this.link) return this.link.map(dom, refs, flags);
+    // Over the link: the frames' bytes arrive before the reply (the view is current). What the
+    // replica of the granter's table already shows invalid is refused here.
+    if (this.link) return this.link.map(dom, refs, flags, await this.granterTable(dom));
     const r = await this.call<GnttabMapReply__Output>("GnttabMapGrantRef", {
       ops: refs.map((ref) => ({ dom, ref, flags })),
     });
@@ -533,6 +624,45 @@ export class XenCtrl {
     const out: number[] = [];
     for (let i = 0; i < handles.length; i++) out.push(gt.unmapGrantRef(this.domid, { handle: handles[i]! }));
     return out;
+  }
+
+  /**
+   * This host's replica of `dom`'s grant table (local grant checks), acquired once per granter
+   * (XENMEM_resource_grant_table, read-only, over the link) and dropped when its frames were freed.
+   * undefined when it cannot be had: every map then goes to the hypervisor's host.
+   */
+  private async granterTable(dom: number): Promise<{ view: MemView; nrEntries: number } | undefined> {
+    const link = this.link;
+    if (!link || dom === this.domid || this.granterTablesOff) return undefined;
+    const have = this.granterTables.get(dom);
+    if (have && have.frames.every((f, i) => link.area.originOf(f) === have.origins[i])) return have;
+    if (have) {
+      this.granterTables.delete(dom);
+      void link.foreignUnmap(have.handle).catch(() => 0);
+    }
+    try {
+      const q = await this.gnttabQuerySize(dom);
+      if (q.status !== GNTST_okay || q.nrFrames < 1) return undefined;
+      const r = await this.mapResource(dom, XENMEM_resource_grant_table, 0, 0, q.nrFrames, {
+        readonly: true,
+      });
+      if (r.rc !== 0) {
+        // An authority that does not offer it (or refuses us): stop asking.
+        if (r.rc === -XenErrno.EOPNOTSUPP || r.rc === -XenErrno.EPERM) this.granterTablesOff = true;
+        return undefined;
+      }
+      const t = {
+        view: this.store!.viewOfFrames(r.frames, { readonly: true }),
+        nrEntries: (r.frames.length * 4096) / 8,
+        frames: r.frames,
+        origins: r.frames.map((f) => link.area.originOf(f)),
+        handle: r.handle,
+      };
+      this.granterTables.set(dom, t);
+      return t;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Mapper: unmap handles; one GNTST_* per handle. */

@@ -6,7 +6,7 @@
 
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { XenErrno } from "@xensim/abi";
+import { HVM_IOREQSRV_BUFIOREQ_LEGACY, XENMEM_resource_ioreq_server, XenErrno } from "@xensim/abi";
 import type { UnaryHandler } from "@xensim/bus";
 import {
   decodeMachineState,
@@ -55,6 +55,8 @@ interface Running {
   name: string;
   machine: Machine;
   emulator: Emulator;
+  /** Foreign mappings of the guest's RAM made for it (another host process than the hypervisor's). */
+  mapcache?: MapCache;
 }
 
 /**
@@ -62,7 +64,7 @@ interface Running {
  * What the emulator writes (rep ins, string moves) is published like any driver's write
  * (PageStore.markWritten: the write log and, when another host process holds the frame, the link).
  */
-function guestMemory(store: PageStore, domid: number): GuestMemory {
+function guestMemory(store: PageStore, domid: number, mapcache?: MapCache): GuestMemory {
   const each = (
     gpa: bigint,
     len: number,
@@ -73,7 +75,7 @@ function guestMemory(store: PageStore, domid: number): GuestMemory {
       const a = gpa + BigInt(done);
       const gfn = Number(a >> 12n);
       const off = Number(a & 0xfffn);
-      const frame = store.gfnToFrame(domid, gfn);
+      const frame = mapcache ? mapcache.frame(gfn) : store.gfnToFrame(domid, gfn);
       const n = Math.min(len - done, PAGE_SIZE - off);
       if (!frame) throw new Error(`gfn ${gfn.toString(16)} of domain ${domid} is not populated`);
       fn(frame * PAGE_SIZE + off, done, n, frame, off);
@@ -95,6 +97,44 @@ function guestMemory(store: PageStore, domid: number): GuestMemory {
   };
 }
 
+/** Guest pages a device model in another host process keeps mapped (QEMU's mapcache bound). */
+const MAPCACHE_PAGES = 1024;
+
+/**
+ * The guest's RAM from a host process without the hypervisor: each page is foreign-mapped over the
+ * link the first time an emulation touches it (a blocking privcmd-style map, as QEMU's mapcache
+ * does on a miss) and stays mapped — replicated here, the guest's writes arrive before the ioreq
+ * that follows them — until the cache is full (the oldest page is unmapped) or the emulator stops.
+ */
+class MapCache {
+  private readonly pages = new Map<number, { frame: number; handle: number }>();
+  constructor(
+    private readonly xc: XenCtrl,
+    private readonly domid: number,
+  ) {}
+
+  frame(gfn: number): number {
+    const hit = this.pages.get(gfn);
+    if (hit) return hit.frame;
+    const r = this.xc.mapForeignPagesSync(this.domid, [gfn]);
+    if (typeof r === "number") return 0;
+    if (this.pages.size >= MAPCACHE_PAGES) {
+      const [oldest, m] = this.pages.entries().next().value!;
+      this.pages.delete(oldest);
+      void this.xc.unmapResource(m.handle).catch(() => {});
+    }
+    this.pages.set(gfn, { frame: r.frames[0]!, handle: r.handle });
+    return r.frames[0]!;
+  }
+
+  /** Unmap everything (the emulator stopped; a dead domain's mappings are released anyway). */
+  async clear(): Promise<void> {
+    const all = [...this.pages.values()];
+    this.pages.clear();
+    for (const m of all) await this.xc.unmapResource(m.handle).catch(() => 0);
+  }
+}
+
 export const deviceModelService: ServiceModule<DeviceModelConfig> = {
   name: "device-model",
   configSchema: DeviceModelConfigSchema,
@@ -102,7 +142,11 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
     const cfg = ctx.config;
     const log = ctx.log;
     if (!ctx.sharedMemory)
-      throw new Error("the device model needs the hypervisor's host process (a shared page store)");
+      throw new Error(
+        "the device model needs a page store: the hypervisor's host process, or a page-server in this one",
+      );
+    // The hypervisor in another host process: pages over this host's link (docs/data-plane.md).
+    const remote = cfg.hypervisorHost !== "" && cfg.hypervisorHost !== ctx.hostId;
     const sab = ctx.sharedMemory;
     const hvCalls = ctx.calls.client(
       loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
@@ -111,7 +155,13 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
     const dmCalls = ctx.calls.client(loadDmOpProto().xensim.hypervisor.v1.DmOp.service, cfg.hypervisor);
     const xc = await retry(
       "attaching to the page store",
-      async () => new XenCtrl({ domid: cfg.domid, calls: hvCalls, store: sab }),
+      async () =>
+        new XenCtrl({
+          domid: cfg.domid,
+          calls: hvCalls,
+          store: sab,
+          ...(remote ? { hypervisorHost: cfg.hypervisorHost } : {}),
+        }),
       ctx,
     );
     const store = PageStore.attach(sab);
@@ -134,10 +184,35 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
     const key = (domid: number, role: string) => `${domid}/${role}`;
     const waiters = new Set<() => void>();
 
+    // Over the link, acquire_resource is a foreign mapping of the server's pages (their replicas
+    // here); its handles, by domid/server, for the release.
+    const resourceHandles = new Map<string, number[]>();
     const hc: DmHypercalls = {
-      dmOp: (d, b) => dm.dmOp(d, b),
-      acquireResource: (d, id, f, n) => dm.acquireResource(d, id, f, n),
-      releaseResource: (d, id) => dm.releaseResource(d, id),
+      dmOp: remote
+        ? async (d, b) => {
+            const r = await dm.dmOp(d, b);
+            // What the dm_op wrote into the server's pages (vp_eport on enable) is here before we go on.
+            await xc.linkSync();
+            return r;
+          }
+        : (d, b) => dm.dmOp(d, b),
+      acquireResource: remote
+        ? async (d, id, f, n) => {
+            const r = await xc.mapResource(d, XENMEM_resource_ioreq_server, id, f, n);
+            if (r.rc === 0)
+              resourceHandles.set(`${d}/${id}`, [...(resourceHandles.get(`${d}/${id}`) ?? []), r.handle]);
+            return { rc: r.rc, frames: r.frames };
+          }
+        : (d, id, f, n) => dm.acquireResource(d, id, f, n),
+      releaseResource: remote
+        ? async (d, id) => {
+            const handles = resourceHandles.get(`${d}/${id}`) ?? [];
+            resourceHandles.delete(`${d}/${id}`);
+            if (handles.length === 0) return -XenErrno.ENOENT;
+            for (const h of handles) await xc.unmapResource(h);
+            return 0;
+          }
+        : (d, id) => dm.releaseResource(d, id),
       mapFrame: (frame) => ({ i32: store.i32, base: (frame * PAGE_SIZE) / 4 }),
       bindInterdomain: async (d, p) => {
         const r = await xc.evtchnBindInterdomain(d, p);
@@ -252,15 +327,20 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
           };
         }
       }
+      const mapcache = remote ? new MapCache(xc, q.domid) : undefined;
       const emulator = new Emulator({
         domid: q.domid,
         vcpus: q.vcpus || info.info.vcpus,
         machine,
         hc,
-        memory: guestMemory(store, q.domid),
+        memory: guestMemory(store, q.domid, mapcache),
+        // Across host processes each buffered pointer keeps one writer: Xen's ATOMIC rebase writes
+        // both, so the legacy handling (no rebase) is asked for.
+        ...(remote ? { handling: HVM_IOREQSRV_BUFIOREQ_LEGACY } : {}),
         onError: (m) => log.warn({ domid: q.domid, role }, m),
       });
       const r: Running = { domid: q.domid, role, name: q.name, machine, emulator };
+      if (mapcache) r.mapcache = mapcache;
       // Ports come alive during start: dispatch needs them as soon as they are bound.
       running.set(key(q.domid, role), r);
       try {
@@ -287,6 +367,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
     const stopEmulator = async (r: Running, opts: { records: boolean }) => {
       unregister(r);
       await r.emulator.stop();
+      await r.mapcache?.clear();
       const rec = DM_XS.record(r.domid, r.role, cfg.domid);
       if (opts.records) {
         await xs.rm(rec).catch(() => {});
