@@ -312,6 +312,20 @@ describe("chaos run: checkers caught in the act, replay", { timeout: 600_000 }, 
     assert.ok((a.hitsByKind["evtchn.duplicated"] ?? 0) > 0, JSON.stringify(a.hitsByKind));
   });
 
+  it("blkback killed mid-I/O: its grant mappings are released, so the destroyed guest leaves the domain table", () => {
+    const out = join(dir.path, "killed");
+    const r = xensim(["chaos", "run", "examples/chaos/service-killed.yaml", "--out", out]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const rep = report(out, 1);
+    assert.ok(
+      rep.timeline.some((x) => x.kind === "service.killed" && x.ok),
+      JSON.stringify(rep.timeline),
+    );
+    const leaks = rep.checks.find((c) => c.name === "leaks")!;
+    assert.equal(leaks.pass, true, JSON.stringify(leaks.evidence));
+    assert.equal(rep.checks.find((c) => c.name === "ledger")!.pass, true);
+  });
+
   it("a malformed scenario file gets file:line:col and what was expected", () => {
     const bad = join(dir.path, "bad.yaml");
     writeFileSync(bad, "name: bad\nfaults:\n  - kind: evtchn.lost\n    at: later\n");

@@ -30,3 +30,9 @@ export {
   grantInUse,
   nrGrantEntries,
 } from "./shared-entry.js";
+export {
+  type LedgerMapping,
+  MAPPER_LEDGER_HANDLES,
+  MAPPER_LEDGER_SLOTS,
+  MapperLedger,
+} from "./mapper-ledger.js";

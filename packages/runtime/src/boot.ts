@@ -228,6 +228,7 @@ export async function bootService(
     },
   };
   if (placement.sharedMemory) ctx.sharedMemory = placement.sharedMemory;
+  if (placement.mapperLedger) ctx.mapperLedger = placement.mapperLedger;
   // the bus and call rules' faults go into the service's chaos record too, with their time
   const busKind: Record<string, string> = {
     "event/drop": "bus.event-lost",

@@ -2,6 +2,8 @@ import { hostname } from "node:os";
 import { Worker } from "node:worker_threads";
 import { loadCredentials, serviceIdentity } from "@xensim/security";
 import { createInProcessBus } from "@xensim/bus";
+import { GrantTables, MapperLedger } from "@xensim/gnttab";
+import { PageStore } from "@xensim/memory";
 import { AggregatorRegistry } from "prom-client";
 import { serveHostChaos } from "./chaos.js";
 import { buildHttpApp, type HealthReport } from "./http.js";
@@ -102,6 +104,8 @@ class Hosted implements HostedService {
   constructor(
     readonly name: string,
     readonly worker: Worker,
+    /** The grant handles this worker holds (released by the host if it dies holding them). */
+    readonly ledger: MapperLedger,
   ) {
     this.exit = new Promise((resolve) => worker.once("exit", resolve));
   }
@@ -200,11 +204,13 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
   for (const s of opts.services) credentialsOf(s.name);
 
   const spawn = (spec: HostOptions["services"][number], grpcListen?: string): Hosted => {
+    const ledger = MapperLedger.create();
     const placement: Placement = {
       hostId,
       name: spec.name,
       config: spec.config,
       sharedMemory,
+      mapperLedger: ledger.buffer,
       bus: opts.nats ? { kind: "nats", servers: opts.nats.split(",") } : { kind: "inprocess", name: busName },
       ...(opts.nats ? { grpcListen: grpcListen ?? opts.grpcListen?.[spec.name] ?? "127.0.0.1:0" } : {}),
       ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
@@ -212,7 +218,7 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
       security: credentialsOf(spec.name),
     };
     const worker = new Worker(spec.entry, { workerData: { xensim: placement }, name: spec.name });
-    const h = new Hosted(spec.name, worker);
+    const h = new Hosted(spec.name, worker, ledger);
     worker.on("message", (m: WorkerToHost) => {
       switch (m.type) {
         case "ready":
@@ -245,6 +251,7 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
     });
     worker.on("exit", (code) => {
       h.exited = true;
+      releaseMappings(h);
       for (const r of h.pending.values()) r(undefined);
       h.pending.clear();
       if (h.state === "killed") return;
@@ -265,6 +272,24 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
     services.set(spec.name, h);
     order.push(h);
   }
+
+  // A worker that died holding grant mappings (killed, crashed, terminated) never unmaps them: the
+  // host does, from its ledger, as gntdev's release does for a dead process and Xen for a dead
+  // mapper's maptrack. Else the granter's pins stay and a destroyed guest lingers dying for good.
+  let grantTables: GrantTables | undefined;
+  const releaseMappings = (h: Hosted): void => {
+    if (h.ledger.held().length === 0) return;
+    try {
+      grantTables ??= new GrantTables(PageStore.attach(sharedMemory));
+    } catch {
+      return; // no hypervisor formatted this host's memory: nothing was mapped in it
+    }
+    const r = h.ledger.release(grantTables);
+    log.warn(
+      { event: "mappings-released", service: h.name, released: r.released, stale: r.stale },
+      `released ${r.released} grant mapping(s) ${h.name} held when its worker died`,
+    );
+  };
 
   const restartService = async (name: string, o: { kill?: boolean } = {}): Promise<void> => {
     const old = services.get(name);

@@ -13,7 +13,13 @@
 import { DOMID_SELF, GNTMAP_readonly, GNTST_okay, XenErrno } from "@xensim/abi";
 import type { CallClient } from "@xensim/bus";
 import { EventChannels } from "@xensim/evtchn";
-import { endForeignAccess, GrantTables, grantAccess, type MapGrantRefResult } from "@xensim/gnttab";
+import {
+  endForeignAccess,
+  GrantTables,
+  grantAccess,
+  type MapGrantRefResult,
+  MapperLedger,
+} from "@xensim/gnttab";
 import { type MemView, PageStore } from "@xensim/memory";
 import type {
   DomainCreateReply__Output,
@@ -58,6 +64,12 @@ export interface XenCtrlOptions {
   bus?: unknown;
   /** The service's fault points (ctx.chaos): evtchn.* and grant.* faults on this client's hypercalls. */
   chaos?: ChaosPoints;
+  /**
+   * The worker's mapper ledger (ctx.mapperLedger): every grant handle this client maps in-process is
+   * recorded there until unmapped, so that the host releases them if the worker dies holding them
+   * (gntdev's release on close; Xen's teardown of a dead mapper's maptrack).
+   */
+  mapperLedger?: SharedArrayBuffer;
 }
 
 export interface DomainCreateOptions {
@@ -161,6 +173,7 @@ export class XenCtrl {
   private readonly ports = new Set<{ close(): void }>();
   /** Link placement: this host's copy of our grant table (grows with gnttabSetupTable). */
   private grantTableView: MemView | undefined;
+  private readonly ledger: MapperLedger | undefined;
 
   constructor(private readonly o: XenCtrlOptions) {
     this.domid = o.domid;
@@ -178,6 +191,7 @@ export class XenCtrl {
       return;
     }
     this.gt = new GrantTables(this.store);
+    if (o.mapperLedger) this.ledger = new MapperLedger(o.mapperLedger);
     const notify = makeNotify({ store: this.store, evtchn: () => this.ev! });
     // evtchn.lost: the upcall (the wake-up) is lost, the pending bit stays set, as the only loss
     // Xen's level-triggered event channels allow; receivers find it when they next scan
@@ -501,7 +515,12 @@ export class XenCtrl {
     refs: readonly number[],
     flags: number,
   ): Promise<MapResult> {
-    if (this.gt) return this.gt.mapGrantRefs(this.domid, dom, refs, flags);
+    if (this.gt) {
+      const r = this.gt.mapGrantRefs(this.domid, dom, refs, flags);
+      const ledger = this.ledger;
+      if (ledger) for (const x of r.results) if (x.status === GNTST_okay) ledger.record(this.domid, x.handle);
+      return r;
+    }
     // Over the link: the frames' bytes arrive before the reply (the view is current).
     if (this.link) return this.link.map(dom, refs, flags);
     const r = await this.call<GnttabMapReply__Output>("GnttabMapGrantRef", {
@@ -519,7 +538,14 @@ export class XenCtrl {
   /** Mapper: unmap handles; one GNTST_* per handle. */
   async gnttabUnmap(handles: readonly number[]): Promise<number[]> {
     const gt = this.gt;
-    if (gt) return handles.map((handle) => gt.unmapGrantRef(this.domid, { handle }));
+    if (gt) {
+      const ledger = this.ledger;
+      return handles.map((handle) => {
+        const st = gt.unmapGrantRef(this.domid, { handle });
+        if (ledger && st === GNTST_okay) ledger.forget(this.domid, handle);
+        return st;
+      });
+    }
     if (this.link) return this.link.unmap(handles);
     const r = await this.call<GnttabStatusReply__Output>("GnttabUnmapGrantRef", {
       ops: handles.map((handle) => ({ handle })),

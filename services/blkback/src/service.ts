@@ -86,6 +86,7 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
             ? { hypervisorHost: cfg.hypervisorHost }
             : {}),
           chaos: ctx.chaos,
+          ...(ctx.mapperLedger ? { mapperLedger: ctx.mapperLedger } : {}),
         }),
       ctx.signal,
       ctx,

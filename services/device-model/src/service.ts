@@ -121,7 +121,13 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
     const dmCalls = ctx.calls.client(loadDmOpProto().xensim.hypervisor.v1.DmOp.service, cfg.hypervisor);
     const xc = await retry(
       "attaching to the page store",
-      async () => new XenCtrl({ domid: cfg.domid, calls: hvCalls, store: sab }),
+      async () =>
+        new XenCtrl({
+          domid: cfg.domid,
+          calls: hvCalls,
+          store: sab,
+          ...(ctx.mapperLedger ? { mapperLedger: ctx.mapperLedger } : {}),
+        }),
       ctx,
     );
     const store = PageStore.attach(sab);
