@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { auditDomainLeaks, checkLeaks, type ChaosReport, timelineKey } from "@xensim/chaos";
 import { tempDir, waitFor } from "@xensim/testkit";
+import { connectXenstore } from "@xensim/xenstore-client";
 import { REPO_ROOT, spawnXensim, XENSIM_BIN, type XensimProcess } from "./harness.js";
 
 /** Debian's python3 (python3-pyxs is installed for it). */
@@ -237,6 +238,26 @@ describe("chaos: the one fault API on a running host", { timeout: 240_000 }, () 
       `/local/domain/0/backend/vbd/${domid}`,
     ]);
     spawnSync("xenstore-rm", [`/local/domain/0/backend/vbd/${domid}`], { env });
+    // a watch a backend forgot on the dead guest's paths, caught in xenstored's own watch table
+    const xs = await connectXenstore({ socket });
+    try {
+      const tables = {
+        watches: async () => (await xs.control("watches")).split("\n").filter((l) => l !== ""),
+      };
+      const audit = async () =>
+        checkLeaks(await auditDomainLeaks([{ domid, guest: "leaky" }], await domains(), exists, tables));
+      assert.equal((await audit()).pass, true);
+      const w = await xs.watch(`/local/domain/${domid}/device/vbd/51712/state`, "forgotten");
+      const r = await audit();
+      assert.equal(r.pass, false);
+      assert.deepEqual((r.evidence[0] as { detail: { watches: string[] } }).detail.watches, [
+        `0 /local/domain/${domid}/device/vbd/51712/state forgotten`,
+      ]);
+      await w.close();
+      assert.equal((await audit()).pass, true);
+    } finally {
+      await xs.close();
+    }
   });
 });
 

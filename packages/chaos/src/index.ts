@@ -39,6 +39,7 @@ export {
   checkOneResponse,
   type IoSample,
   type LeakEvidence,
+  type LeakTables,
   type LedgerEvidence,
   type ResponseEvidence,
 } from "./checkers.js";
@@ -51,3 +52,8 @@ export {
   verdictOf,
 } from "./report.js";
 export { CHAOS_SUBJECTS, type ChaosCommand, type ChaosReply, type HostChaosCommand } from "./subjects.js";
+export {
+  checkSerializability,
+  type SerializabilityEvidence,
+  type XsHistoryEvent,
+} from "./serializability.js";

@@ -32,7 +32,10 @@ export {
 } from "./shared-entry.js";
 export {
   type LedgerMapping,
+  type LedgerPort,
+  type LedgerReleaser,
   MAPPER_LEDGER_HANDLES,
+  MAPPER_LEDGER_PORTS,
   MAPPER_LEDGER_SLOTS,
   MapperLedger,
 } from "./mapper-ledger.js";

@@ -3,7 +3,12 @@ import { test } from "node:test";
 import { GNTMAP_host_map, GNTST_okay } from "@xensim/abi";
 import { PageStore } from "@xensim/memory";
 import { GrantTables } from "./grant-table.js";
-import { MAPPER_LEDGER_HANDLES, MAPPER_LEDGER_SLOTS, MapperLedger } from "./mapper-ledger.js";
+import {
+  MAPPER_LEDGER_HANDLES,
+  MAPPER_LEDGER_PORTS,
+  MAPPER_LEDGER_SLOTS,
+  MapperLedger,
+} from "./mapper-ledger.js";
 import { grantAccess } from "./shared-entry.js";
 
 const G = 1; // granter (the guest)
@@ -37,11 +42,11 @@ test("a dead mapper's recorded handles are unmapped: the granter's pins go and t
   store.destroyDomain(G);
   assert.notEqual(store.domainState(G), "none");
   // the host releases what the dead worker held
-  assert.deepEqual(ledger.release(gt), { released: 3, stale: 0 });
+  assert.deepEqual(ledger.release(gt), { released: 3, portsClosed: 0, stale: 0 });
   assert.deepEqual(ledger.held(), []);
   assert.equal(store.domainState(G), "none", "the last mapping went: the guest's memory is freed");
   // released twice: nothing left to do
-  assert.deepEqual(ledger.release(gt), { released: 0, stale: 0 });
+  assert.deepEqual(ledger.release(gt), { released: 0, portsClosed: 0, stale: 0 });
 });
 
 test("a ledger records up to its slots of mapper domids and its handle range, and refuses the rest", () => {
@@ -54,4 +59,23 @@ test("a ledger records up to its slots of mapper domids and its handle range, an
   assert.equal(ledger.held().length, MAPPER_LEDGER_SLOTS + 1);
   ledger.forget(7, 1); // a mapper it never saw: nothing
   assert.equal(ledger.held().length, MAPPER_LEDGER_SLOTS + 1);
+});
+
+test("ports: recorded on open, forgotten on close, the rest closed by the releaser", () => {
+  const ledger = MapperLedger.create();
+  assert.ok(ledger.recordPort(0, 5));
+  assert.ok(ledger.recordPort(0, 7));
+  assert.ok(ledger.record(0, 3));
+  assert.equal(ledger.recordPort(0, 0), false, "port 0 is reserved");
+  assert.equal(ledger.recordPort(0, MAPPER_LEDGER_PORTS), false);
+  ledger.forgetPort(0, 5);
+  assert.deepEqual(ledger.heldPorts(), [{ domid: 0, port: 7 }]);
+  const closed: number[] = [];
+  const r = ledger.release({
+    unmapGrantRef: () => GNTST_okay,
+    evtchnClose: (caller, port) => (closed.push(caller * 10000 + port), 0),
+  });
+  assert.deepEqual(r, { released: 1, portsClosed: 1, stale: 0 });
+  assert.deepEqual(closed, [7]);
+  assert.deepEqual(ledger.heldPorts(), []);
 });

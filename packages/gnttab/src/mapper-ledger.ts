@@ -1,26 +1,41 @@
-// A mapper's own record of the grant mappings it holds, in shared memory: what Linux's gntdev
-// keeps per open file. When the holder (here: one service's worker thread) dies without unmapping,
-// whoever outlives it releases every handle still recorded — gntdev's release on close, and what
-// Xen does with a dead domain's maptrack — so the granter's pins go and a destroyed guest is not
-// kept dying by mappings nobody will ever unmap.
+// A mapper's own record of the grant mappings and event channels it holds, in shared memory: what
+// Linux's gntdev and evtchn devices keep per open file. When the holder (here: one service's worker
+// thread) dies without unmapping or closing, whoever outlives it releases everything still
+// recorded — the devices' release on close, and what Xen does with a dead domain's maptrack and
+// ports — so the granter's pins go, a destroyed guest is not kept dying by mappings nobody will
+// ever unmap, and no port of the holder's domain stays bound to (or waiting for) a dead peer.
 //
-// Layout (Int32 words): [0 .. SLOTS) the mapper domid + 1 of each slot (0 = free), then one bitmap
-// of handles per slot. A slot is claimed with compareExchange; bits are set and cleared with
-// Atomics.or / Atomics.and. Only the holder writes bits while it lives; the releaser reads them
-// after it died.
+// Layout (Int32 words): [0 .. SLOTS) the holder's domid + 1 of each slot (0 = free), then per slot
+// a bitmap of grant handles and a bitmap of ports. A slot is claimed with compareExchange; bits are
+// set and cleared with Atomics.or / Atomics.and. Only the holder writes bits while it lives; the
+// releaser reads them after it died.
 
 import { GNTST_okay } from "@xensim/abi";
-import { DEFAULT_MAX_MAPTRACK_FRAMES, type GrantTables } from "./grant-table.js";
+import { DEFAULT_MAX_MAPTRACK_FRAMES } from "./grant-table.js";
 
 /** Distinct mapper domids one holder may record (a backend maps as one domain, rarely more). */
 export const MAPPER_LEDGER_SLOTS = 4;
 /** Handles a slot can record: Xen's default max_maptrack_frames × 256 entries a frame. */
 export const MAPPER_LEDGER_HANDLES = DEFAULT_MAX_MAPTRACK_FRAMES * 256;
-const WORDS_PER_SLOT = MAPPER_LEDGER_HANDLES / 32;
+/** Ports a slot can record (2-level event channels: 4096 on 64-bit). */
+export const MAPPER_LEDGER_PORTS = 4096;
+const HANDLE_WORDS = MAPPER_LEDGER_HANDLES / 32;
+const WORDS_PER_SLOT = HANDLE_WORDS + MAPPER_LEDGER_PORTS / 32;
 
 export interface LedgerMapping {
   mapper: number;
   handle: number;
+}
+
+export interface LedgerPort {
+  domid: number;
+  port: number;
+}
+
+/** What a ledger's release needs: unmap a handle, close a port (each returns 0 on success). */
+export interface LedgerReleaser {
+  unmapGrantRef(mapper: number, op: { handle: number }): number;
+  evtchnClose?(caller: number, port: number): number;
 }
 
 export class MapperLedger {
@@ -70,6 +85,44 @@ export class MapperLedger {
     Atomics.and(this.i32, MAPPER_LEDGER_SLOTS + s * WORDS_PER_SLOT + (handle >>> 5), ~(1 << (handle & 31)));
   }
 
+  /** The holder opened `port` of its domain `domid`. False when the ledger cannot record it. */
+  recordPort(domid: number, port: number): boolean {
+    if (!Number.isInteger(port) || port <= 0 || port >= MAPPER_LEDGER_PORTS) return false;
+    const s = this.slot(domid, true);
+    if (s < 0) return false;
+    const w = MAPPER_LEDGER_SLOTS + s * WORDS_PER_SLOT + HANDLE_WORDS + (port >>> 5);
+    Atomics.or(this.i32, w, 1 << (port & 31));
+    return true;
+  }
+
+  /** The holder closed `port`. */
+  forgetPort(domid: number, port: number): void {
+    if (!Number.isInteger(port) || port <= 0 || port >= MAPPER_LEDGER_PORTS) return;
+    const s = this.slot(domid, false);
+    if (s < 0) return;
+    const w = MAPPER_LEDGER_SLOTS + s * WORDS_PER_SLOT + HANDLE_WORDS + (port >>> 5);
+    Atomics.and(this.i32, w, ~(1 << (port & 31)));
+  }
+
+  /** Every port still recorded. */
+  heldPorts(): LedgerPort[] {
+    const out: LedgerPort[] = [];
+    for (let s = 0; s < MAPPER_LEDGER_SLOTS; s++) {
+      const tag = Atomics.load(this.i32, s);
+      if (tag === 0) continue;
+      const base = MAPPER_LEDGER_SLOTS + s * WORDS_PER_SLOT + HANDLE_WORDS;
+      for (let w = 0; w < MAPPER_LEDGER_PORTS / 32; w++) {
+        let bits = Atomics.load(this.i32, base + w);
+        while (bits !== 0) {
+          const b = 31 - Math.clz32(bits & -bits);
+          bits &= bits - 1;
+          out.push({ domid: tag - 1, port: w * 32 + b });
+        }
+      }
+    }
+    return out;
+  }
+
   /** Every mapping still recorded. */
   held(): LedgerMapping[] {
     const out: LedgerMapping[] = [];
@@ -77,7 +130,7 @@ export class MapperLedger {
       const tag = Atomics.load(this.i32, s);
       if (tag === 0) continue;
       const base = MAPPER_LEDGER_SLOTS + s * WORDS_PER_SLOT;
-      for (let w = 0; w < WORDS_PER_SLOT; w++) {
+      for (let w = 0; w < HANDLE_WORDS; w++) {
         let bits = Atomics.load(this.i32, base + w);
         while (bits !== 0) {
           const b = 31 - Math.clz32(bits & -bits);
@@ -90,18 +143,24 @@ export class MapperLedger {
   }
 
   /**
-   * The holder died: unmap every handle it still held in `gt` and empty the ledger. Returns the
-   * mappings released (a handle the table no longer knows — unmapped meanwhile, or its mapper
-   * gone — counts as not released).
+   * The holder died: unmap every handle it still held, close every port it still had (when the
+   * releaser can), and empty the ledger. A handle or port the tables no longer know (released
+   * meanwhile, or its domain gone) counts as stale.
    */
-  release(gt: GrantTables): { released: number; stale: number } {
+  release(tables: LedgerReleaser): { released: number; portsClosed: number; stale: number } {
     let released = 0;
+    let portsClosed = 0;
     let stale = 0;
     for (const m of this.held()) {
-      if (gt.unmapGrantRef(m.mapper, { handle: m.handle }) === GNTST_okay) released++;
+      if (tables.unmapGrantRef(m.mapper, { handle: m.handle }) === GNTST_okay) released++;
       else stale++;
     }
+    if (tables.evtchnClose)
+      for (const p of this.heldPorts()) {
+        if (tables.evtchnClose(p.domid, p.port) === 0) portsClosed++;
+        else stale++;
+      }
     this.i32.fill(0);
-    return { released, stale };
+    return { released, portsClosed, stale };
   }
 }

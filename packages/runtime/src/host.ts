@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { Worker } from "node:worker_threads";
 import { loadCredentials, serviceIdentity } from "@xensim/security";
 import { createInProcessBus } from "@xensim/bus";
+import { EventChannels } from "@xensim/evtchn";
 import { GrantTables, MapperLedger } from "@xensim/gnttab";
 import { PageStore } from "@xensim/memory";
 import { AggregatorRegistry } from "prom-client";
@@ -276,18 +277,24 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
   // A worker that died holding grant mappings (killed, crashed, terminated) never unmaps them: the
   // host does, from its ledger, as gntdev's release does for a dead process and Xen for a dead
   // mapper's maptrack. Else the granter's pins stay and a destroyed guest lingers dying for good.
-  let grantTables: GrantTables | undefined;
+  let tables: { gt: GrantTables; ev: EventChannels } | undefined;
   const releaseMappings = (h: Hosted): void => {
-    if (h.ledger.held().length === 0) return;
+    if (h.ledger.held().length === 0 && h.ledger.heldPorts().length === 0) return;
     try {
-      grantTables ??= new GrantTables(PageStore.attach(sharedMemory));
+      const store = PageStore.attach(sharedMemory);
+      // closing a port sends no event: the table needs no notify of its own here
+      tables ??= { gt: new GrantTables(store), ev: new EventChannels(store, { notify: () => {} }) };
     } catch {
-      return; // no hypervisor formatted this host's memory: nothing was mapped in it
+      return; // no hypervisor formatted this host's memory: nothing was mapped or bound in it
     }
-    const r = h.ledger.release(grantTables);
+    const t = tables;
+    const r = h.ledger.release({
+      unmapGrantRef: (mapper, op) => t.gt.unmapGrantRef(mapper, op),
+      evtchnClose: (caller, port) => t.ev.evtchnClose(caller, port),
+    });
     log.warn(
-      { event: "mappings-released", service: h.name, released: r.released, stale: r.stale },
-      `released ${r.released} grant mapping(s) ${h.name} held when its worker died`,
+      { event: "mappings-released", service: h.name, ...r },
+      `released ${r.released} grant mapping(s) and closed ${r.portsClosed} port(s) ${h.name} held when its worker died`,
     );
   };
 

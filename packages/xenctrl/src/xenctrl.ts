@@ -350,16 +350,25 @@ export class XenCtrl {
   // ---- event channels -------------------------------------------------------------------------
 
   async evtchnAllocUnbound(dom: number, remoteDom: number): Promise<{ rc: number; port: number }> {
-    return this.call<PortReply__Output>("EvtchnAllocUnbound", { dom, remoteDom });
+    const r = await this.call<PortReply__Output>("EvtchnAllocUnbound", { dom, remoteDom });
+    if (dom === this.domid || dom === DOMID_SELF) this.ledgerPort(r);
+    return r;
   }
   async evtchnBindInterdomain(remoteDom: number, remotePort: number): Promise<{ rc: number; port: number }> {
-    return this.call<PortReply__Output>("EvtchnBindInterdomain", { remoteDom, remotePort });
+    return this.ledgerPort(
+      await this.call<PortReply__Output>("EvtchnBindInterdomain", { remoteDom, remotePort }),
+    );
   }
   async evtchnBindVirq(virq: number, vcpu = 0): Promise<{ rc: number; port: number }> {
-    return this.call<PortReply__Output>("EvtchnBindVirq", { virq, vcpu });
+    return this.ledgerPort(await this.call<PortReply__Output>("EvtchnBindVirq", { virq, vcpu }));
   }
   async evtchnBindIpi(vcpu = 0): Promise<{ rc: number; port: number }> {
-    return this.call<PortReply__Output>("EvtchnBindIpi", { vcpu });
+    return this.ledgerPort(await this.call<PortReply__Output>("EvtchnBindIpi", { vcpu }));
+  }
+  /** A port this worker opened goes into its ledger (closed by the host if the worker dies). */
+  private ledgerPort<T extends { rc: number; port: number }>(r: T): T {
+    if (this.ledger && r.rc === 0) this.ledger.recordPort(this.domid, r.port);
+    return r;
   }
   /**
    * EVTCHNOP_bind_vcpu: deliver `port` (ours: unbound, interdomain or a global VIRQ) to `vcpu`; a
@@ -396,8 +405,10 @@ export class XenCtrl {
   evtchnNotify(port: number): number {
     return this.kick(port);
   }
-  evtchnClose(port: number): Promise<number> {
-    return this.rc("EvtchnClose", { port });
+  async evtchnClose(port: number): Promise<number> {
+    const rc = await this.rc("EvtchnClose", { port });
+    if (rc === 0) this.ledger?.forgetPort(this.domid, port);
+    return rc;
   }
   async evtchnUnmask(port: number): Promise<number> {
     if (this.ev) return this.ev.evtchnUnmask(this.domid, port);
