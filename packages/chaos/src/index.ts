@@ -8,6 +8,7 @@ export {
   requireFaultKind,
 } from "./kinds.js";
 export {
+  type ChaosObserver,
   ChaosPoints,
   type ChaosPointsOptions,
   type DelaySpec,

@@ -89,6 +89,14 @@ export const FAULT_KINDS: readonly FaultKindInfo[] = [
     params: [],
   }),
   K({
+    kind: "xenstore.conflict-check-skipped",
+    plane: "point",
+    defaultService: "xenstored",
+    description:
+      "a broken xenstored: XS_TRANSACTION_END commits without its conflict check (lost updates; the serializability check must catch it)",
+    params: [],
+  }),
+  K({
     kind: "xenstore.watch-lost",
     plane: "point",
     defaultService: "xenstored",

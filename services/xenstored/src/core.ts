@@ -22,7 +22,7 @@ import {
   type XsMessage,
   XsOutputQueues,
 } from "@xensim/xenstore";
-import type { ChaosPoints, FaultPoint } from "@xensim/chaos";
+import type { ChaosPoints, FaultPoint, XsHistoryEvent } from "@xensim/chaos";
 import type { Logger } from "pino";
 import type { StateStore } from "./persistence.js";
 
@@ -97,6 +97,23 @@ export class XenstoredCore {
         return p;
       };
       this.eagain = pt("xenstore.eagain");
+      // a broken xenstored on purpose: TRANSACTION_END commits without its conflict check
+      const skip = c.point("xenstore.conflict-check-skipped");
+      engine.skipConflictCheck = () => skip.active && skip.hit("transaction end");
+      // the transaction history the serializability check reads (recorded only while started)
+      c.observe("xenstore-history", {
+        start: () => {
+          this.history = [];
+        },
+        take: () => {
+          const h = this.history ?? [];
+          if (this.history) this.history = [];
+          return h;
+        },
+        stop: () => {
+          this.history = undefined;
+        },
+      });
       this.watchLost = pt("xenstore.watch-lost");
       this.watchDuplicated = pt("xenstore.watch-duplicated");
       this.watchDelayed = pt("xenstore.watch-delayed");
@@ -104,6 +121,49 @@ export class XenstoredCore {
   }
 
   private faultsOn = false;
+  /** xenstored's history while a checker records it (seq: the order requests were handled). */
+  private history: XsHistoryEvent[] | undefined;
+  private historySeq = 0;
+
+  private recordHistory(conn: ConnId, msg: XsMessage, reply: XsMessage | null): void {
+    const h = this.history!;
+    if (h.length >= 500_000) return; // bounded: a checker takes it often enough
+    const ok = reply !== null && reply.type !== XsType.ERROR;
+    const seq = ++this.historySeq;
+    const tx = msg.txId;
+    const path = (): string => {
+      const p = parseXsStrings(msg.payload)[0] ?? "";
+      if (p.startsWith("/") || p.startsWith("@")) return p;
+      return `/local/domain/${this.engine.connectionInfo(conn)?.domid ?? 0}/${p}`;
+    };
+    switch (msg.type) {
+      case XsType.TRANSACTION_START:
+        if (ok) h.push({ seq, conn, op: "start", tx: Number(parseXsStrings(reply.payload)[0]) });
+        return;
+      case XsType.TRANSACTION_END:
+        h.push({
+          seq,
+          conn,
+          op: "end",
+          tx,
+          commit: parseXsStrings(msg.payload)[0] === "T",
+          result: ok ? "ok" : (parseXsStrings(reply?.payload ?? new Uint8Array())[0] ?? "error"),
+        });
+        return;
+      case XsType.READ:
+      case XsType.DIRECTORY:
+      case XsType.GET_PERMS:
+        h.push({ seq, conn, op: "read", tx, path: path() });
+        return;
+      case XsType.WRITE:
+      case XsType.SET_PERMS:
+        if (ok) h.push({ seq, conn, op: "write", tx, path: path() });
+        return;
+      case XsType.RM:
+        if (ok) h.push({ seq, conn, op: "rm", tx, path: path() });
+        return;
+    }
+  }
   private eagain: FaultPoint | undefined;
   private watchLost: FaultPoint | undefined;
   private watchDuplicated: FaultPoint | undefined;
@@ -180,11 +240,13 @@ export class XenstoredCore {
     if (this.faultsOn) {
       const injected = this.injectedEagain(conn, msg);
       if (injected) {
+        if (this.history) this.recordHistory(conn, msg, injected);
         this.onRequest(conn, msg, injected);
         return injected;
       }
     }
     const out = this.engine.request(conn, msg);
+    if (this.history) this.recordHistory(conn, msg, out.reply);
     this.onRequest(conn, msg, out.reply);
     this.apply(out, conn);
     this.reportMemory(conn);

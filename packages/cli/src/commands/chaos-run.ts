@@ -12,7 +12,10 @@ import { join } from "node:path";
 import { createInProcessBus } from "@xensim/bus";
 import {
   auditDomainLeaks,
+  CHAOS_SUBJECTS,
+  type ChaosReply,
   type ChaosReport,
+  checkSerializability,
   checkLeaks,
   checkLedger,
   checkLiveness,
@@ -31,6 +34,7 @@ import {
   reportSvg,
   type Scenario,
   verdictOf,
+  type XsHistoryEvent,
 } from "@xensim/chaos";
 import { EventChannels } from "@xensim/evtchn";
 import { GrantTables } from "@xensim/gnttab";
@@ -174,6 +178,31 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
     seed: o.seed,
   });
   const bus = createInProcessBus({ name: host.busName });
+  // xenstored's transaction history, for the serializability check (recorded from here on)
+  const observeHistory = async (action: "start" | "take"): Promise<XsHistoryEvent[] | undefined> => {
+    const m = await bus.request(
+      CHAOS_SUBJECTS.service("xenstored"),
+      new TextEncoder().encode(JSON.stringify({ op: "observe", name: "xenstore-history", action })),
+      { timeoutMs: 10_000 },
+    );
+    const r = JSON.parse(new TextDecoder().decode(m.data)) as ChaosReply;
+    if (!r.ok) throw new Error(r.error ?? "xenstored answered no history");
+    return r.observation as XsHistoryEvent[] | undefined;
+  };
+  const history: XsHistoryEvent[] = [];
+  let historyError: string | undefined;
+  // a new bus learns the workers' subscriptions in a moment: ask again until xenstored answers
+  for (let tries = 0; ; tries++) {
+    try {
+      historyError = undefined;
+      await observeHistory("start");
+      break;
+    } catch (e) {
+      historyError = (e as Error).message;
+      if (tries >= 50 || !/no responders/.test(historyError)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   const latest = new Map<number, GuestStatus>();
   const series: IoSample[] = [];
   let t0 = Number.NaN;
@@ -347,6 +376,13 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
         await xs.close();
       }
     }
+    if (historyError === undefined) {
+      const taken = await observeHistory("take").catch((e: Error) => {
+        historyError = e.message;
+        return [];
+      });
+      history.push(...(taken ?? []));
+    }
   } finally {
     o.signal?.removeEventListener("abort", onAbort);
     if (aborted) {
@@ -387,6 +423,14 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
     checkOneResponse(responses),
     ...(s.checks.leaks ? [checkLeaks(leaks)] : []),
     checkLiveness(series, lastHealMs, s.checks.livenessMs),
+    historyError === undefined
+      ? checkSerializability(history)
+      : {
+          name: "serializability" as const,
+          pass: false,
+          summary: `no xenstore history: ${historyError}`,
+          evidence: [],
+        },
   ];
   if (aborted) checks.push({ name: "liveness", pass: false, summary: "interrupted (Ctrl-C)", evidence: [] });
   const report: ChaosReport = {
