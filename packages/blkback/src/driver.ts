@@ -74,6 +74,8 @@ export interface BlkbackDriverOptions {
   receiver?: (handler: (port: number) => void) => BlkbackEventReceiver;
   /** Each response, for exporters. */
   onResponse?: (ring: BlkbackRingInfo, op: number, status: number, seconds: number) => void;
+  /** Chaos: garbage in a response's status (see BlkbackRingOptions.corruptResponse). */
+  corruptResponse?: () => boolean;
   /** Errors nobody awaits. */
   onError?: (err: unknown) => void;
 }
@@ -393,6 +395,7 @@ export class BlkbackDevice {
           onHalt: (err, msg) => {
             void this.enqueue(() => this.dev.devFatal(err, "%s", msg));
           },
+          ...(this.driver.opts.corruptResponse ? { corruptResponse: this.driver.opts.corruptResponse } : {}),
           ...(this.driver.opts.onResponse
             ? {
                 onResponse: (op: number, status: number, secs: number) =>

@@ -26,5 +26,10 @@ export {
   vbdDevid,
   vbdDirectories,
 } from "./libxl.js";
-export { BlkbackRing, type BlkbackRingOptions, DEFAULT_MAX_PERSISTENT_GRANTS } from "./ring.js";
+export {
+  BLKIF_RSP_GARBAGE,
+  BlkbackRing,
+  type BlkbackRingOptions,
+  DEFAULT_MAX_PERSISTENT_GRANTS,
+} from "./ring.js";
 export { LATENCY_BUCKETS_SECONDS, LatencyHistogram, RingStats } from "./stats.js";

@@ -47,6 +47,9 @@ const PREFETCH_REQUESTS = 256;
 /** Linux xen_blkif_max_pgrants: persistent grants kept per ring (default 1056). */
 export const DEFAULT_MAX_PERSISTENT_GRANTS = 1056;
 
+/** What a misbehaving backend writes as a response's status (no BLKIF_RSP_* has this value). */
+export const BLKIF_RSP_GARBAGE = 0x5a5a;
+
 export interface BlkbackRingOptions {
   hv: BlkbackHypervisor;
   /** The frontend's domid (grants are mapped from it). */
@@ -71,6 +74,12 @@ export interface BlkbackRingOptions {
   onHalt: (err: number, msg: string) => void;
   /** Called after each response (latency in seconds), for exporters. */
   onResponse?: (op: number, status: number, seconds: number) => void;
+  /**
+   * A misbehaving backend (chaos: ring.response-corrupted): when it answers true, the response's
+   * status field carries garbage (neither OKAY, ERROR nor EOPNOTSUPP); the frontend must take it
+   * as an error for that id, not crash.
+   */
+  corruptResponse?: () => boolean;
   stats?: RingStats;
 }
 
@@ -707,7 +716,15 @@ export class BlkbackRing {
     if (!this.halted) {
       try {
         const off = this.ring.nextResponse();
-        encodeResponse(this.o.view, off, this.abi, p.idLo, p.idHi, p.op, status);
+        encodeResponse(
+          this.o.view,
+          off,
+          this.abi,
+          p.idLo,
+          p.idHi,
+          p.op,
+          this.o.corruptResponse?.() ? BLKIF_RSP_GARBAGE : status,
+        );
         if (tracer.mask & TRACE_RING)
           tracer.emit({
             kind: "ring",

@@ -7,6 +7,7 @@
 // closing / failed / closed). A connected Blkfront is a BlockStore.
 import {
   BLKIF_MAX_SEGMENTS_PER_REQUEST,
+  BLKIF_REQUEST_LAYOUT,
   BLKIF_RING_ENTRY_BYTES,
   BLKIF_RSP_EOPNOTSUPP,
   BLKIF_SEGS_PER_INDIRECT_FRAME,
@@ -78,6 +79,12 @@ import { type DataPage, RingQueue, recoverInFlight } from "./shadow.js";
 export type { BlkfrontTimer } from "./grants.js";
 
 export interface BlkfrontOptions {
+  /**
+   * A misbehaving frontend (chaos: ring.request-corrupted): when it answers true for a read or
+   * write, garbage goes into the request slot's nr_segments (255, past BLKIF_MAX_SEGMENTS_PER_REQUEST)
+   * after the request was written; the backend must answer BLKIF_RSP_ERROR for the id, not crash.
+   */
+  readonly corruptRequest?: () => boolean;
   /** The guest's xenstore connection. */
   readonly store: XenbusStore;
   /** The guest's domid. */
@@ -243,6 +250,8 @@ export class Blkfront implements BlockStore {
   private readonly timer: BlkfrontTimer | undefined;
   private readonly closeTimeoutMs: number;
 
+  private readonly corruptRequest: (() => boolean) | undefined;
+
   private constructor(dev: XenbusDevice<MemView>, opts: BlkfrontOptions) {
     this.dev = dev;
     this.hv = opts.hypervisor;
@@ -254,6 +263,7 @@ export class Blkfront implements BlockStore {
     this.maxQueued = opts.maxQueued ?? 4096;
     const largest = Math.max(this.config.maxIndirectSegments, BLKIF_MAX_SEGMENTS_PER_REQUEST) + 8;
     this.autoReconnect = opts.autoReconnect ?? true;
+    this.corruptRequest = opts.corruptRequest;
     this.timer = opts.timer;
     this.grants = new BlkfrontGrants({
       hypervisor: this.hv,
@@ -857,6 +867,12 @@ export class Blkfront implements BlockStore {
     }
     const off = ring.front.nextRequest();
     encodeRequest(ring.front.view, off, this.config.abi, req);
+    if (
+      this.corruptRequest &&
+      (req.operation === BlkifOp.READ || req.operation === BlkifOp.WRITE) &&
+      this.corruptRequest()
+    )
+      ring.front.view.setU8(off + BLKIF_REQUEST_LAYOUT[this.config.abi].nr_segments, 0xff);
     if (tracer.mask & TRACE_RING) this.traceRequest(ring, req, nData);
     ring.track(id, { piece, pages, nData, rspOp });
     this.stats.inFlight++;

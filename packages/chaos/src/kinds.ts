@@ -89,6 +89,14 @@ export const FAULT_KINDS: readonly FaultKindInfo[] = [
     params: [],
   }),
   K({
+    kind: "xenstore.request-delayed",
+    plane: "point",
+    defaultService: "xenstored",
+    description:
+      "xenstored reads a connection's next request delayMs late (socket paused, ring unconsumed); the requests behind it wait in order",
+    params: ["delayMs"],
+  }),
+  K({
     kind: "xenstore.conflict-check-skipped",
     plane: "point",
     defaultService: "xenstored",
@@ -159,6 +167,31 @@ export const FAULT_KINDS: readonly FaultKindInfo[] = [
     plane: "point",
     defaultService: "blkback",
     description: "a misbehaving backend acknowledges a write (BLKIF_RSP_OKAY) without writing it",
+    params: [],
+  }),
+  K({
+    kind: "backend.requests-reordered",
+    plane: "point",
+    defaultService: "blkback",
+    description:
+      "the backend starts a request after the next one (in-flight requests complete out of order; the frontend matches by id)",
+    params: [],
+  }),
+  // misbehaving peers on the shared ring
+  K({
+    kind: "ring.request-corrupted",
+    plane: "point",
+    defaultService: "guest",
+    description:
+      "a misbehaving frontend writes garbage into a request slot (nr_segments 255): the backend must answer BLKIF_RSP_ERROR, not crash",
+    params: [],
+  }),
+  K({
+    kind: "ring.response-corrupted",
+    plane: "point",
+    defaultService: "blkback",
+    description:
+      "a misbehaving backend writes garbage into a response slot's status: the frontend must take it as an I/O error, not crash",
     params: [],
   }),
   // the event bus and the call adapters of a service

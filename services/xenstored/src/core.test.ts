@@ -330,3 +330,25 @@ describe("serializability: xenstored's transaction history, and a broken xenstor
     );
   });
 });
+
+describe("xenstore.request-delayed", () => {
+  it("holds a connection's next request back delayMs (canRead false), then resumes its sink and reads it", async () => {
+    const chaos = new ChaosPoints({ service: "xenstored", now: () => 0, seed: 1 });
+    const core = new XenstoredCore(new XenstoreEngine({ onInternalError: rethrow }), null, log, { chaos });
+    let resumed = 0;
+    const conn = core.connect(0, { ...fakeSink(), resume: () => void resumed++ });
+    const other = core.connect(0, fakeSink());
+    chaos.set({ kind: "xenstore.request-delayed", delayMs: 40, count: 1 });
+    assert.equal(core.canRead(conn), false, "its next request waits");
+    assert.equal(core.canRead(other), true, "count 1: only one request is delayed");
+    assert.equal(core.canRead(conn), false, "still waiting");
+    await new Promise((r) => setTimeout(r, 80));
+    assert.equal(resumed, 1, "its sink was resumed after the delay");
+    assert.equal(core.canRead(conn), true);
+    assert.equal(core.request(conn, req(XsType.WRITE, 0, "/d", "1"))!.type, XsType.WRITE);
+    assert.deepEqual(
+      chaos.records.map((r) => [r.kind, r.delayMs]),
+      [["xenstore.request-delayed", 40]],
+    );
+  });
+});

@@ -87,9 +87,13 @@ export class XenstoredCore {
     if (opts.chaos) {
       const c = opts.chaos;
       const on = (): void => {
-        this.faultsOn = [this.eagain, this.watchLost, this.watchDuplicated, this.watchDelayed].some(
-          (p) => p?.active,
-        );
+        this.faultsOn = [
+          this.eagain,
+          this.watchLost,
+          this.watchDuplicated,
+          this.watchDelayed,
+          this.requestDelayed,
+        ].some((p) => p?.active);
       };
       const pt = (kind: string): FaultPoint => {
         const p = c.point(kind);
@@ -97,6 +101,7 @@ export class XenstoredCore {
         return p;
       };
       this.eagain = pt("xenstore.eagain");
+      this.requestDelayed = pt("xenstore.request-delayed");
       // a broken xenstored on purpose: TRANSACTION_END commits without its conflict check
       const skip = c.point("xenstore.conflict-check-skipped");
       engine.skipConflictCheck = () => skip.active && skip.hit("transaction end");
@@ -165,6 +170,33 @@ export class XenstoredCore {
     }
   }
   private eagain: FaultPoint | undefined;
+  private requestDelayed: FaultPoint | undefined;
+  /** xenstore.request-delayed: a connection's next request is not read before this time (-1: read it now). */
+  private readonly delayedUntil = new Map<ConnId, number>();
+
+  /**
+   * xenstore.request-delayed: the connection's next request waits delayMs before xenstored reads
+   * it (its socket stays paused, its ring unconsumed — the flow control conn_can_read() has), and
+   * the requests behind it wait in order. False while it waits.
+   */
+  private requestMayBeRead(conn: ConnId): boolean {
+    const until = this.delayedUntil.get(conn);
+    if (until !== undefined) {
+      if (until >= 0 && this.now() < until) return false;
+      this.delayedUntil.delete(conn); // waited: this request goes now
+      return true;
+    }
+    const p = this.requestDelayed;
+    if (!p?.active) return true;
+    const d = p.delay();
+    if (!p.hit(`conn ${conn} request`, { delayMs: d })) return true;
+    this.delayedUntil.set(conn, this.now() + d);
+    setTimeout(() => {
+      if (this.delayedUntil.has(conn)) this.delayedUntil.set(conn, -1);
+      this.resumeStalled();
+    }, d).unref?.();
+    return false;
+  }
   private watchLost: FaultPoint | undefined;
   private watchDuplicated: FaultPoint | undefined;
   private watchDelayed: FaultPoint | undefined;
@@ -217,6 +249,7 @@ export class XenstoredCore {
     this.onDisconnect(conn);
     this.stats.connections = this.sinks.size;
     this.stalled.delete(conn);
+    this.delayedUntil.delete(conn);
     this.queues.close(conn);
     this.apply(this.engine.disconnect(conn), null);
     this.resumeStalled();
@@ -228,6 +261,10 @@ export class XenstoredCore {
    */
   canRead(conn: ConnId): boolean {
     if (!this.sinks.has(conn)) return false;
+    if (this.faultsOn && !this.requestMayBeRead(conn)) {
+      this.stalled.add(conn);
+      return false;
+    }
     if (this.queues.canRead(conn)) return true;
     this.stalled.add(conn);
     return false;
@@ -332,6 +369,8 @@ export class XenstoredCore {
     try {
       for (const conn of [...this.stalled]) {
         if (!this.queues.canRead(conn)) continue;
+        const until = this.delayedUntil.get(conn);
+        if (until !== undefined && until >= 0) continue; // xenstore.request-delayed: still waiting
         this.stalled.delete(conn);
         this.sinks.get(conn)?.resume?.();
       }

@@ -120,6 +120,8 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
   const apiPort = await freePort();
   const api = `http://127.0.0.1:${apiPort}`;
+  // `xensim chaos list --state-dir <this dir>` (and every chaos command) reaches this run's host
+  writeFileSync(join(stateDir, "toolstack.url"), `${api}\n`);
   const socket = join(stateDir, "xenstored.sock");
   mkdirSync(join(stateDir, "images"), { recursive: true });
   const base: Record<string, Record<string, unknown>> = {
@@ -158,7 +160,7 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
   };
 
   const startedAt = Date.now();
-  o.log(`  seed ${o.seed}: starting a host (${s.services.join(", ")})`);
+  o.log(`  seed ${o.seed}: starting a host (${s.services.join(", ")}); state in ${stateDir}`);
   const host: HostHandle = await startHost({
     hostId: `chaos-${o.seed}`,
     services: s.services.map((n) => ({
@@ -199,7 +201,7 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
       break;
     } catch (e) {
       historyError = (e as Error).message;
-      if (tries >= 50 || !/no responders/.test(historyError)) break;
+      if (tries >= 300 || !/no responders/.test(historyError)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -388,6 +390,13 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
     if (aborted) {
       o.log("  interrupted: healing every fault this run set");
       await call("DELETE", "/chaos/faults").catch(() => {});
+      // what `xensim chaos list` says now, before the host stops
+      const left = await call<{ faults?: unknown[] }>("GET", "/chaos/faults").catch(() => undefined);
+      o.log(
+        left?.json.faults
+          ? `  interrupted: chaos list after healing: ${left.json.faults.length} active fault(s)`
+          : "  interrupted: chaos list after healing: the host did not answer",
+      );
     }
     await bus.close().catch(() => {});
     await host.stop().catch(() => {});
