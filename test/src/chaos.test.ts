@@ -259,6 +259,45 @@ describe("chaos: the one fault API on a running host", { timeout: 240_000 }, () 
       await xs.close();
     }
   });
+
+  it("clock.skewed on the toolstack: the domain it builds gets a start_time an hour ahead; healed, the clock is true", async () => {
+    const set = await call("POST", "/chaos/faults", {
+      kind: "clock.skewed",
+      service: "toolstack",
+      delayMs: 3_600_000,
+    });
+    assert.equal(set.status, 200, JSON.stringify(set.json));
+    const env = { ...process.env, XENSTORED_PATH: join(stateDir, "xenstored.sock") };
+    const startTime = async (name: string): Promise<{ domid: number; startTime: number }> => {
+      const res = await fetch(`${api}/domains?filename=${name}.cfg`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" },
+        body: `name = "${name}"\nmemory = 32\n`,
+      });
+      assert.equal(res.status, 201);
+      const domid = ((await res.json()) as { domid: number }).domid;
+      const vm = spawnSync("xenstore-read", [`/local/domain/${domid}/vm`], {
+        env,
+        encoding: "utf8",
+      }).stdout.trim();
+      const t = spawnSync("xenstore-read", [`${vm}/start_time`], { env, encoding: "utf8" }).stdout.trim();
+      return { domid, startTime: Number(t) };
+    };
+    const skewed = await startTime("skewed");
+    assert.ok(skewed.startTime > Date.now() / 1000 + 3000, `start_time ${skewed.startTime}`);
+    assert.equal((await call("DELETE", "/chaos/faults?kind=clock.skewed")).status, 200);
+    const records = (await call("GET", "/chaos/records")).json.records as Array<{
+      kind: string;
+      delayMs?: number;
+    }>;
+    assert.ok(
+      records.some((r) => r.kind === "clock.skewed" && r.delayMs === 3_600_000),
+      JSON.stringify(records),
+    );
+    const healed = await startTime("unskewed");
+    assert.ok(Math.abs(healed.startTime - Date.now() / 1000) < 600, `start_time ${healed.startTime}`);
+    for (const d of [skewed.domid, healed.domid]) await call("DELETE", `/domains/${d}`);
+  });
 });
 
 describe("chaos run: checkers caught in the act, replay", { timeout: 600_000 }, () => {

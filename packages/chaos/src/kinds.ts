@@ -194,6 +194,14 @@ export const FAULT_KINDS: readonly FaultKindInfo[] = [
       "a misbehaving backend writes garbage into a response slot's status: the frontend must take it as an I/O error, not crash",
     params: [],
   }),
+  K({
+    kind: "clock.skewed",
+    plane: "point",
+    defaultService: "xenstored",
+    description:
+      "a service's wall clock runs delayMs ahead while set (xenstored: queued watch events age; toolstack: start times)",
+    params: ["delayMs"],
+  }),
   // the event bus and the call adapters of a service
   K({
     kind: "bus.event-lost",

@@ -44,6 +44,12 @@ export interface ServiceContext<C = unknown> {
    * which the host unmaps if the worker dies holding them. Present in a host with shared memory.
    */
   mapperLedger?: SharedArrayBuffer;
+  /**
+   * The service's wall clock in ms (Date.now, unless chaos's clock.skewed sets it ahead). Use it
+   * for wall-clock time the service keeps (timeouts of queued events, start times), not for
+   * measuring durations.
+   */
+  now(): number;
   /** Aborted when the service is asked to stop. */
   signal: AbortSignal;
   /** The service's fault points (served on xensim.chaos.svc.<name>); adapters take theirs by kind. */
