@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { Worker } from "node:worker_threads";
-import { loadCredentials, serviceIdentity } from "@xensim/security";
-import { createInProcessBus } from "@xensim/bus";
+import { inboxPrefix, loadCredentials, serviceIdentity } from "@xensim/security";
+import { connectNatsBus, createInProcessBus, type EventBus } from "@xensim/bus";
 import { EventChannels } from "@xensim/evtchn";
 import { GrantTables, MapperLedger } from "@xensim/gnttab";
 import { PageStore } from "@xensim/memory";
@@ -383,9 +383,35 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
     pause: pauseService,
     resume: (name?: string) => resumeService(name),
   };
-  // The host's own place on the chaos plane (in-process bus; a NATS host process is not served yet).
-  const chaosBus = opts.nats ? undefined : createInProcessBus({ name: busName });
-  const chaosControl = chaosBus ? serveHostChaos(chaosBus, chaosTarget) : undefined;
+  // The host's own place on the chaos plane: the in-process bus, or NATS in a distributed host
+  // (under the credentials of its first service: the host process holds them all anyway, and each
+  // service's NATS permissions let it answer its own host's chaos subjects)
+  let chaosBus: EventBus | undefined;
+  let chaosControl: { stop(): void } | undefined;
+  if (!opts.nats) {
+    chaosBus = createInProcessBus({ name: busName });
+    chaosControl = serveHostChaos(chaosBus, chaosTarget);
+  } else {
+    const first = opts.services[0];
+    const cred = first ? credentialsOf(first.name) : undefined;
+    void connectNatsBus({
+      servers: opts.nats.split(","),
+      name: `${hostId}/host`,
+      timeoutMs: 20_000,
+      ...(cred?.natsSeed ? { nkeySeed: cred.natsSeed, inboxPrefix: inboxPrefix(cred.identity) } : {}),
+    }).then(
+      (b) => {
+        if (stopping) return void b.close().catch(() => {});
+        chaosBus = b;
+        chaosControl = serveHostChaos(b, chaosTarget);
+      },
+      (err: unknown) =>
+        log.warn(
+          { event: "chaos-plane", err: err instanceof Error ? err.message : String(err) },
+          "the host's chaos plane is not served: NATS did not take its connection",
+        ),
+    );
+  }
 
   const ask = <T>(h: Hosted, kind: "health" | "metrics", timeoutMs = 2000): Promise<T | undefined> =>
     new Promise((resolve) => {

@@ -83,6 +83,9 @@ export function natsPermissions(id: Identity): NatsPermissions {
     `${FAULT}.records.${svc}`,
     `${FAULT}.status`,
     `${CHAOS}.svc.${svc}`,
+    // its host process's workers (kill, pause, restart): the host answers under a service's name
+    `${CHAOS}.host.${host}`,
+    `${CHAOS}.hosts`,
     `${METRICS}.scrape`,
     `xenstore.watch.${scope}.>`,
     `${TRACE}.control`,
