@@ -4,7 +4,7 @@
 // directory — in docker-compose.yml, the blkback container, across host processes: what the guest
 // writes and its kicks reach it over this host's link (docs/data-plane.md). Then a fio-like
 // write-verify job (crc32c) runs through blkfront → ring → blkback.
-import { applyVbdDirectories, vbdDirectories } from "@xensim/blkback";
+import { applyVbdDirectories, vbdDirectories } from "@xensim/libxl";
 import { connectNatsBus, createInProcessCallClient } from "@xensim/bus";
 import { inboxPrefix, loadCredentials } from "@xensim/security";
 import { buildGuest, GuestKernel } from "@xensim/guest";

@@ -3,7 +3,7 @@
 // outstanding I/O and notifications per I/O (both directions).
 import type { BlkfrontConfig } from "@xensim/blkif";
 import { type IoFigures, type JobEnv, type JobResult, runJob, type RwPattern } from "@xensim/workload";
-import { type BlkServiceEntries, startBlkHost } from "./blk-stack.js";
+import { type BlkServiceEntries, startBlkHost } from "@xensim/harness";
 import { machineInfo, round } from "./stats.js";
 
 export type BlkProfile = "null" | "memory" | "iscsi-array" | "ssd";

@@ -6,7 +6,7 @@
 // per "run <json>" line; "stop" ends it.
 import { createInterface } from "node:readline";
 import { type DisplayRunSpec, runDisplayFlips } from "./display-run.js";
-import { startFrontendHost } from "./frontend-host.js";
+import { startFrontendHost } from "@xensim/harness";
 
 const arg = JSON.parse(process.argv[2]!) as {
   nats: string;

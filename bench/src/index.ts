@@ -10,8 +10,6 @@ export type {
   PingPongFigures,
 } from "./hypervisor.js";
 export { runHypervisorBench } from "./hypervisor.js";
-export type { BlkHost, BlkServiceEntries } from "./blk-stack.js";
-export { startBlkHost } from "./blk-stack.js";
 export type { BlkBenchOptions, BlkBenchResult, BlkProfile, BlkRunFigures } from "./blk.js";
 export { BLK_PROFILES, runBlkBench } from "./blk.js";
 export type { RingCeilingFigures, RingCeilingOptions } from "./ring-ceiling.js";
@@ -19,8 +17,6 @@ export { blkifRingSlots, runRingCeiling } from "./ring-ceiling.js";
 export type { RingsBenchOptions, RingsBenchResult, RingsJob, RingsPlacement, RingsProfile } from "./rings.js";
 export { defaultIodepth, RINGS_PLACEMENTS, RINGS_PROFILES, ringsTable, runRingsBench } from "./rings.js";
 export { ringsSvg } from "./plot.js";
-export type { FrontendHost, FrontendHostOptions } from "./frontend-host.js";
-export { startFrontendHost } from "./frontend-host.js";
 export type { IoreqBenchOptions, IoreqBenchResult } from "./ioreq.js";
 export { runIoreqBench } from "./ioreq.js";
 export type {

@@ -11,7 +11,7 @@ import { startHost } from "@xensim/runtime";
 import { startNatsServer } from "@xensim/testkit";
 import type { JobResult, RwPattern } from "@xensim/workload";
 import { type BlkProfile, type BlkRunFigures, counterSum, runFigures, storeSpec } from "./blk.js";
-import type { BlkServiceEntries } from "./blk-stack.js";
+import type { BlkServiceEntries } from "@xensim/harness";
 import type { RingsHostARun } from "./rings-guest-run.js";
 
 export interface DistributedBlkOptions {

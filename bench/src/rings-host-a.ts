@@ -7,8 +7,8 @@
 // stdout: JSON lines — {hv, xs, domid, guest} when ready; {done: pages, ...} per "run <json>" line;
 // {vbd} per "addvbd <params>", {rmvbd} per "rmvbd <json>"; "stop".
 import { createInterface } from "node:readline";
-import type { VbdDirectories } from "@xensim/blkback";
-import { startFrontendHost } from "./frontend-host.js";
+import type { VbdDirectories } from "@xensim/libxl";
+import { startFrontendHost } from "@xensim/harness";
 import { type RingsHostARun, runOnVbd } from "./rings-guest-run.js";
 
 export type { RingsHostARun } from "./rings-guest-run.js";

@@ -7,7 +7,7 @@
 import { predict } from "@xensim/blkstore";
 import type { IoFigures, RwPattern } from "@xensim/workload";
 import { type BlkRunFigures, runBlkBench } from "./blk.js";
-import type { BlkServiceEntries } from "./blk-stack.js";
+import type { BlkServiceEntries } from "@xensim/harness";
 import { blkifRingSlots, type RingCeilingFigures, runRingCeiling } from "./ring-ceiling.js";
 import { runDistributedBlk } from "./rings-distributed.js";
 import { machineInfo, round } from "./stats.js";

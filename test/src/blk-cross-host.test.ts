@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { connectNatsBus } from "@xensim/bus";
-import { LINK_SUBJECTS } from "@xensim/link";
+import { LINK_SUBJECTS } from "@xensim/subjects";
 import { startHost } from "@xensim/runtime";
 import { findNatsServer, spawnJsonLinesChild, startNatsServer, testSeed } from "@xensim/testkit";
 import { REPO_ROOT, serviceEntryPath } from "./harness.js";

@@ -1,5 +1,5 @@
-// The block scenarios' host: @xensim/bench's embedded block stack with this checkout's services.
-import { type BlkHost, startBlkHost as startBlkStack } from "@xensim/bench";
+// The block scenarios' host: @xensim/harness's embedded block stack with this checkout's services.
+import { type BlkHost, startBlkHost as startBlkStack } from "@xensim/harness";
 import { serviceEntryPath } from "./harness.js";
 
 export type { BlkHost };

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { GNTCOPY_dest_gref, GNTCOPY_source_gref, GNTMAP_host_map, GNTST_okay } from "@xensim/abi";
 import { connectNatsBus, createGrpcCallClient } from "@xensim/bus";
-import { LINK_SUBJECTS } from "@xensim/link";
+import { LINK_SUBJECTS } from "@xensim/subjects";
 import { loadHypervisorProto } from "@xensim/proto";
 import { startHost } from "@xensim/runtime";
 import { spawnJsonLinesChild, startNatsServer, testSeed, waitFor } from "@xensim/testkit";

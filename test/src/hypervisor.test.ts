@@ -13,7 +13,8 @@ import { createGrpcCallClient, createInProcessBus, createInProcessCallClient } f
 import { loadHypervisorProto } from "@xensim/proto";
 import { startHost } from "@xensim/runtime";
 import { waitFor } from "@xensim/testkit";
-import { decodeDomainExc, type DomainExcEvent, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
+import { decodeDomainExc, type DomainExcEvent, XenCtrl } from "@xensim/xenctrl";
+import { HYPERVISOR_SUBJECTS } from "@xensim/subjects";
 import { REPO_ROOT } from "./harness.js";
 
 const def = () => loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service;

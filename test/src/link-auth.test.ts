@@ -19,6 +19,7 @@ import { startHost } from "@xensim/runtime";
 import { inboxPrefix, initKeys, loadApiToken, loadCredentials } from "@xensim/security";
 import { findNatsServer, freePort, startNatsServer, tempDir, waitFor } from "@xensim/testkit";
 import { serviceEntryPath, spawnXensim } from "./harness.js";
+import { GUEST_SUBJECTS } from "@xensim/subjects";
 
 /** Resolves on `name` (an 'error' on the way is expected here, not a rejection). */
 const event = (s: Socket, name: string): Promise<void> => new Promise((r) => s.once(name, () => r()));
@@ -116,7 +117,7 @@ describe("the link with credentials: mutual TLS, the peer's host from its certif
           message: `host B up: ${hostB.output()}`,
         });
         const statuses: Status[] = [];
-        bus.subscribe("guest.*.status", {
+        bus.subscribe(GUEST_SUBJECTS.statusAll, {
           callback: (m) => statuses.push(JSON.parse(new TextDecoder().decode(m.data)) as Status),
         });
         await bus.flush();

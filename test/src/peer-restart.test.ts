@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { startFrontendHost } from "@xensim/bench";
+import { startFrontendHost } from "@xensim/harness";
 import { findNatsServer, freePort, startNatsServer, tempDir, waitFor } from "@xensim/testkit";
 import { type JobEnv, runJob } from "@xensim/workload";
 import { serviceEntryPath, spawnXensim, type XensimProcess } from "./harness.js";

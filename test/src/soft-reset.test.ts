@@ -17,7 +17,8 @@ import {
 import { createInProcessBus, createInProcessCallClient } from "@xensim/bus";
 import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import { waitFor } from "@xensim/testkit";
-import { decodeDomainExc, type DomainExcEvent, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
+import { decodeDomainExc, type DomainExcEvent, XenCtrl } from "@xensim/xenctrl";
+import { HYPERVISOR_SUBJECTS } from "@xensim/subjects";
 import { connectXenstore, type WatchEvent } from "@xensim/xenstore-client";
 import { startHypervisorHost } from "./harness.js";
 

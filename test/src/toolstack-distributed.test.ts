@@ -13,6 +13,7 @@ import { startHost } from "@xensim/runtime";
 import { inboxPrefix, initKeys, loadApiToken, loadCredentials } from "@xensim/security";
 import { findNatsServer, freePort, startNatsServer, tempDir, waitFor } from "@xensim/testkit";
 import { serviceEntryPath, spawnXensim } from "./harness.js";
+import { GUEST_SUBJECTS } from "@xensim/subjects";
 
 describe("toolstack create → I/O → destroy, blkback in another host process (NATS + gRPC)", () => {
   const dir = tempDir("xensim-dist-");
@@ -94,7 +95,7 @@ describe("toolstack create → I/O → destroy, blkback in another host process 
           message: `host B up: ${hostB.output()}`,
         });
         const statuses: Array<{ domid: number; workload?: { ios: number | string } }> = [];
-        bus.subscribe("guest.*.status", {
+        bus.subscribe(GUEST_SUBJECTS.statusAll, {
           callback: (m) =>
             statuses.push(JSON.parse(new TextDecoder().decode(m.data)) as (typeof statuses)[0]),
         });

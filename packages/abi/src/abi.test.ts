@@ -4,12 +4,17 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as abi from "./index.js";
-import { generateProbe } from "./probe/cgen.js";
-import { compareProbe, formatMismatches } from "./probe/compare.js";
-import { buildProbeSpec, exportedLeaves, notProbedReason, type ProbeCheck } from "./probe/spec.js";
-import { probeByRunning, probeFromObject, probeUnavailable } from "./testing/gcc.js";
+import { generateHeaderCheck } from "./header-check/cgen.js";
+import { compareHeaderCheck, formatMismatches } from "./header-check/compare.js";
+import {
+  buildHeaderCheckSpec,
+  exportedLeaves,
+  notCheckedReason,
+  type HeaderCheck,
+} from "./header-check/spec.js";
+import { runHeaderCheck, readHeaderCheckObject, headerCheckUnavailable } from "./testing/gcc.js";
 
-const checks = buildProbeSpec();
+const checks = buildHeaderCheckSpec();
 
 describe("ring size arithmetic (fact sheet §1.2)", () => {
   test("blkif RING_SIZE for 1..64 pages", () => {
@@ -79,35 +84,35 @@ describe("bit fields and helpers", () => {
   });
 });
 
-test("every exported constant and layout is probed or listed in NOT_PROBED", () => {
+test("every exported constant and layout is checked or listed in NOT_CHECKED", () => {
   const paths = checks.map((c) => c.path);
   const covered = (leaf: string) => paths.some((p) => leaf === p || leaf.startsWith(`${p}.`));
-  const missing = exportedLeaves().filter((l) => !covered(l) && notProbedReason(l) === undefined);
-  assert.deepEqual(missing, [], `exports without a probe check: ${missing.join(", ")}`);
+  const missing = exportedLeaves().filter((l) => !covered(l) && notCheckedReason(l) === undefined);
+  assert.deepEqual(missing, [], `exports without a header check: ${missing.join(", ")}`);
   const dup = paths.filter((p, i) => paths.indexOf(p) !== i);
-  assert.deepEqual(dup, [], "duplicate probe paths");
+  assert.deepEqual(dup, [], "duplicate header check paths");
 });
 
-function probe(abiName: abi.XenAbi, list: readonly ProbeCheck[]) {
-  const unit = generateProbe(abiName, list);
-  const values = abiName === "x86_64" ? probeByRunning(unit) : probeFromObject(unit);
-  return { unit, values, mismatches: compareProbe(unit, values) };
+function checkHeaders(abiName: abi.XenAbi, list: readonly HeaderCheck[]) {
+  const unit = generateHeaderCheck(abiName, list);
+  const values = abiName === "x86_64" ? runHeaderCheck(unit) : readHeaderCheckObject(unit);
+  return { unit, values, mismatches: compareHeaderCheck(unit, values) };
 }
 
 for (const a of abi.XEN_ABIS) {
-  describe(`probe against /usr/include/xen (${a})`, () => {
-    const why = probeUnavailable(a);
+  describe(`header check against /usr/include/xen (${a})`, () => {
+    const why = headerCheckUnavailable(a);
     test(`all ${a} values agree with gcc`, { skip: why }, () => {
-      const { unit, mismatches } = probe(a, checks);
+      const { unit, mismatches } = checkHeaders(a, checks);
       const n = unit.nums.length + unit.bits.length + unit.strs.length;
       console.log(
-        `probe ${a}: ${n} checks (${unit.nums.length} numbers, ${unit.bits.length} bit fields, ${unit.strs.length} strings)`,
+        `header check ${a}: ${n} checks (${unit.nums.length} numbers, ${unit.bits.length} bit fields, ${unit.strs.length} strings)`,
       );
       assert.ok(n > 100);
       assert.equal(mismatches.length, 0, formatMismatches(a, mismatches));
     });
     test(`a wrong TS value is caught (${a})`, { skip: why }, () => {
-      const bad: ProbeCheck[] = checks.map((c) => {
+      const bad: HeaderCheck[] = checks.map((c) => {
         if (c.kind === "num" && c.path === `BLKIF_REQUEST_LAYOUT.${a}.sector_number`)
           return { ...c, expected: c.expected + 1n };
         if (c.kind === "bits" && c.path === "BUF_IOREQ_BITS.addr")
@@ -116,16 +121,16 @@ for (const a of abi.XEN_ABIS) {
           return { ...c, expected: "invalid grant ref" };
         return c;
       });
-      const { mismatches } = probe(a, bad);
+      const { mismatches } = checkHeaders(a, bad);
       const want = [`BLKIF_REQUEST_LAYOUT.${a}.sector_number`, "BUF_IOREQ_BITS.addr"];
       if (a === "x86_64") want.push("GNTTABOP_ERROR_MSGS[3]");
       assert.deepEqual(mismatches.map((m) => m.path).sort(), want.sort());
     });
     if (a === "x86_64") {
       test("object-file extraction agrees with the executed program", { skip: why }, () => {
-        const unit = generateProbe(a, checks);
-        const ran = probeByRunning(unit);
-        const read = probeFromObject(unit);
+        const unit = generateHeaderCheck(a, checks);
+        const ran = runHeaderCheck(unit);
+        const read = readHeaderCheckObject(unit);
         assert.deepEqual(read.nums, ran.nums);
         assert.deepEqual(
           read.bits.map((b) => Buffer.from(b).toString("hex")),

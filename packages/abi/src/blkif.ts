@@ -1,7 +1,7 @@
 // io/blkif.h: the block device protocol (requests, responses, limits), plus the x86_32 layouts.
 
 import { layout, perAbi, type XenAbi } from "./layout.js";
-import { ringSize, XEN_PAGE_SIZE } from "./ring.js";
+import { ringSize, XEN_PAGE_SIZE } from "./io-ring.js";
 
 /** BLKIF_OP_*: request `operation` byte. */
 export const BlkifOp = Object.freeze({

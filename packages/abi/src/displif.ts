@@ -2,7 +2,7 @@
 // Request/response offsets below are from the start of the 64-byte packet.
 
 import { layout } from "./layout.js";
-import { ringSize, XEN_PAGE_SIZE } from "./ring.js";
+import { ringSize, XEN_PAGE_SIZE } from "./io-ring.js";
 
 export const XENDISPL_PROTOCOL_VERSION = "2";
 export const XENDISPL_PROTOCOL_VERSION_INT = 2;

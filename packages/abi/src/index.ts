@@ -10,7 +10,7 @@ export * from "./hvm-params.js";
 export * from "./layout.js";
 export * from "./memory-op.js";
 export * from "./protocols.js";
-export * from "./ring.js";
+export * from "./io-ring.js";
 export * from "./sched.js";
 export * from "./xen.js";
 export * from "./xenbus.js";

@@ -138,7 +138,7 @@ export const XS_WRITE_NONE = "NONE";
 export const XS_WRITE_CREATE = "CREATE";
 export const XS_WRITE_CREATE_EXCL = "CREATE|EXCL";
 
-// ---- Additions after Xen 4.17 (not in Debian's headers, so not probed) ----
+// ---- Additions after Xen 4.17 (not in Debian's headers, so not checked) ----
 
 /** *(new, Xen 4.21)* message types beyond XsType.TYPE_COUNT of the 4.17 headers. */
 export const XS_GET_FEATURE = 23;

@@ -39,7 +39,7 @@ import {
   childLogger,
   NULL_LOGGER,
 } from "./environment.js";
-import { BlkbackRing } from "./ring.js";
+import { BlkbackRing } from "./blkif-ring.js";
 import { RingStats } from "./stats.js";
 
 /** dom0 vCPU blkback's ports are bound to (xenctrl DOM0_VCPU.blkback). */

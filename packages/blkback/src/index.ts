@@ -19,17 +19,9 @@ export {
   NULL_LOGGER,
 } from "./environment.js";
 export {
-  applyVbdDirectories,
-  type LibxlVbdSpec,
-  type VbdDirectories,
-  type VbdDirectoryOp,
-  vbdDevid,
-  vbdDirectories,
-} from "./libxl.js";
-export {
   BLKIF_RSP_GARBAGE,
   BlkbackRing,
   type BlkbackRingOptions,
   DEFAULT_MAX_PERSISTENT_GRANTS,
-} from "./ring.js";
+} from "./blkif-ring.js";
 export { LATENCY_BUCKETS_SECONDS, LatencyHistogram, RingStats } from "./stats.js";

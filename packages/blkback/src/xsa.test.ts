@@ -28,7 +28,7 @@ import {
 import { type MemView, PageStore } from "@xensim/memory";
 import { FrontRing } from "@xensim/ring";
 import { type BlkbackHypervisor, NULL_LOGGER } from "./environment.js";
-import { BlkbackRing } from "./ring.js";
+import { BlkbackRing } from "./blkif-ring.js";
 
 const FRONT = 5;
 const SRING_HEADER = 64;

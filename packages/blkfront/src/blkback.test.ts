@@ -5,13 +5,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { XenbusState } from "@xensim/abi";
-import { applyVbdDirectories, BlkbackDriver, vbdDirectories } from "@xensim/blkback";
+import { BlkbackDriver } from "@xensim/blkback";
+import { applyVbdDirectories, vbdDirectories } from "@xensim/libxl";
 import type { BlkbackConfig, BlkfrontConfig } from "@xensim/blkif";
 import { MemoryStore } from "@xensim/blkstore";
 import { GrantRefPool } from "@xensim/xenbus";
 import { Blkfront } from "./blkfront.js";
 import { DEFAULT_GRANT_REFS, physmapMemory, PortDispatcher } from "./environment.js";
-import { EngineHub, TestHost, TestXc } from "./testing/host.js";
+import { EngineHub } from "@xensim/xenstore-client";
+import { TestHost, TestXc } from "./testing/host.js";
 import { pattern } from "./testing/rig.js";
 
 const GUEST = 9;

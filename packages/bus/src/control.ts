@@ -2,21 +2,7 @@ import { BusError, BusErrorCode } from "./errors.js";
 import type { EventBus, Subscription } from "./events.js";
 import type { FaultController, FaultRecord, FaultRules } from "./faults.js";
 import { validateFaultRules } from "./faults.js";
-
-/** Prefix of fault-control subjects: "xensim.fault.<op>.<target>". */
-export const FAULT_SUBJECT_PREFIX = "xensim.fault";
-/** Target that every fault-control server answers to. */
-export const FAULT_TARGET_ALL = "all";
-
-/** The subject on which a target's faults are switched. */
-export function faultControlSubject(target: string): string {
-  return `${FAULT_SUBJECT_PREFIX}.set.${target}`;
-}
-export function faultRecordsSubject(target: string): string {
-  return `${FAULT_SUBJECT_PREFIX}.records.${target}`;
-}
-/** Every fault-control server answers a request on this subject with its FaultStatus. */
-export const FAULT_STATUS_SUBJECT = `${FAULT_SUBJECT_PREFIX}.status`;
+import { FAULT_SUBJECTS } from "@xensim/subjects";
 
 /** One fault-control server's components: their rules now, how many faults fired, the last few. */
 export interface FaultStatus {
@@ -74,11 +60,11 @@ export function serveFaultControl(
     }
     if (m.reply && !bus.closed) bus.publish(m.reply, enc.encode(JSON.stringify(reply)), { control: true });
   };
-  subs.push(bus.subscribe(faultControlSubject(target), { callback: onSet }));
-  if (target !== FAULT_TARGET_ALL)
-    subs.push(bus.subscribe(faultControlSubject(FAULT_TARGET_ALL), { callback: onSet }));
+  subs.push(bus.subscribe(FAULT_SUBJECTS.set(target), { callback: onSet }));
+  if (target !== FAULT_SUBJECTS.targetAll)
+    subs.push(bus.subscribe(FAULT_SUBJECTS.set(FAULT_SUBJECTS.targetAll), { callback: onSet }));
   subs.push(
-    bus.subscribe(faultRecordsSubject(target), {
+    bus.subscribe(FAULT_SUBJECTS.records(target), {
       callback: (m) => {
         const out: Record<string, { seed: number; records: readonly FaultRecord[] }> = {};
         for (const [n, c] of Object.entries(components)) out[n] = { seed: c.seed, records: c.records };
@@ -87,7 +73,7 @@ export function serveFaultControl(
     }),
   );
   subs.push(
-    bus.subscribe(FAULT_STATUS_SUBJECT, {
+    bus.subscribe(FAULT_SUBJECTS.status, {
       callback: (m) => {
         const status: FaultStatus = { target, components: {} };
         for (const [n, c] of Object.entries(components))
@@ -116,7 +102,7 @@ export async function collectFaultStatus(
   bus: EventBus,
   opts: { waitMs?: number } = {},
 ): Promise<FaultStatus[]> {
-  const inbox = `${FAULT_SUBJECT_PREFIX}.inbox.status.${process.pid}.${Date.now()}.${++statusCounter}`;
+  const inbox = FAULT_SUBJECTS.inbox(`status.${process.pid}.${Date.now()}.${++statusCounter}`);
   const out: FaultStatus[] = [];
   const sub = bus.subscribe(inbox, {
     callback: (m) => {
@@ -129,7 +115,7 @@ export async function collectFaultStatus(
   });
   try {
     await bus.flush();
-    bus.publish(FAULT_STATUS_SUBJECT, new Uint8Array(0), { reply: inbox });
+    bus.publish(FAULT_SUBJECTS.status, new Uint8Array(0), { reply: inbox });
     await new Promise((r) => setTimeout(r, opts.waitMs ?? 300));
   } finally {
     sub.unsubscribe();
@@ -146,7 +132,7 @@ export async function sendFaultRules(
 ): Promise<FaultControlReply> {
   const cmd: FaultCommand = { rules };
   if (opts.component) cmd.component = opts.component;
-  const m = await bus.request(faultControlSubject(target), enc.encode(JSON.stringify(cmd)), {
+  const m = await bus.request(FAULT_SUBJECTS.set(target), enc.encode(JSON.stringify(cmd)), {
     timeoutMs: opts.timeoutMs ?? 2000,
   });
   const reply = JSON.parse(dec.decode(m.data)) as FaultControlReply;
@@ -166,7 +152,7 @@ export async function collectFaultRecords(
   target: string,
   opts: { waitMs?: number } = {},
 ): Promise<Array<Record<string, { seed: number; records: FaultRecord[] }>>> {
-  const inbox = `xensim.fault.inbox.${process.pid}.${Date.now()}.${++collectCounter}`;
+  const inbox = FAULT_SUBJECTS.inbox(`${process.pid}.${Date.now()}.${++collectCounter}`);
   const out: Array<Record<string, { seed: number; records: FaultRecord[] }>> = [];
   const sub = bus.subscribe(inbox, {
     callback: (m) => {
@@ -175,7 +161,7 @@ export async function collectFaultRecords(
   });
   try {
     await bus.flush();
-    bus.publish(faultRecordsSubject(target), new Uint8Array(0), { reply: inbox });
+    bus.publish(FAULT_SUBJECTS.records(target), new Uint8Array(0), { reply: inbox });
     await new Promise((r) => setTimeout(r, opts.waitMs ?? 500));
   } finally {
     sub.unsubscribe();
@@ -188,7 +174,7 @@ export async function fetchFaultRecords(
   target: string,
   opts: { timeoutMs?: number } = {},
 ): Promise<Record<string, { seed: number; records: FaultRecord[] }>> {
-  const m = await bus.request(faultRecordsSubject(target), new Uint8Array(0), {
+  const m = await bus.request(FAULT_SUBJECTS.records(target), new Uint8Array(0), {
     timeoutMs: opts.timeoutMs ?? 2000,
   });
   return JSON.parse(dec.decode(m.data)) as Record<string, { seed: number; records: FaultRecord[] }>;

@@ -1,6 +1,7 @@
 import { BusError, BusErrorCode } from "./errors.js";
 import { EventFaultStage, type FaultController, Faults } from "./faults.js";
 import { subjectMatches, validateSubject } from "./subject.js";
+import { CHAOS_SUBJECTS, FAULT_SUBJECTS } from "@xensim/subjects";
 
 /** A message on the event bus. */
 export interface BusMsg {
@@ -19,7 +20,7 @@ export interface PublishOptions {
 
 /** Subjects of the fault-control planes: their traffic never passes the fault stage. */
 export function isControlSubject(subject: string): boolean {
-  return subject.startsWith("xensim.fault.") || subject.startsWith("xensim.chaos.");
+  return subject.startsWith(`${FAULT_SUBJECTS.prefix}.`) || subject.startsWith(`${CHAOS_SUBJECTS.prefix}.`);
 }
 
 export interface SubscribeOptions {

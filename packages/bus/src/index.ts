@@ -13,15 +13,10 @@ export {
   type UnaryHandler,
 } from "./calls.js";
 export {
-  FAULT_SUBJECT_PREFIX,
-  FAULT_TARGET_ALL,
   type FaultCommand,
   type FaultControlReply,
-  faultControlSubject,
-  faultRecordsSubject,
   collectFaultRecords,
   collectFaultStatus,
-  FAULT_STATUS_SUBJECT,
   type FaultStatus,
   fetchFaultRecords,
   sendFaultRules,

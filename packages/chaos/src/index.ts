@@ -52,7 +52,7 @@ export {
   reportSvg,
   verdictOf,
 } from "./report.js";
-export { CHAOS_SUBJECTS, type ChaosCommand, type ChaosReply, type HostChaosCommand } from "./subjects.js";
+export { type ChaosCommand, type ChaosReply, type HostChaosCommand } from "./commands.js";
 export {
   checkSerializability,
   type SerializabilityEvidence,

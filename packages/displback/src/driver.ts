@@ -68,7 +68,7 @@ import {
   type DisplbackLogger,
   type DisplbackTimer,
   NULL_LOGGER,
-} from "./hypervisor.js";
+} from "./environment.js";
 import {
   checkDbufCreate,
   checkFbAttach,

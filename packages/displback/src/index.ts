@@ -16,7 +16,7 @@ export {
   type DisplbackLogger,
   type DisplbackTimer,
   NULL_LOGGER,
-} from "./hypervisor.js";
+} from "./environment.js";
 export {
   checkDbufCreate,
   checkFbAttach,

@@ -3,7 +3,7 @@
 // and a deterministic test pattern for pixel-exact checks. Clock and timer are injected.
 import { DRM_FORMAT } from "@xensim/displif";
 import type { DisplayBuffer, Displfront, Framebuffer } from "./displfront.js";
-import type { DisplfrontTimer } from "./hypervisor.js";
+import type { DisplfrontTimer } from "./environment.js";
 
 /** The test pattern's colour at (x, y) of a w×h frame: 8 colour bars above, a grey ramp below. */
 export function testPatternPixel(x: number, y: number, w: number, h: number): [number, number, number] {

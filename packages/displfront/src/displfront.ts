@@ -67,7 +67,7 @@ import {
   type DisplfrontTimer,
   type GuestMemory,
   NULL_LOGGER,
-} from "./hypervisor.js";
+} from "./environment.js";
 
 export interface DisplfrontOptions {
   readonly store: XenbusStore;

@@ -17,5 +17,5 @@ export {
   type GuestMemory,
   type GuestPages,
   NULL_LOGGER,
-} from "./hypervisor.js";
+} from "./environment.js";
 export { Compositor, type CompositorOptions, drawTestPattern, testPatternPixel } from "./compositor.js";

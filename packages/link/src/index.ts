@@ -86,4 +86,3 @@ export {
   type Retransmit,
   type SenderOptions,
 } from "./session.js";
-export { LINK_SUBJECTS } from "./subjects.js";

@@ -1,11 +1,10 @@
 // Every service's Prometheus registry, readable over the event bus: a request on
-// METRICS_SCRAPE_SUBJECT is answered by each service with its metrics as JSON. This reaches every
+// METRICS_SUBJECTS.scrape is answered by each service with its metrics as JSON. This reaches every
 // service of every host process on the bus (in-process or NATS) without knowing their HTTP ports;
 // it costs nothing while nobody asks.
 import type { EventBus } from "@xensim/bus";
+import { METRICS_SUBJECTS } from "@xensim/subjects";
 import type { MetricObjectWithValues, MetricValue, Registry } from "prom-client";
-
-export const METRICS_SCRAPE_SUBJECT = "xensim.metrics.scrape";
 
 /** One service's answer. */
 export interface ServiceMetrics {
@@ -24,7 +23,7 @@ export function serveBusMetrics(
   host: string,
   registry: Registry,
 ): { stop(): void } {
-  const sub = bus.subscribe(METRICS_SCRAPE_SUBJECT, {
+  const sub = bus.subscribe(METRICS_SUBJECTS.scrape, {
     callback: (m) => {
       const reply = m.reply;
       if (!reply) return;
@@ -48,7 +47,7 @@ export async function collectBusMetrics(
   bus: EventBus,
   opts: { waitMs?: number } = {},
 ): Promise<ServiceMetrics[]> {
-  const inbox = `xensim.metrics.inbox.${process.pid}.${Date.now()}.${++scrapeCounter}`;
+  const inbox = METRICS_SUBJECTS.inbox(`${process.pid}.${Date.now()}.${++scrapeCounter}`);
   const out: ServiceMetrics[] = [];
   const sub = bus.subscribe(inbox, {
     callback: (m) => {
@@ -61,7 +60,7 @@ export async function collectBusMetrics(
   });
   try {
     await bus.flush();
-    bus.publish(METRICS_SCRAPE_SUBJECT, new Uint8Array(0), { reply: inbox });
+    bus.publish(METRICS_SUBJECTS.scrape, new Uint8Array(0), { reply: inbox });
     await new Promise((r) => setTimeout(r, opts.waitMs ?? 250));
   } finally {
     sub.unsubscribe();

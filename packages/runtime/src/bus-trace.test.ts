@@ -1,14 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createInProcessBus } from "@xensim/bus";
-import {
-  TRACE_CONTROL_SUBJECT,
-  TRACE_EVTCHN,
-  TRACE_RING,
-  TRACE_EVENTS_SUBJECT,
-  type TraceEvent,
-  tracer,
-} from "@xensim/trace";
+import { TRACE_SUBJECTS } from "@xensim/subjects";
+import { TRACE_EVTCHN, TRACE_RING, type TraceEvent, tracer } from "@xensim/trace";
 import { serveBusTrace } from "./bus-trace.js";
 
 const enc = new TextEncoder();
@@ -21,13 +15,13 @@ test("the trace switch: on over the bus with a domain filter, batches out, off b
   const listener = createInProcessBus({ name });
   const served = serveBusTrace(svcBus, "blkback", "host.a");
   const got: TraceEvent[] = [];
-  const sub = listener.subscribe(`${TRACE_EVENTS_SUBJECT}.>`, {
+  const sub = listener.subscribe(TRACE_SUBJECTS.eventsAll, {
     callback: (m) => {
-      assert.equal(m.subject, `${TRACE_EVENTS_SUBJECT}.host_a.blkback`);
+      assert.equal(m.subject, "xensim.trace.events.host_a.blkback");
       got.push(...(JSON.parse(dec.decode(m.data)) as { events: TraceEvent[] }).events);
     },
   });
-  const control = (c: object) => listener.publish(TRACE_CONTROL_SUBJECT, enc.encode(JSON.stringify(c)));
+  const control = (c: object) => listener.publish(TRACE_SUBJECTS.control, enc.encode(JSON.stringify(c)));
   try {
     assert.equal(tracer.mask, 0);
     control({ mask: TRACE_RING, domains: [3], leaseMs: 600 });

@@ -1,17 +1,11 @@
 // Every service's protocol trace, switched on over the event bus: a listener (the toolstack's
-// /trace route) publishes a TraceControl on TRACE_CONTROL_SUBJECT, each service sets its thread's
+// /trace route) publishes a TraceControl on TRACE_SUBJECTS.control, each service sets its thread's
 // tracer and sends its events in batches on `xensim.trace.events.<host>.<svc>`. The switch has a
 // lease: without a renewal it turns itself off, so a listener that died leaves nothing running.
 // While off, the hooks in the protocol cores are one failed branch each.
 import type { EventBus } from "@xensim/bus";
-import {
-  setTracer,
-  TRACE_CONTROL_SUBJECT,
-  TRACE_EVENTS_SUBJECT,
-  type TraceControl,
-  type TraceEvent,
-  type TraceRecord,
-} from "@xensim/trace";
+import { TRACE_SUBJECTS } from "@xensim/subjects";
+import { setTracer, type TraceControl, type TraceEvent, type TraceRecord } from "@xensim/trace";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -25,7 +19,7 @@ export const monotonicNs = (): number => Number(process.hrtime.bigint());
 
 /** Serves trace requests for this thread's hooks. Returns the stopper. */
 export function serveBusTrace(bus: EventBus, svc: string, host: string): { stop(): void } {
-  const subject = `${TRACE_EVENTS_SUBJECT}.${safeToken(host)}.${safeToken(svc)}`;
+  const subject = TRACE_SUBJECTS.events(host, svc);
   let buf: TraceEvent[] = [];
   let dropped = 0;
   let seq = 0;
@@ -71,7 +65,7 @@ export function serveBusTrace(bus: EventBus, svc: string, host: string): { stop(
     flush();
   };
 
-  const sub = bus.subscribe(TRACE_CONTROL_SUBJECT, {
+  const sub = bus.subscribe(TRACE_SUBJECTS.control, {
     callback: (m) => {
       let c: TraceControl;
       try {
@@ -97,9 +91,4 @@ export function serveBusTrace(bus: EventBus, svc: string, host: string): { stop(
       if (timer) clearTimeout(timer);
     },
   };
-}
-
-/** A host or service name as one subject token (the NATS permissions name the same). */
-function safeToken(s: string): string {
-  return s.replace(/[.*>\s]/g, "_") || "_";
 }

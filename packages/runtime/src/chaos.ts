@@ -4,8 +4,8 @@
 //   xensim.chaos.hosts           every host process answers {op: "list"}
 // Replies are control traffic: they pass the bus's fault stage untouched.
 
+import { CHAOS_SUBJECTS } from "@xensim/subjects";
 import {
-  CHAOS_SUBJECTS,
   type ChaosCommand,
   type ChaosPoints,
   type ChaosReply,

@@ -1,12 +1,7 @@
 // @xensim/runtime: what every service runs on — config, logging, health and metrics, the service
 // contract, runServiceMain for a service's main.ts, and startHost for a host process of worker threads.
 
-export {
-  collectBusMetrics,
-  METRICS_SCRAPE_SUBJECT,
-  type ServiceMetrics,
-  serveBusMetrics,
-} from "./bus-metrics.js";
+export { collectBusMetrics, type ServiceMetrics, serveBusMetrics } from "./bus-metrics.js";
 export { monotonicNs, serveBusTrace } from "./bus-trace.js";
 export {
   flushOtel,

@@ -1,10 +1,20 @@
-// NATS users and what each may publish and subscribe to. Subjects are named where they are used
-// (xenctrl HYPERVISOR_SUBJECTS, the guest runtime's GUEST_SUBJECTS, xenstored's WATCH_SUBJECT_PREFIX,
-// the bus's fault control and inboxes, @xensim/link's LINK_SUBJECTS); this table grants
+// NATS users and what each may publish and subscribe to. Subjects are named in @xensim/subjects
+// (the hypervisor's domain exceptions, guests' status, xenstore watch events, fault and chaos
+// control and their inboxes, the link's control plane, metrics, traces); this table grants
 // each service exactly what it owns: a forged `hypervisor.domain.<id>.exc` from anyone but the
 // hypervisor, fault rules set by anyone but an admin client, or `>` snooped by a stranger are refused
 // by nats-server itself. The isolation test runs the services under these permissions and checks
 // that nothing they do is refused, and that everything outside them is.
+import {
+  CHAOS_SUBJECTS,
+  FAULT_SUBJECTS,
+  GUEST_SUBJECTS,
+  HYPERVISOR_SUBJECTS,
+  LINK_SUBJECTS,
+  METRICS_SUBJECTS,
+  TRACE_SUBJECTS,
+  XENSTORE_SUBJECTS,
+} from "@xensim/subjects";
 import { type Identity, serviceKind } from "./identity.js";
 
 export interface NatsPermissions {
@@ -30,24 +40,6 @@ export function ownerToken(id: Identity): string {
   return inboxScope(id);
 }
 
-const FAULT = "xensim.fault";
-/** The chaos plane (@xensim/chaos): a service's fault points, host processes' workers. */
-const CHAOS = "xensim.chaos";
-/** @xensim/link LINK_SUBJECTS: a page-server's link fault hooks and their records. */
-const LINK_FAULTS = ["xensim.link.faults", "xensim.link.faultrecords"];
-/** @xensim/runtime bus-metrics: every service answers a scrape; the dashboard and admin scrape. */
-const METRICS = "xensim.metrics";
-/**
- * @xensim/runtime bus-trace: every service hears the trace switch and sends its own events on
- * `xensim.trace.events.<host>.<svc>`; the toolstack (GET /trace) and admin clients switch and listen.
- */
-const TRACE = "xensim.trace";
-
-/** A host or service name as one subject token (as @xensim/runtime's bus-trace writes it). */
-export function traceToken(s: string): string {
-  return s.replace(/[.*>\s]/g, "_") || "_";
-}
-
 /** What `id` may do on NATS. Unknown services get only their inbox and fault control. */
 export function natsPermissions(id: Identity): NatsPermissions {
   const scope = inboxScope(id);
@@ -57,19 +49,19 @@ export function natsPermissions(id: Identity): NatsPermissions {
     // an admin client: fault control of every service, the CLI's xenstore watches, guests' status
     if (id.domid === 0) {
       pub.push(
-        `${FAULT}.>`,
-        `${CHAOS}.>`,
-        `${METRICS}.scrape`,
-        ...LINK_FAULTS.map((s) => `${s}.>`),
-        `${TRACE}.control`,
+        FAULT_SUBJECTS.all,
+        CHAOS_SUBJECTS.all,
+        METRICS_SUBJECTS.scrape,
+        ...LINK_SUBJECTS.faultPrefixes.map((s) => `${s}.>`),
+        TRACE_SUBJECTS.control,
       );
       sub.push(
-        `xenstore.watch.${scope}.>`,
-        "guest.*.status",
-        `${FAULT}.inbox.>`,
-        `${CHAOS}.inbox.>`,
-        `${METRICS}.inbox.>`,
-        `${TRACE}.events.>`,
+        XENSTORE_SUBJECTS.watchOwner(scope),
+        GUEST_SUBJECTS.statusAll,
+        FAULT_SUBJECTS.inboxAll,
+        CHAOS_SUBJECTS.inboxAll,
+        METRICS_SUBJECTS.inboxAll,
+        TRACE_SUBJECTS.eventsAll,
       );
     }
     return { publish: pub, subscribe: sub, allowResponses: true };
@@ -78,58 +70,58 @@ export function natsPermissions(id: Identity): NatsPermissions {
   const host = id.host;
   // every service answers fault control for its own name, and hears its xenstore watch events
   sub.push(
-    `${FAULT}.set.${svc}`,
-    `${FAULT}.set.all`,
-    `${FAULT}.records.${svc}`,
-    `${FAULT}.status`,
-    `${CHAOS}.svc.${svc}`,
+    FAULT_SUBJECTS.set(svc),
+    FAULT_SUBJECTS.set(FAULT_SUBJECTS.targetAll),
+    FAULT_SUBJECTS.records(svc),
+    FAULT_SUBJECTS.status,
+    CHAOS_SUBJECTS.service(svc),
     // its host process's workers (kill, pause, restart): the host answers under a service's name
-    `${CHAOS}.host.${host}`,
-    `${CHAOS}.hosts`,
-    `${METRICS}.scrape`,
-    `xenstore.watch.${scope}.>`,
-    `${TRACE}.control`,
+    CHAOS_SUBJECTS.host(host),
+    CHAOS_SUBJECTS.hosts,
+    METRICS_SUBJECTS.scrape,
+    XENSTORE_SUBJECTS.watchOwner(scope),
+    TRACE_SUBJECTS.control,
   );
-  pub.push(`${TRACE}.events.${traceToken(host)}.${traceToken(svc)}`);
+  pub.push(TRACE_SUBJECTS.events(host, svc));
   // a further instance (device-model-2) has its service's subjects; fault control under its own name
   switch (serviceKind(svc)) {
     case "hypervisor":
       // VIRQ_DOM_EXC as an event (event channels to other host processes travel on the link)
-      pub.push("hypervisor.domain.*.exc");
+      pub.push(HYPERVISOR_SUBJECTS.domainExcAll);
       break;
     case "xenstored":
       // watch events of gRPC sessions go to their owner's subject only
-      pub.push("xenstore.watch.>");
-      sub.push("hypervisor.domain.*.exc");
+      pub.push(XENSTORE_SUBJECTS.watchAll);
+      sub.push(HYPERVISOR_SUBJECTS.domainExcAll);
       break;
     case "page-server":
       // the link itself is a framed stream between page-servers; on NATS only: answering where its
       // own link listens and asking other hosts' (link.<host>.address, host ids may hold '.'), and
       // its own link fault hooks
-      pub.push("link.>");
-      sub.push(`link.${host}.address`, ...LINK_FAULTS.map((s) => `${s}.${host}`));
+      pub.push(LINK_SUBJECTS.all);
+      sub.push(LINK_SUBJECTS.address(host), LINK_SUBJECTS.faults(host), LINK_SUBJECTS.faultRecords(host));
       break;
     case "guest":
       // its guests' status (their event channels to other host processes travel on the link)
-      pub.push("guest.*.status");
-      sub.push("hypervisor.domain.*.exc");
+      pub.push(GUEST_SUBJECTS.statusAll);
+      sub.push(HYPERVISOR_SUBJECTS.domainExcAll);
       break;
     case "blkback":
     case "displback":
     case "device-model":
-      sub.push("hypervisor.domain.*.exc");
+      sub.push(HYPERVISOR_SUBJECTS.domainExcAll);
       break;
     case "toolstack":
       // the dashboard: guests' status; the fault routes (/faults) drive every service's faults
       // from behind the API token and read the answers on their own inboxes
-      pub.push(`${FAULT}.>`, `${CHAOS}.>`, `${METRICS}.scrape`, `${TRACE}.control`);
+      pub.push(FAULT_SUBJECTS.all, CHAOS_SUBJECTS.all, METRICS_SUBJECTS.scrape, TRACE_SUBJECTS.control);
       sub.push(
-        "hypervisor.domain.*.exc",
-        "guest.*.status",
-        `${FAULT}.inbox.>`,
-        `${CHAOS}.inbox.>`,
-        `${METRICS}.inbox.>`,
-        `${TRACE}.events.>`,
+        HYPERVISOR_SUBJECTS.domainExcAll,
+        GUEST_SUBJECTS.statusAll,
+        FAULT_SUBJECTS.inboxAll,
+        CHAOS_SUBJECTS.inboxAll,
+        METRICS_SUBJECTS.inboxAll,
+        TRACE_SUBJECTS.eventsAll,
       );
       break;
     default:

@@ -10,7 +10,7 @@ import {
   XenbusState,
   xenbusStateName,
 } from "@xensim/abi";
-import { applyVbdDirectories, vbdDirectories } from "@xensim/blkback";
+import { applyVbdDirectories, vbdDirectories } from "@xensim/libxl";
 import type { XenbusStoreOps } from "@xensim/xenbus";
 import type { DomainConfig, XlAction, XlDisk } from "@xensim/xlcfg";
 import {

@@ -22,10 +22,7 @@ export {
 } from "./tracer.js";
 export { compareTraceEvents, TraceOrderBuffer, type TraceOrderOptions } from "./order.js";
 export { formatTraceEvent } from "./format.js";
-/** Bus subjects: listeners' requests to every service, and each service's event batches. */
-export const TRACE_CONTROL_SUBJECT = "xensim.trace.control";
-export const TRACE_EVENTS_SUBJECT = "xensim.trace.events";
-/** What a listener publishes on TRACE_CONTROL_SUBJECT (mask 0: stop). */
+/** What a listener publishes on @xensim/subjects TRACE_SUBJECTS.control (mask 0: stop). */
 export interface TraceControl {
   mask: number;
   /** Only events of these domains (domid or peer); absent = every domain. */

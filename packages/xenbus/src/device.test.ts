@@ -11,7 +11,7 @@ import { XenbusDevice } from "./device.js";
 import { XenbusError } from "./errors.js";
 import { scanInt, scanUnsigned, xbFormat } from "./format.js";
 import type { XenbusStore, XenbusStoreOps } from "./store.js";
-import { EngineHub } from "./testing/engine-store.js";
+import { EngineHub } from "@xensim/xenstore-client";
 import { createVbd } from "./testing/vbd.js";
 
 const BACK = 0;
@@ -34,8 +34,8 @@ function noClientRetry(c: XenstoreClient): XenbusStore {
 
 async function setup(devid = 51712) {
   const hub = new EngineHub();
-  const { client, transport } = hub.client();
-  const { client: toolstack } = hub.client();
+  const { client, transport } = hub.connect();
+  const { client: toolstack } = hub.connect();
   const paths = await createVbd(toolstack, BACK, FRONT, devid);
   // XenstoreClient satisfies XenbusStore as it is (checked by the compiler here).
   const store: XenbusStore = client;
@@ -61,7 +61,7 @@ describe("XenbusDevice: otherend details", () => {
 
   it("rejects a directory without the other end's keys (ENOENT) or with a bad id (EINVAL)", async () => {
     const hub = new EngineHub();
-    const { client } = hub.client();
+    const { client } = hub.connect();
     const p = await createVbd(client, BACK, FRONT, 1, { omit: ["backend-id"] });
     await assert.rejects(
       XenbusDevice.open({ store: client, self: FRONT, side: "frontend", nodename: p.front }),
@@ -169,7 +169,7 @@ describe("XenbusDevice: otherend state tracking", () => {
 describe("XenbusDevice: switchState", () => {
   it("writes a new state once; the same state again writes nothing and fires no watch", async () => {
     const { hub, front, paths, transport } = await setup();
-    const { client: watcher } = hub.client();
+    const { client: watcher } = hub.connect();
     const w = await watcher.watch(`${paths.front}/state`);
     const events: string[] = [];
     void (async () => {
@@ -263,8 +263,8 @@ describe("XenbusDevice: error node", () => {
 describe("XenbusDevice: transactions retried on EAGAIN", () => {
   it("runs the body again after real conflicts, up to the injected bound", async () => {
     const hub = new EngineHub();
-    const { client } = hub.client();
-    const { client: other } = hub.client();
+    const { client } = hub.connect();
+    const { client: other } = hub.connect();
     const paths = await createVbd(client, BACK, FRONT, 3);
     const dev = await XenbusDevice.open({
       store: noClientRetry(client),
@@ -296,7 +296,7 @@ describe("XenbusDevice: transactions retried on EAGAIN", () => {
 
   it("switchState survives EAGAIN storms on TRANSACTION_END", async () => {
     const hub = new EngineHub();
-    const { client, transport } = hub.client();
+    const { client, transport } = hub.connect();
     const paths = await createVbd(client, BACK, FRONT, 4);
     const dev = await XenbusDevice.open({
       store: noClientRetry(client),

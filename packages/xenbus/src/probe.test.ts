@@ -8,7 +8,7 @@ import { waitFor } from "@xensim/testkit";
 import fc from "fast-check";
 import { backendRoot } from "./paths.js";
 import { XenbusProbe, type XenbusProbeEvent } from "./probe.js";
-import { EngineHub } from "./testing/engine-store.js";
+import { EngineHub } from "@xensim/xenstore-client";
 import { createVbd } from "./testing/vbd.js";
 
 function collect<V>(probe: XenbusProbe<V>): XenbusProbeEvent<V>[] {
@@ -27,8 +27,8 @@ const summary = (evs: XenbusProbeEvent[]) =>
 describe("XenbusProbe, backend side", () => {
   it("finds devices present at start and added later; removes them with their directory", async () => {
     const hub = new EngineHub();
-    const { client } = hub.client();
-    const { client: toolstack } = hub.client();
+    const { client } = hub.connect();
+    const { client: toolstack } = hub.connect();
     await createVbd(toolstack, 0, 5, 51712);
     const added: string[] = [];
     const removed: string[] = [];
@@ -80,8 +80,8 @@ describe("XenbusProbe, backend side", () => {
 
   it("waits for the needed keys, and (as Linux) probes only Initialising devices unless told", async () => {
     const hub = new EngineHub();
-    const { client } = hub.client();
-    const { client: toolstack } = hub.client();
+    const { client } = hub.connect();
+    const { client: toolstack } = hub.connect();
     const probe = await XenbusProbe.start({ store: client, self: 0, side: "backend", type: "vbd" });
     const events = collect(probe);
     // Keys written one by one, no transaction: nothing until frontend and frontend-id are both there.
@@ -120,7 +120,7 @@ describe("XenbusProbe, backend side", () => {
 
   it("closing the probe closes the devices and ends the iterators", async () => {
     const hub = new EngineHub();
-    const { client } = hub.client();
+    const { client } = hub.connect();
     await createVbd(client, 0, 5, 1);
     const probe = await XenbusProbe.start({ store: client, self: 0, side: "backend", type: "vbd" });
     const dev = probe.devices.get("/local/domain/0/backend/vbd/5/1");
@@ -137,8 +137,8 @@ describe("XenbusProbe, backend side", () => {
 describe("XenbusProbe: otherendChanged", () => {
   it("a backend driver sees its frontend's states from the current one on", async () => {
     const hub = new EngineHub();
-    const { client } = hub.client();
-    const { client: toolstack } = hub.client();
+    const { client } = hub.connect();
+    const { client: toolstack } = hub.connect();
     const p = await createVbd(toolstack, 0, 5, 51712);
     await toolstack.write(`${p.front}/state`, "2");
     const seen: string[] = [];
@@ -166,8 +166,8 @@ describe("XenbusProbe: otherendChanged", () => {
 describe("XenbusProbe, frontend side", () => {
   it("watches /local/domain/<self>/device/<type>", async () => {
     const hub = new EngineHub();
-    const { client } = hub.client();
-    const { client: toolstack } = hub.client();
+    const { client } = hub.connect();
+    const { client: toolstack } = hub.connect();
     const probe = await XenbusProbe.start({ store: client, self: 4, side: "frontend", type: "vbd" });
     const events = collect(probe);
     await createVbd(toolstack, 0, 4, 51712);
@@ -201,8 +201,8 @@ describe("XenbusProbe: random schedules", () => {
         ),
         async (ops) => {
           const hub = new EngineHub();
-          const { client } = hub.client();
-          const { client: toolstack } = hub.client();
+          const { client } = hub.connect();
+          const { client: toolstack } = hub.connect();
           const probe = await XenbusProbe.start({ store: client, self: 0, side: "backend", type: "vbd" });
           const expected = new Set<string>();
           // RM of a node whose parent is absent is ENOENT in xenstored: nothing to remove then.

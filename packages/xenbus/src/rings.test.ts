@@ -1,12 +1,7 @@
 // The ring / grant / event-channel helpers. Unit tests with a scripted XenbusHypervisor for the
-// rollback paths (which grant or map fails is chosen), then the real hypervisor: the standalone
-// service started on a loopback gRPC port, XenCtrl as the XenbusHypervisor, two domains — grants,
-// a map, an unmap, a map with a bad ref (GNTST_bad_gntref from the real grant table, the good ref
-// unmapped again), event channels.
+// rollback paths (which grant or map fails is chosen); the same helpers against the real hypervisor
+// service are a scenario in test/src/xenbus-rings.test.ts.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
 import { describe, it } from "node:test";
 import {
   GNTMAP_host_map,
@@ -17,15 +12,10 @@ import {
   XenErrno,
   XenbusState,
 } from "@xensim/abi";
-import { createGrpcCallClient } from "@xensim/bus";
-import type { MemView } from "@xensim/memory";
-import { loadHypervisorProto } from "@xensim/proto";
-import { waitFor } from "@xensim/testkit";
-import { XenCtrl } from "@xensim/xenctrl";
 import fc from "fast-check";
 import { XenbusDevice } from "./device.js";
 import { GrantRefPool, type XenbusHypervisor } from "./grant-rings.js";
-import { EngineHub } from "./testing/engine-store.js";
+import { EngineHub } from "@xensim/xenstore-client";
 import { createVbd } from "./testing/vbd.js";
 
 /** A hypervisor whose grant table is a Map; `failGrantAt` / `badRefs` script the failures. */
@@ -79,7 +69,7 @@ class ScriptedHypervisor implements XenbusHypervisor<string> {
 
 async function devices(hv: ScriptedHypervisor, pool = new GrantRefPool(32)) {
   const hub = new EngineHub();
-  const { client } = hub.client();
+  const { client } = hub.connect();
   const p = await createVbd(client, 0, 3, 51712);
   const front = await XenbusDevice.open({
     store: client,
@@ -213,126 +203,9 @@ describe("ring helpers, scripted hypervisor", () => {
 
   it("without a hypervisor the helpers reject", async () => {
     const hub = new EngineHub();
-    const { client } = hub.client();
+    const { client } = hub.connect();
     const p = await createVbd(client, 0, 3, 1);
     const d = await XenbusDevice.open({ store: client, self: 3, side: "frontend", nodename: p.front });
     await assert.rejects(d.allocEvtchn(), /no hypervisor/);
   });
-});
-
-const HYPERVISOR_ENTRY = resolve(
-  import.meta.dirname,
-  "..",
-  "..",
-  "..",
-  "services",
-  "hypervisor",
-  "dist",
-  "main.js",
-);
-
-describe("ring helpers, real hypervisor (standalone, gRPC)", () => {
-  it(
-    "grant, map, unmap, a bad ref rolled back, event channels",
-    {
-      skip: existsSync(HYPERVISOR_ENTRY) ? false : "services/hypervisor is not built",
-    },
-    async () => {
-      const proc = spawn(
-        process.execPath,
-        [HYPERVISOR_ENTRY, "--grpc-listen", "127.0.0.1:0", "--log-level", "info"],
-        {
-          stdio: ["ignore", "pipe", "pipe"],
-        },
-      );
-      let out = "";
-      proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
-      proc.stderr.on("data", (d: Buffer) => (out += d.toString()));
-      const exited = new Promise<number | null>((r) => proc.once("exit", (c) => r(c)));
-      try {
-        await waitFor(() => /"grpc":"127\.0\.0\.1:\d+"/.test(out) || proc.exitCode !== null, {
-          timeoutMs: 20_000,
-          message: "hypervisor ready",
-        });
-        const address = /"grpc":"(127\.0\.0\.1:\d+)"/.exec(out)?.[1];
-        assert.ok(address, out);
-        const calls = createGrpcCallClient(
-          loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
-          address,
-        );
-        try {
-          const dom0 = new XenCtrl({ domid: 0, calls });
-          const { rc, domid: guest } = await dom0.domainCreate({ memoryMib: 1 });
-          assert.equal(rc, 0);
-          assert.equal(await dom0.domainUnpause(guest), 0);
-          const xg = new XenCtrl({ domid: guest, calls });
-          // XenCtrl is a XenbusHypervisor as it is (checked by the compiler here).
-          const hvFront: XenbusHypervisor<MemView> = xg;
-          const hvBack: XenbusHypervisor<MemView> = dom0;
-
-          const hub = new EngineHub();
-          const { client } = hub.client();
-          const p = await createVbd(client, 0, guest, 51712);
-          const pool = new GrantRefPool(64);
-          const front = await XenbusDevice.open({
-            store: client,
-            self: guest,
-            side: "frontend",
-            nodename: p.front,
-            hypervisor: hvFront,
-            grantRefs: pool,
-          });
-          const back = await XenbusDevice.open({
-            store: client,
-            self: 0,
-            side: "backend",
-            nodename: p.back,
-            hypervisor: hvBack,
-          });
-
-          // Frontend: ring pages granted, an unbound port offered; backend maps and binds.
-          const g = await front.grantRing([3, 4]);
-          assert.equal(g.rc, 0);
-          const port = await front.allocEvtchn();
-          assert.equal(port.rc, 0);
-          const m = await back.mapRing(g.refs);
-          assert.equal(m.status, GNTST_okay, "map");
-          assert.ok("handles" in m);
-          assert.equal(m.handles.length, 2);
-          // Mapped: the granter cannot revoke.
-          const busy = await front.ungrantRing(g.refs);
-          assert.deepEqual(busy.stillMapped, g.refs);
-          assert.equal(pool.available, 62);
-          const bound = await back.bindEvtchn(port.port);
-          assert.equal(bound.rc, 0);
-          assert.equal((await xg.evtchnStatus(guest, port.port)).status, 2); // EVTCHNSTAT_interdomain
-
-          assert.equal(await back.unmapRing(m.handles), GNTST_okay);
-          assert.equal(await back.unmapRing(m.handles), GNTST_bad_handle);
-
-          // A map with a bad ref: the good one is unmapped again, so the granter can revoke it.
-          const g2 = await front.grantRing([5]);
-          assert.equal(g2.rc, 0);
-          const bad = await back.mapRing([g2.refs[0]!, 9999]);
-          assert.deepEqual(bad, { status: GNTST_bad_gntref, failedIndex: 1, leaked: false });
-          assert.deepEqual(await front.ungrantRing(g2.refs), { ok: true, stillMapped: [] });
-          assert.equal(
-            await client.read(back.errorPath),
-            `3 mapping in shared page 9999 from domain ${guest}`,
-          );
-          assert.equal(await client.read(`${p.back}/state`), String(XenbusState.Closing));
-
-          assert.equal(await back.freeEvtchn(bound.port), 0);
-          assert.equal(await front.freeEvtchn(port.port), 0);
-          assert.equal(await front.freeEvtchn(4000), -XenErrno.EINVAL);
-          assert.equal(await dom0.domainDestroy(guest), 0);
-        } finally {
-          calls.close();
-        }
-      } finally {
-        if (proc.exitCode === null) proc.kill("SIGTERM");
-        assert.equal(await exited, 0);
-      }
-    },
-  );
 });

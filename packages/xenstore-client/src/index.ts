@@ -9,3 +9,4 @@ export { XsSocketTransport } from "./socket-transport.js";
 export type { XsTransport } from "./transport.js";
 export { XsRingTransport } from "./ring-transport.js";
 export type { RingTransportOptions } from "./ring-transport.js";
+export { type EngineFaultHook, EngineHub, EngineTransport } from "./engine-hub.js";

@@ -36,7 +36,7 @@ export {
   type XsRingServerOptions,
   type XsRingServerPoll,
   xsRingErrorName,
-} from "./ring.js";
+} from "./ring-page.js";
 export {
   DEFAULT_OUTPUT_LIMITS,
   type OutputAccounting,

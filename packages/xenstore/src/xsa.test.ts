@@ -12,7 +12,7 @@ import { XENSTORE_DOMAIN_INTERFACE as I, XENSTORE_ERROR_PROTO, XsType } from "@x
 import { binaryStrings } from "./bytes.js";
 import { XenstoreEngine } from "./engine.js";
 import { XsOutputQueues } from "./output-queue.js";
-import { XsRingServer } from "./ring.js";
+import { XsRingServer } from "./ring-page.js";
 import { Harness, renderReply, s } from "./testing/harness.js";
 import { ArrayRingPage } from "./testing/ring-page.js";
 import type { Mutation } from "./types.js";

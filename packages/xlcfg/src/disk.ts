@@ -3,7 +3,7 @@
 // takes the rest of the string, commas and all. Our targets: a blkstore spec (`memory:size=64M`,
 // `null:size=1G`, `array:profile=iscsi-array,size=1G,seed=7,data=null`,
 // `file:path=img.raw,size=64M` — created with that size if missing) or a path to a raw image file.
-import { vbdDevid } from "@xensim/blkback";
+import { vbdDevid } from "@xensim/libxl";
 import { suggest } from "./suggest.js";
 
 export type DiskAccess = "r" | "w";

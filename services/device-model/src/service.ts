@@ -36,7 +36,8 @@ import {
   type StartRequest__Output,
 } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
-import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl, XenDeviceModel } from "@xensim/xenctrl";
+import { decodeDomainExc, XenCtrl, XenDeviceModel } from "@xensim/xenctrl";
+import { HYPERVISOR_SUBJECTS } from "@xensim/subjects";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { deviceModelPolicy } from "./authz.js";
 import { Counter, Gauge } from "prom-client";

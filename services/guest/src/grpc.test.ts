@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
-import { applyVbdDirectories, vbdDirectories } from "@xensim/blkback";
+import { applyVbdDirectories, vbdDirectories } from "@xensim/libxl";
 import { connectNatsBus, createGrpcCallClient, createInProcessCallClient } from "@xensim/bus";
 import { buildGuest } from "@xensim/guest";
 import {
@@ -19,6 +19,7 @@ import { findNatsServer, startNatsServer, waitFor } from "@xensim/testkit";
 import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore } from "@xensim/xenstore-client";
 import type { GuestStatusJson } from "./guest.js";
+import { GUEST_SUBJECTS } from "@xensim/subjects";
 
 const root = resolve(import.meta.dirname, "..", "..", "..");
 const entry = (svc: string) => join(root, "services", svc, "dist", "main.js");
@@ -70,7 +71,7 @@ describe("guest runtime over gRPC and NATS", { timeout: 60_000 }, () => {
         const xs0 = await connectXenstore({ calls: xsCalls, bus, clientName: "toolstack" });
         closers.unshift(() => xs0.close());
         const seen: GuestStatusJson[] = [];
-        bus.subscribe("guest.*.status", {
+        bus.subscribe(GUEST_SUBJECTS.statusAll, {
           callback: (m) => seen.push(JSON.parse(new TextDecoder().decode(m.data)) as GuestStatusJson),
         });
 

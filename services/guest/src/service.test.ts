@@ -9,7 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { applyVbdDirectories, type LibxlVbdSpec, vbdDirectories } from "@xensim/blkback";
+import { applyVbdDirectories, type LibxlVbdSpec, vbdDirectories } from "@xensim/libxl";
 import { type CallClient, createInProcessBus, createInProcessCallClient, type EventBus } from "@xensim/bus";
 import { buildGuest, type BuiltGuest } from "@xensim/guest";
 import {
@@ -23,6 +23,7 @@ import { waitFor } from "@xensim/testkit";
 import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import type { GuestStatusJson } from "./guest.js";
+import { GUEST_SUBJECTS } from "@xensim/subjects";
 
 const root = resolve(import.meta.dirname, "..", "..", "..");
 const entry = (svc: string) => join(root, "services", svc, "dist", "main.js");
@@ -89,7 +90,7 @@ describe("guest runtime service", { timeout: 90_000 }, () => {
     guestCalls = createInProcessCallClient(loadGuestProto().xensim.guest.v1.Guest.service, "guest");
     xc0 = new XenCtrl({ domid: 0, calls: hv, store: host.sharedMemory, bus });
     xs0 = await connectXenstore({ calls: xsCalls, bus, clientName: "toolstack" });
-    bus.subscribe("guest.*.status", {
+    bus.subscribe(GUEST_SUBJECTS.statusAll, {
       callback: (m) => {
         const s = JSON.parse(new TextDecoder().decode(m.data)) as GuestStatusJson;
         last.set(s.domid, s);

@@ -14,17 +14,11 @@ import {
   loadHypervisorProto,
 } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
-import { decodeDomainExc, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
+import { decodeDomainExc, XenCtrl } from "@xensim/xenctrl";
+import { GUEST_SUBJECTS, HYPERVISOR_SUBJECTS } from "@xensim/subjects";
 import { Counter, Gauge } from "prom-client";
 import { type GuestServiceConfig, GuestServiceConfigSchema } from "./config.js";
 import { GuestInstance, type GuestStatusJson } from "./guest.js";
-
-/** Bus subjects of the guest runtime. */
-export const GUEST_SUBJECTS = Object.freeze({
-  /** JSON GuestStatus (camelCase keys, numbers), every statusIntervalMs and on changes. */
-  status: (domid: number): string => `guest.${domid}.status`,
-  statusAll: "guest.*.status",
-});
 
 const enc = new TextEncoder();
 

@@ -20,7 +20,7 @@ import { loadDmOpProto } from "@xensim/proto";
 import { clientIdentity, type Identity, serviceIdentity } from "@xensim/security";
 import { XenDeviceModel } from "@xensim/xenctrl";
 import { hypervisorPolicy } from "./authz.js";
-import { Hypervisor } from "./core.js";
+import { Hypervisor } from "@xensim/hypervisor";
 import { addDmOpService, DMOP_METHODS } from "./dm-op.js";
 
 const E = (n: keyof typeof XenErrno) => -XenErrno[n];

@@ -12,7 +12,7 @@ import {
   loadDmOpProto,
   type ReleaseResourceRequest__Output,
 } from "@xensim/proto";
-import type { Hypervisor } from "./core.js";
+import type { Hypervisor } from "@xensim/hypervisor";
 
 export const DMOP_METHODS = ["DmOp", "AcquireResource", "ReleaseResource", "IoreqServerList"] as const;
 

@@ -26,7 +26,7 @@ import {
   type PopulatePhysmapRequest__Output,
   type PortRequest__Output,
 } from "@xensim/proto";
-import type { DomainInfoView, Hypervisor } from "./core.js";
+import type { DomainInfoView, Hypervisor } from "@xensim/hypervisor";
 
 const STATE = {
   running: "DOMAIN_STATE_RUNNING",

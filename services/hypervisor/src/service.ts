@@ -6,12 +6,13 @@
 import { IoreqServers } from "@xensim/ioreq";
 import { PageStore } from "@xensim/memory";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
-import { encodeJson, HYPERVISOR_SUBJECTS, makeNotify } from "@xensim/xenctrl";
+import { encodeDomainExc, makeNotify } from "@xensim/xenctrl";
+import { HYPERVISOR_SUBJECTS } from "@xensim/subjects";
 import { Counter, Gauge } from "prom-client";
 import { type HypervisorConfig, HypervisorConfigSchema } from "./config.js";
 import { hypervisorPolicy } from "./authz.js";
 import { DomainTable } from "./domain-table.js";
-import { Hypervisor } from "./core.js";
+import { Hypervisor } from "@xensim/hypervisor";
 import { addDmOpService } from "./dm-op.js";
 import { addHypervisorService } from "./grpc-api.js";
 
@@ -41,7 +42,7 @@ export const hypervisorService: ServiceModule<HypervisorConfig> = {
       onExc: (e) => {
         log.info(e, `domain ${e.domid} ${e.state}`);
         if (e.state === "dead") queueMicrotask(saveTable);
-        ctx.bus.publish(HYPERVISOR_SUBJECTS.domainExc(e.domid), encodeJson(e));
+        ctx.bus.publish(HYPERVISOR_SUBJECTS.domainExc(e.domid), encodeDomainExc(e));
       },
       // Domain death: its ioreq servers go, and what it acquired as an emulator is unmapped.
       onDestroy: (domid) => {
@@ -67,7 +68,7 @@ export const hypervisorService: ServiceModule<HypervisorConfig> = {
       for (const domid of core.lostDomids())
         ctx.bus.publish(
           HYPERVISOR_SUBJECTS.domainExc(domid),
-          encodeJson({ domid, state: "dead", reason: -1 }),
+          encodeDomainExc({ domid, state: "dead", reason: -1 }),
         );
     }
     saveTable();

@@ -29,10 +29,10 @@ import {
   FRAME_HELLO,
   FrameDecoder,
   FrameFaults,
-  LINK_SUBJECTS,
   LinkEngine,
   type LinkEngineOptions,
 } from "@xensim/link";
+import { LINK_SUBJECTS } from "@xensim/subjects";
 import type { PageStore } from "@xensim/memory";
 import {
   authenticateLinkPeer,

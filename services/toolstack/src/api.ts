@@ -5,11 +5,10 @@ import {
   type CallClient,
   collectFaultStatus,
   type EventBus,
-  FAULT_TARGET_ALL,
-  faultControlSubject,
   type FaultControlReply,
   validateFaultRules,
 } from "@xensim/bus";
+import { FAULT_SUBJECTS } from "@xensim/subjects";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { addDeviceModelRoutes, DEVICE_MODEL_PATHS } from "./api-device-model.js";
 import { type ApiAuth, requireApiToken } from "./api-auth.js";
@@ -829,7 +828,9 @@ async function faultCommand(
 ): Promise<FaultControlReply[]> {
   const enc = new TextEncoder();
   const dec = new TextDecoder();
-  const inbox = `xensim.fault.inbox.api.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}`;
+  const inbox = FAULT_SUBJECTS.inbox(
+    `api.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}`,
+  );
   const replies: FaultControlReply[] = [];
   const sub = bus.subscribe(inbox, {
     callback: (m) => {
@@ -842,7 +843,7 @@ async function faultCommand(
   });
   try {
     await bus.flush();
-    bus.publish(faultControlSubject(target), enc.encode(JSON.stringify(body)), { reply: inbox });
+    bus.publish(FAULT_SUBJECTS.set(target), enc.encode(JSON.stringify(body)), { reply: inbox });
     await new Promise((r) => setTimeout(r, waitMs));
   } finally {
     sub.unsubscribe();
@@ -877,7 +878,7 @@ function registerFaultRoutes(app: FastifyInstance, bus: EventBus): void {
   });
 
   app.delete<{ Querystring: { target?: string; component?: string } }>("/faults", async (req, reply) => {
-    const target = req.query.target ?? FAULT_TARGET_ALL;
+    const target = req.query.target ?? FAULT_SUBJECTS.targetAll;
     if (!TARGET.test(target)) return reply.code(400).send({ error: `target: not a service name` });
     const component = req.query.component;
     if (component !== undefined && !COMPONENT.test(component))

@@ -3,8 +3,8 @@
 // runs its worker, the hypervisor). Every action is recorded with its wall-clock time: the timeline.
 
 import { type EventBus, type FaultRules, sendFaultRules } from "@xensim/bus";
+import { CHAOS_SUBJECTS } from "@xensim/subjects";
 import {
-  CHAOS_SUBJECTS,
   type ChaosReply,
   FAULT_KINDS,
   type FaultHit,
@@ -96,7 +96,9 @@ export class ChaosCoordinator {
 
   /** Every host process's services (embedded and host processes that serve the chaos plane). */
   async hosts(waitMs = 250): Promise<HostListReply[]> {
-    const inbox = `xensim.chaos.inbox.${process.pid}.${this.now()}.${this.nextSeq}.${Math.random().toString(36).slice(2)}`;
+    const inbox = CHAOS_SUBJECTS.inbox(
+      `${process.pid}.${this.now()}.${this.nextSeq}.${Math.random().toString(36).slice(2)}`,
+    );
     const out: HostListReply[] = [];
     const sub = this.o.bus.subscribe(inbox, {
       callback: (m) => {

@@ -13,6 +13,7 @@ import type { XenstoreClient, XsWatch } from "@xensim/xenstore-client";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { type DiskCounters, type DiskFigures, diskCounters, diskFigures } from "./dashboard-stats.js";
 import { DASHBOARD_CSS, DASHBOARD_HTML } from "./dashboard-page.js";
+import { GUEST_SUBJECTS } from "@xensim/subjects";
 
 /** EVTCHNSTAT_* names (xen/include/public/event_channel.h, EVTCHNOP_status). */
 const EVTCHN_STATUS = ["closed", "unbound", "interdomain", "pirq", "virq", "ipi"] as const;
@@ -124,7 +125,7 @@ class LiveHub {
 
   private start(): void {
     const dec = new TextDecoder();
-    this.statusSub = this.o.bus.subscribe("guest.*.status", {
+    this.statusSub = this.o.bus.subscribe(GUEST_SUBJECTS.statusAll, {
       callback: (m) => {
         try {
           const s = JSON.parse(dec.decode(m.data)) as GuestStatus;

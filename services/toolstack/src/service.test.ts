@@ -13,7 +13,7 @@ import { Toolstack } from "@xensim/toolstack";
 import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { parseXlCfg } from "@xensim/xlcfg";
-import { buildApi, OPENAPI } from "./index.js";
+import { buildApi, OPENAPI } from "./api.js";
 import { ChaosCoordinator } from "./chaos.js";
 
 const root = resolve(import.meta.dirname, "..", "..", "..");

@@ -7,10 +7,9 @@
 // and every service's hooks are off.
 import type { EventBus, Subscription } from "@xensim/bus";
 import { monotonicNs } from "@xensim/runtime";
+import { TRACE_SUBJECTS } from "@xensim/subjects";
 import {
   parseTraceKinds,
-  TRACE_CONTROL_SUBJECT,
-  TRACE_EVENTS_SUBJECT,
   type TraceControl,
   type TraceEvent,
   traceKindNames,
@@ -65,7 +64,7 @@ export class TraceHub {
     this.listeners.add(l);
     if (!this.sub) {
       this.order = new TraceOrderBuffer({ windowNs: this.windowNs });
-      this.sub = this.bus.subscribe(`${TRACE_EVENTS_SUBJECT}.>`, { callback: (m) => this.batch(m.data) });
+      this.sub = this.bus.subscribe(TRACE_SUBJECTS.eventsAll, { callback: (m) => this.batch(m.data) });
       this.renew = setInterval(() => this.control(), Math.max(200, this.leaseMs / 3));
       this.tick = setInterval(() => this.dispatch(this.order.tick(monotonicNs())), 50);
     }
@@ -104,7 +103,7 @@ export class TraceHub {
     const c: TraceControl = { mask, leaseMs: this.leaseMs, ...(domains ? { domains: [...domains] } : {}) };
     if (this.bus.closed) return;
     try {
-      this.bus.publish(TRACE_CONTROL_SUBJECT, enc.encode(JSON.stringify(c)));
+      this.bus.publish(TRACE_SUBJECTS.control, enc.encode(JSON.stringify(c)));
     } catch {
       // the bus is closing
     }

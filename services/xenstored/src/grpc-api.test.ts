@@ -19,8 +19,8 @@ import { loadXenstoreProto } from "@xensim/proto";
 import { sleep, waitFor } from "@xensim/testkit";
 import { parseXsStrings, XenstoreEngine, xsStrings } from "@xensim/xenstore";
 import { pino } from "pino";
-import { XenstoredCore } from "./core.js";
-import { WATCH_SUBJECT_PREFIX, XenstoreGrpcApi } from "./grpc-api.js";
+import { XenstoredCore } from "./xenstored.js";
+import { XenstoreGrpcApi } from "./grpc-api.js";
 
 const log = pino({ level: "silent" });
 const def = () => loadXenstoreProto().xensim.xenstore.v1.Xenstore.service;
@@ -148,7 +148,7 @@ for (const [planeName, makePlane] of Object.entries(planes)) {
         {
           sessionId: "s1",
           leaseMs: DEFAULT_LEASE,
-          watchSubject: `${WATCH_SUBJECT_PREFIX}s1`,
+          watchSubject: "xenstore.watch.s1",
           serverEpoch: "epoch-1",
         },
       );

@@ -19,10 +19,10 @@ import type {
   XsRequest__Output,
 } from "@xensim/proto";
 import { loadXenstoreProto } from "@xensim/proto";
+import { XENSTORE_SUBJECTS } from "@xensim/subjects";
 import type { Logger } from "pino";
-import type { ConnId, XenstoredCore } from "./core.js";
+import type { ConnId, XenstoredCore } from "./xenstored.js";
 
-export const WATCH_SUBJECT_PREFIX = "xenstore.watch.";
 const GRPC_NOT_FOUND = 5;
 const GRPC_INVALID_ARGUMENT = 3;
 const DEFAULT_LEASE_MS = 15_000;
@@ -113,7 +113,7 @@ export class XenstoreGrpcApi {
     const domid = this.callerDomid(req, who);
     const id = this.o.newSessionId();
     // watch events go to a subject under the owner's token, which only it may subscribe to on NATS
-    const subject = `${WATCH_SUBJECT_PREFIX}${who ? `${ownerToken(who)}.` : ""}${id}`;
+    const subject = XENSTORE_SUBJECTS.watch(id, who ? ownerToken(who) : undefined);
     const leaseMs = req.leaseMs > 0 ? req.leaseMs : (this.o.leaseMs ?? DEFAULT_LEASE_MS);
     const conn = this.o.core.connect(
       domid,

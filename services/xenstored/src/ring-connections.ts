@@ -13,7 +13,7 @@ import { EVTCHNSTAT_interdomain } from "@xensim/abi";
 import { DOM0_VCPU, type EvtchnPort, type XenCtrl } from "@xensim/xenctrl";
 import { XsRingServer } from "@xensim/xenstore";
 import type { Logger } from "pino";
-import type { ConnId, XenstoredCore } from "./core.js";
+import type { ConnId, XenstoredCore } from "./xenstored.js";
 
 interface RingConnection {
   domid: number;

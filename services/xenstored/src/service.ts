@@ -6,11 +6,12 @@ import { otelEnabled, type ServiceContext, type ServiceModule } from "@xensim/ru
 import { TransactionSpans } from "./tx-spans.js";
 import { PageStore } from "@xensim/memory";
 import { loadHypervisorProto } from "@xensim/proto";
-import { type DomainExcEvent, HYPERVISOR_SUBJECTS, XenCtrl } from "@xensim/xenctrl";
+import { decodeDomainExc, type DomainExcEvent, XenCtrl } from "@xensim/xenctrl";
+import { HYPERVISOR_SUBJECTS } from "@xensim/subjects";
 import { XenstoreEngine } from "@xensim/xenstore";
 import { Counter, Gauge } from "prom-client";
 import { type XenstoredConfig, XenstoredConfigSchema } from "./config.js";
-import { XenstoredCore } from "./core.js";
+import { XenstoredCore } from "./xenstored.js";
 import { XenstoreGrpcApi } from "./grpc-api.js";
 import { StateStore } from "./persistence.js";
 import { RingConnections } from "./ring-connections.js";
@@ -190,12 +191,11 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
     // VIRQ_DOM_EXC: the hypervisor publishes domain exceptions; as C xenstored does on the VIRQ,
     // fire @releaseDomain for a shutdown and clean the domain up once it is dying or dead (not on
     // a soft reset).
-    const excDecoder = new TextDecoder();
     const excSub = ctx.bus.subscribe(HYPERVISOR_SUBJECTS.domainExcAll, {
       callback: (m) => {
         let ev: DomainExcEvent;
         try {
-          ev = JSON.parse(excDecoder.decode(m.data)) as DomainExcEvent;
+          ev = decodeDomainExc(m.data);
         } catch {
           log.warn({ subject: m.subject }, "malformed domain exception event");
           return;

@@ -18,7 +18,7 @@ import {
 } from "@xensim/xenstore";
 import fc from "fast-check";
 import { pino } from "pino";
-import { XenstoredCore } from "./core.js";
+import { XenstoredCore } from "./xenstored.js";
 import { listenXsSocket, type SocketServer } from "./socket-server.js";
 
 const log = pino({ level: "silent" });

@@ -9,7 +9,7 @@ import { existsSync, lstatSync, unlinkSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { encodeXsMessage, XsDecoder, type XsMessage } from "@xensim/xenstore";
 import type { Logger } from "pino";
-import type { XenstoredCore } from "./core.js";
+import type { XenstoredCore } from "./xenstored.js";
 
 /** Replies are handed to a socket only while less than this waits in its buffer. */
 const SOCKET_HIGH_WATER = 64 * 1024;

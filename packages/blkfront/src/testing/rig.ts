@@ -5,7 +5,8 @@ import { Blkfront, type BlkfrontOptions } from "../blkfront.js";
 import { GrantRefPool } from "@xensim/xenbus";
 import { DEFAULT_GRANT_REFS, type GuestMemory, physmapMemory, PortDispatcher } from "../environment.js";
 import { TestBackend, type TestBackendOptions } from "./backend.js";
-import { createVbd, EngineHub, TestHost, TestXc, type TestXcOptions } from "./host.js";
+import { EngineHub } from "@xensim/xenstore-client";
+import { createVbd, TestHost, TestXc, type TestXcOptions } from "./host.js";
 
 const line = (lvl: string) => (obj: object, msg: string) => console.log(lvl, msg, JSON.stringify(obj));
 const consoleLogger = { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };

@@ -12,7 +12,6 @@ import { join } from "node:path";
 import { createInProcessBus } from "@xensim/bus";
 import {
   auditDomainLeaks,
-  CHAOS_SUBJECTS,
   type ChaosReply,
   type ChaosReport,
   checkSerializability,
@@ -37,11 +36,13 @@ import {
   type XsHistoryEvent,
 } from "@xensim/chaos";
 import { EventChannels } from "@xensim/evtchn";
+import { CHAOS_SUBJECTS } from "@xensim/subjects";
 import { GrantTables } from "@xensim/gnttab";
 import { PageStore } from "@xensim/memory";
 import { createLogger, type HostHandle, startHost } from "@xensim/runtime";
 import { connectXenstore } from "@xensim/xenstore-client";
 import { isServiceName, type ServiceName, serviceEntry } from "../services.js";
+import { GUEST_SUBJECTS } from "@xensim/subjects";
 
 interface GuestStatus {
   domid: number;
@@ -209,7 +210,7 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
   const series: IoSample[] = [];
   let t0 = Number.NaN;
   const dec = new TextDecoder();
-  bus.subscribe("guest.*.status", {
+  bus.subscribe(GUEST_SUBJECTS.statusAll, {
     callback: (m) => {
       try {
         const g = JSON.parse(dec.decode(m.data)) as GuestStatus;

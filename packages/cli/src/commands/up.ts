@@ -8,6 +8,7 @@ import { type HostHandle, startHost } from "@xensim/runtime";
 import type { Command } from "commander";
 import { examples } from "../command.js";
 import { isServiceName, SERVICE_PACKAGES, type ServiceName, serviceEntry } from "../services.js";
+import { GUEST_SUBJECTS } from "@xensim/subjects";
 
 export default function registerUp(program: Command): void {
   program
@@ -228,7 +229,7 @@ async function up(o: UpOptions): Promise<void> {
   const status = new Map<number, GuestStatusEvent>();
   let firstIoMs: number | undefined;
   const dec = new TextDecoder();
-  bus?.subscribe("guest.*.status", {
+  bus?.subscribe(GUEST_SUBJECTS.statusAll, {
     callback: (m) => {
       try {
         const s = JSON.parse(dec.decode(m.data)) as GuestStatusEvent;

@@ -6,8 +6,6 @@ import { XenErrno } from "@xensim/abi";
 import { EventChannels, scanPending } from "@xensim/evtchn";
 import { endForeignAccess, GrantTables, grantAccess } from "@xensim/gnttab";
 import { type MemView, PageStore } from "@xensim/memory";
-import { type ConnId, XenstoreEngine, type XsMessage } from "@xensim/xenstore";
-import { XenstoreClient, type XsTransport } from "@xensim/xenstore-client";
 
 const SHARED_INFO_GFN = 0xff;
 
@@ -117,52 +115,5 @@ export class TestXc {
   }
   async mapForeignPages(domid: number, gfns: readonly number[]): Promise<MemView | number> {
     return this.host.store.viewOfGfns(domid, gfns) ?? -XenErrno.EINVAL;
-  }
-}
-
-class EngineTransport implements XsTransport {
-  onWatchEvent: (payload: Uint8Array) => void = () => {};
-  onReconnect: () => Promise<void> = async () => {};
-  readonly generation = 0;
-  private closed = false;
-  constructor(
-    private readonly hub: EngineHub,
-    readonly conn: ConnId,
-  ) {}
-  async request(type: number, txId: number, payload: Uint8Array): Promise<XsMessage> {
-    if (this.closed) throw new Error("transport closed");
-    await new Promise<void>((r) => setImmediate(r));
-    return this.hub.request(this.conn, type, txId, payload);
-  }
-  async close(): Promise<void> {
-    this.closed = true;
-  }
-}
-
-/** The real xenstore engine behind in-memory connections. */
-export class EngineHub {
-  readonly engine = new XenstoreEngine({
-    onInternalError: (e) => {
-      throw e;
-    },
-  });
-  private readonly owners = new Map<ConnId, EngineTransport>();
-  private reqId = 1;
-
-  request(conn: ConnId, type: number, txId: number, payload: Uint8Array): XsMessage {
-    const out = this.engine.request(conn, { type, reqId: this.reqId++, txId, payload });
-    for (const ev of out.events) {
-      const owner = this.owners.get(ev.conn);
-      if (owner) queueMicrotask(() => owner.onWatchEvent(ev.msg.payload));
-    }
-    if (!out.reply) throw new Error("the engine dropped the connection");
-    return out.reply;
-  }
-
-  client(domid = 0): XenstoreClient {
-    const conn = this.engine.connect({ domid });
-    const transport = new EngineTransport(this, conn);
-    this.owners.set(conn, transport);
-    return new XenstoreClient(transport);
   }
 }

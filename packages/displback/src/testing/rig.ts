@@ -4,7 +4,8 @@ import { Displfront, type DisplfrontOptions, type GuestMemory, type GuestPages }
 import { GrantRefPool } from "@xensim/xenbus";
 import type { XenstoreClient } from "@xensim/xenstore-client";
 import { DisplbackDriver, type DisplbackDriverOptions } from "../driver.js";
-import { EngineHub, TestHost, TestXc } from "./host.js";
+import { EngineHub } from "@xensim/xenstore-client";
+import { TestHost, TestXc } from "./host.js";
 
 export const GUEST = 7;
 export const GUEST2 = 8;

@@ -1,7 +1,7 @@
 // Test-only: a ring page double over a plain 4 KiB Uint8Array (little-endian DataView words), with a
 // log of the ranges the code under test published with markWritten.
 
-import type { XsRingPage } from "../ring.js";
+import type { XsRingPage } from "../ring-page.js";
 
 export class ArrayRingPage implements XsRingPage {
   readonly bytes: Uint8Array;

@@ -1,7 +1,7 @@
 // A host process for blkback tests: hypervisor + xenstored (+ blkback as a worker, unless the test
 // runs the driver itself), dom0's xenstore and XenCtrl clients, and guest domains with libxl-style
 // vbd directories.
-import { applyVbdDirectories, type LibxlVbdSpec, vbdDirectories } from "@xensim/blkback";
+import { applyVbdDirectories, type LibxlVbdSpec, vbdDirectories } from "@xensim/libxl";
 import { type CallClient, createInProcessBus, createInProcessCallClient, type EventBus } from "@xensim/bus";
 import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import { type HostHandle, startHost } from "@xensim/runtime";

@@ -4,7 +4,7 @@
 // stdout: JSON lines — {hv, xs} when ready, {done, ok, rounds, error?} after the I/O script.
 // stdin: "go" (create the vbd, connect, run the script), "stop".
 import { createInterface } from "node:readline";
-import { applyVbdDirectories, vbdDirectories } from "@xensim/blkback";
+import { applyVbdDirectories, vbdDirectories } from "@xensim/libxl";
 import { connectNatsBus, createInProcessCallClient } from "@xensim/bus";
 import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import { startHost } from "@xensim/runtime";

@@ -3,7 +3,7 @@
 // process. Nothing in the guest knows: what it writes and its kicks reach the backend over A's link
 // (docs/data-plane.md). Used by `xensim bench rings --placement distributed` and the cross-host
 // block scenario in test/.
-import { applyVbdDirectories, type LibxlVbdSpec, type VbdDirectories, vbdDirectories } from "@xensim/blkback";
+import { applyVbdDirectories, type LibxlVbdSpec, type VbdDirectories, vbdDirectories } from "@xensim/libxl";
 import { connectNatsBus, createInProcessCallClient } from "@xensim/bus";
 import { buildGuest, GuestKernel } from "@xensim/guest";
 import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";

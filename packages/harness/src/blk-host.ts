@@ -1,8 +1,8 @@
-// An embedded host with the block path (benchmarks and the block scenarios in test/): hypervisor, xenstored and blkback in worker threads of this
-// process; dom0's XenCtrl and xenstore client here; guests built by dom0 with a GuestKernel each, and
-// vbds written the way libxl writes them.
+// An embedded host with the block path (benchmarks and the block scenarios in test/): hypervisor,
+// xenstored and blkback in worker threads of this process; dom0's XenCtrl and xenstore client here;
+// guests built by dom0 with a GuestKernel each, and vbds written the way libxl writes them.
 import { createInProcessBus, createInProcessCallClient, type EventBus } from "@xensim/bus";
-import { applyVbdDirectories, type LibxlVbdSpec, vbdDirectories } from "@xensim/blkback";
+import { applyVbdDirectories, type LibxlVbdSpec, vbdDirectories } from "@xensim/libxl";
 import { buildGuest, GuestKernel } from "@xensim/guest";
 import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import { type HostHandle, startHost } from "@xensim/runtime";

@@ -2,7 +2,7 @@
 // host; the toolstack here with dom0's XenCtrl and xenstore client.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN } from "@xensim/abi";
 import { createInProcessBus, createInProcessCallClient, type EventBus } from "@xensim/bus";
@@ -19,10 +19,10 @@ import {
   STORE_GFN,
   Toolstack,
   type ToolstackLogger,
-} from "./index.js";
+} from "@xensim/toolstack";
+import { REPO_ROOT } from "./harness.js";
 
-const root = resolve(import.meta.dirname, "..", "..", "..");
-const entry = (svc: string) => join(root, "services", svc, "dist", "main.js");
+const entry = (svc: string) => join(REPO_ROOT, "services", svc, "dist", "main.js");
 
 const quiet: ToolstackLogger = { info() {}, warn() {}, error() {} };
 const clock = {

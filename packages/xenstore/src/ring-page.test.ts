@@ -23,7 +23,7 @@ import {
   XsType,
 } from "@xensim/abi";
 import fc from "fast-check";
-import { XS_RING_DEFAULT_FEATURES, XsRingClient, XsRingError, XsRingServer } from "./ring.js";
+import { XS_RING_DEFAULT_FEATURES, XsRingClient, XsRingError, XsRingServer } from "./ring-page.js";
 import { ArrayRingPage } from "./testing/ring-page.js";
 import {
   encodeXsMessage,

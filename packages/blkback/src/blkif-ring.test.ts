@@ -30,7 +30,7 @@ import { type MemView, PageStore } from "@xensim/memory";
 import { FrontRing, REQ_PROD, RingError, RSP_PROD } from "@xensim/ring";
 import type { BlkbackHypervisor } from "./environment.js";
 import { NULL_LOGGER } from "./environment.js";
-import { BlkbackRing } from "./ring.js";
+import { BlkbackRing } from "./blkif-ring.js";
 
 const FRONT = 5;
 

@@ -1,6 +1,6 @@
 // The xenstore directories libxl writes for a vbd (libxl_device_disk_add → libxl__device_generic_add):
 // pure — returns the operations; `applyVbdDirectories` runs them in one transaction.
-import type { XenbusStoreOps } from "@xensim/xenbus";
+import type { LibxlStoreOps } from "./store.js";
 
 export interface LibxlVbdSpec {
   /** The guest's domid. */
@@ -91,7 +91,7 @@ export function vbdDirectories(spec: LibxlVbdSpec): VbdDirectories {
 }
 
 /** Runs the operations in order (inside a transaction when `ops` is one). */
-export async function applyVbdDirectories(ops: XenbusStoreOps, dirs: VbdDirectories): Promise<void> {
+export async function applyVbdDirectories(ops: LibxlStoreOps, dirs: VbdDirectories): Promise<void> {
   for (const op of dirs.ops) {
     if (op.kind === "mkdir") {
       await ops.mkdir(op.path);

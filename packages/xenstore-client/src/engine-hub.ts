@@ -1,19 +1,23 @@
-// Test support: XenstoreClients over in-memory transports into one pure XenstoreEngine (the real
-// xenstored core, no sockets), with a hook to answer chosen requests with an error instead.
+// XenstoreClients over in-memory transports into one pure XenstoreEngine (the real xenstored core,
+// no sockets): the xenstore of unit tests of pure cores (xenbus, blkfront, displback), with a hook
+// to answer chosen requests with an error instead. Each request waits one macrotask, as a socket
+// round trip would; watch events reach their connection's client in a microtask.
 import { XsType } from "@xensim/abi";
 import { type ConnId, XenstoreEngine, type XsMessage } from "@xensim/xenstore";
-import { XenstoreClient, type XsTransport } from "@xensim/xenstore-client";
+import { XenstoreClient } from "./client.js";
+import type { XsTransport } from "./transport.js";
 
-const tick = () => new Promise<void>((r) => setImmediate(r));
+const enc = new TextEncoder();
+const tick = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
 
-/** Decides, per request, to answer with an xs errno name instead of asking the engine. */
-export type FaultHook = (type: number, txId: number, payload: Uint8Array) => string | undefined;
+/** Decides, per request, to answer with an xs errno name (e.g. "EAGAIN") instead of asking the engine. */
+export type EngineFaultHook = (type: number, txId: number, payload: Uint8Array) => string | undefined;
 
-class EngineTransport implements XsTransport {
+export class EngineTransport implements XsTransport {
   onWatchEvent: (payload: Uint8Array) => void = () => {};
   onReconnect: () => Promise<void> = async () => {};
   readonly generation = 0;
-  fault: FaultHook | undefined;
+  fault: EngineFaultHook | undefined;
   /** Request types seen, in order. */
   readonly sent: number[] = [];
   private closed = false;
@@ -30,9 +34,8 @@ class EngineTransport implements XsTransport {
     const err = this.fault?.(type, txId, payload);
     if (err !== undefined) {
       // A failed TRANSACTION_END still ends the transaction in xenstored.
-      if (type === XsType.TRANSACTION_END)
-        this.hub.request(this.conn, type, txId, new TextEncoder().encode("F\0"));
-      return { type: XsType.ERROR, reqId: 0, txId, payload: new TextEncoder().encode(`${err}\0`) };
+      if (type === XsType.TRANSACTION_END) this.hub.request(this.conn, type, txId, enc.encode("F\0"));
+      return { type: XsType.ERROR, reqId: 0, txId, payload: enc.encode(`${err}\0`) };
     }
     return this.hub.request(this.conn, type, txId, payload);
   }
@@ -42,6 +45,7 @@ class EngineTransport implements XsTransport {
   }
 }
 
+/** The real xenstore engine behind in-memory connections. */
 export class EngineHub {
   readonly engine = new XenstoreEngine({
     onInternalError: (e) => {
@@ -61,11 +65,16 @@ export class EngineHub {
     return out.reply;
   }
 
-  /** A new connection (dom0 unless told) and a client on it; `transport.fault` injects errors. */
-  client(domid = 0): { client: XenstoreClient; transport: EngineTransport } {
+  /** A new connection as `domid` (dom0 unless told) and a client on it; `transport.fault` injects errors. */
+  connect(domid = 0): { client: XenstoreClient; transport: EngineTransport } {
     const conn = this.engine.connect({ domid });
     const transport = new EngineTransport(this, conn);
     this.owners.set(conn, transport);
     return { client: new XenstoreClient(transport), transport };
+  }
+
+  /** A client on a new connection as `domid` (dom0 unless told). */
+  client(domid = 0): XenstoreClient {
+    return this.connect(domid).client;
   }
 }

@@ -1,4 +1,4 @@
-// The probe specification: every constant and layout of this package paired with the C expression
+// The header check specification: every constant and layout of this package paired with the C expression
 // that yields it from Xen's own headers. Pure data; the gcc runner lives in ../testing/gcc.ts.
 
 import * as abi from "../index.js";
@@ -31,7 +31,7 @@ export interface StrCheck {
   readonly expr: string;
   readonly expected: string;
 }
-/** A bit field: C sets `member` of `ctype` to all ones; the probe reads which bits changed. */
+/** A bit field: C sets `member` of `ctype` to all ones; the header check reads which bits changed. */
 export interface BitsCheck {
   readonly kind: "bits";
   readonly path: string;
@@ -41,10 +41,10 @@ export interface BitsCheck {
   readonly expected: BitField;
   readonly abis: readonly XenAbi[];
 }
-export type ProbeCheck = NumCheck | StrCheck | BitsCheck;
+export type HeaderCheck = NumCheck | StrCheck | BitsCheck;
 
 /** Exported values deliberately not compared with the 4.17 headers, with the reason. */
-export const NOT_PROBED: Readonly<Record<string, string>> = Object.freeze({
+export const NOT_CHECKED: Readonly<Record<string, string>> = Object.freeze({
   XEN_ABIS: "project vocabulary, not a header value",
   XS_EQUOTA: "oxenstored extension, not in xs_wire.h",
   XS_GET_FEATURE: "(new, 4.21) not in the 4.17 headers",
@@ -59,15 +59,15 @@ export const NOT_PROBED: Readonly<Record<string, string>> = Object.freeze({
   BLKIF_SECTOR_BYTES: "fixed by the blkif spec text, not a macro",
   BLKIF_MAX_SECT_PER_PAGE: "derived from the sector unit, not a macro",
   MAX_NR_IOREQ_SERVERS: "Xen-internal (xen/include/xen/ioreq.h), not a public header",
-  MAX_VIRT_CPUS: "old name, absent from the 4.17 headers; equals XEN_LEGACY_MAX_VCPUS (probed)",
+  MAX_VIRT_CPUS: "old name, absent from the 4.17 headers; equals XEN_LEGACY_MAX_VCPUS (checked)",
   XEN_EINTR: "defined only under __XEN__",
   XEN_ERESTART: "defined only under __XEN__",
-  "IOREQ_LAYOUT.flags": "byte of the bit fields; the bits themselves are probed (IOREQ_BITS)",
+  "IOREQ_LAYOUT.flags": "byte of the bit fields; the bits themselves are checked (IOREQ_BITS)",
   PER_VCPU_VIRQS: "classification from the header comments (V/G), not a value",
 });
 
 class Builder {
-  readonly checks: ProbeCheck[] = [];
+  readonly checks: HeaderCheck[] = [];
 
   num(path: string, header: string, expected: number | bigint, expr: string, abis = BOTH): void {
     this.checks.push({ kind: "num", path, header, expr, expected: BigInt(expected), abis });
@@ -106,7 +106,7 @@ class Builder {
     member: (k: string) => string = (k) => k,
   ): void {
     for (const [k, v] of Object.entries(obj)) {
-      if (NOT_PROBED[`${path}.${k}`]) continue;
+      if (NOT_CHECKED[`${path}.${k}`]) continue;
       const expr = k === "size" ? `sizeof(${ctype})` : `offsetof(${ctype}, ${member(k)})`;
       this.num(`${path}.${k}`, header, v, expr);
     }
@@ -137,7 +137,7 @@ const dotted =
   (k: string): string =>
     map[k] ?? k;
 
-export function buildProbeSpec(): readonly ProbeCheck[] {
+export function buildHeaderCheckSpec(): readonly HeaderCheck[] {
   const b = new Builder();
 
   // ---- io/xs_wire.h ----
@@ -577,7 +577,7 @@ export function buildProbeSpec(): readonly ProbeCheck[] {
     b.bits(`BUF_IOREQ_BITS.${k}`, IO, f, "struct buf_ioreq", k);
   b.layout("BUFFERED_IOPAGE_LAYOUT", IO, abi.BUFFERED_IOPAGE_LAYOUT, "struct buffered_iopage");
 
-  // ---- hvm/params.h (some values are tools-only: probed in the __XEN_TOOLS__ x86_64 build) ----
+  // ---- hvm/params.h (some values are tools-only: checked in the __XEN_TOOLS__ x86_64 build) ----
   const PARAMS = "hvm/params.h";
   const toolsOnly = new Set(["HVM_PARAM_PAE_ENABLED", "HVM_PARAM_DM_DOMAIN", "HVM_PARAM_BUFIOREQ_EVTCHN"]);
   const params = Object.keys(abi).filter((k) => k.startsWith("HVM_PARAM_") || k === "HVM_NR_PARAMS");
@@ -791,9 +791,9 @@ export function exportedLeaves(): string[] {
   return out;
 }
 
-/** The NOT_PROBED entry covering a leaf path (exact or a prefix), if any. */
-export function notProbedReason(path: string): string | undefined {
-  for (const [k, reason] of Object.entries(NOT_PROBED)) {
+/** The NOT_CHECKED entry covering a leaf path (exact or a prefix), if any. */
+export function notCheckedReason(path: string): string | undefined {
+  for (const [k, reason] of Object.entries(NOT_CHECKED)) {
     if (path === k || path.startsWith(`${k}.`) || path.startsWith(`${k}[`)) return reason;
   }
   return undefined;

@@ -1,8 +1,8 @@
 // Compares what the C compiler computed with the TypeScript tables.
 
-import { claimedBits, type ProbeUnit, setBits } from "./cgen.js";
+import { claimedBits, type HeaderCheckUnit, setBits } from "./cgen.js";
 
-export interface ProbeValuesLike {
+export interface HeaderCheckValuesLike {
   readonly nums: readonly bigint[];
   readonly bits: readonly Uint8Array[];
   readonly strs: readonly string[];
@@ -16,7 +16,7 @@ export interface Mismatch {
   readonly c: string;
 }
 
-export function compareProbe(unit: ProbeUnit, v: ProbeValuesLike): Mismatch[] {
+export function compareHeaderCheck(unit: HeaderCheckUnit, v: HeaderCheckValuesLike): Mismatch[] {
   const out: Mismatch[] = [];
   unit.nums.forEach((c, i) => {
     const got = v.nums[i];

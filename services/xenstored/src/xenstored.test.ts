@@ -20,7 +20,7 @@ import {
   type SerializabilityEvidence,
   type XsHistoryEvent,
 } from "@xensim/chaos";
-import { type ConnectionSink, XenstoredCore } from "./core.js";
+import { type ConnectionSink, XenstoredCore } from "./xenstored.js";
 import { StateStore } from "./persistence.js";
 
 const log = pino({ level: "silent" });

@@ -1,2 +1,0 @@
-export { type DeviceModelConfig, DeviceModelConfigSchema } from "./config.js";
-export { deviceModelService } from "./service.js";

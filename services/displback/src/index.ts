@@ -1,2 +1,0 @@
-export { type DisplbackServiceConfig, DisplbackServiceConfigSchema } from "./config.js";
-export { displbackService } from "./service.js";

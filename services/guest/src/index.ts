@@ -1,3 +1,0 @@
-export { type GuestServiceConfig, GuestServiceConfigSchema } from "./config.js";
-export type { DiskStatusJson, GuestState, GuestStatusJson, WorkloadPhase } from "./guest.js";
-export { GUEST_SUBJECTS, guestService } from "./service.js";
