@@ -16,10 +16,10 @@ import {
   FlowError,
   type FlowStepRecord,
   type GuestRuntime,
-  STORE_GFN,
   Toolstack,
   type ToolstackLogger,
 } from "@xensim/toolstack";
+import { STORE_GFN } from "@xensim/libxl";
 import { REPO_ROOT } from "./harness.js";
 
 const entry = (svc: string) => join(REPO_ROOT, "services", svc, "dist", "main.js");

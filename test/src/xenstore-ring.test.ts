@@ -10,7 +10,7 @@ import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type WatchEvent, XenstoreClient, XsRingTransport } from "@xensim/xenstore-client";
 import { startHypervisorHost } from "./harness.js";
 
-const STORE_GFN = 0x3f0; // inside the guest's 4 MiB
+const RING_GFN = 0x3f0; // inside the guest's 4 MiB
 
 describe("xenstore over a guest's ring page", () => {
   it("serves a guest's requests, relative paths and watches through the ring and event channel", async () => {
@@ -50,7 +50,7 @@ describe("xenstore over a guest's ring page", () => {
       const xcU = new XenCtrl({ domid, calls: hvU, store: host.sharedMemory, bus });
       const port = await xcU.evtchnAllocUnbound(domid, 0);
       assert.equal(port.rc, 0);
-      const page = await xcU.mapForeignPages(domid, [STORE_GFN]);
+      const page = await xcU.mapForeignPages(domid, [RING_GFN]);
       assert.notEqual(typeof page, "number", `store page mapped (rc ${String(page)})`);
       if (typeof page === "number") return;
 
@@ -66,7 +66,7 @@ describe("xenstore over a guest's ring page", () => {
       assert.equal(mineLocal.rc, 0);
       assert.equal(await xc0.evtchnBindVcpu(mineLocal.port, 2), 0);
 
-      await dom0.introduceDomain(domid, STORE_GFN, port.port);
+      await dom0.introduceDomain(domid, RING_GFN, port.port);
       assert.equal(await dom0.isDomainIntroduced(domid), true);
 
       const transport = new XsRingTransport({

@@ -4,7 +4,7 @@
 // event dispatcher fed by whatever receives the domain's events; a logger.
 import { GNTTAB_NR_RESERVED_ENTRIES, XenErrno } from "@xensim/abi";
 import type { MemView } from "@xensim/memory";
-import type { DataPlanePort } from "@xensim/xenbus";
+import type { DataPlanePort, DriverLogger } from "@xensim/xenbus";
 
 /** Grant entries per v1 grant frame (4096 / 8). */
 export const GRANT_ENTRIES_PER_FRAME = 512;
@@ -128,20 +128,9 @@ export class PortDispatcher implements BlkfrontEvents {
   }
 }
 
-/** pino-shaped: a pino logger (or a child) satisfies it. */
-export interface BlkfrontLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-export const NULL_LOGGER: BlkfrontLogger = Object.freeze({
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-});
+/** The drivers' logger port (@xensim/xenbus DriverLogger). */
+export type BlkfrontLogger = DriverLogger;
+export { NULL_LOGGER } from "@xensim/xenbus";
 
 /** Grant-table frames that hold `ref`. */
 export function grantFramesFor(ref: number): number {

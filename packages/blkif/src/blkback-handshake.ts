@@ -127,17 +127,17 @@ export function initialBlkbackState(config: BlkbackConfig = BLKBACK_DEFAULT_CONF
 
 class Step {
   readonly effects: BlkbackEffect[] = [];
-  constructor(public s: BlkbackState) {}
+  constructor(public current: BlkbackState) {}
   set(patch: Partial<BlkbackState>): void {
-    this.s = { ...this.s, ...patch };
+    this.current = { ...this.current, ...patch };
   }
   switchState(state: XenbusState): void {
-    if (this.s.state === state) return;
+    if (this.current.state === state) return;
     this.effects.push({ kind: "switchState", state });
     this.set({ state });
   }
   disconnect(): void {
-    if (this.s.rings !== undefined) this.effects.push({ kind: "disconnectRings" });
+    if (this.current.rings !== undefined) this.effects.push({ kind: "disconnectRings" });
     this.set({ rings: undefined, ringsMapped: false });
   }
   fatal(err: number, msg: string): void {
@@ -147,127 +147,137 @@ class Step {
     this.set({ phase: "closing" });
   }
   done(): BlkbackStep {
-    return { state: this.s, effects: this.effects };
+    return { state: this.current, effects: this.effects };
   }
 }
 
 /** Advance the backend by one event. Never throws; invalid input from the frontend becomes `fatal`. */
 export function blkbackReduce(state: BlkbackState, event: BlkbackEvent): BlkbackStep {
   if (state.phase === "removed") return { state, effects: [] };
-  const st = new Step(state);
+  const step = new Step(state);
   switch (event.kind) {
     case "probed":
-      probed(st);
+      probed(step);
       break;
     case "vbdOpened":
-      st.set({ vbd: event.vbd });
-      maybeConnect(st);
+      step.set({ vbd: event.vbd });
+      maybeConnect(step);
       break;
     case "frontendChanged":
-      frontendChanged(st, event.state, event.keys);
+      frontendChanged(step, event.state, event.keys);
       break;
     case "ringsMapped":
-      if (st.s.phase === "mapping" && st.s.rings !== undefined) {
-        st.set({ ringsMapped: true });
-        maybeConnect(st);
+      if (step.current.phase === "mapping" && step.current.rings !== undefined) {
+        step.set({ ringsMapped: true });
+        maybeConnect(step);
       }
       break;
     case "ringsMapFailed":
-      if (st.s.phase === "mapping") st.fatal(event.err, event.msg);
+      if (step.current.phase === "mapping") step.fatal(event.err, event.msg);
       break;
     case "onlineChanged":
-      onlineChanged(st, event.online);
+      onlineChanged(step, event.online);
       break;
     case "resized":
-      resized(st, event.sectors);
+      resized(step, event.sectors);
       break;
   }
-  return st.done();
+  return step.done();
 }
 
-function probed(st: Step): void {
-  if (st.s.phase !== "new") return;
-  const c = st.s.config;
+function probed(step: Step): void {
+  if (step.current.phase !== "new") return;
+  const c = step.current.config;
   if (c.maxIndirectSegments > 0)
-    st.effects.push({
+    step.effects.push({
       kind: "write",
       path: BlkifKey.featureMaxIndirectSegments,
       value: String(c.maxIndirectSegments),
     });
-  st.effects.push({ kind: "write", path: BlkifKey.multiQueueMaxQueues, value: String(c.maxQueues) });
-  st.effects.push({ kind: "write", path: BlkifKey.maxRingPageOrder, value: String(c.maxRingPageOrder) });
-  st.set({ phase: "waitFrontend" });
-  st.switchState(XenbusState.InitWait);
+  step.effects.push({ kind: "write", path: BlkifKey.multiQueueMaxQueues, value: String(c.maxQueues) });
+  step.effects.push({ kind: "write", path: BlkifKey.maxRingPageOrder, value: String(c.maxRingPageOrder) });
+  step.set({ phase: "waitFrontend" });
+  step.switchState(XenbusState.InitWait);
 }
 
 /** Linux frontend_changed(). */
-function frontendChanged(st: Step, raw: number, keys: XenstoreValues): void {
+function frontendChanged(step: Step, raw: number, keys: XenstoreValues): void {
   if (!isXenbusState(raw)) {
-    st.fatal(XenErrno.EINVAL, `saw state ${raw} at frontend`);
+    step.fatal(XenErrno.EINVAL, `saw state ${raw} at frontend`);
     return;
   }
-  st.set({ frontendState: raw });
+  step.set({ frontendState: raw });
   switch (raw) {
     case XenbusState.Initialising:
-      if (st.s.state === XenbusState.Closed) {
+      if (step.current.state === XenbusState.Closed) {
         // "prepare for reconnect"
-        st.set({ phase: "waitFrontend" });
-        st.switchState(XenbusState.InitWait);
+        step.set({ phase: "waitFrontend" });
+        step.switchState(XenbusState.InitWait);
       }
       return;
     case XenbusState.Initialised:
     case XenbusState.Connected: {
       // Two watches in quick succession: we may miss Initialised and see Connected; connect on either.
-      if (st.s.state === XenbusState.Connected) return;
+      if (step.current.state === XenbusState.Connected) return;
       let rings: NegotiatedRings;
       try {
-        rings = readFrontendRings(keys, st.s.config);
+        rings = readFrontendRings(keys, step.current.config);
       } catch (e) {
         if (e instanceof BlkifKeyError) {
-          st.fatal(e.errno, e.message);
+          step.fatal(e.errno, e.message);
           return;
         }
         throw e;
       }
-      if (st.s.phase === "mapping" && st.s.rings !== undefined && sameRings(st.s.rings, rings)) return;
-      st.disconnect();
-      st.effects.push({ kind: "connectRings", ...rings });
-      st.set({ rings, ringsMapped: false, phase: "mapping" });
+      if (
+        step.current.phase === "mapping" &&
+        step.current.rings !== undefined &&
+        sameRings(step.current.rings, rings)
+      )
+        return;
+      step.disconnect();
+      step.effects.push({ kind: "connectRings", ...rings });
+      step.set({ rings, ringsMapped: false, phase: "mapping" });
       return;
     }
     case XenbusState.Closing:
-      st.switchState(XenbusState.Closing);
-      st.set({ phase: "closing" });
+      step.switchState(XenbusState.Closing);
+      step.set({ phase: "closing" });
       return;
     case XenbusState.Closed:
-      st.disconnect();
-      st.switchState(XenbusState.Closed);
-      st.set({ phase: "closed" });
-      if (st.s.online) return;
-      unregister(st);
+      step.disconnect();
+      step.switchState(XenbusState.Closed);
+      step.set({ phase: "closed" });
+      if (step.current.online) return;
+      unregister(step);
       return;
     case XenbusState.Unknown:
-      st.disconnect();
-      unregister(st);
+      step.disconnect();
+      unregister(step);
       return;
     default:
-      st.fatal(XenErrno.EINVAL, `saw state ${raw} at frontend`);
+      step.fatal(XenErrno.EINVAL, `saw state ${raw} at frontend`);
   }
 }
 
-function unregister(st: Step): void {
-  st.effects.push({ kind: "unregister" });
-  st.set({ phase: "removed" });
+function unregister(step: Step): void {
+  step.effects.push({ kind: "unregister" });
+  step.set({ phase: "removed" });
 }
 
 /** Linux xen_update_blkif_status() + connect(): rings mapped and vbd open → publish, Connected. */
-function maybeConnect(st: Step): void {
-  const { vbd, rings, ringsMapped } = st.s;
-  if (vbd === undefined || rings === undefined || !ringsMapped || st.s.state === XenbusState.Connected)
+function maybeConnect(step: Step): void {
+  const { vbd, rings, ringsMapped } = step.current;
+  if (
+    vbd === undefined ||
+    rings === undefined ||
+    !ringsMapped ||
+    step.current.state === XenbusState.Connected
+  )
     return;
-  st.effects.push({ kind: "transaction", ops: deviceProperties(vbd, rings, st.s.config) });
-  st.switchState(XenbusState.Connected);
-  st.set({ phase: "connected" });
+  step.effects.push({ kind: "transaction", ops: deviceProperties(vbd, rings, step.current.config) });
+  step.switchState(XenbusState.Connected);
+  step.set({ phase: "connected" });
 }
 
 /** The keys blkback writes at Connected, in one transaction (feature-*, sectors, info, sizes). */
@@ -300,33 +310,33 @@ export function deviceProperties(
   return ops;
 }
 
-function onlineChanged(st: Step, online: boolean): void {
-  st.set({ online });
+function onlineChanged(step: Step, online: boolean): void {
+  step.set({ online });
   if (online) return;
-  const fe = st.s.frontendState;
+  const fe = step.current.frontendState;
   if (
-    st.s.state === XenbusState.Closed ||
+    step.current.state === XenbusState.Closed ||
     fe === undefined ||
     fe === XenbusState.Closed ||
     fe === XenbusState.Unknown
   ) {
-    st.disconnect();
-    st.switchState(XenbusState.Closed);
-    unregister(st);
+    step.disconnect();
+    step.switchState(XenbusState.Closed);
+    unregister(step);
     return;
   }
   // The toolstack writes state=Closing too; the frontend answers Closed, then we unregister.
-  st.switchState(XenbusState.Closing);
-  st.set({ phase: "closing" });
+  step.switchState(XenbusState.Closing);
+  step.set({ phase: "closing" });
 }
 
-function resized(st: Step, sectors: number): void {
-  const vbd = st.s.vbd;
+function resized(step: Step, sectors: number): void {
+  const vbd = step.current.vbd;
   if (vbd === undefined || vbd.info.sectors === sectors) return;
-  st.set({ vbd: { ...vbd, info: { ...vbd.info, sectors } } });
-  if (st.s.state !== XenbusState.Connected) return;
+  step.set({ vbd: { ...vbd, info: { ...vbd.info, sectors } } });
+  if (step.current.state !== XenbusState.Connected) return;
   // Linux xen_blkbk_resize: sectors and the current state again, in one transaction.
-  st.effects.push({
+  step.effects.push({
     kind: "transaction",
     ops: [
       { kind: "write", path: BlkifKey.sectors, value: String(sectors) },

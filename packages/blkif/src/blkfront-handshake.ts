@@ -129,148 +129,154 @@ export function initialBlkfrontState(config: BlkfrontConfig = BLKFRONT_DEFAULT_C
 
 class Step {
   readonly effects: BlkfrontEffect[] = [];
-  constructor(public s: BlkfrontState) {}
+  constructor(public current: BlkfrontState) {}
   set(patch: Partial<BlkfrontState>): void {
-    this.s = { ...this.s, ...patch };
+    this.current = { ...this.current, ...patch };
   }
   switchState(state: XenbusState): void {
-    if (this.s.state === state) return;
+    if (this.current.state === state) return;
     this.effects.push({ kind: "switchState", state });
     this.set({ state });
   }
   fatal(err: number, msg: string): void {
-    if (this.s.phase === "connected") this.effects.push({ kind: "disconnected" });
+    if (this.current.phase === "connected") this.effects.push({ kind: "disconnected" });
     this.effects.push({ kind: "fatal", err, msg });
     this.switchState(XenbusState.Closing);
     this.set({ phase: "closed", pendingConnect: undefined });
   }
   done(): BlkfrontStep {
-    return { state: this.s, effects: this.effects };
+    return { state: this.current, effects: this.effects };
   }
 }
 
 /** Advance the frontend by one event. Never throws; invalid backend values become `fatal`. */
 export function blkfrontReduce(state: BlkfrontState, event: BlkfrontEvent): BlkfrontStep {
-  const st = new Step(state);
+  const step = new Step(state);
   try {
     switch (event.kind) {
       case "backendChanged":
-        backendChanged(st, event.state, event.keys);
+        backendChanged(step, event.state, event.keys);
         break;
       case "ringsGranted":
-        ringsGranted(st, event.queues);
+        ringsGranted(step, event.queues);
         break;
       case "ringsGrantFailed":
-        if (st.s.phase === "granting") st.fatal(event.err, event.msg);
+        if (step.current.phase === "granting") step.fatal(event.err, event.msg);
         break;
       case "closeRequested":
-        if (st.s.state !== XenbusState.Closed && st.s.state !== XenbusState.Closing) {
-          if (st.s.phase === "connected") st.effects.push({ kind: "disconnected" });
-          st.set({ phase: "closed", pendingConnect: undefined });
-          st.switchState(XenbusState.Closing);
+        if (step.current.state !== XenbusState.Closed && step.current.state !== XenbusState.Closing) {
+          if (step.current.phase === "connected") step.effects.push({ kind: "disconnected" });
+          step.set({ phase: "closed", pendingConnect: undefined });
+          step.switchState(XenbusState.Closing);
         }
         break;
       case "reconnectRequested":
-        reconnect(st);
+        reconnect(step);
         break;
     }
   } catch (e) {
     if (!(e instanceof BlkifKeyError)) throw e;
-    st.fatal(e.errno, e.message);
+    step.fatal(e.errno, e.message);
   }
-  return st.done();
+  return step.done();
 }
 
 /** Linux blkback_changed(). */
-function backendChanged(st: Step, raw: number, keys: XenstoreValues): void {
+function backendChanged(step: Step, raw: number, keys: XenstoreValues): void {
   if (!isXenbusState(raw)) return; // Linux ignores states it does not know
-  st.set({ backendState: raw, backendKeys: keys });
+  step.set({ backendState: raw, backendKeys: keys });
   switch (raw) {
     case XenbusState.InitWait:
-      if (st.s.state !== XenbusState.Initialising || st.s.phase !== "idle") return;
-      talk(st, keys);
+      if (step.current.state !== XenbusState.Initialising || step.current.phase !== "idle") return;
+      talk(step, keys);
       return;
     case XenbusState.Connected:
-      if (st.s.phase === "closed") return;
-      if (st.s.state === XenbusState.Initialising) {
+      if (step.current.phase === "closed") return;
+      if (step.current.state === XenbusState.Initialising) {
         // Backend skipped InitWait (or we missed it): talk first, connect once Initialised.
-        st.set({ pendingConnect: keys });
-        if (st.s.phase === "idle") talk(st, keys);
+        step.set({ pendingConnect: keys });
+        if (step.current.phase === "idle") talk(step, keys);
         return;
       }
-      if (st.s.state === XenbusState.Initialised) {
-        connect(st, keys);
+      if (step.current.state === XenbusState.Initialised) {
+        connect(step, keys);
         return;
       }
-      if (st.s.state === XenbusState.Connected && st.s.disk !== undefined) {
+      if (step.current.state === XenbusState.Connected && step.current.disk !== undefined) {
         // Backend re-wrote Connected: re-read sectors (online resize).
         const sectors = readRequired(keys, BlkifKey.sectors, Number.MAX_SAFE_INTEGER);
-        if (sectors !== st.s.disk.sectors) {
-          st.set({ disk: { ...st.s.disk, sectors } });
-          st.effects.push({ kind: "resize", sectors });
+        if (sectors !== step.current.disk.sectors) {
+          step.set({ disk: { ...step.current.disk, sectors } });
+          step.effects.push({ kind: "resize", sectors });
         }
       }
       return;
     case XenbusState.Closed:
-      if (st.s.state === XenbusState.Closed) {
+      if (step.current.state === XenbusState.Closed) {
         // The backend has unmapped: the ring grants can go now.
-        freeRings(st);
+        freeRings(step);
         return;
       }
-      closing(st);
+      closing(step);
       return;
     case XenbusState.Closing:
-      closing(st);
+      closing(step);
       return;
     case XenbusState.Unknown:
       // The backend's directory is gone (the toolstack removes it once the backend is Closed). If
       // we are Closed too, our ring grants can go: ending a grant that is still mapped is refused
       // by the hypervisor, so a backend that died with them mapped only delays their return.
-      if (st.s.state === XenbusState.Closed) freeRings(st);
+      if (step.current.state === XenbusState.Closed) freeRings(step);
       return;
     default:
       return;
   }
 }
 
-function closing(st: Step): void {
-  if (st.s.state === XenbusState.Closed) return;
-  if (st.s.phase === "connected") st.effects.push({ kind: "disconnected" });
-  st.set({ phase: "closed", pendingConnect: undefined });
-  st.switchState(XenbusState.Closed);
+function closing(step: Step): void {
+  if (step.current.state === XenbusState.Closed) return;
+  if (step.current.phase === "connected") step.effects.push({ kind: "disconnected" });
+  step.set({ phase: "closed", pendingConnect: undefined });
+  step.switchState(XenbusState.Closed);
 }
 
-function freeRings(st: Step): void {
-  if (st.s.rings === undefined) return;
-  st.effects.push({ kind: "freeRings" });
-  st.set({ rings: undefined });
+function freeRings(step: Step): void {
+  if (step.current.rings === undefined) return;
+  step.effects.push({ kind: "freeRings" });
+  step.set({ rings: undefined });
 }
 
 /** First half of Linux talk_to_blkback(): agree order and queues, ask for the rings. */
-function talk(st: Step, keys: XenstoreValues): void {
-  const c = st.s.config;
+function talk(step: Step, keys: XenstoreValues): void {
+  const c = step.current.config;
   const backOrder = readOptional(keys, BlkifKey.maxRingPageOrder, U32_MAX, 0);
   const backQueues = readOptional(keys, BlkifKey.multiQueueMaxQueues, U32_MAX, 1);
   const ringPageOrder = negotiateRingPageOrder(backOrder, c.maxRingPageOrder);
   const nrQueues = negotiateQueues(backQueues, c.maxQueues);
-  st.set({ ringPageOrder, nrQueues, phase: "granting", disk: undefined });
-  st.effects.push({ kind: "grantRings", nrQueues, nrPages: 2 ** ringPageOrder });
+  step.set({ ringPageOrder, nrQueues, phase: "granting", disk: undefined });
+  step.effects.push({ kind: "grantRings", nrQueues, nrPages: 2 ** ringPageOrder });
 }
 
 /** Second half of talk_to_blkback(): publish the rings in one transaction, → Initialised. */
-function ringsGranted(st: Step, queues: readonly BlkifQueueRing[]): void {
-  if (st.s.phase !== "granting") return;
-  const nrPages = 2 ** st.s.ringPageOrder;
-  if (queues.length !== st.s.nrQueues || queues.some((q) => q.refs.length !== nrPages)) {
-    st.effects.push({ kind: "freeRings" });
-    st.fatal(XenErrno.EINVAL, `granted ${queues.length} rings, wanted ${st.s.nrQueues} of ${nrPages} pages`);
+function ringsGranted(step: Step, queues: readonly BlkifQueueRing[]): void {
+  if (step.current.phase !== "granting") return;
+  const nrPages = 2 ** step.current.ringPageOrder;
+  if (queues.length !== step.current.nrQueues || queues.some((q) => q.refs.length !== nrPages)) {
+    step.effects.push({ kind: "freeRings" });
+    step.fatal(
+      XenErrno.EINVAL,
+      `granted ${queues.length} rings, wanted ${step.current.nrQueues} of ${nrPages} pages`,
+    );
     return;
   }
-  st.effects.push({ kind: "transaction", ops: transportKeys(st.s.config, st.s.ringPageOrder, queues) });
-  st.set({ rings: queues, phase: "initialised" });
-  st.switchState(XenbusState.Initialised);
-  const pending = st.s.pendingConnect;
-  if (pending !== undefined) connect(st, pending);
+  step.effects.push({
+    kind: "transaction",
+    ops: transportKeys(step.current.config, step.current.ringPageOrder, queues),
+  });
+  step.set({ rings: queues, phase: "initialised" });
+  step.switchState(XenbusState.Initialised);
+  const pending = step.current.pendingConnect;
+  if (pending !== undefined) connect(step, pending);
 }
 
 /**
@@ -302,11 +308,11 @@ export function transportKeys(
 }
 
 /** Linux blkfront_connect(): read the device, → Connected. */
-function connect(st: Step, keys: XenstoreValues): void {
-  const disk = readBackendDisk(keys, st.s.config);
-  st.set({ disk, phase: "connected", pendingConnect: undefined });
-  st.effects.push({ kind: "connected", disk });
-  st.switchState(XenbusState.Connected);
+function connect(step: Step, keys: XenstoreValues): void {
+  const disk = readBackendDisk(keys, step.current.config);
+  step.set({ disk, phase: "connected", pendingConnect: undefined });
+  step.effects.push({ kind: "connected", disk });
+  step.switchState(XenbusState.Connected);
 }
 
 /**
@@ -349,10 +355,10 @@ export function readBackendDisk(keys: XenstoreValues, config: BlkfrontConfig): B
  * Start over from Initialising (resume, re-attach). A backend in Closed answers with InitWait; one
  * already in InitWait will not change again, so talk to it at once (as Linux blkfront_resume).
  */
-function reconnect(st: Step): void {
-  if (st.s.phase === "connected") st.effects.push({ kind: "disconnected" });
-  freeRings(st);
-  st.set({ phase: "idle", disk: undefined, pendingConnect: undefined });
-  st.switchState(XenbusState.Initialising);
-  if (st.s.backendState === XenbusState.InitWait) talk(st, st.s.backendKeys);
+function reconnect(step: Step): void {
+  if (step.current.phase === "connected") step.effects.push({ kind: "disconnected" });
+  freeRings(step);
+  step.set({ phase: "idle", disk: undefined, pendingConnect: undefined });
+  step.switchState(XenbusState.Initialising);
+  if (step.current.backendState === XenbusState.InitWait) talk(step, step.current.backendKeys);
 }

@@ -446,11 +446,6 @@ export function setRequestSector(req: BlkifRequest, sector: number | bigint): vo
   req.sectorHi = hi;
 }
 
-/** A discard's nr_sectors as a bigint. */
-export function discardSectors(req: BlkifRequest): bigint {
-  return joinU64(req.nrSectorsLo, req.nrSectorsHi);
-}
-
 export function setDiscardSectors(req: BlkifRequest, nrSectors: number | bigint): void {
   const [lo, hi] = splitU64(nrSectors, "nr_sectors");
   req.nrSectorsLo = lo;

@@ -9,7 +9,6 @@ export {
   decodeIndirectSegments,
   decodeRequest,
   decodeResponse,
-  discardSectors,
   encodeIndirectSegments,
   encodeRequest,
   encodeResponse,

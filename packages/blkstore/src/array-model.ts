@@ -1,5 +1,5 @@
 // The modelled storage array's parameters and its queueing-theory prediction (pure).
-import type { Distribution } from "./prng.js";
+import type { Distribution } from "./distributions.js";
 
 /**
  * A storage array as a closed queueing network: an I/O crosses the transport (a fixed delay, the

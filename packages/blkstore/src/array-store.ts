@@ -11,7 +11,8 @@ import { type Clock, EventQueue, realClock } from "./clock.js";
 import { checkIo, EIO, InFlight } from "./common.js";
 import { MemoryStore } from "./memory-store.js";
 import { NullStore } from "./null-store.js";
-import { Mulberry32, sampler } from "./prng.js";
+import { Mulberry32 } from "@xensim/random";
+import { sampler } from "./distributions.js";
 
 export interface ModelledArrayOptions {
   readonly profile: ArrayProfile | Exclude<ArrayProfileName, "null">;

@@ -8,7 +8,7 @@ import {
 } from "@xensim/blkif";
 import { type Clock, EventQueue, realClock } from "./clock.js";
 import { EIO, InFlight, prefixSegs } from "./common.js";
-import { Mulberry32, type Rng } from "./prng.js";
+import { Mulberry32, type Rng } from "@xensim/random";
 
 /** Fault settings; every field can be changed at run time with {@link FaultStore.set}. */
 export interface FaultSettings {

@@ -2,7 +2,7 @@ export { checkIo, type StoreInfoOptions } from "./common.js";
 export { NullStore, type NullStoreOptions } from "./null-store.js";
 export { MemoryStore, type MemoryStoreOptions } from "./memory-store.js";
 export { FileStore, type FileStoreOptions } from "./file-store.js";
-export { Mulberry32, sampler, type Distribution, type Rng } from "./prng.js";
+export { sampler, type Distribution } from "./distributions.js";
 export { EventQueue, realClock, TimeHeap, VirtualClock, type Clock } from "./clock.js";
 export {
   ARRAY_PROFILES,

@@ -9,7 +9,6 @@ import {
   FaultStore,
   MemoryStore,
   ModelledArrayStore,
-  Mulberry32,
   NullStore,
   openStore,
   parseStoreSpec,
@@ -22,6 +21,7 @@ import {
   VirtualClock,
   type ArrayProfile,
 } from "./index.js";
+import { Mulberry32 } from "@xensim/random";
 
 const S = 512;
 

@@ -1,5 +1,6 @@
 import { BusError, BusErrorCode, CallError } from "./errors.js";
-import { defaultSeed, Prng } from "./prng.js";
+import { Mulberry32 } from "@xensim/random";
+import { defaultSeed } from "./prng.js";
 import { globMatches, subjectMatches } from "./subject.js";
 
 /** A delay in milliseconds: fixed, or uniform in [min, max]. */
@@ -152,7 +153,7 @@ export function validateFaultRules(x: unknown): FaultRules {
 
 /** The controller implementation shared by all adapters. */
 export class Faults implements FaultController {
-  private prng: Prng;
+  private prng: Mulberry32;
   private _seed: number;
   private _rules: FaultRules = {};
   private readonly _records: FaultRecord[] = [];
@@ -161,7 +162,7 @@ export class Faults implements FaultController {
 
   constructor(seed?: number) {
     this._seed = (seed ?? defaultSeed()) >>> 0;
-    this.prng = new Prng(this._seed);
+    this.prng = new Mulberry32(this._seed);
   }
   get seed(): number {
     return this._seed;
@@ -179,7 +180,7 @@ export class Faults implements FaultController {
   set(rules: FaultRules): void {
     validateFaultRules(rules);
     if (rules.seed !== undefined) this._seed = rules.seed >>> 0;
-    this.prng = new Prng(this._seed);
+    this.prng = new Mulberry32(this._seed);
     this._rules = structuredClone(rules);
   }
   clear(): void {

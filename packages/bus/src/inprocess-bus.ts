@@ -55,7 +55,7 @@ class InProcessBus extends BusBase {
   readonly id: string;
   private readonly chan: BroadcastChannel;
   private readonly peers = new Map<string, Map<number, RemoteSub>>();
-  private readonly rr = new Map<string, number>();
+  private readonly queueGroupTurn = new Map<string, number>();
   private local: Array<{ m: OutMsg; q: Record<string, string> | undefined }> = [];
   private localScheduled = false;
   private nextPing = 1;
@@ -182,8 +182,8 @@ class InProcessBus extends BusBase {
     const out: Record<string, string> = {};
     for (const [key, members] of groups as Map<string, string[]>) {
       members.sort();
-      const n = this.rr.get(key) ?? 0;
-      this.rr.set(key, n + 1);
+      const n = this.queueGroupTurn.get(key) ?? 0;
+      this.queueGroupTurn.set(key, n + 1);
       out[key] = members[n % members.length] as string;
     }
     return out;

@@ -7,7 +7,6 @@ import {
   checkLedger,
   checkLiveness,
   checkOneResponse,
-  deriveSeed,
   expandSchedule,
   FAULT_KINDS,
   gntstCode,
@@ -16,6 +15,7 @@ import {
   timelineKey,
   validateFaultSpec,
 } from "./index.js";
+import { deriveSeed } from "@xensim/random";
 
 const SCENARIO = `name: t
 seed: 42

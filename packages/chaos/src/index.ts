@@ -18,7 +18,6 @@ export {
   hashString,
   validateFaultSpec,
 } from "./points.js";
-export { deriveSeed, Mulberry32 } from "./prng.js";
 export {
   DEFAULT_SERVICES,
   FAULT_KIND_NAMES,

@@ -4,7 +4,7 @@
 // injected clock.
 
 import { gntstCode, requireFaultKind } from "./kinds.js";
-import { Mulberry32 } from "./prng.js";
+import { Mulberry32 } from "@xensim/random";
 
 /** A delay in ms: fixed, or uniform in [min, max]. */
 export type DelaySpec = number | readonly [number, number];

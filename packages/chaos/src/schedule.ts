@@ -4,7 +4,7 @@
 
 import { faultKind } from "./kinds.js";
 import { hashString } from "./points.js";
-import { Mulberry32 } from "./prng.js";
+import { Mulberry32 } from "@xensim/random";
 import type { FaultSpec } from "./points.js";
 import type { Scenario } from "./scenario.js";
 

@@ -60,14 +60,14 @@ import {
   type XenbusStore,
   type XenbusStoreOps,
   xsErrorCode,
+  type DriverLogger,
+  NULL_LOGGER,
 } from "@xensim/xenbus";
 import {
   type DisplbackClock,
   type DisplbackEventReceiver,
   type DisplbackHypervisor,
-  type DisplbackLogger,
   type DisplbackTimer,
-  NULL_LOGGER,
 } from "./environment.js";
 import {
   checkDbufCreate,
@@ -89,7 +89,7 @@ export interface DisplbackDriverOptions {
   self?: number;
   vcpu?: number;
   clock: DisplbackClock;
-  log?: DisplbackLogger;
+  log?: DriverLogger;
   limits?: Partial<DisplbackLimits>;
   /** Protocol versions offered in `versions` (default 1,2). */
   versions?: readonly number[];
@@ -197,7 +197,7 @@ export class DisplbackDevice {
   readonly fbs = new Map<bigint, Fb>();
   private version = 0;
   private beAlloc = false;
-  private readonly log: DisplbackLogger;
+  private readonly log: DriverLogger;
 
   constructor(
     readonly driver: DisplbackDriver,
@@ -678,7 +678,7 @@ function shape(req: DbufCreateRequest) {
 }
 
 export class DisplbackDriver {
-  readonly log: DisplbackLogger;
+  readonly log: DriverLogger;
   readonly vcpu: number;
   readonly versions: readonly number[];
   readonly limits: DisplbackLimits;

@@ -38,22 +38,6 @@ export interface DisplbackHypervisor extends DataPlanePort<MemView> {
   ): Promise<MemView | number>;
 }
 
-/** pino-shaped logger. */
-export interface DisplbackLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  child?(bindings: Record<string, unknown>): DisplbackLogger;
-}
-
-export const NULL_LOGGER: DisplbackLogger = Object.freeze({
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-});
-
 /** setTimeout / clearTimeout (the globals satisfy it). */
 export interface DisplbackTimer {
   setTimeout(fn: () => void, ms: number): unknown;

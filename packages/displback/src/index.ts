@@ -13,9 +13,7 @@ export {
   type DisplbackClock,
   type DisplbackEventReceiver,
   type DisplbackHypervisor,
-  type DisplbackLogger,
   type DisplbackTimer,
-  NULL_LOGGER,
 } from "./environment.js";
 export {
   checkDbufCreate,

@@ -102,8 +102,8 @@ export class Compositor {
   private running = false;
   private readonly unsub: () => void;
 
-  constructor(private readonly o: CompositorOptions) {
-    this.unsub = o.front.subscribe((n) => {
+  constructor(private readonly options: CompositorOptions) {
+    this.unsub = options.front.subscribe((n) => {
       if (n.kind === "connected") void this.restart();
       if (n.kind === "disconnected") this.buffers = [];
     });
@@ -111,19 +111,19 @@ export class Compositor {
 
   /** Sets up the buffers (once connected) and starts the timer. */
   async start(): Promise<void> {
-    if (this.o.front.isConnected) await this.restart();
+    if (this.options.front.isConnected) await this.restart();
     this.arm();
   }
 
   stop(): void {
     this.stopped = true;
     this.unsub();
-    if (this.handle !== undefined) this.o.timer.clearTimeout(this.handle);
+    if (this.handle !== undefined) this.options.timer.clearTimeout(this.handle);
   }
 
   private async restart(): Promise<void> {
-    const f = this.o.front;
-    const c = f.connectors[this.o.connector ?? 0];
+    const f = this.options.front;
+    const c = f.connectors[this.options.connector ?? 0];
     if (!c || this.stopped) return;
     const made: { buf: DisplayBuffer; fb: Framebuffer }[] = [];
     try {
@@ -131,11 +131,11 @@ export class Compositor {
         const buf = await f.createBuffer({
           width: c.width,
           height: c.height,
-          backendAlloc: this.o.backendAlloc === true,
+          backendAlloc: this.options.backendAlloc === true,
         });
         made.push({ buf, fb: await f.attachFramebuffer(buf, DRM_FORMAT.XRGB8888) });
       }
-      await f.setConfig(this.o.connector ?? 0, made[0]!.fb);
+      await f.setConfig(this.options.connector ?? 0, made[0]!.fb);
       this.scratch = new Uint8Array(made[0]!.buf.bufferSz);
       this.buffers = made;
       this.back = 1;
@@ -146,7 +146,7 @@ export class Compositor {
 
   private arm(): void {
     if (this.stopped) return;
-    this.handle = this.o.timer.setTimeout(() => void this.tick(), this.o.periodMs ?? 200);
+    this.handle = this.options.timer.setTimeout(() => void this.tick(), this.options.periodMs ?? 200);
   }
 
   private async tick(): Promise<void> {
@@ -156,7 +156,7 @@ export class Compositor {
       const b = this.buffers[this.back];
       if (b && b.buf.generation === this.buffers[0]!.buf.generation) {
         this.draw(b.buf);
-        const st = await this.o.front.pageFlip(this.o.connector ?? 0, b.fb);
+        const st = await this.options.front.pageFlip(this.options.connector ?? 0, b.fb);
         if (st === 0) {
           this.frames++;
           this.back ^= 1;
@@ -176,7 +176,7 @@ export class Compositor {
     const h = buf.height;
     const px =
       this.scratch.length >= buf.bufferSz ? this.scratch : (this.scratch = new Uint8Array(buf.bufferSz));
-    const t = this.o.now();
+    const t = this.options.now();
     const phase = Math.floor(t / 40) & 0xff;
     for (let x = 0; x < w; x++) {
       px[x * 4] = (x * 96) / w + 40;
@@ -186,15 +186,23 @@ export class Compositor {
     }
     for (let y = 1; y < h; y++) px.copyWithin(y * buf.pitch, 0, w * 4);
     const scale = Math.max(2, Math.floor(h / 60));
-    const title = this.o.title ?? "XENSIM";
+    const title = this.options.title ?? "XENSIM";
     const titleScale = Math.max(1, Math.min(scale * 2, Math.floor((w - scale * 4) / (6 * title.length))));
     this.text(px, buf, title, scale * 2, scale * 2, titleScale, [255, 200, 40]);
     const d = new Date(t);
     const two = (n: number) => String(n).padStart(2, "0");
     const clock = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}.${Math.floor(d.getUTCMilliseconds() / 100)}`;
     this.text(px, buf, clock, scale * 2, scale * 20, scale, [255, 255, 255]);
-    if (this.o.iops)
-      this.text(px, buf, `IOPS ${Math.round(this.o.iops())}`, scale * 2, scale * 30, scale, [120, 255, 120]);
+    if (this.options.iops)
+      this.text(
+        px,
+        buf,
+        `IOPS ${Math.round(this.options.iops())}`,
+        scale * 2,
+        scale * 30,
+        scale,
+        [120, 255, 120],
+      );
     this.text(px, buf, `FRAME ${this.frames}`, scale * 2, scale * 40, scale, [160, 160, 255]);
     // A bar that sweeps once per second.
     const bx = Math.floor(((t % 1000) / 1000) * (w - scale * 4));

@@ -59,14 +59,14 @@ import {
   XenbusDevice,
   type XenbusStore,
   xsErrorCode,
+  type DriverLogger,
+  NULL_LOGGER,
 } from "@xensim/xenbus";
 import {
   type DisplfrontEvents,
   type DisplfrontHypervisor,
-  type DisplfrontLogger,
   type DisplfrontTimer,
   type GuestMemory,
-  NULL_LOGGER,
 } from "./environment.js";
 
 export interface DisplfrontOptions {
@@ -81,7 +81,7 @@ export interface DisplfrontOptions {
   /** Protocol versions we speak (default 1,2). */
   readonly versions?: readonly number[];
   readonly timer?: DisplfrontTimer;
-  readonly log?: DisplfrontLogger;
+  readonly log?: DriverLogger;
   /** Start over after a backend fault (default true). */
   readonly autoReconnect?: boolean;
 }
@@ -192,10 +192,10 @@ export class Displfront {
   private readonly memory: GuestMemory;
   private readonly events: DisplfrontEvents;
   private readonly refs: GrantRefAllocator;
-  private readonly log: DisplfrontLogger;
+  private readonly log: DriverLogger;
   private readonly timer: DisplfrontTimer | undefined;
   private readonly autoReconnect: boolean;
-  private hs: DisplfrontState;
+  private handshakeState: DisplfrontState;
   private chain: Promise<unknown> = Promise.resolve();
   private channels: Channel[] = [];
   private connection: DisplifConnection | undefined;
@@ -219,7 +219,7 @@ export class Displfront {
     this.log = opts.log ?? NULL_LOGGER;
     this.timer = opts.timer;
     this.autoReconnect = opts.autoReconnect ?? true;
-    this.hs = initialDisplfrontState(opts.versions);
+    this.handshakeState = initialDisplfrontState(opts.versions);
   }
 
   static async open(opts: DisplfrontOptions): Promise<Displfront> {
@@ -240,7 +240,7 @@ export class Displfront {
   // ---- public surface ----------------------------------------------------------------------------
 
   get handshake(): DisplfrontState {
-    return this.hs;
+    return this.handshakeState;
   }
   get isConnected(): boolean {
     return this.connection !== undefined;
@@ -519,7 +519,7 @@ export class Displfront {
   async close(): Promise<void> {
     if (this.closedFlag) return;
     await this.run(() => this.step({ kind: "closeRequested" }));
-    await this.until(() => this.hs.state === XenbusState.Closed, 5000);
+    await this.until(() => this.handshakeState.state === XenbusState.Closed, 5000);
     await this.run(async () => {
       await this.releaseAll();
       await this.freeChannels();
@@ -606,8 +606,8 @@ export class Displfront {
   }
 
   private async step(ev: DisplfrontEvent): Promise<void> {
-    const r = displfrontReduce(this.hs, ev);
-    this.hs = r.state;
+    const r = displfrontReduce(this.handshakeState, ev);
+    this.handshakeState = r.state;
     for (const e of r.effects) await this.execute(e);
   }
 
@@ -663,7 +663,7 @@ export class Displfront {
     for (const ch of this.channels) this.failChannel(ch);
     this.notice({ kind: "disconnected" });
     await this.releaseAll();
-    if (this.hs.phase === "reconfiguring" && this.autoReconnect) {
+    if (this.handshakeState.phase === "reconfiguring" && this.autoReconnect) {
       // Queue it: the current step's remaining effects run first.
       void this.run(() => this.step({ kind: "deviceReleased" }));
     }

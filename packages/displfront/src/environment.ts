@@ -32,20 +32,6 @@ export interface DisplfrontEvents {
   on(port: number, handler: () => void): () => void;
 }
 
-export interface DisplfrontLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-export const NULL_LOGGER: DisplfrontLogger = Object.freeze({
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-});
-
 /** setTimeout / clearTimeout (the globals satisfy it). */
 export interface DisplfrontTimer {
   setTimeout(fn: () => void, ms: number): unknown;

@@ -12,10 +12,8 @@ export {
 export {
   type DisplfrontEvents,
   type DisplfrontHypervisor,
-  type DisplfrontLogger,
   type DisplfrontTimer,
   type GuestMemory,
   type GuestPages,
-  NULL_LOGGER,
 } from "./environment.js";
 export { Compositor, type CompositorOptions, drawTestPattern, testPatternPixel } from "./compositor.js";

@@ -48,12 +48,12 @@ export const DISPLIF_VERSIONS: readonly number[] = Object.freeze([1, 2]);
 
 class StepBase<S extends { readonly state: XenbusState }, E> {
   readonly effects: (E | DisplifCommonEffect)[] = [];
-  constructor(public s: S) {}
+  constructor(public current: S) {}
   set(patch: Partial<S>): void {
-    this.s = { ...this.s, ...patch };
+    this.current = { ...this.current, ...patch };
   }
   switchState(state: XenbusState): void {
-    if (this.s.state === state) return;
+    if (this.current.state === state) return;
     this.effects.push({ kind: "switchState", state });
     this.set({ state } as Partial<S>);
   }
@@ -126,13 +126,13 @@ export function initialDisplfrontState(versions: readonly number[] = DISPLIF_VER
 
 class FrontStep extends StepBase<DisplfrontState, DisplfrontEffect> {
   fatal(err: number, msg: string): void {
-    if (this.s.phase === "connected") this.effects.push({ kind: "disconnected" });
+    if (this.current.phase === "connected") this.effects.push({ kind: "disconnected" });
     this.effects.push({ kind: "fatal", err, msg });
     this.switchState(XenbusState.Closing);
     this.set({ phase: "closed", pendingConnect: false });
   }
   freeChannels(): void {
-    if (this.s.channels === undefined) return;
+    if (this.current.channels === undefined) return;
     this.effects.push({ kind: "freeChannels" });
     this.set({ channels: undefined });
   }
@@ -140,87 +140,88 @@ class FrontStep extends StepBase<DisplfrontState, DisplfrontEffect> {
 
 /** Advance the frontend by one event. Never throws on bad values: they become `fatal`. */
 export function displfrontReduce(state: DisplfrontState, event: DisplfrontEvent): DisplfrontStep {
-  const st = new FrontStep(state);
+  const step = new FrontStep(state);
   try {
     switch (event.kind) {
       case "backendChanged":
-        backendChanged(st, event.state, event.backendKeys, event.frontendKeys);
+        backendChanged(step, event.state, event.backendKeys, event.frontendKeys);
         break;
       case "channelsAllocated":
-        channelsAllocated(st, event.channels);
+        channelsAllocated(step, event.channels);
         break;
       case "channelsAllocFailed":
-        if (st.s.phase === "allocating") st.fatal(event.err, event.msg);
+        if (step.current.phase === "allocating") step.fatal(event.err, event.msg);
         break;
       case "deviceReleased":
-        if (st.s.phase === "reconfiguring") {
-          st.freeChannels();
-          st.set({ phase: "idle", connection: undefined, pendingConnect: false });
-          st.switchState(XenbusState.Initialising);
-          if (st.s.backendState === XenbusState.InitWait) talk(st);
+        if (step.current.phase === "reconfiguring") {
+          step.freeChannels();
+          step.set({ phase: "idle", connection: undefined, pendingConnect: false });
+          step.switchState(XenbusState.Initialising);
+          if (step.current.backendState === XenbusState.InitWait) talk(step);
         }
         break;
       case "closeRequested":
-        if (st.s.phase === "connected") st.effects.push({ kind: "disconnected" });
-        if (st.s.state !== XenbusState.Closing && st.s.state !== XenbusState.Closed) {
-          st.set({ phase: "closed", pendingConnect: false });
-          st.switchState(XenbusState.Closing);
+        if (step.current.phase === "connected") step.effects.push({ kind: "disconnected" });
+        if (step.current.state !== XenbusState.Closing && step.current.state !== XenbusState.Closed) {
+          step.set({ phase: "closed", pendingConnect: false });
+          step.switchState(XenbusState.Closing);
         }
         break;
     }
   } catch (e) {
     if (!(e instanceof DisplifKeyError)) throw e;
-    st.fatal(e.errno, e.message);
+    step.fatal(e.errno, e.message);
   }
-  return { state: st.s, effects: st.effects as DisplfrontEffect[] };
+  return { state: step.current, effects: step.effects as DisplfrontEffect[] };
 }
 
-function backendFault(st: FrontStep): void {
-  if (st.s.phase === "connected") {
-    st.effects.push({ kind: "disconnected" });
-    st.set({ phase: "reconfiguring", pendingConnect: false });
-    st.switchState(XenbusState.Reconfiguring);
+function backendFault(step: FrontStep): void {
+  if (step.current.phase === "connected") {
+    step.effects.push({ kind: "disconnected" });
+    step.set({ phase: "reconfiguring", pendingConnect: false });
+    step.switchState(XenbusState.Reconfiguring);
     return;
   }
-  if (st.s.phase === "allocating" || st.s.phase === "initialised") {
+  if (step.current.phase === "allocating" || step.current.phase === "initialised") {
     // Nothing was used yet: start over at once (the channels are freed once allocation answers).
-    st.freeChannels();
-    st.set({ phase: "idle", connection: undefined, pendingConnect: false });
-    st.switchState(XenbusState.Initialising);
+    step.freeChannels();
+    step.set({ phase: "idle", connection: undefined, pendingConnect: false });
+    step.switchState(XenbusState.Initialising);
   }
 }
 
 function backendChanged(
-  st: FrontStep,
+  step: FrontStep,
   raw: number,
   backendKeys: XenstoreValues,
   frontendKeys: XenstoreValues,
 ): void {
   if (!isXenbusState(raw)) return;
-  const prev = st.s.backendState;
-  st.set({ backendState: raw, backendKeys, frontendKeys });
+  const prev = step.current.backendState;
+  step.set({ backendState: raw, backendKeys, frontendKeys });
   switch (raw) {
     case XenbusState.InitWait:
-      if (st.s.phase === "idle" && st.s.state === XenbusState.Initialising) talk(st);
+      if (step.current.phase === "idle" && step.current.state === XenbusState.Initialising) talk(step);
       // A backend that re-probes while we use the device restarted: that is a fault.
-      else if (prev !== XenbusState.InitWait && st.s.phase === "connected") backendFault(st);
-      else if (st.s.phase === "initialised" && prev === XenbusState.Connected) backendFault(st);
+      else if (prev !== XenbusState.InitWait && step.current.phase === "connected") backendFault(step);
+      else if (step.current.phase === "initialised" && prev === XenbusState.Connected) backendFault(step);
       return;
     case XenbusState.Connected:
-      if (st.s.state === XenbusState.Initialised && st.s.phase === "initialised") connect(st);
-      else if (st.s.phase === "allocating") st.set({ pendingConnect: true });
+      if (step.current.state === XenbusState.Initialised && step.current.phase === "initialised")
+        connect(step);
+      else if (step.current.phase === "allocating") step.set({ pendingConnect: true });
       return;
     case XenbusState.Closing:
     case XenbusState.Closed:
     case XenbusState.Unknown:
-      if (st.s.phase === "closed") {
+      if (step.current.phase === "closed") {
         // We asked to close: the backend's Closing lets us go Closed (it then unmaps and goes
         // Closed itself, after which our grants can be ended).
-        if (raw !== XenbusState.Closing) st.freeChannels();
-        st.switchState(XenbusState.Closed);
+        if (raw !== XenbusState.Closing) step.freeChannels();
+        step.switchState(XenbusState.Closed);
         return;
       }
-      backendFault(st);
+      backendFault(step);
       return;
     default:
       return;
@@ -228,52 +229,52 @@ function backendChanged(
 }
 
 /** Linux displback_initwait: read the configuration, agree the version, ask for channels. */
-function talk(st: FrontStep): void {
-  const offered = parseVersions(st.s.backendKeys[XENDISPL_FIELD_BE_VERSIONS]);
-  const version = negotiateVersion(offered, st.s.versions);
+function talk(step: FrontStep): void {
+  const offered = parseVersions(step.current.backendKeys[XENDISPL_FIELD_BE_VERSIONS]);
+  const version = negotiateVersion(offered, step.current.versions);
   if (version === undefined) {
-    st.fatal(XenErrno.EOPNOTSUPP, `no common displif version (backend offers ${offered.join(",")})`);
+    step.fatal(XenErrno.EOPNOTSUPP, `no common displif version (backend offers ${offered.join(",")})`);
     return;
   }
-  const connectors = readConnectors(st.s.frontendKeys);
-  const beAlloc = parseBeAlloc(st.s.frontendKeys[DisplifKey.beAlloc]);
-  st.set({
+  const connectors = readConnectors(step.current.frontendKeys);
+  const beAlloc = parseBeAlloc(step.current.frontendKeys[DisplifKey.beAlloc]);
+  step.set({
     version,
     phase: "allocating",
     connection: { version, beAlloc, connectors, channels: [] },
     pendingConnect: false,
   });
-  st.effects.push({ kind: "allocChannels", nrConnectors: connectors.length });
+  step.effects.push({ kind: "allocChannels", nrConnectors: connectors.length });
 }
 
-function channelsAllocated(st: FrontStep, channels: readonly ConnectorChannels[]): void {
-  if (st.s.phase !== "allocating") {
+function channelsAllocated(step: FrontStep, channels: readonly ConnectorChannels[]): void {
+  if (step.current.phase !== "allocating") {
     // Allocation answered after a fault restarted the handshake: give these back.
-    st.set({ channels });
-    st.freeChannels();
-    if (st.s.phase === "idle" && st.s.backendState === XenbusState.InitWait) talk(st);
+    step.set({ channels });
+    step.freeChannels();
+    if (step.current.phase === "idle" && step.current.backendState === XenbusState.InitWait) talk(step);
     return;
   }
-  const conn = st.s.connection!;
+  const conn = step.current.connection!;
   if (channels.length !== conn.connectors.length) {
-    st.set({ channels });
-    st.freeChannels();
-    st.fatal(
+    step.set({ channels });
+    step.freeChannels();
+    step.fatal(
       XenErrno.EINVAL,
       `allocated ${channels.length} channels for ${conn.connectors.length} connectors`,
     );
     return;
   }
-  st.effects.push({ kind: "transaction", ops: transportKeys(conn.version, channels) });
-  st.set({ channels, phase: "initialised", connection: { ...conn, channels } });
-  st.switchState(XenbusState.Initialised);
-  if (st.s.pendingConnect || st.s.backendState === XenbusState.Connected) connect(st);
+  step.effects.push({ kind: "transaction", ops: transportKeys(conn.version, channels) });
+  step.set({ channels, phase: "initialised", connection: { ...conn, channels } });
+  step.switchState(XenbusState.Initialised);
+  if (step.current.pendingConnect || step.current.backendState === XenbusState.Connected) connect(step);
 }
 
-function connect(st: FrontStep): void {
-  st.set({ phase: "connected", pendingConnect: false });
-  st.effects.push({ kind: "connected", connection: st.s.connection! });
-  st.switchState(XenbusState.Connected);
+function connect(step: FrontStep): void {
+  step.set({ phase: "connected", pendingConnect: false });
+  step.effects.push({ kind: "connected", connection: step.current.connection! });
+  step.switchState(XenbusState.Connected);
 }
 
 // ---- backend -------------------------------------------------------------------------------------
@@ -323,7 +324,7 @@ export function initialDisplbackState(versions: readonly number[] = DISPLIF_VERS
 
 class BackStep extends StepBase<DisplbackState, DisplbackEffect> {
   unmap(): void {
-    if (!this.s.mapped) return;
+    if (!this.current.mapped) return;
     this.effects.push({ kind: "unmapChannels" });
     this.set({ mapped: false });
   }
@@ -334,71 +335,75 @@ class BackStep extends StepBase<DisplbackState, DisplbackEffect> {
     this.set({ phase: "closing", connection: undefined });
   }
   initWait(): void {
-    this.effects.push({ kind: "write", path: DisplifKey.versions, value: this.s.versions.join(",") });
+    this.effects.push({ kind: "write", path: DisplifKey.versions, value: this.current.versions.join(",") });
     this.set({ phase: "initwait", connection: undefined });
     this.switchState(XenbusState.InitWait);
   }
 }
 
 export function displbackReduce(state: DisplbackState, event: DisplbackEvent): DisplbackStep {
-  const st = new BackStep(state);
+  const step = new BackStep(state);
   try {
     switch (event.kind) {
       case "probed":
-        if (st.s.phase === "created") st.initWait();
+        if (step.current.phase === "created") step.initWait();
         break;
       case "frontendChanged":
-        frontendChanged(st, event.state, event.frontendKeys);
+        frontendChanged(step, event.state, event.frontendKeys);
         break;
       case "channelsMapped":
-        if (st.s.phase === "mapping") {
-          st.set({ phase: "connected" });
-          st.effects.push({ kind: "connected", connection: st.s.connection! });
-          st.switchState(XenbusState.Connected);
+        if (step.current.phase === "mapping") {
+          step.set({ phase: "connected" });
+          step.effects.push({ kind: "connected", connection: step.current.connection! });
+          step.switchState(XenbusState.Connected);
         }
         break;
       case "channelsMapFailed":
-        if (st.s.phase === "mapping") st.fatal(event.err, event.msg);
+        if (step.current.phase === "mapping") step.fatal(event.err, event.msg);
         break;
     }
   } catch (e) {
     if (!(e instanceof DisplifKeyError)) throw e;
-    st.fatal(e.errno, e.message);
+    step.fatal(e.errno, e.message);
   }
-  return { state: st.s, effects: st.effects as DisplbackEffect[] };
+  return { state: step.current, effects: step.effects as DisplbackEffect[] };
 }
 
-function frontendChanged(st: BackStep, raw: number, keys: XenstoreValues): void {
+function frontendChanged(step: BackStep, raw: number, keys: XenstoreValues): void {
   if (!isXenbusState(raw)) return;
-  st.set({ frontendState: raw });
+  step.set({ frontendState: raw });
   switch (raw) {
     case XenbusState.Initialised:
-      if (st.s.phase === "initwait") readConnection(st, keys);
+      if (step.current.phase === "initwait") readConnection(step, keys);
       return;
     case XenbusState.Initialising:
       // The frontend starts over (after a fault on its side, or a reconnect after Closed).
-      if (st.s.phase === "closed" || st.s.phase === "closing" || st.s.phase === "connected") {
-        st.unmap();
-        st.initWait();
+      if (
+        step.current.phase === "closed" ||
+        step.current.phase === "closing" ||
+        step.current.phase === "connected"
+      ) {
+        step.unmap();
+        step.initWait();
       }
       return;
     case XenbusState.Closing:
-      if (st.s.phase === "closed") return;
-      st.unmap();
-      st.set({ phase: "closing", connection: undefined });
-      st.switchState(XenbusState.Closing);
+      if (step.current.phase === "closed") return;
+      step.unmap();
+      step.set({ phase: "closing", connection: undefined });
+      step.switchState(XenbusState.Closing);
       return;
     case XenbusState.Closed:
     case XenbusState.Unknown:
-      st.unmap();
-      st.set({ phase: "closed", connection: undefined });
-      st.switchState(XenbusState.Closed);
+      step.unmap();
+      step.set({ phase: "closed", connection: undefined });
+      step.switchState(XenbusState.Closed);
       return;
     case XenbusState.Reconfiguring:
       // The frontend saw a fault of ours; it releases the device and comes back via Initialising.
-      if (st.s.phase === "connected" || st.s.phase === "mapping") {
-        st.unmap();
-        st.initWait();
+      if (step.current.phase === "connected" || step.current.phase === "mapping") {
+        step.unmap();
+        step.initWait();
       }
       return;
     default:
@@ -406,9 +411,9 @@ function frontendChanged(st: BackStep, raw: number, keys: XenstoreValues): void 
   }
 }
 
-function readConnection(st: BackStep, keys: XenstoreValues): void {
+function readConnection(step: BackStep, keys: XenstoreValues): void {
   const version = parseU32(DisplifKey.version, keys[DisplifKey.version])!;
-  if (!st.s.versions.includes(version))
+  if (!step.current.versions.includes(version))
     throw new DisplifKeyError(
       DisplifKey.version,
       String(version),
@@ -419,6 +424,6 @@ function readConnection(st: BackStep, keys: XenstoreValues): void {
   const beAlloc = parseBeAlloc(keys[DisplifKey.beAlloc]);
   const channels = readChannels(keys, connectors.length);
   const connection: DisplifConnection = { version, beAlloc, connectors, channels };
-  st.set({ phase: "mapping", connection, mapped: true });
-  st.effects.push({ kind: "mapChannels", connection });
+  step.set({ phase: "mapping", connection, mapped: true });
+  step.effects.push({ kind: "mapChannels", connection });
 }

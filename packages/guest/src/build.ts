@@ -1,15 +1,15 @@
 // The toolstack's part of bringing a guest up, the minimum a guest kernel needs (libxl's domain
 // build): the domain with its RAM, the store page and store event channel (published as
-// HVM_PARAM_STORE_PFN / HVM_PARAM_STORE_EVTCHN, as Xen does for HVM guests), the xenstore home and
-// /vm/<uuid> with libxl's permissions (control/ nodes the guest may write), and INTRODUCE to
-// xenstored. services/toolstack does the full flow; tests and benchmarks use this one.
+// HVM_PARAM_STORE_PFN / HVM_PARAM_STORE_EVTCHN, as Xen does for HVM guests), the xenstore skeleton
+// of @xensim/libxl — the very one the toolstack's create flow writes (dom0-owned home, /vm/<uuid>,
+// /libxl/<domid>, store/ and memory/ nodes, the nodes the guest may write) — and INTRODUCE to
+// xenstored. The toolstack runs the full flow (devices, device model, on_* actions); tests and
+// benchmarks that need only a booted guest use this one.
 import { randomUUID } from "node:crypto";
 import { HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN } from "@xensim/abi";
+import { applyLibxlOps, domainSkeleton, STORE_GFN } from "@xensim/libxl";
 import type { XenCtrl } from "@xensim/xenctrl";
 import type { XenstoreClient } from "@xensim/xenstore-client";
-
-/** The gfn of the store page (below GuestKernel's default first free gfn). */
-export const STORE_GFN = 0xfe;
 
 export interface BuiltGuest {
   domid: number;
@@ -49,15 +49,6 @@ export interface BuildGuestOptions {
   homeHost?: string;
 }
 
-/** The control/ nodes libxl creates guest-writable (the guest acks shutdown, advertises features). */
-export const CONTROL_GUEST_NODES = Object.freeze([
-  "shutdown",
-  "feature-poweroff",
-  "feature-reboot",
-  "feature-suspend",
-  "sysrq",
-]);
-
 /**
  * Creates and introduces a domain as dom0 (`xc0` and `xs0` act as dom0). On failure what was
  * created is destroyed again.
@@ -92,32 +83,17 @@ export async function buildGuest(
     if (port.rc !== 0) throw new Error(`store event channel: rc ${port.rc}`);
     const rc = await xc0.hvmParamSet(domid, HVM_PARAM_STORE_EVTCHN, port.port);
     if (rc !== 0) throw new Error(`HVM_PARAM_STORE_EVTCHN: rc ${rc}`);
-    const ro = ["n0", `r${domid}`];
-    await xs0.transaction(async (tx) => {
-      await tx.mkdir(vmPath);
-      await tx.setPerms(vmPath, ro);
-      await tx.write(`${vmPath}/name`, o.name);
-      await tx.write(`${vmPath}/uuid`, uuid);
-      for (const [k, v] of Object.entries(o.xensim ?? {})) await tx.write(`${vmPath}/xensim/${k}`, v);
-      await tx.mkdir(home);
-      await tx.setPerms(home, [`n${domid}`, "r0"]);
-      await tx.write(`${home}/name`, o.name);
-      await tx.write(`${home}/domid`, String(domid));
-      await tx.write(`${home}/vm`, vmPath);
-      await tx.mkdir(`${home}/device`);
-      await tx.mkdir(`${home}/data`);
-      await tx.write(`${home}/memory/target`, String(o.memoryMib * 1024));
-      // the guest may not change its name, vm or memory target (libxl: dom0-owned, guest reads)
-      for (const k of ["name", "domid", "vm", "memory", "memory/target"])
-        await tx.setPerms(`${home}/${k}`, ro);
-      // control/: dom0's, with the nodes the guest answers in its own (libxl's rwperm)
-      await tx.mkdir(`${home}/control`);
-      await tx.setPerms(`${home}/control`, ro);
-      for (const k of CONTROL_GUEST_NODES) {
-        await tx.write(`${home}/control/${k}`, "");
-        await tx.setPerms(`${home}/control/${k}`, [`n${domid}`]);
-      }
+    const skeleton = domainSkeleton({
+      domid,
+      uuid,
+      name: o.name,
+      type: "hvm",
+      memoryMib: o.memoryMib,
+      storePort: port.port,
+      startTimeSeconds: Date.now() / 1000,
+      ...(o.xensim ? { xensim: o.xensim } : {}),
     });
+    await xs0.transaction((tx) => applyLibxlOps(tx, skeleton.ops));
     await xs0.introduceDomain(domid, STORE_GFN, port.port);
     for (let i = 0; i < (o.unpauses ?? 1); i++) await xc0.domainUnpause(domid);
     return {
@@ -130,8 +106,7 @@ export async function buildGuest(
       uuid,
     };
   } catch (err) {
-    await xs0.rm(home).catch(() => {});
-    await xs0.rm(vmPath).catch(() => {});
+    for (const path of [home, vmPath, `/libxl/${domid}`]) await xs0.rm(path).catch(() => {});
     if (o.existingDomid === undefined) await xc0.domainDestroy(domid).catch(() => {});
     throw err;
   }

@@ -78,7 +78,7 @@ export class Bios {
   constructor(
     readonly cpu: Cpu,
     private readonly ram: GuestRam,
-    private readonly o: FirmwareOptions,
+    private readonly options: FirmwareOptions,
   ) {}
 
   cmosRead(reg: number): number {
@@ -107,8 +107,8 @@ export class Bios {
     for (let off = 0; off < bytes.length; off += 4096) {
       const chunk = bytes.subarray(off, off + 4096);
       for (let i = 0; i < 1000 && !(this.cpu.inb(base + 5) & 0x20); i++);
-      this.ram.write(this.o.scratchGpa, chunk);
-      this.cpu.outs(base, this.o.scratchGpa, chunk.length);
+      this.ram.write(this.options.scratchGpa, chunk);
+      this.cpu.outs(base, this.options.scratchGpa, chunk.length);
     }
     if (base === COM1)
       this.lines.push(
@@ -179,7 +179,7 @@ export class Bios {
 
   /** The picture, row by row, as single 4- or 8-byte stores into the VGA window (stdvga: buffered). */
   drawFramebuffer(): void {
-    const step = this.o.storeBytes ?? 4;
+    const step = this.options.storeBytes ?? 4;
     for (let y = 0; y < FB_HEIGHT; y++) {
       for (let x = 0; x < FB_WIDTH; x += step) {
         const addr = VGA_WINDOW + y * FB_WIDTH + x;
@@ -220,7 +220,7 @@ export class Bios {
     this.cmosWrite(CMOS_BOOT_COUNT, kexec ? boot + 1 : 1);
     const n = kexec ? boot + 1 : 1;
     this.initUart(COM1);
-    const banner = `xensim BIOS: booting ${this.o.name} (boot ${n}${kexec ? ", after kexec" : ""})`;
+    const banner = `xensim BIOS: booting ${this.options.name} (boot ${n}${kexec ? ", after kexec" : ""})`;
     this.print(COM1, `${banner}\r\n`);
     const rtc = this.readRtc();
     this.print(COM1, `RTC: ${rtc}\r\n`);
@@ -266,7 +266,7 @@ export class Bios {
       this.initUart(ser.bar0.base);
       this.print(
         ser.bar0.base,
-        `hello from ${this.o.name} on the PCI serial port ${ser.bdf} (the second emulator)\r\n`,
+        `hello from ${this.options.name} on the PCI serial port ${ser.bdf} (the second emulator)\r\n`,
       );
       report.pciSerial = { bdf: ser.bdf, ioBase: ser.bar0.base };
       this.print(COM1, `PCI serial ${ser.bdf} at io ${hex(ser.bar0.base, 4)}: greeted\r\n`);

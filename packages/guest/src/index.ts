@@ -1,10 +1,4 @@
-export {
-  type BuildGuestOptions,
-  type BuiltGuest,
-  buildGuest,
-  CONTROL_GUEST_NODES,
-  STORE_GFN,
-} from "./build.js";
+export { type BuildGuestOptions, type BuiltGuest, buildGuest } from "./build.js";
 export {
   GuestConfigError,
   type GuestWorkload,

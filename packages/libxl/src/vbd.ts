@@ -1,6 +1,6 @@
 // The xenstore directories libxl writes for a vbd (libxl_device_disk_add → libxl__device_generic_add):
 // pure — returns the operations; `applyVbdDirectories` runs them in one transaction.
-import type { LibxlStoreOps } from "./store.js";
+import { applyLibxlOps, type LibxlStoreOp, type LibxlStoreOps } from "./store.js";
 
 export interface LibxlVbdSpec {
   /** The guest's domid. */
@@ -23,10 +23,7 @@ export interface LibxlVbdSpec {
   readonly discardEnable?: boolean;
 }
 
-export type VbdDirectoryOp =
-  /** Create the directory and set its permissions (children created after it inherit them). */
-  | { readonly kind: "mkdir"; readonly path: string; readonly perms: readonly string[] }
-  | { readonly kind: "write"; readonly path: string; readonly value: string };
+export type VbdDirectoryOp = LibxlStoreOp;
 
 export interface VbdDirectories {
   readonly devid: number;
@@ -92,10 +89,5 @@ export function vbdDirectories(spec: LibxlVbdSpec): VbdDirectories {
 
 /** Runs the operations in order (inside a transaction when `ops` is one). */
 export async function applyVbdDirectories(ops: LibxlStoreOps, dirs: VbdDirectories): Promise<void> {
-  for (const op of dirs.ops) {
-    if (op.kind === "mkdir") {
-      await ops.mkdir(op.path);
-      await ops.setPerms(op.path, op.perms);
-    } else await ops.write(op.path, op.value);
-  }
+  await applyLibxlOps(ops, dirs.ops);
 }

@@ -11,13 +11,12 @@ export {
   type QueueRecord,
   type RouteHook,
 } from "./link-area.js";
-export { lockWord, tryLockWord, unlockWord } from "./lock.js";
+export { lockWord, unlockWord } from "./lock.js";
 export {
   type CreateDomainOptions,
   type DomainState,
   DomCtl,
   type ForeignWriteCheck,
-  frameOffset,
   MAX_GFN,
   PageStore,
   PageStoreError,

@@ -19,11 +19,6 @@ export function lockWord(i32: Int32Array, index: number): void {
   }
 }
 
-/** Try once to acquire the lock word; true when acquired. */
-export function tryLockWord(i32: Int32Array, index: number): boolean {
-  return Atomics.compareExchange(i32, index, 0, 1) === 0;
-}
-
 /** Release the lock word `i32[index]`, waking one waiter if any. */
 export function unlockWord(i32: Int32Array, index: number): void {
   if (Atomics.exchange(i32, index, 0) === 2) Atomics.notify(i32, index, 1);

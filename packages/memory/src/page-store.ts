@@ -699,8 +699,3 @@ export class PageStore implements Backing {
     return this.viewOfFrames(frames, opts);
   }
 }
-
-/** Byte offset of a frame in the buffer. */
-export function frameOffset(frame: number): number {
-  return frame * PAGE_SIZE;
-}

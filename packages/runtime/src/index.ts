@@ -38,6 +38,7 @@ export {
 export { buildHttpApp, type HealthReport, type HttpAppOptions } from "./http.js";
 export { createLogger, deviceLogger, type Logger, type LoggerBindings } from "./log.js";
 export { placementFromWorkerData, runServiceMain, StandaloneOptions } from "./main.js";
+export { retry, START_RETRY_ATTEMPTS } from "./retry.js";
 export type {
   HostToWorker,
   Placement,

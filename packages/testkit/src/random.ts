@@ -1,4 +1,6 @@
-/** A small seeded PRNG (mulberry32): reproducible sequences for tests and fault schedules. */
+import { Mulberry32 } from "@xensim/random";
+
+/** Reproducible sequences for tests and fault schedules, drawn from @xensim/random's mulberry32. */
 export interface SeededRandom {
   readonly seed: number;
   /** Uniform in [0, 1). */
@@ -15,15 +17,9 @@ export interface SeededRandom {
 }
 
 export function seededRandom(seed: number): SeededRandom {
-  const s0 = seed >>> 0;
-  let state = s0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Mulberry32(seed);
+  const s0 = rng.seed;
+  const next = (): number => rng.next();
   const int = (n: number): number => Math.floor(next() * n);
   return {
     seed: s0,

@@ -40,7 +40,7 @@ export interface DeviceModelFlowDeps {
   xs: XenbusStore;
   /** libxl's XEN_LIB_DIR: where qemu-save.<domid> goes. */
   libDir: string;
-  waitFor(what: string, ms: number, cond: () => Promise<boolean>): Promise<void>;
+  waitFor(what: string, ms: number, cond: () => Promise<boolean>, paths?: readonly string[]): Promise<void>;
   timeoutMs: number;
 }
 
@@ -79,6 +79,7 @@ export function dmStartSteps(
           `device model of ${st.domid} running`,
           d.timeoutMs,
           async () => (await d.xs.tryRead(DM_XS.state(st.domid))) === "running",
+          [DM_XS.state(st.domid)],
         );
     },
   }));

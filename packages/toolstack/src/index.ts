@@ -34,7 +34,6 @@ export {
   type DomainSummary,
   type ManagedDomain,
   type RecoveryRecord,
-  STORE_GFN,
   Toolstack,
   type ToolstackOptions,
 } from "./toolstack.js";

@@ -10,7 +10,7 @@ import {
   XenbusState,
   xenbusStateName,
 } from "@xensim/abi";
-import { applyVbdDirectories, vbdDirectories } from "@xensim/libxl";
+import { applyLibxlOps, applyVbdDirectories, domainSkeleton, STORE_GFN, vbdDirectories } from "@xensim/libxl";
 import type { XenbusStoreOps } from "@xensim/xenbus";
 import type { DomainConfig, XlAction, XlDisk } from "@xensim/xlcfg";
 import {
@@ -37,9 +37,7 @@ import {
   type ToolstackStore,
 } from "./ports.js";
 import { removeVdispls, vdisplSteps } from "./vdispl-flow.js";
-
-/** The gfn of the store page (published as HVM_PARAM_STORE_PFN; below the guest kernel's first free gfn). */
-export const STORE_GFN = 0xfe;
+import { RELEASE_DOMAIN, waitUntil } from "./wait.js";
 
 const ESRCH = -3;
 const SHUTDOWN_REASONS = ["poweroff", "reboot", "suspend", "crash", "watchdog", "soft_reset"] as const;
@@ -67,8 +65,10 @@ export interface ToolstackOptions {
   destroyDeviceTimeoutMs?: number;
   /** A destroyed domain disappearing from the domain list (default 10 s). */
   reapTimeoutMs?: number;
-  /** Poll period of the waits (default 20 ms). */
+  /** Poll period of the waits on what xenstore does not show (default 20 ms). */
   pollMs?: number;
+  /** Re-check period of the waits on xenstore watches, in case an event is lost (default 200 ms). */
+  watchFallbackMs?: number;
   /** Spans of the flows and their steps (OpenTelemetry); absent = none. */
   spans?: ToolstackSpans;
   /** The device-model runtime: HVM domains get their emulators there (absent = none). */
@@ -192,14 +192,14 @@ export class Toolstack {
   readonly actions: ActionRecord[] = [];
   /** What the last start found: domains re-adopted (still running) and cleaned away (lost). */
   readonly recovery: { adopted: number[]; cleaned: RecoveryRecord[] } = { adopted: [], cleaned: [] };
-  private readonly o: Required<Omit<ToolstackOptions, "guest" | "deviceModel" | "spans">> & {
+  private readonly options: Required<Omit<ToolstackOptions, "guest" | "deviceModel" | "spans">> & {
     guest: GuestRuntime | undefined;
     deviceModel: DeviceModelRuntime | undefined;
     spans?: ToolstackSpans;
   };
 
-  constructor(o: ToolstackOptions) {
-    this.o = {
+  constructor(options: ToolstackOptions) {
+    this.options = {
       backendTimeoutMs: 10_000,
       frontendTimeoutMs: 10_000,
       shutdownTimeoutMs: 10_000,
@@ -207,32 +207,33 @@ export class Toolstack {
       destroyDeviceTimeoutMs: 2_000,
       reapTimeoutMs: 10_000,
       pollMs: 20,
+      watchFallbackMs: 200,
       libDir: "/var/lib/xen",
       deviceModelTimeoutMs: 10_000,
-      ...o,
-      guest: o.guest,
-      deviceModel: o.deviceModel,
+      ...options,
+      guest: options.guest,
+      deviceModel: options.deviceModel,
     };
   }
 
   get hasDeviceModel(): boolean {
-    return this.o.deviceModel !== undefined;
+    return this.options.deviceModel !== undefined;
   }
 
   private dmDeps(): DeviceModelFlowDeps | undefined {
-    const dm = this.o.deviceModel;
+    const dm = this.options.deviceModel;
     if (!dm) return undefined;
     return {
       dm,
-      xs: this.o.xs,
-      libDir: this.o.libDir,
-      waitFor: (what, ms, cond) => this.waitFor(what, ms, cond),
-      timeoutMs: this.o.deviceModelTimeoutMs,
+      xs: this.options.xs,
+      libDir: this.options.libDir,
+      waitFor: (what, ms, cond, paths) => this.waitFor(what, ms, cond, paths),
+      timeoutMs: this.options.deviceModelTimeoutMs,
     };
   }
 
   get hasGuestRuntime(): boolean {
-    return this.o.guest !== undefined;
+    return this.options.guest !== undefined;
   }
 
   /** Domains `recover` found lost with the hypervisor, for `recoverLost`. */
@@ -247,17 +248,25 @@ export class Toolstack {
   }
 
   private deps() {
-    return { clock: this.o.clock, log: this.o.log, ...(this.o.spans ? { spans: this.o.spans } : {}) };
+    return {
+      clock: this.options.clock,
+      log: this.options.log,
+      ...(this.options.spans ? { spans: this.options.spans } : {}),
+    };
   }
 
-  private async waitFor(what: string, ms: number, cond: () => Promise<boolean>): Promise<void> {
-    const end = this.o.clock.now() + ms;
-    for (;;) {
-      if (await cond()) return;
-      if (this.o.clock.now() >= end)
-        throw new ToolstackError("ETIMEDOUT", `timed out after ${ms} ms: ${what}`);
-      await this.o.clock.sleep(this.o.pollMs);
-    }
+  /**
+   * Waits for `cond`: on watches of `paths` (libxl's xswait) with a re-check every
+   * watchFallbackMs, or — for what xenstore does not show — polled every pollMs.
+   */
+  private async waitFor(
+    what: string,
+    ms: number,
+    cond: () => Promise<boolean>,
+    paths: readonly string[] = [],
+  ): Promise<void> {
+    const fallbackMs = paths.length > 0 ? this.options.watchFallbackMs : this.options.pollMs;
+    await waitUntil({ xs: this.options.xs, clock: this.options.clock, fallbackMs }, what, ms, cond, paths);
   }
 
   // ---- create ---------------------------------------------------------------------------------
@@ -276,14 +285,14 @@ export class Toolstack {
     config: DomainConfig,
     o: FlowOptions & { uuid?: string },
   ): Promise<{ domid: number; uuid: string; records: FlowStepRecord[] }> {
-    const uuid = o.uuid ?? config.uuid ?? this.o.newUuid();
+    const uuid = o.uuid ?? config.uuid ?? this.options.newUuid();
     const st = { domid: -1, port: -1 };
     const steps: FlowStep[] = [
       { name: "validate", run: () => this.validate(config, uuid) },
       {
         name: "domain-create",
         run: async (ctx) => {
-          const r = await this.o.hv.domainCreate({
+          const r = await this.options.hv.domainCreate({
             memoryMib: config.memoryMib,
             vcpus: config.vcpus,
             hvm: config.type === "hvm",
@@ -302,10 +311,10 @@ export class Toolstack {
       domid: st.domid,
       uuid,
       config,
-      createdAtMs: this.o.clock.now(),
+      createdAtMs: this.options.clock.now(),
       busy: false,
       preserved: false,
-      booted: this.o.guest !== undefined,
+      booted: this.options.guest !== undefined,
     });
     return { domid: st.domid, uuid, records };
   }
@@ -317,8 +326,8 @@ export class Toolstack {
     st: { domid: number; port: number },
     o: { restoreDeviceModel?: boolean } = {},
   ): FlowStep[] {
-    const xs = this.o.xs;
-    const hv = this.o.hv;
+    const xs = this.options.xs;
+    const hv = this.options.hv;
     const steps: FlowStep[] = [
       {
         name: "store-evtchn",
@@ -364,18 +373,18 @@ export class Toolstack {
           let peer = -1;
           await this.waitFor(
             `xenstored binding the store channel of ${st.domid}`,
-            this.o.backendTimeoutMs,
+            this.options.backendTimeoutMs,
             async () => {
               const s = await hv.evtchnStatus(st.domid, st.port);
               if (s.rc === 0 && s.status === EVTCHNSTAT_interdomain) peer = s.port;
               return peer >= 0;
             },
           );
-          const settle = this.o.clock.now() + 250;
-          while (this.o.clock.now() < settle) {
+          const settle = this.options.clock.now() + 250;
+          while (this.options.clock.now() < settle) {
             const p = await hv.evtchnStatus(0, peer);
             if (p.rc !== 0 || p.vcpu !== 0) break;
-            await this.o.clock.sleep(this.o.pollMs / 4);
+            await this.options.clock.sleep(this.options.pollMs / 4);
           }
         },
       },
@@ -384,7 +393,7 @@ export class Toolstack {
       steps.push({
         name: `vbd-add:${d.vdev}`,
         run: async (ctx) => {
-          ctx.onUndo(() => this.removeDevice(st.domid, d, this.o.destroyDeviceTimeoutMs, true));
+          ctx.onUndo(() => this.removeDevice(st.domid, d, this.options.destroyDeviceTimeoutMs, true));
           await this.addVbdDirs(st.domid, d);
         },
       });
@@ -392,22 +401,22 @@ export class Toolstack {
       steps.push({
         name: "wait-backends",
         run: async () => {
-          for (const d of config.disks) await this.waitBackend(st.domid, d, this.o.backendTimeoutMs);
+          for (const d of config.disks) await this.waitBackend(st.domid, d, this.options.backendTimeoutMs);
         },
       });
     steps.push(
       ...vdisplSteps(
-        this.o.xs,
+        this.options.xs,
         () => st.domid,
         config.vdispls,
-        (what, ms, cond) => this.waitFor(what, ms, cond),
-        this.o.backendTimeoutMs,
+        (what, ms, cond, paths) => this.waitFor(what, ms, cond, paths),
+        this.options.backendTimeoutMs,
       ),
     );
     // libxl spawns the device model once the devices are there, and waits for it before unpausing.
     const dmd = this.dmDeps();
     if (dmd) steps.push(...dmStartSteps(dmd, config, st, { restore: o.restoreDeviceModel ?? false }));
-    const guest = this.o.guest;
+    const guest = this.options.guest;
     if (guest)
       steps.push({
         name: "guest-boot",
@@ -428,12 +437,12 @@ export class Toolstack {
   }
 
   private async validate(config: DomainConfig, uuid: string): Promise<void> {
-    if (this.o.guest && config.type !== "hvm")
+    if (this.options.guest && config.type !== "hvm")
       throw new ToolstackError(
         "EINVAL",
         'a PV domain cannot boot on the guest runtime (it finds its store through HVM params): use type = "hvm"',
       );
-    const list = await this.o.hv.domainList();
+    const list = await this.options.hv.domainList();
     if (list.rc !== 0) throw new ToolstackError("EIO", `domain list: rc ${list.rc}`);
     for (const d of list.domains) {
       if (d.state === "dead") continue;
@@ -443,17 +452,17 @@ export class Toolstack {
         this.managed.get(d.domid)?.config.name ??
         (d.domid === 0
           ? "Domain-0"
-          : await this.o.xs.tryRead(`/local/domain/${d.domid}/name`).catch(() => undefined));
+          : await this.options.xs.tryRead(`/local/domain/${d.domid}/name`).catch(() => undefined));
       if (name === config.name)
         throw new ToolstackError("EEXIST", `a domain named ${config.name} exists (domid ${d.domid})`);
       if (this.managed.get(d.domid)?.uuid === uuid)
         throw new ToolstackError("EEXIST", `a domain with uuid ${uuid} exists (domid ${d.domid})`);
     }
     const used = list.domains.filter((d) => d.state !== "dead").reduce((s, d) => s + d.memoryMib, 0);
-    if (used + config.memoryMib > this.o.hostMemoryMib)
+    if (used + config.memoryMib > this.options.hostMemoryMib)
       throw new ToolstackError(
         "ENOMEM",
-        `memory ${config.memoryMib} MiB does not fit: ${this.o.hostMemoryMib - used} of ${this.o.hostMemoryMib} MiB free`,
+        `memory ${config.memoryMib} MiB does not fit: ${this.options.hostMemoryMib - used} of ${this.options.hostMemoryMib} MiB free`,
       );
   }
 
@@ -465,50 +474,24 @@ export class Toolstack {
     config: DomainConfig,
     port: number,
   ): Promise<void> {
-    const home = `/local/domain/${domid}`;
-    const vm = `/vm/${uuid}`;
-    const ro = ["n0", `r${domid}`]; // dom0 owns, the guest reads
-    const rw = [`n${domid}`]; // the guest owns (dom0 is privileged anyway)
-    await tx.mkdir(home);
-    await tx.setPerms(home, ro);
-    await tx.mkdir(vm);
-    await tx.setPerms(vm, ro);
-    await tx.mkdir(`/libxl/${domid}`);
-    await tx.setPerms(`/libxl/${domid}`, ["n0"]);
-    await tx.write(`/libxl/${domid}/type`, config.type);
+    const xensim: Record<string, string> = {};
+    if (config.workloadText !== undefined) xensim.workload = config.workloadText;
+    if (config.blkfrontText !== undefined) xensim.blkfront = config.blkfrontText;
+    if (emulatorsOf(config, this.options.deviceModel).length > 0)
+      xensim.firmware = config.firmwareText ?? "bios";
+    const skeleton = domainSkeleton({
+      domid,
+      uuid,
+      name: config.name,
+      type: config.type,
+      memoryMib: config.memoryMib,
+      maxmemMib: config.maxmemMib,
+      storePort: port,
+      startTimeSeconds: this.options.clock.wallSeconds(),
+      xensim,
+    });
+    await applyLibxlOps(tx, skeleton.ops);
     await this.saveConfig(tx, domid, config);
-    await tx.write(`${home}/vm`, vm);
-    await tx.write(`${home}/name`, config.name);
-    await tx.write(`${home}/domid`, String(domid));
-    for (const d of ["device", "control", "memory", "store"]) await tx.mkdir(`${home}/${d}`);
-    // the guest acknowledges shutdown requests and advertises control features
-    for (const k of [
-      "control/shutdown",
-      "control/feature-poweroff",
-      "control/feature-reboot",
-      "control/feature-suspend",
-      "control/sysrq",
-      "data",
-      "drivers",
-      "feature",
-      "attr",
-      "error",
-    ]) {
-      await tx.mkdir(`${home}/${k}`);
-      await tx.setPerms(`${home}/${k}`, rw);
-    }
-    await tx.write(`${home}/memory/target`, String(config.memoryMib * 1024));
-    await tx.write(`${home}/memory/static-max`, String(config.maxmemMib * 1024));
-    await tx.write(`${home}/store/port`, String(port));
-    await tx.write(`${home}/store/ring-ref`, String(STORE_GFN));
-    await tx.write(`${vm}/uuid`, uuid);
-    await tx.write(`${vm}/name`, config.name);
-    await tx.write(`${vm}/image/ostype`, config.type === "hvm" ? "hvm" : "linux");
-    await tx.write(`${vm}/start_time`, this.o.clock.wallSeconds().toFixed(2));
-    if (config.workloadText !== undefined) await tx.write(`${vm}/xensim/workload`, config.workloadText);
-    if (config.blkfrontText !== undefined) await tx.write(`${vm}/xensim/blkfront`, config.blkfrontText);
-    if (emulatorsOf(config, this.o.deviceModel).length > 0)
-      await tx.write(`${vm}/xensim/firmware`, config.firmwareText ?? "bios");
   }
 
   /**
@@ -519,7 +502,10 @@ export class Toolstack {
   private async saveConfig(ops: XenbusStoreOps, domid: number, config: DomainConfig): Promise<void> {
     const text = JSON.stringify(config);
     if (text.length > 3800) {
-      this.o.log.warn({ domid, bytes: text.length }, "config too large to keep in xenstore: not recoverable");
+      this.options.log.warn(
+        { domid, bytes: text.length },
+        "config too large to keep in xenstore: not recoverable",
+      );
       await rmIfPresent(ops, `/libxl/${domid}/config`);
       return;
     }
@@ -532,7 +518,7 @@ export class Toolstack {
    * on_* action now. Returns the recovered domids.
    */
   async recover(): Promise<number[]> {
-    const xs = this.o.xs;
+    const xs = this.options.xs;
     const out: number[] = [];
     const gone: LostDomain[] = [];
     for (const d of await xs.ls("/libxl").catch(() => [] as string[])) {
@@ -540,13 +526,13 @@ export class Toolstack {
       if (!Number.isInteger(domid) || this.managed.has(domid)) continue;
       const text = await xs.tryRead(`/libxl/${d}/config`);
       const vm = await xs.tryRead(`/local/domain/${d}/vm`);
-      const i = await this.o.hv.domainInfo(domid);
+      const i = await this.options.hv.domainInfo(domid);
       if (text === undefined || vm === undefined) continue;
       let config: DomainConfig;
       try {
         config = JSON.parse(text) as DomainConfig;
       } catch {
-        this.o.log.warn({ domid }, "unreadable saved config: not recovered");
+        this.options.log.warn({ domid }, "unreadable saved config: not recovered");
         continue;
       }
       if (i.rc === ESRCH) {
@@ -561,18 +547,21 @@ export class Toolstack {
         domid,
         uuid: vm.replace(/^\/vm\//, ""),
         config,
-        createdAtMs: this.o.clock.now(),
+        createdAtMs: this.options.clock.now(),
         busy: false,
         preserved: false,
-        booted: this.o.guest !== undefined,
+        booted: this.options.guest !== undefined,
       });
       out.push(domid);
-      this.o.log.info({ flow: "recover", step: "domain", domid, outcome: "ok" }, `recovered ${config.name}`);
+      this.options.log.info(
+        { flow: "recover", step: "domain", domid, outcome: "ok" },
+        `recovered ${config.name}`,
+      );
     }
     this.recovery.adopted.push(...out);
     for (const domid of out)
       await this.handleDomainEvent(domid).catch((e: unknown) =>
-        this.o.log.error({ domid, err: String(e) }, "on_* after recovery failed"),
+        this.options.log.error({ domid, err: String(e) }, "on_* after recovery failed"),
       );
     this.lost.push(...gone);
     return out;
@@ -596,15 +585,15 @@ export class Toolstack {
         reason: "crash",
         action: g.config.onCrash,
         outcome: "ok",
-        atMs: this.o.clock.now(),
+        atMs: this.options.clock.now(),
       };
-      this.o.log.warn(
+      this.options.log.warn(
         { flow: "recover", step: "lost-domain", domid: g.domid, action: g.config.onCrash },
         `domain ${g.domid} (${g.config.name}) was lost with the hypervisor: on_crash ${g.config.onCrash}`,
       );
       // Cleaned already unless the toolstack itself saw it vanish; a domid in use again is not ours.
-      const still = await this.o.hv.domainInfo(g.domid);
-      const home = await this.o.xs.tryRead(`/local/domain/${g.domid}/vm`).catch(() => undefined);
+      const still = await this.options.hv.domainInfo(g.domid);
+      const home = await this.options.xs.tryRead(`/local/domain/${g.domid}/vm`).catch(() => undefined);
       if (still.rc === ESRCH && home !== undefined)
         await this.destroy(g.domid, { flow: "lost-cleanup" }).catch(() => {});
       if (g.config.onCrash === "restart") {
@@ -638,14 +627,14 @@ export class Toolstack {
    * Each is logged and recorded (`recovery.cleaned`, `actions`); call it before taking requests.
    */
   async cleanStale(): Promise<RecoveryRecord[]> {
-    const xs = this.o.xs;
+    const xs = this.options.xs;
     const ids = new Set<number>();
     for (const base of ["/local/domain", "/libxl"])
       for (const d of await xs.ls(base).catch(() => [] as string[]))
         if (/^\d+$/.test(d) && Number(d) !== 0 && !this.managed.has(Number(d))) ids.add(Number(d));
     const out: RecoveryRecord[] = [];
     for (const domid of [...ids].sort((a, b) => a - b)) {
-      const i = await this.o.hv.domainInfo(domid);
+      const i = await this.options.hv.domainInfo(domid);
       if (i.rc !== ESRCH) continue;
       let name = await xs.tryRead(`/local/domain/${domid}/name`).catch(() => undefined);
       if (name === undefined) {
@@ -663,13 +652,13 @@ export class Toolstack {
         // no home left but /libxl remains: remove what is there
         if (e instanceof ToolstackError && e.code === "ENOENT") {
           await rmIfPresent(xs, `/libxl/${domid}`);
-          await this.o.hv.domainDestroy(domid);
+          await this.options.hv.domainDestroy(domid);
         } else {
           r.outcome = "failed";
           r.error = String(e);
         }
       }
-      this.o.log.info(
+      this.options.log.info(
         { flow: "restart-cleanup", step: "domain", domid, outcome: r.outcome },
         `domain ${domid} (${r.name}) was lost in a restart: ${r.outcome === "cleaned" ? "cleaned away" : `cleanup failed: ${r.error}`}`,
       );
@@ -679,7 +668,7 @@ export class Toolstack {
         action: "destroy",
         outcome: r.outcome === "cleaned" ? "ok" : "failed",
         ...(r.error ? { error: r.error } : {}),
-        atMs: this.o.clock.now(),
+        atMs: this.options.clock.now(),
       });
       out.push(r);
     }
@@ -688,7 +677,7 @@ export class Toolstack {
   }
 
   private async removeSkeleton(domid: number, uuid: string): Promise<void> {
-    const xs = this.o.xs;
+    const xs = this.options.xs;
     await rmIfPresent(xs, `/local/domain/${domid}`);
     await rmIfPresent(xs, `/vm/${uuid}`);
     await rmIfPresent(xs, `/libxl/${domid}`);
@@ -710,7 +699,7 @@ export class Toolstack {
 
   private async addVbdDirs(domid: number, d: XlDisk): Promise<void> {
     const dirs = this.vbdDirs(domid, d);
-    await this.o.xs.transaction(async (tx) => {
+    await this.options.xs.transaction(async (tx) => {
       if ((await tx.tryRead(`${dirs.frontendPath}/backend`)) !== undefined)
         throw new ToolstackError("EEXIST", `vdev ${d.vdev} (devid ${d.devid}) is in use on domain ${domid}`);
       // a stale error node of an earlier device with this domid/devid would read as our failure
@@ -721,7 +710,7 @@ export class Toolstack {
 
   /** libxl__device_destroy: the frontend, backend and error directories (and emptied parents). */
   private async removeVbdDirs(domid: number, d: { devid: number; backend: number }): Promise<void> {
-    const xs = this.o.xs;
+    const xs = this.options.xs;
     const errDir = `/local/domain/${d.backend}/error/backend/vbd/${domid}`;
     await rmIfPresent(xs, `/local/domain/${domid}/device/vbd/${d.devid}`);
     await rmIfPresent(xs, `/local/domain/${d.backend}/backend/vbd/${domid}/${d.devid}`);
@@ -732,7 +721,7 @@ export class Toolstack {
   }
 
   private async readState(path: string): Promise<number | undefined> {
-    const v = await this.o.xs.tryRead(`${path}/state`);
+    const v = await this.options.xs.tryRead(`${path}/state`);
     return v === undefined ? undefined : Number(v);
   }
 
@@ -742,23 +731,31 @@ export class Toolstack {
     const errPath = `/local/domain/${d.backend}/error/backend/vbd/${domid}/${d.devid}/error`;
     // libxl: the backend reaches InitWait, and the hotplug step (here blkback opening the store)
     // reports hotplug-status "connected" — or "error", which fails the step.
-    await this.waitFor(`backend of ${d.vdev} reaching InitWait`, ms, async () => {
-      const s = await this.readState(be);
-      const err = await this.o.xs.tryRead(errPath);
-      const hotplug = await this.o.xs.tryRead(`${be}/hotplug-status`);
-      if (err !== undefined || hotplug === "error" || s === XenbusState.Closing || s === XenbusState.Closed)
-        throw new ToolstackError(
-          "EIO",
-          `backend of ${d.vdev} failed (state ${xenbusStateName(s ?? 0) ?? s}): ${err ?? "no error node"}`,
+    await this.waitFor(
+      `backend of ${d.vdev} reaching InitWait`,
+      ms,
+      async () => {
+        const s = await this.readState(be);
+        const err = await this.options.xs.tryRead(errPath);
+        const hotplug = await this.options.xs.tryRead(`${be}/hotplug-status`);
+        if (err !== undefined || hotplug === "error" || s === XenbusState.Closing || s === XenbusState.Closed)
+          throw new ToolstackError(
+            "EIO",
+            `backend of ${d.vdev} failed (state ${xenbusStateName(s ?? 0) ?? s}): ${err ?? "no error node"}`,
+          );
+        return (
+          s !== undefined &&
+          s >= XenbusState.InitWait &&
+          s <= XenbusState.Connected &&
+          hotplug === "connected"
         );
-      return (
-        s !== undefined && s >= XenbusState.InitWait && s <= XenbusState.Connected && hotplug === "connected"
-      );
-    });
+      },
+      [be, errPath],
+    );
   }
 
   private async destroyDomainAndWait(domid: number): Promise<void> {
-    const rc = await this.o.hv.domainDestroy(domid);
+    const rc = await this.options.hv.domainDestroy(domid);
     if (rc !== 0 && rc !== ESRCH) throw new ToolstackError("EIO", `domain destroy: rc ${rc}`);
     await this.waitGone(domid);
     await this.removeBackendDirsOf(domid);
@@ -766,18 +763,23 @@ export class Toolstack {
 
   /** What backends may have left (or re-created) for a frontend domain that is gone. */
   private async removeBackendDirsOf(domid: number): Promise<void> {
-    for (const be of await this.o.xs.ls("/local/domain").catch(() => [] as string[])) {
-      await rmIfPresent(this.o.xs, `/local/domain/${be}/backend/vbd/${domid}`);
-      await rmIfPresent(this.o.xs, `/local/domain/${be}/error/backend/vbd/${domid}`);
-      await rmIfPresent(this.o.xs, `/local/domain/${be}/backend/vdispl/${domid}`);
+    for (const be of await this.options.xs.ls("/local/domain").catch(() => [] as string[])) {
+      await rmIfPresent(this.options.xs, `/local/domain/${be}/backend/vbd/${domid}`);
+      await rmIfPresent(this.options.xs, `/local/domain/${be}/error/backend/vbd/${domid}`);
+      await rmIfPresent(this.options.xs, `/local/domain/${be}/backend/vdispl/${domid}`);
     }
   }
 
   private async waitGone(domid: number): Promise<void> {
-    await this.waitFor(`domain ${domid} going away`, this.o.reapTimeoutMs, async () => {
-      const i = await this.o.hv.domainInfo(domid);
-      return i.rc !== 0 || i.info === undefined || i.info.state === "dead";
-    });
+    await this.waitFor(
+      `domain ${domid} going away`,
+      this.options.reapTimeoutMs,
+      async () => {
+        const i = await this.options.hv.domainInfo(domid);
+        return i.rc !== 0 || i.info === undefined || i.info.state === "dead";
+      },
+      [RELEASE_DOMAIN],
+    );
   }
 
   // ---- destroy --------------------------------------------------------------------------------
@@ -790,16 +792,16 @@ export class Toolstack {
   async destroy(domid: number, o: { flow?: string } = {}): Promise<FlowStepRecord[]> {
     if (domid === 0) throw new ToolstackError("EINVAL", "domain 0 cannot be destroyed");
     const rec = this.managed.get(domid);
-    const info = await this.o.hv.domainInfo(domid);
+    const info = await this.options.hv.domainInfo(domid);
     const home = `/local/domain/${domid}`;
-    const homeExists = (await this.o.xs.tryRead(`${home}/domid`)) !== undefined;
+    const homeExists = (await this.options.xs.tryRead(`${home}/domid`)) !== undefined;
     if ((info.rc !== 0 || info.info === undefined) && rec === undefined && !homeExists)
       throw new ToolstackError("ENOENT", `no domain ${domid}`);
     if (rec) rec.busy = true;
     this.managed.delete(domid);
-    const xs = this.o.xs;
+    const xs = this.options.xs;
     let uuid = rec?.uuid;
-    const guest = this.o.guest;
+    const guest = this.options.guest;
     const steps: FlowStep[] = [];
     if (guest)
       steps.push({
@@ -814,7 +816,7 @@ export class Toolstack {
         name: "pause",
         continueOnError: true,
         run: async () => {
-          const rc = await this.o.hv.domainPause(domid);
+          const rc = await this.options.hv.domainPause(domid);
           if (rc !== 0 && rc !== ESRCH && rc !== -22) throw new ToolstackError("EIO", `pause: rc ${rc}`);
         },
       },
@@ -834,7 +836,7 @@ export class Toolstack {
         run: async () => {
           uuid ??= (await xs.tryRead(`${home}/vm`))?.replace(/^\/vm\//, "");
           for (const dev of await this.vbdsOf(domid))
-            await this.removeDevice(domid, dev, this.o.destroyDeviceTimeoutMs, true);
+            await this.removeDevice(domid, dev, this.options.destroyDeviceTimeoutMs, true);
           await removeVdispls(xs, domid);
         },
       },
@@ -853,7 +855,7 @@ export class Toolstack {
         name: "domain-destroy",
         continueOnError: true,
         run: async () => {
-          const rc = await this.o.hv.domainDestroy(domid);
+          const rc = await this.options.hv.domainDestroy(domid);
           if (rc !== 0 && rc !== ESRCH) throw new ToolstackError("EIO", `domain destroy: rc ${rc}`);
         },
       },
@@ -880,7 +882,7 @@ export class Toolstack {
   }
 
   private async vbdsOf(domid: number): Promise<Array<{ devid: number; backend: number; vdev: string }>> {
-    const xs = this.o.xs;
+    const xs = this.options.xs;
     const out: Array<{ devid: number; backend: number; vdev: string }> = [];
     const fronts = await xs.ls(`/local/domain/${domid}/device/vbd`).catch(() => [] as string[]);
     for (const f of fronts) {
@@ -912,7 +914,7 @@ export class Toolstack {
     timeoutMs: number,
     force: boolean,
   ): Promise<{ handshake: boolean; frontendState: number | undefined }> {
-    const xs = this.o.xs;
+    const xs = this.options.xs;
     const be = `/local/domain/${d.backend}/backend/vbd/${domid}/${d.devid}`;
     const fe = `/local/domain/${domid}/device/vbd/${d.devid}`;
     await xs.transaction(async (tx) => {
@@ -923,14 +925,22 @@ export class Toolstack {
     });
     let handshake = true;
     try {
-      await this.waitFor(`backend of ${d.vdev} closing`, timeoutMs, async () => {
-        const s = await this.readState(be);
-        return s === undefined || s === XenbusState.Closed;
-      });
+      await this.waitFor(
+        `backend of ${d.vdev} closing`,
+        timeoutMs,
+        async () => {
+          const s = await this.readState(be);
+          return s === undefined || s === XenbusState.Closed;
+        },
+        [be],
+      );
     } catch (e) {
       if (!force) throw e;
       handshake = false;
-      this.o.log.warn({ domid, devid: d.devid, vdev: d.vdev }, "closing handshake timed out: forced removal");
+      this.options.log.warn(
+        { domid, devid: d.devid, vdev: d.vdev },
+        "closing handshake timed out: forced removal",
+      );
     }
     const frontendState = await this.readState(fe);
     await this.removeVbdDirs(domid, d);
@@ -940,13 +950,13 @@ export class Toolstack {
   // ---- control ---------------------------------------------------------------------------------
 
   async pause(domid: number): Promise<void> {
-    const rc = await this.o.hv.domainPause(domid);
+    const rc = await this.options.hv.domainPause(domid);
     if (rc === ESRCH) throw new ToolstackError("ENOENT", `no domain ${domid}`);
     if (rc !== 0) throw new ToolstackError("EINVAL", `pause: rc ${rc}`);
   }
 
   async unpause(domid: number): Promise<void> {
-    const rc = await this.o.hv.domainUnpause(domid);
+    const rc = await this.options.hv.domainUnpause(domid);
     if (rc === ESRCH) throw new ToolstackError("ENOENT", `no domain ${domid}`);
     if (rc !== 0) throw new ToolstackError("EINVAL", `unpause: rc ${rc}`);
   }
@@ -971,18 +981,23 @@ export class Toolstack {
     if (domid === 0) throw new ToolstackError("EINVAL", "not for domain 0");
     if (kind !== "soft-reset")
       throw new ToolstackError("EINVAL", `trigger ${String(kind)} is not supported (soft-reset)`);
-    const info = await this.o.hv.domainInfo(domid);
+    const info = await this.options.hv.domainInfo(domid);
     if (info.rc !== 0 || !info.info) throw new ToolstackError("ENOENT", `no domain ${domid}`);
     if (!info.info.hvm) throw new ToolstackError("EINVAL", "soft reset needs an HVM domain");
-    await this.o.xs.write(`/local/domain/${domid}/control/shutdown`, "soft_reset");
-    this.o.log.info({ flow: "trigger", step: "request", domid, kind }, "trigger: soft reset requested");
+    await this.options.xs.write(`/local/domain/${domid}/control/shutdown`, "soft_reset");
+    this.options.log.info({ flow: "trigger", step: "request", domid, kind }, "trigger: soft reset requested");
     let state = info.info.state as string;
     try {
-      await this.waitFor(`domain ${domid} kexec`, o.timeoutMs ?? this.o.shutdownTimeoutMs, async () => {
-        const i = await this.o.hv.domainInfo(domid);
-        state = i.info?.state ?? "gone";
-        return state === "shutdown" || (i.info?.shutdownReason ?? -1) === 5;
-      });
+      await this.waitFor(
+        `domain ${domid} kexec`,
+        o.timeoutMs ?? this.options.shutdownTimeoutMs,
+        async () => {
+          const i = await this.options.hv.domainInfo(domid);
+          state = i.info?.state ?? "gone";
+          return state === "shutdown" || (i.info?.shutdownReason ?? -1) === 5;
+        },
+        [RELEASE_DOMAIN],
+      );
     } catch (e) {
       if (!(e instanceof ToolstackError && e.code === "ETIMEDOUT")) throw e;
       return { acted: false, state };
@@ -997,7 +1012,7 @@ export class Toolstack {
     offset: number,
     waitMs: number,
   ): Promise<{ data: Uint8Array; next: number }> {
-    const dm = this.o.deviceModel;
+    const dm = this.options.deviceModel;
     if (!dm) throw new ToolstackError("EOPNOTSUPP", "no device model runtime: no emulated serial ports");
     const r = await dm.consoleRead(domid, serial, offset, waitMs);
     if (r.rc !== 0)
@@ -1007,7 +1022,7 @@ export class Toolstack {
 
   /** Keystrokes into the guest's serial port. */
   async consoleWrite(domid: number, serial: number, data: Uint8Array): Promise<void> {
-    const dm = this.o.deviceModel;
+    const dm = this.options.deviceModel;
     if (!dm) throw new ToolstackError("EOPNOTSUPP", "no device model runtime: no emulated serial ports");
     const r = await dm.consoleWrite(domid, serial, data);
     if (r.rc !== 0)
@@ -1020,40 +1035,41 @@ export class Toolstack {
     o: { timeoutMs?: number; force?: boolean } = {},
   ): Promise<{ acted: boolean; state: string }> {
     if (domid === 0) throw new ToolstackError("EINVAL", "not for domain 0");
-    const info = await this.o.hv.domainInfo(domid);
+    const info = await this.options.hv.domainInfo(domid);
     if (info.rc !== 0 || !info.info) throw new ToolstackError("ENOENT", `no domain ${domid}`);
     // libxl: without the PV control interface (the guest never advertised control/feature-*) there is
     // nobody to read control/shutdown (ERROR_NOPARAVIRT; Xen would fall back to ACPI, not modelled)
-    const feature = await this.o.xs.tryRead(`/local/domain/${domid}/control/feature-${kind}`);
+    const feature = await this.options.xs.tryRead(`/local/domain/${domid}/control/feature-${kind}`);
     if (feature !== "1" && o.force !== true)
       throw new ToolstackError(
         "EOPNOTSUPP",
         `domain ${domid} has no PV control interface (control/feature-${kind} not set by the guest); destroy it instead`,
       );
-    const t0 = this.o.clock.now();
-    await this.o.xs.write(`/local/domain/${domid}/control/shutdown`, kind);
-    this.o.log.info({ flow: "shutdown", step: "request", domid, kind }, `shutdown: requested ${kind}`);
+    const t0 = this.options.clock.now();
+    await this.options.xs.write(`/local/domain/${domid}/control/shutdown`, kind);
+    this.options.log.info({ flow: "shutdown", step: "request", domid, kind }, `shutdown: requested ${kind}`);
     let state = info.info.state as string;
     try {
       await this.waitFor(
         `domain ${domid} acting on ${kind}`,
-        o.timeoutMs ?? this.o.shutdownTimeoutMs,
+        o.timeoutMs ?? this.options.shutdownTimeoutMs,
         async () => {
-          const i = await this.o.hv.domainInfo(domid);
+          const i = await this.options.hv.domainInfo(domid);
           state = i.info?.state ?? "gone";
           return state !== "running" && state !== "paused";
         },
+        [RELEASE_DOMAIN],
       );
     } catch (e) {
       if (!(e instanceof ToolstackError && e.code === "ETIMEDOUT")) throw e;
-      this.o.log.warn(
-        { flow: "shutdown", step: "wait", domid, outcome: "timeout", ms: this.o.clock.now() - t0 },
+      this.options.log.warn(
+        { flow: "shutdown", step: "wait", domid, outcome: "timeout", ms: this.options.clock.now() - t0 },
         `shutdown: domain ${domid} did not act on ${kind}`,
       );
       return { acted: false, state };
     }
-    this.o.log.info(
-      { flow: "shutdown", step: "wait", domid, outcome: "ok", ms: this.o.clock.now() - t0 },
+    this.options.log.info(
+      { flow: "shutdown", step: "wait", domid, outcome: "ok", ms: this.options.clock.now() - t0 },
       `shutdown: domain ${domid} ${state}`,
     );
     return { acted: true, state };
@@ -1069,7 +1085,7 @@ export class Toolstack {
   async handleDomainEvent(domid: number): Promise<ActionRecord | undefined> {
     const rec = this.managed.get(domid);
     if (!rec || rec.busy || rec.preserved) return undefined;
-    const i = await this.o.hv.domainInfo(domid);
+    const i = await this.options.hv.domainInfo(domid);
     if (i.rc === ESRCH && rec.config.onCrash === "restart") {
       // Gone without a shutdown, never seen dying: lost with the hypervisor (its host restarted and
       // took guest memory along). A crash for the guest: cleaned up and created again (on_crash).
@@ -1086,7 +1102,7 @@ export class Toolstack {
         reason: "vanished",
         action: "destroy",
         outcome: "ok",
-        atMs: this.o.clock.now(),
+        atMs: this.options.clock.now(),
       };
       await this.destroy(domid, { flow: "cleanup" }).catch((e: unknown) => {
         r.outcome = "failed";
@@ -1114,9 +1130,9 @@ export class Toolstack {
       reason: reasonName(reason),
       action,
       outcome: "ok",
-      atMs: this.o.clock.now(),
+      atMs: this.options.clock.now(),
     };
-    this.o.log.info(
+    this.options.log.info(
       { flow: "on-shutdown", step: "action", domid, reason: r.reason, action },
       `domain ${domid} shut down`,
     );
@@ -1166,10 +1182,10 @@ export class Toolstack {
    */
   async softReset(rec: ManagedDomain, o: FlowOptions = {}): Promise<FlowStepRecord[]> {
     const domid = rec.domid;
-    const xs = this.o.xs;
+    const xs = this.options.xs;
     const st = { domid, port: -1 };
     const dmd = this.dmDeps();
-    const roles = emulatorsOf(rec.config, this.o.deviceModel);
+    const roles = emulatorsOf(rec.config, this.options.deviceModel);
     const physmap: Awaited<ReturnType<typeof readPhysmap>> = [];
     const steps: FlowStep[] = [];
     if (dmd && roles.length > 0)
@@ -1196,14 +1212,14 @@ export class Toolstack {
       {
         name: "pause",
         run: async () => {
-          const rc = await this.o.hv.domainPause(domid);
+          const rc = await this.options.hv.domainPause(domid);
           if (rc !== 0) throw new ToolstackError("EIO", `pause: rc ${rc}`);
         },
       },
       {
         name: "soft-reset",
         run: async () => {
-          const rc = await this.o.hv.domainSoftReset(domid);
+          const rc = await this.options.hv.domainSoftReset(domid);
           if (rc !== 0) throw new ToolstackError("EIO", `soft reset: rc ${rc}`);
         },
       },
@@ -1223,7 +1239,7 @@ export class Toolstack {
 
   /** xl list. */
   async list(): Promise<DomainSummary[]> {
-    const l = await this.o.hv.domainList();
+    const l = await this.options.hv.domainList();
     if (l.rc !== 0) throw new ToolstackError("EIO", `domain list: rc ${l.rc}`);
     const out: DomainSummary[] = [];
     for (const d of l.domains) if (d.state !== "dead") out.push(await this.summary(d));
@@ -1231,7 +1247,7 @@ export class Toolstack {
   }
 
   async info(domid: number): Promise<DomainSummary> {
-    const i = await this.o.hv.domainInfo(domid);
+    const i = await this.options.hv.domainInfo(domid);
     if (i.rc !== 0 || !i.info) throw new ToolstackError("ENOENT", `no domain ${domid}`);
     return this.summary(i.info);
   }
@@ -1242,7 +1258,7 @@ export class Toolstack {
       rec?.config.name ??
       (d.domid === 0
         ? "Domain-0"
-        : await this.o.xs.tryRead(`/local/domain/${d.domid}/name`).catch(() => undefined)) ??
+        : await this.options.xs.tryRead(`/local/domain/${d.domid}/name`).catch(() => undefined)) ??
       `(domid ${d.domid})`;
     return {
       name,
@@ -1250,7 +1266,7 @@ export class Toolstack {
       memMib: d.memoryMib,
       vcpus: d.vcpus,
       state: stateLetters(d),
-      time: rec ? Math.round((this.o.clock.now() - rec.createdAtMs) / 100) / 10 : 0,
+      time: rec ? Math.round((this.options.clock.now() - rec.createdAtMs) / 100) / 10 : 0,
       uuid: rec?.uuid,
       type: d.hvm ? "hvm" : "pv",
       shutdownReason: d.state === "shutdown" ? reasonName(d.shutdownReason) : undefined,
@@ -1259,14 +1275,14 @@ export class Toolstack {
 
   /** xl block-list, with what the guest runtime reports (NBD export) when there is one. */
   async listDisks(domid: number): Promise<DiskSummary[]> {
-    const xs = this.o.xs;
-    const i = await this.o.hv.domainInfo(domid);
+    const xs = this.options.xs;
+    const i = await this.options.hv.domainInfo(domid);
     if ((i.rc !== 0 || !i.info) && (await xs.tryRead(`/local/domain/${domid}/domid`)) === undefined)
       throw new ToolstackError("ENOENT", `no domain ${domid}`);
     let guestDisks: GuestDiskStatus[] = [];
-    if (this.o.guest)
+    if (this.options.guest)
       guestDisks =
-        (await this.o.guest.list().catch(() => [])).find((g) => g.domid === domid)?.disks ??
+        (await this.options.guest.list().catch(() => [])).find((g) => g.domid === domid)?.disks ??
         ([] as GuestDiskStatus[]);
     const out: DiskSummary[] = [];
     for (const dev of await this.vbdsOf(domid)) {
@@ -1313,7 +1329,7 @@ export class Toolstack {
    * runs the domain) the frontend reaching Connected. Rolled back on failure.
    */
   async attachDisk(domid: number, disk: XlDisk, o: FlowOptions = {}): Promise<FlowStepRecord[]> {
-    const i = await this.o.hv.domainInfo(domid);
+    const i = await this.options.hv.domainInfo(domid);
     if (i.rc !== 0 || !i.info) throw new ToolstackError("ENOENT", `no domain ${domid}`);
     if (domid === 0) throw new ToolstackError("EINVAL", "no disks for domain 0");
     const rec = this.managed.get(domid);
@@ -1322,26 +1338,28 @@ export class Toolstack {
         name: `vbd-add:${disk.vdev}`,
         run: async (ctx) => {
           await this.addVbdDirs(domid, disk);
-          ctx.onUndo(() => this.removeDevice(domid, disk, this.o.destroyDeviceTimeoutMs, true));
+          ctx.onUndo(() => this.removeDevice(domid, disk, this.options.destroyDeviceTimeoutMs, true));
         },
       },
-      { name: "wait-backend", run: () => this.waitBackend(domid, disk, this.o.backendTimeoutMs) },
+      { name: "wait-backend", run: () => this.waitBackend(domid, disk, this.options.backendTimeoutMs) },
     ];
     if (rec?.booted === true)
       steps.push({
         name: "wait-frontend",
         run: () =>
-          this.waitFor(`frontend of ${disk.vdev} Connected`, this.o.frontendTimeoutMs, async () => {
-            return (
+          this.waitFor(
+            `frontend of ${disk.vdev} Connected`,
+            this.options.frontendTimeoutMs,
+            async () =>
               (await this.readState(`/local/domain/${domid}/device/vbd/${disk.devid}`)) ===
-              XenbusState.Connected
-            );
-          }),
+              XenbusState.Connected,
+            [`/local/domain/${domid}/device/vbd/${disk.devid}`],
+          ),
       });
     const records = await runFlow("block-attach", steps, this.deps(), o, domid);
     if (rec) {
       rec.config = { ...rec.config, disks: [...rec.config.disks.filter((d) => d.vdev !== disk.vdev), disk] };
-      await this.saveConfig(this.o.xs, domid, rec.config).catch(() => {});
+      await this.saveConfig(this.options.xs, domid, rec.config).catch(() => {});
     }
     return records;
   }
@@ -1367,7 +1385,7 @@ export class Toolstack {
             result = await this.removeDevice(
               domid,
               dev,
-              o.timeoutMs ?? this.o.detachTimeoutMs,
+              o.timeoutMs ?? this.options.detachTimeoutMs,
               o.force ?? true,
             );
           },
@@ -1380,7 +1398,7 @@ export class Toolstack {
     const rec = this.managed.get(domid);
     if (rec) {
       rec.config = { ...rec.config, disks: rec.config.disks.filter((d) => d.devid !== dev.devid) };
-      await this.saveConfig(this.o.xs, domid, rec.config).catch(() => {});
+      await this.saveConfig(this.options.xs, domid, rec.config).catch(() => {});
     }
     return {
       handshake: result.handshake,

@@ -12,7 +12,12 @@ import {
   writeVdisplDirectories,
 } from "./vdispl.js";
 
-type WaitFor = (what: string, ms: number, cond: () => Promise<boolean>) => Promise<void>;
+type WaitFor = (
+  what: string,
+  ms: number,
+  cond: () => Promise<boolean>,
+  paths?: readonly string[],
+) => Promise<void>;
 
 /** `vdispl-add:<devid>` per device, then `wait-vdispl-backends` (each backend past InitWait). */
 export function vdisplSteps(
@@ -49,12 +54,20 @@ export function vdisplSteps(
         const domid = domidOf();
         for (let devid = 0; devid < vdispls.length; devid++) {
           const d = vdisplPaths(domid, vdisplBackendDomid(vdispls[devid]!) ?? 0, devid);
-          await waitFor(`vdispl ${devid} backend reaching InitWait`, timeoutMs, async () => {
-            const s = Number((await xs.tryRead(`${d.backendPath}/state`)) ?? "0");
-            if (s === XenbusState.Closing || s === XenbusState.Closed)
-              throw new ToolstackError("EIO", `vdispl ${devid} backend failed (state ${xenbusStateName(s)})`);
-            return s >= XenbusState.InitWait;
-          });
+          await waitFor(
+            `vdispl ${devid} backend reaching InitWait`,
+            timeoutMs,
+            async () => {
+              const s = Number((await xs.tryRead(`${d.backendPath}/state`)) ?? "0");
+              if (s === XenbusState.Closing || s === XenbusState.Closed)
+                throw new ToolstackError(
+                  "EIO",
+                  `vdispl ${devid} backend failed (state ${xenbusStateName(s)})`,
+                );
+              return s >= XenbusState.InitWait;
+            },
+            [`${d.backendPath}/state`],
+          );
         }
       },
     });

@@ -2,6 +2,7 @@
 // in flight for a duration or an I/O count, with fio's rw patterns, optional crc32c verify, and
 // figures in fio's JSON shape. Clock, deferral and the seed are injected: no node:*, no timers.
 import { type BlockIo, type BlockStore, BLOCK_SECTOR_BYTES } from "@xensim/blkif";
+import { Mulberry32 } from "@xensim/random";
 import { FIO_PERCENTILES, LatencyHistogram } from "./histogram.js";
 import { checkVerifyBlock, fillVerifyBlock } from "./verify.js";
 
@@ -147,18 +148,6 @@ class Direction {
   }
 }
 
-/** Mulberry32: a small seeded generator (the job's only randomness). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b_79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** Runs `spec` against `store`; resolves with fio-shaped figures once every I/O has completed. */
 export function runJob(store: BlockStore, spec: FioJobSpec, env: JobEnv): Promise<JobResult> {
   validateJob(spec, store.info);
@@ -211,7 +200,8 @@ class JobRunner {
     private readonly env: JobEnv,
   ) {
     this.seed = (spec.seed ?? 1) >>> 0;
-    this.rng = mulberry32(this.seed);
+    const rng = new Mulberry32(this.seed);
+    this.rng = () => rng.next();
     const diskBytes = store.info.sectors * BLOCK_SECTOR_BYTES;
     const offset = spec.offset ?? 0;
     const size = spec.size ?? diskBytes - offset;

@@ -11,6 +11,7 @@ export {
 } from "./device.js";
 export type { DataPlanePort } from "./data-port.js";
 export { XenbusError } from "./errors.js";
+export { childLogger, type DriverLogger, NULL_LOGGER } from "./logger.js";
 export { scanInt, scanUnsigned, xbFormat } from "./format.js";
 export {
   type GrantRefAllocator,

@@ -35,10 +35,10 @@ export class XsRingTransport implements XsTransport {
   private readonly unsubscribe: () => void;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly o: RingTransportOptions) {
-    this.client = new XsRingClient(o.page);
-    this.unsubscribe = o.subscribe(() => this.kick());
-    this.timer = setInterval(() => this.kick(), o.pollMs ?? 50);
+  constructor(private readonly options: RingTransportOptions) {
+    this.client = new XsRingClient(options.page);
+    this.unsubscribe = options.subscribe(() => this.kick());
+    this.timer = setInterval(() => this.kick(), options.pollMs ?? 50);
     this.timer.unref();
   }
 
@@ -94,7 +94,7 @@ export class XsRingTransport implements XsTransport {
         this.pending.clear();
       }
     }
-    if (notify) this.o.notify();
+    if (notify) this.options.notify();
   }
 
   request(type: number, txId: number, payload: Uint8Array): Promise<XsMessage> {
@@ -104,7 +104,7 @@ export class XsRingTransport implements XsTransport {
       this.nextReqId = (this.nextReqId + 1) >>> 0 || 1;
       const msg = { type, reqId, txId, payload };
       this.pending.set(reqId, { resolve, reject, txId, msg });
-      if (this.client.write(msg)) this.o.notify();
+      if (this.client.write(msg)) this.options.notify();
     });
   }
 

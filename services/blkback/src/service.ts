@@ -13,6 +13,7 @@ import { ChaosStore, openStore, parseStoreSpec, STORE_FAULT_KINDS, type StoreSpe
 import type { ChaosPoints } from "@xensim/chaos";
 import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
+import { retry } from "@xensim/runtime";
 import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { Counter, Gauge, Histogram } from "prom-client";
@@ -52,23 +53,6 @@ function chaosStoreOpener(open: BlkbackStoreOpener, chaos: ChaosPoints): Blkback
   return async (params, mode) => new ChaosStore(await open(params, mode), chaos, params);
 }
 
-async function retry<T>(
-  what: string,
-  fn: () => Promise<T>,
-  signal: AbortSignal,
-  ctx: ServiceContext,
-): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (signal.aborted || i >= 50) throw e;
-      if (i > 0) ctx.log.warn({ err: e, attempt: i }, `${what}: retrying`);
-      await new Promise((r) => setTimeout(r, 20 + Math.min(i, 10) * 20));
-    }
-  }
-}
-
 export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
   name: "blkback",
   configSchema: BlkbackServiceConfigSchema,
@@ -94,7 +78,6 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
           chaos: ctx.chaos,
           ...(ctx.mapperLedger ? { mapperLedger: ctx.mapperLedger } : {}),
         }),
-      ctx.signal,
       ctx,
     );
     if (!ctx.sharedMemory) log.warn("no shared page store: blkback cannot map guest memory here");
@@ -108,7 +91,6 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
         xsCalls
           ? connectXenstore({ calls: xsCalls, bus: ctx.bus, clientName: "blkback" })
           : connectXenstore({ socket: cfg.xenstoredSocket }),
-      ctx.signal,
       ctx,
     );
 
@@ -153,7 +135,6 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
           },
           onError: (err) => log.error({ err }, "blkback error"),
         }),
-      ctx.signal,
       ctx,
     );
 

@@ -36,6 +36,7 @@ import {
   type StartRequest__Output,
 } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
+import { retry } from "@xensim/runtime";
 import { decodeDomainExc, XenCtrl, XenDeviceModel } from "@xensim/xenctrl";
 import { HYPERVISOR_SUBJECTS } from "@xensim/subjects";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
@@ -54,18 +55,6 @@ interface Running {
   name: string;
   machine: Machine;
   emulator: Emulator;
-}
-
-async function retry<T>(what: string, fn: () => Promise<T>, ctx: ServiceContext): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (ctx.signal.aborted || i >= 50) throw e;
-      if (i > 0) ctx.log.warn({ err: String(e), attempt: i }, `${what}: retrying`);
-      await new Promise((r) => setTimeout(r, 20 + Math.min(i, 10) * 20));
-    }
-  }
 }
 
 /**

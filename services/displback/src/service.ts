@@ -12,22 +12,11 @@ import {
   loadXenstoreProto,
 } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
+import { retry } from "@xensim/runtime";
 import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { Gauge } from "prom-client";
 import { type DisplbackServiceConfig, DisplbackServiceConfigSchema } from "./config.js";
-
-async function retry<T>(what: string, fn: () => Promise<T>, ctx: ServiceContext): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (ctx.signal.aborted || i >= 50) throw e;
-      if (i > 0) ctx.log.warn({ err: e, attempt: i }, `${what}: retrying`);
-      await new Promise((r) => setTimeout(r, 20 + Math.min(i, 10) * 20));
-    }
-  }
-}
 
 function screenProto(s: DisplbackScreen) {
   return {

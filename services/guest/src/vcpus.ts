@@ -28,20 +28,20 @@ export class GuestVcpus {
   report: BiosReport | undefined;
   readonly routes: Record<string, number>[] = [];
 
-  constructor(private readonly o: GuestVcpusOptions) {
-    for (let v = 0; v < Math.min(o.vcpus, 32); v++) {
+  constructor(private readonly options: GuestVcpusOptions) {
+    for (let v = 0; v < Math.min(options.vcpus, 32); v++) {
       const data: VcpuWorkerData = {
-        sab: o.sab,
-        domid: o.domid,
+        sab: options.sab,
+        domid: options.domid,
         vcpu: v,
-        name: o.name,
-        settings: o.settings,
+        name: options.name,
+        settings: options.settings,
         flags: this.flags,
         scratchGpa: (SCRATCH_GFN + v) * 4096,
       };
       const w = new Worker(new URL("./vcpu-worker.js", import.meta.url), { workerData: data });
       w.on("message", (m: VcpuMessage) => this.onMessage(v, m));
-      w.on("error", (e) => o.onError?.(v, String(e)));
+      w.on("error", (e) => options.onError?.(v, String(e)));
       this.exits.push(new Promise((r) => w.once("exit", () => r())));
       this.workers.push(w);
     }
@@ -50,14 +50,14 @@ export class GuestVcpus {
   private onMessage(v: number, m: VcpuMessage): void {
     if (m.t === "booted") {
       this.report = m.report as BiosReport;
-      this.o.onBooted?.(this.report);
+      this.options.onBooted?.(this.report);
     } else if (m.t === "crash") {
       if (this.crashed) return;
       this.crashed = true;
       Atomics.store(this.flags, 0, 1);
       Atomics.notify(this.flags, 0);
-      this.o.onCrash?.(m.reason);
-    } else if (m.t === "error") this.o.onError?.(v, m.error);
+      this.options.onCrash?.(m.reason);
+    } else if (m.t === "error") this.options.onError?.(v, m.error);
     else if (m.t === "stats") this.routes[v] = m.routes;
   }
 

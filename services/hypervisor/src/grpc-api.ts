@@ -48,40 +48,6 @@ function u64(v: string | number, what: string): number {
   return n;
 }
 
-/** Method names of the Hypervisor service, for metrics labels. */
-export const HYPERVISOR_METHODS = [
-  "DomainCreate",
-  "DomainPause",
-  "DomainUnpause",
-  "DomainShutdown",
-  "DomainDestroy",
-  "DomainSoftReset",
-  "DomainResume",
-  "DomainList",
-  "DomainInfo",
-  "HvmParamGet",
-  "HvmParamSet",
-  "EvtchnAllocUnbound",
-  "EvtchnBindInterdomain",
-  "EvtchnBindVirq",
-  "EvtchnBindIpi",
-  "EvtchnBindVcpu",
-  "EvtchnSend",
-  "EvtchnClose",
-  "EvtchnUnmask",
-  "EvtchnStatus",
-  "EvtchnReset",
-  "GnttabSetupTable",
-  "GnttabQuerySize",
-  "GnttabMapGrantRef",
-  "GnttabUnmapGrantRef",
-  "GnttabCopy",
-  "GnttabGrantAccess",
-  "GnttabEndForeignAccess",
-  "MemoryPopulatePhysmap",
-  "MemoryGfnToFrame",
-] as const;
-
 /** Registers the Hypervisor service on `server`; `onCall(method, rc)` sees every result. */
 export function addHypervisorService(
   server: CallServer,

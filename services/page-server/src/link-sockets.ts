@@ -42,6 +42,7 @@ import {
 } from "@xensim/security";
 import type { Logger } from "pino";
 import type { LinkFaultConfig, PageServerConfig } from "./config.js";
+import { Mulberry32 } from "@xensim/random";
 
 type WaitAsync = (
   i32: Int32Array,
@@ -233,14 +234,8 @@ export class LinkSockets {
 
   /** A seeded generator per peer, so each direction's fault schedule is reproducible. */
   private faultRandom(peer: string): () => number {
-    let s = ((this.faults?.rules.seed ?? 1) ^ hash(peer)) >>> 0 || 1;
-    return () => {
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = s;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const rng = new Mulberry32(((this.faults?.rules.seed ?? 1) ^ hash(peer)) >>> 0 || 1);
+    return () => rng.next();
   }
 
   /** Fault records per peer (for tests: the faults really happened). */

@@ -13,7 +13,14 @@ import {
   loadHypervisorProto,
   loadXenstoreProto,
 } from "@xensim/proto";
-import { inServerSpan, inSpan, otelEnabled, type ServiceContext, type ServiceModule } from "@xensim/runtime";
+import {
+  inServerSpan,
+  inSpan,
+  otelEnabled,
+  type ServiceContext,
+  type ServiceModule,
+  retry,
+} from "@xensim/runtime";
 import {
   type DeviceModelRuntime,
   type EmulatorRole,
@@ -29,18 +36,6 @@ import { buildApi } from "./api.js";
 import { ChaosCoordinator } from "./chaos.js";
 import { diskTargetCheck } from "./disk-check.js";
 import { type ToolstackServiceConfig, ToolstackServiceConfigSchema } from "./config.js";
-
-async function retry<T>(what: string, fn: () => Promise<T>, ctx: ServiceContext): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (ctx.signal.aborted || i >= 50) throw e;
-      if (i > 0) ctx.log.warn({ err: e, attempt: i }, `${what}: retrying`);
-      await new Promise((r) => setTimeout(r, 20 + Math.min(i, 10) * 20));
-    }
-  }
-}
 
 interface GuestListReply {
   guests: Array<{

@@ -58,7 +58,7 @@ export class XenstoreGrpcApi {
   private readonly sessions = new Map<string, Session>();
   private readonly reaper: NodeJS.Timeout;
 
-  constructor(private readonly o: GrpcApiOptions) {
+  constructor(private readonly options: GrpcApiOptions) {
     const def = loadXenstoreProto().xensim.xenstore.v1.Xenstore.service;
     const impl: Record<string, UnaryHandler> = {
       OpenSession: (req: OpenSessionRequest__Output, ctx: CallContext) => this.openSession(req, ctx.identity),
@@ -66,8 +66,8 @@ export class XenstoreGrpcApi {
       KeepAlive: (req: SessionRef__Output) => this.keepAlive(req),
       Request: (req: XsRequest__Output) => this.request(req),
     };
-    o.server.addService(def, impl);
-    this.reaper = setInterval(() => this.reap(), o.reapEveryMs ?? 1000);
+    options.server.addService(def, impl);
+    this.reaper = setInterval(() => this.reap(), options.reapEveryMs ?? 1000);
     this.reaper.unref();
   }
 
@@ -111,17 +111,17 @@ export class XenstoreGrpcApi {
 
   private async openSession(req: OpenSessionRequest__Output, who?: Identity): Promise<OpenSessionReply> {
     const domid = this.callerDomid(req, who);
-    const id = this.o.newSessionId();
+    const id = this.options.newSessionId();
     // watch events go to a subject under the owner's token, which only it may subscribe to on NATS
     const subject = XENSTORE_SUBJECTS.watch(id, who ? ownerToken(who) : undefined);
-    const leaseMs = req.leaseMs > 0 ? req.leaseMs : (this.o.leaseMs ?? DEFAULT_LEASE_MS);
-    const conn = this.o.core.connect(
+    const leaseMs = req.leaseMs > 0 ? req.leaseMs : (this.options.leaseMs ?? DEFAULT_LEASE_MS);
+    const conn = this.options.core.connect(
       domid,
       {
         kind: "session",
         send: (msg) => {
           // Replies travel back in the unary response; only watch events go over the bus.
-          if (msg.type === 15) this.o.bus.publish(subject, msg.payload);
+          if (msg.type === 15) this.options.bus.publish(subject, msg.payload);
         },
         resume: () => this.wake(id),
         drop: () => this.forget(id),
@@ -134,23 +134,23 @@ export class XenstoreGrpcApi {
       domid,
       owner: who ? identityUri(who) : "",
       leaseMs,
-      expires: this.o.now() + leaseMs,
+      expires: this.options.now() + leaseMs,
       waiting: [],
     });
-    this.o.log.debug({ session: id, domid, client: req.clientName }, "xenstore session opened");
-    return { sessionId: id, leaseMs, watchSubject: subject, serverEpoch: this.o.epoch };
+    this.options.log.debug({ session: id, domid, client: req.clientName }, "xenstore session opened");
+    return { sessionId: id, leaseMs, watchSubject: subject, serverEpoch: this.options.epoch };
   }
 
   private session(id: string): Session {
     const s = this.sessions.get(id);
     if (!s) throw new CallError(GRPC_NOT_FOUND, `unknown xenstore session ${id}`);
-    s.expires = this.o.now() + s.leaseMs;
+    s.expires = this.options.now() + s.leaseMs;
     return s;
   }
 
   private async closeSession(req: SessionRef__Output): Promise<object> {
     const s = this.forget(req.sessionId);
-    if (s) this.o.core.disconnect(s.conn);
+    if (s) this.options.core.disconnect(s.conn);
     return {};
   }
 
@@ -177,11 +177,11 @@ export class XenstoreGrpcApi {
   private async request(req: XsRequest__Output): Promise<XsReply> {
     let s = this.session(req.sessionId);
     // C xenstored does not read a stalled connection: its requests wait here, unread.
-    while (!this.o.core.canRead(s.conn)) {
+    while (!this.options.core.canRead(s.conn)) {
       await new Promise<void>((resolve) => s.waiting.push(resolve));
       s = this.session(req.sessionId);
     }
-    const r = this.o.core.request(s.conn, {
+    const r = this.options.core.request(s.conn, {
       type: req.type,
       reqId: req.reqId,
       txId: req.txId,
@@ -196,12 +196,12 @@ export class XenstoreGrpcApi {
   }
 
   private reap(): void {
-    const now = this.o.now();
+    const now = this.options.now();
     for (const s of [...this.sessions.values()]) {
       if (s.expires < now) {
-        this.o.log.info({ session: s.id, domid: s.domid }, "xenstore session lease expired");
+        this.options.log.info({ session: s.id, domid: s.domid }, "xenstore session lease expired");
         this.forget(s.id);
-        this.o.core.disconnect(s.conn);
+        this.options.core.disconnect(s.conn);
       }
     }
   }
@@ -210,7 +210,7 @@ export class XenstoreGrpcApi {
     clearInterval(this.reaper);
     for (const s of [...this.sessions.values()]) {
       this.forget(s.id);
-      this.o.core.disconnect(s.conn);
+      this.options.core.disconnect(s.conn);
     }
   }
 }

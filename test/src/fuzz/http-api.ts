@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { mutate } from "./driver.js";
+import { Mulberry32 } from "@xensim/random";
 
 export const HTTP_API_CORPUS = "services/toolstack/src/fuzz-corpus/http-api";
 
@@ -92,14 +93,8 @@ export async function fuzzHttpApi(o: {
   timeoutMs?: number;
 }): Promise<HttpFuzzRun> {
   const t0 = performance.now();
-  let a = o.seed >>> 0;
-  const rnd = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Mulberry32(o.seed);
+  const rnd = () => rng.next();
   const base = seeds(o.token);
   const statuses: Record<string, number> = {};
   const crashes: HttpFuzzRun["crashes"] = [];

@@ -20,7 +20,6 @@ import {
   checkLiveness,
   checkOneResponse,
   countByKind,
-  deriveSeed,
   type ExecutedAction,
   expandSchedule,
   type FaultHit,
@@ -39,6 +38,7 @@ import { EventChannels } from "@xensim/evtchn";
 import { CHAOS_SUBJECTS } from "@xensim/subjects";
 import { GrantTables } from "@xensim/gnttab";
 import { PageStore } from "@xensim/memory";
+import { deriveSeed } from "@xensim/random";
 import { createLogger, type HostHandle, startHost } from "@xensim/runtime";
 import { connectXenstore } from "@xensim/xenstore-client";
 import { isServiceName, type ServiceName, serviceEntry } from "../services.js";

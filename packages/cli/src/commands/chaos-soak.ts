@@ -5,7 +5,8 @@
 
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type ChaosReport, deriveSeed, FAULT_KINDS, parseScenario } from "@xensim/chaos";
+import { type ChaosReport, FAULT_KINDS, parseScenario } from "@xensim/chaos";
+import { deriveSeed } from "@xensim/random";
 import { replayCommand, runChaosOnce } from "./chaos-run.js";
 
 export interface SoakSummary {

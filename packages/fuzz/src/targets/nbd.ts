@@ -35,19 +35,24 @@ function nbdSeeds(): Uint8Array[] {
     }
     return out;
   };
-  const hs = cat(flags, opt(8, new Uint8Array(0)) /* STRUCTURED_REPLY */, opt(7, go) /* GO */);
+  const handshake = cat(flags, opt(8, new Uint8Array(0)) /* STRUCTURED_REPLY */, opt(7, go) /* GO */);
   const rq = (type: number, offset: number, length: number, cookie: number) =>
     encodeNbdRequest({ type, cookie: BigInt(cookie), offset, length });
   return [
-    hs,
+    handshake,
     cat(
-      hs,
+      handshake,
       rq(NbdCmd.READ, 0, 4096, 1),
       rq(NbdCmd.WRITE, 512, 1024, 2),
       new Uint8Array(1024).fill(7),
       rq(NbdCmd.FLUSH, 0, 0, 3),
     ),
-    cat(hs, rq(NbdCmd.TRIM, 0, 8192, 4), rq(NbdCmd.WRITE_ZEROES, 100, 3000, 5), rq(NbdCmd.DISC, 0, 0, 6)),
+    cat(
+      handshake,
+      rq(NbdCmd.TRIM, 0, 8192, 4),
+      rq(NbdCmd.WRITE_ZEROES, 100, 3000, 5),
+      rq(NbdCmd.DISC, 0, 0, 6),
+    ),
     cat(
       flags,
       opt(3, new Uint8Array(0)) /* LIST */,

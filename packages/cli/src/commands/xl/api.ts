@@ -1,31 +1,8 @@
 // How the xl commands reach the toolstack's HTTP API (the host `xensim up` runs).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { DomainSummary } from "@xensim/toolstack";
 import type { Command } from "commander";
-
-export interface DomainSummary {
-  name: string;
-  id: number;
-  memMib: number;
-  vcpus: number;
-  state: string;
-  time: number;
-}
-
-export interface DiskSummary {
-  vdev: string;
-  devid: number;
-  backendDomid: number;
-  backendState: string;
-  frontendState: string;
-  params: string;
-  mode: string;
-  ringPages: number;
-  queues: number;
-  features: Record<string, string>;
-  sectors: number | undefined;
-  nbdUri: string | undefined;
-}
 
 /** The API token: $XENSIM_API_TOKEN, $XENSIM_KEYS/api-token, or the one `xensim up` keeps in its state dir. */
 export function toolstackToken(stateDir = ".xensim"): string | undefined {

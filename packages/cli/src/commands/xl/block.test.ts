@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { DiskSummary } from "./api.js";
+import { type DiskSummary } from "@xensim/toolstack";
 import { formatBlockList } from "./block.js";
 
 const disk = (over: Partial<DiskSummary>): DiskSummary => ({

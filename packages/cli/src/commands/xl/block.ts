@@ -1,7 +1,8 @@
 // `xensim xl block-attach|block-detach|block-list`: a domain's virtual block devices.
 import type { Command } from "commander";
 import { examples } from "../../command.js";
-import { api, apiBase, type DiskSummary, resolveDomain, run } from "./api.js";
+import { api, apiBase, resolveDomain, run } from "./api.js";
+import type { DiskSummary } from "@xensim/toolstack";
 
 /**
  * xl block-list's table: each column as wide as its widest cell, two spaces between columns, so a

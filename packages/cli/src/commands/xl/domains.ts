@@ -2,7 +2,8 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { examples } from "../../command.js";
-import { api, apiBase, type DomainSummary, resolveDomain, run, XlError } from "./api.js";
+import { api, apiBase, resolveDomain, run, XlError } from "./api.js";
+import { type DomainSummary } from "@xensim/toolstack";
 
 export function formatXlList(domains: DomainSummary[]): string {
   const lines = ["Name                                        ID   Mem VCPUs\tState\tTime(s)"];

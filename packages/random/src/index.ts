@@ -1,13 +1,23 @@
-// Seeded pseudo-random numbers (pure): mulberry32, and the seed of run k derived from a base seed.
+// @xensim/random: the one seeded PRNG of xensim (mulberry32, 32-bit state), pure. Every fault
+// decision, schedule, store model and job draws from it with a seed that is printed, so a run can
+// be repeated; nothing on those paths uses Math.random.
 
-export class Mulberry32 {
-  private s: number;
+/** What a consumer of randomness needs: uniform in [0, 1). */
+export interface Rng {
+  next(): number;
+}
+
+export class Mulberry32 implements Rng {
+  readonly seed: number;
+  private state: number;
   constructor(seed: number) {
-    this.s = seed >>> 0;
+    this.seed = seed >>> 0;
+    this.state = this.seed;
   }
   /** Uniform in [0, 1). */
   next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;

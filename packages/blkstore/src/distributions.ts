@@ -1,22 +1,5 @@
-// Seeded pseudo-random numbers (pure): mulberry32, 32-bit state, uniform in [0, 1).
-
-export interface Rng {
-  /** Uniform in [0, 1). */
-  next(): number;
-}
-
-export class Mulberry32 implements Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-}
+// Service-time distributions of the store models, drawn with an injected Rng (@xensim/random).
+import type { Rng } from "@xensim/random";
 
 /** Service-time distributions, in milliseconds. `cv` is the coefficient of variation (σ / mean). */
 export type Distribution =
