@@ -326,7 +326,7 @@ function chaosTable() {
   const rows = [
     "| schedules run | scenarios | fault kinds covered | acknowledged writes lost | leaks | one-response violations | liveness failures | broken components caught | serializability violations |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-    `| ${s.schedulesRun} | ${s.scenarios} | ${s.faultKindsCovered.length} of ${s.faultKinds} | ${s.acknowledgedWritesLost} | ${s.leaks} | ${s.responseViolations} | ${s.livenessFailures} | ${s.brokenComponentsCaught} | not checked |`,
+    `| ${s.schedulesRun} | ${s.scenarios} | ${s.faultKindsCovered.length} of ${s.faultKinds} | ${s.acknowledgedWritesLost} | ${s.leaks} | ${s.responseViolations} | ${s.livenessFailures} | ${s.brokenComponentsCaught} | ${s.serializabilityViolations ?? "not checked"} |`,
     "",
     `Not covered: ${s.faultKindsNotCovered.length ? s.faultKindsNotCovered.join(", ") : "none"}. Started ${s.startedAt}, ${Math.round(s.durationMs / 1000)} s.`,
   ];

@@ -7,6 +7,7 @@
 // closing / failed / closed). A connected Blkfront is a BlockStore.
 import {
   BLKIF_MAX_SEGMENTS_PER_REQUEST,
+  BLKIF_REQUEST_LAYOUT,
   BLKIF_RING_ENTRY_BYTES,
   BLKIF_RSP_EOPNOTSUPP,
   BLKIF_SEGS_PER_INDIRECT_FRAME,
@@ -76,6 +77,12 @@ import { type DataPage, RingQueue, recoverInFlight } from "./shadow.js";
 export type { BlkfrontTimer } from "./grants.js";
 
 export interface BlkfrontOptions {
+  /**
+   * A misbehaving frontend (chaos: ring.request-corrupted): when it answers true for a read or
+   * write, garbage goes into the request slot's nr_segments (255, past BLKIF_MAX_SEGMENTS_PER_REQUEST)
+   * after the request was written; the backend must answer BLKIF_RSP_ERROR for the id, not crash.
+   */
+  readonly corruptRequest?: () => boolean;
   /** The guest's xenstore connection. */
   readonly store: XenbusStore;
   /** The guest's domid. */
@@ -257,6 +264,8 @@ export class Blkfront implements BlockStore {
   private readonly timer: BlkfrontTimer | undefined;
   private readonly closeTimeoutMs: number;
 
+  private readonly corruptRequest: (() => boolean) | undefined;
+
   private constructor(dev: XenbusDevice<MemView>, opts: BlkfrontOptions) {
     this.dev = dev;
     this.hv = opts.hypervisor;
@@ -268,6 +277,7 @@ export class Blkfront implements BlockStore {
     this.maxQueued = opts.maxQueued ?? 4096;
     const largest = Math.max(this.config.maxIndirectSegments, BLKIF_MAX_SEGMENTS_PER_REQUEST) + 8;
     this.autoReconnect = opts.autoReconnect ?? true;
+    this.corruptRequest = opts.corruptRequest;
     this.timer = opts.timer;
     this.grants = new BlkfrontGrants({
       hypervisor: this.hv,
@@ -856,6 +866,12 @@ export class Blkfront implements BlockStore {
     const off = ring.front.nextRequest();
     encodeRequest(this.reqBytes, 0, this.config.abi, req);
     ring.front.view.writeFrom(off, this.reqBytes, 0, requestBytes(req.operation, this.config.abi));
+    if (
+      this.corruptRequest &&
+      (req.operation === BlkifOp.READ || req.operation === BlkifOp.WRITE) &&
+      this.corruptRequest()
+    )
+      ring.front.view.setU8(off + BLKIF_REQUEST_LAYOUT[this.config.abi].nr_segments, 0xff);
     if (tracer.mask & TRACE_RING) this.traceRequest(ring, req, nData);
     const sh = ring.track(id, piece, nData, rspOp);
     for (let k = 0; k < pages.length; k++) sh.pages.push(pages[k]!);

@@ -161,6 +161,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
           calls: hvCalls,
           store: sab,
           ...(remote ? { hypervisorHost: cfg.hypervisorHost } : {}),
+          ...(ctx.mapperLedger ? { mapperLedger: ctx.mapperLedger } : {}),
         }),
       ctx,
     );

@@ -228,6 +228,7 @@ export class GuestInstance {
       maxDataPagesPerRing: cfg.maxDataPagesPerRing,
       closeTimeoutMs: cfg.closeTimeoutMs,
       log: this.log,
+      ...(this.d.chaos ? { corruptRequest: corruptRequestPoint(this.d.chaos, this.domid) } : {}),
       onBlkfront: (b) => this.attach(b),
       onRemoved: (b) => this.detach(b.dev.nodename, "removed"),
     });
@@ -639,4 +640,10 @@ export class GuestInstance {
       error: this.error,
     };
   }
+}
+
+/** ring.request-corrupted: this guest's blkfront writes garbage into a request slot. */
+function corruptRequestPoint(chaos: ChaosPoints, domid: number): () => boolean {
+  const p = chaos.point("ring.request-corrupted");
+  return () => p.active && p.hit(`dom ${domid} request slot`);
 }
