@@ -846,7 +846,15 @@ export class BlkbackRing {
       try {
         // Built in a private buffer, copied into the slot in one piece.
         const off = this.ring.nextResponse();
-        encodeResponse(this.rspBytes, 0, this.abi, p.idLo, p.idHi, p.op, this.o.corruptResponse?.() ? BLKIF_RSP_GARBAGE : status);
+        encodeResponse(
+          this.rspBytes,
+          0,
+          this.abi,
+          p.idLo,
+          p.idHi,
+          p.op,
+          this.o.corruptResponse?.() ? BLKIF_RSP_GARBAGE : status,
+        );
         this.o.view.writeFrom(off, this.rspBytes, 0, this.rspBytes.length);
         if (tracer.mask & TRACE_RING)
           tracer.emit({
