@@ -62,7 +62,7 @@ function hypervisorTable() {
   };
   for (const g of r.grants)
     rows.push(
-      `| grant map+unmap | ${grantPlace[g.placement] ?? g.placement} | ${g.batch} ref${g.batch > 1 ? "s" : ""} per call | ${g.figures.ops_per_s} | ${g.figures.p50_us} | ${g.figures.p99_us} | ${g.grants_per_s} grants/s |`,
+      `| grant map+unmap | ${grantPlace[g.placement] ?? g.placement} | ${g.batch} ref${g.batch > 1 ? "s" : ""} per call | ${g.figures.ops_per_s} | ${g.figures.p50_us} | ${g.figures.p99_us} | ${g.grants_per_s} grants/s${g.grants_per_cpu_s !== undefined ? `; ${g.grants_per_cpu_s} per CPU-second (synchronous calls)` : ""} |`,
     );
   rows.push(
     `| gRPC unary (floor) | DomainInfo on the same connection | 1 call | ${fl.grpc_unary.ops_per_s} | ${fl.grpc_unary.p50_us} | ${fl.grpc_unary.p99_us} | |`,
@@ -204,8 +204,9 @@ function ringsSection() {
     "whole path must carry ~70–75k IOPS, which it does on a quiet machine but not when other test",
     "suites share the two vCPUs (then the 32/64-page ratios fall to 0.6–0.8: the blkback thread is",
     "CPU-bound). The null store shows what the path itself costs per I/O against the bare ring: the",
-    "blkback worker thread is the bottleneck (store zero-fill of each 4 KiB read, per-I/O metrics,",
-    "the event-channel notify, request decode/map/respond); the guest thread has idle time left.",
+    "guest thread (workload + blkfront) is the bottleneck since issue 17 (before, blkback was: the",
+    "store's zero-fill of each read and per-I/O metrics); where each thread's time goes is in the",
+    "per-I/O cost section below (`--cpu-profile`).",
     "Distributed (NATS wake-ups, page-server replication, gRPC grant calls) is two orders of",
     "magnitude below embedded: across host processes the path carries 2–4k IOPS whatever the ring",
     "size, so the array's gain from more ring pages does not show there (`rings-distributed-iscsi-array`).",
@@ -214,6 +215,19 @@ function ringsSection() {
     "exactly the bytes written.)",
   );
   return out.join("\n").trimEnd();
+}
+
+function ioreqDistributedRows(d) {
+  if (!d.measured) return [`| device model in another host process | | not measured | | | ${d.reason} |`];
+  const b = d.buffered;
+  const routes = Object.entries(b.routes)
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
+  return [
+    `| synchronous port read, device model in another host process (over the link) | round trip | ${d.sync_pio.ops_per_s} | ${d.sync_pio.p50_us} | ${d.sync_pio.p99_us} | ${d.vs_floor_wait_p50} × wait floor, ${d.vs_embedded_p50} × embedded |`,
+    `| buffered VGA stores, device model in another host process | one 4-byte store | ${b.writes_per_s} | | | ${routes} |`,
+  ];
 }
 
 function ioreqTable() {
@@ -240,7 +254,7 @@ function ioreqTable() {
         ]
       : []),
     `| buffered VGA stores, embedded | one 4-byte store | ${b.writes_per_s} | | | ${routes} |`,
-    `| device model in another host process | | not measured | | | ${r.distributed.reason} |`,
+    ...ioreqDistributedRows(r.distributed),
     "",
     `Machine: ${r.machine.cpus} CPUs, Node ${r.machine.node}; ${r.duration_ms} ms per row, depth 1, vCPU spin ${e.spin}. One run on a shared, loaded machine.`,
   ].join("\n");
@@ -317,7 +331,7 @@ function chaosTable() {
   const rows = [
     "| schedules run | scenarios | fault kinds covered | acknowledged writes lost | leaks | one-response violations | liveness failures | broken components caught | serializability violations |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-    `| ${s.schedulesRun} | ${s.scenarios} | ${s.faultKindsCovered.length} of ${s.faultKinds} | ${s.acknowledgedWritesLost} | ${s.leaks} | ${s.responseViolations} | ${s.livenessFailures} | ${s.brokenComponentsCaught} | not checked |`,
+    `| ${s.schedulesRun} | ${s.scenarios} | ${s.faultKindsCovered.length} of ${s.faultKinds} | ${s.acknowledgedWritesLost} | ${s.leaks} | ${s.responseViolations} | ${s.livenessFailures} | ${s.brokenComponentsCaught} | ${s.serializabilityViolations ?? "not checked"} |`,
     "",
     `Not covered: ${s.faultKindsNotCovered.length ? s.faultKindsNotCovered.join(", ") : "none"}. Started ${s.startedAt}, ${Math.round(s.durationMs / 1000)} s.`,
   ];
@@ -402,7 +416,88 @@ function traceCostTable() {
   ].join("\n");
 }
 
+/** Issue 17 (the per-I/O cost): bench/results/perf-*.json beside rings-null.json and hypervisor.json. */
+function perfSection() {
+  const read = (f) =>
+    existsSync(join(results, f)) ? JSON.parse(readFileSync(join(results, f), "utf8")) : undefined;
+  const out = [];
+  const nullRun = (label, r) => {
+    if (!r) return;
+    for (const j of r.jobs)
+      out.push(
+        `| ${label} | ${j.pages} | ${j.iops} | ${j.ceiling?.iops ?? "-"} | ${j.ratio_to_ceiling ?? "-"} | ${j.notifications_per_io} |`,
+      );
+  };
+  out.push(
+    "### Null store, embedded, 4 KiB randread, iodepth 2048: full stack ÷ raw ring ceiling (same run)",
+    "",
+  );
+  out.push(
+    "| run | pages | IOPS | raw ring ceiling (round trips/s) | ÷ ceiling | kicks per I/O |",
+    "|---|---:|---:|---:|---:|---:|",
+  );
+  nullRun("before (`perf-before-rings-null.json`)", read("perf-before-rings-null.json"));
+  const after = read("rings-null.json");
+  nullRun("after (`rings-null.json`)", after);
+  const j64 = after?.jobs.find((j) => j.pages === 64);
+  if (j64?.profile) {
+    out.push(
+      "",
+      `Where the time goes at 64 pages (\`--cpu-profile\`: self time per thread in the measured window of \`rings-null.json\`):`,
+      "",
+    );
+    const threads = j64.profile.filter((t) => t.thread === "main" || t.thread === "blkback");
+    const head = `| # | ${threads.map((t) => `${t.thread === "main" ? "guest (main thread: workload + blkfront)" : t.thread} — busy ${Math.round(t.busy_fraction * 100)} %`).join(" | ")} |`;
+    out.push(head, `|---:|${threads.map(() => "---").join("|")}|`);
+    for (let i = 0; i < 10; i++) {
+      const cells = threads.map((t) => (t.top[i] ? `${t.top[i].self_pct} % \`${t.top[i].frame}\`` : ""));
+      if (cells.every((c) => c === "")) break;
+      out.push(`| ${i + 1} | ${cells.join(" | ")} |`);
+    }
+  }
+  const dist = [read("perf-before-rings-distributed-null.json"), read("rings-distributed-null.json")];
+  if (dist[0] && dist[1]) {
+    out.push("", "### Distributed placement, null store, 1 and 64 pages (before → after)", "");
+    out.push("| pages | IOPS before | IOPS after |", "|---:|---:|---:|");
+    for (const j of dist[0].jobs) {
+      const a = dist[1].jobs.find((x) => x.pages === j.pages);
+      out.push(`| ${j.pages} | ${j.iops} | ${a?.iops ?? "-"} |`);
+    }
+  }
+  const arr = read("perf-rings-iscsi-array-under-npm-test.json");
+  if (arr) {
+    const [a, b] = [arr.jobs[0], arr.jobs.at(-1)];
+    out.push("", "### Array profile, embedded, while `npm test` ran on the same machine", "");
+    out.push("| pages | IOPS | predicted IOPS | ÷ prediction |", "|---:|---:|---:|---:|");
+    for (const j of arr.jobs)
+      out.push(`| ${j.pages} | ${j.iops} | ${j.predicted_iops} | ${j.ratio_to_prediction} |`);
+    out.push(
+      "",
+      `- ${b.pages} pages ÷ ${a.pages} page: ${Math.round((b.iops / a.iops) * 10) / 10} × IOPS (one run; ${arr.load ?? "npm test running alongside"})`,
+    );
+  }
+  const mq = readdirSync(results)
+    .filter((f) => /^perf-mq-.*\.json$/.test(f))
+    .map((f) => read(f))
+    .sort((x, y) => x.params.queues - y.params.queues);
+  if (mq.length > 0) {
+    out.push("", "### Multi-queue: null store, embedded, 4 KiB randread", "");
+    out.push(
+      "| queues | pages per ring | iodepth | IOPS | ÷ 1 queue | kicks per I/O |",
+      "|---:|---:|---:|---:|---:|---:|",
+    );
+    const base = mq[0].jobs[0].iops;
+    for (const r of mq)
+      for (const j of r.jobs)
+        out.push(
+          `| ${r.params.queues} | ${j.pages} | ${j.iodepth} | ${j.iops} | ${Math.round((j.iops / base) * 100) / 100} | ${j.notifications_per_io} |`,
+        );
+  }
+  return out.join("\n").trimEnd();
+}
+
 const sections = {
+  PERF: perfSection,
   CHAOS: chaosTable,
   LINK: linkTable,
   DISPLAY: displayTable,

@@ -38,7 +38,7 @@ if (selected.length === 0) {
 }
 const res = spawnSync(
   process.execPath,
-  ["--test", "--test-reporter=spec", "--test-concurrency=2", "--test-timeout=300000", ...selected],
+  ["--test", "--test-reporter=spec", "--test-concurrency=2", "--test-timeout=600000", ...selected],
   { stdio: "inherit", env: { ...process.env, XENSIM_TEST: "1" } },
 );
 process.exit(res.status ?? 1);

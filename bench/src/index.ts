@@ -32,3 +32,11 @@ export { DISPLAY_PLACEMENTS, displayTable, runDisplayBench } from "./display.js"
 export type { DisplayRunFigures, DisplayRunSpec } from "./display-run.js";
 export type { TraceCostMode, TraceCostOptions, TraceCostResult, TraceCostRow } from "./trace-cost.js";
 export { runTraceCostBench } from "./trace-cost.js";
+export type { CpuProfile, MonotonicWindow, ThreadProfile, ThreadTime, TopFrame } from "./cpu-profile.js";
+export {
+  monotonicUs,
+  profileWindow,
+  readThreadProfiles,
+  threadTime,
+  topFramesMarkdown,
+} from "./cpu-profile.js";

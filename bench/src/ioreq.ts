@@ -11,14 +11,19 @@
 //   - embedded, event loop: the same with the device model's `ioreqThread` off — the emulator served
 //     by the service's event loop (Atomics.waitAsync), for comparison in the same run.
 //   - floor: main thread ↔ worker Atomics ping-pong, depth 1, the partner blocking in Atomics.wait,
-//     and in Atomics.waitAsync.
-//   - distributed (the device model in another host process): not measured — the emulator's
-//     receiver needs the remote event and page path the data-plane work is replacing.
+//     and in Atomics.waitAsync (how the emulator's event receiver waits).
+//   - distributed (with `pageServerEntry`): the same vCPU in host A (this process: hypervisor,
+//     xenstored, page-server) and the device model in host process B (ioreq-host-b.ts, a child:
+//     page-server and device-model with hypervisorHost "hostA"), over a real nats-server, gRPC and
+//     the link — the ioreq pages are foreign-mapped there, every request and answer crosses the link.
+import { spawn } from "node:child_process";
 import { cpus } from "node:os";
+import { createInterface } from "node:readline";
 import { Worker } from "node:worker_threads";
-import { createInProcessBus, createInProcessCallClient } from "@xensim/bus";
+import { createGrpcCallClient, createInProcessBus, createInProcessCallClient } from "@xensim/bus";
 import { loadDeviceModelProto, loadHypervisorProto, type StartReply__Output } from "@xensim/proto";
 import { startHost } from "@xensim/runtime";
+import { findNatsServer, startNatsServer } from "@xensim/testkit";
 import { XenCtrl } from "@xensim/xenctrl";
 import type { IoreqWorkerData, VcpuReport } from "./ioreq-worker.js";
 import { machineInfo, measure, type OpFigures, round } from "./stats.js";
@@ -27,6 +32,8 @@ export interface IoreqBenchOptions {
   hypervisorEntry: string;
   xenstoredEntry: string;
   deviceModelEntry: string;
+  /** The page-server's entry: with it, the distributed row (the device model in another host process). */
+  pageServerEntry?: string;
   /** Measuring time per row, ms (default 3000). */
   durationMs?: number;
   /** Slot checks the vCPU spins before Atomics.wait (default 0: block at once, as Xen's vCPU does). */
@@ -56,7 +63,17 @@ export interface IoreqBenchResult {
     vs_floor_wait_p50: number;
     vs_floor_waitasync_p50: number;
   };
-  distributed: { measured: false; reason: string };
+  distributed:
+    | { measured: false; reason: string }
+    | {
+        measured: true;
+        /** One op = a synchronous port read, vCPU trap to resume, the emulator in host process B. */
+        sync_pio: OpFigures;
+        /** sync_pio.p50_us ÷ embedded.sync_pio.p50_us of the same run. */
+        vs_embedded_p50: number;
+        vs_floor_wait_p50: number;
+        buffered: VcpuReport["buffered"];
+      };
 }
 
 function worker(data: IoreqWorkerData): {
@@ -195,6 +212,39 @@ export async function runIoreqBench(o: IoreqBenchOptions): Promise<IoreqBenchRes
       `  = ${loopVsWait} × wait floor, ${loopVsAsync} × waitAsync floor`,
     ),
   );
+  let distributed: IoreqBenchResult["distributed"];
+  if (!o.pageServerEntry)
+    distributed = {
+      measured: false,
+      reason: "not asked for: the device model in another host process needs the page-server's entry",
+    };
+  else if (findNatsServer() === undefined)
+    distributed = {
+      measured: false,
+      reason: "nats-server not installed (the device model in another host process needs it)",
+    };
+  else {
+    const d = await runDistributed(o, o.pageServerEntry, durationMs, spin);
+    const vsEmb = round(d.sync.p50_us / sync.p50_us, 2);
+    const vsW = round(d.sync.p50_us / wait.p50_us, 2);
+    log(
+      line(
+        "distributed: sync port read (trap → resume)",
+        d.sync,
+        `  = ${vsEmb} × embedded, ${vsW} × wait floor`,
+      ),
+    );
+    log(
+      `distributed: buffered VGA stores              ${String(d.buffered.writes_per_s).padStart(8)} writes/s  (${JSON.stringify(d.buffered.routes)})`,
+    );
+    distributed = {
+      measured: true,
+      sync_pio: d.sync,
+      vs_embedded_p50: vsEmb,
+      vs_floor_wait_p50: vsW,
+      buffered: d.buffered,
+    };
+  }
   return {
     benchmark: "ioreq",
     machine: { ...machineInfo(), cpus: cpus().length },
@@ -213,10 +263,94 @@ export async function runIoreqBench(o: IoreqBenchOptions): Promise<IoreqBenchRes
       vs_floor_wait_p50: loopVsWait,
       vs_floor_waitasync_p50: loopVsAsync,
     },
-    distributed: {
-      measured: false,
-      reason:
-        "the link carries the device model's events and publishes its writes, but cannot map an ioreq server's pages (DOMID_XEN frames) or a guest's memory into another host process yet",
-    },
+    distributed,
   };
+}
+
+/** The vCPU in host A (this process), its device model in host process B (a child). */
+async function runDistributed(
+  o: IoreqBenchOptions,
+  pageServerEntry: string,
+  durationMs: number,
+  spin: number,
+): Promise<VcpuReport> {
+  const nats = await startNatsServer();
+  const host = await startHost({
+    hostId: "hostA",
+    nats: nats.url,
+    services: [
+      { name: "hypervisor", entry: o.hypervisorEntry, config: {} },
+      { name: "xenstored", entry: o.xenstoredEntry, config: {} },
+      { name: "page-server", entry: pageServerEntry, config: {} },
+    ],
+    sharedMemoryBytes: 64 * 1024 * 1024,
+    logLevel: "error",
+  });
+  let child: ReturnType<typeof spawn> | undefined;
+  try {
+    await host.ready;
+    const hvAddr = host.services.get("hypervisor")!.grpcAddress!;
+    const xsAddr = host.services.get("xenstored")!.grpcAddress!;
+    child = spawn(
+      process.execPath,
+      [
+        new URL("./ioreq-host-b.js", import.meta.url).pathname,
+        JSON.stringify({
+          nats: nats.url,
+          hv: hvAddr,
+          xs: xsAddr,
+          entries: { pageServer: pageServerEntry, deviceModel: o.deviceModelEntry },
+        }),
+      ],
+      { stdio: ["pipe", "pipe", "inherit"] },
+    );
+    const exited = new Promise<void>((r) => child!.once("exit", () => r()));
+    const dmAddr = await new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("ioreq bench: host B not ready in 60 s")), 60_000);
+      void exited.then(() => reject(new Error("ioreq bench: host B exited")));
+      createInterface({ input: child!.stdout! }).on("line", (l) => {
+        try {
+          const m = JSON.parse(l) as { dm?: string };
+          if (m.dm) {
+            clearTimeout(t);
+            resolve(m.dm);
+          }
+        } catch {
+          // log output
+        }
+      });
+    });
+    const hv = createGrpcCallClient(loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service, hvAddr);
+    const dm = createGrpcCallClient(loadDeviceModelProto().xensim.devicemodel.v1.DeviceModel.service, dmAddr);
+    const dom0 = new XenCtrl({ domid: 0, calls: hv, store: host.sharedMemory });
+    try {
+      const { rc, domid } = await dom0.domainCreate({ memoryMib: 4, vcpus: 1, hvm: true });
+      if (rc !== 0) throw new Error(`domainCreate: rc ${rc}`);
+      const st = await dm.call<object, StartReply__Output>(
+        "Start",
+        { domid, name: "bench", role: "primary", vcpus: 1, restorePath: "" },
+        { deadlineMs: 30_000 },
+      );
+      if (st.rc !== 0) throw new Error(`device model Start (host B): rc ${st.rc} ${st.error}`);
+      await dom0.domainUnpause(domid);
+      const v = worker({ mode: "vcpu", sab: host.sharedMemory!, domid, durationMs, warmupMs: 300, spin });
+      await v.ready;
+      const report = (await v.msg) as VcpuReport;
+      await v.exited;
+      return report;
+    } finally {
+      dm.close();
+      hv.close();
+      dom0.close();
+    }
+  } finally {
+    if (child && child.exitCode === null) {
+      child.stdin!.write("stop\n");
+      const done = new Promise<void>((r) => child!.once("exit", () => r()));
+      await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+    await host.stop();
+    await nats.stop();
+  }
 }

@@ -17,7 +17,7 @@ export interface RingsHostARun {
   seed: number;
 }
 
-const env = { nowNs: () => Number(process.hrtime.bigint()), defer: (fn: () => void) => setImmediate(fn) };
+const env = { nowNs: () => performance.now() * 1e6, defer: (fn: () => void) => setImmediate(fn) };
 
 export async function runOnVbd(
   kernel: GuestKernel,

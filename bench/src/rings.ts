@@ -9,6 +9,7 @@ import type { IoFigures, RwPattern } from "@xensim/workload";
 import { type BlkRunFigures, runBlkBench } from "./blk.js";
 import type { BlkServiceEntries } from "@xensim/harness";
 import { blkifRingSlots, type RingCeilingFigures, runRingCeiling } from "./ring-ceiling.js";
+import type { MonotonicWindow, ThreadTime } from "./cpu-profile.js";
 import { runDistributedBlk } from "./rings-distributed.js";
 import { machineInfo, round } from "./stats.js";
 
@@ -67,6 +68,10 @@ export interface RingsJob {
   /** Null store only: the bare ring ping-pong at the same depth, and the full stack's share of it. */
   ceiling?: RingCeilingFigures;
   ratio_to_ceiling?: number;
+  /** The measured window on the CPU profiles' clock (embedded placement). */
+  window_us?: MonotonicWindow;
+  /** With --cpu-profile: each thread's busy share and top frames in the measured window. */
+  profile?: ThreadTime[];
 }
 
 export interface RingsBenchResult {
@@ -138,6 +143,7 @@ export async function runRingsBench(o: RingsBenchOptions): Promise<RingsBenchRes
       predicted_clat_ms: p ? round((Math.max(iodepth, outstanding) / p.iops) * 1000, 3) : null,
       predicted_store_ms: p ? round(p.latencyMs, 3) : null,
       ratio_to_prediction: p ? round(r.iops / p.iops, 3) : null,
+      ...(r.window_us ? { window_us: r.window_us } : {}),
     };
     if (o.profile === "null" && (o.ceiling ?? true)) {
       o.progress?.(`ceiling ${r.pages}p`, 0);

@@ -66,6 +66,36 @@ export async function measure(
   return rec.figures();
 }
 
+/**
+ * measure() for a synchronous op (no await between ops: what a C caller of a hypercall pays), with
+ * the thread's CPU time beside the wall clock (ops per CPU-second: the figure a loaded, shared
+ * machine bends least).
+ */
+export function measureSync(
+  durationMs: number,
+  op: () => void,
+  warmupMs = 200,
+): OpFigures & { cpu_seconds: number; ops_per_cpu_s: number } {
+  const warmEnd = performance.now() + warmupMs;
+  while (performance.now() < warmEnd) op();
+  const rec = new LatencyRecorder();
+  const cpu0 = process.cpuUsage();
+  rec.start();
+  const end = performance.now() + durationMs;
+  for (;;) {
+    const t0 = performance.now();
+    op();
+    const t1 = performance.now();
+    rec.add((t1 - t0) * 1000);
+    if (t1 >= end) break;
+  }
+  rec.stop();
+  const cpu = process.cpuUsage(cpu0);
+  const f = rec.figures();
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return { ...f, cpu_seconds: round(cpuSeconds, 3), ops_per_cpu_s: round(f.ops / cpuSeconds, 0) };
+}
+
 export function machineInfo(): Record<string, unknown> {
   return {
     node: process.version,

@@ -57,6 +57,26 @@ describe("grant mapped across host processes over the link", () => {
       const m = await dom0.gnttabMapGrantRefs(a.domid, [a.ref], GNTMAP_host_map);
       assert.equal(m.results[0]!.status, GNTST_okay);
       const view = m.view!;
+      // Local grant checks: what B's replica of A's grant table shows invalid is refused in B once
+      // the hypervisor refused it for that entry, with the GNTST_* it gives (asked directly here,
+      // over gRPC); a map asking no mapping at all is refused in B at once.
+      for (const [ref, flags, firstAsked] of [
+        [a.ref + 1, GNTMAP_host_map, true], // never granted
+        [a.ref, 0, false], // neither host nor device mapping
+      ] as const) {
+        const before = dom0.localGrantRefusals;
+        const first = await dom0.gnttabMapGrantRefs(a.domid, [ref], flags);
+        assert.equal(dom0.localGrantRefusals, before + (firstAsked ? 0 : 1), `ref ${ref}: first map`);
+        const again = await dom0.gnttabMapGrantRefs(a.domid, [ref], flags);
+        assert.equal(dom0.localGrantRefusals, before + (firstAsked ? 1 : 2), `ref ${ref} refused in host B`);
+        const authority = await hv.call<object, { results: Array<{ status: number }> }>("GnttabMapGrantRef", {
+          caller: 0,
+          ops: [{ dom: a.domid, ref, flags }],
+        });
+        assert.equal(first.results[0]!.status, authority.results[0]!.status, "the authority's GNTST_*");
+        assert.equal(again.results[0]!.status, authority.results[0]!.status, "the authority's GNTST_*");
+        assert.notEqual(again.results[0]!.status, GNTST_okay);
+      }
       // The response sequence number the handler saw at each event: A answers round k only after
       // it saw round k's bytes, and its kick follows its answer on the link, so an event for round k
       // sees at least k.

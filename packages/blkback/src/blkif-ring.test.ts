@@ -30,7 +30,7 @@ import { type MemView, PageStore } from "@xensim/memory";
 import { FrontRing, REQ_PROD, RingError, RSP_PROD } from "@xensim/ring";
 import type { BlkbackHypervisor } from "./environment.js";
 import { NULL_LOGGER } from "./environment.js";
-import { BlkbackRing } from "./blkif-ring.js";
+import { type BlkbackPoll, BlkbackRing } from "./blkif-ring.js";
 
 const FRONT = 5;
 
@@ -169,7 +169,16 @@ interface Rig {
   responses(): { id: number; status: number }[];
 }
 
-function rig(opts: { abi?: XenAbi; pages?: number; zeroCopy?: boolean; paged?: boolean } = {}): Rig {
+function rig(
+  opts: {
+    abi?: XenAbi;
+    pages?: number;
+    zeroCopy?: boolean;
+    paged?: boolean;
+    poll?: BlkbackPoll;
+    clock?: () => number;
+  } = {},
+): Rig {
   const abi = opts.abi ?? "x86_64";
   const pages = opts.pages ?? 1;
   const ps = PageStore.create({ frames: 512 });
@@ -197,7 +206,8 @@ function rig(opts: { abi?: XenAbi; pages?: number; zeroCopy?: boolean; paged?: b
     store: disk,
     limits: LIMITS,
     persistent: false,
-    clock: () => 0,
+    clock: opts.clock ?? (() => 0),
+    ...(opts.poll ? { poll: opts.poll } : {}),
     log: NULL_LOGGER,
     onHalt: (_e, msg) => halts.push(msg),
   });
@@ -306,9 +316,10 @@ describe("BlkbackRing", () => {
     const got = r.responses();
     assert.equal(got.length, 32);
     assert.ok(got.every((x) => x.status === BLKIF_RSP_OKAY));
-    // The frontend was waiting for the first response only (rsp_event = 1): one kick for 32.
+    // The frontend was waiting for the first response only (rsp_event = 1): one kick for 32. (The 32
+    // completions of one turn are pushed together: one push, which kicks.)
     assert.equal(r.back.stats.notificationsSent, 1);
-    assert.equal(r.back.stats.notificationsSuppressed, 31);
+    assert.equal(r.back.stats.notificationsSuppressed, 0);
     assert.equal(r.hv.notifies, 1);
     assert.equal(r.back.stats.outstanding, 0);
   });
@@ -331,6 +342,27 @@ describe("BlkbackRing", () => {
     // Each kick came after the push of its response.
     assert.deepEqual(r.hv.kickedAt, [1, 2, 3, 4]);
     assert.equal(r.front.view.atomicLoad32(RSP_PROD), 4);
+  });
+
+  it("with poll: takes requests pushed without a kick while it polls, then asks for an event and sleeps", async () => {
+    let now = 0;
+    const turn = () => new Promise<void>((r) => setImmediate(r));
+    const r = rig({ clock: () => now, poll: { ms: 1, defer: (fn) => setImmediate(fn) } });
+    r.send(BlkifOp.READ, 0, [[200, 0, 7]]);
+    await tick();
+    assert.deepEqual(r.responses(), [{ id: 1, status: BLKIF_RSP_OKAY }]);
+    // Polling: req_event was not moved past the consumed request, so this push needs no event.
+    r.send(BlkifOp.READ, 8, [[201, 0, 7]]);
+    assert.equal(r.hv.notifies, 1, "the first response's event only");
+    for (let i = 0; i < 4; i++) await turn();
+    assert.deepEqual(r.responses(), [{ id: 2, status: BLKIF_RSP_OKAY }], "found by a poll, no kick");
+    // The time runs out and at least 32 empty looks pass: the ring sets req_event and sleeps.
+    now = 10;
+    for (let i = 0; i < 40; i++) await turn();
+    assert.equal(r.front.pushWouldNotify(), false, "nothing new pushed yet");
+    r.front.nextRequest();
+    assert.equal(r.front.pushWouldNotify(), true, "a new request must wake it");
+    await r.back.stop();
   });
 
   it("halts on a req_prod overflow, once, and still finishes what was in flight", async () => {

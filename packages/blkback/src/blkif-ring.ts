@@ -3,6 +3,7 @@
 // (XSA-155), decode, validate, map the data grants in one batch, submit, answer, unmap, notify only
 // when the ring says so (and the data-plane port allows suppression). Requests run concurrently up to the ring size; completions come in any order.
 import {
+  BLKIF_RESPONSE_LAYOUT,
   BLKIF_RING_ENTRY_BYTES,
   BLKIF_RSP_EOPNOTSUPP,
   BLKIF_RSP_ERROR,
@@ -41,11 +42,23 @@ import { BackRing, RingError } from "@xensim/ring";
 import type { BlkbackClock, BlkbackHypervisor, BlkbackLogger } from "./environment.js";
 import { RingStats } from "./stats.js";
 
+/** Responses made inside one batch of the pump before they are pushed (and notified) together. */
+const PUSH_BATCH = 64;
+
+/** Free Pending objects kept before one is reused (see BlkbackRing.pool). */
+const PENDING_REUSE_AFTER = 64;
+
+/** Looks for requests a polling ring makes after its last batch before it may sleep, whatever the time. */
+const POLL_MIN_LOOKS = 32;
+
 /** Requests looked at ahead when a first use of pages maps their grants in one batch. */
 const PREFETCH_REQUESTS = 256;
 
 /** Linux xen_blkif_max_pgrants: persistent grants kept per ring (default 1056). */
 export const DEFAULT_MAX_PERSISTENT_GRANTS = 1056;
+
+/** What a misbehaving backend writes as a response's status (no BLKIF_RSP_* has this value). */
+export const BLKIF_RSP_GARBAGE = 0x5a5a;
 
 export interface BlkbackRingOptions {
   hv: BlkbackHypervisor;
@@ -71,7 +84,28 @@ export interface BlkbackRingOptions {
   onHalt: (err: number, msg: string) => void;
   /** Called after each response (latency in seconds), for exporters. */
   onResponse?: (op: number, status: number, seconds: number) => void;
+  /**
+   * Keep looking for requests for `ms` after the last ones (a poll on `defer`, e.g. setImmediate)
+   * before asking for an event (req_event) and sleeping: a frontend that keeps submitting then never
+   * has to wake this thread (a wake-up costs its caller several µs; PERF-FACTS). Omitted: sleep at
+   * once, as Linux's blkback.
+   */
+  poll?: BlkbackPoll;
+  /**
+   * A misbehaving backend (chaos: ring.response-corrupted): when it answers true, the response's
+   * status field carries garbage (neither OKAY, ERROR nor EOPNOTSUPP); the frontend must take it
+   * as an error for that id, not crash.
+   */
+  corruptResponse?: () => boolean;
   stats?: RingStats;
+}
+
+/** How a ring polls before it sleeps (BlkbackRingOptions.poll). */
+export interface BlkbackPoll {
+  /** How long after the last request found, in the clock's unit (ms). */
+  readonly ms: number;
+  /** Runs `fn` on a later turn of the event loop (setImmediate). */
+  readonly defer: (fn: () => void) => void;
 }
 
 /** A mapped page a segment lives in: a view and the page index inside it. */
@@ -88,6 +122,8 @@ interface PersistentGrant {
 
 /** A request between consume and response; pooled per ring. */
 class Pending {
+  /** Between consume and response (a completion of a free one is a second one). */
+  busy = false;
   idLo = 0;
   idHi = 0;
   op = 0;
@@ -117,10 +153,11 @@ class Pending {
     this.done = (status) => ring.completed(this, status);
   }
   reset(): void {
-    this.unmap.length = 0;
-    this.segs.length = 0;
-    this.back.length = 0;
-    this.mark.length = 0;
+    // (setting an array's length is a runtime call: only when there is something to drop)
+    if (this.unmap.length !== 0) this.unmap.length = 0;
+    if (this.segs.length !== 0) this.segs.length = 0;
+    if (this.back.length !== 0) this.back.length = 0;
+    if (this.mark.length !== 0) this.mark.length = 0;
     this.io.fua = false;
     this.io.secure = false;
   }
@@ -133,11 +170,18 @@ export class BlkbackRing {
   private readonly o: BlkbackRingOptions;
   private readonly abi: XenAbi;
   private readonly slot: Uint8Array;
+  private readonly rspBytes: Uint8Array;
   private readonly req: BlkifRequest = newBlkifRequest();
   /** Scratch of prefetchGrants (reads slots ahead without consuming them). */
   private readonly prefetchReq: BlkifRequest = newBlkifRequest();
   private readonly prefetchSlot: Uint8Array;
+  /**
+   * Answered requests' Pending objects, reused first in, first out and only while more than
+   * PENDING_REUSE_AFTER are free: a late second completion of an answered request (a broken store
+   * calling done twice) then still finds its request's ids, not a newer request's.
+   */
   private readonly pool: Pending[] = [];
+  private poolHead = 0;
   private readonly persistentGrants = new Map<number, PersistentGrant>();
   private readonly maxPersistent: number;
   /** Scratch: decoded indirect segments of the request being started. */
@@ -148,6 +192,20 @@ export class BlkbackRing {
   private readonly hostBytes: Uint8Array | undefined;
   private pumping = false;
   private again = false;
+  /**
+   * While the pump consumes a batch: responses written by completions inside it (a synchronous
+   * store) are pushed together — every PUSH_BATCH and at the end of the batch — instead of one push
+   * and one notify check per response. `batchNow` is the batch's one clock reading.
+   */
+  private batching = false;
+  private batchNow = 0;
+  private unpushed = 0;
+  /** The port allowed the last kick the ring said was not needed to be left out (mayElideKick). */
+  private kickElidable: boolean;
+  /** When requests were last found (poll), and whether a look is scheduled. */
+  private lastRequestAt = Number.NEGATIVE_INFINITY;
+  private pollArmed = false;
+  private emptyLooks = 0;
   private halted = false;
   private stopping = false;
   private drainWaiters: (() => void)[] = [];
@@ -160,12 +218,14 @@ export class BlkbackRing {
     this.maxPersistent = o.maxPersistentGrants ?? DEFAULT_MAX_PERSISTENT_GRANTS;
     const entry = BLKIF_RING_ENTRY_BYTES[o.abi];
     this.slot = new Uint8Array(entry);
+    this.rspBytes = new Uint8Array(BLKIF_RESPONSE_LAYOUT[o.abi].size);
     this.prefetchSlot = new Uint8Array(entry);
     // Attach at the indices on the page (Linux BACK_RING_ATTACH at rsp_prod): a backend taking over
     // a connected frontend answers from where the last one stopped. Throws request_prod_overflow.
     this.ring = BackRing.attach(o.view, entry, { nrPages: o.nrPages });
     this.indirectSegs = newSegments(Math.max(0, Math.min(o.limits.maxIndirectSegments, 4096)));
     this.hostBytes = o.hv.store?.u8;
+    this.kickElidable = o.hv.mayElideKick(o.port);
   }
 
   get isHalted(): boolean {
@@ -234,8 +294,15 @@ export class BlkbackRing {
             throw e;
           }
           if (n === 0) {
+            const worked = this.batching;
+            this.endBatch();
+            if (this.pollLater(worked)) break;
             if (this.ring.finalCheckForRequests()) continue;
             break;
+          }
+          if (!this.batching) {
+            this.batching = true;
+            this.batchNow = this.o.clock();
           }
           const cons = this.ring.reqCons;
           this.ring.copyRequest(cons, this.slot);
@@ -243,6 +310,8 @@ export class BlkbackRing {
           decodeRequest(this.slot, 0, this.abi, this.req);
           // Plain reads/writes on persistently mapped pages need no call: no promise per request.
           if (this.startFast(this.req)) continue;
+          // Anything that waits publishes what was answered so far first.
+          this.endBatch();
           // First use of pages: map the grants of the requests waiting behind this one too, in one
           // batch (one round trip when the hypervisor is in another host process), then retry.
           if (this.o.persistent && (await this.prefetchGrants(cons, n)) && this.startFast(this.req)) continue;
@@ -252,18 +321,71 @@ export class BlkbackRing {
     } catch (e) {
       this.halt(-XenErrno.EIO, `ring failed: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
+      this.endBatch();
       this.pumping = false;
     }
   }
 
+  /**
+   * With `poll`: the ring stays awake (no req_event set) and looks again on a later turn, for at
+   * least POLL_MIN_LOOKS empty looks (a thread descheduled meanwhile still gets them) and while the
+   * last batch (`worked`: one just ended) ended within `poll.ms`. True when a look is scheduled.
+   */
+  private pollLater(worked: boolean): boolean {
+    const poll = this.o.poll;
+    if (poll === undefined || this.halted || this.stopping) return false;
+    // A frontend in another host process kicks for every push anyway (no suppression across the
+    // link): polling would only take CPU from the link threads.
+    if (!this.kickElidable) return false;
+    if (worked) {
+      this.lastRequestAt = this.o.clock();
+      this.emptyLooks = 0;
+    } else if (++this.emptyLooks >= POLL_MIN_LOOKS && this.o.clock() - this.lastRequestAt >= poll.ms)
+      return false;
+    if (!this.pollArmed) {
+      this.pollArmed = true;
+      poll.defer(() => {
+        this.pollArmed = false;
+        this.kick();
+      });
+    }
+    return true;
+  }
+
+  /** Ends a batch of the pump: pushes the responses it wrote (and notifies if the ring says so). */
+  private endBatch(): void {
+    this.batching = false;
+    if (this.unpushed > 0) this.pushResponses();
+  }
+
+  /**
+   * Publishes the responses written so far and kicks when the ring says so — or always, when the
+   * port says suppression is not safe (the frontend's rsp_event here may be stale across hosts).
+   */
+  private pushResponses(): void {
+    this.unpushed = 0;
+    if (this.halted) return;
+    const hv = this.o.hv;
+    if (!this.ring.pushResponsesAndCheckNotify()) {
+      this.kickElidable = hv.mayElideKick(this.port);
+      if (this.kickElidable) {
+        this.stats.notificationsSuppressed++;
+        return;
+      }
+    }
+    this.stats.notificationsSent++;
+    hv.kick(this.port);
+  }
+
   private takePending(req: BlkifRequest): Pending {
-    const p = this.pool.pop() ?? new Pending(this);
+    const p = this.pool.length - this.poolHead > PENDING_REUSE_AFTER ? this.takeFree() : new Pending(this);
+    p.busy = true;
     p.reset();
     p.idLo = req.idLo;
     p.idHi = req.idHi;
     p.op = responseOperation(req);
     p.nrSectors = 0;
-    p.start = this.o.clock();
+    p.start = this.batching ? this.batchNow : this.o.clock();
     this.stats.requests++;
     this.stats.outstanding++;
     if (this.stats.outstanding > this.stats.maxOutstanding)
@@ -650,8 +772,24 @@ export class BlkbackRing {
     this.o.store.submit(io, done);
   }
 
+  private takeFree(): Pending {
+    const p = this.pool[this.poolHead]!;
+    this.pool[this.poolHead++] = undefined as unknown as Pending;
+    if (this.poolHead >= 1024 && this.poolHead * 2 >= this.pool.length) {
+      this.pool.splice(0, this.poolHead);
+      this.poolHead = 0;
+    }
+    return p;
+  }
+
   /** Store completion. */
   completed(p: Pending, status: number): void {
+    if (!p.busy) {
+      // A second completion of a request already answered (a store calling done twice): a broken
+      // backend answers it twice — the frontend's one-response check is what must catch that.
+      this.respondAgain(p, status);
+      return;
+    }
     if (tracer.mask & TRACE_STORE)
       tracer.emit({
         kind: "store",
@@ -699,15 +837,25 @@ export class BlkbackRing {
   /**
    * make_response: write the response at rsp_prod_pvt, push (the ring marks the slots and the index
    * written: a frontend in another host process gets them in that order), and kick when the ring
-   * says so — or always, when the port says suppression is not safe (the frontend's rsp_event here
-   * may be stale across hosts).
+   * says so (pushResponses). Inside a batch of the pump the push waits for the batch's end, or for
+   * PUSH_BATCH responses, so the frontend can start on them while the rest are made.
    */
   private respond(p: Pending, status: number): void {
     const stats = this.stats;
     if (!this.halted) {
       try {
+        // Built in a private buffer, copied into the slot in one piece.
         const off = this.ring.nextResponse();
-        encodeResponse(this.o.view, off, this.abi, p.idLo, p.idHi, p.op, status);
+        encodeResponse(
+          this.rspBytes,
+          0,
+          this.abi,
+          p.idLo,
+          p.idHi,
+          p.op,
+          this.o.corruptResponse?.() ? BLKIF_RSP_GARBAGE : status,
+        );
+        this.o.view.writeFrom(off, this.rspBytes, 0, this.rspBytes.length);
         if (tracer.mask & TRACE_RING)
           tracer.emit({
             kind: "ring",
@@ -721,11 +869,20 @@ export class BlkbackRing {
             operation: blkifOpName(p.op),
             status: blkifRspName(status),
           });
-        const hv = this.o.hv;
-        if (this.ring.pushResponsesAndCheckNotify() || !hv.mayElideKick(this.port)) {
-          stats.notificationsSent++;
-          hv.kick(this.port);
-        } else stats.notificationsSuppressed++;
+        if (this.batching) {
+          // At once when the frontend is busy on the ring (no event needed); a push that would wake
+          // it waits for the batch's end or PUSH_BATCH responses.
+          if (++this.unpushed >= PUSH_BATCH || (this.kickElidable && !this.ring.pushWouldNotify()))
+            this.pushResponses();
+        } else {
+          // A completion outside the pump (an asynchronous store: one timer completes many I/Os):
+          // in one host process the responses of this turn are pushed together, once its
+          // synchronous part is done; across host processes every push kicks (the link coalesces
+          // kicks within a flush), so each is pushed at once.
+          if (this.unpushed === 0) this.kickElidable = this.o.hv.mayElideKick(this.port);
+          if (!this.kickElidable) this.pushResponses();
+          else if (this.unpushed++ === 0) queueMicrotask(this.pushLater);
+        }
       } catch (e) {
         this.halt(-XenErrno.EIO, `writing a response failed: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -733,17 +890,43 @@ export class BlkbackRing {
     stats.responses++;
     if (status === BLKIF_RSP_OKAY) stats.completed++;
     else stats.errors++;
-    const secs = (this.o.clock() - p.start) / 1000;
+    const secs = ((this.batching ? this.batchNow : this.o.clock()) - p.start) / 1000;
     stats.latency.observe(secs);
     this.o.onResponse?.(p.op, status, secs);
     stats.outstanding--;
+    p.busy = false;
     this.pool.push(p);
     if (this.drainWaiters.length > 0) {
       const w = this.drainWaiters;
       this.drainWaiters = [];
       for (const f of w) f();
     }
-    // A freed slot may unblock requests the ring size held back.
-    this.kick();
+    // Requests pushed without a kick while the ring looked awake: take them (the pump, when
+    // running, looks again by itself).
+    if (!this.pumping && !this.halted && this.ring.requestProd() !== this.ring.reqCons) this.kick();
   }
+
+  /** A second response for p's (answered) request: written and pushed, nothing counted as done. */
+  private respondAgain(p: Pending, status: number): void {
+    if (this.halted) return;
+    const rsp =
+      status === 0
+        ? BLKIF_RSP_OKAY
+        : status === -XenErrno.EOPNOTSUPP
+          ? BLKIF_RSP_EOPNOTSUPP
+          : BLKIF_RSP_ERROR;
+    try {
+      const off = this.ring.nextResponse();
+      encodeResponse(this.rspBytes, 0, this.abi, p.idLo, p.idHi, p.op, rsp);
+      this.o.view.writeFrom(off, this.rspBytes, 0, this.rspBytes.length);
+      this.stats.responses++;
+      this.pushResponses();
+    } catch (e) {
+      this.halt(-XenErrno.EIO, `writing a response failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private readonly pushLater = (): void => {
+    if (this.unpushed > 0 && !this.batching) this.pushResponses();
+  };
 }

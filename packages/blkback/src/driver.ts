@@ -39,7 +39,7 @@ import {
   childLogger,
   NULL_LOGGER,
 } from "./environment.js";
-import { BlkbackRing } from "./blkif-ring.js";
+import { type BlkbackPoll, BlkbackRing } from "./blkif-ring.js";
 import { RingStats } from "./stats.js";
 
 /** dom0 vCPU blkback's ports are bound to (xenctrl DOM0_VCPU.blkback). */
@@ -74,6 +74,10 @@ export interface BlkbackDriverOptions {
   receiver?: (handler: (port: number) => void) => BlkbackEventReceiver;
   /** Each response, for exporters. */
   onResponse?: (ring: BlkbackRingInfo, op: number, status: number, seconds: number) => void;
+  /** Every ring polls this long for more requests before it sleeps (BlkbackRingOptions.poll). */
+  poll?: BlkbackPoll;
+  /** Chaos: garbage in a response's status (see BlkbackRingOptions.corruptResponse). */
+  corruptResponse?: () => boolean;
   /** Errors nobody awaits. */
   onError?: (err: unknown) => void;
 }
@@ -388,11 +392,13 @@ export class BlkbackDevice {
             ? { maxPersistentGrants: this.driver.opts.maxPersistentGrants }
             : {}),
           clock: this.driver.opts.clock,
+          ...(this.driver.opts.poll ? { poll: this.driver.opts.poll } : {}),
           log: childLogger(this.log, { queue: qi }),
           stats,
           onHalt: (err, msg) => {
             void this.enqueue(() => this.dev.devFatal(err, "%s", msg));
           },
+          ...(this.driver.opts.corruptResponse ? { corruptResponse: this.driver.opts.corruptResponse } : {}),
           ...(this.driver.opts.onResponse
             ? {
                 onResponse: (op: number, status: number, secs: number) =>

@@ -18,5 +18,11 @@ export {
   childLogger,
   NULL_LOGGER,
 } from "./environment.js";
-export { BlkbackRing, type BlkbackRingOptions, DEFAULT_MAX_PERSISTENT_GRANTS } from "./blkif-ring.js";
+export {
+  type BlkbackPoll,
+  BLKIF_RSP_GARBAGE,
+  BlkbackRing,
+  type BlkbackRingOptions,
+  DEFAULT_MAX_PERSISTENT_GRANTS,
+} from "./blkif-ring.js";
 export { LATENCY_BUCKETS_SECONDS, LatencyHistogram, RingStats } from "./stats.js";

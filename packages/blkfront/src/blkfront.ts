@@ -7,6 +7,7 @@
 // closing / failed / closed). A connected Blkfront is a BlockStore.
 import {
   BLKIF_MAX_SEGMENTS_PER_REQUEST,
+  BLKIF_REQUEST_LAYOUT,
   BLKIF_RING_ENTRY_BYTES,
   BLKIF_RSP_EOPNOTSUPP,
   BLKIF_SEGS_PER_INDIRECT_FRAME,
@@ -29,13 +30,12 @@ import {
   type BlockStoreInfo,
   blkfrontReduce,
   decodeResponse,
-  encodeIndirectSegments,
   encodeRequest,
   indirectPages,
   newBlkifRequest,
   newBlkifResponse,
   newSegments,
-  type XenstoreValues,
+  requestBytes,
   blkifOpName,
   blkifRspName,
   type BlkifRequest,
@@ -46,9 +46,7 @@ import { FrontRing, RingError } from "@xensim/ring";
 import {
   errnoOf,
   type GrantRefAllocator,
-  xsErrorCode,
   GrantRefPool,
-  lsOrEmpty,
   XenbusDevice,
   type XenbusStore,
 } from "@xensim/xenbus";
@@ -66,18 +64,25 @@ import {
   pagesFor,
   PendingIo,
   type Piece,
-  type PieceOp,
   SECTOR_BYTES,
   SECTORS_PER_PAGE,
   splitRange,
 } from "./io.js";
 import { acceptsIo, BlkfrontLifecycle, issuesIo, survivesDisconnect } from "./lifecycle.js";
+import { executeXenstoreEffect, isXenstoreEffect, readBackendKeys } from "./handshake.js";
+import { buildRequest, isPieceOp, type RequestContext } from "./request.js";
 import { type BlkfrontFeatures, dropUnsupported, matchResponse, responseErrno } from "./responses.js";
 import { type DataPage, RingQueue, recoverInFlight } from "./shadow.js";
 
 export type { BlkfrontTimer } from "./grants.js";
 
 export interface BlkfrontOptions {
+  /**
+   * A misbehaving frontend (chaos: ring.request-corrupted): when it answers true for a read or
+   * write, garbage goes into the request slot's nr_segments (255, past BLKIF_MAX_SEGMENTS_PER_REQUEST)
+   * after the request was written; the backend must answer BLKIF_RSP_ERROR for the id, not crash.
+   */
+  readonly corruptRequest?: () => boolean;
   /** The guest's xenstore connection. */
   readonly store: XenbusStore;
   /** The guest's domid. */
@@ -151,13 +156,6 @@ export interface BlkfrontStats {
   dataGrants: number;
 }
 
-const OPS: Record<PieceOp, number> = {
-  read: BlkifOp.READ,
-  write: BlkifOp.WRITE,
-  flush: BlkifOp.FLUSH_DISKCACHE,
-  discard: BlkifOp.DISCARD,
-};
-
 const EMPTY_INFO: BlockStoreInfo = Object.freeze({
   sectors: 0,
   sectorSize: SECTOR_BYTES,
@@ -186,6 +184,21 @@ export function blockStoreInfo(disk: BlkfrontDisk): BlockStoreInfo {
 }
 
 const U32 = 0x1_0000_0000;
+
+/** Requests built into a ring before they are pushed even inside a batch (the backend starts on them). */
+const PUSH_BATCH = 64;
+
+/** What issueHead did with the head of the queue. */
+const enum HeadResult {
+  /** Issued, answered at once, or re-split: look at the next head. */
+  Done,
+  /** No ring has a free slot: wait for responses. */
+  Blocked,
+  /** The ring's bounce pool must grow first (the pump waits for it). */
+  NeedPool,
+  /** Its pages must be granted first (the pump waits for it). */
+  NeedGrants,
+}
 
 export class Blkfront implements BlockStore {
   readonly dev: XenbusDevice<MemView>;
@@ -234,14 +247,24 @@ export class Blkfront implements BlockStore {
   private nextRing = 0;
   private pumping = false;
   private pumpAgain = false;
+  /** > 0 while a batch runs (an event's responses, issuing the queue): pushes wait for its end. */
+  private batchDepth = 0;
+  /** The ring issueHead chose for the head of the queue, and a scratch list of its pages. */
+  private headRing: RingQueue | undefined;
+  private readonly headPages: DataPage[] = [];
   private readonly req = newBlkifRequest();
+  private readonly reqBytes = new Uint8Array(BLKIF_RING_ENTRY_BYTES.x86_64);
   private readonly rsp = newBlkifResponse();
   private readonly indirectSegments = newSegments(8 * BLKIF_SEGS_PER_INDIRECT_FRAME);
+  /** buildRequest's context, one object updated per request (no allocation per request). */
+  private readonly requestContext: { -readonly [K in keyof RequestContext]: RequestContext[K] };
   private readonly listeners = new Set<(n: BlkfrontNotice) => void>();
   private idleWaiters: (() => void)[] = [];
   private stateWaiters: (() => void)[] = [];
   private readonly timer: BlkfrontTimer | undefined;
   private readonly closeTimeoutMs: number;
+
+  private readonly corruptRequest: (() => boolean) | undefined;
 
   private constructor(dev: XenbusDevice<MemView>, opts: BlkfrontOptions) {
     this.dev = dev;
@@ -254,6 +277,7 @@ export class Blkfront implements BlockStore {
     this.maxQueued = opts.maxQueued ?? 4096;
     const largest = Math.max(this.config.maxIndirectSegments, BLKIF_MAX_SEGMENTS_PER_REQUEST) + 8;
     this.autoReconnect = opts.autoReconnect ?? true;
+    this.corruptRequest = opts.corruptRequest;
     this.timer = opts.timer;
     this.grants = new BlkfrontGrants({
       hypervisor: this.hv,
@@ -271,6 +295,12 @@ export class Blkfront implements BlockStore {
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
     const h = Number.parseInt(dev.devid, 10);
     this.handle = Number.isFinite(h) ? h & 0xffff : 0;
+    this.requestContext = {
+      handle: this.handle,
+      flush: false,
+      discardSecure: false,
+      indirectSegments: this.indirectSegments,
+    };
     this.handshakeState = {
       state: XenbusState.Initialising,
       phase: "idle",
@@ -374,7 +404,7 @@ export class Blkfront implements BlockStore {
 
   submit(io: BlockIo, done: (status: BlockIoStatus) => void): void {
     if (!acceptsIo(this.life)) return done(-XenErrno.EIO);
-    if (!Object.hasOwn(OPS, io.op)) return done(-XenErrno.EINVAL);
+    if (!isPieceOp(io.op)) return done(-XenErrno.EINVAL);
     const rw = io.op === "read" || io.op === "write";
     if (
       !Number.isSafeInteger(io.sector) ||
@@ -397,6 +427,22 @@ export class Blkfront implements BlockStore {
     }
     if (this.queue.length >= this.maxQueued) return done(-XenErrno.EBUSY);
     const parent = new PendingIo(io, done);
+    this.stats.submitted++;
+    if (rw && io.nrSectors > 0 && io.nrSectors <= this.maxSectorsPerRequest()) {
+      // One ring request (the common case): no split, no array.
+      parent.remaining = 1;
+      this.queue.push({
+        parent,
+        op: io.op,
+        sector: io.sector,
+        nrSectors: io.nrSectors,
+        byteOff: 0,
+        seq: this.seq++,
+      });
+      this.stats.queued = this.queue.length;
+      this.issueQueued();
+      return;
+    }
     let pieces: Piece[];
     if (rw && io.nrSectors > 0)
       pieces = splitRange(
@@ -416,12 +462,37 @@ export class Blkfront implements BlockStore {
         { parent, op: io.op, sector: io.sector, nrSectors: io.nrSectors, byteOff: 0, seq: this.seq++ },
       ];
     parent.remaining = pieces.length;
-    this.stats.submitted++;
     for (const p of pieces) this.queue.push(p);
     this.stats.queued = this.queue.length;
-    // A pump already running takes the new pieces (pumpAgain); no promise per submit then.
-    if (this.pumping) this.pumpAgain = true;
-    else void this.pump();
+    this.issueQueued();
+  }
+
+  /**
+   * Issues queued requests now, synchronously, while each needs nothing that waits (a ring slot and
+   * bounce pages already granted); the pump (async) takes over when one needs the pool to grow or
+   * its pages granted. A pump already running takes the new pieces (pumpAgain). Outside a batch
+   * (an event's responses, the pump) the requests are pushed at once.
+   */
+  private issueQueued(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.batchDepth++;
+    let needsPump = false;
+    try {
+      while (this.queue.length > 0 && issuesIo(this.life)) {
+        const r = this.issueHead();
+        if (r === HeadResult.Done) continue;
+        needsPump = r !== HeadResult.Blocked;
+        break;
+      }
+    } finally {
+      if (--this.batchDepth === 0) this.pushAll();
+    }
+    this.stats.queued = this.queue.length;
+    if (needsPump) void this.pump();
+    else this.checkIdle();
   }
 
   /**
@@ -476,27 +547,6 @@ export class Blkfront implements BlockStore {
     return p;
   }
 
-  private async readBackendKeys(): Promise<XenstoreValues> {
-    const dir = this.dev.otherend;
-    let names: string[];
-    let vals: Array<string | undefined>;
-    try {
-      names = await lsOrEmpty(this.dev.store, dir);
-      vals = await Promise.all(names.map((n) => this.dev.store.tryRead(`${dir}/${n}`)));
-    } catch (e) {
-      // The toolstack removes the backend directory once the backend is Closed (libxl's order); a
-      // guest then gets EACCES (the nearest existing ancestor is dom0's) or ENOENT: no keys left.
-      const code = xsErrorCode(e);
-      if (code === "EACCES" || code === "ENOENT") return {};
-      throw e;
-    }
-    const out: Record<string, string | undefined> = {};
-    names.forEach((n, i) => {
-      out[n] = vals[i];
-    });
-    return out;
-  }
-
   /**
    * blkback_changed: feed the reducer, then decide whether to start over. Once we are Closed (the
    * backend closed or died), a backend in Closed, InitWait or Initialising gets a fresh handshake.
@@ -506,7 +556,7 @@ export class Blkfront implements BlockStore {
    */
   private async backendChanged(state: XenbusState): Promise<void> {
     if (this.life === BlkfrontLifecycle.Closed) return;
-    const keys = await this.readBackendKeys();
+    const keys = await readBackendKeys(this.dev);
     await this.step({ kind: "backendChanged", state, keys });
     if (!survivesDisconnect(this.life) || !this.autoReconnect) return;
     const b = this.handshakeState.backendState;
@@ -526,24 +576,11 @@ export class Blkfront implements BlockStore {
 
   private async execute(e: BlkfrontEffect): Promise<void> {
     const dev = this.dev;
+    if (isXenstoreEffect(e)) {
+      await executeXenstoreEffect(dev, e);
+      return;
+    }
     switch (e.kind) {
-      case "write":
-        await dev.write(e.path, e.value);
-        return;
-      case "remove":
-        await dev.store.rm(dev.path(e.path));
-        return;
-      case "transaction":
-        await dev.transaction(async (tx) => {
-          for (const op of e.ops) {
-            if (op.kind === "write") await tx.write(dev.path(op.path), op.value);
-            else await tx.rm(dev.path(op.path));
-          }
-        });
-        return;
-      case "switchState":
-        await dev.switchState(e.state);
-        return;
       case "fatal":
         this.log.error({ err: e.err }, e.msg);
         await dev.devError(-e.err, "%s", e.msg);
@@ -713,73 +750,100 @@ export class Blkfront implements BlockStore {
     }
   }
 
+  /**
+   * Answers the queue's head at once (no ring needed), re-splits it, or builds it into a ring when
+   * that needs no wait. Otherwise says what it waits for: a ring slot (Blocked), bounce pages
+   * (NeedPool) or grants of its pages (NeedGrants); then `headRing` is the ring it would go on.
+   */
+  private issueHead(): HeadResult {
+    const piece = this.queue[0]!;
+    const info = this.currentInfo;
+    // Answers that need no ring.
+    let now: number | undefined;
+    if (piece.op === "flush" && !this.features.flush && !this.features.barrier) now = 0;
+    else if (piece.op === "discard" && !this.features.discard) now = -XenErrno.EOPNOTSUPP;
+    else if (piece.op !== "flush" && piece.sector + piece.nrSectors > info.sectors) now = -XenErrno.EIO;
+    else if (info.readonly && (piece.op === "write" || piece.op === "discard")) now = -XenErrno.EROFS;
+    if (now !== undefined) {
+      this.queue.shift();
+      this.pieceDone(piece, now);
+      return HeadResult.Done;
+    }
+    const rw = piece.op === "read" || piece.op === "write";
+    const max = this.maxSectorsPerRequest();
+    if (rw && piece.nrSectors > max) {
+      // Issued again under smaller limits: split (the parent waits for every part).
+      this.queue.shift();
+      const parts = splitRange(
+        piece.parent,
+        piece.op,
+        piece.sector,
+        piece.nrSectors,
+        piece.byteOff,
+        max,
+        () => piece.seq,
+      );
+      piece.parent.remaining += parts.length - 1;
+      this.queue.unshift(...parts);
+      return HeadResult.Done;
+    }
+    const ring = this.pickRing();
+    if (!ring) return HeadResult.Blocked;
+    this.headRing = ring;
+    const nData = rw ? pagesFor(piece.nrSectors) : 0;
+    const want = nData + (nData > BLKIF_MAX_SEGMENTS_PER_REQUEST ? indirectPages(nData) : 0);
+    const pool = ring.pool;
+    if (pool.length < want) return HeadResult.NeedPool;
+    for (let k = pool.length - want; k < pool.length; k++) if (pool[k]!.ref < 0) return HeadResult.NeedGrants;
+    // The pool's last `want` pages, already granted: no wait.
+    // (pop and push, not `length =`: setting an array's length is a runtime call in V8)
+    const pages = this.headPages;
+    while (pages.length > 0) pages.pop();
+    for (let k = pool.length - want; k < pool.length; k++) pages.push(pool[k]!);
+    for (let k = 0; k < want; k++) pool.pop();
+    this.queue.shift();
+    this.issue(ring, piece, pages, nData);
+    return HeadResult.Done;
+  }
+
   private async pumpOnce(): Promise<void> {
-    const touched = new Set<RingQueue>();
     while (this.queue.length > 0 && issuesIo(this.life)) {
+      this.batchDepth++;
+      let r: HeadResult;
+      try {
+        r = this.issueHead();
+      } finally {
+        this.batchDepth--;
+      }
+      if (r === HeadResult.Done) continue;
+      if (r === HeadResult.Blocked) break;
+      // What follows waits: the backend gets what was built so far first.
+      this.pushAll();
+      const ring = this.headRing!;
       const piece = this.queue[0]!;
-      const info = this.currentInfo;
-      // Answers that need no ring.
-      let now: number | undefined;
-      if (piece.op === "flush" && !this.features.flush && !this.features.barrier) now = 0;
-      else if (piece.op === "discard" && !this.features.discard) now = -XenErrno.EOPNOTSUPP;
-      else if (piece.op !== "flush" && piece.sector + piece.nrSectors > info.sectors) now = -XenErrno.EIO;
-      else if (info.readonly && (piece.op === "write" || piece.op === "discard")) now = -XenErrno.EROFS;
-      if (now !== undefined) {
-        this.queue.shift();
-        this.pieceDone(piece, now);
-        continue;
-      }
-      const rw = piece.op === "read" || piece.op === "write";
-      const max = this.maxSectorsPerRequest();
-      if (rw && piece.nrSectors > max) {
-        // Issued again under smaller limits: split (the parent waits for every part).
-        this.queue.shift();
-        const parts = splitRange(
-          piece.parent,
-          piece.op,
-          piece.sector,
-          piece.nrSectors,
-          piece.byteOff,
-          max,
-          () => piece.seq,
-        );
-        piece.parent.remaining += parts.length - 1;
-        this.queue.unshift(...parts);
-        continue;
-      }
-      const ring = this.pickRing();
-      if (!ring) break;
-      const nData = rw ? pagesFor(piece.nrSectors) : 0;
-      const nInd = nData > BLKIF_MAX_SEGMENTS_PER_REQUEST ? indirectPages(nData) : 0;
-      const want = nData + nInd;
-      if (ring.pool.length < want) {
+      const nData = piece.op === "read" || piece.op === "write" ? pagesFor(piece.nrSectors) : 0;
+      const want = nData + (nData > BLKIF_MAX_SEGMENTS_PER_REQUEST ? indirectPages(nData) : 0);
+      if (r === HeadResult.NeedPool) {
         if (!(await this.grants.growPool(ring, want))) break;
         continue;
       }
       const pages = ring.pool.splice(ring.pool.length - want, want);
       const persistent = this.disk?.persistent === true;
-      if (want > 0 && pages.some((p) => p.ref < 0)) {
-        const ok = await this.grants.grantData(
-          pages,
-          persistent ? false : piece.op === "write",
-          nData,
-          persistent,
-        );
-        if (!ok || ring.dead || this.queue[0] !== piece || !issuesIo(this.life)) {
-          void this.releasePages(ring, pages, persistent);
-          if (!ok) break;
-          continue;
-        }
+      const ok = await this.grants.grantData(
+        pages,
+        persistent ? false : piece.op === "write",
+        nData,
+        persistent,
+      );
+      if (!ok || ring.dead || this.queue[0] !== piece || !issuesIo(this.life)) {
+        void this.releasePages(ring, pages, persistent);
+        if (!ok) break;
+        continue;
       }
       this.queue.shift();
       this.issue(ring, piece, pages, nData);
-      touched.add(ring);
-      if (ring.front.full() || ring.freeIds.length === 0) {
-        this.push(ring);
-        touched.delete(ring);
-      }
     }
-    for (const ring of touched) if (!ring.dead) this.push(ring);
+    if (this.batchDepth === 0) this.pushAll();
     this.checkIdle();
   }
 
@@ -792,75 +856,50 @@ export class Blkfront implements BlockStore {
   private issue(ring: RingQueue, piece: Piece, pages: DataPage[], nData: number): void {
     const id = ring.freeIds.pop()!;
     const req = this.req;
-    const disk = this.disk!;
-    req.handle = this.handle;
-    req.idLo = id;
-    req.idHi = ring.idGeneration[id] = ((ring.idGeneration[id] ?? 0) + 1) >>> 0;
-    req.sectorLo = piece.sector % U32;
-    req.sectorHi = Math.floor(piece.sector / U32);
-    req.flag = 0;
-    req.nrSectorsLo = 0;
-    req.nrSectorsHi = 0;
-    req.indirectOp = 0;
-    req.indirectGrefs.fill(0);
-    let rspOp: number;
-    switch (piece.op) {
-      case "flush":
-        req.operation = this.features.flush ? BlkifOp.FLUSH_DISKCACHE : BlkifOp.WRITE_BARRIER;
-        req.nrSegments = 0;
-        rspOp = req.operation;
-        break;
-      case "discard":
-        req.operation = BlkifOp.DISCARD;
-        req.nrSegments = 0;
-        req.flag = piece.parent.io.secure === true && disk.discardSecure ? 1 : 0;
-        req.nrSectorsLo = piece.nrSectors % U32;
-        req.nrSectorsHi = Math.floor(piece.nrSectors / U32);
-        rspOp = BlkifOp.DISCARD;
-        break;
-      default: {
-        const op = OPS[piece.op];
-        const indirect = nData > BLKIF_MAX_SEGMENTS_PER_REQUEST;
-        const segs = indirect ? this.indirectSegments : req.segments;
-        for (let i = 0; i < nData; i++) {
-          const p = pages[i]!;
-          const sectors = Math.min(SECTORS_PER_PAGE, piece.nrSectors - i * SECTORS_PER_PAGE);
-          const seg = segs[i]!;
-          seg.gref = p.ref;
-          seg.firstSect = 0;
-          seg.lastSect = sectors - 1;
-          if (piece.op === "write") {
-            const len = sectors * SECTOR_BYTES;
-            piece.parent.copyOut(piece.byteOff + i * PAGE_BYTES, p.view, p.off, len);
-            p.view.markWritten(p.off, len);
-          }
-        }
-        if (indirect) {
-          req.operation = BlkifOp.INDIRECT;
-          req.indirectOp = op;
-          req.nrSegments = nData;
-          for (let k = nData; k < pages.length; k++) {
-            const ip = pages[k]!;
-            const ki = k - nData;
-            const from = ki * BLKIF_SEGS_PER_INDIRECT_FRAME;
-            const count = Math.min(BLKIF_SEGS_PER_INDIRECT_FRAME, nData - from);
-            encodeIndirectSegments(ip.view, ip.off, 0, segs, from, count);
-            ip.view.markWritten(ip.off, count * 8);
-            req.indirectGrefs[ki] = ip.ref;
-          }
-        } else {
-          req.operation = op;
-          req.nrSegments = nData;
-        }
-        rspOp = op;
-      }
-    }
+    const generation = (ring.idGeneration[id] = ((ring.idGeneration[id] ?? 0) + 1) >>> 0);
+    const ctx = this.requestContext;
+    ctx.flush = this.features.flush;
+    ctx.discardSecure = this.disk!.discardSecure;
+    const rspOp = buildRequest(req, ctx, piece, pages, nData, id, generation);
+    // Built in a private buffer, then copied into the slot in one piece (not field by field through
+    // the ring's view, with a range check per field).
     const off = ring.front.nextRequest();
-    encodeRequest(ring.front.view, off, this.config.abi, req);
+    encodeRequest(this.reqBytes, 0, this.config.abi, req);
+    ring.front.view.writeFrom(off, this.reqBytes, 0, requestBytes(req.operation, this.config.abi));
+    if (
+      this.corruptRequest &&
+      (req.operation === BlkifOp.READ || req.operation === BlkifOp.WRITE) &&
+      this.corruptRequest()
+    )
+      ring.front.view.setU8(off + BLKIF_REQUEST_LAYOUT[this.config.abi].nr_segments, 0xff);
     if (tracer.mask & TRACE_RING) this.traceRequest(ring, req, nData);
-    ring.track(id, { piece, pages, nData, rspOp });
+    const sh = ring.track(id, piece, nData, rspOp);
+    for (let k = 0; k < pages.length; k++) sh.pages.push(pages[k]!);
     this.stats.inFlight++;
     this.stats.requests++;
+    // Pushed at once while the backend is busy on the ring (the push needs no event: it keeps
+    // consuming), outside a batch, when the ring is full, or when every push kicks anyway (the
+    // backend in another host process: there, holding pushes back measured slower across three
+    // hosts). When the push would wake the backend, it waits for the end of the batch (an event's
+    // responses, a pump) or PUSH_BATCH requests: one event for many requests.
+    if (
+      ++ring.unpushed >= PUSH_BATCH ||
+      this.batchDepth === 0 ||
+      ring.freeIds.length === 0 ||
+      ring.front.full() ||
+      !ring.kickElidable ||
+      !ring.front.pushWouldNotify()
+    )
+      this.push(ring);
+  }
+
+  /** Pushes every ring with requests built since its last push. */
+  private pushAll(): void {
+    for (const ring of this.rings) {
+      if (ring.unpushed === 0) continue;
+      if (ring.dead) ring.unpushed = 0;
+      else this.push(ring);
+    }
   }
 
   /** The trace of a request written to its slot (before req_prod moves). */
@@ -895,10 +934,14 @@ export class Blkfront implements BlockStore {
    * host process).
    */
   private push(ring: RingQueue): void {
+    ring.unpushed = 0;
     const notify = ring.front.pushRequestsAndCheckNotify();
-    if (!notify && this.hv.mayElideKick(ring.evtchn)) {
-      this.stats.notificationsSuppressed++;
-      return;
+    if (!notify) {
+      ring.kickElidable = this.hv.mayElideKick(ring.evtchn);
+      if (ring.kickElidable) {
+        this.stats.notificationsSuppressed++;
+        return;
+      }
     }
     this.stats.notificationsSent++;
     this.hv.kick(ring.evtchn);
@@ -907,6 +950,16 @@ export class Blkfront implements BlockStore {
   /** The ring's event: consume every response (blkif_interrupt), then the final check. */
   private ringEvent(ring: RingQueue): void {
     if (ring.dead || this.life === BlkfrontLifecycle.Failed) return;
+    // Requests the completions issue again go out together, pushed when the event is done.
+    this.batchDepth++;
+    try {
+      this.takeResponses(ring);
+    } finally {
+      if (--this.batchDepth === 0) this.pushAll();
+    }
+  }
+
+  private takeResponses(ring: RingQueue): void {
     let completed = false;
     try {
       for (;;) {
@@ -929,11 +982,8 @@ export class Blkfront implements BlockStore {
       throw e;
     }
     if (completed) {
-      this.checkIdle();
-      if (this.queue.length > 0) {
-        if (this.pumping) this.pumpAgain = true;
-        else void this.pump();
-      }
+      if (this.queue.length > 0) this.issueQueued();
+      else this.checkIdle();
     }
   }
 
@@ -961,11 +1011,18 @@ export class Blkfront implements BlockStore {
   private takeResponse(ring: RingQueue): string | undefined {
     const f = ring.front;
     const idx = f.rspCons;
-    f.copyResponse(idx, ring.rspBuf);
-    const rsp = decodeResponse(ring.rspBuf, 0, this.config.abi, this.rsp);
+    // Each field read once into this.rsp (Linux copies the response first: the same guarantee).
+    let rsp;
+    if (ring.ringBytes)
+      rsp = decodeResponse(ring.ringBytes, f.responseOffset(idx), this.config.abi, this.rsp);
+    else {
+      f.copyResponse(idx, ring.rspBuf);
+      rsp = decodeResponse(ring.rspBuf, 0, this.config.abi, this.rsp);
+    }
     const sh = matchResponse(rsp, ring.shadow, idx, ring.idGeneration);
     if (typeof sh === "string") return sh;
-    f.consumeResponses(1);
+    // The callers saw it published (unconsumedResponses): consume without reading rsp_prod again.
+    f.rspCons = idx + 1;
     this.stats.responses++;
     if (tracer.mask & TRACE_RING)
       tracer.emit({
@@ -988,14 +1045,19 @@ export class Blkfront implements BlockStore {
       for (let i = 0; i < sh.nData; i++) {
         const p = sh.pages[i]!;
         const sectors = Math.min(SECTORS_PER_PAGE, piece.nrSectors - i * SECTORS_PER_PAGE);
-        piece.parent.copyIn(piece.byteOff + i * PAGE_BYTES, p.view, p.off, sectors * SECTOR_BYTES);
+        const pos = piece.byteOff + i * PAGE_BYTES;
+        if (p.bytes) piece.parent.copyInBytes(pos, p.bytes, sectors * SECTOR_BYTES);
+        else piece.parent.copyIn(pos, p.view, p.off, sectors * SECTOR_BYTES);
       }
     }
-    if (sh.pages.length > 0) {
-      // Persistent grants stay granted: straight back to the pool, no promise per I/O.
+    const pages = sh.pages;
+    if (pages.length > 0) {
+      // Persistent grants stay granted: straight back to the pool, no promise per I/O. (The shadow
+      // entry is the id's and is reused by its next request: the pages leave it here.)
       const persistent = this.disk?.persistent === true;
-      if (persistent && !ring.freed) for (const p of sh.pages) ring.pool.push(p);
-      else void this.releasePages(ring, sh.pages, persistent);
+      if (persistent && !ring.freed) for (let k = 0; k < pages.length; k++) ring.pool.push(pages[k]!);
+      else void this.releasePages(ring, pages.slice(), persistent);
+      while (pages.length > 0) pages.pop();
     }
     this.pieceDone(piece, status);
     return undefined;

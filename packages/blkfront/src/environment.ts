@@ -101,32 +101,8 @@ export interface BlkfrontEvents {
   on(port: number, handler: () => void): () => void;
 }
 
-/**
- * A BlkfrontEvents fed by the domain's one event receiver: `xc.waitForEvents(self, (p) =>
- * dispatcher.dispatch(p))`, in every placement.
- */
-export class PortDispatcher implements BlkfrontEvents {
-  private readonly handlers = new Map<number, () => void>();
-
-  on(port: number, handler: () => void): () => void {
-    this.handlers.set(port, handler);
-    return () => {
-      if (this.handlers.get(port) === handler) this.handlers.delete(port);
-    };
-  }
-
-  /** Runs the port's handler; false when nobody listens on it. */
-  dispatch(port: number): boolean {
-    const h = this.handlers.get(port);
-    if (!h) return false;
-    h();
-    return true;
-  }
-
-  get ports(): number[] {
-    return [...this.handlers.keys()];
-  }
-}
+/** A BlkfrontEvents fed by the domain's one event receiver: @xensim/xenbus's PortDispatcher. */
+export { PortDispatcher } from "@xensim/xenbus";
 
 /** The drivers' logger port (@xensim/xenbus DriverLogger). */
 export type BlkfrontLogger = DriverLogger;

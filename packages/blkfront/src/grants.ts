@@ -194,7 +194,14 @@ export class BlkfrontGrants {
     // the pool holds afterwards came from this backend's own disk.
     zeroPages(got.view, 0, got.gfns.length);
     for (let i = 0; i < got.gfns.length; i++) {
-      const p: DataPage = { gfn: got.gfns[i]!, view: got.view, off: i * PAGE_BYTES, ref: -1 };
+      const off = i * PAGE_BYTES;
+      const p: DataPage = {
+        gfn: got.gfns[i]!,
+        view: got.view,
+        off,
+        bytes: got.view.liveBytes(off, PAGE_BYTES),
+        ref: -1,
+      };
       if (ring.freed) {
         this.memory.freePages([p.gfn]);
         continue;

@@ -11,6 +11,9 @@ export const SECTORS_PER_PAGE = PAGE_BYTES / SECTOR_BYTES;
 
 export type PieceOp = "read" | "write" | "flush" | "discard";
 
+/** segStarts of an I/O with one segment (or none). */
+const ONE_SEGMENT: readonly number[] = Object.freeze([0]);
+
 export class PendingIo {
   /** Pieces not yet answered. */
   remaining = 0;
@@ -19,13 +22,17 @@ export class PendingIo {
   /** A FUA write: a flush follows the data before `done`. */
   flushAfter: boolean;
   /** Byte offset of each caller segment in the concatenation of `io.segs`. */
-  readonly segStarts: number[];
+  readonly segStarts: readonly number[];
 
   constructor(
     readonly io: BlockIo,
     readonly done: (status: BlockIoStatus) => void,
   ) {
     this.flushAfter = io.op === "write" && io.fua === true;
+    if (io.segs.length <= 1) {
+      this.segStarts = ONE_SEGMENT;
+      return;
+    }
     const starts: number[] = [];
     let at = 0;
     for (const s of io.segs) {
@@ -57,6 +64,53 @@ export class PendingIo {
       const n = Math.min(len, seg.length - inSeg);
       if (n > 0) {
         dst.write(dstOff, inSeg === 0 && n === seg.length ? seg : seg.subarray(inSeg, inSeg + n));
+        dstOff += n;
+        pos += n;
+        len -= n;
+      }
+      i++;
+    }
+  }
+
+  /** Copies the first `len` bytes of `src` (a page's live bytes) into caller bytes [pos, pos+len). */
+  copyInBytes(pos: number, src: Uint8Array, len: number): void {
+    const segs = this.io.segs;
+    if (segs.length === 1) {
+      segs[0]!.set(len === src.length ? src : src.subarray(0, len), pos);
+      return;
+    }
+    let i = this.segAt(pos);
+    let srcOff = 0;
+    while (len > 0) {
+      const seg = segs[i]!;
+      const inSeg = pos - this.segStarts[i]!;
+      const n = Math.min(len, seg.length - inSeg);
+      if (n > 0) {
+        seg.set(src.subarray(srcOff, srcOff + n), inSeg);
+        srcOff += n;
+        pos += n;
+        len -= n;
+      }
+      i++;
+    }
+  }
+
+  /** Copies caller bytes [pos, pos+len) to the start of `dst` (a page's live bytes). */
+  copyOutBytes(pos: number, dst: Uint8Array, len: number): void {
+    const segs = this.io.segs;
+    if (segs.length === 1) {
+      const seg = segs[0]!;
+      dst.set(pos === 0 && len === seg.length ? seg : seg.subarray(pos, pos + len), 0);
+      return;
+    }
+    let i = this.segAt(pos);
+    let dstOff = 0;
+    while (len > 0) {
+      const seg = segs[i]!;
+      const inSeg = pos - this.segStarts[i]!;
+      const n = Math.min(len, seg.length - inSeg);
+      if (n > 0) {
+        dst.set(seg.subarray(inSeg, inSeg + n), dstOff);
         dstOff += n;
         pos += n;
         len -= n;

@@ -10,6 +10,8 @@ export interface DataPage {
   readonly gfn: number;
   readonly view: MemView;
   readonly off: number;
+  /** The page's bytes in the shared buffer (view.liveBytes), for copies with no view lookup. */
+  readonly bytes?: Uint8Array | undefined;
   /** The grant ref while granted, else -1. */
   ref: number;
 }
@@ -24,8 +26,22 @@ export interface Shadow {
   readonly rspOp: number;
 }
 
+/** A shadow table entry as the ring keeps it: one per id, reused by each request on that id. */
+export interface ShadowEntry extends Shadow {
+  piece: Piece;
+  pages: DataPage[];
+  nData: number;
+  rspOp: number;
+}
+
 /** One queue: its ring, event channel, shadow table and bounce pool. */
 export class RingQueue {
+  /** Per id, its reusable shadow entry (created on the id's first use). */
+  private readonly entries: (ShadowEntry | undefined)[] = [];
+  /** Requests built into the ring since req_prod was last pushed. */
+  unpushed = 0;
+  /** The port allowed the last kick the ring said was not needed to be left out (mayElideKick). */
+  kickElidable = true;
   /** Indexed by request id. */
   readonly shadow: (Shadow | undefined)[];
   /**
@@ -49,6 +65,11 @@ export class RingQueue {
   unbind: () => void = () => {};
   /** Scratch for the response at rsp_cons. */
   readonly rspBuf: Uint8Array;
+  /**
+   * The ring's bytes in the shared buffer when its pages are one range of it (always for the rings
+   * blkfront allocates): a response is decoded from its slot directly, each field read once.
+   */
+  readonly ringBytes: Uint8Array | undefined;
 
   constructor(
     readonly index: number,
@@ -62,12 +83,23 @@ export class RingQueue {
     this.idGeneration = new Uint32Array(front.size);
     for (let i = front.size - 1; i >= 0; i--) this.freeIds.push(i);
     this.rspBuf = new Uint8Array(entryBytes);
+    this.ringBytes = front.view.liveBytes(0, front.view.byteLength);
   }
 
-  /** Records a request put in the ring under `id` (taken from freeIds). */
-  track(id: number, shadow: Shadow): void {
-    this.shadow[id] = shadow;
+  /**
+   * Records a request put in the ring under `id` (taken from freeIds): the id's own shadow entry,
+   * reused from one request to the next (no allocation per request), gets the piece and the
+   * operation; the caller fills its `pages`.
+   */
+  track(id: number, piece: Piece, nData: number, rspOp: number): ShadowEntry {
+    const sh = (this.entries[id] ??= { piece, pages: [], nData, rspOp });
+    sh.piece = piece;
+    while (sh.pages.length > 0) sh.pages.pop();
+    sh.nData = nData;
+    sh.rspOp = rspOp;
+    this.shadow[id] = sh;
     this.inFlight++;
+    return sh;
   }
 
   /** The request `id` was answered: its id is free again. */
@@ -90,6 +122,7 @@ export class RingQueue {
       this.shadow[id] = undefined;
       this.retired.push(...sh.pages);
       pieces.push(sh.piece);
+      this.entries[id] = undefined; // the ring is never reused: the entry goes with its pages
     }
     this.inFlight = 0;
     return pieces;

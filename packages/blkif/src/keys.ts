@@ -1,7 +1,7 @@
 // blkif xenstore keys (fact sheet §2.4) and strict parsers for the values the other end wrote.
 // Keys are relative to a device directory; per-queue keys go under `queue-<i>/`.
 
-import { XenErrno } from "@xensim/abi";
+import { XenErrno, xenErrnoName } from "@xensim/abi";
 
 export const BlkifKey = Object.freeze({
   state: "state",
@@ -45,6 +45,8 @@ export function queueDir(i: number): string {
 /** A value of the other end that does not parse: becomes a fatal error (`error` node, Closing). */
 export class BlkifKeyError extends Error {
   override readonly name = "BlkifKeyError";
+  /** Xen's errno name of `errno` ("EINVAL", "ENOSYS", …): what the error node's number means. */
+  readonly code: string;
   constructor(
     readonly key: string,
     readonly value: string | undefined,
@@ -52,6 +54,7 @@ export class BlkifKeyError extends Error {
     message: string,
   ) {
     super(message);
+    this.code = xenErrnoName(errno) ?? `errno ${errno}`;
   }
 }
 

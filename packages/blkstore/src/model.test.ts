@@ -20,6 +20,7 @@ import {
   TimeHeap,
   VirtualClock,
   type ArrayProfile,
+  validateStoreSpec,
 } from "./index.js";
 import { Mulberry32 } from "@xensim/random";
 
@@ -330,7 +331,14 @@ describe("openStore", () => {
     const m = await openStore({ kind: "memory", sizeBytes: 1 << 20 });
     assert.ok(m instanceof MemoryStore && m.info.sectors === 2048);
     const n = await openStore("null:size=1G");
-    assert.ok(n instanceof NullStore && n.info.sectors === 2 * 1024 * 1024);
+    assert.ok(n instanceof NullStore && n.info.sectors === 2 * 1024 * 1024 && !n.zeroFill);
+    const z = await openStore("null:size=1M,zero");
+    assert.ok(z instanceof NullStore && z.zeroFill, "null:…,zero: reads return zeros");
+    assert.ok(((await openStore({ kind: "null", sizeBytes: 4096, zeroFill: true })) as NullStore).zeroFill);
+    assert.throws(
+      () => validateStoreSpec({ kind: "null", sizeBytes: 4096, zeroFill: "yes" }),
+      /zeroFill must be a boolean/,
+    );
     const a = await openStore("array:profile=iscsi-array,size=64M,seed=7,data=null");
     assert.ok(a instanceof ModelledArrayStore && a.profile.spindles === 100);
     assert.ok(

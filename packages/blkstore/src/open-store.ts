@@ -20,7 +20,13 @@ export type StoreSpec = (
       readonly discard?: "zero" | "unsupported";
     }
   | { readonly kind: "memory"; readonly sizeBytes: number; readonly readonly?: boolean }
-  | { readonly kind: "null"; readonly sizeBytes: number; readonly readonly?: boolean }
+  | {
+      readonly kind: "null";
+      readonly sizeBytes: number;
+      readonly readonly?: boolean;
+      /** Reads return zeros (default: their buffers are left untouched, as null_blk). */
+      readonly zeroFill?: boolean;
+    }
   | {
       readonly kind: "array";
       readonly profile: ArrayProfileName;
@@ -32,6 +38,7 @@ export type StoreSpec = (
 
 export class StoreSpecError extends Error {
   override readonly name = "StoreSpecError";
+  readonly code = "EINVAL";
 }
 
 const SIZE_RE = /^(\d+)([KMGT]?)(i?B)?$/i;
@@ -45,7 +52,7 @@ export function parseSize(s: string): number {
 }
 
 /**
- * Parses the string form `kind:key=value,key=value…`, e.g. `memory:size=64M`, `null:size=1G`,
+ * Parses the string form `kind:key=value,key=value…`, e.g. `memory:size=64M`, `null:size=1G` (`null:size=1G,zero`: reads return zeros),
  * `file:path=/var/img/disk.raw,size=1G,readonly`, `array:profile=iscsi-array,size=1G,seed=7,data=null`.
  * Any kind also takes fault keys: `fault-seed`, `error-rate`, `latency-ms`, `torn-write-rate`,
  * `fail-next` (a fault wrapper is added when `fault-seed` is present).
@@ -105,9 +112,18 @@ export function parseStoreSpec(s: string): StoreSpec {
       };
       break;
     case "memory":
-    case "null":
       spec = { kind, sizeBytes: size === undefined ? undefined : parseSize(size), readonly };
       break;
+    case "null": {
+      const zero = take("zero");
+      spec = {
+        kind,
+        sizeBytes: size === undefined ? undefined : parseSize(size),
+        readonly,
+        zeroFill: zero === undefined ? undefined : zero === "true" || zero === "1",
+      };
+      break;
+    }
     case "array": {
       if (readonly !== undefined)
         throw new StoreSpecError(`store spec '${s}': an array store cannot be read-only`);
@@ -157,9 +173,13 @@ export function validateStoreSpec(x: unknown): StoreSpec {
       }
       break;
     case "memory":
+      size(true);
+      bool("readonly");
+      break;
     case "null":
       size(true);
       bool("readonly");
+      bool("zeroFill");
       break;
     case "array":
       size(true);

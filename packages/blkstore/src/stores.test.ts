@@ -90,8 +90,16 @@ async function readAfterWriteProperty(mk: () => Promise<BlockStore>, sectors: nu
 }
 
 describe("NullStore", () => {
-  it("reads zeros, drops writes, completes synchronously", () => {
+  it("leaves a read's buffers untouched by default (null_blk), completes synchronously", () => {
     const st = new NullStore({ sizeBytes: 1 << 20 });
+    const buf = new Uint8Array(2 * S).fill(9);
+    let status = 1;
+    st.submit(rd(0, 2, [buf]), (s) => (status = s));
+    assert.equal(status, 0, "done before submit returns");
+    assert.ok(buf.every((b) => b === 9));
+  });
+  it("with zeroFill: reads zeros, drops writes, completes synchronously", () => {
+    const st = new NullStore({ sizeBytes: 1 << 20, zeroFill: true });
     assert.equal(st.info.sectors, 2048);
     let status = 1;
     st.submit(wr(0, new Uint8Array(S).fill(7)), (s) => (status = s));

@@ -1,5 +1,21 @@
 // The catalogue of fault kinds: one name per fault a user looks for, where it is injected, and what
 // parameters it takes. The toolstack's chaos API, the CLI and scenario files all go by this table.
+import {
+  GNTST_okay,
+  GNTST_general_error,
+  GNTST_bad_domain,
+  GNTST_bad_gntref,
+  GNTST_bad_handle,
+  GNTST_bad_virt_addr,
+  GNTST_bad_dev_addr,
+  GNTST_no_device_space,
+  GNTST_permission_denied,
+  GNTST_bad_page,
+  GNTST_bad_copy_arg,
+  GNTST_address_too_big,
+  GNTST_eagain,
+  GNTST_no_space,
+} from "@xensim/abi";
 
 /** How a kind reaches its fault point. */
 export type FaultPlane =
@@ -89,6 +105,22 @@ export const FAULT_KINDS: readonly FaultKindInfo[] = [
     params: [],
   }),
   K({
+    kind: "xenstore.request-delayed",
+    plane: "point",
+    defaultService: "xenstored",
+    description:
+      "xenstored reads a connection's next request delayMs late (socket paused, ring unconsumed); the requests behind it wait in order",
+    params: ["delayMs"],
+  }),
+  K({
+    kind: "xenstore.conflict-check-skipped",
+    plane: "point",
+    defaultService: "xenstored",
+    description:
+      "a broken xenstored: XS_TRANSACTION_END commits without its conflict check (lost updates; the serializability check must catch it)",
+    params: [],
+  }),
+  K({
     kind: "xenstore.watch-lost",
     plane: "point",
     defaultService: "xenstored",
@@ -152,6 +184,39 @@ export const FAULT_KINDS: readonly FaultKindInfo[] = [
     defaultService: "blkback",
     description: "a misbehaving backend acknowledges a write (BLKIF_RSP_OKAY) without writing it",
     params: [],
+  }),
+  K({
+    kind: "backend.requests-reordered",
+    plane: "point",
+    defaultService: "blkback",
+    description:
+      "the backend starts a request after the next one (in-flight requests complete out of order; the frontend matches by id)",
+    params: [],
+  }),
+  // misbehaving peers on the shared ring
+  K({
+    kind: "ring.request-corrupted",
+    plane: "point",
+    defaultService: "guest",
+    description:
+      "a misbehaving frontend writes garbage into a request slot (nr_segments 255): the backend must answer BLKIF_RSP_ERROR, not crash",
+    params: [],
+  }),
+  K({
+    kind: "ring.response-corrupted",
+    plane: "point",
+    defaultService: "blkback",
+    description:
+      "a misbehaving backend writes garbage into a response slot's status: the frontend must take it as an I/O error, not crash",
+    params: [],
+  }),
+  K({
+    kind: "clock.skewed",
+    plane: "point",
+    defaultService: "xenstored",
+    description:
+      "a service's wall clock runs delayMs ahead while set (xenstored: queued watch events age; toolstack: start times)",
+    params: ["delayMs"],
   }),
   // the event bus and the call adapters of a service
   K({
@@ -247,20 +312,20 @@ export function requireFaultKind(name: string): FaultKindInfo {
 
 /** GNTST_* codes (xen/include/public/grant_table.h), by name. */
 export const GNTST_CODES: Readonly<Record<string, number>> = {
-  GNTST_okay: 0,
-  GNTST_general_error: -1,
-  GNTST_bad_domain: -2,
-  GNTST_bad_gntref: -3,
-  GNTST_bad_handle: -4,
-  GNTST_bad_virt_addr: -5,
-  GNTST_bad_dev_addr: -6,
-  GNTST_no_device_space: -7,
-  GNTST_permission_denied: -8,
-  GNTST_bad_page: -9,
-  GNTST_bad_copy_arg: -10,
-  GNTST_address_too_big: -11,
-  GNTST_eagain: -12,
-  GNTST_no_space: -13,
+  GNTST_okay,
+  GNTST_general_error,
+  GNTST_bad_domain,
+  GNTST_bad_gntref,
+  GNTST_bad_handle,
+  GNTST_bad_virt_addr,
+  GNTST_bad_dev_addr,
+  GNTST_no_device_space,
+  GNTST_permission_denied,
+  GNTST_bad_page,
+  GNTST_bad_copy_arg,
+  GNTST_address_too_big,
+  GNTST_eagain,
+  GNTST_no_space,
 };
 
 /** A GNTST code from a number or a name ("GNTST_bad_gntref" or "bad_gntref"). */

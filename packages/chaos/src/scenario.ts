@@ -54,6 +54,7 @@ export interface Scenario {
 }
 
 export class ScenarioError extends Error {
+  readonly code = "EINVAL";
   constructor(
     readonly file: string,
     readonly line: number,

@@ -66,6 +66,7 @@ export interface DmHypercalls {
 
 export class EmulatorError extends Error {
   override readonly name = "EmulatorError";
+  readonly code = "EIO";
   constructor(
     readonly step: string,
     readonly rc: number,

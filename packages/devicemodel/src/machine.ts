@@ -84,6 +84,7 @@ export interface MachineStats {
 
 export class MachineStateError extends Error {
   override readonly name = "MachineStateError";
+  readonly code = "EINVAL";
 }
 
 interface PortDevice {

@@ -62,6 +62,7 @@ import {
   xsErrorCode,
   type DriverLogger,
   NULL_LOGGER,
+  PortDispatcher,
 } from "@xensim/xenbus";
 import {
   type DisplbackClock,
@@ -685,7 +686,7 @@ export class DisplbackDriver {
   private probe: XenbusProbe<MemView> | undefined;
   private receiver: DisplbackEventReceiver | undefined;
   private readonly byNode = new Map<string, DisplbackDevice>();
-  private readonly ports = new Map<number, () => void>();
+  private readonly ports = new PortDispatcher();
   private readonly refs: GrantRefPool;
   private nextGfn: number;
   private readonly endGfn: number;
@@ -710,7 +711,7 @@ export class DisplbackDriver {
 
   static async start(opts: DisplbackDriverOptions): Promise<DisplbackDriver> {
     const d = new DisplbackDriver(opts);
-    const handler = (port: number) => d.ports.get(port)?.();
+    const handler = (port: number): void => void d.ports.dispatch(port);
     d.receiver = opts.receiver
       ? opts.receiver(handler)
       : opts.hv.waitForEvents(opts.self ?? 0, handler, { vcpu: d.vcpu, onError: (e) => d.reportError(e) });
@@ -785,10 +786,10 @@ export class DisplbackDriver {
   }
 
   registerPort(port: number, fn: () => void): void {
-    this.ports.set(port, fn);
+    this.ports.on(port, fn);
   }
   unregisterPort(port: number): void {
-    this.ports.delete(port);
+    this.ports.off(port);
   }
   onMapped(pages: number): void {
     this.bufferPagesInUse += pages;

@@ -23,6 +23,7 @@ import {
   XENDISPL_OP_SET_CONFIG,
   XENDISPL_RING_ENTRY_BYTES,
   XenErrno,
+  xenErrnoName,
 } from "@xensim/abi";
 import {
   bufferPages,
@@ -116,11 +117,14 @@ export interface Framebuffer {
 /** A request the backend refused (status is −XEN_Exx), or the device went away (−EIO). */
 export class DisplfrontError extends Error {
   override readonly name = "DisplfrontError";
+  /** Xen's errno name of the backend's (negative) status. */
+  readonly code: string;
   constructor(
     readonly status: number,
     message: string,
   ) {
     super(message);
+    this.code = xenErrnoName(-status) ?? `status ${status}`;
   }
 }
 

@@ -14,6 +14,7 @@ import {
   XENDISPL_LIST_SEPARATOR,
   XENDISPL_RESOLUTION_SEPARATOR,
   XenErrno,
+  xenErrnoName,
 } from "@xensim/abi";
 
 /** Values read from a directory: relative path → value; a missing key is absent. */
@@ -26,6 +27,8 @@ export type XenstoreOp =
 /** A value that does not parse: becomes a fatal error (`error` node, Closing). */
 export class DisplifKeyError extends Error {
   override readonly name = "DisplifKeyError";
+  /** Xen's errno name of `errno` ("EINVAL", "ENOSYS", …): what the error node's number means. */
+  readonly code: string;
   constructor(
     readonly key: string,
     readonly value: string | undefined,
@@ -33,6 +36,7 @@ export class DisplifKeyError extends Error {
     message: string,
   ) {
     super(message);
+    this.code = xenErrnoName(errno) ?? `errno ${errno}`;
   }
 }
 

@@ -188,6 +188,10 @@ interface Claim {
   length: number;
 }
 
+function mapFailed(status: number): MapGrantRefResult {
+  return { status, handle: -1, frame: 0, devBusAddr: 0 };
+}
+
 export class GrantTables {
   private readonly i32: Int32Array;
 
@@ -588,7 +592,7 @@ export class GrantTables {
   }
 
   private mapGrantRefChecked(mapper: number, op: MapGrantRefOp): MapGrantRefResult {
-    const fail = (status: number): MapGrantRefResult => ({ status, handle: -1, frame: 0, devBusAddr: 0 });
+    const fail = mapFailed;
     const flags = op.flags >>> 0;
     const readonly = (flags & GNTMAP_readonly) !== 0;
     let incr = 0;
@@ -610,25 +614,21 @@ export class GrantTables {
       this.putHandle(mapper, handle);
       return fail(GNTST_bad_domain);
     }
-    const undo = (status: number): MapGrantRefResult => {
-      this.putRef(rd);
-      this.putHandle(mapper, handle);
-      return fail(status);
-    };
     const ref = op.ref;
-    if (!Number.isInteger(ref) || ref < 0 || ref >= this.nrGrantEntries(rd)) return undo(GNTST_bad_gntref);
+    if (!Number.isInteger(ref) || ref < 0 || ref >= this.nrGrantEntries(rd))
+      return this.undoMap(mapper, rd, handle, GNTST_bad_gntref);
 
     const act = this.actIdx(rd, ref);
     lockWord(this.i32, act);
     const pinned = this.pinLocked(rd, ref, act, mapper, incr, readonly, true);
     unlockWord(this.i32, act);
-    if (pinned < 0) return undo(pinned);
+    if (pinned < 0) return this.undoMap(mapper, rd, handle, pinned);
     const frame = pinned;
     if (!this.store.getPageRef(frame)) {
       lockWord(this.i32, act);
       this.unpin(rd, ref, act, incr, !readonly);
       unlockWord(this.i32, act);
-      return undo(GNTST_general_error);
+      return this.undoMap(mapper, rd, handle, GNTST_general_error);
     }
     const e = this.mtIdx(mapper, handle);
     const host = op.hostAddr ?? 0;
@@ -642,6 +642,13 @@ export class GrantTables {
       frame,
       devBusAddr: flags & GNTMAP_device_map ? frame * PAGE_SIZE : 0,
     };
+  }
+
+  /** A map failed after the handle and the granter's reference were taken: give both back. */
+  private undoMap(mapper: number, rd: number, handle: number, status: number): MapGrantRefResult {
+    this.putRef(rd);
+    this.putHandle(mapper, handle);
+    return mapFailed(status);
   }
 
   /** GNTTABOP_unmap_grant_ref. */
@@ -744,13 +751,17 @@ export class GrantTables {
     refs: readonly number[],
     flags: number,
   ): { results: MapGrantRefResult[]; view: MemView | undefined } {
-    const results = refs.map((ref) => this.mapGrantRef(mapper, { dom, ref, flags }));
-    const ok = results.every((r) => r.status === GNTST_okay);
+    const results: MapGrantRefResult[] = [];
+    const frames: number[] = [];
+    let ok = true;
+    for (let i = 0; i < refs.length; i++) {
+      const r = this.mapGrantRef(mapper, { dom, ref: refs[i]!, flags });
+      results.push(r);
+      frames.push(r.frame);
+      if (r.status !== GNTST_okay) ok = false;
+    }
     const view = ok
-      ? this.store.viewOfFrames(
-          results.map((r) => r.frame),
-          { readonly: (flags & GNTMAP_readonly) !== 0 },
-        )
+      ? this.store.viewOfFrames(frames, { readonly: (flags & GNTMAP_readonly) !== 0 })
       : undefined;
     return { results, view };
   }
@@ -773,6 +784,39 @@ export class GrantTables {
     let n = 0;
     for (let h = 0; h < limit; h++) if (Atomics.load(this.i32, this.mtIdx(mapper, h)) !== 0) n++;
     return n;
+  }
+
+  /**
+   * Leak audit of a destroyed domain against the hypervisor's grant tables: every other domain's
+   * maptrack entry that still maps one of its grants, every active entry (pin) of another
+   * domain's table it still holds as mapper, and whether its own table is still there.
+   */
+  grantLeaksOf(domid: number): {
+    tableLeft: boolean;
+    mappingsOfItsGrants: Array<{ mapper: number; handle: number; ref: number }>;
+    pinsItHolds: Array<{ granter: number; ref: number; pin: number }>;
+  } {
+    const mappingsOfItsGrants: Array<{ mapper: number; handle: number; ref: number }> = [];
+    const pinsItHolds: Array<{ granter: number; ref: number; pin: number }> = [];
+    for (const d of this.store.domains()) {
+      if (d === domid || !this.initialized(d)) continue;
+      if (Atomics.load(this.i32, this.gw(d, G_MT_DIR))) {
+        const limit = Atomics.load(this.i32, this.gw(d, G_MT_LIMIT));
+        for (let h = 0; h < limit; h++) {
+          const e = this.mtIdx(d, h);
+          const w = Atomics.load(this.i32, e);
+          if (w !== 0 && w >>> 16 === domid)
+            mappingsOfItsGrants.push({ mapper: d, handle: h, ref: Atomics.load(this.i32, e + 1) });
+        }
+      }
+      const n = this.nrGrantEntries(d);
+      for (let ref = 0; ref < n; ref++) {
+        const a = this.actIdx(d, ref);
+        const pin = Atomics.load(this.i32, a + 1) >>> 0;
+        if (pin !== 0 && Atomics.load(this.i32, a + 2) === domid) pinsItHolds.push({ granter: d, ref, pin });
+      }
+    }
+    return { tableLeft: this.initialized(domid), mappingsOfItsGrants, pinsItHolds };
   }
 
   /** Pin word of active entry `ref` of `granter` (GNTPIN_* counters), for tests and dumps. */

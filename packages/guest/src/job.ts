@@ -5,7 +5,10 @@ import type { FioJobSpec, RwPattern } from "@xensim/workload";
 
 const RW: readonly RwPattern[] = ["read", "write", "randread", "randwrite", "randrw", "rw", "readwrite"];
 
-export class GuestConfigError extends Error {}
+export class GuestConfigError extends Error {
+  override readonly name = "GuestConfigError";
+  readonly code = "EINVAL";
+}
 
 /** A parsed workload: no job ("idle"), or a job on the disk `vdev` (default: the first disk). */
 export type GuestWorkload = { kind: "idle" } | { kind: "job"; spec: FioJobSpec; vdev?: string; text: string };

@@ -171,6 +171,8 @@ export class GuestKernel {
       maxDataPagesPerRing?: number;
       log?: BlkfrontLogger;
       closeTimeoutMs?: number;
+      /** Chaos: a misbehaving frontend (BlkfrontOptions.corruptRequest). */
+      corruptRequest?: () => boolean;
       onBlkfront?: (b: Blkfront) => unknown;
       onRemoved?: (b: Blkfront) => unknown;
     } = {},
@@ -189,6 +191,7 @@ export class GuestKernel {
       maxDataPagesPerRing?: number;
       log?: BlkfrontLogger;
       closeTimeoutMs?: number;
+      corruptRequest?: () => boolean;
     },
   ): BlkfrontOptions {
     return {
@@ -206,6 +209,7 @@ export class GuestKernel {
       ...(opts.maxDataPagesPerRing ? { maxDataPagesPerRing: opts.maxDataPagesPerRing } : {}),
       ...(opts.log ? { log: opts.log } : {}),
       ...(opts.closeTimeoutMs !== undefined ? { closeTimeoutMs: opts.closeTimeoutMs } : {}),
+      ...(opts.corruptRequest ? { corruptRequest: opts.corruptRequest } : {}),
     };
   }
 

@@ -13,8 +13,8 @@ import {
   xenmemResourceIoreqServerFrameIoreq,
 } from "@xensim/abi";
 import type { EventChannels } from "@xensim/evtchn";
-import { lockWord, type PageStore, unlockWord } from "@xensim/memory";
-import { ioreqSlot } from "./codec.js";
+import { lockWord, PAGE_SIZE, type PageStore, unlockWord } from "@xensim/memory";
+import { IOREQ_PORT_WORD, ioreqSlot } from "./codec.js";
 import {
   F_ALLOCATED,
   F_ENABLED,
@@ -265,12 +265,12 @@ export class IoreqServers {
         const frame = Atomics.load(this.i32, s + S_IOREQ_FRAME);
         if (frame) {
           const vcpus = Atomics.load(this.i32, tableBase(table) + T_NR_VCPUS);
-          for (let v = 0; v < vcpus; v++)
-            xenSetVpEport(
-              this.i32,
-              ioreqSlot(frame * WORDS_PER_FRAME, v),
-              Atomics.load(this.i32, s + S_PORTS + v),
-            );
+          for (let v = 0; v < vcpus; v++) {
+            const slot = ioreqSlot(frame * WORDS_PER_FRAME, v);
+            xenSetVpEport(this.i32, slot, Atomics.load(this.i32, s + S_PORTS + v));
+            // Published (an emulator in another host process maps a replica of the page).
+            this.store.markWritten(frame, (slot + IOREQ_PORT_WORD) * 4 - frame * PAGE_SIZE, 4);
+          }
         }
         Atomics.or(this.i32, s + S_FLAGS, F_ENABLED);
       } else Atomics.and(this.i32, s + S_FLAGS, ~F_ENABLED);

@@ -6,6 +6,7 @@
 
 import {
   HVM_IOREQSRV_BUFIOREQ_OFF,
+  IOREQ_LAYOUT,
   IOREQ_READ,
   IOREQ_TYPE_COPY,
   IOREQ_TYPE_PCI_CONFIG,
@@ -21,7 +22,7 @@ import { DOMID_XEN } from "@xensim/abi";
 import { lockWord, type PageStore, unlockWord } from "@xensim/memory";
 import { TRACE_IOREQ, tracer } from "@xensim/trace";
 import { xenBufSend } from "./buffered.js";
-import { type Ioreq, ioreqSlot } from "./codec.js";
+import { BUF_WRITE_POINTER_WORD, bufSlot, type Ioreq, ioreqSlot } from "./codec.js";
 import {
   F_ENABLED,
   S_BUF_FRAME,
@@ -62,6 +63,7 @@ export const IoreqCrash = Object.freeze({
 /** The domain was crashed (Xen's domain_crash) while this vCPU emulated an access. */
 export class DomainCrashed extends Error {
   override readonly name = "DomainCrashed";
+  readonly code = "DOMAIN_CRASHED";
   constructor(
     readonly domid: number,
     readonly reason: string,
@@ -73,6 +75,7 @@ export class DomainCrashed extends Error {
 /** The domain died (or the vCPU was told to stop) while the vCPU waited for an emulator. */
 export class VcpuStopped extends Error {
   override readonly name = "VcpuStopped";
+  readonly code = "VCPU_STOPPED";
 }
 
 export type IoRoute = "server" | "buffered" | "null" | "dropped";
@@ -328,6 +331,7 @@ export class IoreqVcpu {
         const slot = ioreqSlot(frame * WORDS_PER_FRAME, this.o.vcpu);
         const port = Atomics.load(this.i32, s + S_PORTS + this.o.vcpu);
         const r = xenSendIoreq(this.i32, slot, sel.req, port);
+        if (r.status === "sent") this.published(frame, slot);
         if (r.status === "bad-state")
           this.crash(table, IoreqCrash.badState, `device model set bad IO state ${r.state}`);
         if (r.status === "bad-port")
@@ -371,9 +375,26 @@ export class IoreqVcpu {
     const handling = Atomics.load(this.i32, s + S_HANDLING);
     const frame = Atomics.load(this.i32, s + S_BUF_FRAME);
     if (handling === HVM_IOREQSRV_BUFIOREQ_OFF || !frame) return "unhandled";
-    const r = xenBufSend(this.i32, frame * WORDS_PER_FRAME, req, handling);
-    if (r === "handled") this.o.ev.xenSend(this.o.domid, Atomics.load(this.i32, s + S_BUF_PORT));
+    const base = frame * WORDS_PER_FRAME;
+    const wp = Atomics.load(this.i32, base + BUF_WRITE_POINTER_WORD) >>> 0;
+    const r = xenBufSend(this.i32, base, req, handling);
+    if (r === "handled") {
+      // Published before the kick (an emulator in another host process reads a replica): the slots
+      // written, then the write pointer. Only the write pointer: the read pointer is the
+      // emulator's (an ATOMIC rebase, which writes both, is not carried across host processes).
+      const store = this.o.store;
+      const now = Atomics.load(this.i32, base + BUF_WRITE_POINTER_WORD) >>> 0;
+      for (let p = wp; p !== now && (p - wp) >>> 0 < 2; p = (p + 1) >>> 0)
+        store.markWritten(frame, (bufSlot(base, p) - base) * 4, 8);
+      store.markWritten(frame, BUF_WRITE_POINTER_WORD * 4, 4);
+      this.o.ev.xenSend(this.o.domid, Atomics.load(this.i32, s + S_BUF_PORT));
+    }
     return r;
+  }
+
+  /** The request slot written (ioreq_send): published before the kick, for a replica elsewhere. */
+  private published(frame: number, slot: number): void {
+    this.o.store.markWritten(frame, (slot - frame * WORDS_PER_FRAME) * 4, IOREQ_LAYOUT.size);
   }
 
   /** wait_for_io: check, block on Xen's wake word, check again. */
@@ -466,8 +487,10 @@ export class IoreqVcpu {
           if (frame && Atomics.load(this.i32, t.entry + S_FLAGS) & F_ENABLED) {
             const slot = ioreqSlot(frame * WORDS_PER_FRAME, this.o.vcpu);
             const port = Atomics.load(this.i32, t.entry + S_PORTS + this.o.vcpu);
-            if (xenSendIoreq(this.i32, slot, req, port).status === "sent")
+            if (xenSendIoreq(this.i32, slot, req, port).status === "sent") {
+              this.published(frame, slot);
               sent = { slot, port, instance: Atomics.load(this.i32, t.entry + S_INSTANCE) };
+            }
           }
         } finally {
           unlockWord(this.i32, lock);

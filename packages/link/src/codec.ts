@@ -19,6 +19,8 @@
 //                (token ≠ 0: answer with DIRECTORY_ACK once every later write goes to `host` too)
 //   EVENT_ALL 8  u16 domid                                               (after a resync)
 //   DIRECTORY_ACK 9  u32 token
+//   FREE     10  u32 origin                                              (the origin frame was freed:
+//                drop the replica; from the hypervisor's host only)
 //
 // A protocol module: no node:*, no clock, no randomness.
 
@@ -40,6 +42,7 @@ export const REC_REPLY = 6;
 export const REC_DIRECTORY = 7;
 export const REC_EVENT_ALL = 8;
 export const REC_DIRECTORY_ACK = 9;
+export const REC_FREE = 10;
 
 /** Largest frame accepted (a DATA frame is cut well below it). */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -426,6 +429,15 @@ export class DataFrameBuilder {
     this.n++;
   }
 
+  /** The origin frame was freed at the hypervisor's host: the peer frees its replica. */
+  free(origin: number): void {
+    this.room(5);
+    this.buf[this.p] = REC_FREE;
+    this.dv.setUint32(this.p + 1, origin >>> 0, true);
+    this.p += 5;
+    this.n++;
+  }
+
   eventAll(domid: number): void {
     this.room(3);
     this.buf[this.p] = REC_EVENT_ALL;
@@ -573,6 +585,7 @@ export class RecordReader {
         return p;
       }
       case REC_ZERO:
+      case REC_FREE:
         need(4);
         r.origin = dv.getUint32(p, true);
         return p + 4;

@@ -10,15 +10,19 @@ import {
   GNTST_bad_handle,
   GNTST_okay,
   GNTST_permission_denied,
+  XENMEM_resource_grant_table,
+  XENMEM_resource_ioreq_server,
   XenErrno,
 } from "@xensim/abi";
 import { EventChannels, setPending, wakeWordIndex } from "@xensim/evtchn";
 import { endForeignAccess, GrantTables } from "@xensim/gnttab";
+import { IoreqServers } from "@xensim/ioreq";
 import {
   type LinkArea,
   PAGE_SIZE,
   type PageStore,
   Q_EVENT,
+  Q_FREE,
   Q_RANGE,
   Q_REQUEST,
   Q_SEND,
@@ -44,6 +48,7 @@ import {
   REC_DIRECTORY_ACK,
   REC_EVENT,
   REC_EVENT_ALL,
+  REC_FREE,
   REC_RANGE,
   REC_REPLY,
   REC_REQUEST,
@@ -54,6 +59,13 @@ import {
 } from "./codec.js";
 import { FrameWriters, SubscriptionDirectory, Watermarks } from "./directory.js";
 import {
+  decodeForeignMapReply,
+  decodeForeignMapRequest,
+  encodeForeignMapReply,
+  encodeForeignMapRequest,
+  type ForeignMapRequest,
+  OP_FOREIGN_MAP,
+  OP_FOREIGN_UNMAP,
   decodeMapReply,
   decodeMapRequest,
   decodeUnmapReply,
@@ -138,6 +150,8 @@ interface Stall {
 interface HeldMap {
   peer: Peer;
   id: number;
+  /** OP_MAP or OP_FOREIGN_MAP. */
+  op: number;
   reply: Uint8Array;
   /** Frames whose bytes go to the peer before the reply. */
   frames: number[];
@@ -186,7 +200,25 @@ interface Peer {
   readonly replies: Map<number, { op: number; payload: Uint8Array }>;
   /** Domains with a vCPU placed at this peer (PLACE requests). */
   readonly places: Set<number>;
+  /** In the hypervisor's host: its foreign mappings (privcmd / acquire_resource), by handle. */
+  readonly foreign: Map<number, ForeignMapping>;
+  nextForeignHandle: number;
 }
+
+/** A foreign mapping done for a peer: the frames hold a page reference each until released. */
+interface ForeignMapping {
+  caller: number;
+  dom: number;
+  frames: number[];
+  writable: boolean;
+  /** When the mapped domain was first seen dead (the mapping is released a grace period later). */
+  deadSince?: number;
+  /** A replica of the domain's grant table (local grant checks): released as soon as it dies. */
+  grantTable?: boolean;
+}
+
+/** A foreign mapping of a dead domain that its mapper did not unmap is released after this (ms). */
+const FOREIGN_DEAD_GRACE_MS = 2000;
 
 export interface LinkStats {
   framesSent: number;
@@ -208,6 +240,12 @@ export interface LinkStats {
   retransmitted: number;
   nacksSent: number;
   mappingsReleased: number;
+  /** Foreign mappings made for peers (in the hypervisor's host). */
+  foreignMaps: number;
+  /** Foreign mappings released for a dead mapper or a dead domain (in the hypervisor's host). */
+  foreignReleased: number;
+  /** Replica frames freed (their origin frame was freed, or this host stopped holding it). */
+  replicasFreed: number;
 }
 
 const REPLY_CACHE = 256;
@@ -236,6 +274,9 @@ export class LinkEngine {
     retransmitted: 0,
     nacksSent: 0,
     mappingsReleased: 0,
+    foreignMaps: 0,
+    foreignReleased: 0,
+    replicasFreed: 0,
   };
   /** Per writer host: ranges refused (a frame it may not write). */
   readonly directory = new SubscriptionDirectory();
@@ -272,6 +313,7 @@ export class LinkEngine {
   /** Set by execute(OP_MAP): the frames to send and the confirmations to wait for. */
   private mapWait: { frames: number[]; tokens: Map<number, string> } | undefined;
   private gt: GrantTables | undefined;
+  private ioreq: IoreqServers | undefined;
   private ev: EventChannels | undefined;
   /** Records drained so far: this host's stream position (watermarks, fences). */
   private seq = 0;
@@ -370,6 +412,8 @@ export class LinkEngine {
       handles: new Map(),
       replies: new Map(),
       places: new Set(),
+      foreign: new Map(),
+      nextForeignHandle: 1,
     };
     this.peers.set(host, p);
     this.byIndex.set(index, p);
@@ -568,6 +612,12 @@ export class LinkEngine {
       this.stats.mappingsReleased++;
     }
     p.handles.clear();
+    // Its foreign mappings: the page references go (the pins go with the directory below).
+    for (const m of p.foreign.values()) {
+      for (const f of m.frames) this.store.putPageRef(f);
+      this.stats.foreignReleased++;
+    }
+    p.foreign.clear();
     for (const f of this.directory.dropHost(p.host)) {
       this.writableBy[f]! &= ~(1 << p.index);
       this.tellHolders(f, p.host, false, false);
@@ -675,10 +725,27 @@ export class LinkEngine {
       case REC_EVENT_ALL:
         this.raiseAll(r.domid);
         return true;
+      case REC_FREE:
+        if (this.area.isAuthority || p.index !== this.area.hypervisorPeer) {
+          this.refuse(p, "FREE from a host without the hypervisor");
+          return true;
+        }
+        this.freeReplica(r.origin);
+        return true;
       default:
         this.refuse(p, `record type ${r.type}`);
         return true;
     }
+  }
+
+  /** Frees this host's replica of `origin` (the origin was freed, or nothing here holds it). */
+  private freeReplica(origin: number): void {
+    const local = this.area.dropReplica(origin);
+    if (local === 0) return;
+    this.writers.dropFrame(origin);
+    this.wrote.delete(local);
+    this.store.freeFrame(local);
+    this.stats.replicasFreed++;
   }
 
   /** A map request of this host is waiting for its reply (at a host without the hypervisor). */
@@ -912,6 +979,7 @@ export class LinkEngine {
       const held: HeldMap = {
         peer: p,
         id,
+        op,
         reply: out,
         frames: wait.frames,
         tokens: wait.tokens,
@@ -941,9 +1009,9 @@ export class LinkEngine {
     h.tokens.clear();
     const p = h.peer;
     for (const f of h.frames) this.sendFrame(p, f);
-    p.replies.set(h.id, { op: OP_MAP, payload: h.reply });
+    p.replies.set(h.id, { op: h.op, payload: h.reply });
     if (p.replies.size > REPLY_CACHE) p.replies.delete(p.replies.keys().next().value!);
-    this.reply(p, h.id, OP_MAP, h.reply);
+    this.reply(p, h.id, h.op, h.reply);
   }
 
   private reply(p: Peer, id: number, op: number, payload: Uint8Array): void {
@@ -1051,6 +1119,18 @@ export class LinkEngine {
       }
       case OP_SYNC:
         return encodeRc(0);
+      case OP_FOREIGN_MAP:
+        return this.foreignMap(p, caller, decodeForeignMapRequest(payload));
+      case OP_FOREIGN_UNMAP: {
+        const handle = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(
+          0,
+          true,
+        );
+        const m = p.foreign.get(handle);
+        if (!m || m.caller !== caller) return encodeRc(-XenErrno.EINVAL);
+        this.releaseForeign(p, handle, m);
+        return encodeRc(0);
+      }
       case OP_COPY: {
         // After the requester's writes (they came first on its link) and those it had seen from
         // other hosts (its watermarks): the source bytes here are what it saw. What the copy
@@ -1063,6 +1143,131 @@ export class LinkEngine {
       default:
         return encodeRc(-XenErrno.ENOSYS);
     }
+  }
+
+  /**
+   * xenforeignmemory_map / _map_resource for `caller` at `p` (privcmd's checks: a privileged
+   * caller the peer acts for, a live domain, populated gfns). Each frame gets a page reference and
+   * is pinned for the peer like a grant mapping: subscribed, writable unless readonly, its bytes
+   * sent before the reply once the frame's other writers confirmed the new holder.
+   */
+  private foreignMap(p: Peer, caller: number, q: ForeignMapRequest): Uint8Array {
+    const fail = (rc: number) => encodeForeignMapReply({ rc, handle: 0, origins: [], peers: [] });
+    if (!this.actsFor(p, caller) || !this.store.isPrivileged(caller)) return fail(-XenErrno.EPERM);
+    if (this.store.domainState(q.dom) !== "live") return fail(-XenErrno.ESRCH);
+    const store = this.store;
+    const frames: number[] = [];
+    const undo = (rc: number) => {
+      for (const f of frames) store.putPageRef(f);
+      return fail(rc);
+    };
+    let grantTable = false;
+    if (q.resource?.type === XENMEM_resource_grant_table) {
+      // The granter's shared entries (XENMEM_resource_grant_table_id_shared): a mapper's host keeps
+      // a replica to refuse locally what is already invalid (docs/data-plane.md).
+      const all = this.grantTables().grantFrames(q.dom);
+      const { id, frame, nrFrames } = q.resource;
+      if (id !== 0 || nrFrames < 1 || frame + nrFrames > all.length) return fail(-XenErrno.EINVAL);
+      for (const f of all.slice(frame, frame + nrFrames)) {
+        if (!store.getPageRef(f, q.dom)) return undo(-XenErrno.EINVAL);
+        frames.push(f);
+      }
+      grantTable = true;
+    } else if (q.resource) {
+      if (q.resource.type !== XENMEM_resource_ioreq_server) return fail(-XenErrno.EOPNOTSUPP);
+      const servers = this.ioreqServers();
+      const r = servers.acquireResource(caller, q.dom, q.resource.id, q.resource.frame, q.resource.nrFrames);
+      if (r.rc !== 0) return fail(r.rc);
+      // Our own references (released with the mapping), then acquire's are given back at once.
+      for (const f of r.frames) if (store.getPageRef(f, DOMID_XEN)) frames.push(f);
+      servers.releaseResource(caller, q.dom, q.resource.id);
+      if (frames.length !== r.frames.length) return undo(-XenErrno.ENOENT);
+    } else {
+      if (q.gfns.length === 0) return fail(-XenErrno.EINVAL);
+      for (const gfn of q.gfns) {
+        const f = store.gfnToFrame(q.dom, gfn);
+        if (!f || !store.getPageRef(f, q.dom)) return undo(-XenErrno.EINVAL);
+        frames.push(f);
+      }
+    }
+    const writable = !q.readonly;
+    const handle = p.nextForeignHandle++;
+    p.foreign.set(handle, { caller, dom: q.dom, frames, writable, ...(grantTable ? { grantTable } : {}) });
+    this.stats.foreignMaps++;
+    const area = this.area;
+    const wait = { frames: [] as number[], tokens: new Map<number, string>() };
+    this.mapWait = wait;
+    const peers: FramePeer[] = [];
+    const seen = new Set<number>();
+    for (const f of frames) {
+      const pin = this.directory.pin(f, p.host, writable);
+      if (writable) this.writableBy[f]! |= 1 << p.index;
+      if (pin.subscribed) {
+        area.addSubscriber(f, p.index);
+        wait.frames.push(f);
+      }
+      if (pin.subscribed || pin.becameWriter)
+        this.tellHolders(f, p.host, true, writable, pin.subscribed ? wait.tokens : undefined);
+      if (seen.has(f)) continue;
+      seen.add(f);
+      for (const h of this.holders(f))
+        if (h !== p.host) peers.push({ origin: f, host: h, writable: this.mayHostWrite(f, h) });
+    }
+    return encodeForeignMapReply({ rc: 0, handle, origins: frames, peers });
+  }
+
+  /** Unpins a foreign mapping of `p` and drops its page references (a dying frame is freed now). */
+  private releaseForeign(p: Peer, handle: number, m: ForeignMapping): void {
+    p.foreign.delete(handle);
+    const area = this.area;
+    for (const f of m.frames) {
+      const up = this.directory.unpin(f, p.host, m.writable);
+      if (!this.directory.writesThrough(f, p.host)) this.writableBy[f]! &= ~(1 << p.index);
+      if (up.unsubscribed && this.homeHostOf(f) !== p.host) {
+        // A frame freed by this last reference: its FREE goes to the peer, which still subscribes.
+        this.store.putPageRef(f);
+        area.removeSubscriber(f, p.index);
+        this.tellHolders(f, p.host, false, false);
+        if (this.store.frameOwner(f) !== undefined) {
+          // Still allocated: the peer stops holding it (FREE frees its replica).
+          p.builder.free(f);
+          this.cutIfFull(p);
+          this.ensureConnected(p);
+        }
+      } else {
+        this.store.putPageRef(f);
+        if (up.stoppedWriting) this.tellHolders(f, p.host, true, false);
+      }
+    }
+  }
+
+  /** Foreign mappings of domains that died and whose mappers did not unmap them: released. */
+  private reapForeign(now: number): void {
+    for (const p of this.peers.values()) {
+      for (const [handle, m] of p.foreign) {
+        if (this.store.domainState(m.dom) === "live") continue;
+        m.deadSince ??= now;
+        if (!m.grantTable && now - m.deadSince < FOREIGN_DEAD_GRACE_MS) continue;
+        this.log?.warn(
+          { peer: p.host, dom: m.dom, frames: m.frames.length },
+          "link: foreign mapping of a dead domain released",
+        );
+        this.releaseForeign(p, handle, m);
+        this.stats.foreignReleased++;
+      }
+    }
+  }
+
+  /** Foreign mappings held for peers now (in the hypervisor's host). */
+  get foreignMapCount(): number {
+    let n = 0;
+    for (const p of this.peers.values()) n += p.foreign.size;
+    return n;
+  }
+
+  private ioreqServers(): IoreqServers {
+    this.ioreq ??= new IoreqServers(this.store, this.eventChannels());
+    return this.ioreq;
   }
 
   /** Whole frame `frame` of this host to `p` (a ZERO record when it is all zeroes). */
@@ -1148,13 +1353,33 @@ export class LinkEngine {
       out = new Uint8Array(payload.length + tail.length);
       out.set(payload);
       out.set(tail, payload.length);
+    } else if (op === OP_FOREIGN_MAP) {
+      const r = decodeForeignMapReply(payload);
+      if (r.rc === 0) {
+        const locals: number[] = [];
+        for (const origin of r.origins) {
+          const local = area.ensureReplica(origin);
+          area.addSubscriber(local, p.index);
+          locals.push(local);
+        }
+        const paused = new Set<Peer>();
+        for (const fp of r.peers) {
+          const local = area.replicaOf(fp.origin);
+          if (!local) continue;
+          const t = this.peer(fp.host);
+          area.addSubscriber(local, t.index);
+          if (fp.writable) this.writers.allow(fp.origin, fp.host);
+          this.ensureConnected(t);
+          if (t.stall) paused.add(t);
+        }
+        for (const t of paused) this.resume(t);
+        // The mapper gets this host's frames (the replicas) in place of the origins.
+        out = encodeForeignMapReply({ ...r, origins: locals, peers: [] });
+      } else out = encodeForeignMapReply(r);
     } else if (op === OP_UNMAP) {
       const r = decodeUnmapReply(payload);
-      for (const origin of r.unsubscribed) {
-        const local = area.replicaOf(origin);
-        if (local) area.setSubscribers(local, 0);
-        this.writers.dropFrame(origin);
-      }
+      // Nothing here holds these frames any more: their replicas are freed (no leak per unmap).
+      for (const origin of r.unsubscribed) this.freeReplica(origin);
     }
     if (q.mailbox >= 0) area.deliverReply(q.mailbox, out);
   }
@@ -1245,6 +1470,17 @@ export class LinkEngine {
             }
             return;
           }
+          case Q_FREE: {
+            // An origin frame freed at the hypervisor's host: its replicas go too.
+            for (let mask = rec.b; mask !== 0; mask &= mask - 1) {
+              const t = this.peerAt(31 - Math.clz32(mask & -mask));
+              if (!t) continue;
+              t.builder.free(rec.a);
+              this.ensureConnected(t);
+              this.cutIfFull(t);
+            }
+            return;
+          }
           case Q_EVENT: {
             const t = this.peerAt(rec.a);
             if (!t) return;
@@ -1268,7 +1504,7 @@ export class LinkEngine {
               this.area.deliverReply(rec.d, encodeRc(-XenErrno.ENOTCONN));
               return;
             }
-            if (rec.c === OP_MAP || rec.c === OP_COPY) {
+            if (rec.c === OP_MAP || rec.c === OP_COPY || rec.c === OP_FOREIGN_MAP) {
               // The requester's applied watermarks: the hypervisor's host catches up with them first.
               payload = withWatermarks(
                 rec.c,
@@ -1450,6 +1686,7 @@ export class LinkEngine {
       }
       if (p.stall && now - p.stall.since >= this.directoryWaitMs) this.resume(p);
     }
+    if (this.area.isAuthority) this.reapForeign(now);
     for (const h of new Set(this.heldMaps.values())) {
       if (now - h.since < this.catchUpMs) continue;
       this.log?.warn(
@@ -1498,6 +1735,7 @@ function requestWatermarks(op: number, payload: Uint8Array): Fence[] | undefined
   try {
     if (op === OP_MAP) return decodeMapRequest(payload).watermarks;
     if (op === OP_COPY) return decodeCopyRequest(payload).watermarks;
+    if (op === OP_FOREIGN_MAP) return decodeForeignMapRequest(payload).watermarks;
   } catch {
     return undefined; // a bad payload: execute() answers it
   }
@@ -1506,6 +1744,8 @@ function requestWatermarks(op: number, payload: Uint8Array): Fence[] | undefined
 
 function withWatermarks(op: number, payload: Uint8Array, watermarks: Fence[]): Uint8Array {
   if (op === OP_MAP) return encodeMapRequest({ ...decodeMapRequest(payload), watermarks });
+  if (op === OP_FOREIGN_MAP)
+    return encodeForeignMapRequest({ ...decodeForeignMapRequest(payload), watermarks });
   return encodeCopyRequest({ ...decodeCopyRequest(payload), watermarks });
 }
 

@@ -20,6 +20,14 @@ export const OP_HOME = 5;
 export const OP_SYNC = 7;
 /** GNTTABOP_copy: executed at the hypervisor's host once it caught up with the requester's view. */
 export const OP_COPY = 8;
+/**
+ * xenforeignmemory_map (privcmd) of another domain's gfns, or xenforeignmemory_map_resource of an
+ * ioreq server's pages (acquire_resource): executed at the hypervisor's host for a privileged
+ * caller; the frames are pinned (page references) and replicated at the requester until the unmap.
+ */
+export const OP_FOREIGN_MAP = 9;
+/** The unmap of a foreign mapping (by the handle its map returned). */
+export const OP_FOREIGN_UNMAP = 10;
 
 const utf8Enc = new TextEncoder();
 const utf8Dec = new TextDecoder("utf-8", { fatal: true });
@@ -378,4 +386,92 @@ export function decodeRc(b: Uint8Array): number {
   const rc = r.i32();
   r.end();
   return rc;
+}
+
+// ---- foreign map --------------------------------------------------------------------------------
+
+/** acquire_resource of a foreign map: `nrFrames` frames of resource (`type`, `id`) from `frame`. */
+export interface ForeignResource {
+  type: number;
+  id: number;
+  frame: number;
+  nrFrames: number;
+}
+
+export interface ForeignMapRequest {
+  dom: number;
+  readonly: boolean;
+  /** The gfns to map (empty for a resource). */
+  gfns: number[];
+  resource?: ForeignResource;
+  /** The mapper host's applied watermarks of other hosts: the hypervisor's host catches up first. */
+  watermarks: Fence[];
+}
+
+const FOREIGN_READONLY = 1;
+const FOREIGN_RESOURCE = 2;
+
+export function encodeForeignMapRequest(q: ForeignMapRequest): Uint8Array {
+  const w = new ByteWriter()
+    .u16(q.dom)
+    .u8((q.readonly ? FOREIGN_READONLY : 0) | (q.resource ? FOREIGN_RESOURCE : 0));
+  if (q.resource) w.u32(q.resource.type).u32(q.resource.id).u32(q.resource.frame).u32(q.resource.nrFrames);
+  w.u32(q.gfns.length);
+  for (const g of q.gfns) w.u32(g);
+  w.u8(q.watermarks.length);
+  for (const f of q.watermarks) w.str(f.writer).u64(f.seq);
+  return w.bytes();
+}
+
+export function decodeForeignMapRequest(b: Uint8Array): ForeignMapRequest {
+  const r = new ByteReader(b);
+  const dom = r.u16();
+  const flags = r.u8();
+  const q: ForeignMapRequest = { dom, readonly: (flags & FOREIGN_READONLY) !== 0, gfns: [], watermarks: [] };
+  if (flags & FOREIGN_RESOURCE)
+    q.resource = { type: r.u32(), id: r.u32(), frame: r.u32(), nrFrames: r.u32() };
+  const n = r.count(4);
+  for (let i = 0; i < n; i++) q.gfns.push(r.u32());
+  const nw = r.u8();
+  for (let i = 0; i < nw; i++) q.watermarks.push({ writer: r.str(), seq: r.u64() });
+  r.end();
+  return q;
+}
+
+export interface ForeignMapReply {
+  /** 0, or -errno (nothing is mapped then). */
+  rc: number;
+  /** Names the mapping for its unmap. */
+  handle: number;
+  /** The frames in the hypervisor's host, in the order asked. */
+  origins: number[];
+  /** Other hosts (besides the hypervisor's) holding the frames. */
+  peers: FramePeer[];
+}
+
+export function encodeForeignMapReply(r: ForeignMapReply): Uint8Array {
+  const w = new ByteWriter().i32(r.rc).u32(r.handle).u32(r.origins.length);
+  for (const o of r.origins) w.u32(o);
+  w.u32(r.peers.length);
+  for (const p of r.peers)
+    w.u32(p.origin)
+      .str(p.host)
+      .u8(p.writable ? 1 : 0);
+  return w.bytes();
+}
+
+/** Also reads a bare rc (a request failed before it was executed: encodeRc). */
+export function decodeForeignMapReply(b: Uint8Array): ForeignMapReply {
+  const r = new ByteReader(b);
+  const rc = r.i32();
+  if (b.length === 4) return { rc: rc === 0 ? -5 : rc, handle: 0, origins: [], peers: [] };
+  const handle = r.u32();
+  const n = r.count(4);
+  const origins: number[] = [];
+  for (let i = 0; i < n; i++) origins.push(r.u32());
+  const np = r.count(6);
+  const peers: FramePeer[] = [];
+  for (let i = 0; i < np; i++) peers.push({ origin: r.u32(), host: r.str(), writable: r.u8() === 1 });
+  r.end();
+  return { rc, handle, origins, peers };
 }

@@ -4,6 +4,7 @@ export {
   type LinkAreaOptions,
   MAILBOX_PAYLOAD,
   Q_EVENT,
+  Q_FREE,
   Q_RANGE,
   Q_REQUEST,
   Q_SEND,

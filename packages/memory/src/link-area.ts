@@ -86,6 +86,8 @@ const Q_PAD = 6;
  * travel before the writes its record follows.
  */
 export const Q_RANGE_BULK = 7;
+/** A frame freed in the hypervisor's host: frame, subscribers (their replicas are freed). */
+export const Q_FREE = 8;
 /** Ranges longer than this are bulk (read at drain time). */
 export const BULK_RANGE_BYTES = 512;
 
@@ -470,6 +472,22 @@ export class LinkArea {
     return local;
   }
 
+  /**
+   * Forgets the replica of `origin` and returns its local frame (0: there was none). The caller
+   * frees the frame; its subscriber word is cleared here.
+   */
+  dropReplica(origin: number): number {
+    if (this.isAuthority || !Number.isInteger(origin) || origin < 0 || origin >= 1 << 20) return 0;
+    const leaf = Atomics.load(this.i32, this.root + (origin >>> 10));
+    if (leaf === 0) return 0;
+    const slot = leaf * WORDS + (origin & 1023);
+    const local = Atomics.exchange(this.i32, slot, 0);
+    if (local === 0) return 0;
+    Atomics.store(this.i32, this.fw + local * 2 + 1, 0);
+    this.setSubscribers(local, 0);
+    return local;
+  }
+
   // ---- the queue: producers ------------------------------------------------------------------
 
   private reserve(bytes: number): number {
@@ -550,6 +568,18 @@ export class LinkArea {
     this.i32[w + 1] = frame;
     this.i32[w + 2] = subs;
     this.commit(at, Q_ZERO, 12);
+  }
+
+  /** A frame freed in the hypervisor's host that other hosts hold: their replicas are freed too. */
+  freedFrame(frame: number, subs: number): void {
+    if (subs === 0 || !this.isAuthority) return;
+    if (!this.hasOwner) return this.dropOne();
+    const at = this.reserve(12);
+    if (at < 0) return this.dropOne();
+    const w = at >> 2;
+    this.i32[w + 1] = frame;
+    this.i32[w + 2] = subs;
+    this.commit(at, Q_FREE, 12);
   }
 
   appendEvent(peer: number, domid: number, vcpu: number, port: number): void {

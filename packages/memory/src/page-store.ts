@@ -440,7 +440,12 @@ export class PageStore implements Backing {
   }
 
   private freed(owner: number, frame: number): void {
-    this.link?.setSubscribers(frame, 0);
+    const link = this.link;
+    if (link !== undefined) {
+      // Other hosts' replicas of a frame the hypervisor's host freed are freed too (a FREE record).
+      link.freedFrame(frame, link.subscribers(frame));
+      link.setSubscribers(frame, 0);
+    }
     Atomics.add(this.i32, H_FREE, 1);
     this.uncharge(owner, 1);
   }

@@ -399,6 +399,11 @@ export function adjacent(frames: readonly number[]): boolean {
 
 /** A view over `frames`: contiguous when they are adjacent, paged otherwise. */
 export function makeView(b: Backing, frames: readonly number[], readonly_ = false): MemView {
+  if (frames.length === 1) {
+    // One page (a grant map of one ref, a data segment): no copy-and-scan of the list.
+    const f = frames[0]!;
+    return new ContiguousView(b, f * PAGE_SIZE, PAGE_SIZE, Object.freeze([f]), readonly_);
+  }
   const list = Object.freeze([...frames]);
   if (list.length === 0) return new ContiguousView(b, 0, 0, list, readonly_);
   if (adjacent(list))

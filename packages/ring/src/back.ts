@@ -142,6 +142,18 @@ export class BackRing {
     copyIn(this.view, this.responseOffset(idx), len, src);
   }
 
+  /**
+   * Would pushing now notify (rsp_event in (rsp_prod, rsp_prod_pvt])? A hint read without pushing
+   * (see FrontRing.pushWouldNotify): the push itself still decides.
+   */
+  pushWouldNotify(): boolean {
+    const v = this.view;
+    const old = v.atomicLoad32(RSP_PROD);
+    const now = this.#rspProdPvt;
+    const event = v.atomicLoad32(RSP_EVENT);
+    return (now - event) >>> 0 < (now - old) >>> 0;
+  }
+
   /** RING_PUSH_RESPONSES: publish responses up to rsp_prod_pvt. */
   pushResponses(): void {
     const v = this.view;

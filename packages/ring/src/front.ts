@@ -125,6 +125,19 @@ export class FrontRing {
     return (now - event) >>> 0 < (now - old) >>> 0;
   }
 
+  /**
+   * Would pushing now notify (req_event in (req_prod, req_prod_pvt])? A hint read without pushing:
+   * a caller may defer a push the backend is not waiting for to batch its requests — the push
+   * itself still decides (pushRequestsAndCheckNotify), so a late change of req_event loses nothing.
+   */
+  pushWouldNotify(): boolean {
+    const v = this.view;
+    const old = v.atomicLoad32(REQ_PROD);
+    const now = this.#reqProdPvt;
+    const event = v.atomicLoad32(REQ_EVENT);
+    return (now - event) >>> 0 < (now - old) >>> 0;
+  }
+
   /** sring->rsp_prod as on the page now (an Atomics load: responses before it are readable). */
   responseProd(): number {
     return this.view.atomicLoad32(RSP_PROD);

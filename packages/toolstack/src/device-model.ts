@@ -4,6 +4,7 @@
 // them on the reset domain from the saved state (qemu -incoming). The emulators live in a device-model
 // runtime (services/device-model), reached through the injected `DeviceModelRuntime`.
 
+import { XenErrno } from "@xensim/abi";
 import { DM_XS, qemuSavePath } from "@xensim/devicemodel";
 import type { XenbusStore } from "@xensim/xenbus";
 import { deviceModelRoles, type DomainConfig } from "@xensim/xlcfg";
@@ -95,7 +96,8 @@ export async function dmDestroy(
   const errors: string[] = [];
   for (const role of roles) {
     const r = await d.dm.stop(domid, role);
-    if (r.rc !== 0 && r.rc !== -3 /* ESRCH: not running */) errors.push(`${role}: rc ${r.rc} ${r.error}`);
+    if (r.rc !== 0 && r.rc !== -XenErrno.ESRCH /* not running */)
+      errors.push(`${role}: rc ${r.rc} ${r.error}`);
   }
   if (!o.keepNode) await rmQuiet(d.xs, DM_XS.root(domid));
   if (errors.length) throw new ToolstackError("EIO", `device model stop: ${errors.join("; ")}`);

@@ -34,6 +34,11 @@ export interface FlowOptions {
 
 export class FlowError extends Error {
   override readonly name = "FlowError";
+  /** The failed step's ToolstackError code (or "EIO"): what the HTTP API maps to a status. */
+  get code(): string {
+    const c = (this.cause as { code?: unknown } | undefined)?.code;
+    return typeof c === "string" ? c : "EIO";
+  }
   constructor(
     readonly flow: string,
     readonly step: string,
@@ -46,6 +51,7 @@ export class FlowError extends Error {
 
 export class InjectedFailure extends Error {
   override readonly name = "InjectedFailure";
+  readonly code = "EINJECTED";
 }
 
 function msg(e: unknown): string {

@@ -28,15 +28,15 @@ export {
   type ToolstackSpans,
   type ToolstackStore,
 } from "./ports.js";
-export {
-  type ActionRecord,
-  type DiskSummary,
-  type DomainSummary,
-  type ManagedDomain,
-  type RecoveryRecord,
-  Toolstack,
-  type ToolstackOptions,
-} from "./toolstack.js";
+export type {
+  ActionRecord,
+  DiskSummary,
+  DomainSummary,
+  ManagedDomain,
+  RecoveryRecord,
+  ToolstackOptions,
+} from "./context.js";
+export { Toolstack } from "./toolstack.js";
 export {
   removeVdisplDirectories,
   vdisplBackendDomid,

@@ -70,6 +70,11 @@ export class LatencyHistogram {
 
 function bucketOf(v: number): number {
   if (v < SUB) return v;
+  if (v < 0x8000_0000) {
+    // Below 2^31 ns (2.1 s, every I/O latency in practice): integer bit arithmetic, no log2.
+    const e = 31 - Math.clz32(v);
+    return (e - SUB_BITS + 1) * SUB + (v >>> (e - SUB_BITS)) - SUB;
+  }
   const exp = Math.min(MAX_EXP, Math.floor(Math.log2(v)));
   if (exp >= MAX_EXP) return (MAX_EXP + 1) * SUB - 1;
   // v in [2^exp, 2^(exp+1)): SUB sub-buckets of width 2^(exp-SUB_BITS)

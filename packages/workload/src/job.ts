@@ -96,7 +96,10 @@ export interface JobResult {
   errors_by_status: Record<string, number>;
 }
 
-export class JobSpecError extends Error {}
+export class JobSpecError extends Error {
+  override readonly name = "JobSpecError";
+  readonly code = "EINVAL";
+}
 
 export function validateJob(spec: FioJobSpec, disk: { sectors: number }): void {
   const bad = (m: string) => {
@@ -314,12 +317,15 @@ class JobRunner {
     return this.stopped;
   }
 
-  private pump(): void {
+  /** Issues ready slots; `nowNs`: the clock just read by the caller (a completion), for the first. */
+  private pump(nowNs?: number): void {
     if (this.pumping || this.finished) return;
     this.pumping = true;
     let n = 0;
+    let given = nowNs;
     while (this.ready.length > 0) {
-      const now = this.env.nowNs();
+      const now = given ?? this.env.nowNs();
+      given = undefined;
       if (this.phase === "run" ? this.stopping(now) : this.verifyNext >= this.verifyList.length) break;
       const slot = this.ready.pop()!;
       if (!(this.phase === "run" ? this.issue(slot, now) : this.issueVerify(slot, now))) {
@@ -423,7 +429,7 @@ class JobRunner {
       } else if (status === 0) this.checkRead(slot, offset);
     }
     this.ready.push(slot);
-    if (!this.pumping) this.pump();
+    if (!this.pumping) this.pump(now);
   }
 
   private checkRead(slot: Slot, offset: number): void {

@@ -12,6 +12,7 @@ export {
 export type { DataPlanePort } from "./data-port.js";
 export { XenbusError } from "./errors.js";
 export { childLogger, type DriverLogger, NULL_LOGGER } from "./logger.js";
+export { PortDispatcher } from "./port-dispatcher.js";
 export { scanInt, scanUnsigned, xbFormat } from "./format.js";
 export {
   type GrantRefAllocator,

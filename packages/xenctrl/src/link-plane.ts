@@ -3,20 +3,25 @@
 // the hypervisor's host — a kick is a SEND record (synchronous, no promise), a grant map/unmap or an
 // end-access is a REQUEST answered in a mailbox, events are delivered into this host's shadow
 // shared_info, and guest memory is this host's replica frames (written back by markWritten).
-import { GNTMAP_readonly, GNTST_general_error, GNTST_okay, XenErrno } from "@xensim/abi";
+import { GNTMAP_readonly, GNTST_bad_gntref, GNTST_general_error, GNTST_okay, XenErrno } from "@xensim/abi";
 import { unmaskPort, wakeWordIndex } from "@xensim/evtchn";
-import { grantAccess } from "@xensim/gnttab";
+import { grantAccess, localMapRefusal } from "@xensim/gnttab";
 import {
   type CopyOp,
+  decodeForeignMapReply,
   decodeMapReply,
   decodeStatuses,
   encodeCopyRequest,
   decodeRc,
   decodeUnmapReply,
+  encodeForeignMapRequest,
   encodeMapRequest,
+  type ForeignResource,
   encodeUnmapRequest,
   OP_COPY,
   OP_END_ACCESS,
+  OP_FOREIGN_MAP,
+  OP_FOREIGN_UNMAP,
   OP_HOME,
   OP_MAP,
   OP_PLACE,
@@ -34,6 +39,10 @@ type WaitAsync = (
 ) => { async: false; value: "not-equal" | "timed-out" } | { async: true; value: Promise<"ok" | "timed-out"> };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
+/** How long a request waits for the host's link thread to start (the workers start together). */
+const LINK_THREAD_WAIT_MS = 30_000;
+/** Refusals remembered for local grant checks. */
+const REFUSED_CACHE = 4096;
 /** Refs per map request (its reply must fit a mailbox). */
 const MAP_CHUNK = 256;
 /** Ops per copy request (30 bytes each; the reply, 4 per op, fits a mailbox). */
@@ -46,6 +55,10 @@ export interface LinkMapResult {
 
 export class LinkPlane {
   readonly area: LinkArea;
+  /** Grant map refs refused here from the replica of the granter's table (never asked). */
+  localRefusals = 0;
+  /** dom/ref/flags → the entry word the authority refused a map of (local grant checks). */
+  private readonly refused = new Map<string, number>();
   private homeReady: Promise<void> | undefined;
   private readonly placed = new Set<string>();
 
@@ -69,9 +82,15 @@ export class LinkPlane {
       await new Promise((r) => setTimeout(r, 1));
       mb = area.takeMailbox();
     }
-    if (!area.appendRequest(mb, op, caller, payload)) {
-      area.releaseMailbox(mb);
-      throw new Error("link: no link thread in this host process (is a page-server running?)");
+    // The host's workers start together: a service may ask before the page-server's link thread
+    // runs (xenstored re-attaching restored domains at once). Wait for it, within the deadline.
+    const linkDeadline = Math.min(deadline, performance.now() + LINK_THREAD_WAIT_MS);
+    while (!area.appendRequest(mb, op, caller, payload)) {
+      if (performance.now() > linkDeadline) {
+        area.releaseMailbox(mb);
+        throw new Error("link: no link thread in this host process (is a page-server running?)");
+      }
+      await new Promise((r) => setTimeout(r, 20));
     }
     const word = area.mboxWord(mb);
     const i32 = this.store.i32;
@@ -92,6 +111,56 @@ export class LinkPlane {
     } finally {
       clearInterval(keep);
     }
+  }
+
+  /**
+   * The same request, blocking this thread until the reply (Atomics.wait: a worker thread only — a
+   * privcmd ioctl as QEMU's mapcache makes one on a miss inside an emulation).
+   */
+  requestSync(op: number, payload: Uint8Array, caller = this.domid): Uint8Array {
+    const area = this.area;
+    const deadline = performance.now() + this.timeoutMs;
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    let mb = area.takeMailbox();
+    while (mb < 0) {
+      if (performance.now() > deadline) throw new Error("link: no free mailbox");
+      Atomics.wait(pause, 0, 0, 1);
+      mb = area.takeMailbox();
+    }
+    const linkDeadline = Math.min(deadline, performance.now() + LINK_THREAD_WAIT_MS);
+    while (!area.appendRequest(mb, op, caller, payload)) {
+      if (performance.now() > linkDeadline) {
+        area.releaseMailbox(mb);
+        throw new Error("link: no link thread in this host process (is a page-server running?)");
+      }
+      Atomics.wait(pause, 0, 0, 20);
+    }
+    const word = area.mboxWord(mb);
+    while (!area.replied(mb)) {
+      // The mailbox stays taken on a timeout: a late reply must not land in someone else's request.
+      if (performance.now() > deadline) throw new Error(`link: request ${op} timed out`);
+      Atomics.wait(this.store.i32, word, 1, 100);
+    }
+    const r = area.reply(mb);
+    area.releaseMailbox(mb);
+    return r;
+  }
+
+  /** foreignMap, blocking (see requestSync). */
+  foreignMapSync(
+    dom: number,
+    gfns: readonly number[],
+    opts: { readonly?: boolean } = {},
+  ): { handle: number; frames: number[] } | number {
+    const payload = encodeForeignMapRequest({
+      dom,
+      readonly: opts.readonly ?? false,
+      gfns: [...gfns],
+      watermarks: [],
+    });
+    const r = decodeForeignMapReply(this.requestSync(OP_FOREIGN_MAP, payload));
+    if (r.rc !== 0) return r.rc;
+    return { handle: r.handle, frames: r.origins };
   }
 
   /** The domain's frames are replicated here (it is homed on this host); once. */
@@ -170,7 +239,54 @@ export class LinkPlane {
     return 0;
   }
 
-  async map(dom: number, refs: readonly number[], flags: number): Promise<LinkMapResult> {
+  /**
+   * Grant maps by the hypervisor's host. With `granterTable` (this host's replica of the granter's
+   * table) a map the replica shows invalid is refused here with the same GNTST_* (localMapRefusal)
+   * once the authority has refused it for the same entry word: the replica may lag a grant whose ref
+   * reached us by another path (xenstore), so an entry that looks invalid is asked about once, and
+   * refused locally from then on while the entry stays as it was (a flood of bad maps stays here).
+   * A map asking neither host nor device mapping is refused here at once (no entry involved).
+   */
+  async map(
+    dom: number,
+    refs: readonly number[],
+    flags: number,
+    granterTable?: { view: MemView; nrEntries: number },
+  ): Promise<LinkMapResult> {
+    if (granterTable) {
+      const words = refs.map((ref) =>
+        Number.isInteger(ref) && ref >= 0 && ref < granterTable.nrEntries
+          ? granterTable.view.atomicLoad32(ref * 8)
+          : undefined,
+      );
+      const local = refs.map((ref, i) => {
+        const status = localMapRefusal(words[i], this.domid, flags);
+        if (status === undefined || status === GNTST_bad_gntref) return status;
+        return this.refused.get(`${dom}/${ref}/${flags}`) === words[i] ? status : undefined;
+      });
+      const asked = refs.filter((_, i) => local[i] === undefined);
+      if (asked.length < refs.length) {
+        this.localRefusals += refs.length - asked.length;
+        const answered =
+          asked.length > 0 ? await this.map(dom, asked, flags) : { results: [], view: undefined };
+        let k = 0;
+        const results = local.map((status) =>
+          status !== undefined ? { status, handle: -1, frame: 0, devBusAddr: 0 } : answered.results[k++]!,
+        );
+        return { results, view: undefined };
+      }
+      const r = await this.map(dom, refs, flags);
+      // The authority's refusals of entries the replica also shows invalid: refused here next time.
+      refs.forEach((ref, i) => {
+        const st = r.results[i]!.status;
+        const key = `${dom}/${ref}/${flags}`;
+        if (st !== GNTST_okay && st === localMapRefusal(words[i], this.domid, flags)) {
+          if (this.refused.size >= REFUSED_CACHE) this.refused.delete(this.refused.keys().next().value!);
+          this.refused.set(key, words[i]!);
+        } else this.refused.delete(key);
+      });
+      return r;
+    }
     const results: LinkMapResult["results"] = [];
     const locals: number[] = [];
     for (let i = 0; i < refs.length; i += MAP_CHUNK) {
@@ -226,6 +342,36 @@ export class LinkPlane {
       out.push(...statuses);
     }
     return out;
+  }
+
+  /**
+   * A foreign mapping (privcmd's xenforeignmemory_map of `dom`'s gfns, or of an ioreq server's
+   * pages with `resource`) done by the hypervisor's host for this host: the frames are replicated
+   * here, this host's writes to them go back on the link. Resolves to -errno when refused.
+   */
+  async foreignMap(
+    dom: number,
+    gfns: readonly number[],
+    opts: { readonly?: boolean; resource?: ForeignResource } = {},
+  ): Promise<{ handle: number; frames: number[] } | number> {
+    const q = { dom, readonly: opts.readonly ?? false, gfns: [...gfns], watermarks: [] };
+    const payload = encodeForeignMapRequest(opts.resource ? { ...q, resource: opts.resource } : q);
+    if (payload.length > 16000) return -XenErrno.E2BIG;
+    let r;
+    try {
+      r = decodeForeignMapReply(await this.request(OP_FOREIGN_MAP, payload));
+    } catch (err) {
+      if (String(err).includes("timed out")) return -XenErrno.ETIMEDOUT;
+      throw err;
+    }
+    if (r.rc !== 0) return r.rc;
+    return { handle: r.handle, frames: r.origins };
+  }
+
+  /** The unmap of a foreign mapping: 0, or -EINVAL when the hypervisor's host no longer has it. */
+  async foreignUnmap(handle: number): Promise<number> {
+    const r = await this.request(OP_FOREIGN_UNMAP, new Uint8Array(new Uint32Array([handle]).buffer));
+    return decodeRc(r);
   }
 
   /** The granter's table here: replicas of its grant frames (origin frames from the hypervisor). */

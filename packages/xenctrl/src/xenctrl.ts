@@ -10,10 +10,16 @@
 // Domain control, binds and closes are calls in every placement. Results are Xen's: rc 0 / -errno,
 // GNTST_* statuses. A CallError means the transport failed.
 
-import { DOMID_SELF, GNTMAP_readonly, GNTST_okay, XenErrno } from "@xensim/abi";
+import { DOMID_SELF, GNTMAP_readonly, GNTST_okay, XENMEM_resource_grant_table, XenErrno } from "@xensim/abi";
 import type { CallClient } from "@xensim/bus";
 import { EventChannels } from "@xensim/evtchn";
-import { endForeignAccess, GrantTables, grantAccess, type MapGrantRefResult } from "@xensim/gnttab";
+import {
+  endForeignAccess,
+  GrantTables,
+  grantAccess,
+  type MapGrantRefResult,
+  MapperLedger,
+} from "@xensim/gnttab";
 import { type MemView, PageStore } from "@xensim/memory";
 import type {
   DomainCreateReply__Output,
@@ -58,6 +64,12 @@ export interface XenCtrlOptions {
   bus?: unknown;
   /** The service's fault points (ctx.chaos): evtchn.* and grant.* faults on this client's hypercalls. */
   chaos?: ChaosPoints;
+  /**
+   * The worker's mapper ledger (ctx.mapperLedger): every grant handle this client maps in-process is
+   * recorded there until unmapped, so that the host releases them if the worker dies holding them
+   * (gntdev's release on close; Xen's teardown of a dead mapper's maptrack).
+   */
+  mapperLedger?: SharedArrayBuffer;
 }
 
 export interface DomainCreateOptions {
@@ -158,9 +170,18 @@ export class XenCtrl {
   private readonly ev: EventChannels | undefined;
   /** Another host process: the link adapter. */
   private readonly link: LinkPlane | undefined;
+  /** Replicas of granters' tables (local grant checks over the link), by granter. */
+  private readonly granterTables = new Map<
+    number,
+    { view: MemView; nrEntries: number; frames: number[]; origins: number[]; handle: number }
+  >();
+  private granterTablesOff = false;
+  /** Foreign mappings over the link: their handles, for the unmap. */
+  private readonly foreignHandles = new WeakMap<MemView, number>();
   private readonly ports = new Set<{ close(): void }>();
   /** Link placement: this host's copy of our grant table (grows with gnttabSetupTable). */
   private grantTableView: MemView | undefined;
+  private readonly ledger: MapperLedger | undefined;
 
   constructor(private readonly o: XenCtrlOptions) {
     this.domid = o.domid;
@@ -178,6 +199,7 @@ export class XenCtrl {
       return;
     }
     this.gt = new GrantTables(this.store);
+    if (o.mapperLedger) this.ledger = new MapperLedger(o.mapperLedger);
     const notify = makeNotify({ store: this.store, evtchn: () => this.ev! });
     // evtchn.lost: the upcall (the wake-up) is lost, the pending bit stays set, as the only loss
     // Xen's level-triggered event channels allow; receivers find it when they next scan
@@ -319,7 +341,14 @@ export class XenCtrl {
   ): Promise<MemView | number> {
     const store = this.requireStore("mapForeignPages");
     if (this.link) {
-      if (domid !== this.domid && domid !== DOMID_SELF) return -XenErrno.EOPNOTSUPP;
+      if (domid !== this.domid && domid !== DOMID_SELF) {
+        // Another domain's memory: a foreign mapping by the hypervisor's host, replicated here.
+        const r = await this.link.foreignMap(domid, gfns, opts);
+        if (typeof r === "number") return r;
+        const view = store.viewOfFrames(r.frames, opts);
+        this.foreignHandles.set(view, r.handle);
+        return view;
+      }
       await this.link.ensureHome();
       const r = await this.gfnToFrames(this.domid, gfns);
       if (r.rc !== 0) return r.rc;
@@ -333,19 +362,103 @@ export class XenCtrl {
     return store.viewOfFrames(r.frames, opts);
   }
 
+  /**
+   * The unmap of what mapForeignPages returned (xenforeignmemory_unmap). In the hypervisor's host a
+   * view holds no reference and this is a no-op; over the link the hypervisor's host drops the
+   * mapping's page references and this host's replicas. 0 or -errno.
+   */
+  async unmapForeignPages(view: MemView): Promise<number> {
+    const handle = this.foreignHandles.get(view);
+    if (handle === undefined || !this.link) return 0;
+    this.foreignHandles.delete(view);
+    return this.link.foreignUnmap(handle);
+  }
+
+  /**
+   * xenforeignmemory_map_resource over the link (another host process than the hypervisor's):
+   * `nrFrames` frames of resource (`type`, `id`) of `domid` from `frame`, replicated here — the
+   * frames are this host's, for viewOfFrames. -EOPNOTSUPP in the hypervisor's host (acquire the
+   * resource with XenDeviceModel there: the frames are the store's own).
+   */
+  async mapResource(
+    domid: number,
+    type: number,
+    id: number,
+    frame: number,
+    nrFrames: number,
+    opts: { readonly?: boolean } = {},
+  ): Promise<{ rc: number; frames: number[]; handle: number }> {
+    if (!this.link) return { rc: -XenErrno.EOPNOTSUPP, frames: [], handle: 0 };
+    const r = await this.link.foreignMap(domid, [], {
+      resource: { type, id, frame, nrFrames },
+      readonly: opts.readonly ?? false,
+    });
+    if (typeof r === "number") return { rc: r, frames: [], handle: 0 };
+    return { rc: 0, frames: r.frames, handle: r.handle };
+  }
+
+  /** The unmap of a mapResource (by its handle). */
+  async unmapResource(handle: number): Promise<number> {
+    if (!this.link) return -XenErrno.EOPNOTSUPP;
+    return this.link.foreignUnmap(handle);
+  }
+
+  /**
+   * mapForeignPages over the link, blocking this (worker) thread until the hypervisor's host
+   * answered: for a caller that cannot await, such as an emulation that meets a guest page it has
+   * not mapped yet (QEMU's mapcache). Returns this host's frames and the mapping's handle, or -errno.
+   * -EOPNOTSUPP in the hypervisor's host (the frames are the store's own: gfnToFrame).
+   */
+  mapForeignPagesSync(
+    domid: number,
+    gfns: readonly number[],
+    opts: { readonly?: boolean } = {},
+  ): { frames: number[]; handle: number } | number {
+    if (!this.link) return -XenErrno.EOPNOTSUPP;
+    return this.link.foreignMapSync(domid, gfns, opts);
+  }
+
+  /**
+   * Everything the hypervisor's host wrote before now is here: a control-plane answer (a dm_op, a
+   * call) can overtake the link's bytes it caused (vp_eport in a replica of the ioreq page). A no-op
+   * in the hypervisor's host.
+   */
+  async linkSync(): Promise<void> {
+    if (this.link) await this.link.sync();
+  }
+
+  /** Grant map refs this client refused locally from a replica of the granter's table. */
+  get localGrantRefusals(): number {
+    return this.link?.localRefusals ?? 0;
+  }
+
+  /** True when the hypervisor runs in another host process (the data path is the link). */
+  get overLink(): boolean {
+    return this.link !== undefined;
+  }
+
   // ---- event channels -------------------------------------------------------------------------
 
   async evtchnAllocUnbound(dom: number, remoteDom: number): Promise<{ rc: number; port: number }> {
-    return this.call<PortReply__Output>("EvtchnAllocUnbound", { dom, remoteDom });
+    const r = await this.call<PortReply__Output>("EvtchnAllocUnbound", { dom, remoteDom });
+    if (dom === this.domid || dom === DOMID_SELF) this.ledgerPort(r);
+    return r;
   }
   async evtchnBindInterdomain(remoteDom: number, remotePort: number): Promise<{ rc: number; port: number }> {
-    return this.call<PortReply__Output>("EvtchnBindInterdomain", { remoteDom, remotePort });
+    return this.ledgerPort(
+      await this.call<PortReply__Output>("EvtchnBindInterdomain", { remoteDom, remotePort }),
+    );
   }
   async evtchnBindVirq(virq: number, vcpu = 0): Promise<{ rc: number; port: number }> {
-    return this.call<PortReply__Output>("EvtchnBindVirq", { virq, vcpu });
+    return this.ledgerPort(await this.call<PortReply__Output>("EvtchnBindVirq", { virq, vcpu }));
   }
   async evtchnBindIpi(vcpu = 0): Promise<{ rc: number; port: number }> {
-    return this.call<PortReply__Output>("EvtchnBindIpi", { vcpu });
+    return this.ledgerPort(await this.call<PortReply__Output>("EvtchnBindIpi", { vcpu }));
+  }
+  /** A port this worker opened goes into its ledger (closed by the host if the worker dies). */
+  private ledgerPort<T extends { rc: number; port: number }>(r: T): T {
+    if (this.ledger && r.rc === 0) this.ledger.recordPort(this.domid, r.port);
+    return r;
   }
   /**
    * EVTCHNOP_bind_vcpu: deliver `port` (ours: unbound, interdomain or a global VIRQ) to `vcpu`; a
@@ -382,8 +495,10 @@ export class XenCtrl {
   evtchnNotify(port: number): number {
     return this.kick(port);
   }
-  evtchnClose(port: number): Promise<number> {
-    return this.rc("EvtchnClose", { port });
+  async evtchnClose(port: number): Promise<number> {
+    const rc = await this.rc("EvtchnClose", { port });
+    if (rc === 0) this.ledger?.forgetPort(this.domid, port);
+    return rc;
   }
   async evtchnUnmask(port: number): Promise<number> {
     if (this.ev) return this.ev.evtchnUnmask(this.domid, port);
@@ -501,9 +616,15 @@ export class XenCtrl {
     refs: readonly number[],
     flags: number,
   ): Promise<MapResult> {
-    if (this.gt) return this.gt.mapGrantRefs(this.domid, dom, refs, flags);
-    // Over the link: the frames' bytes arrive before the reply (the view is current).
-    if (this.link) return this.link.map(dom, refs, flags);
+    if (this.gt) {
+      const r = this.gt.mapGrantRefs(this.domid, dom, refs, flags);
+      const ledger = this.ledger;
+      if (ledger) for (const x of r.results) if (x.status === GNTST_okay) ledger.record(this.domid, x.handle);
+      return r;
+    }
+    // Over the link: the frames' bytes arrive before the reply (the view is current). What the
+    // replica of the granter's table already shows invalid is refused here.
+    if (this.link) return this.link.map(dom, refs, flags, await this.granterTable(dom));
     const r = await this.call<GnttabMapReply__Output>("GnttabMapGrantRef", {
       ops: refs.map((ref) => ({ dom, ref, flags })),
     });
@@ -516,10 +637,84 @@ export class XenCtrl {
     return { results, view: undefined };
   }
 
+  /**
+   * The same map as gnttabMapGrantRefs, synchronous, when this host process holds the grant tables
+   * (the embedded placement: compare-and-swaps on the shared buffer, no promise); undefined
+   * elsewhere or while grant faults are armed — then use gnttabMapGrantRefs.
+   */
+  gnttabMapGrantRefsSync(dom: number, refs: readonly number[], flags: number): MapResult | undefined {
+    if (!this.gt || this.faults.grantOn) return undefined;
+    const r = this.gt.mapGrantRefs(this.domid, dom, refs, flags);
+    const ledger = this.ledger;
+    if (ledger) for (const x of r.results) if (x.status === GNTST_okay) ledger.record(this.domid, x.handle);
+    return r;
+  }
+
+  /** The same as gnttabUnmap, synchronous, in the embedded placement (see gnttabMapGrantRefsSync). */
+  gnttabUnmapSync(handles: readonly number[]): number[] | undefined {
+    const gt = this.gt;
+    if (!gt) return undefined;
+    const out: number[] = [];
+    const ledger = this.ledger;
+    for (let i = 0; i < handles.length; i++) {
+      const handle = handles[i]!;
+      const st = gt.unmapGrantRef(this.domid, { handle });
+      if (ledger && st === GNTST_okay) ledger.forget(this.domid, handle);
+      out.push(st);
+    }
+    return out;
+  }
+
+  /**
+   * This host's replica of `dom`'s grant table (local grant checks), acquired once per granter
+   * (XENMEM_resource_grant_table, read-only, over the link) and dropped when its frames were freed.
+   * undefined when it cannot be had: every map then goes to the hypervisor's host.
+   */
+  private async granterTable(dom: number): Promise<{ view: MemView; nrEntries: number } | undefined> {
+    const link = this.link;
+    if (!link || dom === this.domid || this.granterTablesOff) return undefined;
+    const have = this.granterTables.get(dom);
+    if (have && have.frames.every((f, i) => link.area.originOf(f) === have.origins[i])) return have;
+    if (have) {
+      this.granterTables.delete(dom);
+      void link.foreignUnmap(have.handle).catch(() => 0);
+    }
+    try {
+      const q = await this.gnttabQuerySize(dom);
+      if (q.status !== GNTST_okay || q.nrFrames < 1) return undefined;
+      const r = await this.mapResource(dom, XENMEM_resource_grant_table, 0, 0, q.nrFrames, {
+        readonly: true,
+      });
+      if (r.rc !== 0) {
+        // An authority that does not offer it (or refuses us): stop asking.
+        if (r.rc === -XenErrno.EOPNOTSUPP || r.rc === -XenErrno.EPERM) this.granterTablesOff = true;
+        return undefined;
+      }
+      const t = {
+        view: this.store!.viewOfFrames(r.frames, { readonly: true }),
+        nrEntries: (r.frames.length * 4096) / 8,
+        frames: r.frames,
+        origins: r.frames.map((f) => link.area.originOf(f)),
+        handle: r.handle,
+      };
+      this.granterTables.set(dom, t);
+      return t;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Mapper: unmap handles; one GNTST_* per handle. */
   async gnttabUnmap(handles: readonly number[]): Promise<number[]> {
     const gt = this.gt;
-    if (gt) return handles.map((handle) => gt.unmapGrantRef(this.domid, { handle }));
+    if (gt) {
+      const ledger = this.ledger;
+      return handles.map((handle) => {
+        const st = gt.unmapGrantRef(this.domid, { handle });
+        if (ledger && st === GNTST_okay) ledger.forget(this.domid, handle);
+        return st;
+      });
+    }
     if (this.link) return this.link.unmap(handles);
     const r = await this.call<GnttabStatusReply__Output>("GnttabUnmapGrantRef", {
       ops: handles.map((handle) => ({ handle })),

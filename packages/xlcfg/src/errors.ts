@@ -17,6 +17,7 @@ export function formatXlCfgError(e: XlCfgError): string {
 /** Thrown by `parseXlCfgOrThrow`: every error of the file, not just the first. */
 export class XlCfgParseError extends Error {
   override readonly name = "XlCfgParseError";
+  readonly code = "EINVAL";
   constructor(readonly errors: readonly XlCfgError[]) {
     super(errors.map(formatXlCfgError).join("\n"));
   }

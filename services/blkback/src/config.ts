@@ -32,6 +32,11 @@ export const BlkbackServiceConfigSchema = z
     /** Persistent grants kept per ring (Linux max_pgrants). */
     maxPersistentGrants: z.number().int().min(0).default(1056),
     /**
+     * µs a ring keeps looking for requests (on setImmediate turns) after the last ones before it
+     * asks for an event and sleeps; 0 = sleep at once. A busy frontend then never pays a wake-up.
+     */
+    pollUs: z.number().min(0).max(100_000).default(50),
+    /**
      * How `params` is read: "spec" = a blkstore spec ("memory:size=64M", "file:path=…"); a bare path
      * (starting with "/") is a raw image file.
      */

@@ -2,13 +2,7 @@
 // when the host shares the page store), runs the BlkbackDriver of @xensim/blkback over the host's
 // block stores, and exports per-ring metrics. Wiring only: the protocol lives in the package.
 import { performance } from "node:perf_hooks";
-import {
-  BlkbackDriver,
-  type BlkbackHypervisor,
-  type BlkbackRingInfo,
-  type BlkbackStoreOpener,
-  LATENCY_BUCKETS_SECONDS,
-} from "@xensim/blkback";
+import { BlkbackDriver, type BlkbackHypervisor, type BlkbackStoreOpener } from "@xensim/blkback";
 import { ChaosStore, openStore, parseStoreSpec, STORE_FAULT_KINDS, type StoreSpec } from "@xensim/blkstore";
 import type { ChaosPoints } from "@xensim/chaos";
 import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
@@ -16,8 +10,9 @@ import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { retry } from "@xensim/runtime";
 import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
-import { Counter, Gauge, Histogram } from "prom-client";
+import { Counter, Gauge } from "prom-client";
 import { type BlkbackServiceConfig, BlkbackServiceConfigSchema } from "./config.js";
+import { registerRingLatencyHistogram } from "./latency-metric.js";
 
 /**
  * `params` → a block store: a blkstore spec, or an absolute path to a raw image file. File paths are
@@ -38,6 +33,12 @@ export function storeOpener(cfg: BlkbackServiceConfig["params"]): BlkbackStoreOp
     if (mode === "r" && spec.kind !== "array") spec = { ...spec, readonly: true };
     return openStore(spec, { diskPolicy, maxMemoryBytes: cfg.maxMemoryBytes });
   };
+}
+
+/** ring.response-corrupted: garbage in the status of a response slot. */
+function corruptResponsePoint(chaos: ChaosPoints): () => boolean {
+  const p = chaos.point("ring.response-corrupted");
+  return () => p.active && p.hit("response slot");
 }
 
 /** Every store behind the chaos plane's store.* and backend.* fault points. */
@@ -70,6 +71,7 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
             ? { hypervisorHost: cfg.hypervisorHost }
             : {}),
           chaos: ctx.chaos,
+          ...(ctx.mapperLedger ? { mapperLedger: ctx.mapperLedger } : {}),
         }),
       ctx,
     );
@@ -89,15 +91,6 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
 
     const reg = [ctx.metrics];
     const labelNames = ["domid", "devid", "queue"] as const;
-    const ioLatency = new Histogram({
-      name: "blkback_io_latency_seconds",
-      help: "request latency from consume to response, per ring",
-      labelNames,
-      buckets: [...LATENCY_BUCKETS_SECONDS],
-      registers: reg,
-    });
-    // One labelled child per ring (the info object lives as long as the device): no per-I/O lookup.
-    const latencyChild = new WeakMap<BlkbackRingInfo, { observe(v: number): void }>();
     const hv: BlkbackHypervisor = xc;
     const driver = await retry(
       "starting the blkback driver",
@@ -108,6 +101,7 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
           self: cfg.domid,
           vcpu: cfg.vcpu,
           openStore: chaosStoreOpener(storeOpener(cfg.params), ctx.chaos),
+          corruptResponse: corruptResponsePoint(ctx.chaos),
           config: {
             maxRingPageOrder: cfg.maxRingPageOrder,
             maxQueues: cfg.maxQueues,
@@ -116,20 +110,22 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
           },
           maxPersistentGrants: cfg.maxPersistentGrants,
           clock: () => performance.now(),
+          ...(cfg.pollUs > 0
+            ? { poll: { ms: cfg.pollUs / 1000, defer: (fn: () => void) => setImmediate(fn) } }
+            : {}),
           log,
-          onResponse: (ring, _op, _status, secs) => {
-            let h = latencyChild.get(ring);
-            if (!h) {
-              h = ioLatency.labels({ domid: ring.frontend, devid: ring.devid, queue: ring.queue });
-              latencyChild.set(ring, h);
-            }
-            h.observe(secs);
-          },
           onError: (err) => log.error({ err }, "blkback error"),
         }),
       ctx,
     );
 
+    // The rings' own latency histograms, read at scrape time (nothing per I/O here).
+    registerRingLatencyHistogram(
+      ctx.metrics,
+      "blkback_io_latency_seconds",
+      "request latency from consume to response, per ring",
+      driver,
+    );
     const gauge = (name: string, help: string, get: (s: ReturnType<typeof driver.rings>[number]) => number) =>
       new Gauge({
         name,

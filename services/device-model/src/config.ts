@@ -9,6 +9,12 @@ export const DeviceModelConfigSchema = z
     xenstored: z.string().default("xenstored"),
     /** Call target of the hypervisor (Hypervisor and DmOp services). */
     hypervisor: z.string().default("hypervisor"),
+    /**
+     * The hypervisor's host id when it runs in another host process: the ioreq pages and guest RAM
+     * are foreign-mapped over this host's link (a page-server must run here; docs/data-plane.md).
+     * "" = the hypervisor shares this host process.
+     */
+    hypervisorHost: z.string().default(""),
     /** Our domid (the emulators run in dom0). */
     domid: z.number().int().min(0).max(0x7fef).default(0),
     /** The dom0 vCPU our ports are bound to (xenctrl DOM0_VCPU.deviceModel; a second instance: 5). */

@@ -6,7 +6,7 @@
 
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { XenErrno } from "@xensim/abi";
+import { HVM_IOREQSRV_BUFIOREQ_LEGACY, XENMEM_resource_ioreq_server, XenErrno } from "@xensim/abi";
 import type { UnaryHandler } from "@xensim/bus";
 import {
   decodeMachineState,
@@ -40,7 +40,7 @@ import { decodeDomainExc, XenCtrl, XenDeviceModel } from "@xensim/xenctrl";
 import { HYPERVISOR_SUBJECTS } from "@xensim/subjects";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { deviceModelPolicy } from "./authz.js";
-import { guestMemory } from "./guest-memory.js";
+import { guestMemory, MapCache } from "./guest-memory.js";
 import { IoreqThread } from "./ioreq-thread-host.js";
 import { Counter, Gauge } from "prom-client";
 import { type DeviceModelConfig, DeviceModelConfigSchema } from "./config.js";
@@ -57,6 +57,8 @@ interface Running {
   /** The machine, when this thread serves it (no ioreq thread); else the thread's copy is the live one. */
   machine: Machine;
   emulator: Emulator;
+  /** Foreign mappings of the guest's RAM made for it (another host process than the hypervisor's). */
+  mapcache?: MapCache;
 }
 
 export const deviceModelService: ServiceModule<DeviceModelConfig> = {
@@ -66,7 +68,11 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
     const cfg = ctx.config;
     const log = ctx.log;
     if (!ctx.sharedMemory)
-      throw new Error("the device model needs the hypervisor's host process (a shared page store)");
+      throw new Error(
+        "the device model needs a page store: the hypervisor's host process, or a page-server in this one",
+      );
+    // The hypervisor in another host process: pages over this host's link (docs/data-plane.md).
+    const remote = cfg.hypervisorHost !== "" && cfg.hypervisorHost !== ctx.hostId;
     const sab = ctx.sharedMemory;
     const hvCalls = ctx.calls.client(
       loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
@@ -75,7 +81,14 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
     const dmCalls = ctx.calls.client(loadDmOpProto().xensim.hypervisor.v1.DmOp.service, cfg.hypervisor);
     const xc = await retry(
       "attaching to the page store",
-      async () => new XenCtrl({ domid: cfg.domid, calls: hvCalls, store: sab }),
+      async () =>
+        new XenCtrl({
+          domid: cfg.domid,
+          calls: hvCalls,
+          store: sab,
+          ...(remote ? { hypervisorHost: cfg.hypervisorHost } : {}),
+          ...(ctx.mapperLedger ? { mapperLedger: ctx.mapperLedger } : {}),
+        }),
       ctx,
     );
     const store = PageStore.attach(sab);
@@ -111,10 +124,35 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
     const key = (domid: number, role: string) => `${domid}/${role}`;
     const waiters = new Set<() => void>();
 
+    // Over the link, acquire_resource is a foreign mapping of the server's pages (their replicas
+    // here); its handles, by domid/server, for the release.
+    const resourceHandles = new Map<string, number[]>();
     const hc: DmHypercalls = {
-      dmOp: (d, b) => dm.dmOp(d, b),
-      acquireResource: (d, id, f, n) => dm.acquireResource(d, id, f, n),
-      releaseResource: (d, id) => dm.releaseResource(d, id),
+      dmOp: remote
+        ? async (d, b) => {
+            const r = await dm.dmOp(d, b);
+            // What the dm_op wrote into the server's pages (vp_eport on enable) is here before we go on.
+            await xc.linkSync();
+            return r;
+          }
+        : (d, b) => dm.dmOp(d, b),
+      acquireResource: remote
+        ? async (d, id, f, n) => {
+            const r = await xc.mapResource(d, XENMEM_resource_ioreq_server, id, f, n);
+            if (r.rc === 0)
+              resourceHandles.set(`${d}/${id}`, [...(resourceHandles.get(`${d}/${id}`) ?? []), r.handle]);
+            return { rc: r.rc, frames: r.frames };
+          }
+        : (d, id, f, n) => dm.acquireResource(d, id, f, n),
+      releaseResource: remote
+        ? async (d, id) => {
+            const handles = resourceHandles.get(`${d}/${id}`) ?? [];
+            resourceHandles.delete(`${d}/${id}`);
+            if (handles.length === 0) return -XenErrno.ENOENT;
+            for (const h of handles) await xc.unmapResource(h);
+            return 0;
+          }
+        : (d, id) => dm.releaseResource(d, id),
       mapFrame: (frame) => ({ i32: store.i32, base: (frame * PAGE_SIZE) / 4 }),
       bindInterdomain: async (d, p) => {
         const r = await xc.evtchnBindInterdomain(d, p);
@@ -242,15 +280,20 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
           };
         }
       }
+      const mapcache = remote ? new MapCache(xc, q.domid) : undefined;
       const emulator = new Emulator({
         domid: q.domid,
         vcpus: q.vcpus || info.info.vcpus,
         machine,
         hc,
-        memory: guestMemory(store, q.domid),
+        memory: guestMemory(store, q.domid, mapcache),
+        // Across host processes each buffered pointer keeps one writer: Xen's ATOMIC rebase writes
+        // both, so the legacy handling (no rebase) is asked for.
+        ...(remote ? { handling: HVM_IOREQSRV_BUFIOREQ_LEGACY } : {}),
         onError: (m) => log.warn({ domid: q.domid, role }, m),
       });
       const r: Running = { domid: q.domid, role, name: q.name, machine, emulator };
+      if (mapcache) r.mapcache = mapcache;
       // Ports come alive during start: dispatch needs them as soon as they are bound.
       running.set(key(q.domid, role), r);
       try {
@@ -293,6 +336,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
       unregister(r);
       if (thread) await thread.remove(key(r.domid, r.role)).catch(() => {});
       await r.emulator.stop();
+      await r.mapcache?.clear();
       const rec = DM_XS.record(r.domid, r.role, cfg.domid);
       if (opts.records) {
         await xs.rm(rec).catch(() => {});

@@ -265,6 +265,7 @@ export class GuestInstance {
       maxDataPagesPerRing: cfg.maxDataPagesPerRing,
       closeTimeoutMs: cfg.closeTimeoutMs,
       log: this.log,
+      ...(this.d.chaos ? { corruptRequest: corruptRequestPoint(this.d.chaos, this.domid) } : {}),
       onBlkfront: (b) => this.attach(b),
       onRemoved: (b) => this.detach(b.dev.nodename, "removed"),
     });
@@ -487,7 +488,7 @@ export class GuestInstance {
         store,
         { seed: this.domid, ...w.spec, name: w.spec.name ?? this.name },
         {
-          nowNs: () => Number(process.hrtime.bigint()),
+          nowNs: () => performance.now() * 1e6,
           defer: (fn) => setImmediate(fn),
         },
         {
@@ -714,4 +715,10 @@ function kexecStatus(h: KexecHandoff): KexecStatusJson {
     requestsAnsweredTwice: r.answeredTwice,
     requestsUnanswered: r.submitted - r.answered - r.failed,
   };
+}
+
+/** ring.request-corrupted: this guest's blkfront writes garbage into a request slot. */
+function corruptRequestPoint(chaos: ChaosPoints, domid: number): () => boolean {
+  const p = chaos.point("ring.request-corrupted");
+  return () => p.active && p.hit(`dom ${domid} request slot`);
 }

@@ -67,7 +67,11 @@ const ram: GuestRam = {
       const a = gpa + done;
       const frame = store.gfnToFrame(d.domid, Math.floor(a / PAGE_SIZE));
       const n = Math.min(bytes.length - done, PAGE_SIZE - (a % PAGE_SIZE));
-      if (frame) store.u8.set(bytes.subarray(done, done + n), frame * PAGE_SIZE + (a % PAGE_SIZE));
+      if (frame) {
+        store.u8.set(bytes.subarray(done, done + n), frame * PAGE_SIZE + (a % PAGE_SIZE));
+        // Published: a device model in another host process may map this page (rep outs buffers).
+        store.markWritten(frame, a % PAGE_SIZE, n);
+      }
       done += n;
     }
   },

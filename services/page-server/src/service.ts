@@ -110,6 +110,25 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
       "grant mappings of restarted peers released",
       () => s.mappingsReleased,
     );
+    counter(
+      "link_foreign_maps_total",
+      "foreign mappings made for peers (privcmd, acquire_resource)",
+      () => s.foreignMaps,
+    );
+    counter(
+      "link_foreign_released_total",
+      "foreign mappings released for a restarted mapper or a dead domain",
+      () => s.foreignReleased,
+    );
+    counter("link_replicas_freed_total", "replica frames freed", () => s.replicasFreed);
+    new Gauge({
+      name: "link_foreign_maps_live",
+      help: "foreign mappings held for peers now",
+      registers: reg,
+      collect() {
+        this.set(engine.foreignMapCount);
+      },
+    });
     counter("link_queue_dropped_total", "records dropped: no link thread", () => engine.area.dropped);
     new Gauge({
       name: "link_peer_unacked_frames",

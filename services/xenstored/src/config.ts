@@ -5,6 +5,14 @@ export const XenstoredConfigSchema = z
   .object({
     /** Unix socket for the xs wire protocol (XENSTORED_PATH for the xenstore-* tools); "" = none. */
     socket: z.string().default(""),
+    /** Call target of the hypervisor (service name in-process, or "host:port"). */
+    hypervisor: z.string().default("hypervisor"),
+    /**
+     * The hypervisor's host id when it runs in another host process: guests' store pages are
+     * foreign-mapped over this host's link (a page-server must run here; docs/data-plane.md).
+     * "" = the hypervisor shares this host process.
+     */
+    hypervisorHost: z.string().default(""),
     /** Directory for snapshot + journal; "" = in memory only. */
     stateDir: z.string().default(""),
     /** fsync each journal record (survive power loss, not just process death). */

@@ -3,8 +3,9 @@
 // unbound port, and serves the xs protocol through an XsRingServer. This is one more connection
 // type of the core (beside unix sockets and call-plane sessions).
 //
-// In-process placement only: the page is mapped from the host's shared page store. A guest in
-// another host process reaches the page through page replication (not wired here yet).
+// With the hypervisor in this host process the page is a view of the host's page store; in another
+// one it is a foreign mapping over the link (the hypervisor's host replicates the frame here, and
+// what either side writes travels in order with the store event that follows it).
 //
 // dom0's services share dom0's event channels as Linux's CPUs do: xenstored moves each store port
 // it binds to its own dom0 vCPU (DOM0_VCPU.xenstored, EVTCHNOP_bind_vcpu) and receives on that
@@ -12,6 +13,7 @@
 import { EVTCHNSTAT_interdomain } from "@xensim/abi";
 import { DOM0_VCPU, type EvtchnPort, type XenCtrl } from "@xensim/xenctrl";
 import { XsRingServer } from "@xensim/xenstore";
+import type { MemView } from "@xensim/memory";
 import type { Logger } from "pino";
 import type { ConnId, XenstoredCore } from "./xenstored.js";
 
@@ -20,6 +22,7 @@ interface RingConnection {
   gfn: number;
   remotePort: number;
   localPort: number;
+  page: MemView;
   server: XsRingServer;
   conn: ConnId;
   /** A notification is owed to the guest (sent once per kick, not once per message). */
@@ -66,7 +69,10 @@ export class RingConnections {
     this.attaching.set(domid, token);
     const superseded = () => this.attaching.get(domid) !== token;
     const page = await this.xc.mapForeignPages(domid, [gfn]);
-    if (superseded()) return;
+    if (superseded()) {
+      if (typeof page !== "number") void this.xc.unmapForeignPages(page).catch(() => {});
+      return;
+    }
     if (typeof page === "number") {
       this.log.warn({ domid, gfn, rc: page }, "xenstore ring: cannot map the store page");
       return;
@@ -79,8 +85,10 @@ export class RingConnections {
         bound = { rc: 0, port: st.port };
     }
     bound ??= await this.xc.evtchnBindInterdomain(domid, remotePort);
+    const unmap = () => void this.xc.unmapForeignPages(page).catch(() => {});
     if (superseded()) {
       if (bound.rc === 0) void this.xc.evtchnClose(bound.port).catch(() => {});
+      unmap();
       return;
     }
     if (bound.rc !== 0) {
@@ -88,6 +96,7 @@ export class RingConnections {
         { domid, remotePort, rc: bound.rc },
         "xenstore ring: cannot bind the store event channel",
       );
+      unmap();
       return;
     }
     if (!this.receiver) {
@@ -109,6 +118,7 @@ export class RingConnections {
     }
     if (superseded()) {
       void this.xc.evtchnClose(bound.port).catch(() => {});
+      unmap();
       return;
     }
     this.attaching.delete(domid);
@@ -122,6 +132,7 @@ export class RingConnections {
       gfn,
       remotePort,
       localPort: bound.port,
+      page,
       server,
       conn: -1,
       owed: false,
@@ -225,6 +236,8 @@ export class RingConnections {
     this.byPort.delete(ring.localPort);
     this.core.disconnect(ring.conn);
     void this.xc.evtchnClose(ring.localPort).catch(() => {});
+    // A foreign mapping over the link holds the frame at the hypervisor's host: unmap it.
+    void this.xc.unmapForeignPages(ring.page).catch(() => {});
     this.log.info({ domid }, "xenstore ring disconnected");
   }
 

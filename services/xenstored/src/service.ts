@@ -79,6 +79,7 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
     }
     const core = new XenstoredCore(engine, state, log, {
       chaos: ctx.chaos,
+      now: () => ctx.now(),
       outputLimits: {
         stallBytes: cfg.outputStallBytes,
         dropBytes: cfg.outputDropBytes,
@@ -157,19 +158,27 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
       txSpans?.onRequest(conn, req, reply);
     };
     if (txSpans) core.onDisconnect = (conn) => txSpans.closed(conn);
-    // Guests' ring pages: mapped from the host's page store, with the hypervisor in the same host.
+    // Guests' ring pages: mapped from the host's page store with the hypervisor in the same host,
+    // or foreign-mapped over this host's link when it runs in another (`hypervisorHost`).
     let rings: RingConnections | null = null;
+    const remoteHypervisor = cfg.hypervisorHost !== "" && cfg.hypervisorHost !== ctx.hostId;
     const ringsFor = (): RingConnections | null => {
       if (rings) return rings;
       if (!ctx.sharedMemory) return null;
       const hv = ctx.calls.client(
         loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
-        "hypervisor",
+        cfg.hypervisor,
       );
       // The host's workers start together: a domain restored from the state directory is introduced
-      // before the hypervisor may have formatted the buffer; whichever comes first formats it.
+      // before the hypervisor (or the page-server) may have formatted the buffer; whichever comes
+      // first formats it.
       const store = PageStore.attachOrCreate(ctx.sharedMemory);
-      const xc = new XenCtrl({ domid: 0, calls: hv, store, bus: ctx.bus });
+      const xc = new XenCtrl({
+        domid: 0,
+        calls: hv,
+        store,
+        ...(remoteHypervisor ? { hypervisorHost: cfg.hypervisorHost } : {}),
+      });
       rings = new RingConnections(core, xc, log);
       return rings;
     };

@@ -21,13 +21,7 @@ import {
   validateRequest,
 } from "@xensim/blkif";
 import type { FuzzTarget } from "../target.js";
-
-class Invariant extends Error {
-  override readonly name = "InvariantBroken";
-}
-const must = (ok: boolean, what: string): void => {
-  if (!ok) throw new Invariant(what);
-};
+import { must } from "../invariant.js";
 
 const PAGE = 4096;
 

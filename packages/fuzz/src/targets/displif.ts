@@ -30,13 +30,7 @@ import {
   readDirectoryPage,
 } from "@xensim/displif";
 import type { FuzzTarget } from "../target.js";
-
-class Invariant extends Error {
-  override readonly name = "InvariantBroken";
-}
-const must = (ok: boolean, what: string): void => {
-  if (!ok) throw new Invariant(what);
-};
+import { must } from "../invariant.js";
 
 const PACKET = 64;
 const PAGE = 4096;

@@ -47,13 +47,7 @@ import {
 } from "@xensim/ioreq";
 import { PageStore } from "@xensim/memory";
 import type { FuzzTarget } from "../target.js";
-
-class Invariant extends Error {
-  override readonly name = "InvariantBroken";
-}
-const must = (ok: boolean, what: string): void => {
-  if (!ok) throw new Invariant(what);
-};
+import { must } from "../invariant.js";
 
 const PAGE_WORDS = 1024;
 const VCPUS = 4;

@@ -3,13 +3,7 @@
 import { MemoryStore } from "@xensim/blkstore";
 import { encodeRequest as encodeNbdRequest, NbdCmd, NbdConnection } from "@xensim/nbd";
 import type { FuzzTarget } from "../target.js";
-
-class Invariant extends Error {
-  override readonly name = "InvariantBroken";
-}
-const must = (ok: boolean, what: string): void => {
-  if (!ok) throw new Invariant(what);
-};
+import { must } from "../invariant.js";
 
 function nbdSeeds(): Uint8Array[] {
   const opt = (o: number, data: Uint8Array) => {

@@ -2,13 +2,7 @@
 // to a spec that parses back to it.
 import { formatDiskSpec, parseDiskSpec, parseXlCfg } from "@xensim/xlcfg";
 import type { FuzzTarget } from "../target.js";
-
-class Invariant extends Error {
-  override readonly name = "InvariantBroken";
-}
-const must = (ok: boolean, what: string): void => {
-  if (!ok) throw new Invariant(what);
-};
+import { must } from "../invariant.js";
 
 const XLCFG_SEEDS = [
   [

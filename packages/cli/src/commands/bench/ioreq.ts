@@ -15,11 +15,13 @@ export default function registerIoreq(bench: Command): void {
     .option("--json <file>", "write the results as JSON")
     .option("--duration-ms <ms>", "measuring time per row", "3000")
     .option("--spin <n>", "slot checks the vCPU spins before blocking (0 = block at once, as Xen)", "0")
-    .action(async (o: { json?: string; durationMs: string; spin: string }) => {
+    .option("--no-distributed", "skip the row with the device model in another host process")
+    .action(async (o: { json?: string; durationMs: string; spin: string; distributed: boolean }) => {
       const result = await runIoreqBench({
         hypervisorEntry: serviceEntry("hypervisor"),
         xenstoredEntry: serviceEntry("xenstored"),
         deviceModelEntry: serviceEntry("device-model"),
+        ...(o.distributed ? { pageServerEntry: serviceEntry("page-server") } : {}),
         durationMs: Number(o.durationMs),
         spin: Number(o.spin),
         log: (l) => process.stdout.write(`${l}\n`),

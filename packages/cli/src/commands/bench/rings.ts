@@ -1,14 +1,21 @@
 // `xensim bench rings`: the ring-page benchmark.
-import { writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   defaultIodepth,
   RINGS_PLACEMENTS,
   RINGS_PROFILES,
+  profileWindow,
+  readThreadProfiles,
+  type RingsBenchResult,
   type RingsPlacement,
   type RingsProfile,
   ringsSvg,
   ringsTable,
   runRingsBench,
+  topFramesMarkdown,
   writeJson,
 } from "@xensim/bench";
 import type { RwPattern } from "@xensim/workload";
@@ -16,6 +23,60 @@ import type { Command } from "commander";
 import { examples } from "../../command.js";
 import { serviceEntry } from "../../services.js";
 import { parseSize } from "./common.js";
+
+/** Set in the child that runs the benchmark under --cpu-prof (its profiles' directory). */
+const PROFILED_CHILD = "XENSIM_BENCH_CPU_PROFILE_DIR";
+
+/**
+ * --cpu-profile: runs this same command in a child node with --cpu-prof (every thread writes its
+ * profile at exit), then attaches each job's thread times to the result. Returns the exit code.
+ */
+async function runProfiled(json: string | undefined, plot: string | undefined): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "xensim-cpu-prof-"));
+  try {
+    const args: string[] = [];
+    const argv = process.argv.slice(2);
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i]!;
+      if (a === "--cpu-profile") continue;
+      if (a === "--json" || a === "--plot") {
+        i++;
+        continue;
+      }
+      if (a.startsWith("--json=") || a.startsWith("--plot=")) continue;
+      args.push(a);
+    }
+    const resultFile = join(dir, "result.json");
+    const code = await new Promise<number>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [`--cpu-prof`, `--cpu-prof-dir=${dir}`, process.argv[1]!, ...args, "--json", resultFile],
+        { stdio: "inherit", env: { ...process.env, [PROFILED_CHILD]: dir } },
+      );
+      child.on("exit", (c) => resolve(c ?? 1));
+    });
+    if (code !== 0) return code;
+    const result = JSON.parse(readFileSync(resultFile, "utf8")) as RingsBenchResult;
+    const threads = readThreadProfiles(dir);
+    for (const job of result.jobs) {
+      if (!job.window_us) continue;
+      job.profile = profileWindow(threads, job.window_us);
+      process.stdout.write(`\n${job.jobname}: where the time goes (self time in the measured window)\n`);
+      process.stdout.write(`${topFramesMarkdown(job.profile, 12)}\n`);
+    }
+    if (json) {
+      writeJson(json, result);
+      process.stdout.write(`wrote ${json}\n`);
+    }
+    if (plot) {
+      writeFileSync(plot, ringsSvg(result));
+      process.stdout.write(`wrote ${plot}\n`);
+    }
+    return 0;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 export default function registerRings(bench: Command): void {
   bench
@@ -53,6 +114,10 @@ export default function registerRings(bench: Command): void {
     )
     .option("--no-ceiling", "null store: skip the raw ring ceiling")
     .option("--seed <n>", "seed of the job and the store model", "1")
+    .option(
+      "--cpu-profile",
+      "run under node --cpu-prof and add each thread's busy share and top frames in the measured window to every job (embedded placement: the bench process's threads)",
+    )
     .action(
       async (o: {
         pages: string;
@@ -68,7 +133,11 @@ export default function registerRings(bench: Command): void {
         nats?: string;
         ceiling: boolean;
         seed: string;
+        cpuProfile?: boolean;
       }) => {
+        if (o.cpuProfile && process.env[PROFILED_CHILD] === undefined) {
+          process.exit(await runProfiled(o.json, o.plot));
+        }
         const fail = (m: string): never => {
           process.stderr.write(`xensim bench rings: ${m}\n`);
           process.exit(2);

@@ -38,7 +38,10 @@ export function toolstackUrl(api: string | undefined, stateDir = ".xensim"): str
   }
 }
 
-export class XlError extends Error {}
+export class XlError extends Error {
+  override readonly name = "XlError";
+  readonly code = "XL_FAILED";
+}
 
 export async function api<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
   let res: Response;
