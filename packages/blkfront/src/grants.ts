@@ -21,6 +21,18 @@ export interface BlkfrontTimer {
   clearTimeout(handle: unknown): void;
 }
 
+/** Waits for `p`, or for `ms` on `timer` (none: for `p`): true when the time ran out first. */
+export function raceTimer(timer: BlkfrontTimer | undefined, p: Promise<void>, ms: number): Promise<boolean> {
+  if (!timer) return p.then(() => false);
+  return new Promise((resolve) => {
+    const h = timer.setTimeout(() => resolve(true), ms);
+    void p.then(() => {
+      timer.clearTimeout(h);
+      resolve(false);
+    });
+  });
+}
+
 /** The counters the grants keep (a part of BlkfrontStats). */
 export interface GrantStats {
   grantsLeaked: number;
