@@ -38,14 +38,12 @@ import {
 import { TRACE_RING, tracer } from "@xensim/trace";
 import type { MemView } from "@xensim/memory";
 import { FrontRing, RingError } from "@xensim/ring";
-import { errnoOf, GrantRefPool, XenbusDevice } from "@xensim/xenbus";
+import { type DriverLogger, errnoOf, GrantRefPool, NULL_LOGGER, XenbusDevice } from "@xensim/xenbus";
 import {
   type BlkfrontEvents,
   type BlkfrontHypervisor,
-  type BlkfrontLogger,
   DEFAULT_GRANT_REFS,
   type GuestMemory,
-  NULL_LOGGER,
 } from "./environment.js";
 import { BlkfrontGrants, type BlkfrontTimer, raceTimer } from "./grants.js";
 import {
@@ -117,7 +115,7 @@ export class Blkfront implements BlockStore {
   private readonly grants: BlkfrontGrants;
   private readonly config: BlkfrontConfig;
   private readonly entryBytes: number;
-  private readonly log: BlkfrontLogger;
+  private readonly log: DriverLogger;
   private readonly maxQueued: number;
   private readonly autoReconnect: boolean;
   private readonly handle: number;

@@ -4,14 +4,8 @@
 // (Linux's deferred end of foreign access), their pages never reused until the end succeeds.
 import { XenErrno } from "@xensim/abi";
 import type { MemView } from "@xensim/memory";
-import type { GrantRefAllocator } from "@xensim/xenbus";
-import {
-  type BlkfrontHypervisor,
-  type BlkfrontLogger,
-  type GuestMemory,
-  type GuestPages,
-  grantFramesFor,
-} from "./environment.js";
+import type { DriverLogger, GrantRefAllocator } from "@xensim/xenbus";
+import { type BlkfrontHypervisor, type GuestMemory, type GuestPages, grantFramesFor } from "./environment.js";
 import { PAGE_BYTES } from "./io.js";
 import type { DataPage, RingQueue } from "./shadow.js";
 
@@ -49,7 +43,7 @@ export interface BlkfrontGrantsOptions {
   /** The domain grants are made to (the backend's, read at each grant). */
   readonly backend: () => number;
   readonly stats: GrantStats;
-  readonly log: BlkfrontLogger;
+  readonly log: DriverLogger;
   readonly timer: BlkfrontTimer | undefined;
   readonly retryMs: number;
   /** Bounce pages one ring may own. */

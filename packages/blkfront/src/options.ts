@@ -2,8 +2,8 @@
 // counters, and the BlockStoreInfo a connected disk's xenstore keys give.
 import { VDISK_READONLY } from "@xensim/abi";
 import type { BlkfrontConfig, BlkfrontDisk, BlockStoreInfo } from "@xensim/blkif";
-import type { GrantRefAllocator, XenbusStore } from "@xensim/xenbus";
-import type { BlkfrontEvents, BlkfrontHypervisor, BlkfrontLogger, GuestMemory } from "./environment.js";
+import type { DriverLogger, GrantRefAllocator, XenbusStore } from "@xensim/xenbus";
+import type { BlkfrontEvents, BlkfrontHypervisor, GuestMemory } from "./environment.js";
 import type { BlkfrontTimer } from "./grants.js";
 import { SECTOR_BYTES } from "./io.js";
 
@@ -30,7 +30,7 @@ export interface BlkfrontOptions {
   /** Start over after the backend went away and came back (default true). */
   readonly autoReconnect?: boolean;
   readonly transactionRetries?: number;
-  readonly log?: BlkfrontLogger;
+  readonly log?: DriverLogger;
   /**
    * Retries ending grants the backend still maps (Linux's deferred end of foreign access, once a
    * second); without a timer such grants and their pages are leaked for good (counted).
