@@ -27,6 +27,7 @@ import {
   resetFrontendStates,
 } from "@xensim/guest";
 import { type NbdServerHandle, startNbdServer } from "@xensim/nbd";
+import type { DiskStatusJson, GuestState, GuestStatusJson, WorkloadPhase } from "@xensim/proto";
 import { runJob } from "@xensim/workload";
 import type { ChaosPoints } from "@xensim/chaos";
 import { XenCtrl } from "@xensim/xenctrl";
@@ -35,53 +36,6 @@ import type { Logger } from "pino";
 import type { GuestServiceConfig } from "./config.js";
 import { GuestDisplays } from "./display.js";
 import { GuestVcpus } from "./vcpus.js";
-
-export type GuestState = "booting" | "running" | "shutting-down" | "halted" | "failed";
-export type WorkloadPhase = "idle" | "running" | "verifying" | "done" | "failed";
-
-/** GuestStatus of the proto (camelCase, numbers): the List reply and the bus event body. */
-export interface GuestStatusJson {
-  domid: number;
-  name: string;
-  state: GuestState;
-  disks: DiskStatusJson[];
-  workload: {
-    job: string;
-    phase: WorkloadPhase;
-    iops: number;
-    ios: number;
-    errors: number;
-    verifyFailures: number;
-    /** The write ledger once the job finished (crc32c verify): what the chaos checkers judge. */
-    ledger?: {
-      acknowledgedBlocks: number;
-      blocksChecked: number;
-      lost: number;
-      indeterminate: number;
-      failures: unknown[];
-    };
-  };
-  error: string;
-}
-
-export interface DiskStatusJson {
-  vdev: string;
-  devid: number;
-  state: string;
-  ringPages: number;
-  queues: number;
-  persistent: boolean;
-  indirectSegments: number;
-  sectors: number;
-  readonly: boolean;
-  nbdUri: string;
-  /** Responses blkfront refused (unknown id, an id not in flight: a second answer, ...). */
-  protocolErrors: number;
-  /** blkfront's ring accounting: requests put on the ring, responses taken, requests in flight. */
-  ringRequests: number;
-  ringResponses: number;
-  ringInFlight: number;
-}
 
 export interface GuestDeps {
   domid: number;
