@@ -247,7 +247,12 @@ function ioreqTable() {
     "|---|---|---:|---:|---:|---|",
     `| Atomics ping-pong (floor), Atomics.wait both sides | round trip | ${fw.ops_per_s} | ${fw.p50_us} | ${fw.p99_us} | 1 |`,
     `| Atomics ping-pong (floor), partner in Atomics.waitAsync | round trip | ${fa.ops_per_s} | ${fa.p50_us} | ${fa.p99_us} | 1 |`,
-    `| synchronous port read, embedded (vCPU trap → resume) | round trip | ${e.sync_pio.ops_per_s} | ${e.sync_pio.p50_us} | ${e.sync_pio.p99_us} | ${e.vs_floor_wait_p50} × wait floor, ${e.vs_floor_waitasync_p50} × waitAsync floor |`,
+    `| synchronous port read, embedded (vCPU trap → resume; device model's ioreq thread) | round trip | ${e.sync_pio.ops_per_s} | ${e.sync_pio.p50_us} | ${e.sync_pio.p99_us} | ${e.vs_floor_wait_p50} × wait floor, ${e.vs_floor_waitasync_p50} × waitAsync floor |`,
+    ...(r.embedded_event_loop
+      ? [
+          `| the same, emulator on the service's event loop (\`ioreqThread: false\`) | round trip | ${r.embedded_event_loop.sync_pio.ops_per_s} | ${r.embedded_event_loop.sync_pio.p50_us} | ${r.embedded_event_loop.sync_pio.p99_us} | ${r.embedded_event_loop.vs_floor_wait_p50} × wait floor, ${r.embedded_event_loop.vs_floor_waitasync_p50} × waitAsync floor |`,
+        ]
+      : []),
     `| buffered VGA stores, embedded | one 4-byte store | ${b.writes_per_s} | | | ${routes} |`,
     ...ioreqDistributedRows(r.distributed),
     "",
@@ -326,7 +331,7 @@ function chaosTable() {
   const rows = [
     "| schedules run | scenarios | fault kinds covered | acknowledged writes lost | leaks | one-response violations | liveness failures | broken components caught | serializability violations |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-    `| ${s.schedulesRun} | ${s.scenarios} | ${s.faultKindsCovered.length} of ${s.faultKinds} | ${s.acknowledgedWritesLost} | ${s.leaks} | ${s.responseViolations} | ${s.livenessFailures} | ${s.brokenComponentsCaught} | not checked |`,
+    `| ${s.schedulesRun} | ${s.scenarios} | ${s.faultKindsCovered.length} of ${s.faultKinds} | ${s.acknowledgedWritesLost} | ${s.leaks} | ${s.responseViolations} | ${s.livenessFailures} | ${s.brokenComponentsCaught} | ${s.serializabilityViolations ?? "not checked"} |`,
     "",
     `Not covered: ${s.faultKindsNotCovered.length ? s.faultKindsNotCovered.join(", ") : "none"}. Started ${s.startedAt}, ${Math.round(s.durationMs / 1000)} s.`,
   ];
@@ -392,6 +397,23 @@ function composeRingsSection() {
     "processes (`rings-distributed-null`, no TLS). Re-run on a quiet machine before reading figures.",
   );
   return out.join("\n").trimEnd();
+}
+
+function traceCostTable() {
+  const f = join(results, "trace-cost.json");
+  if (!existsSync(f))
+    return "_no result yet: run `npx xensim bench trace-cost --json bench/results/trace-cost.json`_";
+  const r = JSON.parse(readFileSync(f, "utf8"));
+  return [
+    "| path | off: ns/op | listening: ns/op | listening ÷ off | trace records per op |",
+    "|---|---:|---:|---:|---:|",
+    ...r.rows.map(
+      (x) =>
+        `| ${x.op} | ${x.off.ns_per_op} | ${x.listening.ns_per_op} | ${x.listening_vs_off} | ${x.records_per_op} |`,
+    ),
+    "",
+    `Machine: ${r.machine.cpus} CPUs, Node ${r.machine.node}; ${r.rounds} rounds per mode of ${r.round_ms} ms (the rings row ${2 * r.round_ms} ms), alternating off/listening (ABBA); medians. One run on a shared, loaded machine.`,
+  ].join("\n");
 }
 
 /** Issue 17 (the per-I/O cost): bench/results/perf-*.json beside rings-null.json and hypervisor.json. */
@@ -484,6 +506,7 @@ const sections = {
   BLK: blkTable,
   RINGS: ringsSection,
   IOREQ: ioreqTable,
+  "TRACE-COST": traceCostTable,
   "COMPOSE-RINGS": composeRingsSection,
 };
 let text = readFileSync(readme, "utf8");

@@ -30,6 +30,8 @@ export { LINK_TRANSPORTS, runLinkBench } from "./link.js";
 export type { DisplayBenchOptions, DisplayBenchResult, DisplayPlacement } from "./display.js";
 export { DISPLAY_PLACEMENTS, displayTable, runDisplayBench } from "./display.js";
 export type { DisplayRunFigures, DisplayRunSpec } from "./display-run.js";
+export type { TraceCostMode, TraceCostOptions, TraceCostResult, TraceCostRow } from "./trace-cost.js";
+export { runTraceCostBench } from "./trace-cost.js";
 export type { CpuProfile, MonotonicWindow, ThreadProfile, ThreadTime, TopFrame } from "./cpu-profile.js";
 export {
   monotonicUs,

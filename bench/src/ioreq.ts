@@ -4,9 +4,12 @@
 //     worker threads; an HVM domain gets its primary emulator (Start over the in-process call plane);
 //     a vCPU worker thread (IoreqVcpu over the shared page store) times synchronous port reads from
 //     trap to resume (`in` from COM1's LSR: select the server, write the slot, notify the emulator's
-//     port, Atomics.wait on Xen's wake word; the emulator's receiver takes the READY slot, answers,
-//     notifies back), then issues single 4-byte stores into the VGA window (stdvga's buffered path;
-//     synchronous when the 511-slot ring is full) back to back.
+//     port, Atomics.wait on Xen's wake word; the device model's ioreq thread, blocked in Atomics.wait
+//     on its vCPU's wake word, takes the READY slot, answers, notifies back), then issues single
+//     4-byte stores into the VGA window (stdvga's buffered path; synchronous when the 511-slot ring
+//     is full) back to back.
+//   - embedded, event loop: the same with the device model's `ioreqThread` off — the emulator served
+//     by the service's event loop (Atomics.waitAsync), for comparison in the same run.
 //   - floor: main thread ↔ worker Atomics ping-pong, depth 1, the partner blocking in Atomics.wait,
 //     and in Atomics.waitAsync (how the emulator's event receiver waits).
 //   - distributed (with `pageServerEntry`): the same vCPU in host A (this process: hypervisor,
@@ -51,6 +54,14 @@ export interface IoreqBenchResult {
     vs_floor_waitasync_p50: number;
     buffered: VcpuReport["buffered"];
     spin: number;
+    /** Where the device model served the emulator: its own thread (Atomics.wait). */
+    device_model: "ioreq-thread";
+  };
+  /** The same synchronous reads with the emulator on the service's event loop (Atomics.waitAsync). */
+  embedded_event_loop: {
+    sync_pio: OpFigures;
+    vs_floor_wait_p50: number;
+    vs_floor_waitasync_p50: number;
   };
   distributed:
     | { measured: false; reason: string }
@@ -112,20 +123,21 @@ async function floor(mode: "echo-wait" | "echo-waitasync", durationMs: number): 
 const line = (name: string, f: OpFigures, extra = "") =>
   `${name.padEnd(40)} ${String(f.ops_per_s).padStart(8)} ops/s  p50 ${f.p50_us} µs  p99 ${f.p99_us} µs${extra}`;
 
-export async function runIoreqBench(o: IoreqBenchOptions): Promise<IoreqBenchResult> {
-  const durationMs = o.durationMs ?? 3000;
-  const spin = o.spin ?? 0;
-  const log = o.log ?? (() => {});
-  const wait = await floor("echo-wait", durationMs);
-  log(line("floor: Atomics.wait ping-pong", wait));
-  const wasync = await floor("echo-waitasync", durationMs);
-  log(line("floor: Atomics.wait ↔ waitAsync ping-pong", wasync));
-
+async function embeddedRun(
+  o: IoreqBenchOptions,
+  durationMs: number,
+  spin: number,
+  ioreqThread: boolean,
+): Promise<VcpuReport> {
   const host = await startHost({
     services: [
       { name: "hypervisor", entry: o.hypervisorEntry, config: {} },
       { name: "xenstored", entry: o.xenstoredEntry, config: {} },
-      { name: "device-model", entry: o.deviceModelEntry, config: { roles: ["primary"], vcpu: 3 } },
+      {
+        name: "device-model",
+        entry: o.deviceModelEntry,
+        config: { roles: ["primary"], vcpu: 3, ioreqThread },
+      },
     ],
     sharedMemoryBytes: 64 * 1024 * 1024,
     logLevel: "error",
@@ -157,74 +169,102 @@ export async function runIoreqBench(o: IoreqBenchOptions): Promise<IoreqBenchRes
     await v.ready;
     const report = (await v.msg) as VcpuReport;
     await v.exited;
-    const sync = report.sync;
-    const vsWait = round(sync.p50_us / wait.p50_us, 2);
-    const vsAsync = round(sync.p50_us / wasync.p50_us, 2);
-    log(
-      line(
-        "embedded: sync port read (trap → resume)",
-        sync,
-        `  = ${vsWait} × wait floor, ${vsAsync} × waitAsync floor`,
-      ),
-    );
-    log(
-      `embedded: buffered VGA stores                 ${String(report.buffered.writes_per_s).padStart(8)} writes/s  (${JSON.stringify(report.buffered.routes)})`,
-    );
     dm.close();
     hv.close();
     dom0.close();
     await bus.close();
-    await host.stop();
-    let distributed: IoreqBenchResult["distributed"];
-    if (!o.pageServerEntry)
-      distributed = {
-        measured: false,
-        reason: "not asked for: the device model in another host process needs the page-server's entry",
-      };
-    else if (findNatsServer() === undefined)
-      distributed = {
-        measured: false,
-        reason: "nats-server not installed (the device model in another host process needs it)",
-      };
-    else {
-      const d = await runDistributed(o, o.pageServerEntry, durationMs, spin);
-      const vsEmb = round(d.sync.p50_us / sync.p50_us, 2);
-      const vsW = round(d.sync.p50_us / wait.p50_us, 2);
-      log(
-        line(
-          "distributed: sync port read (trap → resume)",
-          d.sync,
-          `  = ${vsEmb} × embedded, ${vsW} × wait floor`,
-        ),
-      );
-      log(
-        `distributed: buffered VGA stores              ${String(d.buffered.writes_per_s).padStart(8)} writes/s  (${JSON.stringify(d.buffered.routes)})`,
-      );
-      distributed = {
-        measured: true,
-        sync_pio: d.sync,
-        vs_embedded_p50: vsEmb,
-        vs_floor_wait_p50: vsW,
-        buffered: d.buffered,
-      };
-    }
-    return {
-      benchmark: "ioreq",
-      machine: { ...machineInfo(), cpus: cpus().length },
-      duration_ms: durationMs,
-      floor: { atomics_wait: wait, atomics_waitasync: wasync },
-      embedded: {
-        sync_pio: sync,
-        vs_floor_wait_p50: vsWait,
-        vs_floor_waitasync_p50: vsAsync,
-        buffered: report.buffered,
-        spin,
-      },
-      distributed,
-    };
+    return report;
   } finally {
     await host.stop();
   }
+}
+
+export async function runIoreqBench(o: IoreqBenchOptions): Promise<IoreqBenchResult> {
+  const durationMs = o.durationMs ?? 3000;
+  const spin = o.spin ?? 0;
+  const log = o.log ?? (() => {});
+  const wait = await floor("echo-wait", durationMs);
+  log(line("floor: Atomics.wait ping-pong", wait));
+  const wasync = await floor("echo-waitasync", durationMs);
+  log(line("floor: Atomics.wait ↔ waitAsync ping-pong", wasync));
+
+  const report = await embeddedRun(o, durationMs, spin, true);
+  const sync = report.sync;
+  const vsWait = round(sync.p50_us / wait.p50_us, 2);
+  const vsAsync = round(sync.p50_us / wasync.p50_us, 2);
+  log(
+    line(
+      "embedded: sync port read (trap → resume)",
+      sync,
+      `  = ${vsWait} × wait floor, ${vsAsync} × waitAsync floor`,
+    ),
+  );
+  log(
+    `embedded: buffered VGA stores                 ${String(report.buffered.writes_per_s).padStart(8)} writes/s  (${JSON.stringify(report.buffered.routes)})`,
+  );
+  const loop = (await embeddedRun(o, durationMs, spin, false)).sync;
+  const loopVsWait = round(loop.p50_us / wait.p50_us, 2);
+  const loopVsAsync = round(loop.p50_us / wasync.p50_us, 2);
+  log(
+    line(
+      "embedded, dm on its event loop: sync read",
+      loop,
+      `  = ${loopVsWait} × wait floor, ${loopVsAsync} × waitAsync floor`,
+    ),
+  );
+  let distributed: IoreqBenchResult["distributed"];
+  if (!o.pageServerEntry)
+    distributed = {
+      measured: false,
+      reason: "not asked for: the device model in another host process needs the page-server's entry",
+    };
+  else if (findNatsServer() === undefined)
+    distributed = {
+      measured: false,
+      reason: "nats-server not installed (the device model in another host process needs it)",
+    };
+  else {
+    const d = await runDistributed(o, o.pageServerEntry, durationMs, spin);
+    const vsEmb = round(d.sync.p50_us / sync.p50_us, 2);
+    const vsW = round(d.sync.p50_us / wait.p50_us, 2);
+    log(
+      line(
+        "distributed: sync port read (trap → resume)",
+        d.sync,
+        `  = ${vsEmb} × embedded, ${vsW} × wait floor`,
+      ),
+    );
+    log(
+      `distributed: buffered VGA stores              ${String(d.buffered.writes_per_s).padStart(8)} writes/s  (${JSON.stringify(d.buffered.routes)})`,
+    );
+    distributed = {
+      measured: true,
+      sync_pio: d.sync,
+      vs_embedded_p50: vsEmb,
+      vs_floor_wait_p50: vsW,
+      buffered: d.buffered,
+    };
+  }
+  return {
+    benchmark: "ioreq",
+    machine: { ...machineInfo(), cpus: cpus().length },
+    duration_ms: durationMs,
+    floor: { atomics_wait: wait, atomics_waitasync: wasync },
+    embedded: {
+      sync_pio: sync,
+      vs_floor_wait_p50: vsWait,
+      vs_floor_waitasync_p50: vsAsync,
+      buffered: report.buffered,
+      spin,
+      device_model: "ioreq-thread",
+    },
+    embedded_event_loop: {
+      sync_pio: loop,
+      vs_floor_wait_p50: loopVsWait,
+      vs_floor_waitasync_p50: loopVsAsync,
+    },
+    distributed,
+  };
 }
 
 /** The vCPU in host A (this process), its device model in host process B (a child). */

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { auditDomainLeaks, checkLeaks, type ChaosReport, timelineKey } from "@xensim/chaos";
 import { tempDir, waitFor } from "@xensim/testkit";
+import { connectXenstore } from "@xensim/xenstore-client";
 import { REPO_ROOT, spawnXensim, XENSIM_BIN, type XensimProcess } from "./harness.js";
 
 /** Debian's python3 (python3-pyxs is installed for it). */
@@ -237,6 +238,65 @@ describe("chaos: the one fault API on a running host", { timeout: 240_000 }, () 
       `/local/domain/0/backend/vbd/${domid}`,
     ]);
     spawnSync("xenstore-rm", [`/local/domain/0/backend/vbd/${domid}`], { env });
+    // a watch a backend forgot on the dead guest's paths, caught in xenstored's own watch table
+    const xs = await connectXenstore({ socket });
+    try {
+      const tables = {
+        watches: async () => (await xs.control("watches")).split("\n").filter((l) => l !== ""),
+      };
+      const audit = async () =>
+        checkLeaks(await auditDomainLeaks([{ domid, guest: "leaky" }], await domains(), exists, tables));
+      assert.equal((await audit()).pass, true);
+      const w = await xs.watch(`/local/domain/${domid}/device/vbd/51712/state`, "forgotten");
+      const r = await audit();
+      assert.equal(r.pass, false);
+      assert.deepEqual((r.evidence[0] as { detail: { watches: string[] } }).detail.watches, [
+        `0 /local/domain/${domid}/device/vbd/51712/state forgotten`,
+      ]);
+      await w.close();
+      assert.equal((await audit()).pass, true);
+    } finally {
+      await xs.close();
+    }
+  });
+
+  it("clock.skewed on the toolstack: the domain it builds gets a start_time an hour ahead; healed, the clock is true", async () => {
+    const set = await call("POST", "/chaos/faults", {
+      kind: "clock.skewed",
+      service: "toolstack",
+      delayMs: 3_600_000,
+    });
+    assert.equal(set.status, 200, JSON.stringify(set.json));
+    const env = { ...process.env, XENSTORED_PATH: join(stateDir, "xenstored.sock") };
+    const startTime = async (name: string): Promise<{ domid: number; startTime: number }> => {
+      const res = await fetch(`${api}/domains?filename=${name}.cfg`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" },
+        body: `name = "${name}"\nmemory = 32\n`,
+      });
+      assert.equal(res.status, 201);
+      const domid = ((await res.json()) as { domid: number }).domid;
+      const vm = spawnSync("xenstore-read", [`/local/domain/${domid}/vm`], {
+        env,
+        encoding: "utf8",
+      }).stdout.trim();
+      const t = spawnSync("xenstore-read", [`${vm}/start_time`], { env, encoding: "utf8" }).stdout.trim();
+      return { domid, startTime: Number(t) };
+    };
+    const skewed = await startTime("skewed");
+    assert.ok(skewed.startTime > Date.now() / 1000 + 3000, `start_time ${skewed.startTime}`);
+    assert.equal((await call("DELETE", "/chaos/faults?kind=clock.skewed")).status, 200);
+    const records = (await call("GET", "/chaos/records")).json.records as Array<{
+      kind: string;
+      delayMs?: number;
+    }>;
+    assert.ok(
+      records.some((r) => r.kind === "clock.skewed" && r.delayMs === 3_600_000),
+      JSON.stringify(records),
+    );
+    const healed = await startTime("unskewed");
+    assert.ok(Math.abs(healed.startTime - Date.now() / 1000) < 600, `start_time ${healed.startTime}`);
+    for (const d of [skewed.domid, healed.domid]) await call("DELETE", `/domains/${d}`);
   });
 });
 

@@ -224,6 +224,24 @@ describe(
       assert.equal(bb.components["calls.server"]?.rules.calls, undefined);
     });
 
+    it("a chaos fault (the one fault API) is shown in the faults panel and healed with its own button", async () => {
+      const p = page!;
+      const set = await apiFetch(`${api}/chaos/faults`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ kind: "xenstore.watch-delayed", delayMs: 1, probability: 0.000001 }),
+      });
+      const body = (await set.json()) as { id: number };
+      assert.equal(set.status, 200, JSON.stringify(body));
+      const fault = p.locator(`[data-chaos-fault="${body.id} xenstore.watch-delayed"]`);
+      await fault.waitFor({ timeout: 15_000 });
+      assert.match((await fault.textContent()) ?? "", /xenstore\.watch-delayed · xenstored/);
+      await fault.getByRole("button", { name: "Heal" }).click();
+      await fault.waitFor({ state: "detached", timeout: 15_000 });
+      const now = (await (await apiFetch(`${api}/chaos/faults`)).json()) as { faults: unknown[] };
+      assert.deepEqual(now.faults, []);
+    });
+
     it("the trace panel streams live protocol events of the chosen domain and kind", async () => {
       const p = page!;
       const { domains } = (await (await apiFetch(`${api}/domains`)).json()) as {

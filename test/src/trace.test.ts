@@ -170,6 +170,87 @@ describe("xensim trace: one guest write on an embedded host", () => {
     );
   });
 
+  it("shows a booting HVM guest's ioreqs: the UART banner, then the PCI probe's CF8/CFC accesses, in order", async () => {
+    const l = listen(["--state-dir", stateDir, "--json", "--kind", "ioreq"]);
+    listeners.push(l);
+    await waitFor(() => l.stderr().includes("tracing"), { timeoutMs: 30_000, message: l.stderr() });
+    const cfg = join(dir.path, "io.cfg");
+    writeFileSync(
+      cfg,
+      ['name = "io1"', 'type = "hvm"', "memory = 32", 'xensim_firmware = "bios"', ""].join("\n"),
+    );
+    const create = spawnSync(process.execPath, [XENSIM_BIN, "xl", "--state-dir", stateDir, "create", cfg], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.equal(create.status, 0, create.stderr);
+    const domid = Number(/Domain (\d+)/.exec(create.stdout + create.stderr)?.[1]);
+    assert.ok(domid > 0, create.stdout + create.stderr);
+    // The BIOS's last line goes out after the probe: wait for its completion.
+    const sends = () =>
+      events(l).filter(
+        (e) => e.domid === domid && e.op === "complete" && e.type === "pio" && e.addr === "0x3f8",
+      );
+    await waitFor(() => sends().length >= 4, {
+      timeoutMs: 60_000,
+      message: `the BIOS's UART writes in the trace: ${l.stdout().slice(-2000)}`,
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    l.proc.kill("SIGINT");
+    assert.equal(await l.exited, 0, l.stderr());
+    const evs = inClockOrder(events(l)).filter((e) => e.domid === domid || e.peer === domid);
+    assert.ok(evs.length > 0);
+    assert.ok(evs.every((e) => e.kind === "ioreq"));
+    // Xen's side, on the guest's vCPU thread: what it sent, in the order the BIOS issued it.
+    const sent = evs.filter((e) => e.svc === "guest" && e.op === "send");
+    const banner = `xensim BIOS: booting io1 (boot 1)\r\n`;
+    const uart = sent.findIndex(
+      (e) => e.type === "pio" && e.addr === "0x3f8" && e.dir === "write" && e.data_is_ptr === true,
+    );
+    assert.ok(uart >= 0, "the banner's rep outs to COM1");
+    assert.equal(sent[uart]!.count, banner.length);
+    assert.equal(sent[uart]!.size, 1);
+    assert.equal(sent[uart]!.state, "NONE->READY");
+    // The host bridge's vendor/device: a 4-byte CF8 write of 0x80000000, then the CFC read that
+    // Xen turned into a PCI_CONFIG request for 00:00.0 register 0 (the vendor id, 2 bytes).
+    const cf8 = sent.findIndex(
+      (e) =>
+        e.type === "pio" &&
+        e.addr === "0xcf8" &&
+        e.dir === "write" &&
+        e.size === 4 &&
+        e.data === "0x80000000",
+    );
+    assert.ok(cf8 > uart, `CF8 (${cf8}) after the banner (${uart})`);
+    const cfc = sent.findIndex((e, k) => k > cf8 && e.vcpu === sent[cf8]!.vcpu);
+    assert.deepEqual(
+      [sent[cfc]!.type, sent[cfc]!.sbdf, sent[cfc]!.reg, sent[cfc]!.dir, sent[cfc]!.size],
+      ["pci_config", "00:00.0", "0x0", "read", 2],
+    );
+    const laterUart = sent.findIndex(
+      (e, k) => k > cfc && e.type === "pio" && e.addr === "0x3f8" && e.dir === "write",
+    );
+    assert.ok(laterUart > cfc, "the PCI lines are printed after the probe");
+    // That CFC read's round trip: Xen sends, the device model takes and responds, Xen completes.
+    const cfcAt = evs.indexOf(sent[cfc]!);
+    const isIt = (e: (typeof evs)[number]) =>
+      e.type === "pci_config" && e.sbdf === "00:00.0" && e.reg === "0x0";
+    const take = evs.findIndex((e, k) => k > cfcAt && e.op === "take" && isIt(e));
+    const respond = evs.findIndex((e, k) => k > take && e.op === "respond" && isIt(e));
+    const complete = evs.findIndex((e, k) => k > respond && e.op === "complete" && isIt(e));
+    assert.ok(
+      cfcAt < take && take < respond && respond < complete,
+      JSON.stringify({ cfcAt, take, respond, complete }),
+    );
+    assert.equal(evs[take]!.svc, "device-model");
+    assert.equal(evs[take]!.state, "READY->INPROCESS");
+    assert.equal(evs[respond]!.state, "INPROCESS->IORESP_READY");
+    assert.equal(evs[complete]!.state, "IORESP_READY->NONE");
+    assert.equal(evs[take]!.server, evs[complete]!.server, "one server");
+    assert.equal(evs[respond]!.data, evs[complete]!.data, "the value the guest got");
+    assert.notEqual(evs[complete]!.data, "0xffffffffffffffff", "a device answered");
+  });
+
   it("filters by domain name, and refuses unknown kinds and bad domains", async () => {
     const bad = spawnSync(
       process.execPath,

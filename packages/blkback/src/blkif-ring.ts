@@ -58,6 +58,9 @@ const PREFETCH_REQUESTS = 256;
 /** Linux xen_blkif_max_pgrants: persistent grants kept per ring (default 1056). */
 export const DEFAULT_MAX_PERSISTENT_GRANTS = 1056;
 
+/** What a misbehaving backend writes as a response's status (no BLKIF_RSP_* has this value). */
+export const BLKIF_RSP_GARBAGE = 0x5a5a;
+
 export interface BlkbackRingOptions {
   hv: BlkbackHypervisor;
   /** The frontend's domid (grants are mapped from it). */
@@ -89,6 +92,12 @@ export interface BlkbackRingOptions {
    * once, as Linux's blkback.
    */
   poll?: BlkbackPoll;
+  /**
+   * A misbehaving backend (chaos: ring.response-corrupted): when it answers true, the response's
+   * status field carries garbage (neither OKAY, ERROR nor EOPNOTSUPP); the frontend must take it
+   * as an error for that id, not crash.
+   */
+  corruptResponse?: () => boolean;
   stats?: RingStats;
 }
 
@@ -838,7 +847,15 @@ export class BlkbackRing {
       try {
         // Built in a private buffer, copied into the slot in one piece.
         const off = this.ring.nextResponse();
-        encodeResponse(this.rspBytes, 0, this.abi, p.idLo, p.idHi, p.op, status);
+        encodeResponse(
+          this.rspBytes,
+          0,
+          this.abi,
+          p.idLo,
+          p.idHi,
+          p.op,
+          this.o.corruptResponse?.() ? BLKIF_RSP_GARBAGE : status,
+        );
         this.o.view.writeFrom(off, this.rspBytes, 0, this.rspBytes.length);
         if (tracer.mask & TRACE_RING)
           tracer.emit({

@@ -76,6 +76,8 @@ export interface BlkbackDriverOptions {
   onResponse?: (ring: BlkbackRingInfo, op: number, status: number, seconds: number) => void;
   /** Every ring polls this long for more requests before it sleeps (BlkbackRingOptions.poll). */
   poll?: BlkbackPoll;
+  /** Chaos: garbage in a response's status (see BlkbackRingOptions.corruptResponse). */
+  corruptResponse?: () => boolean;
   /** Errors nobody awaits. */
   onError?: (err: unknown) => void;
 }
@@ -396,6 +398,7 @@ export class BlkbackDevice {
           onHalt: (err, msg) => {
             void this.enqueue(() => this.dev.devFatal(err, "%s", msg));
           },
+          ...(this.driver.opts.corruptResponse ? { corruptResponse: this.driver.opts.corruptResponse } : {}),
           ...(this.driver.opts.onResponse
             ? {
                 onResponse: (op: number, status: number, secs: number) =>

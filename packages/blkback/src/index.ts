@@ -17,6 +17,7 @@ export {
 } from "./environment.js";
 export {
   type BlkbackPoll,
+  BLKIF_RSP_GARBAGE,
   BlkbackRing,
   type BlkbackRingOptions,
   DEFAULT_MAX_PERSISTENT_GRANTS,

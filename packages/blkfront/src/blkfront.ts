@@ -8,9 +8,11 @@
 // A connected Blkfront is a BlockStore.
 import {
   BLKIF_MAX_SEGMENTS_PER_REQUEST,
+  BLKIF_REQUEST_LAYOUT,
   BLKIF_RING_ENTRY_BYTES,
   BLKIF_RSP_EOPNOTSUPP,
   BLKIF_SEGS_PER_INDIRECT_FRAME,
+  BlkifOp,
   XenbusState,
   XenErrno,
 } from "@xensim/abi";
@@ -46,15 +48,7 @@ import {
   type GuestMemory,
 } from "./environment.js";
 import { BlkfrontGrants, type BlkfrontTimer, raceTimer } from "./grants.js";
-import {
-  PAGE_BYTES,
-  pagesFor,
-  PendingIo,
-  type Piece,
-  SECTOR_BYTES,
-  SECTORS_PER_PAGE,
-  splitRange,
-} from "./io.js";
+import { pagesFor, PendingIo, type Piece, SECTOR_BYTES, SECTORS_PER_PAGE, splitRange } from "./io.js";
 import { acceptsIo, BlkfrontLifecycle, issuesIo, survivesDisconnect } from "./lifecycle.js";
 import { executeXenstoreEffect, isXenstoreEffect, readBackendKeys } from "./handshake.js";
 import { buildRequest, isPieceOp, type RequestContext } from "./request.js";
@@ -66,7 +60,7 @@ import {
   blockStoreInfo,
   EMPTY_INFO,
 } from "./options.js";
-import { type DataPage, RingQueue, recoverInFlight } from "./shadow.js";
+import { copyReadData, type DataPage, RingQueue, recoverInFlight } from "./shadow.js";
 import { traceCompletion, traceRequest } from "./trace.js";
 
 export type { BlkfrontTimer } from "./grants.js";
@@ -152,6 +146,8 @@ export class Blkfront implements BlockStore {
   private readonly timer: BlkfrontTimer | undefined;
   private readonly closeTimeoutMs: number;
 
+  private readonly corruptRequest: (() => boolean) | undefined;
+
   private constructor(dev: XenbusDevice<MemView>, opts: BlkfrontOptions) {
     this.dev = dev;
     this.hv = opts.hypervisor;
@@ -163,6 +159,7 @@ export class Blkfront implements BlockStore {
     this.maxQueued = opts.maxQueued ?? 4096;
     const largest = Math.max(this.config.maxIndirectSegments, BLKIF_MAX_SEGMENTS_PER_REQUEST) + 8;
     this.autoReconnect = opts.autoReconnect ?? true;
+    this.corruptRequest = opts.corruptRequest;
     this.timer = opts.timer;
     this.grants = new BlkfrontGrants({
       hypervisor: this.hv,
@@ -751,6 +748,12 @@ export class Blkfront implements BlockStore {
     const off = ring.front.nextRequest();
     encodeRequest(this.reqBytes, 0, this.config.abi, req);
     ring.front.view.writeFrom(off, this.reqBytes, 0, requestBytes(req.operation, this.config.abi));
+    if (
+      this.corruptRequest &&
+      (req.operation === BlkifOp.READ || req.operation === BlkifOp.WRITE) &&
+      this.corruptRequest()
+    )
+      ring.front.view.setU8(off + BLKIF_REQUEST_LAYOUT[this.config.abi].nr_segments, 0xff);
     if (tracer.mask & TRACE_RING) traceRequest(this.dev, ring, req, this.indirectSegments, nData);
     const sh = ring.track(id, piece, nData, rspOp);
     for (let k = 0; k < pages.length; k++) sh.pages.push(pages[k]!);
@@ -884,15 +887,7 @@ export class Blkfront implements BlockStore {
     const piece = sh.piece;
     const status = responseErrno(rsp.status);
     if (rsp.status === BLKIF_RSP_EOPNOTSUPP) dropUnsupported(this.features, sh.rspOp);
-    if (status === 0 && piece.op === "read") {
-      for (let i = 0; i < sh.nData; i++) {
-        const p = sh.pages[i]!;
-        const sectors = Math.min(SECTORS_PER_PAGE, piece.nrSectors - i * SECTORS_PER_PAGE);
-        const pos = piece.byteOff + i * PAGE_BYTES;
-        if (p.bytes) piece.parent.copyInBytes(pos, p.bytes, sectors * SECTOR_BYTES);
-        else piece.parent.copyIn(pos, p.view, p.off, sectors * SECTOR_BYTES);
-      }
-    }
+    if (status === 0 && piece.op === "read") copyReadData(sh);
     const pages = sh.pages;
     if (pages.length > 0) {
       // Persistent grants stay granted: straight back to the pool, no promise per I/O. (The shadow

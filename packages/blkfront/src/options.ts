@@ -8,6 +8,12 @@ import type { BlkfrontTimer } from "./grants.js";
 import { SECTOR_BYTES } from "./io.js";
 
 export interface BlkfrontOptions {
+  /**
+   * A misbehaving frontend (chaos: ring.request-corrupted): when it answers true for a read or
+   * write, garbage goes into the request slot's nr_segments (255, past BLKIF_MAX_SEGMENTS_PER_REQUEST)
+   * after the request was written; the backend must answer BLKIF_RSP_ERROR for the id, not crash.
+   */
+  readonly corruptRequest?: () => boolean;
   /** The guest's xenstore connection. */
   readonly store: XenbusStore;
   /** The guest's domid. */

@@ -72,3 +72,20 @@ test("ChaosStore: io-error, full (writes only), torn write, ack-before-write, la
   );
   await s.close();
 });
+
+test("ChaosStore: requests-reordered starts a request after the next one (or alone after 5 ms); each completes once", async () => {
+  const points = new ChaosPoints({ service: "blkback", now: () => 1 });
+  const s = new ChaosStore(new MemoryStore({ sizeBytes: 1 << 20 }), points, "dom 1 xvda");
+  points.set({ kind: "backend.requests-reordered", count: 1 });
+  const order: string[] = [];
+  s.submit(io("write", 0, 1), (st) => order.push(`a ${st}`));
+  assert.equal(order.length, 0, "a is held back");
+  s.submit(io("write", 8, 2), (st) => order.push(`b ${st}`));
+  assert.deepEqual(order, ["b 0", "a 0"], "b started first, a right after it");
+  points.heal();
+  points.set({ kind: "backend.requests-reordered" });
+  s.submit(io("read", 0), (st) => order.push(`c ${st}`));
+  await new Promise((r) => setTimeout(r, 30));
+  assert.deepEqual(order, ["b 0", "a 0", "c 0"], "alone, it starts after 5 ms");
+  assert.equal(points.records.filter((r) => r.kind === "backend.requests-reordered").length, 2);
+});

@@ -1,7 +1,9 @@
 // A store wrapper with the chaos plane's store fault points (store.io-error, store.latency,
 // store.torn-write, store.full) and two misbehaving-backend points the checkers must catch
 // (backend.response-duplicated: a request answered twice; backend.ack-before-write: a write
-// acknowledged without being written). With no point set an I/O costs one branch.
+// acknowledged without being written), and backend.requests-reordered (a request held back and
+// started after the next one: the backend may complete in-flight requests in any order, and the
+// frontend must match each response by id). With no point set an I/O costs one branch.
 
 import {
   BLOCK_SECTOR_BYTES,
@@ -21,6 +23,7 @@ export const STORE_FAULT_KINDS = [
   "store.full",
   "backend.response-duplicated",
   "backend.ack-before-write",
+  "backend.requests-reordered",
 ] as const;
 
 export class ChaosStore implements BlockStore {
@@ -28,6 +31,8 @@ export class ChaosStore implements BlockStore {
   private on = false;
   private readonly points: Record<(typeof STORE_FAULT_KINDS)[number], FaultPoint>;
   private readonly events: EventQueue;
+  /** backend.requests-reordered: a request waiting to start after the next one. */
+  private heldBack: (() => void) | undefined;
 
   constructor(
     readonly inner: BlockStore,
@@ -68,6 +73,24 @@ export class ChaosStore implements BlockStore {
         this.events.at(this.events.clock.now() + 2, () => once(st));
       };
     }
+    // the request held back earlier goes after this one
+    const before = this.heldBack;
+    this.heldBack = undefined;
+    if (p["backend.requests-reordered"].hit(target)) {
+      // held until the next request has started, or 5 ms when none comes (whichever is first;
+      // a completion may start requests re-entrantly, so each held one runs once by itself)
+      let started = false;
+      const held = (): void => {
+        if (started) return;
+        started = true;
+        if (this.heldBack === held) this.heldBack = undefined;
+        this.inner.submit(io, done);
+      };
+      this.heldBack = held;
+      this.events.at(this.events.clock.now() + 5, held);
+      before?.();
+      return;
+    }
     let action: () => void = () => this.inner.submit(io, done);
     if (p["store.io-error"].hit(target)) action = () => done(EIO);
     else if (io.op === "write" && p["store.full"].hit(target)) action = () => done(EIO);
@@ -82,6 +105,13 @@ export class ChaosStore implements BlockStore {
       };
       action = () => (sectors === 0 ? done(EIO) : this.inner.submit(torn, () => done(EIO)));
     } else if (io.op === "write" && p["backend.ack-before-write"].hit(target)) action = () => done(0);
+    if (before) {
+      const first = action;
+      action = () => {
+        first();
+        before();
+      };
+    }
     if (p["store.latency"].active) {
       const d = p["store.latency"].delay();
       if (p["store.latency"].hit(target, { delayMs: d })) {

@@ -46,10 +46,38 @@ export interface LeakEvidence {
   xenstoreNodes: string[];
   /** Grant mappings of the domain's grants still held by any mapper (absent: not audited). */
   grantMappings?: number;
+  /** Pins the domain still holds on other domains' grant entries, or its own table still there. */
+  pins?: number;
   /** Event channels still open by or to the domain (absent: not audited). */
   eventChannels?: number;
-  /** xenstored watches still registered by the domain's connection (absent: not audited). */
+  /** xenstored watches still registered by the domain's connection or on its paths (absent: not audited). */
   watches?: number;
+  /** What the tables said, entry by entry, for whatever was left. */
+  detail?: {
+    grantMappings?: Array<{ mapper: number; handle: number; ref: number }>;
+    pins?: Array<{ granter: number; ref: number; pin: number }>;
+    grantTableLeft?: boolean;
+    eventChannels?: Array<{ domid: number; port: number; state: string }>;
+    ownPorts?: number;
+    watches?: string[];
+  };
+}
+
+/** The hypervisor's and xenstored's own tables, as a leak audit reads them (each optional). */
+export interface LeakTables {
+  /** The hypervisor's grant tables: what of `domid` is left in other domains' maptracks and pins. */
+  grants?(domid: number): {
+    tableLeft: boolean;
+    mappingsOfItsGrants: Array<{ mapper: number; handle: number; ref: number }>;
+    pinsItHolds: Array<{ granter: number; ref: number; pin: number }>;
+  };
+  /** The hypervisor's event channels: its own ports, and peers' ports still naming it. */
+  eventChannels?(domid: number): {
+    ownPorts: number;
+    peerPorts: Array<{ domid: number; port: number; state: string }>;
+  };
+  /** xenstored's watch table, one "<domid> <path> <token>" a line (XS_CONTROL watches). */
+  watches?(): Promise<string[]>;
 }
 
 /** I/O completions of one guest over time. */
@@ -63,7 +91,7 @@ export interface IoSample {
 }
 
 export interface CheckResult {
-  name: "ledger" | "one-response" | "leaks" | "liveness";
+  name: "ledger" | "one-response" | "leaks" | "liveness" | "serializability";
   pass: boolean;
   summary: string;
   evidence: unknown[];
@@ -104,12 +132,14 @@ export function checkLeaks(domains: readonly LeakEvidence[]): CheckResult {
     (d) =>
       d.domainPresent ||
       (d.grantMappings ?? 0) > 0 ||
+      (d.pins ?? 0) > 0 ||
       (d.eventChannels ?? 0) > 0 ||
       d.xenstoreNodes.length > 0 ||
       (d.watches ?? 0) > 0,
   );
   const audited = ["domain table", "xenstore nodes"];
   if (domains.some((d) => d.grantMappings !== undefined)) audited.push("grant mappings");
+  if (domains.some((d) => d.pins !== undefined)) audited.push("pins");
   if (domains.some((d) => d.eventChannels !== undefined)) audited.push("event channels");
   if (domains.some((d) => d.watches !== undefined)) audited.push("watches");
   return {
@@ -185,12 +215,48 @@ export async function auditDomainLeaks(
   domains: ReadonlyArray<{ domid: number; guest: string }>,
   present: ReadonlySet<number>,
   exists: (path: string) => Promise<boolean>,
+  tables: LeakTables = {},
 ): Promise<LeakEvidence[]> {
   const out: LeakEvidence[] = [];
+  const watchTable = tables.watches ? await tables.watches() : undefined;
   for (const d of domains) {
     const nodes: string[] = [];
     for (const p of domainPaths(d.domid)) if (await exists(p)) nodes.push(p);
-    out.push({ domid: d.domid, guest: d.guest, domainPresent: present.has(d.domid), xenstoreNodes: nodes });
+    const e: LeakEvidence = {
+      domid: d.domid,
+      guest: d.guest,
+      domainPresent: present.has(d.domid),
+      xenstoreNodes: nodes,
+    };
+    const detail: NonNullable<LeakEvidence["detail"]> = {};
+    if (tables.grants) {
+      const g = tables.grants(d.domid);
+      e.grantMappings = g.mappingsOfItsGrants.length;
+      e.pins = g.pinsItHolds.length + (g.tableLeft ? 1 : 0);
+      if (e.grantMappings) detail.grantMappings = g.mappingsOfItsGrants;
+      if (g.pinsItHolds.length) detail.pins = g.pinsItHolds;
+      if (g.tableLeft) detail.grantTableLeft = true;
+    }
+    if (tables.eventChannels) {
+      const ev = tables.eventChannels(d.domid);
+      e.eventChannels = ev.ownPorts + ev.peerPorts.length;
+      if (ev.peerPorts.length) detail.eventChannels = ev.peerPorts;
+      if (ev.ownPorts) detail.ownPorts = ev.ownPorts;
+    }
+    if (watchTable) {
+      const paths = domainPaths(d.domid);
+      const left = watchTable.filter((line) => {
+        const [owner, path] = line.split(" ");
+        return (
+          Number(owner) === d.domid ||
+          paths.some((p) => path === p || (path !== undefined && path.startsWith(`${p}/`)))
+        );
+      });
+      e.watches = left.length;
+      if (left.length) detail.watches = left;
+    }
+    if (Object.keys(detail).length) e.detail = detail;
+    out.push(e);
   }
   return out;
 }

@@ -7,7 +7,8 @@ export type ChaosCommand =
   | { op: "set"; spec: FaultSpec }
   | { op: "heal"; kind?: string }
   | { op: "status" }
-  | { op: "records"; since?: number };
+  | { op: "records"; since?: number }
+  | { op: "observe"; name: string; action: "start" | "take" | "stop" };
 
 export interface ChaosReply {
   ok: boolean;
@@ -18,6 +19,8 @@ export interface ChaosReply {
   active?: FaultSpec[];
   healed?: string[];
   records?: FaultHit[];
+  /** observe take: what the observer recorded. */
+  observation?: unknown;
 }
 
 export type HostChaosCommand =

@@ -8,6 +8,7 @@ export {
   requireFaultKind,
 } from "./kinds.js";
 export {
+  type ChaosObserver,
   ChaosPoints,
   type ChaosPointsOptions,
   type DelaySpec,
@@ -38,6 +39,7 @@ export {
   checkOneResponse,
   type IoSample,
   type LeakEvidence,
+  type LeakTables,
   type LedgerEvidence,
   type ResponseEvidence,
 } from "./checkers.js";
@@ -50,3 +52,8 @@ export {
   verdictOf,
 } from "./report.js";
 export { type ChaosCommand, type ChaosReply, type HostChaosCommand } from "./commands.js";
+export {
+  checkSerializability,
+  type SerializabilityEvidence,
+  type XsHistoryEvent,
+} from "./serializability.js";

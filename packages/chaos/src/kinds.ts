@@ -105,6 +105,22 @@ export const FAULT_KINDS: readonly FaultKindInfo[] = [
     params: [],
   }),
   K({
+    kind: "xenstore.request-delayed",
+    plane: "point",
+    defaultService: "xenstored",
+    description:
+      "xenstored reads a connection's next request delayMs late (socket paused, ring unconsumed); the requests behind it wait in order",
+    params: ["delayMs"],
+  }),
+  K({
+    kind: "xenstore.conflict-check-skipped",
+    plane: "point",
+    defaultService: "xenstored",
+    description:
+      "a broken xenstored: XS_TRANSACTION_END commits without its conflict check (lost updates; the serializability check must catch it)",
+    params: [],
+  }),
+  K({
     kind: "xenstore.watch-lost",
     plane: "point",
     defaultService: "xenstored",
@@ -168,6 +184,39 @@ export const FAULT_KINDS: readonly FaultKindInfo[] = [
     defaultService: "blkback",
     description: "a misbehaving backend acknowledges a write (BLKIF_RSP_OKAY) without writing it",
     params: [],
+  }),
+  K({
+    kind: "backend.requests-reordered",
+    plane: "point",
+    defaultService: "blkback",
+    description:
+      "the backend starts a request after the next one (in-flight requests complete out of order; the frontend matches by id)",
+    params: [],
+  }),
+  // misbehaving peers on the shared ring
+  K({
+    kind: "ring.request-corrupted",
+    plane: "point",
+    defaultService: "guest",
+    description:
+      "a misbehaving frontend writes garbage into a request slot (nr_segments 255): the backend must answer BLKIF_RSP_ERROR, not crash",
+    params: [],
+  }),
+  K({
+    kind: "ring.response-corrupted",
+    plane: "point",
+    defaultService: "blkback",
+    description:
+      "a misbehaving backend writes garbage into a response slot's status: the frontend must take it as an I/O error, not crash",
+    params: [],
+  }),
+  K({
+    kind: "clock.skewed",
+    plane: "point",
+    defaultService: "xenstored",
+    description:
+      "a service's wall clock runs delayMs ahead while set (xenstored: queued watch events age; toolstack: start times)",
+    params: ["delayMs"],
   }),
   // the event bus and the call adapters of a service
   K({

@@ -191,6 +191,13 @@ export interface ChaosPointsOptions {
   maxRecords?: number;
 }
 
+/** A recording a service keeps for a checker while started (off: no cost beyond one branch). */
+export interface ChaosObserver {
+  start(): void;
+  take(): unknown;
+  stop(): void;
+}
+
 /** The fault points of one service, by kind. */
 export class ChaosPoints {
   readonly service: string;
@@ -244,6 +251,27 @@ export class ChaosPoints {
   /** Active points and their specs. */
   get active(): FaultSpec[] {
     return [...this.points.values()].filter((p) => p.active && p.spec).map((p) => p.spec as FaultSpec);
+  }
+
+  private readonly observers = new Map<string, ChaosObserver>();
+
+  /** Registers what a checker may read from this service (e.g. xenstored's "xenstore-history"). */
+  observe(name: string, o: ChaosObserver): void {
+    this.observers.set(name, o);
+  }
+
+  /** start / take / stop an observer; take answers what it recorded since start or the last take. */
+  observation(name: string, action: "start" | "take" | "stop"): unknown {
+    const o = this.observers.get(name);
+    if (!o)
+      throw new Error(
+        `service ${this.service} has no observer '${name}' (its observers: ${[...this.observers.keys()].join(", ") || "none"})`,
+      );
+    if (action === "start") o.start();
+    else if (action === "stop") o.stop();
+    else if (action === "take") return o.take();
+    else throw new Error(`observe action '${String(action)}': expected start, take or stop`);
+    return undefined;
   }
 
   record(r: Omit<FaultHit, "seq" | "at" | "service">): void {

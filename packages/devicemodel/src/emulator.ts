@@ -8,6 +8,7 @@ import {
   BUFFERED_IOPAGE_LAYOUT,
   HVM_IOREQSRV_BUFIOREQ_ATOMIC,
   IOREQ_LAYOUT,
+  IOREQ_READ,
   XEN_DMOP_IO_RANGE_MEMORY,
   XEN_DMOP_IO_RANGE_PCI,
   XEN_DMOP_IO_RANGE_PORT,
@@ -23,10 +24,15 @@ import {
   encodeIoRange,
   encodeSetIoreqServerState,
   IOREQ_PORT_WORD,
+  type EventOutcome,
   type IoreqHandler,
   IoreqServerEnd,
   ioreqSlot,
+  bufIoreqTraceFields,
+  ioreqTraceData,
+  ioreqTraceFields,
 } from "@xensim/ioreq";
+import { TRACE_IOREQ, tracer } from "@xensim/trace";
 import type { GuestMemory, Machine } from "./machine.js";
 
 /** The hypercalls an emulator makes (libxendevicemodel, libxenforeignmemory, libxenevtchn). */
@@ -81,25 +87,161 @@ export interface EmulatorOptions {
   handling?: number;
   /** Logged problems (a buffered page the emulator will not walk). */
   onError?: (message: string) => void;
+  /** The emulator's own domain (its trace records' `domid`; default 0, a device model in dom0). */
+  self?: number;
 }
 
-export class Emulator {
-  private id = -1;
-  private end?: IoreqServerEnd;
-  private readonly localPorts: number[] = [];
-  private acquired = false;
-  /** The machine frames of the pages acquired (for `written`). */
-  private frames: { ioreq: number; buf?: number } | undefined;
+/** What an emulator's serving end needs: the pages and ports start() set up (numbers only, transferable). */
+export interface EmulatorHandover {
+  domid: number;
+  vcpus: number;
+  serverId: number;
+  /** Word indices of the synchronous and (if buffering) the buffered page in the store's Int32 view. */
+  ioreqBase: number;
+  bufBase?: number;
+  /** Local ports bound to each vCPU's Xen port, by vCPU. */
+  vcpuPorts: number[];
+  bufPort?: number;
+  /** The machine frames of the pages (for `written`). */
+  frames: { ioreq: number; buf?: number };
+}
+
+export interface EmulatorEndOptions {
+  machine: Machine;
+  /** Guest memory for rep string accesses through a guest buffer. */
+  memory?: GuestMemory;
+  /** The per-I/O kick (DmHypercalls.notify). */
+  notify(port: number): void;
+  /** Publish what was written before the kick (DmHypercalls.written). */
+  written?(frame: number, offset: number, length: number): void;
+  onError?: (message: string) => void;
+  /** The emulator's own domain (trace records' `domid`; default 0). */
+  self?: number;
+}
+
+/**
+ * The serving half of an emulator (QEMU's cpu_handle_ioreq / handle_buffered_iopage on the pages
+ * and ports an Emulator registered): each event answered, each answer published and kicked. It holds
+ * no promise and makes no call, so it runs on whichever thread receives the events — the service's
+ * event loop or a thread of its own blocked in Atomics.wait.
+ */
+export class EmulatorEnd {
+  private readonly end: IoreqServerEnd;
   readonly handler: IoreqHandler;
   /** Synchronous requests answered and buffered requests handled. */
   readonly counts = { synchronous: 0, buffered: 0, events: 0 };
 
-  constructor(readonly o: EmulatorOptions) {
+  constructor(
+    i32: Int32Array,
+    readonly h: EmulatorHandover,
+    private readonly o: EmulatorEndOptions,
+  ) {
     const m = o.machine;
+    const self = o.self ?? 0;
+    const domid = h.domid;
+    const serverId = h.serverId;
     this.handler = {
-      ioreq: (req) => m.handle(req, o.memory),
-      buffered: (b) => m.buffered(b),
+      ioreq: (req, vcpu) => {
+        if (tracer.mask & TRACE_IOREQ)
+          tracer.emit({
+            kind: "ioreq",
+            op: "take",
+            domid: self,
+            peer: domid,
+            server: serverId,
+            vcpu,
+            state: "READY->INPROCESS",
+            ...ioreqTraceFields(req),
+          });
+        const data = m.handle(req, o.memory);
+        if (tracer.mask & TRACE_IOREQ)
+          tracer.emit({
+            kind: "ioreq",
+            op: "respond",
+            domid: self,
+            peer: domid,
+            server: serverId,
+            vcpu,
+            state: "INPROCESS->IORESP_READY",
+            ...ioreqTraceFields(req),
+            ...(req.dir === IOREQ_READ && !req.dataIsPtr && data !== undefined
+              ? { data: ioreqTraceData(data) }
+              : {}),
+          });
+        return data;
+      },
+      buffered: (b) => {
+        if (tracer.mask & TRACE_IOREQ)
+          tracer.emit({
+            kind: "ioreq",
+            op: "buffered_take",
+            domid: self,
+            peer: domid,
+            server: serverId,
+            ...bufIoreqTraceFields(b),
+          });
+        m.buffered(b);
+      },
     };
+    this.end = new IoreqServerEnd({
+      i32,
+      ioreqBase: h.ioreqBase,
+      ...(h.bufBase !== undefined ? { bufBase: h.bufBase } : {}),
+      vcpuPorts: h.vcpuPorts,
+      ...(h.bufPort !== undefined ? { bufPort: h.bufPort } : {}),
+    });
+  }
+
+  get machine(): Machine {
+    return this.o.machine;
+  }
+
+  ownsPort(port: number): boolean {
+    return this.end.ownsPort(port);
+  }
+
+  /** An event on a local port: answer what is there and kick the vCPUs answered. */
+  onEvent(port: number): void {
+    this.counts.events++;
+    this.account(this.end.handleEvent(port, this.handler));
+  }
+
+  /** Check every slot and the buffered ring (the receiver's slow rescan). */
+  poll(): void {
+    this.account(this.end.poll(this.handler));
+  }
+
+  private account(out: EventOutcome): void {
+    this.counts.synchronous += out.synchronous;
+    this.counts.buffered += out.buffered;
+    const { written, notify } = this.o;
+    const { frames, vcpuPorts } = this.h;
+    if (written) {
+      // publish before the kick: the answers (state, data) and what the ring consumed
+      if (out.buffered > 0 && frames.buf !== undefined)
+        written(frames.buf, BUFFERED_IOPAGE_LAYOUT.read_pointer, 4);
+      for (const p of out.notify) {
+        const v = vcpuPorts.indexOf(p);
+        if (v >= 0) written(frames.ioreq, ioreqSlot(0, v) * 4, IOREQ_LAYOUT.size);
+      }
+    }
+    for (const p of out.notify) notify(p);
+    if (out.error) this.o.onError?.(out.error);
+  }
+}
+
+export class Emulator {
+  private id = -1;
+  private serving?: EmulatorEnd;
+  private handed?: EmulatorHandover;
+  private readonly localPorts: number[] = [];
+  private acquired = false;
+
+  constructor(readonly o: EmulatorOptions) {}
+
+  /** Synchronous requests answered and buffered requests handled (here: before a handover). */
+  get counts(): { synchronous: number; buffered: number; events: number } {
+    return this.serving?.counts ?? { synchronous: 0, buffered: 0, events: 0 };
   }
 
   /** The ioreq server id (after start). */
@@ -137,9 +279,9 @@ export class Emulator {
       const res = await hc.acquireResource(domid, this.id, first, buffered ? 2 : 1);
       if (res.rc) throw new EmulatorError("acquire_resource", res.rc);
       this.acquired = true;
-      const sync = hc.mapFrame(res.frames[buffered ? 1 : 0]!);
+      const ioreqFrame = res.frames[buffered ? 1 : 0]!;
+      const sync = hc.mapFrame(ioreqFrame);
       const buf = buffered ? hc.mapFrame(res.frames[0]!) : undefined;
-      this.frames = { ioreq: res.frames[buffered ? 1 : 0]!, ...(buffered ? { buf: res.frames[0]! } : {}) };
       await this.op("set_ioreq_server_state", encodeSetIoreqServerState(this.id, true));
       // Each vCPU's port, as Xen wrote it into the slot on enable.
       for (let v = 0; v < this.o.vcpus; v++) {
@@ -154,13 +296,25 @@ export class Emulator {
         if (b.rc) throw new EmulatorError(`bind the buffered port ${info.bufioreqPort}`, b.rc);
         bufLocal = b.port;
       }
-      this.end = new IoreqServerEnd({
-        i32: sync.i32,
+      const handover: EmulatorHandover = {
+        domid,
+        vcpus: this.o.vcpus,
+        serverId: this.id,
         ioreqBase: sync.base,
         ...(buf ? { bufBase: buf.base } : {}),
         vcpuPorts: this.localPorts.slice(0, this.o.vcpus),
         ...(bufLocal !== undefined ? { bufPort: bufLocal } : {}),
+        frames: { ioreq: ioreqFrame, ...(buffered ? { buf: res.frames[0]! } : {}) },
+      };
+      this.serving = new EmulatorEnd(sync.i32, handover, {
+        machine: this.o.machine,
+        ...(this.o.memory ? { memory: this.o.memory } : {}),
+        notify: (p) => hc.notify(p),
+        ...(hc.written ? { written: hc.written.bind(hc) } : {}),
+        ...(this.o.onError ? { onError: this.o.onError } : {}),
+        ...(this.o.self !== undefined ? { self: this.o.self } : {}),
       });
+      this.handed = handover;
       if (bufLocal !== undefined) this.localPorts.push(bufLocal);
       const c = this.o.machine.claims();
       for (const [s, e] of c.ports)
@@ -186,54 +340,44 @@ export class Emulator {
     this.poll();
   }
 
+  /**
+   * Give the serving to another thread: what it needs to build its own EmulatorEnd (with a machine
+   * restored from this one's state). This emulator answers nothing afterwards; stop() still
+   * unregisters it.
+   */
+  handover(): EmulatorHandover {
+    if (!this.handed) throw new Error("the emulator is not running");
+    this.serving = undefined;
+    return this.handed;
+  }
+
   /** Does `port` (a local port) belong to this emulator? */
   ownsPort(port: number): boolean {
-    return this.end?.ownsPort(port) ?? false;
+    return this.serving?.ownsPort(port) ?? false;
   }
 
   /** An event on a local port: answer what is there and kick the vCPUs answered. */
   onEvent(port: number): void {
-    if (!this.end) return;
-    this.counts.events++;
-    const out = this.end.handleEvent(port, this.handler);
-    this.account(out);
+    this.serving?.onEvent(port);
   }
 
   /** Check every slot and the buffered ring (the receiver's slow rescan). */
   poll(): void {
-    if (!this.end) return;
-    this.account(this.end.poll(this.handler));
-  }
-
-  private account(out: { notify: number[]; synchronous: number; buffered: number; error?: string }): void {
-    this.counts.synchronous += out.synchronous;
-    this.counts.buffered += out.buffered;
-    const { hc } = this.o;
-    if (hc.written && this.frames) {
-      // publish before the kick: the answers (state, data) and what the ring consumed
-      if (out.buffered > 0 && this.frames.buf !== undefined)
-        hc.written(this.frames.buf, BUFFERED_IOPAGE_LAYOUT.read_pointer, 4);
-      for (const p of out.notify) {
-        const v = this.localPorts.indexOf(p);
-        if (v >= 0 && v < this.o.vcpus) hc.written(this.frames.ioreq, ioreqSlot(0, v) * 4, IOREQ_LAYOUT.size);
-      }
-    }
-    for (const p of out.notify) hc.notify(p);
-    if (out.error) this.o.onError?.(out.error);
+    this.serving?.poll();
   }
 
   /** Disable and destroy the server, unmap its pages, close the ports (best effort, in that order). */
   async stop(): Promise<void> {
     const { hc, domid } = this.o;
     const id = this.id;
-    this.end = undefined;
+    this.serving = undefined;
+    this.handed = undefined;
     if (id >= 0) {
       await hc.dmOp(domid, encodeSetIoreqServerState(id, false)).catch(() => {});
       await hc.dmOp(domid, encodeDestroyIoreqServer(id)).catch(() => {});
     }
     if (this.acquired) await hc.releaseResource(domid, id).catch(() => {});
     this.acquired = false;
-    this.frames = undefined;
     for (const p of this.localPorts.splice(0)) await hc.evtchnClose(p).catch(() => {});
     this.id = -1;
   }

@@ -1,4 +1,12 @@
-export { type DmHypercalls, Emulator, EmulatorError, type EmulatorOptions } from "./emulator.js";
+export {
+  type DmHypercalls,
+  Emulator,
+  EmulatorEnd,
+  type EmulatorEndOptions,
+  EmulatorError,
+  type EmulatorHandover,
+  type EmulatorOptions,
+} from "./emulator.js";
 export {
   type Claims,
   COM1_BASE,

@@ -258,7 +258,8 @@ export class Machine {
       this.stats.unhandled++;
       return (1n << BigInt(size * 8)) - 1n;
     }
-    return BigInt(d.read(port, size) >>> 0) & ((1n << BigInt(size * 8)) - 1n);
+    const v = d.read(port, size);
+    return BigInt(size >= 4 ? v >>> 0 : v & ((1 << (size * 8)) - 1));
   }
 
   private pioWrite(port: number, size: number, value: bigint): void {
@@ -267,7 +268,11 @@ export class Machine {
       this.stats.unhandled++;
       return;
     }
-    d.write(port, size, Number(value & 0xffff_ffffn));
+    d.write(
+      port,
+      size,
+      value >= 0n && value <= 0xffff_ffffn ? Number(value) : Number(BigInt.asUintN(32, value)),
+    );
   }
 
   private memRead(addr: bigint, size: number): bigint {
@@ -299,7 +304,7 @@ export class Machine {
     const read = req.dir === IOREQ_READ;
     switch (req.type) {
       case IOREQ_TYPE_PIO: {
-        const port = Number(req.addr & 0xffffn);
+        const port = req.addr >= 0n && req.addr <= 0xffffn ? Number(req.addr) : Number(req.addr & 0xffffn);
         if (!req.dataIsPtr) {
           if (read) return this.pioRead(port, size);
           this.pioWrite(port, size, req.data);

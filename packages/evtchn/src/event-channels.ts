@@ -835,6 +835,32 @@ export class EventChannels {
     }
   }
 
+  /**
+   * Leak audit of a destroyed domain: the ports it still has, and the ports of every other domain
+   * that still name it — interdomain-bound to it, or unbound waiting for it. After Xen destroys a
+   * domain its peers' ports fall back to unbound on that domid; a backend that tore down closes
+   * them, so any left is a leak (a backend that forgot the guest).
+   */
+  portsNaming(domid: number): {
+    ownPorts: number;
+    peerPorts: Array<{ domid: number; port: number; state: "interdomain" | "unbound" }>;
+  } {
+    const peerPorts: Array<{ domid: number; port: number; state: "interdomain" | "unbound" }> = [];
+    for (const d of this.store.domains()) {
+      if (d === domid || !this.live(d)) continue;
+      const valid = Atomics.load(this.i32, this.ew(d, E_VALID));
+      for (let port = 1; port < valid; port++) {
+        const p = this.pIdx(d, port);
+        const st = this.state(p);
+        if (st !== ECS.INTERDOMAIN && st !== ECS.UNBOUND) continue;
+        if ((Atomics.load(this.i32, p + P_STATE) & XEN_CONSUMER) !== 0) continue;
+        if (Atomics.load(this.i32, p + P_A) !== domid) continue;
+        peerPorts.push({ domid: d, port, state: st === ECS.INTERDOMAIN ? "interdomain" : "unbound" });
+      }
+    }
+    return { ownPorts: this.portCount(domid), peerPorts };
+  }
+
   /** Ports in use (not free, not the reserved port 0), for leak checks. */
   portCount(domid: number): number {
     const st = this.ew(domid, E_STATE);

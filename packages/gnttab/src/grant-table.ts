@@ -786,6 +786,39 @@ export class GrantTables {
     return n;
   }
 
+  /**
+   * Leak audit of a destroyed domain against the hypervisor's grant tables: every other domain's
+   * maptrack entry that still maps one of its grants, every active entry (pin) of another
+   * domain's table it still holds as mapper, and whether its own table is still there.
+   */
+  grantLeaksOf(domid: number): {
+    tableLeft: boolean;
+    mappingsOfItsGrants: Array<{ mapper: number; handle: number; ref: number }>;
+    pinsItHolds: Array<{ granter: number; ref: number; pin: number }>;
+  } {
+    const mappingsOfItsGrants: Array<{ mapper: number; handle: number; ref: number }> = [];
+    const pinsItHolds: Array<{ granter: number; ref: number; pin: number }> = [];
+    for (const d of this.store.domains()) {
+      if (d === domid || !this.initialized(d)) continue;
+      if (Atomics.load(this.i32, this.gw(d, G_MT_DIR))) {
+        const limit = Atomics.load(this.i32, this.gw(d, G_MT_LIMIT));
+        for (let h = 0; h < limit; h++) {
+          const e = this.mtIdx(d, h);
+          const w = Atomics.load(this.i32, e);
+          if (w !== 0 && w >>> 16 === domid)
+            mappingsOfItsGrants.push({ mapper: d, handle: h, ref: Atomics.load(this.i32, e + 1) });
+        }
+      }
+      const n = this.nrGrantEntries(d);
+      for (let ref = 0; ref < n; ref++) {
+        const a = this.actIdx(d, ref);
+        const pin = Atomics.load(this.i32, a + 1) >>> 0;
+        if (pin !== 0 && Atomics.load(this.i32, a + 2) === domid) pinsItHolds.push({ granter: d, ref, pin });
+      }
+    }
+    return { tableLeft: this.initialized(domid), mappingsOfItsGrants, pinsItHolds };
+  }
+
   /** Pin word of active entry `ref` of `granter` (GNTPIN_* counters), for tests and dumps. */
   activePin(granter: number, ref: number): number {
     if (!Number.isInteger(ref) || ref < 0 || ref >= this.nrGrantEntries(granter)) return 0;

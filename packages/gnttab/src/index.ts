@@ -31,3 +31,12 @@ export {
   nrGrantEntries,
 } from "./shared-entry.js";
 export { localMapRefusal } from "./local-check.js";
+export {
+  type LedgerMapping,
+  type LedgerPort,
+  type LedgerReleaser,
+  MAPPER_LEDGER_HANDLES,
+  MAPPER_LEDGER_PORTS,
+  MAPPER_LEDGER_SLOTS,
+  MapperLedger,
+} from "./mapper-ledger.js";

@@ -3,7 +3,7 @@
 // between RAM and MMIO, and PCI configuration through CF8/CFC. Each one traps into Xen (the injected
 // `io`, an IoreqVcpu on the vCPU's thread) and blocks until it completes.
 
-import { IOREQ_READ, IOREQ_TYPE_COPY, IOREQ_TYPE_PIO, IOREQ_WRITE } from "@xensim/abi";
+import { IOREQ_READ, IOREQ_TYPE_COPY, IOREQ_TYPE_PIO, IOREQ_WRITE, STATE_IOREQ_NONE } from "@xensim/abi";
 import { type IoResult, newIoreq, type Ioreq } from "@xensim/ioreq";
 
 /** The trap: Xen's emulation of one access (IoreqVcpu.emulate). */
@@ -38,10 +38,22 @@ export class Cpu {
   }
 
   private pio(port: number, size: number, dir: number, data = 0): number {
-    const r = this.run(
-      newIoreq({ type: IOREQ_TYPE_PIO, addr: BigInt(port & 0xffff), size, dir, data: BigInt(data >>> 0) }),
-    );
-    return Number(r.data & 0xffff_ffffn) & mask(size);
+    // One object, every field (the trap path allocates nothing else of its own).
+    const r = this.run({
+      addr: BigInt(port & 0xffff),
+      data: BigInt(data >>> 0),
+      count: 1,
+      size,
+      vpEport: 0,
+      state: STATE_IOREQ_NONE,
+      dataIsPtr: false,
+      dir,
+      df: false,
+      type: IOREQ_TYPE_PIO,
+    });
+    // The low 32 bits (all-ones from nobody is 64 bits wide).
+    const low = r.data >= 0n && r.data <= 0xffff_ffffn ? Number(r.data) : Number(BigInt.asUintN(32, r.data));
+    return low & mask(size);
   }
 
   inb(port: number): number {

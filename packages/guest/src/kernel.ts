@@ -169,6 +169,8 @@ export class GuestKernel {
       maxDataPagesPerRing?: number;
       log?: DriverLogger;
       closeTimeoutMs?: number;
+      /** Chaos: a misbehaving frontend (BlkfrontOptions.corruptRequest). */
+      corruptRequest?: () => boolean;
       onBlkfront?: (b: Blkfront) => unknown;
       onRemoved?: (b: Blkfront) => unknown;
     } = {},
@@ -187,6 +189,7 @@ export class GuestKernel {
       maxDataPagesPerRing?: number;
       log?: DriverLogger;
       closeTimeoutMs?: number;
+      corruptRequest?: () => boolean;
     },
   ): BlkfrontOptions {
     return {
@@ -204,6 +207,7 @@ export class GuestKernel {
       ...(opts.maxDataPagesPerRing ? { maxDataPagesPerRing: opts.maxDataPagesPerRing } : {}),
       ...(opts.log ? { log: opts.log } : {}),
       ...(opts.closeTimeoutMs !== undefined ? { closeTimeoutMs: opts.closeTimeoutMs } : {}),
+      ...(opts.corruptRequest ? { corruptRequest: opts.corruptRequest } : {}),
     };
   }
 

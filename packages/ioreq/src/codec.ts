@@ -96,14 +96,18 @@ export function withState(ctrl: number, state: number): number {
   return (ctrl & ~STATE_MASK) | ((state & 0xf) << STATE_SHIFT);
 }
 
+// Most values (ports, register contents, addresses below 4 GiB) fit in 32 bits: those take no
+// BigInt arithmetic (each BigInt operation allocates).
 function lo(v: bigint): number {
-  return Number(BigInt.asUintN(32, v)) | 0;
+  return v >= 0n && v <= 0xffff_ffffn ? Number(v) | 0 : Number(BigInt.asUintN(32, v)) | 0;
 }
 function hi(v: bigint): number {
-  return Number(BigInt.asUintN(32, v >> 32n)) | 0;
+  return v >= 0n && v <= 0xffff_ffffn ? 0 : Number(BigInt.asUintN(32, v >> 32n)) | 0;
 }
 function u64(i32: Int32Array, w: number): bigint {
-  return (BigInt(i32[w + 1]! >>> 0) << 32n) | BigInt(i32[w]! >>> 0);
+  const high = i32[w + 1]!;
+  if (high === 0) return BigInt(i32[w]! >>> 0);
+  return (BigInt(high >>> 0) << 32n) | BigInt(i32[w]! >>> 0);
 }
 
 /** Write the 64-bit `data` field of the slot at `slot` (plain stores; publish with the state word). */
@@ -121,13 +125,24 @@ export function readIoreqData(i32: Int32Array, slot: number): bigint {
  * (state and flags) with one Atomics.store, so a reader that sees the state sees the rest.
  */
 export function writeIoreq(i32: Int32Array, slot: number, req: Ioreq): void {
+  writeIoreqAs(i32, slot, req, req.vpEport, req.state);
+}
+
+/** writeIoreq with `vp_eport` and `state` given apart (Xen's send: no copy of the request). */
+export function writeIoreqAs(
+  i32: Int32Array,
+  slot: number,
+  req: Ioreq,
+  vpEport: number,
+  state: number,
+): void {
   i32[slot + W_ADDR] = lo(req.addr);
   i32[slot + W_ADDR + 1] = hi(req.addr);
   writeIoreqData(i32, slot, req.data);
   i32[slot + W_COUNT] = req.count | 0;
   i32[slot + W_SIZE] = req.size | 0;
-  i32[slot + W_PORT] = req.vpEport | 0;
-  Atomics.store(i32, slot + IOREQ_CTRL_WORD, ctrlWord(req, req.state));
+  i32[slot + W_PORT] = vpEport | 0;
+  Atomics.store(i32, slot + IOREQ_CTRL_WORD, ctrlWord(req, state));
 }
 
 /** Decode the slot whose control word was already read (once) as `ctrl`. */

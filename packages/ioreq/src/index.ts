@@ -23,6 +23,7 @@ export {
   readIoreqData,
   withState,
   writeIoreq,
+  writeIoreqAs,
   writeIoreqData,
 } from "./codec.js";
 export {
@@ -84,3 +85,12 @@ export {
   encodeSetIoreqServerState,
 } from "./dmop.js";
 export { type EventOutcome, type IoreqHandler, IoreqServerEnd, type ServerPages } from "./emulator.js";
+export {
+  bufIoreqTraceFields,
+  type IoreqTraceFields,
+  ioreqStateName,
+  ioreqTraceData,
+  ioreqTraceFields,
+  ioreqTransition,
+  ioreqTypeName,
+} from "./trace.js";

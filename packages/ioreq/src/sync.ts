@@ -18,7 +18,7 @@ import {
   type Ioreq,
   readIoreqData,
   withState,
-  writeIoreq,
+  writeIoreqAs,
   writeIoreqData,
 } from "./codec.js";
 
@@ -34,6 +34,8 @@ export type IoreqSendResult =
   /** The slot's vp_eport is not the server's port for this vCPU ("device model set bad event channel"). */
   | { status: "bad-port"; port: number };
 
+const SENT: IoreqSendResult = Object.freeze({ status: "sent" });
+
 /**
  * ioreq_send: the slot must be NONE and carry the server's port; then the request is copied with
  * state NONE and published with state READY. The caller notifies `port` and waits. Anything else is
@@ -45,8 +47,8 @@ export function xenSendIoreq(i32: Int32Array, slot: number, req: Ioreq, port: nu
   if (state !== STATE_IOREQ_NONE) return { status: "bad-state", state };
   const eport = i32[slot + IOREQ_PORT_WORD]! >>> 0;
   if (eport !== port >>> 0) return { status: "bad-port", port: eport };
-  writeIoreq(i32, slot, { ...req, vpEport: port, state: STATE_IOREQ_READY });
-  return { status: "sent" };
+  writeIoreqAs(i32, slot, req, port, STATE_IOREQ_READY);
+  return SENT;
 }
 
 export type IoreqCheck =

@@ -33,6 +33,7 @@ import { ALL_ONES } from "./sync.js";
 import type { EmulatorMode } from "./testing/emulator-worker.js";
 import { WORLD_DOMAINS, world } from "./testing/world.js";
 import { DomainCrashed, IoreqVcpu, VcpuStopped } from "./vcpu.js";
+import { setTracer, TRACE_IOREQ, TRACE_RING, type TraceRecord } from "@xensim/trace";
 
 const { GUEST } = WORLD_DOMAINS;
 type Msg = { t: string; [k: string]: unknown };
@@ -281,5 +282,97 @@ test("an emulator that never answers → the vCPU stays blocked (Xen has no time
   assert.ok(Date.now() - t0 >= 250, "it waited");
   await s.settle();
   assert.ok(s.msgs.some((m) => m.t === "taken"));
+  await s.stop();
+});
+
+test("the ioreq trace kind: Xen's side of each access decoded, nothing while nobody listens", async (t) => {
+  const s = await setup(t, "echo");
+  const cpu = s.vcpu(0);
+  const got: TraceRecord[] = [];
+  t.after(() => setTracer(0));
+  setTracer(TRACE_RING, (r) => got.push(r));
+  cpu.emulate(pio(0x3fd, 1, IOREQ_READ));
+  assert.equal(got.length, 0, "another kind listened to: no ioreq records");
+  setTracer(TRACE_IOREQ, (r) => got.push(r));
+  cpu.emulate(pio(0x3fd, 1, IOREQ_READ));
+  cpu.emulate(pio(0xcf8, 4, IOREQ_WRITE, 0x8000_1810n));
+  cpu.emulate(pio(0xcfc, 4, IOREQ_READ));
+  setTracer(0);
+  cpu.emulate(pio(0x3fd, 1, IOREQ_READ));
+  const strip = ({
+    kind,
+    op,
+    domid,
+    vcpu,
+    type,
+    addr,
+    size,
+    dir,
+    state,
+    data,
+    server,
+    sbdf,
+    reg,
+  }: TraceRecord) => ({ kind, op, domid, vcpu, type, addr, size, dir, state, data, server, sbdf, reg });
+  assert.deepEqual(got.map(strip), [
+    {
+      ...strip({ kind: "ioreq", op: "send", domid: GUEST }),
+      vcpu: 0,
+      type: "pio",
+      addr: "0x3fd",
+      size: 1,
+      dir: "read",
+      state: "NONE->READY",
+      server: s.id,
+    },
+    {
+      ...strip({ kind: "ioreq", op: "complete", domid: GUEST }),
+      vcpu: 0,
+      type: "pio",
+      addr: "0x3fd",
+      size: 1,
+      dir: "read",
+      state: "IORESP_READY->NONE",
+      data: "0x4fd",
+      server: s.id,
+    },
+    {
+      ...strip({ kind: "ioreq", op: "unhandled", domid: GUEST }),
+      vcpu: 0,
+      type: "pio",
+      addr: "0xcf8",
+      size: 4,
+      dir: "write",
+      data: "0x80001810",
+    },
+    {
+      ...strip({ kind: "ioreq", op: "send", domid: GUEST }),
+      vcpu: 0,
+      type: "pci_config",
+      addr: "0x1800000010",
+      size: 4,
+      dir: "read",
+      state: "NONE->READY",
+      server: s.id,
+      sbdf: "00:03.0",
+      reg: "0x10",
+    },
+    {
+      ...strip({ kind: "ioreq", op: "complete", domid: GUEST }),
+      vcpu: 0,
+      type: "pci_config",
+      addr: "0x1800000010",
+      size: 4,
+      dir: "read",
+      state: "IORESP_READY->NONE",
+      server: s.id,
+      sbdf: "00:03.0",
+      reg: "0x10",
+      data: "0x1800000110",
+    },
+  ]);
+  assert.equal(got[0]!.count, 1);
+  assert.equal(got[0]!.data_is_ptr, false);
+  assert.equal(got[0]!.df, false);
   await s.stop();
 });

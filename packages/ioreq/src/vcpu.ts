@@ -20,6 +20,7 @@ import {
 import type { EventChannels } from "@xensim/evtchn";
 import { DOMID_XEN } from "@xensim/abi";
 import { lockWord, type PageStore, unlockWord } from "@xensim/memory";
+import { TRACE_IOREQ, tracer } from "@xensim/trace";
 import { xenBufSend } from "./buffered.js";
 import { BUF_WRITE_POINTER_WORD, bufSlot, type Ioreq, ioreqSlot } from "./codec.js";
 import {
@@ -44,6 +45,7 @@ import {
 } from "./layout.js";
 import { sharedContains } from "./rangeset.js";
 import { ALL_ONES, xenCheckIoreq, xenSendIoreq } from "./sync.js";
+import { ioreqTraceData, ioreqTraceFields } from "./trace.js";
 
 /** The legacy VGA window stdvga forwards through the buffered ring (single direct writes). */
 export const VGA_MEM_BASE = 0xa0000n;
@@ -138,6 +140,11 @@ export interface Selection {
  * whose range set of the access's type fully contains it.
  */
 export function selectServer(i32: Int32Array, table: number, req: Ioreq): Selection | undefined {
+  // A port access outside CF8–CFF: 16-bit numbers, no BigInt arithmetic (the common trap).
+  if (req.type === IOREQ_TYPE_PIO && req.addr >= 0n && req.addr < 0xcf8n) {
+    const port = Number(req.addr);
+    return selectIn(i32, table, XEN_DMOP_IO_RANGE_PORT, 0, port, 0, port + req.size - 1, req);
+  }
   const c = classify(req, Atomics.load(i32, tableBase(table) + T_CF8));
   if (!c) return undefined;
   let sHi: number, sLo: number, eHi: number, eLo: number;
@@ -158,15 +165,28 @@ export function selectServer(i32: Int32Array, table: number, req: Ioreq): Select
     sHi = eHi = 0;
     sLo = eLo = Number(c.addr >> 32n) | 0;
   }
-  for (const id of SERVER_IDS) {
+  const sent = c.type === XEN_DMOP_IO_RANGE_PCI ? { ...req, type: IOREQ_TYPE_PCI_CONFIG, addr: c.addr } : req;
+  return selectIn(i32, table, c.type, sHi, sLo, eHi, eLo, sent);
+}
+
+/** Servers 7 → 0, enabled only: the first whose `type` ranges contain [s, e] takes `sent`. */
+function selectIn(
+  i32: Int32Array,
+  table: number,
+  type: number,
+  sHi: number,
+  sLo: number,
+  eHi: number,
+  eLo: number,
+  sent: Ioreq,
+): Selection | undefined {
+  for (let id = SERVER_IDS[0]!; id >= 0; id--) {
     const s = serverBase(table, id);
     if (!(Atomics.load(i32, s + S_FLAGS) & F_ENABLED)) continue;
-    const frame = Atomics.load(i32, s + S_RANGE_FRAME + c.type);
+    const frame = Atomics.load(i32, s + S_RANGE_FRAME + type);
     if (!frame) continue;
-    const count = Atomics.load(i32, s + S_RANGE_COUNT + c.type);
+    const count = Atomics.load(i32, s + S_RANGE_COUNT + type);
     if (!sharedContains(i32, frame * WORDS_PER_FRAME, count, sHi, sLo, eHi, eLo)) continue;
-    const sent =
-      c.type === XEN_DMOP_IO_RANGE_PCI ? { ...req, type: IOREQ_TYPE_PCI_CONFIG, addr: c.addr } : req;
     return { id, entry: s, req: sent };
   }
   return undefined;
@@ -232,7 +252,21 @@ export class IoreqVcpu {
     }
   }
 
+  /** An `ioreq` trace record of Xen's side (called only when someone listens). */
+  private trace(op: string, req: Ioreq, extra: Record<string, string | number | boolean>): void {
+    tracer.emit({
+      kind: "ioreq",
+      op,
+      domid: this.o.domid,
+      vcpu: this.o.vcpu,
+      ...ioreqTraceFields(req),
+      ...extra,
+    });
+  }
+
   private crash(table: number, code: number, reason: string): never {
+    if (tracer.mask & TRACE_IOREQ)
+      tracer.emit({ kind: "ioreq", op: "crash", domid: this.o.domid, vcpu: this.o.vcpu, reason });
     if (table) Atomics.compareExchange(this.i32, tableBase(table) + T_CRASHED, 0, code);
     this.o.onCrash?.(reason);
     throw new DomainCrashed(this.o.domid, reason);
@@ -280,6 +314,8 @@ export class IoreqVcpu {
         const s = sel.entry;
         if (this.o.stdvga !== false && this.stdvgaAccepts(sel.req)) {
           const r = this.bufferedLocked(s, sel.req);
+          if (tracer.mask & TRACE_IOREQ && r !== "unhandled")
+            this.trace(r === "handled" ? "buffered" : "dropped", sel.req, { server: sel.id });
           if (r === "handled") {
             this.counts.buffered++;
             return { data: req.data, route: "buffered", serverId: sel.id };
@@ -304,10 +340,20 @@ export class IoreqVcpu {
       } finally {
         unlockWord(this.i32, lock);
       }
+      if (tracer.mask & TRACE_IOREQ)
+        this.trace("send", sel.req, { server: sel.id, state: "NONE->READY", vp_eport: sent.port });
       this.o.ev.xenSend(this.o.domid, sent.port);
       this.counts.server++;
       const done = this.waitForIo(table, sel.entry, sent.instance, sent.slot);
-      return { ...done, route: "server", serverId: sel.id };
+      if (tracer.mask & TRACE_IOREQ)
+        this.trace("complete", sel.req, {
+          server: sel.id,
+          state: done.emulatorGone ? "NONE (emulator gone)" : "IORESP_READY->NONE",
+          ...(req.dir === IOREQ_READ && !req.dataIsPtr ? { data: ioreqTraceData(done.data) } : {}),
+        });
+      return done.emulatorGone
+        ? { data: done.data, route: "server", serverId: sel.id, emulatorGone: true }
+        : { data: done.data, route: "server", serverId: sel.id };
     } finally {
       this.o.store.putPageRef(table);
     }
@@ -394,6 +440,8 @@ export class IoreqVcpu {
 
   private nullHandler(req: Ioreq): IoResult {
     this.counts.null++;
+    if (tracer.mask & TRACE_IOREQ)
+      this.trace("unhandled", req, req.dir === IOREQ_READ ? { data: ioreqTraceData(ALL_ONES) } : {});
     return { data: req.dir === IOREQ_READ ? ALL_ONES : req.data, route: "null" };
   }
 

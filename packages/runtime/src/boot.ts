@@ -199,7 +199,19 @@ export async function bootService(
   let peers = { ...placement.peers };
   const abort = new AbortController();
   const chaos = new ChaosPoints({ service: placement.name, now: Date.now, ...seedOpt });
+  // clock.skewed: the service's wall clock runs delayMs ahead while the point is set (drawn and
+  // recorded once per set); the fault records themselves keep the true time
+  const skew = chaos.point("clock.skewed");
+  let skewMs = 0;
+  skew.onChange = (p) => {
+    skewMs = 0;
+    if (p.active) {
+      const d = p.delay();
+      if (p.hit("wall clock", { delayMs: d })) skewMs = d;
+    }
+  };
   const ctx: ServiceContext = {
+    now: () => (skewMs === 0 ? Date.now() : Date.now() + skewMs),
     chaos,
     name: placement.name,
     hostId: placement.hostId,
@@ -228,6 +240,7 @@ export async function bootService(
     },
   };
   if (placement.sharedMemory) ctx.sharedMemory = placement.sharedMemory;
+  if (placement.mapperLedger) ctx.mapperLedger = placement.mapperLedger;
   // the bus and call rules' faults go into the service's chaos record too, with their time
   const busKind: Record<string, string> = {
     "event/drop": "bus.event-lost",

@@ -49,7 +49,8 @@ export function serveBusTrace(bus: EventBus, svc: string, host: string): { stop(
       return;
     }
     const ev = r as TraceEvent;
-    ev.t = monotonicNs();
+    // A record relayed from another thread (a guest's vCPU) carries the time it happened.
+    if (typeof ev.t !== "number") ev.t = monotonicNs();
     ev.wall = Date.now();
     ev.host = host;
     ev.svc = svc;

@@ -42,8 +42,17 @@ export function serveChaosPoints(bus: EventBus, points: ChaosPoints): { stop(): 
               records: points.records.filter((r) => r.seq > (cmd.since ?? 0)),
             };
             break;
+          case "observe":
+            reply = {
+              ok: true,
+              service: points.service,
+              observation: points.observation(cmd.name, cmd.action),
+            };
+            break;
           default:
-            throw new Error(`unknown chaos op '${(cmd as { op: unknown }).op}' (set, heal, status, records)`);
+            throw new Error(
+              `unknown chaos op '${(cmd as { op: unknown }).op}' (set, heal, status, records, observe)`,
+            );
         }
       } catch (err) {
         reply = {

@@ -1,7 +1,10 @@
 import { hostname } from "node:os";
 import { Worker } from "node:worker_threads";
-import { loadCredentials, serviceIdentity } from "@xensim/security";
-import { createInProcessBus } from "@xensim/bus";
+import { inboxPrefix, loadCredentials, serviceIdentity } from "@xensim/security";
+import { connectNatsBus, createInProcessBus, type EventBus } from "@xensim/bus";
+import { EventChannels } from "@xensim/evtchn";
+import { GrantTables, MapperLedger } from "@xensim/gnttab";
+import { PageStore } from "@xensim/memory";
 import { AggregatorRegistry } from "prom-client";
 import { serveHostChaos } from "./chaos.js";
 import { buildHttpApp, type HealthReport } from "./http.js";
@@ -102,6 +105,8 @@ class Hosted implements HostedService {
   constructor(
     readonly name: string,
     readonly worker: Worker,
+    /** The grant handles this worker holds (released by the host if it dies holding them). */
+    readonly ledger: MapperLedger,
   ) {
     this.exit = new Promise((resolve) => worker.once("exit", resolve));
   }
@@ -200,11 +205,13 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
   for (const s of opts.services) credentialsOf(s.name);
 
   const spawn = (spec: HostOptions["services"][number], grpcListen?: string): Hosted => {
+    const ledger = MapperLedger.create();
     const placement: Placement = {
       hostId,
       name: spec.name,
       config: spec.config,
       sharedMemory,
+      mapperLedger: ledger.buffer,
       bus: opts.nats ? { kind: "nats", servers: opts.nats.split(",") } : { kind: "inprocess", name: busName },
       ...(opts.nats ? { grpcListen: grpcListen ?? opts.grpcListen?.[spec.name] ?? "127.0.0.1:0" } : {}),
       ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
@@ -212,7 +219,7 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
       security: credentialsOf(spec.name),
     };
     const worker = new Worker(spec.entry, { workerData: { xensim: placement }, name: spec.name });
-    const h = new Hosted(spec.name, worker);
+    const h = new Hosted(spec.name, worker, ledger);
     worker.on("message", (m: WorkerToHost) => {
       switch (m.type) {
         case "ready":
@@ -245,6 +252,7 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
     });
     worker.on("exit", (code) => {
       h.exited = true;
+      releaseMappings(h);
       for (const r of h.pending.values()) r(undefined);
       h.pending.clear();
       if (h.state === "killed") return;
@@ -265,6 +273,30 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
     services.set(spec.name, h);
     order.push(h);
   }
+
+  // A worker that died holding grant mappings (killed, crashed, terminated) never unmaps them: the
+  // host does, from its ledger, as gntdev's release does for a dead process and Xen for a dead
+  // mapper's maptrack. Else the granter's pins stay and a destroyed guest lingers dying for good.
+  let tables: { gt: GrantTables; ev: EventChannels } | undefined;
+  const releaseMappings = (h: Hosted): void => {
+    if (h.ledger.held().length === 0 && h.ledger.heldPorts().length === 0) return;
+    try {
+      const store = PageStore.attach(sharedMemory);
+      // closing a port sends no event: the table needs no notify of its own here
+      tables ??= { gt: new GrantTables(store), ev: new EventChannels(store, { notify: () => {} }) };
+    } catch {
+      return; // no hypervisor formatted this host's memory: nothing was mapped or bound in it
+    }
+    const t = tables;
+    const r = h.ledger.release({
+      unmapGrantRef: (mapper, op) => t.gt.unmapGrantRef(mapper, op),
+      evtchnClose: (caller, port) => t.ev.evtchnClose(caller, port),
+    });
+    log.warn(
+      { event: "mappings-released", service: h.name, ...r },
+      `released ${r.released} grant mapping(s) and closed ${r.portsClosed} port(s) ${h.name} held when its worker died`,
+    );
+  };
 
   const restartService = async (name: string, o: { kill?: boolean } = {}): Promise<void> => {
     const old = services.get(name);
@@ -351,9 +383,35 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
     pause: pauseService,
     resume: (name?: string) => resumeService(name),
   };
-  // The host's own place on the chaos plane (in-process bus; a NATS host process is not served yet).
-  const chaosBus = opts.nats ? undefined : createInProcessBus({ name: busName });
-  const chaosControl = chaosBus ? serveHostChaos(chaosBus, chaosTarget) : undefined;
+  // The host's own place on the chaos plane: the in-process bus, or NATS in a distributed host
+  // (under the credentials of its first service: the host process holds them all anyway, and each
+  // service's NATS permissions let it answer its own host's chaos subjects)
+  let chaosBus: EventBus | undefined;
+  let chaosControl: { stop(): void } | undefined;
+  if (!opts.nats) {
+    chaosBus = createInProcessBus({ name: busName });
+    chaosControl = serveHostChaos(chaosBus, chaosTarget);
+  } else {
+    const first = opts.services[0];
+    const cred = first ? credentialsOf(first.name) : undefined;
+    void connectNatsBus({
+      servers: opts.nats.split(","),
+      name: `${hostId}/host`,
+      timeoutMs: 20_000,
+      ...(cred?.natsSeed ? { nkeySeed: cred.natsSeed, inboxPrefix: inboxPrefix(cred.identity) } : {}),
+    }).then(
+      (b) => {
+        if (stopping) return void b.close().catch(() => {});
+        chaosBus = b;
+        chaosControl = serveHostChaos(b, chaosTarget);
+      },
+      (err: unknown) =>
+        log.warn(
+          { event: "chaos-plane", err: err instanceof Error ? err.message : String(err) },
+          "the host's chaos plane is not served: NATS did not take its connection",
+        ),
+    );
+  }
 
   const ask = <T>(h: Hosted, kind: "health" | "metrics", timeoutMs = 2000): Promise<T | undefined> =>
     new Promise((resolve) => {

@@ -39,6 +39,17 @@ export interface ServiceContext<C = unknown> {
   metrics: Registry;
   /** The host process's page store, shared by all services of the host. */
   sharedMemory?: SharedArrayBuffer;
+  /**
+   * This worker's mapper ledger (give it to XenCtrl as `mapperLedger`): the grant handles it holds,
+   * which the host unmaps if the worker dies holding them. Present in a host with shared memory.
+   */
+  mapperLedger?: SharedArrayBuffer;
+  /**
+   * The service's wall clock in ms (Date.now, unless chaos's clock.skewed sets it ahead). Use it
+   * for wall-clock time the service keeps (timeouts of queued events, start times), not for
+   * measuring durations.
+   */
+  now(): number;
   /** Aborted when the service is asked to stop. */
   signal: AbortSignal;
   /** The service's fault points (served on xensim.chaos.svc.<name>); adapters take theirs by kind. */
@@ -63,6 +74,8 @@ export interface Placement {
   name: string;
   config?: unknown;
   sharedMemory?: SharedArrayBuffer;
+  /** The worker's mapper ledger (see ServiceContext.mapperLedger). */
+  mapperLedger?: SharedArrayBuffer;
   /** In-process bus name, or NATS servers. */
   bus: { kind: "inprocess"; name: string } | { kind: "nats"; servers: string[] };
   /** Also serve calls over gRPC at this address ("127.0.0.1:0" for any port). */

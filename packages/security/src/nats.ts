@@ -75,6 +75,9 @@ export function natsPermissions(id: Identity): NatsPermissions {
     FAULT_SUBJECTS.records(svc),
     FAULT_SUBJECTS.status,
     CHAOS_SUBJECTS.service(svc),
+    // its host process's workers (kill, pause, restart): the host answers under a service's name
+    CHAOS_SUBJECTS.host(host),
+    CHAOS_SUBJECTS.hosts,
     METRICS_SUBJECTS.scrape,
     XENSTORE_SUBJECTS.watchOwner(scope),
     TRACE_SUBJECTS.control,

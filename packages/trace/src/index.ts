@@ -1,4 +1,5 @@
 export {
+  onTraceSwitch,
   parseTraceKinds,
   setTracer,
   TRACE_ALL,

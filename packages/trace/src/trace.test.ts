@@ -4,6 +4,7 @@ import fc from "fast-check";
 import {
   compareTraceEvents,
   formatTraceEvent,
+  onTraceSwitch,
   parseTraceKinds,
   setTracer,
   TRACE_ALL,
@@ -45,6 +46,18 @@ describe("trace switch", () => {
       got.map((r) => r.domid),
       [1],
     );
+  });
+
+  it("tells switch listeners each new mask until they unsubscribe", () => {
+    const masks: number[] = [];
+    const unsubscribe = onTraceSwitch((m) => masks.push(m));
+    setTracer(TRACE_RING | TRACE_EVTCHN, () => {});
+    setTracer(TRACE_RING); // no sink: off
+    setTracer(0);
+    unsubscribe();
+    setTracer(TRACE_RING, () => {});
+    setTracer(0);
+    assert.deepEqual(masks, [TRACE_RING | TRACE_EVTCHN, 0, 0]);
   });
 
   it("parses kinds and refuses unknown ones naming the valid kinds", () => {

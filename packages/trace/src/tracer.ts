@@ -70,10 +70,23 @@ const off = (): void => {};
 /** This thread's tracer. */
 export const tracer: Tracer = { mask: 0, emit: off };
 
+const switchListeners = new Set<(mask: number) => void>();
+
 /** Switches this thread's tracing on for `mask` with `emit` as the sink, or off (mask 0). */
 export function setTracer(mask: number, emit?: (record: TraceRecord) => void): void {
   tracer.emit = mask !== 0 && emit ? emit : off;
   tracer.mask = mask !== 0 && emit ? mask & TRACE_ALL : 0;
+  for (const l of switchListeners) l(tracer.mask);
+}
+
+/**
+ * Be told when this thread's trace switch changes (with the new mask): for threads this one started
+ * that cannot hear the switch themselves (a guest's vCPU threads, blocked in Atomics.wait, relay
+ * their records through it). Returns the unsubscriber.
+ */
+export function onTraceSwitch(listener: (mask: number) => void): () => void {
+  switchListeners.add(listener);
+  return () => switchListeners.delete(listener);
 }
 
 /** Parses `xs,ring` (or `all`) into a mask; throws naming the valid kinds. */

@@ -86,6 +86,11 @@ export interface JobResult {
      * none of it): their contents are indeterminate, not lost, and no read of them is judged.
      */
     indeterminate_blocks: number;
+    /**
+     * Blocks taken over from an earlier job's ledger (JobCarry) that this job read back with the
+     * earlier job's generation (not rewritten since): its acknowledged writes, verified here.
+     */
+    carried_blocks_verified: number;
   };
   /** Errors by status (negative errno → count). */
   errors_by_status: Record<string, number>;
@@ -151,10 +156,39 @@ class Direction {
   }
 }
 
+/**
+ * The write ledger of a verify job, as a later job on the same disk takes it over (a kexec'd kernel
+ * running the same job after a soft reset): block → generation of its last acknowledged write,
+ * block → highest generation written, and the blocks whose contents are indeterminate.
+ */
+export interface JobLedger {
+  acknowledged: Array<[block: number, generation: number]>;
+  attempted: Array<[block: number, generation: number]>;
+  indeterminate: number[];
+}
+
+export interface JobCarry {
+  /** Start from this ledger: its acknowledged blocks are read back in the verify phase too. */
+  ledger?: JobLedger;
+  /**
+   * Receives a function that snapshots the ledger at any moment: writes still in flight count as
+   * indeterminate (they may or may not reach the disk), as after a crash.
+   */
+  expose?(snapshot: () => JobLedger): void;
+}
+
 /** Runs `spec` against `store`; resolves with fio-shaped figures once every I/O has completed. */
-export function runJob(store: BlockStore, spec: FioJobSpec, env: JobEnv): Promise<JobResult> {
+export function runJob(
+  store: BlockStore,
+  spec: FioJobSpec,
+  env: JobEnv,
+  carry: JobCarry = {},
+): Promise<JobResult> {
   validateJob(spec, store.info);
-  return new JobRunner(store, spec, env).run();
+  const runner = new JobRunner(store, spec, env);
+  if (carry.ledger) runner.takeOver(carry.ledger);
+  carry.expose?.(() => runner.ledger());
+  return runner.run();
 }
 
 class JobRunner {
@@ -176,6 +210,11 @@ class JobRunner {
   /** Blocks whose last write failed: contents indeterminate until a write is acknowledged. */
   private readonly indeterminate = new Set<number>();
   private readonly inflightBlocks = new Set<number>();
+  /** Blocks still holding an earlier job's acknowledged write, and those of them read back intact. */
+  private readonly carried = new Set<number>();
+  private readonly carriedVerified = new Set<number>();
+  /** Blocks with a write in flight (verify jobs). */
+  private readonly inflightWrites = new Set<number>();
   private readonly failures: VerifyFailure[] = [];
   private readonly errorsByStatus: Record<string, number> = {};
   private cursor = 0;
@@ -219,6 +258,25 @@ class JobRunner {
           ? 0
           : (spec.rwmixread ?? 50);
     this.verify = spec.verify === "crc32c";
+  }
+
+  /** Start from an earlier job's ledger (blocks outside this job's range are dropped). */
+  takeOver(l: JobLedger): void {
+    const inRange = (b: number) => Number.isInteger(b) && b >= 0 && b < this.nBlocks;
+    for (const [b, g] of l.acknowledged) if (inRange(b)) this.generations.set(b, g);
+    for (const [b, g] of l.attempted) if (inRange(b)) this.attempted.set(b, g);
+    for (const b of l.indeterminate) if (inRange(b)) this.indeterminate.add(b);
+    for (const [b, g] of this.generations) if ((this.attempted.get(b) ?? 0) < g) this.attempted.set(b, g);
+    for (const b of this.generations.keys()) this.carried.add(b);
+  }
+
+  /** The ledger now; a block with a write in flight is indeterminate. */
+  ledger(): JobLedger {
+    const acknowledged: Array<[number, number]> = [];
+    const indeterminate = new Set(this.indeterminate);
+    for (const b of this.inflightWrites) indeterminate.add(b);
+    for (const [b, g] of this.generations) if (!indeterminate.has(b)) acknowledged.push([b, g]);
+    return { acknowledged, attempted: [...this.attempted], indeterminate: [...indeterminate] };
   }
 
   run(): Promise<JobResult> {
@@ -319,6 +377,8 @@ class JobRunner {
     if (this.verify) {
       this.inflightBlocks.add(block);
       if (write) {
+        this.inflightWrites.add(block);
+        this.carried.delete(block);
         slot.generation = (this.attempted.get(block) ?? 0) + 1;
         this.attempted.set(block, slot.generation);
         fillVerifyBlock(slot.buf, offset, slot.generation, this.seed);
@@ -358,6 +418,7 @@ class JobRunner {
     }
     if (this.verify) {
       this.inflightBlocks.delete(slot.block);
+      if (slot.write) this.inflightWrites.delete(slot.block);
       if (status === 0 && slot.write) {
         this.generations.set(slot.block, slot.generation);
         this.indeterminate.delete(slot.block);
@@ -379,6 +440,7 @@ class JobRunner {
     if (!r.ok) this.fail({ offset, reason: r.reason, expectedGeneration: expected });
     else if (r.generation !== expected)
       this.fail({ offset, reason: "stale", expectedGeneration: expected, generation: r.generation });
+    else if (this.carried.has(slot.block)) this.carriedVerified.add(slot.block);
   }
 
   /** Keeps the first 32 failures; counts all. */
@@ -416,6 +478,7 @@ class JobRunner {
         failures: this.failures,
         acknowledged_blocks: this.generations.size,
         indeterminate_blocks: this.indeterminate.size,
+        carried_blocks_verified: this.carriedVerified.size,
       },
       errors_by_status: this.errorsByStatus,
     });

@@ -11,6 +11,7 @@ import {
   LatencyHistogram,
   runJob,
   type JobEnv,
+  type JobLedger,
 } from "./index.js";
 
 const env: JobEnv = {
@@ -202,5 +203,75 @@ describe("write ledger under failed writes", () => {
     assert.ok(r.verify.indeterminate_blocks > 0, "some blocks end with a failed write");
     assert.ok(r.verify.acknowledged_blocks > 100, `acknowledged ${r.verify.acknowledged_blocks}`);
     assert.equal(r.verify.acknowledged_blocks + r.verify.indeterminate_blocks <= 256, true);
+  });
+
+  it("a later job takes over the ledger: the earlier job's acknowledged writes are read back, a lost one is caught", async () => {
+    const disk = new MemoryStore({ sizeBytes: 1 << 20 });
+    let snapshot: (() => JobLedger) | undefined;
+    const first = await runJob(
+      new AsyncStore(disk),
+      { rw: "randwrite", bs: 4096, iodepth: 8, ioLimit: 300, verify: "crc32c", seed: 3 },
+      env,
+      { expose: (s) => (snapshot = s) },
+    );
+    const ledger = snapshot!();
+    assert.equal(ledger.acknowledged.length, first.verify.acknowledged_blocks);
+    assert.ok(ledger.acknowledged.length > 50);
+    // The next kernel's job (same disk, same seed) reads back what the first acknowledged.
+    const next = await runJob(
+      new AsyncStore(disk),
+      { rw: "randread", bs: 4096, iodepth: 8, ioLimit: 10, verify: "crc32c", seed: 3 },
+      env,
+      { ledger },
+    );
+    assert.equal(next.verify.failures_total, 0, JSON.stringify(next.verify.failures));
+    assert.ok(next.verify.blocks_checked >= ledger.acknowledged.length);
+    assert.equal(
+      next.verify.carried_blocks_verified,
+      ledger.acknowledged.length,
+      "a reading job rewrites none",
+    );
+    // A block the disk lost (zeroed behind the job's back) is caught by the next job.
+    const [block] = ledger.acknowledged[0]!;
+    await new Promise<void>((resolve) =>
+      disk.submit(
+        { op: "write", sector: (block * 4096) / 512, nrSectors: 8, segs: [new Uint8Array(4096)] },
+        () => resolve(),
+      ),
+    );
+    const caught = await runJob(
+      new AsyncStore(disk),
+      { rw: "randread", bs: 4096, iodepth: 1, ioLimit: 1, verify: "crc32c", seed: 3 },
+      env,
+      { ledger },
+    );
+    assert.ok(caught.verify.failures_total >= 1, "the lost write is reported");
+  });
+
+  it("a snapshot taken with writes in flight counts their blocks as indeterminate, not acknowledged", async () => {
+    const held: Array<() => void> = [];
+    const disk = new MemoryStore({ sizeBytes: 1 << 20 });
+    const slow: BlockStore = {
+      get info() {
+        return disk.info;
+      },
+      submit: (io, done) => held.push(() => disk.submit(io, done)),
+      close: async () => {},
+    };
+    let snapshot: (() => JobLedger) | undefined;
+    const run = runJob(slow, { rw: "randwrite", bs: 4096, iodepth: 4, ioLimit: 4, verify: "crc32c" }, env, {
+      expose: (s) => (snapshot = s),
+    });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(held.length, 4);
+    const l = snapshot!();
+    assert.equal(l.acknowledged.length, 0);
+    assert.equal(l.indeterminate.length, 4);
+    for (const f of held.splice(0)) f();
+    await new Promise((r) => setTimeout(r, 10));
+    for (const f of held.splice(0)) f(); // the verify phase's reads
+    const r = await run;
+    assert.equal(r.verify.failures_total, 0);
+    assert.equal(snapshot!().acknowledged.length, 4);
   });
 });

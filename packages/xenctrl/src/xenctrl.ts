@@ -13,7 +13,13 @@
 import { DOMID_SELF, GNTMAP_readonly, GNTST_okay, XENMEM_resource_grant_table, XenErrno } from "@xensim/abi";
 import type { CallClient } from "@xensim/bus";
 import { EventChannels } from "@xensim/evtchn";
-import { endForeignAccess, GrantTables, grantAccess, type MapGrantRefResult } from "@xensim/gnttab";
+import {
+  endForeignAccess,
+  GrantTables,
+  grantAccess,
+  type MapGrantRefResult,
+  MapperLedger,
+} from "@xensim/gnttab";
 import { type MemView, PageStore } from "@xensim/memory";
 import type {
   DomainCreateReply__Output,
@@ -58,6 +64,12 @@ export interface XenCtrlOptions {
   bus?: unknown;
   /** The service's fault points (ctx.chaos): evtchn.* and grant.* faults on this client's hypercalls. */
   chaos?: ChaosPoints;
+  /**
+   * The worker's mapper ledger (ctx.mapperLedger): every grant handle this client maps in-process is
+   * recorded there until unmapped, so that the host releases them if the worker dies holding them
+   * (gntdev's release on close; Xen's teardown of a dead mapper's maptrack).
+   */
+  mapperLedger?: SharedArrayBuffer;
 }
 
 export interface DomainCreateOptions {
@@ -169,6 +181,7 @@ export class XenCtrl {
   private readonly ports = new Set<{ close(): void }>();
   /** Link placement: this host's copy of our grant table (grows with gnttabSetupTable). */
   private grantTableView: MemView | undefined;
+  private readonly ledger: MapperLedger | undefined;
 
   constructor(private readonly o: XenCtrlOptions) {
     this.domid = o.domid;
@@ -186,6 +199,7 @@ export class XenCtrl {
       return;
     }
     this.gt = new GrantTables(this.store);
+    if (o.mapperLedger) this.ledger = new MapperLedger(o.mapperLedger);
     const notify = makeNotify({ store: this.store, evtchn: () => this.ev! });
     // evtchn.lost: the upcall (the wake-up) is lost, the pending bit stays set, as the only loss
     // Xen's level-triggered event channels allow; receivers find it when they next scan
@@ -426,16 +440,25 @@ export class XenCtrl {
   // ---- event channels -------------------------------------------------------------------------
 
   async evtchnAllocUnbound(dom: number, remoteDom: number): Promise<{ rc: number; port: number }> {
-    return this.call<PortReply__Output>("EvtchnAllocUnbound", { dom, remoteDom });
+    const r = await this.call<PortReply__Output>("EvtchnAllocUnbound", { dom, remoteDom });
+    if (dom === this.domid || dom === DOMID_SELF) this.ledgerPort(r);
+    return r;
   }
   async evtchnBindInterdomain(remoteDom: number, remotePort: number): Promise<{ rc: number; port: number }> {
-    return this.call<PortReply__Output>("EvtchnBindInterdomain", { remoteDom, remotePort });
+    return this.ledgerPort(
+      await this.call<PortReply__Output>("EvtchnBindInterdomain", { remoteDom, remotePort }),
+    );
   }
   async evtchnBindVirq(virq: number, vcpu = 0): Promise<{ rc: number; port: number }> {
-    return this.call<PortReply__Output>("EvtchnBindVirq", { virq, vcpu });
+    return this.ledgerPort(await this.call<PortReply__Output>("EvtchnBindVirq", { virq, vcpu }));
   }
   async evtchnBindIpi(vcpu = 0): Promise<{ rc: number; port: number }> {
-    return this.call<PortReply__Output>("EvtchnBindIpi", { vcpu });
+    return this.ledgerPort(await this.call<PortReply__Output>("EvtchnBindIpi", { vcpu }));
+  }
+  /** A port this worker opened goes into its ledger (closed by the host if the worker dies). */
+  private ledgerPort<T extends { rc: number; port: number }>(r: T): T {
+    if (this.ledger && r.rc === 0) this.ledger.recordPort(this.domid, r.port);
+    return r;
   }
   /**
    * EVTCHNOP_bind_vcpu: deliver `port` (ours: unbound, interdomain or a global VIRQ) to `vcpu`; a
@@ -472,8 +495,10 @@ export class XenCtrl {
   evtchnNotify(port: number): number {
     return this.kick(port);
   }
-  evtchnClose(port: number): Promise<number> {
-    return this.rc("EvtchnClose", { port });
+  async evtchnClose(port: number): Promise<number> {
+    const rc = await this.rc("EvtchnClose", { port });
+    if (rc === 0) this.ledger?.forgetPort(this.domid, port);
+    return rc;
   }
   async evtchnUnmask(port: number): Promise<number> {
     if (this.ev) return this.ev.evtchnUnmask(this.domid, port);
@@ -591,7 +616,12 @@ export class XenCtrl {
     refs: readonly number[],
     flags: number,
   ): Promise<MapResult> {
-    if (this.gt) return this.gt.mapGrantRefs(this.domid, dom, refs, flags);
+    if (this.gt) {
+      const r = this.gt.mapGrantRefs(this.domid, dom, refs, flags);
+      const ledger = this.ledger;
+      if (ledger) for (const x of r.results) if (x.status === GNTST_okay) ledger.record(this.domid, x.handle);
+      return r;
+    }
     // Over the link: the frames' bytes arrive before the reply (the view is current). What the
     // replica of the granter's table already shows invalid is refused here.
     if (this.link) return this.link.map(dom, refs, flags, await this.granterTable(dom));
@@ -614,7 +644,10 @@ export class XenCtrl {
    */
   gnttabMapGrantRefsSync(dom: number, refs: readonly number[], flags: number): MapResult | undefined {
     if (!this.gt || this.faults.grantOn) return undefined;
-    return this.gt.mapGrantRefs(this.domid, dom, refs, flags);
+    const r = this.gt.mapGrantRefs(this.domid, dom, refs, flags);
+    const ledger = this.ledger;
+    if (ledger) for (const x of r.results) if (x.status === GNTST_okay) ledger.record(this.domid, x.handle);
+    return r;
   }
 
   /** The same as gnttabUnmap, synchronous, in the embedded placement (see gnttabMapGrantRefsSync). */
@@ -622,7 +655,13 @@ export class XenCtrl {
     const gt = this.gt;
     if (!gt) return undefined;
     const out: number[] = [];
-    for (let i = 0; i < handles.length; i++) out.push(gt.unmapGrantRef(this.domid, { handle: handles[i]! }));
+    const ledger = this.ledger;
+    for (let i = 0; i < handles.length; i++) {
+      const handle = handles[i]!;
+      const st = gt.unmapGrantRef(this.domid, { handle });
+      if (ledger && st === GNTST_okay) ledger.forget(this.domid, handle);
+      out.push(st);
+    }
     return out;
   }
 
@@ -668,7 +707,14 @@ export class XenCtrl {
   /** Mapper: unmap handles; one GNTST_* per handle. */
   async gnttabUnmap(handles: readonly number[]): Promise<number[]> {
     const gt = this.gt;
-    if (gt) return handles.map((handle) => gt.unmapGrantRef(this.domid, { handle }));
+    if (gt) {
+      const ledger = this.ledger;
+      return handles.map((handle) => {
+        const st = gt.unmapGrantRef(this.domid, { handle });
+        if (ledger && st === GNTST_okay) ledger.forget(this.domid, handle);
+        return st;
+      });
+    }
     if (this.link) return this.link.unmap(handles);
     const r = await this.call<GnttabStatusReply__Output>("GnttabUnmapGrantRef", {
       ops: handles.map((handle) => ({ handle })),

@@ -8,6 +8,7 @@ import { OK_PAYLOAD, padColumn, parseDomid, payloadStrings, textReply } from "./
 import { QUOTA_NAMES, type Quotas } from "./quota.js";
 import type { Request } from "./request.js";
 import type { DomainQuotas, EngineState } from "./state.js";
+import { isChild } from "./path.js";
 import { checkTree } from "./tree.js";
 
 const CONTROL_HELP: readonly [string, string][] = [
@@ -15,6 +16,7 @@ const CONTROL_HELP: readonly [string, string][] = [
   ["print", "<string>"],
   ["quota", "[set <name> <val>|<domid>]"],
   ["quota-soft", "[set <name> <val>]"],
+  ["watches", "[<path>]"],
   ["help", ""],
 ];
 
@@ -41,12 +43,25 @@ export function handleControl(req: Request, payload: Uint8Array): Uint8Array {
       if (args.length === 0) return textReply(quotaSettings(state, true));
       if (args[0] === "set") return quotaSet(state, args.slice(1), true);
       throw new XsError("EINVAL");
+    case "watches":
+      // xensim's addition (leak audits): every registered watch on or below <path>, one a line
+      // "<domid> <path> <token>"; Xen's xenstored has no command that lists its watch table
+      if (args.length > 1) throw new XsError("EINVAL");
+      return textReply(watchTable(state, args[0]));
     case "help":
       if (args.length) throw new XsError("EINVAL");
       return textReply(CONTROL_HELP.map(([c, params]) => `${padColumn(c, 15, true)} ${params}\n`).join(""));
     default:
       throw new XsError("EINVAL", "unknown control command");
   }
+}
+
+function watchTable(state: EngineState, under: string | undefined): string {
+  let text = "";
+  for (const c of state.connections.values())
+    for (const w of c.watches)
+      if (under === undefined || isChild(w.node, under, -1)) text += `${c.domid} ${w.node} ${w.token}\n`;
+  return text;
 }
 
 function quotaSettings(state: EngineState, soft: boolean): string {

@@ -872,6 +872,21 @@ describe("control", () => {
     assert.equal(XenstoreEngine.restore(h.engine.snapshot()).quotaUsage(1).quotas.nodes, 3);
     h.expectNodes(9);
   });
+
+  it("watches [<path>] lists the watch table (a leak audit's view), privileged only", () => {
+    const h = new Harness();
+    h.run([
+      s("d0", "WATCH", ["/local/domain/5/device", "fe"], "OK", { events: ["d0 /local/domain/5/device fe"] }),
+      s("d0", "WATCH", ["/vm", "vm"], "OK", { events: ["d0 /vm vm"] }),
+      s("d1", "CONTROL", ["watches"], "!EACCES"),
+      s("d0", "CONTROL", ["watches", "/a", "/b"], "!EINVAL"),
+      s("d0", "CONTROL", ["watches", "/local/domain/5"], "0 /local/domain/5/device fe\n"),
+      s("d0", "CONTROL", ["watches", "/local/domain/50"], ""),
+      s("d0", "UNWATCH", ["/local/domain/5/device", "fe"], "OK"),
+      s("d0", "CONTROL", ["watches", "/local/domain/5"], ""),
+      s("d0", "CONTROL", ["watches"], "0 /vm vm\n"),
+    ]);
+  });
 });
 
 describe("message types and framing", () => {

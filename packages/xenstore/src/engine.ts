@@ -105,6 +105,11 @@ export class XenstoreEngine {
   private readonly state: EngineState;
   private readonly onInternalError: (err: unknown) => void;
 
+  /** Chaos: while `fn` answers true, TRANSACTION_END skips its conflict check (a broken xenstored). */
+  set skipConflictCheck(fn: (() => boolean) | undefined) {
+    this.state.skipConflictCheck = fn;
+  }
+
   constructor(opts: EngineOptions = {}) {
     this.state = new EngineState(
       { ...DEFAULT_QUOTAS, ...opts.quotas },

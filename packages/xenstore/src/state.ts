@@ -77,6 +77,11 @@ export class EngineState {
   readonly domains = new Map<number, Domain>();
   /** Global generation counter (C xenstored `generation`). */
   generation = 0;
+  /**
+   * A deliberately broken mode for chaos tests (fault kind xenstore.conflict-check-skipped): when
+   * set and it answers true, TRANSACTION_END commits without checking what the transaction read.
+   */
+  skipConflictCheck: (() => boolean) | undefined = undefined;
   nextConnId: ConnId = 1;
   softMemoryQuota: number;
   /** Quotas set for one domain (SET_QUOTA domid …); the global ones apply where none is set. */

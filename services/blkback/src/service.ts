@@ -35,6 +35,12 @@ export function storeOpener(cfg: BlkbackServiceConfig["params"]): BlkbackStoreOp
   };
 }
 
+/** ring.response-corrupted: garbage in the status of a response slot. */
+function corruptResponsePoint(chaos: ChaosPoints): () => boolean {
+  const p = chaos.point("ring.response-corrupted");
+  return () => p.active && p.hit("response slot");
+}
+
 /** Every store behind the chaos plane's store.* and backend.* fault points. */
 function chaosStoreOpener(open: BlkbackStoreOpener, chaos: ChaosPoints): BlkbackStoreOpener {
   // the points exist before any disk does: a fault set now applies to the disks opened later
@@ -65,6 +71,7 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
             ? { hypervisorHost: cfg.hypervisorHost }
             : {}),
           chaos: ctx.chaos,
+          ...(ctx.mapperLedger ? { mapperLedger: ctx.mapperLedger } : {}),
         }),
       ctx,
     );
@@ -94,6 +101,7 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
           self: cfg.domid,
           vcpu: cfg.vcpu,
           openStore: chaosStoreOpener(storeOpener(cfg.params), ctx.chaos),
+          corruptResponse: corruptResponsePoint(ctx.chaos),
           config: {
             maxRingPageOrder: cfg.maxRingPageOrder,
             maxQueues: cfg.maxQueues,

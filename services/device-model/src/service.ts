@@ -16,14 +16,13 @@ import {
   EMULATOR_ROLES,
   type EmulatorRole,
   encodeMachineState,
-  type GuestMemory,
   Machine,
   SERIAL_BASE,
   type Uart16550,
   VGA_LFB_BASE,
   VRAM_SIZE,
 } from "@xensim/devicemodel";
-import { PageStore, PAGE_SIZE } from "@xensim/memory";
+import { PAGE_SIZE, PageStore } from "@xensim/memory";
 import {
   type ConsoleReadRequest__Output,
   type ConsoleWriteRequest__Output,
@@ -41,6 +40,8 @@ import { decodeDomainExc, XenCtrl, XenDeviceModel } from "@xensim/xenctrl";
 import { HYPERVISOR_SUBJECTS } from "@xensim/subjects";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { deviceModelPolicy } from "./authz.js";
+import { guestMemory, MapCache } from "./guest-memory.js";
+import { IoreqThread } from "./ioreq-thread-host.js";
 import { Counter, Gauge } from "prom-client";
 import { type DeviceModelConfig, DeviceModelConfigSchema } from "./config.js";
 
@@ -53,86 +54,11 @@ interface Running {
   domid: number;
   role: EmulatorRole;
   name: string;
+  /** The machine, when this thread serves it (no ioreq thread); else the thread's copy is the live one. */
   machine: Machine;
   emulator: Emulator;
   /** Foreign mappings of the guest's RAM made for it (another host process than the hypervisor's). */
   mapcache?: MapCache;
-}
-
-/**
- * A privileged mapping of a guest's memory, page by page through its physmap (xenforeignmemory).
- * What the emulator writes (rep ins, string moves) is published like any driver's write
- * (PageStore.markWritten: the write log and, when another host process holds the frame, the link).
- */
-function guestMemory(store: PageStore, domid: number, mapcache?: MapCache): GuestMemory {
-  const each = (
-    gpa: bigint,
-    len: number,
-    fn: (abs: number, done: number, n: number, frame: number, off: number) => void,
-  ) => {
-    let done = 0;
-    while (done < len) {
-      const a = gpa + BigInt(done);
-      const gfn = Number(a >> 12n);
-      const off = Number(a & 0xfffn);
-      const frame = mapcache ? mapcache.frame(gfn) : store.gfnToFrame(domid, gfn);
-      const n = Math.min(len - done, PAGE_SIZE - off);
-      if (!frame) throw new Error(`gfn ${gfn.toString(16)} of domain ${domid} is not populated`);
-      fn(frame * PAGE_SIZE + off, done, n, frame, off);
-      done += n;
-    }
-  };
-  return {
-    read(gpa, len) {
-      const out = new Uint8Array(len);
-      each(gpa, len, (abs, done, n) => out.set(store.u8.subarray(abs, abs + n), done));
-      return out;
-    },
-    write(gpa, bytes) {
-      each(gpa, bytes.length, (abs, done, n, frame, off) => {
-        store.u8.set(bytes.subarray(done, done + n), abs);
-        store.markWritten(frame, off, n);
-      });
-    },
-  };
-}
-
-/** Guest pages a device model in another host process keeps mapped (QEMU's mapcache bound). */
-const MAPCACHE_PAGES = 1024;
-
-/**
- * The guest's RAM from a host process without the hypervisor: each page is foreign-mapped over the
- * link the first time an emulation touches it (a blocking privcmd-style map, as QEMU's mapcache
- * does on a miss) and stays mapped — replicated here, the guest's writes arrive before the ioreq
- * that follows them — until the cache is full (the oldest page is unmapped) or the emulator stops.
- */
-class MapCache {
-  private readonly pages = new Map<number, { frame: number; handle: number }>();
-  constructor(
-    private readonly xc: XenCtrl,
-    private readonly domid: number,
-  ) {}
-
-  frame(gfn: number): number {
-    const hit = this.pages.get(gfn);
-    if (hit) return hit.frame;
-    const r = this.xc.mapForeignPagesSync(this.domid, [gfn]);
-    if (typeof r === "number") return 0;
-    if (this.pages.size >= MAPCACHE_PAGES) {
-      const [oldest, m] = this.pages.entries().next().value!;
-      this.pages.delete(oldest);
-      void this.xc.unmapResource(m.handle).catch(() => {});
-    }
-    this.pages.set(gfn, { frame: r.frames[0]!, handle: r.handle });
-    return r.frames[0]!;
-  }
-
-  /** Unmap everything (the emulator stopped; a dead domain's mappings are released anyway). */
-  async clear(): Promise<void> {
-    const all = [...this.pages.values()];
-    this.pages.clear();
-    for (const m of all) await this.xc.unmapResource(m.handle).catch(() => 0);
-  }
 }
 
 export const deviceModelService: ServiceModule<DeviceModelConfig> = {
@@ -161,6 +87,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
           calls: hvCalls,
           store: sab,
           ...(remote ? { hypervisorHost: cfg.hypervisorHost } : {}),
+          ...(ctx.mapperLedger ? { mapperLedger: ctx.mapperLedger } : {}),
         }),
       ctx,
     );
@@ -179,6 +106,19 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
       ctx,
     );
 
+    // With the hypervisor in this host process, the emulators are served by a thread of their own
+    // blocked in Atomics.wait (ioreq-thread.ts); otherwise by this thread's event receiver.
+    const thread =
+      cfg.ioreqThread && xc.inProcess
+        ? new IoreqThread({
+            store,
+            sab,
+            domid: cfg.domid,
+            vcpu: cfg.vcpu,
+            slowScanMs: cfg.slowScanMs,
+            onWarn: (message, domid) => log.warn({ domid }, message),
+          })
+        : undefined;
     const running = new Map<string, Running>();
     const byPort = new Map<number, Running>();
     const key = (domid: number, role: string) => `${domid}/${role}`;
@@ -225,11 +165,22 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
       notify: (p) => void xc.kick(p),
     };
 
+    // With the ioreq thread, the thread counts and the counter catches up when scraped.
+    let seen = thread?.counts();
     const requests = new Counter({
       name: "device_model_requests_total",
       help: "ioreqs handled, by kind (synchronous, buffered)",
       labelNames: ["kind"],
       registers: [ctx.metrics],
+      collect() {
+        if (!thread || !seen) return;
+        const c = thread.counts();
+        const sync = (c.synchronous - seen.synchronous) >>> 0;
+        const buffered = (c.buffered - seen.buffered) >>> 0;
+        seen = c;
+        if (sync) this.labels("synchronous").inc(sync);
+        if (buffered) this.labels("buffered").inc(buffered);
+      },
     });
     new Gauge({
       name: "device_model_emulators",
@@ -256,11 +207,13 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
       if (r.emulator.counts.buffered > bufBefore)
         bufferedRequests.inc(r.emulator.counts.buffered - bufBefore);
     };
-    const receiver = xc.waitForEvents(cfg.domid, dispatch, {
-      vcpu: cfg.vcpu,
-      slowScanMs: cfg.slowScanMs,
-      onError: (err, port) => log.warn({ err: String(err), port }, "event handler failed"),
-    });
+    const receiver = thread
+      ? undefined
+      : xc.waitForEvents(cfg.domid, dispatch, {
+          vcpu: cfg.vcpu,
+          slowScanMs: cfg.slowScanMs,
+          onError: (err, port) => log.warn({ err: String(err), port }, "event handler failed"),
+        });
     const poller = setInterval(() => {
       for (const r of running.values()) {
         try {
@@ -350,11 +303,26 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
         log.error({ err: String(err), domid: q.domid, role }, "emulator registration failed");
         return { rc: EIO, error: String((err as Error).message ?? err), serverId: 0 };
       }
-      for (const p of emulator.ports) byPort.set(p, r);
-      for (const u of machine.serials)
-        u.onTransmit = () => {
-          for (const w of waiters) w();
-        };
+      if (thread) {
+        try {
+          await thread.add(
+            key(q.domid, role),
+            role,
+            emulator.handover(),
+            encodeMachineState(machine.saveState()),
+          );
+        } catch (err) {
+          unregister(r);
+          await emulator.stop();
+          return { rc: EIO, error: `ioreq thread: ${(err as Error).message}`, serverId: 0 };
+        }
+      } else {
+        for (const p of emulator.ports) byPort.set(p, r);
+        for (const u of machine.serials)
+          u.onTransmit = () => {
+            for (const w of waiters) w();
+          };
+      }
       await writeRecords(r);
       emulator.poll();
       log.info(
@@ -366,6 +334,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
 
     const stopEmulator = async (r: Running, opts: { records: boolean }) => {
       unregister(r);
+      if (thread) await thread.remove(key(r.domid, r.role)).catch(() => {});
       await r.emulator.stop();
       await r.mapcache?.clear();
       const rec = DM_XS.record(r.domid, r.role, cfg.domid);
@@ -402,8 +371,16 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
         const r = running.get(key(q.domid, q.role));
         if (!r)
           return { rc: ESRCH, error: `no ${q.role} emulator of ${q.domid} here`, state: Buffer.alloc(0) };
-        r.emulator.poll(); // whatever is queued is part of the state
-        const bytes = encodeMachineState(r.machine.saveState());
+        let bytes: Uint8Array;
+        if (thread) {
+          const saved = await thread.save(key(q.domid, q.role));
+          if (!saved)
+            return { rc: ESRCH, error: `no ${q.role} emulator of ${q.domid} here`, state: Buffer.alloc(0) };
+          bytes = saved;
+        } else {
+          r.emulator.poll(); // whatever is queued is part of the state
+          bytes = encodeMachineState(r.machine.saveState());
+        }
         if (q.path) {
           await mkdir(dirname(q.path), { recursive: true });
           await writeFile(q.path, bytes);
@@ -412,6 +389,17 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
       },
       ConsoleRead: async (q: ConsoleReadRequest__Output) => {
         const offset = Number(q.offset);
+        if (thread) {
+          if (q.waitMs > 0) thread.wantOutput();
+          const seq = thread.txSeq;
+          let out = await thread.output(q.domid, q.serial, offset);
+          if (!out) return { rc: ESRCH, data: Buffer.alloc(0), nextOffset: "0", lost: "0" };
+          if (out.transmitted <= offset && q.waitMs > 0) {
+            if (thread.txSeq === seq) await thread.waitOutput(Math.min(q.waitMs, 30_000));
+            out = (await thread.output(q.domid, q.serial, offset)) ?? out;
+          }
+          return { rc: 0, data: Buffer.from(out.data), nextOffset: String(out.next), lost: String(out.lost) };
+        }
         let u = serial(q.domid, q.serial);
         if (!u) return { rc: ESRCH, data: Buffer.alloc(0), nextOffset: "0", lost: "0" };
         if (u.transmitted <= offset && q.waitMs > 0) {
@@ -430,27 +418,45 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
         return { rc: 0, data: Buffer.from(out.data), nextOffset: String(out.next), lost: String(out.lost) };
       },
       ConsoleWrite: async (q: ConsoleWriteRequest__Output) => {
+        if (thread) {
+          const n = await thread.input(q.domid, q.serial, new Uint8Array(q.data));
+          return n === undefined ? { rc: ESRCH, error: "no such serial port" } : { rc: 0, error: "" };
+        }
         const u = serial(q.domid, q.serial);
         if (!u) return { rc: ESRCH, error: "no such serial port" };
         u.input(new Uint8Array(q.data));
         return { rc: 0, error: "" };
       },
-      List: async () => ({
-        emulators: [...running.values()].map((r) => ({
-          domid: r.domid,
-          role: r.role,
-          name: r.name,
-          serverId: r.emulator.serverId,
-          ports: [...r.emulator.ports],
-          synchronous: String(r.machine.stats.synchronous),
-          buffered: String(r.machine.stats.buffered),
-          pciConfig: String(r.machine.stats.pciConfig),
-          unhandled: String(r.machine.stats.unhandled),
-          serials: r.machine.serials.map((_, i) => SERIAL_BASE[r.role] + i),
-          framebufferHash: r.machine.vga?.visibleHash() ?? "",
-          service: ctx.name,
-        })),
-      }),
+      List: async () => {
+        const figures = thread ? await thread.list() : undefined;
+        return {
+          emulators: [...running.values()].map((r) => {
+            const m = r.machine;
+            const f = figures?.[key(r.domid, r.role)] ?? {
+              synchronous: m.stats.synchronous,
+              buffered: m.stats.buffered,
+              pciConfig: m.stats.pciConfig,
+              unhandled: m.stats.unhandled,
+              serials: m.serials.length,
+              framebufferHash: m.vga?.visibleHash() ?? "",
+            };
+            return {
+              domid: r.domid,
+              role: r.role,
+              name: r.name,
+              serverId: r.emulator.serverId,
+              ports: [...r.emulator.ports],
+              synchronous: String(f.synchronous),
+              buffered: String(f.buffered),
+              pciConfig: String(f.pciConfig),
+              unhandled: String(f.unhandled),
+              serials: Array.from({ length: f.serials }, (_, i) => SERIAL_BASE[r.role] + i),
+              framebufferHash: f.framebufferHash,
+              service: ctx.name,
+            };
+          }),
+        };
+      },
     };
     ctx.calls.authorize(deviceModelPolicy);
     ctx.calls.server.addService(def, impl);
@@ -528,7 +534,8 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
         exc.unsubscribe();
         // A clean stop keeps the records: the emulators are re-registered when the service returns.
         for (const r of [...running.values()]) await stopEmulator(r, { records: false }).catch(() => {});
-        receiver.close();
+        receiver?.close();
+        await thread?.close();
         await xs.close?.();
         xc.close();
         log.info("device model stopped");

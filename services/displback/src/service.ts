@@ -52,6 +52,7 @@ export const displbackService: ServiceModule<DisplbackServiceConfig> = {
           calls: hvCalls,
           ...(ctx.sharedMemory ? { store: ctx.sharedMemory } : {}),
           ...(remote ? { hypervisorHost: cfg.hypervisorHost } : {}),
+          ...(ctx.mapperLedger ? { mapperLedger: ctx.mapperLedger } : {}),
         }),
       ctx,
     );

@@ -27,8 +27,14 @@ import {
   resetFrontendStates,
 } from "@xensim/guest";
 import { type NbdServerHandle, startNbdServer } from "@xensim/nbd";
-import type { DiskStatusJson, GuestState, GuestStatusJson, WorkloadPhase } from "@xensim/proto";
-import { runJob } from "@xensim/workload";
+import type {
+  DiskStatusJson,
+  GuestState,
+  GuestStatusJson,
+  KexecStatusJson,
+  WorkloadPhase,
+} from "@xensim/proto";
+import { type JobLedger, runJob } from "@xensim/workload";
 import type { ChaosPoints } from "@xensim/chaos";
 import { XenCtrl } from "@xensim/xenctrl";
 import type { XenstoreClient, XsWatch } from "@xensim/xenstore-client";
@@ -36,6 +42,16 @@ import type { Logger } from "pino";
 import type { GuestServiceConfig } from "./config.js";
 import { GuestDisplays } from "./display.js";
 import { GuestVcpus } from "./vcpus.js";
+
+/**
+ * What a kernel hands the kernel it kexecs into (a soft reset keeps guest memory, as a kexec
+ * handover area does): its workload's write ledger and the accounting of its last requests.
+ */
+export interface KexecHandoff {
+  vdev: string;
+  ledger: JobLedger | undefined;
+  requests: { submitted: number; answered: number; failed: number; answeredTwice: number };
+}
 
 export interface GuestDeps {
   domid: number;
@@ -51,6 +67,8 @@ export interface GuestDeps {
   onChange: (g: GuestInstance) => void;
   /** The guest runtime's fault points (evtchn.* on the frontends' kicks). */
   chaos?: ChaosPoints;
+  /** Booted by a soft reset: what the previous kernel handed over. */
+  handoff?: KexecHandoff;
 }
 
 interface Disk {
@@ -93,6 +111,13 @@ export class GuestInstance {
   ios = 0;
   ioErrors = 0;
   verifyFailures = 0;
+  /** The running job's ledger snapshot and request accounting. */
+  private jobLedger: (() => JobLedger) | undefined;
+  private jobRequests: KexecHandoff["requests"] | undefined;
+  /** The disk of the last job started (running or finished). */
+  private jobVdev: string | undefined;
+  /** Set by a soft-reset shutdown: what the next kernel takes over. */
+  handoff: KexecHandoff | undefined;
   ledger: GuestStatusJson["workload"]["ledger"];
   iops = 0;
   private lastIos = 0;
@@ -182,6 +207,7 @@ export class GuestInstance {
       maxDataPagesPerRing: cfg.maxDataPagesPerRing,
       closeTimeoutMs: cfg.closeTimeoutMs,
       log: this.log,
+      ...(this.d.chaos ? { corruptRequest: corruptRequestPoint(this.d.chaos, this.domid) } : {}),
       onBlkfront: (b) => this.attach(b),
       onRemoved: (b) => this.detach(b.dev.nodename, "removed"),
     });
@@ -365,6 +391,9 @@ export class GuestInstance {
     if (!disk || disk.removing || !disk.front.isConnected) return;
     const job = { vdev: disk.vdev, stopped: false };
     this.job = job;
+    const requests = { submitted: 0, answered: 0, failed: 0, answeredTwice: 0 };
+    this.jobRequests = requests;
+    this.jobVdev = disk.vdev;
     const front = disk.front;
     // The job's store: counts completions for the status, and once stopped takes no new I/O (the
     // job is abandoned: what is in flight completes, nothing more is issued).
@@ -374,7 +403,16 @@ export class GuestInstance {
       },
       submit: (io: BlockIo, done: (s: BlockIoStatus) => void) => {
         if (job.stopped) return;
+        requests.submitted++;
+        let answered = false;
         front.submit(io, (status) => {
+          if (answered) {
+            requests.answeredTwice++;
+            return;
+          }
+          answered = true;
+          if (status === 0) requests.answered++;
+          else requests.failed++;
           if (status === 0) this.ios++;
           else this.ioErrors++;
           done(status);
@@ -395,6 +433,13 @@ export class GuestInstance {
           nowNs: () => performance.now() * 1e6,
           defer: (fn) => setImmediate(fn),
         },
+        {
+          // the previous kernel's ledger, when this one was kexec'd into on the same disk
+          ...(this.d.handoff?.ledger && this.d.handoff.vdev === disk.vdev
+            ? { ledger: this.d.handoff.ledger }
+            : {}),
+          expose: (snapshot) => (this.jobLedger = snapshot),
+        },
       ).then((r) => {
         if (job.stopped) return;
         this.verifyFailures = r.verify.failures_total;
@@ -405,6 +450,7 @@ export class GuestInstance {
             lost: r.verify.failures_total,
             indeterminate: r.verify.indeterminate_blocks,
             failures: r.verify.failures.slice(0, 8),
+            ...(this.d.handoff ? { carriedVerified: r.verify.carried_blocks_verified } : {}),
           };
         this.phase = r.error > 0 || r.verify.failures_total > 0 ? "failed" : "done";
         this.job = undefined;
@@ -482,7 +528,11 @@ export class GuestInstance {
     this.stopping ??= (async () => {
       this.state = "shutting-down";
       this.d.onChange(this);
+      const vdev = this.jobVdev;
       await this.closeAll();
+      // kexec: the ledger once every request was answered or failed by the frontends' close
+      if (reason === SHUTDOWN_soft_reset && vdev !== undefined && this.jobRequests)
+        this.handoff = { vdev, ledger: this.jobLedger?.(), requests: { ...this.jobRequests } };
       const rc = await this.xc!.domainShutdown(this.domid, reason);
       if (rc !== 0) this.log.warn({ rc }, "SCHEDOP_shutdown refused");
       this.release();
@@ -589,8 +639,28 @@ export class GuestInstance {
         errors: this.ioErrors,
         verifyFailures: this.verifyFailures,
         ...(this.ledger ? { ledger: this.ledger } : {}),
+        ...(this.d.handoff ? { kexec: kexecStatus(this.d.handoff) } : {}),
       },
       error: this.error,
     };
   }
+}
+
+function kexecStatus(h: KexecHandoff): KexecStatusJson {
+  const r = h.requests;
+  return {
+    carriedAcknowledgedBlocks: h.ledger?.acknowledged.length ?? 0,
+    carriedIndeterminateBlocks: h.ledger?.indeterminate.length ?? 0,
+    requestsSubmitted: r.submitted,
+    requestsAnswered: r.answered,
+    requestsFailed: r.failed,
+    requestsAnsweredTwice: r.answeredTwice,
+    requestsUnanswered: r.submitted - r.answered - r.failed,
+  };
+}
+
+/** ring.request-corrupted: this guest's blkfront writes garbage into a request slot. */
+function corruptRequestPoint(chaos: ChaosPoints, domid: number): () => boolean {
+  const p = chaos.point("ring.request-corrupted");
+  return () => p.active && p.hit(`dom ${domid} request slot`);
 }

@@ -19,7 +19,7 @@ import { decodeDomainExc, XenCtrl } from "@xensim/xenctrl";
 import { GUEST_SUBJECTS, HYPERVISOR_SUBJECTS } from "@xensim/subjects";
 import { Counter, Gauge } from "prom-client";
 import { type GuestServiceConfig, GuestServiceConfigSchema } from "./config.js";
-import { GuestInstance } from "./guest.js";
+import { GuestInstance, type KexecHandoff } from "./guest.js";
 
 const enc = new TextEncoder();
 
@@ -38,6 +38,8 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
     const hypervisorHost =
       cfg.hypervisorHost !== "" && cfg.hypervisorHost !== ctx.hostId ? cfg.hypervisorHost : undefined;
     const guests = new Map<number, GuestInstance>();
+    /** What a kernel that soft-reset handed the next one (kexec), by domid, until it boots. */
+    const handoffs = new Map<number, KexecHandoff>();
     let boots = 0;
     let bootFailures = 0;
 
@@ -76,6 +78,7 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
           } else if (e.state === "soft_reset") {
             // kexec (fact sheet §9): the toolstack rebuilds the domain in place; the new kernel boots
             // once it is unpaused with its new store channel.
+            if (g.handoff) handoffs.set(e.domid, g.handoff);
             g.abandon("soft reset");
             void bootAfterSoftReset(e.domid, g.name);
           }
@@ -192,12 +195,14 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
         sharedMemory,
         chaos: ctx.chaos,
         ...(hypervisorHost ? { hypervisorHost } : {}),
+        ...(handoffs.has(domid) ? { handoff: handoffs.get(domid)! } : {}),
         cfg,
         stateDir,
         log,
         onChange: publish,
       });
       guests.set(domid, g);
+      handoffs.delete(domid);
       try {
         await g.boot();
         boots++;

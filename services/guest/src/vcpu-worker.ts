@@ -9,6 +9,7 @@ import { EventChannels } from "@xensim/evtchn";
 import { Bios, COM1, Cpu, type FirmwareSettings, type GuestRam } from "@xensim/guest";
 import { DomainCrashed, IoreqVcpu, VcpuStopped } from "@xensim/ioreq";
 import { PAGE_SIZE, PageStore } from "@xensim/memory";
+import { setTracer, tracer, type TraceRecord } from "@xensim/trace";
 import { makeNotify } from "@xensim/xenctrl";
 
 export interface VcpuWorkerData {
@@ -17,7 +18,7 @@ export interface VcpuWorkerData {
   vcpu: number;
   name: string;
   settings: FirmwareSettings;
-  /** [0] stop request, [1] vCPU 0 done booting (APs wait for it). */
+  /** [0] stop request, [1] vCPU 0 done booting (APs wait for it), [2] the ioreq trace mask. */
   flags: Int32Array;
   /** Guest physical page this vCPU uses as a string buffer. */
   scratchGpa: number;
@@ -28,7 +29,9 @@ export type VcpuMessage =
   | { t: "crash"; reason: string }
   | { t: "stopped"; why: string }
   | { t: "error"; error: string }
-  | { t: "stats"; routes: Record<string, number> };
+  | { t: "stats"; routes: Record<string, number> }
+  /** An ioreq trace record of Xen's side, stamped with the monotonic clock here. */
+  | { t: "trace"; record: TraceRecord };
 
 const d = workerData as VcpuWorkerData;
 const post = (m: VcpuMessage) => parentPort!.postMessage(m);
@@ -73,7 +76,21 @@ const ram: GuestRam = {
     }
   },
 };
-const cpu = new Cpu(io, ram);
+// The trace switch, as the guest service's thread sets it (this thread never hears the bus).
+const relay = (record: TraceRecord) => {
+  record.t = Number(process.hrtime.bigint());
+  post({ t: "trace", record });
+};
+const cpu = new Cpu(
+  {
+    emulate(req) {
+      const mask = Atomics.load(d.flags, 2);
+      if (mask !== tracer.mask) setTracer(mask, relay);
+      return io.emulate(req);
+    },
+  },
+  ram,
+);
 const bios = new Bios(cpu, ram, {
   name: d.name,
   scratchGpa: d.scratchGpa,

@@ -4,6 +4,7 @@
 
 import { Worker } from "node:worker_threads";
 import type { BiosReport, FirmwareSettings } from "@xensim/guest";
+import { onTraceSwitch, TRACE_IOREQ, type TraceRecord, tracer } from "@xensim/trace";
 import type { VcpuMessage, VcpuWorkerData } from "./vcpu-worker.js";
 
 export interface GuestVcpusOptions {
@@ -21,7 +22,9 @@ export interface GuestVcpusOptions {
 const SCRATCH_GFN = 0x80;
 
 export class GuestVcpus {
-  private readonly flags = new Int32Array(new SharedArrayBuffer(8));
+  /** [0] stop, [1] vCPU 0 booted, [2] the trace mask the vCPU threads apply (TRACE_IOREQ or 0). */
+  private readonly flags = new Int32Array(new SharedArrayBuffer(12));
+  private readonly unsubscribeTrace: () => void;
   private readonly workers: Worker[] = [];
   private readonly exits: Promise<void>[] = [];
   private crashed = false;
@@ -29,6 +32,10 @@ export class GuestVcpus {
   readonly routes: Record<string, number>[] = [];
 
   constructor(private readonly options: GuestVcpusOptions) {
+    // The vCPU threads never return to their event loop: they read the ioreq trace switch from a
+    // shared word before each access and post their records here, where this thread's tracer sends them.
+    Atomics.store(this.flags, 2, tracer.mask & TRACE_IOREQ);
+    this.unsubscribeTrace = onTraceSwitch((mask) => Atomics.store(this.flags, 2, mask & TRACE_IOREQ));
     for (let v = 0; v < Math.min(options.vcpus, 32); v++) {
       const data: VcpuWorkerData = {
         sab: options.sab,
@@ -59,10 +66,14 @@ export class GuestVcpus {
       this.options.onCrash?.(m.reason);
     } else if (m.t === "error") this.options.onError?.(v, m.error);
     else if (m.t === "stats") this.routes[v] = m.routes;
+    else if (m.t === "trace") {
+      if (tracer.mask & TRACE_IOREQ) tracer.emit(m.record as TraceRecord);
+    }
   }
 
   /** Stop every vCPU: they leave their loop (or their wait for an emulator) at the next check. */
   async stop(timeoutMs = 3000): Promise<void> {
+    this.unsubscribeTrace();
     Atomics.store(this.flags, 0, 1);
     Atomics.notify(this.flags, 0);
     Atomics.notify(this.flags, 1);

@@ -805,7 +805,12 @@ export function buildApi(o: ApiOptions): {
 
   if (o.live) {
     const live = o.live;
-    const dashboard = registerDashboard(app, { toolstack: ts, ...live });
+    const chaos = o.chaos;
+    const dashboard = registerDashboard(app, {
+      toolstack: ts,
+      ...live,
+      ...(chaos ? { chaosFaults: () => chaos.list() } : {}),
+    });
     app.addHook("onClose", async () => dashboard.close());
     const traceHub = new TraceHub(live.bus);
     registerTraceRoutes(app, traceHub);

@@ -37,6 +37,8 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section id="faults-panel" class="panel">
     <h2>Active faults</h2>
     <div id="faults"><p class="muted">none</p></div>
+    <h3>Chaos faults</h3>
+    <div id="chaos-faults"><p class="muted">none</p></div>
     <button id="heal-all" type="button">Heal all</button>
   </section>
   <section id="evtchn-panel" class="panel">

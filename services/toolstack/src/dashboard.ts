@@ -39,6 +39,8 @@ export interface DashboardOptions {
   ): Promise<{ rc: number; status: number; vcpu: number; dom: number; port: number; virq: number }>;
   /** Plug-in panels by name ("console", "screen"); the page asks for these two. */
   panels?: Partial<Record<"console" | "screen", DomainPanelProvider>>;
+  /** The one fault API's active faults (chaos), shown beside the bus and call rules with Heal. */
+  chaosFaults?(): Array<{ id: number; kind: string; service: string; spec: object; setAt: number }>;
   /** Period of the live figures (default 1000 ms). */
   statsIntervalMs?: number;
   /** Largest xenstore subtree one request returns (nodes; default 2000). */
@@ -98,7 +100,12 @@ class LiveHub {
   private timer: ReturnType<typeof setInterval> | undefined;
   private prev: { at: number; disks: Map<string, DiskCounters> } | undefined;
   readonly guests = new Map<number, GuestStatusJson>();
-  latest: { at: number; disks: DiskFigures[]; faults: FaultStatus[] } = { at: 0, disks: [], faults: [] };
+  latest: { at: number; disks: DiskFigures[]; faults: FaultStatus[]; chaos: unknown[] } = {
+    at: 0,
+    disks: [],
+    faults: [],
+    chaos: [],
+  };
 
   constructor(private readonly o: DashboardOptions) {}
 
@@ -156,7 +163,7 @@ class LiveHub {
         (d, devid) => this.guests.get(d)?.disks?.find((x) => x.devid === devid)?.ringPages,
       );
       this.prev = { at: now, disks };
-      this.latest = { at: Date.now(), disks: figures, faults };
+      this.latest = { at: Date.now(), disks: figures, faults, chaos: this.o.chaosFaults?.() ?? [] };
       this.broadcast("stats", { ...this.latest, guests: [...this.guests.values()] });
     };
     let busy = false;

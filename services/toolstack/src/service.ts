@@ -229,7 +229,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
       ...(dmRuntime ? { deviceModel: dmRuntime, libDir } : {}),
       clock: {
         now: () => performance.now(),
-        wallSeconds: () => Date.now() / 1000,
+        wallSeconds: () => ctx.now() / 1000,
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       },
       log: flowLog,

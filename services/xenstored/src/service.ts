@@ -79,6 +79,7 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
     }
     const core = new XenstoredCore(engine, state, log, {
       chaos: ctx.chaos,
+      now: () => ctx.now(),
       outputLimits: {
         stallBytes: cfg.outputStallBytes,
         dropBytes: cfg.outputDropBytes,

@@ -14,6 +14,12 @@ import {
 } from "@xensim/xenstore";
 import fc from "fast-check";
 import { pino } from "pino";
+import {
+  ChaosPoints,
+  checkSerializability,
+  type SerializabilityEvidence,
+  type XsHistoryEvent,
+} from "@xensim/chaos";
 import { type ConnectionSink, XenstoredCore } from "./xenstored.js";
 import { StateStore } from "./persistence.js";
 
@@ -253,6 +259,96 @@ describe("XenstoredCore", () => {
         },
       ),
       { seed, numRuns: 80 },
+    );
+  });
+});
+
+describe("serializability: xenstored's transaction history, and a broken xenstored caught", () => {
+  // Two connections increment one counter in transactions, interleaved: both read, A commits,
+  // B writes and commits. A sound xenstored answers B's end EAGAIN; with the conflict check
+  // skipped (chaos kind xenstore.conflict-check-skipped) B commits and A's update is lost.
+  const run = (broken: boolean) => {
+    const chaos = new ChaosPoints({ service: "xenstored", now: () => 0, seed: 1 });
+    const core = new XenstoredCore(
+      new XenstoreEngine({
+        onInternalError: (e) => {
+          throw e;
+        },
+      }),
+      null,
+      pino({ level: "silent" }),
+      { chaos },
+    );
+    chaos.observation("xenstore-history", "start");
+    if (broken) chaos.set({ kind: "xenstore.conflict-check-skipped" });
+    const a = core.connect(0, fakeSink());
+    const b = core.connect(0, fakeSink());
+    const one = (conn: number, m: XsMessage) => core.request(conn, m)!;
+    assert.equal(one(a, req(XsType.WRITE, 0, "/counter", "0")).type, XsType.WRITE);
+    const ta = Number(parseXsStrings(one(a, req(XsType.TRANSACTION_START, 0, "")).payload)[0]);
+    const tb = Number(parseXsStrings(one(b, req(XsType.TRANSACTION_START, 0, "")).payload)[0]);
+    const va = Number(parseXsStrings(one(a, req(XsType.READ, ta, "/counter")).payload)[0]);
+    const vb = Number(parseXsStrings(one(b, req(XsType.READ, tb, "/counter")).payload)[0]);
+    one(a, req(XsType.WRITE, ta, "/counter", String(va + 1)));
+    assert.equal(one(a, req(XsType.TRANSACTION_END, ta, "T")).type, XsType.TRANSACTION_END);
+    one(b, req(XsType.WRITE, tb, "/counter", String(vb + 1)));
+    const endB = one(b, req(XsType.TRANSACTION_END, tb, "T"));
+    const history = chaos.observation("xenstore-history", "take") as XsHistoryEvent[];
+    return { endB, history, check: checkSerializability(history) };
+  };
+
+  it("sound: the second end is EAGAIN, the history says so, and it is serializable", () => {
+    const { endB, history, check } = run(false);
+    assert.equal(endB.type, XsType.ERROR);
+    assert.deepEqual(parseXsStrings(endB.payload), ["EAGAIN"]);
+    assert.deepEqual(
+      history.map((e) => `${e.op}${"path" in e ? ` ${e.path}` : ""}${e.op === "end" ? ` ${e.result}` : ""}`),
+      [
+        "write /counter",
+        "start",
+        "start",
+        "read /counter",
+        "read /counter",
+        "write /counter",
+        "end ok",
+        "write /counter",
+        "end EAGAIN",
+      ],
+    );
+    assert.equal(check.pass, true, check.summary);
+  });
+
+  it("broken (conflict check skipped): both commit, a lost update, and the check fails with the cycle", () => {
+    const { endB, check } = run(true);
+    assert.equal(endB.type, XsType.TRANSACTION_END, "the broken xenstored let it commit");
+    assert.equal(check.pass, false);
+    const cycle = (check.evidence[0] as SerializabilityEvidence).cycle;
+    assert.equal(cycle.length, 2);
+    assert.ok(
+      cycle.every((x) => / \/counter → /.test(x.then)),
+      JSON.stringify(cycle),
+    );
+  });
+});
+
+describe("xenstore.request-delayed", () => {
+  it("holds a connection's next request back delayMs (canRead false), then resumes its sink and reads it", async () => {
+    const chaos = new ChaosPoints({ service: "xenstored", now: () => 0, seed: 1 });
+    const core = new XenstoredCore(new XenstoreEngine({ onInternalError: rethrow }), null, log, { chaos });
+    let resumed = 0;
+    const conn = core.connect(0, { ...fakeSink(), resume: () => void resumed++ });
+    const other = core.connect(0, fakeSink());
+    chaos.set({ kind: "xenstore.request-delayed", delayMs: 40, count: 1 });
+    assert.equal(core.canRead(conn), false, "its next request waits");
+    assert.equal(core.canRead(other), true, "count 1: only one request is delayed");
+    assert.equal(core.canRead(conn), false, "still waiting");
+    await new Promise((r) => setTimeout(r, 80));
+    assert.equal(resumed, 1, "its sink was resumed after the delay");
+    assert.equal(core.canRead(conn), true);
+    assert.equal(core.request(conn, req(XsType.WRITE, 0, "/d", "1"))!.type, XsType.WRITE);
+    assert.deepEqual(
+      chaos.records.map((r) => [r.kind, r.delayMs]),
+      [["xenstore.request-delayed", 40]],
     );
   });
 });

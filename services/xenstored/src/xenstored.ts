@@ -22,7 +22,7 @@ import {
   type XsMessage,
   XsOutputQueues,
 } from "@xensim/xenstore";
-import type { ChaosPoints, FaultPoint } from "@xensim/chaos";
+import type { ChaosPoints, FaultPoint, XsHistoryEvent } from "@xensim/chaos";
 import type { Logger } from "pino";
 import type { StateStore } from "./persistence.js";
 
@@ -87,9 +87,13 @@ export class XenstoredCore {
     if (opts.chaos) {
       const c = opts.chaos;
       const on = (): void => {
-        this.faultsOn = [this.eagain, this.watchLost, this.watchDuplicated, this.watchDelayed].some(
-          (p) => p?.active,
-        );
+        this.faultsOn = [
+          this.eagain,
+          this.watchLost,
+          this.watchDuplicated,
+          this.watchDelayed,
+          this.requestDelayed,
+        ].some((p) => p?.active);
       };
       const pt = (kind: string): FaultPoint => {
         const p = c.point(kind);
@@ -97,6 +101,24 @@ export class XenstoredCore {
         return p;
       };
       this.eagain = pt("xenstore.eagain");
+      this.requestDelayed = pt("xenstore.request-delayed");
+      // a broken xenstored on purpose: TRANSACTION_END commits without its conflict check
+      const skip = c.point("xenstore.conflict-check-skipped");
+      engine.skipConflictCheck = () => skip.active && skip.hit("transaction end");
+      // the transaction history the serializability check reads (recorded only while started)
+      c.observe("xenstore-history", {
+        start: () => {
+          this.history = [];
+        },
+        take: () => {
+          const h = this.history ?? [];
+          if (this.history) this.history = [];
+          return h;
+        },
+        stop: () => {
+          this.history = undefined;
+        },
+      });
       this.watchLost = pt("xenstore.watch-lost");
       this.watchDuplicated = pt("xenstore.watch-duplicated");
       this.watchDelayed = pt("xenstore.watch-delayed");
@@ -104,7 +126,77 @@ export class XenstoredCore {
   }
 
   private faultsOn = false;
+  /** xenstored's history while a checker records it (seq: the order requests were handled). */
+  private history: XsHistoryEvent[] | undefined;
+  private historySeq = 0;
+
+  private recordHistory(conn: ConnId, msg: XsMessage, reply: XsMessage | null): void {
+    const h = this.history!;
+    if (h.length >= 500_000) return; // bounded: a checker takes it often enough
+    const ok = reply !== null && reply.type !== XsType.ERROR;
+    const seq = ++this.historySeq;
+    const tx = msg.txId;
+    const path = (): string => {
+      const p = parseXsStrings(msg.payload)[0] ?? "";
+      if (p.startsWith("/") || p.startsWith("@")) return p;
+      return `/local/domain/${this.engine.connectionInfo(conn)?.domid ?? 0}/${p}`;
+    };
+    switch (msg.type) {
+      case XsType.TRANSACTION_START:
+        if (ok) h.push({ seq, conn, op: "start", tx: Number(parseXsStrings(reply.payload)[0]) });
+        return;
+      case XsType.TRANSACTION_END:
+        h.push({
+          seq,
+          conn,
+          op: "end",
+          tx,
+          commit: parseXsStrings(msg.payload)[0] === "T",
+          result: ok ? "ok" : (parseXsStrings(reply?.payload ?? new Uint8Array())[0] ?? "error"),
+        });
+        return;
+      case XsType.READ:
+      case XsType.DIRECTORY:
+      case XsType.GET_PERMS:
+        h.push({ seq, conn, op: "read", tx, path: path() });
+        return;
+      case XsType.WRITE:
+      case XsType.SET_PERMS:
+        if (ok) h.push({ seq, conn, op: "write", tx, path: path() });
+        return;
+      case XsType.RM:
+        if (ok) h.push({ seq, conn, op: "rm", tx, path: path() });
+        return;
+    }
+  }
   private eagain: FaultPoint | undefined;
+  private requestDelayed: FaultPoint | undefined;
+  /** xenstore.request-delayed: a connection's next request is not read before this time (-1: read it now). */
+  private readonly delayedUntil = new Map<ConnId, number>();
+
+  /**
+   * xenstore.request-delayed: the connection's next request waits delayMs before xenstored reads
+   * it (its socket stays paused, its ring unconsumed — the flow control conn_can_read() has), and
+   * the requests behind it wait in order. False while it waits.
+   */
+  private requestMayBeRead(conn: ConnId): boolean {
+    const until = this.delayedUntil.get(conn);
+    if (until !== undefined) {
+      if (until >= 0 && this.now() < until) return false;
+      this.delayedUntil.delete(conn); // waited: this request goes now
+      return true;
+    }
+    const p = this.requestDelayed;
+    if (!p?.active) return true;
+    const d = p.delay();
+    if (!p.hit(`conn ${conn} request`, { delayMs: d })) return true;
+    this.delayedUntil.set(conn, this.now() + d);
+    setTimeout(() => {
+      if (this.delayedUntil.has(conn)) this.delayedUntil.set(conn, -1);
+      this.resumeStalled();
+    }, d).unref?.();
+    return false;
+  }
   private watchLost: FaultPoint | undefined;
   private watchDuplicated: FaultPoint | undefined;
   private watchDelayed: FaultPoint | undefined;
@@ -157,6 +249,7 @@ export class XenstoredCore {
     this.onDisconnect(conn);
     this.stats.connections = this.sinks.size;
     this.stalled.delete(conn);
+    this.delayedUntil.delete(conn);
     this.queues.close(conn);
     this.apply(this.engine.disconnect(conn), null);
     this.resumeStalled();
@@ -168,6 +261,10 @@ export class XenstoredCore {
    */
   canRead(conn: ConnId): boolean {
     if (!this.sinks.has(conn)) return false;
+    if (this.faultsOn && !this.requestMayBeRead(conn)) {
+      this.stalled.add(conn);
+      return false;
+    }
     if (this.queues.canRead(conn)) return true;
     this.stalled.add(conn);
     return false;
@@ -180,11 +277,13 @@ export class XenstoredCore {
     if (this.faultsOn) {
       const injected = this.injectedEagain(conn, msg);
       if (injected) {
+        if (this.history) this.recordHistory(conn, msg, injected);
         this.onRequest(conn, msg, injected);
         return injected;
       }
     }
     const out = this.engine.request(conn, msg);
+    if (this.history) this.recordHistory(conn, msg, out.reply);
     this.onRequest(conn, msg, out.reply);
     this.apply(out, conn);
     this.reportMemory(conn);
@@ -270,6 +369,8 @@ export class XenstoredCore {
     try {
       for (const conn of [...this.stalled]) {
         if (!this.queues.canRead(conn)) continue;
+        const until = this.delayedUntil.get(conn);
+        if (until !== undefined && until >= 0) continue; // xenstore.request-delayed: still waiting
         this.stalled.delete(conn);
         this.sinks.get(conn)?.resume?.();
       }

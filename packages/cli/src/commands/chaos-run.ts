@@ -12,7 +12,9 @@ import { join } from "node:path";
 import { createInProcessBus } from "@xensim/bus";
 import {
   auditDomainLeaks,
+  type ChaosReply,
   type ChaosReport,
+  checkSerializability,
   checkLeaks,
   checkLedger,
   checkLiveness,
@@ -23,13 +25,19 @@ import {
   type FaultHit,
   type IoSample,
   type LeakEvidence,
+  type LeakTables,
   type LedgerEvidence,
   type ResponseEvidence,
   reportMarkdown,
   reportSvg,
   type Scenario,
   verdictOf,
+  type XsHistoryEvent,
 } from "@xensim/chaos";
+import { EventChannels } from "@xensim/evtchn";
+import { CHAOS_SUBJECTS } from "@xensim/subjects";
+import { GrantTables } from "@xensim/gnttab";
+import { PageStore } from "@xensim/memory";
 import { deriveSeed } from "@xensim/random";
 import { createLogger, type HostHandle, startHost } from "@xensim/runtime";
 import { connectXenstore } from "@xensim/xenstore-client";
@@ -86,6 +94,8 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
   const apiPort = await freePort();
   const api = `http://127.0.0.1:${apiPort}`;
+  // `xensim chaos list --state-dir <this dir>` (and every chaos command) reaches this run's host
+  writeFileSync(join(stateDir, "toolstack.url"), `${api}\n`);
   const socket = join(stateDir, "xenstored.sock");
   mkdirSync(join(stateDir, "images"), { recursive: true });
   const base: Record<string, Record<string, unknown>> = {
@@ -124,7 +134,7 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
   };
 
   const startedAt = Date.now();
-  o.log(`  seed ${o.seed}: starting a host (${s.services.join(", ")})`);
+  o.log(`  seed ${o.seed}: starting a host (${s.services.join(", ")}); state in ${stateDir}`);
   const host: HostHandle = await startHost({
     hostId: `chaos-${o.seed}`,
     services: s.services.map((n) => ({
@@ -144,6 +154,31 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
     seed: o.seed,
   });
   const bus = createInProcessBus({ name: host.busName });
+  // xenstored's transaction history, for the serializability check (recorded from here on)
+  const observeHistory = async (action: "start" | "take"): Promise<XsHistoryEvent[] | undefined> => {
+    const m = await bus.request(
+      CHAOS_SUBJECTS.service("xenstored"),
+      new TextEncoder().encode(JSON.stringify({ op: "observe", name: "xenstore-history", action })),
+      { timeoutMs: 10_000 },
+    );
+    const r = JSON.parse(new TextDecoder().decode(m.data)) as ChaosReply;
+    if (!r.ok) throw new Error(r.error ?? "xenstored answered no history");
+    return r.observation as XsHistoryEvent[] | undefined;
+  };
+  const history: XsHistoryEvent[] = [];
+  let historyError: string | undefined;
+  // a new bus learns the workers' subscriptions in a moment: ask again until xenstored answers
+  for (let tries = 0; ; tries++) {
+    try {
+      historyError = undefined;
+      await observeHistory("start");
+      break;
+    } catch (e) {
+      historyError = (e as Error).message;
+      if (tries >= 300 || !/no responders/.test(historyError)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   const latest = new Map<number, GuestStatusJson>();
   const series: IoSample[] = [];
   let t0 = Number.NaN;
@@ -285,25 +320,57 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
       for (const d of domids.values()) await call("DELETE", `/domains/${d}`).catch(() => {});
       await sleep(1000, o.signal);
       const xs = await connectXenstore({ socket });
+      // the hypervisor's own tables (this host's shared memory) and xenstored's watch table
+      const store = PageStore.attach(host.sharedMemory);
+      const gt = new GrantTables(store);
+      const ev = new EventChannels(store, { notify: () => {} });
+      const tables: LeakTables = {
+        grants: (domid) => gt.grantLeaksOf(domid),
+        eventChannels: (domid) => ev.portsNaming(domid),
+        watches: async () => (await xs.control("watches")).split("\n").filter((l) => l !== ""),
+      };
       try {
-        const { json } = await call<{ domains?: Array<{ id: number }> }>("GET", "/domains");
-        const present = new Set((json.domains ?? []).map((d) => d.id));
-        leaks.push(
-          ...(await auditDomainLeaks(
+        // teardown runs on after DELETE returns (backends close, unmap, unwatch): audit until the
+        // tables are clean or a bound passes, and keep the last audit as the evidence
+        const auditDeadline = Date.now() + 10_000;
+        for (;;) {
+          const { json } = await call<{ domains?: Array<{ id: number }> }>("GET", "/domains");
+          const present = new Set((json.domains ?? []).map((d) => d.id));
+          const found = await auditDomainLeaks(
             [...domids].map(([guest, domid]) => ({ guest, domid })),
             present,
             (p) => xs.exists(p).catch(() => false),
-          )),
-        );
+            tables,
+          );
+          if (checkLeaks(found).pass || Date.now() > auditDeadline || aborted) {
+            leaks.push(...found);
+            break;
+          }
+          await sleep(500, o.signal);
+        }
       } finally {
         await xs.close();
       }
+    }
+    if (historyError === undefined) {
+      const taken = await observeHistory("take").catch((e: Error) => {
+        historyError = e.message;
+        return [];
+      });
+      history.push(...(taken ?? []));
     }
   } finally {
     o.signal?.removeEventListener("abort", onAbort);
     if (aborted) {
       o.log("  interrupted: healing every fault this run set");
       await call("DELETE", "/chaos/faults").catch(() => {});
+      // what `xensim chaos list` says now, before the host stops
+      const left = await call<{ faults?: unknown[] }>("GET", "/chaos/faults").catch(() => undefined);
+      o.log(
+        left?.json.faults
+          ? `  interrupted: chaos list after healing: ${left.json.faults.length} active fault(s)`
+          : "  interrupted: chaos list after healing: the host did not answer",
+      );
     }
     await bus.close().catch(() => {});
     await host.stop().catch(() => {});
@@ -339,6 +406,14 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
     checkOneResponse(responses),
     ...(s.checks.leaks ? [checkLeaks(leaks)] : []),
     checkLiveness(series, lastHealMs, s.checks.livenessMs),
+    historyError === undefined
+      ? checkSerializability(history)
+      : {
+          name: "serializability" as const,
+          pass: false,
+          summary: `no xenstore history: ${historyError}`,
+          evidence: [],
+        },
   ];
   if (aborted) checks.push({ name: "liveness", pass: false, summary: "interrupted (Ctrl-C)", evidence: [] });
   const report: ChaosReport = {

@@ -21,8 +21,8 @@ export interface SoakSummary {
     leaks: number;
     responseViolations: number;
     livenessFailures: number;
-    /** xenstore transaction histories are not checked for serializability yet. */
-    serializabilityViolations: null;
+    /** Runs whose xenstore transaction history was not serializable (cycles in its conflict graph). */
+    serializabilityViolations: number;
     /** Broken-component scenarios whose checker caught them / runs of them. */
     brokenComponentsCaught: string;
     unexpectedVerdicts: Array<{
@@ -57,6 +57,7 @@ export async function soak(o: {
   let leaks = 0;
   let responses = 0;
   let liveness = 0;
+  let violations = 0;
   let brokenRuns = 0;
   let brokenCaught = 0;
   const unexpected: SoakSummary["soak"]["unexpectedVerdicts"] = [];
@@ -110,6 +111,7 @@ export async function soak(o: {
           if (c.name === "leaks") leaks += c.evidence.length;
           if (c.name === "one-response") responses += c.evidence.length;
           if (c.name === "liveness") liveness++;
+          if (c.name === "serializability") violations += Math.max(1, c.evidence.length);
         }
       }
       if (r.verdict !== scenario.expect)
@@ -131,7 +133,7 @@ export async function soak(o: {
       leaks,
       responseViolations: responses,
       livenessFailures: liveness,
-      serializabilityViolations: null,
+      serializabilityViolations: violations,
       brokenComponentsCaught: `${brokenCaught}/${brokenRuns}`,
       unexpectedVerdicts: unexpected,
       durationMs: Date.now() - t0,

@@ -45,10 +45,18 @@ interface FaultStatus {
     { seed: number; rules: { events?: unknown[]; calls?: unknown[] }; recordCount: number }
   >;
 }
+interface ChaosFault {
+  id: number;
+  kind: string;
+  service: string;
+  spec: object;
+  setAt: number;
+}
 interface Stats {
   at: number;
   disks: DiskFigures[];
   faults: FaultStatus[];
+  chaos?: ChaosFault[];
   guests?: Guest[];
 }
 interface TreeNode {
@@ -218,6 +226,35 @@ function renderFaults(status: FaultStatus[]): void {
   );
 }
 
+/** The one fault API's faults (xensim chaos set, chaos run), each with its own Heal. */
+function renderChaos(faults: ChaosFault[]): void {
+  const box = $("chaos-faults");
+  if (faults.length === 0) {
+    box.replaceChildren(el("p", "none", { class: "muted" }));
+    return;
+  }
+  box.replaceChildren(
+    ...faults.map((f) => {
+      const div = el("div", undefined, { class: "fault", "data-chaos-fault": `${f.id} ${f.kind}` });
+      const heal = el("button", "Heal", { type: "button" });
+      heal.addEventListener("click", () => void healChaos(f.id));
+      div.append(
+        el("strong", `${f.kind} · ${f.service}`),
+        el("span", ` #${f.id} since ${new Date(f.setAt).toLocaleTimeString()} `, { class: "muted" }),
+        heal,
+        el("br"),
+        el("code", JSON.stringify(f.spec)),
+      );
+      return div;
+    }),
+  );
+}
+
+async function healChaos(id?: number): Promise<void> {
+  await fetch(id === undefined ? "/chaos/faults" : `/chaos/faults?id=${id}`, { method: "DELETE" });
+  renderChaos((await getJson<{ faults: ChaosFault[] }>("/chaos/faults")).faults);
+}
+
 async function heal_(target?: string, component?: string): Promise<void> {
   const q = new URLSearchParams();
   if (target) q.set("target", target);
@@ -367,6 +404,7 @@ function connect(): void {
     figures = s.disks;
     for (const g of s.guests ?? []) guests.set(g.domid, g);
     renderFaults(s.faults);
+    renderChaos(s.chaos ?? []);
     renderDisks();
     renderDomains();
     updateCharts(s.at);
@@ -449,7 +487,10 @@ function main(): void {
     $(id).addEventListener("change", () => {
       if (traceSource) startTrace();
     });
-  $("heal-all").addEventListener("click", () => void heal_());
+  $("heal-all").addEventListener("click", () => {
+    void heal_();
+    void healChaos();
+  });
   $("xs-path").addEventListener("change", () => void loadTree());
   $("evtchn-domain").addEventListener("change", () => void loadEvtchn());
   for (const p of ["console", "screen"]) $(`${p}-domain`).addEventListener("change", () => void loadPanels());

@@ -6,4 +6,5 @@ export { default as hypervisor } from "./hypervisor.js";
 export { default as ioreq } from "./ioreq.js";
 export { default as link } from "./link.js";
 export { default as rings } from "./rings.js";
+export { default as traceCost } from "./trace-cost.js";
 export { default as xenstore } from "./xenstore.js";

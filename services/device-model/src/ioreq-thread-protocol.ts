@@ -1,0 +1,53 @@
+// What the device model's service thread and its ioreq thread (ioreq-thread.ts) exchange.
+import type { MessagePort } from "node:worker_threads";
+import type { EmulatorHandover, EmulatorRole } from "@xensim/devicemodel";
+import type { TraceRecord } from "@xensim/trace";
+
+/** Words of the control array the service and the thread share. */
+export const CTL = Object.freeze({
+  /** 1: leave the loop. */
+  stop: 0,
+  /** The trace mask the thread applies (TRACE_IOREQ or 0). */
+  traceMask: 1,
+  /** 1: the service waits for console output (the thread posts `tx` once, then clears it). */
+  txWanted: 2,
+  /** Synchronous requests answered, buffered requests handled (wrapping counters). */
+  synchronous: 3,
+  buffered: 4,
+  /** 1: messages are waiting (set before the doorbell, cleared by the thread before it reads them). */
+  mail: 5,
+  words: 6,
+} as const);
+
+export interface IoreqThreadData {
+  sab: SharedArrayBuffer;
+  /** Our domain (dom0) and the vCPU our ports are bound to. */
+  domid: number;
+  vcpu: number;
+  slowScanMs: number;
+  ctl: Int32Array;
+  port: MessagePort;
+}
+
+export type ThreadRequest =
+  | { t: "add"; id: number; key: string; role: EmulatorRole; handover: EmulatorHandover; state: Uint8Array }
+  | { t: "remove"; id: number; key: string }
+  | { t: "save"; id: number; key: string }
+  | { t: "output"; id: number; domid: number; serial: number; offset: number }
+  | { t: "input"; id: number; domid: number; serial: number; data: Uint8Array }
+  | { t: "list"; id: number };
+
+export interface EmulatorFigures {
+  synchronous: number;
+  buffered: number;
+  pciConfig: number;
+  unhandled: number;
+  serials: number;
+  framebufferHash: string;
+}
+
+export type ThreadMessage =
+  | { t: "reply"; id: number; ok: boolean; error?: string; value?: unknown }
+  | { t: "tx" }
+  | { t: "trace"; record: TraceRecord }
+  | { t: "warn"; message: string; domid?: number };

@@ -1,0 +1,194 @@
+// The device model's ioreq thread: the emulators' serving ends (their machines, their pages and
+// ports) on a thread of their own that blocks in Atomics.wait on this instance's dom0 vCPU wake word,
+// as a vCPU waits for its emulator — not in Atomics.waitAsync on the service's event loop, whose
+// wake-up goes through a task posted to another thread's loop. The service's thread registers each
+// emulator with Xen (dm_op, acquire_resource, bind: calls) and hands it over here; its console,
+// saved-state and list requests reach the machines as messages, with a doorbell on the same wake
+// word (evtchn_upcall_pending set, as a spurious upcall: a scan that finds nothing).
+
+import { receiveMessageOnPort, workerData } from "node:worker_threads";
+import {
+  decodeMachineState,
+  EmulatorEnd,
+  type EmulatorRole,
+  encodeMachineState,
+  Machine,
+  SERIAL_BASE,
+} from "@xensim/devicemodel";
+import { EventChannels, scanPending, wakeWordIndex } from "@xensim/evtchn";
+import { PageStore } from "@xensim/memory";
+import { setTracer, type TraceRecord, tracer } from "@xensim/trace";
+import { makeNotify } from "@xensim/xenctrl";
+import { guestMemory } from "./guest-memory.js";
+import {
+  CTL,
+  type EmulatorFigures,
+  type IoreqThreadData,
+  type ThreadMessage,
+  type ThreadRequest,
+} from "./ioreq-thread-protocol.js";
+
+interface Entry {
+  key: string;
+  role: EmulatorRole;
+  end: EmulatorEnd;
+}
+
+function run(d: IoreqThreadData): void {
+  const store = PageStore.attach(d.sab);
+  const ev: EventChannels = new EventChannels(store, { notify: makeNotify({ store, evtchn: () => ev }) });
+  const i32 = store.i32;
+  const si = ev.sharedInfo(d.domid);
+  const wake = wakeWordIndex(si.frames[0]!, d.vcpu);
+  const notifyVcpu = ev.portVcpuReader(d.domid);
+  const post = (m: ThreadMessage) => d.port.postMessage(m);
+  const entries = new Map<string, Entry>();
+  const byPort = new Map<number, Entry>();
+  const { ctl } = d;
+
+  // EVTCHNOP_send on the answered vCPU's port: atomics on the shared page store.
+  const notify = (p: number) => {
+    const rc = ev.evtchnSend(d.domid, p);
+    if (rc !== 0) post({ t: "warn", message: `kick of port ${p} failed: rc ${rc}` });
+  };
+  const written = (frame: number, offset: number, length: number) => store.markWritten(frame, offset, length);
+
+  const count = (e: Entry, fn: () => void) => {
+    const s = e.end.counts.synchronous;
+    const b = e.end.counts.buffered;
+    try {
+      fn();
+    } catch (err) {
+      post({ t: "warn", message: `emulation failed: ${String(err)}`, domid: e.end.h.domid });
+    }
+    if (e.end.counts.synchronous !== s) Atomics.add(ctl, CTL.synchronous, e.end.counts.synchronous - s);
+    if (e.end.counts.buffered !== b) Atomics.add(ctl, CTL.buffered, e.end.counts.buffered - b);
+  };
+  const dispatch = (p: number) => {
+    const e = byPort.get(p);
+    if (e) count(e, () => e.end.onEvent(p));
+  };
+  const pollAll = () => {
+    for (const e of entries.values()) count(e, () => e.end.poll());
+  };
+
+  const serial = (domid: number, n: number) => {
+    for (const e of entries.values()) {
+      if (e.end.h.domid !== domid) continue;
+      const i = n - SERIAL_BASE[e.role];
+      const serials = e.end.machine.serials;
+      if (i >= 0 && i < serials.length) return serials[i];
+    }
+    return undefined;
+  };
+
+  const handle = (q: ThreadRequest): unknown => {
+    switch (q.t) {
+      case "add": {
+        const machine = new Machine(q.role, { clock: () => Date.now() });
+        machine.loadState(decodeMachineState(q.state));
+        for (const u of machine.serials)
+          u.onTransmit = () => {
+            if (Atomics.load(ctl, CTL.txWanted) && Atomics.exchange(ctl, CTL.txWanted, 0)) post({ t: "tx" });
+          };
+        const end = new EmulatorEnd(i32, q.handover, {
+          machine,
+          memory: guestMemory(store, q.handover.domid),
+          notify,
+          written,
+          self: d.domid,
+          onError: (message) => post({ t: "warn", message, domid: q.handover.domid }),
+        });
+        const e: Entry = { key: q.key, role: q.role, end };
+        entries.set(q.key, e);
+        for (const p of [
+          ...q.handover.vcpuPorts,
+          ...(q.handover.bufPort !== undefined ? [q.handover.bufPort] : []),
+        ])
+          byPort.set(p, e);
+        count(e, () => end.poll()); // whatever came before the handover
+        return undefined;
+      }
+      case "remove": {
+        const e = entries.get(q.key);
+        if (!e) return false;
+        entries.delete(q.key);
+        for (const [p, x] of byPort) if (x === e) byPort.delete(p);
+        return true;
+      }
+      case "save": {
+        const e = entries.get(q.key);
+        if (!e) return undefined;
+        count(e, () => e.end.poll()); // whatever is queued is part of the state
+        return encodeMachineState(e.end.machine.saveState());
+      }
+      case "output": {
+        const u = serial(q.domid, q.serial);
+        if (!u) return undefined;
+        return { ...u.output(q.offset), transmitted: u.transmitted };
+      }
+      case "input": {
+        const u = serial(q.domid, q.serial);
+        if (!u) return undefined;
+        return u.input(q.data);
+      }
+      case "list": {
+        const out: Record<string, EmulatorFigures> = {};
+        for (const e of entries.values()) {
+          const m = e.end.machine;
+          out[e.key] = {
+            synchronous: m.stats.synchronous,
+            buffered: m.stats.buffered,
+            pciConfig: m.stats.pciConfig,
+            unhandled: m.stats.unhandled,
+            serials: m.serials.length,
+            framebufferHash: m.vga?.visibleHash() ?? "",
+          };
+        }
+        return out;
+      }
+    }
+  };
+
+  // The trace switch, as the service's thread sets it; records go back to it to be sent.
+  const relay = (record: TraceRecord) => {
+    record.t = Number(process.hrtime.bigint());
+    post({ t: "trace", record });
+  };
+
+  const scanSelected = { notifyVcpu };
+  const scanFull = { full: true, notifyVcpu };
+  let lastFull = Date.now();
+  for (;;) {
+    if (Atomics.load(ctl, CTL.mail) && Atomics.exchange(ctl, CTL.mail, 0))
+      for (let m = receiveMessageOnPort(d.port); m; m = receiveMessageOnPort(d.port)) {
+        const q = m.message as ThreadRequest;
+        try {
+          post({ t: "reply", id: q.id, ok: true, value: handle(q) });
+        } catch (err) {
+          post({ t: "reply", id: q.id, ok: false, error: err instanceof Error ? err.message : String(err) });
+        }
+      }
+    if (Atomics.load(ctl, CTL.stop)) break;
+    const mask = Atomics.load(ctl, CTL.traceMask);
+    if (mask !== tracer.mask) setTracer(mask, relay);
+    const w = Atomics.load(i32, wake);
+    if (w & 0xff) {
+      scanPending(si, d.vcpu, dispatch, scanSelected); // clears evtchn_upcall_pending
+    } else if (
+      Atomics.wait(i32, wake, w, d.slowScanMs) !== "timed-out" &&
+      Date.now() - lastFull < d.slowScanMs
+    )
+      continue;
+    // The slow rescan, also while busy: a lost wake-up delays an event, never loses it.
+    const now = Date.now();
+    if (now - lastFull >= d.slowScanMs) {
+      lastFull = now;
+      scanPending(si, d.vcpu, dispatch, scanFull);
+      pollAll();
+    }
+  }
+  d.port.close();
+}
+
+run(workerData as IoreqThreadData);
