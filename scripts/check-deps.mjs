@@ -97,10 +97,6 @@ const ONE_HOME = [
 ];
 const MAX_LINES = 1000;
 const ALLOWED_LARGE = new Map([
-  [
-    "packages/blkfront/src/blkfront.ts",
-    "the perf rewrite of its hot path splits it (issue 16, blkfront part)",
-  ],
   ["packages/link/src/engine.ts", "the link engine: its split waits for the cross-host work of this session"],
 ]);
 const pkgEdges = new Map(workspaces.map((w) => [w.name, new Set()]));

@@ -184,6 +184,13 @@ export type { GuestList, GuestList__Output } from "./gen/xensim/guest/v1/GuestLi
 export type { GuestRc, GuestRc__Output } from "./gen/xensim/guest/v1/GuestRc.js";
 export type { GuestRef, GuestRef__Output } from "./gen/xensim/guest/v1/GuestRef.js";
 export type { GuestStatus, GuestStatus__Output } from "./gen/xensim/guest/v1/GuestStatus.js";
+export type {
+  DiskStatusJson,
+  GuestState,
+  GuestStatusJson,
+  KexecStatusJson,
+  WorkloadPhase,
+} from "./guest-status.js";
 export type { WorkloadStatus, WorkloadStatus__Output } from "./gen/xensim/guest/v1/WorkloadStatus.js";
 export type { GuestClient, GuestDefinition, GuestHandlers } from "./gen/xensim/guest/v1/Guest.js";
 export type { EchoProto, GuestProto, HypervisorProto, PageServerProto, XenstoreProto };

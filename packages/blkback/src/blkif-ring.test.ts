@@ -1,6 +1,7 @@
 // BlkbackRing on its own, over real page-store memory and a small grant table of the test's own
 // (ref → frame, read-only flag, map counts): the data path's ordering and bookkeeping without a
 // hypervisor. The end-to-end tests with the real hypervisor and xenstored are in services/blkback.
+import { NULL_LOGGER } from "@xensim/xenbus";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
@@ -29,7 +30,6 @@ import {
 import { type MemView, PageStore } from "@xensim/memory";
 import { FrontRing, REQ_PROD, RingError, RSP_PROD } from "@xensim/ring";
 import type { BlkbackHypervisor } from "./environment.js";
-import { NULL_LOGGER } from "./environment.js";
 import { type BlkbackPoll, BlkbackRing } from "./blkif-ring.js";
 
 const FRONT = 5;

@@ -2,6 +2,7 @@
 // __do_block_io_op / dispatch_rw_block_io / xen_blkbk_map / make_response: consume, copy the slot
 // (XSA-155), decode, validate, map the data grants in one batch, submit, answer, unmap, notify only
 // when the ring says so (and the data-plane port allows suppression). Requests run concurrently up to the ring size; completions come in any order.
+import type { DriverLogger } from "@xensim/xenbus";
 import {
   BLKIF_RESPONSE_LAYOUT,
   BLKIF_RING_ENTRY_BYTES,
@@ -39,7 +40,7 @@ import {
 import { type MemView, PAGE_SIZE } from "@xensim/memory";
 import { TRACE_RING, TRACE_STORE, tracer } from "@xensim/trace";
 import { BackRing, RingError } from "@xensim/ring";
-import type { BlkbackClock, BlkbackHypervisor, BlkbackLogger } from "./environment.js";
+import type { BlkbackClock, BlkbackHypervisor } from "./environment.js";
 import { RingStats } from "./stats.js";
 
 /** Responses made inside one batch of the pump before they are pushed (and notified) together. */
@@ -79,7 +80,7 @@ export interface BlkbackRingOptions {
   persistent: boolean;
   maxPersistentGrants?: number;
   clock: BlkbackClock;
-  log: BlkbackLogger;
+  log: DriverLogger;
   /** The ring must stop: a req_prod overflow (or a broken ring). Called once. */
   onHalt: (err: number, msg: string) => void;
   /** Called after each response (latency in seconds), for exporters. */

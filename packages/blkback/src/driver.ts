@@ -20,7 +20,10 @@ import {
 } from "@xensim/blkif";
 import type { MemView } from "@xensim/memory";
 import {
+  childLogger,
+  type DriverLogger,
   lsOrEmpty,
+  NULL_LOGGER,
   mapRing,
   unmapRing,
   type XenbusDevice,
@@ -34,10 +37,7 @@ import {
   type BlkbackClock,
   type BlkbackEventReceiver,
   type BlkbackHypervisor,
-  type BlkbackLogger,
   type BlkbackStoreOpener,
-  childLogger,
-  NULL_LOGGER,
 } from "./environment.js";
 import { type BlkbackPoll, BlkbackRing } from "./blkif-ring.js";
 import { RingStats } from "./stats.js";
@@ -67,7 +67,7 @@ export interface BlkbackDriverOptions {
   /** The vCPU our ports are bound to and received on (default 2, BLKBACK_VCPU). */
   vcpu?: number;
   clock: BlkbackClock;
-  log?: BlkbackLogger;
+  log?: DriverLogger;
   /** Take over devices in any state (a restarted backend); false = Initialising only, as Linux. Default true. */
   takeOver?: boolean;
   /** Overrides hv.waitForEvents (e.g. a cross-process receiver). */
@@ -124,7 +124,7 @@ export class BlkbackDevice {
   private readonly infos: QueueInfo[] = [];
   private watches: XenbusWatch[] = [];
   private closed = false;
-  private readonly log: BlkbackLogger;
+  private readonly log: DriverLogger;
 
   constructor(
     private readonly driver: BlkbackDriver,
@@ -466,7 +466,7 @@ export class BlkbackDevice {
 /** The vbd backend driver of one domain (normally dom0). */
 export class BlkbackDriver {
   readonly config: BlkbackConfig;
-  readonly log: BlkbackLogger;
+  readonly log: DriverLogger;
   readonly vcpu: number;
   private readonly ports = new Map<number, BlkbackRing>();
   private readonly byNode = new Map<string, BlkbackDevice>();

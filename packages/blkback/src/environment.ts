@@ -3,7 +3,7 @@
 // BlkbackHypervisor as it is, so this protocol package never imports it (STYLE item 1).
 import type { BlockStore } from "@xensim/blkif";
 import type { MemView } from "@xensim/memory";
-import type { DataPlanePort, DriverLogger } from "@xensim/xenbus";
+import type { DataPlanePort } from "@xensim/xenbus";
 
 /** A registered event receiver (XenCtrl's EvtchnPort). */
 export interface BlkbackEventReceiver {
@@ -34,10 +34,6 @@ export interface BlkbackHypervisor extends DataPlanePort<MemView> {
 
 /** Opens the storage named by the backend's `params` (read-only when `mode` is "r"). */
 export type BlkbackStoreOpener = (params: string, mode: "r" | "w") => Promise<BlockStore>;
-
-/** The drivers' logger port (@xensim/xenbus DriverLogger; child loggers bound to {domid, devid, queue}). */
-export type BlkbackLogger = DriverLogger;
-export { childLogger, NULL_LOGGER } from "@xensim/xenbus";
 
 /** Monotonic milliseconds (performance.now in the service, a virtual clock in tests). */
 export type BlkbackClock = () => number;

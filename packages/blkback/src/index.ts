@@ -13,10 +13,7 @@ export {
   type BlkbackClock,
   type BlkbackEventReceiver,
   type BlkbackHypervisor,
-  type BlkbackLogger,
   type BlkbackStoreOpener,
-  childLogger,
-  NULL_LOGGER,
 } from "./environment.js";
 export {
   type BlkbackPoll,

@@ -3,6 +3,7 @@
 // segment's own page range), XSA-332 (event storms), XSA-361/362/365 (grant-map errors in a batch).
 // BlkbackRing over real page-store memory and a grant table of the test's own, as in ring.test.ts;
 // each test fails on the vulnerable behaviour (docs/security.md says how each was checked).
+import { NULL_LOGGER } from "@xensim/xenbus";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
@@ -27,7 +28,7 @@ import {
 } from "@xensim/blkif";
 import { type MemView, PageStore } from "@xensim/memory";
 import { FrontRing } from "@xensim/ring";
-import { type BlkbackHypervisor, NULL_LOGGER } from "./environment.js";
+import type { BlkbackHypervisor } from "./environment.js";
 import { BlkbackRing } from "./blkif-ring.js";
 
 const FRONT = 5;

@@ -4,7 +4,8 @@
 // responses. Beside it: grants.ts (ring and data grants, the bounce pool, deferred grant ends),
 // shadow.ts (the queues' shadow tables and blkif_recover), responses.ts (response checks: a
 // misbehaving backend is fatal for the device), lifecycle.ts (connecting / connected / draining /
-// closing / failed / closed). A connected Blkfront is a BlockStore.
+// closing / failed / closed), options.ts (options, notices, counters), trace.ts (ring trace events).
+// A connected Blkfront is a BlockStore.
 import {
   BLKIF_MAX_SEGMENTS_PER_REQUEST,
   BLKIF_REQUEST_LAYOUT,
@@ -12,7 +13,6 @@ import {
   BLKIF_RSP_EOPNOTSUPP,
   BLKIF_SEGS_PER_INDIRECT_FRAME,
   BlkifOp,
-  VDISK_READONLY,
   XenbusState,
   XenErrno,
 } from "@xensim/abi";
@@ -36,154 +36,36 @@ import {
   newBlkifResponse,
   newSegments,
   requestBytes,
-  blkifOpName,
-  blkifRspName,
-  type BlkifRequest,
 } from "@xensim/blkif";
 import { TRACE_RING, tracer } from "@xensim/trace";
 import type { MemView } from "@xensim/memory";
 import { FrontRing, RingError } from "@xensim/ring";
-import {
-  errnoOf,
-  type GrantRefAllocator,
-  GrantRefPool,
-  XenbusDevice,
-  type XenbusStore,
-} from "@xensim/xenbus";
+import { type DriverLogger, errnoOf, GrantRefPool, NULL_LOGGER, XenbusDevice } from "@xensim/xenbus";
 import {
   type BlkfrontEvents,
   type BlkfrontHypervisor,
-  type BlkfrontLogger,
   DEFAULT_GRANT_REFS,
   type GuestMemory,
-  NULL_LOGGER,
 } from "./environment.js";
-import { BlkfrontGrants, type BlkfrontTimer } from "./grants.js";
-import {
-  PAGE_BYTES,
-  pagesFor,
-  PendingIo,
-  type Piece,
-  SECTOR_BYTES,
-  SECTORS_PER_PAGE,
-  splitRange,
-} from "./io.js";
+import { BlkfrontGrants, type BlkfrontTimer, raceTimer } from "./grants.js";
+import { pagesFor, PendingIo, type Piece, SECTOR_BYTES, SECTORS_PER_PAGE, splitRange } from "./io.js";
 import { acceptsIo, BlkfrontLifecycle, issuesIo, survivesDisconnect } from "./lifecycle.js";
 import { executeXenstoreEffect, isXenstoreEffect, readBackendKeys } from "./handshake.js";
 import { buildRequest, isPieceOp, type RequestContext } from "./request.js";
 import { type BlkfrontFeatures, dropUnsupported, matchResponse, responseErrno } from "./responses.js";
-import { type DataPage, RingQueue, recoverInFlight } from "./shadow.js";
+import {
+  type BlkfrontNotice,
+  type BlkfrontOptions,
+  type BlkfrontStats,
+  blockStoreInfo,
+  EMPTY_INFO,
+} from "./options.js";
+import { copyReadData, type DataPage, RingQueue, recoverInFlight } from "./shadow.js";
+import { traceCompletion, traceRequest } from "./trace.js";
 
 export type { BlkfrontTimer } from "./grants.js";
-
-export interface BlkfrontOptions {
-  /**
-   * A misbehaving frontend (chaos: ring.request-corrupted): when it answers true for a read or
-   * write, garbage goes into the request slot's nr_segments (255, past BLKIF_MAX_SEGMENTS_PER_REQUEST)
-   * after the request was written; the backend must answer BLKIF_RSP_ERROR for the id, not crash.
-   */
-  readonly corruptRequest?: () => boolean;
-  /** The guest's xenstore connection. */
-  readonly store: XenbusStore;
-  /** The guest's domid. */
-  readonly self: number;
-  readonly hypervisor: BlkfrontHypervisor;
-  /** The guest's own pages (ring pages and the bounce pool). */
-  readonly memory: GuestMemory;
-  /** Delivers the ring event channels. */
-  readonly events: BlkfrontEvents;
-  /** Negotiation wishes (ring order, queues, indirect segments, persistent grants, ABI). */
-  readonly config?: Partial<BlkfrontConfig>;
-  /** Grant references (share one per domain); default: a pool of this device's own. */
-  readonly grantRefs?: GrantRefAllocator;
-  /** Ring requests waiting for a free slot or for a connection before submit fails with -EBUSY (4096). */
-  readonly maxQueued?: number;
-  /** Bounce pages per ring (default 1024; at least one largest request). */
-  readonly maxDataPagesPerRing?: number;
-  /** Pages allocated at a time when the bounce pool grows (default 32). */
-  readonly poolBatch?: number;
-  /** Start over after the backend went away and came back (default true). */
-  readonly autoReconnect?: boolean;
-  readonly transactionRetries?: number;
-  readonly log?: BlkfrontLogger;
-  /**
-   * Retries ending grants the backend still maps (Linux's deferred end of foreign access, once a
-   * second); without a timer such grants and their pages are leaked for good (counted).
-   */
-  readonly timer?: BlkfrontTimer;
-  /** Delay between retries of deferred grant ends (default 1000 ms). */
-  readonly deferredRetryMs?: number;
-  /** With a timer: how long close() waits for the backend to follow to Closed (default 10000 ms). */
-  readonly closeTimeoutMs?: number;
-}
-
-export type BlkfrontNotice =
-  | { readonly kind: "connected"; readonly info: BlockStoreInfo; readonly disk: BlkfrontDisk }
-  | { readonly kind: "resize"; readonly sectors: number }
-  | { readonly kind: "disconnected" }
-  | { readonly kind: "closed" }
-  | { readonly kind: "error"; readonly err: number; readonly msg: string };
-
-export interface BlkfrontStats {
-  /** Ring requests issued and not yet answered. */
-  inFlight: number;
-  /** Ring requests waiting (ring full, no pages, or disconnected). */
-  queued: number;
-  /** Caller I/Os accepted by submit. */
-  submitted: number;
-  /** Caller I/Os completed (each exactly once), and those completed with an error status. */
-  completed: number;
-  errors: number;
-  /** Ring requests put on a ring, and their responses. */
-  requests: number;
-  responses: number;
-  /** Pushes that kicked the backend vs pushes where its req_event said no kick was needed. */
-  notificationsSent: number;
-  notificationsSuppressed: number;
-  /** Ring requests without a response when the backend went away, issued again on the new rings. */
-  reissued: number;
-  /** Handshakes completed (1 for the first connect). */
-  connects: number;
-  /** Responses dropped without completing anything (a disconnect drain that met a bad one). */
-  staleResponses: number;
-  /** Misbehaviour of the backend detected (bad id, duplicate, rsp_prod overflow, wrong op). */
-  protocolErrors: number;
-  /** Failed attempts to end a grant the backend still mapped. */
-  grantsLeaked: number;
-  /** Grants waiting to be ended (deferred; their pages are not reused until then). */
-  grantsDeferred: number;
-  /** Grants made for data pages (persistent: once per page; else once per segment). */
-  dataGrants: number;
-}
-
-const EMPTY_INFO: BlockStoreInfo = Object.freeze({
-  sectors: 0,
-  sectorSize: SECTOR_BYTES,
-  physicalSectorSize: SECTOR_BYTES,
-  readonly: false,
-  flush: false,
-  discard: false,
-  discardGranularity: 0,
-  discardAlignment: 0,
-  discardSecure: false,
-});
-
-/** The BlockStoreInfo of a connected disk (xenstore `sectors`, `sector-size`, `info`, features). */
-export function blockStoreInfo(disk: BlkfrontDisk): BlockStoreInfo {
-  return {
-    sectors: disk.sectors,
-    sectorSize: disk.sectorSize,
-    physicalSectorSize: disk.physicalSectorSize,
-    readonly: (disk.info & VDISK_READONLY) !== 0,
-    flush: disk.flush || disk.barrier,
-    discard: disk.discard,
-    discardGranularity: disk.discardGranularity,
-    discardAlignment: disk.discardAlignment,
-    discardSecure: disk.discardSecure,
-  };
-}
-
-const U32 = 0x1_0000_0000;
+export type { BlkfrontNotice, BlkfrontOptions, BlkfrontStats } from "./options.js";
+export { blockStoreInfo } from "./options.js";
 
 /** Requests built into a ring before they are pushed even inside a batch (the backend starts on them). */
 const PUSH_BATCH = 64;
@@ -227,7 +109,7 @@ export class Blkfront implements BlockStore {
   private readonly grants: BlkfrontGrants;
   private readonly config: BlkfrontConfig;
   private readonly entryBytes: number;
-  private readonly log: BlkfrontLogger;
+  private readonly log: DriverLogger;
   private readonly maxQueued: number;
   private readonly autoReconnect: boolean;
   private readonly handle: number;
@@ -512,7 +394,7 @@ export class Blkfront implements BlockStore {
     const closed = this.until(
       () => this.handshakeState.state === XenbusState.Closed && this.handshakeState.rings === undefined,
     );
-    if (await this.withTimeout(closed, this.closeTimeoutMs)) {
+    if (await raceTimer(this.timer, closed, this.closeTimeoutMs)) {
       // The backend never followed: give the rings up ourselves (grants it maps are deferred).
       this.log.warn(
         { backendState: this.handshakeState.backendState },
@@ -872,7 +754,7 @@ export class Blkfront implements BlockStore {
       this.corruptRequest()
     )
       ring.front.view.setU8(off + BLKIF_REQUEST_LAYOUT[this.config.abi].nr_segments, 0xff);
-    if (tracer.mask & TRACE_RING) this.traceRequest(ring, req, nData);
+    if (tracer.mask & TRACE_RING) traceRequest(this.dev, ring, req, this.indirectSegments, nData);
     const sh = ring.track(id, piece, nData, rspOp);
     for (let k = 0; k < pages.length; k++) sh.pages.push(pages[k]!);
     this.stats.inFlight++;
@@ -900,31 +782,6 @@ export class Blkfront implements BlockStore {
       if (ring.dead) ring.unpushed = 0;
       else this.push(ring);
     }
-  }
-
-  /** The trace of a request written to its slot (before req_prod moves). */
-  private traceRequest(ring: RingQueue, req: BlkifRequest, nData: number): void {
-    const indirect = req.operation === BlkifOp.INDIRECT;
-    const segs = indirect ? this.indirectSegments : req.segments;
-    const grefs: number[] = [];
-    for (let i = 0; i < Math.min(nData, segs.length); i++) grefs.push(segs[i]!.gref);
-    tracer.emit({
-      kind: "ring",
-      op: "request",
-      domid: this.dev.self,
-      peer: this.dev.otherendId,
-      device: `vbd/${this.dev.self}/${this.dev.devid}`,
-      evtchn: ring.evtchn,
-      ringIdx: ring.front.reqProdPvt - 1,
-      id: req.idLo,
-      operation: blkifOpName(indirect ? req.indirectOp : req.operation),
-      ...(indirect
-        ? { indirect: true, indirectGrefs: req.indirectGrefs.slice(0, indirectPages(nData)) }
-        : {}),
-      sector: req.sectorHi * U32 + req.sectorLo,
-      nrSegments: nData,
-      grefs,
-    });
   }
 
   /**
@@ -1024,32 +881,13 @@ export class Blkfront implements BlockStore {
     // The callers saw it published (unconsumedResponses): consume without reading rsp_prod again.
     f.rspCons = idx + 1;
     this.stats.responses++;
-    if (tracer.mask & TRACE_RING)
-      tracer.emit({
-        kind: "ring",
-        op: "completion",
-        domid: this.dev.self,
-        peer: this.dev.otherendId,
-        device: `vbd/${this.dev.self}/${this.dev.devid}`,
-        ringIdx: idx,
-        id: rsp.idLo,
-        operation: blkifOpName(rsp.operation),
-        status: blkifRspName(rsp.status),
-      });
+    if (tracer.mask & TRACE_RING) traceCompletion(this.dev, idx, rsp);
     ring.untrack(rsp.idLo);
     this.stats.inFlight--;
     const piece = sh.piece;
     const status = responseErrno(rsp.status);
     if (rsp.status === BLKIF_RSP_EOPNOTSUPP) dropUnsupported(this.features, sh.rspOp);
-    if (status === 0 && piece.op === "read") {
-      for (let i = 0; i < sh.nData; i++) {
-        const p = sh.pages[i]!;
-        const sectors = Math.min(SECTORS_PER_PAGE, piece.nrSectors - i * SECTORS_PER_PAGE);
-        const pos = piece.byteOff + i * PAGE_BYTES;
-        if (p.bytes) piece.parent.copyInBytes(pos, p.bytes, sectors * SECTOR_BYTES);
-        else piece.parent.copyIn(pos, p.view, p.off, sectors * SECTOR_BYTES);
-      }
-    }
+    if (status === 0 && piece.op === "read") copyReadData(sh);
     const pages = sh.pages;
     if (pages.length > 0) {
       // Persistent grants stay granted: straight back to the pool, no promise per I/O. (The shadow
@@ -1138,19 +976,6 @@ export class Blkfront implements BlockStore {
     const w = this.stateWaiters;
     this.stateWaiters = [];
     for (const r of w) r();
-  }
-
-  /** Waits for `p`, or for `ms` on the injected timer: true when the time ran out first. */
-  private withTimeout(p: Promise<void>, ms: number): Promise<boolean> {
-    const timer = this.timer;
-    if (!timer) return p.then(() => false);
-    return new Promise((resolve) => {
-      const h = timer.setTimeout(() => resolve(true), ms);
-      void p.then(() => {
-        timer.clearTimeout(h);
-        resolve(false);
-      });
-    });
   }
 
   /** Resolves once `cond` holds after a handshake step. */

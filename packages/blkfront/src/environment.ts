@@ -4,7 +4,7 @@
 // event dispatcher fed by whatever receives the domain's events; a logger.
 import { GNTTAB_NR_RESERVED_ENTRIES, XenErrno } from "@xensim/abi";
 import type { MemView } from "@xensim/memory";
-import type { DataPlanePort, DriverLogger } from "@xensim/xenbus";
+import type { DataPlanePort } from "@xensim/xenbus";
 
 /** Grant entries per v1 grant frame (4096 / 8). */
 export const GRANT_ENTRIES_PER_FRAME = 512;
@@ -100,13 +100,6 @@ export interface BlkfrontEvents {
   /** Calls `handler` on every event of `port` until the returned function is called. */
   on(port: number, handler: () => void): () => void;
 }
-
-/** A BlkfrontEvents fed by the domain's one event receiver: @xensim/xenbus's PortDispatcher. */
-export { PortDispatcher } from "@xensim/xenbus";
-
-/** The drivers' logger port (@xensim/xenbus DriverLogger). */
-export type BlkfrontLogger = DriverLogger;
-export { NULL_LOGGER } from "@xensim/xenbus";
 
 /** Grant-table frames that hold `ref`. */
 export function grantFramesFor(ref: number): number {

@@ -4,14 +4,8 @@
 // (Linux's deferred end of foreign access), their pages never reused until the end succeeds.
 import { XenErrno } from "@xensim/abi";
 import type { MemView } from "@xensim/memory";
-import type { GrantRefAllocator } from "@xensim/xenbus";
-import {
-  type BlkfrontHypervisor,
-  type BlkfrontLogger,
-  type GuestMemory,
-  type GuestPages,
-  grantFramesFor,
-} from "./environment.js";
+import type { DriverLogger, GrantRefAllocator } from "@xensim/xenbus";
+import { type BlkfrontHypervisor, type GuestMemory, type GuestPages, grantFramesFor } from "./environment.js";
 import { PAGE_BYTES } from "./io.js";
 import type { DataPage, RingQueue } from "./shadow.js";
 
@@ -19,6 +13,18 @@ import type { DataPage, RingQueue } from "./shadow.js";
 export interface BlkfrontTimer {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+}
+
+/** Waits for `p`, or for `ms` on `timer` (none: for `p`): true when the time ran out first. */
+export function raceTimer(timer: BlkfrontTimer | undefined, p: Promise<void>, ms: number): Promise<boolean> {
+  if (!timer) return p.then(() => false);
+  return new Promise((resolve) => {
+    const h = timer.setTimeout(() => resolve(true), ms);
+    void p.then(() => {
+      timer.clearTimeout(h);
+      resolve(false);
+    });
+  });
 }
 
 /** The counters the grants keep (a part of BlkfrontStats). */
@@ -37,7 +43,7 @@ export interface BlkfrontGrantsOptions {
   /** The domain grants are made to (the backend's, read at each grant). */
   readonly backend: () => number;
   readonly stats: GrantStats;
-  readonly log: BlkfrontLogger;
+  readonly log: DriverLogger;
   readonly timer: BlkfrontTimer | undefined;
   readonly retryMs: number;
   /** Bounce pages one ring may own. */

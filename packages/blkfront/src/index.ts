@@ -10,17 +10,14 @@ export {
 export {
   type BlkfrontEvents,
   type BlkfrontHypervisor,
-  type BlkfrontLogger,
   DEFAULT_GRANT_REFS,
   GRANT_ENTRIES_PER_FRAME,
   type GuestMemory,
   type GuestPages,
   grantFramesFor,
-  NULL_LOGGER,
   type PhysmapHypervisor,
   type PhysmapMemoryOptions,
   physmapMemory,
-  PortDispatcher,
 } from "./environment.js";
 export { BlkfrontLifecycle } from "./lifecycle.js";
 export { probeBlkfronts, type BlkfrontProbe, type BlkfrontProbeOptions } from "./probe.js";

@@ -3,7 +3,7 @@
 // the rings at a disconnect, to be issued again on the next rings in submission order.
 import type { MemView } from "@xensim/memory";
 import type { FrontRing } from "@xensim/ring";
-import type { Piece } from "./io.js";
+import { PAGE_BYTES, type Piece, SECTOR_BYTES, SECTORS_PER_PAGE } from "./io.js";
 
 /** A guest page of the bounce pool. */
 export interface DataPage {
@@ -153,4 +153,16 @@ export function recoverInFlight(rings: readonly RingQueue[]): { pieces: Piece[];
   }
   pieces.sort((a, b) => a.seq - b.seq);
   return { pieces, inFlight };
+}
+
+/** A read answered OKAY: copies its data pages into the caller's buffer, page by page. */
+export function copyReadData(sh: Shadow): void {
+  const piece = sh.piece;
+  for (let i = 0; i < sh.nData; i++) {
+    const p = sh.pages[i]!;
+    const sectors = Math.min(SECTORS_PER_PAGE, piece.nrSectors - i * SECTORS_PER_PAGE);
+    const pos = piece.byteOff + i * PAGE_BYTES;
+    if (p.bytes) piece.parent.copyInBytes(pos, p.bytes, sectors * SECTOR_BYTES);
+    else piece.parent.copyIn(pos, p.view, p.off, sectors * SECTOR_BYTES);
+  }
 }

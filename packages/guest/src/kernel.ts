@@ -6,16 +6,14 @@ import { XenErrno } from "@xensim/abi";
 import type { BlkfrontConfig } from "@xensim/blkif";
 import {
   Blkfront,
-  type BlkfrontLogger,
   type BlkfrontOptions,
   type BlkfrontProbe,
   type GuestMemory,
   type GuestPages,
-  PortDispatcher,
   probeBlkfronts,
 } from "@xensim/blkfront";
 import type { EventBus } from "@xensim/bus";
-import { GrantRefPool } from "@xensim/xenbus";
+import { type DriverLogger, GrantRefPool, PortDispatcher } from "@xensim/xenbus";
 import type { EvtchnPort, XenCtrl } from "@xensim/xenctrl";
 import { XenstoreClient, XsRingTransport } from "@xensim/xenstore-client";
 
@@ -137,7 +135,7 @@ export class GuestKernel {
   async openBlkfront(
     xs: XenstoreClient,
     devid: number,
-    opts: { config?: Partial<BlkfrontConfig>; maxDataPagesPerRing?: number; log?: BlkfrontLogger } = {},
+    opts: { config?: Partial<BlkfrontConfig>; maxDataPagesPerRing?: number; log?: DriverLogger } = {},
   ): Promise<Blkfront> {
     const front = await Blkfront.open({
       store: xs,
@@ -169,7 +167,7 @@ export class GuestKernel {
     opts: {
       config?: Partial<BlkfrontConfig>;
       maxDataPagesPerRing?: number;
-      log?: BlkfrontLogger;
+      log?: DriverLogger;
       closeTimeoutMs?: number;
       /** Chaos: a misbehaving frontend (BlkfrontOptions.corruptRequest). */
       corruptRequest?: () => boolean;
@@ -189,7 +187,7 @@ export class GuestKernel {
     opts: {
       config?: Partial<BlkfrontConfig>;
       maxDataPagesPerRing?: number;
-      log?: BlkfrontLogger;
+      log?: DriverLogger;
       closeTimeoutMs?: number;
       corruptRequest?: () => boolean;
     },

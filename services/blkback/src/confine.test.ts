@@ -50,7 +50,12 @@ describe("blkback disk confinement", () => {
         timeoutMs: 5000,
         message: "hotplug-status error",
       });
+      // blkback writes hotplug-status first, then the error node (xenbus_dev_fatal): wait for both.
       const errNode = `/local/domain/0/error/${dirs.backendPath.slice("/local/domain/0/".length)}/error`;
+      await waitFor(async () => (await env.xs.tryRead(errNode)) !== undefined, {
+        timeoutMs: 5000,
+        message: "error node",
+      });
       assert.match((await env.xs.read(errNode)) ?? "", /image directory|'\.\.'/);
       assert.notEqual(await env.xs.tryRead(`${dirs.backendPath}/state`), String(XenbusState.Connected));
       assert.equal(await env.xs.tryRead(`${dirs.backendPath}/sectors`), undefined);

@@ -3,9 +3,10 @@
 // over real page-store memory), submits to a null store that completes at once, answers; repeat.
 // Measures the backend's CPU cost per request. One JSON line per configuration.
 //   node services/blkback/dist/ring-bench.js [requests=200000]
+import { NULL_LOGGER } from "@xensim/xenbus";
 import { performance } from "node:perf_hooks";
 import { BLKIF_RING_ENTRY_BYTES, BlkifOp, GNTMAP_readonly, GNTST_bad_gntref, GNTST_okay } from "@xensim/abi";
-import { BlkbackRing, type BlkbackHypervisor, NULL_LOGGER } from "@xensim/blkback";
+import { BlkbackRing, type BlkbackHypervisor } from "@xensim/blkback";
 import {
   encodeIndirectSegments,
   encodeRequest,

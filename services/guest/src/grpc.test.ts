@@ -9,6 +9,7 @@ import { applyVbdDirectories, vbdDirectories } from "@xensim/libxl";
 import { connectNatsBus, createGrpcCallClient, createInProcessCallClient } from "@xensim/bus";
 import { buildGuest } from "@xensim/guest";
 import {
+  type GuestStatusJson,
   type GuestList__Output,
   loadGuestProto,
   loadHypervisorProto,
@@ -18,7 +19,6 @@ import { startHost } from "@xensim/runtime";
 import { findNatsServer, startNatsServer, waitFor } from "@xensim/testkit";
 import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore } from "@xensim/xenstore-client";
-import type { GuestStatusJson } from "./guest.js";
 import { GUEST_SUBJECTS } from "@xensim/subjects";
 
 const root = resolve(import.meta.dirname, "..", "..", "..");

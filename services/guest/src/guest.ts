@@ -27,6 +27,13 @@ import {
   resetFrontendStates,
 } from "@xensim/guest";
 import { type NbdServerHandle, startNbdServer } from "@xensim/nbd";
+import type {
+  DiskStatusJson,
+  GuestState,
+  GuestStatusJson,
+  KexecStatusJson,
+  WorkloadPhase,
+} from "@xensim/proto";
 import { type JobLedger, runJob } from "@xensim/workload";
 import type { ChaosPoints } from "@xensim/chaos";
 import { XenCtrl } from "@xensim/xenctrl";
@@ -36,52 +43,6 @@ import type { GuestServiceConfig } from "./config.js";
 import { GuestDisplays } from "./display.js";
 import { GuestVcpus } from "./vcpus.js";
 
-export type GuestState = "booting" | "running" | "shutting-down" | "halted" | "failed";
-export type WorkloadPhase = "idle" | "running" | "verifying" | "done" | "failed";
-
-/** GuestStatus of the proto (camelCase, numbers): the List reply and the bus event body. */
-export interface GuestStatusJson {
-  domid: number;
-  name: string;
-  state: GuestState;
-  disks: DiskStatusJson[];
-  workload: {
-    job: string;
-    phase: WorkloadPhase;
-    iops: number;
-    ios: number;
-    errors: number;
-    verifyFailures: number;
-    /** The write ledger once the job finished (crc32c verify): what the chaos checkers judge. */
-    ledger?: {
-      acknowledgedBlocks: number;
-      blocksChecked: number;
-      lost: number;
-      indeterminate: number;
-      failures: unknown[];
-      /** After a kexec: blocks of the previous kernel's ledger read back intact (not rewritten since). */
-      carriedVerified?: number;
-    };
-    /**
-     * After a soft reset (kexec): what the previous kernel handed over — its write ledger (the
-     * acknowledged blocks this kernel's job reads back) and the fate of the requests it had in
-     * flight when it shut down (each answered once, or failed by the frontend's close).
-     */
-    kexec?: KexecStatusJson;
-  };
-  error: string;
-}
-
-export interface KexecStatusJson {
-  carriedAcknowledgedBlocks: number;
-  carriedIndeterminateBlocks: number;
-  requestsSubmitted: number;
-  requestsAnswered: number;
-  requestsFailed: number;
-  requestsAnsweredTwice: number;
-  requestsUnanswered: number;
-}
-
 /**
  * What a kernel hands the kernel it kexecs into (a soft reset keeps guest memory, as a kexec
  * handover area does): its workload's write ledger and the accounting of its last requests.
@@ -90,25 +51,6 @@ export interface KexecHandoff {
   vdev: string;
   ledger: JobLedger | undefined;
   requests: { submitted: number; answered: number; failed: number; answeredTwice: number };
-}
-
-export interface DiskStatusJson {
-  vdev: string;
-  devid: number;
-  state: string;
-  ringPages: number;
-  queues: number;
-  persistent: boolean;
-  indirectSegments: number;
-  sectors: number;
-  readonly: boolean;
-  nbdUri: string;
-  /** Responses blkfront refused (unknown id, an id not in flight: a second answer, ...). */
-  protocolErrors: number;
-  /** blkfront's ring accounting: requests put on the ring, responses taken, requests in flight. */
-  ringRequests: number;
-  ringResponses: number;
-  ringInFlight: number;
 }
 
 export interface GuestDeps {

@@ -13,6 +13,7 @@ import { applyVbdDirectories, type LibxlVbdSpec, vbdDirectories } from "@xensim/
 import { type CallClient, createInProcessBus, createInProcessCallClient, type EventBus } from "@xensim/bus";
 import { buildGuest, type BuiltGuest } from "@xensim/guest";
 import {
+  type GuestStatusJson,
   type GuestList__Output,
   loadGuestProto,
   loadHypervisorProto,
@@ -22,7 +23,6 @@ import { type HostHandle, startHost } from "@xensim/runtime";
 import { waitFor } from "@xensim/testkit";
 import { XenCtrl } from "@xensim/xenctrl";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
-import type { GuestStatusJson } from "./guest.js";
 import { GUEST_SUBJECTS } from "@xensim/subjects";
 
 const root = resolve(import.meta.dirname, "..", "..", "..");

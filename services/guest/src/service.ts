@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { HVM_PARAM_STORE_EVTCHN, XenErrno } from "@xensim/abi";
 import { CallError, GrpcStatus } from "@xensim/bus";
 import {
+  type GuestStatusJson,
   type BootRequest__Output,
   type GuestRef__Output,
   loadGuestProto,
@@ -18,7 +19,7 @@ import { decodeDomainExc, XenCtrl } from "@xensim/xenctrl";
 import { GUEST_SUBJECTS, HYPERVISOR_SUBJECTS } from "@xensim/subjects";
 import { Counter, Gauge } from "prom-client";
 import { type GuestServiceConfig, GuestServiceConfigSchema } from "./config.js";
-import { GuestInstance, type GuestStatusJson, type KexecHandoff } from "./guest.js";
+import { GuestInstance, type KexecHandoff } from "./guest.js";
 
 const enc = new TextEncoder();
 

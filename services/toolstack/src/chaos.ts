@@ -39,12 +39,28 @@ export interface TimelineEntry {
   error?: string;
 }
 
+/** A chaos request's error class by its HTTP status, as Xen errno names (the stable `code`). */
+export const CHAOS_ERROR_CODES = Object.freeze({
+  /** Bad fault spec or selector. */
+  400: "EINVAL",
+  /** The service, host or fault named is not there (not running, not answering). */
+  404: "ENOENT",
+  /** The target refused the fault (or the pause). */
+  409: "EBUSY",
+} as const);
+
+export type ChaosErrorStatus = keyof typeof CHAOS_ERROR_CODES;
+
 export class ChaosError extends Error {
+  override readonly name = "ChaosError";
+  /** Stable for callers to match on (the message is for people): EINVAL, ENOENT or EBUSY. */
+  readonly code: (typeof CHAOS_ERROR_CODES)[ChaosErrorStatus];
   constructor(
-    readonly status: number,
+    readonly status: ChaosErrorStatus,
     message: string,
   ) {
     super(message);
+    this.code = CHAOS_ERROR_CODES[status];
   }
 }
 
@@ -328,9 +344,10 @@ export class ChaosCoordinator {
 /** The chaos routes; `paths` describes them for /openapi.json. */
 export function registerChaosRoutes(app: FastifyInstance, c: ChaosCoordinator): void {
   const fail = (reply: { code(n: number): { send(b: unknown): unknown } }, e: unknown) =>
-    reply
-      .code(e instanceof ChaosError ? e.status : 500)
-      .send({ error: e instanceof Error ? e.message : String(e) });
+    reply.code(e instanceof ChaosError ? e.status : 500).send({
+      error: e instanceof Error ? e.message : String(e),
+      ...(e instanceof ChaosError ? { code: e.code } : {}),
+    });
   app.get("/chaos/kinds", async () => ({ kinds: FAULT_KINDS }));
   app.get("/chaos/faults", async () => ({ faults: c.list() }));
   app.post<{ Body: unknown }>("/chaos/faults", async (req, reply) => {

@@ -13,6 +13,7 @@ import type { XenstoreClient, XsWatch } from "@xensim/xenstore-client";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { type DiskCounters, type DiskFigures, diskCounters, diskFigures } from "./dashboard-stats.js";
 import { DASHBOARD_CSS, DASHBOARD_HTML } from "./dashboard-page.js";
+import type { GuestStatusJson } from "@xensim/proto";
 import { GUEST_SUBJECTS } from "@xensim/subjects";
 
 /** EVTCHNSTAT_* names (xen/include/public/event_channel.h, EVTCHNOP_status). */
@@ -44,14 +45,6 @@ export interface DashboardOptions {
   statsIntervalMs?: number;
   /** Largest xenstore subtree one request returns (nodes; default 2000). */
   maxTreeNodes?: number;
-}
-
-interface GuestStatus {
-  domid: number;
-  name: string;
-  state: string;
-  disks?: Array<{ vdev: string; devid: number; state: string; ringPages?: number; queues?: number }>;
-  workload?: { phase: string; iops: number; ios: number | string; errors: number | string };
 }
 
 interface Asset {
@@ -106,7 +99,7 @@ class LiveHub {
   private statusSub: Subscription | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private prev: { at: number; disks: Map<string, DiskCounters> } | undefined;
-  readonly guests = new Map<number, GuestStatus>();
+  readonly guests = new Map<number, GuestStatusJson>();
   latest: { at: number; disks: DiskFigures[]; faults: FaultStatus[]; chaos: unknown[] } = {
     at: 0,
     disks: [],
@@ -135,7 +128,7 @@ class LiveHub {
     this.statusSub = this.o.bus.subscribe(GUEST_SUBJECTS.statusAll, {
       callback: (m) => {
         try {
-          const s = JSON.parse(dec.decode(m.data)) as GuestStatus;
+          const s = JSON.parse(dec.decode(m.data)) as GuestStatusJson;
           this.guests.set(s.domid, s);
         } catch {
           // not a status

@@ -2,8 +2,8 @@
 import type { BlkbackConfig, BlkfrontConfig, BlockIo, BlockIoStatus } from "@xensim/blkif";
 import type { XenstoreClient } from "@xensim/xenstore-client";
 import { Blkfront, type BlkfrontOptions } from "../blkfront.js";
-import { GrantRefPool } from "@xensim/xenbus";
-import { DEFAULT_GRANT_REFS, type GuestMemory, physmapMemory, PortDispatcher } from "../environment.js";
+import { GrantRefPool, PortDispatcher } from "@xensim/xenbus";
+import { DEFAULT_GRANT_REFS, type GuestMemory, physmapMemory } from "../environment.js";
 import { TestBackend, type TestBackendOptions } from "./backend.js";
 import { EngineHub } from "@xensim/xenstore-client";
 import { createVbd, TestHost, TestXc, type TestXcOptions } from "./host.js";

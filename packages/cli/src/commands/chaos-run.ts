@@ -42,35 +42,8 @@ import { deriveSeed } from "@xensim/random";
 import { createLogger, type HostHandle, startHost } from "@xensim/runtime";
 import { connectXenstore } from "@xensim/xenstore-client";
 import { isServiceName, type ServiceName, serviceEntry } from "../services.js";
+import type { GuestStatusJson } from "@xensim/proto";
 import { GUEST_SUBJECTS } from "@xensim/subjects";
-
-interface GuestStatus {
-  domid: number;
-  name: string;
-  state: string;
-  disks?: Array<{
-    vdev: string;
-    state: string;
-    protocolErrors?: number;
-    ringRequests?: number;
-    ringResponses?: number;
-    ringInFlight?: number;
-  }>;
-  workload?: {
-    phase: string;
-    iops: number;
-    ios: number;
-    errors: number;
-    verifyFailures: number;
-    ledger?: {
-      acknowledgedBlocks: number;
-      blocksChecked: number;
-      lost: number;
-      indeterminate: number;
-      failures: unknown[];
-    };
-  };
-}
 
 export interface ChaosRunOptions {
   scenario: Scenario;
@@ -206,14 +179,14 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  const latest = new Map<number, GuestStatus>();
+  const latest = new Map<number, GuestStatusJson>();
   const series: IoSample[] = [];
   let t0 = Number.NaN;
   const dec = new TextDecoder();
   bus.subscribe(GUEST_SUBJECTS.statusAll, {
     callback: (m) => {
       try {
-        const g = JSON.parse(dec.decode(m.data)) as GuestStatus;
+        const g = JSON.parse(dec.decode(m.data)) as GuestStatusJson;
         latest.set(g.domid, g);
         if (!Number.isNaN(t0) && g.workload)
           series.push({
@@ -238,7 +211,7 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
   let lastHealMs = 0;
   let hits: FaultHit[] | undefined;
   const leaks: LeakEvidence[] = [];
-  const final = new Map<number, GuestStatus>();
+  const final = new Map<number, GuestStatusJson>();
   try {
     await host.ready;
     // the guests
@@ -407,7 +380,7 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
   // judge
   const statuses = [...domids.values()]
     .map((d) => final.get(d) ?? latest.get(d))
-    .filter((g): g is GuestStatus => g !== undefined);
+    .filter((g): g is GuestStatusJson => g !== undefined);
   const ledger: LedgerEvidence[] = statuses.map((g) => ({
     guest: g.name,
     vdev: g.disks?.[0]?.vdev ?? "xvda",

@@ -8,6 +8,7 @@ import { type HostHandle, startHost } from "@xensim/runtime";
 import type { Command } from "commander";
 import { examples } from "../command.js";
 import { isServiceName, SERVICE_PACKAGES, type ServiceName, serviceEntry } from "../services.js";
+import type { GuestStatusJson } from "@xensim/proto";
 import { GUEST_SUBJECTS } from "@xensim/subjects";
 
 export default function registerUp(program: Command): void {
@@ -85,20 +86,6 @@ interface UpOptions {
   examples: string | false;
   exitAfterReady?: boolean;
   exitAfterIo?: boolean;
-}
-
-interface GuestStatusEvent {
-  domid: number;
-  name: string;
-  state: string;
-  disks?: Array<{ vdev: string; state: string; ringPages?: number; queues?: number }>;
-  workload?: {
-    phase: string;
-    iops: number;
-    ios: number | string;
-    errors: number | string;
-    verifyFailures: number | string;
-  };
 }
 
 async function freePort(): Promise<number> {
@@ -226,13 +213,13 @@ async function up(o: UpOptions): Promise<void> {
 
   // Live progress: guest status events on the host's bus.
   const bus = o.nats ? undefined : createInProcessBus({ name: host.busName });
-  const status = new Map<number, GuestStatusEvent>();
+  const status = new Map<number, GuestStatusJson>();
   let firstIoMs: number | undefined;
   const dec = new TextDecoder();
   bus?.subscribe(GUEST_SUBJECTS.statusAll, {
     callback: (m) => {
       try {
-        const s = JSON.parse(dec.decode(m.data)) as GuestStatusEvent;
+        const s = JSON.parse(dec.decode(m.data)) as GuestStatusJson;
         status.set(s.domid, s);
         if (firstIoMs === undefined && Number(s.workload?.ios ?? 0) > 0) {
           firstIoMs = Math.round(performance.now() - t0);
