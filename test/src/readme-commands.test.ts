@@ -147,6 +147,21 @@ const RULES: Rule[] = [
     expect: /wrote bench\/results\/[\w-]+\.json/,
     timeoutMs: 300_000,
   },
+  {
+    // the multi-queue table: one run per queue count
+    match: /^for q in 1 2 4; do npx xensim bench rings /,
+    where: "host",
+    rewrite: TINY("--duration", "0.3"),
+    expect: /wrote bench\/results\/perf-mq-null-q4\.json/,
+    timeoutMs: 300_000,
+  },
+  {
+    match: /^npx xensim bench trace-cost /,
+    where: "host",
+    rewrite: (l) => `${l} --round-ms 20 --rounds 2`,
+    expect: /wrote bench\/results\/trace-cost\.json/,
+    timeoutMs: 240_000,
+  },
   { match: /^node scripts\/bench-readme\.mjs$/, where: "outside" },
   // examples/README.md: against a host of its own (`xensim up --no-examples`, the API on 9080),
   // whose API token is in its own state directory

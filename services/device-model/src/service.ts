@@ -6,7 +6,12 @@
 
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { HVM_IOREQSRV_BUFIOREQ_LEGACY, XENMEM_resource_ioreq_server, XenErrno } from "@xensim/abi";
+import {
+  EVTCHNSTAT_unbound,
+  HVM_IOREQSRV_BUFIOREQ_LEGACY,
+  XENMEM_resource_ioreq_server,
+  XenErrno,
+} from "@xensim/abi";
 import type { UnaryHandler } from "@xensim/bus";
 import {
   decodeMachineState,
@@ -489,7 +494,17 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
       const first = ports[0];
       if (srv && first !== undefined) {
         const st = await xc.evtchnStatus(cfg.domid, first);
-        if (st.rc === 0 && st.dom === domid && st.port === srv.ports[0]) {
+        const stillBound = st.rc === 0 && st.dom === domid && st.port === srv.ports[0];
+        // The host closes a dead worker's ports (its mapper ledger, as Linux's evtchn device does on
+        // release): then Xen's end of the server's vCPU-0 port is left unbound for dom0 — a server no
+        // live emulator listens on, which the record says was ours.
+        const xenEnd = stillBound ? undefined : await xc.evtchnStatus(domid, srv.ports[0]!);
+        const orphaned =
+          xenEnd !== undefined &&
+          xenEnd.rc === 0 &&
+          xenEnd.status === EVTCHNSTAT_unbound &&
+          xenEnd.dom === cfg.domid;
+        if (stillBound || orphaned) {
           const rc = await Emulator.reclaim(hc, domid, id);
           log.warn({ domid, role, server: id, rc }, "reclaimed the ioreq server a previous instance left");
         }
