@@ -463,8 +463,12 @@ export class BlkbackDevice {
   }
 }
 
+/** Removed devices' queues kept for takeGoneRings until an exporter takes them (bounded). */
+const MAX_GONE_RINGS = 4096;
+
 /** The vbd backend driver of one domain (normally dom0). */
 export class BlkbackDriver {
+  private gone: BlkbackRingInfo[] = [];
   readonly config: BlkbackConfig;
   readonly log: DriverLogger;
   readonly vcpu: number;
@@ -522,6 +526,8 @@ export class BlkbackDriver {
       onRemoved: async (dev) => {
         const bd = this.byNode.get(dev.nodename);
         this.byNode.delete(dev.nodename);
+        if (bd) this.gone.push(...bd.ringInfos());
+        if (this.gone.length > MAX_GONE_RINGS) this.gone.splice(0, this.gone.length - MAX_GONE_RINGS);
         this.log.info({ nodename: dev.nodename }, "vbd removed");
         await bd?.close();
       },
@@ -533,6 +539,16 @@ export class BlkbackDriver {
   /** Devices by backend nodename. */
   get devices(): ReadonlyMap<string, BlkbackDevice> {
     return this.byNode;
+  }
+
+  /**
+   * The queues of devices removed since the last call (their counters are final), for exporters
+   * whose series outlive the device: a vbd that came and went between two scrapes still counts.
+   */
+  takeGoneRings(): BlkbackRingInfo[] {
+    const out = this.gone;
+    this.gone = [];
+    return out;
   }
 
   /** Every queue of every device (for metrics). */

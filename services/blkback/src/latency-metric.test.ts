@@ -33,4 +33,27 @@ describe("blkback_io_latency_seconds", () => {
     assert.match(c, /blkback_io_latency_seconds_bucket\{domid="1",devid="51712",queue="0",le="0\.0001"\} 5/);
     assert.match(c, /blkback_io_latency_seconds_bucket\{domid="1",devid="51712",queue="0",le="2\.5"\} 6/);
   });
+
+  it("counts a device that came and went between two scrapes (the driver's gone rings)", async () => {
+    const reg = new Registry();
+    let gone: BlkbackRingInfo[] = [];
+    registerRingLatencyHistogram(reg, "blkback_io_latency_seconds", "latency", {
+      rings: () => [],
+      takeGoneRings: () => {
+        const out = gone;
+        gone = [];
+        return out;
+      },
+    });
+    assert.ok(Number.isNaN(count(await reg.metrics())), "no series before any ring");
+    const brief = new RingStats();
+    for (let i = 0; i < 200; i++) brief.latency.observe(0.001);
+    gone = [ring(brief)];
+    assert.equal(count(await reg.metrics()), 200, "its final counts are exposed");
+    assert.equal(
+      count(await reg.metrics()),
+      200,
+      "once: the next scrape keeps them, does not add them again",
+    );
+  });
 });

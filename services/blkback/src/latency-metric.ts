@@ -10,6 +10,8 @@ import type { Metric, Registry } from "prom-client";
 export interface RingLatencySource {
   /** The rings to expose (their stats outlive reconnects). */
   rings(): readonly BlkbackRingInfo[];
+  /** Rings of devices that went since the last scrape (counted once more, then retired). */
+  takeGoneRings?(): readonly BlkbackRingInfo[];
 }
 
 interface Sample {
@@ -54,9 +56,12 @@ export function registerRingLatencyHistogram(
     reset() {},
     async get() {
       const seen = new Set<string>();
-      for (const r of source.rings()) {
+      // Rings of devices gone since the last scrape first: their final counts join their series
+      // (retired below unless a ring under the same labels is back).
+      const gone = source.takeGoneRings?.() ?? [];
+      for (const r of [...gone, ...source.rings()]) {
         const key = `${r.frontend}/${r.devid}/${r.queue}`;
-        seen.add(key);
+        if (!gone.includes(r)) seen.add(key);
         let s = series.get(key);
         if (!s) {
           s = {
