@@ -230,7 +230,14 @@ describe("docker compose: the distributed placement (docker-compose)", () => {
             await waitHealthy(project, SERVICES, performance.now(), 120_000);
             disk = await diskOf(90_000);
             const backMs = Math.round(performance.now() - t3);
-            const got = await run("nbdcopy", [disk.uri, join(dir, "out.raw")], { timeoutMs: 60_000 });
+            // The export may come up a moment after the disk shows Connected (the restarted guest
+            // runtime serves it): a refused connection is tried again; the data checks below are not.
+            let got = await run("nbdcopy", [disk.uri, join(dir, "out.raw")], { timeoutMs: 60_000 });
+            for (let attempt = 1; got.code !== 0 && attempt < 5; attempt++) {
+              await new Promise((r) => setTimeout(r, 2000));
+              disk = await diskOf(90_000);
+              got = await run("nbdcopy", [disk.uri, join(dir, "out.raw")], { timeoutMs: 60_000 });
+            }
             assert.equal(got.code, 0, `read after restarting ${svc}: ${got.stderr}`);
             const data = await readFile(join(dir, "out.raw"));
             const old = image(gen);
