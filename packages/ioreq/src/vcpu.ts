@@ -43,9 +43,11 @@ import {
   tableWord,
   WORDS_PER_FRAME,
 } from "./layout.js";
+import { HvmIrq, irqBase } from "./irq.js";
 import { sharedContains } from "./rangeset.js";
 import { ALL_ONES, xenCheckIoreq, xenSendIoreq } from "./sync.js";
 import { ioreqTraceData, ioreqTraceFields } from "./trace.js";
+import { Vpic } from "./vpic.js";
 
 /** The legacy VGA window stdvga forwards through the buffered ring (single direct writes). */
 export const VGA_MEM_BASE = 0xa0000n;
@@ -78,7 +80,8 @@ export class VcpuStopped extends Error {
   readonly code = "VCPU_STOPPED";
 }
 
-export type IoRoute = "server" | "buffered" | "null" | "dropped";
+/** `xen`: an access Xen's own device model took (the vPIC ports), never an ioreq server. */
+export type IoRoute = "server" | "buffered" | "null" | "dropped" | "xen";
 
 export interface IoResult {
   /** A read's value (all-ones when nobody answered); for writes the value sent. */
@@ -218,7 +221,7 @@ export class IoreqVcpu {
   private readonly alive: () => boolean;
   private readonly wakeWord: number;
   /** Emulations by route, for figures. */
-  readonly counts = { server: 0, buffered: 0, null: 0, dropped: 0 };
+  readonly counts = { server: 0, buffered: 0, null: 0, dropped: 0, xen: 0 };
 
   constructor(private readonly o: IoreqVcpuOptions) {
     this.i32 = o.store.i32;
@@ -249,6 +252,68 @@ export class IoreqVcpu {
         continue;
       }
       if (Atomics.load(this.i32, w) === t) return 0; // dying table: the domain is going away
+    }
+  }
+
+  /** A vPIC port access: 1-byte only (another size reads all-ones and writes nothing, as Xen's). */
+  private vpicIo(table: number, req: Ioreq): IoResult {
+    this.counts.xen++;
+    if (req.size !== 1 || req.count !== 1)
+      return { data: req.dir === IOREQ_READ ? ALL_ONES : req.data, route: "xen" };
+    const irq = new HvmIrq(this.i32, irqBase(table));
+    const port = Number(req.addr);
+    if (req.dir === IOREQ_READ) return { data: BigInt(irq.portRead(port)), route: "xen" };
+    irq.portWrite(port, Number(req.data & 0xffn));
+    return { data: req.data, route: "xen" };
+  }
+
+  /**
+   * The vCPU's interrupt window (vCPU 0 only: the PIC's INT is wired to the BSP's LINT0): the vector
+   * of the interrupt the vPIC delivers now, or undefined. The caller asks only with interrupts
+   * enabled (a CLI leaves it pending).
+   */
+  takeInterrupt(): { vector: number; irq: number; spurious: boolean } | undefined {
+    if (this.o.vcpu !== 0) return undefined;
+    const table = this.takeTable();
+    if (!table) return undefined;
+    try {
+      const irq = new HvmIrq(this.i32, irqBase(table));
+      return irq.pending ? irq.acknowledge() : undefined;
+    } finally {
+      this.o.store.putPageRef(table);
+    }
+  }
+
+  /** HLT: block until the vPIC's INT is asserted (kicked), `ms` pass, or the vCPU must stop. */
+  halt(ms: number): boolean {
+    const table = this.takeTable();
+    if (!table) {
+      Atomics.wait(this.i32, this.wakeWord, Atomics.load(this.i32, this.wakeWord), Math.min(ms, this.slice));
+      return false;
+    }
+    try {
+      const irq = new HvmIrq(this.i32, irqBase(table));
+      const end = Date.now() + ms;
+      for (;;) {
+        const seq = Atomics.load(this.i32, irq.kickWord);
+        if (this.o.vcpu === 0 && irq.pending) return true;
+        const left = end - Date.now();
+        if (left <= 0 || !this.alive()) return false;
+        Atomics.wait(this.i32, irq.kickWord, seq, Math.min(left, this.slice));
+      }
+    } finally {
+      this.o.store.putPageRef(table);
+    }
+  }
+
+  /** The domain's interrupt figures (delivered, spurious, the ISA lines as the PIC sees them). */
+  interruptView(): ReturnType<HvmIrq["view"]> | undefined {
+    const table = this.takeTable();
+    if (!table) return undefined;
+    try {
+      return new HvmIrq(this.i32, irqBase(table)).view();
+    } finally {
+      this.o.store.putPageRef(table);
     }
   }
 
@@ -295,6 +360,14 @@ export class IoreqVcpu {
     try {
       if (Atomics.load(this.i32, tableBase(table) + T_CRASHED))
         throw new DomainCrashed(this.o.domid, "the domain was crashed");
+      // Xen's internal handlers come first: the vPIC's ports (vpic_intercept_pic_io / elcr_io).
+      if (
+        req.type === IOREQ_TYPE_PIO &&
+        !req.dataIsPtr &&
+        req.addr < 0x10000n &&
+        Vpic.claims(Number(req.addr))
+      )
+        return this.vpicIo(table, req);
       // hvm_access_cf8: a 4-byte write to 0xCF8 latches the address, then falls through.
       if (
         req.type === IOREQ_TYPE_PIO &&
