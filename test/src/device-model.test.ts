@@ -120,7 +120,7 @@ describe("device model: a guest with two emulators", () => {
       name: "hvm1",
       memoryMib: 8,
       vcpus: 2,
-      xensim: { firmware: "bios,heartbeat-ms=40" },
+      xensim: { firmware: "bios,heartbeat-ms=40,rtc-hz=16" },
       unpauses: 0,
     });
     domid = g.domid;
@@ -185,7 +185,37 @@ describe("device model: a guest with two emulators", () => {
     await waitFor(async () => (await consoleText(0)).includes("xen\r\n"), {
       timeoutMs: 5000,
       message: "echo",
+    }).catch(async (e) => {
+      throw new Error(`${e} (console: ${JSON.stringify((await consoleText(0)).slice(-400))})`);
     });
+    // The echo came from COM1's receive interrupt (IRQ4 through Xen's vpic), and the RTC's periodic
+    // interrupt (IRQ8 at 16 Hz, acknowledged by reading register C) kept arriving.
+    const irqs = () => {
+      const m = [
+        ...(consoleTextSync ?? "").matchAll(
+          /vcpu0 heartbeat \d+ \(irq4 (\d+), irq8 (\d+), rtc periodic (\d+)\)/g,
+        ),
+      ].at(-1);
+      return m ? { com1: Number(m[1]), rtc: Number(m[2]), periodic: Number(m[3]) } : undefined;
+    };
+    let consoleTextSync: string | undefined;
+    await waitFor(
+      async () => {
+        consoleTextSync = await consoleText(0);
+        const c = irqs();
+        return c !== undefined && c.com1 >= 1 && c.periodic >= 8;
+      },
+      { timeoutMs: 10_000, message: "IRQ4 and IRQ8 counted in the heartbeat" },
+    );
+    const first = irqs()!;
+    assert.equal(first.rtc, first.periodic, "every IRQ8 was a periodic interrupt (register C.PF)");
+    await waitFor(
+      async () => {
+        consoleTextSync = await consoleText(0);
+        return irqs()!.periodic >= first.periodic + 8;
+      },
+      { timeoutMs: 10_000, message: "the periodic interrupt goes on" },
+    );
   });
 
   it("an emulator that writes a wrong state: Xen crashes its guest (SHUTDOWN_crash); the other guest runs on; nothing leaks", async () => {

@@ -10,11 +10,14 @@ export {
 export {
   type Claims,
   COM1_BASE,
+  COM1_IRQ,
   decodeMachineState,
   EMULATOR_ROLES,
   type EmulatorRole,
   encodeMachineState,
   type GuestMemory,
+  type IrqLine,
+  type IrqSink,
   Machine,
   MACHINE_PCI,
   type MachineState,
@@ -24,6 +27,7 @@ export {
   PCI_CONFIG_DATA,
   PCI_SERIAL_IO_BASE,
   RTC_INDEX_PORT,
+  RTC_IRQ,
   SERIAL_BASE,
   VGA_LFB_BASE,
   VGA_LFB_BAR_SIZE,
@@ -52,6 +56,7 @@ export {
   RTC_REG_B,
   RTC_SECONDS,
   RTC_YEAR,
+  rtcPeriodMs,
   type RtcState,
 } from "./rtc.js";
 export { base64ToBytes, bytesToBase64, LSR_DR, LSR_THRE, Uart16550, type UartState } from "./uart.js";

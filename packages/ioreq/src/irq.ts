@@ -74,7 +74,7 @@ export class HvmIrq {
   private locked<T>(fn: (vpic: Vpic) => T): T {
     const { i32, base } = this;
     lockWord(i32, base + IRQ_LOCK);
-    let kick = false;
+    let kick: boolean;
     let out: T;
     try {
       const vpic = new Vpic(unpackVpic(i32, base + IRQ_CHIPS));

@@ -180,7 +180,7 @@ export class Vpic {
   acknowledge(): { vector: number; irq: number; spurious: boolean } | undefined {
     if (!this.master.intOutput) return undefined;
     const m = this.master;
-    let irq = highestPriorityIrq(m, m.irr & ~m.imr);
+    const irq = highestPriorityIrq(m, m.irr & ~m.imr);
     let result: { vector: number; irq: number; spurious: boolean };
     if (irq < 0) {
       result = { vector: (m.irqBase + 7) & 0xff, irq: 7, spurious: true };
@@ -194,7 +194,6 @@ export class Vpic {
           this.intack(s, sIrq);
           result = { vector: (s.irqBase + sIrq) & 0xff, irq: 8 + sIrq, spurious: false };
         }
-        irq = -1;
       } else result = { vector: (m.irqBase + irq) & 0xff, irq, spurious: false };
     }
     this.updateAll();

@@ -2,7 +2,7 @@
 // their machines with requests (each followed by the doorbell), relay its trace records, stop it.
 
 import { MessageChannel, Worker } from "node:worker_threads";
-import type { EmulatorHandover, EmulatorRole } from "@xensim/devicemodel";
+import type { EmulatorHandover, EmulatorRole, IrqLine } from "@xensim/devicemodel";
 import { EventChannels, wakeWordIndex } from "@xensim/evtchn";
 import type { PageStore } from "@xensim/memory";
 import { onTraceSwitch, TRACE_IOREQ, tracer } from "@xensim/trace";
@@ -35,6 +35,8 @@ export interface IoreqThreadOptions {
   vcpu: number;
   slowScanMs: number;
   onWarn: (message: string, domid?: number) => void;
+  /** An emulated device's interrupt line changed (the thread's machines have no hypercalls). */
+  onIrq?: (domid: number, line: IrqLine, level: 0 | 1) => void;
 }
 
 export class IoreqThread {
@@ -98,7 +100,8 @@ export class IoreqThread {
       for (const w of [...this.txWaiters]) w();
     } else if (m.t === "trace") {
       if (tracer.mask & TRACE_IOREQ) tracer.emit(m.record);
-    } else if (m.t === "warn") this.o.onWarn(m.message, m.domid);
+    } else if (m.t === "irq") this.o.onIrq?.(m.domid, m.line, m.level);
+    else if (m.t === "warn") this.o.onWarn(m.message, m.domid);
   }
 
   /** evtchn_upcall_pending set on our vCPU and a wake: the thread leaves its wait and reads its messages. */

@@ -1,6 +1,6 @@
 // What the device model's service thread and its ioreq thread (ioreq-thread.ts) exchange.
 import type { MessagePort } from "node:worker_threads";
-import type { EmulatorHandover, EmulatorRole } from "@xensim/devicemodel";
+import type { EmulatorHandover, EmulatorRole, IrqLine } from "@xensim/devicemodel";
 import type { TraceRecord } from "@xensim/trace";
 
 /** Words of the control array the service and the thread share. */
@@ -48,6 +48,8 @@ export interface EmulatorFigures {
 
 export type ThreadMessage =
   | { t: "reply"; id: number; ok: boolean; error?: string; value?: unknown }
+  /** An emulated device's interrupt line changed (the service issues the dm_op). */
+  | { t: "irq"; domid: number; line: IrqLine; level: 0 | 1 }
   | { t: "tx" }
   | { t: "trace"; record: TraceRecord }
   | { t: "warn"; message: string; domid?: number };

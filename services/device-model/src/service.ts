@@ -21,12 +21,14 @@ import {
   EMULATOR_ROLES,
   type EmulatorRole,
   encodeMachineState,
+  type IrqLine,
   Machine,
   SERIAL_BASE,
   type Uart16550,
   VGA_LFB_BASE,
   VRAM_SIZE,
 } from "@xensim/devicemodel";
+import { encodeSetIsaIrqLevel, encodeSetPciIntxLevel } from "@xensim/ioreq";
 import { PAGE_SIZE, PageStore } from "@xensim/memory";
 import {
   type ConsoleReadRequest__Output,
@@ -122,8 +124,29 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
             vcpu: cfg.vcpu,
             slowScanMs: cfg.slowScanMs,
             onWarn: (message, domid) => log.warn({ domid }, message),
+            onIrq: (domid, line, level) => sendIrq(domid, line, level),
           })
         : undefined;
+
+    // An emulated device's interrupt line changed: tell Xen, in order per guest (QEMU's
+    // xen_set_irq → xendevicemodel_set_isa_irq_level / set_pci_intx_level).
+    const irqChains = new Map<number, Promise<void>>();
+    const sendIrq = (domid: number, line: IrqLine, level: 0 | 1): void => {
+      const buf =
+        "isa" in line
+          ? encodeSetIsaIrqLevel(line.isa, level)
+          : encodeSetPciIntxLevel(0, 0, line.device, line.intx, level);
+      const next = (irqChains.get(domid) ?? Promise.resolve())
+        .then(async () => {
+          const r = await hc.dmOp(domid, buf);
+          if (r.rc && r.rc !== ESRCH) log.warn({ domid, line, level, rc: r.rc }, "set irq level failed");
+        })
+        .catch((err) => log.warn({ domid, err: String(err) }, "set irq level failed"));
+      irqChains.set(domid, next);
+      void next.then(() => {
+        if (irqChains.get(domid) === next) irqChains.delete(domid);
+      });
+    };
     const running = new Map<string, Running>();
     const byPort = new Map<number, Running>();
     const key = (domid: number, role: string) => `${domid}/${role}`;
@@ -198,6 +221,28 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
 
     const syncRequests = requests.labels("synchronous");
     const bufferedRequests = requests.labels("buffered");
+    // The devices' clocks (the RTC's periodic and update interrupts) on this thread's timers; the
+    // ioreq thread keeps its own.
+    const tickTimers = new Map<Running, { at: number; timer: NodeJS.Timeout }>();
+    const scheduleTick = (r: Running): void => {
+      const at = r.machine.nextDeadline();
+      const cur = tickTimers.get(r);
+      if (cur && cur.at === at) return;
+      if (cur) clearTimeout(cur.timer);
+      tickTimers.delete(r);
+      if (at === undefined || !running.has(key(r.domid, r.role))) return;
+      const timer = setTimeout(
+        () => {
+          tickTimers.delete(r);
+          if (running.get(key(r.domid, r.role)) !== r) return;
+          r.machine.tick(Date.now());
+          scheduleTick(r);
+        },
+        Math.max(0, at - Date.now()),
+      );
+      timer.unref();
+      tickTimers.set(r, { at, timer });
+    };
     const dispatch = (port: number): void => {
       const r = byPort.get(port);
       if (!r) return;
@@ -211,6 +256,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
       if (r.emulator.counts.synchronous > before) syncRequests.inc(r.emulator.counts.synchronous - before);
       if (r.emulator.counts.buffered > bufBefore)
         bufferedRequests.inc(r.emulator.counts.buffered - bufBefore);
+      scheduleTick(r); // register A or B may have armed or moved the RTC's timers
     };
     const receiver = thread
       ? undefined
@@ -232,6 +278,9 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
 
     const unregister = (r: Running) => {
       running.delete(key(r.domid, r.role));
+      const t = tickTimers.get(r);
+      if (t) clearTimeout(t.timer);
+      tickTimers.delete(r);
       for (const [p, x] of byPort) if (x === r) byPort.delete(p);
     };
 
@@ -327,6 +376,9 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
           u.onTransmit = () => {
             for (const w of waiters) w();
           };
+        machine.onIrq = (line, level) => sendIrq(q.domid, line, level);
+        machine.syncIrqs(); // a restored state's lines
+        scheduleTick(r);
       }
       await writeRecords(r);
       emulator.poll();
@@ -430,6 +482,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
         const u = serial(q.domid, q.serial);
         if (!u) return { rc: ESRCH, error: "no such serial port" };
         u.input(new Uint8Array(q.data));
+        for (const r of running.values()) if (r.domid === q.domid) r.machine.syncIrqs(); // RDI
         return { rc: 0, error: "" };
       },
       List: async () => {
