@@ -87,6 +87,7 @@ export {
   encodeSetPciIntxLevel,
   encodeSetPciLinkRoute,
 } from "./dmop.js";
+export { pauseWord } from "./layout.js";
 export { HvmIrq, IRQ_WORDS, irqBase, pciIntxLink, T_VPIC } from "./irq.js";
 export {
   ELCR_WRITABLE,

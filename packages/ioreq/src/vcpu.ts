@@ -25,6 +25,7 @@ import { xenBufSend } from "./buffered.js";
 import { BUF_WRITE_POINTER_WORD, bufSlot, type Ioreq, ioreqSlot } from "./codec.js";
 import {
   F_ENABLED,
+  pauseWord,
   S_BUF_FRAME,
   S_BUF_PORT,
   S_FLAGS,
@@ -255,6 +256,23 @@ export class IoreqVcpu {
     }
   }
 
+  /** A paused domain's vCPU does not run on: it waits here (at its next exit) until unpaused. */
+  waitWhilePaused(): void {
+    const w = pauseWord(this.o.store, this.o.domid);
+    if (w < 0) return;
+    for (let v = Atomics.load(this.i32, w); v > 0; v = Atomics.load(this.i32, w)) {
+      if (!this.alive())
+        throw new VcpuStopped(`vCPU ${this.o.vcpu} of domain ${this.o.domid} stopped while paused`);
+      Atomics.wait(this.i32, w, v, this.slice);
+    }
+  }
+
+  /** The domain's controller pause count as the vCPU sees it. */
+  paused(): boolean {
+    const w = pauseWord(this.o.store, this.o.domid);
+    return w >= 0 && Atomics.load(this.i32, w) > 0;
+  }
+
   /** A vPIC port access: 1-byte only (another size reads all-ones and writes nothing, as Xen's). */
   private vpicIo(table: number, req: Ioreq): IoResult {
     this.counts.xen++;
@@ -273,7 +291,7 @@ export class IoreqVcpu {
    * enabled (a CLI leaves it pending).
    */
   takeInterrupt(): { vector: number; irq: number; spurious: boolean } | undefined {
-    if (this.o.vcpu !== 0) return undefined;
+    if (this.o.vcpu !== 0 || this.paused()) return undefined;
     const table = this.takeTable();
     if (!table) return undefined;
     try {
@@ -296,7 +314,7 @@ export class IoreqVcpu {
       const end = Date.now() + ms;
       for (;;) {
         const seq = Atomics.load(this.i32, irq.kickWord);
-        if (this.o.vcpu === 0 && irq.pending) return true;
+        if (this.o.vcpu === 0 && irq.pending && !this.paused()) return true;
         const left = end - Date.now();
         if (left <= 0 || !this.alive()) return false;
         Atomics.wait(this.i32, irq.kickWord, seq, Math.min(left, this.slice));
@@ -355,6 +373,7 @@ export class IoreqVcpu {
    * fill the buffer with all-ones, as Xen's null handler does.
    */
   emulate(req: Ioreq): IoResult {
+    this.waitWhilePaused();
     const table = this.takeTable();
     if (!table) return this.nullHandler(req);
     try {
