@@ -72,3 +72,13 @@ export {
   VRAM_SIZE,
 } from "./vga.js";
 export { DM_XS, qemuSavePath } from "./xenstore.js";
+export {
+  QMP_VERSION,
+  type QmpBackend,
+  type QmpEvent,
+  type QmpEventName,
+  QmpSession,
+  QmpStream,
+  qmpEvent,
+  qmpGreeting,
+} from "./qmp.js";

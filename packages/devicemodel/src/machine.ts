@@ -479,6 +479,23 @@ export class Machine {
     };
   }
 
+  /**
+   * qemu_system_reset's device side: every device back to its power-on state; what the serial ports
+   * already transmitted stays in their logs (a console reader saw it). The lines are synced.
+   */
+  reset(clock: () => number): void {
+    const fresh = new Machine(this.role, { clock }).saveState();
+    fresh.serials.forEach((u, i) => {
+      const old = this.serials[i]?.saveState();
+      if (old) {
+        u.log = old.log;
+        u.logTotal = old.logTotal;
+      }
+    });
+    this.loadState(fresh);
+    this.syncIrqs();
+  }
+
   /** qemu -incoming: restore a saved state of the same role. */
   loadState(s: MachineState): void {
     if (s?.format !== "xensim-dm-state" || s.version !== 1)

@@ -17,6 +17,7 @@ type Request =
   | { t: "add"; key: string; role: EmulatorRole; handover: EmulatorHandover; state: Uint8Array }
   | { t: "remove"; key: string }
   | { t: "save"; key: string }
+  | { t: "reset"; key: string }
   | { t: "output"; domid: number; serial: number; offset: number }
   | { t: "input"; domid: number; serial: number; data: Uint8Array }
   | { t: "list" };
@@ -132,6 +133,10 @@ export class IoreqThread {
   /** The machine's saved state (encodeMachineState), after handling what is queued. */
   save(key: string): Promise<Uint8Array | undefined> {
     return this.request({ t: "save", key });
+  }
+  /** QMP system_reset: the machine's devices to their power-on state. */
+  reset(key: string): Promise<boolean> {
+    return this.request({ t: "reset", key });
   }
   output(domid: number, serial: number, offset: number): Promise<SerialOutput | undefined> {
     return this.request({ t: "output", domid, serial, offset });

@@ -33,6 +33,7 @@ export type ThreadRequest =
   | { t: "add"; id: number; key: string; role: EmulatorRole; handover: EmulatorHandover; state: Uint8Array }
   | { t: "remove"; id: number; key: string }
   | { t: "save"; id: number; key: string }
+  | { t: "reset"; id: number; key: string }
   | { t: "output"; id: number; domid: number; serial: number; offset: number }
   | { t: "input"; id: number; domid: number; serial: number; data: Uint8Array }
   | { t: "list"; id: number };

@@ -125,6 +125,12 @@ function run(d: IoreqThreadData): void {
         count(e, () => e.end.poll()); // whatever is queued is part of the state
         return encodeMachineState(e.end.machine.saveState());
       }
+      case "reset": {
+        const e = entries.get(q.key);
+        if (!e) return false;
+        count(e, () => e.end.machine.reset(() => Date.now()));
+        return true;
+      }
       case "output": {
         const u = serial(q.domid, q.serial);
         if (!u) return undefined;

@@ -9,6 +9,7 @@ import { dirname } from "node:path";
 import {
   EVTCHNSTAT_unbound,
   HVM_IOREQSRV_BUFIOREQ_LEGACY,
+  SHUTDOWN_reboot,
   XENMEM_resource_ioreq_server,
   XenErrno,
 } from "@xensim/abi";
@@ -23,6 +24,7 @@ import {
   encodeMachineState,
   type IrqLine,
   Machine,
+  type QmpBackend,
   SERIAL_BASE,
   type Uart16550,
   VGA_LFB_BASE,
@@ -49,6 +51,7 @@ import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { deviceModelPolicy } from "./authz.js";
 import { guestMemory, MapCache } from "./guest-memory.js";
 import { IoreqThread } from "./ioreq-thread-host.js";
+import { defaultQmpDir, QmpServer, qmpSocketPath } from "./qmp-server.js";
 import { Counter, Gauge } from "prom-client";
 import { type DeviceModelConfig, DeviceModelConfigSchema } from "./config.js";
 
@@ -66,6 +69,9 @@ interface Running {
   emulator: Emulator;
   /** Foreign mappings of the guest's RAM made for it (another host process than the hypervisor's). */
   mapcache?: MapCache;
+  /** Its QMP socket, and whether a QMP `stop` holds the guest paused. */
+  qmp?: QmpServer;
+  stoppedByQmp?: boolean;
 }
 
 export const deviceModelService: ServiceModule<DeviceModelConfig> = {
@@ -381,6 +387,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
         scheduleTick(r);
       }
       await writeRecords(r);
+      await startQmp(r);
       emulator.poll();
       log.info(
         { domid: q.domid, role, serverId: emulator.serverId, ports: emulator.ports },
@@ -389,8 +396,57 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
       return { rc: 0, error: "", serverId: emulator.serverId };
     };
 
+    // QMP (libxl's qmp-libxl-<domid> socket): what its commands do to this emulator and its guest.
+    const qmpDir = cfg.qmpDir || defaultQmpDir();
+    const qmpBackend = (r: Running): QmpBackend => ({
+      running: () => !r.stoppedByQmp,
+      stop: async () => {
+        const rc = await xc.domainPause(r.domid);
+        if (rc) throw new Error(`pausing domain ${r.domid} failed: rc ${rc}`);
+        r.stoppedByQmp = true;
+      },
+      cont: async () => {
+        const rc = await xc.domainUnpause(r.domid);
+        if (rc) throw new Error(`unpausing domain ${r.domid} failed: rc ${rc}`);
+        r.stoppedByQmp = false;
+      },
+      systemReset: async () => {
+        if (thread) await thread.reset(key(r.domid, r.role));
+        else r.machine.reset(() => Date.now());
+        // QEMU under Xen turns a system reset into a reboot request for the toolstack.
+        if (r.role === "primary") await xc.domainShutdown(r.domid, SHUTDOWN_reboot);
+      },
+      chardevs: () =>
+        r.machine.serials.map((_, i) => ({
+          label: `serial${SERIAL_BASE[r.role] + i}`,
+          filename: `xensim-console:${r.domid}/${SERIAL_BASE[r.role] + i}`,
+          frontendOpen: true,
+        })),
+      pciDevices: () =>
+        r.machine.pci.functions().map((f) => ({
+          bus: (f.spec.sbdf >> 8) & 0xff,
+          slot: (f.spec.sbdf >> 3) & 0x1f,
+          function: f.spec.sbdf & 7,
+          vendor: f.spec.vendor,
+          device: f.spec.device,
+          classCode: f.spec.classCode,
+        })),
+    });
+    const startQmp = async (r: Running) => {
+      const path = qmpSocketPath(qmpDir, r.domid, r.role);
+      try {
+        r.qmp = await QmpServer.listen(path, qmpBackend(r), (m) =>
+          log.warn({ domid: r.domid, role: r.role }, m),
+        );
+        await xs.write(`${DM_XS.record(r.domid, r.role, cfg.domid)}/qmp`, path);
+      } catch (err) {
+        log.warn({ domid: r.domid, role: r.role, path, err: String(err) }, "no QMP socket");
+      }
+    };
+
     const stopEmulator = async (r: Running, opts: { records: boolean }) => {
       unregister(r);
+      await r.qmp?.close().catch(() => {});
       if (thread) await thread.remove(key(r.domid, r.role)).catch(() => {});
       await r.emulator.stop();
       await r.mapcache?.clear();
