@@ -67,8 +67,14 @@ export {
   VGA_WIDTH,
   VGA_WINDOW_BASE,
   VGA_WINDOW_SIZE,
+  VGA_CRTC_DATA,
+  VGA_CRTC_INDEX,
+  VGA_TEXT_BASE,
+  VGA_TEXT_COLS,
+  VGA_TEXT_ROWS,
   VgaFramebuffer,
   type VgaState,
+  type VgaTextScreen,
   VRAM_SIZE,
 } from "./vga.js";
 export { DM_XS, qemuSavePath } from "./xenstore.js";
@@ -82,3 +88,11 @@ export {
   qmpEvent,
   qmpGreeting,
 } from "./qmp.js";
+export {
+  FONT_CELL_HEIGHT,
+  FONT_CELL_WIDTH,
+  glyph8x16,
+  renderTextScreen,
+  TEXT_COLOURS,
+  textScreenLines,
+} from "./font.js";

@@ -28,6 +28,14 @@ export const CMOS_SIGNATURE = 0x41;
 export const SIGNATURE = 0xa5;
 export const UART_SCRATCH_VALUE = 0x5a;
 export const VGA_INTERRUPT_LINE = 0x0b;
+/** The colour text buffer and the CRT controller (cursor). */
+export const VGA_TEXT = 0xb8000;
+export const VGA_TEXT_COLS = 80;
+export const VGA_CRTC_INDEX = 0x3d4;
+export const VGA_CRTC_DATA = 0x3d5;
+/** Attribute of the firmware's text: light grey on blue for the banner, grey on black for the rest. */
+export const TEXT_ATTR_BANNER = 0x1f;
+export const TEXT_ATTR = 0x07;
 /** Vectors the firmware gives the two PICs (ICW2), as Linux does: IRQ n → 0x20 + n. */
 export const PIC_VECTOR_BASE = 0x20;
 export const FB_WIDTH = 320;
@@ -108,6 +116,39 @@ export class Bios {
     this.cpu.outb(base + 2, 0x07);
     this.cpu.outb(base + 4, 0x03);
     this.cpu.outb(base + 1, 0x00);
+  }
+
+  private textRow = 0;
+
+  /**
+   * One line of text on the VGA text screen (row `row`, padded to 80 columns), two cells per 4-byte
+   * store into the 0xB8000 buffer (single direct stores: Xen's buffered path), then the cursor after
+   * it (CRTC 0x0E/0x0F).
+   */
+  textLine(row: number, text: string, attr = TEXT_ATTR): void {
+    const line = text.slice(0, VGA_TEXT_COLS).padEnd(VGA_TEXT_COLS, " ");
+    const base = VGA_TEXT + row * VGA_TEXT_COLS * 2;
+    for (let col = 0; col < VGA_TEXT_COLS; col += 2) {
+      const a = (line.charCodeAt(col) & 0xff) | (attr << 8);
+      const b = (line.charCodeAt(col + 1) & 0xff) | (attr << 8);
+      this.cpu.write32(base + col * 2, (a | (b << 16)) >>> 0);
+    }
+    this.setCursor(row + 1, 0);
+  }
+
+  /** The hardware cursor at (row, col) of the 80-column screen. */
+  setCursor(row: number, col: number): void {
+    const pos = row * VGA_TEXT_COLS + col;
+    this.cpu.outb(VGA_CRTC_INDEX, 0x0e);
+    this.cpu.outb(VGA_CRTC_DATA, (pos >> 8) & 0xff);
+    this.cpu.outb(VGA_CRTC_INDEX, 0x0f);
+    this.cpu.outb(VGA_CRTC_DATA, pos & 0xff);
+  }
+
+  /** The next line of the firmware's text console (rows 0–24, then it stays on the last). */
+  private screen(text: string, attr = TEXT_ATTR): void {
+    this.textLine(this.textRow, text, attr);
+    if (this.textRow < 24) this.textRow++;
   }
 
   /** Wait for THRE, then the whole string with one rep outsb from the scratch buffer. */
@@ -231,8 +272,11 @@ export class Bios {
     this.initUart(COM1);
     const banner = `xensim BIOS: booting ${this.options.name} (boot ${n}${kexec ? ", after kexec" : ""})`;
     this.print(COM1, `${banner}\r\n`);
+    this.textRow = 0;
+    this.screen(banner, TEXT_ATTR_BANNER);
     const rtc = this.readRtc();
     this.print(COM1, `RTC: ${rtc}\r\n`);
+    this.screen(`RTC: ${rtc}`);
     const pci = this.probePci();
     for (const d of pci)
       this.print(
@@ -280,7 +324,9 @@ export class Bios {
       report.pciSerial = { bdf: ser.bdf, ioBase: ser.bar0.base };
       this.print(COM1, `PCI serial ${ser.bdf} at io ${hex(ser.bar0.base, 4)}: greeted\r\n`);
     }
+    this.screen(`PCI: ${pci.length} devices on bus 0`);
     this.print(COM1, `xensim BIOS: boot done\r\n`);
+    this.screen("xensim BIOS: boot done");
     return report;
   }
 

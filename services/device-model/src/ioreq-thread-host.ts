@@ -2,7 +2,7 @@
 // their machines with requests (each followed by the doorbell), relay its trace records, stop it.
 
 import { MessageChannel, Worker } from "node:worker_threads";
-import type { EmulatorHandover, EmulatorRole, IrqLine } from "@xensim/devicemodel";
+import type { EmulatorHandover, EmulatorRole, IrqLine, VgaTextScreen } from "@xensim/devicemodel";
 import { EventChannels, wakeWordIndex } from "@xensim/evtchn";
 import type { PageStore } from "@xensim/memory";
 import { onTraceSwitch, TRACE_IOREQ, tracer } from "@xensim/trace";
@@ -18,6 +18,7 @@ type Request =
   | { t: "remove"; key: string }
   | { t: "save"; key: string }
   | { t: "reset"; key: string }
+  | { t: "vgaText"; domid: number }
   | { t: "output"; domid: number; serial: number; offset: number }
   | { t: "input"; domid: number; serial: number; data: Uint8Array }
   | { t: "list" };
@@ -133,6 +134,10 @@ export class IoreqThread {
   /** The machine's saved state (encodeMachineState), after handling what is queued. */
   save(key: string): Promise<Uint8Array | undefined> {
     return this.request({ t: "save", key });
+  }
+  /** The VGA text screen of `domid`'s primary machine. */
+  vgaText(domid: number): Promise<VgaTextScreen | undefined> {
+    return this.request({ t: "vgaText", domid });
   }
   /** QMP system_reset: the machine's devices to their power-on state. */
   reset(key: string): Promise<boolean> {

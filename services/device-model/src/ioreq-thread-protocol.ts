@@ -34,6 +34,7 @@ export type ThreadRequest =
   | { t: "remove"; id: number; key: string }
   | { t: "save"; id: number; key: string }
   | { t: "reset"; id: number; key: string }
+  | { t: "vgaText"; id: number; domid: number }
   | { t: "output"; id: number; domid: number; serial: number; offset: number }
   | { t: "input"; id: number; domid: number; serial: number; data: Uint8Array }
   | { t: "list"; id: number };

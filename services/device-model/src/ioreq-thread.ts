@@ -125,6 +125,14 @@ function run(d: IoreqThreadData): void {
         count(e, () => e.end.poll()); // whatever is queued is part of the state
         return encodeMachineState(e.end.machine.saveState());
       }
+      case "vgaText": {
+        for (const e of entries.values())
+          if (e.end.h.domid === q.domid && e.end.machine.vga) {
+            count(e, () => e.end.poll()); // buffered text stores still in the ring are part of it
+            return e.end.machine.vga.textScreen();
+          }
+        return undefined;
+      }
       case "reset": {
         const e = entries.get(q.key);
         if (!e) return false;

@@ -25,6 +25,7 @@ import {
   type IrqLine,
   Machine,
   type QmpBackend,
+  type VgaTextScreen,
   SERIAL_BASE,
   type Uart16550,
   VGA_LFB_BASE,
@@ -42,6 +43,7 @@ import {
   loadXenstoreProto,
   type SaveStateRequest__Output,
   type StartRequest__Output,
+  type VgaTextRequest__Output,
 } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { retry } from "@xensim/runtime";
@@ -529,6 +531,29 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
         }
         const out = u.output(offset);
         return { rc: 0, data: Buffer.from(out.data), nextOffset: String(out.next), lost: String(out.lost) };
+      },
+      VgaText: async (q: VgaTextRequest__Output) => {
+        let screen: VgaTextScreen | undefined;
+        if (thread) screen = await thread.vgaText(q.domid);
+        else
+          for (const r of running.values())
+            if (r.domid === q.domid && r.machine.vga) {
+              r.emulator.poll(); // buffered text stores still in the ring
+              screen = r.machine.vga.textScreen();
+            }
+        if (!screen) return { rc: ESRCH, error: `no VGA of domain ${q.domid} here` };
+        return {
+          rc: 0,
+          error: "",
+          cols: screen.cols,
+          rows: screen.rows,
+          cells: Buffer.from(screen.cells),
+          cursorRow: screen.cursor.row,
+          cursorCol: screen.cursor.col,
+          cursorVisible: screen.cursor.visible,
+          cursorStart: screen.cursor.start,
+          cursorEnd: screen.cursor.end,
+        };
       },
       ConsoleWrite: async (q: ConsoleWriteRequest__Output) => {
         if (thread) {
