@@ -24,6 +24,7 @@ import {
   type DriverLogger,
   lsOrEmpty,
   NULL_LOGGER,
+  PortDispatcher,
   mapRing,
   unmapRing,
   type XenbusDevice,
@@ -475,7 +476,8 @@ export class BlkbackDriver {
   readonly config: BlkbackConfig;
   readonly log: DriverLogger;
   readonly vcpu: number;
-  private readonly ports = new Map<number, BlkbackRing>();
+  /** Each ring's event channel → its kick. */
+  private readonly ports = new PortDispatcher();
   private readonly byNode = new Map<string, BlkbackDevice>();
   private probe: XenbusProbe<MemView> | undefined;
   private receiver: BlkbackEventReceiver | undefined;
@@ -490,10 +492,7 @@ export class BlkbackDriver {
   static async start(opts: BlkbackDriverOptions): Promise<BlkbackDriver> {
     const d = new BlkbackDriver(opts);
     const handler = (port: number): void => {
-      const ring = d.ports.get(port);
-      if (!ring) return;
-      ring.stats.eventsReceived++;
-      ring.kick();
+      d.ports.dispatch(port);
     };
     d.receiver = opts.receiver
       ? opts.receiver(handler)
@@ -573,11 +572,14 @@ export class BlkbackDriver {
   }
 
   registerPort(port: number, ring: BlkbackRing): void {
-    this.ports.set(port, ring);
+    this.ports.on(port, () => {
+      ring.stats.eventsReceived++;
+      ring.kick();
+    });
   }
 
   unregisterPort(port: number): void {
-    this.ports.delete(port);
+    this.ports.off(port);
   }
 
   /** Stops probing and serving: every ring drained and unmapped, stores closed. */

@@ -24,6 +24,7 @@ import {
 import type { MemView } from "@xensim/memory";
 import { FrontRing, REQ_PROD } from "@xensim/ring";
 import type { XenCtrl } from "@xensim/xenctrl";
+import { PortDispatcher } from "@xensim/xenbus";
 import type { XenstoreClient } from "@xensim/xenstore-client";
 
 export interface TestFrontendOptions {
@@ -61,16 +62,22 @@ export interface TestFrontendOptions {
 
 /** One receiver per guest vCPU, dispatching by port. */
 export class GuestEvents {
-  private readonly handlers = new Map<number, () => void>();
+  private readonly ports = new PortDispatcher();
   private readonly rx: { close(): void };
   constructor(xc: XenCtrl, domid: number) {
-    this.rx = xc.waitForEvents(domid, (port) => this.handlers.get(port)?.(), { slowScanMs: 5 });
+    this.rx = xc.waitForEvents(
+      domid,
+      (port) => {
+        this.ports.dispatch(port);
+      },
+      { slowScanMs: 5 },
+    );
   }
   on(port: number, fn: () => void): void {
-    this.handlers.set(port, fn);
+    this.ports.on(port, fn);
   }
   off(port: number): void {
-    this.handlers.delete(port);
+    this.ports.off(port);
   }
   close(): void {
     this.rx.close();
