@@ -30,14 +30,21 @@ export interface IoreqThreadData {
 }
 
 export type ThreadRequest =
-  | { t: "add"; id: number; key: string; role: EmulatorRole; handover: EmulatorHandover; state: Uint8Array }
-  | { t: "remove"; id: number; key: string }
-  | { t: "save"; id: number; key: string }
-  | { t: "reset"; id: number; key: string }
-  | { t: "vgaText"; id: number; domid: number }
-  | { t: "output"; id: number; domid: number; serial: number; offset: number }
-  | { t: "input"; id: number; domid: number; serial: number; data: Uint8Array }
-  | { t: "list"; id: number };
+  | {
+      kind: "add";
+      id: number;
+      key: string;
+      role: EmulatorRole;
+      handover: EmulatorHandover;
+      state: Uint8Array;
+    }
+  | { kind: "remove"; id: number; key: string }
+  | { kind: "save"; id: number; key: string }
+  | { kind: "reset"; id: number; key: string }
+  | { kind: "vgaText"; id: number; domid: number }
+  | { kind: "output"; id: number; domid: number; serial: number; offset: number }
+  | { kind: "input"; id: number; domid: number; serial: number; data: Uint8Array }
+  | { kind: "list"; id: number };
 
 export interface EmulatorFigures {
   synchronous: number;
@@ -49,9 +56,9 @@ export interface EmulatorFigures {
 }
 
 export type ThreadMessage =
-  | { t: "reply"; id: number; ok: boolean; error?: string; value?: unknown }
+  | { kind: "reply"; id: number; ok: boolean; error?: string; value?: unknown }
   /** An emulated device's interrupt line changed (the service issues the dm_op). */
-  | { t: "irq"; domid: number; line: IrqLine; level: 0 | 1 }
-  | { t: "tx" }
-  | { t: "trace"; record: TraceRecord }
-  | { t: "warn"; message: string; domid?: number };
+  | { kind: "irq"; domid: number; line: IrqLine; level: 0 | 1 }
+  | { kind: "tx" }
+  | { kind: "trace"; record: TraceRecord }
+  | { kind: "warn"; message: string; domid?: number };
