@@ -1,4 +1,5 @@
 // Latency samples and the figures every benchmark reports.
+import { loadavg } from "node:os";
 export interface OpFigures {
   ops: number;
   seconds: number;
@@ -112,9 +113,11 @@ export function measureSync(
   };
 }
 
+/** The machine, and its load average (1, 5, 15 min) when the result is written: the benches share it. */
 export function machineInfo(): Record<string, unknown> {
   return {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
+    load_average: loadavg().map((x) => round(x, 2)),
   };
 }
