@@ -49,7 +49,7 @@ function run(d: IoreqThreadData): void {
   // EVTCHNOP_send on the answered vCPU's port: atomics on the shared page store.
   const notify = (p: number) => {
     const rc = ev.evtchnSend(d.domid, p);
-    if (rc !== 0) post({ t: "warn", message: `kick of port ${p} failed: rc ${rc}` });
+    if (rc !== 0) post({ kind: "warn", message: `kick of port ${p} failed: rc ${rc}` });
   };
   const written = (frame: number, offset: number, length: number) => store.markWritten(frame, offset, length);
 
@@ -59,7 +59,7 @@ function run(d: IoreqThreadData): void {
     try {
       fn();
     } catch (err) {
-      post({ t: "warn", message: `emulation failed: ${String(err)}`, domid: e.end.h.domid });
+      post({ kind: "warn", message: `emulation failed: ${String(err)}`, domid: e.end.handover.domid });
     }
     if (e.end.counts.synchronous !== s) Atomics.add(ctl, CTL.synchronous, e.end.counts.synchronous - s);
     if (e.end.counts.buffered !== b) Atomics.add(ctl, CTL.buffered, e.end.counts.buffered - b);
@@ -74,7 +74,7 @@ function run(d: IoreqThreadData): void {
 
   const serial = (domid: number, n: number) => {
     for (const e of entries.values()) {
-      if (e.end.h.domid !== domid) continue;
+      if (e.end.handover.domid !== domid) continue;
       const i = n - SERIAL_BASE[e.role];
       const serials = e.end.machine.serials;
       if (i >= 0 && i < serials.length) return serials[i];
@@ -83,13 +83,14 @@ function run(d: IoreqThreadData): void {
   };
 
   const handle = (q: ThreadRequest): unknown => {
-    switch (q.t) {
+    switch (q.kind) {
       case "add": {
         const machine = new Machine(q.role, { clock: () => Date.now() });
         machine.loadState(decodeMachineState(q.state));
         for (const u of machine.serials)
           u.onTransmit = () => {
-            if (Atomics.load(ctl, CTL.txWanted) && Atomics.exchange(ctl, CTL.txWanted, 0)) post({ t: "tx" });
+            if (Atomics.load(ctl, CTL.txWanted) && Atomics.exchange(ctl, CTL.txWanted, 0))
+              post({ kind: "tx" });
           };
         const end = new EmulatorEnd(i32, q.handover, {
           machine,
@@ -97,7 +98,7 @@ function run(d: IoreqThreadData): void {
           notify,
           written,
           self: d.domid,
-          onError: (message) => post({ t: "warn", message, domid: q.handover.domid }),
+          onError: (message) => post({ kind: "warn", message, domid: q.handover.domid }),
         });
         const e: Entry = { key: q.key, role: q.role, end };
         entries.set(q.key, e);
@@ -153,7 +154,7 @@ function run(d: IoreqThreadData): void {
   // The trace switch, as the service's thread sets it; records go back to it to be sent.
   const relay = (record: TraceRecord) => {
     record.t = Number(process.hrtime.bigint());
-    post({ t: "trace", record });
+    post({ kind: "trace", record });
   };
 
   const scanSelected = { notifyVcpu };
@@ -164,9 +165,14 @@ function run(d: IoreqThreadData): void {
       for (let m = receiveMessageOnPort(d.port); m; m = receiveMessageOnPort(d.port)) {
         const q = m.message as ThreadRequest;
         try {
-          post({ t: "reply", id: q.id, ok: true, value: handle(q) });
+          post({ kind: "reply", id: q.id, ok: true, value: handle(q) });
         } catch (err) {
-          post({ t: "reply", id: q.id, ok: false, error: err instanceof Error ? err.message : String(err) });
+          post({
+            kind: "reply",
+            id: q.id,
+            ok: false,
+            error: err instanceof Error ? err.message : String(err),
+          });
         }
       }
     if (Atomics.load(ctl, CTL.stop)) break;

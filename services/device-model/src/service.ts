@@ -239,7 +239,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
       const rec = DM_XS.record(r.domid, r.role, cfg.domid);
       await xs.write(`${rec}/service`, ctx.name);
       await xs.write(`${rec}/name`, r.name);
-      await xs.write(`${rec}/vcpus`, String(r.emulator.o.vcpus));
+      await xs.write(`${rec}/vcpus`, String(r.emulator.options.vcpus));
       await xs.write(`${rec}/ioreq-server`, String(r.emulator.serverId));
       await xs.write(`${rec}/ports`, r.emulator.ports.join(","));
       if (r.role === "primary") {
