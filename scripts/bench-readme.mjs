@@ -467,27 +467,36 @@ function perf3Section(read) {
     });
     out.push("");
   }
-  const arr = read("perf3-rings-iscsi-array-under-npm-test.json");
-  if (arr) {
-    const [a, b] = [arr.jobs[0], arr.jobs.at(-1)];
-    out.push("### Wave 3: array profile, embedded, while `npm test` ran on the same machine", "");
-    out.push(
-      "| pages | IOPS | predicted IOPS | ÷ prediction | guest busy | blkback busy |",
-      "|---:|---:|---:|---:|---:|---:|",
-    );
+  const arrs = [
+    "perf3-rings-iscsi-array-under-unit-tests.json",
+    "perf3-rings-iscsi-array-under-unit-tests-2.json",
+  ]
+    .map((f) => [f, read(f)])
+    .filter(([, r]) => r);
+  if (arrs.length > 0) {
     const busy = (j, t) => {
       const p = j.profile?.find((x) => x.thread === t);
       return p ? `${Math.round(p.busy_fraction * 100)} %` : "-";
     };
-    for (const j of arr.jobs)
-      out.push(
-        `| ${j.pages} | ${j.iops} | ${j.predicted_iops} | ${j.ratio_to_prediction} | ${busy(j, "main")} | ${busy(j, "blkback")} |`,
-      );
     out.push(
+      "### Wave 3: array profile, embedded, while the unit tests (`run-tests.mjs --unit`) ran on the same machine",
       "",
-      `- ${b.pages} pages ÷ ${a.pages} page: ${Math.round((b.iops / a.iops) * 10) / 10} × IOPS (one run; ${loadOf(arr)})`,
-      "",
+      "| run | pages | IOPS | predicted IOPS | ÷ prediction | guest busy | blkback busy |",
+      "|---|---:|---:|---:|---:|---:|---:|",
     );
+    for (const [f, arr] of arrs)
+      for (const j of arr.jobs)
+        out.push(
+          `| \`${f}\` | ${j.pages} | ${j.iops} | ${j.predicted_iops} | ${j.ratio_to_prediction} | ${busy(j, "main")} | ${busy(j, "blkback")} |`,
+        );
+    out.push("");
+    for (const [f, arr] of arrs) {
+      const [a, b] = [arr.jobs[0], arr.jobs.at(-1)];
+      out.push(
+        `- \`${f}\`: ${b.pages} pages ÷ ${a.pages} page: ${Math.round((b.iops / a.iops) * 10) / 10} × IOPS (${loadOf(arr)})`,
+      );
+    }
+    out.push("");
   }
   if (out.length > 0) out.push("### Wave 2 (earlier runs)", "");
   return out;
