@@ -498,6 +498,31 @@ function perf3Section(read) {
     }
     out.push("");
   }
+  const nul = read("perf3-rings-null.json");
+  if (nul) {
+    out.push(
+      "### Wave 3: null store, embedded, 4 KiB randread, iodepth 2048 ÷ raw ring ceiling (same run)",
+      "",
+      "| pages | IOPS | raw ring ceiling | ÷ ceiling | guest busy | guest's top frames (self time) |",
+      "|---:|---:|---:|---:|---:|---|",
+    );
+    for (const j of nul.jobs) {
+      const g = j.profile?.find((x) => x.thread === "main");
+      const top = (g?.top ?? [])
+        .filter((t) => t.frame !== "(idle)")
+        .slice(0, 4)
+        .map((t) => `${t.self_pct} % \`${t.frame}\``)
+        .join(", ");
+      out.push(
+        `| ${j.pages} | ${j.iops} | ${j.ceiling?.iops ?? "-"} | ${j.ratio_to_ceiling} | ${g ? Math.round(g.busy_fraction * 100) : "-"} % | ${top} |`,
+      );
+    }
+    out.push(
+      "",
+      `- \`perf3-rings-null.json\`, ${loadOf(nul)}: the persistent-grant path, as wave 2 measured it.`,
+      "",
+    );
+  }
   if (out.length > 0) out.push("### Wave 2 (earlier runs)", "");
   return out;
 }
