@@ -645,8 +645,8 @@ export class BlkbackRing {
   }
 
   /**
-   * Maps refs[0..n) of the frontend into this.pages[0..n) with one gnttabMapGrantRefs call (refs
-   * already persistently mapped are reused). Non-persistent handles go to p.unmap. False when any
+   * Maps refs[0..nrRefs) of the frontend into this.pages[0..nrRefs) with one gnttabMapGrantRefs call (refs
+   * already persistently mapped are reused). Non-persistent handles go to pending.unmap. False when any
    * ref failed (bad or foreign ref): the successes are still recorded for unmapping.
    */
   private async mapRefsTo(
@@ -739,7 +739,7 @@ export class BlkbackRing {
     return true;
   }
 
-  /** Non-persistent: refs[0..n) in one call, page i of the result for segment i, all unmapped after. */
+  /** Non-persistent: refs[0..nrRefs) in one call, page i of the result for segment i, all unmapped after. */
   private async mapBatch(
     refs: number[],
     nrRefs: number,
@@ -918,7 +918,7 @@ export class BlkbackRing {
     if (!this.pumping && !this.halted && this.ring.requestProd() !== this.ring.reqCons) this.kick();
   }
 
-  /** A second response for p's (answered) request: written and pushed, nothing counted as done. */
+  /** A second response for pending's (answered) request: written and pushed, nothing counted as done. */
   private respondAgain(pending: Pending, status: number): void {
     if (this.halted) return;
     const rsp =

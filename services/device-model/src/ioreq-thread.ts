@@ -19,6 +19,7 @@ import { EventChannels, scanPending, wakeWordIndex } from "@xensim/evtchn";
 import { PageStore } from "@xensim/memory";
 import { setTracer, type TraceRecord, tracer } from "@xensim/trace";
 import { makeNotify } from "@xensim/xenctrl";
+import { PortDispatcher } from "@xensim/xenbus";
 import { guestMemory } from "./guest-memory.js";
 import {
   CTL,
@@ -32,6 +33,8 @@ interface Entry {
   key: string;
   role: EmulatorRole;
   end: EmulatorEnd;
+  /** Its ports' handlers in the PortDispatcher, dropped when it is removed. */
+  stopEvents: Array<() => void>;
 }
 
 function run(d: IoreqThreadData): void {
@@ -43,7 +46,7 @@ function run(d: IoreqThreadData): void {
   const notifyVcpu = ev.portVcpuReader(d.domid);
   const post = (m: ThreadMessage) => d.port.postMessage(m);
   const entries = new Map<string, Entry>();
-  const byPort = new Map<number, Entry>();
+  const ports = new PortDispatcher();
   const { ctl } = d;
 
   // EVTCHNOP_send on the answered vCPU's port: atomics on the shared page store.
@@ -65,8 +68,7 @@ function run(d: IoreqThreadData): void {
     if (e.end.counts.buffered !== b) Atomics.add(ctl, CTL.buffered, e.end.counts.buffered - b);
   };
   const dispatch = (p: number) => {
-    const e = byPort.get(p);
-    if (e) count(e, () => e.end.onEvent(p));
+    ports.dispatch(p);
   };
   const pollAll = () => {
     for (const e of entries.values()) count(e, () => e.end.poll());
@@ -100,13 +102,13 @@ function run(d: IoreqThreadData): void {
           self: d.domid,
           onError: (message) => post({ kind: "warn", message, domid: q.handover.domid }),
         });
-        const e: Entry = { key: q.key, role: q.role, end };
+        const e: Entry = { key: q.key, role: q.role, end, stopEvents: [] };
         entries.set(q.key, e);
         for (const p of [
           ...q.handover.vcpuPorts,
           ...(q.handover.bufPort !== undefined ? [q.handover.bufPort] : []),
         ])
-          byPort.set(p, e);
+          e.stopEvents.push(ports.on(p, () => count(e, () => end.onEvent(p))));
         count(e, () => end.poll()); // whatever came before the handover
         return undefined;
       }
@@ -114,7 +116,7 @@ function run(d: IoreqThreadData): void {
         const e = entries.get(q.key);
         if (!e) return false;
         entries.delete(q.key);
-        for (const [p, x] of byPort) if (x === e) byPort.delete(p);
+        for (const stop of e.stopEvents.splice(0)) stop();
         return true;
       }
       case "save": {
