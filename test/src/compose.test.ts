@@ -1,6 +1,7 @@
-// The distributed placement in docker: docker-compose.yml (nats; host-a = hypervisor + xenstored +
-// page-server + guest runtime + toolstack in one host process; blkback = page-server + blkback in
-// another) built from this checkout and brought up with docker-compose. Waits for every container's
+// The distributed placement in docker: docker-compose.yml (nats; host-a = hypervisor + page-server +
+// guest runtime; xenstored = page-server + xenstored, mapping guests' store pages over the link;
+// toolstack; blkback = page-server + blkback; displback) built from this checkout and brought up with
+// docker-compose. Waits for every container's
 // health check, checks the system end to end through the containers (fixtures/compose/scenario.ts),
 // kills the blkback host process (restart policy), and tears it down. compose-testcontainers.test.ts
 // does the same through testcontainers.
@@ -41,9 +42,9 @@ import {
   killHostProcess,
 } from "./fixtures/compose/scenario.js";
 
-const SERVICES = ["nats", "host-a", "toolstack", "blkback", "displback"] as const;
+const SERVICES = ["nats", "host-a", "xenstored", "toolstack", "blkback", "displback"] as const;
 /** Restarted in turn (docker-compose restart) under a guest's writes. */
-const RESTART_ORDER = ["blkback", "host-a", "toolstack", "displback", "nats"] as const;
+const RESTART_ORDER = ["blkback", "host-a", "xenstored", "toolstack", "displback", "nats"] as const;
 const BLOCK = 4096;
 const DISK_MIB = 8;
 const BLOCKS = (DISK_MIB << 20) / BLOCK;
