@@ -40,7 +40,7 @@ import {
   requestWatermarks,
 } from "./requests.js";
 import { drainQueue, cutIfFull } from "./drain.js";
-import { type LinkState, type Peer, type HeldMap, type ForeignMapping } from "./state.js";
+import { type LinkState, type Peer, type HeldMap, type ForeignMapping, nextHandle } from "./state.js";
 
 const REPLY_CACHE = 256;
 
@@ -295,7 +295,8 @@ function foreignMap(link: LinkState, p: Peer, caller: number, q: ForeignMapReque
     }
   }
   const writable = !q.readonly;
-  const handle = p.nextForeignHandle++;
+  const handle = p.nextForeignHandle;
+  p.nextForeignHandle = nextHandle(handle);
   p.foreign.set(handle, { caller, dom: q.dom, frames, writable, ...(grantTable ? { grantTable } : {}) });
   link.stats.foreignMaps++;
   const area = link.area;
