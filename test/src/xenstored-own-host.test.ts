@@ -212,6 +212,11 @@ describe("xenstored in its own host process", () => {
             `hypervisor=127.0.0.1:${hvPort}`,
             "--grpc",
             `guest=127.0.0.1:${guestPort}`,
+            // No domain table, as in compose: the new run knows nothing of the old run's domains
+            // (no "dead" reports) and hands their domids out again, while xenstored still holds
+            // the old run's rings, ports and mapping handles.
+            "--set",
+            "hypervisor.stateDir=",
           ]);
         let hostA: XensimProcess | undefined;
         let hostT: XensimProcess | undefined;
@@ -219,13 +224,17 @@ describe("xenstored in its own host process", () => {
         const auth = (): Record<string, string> => ({
           authorization: `Bearer ${readFileSync(join(tDir, "api-token"), "utf8").trim()}`,
         });
+        let lastApiError = "";
         const domidOf = async (name: string): Promise<number | undefined> => {
           try {
-            const list = (await (await fetch(`${api}/domains`, { headers: auth() })).json()) as {
+            const list = (await (
+              await fetch(`${api}/domains`, { headers: auth(), signal: AbortSignal.timeout(10_000) })
+            ).json()) as {
               domains: Array<{ id: number; name: string }>;
             };
             return list.domains.find((d) => d.name === name)?.id;
-          } catch {
+          } catch (e) {
+            lastApiError = String(e);
             return undefined;
           }
         };
@@ -298,7 +307,10 @@ describe("xenstored in its own host process", () => {
               again = await domidOf("xslost");
               return again !== undefined && ringWorks(again);
             },
-            { timeoutMs: 120_000, message: `the re-created guest's ring write (domid ${again}; ${logs()})` },
+            {
+              timeoutMs: 120_000,
+              message: `the re-created guest's ring write (domid ${again}; API: ${lastApiError}; ${logs()})`,
+            },
           );
           // and the ring carries a request the other way: xl shutdown (control/shutdown, read by the guest).
           const sd = await fetch(`${api}/domains/${again}/shutdown?timeoutMs=60000`, {

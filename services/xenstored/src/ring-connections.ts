@@ -10,7 +10,7 @@
 // dom0's services share dom0's event channels as Linux's CPUs do: xenstored moves each store port
 // it binds to its own dom0 vCPU (DOM0_VCPU.xenstored, EVTCHNOP_bind_vcpu) and receives on that
 // vCPU only, so the other dom0 receivers (blkback, …) neither take its events nor lose theirs.
-import { EVTCHNSTAT_interdomain } from "@xensim/abi";
+import { EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound } from "@xensim/abi";
 import { DOM0_VCPU, type EvtchnPort, type XenCtrl } from "@xensim/xenctrl";
 import { XsRingServer } from "@xensim/xenstore";
 import type { MemView } from "@xensim/memory";
@@ -233,12 +233,39 @@ export class RingConnections {
     if (!ring) return;
     ring.dead = true;
     this.byDomid.delete(domid);
-    this.byPort.delete(ring.localPort);
+    // A newer ring may hold the port number by now (a hypervisor restarted in between numbers its
+    // ports afresh): only our own entry goes.
+    if (this.byPort.get(ring.localPort) === ring) this.byPort.delete(ring.localPort);
     this.core.disconnect(ring.conn);
-    void this.xc.evtchnClose(ring.localPort).catch(() => {});
-    // A foreign mapping over the link holds the frame at the hypervisor's host: unmap it.
+    void this.closeOwnPort(ring).catch(() => {});
+    // A foreign mapping over the link holds the frame at the hypervisor's host: unmap it. (A handle
+    // from a previous run of that host names nothing in the new one: -EINVAL, nothing released.)
     void this.xc.unmapForeignPages(ring.page).catch(() => {});
     this.log.info({ domid }, "xenstore ring disconnected");
+  }
+
+  /**
+   * Close our end of the store channel — if it is still ours. The evtchn device unbinds only the
+   * ports bound through it; here dom0's port numbers are shared by its services and, after the
+   * hypervisor's host restarted, mean other channels of the new run (another guest's store port, a
+   * backend's ring port). So the port is closed only while EVTCHNOP_status still shows this ring's
+   * channel: bound to (domid, remote port), or left unbound towards domid by its death.
+   */
+  private async closeOwnPort(ring: RingConnection): Promise<void> {
+    const st = await this.xc.evtchnStatus(0, ring.localPort);
+    const ours =
+      st.rc === 0 &&
+      st.dom === ring.domid &&
+      ((st.status === EVTCHNSTAT_interdomain && st.port === ring.remotePort) ||
+        st.status === EVTCHNSTAT_unbound);
+    if (!ours || this.byPort.has(ring.localPort)) {
+      this.log.info(
+        { domid: ring.domid, port: ring.localPort, status: st.status, dom: st.dom, remotePort: st.port },
+        "xenstore ring: the store port is no longer this ring's channel; left open",
+      );
+      return;
+    }
+    await this.xc.evtchnClose(ring.localPort);
   }
 
   close(): void {
