@@ -232,6 +232,7 @@ describe("xenstored in its own host process", () => {
             ).json()) as {
               domains: Array<{ id: number; name: string }>;
             };
+            lastApiError = JSON.stringify(list).slice(0, 500);
             return list.domains.find((d) => d.name === name)?.id;
           } catch (e) {
             lastApiError = String(e);
@@ -245,7 +246,7 @@ describe("xenstored in its own host process", () => {
           return r.status === 0 && r.stdout.trim() === "1";
         };
         const logs = () =>
-          `host X: ${hostX.output().slice(-3000)}\nhost A: ${hostA?.output().slice(-3000)}\ntoolstack: ${hostT?.output().slice(-3000)}`;
+          `host X: ${hostX.output().slice(-6000)}\nhost A: ${hostA?.output().slice(-6000)}\ntoolstack: ${hostT?.output().slice(-6000)}`;
         try {
           await waitFor(() => hostX.output().includes("services: page-server, xenstored"), {
             timeoutMs: 60_000,
@@ -307,11 +308,13 @@ describe("xenstored in its own host process", () => {
               again = await domidOf("xslost");
               return again !== undefined && ringWorks(again);
             },
-            {
-              timeoutMs: 120_000,
-              message: `the re-created guest's ring write (domid ${again}; API: ${lastApiError}; ${logs()})`,
-            },
-          );
+            { timeoutMs: 120_000 },
+          ).catch((err: Error) => {
+            // (the state when it timed out, not when it started waiting)
+            throw new Error(
+              `${err.message}: the re-created guest's ring write (domid ${again}; API: ${lastApiError}; ${logs()})`,
+            );
+          });
           // and the ring carries a request the other way: xl shutdown (control/shutdown, read by the guest).
           const sd = await fetch(`${api}/domains/${again}/shutdown?timeoutMs=60000`, {
             method: "POST",

@@ -135,12 +135,19 @@ test("the hypervisor's host restarts (new epoch): a handle the mapper kept from 
   t.net.disconnect("hostH", "hostB");
   t.H.engine.close();
   t.H.start({}, true);
-  assert.ok(t.net.run(5000, () => t.B.engine.stats.epochChanges > 0), "the mapper sees the new epoch");
+  assert.ok(
+    t.net.run(5000, () => t.B.engine.stats.epochChanges > 0),
+    "the mapper sees the new epoch",
+  );
   const fresh = foreignMap(t.back, 0, t.domU, [8]);
   assert.equal(fresh.rc, 0);
   assert.notEqual(fresh.handle, old.handle, "a new run's first handle is not the old run's");
   const refs = t.H.thread().frameRefs(f0!);
-  assert.equal(foreignUnmap(t.back, 0, old.handle), -XenErrno.EINVAL, "the old run's handle: no such mapping");
+  assert.equal(
+    foreignUnmap(t.back, 0, old.handle),
+    -XenErrno.EINVAL,
+    "the old run's handle: no such mapping",
+  );
   assert.equal(t.H.thread().frameRefs(f0!), refs, "the new mapping keeps its reference");
   assert.equal(foreignUnmap(t.back, 0, fresh.handle), 0);
 });

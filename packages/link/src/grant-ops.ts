@@ -56,7 +56,8 @@ export function executeRequest(
   payload: Uint8Array,
 ): void {
   if (!link.area.isAuthority) {
-    link.refuse(p, "REQUEST to a host without the hypervisor");
+    // Maybe not yet: held until the hypervisor runs here (see ParkedRequest.awaitingHypervisor).
+    link.parkedRequests.push({ op, peer: p, id, caller, payload, since: link.now, awaitingHypervisor: true });
     return;
   }
   const cached = p.replies.get(id);

@@ -83,7 +83,16 @@ export interface ParkedRequest {
   caller: number;
   payload: Uint8Array;
   since: number;
+  /**
+   * Came before this host's hypervisor was up: the workers of a restarted host start together, and
+   * a peer re-asks its standing placements as soon as it sees the new epoch. Executed once the
+   * hypervisor runs here, refused after HYPERVISOR_WAIT_MS.
+   */
+  awaitingHypervisor?: boolean;
 }
+
+/** How long a REQUEST waits for this host's hypervisor to start (ms). */
+export const HYPERVISOR_WAIT_MS = 30_000;
 
 export interface Peer {
   readonly host: string;
