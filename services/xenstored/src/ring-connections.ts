@@ -12,6 +12,7 @@
 // vCPU only, so the other dom0 receivers (blkback, …) neither take its events nor lose theirs.
 import { EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound } from "@xensim/abi";
 import { DOM0_VCPU, type EvtchnPort, type XenCtrl } from "@xensim/xenctrl";
+import { PortDispatcher } from "@xensim/xenbus";
 import { XsRingServer } from "@xensim/xenstore";
 import type { MemView } from "@xensim/memory";
 import type { Logger } from "pino";
@@ -28,13 +29,16 @@ interface RingConnection {
   /** A notification is owed to the guest (sent once per kick, not once per message). */
   owed: boolean;
   dead: boolean;
+  /** Stops this ring's handler of its port (not a newer ring's of the same number). */
+  offPort: () => void;
 }
 
 export class RingConnections {
   private readonly byDomid = new Map<number, RingConnection>();
   /** Attaches still in their awaits, by domid: a detach or a newer attach supersedes them. */
   private readonly attaching = new Map<number, symbol>();
-  private readonly byPort = new Map<number, RingConnection>();
+  /** Our end of each ring's channel → its kick. */
+  private readonly ports = new PortDispatcher();
   private receiver: EvtchnPort | null = null;
   private kicking: RingConnection | null = null;
   /** The dom0 vCPU our store ports are bound to and our receiver scans (0 if dom0 has just one). */
@@ -137,15 +141,15 @@ export class RingConnections {
       conn: -1,
       owed: false,
       dead: false,
+      offPort: () => {},
     };
     ring.conn = this.connect(ring);
     this.byDomid.set(domid, ring);
-    this.byPort.set(ring.localPort, ring);
+    ring.offPort = this.ports.on(ring.localPort, () => this.kick(ring));
     this.receiver ??= this.xc.waitForEvents(
       0,
       (port) => {
-        const r = this.byPort.get(port);
-        if (r) this.kick(r);
+        this.ports.dispatch(port);
       },
       { vcpu: this.vcpu },
     );
@@ -234,8 +238,8 @@ export class RingConnections {
     ring.dead = true;
     this.byDomid.delete(domid);
     // A newer ring may hold the port number by now (a hypervisor restarted in between numbers its
-    // ports afresh): only our own entry goes.
-    if (this.byPort.get(ring.localPort) === ring) this.byPort.delete(ring.localPort);
+    // ports afresh): only our own handler goes.
+    ring.offPort();
     this.core.disconnect(ring.conn);
     void this.closeOwnPort(ring).catch(() => {});
     // A foreign mapping over the link holds the frame at the hypervisor's host: unmap it. (A handle
@@ -258,7 +262,7 @@ export class RingConnections {
       st.dom === ring.domid &&
       ((st.status === EVTCHNSTAT_interdomain && st.port === ring.remotePort) ||
         st.status === EVTCHNSTAT_unbound);
-    if (!ours || this.byPort.has(ring.localPort)) {
+    if (!ours || this.ports.ports.includes(ring.localPort)) {
       this.log.info(
         { domid: ring.domid, port: ring.localPort, status: st.status, dom: st.dom, remotePort: st.port },
         "xenstore ring: the store port is no longer this ring's channel; left open",
