@@ -57,3 +57,4 @@ export {
   type SerializabilityEvidence,
   type XsHistoryEvent,
 } from "./serializability.js";
+export { shortenScenario, type ShortenOptions } from "./short.js";

@@ -327,11 +327,15 @@ export class ChaosCoordinator {
   }
 
   /** Faults injected so far by every service's fault points (from each service's record). */
-  async records(services: string[]): Promise<FaultHit[]> {
+  async records(services: string[], sinceAt?: number): Promise<FaultHit[]> {
     const out: FaultHit[] = [];
     for (const s of services) {
       try {
-        const r = await this.request<ChaosReply>(CHAOS_SUBJECTS.service(s), { op: "records" }, 2000);
+        const r = await this.request<ChaosReply>(
+          CHAOS_SUBJECTS.service(s),
+          { op: "records", ...(sinceAt !== undefined ? { sinceAt } : {}) },
+          2000,
+        );
         if (r.ok && r.records) out.push(...r.records);
       } catch {
         // a service that is gone has no records to give
@@ -380,12 +384,15 @@ export function registerChaosRoutes(app: FastifyInstance, c: ChaosCoordinator): 
   });
   app.get("/chaos/timeline", async () => ({ timeline: c.timeline }));
   app.get("/chaos/hosts", async () => ({ hosts: await c.hosts() }));
-  app.get<{ Querystring: { services?: string } }>("/chaos/records", async (req) => {
+  app.get<{ Querystring: { services?: string; since?: string } }>("/chaos/records", async (req, reply) => {
+    const since = req.query.since;
+    if (since !== undefined && !/^\d{1,15}$/.test(since))
+      return reply.code(400).send({ error: "since: expected a wall-clock time in ms" });
     const hosts = await c.hosts();
     const services = req.query.services
       ? req.query.services.split(",").filter((s) => /^[a-z][a-z0-9-]{0,63}$/.test(s))
       : [...new Set(hosts.flatMap((h) => h.services?.map((s) => s.name) ?? []))];
-    return { records: await c.records(services) };
+    return { records: await c.records(services, since !== undefined ? Number(since) : undefined) };
   });
 }
 
@@ -489,8 +496,11 @@ export const CHAOS_OPENAPI_PATHS = {
   },
   "/chaos/records": {
     get: {
-      summary: "Faults the services' fault points injected, with timestamps (?services=a,b)",
-      parameters: [{ name: "services", in: "query", required: false, schema: { type: "string" } }],
+      summary: "Faults the services' fault points injected, with timestamps (?services=a,b, ?since=ms)",
+      parameters: [
+        { name: "services", in: "query", required: false, schema: { type: "string" } },
+        { name: "since", in: "query", required: false, schema: { type: "integer" } },
+      ],
       responses: {
         "200": {
           description: "records",

@@ -192,7 +192,13 @@ export default function registerChaos(program: Command): void {
 
   chaos
     .command("soak")
-    .addHelpText("after", examples("npx xensim chaos soak --schedules 2 > bench/results/chaos-soak.json"))
+    .addHelpText(
+      "after",
+      examples(
+        "npx xensim chaos soak --short 600 --schedules 35 --max-minutes 30 > bench/results/chaos-soak.json",
+        "npx xensim chaos soak --schedules 1 --only store-torn,evtchn-lost",
+      ),
+    )
     .description(
       "every scenario of a directory, K schedules each with derived seeds, not stopping at failures; prints a JSON summary (schedules run, fault kinds covered, acknowledged writes lost, leaks, unexpected verdicts)",
     )
@@ -201,26 +207,53 @@ export default function registerChaos(program: Command): void {
     .option("--seed <n>", "base seed (default: each file's)")
     .option("--only <names>", "only scenario files whose name contains one of these (comma-separated)")
     .option("--out <dir>", "where the reports go", "chaos-reports")
-    .action(async (o: { dir: string; schedules: string; seed?: string; only?: string; out: string }) => {
-      const schedules = Number(o.schedules);
-      if (!Number.isInteger(schedules) || schedules < 1) {
-        process.stderr.write(`--schedules ${o.schedules}: expected an integer >= 1\n`);
-        process.exit(2);
-      }
-      const abort = new AbortController();
-      process.once("SIGINT", () => abort.abort());
-      const r = await soak({
-        dir: o.dir,
-        schedules,
-        ...(o.seed !== undefined ? { seed: Number(o.seed) } : {}),
-        ...(o.only ? { only: o.only.split(",") } : {}),
-        outDir: resolve(o.out),
-        log: (l) => void process.stderr.write(`${l}\n`),
-        signal: abort.signal,
-      });
-      process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-      process.exit(abort.signal.aborted ? 130 : r.soak.unexpectedVerdicts.length > 0 ? 1 : 0);
-    });
+    .option(
+      "--short <ms>",
+      "one host for every schedule (a fresh guest and disk each), every scenario scaled into a fault window of this many ms",
+    )
+    .option("--max-minutes <m>", "start no new schedule after this many minutes")
+    .action(
+      async (o: {
+        dir: string;
+        schedules: string;
+        seed?: string;
+        only?: string;
+        out: string;
+        short?: string;
+        maxMinutes?: string;
+      }) => {
+        const schedules = Number(o.schedules);
+        if (!Number.isInteger(schedules) || schedules < 1) {
+          process.stderr.write(`--schedules ${o.schedules}: expected an integer >= 1\n`);
+          process.exit(2);
+        }
+        const windowMs = o.short === undefined ? undefined : Number(o.short);
+        if (windowMs !== undefined && !(Number.isInteger(windowMs) && windowMs >= 50)) {
+          process.stderr.write(`--short ${o.short}: expected a fault window in ms (an integer >= 50)\n`);
+          process.exit(2);
+        }
+        const maxMinutes = o.maxMinutes === undefined ? undefined : Number(o.maxMinutes);
+        if (maxMinutes !== undefined && !(maxMinutes > 0)) {
+          process.stderr.write(`--max-minutes ${o.maxMinutes}: expected a number of minutes > 0\n`);
+          process.exit(2);
+        }
+        const abort = new AbortController();
+        process.once("SIGINT", () => abort.abort());
+        const r = await soak({
+          dir: o.dir,
+          schedules,
+          ...(o.seed !== undefined ? { seed: Number(o.seed) } : {}),
+          ...(o.only ? { only: o.only.split(",") } : {}),
+          outDir: resolve(o.out),
+          log: (l) => void process.stderr.write(`${l}\n`),
+          signal: abort.signal,
+          ...(windowMs !== undefined ? { short: { windowMs } } : {}),
+          ...(maxMinutes !== undefined ? { maxMs: maxMinutes * 60_000 } : {}),
+        });
+        process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        process.exit(abort.signal.aborted ? 130 : r.soak.unexpectedVerdicts.length > 0 ? 1 : 0);
+      },
+    );
 
   chaos
     .command("run <file>")
