@@ -235,9 +235,9 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
       await sleep(poll, o.signal);
     }
     // the last status after the job's end (the status with the ledger follows "done" at once)
-    await sleep(suffix !== undefined ? 150 : 400, o.signal);
+    await sleep(suffix !== undefined ? 30 : 400, o.signal);
     phase("finish");
-    const rec = await call<{ records?: FaultHit[] }>("GET", `/chaos/records?since=${startedAt}`).catch(
+    const rec = await call<{ records?: FaultHit[] }>("GET", `/chaos/records?since=${startedAt}&services=${h.services.join(",")}`).catch(
       () => ({
         json: { records: [] },
       }),

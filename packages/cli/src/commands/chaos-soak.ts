@@ -88,7 +88,7 @@ export async function soak(o: {
         ? shortenScenario(parsed, {
             windowMs: o.short.windowMs,
             // the job outlives the window by a moment: I/O must be seen to resume after the heal
-            maxRuntimeMs: o.short.windowMs + 250,
+            maxRuntimeMs: o.short.windowMs + 200,
           })
         : parsed,
     );
