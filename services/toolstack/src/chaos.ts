@@ -328,19 +328,19 @@ export class ChaosCoordinator {
 
   /** Faults injected so far by every service's fault points (from each service's record). */
   async records(services: string[], sinceAt?: number): Promise<FaultHit[]> {
+    // every service at once: one round trip, not one per service
+    const replies = await Promise.all(
+      services.map(
+        (s) =>
+          this.request<ChaosReply>(
+            CHAOS_SUBJECTS.service(s),
+            { op: "records", ...(sinceAt !== undefined ? { sinceAt } : {}) },
+            2000,
+          ).catch(() => undefined), // a service that is gone has no records to give
+      ),
+    );
     const out: FaultHit[] = [];
-    for (const s of services) {
-      try {
-        const r = await this.request<ChaosReply>(
-          CHAOS_SUBJECTS.service(s),
-          { op: "records", ...(sinceAt !== undefined ? { sinceAt } : {}) },
-          2000,
-        );
-        if (r.ok && r.records) out.push(...r.records);
-      } catch {
-        // a service that is gone has no records to give
-      }
-    }
+    for (const r of replies) if (r?.ok && r.records) out.push(...r.records);
     return out.sort((a, b) => a.at - b.at || a.service.localeCompare(b.service) || a.seq - b.seq);
   }
 }
