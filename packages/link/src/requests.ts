@@ -475,3 +475,27 @@ export function decodeForeignMapReply(b: Uint8Array): ForeignMapReply {
   r.end();
   return { rc, handle, origins, peers };
 }
+
+/** The watermarks a map or copy request names (undefined for other requests). */
+export function requestWatermarks(op: number, payload: Uint8Array): Fence[] | undefined {
+  try {
+    if (op === OP_MAP) return decodeMapRequest(payload).watermarks;
+    if (op === OP_COPY) return decodeCopyRequest(payload).watermarks;
+    if (op === OP_FOREIGN_MAP) return decodeForeignMapRequest(payload).watermarks;
+  } catch {
+    return undefined; // a bad payload: execute() answers it
+  }
+  return undefined;
+}
+
+export function withWatermarks(op: number, payload: Uint8Array, watermarks: Fence[]): Uint8Array {
+  if (op === OP_MAP) return encodeMapRequest({ ...decodeMapRequest(payload), watermarks });
+  if (op === OP_FOREIGN_MAP)
+    return encodeForeignMapRequest({ ...decodeForeignMapRequest(payload), watermarks });
+  return encodeCopyRequest({ ...decodeCopyRequest(payload), watermarks });
+}
+
+/** The request without its watermarks (caught up, or waited long enough): executed as it is. */
+export function withoutWatermarks(op: number, payload: Uint8Array): Uint8Array {
+  return withWatermarks(op, payload, []);
+}
