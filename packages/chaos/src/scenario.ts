@@ -39,6 +39,12 @@ export interface Scenario {
   /** How long faults are scheduled for, ms (default 6000). */
   durationMs: number;
   services: string[];
+  /**
+   * "embedded": one host (default). "distributed": host processes on NATS with the data-plane link
+   * between them — host A (hypervisor, xenstored, page-server, guest runtime, toolstack) and host B
+   * (page-server, blkback) — so every disk's pages cross the link (the link kinds act there).
+   */
+  layout: "embedded" | "distributed";
   guests: ScenarioGuest[];
   faults: ScheduledFault[];
   /** What a run should end in: "fail" for a scenario whose point is to be caught (a broken component). */
@@ -140,9 +146,18 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
   if (durationMs === undefined) err(["duration"], "duration: expected a duration such as 6s or 500ms");
 
   let services = [...DEFAULT_SERVICES];
+  let layout: Scenario["layout"] = "embedded";
   if (top.host !== undefined) {
     const h = top.host as Record<string, unknown>;
     if (typeof h !== "object" || h === null) err(["host"], "host: expected a mapping with services");
+    for (const k of Object.keys(h))
+      if (!["services", "layout"].includes(k))
+        errKey(["host", k], `unknown key '${k}' (expected services, layout)`);
+    if (h.layout !== undefined) {
+      if (h.layout !== "embedded" && h.layout !== "distributed")
+        err(["host", "layout"], "host.layout: expected embedded or distributed");
+      layout = h.layout as Scenario["layout"];
+    }
     if (h.services !== undefined) {
       if (!Array.isArray(h.services) || h.services.some((s) => typeof s !== "string"))
         err(["host", "services"], "host.services: expected a list of service names");
@@ -252,6 +267,7 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
     durationMs: durationMs as number,
     expect: (top.expect as "pass" | "fail" | undefined) ?? "pass",
     services,
+    layout,
     guests,
     faults,
     checks: { livenessMs: livenessMs as number, ledger: c.ledger !== false, leaks: c.leaks !== false },

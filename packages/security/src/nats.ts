@@ -119,6 +119,8 @@ export function natsPermissions(id: Identity): NatsPermissions {
       // the dashboard: guests' status; the fault routes (/faults) drive every service's faults
       // from behind the API token and read the answers on their own inboxes
       pub.push(FAULT_SUBJECTS.all, CHAOS_SUBJECTS.all, METRICS_SUBJECTS.scrape, TRACE_SUBJECTS.control);
+      // the link kinds of the chaos API (and its Toxiproxy-shaped /proxies): every page-server's hooks
+      pub.push(...LINK_SUBJECTS.faultPrefixes.map((p) => `${p}.>`));
       sub.push(
         HYPERVISOR_SUBJECTS.domainExcAll,
         GUEST_SUBJECTS.statusAll,

@@ -1,9 +1,10 @@
 // The one fault API: every fault kind of @xensim/chaos set, listed and healed through the toolstack,
 // whatever plane it lives on (a service's fault points, its bus/call rules, the host process that
-// runs its worker, the hypervisor). Every action is recorded with its wall-clock time: the timeline.
+// runs its worker, the hypervisor, the data-plane link's frame fault hooks in each host process's
+// page-server). Every action is recorded with its wall-clock time: the timeline.
 
 import { type EventBus, type FaultRules, sendFaultRules } from "@xensim/bus";
-import { CHAOS_SUBJECTS } from "@xensim/subjects";
+import { CHAOS_SUBJECTS, LINK_SUBJECTS } from "@xensim/subjects";
 import {
   type ChaosReply,
   FAULT_KINDS,
@@ -24,6 +25,56 @@ export interface ActiveFault {
   service: string;
   spec: FaultSpec;
   setAt: number;
+  /** link kinds: the sending host processes it is set on. */
+  hosts?: string[];
+}
+
+/** A page-server's link fault hooks (services/page-server LinkFaultRulesSchema). */
+export interface LinkFaultRulesJson {
+  seed: number;
+  drop?: number;
+  duplicate?: number;
+  stall?: number;
+  stallMs?: [number, number];
+  peers?: string[];
+}
+
+/** What a page-server answers on LINK_SUBJECTS.faultRecords. */
+interface LinkRecordsReply {
+  seed?: number;
+  peers?: Record<
+    string,
+    { counts?: Record<string, number>; records?: Array<{ kind: string; at: number; bytes: number }> }
+  >;
+}
+
+/**
+ * The rules of the link faults active on one sending host: the largest probability of each fault,
+ * the stall's delay range, and the peers they are limited to (all when any fault names none).
+ */
+export function linkRules(faults: readonly ActiveFault[]): LinkFaultRulesJson | null {
+  if (faults.length === 0) return null;
+  const rules: LinkFaultRulesJson = { seed: faults[0]!.spec.seed ?? 1 };
+  const max = (a: number | undefined, b: number): number => Math.max(a ?? 0, b);
+  let peers: Set<string> | undefined = new Set();
+  for (const f of faults) {
+    const p = f.spec.probability ?? 1;
+    if (f.kind === "link.replication-dropped") rules.drop = max(rules.drop, p);
+    else if (f.kind === "link.partition") rules.drop = 1;
+    else if (f.kind === "link.replication-duplicated") rules.duplicate = max(rules.duplicate, p);
+    else if (f.kind === "link.replication-delayed") {
+      rules.stall = max(rules.stall, p);
+      const d = f.spec.delayMs ?? 50;
+      const [lo, hi] = Array.isArray(d) ? d : [d, d];
+      rules.stallMs = rules.stallMs
+        ? [Math.min(rules.stallMs[0], lo), Math.max(rules.stallMs[1], hi)]
+        : [lo, hi];
+    }
+    if (f.spec.peer === undefined) peers = undefined;
+    else peers?.add(f.spec.peer);
+  }
+  if (peers) rules.peers = [...peers].sort();
+  return rules;
 }
 
 export interface TimelineEntry {
@@ -212,6 +263,86 @@ export class ChaosCoordinator {
     }
   }
 
+  /** The host processes that run a page-server (the link's ends), or the one named. */
+  private async linkHosts(named?: string): Promise<string[]> {
+    const hosts = await this.hosts();
+    const ends = hosts.filter((h) => h.services?.some((s) => s.name === "page-server")).map((h) => h.hostId);
+    if (named !== undefined) {
+      if (!ends.includes(named))
+        throw new ChaosError(
+          404,
+          `host ${named} runs no page-server on the chaos plane (link ends: ${ends.join(", ") || "none"})`,
+        );
+      return [named];
+    }
+    if (ends.length === 0)
+      throw new ChaosError(404, "no host process runs a page-server: there is no data-plane link to fault");
+    return ends;
+  }
+
+  /** Sends host `hostId`'s page-server the rules its active link faults make (null: none). */
+  private async applyLink(hostId: string): Promise<void> {
+    const mine = [...this.active.values()].filter((f) => f.hosts?.includes(hostId));
+    let r: { ok: boolean; error?: string };
+    try {
+      r = await this.request<{ ok: boolean; error?: string }>(LINK_SUBJECTS.faults(hostId), {
+        rules: linkRules(mine),
+      });
+    } catch (e) {
+      throw new ChaosError(
+        404,
+        `host ${hostId}: its page-server's link does not answer (${(e as Error).message})`,
+      );
+    }
+    if (!r.ok)
+      throw new ChaosError(409, `host ${hostId}: the link refused its fault rules: ${r.error ?? ""}`);
+  }
+
+  private linkUsed = false;
+  /** When each link.partition was in force on each sending host (its drops are the partition's). */
+  private readonly partitions: Array<{ id: number; host: string; from: number; to?: number }> = [];
+
+  /** The frames the link fault hooks of every page-server host dropped, duplicated or stalled. */
+  private async linkRecords(sinceAt?: number): Promise<FaultHit[]> {
+    if (!this.linkUsed) return [];
+    const hosts = await this.linkHosts().catch(() => [] as string[]);
+    const out: FaultHit[] = [];
+    await Promise.all(
+      hosts.map(async (hostId) => {
+        const r = await this.request<LinkRecordsReply>(LINK_SUBJECTS.faultRecords(hostId), {}, 2000).catch(
+          () => undefined,
+        );
+        const partition = (at: number): boolean =>
+          this.partitions.some(
+            (w) => w.host === hostId && at >= w.from && (w.to === undefined || at <= w.to),
+          );
+        let seq = 0;
+        for (const [peer, p] of Object.entries(r?.peers ?? {}))
+          for (const rec of p.records ?? []) {
+            if (sinceAt !== undefined && rec.at < sinceAt) continue;
+            const kind =
+              rec.kind === "drop"
+                ? partition(rec.at)
+                  ? "link.partition"
+                  : "link.replication-dropped"
+                : rec.kind === "duplicate"
+                  ? "link.replication-duplicated"
+                  : rec.kind === "stall"
+                    ? "link.replication-delayed"
+                    : `link.${rec.kind}`;
+            out.push({
+              seq: ++seq,
+              at: rec.at,
+              service: `page-server@${hostId}`,
+              kind,
+              target: `DATA frame of ${rec.bytes} bytes to ${peer}`,
+            });
+          }
+      }),
+    );
+    return out;
+  }
+
   private record(action: "set" | "heal", f: ActiveFault, ok: boolean, error?: string): void {
     this.timeline.push({
       seq: this.nextSeq++,
@@ -276,6 +407,21 @@ export class ChaosCoordinator {
               await this.reapply(service);
             }
             break;
+          case "link": {
+            this.linkUsed = true;
+            f.hosts = await this.linkHosts(spec.host);
+            this.active.set(f.id, f);
+            if (spec.kind === "link.partition")
+              for (const host of f.hosts) this.partitions.push({ id: f.id, host, from: this.now() });
+            try {
+              for (const h of f.hosts) await this.applyLink(h);
+            } catch (e) {
+              this.active.delete(f.id);
+              for (const h of f.hosts) await this.applyLink(h).catch(() => {});
+              throw e;
+            }
+            break;
+          }
           case "domain": {
             const rc = await this.o.pauseDomain(spec.domain as number);
             if (rc !== 0) throw new ChaosError(409, `pausing domain ${spec.domain}: rc ${rc}`);
@@ -311,7 +457,10 @@ export class ChaosCoordinator {
             if (again) await this.point(f.service, { op: "set", spec: again.spec });
             else await this.point(f.service, { op: "heal", kind: f.kind });
           } else if (plane === "bus") await this.applyBus(f.service);
-          else if (plane === "host") await this.host(f.service, { op: "resume", service: f.service });
+          else if (plane === "link") {
+            for (const h of f.hosts ?? []) await this.applyLink(h);
+            for (const w of this.partitions) if (w.id === f.id) w.to ??= this.now();
+          } else if (plane === "host") await this.host(f.service, { op: "resume", service: f.service });
           else if (plane === "domain") {
             const rc = await this.o.unpauseDomain(f.spec.domain as number);
             if (rc !== 0) error = `unpausing domain ${f.spec.domain}: rc ${rc}`;
@@ -339,7 +488,7 @@ export class ChaosCoordinator {
           ).catch(() => undefined), // a service that is gone has no records to give
       ),
     );
-    const out: FaultHit[] = [];
+    const out: FaultHit[] = await this.linkRecords(sinceAt);
     for (const r of replies) if (r?.ok && r.records) out.push(...r.records);
     return out.sort((a, b) => a.at - b.at || a.service.localeCompare(b.service) || a.seq - b.seq);
   }

@@ -80,7 +80,12 @@ function diskFor(disk: string, suffix: string | undefined): { disk: string; file
 /** Runs one schedule of a scenario on a fresh embedded host; returns its report. */
 export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
   const s = o.scenario;
-  const h = await ChaosHost.start({ services: s.services, seed: o.seed, hostId: `chaos-${o.seed}` });
+  const h = await ChaosHost.start({
+    services: s.services,
+    seed: o.seed,
+    hostId: `chaos-${o.seed}`,
+    layout: s.layout,
+  });
   o.log(`  seed ${o.seed}: started a host (${s.services.join(", ")}); state in ${h.stateDir}`);
   try {
     return await runSchedule(h, o);

@@ -96,7 +96,7 @@ export async function soak(o: {
   // the shared host (short mode), by its services
   let shared: { key: string; host: ChaosHost } | undefined;
   const hostFor = async (s: Scenario, seed: number): Promise<ChaosHost> => {
-    const key = s.services.join(",");
+    const key = `${s.layout} ${s.services.join(",")}`;
     if (shared?.key === key) return shared.host;
     if (shared) await shared.host.stop();
     shared = undefined;
@@ -105,6 +105,7 @@ export async function soak(o: {
       seed,
       hostId: `chaos-soak-${hostsStarted}`,
       statusIntervalMs: 100,
+      layout: s.layout,
     });
     hostsStarted++;
     shared = { key, host };

@@ -76,6 +76,8 @@ export default function registerChaos(program: Command): void {
     .option("--subject <pattern>", "bus kinds: subject pattern")
     .option("--method <glob>", "call kinds: method glob")
     .option("--domain <domid>", "domain.paused: the domain")
+    .option("--host <id>", "link kinds: the sending host process (default: every one with a page-server)")
+    .option("--peer <id>", "link kinds: the receiving host process (default: every peer)")
     .action(
       run(async () => {
         const [kind] = chaos.commands.find((c) => c.name() === "set")!.args as [string];
@@ -100,6 +102,8 @@ export default function registerChaos(program: Command): void {
         if (o.subject) body.subject = o.subject;
         if (o.method) body.method = o.method;
         if (o.domain !== undefined) body.domain = int(o.domain);
+        if (o.host) body.host = o.host;
+        if (o.peer) body.peer = o.peer;
         const r = await api<{ id: number; kind: string; service: string }>(
           base(),
           "POST",
