@@ -13,6 +13,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { addDeviceModelRoutes, DEVICE_MODEL_PATHS } from "./api-device-model.js";
 import { type ApiAuth, requireApiToken } from "./api-auth.js";
 import { CHAOS_OPENAPI_PATHS, type ChaosCoordinator, registerChaosRoutes } from "./chaos.js";
+import { registerToxiproxyRoutes, TOXIPROXY_OPENAPI_PATHS } from "./toxiproxy.js";
 import { type DashboardOptions, registerDashboard } from "./dashboard.js";
 import { registerDisplayRoutes } from "./display.js";
 import { registerTraceRoutes, TraceHub } from "./trace.js";
@@ -93,6 +94,7 @@ export const OPENAPI = {
   paths: {
     ...DEVICE_MODEL_PATHS,
     ...CHAOS_OPENAPI_PATHS,
+    ...TOXIPROXY_OPENAPI_PATHS,
     "/openapi.json": {
       get: { summary: "This document", responses: { "200": { description: "OpenAPI 3" } } },
     },
@@ -817,7 +819,10 @@ export function buildApi(o: ApiOptions): {
     app.addHook("onClose", async () => traceHub.close());
     registerFaultRoutes(app, live.bus);
   }
-  if (o.chaos) registerChaosRoutes(app, o.chaos);
+  if (o.chaos) {
+    registerChaosRoutes(app, o.chaos);
+    registerToxiproxyRoutes(app, o.chaos);
+  }
   return { app, routes };
 }
 

@@ -264,7 +264,7 @@ export class ChaosCoordinator {
   }
 
   /** The host processes that run a page-server (the link's ends), or the one named. */
-  private async linkHosts(named?: string): Promise<string[]> {
+  async linkHosts(named?: string): Promise<string[]> {
     const hosts = await this.hosts();
     const ends = hosts.filter((h) => h.services?.some((s) => s.name === "page-server")).map((h) => h.hostId);
     if (named !== undefined) {
