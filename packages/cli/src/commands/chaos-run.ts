@@ -27,6 +27,7 @@ import {
   reportMarkdown,
   reportSvg,
   type Scenario,
+  shortenScenario,
   verdictOf,
   type XsHistoryEvent,
 } from "@xensim/chaos";
@@ -48,6 +49,8 @@ export interface ChaosRunOptions {
   log: (line: string) => void;
   /** Aborted on Ctrl-C: every fault set is healed, the host stopped. */
   signal?: AbortSignal;
+  /** The scenario was scaled into this fault window (`--short`): the replay command says so. */
+  shortMs?: number;
 }
 
 export interface ScheduleOptions extends ChaosRunOptions {
@@ -62,8 +65,17 @@ export interface ScheduleOptions extends ChaosRunOptions {
 }
 
 /** The command that replays one seed of a scenario. */
-export function replayCommand(file: string, seed: number): string {
-  return `xensim chaos run ${file} --seed ${seed} --schedules 1`;
+export function replayCommand(file: string, seed: number, shortMs?: number): string {
+  return `xensim chaos run ${file} --seed ${seed} --schedules 1${shortMs !== undefined ? ` --short ${shortMs}` : ""}`;
+}
+
+/** A scenario as `--short <windowMs>` plays it (the soak's and the replay's scaling, the same). */
+export function shortScenario(s: Scenario, windowMs: number): Scenario {
+  return shortenScenario(s, {
+    windowMs,
+    // the job outlives the window by a moment: I/O must be seen to resume after the heal
+    maxRuntimeMs: windowMs + 200,
+  });
 }
 
 /** The file disk of a guest on a shared host: `path=g1.raw` → `path=g1.<suffix>.raw`. */
@@ -242,11 +254,12 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
     // the last status after the job's end (the status with the ledger follows "done" at once)
     await sleep(suffix !== undefined ? 30 : 400, o.signal);
     phase("finish");
-    const rec = await call<{ records?: FaultHit[] }>("GET", `/chaos/records?since=${startedAt}&services=${h.services.join(",")}`).catch(
-      () => ({
-        json: { records: [] },
-      }),
-    );
+    const rec = await call<{ records?: FaultHit[] }>(
+      "GET",
+      `/chaos/records?since=${startedAt}&services=${h.services.join(",")}`,
+    ).catch(() => ({
+      json: { records: [] },
+    }));
     hits = rec.json.records ?? [];
     // what the guests said last, before their domains are destroyed (teardown statuses have no disks)
     for (const [d, g] of latest) final.set(d, structuredClone(g));
@@ -372,7 +385,7 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
     hits: hits ?? [],
     hitsByKind: countByKind(hits ?? []),
     series,
-    replay: replayCommand(o.file, o.seed),
+    replay: replayCommand(o.file, o.seed, o.shortMs),
     phasesMs,
   };
   if (o.writeReport !== false) writeReport(o.outDir, report);

@@ -7,10 +7,10 @@
 
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type ChaosReport, FAULT_KINDS, parseScenario, type Scenario, shortenScenario } from "@xensim/chaos";
+import { type ChaosReport, FAULT_KINDS, parseScenario, type Scenario } from "@xensim/chaos";
 import { deriveSeed } from "@xensim/random";
 import { ChaosHost } from "./chaos-host.js";
-import { replayCommand, runChaosOnce, runSchedule, writeReport } from "./chaos-run.js";
+import { replayCommand, runChaosOnce, runSchedule, shortScenario, writeReport } from "./chaos-run.js";
 
 export interface SoakSummary {
   soak: {
@@ -82,17 +82,14 @@ export async function soak(o: {
   for (const f of files) {
     const file = join(o.dir, f);
     const parsed = parseScenario(readFileSync(file, "utf8"), file);
-    scenarios.set(
-      f,
-      o.short
-        ? shortenScenario(parsed, {
-            windowMs: o.short.windowMs,
-            // the job outlives the window by a moment: I/O must be seen to resume after the heal
-            maxRuntimeMs: o.short.windowMs + 200,
-          })
-        : parsed,
-    );
+    scenarios.set(f, o.short ? shortScenario(parsed, o.short.windowMs) : parsed);
   }
+  // on shared hosts: every schedule of one layout, then the next (a new host only between them)
+  const groups = o.short
+    ? [...new Set(files.map((f) => scenarios.get(f)!.layout))].map((l) =>
+        files.filter((f) => scenarios.get(f)!.layout === l),
+      )
+    : [files];
   // the shared host (short mode), by its services
   let shared: { key: string; host: ChaosHost } | undefined;
   const hostFor = async (s: Scenario, seed: number): Promise<ChaosHost> => {
@@ -112,86 +109,88 @@ export async function soak(o: {
     return host;
   };
   try {
-    outer: for (let k = 0; k < o.schedules; k++) {
-      for (const f of files) {
-        if (o.signal?.aborted) break outer;
-        if (o.maxMs !== undefined && Date.now() - t0 > o.maxMs) {
-          timeBoundHit = true;
-          break outer;
-        }
-        const file = join(o.dir, f);
-        const scenario = scenarios.get(f)!;
-        const seed = deriveSeed(o.seed ?? scenario.seed, k);
-        let r: ChaosReport;
-        try {
-          const common = {
-            scenario,
-            file,
-            seed,
-            schedule: k,
-            outDir: join(o.outDir, scenario.name),
-            log: () => {},
-            ...(o.signal ? { signal: o.signal } : {}),
-          };
-          if (o.short) {
-            const host = await hostFor(scenario, seed);
-            r = await runSchedule(host, {
-              ...common,
-              shared: { suffix: `s${runs + errors}` },
-              writeReport: false,
+    outer: for (const group of groups)
+      for (let k = 0; k < o.schedules; k++) {
+        for (const f of group) {
+          if (o.signal?.aborted) break outer;
+          if (o.maxMs !== undefined && Date.now() - t0 > o.maxMs) {
+            timeBoundHit = true;
+            break outer;
+          }
+          const file = join(o.dir, f);
+          const scenario = scenarios.get(f)!;
+          const seed = deriveSeed(o.seed ?? scenario.seed, k);
+          let r: ChaosReport;
+          try {
+            const common = {
+              scenario,
+              file,
+              seed,
+              schedule: k,
+              outDir: join(o.outDir, scenario.name),
+              log: () => {},
+              ...(o.signal ? { signal: o.signal } : {}),
+              ...(o.short ? { shortMs: o.short.windowMs } : {}),
+            };
+            if (o.short) {
+              const host = await hostFor(scenario, seed);
+              r = await runSchedule(host, {
+                ...common,
+                shared: { suffix: `s${runs + errors}` },
+                writeReport: false,
+              });
+              if (r.verdict !== scenario.expect) writeReport(common.outDir, r);
+            } else {
+              hostsStarted++;
+              r = await runChaosOnce(common);
+            }
+          } catch (e) {
+            errors++;
+            // a host that went wrong is not trusted with the next schedule
+            if (shared) await shared.host.stop();
+            shared = undefined;
+            unexpected.push({
+              scenario: scenario.name,
+              seed,
+              verdict: "error",
+              failed: [(e as Error).message],
+              replay: replayCommand(file, seed, o.short?.windowMs),
             });
-            if (r.verdict !== scenario.expect) writeReport(common.outDir, r);
+            o.log(`${scenario.name} seed ${seed}: ERROR ${(e as Error).message}`);
+            continue;
+          }
+          runs++;
+          for (const [kind, n] of Object.entries(r.hitsByKind)) if (n > 0) covered.add(kind);
+          // host and domain kinds act once set (a restart, a pause): set without error is taking effect
+          for (const a of r.timeline)
+            if (
+              a.ok &&
+              a.action === "set" &&
+              ["host", "domain"].includes(FAULT_KINDS.find((x) => x.kind === a.kind)?.plane ?? "")
+            )
+              covered.add(a.kind);
+          const failed = r.checks.filter((c) => !c.pass).map((c) => c.name);
+          if (scenario.expect === "fail") {
+            brokenRuns++;
+            if (r.verdict === "fail") brokenCaught++;
           } else {
-            hostsStarted++;
-            r = await runChaosOnce(common);
+            for (const c of r.checks) {
+              if (c.pass) continue;
+              if (c.name === "ledger")
+                lost += c.evidence.reduce((n: number, e) => n + ((e as { lost?: number }).lost ?? 0), 0);
+              if (c.name === "leaks") leaks += c.evidence.length;
+              if (c.name === "one-response") responses += c.evidence.length;
+              if (c.name === "liveness") liveness++;
+              if (c.name === "serializability") violations += Math.max(1, c.evidence.length);
+            }
           }
-        } catch (e) {
-          errors++;
-          // a host that went wrong is not trusted with the next schedule
-          if (shared) await shared.host.stop();
-          shared = undefined;
-          unexpected.push({
-            scenario: scenario.name,
-            seed,
-            verdict: "error",
-            failed: [(e as Error).message],
-            replay: replayCommand(file, seed),
-          });
-          o.log(`${scenario.name} seed ${seed}: ERROR ${(e as Error).message}`);
-          continue;
+          if (r.verdict !== scenario.expect)
+            unexpected.push({ scenario: scenario.name, seed, verdict: r.verdict, failed, replay: r.replay });
+          o.log(
+            `${scenario.name} seed ${seed}: ${r.verdict.toUpperCase()}${failed.length ? ` (${failed.join(", ")})` : ""} hits ${JSON.stringify(r.hitsByKind)} phases ${JSON.stringify(r.phasesMs ?? {})}`,
+          );
         }
-        runs++;
-        for (const [kind, n] of Object.entries(r.hitsByKind)) if (n > 0) covered.add(kind);
-        // host and domain kinds act once set (a restart, a pause): set without error is taking effect
-        for (const a of r.timeline)
-          if (
-            a.ok &&
-            a.action === "set" &&
-            ["host", "domain"].includes(FAULT_KINDS.find((x) => x.kind === a.kind)?.plane ?? "")
-          )
-            covered.add(a.kind);
-        const failed = r.checks.filter((c) => !c.pass).map((c) => c.name);
-        if (scenario.expect === "fail") {
-          brokenRuns++;
-          if (r.verdict === "fail") brokenCaught++;
-        } else {
-          for (const c of r.checks) {
-            if (c.pass) continue;
-            if (c.name === "ledger")
-              lost += c.evidence.reduce((n: number, e) => n + ((e as { lost?: number }).lost ?? 0), 0);
-            if (c.name === "leaks") leaks += c.evidence.length;
-            if (c.name === "one-response") responses += c.evidence.length;
-            if (c.name === "liveness") liveness++;
-            if (c.name === "serializability") violations += Math.max(1, c.evidence.length);
-          }
-        }
-        if (r.verdict !== scenario.expect)
-          unexpected.push({ scenario: scenario.name, seed, verdict: r.verdict, failed, replay: r.replay });
-        o.log(
-          `${scenario.name} seed ${seed}: ${r.verdict.toUpperCase()}${failed.length ? ` (${failed.join(", ")})` : ""} hits ${JSON.stringify(r.hitsByKind)} phases ${JSON.stringify(r.phasesMs ?? {})}`,
-        );
       }
-    }
   } finally {
     if (shared) await shared.host.stop();
   }

@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { FAULT_KINDS, parseScenario, requireFaultKind, ScenarioError } from "@xensim/chaos";
 import type { Command } from "commander";
 import { examples } from "../command.js";
-import { runChaos } from "./chaos-run.js";
+import { runChaos, shortScenario } from "./chaos-run.js";
 import { soak } from "./chaos-soak.js";
 import { api, run, toolstackUrl, XlError } from "./xl/api.js";
 
