@@ -28,6 +28,8 @@ import {
   reportSvg,
   type Scenario,
   shortenScenario,
+  stepFaults,
+  stepsEnded,
   verdictOf,
   type XsHistoryEvent,
 } from "@xensim/chaos";
@@ -119,9 +121,90 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
   const series: IoSample[] = [];
   let t0 = Number.NaN;
   const guestName = new Map<string, string>(); // domain name → the scenario's guest name
+  // faults placed between two steps of a guest's workload: set when the first step ends (seen in
+  // the guest's status: its I/O count, or the job's end), healed after `for` or when the next ends
+  const between = stepFaults(s, o.seed);
+  const stepsDone = new Map<string, Set<string>>(); // guest → steps ended
+  let stepChain: Promise<unknown> = Promise.resolve();
+  const stepIds = new Map<number, number>(); // scenario fault index → active fault id
+  const onSteps = (guest: string, g: GuestStatusJson): void => {
+    const steps = s.guests.find((x) => x.name === guest)?.steps;
+    if (!steps || between.length === 0 || Number.isNaN(t0) || !g.workload) return;
+    const ended = stepsEnded(
+      steps,
+      Number(g.workload.ios),
+      ["verifying", "done", "failed"].includes(g.workload.phase),
+    );
+    const done = stepsDone.get(guest) ?? new Set<string>();
+    stepsDone.set(guest, done);
+    for (const step of ended) {
+      if (done.has(step)) continue;
+      done.add(step);
+      o.log(`  seed ${o.seed}: ${guest} ended step ${step} (${g.workload.ios} I/Os)`);
+      for (const f of between) {
+        if (f.stepsOf !== guest) continue;
+        if (f.between[0] === step) stepChain = stepChain.then(() => stepAction(f, "set"));
+        else if (f.between[1] === step && f.forMs === undefined && !f.oneShot)
+          stepChain = stepChain.then(() => stepAction(f, "heal"));
+      }
+    }
+  };
+  const stepAction = async (f: (typeof between)[number], action: "set" | "heal"): Promise<void> => {
+    if (aborted) return;
+    const sentAt = Date.now();
+    o.log(`  seed ${o.seed}: between ${f.between[0]} and ${f.between[1]}: sending ${action} ${f.kind}`);
+    let ok = true;
+    let error: string | undefined;
+    if (action === "set") {
+      const spec = { ...f.spec, ...(f.guest ? { domain: domids.get(f.guest) } : {}) };
+      const r = await call<{ id?: number; error?: string }>("POST", "/chaos/faults", {
+        ...spec,
+        service: f.service,
+      });
+      if (r.status !== 200) {
+        ok = false;
+        error = r.json.error ?? `HTTP ${r.status}`;
+      } else if (typeof r.json.id === "number") {
+        stepIds.set(f.fault, r.json.id);
+        if (f.forMs !== undefined && !f.oneShot) {
+          const forMs = f.forMs;
+          setTimeout(() => {
+            stepChain = stepChain.then(() => stepAction(f, "heal"));
+          }, forMs).unref();
+        }
+      }
+    } else {
+      const id = stepIds.get(f.fault);
+      if (id === undefined) return;
+      stepIds.delete(f.fault);
+      const r = await call<{ error?: string }>("DELETE", `/chaos/faults?id=${id}`);
+      if (r.status !== 200) {
+        ok = false;
+        error = r.json.error ?? `HTTP ${r.status}`;
+      }
+      lastHealMs = Math.max(lastHealMs, Date.now() - t0);
+    }
+    executed.push({
+      atMs: sentAt - t0,
+      action,
+      fault: f.fault,
+      occurrence: 0,
+      kind: f.kind,
+      service: f.service,
+      ...(f.guest ? { guest: f.guest } : {}),
+      spec: f.spec,
+      sentAt,
+      ok,
+      ...(error !== undefined ? { error } : {}),
+    });
+    o.log(
+      `  seed ${o.seed}: between ${f.between[0]} and ${f.between[1]}: ${action} ${f.kind} on ${f.service}${ok ? "" : ` FAILED: ${error}`}`,
+    );
+  };
   const unsubscribe = h.onStatus((g) => {
     if (!guestName.has(g.name)) return; // another schedule's guest
     latest.set(g.domid, g);
+    onSteps(guestName.get(g.name)!, g);
     if (!Number.isNaN(t0) && g.workload)
       series.push({
         t: Date.now() - t0,
@@ -241,7 +324,16 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
     // heal whatever is left, then let the workloads finish
     const rest = Math.max(0, t0 + s.durationMs - Date.now());
     if (!aborted) await sleep(rest, o.signal);
-    await call("DELETE", "/chaos/faults").catch(() => {});
+    if (between.length === 0) await call("DELETE", "/chaos/faults").catch(() => {});
+    else {
+      // the window's faults only: those placed between steps last until their step ends
+      const stepSet = new Set(stepIds.values());
+      const { json } = await call<{ faults?: Array<{ id: number }> }>("GET", "/chaos/faults").catch(() => ({
+        json: { faults: [] },
+      }));
+      for (const f of json.faults ?? [])
+        if (!stepSet.has(f.id)) await call("DELETE", `/chaos/faults?id=${f.id}`).catch(() => {});
+    }
     lastHealMs = Math.max(lastHealMs, Date.now() - t0);
     const endDeadline = Date.now() + s.checks.livenessMs + 60_000;
     while (
@@ -250,6 +342,12 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
     ) {
       if (Date.now() > endDeadline) break;
       await sleep(poll, o.signal);
+    }
+    await stepChain.catch(() => {});
+    // a fault set between the last steps is healed now (the job has ended)
+    if (between.length > 0) {
+      await call("DELETE", "/chaos/faults").catch(() => {});
+      lastHealMs = Math.max(lastHealMs, Date.now() - t0);
     }
     // the last status after the job's end (the status with the ledger follows "done" at once)
     await sleep(suffix !== undefined ? 30 : 400, o.signal);
