@@ -272,79 +272,97 @@ export default function registerChaos(program: Command): void {
     .option("--schedules <k>", "how many schedules (seeds derived from the base)", "1")
     .option("--out <dir>", "where the reports go (seed-<n>/report.{json,md,svg})", "chaos-reports")
     .option("--json", "print the reports' verdicts as JSON")
-    .action(async (file: string, o: { seed?: string; schedules: string; out: string; json?: boolean }) => {
-      let text: string;
-      try {
-        text = readFileSync(file, "utf8");
-      } catch (e) {
-        process.stderr.write(`${file}: ${(e as Error).message}\n`);
-        process.exit(2);
-      }
-      let scenario;
-      try {
-        scenario = parseScenario(text, file);
-      } catch (e) {
-        process.stderr.write(`${e instanceof ScenarioError ? e.message : String(e)}\n`);
-        process.exit(2);
-      }
-      const seed = o.seed !== undefined ? Number(o.seed) : undefined;
-      if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) {
-        process.stderr.write(`--seed ${o.seed}: expected an integer in [0, 2^32)\n`);
-        process.exit(2);
-      }
-      const schedules = Number(o.schedules);
-      if (!Number.isInteger(schedules) || schedules < 1) {
-        process.stderr.write(`--schedules ${o.schedules}: expected an integer >= 1\n`);
-        process.exit(2);
-      }
-      const abort = new AbortController();
-      const onSigint = (): void => {
-        process.stderr.write("\nSIGINT: healing every fault this run set, then stopping\n");
-        abort.abort();
-      };
-      process.once("SIGINT", onSigint);
-      const out = resolve(o.out);
-      const log = (l: string): void => void process.stderr.write(`${l}\n`);
-      log(
-        `chaos run ${scenario.name}: ${schedules} schedule(s) from seed ${seed ?? scenario.seed}; reports in ${out}`,
-      );
-      const r = await runChaos({
-        scenario,
-        file,
-        ...(seed !== undefined ? { seed } : {}),
-        schedules,
-        outDir: out,
-        log,
-        signal: abort.signal,
-      });
-      process.removeListener("SIGINT", onSigint);
-      if (o.json)
-        process.stdout.write(
-          `${JSON.stringify(
-            r.reports.map((x) => ({
-              seed: x.seed,
-              verdict: x.verdict,
-              checks: x.checks.map((c) => ({ name: c.name, pass: c.pass, summary: c.summary })),
-              hitsByKind: x.hitsByKind,
-            })),
-            null,
-            2,
-          )}\n`,
+    .option(
+      "--short <ms>",
+      "scale the scenario into a fault window of this many ms (as `chaos soak --short` does)",
+    )
+    .action(
+      async (
+        file: string,
+        o: { seed?: string; schedules: string; out: string; json?: boolean; short?: string },
+      ) => {
+        let text: string;
+        try {
+          text = readFileSync(file, "utf8");
+        } catch (e) {
+          process.stderr.write(`${file}: ${(e as Error).message}\n`);
+          process.exit(2);
+        }
+        let scenario;
+        try {
+          scenario = parseScenario(text, file);
+        } catch (e) {
+          process.stderr.write(`${e instanceof ScenarioError ? e.message : String(e)}\n`);
+          process.exit(2);
+        }
+        const seed = o.seed !== undefined ? Number(o.seed) : undefined;
+        if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) {
+          process.stderr.write(`--seed ${o.seed}: expected an integer in [0, 2^32)\n`);
+          process.exit(2);
+        }
+        const schedules = Number(o.schedules);
+        if (!Number.isInteger(schedules) || schedules < 1) {
+          process.stderr.write(`--schedules ${o.schedules}: expected an integer >= 1\n`);
+          process.exit(2);
+        }
+        const shortMs = o.short === undefined ? undefined : Number(o.short);
+        if (shortMs !== undefined) {
+          if (!(Number.isInteger(shortMs) && shortMs >= 50)) {
+            process.stderr.write(`--short ${o.short}: expected a fault window in ms (an integer >= 50)\n`);
+            process.exit(2);
+          }
+          scenario = shortScenario(scenario, shortMs);
+        }
+        const abort = new AbortController();
+        const onSigint = (): void => {
+          process.stderr.write("\nSIGINT: healing every fault this run set, then stopping\n");
+          abort.abort();
+        };
+        process.once("SIGINT", onSigint);
+        const out = resolve(o.out);
+        const log = (l: string): void => void process.stderr.write(`${l}\n`);
+        log(
+          `chaos run ${scenario.name}: ${schedules} schedule(s) from seed ${seed ?? scenario.seed}; reports in ${out}`,
         );
-      if (abort.signal.aborted) process.exit(130);
-      if (r.failedSeed !== undefined) {
-        const failed = r.reports.at(-1)!;
-        process.stdout.write(
-          `FAIL at seed ${r.failedSeed} (schedule ${failed.schedule + 1}): ${failed.checks
-            .filter((c) => !c.pass)
-            .map((c) => `${c.name}: ${c.summary}`)
-            .join(
-              "; ",
-            )}\nreport: ${resolve(out, `seed-${r.failedSeed}`, "report.md")}\nreplay: ${failed.replay}\n`,
-        );
-        process.exit(1);
-      }
-      process.stdout.write(`PASS: ${r.reports.length} schedule(s) of ${scenario.name}\n`);
-      process.exit(0);
-    });
+        const r = await runChaos({
+          scenario,
+          file,
+          ...(seed !== undefined ? { seed } : {}),
+          schedules,
+          outDir: out,
+          log,
+          signal: abort.signal,
+          ...(shortMs !== undefined ? { shortMs } : {}),
+        });
+        process.removeListener("SIGINT", onSigint);
+        if (o.json)
+          process.stdout.write(
+            `${JSON.stringify(
+              r.reports.map((x) => ({
+                seed: x.seed,
+                verdict: x.verdict,
+                checks: x.checks.map((c) => ({ name: c.name, pass: c.pass, summary: c.summary })),
+                hitsByKind: x.hitsByKind,
+              })),
+              null,
+              2,
+            )}\n`,
+          );
+        if (abort.signal.aborted) process.exit(130);
+        if (r.failedSeed !== undefined) {
+          const failed = r.reports.at(-1)!;
+          process.stdout.write(
+            `FAIL at seed ${r.failedSeed} (schedule ${failed.schedule + 1}): ${failed.checks
+              .filter((c) => !c.pass)
+              .map((c) => `${c.name}: ${c.summary}`)
+              .join(
+                "; ",
+              )}\nreport: ${resolve(out, `seed-${r.failedSeed}`, "report.md")}\nreplay: ${failed.replay}\n`,
+          );
+          process.exit(1);
+        }
+        process.stdout.write(`PASS: ${r.reports.length} schedule(s) of ${scenario.name}\n`);
+        process.exit(0);
+      },
+    );
 }
