@@ -18,6 +18,29 @@ export default tseslint.config(
     },
   },
   {
+    // Names that say what they hold (issue 16): no options field called `o`, no reducer state `st`,
+    // handshake `hs`, round-robin `rr` or deps `d` on a class or as a parameter property, and none
+    // of o/st/hs/rr as a member of a type (`d` stays allowed there: the link queue's a/b/c/d words).
+    files: ["**/*.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "PropertyDefinition[key.name=/^(o|d|st|hs|rr)$/]",
+          message: "Name the field for what it holds (options, state, handshakeState, …), not o/d/st/hs/rr.",
+        },
+        {
+          selector: "TSParameterProperty > Identifier[name=/^(o|d|st|hs|rr)$/]",
+          message: "Name the parameter property for what it holds (options, deps, …), not o/d/st/hs/rr.",
+        },
+        {
+          selector: "TSPropertySignature[key.name=/^(o|st|hs|rr)$/]",
+          message: "Name the member for what it holds (options, state, …), not o/st/hs/rr.",
+        },
+      ],
+    },
+  },
+  {
     // Plain JS scripts run on Node; TypeScript checks undefined names in .ts files.
     files: ["**/*.js", "**/*.mjs", "**/*.cjs"],
     rules: { "no-undef": "off" },

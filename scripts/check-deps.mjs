@@ -18,7 +18,10 @@
 //  - a protocol package's tests start no service (no services/… entry point in them): scenarios
 //    with services belong in test/;
 //  - what was copied and folded into one home stays there (ONE_HOME: mulberry32, EngineHub, the
-//    services' start-up retry, the libxl skeleton's STORE_GFN), tests included;
+//    services' start-up retry, the libxl skeleton's STORE_GFN, a port → handler map), tests included;
+//  - an event receiver dispatches by port through @xensim/xenbus's PortDispatcher: a file that
+//    calls .waitForEvents( (or scanPending( outside src/testing) imports PortDispatcher, except in
+//    the packages that implement the receiving (RECEIVER_IMPLEMENTERS);
 //  - no source file over MAX_LINES lines (tests exempt): past that a file holds more than one seam
 //    (the largest single-purpose cores — the grant table, the event channels, the display drivers —
 //    are 850-950 lines); ALLOWED_LARGE names the files being split, each with its reason.
@@ -94,7 +97,10 @@ const ONE_HOME = [
   [/\bclass EngineHub\b/, "@xensim/xenstore-client", "EngineHub (in-memory xenstore for unit tests)"],
   [/\bfunction retry\s*</, "@xensim/runtime", "the services' start-up retry()"],
   [/\bconst STORE_GFN\s*=/, "@xensim/libxl", "STORE_GFN"],
+  [/new Map<number,\s*\(\)\s*=>\s*void>/, "@xensim/xenbus", "a port → handler map (PortDispatcher)"],
 ];
+/** Where events are received from the shared_info page itself, not dispatched to handlers. */
+const RECEIVER_IMPLEMENTERS = new Set(["@xensim/evtchn", "@xensim/xenctrl", "@xensim/xenbus"]);
 const MAX_LINES = 1000;
 /** File → why it may stay over MAX_LINES for now (empty: every source file is within it). */
 const ALLOWED_LARGE = new Map();
@@ -124,6 +130,18 @@ for (const w of workspaces) {
       );
     for (const [re, home, what] of ONE_HOME)
       if (w.name !== home && re.test(code)) errors.push(`${rel}: defines ${what} again: use ${home}'s`);
+    const receives =
+      /\.waitForEvents\(/.test(code) || (!f.includes(join("src", "testing")) && /\bscanPending\(/.test(code));
+    if (
+      receives &&
+      !/\.test\.ts$/.test(f) &&
+      !RECEIVER_IMPLEMENTERS.has(w.name) &&
+      !/\bPortDispatcher\b/.test(code) &&
+      (w.dir.startsWith("packages/") || w.dir.startsWith("services/"))
+    )
+      errors.push(
+        `${rel}: receives events without @xensim/xenbus's PortDispatcher (port → handler in one place)`,
+      );
     if (w.protocol && isTest && /["'`/]services["'`/]/.test(code) && /main\.js/.test(code))
       errors.push(`${rel}: a protocol package's test starts a service (move the scenario to test/)`);
     if (!isTest && !ALLOWED_LARGE.has(rel)) {

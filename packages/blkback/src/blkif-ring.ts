@@ -168,7 +168,7 @@ export class BlkbackRing {
   readonly ring: BackRing;
   readonly stats: RingStats;
   readonly port: number;
-  private readonly o: BlkbackRingOptions;
+  private readonly options: BlkbackRingOptions;
   private readonly abi: XenAbi;
   private readonly slot: Uint8Array;
   private readonly rspBytes: Uint8Array;
@@ -211,22 +211,22 @@ export class BlkbackRing {
   private stopping = false;
   private drainWaiters: (() => void)[] = [];
 
-  constructor(o: BlkbackRingOptions) {
-    this.o = o;
-    this.abi = o.abi;
-    this.port = o.port;
-    this.stats = o.stats ?? new RingStats();
-    this.maxPersistent = o.maxPersistentGrants ?? DEFAULT_MAX_PERSISTENT_GRANTS;
-    const entry = BLKIF_RING_ENTRY_BYTES[o.abi];
+  constructor(options: BlkbackRingOptions) {
+    this.options = options;
+    this.abi = options.abi;
+    this.port = options.port;
+    this.stats = options.stats ?? new RingStats();
+    this.maxPersistent = options.maxPersistentGrants ?? DEFAULT_MAX_PERSISTENT_GRANTS;
+    const entry = BLKIF_RING_ENTRY_BYTES[options.abi];
     this.slot = new Uint8Array(entry);
-    this.rspBytes = new Uint8Array(BLKIF_RESPONSE_LAYOUT[o.abi].size);
+    this.rspBytes = new Uint8Array(BLKIF_RESPONSE_LAYOUT[options.abi].size);
     this.prefetchSlot = new Uint8Array(entry);
     // Attach at the indices on the page (Linux BACK_RING_ATTACH at rsp_prod): a backend taking over
     // a connected frontend answers from where the last one stopped. Throws request_prod_overflow.
-    this.ring = BackRing.attach(o.view, entry, { nrPages: o.nrPages });
-    this.indirectSegs = newSegments(Math.max(0, Math.min(o.limits.maxIndirectSegments, 4096)));
-    this.hostBytes = o.hv.store?.u8;
-    this.kickElidable = o.hv.mayElideKick(o.port);
+    this.ring = BackRing.attach(options.view, entry, { nrPages: options.nrPages });
+    this.indirectSegs = newSegments(Math.max(0, Math.min(options.limits.maxIndirectSegments, 4096)));
+    this.hostBytes = options.hv.store?.u8;
+    this.kickElidable = options.hv.mayElideKick(options.port);
   }
 
   get isHalted(): boolean {
@@ -255,10 +255,10 @@ export class BlkbackRing {
     this.persistentGrants.clear();
     this.stats.persistentGrants = 0;
     if (handles.length > 0) {
-      const st = await this.o.hv.gnttabUnmap(handles);
+      const st = await this.options.hv.gnttabUnmap(handles);
       this.stats.grantsUnmapped += handles.length;
       const bad = st.filter((s) => s !== GNTST_okay).length;
-      if (bad > 0) this.o.log.warn({ bad }, "unmapping persistent grants failed");
+      if (bad > 0) this.options.log.warn({ bad }, "unmapping persistent grants failed");
     }
   }
 
@@ -270,8 +270,8 @@ export class BlkbackRing {
   private halt(err: number, msg: string): void {
     if (this.halted) return;
     this.halted = true;
-    this.o.log.error({ err, port: this.port }, msg);
-    this.o.onHalt(err, msg);
+    this.options.log.error({ err, port: this.port }, msg);
+    this.options.onHalt(err, msg);
   }
 
   private async pump(): Promise<void> {
@@ -303,7 +303,7 @@ export class BlkbackRing {
           }
           if (!this.batching) {
             this.batching = true;
-            this.batchNow = this.o.clock();
+            this.batchNow = this.options.clock();
           }
           const cons = this.ring.reqCons;
           this.ring.copyRequest(cons, this.slot);
@@ -315,7 +315,8 @@ export class BlkbackRing {
           this.endBatch();
           // First use of pages: map the grants of the requests waiting behind this one too, in one
           // batch (one round trip when the hypervisor is in another host process), then retry.
-          if (this.o.persistent && (await this.prefetchGrants(cons, n)) && this.startFast(this.req)) continue;
+          if (this.options.persistent && (await this.prefetchGrants(cons, n)) && this.startFast(this.req))
+            continue;
           await this.start(this.req);
         }
       } while (this.again);
@@ -333,15 +334,15 @@ export class BlkbackRing {
    * last batch (`worked`: one just ended) ended within `poll.ms`. True when a look is scheduled.
    */
   private pollLater(worked: boolean): boolean {
-    const poll = this.o.poll;
+    const poll = this.options.poll;
     if (poll === undefined || this.halted || this.stopping) return false;
     // A frontend in another host process kicks for every push anyway (no suppression across the
     // link): polling would only take CPU from the link threads.
     if (!this.kickElidable) return false;
     if (worked) {
-      this.lastRequestAt = this.o.clock();
+      this.lastRequestAt = this.options.clock();
       this.emptyLooks = 0;
-    } else if (++this.emptyLooks >= POLL_MIN_LOOKS && this.o.clock() - this.lastRequestAt >= poll.ms)
+    } else if (++this.emptyLooks >= POLL_MIN_LOOKS && this.options.clock() - this.lastRequestAt >= poll.ms)
       return false;
     if (!this.pollArmed) {
       this.pollArmed = true;
@@ -366,7 +367,7 @@ export class BlkbackRing {
   private pushResponses(): void {
     this.unpushed = 0;
     if (this.halted) return;
-    const hv = this.o.hv;
+    const hv = this.options.hv;
     if (!this.ring.pushResponsesAndCheckNotify()) {
       this.kickElidable = hv.mayElideKick(this.port);
       if (this.kickElidable) {
@@ -386,7 +387,7 @@ export class BlkbackRing {
     p.idHi = req.idHi;
     p.op = responseOperation(req);
     p.nrSectors = 0;
-    p.start = this.batching ? this.batchNow : this.o.clock();
+    p.start = this.batching ? this.batchNow : this.options.clock();
     this.stats.requests++;
     this.stats.outstanding++;
     if (this.stats.outstanding > this.stats.maxOutstanding)
@@ -397,10 +398,10 @@ export class BlkbackRing {
   /** Starts one consumed request; returns once it is submitted (or answered). */
   private async start(req: BlkifRequest): Promise<void> {
     const p = this.takePending(req);
-    const limits = this.o.limits;
+    const limits = this.options.limits;
     const v = validateRequest(req, limits);
     if (v.status !== BLKIF_RSP_OKAY) {
-      this.o.log.debug({ op: req.operation, reason: v.reason }, "bad request");
+      this.options.log.debug({ op: req.operation, reason: v.reason }, "bad request");
       this.respond(p, v.status);
       return;
     }
@@ -444,7 +445,7 @@ export class BlkbackRing {
       if (!ok) return;
       const v2 = validateIndirectSegments(req, this.indirectSegs, limits);
       if (v2.status !== BLKIF_RSP_OKAY) {
-        this.o.log.debug({ reason: v2.reason }, "bad indirect request");
+        this.options.log.debug({ reason: v2.reason }, "bad indirect request");
         await this.unmapAndRespond(p, v2.status);
         return;
       }
@@ -487,7 +488,7 @@ export class BlkbackRing {
     }
     if (want.size === 0) return false;
     const refs = [...want];
-    const m = await this.o.hv.gnttabMapGrantRefs(this.o.frontend, refs, GNTMAP_host_map);
+    const m = await this.options.hv.gnttabMapGrantRefs(this.options.frontend, refs, GNTMAP_host_map);
     let mapped = 0;
     const extra: number[] = [];
     for (let c = 0; c < refs.length; c++) {
@@ -511,7 +512,7 @@ export class BlkbackRing {
       for (const r of m.results)
         if (r.status === GNTST_okay && !extra.includes(r.handle)) extra.push(r.handle);
     if (extra.length > 0) {
-      await this.o.hv.gnttabUnmap(extra);
+      await this.options.hv.gnttabUnmap(extra);
       this.stats.grantsUnmapped += extra.length;
     }
     this.stats.persistentGrants = this.persistentGrants.size;
@@ -524,16 +525,16 @@ export class BlkbackRing {
    * call. False, with nothing done, for anything else (start() takes it).
    */
   private startFast(req: BlkifRequest): boolean {
-    if (!this.o.persistent) return false;
+    if (!this.options.persistent) return false;
     if (req.operation !== BlkifOp.READ && req.operation !== BlkifOp.WRITE) return false;
-    if (validateRequest(req, this.o.limits).status !== BLKIF_RSP_OKAY) return false;
+    if (validateRequest(req, this.options.limits).status !== BLKIF_RSP_OKAY) return false;
     const n = req.nrSegments;
     const segs = req.segments;
     const grants = this.persistentGrants;
     for (let i = 0; i < n; i++) if (!grants.has(segs[i]!.gref)) return false;
     const p = this.takePending(req);
     const pages = this.pages;
-    while (pages.length < n) pages.push({ view: this.o.view, page: 0 });
+    while (pages.length < n) pages.push({ view: this.options.view, page: 0 });
     for (let i = 0; i < n; i++) {
       const pr = pages[i]!;
       pr.view = grants.get(segs[i]!.gref)!.view;
@@ -546,13 +547,13 @@ export class BlkbackRing {
 
   /** this.pages[0..nseg) hold the request's data pages: build the store I/O and submit it. */
   private submitMapped(
-    p: Pending,
+    pending: Pending,
     req: BlkifRequest,
     segs: readonly BlkifSegment[],
     nseg: number,
     toDevice: boolean,
   ): void {
-    const io = p.io;
+    const io = pending.io;
     let sectors = 0;
     for (let i = 0; i < nseg; i++) {
       const s = segs[i]!;
@@ -565,18 +566,18 @@ export class BlkbackRing {
       if (host !== undefined) {
         const frame = pr.view.frames[pr.page]!;
         const a = frame * PAGE_SIZE + off;
-        p.segs.push(host.subarray(a, a + len));
-        if (!toDevice) p.mark.push({ view: pr.view, off: pageOff, len });
+        pending.segs.push(host.subarray(a, a + len));
+        if (!toDevice) pending.mark.push({ view: pr.view, off: pageOff, len });
       } else if (toDevice) {
-        p.segs.push(pr.view.read(pageOff, len));
+        pending.segs.push(pr.view.read(pageOff, len));
       } else {
         const buf = new Uint8Array(len);
-        p.segs.push(buf);
-        p.back.push({ view: pr.view, off: pageOff, buf });
+        pending.segs.push(buf);
+        pending.back.push({ view: pr.view, off: pageOff, buf });
       }
     }
-    p.nrSectors = sectors;
-    p.kind = io.op = toDevice ? "write" : "read";
+    pending.nrSectors = sectors;
+    pending.kind = io.op = toDevice ? "write" : "read";
     // Validated to lie inside the device, so a safe integer.
     io.sector = req.sectorHi * 0x1_0000_0000 + req.sectorLo;
     io.nrSectors = sectors;
@@ -584,15 +585,15 @@ export class BlkbackRing {
       // preflush, then the write with FUA
       this.submit({ op: "flush", sector: 0, nrSectors: 0, segs: [] }, (st) => {
         if (st !== 0) {
-          p.done(st);
+          pending.done(st);
           return;
         }
         io.fua = true;
-        this.submit(io, p.done);
+        this.submit(io, pending.done);
       });
       return;
     }
-    this.submit(io, p.done);
+    this.submit(io, pending.done);
   }
 
   /** Barrier: wait until only `keep` requests (the barrier itself) are in flight. */
@@ -603,13 +604,13 @@ export class BlkbackRing {
   }
 
   /** Maps the indirect pages and decodes the segment descriptors into indirectSegs. */
-  private async readIndirect(req: BlkifRequest, p: Pending): Promise<boolean> {
+  private async readIndirect(req: BlkifRequest, pending: Pending): Promise<boolean> {
     const n = req.nrSegments;
     const np = indirectPages(n);
     for (let i = 0; i < np; i++) this.mapRefs[i] = req.indirectGrefs[i]!;
-    const ok = await this.mapRefsTo(this.mapRefs, np, true, p);
+    const ok = await this.mapRefsTo(this.mapRefs, np, true, pending);
     if (!ok) {
-      await this.unmapAndRespond(p, BLKIF_RSP_ERROR);
+      await this.unmapAndRespond(pending, BLKIF_RSP_ERROR);
       return false;
     }
     for (let i = 0; i < np; i++) {
@@ -625,9 +626,9 @@ export class BlkbackRing {
       );
     }
     // The descriptor pages are not needed any more (non-persistent ones are unmapped now).
-    if (p.unmap.length > 0) {
-      const handles = p.unmap.splice(0);
-      await this.o.hv.gnttabUnmap(handles);
+    if (pending.unmap.length > 0) {
+      const handles = pending.unmap.splice(0);
+      await this.options.hv.gnttabUnmap(handles);
       this.stats.grantsUnmapped += handles.length;
     }
     return true;
@@ -635,29 +636,34 @@ export class BlkbackRing {
 
   private async mapSegments(
     segs: readonly BlkifSegment[],
-    n: number,
+    nseg: number,
     toDevice: boolean,
-    p: Pending,
+    pending: Pending,
   ): Promise<boolean> {
-    for (let i = 0; i < n; i++) this.mapRefs[i] = segs[i]!.gref;
-    return this.mapRefsTo(this.mapRefs, n, toDevice, p);
+    for (let i = 0; i < nseg; i++) this.mapRefs[i] = segs[i]!.gref;
+    return this.mapRefsTo(this.mapRefs, nseg, toDevice, pending);
   }
 
   /**
-   * Maps refs[0..n) of the frontend into this.pages[0..n) with one gnttabMapGrantRefs call (refs
-   * already persistently mapped are reused). Non-persistent handles go to p.unmap. False when any
+   * Maps refs[0..nrRefs) of the frontend into this.pages[0..nrRefs) with one gnttabMapGrantRefs call (refs
+   * already persistently mapped are reused). Non-persistent handles go to pending.unmap. False when any
    * ref failed (bad or foreign ref): the successes are still recorded for unmapping.
    */
-  private async mapRefsTo(refs: number[], n: number, readonly: boolean, p: Pending): Promise<boolean> {
+  private async mapRefsTo(
+    refs: number[],
+    nrRefs: number,
+    readonly: boolean,
+    pending: Pending,
+  ): Promise<boolean> {
     const pages = this.pages;
-    while (pages.length < n) pages.push({ view: this.o.view, page: 0 }); // placeholders, set below
-    const persistent = this.o.persistent;
-    if (!persistent) return this.mapBatch(refs, n, readonly, p);
+    while (pages.length < nrRefs) pages.push({ view: this.options.view, page: 0 }); // placeholders, set below
+    const persistent = this.options.persistent;
+    if (!persistent) return this.mapBatch(refs, nrRefs, readonly, pending);
     const batch: number[] = [];
     /** For each batch entry, the segment indexes it serves. */
     const batchIdx: number[] = [];
     let dedupe: Map<number, number> | undefined;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < nrRefs; i++) {
       const ref = refs[i]!;
       if (persistent) {
         const g = this.persistentGrants.get(ref);
@@ -691,7 +697,7 @@ export class BlkbackRing {
       } else callOf.push(callOf[-1 - r]!);
     }
     const flags = GNTMAP_host_map | (readonly && !persistent ? GNTMAP_readonly : 0);
-    const m = await this.o.hv.gnttabMapGrantRefs(this.o.frontend, callRefs, flags);
+    const m = await this.options.hv.gnttabMapGrantRefs(this.options.frontend, callRefs, flags);
     let ok = m.view !== undefined && m.results.length === callRefs.length;
     for (let c = 0; c < callRefs.length; c++) {
       const r = m.results[c];
@@ -702,7 +708,7 @@ export class BlkbackRing {
       this.stats.grantsMapped++;
     }
     if (!ok) {
-      for (const r of m.results) if (r.status === GNTST_okay) p.unmap.push(r.handle);
+      for (const r of m.results) if (r.status === GNTST_okay) pending.unmap.push(r.handle);
       return false;
     }
     const view = m.view!;
@@ -715,7 +721,7 @@ export class BlkbackRing {
         this.stats.persistentGrants = this.persistentGrants.size;
         keep.push(true);
       } else {
-        p.unmap.push(handle);
+        pending.unmap.push(handle);
         keep.push(false);
       }
     }
@@ -733,22 +739,27 @@ export class BlkbackRing {
     return true;
   }
 
-  /** Non-persistent: refs[0..n) in one call, page i of the result for segment i, all unmapped after. */
-  private async mapBatch(refs: number[], n: number, readonly: boolean, p: Pending): Promise<boolean> {
-    refs.length = n; // the scratch array is exactly the batch: no copy
+  /** Non-persistent: refs[0..nrRefs) in one call, page i of the result for segment i, all unmapped after. */
+  private async mapBatch(
+    refs: number[],
+    nrRefs: number,
+    readonly: boolean,
+    pending: Pending,
+  ): Promise<boolean> {
+    refs.length = nrRefs; // the scratch array is exactly the batch: no copy
     const flags = GNTMAP_host_map | (readonly ? GNTMAP_readonly : 0);
-    const m = await this.o.hv.gnttabMapGrantRefs(this.o.frontend, refs, flags);
-    let ok = m.view !== undefined && m.results.length === n;
+    const m = await this.options.hv.gnttabMapGrantRefs(this.options.frontend, refs, flags);
+    let ok = m.view !== undefined && m.results.length === nrRefs;
     for (let i = 0; i < m.results.length; i++) {
       const r = m.results[i]!;
       if (r.status === GNTST_okay) {
-        p.unmap.push(r.handle);
+        pending.unmap.push(r.handle);
         this.stats.grantsMapped++;
       } else ok = false;
     }
     if (!ok) return false;
     const view = m.view!;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < nrRefs; i++) {
       const pr = this.pages[i]!;
       pr.view = view;
       pr.page = i;
@@ -762,15 +773,15 @@ export class BlkbackRing {
       tracer.emit({
         kind: "store",
         op: io.op,
-        domid: this.o.self ?? 0,
-        peer: this.o.frontend,
-        ...(this.o.device !== undefined ? { device: this.o.device } : {}),
+        domid: this.options.self ?? 0,
+        peer: this.options.frontend,
+        ...(this.options.device !== undefined ? { device: this.options.device } : {}),
         sector: io.sector,
         nrSectors: io.nrSectors,
         segments: io.segs.length,
         ...(io.fua ? { fua: true } : {}),
       });
-    this.o.store.submit(io, done);
+    this.options.store.submit(io, done);
   }
 
   private takeFree(): Pending {
@@ -784,31 +795,31 @@ export class BlkbackRing {
   }
 
   /** Store completion. */
-  completed(p: Pending, status: number): void {
-    if (!p.busy) {
+  completed(pending: Pending, status: number): void {
+    if (!pending.busy) {
       // A second completion of a request already answered (a store calling done twice): a broken
       // backend answers it twice — the frontend's one-response check is what must catch that.
-      this.respondAgain(p, status);
+      this.respondAgain(pending, status);
       return;
     }
     if (tracer.mask & TRACE_STORE)
       tracer.emit({
         kind: "store",
         op: "done",
-        domid: this.o.self ?? 0,
-        peer: this.o.frontend,
-        ...(this.o.device !== undefined ? { device: this.o.device } : {}),
-        io: p.kind,
+        domid: this.options.self ?? 0,
+        peer: this.options.frontend,
+        ...(this.options.device !== undefined ? { device: this.options.device } : {}),
+        io: pending.kind,
         status,
       });
     if (status === 0) {
-      for (const b of p.back) {
+      for (const b of pending.back) {
         b.view.write(b.off, b.buf);
         b.view.markWritten(b.off, b.buf.length);
       }
-      for (const m of p.mark) m.view.markWritten(m.off, m.len);
-      if (p.kind === "read") this.stats.readSectors += p.nrSectors;
-      else if (p.kind === "write") this.stats.writeSectors += p.nrSectors;
+      for (const m of pending.mark) m.view.markWritten(m.off, m.len);
+      if (pending.kind === "read") this.stats.readSectors += pending.nrSectors;
+      else if (pending.kind === "write") this.stats.writeSectors += pending.nrSectors;
     }
     const rsp =
       status === 0
@@ -816,23 +827,23 @@ export class BlkbackRing {
         : status === -XenErrno.EOPNOTSUPP
           ? BLKIF_RSP_EOPNOTSUPP
           : BLKIF_RSP_ERROR;
-    if (p.unmap.length === 0) this.respond(p, rsp);
-    else void this.unmapAndRespond(p, rsp);
+    if (pending.unmap.length === 0) this.respond(pending, rsp);
+    else void this.unmapAndRespond(pending, rsp);
   }
 
   /** Linux: unmap (xen_blkbk_unmap) before make_response, so the frontend may end access at once. */
-  private async unmapAndRespond(p: Pending, status: number): Promise<void> {
-    if (p.unmap.length > 0) {
-      const handles = p.unmap.splice(0);
+  private async unmapAndRespond(pending: Pending, status: number): Promise<void> {
+    if (pending.unmap.length > 0) {
+      const handles = pending.unmap.splice(0);
       try {
-        const st = await this.o.hv.gnttabUnmap(handles);
+        const st = await this.options.hv.gnttabUnmap(handles);
         this.stats.grantsUnmapped += handles.length;
-        if (st.some((s) => s !== GNTST_okay)) this.o.log.warn({ handles }, "grant unmap failed");
+        if (st.some((s) => s !== GNTST_okay)) this.options.log.warn({ handles }, "grant unmap failed");
       } catch (e) {
-        this.o.log.error({ err: e }, "grant unmap failed");
+        this.options.log.error({ err: e }, "grant unmap failed");
       }
     }
-    this.respond(p, status);
+    this.respond(pending, status);
   }
 
   /**
@@ -841,7 +852,7 @@ export class BlkbackRing {
    * says so (pushResponses). Inside a batch of the pump the push waits for the batch's end, or for
    * PUSH_BATCH responses, so the frontend can start on them while the rest are made.
    */
-  private respond(p: Pending, status: number): void {
+  private respond(pending: Pending, status: number): void {
     const stats = this.stats;
     if (!this.halted) {
       try {
@@ -851,23 +862,23 @@ export class BlkbackRing {
           this.rspBytes,
           0,
           this.abi,
-          p.idLo,
-          p.idHi,
-          p.op,
-          this.o.corruptResponse?.() ? BLKIF_RSP_GARBAGE : status,
+          pending.idLo,
+          pending.idHi,
+          pending.op,
+          this.options.corruptResponse?.() ? BLKIF_RSP_GARBAGE : status,
         );
-        this.o.view.writeFrom(off, this.rspBytes, 0, this.rspBytes.length);
+        this.options.view.writeFrom(off, this.rspBytes, 0, this.rspBytes.length);
         if (tracer.mask & TRACE_RING)
           tracer.emit({
             kind: "ring",
             op: "response",
-            domid: this.o.self ?? 0,
-            peer: this.o.frontend,
-            ...(this.o.device !== undefined ? { device: this.o.device } : {}),
+            domid: this.options.self ?? 0,
+            peer: this.options.frontend,
+            ...(this.options.device !== undefined ? { device: this.options.device } : {}),
             evtchn: this.port,
             ringIdx: this.ring.rspProdPvt - 1,
-            id: p.idLo,
-            operation: blkifOpName(p.op),
+            id: pending.idLo,
+            operation: blkifOpName(pending.op),
             status: blkifRspName(status),
           });
         if (this.batching) {
@@ -880,7 +891,7 @@ export class BlkbackRing {
           // in one host process the responses of this turn are pushed together, once its
           // synchronous part is done; across host processes every push kicks (the link coalesces
           // kicks within a flush), so each is pushed at once.
-          if (this.unpushed === 0) this.kickElidable = this.o.hv.mayElideKick(this.port);
+          if (this.unpushed === 0) this.kickElidable = this.options.hv.mayElideKick(this.port);
           if (!this.kickElidable) this.pushResponses();
           else if (this.unpushed++ === 0) queueMicrotask(this.pushLater);
         }
@@ -891,12 +902,12 @@ export class BlkbackRing {
     stats.responses++;
     if (status === BLKIF_RSP_OKAY) stats.completed++;
     else stats.errors++;
-    const secs = ((this.batching ? this.batchNow : this.o.clock()) - p.start) / 1000;
+    const secs = ((this.batching ? this.batchNow : this.options.clock()) - pending.start) / 1000;
     stats.latency.observe(secs);
-    this.o.onResponse?.(p.op, status, secs);
+    this.options.onResponse?.(pending.op, status, secs);
     stats.outstanding--;
-    p.busy = false;
-    this.pool.push(p);
+    pending.busy = false;
+    this.pool.push(pending);
     if (this.drainWaiters.length > 0) {
       const w = this.drainWaiters;
       this.drainWaiters = [];
@@ -907,8 +918,8 @@ export class BlkbackRing {
     if (!this.pumping && !this.halted && this.ring.requestProd() !== this.ring.reqCons) this.kick();
   }
 
-  /** A second response for p's (answered) request: written and pushed, nothing counted as done. */
-  private respondAgain(p: Pending, status: number): void {
+  /** A second response for pending's (answered) request: written and pushed, nothing counted as done. */
+  private respondAgain(pending: Pending, status: number): void {
     if (this.halted) return;
     const rsp =
       status === 0
@@ -918,8 +929,8 @@ export class BlkbackRing {
           : BLKIF_RSP_ERROR;
     try {
       const off = this.ring.nextResponse();
-      encodeResponse(this.rspBytes, 0, this.abi, p.idLo, p.idHi, p.op, rsp);
-      this.o.view.writeFrom(off, this.rspBytes, 0, this.rspBytes.length);
+      encodeResponse(this.rspBytes, 0, this.abi, pending.idLo, pending.idHi, pending.op, rsp);
+      this.options.view.writeFrom(off, this.rspBytes, 0, this.rspBytes.length);
       this.stats.responses++;
       this.pushResponses();
     } catch (e) {

@@ -24,6 +24,7 @@ import {
   type DriverLogger,
   lsOrEmpty,
   NULL_LOGGER,
+  PortDispatcher,
   mapRing,
   unmapRing,
   type XenbusDevice,
@@ -114,7 +115,7 @@ interface ServedQueue {
 /** One vbd backend device (struct backend_info). */
 export class BlkbackDevice {
   readonly dev: XenbusDevice<MemView>;
-  private st: BlkbackState;
+  private handshakeState: BlkbackState;
   private chain: Promise<void> = Promise.resolve();
   private store: BlockStore | undefined;
   private storeReadonly = false;
@@ -131,13 +132,13 @@ export class BlkbackDevice {
     dev: XenbusDevice<MemView>,
   ) {
     this.dev = dev;
-    this.st = initialBlkbackState(driver.config);
+    this.handshakeState = initialBlkbackState(driver.config);
     this.log = childLogger(driver.log, { domid: dev.otherendId, devid: dev.devid });
   }
 
   /** The reducer's state (bus state and private phase). */
   get state(): BlkbackState {
-    return this.st;
+    return this.handshakeState;
   }
 
   get frontend(): number {
@@ -176,8 +177,8 @@ export class BlkbackDevice {
 
   private async step(event: BlkbackEvent): Promise<void> {
     if (this.closed) return;
-    const { state, effects } = blkbackReduce(this.st, event);
-    this.st = state;
+    const { state, effects } = blkbackReduce(this.handshakeState, event);
+    this.handshakeState = state;
     for (const e of effects) await this.effect(e);
   }
 
@@ -209,12 +210,12 @@ export class BlkbackDevice {
     const v = await this.dev.read("online");
     if (v === undefined) return;
     const online = v.trim() !== "0";
-    if (online !== this.st.online) await this.step({ kind: "onlineChanged", online });
+    if (online !== this.handshakeState.online) await this.step({ kind: "onlineChanged", online });
   }
 
   /** Hotplug's part: `params` (+ `mode`) → open the store → vbdOpened. */
   private async maybeOpen(): Promise<void> {
-    if (this.store !== undefined || this.opening || this.st.phase === "removed") return;
+    if (this.store !== undefined || this.opening || this.handshakeState.phase === "removed") return;
     const params = await this.dev.read("params");
     if (params === undefined || params === "") return;
     const modeText = (await this.dev.read("mode")) ?? "w";
@@ -245,7 +246,10 @@ export class BlkbackDevice {
     const info = this.storeReadonly ? { ...this.store.info, readonly: true } : this.store.info;
     // The toolstack's per-device discard-enable (libxl writes it; Linux xen_blkbk_discard reads it).
     if ((await this.dev.read("discard-enable"))?.trim() === "0")
-      this.st = { ...this.st, config: { ...this.st.config, discardEnable: false } };
+      this.handshakeState = {
+        ...this.handshakeState,
+        config: { ...this.handshakeState.config, discardEnable: false },
+      };
     const removable = (await this.dev.read("removable")) === "1";
     const cdrom = (await this.dev.read("device-type")) === "cdrom";
     await this.step({ kind: "vbdOpened", vbd: { info, removable, cdrom } });
@@ -304,8 +308,8 @@ export class BlkbackDevice {
   }
 
   private limits(): BlkifLimits {
-    const info = this.st.vbd?.info ?? this.store!.info;
-    const c = this.st.config;
+    const info = this.handshakeState.vbd?.info ?? this.store!.info;
+    const c = this.handshakeState.config;
     return {
       sectors: info.sectors,
       sectorSize: info.sectorSize,
@@ -472,7 +476,8 @@ export class BlkbackDriver {
   readonly config: BlkbackConfig;
   readonly log: DriverLogger;
   readonly vcpu: number;
-  private readonly ports = new Map<number, BlkbackRing>();
+  /** Each ring's event channel → its kick. */
+  private readonly ports = new PortDispatcher();
   private readonly byNode = new Map<string, BlkbackDevice>();
   private probe: XenbusProbe<MemView> | undefined;
   private receiver: BlkbackEventReceiver | undefined;
@@ -487,10 +492,7 @@ export class BlkbackDriver {
   static async start(opts: BlkbackDriverOptions): Promise<BlkbackDriver> {
     const d = new BlkbackDriver(opts);
     const handler = (port: number): void => {
-      const ring = d.ports.get(port);
-      if (!ring) return;
-      ring.stats.eventsReceived++;
-      ring.kick();
+      d.ports.dispatch(port);
     };
     d.receiver = opts.receiver
       ? opts.receiver(handler)
@@ -570,11 +572,14 @@ export class BlkbackDriver {
   }
 
   registerPort(port: number, ring: BlkbackRing): void {
-    this.ports.set(port, ring);
+    this.ports.on(port, () => {
+      ring.stats.eventsReceived++;
+      ring.kick();
+    });
   }
 
   unregisterPort(port: number): void {
-    this.ports.delete(port);
+    this.ports.off(port);
   }
 
   /** Stops probing and serving: every ring drained and unmapped, stores closed. */

@@ -216,9 +216,9 @@ export class ChaosPoints {
   private nextSeq = 1;
   onRecord: ((h: FaultHit) => void) | undefined;
 
-  constructor(private readonly o: ChaosPointsOptions) {
-    this.service = o.service;
-    this.seed = (o.seed ?? 1) >>> 0;
+  constructor(private readonly options: ChaosPointsOptions) {
+    this.service = options.service;
+    this.seed = (options.seed ?? 1) >>> 0;
   }
 
   /** The point for `kind` (created on first use; the adapter keeps the reference). */
@@ -284,9 +284,9 @@ export class ChaosPoints {
   }
 
   record(r: Omit<FaultHit, "seq" | "at" | "service">): void {
-    const h: FaultHit = { seq: this.nextSeq++, at: this.o.now(), service: this.service, ...r };
+    const h: FaultHit = { seq: this.nextSeq++, at: this.options.now(), service: this.service, ...r };
     this._records.push(h);
-    if (this._records.length > (this.o.maxRecords ?? 10_000)) this._records.shift();
+    if (this._records.length > (this.options.maxRecords ?? 10_000)) this._records.shift();
     this.onRecord?.(h);
   }
 

@@ -133,13 +133,13 @@ export class EmulatorEnd {
 
   constructor(
     i32: Int32Array,
-    readonly h: EmulatorHandover,
-    private readonly o: EmulatorEndOptions,
+    readonly handover: EmulatorHandover,
+    private readonly options: EmulatorEndOptions,
   ) {
-    const m = o.machine;
-    const self = o.self ?? 0;
-    const domid = h.domid;
-    const serverId = h.serverId;
+    const m = options.machine;
+    const self = options.self ?? 0;
+    const domid = handover.domid;
+    const serverId = handover.serverId;
     this.handler = {
       ioreq: (req, vcpu) => {
         if (tracer.mask & TRACE_IOREQ)
@@ -153,7 +153,7 @@ export class EmulatorEnd {
             state: "READY->INPROCESS",
             ...ioreqTraceFields(req),
           });
-        const data = m.handle(req, o.memory);
+        const data = m.handle(req, options.memory);
         if (tracer.mask & TRACE_IOREQ)
           tracer.emit({
             kind: "ioreq",
@@ -185,15 +185,15 @@ export class EmulatorEnd {
     };
     this.end = new IoreqServerEnd({
       i32,
-      ioreqBase: h.ioreqBase,
-      ...(h.bufBase !== undefined ? { bufBase: h.bufBase } : {}),
-      vcpuPorts: h.vcpuPorts,
-      ...(h.bufPort !== undefined ? { bufPort: h.bufPort } : {}),
+      ioreqBase: handover.ioreqBase,
+      ...(handover.bufBase !== undefined ? { bufBase: handover.bufBase } : {}),
+      vcpuPorts: handover.vcpuPorts,
+      ...(handover.bufPort !== undefined ? { bufPort: handover.bufPort } : {}),
     });
   }
 
   get machine(): Machine {
-    return this.o.machine;
+    return this.options.machine;
   }
 
   ownsPort(port: number): boolean {
@@ -214,8 +214,8 @@ export class EmulatorEnd {
   private account(out: EventOutcome): void {
     this.counts.synchronous += out.synchronous;
     this.counts.buffered += out.buffered;
-    const { written, notify } = this.o;
-    const { frames, vcpuPorts } = this.h;
+    const { written, notify } = this.options;
+    const { frames, vcpuPorts } = this.handover;
     if (written) {
       // publish before the kick: the answers (state, data) and what the ring consumed
       if (out.buffered > 0 && frames.buf !== undefined)
@@ -226,7 +226,7 @@ export class EmulatorEnd {
       }
     }
     for (const p of out.notify) notify(p);
-    if (out.error) this.o.onError?.(out.error);
+    if (out.error) this.options.onError?.(out.error);
   }
 }
 
@@ -237,7 +237,7 @@ export class Emulator {
   private readonly localPorts: number[] = [];
   private acquired = false;
 
-  constructor(readonly o: EmulatorOptions) {}
+  constructor(readonly options: EmulatorOptions) {}
 
   /** Synchronous requests answered and buffered requests handled (here: before a handover). */
   get counts(): { synchronous: number; buffered: number; events: number } {
@@ -254,19 +254,19 @@ export class Emulator {
   }
 
   private async op(step: string, buf: Uint8Array): Promise<Uint8Array> {
-    const r = await this.o.hc.dmOp(this.o.domid, buf);
+    const r = await this.options.hc.dmOp(this.options.domid, buf);
     if (r.rc) throw new EmulatorError(step, r.rc);
     return r.buf;
   }
 
   /** Register with Xen and claim the machine's ranges. Undone on failure. */
   async start(): Promise<void> {
-    const { hc, domid } = this.o;
+    const { hc, domid } = this.options;
     try {
       this.id = decodeCreateIoreqServerId(
         await this.op(
           "create_ioreq_server",
-          encodeCreateIoreqServer(this.o.handling ?? HVM_IOREQSRV_BUFIOREQ_ATOMIC),
+          encodeCreateIoreqServer(this.options.handling ?? HVM_IOREQSRV_BUFIOREQ_ATOMIC),
         ),
       );
       const info = decodeGetIoreqServerInfo(
@@ -284,7 +284,7 @@ export class Emulator {
       const buf = buffered ? hc.mapFrame(res.frames[0]!) : undefined;
       await this.op("set_ioreq_server_state", encodeSetIoreqServerState(this.id, true));
       // Each vCPU's port, as Xen wrote it into the slot on enable.
-      for (let v = 0; v < this.o.vcpus; v++) {
+      for (let v = 0; v < this.options.vcpus; v++) {
         const eport = sync.i32[ioreqSlot(sync.base, v) + IOREQ_PORT_WORD]! >>> 0;
         const b = await hc.bindInterdomain(domid, eport);
         if (b.rc) throw new EmulatorError(`bind vCPU ${v}'s port ${eport}`, b.rc);
@@ -298,25 +298,25 @@ export class Emulator {
       }
       const handover: EmulatorHandover = {
         domid,
-        vcpus: this.o.vcpus,
+        vcpus: this.options.vcpus,
         serverId: this.id,
         ioreqBase: sync.base,
         ...(buf ? { bufBase: buf.base } : {}),
-        vcpuPorts: this.localPorts.slice(0, this.o.vcpus),
+        vcpuPorts: this.localPorts.slice(0, this.options.vcpus),
         ...(bufLocal !== undefined ? { bufPort: bufLocal } : {}),
         frames: { ioreq: ioreqFrame, ...(buffered ? { buf: res.frames[0]! } : {}) },
       };
       this.serving = new EmulatorEnd(sync.i32, handover, {
-        machine: this.o.machine,
-        ...(this.o.memory ? { memory: this.o.memory } : {}),
+        machine: this.options.machine,
+        ...(this.options.memory ? { memory: this.options.memory } : {}),
         notify: (p) => hc.notify(p),
         ...(hc.written ? { written: hc.written.bind(hc) } : {}),
-        ...(this.o.onError ? { onError: this.o.onError } : {}),
-        ...(this.o.self !== undefined ? { self: this.o.self } : {}),
+        ...(this.options.onError ? { onError: this.options.onError } : {}),
+        ...(this.options.self !== undefined ? { self: this.options.self } : {}),
       });
       this.handed = handover;
       if (bufLocal !== undefined) this.localPorts.push(bufLocal);
-      const c = this.o.machine.claims();
+      const c = this.options.machine.claims();
       for (const [s, e] of c.ports)
         await this.op(
           `map ports ${s.toString(16)}-${e.toString(16)}`,
@@ -368,7 +368,7 @@ export class Emulator {
 
   /** Disable and destroy the server, unmap its pages, close the ports (best effort, in that order). */
   async stop(): Promise<void> {
-    const { hc, domid } = this.o;
+    const { hc, domid } = this.options;
     const id = this.id;
     this.serving = undefined;
     this.handed = undefined;

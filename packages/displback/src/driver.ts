@@ -190,7 +190,7 @@ const statusOfGntst = (st: number): number =>
 
 /** One vdispl backend device. */
 export class DisplbackDevice {
-  private st: DisplbackState;
+  private handshakeState: DisplbackState;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
   connectors: DisplbackConnector[] = [];
@@ -204,12 +204,12 @@ export class DisplbackDevice {
     readonly driver: DisplbackDriver,
     readonly dev: XenbusDevice<MemView>,
   ) {
-    this.st = initialDisplbackState(driver.versions);
+    this.handshakeState = initialDisplbackState(driver.versions);
     this.log = driver.log.child ? driver.log.child({ domid: dev.otherendId, devid: dev.devid }) : driver.log;
   }
 
   get state(): DisplbackState {
-    return this.st;
+    return this.handshakeState;
   }
   get frontend(): number {
     return this.dev.otherendId;
@@ -231,8 +231,8 @@ export class DisplbackDevice {
 
   private async step(event: DisplbackEvent): Promise<void> {
     if (this.closed) return;
-    const r = displbackReduce(this.st, event);
-    this.st = r.state;
+    const r = displbackReduce(this.handshakeState, event);
+    this.handshakeState = r.state;
     for (const e of r.effects) await this.effect(e);
   }
 

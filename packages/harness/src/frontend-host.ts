@@ -45,20 +45,20 @@ export interface FrontendHost {
   stop(): Promise<void>;
 }
 
-export async function startFrontendHost(o: FrontendHostOptions): Promise<FrontendHost> {
+export async function startFrontendHost(options: FrontendHostOptions): Promise<FrontendHost> {
   const host = await startHost({
     hostId: "hostA",
-    nats: o.nats,
+    nats: options.nats,
     services: [
-      { name: "hypervisor", entry: o.entries.hypervisor, config: {} },
-      { name: "xenstored", entry: o.entries.xenstored, config: o.xenstoredConfig ?? {} },
-      { name: "page-server", entry: o.entries.pageServer, config: {} },
+      { name: "hypervisor", entry: options.entries.hypervisor, config: {} },
+      { name: "xenstored", entry: options.entries.xenstored, config: options.xenstoredConfig ?? {} },
+      { name: "page-server", entry: options.entries.pageServer, config: {} },
     ],
-    sharedMemoryBytes: o.sharedMemoryBytes ?? 1 << 30,
+    sharedMemoryBytes: options.sharedMemoryBytes ?? 1 << 30,
     logLevel: process.env.XENSIM_LOG_LEVEL ?? "warn",
   });
   await host.ready;
-  const bus = await connectNatsBus({ servers: o.nats, name: "hostA-guest" });
+  const bus = await connectNatsBus({ servers: options.nats, name: "hostA-guest" });
   const hv = createInProcessCallClient(
     loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
     "hypervisor",
@@ -70,13 +70,13 @@ export async function startFrontendHost(o: FrontendHostOptions): Promise<Fronten
   const xs0 = await connectXenstore({ calls: xsCalls, bus, clientName: "toolstack" });
   const xc0 = new XenCtrl({ domid: 0, calls: hv, store: host.sharedMemory });
   const g = await buildGuest(xc0, xs0, {
-    name: o.guestName,
-    memoryMib: o.guestMemoryMib,
-    ...(o.guestHost ? { homeHost: o.guestHost } : {}),
+    name: options.guestName,
+    memoryMib: options.guestMemoryMib,
+    ...(options.guestHost ? { homeHost: options.guestHost } : {}),
   });
   let kernel: GuestKernel | undefined;
   let xs: XenstoreClient | undefined;
-  if (!o.guestHost) {
+  if (!options.guestHost) {
     const xc = new XenCtrl({ domid: g.domid, calls: hv, store: host.sharedMemory });
     kernel = new GuestKernel({ domid: g.domid, xc, ramPages: g.ramPages, slowScanMs: 50 });
     xs = await kernel.connectXenstore(g.storeGfn, g.storePort);

@@ -220,32 +220,32 @@ export class IoreqVcpu {
   /** Emulations by route, for figures. */
   readonly counts = { server: 0, buffered: 0, null: 0, dropped: 0 };
 
-  constructor(private readonly o: IoreqVcpuOptions) {
-    this.i32 = o.store.i32;
-    this.slice = o.waitSliceMs ?? 50;
-    this.spin = o.spin ?? 0;
-    this.alive = o.alive ?? (() => o.store.domainExists(o.domid));
-    this.wakeWord = o.ev.xenWakeWordIndex(o.domid, o.vcpu);
-    if (this.wakeWord < 0) throw new Error(`domain ${o.domid} has no event channels`);
+  constructor(private readonly options: IoreqVcpuOptions) {
+    this.i32 = options.store.i32;
+    this.slice = options.waitSliceMs ?? 50;
+    this.spin = options.spin ?? 0;
+    this.alive = options.alive ?? (() => options.store.domainExists(options.domid));
+    this.wakeWord = options.ev.xenWakeWordIndex(options.domid, options.vcpu);
+    if (this.wakeWord < 0) throw new Error(`domain ${options.domid} has no event channels`);
   }
 
   get domid(): number {
-    return this.o.domid;
+    return this.options.domid;
   }
   get vcpu(): number {
-    return this.o.vcpu;
+    return this.options.vcpu;
   }
 
   /** The domain's table frame with a page reference (0: no ioreq server was ever created). */
   private takeTable(): number {
-    const w = tableWord(this.o.store, this.o.domid);
+    const w = tableWord(this.options.store, this.options.domid);
     if (w < 0) return 0;
     for (;;) {
       const t = Atomics.load(this.i32, w);
       if (!t) return 0;
-      if (this.o.store.getPageRef(t, DOMID_XEN)) {
+      if (this.options.store.getPageRef(t, DOMID_XEN)) {
         if (Atomics.load(this.i32, w) === t) return t;
-        this.o.store.putPageRef(t);
+        this.options.store.putPageRef(t);
         continue;
       }
       if (Atomics.load(this.i32, w) === t) return 0; // dying table: the domain is going away
@@ -257,8 +257,8 @@ export class IoreqVcpu {
     tracer.emit({
       kind: "ioreq",
       op,
-      domid: this.o.domid,
-      vcpu: this.o.vcpu,
+      domid: this.options.domid,
+      vcpu: this.options.vcpu,
       ...ioreqTraceFields(req),
       ...extra,
     });
@@ -266,10 +266,10 @@ export class IoreqVcpu {
 
   private crash(table: number, code: number, reason: string): never {
     if (tracer.mask & TRACE_IOREQ)
-      tracer.emit({ kind: "ioreq", op: "crash", domid: this.o.domid, vcpu: this.o.vcpu, reason });
+      tracer.emit({ kind: "ioreq", op: "crash", domid: this.options.domid, vcpu: this.options.vcpu, reason });
     if (table) Atomics.compareExchange(this.i32, tableBase(table) + T_CRASHED, 0, code);
-    this.o.onCrash?.(reason);
-    throw new DomainCrashed(this.o.domid, reason);
+    this.options.onCrash?.(reason);
+    throw new DomainCrashed(this.options.domid, reason);
   }
 
   /** Has Xen crashed this domain (any vCPU)? */
@@ -279,7 +279,7 @@ export class IoreqVcpu {
     try {
       return Atomics.load(this.i32, tableBase(t) + T_CRASHED) !== 0;
     } finally {
-      this.o.store.putPageRef(t);
+      this.options.store.putPageRef(t);
     }
   }
 
@@ -294,7 +294,7 @@ export class IoreqVcpu {
     if (!table) return this.nullHandler(req);
     try {
       if (Atomics.load(this.i32, tableBase(table) + T_CRASHED))
-        throw new DomainCrashed(this.o.domid, "the domain was crashed");
+        throw new DomainCrashed(this.options.domid, "the domain was crashed");
       // hvm_access_cf8: a 4-byte write to 0xCF8 latches the address, then falls through.
       if (
         req.type === IOREQ_TYPE_PIO &&
@@ -312,7 +312,7 @@ export class IoreqVcpu {
         sel = selectServer(this.i32, table, req);
         if (!sel) return this.nullHandler(req);
         const s = sel.entry;
-        if (this.o.stdvga !== false && this.stdvgaAccepts(sel.req)) {
+        if (this.options.stdvga !== false && this.stdvgaAccepts(sel.req)) {
           const r = this.bufferedLocked(s, sel.req);
           if (tracer.mask & TRACE_IOREQ && r !== "unhandled")
             this.trace(r === "handled" ? "buffered" : "dropped", sel.req, { server: sel.id });
@@ -328,8 +328,8 @@ export class IoreqVcpu {
         }
         const frame = Atomics.load(this.i32, s + S_IOREQ_FRAME);
         if (!frame) this.crash(table, IoreqCrash.noPage, `ioreq server ${sel.id} has no ioreq page`);
-        const slot = ioreqSlot(frame * WORDS_PER_FRAME, this.o.vcpu);
-        const port = Atomics.load(this.i32, s + S_PORTS + this.o.vcpu);
+        const slot = ioreqSlot(frame * WORDS_PER_FRAME, this.options.vcpu);
+        const port = Atomics.load(this.i32, s + S_PORTS + this.options.vcpu);
         const r = xenSendIoreq(this.i32, slot, sel.req, port);
         if (r.status === "sent") this.published(frame, slot);
         if (r.status === "bad-state")
@@ -342,7 +342,7 @@ export class IoreqVcpu {
       }
       if (tracer.mask & TRACE_IOREQ)
         this.trace("send", sel.req, { server: sel.id, state: "NONE->READY", vp_eport: sent.port });
-      this.o.ev.xenSend(this.o.domid, sent.port);
+      this.options.ev.xenSend(this.options.domid, sent.port);
       this.counts.server++;
       const done = this.waitForIo(table, sel.entry, sent.instance, sent.slot);
       if (tracer.mask & TRACE_IOREQ)
@@ -355,7 +355,7 @@ export class IoreqVcpu {
         ? { data: done.data, route: "server", serverId: sel.id, emulatorGone: true }
         : { data: done.data, route: "server", serverId: sel.id };
     } finally {
-      this.o.store.putPageRef(table);
+      this.options.store.putPageRef(table);
     }
   }
 
@@ -371,9 +371,9 @@ export class IoreqVcpu {
   }
 
   /** ioreq_send_buffered with the table lock held (it stands in for bufioreq_lock). */
-  private bufferedLocked(s: number, req: Ioreq): "handled" | "dropped" | "unhandled" {
-    const handling = Atomics.load(this.i32, s + S_HANDLING);
-    const frame = Atomics.load(this.i32, s + S_BUF_FRAME);
+  private bufferedLocked(entry: number, req: Ioreq): "handled" | "dropped" | "unhandled" {
+    const handling = Atomics.load(this.i32, entry + S_HANDLING);
+    const frame = Atomics.load(this.i32, entry + S_BUF_FRAME);
     if (handling === HVM_IOREQSRV_BUFIOREQ_OFF || !frame) return "unhandled";
     const base = frame * WORDS_PER_FRAME;
     const wp = Atomics.load(this.i32, base + BUF_WRITE_POINTER_WORD) >>> 0;
@@ -382,19 +382,19 @@ export class IoreqVcpu {
       // Published before the kick (an emulator in another host process reads a replica): the slots
       // written, then the write pointer. Only the write pointer: the read pointer is the
       // emulator's (an ATOMIC rebase, which writes both, is not carried across host processes).
-      const store = this.o.store;
+      const store = this.options.store;
       const now = Atomics.load(this.i32, base + BUF_WRITE_POINTER_WORD) >>> 0;
       for (let p = wp; p !== now && (p - wp) >>> 0 < 2; p = (p + 1) >>> 0)
         store.markWritten(frame, (bufSlot(base, p) - base) * 4, 8);
       store.markWritten(frame, BUF_WRITE_POINTER_WORD * 4, 4);
-      this.o.ev.xenSend(this.o.domid, Atomics.load(this.i32, s + S_BUF_PORT));
+      this.options.ev.xenSend(this.options.domid, Atomics.load(this.i32, entry + S_BUF_PORT));
     }
     return r;
   }
 
   /** The request slot written (ioreq_send): published before the kick, for a replica elsewhere. */
   private published(frame: number, slot: number): void {
-    this.o.store.markWritten(frame, (slot - frame * WORDS_PER_FRAME) * 4, IOREQ_LAYOUT.size);
+    this.options.store.markWritten(frame, (slot - frame * WORDS_PER_FRAME) * 4, IOREQ_LAYOUT.size);
   }
 
   /** wait_for_io: check, block on Xen's wake word, check again. */
@@ -434,7 +434,8 @@ export class IoreqVcpu {
         continue;
       }
       Atomics.wait(this.i32, this.wakeWord, seq, this.slice);
-      if (!this.alive()) throw new VcpuStopped(`domain ${this.o.domid} vCPU ${this.o.vcpu} stopped`);
+      if (!this.alive())
+        throw new VcpuStopped(`domain ${this.options.domid} vCPU ${this.options.vcpu} stopped`);
     }
   }
 
@@ -485,8 +486,8 @@ export class IoreqVcpu {
         try {
           const frame = Atomics.load(this.i32, t.entry + S_IOREQ_FRAME);
           if (frame && Atomics.load(this.i32, t.entry + S_FLAGS) & F_ENABLED) {
-            const slot = ioreqSlot(frame * WORDS_PER_FRAME, this.o.vcpu);
-            const port = Atomics.load(this.i32, t.entry + S_PORTS + this.o.vcpu);
+            const slot = ioreqSlot(frame * WORDS_PER_FRAME, this.options.vcpu);
+            const port = Atomics.load(this.i32, t.entry + S_PORTS + this.options.vcpu);
             if (xenSendIoreq(this.i32, slot, req, port).status === "sent") {
               this.published(frame, slot);
               sent = { slot, port, instance: Atomics.load(this.i32, t.entry + S_INSTANCE) };
@@ -499,12 +500,12 @@ export class IoreqVcpu {
           failed++;
           continue;
         }
-        this.o.ev.xenSend(this.o.domid, sent.port);
+        this.options.ev.xenSend(this.options.domid, sent.port);
         this.waitForIo(table, t.entry, sent.instance, sent.slot);
       }
       return failed;
     } finally {
-      this.o.store.putPageRef(table);
+      this.options.store.putPageRef(table);
     }
   }
 }

@@ -29,7 +29,7 @@ export interface IoreqServerListing {
 
 export class XenDeviceModel {
   constructor(
-    private readonly o: {
+    private readonly options: {
       /** The emulator's domid (the `caller` of every call). */
       domid: number;
       /** A call client for the hypervisor's DmOp service. */
@@ -39,10 +39,10 @@ export class XenDeviceModel {
   ) {}
 
   private call<T>(method: string, req: object): Promise<T> {
-    return this.o.calls.call<object, T>(
+    return this.options.calls.call<object, T>(
       method,
-      { caller: this.o.domid, ...req },
-      { deadlineMs: this.o.deadlineMs ?? 5000 },
+      { caller: this.options.domid, ...req },
+      { deadlineMs: this.options.deadlineMs ?? 5000 },
     );
   }
 

@@ -43,15 +43,15 @@ export class EvtchnPort {
   scans = 0;
 
   constructor(
-    private readonly o: EvtchnPortOptions,
+    private readonly options: EvtchnPortOptions,
     private readonly handler: (port: number) => void,
   ) {
-    this.vcpu = o.vcpu ?? 0;
+    this.vcpu = options.vcpu ?? 0;
     // The slow timer is also the live handle that keeps the event loop running while a
     // waitAsync is pending (in Node 20 a pending waitAsync alone does not).
-    this.timer = setInterval(() => this.scan(true), o.slowScanMs ?? 100);
+    this.timer = setInterval(() => this.scan(true), options.slowScanMs ?? 100);
     this.scan(true); // events raised before we started
-    if (o.wake) void this.waitLoop(o.wake.i32, o.wake.index);
+    if (options.wake) void this.waitLoop(options.wake.i32, options.wake.index);
   }
 
   /** Resolves at once (kept for callers that awaited a bus subscription). */
@@ -74,20 +74,20 @@ export class EvtchnPort {
     if (this.closed) return 0;
     this.scans++;
     const n = scanPending(
-      this.o.sharedInfo,
+      this.options.sharedInfo,
       this.vcpu,
       (port) => {
         try {
           this.handler(port);
         } catch (err) {
-          if (this.o.onError) this.o.onError(err, port);
+          if (this.options.onError) this.options.onError(err, port);
           else
             setImmediate(() => {
               throw err;
             });
         }
       },
-      this.o.notifyVcpu ? { full, notifyVcpu: this.o.notifyVcpu } : { full },
+      this.options.notifyVcpu ? { full, notifyVcpu: this.options.notifyVcpu } : { full },
     );
     this.dispatched += n;
     return n;
@@ -98,6 +98,6 @@ export class EvtchnPort {
     this.closed = true;
     clearInterval(this.timer);
     // Release our pending waitAsync (other waiters on the word just rescan: wake-ups are hints).
-    if (this.o.wake) Atomics.notify(this.o.wake.i32, this.o.wake.index);
+    if (this.options.wake) Atomics.notify(this.options.wake.i32, this.options.wake.index);
   }
 }

@@ -137,8 +137,8 @@ export interface WaitOptions {
   onError?: (err: unknown, port: number) => void;
 }
 
-function stateName(s: string | number): DomainInfo["state"] {
-  switch (s) {
+function stateName(state: string | number): DomainInfo["state"] {
+  switch (state) {
     case "DOMAIN_STATE_RUNNING":
       return "running";
     case "DOMAIN_STATE_PAUSED":
@@ -154,8 +154,8 @@ function stateName(s: string | number): DomainInfo["state"] {
   }
 }
 
-function toInfo(i: DomainInfo__Output): DomainInfo {
-  return { ...i, state: stateName(i.state) };
+function toInfo(info: DomainInfo__Output): DomainInfo {
+  return { ...info, state: stateName(info.state) };
 }
 
 const EPERM = -XenErrno.EPERM;
@@ -183,23 +183,23 @@ export class XenCtrl {
   private grantTableView: MemView | undefined;
   private readonly ledger: MapperLedger | undefined;
 
-  constructor(private readonly o: XenCtrlOptions) {
-    this.domid = o.domid;
-    this.faults = new XenCtrlFaults(o.chaos);
+  constructor(private readonly options: XenCtrlOptions) {
+    this.domid = options.domid;
+    this.faults = new XenCtrlFaults(options.chaos);
     this.faults.rawSend = (port) => this.evtchnSendRaw(port);
-    if (!o.store) return;
-    this.store = o.store instanceof PageStore ? o.store : PageStore.attach(o.store);
-    if (o.hypervisorHost) {
+    if (!options.store) return;
+    this.store = options.store instanceof PageStore ? options.store : PageStore.attach(options.store);
+    if (options.hypervisorHost) {
       this.link = new LinkPlane(
         this.store,
-        o.domid,
-        o.hypervisorHost,
-        Math.max(o.deadlineMs ?? 5000, 15_000),
+        options.domid,
+        options.hypervisorHost,
+        Math.max(options.deadlineMs ?? 5000, 15_000),
       );
       return;
     }
     this.gt = new GrantTables(this.store);
-    if (o.mapperLedger) this.ledger = new MapperLedger(o.mapperLedger);
+    if (options.mapperLedger) this.ledger = new MapperLedger(options.mapperLedger);
     const notify = makeNotify({ store: this.store, evtchn: () => this.ev! });
     // evtchn.lost: the upcall (the wake-up) is lost, the pending bit stays set, as the only loss
     // Xen's level-triggered event channels allow; receivers find it when they next scan
@@ -234,10 +234,10 @@ export class XenCtrl {
   }
 
   private call<Res>(method: string, req: object): Promise<Res> {
-    return this.o.calls.call<object, Res>(
+    return this.options.calls.call<object, Res>(
       method,
       { caller: this.domid, ...req },
-      { deadlineMs: this.o.deadlineMs ?? 5000 },
+      { deadlineMs: this.options.deadlineMs ?? 5000 },
     );
   }
 
@@ -456,9 +456,9 @@ export class XenCtrl {
     return this.ledgerPort(await this.call<PortReply__Output>("EvtchnBindIpi", { vcpu }));
   }
   /** A port this worker opened goes into its ledger (closed by the host if the worker dies). */
-  private ledgerPort<T extends { rc: number; port: number }>(r: T): T {
-    if (this.ledger && r.rc === 0) this.ledger.recordPort(this.domid, r.port);
-    return r;
+  private ledgerPort<T extends { rc: number; port: number }>(reply: T): T {
+    if (this.ledger && reply.rc === 0) this.ledger.recordPort(this.domid, reply.port);
+    return reply;
   }
   /**
    * EVTCHNOP_bind_vcpu: deliver `port` (ours: unbound, interdomain or a global VIRQ) to `vcpu`; a

@@ -321,7 +321,7 @@ describe("blkback service", () => {
     const { f } = await device({ queues: 4 });
     for (let q = 0; q < 4; q++) assert.equal(await f.write(q, q * 8, pattern(4096, q)), BLKIF_RSP_OKAY);
     const m = (await env.host.metrics()).body;
-    const devid = /device\/vbd\/(\d+)$/.exec(f.o.frontendPath)![1]!;
+    const devid = /device\/vbd\/(\d+)$/.exec(f.options.frontendPath)![1]!;
     for (let q = 0; q < 4; q++)
       assert.match(
         m,

@@ -14,12 +14,12 @@ import {
 } from "./ioreq-thread-protocol.js";
 
 type Request =
-  | { t: "add"; key: string; role: EmulatorRole; handover: EmulatorHandover; state: Uint8Array }
-  | { t: "remove"; key: string }
-  | { t: "save"; key: string }
-  | { t: "output"; domid: number; serial: number; offset: number }
-  | { t: "input"; domid: number; serial: number; data: Uint8Array }
-  | { t: "list" };
+  | { kind: "add"; key: string; role: EmulatorRole; handover: EmulatorHandover; state: Uint8Array }
+  | { kind: "remove"; key: string }
+  | { kind: "save"; key: string }
+  | { kind: "output"; domid: number; serial: number; offset: number }
+  | { kind: "input"; domid: number; serial: number; data: Uint8Array }
+  | { kind: "list" };
 
 export interface SerialOutput {
   data: Uint8Array;
@@ -41,7 +41,7 @@ export class IoreqThread {
   private readonly worker: Worker;
   private readonly ctl = new Int32Array(new SharedArrayBuffer(CTL.words * 4));
   private readonly port;
-  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  private readonly pending = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
   private readonly txWaiters = new Set<() => void>();
   private readonly wake: number;
   private nextId = 1;
@@ -50,10 +50,10 @@ export class IoreqThread {
   /** Console output notifications received (a waiter that saw it change re-reads at once). */
   txSeq = 0;
 
-  constructor(private readonly o: IoreqThreadOptions) {
+  constructor(private readonly options: IoreqThreadOptions) {
     // Our vCPU's wake word in dom0's shared_info (read only: the thread's own cores send).
-    const si = new EventChannels(o.store, { notify: () => {} }).sharedInfo(o.domid);
-    this.wake = wakeWordIndex(si.frames[0]!, o.vcpu);
+    const si = new EventChannels(options.store, { notify: () => {} }).sharedInfo(options.domid);
+    this.wake = wakeWordIndex(si.frames[0]!, options.vcpu);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     Atomics.store(this.ctl, CTL.traceMask, tracer.mask & TRACE_IOREQ);
@@ -62,10 +62,10 @@ export class IoreqThread {
       this.doorbell();
     });
     const data: IoreqThreadData = {
-      sab: o.sab,
-      domid: o.domid,
-      vcpu: o.vcpu,
-      slowScanMs: o.slowScanMs,
+      sab: options.sab,
+      domid: options.domid,
+      vcpu: options.vcpu,
+      slowScanMs: options.slowScanMs,
       ctl: this.ctl,
       port: port2,
     };
@@ -80,39 +80,39 @@ export class IoreqThread {
       this.pending.clear();
     };
     this.worker.on("error", (e) => {
-      o.onWarn(`ioreq thread failed: ${e.stack ?? e.message}`);
+      options.onWarn(`ioreq thread failed: ${e.stack ?? e.message}`);
       fail(e);
     });
     this.worker.on("exit", () => fail(new Error("the ioreq thread exited")));
   }
 
-  private onMessage(m: ThreadMessage): void {
-    if (m.t === "reply") {
-      const p = this.pending.get(m.id);
+  private onMessage(fromThread: ThreadMessage): void {
+    if (fromThread.kind === "reply") {
+      const p = this.pending.get(fromThread.id);
       if (!p) return;
-      this.pending.delete(m.id);
-      if (m.ok) p.resolve(m.value);
-      else p.reject(new Error(m.error ?? "request failed"));
-    } else if (m.t === "tx") {
+      this.pending.delete(fromThread.id);
+      if (fromThread.ok) p.resolve(fromThread.value);
+      else p.reject(new Error(fromThread.error ?? "request failed"));
+    } else if (fromThread.kind === "tx") {
       this.txSeq++;
       for (const w of [...this.txWaiters]) w();
-    } else if (m.t === "trace") {
-      if (tracer.mask & TRACE_IOREQ) tracer.emit(m.record);
-    } else if (m.t === "warn") this.o.onWarn(m.message, m.domid);
+    } else if (fromThread.kind === "trace") {
+      if (tracer.mask & TRACE_IOREQ) tracer.emit(fromThread.record);
+    } else if (fromThread.kind === "warn") this.options.onWarn(fromThread.message, fromThread.domid);
   }
 
   /** evtchn_upcall_pending set on our vCPU and a wake: the thread leaves its wait and reads its messages. */
   private doorbell(): void {
-    Atomics.or(this.o.store.i32, this.wake, 1);
-    Atomics.notify(this.o.store.i32, this.wake);
+    Atomics.or(this.options.store.i32, this.wake, 1);
+    Atomics.notify(this.options.store.i32, this.wake);
   }
 
-  private request<T>(q: Request): Promise<T> {
+  private request<T>(toThread: Request): Promise<T> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.port.postMessage({ ...q, id });
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.port.postMessage({ ...toThread, id });
       Atomics.store(this.ctl, CTL.mail, 1);
       this.doorbell();
     });
@@ -120,24 +120,24 @@ export class IoreqThread {
 
   /** Serve an emulator registered by this thread: its pages and ports, and its machine's state. */
   add(key: string, role: EmulatorRole, handover: EmulatorHandover, state: Uint8Array): Promise<void> {
-    return this.request({ t: "add", key, role, handover, state });
+    return this.request({ kind: "add", key, role, handover, state });
   }
   /** Stop serving it (before it is unregistered). */
   remove(key: string): Promise<boolean> {
-    return this.request({ t: "remove", key });
+    return this.request({ kind: "remove", key });
   }
   /** The machine's saved state (encodeMachineState), after handling what is queued. */
   save(key: string): Promise<Uint8Array | undefined> {
-    return this.request({ t: "save", key });
+    return this.request({ kind: "save", key });
   }
   output(domid: number, serial: number, offset: number): Promise<SerialOutput | undefined> {
-    return this.request({ t: "output", domid, serial, offset });
+    return this.request({ kind: "output", domid, serial, offset });
   }
   input(domid: number, serial: number, data: Uint8Array): Promise<number | undefined> {
-    return this.request({ t: "input", domid, serial, data });
+    return this.request({ kind: "input", domid, serial, data });
   }
   list(): Promise<Record<string, EmulatorFigures>> {
-    return this.request({ t: "list" });
+    return this.request({ kind: "list" });
   }
 
   /** Requests answered and buffered writes handled, over every emulator ever served (wrapping). */

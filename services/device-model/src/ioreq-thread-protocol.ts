@@ -30,12 +30,19 @@ export interface IoreqThreadData {
 }
 
 export type ThreadRequest =
-  | { t: "add"; id: number; key: string; role: EmulatorRole; handover: EmulatorHandover; state: Uint8Array }
-  | { t: "remove"; id: number; key: string }
-  | { t: "save"; id: number; key: string }
-  | { t: "output"; id: number; domid: number; serial: number; offset: number }
-  | { t: "input"; id: number; domid: number; serial: number; data: Uint8Array }
-  | { t: "list"; id: number };
+  | {
+      kind: "add";
+      id: number;
+      key: string;
+      role: EmulatorRole;
+      handover: EmulatorHandover;
+      state: Uint8Array;
+    }
+  | { kind: "remove"; id: number; key: string }
+  | { kind: "save"; id: number; key: string }
+  | { kind: "output"; id: number; domid: number; serial: number; offset: number }
+  | { kind: "input"; id: number; domid: number; serial: number; data: Uint8Array }
+  | { kind: "list"; id: number };
 
 export interface EmulatorFigures {
   synchronous: number;
@@ -47,7 +54,7 @@ export interface EmulatorFigures {
 }
 
 export type ThreadMessage =
-  | { t: "reply"; id: number; ok: boolean; error?: string; value?: unknown }
-  | { t: "tx" }
-  | { t: "trace"; record: TraceRecord }
-  | { t: "warn"; message: string; domid?: number };
+  | { kind: "reply"; id: number; ok: boolean; error?: string; value?: unknown }
+  | { kind: "tx" }
+  | { kind: "trace"; record: TraceRecord }
+  | { kind: "warn"; message: string; domid?: number };

@@ -19,6 +19,7 @@ import { EventChannels, scanPending, wakeWordIndex } from "@xensim/evtchn";
 import { PageStore } from "@xensim/memory";
 import { setTracer, type TraceRecord, tracer } from "@xensim/trace";
 import { makeNotify } from "@xensim/xenctrl";
+import { PortDispatcher } from "@xensim/xenbus";
 import { guestMemory } from "./guest-memory.js";
 import {
   CTL,
@@ -32,6 +33,8 @@ interface Entry {
   key: string;
   role: EmulatorRole;
   end: EmulatorEnd;
+  /** Its ports' handlers in the PortDispatcher, dropped when it is removed. */
+  stopEvents: Array<() => void>;
 }
 
 function run(d: IoreqThreadData): void {
@@ -43,13 +46,13 @@ function run(d: IoreqThreadData): void {
   const notifyVcpu = ev.portVcpuReader(d.domid);
   const post = (m: ThreadMessage) => d.port.postMessage(m);
   const entries = new Map<string, Entry>();
-  const byPort = new Map<number, Entry>();
+  const ports = new PortDispatcher();
   const { ctl } = d;
 
   // EVTCHNOP_send on the answered vCPU's port: atomics on the shared page store.
   const notify = (p: number) => {
     const rc = ev.evtchnSend(d.domid, p);
-    if (rc !== 0) post({ t: "warn", message: `kick of port ${p} failed: rc ${rc}` });
+    if (rc !== 0) post({ kind: "warn", message: `kick of port ${p} failed: rc ${rc}` });
   };
   const written = (frame: number, offset: number, length: number) => store.markWritten(frame, offset, length);
 
@@ -59,14 +62,13 @@ function run(d: IoreqThreadData): void {
     try {
       fn();
     } catch (err) {
-      post({ t: "warn", message: `emulation failed: ${String(err)}`, domid: e.end.h.domid });
+      post({ kind: "warn", message: `emulation failed: ${String(err)}`, domid: e.end.handover.domid });
     }
     if (e.end.counts.synchronous !== s) Atomics.add(ctl, CTL.synchronous, e.end.counts.synchronous - s);
     if (e.end.counts.buffered !== b) Atomics.add(ctl, CTL.buffered, e.end.counts.buffered - b);
   };
   const dispatch = (p: number) => {
-    const e = byPort.get(p);
-    if (e) count(e, () => e.end.onEvent(p));
+    ports.dispatch(p);
   };
   const pollAll = () => {
     for (const e of entries.values()) count(e, () => e.end.poll());
@@ -74,7 +76,7 @@ function run(d: IoreqThreadData): void {
 
   const serial = (domid: number, n: number) => {
     for (const e of entries.values()) {
-      if (e.end.h.domid !== domid) continue;
+      if (e.end.handover.domid !== domid) continue;
       const i = n - SERIAL_BASE[e.role];
       const serials = e.end.machine.serials;
       if (i >= 0 && i < serials.length) return serials[i];
@@ -83,13 +85,14 @@ function run(d: IoreqThreadData): void {
   };
 
   const handle = (q: ThreadRequest): unknown => {
-    switch (q.t) {
+    switch (q.kind) {
       case "add": {
         const machine = new Machine(q.role, { clock: () => Date.now() });
         machine.loadState(decodeMachineState(q.state));
         for (const u of machine.serials)
           u.onTransmit = () => {
-            if (Atomics.load(ctl, CTL.txWanted) && Atomics.exchange(ctl, CTL.txWanted, 0)) post({ t: "tx" });
+            if (Atomics.load(ctl, CTL.txWanted) && Atomics.exchange(ctl, CTL.txWanted, 0))
+              post({ kind: "tx" });
           };
         const end = new EmulatorEnd(i32, q.handover, {
           machine,
@@ -97,15 +100,15 @@ function run(d: IoreqThreadData): void {
           notify,
           written,
           self: d.domid,
-          onError: (message) => post({ t: "warn", message, domid: q.handover.domid }),
+          onError: (message) => post({ kind: "warn", message, domid: q.handover.domid }),
         });
-        const e: Entry = { key: q.key, role: q.role, end };
+        const e: Entry = { key: q.key, role: q.role, end, stopEvents: [] };
         entries.set(q.key, e);
         for (const p of [
           ...q.handover.vcpuPorts,
           ...(q.handover.bufPort !== undefined ? [q.handover.bufPort] : []),
         ])
-          byPort.set(p, e);
+          e.stopEvents.push(ports.on(p, () => count(e, () => end.onEvent(p))));
         count(e, () => end.poll()); // whatever came before the handover
         return undefined;
       }
@@ -113,7 +116,7 @@ function run(d: IoreqThreadData): void {
         const e = entries.get(q.key);
         if (!e) return false;
         entries.delete(q.key);
-        for (const [p, x] of byPort) if (x === e) byPort.delete(p);
+        for (const stop of e.stopEvents.splice(0)) stop();
         return true;
       }
       case "save": {
@@ -153,7 +156,7 @@ function run(d: IoreqThreadData): void {
   // The trace switch, as the service's thread sets it; records go back to it to be sent.
   const relay = (record: TraceRecord) => {
     record.t = Number(process.hrtime.bigint());
-    post({ t: "trace", record });
+    post({ kind: "trace", record });
   };
 
   const scanSelected = { notifyVcpu };
@@ -164,9 +167,14 @@ function run(d: IoreqThreadData): void {
       for (let m = receiveMessageOnPort(d.port); m; m = receiveMessageOnPort(d.port)) {
         const q = m.message as ThreadRequest;
         try {
-          post({ t: "reply", id: q.id, ok: true, value: handle(q) });
+          post({ kind: "reply", id: q.id, ok: true, value: handle(q) });
         } catch (err) {
-          post({ t: "reply", id: q.id, ok: false, error: err instanceof Error ? err.message : String(err) });
+          post({
+            kind: "reply",
+            id: q.id,
+            ok: false,
+            error: err instanceof Error ? err.message : String(err),
+          });
         }
       }
     if (Atomics.load(ctl, CTL.stop)) break;

@@ -42,6 +42,7 @@ import {
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { retry } from "@xensim/runtime";
 import { decodeDomainExc, XenCtrl, XenDeviceModel } from "@xensim/xenctrl";
+import { PortDispatcher } from "@xensim/xenbus";
 import { HYPERVISOR_SUBJECTS } from "@xensim/subjects";
 import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { deviceModelPolicy } from "./authz.js";
@@ -64,6 +65,8 @@ interface Running {
   emulator: Emulator;
   /** Foreign mappings of the guest's RAM made for it (another host process than the hypervisor's). */
   mapcache?: MapCache;
+  /** Its ports' handlers in the PortDispatcher (served on this thread), dropped when it goes. */
+  stopEvents: Array<() => void>;
 }
 
 export const deviceModelService: ServiceModule<DeviceModelConfig> = {
@@ -125,7 +128,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
           })
         : undefined;
     const running = new Map<string, Running>();
-    const byPort = new Map<number, Running>();
+    const ports = new PortDispatcher();
     const key = (domid: number, role: string) => `${domid}/${role}`;
     const waiters = new Set<() => void>();
 
@@ -198,9 +201,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
 
     const syncRequests = requests.labels("synchronous");
     const bufferedRequests = requests.labels("buffered");
-    const dispatch = (port: number): void => {
-      const r = byPort.get(port);
-      if (!r) return;
+    const emulate = (r: Running, port: number): void => {
       const before = r.emulator.counts.synchronous;
       const bufBefore = r.emulator.counts.buffered;
       try {
@@ -214,7 +215,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
     };
     const receiver = thread
       ? undefined
-      : xc.waitForEvents(cfg.domid, dispatch, {
+      : xc.waitForEvents(cfg.domid, (port) => ports.dispatch(port), {
           vcpu: cfg.vcpu,
           slowScanMs: cfg.slowScanMs,
           onError: (err, port) => log.warn({ err: String(err), port }, "event handler failed"),
@@ -232,14 +233,14 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
 
     const unregister = (r: Running) => {
       running.delete(key(r.domid, r.role));
-      for (const [p, x] of byPort) if (x === r) byPort.delete(p);
+      for (const stop of r.stopEvents.splice(0)) stop();
     };
 
     const writeRecords = async (r: Running) => {
       const rec = DM_XS.record(r.domid, r.role, cfg.domid);
       await xs.write(`${rec}/service`, ctx.name);
       await xs.write(`${rec}/name`, r.name);
-      await xs.write(`${rec}/vcpus`, String(r.emulator.o.vcpus));
+      await xs.write(`${rec}/vcpus`, String(r.emulator.options.vcpus));
       await xs.write(`${rec}/ioreq-server`, String(r.emulator.serverId));
       await xs.write(`${rec}/ports`, r.emulator.ports.join(","));
       if (r.role === "primary") {
@@ -297,7 +298,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
         ...(remote ? { handling: HVM_IOREQSRV_BUFIOREQ_LEGACY } : {}),
         onError: (m) => log.warn({ domid: q.domid, role }, m),
       });
-      const r: Running = { domid: q.domid, role, name: q.name, machine, emulator };
+      const r: Running = { domid: q.domid, role, name: q.name, machine, emulator, stopEvents: [] };
       if (mapcache) r.mapcache = mapcache;
       // Ports come alive during start: dispatch needs them as soon as they are bound.
       running.set(key(q.domid, role), r);
@@ -322,7 +323,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
           return { rc: EIO, error: `ioreq thread: ${(err as Error).message}`, serverId: 0 };
         }
       } else {
-        for (const p of emulator.ports) byPort.set(p, r);
+        for (const p of emulator.ports) r.stopEvents.push(ports.on(p, () => emulate(r, p)));
         for (const u of machine.serials)
           u.onTransmit = () => {
             for (const w of waiters) w();

@@ -131,11 +131,11 @@ export class GuestInstance {
   /** The BIOS's report of the last boot. */
   firmwareReport: unknown;
 
-  constructor(private readonly d: GuestDeps) {
-    this.domid = d.domid;
-    this.name = d.name;
-    this.home = `/local/domain/${d.domid}`;
-    this.log = d.log.child({ domid: d.domid });
+  constructor(private readonly deps: GuestDeps) {
+    this.domid = deps.domid;
+    this.name = deps.name;
+    this.home = `/local/domain/${deps.domid}`;
+    this.log = deps.log.child({ domid: deps.domid });
   }
 
   /**
@@ -144,14 +144,14 @@ export class GuestInstance {
    * device discovery. Resolves once discovery has started (disks connect in the background).
    */
   async boot(): Promise<void> {
-    const { domid, cfg } = this.d;
+    const { domid, cfg } = this.deps;
     const xc = new XenCtrl({
       domid,
-      calls: this.d.hv,
-      store: this.d.sharedMemory,
-      ...(this.d.chaos ? { chaos: this.d.chaos } : {}),
+      calls: this.deps.hv,
+      store: this.deps.sharedMemory,
+      ...(this.deps.chaos ? { chaos: this.deps.chaos } : {}),
       // The hypervisor in another host process: this domain is homed here, over the link.
-      ...(this.d.hypervisorHost ? { hypervisorHost: this.d.hypervisorHost } : {}),
+      ...(this.deps.hypervisorHost ? { hypervisorHost: this.deps.hypervisorHost } : {}),
     });
     this.xc = xc;
     const info = await xc.domainInfo(domid);
@@ -207,7 +207,7 @@ export class GuestInstance {
       maxDataPagesPerRing: cfg.maxDataPagesPerRing,
       closeTimeoutMs: cfg.closeTimeoutMs,
       log: this.log,
-      ...(this.d.chaos ? { corruptRequest: corruptRequestPoint(this.d.chaos, this.domid) } : {}),
+      ...(this.deps.chaos ? { corruptRequest: corruptRequestPoint(this.deps.chaos, this.domid) } : {}),
       onBlkfront: (b) => this.attach(b),
       onRemoved: (b) => this.detach(b.dev.nodename, "removed"),
     });
@@ -225,14 +225,14 @@ export class GuestInstance {
     });
     if (this.firmware) this.startVcpus(this.firmware, info.info.vcpus);
     this.log.info({ name: this.name, workload: this.workloadText, disks: this.disks.size }, "guest booted");
-    this.d.onChange(this);
+    this.deps.onChange(this);
   }
 
   // ---- vCPUs (HVM firmware doing port/MMIO I/O to the device models) -------------------------------
 
   private startVcpus(settings: FirmwareSettings, vcpus: number): void {
     this.vcpus = new GuestVcpus({
-      sab: this.d.sharedMemory,
+      sab: this.deps.sharedMemory,
       domid: this.domid,
       name: this.name,
       vcpus,
@@ -243,7 +243,7 @@ export class GuestInstance {
           { firmware: this.firmwareText, pci: report.pci.length, kexec: report.kexec },
           "firmware booted",
         );
-        this.d.onChange(this);
+        this.deps.onChange(this);
       },
       // Xen crashed the domain (an emulator broke the ioreq protocol): domain_crash is a shutdown
       // with SHUTDOWN_crash; the toolstack applies on_crash.
@@ -288,7 +288,7 @@ export class GuestInstance {
             this.log.error({ err: String(err), vdev }, "NBD export failed"),
           );
           this.maybeStartJob();
-          this.d.onChange(this);
+          this.deps.onChange(this);
           return;
         case "disconnected":
           // The toolstack detaching (online = 0): close for good; else a backend restart, reconnect.
@@ -298,11 +298,11 @@ export class GuestInstance {
               if (v !== undefined && v.trim() === "0") return this.detach(disk.nodename, "backend offline");
             })
             .catch(() => {});
-          this.d.onChange(this);
+          this.deps.onChange(this);
           return;
         case "error":
           this.log.warn({ vdev, err: n.err, msg: n.msg }, "disk error");
-          this.d.onChange(this);
+          this.deps.onChange(this);
           return;
         default:
           return;
@@ -320,17 +320,17 @@ export class GuestInstance {
   /** The export's URI, with the advertised host name when one is configured (TCP). */
   private nbdUri(d: Disk): string {
     const uri = d.nbd?.uri ?? "";
-    const adv = this.d.cfg.nbd.advertise;
+    const adv = this.deps.cfg.nbd.advertise;
     if (adv === "" || !uri.startsWith("nbd://") || !d.nbd || "path" in d.nbd.address) return uri;
     return `nbd://${adv.includes(":") ? `[${adv}]` : adv}:${d.nbd.address.port}/${encodeURIComponent(d.vdev)}`;
   }
 
   private async export(disk: Disk): Promise<void> {
-    const { cfg } = this.d;
+    const { cfg } = this.deps;
     if (cfg.nbd.listen === "none" || disk.nbd || disk.removing) return;
     let listen: { path: string } | { host: string; port: number };
     if (cfg.nbd.listen === "unix") {
-      const dir = join(this.d.stateDir, "nbd");
+      const dir = join(this.deps.stateDir, "nbd");
       await mkdir(dir, { recursive: true });
       disk.socketPath = join(dir, `${safe(this.name)}-${safe(disk.vdev)}.sock`);
       await rm(disk.socketPath, { force: true });
@@ -352,7 +352,7 @@ export class GuestInstance {
     }
     disk.nbd = srv;
     this.log.info({ vdev: disk.vdev, uri: srv.uri }, "disk exported");
-    this.d.onChange(this);
+    this.deps.onChange(this);
   }
 
   /** Closes a disk: its export, the workload if it ran there, the frontend (closing handshake). */
@@ -369,7 +369,7 @@ export class GuestInstance {
       await disk.front.close().catch((err: unknown) => this.log.warn({ err: String(err) }, "frontend close"));
       disk.unsubscribe();
       this.disks.delete(nodename);
-      this.d.onChange(this);
+      this.deps.onChange(this);
     })();
     return disk.removing;
   }
@@ -435,8 +435,8 @@ export class GuestInstance {
         },
         {
           // the previous kernel's ledger, when this one was kexec'd into on the same disk
-          ...(this.d.handoff?.ledger && this.d.handoff.vdev === disk.vdev
-            ? { ledger: this.d.handoff.ledger }
+          ...(this.deps.handoff?.ledger && this.deps.handoff.vdev === disk.vdev
+            ? { ledger: this.deps.handoff.ledger }
             : {}),
           expose: (snapshot) => (this.jobLedger = snapshot),
         },
@@ -450,7 +450,7 @@ export class GuestInstance {
             lost: r.verify.failures_total,
             indeterminate: r.verify.indeterminate_blocks,
             failures: r.verify.failures.slice(0, 8),
-            ...(this.d.handoff ? { carriedVerified: r.verify.carried_blocks_verified } : {}),
+            ...(this.deps.handoff ? { carriedVerified: r.verify.carried_blocks_verified } : {}),
           };
         this.phase = r.error > 0 || r.verify.failures_total > 0 ? "failed" : "done";
         this.job = undefined;
@@ -458,7 +458,7 @@ export class GuestInstance {
           { iops: r.read.iops + r.write.iops, errors: r.error, verifyFailures: r.verify.failures_total },
           "workload finished",
         );
-        this.d.onChange(this);
+        this.deps.onChange(this);
       });
     } catch (err) {
       run = Promise.reject(err as Error);
@@ -468,7 +468,7 @@ export class GuestInstance {
       this.job = undefined;
       this.error = `workload: ${err instanceof Error ? err.message : String(err)}`;
       this.log.error({ err: String(err) }, "workload failed");
-      this.d.onChange(this);
+      this.deps.onChange(this);
     });
   }
 
@@ -527,7 +527,7 @@ export class GuestInstance {
   shutdown(reason: number): Promise<void> {
     this.stopping ??= (async () => {
       this.state = "shutting-down";
-      this.d.onChange(this);
+      this.deps.onChange(this);
       const vdev = this.jobVdev;
       await this.closeAll();
       // kexec: the ledger once every request was answered or failed by the frontends' close
@@ -538,7 +538,7 @@ export class GuestInstance {
       this.release();
       this.state = "halted";
       this.log.info({ reason }, "guest shut down");
-      this.d.onChange(this);
+      this.deps.onChange(this);
     })();
     return this.stopping;
   }
@@ -598,7 +598,7 @@ export class GuestInstance {
     this.log.error({ err: this.error }, "guest failed");
     this.abandon("failed");
     this.state = "failed";
-    this.d.onChange(this);
+    this.deps.onChange(this);
   }
 
   status(): GuestStatusJson {
@@ -639,7 +639,7 @@ export class GuestInstance {
         errors: this.ioErrors,
         verifyFailures: this.verifyFailures,
         ...(this.ledger ? { ledger: this.ledger } : {}),
-        ...(this.d.handoff ? { kexec: kexecStatus(this.d.handoff) } : {}),
+        ...(this.deps.handoff ? { kexec: kexecStatus(this.deps.handoff) } : {}),
       },
       error: this.error,
     };

@@ -104,7 +104,7 @@ export class LinkSockets {
   authenticatedHellos = 0;
 
   constructor(
-    private readonly o: {
+    private readonly options: {
       store: PageStore;
       hostId: string;
       bus: EventBus;
@@ -115,13 +115,13 @@ export class LinkSockets {
       tls?: TlsMaterial | undefined;
     },
   ) {
-    const cfg = o.cfg;
+    const cfg = options.cfg;
     // A new epoch per process start: later starts compare higher (ms × 2^16 + 16 random bits).
     this.epoch = (BigInt(Date.now()) << 16n) | BigInt(randomInt(0x10000));
-    if (cfg.queueBytes > 0) o.store.ensureLink({ queueBytes: cfg.queueBytes });
+    if (cfg.queueBytes > 0) options.store.ensureLink({ queueBytes: cfg.queueBytes });
     this.engine = new LinkEngine({
-      store: o.store,
-      hostId: o.hostId,
+      store: options.store,
+      hostId: options.hostId,
       epoch: this.epoch,
       frameBytes: cfg.frameBytes,
       sender: {
@@ -129,32 +129,32 @@ export class LinkSockets {
         windowBytes: cfg.windowBytes,
         retransmitMs: cfg.retransmitMs,
       },
-      log: { info: (obj, msg) => o.log.info(obj, msg), warn: (obj, msg) => o.log.warn(obj, msg) },
+      log: { info: (obj, msg) => options.log.info(obj, msg), warn: (obj, msg) => options.log.warn(obj, msg) },
       transport: {
         connect: (peer) => this.connect(peer),
         write: (peer, bytes) => this.write(peer, bytes),
         close: (peer, reason) => this.drop(peer, reason),
       },
-      ...o.engine,
+      ...options.engine,
     });
     if (cfg.faults) this.setFaults(cfg.faults);
   }
 
   /** Does the link run mutual TLS? */
   get secure(): boolean {
-    return this.o.tls !== undefined;
+    return this.options.tls !== undefined;
   }
 
   /** A listener: plain, or mutual TLS whose failed handshakes are counted. */
   private listener(): Server {
-    const tls = this.o.tls;
+    const tls = this.options.tls;
     if (!tls) return createServer((s) => this.accept(s));
     const server = createTlsServer({ ...linkTlsOptions(tls), handshakeTimeout: 10_000 }, (s) =>
       this.accept(s, true),
     );
     server.on("tlsClientError", (err) => {
       this.refusedPeers.handshake++;
-      this.o.log.warn(
+      this.options.log.warn(
         { err: err.message },
         "link: TLS handshake refused (no certificate of this deployment)",
       );
@@ -163,7 +163,7 @@ export class LinkSockets {
   }
 
   async start(): Promise<void> {
-    const cfg = this.o.cfg;
+    const cfg = this.options.cfg;
     const [host, portText] = splitHostPort(cfg.linkListen);
     const tcp = this.listener();
     await new Promise<void>((resolve, reject) => {
@@ -174,7 +174,7 @@ export class LinkSockets {
     const port = (tcp.address() as { port: number }).port;
     this.address.tcp = `${cfg.linkAdvertise || host}:${port}`;
     if (cfg.linkSocketDir !== "") {
-      const path = join(cfg.linkSocketDir, `link-${this.o.hostId}.sock`);
+      const path = join(cfg.linkSocketDir, `link-${this.options.hostId}.sock`);
       rmSync(path, { force: true });
       const unix = this.listener();
       await new Promise<void>((resolve, reject) => {
@@ -184,15 +184,15 @@ export class LinkSockets {
       this.servers.push(unix);
       this.address.unix = path;
     }
-    const bus = this.o.bus;
+    const bus = this.options.bus;
     this.subs.push(
-      bus.subscribe(LINK_SUBJECTS.address(this.o.hostId), {
+      bus.subscribe(LINK_SUBJECTS.address(this.options.hostId), {
         callback: (m) => {
           if (m.reply && !bus.closed)
             bus.publish(m.reply, enc.encode(JSON.stringify({ ...this.address, epoch: String(this.epoch) })));
         },
       }),
-      bus.subscribe(LINK_SUBJECTS.faults(this.o.hostId), {
+      bus.subscribe(LINK_SUBJECTS.faults(this.options.hostId), {
         callback: (m) => {
           let reply: object;
           try {
@@ -205,7 +205,7 @@ export class LinkSockets {
           if (m.reply && !bus.closed) bus.publish(m.reply, enc.encode(JSON.stringify(reply)));
         },
       }),
-      bus.subscribe(LINK_SUBJECTS.faultRecords(this.o.hostId), {
+      bus.subscribe(LINK_SUBJECTS.faultRecords(this.options.hostId), {
         callback: (m) => {
           const out: Record<string, { counts?: object; records: LinkFaultRecord[] }> = {};
           // each fault with its wall-clock time (the hooks are given performance.now()), also those
@@ -235,7 +235,7 @@ export class LinkSockets {
     if (cfg.hypervisorHost !== "") this.engine.setHypervisorHost(cfg.hypervisorHost);
     this.tick = setInterval(() => this.onTick(), cfg.tickMs);
     void this.drainLoop();
-    this.o.log.info({ address: this.address, epoch: String(this.epoch) }, "link listening");
+    this.options.log.info({ address: this.address, epoch: String(this.epoch) }, "link listening");
   }
 
   get listenAddress(): LinkAddress {
@@ -285,7 +285,9 @@ export class LinkSockets {
         this.kick();
       }
     });
-    socket.on("error", (err) => this.o.log.debug({ err: err.message, peer: c.peer }, "link socket error"));
+    socket.on("error", (err) =>
+      this.options.log.debug({ err: err.message, peer: c.peer }, "link socket error"),
+    );
     socket.on("close", () => {
       this.conns.delete(c);
       if (c.peer && this.byPeer.get(c.peer) === c) {
@@ -296,37 +298,40 @@ export class LinkSockets {
     return c;
   }
 
-  private onData(c: Conn, chunk: Buffer): void {
+  private onData(conn: Conn, chunk: Buffer): void {
     const now = performance.now();
     try {
-      c.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), (frame) => {
-        if (c.socket.destroyed) return;
-        if (c.peer === undefined || frame[0] === FRAME_HELLO) {
+      conn.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), (frame) => {
+        if (conn.socket.destroyed) return;
+        if (conn.peer === undefined || frame[0] === FRAME_HELLO) {
           if (frame[0] !== FRAME_HELLO) {
-            c.socket.destroy();
+            conn.socket.destroy();
             return;
           }
           const host = safeHelloHost(frame);
           if (host === undefined) {
-            c.socket.destroy();
+            conn.socket.destroy();
             return;
           }
-          if (c.tls) {
+          if (conn.tls) {
             // The peer's host is the one its certificate names; the HELLO must say exactly that.
-            const verdict = authenticateLinkSocket(c.socket as TLSSocket, host);
+            const verdict = authenticateLinkSocket(conn.socket as TLSSocket, host);
             if (!verdict.ok) {
               this.refusedPeers[verdict.refusal]++;
-              this.o.log.warn({ peer: host, reason: verdict.reason }, "link: HELLO refused (authentication)");
-              c.socket.destroy();
+              this.options.log.warn(
+                { peer: host, reason: verdict.reason },
+                "link: HELLO refused (authentication)",
+              );
+              conn.socket.destroy();
               return;
             }
-            if (c.outbound && host !== c.peer) {
+            if (conn.outbound && host !== conn.peer) {
               this.refusedPeers["wrong-host"]++;
-              this.o.log.warn(
-                { peer: c.peer, hello: host },
+              this.options.log.warn(
+                { peer: conn.peer, hello: host },
                 "link: the dialled peer's HELLO names another host",
               );
-              c.socket.destroy();
+              conn.socket.destroy();
               return;
             }
             this.authenticatedHellos++;
@@ -335,41 +340,41 @@ export class LinkSockets {
             // Refused (an older epoch replaying, a bad version) before it may touch the working
             // connection of that host: counted and logged by the engine, this connection closed.
             this.engine.onFrame(undefined, frame, now);
-            this.o.log.warn({ peer: host }, "link: HELLO refused");
-            c.socket.destroy();
+            this.options.log.warn({ peer: host }, "link: HELLO refused");
+            conn.socket.destroy();
             return;
           }
-          if (!c.outbound) {
+          if (!conn.outbound) {
             // An inbound connection: one link per pair. If we also have one to that peer, the one
             // opened by the smaller host id stays.
             const other = this.byPeer.get(host);
-            if (other && other !== c) {
+            if (other && other !== conn) {
               // Both connected at once: the connection opened by the smaller host id stays. An
               // older inbound one (the peer reconnected) is replaced.
-              if (other.outbound && this.o.hostId < host) {
-                c.socket.destroy();
+              if (other.outbound && this.options.hostId < host) {
+                conn.socket.destroy();
                 return;
               }
               other.socket.destroy();
             }
-            c.peer = host;
-            this.byPeer.set(host, c);
+            conn.peer = host;
+            this.byPeer.set(host, conn);
             this.connecting.delete(host);
             this.engine.onOpen(host);
           }
           const r = this.engine.onFrame(undefined, frame, now);
           if (r === null) {
-            this.o.log.warn({ peer: host }, "link: HELLO refused");
-            if (this.byPeer.get(host) === c) this.byPeer.delete(host);
-            c.socket.destroy();
+            this.options.log.warn({ peer: host }, "link: HELLO refused");
+            if (this.byPeer.get(host) === conn) this.byPeer.delete(host);
+            conn.socket.destroy();
           }
           return;
         }
-        this.engine.onFrame(c.peer, frame, now);
+        this.engine.onFrame(conn.peer, frame, now);
       });
     } catch (err) {
-      this.o.log.warn({ err: String(err), peer: c.peer }, "link: bad stream, connection closed");
-      c.socket.destroy();
+      this.options.log.warn({ err: String(err), peer: conn.peer }, "link: bad stream, connection closed");
+      conn.socket.destroy();
     }
     this.kick();
   }
@@ -380,7 +385,7 @@ export class LinkSockets {
     void (async () => {
       for (let attempt = 0; !this.closed; attempt++) {
         try {
-          const m = await this.o.bus.request(LINK_SUBJECTS.address(peer), new Uint8Array(0), {
+          const m = await this.options.bus.request(LINK_SUBJECTS.address(peer), new Uint8Array(0), {
             timeoutMs: 2000,
           });
           const a = JSON.parse(dec.decode(m.data)) as LinkAddress;
@@ -389,7 +394,7 @@ export class LinkSockets {
             a.unix !== "" && existsSync(a.unix)
               ? { path: a.unix }
               : (([port, host]) => ({ port, host }))(tcpTarget(a.tcp));
-          const tls = this.o.tls;
+          const tls = this.options.tls;
           const socket: Socket = tls
             ? tlsConnect({
                 ...target,
@@ -420,7 +425,7 @@ export class LinkSockets {
           break;
         } catch (err) {
           if (attempt % 20 === 0)
-            this.o.log.debug({ peer, err: String(err) }, "link: peer not reachable yet");
+            this.options.log.debug({ peer, err: String(err) }, "link: peer not reachable yet");
           await new Promise((r) => setTimeout(r, Math.min(1000, 50 * (attempt + 1))));
         }
       }
@@ -444,22 +449,22 @@ export class LinkSockets {
     this.rawWrite(c, bytes);
   }
 
-  private rawWrite(c: Conn, bytes: Uint8Array): void {
+  private rawWrite(conn: Conn, bytes: Uint8Array): void {
     // The frames of one turn of the event loop go out in one writev.
-    if (!c.corked) {
-      c.corked = true;
-      c.socket.cork();
+    if (!conn.corked) {
+      conn.corked = true;
+      conn.socket.cork();
       process.nextTick(() => {
-        c.corked = false;
-        c.socket.uncork();
+        conn.corked = false;
+        conn.socket.uncork();
       });
     }
-    if (!c.socket.write(bytes) && c.socket.writableLength > 32 * 1024 * 1024) this.blocked = true;
+    if (!conn.socket.write(bytes) && conn.socket.writableLength > 32 * 1024 * 1024) this.blocked = true;
   }
 
   private drop(peer: string, reason: string): void {
     const c = this.byPeer.get(peer);
-    this.o.log.warn({ peer, reason }, "link: connection closed");
+    this.options.log.warn({ peer, reason }, "link: connection closed");
     c?.socket.destroy();
   }
 
@@ -479,7 +484,7 @@ export class LinkSockets {
   /** Sleeps on the queue's doorbell; producers ring it (Atomics.notify) only while we sleep. */
   private async drainLoop(): Promise<void> {
     const area = this.engine.area;
-    const i32 = this.o.store.i32;
+    const i32 = this.options.store.i32;
     while (!this.closed) {
       let n = 0;
       if (!this.blocked) {
@@ -523,21 +528,21 @@ export class LinkSockets {
     this.engine.close();
     // Wake the drain loop so it sees `closed`.
     const bell = this.engine.area.prepareSleep();
-    if (bell >= 0) Atomics.notify(this.o.store.i32, bell);
+    if (bell >= 0) Atomics.notify(this.options.store.i32, bell);
     for (const c of this.conns) c.socket.destroy();
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     if (this.address.unix) rmSync(this.address.unix, { force: true });
   }
 }
 
-function splitHostPort(s: string): [string, string] {
-  const i = s.lastIndexOf(":");
-  if (i < 0) return ["127.0.0.1", s];
-  return [s.slice(0, i).replace(/^\[|\]$/g, ""), s.slice(i + 1)];
+function splitHostPort(address: string): [string, string] {
+  const i = address.lastIndexOf(":");
+  if (i < 0) return ["127.0.0.1", address];
+  return [address.slice(0, i).replace(/^\[|\]$/g, ""), address.slice(i + 1)];
 }
 
-function tcpTarget(s: string): [number, string] {
-  const [h, p] = splitHostPort(s);
+function tcpTarget(address: string): [number, string] {
+  const [h, p] = splitHostPort(address);
   return [Number(p), h];
 }
 
@@ -549,8 +554,8 @@ function safeHelloHost(frame: Uint8Array): string | undefined {
   }
 }
 
-function hash(s: string): number {
+function hash(text: string): number {
   let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
   return h >>> 0;
 }

@@ -57,13 +57,14 @@ const STATUS: Record<ToolstackError["code"], number> = {
   EOPNOTSUPP: 409,
 };
 
-function send(reply: FastifyReply, e: unknown): FastifyReply {
-  if (e instanceof FlowError) {
-    const code = e.cause instanceof ToolstackError ? STATUS[e.cause.code] : 500;
-    return reply.code(code).send({ error: e.message, flow: e.flow, step: e.step, steps: e.records });
+function send(reply: FastifyReply, err: unknown): FastifyReply {
+  if (err instanceof FlowError) {
+    const code = err.cause instanceof ToolstackError ? STATUS[err.cause.code] : 500;
+    return reply.code(code).send({ error: err.message, flow: err.flow, step: err.step, steps: err.records });
   }
-  if (e instanceof ToolstackError) return reply.code(STATUS[e.code]).send({ error: e.message, code: e.code });
-  return reply.code(500).send({ error: e instanceof Error ? e.message : String(e) });
+  if (err instanceof ToolstackError)
+    return reply.code(STATUS[err.code]).send({ error: err.message, code: err.code });
+  return reply.code(500).send({ error: err instanceof Error ? err.message : String(err) });
 }
 
 function domid(raw: string, reply: FastifyReply): number | undefined {
@@ -594,20 +595,20 @@ export const OPENAPI = {
 } as const;
 
 /** The API app (not listening). `routes` lists what was registered, for the OpenAPI check. */
-export function buildApi(o: ApiOptions): {
+export function buildApi(options: ApiOptions): {
   app: FastifyInstance;
   routes: Array<{ method: string; url: string }>;
 } {
-  const app = Fastify({ logger: false, bodyLimit: o.maxConfigBytes + 4096 });
-  if (o.auth) requireApiToken(app, o.auth);
+  const app = Fastify({ logger: false, bodyLimit: options.maxConfigBytes + 4096 });
+  if (options.auth) requireApiToken(app, options.auth);
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook("onRoute", (r) => {
     for (const m of [r.method].flat()) if (m !== "HEAD") routes.push({ method: m, url: r.url });
-    const serverSpan = o.serverSpan;
+    const serverSpan = options.serverSpan;
     const method = [r.method].flat()[0];
     if (serverSpan && method !== "GET" && method !== "HEAD" && method !== "OPTIONS") {
       // every write handler is async: it runs inside the span, which ends when it settles
-      const handler = r.handler as (this: FastifyInstance, ...a: unknown[]) => Promise<unknown>;
+      const handler = r.handler as (this: FastifyInstance, ...args: unknown[]) => Promise<unknown>;
       const name = `${method} ${r.url}`;
       r.handler = function (this: FastifyInstance, req: FastifyRequest, reply: FastifyReply) {
         return serverSpan(
@@ -619,7 +620,7 @@ export function buildApi(o: ApiOptions): {
       };
     }
   });
-  const ts = o.toolstack;
+  const ts = options.toolstack;
 
   // Anything outside the routes: 404 with the API's error shape.
   app.setNotFoundHandler((req, reply) =>
@@ -642,7 +643,7 @@ export function buildApi(o: ApiOptions): {
   });
 
   app.get("/openapi.json", async () => OPENAPI);
-  registerDisplayRoutes(app, o.display);
+  registerDisplayRoutes(app, options.display);
 
   app.get("/domains", async (_req, reply) => {
     try {
@@ -667,9 +668,9 @@ export function buildApi(o: ApiOptions): {
         return reply
           .code(400)
           .send({ error: "expected a JSON body {config, filename?} or a text/plain xl.cfg" });
-      if (text.length > o.maxConfigBytes)
-        return reply.code(400).send({ error: `config larger than ${o.maxConfigBytes} bytes` });
-      const r = parseXlCfg(text, { ...o.parse, file });
+      if (text.length > options.maxConfigBytes)
+        return reply.code(400).send({ error: `config larger than ${options.maxConfigBytes} bytes` });
+      const r = parseXlCfg(text, { ...options.parse, file });
       if (!r.ok)
         return reply
           .code(400)
@@ -772,7 +773,7 @@ export function buildApi(o: ApiOptions): {
         .code(400)
         .send({ error: "invalid disk spec", errors, messages: errors.map(formatXlCfgError) });
     }
-    const extra = o.parse.checkTarget?.(r.disk.target, r.disk);
+    const extra = options.parse.checkTarget?.(r.disk.target, r.disk);
     if (extra !== undefined) {
       const errors = [{ file: "<disk spec>", line: 1, column: 1, message: extra }];
       return reply
@@ -805,9 +806,9 @@ export function buildApi(o: ApiOptions): {
   addDeviceModelRoutes(app, ts, send, domid);
   app.get("/recovery", async () => ts.recovery);
 
-  if (o.live) {
-    const live = o.live;
-    const chaos = o.chaos;
+  if (options.live) {
+    const live = options.live;
+    const chaos = options.chaos;
     const dashboard = registerDashboard(app, {
       toolstack: ts,
       ...live,
@@ -819,9 +820,9 @@ export function buildApi(o: ApiOptions): {
     app.addHook("onClose", async () => traceHub.close());
     registerFaultRoutes(app, live.bus);
   }
-  if (o.chaos) {
-    registerChaosRoutes(app, o.chaos);
-    registerToxiproxyRoutes(app, o.chaos);
+  if (options.chaos) {
+    registerChaosRoutes(app, options.chaos);
+    registerToxiproxyRoutes(app, options.chaos);
   }
   return { app, routes };
 }

@@ -142,8 +142,8 @@ export class ChaosCoordinator {
   /** Serialises actions: the timeline is in the order they took effect. */
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly o: ChaosCoordinatorOptions) {
-    this.now = o.now ?? Date.now;
+  constructor(private readonly options: ChaosCoordinatorOptions) {
+    this.now = options.now ?? Date.now;
   }
 
   list(): ActiveFault[] {
@@ -156,8 +156,12 @@ export class ChaosCoordinator {
     return p;
   }
 
-  private async request<T>(subject: string, body: unknown, timeoutMs = this.o.timeoutMs ?? 3000): Promise<T> {
-    const m = await this.o.bus.request(subject, enc.encode(JSON.stringify(body)), { timeoutMs });
+  private async request<T>(
+    subject: string,
+    body: unknown,
+    timeoutMs = this.options.timeoutMs ?? 3000,
+  ): Promise<T> {
+    const m = await this.options.bus.request(subject, enc.encode(JSON.stringify(body)), { timeoutMs });
     return JSON.parse(dec.decode(m.data)) as T;
   }
 
@@ -167,7 +171,7 @@ export class ChaosCoordinator {
       `${process.pid}.${this.now()}.${this.nextSeq}.${Math.random().toString(36).slice(2)}`,
     );
     const out: HostListReply[] = [];
-    const sub = this.o.bus.subscribe(inbox, {
+    const sub = this.options.bus.subscribe(inbox, {
       callback: (m) => {
         try {
           out.push(JSON.parse(dec.decode(m.data)) as HostListReply);
@@ -177,8 +181,10 @@ export class ChaosCoordinator {
       },
     });
     try {
-      await this.o.bus.flush();
-      this.o.bus.publish(CHAOS_SUBJECTS.hosts, enc.encode(JSON.stringify({ op: "list" })), { reply: inbox });
+      await this.options.bus.flush();
+      this.options.bus.publish(CHAOS_SUBJECTS.hosts, enc.encode(JSON.stringify({ op: "list" })), {
+        reply: inbox,
+      });
       await new Promise((r) => setTimeout(r, waitMs));
     } finally {
       sub.unsubscribe();
@@ -253,8 +259,11 @@ export class ChaosCoordinator {
   private async applyBus(service: string): Promise<void> {
     const r = this.busRules(service);
     try {
-      await sendFaultRules(this.o.bus, service, r.events, { component: "bus", timeoutMs: 3000 });
-      await sendFaultRules(this.o.bus, service, r.calls, { component: "calls.server", timeoutMs: 3000 });
+      await sendFaultRules(this.options.bus, service, r.events, { component: "bus", timeoutMs: 3000 });
+      await sendFaultRules(this.options.bus, service, r.calls, {
+        component: "calls.server",
+        timeoutMs: 3000,
+      });
     } catch (e) {
       throw new ChaosError(
         404,
@@ -343,15 +352,15 @@ export class ChaosCoordinator {
     return out;
   }
 
-  private record(action: "set" | "heal", f: ActiveFault, ok: boolean, error?: string): void {
+  private record(action: "set" | "heal", fault: ActiveFault, ok: boolean, error?: string): void {
     this.timeline.push({
       seq: this.nextSeq++,
       at: this.now(),
       action,
-      id: f.id,
-      kind: f.kind,
-      service: f.service,
-      spec: f.spec,
+      id: fault.id,
+      kind: fault.kind,
+      service: fault.service,
+      spec: fault.spec,
       ok,
       ...(error !== undefined ? { error } : {}),
     });
@@ -423,7 +432,7 @@ export class ChaosCoordinator {
             break;
           }
           case "domain": {
-            const rc = await this.o.pauseDomain(spec.domain as number);
+            const rc = await this.options.pauseDomain(spec.domain as number);
             if (rc !== 0) throw new ChaosError(409, `pausing domain ${spec.domain}: rc ${rc}`);
             break;
           }
@@ -462,7 +471,7 @@ export class ChaosCoordinator {
             for (const w of this.partitions) if (w.id === f.id) w.to ??= this.now();
           } else if (plane === "host") await this.host(f.service, { op: "resume", service: f.service });
           else if (plane === "domain") {
-            const rc = await this.o.unpauseDomain(f.spec.domain as number);
+            const rc = await this.options.unpauseDomain(f.spec.domain as number);
             if (rc !== 0) error = `unpausing domain ${f.spec.domain}: rc ${rc}`;
           }
         } catch (e) {
@@ -495,17 +504,17 @@ export class ChaosCoordinator {
 }
 
 /** The chaos routes; `paths` describes them for /openapi.json. */
-export function registerChaosRoutes(app: FastifyInstance, c: ChaosCoordinator): void {
-  const fail = (reply: { code(n: number): { send(b: unknown): unknown } }, e: unknown) =>
-    reply.code(e instanceof ChaosError ? e.status : 500).send({
-      error: e instanceof Error ? e.message : String(e),
-      ...(e instanceof ChaosError ? { code: e.code } : {}),
+export function registerChaosRoutes(app: FastifyInstance, coordinator: ChaosCoordinator): void {
+  const fail = (reply: { code(status: number): { send(body: unknown): unknown } }, err: unknown) =>
+    reply.code(err instanceof ChaosError ? err.status : 500).send({
+      error: err instanceof Error ? err.message : String(err),
+      ...(err instanceof ChaosError ? { code: err.code } : {}),
     });
   app.get("/chaos/kinds", async () => ({ kinds: FAULT_KINDS }));
-  app.get("/chaos/faults", async () => ({ faults: c.list() }));
+  app.get("/chaos/faults", async () => ({ faults: coordinator.list() }));
   app.post<{ Body: unknown }>("/chaos/faults", async (req, reply) => {
     try {
-      return await c.set(req.body);
+      return await coordinator.set(req.body);
     } catch (e) {
       return fail(reply, e);
     }
@@ -522,7 +531,7 @@ export function registerChaosRoutes(app: FastifyInstance, c: ChaosCoordinator): 
       }
     }
     try {
-      const healed = await c.heal({
+      const healed = await coordinator.heal({
         ...(q.id !== undefined ? { id: Number(q.id) } : {}),
         ...(q.kind !== undefined ? { kind: q.kind } : {}),
       });
@@ -531,17 +540,17 @@ export function registerChaosRoutes(app: FastifyInstance, c: ChaosCoordinator): 
       return fail(reply, e);
     }
   });
-  app.get("/chaos/timeline", async () => ({ timeline: c.timeline }));
-  app.get("/chaos/hosts", async () => ({ hosts: await c.hosts() }));
+  app.get("/chaos/timeline", async () => ({ timeline: coordinator.timeline }));
+  app.get("/chaos/hosts", async () => ({ hosts: await coordinator.hosts() }));
   app.get<{ Querystring: { services?: string; since?: string } }>("/chaos/records", async (req, reply) => {
     const since = req.query.since;
     if (since !== undefined && !/^\d{1,15}$/.test(since))
       return reply.code(400).send({ error: "since: expected a wall-clock time in ms" });
-    const hosts = await c.hosts();
+    // the services named, or every service a host process lists (which takes a moment to ask)
     const services = req.query.services
       ? req.query.services.split(",").filter((s) => /^[a-z][a-z0-9-]{0,63}$/.test(s))
-      : [...new Set(hosts.flatMap((h) => h.services?.map((s) => s.name) ?? []))];
-    return { records: await c.records(services, since !== undefined ? Number(since) : undefined) };
+      : [...new Set((await coordinator.hosts()).flatMap((h) => h.services?.map((s) => s.name) ?? []))];
+    return { records: await coordinator.records(services, since !== undefined ? Number(since) : undefined) };
   });
 }
 

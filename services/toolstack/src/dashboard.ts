@@ -78,9 +78,9 @@ function domidParam(raw: string, reply: FastifyReply): number | undefined {
 }
 
 /** A xenstore path as the dashboard accepts it: absolute, xenstore's characters, no empty element. */
-function validPath(p: unknown): p is string {
+function validPath(path: unknown): path is string {
   return (
-    typeof p === "string" && p.length <= 3072 && (p === "/" || /^(\/[A-Za-z0-9_@.:-]+)+$/.test(p)) // XS_PATH chars plus '@' watches never appear here
+    typeof path === "string" && path.length <= 3072 && (path === "/" || /^(\/[A-Za-z0-9_@.:-]+)+$/.test(path)) // XS_PATH chars plus '@' watches never appear here
   );
 }
 
@@ -107,7 +107,7 @@ class LiveHub {
     chaos: [],
   };
 
-  constructor(private readonly o: DashboardOptions) {}
+  constructor(private readonly options: DashboardOptions) {}
 
   add(send: (event: string, data: unknown) => void): () => void {
     this.clients.add(send);
@@ -125,7 +125,7 @@ class LiveHub {
 
   private start(): void {
     const dec = new TextDecoder();
-    this.statusSub = this.o.bus.subscribe(GUEST_SUBJECTS.statusAll, {
+    this.statusSub = this.options.bus.subscribe(GUEST_SUBJECTS.statusAll, {
       callback: (m) => {
         try {
           const s = JSON.parse(dec.decode(m.data)) as GuestStatusJson;
@@ -135,7 +135,7 @@ class LiveHub {
         }
       },
     });
-    void this.o.xs.watch("/", "dashboard").then(
+    void this.options.xs.watch("/", "dashboard").then(
       async (w) => {
         if (this.clients.size === 0) {
           await w.close();
@@ -143,7 +143,7 @@ class LiveHub {
         }
         this.watch = w;
         for await (const ev of w) {
-          const value = await this.o.xs.tryRead(ev.path).catch(() => undefined);
+          const value = await this.options.xs.tryRead(ev.path).catch(() => undefined);
           this.broadcast("xenstore", { path: ev.path, value: value ?? null });
         }
       },
@@ -151,8 +151,8 @@ class LiveHub {
     );
     const tick = async () => {
       const [scrape, faults] = await Promise.all([
-        collectBusMetrics(this.o.bus, { waitMs: 200 }),
-        collectFaultStatus(this.o.bus, { waitMs: 200 }),
+        collectBusMetrics(this.options.bus, { waitMs: 200 }),
+        collectFaultStatus(this.options.bus, { waitMs: 200 }),
       ]);
       const now = performance.now();
       const disks = diskCounters(scrape);
@@ -163,7 +163,7 @@ class LiveHub {
         (d, devid) => this.guests.get(d)?.disks?.find((x) => x.devid === devid)?.ringPages,
       );
       this.prev = { at: now, disks };
-      this.latest = { at: Date.now(), disks: figures, faults, chaos: this.o.chaosFaults?.() ?? [] };
+      this.latest = { at: Date.now(), disks: figures, faults, chaos: this.options.chaosFaults?.() ?? [] };
       this.broadcast("stats", { ...this.latest, guests: [...this.guests.values()] });
     };
     let busy = false;
@@ -173,7 +173,7 @@ class LiveHub {
       tick()
         .catch((err: unknown) => this.broadcast("problem", { what: "figures", error: String(err) }))
         .finally(() => (busy = false));
-    }, this.o.statsIntervalMs ?? 1000);
+    }, this.options.statsIntervalMs ?? 1000);
     this.timer.unref?.();
   }
 
@@ -199,11 +199,11 @@ class LiveHub {
  * Registers the dashboard's routes on the API app. Every route is GET; the one write the page does
  * (healing faults) goes through the API's own DELETE /faults and its checks.
  */
-export function registerDashboard(app: FastifyInstance, o: DashboardOptions): { close(): void } {
+export function registerDashboard(app: FastifyInstance, options: DashboardOptions): { close(): void } {
   const assets = loadAssets();
-  const hub = new LiveHub(o);
+  const hub = new LiveHub(options);
   const streams = new Set<() => void>();
-  const maxNodes = o.maxTreeNodes ?? 2000;
+  const maxNodes = options.maxTreeNodes ?? 2000;
 
   app.get("/dashboard", async (_req, reply) => reply.redirect("/dashboard/"));
   app.get("/dashboard/", async (_req, reply) =>
@@ -221,23 +221,26 @@ export function registerDashboard(app: FastifyInstance, o: DashboardOptions): { 
   app.get("/dashboard/api/panels", async () => ({
     panels: (["console", "screen"] as const).map((name) => ({
       name,
-      available: o.panels?.[name] !== undefined,
+      available: options.panels?.[name] !== undefined,
     })),
   }));
 
   app.get("/dashboard/api/snapshot", async () => {
-    const domains = await o.toolstack.list();
+    const domains = await options.toolstack.list();
     const disks = await Promise.all(
       domains
         .filter((d) => d.id !== 0)
-        .map(async (d) => ({ domid: d.id, disks: await o.toolstack.listDisks(d.id).catch(() => []) })),
+        .map(async (d) => ({ domid: d.id, disks: await options.toolstack.listDisks(d.id).catch(() => []) })),
     );
     return {
       domains,
       disks,
       guests: [...hub.guests.values()],
       figures: hub.latest,
-      panels: { console: o.panels?.console !== undefined, screen: o.panels?.screen !== undefined },
+      panels: {
+        console: options.panels?.console !== undefined,
+        screen: options.panels?.screen !== undefined,
+      },
     };
   });
 
@@ -248,8 +251,8 @@ export function registerDashboard(app: FastifyInstance, o: DashboardOptions): { 
     let budget = maxNodes;
     const walk = async (p: string, name: string): Promise<TreeNode> => {
       budget--;
-      const node: TreeNode = { name, path: p, value: (await o.xs.tryRead(p)) ?? "", children: [] };
-      const kids = await o.xs.ls(p).catch(() => [] as string[]);
+      const node: TreeNode = { name, path: p, value: (await options.xs.tryRead(p)) ?? "", children: [] };
+      const kids = await options.xs.ls(p).catch(() => [] as string[]);
       for (const k of kids) {
         if (budget <= 0) {
           node.truncated = true;
@@ -260,7 +263,7 @@ export function registerDashboard(app: FastifyInstance, o: DashboardOptions): { 
       return node;
     };
     try {
-      if (!(await o.xs.exists(path))) return reply.code(404).send({ error: `${path}: ENOENT` });
+      if (!(await options.xs.exists(path))) return reply.code(404).send({ error: `${path}: ENOENT` });
       return await walk(path, path === "/" ? "/" : path.slice(path.lastIndexOf("/") + 1));
     } catch (e) {
       return reply.code(502).send({ error: `xenstore: ${e instanceof Error ? e.message : String(e)}` });
@@ -274,7 +277,7 @@ export function registerDashboard(app: FastifyInstance, o: DashboardOptions): { 
     const ports = [];
     let closedRun = 0;
     for (let port = 1; port < 1024 && closedRun < 16; port++) {
-      const s = await o.evtchnStatus(id, port);
+      const s = await options.evtchnStatus(id, port);
       if (s.rc !== 0) {
         if (port === 1) return reply.code(404).send({ error: `domain ${id}: ESRCH`, rc: s.rc });
         break;
@@ -300,7 +303,7 @@ export function registerDashboard(app: FastifyInstance, o: DashboardOptions): { 
     app.get<{ Params: { id: string } }>(`/dashboard/api/domains/:id/${name}`, async (req, reply) => {
       const id = domidParam(req.params.id, reply);
       if (id === undefined) return reply;
-      const p = o.panels?.[name];
+      const p = options.panels?.[name];
       if (!p) return reply.code(501).send({ error: `${name}: not available on this host yet` });
       const r = await p.read(id);
       if (!r) return reply.code(404).send({ error: `domain ${id} has no ${name}` });

@@ -12,6 +12,7 @@
 // vCPU only, so the other dom0 receivers (blkback, …) neither take its events nor lose theirs.
 import { EVTCHNSTAT_interdomain } from "@xensim/abi";
 import { DOM0_VCPU, type EvtchnPort, type XenCtrl } from "@xensim/xenctrl";
+import { PortDispatcher } from "@xensim/xenbus";
 import { XsRingServer } from "@xensim/xenstore";
 import type { MemView } from "@xensim/memory";
 import type { Logger } from "pino";
@@ -34,7 +35,8 @@ export class RingConnections {
   private readonly byDomid = new Map<number, RingConnection>();
   /** Attaches still in their awaits, by domid: a detach or a newer attach supersedes them. */
   private readonly attaching = new Map<number, symbol>();
-  private readonly byPort = new Map<number, RingConnection>();
+  /** Our end of each ring's channel → its kick. */
+  private readonly ports = new PortDispatcher();
   private receiver: EvtchnPort | null = null;
   private kicking: RingConnection | null = null;
   /** The dom0 vCPU our store ports are bound to and our receiver scans (0 if dom0 has just one). */
@@ -140,12 +142,11 @@ export class RingConnections {
     };
     ring.conn = this.connect(ring);
     this.byDomid.set(domid, ring);
-    this.byPort.set(ring.localPort, ring);
+    this.ports.on(ring.localPort, () => this.kick(ring));
     this.receiver ??= this.xc.waitForEvents(
       0,
       (port) => {
-        const r = this.byPort.get(port);
-        if (r) this.kick(r);
+        this.ports.dispatch(port);
       },
       { vcpu: this.vcpu },
     );
@@ -233,7 +234,7 @@ export class RingConnections {
     if (!ring) return;
     ring.dead = true;
     this.byDomid.delete(domid);
-    this.byPort.delete(ring.localPort);
+    this.ports.off(ring.localPort);
     this.core.disconnect(ring.conn);
     void this.xc.evtchnClose(ring.localPort).catch(() => {});
     // A foreign mapping over the link holds the frame at the hypervisor's host: unmap it.

@@ -91,7 +91,7 @@ export class TestBackend {
   readonly opsSeen: number[] = [];
   rings: NegotiatedRings | undefined;
 
-  private st: BlkbackState;
+  private handshakeState: BlkbackState;
   private dev!: XenbusDevice<MemView>;
   private queues: Queue[] = [];
   private readonly persistentMaps = new Map<number, { handle: number; view: MemView }>();
@@ -104,9 +104,13 @@ export class TestBackend {
   private after: { bad: Misbehaviour; idLo: number; idHi: number; op: number; status: number } | undefined;
   private abi: "x86_64" | "x86_32" = "x86_64";
 
-  private constructor(private readonly o: TestBackendOptions) {
-    this.disk = o.disk;
-    this.st = initialBlkbackState({ ...BLKBACK_DEFAULT_CONFIG, defaultAbi: "x86_64", ...o.config });
+  private constructor(private readonly options: TestBackendOptions) {
+    this.disk = options.disk;
+    this.handshakeState = initialBlkbackState({
+      ...BLKBACK_DEFAULT_CONFIG,
+      defaultAbi: "x86_64",
+      ...options.config,
+    });
   }
 
   static async start(o: TestBackendOptions): Promise<TestBackend> {
@@ -143,7 +147,7 @@ export class TestBackend {
   }
 
   get state(): XenbusState {
-    return this.st.state;
+    return this.handshakeState.state;
   }
 
   private run(fn: () => Promise<void>): Promise<void> {
@@ -156,19 +160,19 @@ export class TestBackend {
     if (this.stopped) return;
     const dir = this.dev.otherend;
     const keys: Record<string, string | undefined> = {};
-    const names = await lsOrEmpty(this.o.xs, dir);
+    const names = await lsOrEmpty(this.options.xs, dir);
     for (const n of names) {
-      keys[n] = await this.o.xs.tryRead(`${dir}/${n}`);
+      keys[n] = await this.options.xs.tryRead(`${dir}/${n}`);
       if (n.startsWith("queue-"))
-        for (const k of await lsOrEmpty(this.o.xs, `${dir}/${n}`))
-          keys[`${n}/${k}`] = await this.o.xs.tryRead(`${dir}/${n}/${k}`);
+        for (const k of await lsOrEmpty(this.options.xs, `${dir}/${n}`))
+          keys[`${n}/${k}`] = await this.options.xs.tryRead(`${dir}/${n}/${k}`);
     }
     await this.step({ kind: "frontendChanged", state: s, keys: keys as XenstoreValues });
   }
 
   private async step(ev: BlkbackEvent): Promise<void> {
-    const r = blkbackReduce(this.st, ev);
-    this.st = r.state;
+    const r = blkbackReduce(this.handshakeState, ev);
+    this.handshakeState = r.state;
     for (const e of r.effects) await this.execute(e);
   }
 
@@ -179,7 +183,7 @@ export class TestBackend {
         await dev.write(e.path, e.value);
         return;
       case "remove":
-        await this.o.xs.rm(dev.path(e.path));
+        await this.options.xs.rm(dev.path(e.path));
         return;
       case "transaction":
         await dev.transaction(async (tx) => {
@@ -209,13 +213,16 @@ export class TestBackend {
   private connectRings(r: NegotiatedRings): void {
     this.rings = r;
     this.abi = r.abi;
-    const gt = this.o.host.gt;
-    const ev = this.o.host.ev;
+    const gt = this.options.host.gt;
+    const ev = this.options.host.ev;
     for (const q of r.queues) {
-      const m = gt.mapGrantRefs(this.o.domid, this.o.frontDomid, q.refs, GNTMAP_host_map);
+      const m = gt.mapGrantRefs(this.options.domid, this.options.frontDomid, q.refs, GNTMAP_host_map);
       if (!m.view) throw new Error(`ring map failed: ${m.results.map((x) => x.status).join(",")}`);
       const ring = BackRing.attach(m.view, BLKIF_RING_ENTRY_BYTES[r.abi], { nrPages: q.refs.length });
-      const b = ev.bindInterdomain(this.o.domid, { remoteDom: this.o.frontDomid, remotePort: q.evtchn });
+      const b = ev.bindInterdomain(this.options.domid, {
+        remoteDom: this.options.frontDomid,
+        remotePort: q.evtchn,
+      });
       if (b.rc !== 0) throw new Error(`bind failed ${b.rc}`);
       this.queues.push({ ring, view: m.view, handles: m.results.map((x) => x.handle), port: b.port });
     }
@@ -235,18 +242,18 @@ export class TestBackend {
 
   /** Unmaps handles forgotten earlier (Xen releasing a dead domain's mappings). */
   unmapHandles(handles: readonly number[]): void {
-    for (const h of handles) this.o.host.gt.unmapGrantRef(this.o.domid, { handle: h });
+    for (const h of handles) this.options.host.gt.unmapGrantRef(this.options.domid, { handle: h });
   }
 
   /** Unmap the rings and persistent grants, close the event channels (xen_blkif_disconnect). */
   disconnectRings(): void {
-    const gt = this.o.host.gt;
+    const gt = this.options.host.gt;
     for (const q of this.queues) {
-      for (const h of q.handles) gt.unmapGrantRef(this.o.domid, { handle: h });
-      this.o.host.ev.evtchnClose(this.o.domid, q.port);
+      for (const h of q.handles) gt.unmapGrantRef(this.options.domid, { handle: h });
+      this.options.host.ev.evtchnClose(this.options.domid, q.port);
     }
     this.queues = [];
-    for (const m of this.persistentMaps.values()) gt.unmapGrantRef(this.o.domid, { handle: m.handle });
+    for (const m of this.persistentMaps.values()) gt.unmapGrantRef(this.options.domid, { handle: m.handle });
     this.persistentMaps.clear();
     this.held.length = 0;
   }
@@ -300,14 +307,14 @@ export class TestBackend {
   }
 
   private limits(): BlkifLimits {
-    const c = this.st.config;
+    const c = this.handshakeState.config;
     return {
       sectors: this.disk.length / 512,
-      readonly: this.o.readonly ?? false,
+      readonly: this.options.readonly ?? false,
       maxIndirectSegments: c.maxIndirectSegments,
-      flush: this.o.flush ?? true,
-      barrier: this.o.flush ?? true,
-      discard: this.o.discard ?? true,
+      flush: this.options.flush ?? true,
+      barrier: this.options.flush ?? true,
+      discard: this.options.discard ?? true,
       discardSecure: false,
     };
   }
@@ -368,7 +375,7 @@ export class TestBackend {
       const prod = q.view.atomicLoad32(RSP_PROD);
       q.view.atomicStore32(RSP_PROD, (prod + q.ring.size + 3) >>> 0);
     }
-    this.o.host.ev.evtchnSend(this.o.domid, q.port);
+    this.options.host.ev.evtchnSend(this.options.domid, q.port);
   }
 
   private respond(q: Queue, idLo: number, idHi: number, op: number, status: number): void {
@@ -377,7 +384,7 @@ export class TestBackend {
   }
 
   private pushResponses(q: Queue): void {
-    if (q.ring.pushResponsesAndCheckNotify()) this.o.host.ev.evtchnSend(this.o.domid, q.port);
+    if (q.ring.pushResponsesAndCheckNotify()) this.options.host.ev.evtchnSend(this.options.domid, q.port);
   }
 
   /** Validates, maps, does the I/O on the disk array, unmaps: a BLKIF_RSP_* status. */
@@ -458,14 +465,14 @@ export class TestBackend {
     readonly: boolean,
     persistent: boolean,
   ): { views: { view: MemView; off: number }[]; release: () => void } | undefined {
-    const gt = this.o.host.gt;
-    const front = this.o.frontDomid;
+    const gt = this.options.host.gt;
+    const front = this.options.frontDomid;
     if (persistent) {
       const views: { view: MemView; off: number }[] = [];
       for (const g of grefs) {
         let m = this.persistentMaps.get(g);
         if (!m) {
-          const r = gt.mapGrantRefs(this.o.domid, front, [g], GNTMAP_host_map);
+          const r = gt.mapGrantRefs(this.options.domid, front, [g], GNTMAP_host_map);
           if (!r.view) return undefined;
           this.seen.maps++;
           m = { handle: r.results[0]!.handle, view: r.view };
@@ -476,11 +483,11 @@ export class TestBackend {
       return { views, release: () => {} };
     }
     const flags = GNTMAP_host_map | (readonly ? GNTMAP_readonly : 0);
-    const r = gt.mapGrantRefs(this.o.domid, front, grefs, flags);
+    const r = gt.mapGrantRefs(this.options.domid, front, grefs, flags);
     this.seen.maps += grefs.length;
     const handles = r.results.filter((x) => x.handle >= 0 && x.status === 0).map((x) => x.handle);
     const release = () => {
-      for (const h of handles) gt.unmapGrantRef(this.o.domid, { handle: h });
+      for (const h of handles) gt.unmapGrantRef(this.options.domid, { handle: h });
     };
     if (!r.view) {
       release();

@@ -1,7 +1,7 @@
 // Test support: dom0 running a DisplbackDriver and a guest running a Displfront over one TestHost,
 // with the vdispl directories written as libxl writes them.
 import { Displfront, type DisplfrontOptions, type GuestMemory, type GuestPages } from "@xensim/displfront";
-import { GrantRefPool } from "@xensim/xenbus";
+import { GrantRefPool, PortDispatcher } from "@xensim/xenbus";
 import type { XenstoreClient } from "@xensim/xenstore-client";
 import { DisplbackDriver, type DisplbackDriverOptions } from "../driver.js";
 import { EngineHub } from "@xensim/xenstore-client";
@@ -84,20 +84,17 @@ export class GuestSide {
   readonly xc: TestXc;
   readonly memory: TestMemory;
   readonly refs = new GrantRefPool(32 * 512 - 8);
-  private readonly handlers = new Map<number, () => void>();
-  readonly events = {
-    on: (port: number, h: () => void) => {
-      this.handlers.set(port, h);
-      return () => this.handlers.delete(port);
-    },
-  };
+  /** The guest's event receiver: each port's handler (displfront subscribes the port it bound). */
+  readonly events = new PortDispatcher();
   constructor(
     readonly rig: Rig,
     readonly domid: number,
   ) {
     this.xc = new TestXc(rig.host, domid);
     this.memory = new TestMemory(this.xc, domid);
-    rig.host.receive(domid, (p) => this.handlers.get(p)?.());
+    rig.host.receive(domid, (p) => {
+      this.events.dispatch(p);
+    });
   }
 
   open(nodename: string, o: Partial<DisplfrontOptions> = {}): Promise<Displfront> {

@@ -24,6 +24,7 @@ import {
 import type { MemView } from "@xensim/memory";
 import { FrontRing, REQ_PROD } from "@xensim/ring";
 import type { XenCtrl } from "@xensim/xenctrl";
+import { PortDispatcher } from "@xensim/xenbus";
 import type { XenstoreClient } from "@xensim/xenstore-client";
 
 export interface TestFrontendOptions {
@@ -61,16 +62,22 @@ export interface TestFrontendOptions {
 
 /** One receiver per guest vCPU, dispatching by port. */
 export class GuestEvents {
-  private readonly handlers = new Map<number, () => void>();
+  private readonly ports = new PortDispatcher();
   private readonly rx: { close(): void };
   constructor(xc: XenCtrl, domid: number) {
-    this.rx = xc.waitForEvents(domid, (port) => this.handlers.get(port)?.(), { slowScanMs: 5 });
+    this.rx = xc.waitForEvents(
+      domid,
+      (port) => {
+        this.ports.dispatch(port);
+      },
+      { slowScanMs: 5 },
+    );
   }
   on(port: number, fn: () => void): void {
-    this.handlers.set(port, fn);
+    this.ports.on(port, fn);
   }
   off(port: number): void {
-    this.handlers.delete(port);
+    this.ports.off(port);
   }
   close(): void {
     this.rx.close();
@@ -90,7 +97,7 @@ export interface Seg {
 }
 
 export class TestFrontend {
-  readonly o: TestFrontendOptions;
+  readonly options: TestFrontendOptions;
   readonly abi: XenAbi;
   readonly rings: FrontRing[] = [];
   readonly ports: number[] = [];
@@ -110,7 +117,7 @@ export class TestFrontend {
   private poll: ReturnType<typeof setInterval> | undefined;
 
   private constructor(o: TestFrontendOptions) {
-    this.o = o;
+    this.options = o;
     this.abi = o.abi ?? "x86_64";
     this.gfn = o.gfnBase;
     this.ref = o.refBase;
@@ -119,14 +126,14 @@ export class TestFrontend {
   private async ownPages(n: number): Promise<{ view: MemView; gfns: number[] }> {
     const gfns: number[] = [];
     for (let i = 0; i < n; i++) gfns.push(this.gfn++);
-    const view = await this.o.xc.mapForeignPages(this.o.domid, gfns);
+    const view = await this.options.xc.mapForeignPages(this.options.domid, gfns);
     if (typeof view === "number") throw new Error(`mapping own pages failed: ${view}`);
     return { view, gfns };
   }
 
   private async grant(gfn: number, readonly = false): Promise<number> {
     const ref = this.ref++;
-    const rc = await this.o.xc.gnttabGrantAccess(ref, 0, gfn, readonly);
+    const rc = await this.options.xc.gnttabGrantAccess(ref, 0, gfn, readonly);
     if (rc !== 0) throw new Error(`grant ${ref} failed: ${rc}`);
     return ref;
   }
@@ -188,7 +195,7 @@ export class TestFrontend {
   }
 
   async backendState(): Promise<number> {
-    return Number((await this.o.xs.tryRead(`${this.o.backendPath}/state`)) ?? "0");
+    return Number((await this.options.xs.tryRead(`${this.options.backendPath}/state`)) ?? "0");
   }
 
   async waitBackend(states: number[], timeoutMs = 10_000): Promise<number> {
@@ -215,7 +222,7 @@ export class TestFrontend {
         decodeResponse(ring.view.read(ring.responseOffset(ring.rspCons), 16), 0, this.abi, this.rsp);
         ring.consumeResponses(1);
         const w = this.waiters.get(this.rsp.idLo);
-        if (!w && this.o.remote)
+        if (!w && this.options.remote)
           console.error(
             `unknown response id ${this.rsp.idLo} status ${this.rsp.status} at ${ring.rspCons - 1}`,
           );
@@ -249,7 +256,7 @@ export class TestFrontend {
     const p = new Promise<number>((resolve) => this.waiters.set(id, { resolve }));
     const off = ring.nextRequest();
     encodeRequest(ring.view, off, this.abi, req);
-    if (ring.pushRequestsAndCheckNotify() || this.o.remote) this.o.xc.kick(this.ports[q]!);
+    if (ring.pushRequestsAndCheckNotify() || this.options.remote) this.options.xc.kick(this.ports[q]!);
     return withTimeout(p, 10_000, `response to request ${id}`);
   }
 
@@ -346,16 +353,16 @@ export class TestFrontend {
   overflow(q: number): void {
     const ring = this.rings[q]!;
     ring.view.atomicStore32(REQ_PROD, (ring.reqProdPvt + ring.size + 5) >>> 0);
-    this.o.xc.kick(this.ports[q]!);
+    this.options.xc.kick(this.ports[q]!);
   }
 
   async setState(s: number): Promise<void> {
-    await this.o.xs.write(`${this.o.frontendPath}/state`, String(s));
+    await this.options.xs.write(`${this.options.frontendPath}/state`, String(s));
   }
 
   close(): void {
     clearInterval(this.poll);
-    for (const p of this.ports) this.o.events.off(p);
+    for (const p of this.ports) this.options.events.off(p);
   }
 }
 
