@@ -84,7 +84,9 @@ export async function soak(o: {
     const parsed = parseScenario(readFileSync(file, "utf8"), file);
     scenarios.set(f, o.short ? shortScenario(parsed, o.short.windowMs) : parsed);
   }
-  // on shared hosts: every schedule of one layout, then the next (a new host only between them)
+  // on shared hosts: every schedule of one layout, then the next (a new host only between them; two
+  // hosts in one process would share the in-process call channels). A time bound is shared out
+  // between the layouts by their number of scenarios, so that each gets its rounds.
   const groups = o.short
     ? [...new Set(files.map((f) => scenarios.get(f)!.layout))].map((l) =>
         files.filter((f) => scenarios.get(f)!.layout === l),
@@ -108,11 +110,17 @@ export async function soak(o: {
     shared = { key, host };
     return host;
   };
+  let groupEnd = t0;
   try {
-    outer: for (const group of groups)
-      for (let k = 0; k < o.schedules; k++) {
+    outer: for (const group of groups) {
+      if (o.maxMs !== undefined) groupEnd += (o.maxMs * group.length) / files.length;
+      inner: for (let k = 0; k < o.schedules; k++) {
         for (const f of group) {
           if (o.signal?.aborted) break outer;
+          if (o.maxMs !== undefined && Date.now() > groupEnd) {
+            timeBoundHit = true;
+            break inner;
+          }
           if (o.maxMs !== undefined && Date.now() - t0 > o.maxMs) {
             timeBoundHit = true;
             break outer;
@@ -191,6 +199,7 @@ export async function soak(o: {
           );
         }
       }
+    }
   } finally {
     if (shared) await shared.host.stop();
   }
