@@ -311,6 +311,10 @@ const toxicParam = { name: "toxic", in: "path", required: true, schema: { type: 
 /** The Toxiproxy-shaped routes, for /openapi.json. */
 export const TOXIPROXY_OPENAPI_PATHS = {
   "/proxies": {
+    post: {
+      summary: "Toxiproxy's create: refused, the proxies are the links that exist between host processes",
+      responses: { "405": ERR("proxies are listed, not created") },
+    },
     get: {
       summary: "Toxiproxy-shaped: the data-plane links between host processes, one proxy per pair (<a>_<b>)",
       responses: {
