@@ -416,11 +416,122 @@ function traceCostTable() {
   ].join("\n");
 }
 
+/** Issue 17, wave 3: bench/results/perf3-*.json (each before/after pair from one window of time). */
+function perf3Section(read) {
+  const out = [];
+  const loadOf = (r) => {
+    const l = r?.machine?.load_average;
+    return Array.isArray(l)
+      ? `load average ${l.map((x) => Math.round(x * 10) / 10).join(", ")}`
+      : "load not recorded";
+  };
+  const hvBefore = read("perf3-before-hypervisor.json");
+  const hvAfter = read("hypervisor.json");
+  if (hvBefore && hvAfter) {
+    out.push(
+      "### Wave 3: in-process grant map+unmap (`xensim bench hypervisor`, before → after, same window)",
+      "",
+      "| refs per call | grants/s before | grants/s after | per CPU-second before | per CPU-second after |",
+      "|---:|---:|---:|---:|---:|",
+    );
+    for (const b of hvBefore.grants.filter((g) => g.placement === "in-process")) {
+      const a = hvAfter.grants.find((g) => g.placement === "in-process" && g.batch === b.batch);
+      out.push(
+        `| ${b.batch} | ${b.grants_per_s} | ${a?.grants_per_s ?? "-"} | ${b.grants_per_cpu_s ?? "-"} | ${a?.grants_per_cpu_s ?? "-"} |`,
+      );
+    }
+    out.push(
+      "",
+      `- before: ${loadOf(hvBefore)}; after: ${loadOf(hvAfter)}. Wall-clock grants/s is what this thread got of 2 shared cores; per CPU-second is the cost of the call itself.`,
+      "",
+    );
+  }
+  const rounds = [
+    ["perf3-before-rings-distributed-null.json", "perf3-after-rings-distributed-null.json"],
+    ["perf3-before2-rings-distributed-null.json", "perf3-after2-rings-distributed-null.json"],
+  ]
+    .map(([b, a]) => [read(b), read(a)])
+    .filter(([b, a]) => b && a);
+  if (rounds.length > 0) {
+    out.push(
+      "### Wave 3: distributed placement, null store, 1 and 64 pages (before → after, alternating rounds)",
+      "",
+      "| round | pages | IOPS before | IOPS after | load before | load after |",
+      "|---:|---:|---:|---:|---|---|",
+    );
+    rounds.forEach(([b, a], i) => {
+      for (const j of b.jobs) {
+        const x = a.jobs.find((y) => y.pages === j.pages);
+        out.push(`| ${i + 1} | ${j.pages} | ${j.iops} | ${x?.iops ?? "-"} | ${loadOf(b)} | ${loadOf(a)} |`);
+      }
+    });
+    out.push("");
+  }
+  const arrs = [
+    "perf3-rings-iscsi-array-under-unit-tests.json",
+    "perf3-rings-iscsi-array-under-unit-tests-2.json",
+  ]
+    .map((f) => [f, read(f)])
+    .filter(([, r]) => r);
+  if (arrs.length > 0) {
+    const busy = (j, t) => {
+      const p = j.profile?.find((x) => x.thread === t);
+      return p ? `${Math.round(p.busy_fraction * 100)} %` : "-";
+    };
+    out.push(
+      "### Wave 3: array profile, embedded, while the unit tests (`run-tests.mjs --unit`) ran on the same machine",
+      "",
+      "| run | pages | IOPS | predicted IOPS | ÷ prediction | guest busy | blkback busy |",
+      "|---|---:|---:|---:|---:|---:|---:|",
+    );
+    for (const [f, arr] of arrs)
+      for (const j of arr.jobs)
+        out.push(
+          `| \`${f}\` | ${j.pages} | ${j.iops} | ${j.predicted_iops} | ${j.ratio_to_prediction} | ${busy(j, "main")} | ${busy(j, "blkback")} |`,
+        );
+    out.push("");
+    for (const [f, arr] of arrs) {
+      const [a, b] = [arr.jobs[0], arr.jobs.at(-1)];
+      out.push(
+        `- \`${f}\`: ${b.pages} pages ÷ ${a.pages} page: ${Math.round((b.iops / a.iops) * 10) / 10} × IOPS (${loadOf(arr)})`,
+      );
+    }
+    out.push("");
+  }
+  const nul = read("perf3-rings-null.json");
+  if (nul) {
+    out.push(
+      "### Wave 3: null store, embedded, 4 KiB randread, iodepth 2048 ÷ raw ring ceiling (same run)",
+      "",
+      "| pages | IOPS | raw ring ceiling | ÷ ceiling | guest busy | guest's top frames (self time) |",
+      "|---:|---:|---:|---:|---:|---|",
+    );
+    for (const j of nul.jobs) {
+      const g = j.profile?.find((x) => x.thread === "main");
+      const top = (g?.top ?? [])
+        .filter((t) => t.frame !== "(idle)")
+        .slice(0, 4)
+        .map((t) => `${t.self_pct} % \`${t.frame}\``)
+        .join(", ");
+      out.push(
+        `| ${j.pages} | ${j.iops} | ${j.ceiling?.iops ?? "-"} | ${j.ratio_to_ceiling} | ${g ? Math.round(g.busy_fraction * 100) : "-"} % | ${top} |`,
+      );
+    }
+    out.push(
+      "",
+      `- \`perf3-rings-null.json\`, ${loadOf(nul)}: the persistent-grant path, as wave 2 measured it.`,
+      "",
+    );
+  }
+  if (out.length > 0) out.push("### Wave 2 (earlier runs)", "");
+  return out;
+}
+
 /** Issue 17 (the per-I/O cost): bench/results/perf-*.json beside rings-null.json and hypervisor.json. */
 function perfSection() {
   const read = (f) =>
     existsSync(join(results, f)) ? JSON.parse(readFileSync(join(results, f), "utf8")) : undefined;
-  const out = [];
+  const out = [...perf3Section(read)];
   const nullRun = (label, r) => {
     if (!r) return;
     for (const j of r.jobs)

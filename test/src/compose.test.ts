@@ -98,8 +98,9 @@ describe("docker compose: the distributed placement (docker-compose)", () => {
     build = await buildImage();
   });
 
-  // Six containers, each restarted in turn under nbdcopy: longer than the runner's 300 s default
-  // on a loaded machine.
+  // Five service containers (SERVICES: nats, host-a, toolstack, blkback, displback; the one-shot
+  // `keys` container only writes the credentials), each restarted in turn under nbdcopy: longer
+  // than the runner's 300 s default on a loaded machine.
   it(
     "docker-compose up: every container healthy; xenstore, health, a guest's I/O, the toolstack, a blkback restart",
     { timeout: 900_000 },

@@ -377,3 +377,47 @@ test("granter death leaves mapped frames alive until unmapped, then nothing rema
   assert.equal(store.domainState(G), "none");
   teardown();
 });
+
+test("mapGrantRefHandle / unmapGrantRefHandle: mapGrantRef's statuses and effects, without objects", () => {
+  const { gt, gfns, table, teardown } = world();
+  grantAccess(table(), 12, M, 0x100, false);
+  grantAccess(table(), 13, M, 0x101, true);
+  // Every failure is the same GNTST_* as the object API's, in the same order of checks.
+  const cases: Array<[number, number, number, number]> = [
+    [G, 12, 0, GNTST_bad_gntref], // neither host_map nor device_map
+    [99, 12, HM, GNTST_bad_domain],
+    [G, 4096, HM, GNTST_bad_gntref],
+    [G, 1.5, HM, GNTST_bad_gntref],
+    [G, 14, HM, GNTST_general_error], // not granted
+    [G, 13, HM, GNTST_general_error], // readonly grant mapped writable
+  ];
+  for (const [dom, ref, flags, status] of cases) {
+    assert.equal(gt.mapGrantRefHandle(M, dom, ref, flags), status, `dom ${dom} ref ${ref} flags ${flags}`);
+    assert.equal(gt.mapGrantRef(M, { dom, ref, flags }).status, status);
+  }
+  assert.equal(gt.mappingCount(M), 0, "failed maps leave no handle behind");
+  const h = gt.mapGrantRefHandle(M, G, 12, HM);
+  assert.ok(h >= 0);
+  assert.equal(gt.lastMappedFrame, gfns[0]);
+  assert.equal(gt.mappedFrame(M, h), gfns[0]);
+  assert.equal(gt.activePin(G, 12), GNTPIN_hstw_inc);
+  assert.equal(grantEntry(table(), 12).flags, GTF_permit_access | GTF_reading | GTF_writing);
+  const ro = gt.mapGrantRefHandle(M, G, 13, HM | GNTMAP_readonly);
+  assert.ok(ro >= 0 && ro !== h);
+  assert.equal(gt.lastMappedFrame, gfns[1]);
+  assert.equal(gt.unmapGrantRefHandle(M, h), GNTST_okay);
+  assert.equal(gt.unmapGrantRefHandle(M, h), GNTST_bad_handle, "a second unmap of one handle");
+  assert.equal(gt.unmapGrantRefHandle(M, -1), GNTST_bad_handle);
+  assert.equal(gt.unmapGrantRefHandle(M, 1 << 20), GNTST_bad_handle);
+  assert.equal(gt.unmapGrantRefHandle(M, ro), GNTST_okay);
+  assert.equal(grantEntry(table(), 12).flags, GTF_permit_access);
+  assert.equal(gt.activePin(G, 12), 0);
+  // The freed handles are reused (the maptrack free list), 10k times without growing the maptrack.
+  for (let i = 0; i < 10_000; i++) {
+    const x = gt.mapGrantRefHandle(M, G, 12, HM);
+    assert.ok(x === h || x === ro);
+    assert.equal(gt.unmapGrantRefHandle(M, x), GNTST_okay);
+  }
+  assert.equal(gt.mappingCount(M), 0);
+  teardown();
+});

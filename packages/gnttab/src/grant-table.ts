@@ -368,19 +368,11 @@ export class GrantTables {
   }
 
   private getRef(rd: number): boolean {
-    const idx = this.gw(rd, G_REFS);
-    if (idx < 0) return false;
-    for (;;) {
-      const w = Atomics.load(this.i32, idx);
-      if (w & REFS_DYING) return false;
-      if (Atomics.compareExchange(this.i32, idx, w, w + 1) === w) return true;
-    }
+    return this.getRefAt(this.tableOf(rd));
   }
 
   private putRef(rd: number): void {
-    const idx = this.gw(rd, G_REFS);
-    const w = Atomics.sub(this.i32, idx, 1) - 1;
-    if (w === REFS_DYING) this.tryFinalize(rd);
+    this.putRefAt(this.tableOf(rd), rd);
   }
 
   private tryFinalize(domid: number): void {
@@ -447,66 +439,105 @@ export class GrantTables {
   }
 
   // ---- maptrack -------------------------------------------------------------------------------
+  // The hot helpers take `t`, the Int32 index of a domain's gnttab words (tableOf / liveTable):
+  // a map or unmap resolves each domain once per call, as Xen holds its struct domain pointers.
 
-  private getHandle(ld: number): number {
-    const lock = this.gw(ld, G_MT_LOCK);
-    lockWord(this.i32, lock);
+  /** Int32 index of the gnttab words of `domid` (word 0), or -1 when it has no control block. */
+  private tableOf(domid: number): number {
+    return this.store.controlWordIndex(domid, DomCtl.GNTTAB_BASE);
+  }
+
+  /** tableOf a live domain whose table is initialized and not dying, else -1 (one directory lookup). */
+  private liveTable(domid: number): number {
+    const c = this.store.liveControlBase(domid);
+    if (c < 0) return -1;
+    const t = c + DomCtl.GNTTAB_BASE;
+    return Atomics.load(this.i32, t + G_STATE) === ST_INIT ? t : -1;
+  }
+
+  /** Int32 index of maptrack entry `handle` of the table at `t`. */
+  private mtIdxAt(t: number, handle: number): number {
+    const dir = Atomics.load(this.i32, t + G_MT_DIR);
+    const f = Atomics.load(this.i32, dir * WORDS + Math.floor(handle / MT_PER_FRAME));
+    return f * WORDS + (handle % MT_PER_FRAME) * 4;
+  }
+
+  /** Int32 index of word 0 of shared entry `ref` of the table at `t`; ref must be < nr entries. */
+  private shIdxAt(t: number, ref: number): number {
+    const f = Atomics.load(this.i32, t + G_FRAMES + Math.floor(ref / GRANT_ENTRIES_V1_PER_FRAME));
+    return f * WORDS + (ref % GRANT_ENTRIES_V1_PER_FRAME) * 2;
+  }
+
+  /** Int32 index of active entry `ref` of the table at `t`. */
+  private actIdxAt(t: number, ref: number): number {
+    const f = Atomics.load(this.i32, t + G_ACT + Math.floor(ref / ACT_PER_FRAME));
+    return f * WORDS + (ref % ACT_PER_FRAME) * 4;
+  }
+
+  private getRefAt(t: number): boolean {
+    if (t < 0) return false;
+    const idx = t + G_REFS;
+    for (;;) {
+      const w = Atomics.load(this.i32, idx);
+      if (w & REFS_DYING) return false;
+      if (Atomics.compareExchange(this.i32, idx, w, w + 1) === w) return true;
+    }
+  }
+
+  private putRefAt(t: number, rd: number): void {
+    if (Atomics.sub(this.i32, t + G_REFS, 1) - 1 === REFS_DYING) this.tryFinalize(rd);
+  }
+
+  /** A free maptrack handle of the table at `t` (the free list under the maptrack lock), or -1. */
+  private getHandleAt(t: number): number {
+    const i32 = this.i32;
+    const lock = t + G_MT_LOCK;
+    lockWord(i32, lock);
     try {
-      const freeW = this.gw(ld, G_MT_FREE);
-      const head = Atomics.load(this.i32, freeW);
+      // Under the lock, the free list words are only touched by lock holders: plain accesses.
+      const head = i32[t + G_MT_FREE]!;
       if (head !== 0) {
         const h = head - 1;
-        Atomics.store(this.i32, freeW, Atomics.load(this.i32, this.mtIdx(ld, h) + 1));
+        i32[t + G_MT_FREE] = i32[this.mtIdxAt(t, h) + 1]!;
         return h;
       }
-      const limW = this.gw(ld, G_MT_LIMIT);
-      const limit = Atomics.load(this.i32, limW);
-      const maxFrames = Atomics.load(this.i32, this.gw(ld, G_MT_MAX_FRAMES));
+      const limit = Atomics.load(i32, t + G_MT_LIMIT);
+      const maxFrames = Atomics.load(i32, t + G_MT_MAX_FRAMES);
       if (limit >= maxFrames * MT_PER_FRAME) return -1;
       if (limit % MT_PER_FRAME === 0) {
-        const dir = Atomics.load(this.i32, this.gw(ld, G_MT_DIR));
+        const dir = Atomics.load(i32, t + G_MT_DIR);
         const f = this.store.allocFrame(DOMID_XEN);
         if (!dir || !f) {
           if (f) this.store.freeFrame(f);
           return -1;
         }
-        Atomics.store(this.i32, dir * WORDS + limit / MT_PER_FRAME, f);
+        Atomics.store(i32, dir * WORDS + limit / MT_PER_FRAME, f);
       }
-      Atomics.store(this.i32, limW, limit + 1);
+      Atomics.store(i32, t + G_MT_LIMIT, limit + 1);
       return limit;
     } finally {
-      unlockWord(this.i32, lock);
+      unlockWord(i32, lock);
     }
   }
 
-  private putHandle(ld: number, h: number): void {
-    const lock = this.gw(ld, G_MT_LOCK);
-    lockWord(this.i32, lock);
-    try {
-      const e = this.mtIdx(ld, h);
-      const freeW = this.gw(ld, G_MT_FREE);
-      Atomics.store(this.i32, e, 0);
-      Atomics.store(this.i32, e + 1, Atomics.load(this.i32, freeW));
-      Atomics.store(this.i32, freeW, h + 1);
-    } finally {
-      unlockWord(this.i32, lock);
-    }
+  /** Put handle `h` (its entry already 0 or never published) back on the free list of `t`. */
+  private putHandleAt(t: number, h: number): void {
+    const i32 = this.i32;
+    const lock = t + G_MT_LOCK;
+    lockWord(i32, lock);
+    const e = this.mtIdxAt(t, h);
+    if (i32[e] !== 0) Atomics.store(i32, e, 0);
+    i32[e + 1] = i32[t + G_MT_FREE]!;
+    i32[t + G_MT_FREE] = h + 1;
+    unlockWord(i32, lock);
   }
 
   // ---- shared entry status (Xen's _set_status_v1 / gnttab_clear_flags) -------------------------
 
-  /** Set GTF_reading (+GTF_writing) in the shared entry; validates type and domid if not pinned. */
-  private setStatus(
-    rd: number,
-    ref: number,
-    pinned: boolean,
-    readonly: boolean,
-    mapping: boolean,
-    ld: number,
-  ): number {
-    const idx = this.shIdx(rd, ref);
+  /** Set GTF_reading (+GTF_writing) in shared entry `sh`; validates type and domid if not pinned. */
+  private setStatus(sh: number, pinned: boolean, readonly: boolean, mapping: boolean, ld: number): number {
     const mask = GTF_type_mask | (mapping ? GTF_sub_page : 0);
-    let s = Atomics.load(this.i32, idx);
+    let s = Atomics.load(this.i32, sh);
     for (let retries = 0; ; retries++) {
       const flags = s & 0xffff;
       if (!pinned && ((flags & mask) !== GTF_permit_access || s >>> 16 !== ld)) return GNTST_general_error;
@@ -515,163 +546,196 @@ export class GrantTables {
         nf |= GTF_writing;
         if (flags & GTF_readonly) return GNTST_general_error;
       }
-      const prev = Atomics.compareExchange(this.i32, idx, s, (s & ~0xffff) | nf);
+      const prev = Atomics.compareExchange(this.i32, sh, s, (s & ~0xffff) | nf);
       if (prev === s) return GNTST_okay;
       if (retries === SET_STATUS_RETRIES) return GNTST_general_error; // "unstable" entry
       s = prev;
     }
   }
 
-  private clearFlags(rd: number, ref: number, bits: number): void {
-    Atomics.and(this.i32, this.shIdx(rd, ref), ~bits);
+  private clearFlags(sh: number, bits: number): void {
+    Atomics.and(this.i32, sh, ~bits);
   }
 
-  /** Drop `decr` pins of an active entry (lock held) and clear GTF flags as Xen does. */
-  private unpin(rd: number, ref: number, act: number, decr: number, wasWritable: boolean): void {
-    const pin = Atomics.load(this.i32, act + 1) - decr;
-    Atomics.store(this.i32, act + 1, pin);
-    if (wasWritable && !(pin & (GNTPIN_hstw_mask | GNTPIN_devw_mask))) this.clearFlags(rd, ref, GTF_writing);
-    if (pin === 0) this.clearFlags(rd, ref, GTF_reading);
+  /** Drop `decr` pins of active entry `act` (lock held) and clear shared entry `sh`'s GTF flags as Xen does. */
+  private unpin(sh: number, act: number, decr: number, wasWritable: boolean): void {
+    const pin = this.i32[act + 1]! - decr;
+    this.i32[act + 1] = pin; // under the active entry lock (its release is the barrier)
+    if (pin === 0) this.clearFlags(sh, wasWritable ? GTF_reading | GTF_writing : GTF_reading);
+    else if (wasWritable && !(pin & (GNTPIN_hstw_mask | GNTPIN_devw_mask))) this.clearFlags(sh, GTF_writing);
   }
 
   /**
-   * With the active entry lock held: validate and pin entry `ref` of `rd` for `ld` (Xen's map and
-   * acquire-for-copy share this part). Returns the pinned frame, or a negative GNTST status.
+   * With the active entry lock held: validate and pin entry `ref` of `rd` (table `t`, shared entry
+   * `sh`, active entry `act`) for `ld` (Xen's map and acquire-for-copy share this part). Returns the
+   * pinned frame, or a negative GNTST status.
    */
   private pinLocked(
     rd: number,
-    ref: number,
+    t: number,
+    sh: number,
     act: number,
     ld: number,
     incr: number,
     readonly: boolean,
     mapping: boolean,
   ): number {
-    const pin = Atomics.load(this.i32, act + 1);
+    const i32 = this.i32;
+    const pin = i32[act + 1]!; // written only under this lock
     // Already pinned: only the active entry is checked (its domid, counter overflow), not the shared
     // entry (XSA-500 for copies).
-    if (pin && (Atomics.load(this.i32, act + 2) !== ld || pin & oflowMask(incr))) return GNTST_general_error;
+    if (pin && (i32[act + 2] !== ld || pin & oflowMask(incr))) return GNTST_general_error;
     if (!pin || (!readonly && !(pin & (GNTPIN_hstw_mask | GNTPIN_devw_mask)))) {
-      const rc = this.setStatus(rd, ref, pin !== 0, readonly, mapping, ld);
+      const rc = this.setStatus(sh, pin !== 0, readonly, mapping, ld);
       if (rc !== GNTST_okay) return rc;
       if (!pin) {
-        const gfn = Atomics.load(this.i32, this.shIdx(rd, ref) + 1) >>> 0;
-        const f = this.store.gfnToFrame(rd, gfn);
+        const gfn = Atomics.load(i32, sh + 1) >>> 0;
+        const f = this.store.gfnToFrameAt(t - DomCtl.GNTTAB_BASE, gfn);
         if (!f || this.store.frameOwner(f) !== rd) {
           // Xen's unlock_out_clear: undo the flags we set on an entry nobody has pinned.
-          this.clearFlags(rd, ref, GTF_reading | (readonly ? 0 : GTF_writing));
+          this.clearFlags(sh, GTF_reading | (readonly ? 0 : GTF_writing));
           return GNTST_bad_page;
         }
-        Atomics.store(this.i32, act + 2, ld);
-        Atomics.store(this.i32, act + 3, f);
+        // Plain stores: the active entry's words change only under its lock, whose release orders them.
+        i32[act + 2] = ld;
+        i32[act + 3] = f;
       }
     }
-    Atomics.store(this.i32, act + 1, pin + incr);
-    return Atomics.load(this.i32, act + 3);
+    i32[act + 1] = pin + incr;
+    return i32[act + 3]!;
   }
 
   // ---- map / unmap ----------------------------------------------------------------------------
 
+  /**
+   * The frame of the last successful mapGrantRefHandle by this object (Xen writes it back into the
+   * caller's op; one GrantTables object serves one thread).
+   */
+  lastMappedFrame = 0;
+
   /** GNTTABOP_map_grant_ref, checks in Xen's order. */
   mapGrantRef(mapper: number, op: MapGrantRefOp): MapGrantRefResult {
-    const r = this.mapGrantRefChecked(mapper, op);
+    const h = this.mapGrantRefHandle(mapper, op.dom, op.ref, op.flags, op.hostAddr ?? 0);
+    if (h < 0) return mapFailed(h);
+    const frame = this.lastMappedFrame;
+    return {
+      status: GNTST_okay,
+      handle: h,
+      frame,
+      devBusAddr: op.flags & GNTMAP_device_map ? frame * PAGE_SIZE : 0,
+    };
+  }
+
+  /**
+   * GNTTABOP_map_grant_ref without an object per call: the maptrack handle (≥ 0), or the GNTST_*
+   * status (< 0); the mapped frame is then in lastMappedFrame. The same checks, in the same order,
+   * as mapGrantRef (which is this plus the result object).
+   */
+  mapGrantRefHandle(mapper: number, dom: number, ref: number, flags: number, hostAddr = 0): number {
+    const h = this.mapChecked(mapper, dom, ref, flags, hostAddr);
     if (tracer.mask & TRACE_GRANT)
       tracer.emit({
         kind: "grant",
         op: "map",
         domid: mapper,
-        peer: op.dom,
-        ref: op.ref,
-        flags: op.flags,
-        readonly: (op.flags & GNTMAP_readonly) !== 0,
-        status: gntstName(r.status),
-        handle: r.handle,
-        frame: r.frame,
+        peer: dom,
+        ref,
+        flags,
+        readonly: (flags & GNTMAP_readonly) !== 0,
+        status: gntstName(h < 0 ? h : GNTST_okay),
+        handle: h < 0 ? -1 : h,
+        frame: h < 0 ? 0 : this.lastMappedFrame,
       });
-    return r;
+    return h;
   }
 
-  private mapGrantRefChecked(mapper: number, op: MapGrantRefOp): MapGrantRefResult {
-    const fail = mapFailed;
-    const flags = op.flags >>> 0;
+  private mapChecked(mapper: number, rd: number, ref: number, flagsIn: number, hostAddr: number): number {
+    const i32 = this.i32;
+    const flags = flagsIn >>> 0;
     const readonly = (flags & GNTMAP_readonly) !== 0;
     let incr = 0;
     if (flags & GNTMAP_device_map) incr += readonly ? GNTPIN_devr_inc : GNTPIN_devw_inc;
     if (flags & GNTMAP_host_map) incr += readonly ? GNTPIN_hstr_inc : GNTPIN_hstw_inc;
-    if (!incr) return fail(GNTST_bad_gntref);
+    if (!incr) return GNTST_bad_gntref;
     if (
-      this.store.isHvm(mapper) &&
-      flags & (GNTMAP_device_map | GNTMAP_application_map | GNTMAP_contains_pte)
+      flags & (GNTMAP_device_map | GNTMAP_application_map | GNTMAP_contains_pte) &&
+      this.store.isHvm(mapper)
     )
-      return fail(GNTST_general_error);
-    const rd = op.dom;
-    if (!this.live(rd)) return fail(GNTST_bad_domain);
-    if (this.policy.mayMap && !this.policy.mayMap(mapper, rd, flags)) return fail(GNTST_permission_denied);
-    if (!this.live(mapper)) return fail(GNTST_no_space); // a dying mapper gets no new handles
-    const handle = this.getHandle(mapper);
-    if (handle < 0) return fail(GNTST_no_space);
-    if (!this.getRef(rd)) {
-      this.putHandle(mapper, handle);
-      return fail(GNTST_bad_domain);
+      return GNTST_general_error;
+    const rt = this.liveTable(rd);
+    if (rt < 0) return GNTST_bad_domain;
+    if (this.policy.mayMap && !this.policy.mayMap(mapper, rd, flags)) return GNTST_permission_denied;
+    const mt = this.liveTable(mapper);
+    if (mt < 0) return GNTST_no_space; // a dying mapper gets no new handles
+    const handle = this.getHandleAt(mt);
+    if (handle < 0) return GNTST_no_space;
+    if (!this.getRefAt(rt)) {
+      this.putHandleAt(mt, handle);
+      return GNTST_bad_domain;
     }
-    const ref = op.ref;
-    if (!Number.isInteger(ref) || ref < 0 || ref >= this.nrGrantEntries(rd))
-      return this.undoMap(mapper, rd, handle, GNTST_bad_gntref);
+    if (
+      !Number.isInteger(ref) ||
+      ref < 0 ||
+      ref >= Atomics.load(i32, rt + G_NR_FRAMES) * GRANT_ENTRIES_V1_PER_FRAME
+    )
+      return this.undoMap(mt, rt, rd, handle, GNTST_bad_gntref);
 
-    const act = this.actIdx(rd, ref);
-    lockWord(this.i32, act);
-    const pinned = this.pinLocked(rd, ref, act, mapper, incr, readonly, true);
-    unlockWord(this.i32, act);
-    if (pinned < 0) return this.undoMap(mapper, rd, handle, pinned);
-    const frame = pinned;
+    const act = this.actIdxAt(rt, ref);
+    const sh = this.shIdxAt(rt, ref);
+    lockWord(i32, act);
+    const frame = this.pinLocked(rd, rt, sh, act, mapper, incr, readonly, true);
+    unlockWord(i32, act);
+    if (frame < 0) return this.undoMap(mt, rt, rd, handle, frame);
     if (!this.store.getPageRef(frame)) {
-      lockWord(this.i32, act);
-      this.unpin(rd, ref, act, incr, !readonly);
-      unlockWord(this.i32, act);
-      return this.undoMap(mapper, rd, handle, GNTST_general_error);
+      lockWord(i32, act);
+      this.unpin(sh, act, incr, !readonly);
+      unlockWord(i32, act);
+      return this.undoMap(mt, rt, rd, handle, GNTST_general_error);
     }
-    const e = this.mtIdx(mapper, handle);
-    const host = op.hostAddr ?? 0;
-    Atomics.store(this.i32, e + 1, ref);
-    Atomics.store(this.i32, e + 2, host % 0x1_0000_0000);
-    Atomics.store(this.i32, e + 3, Math.floor(host / 0x1_0000_0000));
-    Atomics.store(this.i32, e, (flags & 0xffff) | (rd << 16)); // publish
-    return {
-      status: GNTST_okay,
-      handle,
-      frame,
-      devBusAddr: flags & GNTMAP_device_map ? frame * PAGE_SIZE : 0,
-    };
+    // The maptrack entry is ours until published: plain writes, then word 0 with a full barrier.
+    const e = this.mtIdxAt(mt, handle);
+    i32[e + 1] = ref;
+    i32[e + 2] = hostAddr % 0x1_0000_0000;
+    i32[e + 3] = Math.floor(hostAddr / 0x1_0000_0000);
+    Atomics.store(i32, e, (flags & 0xffff) | (rd << 16)); // publish
+    this.lastMappedFrame = frame;
+    return handle;
   }
 
   /** A map failed after the handle and the granter's reference were taken: give both back. */
-  private undoMap(mapper: number, rd: number, handle: number, status: number): MapGrantRefResult {
-    this.putRef(rd);
-    this.putHandle(mapper, handle);
-    return mapFailed(status);
+  private undoMap(mt: number, rt: number, rd: number, handle: number, status: number): number {
+    this.putRefAt(rt, rd);
+    this.putHandleAt(mt, handle);
+    return status;
   }
 
   /** GNTTABOP_unmap_grant_ref. */
   unmapGrantRef(mapper: number, op: UnmapGrantRefOp): number {
-    if (!(tracer.mask & TRACE_GRANT)) return this.unmapGrantRefChecked(mapper, op);
+    return this.unmapGrantRefHandle(mapper, op.handle, op.hostAddr, op.devBusAddr);
+  }
+
+  /** GNTTABOP_unmap_grant_ref without an op object (see unmapGrantRef for the arguments). */
+  unmapGrantRefHandle(mapper: number, h: number, hostAddr?: number, devBusAddr?: number): number {
+    if (!(tracer.mask & TRACE_GRANT)) return this.unmapChecked(mapper, h, hostAddr, devBusAddr);
     // Read the mapping before it goes: the granter and the ref are the interesting part.
     let granter = -1;
     let ref = -1;
-    const h = op.handle;
+    const mt = this.tableOf(mapper);
     if (
       this.initialized(mapper) &&
-      Atomics.load(this.i32, this.gw(mapper, G_MT_DIR)) &&
+      Atomics.load(this.i32, mt + G_MT_DIR) &&
       Number.isInteger(h) &&
       h >= 0 &&
-      h < Atomics.load(this.i32, this.gw(mapper, G_MT_LIMIT))
+      h < Atomics.load(this.i32, mt + G_MT_LIMIT)
     ) {
-      const w = Atomics.load(this.i32, this.mtIdx(mapper, h));
+      const e = this.mtIdxAt(mt, h);
+      const w = Atomics.load(this.i32, e);
       if (w !== 0) {
         granter = w >>> 16;
-        ref = Atomics.load(this.i32, this.mtIdx(mapper, h) + 1);
+        ref = Atomics.load(this.i32, e + 1);
       }
     }
-    const status = this.unmapGrantRefChecked(mapper, op);
+    const status = this.unmapChecked(mapper, h, hostAddr, devBusAddr);
     tracer.emit({
       kind: "grant",
       op: "unmap",
@@ -683,40 +747,41 @@ export class GrantTables {
     return status;
   }
 
-  private unmapGrantRefChecked(mapper: number, op: UnmapGrantRefOp): number {
-    if (!this.initialized(mapper) || !Atomics.load(this.i32, this.gw(mapper, G_MT_DIR)))
+  private unmapChecked(mapper: number, h: number, opHostAddr?: number, opDevBusAddr?: number): number {
+    const i32 = this.i32;
+    const mt = this.tableOf(mapper);
+    if (mt < 0 || !(Atomics.load(i32, mt + G_STATE) & ST_INIT) || !Atomics.load(i32, mt + G_MT_DIR))
       return GNTST_bad_handle;
-    const h = op.handle;
-    if (!Number.isInteger(h) || h < 0 || h >= Atomics.load(this.i32, this.gw(mapper, G_MT_LIMIT)))
-      return GNTST_bad_handle;
-    const e = this.mtIdx(mapper, h);
-    const w0 = Atomics.load(this.i32, e);
+    if (!Number.isInteger(h) || h < 0 || h >= Atomics.load(i32, mt + G_MT_LIMIT)) return GNTST_bad_handle;
+    const e = this.mtIdxAt(mt, h);
+    const w0 = Atomics.load(i32, e);
     if (w0 === 0) return GNTST_bad_handle;
     const rd = w0 >>> 16;
-    const ref = Atomics.load(this.i32, e + 1);
-    if (!this.initialized(rd)) return GNTST_general_error; // cannot happen: mappings keep the granter
-    if (ref < 0 || ref >= this.nrGrantEntries(rd)) return GNTST_bad_handle;
-    const act = this.actIdx(rd, ref);
+    const ref = Atomics.load(i32, e + 1);
+    const rt = this.tableOf(rd);
+    if (rt < 0 || !(Atomics.load(i32, rt + G_STATE) & ST_INIT)) return GNTST_general_error; // cannot happen: mappings keep the granter
+    if (ref < 0 || ref >= Atomics.load(i32, rt + G_NR_FRAMES) * GRANT_ENTRIES_V1_PER_FRAME)
+      return GNTST_bad_handle;
+    const act = this.actIdxAt(rt, ref);
     let frame: number;
     let freed = false;
-    lockWord(this.i32, act);
+    lockWord(i32, act);
     try {
       // Re-validate under the active entry lock (XSA-218: racing unmaps of one handle).
-      const w = Atomics.load(this.i32, e);
-      if (w === 0 || w >>> 16 !== rd || Atomics.load(this.i32, e + 1) !== ref) return GNTST_bad_handle;
+      const w = Atomics.load(i32, e);
+      if (w === 0 || w >>> 16 !== rd || Atomics.load(i32, e + 1) !== ref) return GNTST_bad_handle;
       const flags = w & 0xffff;
       const readonly = (flags & GNTMAP_readonly) !== 0;
-      frame = Atomics.load(this.i32, act + 3);
-      const recorded =
-        (Atomics.load(this.i32, e + 2) >>> 0) + (Atomics.load(this.i32, e + 3) >>> 0) * 0x1_0000_0000;
-      const hostAddr = op.hostAddr ?? (flags & GNTMAP_host_map ? recorded || 1 : 0);
-      const devBusAddr = op.devBusAddr ?? (flags & GNTMAP_device_map ? frame * PAGE_SIZE : 0);
+      frame = i32[act + 3]!;
+      const recorded = (i32[e + 2]! >>> 0) + (i32[e + 3]! >>> 0) * 0x1_0000_0000;
+      const hostAddr = opHostAddr ?? (flags & GNTMAP_host_map ? recorded || 1 : 0);
+      const devBusAddr = opDevBusAddr ?? (flags & GNTMAP_device_map ? frame * PAGE_SIZE : 0);
       if (devBusAddr && flags & GNTMAP_device_map && devBusAddr !== frame * PAGE_SIZE)
         return GNTST_bad_dev_addr;
       let left = flags;
       let decr = 0;
       if (hostAddr && flags & GNTMAP_host_map) {
-        if (op.hostAddr !== undefined && hostAddr !== recorded) return GNTST_general_error; // replace_grant_host_mapping fails
+        if (opHostAddr !== undefined && hostAddr !== recorded) return GNTST_general_error; // replace_grant_host_mapping fails
         left &= ~GNTMAP_host_map;
         decr += readonly ? GNTPIN_hstr_inc : GNTPIN_hstw_inc;
       }
@@ -724,18 +789,19 @@ export class GrantTables {
         left &= ~GNTMAP_device_map;
         decr += readonly ? GNTPIN_devr_inc : GNTPIN_devw_inc;
       }
+      // Under the active entry lock, which every unmap of this handle takes (plain stores).
       if (!(left & (GNTMAP_host_map | GNTMAP_device_map))) {
-        Atomics.store(this.i32, e, 0);
+        i32[e] = 0;
         freed = true;
-      } else Atomics.store(this.i32, e, (left & 0xffff) | (rd << 16));
-      if (decr) this.unpin(rd, ref, act, decr, !readonly);
+      } else i32[e] = (left & 0xffff) | (rd << 16);
+      if (decr) this.unpin(this.shIdxAt(rt, ref), act, decr, !readonly);
     } finally {
-      unlockWord(this.i32, act);
+      unlockWord(i32, act);
     }
     if (freed) {
-      this.putHandle(mapper, h);
+      this.putHandleAt(mt, h);
       this.store.putPageRef(frame);
-      this.putRef(rd);
+      this.putRefAt(rt, rd);
     }
     return GNTST_okay;
   }
@@ -765,7 +831,6 @@ export class GrantTables {
       : undefined;
     return { results, view };
   }
-
   /** The frame behind a live handle of `mapper`, or 0. */
   mappedFrame(mapper: number, handle: number): number {
     if (!this.initialized(mapper) || !Number.isInteger(handle) || handle < 0) return 0;
@@ -848,10 +913,11 @@ export class GrantTables {
       this.putRef(rd);
       return GNTST_bad_gntref;
     }
-    const act = this.actIdx(rd, ref);
+    const rt = this.tableOf(rd);
+    const act = this.actIdxAt(rt, ref);
     const incr = readonly ? GNTPIN_hstr_inc : GNTPIN_hstw_inc;
     lockWord(this.i32, act);
-    const pinned = this.pinLocked(rd, ref, act, ld, incr, readonly, false);
+    const pinned = this.pinLocked(rd, rt, this.shIdxAt(rt, ref), act, ld, incr, readonly, false);
     unlockWord(this.i32, act);
     if (pinned < 0) {
       this.putRef(rd);
@@ -869,7 +935,7 @@ export class GrantTables {
     if (c.dom < 0) return;
     const act = this.actIdx(c.dom, c.ref);
     lockWord(this.i32, act);
-    this.unpin(c.dom, c.ref, act, c.readonly ? GNTPIN_hstr_inc : GNTPIN_hstw_inc, !c.readonly);
+    this.unpin(this.shIdx(c.dom, c.ref), act, c.readonly ? GNTPIN_hstr_inc : GNTPIN_hstw_inc, !c.readonly);
     unlockWord(this.i32, act);
     if (c.frame) this.store.putPageRef(c.frame);
     this.putRef(c.dom);

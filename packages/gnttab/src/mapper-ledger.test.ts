@@ -79,3 +79,14 @@ test("ports: recorded on open, forgotten on close, the rest closed by the releas
   assert.deepEqual(closed, [7]);
   assert.deepEqual(ledger.heldPorts(), []);
 });
+
+test("after release() a ledger records again: the remembered slot is re-checked, not trusted", () => {
+  const ledger = MapperLedger.create();
+  assert.ok(ledger.record(3, 5));
+  ledger.release({ unmapGrantRef: () => GNTST_okay });
+  assert.deepEqual(ledger.held(), []);
+  assert.ok(ledger.record(4, 6), "the slot mapper 3 had is claimable again");
+  assert.ok(ledger.record(3, 7));
+  ledger.forget(3, 7);
+  assert.deepEqual(ledger.held(), [{ mapper: 4, handle: 6 }]);
+});

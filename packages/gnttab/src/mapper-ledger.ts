@@ -54,9 +54,25 @@ export class MapperLedger {
       throw new RangeError(`a mapper ledger needs ${4 * MAPPER_LEDGER_SLOTS * (1 + WORDS_PER_SLOT)} bytes`);
   }
 
+  /** The last slot found and its tag (a holder records as one domain nearly always). */
+  private lastSlot = -1;
+  private lastTag = 0;
+
   /** The slot of `mapper`, claiming a free one when `claim`; -1 when none. */
   private slot(mapper: number, claim: boolean): number {
     const tag = mapper + 1;
+    // A claimed slot keeps its tag until release(), which empties the ledger: re-check the word.
+    const last = this.lastSlot;
+    if (last >= 0 && this.lastTag === tag && Atomics.load(this.i32, last) === tag) return last;
+    const s = this.findSlot(tag, claim);
+    if (s >= 0) {
+      this.lastSlot = s;
+      this.lastTag = tag;
+    }
+    return s;
+  }
+
+  private findSlot(tag: number, claim: boolean): number {
     for (let s = 0; s < MAPPER_LEDGER_SLOTS; s++) {
       const cur = Atomics.load(this.i32, s);
       if (cur === tag) return s;

@@ -535,6 +535,15 @@ export class PageStore implements Backing {
     return s === ST_LIVE ? "live" : s === 0 ? "none" : "dying";
   }
 
+  /**
+   * Int32 index of word 0 of a live (not dying) domain's control frame, or -1: domainExists and
+   * controlWordIndex in one directory lookup, for hot paths that resolve a domain once per call.
+   */
+  liveControlBase(domid: number): number {
+    const c = this.controlWordIndex(domid, 0);
+    return c >= 0 && Atomics.load(this.i32, c + DomCtl.STATE) === ST_LIVE ? c : -1;
+  }
+
   /** True for a live (not dying) domain. */
   domainExists(domid: number): boolean {
     return this.domainState(domid) === "live";
@@ -605,9 +614,11 @@ export class PageStore implements Backing {
   // ---- physmap ------------------------------------------------------------------------------
 
   private p2mSlot(domid: number, gfn: number, create: boolean): number {
-    if (!Number.isInteger(gfn) || gfn < 0 || gfn >= MAX_GFN) return -1;
-    const ctl = this.controlWordIndex(domid, 0);
-    if (ctl < 0) return -1;
+    return this.p2mSlotAt(this.controlWordIndex(domid, 0), gfn, create);
+  }
+
+  private p2mSlotAt(ctl: number, gfn: number, create: boolean): number {
+    if (ctl < 0 || !Number.isInteger(gfn) || gfn < 0 || gfn >= MAX_GFN) return -1;
     const root = Atomics.load(this.i32, ctl + DomCtl.P2M_ROOT);
     if (!root) return -1;
     const rIdx = root * WORDS_PER_FRAME + (gfn >>> 10);
@@ -626,6 +637,12 @@ export class PageStore implements Backing {
   /** Machine frame at `gfn` in the domain's physmap, or 0. */
   gfnToFrame(domid: number, gfn: number): number {
     const s = this.p2mSlot(domid, gfn, false);
+    return s < 0 ? 0 : Atomics.load(this.i32, s);
+  }
+
+  /** gfnToFrame of the domain whose control frame starts at Int32 index `ctl` (see liveControlBase). */
+  gfnToFrameAt(ctl: number, gfn: number): number {
+    const s = this.p2mSlotAt(ctl, gfn, false);
     return s < 0 ? 0 : Atomics.load(this.i32, s);
   }
 

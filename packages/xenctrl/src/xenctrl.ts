@@ -650,6 +650,33 @@ export class XenCtrl {
     return r;
   }
 
+  /**
+   * One ref of gnttabMapGrantRefsSync without an object per call (a backend's per-segment map): the
+   * maptrack handle (≥ 0) or the GNTST_* status (< 0); the mapped frame is then
+   * gnttabLastMappedFrame. undefined where gnttabMapGrantRefsSync is undefined.
+   */
+  gnttabMapGrantRefSync(dom: number, ref: number, flags: number): number | undefined {
+    const gt = this.gt;
+    if (!gt || this.faults.grantOn) return undefined;
+    const h = gt.mapGrantRefHandle(this.domid, dom, ref, flags);
+    if (h >= 0) this.ledger?.record(this.domid, h);
+    return h;
+  }
+
+  /** The frame of this client's last successful gnttabMapGrantRefSync (0 before any). */
+  get gnttabLastMappedFrame(): number {
+    return this.gt?.lastMappedFrame ?? 0;
+  }
+
+  /** One handle of gnttabUnmapSync without an array per call: its GNTST_* status. */
+  gnttabUnmapGrantRefSync(handle: number): number | undefined {
+    const gt = this.gt;
+    if (!gt) return undefined;
+    const st = gt.unmapGrantRefHandle(this.domid, handle);
+    if (st === GNTST_okay) this.ledger?.forget(this.domid, handle);
+    return st;
+  }
+
   /** The same as gnttabUnmap, synchronous, in the embedded placement (see gnttabMapGrantRefsSync). */
   gnttabUnmapSync(handles: readonly number[]): number[] | undefined {
     const gt = this.gt;

@@ -56,16 +56,24 @@ if (job.role === "granter") {
   for (let i = 0; i < job.rounds; i++) {
     if (live.length > 0 && rnd(2) === 0) {
       const h = live.splice(rnd(live.length), 1)[0]!;
-      if (gt.unmapGrantRef(job.mapper, { handle: h }) === GNTST_okay) out.unmaps++;
+      const st =
+        rnd(2) === 0 ? gt.unmapGrantRef(job.mapper, { handle: h }) : gt.unmapGrantRefHandle(job.mapper, h);
+      if (st === GNTST_okay) out.unmaps++;
       else out.violations++;
     } else {
       const ref = job.refs[rnd(job.refs.length)]!;
       const ro = rnd(2) === 0;
-      const r = gt.mapGrantRef(job.mapper, {
-        dom: job.granter,
-        ref,
-        flags: GNTMAP_host_map | (ro ? GNTMAP_readonly : 0),
-      });
+      const flags = GNTMAP_host_map | (ro ? GNTMAP_readonly : 0);
+      // Half the maps through the object-free API (the handle or the status; the frame beside).
+      let r: { status: number; handle: number; frame: number };
+      if (rnd(2) === 0) r = gt.mapGrantRef(job.mapper, { dom: job.granter, ref, flags });
+      else {
+        const h = gt.mapGrantRefHandle(job.mapper, job.granter, ref, flags);
+        r =
+          h < 0
+            ? { status: h, handle: -1, frame: 0 }
+            : { status: GNTST_okay, handle: h, frame: gt.lastMappedFrame };
+      }
       if (r.status === GNTST_okay) {
         out.maps++;
         live.push(r.handle);
