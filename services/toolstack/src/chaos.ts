@@ -329,6 +329,7 @@ export class ChaosCoordinator {
         for (const [peer, p] of Object.entries(r?.peers ?? {}))
           for (const rec of p.records ?? []) {
             if (sinceAt !== undefined && rec.at < sinceAt) continue;
+            // the link's own fault names: drop, duplicate, stall (and reorder, which no kind sets)
             const kind =
               rec.kind === "drop"
                 ? partition(rec.at)
@@ -338,7 +339,7 @@ export class ChaosCoordinator {
                   ? "link.replication-duplicated"
                   : rec.kind === "stall"
                     ? "link.replication-delayed"
-                    : `link.${rec.kind}`;
+                    : `link frame ${rec.kind}`;
             out.push({
               seq: ++seq,
               at: rec.at,
