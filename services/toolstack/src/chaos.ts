@@ -274,8 +274,13 @@ export class ChaosCoordinator {
 
   /** The host processes that run a page-server (the link's ends), or the one named. */
   async linkHosts(named?: string): Promise<string[]> {
-    const hosts = await this.hosts();
-    const ends = hosts.filter((h) => h.services?.some((s) => s.name === "page-server")).map((h) => h.hostId);
+    const ask = async (waitMs?: number): Promise<string[]> =>
+      (await this.hosts(waitMs))
+        .filter((h) => h.services?.some((s) => s.name === "page-server"))
+        .map((h) => h.hostId);
+    let ends = await ask();
+    // a host process on a loaded machine may answer after the first window: ask once more, longer
+    if (named !== undefined && !ends.includes(named)) ends = await ask(1500);
     if (named !== undefined) {
       if (!ends.includes(named))
         throw new ChaosError(

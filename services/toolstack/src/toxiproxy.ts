@@ -71,12 +71,15 @@ class ToxiproxyError extends Error {
 
 export class LinkProxies {
   private readonly state = new Map<string, ProxyState>();
+  /** Link ends seen so far: a host process that answers the list late keeps its proxies. */
+  private readonly ends = new Set<string>();
 
   constructor(private readonly c: ChaosCoordinator) {}
 
   /** Every pair of link ends, as proxies. */
   private async pairs(): Promise<Array<{ name: string; a: string; b: string }>> {
-    const ends = (await this.c.linkHosts().catch(() => [] as string[])).sort();
+    for (const e of await this.c.linkHosts().catch(() => [] as string[])) this.ends.add(e);
+    const ends = [...this.ends].sort();
     const out: Array<{ name: string; a: string; b: string }> = [];
     for (let i = 0; i < ends.length; i++)
       for (let j = i + 1; j < ends.length; j++)
