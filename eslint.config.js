@@ -34,6 +34,11 @@ export default tseslint.config(
           message: "Name the parameter property for what it holds (options, deps, …), not o/d/st/hs/rr.",
         },
         {
+          selector:
+            "FunctionDeclaration > Identifier.params[name=/^(o|st|hs|rr)$/], FunctionExpression > Identifier.params[name=/^(o|st|hs|rr)$/], :function > AssignmentPattern.params > Identifier.left[name=/^(o|st|hs|rr)$/]",
+          message: "Name the parameter for what it holds (options, state, …), not o/st/hs/rr.",
+        },
+        {
           selector: "TSPropertySignature[key.name=/^(o|st|hs|rr)$/]",
           message: "Name the member for what it holds (options, state, …), not o/st/hs/rr.",
         },

@@ -473,10 +473,10 @@ async function startStandaloneHypervisor(entry: string): Promise<{ address: stri
   }
 }
 
-export async function runHypervisorBench(o: HypervisorBenchOptions): Promise<HypervisorBenchResult> {
-  const durationMs = o.durationMs ?? 2000;
-  const batch = o.batch ?? 32;
-  const log = o.log ?? (() => {});
+export async function runHypervisorBench(options: HypervisorBenchOptions): Promise<HypervisorBenchResult> {
+  const durationMs = options.durationMs ?? 2000;
+  const batch = options.batch ?? 32;
+  const log = options.log ?? (() => {});
   const grants: GrantFigures[] = [];
   const cleanups: Array<() => Promise<void> | void> = [];
   try {
@@ -492,7 +492,7 @@ export async function runHypervisorBench(o: HypervisorBenchOptions): Promise<Hyp
       ),
     );
 
-    let natsUrl = o.natsUrl;
+    let natsUrl = options.natsUrl;
     if (!natsUrl) {
       const nats = await startNatsServer();
       cleanups.push(() => nats.stop());
@@ -503,8 +503,8 @@ export async function runHypervisorBench(o: HypervisorBenchOptions): Promise<Hyp
       hostId: "benchA",
       nats: natsUrl,
       services: [
-        { name: "hypervisor", entry: o.hypervisorEntry, config: {} },
-        { name: "page-server", entry: o.pageServerEntry, config: {} },
+        { name: "hypervisor", entry: options.hypervisorEntry, config: {} },
+        { name: "page-server", entry: options.pageServerEntry, config: {} },
       ],
       sharedMemoryBytes: 256 << 20,
       logLevel: "warn",
@@ -525,7 +525,7 @@ export async function runHypervisorBench(o: HypervisorBenchOptions): Promise<Hyp
       nats: natsUrl,
       hv: host.services.get("hypervisor")!.grpcAddress!,
       hostA: "benchA",
-      pageServer: o.pageServerEntry,
+      pageServer: options.pageServerEntry,
     });
     cleanups.push(() => peer.stop());
     await peer.next("ready", 60_000);
@@ -571,7 +571,7 @@ export async function runHypervisorBench(o: HypervisorBenchOptions): Promise<Hyp
     for (const d of [doms.a, doms.b]) await dom0.domainDestroy(d);
 
     // Standalone hypervisor process: grants over gRPC.
-    const hv = await startStandaloneHypervisor(o.hypervisorEntry);
+    const hv = await startStandaloneHypervisor(options.hypervisorEntry);
     cleanups.push(() => hv.stop());
     const grpc = createGrpcCallClient(def(), hv.address);
     cleanups.push(() => grpc.close());

@@ -90,37 +90,37 @@ export function defaultIodepth(pages: readonly number[], queues: number): number
   return blkifRingSlots(Math.max(...pages)) * Math.max(1, queues);
 }
 
-export async function runRingsBench(o: RingsBenchOptions): Promise<RingsBenchResult> {
-  const log = o.log ?? (() => {});
-  const iodepth = o.iodepth ?? defaultIodepth(o.pages, o.queues);
-  const seed = o.seed ?? 1;
+export async function runRingsBench(options: RingsBenchOptions): Promise<RingsBenchResult> {
+  const log = options.log ?? (() => {});
+  const iodepth = options.iodepth ?? defaultIodepth(options.pages, options.queues);
+  const seed = options.seed ?? 1;
   const blkOpts = {
-    entries: o.entries,
-    pages: o.pages,
-    queues: o.queues,
+    entries: options.entries,
+    pages: options.pages,
+    queues: options.queues,
     iodepth,
-    bs: o.bs,
-    rw: o.rw,
-    profile: o.profile,
-    durationMs: o.durationMs,
-    ...(o.rampMs !== undefined ? { rampMs: o.rampMs } : {}),
+    bs: options.bs,
+    rw: options.rw,
+    profile: options.profile,
+    durationMs: options.durationMs,
+    ...(options.rampMs !== undefined ? { rampMs: options.rampMs } : {}),
     seed,
     persistent: true,
     log,
-    ...(o.progress ? { progress: o.progress } : {}),
+    ...(options.progress ? { progress: options.progress } : {}),
   };
   const runs =
-    o.placement === "embedded"
+    options.placement === "embedded"
       ? (await runBlkBench(blkOpts)).runs
       : await runDistributedBlk({
           ...blkOpts,
-          ...(o.natsUrl ? { natsUrl: o.natsUrl } : {}),
-          threeHosts: o.placement === "three-hosts",
+          ...(options.natsUrl ? { natsUrl: options.natsUrl } : {}),
+          threeHosts: options.placement === "three-hosts",
         });
   const jobs: RingsJob[] = [];
   for (const r of runs) {
     const outstanding = Math.min(iodepth, r.ring_slots * r.queues);
-    const p = o.profile === "null" ? undefined : predict(o.profile, outstanding);
+    const p = options.profile === "null" ? undefined : predict(options.profile, outstanding);
     const job: RingsJob = {
       jobname: `${r.pages}-page${r.pages > 1 ? "s" : ""}`,
       groupid: 0,
@@ -145,15 +145,15 @@ export async function runRingsBench(o: RingsBenchOptions): Promise<RingsBenchRes
       ratio_to_prediction: p ? round(r.iops / p.iops, 3) : null,
       ...(r.window_us ? { window_us: r.window_us } : {}),
     };
-    if (o.profile === "null" && (o.ceiling ?? true)) {
-      o.progress?.(`ceiling ${r.pages}p`, 0);
+    if (options.profile === "null" && (options.ceiling ?? true)) {
+      options.progress?.(`ceiling ${r.pages}p`, 0);
       const c = await runRingCeiling({
         pages: r.pages,
         depth: Math.min(iodepth, r.ring_slots),
-        durationMs: o.durationMs,
-        ...(o.rampMs !== undefined ? { rampMs: o.rampMs } : {}),
+        durationMs: options.durationMs,
+        ...(options.rampMs !== undefined ? { rampMs: options.rampMs } : {}),
       });
-      o.progress?.(`ceiling ${r.pages}p`, 1);
+      options.progress?.(`ceiling ${r.pages}p`, 1);
       job.ceiling = c;
       job.ratio_to_ceiling = round(r.iops / c.iops, 3);
       log(
@@ -162,19 +162,19 @@ export async function runRingsBench(o: RingsBenchOptions): Promise<RingsBenchRes
     }
     jobs.push(job);
   }
-  const { entries: _e, log: _l, progress: _p, natsUrl: _n, ...params } = o;
+  const { entries: _e, log: _l, progress: _p, natsUrl: _n, ...params } = options;
   return {
     "fio version": "xensim-rings-1",
     bench: "rings",
     timestamp: Math.floor(Date.now() / 1000),
-    placement: o.placement,
-    profile: o.profile,
+    placement: options.placement,
+    profile: options.profile,
     machine: machineInfo(),
     "global options": {
-      rw: o.rw,
-      bs: String(o.bs),
+      rw: options.rw,
+      bs: String(options.bs),
       iodepth: String(iodepth),
-      runtime: String(o.durationMs / 1000),
+      runtime: String(options.durationMs / 1000),
       ioengine: "xensim-blkfront",
     },
     params: { ...params, iodepth, seed },

@@ -99,21 +99,21 @@ async function checkReal(real: string, policy: DiskPolicy, named: string): Promi
   );
 }
 
-function checkType(st: Stats, policy: DiskPolicy, named: string): void {
-  if (st.isFile()) return;
-  if (st.isBlockDevice()) {
+function checkType(stats: Stats, policy: DiskPolicy, named: string): void {
+  if (stats.isFile()) return;
+  if (stats.isBlockDevice()) {
     if (policy.allowBlockDevices) return;
     throw new DiskPolicyError(
       `disk path '${named}' is a block device, and the host does not allow block devices (allowBlockDevices)`,
     );
   }
-  const what = st.isDirectory()
+  const what = stats.isDirectory()
     ? "a directory"
-    : st.isCharacterDevice()
+    : stats.isCharacterDevice()
       ? "a character device"
-      : st.isFIFO()
+      : stats.isFIFO()
         ? "a FIFO"
-        : st.isSocket()
+        : stats.isSocket()
           ? "a socket"
           : "not a regular file";
   throw new DiskPolicyError(`disk path '${named}' is ${what}: only image files (or allowed block devices)`);
@@ -178,9 +178,9 @@ export async function openConfined(
 }
 
 /** Size in bytes of a block device from sysfs (Node has no BLKGETSIZE64), or undefined. */
-export async function blockDeviceBytes(st: Stats): Promise<number | undefined> {
-  const major = Math.floor(st.rdev / 256) & 0xfff;
-  const minor = (st.rdev & 0xff) | ((Math.floor(st.rdev / 4096) & 0xfff00) >>> 0);
+export async function blockDeviceBytes(stats: Stats): Promise<number | undefined> {
+  const major = Math.floor(stats.rdev / 256) & 0xfff;
+  const minor = (stats.rdev & 0xff) | ((Math.floor(stats.rdev / 4096) & 0xfff00) >>> 0);
   try {
     const sectors = Number((await readFile(`/sys/dev/block/${major}:${minor}/size`, "utf8")).trim());
     return Number.isSafeInteger(sectors) ? sectors * 512 : undefined;

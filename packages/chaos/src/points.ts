@@ -265,8 +265,8 @@ export class ChaosPoints {
   private readonly observers = new Map<string, ChaosObserver>();
 
   /** Registers what a checker may read from this service (e.g. xenstored's "xenstore-history"). */
-  observe(name: string, o: ChaosObserver): void {
-    this.observers.set(name, o);
+  observe(name: string, observer: ChaosObserver): void {
+    this.observers.set(name, observer);
   }
 
   /** start / take / stop an observer; take answers what it recorded since start or the last take. */

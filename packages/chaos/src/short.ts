@@ -25,11 +25,11 @@ function runtimeMs(v: string): number | undefined {
 }
 
 /** The scenario with its schedule and workloads scaled into `windowMs` (unchanged when shorter). */
-export function shortenScenario(s: Scenario, o: ShortenOptions): Scenario {
-  if (!(o.windowMs > 0)) throw new Error("shortenScenario: windowMs must be > 0");
-  const factor = Math.min(1, o.windowMs / s.durationMs);
+export function shortenScenario(s: Scenario, options: ShortenOptions): Scenario {
+  if (!(options.windowMs > 0)) throw new Error("shortenScenario: windowMs must be > 0");
+  const factor = Math.min(1, options.windowMs / s.durationMs);
   const scale = (ms: number): number => Math.round(ms * factor);
-  const minRuntime = o.minRuntimeMs ?? 300;
+  const minRuntime = options.minRuntimeMs ?? 300;
   return {
     ...s,
     durationMs: scale(s.durationMs),
@@ -37,7 +37,7 @@ export function shortenScenario(s: Scenario, o: ShortenOptions): Scenario {
       const m = RUNTIME.exec(g.workload);
       const ms = m ? runtimeMs(m[2]!) : undefined;
       // a job with no runtime runs 30 s (the guest's default): give it one
-      const runtime = Math.max(minRuntime, Math.min(o.maxRuntimeMs ?? Infinity, scale(ms ?? 30_000)));
+      const runtime = Math.max(minRuntime, Math.min(options.maxRuntimeMs ?? Infinity, scale(ms ?? 30_000)));
       const workload = m
         ? g.workload.replace(RUNTIME, `$1runtime=${runtime}ms`)
         : `${g.workload},runtime=${runtime}ms`;

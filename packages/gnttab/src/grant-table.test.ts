@@ -258,8 +258,8 @@ test("copy: every path", () => {
   grantAccess(table(), 8, M, 0x100, false);
   grantAccess(table(), 9, M, 0x101, true);
   grantAccess(table(), 10, 0, 0x101, false);
-  const src = (o = {}) => ({ ref: 8, domid: G, offset: 100, ...o });
-  const dst = (o = {}) => ({ gmfn: 0x200, domid: DOMID_SELF, offset: 0, ...o });
+  const src = (fields = {}) => ({ ref: 8, domid: G, offset: 100, ...fields });
+  const dst = (fields = {}) => ({ gmfn: 0x200, domid: DOMID_SELF, offset: 0, ...fields });
   const copy = (o: object) =>
     gt.gnttabCopy(M, { source: src(), dest: dst(), len: 4, flags: GNTCOPY_source_gref, ...o });
   assert.equal(copy({}), GNTST_okay);

@@ -312,13 +312,13 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
     );
   };
 
-  const restartService = async (name: string, o: { kill?: boolean } = {}): Promise<void> => {
+  const restartService = async (name: string, options: { kill?: boolean } = {}): Promise<void> => {
     const old = services.get(name);
     const spec = opts.services.find((x) => x.name === name);
     if (!old || !spec) throw new Error(`restartService: no service '${name}'`);
     if (stopping) throw new Error("restartService: the host is stopping");
     resumeService(name);
-    if (o.kill) {
+    if (options.kill) {
       old.state = "killed";
       old.send({ type: "crash" });
       const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 2000).unref());
@@ -334,7 +334,7 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
         await old.worker.terminate();
       }
     }
-    log.warn({ event: "service-restart", service: name, kill: o.kill ?? false }, `restarting ${name}`);
+    log.warn({ event: "service-restart", service: name, kill: options.kill ?? false }, `restarting ${name}`);
     // The same gRPC address as the worker it replaces (a port chosen by the OS the first time too).
     const h = spawn(spec, old.grpcAddress);
     const up = new Promise<void>((resolve) => (h.onReady = resolve));

@@ -34,7 +34,7 @@ export async function triggerDomain(
   ts: ToolstackContext,
   domid: number,
   kind: "soft-reset",
-  o: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number } = {},
 ): Promise<{ acted: boolean; state: string }> {
   if (domid === 0) throw new ToolstackError("EINVAL", "not for domain 0");
   if (kind !== "soft-reset")
@@ -49,7 +49,7 @@ export async function triggerDomain(
     await waitFor(
       ts,
       `domain ${domid} kexec`,
-      o.timeoutMs ?? ts.options.shutdownTimeoutMs,
+      options.timeoutMs ?? ts.options.shutdownTimeoutMs,
       async () => {
         const i = await ts.options.hv.domainInfo(domid);
         state = i.info?.state ?? "gone";
@@ -114,7 +114,7 @@ export async function requestShutdown(
   ts: ToolstackContext,
   domid: number,
   kind: "poweroff" | "reboot",
-  o: { timeoutMs?: number; force?: boolean } = {},
+  options: { timeoutMs?: number; force?: boolean } = {},
 ): Promise<{ acted: boolean; state: string }> {
   if (domid === 0) throw new ToolstackError("EINVAL", "not for domain 0");
   const info = await ts.options.hv.domainInfo(domid);
@@ -122,7 +122,7 @@ export async function requestShutdown(
   // libxl: without the PV control interface (the guest never advertised control/feature-*) there is
   // nobody to read control/shutdown (ERROR_NOPARAVIRT; Xen would fall back to ACPI, not modelled)
   const feature = await ts.options.xs.tryRead(`/local/domain/${domid}/control/feature-${kind}`);
-  if (feature !== "1" && o.force !== true)
+  if (feature !== "1" && options.force !== true)
     throw new ToolstackError(
       "EOPNOTSUPP",
       `domain ${domid} has no PV control interface (control/feature-${kind} not set by the guest); destroy it instead`,
@@ -135,7 +135,7 @@ export async function requestShutdown(
     await waitFor(
       ts,
       `domain ${domid} acting on ${kind}`,
-      o.timeoutMs ?? ts.options.shutdownTimeoutMs,
+      options.timeoutMs ?? ts.options.shutdownTimeoutMs,
       async () => {
         const i = await ts.options.hv.domainInfo(domid);
         state = i.info?.state ?? "gone";

@@ -68,7 +68,7 @@ export function buildSteps(
   ts: ToolstackContext,
   config: DomainConfig,
   uuid: string,
-  st: { domid: number; port: number },
+  created: { domid: number; port: number },
   options: { restoreDeviceModel?: boolean } = {},
 ): FlowStep[] {
   const xs = ts.options.xs;
@@ -77,9 +77,9 @@ export function buildSteps(
     {
       name: "store-evtchn",
       run: async () => {
-        const p = await hv.evtchnAllocUnbound(st.domid, 0);
+        const p = await hv.evtchnAllocUnbound(created.domid, 0);
         if (p.rc !== 0) throw new ToolstackError("EIO", `store event channel: rc ${p.rc}`);
-        st.port = p.port;
+        created.port = p.port;
       },
     },
   ];
@@ -91,9 +91,9 @@ export function buildSteps(
       run: async () => {
         for (const [idx, v] of [
           [HVM_PARAM_STORE_PFN, STORE_GFN],
-          [HVM_PARAM_STORE_EVTCHN, st.port],
+          [HVM_PARAM_STORE_EVTCHN, created.port],
         ] as const) {
-          const rc = await hv.hvmParamSet(st.domid, idx, v);
+          const rc = await hv.hvmParamSet(created.domid, idx, v);
           if (rc !== 0) throw new ToolstackError("EIO", `hvm param ${idx}: rc ${rc}`);
         }
       },
@@ -102,15 +102,15 @@ export function buildSteps(
     {
       name: "xenstore-skeleton",
       run: async (ctx) => {
-        ctx.onUndo(() => removeSkeleton(ts, st.domid, uuid));
-        await xs.transaction((tx) => writeSkeleton(ts, tx, st.domid, uuid, config, st.port));
+        ctx.onUndo(() => removeSkeleton(ts, created.domid, uuid));
+        await xs.transaction((tx) => writeSkeleton(ts, tx, created.domid, uuid, config, created.port));
       },
     },
     {
       name: "introduce",
       run: async (ctx) => {
-        await xs.introduceDomain(st.domid, STORE_GFN, st.port);
-        ctx.onUndo(() => xs.releaseDomain(st.domid));
+        await xs.introduceDomain(created.domid, STORE_GFN, created.port);
+        ctx.onUndo(() => xs.releaseDomain(created.domid));
         // xenstored maps the page and binds the channel after answering INTRODUCE, then moves its
         // end to its dom0 vCPU and only then registers the connection: a RELEASE before that
         // finds nothing to drop and its port stays bound. Wait for the bind and the vCPU move
@@ -118,10 +118,10 @@ export function buildSteps(
         let peer = -1;
         await waitFor(
           ts,
-          `xenstored binding the store channel of ${st.domid}`,
+          `xenstored binding the store channel of ${created.domid}`,
           ts.options.backendTimeoutMs,
           async () => {
-            const s = await hv.evtchnStatus(st.domid, st.port);
+            const s = await hv.evtchnStatus(created.domid, created.port);
             if (s.rc === 0 && s.status === EVTCHNSTAT_interdomain) peer = s.port;
             return peer >= 0;
           },
@@ -139,21 +139,21 @@ export function buildSteps(
     steps.push({
       name: `vbd-add:${d.vdev}`,
       run: async (ctx) => {
-        ctx.onUndo(() => removeDevice(ts, st.domid, d, ts.options.destroyDeviceTimeoutMs, true));
-        await addVbdDirs(ts, st.domid, d);
+        ctx.onUndo(() => removeDevice(ts, created.domid, d, ts.options.destroyDeviceTimeoutMs, true));
+        await addVbdDirs(ts, created.domid, d);
       },
     });
   if (config.disks.length > 0)
     steps.push({
       name: "wait-backends",
       run: async () => {
-        for (const d of config.disks) await waitBackend(ts, st.domid, d, ts.options.backendTimeoutMs);
+        for (const d of config.disks) await waitBackend(ts, created.domid, d, ts.options.backendTimeoutMs);
       },
     });
   steps.push(
     ...vdisplSteps(
       ts.options.xs,
-      () => st.domid,
+      () => created.domid,
       config.vdispls,
       (what, ms, cond, paths) => waitFor(ts, what, ms, cond, paths),
       ts.options.backendTimeoutMs,
@@ -161,21 +161,22 @@ export function buildSteps(
   );
   // libxl spawns the device model once the devices are there, and waits for it before unpausing.
   const dmd = dmDeps(ts);
-  if (dmd) steps.push(...dmStartSteps(dmd, config, st, { restore: options.restoreDeviceModel ?? false }));
+  if (dmd)
+    steps.push(...dmStartSteps(dmd, config, created, { restore: options.restoreDeviceModel ?? false }));
   const guest = ts.options.guest;
   if (guest)
     steps.push({
       name: "guest-boot",
       run: async (ctx) => {
-        ctx.onUndo(() => guest.halt(st.domid));
-        const r = await guest.boot(st.domid, config.name);
+        ctx.onUndo(() => guest.halt(created.domid));
+        const r = await guest.boot(created.domid, config.name);
         if (r.rc !== 0) throw new ToolstackError("EIO", `guest boot: rc ${r.rc} ${r.error}`);
       },
     });
   steps.push({
     name: "unpause",
     run: async () => {
-      const rc = await hv.domainUnpause(st.domid);
+      const rc = await hv.domainUnpause(created.domid);
       if (rc !== 0) throw new ToolstackError("EIO", `unpause: rc ${rc}`);
     },
   });

@@ -59,30 +59,30 @@ export function emulatorsOf(config: DomainConfig, dm: DeviceModelRuntime | undef
 export function dmStartSteps(
   d: DeviceModelFlowDeps,
   config: DomainConfig,
-  st: { domid: number },
-  o: { restore?: boolean } = {},
+  created: { domid: number },
+  options: { restore?: boolean } = {},
 ): FlowStep[] {
   const roles = emulatorsOf(config, d.dm);
   return roles.map((role) => ({
     name: `dm-start:${role}`,
     run: async (ctx) => {
       ctx.onUndo(async () => {
-        await d.dm.stop(st.domid, role);
+        await d.dm.stop(created.domid, role);
       });
       const r = await d.dm.start({
-        domid: st.domid,
+        domid: created.domid,
         name: config.name,
         role,
         vcpus: config.vcpus,
-        ...(o.restore ? { restorePath: qemuSavePath(d.libDir, st.domid, role) } : {}),
+        ...(options.restore ? { restorePath: qemuSavePath(d.libDir, created.domid, role) } : {}),
       });
       if (r.rc !== 0) throw new ToolstackError("EIO", `device model ${role}: rc ${r.rc} ${r.error}`);
       if (role === "primary")
         await d.waitFor(
-          `device model of ${st.domid} running`,
+          `device model of ${created.domid} running`,
           d.timeoutMs,
-          async () => (await d.xs.tryRead(DM_XS.state(st.domid))) === "running",
-          [DM_XS.state(st.domid)],
+          async () => (await d.xs.tryRead(DM_XS.state(created.domid))) === "running",
+          [DM_XS.state(created.domid)],
         );
     },
   }));
@@ -93,7 +93,7 @@ export async function dmDestroy(
   d: DeviceModelFlowDeps,
   domid: number,
   roles: readonly EmulatorRole[],
-  o: { keepNode?: boolean } = {},
+  options: { keepNode?: boolean } = {},
 ): Promise<void> {
   const errors: string[] = [];
   for (const role of roles) {
@@ -101,7 +101,7 @@ export async function dmDestroy(
     if (r.rc !== 0 && r.rc !== -XenErrno.ESRCH /* not running */)
       errors.push(`${role}: rc ${r.rc} ${r.error}`);
   }
-  if (!o.keepNode) await rmQuiet(d.xs, DM_XS.root(domid));
+  if (!options.keepNode) await rmQuiet(d.xs, DM_XS.root(domid));
   if (errors.length) throw new ToolstackError("EIO", `device model stop: ${errors.join("; ")}`);
 }
 

@@ -86,9 +86,9 @@ export class Toolstack implements ToolstackContext {
   /** xl create: the whole flow; on failure everything done so far is undone and a FlowError thrown. */
   async create(
     config: DomainConfig,
-    o: FlowOptions & { uuid?: string } = {},
+    options: FlowOptions & { uuid?: string } = {},
   ): Promise<{ domid: number; uuid: string; records: FlowStepRecord[] }> {
-    return createDomain(this, config, o);
+    return createDomain(this, config, options);
   }
 
   /**
@@ -107,8 +107,8 @@ export class Toolstack implements ToolstackContext {
    * flow calls are reachable; a create that fails (a backend still coming back) is tried again
    * `attempts` times, `retryMs` apart. Returns the new domids.
    */
-  async recoverLost(o: { attempts?: number; retryMs?: number } = {}): Promise<number[]> {
-    return recoverLost(this, o);
+  async recoverLost(options: { attempts?: number; retryMs?: number } = {}): Promise<number[]> {
+    return recoverLost(this, options);
   }
 
   /**
@@ -127,8 +127,8 @@ export class Toolstack implements ToolstackContext {
    * handshake, forced after `destroyDeviceTimeoutMs`), release from xenstored, destroy, remove
    * the xenstore nodes, wait until the hypervisor freed it. Best effort: every step runs.
    */
-  async destroy(domid: number, o: { flow?: string } = {}): Promise<FlowStepRecord[]> {
-    return destroyDomain(this, domid, o);
+  async destroy(domid: number, options: { flow?: string } = {}): Promise<FlowStepRecord[]> {
+    return destroyDomain(this, domid, options);
   }
 
   async pause(domid: number): Promise<void> {
@@ -154,9 +154,9 @@ export class Toolstack implements ToolstackContext {
   async trigger(
     domid: number,
     kind: "soft-reset",
-    o: { timeoutMs?: number } = {},
+    options: { timeoutMs?: number } = {},
   ): Promise<{ acted: boolean; state: string }> {
-    return triggerDomain(this, domid, kind, o);
+    return triggerDomain(this, domid, kind, options);
   }
 
   /** `xl vga D`: the VGA text screen (lines, cursor, cells). */
@@ -182,9 +182,9 @@ export class Toolstack implements ToolstackContext {
   async requestShutdown(
     domid: number,
     kind: "poweroff" | "reboot",
-    o: { timeoutMs?: number; force?: boolean } = {},
+    options: { timeoutMs?: number; force?: boolean } = {},
   ): Promise<{ acted: boolean; state: string }> {
-    return requestShutdown(this, domid, kind, o);
+    return requestShutdown(this, domid, kind, options);
   }
 
   /**
@@ -201,8 +201,8 @@ export class Toolstack implements ToolstackContext {
    * xenstore nodes, pause, XEN_DOMCTL_soft_reset, then build again on the same domid and memory: a
    * new store event channel, the skeleton, introduce with the old store gfn, devices anew, unpause.
    */
-  async softReset(rec: ManagedDomain, o: FlowOptions = {}): Promise<FlowStepRecord[]> {
-    return softReset(this, rec, o);
+  async softReset(rec: ManagedDomain, options: FlowOptions = {}): Promise<FlowStepRecord[]> {
+    return softReset(this, rec, options);
   }
 
   /** xl list. */
@@ -223,8 +223,8 @@ export class Toolstack implements ToolstackContext {
    * xl block-attach: the vbd directories, the backend reaching InitWait, and (when a guest runtime
    * runs the domain) the frontend reaching Connected. Rolled back on failure.
    */
-  async attachDisk(domid: number, disk: XlDisk, o: FlowOptions = {}): Promise<FlowStepRecord[]> {
-    return attachDisk(this, domid, disk, o);
+  async attachDisk(domid: number, disk: XlDisk, options: FlowOptions = {}): Promise<FlowStepRecord[]> {
+    return attachDisk(this, domid, disk, options);
   }
 
   /**
@@ -234,8 +234,8 @@ export class Toolstack implements ToolstackContext {
   async detachDisk(
     domid: number,
     vdev: string,
-    o: { force?: boolean; timeoutMs?: number } = {},
+    options: { force?: boolean; timeoutMs?: number } = {},
   ): Promise<{ handshake: boolean; frontendState: string; records: FlowStepRecord[] }> {
-    return detachDisk(this, domid, vdev, o);
+    return detachDisk(this, domid, vdev, options);
   }
 }

@@ -72,11 +72,11 @@ function deviceModelRuntime(
   // The guest's serial n lives in the emulator of that role (SERIAL_BASE): 0 primary, 1 secondary.
   const bySerial = (serial: number) => (serial === 0 ? clients.primary : clients.secondary);
   return {
-    async start(o) {
+    async start(options) {
       return rc(
-        await of(o.role).call<object, { rc: number; error: string }>(
+        await of(options.role).call<object, { rc: number; error: string }>(
           "Start",
-          { ...o, restorePath: o.restorePath ?? "" },
+          { ...options, restorePath: options.restorePath ?? "" },
           { deadlineMs },
         ),
       );

@@ -144,13 +144,14 @@ export class ChaosHost {
     return this.processes ? [this.host.hostId, "hostB"] : [this.host.hostId];
   }
 
-  static async start(o: ChaosHostOptions): Promise<ChaosHost> {
-    for (const n of o.services) if (!isServiceName(n)) throw new Error(`host.services: unknown service ${n}`);
-    const distributed = o.layout === "distributed";
+  static async start(options: ChaosHostOptions): Promise<ChaosHost> {
+    for (const n of options.services)
+      if (!isServiceName(n)) throw new Error(`host.services: unknown service ${n}`);
+    const distributed = options.layout === "distributed";
     // distributed: blkback runs in host B; host A keeps the rest and runs a page-server for the link
     const servicesA = distributed
-      ? [...new Set([...o.services.filter((n) => n !== "blkback"), "page-server"])]
-      : o.services;
+      ? [...new Set([...options.services.filter((n) => n !== "blkback"), "page-server"])]
+      : options.services;
     const stateDir = mkdtempSync(join(tmpdir(), "xensim-chaos-"));
     const tokenFile = join(stateDir, "api-token");
     const token = randomBytes(24).toString("base64url");
@@ -166,11 +167,11 @@ export class ChaosHost {
       xenstored: { socket, stateDir: join(stateDir, "xenstored") },
       hypervisor: { stateDir: join(stateDir, "hypervisor") },
       blkback: { params: { fileDir: imageDir } },
-      guest: { stateDir: join(stateDir, "guest"), statusIntervalMs: o.statusIntervalMs ?? 250 },
+      guest: { stateDir: join(stateDir, "guest"), statusIntervalMs: options.statusIntervalMs ?? 250 },
       toolstack: {
         api: { host: "127.0.0.1", port: apiPort, tokenFile },
         disks: { imageDir },
-        ...(o.services.includes("guest") ? { guest: "guest" } : {}),
+        ...(options.services.includes("guest") ? { guest: "guest" } : {}),
       },
     };
     const level = process.env.XENSIM_LOG_LEVEL ?? "fatal";
@@ -180,7 +181,7 @@ export class ChaosHost {
     try {
       if (distributed) nats = await startNats();
       host = await startHost({
-        hostId: o.hostId,
+        hostId: options.hostId,
         ...(nats ? { nats: nats.url } : {}),
         services: servicesA.map((n) => ({
           name: n,
@@ -190,8 +191,8 @@ export class ChaosHost {
         sharedMemoryBytes: 256 << 20,
         logLevel: level,
         // the host's own lines go to stderr: stdout is the command's result (soak JSON)
-        log: createLogger({ svc: "host", host: o.hostId, level, destination: process.stderr }),
-        seed: o.seed,
+        log: createLogger({ svc: "host", host: options.hostId, level, destination: process.stderr }),
+        seed: options.seed,
       });
       let processes: Processes | undefined;
       if (nats) {
@@ -220,7 +221,7 @@ export class ChaosHost {
             "0",
             "--no-examples",
             "--set",
-            "blkback.hypervisorHost=" + o.hostId,
+            "blkback.hypervisorHost=" + options.hostId,
             "--set",
             `blkback.hypervisor=${hv}`,
             "--set",
@@ -245,9 +246,9 @@ export class ChaosHost {
         processes = { nats: nats.child, natsUrl: nats.url, hostB: b, hostBOutput: () => out };
       }
       const bus = nats
-        ? await connectNatsBus({ servers: nats.url, name: `${o.hostId}/chaos-run` })
+        ? await connectNatsBus({ servers: nats.url, name: `${options.hostId}/chaos-run` })
         : createInProcessBus({ name: host.busName });
-      const h = new ChaosHost(stateDir, api, token, socket, imageDir, host, bus, o.services, processes);
+      const h = new ChaosHost(stateDir, api, token, socket, imageDir, host, bus, options.services, processes);
       const dec = new TextDecoder();
       bus.subscribe(GUEST_SUBJECTS.statusAll, {
         callback: (m) => {

@@ -92,38 +92,38 @@ function diskFor(disk: string, suffix: string | undefined): { disk: string; file
 }
 
 /** Runs one schedule of a scenario on a fresh embedded host; returns its report. */
-export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
-  const s = o.scenario;
+export async function runChaosOnce(options: ChaosRunOptions): Promise<ChaosReport> {
+  const s = options.scenario;
   const h = await ChaosHost.start({
     services: s.services,
-    seed: o.seed,
-    hostId: `chaos-${o.seed}`,
+    seed: options.seed,
+    hostId: `chaos-${options.seed}`,
     layout: s.layout,
   });
-  o.log(`  seed ${o.seed}: started a host (${s.services.join(", ")}); state in ${h.stateDir}`);
+  options.log(`  seed ${options.seed}: started a host (${s.services.join(", ")}); state in ${h.stateDir}`);
   try {
-    return await runSchedule(h, o);
+    return await runSchedule(h, options);
   } finally {
     await h.stop();
   }
 }
 
 /** Plays one schedule of a scenario on a host that is up; returns its report (outDir/seed-<seed>/). */
-export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<ChaosReport> {
-  const s = o.scenario;
+export async function runSchedule(h: ChaosHost, options: ScheduleOptions): Promise<ChaosReport> {
+  const s = options.scenario;
   const call = h.call.bind(h);
   const startedAt = Date.now();
-  const suffix = o.shared?.suffix;
+  const suffix = options.shared?.suffix;
   // xenstored's transaction history, for the serializability check (recorded from here on)
   const history: XsHistoryEvent[] = [];
-  let historyError = await h.startHistory(o.signal);
+  let historyError = await h.startHistory(options.signal);
   const latest = new Map<number, GuestStatusJson>();
   const series: IoSample[] = [];
   let t0 = Number.NaN;
   const guestName = new Map<string, string>(); // domain name → the scenario's guest name
   // faults placed between two steps of a guest's workload: set when the first step ends (seen in
   // the guest's status: its I/O count, or the job's end), healed after `for` or when the next ends
-  const between = stepFaults(s, o.seed);
+  const between = stepFaults(s, options.seed);
   const stepsDone = new Map<string, Set<string>>(); // guest → steps ended
   let stepChain: Promise<unknown> = Promise.resolve();
   const stepIds = new Map<number, number>(); // scenario fault index → active fault id
@@ -140,7 +140,7 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
     for (const step of ended) {
       if (done.has(step)) continue;
       done.add(step);
-      o.log(`  seed ${o.seed}: ${guest} ended step ${step} (${g.workload.ios} I/Os)`);
+      options.log(`  seed ${options.seed}: ${guest} ended step ${step} (${g.workload.ios} I/Os)`);
       for (const f of between) {
         if (f.stepsOf !== guest) continue;
         if (f.between[0] === step) stepChain = stepChain.then(() => stepAction(f, "set"));
@@ -152,7 +152,9 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
   const stepAction = async (f: (typeof between)[number], action: "set" | "heal"): Promise<void> => {
     if (aborted) return;
     const sentAt = Date.now();
-    o.log(`  seed ${o.seed}: between ${f.between[0]} and ${f.between[1]}: sending ${action} ${f.kind}`);
+    options.log(
+      `  seed ${options.seed}: between ${f.between[0]} and ${f.between[1]}: sending ${action} ${f.kind}`,
+    );
     let ok = true;
     let error: string | undefined;
     if (action === "set") {
@@ -197,8 +199,8 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
       ok,
       ...(error !== undefined ? { error } : {}),
     });
-    o.log(
-      `  seed ${o.seed}: between ${f.between[0]} and ${f.between[1]}: ${action} ${f.kind} on ${f.service}${ok ? "" : ` FAILED: ${error}`}`,
+    options.log(
+      `  seed ${options.seed}: between ${f.between[0]} and ${f.between[1]}: ${action} ${f.kind} on ${f.service}${ok ? "" : ` FAILED: ${error}`}`,
     );
   };
   const unsubscribe = h.onStatus((g) => {
@@ -221,7 +223,7 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
   const onAbort = (): void => {
     aborted = true;
   };
-  o.signal?.addEventListener("abort", onAbort, { once: true });
+  options.signal?.addEventListener("abort", onAbort, { once: true });
   let lastHealMs = 0;
   let hits: FaultHit[] | undefined;
   const leaks: LeakEvidence[] = [];
@@ -259,7 +261,7 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
           cfg,
         );
         if (!(r.status >= 500 && /UNAVAILABLE/.test(r.json.error ?? ""))) break;
-        await sleep(1000, o.signal);
+        await sleep(1000, options.signal);
       }
       if (r.status >= 300) throw new Error(`creating ${name}: HTTP ${r.status} ${r.json.error ?? ""}`);
       const id = r.json.domid ?? r.json.id;
@@ -277,18 +279,20 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
     ) {
       if (Date.now() > runDeadline || aborted)
         throw new Error("the guests' workloads did not start within 60 s");
-      await sleep(suffix !== undefined ? 20 : 100, o.signal);
+      await sleep(suffix !== undefined ? 20 : 100, options.signal);
     }
     phase("start");
     t0 = Date.now();
-    o.log(`  seed ${o.seed}: workloads running (${[...domids].map(([n, d]) => `${n}=dom${d}`).join(" ")})`);
+    options.log(
+      `  seed ${options.seed}: workloads running (${[...domids].map(([n, d]) => `${n}=dom${d}`).join(" ")})`,
+    );
 
     // the fault timeline
-    const timeline = expandSchedule(s, o.seed);
+    const timeline = expandSchedule(s, options.seed);
     const ids = new Map<string, number>();
     for (const a of timeline) {
       const wait = t0 + a.atMs - Date.now();
-      if (wait > 0) await sleep(wait, o.signal);
+      if (wait > 0) await sleep(wait, options.signal);
       if (aborted) break;
       const key = `${a.fault}/${a.occurrence}`;
       const sentAt = Date.now();
@@ -316,14 +320,14 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
         lastHealMs = Date.now() - t0;
       }
       executed.push({ ...a, sentAt, ok, ...(error !== undefined ? { error } : {}) });
-      o.log(
-        `  seed ${o.seed}: +${a.atMs} ms ${a.action} ${a.kind} on ${a.service}${ok ? "" : ` FAILED: ${error}`}`,
+      options.log(
+        `  seed ${options.seed}: +${a.atMs} ms ${a.action} ${a.kind} on ${a.service}${ok ? "" : ` FAILED: ${error}`}`,
       );
     }
     phase("faults");
     // heal whatever is left, then let the workloads finish
     const rest = Math.max(0, t0 + s.durationMs - Date.now());
-    if (!aborted) await sleep(rest, o.signal);
+    if (!aborted) await sleep(rest, options.signal);
     if (between.length === 0) await call("DELETE", "/chaos/faults").catch(() => {});
     else {
       // the window's faults only: those placed between steps last until their step ends
@@ -341,7 +345,7 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
       ![...domids.values()].every((d) => ["done", "failed"].includes(latest.get(d)?.workload?.phase ?? ""))
     ) {
       if (Date.now() > endDeadline) break;
-      await sleep(poll, o.signal);
+      await sleep(poll, options.signal);
     }
     await stepChain.catch(() => {});
     // a fault set between the last steps is healed now (the job has ended)
@@ -350,7 +354,7 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
       lastHealMs = Math.max(lastHealMs, Date.now() - t0);
     }
     // the last status after the job's end (the status with the ledger follows "done" at once)
-    await sleep(suffix !== undefined ? 30 : 400, o.signal);
+    await sleep(suffix !== undefined ? 30 : 400, options.signal);
     phase("finish");
     const rec = await call<{ records?: FaultHit[] }>(
       "GET",
@@ -382,7 +386,7 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
         // teardown runs on after DELETE returns (backends close, unmap, unwatch): audit until the
         // tables are clean or a bound passes, and keep the last audit as the evidence
         const auditDeadline = Date.now() + 10_000;
-        await sleep(suffix !== undefined ? 100 : 1000, o.signal);
+        await sleep(suffix !== undefined ? 100 : 1000, options.signal);
         for (;;) {
           const { json } = await call<{ domains?: Array<{ id: number }> }>("GET", "/domains");
           const present = new Set((json.domains ?? []).map((d) => d.id));
@@ -396,7 +400,7 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
             leaks.push(...found);
             break;
           }
-          await sleep(suffix !== undefined ? 100 : 500, o.signal);
+          await sleep(suffix !== undefined ? 100 : 500, options.signal);
         }
       } finally {
         await xs.close();
@@ -412,13 +416,13 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
     }
   } finally {
     unsubscribe();
-    o.signal?.removeEventListener("abort", onAbort);
+    options.signal?.removeEventListener("abort", onAbort);
     if (aborted) {
-      o.log("  interrupted: healing every fault this run set");
+      options.log("  interrupted: healing every fault this run set");
       await call("DELETE", "/chaos/faults").catch(() => {});
       // what `xensim chaos list` says now, before the host stops
       const left = await call<{ faults?: unknown[] }>("GET", "/chaos/faults").catch(() => undefined);
-      o.log(
+      options.log(
         left?.json.faults
           ? `  interrupted: chaos list after healing: ${left.json.faults.length} active fault(s)`
           : "  interrupted: chaos list after healing: the host did not answer",
@@ -472,9 +476,9 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
   if (aborted) checks.push({ name: "liveness", pass: false, summary: "interrupted (Ctrl-C)", evidence: [] });
   const report: ChaosReport = {
     scenario: s.name,
-    file: o.file,
-    seed: o.seed,
-    schedule: o.schedule,
+    file: options.file,
+    seed: options.seed,
+    schedule: options.schedule,
     verdict: verdictOf(checks),
     startedAt,
     durationMs: Date.now() - startedAt,
@@ -483,10 +487,10 @@ export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<Cha
     hits: hits ?? [],
     hitsByKind: countByKind(hits ?? []),
     series,
-    replay: replayCommand(o.file, o.seed, o.shortMs),
+    replay: replayCommand(options.file, options.seed, options.shortMs),
     phasesMs,
   };
-  if (o.writeReport !== false) writeReport(o.outDir, report);
+  if (options.writeReport !== false) writeReport(options.outDir, report);
   return report;
 }
 
@@ -507,17 +511,17 @@ export interface ChaosRunResult {
 
 /** Runs `schedules` schedules with seeds derived from `seed`; stops at the first failing one. */
 export async function runChaos(
-  o: Omit<ChaosRunOptions, "seed" | "schedule"> & { seed?: number; schedules: number },
+  options: Omit<ChaosRunOptions, "seed" | "schedule"> & { seed?: number; schedules: number },
 ): Promise<ChaosRunResult> {
-  const base = o.seed ?? o.scenario.seed;
+  const base = options.seed ?? options.scenario.seed;
   const reports: ChaosReport[] = [];
-  for (let k = 0; k < o.schedules; k++) {
-    if (o.signal?.aborted) break;
+  for (let k = 0; k < options.schedules; k++) {
+    if (options.signal?.aborted) break;
     const seed = deriveSeed(base, k);
-    const r = await runChaosOnce({ ...o, seed, schedule: k });
+    const r = await runChaosOnce({ ...options, seed, schedule: k });
     reports.push(r);
-    o.log(
-      `schedule ${k + 1}/${o.schedules} seed ${seed}: ${r.verdict.toUpperCase()} — ${r.checks
+    options.log(
+      `schedule ${k + 1}/${options.schedules} seed ${seed}: ${r.verdict.toUpperCase()} — ${r.checks
         .map((c) => `${c.name} ${c.pass ? "ok" : "FAIL"}`)
         .join(", ")}`,
     );

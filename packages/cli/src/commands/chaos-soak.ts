@@ -47,7 +47,7 @@ export interface SoakSummary {
   };
 }
 
-export async function soak(o: {
+export async function soak(options: {
   dir: string;
   schedules: number;
   seed?: number;
@@ -61,9 +61,9 @@ export async function soak(o: {
   maxMs?: number;
 }): Promise<SoakSummary> {
   const t0 = Date.now();
-  const files = readdirSync(o.dir)
+  const files = readdirSync(options.dir)
     .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))
-    .filter((f) => !o.only || o.only.some((x) => f.includes(x)))
+    .filter((f) => !options.only || options.only.some((x) => f.includes(x)))
     .sort();
   const covered = new Set<string>();
   let runs = 0;
@@ -80,14 +80,14 @@ export async function soak(o: {
   let timeBoundHit = false;
   const scenarios = new Map<string, Scenario>();
   for (const f of files) {
-    const file = join(o.dir, f);
+    const file = join(options.dir, f);
     const parsed = parseScenario(readFileSync(file, "utf8"), file);
-    scenarios.set(f, o.short ? shortScenario(parsed, o.short.windowMs) : parsed);
+    scenarios.set(f, options.short ? shortScenario(parsed, options.short.windowMs) : parsed);
   }
   // on shared hosts: every schedule of one layout, then the next (a new host only between them; two
   // hosts in one process would share the in-process call channels). A time bound is shared out
   // between the layouts by their number of scenarios, so that each gets its rounds.
-  const groups = o.short
+  const groups = options.short
     ? [...new Set(files.map((f) => scenarios.get(f)!.layout))].map((l) =>
         files.filter((f) => scenarios.get(f)!.layout === l),
       )
@@ -113,21 +113,21 @@ export async function soak(o: {
   let groupEnd = t0;
   try {
     outer: for (const group of groups) {
-      if (o.maxMs !== undefined) groupEnd += (o.maxMs * group.length) / files.length;
-      inner: for (let k = 0; k < o.schedules; k++) {
+      if (options.maxMs !== undefined) groupEnd += (options.maxMs * group.length) / files.length;
+      inner: for (let k = 0; k < options.schedules; k++) {
         for (const f of group) {
-          if (o.signal?.aborted) break outer;
-          if (o.maxMs !== undefined && Date.now() > groupEnd) {
+          if (options.signal?.aborted) break outer;
+          if (options.maxMs !== undefined && Date.now() > groupEnd) {
             timeBoundHit = true;
             break inner;
           }
-          if (o.maxMs !== undefined && Date.now() - t0 > o.maxMs) {
+          if (options.maxMs !== undefined && Date.now() - t0 > options.maxMs) {
             timeBoundHit = true;
             break outer;
           }
-          const file = join(o.dir, f);
+          const file = join(options.dir, f);
           const scenario = scenarios.get(f)!;
-          const seed = deriveSeed(o.seed ?? scenario.seed, k);
+          const seed = deriveSeed(options.seed ?? scenario.seed, k);
           let r: ChaosReport;
           try {
             const common = {
@@ -135,12 +135,12 @@ export async function soak(o: {
               file,
               seed,
               schedule: k,
-              outDir: join(o.outDir, scenario.name),
+              outDir: join(options.outDir, scenario.name),
               log: () => {},
-              ...(o.signal ? { signal: o.signal } : {}),
-              ...(o.short ? { shortMs: o.short.windowMs } : {}),
+              ...(options.signal ? { signal: options.signal } : {}),
+              ...(options.short ? { shortMs: options.short.windowMs } : {}),
             };
-            if (o.short) {
+            if (options.short) {
               const host = await hostFor(scenario, seed);
               r = await runSchedule(host, {
                 ...common,
@@ -162,9 +162,9 @@ export async function soak(o: {
               seed,
               verdict: "error",
               failed: [(e as Error).message],
-              replay: replayCommand(file, seed, o.short?.windowMs),
+              replay: replayCommand(file, seed, options.short?.windowMs),
             });
-            o.log(`${scenario.name} seed ${seed}: ERROR ${(e as Error).message}`);
+            options.log(`${scenario.name} seed ${seed}: ERROR ${(e as Error).message}`);
             continue;
           }
           runs++;
@@ -194,7 +194,7 @@ export async function soak(o: {
           }
           if (r.verdict !== scenario.expect)
             unexpected.push({ scenario: scenario.name, seed, verdict: r.verdict, failed, replay: r.replay });
-          o.log(
+          options.log(
             `${scenario.name} seed ${seed}: ${r.verdict.toUpperCase()}${failed.length ? ` (${failed.join(", ")})` : ""} hits ${JSON.stringify(r.hitsByKind)} phases ${JSON.stringify(r.phasesMs ?? {})}`,
           );
         }
@@ -220,7 +220,7 @@ export async function soak(o: {
       unexpectedVerdicts: unexpected,
       durationMs: Date.now() - t0,
       startedAt: new Date(t0).toISOString(),
-      ...(o.short ? { shortWindowMs: o.short.windowMs } : {}),
+      ...(options.short ? { shortWindowMs: options.short.windowMs } : {}),
       hostsStarted,
       errors,
       timeBoundHit,

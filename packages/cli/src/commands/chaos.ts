@@ -279,7 +279,7 @@ export default function registerChaos(program: Command): void {
     .action(
       async (
         file: string,
-        o: { seed?: string; schedules: string; out: string; json?: boolean; short?: string },
+        options: { seed?: string; schedules: string; out: string; json?: boolean; short?: string },
       ) => {
         let text: string;
         try {
@@ -295,20 +295,22 @@ export default function registerChaos(program: Command): void {
           process.stderr.write(`${e instanceof ScenarioError ? e.message : String(e)}\n`);
           process.exit(2);
         }
-        const seed = o.seed !== undefined ? Number(o.seed) : undefined;
+        const seed = options.seed !== undefined ? Number(options.seed) : undefined;
         if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) {
-          process.stderr.write(`--seed ${o.seed}: expected an integer in [0, 2^32)\n`);
+          process.stderr.write(`--seed ${options.seed}: expected an integer in [0, 2^32)\n`);
           process.exit(2);
         }
-        const schedules = Number(o.schedules);
+        const schedules = Number(options.schedules);
         if (!Number.isInteger(schedules) || schedules < 1) {
-          process.stderr.write(`--schedules ${o.schedules}: expected an integer >= 1\n`);
+          process.stderr.write(`--schedules ${options.schedules}: expected an integer >= 1\n`);
           process.exit(2);
         }
-        const shortMs = o.short === undefined ? undefined : Number(o.short);
+        const shortMs = options.short === undefined ? undefined : Number(options.short);
         if (shortMs !== undefined) {
           if (!(Number.isInteger(shortMs) && shortMs >= 50)) {
-            process.stderr.write(`--short ${o.short}: expected a fault window in ms (an integer >= 50)\n`);
+            process.stderr.write(
+              `--short ${options.short}: expected a fault window in ms (an integer >= 50)\n`,
+            );
             process.exit(2);
           }
           scenario = shortScenario(scenario, shortMs);
@@ -319,7 +321,7 @@ export default function registerChaos(program: Command): void {
           abort.abort();
         };
         process.once("SIGINT", onSigint);
-        const out = resolve(o.out);
+        const out = resolve(options.out);
         const log = (l: string): void => void process.stderr.write(`${l}\n`);
         log(
           `chaos run ${scenario.name}: ${schedules} schedule(s) from seed ${seed ?? scenario.seed}; reports in ${out}`,
@@ -335,7 +337,7 @@ export default function registerChaos(program: Command): void {
           ...(shortMs !== undefined ? { shortMs } : {}),
         });
         process.removeListener("SIGINT", onSigint);
-        if (o.json)
+        if (options.json)
           process.stdout.write(
             `${JSON.stringify(
               r.reports.map((x) => ({

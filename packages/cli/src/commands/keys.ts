@@ -51,7 +51,7 @@ export default function registerKeys(program: Command): void {
     .action(
       async (
         dir: string,
-        o: {
+        options: {
           host?: string[];
           client?: string[];
           dns?: string[];
@@ -61,12 +61,12 @@ export default function registerKeys(program: Command): void {
           ifMissing?: boolean;
         },
       ) => {
-        if (o.ifMissing && existsSync(join(dir, "ca.key"))) {
+        if (options.ifMissing && existsSync(join(dir, "ca.key"))) {
           process.stdout.write(`credentials in ${dir} kept\n`);
           return;
         }
         const hosts: Record<string, string[]> = {};
-        for (const h of o.host ?? [`${hostname()}=${DEFAULT_HOST_SERVICES.join(",")}`]) {
+        for (const h of options.host ?? [`${hostname()}=${DEFAULT_HOST_SERVICES.join(",")}`]) {
           const eq = h.indexOf("=");
           const id = eq < 0 ? h : h.slice(0, eq);
           const svcs =
@@ -81,11 +81,11 @@ export default function registerKeys(program: Command): void {
         }
         const m = await initKeys(dir, {
           hosts,
-          ...(o.client ? { clients: o.client } : {}),
-          ...(o.dns ? { dnsNames: o.dns } : {}),
-          natsListen: o.natsListen,
-          ...(o.natsHttpPort !== undefined ? { natsHttpPort: Number(o.natsHttpPort) } : {}),
-          ...(o.force ? { force: true } : {}),
+          ...(options.client ? { clients: options.client } : {}),
+          ...(options.dns ? { dnsNames: options.dns } : {}),
+          natsListen: options.natsListen,
+          ...(options.natsHttpPort !== undefined ? { natsHttpPort: Number(options.natsHttpPort) } : {}),
+          ...(options.force ? { force: true } : {}),
         });
         process.stdout.write(
           `credentials in ${dir}\n` +
