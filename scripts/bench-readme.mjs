@@ -329,11 +329,11 @@ function chaosTable() {
   if (!existsSync(path)) return "_no result yet: run the command above_";
   const { soak: s } = JSON.parse(readFileSync(path, "utf8"));
   const rows = [
-    "| schedules run | scenarios | fault kinds covered | acknowledged writes lost | leaks | one-response violations | liveness failures | broken components caught | serializability violations |",
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-    `| ${s.schedulesRun} | ${s.scenarios} | ${s.faultKindsCovered.length} of ${s.faultKinds} | ${s.acknowledgedWritesLost} | ${s.leaks} | ${s.responseViolations} | ${s.livenessFailures} | ${s.brokenComponentsCaught} | ${s.serializabilityViolations ?? "not checked"} |`,
+    "| schedules run | scenarios | fault kinds covered | acknowledged writes lost | leaks | one-response violations | liveness failures | broken components caught | serializability violations | wall time | hosts started |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+    `| ${s.schedulesRun} | ${s.scenarios} | ${s.faultKindsCovered.length} of ${s.faultKinds} | ${s.acknowledgedWritesLost} | ${s.leaks} | ${s.responseViolations} | ${s.livenessFailures} | ${s.brokenComponentsCaught} | ${s.serializabilityViolations ?? "not checked"} | ${Math.round(s.durationMs / 1000)} s | ${s.hostsStarted ?? s.schedulesRun} |`,
     "",
-    `Not covered: ${s.faultKindsNotCovered.length ? s.faultKindsNotCovered.join(", ") : "none"}. Started ${s.startedAt}, ${Math.round(s.durationMs / 1000)} s.`,
+    `Not covered: ${s.faultKindsNotCovered.length ? s.faultKindsNotCovered.join(", ") : "none"}. Started ${s.startedAt}${s.shortWindowMs ? `; every schedule scaled into a ${s.shortWindowMs} ms fault window on a shared host (\`--short ${s.shortWindowMs}\`)` : "; a fresh host per schedule"}${s.timeBoundHit ? "; stopped by its time bound (--max-minutes)" : ""}${s.errors ? `; ${s.errors} schedule(s) ended in an error` : ""}.`,
   ];
   if (s.unexpectedVerdicts.length > 0) {
     rows.push("", "| scenario | seed | verdict | failed checks | replay |", "|---|---:|---|---|---|");

@@ -18,6 +18,12 @@ export interface CallContext {
    * (in-process callers outside a service, insecure gRPC): trusted as the host's own.
    */
   identity?: Identity;
+  /**
+   * In process: the calling thread's id (a service's worker thread). A server that keeps state per
+   * caller (xenstored's sessions) drops it when its host says that thread's worker exited, as a
+   * daemon sees a dead client's socket close.
+   */
+  thread?: number;
 }
 
 /**

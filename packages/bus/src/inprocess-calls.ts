@@ -32,6 +32,8 @@ type Wire =
       deadline?: number;
       /** The calling service's identity, as its runtime set it (the process is the trust boundary). */
       who?: Identity;
+      /** The calling thread (worker_threads' threadId). */
+      thread?: number;
     }
   | { t: "res"; to: string; id: number; data: Uint8Array }
   | { t: "err"; to: string; id: number; code: number; details: string; md: Record<string, string> };
@@ -110,6 +112,7 @@ class InProcessCallServer implements CallServer {
       const ctx: CallContext = { metadata: w.md, peer: `inprocess:${w.from}`, method: w.path };
       if (w.deadline !== undefined) ctx.deadline = w.deadline;
       if (w.who !== undefined) ctx.identity = w.who;
+      if (w.thread !== undefined) ctx.thread = w.thread;
       await this.faultsImpl.applyCall(route.key, w.path);
       const res = await route.handler(req, ctx);
       const data = route.md.responseSerialize(res);
@@ -282,6 +285,7 @@ class InProcessCallClient implements CallClient {
         path: m.def.path,
         data,
         md: { ...opts?.metadata },
+        thread: threadId,
       };
       if (deadline !== undefined) w.deadline = deadline;
       if (this.opts.identity !== undefined) w.who = this.opts.identity;

@@ -7,7 +7,7 @@ export type ChaosCommand =
   | { op: "set"; spec: FaultSpec }
   | { op: "heal"; kind?: string }
   | { op: "status" }
-  | { op: "records"; since?: number }
+  | { op: "records"; since?: number; /** only hits at or after this wall-clock ms */ sinceAt?: number }
   | { op: "observe"; name: string; action: "start" | "take" | "stop" };
 
 export interface ChaosReply {

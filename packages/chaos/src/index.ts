@@ -26,9 +26,17 @@ export {
   type Scenario,
   ScenarioError,
   type ScenarioGuest,
+  type ScenarioStep,
   type ScheduledFault,
 } from "./scenario.js";
-export { expandSchedule, type TimelineAction, timelineKey } from "./schedule.js";
+export {
+  expandSchedule,
+  type StepFault,
+  stepFaults,
+  stepsEnded,
+  type TimelineAction,
+  timelineKey,
+} from "./schedule.js";
 export {
   auditDomainLeaks,
   type CheckResult,
@@ -57,3 +65,4 @@ export {
   type SerializabilityEvidence,
   type XsHistoryEvent,
 } from "./serializability.js";
+export { shortenScenario, type ShortenOptions } from "./short.js";

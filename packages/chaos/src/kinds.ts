@@ -26,7 +26,9 @@ export type FaultPlane =
   /** The host process running the service's worker (kill, restart, pause). */
   | "host"
   /** The hypervisor, on a domain (pause). */
-  | "domain";
+  | "domain"
+  /** The data-plane link between host processes: a page-server's frame fault hooks (xensim.link.faults.<host>). */
+  | "link";
 
 export interface FaultKindInfo {
   readonly kind: string;
@@ -35,7 +37,9 @@ export interface FaultKindInfo {
   readonly defaultService?: string;
   readonly description: string;
   /** Parameters it reads (besides probability, seed, count). */
-  readonly params: readonly ("delayMs" | "code" | "periodMs" | "subject" | "method" | "domain")[];
+  readonly params: readonly (
+    "delayMs" | "code" | "periodMs" | "subject" | "method" | "domain" | "host" | "peer"
+  )[];
   /** True for a one-shot action (kill, restart) rather than a condition that lasts until healed. */
   readonly oneShot?: boolean;
 }
@@ -283,6 +287,39 @@ export const FAULT_KINDS: readonly FaultKindInfo[] = [
     description: "xenstored is stopped and started again (state from its snapshot and journal)",
     params: [],
     oneShot: true,
+  }),
+  // the data-plane link between host processes (page replication, grant ops, routed events): the
+  // sending page-server's DATA frames; `host` is the sending host process (default: every one that
+  // runs a page-server), `peer` the receiving one (default: all). The link must recover (its
+  // acknowledgements, retransmission and epochs) without losing an acknowledged write.
+  K({
+    kind: "link.replication-dropped",
+    plane: "link",
+    defaultService: "page-server",
+    description:
+      "DATA frames (page replication, grant ops, events) from a host process are dropped on the link",
+    params: ["host", "peer"],
+  }),
+  K({
+    kind: "link.replication-duplicated",
+    plane: "link",
+    defaultService: "page-server",
+    description: "DATA frames from a host process are sent twice on the link",
+    params: ["host", "peer"],
+  }),
+  K({
+    kind: "link.replication-delayed",
+    plane: "link",
+    defaultService: "page-server",
+    description: "the link stream from a host process stalls: a frame and every later one wait delayMs",
+    params: ["host", "peer", "delayMs"],
+  }),
+  K({
+    kind: "link.partition",
+    plane: "link",
+    defaultService: "page-server",
+    description: "the link from a host process carries no DATA frame until healed (then it retransmits)",
+    params: ["host", "peer"],
   }),
   // domains
   K({

@@ -29,6 +29,10 @@ export interface FaultSpec {
   method?: string;
   /** domain.paused: the domain id. */
   domain?: number;
+  /** link kinds: the sending host process (default: every host running a page-server). */
+  host?: string;
+  /** link kinds: the receiving host process (default: every peer). */
+  peer?: string;
 }
 
 /** One injected fault. */
@@ -82,6 +86,9 @@ export function validateFaultSpec(x: unknown): FaultSpec {
   }
   if (s.periodMs !== undefined && (s.periodMs as number) < 1) fail("periodMs: expected an integer >= 1");
   checkDelay(s.delayMs, "delayMs");
+  for (const k of ["host", "peer"] as const)
+    if (s[k] !== undefined && (typeof s[k] !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(s[k])))
+      fail(`${k}: expected a host id`);
   for (const k of ["subject", "method"] as const)
     if (s[k] !== undefined && (typeof s[k] !== "string" || s[k] === ""))
       fail(`${k}: expected a non-empty string`);
@@ -107,6 +114,8 @@ export function validateFaultSpec(x: unknown): FaultSpec {
     "subject",
     "method",
     "domain",
+    "host",
+    "peer",
   ]);
   for (const k of Object.keys(s))
     if (!known.has(k)) fail(`${k}: unknown fault parameter (known: ${[...known].join(", ")})`);

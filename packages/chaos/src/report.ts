@@ -29,6 +29,8 @@ export interface ChaosReport {
   series: IoSample[];
   /** The command that replays this run. */
   replay: string;
+  /** Wall time of the run's phases, ms (guests created, workloads running, faults, finish, audit). */
+  phasesMs?: Record<string, number>;
 }
 
 export function verdictOf(checks: readonly CheckResult[]): "pass" | "fail" {

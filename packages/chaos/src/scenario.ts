@@ -13,6 +13,17 @@ export interface ScenarioGuest {
   workload: string;
   /** xensim_blkfront, e.g. "persistent=0" (every I/O maps its grants). */
   blkfront?: string;
+  /**
+   * The workload's named steps, in order: a step with `ios` ends when the guest has done that many
+   * more I/Os; the last one ends with the job. Faults can be placed between two steps.
+   */
+  steps?: ScenarioStep[];
+}
+
+export interface ScenarioStep {
+  name: string;
+  /** I/Os this step does (the last step may leave it out: it lasts until the job ends). */
+  ios?: number;
 }
 
 /** One entry of the fault schedule. */
@@ -30,6 +41,12 @@ export interface ScheduledFault {
   everyMs?: number;
   /** Probability that one scheduled occurrence happens at all (drawn from the run's seed; default 1). */
   chance: number;
+  /**
+   * Set when the guest's step `between[0]` ends (instead of at a time), healed after `forMs` or when
+   * step `between[1]` ends. `stepsOf` names the guest whose steps they are.
+   */
+  between?: [string, string];
+  stepsOf?: string;
 }
 
 export interface Scenario {
@@ -39,6 +56,12 @@ export interface Scenario {
   /** How long faults are scheduled for, ms (default 6000). */
   durationMs: number;
   services: string[];
+  /**
+   * "embedded": one host (default). "distributed": host processes on NATS with the data-plane link
+   * between them — host A (hypervisor, xenstored, page-server, guest runtime, toolstack) and host B
+   * (page-server, blkback) — so every disk's pages cross the link (the link kinds act there).
+   */
+  layout: "embedded" | "distributed";
   guests: ScenarioGuest[];
   faults: ScheduledFault[];
   /** What a run should end in: "fail" for a scenario whose point is to be caught (a broken component). */
@@ -140,9 +163,18 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
   if (durationMs === undefined) err(["duration"], "duration: expected a duration such as 6s or 500ms");
 
   let services = [...DEFAULT_SERVICES];
+  let layout: Scenario["layout"] = "embedded";
   if (top.host !== undefined) {
     const h = top.host as Record<string, unknown>;
     if (typeof h !== "object" || h === null) err(["host"], "host: expected a mapping with services");
+    for (const k of Object.keys(h))
+      if (!["services", "layout"].includes(k))
+        errKey(["host", k], `unknown key '${k}' (expected services, layout)`);
+    if (h.layout !== undefined) {
+      if (h.layout !== "embedded" && h.layout !== "distributed")
+        err(["host", "layout"], "host.layout: expected embedded or distributed");
+      layout = h.layout as Scenario["layout"];
+    }
     if (h.services !== undefined) {
       if (!Array.isArray(h.services) || h.services.some((s) => typeof s !== "string"))
         err(["host", "services"], "host.services: expected a list of service names");
@@ -158,8 +190,37 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
     if (typeof r !== "object" || r === null)
       err(["guests", i], "a guest: expected a mapping (name, disk, workload)");
     for (const k of Object.keys(r))
-      if (!["name", "disk", "workload", "blkfront"].includes(k))
-        errKey(["guests", i, k], `unknown key '${k}' (expected name, disk, workload, blkfront)`);
+      if (!["name", "disk", "workload", "blkfront", "steps"].includes(k))
+        errKey(["guests", i, k], `unknown key '${k}' (expected name, disk, workload, blkfront, steps)`);
+    let steps: ScenarioStep[] | undefined;
+    if (r.steps !== undefined) {
+      if (!Array.isArray(r.steps) || r.steps.length < 2)
+        err(["guests", i, "steps"], "steps: expected a list of at least two steps (name, ios)");
+      steps = (r.steps as unknown[]).map((x, j) => {
+        const st = x as Record<string, unknown>;
+        if (
+          typeof st !== "object" ||
+          st === null ||
+          typeof st.name !== "string" ||
+          !/^[A-Za-z0-9_.-]+$/.test(st.name)
+        )
+          err(["guests", i, "steps", j], "a step: expected a mapping with a name (letters, digits, _ . -)");
+        for (const k of Object.keys(st))
+          if (!["name", "ios"].includes(k))
+            errKey(["guests", i, "steps", j, k], `unknown key '${k}' (expected name, ios)`);
+        const last = j === (r.steps as unknown[]).length - 1;
+        if (st.ios === undefined && !last)
+          err(
+            ["guests", i, "steps", j],
+            "ios: expected the I/O count of this step (only the last step may leave it out)",
+          );
+        if (st.ios !== undefined && !(typeof st.ios === "number" && Number.isInteger(st.ios) && st.ios > 0))
+          err(["guests", i, "steps", j, "ios"], "ios: expected an integer > 0");
+        return { name: st.name as string, ...(st.ios !== undefined ? { ios: st.ios as number } : {}) };
+      });
+      const names = steps.map((st) => st.name);
+      if (new Set(names).size !== names.length) err(["guests", i, "steps"], "steps: names must be distinct");
+    }
     if (typeof r.name !== "string" || !/^[A-Za-z0-9_.-]+$/.test(r.name))
       err(["guests", i, "name"], "name: expected a domain name (letters, digits, _ . -)");
     const disk = r.disk ?? "vdev=xvda, access=rw, target=memory:size=16M";
@@ -174,13 +235,14 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
       disk: disk as string,
       workload: workload as string,
       ...(typeof r.blkfront === "string" ? { blkfront: r.blkfront } : {}),
+      ...(steps ? { steps } : {}),
     });
   });
 
   const faults: ScheduledFault[] = [];
   const fs = top.faults ?? [];
   if (!Array.isArray(fs)) err(["faults"], "faults: expected a list of faults (kind, at, for, every, …)");
-  const scheduleKeys = ["service", "guest", "at", "for", "every", "chance"];
+  const scheduleKeys = ["service", "guest", "at", "for", "every", "chance", "between", "steps-of"];
   (fs as unknown[]).forEach((f, i) => {
     const r = f as Record<string, unknown>;
     if (typeof r !== "object" || r === null || Array.isArray(r))
@@ -223,6 +285,36 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
         `guest: expected one of the scenario's guests (${guests.map((g) => g.name).join(", ")})`,
       );
     const forMs = d("for");
+    let between: [string, string] | undefined;
+    let stepsOf: string | undefined;
+    if (r.between !== undefined) {
+      const stepped = guests.filter((g) => g.steps);
+      const ofName = r["steps-of"] ?? stepped[0]?.name;
+      const of = guests.find((g) => g.name === ofName);
+      if (!of?.steps)
+        err(
+          ["faults", i, r["steps-of"] !== undefined ? "steps-of" : "between"],
+          "between: expected a guest with steps (steps-of: its name)",
+        );
+      const names = of!.steps!.map((st) => st.name);
+      const b = r.between;
+      if (!Array.isArray(b) || b.length !== 2 || typeof b[0] !== "string" || typeof b[1] !== "string")
+        err(
+          ["faults", i, "between"],
+          `between: expected two consecutive steps, e.g. [${names[0]}, ${names[1]}]`,
+        );
+      const [x, y] = b as [string, string];
+      const ix = names.indexOf(x);
+      if (ix < 0 || names[ix + 1] !== y)
+        err(
+          ["faults", i, "between"],
+          `between: expected two consecutive steps of ${of!.name} (${names.join(", ")})`,
+        );
+      if (r.at !== undefined || r.every !== undefined)
+        err(["faults", i, "between"], "between: a fault placed between steps has no at or every");
+      between = [x, y];
+      stepsOf = of!.name;
+    } else if (r["steps-of"] !== undefined) err(["faults", i, "steps-of"], "steps-of: only with between");
     faults.push({
       spec: spec!,
       ...(typeof r.service === "string" ? { service: r.service } : {}),
@@ -231,6 +323,7 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
       ...(forMs !== undefined ? { forMs } : {}),
       ...(everyMs !== undefined ? { everyMs } : {}),
       chance: chance as number,
+      ...(between ? { between, stepsOf: stepsOf! } : {}),
     });
   });
 
@@ -252,6 +345,7 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
     durationMs: durationMs as number,
     expect: (top.expect as "pass" | "fail" | undefined) ?? "pass",
     services,
+    layout,
     guests,
     faults,
     checks: { livenessMs: livenessMs as number, ledger: c.ledger !== false, leaks: c.leaks !== false },

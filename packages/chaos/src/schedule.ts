@@ -27,6 +27,7 @@ export function expandSchedule(s: Scenario, seed: number): TimelineAction[] {
   const rng = new Mulberry32(seed);
   const out: TimelineAction[] = [];
   s.faults.forEach((f, i) => {
+    if (f.between) return; // placed between steps: stepFaults
     const info = faultKind(f.spec.kind);
     const service = f.service ?? info?.defaultService ?? "guest";
     const oneShot = info?.oneShot === true;
@@ -63,6 +64,62 @@ export function expandSchedule(s: Scenario, seed: number): TimelineAction[] {
       a.fault - b.fault ||
       a.occurrence - b.occurrence,
   );
+}
+
+/** A fault placed between two steps of a guest's workload (set when the first one ends). */
+export interface StepFault {
+  fault: number;
+  kind: string;
+  service: string;
+  guest?: string;
+  spec: FaultSpec;
+  /** The guest whose steps they are, and the two steps. */
+  stepsOf: string;
+  between: [string, string];
+  /** Healed this long after it was set; else when the second step ends. */
+  forMs?: number;
+  oneShot: boolean;
+}
+
+/** The faults placed between steps, with seeds derived from the run's (their chance drawn apart). */
+export function stepFaults(s: Scenario, seed: number): StepFault[] {
+  const rng = new Mulberry32((seed ^ hashString("between steps")) >>> 0 || 1);
+  const out: StepFault[] = [];
+  s.faults.forEach((f, i) => {
+    if (!f.between || !f.stepsOf) return;
+    if (!(rng.next() < f.chance)) return;
+    const info = faultKind(f.spec.kind);
+    out.push({
+      fault: i,
+      kind: f.spec.kind,
+      service: f.service ?? info?.defaultService ?? "guest",
+      ...(f.guest ? { guest: f.guest } : {}),
+      spec: { ...f.spec, seed: f.spec.seed ?? (seed ^ hashString(`${i}/step/${f.spec.kind}`)) >>> 0 },
+      stepsOf: f.stepsOf,
+      between: f.between,
+      ...(f.forMs !== undefined ? { forMs: f.forMs } : {}),
+      oneShot: info?.oneShot === true,
+    });
+  });
+  return out;
+}
+
+/** Which steps have ended after `ios` I/Os (the last one only when the job ended). */
+export function stepsEnded(
+  steps: readonly { name: string; ios?: number }[],
+  ios: number,
+  jobEnded: boolean,
+): string[] {
+  const out: string[] = [];
+  let sum = 0;
+  for (let k = 0; k < steps.length; k++) {
+    const st = steps[k]!;
+    const last = k === steps.length - 1;
+    sum += st.ios ?? 0;
+    if (last ? jobEnded : ios >= sum || jobEnded) out.push(st.name);
+    else break;
+  }
+  return out;
 }
 
 /** A timeline without run-dependent parts: what must be equal when a seed is replayed. */

@@ -39,7 +39,7 @@ export function serveChaosPoints(bus: EventBus, points: ChaosPoints): { stop(): 
             reply = {
               ok: true,
               service: points.service,
-              records: points.records.filter((r) => r.seq > (cmd.since ?? 0)),
+              records: points.records.filter((r) => r.seq > (cmd.since ?? 0) && r.at >= (cmd.sinceAt ?? 0)),
             };
             break;
           case "observe":

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { Worker } from "node:worker_threads";
 import { inboxPrefix, loadCredentials, serviceIdentity } from "@xensim/security";
+import { CHAOS_SUBJECTS } from "@xensim/subjects";
 import { connectNatsBus, createInProcessBus, type EventBus } from "@xensim/bus";
 import { EventChannels } from "@xensim/evtchn";
 import { GrantTables, MapperLedger } from "@xensim/gnttab";
@@ -204,6 +205,9 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
   // credentials are checked before any worker starts: a missing one names the service and host
   for (const s of opts.services) credentialsOf(s.name);
 
+  // the host's place on the chaos plane (set below): also where it says that a worker exited
+  let chaosBus: EventBus | undefined;
+  const enc = new TextEncoder();
   const spawn = (spec: HostOptions["services"][number], grpcListen?: string): Hosted => {
     const ledger = MapperLedger.create();
     const placement: Placement = {
@@ -220,6 +224,7 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
     };
     const worker = new Worker(spec.entry, { workerData: { xensim: placement }, name: spec.name });
     const h = new Hosted(spec.name, worker, ledger);
+    const thread = worker.threadId; // -1 once it exited
     worker.on("message", (m: WorkerToHost) => {
       switch (m.type) {
         case "ready":
@@ -253,6 +258,15 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
     worker.on("exit", (code) => {
       h.exited = true;
       releaseMappings(h);
+      // its in-process xenstore sessions (and their watches) go now, not when their lease runs out
+      try {
+        chaosBus?.publish(
+          CHAOS_SUBJECTS.workerExited(hostId),
+          enc.encode(JSON.stringify({ service: h.name, thread, code })),
+        );
+      } catch {
+        // a bus already closed (the host is stopping): nobody is left to tell
+      }
       for (const r of h.pending.values()) r(undefined);
       h.pending.clear();
       if (h.state === "killed") return;
@@ -386,7 +400,6 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
   // The host's own place on the chaos plane: the in-process bus, or NATS in a distributed host
   // (under the credentials of its first service: the host process holds them all anyway, and each
   // service's NATS permissions let it answer its own host's chaos subjects)
-  let chaosBus: EventBus | undefined;
   let chaosControl: { stop(): void } | undefined;
   if (!opts.nats) {
     chaosBus = createInProcessBus({ name: busName });

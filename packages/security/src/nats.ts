@@ -83,6 +83,8 @@ export function natsPermissions(id: Identity): NatsPermissions {
     TRACE_SUBJECTS.control,
   );
   pub.push(TRACE_SUBJECTS.events(host, svc));
+  // the host process (under its first service's credentials) says when one of its workers exited
+  pub.push(CHAOS_SUBJECTS.workerExited(host));
   // a further instance (device-model-2) has its service's subjects; fault control under its own name
   switch (serviceKind(svc)) {
     case "hypervisor":
@@ -93,6 +95,8 @@ export function natsPermissions(id: Identity): NatsPermissions {
       // watch events of gRPC sessions go to their owner's subject only
       pub.push(XENSTORE_SUBJECTS.watchAll);
       sub.push(HYPERVISOR_SUBJECTS.domainExcAll);
+      // its host process says when a worker exited (its in-process sessions close at once)
+      sub.push(CHAOS_SUBJECTS.workerExited(host));
       break;
     case "page-server":
       // the link itself is a framed stream between page-servers; on NATS only: answering where its
@@ -115,6 +119,8 @@ export function natsPermissions(id: Identity): NatsPermissions {
       // the dashboard: guests' status; the fault routes (/faults) drive every service's faults
       // from behind the API token and read the answers on their own inboxes
       pub.push(FAULT_SUBJECTS.all, CHAOS_SUBJECTS.all, METRICS_SUBJECTS.scrape, TRACE_SUBJECTS.control);
+      // the link kinds of the chaos API (and its Toxiproxy-shaped /proxies): every page-server's hooks
+      pub.push(...LINK_SUBJECTS.faultPrefixes.map((p) => `${p}.>`));
       sub.push(
         HYPERVISOR_SUBJECTS.domainExcAll,
         GUEST_SUBJECTS.statusAll,

@@ -64,6 +64,12 @@ export const CHAOS_SUBJECTS = Object.freeze({
   host: (hostId: string): string => `xensim.chaos.host.${hostId}`,
   /** Every host process answers a HostChaosCommand {op: "list"} here. */
   hosts: "xensim.chaos.hosts",
+  /**
+   * Event from a host process: one of its workers exited ({service, thread}: its worker_threads
+   * threadId), killed, crashed or stopped. What a server kept for that thread's in-process calls
+   * (xenstored's sessions and their watches) goes at once, as with a dead process's closed socket.
+   */
+  workerExited: (hostId: string): string => `xensim.chaos.exited.${hostId}`,
   inbox: (scope: string): string => `xensim.chaos.inbox.${scope}`,
   all: "xensim.chaos.>",
   inboxAll: "xensim.chaos.inbox.>",

@@ -29,6 +29,7 @@ import {
   FRAME_HELLO,
   FrameDecoder,
   FrameFaults,
+  type LinkFaultRecord,
   LinkEngine,
   type LinkEngineOptions,
 } from "@xensim/link";
@@ -206,8 +207,22 @@ export class LinkSockets {
       }),
       bus.subscribe(LINK_SUBJECTS.faultRecords(this.options.hostId), {
         callback: (m) => {
-          const out: Record<string, unknown> = {};
-          for (const [p, f] of this.faults?.byPeer ?? []) out[p] = { counts: f.counts };
+          const out: Record<string, { counts?: object; records: LinkFaultRecord[] }> = {};
+          // each fault with its wall-clock time (the hooks are given performance.now()), also those
+          // of earlier rule sets (a healed fault's records stay)
+          for (const [p, past] of this.pastFaultRecords) {
+            const counts: Record<string, number> = { drop: 0, duplicate: 0, reorder: 0, stall: 0 };
+            for (const r of past) counts[r.kind] = (counts[r.kind] ?? 0) + 1;
+            out[p] = { counts, records: [...past] };
+          }
+          for (const [p, f] of this.faults?.byPeer ?? [])
+            out[p] = {
+              counts: f.counts,
+              records: [
+                ...(out[p]?.records ?? []),
+                ...f.records.map((r) => ({ ...r, at: Math.round(performance.timeOrigin + r.at) })),
+              ],
+            };
           if (m.reply && !bus.closed)
             bus.publish(
               m.reply,
@@ -227,8 +242,16 @@ export class LinkSockets {
     return this.address;
   }
 
-  /** Link fault hooks (null: none). */
+  /** Faults injected under earlier rule sets, per peer (wall-clock ms; the last 10,000 of each). */
+  private readonly pastFaultRecords = new Map<string, LinkFaultRecord[]>();
+
+  /** Link fault hooks (null: none). What the previous rules injected stays on record. */
   setFaults(rules: LinkFaultConfig | null): void {
+    for (const [peer, f] of this.faults?.byPeer ?? []) {
+      const past = this.pastFaultRecords.get(peer) ?? [];
+      past.push(...f.records.map((r) => ({ ...r, at: Math.round(performance.timeOrigin + r.at) })));
+      this.pastFaultRecords.set(peer, past.slice(-10_000));
+    }
     this.faults = rules === null ? undefined : { rules, byPeer: new Map() };
   }
 

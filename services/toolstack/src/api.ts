@@ -13,6 +13,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { addDeviceModelRoutes, DEVICE_MODEL_PATHS } from "./api-device-model.js";
 import { type ApiAuth, requireApiToken } from "./api-auth.js";
 import { CHAOS_OPENAPI_PATHS, type ChaosCoordinator, registerChaosRoutes } from "./chaos.js";
+import { registerToxiproxyRoutes, TOXIPROXY_OPENAPI_PATHS } from "./toxiproxy.js";
 import { type DashboardOptions, registerDashboard } from "./dashboard.js";
 import { registerDisplayRoutes } from "./display.js";
 import { registerTraceRoutes, TraceHub } from "./trace.js";
@@ -94,6 +95,7 @@ export const OPENAPI = {
   paths: {
     ...DEVICE_MODEL_PATHS,
     ...CHAOS_OPENAPI_PATHS,
+    ...TOXIPROXY_OPENAPI_PATHS,
     "/openapi.json": {
       get: { summary: "This document", responses: { "200": { description: "OpenAPI 3" } } },
     },
@@ -818,7 +820,10 @@ export function buildApi(options: ApiOptions): {
     app.addHook("onClose", async () => traceHub.close());
     registerFaultRoutes(app, live.bus);
   }
-  if (options.chaos) registerChaosRoutes(app, options.chaos);
+  if (options.chaos) {
+    registerChaosRoutes(app, options.chaos);
+    registerToxiproxyRoutes(app, options.chaos);
+  }
   return { app, routes };
 }
 

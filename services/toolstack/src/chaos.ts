@@ -1,9 +1,10 @@
 // The one fault API: every fault kind of @xensim/chaos set, listed and healed through the toolstack,
 // whatever plane it lives on (a service's fault points, its bus/call rules, the host process that
-// runs its worker, the hypervisor). Every action is recorded with its wall-clock time: the timeline.
+// runs its worker, the hypervisor, the data-plane link's frame fault hooks in each host process's
+// page-server). Every action is recorded with its wall-clock time: the timeline.
 
 import { type EventBus, type FaultRules, sendFaultRules } from "@xensim/bus";
-import { CHAOS_SUBJECTS } from "@xensim/subjects";
+import { CHAOS_SUBJECTS, LINK_SUBJECTS } from "@xensim/subjects";
 import {
   type ChaosReply,
   FAULT_KINDS,
@@ -24,6 +25,56 @@ export interface ActiveFault {
   service: string;
   spec: FaultSpec;
   setAt: number;
+  /** link kinds: the sending host processes it is set on. */
+  hosts?: string[];
+}
+
+/** A page-server's link fault hooks (services/page-server LinkFaultRulesSchema). */
+export interface LinkFaultRulesJson {
+  seed: number;
+  drop?: number;
+  duplicate?: number;
+  stall?: number;
+  stallMs?: [number, number];
+  peers?: string[];
+}
+
+/** What a page-server answers on LINK_SUBJECTS.faultRecords. */
+interface LinkRecordsReply {
+  seed?: number;
+  peers?: Record<
+    string,
+    { counts?: Record<string, number>; records?: Array<{ kind: string; at: number; bytes: number }> }
+  >;
+}
+
+/**
+ * The rules of the link faults active on one sending host: the largest probability of each fault,
+ * the stall's delay range, and the peers they are limited to (all when any fault names none).
+ */
+export function linkRules(faults: readonly ActiveFault[]): LinkFaultRulesJson | null {
+  if (faults.length === 0) return null;
+  const rules: LinkFaultRulesJson = { seed: faults[0]!.spec.seed ?? 1 };
+  const max = (a: number | undefined, b: number): number => Math.max(a ?? 0, b);
+  let peers: Set<string> | undefined = new Set();
+  for (const f of faults) {
+    const p = f.spec.probability ?? 1;
+    if (f.kind === "link.replication-dropped") rules.drop = max(rules.drop, p);
+    else if (f.kind === "link.partition") rules.drop = 1;
+    else if (f.kind === "link.replication-duplicated") rules.duplicate = max(rules.duplicate, p);
+    else if (f.kind === "link.replication-delayed") {
+      rules.stall = max(rules.stall, p);
+      const d = f.spec.delayMs ?? 50;
+      const [lo, hi] = Array.isArray(d) ? d : [d, d];
+      rules.stallMs = rules.stallMs
+        ? [Math.min(rules.stallMs[0], lo), Math.max(rules.stallMs[1], hi)]
+        : [lo, hi];
+    }
+    if (f.spec.peer === undefined) peers = undefined;
+    else peers?.add(f.spec.peer);
+  }
+  if (peers) rules.peers = [...peers].sort();
+  return rules;
 }
 
 export interface TimelineEntry {
@@ -221,6 +272,92 @@ export class ChaosCoordinator {
     }
   }
 
+  /** The host processes that run a page-server (the link's ends), or the one named. */
+  async linkHosts(named?: string): Promise<string[]> {
+    const ask = async (waitMs?: number): Promise<string[]> =>
+      (await this.hosts(waitMs))
+        .filter((h) => h.services?.some((s) => s.name === "page-server"))
+        .map((h) => h.hostId);
+    let ends = await ask();
+    // a host process on a loaded machine may answer after the first window: ask once more, longer
+    if (named !== undefined && !ends.includes(named)) ends = await ask(1500);
+    if (named !== undefined) {
+      if (!ends.includes(named))
+        throw new ChaosError(
+          404,
+          `host ${named} runs no page-server on the chaos plane (link ends: ${ends.join(", ") || "none"})`,
+        );
+      return [named];
+    }
+    if (ends.length === 0)
+      throw new ChaosError(404, "no host process runs a page-server: there is no data-plane link to fault");
+    return ends;
+  }
+
+  /** Sends host `hostId`'s page-server the rules its active link faults make (null: none). */
+  private async applyLink(hostId: string): Promise<void> {
+    const mine = [...this.active.values()].filter((f) => f.hosts?.includes(hostId));
+    let r: { ok: boolean; error?: string };
+    try {
+      r = await this.request<{ ok: boolean; error?: string }>(LINK_SUBJECTS.faults(hostId), {
+        rules: linkRules(mine),
+      });
+    } catch (e) {
+      throw new ChaosError(
+        404,
+        `host ${hostId}: its page-server's link does not answer (${(e as Error).message})`,
+      );
+    }
+    if (!r.ok)
+      throw new ChaosError(409, `host ${hostId}: the link refused its fault rules: ${r.error ?? ""}`);
+  }
+
+  private linkUsed = false;
+  /** When each link.partition was in force on each sending host (its drops are the partition's). */
+  private readonly partitions: Array<{ id: number; host: string; from: number; to?: number }> = [];
+
+  /** The frames the link fault hooks of every page-server host dropped, duplicated or stalled. */
+  private async linkRecords(sinceAt?: number): Promise<FaultHit[]> {
+    if (!this.linkUsed) return [];
+    const hosts = await this.linkHosts().catch(() => [] as string[]);
+    const out: FaultHit[] = [];
+    await Promise.all(
+      hosts.map(async (hostId) => {
+        const r = await this.request<LinkRecordsReply>(LINK_SUBJECTS.faultRecords(hostId), {}, 2000).catch(
+          () => undefined,
+        );
+        const partition = (at: number): boolean =>
+          this.partitions.some(
+            (w) => w.host === hostId && at >= w.from && (w.to === undefined || at <= w.to),
+          );
+        let seq = 0;
+        for (const [peer, p] of Object.entries(r?.peers ?? {}))
+          for (const rec of p.records ?? []) {
+            if (sinceAt !== undefined && rec.at < sinceAt) continue;
+            // the link's own fault names: drop, duplicate, stall (and reorder, which no kind sets)
+            const kind =
+              rec.kind === "drop"
+                ? partition(rec.at)
+                  ? "link.partition"
+                  : "link.replication-dropped"
+                : rec.kind === "duplicate"
+                  ? "link.replication-duplicated"
+                  : rec.kind === "stall"
+                    ? "link.replication-delayed"
+                    : `link frame ${rec.kind}`;
+            out.push({
+              seq: ++seq,
+              at: rec.at,
+              service: `page-server@${hostId}`,
+              kind,
+              target: `DATA frame of ${rec.bytes} bytes to ${peer}`,
+            });
+          }
+      }),
+    );
+    return out;
+  }
+
   private record(action: "set" | "heal", fault: ActiveFault, ok: boolean, error?: string): void {
     this.timeline.push({
       seq: this.nextSeq++,
@@ -285,6 +422,21 @@ export class ChaosCoordinator {
               await this.reapply(service);
             }
             break;
+          case "link": {
+            this.linkUsed = true;
+            f.hosts = await this.linkHosts(spec.host);
+            this.active.set(f.id, f);
+            if (spec.kind === "link.partition")
+              for (const host of f.hosts) this.partitions.push({ id: f.id, host, from: this.now() });
+            try {
+              for (const h of f.hosts) await this.applyLink(h);
+            } catch (e) {
+              this.active.delete(f.id);
+              for (const h of f.hosts) await this.applyLink(h).catch(() => {});
+              throw e;
+            }
+            break;
+          }
           case "domain": {
             const rc = await this.options.pauseDomain(spec.domain as number);
             if (rc !== 0) throw new ChaosError(409, `pausing domain ${spec.domain}: rc ${rc}`);
@@ -320,7 +472,10 @@ export class ChaosCoordinator {
             if (again) await this.point(f.service, { op: "set", spec: again.spec });
             else await this.point(f.service, { op: "heal", kind: f.kind });
           } else if (plane === "bus") await this.applyBus(f.service);
-          else if (plane === "host") await this.host(f.service, { op: "resume", service: f.service });
+          else if (plane === "link") {
+            for (const h of f.hosts ?? []) await this.applyLink(h);
+            for (const w of this.partitions) if (w.id === f.id) w.to ??= this.now();
+          } else if (plane === "host") await this.host(f.service, { op: "resume", service: f.service });
           else if (plane === "domain") {
             const rc = await this.options.unpauseDomain(f.spec.domain as number);
             if (rc !== 0) error = `unpausing domain ${f.spec.domain}: rc ${rc}`;
@@ -336,16 +491,20 @@ export class ChaosCoordinator {
   }
 
   /** Faults injected so far by every service's fault points (from each service's record). */
-  async records(services: string[]): Promise<FaultHit[]> {
-    const out: FaultHit[] = [];
-    for (const s of services) {
-      try {
-        const r = await this.request<ChaosReply>(CHAOS_SUBJECTS.service(s), { op: "records" }, 2000);
-        if (r.ok && r.records) out.push(...r.records);
-      } catch {
-        // a service that is gone has no records to give
-      }
-    }
+  async records(services: string[], sinceAt?: number): Promise<FaultHit[]> {
+    // every service at once: one round trip, not one per service
+    const replies = await Promise.all(
+      services.map(
+        (s) =>
+          this.request<ChaosReply>(
+            CHAOS_SUBJECTS.service(s),
+            { op: "records", ...(sinceAt !== undefined ? { sinceAt } : {}) },
+            2000,
+          ).catch(() => undefined), // a service that is gone has no records to give
+      ),
+    );
+    const out: FaultHit[] = await this.linkRecords(sinceAt);
+    for (const r of replies) if (r?.ok && r.records) out.push(...r.records);
     return out.sort((a, b) => a.at - b.at || a.service.localeCompare(b.service) || a.seq - b.seq);
   }
 }
@@ -389,12 +548,15 @@ export function registerChaosRoutes(app: FastifyInstance, coordinator: ChaosCoor
   });
   app.get("/chaos/timeline", async () => ({ timeline: coordinator.timeline }));
   app.get("/chaos/hosts", async () => ({ hosts: await coordinator.hosts() }));
-  app.get<{ Querystring: { services?: string } }>("/chaos/records", async (req) => {
-    const hosts = await coordinator.hosts();
+  app.get<{ Querystring: { services?: string; since?: string } }>("/chaos/records", async (req, reply) => {
+    const since = req.query.since;
+    if (since !== undefined && !/^\d{1,15}$/.test(since))
+      return reply.code(400).send({ error: "since: expected a wall-clock time in ms" });
+    // the services named, or every service a host process lists (which takes a moment to ask)
     const services = req.query.services
       ? req.query.services.split(",").filter((s) => /^[a-z][a-z0-9-]{0,63}$/.test(s))
-      : [...new Set(hosts.flatMap((h) => h.services?.map((s) => s.name) ?? []))];
-    return { records: await coordinator.records(services) };
+      : [...new Set((await coordinator.hosts()).flatMap((h) => h.services?.map((s) => s.name) ?? []))];
+    return { records: await coordinator.records(services, since !== undefined ? Number(since) : undefined) };
   });
 }
 
@@ -498,8 +660,11 @@ export const CHAOS_OPENAPI_PATHS = {
   },
   "/chaos/records": {
     get: {
-      summary: "Faults the services' fault points injected, with timestamps (?services=a,b)",
-      parameters: [{ name: "services", in: "query", required: false, schema: { type: "string" } }],
+      summary: "Faults the services' fault points injected, with timestamps (?services=a,b, ?since=ms)",
+      parameters: [
+        { name: "services", in: "query", required: false, schema: { type: "string" } },
+        { name: "since", in: "query", required: false, schema: { type: "integer" } },
+      ],
       responses: {
         "200": {
           description: "records",

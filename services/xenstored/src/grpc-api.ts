@@ -37,6 +37,8 @@ interface Session {
   expires: number;
   /** Requests waiting while the connection stalls (an unprivileged domain at its quotas). */
   waiting: Array<() => void>;
+  /** The worker thread that opened it, for an in-process caller (dropped when that worker exits). */
+  thread?: number;
 }
 
 export interface GrpcApiOptions {
@@ -61,7 +63,8 @@ export class XenstoreGrpcApi {
   constructor(private readonly options: GrpcApiOptions) {
     const def = loadXenstoreProto().xensim.xenstore.v1.Xenstore.service;
     const impl: Record<string, UnaryHandler> = {
-      OpenSession: (req: OpenSessionRequest__Output, ctx: CallContext) => this.openSession(req, ctx.identity),
+      OpenSession: (req: OpenSessionRequest__Output, ctx: CallContext) =>
+        this.openSession(req, ctx.identity, ctx.peer.startsWith("inprocess:") ? ctx.thread : undefined),
       CloseSession: (req: SessionRef__Output) => this.closeSession(req),
       KeepAlive: (req: SessionRef__Output) => this.keepAlive(req),
       Request: (req: XsRequest__Output) => this.request(req),
@@ -109,7 +112,11 @@ export class XenstoreGrpcApi {
     return req.domid;
   }
 
-  private async openSession(req: OpenSessionRequest__Output, who?: Identity): Promise<OpenSessionReply> {
+  private async openSession(
+    req: OpenSessionRequest__Output,
+    who?: Identity,
+    thread?: number,
+  ): Promise<OpenSessionReply> {
     const domid = this.callerDomid(req, who);
     const id = this.options.newSessionId();
     // watch events go to a subject under the owner's token, which only it may subscribe to on NATS
@@ -136,6 +143,7 @@ export class XenstoreGrpcApi {
       leaseMs,
       expires: this.options.now() + leaseMs,
       waiting: [],
+      ...(thread !== undefined ? { thread } : {}),
     });
     this.options.log.debug({ session: id, domid, client: req.clientName }, "xenstore session opened");
     return { sessionId: id, leaseMs, watchSubject: subject, serverEpoch: this.options.epoch };
@@ -204,6 +212,24 @@ export class XenstoreGrpcApi {
         this.options.core.disconnect(s.conn);
       }
     }
+  }
+
+  /**
+   * The host says a worker thread exited (killed, crashed, stopped): its sessions close now, with
+   * their watches and transactions, as C xenstored drops a client whose socket closed — instead of
+   * lingering until their lease runs out. Returns how many were closed.
+   */
+  workerExited(thread: number): number {
+    let n = 0;
+    for (const s of [...this.sessions.values()]) {
+      if (s.thread !== thread) continue;
+      this.forget(s.id);
+      this.options.core.disconnect(s.conn);
+      n++;
+    }
+    if (n > 0)
+      this.options.log.info({ thread, sessions: n }, "closed the xenstore sessions of an exited worker");
+    return n;
   }
 
   close(): void {

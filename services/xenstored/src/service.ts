@@ -7,7 +7,7 @@ import { TransactionSpans } from "./tx-spans.js";
 import { PageStore } from "@xensim/memory";
 import { loadHypervisorProto } from "@xensim/proto";
 import { decodeDomainExc, type DomainExcEvent, XenCtrl } from "@xensim/xenctrl";
-import { HYPERVISOR_SUBJECTS } from "@xensim/subjects";
+import { CHAOS_SUBJECTS, HYPERVISOR_SUBJECTS } from "@xensim/subjects";
 import { XenstoreEngine } from "@xensim/xenstore";
 import { Counter, Gauge } from "prom-client";
 import { type XenstoredConfig, XenstoredConfigSchema } from "./config.js";
@@ -237,6 +237,17 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
       leaseMs: cfg.sessionLeaseMs,
     });
     ctx.calls.authorize(api.policy);
+    // a worker of this host process exited: its in-process sessions go at once (a closed socket)
+    const exited = ctx.bus.subscribe(CHAOS_SUBJECTS.workerExited(ctx.hostId), {
+      callback: (m) => {
+        try {
+          const { thread } = JSON.parse(new TextDecoder().decode(m.data)) as { thread?: unknown };
+          if (typeof thread === "number" && Number.isInteger(thread) && thread > 0) api.workerExited(thread);
+        } catch {
+          // not a notice
+        }
+      },
+    });
 
     return {
       health: () => ({
@@ -253,6 +264,7 @@ export const xenstoredService: ServiceModule<XenstoredConfig> = {
         clearInterval(expiry);
         excSub.unsubscribe();
         rings?.close();
+        exited.unsubscribe();
         api.close();
         await socket?.close();
         core.close();

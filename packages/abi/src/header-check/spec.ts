@@ -636,6 +636,21 @@ export function buildHeaderCheckSpec(): readonly HeaderCheck[] {
       abi.XEN_DM_OP_MAP_MEM_TYPE_TO_IOREQ_SERVER_LAYOUT,
       "struct xen_dm_op_map_mem_type_to_ioreq_server",
     ],
+    [
+      "XEN_DM_OP_SET_PCI_INTX_LEVEL_LAYOUT",
+      abi.XEN_DM_OP_SET_PCI_INTX_LEVEL_LAYOUT,
+      "struct xen_dm_op_set_pci_intx_level",
+    ],
+    [
+      "XEN_DM_OP_SET_ISA_IRQ_LEVEL_LAYOUT",
+      abi.XEN_DM_OP_SET_ISA_IRQ_LEVEL_LAYOUT,
+      "struct xen_dm_op_set_isa_irq_level",
+    ],
+    [
+      "XEN_DM_OP_SET_PCI_LINK_ROUTE_LAYOUT",
+      abi.XEN_DM_OP_SET_PCI_LINK_ROUTE_LAYOUT,
+      "struct xen_dm_op_set_pci_link_route",
+    ],
   ];
   for (const [p, l, t] of dmLayouts) b.layout(p, DM, l, t);
   for (const [s, bus, d, f] of [

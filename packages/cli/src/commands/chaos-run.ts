@@ -2,17 +2,13 @@
 // Each run: start the host, create the guests through the toolstack's API, wait for their
 // workloads, play the fault timeline through the one fault API (POST/DELETE /chaos/faults), heal,
 // let the workloads finish, destroy the domains, then judge: write ledger, one response per
-// request, leaks, liveness. The report is JSON + Markdown + SVG.
+// request, leaks, liveness, serializability. The report is JSON + Markdown + SVG. `runSchedule`
+// plays one schedule on a host that is already up (the soak keeps one host across schedules).
 
-import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createInProcessBus } from "@xensim/bus";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import {
   auditDomainLeaks,
-  type ChaosReply,
   type ChaosReport,
   checkSerializability,
   checkLeaks,
@@ -31,19 +27,19 @@ import {
   reportMarkdown,
   reportSvg,
   type Scenario,
+  shortenScenario,
+  stepFaults,
+  stepsEnded,
   verdictOf,
   type XsHistoryEvent,
 } from "@xensim/chaos";
 import { EventChannels } from "@xensim/evtchn";
-import { CHAOS_SUBJECTS } from "@xensim/subjects";
 import { GrantTables } from "@xensim/gnttab";
 import { PageStore } from "@xensim/memory";
 import { deriveSeed } from "@xensim/random";
-import { createLogger, type HostHandle, startHost } from "@xensim/runtime";
 import { connectXenstore } from "@xensim/xenstore-client";
-import { isServiceName, type ServiceName, serviceEntry } from "../services.js";
 import type { GuestStatusJson } from "@xensim/proto";
-import { GUEST_SUBJECTS } from "@xensim/subjects";
+import { ChaosHost, sleep } from "./chaos-host.js";
 
 export interface ChaosRunOptions {
   scenario: Scenario;
@@ -55,154 +51,172 @@ export interface ChaosRunOptions {
   log: (line: string) => void;
   /** Aborted on Ctrl-C: every fault set is healed, the host stopped. */
   signal?: AbortSignal;
+  /** The scenario was scaled into this fault window (`--short`): the replay command says so. */
+  shortMs?: number;
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
+export interface ScheduleOptions extends ChaosRunOptions {
+  /**
+   * On a host shared by many schedules: each guest's domain name and file disk get this suffix
+   * (a fresh guest and disk per schedule), the domains are destroyed even when the leak audit is
+   * off, and the file disks removed afterwards.
+   */
+  shared?: { suffix: string };
+  /** Write report.{json,md,svg} (default true; the soak writes only failing runs'). */
+  writeReport?: boolean;
 }
-
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const onAbort = (): void => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 
 /** The command that replays one seed of a scenario. */
-export function replayCommand(file: string, seed: number): string {
-  return `xensim chaos run ${file} --seed ${seed} --schedules 1`;
+export function replayCommand(file: string, seed: number, shortMs?: number): string {
+  return `xensim chaos run ${file} --seed ${seed} --schedules 1${shortMs !== undefined ? ` --short ${shortMs}` : ""}`;
 }
 
-/** Runs one schedule of a scenario; returns its report (written to outDir/seed-<seed>/). */
+/** A scenario as `--short <windowMs>` plays it (the soak's and the replay's scaling, the same). */
+export function shortScenario(s: Scenario, windowMs: number): Scenario {
+  return shortenScenario(s, {
+    windowMs,
+    // the job outlives the window by a moment: I/O must be seen to resume after the heal
+    maxRuntimeMs: windowMs + 200,
+  });
+}
+
+/** The file disk of a guest on a shared host: `path=g1.raw` → `path=g1.<suffix>.raw`. */
+function diskFor(disk: string, suffix: string | undefined): { disk: string; file?: string } {
+  if (suffix === undefined) return { disk };
+  const m = /(path=)([^,\s']+)/.exec(disk);
+  if (!m) return { disk };
+  const name = basename(m[2]!);
+  const dot = name.lastIndexOf(".");
+  const file = dot > 0 ? `${name.slice(0, dot)}.${suffix}${name.slice(dot)}` : `${name}.${suffix}`;
+  return { disk: disk.replace(m[0], `${m[1]}${file}`), file };
+}
+
+/** Runs one schedule of a scenario on a fresh embedded host; returns its report. */
 export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
   const s = o.scenario;
-  for (const n of s.services) if (!isServiceName(n)) throw new Error(`host.services: unknown service ${n}`);
-  const stateDir = mkdtempSync(join(tmpdir(), "xensim-chaos-"));
-  const tokenFile = join(stateDir, "api-token");
-  const token = randomBytes(24).toString("base64url");
-  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
-  const apiPort = await freePort();
-  const api = `http://127.0.0.1:${apiPort}`;
-  // `xensim chaos list --state-dir <this dir>` (and every chaos command) reaches this run's host
-  writeFileSync(join(stateDir, "toolstack.url"), `${api}\n`);
-  const socket = join(stateDir, "xenstored.sock");
-  mkdirSync(join(stateDir, "images"), { recursive: true });
-  const base: Record<string, Record<string, unknown>> = {
-    xenstored: { socket, stateDir: join(stateDir, "xenstored") },
-    hypervisor: { stateDir: join(stateDir, "hypervisor") },
-    blkback: { params: { fileDir: join(stateDir, "images") } },
-    guest: { stateDir: join(stateDir, "guest"), statusIntervalMs: 250 },
-    toolstack: {
-      api: { host: "127.0.0.1", port: apiPort, tokenFile },
-      disks: { imageDir: join(stateDir, "images") },
-      ...(s.services.includes("guest") ? { guest: "guest" } : {}),
-    },
-  };
-  const call = async <T>(
-    method: string,
-    path: string,
-    body?: unknown,
-    text?: string,
-  ): Promise<{ status: number; json: T }> => {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-    let payload: string | undefined;
-    if (text !== undefined) {
-      headers["content-type"] = "text/plain";
-      payload = text;
-    } else if (body !== undefined) {
-      headers["content-type"] = "application/json";
-      payload = JSON.stringify(body);
-    }
-    const res = await fetch(`${api}${path}`, {
-      method,
-      headers,
-      ...(payload !== undefined ? { body: payload } : {}),
-    });
-    const t = await res.text();
-    return { status: res.status, json: (t ? JSON.parse(t) : {}) as T };
-  };
-
-  const startedAt = Date.now();
-  o.log(`  seed ${o.seed}: starting a host (${s.services.join(", ")}); state in ${stateDir}`);
-  const host: HostHandle = await startHost({
-    hostId: `chaos-${o.seed}`,
-    services: s.services.map((n) => ({
-      name: n,
-      entry: serviceEntry(n as ServiceName),
-      config: base[n] ?? {},
-    })),
-    sharedMemoryBytes: 256 << 20,
-    logLevel: process.env.XENSIM_LOG_LEVEL ?? "fatal",
-    // the host's own lines go to stderr: stdout is the command's result (soak JSON)
-    log: createLogger({
-      svc: "host",
-      host: `chaos-${o.seed}`,
-      level: process.env.XENSIM_LOG_LEVEL ?? "fatal",
-      destination: process.stderr,
-    }),
+  const h = await ChaosHost.start({
+    services: s.services,
     seed: o.seed,
+    hostId: `chaos-${o.seed}`,
+    layout: s.layout,
   });
-  const bus = createInProcessBus({ name: host.busName });
-  // xenstored's transaction history, for the serializability check (recorded from here on)
-  const observeHistory = async (action: "start" | "take"): Promise<XsHistoryEvent[] | undefined> => {
-    const m = await bus.request(
-      CHAOS_SUBJECTS.service("xenstored"),
-      new TextEncoder().encode(JSON.stringify({ op: "observe", name: "xenstore-history", action })),
-      { timeoutMs: 10_000 },
-    );
-    const r = JSON.parse(new TextDecoder().decode(m.data)) as ChaosReply;
-    if (!r.ok) throw new Error(r.error ?? "xenstored answered no history");
-    return r.observation as XsHistoryEvent[] | undefined;
-  };
-  const history: XsHistoryEvent[] = [];
-  let historyError: string | undefined;
-  // a new bus learns the workers' subscriptions in a moment: ask again until xenstored answers
-  for (let tries = 0; ; tries++) {
-    try {
-      historyError = undefined;
-      await observeHistory("start");
-      break;
-    } catch (e) {
-      historyError = (e as Error).message;
-      if (tries >= 300 || !/no responders/.test(historyError)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  o.log(`  seed ${o.seed}: started a host (${s.services.join(", ")}); state in ${h.stateDir}`);
+  try {
+    return await runSchedule(h, o);
+  } finally {
+    await h.stop();
   }
+}
+
+/** Plays one schedule of a scenario on a host that is up; returns its report (outDir/seed-<seed>/). */
+export async function runSchedule(h: ChaosHost, o: ScheduleOptions): Promise<ChaosReport> {
+  const s = o.scenario;
+  const call = h.call.bind(h);
+  const startedAt = Date.now();
+  const suffix = o.shared?.suffix;
+  // xenstored's transaction history, for the serializability check (recorded from here on)
+  const history: XsHistoryEvent[] = [];
+  let historyError = await h.startHistory(o.signal);
   const latest = new Map<number, GuestStatusJson>();
   const series: IoSample[] = [];
   let t0 = Number.NaN;
-  const dec = new TextDecoder();
-  bus.subscribe(GUEST_SUBJECTS.statusAll, {
-    callback: (m) => {
-      try {
-        const g = JSON.parse(dec.decode(m.data)) as GuestStatusJson;
-        latest.set(g.domid, g);
-        if (!Number.isNaN(t0) && g.workload)
-          series.push({
-            t: Date.now() - t0,
-            guest: g.name,
-            ios: Number(g.workload.ios),
-            iops: Number(g.workload.iops),
-            phase: g.workload.phase,
-          });
-      } catch {
-        // not a status
+  const guestName = new Map<string, string>(); // domain name → the scenario's guest name
+  // faults placed between two steps of a guest's workload: set when the first step ends (seen in
+  // the guest's status: its I/O count, or the job's end), healed after `for` or when the next ends
+  const between = stepFaults(s, o.seed);
+  const stepsDone = new Map<string, Set<string>>(); // guest → steps ended
+  let stepChain: Promise<unknown> = Promise.resolve();
+  const stepIds = new Map<number, number>(); // scenario fault index → active fault id
+  const onSteps = (guest: string, g: GuestStatusJson): void => {
+    const steps = s.guests.find((x) => x.name === guest)?.steps;
+    if (!steps || between.length === 0 || Number.isNaN(t0) || !g.workload) return;
+    const ended = stepsEnded(
+      steps,
+      Number(g.workload.ios),
+      ["verifying", "done", "failed"].includes(g.workload.phase),
+    );
+    const done = stepsDone.get(guest) ?? new Set<string>();
+    stepsDone.set(guest, done);
+    for (const step of ended) {
+      if (done.has(step)) continue;
+      done.add(step);
+      o.log(`  seed ${o.seed}: ${guest} ended step ${step} (${g.workload.ios} I/Os)`);
+      for (const f of between) {
+        if (f.stepsOf !== guest) continue;
+        if (f.between[0] === step) stepChain = stepChain.then(() => stepAction(f, "set"));
+        else if (f.between[1] === step && f.forMs === undefined && !f.oneShot)
+          stepChain = stepChain.then(() => stepAction(f, "heal"));
       }
-    },
+    }
+  };
+  const stepAction = async (f: (typeof between)[number], action: "set" | "heal"): Promise<void> => {
+    if (aborted) return;
+    const sentAt = Date.now();
+    o.log(`  seed ${o.seed}: between ${f.between[0]} and ${f.between[1]}: sending ${action} ${f.kind}`);
+    let ok = true;
+    let error: string | undefined;
+    if (action === "set") {
+      const spec = { ...f.spec, ...(f.guest ? { domain: domids.get(f.guest) } : {}) };
+      const r = await call<{ id?: number; error?: string }>("POST", "/chaos/faults", {
+        ...spec,
+        service: f.service,
+      });
+      if (r.status !== 200) {
+        ok = false;
+        error = r.json.error ?? `HTTP ${r.status}`;
+      } else if (typeof r.json.id === "number") {
+        stepIds.set(f.fault, r.json.id);
+        if (f.forMs !== undefined && !f.oneShot) {
+          const forMs = f.forMs;
+          setTimeout(() => {
+            stepChain = stepChain.then(() => stepAction(f, "heal"));
+          }, forMs).unref();
+        }
+      }
+    } else {
+      const id = stepIds.get(f.fault);
+      if (id === undefined) return;
+      stepIds.delete(f.fault);
+      const r = await call<{ error?: string }>("DELETE", `/chaos/faults?id=${id}`);
+      if (r.status !== 200) {
+        ok = false;
+        error = r.json.error ?? `HTTP ${r.status}`;
+      }
+      lastHealMs = Math.max(lastHealMs, Date.now() - t0);
+    }
+    executed.push({
+      atMs: sentAt - t0,
+      action,
+      fault: f.fault,
+      occurrence: 0,
+      kind: f.kind,
+      service: f.service,
+      ...(f.guest ? { guest: f.guest } : {}),
+      spec: f.spec,
+      sentAt,
+      ok,
+      ...(error !== undefined ? { error } : {}),
+    });
+    o.log(
+      `  seed ${o.seed}: between ${f.between[0]} and ${f.between[1]}: ${action} ${f.kind} on ${f.service}${ok ? "" : ` FAILED: ${error}`}`,
+    );
+  };
+  const unsubscribe = h.onStatus((g) => {
+    if (!guestName.has(g.name)) return; // another schedule's guest
+    latest.set(g.domid, g);
+    onSteps(guestName.get(g.name)!, g);
+    if (!Number.isNaN(t0) && g.workload)
+      series.push({
+        t: Date.now() - t0,
+        guest: guestName.get(g.name)!,
+        ios: Number(g.workload.ios),
+        iops: Number(g.workload.iops),
+        phase: g.workload.phase,
+      });
   });
   const executed: ExecutedAction[] = [];
   const domids = new Map<string, number>();
+  const diskFiles: string[] = [];
   let aborted = false;
   const onAbort = (): void => {
     aborted = true;
@@ -212,14 +226,25 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
   let hits: FaultHit[] | undefined;
   const leaks: LeakEvidence[] = [];
   const final = new Map<number, GuestStatusJson>();
+  const poll = suffix !== undefined ? 50 : 200;
+  const phasesMs: Record<string, number> = {};
+  let phaseAt = startedAt;
+  const phase = (name: string): void => {
+    const now = Date.now();
+    phasesMs[name] = now - phaseAt;
+    phaseAt = now;
+  };
   try {
-    await host.ready;
     // the guests
     for (const g of s.guests) {
+      const name = suffix !== undefined ? `${g.name}-${suffix}` : g.name;
+      guestName.set(name, g.name);
+      const { disk, file } = diskFor(g.disk, suffix);
+      if (file) diskFiles.push(file);
       const cfg = [
-        `name = "${g.name}"`,
+        `name = "${name}"`,
         "memory = 32",
-        `disk = [ '${g.disk}' ]`,
+        `disk = [ '${disk}' ]`,
         `xensim_workload = "${g.workload}"`,
         ...(g.blkfront ? [`xensim_blkfront = "${g.blkfront}"`] : []),
         "",
@@ -229,17 +254,17 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
       for (let attempt = 0; attempt < 5; attempt++) {
         r = await call<{ id?: number; domid?: number; error?: string }>(
           "POST",
-          `/domains?filename=${encodeURIComponent(`${g.name}.cfg`)}`,
+          `/domains?filename=${encodeURIComponent(`${name}.cfg`)}`,
           undefined,
           cfg,
         );
         if (!(r.status >= 500 && /UNAVAILABLE/.test(r.json.error ?? ""))) break;
         await sleep(1000, o.signal);
       }
-      if (r.status >= 300) throw new Error(`creating ${g.name}: HTTP ${r.status} ${r.json.error ?? ""}`);
+      if (r.status >= 300) throw new Error(`creating ${name}: HTTP ${r.status} ${r.json.error ?? ""}`);
       const id = r.json.domid ?? r.json.id;
       if (typeof id !== "number")
-        throw new Error(`creating ${g.name}: no domain id in ${JSON.stringify(r.json)}`);
+        throw new Error(`creating ${name}: no domain id in ${JSON.stringify(r.json)}`);
       domids.set(g.name, id);
     }
     // wait for every workload to run
@@ -252,8 +277,9 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
     ) {
       if (Date.now() > runDeadline || aborted)
         throw new Error("the guests' workloads did not start within 60 s");
-      await sleep(100, o.signal);
+      await sleep(suffix !== undefined ? 20 : 100, o.signal);
     }
+    phase("start");
     t0 = Date.now();
     o.log(`  seed ${o.seed}: workloads running (${[...domids].map(([n, d]) => `${n}=dom${d}`).join(" ")})`);
 
@@ -294,10 +320,20 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
         `  seed ${o.seed}: +${a.atMs} ms ${a.action} ${a.kind} on ${a.service}${ok ? "" : ` FAILED: ${error}`}`,
       );
     }
+    phase("faults");
     // heal whatever is left, then let the workloads finish
     const rest = Math.max(0, t0 + s.durationMs - Date.now());
     if (!aborted) await sleep(rest, o.signal);
-    await call("DELETE", "/chaos/faults").catch(() => {});
+    if (between.length === 0) await call("DELETE", "/chaos/faults").catch(() => {});
+    else {
+      // the window's faults only: those placed between steps last until their step ends
+      const stepSet = new Set(stepIds.values());
+      const { json } = await call<{ faults?: Array<{ id: number }> }>("GET", "/chaos/faults").catch(() => ({
+        json: { faults: [] },
+      }));
+      for (const f of json.faults ?? [])
+        if (!stepSet.has(f.id)) await call("DELETE", `/chaos/faults?id=${f.id}`).catch(() => {});
+    }
     lastHealMs = Math.max(lastHealMs, Date.now() - t0);
     const endDeadline = Date.now() + s.checks.livenessMs + 60_000;
     while (
@@ -305,23 +341,36 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
       ![...domids.values()].every((d) => ["done", "failed"].includes(latest.get(d)?.workload?.phase ?? ""))
     ) {
       if (Date.now() > endDeadline) break;
-      await sleep(200, o.signal);
+      await sleep(poll, o.signal);
     }
-    await sleep(400, o.signal); // the last status after the job's end
-    const rec = await call<{ records?: FaultHit[] }>("GET", "/chaos/records").catch(() => ({
+    await stepChain.catch(() => {});
+    // a fault set between the last steps is healed now (the job has ended)
+    if (between.length > 0) {
+      await call("DELETE", "/chaos/faults").catch(() => {});
+      lastHealMs = Math.max(lastHealMs, Date.now() - t0);
+    }
+    // the last status after the job's end (the status with the ledger follows "done" at once)
+    await sleep(suffix !== undefined ? 30 : 400, o.signal);
+    phase("finish");
+    const rec = await call<{ records?: FaultHit[] }>(
+      "GET",
+      `/chaos/records?since=${startedAt}&services=${h.services.join(",")}`,
+    ).catch(() => ({
       json: { records: [] },
     }));
     hits = rec.json.records ?? [];
     // what the guests said last, before their domains are destroyed (teardown statuses have no disks)
     for (const [d, g] of latest) final.set(d, structuredClone(g));
 
+    phase("records");
     // destroy, then audit what is left
-    if (s.checks.leaks && !aborted) {
+    if ((s.checks.leaks || suffix !== undefined) && !aborted) {
       for (const d of domids.values()) await call("DELETE", `/domains/${d}`).catch(() => {});
-      await sleep(1000, o.signal);
-      const xs = await connectXenstore({ socket });
+    }
+    if (s.checks.leaks && !aborted) {
+      const xs = await connectXenstore({ socket: h.socket });
       // the hypervisor's own tables (this host's shared memory) and xenstored's watch table
-      const store = PageStore.attach(host.sharedMemory);
+      const store = PageStore.attach(h.host.sharedMemory);
       const gt = new GrantTables(store);
       const ev = new EventChannels(store, { notify: () => {} });
       const tables: LeakTables = {
@@ -333,6 +382,7 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
         // teardown runs on after DELETE returns (backends close, unmap, unwatch): audit until the
         // tables are clean or a bound passes, and keep the last audit as the evidence
         const auditDeadline = Date.now() + 10_000;
+        await sleep(suffix !== undefined ? 100 : 1000, o.signal);
         for (;;) {
           const { json } = await call<{ domains?: Array<{ id: number }> }>("GET", "/domains");
           const present = new Set((json.domains ?? []).map((d) => d.id));
@@ -346,20 +396,22 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
             leaks.push(...found);
             break;
           }
-          await sleep(500, o.signal);
+          await sleep(suffix !== undefined ? 100 : 500, o.signal);
         }
       } finally {
         await xs.close();
       }
     }
+    phase("destroy");
     if (historyError === undefined) {
-      const taken = await observeHistory("take").catch((e: Error) => {
+      const taken = await h.observeHistory("take").catch((e: Error) => {
         historyError = e.message;
         return [];
       });
       history.push(...(taken ?? []));
     }
   } finally {
+    unsubscribe();
     o.signal?.removeEventListener("abort", onAbort);
     if (aborted) {
       o.log("  interrupted: healing every fault this run set");
@@ -371,10 +423,12 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
           ? `  interrupted: chaos list after healing: ${left.json.faults.length} active fault(s)`
           : "  interrupted: chaos list after healing: the host did not answer",
       );
+    } else if (suffix !== undefined) {
+      // a shared host: nothing of this schedule stays set for the next one
+      await call("DELETE", "/chaos/faults").catch(() => {});
     }
-    await bus.close().catch(() => {});
-    await host.stop().catch(() => {});
-    rmSync(stateDir, { recursive: true, force: true });
+    for (const f of diskFiles) rmSync(join(h.imageDir, f), { force: true });
+    phase("end");
   }
 
   // judge
@@ -429,14 +483,20 @@ export async function runChaosOnce(o: ChaosRunOptions): Promise<ChaosReport> {
     hits: hits ?? [],
     hitsByKind: countByKind(hits ?? []),
     series,
-    replay: replayCommand(o.file, o.seed),
+    replay: replayCommand(o.file, o.seed, o.shortMs),
+    phasesMs,
   };
-  const dir = join(o.outDir, `seed-${o.seed}`);
+  if (o.writeReport !== false) writeReport(o.outDir, report);
+  return report;
+}
+
+/** report.{json,md,svg} under outDir/seed-<seed>/. */
+export function writeReport(outDir: string, report: ChaosReport): void {
+  const dir = join(outDir, `seed-${report.seed}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(dir, "report.md"), reportMarkdown(report));
   writeFileSync(join(dir, "report.svg"), reportSvg(report));
-  return report;
 }
 
 export interface ChaosRunResult {

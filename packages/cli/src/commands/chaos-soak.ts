@@ -1,13 +1,16 @@
-// `xensim chaos soak`: every scenario of a directory, K schedules each (derived seeds), on fresh
-// embedded hosts; it does not stop at a failure. The JSON summary counts schedules run, fault kinds
+// `xensim chaos soak`: every scenario of a directory, K schedules each (derived seeds); it does not
+// stop at a failure. By default each schedule gets a fresh embedded host; with `short` one host
+// serves every schedule (a fresh guest and disk each, the schedule scaled into a short window), and
+// a new host is started only after a schedule that went wrong (an error, not a failed check). The JSON summary counts schedules run, fault kinds
 // that took effect (injected at least once), acknowledged writes lost, leaks, and runs whose verdict
 // was not the one the scenario expects (a broken-component scenario must fail).
 
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type ChaosReport, FAULT_KINDS, parseScenario } from "@xensim/chaos";
+import { type ChaosReport, FAULT_KINDS, parseScenario, type Scenario } from "@xensim/chaos";
 import { deriveSeed } from "@xensim/random";
-import { replayCommand, runChaosOnce } from "./chaos-run.js";
+import { ChaosHost } from "./chaos-host.js";
+import { replayCommand, runChaosOnce, runSchedule, shortScenario, writeReport } from "./chaos-run.js";
 
 export interface SoakSummary {
   soak: {
@@ -34,6 +37,13 @@ export interface SoakSummary {
     }>;
     durationMs: number;
     startedAt: string;
+    /** With `short`: the fault window each schedule was scaled into, and how many hosts were started. */
+    shortWindowMs?: number;
+    hostsStarted: number;
+    /** Schedules that ended in an error (the host did not answer, a guest did not start). */
+    errors: number;
+    /** Stopped early by the time bound (maxMs). */
+    timeBoundHit: boolean;
   };
 }
 
@@ -45,6 +55,10 @@ export async function soak(o: {
   log: (l: string) => void;
   signal?: AbortSignal;
   only?: string[];
+  /** One host for every schedule; each scenario scaled into this fault window (ms). */
+  short?: { windowMs: number };
+  /** Start no new schedule after this many ms. */
+  maxMs?: number;
 }): Promise<SoakSummary> {
   const t0 = Date.now();
   const files = readdirSync(o.dir)
@@ -61,65 +75,133 @@ export async function soak(o: {
   let brokenRuns = 0;
   let brokenCaught = 0;
   const unexpected: SoakSummary["soak"]["unexpectedVerdicts"] = [];
-  for (let k = 0; k < o.schedules; k++) {
-    for (const f of files) {
-      if (o.signal?.aborted) break;
-      const file = join(o.dir, f);
-      const scenario = parseScenario(readFileSync(file, "utf8"), file);
-      const seed = deriveSeed(o.seed ?? scenario.seed, k);
-      let r: ChaosReport;
-      try {
-        r = await runChaosOnce({
-          scenario,
-          file,
-          seed,
-          schedule: k,
-          outDir: join(o.outDir, scenario.name),
-          log: () => {},
-          ...(o.signal ? { signal: o.signal } : {}),
-        });
-      } catch (e) {
-        unexpected.push({
-          scenario: scenario.name,
-          seed,
-          verdict: "error",
-          failed: [(e as Error).message],
-          replay: replayCommand(file, seed),
-        });
-        o.log(`${scenario.name} seed ${seed}: ERROR ${(e as Error).message}`);
-        continue;
-      }
-      runs++;
-      for (const [kind, n] of Object.entries(r.hitsByKind)) if (n > 0) covered.add(kind);
-      // host and domain kinds act once set (a restart, a pause): set without error is taking effect
-      for (const a of r.timeline)
-        if (
-          a.ok &&
-          a.action === "set" &&
-          ["host", "domain"].includes(FAULT_KINDS.find((x) => x.kind === a.kind)?.plane ?? "")
-        )
-          covered.add(a.kind);
-      const failed = r.checks.filter((c) => !c.pass).map((c) => c.name);
-      if (scenario.expect === "fail") {
-        brokenRuns++;
-        if (r.verdict === "fail") brokenCaught++;
-      } else {
-        for (const c of r.checks) {
-          if (c.pass) continue;
-          if (c.name === "ledger")
-            lost += c.evidence.reduce((n: number, e) => n + ((e as { lost?: number }).lost ?? 0), 0);
-          if (c.name === "leaks") leaks += c.evidence.length;
-          if (c.name === "one-response") responses += c.evidence.length;
-          if (c.name === "liveness") liveness++;
-          if (c.name === "serializability") violations += Math.max(1, c.evidence.length);
+  let hostsStarted = 0;
+  let errors = 0;
+  let timeBoundHit = false;
+  const scenarios = new Map<string, Scenario>();
+  for (const f of files) {
+    const file = join(o.dir, f);
+    const parsed = parseScenario(readFileSync(file, "utf8"), file);
+    scenarios.set(f, o.short ? shortScenario(parsed, o.short.windowMs) : parsed);
+  }
+  // on shared hosts: every schedule of one layout, then the next (a new host only between them; two
+  // hosts in one process would share the in-process call channels). A time bound is shared out
+  // between the layouts by their number of scenarios, so that each gets its rounds.
+  const groups = o.short
+    ? [...new Set(files.map((f) => scenarios.get(f)!.layout))].map((l) =>
+        files.filter((f) => scenarios.get(f)!.layout === l),
+      )
+    : [files];
+  // the shared host (short mode), by its services
+  let shared: { key: string; host: ChaosHost } | undefined;
+  const hostFor = async (s: Scenario, seed: number): Promise<ChaosHost> => {
+    const key = `${s.layout} ${s.services.join(",")}`;
+    if (shared?.key === key) return shared.host;
+    if (shared) await shared.host.stop();
+    shared = undefined;
+    const host = await ChaosHost.start({
+      services: s.services,
+      seed,
+      hostId: `chaos-soak-${hostsStarted}`,
+      statusIntervalMs: 100,
+      layout: s.layout,
+    });
+    hostsStarted++;
+    shared = { key, host };
+    return host;
+  };
+  let groupEnd = t0;
+  try {
+    outer: for (const group of groups) {
+      if (o.maxMs !== undefined) groupEnd += (o.maxMs * group.length) / files.length;
+      inner: for (let k = 0; k < o.schedules; k++) {
+        for (const f of group) {
+          if (o.signal?.aborted) break outer;
+          if (o.maxMs !== undefined && Date.now() > groupEnd) {
+            timeBoundHit = true;
+            break inner;
+          }
+          if (o.maxMs !== undefined && Date.now() - t0 > o.maxMs) {
+            timeBoundHit = true;
+            break outer;
+          }
+          const file = join(o.dir, f);
+          const scenario = scenarios.get(f)!;
+          const seed = deriveSeed(o.seed ?? scenario.seed, k);
+          let r: ChaosReport;
+          try {
+            const common = {
+              scenario,
+              file,
+              seed,
+              schedule: k,
+              outDir: join(o.outDir, scenario.name),
+              log: () => {},
+              ...(o.signal ? { signal: o.signal } : {}),
+              ...(o.short ? { shortMs: o.short.windowMs } : {}),
+            };
+            if (o.short) {
+              const host = await hostFor(scenario, seed);
+              r = await runSchedule(host, {
+                ...common,
+                shared: { suffix: `s${runs + errors}` },
+                writeReport: false,
+              });
+              if (r.verdict !== scenario.expect) writeReport(common.outDir, r);
+            } else {
+              hostsStarted++;
+              r = await runChaosOnce(common);
+            }
+          } catch (e) {
+            errors++;
+            // a host that went wrong is not trusted with the next schedule
+            if (shared) await shared.host.stop();
+            shared = undefined;
+            unexpected.push({
+              scenario: scenario.name,
+              seed,
+              verdict: "error",
+              failed: [(e as Error).message],
+              replay: replayCommand(file, seed, o.short?.windowMs),
+            });
+            o.log(`${scenario.name} seed ${seed}: ERROR ${(e as Error).message}`);
+            continue;
+          }
+          runs++;
+          for (const [kind, n] of Object.entries(r.hitsByKind)) if (n > 0) covered.add(kind);
+          // host and domain kinds act once set (a restart, a pause): set without error is taking effect
+          for (const a of r.timeline)
+            if (
+              a.ok &&
+              a.action === "set" &&
+              ["host", "domain"].includes(FAULT_KINDS.find((x) => x.kind === a.kind)?.plane ?? "")
+            )
+              covered.add(a.kind);
+          const failed = r.checks.filter((c) => !c.pass).map((c) => c.name);
+          if (scenario.expect === "fail") {
+            brokenRuns++;
+            if (r.verdict === "fail") brokenCaught++;
+          } else {
+            for (const c of r.checks) {
+              if (c.pass) continue;
+              if (c.name === "ledger")
+                lost += c.evidence.reduce((n: number, e) => n + ((e as { lost?: number }).lost ?? 0), 0);
+              if (c.name === "leaks") leaks += c.evidence.length;
+              if (c.name === "one-response") responses += c.evidence.length;
+              if (c.name === "liveness") liveness++;
+              if (c.name === "serializability") violations += Math.max(1, c.evidence.length);
+            }
+          }
+          if (r.verdict !== scenario.expect)
+            unexpected.push({ scenario: scenario.name, seed, verdict: r.verdict, failed, replay: r.replay });
+          o.log(
+            `${scenario.name} seed ${seed}: ${r.verdict.toUpperCase()}${failed.length ? ` (${failed.join(", ")})` : ""} hits ${JSON.stringify(r.hitsByKind)} phases ${JSON.stringify(r.phasesMs ?? {})}`,
+          );
         }
       }
-      if (r.verdict !== scenario.expect)
-        unexpected.push({ scenario: scenario.name, seed, verdict: r.verdict, failed, replay: r.replay });
-      o.log(
-        `${scenario.name} seed ${seed}: ${r.verdict.toUpperCase()}${failed.length ? ` (${failed.join(", ")})` : ""} hits ${JSON.stringify(r.hitsByKind)}`,
-      );
     }
+  } finally {
+    if (shared) await shared.host.stop();
   }
   const all = FAULT_KINDS.map((k) => k.kind);
   return {
@@ -138,6 +220,10 @@ export async function soak(o: {
       unexpectedVerdicts: unexpected,
       durationMs: Date.now() - t0,
       startedAt: new Date(t0).toISOString(),
+      ...(o.short ? { shortWindowMs: o.short.windowMs } : {}),
+      hostsStarted,
+      errors,
+      timeBoundHit,
     },
   };
 }

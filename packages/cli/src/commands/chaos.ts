@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { FAULT_KINDS, parseScenario, requireFaultKind, ScenarioError } from "@xensim/chaos";
 import type { Command } from "commander";
 import { examples } from "../command.js";
-import { runChaos } from "./chaos-run.js";
+import { runChaos, shortScenario } from "./chaos-run.js";
 import { soak } from "./chaos-soak.js";
 import { api, run, toolstackUrl, XlError } from "./xl/api.js";
 
@@ -76,6 +76,8 @@ export default function registerChaos(program: Command): void {
     .option("--subject <pattern>", "bus kinds: subject pattern")
     .option("--method <glob>", "call kinds: method glob")
     .option("--domain <domid>", "domain.paused: the domain")
+    .option("--host <id>", "link kinds: the sending host process (default: every one with a page-server)")
+    .option("--peer <id>", "link kinds: the receiving host process (default: every peer)")
     .action(
       run(async () => {
         const [kind] = chaos.commands.find((c) => c.name() === "set")!.args as [string];
@@ -100,6 +102,8 @@ export default function registerChaos(program: Command): void {
         if (o.subject) body.subject = o.subject;
         if (o.method) body.method = o.method;
         if (o.domain !== undefined) body.domain = int(o.domain);
+        if (o.host) body.host = o.host;
+        if (o.peer) body.peer = o.peer;
         const r = await api<{ id: number; kind: string; service: string }>(
           base(),
           "POST",
@@ -192,7 +196,13 @@ export default function registerChaos(program: Command): void {
 
   chaos
     .command("soak")
-    .addHelpText("after", examples("npx xensim chaos soak --schedules 2 > bench/results/chaos-soak.json"))
+    .addHelpText(
+      "after",
+      examples(
+        "npx xensim chaos soak --short 600 --schedules 35 --max-minutes 30 > bench/results/chaos-soak.json",
+        "npx xensim chaos soak --schedules 1 --only store-torn,evtchn-lost",
+      ),
+    )
     .description(
       "every scenario of a directory, K schedules each with derived seeds, not stopping at failures; prints a JSON summary (schedules run, fault kinds covered, acknowledged writes lost, leaks, unexpected verdicts)",
     )
@@ -201,26 +211,53 @@ export default function registerChaos(program: Command): void {
     .option("--seed <n>", "base seed (default: each file's)")
     .option("--only <names>", "only scenario files whose name contains one of these (comma-separated)")
     .option("--out <dir>", "where the reports go", "chaos-reports")
-    .action(async (o: { dir: string; schedules: string; seed?: string; only?: string; out: string }) => {
-      const schedules = Number(o.schedules);
-      if (!Number.isInteger(schedules) || schedules < 1) {
-        process.stderr.write(`--schedules ${o.schedules}: expected an integer >= 1\n`);
-        process.exit(2);
-      }
-      const abort = new AbortController();
-      process.once("SIGINT", () => abort.abort());
-      const r = await soak({
-        dir: o.dir,
-        schedules,
-        ...(o.seed !== undefined ? { seed: Number(o.seed) } : {}),
-        ...(o.only ? { only: o.only.split(",") } : {}),
-        outDir: resolve(o.out),
-        log: (l) => void process.stderr.write(`${l}\n`),
-        signal: abort.signal,
-      });
-      process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-      process.exit(abort.signal.aborted ? 130 : r.soak.unexpectedVerdicts.length > 0 ? 1 : 0);
-    });
+    .option(
+      "--short <ms>",
+      "one host for every schedule (a fresh guest and disk each), every scenario scaled into a fault window of this many ms",
+    )
+    .option("--max-minutes <m>", "start no new schedule after this many minutes")
+    .action(
+      async (o: {
+        dir: string;
+        schedules: string;
+        seed?: string;
+        only?: string;
+        out: string;
+        short?: string;
+        maxMinutes?: string;
+      }) => {
+        const schedules = Number(o.schedules);
+        if (!Number.isInteger(schedules) || schedules < 1) {
+          process.stderr.write(`--schedules ${o.schedules}: expected an integer >= 1\n`);
+          process.exit(2);
+        }
+        const windowMs = o.short === undefined ? undefined : Number(o.short);
+        if (windowMs !== undefined && !(Number.isInteger(windowMs) && windowMs >= 50)) {
+          process.stderr.write(`--short ${o.short}: expected a fault window in ms (an integer >= 50)\n`);
+          process.exit(2);
+        }
+        const maxMinutes = o.maxMinutes === undefined ? undefined : Number(o.maxMinutes);
+        if (maxMinutes !== undefined && !(maxMinutes > 0)) {
+          process.stderr.write(`--max-minutes ${o.maxMinutes}: expected a number of minutes > 0\n`);
+          process.exit(2);
+        }
+        const abort = new AbortController();
+        process.once("SIGINT", () => abort.abort());
+        const r = await soak({
+          dir: o.dir,
+          schedules,
+          ...(o.seed !== undefined ? { seed: Number(o.seed) } : {}),
+          ...(o.only ? { only: o.only.split(",") } : {}),
+          outDir: resolve(o.out),
+          log: (l) => void process.stderr.write(`${l}\n`),
+          signal: abort.signal,
+          ...(windowMs !== undefined ? { short: { windowMs } } : {}),
+          ...(maxMinutes !== undefined ? { maxMs: maxMinutes * 60_000 } : {}),
+        });
+        process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        process.exit(abort.signal.aborted ? 130 : r.soak.unexpectedVerdicts.length > 0 ? 1 : 0);
+      },
+    );
 
   chaos
     .command("run <file>")
@@ -235,79 +272,97 @@ export default function registerChaos(program: Command): void {
     .option("--schedules <k>", "how many schedules (seeds derived from the base)", "1")
     .option("--out <dir>", "where the reports go (seed-<n>/report.{json,md,svg})", "chaos-reports")
     .option("--json", "print the reports' verdicts as JSON")
-    .action(async (file: string, o: { seed?: string; schedules: string; out: string; json?: boolean }) => {
-      let text: string;
-      try {
-        text = readFileSync(file, "utf8");
-      } catch (e) {
-        process.stderr.write(`${file}: ${(e as Error).message}\n`);
-        process.exit(2);
-      }
-      let scenario;
-      try {
-        scenario = parseScenario(text, file);
-      } catch (e) {
-        process.stderr.write(`${e instanceof ScenarioError ? e.message : String(e)}\n`);
-        process.exit(2);
-      }
-      const seed = o.seed !== undefined ? Number(o.seed) : undefined;
-      if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) {
-        process.stderr.write(`--seed ${o.seed}: expected an integer in [0, 2^32)\n`);
-        process.exit(2);
-      }
-      const schedules = Number(o.schedules);
-      if (!Number.isInteger(schedules) || schedules < 1) {
-        process.stderr.write(`--schedules ${o.schedules}: expected an integer >= 1\n`);
-        process.exit(2);
-      }
-      const abort = new AbortController();
-      const onSigint = (): void => {
-        process.stderr.write("\nSIGINT: healing every fault this run set, then stopping\n");
-        abort.abort();
-      };
-      process.once("SIGINT", onSigint);
-      const out = resolve(o.out);
-      const log = (l: string): void => void process.stderr.write(`${l}\n`);
-      log(
-        `chaos run ${scenario.name}: ${schedules} schedule(s) from seed ${seed ?? scenario.seed}; reports in ${out}`,
-      );
-      const r = await runChaos({
-        scenario,
-        file,
-        ...(seed !== undefined ? { seed } : {}),
-        schedules,
-        outDir: out,
-        log,
-        signal: abort.signal,
-      });
-      process.removeListener("SIGINT", onSigint);
-      if (o.json)
-        process.stdout.write(
-          `${JSON.stringify(
-            r.reports.map((x) => ({
-              seed: x.seed,
-              verdict: x.verdict,
-              checks: x.checks.map((c) => ({ name: c.name, pass: c.pass, summary: c.summary })),
-              hitsByKind: x.hitsByKind,
-            })),
-            null,
-            2,
-          )}\n`,
+    .option(
+      "--short <ms>",
+      "scale the scenario into a fault window of this many ms (as `chaos soak --short` does)",
+    )
+    .action(
+      async (
+        file: string,
+        o: { seed?: string; schedules: string; out: string; json?: boolean; short?: string },
+      ) => {
+        let text: string;
+        try {
+          text = readFileSync(file, "utf8");
+        } catch (e) {
+          process.stderr.write(`${file}: ${(e as Error).message}\n`);
+          process.exit(2);
+        }
+        let scenario;
+        try {
+          scenario = parseScenario(text, file);
+        } catch (e) {
+          process.stderr.write(`${e instanceof ScenarioError ? e.message : String(e)}\n`);
+          process.exit(2);
+        }
+        const seed = o.seed !== undefined ? Number(o.seed) : undefined;
+        if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) {
+          process.stderr.write(`--seed ${o.seed}: expected an integer in [0, 2^32)\n`);
+          process.exit(2);
+        }
+        const schedules = Number(o.schedules);
+        if (!Number.isInteger(schedules) || schedules < 1) {
+          process.stderr.write(`--schedules ${o.schedules}: expected an integer >= 1\n`);
+          process.exit(2);
+        }
+        const shortMs = o.short === undefined ? undefined : Number(o.short);
+        if (shortMs !== undefined) {
+          if (!(Number.isInteger(shortMs) && shortMs >= 50)) {
+            process.stderr.write(`--short ${o.short}: expected a fault window in ms (an integer >= 50)\n`);
+            process.exit(2);
+          }
+          scenario = shortScenario(scenario, shortMs);
+        }
+        const abort = new AbortController();
+        const onSigint = (): void => {
+          process.stderr.write("\nSIGINT: healing every fault this run set, then stopping\n");
+          abort.abort();
+        };
+        process.once("SIGINT", onSigint);
+        const out = resolve(o.out);
+        const log = (l: string): void => void process.stderr.write(`${l}\n`);
+        log(
+          `chaos run ${scenario.name}: ${schedules} schedule(s) from seed ${seed ?? scenario.seed}; reports in ${out}`,
         );
-      if (abort.signal.aborted) process.exit(130);
-      if (r.failedSeed !== undefined) {
-        const failed = r.reports.at(-1)!;
-        process.stdout.write(
-          `FAIL at seed ${r.failedSeed} (schedule ${failed.schedule + 1}): ${failed.checks
-            .filter((c) => !c.pass)
-            .map((c) => `${c.name}: ${c.summary}`)
-            .join(
-              "; ",
-            )}\nreport: ${resolve(out, `seed-${r.failedSeed}`, "report.md")}\nreplay: ${failed.replay}\n`,
-        );
-        process.exit(1);
-      }
-      process.stdout.write(`PASS: ${r.reports.length} schedule(s) of ${scenario.name}\n`);
-      process.exit(0);
-    });
+        const r = await runChaos({
+          scenario,
+          file,
+          ...(seed !== undefined ? { seed } : {}),
+          schedules,
+          outDir: out,
+          log,
+          signal: abort.signal,
+          ...(shortMs !== undefined ? { shortMs } : {}),
+        });
+        process.removeListener("SIGINT", onSigint);
+        if (o.json)
+          process.stdout.write(
+            `${JSON.stringify(
+              r.reports.map((x) => ({
+                seed: x.seed,
+                verdict: x.verdict,
+                checks: x.checks.map((c) => ({ name: c.name, pass: c.pass, summary: c.summary })),
+                hitsByKind: x.hitsByKind,
+              })),
+              null,
+              2,
+            )}\n`,
+          );
+        if (abort.signal.aborted) process.exit(130);
+        if (r.failedSeed !== undefined) {
+          const failed = r.reports.at(-1)!;
+          process.stdout.write(
+            `FAIL at seed ${r.failedSeed} (schedule ${failed.schedule + 1}): ${failed.checks
+              .filter((c) => !c.pass)
+              .map((c) => `${c.name}: ${c.summary}`)
+              .join(
+                "; ",
+              )}\nreport: ${resolve(out, `seed-${r.failedSeed}`, "report.md")}\nreplay: ${failed.replay}\n`,
+          );
+          process.exit(1);
+        }
+        process.stdout.write(`PASS: ${r.reports.length} schedule(s) of ${scenario.name}\n`);
+        process.exit(0);
+      },
+    );
 }
