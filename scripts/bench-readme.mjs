@@ -594,14 +594,20 @@ function perfSection() {
   if (mq.length > 0) {
     out.push("", "### Multi-queue: null store, embedded, 4 KiB randread", "");
     out.push(
-      "| queues | pages per ring | iodepth | IOPS | ÷ 1 queue | kicks per I/O |",
-      "|---:|---:|---:|---:|---:|---:|",
+      "| queues | pages per ring | iodepth | IOPS | ÷ 1 queue | kicks per I/O | guest thread busy | blkback thread busy | load average |",
+      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     );
     const base = mq[0].jobs[0].iops;
+    // --cpu-profile runs: each thread's busy share in the measured window (blkfront and the workload
+    // run on the bench's main thread, every queue of blkback on the service's one worker)
+    const busy = (j, name) => {
+      const t = (j.profile ?? []).find((x) => x.thread === name);
+      return t ? `${Math.round(t.busy_fraction * 100)} %` : "";
+    };
     for (const r of mq)
       for (const j of r.jobs)
         out.push(
-          `| ${r.params.queues} | ${j.pages} | ${j.iodepth} | ${j.iops} | ${Math.round((j.iops / base) * 100) / 100} | ${j.notifications_per_io} |`,
+          `| ${r.params.queues} | ${j.pages} | ${j.iodepth} | ${j.iops} | ${Math.round((j.iops / base) * 100) / 100} | ${j.notifications_per_io} | ${busy(j, "main")} | ${busy(j, "blkback")} | ${(r.machine?.load_average ?? []).map((x) => Math.round(x)).join(", ")} |`,
         );
   }
   return out.join("\n").trimEnd();
