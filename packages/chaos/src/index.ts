@@ -3,7 +3,6 @@ export {
   type FaultKindInfo,
   type FaultPlane,
   faultKind,
-  GNTST_CODES,
   gntstCode,
   requireFaultKind,
 } from "./kinds.js";

@@ -1,21 +1,6 @@
 // The catalogue of fault kinds: one name per fault a user looks for, where it is injected, and what
 // parameters it takes. The toolstack's chaos API, the CLI and scenario files all go by this table.
-import {
-  GNTST_okay,
-  GNTST_general_error,
-  GNTST_bad_domain,
-  GNTST_bad_gntref,
-  GNTST_bad_handle,
-  GNTST_bad_virt_addr,
-  GNTST_bad_dev_addr,
-  GNTST_no_device_space,
-  GNTST_permission_denied,
-  GNTST_bad_page,
-  GNTST_bad_copy_arg,
-  GNTST_address_too_big,
-  GNTST_eagain,
-  GNTST_no_space,
-} from "@xensim/abi";
+import { GntSt, GNTST_general_error, GNTST_okay } from "@xensim/abi";
 
 /** How a kind reaches its fault point. */
 export type FaultPlane =
@@ -347,36 +332,19 @@ export function requireFaultKind(name: string): FaultKindInfo {
   return k;
 }
 
-/** GNTST_* codes (xen/include/public/grant_table.h), by name. */
-export const GNTST_CODES: Readonly<Record<string, number>> = {
-  GNTST_okay,
-  GNTST_general_error,
-  GNTST_bad_domain,
-  GNTST_bad_gntref,
-  GNTST_bad_handle,
-  GNTST_bad_virt_addr,
-  GNTST_bad_dev_addr,
-  GNTST_no_device_space,
-  GNTST_permission_denied,
-  GNTST_bad_page,
-  GNTST_bad_copy_arg,
-  GNTST_address_too_big,
-  GNTST_eagain,
-  GNTST_no_space,
-};
-
 /** A GNTST code from a number or a name ("GNTST_bad_gntref" or "bad_gntref"). */
 export function gntstCode(v: number | string | undefined): number {
-  if (v === undefined) return GNTST_CODES.GNTST_general_error as number;
+  if (v === undefined) return GNTST_general_error;
   if (typeof v === "number") {
     if (Number.isInteger(v) && v < 0 && v >= -13) return v;
     throw new Error(`grant status ${v}: expected a GNTST_* code from -1 to -13`);
   }
-  const c = GNTST_CODES[v.startsWith("GNTST_") ? v : `GNTST_${v}`];
-  if (c === undefined || c === 0)
+  const c = (GntSt as Readonly<Record<string, number>>)[v.replace(/^GNTST_/, "")];
+  if (c === undefined || c === GNTST_okay)
     throw new Error(
-      `grant status '${v}': expected one of ${Object.keys(GNTST_CODES)
-        .filter((n) => n !== "GNTST_okay")
+      `grant status '${v}': expected one of ${Object.entries(GntSt)
+        .filter(([, code]) => code !== GNTST_okay)
+        .map(([name]) => `GNTST_${name}`)
         .join(", ")}`,
     );
   return c;
