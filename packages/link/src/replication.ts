@@ -32,6 +32,7 @@ import {
   decodeUnmapReply,
   OP_MAP,
   OP_UNMAP,
+  type FramePeer,
 } from "./requests.js";
 import { receiveEvent, deliverLocal, raiseAll, executeSend } from "./events.js";
 import { executeRequest, confirmHolder } from "./grant-ops.js";
@@ -249,18 +250,7 @@ function onReply(link: LinkState, p: Peer, id: number, op: number, payload: Uint
       area.addSubscriber(local, p.index);
       locals.push(local);
     }
-    const paused = new Set<Peer>();
-    for (const fp of r.peers) {
-      const local = area.replicaOf(fp.origin);
-      if (!local) continue;
-      const t = link.peer(fp.host);
-      area.addSubscriber(local, t.index);
-      if (fp.writable) link.writers.allow(fp.origin, fp.host);
-      link.ensureConnected(t);
-      if (t.stall) paused.add(t);
-    }
-    // A writer's stream paused on this frame (its writes came before this reply) goes on.
-    for (const t of paused) resume(link, t);
+    subscribeFramePeers(link, area, r.peers);
     const tail = new Uint8Array(4 + 4 * locals.length);
     const dv = new DataView(tail.buffer);
     dv.setUint32(0, locals.length, true);
@@ -277,17 +267,7 @@ function onReply(link: LinkState, p: Peer, id: number, op: number, payload: Uint
         area.addSubscriber(local, p.index);
         locals.push(local);
       }
-      const paused = new Set<Peer>();
-      for (const fp of r.peers) {
-        const local = area.replicaOf(fp.origin);
-        if (!local) continue;
-        const t = link.peer(fp.host);
-        area.addSubscriber(local, t.index);
-        if (fp.writable) link.writers.allow(fp.origin, fp.host);
-        link.ensureConnected(t);
-        if (t.stall) paused.add(t);
-      }
-      for (const t of paused) resume(link, t);
+      subscribeFramePeers(link, area, r.peers);
       // The mapper gets this host's frames (the replicas) in place of the origins.
       out = encodeForeignMapReply({ ...r, origins: locals, peers: [] });
     } else out = encodeForeignMapReply(r);
@@ -297,6 +277,25 @@ function onReply(link: LinkState, p: Peer, id: number, op: number, payload: Uint
     for (const origin of r.unsubscribed) freeReplica(link, origin);
   }
   if (q.mailbox >= 0) area.deliverReply(q.mailbox, out);
+}
+
+/**
+ * Subscribes the other hosts that map the same frames (a map reply's `peers`) to this host's
+ * replicas, lets the writable ones write, and resumes a writer's stream that paused on one of these
+ * frames (its writes came before this reply).
+ */
+function subscribeFramePeers(link: LinkState, area: LinkState["area"], peers: readonly FramePeer[]): void {
+  const paused = new Set<Peer>();
+  for (const fp of peers) {
+    const local = area.replicaOf(fp.origin);
+    if (!local) continue;
+    const t = link.peer(fp.host);
+    area.addSubscriber(local, t.index);
+    if (fp.writable) link.writers.allow(fp.origin, fp.host);
+    link.ensureConnected(t);
+    if (t.stall) paused.add(t);
+  }
+  for (const t of paused) resume(link, t);
 }
 
 function onDirectory(
