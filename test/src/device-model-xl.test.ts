@@ -7,33 +7,14 @@
 // Debian's xenstore-read), the disk reconnects, and xl destroy leaves no emulator behind.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { PNG } from "pngjs";
 import { tempDir, waitFor } from "@xensim/testkit";
-import { haveBinary, spawnXensim, XENSIM_BIN, xenstoreTool } from "./harness.js";
+import { haveBinary, spawnXensim, runXl, xenstoreTool } from "./harness.js";
 
-function xl(
-  stateDir: string,
-  args: string[],
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [XENSIM_BIN, "xl", "--state-dir", stateDir, ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => p.kill("SIGKILL"), 60_000);
-    p.once("exit", (status) => {
-      clearTimeout(t);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+const xl = (stateDir: string, args: string[]) => runXl(stateDir, args);
 
 interface Saved {
   role: string;

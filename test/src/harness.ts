@@ -154,3 +154,25 @@ export function startHypervisorHost(
     logLevel: "warn",
   });
 }
+
+/** Runs `xensim xl --state-dir DIR ARGS…` to its end (SIGKILL after `timeoutMs`); its exit status and output. */
+export function runXl(
+  stateDir: string,
+  args: string[],
+  timeoutMs = 60_000,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [XENSIM_BIN, "xl", "--state-dir", stateDir, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+    p.once("exit", (status) => {
+      clearTimeout(t);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}

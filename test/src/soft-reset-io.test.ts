@@ -8,14 +8,13 @@
 // The image is a real file in the host's image directory. The host runs with its events on a real
 // nats-server, where the test reads the guest's status.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { connectNatsBus, type EventBus } from "@xensim/bus";
 import { GUEST_SUBJECTS } from "@xensim/subjects";
 import { type NatsServer, startNatsServer, tempDir, waitFor } from "@xensim/testkit";
-import { spawnXensim, XENSIM_BIN, type XensimProcess } from "./harness.js";
+import { spawnXensim, runXl, type XensimProcess } from "./harness.js";
 
 interface Status {
   domid: number;
@@ -44,25 +43,7 @@ interface Status {
   };
 }
 
-function xl(
-  stateDir: string,
-  args: string[],
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [XENSIM_BIN, "xl", "--state-dir", stateDir, ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => p.kill("SIGKILL"), 60_000);
-    p.once("exit", (status) => {
-      clearTimeout(t);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+const xl = (stateDir: string, args: string[]) => runXl(stateDir, args);
 
 describe("soft reset with disk I/O in flight", () => {
   const dir = tempDir("xensim-sr-io-");

@@ -2,32 +2,13 @@
 // against it, as a user runs them: the guest boots, its disk reaches Connected and its workload
 // completes I/O; xl list, block-list, block-attach/-detach, a bad config, destroy; Ctrl-C stops all.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { tempDir, waitFor } from "@xensim/testkit";
-import { spawnXensim, XENSIM_BIN } from "./harness.js";
+import { spawnXensim, runXl } from "./harness.js";
 
-function xl(
-  stateDir: string,
-  args: string[],
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [XENSIM_BIN, "xl", "--state-dir", stateDir, ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => p.kill("SIGKILL"), 30_000);
-    p.once("exit", (status) => {
-      clearTimeout(t);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+const xl = (stateDir: string, args: string[]) => runXl(stateDir, args, 30_000);
 
 describe("xensim up with a guest, driven by xensim xl", () => {
   const dir = tempDir("xensim-xl-");
