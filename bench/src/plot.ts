@@ -20,6 +20,7 @@ function niceMax(v: number): number {
 }
 
 function fmt(v: number): string {
+  if (!Number.isFinite(v)) return "-";
   if (v >= 1e6) return `${+(v / 1e6).toFixed(2)}M`;
   if (v >= 1e3) return `${+(v / 1e3).toFixed(1)}k`;
   return `${+v.toFixed(2)}`;
@@ -33,8 +34,13 @@ function panel(
   title: string,
   yLabel: string,
   pages: number[],
-  series: Series[],
+  allSeries: Series[],
 ): string {
+  // A figure the run could not measure (null or NaN in the JSON) is left out of the plot, not drawn.
+  const series = allSeries.map((s) => ({
+    ...s,
+    points: s.points.filter(([p, v]) => Number.isFinite(p) && Number.isFinite(v)),
+  }));
   const lo = Math.log2(Math.min(...pages));
   const hi = Math.max(lo + 1, Math.log2(Math.max(...pages)));
   const ymax = niceMax(Math.max(...series.flatMap((s) => s.points.map((p) => p[1]))));

@@ -103,8 +103,12 @@ export async function runRingCeiling(options: RingCeilingOptions): Promise<RingC
   const end = t0 + rampMs + options.durationMs;
   submit(depth);
   let tStop: number | undefined;
+  // The clock is read every 64 passes while responses flow, and before every wait: a loaded machine
+  // can stall the worker for longer than the whole run, and the window must still open and close.
+  let waited = false;
   for (let iter = 0; ; iter++) {
-    if ((iter & 63) === 0) {
+    if ((iter & 63) === 0 || waited) {
+      waited = false;
       const t = now();
       if (tStart < 0 && t - t0 >= rampMs) {
         tStart = t;
@@ -131,6 +135,12 @@ export async function runRingCeiling(options: RingCeilingOptions): Promise<RingC
     const seen = Atomics.load(ctl, CTL_TO_FRONT);
     if (front.finalCheckForResponses()) continue;
     Atomics.wait(ctl, CTL_TO_FRONT, seen, 50);
+    waited = true;
+  }
+  // A window that never opened (the run ended inside the ramp) counts the whole run instead.
+  if (tStart < 0 || (tStop ?? now()) <= tStart) {
+    tStart = t0;
+    base = { completed: 0, kicks: 0, back: 0 };
   }
   const seconds = ((tStop ?? now()) - tStart) / 1000;
   const backKicks = Atomics.load(ctl, CTL_TO_FRONT) - base.back;

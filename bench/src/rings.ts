@@ -155,9 +155,9 @@ export async function runRingsBench(options: RingsBenchOptions): Promise<RingsBe
       });
       options.progress?.(`ceiling ${r.pages}p`, 1);
       job.ceiling = c;
-      job.ratio_to_ceiling = round(r.iops / c.iops, 3);
+      if (c.iops > 0) job.ratio_to_ceiling = round(r.iops / c.iops, 3);
       log(
-        `${`${r.pages} page(s)`.padEnd(11)} raw ring ceiling: ${c.iops} round trips/s at depth ${c.depth}; full stack = ${job.ratio_to_ceiling} × ceiling`,
+        `${`${r.pages} page(s)`.padEnd(11)} raw ring ceiling: ${c.iops} round trips/s at depth ${c.depth}; full stack = ${job.ratio_to_ceiling ?? "-"} × ceiling`,
       );
     }
     jobs.push(job);

@@ -94,7 +94,7 @@ describe("toolstack flows on an embedded host", { timeout: 60_000 }, () => {
       log: extra.log ?? quiet,
       newUuid: randomUUID,
       hostMemoryMib: 48,
-      backendTimeoutMs: 5000,
+      backendTimeoutMs: 15_000, // the product default is 10 s; CI runs loaded
       detachTimeoutMs: 300,
       destroyDeviceTimeoutMs: 300,
       shutdownTimeoutMs: 300,
