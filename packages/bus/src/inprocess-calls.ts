@@ -138,7 +138,11 @@ export function createInProcessCallServer(opts: InProcessCallServerOptions): Cal
 
 export interface InProcessCallClientOptions {
   seed?: number;
-  /** How long to wait for a server to answer "who" before UNAVAILABLE (default 250 ms). */
+  /**
+   * How long to wait for a server to answer "who" before UNAVAILABLE (default 1000 ms: a server's
+   * thread on a loaded machine can take longer than 250 ms to answer, and a worker restarted just
+   * then failed its first call although its server was up; an answer ends the wait at once).
+   */
   connectTimeoutMs?: number;
   /** The identity of the service this client belongs to (set by the runtime; the server checks it). */
   identity?: Identity;
@@ -226,7 +230,7 @@ class InProcessCallClient implements CallClient {
   private async server(deadline: number | undefined): Promise<string> {
     if (this.servers.length > 0) return this.servers[0] as string;
     const wait = Math.min(
-      this.opts.connectTimeoutMs ?? 250,
+      this.opts.connectTimeoutMs ?? 1000,
       deadline !== undefined ? deadline - Date.now() : Infinity,
     );
     this.chan.ref();

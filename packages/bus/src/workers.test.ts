@@ -98,11 +98,11 @@ test("in-process bus and calls across two worker threads", async () => {
     await stopped;
     await waitFor(
       () =>
-        client.call("Echo", {}, { deadlineMs: 1000 }).then(
+        client.call("Echo", {}, { deadlineMs: 3000 }).then(
           () => false,
           (e: unknown) => CallError.is(e, GrpcStatus.UNAVAILABLE),
         ),
-      { timeoutMs: 3000 },
+      { timeoutMs: 10_000 },
     );
     client.close();
   } finally {
