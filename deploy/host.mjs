@@ -8,6 +8,8 @@
 //   XENSIM_SERVICES        comma list, e.g. "hypervisor,xenstored,page-server" or "page-server,blkback"
 //   XENSIM_CONFIG_<SVC>    JSON config of one service (SVC upper-case, "-" → "_"), e.g.
 //                          XENSIM_CONFIG_BLKBACK='{"hypervisor":"host-a:7101","hypervisorHost":"host-a"}'
+//   XENSIM_CONFIG_<SVC>_OVERLAY  JSON whose top-level keys replace those of XENSIM_CONFIG_<SVC> (an
+//                          override file adds a key without repeating the config: deploy/chaos.compose.yml)
 //   XENSIM_GRPC_PORTS     "xenstored=7100,hypervisor=7101,page-server=7102": these services serve gRPC
 //                          on XENSIM_GRPC_HOST:PORT (default: the hostname, which the compose network
 //                          resolves for the other containers) instead of the runtime's 127.0.0.1:0,
@@ -53,15 +55,19 @@ const names = (env.XENSIM_SERVICES ?? "hypervisor,xenstored,page-server")
   .split(",")
   .map((s) => s.trim())
   .filter(Boolean);
-const configOf = (name) => {
-  const v = env[`XENSIM_CONFIG_${name.toUpperCase().replace(/-/g, "_")}`];
+const jsonEnv = (key) => {
+  const v = env[key];
   if (!v) return {};
   try {
     return JSON.parse(v);
   } catch (e) {
-    console.error(`host: XENSIM_CONFIG_${name.toUpperCase()} is not JSON: ${e.message}`);
+    console.error(`host: ${key} is not JSON: ${e.message}`);
     process.exit(2);
   }
+};
+const configOf = (name) => {
+  const key = `XENSIM_CONFIG_${name.toUpperCase().replace(/-/g, "_")}`;
+  return { ...jsonEnv(key), ...jsonEnv(`${key}_OVERLAY`) };
 };
 const services = names.map((name) => {
   const config = configOf(name);

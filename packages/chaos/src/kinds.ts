@@ -13,7 +13,9 @@ export type FaultPlane =
   /** The hypervisor, on a domain (pause). */
   | "domain"
   /** The data-plane link between host processes: a page-server's frame fault hooks (xensim.link.faults.<host>). */
-  | "link";
+  | "link"
+  /** A compose deployment's container (Docker's API on the toolstack's docker socket); `service` names the compose service. */
+  | "container";
 
 export interface FaultKindInfo {
   readonly kind: string;
@@ -305,6 +307,36 @@ export const FAULT_KINDS: readonly FaultKindInfo[] = [
     defaultService: "page-server",
     description: "the link from a host process carries no DATA frame until healed (then it retransmits)",
     params: ["host", "peer"],
+  }),
+  // containers of a compose deployment, through Docker's API (the toolstack's chaos.docker socket):
+  // `service` is the compose service (host-a, xenstored, blkback, nats, ...), not a xensim service
+  K({
+    kind: "container.killed",
+    plane: "container",
+    description:
+      "the compose service's container gets SIGKILL (its host process dies with no stop hook); its restart policy starts it again",
+    params: [],
+    oneShot: true,
+  }),
+  K({
+    kind: "container.paused",
+    plane: "container",
+    description: "the compose service's container is frozen (docker pause: the cgroup freezer) until healed",
+    params: [],
+  }),
+  K({
+    kind: "container.restarted",
+    plane: "container",
+    description: "the compose service's container is stopped (SIGTERM, then SIGKILL after 10 s) and started again",
+    params: [],
+    oneShot: true,
+  }),
+  K({
+    kind: "container.network-disconnected",
+    plane: "container",
+    description:
+      "the compose service's container is disconnected from the compose network until healed (then reconnected with its aliases)",
+    params: [],
   }),
   // domains
   K({

@@ -60,8 +60,10 @@ export interface Scenario {
    * "embedded": one host (default). "distributed": host processes on NATS with the data-plane link
    * between them — host A (hypervisor, xenstored, page-server, guest runtime, toolstack) and host B
    * (page-server, blkback) — so every disk's pages cross the link (the link kinds act there).
+   * "compose": the docker-compose deployment (`xensim chaos run FILE --compose`), one container per
+   * host process; the container kinds act there.
    */
-  layout: "embedded" | "distributed";
+  layout: "embedded" | "distributed" | "compose";
   guests: ScenarioGuest[];
   faults: ScheduledFault[];
   /** What a run should end in: "fail" for a scenario whose point is to be caught (a broken component). */
@@ -171,8 +173,8 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
       if (!["services", "layout"].includes(k))
         errKey(["host", k], `unknown key '${k}' (expected services, layout)`);
     if (h.layout !== undefined) {
-      if (h.layout !== "embedded" && h.layout !== "distributed")
-        err(["host", "layout"], "host.layout: expected embedded or distributed");
+      if (h.layout !== "embedded" && h.layout !== "distributed" && h.layout !== "compose")
+        err(["host", "layout"], "host.layout: expected embedded, distributed or compose");
       layout = h.layout as Scenario["layout"];
     }
     if (h.services !== undefined) {

@@ -14,6 +14,7 @@ import { addDeviceModelRoutes, DEVICE_MODEL_PATHS } from "./api-device-model.js"
 import { type ApiAuth, requireApiToken } from "./api-auth.js";
 import { CHAOS_OPENAPI_PATHS, type ChaosCoordinator, registerChaosRoutes } from "./chaos.js";
 import { registerToxiproxyRoutes, TOXIPROXY_OPENAPI_PATHS } from "./toxiproxy.js";
+import { CHAOS_AUDIT_OPENAPI_PATHS, registerChaosAuditRoutes } from "./chaos-audit.js";
 import { type DashboardOptions, registerDashboard } from "./dashboard.js";
 import { registerDisplayRoutes } from "./display.js";
 import { registerTraceRoutes, TraceHub } from "./trace.js";
@@ -95,6 +96,7 @@ export const OPENAPI = {
   paths: {
     ...DEVICE_MODEL_PATHS,
     ...CHAOS_OPENAPI_PATHS,
+    ...CHAOS_AUDIT_OPENAPI_PATHS,
     ...TOXIPROXY_OPENAPI_PATHS,
     "/openapi.json": {
       get: { summary: "This document", responses: { "200": { description: "OpenAPI 3" } } },
@@ -823,6 +825,12 @@ export function buildApi(options: ApiOptions): {
   if (options.chaos) {
     registerChaosRoutes(app, options.chaos);
     registerToxiproxyRoutes(app, options.chaos);
+    if (options.live)
+      registerChaosAuditRoutes(app, {
+        coordinator: options.chaos,
+        toolstack: options.toolstack,
+        xs: options.live.xs,
+      });
   }
   return { app, routes };
 }

@@ -122,10 +122,27 @@ interface HostListReply {
   services?: Array<{ name: string; state: string; paused: boolean }>;
 }
 
+/** The container kinds' actions on a compose deployment (chaos-containers.ts: Docker's API). */
+export interface ContainerFaults {
+  /**
+   * container.killed / .restarted (set only: one-shot), .paused (set: pause, heal: unpause),
+   * .network-disconnected (set: disconnect from the compose network, heal: connect again).
+   * Throws ChaosError: 404 no such compose service, 409 Docker refused.
+   */
+  act(kind: string, service: string, action: "set" | "heal"): Promise<void>;
+  /** What it did to containers since `sinceAt` (wall-clock ms), as fault hits. */
+  records?(sinceAt?: number): FaultHit[];
+}
+
 export interface ChaosCoordinatorOptions {
   bus: EventBus;
   pauseDomain(domid: number): Promise<number>;
   unpauseDomain(domid: number): Promise<number>;
+  /**
+   * The containers of a compose deployment (Docker's API): the container kinds act there. Without
+   * it (an embedded or distributed host, or compose without the docker socket) they are refused.
+   */
+  containers?: ContainerFaults;
   /** Wall clock (ms). */
   now?: () => number;
   /** How long a service's chaos plane may take to answer (default 3000 ms; a restart: 30 s). */
@@ -380,6 +397,17 @@ export class ChaosCoordinator {
     if (mine.some((f) => requireFaultKind(f.kind).plane === "bus")) await this.applyBus(service);
   }
 
+  /** A container kind's action (set) or its undoing (heal) through Docker's API. */
+  private async container(kind: string, service: string, action: "set" | "heal"): Promise<void> {
+    const c = this.options.containers;
+    if (!c)
+      throw new ChaosError(
+        409,
+        `${kind}: this toolstack has no Docker API (container kinds act on a compose deployment whose toolstack has chaos.docker: docker-compose -f docker-compose.yml -f deploy/chaos.compose.yml)`,
+      );
+    await c.act(kind, service, action);
+  }
+
   /** Sets one fault. Throws ChaosError (400 bad input, 404 target not running, 409 refused). */
   set(body: unknown): Promise<ActiveFault> {
     return this.serial(async () => {
@@ -437,6 +465,9 @@ export class ChaosCoordinator {
             }
             break;
           }
+          case "container":
+            await this.container(spec.kind, service, "set");
+            break;
           case "domain": {
             const rc = await this.options.pauseDomain(spec.domain as number);
             if (rc !== 0) throw new ChaosError(409, `pausing domain ${spec.domain}: rc ${rc}`);
@@ -476,6 +507,7 @@ export class ChaosCoordinator {
             for (const h of f.hosts ?? []) await this.applyLink(h);
             for (const w of this.partitions) if (w.id === f.id) w.to ??= this.now();
           } else if (plane === "host") await this.host(f.service, { op: "resume", service: f.service });
+          else if (plane === "container") await this.container(f.kind, f.service, "heal");
           else if (plane === "domain") {
             const rc = await this.options.unpauseDomain(f.spec.domain as number);
             if (rc !== 0) error = `unpausing domain ${f.spec.domain}: rc ${rc}`;
@@ -488,6 +520,11 @@ export class ChaosCoordinator {
       }
       return healed;
     });
+  }
+
+  /** start / take / stop a service's observer (xenstored's "xenstore-history", the hypervisor's "domain-leaks"). */
+  async observe(service: string, name: string, action: "start" | "take" | "stop"): Promise<unknown> {
+    return (await this.point(service, { op: "observe", name, action })).observation;
   }
 
   /** Faults injected so far by every service's fault points (from each service's record). */
@@ -504,6 +541,7 @@ export class ChaosCoordinator {
       ),
     );
     const out: FaultHit[] = await this.linkRecords(sinceAt);
+    out.push(...(this.options.containers?.records?.(sinceAt) ?? []));
     for (const r of replies) if (r?.ok && r.records) out.push(...r.records);
     return out.sort((a, b) => a.at - b.at || a.service.localeCompare(b.service) || a.seq - b.seq);
   }

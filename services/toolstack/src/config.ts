@@ -67,6 +67,23 @@ export const ToolstackServiceConfigSchema = z
         allowFiles: true,
         maxMemoryBytes: 4 * 1024 ** 3,
       }),
+    /**
+     * The container fault kinds (container.killed, .paused, .restarted, .network-disconnected) on a
+     * compose deployment: Docker's API on this socket (deploy/chaos.compose.yml mounts it). project
+     * "" = this toolstack's own container's compose project. Absent: container kinds are refused.
+     */
+    chaos: z
+      .object({
+        docker: z
+          .object({
+            socket: z.string().default("/var/run/docker.sock"),
+            project: z.string().default(""),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
     /** Largest config body accepted, bytes. */
     maxConfigBytes: z.number().int().min(256).default(65536),
     timeouts: z

@@ -34,6 +34,7 @@ import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { Counter, Gauge, Histogram } from "prom-client";
 import { buildApi } from "./api.js";
 import { ChaosCoordinator } from "./chaos.js";
+import { DockerContainerFaults } from "./chaos-containers.js";
 import { diskTargetCheck } from "./disk-check.js";
 import { type ToolstackServiceConfig, ToolstackServiceConfigSchema } from "./config.js";
 
@@ -355,6 +356,14 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
         bus: ctx.bus,
         pauseDomain: (d) => xc.domainPause(d),
         unpauseDomain: (d) => xc.domainUnpause(d),
+        ...(cfg.chaos.docker
+          ? {
+              containers: new DockerContainerFaults({
+                socket: cfg.chaos.docker.socket,
+                ...(cfg.chaos.docker.project ? { project: cfg.chaos.docker.project } : {}),
+              }),
+            }
+          : {}),
       }),
       maxConfigBytes: cfg.maxConfigBytes,
       ...(otelEnabled() ? { serverSpan: inServerSpan } : {}),

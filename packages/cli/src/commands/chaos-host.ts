@@ -18,10 +18,15 @@ import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
 import { connectNatsBus, createInProcessBus, type EventBus } from "@xensim/bus";
-import type { ChaosReply, XsHistoryEvent } from "@xensim/chaos";
+import { auditDomainLeaks, type ChaosReply, type LeakEvidence, type XsHistoryEvent } from "@xensim/chaos";
+import { EventChannels } from "@xensim/evtchn";
+import { GrantTables } from "@xensim/gnttab";
+import { PageStore } from "@xensim/memory";
+import { connectXenstore } from "@xensim/xenstore-client";
 import type { GuestStatusJson } from "@xensim/proto";
 import { createLogger, type HostHandle, startHost } from "@xensim/runtime";
 import { CHAOS_SUBJECTS, GUEST_SUBJECTS } from "@xensim/subjects";
+import type { ChaosTarget } from "./chaos-target.js";
 import { isServiceName, type ServiceName, serviceEntry } from "../services.js";
 
 async function freePort(): Promise<number> {
@@ -125,7 +130,7 @@ async function startNats(): Promise<{ child: ChildProcess; url: string }> {
   return { child, url };
 }
 
-export class ChaosHost {
+export class ChaosHost implements ChaosTarget {
   private readonly statusListeners = new Set<(g: GuestStatusJson) => void>();
   private constructor(
     readonly stateDir: string,
@@ -327,6 +332,30 @@ export class ChaosHost {
         await sleep(100, signal);
       }
     }
+  }
+
+  /** The leak audit of destroyed domains: the hypervisor's tables (this host's shared memory), xenstored's. */
+  async auditLeaks(domains: Array<{ guest: string; domid: number }>): Promise<LeakEvidence[]> {
+    const xs = await connectXenstore({ socket: this.socket });
+    const store = PageStore.attach(this.host.sharedMemory);
+    const gt = new GrantTables(store);
+    const ev = new EventChannels(store, { notify: () => {} });
+    try {
+      const { json } = await this.call<{ domains?: Array<{ id: number }> }>("GET", "/domains");
+      const present = new Set((json.domains ?? []).map((d) => d.id));
+      return await auditDomainLeaks(domains, present, (p) => xs.exists(p).catch(() => false), {
+        grants: (domid) => gt.grantLeaksOf(domid),
+        eventChannels: (domid) => ev.portsNaming(domid),
+        watches: async () => (await xs.control("watches")).split("\n").filter((l) => l !== ""),
+      });
+    } finally {
+      await xs.close();
+    }
+  }
+
+  /** Removes a schedule's file disk from the host's image directory. */
+  async removeDisk(file: string): Promise<void> {
+    rmSync(join(this.imageDir, file), { force: true });
   }
 
   async stop(): Promise<void> {

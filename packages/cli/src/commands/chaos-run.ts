@@ -5,10 +5,9 @@
 // request, leaks, liveness, serializability. The report is JSON + Markdown + SVG. `runSchedule`
 // plays one schedule on a host that is already up (the soak keeps one host across schedules).
 
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import {
-  auditDomainLeaks,
   type ChaosReport,
   checkSerializability,
   checkLeaks,
@@ -21,7 +20,6 @@ import {
   type FaultHit,
   type IoSample,
   type LeakEvidence,
-  type LeakTables,
   type LedgerEvidence,
   type ResponseEvidence,
   reportMarkdown,
@@ -33,13 +31,11 @@ import {
   verdictOf,
   type XsHistoryEvent,
 } from "@xensim/chaos";
-import { EventChannels } from "@xensim/evtchn";
-import { GrantTables } from "@xensim/gnttab";
-import { PageStore } from "@xensim/memory";
 import { deriveSeed } from "@xensim/random";
-import { connectXenstore } from "@xensim/xenstore-client";
 import type { GuestStatusJson } from "@xensim/proto";
 import { ChaosHost, sleep } from "./chaos-host.js";
+import { ComposeChaosHost, defaultComposeProject } from "./chaos-compose.js";
+import type { ChaosTarget } from "./chaos-target.js";
 
 export interface ChaosRunOptions {
   scenario: Scenario;
@@ -53,6 +49,11 @@ export interface ChaosRunOptions {
   signal?: AbortSignal;
   /** The scenario was scaled into this fault window (`--short`): the replay command says so. */
   shortMs?: number;
+  /**
+   * Play on the compose deployment of this project (`--compose [--project NAME]`) instead of a
+   * fresh host; a scenario with `host: {layout: compose}` does without it (the default project).
+   */
+  compose?: { project?: string };
 }
 
 export interface ScheduleOptions extends ChaosRunOptions {
@@ -67,8 +68,8 @@ export interface ScheduleOptions extends ChaosRunOptions {
 }
 
 /** The command that replays one seed of a scenario. */
-export function replayCommand(file: string, seed: number, shortMs?: number): string {
-  return `xensim chaos run ${file} --seed ${seed} --schedules 1${shortMs !== undefined ? ` --short ${shortMs}` : ""}`;
+export function replayCommand(file: string, seed: number, shortMs?: number, composeProject?: string): string {
+  return `xensim chaos run ${file} --seed ${seed} --schedules 1${shortMs !== undefined ? ` --short ${shortMs}` : ""}${composeProject !== undefined ? ` --compose --project ${composeProject}` : ""}`;
 }
 
 /** A scenario as `--short <windowMs>` plays it (the soak's and the replay's scaling, the same). */
@@ -94,11 +95,22 @@ function diskFor(disk: string, suffix: string | undefined): { disk: string; file
 /** Runs one schedule of a scenario on a fresh embedded host; returns its report. */
 export async function runChaosOnce(options: ChaosRunOptions): Promise<ChaosReport> {
   const s = options.scenario;
+  if (options.compose !== undefined || s.layout === "compose") {
+    const project = options.compose?.project ?? defaultComposeProject();
+    const c = await ComposeChaosHost.attach({ project, services: s.services });
+    options.log(`  seed ${options.seed}: on compose project ${project} (toolstack ${c.api})`);
+    try {
+      // the deployment outlives the run: a fresh guest and disk per schedule, destroyed after it
+      return await runSchedule(c, { ...options, shared: { suffix: `s${options.seed}` } });
+    } finally {
+      await c.stop();
+    }
+  }
   const h = await ChaosHost.start({
     services: s.services,
     seed: options.seed,
     hostId: `chaos-${options.seed}`,
-    layout: s.layout,
+    layout: s.layout === "distributed" ? "distributed" : "embedded",
   });
   options.log(`  seed ${options.seed}: started a host (${s.services.join(", ")}); state in ${h.stateDir}`);
   try {
@@ -109,7 +121,7 @@ export async function runChaosOnce(options: ChaosRunOptions): Promise<ChaosRepor
 }
 
 /** Plays one schedule of a scenario on a host that is up; returns its report (outDir/seed-<seed>/). */
-export async function runSchedule(h: ChaosHost, options: ScheduleOptions): Promise<ChaosReport> {
+export async function runSchedule(h: ChaosTarget, options: ScheduleOptions): Promise<ChaosReport> {
   const s = options.scenario;
   const call = h.call.bind(h);
   const startedAt = Date.now();
@@ -354,7 +366,7 @@ export async function runSchedule(h: ChaosHost, options: ScheduleOptions): Promi
       lastHealMs = Math.max(lastHealMs, Date.now() - t0);
     }
     // the last status after the job's end (the status with the ledger follows "done" at once)
-    await sleep(suffix !== undefined ? 30 : 400, options.signal);
+    await sleep(h.settleMs ?? (suffix !== undefined ? 30 : 400), options.signal);
     phase("finish");
     const rec = await call<{ records?: FaultHit[] }>(
       "GET",
@@ -372,38 +384,17 @@ export async function runSchedule(h: ChaosHost, options: ScheduleOptions): Promi
       for (const d of domids.values()) await call("DELETE", `/domains/${d}`).catch(() => {});
     }
     if (s.checks.leaks && !aborted) {
-      const xs = await connectXenstore({ socket: h.socket });
-      // the hypervisor's own tables (this host's shared memory) and xenstored's watch table
-      const store = PageStore.attach(h.host.sharedMemory);
-      const gt = new GrantTables(store);
-      const ev = new EventChannels(store, { notify: () => {} });
-      const tables: LeakTables = {
-        grants: (domid) => gt.grantLeaksOf(domid),
-        eventChannels: (domid) => ev.portsNaming(domid),
-        watches: async () => (await xs.control("watches")).split("\n").filter((l) => l !== ""),
-      };
-      try {
-        // teardown runs on after DELETE returns (backends close, unmap, unwatch): audit until the
-        // tables are clean or a bound passes, and keep the last audit as the evidence
-        const auditDeadline = Date.now() + 10_000;
-        await sleep(suffix !== undefined ? 100 : 1000, options.signal);
-        for (;;) {
-          const { json } = await call<{ domains?: Array<{ id: number }> }>("GET", "/domains");
-          const present = new Set((json.domains ?? []).map((d) => d.id));
-          const found = await auditDomainLeaks(
-            [...domids].map(([guest, domid]) => ({ guest, domid })),
-            present,
-            (p) => xs.exists(p).catch(() => false),
-            tables,
-          );
-          if (checkLeaks(found).pass || Date.now() > auditDeadline || aborted) {
-            leaks.push(...found);
-            break;
-          }
-          await sleep(suffix !== undefined ? 100 : 500, options.signal);
+      // teardown runs on after DELETE returns (backends close, unmap, unwatch): audit until the
+      // tables are clean or a bound passes, and keep the last audit as the evidence
+      const auditDeadline = Date.now() + 10_000;
+      await sleep(suffix !== undefined ? 100 : 1000, options.signal);
+      for (;;) {
+        const found = await h.auditLeaks([...domids].map(([guest, domid]) => ({ guest, domid })));
+        if (checkLeaks(found).pass || Date.now() > auditDeadline || aborted) {
+          leaks.push(...found);
+          break;
         }
-      } finally {
-        await xs.close();
+        await sleep(suffix !== undefined ? 100 : 500, options.signal);
       }
     }
     phase("destroy");
@@ -431,7 +422,7 @@ export async function runSchedule(h: ChaosHost, options: ScheduleOptions): Promi
       // a shared host: nothing of this schedule stays set for the next one
       await call("DELETE", "/chaos/faults").catch(() => {});
     }
-    for (const f of diskFiles) rmSync(join(h.imageDir, f), { force: true });
+    for (const f of diskFiles) await h.removeDisk(f);
     phase("end");
   }
 
@@ -487,7 +478,12 @@ export async function runSchedule(h: ChaosHost, options: ScheduleOptions): Promi
     hits: hits ?? [],
     hitsByKind: countByKind(hits ?? []),
     series,
-    replay: replayCommand(options.file, options.seed, options.shortMs),
+    replay: replayCommand(
+      options.file,
+      options.seed,
+      options.shortMs,
+      h instanceof ComposeChaosHost ? h.project : undefined,
+    ),
     phasesMs,
   };
   if (options.writeReport !== false) writeReport(options.outDir, report);

@@ -61,7 +61,7 @@ export async function soak(options: {
   maxMs?: number;
 }): Promise<SoakSummary> {
   const t0 = Date.now();
-  const files = readdirSync(options.dir)
+  const scenarioFiles = readdirSync(options.dir)
     .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))
     .filter((f) => !options.only || options.only.some((x) => f.includes(x)))
     .sort();
@@ -79,11 +79,13 @@ export async function soak(options: {
   let errors = 0;
   let timeBoundHit = false;
   const scenarios = new Map<string, Scenario>();
-  for (const f of files) {
+  for (const f of scenarioFiles) {
     const file = join(options.dir, f);
     const parsed = parseScenario(readFileSync(file, "utf8"), file);
     scenarios.set(f, options.short ? shortScenario(parsed, options.short.windowMs) : parsed);
   }
+  // compose scenarios need a deployment (`xensim chaos run FILE --compose`): not the soak's hosts
+  const files = scenarioFiles.filter((f) => scenarios.get(f)!.layout !== "compose");
   // on shared hosts: every schedule of one layout, then the next (a new host only between them; two
   // hosts in one process would share the in-process call channels). A time bound is shared out
   // between the layouts by their number of scenarios, so that each gets its rounds.
@@ -104,7 +106,7 @@ export async function soak(options: {
       seed,
       hostId: `chaos-soak-${hostsStarted}`,
       statusIntervalMs: 100,
-      layout: s.layout,
+      layout: s.layout === "distributed" ? "distributed" : "embedded", // compose files are left out above
     });
     hostsStarted++;
     shared = { key, host };

@@ -263,7 +263,10 @@ export default function registerChaos(program: Command): void {
     .command("run <file>")
     .addHelpText(
       "after",
-      examples("npx xensim chaos run examples/chaos/service-killed.yaml --seed 7 --schedules 10"),
+      examples(
+        "npx xensim chaos run examples/chaos/service-killed.yaml --seed 7 --schedules 10",
+        "npx xensim chaos run examples/chaos/compose-blkback-killed.yaml --compose --project xensim",
+      ),
     )
     .description(
       "run a scenario file on fresh embedded hosts, K times with derived seeds; stop at the first failing seed and print the command that replays it",
@@ -276,10 +279,23 @@ export default function registerChaos(program: Command): void {
       "--short <ms>",
       "scale the scenario into a fault window of this many ms (as `chaos soak --short` does)",
     )
+    .option(
+      "--compose",
+      "play on a docker-compose deployment that is up (docker-compose.yml + deploy/chaos.compose.yml) instead of a fresh host",
+    )
+    .option("--project <name>", "the compose project (-p; default COMPOSE_PROJECT_NAME or the directory's name)")
     .action(
       async (
         file: string,
-        options: { seed?: string; schedules: string; out: string; json?: boolean; short?: string },
+        options: {
+          seed?: string;
+          schedules: string;
+          out: string;
+          json?: boolean;
+          short?: string;
+          compose?: boolean;
+          project?: string;
+        },
       ) => {
         let text: string;
         try {
@@ -335,6 +351,9 @@ export default function registerChaos(program: Command): void {
           log,
           signal: abort.signal,
           ...(shortMs !== undefined ? { shortMs } : {}),
+          ...(options.compose || options.project !== undefined
+            ? { compose: options.project !== undefined ? { project: options.project } : {} }
+            : {}),
         });
         process.removeListener("SIGINT", onSigint);
         if (options.json)
