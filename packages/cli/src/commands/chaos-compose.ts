@@ -26,6 +26,8 @@ export interface ComposeAttachOptions {
   socket?: string;
   /** The xensim services whose fault records the report reads. */
   services: readonly string[];
+  /** How long to wait for the containers' health checks to say healthy, ms (default 180,000). */
+  healthyWithinMs?: number;
   /** How often the guests' statuses are read from the toolstack, ms (default 200). */
   statusPollMs?: number;
 }
@@ -86,6 +88,12 @@ export class ComposeChaosHost {
       list = await docker.listContainers({ filters: { label: [`${PROJECT_LABEL}=${options.project}`] } });
     } catch (e) {
       throw new Error(`compose: Docker's API does not answer (${(e as Error).message})`, { cause: e });
+    }
+    // a deployment just brought up: wait (bounded) until every container with a health check is healthy
+    const healthDeadline = Date.now() + (options.healthyWithinMs ?? 180_000);
+    while (list.some((c) => /health: starting|unhealthy/.test(c.Status)) && Date.now() < healthDeadline) {
+      await sleep(1000);
+      list = await docker.listContainers({ filters: { label: [`${PROJECT_LABEL}=${options.project}`] } });
     }
     const toolstack = list.find((c) => c.Labels[SERVICE_LABEL] === "toolstack");
     if (!toolstack)
@@ -150,10 +158,35 @@ export class ComposeChaosHost {
     }
   }
 
+  private events: AbortController | undefined;
+
+  /** Keeps the dashboard's event stream open (read and dropped), reopening it if it ends. */
+  private holdEvents(): void {
+    const ctl = new AbortController();
+    this.events = ctl;
+    void (async () => {
+      while (!ctl.signal.aborted) {
+        try {
+          const res = await fetch(`${this.api}/dashboard/api/events`, {
+            headers: { authorization: `Bearer ${this.token}` },
+            signal: ctl.signal,
+          });
+          const reader = res.body?.getReader();
+          if (reader) for (;;) if ((await reader.read()).done) break;
+        } catch {
+          // aborted, or the toolstack restarted: open it again
+        }
+        await sleep(500, ctl.signal);
+      }
+    })();
+  }
+
   /** Every guest status the toolstack sees from now until the returned function is called. */
   onStatus(l: (g: GuestStatusJson) => void): () => void {
     this.statusListeners.add(l);
     if (!this.poller) {
+      // the dashboard's hub follows the guests' statuses only while a client reads its events
+      this.holdEvents();
       let busy = false;
       this.poller = setInterval(() => {
         if (busy) return;
@@ -168,6 +201,8 @@ export class ComposeChaosHost {
       if (this.statusListeners.size === 0 && this.poller) {
         clearInterval(this.poller);
         this.poller = undefined;
+        this.events?.abort();
+        this.events = undefined;
       }
     };
   }
@@ -220,6 +255,8 @@ export class ComposeChaosHost {
 
   /** Nothing to stop: the deployment outlives the run. */
   async stop(): Promise<void> {
+    this.events?.abort();
+    this.events = undefined;
     if (this.poller) clearInterval(this.poller);
     this.poller = undefined;
     this.statusListeners.clear();
