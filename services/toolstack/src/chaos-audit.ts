@@ -36,9 +36,9 @@ export async function auditLeaks(
 ): Promise<{ leaks: LeakEvidence[]; hypervisorTables: boolean }> {
   const present = new Set((await audit.toolstack.list()).map((d) => d.id));
   // the hypervisor's tables: only for domains it saw destroyed (a restarted hypervisor saw none)
-  const taken = (await audit.coordinator.observe("hypervisor", "domain-leaks", "take").catch(() => undefined)) as
-    | DomainLeakTables[]
-    | undefined;
+  const taken = (await audit.coordinator
+    .observe("hypervisor", "domain-leaks", "take")
+    .catch(() => undefined)) as DomainLeakTables[] | undefined;
   const byDomid = new Map((taken ?? []).map((t) => [t.domid, t]));
   const none = { tableLeft: false, mappingsOfItsGrants: [], pinsItHolds: [] };
   const leaks = await auditDomainLeaks(domains, present, (p) => audit.xs.exists(p).catch(() => false), {
@@ -86,7 +86,9 @@ export function registerChaosAuditRoutes(app: FastifyInstance, audit: ChaosAudit
     if (!ok)
       return reply
         .code(400)
-        .send({ error: "domains: expected at most 256 {domid: 1..0x7fef, guest: name} of destroyed domains" });
+        .send({
+          error: "domains: expected at most 256 {domid: 1..0x7fef, guest: name} of destroyed domains",
+        });
     try {
       return await auditLeaks(audit, b.domains as Array<{ domid: number; guest: string }>);
     } catch (e) {
@@ -139,7 +141,12 @@ export const CHAOS_AUDIT_OPENAPI_PATHS = {
       responses: {
         "200": {
           description: "evidence per domain (hypervisorTables false: the hypervisor's tables were not read)",
-          ...jsonBody(obj({ leaks: { type: "array", items: { type: "object" } }, hypervisorTables: { type: "boolean" } })),
+          ...jsonBody(
+            obj({
+              leaks: { type: "array", items: { type: "object" } },
+              hypervisorTables: { type: "boolean" },
+            }),
+          ),
         },
         "400": errorResp("not a list of domains"),
         "502": errorResp("xenstored or the toolstack did not answer"),

@@ -73,7 +73,11 @@ export class DockerContainerFaults implements ContainerFaults {
           409,
           "container kinds: no compose project (chaos.docker.project unset and this toolstack is not in a compose container)",
         );
-      return { ...(id !== undefined ? { id } : {}), project, ...(labels[SERVICE_LABEL] ? { service: labels[SERVICE_LABEL] } : {}) };
+      return {
+        ...(id !== undefined ? { id } : {}),
+        project,
+        ...(labels[SERVICE_LABEL] ? { service: labels[SERVICE_LABEL] } : {}),
+      };
     })();
     const p = this.self;
     p.catch(() => {
@@ -92,7 +96,10 @@ export class DockerContainerFaults implements ContainerFaults {
       );
     let list: Docker.ContainerInfo[];
     try {
-      list = await this.docker.listContainers({ all: true, filters: { label: [`${PROJECT_LABEL}=${me.project}`] } });
+      list = await this.docker.listContainers({
+        all: true,
+        filters: { label: [`${PROJECT_LABEL}=${me.project}`] },
+      });
     } catch (e) {
       throw new ChaosError(409, `Docker's API: ${dockerMessage(e)}`);
     }
@@ -101,7 +108,9 @@ export class DockerContainerFaults implements ContainerFaults {
       .sort((a, b) => (a.Names[0] ?? "").localeCompare(b.Names[0] ?? ""));
     const c = mine[0];
     if (!c) {
-      const services = [...new Set(list.map((x) => x.Labels[SERVICE_LABEL]).filter((x) => x !== undefined))].sort();
+      const services = [
+        ...new Set(list.map((x) => x.Labels[SERVICE_LABEL]).filter((x) => x !== undefined)),
+      ].sort();
       throw new ChaosError(
         404,
         `compose service ${service} has no container in project ${me.project} (its services: ${services.join(", ") || "none"})`,
@@ -174,7 +183,11 @@ export class DockerContainerFaults implements ContainerFaults {
             taken.push({ network: name, aliases: (ep.Aliases ?? []).filter((a: string) => a !== shortId) });
           }
           this.detached.set(c.id, [...(this.detached.get(c.id) ?? []), ...taken]);
-          this.record(service, kind, `${c.name}: disconnected from ${taken.map((t) => t.network).join(", ")}`);
+          this.record(
+            service,
+            kind,
+            `${c.name}: disconnected from ${taken.map((t) => t.network).join(", ")}`,
+          );
         } else {
           const taken = this.detached.get(c.id) ?? [];
           this.detached.delete(c.id);
@@ -187,7 +200,11 @@ export class DockerContainerFaults implements ContainerFaults {
             ).catch((e: ChaosError) => {
               if (!/already exists|already attached/i.test(e.message)) throw e;
             });
-          this.record(service, kind, `${c.name}: connected again to ${taken.map((t) => t.network).join(", ")}`);
+          this.record(
+            service,
+            kind,
+            `${c.name}: connected again to ${taken.map((t) => t.network).join(", ")}`,
+          );
         }
         return;
       default:

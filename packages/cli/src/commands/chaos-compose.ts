@@ -17,7 +17,12 @@ const SERVICE_LABEL = "com.docker.compose.service";
 
 /** Compose's default project name: the directory's name, lower case, letters and digits only. */
 export function defaultComposeProject(cwd = process.cwd()): string {
-  return process.env.COMPOSE_PROJECT_NAME ?? basename(cwd).toLowerCase().replace(/[^a-z0-9]/g, "");
+  return (
+    process.env.COMPOSE_PROJECT_NAME ??
+    basename(cwd)
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, "")
+  );
 }
 
 export interface ComposeAttachOptions {
@@ -34,7 +39,9 @@ export interface ComposeAttachOptions {
 
 /** Runs a command in a container through Docker's exec API; its stdout, or throws with stderr. */
 async function execIn(docker: Docker, containerId: string, cmd: string[]): Promise<string> {
-  const exec = await docker.getContainer(containerId).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const exec = await docker
+    .getContainer(containerId)
+    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({ hijack: true, stdin: false });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -50,7 +57,9 @@ async function execIn(docker: Docker, containerId: string, cmd: string[]): Promi
   });
   const { ExitCode } = await exec.inspect();
   if (ExitCode !== 0)
-    throw new Error(`${cmd.join(" ")} in ${containerId.slice(0, 12)}: exit ${ExitCode}: ${Buffer.concat(err).toString()}`);
+    throw new Error(
+      `${cmd.join(" ")} in ${containerId.slice(0, 12)}: exit ${ExitCode}: ${Buffer.concat(err).toString()}`,
+    );
   return Buffer.concat(out).toString();
 }
 
@@ -102,10 +111,15 @@ export class ComposeChaosHost {
           `docker-compose -p ${options.project} -f docker-compose.yml -f deploy/chaos.compose.yml up -d`,
       );
     const port = toolstack.Ports.find((p) => p.PrivatePort === 9080 && p.PublicPort);
-    if (!port) throw new Error(`compose project ${options.project}: the toolstack's API (9080) is not published`);
+    if (!port)
+      throw new Error(`compose project ${options.project}: the toolstack's API (9080) is not published`);
     const host = !port.IP || port.IP === "0.0.0.0" ? "127.0.0.1" : port.IP === "::" ? "[::1]" : port.IP;
     const token = (
-      await execIn(docker, toolstack.Id, nodeCmd("process.stdout.write(require('fs').readFileSync('/keys/api-token','utf8'))"))
+      await execIn(
+        docker,
+        toolstack.Id,
+        nodeCmd("process.stdout.write(require('fs').readFileSync('/keys/api-token','utf8'))"),
+      )
     ).trim();
     const h = new ComposeChaosHost(
       options.project,
@@ -117,12 +131,18 @@ export class ComposeChaosHost {
     );
     // the container kinds need the toolstack's docker socket (deploy/chaos.compose.yml)
     const kinds = await h.call<{ kinds?: Array<{ kind: string }> }>("GET", "/chaos/kinds");
-    if (kinds.status !== 200) throw new Error(`compose project ${options.project}: GET /chaos/kinds: HTTP ${kinds.status}`);
+    if (kinds.status !== 200)
+      throw new Error(`compose project ${options.project}: GET /chaos/kinds: HTTP ${kinds.status}`);
     return h;
   }
 
   /** Calls the toolstack's HTTP API with the deployment's token. */
-  async call<T>(method: string, path: string, body?: unknown, text?: string): Promise<{ status: number; json: T }> {
+  async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    text?: string,
+  ): Promise<{ status: number; json: T }> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
     let payload: string | undefined;
     if (text !== undefined) {
@@ -149,7 +169,9 @@ export class ComposeChaosHost {
   }
 
   private async pollStatuses(): Promise<void> {
-    const r = await this.call<{ guests?: GuestStatusJson[] }>("GET", "/dashboard/api/snapshot").catch(() => undefined);
+    const r = await this.call<{ guests?: GuestStatusJson[] }>("GET", "/dashboard/api/snapshot").catch(
+      () => undefined,
+    );
     for (const g of r?.json.guests ?? []) {
       const key = JSON.stringify(g);
       if (this.seen.get(g.domid) === key) continue;
@@ -209,11 +231,15 @@ export class ComposeChaosHost {
 
   /** xenstored's transaction history through the toolstack (POST /chaos/observe). */
   async observeHistory(action: "start" | "take"): Promise<XsHistoryEvent[] | undefined> {
-    const r = await this.call<{ observation?: XsHistoryEvent[] | null; error?: string }>("POST", "/chaos/observe", {
-      service: "xenstored",
-      name: "xenstore-history",
-      action,
-    });
+    const r = await this.call<{ observation?: XsHistoryEvent[] | null; error?: string }>(
+      "POST",
+      "/chaos/observe",
+      {
+        service: "xenstored",
+        name: "xenstore-history",
+        action,
+      },
+    );
     if (r.status !== 200) throw new Error(r.json.error ?? `HTTP ${r.status}`);
     return r.json.observation ?? undefined;
   }
@@ -225,7 +251,8 @@ export class ComposeChaosHost {
         return undefined;
       } catch (e) {
         const msg = (e as Error).message;
-        if (tries >= 50 || !/not running|no responders|does not answer/.test(msg) || signal?.aborted) return msg;
+        if (tries >= 50 || !/not running|no responders|does not answer/.test(msg) || signal?.aborted)
+          return msg;
         await sleep(200, signal);
       }
     }
@@ -233,8 +260,11 @@ export class ComposeChaosHost {
 
   /** The leak audit of destroyed domains, against the deployment's hypervisor and xenstored. */
   async auditLeaks(domains: Array<{ guest: string; domid: number }>): Promise<LeakEvidence[]> {
-    const r = await this.call<{ leaks?: LeakEvidence[]; error?: string }>("POST", "/chaos/leaks", { domains });
-    if (r.status !== 200 || !r.json.leaks) throw new Error(`POST /chaos/leaks: ${r.json.error ?? `HTTP ${r.status}`}`);
+    const r = await this.call<{ leaks?: LeakEvidence[]; error?: string }>("POST", "/chaos/leaks", {
+      domains,
+    });
+    if (r.status !== 200 || !r.json.leaks)
+      throw new Error(`POST /chaos/leaks: ${r.json.error ?? `HTTP ${r.status}`}`);
     return r.json.leaks;
   }
 
@@ -249,7 +279,9 @@ export class ComposeChaosHost {
     await execIn(
       this.docker,
       c.Id,
-      nodeCmd(`require('fs').rmSync(require('path').join('/var/lib/xensim/images', ${JSON.stringify(file)}), { force: true })`),
+      nodeCmd(
+        `require('fs').rmSync(require('path').join('/var/lib/xensim/images', ${JSON.stringify(file)}), { force: true })`,
+      ),
     ).catch(() => {});
   }
 
