@@ -327,7 +327,8 @@ export const FAULT_KINDS: readonly FaultKindInfo[] = [
   K({
     kind: "container.restarted",
     plane: "container",
-    description: "the compose service's container is stopped (SIGTERM, then SIGKILL after 10 s) and started again",
+    description:
+      "the compose service's container is stopped (SIGTERM, then SIGKILL after 10 s) and started again",
     params: [],
     oneShot: true,
   }),

@@ -84,11 +84,9 @@ export function registerChaosAuditRoutes(app: FastifyInstance, audit: ChaosAudit
           typeof (d as { guest?: unknown }).guest === "string",
       );
     if (!ok)
-      return reply
-        .code(400)
-        .send({
-          error: "domains: expected at most 256 {domid: 1..0x7fef, guest: name} of destroyed domains",
-        });
+      return reply.code(400).send({
+        error: "domains: expected at most 256 {domid: 1..0x7fef, guest: name} of destroyed domains",
+      });
     try {
       return await auditLeaks(audit, b.domains as Array<{ domid: number; guest: string }>);
     } catch (e) {

@@ -283,7 +283,10 @@ export default function registerChaos(program: Command): void {
       "--compose",
       "play on a docker-compose deployment that is up (docker-compose.yml + deploy/chaos.compose.yml) instead of a fresh host",
     )
-    .option("--project <name>", "the compose project (-p; default COMPOSE_PROJECT_NAME or the directory's name)")
+    .option(
+      "--project <name>",
+      "the compose project (-p; default COMPOSE_PROJECT_NAME or the directory's name)",
+    )
     .action(
       async (
         file: string,
