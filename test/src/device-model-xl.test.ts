@@ -58,7 +58,7 @@ describe("device model through xl: console and soft reset with device state kept
     try {
       await waitFor(() => /toolstack: http/.test(up.output()), {
         timeoutMs: 60_000,
-        message: `xensim up: ${up.output()}`,
+        message: () => `xensim up: ${up?.output()}`,
       });
       const created = await xl(stateDir, ["create", cfg]);
       assert.equal(created.status, 0, created.stderr);

@@ -78,7 +78,7 @@ describe("OpenTelemetry spans of xl create, exported over OTLP/HTTP", () => {
     ]);
     await waitFor(() => /toolstack: http/.test(up!.output()), {
       timeoutMs: 90_000,
-      message: `xensim up: ${up.output()}`,
+      message: () => `xensim up: ${up?.output()}`,
     });
   });
   after(async () => {

@@ -376,7 +376,7 @@ describe("README commands", () => {
       );
       await waitFor(() => examplesHost!.output().includes("toolstack: http://127.0.0.1:9080"), {
         timeoutMs: 120_000,
-        message: `xensim up --no-examples: ${examplesHost.output()}`,
+        message: () => `xensim up --no-examples: ${examplesHost?.output()}`,
       });
     }
 

@@ -76,7 +76,7 @@ describe("soft reset with disk I/O in flight", () => {
       ]);
       await waitFor(() => /toolstack: http/.test(up!.output()), {
         timeoutMs: 90_000,
-        message: `xensim up: ${up.output()}`,
+        message: () => `xensim up: ${up?.output()}`,
       });
       bus = await connectNatsBus({ servers: nats.url, name: "soft-reset-io-test" });
       const statuses: Status[] = [];

@@ -32,7 +32,7 @@ describe("xensim trace: one guest write on an embedded host", () => {
     up = spawnXensim(["up", "--state-dir", stateDir, "--api-port", "0", "--examples", examples]);
     await waitFor(() => /toolstack: http/.test(up!.output()), {
       timeoutMs: 90_000,
-      message: `xensim up: ${up.output()}`,
+      message: () => `xensim up: ${up?.output()}`,
     });
   });
   after(async () => {
