@@ -57,7 +57,7 @@ describe("device model through xl: console and soft reset with device state kept
     const up = spawnXensim(["up", "--state-dir", stateDir, "--api-port", "0", "--examples", examples]);
     try {
       await waitFor(() => /toolstack: http/.test(up.output()), {
-        timeoutMs: 60_000,
+        timeoutMs: 150_000,
         message: () => `xensim up: ${up?.output()}`,
       });
       const created = await xl(stateDir, ["create", cfg]);

@@ -77,7 +77,7 @@ describe("OpenTelemetry spans of xl create, exported over OTLP/HTTP", () => {
       receiver.url,
     ]);
     await waitFor(() => /toolstack: http/.test(up!.output()), {
-      timeoutMs: 90_000,
+      timeoutMs: 150_000,
       message: () => `xensim up: ${up?.output()}`,
     });
   });
