@@ -279,7 +279,11 @@ export function parseScenario(text: string, file = "scenario.yaml"): Scenario {
     const chance = r.chance ?? 1;
     if (typeof chance !== "number" || chance < 0 || chance > 1)
       err(["faults", i, "chance"], "chance: expected a probability in [0, 1]");
-    if (r.service !== undefined && (typeof r.service !== "string" || !services.includes(r.service)))
+    if (requireFaultKind(r.kind as string).plane === "container") {
+      // a container kind names a compose service (host-a, xenstored, blkback, nats, ...)
+      if (typeof r.service !== "string" || !/^[a-z][a-z0-9-]{0,63}$/.test(r.service))
+        err(["faults", i, "service"], "service: expected the compose service whose container it acts on");
+    } else if (r.service !== undefined && (typeof r.service !== "string" || !services.includes(r.service)))
       err(["faults", i, "service"], `service: expected one of the host's services (${services.join(", ")})`);
     if (r.guest !== undefined && !guests.some((g) => g.name === r.guest))
       err(
