@@ -418,6 +418,9 @@ export async function runSchedule(h: ChaosTarget, options: ScheduleOptions): Pro
           ? `  interrupted: chaos list after healing: ${left.json.faults.length} active fault(s)`
           : "  interrupted: chaos list after healing: the host did not answer",
       );
+      // a host that outlives the run (compose, the soak's shared host): its guests go too
+      if (suffix !== undefined)
+        for (const d of domids.values()) await call("DELETE", `/domains/${d}`).catch(() => {});
     } else if (suffix !== undefined) {
       // a shared host: nothing of this schedule stays set for the next one
       await call("DELETE", "/chaos/faults").catch(() => {});
