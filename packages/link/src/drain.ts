@@ -2,9 +2,20 @@
 // stamped and kept in the window, retransmitted, or — when a peer misses frames that are gone — a
 // resync of exactly the bytes this host wrote to what the peer holds.
 
-import { XenErrno } from "@xensim/abi";
+import { XENMEM_resource_grant_table, XenErrno } from "@xensim/abi";
 import { PAGE_SIZE, Q_EVENT, Q_FREE, Q_RANGE, Q_REQUEST, Q_SEND, Q_ZERO } from "@xensim/memory";
-import { OP_FOREIGN_MAP, encodeRc, OP_COPY, OP_MAP, OP_PLACE, withWatermarks } from "./requests.js";
+import {
+  decodeForeignMapRequest,
+  encodeForeignMapReply,
+  encodeForeignMapRequest,
+  encodeRc,
+  foreignMapSigned,
+  OP_COPY,
+  OP_FOREIGN_MAP,
+  OP_MAP,
+  OP_PLACE,
+  withWatermarks,
+} from "./requests.js";
 import { LinkSender } from "./session.js";
 import { type LinkState, type Peer } from "./state.js";
 
@@ -67,6 +78,17 @@ export function drainQueue(link: LinkState): number {
             link.area.deliverReply(rec.d, encodeRc(-XenErrno.ENOTCONN));
             return;
           }
+          if (rec.c === OP_FOREIGN_MAP) {
+            const vouched = vouchForeignMap(link, rec.b, payload);
+            if (typeof vouched === "number") {
+              link.area.deliverReply(
+                rec.d,
+                encodeForeignMapReply({ rc: vouched, handle: 0, origins: [], peers: [] }),
+              );
+              return;
+            }
+            payload = vouched;
+          }
           if (rec.c === OP_MAP || rec.c === OP_COPY || rec.c === OP_FOREIGN_MAP) {
             // The requester's applied watermarks: the hypervisor's host catches up with them first.
             payload = withWatermarks(
@@ -92,6 +114,46 @@ export function drainQueue(link: LinkState): number {
     if (n <= 0) return total === 0 ? n : total;
     total += n;
   }
+}
+
+/**
+ * A foreign map of this host's, as it goes to the hypervisor's host: with a verifier (the runtime's
+ * host), only when the worker that queued it signed it with its service's key — then it names that
+ * service, without the signature (this host vouches for it; its link is authenticated). A request
+ * without a valid signature is answered -EPERM here and counted. Without a verifier it names none.
+ */
+function vouchForeignMap(link: LinkState, caller: number, payload: Uint8Array): Uint8Array | number {
+  let q;
+  try {
+    q = decodeForeignMapRequest(payload);
+  } catch {
+    return payload; // the hypervisor's host answers a malformed request (-EINVAL)
+  }
+  const principal = q.principal;
+  if (!link.principals) {
+    if (!principal) return payload;
+    const { principal: _p, ...rest } = q;
+    return encodeForeignMapRequest(rest);
+  }
+  if (!principal && q.readonly && q.resource?.type === XENMEM_resource_grant_table) {
+    // A read-only replica of a grant table (local grant checks) is anyone's (map-policy.ts): an
+    // unsigned one goes on as nobody's, which the hypervisor's host grants that and nothing more.
+    return encodeForeignMapRequest({ ...q, principal: { service: "", mac: new Uint8Array(0) } });
+  }
+  if (
+    !principal ||
+    !link.principals.verify(principal.service, foreignMapSigned(caller, principal.service, q), principal.mac)
+  ) {
+    link.stats.foreignMapsRefused++;
+    link.log?.warn(
+      { service: principal?.service ?? null, dom: q.dom, caller },
+      principal
+        ? "link: foreign map refused: its signature is not the service's"
+        : "link: foreign map refused: no service signed it",
+    );
+    return -XenErrno.EPERM;
+  }
+  return encodeForeignMapRequest({ ...q, principal: { service: principal.service, mac: new Uint8Array(0) } });
 }
 
 /** Remembers that this host wrote [start, end) of local frame `frame` (for a resync). */

@@ -40,6 +40,7 @@ import {
   requestWatermarks,
 } from "./requests.js";
 import { drainQueue, cutIfFull } from "./drain.js";
+import { foreignMapRight, foreignMapRole } from "./map-policy.js";
 import { type LinkState, type Peer, type HeldMap, type ForeignMapping, nextHandle } from "./state.js";
 
 const REPLY_CACHE = 256;
@@ -259,6 +260,28 @@ function execute(link: LinkState, p: Peer, op: number, caller: number, payload: 
 function foreignMap(link: LinkState, p: Peer, caller: number, q: ForeignMapRequest): Uint8Array {
   const fail = (rc: number) => encodeForeignMapReply({ rc, handle: 0, origins: [], peers: [] });
   if (!link.actsFor(p, caller) || !link.store.isPrivileged(caller)) return fail(-XenErrno.EPERM);
+  const service = q.principal?.service;
+  if (q.principal) {
+    // The service the peer's link thread vouched for (it verified its worker's signature): what it
+    // may map is its role's (map-policy.ts). A principal still carrying a signature was never
+    // verified by its host: refused.
+    const rc =
+      q.principal.mac.length !== 0
+        ? -XenErrno.EPERM
+        : foreignMapRight(foreignMapRole(q.principal.service), q, (dom) => {
+            for (const m of p.foreign.values())
+              if (m.dom === dom && m.ioreq && m.service === service) return true;
+            return false;
+          });
+    if (rc !== 0) {
+      link.stats.foreignMapsRefused++;
+      link.log?.warn(
+        { peer: p.host, service, dom: q.dom, resource: q.resource?.type, gfns: q.gfns.length, rc },
+        "link: foreign map refused for this service (XSM)",
+      );
+      return fail(rc);
+    }
+  }
   if (link.store.domainState(q.dom) !== "live") return fail(-XenErrno.ESRCH);
   const store = link.store;
   const frames: number[] = [];
@@ -298,7 +321,15 @@ function foreignMap(link: LinkState, p: Peer, caller: number, q: ForeignMapReque
   const writable = !q.readonly;
   const handle = p.nextForeignHandle;
   p.nextForeignHandle = nextHandle(handle);
-  p.foreign.set(handle, { caller, dom: q.dom, frames, writable, ...(grantTable ? { grantTable } : {}) });
+  p.foreign.set(handle, {
+    caller,
+    dom: q.dom,
+    frames,
+    writable,
+    ...(grantTable ? { grantTable } : {}),
+    ...(q.resource?.type === XENMEM_resource_ioreq_server ? { ioreq: true } : {}),
+    ...(service !== undefined ? { service } : {}),
+  });
   link.stats.foreignMaps++;
   const area = link.area;
   const wait = { frames: [] as number[], tokens: new Map<number, string>() };

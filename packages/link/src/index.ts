@@ -33,6 +33,7 @@ export {
   type RecordView,
 } from "./codec.js";
 export { FrameWriters, SubscriptionDirectory, Watermarks } from "./directory.js";
+export { foreignMapRight, type ForeignMapRole, foreignMapRole } from "./map-policy.js";
 export { FrameFaults, type LinkFaultKind, type LinkFaultRecord, type LinkFaultRules } from "./faults.js";
 export {
   LinkEngine,
@@ -73,6 +74,8 @@ export {
   encodeForeignMapRequest,
   type ForeignMapReply,
   type ForeignMapRequest,
+  type ForeignPrincipal,
+  foreignMapSigned,
   type ForeignResource,
   OP_COPY,
   OP_END_ACCESS,

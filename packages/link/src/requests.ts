@@ -406,21 +406,58 @@ export interface ForeignMapRequest {
   resource?: ForeignResource;
   /** The mapper host's applied watermarks of other hosts: the hypervisor's host catches up first. */
   watermarks: Fence[];
+  /**
+   * The service of the mapper's host that asks (docs/data-plane.md, "Foreign mappings: who may
+   * map"). In the mapper's record queue it carries the worker's signature (`mac`); its host's link
+   * thread verifies it and sends the request on with the service alone (`mac` empty: vouched for by
+   * that host, whose link is authenticated). Absent: a host that names no service (no runtime).
+   */
+  principal?: ForeignPrincipal;
+}
+
+export interface ForeignPrincipal {
+  service: string;
+  /** HMAC-SHA256 of foreignMapSigned(...) under the service's key; empty once vouched for. */
+  mac: Uint8Array;
 }
 
 const FOREIGN_READONLY = 1;
 const FOREIGN_RESOURCE = 2;
+const FOREIGN_PRINCIPAL = 4;
 
 export function encodeForeignMapRequest(q: ForeignMapRequest): Uint8Array {
   const w = new ByteWriter()
     .u16(q.dom)
-    .u8((q.readonly ? FOREIGN_READONLY : 0) | (q.resource ? FOREIGN_RESOURCE : 0));
+    .u8(
+      (q.readonly ? FOREIGN_READONLY : 0) |
+        (q.resource ? FOREIGN_RESOURCE : 0) |
+        (q.principal ? FOREIGN_PRINCIPAL : 0),
+    );
   if (q.resource) w.u32(q.resource.type).u32(q.resource.id).u32(q.resource.frame).u32(q.resource.nrFrames);
   w.u32(q.gfns.length);
   for (const g of q.gfns) w.u32(g);
   w.u8(q.watermarks.length);
   for (const f of q.watermarks) w.str(f.writer).u64(f.seq);
+  if (q.principal) {
+    if (q.principal.mac.length > 255) throw new LinkCodecError("bad_record", "principal mac too long");
+    w.str(q.principal.service).u8(q.principal.mac.length);
+    for (const b of q.principal.mac) w.u8(b);
+  }
   return w.bytes();
+}
+
+/**
+ * What a principal signs: the calling domain, its service and the request as asked (no watermarks,
+ * no principal) — a signature is good for that map of that domain's gfns or resource only.
+ */
+export function foreignMapSigned(caller: number, service: string, q: ForeignMapRequest): Uint8Array {
+  const { principal: _p, ...asked } = q;
+  const body = encodeForeignMapRequest({ ...asked, watermarks: [] });
+  const head = new ByteWriter().u32(caller).str(service).bytes();
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head, 0);
+  out.set(body, head.length);
+  return out;
 }
 
 export function decodeForeignMapRequest(b: Uint8Array): ForeignMapRequest {
@@ -434,6 +471,12 @@ export function decodeForeignMapRequest(b: Uint8Array): ForeignMapRequest {
   for (let i = 0; i < n; i++) q.gfns.push(r.u32());
   const nw = r.u8();
   for (let i = 0; i < nw; i++) q.watermarks.push({ writer: r.str(), seq: r.u64() });
+  if (flags & FOREIGN_PRINCIPAL) {
+    const service = r.str();
+    const mac = new Uint8Array(r.u8());
+    for (let i = 0; i < mac.length; i++) mac[i] = r.u8();
+    q.principal = { service, mac };
+  }
   r.end();
   return q;
 }

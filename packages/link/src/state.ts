@@ -44,6 +44,12 @@ export interface LinkEngineOptions {
   catchUpMs?: number;
   /** Identity put in HELLO (opaque; empty today). */
   identity?: Uint8Array;
+  /**
+   * Verifies the signatures of this host's workers on their foreign-map requests (the runtime's
+   * host secret). Given: a foreign map without a valid signature is refused here (-EPERM) and the
+   * others go on naming their service. Absent (no runtime): they go on naming none.
+   */
+  principals?: { verify(service: string, message: Uint8Array, mac: Uint8Array): boolean };
   /** Buffers for DATA frames (the adapter's, not zero-filled); default: fresh Uint8Arrays. */
   frameAlloc?: (bytes: number) => Uint8Array;
 }
@@ -154,6 +160,10 @@ export interface ForeignMapping {
   deadSince?: number;
   /** A replica of the domain's grant table (local grant checks): released as soon as it dies. */
   grantTable?: boolean;
+  /** Pages of one of the domain's ioreq servers (acquire_resource by its emulator). */
+  ioreq?: boolean;
+  /** The service of the peer that asked, as its host vouched (absent: a host naming none). */
+  service?: string;
 }
 
 export interface LinkStats {
@@ -180,6 +190,11 @@ export interface LinkStats {
   foreignMaps: number;
   /** Foreign mappings released for a dead mapper or a dead domain (in the hypervisor's host). */
   foreignReleased: number;
+  /**
+   * Foreign maps refused for the service that asked: here, a request of this host's without a
+   * valid signature of its worker; in the hypervisor's host, one the service's role may not make.
+   */
+  foreignMapsRefused: number;
   /** Replica frames freed (their origin frame was freed, or this host stopped holding it). */
   replicasFreed: number;
 }
@@ -210,6 +225,7 @@ export class LinkState {
     mappingsReleased: 0,
     foreignMaps: 0,
     foreignReleased: 0,
+    foreignMapsRefused: 0,
     replicasFreed: 0,
   };
   /** Per writer host: ranges refused (a frame it may not write). */
@@ -226,6 +242,7 @@ export class LinkState {
   readonly directoryWaitMs: number;
   readonly catchUpMs: number;
   readonly identity: Uint8Array;
+  readonly principals: LinkEngineOptions["principals"];
   readonly frameAlloc: (bytes: number) => Uint8Array;
   /** Frame buffers the peers acknowledged, for the next frames (no allocation per frame). */
   readonly spareBuffers: Uint8Array[] = [];
@@ -283,6 +300,7 @@ export class LinkState {
     this.directoryWaitMs = options.directoryWaitMs ?? 2000;
     this.catchUpMs = options.catchUpMs ?? 5000;
     this.identity = options.identity ?? new Uint8Array(0);
+    this.principals = options.principals;
     this.frameAlloc = options.frameAlloc ?? ((n) => new Uint8Array(n));
     this.frameBufferBytes = this.frameBytes + 8192;
     this.area = options.store.ensureLink();

@@ -23,7 +23,13 @@ import {
 } from "@xensim/bus";
 import { ChaosPoints } from "@xensim/chaos";
 import { serveChaosPoints } from "./chaos.js";
-import { describeIdentity, inboxPrefix, serviceIdentity } from "@xensim/security";
+import {
+  describeIdentity,
+  inboxPrefix,
+  linkPrincipalVerifier,
+  serviceIdentity,
+  setThreadLinkPrincipal,
+} from "@xensim/security";
 import { Counter, Registry } from "prom-client";
 import { deepFreeze, parseConfig } from "./config.js";
 import type { HealthReport } from "./http.js";
@@ -241,6 +247,12 @@ export async function bootService(
   };
   if (placement.sharedMemory) ctx.sharedMemory = placement.sharedMemory;
   if (placement.mapperLedger) ctx.mapperLedger = placement.mapperLedger;
+  if (placement.linkPrincipal) {
+    // This thread's foreign maps are signed as this service's (the host's link thread verifies them).
+    setThreadLinkPrincipal(placement.linkPrincipal);
+    ctx.linkPrincipal = placement.linkPrincipal;
+  }
+  if (placement.linkHostSecret) ctx.linkPrincipals = linkPrincipalVerifier(placement.linkHostSecret);
   // the bus and call rules' faults go into the service's chaos record too, with their time
   const busKind: Record<string, string> = {
     "event/drop": "bus.event-lost",

@@ -1,6 +1,13 @@
 import { hostname } from "node:os";
 import { Worker } from "node:worker_threads";
-import { inboxPrefix, loadCredentials, serviceIdentity } from "@xensim/security";
+import {
+  inboxPrefix,
+  linkPrincipalKey,
+  loadCredentials,
+  newLinkHostSecret,
+  serviceIdentity,
+  serviceKind,
+} from "@xensim/security";
 import { CHAOS_SUBJECTS } from "@xensim/subjects";
 import { connectNatsBus, createInProcessBus, type EventBus } from "@xensim/bus";
 import { EventChannels } from "@xensim/evtchn";
@@ -208,6 +215,9 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
   // the host's place on the chaos plane (set below): also where it says that a worker exited
   let chaosBus: EventBus | undefined;
   const enc = new TextEncoder();
+  // The host's secret for its workers' link principals (link-principal.ts of @xensim/security): each
+  // worker gets its service's key, the page-server the secret, to verify who asks for a foreign map.
+  const linkHostSecret = newLinkHostSecret();
   const spawn = (spec: HostOptions["services"][number], grpcListen?: string): Hosted => {
     const ledger = MapperLedger.create();
     const placement: Placement = {
@@ -216,6 +226,8 @@ export async function startHost(opts: HostOptions): Promise<HostHandle> {
       config: spec.config,
       sharedMemory,
       mapperLedger: ledger.buffer,
+      linkPrincipal: { service: spec.name, key: linkPrincipalKey(linkHostSecret, spec.name) },
+      ...(serviceKind(spec.name) === "page-server" ? { linkHostSecret } : {}),
       bus: opts.nats ? { kind: "nats", servers: opts.nats.split(",") } : { kind: "inprocess", name: busName },
       ...(opts.nats ? { grpcListen: grpcListen ?? opts.grpcListen?.[spec.name] ?? "127.0.0.1:0" } : {}),
       ...(opts.seed !== undefined ? { seed: opts.seed } : {}),

@@ -1,7 +1,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { CallClient, CallPolicy, CallServer, EventBus, TlsMaterial } from "@xensim/bus";
 import type { ChaosPoints } from "@xensim/chaos";
-import type { Identity } from "@xensim/security";
+import type { Identity, LinkPrincipal, LinkPrincipalVerifier } from "@xensim/security";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { z } from "zod";
@@ -40,6 +40,17 @@ export interface ServiceContext<C = unknown> {
   /** The host process's page store, shared by all services of the host. */
   sharedMemory?: SharedArrayBuffer;
   /**
+   * This worker's link principal: its service name and the key its host derived for it (the runtime
+   * has already made it this thread's; give it to threads of the service's own with
+   * setThreadLinkPrincipal so that their foreign maps name the service too).
+   */
+  linkPrincipal?: LinkPrincipal;
+  /**
+   * The page-server only: verifies the signatures of this host's workers on their foreign-map
+   * requests (give it to the link engine as `principals`).
+   */
+  linkPrincipals?: LinkPrincipalVerifier;
+  /**
    * This worker's mapper ledger (give it to XenCtrl as `mapperLedger`): the grant handles it holds,
    * which the host unmaps if the worker dies holding them. Present in a host with shared memory.
    */
@@ -76,6 +87,10 @@ export interface Placement {
   sharedMemory?: SharedArrayBuffer;
   /** The worker's mapper ledger (see ServiceContext.mapperLedger). */
   mapperLedger?: SharedArrayBuffer;
+  /** The worker's link principal (see ServiceContext.linkPrincipal). */
+  linkPrincipal?: LinkPrincipal;
+  /** The page-server only: the host's secret its workers' link keys derive from. */
+  linkHostSecret?: Uint8Array;
   /** In-process bus name, or NATS servers. */
   bus: { kind: "inprocess"; name: string } | { kind: "nats"; servers: string[] };
   /** Also serve calls over gRPC at this address ("127.0.0.1:0" for any port). */

@@ -57,3 +57,13 @@ export {
   linkTlsOptions,
 } from "./link.js";
 export { bearerMatches } from "./token.js";
+export {
+  type LinkPrincipal,
+  linkPrincipalKey,
+  type LinkPrincipalVerifier,
+  linkPrincipalVerifier,
+  newLinkHostSecret,
+  setThreadLinkPrincipal,
+  signLinkRequest,
+  threadLinkPrincipal,
+} from "./link-principal.js";

@@ -16,6 +16,8 @@ import {
   decodeUnmapReply,
   encodeForeignMapRequest,
   encodeMapRequest,
+  type ForeignMapRequest,
+  foreignMapSigned,
   type ForeignResource,
   encodeUnmapRequest,
   OP_COPY,
@@ -29,6 +31,7 @@ import {
   OP_UNMAP,
 } from "@xensim/link";
 import { type LinkArea, type MemView, PAGE_SIZE, type PageStore } from "@xensim/memory";
+import { signLinkRequest, threadLinkPrincipal } from "@xensim/security";
 import { EvtchnPort, type EvtchnPortOptions } from "./evtchn-port.js";
 
 type WaitAsync = (
@@ -152,7 +155,7 @@ export class LinkPlane {
     gfns: readonly number[],
     opts: { readonly?: boolean } = {},
   ): { handle: number; frames: number[] } | number {
-    const payload = encodeForeignMapRequest({
+    const payload = this.signedForeignMap({
       dom,
       readonly: opts.readonly ?? false,
       gfns: [...gfns],
@@ -161,6 +164,18 @@ export class LinkPlane {
     const r = decodeForeignMapReply(this.requestSync(OP_FOREIGN_MAP, payload));
     if (r.rc !== 0) return r.rc;
     return { handle: r.handle, frames: r.origins };
+  }
+
+  /**
+   * A foreign-map request signed by this thread's service (its runtime-given key): the host's link
+   * thread vouches for the service to the hypervisor's host, which decides what that service may
+   * map (XSM). Unsigned in a thread the runtime did not start: refused by a runtime's host.
+   */
+  private signedForeignMap(q: ForeignMapRequest): Uint8Array {
+    const principal = threadLinkPrincipal();
+    if (!principal) return encodeForeignMapRequest(q);
+    const mac = signLinkRequest(principal, foreignMapSigned(this.domid, principal.service, q));
+    return encodeForeignMapRequest({ ...q, principal: { service: principal.service, mac } });
   }
 
   /** The domain's frames are replicated here (it is homed on this host); once. */
@@ -355,7 +370,7 @@ export class LinkPlane {
     opts: { readonly?: boolean; resource?: ForeignResource } = {},
   ): Promise<{ handle: number; frames: number[] } | number> {
     const q = { dom, readonly: opts.readonly ?? false, gfns: [...gfns], watermarks: [] };
-    const payload = encodeForeignMapRequest(opts.resource ? { ...q, resource: opts.resource } : q);
+    const payload = this.signedForeignMap(opts.resource ? { ...q, resource: opts.resource } : q);
     if (payload.length > 16000) return -XenErrno.E2BIG;
     let r;
     try {

@@ -33,7 +33,16 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
     const shared = ctx.sharedMemory ?? new SharedArrayBuffer(cfg.frames * PAGE_SIZE);
     const store = PageStore.attachOrCreate(shared);
     // With credentials the link runs mutual TLS with this page-server's certificate (link-sockets.ts).
-    const link = new LinkSockets({ store, hostId: ctx.hostId, bus: ctx.bus, log, cfg, tls: ctx.tls });
+    // The host's workers sign their foreign maps; the link thread verifies them (link-principal.ts).
+    const link = new LinkSockets({
+      store,
+      hostId: ctx.hostId,
+      bus: ctx.bus,
+      log,
+      cfg,
+      tls: ctx.tls,
+      ...(ctx.linkPrincipals ? { engine: { principals: ctx.linkPrincipals } } : {}),
+    });
     await link.start();
     const engine = link.engine;
     const s = engine.stats;
@@ -94,6 +103,11 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
         for (const [reason, n] of Object.entries(link.refusedPeers)) this.inc({ reason }, n);
       },
     });
+    counter(
+      "link_foreign_maps_refused_total",
+      "foreign maps refused for the service that asked: unsigned or forged here, or (in the hypervisor's host) beyond the service's role (XSM: a backend maps grants only, a device model its own guest)",
+      () => s.foreignMapsRefused,
+    );
     counter("link_epoch_changes_total", "peers seen restarting (a new epoch)", () => s.epochChanges);
     counter(
       "link_retransmitted_frames_total",
@@ -199,6 +213,7 @@ export const pageServerService: ServiceModule<PageServerConfig> = {
           ...Object.entries(s).map(([k, v]) => [k, String(v)]),
           ["tls", link.secure ? "1" : "0"],
           ["authenticatedHellos", String(link.authenticatedHellos)],
+          ["foreignMapsLive", String(engine.foreignMapCount)],
           ...Object.entries(link.refusedPeers).map(([k, v]) => [`refusedPeers.${k}`, String(v)]),
         ]),
       }),
