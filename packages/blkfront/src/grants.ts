@@ -118,8 +118,12 @@ export class BlkfrontGrants {
    */
   async releaseRing(ring: RingQueue, pages: readonly DataPage[]): Promise<void> {
     const reusable: number[] = [];
-    for (const p of pages) if (await this.endGrant(p)) reusable.push(p.gfn);
-    ring.pageCount -= pages.length;
+    for (const p of pages) {
+      const ended = await this.endGrant(p);
+      if (p.caller === true) continue; // the caller's page: never the pool's, never freed here
+      ring.pageCount--;
+      if (ended) reusable.push(p.gfn);
+    }
     if (reusable.length > 0) this.memory.freePages(reusable);
     const ended: number[] = [];
     const busy: number[] = [];
@@ -176,12 +180,56 @@ export class BlkfrontGrants {
     if (!(await this.hv.gnttabEndAccess(ref))) {
       this.opts.stats.grantsLeaked++;
       p.ref = -1;
-      this.defer([ref], [p.gfn]);
+      this.defer([ref], p.caller === true ? [] : [p.gfn]);
       return false;
     }
     p.ref = -1;
     this.refs.free([ref]);
     return true;
+  }
+
+  /**
+   * Grants the caller's frame `gfn` for one request, synchronously (zero copy): the ref, or -1 when
+   * that cannot be done without waiting (no synchronous grant here, no ref left, or the ref lies past
+   * the table's frames) — the request then takes the bounce path, which can wait.
+   */
+  grantCallerPage(gfn: number, readonly: boolean): number {
+    const hv = this.hv;
+    if (!hv.gnttabGrantAccessSync) return -1;
+    const refs = this.refs;
+    const ref = refs.allocOne ? refs.allocOne() : (refs.alloc(1)?.[0] ?? -1);
+    if (ref < 0) return -1;
+    if (hv.gnttabGrantAccessSync(ref, this.opts.backend(), gfn, readonly) !== 0) {
+      this.freeRef(ref);
+      return -1;
+    }
+    this.opts.stats.dataGrants++;
+    return ref;
+  }
+
+  /**
+   * Ends a caller page's grant synchronously when the port can: true when ended (the ref is free
+   * again), false while the backend still maps it (the ref is deferred: the backend misbehaves, as
+   * Linux's blkif_completion says). undefined when only the async end works (use endGrant).
+   */
+  endCallerPage(p: DataPage): boolean | undefined {
+    const ref = p.ref;
+    if (ref < 0) return true;
+    const ended = this.hv.gnttabEndAccessSync?.(ref);
+    if (ended === undefined) return undefined;
+    p.ref = -1;
+    if (!ended) {
+      this.opts.stats.grantsLeaked++;
+      this.defer([ref], []);
+      return false;
+    }
+    this.freeRef(ref);
+    return true;
+  }
+
+  private freeRef(ref: number): void {
+    if (this.refs.freeOne) this.refs.freeOne(ref);
+    else this.refs.free([ref]);
   }
 
   /** Grows the ring's pool to at least `want` pages; false at the cap, when memory runs out, or once the ring is freed. */
@@ -230,6 +278,7 @@ export class BlkfrontGrants {
     }
     for (const p of pages) {
       const ok = await this.endGrant(p);
+      if (p.caller === true) continue;
       if (ring.freed) {
         ring.pageCount--;
         if (ok) this.memory.freePages([p.gfn]);

@@ -33,6 +33,12 @@ export interface BlkfrontOptions {
   readonly maxDataPagesPerRing?: number;
   /** Pages allocated at a time when the bounce pool grows (default 32). */
   readonly poolBatch?: number;
+  /**
+   * Linux's `trusted` (default true): without persistent grants, an I/O whose BlockIo gives its
+   * `frames` has the caller's own pages granted to the backend (zero copy). False: every request
+   * goes through bounce pages (XSA-403: nothing of the caller's memory is shared with the backend).
+   */
+  readonly trusted?: boolean;
   /** Start over after the backend went away and came back (default true). */
   readonly autoReconnect?: boolean;
   readonly transactionRetries?: number;
@@ -85,6 +91,8 @@ export interface BlkfrontStats {
   grantsDeferred: number;
   /** Grants made for data pages (persistent: once per page; else once per segment). */
   dataGrants: number;
+  /** Ring requests whose data pages were the caller's own, granted for the request (no bounce copy). */
+  zeroCopyRequests: number;
 }
 
 /** The BlockStoreInfo before the first connect (no disk yet). */

@@ -14,6 +14,21 @@ export interface DataPage {
   readonly bytes?: Uint8Array | undefined;
   /** The grant ref while granted, else -1. */
   ref: number;
+  /** A page of the caller's own buffer (zero copy), not of the bounce pool: never pooled or freed. */
+  readonly caller?: boolean;
+}
+
+/**
+ * A page of the caller's buffer granted for one request (Linux blkfront without persistent grants
+ * grants the bio's own pages): the data is not copied. One object per page slot, reused by the
+ * ring from one request to the next.
+ */
+export class CallerPage implements DataPage {
+  gfn = 0;
+  ref = -1;
+  readonly off = 0;
+  readonly caller = true;
+  constructor(readonly view: MemView) {}
 }
 
 /** A request on the ring (Linux's struct blk_shadow). */
@@ -51,6 +66,8 @@ export class RingQueue {
    */
   readonly idGeneration: Uint32Array;
   readonly freeIds: number[] = [];
+  /** CallerPage objects free for the next zero-copy request (objects only: no page behind them). */
+  readonly callerPages: CallerPage[] = [];
   /** Bounce pages ready for a request (granted already when grants are persistent). */
   readonly pool: DataPage[] = [];
   /** Bounce pages this ring owns (for the pool cap). */
@@ -158,6 +175,7 @@ export function recoverInFlight(rings: readonly RingQueue[]): { pieces: Piece[];
 /** A read answered OKAY: copies its data pages into the caller's buffer, page by page. */
 export function copyReadData(sh: Shadow): void {
   const piece = sh.piece;
+  if (sh.nData > 0 && sh.pages[0]!.caller === true) return; // the backend wrote the caller's pages
   for (let i = 0; i < sh.nData; i++) {
     const p = sh.pages[i]!;
     const sectors = Math.min(SECTORS_PER_PAGE, piece.nrSectors - i * SECTORS_PER_PAGE);

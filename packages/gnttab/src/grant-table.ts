@@ -243,6 +243,53 @@ export class GrantTables {
     return this.store.viewOfFrames(this.grantFrames(domid));
   }
 
+  /**
+   * The granter's own write of shared entry `ref` (gnttab_grant_foreign_access_ref) with no view:
+   * domid and frame first, then the flags with a full barrier (Xen's order). False when `domid` has
+   * no initialized table or `ref` lies past its frames (grow it with setupTable first).
+   */
+  grantAccessOwn(domid: number, ref: number, remote: number, gfn: number, readonly: boolean): boolean {
+    const t = this.liveTable(domid);
+    if (
+      t < 0 ||
+      ref >>> 0 !== ref ||
+      ref >= Atomics.load(this.i32, t + G_NR_FRAMES) * GRANT_ENTRIES_V1_PER_FRAME
+    )
+      return false;
+    const sh = this.shIdxAt(t, ref);
+    const i32 = this.i32;
+    i32[sh + 1] = gfn;
+    Atomics.store(i32, sh, ((remote & 0xffff) << 16) | GTF_permit_access | (readonly ? GTF_readonly : 0));
+    this.store.markWritten(Math.floor(sh / WORDS), (sh % WORDS) * 4, 8);
+    return true;
+  }
+
+  /**
+   * The granter's own end of access to `ref` (gnttab_end_foreign_access_ref): a compare-and-swap
+   * that fails while the entry is mapped (GTF_reading / GTF_writing). False then, or for a ref
+   * outside the table.
+   */
+  endAccessOwn(domid: number, ref: number): boolean {
+    const t = this.liveTable(domid);
+    if (
+      t < 0 ||
+      ref >>> 0 !== ref ||
+      ref >= Atomics.load(this.i32, t + G_NR_FRAMES) * GRANT_ENTRIES_V1_PER_FRAME
+    )
+      return false;
+    const sh = this.shIdxAt(t, ref);
+    const i32 = this.i32;
+    let w = Atomics.load(i32, sh);
+    for (;;) {
+      if (w & (GTF_reading | GTF_writing)) return false;
+      const prev = Atomics.compareExchange(i32, sh, w, w & 0xffff0000);
+      if (prev === w) break;
+      w = prev;
+    }
+    this.store.markWritten(Math.floor(sh / WORDS), (sh % WORDS) * 4, 2);
+    return true;
+  }
+
   /** Int32 index of word 0 (flags | domid << 16) of shared entry `ref`; ref must be < nr entries. */
   private shIdx(rd: number, ref: number): number {
     const f = Atomics.load(this.i32, this.gw(rd, G_FRAMES) + Math.floor(ref / GRANT_ENTRIES_V1_PER_FRAME));

@@ -135,7 +135,13 @@ export class GuestKernel {
   async openBlkfront(
     xs: XenstoreClient,
     devid: number,
-    opts: { config?: Partial<BlkfrontConfig>; maxDataPagesPerRing?: number; log?: DriverLogger } = {},
+    opts: {
+      config?: Partial<BlkfrontConfig>;
+      maxDataPagesPerRing?: number;
+      log?: DriverLogger;
+      /** BlkfrontOptions.trusted (default true: the caller's pages may be granted per request). */
+      trusted?: boolean;
+    } = {},
   ): Promise<Blkfront> {
     const front = await Blkfront.open({
       store: xs,
@@ -152,6 +158,7 @@ export class GuestKernel {
       ...(opts.config ? { config: opts.config } : {}),
       ...(opts.maxDataPagesPerRing ? { maxDataPagesPerRing: opts.maxDataPagesPerRing } : {}),
       ...(opts.log ? { log: opts.log } : {}),
+      ...(opts.trusted !== undefined ? { trusted: opts.trusted } : {}),
     });
     this.closers.push(() => front.close());
     return front;
