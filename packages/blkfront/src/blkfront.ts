@@ -48,15 +48,7 @@ import {
   type GuestMemory,
 } from "./environment.js";
 import { BlkfrontGrants, type BlkfrontTimer, raceTimer } from "./grants.js";
-import {
-  PAGE_BYTES,
-  pagesFor,
-  PendingIo,
-  type Piece,
-  SECTOR_BYTES,
-  SECTORS_PER_PAGE,
-  splitRange,
-} from "./io.js";
+import { pagesFor, PendingIo, type Piece, SECTOR_BYTES, SECTORS_PER_PAGE, splitRange } from "./io.js";
 import { acceptsIo, BlkfrontLifecycle, issuesIo, survivesDisconnect } from "./lifecycle.js";
 import { executeXenstoreEffect, isXenstoreEffect, readBackendKeys } from "./handshake.js";
 import { buildRequest, isPieceOp, type RequestContext } from "./request.js";
@@ -68,7 +60,7 @@ import {
   blockStoreInfo,
   EMPTY_INFO,
 } from "./options.js";
-import { CallerPage, copyReadData, type DataPage, RingQueue, recoverInFlight } from "./shadow.js";
+import { copyReadData, type DataPage, RingQueue, recoverInFlight } from "./shadow.js";
 import { traceCompletion, traceRequest } from "./trace.js";
 
 export type { BlkfrontTimer } from "./grants.js";
@@ -121,8 +113,6 @@ export class Blkfront implements BlockStore {
   private readonly log: DriverLogger;
   private readonly maxQueued: number;
   private readonly autoReconnect: boolean;
-  /** Linux's `trusted`: the caller's own pages may be granted to this backend (zero copy). */
-  private readonly trusted: boolean;
   private readonly handle: number;
 
   /** The reducer's state: the bus-visible XenbusState, the private phase, what was negotiated. */
@@ -170,7 +160,6 @@ export class Blkfront implements BlockStore {
     this.maxQueued = opts.maxQueued ?? 4096;
     const largest = Math.max(this.config.maxIndirectSegments, BLKIF_MAX_SEGMENTS_PER_REQUEST) + 8;
     this.autoReconnect = opts.autoReconnect ?? true;
-    this.trusted = opts.trusted ?? true;
     this.corruptRequest = opts.corruptRequest;
     this.timer = opts.timer;
     this.grants = new BlkfrontGrants({
@@ -183,6 +172,7 @@ export class Blkfront implements BlockStore {
       log: this.log,
       timer: opts.timer,
       retryMs: opts.deferredRetryMs ?? 1000,
+      trusted: opts.trusted ?? true,
       maxPoolPages: Math.max(opts.maxDataPagesPerRing ?? 1024, largest),
       poolBatch: opts.poolBatch ?? 32,
     });
@@ -685,14 +675,7 @@ export class Blkfront implements BlockStore {
     if (!ring) return HeadResult.Blocked;
     this.headRing = ring;
     const nData = rw ? pagesFor(piece.nrSectors) : 0;
-    if (
-      nData > 0 &&
-      nData <= BLKIF_MAX_SEGMENTS_PER_REQUEST &&
-      piece.parent.io.frames !== undefined &&
-      this.trusted &&
-      this.disk?.persistent === false &&
-      this.grantCallerPages(ring, piece, nData)
-    ) {
+    if (this.disk?.persistent === false && this.grants.grantCallerPages(ring, piece, nData, this.headPages)) {
       this.queue.shift();
       this.issue(ring, piece, this.headPages, nData);
       return HeadResult.Done;
@@ -710,40 +693,6 @@ export class Blkfront implements BlockStore {
     this.queue.shift();
     this.issue(ring, piece, pages, nData);
     return HeadResult.Done;
-  }
-
-  /**
-   * Zero copy (Linux blkfront without persistent grants grants the bio's own pages): grants the
-   * caller's frames behind `piece` (BlockIo.frames) to the backend, synchronously, into headPages.
-   * False, with nothing left granted, when that cannot be done without waiting or the frames do not
-   * cover the piece: the piece then goes through the bounce pool.
-   */
-  private grantCallerPages(ring: RingQueue, piece: Piece, nData: number): boolean {
-    const frames = piece.parent.io.frames!;
-    const first = piece.byteOff / PAGE_BYTES;
-    if (!Number.isInteger(first) || first + nData > frames.length) return false;
-    const readonly = piece.op === "write"; // the backend only reads the page of a write
-    const pages = this.headPages;
-    while (pages.length > 0) pages.pop();
-    for (let i = 0; i < nData; i++) {
-      const gfn = frames[first + i]!;
-      const ref = Number.isSafeInteger(gfn) && gfn >= 0 ? this.grants.grantCallerPage(gfn, readonly) : -1;
-      if (ref < 0) {
-        // Undo: these were never on a ring, so the ends succeed.
-        for (const p of pages) {
-          this.grants.endCallerPage(p);
-          ring.callerPages.push(p as CallerPage);
-        }
-        while (pages.length > 0) pages.pop();
-        return false;
-      }
-      const p = ring.callerPages.pop() ?? new CallerPage(ring.front.view);
-      p.gfn = gfn;
-      p.ref = ref;
-      pages.push(p);
-    }
-    this.stats.zeroCopyRequests++;
-    return true;
   }
 
   private async pumpOnce(): Promise<void> {
@@ -952,38 +901,18 @@ export class Blkfront implements BlockStore {
       // Persistent grants stay granted: straight back to the pool, no promise per I/O. (The shadow
       // entry is the id's and is reused by its next request: the pages leave it here.)
       const persistent = this.disk?.persistent === true;
-      if (pages[0]!.caller === true) unmapped = this.endCallerPages(ring, pages);
+      if (pages[0]!.caller === true) unmapped = this.grants.endCallerPages(ring, pages);
       else if (persistent && !ring.freed) for (let k = 0; k < pages.length; k++) ring.pool.push(pages[k]!);
       else void this.releasePages(ring, pages.slice(), persistent);
       while (pages.length > 0) pages.pop();
     }
     if (!unmapped) {
-      // Linux blkif_completion: a grant of the caller's page the backend has not unmapped although
-      // it answered — the page is not the caller's again, the request fails, the backend misbehaves.
+      // Linux blkif_completion: a caller's page still mapped after the answer fails the request.
       this.pieceDone(piece, -XenErrno.EIO);
       return "backend has not unmapped a grant of a completed request";
     }
     this.pieceDone(piece, status);
     return undefined;
-  }
-
-  /**
-   * Ends the grants of a request's caller pages before the caller has its buffer back: false when
-   * the backend still maps one (deferred). Without a synchronous end they go the async way.
-   */
-  private endCallerPages(ring: RingQueue, pages: DataPage[]): boolean {
-    let ok = true;
-    for (let k = 0; k < pages.length; k++) {
-      const p = pages[k]!;
-      const ended = this.grants.endCallerPage(p);
-      if (ended === undefined) {
-        void this.releasePages(ring, [p], false);
-        continue;
-      }
-      if (!ended) ok = false;
-      ring.callerPages.push(p as CallerPage);
-    }
-    return ok;
   }
 
   private pieceDone(piece: Piece, status: number): void {

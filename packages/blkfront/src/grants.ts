@@ -2,12 +2,12 @@
 // the backend; data pages granted per request, or once for good with persistent grants; the pool
 // of bounce pages per ring; ends of grants the backend still maps deferred and retried on a timer
 // (Linux's deferred end of foreign access), their pages never reused until the end succeeds.
-import { XenErrno } from "@xensim/abi";
+import { BLKIF_MAX_SEGMENTS_PER_REQUEST, XenErrno } from "@xensim/abi";
 import type { MemView } from "@xensim/memory";
 import type { DriverLogger, GrantRefAllocator } from "@xensim/xenbus";
 import { type BlkfrontHypervisor, type GuestMemory, type GuestPages, grantFramesFor } from "./environment.js";
-import { PAGE_BYTES } from "./io.js";
-import type { DataPage, RingQueue } from "./shadow.js";
+import { PAGE_BYTES, type Piece } from "./io.js";
+import { CallerPage, type DataPage, type RingQueue } from "./shadow.js";
 
 /** setTimeout / clearTimeout (the globals satisfy it). */
 export interface BlkfrontTimer {
@@ -32,6 +32,7 @@ export interface GrantStats {
   grantsLeaked: number;
   grantsDeferred: number;
   dataGrants: number;
+  zeroCopyRequests: number;
 }
 
 export interface BlkfrontGrantsOptions {
@@ -46,6 +47,8 @@ export interface BlkfrontGrantsOptions {
   readonly log: DriverLogger;
   readonly timer: BlkfrontTimer | undefined;
   readonly retryMs: number;
+  /** Linux's `trusted`: the caller's own pages may be granted to this backend (zero copy). */
+  readonly trusted: boolean;
   /** Bounce pages one ring may own. */
   readonly maxPoolPages: number;
   /** Pages allocated at a time when a pool grows. */
@@ -186,6 +189,61 @@ export class BlkfrontGrants {
     p.ref = -1;
     this.refs.free([ref]);
     return true;
+  }
+
+  /**
+   * Zero copy (Linux blkfront without persistent grants grants the bio's own pages): grants the
+   * caller's frames behind `piece` (BlockIo.frames) to the backend, synchronously, into `pages`.
+   * False, with nothing left granted, when that cannot be done without waiting or the frames do not
+   * cover the piece (or the backend is not trusted, or it needs indirect pages): the piece then goes
+   * through the bounce pool. Only without persistent grants (the caller checks).
+   */
+  grantCallerPages(ring: RingQueue, piece: Piece, nData: number, pages: DataPage[]): boolean {
+    const frames = piece.parent.io.frames;
+    if (frames === undefined || !this.opts.trusted || nData === 0 || nData > BLKIF_MAX_SEGMENTS_PER_REQUEST)
+      return false;
+    const first = piece.byteOff / PAGE_BYTES;
+    if (!Number.isInteger(first) || first + nData > frames.length) return false;
+    const readonly = piece.op === "write"; // the backend only reads the page of a write
+    while (pages.length > 0) pages.pop();
+    for (let i = 0; i < nData; i++) {
+      const gfn = frames[first + i]!;
+      const ref = Number.isSafeInteger(gfn) && gfn >= 0 ? this.grantCallerPage(gfn, readonly) : -1;
+      if (ref < 0) {
+        // Undo: these were never on a ring, so the ends succeed.
+        for (const p of pages) {
+          this.endCallerPage(p);
+          ring.callerPages.push(p as CallerPage);
+        }
+        while (pages.length > 0) pages.pop();
+        return false;
+      }
+      const p = ring.callerPages.pop() ?? new CallerPage(ring.front.view);
+      p.gfn = gfn;
+      p.ref = ref;
+      pages.push(p);
+    }
+    this.opts.stats.zeroCopyRequests++;
+    return true;
+  }
+
+  /**
+   * Ends the grants of a request's caller pages before the caller has its buffer back: false when
+   * the backend still maps one (deferred). Without a synchronous end they go the async way.
+   */
+  endCallerPages(ring: RingQueue, pages: readonly DataPage[]): boolean {
+    let ok = true;
+    for (let k = 0; k < pages.length; k++) {
+      const p = pages[k]!;
+      const ended = this.endCallerPage(p);
+      if (ended === undefined) {
+        void this.releasePages(ring, [p], false);
+        continue;
+      }
+      if (!ended) ok = false;
+      ring.callerPages.push(p as CallerPage);
+    }
+    return ok;
   }
 
   /**
