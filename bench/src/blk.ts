@@ -33,6 +33,8 @@ export interface BlkBenchOptions {
    * (GuestBufferArea) that blkfront grants per request, as Linux blkfront grants a bio's own pages.
    */
   zeroCopy?: boolean;
+  /** blkfront looks for responses this long (µs, at least 32 looks) before it sleeps (BlkfrontOptions.poll); 0: sleeps at once. */
+  frontPollUs?: number;
   seed?: number;
   log?: (line: string) => void;
   /** Called with the fraction done while a run goes (progress display). */
@@ -169,6 +171,15 @@ export async function runBlkBench(options: BlkBenchOptions): Promise<BlkBenchRes
       };
       const front = await g.kernel.openBlkfront(g.xs, devid, {
         config,
+        ...(options.frontPollUs
+          ? {
+              poll: {
+                ms: options.frontPollUs / 1000,
+                defer: (fn: () => void) => setImmediate(fn),
+                clock: () => performance.now(),
+              },
+            }
+          : {}),
         maxDataPagesPerRing: Math.max(
           1024,
           Math.ceil(options.iodepth / options.queues) * Math.ceil(options.bs / 4096) + 64,

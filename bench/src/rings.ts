@@ -35,6 +35,8 @@ export interface RingsBenchOptions {
   natsUrl?: string;
   /** Embedded: no persistent grants, the job's buffers in guest pages granted per request (BlkBenchOptions.zeroCopy). */
   zeroCopy?: boolean;
+  /** Embedded: blkfront polls for responses this long before it sleeps (BlkBenchOptions.frontPollUs). */
+  frontPollUs?: number;
   /** Measure the raw ring ceiling beside a null store (default true). */
   ceiling?: boolean;
   log?: (line: string) => void;
@@ -113,6 +115,7 @@ export async function runRingsBench(options: RingsBenchOptions): Promise<RingsBe
     seed,
     persistent: !options.zeroCopy,
     ...(options.zeroCopy ? { zeroCopy: true } : {}),
+    ...(options.frontPollUs ? { frontPollUs: options.frontPollUs } : {}),
     log,
     ...(options.progress ? { progress: options.progress } : {}),
   };
@@ -120,7 +123,7 @@ export async function runRingsBench(options: RingsBenchOptions): Promise<RingsBe
     throw new Error(
       "zero copy (guest buffers granted per request) is measured in the embedded placement only",
     );
-  const { zeroCopy: _z, ...distOpts } = blkOpts;
+  const { zeroCopy: _z, frontPollUs: _f, ...distOpts } = blkOpts;
   const runs =
     options.placement === "embedded"
       ? (await runBlkBench(blkOpts)).runs

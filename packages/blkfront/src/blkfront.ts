@@ -56,15 +56,16 @@ import { type BlkfrontFeatures, dropUnsupported, matchResponse, responseErrno } 
 import {
   type BlkfrontNotice,
   type BlkfrontOptions,
+  type BlkfrontPoll,
   type BlkfrontStats,
   blockStoreInfo,
   EMPTY_INFO,
 } from "./options.js";
-import { copyReadData, type DataPage, RingQueue, recoverInFlight } from "./shadow.js";
+import { copyReadData, type DataPage, pickRing, RingQueue, recoverInFlight } from "./shadow.js";
 import { traceCompletion, traceRequest } from "./trace.js";
 
 export type { BlkfrontTimer } from "./grants.js";
-export type { BlkfrontNotice, BlkfrontOptions, BlkfrontStats } from "./options.js";
+export type { BlkfrontNotice, BlkfrontOptions, BlkfrontPoll, BlkfrontStats } from "./options.js";
 export { blockStoreInfo } from "./options.js";
 
 /** Requests built into a ring before they are pushed even inside a batch (the backend starts on them). */
@@ -113,6 +114,7 @@ export class Blkfront implements BlockStore {
   private readonly log: DriverLogger;
   private readonly maxQueued: number;
   private readonly autoReconnect: boolean;
+  private readonly poll: BlkfrontPoll | undefined;
   private readonly handle: number;
 
   /** The reducer's state: the bus-visible XenbusState, the private phase, what was negotiated. */
@@ -160,6 +162,7 @@ export class Blkfront implements BlockStore {
     this.maxQueued = opts.maxQueued ?? 4096;
     const largest = Math.max(this.config.maxIndirectSegments, BLKIF_MAX_SEGMENTS_PER_REQUEST) + 8;
     this.autoReconnect = opts.autoReconnect ?? true;
+    this.poll = opts.poll;
     this.corruptRequest = opts.corruptRequest;
     this.timer = opts.timer;
     this.grants = new BlkfrontGrants({
@@ -508,7 +511,7 @@ export class Blkfront implements BlockStore {
         fail = { err: -ev.rc, msg: "allocating event channel" };
         break;
       }
-      const ring = new RingQueue(q, front, pages.gfns, refs, ev.port, this.entryBytes);
+      const ring = new RingQueue(q, front, pages.gfns, refs, ev.port, this.entryBytes, this.poll);
       ring.unbind = this.events.on(ev.port, () => this.ringEvent(ring));
       made.push(ring);
     }
@@ -598,23 +601,6 @@ export class Blkfront implements BlockStore {
     return segs * SECTORS_PER_PAGE;
   }
 
-  private pickRing(): RingQueue | undefined {
-    let best: RingQueue | undefined;
-    let bestFree = 0;
-    const n = this.rings.length;
-    for (let k = 0; k < n; k++) {
-      const r = this.rings[(this.nextRing + k) % n]!;
-      if (r.dead || r.freeIds.length === 0) continue;
-      const free = r.front.freeRequests();
-      if (free > bestFree) {
-        best = r;
-        bestFree = free;
-      }
-    }
-    if (best) this.nextRing = (best.index + 1) % n;
-    return best;
-  }
-
   private async pump(): Promise<void> {
     if (this.pumping) {
       this.pumpAgain = true;
@@ -671,8 +657,9 @@ export class Blkfront implements BlockStore {
       this.queue.unshift(...parts);
       return HeadResult.Done;
     }
-    const ring = this.pickRing();
+    const ring = pickRing(this.rings, this.nextRing);
     if (!ring) return HeadResult.Blocked;
+    this.nextRing = (ring.index + 1) % this.rings.length;
     this.headRing = ring;
     const nData = rw ? pagesFor(piece.nrSectors) : 0;
     if (this.disk?.persistent === false && this.grants.grantCallerPages(ring, piece, nData, this.headPages)) {
@@ -836,6 +823,7 @@ export class Blkfront implements BlockStore {
           }
           completed = true;
         }
+        if (ring.pollLater(n > 0, this.hv.mayElideKick(ring.evtchn), () => this.ringEvent(ring))) break;
         if (!ring.front.finalCheckForResponses()) break;
       }
     } catch (e) {

@@ -39,6 +39,13 @@ export interface BlkfrontOptions {
    * goes through bounce pages (XSA-403: nothing of the caller's memory is shared with the backend).
    */
   readonly trusted?: boolean;
+  /**
+   * Keep looking for responses for `ms` after the last ones (and at least 32 looks, on `defer`
+   * turns) before setting rsp_event and sleeping: a backend that keeps answering then never has to
+   * wake this thread (blkback's `poll`, the other way). Only where the backend's kicks can be
+   * elided (its thread in this host process). Omitted: sleep at once, as Linux's blkfront.
+   */
+  readonly poll?: BlkfrontPoll;
   /** Start over after the backend went away and came back (default true). */
   readonly autoReconnect?: boolean;
   readonly transactionRetries?: number;
@@ -52,6 +59,15 @@ export interface BlkfrontOptions {
   readonly deferredRetryMs?: number;
   /** With a timer: how long close() waits for the backend to follow to Closed (default 10000 ms). */
   readonly closeTimeoutMs?: number;
+}
+
+/** How a ring polls before it sleeps (BlkfrontOptions.poll). */
+export interface BlkfrontPoll {
+  readonly ms: number;
+  /** Runs `fn` on a later turn of the event loop (setImmediate). */
+  readonly defer: (fn: () => void) => void;
+  /** Monotonic milliseconds (performance.now). */
+  readonly clock: () => number;
 }
 
 export type BlkfrontNotice =

@@ -4,6 +4,10 @@
 import type { MemView } from "@xensim/memory";
 import type { FrontRing } from "@xensim/ring";
 import { PAGE_BYTES, type Piece, SECTOR_BYTES, SECTORS_PER_PAGE } from "./io.js";
+import type { BlkfrontPoll } from "./options.js";
+
+/** Empty looks a polling ring takes at least before it sleeps (a descheduled thread still gets them). */
+const POLL_MIN_LOOKS = 32;
 
 /** A guest page of the bounce pool. */
 export interface DataPage {
@@ -95,6 +99,7 @@ export class RingQueue {
     readonly refs: readonly number[],
     readonly evtchn: number,
     entryBytes: number,
+    private readonly poll?: BlkfrontPoll | undefined,
   ) {
     this.shadow = new Array<Shadow | undefined>(front.size).fill(undefined);
     this.idGeneration = new Uint32Array(front.size);
@@ -117,6 +122,36 @@ export class RingQueue {
     this.shadow[id] = sh;
     this.inFlight++;
     return sh;
+  }
+
+  private pollArmed = false;
+  private emptyLooks = 0;
+  private lastResponseAt = 0;
+
+  /**
+   * With `poll`, where the backend's kicks can be elided: the ring stays
+   * awake (rsp_event not set) and `wake` looks again on a later turn — for at least POLL_MIN_LOOKS
+   * empty looks and while the last responses (`worked`: some just came) are within `poll.ms`. True
+   * when a look is scheduled (the caller skips the final check); false: set rsp_event and sleep.
+   */
+  pollLater(worked: boolean, elidable: boolean, wake: () => void): boolean {
+    const poll = this.poll;
+    if (poll === undefined || !elidable || this.dead) return false;
+    if (worked) {
+      this.lastResponseAt = poll.clock();
+      this.emptyLooks = 0;
+    } else if (++this.emptyLooks >= POLL_MIN_LOOKS && poll.clock() - this.lastResponseAt >= poll.ms) {
+      this.emptyLooks = 0;
+      return false;
+    }
+    if (!this.pollArmed) {
+      this.pollArmed = true;
+      poll.defer(() => {
+        this.pollArmed = false;
+        wake();
+      });
+    }
+    return true;
   }
 
   /** The request `id` was answered: its id is free again. */
@@ -183,4 +218,21 @@ export function copyReadData(sh: Shadow): void {
     if (p.bytes) piece.parent.copyInBytes(pos, p.bytes, sectors * SECTOR_BYTES);
     else piece.parent.copyIn(pos, p.view, p.off, sectors * SECTOR_BYTES);
   }
+}
+
+/** The ring with the most free request slots, looking from ring `start` on (round robin on ties). */
+export function pickRing(rings: readonly RingQueue[], start: number): RingQueue | undefined {
+  let best: RingQueue | undefined;
+  let bestFree = 0;
+  const n = rings.length;
+  for (let k = 0; k < n; k++) {
+    const r = rings[(start + k) % n]!;
+    if (r.dead || r.freeIds.length === 0) continue;
+    const free = r.front.freeRequests();
+    if (free > bestFree) {
+      best = r;
+      bestFree = free;
+    }
+  }
+  return best;
 }

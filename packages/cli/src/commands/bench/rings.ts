@@ -114,6 +114,10 @@ export default function registerRings(bench: Command): void {
     )
     .option("--no-ceiling", "null store: skip the raw ring ceiling")
     .option(
+      "--front-poll-us <n>",
+      "embedded: blkfront looks for responses this long (µs, at least 32 looks) before it sleeps, so blkback need not wake it (default 0: sleeps at once)",
+    )
+    .option(
       "--zero-copy",
       "embedded: blkfront without persistent grants grants the job's own guest pages per request (no bounce copy; the JSON's data_path says which)",
     )
@@ -139,6 +143,7 @@ export default function registerRings(bench: Command): void {
         seed: string;
         cpuProfile?: boolean;
         zeroCopy?: boolean;
+        frontPollUs?: string;
       }) => {
         if (o.cpuProfile && process.env[PROFILED_CHILD] === undefined) {
           process.exit(await runProfiled(o.json, o.plot));
@@ -184,6 +189,7 @@ export default function registerRings(bench: Command): void {
           seed: Number(o.seed),
           ceiling: o.ceiling,
           ...(o.zeroCopy ? { zeroCopy: true } : {}),
+          ...(o.frontPollUs ? { frontPollUs: Number(o.frontPollUs) } : {}),
           ...(o.nats ? { natsUrl: o.nats } : {}),
           log: (l) => process.stdout.write(`${tty ? "\r\x1b[K" : ""}${l}\n`),
           progress: (label, f) => {
