@@ -6,6 +6,9 @@ import type { DriverLogger, GrantRefAllocator, XenbusStore } from "@xensim/xenbu
 import type { BlkfrontEvents, BlkfrontHypervisor, GuestMemory } from "./environment.js";
 import type { BlkfrontTimer } from "./grants.js";
 import { SECTOR_BYTES } from "./io.js";
+import type { BlkfrontPoll } from "./shadow.js";
+
+export type { BlkfrontPoll } from "./shadow.js";
 
 export interface BlkfrontOptions {
   /**
@@ -59,15 +62,6 @@ export interface BlkfrontOptions {
   readonly deferredRetryMs?: number;
   /** With a timer: how long close() waits for the backend to follow to Closed (default 10000 ms). */
   readonly closeTimeoutMs?: number;
-}
-
-/** How a ring polls before it sleeps (BlkfrontOptions.poll). */
-export interface BlkfrontPoll {
-  readonly ms: number;
-  /** Runs `fn` on a later turn of the event loop (setImmediate). */
-  readonly defer: (fn: () => void) => void;
-  /** Monotonic milliseconds (performance.now). */
-  readonly clock: () => number;
 }
 
 export type BlkfrontNotice =

@@ -4,7 +4,15 @@
 import type { MemView } from "@xensim/memory";
 import type { FrontRing } from "@xensim/ring";
 import { PAGE_BYTES, type Piece, SECTOR_BYTES, SECTORS_PER_PAGE } from "./io.js";
-import type { BlkfrontPoll } from "./options.js";
+
+/** How a ring polls before it sleeps (BlkfrontOptions.poll). */
+export interface BlkfrontPoll {
+  readonly ms: number;
+  /** Runs `fn` on a later turn of the event loop (setImmediate). */
+  readonly defer: (fn: () => void) => void;
+  /** Monotonic milliseconds (performance.now). */
+  readonly clock: () => number;
+}
 
 /** Empty looks a polling ring takes at least before it sleeps (a descheduled thread still gets them). */
 const POLL_MIN_LOOKS = 32;
