@@ -435,10 +435,11 @@ function perf5Section(read) {
       .slice(0, n)
       .map((x) => `${x.self_pct} % \`${x.frame}\``)
       .join(", ");
-  const nul = read("perf5-rings-null.json");
-  if (nul) {
+  for (const f of ["perf5-rings-null.json", "perf5-rings-null-poll.json"]) {
+    const nul = read(f);
+    if (!nul) continue;
     out.push(
-      "### Wave 4: null store, embedded, 4 KiB randread, iodepth 2048, zero copy ÷ raw ring ceiling (same run)",
+      `### Wave 4: null store, embedded, 4 KiB randread, iodepth 2048, zero copy${nul.params?.frontPollUs ? `, blkfront polls ${nul.params.frontPollUs} µs` : ""} ÷ raw ring ceiling (same run)`,
       "",
       "| pages | IOPS | raw ring ceiling | ÷ ceiling | requests on the job's own pages per I/O | guest busy | blkback busy | blkback's top frames (self time) |",
       "|---:|---:|---:|---:|---:|---:|---:|---|",
@@ -447,7 +448,22 @@ function perf5Section(read) {
       out.push(
         `| ${j.pages} | ${j.iops} | ${j.ceiling?.iops ?? "-"} | ${j.ratio_to_ceiling ?? "-"} | ${j.zero_copy_per_io ?? "-"} | ${busy(j, "main")} | ${busy(j, "blkback")} | ${top(j, "blkback", 4)} |`,
       );
-    out.push("", `- \`perf5-rings-null.json\` (data path: ${nul.data_path ?? "-"}), ${loadOf(nul)}.`, "");
+    out.push("", `- \`${f}\` (data path: ${nul.data_path ?? "-"}), ${loadOf(nul)}.`, "");
+  }
+  const ab = [read("perf5-ab-rings-null-nopoll.json"), read("perf5-ab-rings-null-poll.json")];
+  if (ab[0] && ab[1]) {
+    out.push(
+      "### Wave 4: blkfront poll off → on, back to back (null, zero copy, 64 pages, 3 s)",
+      "",
+      "| blkfront poll | IOPS | ÷ ceiling | back → front kicks per I/O | load |",
+      "|---|---:|---:|---:|---|",
+    );
+    for (const r of ab)
+      for (const j of r.jobs)
+        out.push(
+          `| ${r.params?.frontPollUs ? `${r.params.frontPollUs} µs` : "off"} | ${j.iops} | ${j.ratio_to_ceiling ?? "-"} | ${j.notifications?.back_to_front ?? "-"} | ${loadOf(r)} |`,
+        );
+    out.push("");
   }
   const hv = read("perf5-hypervisor.json");
   if (hv) {
