@@ -416,6 +416,101 @@ function traceCostTable() {
   ].join("\n");
 }
 
+/** Issue 17, wave 4: bench/results/perf5-*.json (zero copy on the null path, grants, array, distributed). */
+function perf5Section(read) {
+  const out = [];
+  const loadOf = (r) => {
+    const l = r?.machine?.load_average;
+    return Array.isArray(l)
+      ? `load average ${l.map((x) => Math.round(x * 10) / 10).join(", ")}`
+      : "load not recorded";
+  };
+  const busy = (j, t) => {
+    const p = j.profile?.find((x) => x.thread === t);
+    return p ? `${Math.round(p.busy_fraction * 100)} %` : "-";
+  };
+  const top = (j, t, n) =>
+    (j.profile?.find((x) => x.thread === t)?.top ?? [])
+      .filter((x) => x.frame !== "(idle)")
+      .slice(0, n)
+      .map((x) => `${x.self_pct} % \`${x.frame}\``)
+      .join(", ");
+  for (const f of ["perf5-rings-null.json", "perf5-rings-null-poll.json"]) {
+    const nul = read(f);
+    if (!nul) continue;
+    out.push(
+      `### Wave 4: null store, embedded, 4 KiB randread, iodepth 2048, zero copy${nul.params?.frontPollUs ? `, blkfront polls ${nul.params.frontPollUs} µs` : ""} ÷ raw ring ceiling (same run)`,
+      "",
+      "| pages | IOPS | raw ring ceiling | ÷ ceiling | requests on the job's own pages per I/O | guest busy | blkback busy | blkback's top frames (self time) |",
+      "|---:|---:|---:|---:|---:|---:|---:|---|",
+    );
+    for (const j of nul.jobs)
+      out.push(
+        `| ${j.pages} | ${j.iops} | ${j.ceiling?.iops ?? "-"} | ${j.ratio_to_ceiling ?? "-"} | ${j.zero_copy_per_io ?? "-"} | ${busy(j, "main")} | ${busy(j, "blkback")} | ${top(j, "blkback", 4)} |`,
+      );
+    out.push("", `- \`${f}\` (data path: ${nul.data_path ?? "-"}), ${loadOf(nul)}.`, "");
+  }
+  const ab = [read("perf5-ab-rings-null-nopoll.json"), read("perf5-ab-rings-null-poll.json")];
+  if (ab[0] && ab[1]) {
+    out.push(
+      "### Wave 4: blkfront poll off → on, back to back (null, zero copy, 64 pages, 3 s)",
+      "",
+      "| blkfront poll | IOPS | ÷ ceiling | back → front kicks per I/O | load |",
+      "|---|---:|---:|---:|---|",
+    );
+    for (const r of ab)
+      for (const j of r.jobs)
+        out.push(
+          `| ${r.params?.frontPollUs ? `${r.params.frontPollUs} µs` : "off"} | ${j.iops} | ${j.ratio_to_ceiling ?? "-"} | ${j.notifications?.back_to_front ?? "-"} | ${loadOf(r)} |`,
+        );
+    out.push("");
+  }
+  const hv = read("perf5-hypervisor.json");
+  if (hv) {
+    out.push(
+      "### Wave 4: in-process grant map+unmap (`xensim bench hypervisor`)",
+      "",
+      "| refs per call | grants/s | per CPU-second of the thread |",
+      "|---:|---:|---:|",
+    );
+    for (const g of hv.grants.filter((x) => x.placement === "in-process"))
+      out.push(`| ${g.batch} | ${g.grants_per_s} | ${g.grants_per_cpu_s ?? "-"} |`);
+    out.push("", `- \`perf5-hypervisor.json\`, ${loadOf(hv)}.`, "");
+  }
+  const arrs = ["perf5-rings-iscsi-array.json", "perf5-rings-iscsi-array-zero-copy.json"]
+    .map((f) => [f, read(f)])
+    .filter(([, r]) => r);
+  if (arrs.length > 0) {
+    out.push(
+      "### Wave 4: array profile, embedded (one run each, back to back)",
+      "",
+      "| run | data path | pages | IOPS | predicted IOPS | ÷ prediction | 64 pages ÷ 1 page | load |",
+      "|---|---|---:|---:|---:|---:|---:|---|",
+    );
+    for (const [f, arr] of arrs) {
+      const [a, b] = [arr.jobs[0], arr.jobs.at(-1)];
+      for (const j of arr.jobs)
+        out.push(
+          `| \`${f}\` | ${arr.data_path ?? "-"} | ${j.pages} | ${j.iops} | ${j.predicted_iops} | ${j.ratio_to_prediction} | ${j === b ? `${Math.round((b.iops / a.iops) * 10) / 10} ×` : ""} | ${loadOf(arr)} |`,
+        );
+    }
+    out.push("");
+  }
+  const dist = read("perf5-rings-distributed-null.json");
+  if (dist) {
+    out.push(
+      "### Wave 4: distributed placement, null store (persistent grants: of wave 4 only the grant-ref free list is on this path; no before run in the same window)",
+      "",
+      "| pages | IOPS | load |",
+      "|---:|---:|---|",
+    );
+    for (const j of dist.jobs) out.push(`| ${j.pages} | ${j.iops} | ${loadOf(dist)} |`);
+    out.push("");
+  }
+  if (out.length > 0) out.push("### Wave 3 (earlier runs)", "");
+  return out;
+}
+
 /** Issue 17, wave 3: bench/results/perf3-*.json (each before/after pair from one window of time). */
 function perf3Section(read) {
   const out = [];
@@ -531,7 +626,7 @@ function perf3Section(read) {
 function perfSection() {
   const read = (f) =>
     existsSync(join(results, f)) ? JSON.parse(readFileSync(join(results, f), "utf8")) : undefined;
-  const out = [...perf3Section(read)];
+  const out = [...perf5Section(read), ...perf3Section(read)];
   const nullRun = (label, r) => {
     if (!r) return;
     for (const j of r.jobs)

@@ -4,6 +4,7 @@
 import type { BlkfrontConfig } from "@xensim/blkif";
 import { type IoFigures, type JobEnv, type JobResult, runJob, type RwPattern } from "@xensim/workload";
 import { type BlkServiceEntries, startBlkHost } from "@xensim/harness";
+import { GuestBufferArea } from "@xensim/guest";
 import { type MonotonicWindow, monotonicUs } from "./cpu-profile.js";
 import { machineInfo, round } from "./stats.js";
 
@@ -27,6 +28,13 @@ export interface BlkBenchOptions {
   /** Indirect segments the frontend asks for (0: none). */
   indirect?: number;
   persistent?: boolean;
+  /**
+   * Zero copy: the frontend does not ask for persistent grants, and the job's buffers are guest pages
+   * (GuestBufferArea) that blkfront grants per request, as Linux blkfront grants a bio's own pages.
+   */
+  zeroCopy?: boolean;
+  /** blkfront looks for responses this long (µs, at least 32 looks) before it sleeps (BlkfrontOptions.poll); 0: sleeps at once. */
+  frontPollUs?: number;
   seed?: number;
   log?: (line: string) => void;
   /** Called with the fraction done while a run goes (progress display). */
@@ -51,6 +59,8 @@ export interface BlkRunFigures {
   errors: number;
   /** The measured part of the run (after the warm-up) on the CPU profiles' clock (--cpu-profile). */
   window_us?: MonotonicWindow;
+  /** Ring requests whose data pages were the job's own guest pages (zero copy), per completed I/O. */
+  zero_copy_per_io?: number;
 }
 
 export interface BlkBenchResult {
@@ -156,17 +166,33 @@ export async function runBlkBench(options: BlkBenchOptions): Promise<BlkBenchRes
       const config: Partial<BlkfrontConfig> = {
         maxRingPageOrder: Math.log2(pages),
         maxQueues: options.queues,
-        persistent: options.persistent ?? true,
+        persistent: options.zeroCopy ? false : (options.persistent ?? true),
         maxIndirectSegments: options.indirect ?? 0,
       };
       const front = await g.kernel.openBlkfront(g.xs, devid, {
         config,
+        ...(options.frontPollUs
+          ? {
+              poll: {
+                ms: options.frontPollUs / 1000,
+                defer: (fn: () => void) => setImmediate(fn),
+                clock: () => performance.now(),
+              },
+            }
+          : {}),
         maxDataPagesPerRing: Math.max(
           1024,
           Math.ceil(options.iodepth / options.queues) * Math.ceil(options.bs / 4096) + 64,
         ),
       });
       await front.whenConnected();
+      let area: GuestBufferArea | undefined;
+      if (options.zeroCopy) {
+        const a = await GuestBufferArea.create(g.kernel.memory, options.iodepth, options.bs);
+        if (typeof a === "number") throw new Error(`guest buffers for the job: errno ${-a}`);
+        area = a;
+      }
+      const jobEnv: JobEnv = area ? { ...env, buffer: area.take } : env;
       const label = `${pages} page(s)`;
       const ticker = setInterval(() => {
         const done =
@@ -189,7 +215,7 @@ export async function runBlkBench(options: BlkBenchOptions): Promise<BlkBenchRes
           rampMs,
           seed,
         },
-        env,
+        jobEnv,
       );
       const window = { from_us: windowFrom, to_us: monotonicUs() };
       clearInterval(ticker);
@@ -210,11 +236,18 @@ export async function runBlkBench(options: BlkBenchOptions): Promise<BlkBenchRes
         },
       );
       fig.window_us = window;
+      if (options.zeroCopy)
+        fig.zero_copy_per_io = round(
+          (front.stats.zeroCopyRequests - before.zeroCopyRequests) /
+            Math.max(1, front.stats.completed - before.completed),
+          3,
+        );
       runs.push(fig);
       log(
         `${label.padEnd(11)} slots ${String(fig.ring_slots).padStart(5)}  ${String(fig.iops).padStart(9)} IOPS  ${String(fig.mb_s).padStart(8)} MB/s  p50 ${fig.clat_us.p50} µs  p99 ${fig.clat_us.p99} µs  outstanding ${fig.avg_outstanding}  kicks/IO ${fig.notifications_per_io.total}`,
       );
       await front.close();
+      area?.release();
       await h.removeVbd(g.domid, devid);
     }
   } finally {

@@ -33,6 +33,10 @@ export interface RingsBenchOptions {
   seed?: number;
   /** NATS server for the distributed placement (default: start a nats-server). */
   natsUrl?: string;
+  /** Embedded: no persistent grants, the job's buffers in guest pages granted per request (BlkBenchOptions.zeroCopy). */
+  zeroCopy?: boolean;
+  /** Embedded: blkfront polls for responses this long before it sleeps (BlkBenchOptions.frontPollUs). */
+  frontPollUs?: number;
   /** Measure the raw ring ceiling beside a null store (default true). */
   ceiling?: boolean;
   log?: (line: string) => void;
@@ -65,6 +69,8 @@ export interface RingsJob {
   /** The store's own mean latency at predicted_outstanding (blkstore predict().latencyMs). */
   predicted_store_ms: number | null;
   ratio_to_prediction: number | null;
+  /** zeroCopy: ring requests on the job's own guest pages per I/O (1 when every one was). */
+  zero_copy_per_io?: number;
   /** Null store only: the bare ring ping-pong at the same depth, and the full stack's share of it. */
   ceiling?: RingCeilingFigures;
   ratio_to_ceiling?: number;
@@ -81,6 +87,8 @@ export interface RingsBenchResult {
   placement: RingsPlacement;
   profile: RingsProfile;
   machine: Record<string, unknown>;
+  /** How data reaches the backend: through persistently granted bounce pages, or the job's own pages granted per request. */
+  data_path?: "persistent grants, bounce copy" | "per-request grants of the job's guest pages (zero copy)";
   "global options": Record<string, string>;
   params: Omit<RingsBenchOptions, "entries" | "log" | "progress" | "natsUrl"> & { iodepth: number };
   jobs: RingsJob[];
@@ -105,15 +113,22 @@ export async function runRingsBench(options: RingsBenchOptions): Promise<RingsBe
     durationMs: options.durationMs,
     ...(options.rampMs !== undefined ? { rampMs: options.rampMs } : {}),
     seed,
-    persistent: true,
+    persistent: !options.zeroCopy,
+    ...(options.zeroCopy ? { zeroCopy: true } : {}),
+    ...(options.frontPollUs ? { frontPollUs: options.frontPollUs } : {}),
     log,
     ...(options.progress ? { progress: options.progress } : {}),
   };
+  if (options.zeroCopy && options.placement !== "embedded")
+    throw new Error(
+      "zero copy (guest buffers granted per request) is measured in the embedded placement only",
+    );
+  const { zeroCopy: _z, frontPollUs: _f, ...distOpts } = blkOpts;
   const runs =
     options.placement === "embedded"
       ? (await runBlkBench(blkOpts)).runs
       : await runDistributedBlk({
-          ...blkOpts,
+          ...distOpts,
           ...(options.natsUrl ? { natsUrl: options.natsUrl } : {}),
           threeHosts: options.placement === "three-hosts",
         });
@@ -144,6 +159,7 @@ export async function runRingsBench(options: RingsBenchOptions): Promise<RingsBe
       predicted_store_ms: p ? round(p.latencyMs, 3) : null,
       ratio_to_prediction: p ? round(r.iops / p.iops, 3) : null,
       ...(r.window_us ? { window_us: r.window_us } : {}),
+      ...(r.zero_copy_per_io !== undefined ? { zero_copy_per_io: r.zero_copy_per_io } : {}),
     };
     if (options.profile === "null" && (options.ceiling ?? true)) {
       options.progress?.(`ceiling ${r.pages}p`, 0);
@@ -170,6 +186,9 @@ export async function runRingsBench(options: RingsBenchOptions): Promise<RingsBe
     placement: options.placement,
     profile: options.profile,
     machine: machineInfo(),
+    data_path: options.zeroCopy
+      ? "per-request grants of the job's guest pages (zero copy)"
+      : "persistent grants, bounce copy",
     "global options": {
       rw: options.rw,
       bs: String(options.bs),

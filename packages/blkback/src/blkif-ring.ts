@@ -140,6 +140,8 @@ class Pending {
   readonly back: { view: MemView; off: number; buf: Uint8Array }[] = [];
   /** Zero-copy read segments: mark written (replication) on completion. */
   readonly mark: { view: MemView; off: number; len: number }[] = [];
+  /** Read segments on frames mapped one by one (startMappedSync): frame, offset, length, … to mark written. */
+  readonly markFrames: number[] = [];
   readonly io: {
     op: BlockIo["op"];
     sector: number;
@@ -154,11 +156,15 @@ class Pending {
     this.done = (status) => ring.completed(this, status);
   }
   reset(): void {
-    // (setting an array's length is a runtime call: only when there is something to drop)
-    if (this.unmap.length !== 0) this.unmap.length = 0;
-    if (this.segs.length !== 0) this.segs.length = 0;
+    // (pop, not `length = 0`: setting an array's length is a runtime call in V8)
+    const unmap = this.unmap;
+    while (unmap.length !== 0) unmap.pop();
+    const segs = this.segs;
+    while (segs.length !== 0) segs.pop();
     if (this.back.length !== 0) this.back.length = 0;
     if (this.mark.length !== 0) this.mark.length = 0;
+    const mf = this.markFrames;
+    while (mf.length !== 0) mf.pop();
     this.io.fua = false;
     this.io.secure = false;
   }
@@ -310,7 +316,7 @@ export class BlkbackRing {
           this.ring.consumeRequests(1);
           decodeRequest(this.slot, 0, this.abi, this.req);
           // Plain reads/writes on persistently mapped pages need no call: no promise per request.
-          if (this.startFast(this.req)) continue;
+          if (this.startFast(this.req) || this.startMappedSync(this.req)) continue;
           // Anything that waits publishes what was answered so far first.
           this.endBatch();
           // First use of pages: map the grants of the requests waiting behind this one too, in one
@@ -545,6 +551,79 @@ export class BlkbackRing {
     return true;
   }
 
+  /**
+   * The synchronous start of a READ/WRITE without persistent grants where the port maps one ref
+   * without a promise (the hypervisor in this host process): each segment's grant is mapped
+   * (GNTTABOP_map_grant_ref, read-only for a write to the disk), the store gets the frames' bytes, and
+   * the grants are unmapped before the response (completed). False, with nothing done, where that
+   * is not possible — start() takes the request. A ref that does not map answers BLKIF_RSP_ERROR
+   * (the others unmapped first), as start() does.
+   */
+  private startMappedSync(req: BlkifRequest): boolean {
+    const hv = this.options.hv;
+    const host = this.hostBytes;
+    if (this.options.persistent || host === undefined || hv.gnttabUnmapGrantRefSync === undefined)
+      return false;
+    if (req.operation !== BlkifOp.READ && req.operation !== BlkifOp.WRITE) return false;
+    const n = req.nrSegments;
+    if (n === 0 || validateRequest(req, this.options.limits).status !== BLKIF_RSP_OKAY) return false;
+    const toDevice = req.operation === BlkifOp.WRITE;
+    const flags = GNTMAP_host_map | (toDevice ? GNTMAP_readonly : 0);
+    const segs = req.segments;
+    const frontend = this.options.frontend;
+    const first = hv.gnttabMapGrantRefSync?.(frontend, segs[0]!.gref, flags);
+    if (first === undefined) return false;
+    const p = this.takePending(req);
+    let sectors = 0;
+    let ok = true;
+    for (let i = 0; i < n; i++) {
+      const s = segs[i]!;
+      const h = i === 0 ? first : hv.gnttabMapGrantRefSync!(frontend, s.gref, flags)!;
+      if (h < 0) {
+        ok = false;
+        continue;
+      }
+      p.unmap.push(h);
+      this.stats.grantsMapped++;
+      if (!ok) continue;
+      const frame = hv.gnttabLastMappedFrame!;
+      const off = s.firstSect * BLOCK_SECTOR_BYTES;
+      const len = (s.lastSect - s.firstSect + 1) * BLOCK_SECTOR_BYTES;
+      const a = frame * PAGE_SIZE + off;
+      p.segs.push(host.subarray(a, a + len));
+      if (!toDevice) p.markFrames.push(frame, off, len);
+      sectors += s.lastSect - s.firstSect + 1;
+    }
+    if (!ok) {
+      this.unmapSync(p);
+      this.respond(p, BLKIF_RSP_ERROR);
+      return true;
+    }
+    this.submitBuilt(p, req, sectors, toDevice);
+    return true;
+  }
+
+  /** Unmaps the request's grants without a promise (startMappedSync's port); false where not possible. */
+  private unmapSync(pending: Pending): boolean {
+    const hv = this.options.hv;
+    if (hv.gnttabUnmapGrantRefSync === undefined) return false;
+    const handles = pending.unmap;
+    let bad = 0;
+    for (let i = 0; i < handles.length; i++) {
+      const st = hv.gnttabUnmapGrantRefSync(handles[i]!);
+      if (st === undefined) {
+        // Not possible here after all: the rest the async way (unmapAndRespond).
+        handles.splice(0, i);
+        return false;
+      }
+      if (st !== GNTST_okay) bad++;
+    }
+    this.stats.grantsUnmapped += handles.length;
+    if (bad > 0) this.options.log.warn({ handles: [...handles] }, "grant unmap failed");
+    while (handles.length !== 0) handles.pop();
+    return true;
+  }
+
   /** this.pages[0..nseg) hold the request's data pages: build the store I/O and submit it. */
   private submitMapped(
     pending: Pending,
@@ -553,7 +632,6 @@ export class BlkbackRing {
     nseg: number,
     toDevice: boolean,
   ): void {
-    const io = pending.io;
     let sectors = 0;
     for (let i = 0; i < nseg; i++) {
       const s = segs[i]!;
@@ -576,6 +654,12 @@ export class BlkbackRing {
         pending.back.push({ view: pr.view, off: pageOff, buf });
       }
     }
+    this.submitBuilt(pending, req, sectors, toDevice);
+  }
+
+  /** pending.segs hold the request's data (`sectors` of it): submit the store I/O. */
+  private submitBuilt(pending: Pending, req: BlkifRequest, sectors: number, toDevice: boolean): void {
+    const io = pending.io;
     pending.nrSectors = sectors;
     pending.kind = io.op = toDevice ? "write" : "read";
     // Validated to lie inside the device, so a safe integer.
@@ -818,6 +902,12 @@ export class BlkbackRing {
         b.view.markWritten(b.off, b.buf.length);
       }
       for (const m of pending.mark) m.view.markWritten(m.off, m.len);
+      const mf = pending.markFrames;
+      if (mf.length > 0) {
+        const store = this.options.hv.store;
+        if (store?.markWritten)
+          for (let i = 0; i < mf.length; i += 3) store.markWritten(mf[i]!, mf[i + 1]!, mf[i + 2]!);
+      }
       if (pending.kind === "read") this.stats.readSectors += pending.nrSectors;
       else if (pending.kind === "write") this.stats.writeSectors += pending.nrSectors;
     }
@@ -827,7 +917,7 @@ export class BlkbackRing {
         : status === -XenErrno.EOPNOTSUPP
           ? BLKIF_RSP_EOPNOTSUPP
           : BLKIF_RSP_ERROR;
-    if (pending.unmap.length === 0) this.respond(pending, rsp);
+    if (pending.unmap.length === 0 || this.unmapSync(pending)) this.respond(pending, rsp);
     else void this.unmapAndRespond(pending, rsp);
   }
 

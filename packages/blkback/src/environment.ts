@@ -29,7 +29,22 @@ export interface BlkbackHypervisor extends DataPlanePort<MemView> {
    * byte ranges of `u8` (`view.frames` gives the frame; across host processes the frames are this
    * host's replicas). Without it every segment goes through a bounce buffer and `MemView.read/write`.
    */
-  readonly store?: { readonly u8: Uint8Array } | undefined;
+  readonly store?:
+    | {
+        readonly u8: Uint8Array;
+        /** [offset, offset+length) of `frame` was written (for other host processes' replicas). */
+        markWritten?(frame: number, offset: number, length: number): void;
+      }
+    | undefined;
+  /**
+   * One ref mapped without a promise where the port can (the hypervisor in this host process): the
+   * maptrack handle (≥ 0), a GNTST_* status (< 0), or undefined when only gnttabMapGrantRefs works
+   * (elsewhere, or grant faults armed). The frame is then `gnttabLastMappedFrame`.
+   */
+  gnttabMapGrantRefSync?(dom: number, ref: number, flags: number): number | undefined;
+  readonly gnttabLastMappedFrame?: number;
+  /** One handle unmapped without a promise: its GNTST_* status, or undefined where not possible. */
+  gnttabUnmapGrantRefSync?(handle: number): number | undefined;
 }
 
 /** Opens the storage named by the backend's `params` (read-only when `mode` is "r"). */

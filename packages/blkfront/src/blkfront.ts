@@ -56,15 +56,16 @@ import { type BlkfrontFeatures, dropUnsupported, matchResponse, responseErrno } 
 import {
   type BlkfrontNotice,
   type BlkfrontOptions,
+  type BlkfrontPoll,
   type BlkfrontStats,
   blockStoreInfo,
   EMPTY_INFO,
 } from "./options.js";
-import { copyReadData, type DataPage, RingQueue, recoverInFlight } from "./shadow.js";
+import { copyReadData, type DataPage, pickRing, RingQueue, recoverInFlight } from "./shadow.js";
 import { traceCompletion, traceRequest } from "./trace.js";
 
 export type { BlkfrontTimer } from "./grants.js";
-export type { BlkfrontNotice, BlkfrontOptions, BlkfrontStats } from "./options.js";
+export type { BlkfrontNotice, BlkfrontOptions, BlkfrontPoll, BlkfrontStats } from "./options.js";
 export { blockStoreInfo } from "./options.js";
 
 /** Requests built into a ring before they are pushed even inside a batch (the backend starts on them). */
@@ -101,6 +102,7 @@ export class Blkfront implements BlockStore {
     grantsLeaked: 0,
     grantsDeferred: 0,
     dataGrants: 0,
+    zeroCopyRequests: 0,
   };
 
   private readonly hv: BlkfrontHypervisor;
@@ -112,6 +114,7 @@ export class Blkfront implements BlockStore {
   private readonly log: DriverLogger;
   private readonly maxQueued: number;
   private readonly autoReconnect: boolean;
+  private readonly poll: BlkfrontPoll | undefined;
   private readonly handle: number;
 
   /** The reducer's state: the bus-visible XenbusState, the private phase, what was negotiated. */
@@ -159,6 +162,7 @@ export class Blkfront implements BlockStore {
     this.maxQueued = opts.maxQueued ?? 4096;
     const largest = Math.max(this.config.maxIndirectSegments, BLKIF_MAX_SEGMENTS_PER_REQUEST) + 8;
     this.autoReconnect = opts.autoReconnect ?? true;
+    this.poll = opts.poll;
     this.corruptRequest = opts.corruptRequest;
     this.timer = opts.timer;
     this.grants = new BlkfrontGrants({
@@ -171,6 +175,7 @@ export class Blkfront implements BlockStore {
       log: this.log,
       timer: opts.timer,
       retryMs: opts.deferredRetryMs ?? 1000,
+      trusted: opts.trusted ?? true,
       maxPoolPages: Math.max(opts.maxDataPagesPerRing ?? 1024, largest),
       poolBatch: opts.poolBatch ?? 32,
     });
@@ -506,7 +511,7 @@ export class Blkfront implements BlockStore {
         fail = { err: -ev.rc, msg: "allocating event channel" };
         break;
       }
-      const ring = new RingQueue(q, front, pages.gfns, refs, ev.port, this.entryBytes);
+      const ring = new RingQueue(q, front, pages.gfns, refs, ev.port, this.entryBytes, this.poll);
       ring.unbind = this.events.on(ev.port, () => this.ringEvent(ring));
       made.push(ring);
     }
@@ -596,23 +601,6 @@ export class Blkfront implements BlockStore {
     return segs * SECTORS_PER_PAGE;
   }
 
-  private pickRing(): RingQueue | undefined {
-    let best: RingQueue | undefined;
-    let bestFree = 0;
-    const n = this.rings.length;
-    for (let k = 0; k < n; k++) {
-      const r = this.rings[(this.nextRing + k) % n]!;
-      if (r.dead || r.freeIds.length === 0) continue;
-      const free = r.front.freeRequests();
-      if (free > bestFree) {
-        best = r;
-        bestFree = free;
-      }
-    }
-    if (best) this.nextRing = (best.index + 1) % n;
-    return best;
-  }
-
   private async pump(): Promise<void> {
     if (this.pumping) {
       this.pumpAgain = true;
@@ -669,10 +657,16 @@ export class Blkfront implements BlockStore {
       this.queue.unshift(...parts);
       return HeadResult.Done;
     }
-    const ring = this.pickRing();
+    const ring = pickRing(this.rings, this.nextRing);
     if (!ring) return HeadResult.Blocked;
+    this.nextRing = (ring.index + 1) % this.rings.length;
     this.headRing = ring;
     const nData = rw ? pagesFor(piece.nrSectors) : 0;
+    if (this.disk?.persistent === false && this.grants.grantCallerPages(ring, piece, nData, this.headPages)) {
+      this.queue.shift();
+      this.issue(ring, piece, this.headPages, nData);
+      return HeadResult.Done;
+    }
     const want = nData + (nData > BLKIF_MAX_SEGMENTS_PER_REQUEST ? indirectPages(nData) : 0);
     const pool = ring.pool;
     if (pool.length < want) return HeadResult.NeedPool;
@@ -829,6 +823,7 @@ export class Blkfront implements BlockStore {
           }
           completed = true;
         }
+        if (ring.pollLater(n > 0, this.hv.mayElideKick(ring.evtchn), () => this.ringEvent(ring))) break;
         if (!ring.front.finalCheckForResponses()) break;
       }
     } catch (e) {
@@ -889,13 +884,20 @@ export class Blkfront implements BlockStore {
     if (rsp.status === BLKIF_RSP_EOPNOTSUPP) dropUnsupported(this.features, sh.rspOp);
     if (status === 0 && piece.op === "read") copyReadData(sh);
     const pages = sh.pages;
+    let unmapped = true;
     if (pages.length > 0) {
       // Persistent grants stay granted: straight back to the pool, no promise per I/O. (The shadow
       // entry is the id's and is reused by its next request: the pages leave it here.)
       const persistent = this.disk?.persistent === true;
-      if (persistent && !ring.freed) for (let k = 0; k < pages.length; k++) ring.pool.push(pages[k]!);
+      if (pages[0]!.caller === true) unmapped = this.grants.endCallerPages(ring, pages);
+      else if (persistent && !ring.freed) for (let k = 0; k < pages.length; k++) ring.pool.push(pages[k]!);
       else void this.releasePages(ring, pages.slice(), persistent);
       while (pages.length > 0) pages.pop();
+    }
+    if (!unmapped) {
+      // Linux blkif_completion: a caller's page still mapped after the answer fails the request.
+      this.pieceDone(piece, -XenErrno.EIO);
+      return "backend has not unmapped a grant of a completed request";
     }
     this.pieceDone(piece, status);
     return undefined;

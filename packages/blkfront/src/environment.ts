@@ -16,6 +16,14 @@ export const GRANT_ENTRIES_PER_FRAME = 512;
  */
 export interface BlkfrontHypervisor extends DataPlanePort<MemView> {
   gnttabSetupTable?(dom: number, nrFrames: number): Promise<{ status: number; frames: number[] }>;
+  /**
+   * gnttabGrantAccess without a promise, where the port can (XenCtrl in the hypervisor's host
+   * process): rc 0 / -errno, or undefined when only the async call works. A caller's own page is
+   * granted per request (zero copy) only through these.
+   */
+  gnttabGrantAccessSync?(ref: number, domid: number, gfn: number, readonly: boolean): number | undefined;
+  /** gnttabEndAccess without a promise (undefined where gnttabGrantAccessSync is). */
+  gnttabEndAccessSync?(ref: number): boolean | undefined;
 }
 
 /** Pages of the guest's own memory: their gfns (in order) and one view of them (4096 bytes each). */

@@ -2,12 +2,12 @@
 // the backend; data pages granted per request, or once for good with persistent grants; the pool
 // of bounce pages per ring; ends of grants the backend still maps deferred and retried on a timer
 // (Linux's deferred end of foreign access), their pages never reused until the end succeeds.
-import { XenErrno } from "@xensim/abi";
+import { BLKIF_MAX_SEGMENTS_PER_REQUEST, XenErrno } from "@xensim/abi";
 import type { MemView } from "@xensim/memory";
 import type { DriverLogger, GrantRefAllocator } from "@xensim/xenbus";
 import { type BlkfrontHypervisor, type GuestMemory, type GuestPages, grantFramesFor } from "./environment.js";
-import { PAGE_BYTES } from "./io.js";
-import type { DataPage, RingQueue } from "./shadow.js";
+import { PAGE_BYTES, type Piece } from "./io.js";
+import { CallerPage, type DataPage, type RingQueue } from "./shadow.js";
 
 /** setTimeout / clearTimeout (the globals satisfy it). */
 export interface BlkfrontTimer {
@@ -32,6 +32,7 @@ export interface GrantStats {
   grantsLeaked: number;
   grantsDeferred: number;
   dataGrants: number;
+  zeroCopyRequests: number;
 }
 
 export interface BlkfrontGrantsOptions {
@@ -46,6 +47,8 @@ export interface BlkfrontGrantsOptions {
   readonly log: DriverLogger;
   readonly timer: BlkfrontTimer | undefined;
   readonly retryMs: number;
+  /** Linux's `trusted`: the caller's own pages may be granted to this backend (zero copy). */
+  readonly trusted: boolean;
   /** Bounce pages one ring may own. */
   readonly maxPoolPages: number;
   /** Pages allocated at a time when a pool grows. */
@@ -118,8 +121,12 @@ export class BlkfrontGrants {
    */
   async releaseRing(ring: RingQueue, pages: readonly DataPage[]): Promise<void> {
     const reusable: number[] = [];
-    for (const p of pages) if (await this.endGrant(p)) reusable.push(p.gfn);
-    ring.pageCount -= pages.length;
+    for (const p of pages) {
+      const ended = await this.endGrant(p);
+      if (p.caller === true) continue; // the caller's page: never the pool's, never freed here
+      ring.pageCount--;
+      if (ended) reusable.push(p.gfn);
+    }
     if (reusable.length > 0) this.memory.freePages(reusable);
     const ended: number[] = [];
     const busy: number[] = [];
@@ -176,12 +183,111 @@ export class BlkfrontGrants {
     if (!(await this.hv.gnttabEndAccess(ref))) {
       this.opts.stats.grantsLeaked++;
       p.ref = -1;
-      this.defer([ref], [p.gfn]);
+      this.defer([ref], p.caller === true ? [] : [p.gfn]);
       return false;
     }
     p.ref = -1;
     this.refs.free([ref]);
     return true;
+  }
+
+  /**
+   * Zero copy (Linux blkfront without persistent grants grants the bio's own pages): grants the
+   * caller's frames behind `piece` (BlockIo.frames) to the backend, synchronously, into `pages`.
+   * False, with nothing left granted, when that cannot be done without waiting or the frames do not
+   * cover the piece (or the backend is not trusted, or it needs indirect pages): the piece then goes
+   * through the bounce pool. Only without persistent grants (the caller checks).
+   */
+  grantCallerPages(ring: RingQueue, piece: Piece, nData: number, pages: DataPage[]): boolean {
+    const frames = piece.parent.io.frames;
+    if (frames === undefined || !this.opts.trusted || nData === 0 || nData > BLKIF_MAX_SEGMENTS_PER_REQUEST)
+      return false;
+    const first = piece.byteOff / PAGE_BYTES;
+    if (!Number.isInteger(first) || first + nData > frames.length) return false;
+    const readonly = piece.op === "write"; // the backend only reads the page of a write
+    while (pages.length > 0) pages.pop();
+    for (let i = 0; i < nData; i++) {
+      const gfn = frames[first + i]!;
+      const ref = Number.isSafeInteger(gfn) && gfn >= 0 ? this.grantCallerPage(gfn, readonly) : -1;
+      if (ref < 0) {
+        // Undo: these were never on a ring, so the ends succeed.
+        for (const p of pages) {
+          this.endCallerPage(p);
+          ring.callerPages.push(p as CallerPage);
+        }
+        while (pages.length > 0) pages.pop();
+        return false;
+      }
+      const p = ring.callerPages.pop() ?? new CallerPage(ring.front.view);
+      p.gfn = gfn;
+      p.ref = ref;
+      pages.push(p);
+    }
+    this.opts.stats.zeroCopyRequests++;
+    return true;
+  }
+
+  /**
+   * Ends the grants of a request's caller pages before the caller has its buffer back: false when
+   * the backend still maps one (deferred). Without a synchronous end they go the async way.
+   */
+  endCallerPages(ring: RingQueue, pages: readonly DataPage[]): boolean {
+    let ok = true;
+    for (let k = 0; k < pages.length; k++) {
+      const p = pages[k]!;
+      const ended = this.endCallerPage(p);
+      if (ended === undefined) {
+        void this.releasePages(ring, [p], false);
+        continue;
+      }
+      if (!ended) ok = false;
+      ring.callerPages.push(p as CallerPage);
+    }
+    return ok;
+  }
+
+  /**
+   * Grants the caller's frame `gfn` for one request, synchronously (zero copy): the ref, or -1 when
+   * that cannot be done without waiting (no synchronous grant here, no ref left, or the ref lies past
+   * the table's frames) — the request then takes the bounce path, which can wait.
+   */
+  grantCallerPage(gfn: number, readonly: boolean): number {
+    const hv = this.hv;
+    if (!hv.gnttabGrantAccessSync) return -1;
+    const refs = this.refs;
+    const ref = refs.allocOne ? refs.allocOne() : (refs.alloc(1)?.[0] ?? -1);
+    if (ref < 0) return -1;
+    if (hv.gnttabGrantAccessSync(ref, this.opts.backend(), gfn, readonly) !== 0) {
+      this.freeRef(ref);
+      return -1;
+    }
+    this.opts.stats.dataGrants++;
+    return ref;
+  }
+
+  /**
+   * Ends a caller page's grant synchronously when the port can: true when ended (the ref is free
+   * again), false while the backend still maps it (the ref is deferred: the backend misbehaves, as
+   * Linux's blkif_completion says). undefined when only the async end works (use endGrant).
+   */
+  endCallerPage(p: DataPage): boolean | undefined {
+    const ref = p.ref;
+    if (ref < 0) return true;
+    const ended = this.hv.gnttabEndAccessSync?.(ref);
+    if (ended === undefined) return undefined;
+    p.ref = -1;
+    if (!ended) {
+      this.opts.stats.grantsLeaked++;
+      this.defer([ref], []);
+      return false;
+    }
+    this.freeRef(ref);
+    return true;
+  }
+
+  private freeRef(ref: number): void {
+    if (this.refs.freeOne) this.refs.freeOne(ref);
+    else this.refs.free([ref]);
   }
 
   /** Grows the ring's pool to at least `want` pages; false at the cap, when memory runs out, or once the ring is freed. */
@@ -230,6 +336,7 @@ export class BlkfrontGrants {
     }
     for (const p of pages) {
       const ok = await this.endGrant(p);
+      if (p.caller === true) continue;
       if (ring.freed) {
         ring.pageCount--;
         if (ok) this.memory.freePages([p.gfn]);

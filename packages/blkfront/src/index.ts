@@ -3,6 +3,7 @@ export {
   Blkfront,
   type BlkfrontNotice,
   type BlkfrontOptions,
+  type BlkfrontPoll,
   type BlkfrontStats,
   type BlkfrontTimer,
   blockStoreInfo,

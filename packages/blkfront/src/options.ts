@@ -6,6 +6,9 @@ import type { DriverLogger, GrantRefAllocator, XenbusStore } from "@xensim/xenbu
 import type { BlkfrontEvents, BlkfrontHypervisor, GuestMemory } from "./environment.js";
 import type { BlkfrontTimer } from "./grants.js";
 import { SECTOR_BYTES } from "./io.js";
+import type { BlkfrontPoll } from "./shadow.js";
+
+export type { BlkfrontPoll } from "./shadow.js";
 
 export interface BlkfrontOptions {
   /**
@@ -33,6 +36,19 @@ export interface BlkfrontOptions {
   readonly maxDataPagesPerRing?: number;
   /** Pages allocated at a time when the bounce pool grows (default 32). */
   readonly poolBatch?: number;
+  /**
+   * Linux's `trusted` (default true): without persistent grants, an I/O whose BlockIo gives its
+   * `frames` has the caller's own pages granted to the backend (zero copy). False: every request
+   * goes through bounce pages (XSA-403: nothing of the caller's memory is shared with the backend).
+   */
+  readonly trusted?: boolean;
+  /**
+   * Keep looking for responses for `ms` after the last ones (and at least 32 looks, on `defer`
+   * turns) before setting rsp_event and sleeping: a backend that keeps answering then never has to
+   * wake this thread (blkback's `poll`, the other way). Only where the backend's kicks can be
+   * elided (its thread in this host process). Omitted: sleep at once, as Linux's blkfront.
+   */
+  readonly poll?: BlkfrontPoll;
   /** Start over after the backend went away and came back (default true). */
   readonly autoReconnect?: boolean;
   readonly transactionRetries?: number;
@@ -85,6 +101,8 @@ export interface BlkfrontStats {
   grantsDeferred: number;
   /** Grants made for data pages (persistent: once per page; else once per segment). */
   dataGrants: number;
+  /** Ring requests whose data pages were the caller's own, granted for the request (no bounce copy). */
+  zeroCopyRequests: number;
 }
 
 /** The BlockStoreInfo before the first connect (no disk yet). */

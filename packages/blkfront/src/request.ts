@@ -1,6 +1,7 @@
 // Building one ring request from a piece of I/O (Linux xen-blkfront's blkif_queue_rw_req,
 // blkif_queue_discard_req and the flush/barrier request): the blkif request fields, the segments
-// over the piece's granted pages (a write's data copied into them first), and for more segments
+// over the piece's granted pages (a write's data copied into bounce pages first; the caller's own
+// pages, granted for the request, carry it already), and for more segments
 // than a request holds, the indirect pages filled with the segment descriptors.
 import { BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_SEGS_PER_INDIRECT_FRAME, BlkifOp } from "@xensim/abi";
 import { type BlkifRequest, type BlkifSegment, encodeIndirectSegments } from "@xensim/blkif";
@@ -80,7 +81,7 @@ export function buildRequest(
         seg.gref = p.ref;
         seg.firstSect = 0;
         seg.lastSect = sectors - 1;
-        if (piece.op === "write") {
+        if (piece.op === "write" && p.caller !== true) {
           const len = sectors * SECTOR_BYTES;
           if (p.bytes) piece.parent.copyOutBytes(piece.byteOff + i * PAGE_BYTES, p.bytes, len);
           else piece.parent.copyOut(piece.byteOff + i * PAGE_BYTES, p.view, p.off, len);

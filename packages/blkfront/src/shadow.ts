@@ -5,6 +5,18 @@ import type { MemView } from "@xensim/memory";
 import type { FrontRing } from "@xensim/ring";
 import { PAGE_BYTES, type Piece, SECTOR_BYTES, SECTORS_PER_PAGE } from "./io.js";
 
+/** How a ring polls before it sleeps (BlkfrontOptions.poll). */
+export interface BlkfrontPoll {
+  readonly ms: number;
+  /** Runs `fn` on a later turn of the event loop (setImmediate). */
+  readonly defer: (fn: () => void) => void;
+  /** Monotonic milliseconds (performance.now). */
+  readonly clock: () => number;
+}
+
+/** Empty looks a polling ring takes at least before it sleeps (a descheduled thread still gets them). */
+const POLL_MIN_LOOKS = 32;
+
 /** A guest page of the bounce pool. */
 export interface DataPage {
   readonly gfn: number;
@@ -14,6 +26,21 @@ export interface DataPage {
   readonly bytes?: Uint8Array | undefined;
   /** The grant ref while granted, else -1. */
   ref: number;
+  /** A page of the caller's own buffer (zero copy), not of the bounce pool: never pooled or freed. */
+  readonly caller?: boolean;
+}
+
+/**
+ * A page of the caller's buffer granted for one request (Linux blkfront without persistent grants
+ * grants the bio's own pages): the data is not copied. One object per page slot, reused by the
+ * ring from one request to the next.
+ */
+export class CallerPage implements DataPage {
+  gfn = 0;
+  ref = -1;
+  readonly off = 0;
+  readonly caller = true;
+  constructor(readonly view: MemView) {}
 }
 
 /** A request on the ring (Linux's struct blk_shadow). */
@@ -51,6 +78,8 @@ export class RingQueue {
    */
   readonly idGeneration: Uint32Array;
   readonly freeIds: number[] = [];
+  /** CallerPage objects free for the next zero-copy request (objects only: no page behind them). */
+  readonly callerPages: CallerPage[] = [];
   /** Bounce pages ready for a request (granted already when grants are persistent). */
   readonly pool: DataPage[] = [];
   /** Bounce pages this ring owns (for the pool cap). */
@@ -78,6 +107,7 @@ export class RingQueue {
     readonly refs: readonly number[],
     readonly evtchn: number,
     entryBytes: number,
+    private readonly poll?: BlkfrontPoll | undefined,
   ) {
     this.shadow = new Array<Shadow | undefined>(front.size).fill(undefined);
     this.idGeneration = new Uint32Array(front.size);
@@ -100,6 +130,36 @@ export class RingQueue {
     this.shadow[id] = sh;
     this.inFlight++;
     return sh;
+  }
+
+  private pollArmed = false;
+  private emptyLooks = 0;
+  private lastResponseAt = 0;
+
+  /**
+   * With `poll`, where the backend's kicks can be elided: the ring stays
+   * awake (rsp_event not set) and `wake` looks again on a later turn — for at least POLL_MIN_LOOKS
+   * empty looks and while the last responses (`worked`: some just came) are within `poll.ms`. True
+   * when a look is scheduled (the caller skips the final check); false: set rsp_event and sleep.
+   */
+  pollLater(worked: boolean, elidable: boolean, wake: () => void): boolean {
+    const poll = this.poll;
+    if (poll === undefined || !elidable || this.dead) return false;
+    if (worked) {
+      this.lastResponseAt = poll.clock();
+      this.emptyLooks = 0;
+    } else if (++this.emptyLooks >= POLL_MIN_LOOKS && poll.clock() - this.lastResponseAt >= poll.ms) {
+      this.emptyLooks = 0;
+      return false;
+    }
+    if (!this.pollArmed) {
+      this.pollArmed = true;
+      poll.defer(() => {
+        this.pollArmed = false;
+        wake();
+      });
+    }
+    return true;
   }
 
   /** The request `id` was answered: its id is free again. */
@@ -158,6 +218,7 @@ export function recoverInFlight(rings: readonly RingQueue[]): { pieces: Piece[];
 /** A read answered OKAY: copies its data pages into the caller's buffer, page by page. */
 export function copyReadData(sh: Shadow): void {
   const piece = sh.piece;
+  if (sh.nData > 0 && sh.pages[0]!.caller === true) return; // the backend wrote the caller's pages
   for (let i = 0; i < sh.nData; i++) {
     const p = sh.pages[i]!;
     const sectors = Math.min(SECTORS_PER_PAGE, piece.nrSectors - i * SECTORS_PER_PAGE);
@@ -165,4 +226,21 @@ export function copyReadData(sh: Shadow): void {
     if (p.bytes) piece.parent.copyInBytes(pos, p.bytes, sectors * SECTOR_BYTES);
     else piece.parent.copyIn(pos, p.view, p.off, sectors * SECTOR_BYTES);
   }
+}
+
+/** The ring with the most free request slots, looking from ring `start` on (round robin on ties). */
+export function pickRing(rings: readonly RingQueue[], start: number): RingQueue | undefined {
+  let best: RingQueue | undefined;
+  let bestFree = 0;
+  const n = rings.length;
+  for (let k = 0; k < n; k++) {
+    const r = rings[(start + k) % n]!;
+    if (r.dead || r.freeIds.length === 0) continue;
+    const free = r.front.freeRequests();
+    if (free > bestFree) {
+      best = r;
+      bestFree = free;
+    }
+  }
+  return best;
 }

@@ -51,6 +51,29 @@ describe("frontend advisories (blkfront)", () => {
     await r.front.close();
   });
 
+  it("XSA-396, zero copy: a caller's page still mapped after the answer fails the I/O and marks the backend misbehaving", async () => {
+    const r = await Rig.start({ sectors: 1024, front: { maxQueues: 1, persistent: false } });
+    await r.front.whenConnected();
+    const page = await r.memory.allocPages(1, false);
+    assert.ok(typeof page !== "number");
+    const bytes = page.view.liveBytes(0, 4096)!;
+    bytes.set(pattern(5, 4096));
+    const io = { op: "write" as const, sector: 0, nrSectors: 8, segs: [bytes], frames: page.gfns };
+    // A well-behaved backend: the caller's own page is granted, nothing copied, the grant ended.
+    assert.equal(await new Promise<number>((res) => r.front.submit(io, res)), 0);
+    assert.equal(r.front.stats.zeroCopyRequests, 1);
+    assert.ok(Buffer.from((await r.read(0, 8)).data).equals(Buffer.from(pattern(5, 4096))));
+    assert.equal(r.front.stats.grantsLeaked, 0);
+    // One that keeps the mapping after answering: the caller hears -EIO, never success.
+    r.backend.leakMappings = true;
+    const st = await new Promise<number>((res) => r.front.submit({ ...io, sector: 8 }, res));
+    assert.equal(st, -5, "EIO");
+    assert.ok(r.front.stats.grantsLeaked >= 1, "end of access refused while mapped");
+    assert.ok(r.front.stats.protocolErrors >= 1, "the backend is misbehaving");
+    r.backend.leakMappings = false;
+    await r.front.close();
+  });
+
   it("XSA-403: pages shared with the backend carry nothing of the guest's other uses", async () => {
     // the guest's free pages hold someone else's data (another disk's, another driver's)
     const r = new Rig({ sectors: 1024 });

@@ -36,6 +36,13 @@ export interface BlockIo {
   readonly segs: readonly Uint8Array[];
   readonly fua?: boolean;
   readonly secure?: boolean;
+  /**
+   * Where the data lives in the guest's own memory (Linux: the bio_vec's pages): the guest frame
+   * (gfn) of each 4 KiB page of the concatenated `segs`, each page the caller's alone. A frontend
+   * that grants per request (no persistent grants) grants these frames themselves — no bounce copy.
+   * Stores that do not grant ignore it.
+   */
+  readonly frames?: readonly number[];
 }
 
 /** 0 on success, or a negative errno (-EIO, -EOPNOTSUPP, -EROFS, -ENOSPC …). */

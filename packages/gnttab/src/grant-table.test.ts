@@ -421,3 +421,35 @@ test("mapGrantRefHandle / unmapGrantRefHandle: mapGrantRef's statuses and effect
   assert.equal(gt.mappingCount(M), 0);
   teardown();
 });
+
+test("grantAccessOwn / endAccessOwn: the same shared entry as grantAccess / endForeignAccess, without a view", () => {
+  const { gt, gfns, table, teardown } = world();
+  assert.equal(gt.grantAccessOwn(G, 20, M, 0x100, false), true);
+  assert.deepEqual(grantEntry(table(), 20), { flags: GTF_permit_access, domid: M, frame: 0x100 });
+  assert.equal(gt.grantAccessOwn(G, 21, M, 0x101, true), true);
+  assert.deepEqual(grantEntry(table(), 21), {
+    flags: GTF_permit_access | GTF_readonly,
+    domid: M,
+    frame: 0x101,
+  });
+  // Past the table's frames, a ref that is no integer, a domain without a table: refused, nothing written.
+  const entries = gt.nrGrantEntries(G);
+  assert.equal(gt.grantAccessOwn(G, entries, M, 0x100, false), false);
+  assert.equal(gt.grantAccessOwn(G, 1.5, M, 0x100, false), false);
+  assert.equal(gt.grantAccessOwn(99, 20, M, 0x100, false), false);
+  assert.equal(gt.endAccessOwn(G, entries), false);
+  assert.equal(gt.endAccessOwn(99, 20), false);
+  // Mapped: the end fails (GTF_reading / GTF_writing), as endForeignAccess does; unmapped: it succeeds.
+  const h = gt.mapGrantRefHandle(M, G, 20, HM);
+  assert.ok(h >= 0);
+  assert.equal(gt.lastMappedFrame, gfns[0]);
+  assert.equal(gt.endAccessOwn(G, 20), false);
+  assert.equal(gt.unmapGrantRefHandle(M, h), GNTST_okay);
+  assert.equal(gt.endAccessOwn(G, 20), true);
+  assert.equal(grantEntry(table(), 20).flags, 0);
+  assert.equal(gt.mapGrantRefHandle(M, G, 20, HM), GNTST_general_error, "an ended grant maps no more");
+  const ro = gt.mapGrantRefHandle(M, G, 21, HM);
+  assert.equal(ro, GNTST_general_error, "a readonly grant is not mapped writable");
+  assert.equal(endForeignAccess(table(), 21), true);
+  teardown();
+});

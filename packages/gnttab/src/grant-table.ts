@@ -94,88 +94,19 @@ const REFS_COUNT = REFS_DONE - 1;
 const ST_INIT = 1;
 const ST_DYING = 2;
 
-/** Raised for misuse by the hypervisor code (not for guest errors, which are GNTST_* statuses). */
-export class GrantTableError extends Error {
-  override readonly name = "GrantTableError";
-  constructor(
-    readonly code: "no_domain" | "exists" | "no_memory" | "bad_argument",
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** XSM-like policy hooks (default: maps and copies allowed, setup/query self or privileged). */
-export interface GrantPolicy {
-  mayMap?(mapper: number, granter: number, flags: number): boolean;
-  mayCopy?(caller: number, src: number, dest: number): boolean;
-  maySetup?(caller: number, domid: number): boolean;
-}
-
-export interface GrantTableInitOptions {
-  /** Xen's max_grant_frames (default 64, at most 128 here). */
-  maxFrames?: number;
-  /** Xen's max_maptrack_frames (default 1024). */
-  maxMaptrackFrames?: number;
-  /** Frames allocated now (default 1). */
-  initialFrames?: number;
-}
-
-export interface MapGrantRefOp {
-  /** The granting domain. */
-  dom: number;
-  ref: number;
-  /** GNTMAP_* flags: host_map and/or device_map, readonly, … */
-  flags: number;
-  /** Where the mapping goes (PV virtual address / HVM guest physical address); recorded for unmap. */
-  hostAddr?: number;
-}
-
-export interface MapGrantRefResult {
-  status: number;
-  /** Maptrack handle (valid when status is GNTST_okay). */
-  handle: number;
-  /** The machine frame mapped (0 on failure). */
-  frame: number;
-  /** frame * 4096 for a device_map, else 0. */
-  devBusAddr: number;
-}
-
-export interface UnmapGrantRefOp {
-  handle: number;
-  /** Host address to unmap; omitted = the one recorded at map time; 0 = leave the host mapping. */
-  hostAddr?: number;
-  /** Device bus address; omitted = the mapping's own (if device-mapped); 0 = leave the device mapping. */
-  devBusAddr?: number;
-}
-
-/** One side of a gnttab_copy: a grant ref (…_gref flag set) or a gmfn of DOMID_SELF. */
-export interface GnttabCopyPtr {
-  ref?: number;
-  gmfn?: number;
-  domid: number;
-  offset: number;
-}
-
-export interface GnttabCopyOp {
-  source: GnttabCopyPtr;
-  dest: GnttabCopyPtr;
-  len: number;
-  /** GNTCOPY_source_gref | GNTCOPY_dest_gref. */
-  flags: number;
-}
-
-export interface SetupTableResult {
-  status: number;
-  /** The first nrFrames grant frames (machine frames, PV style). */
-  frames: number[];
-}
-
-export interface QueryTableResult {
-  status: number;
-  nrFrames: number;
-  maxNrFrames: number;
-}
+export * from "./grant-types.js";
+import {
+  GrantTableError,
+  type GnttabCopyOp,
+  type GnttabCopyPtr,
+  type GrantPolicy,
+  type GrantTableInitOptions,
+  type MapGrantRefOp,
+  type MapGrantRefResult,
+  type QueryTableResult,
+  type SetupTableResult,
+  type UnmapGrantRefOp,
+} from "./grant-types.js";
 
 interface Claim {
   frame: number;
@@ -241,6 +172,45 @@ export class GrantTables {
   /** The granter's view of its own table (for grantAccess / endForeignAccess). */
   sharedView(domid: number): MemView {
     return this.store.viewOfFrames(this.grantFrames(domid));
+  }
+
+  /** The granter's own grantAccess of `ref` with no view (Xen's order); false past the table's frames. */
+  grantAccessOwn(domid: number, ref: number, remote: number, gfn: number, readonly: boolean): boolean {
+    const t = this.liveTable(domid);
+    if (
+      t < 0 ||
+      ref >>> 0 !== ref ||
+      ref >= Atomics.load(this.i32, t + G_NR_FRAMES) * GRANT_ENTRIES_V1_PER_FRAME
+    )
+      return false;
+    const sh = this.shIdxAt(t, ref);
+    const i32 = this.i32;
+    i32[sh + 1] = gfn;
+    Atomics.store(i32, sh, ((remote & 0xffff) << 16) | GTF_permit_access | (readonly ? GTF_readonly : 0));
+    this.store.markWritten(Math.floor(sh / WORDS), (sh % WORDS) * 4, 8);
+    return true;
+  }
+
+  /** The granter's own endForeignAccess of `ref`: false while mapped or outside the table. */
+  endAccessOwn(domid: number, ref: number): boolean {
+    const t = this.liveTable(domid);
+    if (
+      t < 0 ||
+      ref >>> 0 !== ref ||
+      ref >= Atomics.load(this.i32, t + G_NR_FRAMES) * GRANT_ENTRIES_V1_PER_FRAME
+    )
+      return false;
+    const sh = this.shIdxAt(t, ref);
+    const i32 = this.i32;
+    let w = Atomics.load(i32, sh);
+    for (;;) {
+      if (w & (GTF_reading | GTF_writing)) return false;
+      const prev = Atomics.compareExchange(i32, sh, w, w & 0xffff0000);
+      if (prev === w) break;
+      w = prev;
+    }
+    this.store.markWritten(Math.floor(sh / WORDS), (sh % WORDS) * 4, 2);
+    return true;
   }
 
   /** Int32 index of word 0 (flags | domid << 16) of shared entry `ref`; ref must be < nr entries. */

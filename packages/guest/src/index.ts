@@ -27,3 +27,4 @@ export {
   UART_SCRATCH_VALUE,
   VGA_INTERRUPT_LINE,
 } from "./firmware.js";
+export { GuestBufferArea } from "./buffers.js";

@@ -7,6 +7,7 @@ import type { BlkfrontConfig } from "@xensim/blkif";
 import {
   Blkfront,
   type BlkfrontOptions,
+  type BlkfrontPoll,
   type BlkfrontProbe,
   type GuestMemory,
   type GuestPages,
@@ -135,7 +136,15 @@ export class GuestKernel {
   async openBlkfront(
     xs: XenstoreClient,
     devid: number,
-    opts: { config?: Partial<BlkfrontConfig>; maxDataPagesPerRing?: number; log?: DriverLogger } = {},
+    opts: {
+      config?: Partial<BlkfrontConfig>;
+      maxDataPagesPerRing?: number;
+      log?: DriverLogger;
+      /** BlkfrontOptions.trusted (default true: the caller's pages may be granted per request). */
+      trusted?: boolean;
+      /** BlkfrontOptions.poll: look for responses a while before sleeping. */
+      poll?: BlkfrontPoll;
+    } = {},
   ): Promise<Blkfront> {
     const front = await Blkfront.open({
       store: xs,
@@ -152,6 +161,8 @@ export class GuestKernel {
       ...(opts.config ? { config: opts.config } : {}),
       ...(opts.maxDataPagesPerRing ? { maxDataPagesPerRing: opts.maxDataPagesPerRing } : {}),
       ...(opts.log ? { log: opts.log } : {}),
+      ...(opts.trusted !== undefined ? { trusted: opts.trusted } : {}),
+      ...(opts.poll ? { poll: opts.poll } : {}),
     });
     this.closers.push(() => front.close());
     return front;

@@ -3,6 +3,7 @@ export type {
   FioJobSpec,
   IoFigures,
   JobCarry,
+  JobBuffer,
   JobEnv,
   JobLedger,
   JobResult,

@@ -45,6 +45,22 @@ export interface JobEnv {
   nowNs(): number;
   /** Runs fn soon, after pending I/O callbacks (setImmediate in Node). */
   defer(fn: () => void): void;
+  /**
+   * Where each in-flight slot's buffer comes from (default: a Uint8Array of the job's own): a buffer
+   * in the guest's memory whose frames go with every I/O (BlockIo.frames), so a frontend that grants
+   * per request grants the buffer itself (zero copy). undefined: that slot gets its own Uint8Array.
+   */
+  buffer?(bytes: number): JobBuffer | undefined;
+}
+
+/** A buffer in the guest's own memory (JobEnv.buffer). */
+export interface JobBuffer {
+  /** Its bytes: a live view of the pages. */
+  readonly bytes: Uint8Array;
+  /** The gfn of each 4 KiB page of `bytes`, in order (BlockIo.frames). */
+  readonly frames: readonly number[];
+  /** Publishes what the job wrote into the buffer (MemView.markWritten), before a write goes out. */
+  written(): void;
 }
 
 export interface IoFigures {
@@ -125,6 +141,8 @@ export function validateJob(spec: FioJobSpec, disk: { sectors: number }): void {
 interface Slot {
   buf: Uint8Array;
   segs: Uint8Array[];
+  /** The guest buffer behind `buf` (JobEnv.buffer), else undefined. */
+  guest: JobBuffer | undefined;
   block: number;
   write: boolean;
   startNs: number;
@@ -294,10 +312,12 @@ class JobRunner {
   }
 
   private newSlot(): Slot {
-    const buf = new Uint8Array(this.spec.bs);
+    const guest = this.env.buffer?.(this.spec.bs);
+    const buf = guest ? guest.bytes : new Uint8Array(this.spec.bs);
     const slot: Slot = {
       buf,
       segs: [buf],
+      guest,
       block: 0,
       write: false,
       startNs: 0,
@@ -385,12 +405,25 @@ class JobRunner {
       }
     }
     this.track(now, +1);
-    const io: BlockIo = {
-      op: write ? "write" : "read",
-      sector: offset / BLOCK_SECTOR_BYTES,
-      nrSectors: this.sectorsPerBlock,
-      segs: slot.segs,
-    };
+    const guest = slot.guest;
+    let io: BlockIo;
+    if (guest === undefined)
+      io = {
+        op: write ? "write" : "read",
+        sector: offset / BLOCK_SECTOR_BYTES,
+        nrSectors: this.sectorsPerBlock,
+        segs: slot.segs,
+      };
+    else {
+      if (write) guest.written();
+      io = {
+        op: write ? "write" : "read",
+        sector: offset / BLOCK_SECTOR_BYTES,
+        nrSectors: this.sectorsPerBlock,
+        segs: slot.segs,
+        frames: guest.frames,
+      };
+    }
     this.store.submit(io, slot.done);
   }
 

@@ -41,14 +41,20 @@ export interface GrantRefAllocator {
   /** `n` free references, or undefined when there are not enough (nothing is taken then). */
   alloc(n: number): number[] | undefined;
   free(refs: readonly number[]): void;
+  /** One free reference, or -1 when none is left (no array per call: a per-request grant). */
+  allocOne?(): number;
+  /** Frees one reference from allocOne. */
+  freeOne?(ref: number): void;
 }
 
 /** A free list over refs [first, first + count): by default past the 8 reserved entries. */
 export class GrantRefPool implements GrantRefAllocator {
   private readonly freeRefs: number[] = [];
-  private readonly taken = new Set<number>();
+  /** 1 for each ref handed out (indexed by ref): a second free, or a ref not ours, is ignored. */
+  private readonly taken: Uint8Array;
 
   constructor(count = 512 - GNTTAB_NR_RESERVED_ENTRIES, first = GNTTAB_NR_RESERVED_ENTRIES) {
+    this.taken = new Uint8Array(first + count);
     // Lowest first: pop() from the end.
     for (let r = first + count - 1; r >= first; r--) this.freeRefs.push(r);
   }
@@ -62,17 +68,27 @@ export class GrantRefPool implements GrantRefAllocator {
     const out: number[] = [];
     for (let i = 0; i < n; i++) {
       const r = this.freeRefs.pop()!;
-      this.taken.add(r);
+      this.taken[r] = 1;
       out.push(r);
     }
     return out;
   }
 
   free(refs: readonly number[]): void {
-    for (const r of refs) {
-      if (!this.taken.delete(r)) continue; // not ours or already free
-      this.freeRefs.push(r);
-    }
+    for (const r of refs) this.freeOne(r);
+  }
+
+  allocOne(): number {
+    const r = this.freeRefs.pop();
+    if (r === undefined) return -1;
+    this.taken[r] = 1;
+    return r;
+  }
+
+  freeOne(ref: number): void {
+    if (!(ref >= 0 && ref < this.taken.length) || this.taken[ref] !== 1) return; // not ours or already free
+    this.taken[ref] = 0;
+    this.freeRefs.push(ref);
   }
 }
 

@@ -90,6 +90,20 @@ async function devices(hv: ScriptedHypervisor, pool = new GrantRefPool(32)) {
 }
 
 describe("GrantRefPool", () => {
+  it("allocOne / freeOne: one ref without an array; a second free or a stranger is ignored", () => {
+    const pool = new GrantRefPool(3, 8);
+    assert.deepEqual([pool.allocOne(), pool.allocOne(), pool.allocOne(), pool.allocOne()], [8, 9, 10, -1]);
+    pool.freeOne(9);
+    pool.freeOne(9);
+    pool.freeOne(7);
+    pool.freeOne(1.5);
+    pool.freeOne(1 << 20);
+    assert.equal(pool.available, 1);
+    assert.equal(pool.allocOne(), 9);
+    pool.free([8, 10]);
+    assert.deepEqual(pool.alloc(2), [10, 8]);
+  });
+
   it("hands out each ref once, skips the reserved ones, and takes back only what it gave", () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: 6 }), { maxLength: 30 }), (sizes) => {

@@ -590,6 +590,24 @@ export class XenCtrl {
     return (await this.call<GnttabEndAccessReply__Output>("GnttabEndForeignAccess", { ref })).ok;
   }
 
+  /**
+   * gnttabGrantAccess, synchronous, when this host process holds the grant tables (a store to our
+   * own table, no promise: a per-request grant of a data page): 0, -EINVAL for a ref past the
+   * table's frames, or undefined elsewhere (use gnttabGrantAccess).
+   */
+  gnttabGrantAccessSync(ref: number, domid: number, gfn: number, readonly: boolean): number | undefined {
+    const gt = this.gt;
+    if (!gt) return undefined;
+    return gt.grantAccessOwn(this.domid, ref, domid, gfn, readonly) ? 0 : -XenErrno.EINVAL;
+  }
+
+  /** gnttabEndAccess, synchronous, where gnttabGrantAccessSync is (undefined elsewhere). */
+  gnttabEndAccessSync(ref: number): boolean | undefined {
+    const gt = this.gt;
+    if (!gt) return undefined;
+    return gt.endAccessOwn(this.domid, ref);
+  }
+
   async gnttabSetupTable(dom: number, nrFrames: number): Promise<{ status: number; frames: number[] }> {
     return this.call<GnttabSetupTableReply__Output>("GnttabSetupTable", { dom, nrFrames });
   }

@@ -103,6 +103,13 @@ export class TestXc implements BlkfrontHypervisor, PhysmapHypervisor {
       return -XenErrno.EINVAL;
     }
   }
+  /** XenCtrl's synchronous grant in the hypervisor's host process (zero copy). */
+  gnttabGrantAccessSync(ref: number, domid: number, gfn: number, readonly: boolean): number {
+    return this.host.gt.grantAccessOwn(this.domid, ref, domid, gfn, readonly) ? 0 : -XenErrno.EINVAL;
+  }
+  gnttabEndAccessSync(ref: number): boolean {
+    return this.host.gt.endAccessOwn(this.domid, ref);
+  }
   async gnttabEndAccess(ref: number): Promise<boolean> {
     try {
       return endForeignAccess(this.host.gt.sharedView(this.domid), ref);

@@ -113,6 +113,14 @@ export default function registerRings(bench: Command): void {
       "NATS server for --placement distributed or three-hosts (default: start a nats-server)",
     )
     .option("--no-ceiling", "null store: skip the raw ring ceiling")
+    .option(
+      "--front-poll-us <n>",
+      "embedded: blkfront looks for responses this long (µs, at least 32 looks) before it sleeps, so blkback need not wake it (default 0: sleeps at once)",
+    )
+    .option(
+      "--zero-copy",
+      "embedded: blkfront without persistent grants grants the job's own guest pages per request (no bounce copy; the JSON's data_path says which)",
+    )
     .option("--seed <n>", "seed of the job and the store model", "1")
     .option(
       "--cpu-profile",
@@ -134,6 +142,8 @@ export default function registerRings(bench: Command): void {
         ceiling: boolean;
         seed: string;
         cpuProfile?: boolean;
+        zeroCopy?: boolean;
+        frontPollUs?: string;
       }) => {
         if (o.cpuProfile && process.env[PROFILED_CHILD] === undefined) {
           process.exit(await runProfiled(o.json, o.plot));
@@ -157,6 +167,7 @@ export default function registerRings(bench: Command): void {
         if (!Number.isInteger(queues) || queues < 1) fail(`--queues ${o.queues}`);
         const iodepth = o.iodepth === undefined ? defaultIodepth(pages, queues) : Number(o.iodepth);
         if (!Number.isInteger(iodepth) || iodepth < 1) fail(`--iodepth ${o.iodepth}`);
+        if (o.zeroCopy && o.placement !== "embedded") fail("--zero-copy: embedded placement only");
         const durationS = Number(o.duration);
         if (!(durationS > 0)) fail(`--duration ${o.duration}`);
         const tty = process.stdout.isTTY;
@@ -177,6 +188,8 @@ export default function registerRings(bench: Command): void {
           durationMs: durationS * 1000,
           seed: Number(o.seed),
           ceiling: o.ceiling,
+          ...(o.zeroCopy ? { zeroCopy: true } : {}),
+          ...(o.frontPollUs ? { frontPollUs: Number(o.frontPollUs) } : {}),
           ...(o.nats ? { natsUrl: o.nats } : {}),
           log: (l) => process.stdout.write(`${tty ? "\r\x1b[K" : ""}${l}\n`),
           progress: (label, f) => {
