@@ -60,7 +60,8 @@ console.log(
     {
       bench: "rings-compose",
       timestamp: Math.round(Date.now() / 1000),
-      placement: "compose: the guest in host-a, blkback in its own container, the link between them",
+      placement:
+        "compose: the guest in host-a, blkback in its own container, the link between them (TCP, mutual TLS)",
       profile: o.profile,
       params: { ...o, rw: "randread", queues: 1 },
       machine: { node: process.version, platform: `${process.platform}-${process.arch}` },

@@ -241,7 +241,11 @@ export function retransmit(link: LinkState, p: Peer, r: ReturnType<LinkSender["d
     for (const f of r.frames) {
       link.stats.retransmitted++;
       link.stats.bytesSent += f.length;
-      link.transport.write(p.host, f);
+      // A copy: the frame's buffer goes back to the pool (and holds the next frame) as soon as its
+      // first copy is acknowledged, which can happen while this one still waits in the socket's write
+      // queue behind a slow peer (sockets keep the caller's buffer). Seen in compose at load 60+:
+      // "LinkCodecError: frame length 1590761693" at the receiver, then a misparsed ring response.
+      link.transport.write(p.host, f.slice());
     }
     return;
   }

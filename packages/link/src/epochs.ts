@@ -83,7 +83,13 @@ function dropPeer(link: LinkState, p: Peer): void {
   for (const q of p.outstanding.values()) failRequest(link, q);
   p.outstanding.clear();
   p.replies.clear();
-  link.writers.dropHost(p.host);
+  // Who may write a frame is the hypervisor's host's to say: at a host without it, the restarted
+  // peer's rights go when the hypervisor's host drops its old pins and tells the holders (its
+  // DIRECTORY removals, in order before any right of the new epoch). Dropping them here too would
+  // race with those: the new epoch's first mapping can be announced by the hypervisor's host before
+  // the peer's own HELLO reaches this host (it dials here only once it has something to write), and
+  // that right would be lost — every write of the new blkback to a guest's ring refused.
+  if (link.area.isAuthority) link.writers.dropHost(p.host);
   // Its bit in every subscriber word.
   const area = link.area;
   for (let f = 0; f < area.nrFrames; f++)

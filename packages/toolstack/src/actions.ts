@@ -1,4 +1,5 @@
 // The on_* actions when a domain shuts down (destroy, restart, preserve, soft reset as fact sheet §9).
+import { SHUTDOWN_crash } from "@xensim/abi";
 import type { XlAction } from "@xensim/xlcfg";
 import { dmDestroy, dmSaveState, emulatorsOf, readPhysmap, writePhysmap } from "./device-model.js";
 import { type FlowOptions, type FlowStep, type FlowStepRecord, runFlow } from "./flow.js";
@@ -86,8 +87,24 @@ export async function handleDomainEvent(
         break;
       case "restart": {
         await destroyDomain(ts, domid, { flow: "restart" });
-        const n = await createDomain(ts, rec.config, { uuid: rec.uuid });
-        r.newDomid = n.domid;
+        // After a crash the service that runs the domain's kernel may itself be coming back (the
+        // guest runtime's host process restarted and crashed the domains it had run): the create
+        // is tried again, as for a domain lost with the hypervisor (recoverLost).
+        const attempts = reason === SHUTDOWN_crash ? 5 : 1;
+        for (let i = 1; ; i++) {
+          try {
+            const n = await createDomain(ts, rec.config, { uuid: rec.uuid });
+            r.newDomid = n.domid;
+            break;
+          } catch (e) {
+            if (i >= attempts) throw e;
+            ts.options.log.warn(
+              { flow: "restart", step: "create", domid, attempt: i, error: String(e) },
+              `domain ${domid} (${rec.config.name}): create after a crash failed, trying again`,
+            );
+            await ts.options.clock.sleep(3000);
+          }
+        }
         break;
       }
       case "soft-reset":

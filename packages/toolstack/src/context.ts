@@ -15,6 +15,12 @@ export interface ToolstackOptions {
   hv: ToolstackHypervisor;
   /** The guest runtime; absent = domains are built and unpaused with no kernel. */
   guest?: GuestRuntime;
+  /**
+   * The guest runtime's host id when it runs in another host process than the hypervisor: domains it
+   * boots are created homed there (DomainCreate.home_host), so their memory and vCPU events live in
+   * that host. Absent = the hypervisor's host.
+   */
+  guestHost?: string;
   clock: ToolstackClock;
   log: ToolstackLogger;
   /** A fresh RFC 4122 uuid (injected randomness). */

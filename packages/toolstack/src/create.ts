@@ -40,6 +40,8 @@ export async function createLocked(
           memoryMib: config.memoryMib,
           vcpus: config.vcpus,
           hvm: config.type === "hvm",
+          // the domain's kernel runs on the guest runtime: homed in its host
+          ...(ts.options.guest && ts.options.guestHost !== "" ? { homeHost: ts.options.guestHost } : {}),
         });
         if (r.rc !== 0)
           throw new ToolstackError(r.rc === -XenErrno.ENOMEM ? "ENOMEM" : "EIO", `domain create: rc ${r.rc}`);

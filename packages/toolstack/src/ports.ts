@@ -23,6 +23,8 @@ export interface ToolstackHypervisor {
     memoryMib: number;
     vcpus?: number;
     hvm?: boolean;
+    /** The host process the domain's kernel runs in (DomainCreate.home_host); absent = the hypervisor's. */
+    homeHost?: string;
   }): Promise<{ rc: number; domid: number }>;
   domainPause(domid: number): Promise<number>;
   domainUnpause(domid: number): Promise<number>;

@@ -60,6 +60,7 @@ export class Toolstack implements ToolstackContext {
       watchFallbackMs: 200,
       libDir: "/var/lib/xen",
       deviceModelTimeoutMs: 10_000,
+      guestHost: "",
       ...options,
       guest: options.guest,
       deviceModel: options.deviceModel,

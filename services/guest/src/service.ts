@@ -3,9 +3,10 @@
 // status events on `guest.<domid>.status`, Prometheus metrics, and domain deaths from the
 // hypervisor's exception events. Wiring only.
 import { guestRuntimePolicy } from "./authz.js";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HVM_PARAM_STORE_EVTCHN, XenErrno } from "@xensim/abi";
+import { HVM_PARAM_STORE_EVTCHN, SHUTDOWN_crash, XenErrno } from "@xensim/abi";
 import { CallError, GrpcStatus } from "@xensim/bus";
 import {
   type GuestStatusJson,
@@ -38,6 +39,18 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
     const hypervisorHost =
       cfg.hypervisorHost !== "" && cfg.hypervisorHost !== ctx.hostId ? cfg.hypervisorHost : undefined;
     const guests = new Map<number, GuestInstance>();
+    // The domains whose kernels run here, on disk (stateDir survives a restart of this host process:
+    // a container restart keeps its filesystem). See crashOrphans below.
+    const ledgerPath = join(stateDir, "domains.json");
+    const saveLedger = (): void => {
+      try {
+        mkdirSync(stateDir, { recursive: true });
+        writeFileSync(`${ledgerPath}.tmp`, JSON.stringify({ domids: [...guests.keys()] }));
+        renameSync(`${ledgerPath}.tmp`, ledgerPath);
+      } catch (err) {
+        log.warn({ err: String(err), ledgerPath }, "guest ledger not written");
+      }
+    };
     /** What a kernel that soft-reset handed the next one (kexec), by domid, until it boots. */
     const handoffs = new Map<number, KexecHandoff>();
     let boots = 0;
@@ -72,6 +85,7 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
             g.abandon(`domain ${e.state}`);
             publish(g);
             guests.delete(e.domid);
+            saveLedger();
           } else if (e.state === "shutdown" && g.state !== "shutting-down" && g.state !== "halted") {
             g.abandon(`domain shut down (reason ${e.reason})`);
             publish(g);
@@ -180,7 +194,19 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
 
     const boot = async (domid: number, name: string): Promise<{ rc: number; error: string }> => {
       const existing = guests.get(domid);
-      if (existing && existing.state !== "halted" && existing.state !== "failed") return { rc: 0, error: "" };
+      if (existing && existing.state !== "halted" && existing.state !== "failed") {
+        if (!hypervisorHost) return { rc: 0, error: "" };
+        // In a host of its own, the hypervisor's host may have restarted under this runtime (its
+        // domains gone with it, no dying event): the toolstack calls Boot only right after creating
+        // the domain, so a kernel still running here for that domid ran the old one. Dropped.
+        log.warn(
+          { domid, state: existing.state },
+          "boot: a kernel of an earlier domain with this domid dropped",
+        );
+        existing.abandon("a new domain with this domid");
+        publish(existing);
+        guests.delete(domid);
+      }
       if (!sharedMemory)
         return {
           rc: -XenErrno.EOPNOTSUPP,
@@ -202,6 +228,7 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
         onChange: publish,
       });
       guests.set(domid, g);
+      saveLedger();
       handoffs.delete(domid);
       try {
         await g.boot();
@@ -212,6 +239,7 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
         const rc = (err as { rc?: number }).rc;
         g.fail(err);
         guests.delete(domid);
+        saveLedger();
         return { rc: typeof rc === "number" && rc < 0 ? rc : -XenErrno.EIO, error: g.error };
       }
     };
@@ -256,18 +284,67 @@ export const guestService: ServiceModule<GuestServiceConfig> = {
         if (!g) return { rc: -XenErrno.ESRCH };
         await g.halt().catch((err: unknown) => log.warn({ err: String(err), domid: req.domid }, "halt"));
         guests.delete(req.domid);
+        saveLedger();
         publish(g);
         return { rc: 0 };
       },
       List: async () => ({ guests: [...guests.values()].map((g) => toProto(g.status())) }),
     });
 
+    // A restart of this host process (the guest runtime in a host of its own): the kernels of the
+    // domains it ran died with it — their vCPUs are gone, their memory here too. In Xen's terms a
+    // crash: each such domain, still homed here and running, is shut down with SHUTDOWN_crash acting
+    // as that domain (a dying kernel's SCHEDOP_shutdown), and the toolstack applies its on_crash
+    // action ("restart" creates it again, its disks' acknowledged writes intact).
+    let orphansCrashed = 0;
+    const crashOrphans = async (): Promise<void> => {
+      let domids: number[] = [];
+      try {
+        const j = JSON.parse(readFileSync(ledgerPath, "utf8")) as { domids?: unknown };
+        if (Array.isArray(j.domids))
+          domids = j.domids.filter((d): d is number => Number.isInteger(d) && d > 0);
+      } catch {
+        return; // no ledger: a first start
+      }
+      for (const domid of domids) {
+        if (guests.has(domid) || !sharedMemory) continue;
+        const xc = new XenCtrl({ domid, calls: hv, store: sharedMemory });
+        try {
+          for (let attempt = 0; ; attempt++) {
+            try {
+              const i = await xc.domainInfo(domid);
+              if (i.rc !== 0 || !i.info || i.info.dying || i.info.shutdownReason >= 0) break;
+              if (i.info.homeHost !== ctx.hostId) break; // not (or no longer) a domain of this host
+              const rc = await xc.domainShutdown(domid, SHUTDOWN_crash);
+              orphansCrashed++;
+              log.warn(
+                { domid, rc },
+                "a domain whose kernel ran in this host process before its restart: crashed (on_crash)",
+              );
+              break;
+            } catch (err) {
+              // the hypervisor not reachable yet (it may be restarting too)
+              if (attempt >= 30) {
+                log.warn({ domid, err: String(err) }, "orphaned domain not crashed");
+                break;
+              }
+              await new Promise((r) => setTimeout(r, 1000));
+            }
+          }
+        } finally {
+          xc.close();
+        }
+      }
+      saveLedger();
+    };
+    if (hypervisorHost) void crashOrphans();
+
     log.info({ stateDir, nbd: cfg.nbd.listen }, "guest runtime started");
     return {
       health: () => {
         const byState: Record<string, number> = {};
         for (const g of guests.values()) byState[g.state] = (byState[g.state] ?? 0) + 1;
-        return { status: "ok", guests: guests.size, ...byState };
+        return { status: "ok", guests: guests.size, orphansCrashed, ...byState };
       },
       async stop() {
         if (timer) clearInterval(timer);

@@ -443,7 +443,8 @@ export class LinkSockets {
         ff = new FrameFaults(f.rules, this.faultRandom(peer));
         f.byPeer.set(peer, ff);
       }
-      for (const b of ff.plan(bytes, performance.now())) this.rawWrite(c, b);
+      // planned on a copy: a duplicated or held frame is written after its buffer may be reused
+      for (const b of ff.plan(bytes.slice(), performance.now())) this.rawWrite(c, b);
       return;
     }
     this.rawWrite(c, bytes);

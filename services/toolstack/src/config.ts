@@ -12,6 +12,11 @@ export const ToolstackServiceConfigSchema = z
     /** Call target of the guest runtime; "" = none: domains are built and unpaused with no kernel. */
     guest: z.string().default(""),
     /**
+     * The guest runtime's host id when it is not the hypervisor's host process (docker-compose.yml:
+     * the `guest` container): domains are created homed there. "" = the hypervisor's host.
+     */
+    guestHost: z.string().default(""),
+    /**
      * Call targets of the device-model service instances by emulator role ("" = none). With a
      * primary, HVM domains get their emulator there (xl.cfg device_model_version = "none" opts out);
      * device_model_args = ["-device", "pci-serial"] adds the secondary.

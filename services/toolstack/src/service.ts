@@ -261,6 +261,7 @@ export const toolstackService: ServiceModule<ToolstackServiceConfig> = {
       xs,
       hv: xc,
       ...(guestCalls ? { guest: guestRuntime(guestCalls, t.backendMs) } : {}),
+      ...(guestCalls && cfg.guestHost !== "" ? { guestHost: cfg.guestHost } : {}),
       ...(dmRuntime ? { deviceModel: dmRuntime, libDir } : {}),
       clock: {
         now: () => performance.now(),
