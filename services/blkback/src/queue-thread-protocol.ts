@@ -15,12 +15,20 @@ export interface QueueThreadData {
   params: BlkbackServiceConfig["params"];
   /** How often the rings' counters are published to the service (ms). */
   statsMs: number;
+  /**
+   * The crash handshake word: when the service's worker exits without its stop hook (a crash,
+   * chaos kill), the thread is told to exit too, sets this word to 1 at a task boundary (never
+   * inside a synchronous hypercall, which would leave a grant-table lock of the shared memory held)
+   * and exits.
+   */
+  crashAck: SharedArrayBuffer;
 }
 
 export type ToQueueThread =
   | { kind: "serve"; id: number; handover: BlkbackQueueHandover; stats: SharedArrayBuffer }
   | { kind: "kick"; port: number }
-  | { kind: "stop"; id: number; port: number };
+  | { kind: "stop"; id: number; port: number }
+  | { kind: "crash" };
 
 export type FromQueueThread =
   | { kind: "reply"; id: number; ok: boolean; error?: string }

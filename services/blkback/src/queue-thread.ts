@@ -113,7 +113,14 @@ function run(d: QueueThreadData): void {
     await s.store.close();
   };
 
+  const crashAck = new Int32Array(d.crashAck);
   port.on("message", (m: ToQueueThread) => {
+    if (m.kind === "crash") {
+      // between tasks: no hypercall of ours is half done
+      Atomics.store(crashAck, 0, 1);
+      Atomics.notify(crashAck, 0);
+      process.exit(137);
+    }
     if (m.kind === "kick") {
       served.get(m.port)?.ring.kick();
       return;

@@ -14,7 +14,7 @@ import type { DriverLogger } from "@xensim/xenbus";
 import type { FromQueueThread, QueueThreadData, ToQueueThread } from "./queue-thread-protocol.js";
 import { storeReopenable } from "./store-opener.js";
 
-export interface QueueThreadsOptions extends Omit<QueueThreadData, "vcpu" | "statsMs"> {
+export interface QueueThreadsOptions extends Omit<QueueThreadData, "vcpu" | "statsMs" | "crashAck"> {
   /** dom0 vCPU of thread 1, 2, … */
   vcpus: readonly number[];
   statsMs?: number;
@@ -34,7 +34,10 @@ class QueueThread {
   private nextId = 1;
   dead: Error | undefined;
 
+  private readonly crashAck: Int32Array;
+
   constructor(data: QueueThreadData, log: DriverLogger) {
+    this.crashAck = new Int32Array(data.crashAck);
     this.worker = new Worker(new URL("./queue-thread.js", import.meta.url), {
       workerData: data,
       name: `blkback-queue-vcpu${data.vcpu}`,
@@ -85,6 +88,17 @@ class QueueThread {
     if (!this.dead) this.worker.postMessage({ kind: "kick", port } satisfies ToQueueThread);
   }
 
+  /** The service's worker is exiting without its stop hook: the thread exits at a task boundary. */
+  crash(): void {
+    if (this.dead) return;
+    this.worker.postMessage({ kind: "crash" } satisfies ToQueueThread);
+  }
+  /** Wait (blocking, bounded) until it has left its tasks. */
+  awaitCrash(timeoutMs: number): void {
+    if (this.dead) return;
+    Atomics.wait(this.crashAck, 0, 0, timeoutMs);
+  }
+
   async terminate(): Promise<void> {
     this.dead ??= new Error("blkback stopped");
     await this.worker.terminate();
@@ -94,7 +108,20 @@ class QueueThread {
 export class QueueThreads implements BlkbackQueueThreads {
   private readonly threads: (QueueThread | undefined)[] = [];
 
-  constructor(private readonly options: QueueThreadsOptions) {}
+  /**
+   * A crash of the service's worker (process.exit with no stop hook): Node would terminate the
+   * threads wherever they are, perhaps inside a grant map holding dom0's maptrack lock, which the
+   * next blkback would then wait on forever. Each thread is told to exit between its tasks first.
+   */
+  private readonly onExit = () => {
+    const ts = this.threads.filter((t): t is QueueThread => t !== undefined);
+    for (const t of ts) t.crash();
+    for (const t of ts) t.awaitCrash(2000);
+  };
+
+  constructor(private readonly options: QueueThreadsOptions) {
+    process.on("exit", this.onExit);
+  }
 
   vcpuFor(queue: number, params: string): number | undefined {
     if (queue < 1 || queue > this.options.vcpus.length || !storeReopenable(params)) return undefined;
@@ -114,6 +141,7 @@ export class QueueThreads implements BlkbackQueueThreads {
           pollUs: o.pollUs,
           params: o.params,
           statsMs: o.statsMs ?? 20,
+          crashAck: new SharedArrayBuffer(4),
         },
         o.log,
       );
@@ -151,6 +179,7 @@ export class QueueThreads implements BlkbackQueueThreads {
   }
 
   async close(): Promise<void> {
+    process.off("exit", this.onExit);
     const ts = this.threads.filter((t): t is QueueThread => t !== undefined);
     this.threads.length = 0;
     await Promise.all(ts.map((t) => t.terminate()));
