@@ -5,7 +5,7 @@
 // writes and its kicks reach it over this host's link (docs/data-plane.md). Then a fio-like
 // write-verify job (crc32c) runs through blkfront → ring → blkback.
 import { applyVbdDirectories, vbdDirectories } from "@xensim/libxl";
-import { connectNatsBus, createInProcessCallClient } from "@xensim/bus";
+import { connectNatsBus, createGrpcCallClient, createInProcessCallClient } from "@xensim/bus";
 import { inboxPrefix, loadCredentials } from "@xensim/security";
 import { buildGuest, GuestKernel } from "@xensim/guest";
 import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
@@ -32,11 +32,17 @@ async function setup(host, natsUrl) {
     loadHypervisorProto().xensim.hypervisor.v1.Hypervisor.service,
     "hypervisor",
   );
-  const xsCalls = createInProcessCallClient(
-    loadXenstoreProto().xensim.xenstore.v1.Xenstore.service,
-    "xenstored",
-    admin ? { identity: admin.identity } : {},
-  );
+  // xenstored in this host process, or in its own (XENSIM_XENSTORED="xenstored:7100": gRPC, with
+  // the admin's certificate under the deployment's CA).
+  const xsDef = loadXenstoreProto().xensim.xenstore.v1.Xenstore.service;
+  const remoteXs = process.env.XENSIM_XENSTORED;
+  const xsCalls = remoteXs
+    ? createGrpcCallClient(
+        xsDef,
+        remoteXs,
+        admin ? { tls: { ca: admin.ca, cert: admin.tls.cert, key: admin.tls.key, expect: "xenstored" } } : {},
+      )
+    : createInProcessCallClient(xsDef, "xenstored", admin ? { identity: admin.identity } : {});
   const xs0 = await connectXenstore({ calls: xsCalls, bus, clientName: "guest-io" });
   const xc0 = new XenCtrl({ domid: 0, calls: hv, store: host.sharedMemory });
   const g = await buildGuest(xc0, xs0, { name: "compose-guest", memoryMib: 96 });

@@ -16,6 +16,7 @@
 //   XENSIM_HTTP_PORT       the host's /healthz and /metrics on 0.0.0.0 (default 9100)
 //   XENSIM_CONTROL_PORT    with the hypervisor here: POST /guest-io on 127.0.0.1 (default 9101) — a
 //                          guest in this process (its memory is this host's) does I/O; deploy/guest-io.mjs
+//   XENSIM_XENSTORED       xenstored's gRPC address when it runs in another container ("xenstored:7100")
 //   XENSIM_MEMORY_MIB      the page store (default 256)
 //   XENSIM_LOG_LEVEL       default "warn"
 //   XENSIM_KEYS            the credentials directory (`xensim keys init`): gRPC mutual TLS, NATS nkeys,
@@ -125,7 +126,11 @@ for (const [name, port] of grpcPorts) {
 }
 
 let control;
-if (names.includes("hypervisor") && names.includes("xenstored") && names.includes("page-server")) {
+if (
+  names.includes("hypervisor") &&
+  names.includes("page-server") &&
+  (names.includes("xenstored") || env.XENSIM_XENSTORED)
+) {
   const { guestIo } = await import("./guest.mjs");
   const port = Number(env.XENSIM_CONTROL_PORT ?? 9101);
   control = createHttpServer((req, res) => {

@@ -84,7 +84,7 @@ export function counterSum(body: string, name: string, match: Record<string, str
 export function runFigures(
   job: JobResult,
   ring: { pages: number; slots: number; queues: number },
-  o: { iodepth: number; bs: number; rw: RwPattern },
+  options: { iodepth: number; bs: number; rw: RwPattern },
   kicks: { frontSent: number; backSent: number; completed: number },
 ): BlkRunFigures {
   const ios = job.read.total_ios + job.write.total_ios;
@@ -100,9 +100,9 @@ export function runFigures(
     pages: ring.pages,
     ring_slots: ring.slots,
     queues: ring.queues,
-    iodepth: o.iodepth,
-    bs: o.bs,
-    rw: o.rw,
+    iodepth: options.iodepth,
+    bs: options.bs,
+    rw: options.rw,
     iops: round(ios / seconds, 0),
     mb_s: round((job.read.io_bytes + job.write.io_bytes) / seconds / 1e6, 1),
     clat_us: {
@@ -124,18 +124,18 @@ export function runFigures(
   };
 }
 
-export async function runBlkBench(o: BlkBenchOptions): Promise<BlkBenchResult> {
-  const log = o.log ?? (() => {});
-  for (const p of o.pages)
+export async function runBlkBench(options: BlkBenchOptions): Promise<BlkBenchResult> {
+  const log = options.log ?? (() => {});
+  for (const p of options.pages)
     if (!Number.isInteger(Math.log2(p)) || p < 1 || p > 64)
       throw new Error(`--pages: ${p} is not a power of two in 1..64`);
-  const sizeBytes = o.sizeBytes ?? 1 << 30;
-  const seed = o.seed ?? 1;
+  const sizeBytes = options.sizeBytes ?? 1 << 30;
+  const seed = options.seed ?? 1;
   const h = await startBlkHost(
-    o.entries,
+    options.entries,
     {
       maxRingPageOrder: 6,
-      maxQueues: Math.max(o.queues, 1),
+      maxQueues: Math.max(options.queues, 1),
       maxIndirectSegments: 256,
       persistent: true,
       maxPersistentGrants: 1 << 20,
@@ -150,30 +150,34 @@ export async function runBlkBench(o: BlkBenchOptions): Promise<BlkBenchResult> {
     // Enough guest RAM for the largest rings and bounce pools.
     const g = await h.guest("bench-blk", 384);
     let n = 0;
-    for (const pages of o.pages) {
+    for (const pages of options.pages) {
       const devid = await h.addVbd({
         frontend: g.domid,
         vdev: `xvd${String.fromCharCode(97 + n++)}`,
-        params: storeSpec(o.profile, sizeBytes, seed),
+        params: storeSpec(options.profile, sizeBytes, seed),
       });
       const config: Partial<BlkfrontConfig> = {
         maxRingPageOrder: Math.log2(pages),
-        maxQueues: o.queues,
-        persistent: o.persistent ?? true,
-        maxIndirectSegments: o.indirect ?? 0,
+        maxQueues: options.queues,
+        persistent: options.persistent ?? true,
+        maxIndirectSegments: options.indirect ?? 0,
       };
       const front = await g.kernel.openBlkfront(g.xs, devid, {
         config,
-        maxDataPagesPerRing: Math.max(1024, Math.ceil(o.iodepth / o.queues) * Math.ceil(o.bs / 4096) + 64),
+        maxDataPagesPerRing: Math.max(
+          1024,
+          Math.ceil(options.iodepth / options.queues) * Math.ceil(options.bs / 4096) + 64,
+        ),
       });
       await front.whenConnected();
       const label = `${pages} page(s)`;
       const ticker = setInterval(() => {
-        const done = (Number(process.hrtime.bigint()) - started) / 1e6 / ((o.rampMs ?? 0) + o.durationMs);
-        o.progress?.(label, Math.min(1, done));
+        const done =
+          (Number(process.hrtime.bigint()) - started) / 1e6 / ((options.rampMs ?? 0) + options.durationMs);
+        options.progress?.(label, Math.min(1, done));
       }, 250);
       const started = Number(process.hrtime.bigint());
-      const rampMs = o.rampMs ?? Math.min(1000, o.durationMs / 4);
+      const rampMs = options.rampMs ?? Math.min(1000, options.durationMs / 4);
       const windowFrom = monotonicUs() + rampMs * 1000;
       const before = { ...front.stats };
       const mBefore = (await h.host.metrics()).body;
@@ -181,10 +185,10 @@ export async function runBlkBench(o: BlkBenchOptions): Promise<BlkBenchResult> {
         front,
         {
           name: label,
-          rw: o.rw,
-          bs: o.bs,
-          iodepth: o.iodepth,
-          runtimeMs: o.durationMs,
+          rw: options.rw,
+          bs: options.bs,
+          iodepth: options.iodepth,
+          runtimeMs: options.durationMs,
           rampMs,
           seed,
         },
@@ -192,17 +196,22 @@ export async function runBlkBench(o: BlkBenchOptions): Promise<BlkBenchResult> {
       );
       const window = { from_us: windowFrom, to_us: monotonicUs() };
       clearInterval(ticker);
-      o.progress?.(label, 1);
+      options.progress?.(label, 1);
       const mAfter = (await h.host.metrics()).body;
       const labels = { domid: String(g.domid), devid: String(devid) };
       const backSent =
         counterSum(mAfter, "blkback_notifications_sent_total", labels) -
         counterSum(mBefore, "blkback_notifications_sent_total", labels);
-      const fig = runFigures(job, { pages, slots: front.ringInfo.slots, queues: front.ringInfo.queues }, o, {
-        frontSent: front.stats.notificationsSent - before.notificationsSent,
-        backSent,
-        completed: front.stats.completed - before.completed,
-      });
+      const fig = runFigures(
+        job,
+        { pages, slots: front.ringInfo.slots, queues: front.ringInfo.queues },
+        options,
+        {
+          frontSent: front.stats.notificationsSent - before.notificationsSent,
+          backSent,
+          completed: front.stats.completed - before.completed,
+        },
+      );
       fig.window_us = window;
       runs.push(fig);
       log(
@@ -214,6 +223,6 @@ export async function runBlkBench(o: BlkBenchOptions): Promise<BlkBenchResult> {
   } finally {
     await h.stop();
   }
-  const { entries: _e, log: _l, progress: _p, ...params } = o;
+  const { entries: _e, log: _l, progress: _p, ...params } = options;
   return { bench: "blk", placement: "embedded", machine: machineInfo(), params, runs };
 }

@@ -38,30 +38,30 @@ const timer = {
 };
 
 /** Adds the vdispl device (dom0's store), runs the flips from the guest, removes the device. */
-export async function runDisplayFlips(o: {
+export async function runDisplayFlips(options: {
   xs0: XenstoreClient;
   guestXs: XenstoreClient;
   kernel: GuestKernel;
   domid: number;
   spec: DisplayRunSpec;
 }): Promise<DisplayRunFigures> {
-  const { spec } = o;
-  const dirs = await o.xs0.transaction((tx) =>
-    writeVdisplDirectories(tx, o.domid, 0, spec.devid, {
+  const { spec } = options;
+  const dirs = await options.xs0.transaction((tx) =>
+    writeVdisplDirectories(tx, options.domid, 0, spec.devid, {
       backend: "0",
       beAlloc: false,
       connectors: [{ id: "BENCH-1", width: spec.width, height: spec.height }],
     }),
   );
-  const memory: GuestMemory = o.kernel.memory;
+  const memory: GuestMemory = options.kernel.memory;
   const front = await Displfront.open({
-    store: o.guestXs,
-    self: o.domid,
+    store: options.guestXs,
+    self: options.domid,
     nodename: dirs.frontendPath,
-    hypervisor: o.kernel.xc,
+    hypervisor: options.kernel.xc,
     memory,
-    events: o.kernel.events,
-    grantRefs: o.kernel.grantRefs,
+    events: options.kernel.events,
+    grantRefs: options.kernel.grantRefs,
     timer,
   });
   try {
@@ -105,7 +105,7 @@ export async function runDisplayFlips(o: {
     };
   } finally {
     await front.close();
-    await o.xs0.rm(dirs.frontendPath).catch(() => {});
-    await o.xs0.rm(dirs.backendPath).catch(() => {});
+    await options.xs0.rm(dirs.frontendPath).catch(() => {});
+    await options.xs0.rm(dirs.backendPath).catch(() => {});
   }
 }

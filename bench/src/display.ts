@@ -61,12 +61,12 @@ function copyCeiling(width: number, height: number): number {
   return Math.round(Math.max(round(300), round(300), round(300)));
 }
 
-async function embedded(o: DisplayBenchOptions, specs: DisplayRunSpec[]): Promise<DisplayRunFigures[]> {
+async function embedded(options: DisplayBenchOptions, specs: DisplayRunSpec[]): Promise<DisplayRunFigures[]> {
   const host = await startHost({
     services: [
-      { name: "hypervisor", entry: o.entries.hypervisor, config: {} },
-      { name: "xenstored", entry: o.entries.xenstored, config: {} },
-      { name: "displback", entry: o.entries.displback, config: {} },
+      { name: "hypervisor", entry: options.entries.hypervisor, config: {} },
+      { name: "xenstored", entry: options.entries.xenstored, config: {} },
+      { name: "displback", entry: options.entries.displback, config: {} },
     ],
     sharedMemoryBytes: 512 << 20,
     logLevel: process.env.XENSIM_LOG_LEVEL ?? "warn",
@@ -104,9 +104,12 @@ async function embedded(o: DisplayBenchOptions, specs: DisplayRunSpec[]): Promis
   }
 }
 
-async function distributed(o: DisplayBenchOptions, specs: DisplayRunSpec[]): Promise<DisplayRunFigures[]> {
-  const nats = o.natsUrl ? undefined : await startNatsServer();
-  const natsUrl = o.natsUrl ?? nats!.url;
+async function distributed(
+  options: DisplayBenchOptions,
+  specs: DisplayRunSpec[],
+): Promise<DisplayRunFigures[]> {
+  const nats = options.natsUrl ? undefined : await startNatsServer();
+  const natsUrl = options.natsUrl ?? nats!.url;
   const child = spawn(
     process.execPath,
     [
@@ -114,9 +117,9 @@ async function distributed(o: DisplayBenchOptions, specs: DisplayRunSpec[]): Pro
       JSON.stringify({
         nats: natsUrl,
         entries: {
-          hypervisor: o.entries.hypervisor,
-          xenstored: o.entries.xenstored,
-          pageServer: o.entries.pageServer,
+          hypervisor: options.entries.hypervisor,
+          xenstored: options.entries.xenstored,
+          pageServer: options.entries.pageServer,
         },
       }),
     ],
@@ -158,10 +161,10 @@ async function distributed(o: DisplayBenchOptions, specs: DisplayRunSpec[]): Pro
       hostId: "hostB",
       nats: natsUrl,
       services: [
-        { name: "page-server", entry: o.entries.pageServer, config: {} },
+        { name: "page-server", entry: options.entries.pageServer, config: {} },
         {
           name: "displback",
-          entry: o.entries.displback,
+          entry: options.entries.displback,
           config: { hypervisor: ready.hv, xenstored: ready.xs, hypervisorHost: "hostA" },
         },
       ],
@@ -187,24 +190,25 @@ async function distributed(o: DisplayBenchOptions, specs: DisplayRunSpec[]): Pro
   }
 }
 
-export async function runDisplayBench(o: DisplayBenchOptions): Promise<DisplayBenchResult> {
-  const log = o.log ?? (() => {});
-  const specs: DisplayRunSpec[] = o.resolutions.map((r, i) => ({
+export async function runDisplayBench(options: DisplayBenchOptions): Promise<DisplayBenchResult> {
+  const log = options.log ?? (() => {});
+  const specs: DisplayRunSpec[] = options.resolutions.map((r, i) => ({
     ...r,
-    durationMs: o.durationMs,
-    rampMs: o.rampMs ?? 300,
+    durationMs: options.durationMs,
+    rampMs: options.rampMs ?? 300,
     devid: i,
   }));
   const result: DisplayBenchResult = {
     benchmark: "display",
     date: new Date().toISOString(),
     machine: { ...machineInfo(), cpus: cpus().length },
-    duration_ms: o.durationMs,
-    copy_ceiling: o.resolutions.map((r) => ({ ...r, frames_per_s: copyCeiling(r.width, r.height) })),
+    duration_ms: options.durationMs,
+    copy_ceiling: options.resolutions.map((r) => ({ ...r, frames_per_s: copyCeiling(r.width, r.height) })),
     runs: [],
   };
-  for (const placement of o.placements) {
-    const figs = placement === "embedded" ? await embedded(o, specs) : await distributed(o, specs);
+  for (const placement of options.placements) {
+    const figs =
+      placement === "embedded" ? await embedded(options, specs) : await distributed(options, specs);
     for (const f of figs) {
       result.runs.push({ placement, ...f });
       log(

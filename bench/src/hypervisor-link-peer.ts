@@ -33,7 +33,7 @@ const bus = await connectNatsBus({ servers: args.nats, name: "bench-hv-peer" });
 bus.subscribe("bench.hv.ping", { callback: (m) => bus.publish("bench.hv.pong", m.data) });
 await bus.flush();
 
-const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
+const out = (record: object) => process.stdout.write(`${JSON.stringify(record)}\n`);
 
 async function bind(q: { domid: number; port: number; vcpu: number }): Promise<number> {
   const b = await xc.evtchnBindInterdomain(q.domid, q.port);

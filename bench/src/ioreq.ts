@@ -124,18 +124,18 @@ const line = (name: string, f: OpFigures, extra = "") =>
   `${name.padEnd(40)} ${String(f.ops_per_s).padStart(8)} ops/s  p50 ${f.p50_us} µs  p99 ${f.p99_us} µs${extra}`;
 
 async function embeddedRun(
-  o: IoreqBenchOptions,
+  options: IoreqBenchOptions,
   durationMs: number,
   spin: number,
   ioreqThread: boolean,
 ): Promise<VcpuReport> {
   const host = await startHost({
     services: [
-      { name: "hypervisor", entry: o.hypervisorEntry, config: {} },
-      { name: "xenstored", entry: o.xenstoredEntry, config: {} },
+      { name: "hypervisor", entry: options.hypervisorEntry, config: {} },
+      { name: "xenstored", entry: options.xenstoredEntry, config: {} },
       {
         name: "device-model",
-        entry: o.deviceModelEntry,
+        entry: options.deviceModelEntry,
         config: { roles: ["primary"], vcpu: 3, ioreqThread },
       },
     ],
@@ -179,16 +179,16 @@ async function embeddedRun(
   }
 }
 
-export async function runIoreqBench(o: IoreqBenchOptions): Promise<IoreqBenchResult> {
-  const durationMs = o.durationMs ?? 3000;
-  const spin = o.spin ?? 0;
-  const log = o.log ?? (() => {});
+export async function runIoreqBench(options: IoreqBenchOptions): Promise<IoreqBenchResult> {
+  const durationMs = options.durationMs ?? 3000;
+  const spin = options.spin ?? 0;
+  const log = options.log ?? (() => {});
   const wait = await floor("echo-wait", durationMs);
   log(line("floor: Atomics.wait ping-pong", wait));
   const wasync = await floor("echo-waitasync", durationMs);
   log(line("floor: Atomics.wait ↔ waitAsync ping-pong", wasync));
 
-  const report = await embeddedRun(o, durationMs, spin, true);
+  const report = await embeddedRun(options, durationMs, spin, true);
   const sync = report.sync;
   const vsWait = round(sync.p50_us / wait.p50_us, 2);
   const vsAsync = round(sync.p50_us / wasync.p50_us, 2);
@@ -202,7 +202,7 @@ export async function runIoreqBench(o: IoreqBenchOptions): Promise<IoreqBenchRes
   log(
     `embedded: buffered VGA stores                 ${String(report.buffered.writes_per_s).padStart(8)} writes/s  (${JSON.stringify(report.buffered.routes)})`,
   );
-  const loop = (await embeddedRun(o, durationMs, spin, false)).sync;
+  const loop = (await embeddedRun(options, durationMs, spin, false)).sync;
   const loopVsWait = round(loop.p50_us / wait.p50_us, 2);
   const loopVsAsync = round(loop.p50_us / wasync.p50_us, 2);
   log(
@@ -213,7 +213,7 @@ export async function runIoreqBench(o: IoreqBenchOptions): Promise<IoreqBenchRes
     ),
   );
   let distributed: IoreqBenchResult["distributed"];
-  if (!o.pageServerEntry)
+  if (!options.pageServerEntry)
     distributed = {
       measured: false,
       reason: "not asked for: the device model in another host process needs the page-server's entry",
@@ -224,7 +224,7 @@ export async function runIoreqBench(o: IoreqBenchOptions): Promise<IoreqBenchRes
       reason: "nats-server not installed (the device model in another host process needs it)",
     };
   else {
-    const d = await runDistributed(o, o.pageServerEntry, durationMs, spin);
+    const d = await runDistributed(options, options.pageServerEntry, durationMs, spin);
     const vsEmb = round(d.sync.p50_us / sync.p50_us, 2);
     const vsW = round(d.sync.p50_us / wait.p50_us, 2);
     log(
@@ -269,7 +269,7 @@ export async function runIoreqBench(o: IoreqBenchOptions): Promise<IoreqBenchRes
 
 /** The vCPU in host A (this process), its device model in host process B (a child). */
 async function runDistributed(
-  o: IoreqBenchOptions,
+  options: IoreqBenchOptions,
   pageServerEntry: string,
   durationMs: number,
   spin: number,
@@ -279,8 +279,8 @@ async function runDistributed(
     hostId: "hostA",
     nats: nats.url,
     services: [
-      { name: "hypervisor", entry: o.hypervisorEntry, config: {} },
-      { name: "xenstored", entry: o.xenstoredEntry, config: {} },
+      { name: "hypervisor", entry: options.hypervisorEntry, config: {} },
+      { name: "xenstored", entry: options.xenstoredEntry, config: {} },
       { name: "page-server", entry: pageServerEntry, config: {} },
     ],
     sharedMemoryBytes: 64 * 1024 * 1024,
@@ -299,7 +299,7 @@ async function runDistributed(
           nats: nats.url,
           hv: hvAddr,
           xs: xsAddr,
-          entries: { pageServer: pageServerEntry, deviceModel: o.deviceModelEntry },
+          entries: { pageServer: pageServerEntry, deviceModel: options.deviceModelEntry },
         }),
       ],
       { stdio: ["pipe", "pipe", "inherit"] },

@@ -187,7 +187,7 @@ async function connectClient(
 
 async function streamRun(
   c: Client,
-  o: Required<Pick<LinkBenchOptions, "durationMs" | "iosPerFrame" | "window">>,
+  options: Required<Pick<LinkBenchOptions, "durationMs" | "iosPerFrame" | "window">>,
   t: LinkTransportName,
 ): Promise<LinkStreamFigures> {
   const builder = new DataFrameBuilder(128 * 1024);
@@ -201,8 +201,8 @@ async function streamRun(
     done = r;
   });
   const pump = (): void => {
-    while (sent - acked < o.window && performance.now() < stopAt) {
-      const f = buildStreamFrame(builder, sent + 1, o.iosPerFrame, src);
+    while (sent - acked < options.window && performance.now() < stopAt) {
+      const f = buildStreamFrame(builder, sent + 1, options.iosPerFrame, src);
       frameBytes = f.length;
       c.send(f);
       sent++;
@@ -215,7 +215,7 @@ async function streamRun(
     pump();
   });
   // warm-up
-  stopAt = performance.now() + Math.min(300, o.durationMs / 4);
+  stopAt = performance.now() + Math.min(300, options.durationMs / 4);
   pump();
   await finished;
   const warm = sent;
@@ -223,12 +223,12 @@ async function streamRun(
     done = r;
   });
   const started = performance.now();
-  stopAt = started + o.durationMs;
+  stopAt = started + options.durationMs;
   pump();
   await ended;
   const seconds = (performance.now() - started) / 1000;
   const frames = sent - warm;
-  const ios = frames * o.iosPerFrame;
+  const ios = frames * options.iosPerFrame;
   return {
     transport: t,
     frames,
@@ -278,14 +278,14 @@ function latencyFigures(transport: LinkLatencyFigures["transport"], rt: OpFigure
   };
 }
 
-export async function runLinkBench(o: LinkBenchOptions = {}): Promise<LinkBenchResult> {
-  const log = o.log ?? (() => {});
-  const durationMs = o.durationMs ?? 2000;
-  const iosPerFrame = o.iosPerFrame ?? 15;
-  const window = o.window ?? 64;
-  const transports = o.transports ?? [...LINK_TRANSPORTS];
-  const nats = o.natsUrl ? undefined : await startNatsServer();
-  const natsUrl = o.natsUrl ?? nats!.url;
+export async function runLinkBench(options: LinkBenchOptions = {}): Promise<LinkBenchResult> {
+  const log = options.log ?? (() => {});
+  const durationMs = options.durationMs ?? 2000;
+  const iosPerFrame = options.iosPerFrame ?? 15;
+  const window = options.window ?? 64;
+  const transports = options.transports ?? [...LINK_TRANSPORTS];
+  const nats = options.natsUrl ? undefined : await startNatsServer();
+  const natsUrl = options.natsUrl ?? nats!.url;
   const socketPath = join(tmpdir(), `xensim-link-bench-${process.pid}-${Date.now()}.sock`);
   const tls = transports.some((t) => t.includes("tls"));
   const keysDir = tls ? join(mkdtempSync(join(tmpdir(), "xensim-link-bench-keys-")), "keys") : undefined;

@@ -54,13 +54,13 @@ export function blkifRingSlots(pages: number): number {
   return 2 ** Math.floor(Math.log2(fit));
 }
 
-export async function runRingCeiling(o: RingCeilingOptions): Promise<RingCeilingFigures> {
+export async function runRingCeiling(options: RingCeilingOptions): Promise<RingCeilingFigures> {
   const store = PageStore.create({ frames: 256 });
-  const frames = store.allocFrames(0x7ff2 /* DOMID_XEN */, o.pages, true);
-  if (!frames) throw new Error(`ring ceiling: no ${o.pages} contiguous frames`);
+  const frames = store.allocFrames(0x7ff2 /* DOMID_XEN */, options.pages, true);
+  if (!frames) throw new Error(`ring ceiling: no ${options.pages} contiguous frames`);
   const view = store.viewOfFrames(frames);
-  const front = FrontRing.init(view, BLKIF_ENTRY_BYTES, { nrPages: o.pages });
-  const depth = Math.max(1, Math.min(o.depth, front.size));
+  const front = FrontRing.init(view, BLKIF_ENTRY_BYTES, { nrPages: options.pages });
+  const depth = Math.max(1, Math.min(options.depth, front.size));
   const ctl = new Int32Array(new SharedArrayBuffer(16));
   const data: RingCeilingWorkerData = {
     sab: store.buffer,
@@ -96,11 +96,11 @@ export async function runRingCeiling(o: RingCeilingOptions): Promise<RingCeiling
     }
   };
   const now = () => performance.now();
-  const rampMs = o.rampMs ?? Math.min(500, o.durationMs / 4);
+  const rampMs = options.rampMs ?? Math.min(500, options.durationMs / 4);
   const t0 = now();
   let tStart = -1;
   let base = { completed: 0, kicks: 0, back: 0 };
-  const end = t0 + rampMs + o.durationMs;
+  const end = t0 + rampMs + options.durationMs;
   submit(depth);
   let tStop: number | undefined;
   for (let iter = 0; ; iter++) {
@@ -141,7 +141,7 @@ export async function runRingCeiling(o: RingCeilingOptions): Promise<RingCeiling
   const n = completed - base.completed;
   const iops = n / seconds;
   return {
-    pages: o.pages,
+    pages: options.pages,
     ring_slots: front.size,
     depth,
     iops: round(iops, 0),

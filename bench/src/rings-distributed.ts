@@ -87,19 +87,19 @@ function spawnChild(script: string, arg: object, name: string): Child {
   };
 }
 
-export async function runDistributedBlk(o: DistributedBlkOptions): Promise<BlkRunFigures[]> {
-  const log = o.log ?? (() => {});
-  if (!o.entries.pageServer) throw new Error("distributed placement: no page-server entry");
-  const nats = o.natsUrl ? undefined : await startNatsServer();
-  const natsUrl = o.natsUrl ?? nats!.url;
+export async function runDistributedBlk(options: DistributedBlkOptions): Promise<BlkRunFigures[]> {
+  const log = options.log ?? (() => {});
+  if (!options.entries.pageServer) throw new Error("distributed placement: no page-server entry");
+  const nats = options.natsUrl ? undefined : await startNatsServer();
+  const natsUrl = options.natsUrl ?? nats!.url;
   const entries = {
-    hypervisor: o.entries.hypervisor,
-    xenstored: o.entries.xenstored,
-    pageServer: o.entries.pageServer,
+    hypervisor: options.entries.hypervisor,
+    xenstored: options.entries.xenstored,
+    pageServer: options.entries.pageServer,
   };
   const hostA = spawnChild(
     "./rings-host-a.js",
-    { nats: natsUrl, entries, ...(o.threeHosts ? { guestHost: "hostG" } : {}) },
+    { nats: natsUrl, entries, ...(options.threeHosts ? { guestHost: "hostG" } : {}) },
     "host A",
   );
   let hostG: Child | undefined;
@@ -112,7 +112,7 @@ export async function runDistributedBlk(o: DistributedBlkOptions): Promise<BlkRu
       domid: number;
       guest: { storeGfn: number; storePort: number; ramPages: number };
     };
-    if (o.threeHosts) {
+    if (options.threeHosts) {
       hostG = spawnChild(
         "./rings-host-g.js",
         {
@@ -131,16 +131,16 @@ export async function runDistributedBlk(o: DistributedBlkOptions): Promise<BlkRu
       hostId: "hostB",
       nats: natsUrl,
       services: [
-        { name: "page-server", entry: o.entries.pageServer, config: {} },
+        { name: "page-server", entry: options.entries.pageServer, config: {} },
         {
           name: "blkback",
-          entry: o.entries.blkback,
+          entry: options.entries.blkback,
           config: {
             hypervisor: a.hv,
             xenstored: a.xs,
             hypervisorHost: "hostA",
             maxRingPageOrder: 6,
-            maxQueues: Math.max(o.queues, 1),
+            maxQueues: Math.max(options.queues, 1),
             maxIndirectSegments: 256,
             persistent: true,
             maxPersistentGrants: 1 << 20,
@@ -151,17 +151,17 @@ export async function runDistributedBlk(o: DistributedBlkOptions): Promise<BlkRu
       logLevel: "warn",
     });
     await hostB.ready;
-    const seed = o.seed ?? 1;
-    for (const pages of o.pages) {
-      const rampMs = o.rampMs ?? Math.min(1000, o.durationMs / 4);
+    const seed = options.seed ?? 1;
+    for (const pages of options.pages) {
+      const rampMs = options.rampMs ?? Math.min(1000, options.durationMs / 4);
       const run: RingsHostARun = {
         pages,
-        queues: o.queues,
-        iodepth: o.iodepth,
-        bs: o.bs,
-        rw: o.rw,
-        params: storeSpec(o.profile, 1 << 30, seed),
-        durationMs: o.durationMs,
+        queues: options.queues,
+        iodepth: options.iodepth,
+        bs: options.bs,
+        rw: options.rw,
+        params: storeSpec(options.profile, 1 << 30, seed),
+        durationMs: options.durationMs,
         rampMs,
         seed,
       };
@@ -169,7 +169,7 @@ export async function runDistributedBlk(o: DistributedBlkOptions): Promise<BlkRu
       const mBefore = (await hostB.metrics()).body;
       const started = Date.now();
       const ticker = setInterval(
-        () => o.progress?.(label, Math.min(1, (Date.now() - started) / (rampMs + o.durationMs))),
+        () => options.progress?.(label, Math.min(1, (Date.now() - started) / (rampMs + options.durationMs))),
         250,
       );
       let msg: Record<string, unknown>;
@@ -179,17 +179,17 @@ export async function runDistributedBlk(o: DistributedBlkOptions): Promise<BlkRu
           hostA.send(`addvbd ${run.params}`);
           const { vbd } = (await hostA.next("vbd", 60_000)) as { vbd: { devid: number } };
           hostG.send(`run ${JSON.stringify({ ...run, devid: vbd.devid })}`);
-          msg = await hostG.next("done", 120_000 + rampMs + o.durationMs);
+          msg = await hostG.next("done", 120_000 + rampMs + options.durationMs);
           hostA.send(`rmvbd ${JSON.stringify(vbd)}`);
           await hostA.next("rmvbd", 60_000);
         } else {
           hostA.send(`run ${JSON.stringify(run)}`);
-          msg = await hostA.next("done", 120_000 + rampMs + o.durationMs);
+          msg = await hostA.next("done", 120_000 + rampMs + options.durationMs);
         }
       } finally {
         clearInterval(ticker);
       }
-      o.progress?.(label, 1);
+      options.progress?.(label, 1);
       if (msg.error) throw new Error(`${hostG ? "host G" : "host A"}: ${String(msg.error)}`);
       const r = msg.result as {
         devid: number;
@@ -203,7 +203,7 @@ export async function runDistributedBlk(o: DistributedBlkOptions): Promise<BlkRu
       const backSent =
         counterSum(mAfter, "blkback_notifications_sent_total", labels) -
         counterSum(mBefore, "blkback_notifications_sent_total", labels);
-      const fig = runFigures(r.job, r.ringInfo, o, {
+      const fig = runFigures(r.job, r.ringInfo, options, {
         frontSent: r.frontSent,
         backSent,
         completed: r.completed,
@@ -212,7 +212,7 @@ export async function runDistributedBlk(o: DistributedBlkOptions): Promise<BlkRu
       if (fig.errors > 0)
         log(`${label}: ${fig.errors} I/O errors (by status ${JSON.stringify(r.job.errors_by_status)})`);
       log(
-        `${label.padEnd(11)} slots ${String(fig.ring_slots).padStart(5)}  ${String(fig.iops).padStart(9)} IOPS  ${String(fig.mb_s).padStart(8)} MB/s  p50 ${fig.clat_us.p50} µs  p99 ${fig.clat_us.p99} µs  outstanding ${fig.avg_outstanding}  kicks/IO ${fig.notifications_per_io.total}  (${o.threeHosts ? "three hosts" : "distributed"})`,
+        `${label.padEnd(11)} slots ${String(fig.ring_slots).padStart(5)}  ${String(fig.iops).padStart(9)} IOPS  ${String(fig.mb_s).padStart(8)} MB/s  p50 ${fig.clat_us.p50} µs  p99 ${fig.clat_us.p99} µs  outstanding ${fig.avg_outstanding}  kicks/IO ${fig.notifications_per_io.total}  (${options.threeHosts ? "three hosts" : "distributed"})`,
       );
     }
   } finally {

@@ -255,10 +255,10 @@ async function ringsRow(entries: BlkServiceEntries, roundMs: number, rounds: num
   }
 }
 
-export async function runTraceCostBench(o: TraceCostOptions = {}): Promise<TraceCostResult> {
-  const roundMs = o.roundMs ?? 400;
-  const rounds = o.rounds ?? 6;
-  const log = o.log ?? (() => {});
+export async function runTraceCostBench(options: TraceCostOptions = {}): Promise<TraceCostResult> {
+  const roundMs = options.roundMs ?? 400;
+  const rounds = options.rounds ?? 6;
+  const log = options.log ?? (() => {});
   const line = (r: TraceCostRow) =>
     log(
       `${r.op.padEnd(52)} off ${String(r.off.ns_per_op).padStart(9)} ns/op  listening ${String(r.listening.ns_per_op).padStart(9)} ns/op  = ${r.listening_vs_off} ×  (${r.records_per_op} records/op)`,
@@ -273,8 +273,8 @@ export async function runTraceCostBench(o: TraceCostOptions = {}): Promise<Trace
     rows.push(r);
     line(r);
   }
-  if (o.entries) {
-    const r = await ringsRow(o.entries, roundMs * 2, rounds);
+  if (options.entries) {
+    const r = await ringsRow(options.entries, roundMs * 2, rounds);
     rows.push(r);
     line(r);
   }

@@ -305,6 +305,8 @@ export type {
   ConsoleWriteRequest,
   ConsoleWriteRequest__Output,
 } from "./gen/xensim/devicemodel/v1/ConsoleWriteRequest.js";
+export type { VgaTextRequest, VgaTextRequest__Output } from "./gen/xensim/devicemodel/v1/VgaTextRequest.js";
+export type { VgaTextReply, VgaTextReply__Output } from "./gen/xensim/devicemodel/v1/VgaTextReply.js";
 export type { EmulatorInfo, EmulatorInfo__Output } from "./gen/xensim/devicemodel/v1/EmulatorInfo.js";
 export type { EmulatorList, EmulatorList__Output } from "./gen/xensim/devicemodel/v1/EmulatorList.js";
 

@@ -5,12 +5,10 @@
 // starts it again — with the credentials of `xensim keys init` (NATS nkeys under per-service
 // permissions), not one subject refused.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { startHost } from "@xensim/runtime";
-import { initKeys, loadApiToken } from "@xensim/security";
-import { findNatsServer, freePort, startNatsServer, tempDir, waitFor } from "@xensim/testkit";
-import { serviceEntryPath, spawnXensim } from "./harness.js";
+import { findNatsServer, tempDir, waitFor } from "@xensim/testkit";
+import type { XensimProcess } from "./harness.js";
+import { startBackendHost, startCredentialedHostA } from "./two-hosts.js";
 
 interface HostList {
   hosts: Array<{ hostId: string; services?: Array<{ name: string; state: string; paused: boolean }> }>;
@@ -24,39 +22,9 @@ describe("chaos: kill / pause / restart reach a worker in another host process",
     "blkback in host B paused and healed, then killed and started again, through the toolstack's API",
     { skip: findNatsServer() === undefined ? "nats-server not installed" : false, timeout: 240_000 },
     async () => {
-      const keys = join(dir.path, "keys");
-      await initKeys(keys, {
-        hosts: {
-          hostA: ["hypervisor", "xenstored", "page-server", "guest", "toolstack"],
-          hostB: ["page-server", "blkback"],
-        },
-      });
-      const nats = await startNatsServer({ args: ["-c", join(keys, "nats-server.conf")] });
-      const apiPort = await freePort();
-      const auth = { authorization: `Bearer ${loadApiToken(keys)}` };
-      const hostA = await startHost({
-        hostId: "hostA",
-        nats: nats.url,
-        keysDir: keys,
-        services: [
-          { name: "hypervisor", entry: serviceEntryPath("hypervisor"), config: {} },
-          { name: "xenstored", entry: serviceEntryPath("xenstored"), config: {} },
-          { name: "page-server", entry: serviceEntryPath("page-server"), config: {} },
-          { name: "guest", entry: serviceEntryPath("guest"), config: { stateDir: join(dir.path, "guest") } },
-          {
-            name: "toolstack",
-            entry: serviceEntryPath("toolstack"),
-            config: {
-              guest: "guest",
-              api: { host: "127.0.0.1", port: apiPort, tokenFile: join(keys, "api-token") },
-            },
-          },
-        ],
-        sharedMemoryBytes: 256 << 20,
-        logLevel: "warn",
-      });
-      let hostB: ReturnType<typeof spawnXensim> | undefined;
-      const api = `http://127.0.0.1:${apiPort}`;
+      const a = await startCredentialedHostA({ dir: dir.path, sharedMemoryBytes: 256 << 20 });
+      const { nats, hostA, auth, api } = a;
+      let hostB: XensimProcess | undefined;
       const call = async (method: string, path: string, body?: unknown) => {
         const res = await fetch(`${api}${path}`, {
           method,
@@ -70,32 +38,7 @@ describe("chaos: kill / pause / restart reach a worker in another host process",
           .find((h) => h.hostId === "hostB")
           ?.services?.find((s) => s.name === "blkback");
       try {
-        await hostA.ready;
-        const hv = hostA.services.get("hypervisor")!.grpcAddress!;
-        const xs = hostA.services.get("xenstored")!.grpcAddress!;
-        hostB = spawnXensim([
-          "up",
-          "--nats",
-          nats.url,
-          "--services",
-          "page-server,blkback",
-          "--host-id",
-          "hostB",
-          "--state-dir",
-          join(dir.path, "hostB"),
-          "--keys",
-          keys,
-          "--set",
-          "blkback.hypervisorHost=hostA",
-          "--set",
-          `blkback.hypervisor=${hv}`,
-          "--set",
-          `blkback.xenstored=${xs}`,
-        ]);
-        await waitFor(() => hostB!.output().includes("services: page-server, blkback"), {
-          timeoutMs: 60_000,
-          message: `host B up: ${hostB.output()}`,
-        });
+        hostB = await startBackendHost(a, 60_000);
         // both host processes answer on the chaos plane
         await waitFor(async () => (await blkbackOfB())?.state === "ready", {
           timeoutMs: 30_000,

@@ -22,7 +22,15 @@ import {
 } from "./fixtures/compose/scenario.js";
 import { nbdPortEnv } from "./fixtures/compose/docker.js";
 
-const SERVICES = ["nats", "host-a", "toolstack", "blkback", "displback"] as const;
+const SERVICES = [
+  "nats",
+  "host-a",
+  "xenstored",
+  "toolstack",
+  "blkback",
+  "displback",
+  "device-model",
+] as const;
 /** Its own tag: compose.test.ts may build xensim:local at the same time. */
 const TC_IMAGE = process.env.XENSIM_TC_IMAGE ?? "xensim:tc";
 const composeEnv = {

@@ -1,6 +1,7 @@
-// The distributed placement in docker: docker-compose.yml (nats; host-a = hypervisor + xenstored +
-// page-server + guest runtime + toolstack in one host process; blkback = page-server + blkback in
-// another) built from this checkout and brought up with docker-compose. Waits for every container's
+// The distributed placement in docker: docker-compose.yml (nats; host-a = hypervisor + page-server +
+// guest runtime; xenstored = page-server + xenstored, mapping guests' store pages over the link;
+// toolstack; blkback = page-server + blkback; displback) built from this checkout and brought up with
+// docker-compose. Waits for every container's
 // health check, checks the system end to end through the containers (fixtures/compose/scenario.ts),
 // kills the blkback host process (restart policy), and tears it down. compose-testcontainers.test.ts
 // does the same through testcontainers.
@@ -41,9 +42,25 @@ import {
   killHostProcess,
 } from "./fixtures/compose/scenario.js";
 
-const SERVICES = ["nats", "host-a", "toolstack", "blkback", "displback"] as const;
+const SERVICES = [
+  "nats",
+  "host-a",
+  "xenstored",
+  "toolstack",
+  "blkback",
+  "displback",
+  "device-model",
+] as const;
 /** Restarted in turn (docker-compose restart) under a guest's writes. */
-const RESTART_ORDER = ["blkback", "host-a", "toolstack", "displback", "nats"] as const;
+const RESTART_ORDER = [
+  "blkback",
+  "host-a",
+  "xenstored",
+  "toolstack",
+  "displback",
+  "device-model",
+  "nats",
+] as const;
 const BLOCK = 4096;
 const DISK_MIB = 8;
 const BLOCKS = (DISK_MIB << 20) / BLOCK;
@@ -98,8 +115,9 @@ describe("docker compose: the distributed placement (docker-compose)", () => {
     build = await buildImage();
   });
 
-  // Six containers, each restarted in turn under nbdcopy: longer than the runner's 300 s default
-  // on a loaded machine.
+  // Five service containers (SERVICES: nats, host-a, toolstack, blkback, displback; the one-shot
+  // `keys` container only writes the credentials), each restarted in turn under nbdcopy: longer
+  // than the runner's 300 s default on a loaded machine.
   it(
     "docker-compose up: every container healthy; xenstore, health, a guest's I/O, the toolstack, a blkback restart",
     { timeout: 900_000 },
@@ -194,6 +212,8 @@ describe("docker compose: the distributed placement (docker-compose)", () => {
           `disk = [ 'format=raw, vdev=xvda, access=rw, target=file:path=${name}.raw,size=${DISK_MIB}M' ]`,
           `on_crash = "restart"`,
           `xensim_workload = "idle"`,
+          // no emulator: this guest's rounds are about its disk (the HVM guest below has one)
+          `device_model_version = "none"`,
           "",
         ].join("\n");
         const created = await api(exec, "POST", `/domains?filename=${name}.cfg`, cfg);
@@ -271,6 +291,66 @@ describe("docker compose: the distributed placement (docker-compose)", () => {
           }
           // and a guest's write-verify job through blkback once everything was restarted
           restarts.push({ guestIo: await guestIoAgain(exec, 100) });
+
+          // An HVM guest whose emulator is the device-model container: its BIOS banner on COM1 through
+          // `xensim xl console` from this machine, then the device-model container restarted while the
+          // guest runs — its vCPU waits for the emulator, the new one reclaims the ioreq server and
+          // the guest's heartbeats go on.
+          const hvmName = `hvm${process.pid}`;
+          const hvmCfg = [
+            `name = "${hvmName}"`,
+            `type = "hvm"`,
+            `memory = 32`,
+            `vcpus = 1`,
+            `disk = [ ]`,
+            `xensim_firmware = "bios,heartbeat-ms=200"`,
+            "",
+          ].join("\n");
+          const hvm = await api(exec, "POST", `/domains?filename=${hvmName}.cfg`, hvmCfg);
+          assert.ok(hvm.status >= 200 && hvm.status < 300, JSON.stringify(hvm));
+          // (asked again: a restarted toolstack container may publish its API on another port)
+          const apiNow = (await dc(["port", "toolstack", "9080"])).stdout.trim().split(":").pop();
+          const consoleOnce = async (): Promise<string> => {
+            const r = await run(
+              process.execPath,
+              [XENSIM_BIN, "xl", "--api", `http://127.0.0.1:${apiNow}`, "console", hvmName, "--once"],
+              { timeoutMs: 30_000, env: { XENSIM_API_TOKEN: token } },
+            );
+            return r.code === 0 ? r.stdout : "";
+          };
+          const lastBeat = (text: string): number => {
+            const m = [...text.matchAll(/vcpu0 heartbeat (\d+)/g)];
+            return m.length ? Number(m[m.length - 1]![1]) : 0;
+          };
+          const waitConsole = async (what: string, ok: (text: string) => boolean): Promise<string> => {
+            for (const deadline = Date.now() + 90_000; ;) {
+              const text = await consoleOnce();
+              if (ok(text)) return text;
+              assert.ok(Date.now() < deadline, `${hvmName}'s console: ${what} (${text.slice(-500)})`);
+              await new Promise((r) => setTimeout(r, 1000));
+            }
+          };
+          const t4 = performance.now();
+          const banner = await waitConsole("the BIOS banner", (t) => t.includes("xensim BIOS: boot done"));
+          assert.match(banner, new RegExp(`xensim BIOS: booting ${hvmName}`));
+          const bannerMs = Math.round(performance.now() - t4);
+          const beforeBeat = lastBeat(await waitConsole("heartbeats", (t) => lastBeat(t) >= 2));
+          const t5 = performance.now();
+          const rd = await dc(["restart", "-t", "5", "device-model"], 120_000);
+          assert.equal(rd.code, 0, rd.stderr);
+          await waitHealthy(project, SERVICES, performance.now(), 120_000);
+          const afterText = await waitConsole(
+            "heartbeats after the device-model container's restart",
+            (t) => lastBeat(t) > beforeBeat + 2,
+          );
+          restarts.push({
+            hvmGuest: {
+              bannerMs,
+              beatBeforeRestart: beforeBeat,
+              beatAfterRestart: lastBeat(afterText),
+              backMs: Math.round(performance.now() - t5),
+            },
+          });
         } finally {
           await rm(dir, { recursive: true, force: true });
         }

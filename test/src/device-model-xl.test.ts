@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { PNG } from "pngjs";
 import { tempDir, waitFor } from "@xensim/testkit";
 import { haveBinary, spawnXensim, XENSIM_BIN, xenstoreTool } from "./harness.js";
 
@@ -90,6 +91,24 @@ describe("device model through xl: console and soft reset with device state kept
       assert.match(first, /^xensim BIOS: booting dm1 \(boot 1\)\r\n/);
       assert.match(first, /PCI 00:04\.0 1b36:0002 class 070002/);
       assert.match(first, /VGA: drew 320x200, 8\/8 pixels read back/);
+      // The BIOS wrote its banner into the VGA text buffer too: `xl vga` prints it, `--png` renders it.
+      const vga = await xl(stateDir, ["vga", "dm1"]);
+      assert.equal(vga.status, 0, vga.stderr);
+      const vgaLines = vga.stdout.split("\n");
+      assert.equal(vgaLines[0], "xensim BIOS: booting dm1 (boot 1)");
+      assert.match(vga.stdout, /^RTC: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/m);
+      assert.match(vga.stdout, /^xensim BIOS: boot done$/m);
+      const pngFile = join(stateDir, "vga.png");
+      const png = await xl(stateDir, ["vga", "dm1", "--png", pngFile]);
+      assert.equal(png.status, 0, png.stderr);
+      const img = PNG.sync.read(readFileSync(pngFile));
+      assert.deepEqual([img.width, img.height], [640, 400], "80×25 cells of 8×16");
+      // Row 0 is the banner: white on blue (attribute 0x1f); some pixels of its first cell are white.
+      const px = (x: number, y: number) => [...img.data.subarray((y * 640 + x) * 4, (y * 640 + x) * 4 + 3)];
+      assert.deepEqual(px(0, 0), [0x00, 0x00, 0xaa], "banner background");
+      let white = 0;
+      for (let y = 0; y < 16; y++) for (let x = 0; x < 8; x++) if (px(x, y)[0] === 0xff) white++;
+      assert.ok(white > 10, `the 'x' of the banner is drawn (${white} pixels)`);
       const serial1 = await xl(stateDir, ["console", "-n", "1", "dm1", "--once"]);
       assert.equal(serial1.status, 0, serial1.stderr);
       assert.match(serial1.stdout, /^hello from dm1 on the PCI serial port 00:04\.0/);
@@ -174,7 +193,13 @@ describe("device model through xl: console and soft reset with device state kept
           );
         });
       }
-      assert.equal(afterState.primary.vga!.vram, before.primary.vga!.vram, "framebuffer memory");
+      // Video memory kept: all of it but the text screen (0xB8000), which the kexec'd BIOS writes anew.
+      const graphics = (st: Saved) => {
+        const v = Buffer.from(st.vga!.vram, "base64");
+        v.fill(0, 0x18000, 0x18000 + 80 * 25 * 2);
+        return v;
+      };
+      assert.ok(graphics(afterState.primary).equals(graphics(before.primary)), "framebuffer memory");
       assert.deepEqual(afterState.primary.vga!.palette, before.primary.vga!.palette, "palette");
       const cmos = (s: Saved) => s.rtc!.cmos.map((v, i) => (i === 0x40 ? -1 : v));
       assert.deepEqual(cmos(afterState.primary), cmos(before.primary), "CMOS (but the BIOS's boot counter)");

@@ -6,6 +6,9 @@
 // restarted instance reclaims its server, and it serves again.
 
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createInProcessBus, createInProcessCallClient } from "@xensim/bus";
@@ -39,6 +42,41 @@ import { REPO_ROOT, serviceEntryPath } from "./harness.js";
 
 const DM_ENTRY = join(REPO_ROOT, "services", "device-model", "dist", "main.js");
 
+/** A plain QMP client over the unix socket: JSON lines in, replies and events out. */
+async function qmpClient(path: string) {
+  const sock = connect(path);
+  sock.setEncoding("utf8");
+  const messages: Record<string, unknown>[] = [];
+  let buf = "";
+  sock.on("data", (t: string) => {
+    buf += t;
+    for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+      const line = buf.slice(0, i).trim();
+      buf = buf.slice(i + 1);
+      if (line) messages.push(JSON.parse(line) as Record<string, unknown>);
+    }
+  });
+  await new Promise<void>((resolve, reject) => sock.once("connect", resolve).once("error", reject));
+  const next = async (pred: (m: Record<string, unknown>) => boolean, what: string) => {
+    const m = await waitFor(() => messages.find(pred), { timeoutMs: 5000, message: what });
+    messages.splice(messages.indexOf(m), 1);
+    return m;
+  };
+  let seq = 0;
+  return {
+    messages,
+    raw: (text: string) => sock.write(text),
+    next,
+    /** Send a command with an id; its reply. */
+    async execute(cmd: string, args?: object) {
+      const id = `c${++seq}`;
+      sock.write(`${JSON.stringify({ execute: cmd, ...(args ? { arguments: args } : {}), id })}\n`);
+      return next((m) => m["id"] === id, `reply to ${cmd}`);
+    },
+    close: () => sock.destroy(),
+  };
+}
+
 describe("device model: a guest with two emulators", () => {
   let host: HostHandle;
   let xs: XenstoreClient;
@@ -63,6 +101,7 @@ describe("device model: a guest with two emulators", () => {
     });
     return new TextDecoder().decode(r.data);
   };
+  const qmpDir = mkdtempSync(join(tmpdir(), "xensim-qmp-test-"));
   const lastBeat = (text: string, who: string) => {
     const m = [...text.matchAll(new RegExp(`${who} heartbeat (\\d+)`, "g"))];
     return m.length ? Number(m[m.length - 1]![1]) : 0;
@@ -73,8 +112,8 @@ describe("device model: a guest with two emulators", () => {
       services: [
         { name: "hypervisor", entry: serviceEntryPath("hypervisor"), config: {} },
         { name: "xenstored", entry: serviceEntryPath("xenstored"), config: {} },
-        { name: "device-model", entry: DM_ENTRY, config: { roles: ["primary"], vcpu: 3 } },
-        { name: "device-model-2", entry: DM_ENTRY, config: { roles: ["secondary"], vcpu: 5 } },
+        { name: "device-model", entry: DM_ENTRY, config: { roles: ["primary"], vcpu: 3, qmpDir } },
+        { name: "device-model-2", entry: DM_ENTRY, config: { roles: ["secondary"], vcpu: 5, qmpDir } },
         {
           name: "guest",
           entry: serviceEntryPath("guest"),
@@ -113,6 +152,7 @@ describe("device model: a guest with two emulators", () => {
     for (const c of clients) c.close();
     await bus?.close();
     await host?.stop();
+    rmSync(qmpDir, { recursive: true, force: true });
   });
 
   it("boots: the BIOS banner on COM1 (primary), the PCI bus of both, a greeting on the PCI serial (secondary)", async () => {
@@ -120,7 +160,7 @@ describe("device model: a guest with two emulators", () => {
       name: "hvm1",
       memoryMib: 8,
       vcpus: 2,
-      xensim: { firmware: "bios,heartbeat-ms=40" },
+      xensim: { firmware: "bios,heartbeat-ms=40,rtc-hz=16" },
       unpauses: 0,
     });
     domid = g.domid;
@@ -185,7 +225,121 @@ describe("device model: a guest with two emulators", () => {
     await waitFor(async () => (await consoleText(0)).includes("xen\r\n"), {
       timeoutMs: 5000,
       message: "echo",
+    }).catch(async (e) => {
+      throw new Error(`${e} (console: ${JSON.stringify((await consoleText(0)).slice(-400))})`);
     });
+    // The echo came from COM1's receive interrupt (IRQ4 through Xen's vpic), and the RTC's periodic
+    // interrupt (IRQ8 at 16 Hz, acknowledged by reading register C) kept arriving.
+    const irqs = () => {
+      const m = [
+        ...(consoleTextSync ?? "").matchAll(
+          /vcpu0 heartbeat \d+ \(irq4 (\d+), irq8 (\d+), rtc periodic (\d+)\)/g,
+        ),
+      ].at(-1);
+      return m ? { com1: Number(m[1]), rtc: Number(m[2]), periodic: Number(m[3]) } : undefined;
+    };
+    let consoleTextSync: string | undefined;
+    await waitFor(
+      async () => {
+        consoleTextSync = await consoleText(0);
+        const c = irqs();
+        return c !== undefined && c.com1 >= 1 && c.periodic >= 8;
+      },
+      { timeoutMs: 10_000, message: "IRQ4 and IRQ8 counted in the heartbeat" },
+    );
+    const first = irqs()!;
+    assert.equal(first.rtc, first.periodic, "every IRQ8 was a periodic interrupt (register C.PF)");
+    await waitFor(
+      async () => {
+        consoleTextSync = await consoleText(0);
+        return irqs()!.periodic >= first.periodic + 8;
+      },
+      { timeoutMs: 10_000, message: "the periodic interrupt goes on" },
+    );
+  });
+
+  it("QMP on libxl's qmp-libxl-<domid> socket: negotiation, query-status, stop pauses the vCPUs for real, cont, query-chardev/pci, system_reset, errors", async () => {
+    const path = await xs.read(`/local/domain/0/device-model/${domid}/xensim/primary/qmp`);
+    assert.equal(path, join(qmpDir, `qmp-libxl-${domid}`));
+    const q = await qmpClient(path);
+    try {
+      const hello = await q.next((m) => "QMP" in m, "greeting");
+      assert.deepEqual((hello["QMP"] as { capabilities: unknown }).capabilities, []);
+      assert.deepEqual(await q.execute("query-status"), {
+        error: {
+          class: "CommandNotFound",
+          desc: "Expecting capabilities negotiation with 'qmp_capabilities'",
+        },
+        id: "c1",
+      });
+      assert.deepEqual(await q.execute("qmp_capabilities"), { return: {}, id: "c2" });
+      assert.deepEqual((await q.execute("query-status"))["return"], {
+        status: "running",
+        singlestep: false,
+        running: true,
+      });
+      // stop: the domain is paused and its vCPU 0 stops printing heartbeats.
+      assert.deepEqual((await q.execute("stop"))["return"], {});
+      const stopEv = await q.next((m) => m["event"] === "STOP", "STOP event");
+      assert.equal(typeof (stopEv["timestamp"] as { seconds: number }).seconds, "number");
+      assert.equal(((await q.execute("query-status"))["return"] as { status: string }).status, "paused");
+      assert.equal((await dom0.domainInfo(domid)).info?.state, "paused");
+      await new Promise((r) => setTimeout(r, 200)); // a heartbeat in flight finishes
+      const frozen = lastBeat(await consoleText(0), "vcpu0");
+      await new Promise((r) => setTimeout(r, 400)); // 10 heartbeat periods
+      assert.equal(lastBeat(await consoleText(0), "vcpu0"), frozen, "no heartbeat while stopped");
+      assert.deepEqual((await q.execute("cont"))["return"], {});
+      await q.next((m) => m["event"] === "RESUME", "RESUME event");
+      await waitFor(async () => lastBeat(await consoleText(0), "vcpu0") > frozen + 2, {
+        timeoutMs: 10_000,
+        message: "heartbeats again after cont",
+      });
+      const chardev = (await q.execute("query-chardev"))["return"] as {
+        label: string;
+        "frontend-open": boolean;
+      }[];
+      assert.deepEqual(
+        chardev.map((c) => c.label),
+        ["serial0"],
+      );
+      const pci = (await q.execute("query-pci"))["return"] as {
+        devices: { slot: number; id: { vendor: number; device: number } }[];
+      }[];
+      assert.ok(
+        pci[0]!.devices.some((d) => d.slot === 2 && d.id.vendor === 0x1234 && d.id.device === 0x1111),
+      );
+      const unknown = await q.execute("no-such-command");
+      assert.deepEqual(unknown["error"], {
+        class: "CommandNotFound",
+        desc: "The command no-such-command has not been found",
+      });
+      q.raw('{"execute": "query-status", "bogus": 1}\n');
+      const bad = await q.next((m) => "error" in m && !("id" in m), "error for an unexpected member");
+      assert.equal((bad["error"] as { class: string }).class, "GenericError");
+      q.raw("} garbage\n");
+      await q.next((m) => "error" in m, "error for a stray token");
+      assert.equal(
+        ((await q.execute("query-status"))["return"] as { status: string }).status,
+        "running",
+        "the session goes on",
+      );
+    } finally {
+      q.close();
+    }
+    // system_reset on the second emulator's socket: its devices reset, a RESET event, its console kept.
+    const path2 = await xs.read(`/local/domain/0/device-model/${domid}/xensim/secondary/qmp`);
+    const q2 = await qmpClient(path2);
+    try {
+      await q2.next((m) => "QMP" in m, "greeting");
+      await q2.execute("qmp_capabilities");
+      const before = await consoleText(1);
+      assert.deepEqual((await q2.execute("system_reset"))["return"], {});
+      const ev = await q2.next((m) => m["event"] === "RESET", "RESET event");
+      assert.deepEqual(ev["data"], { guest: false, reason: "host-qmp-system-reset" });
+      assert.ok((await consoleText(1)).startsWith(before.slice(0, 40)), "transmitted output kept");
+    } finally {
+      q2.close();
+    }
   });
 
   it("an emulator that writes a wrong state: Xen crashes its guest (SHUTDOWN_crash); the other guest runs on; nothing leaks", async () => {

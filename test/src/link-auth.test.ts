@@ -12,14 +12,14 @@ import { join } from "node:path";
 import { connect as netConnect, type Socket } from "node:net";
 import { after, describe, it } from "node:test";
 import { connect as tlsConnect } from "node:tls";
-import { connectNatsBus, createInProcessCallClient } from "@xensim/bus";
+import { createInProcessCallClient } from "@xensim/bus";
 import { encodeHello, LINK_VERSION } from "@xensim/link";
 import { type LinkStatusReply__Output, loadPageServerProto } from "@xensim/proto";
-import { startHost } from "@xensim/runtime";
-import { inboxPrefix, initKeys, loadApiToken, loadCredentials } from "@xensim/security";
-import { findNatsServer, freePort, startNatsServer, tempDir, waitFor } from "@xensim/testkit";
-import { serviceEntryPath, spawnXensim } from "./harness.js";
+import { initKeys, loadCredentials } from "@xensim/security";
+import { findNatsServer, tempDir, waitFor } from "@xensim/testkit";
+import type { XensimProcess } from "./harness.js";
 import { GUEST_SUBJECTS } from "@xensim/subjects";
+import { backendHostUp, connectAdminBus, spawnBackendHost, startCredentialedHostA } from "./two-hosts.js";
 
 /** Resolves on `name` (an 'error' on the way is expected here, not a rejection). */
 const event = (s: Socket, name: string): Promise<void> => new Promise((r) => s.once(name, () => r()));
@@ -37,46 +37,15 @@ describe("the link with credentials: mutual TLS, the peer's host from its certif
     "strangers are refused and counted; a cross-host write-verify runs over the authenticated link",
     { skip: findNatsServer() === undefined ? "nats-server not installed" : false, timeout: 240_000 },
     async () => {
-      const keys = join(dir.path, "keys");
-      await initKeys(keys, {
-        hosts: {
-          hostA: ["hypervisor", "xenstored", "page-server", "guest", "toolstack"],
-          hostB: ["page-server", "blkback"],
-        },
-      });
-      const other = join(dir.path, "other-ca");
-      await initKeys(other, { hosts: { hostB: ["page-server"] } });
-      const nats = await startNatsServer({ args: ["-c", join(keys, "nats-server.conf")] });
-      const apiPort = await freePort();
-      const auth = { authorization: `Bearer ${loadApiToken(keys)}` };
-      const hostA = await startHost({
-        hostId: "hostA",
-        nats: nats.url,
-        keysDir: keys,
-        services: [
-          { name: "hypervisor", entry: serviceEntryPath("hypervisor"), config: {} },
-          { name: "xenstored", entry: serviceEntryPath("xenstored"), config: {} },
-          { name: "page-server", entry: serviceEntryPath("page-server"), config: {} },
-          { name: "guest", entry: serviceEntryPath("guest"), config: { stateDir: join(dir.path, "guest") } },
-          {
-            name: "toolstack",
-            entry: serviceEntryPath("toolstack"),
-            config: {
-              guest: "guest",
-              api: { host: "127.0.0.1", port: apiPort, tokenFile: join(keys, "api-token") },
-            },
-          },
-        ],
+      const a = await startCredentialedHostA({
+        dir: dir.path,
         sharedMemoryBytes: 512 << 20,
         logLevel: "error",
       });
-      const admin = loadCredentials(keys, { client: "admin" });
-      const bus = await connectNatsBus({
-        servers: nats.url,
-        name: "test",
-        nkeySeed: admin.natsSeed,
-        inboxPrefix: inboxPrefix(admin.identity),
-      });
+      const { keys, nats, hostA, auth, api } = a;
+      const other = join(dir.path, "other-ca");
+      await initKeys(other, { hosts: { hostB: ["page-server"] } });
+      const bus = await connectAdminBus(keys, nats.url);
       // host A's page-server, called in this process (no identity: the host's own thread)
       const ps = createInProcessCallClient(
         loadPageServerProto().xensim.pageserver.v1.PageServer.service,
@@ -84,45 +53,28 @@ describe("the link with credentials: mutual TLS, the peer's host from its certif
       );
       const status = () => ps.call<object, LinkStatusReply__Output>("LinkStatus", {});
       const stat = async (k: string) => Number((await status()).stats[k] ?? 0);
-      let hostB: ReturnType<typeof spawnXensim> | undefined;
+      let hostB: XensimProcess | undefined;
       try {
-        await hostA.ready;
         const linkAddress = (await status()).tcp;
         const [linkHost, linkPort] = [
           linkAddress.slice(0, linkAddress.lastIndexOf(":")),
           Number(linkAddress.slice(linkAddress.lastIndexOf(":") + 1)),
         ];
         assert.equal(await stat("tls"), 1, "host A's link runs TLS");
-        hostB = spawnXensim([
-          "up",
-          "--nats",
-          nats.url,
-          "--services",
-          "page-server,blkback",
-          "--host-id",
-          "hostB",
-          "--state-dir",
-          join(dir.path, "hostB"),
-          "--keys",
+        hostB = spawnBackendHost({
+          nats: nats.url,
+          stateDir: join(dir.path, "hostB"),
           keys,
-          "--set",
-          "blkback.hypervisorHost=hostA",
-          "--set",
-          `blkback.hypervisor=${hostA.services.get("hypervisor")!.grpcAddress!}`,
-          "--set",
-          `blkback.xenstored=${hostA.services.get("xenstored")!.grpcAddress!}`,
-        ]);
-        await waitFor(() => hostB!.output().includes("services: page-server, blkback"), {
-          timeoutMs: 30_000,
-          message: `host B up: ${hostB.output()}`,
+          hypervisor: hostA.services.get("hypervisor")!.grpcAddress!,
+          xenstored: hostA.services.get("xenstored")!.grpcAddress!,
         });
+        await backendHostUp(hostB, 30_000);
         const statuses: Status[] = [];
         bus.subscribe(GUEST_SUBJECTS.statusAll, {
           callback: (m) => statuses.push(JSON.parse(new TextDecoder().decode(m.data)) as Status),
         });
         await bus.flush();
 
-        const api = `http://127.0.0.1:${apiPort}`;
         const res = await fetch(`${api}/domains`, {
           method: "POST",
           headers: { "content-type": "application/json", ...auth },

@@ -18,7 +18,8 @@ import { type LinkStatusReply__Output, loadHypervisorProto, loadPageServerProto 
 import { findNatsServer, startNatsServer, tempDir, waitFor } from "@xensim/testkit";
 import { type JobEnv, runJob } from "@xensim/workload";
 import { XenCtrl } from "@xensim/xenctrl";
-import { serviceEntryPath, spawnXensim, type XensimProcess } from "./harness.js";
+import { serviceEntryPath, type XensimProcess } from "./harness.js";
+import { backendHostUp, spawnBackendHost } from "./two-hosts.js";
 
 // The job's clock: real time until `endJob` moves it past the job's end (the job runs until the
 // restart is seen through, however long a loaded machine takes for it).
@@ -88,33 +89,19 @@ describe("the link when a peer restarts, or replays, or writes what it may not",
         const m = /^hypervisor_grants_mapped(?:\{[^}]*\})? (\d+)/m.exec((await a.host.metrics()).body);
         return Number(m?.[1] ?? -1);
       };
+      // --insecure (no keys): the link's authentication is test/src/link-auth.test.ts's
       const startB = (): XensimProcess =>
-        spawnXensim([
-          "up",
-          "--nats",
-          nats.url,
-          "--services",
-          "page-server,blkback",
-          "--host-id",
-          "hostB",
-          "--state-dir",
-          join(dir.path, "hostB"),
-          "--set",
-          "blkback.hypervisorHost=hostA",
-          "--set",
-          `blkback.hypervisor=${a.hypervisorAddress}`,
-          "--set",
-          `blkback.xenstored=${a.xenstoredAddress}`,
-          "--set",
-          `blkback.params.fileDir=${dir.path}`, // the disk file below (disks are confined, issue 14)
-          "--insecure", // the link's authentication: test/src/link-auth.test.ts
-        ]);
+        spawnBackendHost({
+          nats: nats.url,
+          stateDir: join(dir.path, "hostB"),
+          hypervisor: a.hypervisorAddress,
+          xenstored: a.xenstoredAddress,
+          // the disk file below (disks are confined, issue 14)
+          extraArgs: ["--set", `blkback.params.fileDir=${dir.path}`],
+        });
       let b = startB();
       try {
-        await waitFor(() => b.output().includes("services: page-server, blkback"), {
-          timeoutMs: 30_000,
-          message: `host B up: ${b.output()}`,
-        });
+        await backendHostUp(b, 30_000);
         const dirs = await a.addVbd({
           vdev: "xvda",
           params: `file:path=${join(dir.path, "disk.raw")},size=32M`,

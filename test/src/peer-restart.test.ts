@@ -13,7 +13,8 @@ import { after, describe, it } from "node:test";
 import { startFrontendHost } from "@xensim/harness";
 import { findNatsServer, freePort, startNatsServer, tempDir, waitFor } from "@xensim/testkit";
 import { type JobEnv, runJob } from "@xensim/workload";
-import { serviceEntryPath, spawnXensim, type XensimProcess } from "./harness.js";
+import { serviceEntryPath, type XensimProcess } from "./harness.js";
+import { backendHostUp, spawnBackendHost } from "./two-hosts.js";
 
 // The job's clock: real time until `endJob` moves it past the job's end (the job runs until every
 // restart is seen through, however long a loaded machine takes for it).
@@ -64,37 +65,21 @@ describe("each peer of the distributed block path restarted mid-I/O", () => {
           return { status: `unreachable: ${(e as Error).message}` };
         }
       };
+      // --insecure (no keys): the link's credentials are test/src/link-auth.test.ts's
       const startB = (): XensimProcess =>
-        spawnXensim([
-          "up",
-          "--nats",
-          nats.url,
-          "--services",
-          "page-server,blkback",
-          "--host-id",
-          "hostB",
-          "--insecure", // credentials: test/src/link-auth.test.ts
-          "--state-dir",
-          join(dir.path, "hostB"),
-          "--http-port",
-          String(bHttp),
-          "--no-examples",
-          "--set",
-          "blkback.hypervisorHost=hostA",
-          "--set",
-          `blkback.hypervisor=${a.hypervisorAddress}`,
-          "--set",
-          `blkback.xenstored=${a.xenstoredAddress}`,
-        ]);
+        spawnBackendHost({
+          nats: nats.url,
+          stateDir: join(dir.path, "hostB"),
+          hypervisor: a.hypervisorAddress,
+          xenstored: a.xenstoredAddress,
+          extraArgs: ["--http-port", String(bHttp), "--no-examples"],
+        });
       const step = (what: string) => process.stdout.write(`${JSON.stringify({ peerRestartStep: what })}\n`);
       step("host A up");
       let b = startB();
       let aStopped = false;
       try {
-        await waitFor(() => b.output().includes("services: page-server, blkback"), {
-          timeoutMs: 60_000,
-          message: `host B up: ${b.output()}`,
-        });
+        await backendHostUp(b, 60_000);
         step("host B up");
         const dirs = await a.addVbd({
           vdev: "xvda",

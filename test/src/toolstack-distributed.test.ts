@@ -6,14 +6,11 @@
 // credentials of `xensim keys init` (issue 14): gRPC with mutual TLS, NATS nkeys under per-service
 // permissions, the API behind its token — and not one call or subject refused along the way.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { connectNatsBus } from "@xensim/bus";
-import { startHost } from "@xensim/runtime";
-import { inboxPrefix, initKeys, loadApiToken, loadCredentials } from "@xensim/security";
-import { findNatsServer, freePort, startNatsServer, tempDir, waitFor } from "@xensim/testkit";
-import { serviceEntryPath, spawnXensim } from "./harness.js";
+import { findNatsServer, tempDir, waitFor } from "@xensim/testkit";
+import type { XensimProcess } from "./harness.js";
 import { GUEST_SUBJECTS } from "@xensim/subjects";
+import { connectAdminBus, startBackendHost, startCredentialedHostA } from "./two-hosts.js";
 
 describe("toolstack create → I/O → destroy, blkback in another host process (NATS + gRPC)", () => {
   const dir = tempDir("xensim-dist-");
@@ -23,77 +20,12 @@ describe("toolstack create → I/O → destroy, blkback in another host process 
     "a domain from xl.cfg does I/O through a blkback in host B, and destroy leaves nothing",
     { skip: findNatsServer() === undefined ? "nats-server not installed" : false },
     async () => {
-      const keys = join(dir.path, "keys");
-      await initKeys(keys, {
-        hosts: {
-          hostA: ["hypervisor", "xenstored", "page-server", "guest", "toolstack"],
-          hostB: ["page-server", "blkback"],
-        },
-      });
-      const nats = await startNatsServer({ args: ["-c", join(keys, "nats-server.conf")] });
-      const apiPort = await freePort();
-      const token = loadApiToken(keys);
-      const auth = { authorization: `Bearer ${token}` };
-      const hostA = await startHost({
-        hostId: "hostA",
-        nats: nats.url,
-        keysDir: keys,
-        services: [
-          { name: "hypervisor", entry: serviceEntryPath("hypervisor"), config: {} },
-          { name: "xenstored", entry: serviceEntryPath("xenstored"), config: {} },
-          { name: "page-server", entry: serviceEntryPath("page-server"), config: {} },
-          {
-            name: "guest",
-            entry: serviceEntryPath("guest"),
-            config: { stateDir: join(dir.path, "guest") },
-          },
-          {
-            name: "toolstack",
-            entry: serviceEntryPath("toolstack"),
-            config: {
-              guest: "guest",
-              api: { host: "127.0.0.1", port: apiPort, tokenFile: join(keys, "api-token") },
-            },
-          },
-        ],
-        sharedMemoryBytes: 512 << 20,
-        logLevel: "warn",
-      });
-      const admin = loadCredentials(keys, { client: "admin" });
-      const bus = await connectNatsBus({
-        servers: nats.url,
-        name: "test",
-        nkeySeed: admin.natsSeed,
-        inboxPrefix: inboxPrefix(admin.identity),
-      });
-      let hostB: ReturnType<typeof spawnXensim> | undefined;
+      const a = await startCredentialedHostA({ dir: dir.path, sharedMemoryBytes: 512 << 20 });
+      const { nats, hostA, auth, api } = a;
+      const bus = await connectAdminBus(a.keys, nats.url);
+      let hostB: XensimProcess | undefined;
       try {
-        await hostA.ready;
-        const hv = hostA.services.get("hypervisor")!.grpcAddress!;
-        const xs = hostA.services.get("xenstored")!.grpcAddress!;
-        hostB = spawnXensim([
-          "up",
-          "--nats",
-          nats.url,
-          "--services",
-          "page-server,blkback",
-          "--host-id",
-          "hostB",
-          "--state-dir",
-          join(dir.path, "hostB"),
-          "--keys",
-          keys,
-          "--set",
-          "blkback.hypervisorHost=hostA",
-          "--set",
-          `blkback.hypervisor=${hv}`,
-          "--set",
-          `blkback.xenstored=${xs}`,
-        ]);
-        await waitFor(() => hostB!.output().includes("services: page-server, blkback"), {
-          timeoutMs: 30_000,
-          message: `host B up: ${hostB.output()}`,
-        });
+        hostB = await startBackendHost(a, 30_000);
         const statuses: Array<{ domid: number; workload?: { ios: number | string } }> = [];
         bus.subscribe(GUEST_SUBJECTS.statusAll, {
           callback: (m) =>
@@ -101,7 +33,6 @@ describe("toolstack create → I/O → destroy, blkback in another host process 
         });
         await bus.flush();
 
-        const api = `http://127.0.0.1:${apiPort}`;
         const cfg = [
           'name = "dist"',
           "memory = 64",

@@ -6,12 +6,9 @@
 // grant map from host A (where the grant table is: blkback's map travels the link), and the trace
 // shows them in order — and nothing was refused under the permissions.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { startHost } from "@xensim/runtime";
-import { initKeys, loadApiToken } from "@xensim/security";
-import { findNatsServer, freePort, startNatsServer, tempDir, waitFor } from "@xensim/testkit";
-import { serviceEntryPath, spawnXensim } from "./harness.js";
+import { findNatsServer, tempDir, waitFor } from "@xensim/testkit";
+import type { XensimProcess } from "./harness.js";
 import {
   events,
   inClockOrder,
@@ -21,6 +18,7 @@ import {
   oneWrite,
   WRITE_ORDER,
 } from "./trace-harness.js";
+import { startBackendHost, startCredentialedHostA } from "./two-hosts.js";
 
 describe("xensim trace across host processes (NATS + gRPC)", () => {
   const dir = tempDir("xensim-trace-dist-");
@@ -30,71 +28,12 @@ describe("xensim trace across host processes (NATS + gRPC)", () => {
     "one guest write: request, kick, grant map, store write, response, completion in order, from both hosts",
     { skip: findNatsServer() === undefined ? "nats-server not installed" : false },
     async () => {
-      const keys = join(dir.path, "keys");
-      await initKeys(keys, {
-        hosts: {
-          hostA: ["hypervisor", "xenstored", "page-server", "guest", "toolstack"],
-          hostB: ["page-server", "blkback"],
-        },
-      });
-      const nats = await startNatsServer({ args: ["-c", join(keys, "nats-server.conf")] });
-      const apiPort = await freePort();
-      const token = loadApiToken(keys);
-      const hostA = await startHost({
-        hostId: "hostA",
-        nats: nats.url,
-        keysDir: keys,
-        services: [
-          { name: "hypervisor", entry: serviceEntryPath("hypervisor"), config: {} },
-          { name: "xenstored", entry: serviceEntryPath("xenstored"), config: {} },
-          { name: "page-server", entry: serviceEntryPath("page-server"), config: {} },
-          {
-            name: "guest",
-            entry: serviceEntryPath("guest"),
-            config: { stateDir: join(dir.path, "guest") },
-          },
-          {
-            name: "toolstack",
-            entry: serviceEntryPath("toolstack"),
-            config: {
-              guest: "guest",
-              api: { host: "127.0.0.1", port: apiPort, tokenFile: join(keys, "api-token") },
-            },
-          },
-        ],
-        sharedMemoryBytes: 512 << 20,
-        logLevel: "warn",
-      });
-      let hostB: ReturnType<typeof spawnXensim> | undefined;
+      const a = await startCredentialedHostA({ dir: dir.path, sharedMemoryBytes: 512 << 20 });
+      const { nats, hostA, token, api } = a;
+      let hostB: XensimProcess | undefined;
       let trace: Listener | undefined;
       try {
-        await hostA.ready;
-        const hv = hostA.services.get("hypervisor")!.grpcAddress!;
-        const xs = hostA.services.get("xenstored")!.grpcAddress!;
-        hostB = spawnXensim([
-          "up",
-          "--nats",
-          nats.url,
-          "--services",
-          "page-server,blkback",
-          "--host-id",
-          "hostB",
-          "--state-dir",
-          join(dir.path, "hostB"),
-          "--keys",
-          keys,
-          "--set",
-          "blkback.hypervisorHost=hostA",
-          "--set",
-          `blkback.hypervisor=${hv}`,
-          "--set",
-          `blkback.xenstored=${xs}`,
-        ]);
-        await waitFor(() => hostB!.output().includes("services: page-server, blkback"), {
-          timeoutMs: 30_000,
-          message: `host B up: ${hostB.output()}`,
-        });
-        const api = `http://127.0.0.1:${apiPort}`;
+        hostB = await startBackendHost(a, 30_000);
         trace = listen(["--api", api, "--json", "--kind", "ring,evtchn,grant,store"], {
           XENSIM_API_TOKEN: token,
         });

@@ -75,3 +75,16 @@ export const XEN_DM_OP_MAP_MEM_TYPE_TO_IOREQ_SERVER_LAYOUT = layout({
   opaque: 8,
   size: 16,
 });
+/** struct xen_dm_op_set_pci_intx_level: domain (PCI segment) u16, bus, device, intx, level u8. */
+export const XEN_DM_OP_SET_PCI_INTX_LEVEL_LAYOUT = layout({
+  domain: 0,
+  bus: 2,
+  device: 3,
+  intx: 4,
+  level: 5,
+  size: 6,
+});
+/** struct xen_dm_op_set_isa_irq_level: isa_irq u8, level u8. */
+export const XEN_DM_OP_SET_ISA_IRQ_LEVEL_LAYOUT = layout({ isa_irq: 0, level: 1, size: 2 });
+/** struct xen_dm_op_set_pci_link_route: link u8, isa_irq u8. */
+export const XEN_DM_OP_SET_PCI_LINK_ROUTE_LAYOUT = layout({ link: 0, isa_irq: 1, size: 2 });

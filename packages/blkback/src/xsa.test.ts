@@ -1,202 +1,20 @@
 // Regression tests named after the advisories on backends validating hostile frontends (fact sheet
 // §10): XSA-155 (double fetch), XSA-216 (response padding), XSA-229 (data only within each
 // segment's own page range), XSA-332 (event storms), XSA-361/362/365 (grant-map errors in a batch).
-// BlkbackRing over real page-store memory and a grant table of the test's own, as in ring.test.ts;
+// BlkbackRing over real page-store memory and a grant table of the test's own (testing/ring-rig.ts);
 // each test fails on the vulnerable behaviour (docs/security.md says how each was checked).
-import { NULL_LOGGER } from "@xensim/xenbus";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  BLKIF_RING_ENTRY_BYTES,
-  BLKIF_RSP_ERROR,
-  BLKIF_RSP_OKAY,
-  BlkifOp,
-  GNTMAP_readonly,
-  GNTST_bad_gntref,
-  GNTST_okay,
-} from "@xensim/abi";
-import {
-  BLOCK_SECTOR_BYTES,
-  type BlkifLimits,
-  type BlockIo,
-  type BlockStore,
-  decodeResponse,
-  encodeRequest,
-  newBlkifRequest,
-  newBlkifResponse,
-  setRequestSector,
-} from "@xensim/blkif";
-import { type MemView, PageStore } from "@xensim/memory";
-import { FrontRing } from "@xensim/ring";
-import type { BlkbackHypervisor } from "./environment.js";
-import { BlkbackRing } from "./blkif-ring.js";
+import { BLKIF_RING_ENTRY_BYTES, BLKIF_RSP_ERROR, BLKIF_RSP_OKAY, BlkifOp } from "@xensim/abi";
+import { type MemView } from "@xensim/memory";
+import { type RingRig, ringRig } from "./testing/ring-rig.js";
 
-const FRONT = 5;
 const SRING_HEADER = 64;
 const E = BLKIF_RING_ENTRY_BYTES.x86_64;
 
-class TestHv implements BlkbackHypervisor {
-  readonly grants = new Map<number, number>(); // ref → frame
-  readonly mapped = new Map<number, number>(); // handle → ref
-  maps = 0;
-  notifies = 0;
-  private nextHandle = 1;
-  readonly store: { readonly u8: Uint8Array };
-  constructor(readonly ps: PageStore) {
-    this.store = ps;
-  }
-  async gnttabMapGrantRefs(dom: number, refs: readonly number[], flags: number) {
-    this.maps++;
-    const results = refs.map((ref) => {
-      if (dom !== FRONT || !this.grants.has(ref)) return { status: GNTST_bad_gntref, handle: -1 };
-      const handle = this.nextHandle++;
-      this.mapped.set(handle, ref);
-      return { status: GNTST_okay, handle };
-    });
-    const ok = results.every((r) => r.status === GNTST_okay);
-    const view = ok
-      ? this.ps.viewOfFrames(
-          refs.map((r) => this.grants.get(r)!),
-          { readonly: (flags & GNTMAP_readonly) !== 0 },
-        )
-      : undefined;
-    return { results, view };
-  }
-  async gnttabUnmap(handles: readonly number[]) {
-    return handles.map((h) => (this.mapped.delete(h) ? GNTST_okay : -1));
-  }
-  kick(_port: number): number {
-    this.notifies++;
-    return 0;
-  }
-  mayElideKick(_port: number): boolean {
-    return true; // one host process: the ring's notify check holds
-  }
-  waitForEvents() {
-    return { close() {} };
-  }
-  async evtchnAllocUnbound() {
-    return { rc: 0, port: 1 };
-  }
-  async evtchnBindInterdomain() {
-    return { rc: 0, port: 1 };
-  }
-  async evtchnClose() {
-    return 0;
-  }
-  async gnttabGrantAccess() {
-    return 0;
-  }
-  async gnttabEndAccess() {
-    return true;
-  }
-}
-
-class Disk implements BlockStore {
-  readonly bytes = new Uint8Array(2048 * BLOCK_SECTOR_BYTES);
-  readonly info = {
-    sectors: 2048,
-    sectorSize: 512,
-    physicalSectorSize: 512,
-    readonly: false,
-    flush: true,
-    discard: false,
-    discardGranularity: 0,
-    discardAlignment: 0,
-    discardSecure: false,
-  };
-  readonly ops: string[] = [];
-  submit(io: BlockIo, done: (s: number) => void): void {
-    this.ops.push(`${io.op} ${io.sector}+${io.nrSectors}`);
-    let off = io.sector * 512;
-    for (const s of io.segs) {
-      if (io.op === "read") s.set(this.bytes.subarray(off, off + s.length));
-      else if (io.op === "write") this.bytes.set(s, off);
-      off += s.length;
-    }
-    done(0);
-  }
-  async close() {}
-}
-
-const LIMITS: BlkifLimits = {
-  sectors: 2048,
-  readonly: false,
-  maxIndirectSegments: 0,
-  flush: true,
-  barrier: true,
-  discard: false,
-  discardSecure: false,
-};
-
-/** `spy` wraps the backend's view of the ring (to see and to race what the backend reads). */
-function rig(spy?: (v: MemView) => MemView) {
-  const ps = PageStore.create({ frames: 256 });
-  ps.createDomain(FRONT, { maxPages: 128 });
-  const ringFrames = ps.populatePhysmap(FRONT, 0x10, 1, true)!;
-  // data pages allocated contiguously: machine-adjacent frames behind separate grants
-  const dataFrames = ps.populatePhysmap(FRONT, 0x100, 8, true)!;
-  const hv = new TestHv(ps);
-  dataFrames.forEach((f, i) => hv.grants.set(200 + i, f));
-  const front = FrontRing.init(ps.viewOfFrames(ringFrames), E, { nrPages: 1 });
-  const backView = ps.viewOfFrames(ringFrames);
-  const disk = new Disk();
-  const halts: string[] = [];
-  const back = new BlkbackRing({
-    hv,
-    frontend: FRONT,
-    view: spy ? spy(backView) : backView,
-    nrPages: 1,
-    abi: "x86_64",
-    port: 9,
-    store: disk,
-    limits: LIMITS,
-    persistent: false,
-    clock: () => 0,
-    log: NULL_LOGGER,
-    onHalt: (_e, msg) => halts.push(msg),
-  });
-  const req = newBlkifRequest();
-  const rsp = newBlkifResponse();
-  return {
-    ps,
-    hv,
-    disk,
-    front,
-    back,
-    halts,
-    data: dataFrames.map((f) => ps.viewOfFrames([f])),
-    /** Queue a request (its slot index is returned) without kicking. */
-    put(op: number, sector: number, segs: [number, number, number][], id: [number, number] = [1, 0]): number {
-      req.operation = op;
-      req.nrSegments = segs.length;
-      req.idLo = id[0];
-      req.idHi = id[1];
-      setRequestSector(req, sector);
-      segs.forEach(([gref, first, last], i) => {
-        req.segments[i]!.gref = gref;
-        req.segments[i]!.firstSect = first;
-        req.segments[i]!.lastSect = last;
-      });
-      const slot = front.nextRequest();
-      encodeRequest(front.view, slot, "x86_64", req);
-      return slot;
-    },
-    push(): void {
-      if (front.pushRequestsAndCheckNotify()) back.kick();
-    },
-    responses(): { idLo: number; idHi: number; status: number; op: number }[] {
-      const out: { idLo: number; idHi: number; status: number; op: number }[] = [];
-      while (front.unconsumedResponses() > 0) {
-        decodeResponse(front.view.read(front.responseOffset(front.rspCons), 16), 0, "x86_64", rsp);
-        front.consumeResponses();
-        out.push({ idLo: rsp.idLo, idHi: rsp.idHi, status: rsp.status, op: rsp.operation });
-      }
-      front.finalCheckForResponses();
-      return out;
-    },
-  };
-}
+/** The ring rig with the XSA layout; `spy` wraps the backend's view of the ring (to see and to race what the backend reads). */
+const rig = (spy?: (v: MemView) => MemView): RingRig =>
+  ringRig({ xsaLayout: true, storeFrames: 256, domainPages: 128, ...(spy ? { spy } : {}) });
 
 const settle = async () => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
@@ -263,7 +81,7 @@ describe("backend advisories (blkback)", () => {
     };
     r.push();
     await settle();
-    assert.deepEqual(r.responses(), [{ idLo: 42, idHi: 0, status: BLKIF_RSP_OKAY, op: BlkifOp.READ }]);
+    assert.deepEqual(r.responseRecords(), [{ idLo: 42, idHi: 0, status: BLKIF_RSP_OKAY, op: BlkifOp.READ }]);
     assert.deepEqual(r.disk.ops, ["read 0+8"], "the request as first read, nothing of the rewrite");
     assert.deepEqual(r.data[0]!.read(0, 4096), new Uint8Array(4096).fill(0x77));
     assert.equal(reads.get(0), 1, "slot 0 was read exactly once");
@@ -296,7 +114,7 @@ describe("backend advisories (blkback)", () => {
     ]);
     r.push();
     await settle();
-    assert.equal(r.responses()[0]?.status, BLKIF_RSP_OKAY);
+    assert.equal(r.responseRecords()[0]?.status, BLKIF_RSP_OKAY);
     assert.deepEqual(
       r.data[0]!.read(0, 6 * 512),
       new Uint8Array(6 * 512).fill(0xcc),
@@ -314,7 +132,7 @@ describe("backend advisories (blkback)", () => {
     r.put(BlkifOp.READ, 0, [[202, 7, 8]], [2, 0]);
     r.push();
     await settle();
-    assert.equal(r.responses()[0]?.status, BLKIF_RSP_ERROR);
+    assert.equal(r.responseRecords()[0]?.status, BLKIF_RSP_ERROR);
     assert.deepEqual(r.data[2]!.read(0, 4096), new Uint8Array(4096).fill(0xcc));
   });
 
@@ -324,13 +142,13 @@ describe("backend advisories (blkback)", () => {
     await settle();
     assert.equal(r.hv.maps, 0);
     assert.equal(r.hv.notifies, 0, "nothing to answer, no event back");
-    assert.deepEqual(r.responses(), []);
+    assert.deepEqual(r.responseRecords(), []);
     assert.equal(r.halts.length, 0);
     // and real work after the storm is served
     r.put(BlkifOp.READ, 0, [[200, 0, 7]]);
     r.push();
     await settle();
-    assert.equal(r.responses()[0]?.status, BLKIF_RSP_OKAY);
+    assert.equal(r.responseRecords()[0]?.status, BLKIF_RSP_OKAY);
     assert.equal(r.back.stats.requests, 1);
   });
 
@@ -342,7 +160,7 @@ describe("backend advisories (blkback)", () => {
     r.push();
     await settle();
     assert.deepEqual(
-      r.responses().map((x) => [x.idLo, x.status]),
+      r.responseRecords().map((x) => [x.idLo, x.status]),
       [
         [7, BLKIF_RSP_ERROR],
         [8, BLKIF_RSP_OKAY],

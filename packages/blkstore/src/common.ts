@@ -18,13 +18,13 @@ export interface StoreInfoOptions {
 
 export function makeInfo(
   sizeBytes: number,
-  o: StoreInfoOptions & { flush: boolean; discard: boolean; discardSecure?: boolean },
+  options: StoreInfoOptions & { flush: boolean; discard: boolean; discardSecure?: boolean },
 ): BlockStoreInfo {
   if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0 || sizeBytes % BLOCK_SECTOR_BYTES !== 0) {
     throw new RangeError(`size ${sizeBytes} is not a non-negative multiple of ${BLOCK_SECTOR_BYTES} bytes`);
   }
-  const sectorSize = o.sectorSize ?? BLOCK_SECTOR_BYTES;
-  const physicalSectorSize = o.physicalSectorSize ?? sectorSize;
+  const sectorSize = options.sectorSize ?? BLOCK_SECTOR_BYTES;
+  const physicalSectorSize = options.physicalSectorSize ?? sectorSize;
   for (const [n, v] of [
     ["sectorSize", sectorSize],
     ["physicalSectorSize", physicalSectorSize],
@@ -37,12 +37,12 @@ export function makeInfo(
     sectors: sizeBytes / BLOCK_SECTOR_BYTES,
     sectorSize,
     physicalSectorSize,
-    readonly: o.readonly ?? false,
-    flush: o.flush,
-    discard: o.discard,
-    discardGranularity: o.discard ? sectorSize : 0,
+    readonly: options.readonly ?? false,
+    flush: options.flush,
+    discard: options.discard,
+    discardGranularity: options.discard ? sectorSize : 0,
     discardAlignment: 0,
-    discardSecure: o.discard && (o.discardSecure ?? false),
+    discardSecure: options.discard && (options.discardSecure ?? false),
   });
 }
 

@@ -139,8 +139,8 @@ export class FaultStore implements BlockStore {
   }
 }
 
-function stripSeed(o: FaultStoreOptions): Partial<FaultSettings> {
-  const { seed: _s, clock: _c, ...rest } = o;
+function stripSeed(options: FaultStoreOptions): Partial<FaultSettings> {
+  const { seed: _s, clock: _c, ...rest } = options;
   return rest;
 }
 

@@ -185,9 +185,9 @@ class GrpcCallClient implements CallClient {
   constructor(
     private readonly def: grpc.ServiceDefinition,
     address: string,
-    o: GrpcCallClientOptions = {},
+    options: GrpcCallClientOptions = {},
   ) {
-    const tls = o.tls;
+    const tls = options.tls;
     const creds = tls
       ? grpc.credentials.createSsl(
           Buffer.from(tls.ca),
@@ -213,7 +213,7 @@ class GrpcCallClient implements CallClient {
       creds,
       tls ? { "grpc.ssl_target_name_override": "localhost" } : {},
     );
-    this.faultsImpl = new Faults(o.seed);
+    this.faultsImpl = new Faults(options.seed);
   }
   get faults(): FaultController {
     return this.faultsImpl;

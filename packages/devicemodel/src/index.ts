@@ -10,11 +10,14 @@ export {
 export {
   type Claims,
   COM1_BASE,
+  COM1_IRQ,
   decodeMachineState,
   EMULATOR_ROLES,
   type EmulatorRole,
   encodeMachineState,
   type GuestMemory,
+  type IrqLine,
+  type IrqSink,
   Machine,
   MACHINE_PCI,
   type MachineState,
@@ -24,6 +27,7 @@ export {
   PCI_CONFIG_DATA,
   PCI_SERIAL_IO_BASE,
   RTC_INDEX_PORT,
+  RTC_IRQ,
   SERIAL_BASE,
   VGA_LFB_BASE,
   VGA_LFB_BAR_SIZE,
@@ -52,6 +56,7 @@ export {
   RTC_REG_B,
   RTC_SECONDS,
   RTC_YEAR,
+  rtcPeriodMs,
   type RtcState,
 } from "./rtc.js";
 export { base64ToBytes, bytesToBase64, LSR_DR, LSR_THRE, Uart16550, type UartState } from "./uart.js";
@@ -62,8 +67,32 @@ export {
   VGA_WIDTH,
   VGA_WINDOW_BASE,
   VGA_WINDOW_SIZE,
+  VGA_CRTC_DATA,
+  VGA_CRTC_INDEX,
+  VGA_TEXT_BASE,
+  VGA_TEXT_COLS,
+  VGA_TEXT_ROWS,
   VgaFramebuffer,
   type VgaState,
+  type VgaTextScreen,
   VRAM_SIZE,
 } from "./vga.js";
 export { DM_XS, qemuSavePath } from "./xenstore.js";
+export {
+  QMP_VERSION,
+  type QmpBackend,
+  type QmpEvent,
+  type QmpEventName,
+  QmpSession,
+  QmpStream,
+  qmpEvent,
+  qmpGreeting,
+} from "./qmp.js";
+export {
+  FONT_CELL_HEIGHT,
+  FONT_CELL_WIDTH,
+  glyph8x16,
+  renderTextScreen,
+  TEXT_COLOURS,
+  textScreenLines,
+} from "./font.js";

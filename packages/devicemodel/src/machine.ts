@@ -100,8 +100,20 @@ export const SERIAL_BASE: Readonly<Record<EmulatorRole, number>> = Object.freeze
   secondary: 1,
 });
 
+/** Where a device's interrupt output goes: an ISA IRQ (the PIC) or a PCI device's INTx pin. */
+export type IrqLine = { isa: number } | { device: number; intx: number };
+
+/** A line whose level changed: the owner tells Xen (XEN_DMOP_set_isa_irq_level / set_pci_intx_level). */
+export type IrqSink = (line: IrqLine, level: 0 | 1) => void;
+
+export const COM1_IRQ = 4;
+export const RTC_IRQ = 8;
+
 export class Machine {
   readonly serials: Uart16550[] = [];
+  /** Interrupt lines changed by an access, console input or time (`syncIrqs`). */
+  onIrq?: IrqSink;
+  private readonly irqSources: { line: IrqLine; level: () => boolean; last: boolean }[] = [];
   readonly rtc?: CmosRtc;
   readonly vga?: VgaFramebuffer;
   readonly pci = new PciBus();
@@ -124,8 +136,10 @@ export class Machine {
       const com1 = new Uart16550();
       this.serials.push(com1);
       this.uartAt(COM1_BASE, com1);
+      this.irqSources.push({ line: { isa: COM1_IRQ }, level: () => com1.irqLevel(), last: false });
       const rtc = new CmosRtc(opts.clock);
       this.rtc = rtc;
+      this.irqSources.push({ line: { isa: RTC_IRQ }, level: () => rtc.irqLevel(), last: false });
       this.ports.push({
         first: RTC_INDEX_PORT,
         last: RTC_INDEX_PORT + 1,
@@ -199,6 +213,8 @@ export class Machine {
       const uart = new Uart16550();
       this.serials.push(uart);
       this.uartAt(PCI_SERIAL_IO_BASE, uart);
+      const dev = (MACHINE_PCI.pciSerial >> 3) & 0x1f;
+      this.irqSources.push({ line: { device: dev, intx: 0 }, level: () => uart.irqLevel(), last: false });
       this.pci.add(
         new PciFunction({
           sbdf: MACHINE_PCI.pciSerial,
@@ -299,6 +315,53 @@ export class Machine {
    * mapcache INVALIDATE and TIMEOFFSET. Returns a read's value.
    */
   handle(req: Ioreq, mem: GuestMemory | undefined): bigint | undefined {
+    const r = this.handleAccess(req, mem);
+    this.syncIrqs();
+    return r;
+  }
+
+  /**
+   * Tell `onIrq` about every interrupt line whose level changed since the last call (after an
+   * access, console input, a `tick`, a state load). Returns how many changed.
+   */
+  syncIrqs(): number {
+    let n = 0;
+    for (const src of this.irqSources) {
+      const now = src.level();
+      if (now === src.last) continue;
+      src.last = now;
+      n++;
+      this.onIrq?.(src.line, now ? 1 : 0);
+    }
+    return n;
+  }
+
+  /** The interrupt lines and their levels as last reported. */
+  irqLevels(): { line: IrqLine; level: 0 | 1 }[] {
+    return this.irqSources.map((s) => ({ line: s.line, level: s.last ? 1 : 0 }));
+  }
+
+  /** When time must next move for a device (clock ms; the RTC's timers), or undefined. */
+  nextDeadline(): number | undefined {
+    return this.rtc?.nextDeadline();
+  }
+
+  /** Let time pass to `now` (the RTC's periodic and update interrupts), then sync the lines. */
+  tick(now: number): void {
+    this.rtc?.tick(now);
+    this.syncIrqs();
+  }
+
+  /** Console input into serial `n`, its line synced. Returns how many bytes were queued. */
+  serialInput(n: number, bytes: Uint8Array): number | undefined {
+    const u = this.serials[n];
+    if (!u) return undefined;
+    const queued = u.input(bytes);
+    this.syncIrqs();
+    return queued;
+  }
+
+  private handleAccess(req: Ioreq, mem: GuestMemory | undefined): bigint | undefined {
     this.stats.synchronous++;
     const size = req.size;
     const read = req.dir === IOREQ_READ;
@@ -397,6 +460,7 @@ export class Machine {
     else if (b.type === IOREQ_TYPE_PIO) this.pioWrite(b.addr, b.size, b.data);
     else if (b.type === IOREQ_TYPE_TIMEOFFSET) this.stats.timeoffset++;
     else this.stats.unhandled++;
+    this.syncIrqs();
   }
 
   /** QMP xen-save-devices-state, as JSON-able data. */
@@ -413,6 +477,23 @@ export class Machine {
       ...(this.vga ? { vga: this.vga.saveState(bytesToBase64) } : {}),
       pciCf8: this.pciCf8,
     };
+  }
+
+  /**
+   * qemu_system_reset's device side: every device back to its power-on state; what the serial ports
+   * already transmitted stays in their logs (a console reader saw it). The lines are synced.
+   */
+  reset(clock: () => number): void {
+    const fresh = new Machine(this.role, { clock }).saveState();
+    fresh.serials.forEach((u, i) => {
+      const old = this.serials[i]?.saveState();
+      if (old) {
+        u.log = old.log;
+        u.logTotal = old.logTotal;
+      }
+    });
+    this.loadState(fresh);
+    this.syncIrqs();
   }
 
   /** qemu -incoming: restore a saved state of the same role. */

@@ -1,6 +1,9 @@
 // The MC146818 CMOS RTC at ports 0x70 (index; bit 7 masks NMI) and 0x71 (data): the time registers
 // derived from an injected clock plus the offset the guest set, BCD or binary and 12/24-hour as
-// register B says, registers A–D, and the rest of the 128 bytes of CMOS RAM.
+// register B says, registers A–D, and the rest of the 128 bytes of CMOS RAM. Interrupts (IRQ8): the
+// periodic one at register A's rate with B.PIE, the update-ended one each second with B.UIE; register
+// C's flags (IRQF, PF, UF) hold the line until the guest reads C. Time moves only through `tick(now)`
+// (the owner calls it at `nextDeadline()`).
 
 export const RTC_SECONDS = 0x00;
 export const RTC_MINUTES = 0x02;
@@ -16,6 +19,21 @@ export const RTC_REG_D = 0x0d;
 export const RTC_CENTURY = 0x32;
 
 const REG_B_24H = 0x02;
+const REG_B_UIE = 0x10;
+const REG_B_AIE = 0x20;
+const REG_B_PIE = 0x40;
+const REG_C_UF = 0x10;
+const REG_C_AF = 0x20;
+const REG_C_PF = 0x40;
+const REG_C_IRQF = 0x80;
+
+/** Register A's rate select → the periodic interrupt's period in ms (0: off). */
+export function rtcPeriodMs(rateSelect: number): number {
+  const rs = rateSelect & 0x0f;
+  if (rs === 0) return 0;
+  const hz = rs <= 2 ? 32768 >> (rs + 6) : 32768 >> (rs - 1);
+  return 1000 / hz;
+}
 const REG_B_DM_BINARY = 0x04;
 const TIME_REGS = new Set([
   RTC_SECONDS,
@@ -42,6 +60,11 @@ export class CmosRtc {
   private cmos = new Uint8Array(128);
   private index = 0;
   private offsetMs = 0;
+  /** Clock times of the next periodic and update-ended interrupt (NaN: not armed). */
+  private nextPeriodic = NaN;
+  private nextUpdate = NaN;
+  /** Periodic interrupts raised, for figures. */
+  periodicCount = 0;
 
   /** `clock()`: wall-clock milliseconds since the epoch (injected). */
   constructor(private readonly clock: () => number) {
@@ -92,8 +115,9 @@ export class CmosRtc {
     if (TIME_REGS.has(reg)) return this.timeField(reg, new Date(this.guestTimeMs()));
     if (reg === RTC_REG_A) return this.cmos[RTC_REG_A]! & 0x7f; // UIP never set: updates are instant
     if (reg === RTC_REG_C) {
+      this.tick(this.clock());
       const v = this.cmos[RTC_REG_C]!;
-      this.cmos[RTC_REG_C] = 0; // read clears the interrupt flags
+      this.cmos[RTC_REG_C] = 0; // read clears the interrupt flags (and IRQF: the line drops)
       return v;
     }
     return this.cmos[reg]!;
@@ -145,6 +169,62 @@ export class CmosRtc {
     if (reg === RTC_REG_C || reg === RTC_REG_D) return; // read-only
     if (reg === RTC_REG_A) this.cmos[reg] = v & 0x7f;
     else this.cmos[reg] = v;
+    if (reg === RTC_REG_A || reg === RTC_REG_B) this.arm(this.clock());
+  }
+
+  /** (Re)arm the timers after register A or B changed. */
+  private arm(now: number): void {
+    const b = this.cmos[RTC_REG_B]!;
+    const period = rtcPeriodMs(this.cmos[RTC_REG_A]!);
+    if (b & REG_B_PIE && period > 0) {
+      if (!Number.isFinite(this.nextPeriodic)) this.nextPeriodic = now + period;
+    } else this.nextPeriodic = NaN;
+    if (b & REG_B_UIE) {
+      if (!Number.isFinite(this.nextUpdate)) {
+        const t = this.guestTimeMs();
+        this.nextUpdate = now + (1000 - (((t % 1000) + 1000) % 1000));
+      }
+    } else this.nextUpdate = NaN;
+    this.updateIrqf();
+  }
+
+  private updateIrqf(): void {
+    const b = this.cmos[RTC_REG_B]!;
+    const c = this.cmos[RTC_REG_C]! & 0x70;
+    const on =
+      (c & REG_C_PF && b & REG_B_PIE) || (c & REG_C_UF && b & REG_B_UIE) || (c & REG_C_AF && b & REG_B_AIE);
+    this.cmos[RTC_REG_C] = c | (on ? REG_C_IRQF : 0);
+  }
+
+  /** When `tick` has something to do next (clock ms), or undefined. */
+  nextDeadline(): number | undefined {
+    const t = Math.min(
+      Number.isFinite(this.nextPeriodic) ? this.nextPeriodic : Infinity,
+      Number.isFinite(this.nextUpdate) ? this.nextUpdate : Infinity,
+    );
+    return Number.isFinite(t) ? t : undefined;
+  }
+
+  /** Let time pass up to `now`: set PF / UF for each period and second that ended. */
+  tick(now: number): void {
+    if (Number.isFinite(this.nextPeriodic) && now >= this.nextPeriodic) {
+      const period = rtcPeriodMs(this.cmos[RTC_REG_A]!);
+      this.cmos[RTC_REG_C] = this.cmos[RTC_REG_C]! | REG_C_PF;
+      this.periodicCount++;
+      // Missed periods coalesce into one flag, as they do when the guest reads C late.
+      this.nextPeriodic = now - this.nextPeriodic > 1000 ? now + period : this.nextPeriodic + period;
+      while (this.nextPeriodic <= now) this.nextPeriodic += period;
+    }
+    if (Number.isFinite(this.nextUpdate) && now >= this.nextUpdate) {
+      this.cmos[RTC_REG_C] = this.cmos[RTC_REG_C]! | REG_C_UF;
+      this.nextUpdate = now + 1000 - ((now - this.nextUpdate) % 1000);
+    }
+    this.updateIrqf();
+  }
+
+  /** The IRQ8 line: register C's IRQF. */
+  irqLevel(): boolean {
+    return (this.cmos[RTC_REG_C]! & REG_C_IRQF) !== 0;
   }
 
   saveState(): RtcState {
@@ -155,5 +235,8 @@ export class CmosRtc {
     this.cmos = Uint8Array.from(s.cmos.slice(0, 128));
     this.index = s.index & 0x7f;
     this.offsetMs = Number.isFinite(s.offsetMs) ? s.offsetMs : 0;
+    this.nextPeriodic = NaN;
+    this.nextUpdate = NaN;
+    this.arm(this.clock());
   }
 }

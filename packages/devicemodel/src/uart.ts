@@ -1,6 +1,8 @@
 // A 16550A UART (what QEMU's serial device emulates for COM1): eight registers, the divisor latch
 // behind LCR.DLAB, a receive FIFO fed by the console, instant transmission into an output log the
-// console reads (`xl console`), loopback, scratch. No interrupt line here (guests poll LSR).
+// console reads (`xl console`), loopback, scratch. Its interrupt line (`irqLevel`): received data
+// with IER.ERBFI, THR empty with IER.ETBEI (until IIR reports it or THR is written) — the machine
+// wires it to IRQ4 (COM1) or the pci-serial's INTA.
 
 export const UART_RBR_THR = 0; // DLAB=0: receive buffer / transmit holding; DLAB=1: DLL
 export const UART_IER = 1; // DLAB=0; DLAB=1: DLM
@@ -78,6 +80,11 @@ export class Uart16550 {
     };
   }
 
+  /** The INTR output: a received byte with IER bit 0, a THR-empty interrupt with IER bit 1. */
+  irqLevel(): boolean {
+    return (this.ier & 1 && this.rx.length > 0) || (this.ier & 2 && this.thrInterrupt) ? true : false;
+  }
+
   /** Console input: bytes the guest will read from RBR. Returns how many were queued. */
   input(bytes: Uint8Array): number {
     const n = Math.min(bytes.length, RX_MAX - this.rx.length);
@@ -146,7 +153,10 @@ export class Uart16550 {
     switch (offset & 7) {
       case UART_RBR_THR:
         if (dlab) this.dll = v;
-        else this.transmit(v);
+        else {
+          this.thrInterrupt = false; // writing THR clears a THRE interrupt (transmit sets it again)
+          this.transmit(v);
+        }
         return;
       case UART_IER:
         if (dlab) this.dlm = v;

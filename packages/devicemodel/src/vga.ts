@@ -10,6 +10,31 @@ export const VGA_HEIGHT = 200;
 /** Video memory (the window and the LFB alias it). */
 export const VRAM_SIZE = 256 * 1024;
 
+/** The colour text buffer (0xB8000) inside the window, and its geometry. */
+export const VGA_TEXT_BASE = 0xb8000;
+export const VGA_TEXT_OFFSET = VGA_TEXT_BASE - VGA_WINDOW_BASE;
+export const VGA_TEXT_COLS = 80;
+export const VGA_TEXT_ROWS = 25;
+/** CRT controller index and data ports (colour mode). */
+export const VGA_CRTC_INDEX = 0x3d4;
+export const VGA_CRTC_DATA = 0x3d5;
+const CRTC_REGS = 0x19;
+const CRTC_CURSOR_START = 0x0a;
+const CRTC_CURSOR_END = 0x0b;
+const CRTC_START_HI = 0x0c;
+const CRTC_START_LO = 0x0d;
+const CRTC_CURSOR_HI = 0x0e;
+const CRTC_CURSOR_LO = 0x0f;
+
+/** What the text screen shows: 80×25 cells of (character, attribute), and the cursor. */
+export interface VgaTextScreen {
+  cols: number;
+  rows: number;
+  /** cols × rows × 2 bytes: character (code page 437), attribute (bg << 4 | fg). */
+  cells: Uint8Array;
+  cursor: { row: number; col: number; visible: boolean; start: number; end: number };
+}
+
 export const VGA_DAC_READ_INDEX = 0x3c7;
 export const VGA_DAC_WRITE_INDEX = 0x3c8;
 export const VGA_DAC_DATA = 0x3c9;
@@ -20,6 +45,9 @@ export interface VgaState {
   dacWrite: number;
   dacRead: number;
   dacComponent: number;
+  /** CRT controller registers and index (absent in states saved before text mode existed). */
+  crtc?: number[];
+  crtcIndex?: number;
 }
 
 /** A default palette: 16 EGA colours, then a 6×6×6 colour cube, then greys (6-bit DAC values). */
@@ -44,12 +72,22 @@ function defaultPalette(): Uint8Array {
   return p;
 }
 
+/** CRTC registers as the BIOS leaves 80×25 text: cursor scan lines 14–15 (of 16), start 0. */
+function defaultCrtc(): Uint8Array {
+  const c = new Uint8Array(CRTC_REGS);
+  c[CRTC_CURSOR_START] = 0x0e;
+  c[CRTC_CURSOR_END] = 0x0f;
+  return c;
+}
+
 export class VgaFramebuffer {
   private vram = new Uint8Array(VRAM_SIZE);
   private palette = defaultPalette();
   private dacWrite = 0;
   private dacRead = 0;
   private dacComponent = 0;
+  private crtc = defaultCrtc();
+  private crtcIndex = 0;
   /** Bytes written into video memory (figures). */
   bytesWritten = 0;
 
@@ -82,6 +120,10 @@ export class VgaFramebuffer {
       }
       case 0x3da:
         return 0x09; // input status: in vertical retrace (firmware waits for it)
+      case VGA_CRTC_INDEX:
+        return this.crtcIndex;
+      case VGA_CRTC_DATA:
+        return this.crtcIndex < CRTC_REGS ? this.crtc[this.crtcIndex]! : 0xff;
       default:
         return 0xff;
     }
@@ -105,6 +147,12 @@ export class VgaFramebuffer {
           this.dacWrite = (this.dacWrite + 1) & 0xff;
         }
         return;
+      case VGA_CRTC_INDEX:
+        this.crtcIndex = v & 0x3f;
+        return;
+      case VGA_CRTC_DATA:
+        if (this.crtcIndex < CRTC_REGS) this.crtc[this.crtcIndex] = v;
+        return;
       default:
     }
   }
@@ -120,6 +168,33 @@ export class VgaFramebuffer {
       rgba[i * 4 + 3] = 255;
     }
     return { width: VGA_WIDTH, height: VGA_HEIGHT, rgba };
+  }
+
+  /**
+   * The colour text screen: 80×25 cells from the text buffer at 0xB8000 plus the CRTC start address
+   * (in cells), the cursor from CRTC 0x0E/0x0F (relative to the start) and 0x0A/0x0B (bit 5 of 0x0A
+   * hides it).
+   */
+  textScreen(): VgaTextScreen {
+    const start = ((this.crtc[CRTC_START_HI]! << 8) | this.crtc[CRTC_START_LO]!) & 0x3fff;
+    const n = VGA_TEXT_COLS * VGA_TEXT_ROWS * 2;
+    const cells = new Uint8Array(n);
+    const from = VGA_TEXT_OFFSET + start * 2;
+    cells.set(this.vram.subarray(from, Math.min(from + n, VRAM_SIZE)));
+    const pos = (((this.crtc[CRTC_CURSOR_HI]! << 8) | this.crtc[CRTC_CURSOR_LO]!) & 0x3fff) - start;
+    const cs = this.crtc[CRTC_CURSOR_START]!;
+    return {
+      cols: VGA_TEXT_COLS,
+      rows: VGA_TEXT_ROWS,
+      cells,
+      cursor: {
+        row: Math.floor(pos / VGA_TEXT_COLS),
+        col: ((pos % VGA_TEXT_COLS) + VGA_TEXT_COLS) % VGA_TEXT_COLS,
+        visible: !(cs & 0x20) && pos >= 0 && pos < VGA_TEXT_COLS * VGA_TEXT_ROWS,
+        start: cs & 0x1f,
+        end: this.crtc[CRTC_CURSOR_END]! & 0x1f,
+      },
+    };
   }
 
   /** FNV-1a over the visible picture's bytes (a cheap comparison of framebuffers). */
@@ -139,6 +214,8 @@ export class VgaFramebuffer {
       dacWrite: this.dacWrite,
       dacRead: this.dacRead,
       dacComponent: this.dacComponent,
+      crtc: Array.from(this.crtc),
+      crtcIndex: this.crtcIndex,
     };
   }
 
@@ -155,5 +232,8 @@ export class VgaFramebuffer {
     this.dacWrite = s.dacWrite & 0xff;
     this.dacRead = s.dacRead & 0xff;
     this.dacComponent = s.dacComponent % 3;
+    this.crtc = defaultCrtc();
+    (s.crtc ?? []).slice(0, CRTC_REGS).forEach((v, i) => (this.crtc[i] = v & 0xff));
+    this.crtcIndex = (s.crtcIndex ?? 0) & 0x3f;
   }
 }

@@ -314,17 +314,17 @@ export class Displfront {
    * from the guest's allocator (as drm/xen-front without CMA: any page will do), grants each, and
    * fills the directory; `backendAlloc` asks the backend for the pages (needs be-alloc).
    */
-  async createBuffer(o: {
+  async createBuffer(options: {
     width: number;
     height: number;
     bpp?: number;
     backendAlloc?: boolean;
   }): Promise<DisplayBuffer> {
-    const bpp = o.bpp ?? 32;
-    const pitch = Math.ceil((o.width * bpp) / 8);
-    const bufferSz = pitch * o.height;
+    const bpp = options.bpp ?? 32;
+    const pitch = Math.ceil((options.width * bpp) / 8);
+    const bufferSz = pitch * options.height;
     const nData = bufferPages(bufferSz);
-    const backendAlloc = o.backendAlloc ?? false;
+    const backendAlloc = options.backendAlloc ?? false;
     const cookie = this.nextCookie++;
     const generation = this.generation;
     const rec = { refs: [] as number[], gfns: [] as number[], handles: [] as number[] };
@@ -358,15 +358,16 @@ export class Displfront {
       const rsp = await this.request(0, {
         operation: XENDISPL_OP_DBUF_CREATE,
         dbufCookie: cookie,
-        width: o.width,
-        height: o.height,
+        width: options.width,
+        height: options.height,
         bpp,
         bufferSz,
         flags: backendAlloc ? XENDISPL_DBUF_FLG_REQ_ALLOC : 0,
         grefDirectory: dirRefs[0]!,
         dataOfs: 0,
       });
-      if (rsp.status !== 0) throw new DisplfrontError(rsp.status, `DBUF_CREATE ${o.width}x${o.height}`);
+      if (rsp.status !== 0)
+        throw new DisplfrontError(rsp.status, `DBUF_CREATE ${options.width}x${options.height}`);
       if (backendAlloc) {
         const grefs: number[] = [];
         for (let p = 0; p < nDir; p++)
@@ -382,8 +383,8 @@ export class Displfront {
       }
       const buffer: DisplayBuffer = {
         cookie,
-        width: o.width,
-        height: o.height,
+        width: options.width,
+        height: options.height,
         bpp,
         pitch,
         bufferSz,

@@ -210,8 +210,8 @@ export function decodeRequest(b: Uint8Array): DisplifRequest | UnknownRequest {
   const v = dv(b);
   const id = v.getUint16(XENDISPL_REQ_LAYOUT.id, true);
   const operation = v.getUint8(XENDISPL_REQ_LAYOUT.operation);
-  const g32 = (o: number) => v.getUint32(o, true);
-  const g64 = (o: number) => v.getBigUint64(o, true);
+  const g32 = (offset: number) => v.getUint32(offset, true);
+  const g64 = (offset: number) => v.getBigUint64(offset, true);
   if (!KNOWN_OPS.has(operation)) return { operation, id, unknown: true };
   switch (operation) {
     case XENDISPL_OP_DBUF_CREATE: {

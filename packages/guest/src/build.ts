@@ -56,26 +56,26 @@ export interface BuildGuestOptions {
 export async function buildGuest(
   xc0: XenCtrl,
   xs0: XenstoreClient,
-  o: BuildGuestOptions,
+  options: BuildGuestOptions,
 ): Promise<BuiltGuest> {
   let domid: number;
-  if (o.existingDomid !== undefined) {
-    domid = o.existingDomid;
+  if (options.existingDomid !== undefined) {
+    domid = options.existingDomid;
     const rc = await xc0.hvmParamSet(domid, HVM_PARAM_STORE_PFN, STORE_GFN);
     if (rc !== 0) throw new Error(`HVM_PARAM_STORE_PFN on domain ${domid}: rc ${rc}`);
   } else {
     const created = await xc0.domainCreate({
-      memoryMib: o.memoryMib,
-      vcpus: o.vcpus ?? 1,
+      memoryMib: options.memoryMib,
+      vcpus: options.vcpus ?? 1,
       hvm: true,
       hvmParams: { [HVM_PARAM_STORE_PFN]: STORE_GFN },
-      ...(o.homeHost ? { homeHost: o.homeHost } : {}),
+      ...(options.homeHost ? { homeHost: options.homeHost } : {}),
     });
     if (created.rc !== 0) throw new Error(`domain create: rc ${created.rc}`);
     domid = created.domid;
   }
   const home = `/local/domain/${domid}`;
-  const uuid = o.uuid ?? randomUUID();
+  const uuid = options.uuid ?? randomUUID();
   const vmPath = `/vm/${uuid}`;
   try {
     // The store channel: an unbound port of the guest offered to dom0 (xenstored binds it).
@@ -86,19 +86,19 @@ export async function buildGuest(
     const skeleton = domainSkeleton({
       domid,
       uuid,
-      name: o.name,
+      name: options.name,
       type: "hvm",
-      memoryMib: o.memoryMib,
+      memoryMib: options.memoryMib,
       storePort: port.port,
       startTimeSeconds: Date.now() / 1000,
-      ...(o.xensim ? { xensim: o.xensim } : {}),
+      ...(options.xensim ? { xensim: options.xensim } : {}),
     });
     await xs0.transaction((tx) => applyLibxlOps(tx, skeleton.ops));
     await xs0.introduceDomain(domid, STORE_GFN, port.port);
-    for (let i = 0; i < (o.unpauses ?? 1); i++) await xc0.domainUnpause(domid);
+    for (let i = 0; i < (options.unpauses ?? 1); i++) await xc0.domainUnpause(domid);
     return {
       domid,
-      ramPages: o.memoryMib * 256,
+      ramPages: options.memoryMib * 256,
       storeGfn: STORE_GFN,
       storePort: port.port,
       home,
@@ -107,7 +107,7 @@ export async function buildGuest(
     };
   } catch (err) {
     for (const path of [home, vmPath, `/libxl/${domid}`]) await xs0.rm(path).catch(() => {});
-    if (o.existingDomid === undefined) await xc0.domainDestroy(domid).catch(() => {});
+    if (options.existingDomid === undefined) await xc0.domainDestroy(domid).catch(() => {});
     throw err;
   }
 }

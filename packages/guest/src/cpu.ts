@@ -9,7 +9,14 @@ import { type IoResult, newIoreq, type Ioreq } from "@xensim/ioreq";
 /** The trap: Xen's emulation of one access (IoreqVcpu.emulate). */
 export interface VcpuIo {
   emulate(req: Ioreq): IoResult;
+  /** The interrupt window: the vector the vPIC delivers now (IoreqVcpu.takeInterrupt). */
+  takeInterrupt?(): { vector: number; irq: number; spurious: boolean } | undefined;
+  /** HLT: block until an interrupt is pending or `ms` pass (IoreqVcpu.halt); true if one is. */
+  halt?(ms: number): boolean;
 }
+
+/** An interrupt gate's handler (the IDT entry of one vector). */
+export type InterruptHandler = (vector: number, cpu: Cpu) => void;
 
 /** The guest's own memory, by guest physical address. */
 export interface GuestRam {
@@ -24,7 +31,13 @@ const mask = (size: number) => (size >= 4 ? 0xffff_ffff : (1 << (size * 8)) - 1)
 
 export class Cpu {
   /** Accesses by route (server / buffered / null / dropped). */
-  readonly routes = { server: 0, buffered: 0, null: 0, dropped: 0 };
+  readonly routes = { server: 0, buffered: 0, null: 0, dropped: 0, xen: 0 };
+  /** EFLAGS.IF (STI / CLI). */
+  interruptsEnabled = false;
+  /** Interrupts taken, by vector; `unhandled`: vectors with no gate, `spurious`: the PIC's IR7s. */
+  readonly interrupts = { byVector: new Map<number, number>(), total: 0, unhandled: 0, spurious: 0 };
+  private readonly idt = new Map<number, InterruptHandler>();
+  private inInterrupt = false;
 
   constructor(
     private readonly io: VcpuIo,
@@ -34,7 +47,61 @@ export class Cpu {
   private run(req: Ioreq): IoResult {
     const r = this.io.emulate(req);
     this.routes[r.route]++;
+    // The interrupt window between two instructions.
+    if (this.interruptsEnabled && !this.inInterrupt) this.deliverInterrupts();
     return r;
+  }
+
+  /** Install the handler of `vector` (LIDT's table entry). */
+  setInterruptHandler(vector: number, handler: InterruptHandler): void {
+    this.idt.set(vector & 0xff, handler);
+  }
+
+  sti(): void {
+    this.interruptsEnabled = true;
+    this.deliverInterrupts();
+  }
+
+  cli(): void {
+    this.interruptsEnabled = false;
+  }
+
+  /** Take every interrupt the vPIC has for us now (each handler runs with IF clear, as a gate). */
+  deliverInterrupts(): number {
+    if (!this.io.takeInterrupt || this.inInterrupt || !this.interruptsEnabled) return 0;
+    let n = 0;
+    for (let i = 0; i < 64; i++) {
+      const got = this.io.takeInterrupt();
+      if (!got) break;
+      n++;
+      this.interrupts.total++;
+      this.interrupts.byVector.set(got.vector, (this.interrupts.byVector.get(got.vector) ?? 0) + 1);
+      if (got.spurious) this.interrupts.spurious++;
+      const handler = this.idt.get(got.vector);
+      if (!handler) {
+        this.interrupts.unhandled++;
+        continue;
+      }
+      this.inInterrupt = true;
+      try {
+        handler(got.vector, this);
+      } finally {
+        this.inInterrupt = false;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * STI; HLT: wait up to `ms` for an interrupt and take it. Returns how many were taken. Without an
+   * interrupt path (no vPIC) it just waits.
+   */
+  hlt(ms: number): number {
+    this.interruptsEnabled = true;
+    const now = this.deliverInterrupts();
+    if (now) return now;
+    if (!this.io.halt) return 0;
+    return this.io.halt(ms) ? this.deliverInterrupts() : 0;
   }
 
   private pio(port: number, size: number, dir: number, data = 0): number {

@@ -6,6 +6,11 @@
 // emulator provides one. A boot counter in CMOS tells a kexec'd boot (soft reset), which then checks
 // that the device state the first boot left is still there instead of drawing again.
 //
+// After boot the firmware runs on interrupts: it programs the 8259 pair (Xen's vpic), opens IRQ4 for
+// COM1's received-data interrupt (console input is echoed from the interrupt handler, not polled)
+// and, when asked, IRQ8 for the RTC's periodic interrupt (register B.PIE; each one acknowledged by
+// reading register C), and counts them.
+//
 // Only PC platform facts are built in (COM1 0x3F8, CMOS 0x70/0x71, CF8/CFC, the VGA window and DAC);
 // everything else is found on the PCI bus.
 
@@ -23,6 +28,16 @@ export const CMOS_SIGNATURE = 0x41;
 export const SIGNATURE = 0xa5;
 export const UART_SCRATCH_VALUE = 0x5a;
 export const VGA_INTERRUPT_LINE = 0x0b;
+/** The colour text buffer and the CRT controller (cursor). */
+export const VGA_TEXT = 0xb8000;
+export const VGA_TEXT_COLS = 80;
+export const VGA_CRTC_INDEX = 0x3d4;
+export const VGA_CRTC_DATA = 0x3d5;
+/** Attribute of the firmware's text: light grey on blue for the banner, grey on black for the rest. */
+export const TEXT_ATTR_BANNER = 0x1f;
+export const TEXT_ATTR = 0x07;
+/** Vectors the firmware gives the two PICs (ICW2), as Linux does: IRQ n → 0x20 + n. */
+export const PIC_VECTOR_BASE = 0x20;
 export const FB_WIDTH = 320;
 export const FB_HEIGHT = 200;
 
@@ -74,6 +89,8 @@ const hex = (v: number, n: number) => v.toString(16).padStart(n, "0");
 
 export class Bios {
   readonly lines: string[] = [];
+  /** Interrupts the handlers served: COM1 (IRQ4) and RTC periodic (IRQ8), and the bytes echoed. */
+  readonly irqCounts = { com1: 0, rtc: 0, rtcPeriodic: 0, echoed: 0 };
 
   constructor(
     readonly cpu: Cpu,
@@ -99,6 +116,39 @@ export class Bios {
     this.cpu.outb(base + 2, 0x07);
     this.cpu.outb(base + 4, 0x03);
     this.cpu.outb(base + 1, 0x00);
+  }
+
+  private textRow = 0;
+
+  /**
+   * One line of text on the VGA text screen (row `row`, padded to 80 columns), two cells per 4-byte
+   * store into the 0xB8000 buffer (single direct stores: Xen's buffered path), then the cursor after
+   * it (CRTC 0x0E/0x0F).
+   */
+  textLine(row: number, text: string, attr = TEXT_ATTR): void {
+    const line = text.slice(0, VGA_TEXT_COLS).padEnd(VGA_TEXT_COLS, " ");
+    const base = VGA_TEXT + row * VGA_TEXT_COLS * 2;
+    for (let col = 0; col < VGA_TEXT_COLS; col += 2) {
+      const a = (line.charCodeAt(col) & 0xff) | (attr << 8);
+      const b = (line.charCodeAt(col + 1) & 0xff) | (attr << 8);
+      this.cpu.write32(base + col * 2, (a | (b << 16)) >>> 0);
+    }
+    this.setCursor(row + 1, 0);
+  }
+
+  /** The hardware cursor at (row, col) of the 80-column screen. */
+  setCursor(row: number, col: number): void {
+    const pos = row * VGA_TEXT_COLS + col;
+    this.cpu.outb(VGA_CRTC_INDEX, 0x0e);
+    this.cpu.outb(VGA_CRTC_DATA, (pos >> 8) & 0xff);
+    this.cpu.outb(VGA_CRTC_INDEX, 0x0f);
+    this.cpu.outb(VGA_CRTC_DATA, pos & 0xff);
+  }
+
+  /** The next line of the firmware's text console (rows 0–24, then it stays on the last). */
+  private screen(text: string, attr = TEXT_ATTR): void {
+    this.textLine(this.textRow, text, attr);
+    if (this.textRow < 24) this.textRow++;
   }
 
   /** Wait for THRE, then the whole string with one rep outsb from the scratch buffer. */
@@ -222,8 +272,11 @@ export class Bios {
     this.initUart(COM1);
     const banner = `xensim BIOS: booting ${this.options.name} (boot ${n}${kexec ? ", after kexec" : ""})`;
     this.print(COM1, `${banner}\r\n`);
+    this.textRow = 0;
+    this.screen(banner, TEXT_ATTR_BANNER);
     const rtc = this.readRtc();
     this.print(COM1, `RTC: ${rtc}\r\n`);
+    this.screen(`RTC: ${rtc}`);
     const pci = this.probePci();
     for (const d of pci)
       this.print(
@@ -271,8 +324,70 @@ export class Bios {
       report.pciSerial = { bdf: ser.bdf, ioBase: ser.bar0.base };
       this.print(COM1, `PCI serial ${ser.bdf} at io ${hex(ser.bar0.base, 4)}: greeted\r\n`);
     }
+    this.screen(`PCI: ${pci.length} devices on bus 0`);
     this.print(COM1, `xensim BIOS: boot done\r\n`);
+    this.screen("xensim BIOS: boot done");
     return report;
+  }
+
+  /**
+   * The 8259 pair as a PC OS leaves it: ICW1 (edge, ICW4), ICW2 vector bases 0x20 / 0x28, ICW3 the
+   * cascade on IR2, ICW4 8086 mode; everything masked but IR2 (the slave).
+   */
+  initPic(): void {
+    this.cpu.outb(0x20, 0x11);
+    this.cpu.outb(0x21, PIC_VECTOR_BASE);
+    this.cpu.outb(0x21, 0x04);
+    this.cpu.outb(0x21, 0x01);
+    this.cpu.outb(0xa0, 0x11);
+    this.cpu.outb(0xa1, PIC_VECTOR_BASE + 8);
+    this.cpu.outb(0xa1, 0x02);
+    this.cpu.outb(0xa1, 0x01);
+    this.cpu.outb(0x21, 0xfb);
+    this.cpu.outb(0xa1, 0xff);
+  }
+
+  private unmask(irq: number): void {
+    const port = irq >= 8 ? 0xa1 : 0x21;
+    this.cpu.outb(port, this.cpu.inb(port) & ~(1 << (irq & 7)));
+  }
+
+  private eoi(irq: number): void {
+    if (irq >= 8) this.cpu.outb(0xa0, 0x20);
+    this.cpu.outb(0x20, 0x20);
+  }
+
+  /** COM1's received-data interrupt (IER.ERBFI) on IRQ4: the handler echoes what was typed. */
+  enableConsoleInterrupt(): void {
+    this.cpu.setInterruptHandler(PIC_VECTOR_BASE + 4, () => {
+      this.irqCounts.com1++;
+      // IIR: while an interrupt is pending (bit 0 clear), serve it; received data → read and echo.
+      for (let i = 0; i < 16; i++) {
+        const iir = this.cpu.inb(COM1 + 2);
+        if (iir & 1) break;
+        if ((iir & 0x0e) === 0x04 || (iir & 0x0e) === 0x0c) this.irqCounts.echoed += this.echoInput(COM1);
+      }
+      this.eoi(4);
+    });
+    this.cpu.outb(COM1 + 1, 0x01);
+    this.unmask(4);
+  }
+
+  /**
+   * The RTC's periodic interrupt at `hz` (a power of two, 2–8192: register A's rate select) on IRQ8;
+   * the handler reads register C (which lowers the line) and counts.
+   */
+  enableRtcPeriodic(hz: number): void {
+    const rate = 16 - Math.log2(hz);
+    this.cpu.setInterruptHandler(PIC_VECTOR_BASE + 8, () => {
+      this.irqCounts.rtc++;
+      if (this.cmosRead(0x0c) & 0x40) this.irqCounts.rtcPeriodic++;
+      this.eoi(8);
+    });
+    this.cmosWrite(0x0a, (this.cmosRead(0x0a) & 0xf0) | rate);
+    this.cmosWrite(0x0b, this.cmosRead(0x0b) | 0x40);
+    this.cmosRead(0x0c);
+    this.unmask(8);
   }
 
   /** One heartbeat line on a UART (the idle loop of a running guest). */
@@ -300,15 +415,25 @@ export interface FirmwareSettings {
   bios: boolean;
   /** After boot, a line per vCPU every this many ms (vCPU 0 on COM1, the others on the PCI serial); 0 = none. */
   heartbeatMs: number;
-  /** Poll COM1 for console input and echo it (every `pollMs`). */
+  /** Echo console input on COM1 (from its receive interrupt). */
   echo: boolean;
+  /** Longest HLT of the idle loop (ms). */
   pollMs: number;
+  /** RTC periodic interrupts per second (a power of two, 2–8192; 0 = off). */
+  rtcHz: number;
   /** Framebuffer stores of 4 or 8 bytes. */
   storeBytes: 4 | 8;
 }
 
 export function parseFirmwareSettings(text: string): FirmwareSettings {
-  const s: FirmwareSettings = { bios: false, heartbeatMs: 0, echo: true, pollMs: 100, storeBytes: 4 };
+  const s: FirmwareSettings = {
+    bios: false,
+    heartbeatMs: 0,
+    echo: true,
+    pollMs: 100,
+    rtcHz: 0,
+    storeBytes: 4,
+  };
   for (const part of text.split(/[,\s]+/).filter(Boolean)) {
     const [k, v = ""] = part.split("=", 2) as [string, string?];
     const num = () => {
@@ -320,7 +445,12 @@ export function parseFirmwareSettings(text: string): FirmwareSettings {
     else if (k === "heartbeat-ms") s.heartbeatMs = num();
     else if (k === "echo") s.echo = v !== "0";
     else if (k === "poll-ms") s.pollMs = Math.max(5, num());
-    else if (k === "store-bytes") {
+    else if (k === "rtc-hz") {
+      const n = num();
+      if (n !== 0 && (n < 2 || n > 8192 || (n & (n - 1)) !== 0))
+        throw new Error("firmware: rtc-hz is 0 or a power of two from 2 to 8192");
+      s.rtcHz = n;
+    } else if (k === "store-bytes") {
       const n = num();
       if (n !== 4 && n !== 8) throw new Error("firmware: store-bytes is 4 or 8");
       s.storeBytes = n;

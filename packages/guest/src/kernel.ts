@@ -98,16 +98,16 @@ export class GuestKernel {
   private readonly receiver: EvtchnPort;
   private readonly closers: Array<() => unknown> = [];
 
-  constructor(o: GuestKernelOptions) {
-    this.domid = o.domid;
-    this.xc = o.xc;
-    this.memory = new RamAllocator(o.xc, o.domid, o.firstFreeGfn ?? 256, o.ramPages);
-    this.receiver = o.xc.waitForEvents(
-      o.domid,
+  constructor(options: GuestKernelOptions) {
+    this.domid = options.domid;
+    this.xc = options.xc;
+    this.memory = new RamAllocator(options.xc, options.domid, options.firstFreeGfn ?? 256, options.ramPages);
+    this.receiver = options.xc.waitForEvents(
+      options.domid,
       (port) => {
         if (!this.events.dispatch(port)) this.strayEvents++;
       },
-      { slowScanMs: o.slowScanMs ?? 100, wake: o.bus ? "both" : "atomics" },
+      { slowScanMs: options.slowScanMs ?? 100, wake: options.bus ? "both" : "atomics" },
     );
   }
 

@@ -26,6 +26,7 @@ import {
   type SetupTableResult,
   type UnmapGrantRefOp,
 } from "@xensim/gnttab";
+import { pauseWord } from "@xensim/ioreq";
 import { PAGE_SIZE, type PageStore } from "@xensim/memory";
 import type { DomainExcEvent } from "./domain-exc.js";
 
@@ -301,7 +302,16 @@ export class Hypervisor {
     if (domid === caller || r.dying) return EINVAL;
     if (r.pauseCount >= MAX_PAUSE_COUNT) return EOVERFLOW;
     r.pauseCount++;
+    this.publishPause(r);
     return 0;
+  }
+
+  /** The pause count into the control block, where the domain's vCPU threads look before each exit. */
+  private publishPause(r: { domid: number; pauseCount: number }): void {
+    const w = pauseWord(this.store, r.domid);
+    if (w < 0) return;
+    Atomics.store(this.store.i32, w, r.pauseCount);
+    Atomics.notify(this.store.i32, w);
   }
 
   /** XEN_DOMCTL_unpausedomain. */
@@ -311,6 +321,7 @@ export class Hypervisor {
     if (!r) return ESRCH;
     if (r.dying || r.pauseCount === 0) return EINVAL;
     r.pauseCount--;
+    this.publishPause(r);
     return 0;
   }
 

@@ -9,6 +9,9 @@ import {
   XEN_DM_OP_IOREQ_SERVER_RANGE_LAYOUT as RANGE,
   XEN_DM_OP_LAYOUT,
   XEN_DM_OP_SET_IOREQ_SERVER_STATE_LAYOUT as STATE,
+  XEN_DM_OP_SET_ISA_IRQ_LEVEL_LAYOUT as ISA_IRQ,
+  XEN_DM_OP_SET_PCI_INTX_LEVEL_LAYOUT as INTX,
+  XEN_DM_OP_SET_PCI_LINK_ROUTE_LAYOUT as LINK_ROUTE,
   XEN_DMOP_create_ioreq_server,
   XEN_DMOP_destroy_ioreq_server,
   XEN_DMOP_get_ioreq_server_info,
@@ -16,6 +19,9 @@ import {
   XEN_DMOP_no_gfns,
   XEN_DMOP_nr_vcpus,
   XEN_DMOP_set_ioreq_server_state,
+  XEN_DMOP_set_isa_irq_level,
+  XEN_DMOP_set_pci_intx_level,
+  XEN_DMOP_set_pci_link_route,
   XEN_DMOP_unmap_io_range_from_ioreq_server,
   XenErrno,
 } from "@xensim/abi";
@@ -25,7 +31,8 @@ const U = XEN_DM_OP_LAYOUT.u;
 
 /**
  * sizeof of each op's union member (dm_op's op_size table runs up to XEN_DMOP_nr_vcpus).
- * Unlisted ops (not ioreq-server ops) are answered -EOPNOTSUPP here.
+ * Unlisted ops are answered -EOPNOTSUPP here — XEN_DMOP_set_irq_level among them: x86 Xen has no
+ * entry for it (it is Arm's), so its dm_op falls through to -EOPNOTSUPP too.
  */
 const OP_SIZE: Readonly<Record<number, number>> = Object.freeze({
   [XEN_DMOP_create_ioreq_server]: CREATE.size,
@@ -34,6 +41,9 @@ const OP_SIZE: Readonly<Record<number, number>> = Object.freeze({
   [XEN_DMOP_unmap_io_range_from_ioreq_server]: RANGE.size,
   [XEN_DMOP_set_ioreq_server_state]: STATE.size,
   [XEN_DMOP_destroy_ioreq_server]: DESTROY.size,
+  [XEN_DMOP_set_pci_intx_level]: INTX.size,
+  [XEN_DMOP_set_isa_irq_level]: ISA_IRQ.size,
+  [XEN_DMOP_set_pci_link_route]: LINK_ROUTE.size,
 });
 
 /** What dm_op needs to know about the target domain (the hypervisor's domain table). */
@@ -115,6 +125,36 @@ export function doDmOp(
       if (u16(DESTROY.pad)) return fail(-XenErrno.EINVAL);
       return { rc: servers.destroy(caller, domid, u16(DESTROY.id)), buf };
     }
+    // The interrupt lines (xen/arch/x86/hvm/dm.c → hvm/irq.c and the vpic): irq.ts.
+    case XEN_DMOP_set_isa_irq_level:
+      return {
+        rc:
+          servers.irq(domid, domains.vcpus(domid))?.setIsaIrqLevel(u8(ISA_IRQ.isa_irq), u8(ISA_IRQ.level)) ??
+          -XenErrno.ENOMEM,
+        buf,
+      };
+    case XEN_DMOP_set_pci_intx_level:
+      return {
+        rc:
+          servers
+            .irq(domid, domains.vcpus(domid))
+            ?.setPciIntxLevel(
+              u16(INTX.domain),
+              u8(INTX.bus),
+              u8(INTX.device),
+              u8(INTX.intx),
+              u8(INTX.level),
+            ) ?? -XenErrno.ENOMEM,
+        buf,
+      };
+    case XEN_DMOP_set_pci_link_route:
+      return {
+        rc:
+          servers
+            .irq(domid, domains.vcpus(domid))
+            ?.setPciLinkRoute(u8(LINK_ROUTE.link), u8(LINK_ROUTE.isa_irq)) ?? -XenErrno.ENOMEM,
+        buf,
+      };
     default:
       return fail(-XenErrno.EOPNOTSUPP);
   }
@@ -186,4 +226,34 @@ export function encodeSetIoreqServerState(id: number, enabled: boolean): Uint8Ar
 
 export function encodeDestroyIoreqServer(id: number): Uint8Array {
   return dmOpBuf(XEN_DMOP_destroy_ioreq_server, DESTROY.size, (dv) => dv.setUint16(U + DESTROY.id, id, true));
+}
+
+export function encodeSetIsaIrqLevel(isaIrq: number, level: number): Uint8Array {
+  return dmOpBuf(XEN_DMOP_set_isa_irq_level, ISA_IRQ.size, (dv) => {
+    dv.setUint8(U + ISA_IRQ.isa_irq, isaIrq);
+    dv.setUint8(U + ISA_IRQ.level, level);
+  });
+}
+
+export function encodeSetPciIntxLevel(
+  segment: number,
+  bus: number,
+  device: number,
+  intx: number,
+  level: number,
+): Uint8Array {
+  return dmOpBuf(XEN_DMOP_set_pci_intx_level, INTX.size, (dv) => {
+    dv.setUint16(U + INTX.domain, segment, true);
+    dv.setUint8(U + INTX.bus, bus);
+    dv.setUint8(U + INTX.device, device);
+    dv.setUint8(U + INTX.intx, intx);
+    dv.setUint8(U + INTX.level, level);
+  });
+}
+
+export function encodeSetPciLinkRoute(link: number, isaIrq: number): Uint8Array {
+  return dmOpBuf(XEN_DMOP_set_pci_link_route, LINK_ROUTE.size, (dv) => {
+    dv.setUint8(U + LINK_ROUTE.link, link);
+    dv.setUint8(U + LINK_ROUTE.isa_irq, isaIrq);
+  });
 }

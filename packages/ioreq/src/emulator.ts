@@ -54,7 +54,7 @@ export class IoreqServerEnd {
       return out;
     }
     const vcpu = this.byPort.get(port);
-    if (vcpu !== undefined && this.serveVcpu(vcpu, h)) {
+    if (vcpu !== undefined && this.serveVcpu(vcpu, h, out)) {
       out.synchronous++;
       out.notify.push(port);
     }
@@ -68,7 +68,7 @@ export class IoreqServerEnd {
     // buffered ring before each synchronous request).
     this.drain(h, out);
     this.pages.vcpuPorts.forEach((port, vcpu) => {
-      if (this.serveVcpu(vcpu, h)) {
+      if (this.serveVcpu(vcpu, h, out)) {
         out.synchronous++;
         out.notify.push(port);
       }
@@ -76,15 +76,19 @@ export class IoreqServerEnd {
     return out;
   }
 
-  private serveVcpu(vcpu: number, h: IoreqHandler): boolean {
+  /**
+   * Answer vCPU `vcpu`'s READY slot. What it drains of the buffered ring first counts in
+   * `out.buffered`, so that the caller publishes the moved read pointer with the answer (across host
+   * processes Xen otherwise keeps seeing a full ring and sends every store synchronously).
+   */
+  private serveVcpu(vcpu: number, h: IoreqHandler, out: EventOutcome): boolean {
     const { i32, ioreqBase } = this.pages;
     const slot = ioreqSlot(ioreqBase, vcpu);
     const req = dmTakeIoreq(i32, slot);
     if (!req) return false;
     let data: bigint | undefined;
     try {
-      if (this.pages.bufBase !== undefined && bufPending(i32, this.pages.bufBase) > 0)
-        dmDrainBuffered(i32, this.pages.bufBase, (b) => h.buffered(b));
+      if (this.pages.bufBase !== undefined && bufPending(i32, this.pages.bufBase) > 0) this.drain(h, out);
       data = h.ioreq(req, vcpu);
     } finally {
       dmCompleteIoreq(i32, slot, req, data);

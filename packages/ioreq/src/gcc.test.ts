@@ -24,6 +24,9 @@ import {
   encodeGetIoreqServerInfo,
   encodeIoRange,
   encodeSetIoreqServerState,
+  encodeSetIsaIrqLevel,
+  encodeSetPciIntxLevel,
+  encodeSetPciLinkRoute,
 } from "./dmop.js";
 
 const N = 32;
@@ -99,6 +102,22 @@ function dmCases(): DmCase[] {
     out.push({
       bytes: encodeDestroyIoreqServer(id),
       c: `{ .op = XEN_DMOP_destroy_ioreq_server, .u.destroy_ioreq_server = { .id = ${id} } }`,
+    });
+    const irq = r() & 15;
+    const lvl = r() & 1;
+    out.push({
+      bytes: encodeSetIsaIrqLevel(irq, lvl),
+      c: `{ .op = XEN_DMOP_set_isa_irq_level, .u.set_isa_irq_level = { .isa_irq = ${irq}, .level = ${lvl} } }`,
+    });
+    const dev = r() & 31;
+    const intx = r() & 3;
+    out.push({
+      bytes: encodeSetPciIntxLevel(0, 0, dev, intx, lvl),
+      c: `{ .op = XEN_DMOP_set_pci_intx_level, .u.set_pci_intx_level = { .domain = 0, .bus = 0, .device = ${dev}, .intx = ${intx}, .level = ${lvl} } }`,
+    });
+    out.push({
+      bytes: encodeSetPciLinkRoute(intx, irq),
+      c: `{ .op = XEN_DMOP_set_pci_link_route, .u.set_pci_link_route = { .link = ${intx}, .isa_irq = ${irq} } }`,
     });
   }
   return out;

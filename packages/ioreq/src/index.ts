@@ -83,7 +83,32 @@ export {
   encodeGetIoreqServerInfo,
   encodeIoRange,
   encodeSetIoreqServerState,
+  encodeSetIsaIrqLevel,
+  encodeSetPciIntxLevel,
+  encodeSetPciLinkRoute,
 } from "./dmop.js";
+export { pauseWord } from "./layout.js";
+export { HvmIrq, IRQ_WORDS, irqBase, pciIntxLink, T_VPIC } from "./irq.js";
+export {
+  ELCR_WRITABLE,
+  highestPriorityIrq,
+  newPicChip,
+  newVpicState,
+  packPicChip,
+  packVpic,
+  PIC_CASCADE_IRQ,
+  PIC_ELCR_MASTER,
+  PIC_ELCR_SLAVE,
+  PIC_MASTER_CMD,
+  PIC_MASTER_DATA,
+  PIC_SLAVE_CMD,
+  PIC_SLAVE_DATA,
+  type PicChip,
+  unpackPicChip,
+  unpackVpic,
+  Vpic,
+  type VpicState,
+} from "./vpic.js";
 export { type EventOutcome, type IoreqHandler, IoreqServerEnd, type ServerPages } from "./emulator.js";
 export {
   bufIoreqTraceFields,

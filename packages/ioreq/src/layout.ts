@@ -43,6 +43,15 @@ export const NR_IO_RANGE_TYPES = 3;
 
 export const MAX_IOREQ_VCPUS = XEN_LEGACY_MAX_VCPUS;
 
+/**
+ * Word of the domain control block with the domain's controller pause count as the hypervisor keeps
+ * it (XEN_DOMCTL_pausedomain / unpausedomain): a vCPU thread checks it before each trap and does not
+ * run on while it is nonzero (vcpu_pause: the vCPU is descheduled at its next exit).
+ */
+export function pauseWord(store: PageStore, domid: number): number {
+  return store.controlWordIndex(domid, DomCtl.IOREQ_BASE + 1);
+}
+
 /** Word of the domain control block that holds the table frame. */
 export function tableWord(store: PageStore, domid: number): number {
   return store.controlWordIndex(domid, DomCtl.IOREQ_BASE);

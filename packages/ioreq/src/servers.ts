@@ -15,6 +15,7 @@ import {
 import type { EventChannels } from "@xensim/evtchn";
 import { lockWord, PAGE_SIZE, type PageStore, unlockWord } from "@xensim/memory";
 import { IOREQ_PORT_WORD, ioreqSlot } from "./codec.js";
+import { HvmIrq, irqBase } from "./irq.js";
 import {
   F_ALLOCATED,
   F_ENABLED,
@@ -92,6 +93,15 @@ export class IoreqServers {
   table(domid: number): number {
     const w = tableWord(this.store, domid);
     return w < 0 ? 0 : Atomics.load(this.i32, w);
+  }
+
+  /**
+   * The domain's interrupt state (irq.ts, in the table frame), created with the table if need be
+   * (undefined: no domain or no memory). Its own lock, not the table's.
+   */
+  irq(domid: number, nrVcpus: number): HvmIrq | undefined {
+    const table = this.ensureTable(domid, nrVcpus);
+    return table ? new HvmIrq(this.i32, irqBase(table)) : undefined;
   }
 
   private ensureTable(domid: number, nrVcpus: number): number {

@@ -29,6 +29,7 @@ import {
   encodeIoRange,
   encodeSetIoreqServerState,
 } from "./dmop.js";
+import { pauseWord } from "./layout.js";
 import { ALL_ONES } from "./sync.js";
 import type { EmulatorMode } from "./testing/emulator-worker.js";
 import { WORLD_DOMAINS, world } from "./testing/world.js";
@@ -374,5 +375,55 @@ test("the ioreq trace kind: Xen's side of each access decoded, nothing while nob
   assert.equal(got[0]!.count, 1);
   assert.equal(got[0]!.data_is_ptr, false);
   assert.equal(got[0]!.df, false);
+  await s.stop();
+});
+
+test("Xen's vpic on the trap path: its ports never reach a server, a dm_op IRQ wakes HLT and is taken by vCPU 0 only, a paused domain's vCPU waits", async (t) => {
+  const s = await setup(t, "echo");
+  const v0 = s.vcpu(0);
+  const v1 = s.vcpu(1);
+  const out = (port: number, v: number) => v0.emulate(pio(port, 1, IOREQ_WRITE, BigInt(v)));
+  for (const [p, v] of [
+    [0x20, 0x11],
+    [0x21, 0x20],
+    [0x21, 0x04],
+    [0x21, 0x01],
+    [0xa0, 0x11],
+    [0xa1, 0x28],
+    [0xa1, 0x02],
+    [0xa1, 0x01],
+    [0x21, 0xeb],
+  ] as const)
+    assert.equal(out(p, v).route, "xen");
+  assert.equal(Number(v0.emulate(pio(0x21, 1, IOREQ_READ)).data), 0xeb);
+  assert.equal(v0.emulate(pio(0x21, 2, IOREQ_READ)).data, ALL_ONES, "2-byte vPIC access: all-ones");
+  assert.equal(v0.counts.server, 0, "nothing reached the emulator");
+  assert.equal(v0.halt(20), false, "nothing pending: HLT times out");
+  const irq = s.servers.irq(GUEST, 2)!;
+  const kick = Atomics.load(s.store.i32, irq.kickWord);
+  assert.equal(irq.setIsaIrqLevel(4, 1), 0);
+  assert.equal(Atomics.load(s.store.i32, irq.kickWord), kick + 1, "INT rose: the kick word moved");
+  assert.equal(v0.halt(5000), true, "HLT returns at once with INT asserted");
+  assert.equal(v1.takeInterrupt(), undefined, "the PIC's INT goes to vCPU 0 only");
+  assert.deepEqual(v0.takeInterrupt(), { vector: 0x24, irq: 4, spurious: false });
+  out(0x20, 0x20);
+  assert.equal(v0.interruptView()!.delivered, 1);
+  // XEN_DOMCTL_pausedomain's count, as the hypervisor publishes it: the vCPU waits at its next exit.
+  const w = pauseWord(s.store, GUEST);
+  Atomics.store(s.store.i32, w, 1);
+  assert.equal(irq.setIsaIrqLevel(4, 0), 0);
+  assert.equal(irq.setIsaIrqLevel(4, 1), 0);
+  assert.equal(v0.takeInterrupt(), undefined, "no interrupt while paused");
+  // Another thread unpauses (this one blocks in the access meanwhile).
+  const unpauser = new Worker(
+    "const { workerData: d } = require('node:worker_threads'); const i = new Int32Array(d.sab);" +
+      "setTimeout(() => { Atomics.store(i, d.w, 0); Atomics.notify(i, d.w); }, 50);",
+    { eval: true, workerData: { sab: s.store.buffer, w } },
+  );
+  t.after(() => unpauser.terminate());
+  const t1 = Date.now();
+  v0.emulate(pio(0x21, 1, IOREQ_READ));
+  assert.ok(Date.now() - t1 >= 40, "the access waited for the unpause");
+  assert.equal(v0.takeInterrupt()?.irq, 4);
   await s.stop();
 });

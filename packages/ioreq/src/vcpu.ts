@@ -25,6 +25,7 @@ import { xenBufSend } from "./buffered.js";
 import { BUF_WRITE_POINTER_WORD, bufSlot, type Ioreq, ioreqSlot } from "./codec.js";
 import {
   F_ENABLED,
+  pauseWord,
   S_BUF_FRAME,
   S_BUF_PORT,
   S_FLAGS,
@@ -43,9 +44,11 @@ import {
   tableWord,
   WORDS_PER_FRAME,
 } from "./layout.js";
+import { HvmIrq, irqBase } from "./irq.js";
 import { sharedContains } from "./rangeset.js";
 import { ALL_ONES, xenCheckIoreq, xenSendIoreq } from "./sync.js";
 import { ioreqTraceData, ioreqTraceFields } from "./trace.js";
+import { Vpic } from "./vpic.js";
 
 /** The legacy VGA window stdvga forwards through the buffered ring (single direct writes). */
 export const VGA_MEM_BASE = 0xa0000n;
@@ -78,7 +81,8 @@ export class VcpuStopped extends Error {
   readonly code = "VCPU_STOPPED";
 }
 
-export type IoRoute = "server" | "buffered" | "null" | "dropped";
+/** `xen`: an access Xen's own device model took (the vPIC ports), never an ioreq server. */
+export type IoRoute = "server" | "buffered" | "null" | "dropped" | "xen";
 
 export interface IoResult {
   /** A read's value (all-ones when nobody answered); for writes the value sent. */
@@ -218,7 +222,7 @@ export class IoreqVcpu {
   private readonly alive: () => boolean;
   private readonly wakeWord: number;
   /** Emulations by route, for figures. */
-  readonly counts = { server: 0, buffered: 0, null: 0, dropped: 0 };
+  readonly counts = { server: 0, buffered: 0, null: 0, dropped: 0, xen: 0 };
 
   constructor(private readonly options: IoreqVcpuOptions) {
     this.i32 = options.store.i32;
@@ -249,6 +253,87 @@ export class IoreqVcpu {
         continue;
       }
       if (Atomics.load(this.i32, w) === t) return 0; // dying table: the domain is going away
+    }
+  }
+
+  /** A paused domain's vCPU does not run on: it waits here (at its next exit) until unpaused. */
+  waitWhilePaused(): void {
+    const w = pauseWord(this.options.store, this.options.domid);
+    if (w < 0) return;
+    for (let v = Atomics.load(this.i32, w); v > 0; v = Atomics.load(this.i32, w)) {
+      if (!this.alive())
+        throw new VcpuStopped(
+          `vCPU ${this.options.vcpu} of domain ${this.options.domid} stopped while paused`,
+        );
+      Atomics.wait(this.i32, w, v, this.slice);
+    }
+  }
+
+  /** The domain's controller pause count as the vCPU sees it. */
+  paused(): boolean {
+    const w = pauseWord(this.options.store, this.options.domid);
+    return w >= 0 && Atomics.load(this.i32, w) > 0;
+  }
+
+  /** A vPIC port access: 1-byte only (another size reads all-ones and writes nothing, as Xen's). */
+  private vpicIo(table: number, req: Ioreq): IoResult {
+    this.counts.xen++;
+    if (req.size !== 1 || req.count !== 1)
+      return { data: req.dir === IOREQ_READ ? ALL_ONES : req.data, route: "xen" };
+    const irq = new HvmIrq(this.i32, irqBase(table));
+    const port = Number(req.addr);
+    if (req.dir === IOREQ_READ) return { data: BigInt(irq.portRead(port)), route: "xen" };
+    irq.portWrite(port, Number(req.data & 0xffn));
+    return { data: req.data, route: "xen" };
+  }
+
+  /**
+   * The vCPU's interrupt window (vCPU 0 only: the PIC's INT is wired to the BSP's LINT0): the vector
+   * of the interrupt the vPIC delivers now, or undefined. The caller asks only with interrupts
+   * enabled (a CLI leaves it pending).
+   */
+  takeInterrupt(): { vector: number; irq: number; spurious: boolean } | undefined {
+    if (this.options.vcpu !== 0 || this.paused()) return undefined;
+    const table = this.takeTable();
+    if (!table) return undefined;
+    try {
+      const irq = new HvmIrq(this.i32, irqBase(table));
+      return irq.pending ? irq.acknowledge() : undefined;
+    } finally {
+      this.options.store.putPageRef(table);
+    }
+  }
+
+  /** HLT: block until the vPIC's INT is asserted (kicked), `ms` pass, or the vCPU must stop. */
+  halt(ms: number): boolean {
+    const table = this.takeTable();
+    if (!table) {
+      Atomics.wait(this.i32, this.wakeWord, Atomics.load(this.i32, this.wakeWord), Math.min(ms, this.slice));
+      return false;
+    }
+    try {
+      const irq = new HvmIrq(this.i32, irqBase(table));
+      const end = Date.now() + ms;
+      for (;;) {
+        const seq = Atomics.load(this.i32, irq.kickWord);
+        if (this.options.vcpu === 0 && irq.pending && !this.paused()) return true;
+        const left = end - Date.now();
+        if (left <= 0 || !this.alive()) return false;
+        Atomics.wait(this.i32, irq.kickWord, seq, Math.min(left, this.slice));
+      }
+    } finally {
+      this.options.store.putPageRef(table);
+    }
+  }
+
+  /** The domain's interrupt figures (delivered, spurious, the ISA lines as the PIC sees them). */
+  interruptView(): ReturnType<HvmIrq["view"]> | undefined {
+    const table = this.takeTable();
+    if (!table) return undefined;
+    try {
+      return new HvmIrq(this.i32, irqBase(table)).view();
+    } finally {
+      this.options.store.putPageRef(table);
     }
   }
 
@@ -290,11 +375,20 @@ export class IoreqVcpu {
    * fill the buffer with all-ones, as Xen's null handler does.
    */
   emulate(req: Ioreq): IoResult {
+    this.waitWhilePaused();
     const table = this.takeTable();
     if (!table) return this.nullHandler(req);
     try {
       if (Atomics.load(this.i32, tableBase(table) + T_CRASHED))
         throw new DomainCrashed(this.options.domid, "the domain was crashed");
+      // Xen's internal handlers come first: the vPIC's ports (vpic_intercept_pic_io / elcr_io).
+      if (
+        req.type === IOREQ_TYPE_PIO &&
+        !req.dataIsPtr &&
+        req.addr < 0x10000n &&
+        Vpic.claims(Number(req.addr))
+      )
+        return this.vpicIo(table, req);
       // hvm_access_cf8: a 4-byte write to 0xCF8 latches the address, then falls through.
       if (
         req.type === IOREQ_TYPE_PIO &&

@@ -26,7 +26,7 @@ import { executeRequest, releaseHeld, reapForeign } from "./grant-ops.js";
 import { onData, resume } from "./replication.js";
 import { requestWatermarks, withoutWatermarks } from "./requests.js";
 import { onHello } from "./epochs.js";
-import { type LinkEngineOptions, LinkState, type LinkStats } from "./state.js";
+import { HYPERVISOR_WAIT_MS, type LinkEngineOptions, LinkState, type LinkStats } from "./state.js";
 
 export type { LinkEngineOptions, LinkLogger, LinkStats, LinkTransport } from "./state.js";
 
@@ -220,6 +220,16 @@ export class LinkEngine {
     }
     for (let i = 0; i < this.link.parkedRequests.length;) {
       const m = this.link.parkedRequests[i]!;
+      if (m.awaitingHypervisor) {
+        if (this.link.area.isAuthority) {
+          this.link.parkedRequests.splice(i, 1);
+          executeRequest(this.link, m.peer, m.id, m.op, m.caller, m.payload);
+        } else if (now - m.since >= HYPERVISOR_WAIT_MS) {
+          this.link.parkedRequests.splice(i, 1);
+          this.link.refuse(m.peer, "REQUEST to a host without the hypervisor");
+        } else i++;
+        continue;
+      }
       const seen = requestWatermarks(m.op, m.payload) ?? [];
       const ready = seen.every(
         (f) => f.writer === this.link.hostId || this.link.watermarks.reached(f.writer, f.seq),

@@ -124,6 +124,34 @@ test("the mapper restarts (new epoch): its foreign mappings and references are r
   assert.equal(t.H.engine.area.subscribers(f0!), 0);
 });
 
+test("the hypervisor's host restarts (new epoch): a handle the mapper kept from its previous run names nothing", () => {
+  // xenstored in its own host keeps the handle of a guest's store page; the guests' host restarts
+  // and a re-created guest's page is mapped again. The late unmap of the old handle must not release
+  // the new mapping (handles count from a base drawn from the epoch, not from 1 in every run).
+  const t = twoHosts(seed);
+  const [f0] = framesOf(t, [8]);
+  const old = foreignMap(t.back, 0, t.domU, [8]);
+  assert.equal(old.rc, 0);
+  t.net.disconnect("hostH", "hostB");
+  t.H.engine.close();
+  t.H.start({}, true);
+  assert.ok(
+    t.net.run(5000, () => t.B.engine.stats.epochChanges > 0),
+    "the mapper sees the new epoch",
+  );
+  const fresh = foreignMap(t.back, 0, t.domU, [8]);
+  assert.equal(fresh.rc, 0);
+  assert.notEqual(fresh.handle, old.handle, "a new run's first handle is not the old run's");
+  const refs = t.H.thread().frameRefs(f0!);
+  assert.equal(
+    foreignUnmap(t.back, 0, old.handle),
+    -XenErrno.EINVAL,
+    "the old run's handle: no such mapping",
+  );
+  assert.equal(t.H.thread().frameRefs(f0!), refs, "the new mapping keeps its reference");
+  assert.equal(foreignUnmap(t.back, 0, fresh.handle), 0);
+});
+
 test("the domain dies with a foreign mapping the mapper keeps: released after the grace, replicas freed", () => {
   const t = twoHosts(seed);
   const [f0] = framesOf(t, [7]);

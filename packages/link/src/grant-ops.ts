@@ -40,7 +40,7 @@ import {
   requestWatermarks,
 } from "./requests.js";
 import { drainQueue, cutIfFull } from "./drain.js";
-import { type LinkState, type Peer, type HeldMap, type ForeignMapping } from "./state.js";
+import { type LinkState, type Peer, type HeldMap, type ForeignMapping, nextHandle } from "./state.js";
 
 const REPLY_CACHE = 256;
 
@@ -56,7 +56,8 @@ export function executeRequest(
   payload: Uint8Array,
 ): void {
   if (!link.area.isAuthority) {
-    link.refuse(p, "REQUEST to a host without the hypervisor");
+    // Maybe not yet: held until the hypervisor runs here (see ParkedRequest.awaitingHypervisor).
+    link.parkedRequests.push({ op, peer: p, id, caller, payload, since: link.now, awaitingHypervisor: true });
     return;
   }
   const cached = p.replies.get(id);
@@ -295,7 +296,8 @@ function foreignMap(link: LinkState, p: Peer, caller: number, q: ForeignMapReque
     }
   }
   const writable = !q.readonly;
-  const handle = p.nextForeignHandle++;
+  const handle = p.nextForeignHandle;
+  p.nextForeignHandle = nextHandle(handle);
   p.foreign.set(handle, { caller, dom: q.dom, frames, writable, ...(grantTable ? { grantTable } : {}) });
   link.stats.foreignMaps++;
   const area = link.area;

@@ -70,11 +70,11 @@ export class LinkSender {
 
   private readonly ackedHook: ((frame: Uint8Array) => void) | undefined;
 
-  constructor(o: SenderOptions = {}) {
-    this.ackedHook = o.acked;
-    this.windowFrames = o.windowFrames ?? 65536;
-    this.windowBytes = o.windowBytes ?? 256 * 1024 * 1024;
-    this.retransmitMs = o.retransmitMs ?? 200;
+  constructor(options: SenderOptions = {}) {
+    this.ackedHook = options.acked;
+    this.windowFrames = options.windowFrames ?? 65536;
+    this.windowBytes = options.windowBytes ?? 256 * 1024 * 1024;
+    this.retransmitMs = options.retransmitMs ?? 200;
     this.rto = this.retransmitMs;
   }
 
@@ -207,9 +207,9 @@ export class LinkReceiver {
   private lastNackAt = Number.NEGATIVE_INFINITY;
   readonly stats = { frames: 0, duplicates: 0, buffered: 0, nacks: 0, resyncs: 0 };
 
-  constructor(o: ReceiverOptions = {}) {
-    this.maxBuffered = o.maxBuffered ?? 4096;
-    this.nackGraceMs = o.nackGraceMs ?? 10;
+  constructor(options: ReceiverOptions = {}) {
+    this.maxBuffered = options.maxBuffered ?? 4096;
+    this.nackGraceMs = options.nackGraceMs ?? 10;
   }
 
   /**

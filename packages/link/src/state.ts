@@ -83,7 +83,16 @@ export interface ParkedRequest {
   caller: number;
   payload: Uint8Array;
   since: number;
+  /**
+   * Came before this host's hypervisor was up: the workers of a restarted host start together, and
+   * a peer re-asks its standing placements as soon as it sees the new epoch. Executed once the
+   * hypervisor runs here, refused after HYPERVISOR_WAIT_MS.
+   */
+  awaitingHypervisor?: boolean;
 }
+
+/** How long a REQUEST waits for this host's hypervisor to start (ms). */
+export const HYPERVISOR_WAIT_MS = 30_000;
 
 export interface Peer {
   readonly host: string;
@@ -117,7 +126,22 @@ export interface Peer {
   readonly places: Set<number>;
   /** In the hypervisor's host: its foreign mappings (privcmd / acquire_resource), by handle. */
   readonly foreign: Map<number, ForeignMapping>;
+  /**
+   * The next foreign-mapping handle: counting from a base drawn from this host's epoch, so that a
+   * handle a peer kept from this host's previous run (it restarted) names nothing in this one — its
+   * late unmap gets -EINVAL instead of releasing a new mapping that happens to have the same number.
+   */
   nextForeignHandle: number;
+}
+
+/** The first foreign-mapping handle of a run: the epoch's low 31 bits (never 0). */
+export function foreignHandleBase(epoch: bigint): number {
+  return Number(epoch & 0x7fffffffn) || 1;
+}
+
+/** The handle after `handle` (32 bits, never 0). */
+export function nextHandle(handle: number): number {
+  return (handle + 1) >>> 0 || 1;
 }
 
 /** A foreign mapping done for a peer: the frames hold a page reference each until released. */
@@ -309,7 +333,7 @@ export class LinkState {
       replies: new Map(),
       places: new Set(),
       foreign: new Map(),
-      nextForeignHandle: 1,
+      nextForeignHandle: foreignHandleBase(this.epoch),
     };
     this.peers.set(host, p);
     this.byIndex.set(index, p);

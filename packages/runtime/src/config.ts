@@ -255,9 +255,9 @@ export function parseConfig<S extends z.ZodType>(
     }
     mergeDeep(merged, fileObj);
     const from = typeof sources.file === "string" ? `file ${sources.file}` : "file";
-    const walk = (o: unknown, p: string[]): void => {
-      if (typeof o === "object" && o !== null && !Array.isArray(o))
-        for (const [k, v] of Object.entries(o)) walk(v, [...p, k]);
+    const walk = (value: unknown, p: string[]): void => {
+      if (typeof value === "object" && value !== null && !Array.isArray(value))
+        for (const [k, v] of Object.entries(value)) walk(v, [...p, k]);
       else note(p, from);
     };
     walk(fileObj, []);

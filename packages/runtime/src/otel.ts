@@ -45,19 +45,19 @@ export function otelEnabled(): boolean {
  * Registers this thread's tracer provider exporting to `url` (idempotent per thread). Returns the
  * shutdown (flushes what is buffered), or undefined when no URL is configured.
  */
-export function startOtel(o: {
+export function startOtel(options: {
   service: string;
   host: string;
   url?: string | undefined;
 }): { shutdown(): Promise<void> } | undefined {
-  const url = o.url ?? otlpTracesUrl();
+  const url = options.url ?? otlpTracesUrl();
   if (!url) return undefined;
   if (!provider) {
     provider = new BasicTracerProvider({
       resource: resourceFromAttributes({
-        "service.name": o.service,
+        "service.name": options.service,
         "service.namespace": "xensim",
-        "host.name": o.host,
+        "host.name": options.host,
       }),
       spanProcessors: [
         new BatchSpanProcessor(new OTLPTraceExporter({ url }), {

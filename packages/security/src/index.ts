@@ -26,8 +26,8 @@ export async function createCa(name?: string, days?: number): Promise<PemPair> {
 }
 
 /** A leaf certificate for `id`, signed by `ca`. */
-export async function issueCertificate(ca: PemPair, id: Identity, o?: IssueOptions): Promise<PemPair> {
-  return (await import("./pki.js")).issueCertificate(ca, id, o);
+export async function issueCertificate(ca: PemPair, id: Identity, options?: IssueOptions): Promise<PemPair> {
+  return (await import("./pki.js")).issueCertificate(ca, id, options);
 }
 export {
   inboxPrefix,

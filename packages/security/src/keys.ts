@@ -53,11 +53,11 @@ export function clientIdentityOf(name: string): Identity {
 }
 
 /** Makes the credentials directory (see the file comment). Returns its manifest. */
-export async function initKeys(dir: string, o: KeysInitOptions): Promise<KeysManifest> {
-  if (existsSync(join(dir, "ca.key")) && !o.force)
+export async function initKeys(dir: string, options: KeysInitOptions): Promise<KeysManifest> {
+  if (existsSync(join(dir, "ca.key")) && !options.force)
     throw new Error(`${dir} already holds credentials (ca.key): use --force to replace them`);
-  const clients = [...(o.clients ?? ["admin"])];
-  for (const [h, svcs] of Object.entries(o.hosts)) {
+  const clients = [...(options.clients ?? ["admin"])];
+  for (const [h, svcs] of Object.entries(options.hosts)) {
     if (!isValidName(h)) throw new Error(`host id '${h}' must be letters, digits, '.', '_' or '-'`);
     for (const s of svcs) if (!isValidName(s)) throw new Error(`service name '${s}' is not valid`);
   }
@@ -81,26 +81,26 @@ export async function initKeys(dir: string, o: KeysInitOptions): Promise<KeysMan
     writeSecret(join(d, `${base}.nk`), `${new TextDecoder().decode(nk.getSeed())}\n`);
     users.push({ identity: id, nkey: nk.getPublicKey() });
   };
-  for (const [host, svcs] of Object.entries(o.hosts))
+  for (const [host, svcs] of Object.entries(options.hosts))
     for (const s of svcs)
       await issue(join("hosts", host), s, serviceIdentity(host, s), [
         host,
         "localhost",
-        ...(o.dnsNames ?? []),
+        ...(options.dnsNames ?? []),
       ]);
   for (const c of clients) await issue("clients", c, clientIdentityOf(c), ["localhost"]);
   writePublic(
     join(dir, "nats-server.conf"),
     natsServerConfig(users, {
-      listen: o.natsListen ?? "127.0.0.1:4222",
-      ...(o.natsHttpPort !== undefined ? { httpPort: o.natsHttpPort } : {}),
+      listen: options.natsListen ?? "127.0.0.1:4222",
+      ...(options.natsHttpPort !== undefined ? { httpPort: options.natsHttpPort } : {}),
     }),
   );
   const manifest: KeysManifest = {
     version: 1,
-    hosts: Object.fromEntries(Object.entries(o.hosts).map(([h, s]) => [h, [...s]])),
+    hosts: Object.fromEntries(Object.entries(options.hosts).map(([h, s]) => [h, [...s]])),
     clients,
-    dnsNames: [...(o.dnsNames ?? [])],
+    dnsNames: [...(options.dnsNames ?? [])],
     createdAt: new Date().toISOString(),
   };
   writePublic(join(dir, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -67,22 +67,26 @@ export interface IssueOptions {
 }
 
 /** A leaf certificate for `id`, signed by `ca`. */
-export async function issueCertificate(ca: PemPair, id: Identity, o: IssueOptions = {}): Promise<PemPair> {
+export async function issueCertificate(
+  ca: PemPair,
+  id: Identity,
+  options: IssueOptions = {},
+): Promise<PemPair> {
   const caCert = new x509.X509Certificate(ca.cert);
   const caKey = await importKey(ca.key);
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as CryptoKeyPair;
   const cn = id.kind === "client" ? `client ${id.name}` : `${id.name}@${id.host}`;
   const names: x509.JsonGeneralName[] = [
     { type: "url", value: identityUri(id) },
-    ...(o.dnsNames ?? ["localhost"]).map((d) => ({ type: "dns" as const, value: d })),
-    ...(o.ips ?? ["127.0.0.1", "::1"]).map((ip) => ({ type: "ip" as const, value: ip })),
+    ...(options.dnsNames ?? ["localhost"]).map((d) => ({ type: "dns" as const, value: d })),
+    ...(options.ips ?? ["127.0.0.1", "::1"]).map((ip) => ({ type: "ip" as const, value: ip })),
   ];
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: `CN=${cn}, O=xensim`,
     issuer: caCert.subject,
     notBefore: new Date(Date.now() - DAY),
-    notAfter: new Date(Date.now() + (o.days ?? 825) * DAY),
+    notAfter: new Date(Date.now() + (options.days ?? 825) * DAY),
     signingAlgorithm: ALG,
     publicKey: keys.publicKey,
     signingKey: caKey,

@@ -112,7 +112,7 @@ export async function handleDomainEvent(
 export async function softReset(
   ts: ToolstackContext,
   rec: ManagedDomain,
-  o: FlowOptions = {},
+  options: FlowOptions = {},
 ): Promise<FlowStepRecord[]> {
   const domid = rec.domid;
   const xs = ts.options.xs;
@@ -165,7 +165,7 @@ export async function softReset(
     ),
   );
   // after a soft reset the domain was paused twice (shutdown + ours): unpause both
-  return runFlow("soft-reset", steps, flowDeps(ts), o, domid);
+  return runFlow("soft-reset", steps, flowDeps(ts), options, domid);
 }
 
 /**
@@ -177,7 +177,7 @@ export async function softReset(
  */
 export async function recoverLost(
   ts: ToolstackContext,
-  o: { attempts?: number; retryMs?: number } = {},
+  options: { attempts?: number; retryMs?: number } = {},
 ): Promise<number[]> {
   const out: number[] = [];
   for (const g of ts.lost.splice(0)) {
@@ -201,7 +201,7 @@ export async function recoverLost(
     if (still.rc === ESRCH && home !== undefined)
       await destroyDomain(ts, g.domid, { flow: "lost-cleanup" }).catch(() => {});
     if (g.config.onCrash === "restart") {
-      const attempts = o.attempts ?? 5;
+      const attempts = options.attempts ?? 5;
       for (let i = 1; ; i++) {
         try {
           const n = await createDomain(ts, g.config, { uuid: g.uuid });
@@ -214,7 +214,7 @@ export async function recoverLost(
           r.outcome = "failed";
           r.error = String(e);
           if (i >= attempts) break;
-          await new Promise((res) => setTimeout(res, o.retryMs ?? 3000));
+          await new Promise((res) => setTimeout(res, options.retryMs ?? 3000));
         }
       }
     }

@@ -1,5 +1,6 @@
 // Domain control: pause/unpause, xl trigger, the console, and shutdown/reboot requests
 // (control/shutdown) with the wait for the guest to act.
+import { renderTextScreen, textScreenLines, type VgaTextScreen } from "@xensim/devicemodel";
 import { ToolstackError } from "./ports.js";
 import { RELEASE_DOMAIN } from "./wait.js";
 import { ESRCH, waitFor } from "./common.js";
@@ -61,6 +62,22 @@ export async function triggerDomain(
     return { acted: false, state };
   }
   return { acted: true, state };
+}
+
+/** `xl vga D`: the guest's VGA text screen, as lines and as an RGBA picture (8×16 cells). */
+export async function vgaText(
+  ts: ToolstackContext,
+  domid: number,
+): Promise<{ lines: string[]; cursor: VgaTextScreen["cursor"]; screen: VgaTextScreen }> {
+  const dm = ts.options.deviceModel;
+  if (!dm?.vgaText) throw new ToolstackError("EOPNOTSUPP", "no device model runtime: no VGA");
+  const r = await dm.vgaText(domid);
+  if (r.rc !== 0 || !r.screen) throw new ToolstackError("ENOENT", `domain ${domid} has no VGA (rc ${r.rc})`);
+  return { lines: textScreenLines(r.screen), cursor: r.screen.cursor, screen: r.screen };
+}
+
+export function vgaPicture(screen: VgaTextScreen): { width: number; height: number; rgba: Uint8Array } {
+  return renderTextScreen(screen);
 }
 
 /** `xl console -n serial D`: what the guest's serial port sent from `offset` on. */

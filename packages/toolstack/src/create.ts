@@ -17,9 +17,9 @@ import type { ToolstackContext } from "./context.js";
 export async function createDomain(
   ts: ToolstackContext,
   config: DomainConfig,
-  o: FlowOptions & { uuid?: string } = {},
+  options: FlowOptions & { uuid?: string } = {},
 ): Promise<{ domid: number; uuid: string; records: FlowStepRecord[] }> {
-  const run = ts.createLock.then(() => createLocked(ts, config, o));
+  const run = ts.createLock.then(() => createLocked(ts, config, options));
   ts.createLock = run.catch(() => {});
   return run;
 }
@@ -27,9 +27,9 @@ export async function createDomain(
 export async function createLocked(
   ts: ToolstackContext,
   config: DomainConfig,
-  o: FlowOptions & { uuid?: string },
+  options: FlowOptions & { uuid?: string },
 ): Promise<{ domid: number; uuid: string; records: FlowStepRecord[] }> {
-  const uuid = o.uuid ?? config.uuid ?? ts.options.newUuid();
+  const uuid = options.uuid ?? config.uuid ?? ts.options.newUuid();
   const st = { domid: -1, port: -1 };
   const steps: FlowStep[] = [
     { name: "validate", run: () => validate(ts, config, uuid) },
@@ -50,7 +50,7 @@ export async function createLocked(
     },
     ...buildSteps(ts, config, uuid, st),
   ];
-  const records = await runFlow("create", steps, flowDeps(ts), o);
+  const records = await runFlow("create", steps, flowDeps(ts), options);
   ts.managed.set(st.domid, {
     domid: st.domid,
     uuid,
@@ -69,7 +69,7 @@ export function buildSteps(
   config: DomainConfig,
   uuid: string,
   st: { domid: number; port: number },
-  o: { restoreDeviceModel?: boolean } = {},
+  options: { restoreDeviceModel?: boolean } = {},
 ): FlowStep[] {
   const xs = ts.options.xs;
   const hv = ts.options.hv;
@@ -161,7 +161,7 @@ export function buildSteps(
   );
   // libxl spawns the device model once the devices are there, and waits for it before unpausing.
   const dmd = dmDeps(ts);
-  if (dmd) steps.push(...dmStartSteps(dmd, config, st, { restore: o.restoreDeviceModel ?? false }));
+  if (dmd) steps.push(...dmStartSteps(dmd, config, st, { restore: options.restoreDeviceModel ?? false }));
   const guest = ts.options.guest;
   if (guest)
     steps.push({

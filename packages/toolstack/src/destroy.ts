@@ -46,7 +46,7 @@ export async function waitGone(ts: ToolstackContext, domid: number): Promise<voi
 export async function destroyDomain(
   ts: ToolstackContext,
   domid: number,
-  o: { flow?: string } = {},
+  options: { flow?: string } = {},
 ): Promise<FlowStepRecord[]> {
   if (domid === 0) throw new ToolstackError("EINVAL", "domain 0 cannot be destroyed");
   const rec = ts.managed.get(domid);
@@ -137,5 +137,5 @@ export async function destroyDomain(
       },
     },
   );
-  return runFlow(o.flow ?? "destroy", steps, flowDeps(ts), {}, domid);
+  return runFlow(options.flow ?? "destroy", steps, flowDeps(ts), {}, domid);
 }

@@ -5,7 +5,7 @@
 // runtime (services/device-model), reached through the injected `DeviceModelRuntime`.
 
 import { XenErrno } from "@xensim/abi";
-import { DM_XS, qemuSavePath } from "@xensim/devicemodel";
+import { DM_XS, qemuSavePath, type VgaTextScreen } from "@xensim/devicemodel";
 import type { XenbusStore } from "@xensim/xenbus";
 import { deviceModelRoles, type DomainConfig } from "@xensim/xlcfg";
 import type { FlowStep } from "./flow.js";
@@ -34,6 +34,8 @@ export interface DeviceModelRuntime {
     waitMs: number,
   ): Promise<{ rc: number; data: Uint8Array; next: number }>;
   consoleWrite(domid: number, serial: number, data: Uint8Array): Promise<{ rc: number }>;
+  /** The VGA text screen of the guest's primary emulator (rc -ESRCH: none). */
+  vgaText?(domid: number): Promise<{ rc: number; screen?: VgaTextScreen }>;
 }
 
 export interface DeviceModelFlowDeps {

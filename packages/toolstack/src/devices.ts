@@ -160,7 +160,7 @@ export async function attachDisk(
   ts: ToolstackContext,
   domid: number,
   disk: XlDisk,
-  o: FlowOptions = {},
+  options: FlowOptions = {},
 ): Promise<FlowStepRecord[]> {
   const i = await ts.options.hv.domainInfo(domid);
   if (i.rc !== 0 || !i.info) throw new ToolstackError("ENOENT", `no domain ${domid}`);
@@ -190,7 +190,7 @@ export async function attachDisk(
           [`/local/domain/${domid}/device/vbd/${disk.devid}`],
         ),
     });
-  const records = await runFlow("block-attach", steps, flowDeps(ts), o, domid);
+  const records = await runFlow("block-attach", steps, flowDeps(ts), options, domid);
   if (rec) {
     rec.config = { ...rec.config, disks: [...rec.config.disks.filter((d) => d.vdev !== disk.vdev), disk] };
     await saveConfig(ts, ts.options.xs, domid, rec.config).catch(() => {});
@@ -206,7 +206,7 @@ export async function detachDisk(
   ts: ToolstackContext,
   domid: number,
   vdev: string,
-  o: { force?: boolean; timeoutMs?: number } = {},
+  options: { force?: boolean; timeoutMs?: number } = {},
 ): Promise<{ handshake: boolean; frontendState: string; records: FlowStepRecord[] }> {
   const dev = (await vbdsOf(ts, domid)).find((d) => d.vdev === vdev || String(d.devid) === vdev);
   if (!dev) throw new ToolstackError("ENOENT", `domain ${domid} has no disk ${vdev}`);
@@ -221,8 +221,8 @@ export async function detachDisk(
             ts,
             domid,
             dev,
-            o.timeoutMs ?? ts.options.detachTimeoutMs,
-            o.force ?? true,
+            options.timeoutMs ?? ts.options.detachTimeoutMs,
+            options.force ?? true,
           );
         },
       },

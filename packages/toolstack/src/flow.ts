@@ -62,15 +62,15 @@ export async function runFlow(
   flow: string,
   steps: readonly FlowStep[],
   deps: { clock: ToolstackClock; log: ToolstackLogger; spans?: ToolstackSpans },
-  o: FlowOptions = {},
+  options: FlowOptions = {},
   initialDomid?: number,
 ): Promise<FlowStepRecord[]> {
   const spans = deps.spans;
-  if (!spans) return runSteps(flow, steps, deps, o, initialDomid);
+  if (!spans) return runSteps(flow, steps, deps, options, initialDomid);
   return spans.inSpan(
     `flow ${flow}`,
     { "xen.flow": flow, ...(initialDomid !== undefined ? { "xen.domid": initialDomid } : {}) },
-    () => runSteps(flow, steps, deps, o, initialDomid),
+    () => runSteps(flow, steps, deps, options, initialDomid),
   );
 }
 
@@ -78,7 +78,7 @@ async function runSteps(
   flow: string,
   steps: readonly FlowStep[],
   deps: { clock: ToolstackClock; log: ToolstackLogger; spans?: ToolstackSpans },
-  o: FlowOptions,
+  options: FlowOptions,
   initialDomid: number | undefined,
 ): Promise<FlowStepRecord[]> {
   const spans = deps.spans;
@@ -114,7 +114,7 @@ async function runSteps(
     ctx.current = s.name;
     const t0 = deps.clock.now();
     try {
-      if (o.failAt?.(s.name)) throw new InjectedFailure(`injected failure at ${s.name}`);
+      if (options.failAt?.(s.name)) throw new InjectedFailure(`injected failure at ${s.name}`);
       await step(s.name, () => s.run(ctx));
       record({ flow, step: s.name, domid: ctx.domid, outcome: "ok", ms: deps.clock.now() - t0 });
     } catch (e) {

@@ -37,6 +37,7 @@ export type {
   ToolstackOptions,
 } from "./context.js";
 export { Toolstack } from "./toolstack.js";
+export { vgaPicture } from "./control.js";
 export {
   removeVdisplDirectories,
   vdisplBackendDomid,

@@ -8,6 +8,7 @@
 import { handleDomainEvent, recoverLost, softReset } from "./actions.js";
 import {
   consoleRead,
+  vgaText,
   consoleWrite,
   pauseDomain,
   requestShutdown,
@@ -156,6 +157,11 @@ export class Toolstack implements ToolstackContext {
     o: { timeoutMs?: number } = {},
   ): Promise<{ acted: boolean; state: string }> {
     return triggerDomain(this, domid, kind, o);
+  }
+
+  /** `xl vga D`: the VGA text screen (lines, cursor, cells). */
+  async vgaText(domid: number): ReturnType<typeof vgaText> {
+    return vgaText(this, domid);
   }
 
   /** `xl console -n serial D`: what the guest's serial port sent from `offset` on. */

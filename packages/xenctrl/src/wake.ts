@@ -19,9 +19,9 @@ export interface NotifyOptions {
 }
 
 /** The event-channel `notify` hook: Atomics.notify on the receiver's wake word. */
-export function makeNotify(o: NotifyOptions): NotifyFn {
+export function makeNotify(options: NotifyOptions): NotifyFn {
   return (domid, vcpu) => {
-    const frame = o.evtchn().sharedInfoFrame(domid);
-    if (frame !== 0) Atomics.notify(o.store.i32, wakeWordIndex(frame, vcpu));
+    const frame = options.evtchn().sharedInfoFrame(domid);
+    if (frame !== 0) Atomics.notify(options.store.i32, wakeWordIndex(frame, vcpu));
   };
 }

@@ -328,7 +328,7 @@ describe("journal", () => {
         send(e, conns[0]!, XsType.SET_PERMS, ["/m", "b0"]);
         const initial = JSON.parse(JSON.stringify(e.snapshot())) as XenstoreSnapshot;
         const journal: Mutation[] = [];
-        const keep = (o: Output) => journal.push(...o.mutations);
+        const keep = (output: Output) => journal.push(...output.mutations);
         for (const st of steps) {
           switch (st.kind) {
             case "op":

@@ -105,10 +105,10 @@ export const KNOWN_KEYS = [
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Parses and checks an xl.cfg file. Every error is reported, in file order. */
-export function parseXlCfg(text: string, o: ParseOptions = {}): ParseResult {
-  const file = o.file ?? "<config>";
-  const maxMem = o.maxMemoryMib ?? 1 << 20;
-  const maxVcpus = o.maxVcpus ?? 128;
+export function parseXlCfg(text: string, options: ParseOptions = {}): ParseResult {
+  const file = options.file ?? "<config>";
+  const maxMem = options.maxMemoryMib ?? 1 << 20;
+  const maxVcpus = options.maxVcpus ?? 128;
   const errors: XlCfgError[] = [];
   const settings = parseSettings(text, file, errors);
   const at = (s: { line: number; column: number }, message: string, expected?: string) =>
@@ -259,7 +259,7 @@ export function parseXlCfg(text: string, o: ParseOptions = {}): ParseResult {
           continue;
         }
         seenVdev.set(d.vdev, item.line);
-        const extra = o.checkTarget?.(d.target, d);
+        const extra = options.checkTarget?.(d.target, d);
         if (extra !== undefined) {
           at(item, `disk ${d.vdev}: ${extra}`, "a valid store spec or image path");
           continue;

@@ -24,8 +24,8 @@ on_soft_reset = "soft-reset"
 xensim_workload = "rw=randrw,bs=4k,iodepth=16,size=64m,runtime=30,verify=crc32c"
 `;
 
-function errs(text: string, o = {}): XlCfgError[] {
-  const r = parseXlCfg(text, { file: "t.cfg", ...o });
+function errs(text: string, options = {}): XlCfgError[] {
+  const r = parseXlCfg(text, { file: "t.cfg", ...options });
   assert.equal(r.ok, false, "expected errors");
   return r.ok ? [] : r.errors;
 }

@@ -14,6 +14,8 @@ import type { SaveStateReply as _xensim_devicemodel_v1_SaveStateReply, SaveState
 import type { SaveStateRequest as _xensim_devicemodel_v1_SaveStateRequest, SaveStateRequest__Output as _xensim_devicemodel_v1_SaveStateRequest__Output } from './xensim/devicemodel/v1/SaveStateRequest.js';
 import type { StartReply as _xensim_devicemodel_v1_StartReply, StartReply__Output as _xensim_devicemodel_v1_StartReply__Output } from './xensim/devicemodel/v1/StartReply.js';
 import type { StartRequest as _xensim_devicemodel_v1_StartRequest, StartRequest__Output as _xensim_devicemodel_v1_StartRequest__Output } from './xensim/devicemodel/v1/StartRequest.js';
+import type { VgaTextReply as _xensim_devicemodel_v1_VgaTextReply, VgaTextReply__Output as _xensim_devicemodel_v1_VgaTextReply__Output } from './xensim/devicemodel/v1/VgaTextReply.js';
+import type { VgaTextRequest as _xensim_devicemodel_v1_VgaTextRequest, VgaTextRequest__Output as _xensim_devicemodel_v1_VgaTextRequest__Output } from './xensim/devicemodel/v1/VgaTextRequest.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -36,6 +38,8 @@ export interface ProtoGrpcType {
         SaveStateRequest: MessageTypeDefinition<_xensim_devicemodel_v1_SaveStateRequest, _xensim_devicemodel_v1_SaveStateRequest__Output>
         StartReply: MessageTypeDefinition<_xensim_devicemodel_v1_StartReply, _xensim_devicemodel_v1_StartReply__Output>
         StartRequest: MessageTypeDefinition<_xensim_devicemodel_v1_StartRequest, _xensim_devicemodel_v1_StartRequest__Output>
+        VgaTextReply: MessageTypeDefinition<_xensim_devicemodel_v1_VgaTextReply, _xensim_devicemodel_v1_VgaTextReply__Output>
+        VgaTextRequest: MessageTypeDefinition<_xensim_devicemodel_v1_VgaTextRequest, _xensim_devicemodel_v1_VgaTextRequest__Output>
       }
     }
   }

@@ -33,6 +33,11 @@ export const DeviceModelConfigSchema = z
     ioreqThread: z.boolean().default(true),
     /** Re-register the emulators a previous instance of this service left in xenstore (after a crash). */
     recover: z.boolean().default(true),
+    /**
+     * Directory of the QMP sockets (libxl's run dir: `qmp-libxl-<domid>`, the secondary emulator's
+     * `qmp-libxl-<domid>-secondary`); "" = a directory of this process under the OS temp dir.
+     */
+    qmpDir: z.string().default(""),
   })
   .readonly();
 

@@ -2,7 +2,7 @@
 // their machines with requests (each followed by the doorbell), relay its trace records, stop it.
 
 import { MessageChannel, Worker } from "node:worker_threads";
-import type { EmulatorHandover, EmulatorRole } from "@xensim/devicemodel";
+import type { EmulatorHandover, EmulatorRole, IrqLine, VgaTextScreen } from "@xensim/devicemodel";
 import { EventChannels, wakeWordIndex } from "@xensim/evtchn";
 import type { PageStore } from "@xensim/memory";
 import { onTraceSwitch, TRACE_IOREQ, tracer } from "@xensim/trace";
@@ -17,6 +17,8 @@ type Request =
   | { kind: "add"; key: string; role: EmulatorRole; handover: EmulatorHandover; state: Uint8Array }
   | { kind: "remove"; key: string }
   | { kind: "save"; key: string }
+  | { kind: "reset"; key: string }
+  | { kind: "vgaText"; domid: number }
   | { kind: "output"; domid: number; serial: number; offset: number }
   | { kind: "input"; domid: number; serial: number; data: Uint8Array }
   | { kind: "list" };
@@ -35,6 +37,8 @@ export interface IoreqThreadOptions {
   vcpu: number;
   slowScanMs: number;
   onWarn: (message: string, domid?: number) => void;
+  /** An emulated device's interrupt line changed (the thread's machines have no hypercalls). */
+  onIrq?: (domid: number, line: IrqLine, level: 0 | 1) => void;
 }
 
 export class IoreqThread {
@@ -98,7 +102,9 @@ export class IoreqThread {
       for (const w of [...this.txWaiters]) w();
     } else if (fromThread.kind === "trace") {
       if (tracer.mask & TRACE_IOREQ) tracer.emit(fromThread.record);
-    } else if (fromThread.kind === "warn") this.options.onWarn(fromThread.message, fromThread.domid);
+    } else if (fromThread.kind === "irq")
+      this.options.onIrq?.(fromThread.domid, fromThread.line, fromThread.level);
+    else if (fromThread.kind === "warn") this.options.onWarn(fromThread.message, fromThread.domid);
   }
 
   /** evtchn_upcall_pending set on our vCPU and a wake: the thread leaves its wait and reads its messages. */
@@ -129,6 +135,14 @@ export class IoreqThread {
   /** The machine's saved state (encodeMachineState), after handling what is queued. */
   save(key: string): Promise<Uint8Array | undefined> {
     return this.request({ kind: "save", key });
+  }
+  /** The VGA text screen of `domid`'s primary machine. */
+  vgaText(domid: number): Promise<VgaTextScreen | undefined> {
+    return this.request({ kind: "vgaText", domid });
+  }
+  /** QMP system_reset: the machine's devices to their power-on state. */
+  reset(key: string): Promise<boolean> {
+    return this.request({ kind: "reset", key });
   }
   output(domid: number, serial: number, offset: number): Promise<SerialOutput | undefined> {
     return this.request({ kind: "output", domid, serial, offset });

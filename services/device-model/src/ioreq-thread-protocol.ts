@@ -1,6 +1,6 @@
 // What the device model's service thread and its ioreq thread (ioreq-thread.ts) exchange.
 import type { MessagePort } from "node:worker_threads";
-import type { EmulatorHandover, EmulatorRole } from "@xensim/devicemodel";
+import type { EmulatorHandover, EmulatorRole, IrqLine } from "@xensim/devicemodel";
 import type { TraceRecord } from "@xensim/trace";
 
 /** Words of the control array the service and the thread share. */
@@ -40,6 +40,8 @@ export type ThreadRequest =
     }
   | { kind: "remove"; id: number; key: string }
   | { kind: "save"; id: number; key: string }
+  | { kind: "reset"; id: number; key: string }
+  | { kind: "vgaText"; id: number; domid: number }
   | { kind: "output"; id: number; domid: number; serial: number; offset: number }
   | { kind: "input"; id: number; domid: number; serial: number; data: Uint8Array }
   | { kind: "list"; id: number };
@@ -55,6 +57,8 @@ export interface EmulatorFigures {
 
 export type ThreadMessage =
   | { kind: "reply"; id: number; ok: boolean; error?: string; value?: unknown }
+  /** An emulated device's interrupt line changed (the service issues the dm_op). */
+  | { kind: "irq"; domid: number; line: IrqLine; level: 0 | 1 }
   | { kind: "tx" }
   | { kind: "trace"; record: TraceRecord }
   | { kind: "warn"; message: string; domid?: number };

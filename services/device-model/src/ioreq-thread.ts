@@ -94,6 +94,9 @@ function run(d: IoreqThreadData): void {
             if (Atomics.load(ctl, CTL.txWanted) && Atomics.exchange(ctl, CTL.txWanted, 0))
               post({ kind: "tx" });
           };
+        const guest = q.handover.domid;
+        machine.onIrq = (line, level) => post({ kind: "irq", domid: guest, line, level });
+        machine.syncIrqs(); // a restored state's lines
         const end = new EmulatorEnd(i32, q.handover, {
           machine,
           memory: guestMemory(store, q.handover.domid),
@@ -125,6 +128,20 @@ function run(d: IoreqThreadData): void {
         count(e, () => e.end.poll()); // whatever is queued is part of the state
         return encodeMachineState(e.end.machine.saveState());
       }
+      case "vgaText": {
+        for (const e of entries.values())
+          if (e.end.handover.domid === q.domid && e.end.machine.vga) {
+            count(e, () => e.end.poll()); // buffered text stores still in the ring are part of it
+            return e.end.machine.vga.textScreen();
+          }
+        return undefined;
+      }
+      case "reset": {
+        const e = entries.get(q.key);
+        if (!e) return false;
+        count(e, () => e.end.machine.reset(() => Date.now()));
+        return true;
+      }
       case "output": {
         const u = serial(q.domid, q.serial);
         if (!u) return undefined;
@@ -133,7 +150,9 @@ function run(d: IoreqThreadData): void {
       case "input": {
         const u = serial(q.domid, q.serial);
         if (!u) return undefined;
-        return u.input(q.data);
+        const n = u.input(q.data);
+        for (const e of entries.values()) if (e.end.handover.domid === q.domid) e.end.machine.syncIrqs(); // RDI
+        return n;
       }
       case "list": {
         const out: Record<string, EmulatorFigures> = {};
@@ -159,6 +178,22 @@ function run(d: IoreqThreadData): void {
     post({ kind: "trace", record });
   };
 
+  // The devices' clocks (the RTC's interrupts): the wait below ends at the earliest deadline.
+  const nextDeadline = (): number | undefined => {
+    let at: number | undefined;
+    for (const e of entries.values()) {
+      const t = e.end.machine.nextDeadline();
+      if (t !== undefined && (at === undefined || t < at)) at = t;
+    }
+    return at;
+  };
+  const tickAll = (now: number) => {
+    for (const e of entries.values()) {
+      const t = e.end.machine.nextDeadline();
+      if (t !== undefined && t <= now) count(e, () => e.end.machine.tick(now));
+    }
+  };
+
   const scanSelected = { notifyVcpu };
   const scanFull = { full: true, notifyVcpu };
   let lastFull = Date.now();
@@ -180,14 +215,16 @@ function run(d: IoreqThreadData): void {
     if (Atomics.load(ctl, CTL.stop)) break;
     const mask = Atomics.load(ctl, CTL.traceMask);
     if (mask !== tracer.mask) setTracer(mask, relay);
+    const at = nextDeadline();
+    if (at !== undefined && at <= Date.now()) tickAll(Date.now());
     const w = Atomics.load(i32, wake);
     if (w & 0xff) {
       scanPending(si, d.vcpu, dispatch, scanSelected); // clears evtchn_upcall_pending
-    } else if (
-      Atomics.wait(i32, wake, w, d.slowScanMs) !== "timed-out" &&
-      Date.now() - lastFull < d.slowScanMs
-    )
-      continue;
+    } else {
+      const left = at === undefined ? d.slowScanMs : Math.max(0, Math.min(d.slowScanMs, at - Date.now()));
+      if (Atomics.wait(i32, wake, w, left) !== "timed-out" && Date.now() - lastFull < d.slowScanMs) continue;
+      if (at !== undefined && Date.now() - lastFull < d.slowScanMs) continue; // a device deadline
+    }
     // The slow rescan, also while busy: a lost wake-up delays an event, never loses it.
     const now = Date.now();
     if (now - lastFull >= d.slowScanMs) {

@@ -9,6 +9,7 @@ import { dirname } from "node:path";
 import {
   EVTCHNSTAT_unbound,
   HVM_IOREQSRV_BUFIOREQ_LEGACY,
+  SHUTDOWN_reboot,
   XENMEM_resource_ioreq_server,
   XenErrno,
 } from "@xensim/abi";
@@ -21,12 +22,16 @@ import {
   EMULATOR_ROLES,
   type EmulatorRole,
   encodeMachineState,
+  type IrqLine,
   Machine,
+  type QmpBackend,
+  type VgaTextScreen,
   SERIAL_BASE,
   type Uart16550,
   VGA_LFB_BASE,
   VRAM_SIZE,
 } from "@xensim/devicemodel";
+import { encodeSetIsaIrqLevel, encodeSetPciIntxLevel } from "@xensim/ioreq";
 import { PAGE_SIZE, PageStore } from "@xensim/memory";
 import {
   type ConsoleReadRequest__Output,
@@ -38,6 +43,7 @@ import {
   loadXenstoreProto,
   type SaveStateRequest__Output,
   type StartRequest__Output,
+  type VgaTextRequest__Output,
 } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
 import { retry } from "@xensim/runtime";
@@ -48,6 +54,7 @@ import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { deviceModelPolicy } from "./authz.js";
 import { guestMemory, MapCache } from "./guest-memory.js";
 import { IoreqThread } from "./ioreq-thread-host.js";
+import { defaultQmpDir, QmpServer, qmpSocketPath } from "./qmp-server.js";
 import { Counter, Gauge } from "prom-client";
 import { type DeviceModelConfig, DeviceModelConfigSchema } from "./config.js";
 
@@ -67,6 +74,9 @@ interface Running {
   mapcache?: MapCache;
   /** Its ports' handlers in the PortDispatcher (served on this thread), dropped when it goes. */
   stopEvents: Array<() => void>;
+  /** Its QMP socket, and whether a QMP `stop` holds the guest paused. */
+  qmp?: QmpServer;
+  stoppedByQmp?: boolean;
 }
 
 export const deviceModelService: ServiceModule<DeviceModelConfig> = {
@@ -125,8 +135,29 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
             vcpu: cfg.vcpu,
             slowScanMs: cfg.slowScanMs,
             onWarn: (message, domid) => log.warn({ domid }, message),
+            onIrq: (domid, line, level) => sendIrq(domid, line, level),
           })
         : undefined;
+
+    // An emulated device's interrupt line changed: tell Xen, in order per guest (QEMU's
+    // xen_set_irq → xendevicemodel_set_isa_irq_level / set_pci_intx_level).
+    const irqChains = new Map<number, Promise<void>>();
+    const sendIrq = (domid: number, line: IrqLine, level: 0 | 1): void => {
+      const buf =
+        "isa" in line
+          ? encodeSetIsaIrqLevel(line.isa, level)
+          : encodeSetPciIntxLevel(0, 0, line.device, line.intx, level);
+      const next = (irqChains.get(domid) ?? Promise.resolve())
+        .then(async () => {
+          const r = await hc.dmOp(domid, buf);
+          if (r.rc && r.rc !== ESRCH) log.warn({ domid, line, level, rc: r.rc }, "set irq level failed");
+        })
+        .catch((err) => log.warn({ domid, err: String(err) }, "set irq level failed"));
+      irqChains.set(domid, next);
+      void next.then(() => {
+        if (irqChains.get(domid) === next) irqChains.delete(domid);
+      });
+    };
     const running = new Map<string, Running>();
     const ports = new PortDispatcher();
     const key = (domid: number, role: string) => `${domid}/${role}`;
@@ -201,6 +232,28 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
 
     const syncRequests = requests.labels("synchronous");
     const bufferedRequests = requests.labels("buffered");
+    // The devices' clocks (the RTC's periodic and update interrupts) on this thread's timers; the
+    // ioreq thread keeps its own.
+    const tickTimers = new Map<Running, { at: number; timer: NodeJS.Timeout }>();
+    const scheduleTick = (r: Running): void => {
+      const at = r.machine.nextDeadline();
+      const cur = tickTimers.get(r);
+      if (cur && cur.at === at) return;
+      if (cur) clearTimeout(cur.timer);
+      tickTimers.delete(r);
+      if (at === undefined || !running.has(key(r.domid, r.role))) return;
+      const timer = setTimeout(
+        () => {
+          tickTimers.delete(r);
+          if (running.get(key(r.domid, r.role)) !== r) return;
+          r.machine.tick(Date.now());
+          scheduleTick(r);
+        },
+        Math.max(0, at - Date.now()),
+      );
+      timer.unref();
+      tickTimers.set(r, { at, timer });
+    };
     const emulate = (r: Running, port: number): void => {
       const before = r.emulator.counts.synchronous;
       const bufBefore = r.emulator.counts.buffered;
@@ -212,6 +265,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
       if (r.emulator.counts.synchronous > before) syncRequests.inc(r.emulator.counts.synchronous - before);
       if (r.emulator.counts.buffered > bufBefore)
         bufferedRequests.inc(r.emulator.counts.buffered - bufBefore);
+      scheduleTick(r); // register A or B may have armed or moved the RTC's timers
     };
     const receiver = thread
       ? undefined
@@ -233,6 +287,9 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
 
     const unregister = (r: Running) => {
       running.delete(key(r.domid, r.role));
+      const t = tickTimers.get(r);
+      if (t) clearTimeout(t.timer);
+      tickTimers.delete(r);
       for (const stop of r.stopEvents.splice(0)) stop();
     };
 
@@ -328,8 +385,12 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
           u.onTransmit = () => {
             for (const w of waiters) w();
           };
+        machine.onIrq = (line, level) => sendIrq(q.domid, line, level);
+        machine.syncIrqs(); // a restored state's lines
+        scheduleTick(r);
       }
       await writeRecords(r);
+      await startQmp(r);
       emulator.poll();
       log.info(
         { domid: q.domid, role, serverId: emulator.serverId, ports: emulator.ports },
@@ -338,8 +399,57 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
       return { rc: 0, error: "", serverId: emulator.serverId };
     };
 
+    // QMP (libxl's qmp-libxl-<domid> socket): what its commands do to this emulator and its guest.
+    const qmpDir = cfg.qmpDir || defaultQmpDir();
+    const qmpBackend = (r: Running): QmpBackend => ({
+      running: () => !r.stoppedByQmp,
+      stop: async () => {
+        const rc = await xc.domainPause(r.domid);
+        if (rc) throw new Error(`pausing domain ${r.domid} failed: rc ${rc}`);
+        r.stoppedByQmp = true;
+      },
+      cont: async () => {
+        const rc = await xc.domainUnpause(r.domid);
+        if (rc) throw new Error(`unpausing domain ${r.domid} failed: rc ${rc}`);
+        r.stoppedByQmp = false;
+      },
+      systemReset: async () => {
+        if (thread) await thread.reset(key(r.domid, r.role));
+        else r.machine.reset(() => Date.now());
+        // QEMU under Xen turns a system reset into a reboot request for the toolstack.
+        if (r.role === "primary") await xc.domainShutdown(r.domid, SHUTDOWN_reboot);
+      },
+      chardevs: () =>
+        r.machine.serials.map((_, i) => ({
+          label: `serial${SERIAL_BASE[r.role] + i}`,
+          filename: `xensim-console:${r.domid}/${SERIAL_BASE[r.role] + i}`,
+          frontendOpen: true,
+        })),
+      pciDevices: () =>
+        r.machine.pci.functions().map((f) => ({
+          bus: (f.spec.sbdf >> 8) & 0xff,
+          slot: (f.spec.sbdf >> 3) & 0x1f,
+          function: f.spec.sbdf & 7,
+          vendor: f.spec.vendor,
+          device: f.spec.device,
+          classCode: f.spec.classCode,
+        })),
+    });
+    const startQmp = async (r: Running) => {
+      const path = qmpSocketPath(qmpDir, r.domid, r.role);
+      try {
+        r.qmp = await QmpServer.listen(path, qmpBackend(r), (m) =>
+          log.warn({ domid: r.domid, role: r.role }, m),
+        );
+        await xs.write(`${DM_XS.record(r.domid, r.role, cfg.domid)}/qmp`, path);
+      } catch (err) {
+        log.warn({ domid: r.domid, role: r.role, path, err: String(err) }, "no QMP socket");
+      }
+    };
+
     const stopEmulator = async (r: Running, opts: { records: boolean }) => {
       unregister(r);
+      await r.qmp?.close().catch(() => {});
       if (thread) await thread.remove(key(r.domid, r.role)).catch(() => {});
       await r.emulator.stop();
       await r.mapcache?.clear();
@@ -423,6 +533,29 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
         const out = u.output(offset);
         return { rc: 0, data: Buffer.from(out.data), nextOffset: String(out.next), lost: String(out.lost) };
       },
+      VgaText: async (q: VgaTextRequest__Output) => {
+        let screen: VgaTextScreen | undefined;
+        if (thread) screen = await thread.vgaText(q.domid);
+        else
+          for (const r of running.values())
+            if (r.domid === q.domid && r.machine.vga) {
+              r.emulator.poll(); // buffered text stores still in the ring
+              screen = r.machine.vga.textScreen();
+            }
+        if (!screen) return { rc: ESRCH, error: `no VGA of domain ${q.domid} here` };
+        return {
+          rc: 0,
+          error: "",
+          cols: screen.cols,
+          rows: screen.rows,
+          cells: Buffer.from(screen.cells),
+          cursorRow: screen.cursor.row,
+          cursorCol: screen.cursor.col,
+          cursorVisible: screen.cursor.visible,
+          cursorStart: screen.cursor.start,
+          cursorEnd: screen.cursor.end,
+        };
+      },
       ConsoleWrite: async (q: ConsoleWriteRequest__Output) => {
         if (thread) {
           const n = await thread.input(q.domid, q.serial, new Uint8Array(q.data));
@@ -431,6 +564,7 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
         const u = serial(q.domid, q.serial);
         if (!u) return { rc: ESRCH, error: "no such serial port" };
         u.input(new Uint8Array(q.data));
+        for (const r of running.values()) if (r.domid === q.domid) r.machine.syncIrqs(); // RDI
         return { rc: 0, error: "" };
       },
       List: async () => {

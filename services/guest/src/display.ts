@@ -16,7 +16,7 @@ export class GuestDisplays {
   private readonly compositors: Compositor[] = [];
 
   /** Opens every vdispl device of the domain and starts a compositor per connector once connected. */
-  static async start(o: {
+  static async start(options: {
     kernel: GuestKernel;
     xs: XenstoreClient;
     domid: number;
@@ -26,17 +26,19 @@ export class GuestDisplays {
     iops: () => number;
   }): Promise<GuestDisplays> {
     const d = new GuestDisplays();
-    const devids = await o.xs.ls(`/local/domain/${o.domid}/device/vdispl`).catch(() => [] as string[]);
+    const devids = await options.xs
+      .ls(`/local/domain/${options.domid}/device/vdispl`)
+      .catch(() => [] as string[]);
     for (const devid of devids) {
-      const log = o.log.child({ vdispl: devid });
+      const log = options.log.child({ vdispl: devid });
       const front = await Displfront.open({
-        store: o.xs,
-        self: o.domid,
-        nodename: `/local/domain/${o.domid}/device/vdispl/${devid}`,
-        hypervisor: o.kernel.xc,
-        memory: o.kernel.memory,
-        events: o.kernel.events,
-        grantRefs: o.kernel.grantRefs,
+        store: options.xs,
+        self: options.domid,
+        nodename: `/local/domain/${options.domid}/device/vdispl/${devid}`,
+        hypervisor: options.kernel.xc,
+        memory: options.kernel.memory,
+        events: options.kernel.events,
+        grantRefs: options.kernel.grantRefs,
         timer,
         log,
       });
@@ -51,9 +53,9 @@ export class GuestDisplays {
             connector: i,
             now: () => Date.now(),
             timer,
-            periodMs: o.periodMs,
-            iops: o.iops,
-            title: o.name.slice(0, 16),
+            periodMs: options.periodMs,
+            iops: options.iops,
+            title: options.name.slice(0, 16),
           });
           d.compositors.push(comp);
           void comp.start().catch((err: unknown) => log.warn({ err: String(err) }, "compositor"));

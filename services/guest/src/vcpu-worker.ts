@@ -1,7 +1,9 @@
 // One vCPU of an HVM guest, on its own thread (it blocks in Atomics.wait while Xen waits for an
-// emulator, as a real vCPU is descheduled): vCPU 0 runs the BIOS, then every vCPU idles in a loop
-// that echoes console input (vCPU 0) and, when asked, prints heartbeat lines — vCPU 0 on COM1, the
-// others on the PCI serial port when a second emulator provides one. Xen's side of each access is
+// emulator, as a real vCPU is descheduled): vCPU 0 runs the BIOS, programs the vPIC and takes
+// interrupts (COM1's receive interrupt echoes console input; the RTC's periodic one is counted), then
+// every vCPU idles in a loop — HLT until an interrupt or the next heartbeat — and, when asked, prints
+// heartbeat lines: vCPU 0 on COM1 (with its interrupt counts), the others on the PCI serial port
+// when a second emulator provides one. Xen's side of each access is
 // @xensim/ioreq's IoreqVcpu over the host's page store.
 
 import { parentPort, workerData } from "node:worker_threads";
@@ -29,7 +31,7 @@ export type VcpuMessage =
   | { t: "crash"; reason: string }
   | { t: "stopped"; why: string }
   | { t: "error"; error: string }
-  | { t: "stats"; routes: Record<string, number> }
+  | { t: "stats"; routes: Record<string, number>; irqs: Record<string, number> }
   /** An ioreq trace record of Xen's side, stamped with the monotonic clock here. */
   | { t: "trace"; record: TraceRecord };
 
@@ -88,6 +90,8 @@ const cpu = new Cpu(
       if (mask !== tracer.mask) setTracer(mask, relay);
       return io.emulate(req);
     },
+    takeInterrupt: () => io.takeInterrupt(),
+    halt: (ms) => io.halt(ms),
   },
   ram,
 );
@@ -107,6 +111,13 @@ function run(): void {
     }
     Atomics.store(d.flags, 1, 1);
     Atomics.notify(d.flags, 1);
+    // From here on the firmware runs on interrupts (the vPIC delivers to vCPU 0 only).
+    if (d.settings.echo || d.settings.rtcHz) {
+      bios.initPic();
+      if (d.settings.echo) bios.enableConsoleInterrupt();
+      if (d.settings.rtcHz) bios.enableRtcPeriodic(d.settings.rtcHz);
+      cpu.sti();
+    }
   } else {
     while (alive() && Atomics.load(d.flags, 1) === 0) Atomics.wait(d.flags, 1, 0, 50);
     // An AP's driver: the PCI serial port, if another emulator provides one.
@@ -121,19 +132,28 @@ function run(): void {
   while (alive()) {
     const wait =
       d.settings.heartbeatMs > 0 ? Math.min(d.settings.pollMs, d.settings.heartbeatMs) : d.settings.pollMs;
-    sleep(wait);
+    if (d.vcpu === 0 && cpu.interruptsEnabled) cpu.hlt(wait);
+    else sleep(wait);
     if (!alive()) break;
-    if (d.vcpu === 0 && d.settings.echo) bios.echoInput(COM1);
     const now = Date.now();
     if (d.settings.heartbeatMs > 0 && now - lastBeat >= d.settings.heartbeatMs) {
       lastBeat = now;
       beat++;
-      if (d.vcpu === 0) bios.heartbeat(COM1, `vcpu0 heartbeat ${beat}`);
-      else if (serialBase !== undefined) bios.heartbeat(serialBase, `vcpu${d.vcpu} heartbeat ${beat}`);
+      if (d.vcpu === 0) {
+        const c = bios.irqCounts;
+        bios.heartbeat(
+          COM1,
+          `vcpu0 heartbeat ${beat} (irq4 ${c.com1}, irq8 ${c.rtc}, rtc periodic ${c.rtcPeriodic})`,
+        );
+      } else if (serialBase !== undefined) bios.heartbeat(serialBase, `vcpu${d.vcpu} heartbeat ${beat}`);
     }
     if (now - lastStats >= 1000) {
       lastStats = now;
-      post({ t: "stats", routes: { ...cpu.routes } });
+      post({
+        t: "stats",
+        routes: { ...cpu.routes },
+        irqs: { ...bios.irqCounts, taken: cpu.interrupts.total },
+      });
     }
   }
 }

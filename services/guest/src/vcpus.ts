@@ -30,6 +30,8 @@ export class GuestVcpus {
   private crashed = false;
   report: BiosReport | undefined;
   readonly routes: Record<string, number>[] = [];
+  /** The firmware's interrupt counts per vCPU (COM1 and RTC handlers, interrupts taken). */
+  readonly irqs: Record<string, number>[] = [];
 
   constructor(private readonly options: GuestVcpusOptions) {
     // The vCPU threads never return to their event loop: they read the ioreq trace switch from a
@@ -65,8 +67,10 @@ export class GuestVcpus {
       Atomics.notify(this.flags, 0);
       this.options.onCrash?.(m.reason);
     } else if (m.t === "error") this.options.onError?.(v, m.error);
-    else if (m.t === "stats") this.routes[v] = m.routes;
-    else if (m.t === "trace") {
+    else if (m.t === "stats") {
+      this.routes[v] = m.routes;
+      this.irqs[v] = m.irqs;
+    } else if (m.t === "trace") {
       if (tracer.mask & TRACE_IOREQ) tracer.emit(m.record as TraceRecord);
     }
   }

@@ -1,6 +1,7 @@
 // xl's device-model commands over HTTP: `xl console` (read and type into a guest's emulated serial
 // port) and `xl trigger D soft-reset` (xensim's kexec trigger), with their OpenAPI paths.
-import type { Toolstack } from "@xensim/toolstack";
+import { type Toolstack, vgaPicture } from "@xensim/toolstack";
+import { encodePng } from "./display.js";
 import type { FastifyInstance, FastifyReply } from "fastify";
 
 const idParam = { name: "id", in: "path", required: true, schema: { type: "integer", minimum: 0 } };
@@ -14,6 +15,31 @@ const serialParam = {
 const errorRef = { content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
 
 export const DEVICE_MODEL_PATHS = {
+  "/domains/{id}/vga": {
+    get: {
+      summary:
+        "xl vga: the guest's VGA text screen (0xB8000, 80×25, CRTC cursor) as lines, or as PNG in xensim's 8×16 dot-matrix font",
+      parameters: [
+        idParam,
+        {
+          name: "format",
+          in: "query",
+          required: false,
+          schema: { type: "string", enum: ["text", "png"], default: "text" },
+        },
+      ],
+      responses: {
+        "200": {
+          description: "{lines, cursor} or image/png",
+          content: {
+            "application/json": { schema: { type: "object" } },
+            "image/png": { schema: { type: "string", format: "binary" } },
+          },
+        },
+        "404": { description: "no VGA for that domain", ...errorRef },
+      },
+    },
+  },
   "/domains/{id}/console": {
     get: {
       summary: "xl console: bytes the guest's serial port sent from `offset` on (long poll up to waitMs)",
@@ -119,6 +145,24 @@ export function addDeviceModelRoutes(
       try {
         await ts.consoleWrite(id, int(req.query.serial, 0), new Uint8Array(Buffer.from(b.data, "base64")));
         return reply.code(204).send();
+      } catch (e) {
+        return send(reply, e);
+      }
+    },
+  );
+  app.get<{ Params: { id: string }; Querystring: { format?: string } }>(
+    "/domains/:id/vga",
+    async (req, reply) => {
+      const id = domid(req.params.id, reply);
+      if (id === undefined) return reply;
+      const format = req.query.format ?? "text";
+      if (format !== "text" && format !== "png")
+        return reply.code(400).send({ error: "format is text or png" });
+      try {
+        const v = await ts.vgaText(id);
+        if (format === "text") return { lines: v.lines, cursor: v.cursor };
+        const pic = vgaPicture(v.screen);
+        return reply.type("image/png").send(encodePng(pic.width, pic.height, pic.rgba));
       } catch (e) {
         return send(reply, e);
       }

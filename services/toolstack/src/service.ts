@@ -105,6 +105,40 @@ function deviceModelRuntime(
       );
       return { rc: r.rc, data: new Uint8Array(r.data), next: Number(r.nextOffset) };
     },
+    async vgaText(domid) {
+      const c = clients.primary;
+      if (!c) return { rc: -3 };
+      const r = await c.call<
+        object,
+        {
+          rc: number;
+          cols: number;
+          rows: number;
+          cells: Buffer;
+          cursorRow: number;
+          cursorCol: number;
+          cursorVisible: boolean;
+          cursorStart: number;
+          cursorEnd: number;
+        }
+      >("VgaText", { domid }, { deadlineMs });
+      if (r.rc) return { rc: r.rc };
+      return {
+        rc: 0,
+        screen: {
+          cols: r.cols,
+          rows: r.rows,
+          cells: new Uint8Array(r.cells),
+          cursor: {
+            row: r.cursorRow,
+            col: r.cursorCol,
+            visible: r.cursorVisible,
+            start: r.cursorStart,
+            end: r.cursorEnd,
+          },
+        },
+      };
+    },
     async consoleWrite(domid, serial, data) {
       const c = bySerial(serial);
       if (!c) return { rc: -3 };

@@ -10,7 +10,7 @@
 // dom0's services share dom0's event channels as Linux's CPUs do: xenstored moves each store port
 // it binds to its own dom0 vCPU (DOM0_VCPU.xenstored, EVTCHNOP_bind_vcpu) and receives on that
 // vCPU only, so the other dom0 receivers (blkback, …) neither take its events nor lose theirs.
-import { EVTCHNSTAT_interdomain } from "@xensim/abi";
+import { EVTCHNSTAT_interdomain, EVTCHNSTAT_unbound } from "@xensim/abi";
 import { DOM0_VCPU, type EvtchnPort, type XenCtrl } from "@xensim/xenctrl";
 import { PortDispatcher } from "@xensim/xenbus";
 import { XsRingServer } from "@xensim/xenstore";
@@ -29,6 +29,8 @@ interface RingConnection {
   /** A notification is owed to the guest (sent once per kick, not once per message). */
   owed: boolean;
   dead: boolean;
+  /** Stops this ring's handler of its port (not a newer ring's of the same number). */
+  offPort: () => void;
 }
 
 export class RingConnections {
@@ -139,10 +141,11 @@ export class RingConnections {
       conn: -1,
       owed: false,
       dead: false,
+      offPort: () => {},
     };
     ring.conn = this.connect(ring);
     this.byDomid.set(domid, ring);
-    this.ports.on(ring.localPort, () => this.kick(ring));
+    ring.offPort = this.ports.on(ring.localPort, () => this.kick(ring));
     this.receiver ??= this.xc.waitForEvents(
       0,
       (port) => {
@@ -234,12 +237,39 @@ export class RingConnections {
     if (!ring) return;
     ring.dead = true;
     this.byDomid.delete(domid);
-    this.ports.off(ring.localPort);
+    // A newer ring may hold the port number by now (a hypervisor restarted in between numbers its
+    // ports afresh): only our own handler goes.
+    ring.offPort();
     this.core.disconnect(ring.conn);
-    void this.xc.evtchnClose(ring.localPort).catch(() => {});
-    // A foreign mapping over the link holds the frame at the hypervisor's host: unmap it.
+    void this.closeOwnPort(ring).catch(() => {});
+    // A foreign mapping over the link holds the frame at the hypervisor's host: unmap it. (A handle
+    // from a previous run of that host names nothing in the new one: -EINVAL, nothing released.)
     void this.xc.unmapForeignPages(ring.page).catch(() => {});
     this.log.info({ domid }, "xenstore ring disconnected");
+  }
+
+  /**
+   * Close our end of the store channel — if it is still ours. The evtchn device unbinds only the
+   * ports bound through it; here dom0's port numbers are shared by its services and, after the
+   * hypervisor's host restarted, mean other channels of the new run (another guest's store port, a
+   * backend's ring port). So the port is closed only while EVTCHNOP_status still shows this ring's
+   * channel: bound to (domid, remote port), or left unbound towards domid by its death.
+   */
+  private async closeOwnPort(ring: RingConnection): Promise<void> {
+    const st = await this.xc.evtchnStatus(0, ring.localPort);
+    const ours =
+      st.rc === 0 &&
+      st.dom === ring.domid &&
+      ((st.status === EVTCHNSTAT_interdomain && st.port === ring.remotePort) ||
+        st.status === EVTCHNSTAT_unbound);
+    if (!ours || this.ports.ports.includes(ring.localPort)) {
+      this.log.info(
+        { domid: ring.domid, port: ring.localPort, status: st.status, dom: st.dom, remotePort: st.port },
+        "xenstore ring: the store port is no longer this ring's channel; left open",
+      );
+      return;
+    }
+    await this.xc.evtchnClose(ring.localPort);
   }
 
   close(): void {

@@ -84,7 +84,7 @@ export interface HttpFuzzRun {
 }
 
 /** Fuzzes the API at 127.0.0.1:`port` with `runs` requests; `alive()` must hold afterwards. */
-export async function fuzzHttpApi(o: {
+export async function fuzzHttpApi(options: {
   port: number;
   token: string;
   runs: number;
@@ -93,15 +93,15 @@ export async function fuzzHttpApi(o: {
   timeoutMs?: number;
 }): Promise<HttpFuzzRun> {
   const t0 = performance.now();
-  const rng = new Mulberry32(o.seed);
+  const rng = new Mulberry32(options.seed);
   const rnd = () => rng.next();
-  const base = seeds(o.token);
+  const base = seeds(options.token);
   const statuses: Record<string, number> = {};
   const crashes: HttpFuzzRun["crashes"] = [];
-  for (let i = 0; i < o.runs; i++) {
+  for (let i = 0; i < options.runs; i++) {
     const input =
       i < base.length ? base[i]! : mutate(base[Math.floor(rnd() * base.length)]!, base, 64 * 1024, rnd);
-    const r = await send(o.port, input, o.timeoutMs ?? 10_000);
+    const r = await send(options.port, input, options.timeoutMs ?? 10_000);
     const key = r.status === undefined ? (r.hung ? "hung" : "closed") : String(r.status);
     statuses[key] = (statuses[key] ?? 0) + 1;
     let error: string | undefined;
@@ -117,8 +117,8 @@ export async function fuzzHttpApi(o: {
     }
     if (error !== undefined) {
       const c: HttpFuzzRun["crashes"][number] = { index: i, error };
-      if (o.root) {
-        const dir = join(o.root, HTTP_API_CORPUS);
+      if (options.root) {
+        const dir = join(options.root, HTTP_API_CORPUS);
         mkdirSync(dir, { recursive: true });
         c.file = join(dir, createHash("sha256").update(input).digest("hex").slice(0, 16));
         writeFileSync(c.file, input);
@@ -129,8 +129,8 @@ export async function fuzzHttpApi(o: {
   }
   return {
     target: "http-api",
-    seed: o.seed,
-    runs: o.runs,
+    seed: options.seed,
+    runs: options.runs,
     ms: Math.round(performance.now() - t0),
     statuses,
     crashes,

@@ -113,27 +113,27 @@ export class TestBackend {
     });
   }
 
-  static async start(o: TestBackendOptions): Promise<TestBackend> {
-    const b = new TestBackend(o);
+  static async start(options: TestBackendOptions): Promise<TestBackend> {
+    const b = new TestBackend(options);
     b.dev = await XenbusDevice.open<MemView>({
-      store: o.xs,
-      self: o.domid,
+      store: options.xs,
+      self: options.domid,
       side: "backend",
-      nodename: o.nodename,
+      nodename: options.nodename,
     });
-    o.host.receive(o.domid, (port) => b.onEvent(port));
+    options.host.receive(options.domid, (port) => b.onEvent(port));
     await b.run(() => b.step({ kind: "probed" }));
     await b.run(() =>
       b.step({
         kind: "vbdOpened",
         vbd: {
           info: {
-            sectors: o.disk.length / 512,
+            sectors: options.disk.length / 512,
             sectorSize: 512,
             physicalSectorSize: 512,
-            readonly: o.readonly ?? false,
-            flush: o.flush ?? true,
-            discard: o.discard ?? true,
+            readonly: options.readonly ?? false,
+            flush: options.flush ?? true,
+            discard: options.discard ?? true,
             discardGranularity: 4096,
             discardAlignment: 0,
             discardSecure: false,

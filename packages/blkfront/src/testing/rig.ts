@@ -41,13 +41,13 @@ export class Rig {
   paths!: { front: string; back: string };
   disk: Uint8Array;
 
-  constructor(readonly o: RigOptions = {}) {
-    this.host = new TestHost(o.frames);
+  constructor(readonly options: RigOptions = {}) {
+    this.host = new TestHost(options.frames);
     this.host.createDomain(0, 8192);
     this.host.createDomain(GUEST, 12000);
-    this.xc = new TestXc(this.host, GUEST, o.xc);
+    this.xc = new TestXc(this.host, GUEST, options.xc);
     this.host.receive(GUEST, (p) => this.dispatcher.dispatch(p));
-    this.disk = new Uint8Array((o.sectors ?? 4096) * 512);
+    this.disk = new Uint8Array((options.sectors ?? 4096) * 512);
     const inner = physmapMemory(this.xc, GUEST, { firstGfn: 0x1000, maxPages: 11000 });
     this.memory = {
       allocPages: async (count, contiguous) => {
@@ -70,8 +70,8 @@ export class Rig {
       throw new Error(`${DEFAULT_GRANT_REFS - this.refs.available} grant refs not returned`);
   }
 
-  static async start(o: RigOptions = {}): Promise<Rig> {
-    const r = new Rig(o);
+  static async start(options: RigOptions = {}): Promise<Rig> {
+    const r = new Rig(options);
     r.paths = await createVbd(r.xs, 0, GUEST, DEVID);
     await r.startBackend();
     r.front = await Blkfront.open({
@@ -83,8 +83,8 @@ export class Rig {
       grantRefs: r.refs,
       events: r.dispatcher,
       ...(process.env.BLKFRONT_DEBUG ? { log: consoleLogger } : {}),
-      ...(o.front ? { config: o.front } : {}),
-      ...o.blkfront,
+      ...(options.front ? { config: options.front } : {}),
+      ...options.blkfront,
     });
     return r;
   }
@@ -97,8 +97,8 @@ export class Rig {
       frontDomid: GUEST,
       nodename: this.paths.back,
       disk: this.disk,
-      ...(this.o.back ? { config: this.o.back } : {}),
-      ...this.o.backend,
+      ...(this.options.back ? { config: this.options.back } : {}),
+      ...this.options.backend,
     });
     return this.backend;
   }

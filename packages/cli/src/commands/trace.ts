@@ -56,21 +56,21 @@ export default function registerTrace(program: Command): void {
     });
 }
 
-async function trace(o: TraceOpts): Promise<void> {
-  const base = toolstackUrl(o.api, o.stateDir);
-  const kinds = (o.kind ?? []).join(",");
+async function trace(options: TraceOpts): Promise<void> {
+  const base = toolstackUrl(options.api, options.stateDir);
+  const kinds = (options.kind ?? []).join(",");
   try {
     parseTraceKinds(kinds);
   } catch (e) {
     throw new XlError(`--kind: ${(e as Error).message}`);
   }
-  const limit = o.count !== undefined ? Number(o.count) : Number.POSITIVE_INFINITY;
-  if (!(limit > 0)) throw new XlError(`--count ${o.count}: expected a positive number`);
-  const seconds = o.seconds !== undefined ? Number(o.seconds) : undefined;
+  const limit = options.count !== undefined ? Number(options.count) : Number.POSITIVE_INFINITY;
+  if (!(limit > 0)) throw new XlError(`--count ${options.count}: expected a positive number`);
+  const seconds = options.seconds !== undefined ? Number(options.seconds) : undefined;
   if (seconds !== undefined && !(seconds > 0))
-    throw new XlError(`--seconds ${o.seconds}: expected a positive number`);
+    throw new XlError(`--seconds ${options.seconds}: expected a positive number`);
   const domains: number[] = [];
-  for (const d of (o.domain ?? []).flatMap((x) => x.split(",")))
+  for (const d of (options.domain ?? []).flatMap((x) => x.split(",")))
     domains.push(await resolveDomain(base, d.trim()));
 
   const q = new URLSearchParams();
@@ -125,7 +125,7 @@ async function trace(o: TraceOpts): Promise<void> {
           process.stderr.write(`… ${ev.dropped} events dropped (the reader or the services fell behind)\n`);
           continue;
         }
-        process.stdout.write(o.json ? `${line}\n` : `${formatTraceEvent(ev)}\n`);
+        process.stdout.write(options.json ? `${line}\n` : `${formatTraceEvent(ev)}\n`);
         if (++seen >= limit) {
           abort.abort();
           return;

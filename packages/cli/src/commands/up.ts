@@ -96,13 +96,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function up(o: UpOptions): Promise<void> {
+async function up(options: UpOptions): Promise<void> {
   const t0 = performance.now();
-  const stateDir = resolve(o.stateDir);
+  const stateDir = resolve(options.stateDir);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   chmodSync(stateDir, 0o700); // the xenstored socket, the API token and images live here
-  const keysDir = o.keys ?? process.env.XENSIM_KEYS;
-  if (o.nats && !keysDir && !o.insecure)
+  const keysDir = options.keys ?? process.env.XENSIM_KEYS;
+  if (options.nats && !keysDir && !options.insecure)
     throw new Error(
       "a distributed host listens beyond this process: give credentials (--keys DIR from `xensim keys init`, or $XENSIM_KEYS), or --insecure",
     );
@@ -111,12 +111,14 @@ async function up(o: UpOptions): Promise<void> {
   if (!keysDir && !existsSync(tokenFile))
     writeFileSync(tokenFile, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
   const apiToken = readFileSync(tokenFile, "utf8").trim();
-  const socket = o.socket ?? join(stateDir, "xenstored.sock");
-  const names = o.services ? o.services.split(",").map((x) => x.trim()) : [...DEFAULT_UP_SERVICES];
+  const socket = options.socket ?? join(stateDir, "xenstored.sock");
+  const names = options.services
+    ? options.services.split(",").map((x) => x.trim())
+    : [...DEFAULT_UP_SERVICES];
   const known = Object.keys(SERVICE_PACKAGES).join(", ");
   for (const n of names)
     if (!isServiceName(n)) throw new Error(`--services: unknown service ${n} (services: ${known})`);
-  const apiPort = o.apiPort === "0" ? await freePort() : Number(o.apiPort);
+  const apiPort = options.apiPort === "0" ? await freePort() : Number(options.apiPort);
   const base: Record<string, Record<string, unknown>> = {
     xenstored: { socket, stateDir: join(stateDir, "xenstored") },
     hypervisor: { stateDir: join(stateDir, "hypervisor") },
@@ -137,7 +139,7 @@ async function up(o: UpOptions): Promise<void> {
       ...(names.includes("displback") ? { displback: "displback" } : {}),
     },
   };
-  for (const kv of o.set ?? []) {
+  for (const kv of options.set ?? []) {
     const m = /^([a-z-]+)\.([A-Za-z0-9_.]+)=(.*)$/.exec(kv);
     if (!m) throw new Error(`--set ${kv}: expected <service>.<key>=<value>, e.g. blkback.maxRingPageOrder=6`);
     if (!isServiceName(m[1]!)) throw new Error(`--set ${kv}: unknown service ${m[1]} (services: ${known})`);
@@ -156,19 +158,19 @@ async function up(o: UpOptions): Promise<void> {
   // A guest runtime in a distributed host whose backends live in other host processes reaches them
   // over this host's data-plane link, which the page-server runs (docs/data-plane.md): without one
   // its disks would reach Connected and never complete an I/O (issue 14), so refuse to start.
-  if (o.nats && names.includes("guest") && !names.includes("blkback") && !names.includes("page-server"))
+  if (options.nats && names.includes("guest") && !names.includes("blkback") && !names.includes("page-server"))
     throw new Error(
       "the guest runtime in a distributed host needs this host's page-server for backends in other host processes (it runs the data-plane link): add page-server to --services",
     );
   mkdirSync(join(stateDir, "images"), { recursive: true });
   const host: HostHandle = await startHost({
-    ...(o.hostId ? { hostId: o.hostId } : {}),
+    ...(options.hostId ? { hostId: options.hostId } : {}),
     services: names.map((n) => ({ name: n, entry: serviceEntry(n as ServiceName), config: base[n] ?? {} })),
-    ...(o.nats ? { nats: o.nats } : {}),
-    ...(o.grpc ? { grpcListen: parseGrpcListen(o.grpc) } : {}),
+    ...(options.nats ? { nats: options.nats } : {}),
+    ...(options.grpc ? { grpcListen: parseGrpcListen(options.grpc) } : {}),
     ...(keysDir ? { keysDir: resolve(keysDir) } : {}),
     sharedMemoryBytes: 1 << 30,
-    http: { port: Number(o.httpPort) },
+    http: { port: Number(options.httpPort) },
     // The terminal shows progress; service logs (JSON) at error unless XENSIM_LOG_LEVEL says more.
     logLevel: process.env.XENSIM_LOG_LEVEL ?? "error",
   });
@@ -207,12 +209,12 @@ async function up(o: UpOptions): Promise<void> {
       (host.httpAddress
         ? `  health: ${host.httpAddress}/healthz  metrics: ${host.httpAddress}/metrics\n`
         : "") +
-      (o.nats ? distributedHints(host, o.nats) : ""),
+      (options.nats ? distributedHints(host, options.nats) : ""),
   );
-  if (o.exitAfterReady) return shutdown("ready");
+  if (options.exitAfterReady) return shutdown("ready");
 
   // Live progress: guest status events on the host's bus.
-  const bus = o.nats ? undefined : createInProcessBus({ name: host.busName });
+  const bus = options.nats ? undefined : createInProcessBus({ name: host.busName });
   const status = new Map<number, GuestStatusJson>();
   let firstIoMs: number | undefined;
   const dec = new TextDecoder();
@@ -224,7 +226,7 @@ async function up(o: UpOptions): Promise<void> {
         if (firstIoMs === undefined && Number(s.workload?.ios ?? 0) > 0) {
           firstIoMs = Math.round(performance.now() - t0);
           say(`first guest I/O completed ${firstIoMs} ms after start (domain ${s.domid})\n`);
-          if (o.exitAfterIo) {
+          if (options.exitAfterIo) {
             process.stdout.write(
               `${JSON.stringify({ up: { readyMs, firstIoMs, sinceProcessStartMs: Math.round(performance.now()) } })}\n`,
             );
@@ -237,7 +239,7 @@ async function up(o: UpOptions): Promise<void> {
     },
   });
 
-  const examplesDir = o.examples;
+  const examplesDir = options.examples;
   if (examplesDir !== false && names.includes("toolstack") && existsSync(examplesDir))
     creating = createExamples(examplesDir, apiUrl, apiToken, () => stopping);
   if (!bus) return;

@@ -97,7 +97,7 @@ export class GuestSide {
     });
   }
 
-  open(nodename: string, o: Partial<DisplfrontOptions> = {}): Promise<Displfront> {
+  open(nodename: string, options: Partial<DisplfrontOptions> = {}): Promise<Displfront> {
     return Displfront.open({
       store: this.rig.hub.client(0),
       self: this.domid,
@@ -107,7 +107,7 @@ export class GuestSide {
       events: this.events,
       grantRefs: this.refs,
       timer,
-      ...o,
+      ...options,
     });
   }
 }
@@ -129,13 +129,13 @@ export class Rig {
     this.xc0 = new TestXc(this.host, 0);
   }
 
-  static async start(o: Partial<DisplbackDriverOptions> = {}): Promise<Rig> {
+  static async start(options: Partial<DisplbackDriverOptions> = {}): Promise<Rig> {
     const r = new Rig();
-    await r.startBackend(o);
+    await r.startBackend(options);
     return r;
   }
 
-  async startBackend(o: Partial<DisplbackDriverOptions> = {}): Promise<void> {
+  async startBackend(options: Partial<DisplbackDriverOptions> = {}): Promise<void> {
     this.back = await DisplbackDriver.start({
       store: this.hub.client(0),
       hv: this.xc0,
@@ -144,7 +144,7 @@ export class Rig {
       allocMaxPages: 16000,
       timer,
       onError: (e) => this.errors.push(e),
-      ...o,
+      ...options,
     });
   }
 

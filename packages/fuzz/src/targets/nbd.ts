@@ -6,11 +6,11 @@ import type { FuzzTarget } from "../target.js";
 import { must } from "../invariant.js";
 
 function nbdSeeds(): Uint8Array[] {
-  const opt = (o: number, data: Uint8Array) => {
+  const opt = (option: number, data: Uint8Array) => {
     const b = new Uint8Array(16 + data.length);
     const v = new DataView(b.buffer);
     v.setBigUint64(0, 0x49484156454f5054n);
-    v.setUint32(8, o);
+    v.setUint32(8, option);
     v.setUint32(12, data.length);
     b.set(data, 16);
     return b;

@@ -116,11 +116,11 @@ export class TestFrontend {
   dataGfns: number[] = [];
   private poll: ReturnType<typeof setInterval> | undefined;
 
-  private constructor(o: TestFrontendOptions) {
-    this.options = o;
-    this.abi = o.abi ?? "x86_64";
-    this.gfn = o.gfnBase;
-    this.ref = o.refBase;
+  private constructor(options: TestFrontendOptions) {
+    this.options = options;
+    this.abi = options.abi ?? "x86_64";
+    this.gfn = options.gfnBase;
+    this.ref = options.refBase;
   }
 
   private async ownPages(n: number): Promise<{ view: MemView; gfns: number[] }> {
@@ -139,49 +139,49 @@ export class TestFrontend {
   }
 
   /** Sets up rings, event channels and data pages and writes the keys, then state Initialised. */
-  static async connect(o: TestFrontendOptions, waitConnected = true): Promise<TestFrontend> {
-    const f = new TestFrontend(o);
-    const order = o.ringPageOrder ?? 0;
+  static async connect(options: TestFrontendOptions, waitConnected = true): Promise<TestFrontend> {
+    const f = new TestFrontend(options);
+    const order = options.ringPageOrder ?? 0;
     const nrPages = 2 ** order;
-    const queues = o.queues ?? 1;
-    const xs = o.xs;
-    const P = o.frontendPath;
+    const queues = options.queues ?? 1;
+    const xs = options.xs;
+    const P = options.frontendPath;
     const writes: [string, string][] = [];
     for (let q = 0; q < queues; q++) {
       const { view, gfns } = await f.ownPages(nrPages);
       const ring = FrontRing.init(view, BLKIF_RING_ENTRY_BYTES[f.abi], { nrPages });
       const refs: number[] = [];
       for (const g of gfns) refs.push(await f.grant(g));
-      const ev = await o.xc.evtchnAllocUnbound(o.domid, 0);
+      const ev = await options.xc.evtchnAllocUnbound(options.domid, 0);
       if (ev.rc !== 0) throw new Error(`evtchn alloc failed ${ev.rc}`);
       f.rings.push(ring);
       f.ports.push(ev.port);
       f.ringRefs.push(refs);
       f.ringGfns.push(gfns);
       const dir = queues === 1 ? P : `${P}/queue-${q}`;
-      if (order > 0 || o.forceOrderKey === true)
+      if (order > 0 || options.forceOrderKey === true)
         refs.forEach((r, i) => writes.push([`${dir}/ring-ref${i}`, String(r)]));
       else writes.push([`${dir}/ring-ref`, String(refs[0])]);
       writes.push([`${dir}/event-channel`, String(ev.port)]);
     }
-    if (order > 0 || o.forceOrderKey === true) writes.push([`${P}/ring-page-order`, String(order)]);
+    if (order > 0 || options.forceOrderKey === true) writes.push([`${P}/ring-page-order`, String(order)]);
     if (queues > 1) writes.push([`${P}/multi-queue-num-queues`, String(queues)]);
-    if (o.noProtocolKey !== true)
+    if (options.noProtocolKey !== true)
       writes.push([`${P}/protocol`, f.abi === "x86_64" ? XEN_IO_PROTO_ABI_X86_64 : XEN_IO_PROTO_ABI_X86_32]);
-    writes.push([`${P}/feature-persistent`, o.persistent === false ? "0" : "1"]);
-    for (const [k, v] of Object.entries(o.extraKeys ?? {})) writes.push([`${P}/${k}`, v]);
-    const pool = await f.ownPages(o.dataPages ?? 16);
+    writes.push([`${P}/feature-persistent`, options.persistent === false ? "0" : "1"]);
+    for (const [k, v] of Object.entries(options.extraKeys ?? {})) writes.push([`${P}/${k}`, v]);
+    const pool = await f.ownPages(options.dataPages ?? 16);
     f.dataGfns = pool.gfns;
     for (let i = 0; i < pool.gfns.length; i++) {
       f.dataViews.push(pool.view.slice(i * 4096, 4096));
       f.dataRefs.push(await f.grant(pool.gfns[i]!));
     }
-    f.ports.forEach((port, q) => o.events.on(port, () => f.reap(q)));
-    if (o.remote) {
-      if (o.remote.pollMs !== undefined)
+    f.ports.forEach((port, q) => options.events.on(port, () => f.reap(q)));
+    if (options.remote) {
+      if (options.remote.pollMs !== undefined)
         f.poll = setInterval(() => {
           for (let q = 0; q < f.rings.length; q++) f.reap(q);
-        }, o.remote.pollMs);
+        }, options.remote.pollMs);
     }
     await xs.transaction(async (tx) => {
       for (const [k, v] of writes) await tx.write(k, v);

@@ -4,3 +4,4 @@ export { default as block } from "./block.js";
 export { default as deviceModel } from "./device-model.js";
 export { default as display } from "./display.js";
 export { default as domains } from "./domains.js";
+export { default as vga } from "./vga.js";

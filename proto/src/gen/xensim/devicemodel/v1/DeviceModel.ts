@@ -13,6 +13,8 @@ import type { SaveStateReply as _xensim_devicemodel_v1_SaveStateReply, SaveState
 import type { SaveStateRequest as _xensim_devicemodel_v1_SaveStateRequest, SaveStateRequest__Output as _xensim_devicemodel_v1_SaveStateRequest__Output } from '../../../xensim/devicemodel/v1/SaveStateRequest.js';
 import type { StartReply as _xensim_devicemodel_v1_StartReply, StartReply__Output as _xensim_devicemodel_v1_StartReply__Output } from '../../../xensim/devicemodel/v1/StartReply.js';
 import type { StartRequest as _xensim_devicemodel_v1_StartRequest, StartRequest__Output as _xensim_devicemodel_v1_StartRequest__Output } from '../../../xensim/devicemodel/v1/StartRequest.js';
+import type { VgaTextReply as _xensim_devicemodel_v1_VgaTextReply, VgaTextReply__Output as _xensim_devicemodel_v1_VgaTextReply__Output } from '../../../xensim/devicemodel/v1/VgaTextReply.js';
+import type { VgaTextRequest as _xensim_devicemodel_v1_VgaTextRequest, VgaTextRequest__Output as _xensim_devicemodel_v1_VgaTextRequest__Output } from '../../../xensim/devicemodel/v1/VgaTextRequest.js';
 
 export interface DeviceModelClient extends grpc.Client {
   ConsoleRead(argument: _xensim_devicemodel_v1_ConsoleReadRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_devicemodel_v1_ConsoleReadReply__Output>): grpc.ClientUnaryCall;
@@ -69,6 +71,15 @@ export interface DeviceModelClient extends grpc.Client {
   stop(argument: _xensim_devicemodel_v1_EmulatorRef, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_devicemodel_v1_DmRc__Output>): grpc.ClientUnaryCall;
   stop(argument: _xensim_devicemodel_v1_EmulatorRef, callback: grpc.requestCallback<_xensim_devicemodel_v1_DmRc__Output>): grpc.ClientUnaryCall;
   
+  VgaText(argument: _xensim_devicemodel_v1_VgaTextRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_devicemodel_v1_VgaTextReply__Output>): grpc.ClientUnaryCall;
+  VgaText(argument: _xensim_devicemodel_v1_VgaTextRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_xensim_devicemodel_v1_VgaTextReply__Output>): grpc.ClientUnaryCall;
+  VgaText(argument: _xensim_devicemodel_v1_VgaTextRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_devicemodel_v1_VgaTextReply__Output>): grpc.ClientUnaryCall;
+  VgaText(argument: _xensim_devicemodel_v1_VgaTextRequest, callback: grpc.requestCallback<_xensim_devicemodel_v1_VgaTextReply__Output>): grpc.ClientUnaryCall;
+  vgaText(argument: _xensim_devicemodel_v1_VgaTextRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_devicemodel_v1_VgaTextReply__Output>): grpc.ClientUnaryCall;
+  vgaText(argument: _xensim_devicemodel_v1_VgaTextRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_xensim_devicemodel_v1_VgaTextReply__Output>): grpc.ClientUnaryCall;
+  vgaText(argument: _xensim_devicemodel_v1_VgaTextRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_xensim_devicemodel_v1_VgaTextReply__Output>): grpc.ClientUnaryCall;
+  vgaText(argument: _xensim_devicemodel_v1_VgaTextRequest, callback: grpc.requestCallback<_xensim_devicemodel_v1_VgaTextReply__Output>): grpc.ClientUnaryCall;
+  
 }
 
 export interface DeviceModelHandlers extends grpc.UntypedServiceImplementation {
@@ -84,6 +95,8 @@ export interface DeviceModelHandlers extends grpc.UntypedServiceImplementation {
   
   Stop: grpc.handleUnaryCall<_xensim_devicemodel_v1_EmulatorRef__Output, _xensim_devicemodel_v1_DmRc>;
   
+  VgaText: grpc.handleUnaryCall<_xensim_devicemodel_v1_VgaTextRequest__Output, _xensim_devicemodel_v1_VgaTextReply>;
+  
 }
 
 export interface DeviceModelDefinition extends grpc.ServiceDefinition {
@@ -93,4 +106,5 @@ export interface DeviceModelDefinition extends grpc.ServiceDefinition {
   SaveState: MethodDefinition<_xensim_devicemodel_v1_SaveStateRequest, _xensim_devicemodel_v1_SaveStateReply, _xensim_devicemodel_v1_SaveStateRequest__Output, _xensim_devicemodel_v1_SaveStateReply__Output>
   Start: MethodDefinition<_xensim_devicemodel_v1_StartRequest, _xensim_devicemodel_v1_StartReply, _xensim_devicemodel_v1_StartRequest__Output, _xensim_devicemodel_v1_StartReply__Output>
   Stop: MethodDefinition<_xensim_devicemodel_v1_EmulatorRef, _xensim_devicemodel_v1_DmRc, _xensim_devicemodel_v1_EmulatorRef__Output, _xensim_devicemodel_v1_DmRc__Output>
+  VgaText: MethodDefinition<_xensim_devicemodel_v1_VgaTextRequest, _xensim_devicemodel_v1_VgaTextReply, _xensim_devicemodel_v1_VgaTextRequest__Output, _xensim_devicemodel_v1_VgaTextReply__Output>
 }
