@@ -139,7 +139,7 @@ export async function runBlkBench(options: BlkBenchOptions): Promise<BlkBenchRes
       maxIndirectSegments: 256,
       persistent: true,
       maxPersistentGrants: 1 << 20,
-      queueThreads: o.queueThreads ?? false,
+      queueThreads: options.queueThreads ?? false,
     },
     { sharedMemoryBytes: 1 << 30 },
   );
