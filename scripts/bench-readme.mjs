@@ -588,26 +588,31 @@ function perfSection() {
     );
   }
   const mq = readdirSync(results)
-    .filter((f) => /^perf-mq-.*\.json$/.test(f))
+    .filter((f) => /^perf4?-mq-.*\.json$/.test(f))
     .map((f) => read(f))
-    .sort((x, y) => x.params.queues - y.params.queues);
+    .sort(
+      (x, y) =>
+        (x.params.queueThreads ? 1 : 0) - (y.params.queueThreads ? 1 : 0) ||
+        x.params.queues - y.params.queues,
+    );
   if (mq.length > 0) {
     out.push("", "### Multi-queue: null store, embedded, 4 KiB randread", "");
     out.push(
-      "| queues | pages per ring | iodepth | IOPS | ÷ 1 queue | kicks per I/O | guest thread busy | blkback thread busy | load average |",
-      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+      "| queues | blkback threads | pages per ring | iodepth | IOPS | ÷ 1 queue | kicks per I/O | guest thread busy | blkback threads busy | load average |",
+      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     );
     const base = mq[0].jobs[0].iops;
     // --cpu-profile runs: each thread's busy share in the measured window (blkfront and the workload
     // run on the bench's main thread, every queue of blkback on the service's one worker)
-    const busy = (j, name) => {
-      const t = (j.profile ?? []).find((x) => x.thread === name);
-      return t ? `${Math.round(t.busy_fraction * 100)} %` : "";
-    };
+    const busy = (j, name) =>
+      (j.profile ?? [])
+        .filter((x) => x.thread === name)
+        .map((t) => `${Math.round(t.busy_fraction * 100)} %`)
+        .join(" + ");
     for (const r of mq)
       for (const j of r.jobs)
         out.push(
-          `| ${r.params.queues} | ${j.pages} | ${j.iodepth} | ${j.iops} | ${Math.round((j.iops / base) * 100) / 100} | ${j.notifications_per_io} | ${busy(j, "main")} | ${busy(j, "blkback")} | ${(r.machine?.load_average ?? []).map((x) => Math.round(x)).join(", ")} |`,
+          `| ${r.params.queues} | ${r.params.queueThreads ? r.params.queues : 1} | ${j.pages} | ${j.iodepth} | ${j.iops} | ${Math.round((j.iops / (r.params.queueThreads ? (mq.find((x) => x.params.queueThreads)?.jobs[0].iops ?? base) : base)) * 100) / 100} | ${j.notifications_per_io} | ${busy(j, "main")} | ${busy(j, "blkback")} | ${(r.machine?.load_average ?? []).map((x) => Math.round(x)).join(", ")} |`,
         );
   }
   return out.join("\n").trimEnd();

@@ -27,6 +27,8 @@ export interface BlkBenchOptions {
   /** Indirect segments the frontend asks for (0: none). */
   indirect?: number;
   persistent?: boolean;
+  /** blkback serves queues ≥ 1 on threads of their own (its queueThreads setting). */
+  queueThreads?: boolean;
   seed?: number;
   log?: (line: string) => void;
   /** Called with the fraction done while a run goes (progress display). */
@@ -137,6 +139,7 @@ export async function runBlkBench(options: BlkBenchOptions): Promise<BlkBenchRes
       maxIndirectSegments: 256,
       persistent: true,
       maxPersistentGrants: 1 << 20,
+      queueThreads: options.queueThreads ?? false,
     },
     { sharedMemoryBytes: 1 << 30 },
   );

@@ -24,6 +24,8 @@ export interface RingsBenchOptions {
   profile: RingsProfile;
   placement: RingsPlacement;
   queues: number;
+  /** Embedded: blkback serves queues ≥ 1 on threads of their own (its queueThreads setting). */
+  queueThreads?: boolean;
   /** Default: the slots of the largest ring × queues (enough to fill it). */
   iodepth?: number;
   bs: number;
@@ -106,6 +108,7 @@ export async function runRingsBench(options: RingsBenchOptions): Promise<RingsBe
     ...(options.rampMs !== undefined ? { rampMs: options.rampMs } : {}),
     seed,
     persistent: true,
+    ...(o.queueThreads ? { queueThreads: true } : {}),
     log,
     ...(options.progress ? { progress: options.progress } : {}),
   };
