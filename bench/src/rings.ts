@@ -108,7 +108,7 @@ export async function runRingsBench(options: RingsBenchOptions): Promise<RingsBe
     ...(options.rampMs !== undefined ? { rampMs: options.rampMs } : {}),
     seed,
     persistent: true,
-    ...(o.queueThreads ? { queueThreads: true } : {}),
+    ...(options.queueThreads ? { queueThreads: true } : {}),
     log,
     ...(options.progress ? { progress: options.progress } : {}),
   };
