@@ -40,8 +40,8 @@ export const BlkbackServiceConfigSchema = z
      * A thread per queue (Linux's kthread per ring, xen_blkif_schedule): queue q ≥ 1 of a vbd whose
      * store can be opened a second time (null, file) is served on thread q, which receives on dom0
      * vCPU `queueThreadVcpus[q - 1]` and opens its own instance of the store; queue 0, the other
-     * queues and other stores stay on the service's thread. Off by default: the threads carry no
-     * chaos points (store.*, grant and event faults) of their own.
+     * queues and other stores stay on the service's thread. The service's fault points apply on the
+     * threads too (see README "Queue threads").
      */
     queueThreads: z.boolean().default(false),
     /** The dom0 vCPUs of queue threads 1, 2, … (xenctrl DOM0_VCPU.blkbackQueues). */

@@ -3,14 +3,21 @@
 // (the service bound the rings' ports there), maps data grants and kicks through its own in-process
 // XenCtrl over the host's page store (recording in the service's mapper ledger), opens its own
 // instance of each vbd's store from `params`, and publishes each ring's counters to a shared mirror.
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { performance } from "node:perf_hooks";
 import { BlkbackRing, RingStats, RingStatsMirror } from "@xensim/blkback";
+import { ChaosStore, STORE_FAULT_KINDS } from "@xensim/blkstore";
+import { ChaosPoints, type FaultSpec } from "@xensim/chaos";
 import type { BlockStore } from "@xensim/blkif";
 import type { CallClient } from "@xensim/bus";
 import { XenCtrl } from "@xensim/xenctrl";
 import { type DriverLogger, PortDispatcher } from "@xensim/xenbus";
-import type { FromQueueThread, QueueThreadData, ToQueueThread } from "./queue-thread-protocol.js";
+import type {
+  FaultChange,
+  FromQueueThread,
+  QueueThreadData,
+  ToQueueThread,
+} from "./queue-thread-protocol.js";
 import { storeOpener } from "./store-opener.js";
 
 interface Served {
@@ -46,13 +53,52 @@ function run(d: QueueThreadData): void {
     close: () => {},
     faults: undefined as unknown as CallClient["faults"],
   };
+  // The thread's own fault points, armed and healed with the service's; what they inject goes to
+  // the service's chaos record.
+  const chaos = new ChaosPoints({ service: "blkback", now: Date.now, seed: d.chaosSeed });
+  chaos.onRecord = (h) =>
+    post({
+      kind: "fault-hit",
+      hit: {
+        kind: h.kind,
+        target: `${h.target} (queue thread, vCPU ${d.vcpu})`,
+        ...(h.delayMs !== undefined ? { delayMs: h.delayMs } : {}),
+        ...(h.code !== undefined ? { code: h.code } : {}),
+      },
+    });
   const xc = new XenCtrl({
     domid: d.domid,
     calls: noCalls,
     store: d.sab,
-    ...(d.mapperLedger ? { mapperLedger: d.mapperLedger } : {}),
+    chaos,
+    // both: the host releases the service's ledger if the service dies, the service ours if we do
+    mapperLedger: d.mapperLedger ? [d.mapperLedger, d.threadLedger] : [d.threadLedger],
   });
-  const openStore = storeOpener(d.params);
+  for (const k of STORE_FAULT_KINDS) chaos.point(k);
+  const corrupted = chaos.point("ring.response-corrupted");
+  const corruptResponse = () => corrupted.active && corrupted.hit("response slot");
+  const setFault = (kind: string, spec: FaultSpec | undefined) => {
+    if (!chaos.kinds.includes(kind)) return; // a point of the service's thread only (clock, bus, …)
+    if (spec) chaos.set(spec);
+    else chaos.heal(kind);
+  };
+  for (const s of d.faults) setFault(s.kind, s);
+  // The service's fault changes: taken as they come, and drained at once (one atomic load when
+  // nothing changed) before requests are taken off a ring.
+  const faultGeneration = new Int32Array(d.faultGeneration);
+  let faultsSeen = 0;
+  const onFaultChange = (c: FaultChange) => setFault(c.faultKind, c.spec);
+  d.faultPort.on("message", onFaultChange);
+  const syncFaults = () => {
+    const g = Atomics.load(faultGeneration, 0);
+    if (g === faultsSeen) return;
+    faultsSeen = g;
+    for (let m = receiveMessageOnPort(d.faultPort); m; m = receiveMessageOnPort(d.faultPort))
+      onFaultChange(m.message as FaultChange);
+  };
+  const plainStore = storeOpener(d.params);
+  const openStore = async (params: string, mode: "r" | "w") =>
+    new ChaosStore(await plainStore(params, mode), chaos, params);
   const served = new Map<number, Served>();
   const ports = new PortDispatcher();
   const receiver = xc.waitForEvents(d.domid, (p) => ports.dispatch(p), {
@@ -64,7 +110,16 @@ function run(d: QueueThreadData): void {
   };
   const timer = setInterval(publish, d.statsMs);
   const poll =
-    d.pollUs > 0 ? { ms: d.pollUs / 1000, defer: (fn: () => void) => setImmediate(fn) } : undefined;
+    d.pollUs > 0
+      ? {
+          ms: d.pollUs / 1000,
+          defer: (fn: () => void) =>
+            setImmediate(() => {
+              syncFaults();
+              fn();
+            }),
+        }
+      : undefined;
 
   const serve = async (m: Extract<ToQueueThread, { kind: "serve" }>) => {
     const h = m.handover;
@@ -87,6 +142,7 @@ function run(d: QueueThreadData): void {
         ...(h.maxPersistentGrants !== undefined ? { maxPersistentGrants: h.maxPersistentGrants } : {}),
         clock: () => performance.now(),
         ...(poll ? { poll } : {}),
+        corruptResponse,
         log: logger({ vcpu: d.vcpu, device: h.device, queue: h.queue }),
         stats,
         onHalt: (err, msg) => post({ kind: "halt", port: h.port, err, msg }),
@@ -98,8 +154,10 @@ function run(d: QueueThreadData): void {
     served.set(h.port, { ring, store, stats, mirror: new RingStatsMirror(m.stats) });
     ports.on(h.port, () => {
       stats.eventsReceived++;
+      syncFaults();
       ring.kick();
     });
+    syncFaults();
     ring.kick();
   };
 
@@ -122,6 +180,7 @@ function run(d: QueueThreadData): void {
       process.exit(137);
     }
     if (m.kind === "kick") {
+      syncFaults();
       served.get(m.port)?.ring.kick();
       return;
     }
@@ -133,6 +192,7 @@ function run(d: QueueThreadData): void {
     );
   });
   port.on("close", () => {
+    d.faultPort.close();
     clearInterval(timer);
     receiver.close();
   });

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { BLKIF_RSP_OKAY, XenbusState } from "@xensim/abi";
+import { BLKIF_RSP_ERROR, BLKIF_RSP_OKAY, XenbusState } from "@xensim/abi";
+import type { ChaosCommand, ChaosReply, FaultHit } from "@xensim/chaos";
 import { type Env, type Guest, startEnv } from "./testing/env.js";
 import { TestFrontend } from "./testing/frontend.js";
 
@@ -27,6 +28,9 @@ function perQueue(metrics: string, metric: string, devid: string): Map<string, n
   return out;
 }
 
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
 describe("blkback queue threads", () => {
   let env: Env;
   let guest: Guest;
@@ -43,6 +47,39 @@ describe("blkback queue threads", () => {
     await env?.close();
     rmSync(images, { recursive: true, force: true });
   });
+
+  /** The service's chaos plane (xensim.chaos.svc.blkback, as the toolstack's chaos API sends it). */
+  async function chaos(cmd: ChaosCommand): Promise<ChaosReply> {
+    const m = await env.bus.request("xensim.chaos.svc.blkback", enc.encode(JSON.stringify(cmd)), {
+      timeoutMs: 5000,
+    });
+    const r = JSON.parse(dec.decode(m.data)) as ChaosReply;
+    assert.equal(r.ok, true, r.error);
+    return r;
+  }
+  let seenSeq = 0;
+  /** The service's fault records since the last call. */
+  async function newHits(): Promise<FaultHit[]> {
+    const r = await chaos({ op: "records", since: seenSeq });
+    const hits = r.records ?? [];
+    for (const h of hits) seenSeq = Math.max(seenSeq, h.seq);
+    return hits;
+  }
+  /**
+   * The vCPUs of the queue threads whose hits of `kind` reached the service's record (their targets
+   * name them; a thread's hits come as messages, shortly after its responses).
+   */
+  async function threadVcpus(kind: string, expect: number): Promise<number[]> {
+    const out = new Set<number>();
+    for (let i = 0; i < 250 && out.size < expect; i++) {
+      for (const h of await newHits()) {
+        const m = /\(queue thread, vCPU (\d+)\)/.exec(h.target);
+        if (h.kind === kind && m) out.add(Number(m[1]));
+      }
+      if (out.size < expect) await new Promise((r) => setTimeout(r, 20));
+    }
+    return [...out].sort();
+  }
 
   async function device(devid: number, params: string, queues: number) {
     const dirs = await env.addVbd({ frontend: guest.domid, vdev: String(devid), params });
@@ -121,4 +158,106 @@ describe("blkback queue threads", () => {
     assert.deepEqual(Object.fromEntries(onThread), { 0: 0, 1: 1, 2: 1, 3: 1 });
     f.close();
   });
+
+  it("a fault set on blkback applies on every queue thread (grant, store, ring, backend), one control path", async (t) => {
+    const { f } = await device(51760, "null:size=64M", 4);
+    await newHits();
+    t.after(() => chaos({ op: "heal" }));
+    // grant.map-failed, before any data grant of this vbd is persistently mapped: every queue's
+    // first read fails its map (GNTTABOP_map_grant_ref) and is answered BLKIF_RSP_ERROR
+    await chaos({ op: "set", spec: { kind: "grant.map-failed", code: "GNTST_bad_gntref" } });
+    for (let q = 0; q < 4; q++) assert.equal((await f.read(q, 8 * q, 1)).status, BLKIF_RSP_ERROR, `q${q}`);
+    assert.deepEqual(await threadVcpus("grant.map-failed", 3), [6, 7, 8]);
+    await chaos({ op: "heal", kind: "grant.map-failed" });
+    for (let q = 0; q < 4; q++)
+      assert.equal((await f.read(q, 8 * q, 1)).status, BLKIF_RSP_OKAY, `healed q${q}`);
+
+    // store.io-error: the thread's own instance of the store fails (BLKIF_RSP_ERROR)
+    await chaos({ op: "set", spec: { kind: "store.io-error" } });
+    for (let q = 0; q < 4; q++) assert.equal((await f.read(q, 8 * q, 1)).status, BLKIF_RSP_ERROR, `q${q}`);
+    assert.deepEqual(await threadVcpus("store.io-error", 3), [6, 7, 8]);
+    await chaos({ op: "heal" });
+    for (let q = 0; q < 4; q++)
+      assert.equal((await f.read(q, 8 * q, 1)).status, BLKIF_RSP_OKAY, `healed q${q}`);
+
+    // ring.response-corrupted: garbage in the response slot's status
+    await chaos({ op: "set", spec: { kind: "ring.response-corrupted" } });
+    for (let q = 0; q < 4; q++) assert.notEqual((await f.read(q, 8 * q, 1)).status, BLKIF_RSP_OKAY, `q${q}`);
+    assert.deepEqual(await threadVcpus("ring.response-corrupted", 3), [6, 7, 8]);
+    await chaos({ op: "heal" });
+    // healed everywhere: no thread injects any more
+    for (let q = 0; q < 4; q++) assert.equal((await f.read(q, 8 * q, 1)).status, BLKIF_RSP_OKAY);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await newHits(), []);
+
+    // backend.response-duplicated: two responses with one id (the frontend takes the first; the
+    // ring is out of step afterwards, as with any backend that answers twice: last on this vbd)
+    await chaos({ op: "set", spec: { kind: "backend.response-duplicated" } });
+    for (let q = 0; q < 4; q++) assert.equal((await f.read(q, 8 * q, 1)).status, BLKIF_RSP_OKAY, `q${q}`);
+    assert.deepEqual(await threadVcpus("backend.response-duplicated", 3), [6, 7, 8]);
+    await chaos({ op: "heal" });
+    f.close();
+  });
+
+  it("a queue thread killed mid-I/O: its grant maps are released at once, the vbd fails with an error node, the frontend reconnects", async (t) => {
+    const devid = 51776;
+    t.after(() => chaos({ op: "heal" }));
+    const { f, backendPath, frontendPath } = await device(devid, "null:size=64M", 2);
+    // queue 1 (thread on vCPU 6) maps data grants persistently; then a read stays in its store
+    for (let i = 0; i < 4; i++) assert.equal((await f.read(1, 8 * i, 4)).status, BLKIF_RSP_OKAY);
+    await chaos({ op: "set", spec: { kind: "store.latency", delayMs: 60_000 } });
+    const inFlight = f.read(1, 64, 2);
+    await new Promise((r) => setTimeout(r, 100));
+    await chaos({ op: "set", spec: { kind: "blkback.queue-thread-killed" } });
+    await chaos({ op: "heal" });
+    // xenbus_dev_fatal: the error node, and the backend goes Closing
+    await f.waitBackend([XenbusState.Closing]);
+    const errNode = `/local/domain/0/error/${backendPath.slice("/local/domain/0/".length)}/error`;
+    const err = (await env.xs.tryRead(errNode)) ?? "";
+    assert.match(err, /queue thread .*died/);
+    // At once (the frontend has not closed yet): no data page is mapped any more — the dead
+    // thread's persistent grants and the in-flight request's maps were unmapped from its ledger.
+    // Granted pages a backend still maps could not be revoked (gnttab_end_foreign_access fails).
+    for (const r of f.dataRefs) assert.equal(await guest.xc.gnttabEndAccess(r), true, `data ref ${r}`);
+    // The ring pages and ports are the service's (xen_blkif_disconnect unmaps them when the
+    // frontend closes); still mapped now.
+    assert.equal(await guest.xc.gnttabEndAccess(f.ringRefs[1]![0]!), false);
+    await f.setState(XenbusState.Closed);
+    await f.waitBackend([XenbusState.Closed]);
+    for (const refs of f.ringRefs)
+      for (const r of refs) assert.equal(await guest.xc.gnttabEndAccess(r), true, `ring ref ${r}`);
+    f.close();
+    void inFlight.catch(() => {}); // never answered: the frontend re-issues it after reconnecting (blkif_recover)
+    // The frontend connects again: queue 1 on a new thread
+    await env.xs.write(`${frontendPath}/state`, String(XenbusState.Initialising));
+    await waitState(backendPath, XenbusState.InitWait);
+    const again = await TestFrontend.connect({
+      xs: env.xs,
+      xc: guest.xc,
+      events: guest.events,
+      domid: guest.domid,
+      frontendPath,
+      backendPath,
+      gfnBase: gfn,
+      refBase: ref,
+      ringPageOrder: 1,
+      queues: 2,
+      persistent: true,
+      dataPages: 8,
+    });
+    gfn += 2 * 2 + 8;
+    ref += 2 * 2 + 8;
+    for (let q = 0; q < 2; q++) assert.equal((await again.read(q, 8, 1)).status, BLKIF_RSP_OKAY, `q${q}`);
+    const onThread = perQueue((await env.host.metrics()).body, "blkback_ring_on_queue_thread", String(devid));
+    assert.deepEqual(Object.fromEntries(onThread), { 0: 0, 1: 1 });
+    again.close();
+  });
+
+  async function waitState(backendPath: string, state: number): Promise<void> {
+    for (let i = 0; i < 500; i++) {
+      if (Number(await env.xs.tryRead(`${backendPath}/state`)) === state) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.fail(`backend never reached state ${state}`);
+  }
 });

@@ -1,7 +1,7 @@
 // The service's side of its queue threads (queue-thread.ts): thread q serves queue q ≥ 1 of every
 // vbd whose store it can open itself, on dom0 vCPU vcpus[q - 1]. A ring handed over is seen here as
 // a BlkbackRemoteRing: its counters come from a shared mirror, stop and kick are messages.
-import { Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import {
   type BlkbackQueueHandover,
   type BlkbackQueueThreads,
@@ -11,14 +11,35 @@ import {
 } from "@xensim/blkback";
 import { XenErrno } from "@xensim/abi";
 import type { DriverLogger } from "@xensim/xenbus";
-import type { FromQueueThread, QueueThreadData, ToQueueThread } from "./queue-thread-protocol.js";
+import type { ChaosPoints, FaultSpec } from "@xensim/chaos";
+import { MapperLedger } from "@xensim/gnttab";
+import type {
+  FaultChange,
+  FromQueueThread,
+  QueueThreadData,
+  ToQueueThread,
+} from "./queue-thread-protocol.js";
 import { storeReopenable } from "./store-opener.js";
 
-export interface QueueThreadsOptions extends Omit<QueueThreadData, "vcpu" | "statsMs" | "crashAck"> {
+export interface QueueThreadsOptions extends Omit<
+  QueueThreadData,
+  "vcpu" | "statsMs" | "crashAck" | "threadLedger" | "chaosSeed" | "faults" | "faultPort" | "faultGeneration"
+> {
   /** dom0 vCPU of thread 1, 2, … */
   vcpus: readonly number[];
   statsMs?: number;
   log: DriverLogger;
+  /**
+   * The service's fault points: the threads' own points are set and healed with them, their hits
+   * recorded here, and blkback.queue-thread-killed kills threads.
+   */
+  chaos: ChaosPoints;
+  /** The service's in-process XenCtrl: unmaps what a dead thread's ledger still holds. */
+  releaser: {
+    releaseMapperLedger(
+      buffer: SharedArrayBuffer,
+    ): { released: number; portsClosed: number; stale: number } | undefined;
+  };
 }
 
 interface Halting {
@@ -35,11 +56,24 @@ class QueueThread {
   dead: Error | undefined;
 
   private readonly crashAck: Int32Array;
+  private readonly faultPort: MessagePort;
+  private readonly faultGeneration: Int32Array;
 
-  constructor(data: QueueThreadData, log: DriverLogger) {
+  constructor(
+    readonly data: Omit<QueueThreadData, "faultPort" | "faultGeneration">,
+    log: DriverLogger,
+    /** It exited: what its ledger still holds is released (before its rings are failed). */
+    onExit: () => void,
+    onFaultHit: (hit: Extract<FromQueueThread, { kind: "fault-hit" }>["hit"]) => void,
+  ) {
     this.crashAck = new Int32Array(data.crashAck);
+    const faults = new MessageChannel();
+    this.faultPort = faults.port1;
+    const faultGeneration = new SharedArrayBuffer(4);
+    this.faultGeneration = new Int32Array(faultGeneration);
     this.worker = new Worker(new URL("./queue-thread.js", import.meta.url), {
-      workerData: data,
+      workerData: { ...data, faultPort: faults.port2, faultGeneration } satisfies QueueThreadData,
+      transferList: [faults.port2],
       name: `blkback-queue-vcpu${data.vcpu}`,
     });
     this.worker.on("message", (m: FromQueueThread) => {
@@ -54,25 +88,38 @@ class QueueThread {
           r.halted = true;
           r.onHalt(m.err, m.msg);
         }
-      } else log[m.level](m.obj, m.msg);
+      } else if (m.kind === "fault-hit") onFaultHit(m.hit);
+      else log[m.level](m.obj, m.msg);
     });
     const fail = (e: Error) => {
       if (this.dead) return;
       this.dead = e;
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
-      // its rings are served no more: the devices go to Closing with an error, as after a halt
-      for (const r of this.rings.values())
-        if (!r.halted) {
-          r.halted = true;
-          r.onHalt(-XenErrno.EIO, `queue thread failed: ${e.message}`);
-        }
     };
     this.worker.on("error", (e) => {
       log.error({ err: e }, "blkback queue thread failed");
       fail(e);
     });
-    this.worker.on("exit", () => fail(new Error("the queue thread exited")));
+    this.worker.on("exit", (code) => {
+      fail(new Error(`the queue thread exited (code ${code})`));
+      // gone for good (no hypercall of its own can run now): what it mapped is released at once
+      onExit();
+      // its rings are served no more: xenbus_dev_fatal, the devices go to Closing with an error
+      // node, as after a halt; the frontend closes and may connect again (on a new thread)
+      for (const r of this.rings.values())
+        if (!r.halted) {
+          r.halted = true;
+          r.onHalt(-XenErrno.EIO, `queue thread (vCPU ${data.vcpu}) died: ${this.dead!.message}`);
+        }
+    });
+  }
+
+  /** Set or heal one of its fault points (the service's was). */
+  fault(faultKind: string, spec: FaultSpec | undefined): void {
+    if (this.dead) return;
+    this.faultPort.postMessage({ faultKind, ...(spec ? { spec } : {}) } satisfies FaultChange);
+    Atomics.add(this.faultGeneration, 0, 1);
   }
 
   request(m: ToQueueThread extends infer T ? (T extends { id: number } ? Omit<T, "id"> : never) : never) {
@@ -102,6 +149,7 @@ class QueueThread {
   async terminate(): Promise<void> {
     this.dead ??= new Error("blkback stopped");
     await this.worker.terminate();
+    this.faultPort.close();
   }
 }
 
@@ -119,8 +167,19 @@ export class QueueThreads implements BlkbackQueueThreads {
     for (const t of ts) t.awaitCrash(2000);
   };
 
+  private readonly unwatch: () => void;
+
   constructor(private readonly options: QueueThreadsOptions) {
     process.on("exit", this.onExit);
+    const chaos = options.chaos;
+    const killed = chaos.point("blkback.queue-thread-killed");
+    // one control path: a fault set or healed on the service is set or healed on every thread
+    this.unwatch = chaos.watch((kind, spec) => {
+      for (const t of this.threads) t?.fault(kind, spec);
+      if (kind === killed.kind && spec)
+        for (const t of this.threads)
+          if (t && !t.dead && killed.hit(`queue thread on vCPU ${t.data.vcpu}`)) t.crash();
+    });
   }
 
   vcpuFor(queue: number, params: string): number | undefined {
@@ -132,18 +191,32 @@ export class QueueThreads implements BlkbackQueueThreads {
     let t = this.threads[queue];
     if (t === undefined || t.dead) {
       const o = this.options;
+      const data: Omit<QueueThreadData, "faultPort" | "faultGeneration"> = {
+        sab: o.sab,
+        domid: o.domid,
+        vcpu: o.vcpus[queue - 1]!,
+        ...(o.mapperLedger ? { mapperLedger: o.mapperLedger } : {}),
+        pollUs: o.pollUs,
+        params: o.params,
+        statsMs: o.statsMs ?? 20,
+        crashAck: new SharedArrayBuffer(4),
+        threadLedger: MapperLedger.create().buffer,
+        // its own PRNG stream per queue (a spec's own seed is used as given)
+        chaosSeed: (o.chaos.seed + Math.imul(0x9e3779b9, queue)) >>> 0,
+        faults: o.chaos.active.filter((f) => f.kind !== "blkback.queue-thread-killed"),
+      };
       t = new QueueThread(
-        {
-          sab: o.sab,
-          domid: o.domid,
-          vcpu: o.vcpus[queue - 1]!,
-          ...(o.mapperLedger ? { mapperLedger: o.mapperLedger } : {}),
-          pollUs: o.pollUs,
-          params: o.params,
-          statsMs: o.statsMs ?? 20,
-          crashAck: new SharedArrayBuffer(4),
-        },
+        data,
         o.log,
+        () => {
+          const r = o.releaser.releaseMapperLedger(data.threadLedger);
+          if (r && r.released + r.portsClosed + r.stale > 0)
+            o.log.warn(
+              { event: "mappings-released", vcpu: data.vcpu, ...r },
+              `released ${r.released} grant mapping(s) and closed ${r.portsClosed} port(s) the dead queue thread held`,
+            );
+        },
+        (hit) => o.chaos.record(hit),
       );
       this.threads[queue] = t;
     }
@@ -180,6 +253,7 @@ export class QueueThreads implements BlkbackQueueThreads {
 
   async close(): Promise<void> {
     process.off("exit", this.onExit);
+    this.unwatch();
     const ts = this.threads.filter((t): t is QueueThread => t !== undefined);
     this.threads.length = 0;
     await Promise.all(ts.map((t) => t.terminate()));

@@ -84,6 +84,8 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
             pollUs: cfg.pollUs,
             params: cfg.params,
             log,
+            chaos: ctx.chaos,
+            releaser: xc,
           })
         : undefined;
     if (cfg.queueThreads && !queueThreads)
