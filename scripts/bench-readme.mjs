@@ -698,28 +698,38 @@ function perfSection() {
       `- ${b.pages} pages ÷ ${a.pages} page: ${Math.round((b.iops / a.iops) * 10) / 10} × IOPS (one run; ${arr.load ?? "npm test running alongside"})`,
     );
   }
+  // mq-null-q<q>-threads-<on|off>.json: one window, the six runs interleaved
   const mq = readdirSync(results)
-    .filter((f) => /^perf-mq-.*\.json$/.test(f))
+    .filter((f) => /^mq-.*\.json$/.test(f))
     .map((f) => read(f))
-    .sort((x, y) => x.params.queues - y.params.queues);
+    .sort(
+      (x, y) =>
+        (x.params.queueThreads ? 1 : 0) - (y.params.queueThreads ? 1 : 0) ||
+        x.params.queues - y.params.queues,
+    );
   if (mq.length > 0) {
     out.push("", "### Multi-queue: null store, embedded, 4 KiB randread", "");
     out.push(
-      "| queues | pages per ring | iodepth | IOPS | ÷ 1 queue | kicks per I/O | guest thread busy | blkback thread busy | load average |",
-      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+      "| queues | blkback threads | guest threads | pages per ring | iodepth | IOPS | ÷ 1 queue | ÷ threads off | kicks per I/O | guest thread busy | blkback threads busy | load average |",
+      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     );
-    const base = mq[0].jobs[0].iops;
-    // --cpu-profile runs: each thread's busy share in the measured window (blkfront and the workload
-    // run on the bench's main thread, every queue of blkback on the service's one worker)
-    const busy = (j, name) => {
-      const t = (j.profile ?? []).find((x) => x.thread === name);
-      return t ? `${Math.round(t.busy_fraction * 100)} %` : "";
-    };
+    // --cpu-profile runs: each thread's busy share in the measured window (blkfront for every queue
+    // and the workload run on the bench's main thread: the guest's one thread)
+    const busy = (j, name) =>
+      (j.profile ?? [])
+        .filter((x) => x.thread === name)
+        .map((t) => `${Math.round(t.busy_fraction * 100)} %`)
+        .join(" + ");
+    const iopsOf = (threads, queues) =>
+      mq.find((x) => !!x.params.queueThreads === threads && x.params.queues === queues)?.jobs[0].iops;
+    const ratio = (a, b) => (a && b ? Math.round((a / b) * 100) / 100 : "–");
     for (const r of mq)
-      for (const j of r.jobs)
+      for (const j of r.jobs) {
+        const threads = !!r.params.queueThreads;
         out.push(
-          `| ${r.params.queues} | ${j.pages} | ${j.iodepth} | ${j.iops} | ${Math.round((j.iops / base) * 100) / 100} | ${j.notifications_per_io} | ${busy(j, "main")} | ${busy(j, "blkback")} | ${(r.machine?.load_average ?? []).map((x) => Math.round(x)).join(", ")} |`,
+          `| ${r.params.queues} | ${threads ? r.params.queues : 1} | 1 | ${j.pages} | ${j.iodepth} | ${j.iops} | ${ratio(j.iops, iopsOf(threads, 1))} | ${threads ? ratio(j.iops, iopsOf(false, r.params.queues)) : 1} | ${j.notifications_per_io} | ${busy(j, "main")} | ${busy(j, "blkback")} | ${(r.machine?.load_average ?? []).map((x) => Math.round(x)).join(", ")} |`,
         );
+      }
   }
   return out.join("\n").trimEnd();
 }

@@ -35,6 +35,8 @@ export interface BlkBenchOptions {
   zeroCopy?: boolean;
   /** blkfront looks for responses this long (µs, at least 32 looks) before it sleeps (BlkfrontOptions.poll); 0: sleeps at once. */
   frontPollUs?: number;
+  /** blkback serves queues ≥ 1 on threads of their own (its queueThreads setting). */
+  queueThreads?: boolean;
   seed?: number;
   log?: (line: string) => void;
   /** Called with the fraction done while a run goes (progress display). */
@@ -147,6 +149,7 @@ export async function runBlkBench(options: BlkBenchOptions): Promise<BlkBenchRes
       maxIndirectSegments: 256,
       persistent: true,
       maxPersistentGrants: 1 << 20,
+      queueThreads: options.queueThreads ?? false,
     },
     { sharedMemoryBytes: 1 << 30 },
   );

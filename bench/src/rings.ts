@@ -24,6 +24,8 @@ export interface RingsBenchOptions {
   profile: RingsProfile;
   placement: RingsPlacement;
   queues: number;
+  /** Embedded: blkback serves queues ≥ 1 on threads of their own (its queueThreads setting). */
+  queueThreads?: boolean;
   /** Default: the slots of the largest ring × queues (enough to fill it). */
   iodepth?: number;
   bs: number;
@@ -116,6 +118,7 @@ export async function runRingsBench(options: RingsBenchOptions): Promise<RingsBe
     persistent: !options.zeroCopy,
     ...(options.zeroCopy ? { zeroCopy: true } : {}),
     ...(options.frontPollUs ? { frontPollUs: options.frontPollUs } : {}),
+    ...(options.queueThreads ? { queueThreads: true } : {}),
     log,
     ...(options.progress ? { progress: options.progress } : {}),
   };

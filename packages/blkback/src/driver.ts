@@ -2,7 +2,7 @@
 // blkif backend reducer per device and executes its effects (xenstore writes and transactions,
 // state switches, the error node, ring mapping and event channels), opens the storage named by
 // `params`, and serves each queue's ring with a BlkbackRing.
-import { XenbusState, XenErrno } from "@xensim/abi";
+import { type XenAbi, XenbusState, XenErrno } from "@xensim/abi";
 import {
   BLKBACK_DEFAULT_CONFIG,
   type BlkbackConfig,
@@ -81,6 +81,54 @@ export interface BlkbackDriverOptions {
   corruptResponse?: () => boolean;
   /** Errors nobody awaits. */
   onError?: (err: unknown) => void;
+  /**
+   * Serve queues ≥ 1 on threads of their own (Linux runs a kthread per ring, xen_blkif_schedule):
+   * this driver still maps each ring and binds its port (to the thread's vCPU), the thread serves it.
+   * Omitted: every queue is served here.
+   */
+  queueThreads?: BlkbackQueueThreads;
+}
+
+/** What a queue's thread needs to serve its ring (all plain data: it crosses threads). */
+export interface BlkbackQueueHandover {
+  frontend: number;
+  self: number;
+  /** "vbd/<frontend>/<devid>", as traces name it. */
+  device: string;
+  queue: number;
+  /** The mapped ring pages' frames, in ring-ref order (this host's page store). */
+  frames: number[];
+  nrPages: number;
+  abi: XenAbi;
+  /** Our port, bound to the thread's vCPU. */
+  port: number;
+  /** The backend's `params` and mode: the thread opens its own instance of the store. */
+  params: string;
+  mode: "r" | "w";
+  limits: BlkifLimits;
+  persistent: boolean;
+  maxPersistentGrants?: number;
+}
+
+/** A ring served on another thread, as this driver sees it. */
+export interface BlkbackRemoteRing {
+  readonly isHalted: boolean;
+  /** Look at the ring now (the frontend may have queued requests before we were Connected). */
+  kick(): void;
+  /** The thread's counters since the last call, into `stats` (totals as deltas, levels as they are). */
+  collectStats(stats: RingStats): void;
+  /** Stop serving: in-flight I/O answered, persistent grants unmapped, the store closed. */
+  stop(): Promise<void>;
+}
+
+/** The queue threads of a driver (the service's worker threads). */
+export interface BlkbackQueueThreads {
+  /** The vCPU that serves queue `queue` of a vbd with these `params`, or undefined: serve it here. */
+  vcpuFor(queue: number, params: string): number | undefined;
+  serve(
+    handover: BlkbackQueueHandover,
+    onHalt: (err: number, msg: string) => void,
+  ): Promise<BlkbackRemoteRing>;
 }
 
 /** One served queue, as the service exports it. */
@@ -91,25 +139,39 @@ export interface BlkbackRingInfo {
   readonly queue: number;
   /** Kept across reconnects of the device (counters stay monotonic). */
   readonly stats: RingStats;
-  /** The live ring, when connected. */
+  /** The live ring, when connected and served on the driver's thread. */
   readonly ring: BlkbackRing | undefined;
+  /** The live ring, when connected and served on a queue thread (BlkbackDriverOptions.queueThreads). */
+  readonly remote?: BlkbackRemoteRing | undefined;
 }
 
 class QueueInfo implements BlkbackRingInfo {
-  readonly stats = new RingStats();
+  private readonly own = new RingStats();
   ring: BlkbackRing | undefined = undefined;
+  remote: BlkbackRemoteRing | undefined = undefined;
+  /** A remote ring's counters are collected at each read (a scrape). */
+  get stats(): RingStats {
+    this.remote?.collectStats(this.own);
+    return this.own;
+  }
   constructor(
     readonly frontend: number,
     readonly devid: string,
     readonly nodename: string,
     readonly queue: number,
   ) {}
+  /** The thread's ring stopped: its final counts, then no more. */
+  detachRemote(): void {
+    this.remote?.collectStats(this.own);
+    this.remote = undefined;
+  }
 }
 
 interface ServedQueue {
-  readonly ring: BlkbackRing;
+  readonly ring: BlkbackRing | BlkbackRemoteRing;
   readonly port: number;
   readonly handles: number[];
+  readonly info: QueueInfo;
 }
 
 /** One vbd backend device (struct backend_info). */
@@ -119,6 +181,8 @@ export class BlkbackDevice {
   private chain: Promise<void> = Promise.resolve();
   private store: BlockStore | undefined;
   private storeReadonly = false;
+  /** The `params` and mode the store was opened with (a queue thread opens its own instance). */
+  private opened: { params: string; mode: "r" | "w" } | undefined;
   private opening = false;
   private queues: ServedQueue[] = [];
   /** Per queue index, kept across reconnects (stats stay monotonic). */
@@ -150,9 +214,9 @@ export class BlkbackDevice {
     return this.store;
   }
 
-  /** The queues currently served. */
+  /** The queues currently served on the driver's thread (not those on queue threads). */
   get rings(): readonly BlkbackRing[] {
-    return this.queues.map((q) => q.ring);
+    return this.queues.flatMap((q) => (q.ring instanceof BlkbackRing ? [q.ring] : []));
   }
 
   ringInfos(): readonly BlkbackRingInfo[] {
@@ -229,6 +293,7 @@ export class BlkbackDevice {
     this.opening = true;
     try {
       this.store = await this.driver.opts.openStore(params, mode);
+      this.opened = { params, mode };
     } catch (e) {
       this.log.error({ err: e, params }, "opening the vbd failed");
       // What Linux's hotplug script reports to libxl (which waits for hotplug-status).
@@ -367,7 +432,19 @@ export class BlkbackDevice {
         });
         return;
       }
-      if (hv.evtchnBindVcpu) {
+      const threads = this.driver.opts.queueThreads;
+      const opened = this.opened;
+      let threadVcpu =
+        threads && opened && hv.evtchnBindVcpu ? threads.vcpuFor(qi, opened.params) : undefined;
+      if (threadVcpu !== undefined && hv.evtchnBindVcpu) {
+        const rc = await hv.evtchnBindVcpu(ev.port, threadVcpu);
+        if (rc !== 0) {
+          // dom0 has no such vCPU (hypervisor dom0Vcpus): serve the queue here
+          this.log.warn({ rc, port: ev.port, vcpu: threadVcpu }, "evtchn bind_vcpu to a queue thread failed");
+          threadVcpu = undefined;
+        }
+      }
+      if (threadVcpu === undefined && hv.evtchnBindVcpu) {
         const rc = await hv.evtchnBindVcpu(ev.port, this.driver.vcpu);
         if (rc !== 0) this.log.warn({ rc, port: ev.port }, "evtchn bind_vcpu failed");
       }
@@ -377,6 +454,47 @@ export class BlkbackDevice {
         this.dev.nodename,
         qi,
       ));
+      if (threadVcpu !== undefined && threads && opened) {
+        // xen_blkif_schedule on a thread of its own: it opens its own instance of the store
+        let remote: BlkbackRemoteRing;
+        try {
+          remote = await threads.serve(
+            {
+              frontend: front,
+              self: this.driver.opts.self ?? 0,
+              device: `vbd/${front}/${this.dev.devid}`,
+              queue: qi,
+              frames: [...m.view.frames],
+              nrPages,
+              abi: r.abi,
+              port: ev.port,
+              params: opened.params,
+              mode: opened.mode,
+              limits: this.limits(),
+              persistent: r.persistent,
+              ...(this.driver.opts.maxPersistentGrants !== undefined
+                ? { maxPersistentGrants: this.driver.opts.maxPersistentGrants }
+                : {}),
+            },
+            (err, msg) => {
+              void this.enqueue(() => this.dev.devFatal(err, "%s", msg));
+            },
+          );
+        } catch (e) {
+          await unmapRing(hv, m.handles);
+          await hv.evtchnClose(ev.port);
+          await this.disconnectRings();
+          await this.step({
+            kind: "ringsMapFailed",
+            err: XenErrno.EIO,
+            msg: `starting queue ${qi}'s thread: ${e instanceof Error ? e.message : String(e)}`,
+          });
+          return;
+        }
+        this.queues.push({ ring: remote, port: ev.port, handles: m.handles, info });
+        info.remote = remote;
+        continue;
+      }
       const stats = info.stats;
       let ring: BlkbackRing;
       try {
@@ -422,7 +540,7 @@ export class BlkbackDevice {
         });
         return;
       }
-      this.queues.push({ ring, port: ev.port, handles: m.handles });
+      this.queues.push({ ring, port: ev.port, handles: m.handles, info });
       info.ring = ring;
       this.driver.registerPort(ev.port, ring);
     }
@@ -440,6 +558,7 @@ export class BlkbackDevice {
     for (const i of this.infos) i.ring = undefined;
     for (const q of qs) {
       await q.ring.stop();
+      if (q.info.remote === q.ring) q.info.detachRemote();
       this.driver.unregisterPort(q.port);
       const hv = this.driver.opts.hv;
       const rc = await hv.evtchnClose(q.port);

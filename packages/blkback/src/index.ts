@@ -6,6 +6,9 @@ export {
   BlkbackDevice,
   BlkbackDriver,
   type BlkbackDriverOptions,
+  type BlkbackQueueHandover,
+  type BlkbackQueueThreads,
+  type BlkbackRemoteRing,
   type BlkbackRingInfo,
   readDirectory,
 } from "./driver.js";
@@ -22,4 +25,10 @@ export {
   type BlkbackRingOptions,
   DEFAULT_MAX_PERSISTENT_GRANTS,
 } from "./blkif-ring.js";
-export { LATENCY_BUCKETS_SECONDS, LatencyHistogram, RingStats } from "./stats.js";
+export {
+  LATENCY_BUCKETS_SECONDS,
+  LatencyHistogram,
+  RING_STATS_COUNTERS,
+  RingStats,
+  RingStatsMirror,
+} from "./stats.js";

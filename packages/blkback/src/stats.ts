@@ -70,3 +70,82 @@ export class RingStats {
   persistentHits = 0;
   readonly latency = new LatencyHistogram();
 }
+
+/** RingStats' counters, in the order of a shared mirror (RingStatsMirror). */
+export const RING_STATS_COUNTERS = Object.freeze([
+  "outstanding",
+  "maxOutstanding",
+  "requests",
+  "responses",
+  "completed",
+  "errors",
+  "notificationsSent",
+  "notificationsSuppressed",
+  "eventsReceived",
+  "readSectors",
+  "writeSectors",
+  "persistentGrants",
+  "grantsMapped",
+  "grantsUnmapped",
+  "persistentHits",
+] as const satisfies readonly (keyof RingStats)[]);
+
+/** Counters that are levels (copied as they are), not totals (added as deltas). */
+const LEVELS: ReadonlySet<string> = new Set(["outstanding", "maxOutstanding", "persistentGrants"]);
+
+/**
+ * A ring's statistics in a shared Float64Array, for a ring served on another thread (a blkback
+ * thread per queue): the serving thread `publish`es its RingStats (plain stores, no lock: a reader
+ * may see one counter a batch older than another, as a scrape of Linux's per-ring sysfs counters
+ * does), the service's thread `collect`s the changes into its own RingStats — totals as deltas, so
+ * the service's counters stay monotonic across reconnects, levels as they are.
+ */
+export class RingStatsMirror {
+  static readonly words = RING_STATS_COUNTERS.length + 3 + LATENCY_BUCKETS_SECONDS.length + 1;
+  readonly f64: Float64Array;
+  private readonly seen: Float64Array;
+
+  constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(RingStatsMirror.words * 8)) {
+    this.f64 = new Float64Array(buffer);
+    this.seen = new Float64Array(RingStatsMirror.words);
+  }
+
+  get buffer(): SharedArrayBuffer {
+    return this.f64.buffer as SharedArrayBuffer;
+  }
+
+  /** The serving thread: its counters and latency buckets into the shared words. */
+  publish(s: RingStats): void {
+    const f = this.f64;
+    let i = 0;
+    for (const k of RING_STATS_COUNTERS) f[i++] = s[k];
+    f[i++] = s.latency.sum;
+    f[i++] = s.latency.count;
+    i++;
+    for (const c of s.latency.counts) f[i++] = c;
+  }
+
+  /** The service's thread: what changed since the last collect, into `into`. */
+  collect(into: RingStats): void {
+    const f = this.f64;
+    const seen = this.seen;
+    let i = 0;
+    for (const k of RING_STATS_COUNTERS) {
+      const v = f[i]!;
+      if (LEVELS.has(k)) into[k] = v;
+      else into[k] += v - seen[i]!;
+      seen[i++] = v;
+    }
+    const h = into.latency;
+    h.sum += f[i]! - seen[i]!;
+    seen[i] = f[i]!;
+    i++;
+    h.count += f[i]! - seen[i]!;
+    seen[i] = f[i]!;
+    i += 2;
+    for (let b = 0; b < h.counts.length; b++, i++) {
+      h.counts[b]! += f[i]! - seen[i]!;
+      seen[i] = f[i]!;
+    }
+  }
+}

@@ -55,6 +55,24 @@ describe("fault kinds", () => {
 });
 
 describe("fault points", () => {
+  it("watch: every set (with its spec) and heal (undefined) of a point, until unwatched", () => {
+    const pts = new ChaosPoints({ service: "s", now: () => 5 });
+    pts.point("store.io-error");
+    pts.point("grant.map-failed");
+    const seen: [string, unknown][] = [];
+    const unwatch = pts.watch((kind, spec) => seen.push([kind, spec?.probability]));
+    pts.set({ kind: "store.io-error", probability: 0.5 });
+    pts.set({ kind: "grant.map-failed" });
+    pts.heal("store.io-error");
+    pts.heal("store.io-error"); // not set: nothing changes
+    unwatch();
+    pts.heal();
+    assert.deepEqual(seen, [
+      ["store.io-error", 0.5],
+      ["grant.map-failed", undefined],
+      ["store.io-error", undefined],
+    ]);
+  });
   it("a point that is not set never hits and records nothing", () => {
     const pts = new ChaosPoints({ service: "s", now: () => 5 });
     const p = pts.point("evtchn.lost");

@@ -184,6 +184,14 @@ export const FAULT_KINDS: readonly FaultKindInfo[] = [
       "the backend starts a request after the next one (in-flight requests complete out of order; the frontend matches by id)",
     params: [],
   }),
+  K({
+    kind: "blkback.queue-thread-killed",
+    plane: "point",
+    defaultService: "blkback",
+    description:
+      "a blkback queue thread (queueThreads: Linux's kthread per ring) dies between two tasks with I/O in flight, the service lives: its grant maps are released at once and the vbd fails (an error node, Closing) until the frontend reconnects",
+    params: [],
+  }),
   // misbehaving peers on the shared ring
   K({
     kind: "ring.request-corrupted",

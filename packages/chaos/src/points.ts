@@ -154,6 +154,7 @@ export class FaultPoint {
     this.rng = new Mulberry32(spec.seed ?? (this.owner.seed ^ hashString(this.kind)) >>> 0);
     this.active = true;
     this.onChange?.(this);
+    this.owner.changed(this);
   }
 
   heal(): void {
@@ -161,6 +162,7 @@ export class FaultPoint {
     this.active = false;
     this.spec = undefined;
     this.onChange?.(this);
+    this.owner.changed(this);
   }
 
   /**
@@ -229,6 +231,23 @@ export class ChaosPoints {
       this.points.set(kind, p);
     }
     return p;
+  }
+
+  private readonly watchers = new Set<(kind: string, spec: FaultSpec | undefined) => void>();
+
+  /**
+   * Calls `fn` whenever a point is set (with its spec) or healed (undefined): how a service passes
+   * its faults on to its own threads (blkback's queue threads), which keep points of their own.
+   * Returns the unwatch function.
+   */
+  watch(fn: (kind: string, spec: FaultSpec | undefined) => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
+  }
+
+  /** A point of ours was set or healed (FaultPoint calls this). */
+  changed(p: FaultPoint): void {
+    for (const fn of this.watchers) fn(p.kind, p.active ? p.spec : undefined);
   }
 
   /** Kinds this service has a point for (registered by its adapters). */

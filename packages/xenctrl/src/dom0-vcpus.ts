@@ -11,4 +11,6 @@ export const DOM0_VCPU = Object.freeze({
   displback: 4,
   /** A second device-model service instance (another emulator of the same guests). */
   deviceModel2: 5,
+  /** blkback's queue threads 1, 2, 3 (services/blkback queueThreads). */
+  blkbackQueues: Object.freeze([6, 7, 8]),
 } as const);

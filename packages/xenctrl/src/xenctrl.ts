@@ -67,9 +67,39 @@ export interface XenCtrlOptions {
   /**
    * The worker's mapper ledger (ctx.mapperLedger): every grant handle this client maps in-process is
    * recorded there until unmapped, so that the host releases them if the worker dies holding them
-   * (gntdev's release on close; Xen's teardown of a dead mapper's maptrack).
+   * (gntdev's release on close; Xen's teardown of a dead mapper's maptrack). Several: each records
+   * every handle and port (a thread of a worker records in the worker's ledger, so the host releases
+   * them if the worker dies, and in its own, so the worker releases them if the thread dies).
    */
-  mapperLedger?: SharedArrayBuffer;
+  mapperLedger?: SharedArrayBuffer | readonly SharedArrayBuffer[];
+}
+
+/** What this client records its maps and ports in: one ledger, or each of several. */
+type LedgerRecorder = Pick<MapperLedger, "record" | "forget" | "recordPort" | "forgetPort">;
+
+function ledgerOf(buffers: SharedArrayBuffer | readonly SharedArrayBuffer[]): LedgerRecorder | undefined {
+  if (buffers instanceof SharedArrayBuffer) return new MapperLedger(buffers);
+  const ls = buffers.map((b) => new MapperLedger(b));
+  if (ls.length <= 1) return ls[0];
+  // per grant map on the data path: no array, no closure per call
+  return {
+    record(mapper, handle) {
+      let ok = true;
+      for (const l of ls) ok = l.record(mapper, handle) && ok;
+      return ok;
+    },
+    forget(mapper, handle) {
+      for (const l of ls) l.forget(mapper, handle);
+    },
+    recordPort(domid, port) {
+      let ok = true;
+      for (const l of ls) ok = l.recordPort(domid, port) && ok;
+      return ok;
+    },
+    forgetPort(domid, port) {
+      for (const l of ls) l.forgetPort(domid, port);
+    },
+  };
 }
 
 export interface DomainCreateOptions {
@@ -181,7 +211,7 @@ export class XenCtrl {
   private readonly ports = new Set<{ close(): void }>();
   /** Link placement: this host's copy of our grant table (grows with gnttabSetupTable). */
   private grantTableView: MemView | undefined;
-  private readonly ledger: MapperLedger | undefined;
+  private readonly ledger: LedgerRecorder | undefined;
 
   constructor(private readonly options: XenCtrlOptions) {
     this.domid = options.domid;
@@ -199,7 +229,7 @@ export class XenCtrl {
       return;
     }
     this.gt = new GrantTables(this.store);
-    if (options.mapperLedger) this.ledger = new MapperLedger(options.mapperLedger);
+    if (options.mapperLedger) this.ledger = ledgerOf(options.mapperLedger);
     const notify = makeNotify({ store: this.store, evtchn: () => this.ev! });
     // evtchn.lost: the upcall (the wake-up) is lost, the pending bit stays set, as the only loss
     // Xen's level-triggered event channels allow; receivers find it when they next scan
@@ -684,6 +714,33 @@ export class XenCtrl {
   /** The frame of this client's last successful gnttabMapGrantRefSync (0 before any). */
   get gnttabLastMappedFrame(): number {
     return this.gt?.lastMappedFrame ?? 0;
+  }
+
+  /**
+   * A thread of this worker that mapped and bound as this domain died (its own ledger, see
+   * XenCtrlOptions.mapperLedger): unmap every grant handle and close every port its ledger still
+   * holds, through this client (so this client's ledger forgets them too), and empty it — what
+   * gntdev's and evtchn's release do when a process dies. In-process placement only (undefined
+   * otherwise). A handle or port the tables no longer know counts as stale.
+   */
+  releaseMapperLedger(
+    buffer: SharedArrayBuffer,
+  ): { released: number; portsClosed: number; stale: number } | undefined {
+    const gt = this.gt;
+    const ev = this.ev;
+    if (!gt || !ev) return undefined;
+    return new MapperLedger(buffer).release({
+      unmapGrantRef: (mapper, op) => {
+        const st = gt.unmapGrantRef(mapper, op);
+        if (st === GNTST_okay) this.ledger?.forget(mapper, op.handle);
+        return st;
+      },
+      evtchnClose: (caller, port) => {
+        const rc = ev.evtchnClose(caller, port);
+        if (rc === 0) this.ledger?.forgetPort(caller, port);
+        return rc;
+      },
+    });
   }
 
   /** One handle of gnttabUnmapSync without an array per call: its GNTST_* status. */

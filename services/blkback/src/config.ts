@@ -37,6 +37,16 @@ export const BlkbackServiceConfigSchema = z
      */
     pollUs: z.number().min(0).max(100_000).default(50),
     /**
+     * A thread per queue (Linux's kthread per ring, xen_blkif_schedule): queue q ≥ 1 of a vbd whose
+     * store can be opened a second time (null, file) is served on thread q, which receives on dom0
+     * vCPU `queueThreadVcpus[q - 1]` and opens its own instance of the store; queue 0, the other
+     * queues and other stores stay on the service's thread. The service's fault points apply on the
+     * threads too (see README "Queue threads").
+     */
+    queueThreads: z.boolean().default(false),
+    /** The dom0 vCPUs of queue threads 1, 2, … (xenctrl DOM0_VCPU.blkbackQueues). */
+    queueThreadVcpus: z.array(z.number().int().min(0).max(31)).default([6, 7, 8]),
+    /**
      * How `params` is read: "spec" = a blkstore spec ("memory:size=64M", "file:path=…"); a bare path
      * (starting with "/") is a raw image file.
      */

@@ -3,7 +3,7 @@
 // block stores, and exports per-ring metrics. Wiring only: the protocol lives in the package.
 import { performance } from "node:perf_hooks";
 import { BlkbackDriver, type BlkbackHypervisor, type BlkbackStoreOpener } from "@xensim/blkback";
-import { ChaosStore, openStore, parseStoreSpec, STORE_FAULT_KINDS, type StoreSpec } from "@xensim/blkstore";
+import { ChaosStore, STORE_FAULT_KINDS } from "@xensim/blkstore";
 import type { ChaosPoints } from "@xensim/chaos";
 import { loadHypervisorProto, loadXenstoreProto } from "@xensim/proto";
 import type { ServiceContext, ServiceModule } from "@xensim/runtime";
@@ -13,27 +13,10 @@ import { connectXenstore, type XenstoreClient } from "@xensim/xenstore-client";
 import { Counter, Gauge } from "prom-client";
 import { type BlkbackServiceConfig, BlkbackServiceConfigSchema } from "./config.js";
 import { registerRingLatencyHistogram } from "./latency-metric.js";
+import { QueueThreads } from "./queue-threads.js";
+import { storeOpener } from "./store-opener.js";
 
-/**
- * `params` → a block store: a blkstore spec, or an absolute path to a raw image file. File paths are
- * confined to the image directory (or the allow-list) and checked again on the file system at open
- * (defence in depth behind the toolstack's check): a refusal becomes hotplug-status "error" and an
- * `error` node, as a failed hotplug script does.
- */
-export function storeOpener(cfg: BlkbackServiceConfig["params"]): BlkbackStoreOpener {
-  const diskPolicy = {
-    imageDir: cfg.fileDir,
-    allowList: cfg.allowList,
-    allowBlockDevices: cfg.allowBlockDevices,
-  };
-  return async (params, mode) => {
-    let spec: StoreSpec = params.startsWith("/") ? { kind: "file", path: params } : parseStoreSpec(params);
-    if (spec.kind === "file" && !cfg.allowFiles)
-      throw new Error(`file stores are disabled (params ${params})`);
-    if (mode === "r" && spec.kind !== "array") spec = { ...spec, readonly: true };
-    return openStore(spec, { diskPolicy, maxMemoryBytes: cfg.maxMemoryBytes });
-  };
-}
+export { storeOpener };
 
 /** ring.response-corrupted: garbage in the status of a response slot. */
 function corruptResponsePoint(chaos: ChaosPoints): () => boolean {
@@ -89,6 +72,25 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
       ctx,
     );
 
+    // A thread per queue (opt-in), when the hypervisor shares this host process: the threads map
+    // and kick through the page store themselves.
+    const queueThreads =
+      cfg.queueThreads && xc.inProcess && ctx.sharedMemory
+        ? new QueueThreads({
+            sab: ctx.sharedMemory,
+            domid: cfg.domid,
+            vcpus: cfg.queueThreadVcpus,
+            ...(ctx.mapperLedger ? { mapperLedger: ctx.mapperLedger } : {}),
+            pollUs: cfg.pollUs,
+            params: cfg.params,
+            log,
+            chaos: ctx.chaos,
+            releaser: xc,
+          })
+        : undefined;
+    if (cfg.queueThreads && !queueThreads)
+      log.warn("queueThreads needs the hypervisor in this host process: every queue is served here");
+
     const reg = [ctx.metrics];
     const labelNames = ["domid", "devid", "queue"] as const;
     const hv: BlkbackHypervisor = xc;
@@ -114,6 +116,7 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
             ? { poll: { ms: cfg.pollUs / 1000, defer: (fn: () => void) => setImmediate(fn) } }
             : {}),
           log,
+          ...(queueThreads ? { queueThreads } : {}),
           onError: (err) => log.error({ err }, "blkback error"),
         }),
       ctx,
@@ -167,8 +170,14 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
       (r) => r.stats.outstanding,
     );
     gauge("blkback_ring_persistent_grants", "persistent grants mapped", (r) => r.stats.persistentGrants);
-    gauge("blkback_ring_connected", "1 while the ring is served", (r) =>
-      r.ring && !r.ring.isHalted ? 1 : 0,
+    gauge("blkback_ring_connected", "1 while the ring is served", (r) => {
+      const ring = r.ring ?? r.remote;
+      return ring && !ring.isHalted ? 1 : 0;
+    });
+    gauge(
+      "blkback_ring_on_queue_thread",
+      "1 while the ring is served on a queue thread of its own (queueThreads), 0 on the service's thread",
+      (r) => (r.remote ? 1 : 0),
     );
     counter("blkback_requests_total", "requests consumed", (r) => r.stats.requests);
     counter(
@@ -196,17 +205,18 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
     return {
       health: () => {
         const rings = driver.rings();
-        const halted = rings.filter((r) => r.ring?.isHalted === true).length;
+        const halted = rings.filter((r) => (r.ring ?? r.remote)?.isHalted === true).length;
         return {
           ...xs.health(),
           devices: driver.devices.size,
-          rings: rings.filter((r) => r.ring !== undefined).length,
+          rings: rings.filter((r) => (r.ring ?? r.remote) !== undefined).length,
           halted,
           inProcess: xc.inProcess,
         };
       },
       async stop() {
         await driver.close();
+        await queueThreads?.close();
         xc.close();
         await xs.close();
         xsCalls?.close();

@@ -6,7 +6,7 @@ export const HypervisorConfigSchema = z
     /** dom0's memory (populated at gfn 0..), MiB. */
     dom0MemoryMib: z.number().int().min(0).default(4),
     /** dom0's vCPUs: one per dom0 service that receives events (README: dom0 vCPUs). */
-    dom0Vcpus: z.number().int().min(1).max(32).default(8),
+    dom0Vcpus: z.number().int().min(1).max(32).default(12),
     /** Frames of the page store when the host hands none (standalone without --shared-memory-bytes). */
     storeFrames: z.number().int().positive().default(16384),
     /** How often destroyed domains that linger (frames still mapped elsewhere) are checked, ms. */

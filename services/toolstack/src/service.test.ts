@@ -209,7 +209,7 @@ describe("toolstack service over HTTP", { timeout: 60_000 }, () => {
         d.vcpus,
       ]),
       [
-        ["Domain-0", 0, "r-----", 4, 8],
+        ["Domain-0", 0, "r-----", 4, 12],
         ["guest1", domid, "r-----", 64, 2],
       ],
     );

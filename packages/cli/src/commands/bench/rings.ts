@@ -98,6 +98,7 @@ export default function registerRings(bench: Command): void {
       "embedded",
     )
     .option("--queues <n>", "queues (multi-queue-num-queues) per disk", "1")
+    .option("--queue-threads", "embedded: blkback serves queues ≥ 1 on threads of their own (queueThreads)")
     .option("--iodepth <n>", "I/Os kept in flight (default: the slots of the largest ring × queues)")
     .option("--bs <size>", "block size (bytes, or with k/m)", "4k")
     .option("--rw <pattern>", "randread, randwrite or randrw", "randread")
@@ -132,6 +133,7 @@ export default function registerRings(bench: Command): void {
         profile: string;
         placement: string;
         queues: string;
+        queueThreads?: boolean;
         iodepth?: string;
         bs: string;
         rw: string;
@@ -182,6 +184,7 @@ export default function registerRings(bench: Command): void {
           profile: o.profile as RingsProfile,
           placement: o.placement as RingsPlacement,
           queues,
+          ...(o.queueThreads ? { queueThreads: true } : {}),
           iodepth,
           bs,
           rw: o.rw as RwPattern,
