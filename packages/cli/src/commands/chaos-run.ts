@@ -31,6 +31,7 @@ import {
   stepFaults,
   stepsEnded,
   verdictOf,
+  classifyFaultConsequence,
   type XsHistoryEvent,
 } from "@xensim/chaos";
 import { EventChannels } from "@xensim/evtchn";
@@ -340,11 +341,22 @@ export async function runSchedule(h: ChaosHost, options: ScheduleOptions): Promi
     }
     lastHealMs = Math.max(lastHealMs, Date.now() - t0);
     const endDeadline = Date.now() + s.checks.livenessMs + 60_000;
+    // a guest whose I/O has not moved for the liveness bound since the heal has already failed
+    // liveness: waiting out the rest of the bound for its job tells nothing more
+    const iosNow = (): number =>
+      [...domids.values()].reduce((n, d) => n + Number(latest.get(d)?.workload?.ios ?? 0), 0);
+    let iosSeen = iosNow();
+    let movedAt = Date.now();
     while (
       !aborted &&
       ![...domids.values()].every((d) => ["done", "failed"].includes(latest.get(d)?.workload?.phase ?? ""))
     ) {
       if (Date.now() > endDeadline) break;
+      const ios = iosNow();
+      if (ios !== iosSeen) {
+        iosSeen = ios;
+        movedAt = Date.now();
+      } else if (Date.now() - movedAt > s.checks.livenessMs + 1000) break;
       await sleep(poll, options.signal);
     }
     await stepChain.catch(() => {});
@@ -386,7 +398,8 @@ export async function runSchedule(h: ChaosHost, options: ScheduleOptions): Promi
         // teardown runs on after DELETE returns (backends close, unmap, unwatch): audit until the
         // tables are clean or a bound passes, and keep the last audit as the evidence
         const auditDeadline = Date.now() + 10_000;
-        await sleep(suffix !== undefined ? 100 : 1000, options.signal);
+        // (a shared host: the first audit at once, then every 50 ms; a clean table ends it)
+        if (suffix === undefined) await sleep(1000, options.signal);
         for (;;) {
           const { json } = await call<{ domains?: Array<{ id: number }> }>("GET", "/domains");
           const present = new Set((json.domains ?? []).map((d) => d.id));
@@ -400,7 +413,7 @@ export async function runSchedule(h: ChaosHost, options: ScheduleOptions): Promi
             leaks.push(...found);
             break;
           }
-          await sleep(suffix !== undefined ? 100 : 500, options.signal);
+          await sleep(suffix !== undefined ? 50 : 500, options.signal);
         }
       } finally {
         await xs.close();
@@ -474,12 +487,14 @@ export async function runSchedule(h: ChaosHost, options: ScheduleOptions): Promi
         },
   ];
   if (aborted) checks.push({ name: "liveness", pass: false, summary: "interrupted (Ctrl-C)", evidence: [] });
+  const consequence = aborted ? undefined : classifyFaultConsequence(checks, hits ?? []);
   const report: ChaosReport = {
     scenario: s.name,
     file: options.file,
     seed: options.seed,
     schedule: options.schedule,
-    verdict: verdictOf(checks),
+    verdict: verdictOf(checks, consequence),
+    ...(consequence ? { consequence } : {}),
     startedAt,
     durationMs: Date.now() - startedAt,
     checks,
