@@ -341,22 +341,22 @@ export async function runSchedule(h: ChaosHost, options: ScheduleOptions): Promi
     }
     lastHealMs = Math.max(lastHealMs, Date.now() - t0);
     const endDeadline = Date.now() + s.checks.livenessMs + 60_000;
-    // a guest whose I/O has not moved for the liveness bound since the heal has already failed
-    // liveness: waiting out the rest of the bound for its job tells nothing more
-    const iosNow = (): number =>
-      [...domids.values()].reduce((n, d) => n + Number(latest.get(d)?.workload?.ios ?? 0), 0);
-    let iosSeen = iosNow();
-    let movedAt = Date.now();
+    // Once the liveness check has failed for good (the bound after the last heal is over, the
+    // guests' statuses kept coming, and none showed progress since the heal), waiting out the rest
+    // of the bound for the job tells nothing more. A status stream that stalls (a loaded host) is
+    // not a frozen disk: then the wait goes on.
+    const livenessFailedForGood = (): boolean => {
+      const sinceStart = Date.now() - t0;
+      if (sinceStart < lastHealMs + s.checks.livenessMs + 1000) return false;
+      const last = series.at(-1);
+      if (last === undefined || sinceStart - last.t > 2000) return false;
+      return !checkLiveness(series, lastHealMs, s.checks.livenessMs).pass;
+    };
     while (
       !aborted &&
       ![...domids.values()].every((d) => ["done", "failed"].includes(latest.get(d)?.workload?.phase ?? ""))
     ) {
-      if (Date.now() > endDeadline) break;
-      const ios = iosNow();
-      if (ios !== iosSeen) {
-        iosSeen = ios;
-        movedAt = Date.now();
-      } else if (Date.now() - movedAt > s.checks.livenessMs + 1000) break;
+      if (Date.now() > endDeadline || livenessFailedForGood()) break;
       await sleep(poll, options.signal);
     }
     await stepChain.catch(() => {});
