@@ -335,6 +335,28 @@ function chaosTable() {
     "",
     `Not covered: ${s.faultKindsNotCovered.length ? s.faultKindsNotCovered.join(", ") : "none"}. Started ${s.startedAt}${s.shortWindowMs ? `; every schedule scaled into a ${s.shortWindowMs} ms fault window on a shared host (\`--short ${s.shortWindowMs}\`)` : "; a fresh host per schedule"}${s.timeBoundHit ? "; stopped by its time bound (--max-minutes)" : ""}${s.errors ? `; ${s.errors} schedule(s) ended in an error` : ""}.`,
   ];
+  if (s.phasesMeanMs && Object.keys(s.phasesMeanMs).length > 0)
+    rows.push(
+      "",
+      `Mean phases of a schedule (ms): ${Object.entries(s.phasesMeanMs)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(
+          ", ",
+        )}${s.loadAverage ? `; load average ${s.loadAverage.start} at the start, ${s.loadAverage.end} at the end` : ""}.`,
+    );
+  if ((s.faultConsequences ?? []).length > 0) {
+    rows.push(
+      "",
+      "Expected consequences of a fault (not passes, not defects: a loss no Xen stack survives):",
+      "",
+      "| scenario | seed | fault | failed checks | evidence | replay |",
+      "|---|---:|---|---|---|---|",
+    );
+    for (const c of s.faultConsequences)
+      rows.push(
+        `| ${c.scenario} | ${c.seed} | ${c.kind} | ${c.failed.join(", ")} | ${c.evidence.join("; ")} | \`${c.replay}\` |`,
+      );
+  }
   if (s.unexpectedVerdicts.length > 0) {
     rows.push("", "| scenario | seed | verdict | failed checks | replay |", "|---|---:|---|---|---|");
     for (const u of s.unexpectedVerdicts)

@@ -97,6 +97,40 @@ describe("BlkbackRing", () => {
     assert.equal(r.back.stats.outstanding, 0);
   });
 
+  it("backend.response-duplicated writes the answered request's own response twice, only while another awaits its answer", async () => {
+    // Regression (chaos soak seed 4015713610): the duplicate was a second store completion, which a
+    // loaded event loop delivered after the request's Pending served a newer request, so it answered
+    // that newer, in-flight id early (blkfront rightly took it) instead of repeating the old id.
+    const asked: string[] = [];
+    const r = rig({
+      duplicateResponse: (target) => {
+        asked.push(target);
+        return true;
+      },
+    });
+    r.send(BlkifOp.READ, 0, [[200, 0, 7]]);
+    await tick();
+    assert.deepEqual(
+      r.responses(),
+      [{ id: 1, status: BLKIF_RSP_OKAY }],
+      "alone: no slot for a second answer",
+    );
+    assert.deepEqual(asked, []);
+    r.disk.hold = true;
+    r.send(BlkifOp.READ, 0, [[200, 0, 7]]);
+    r.send(BlkifOp.READ, 8, [[201, 0, 7]]);
+    await tick();
+    r.disk.release();
+    await tick();
+    assert.deepEqual(r.responses(), [
+      { id: 2, status: BLKIF_RSP_OKAY },
+      { id: 2, status: BLKIF_RSP_OKAY },
+    ]);
+    assert.deepEqual(asked, [`dom ${FRONT} id 2`]);
+    // the duplicate took request 3's slot: its own answer finds none, and the ring halts
+    assert.equal(r.halts.length, 1);
+  });
+
   it("across host processes (no kick suppression) pushes and kicks for every response", async () => {
     const r = rig({ zeroCopy: false });
     r.hv.kickSuppression = false;

@@ -98,6 +98,14 @@ export interface BlkbackRingOptions {
    * as an error for that id, not crash.
    */
   corruptResponse?: () => boolean;
+  /**
+   * A misbehaving backend (chaos: backend.response-duplicated): asked once per response made while
+   * another consumed request still awaits its answer (so the back ring has a slot for a second one);
+   * when it answers true the same response (id, operation, status) is written twice in a row. The
+   * frontend must refuse the second as not in flight. (Made here, from the answered request's own
+   * id, so the duplicate never depends on when a pooled Pending is reused.)
+   */
+  duplicateResponse?: (target: string) => boolean;
   stats?: RingStats;
 }
 
@@ -881,8 +889,9 @@ export class BlkbackRing {
   /** Store completion. */
   completed(pending: Pending, status: number): void {
     if (!pending.busy) {
-      // A second completion of a request already answered (a store calling done twice): a broken
-      // backend answers it twice — the frontend's one-response check is what must catch that.
+      // A second completion of a request already answered (a broken store calling done twice): it
+      // answers that request's id again — the frontend's one-response check is what must catch that.
+      // (The chaos backend.response-duplicated writes its second response in respond() instead.)
       this.respondAgain(pending, status);
       return;
     }
@@ -984,6 +993,19 @@ export class BlkbackRing {
           if (this.unpushed === 0) this.kickElidable = this.options.hv.mayElideKick(this.port);
           if (!this.kickElidable) this.pushResponses();
           else if (this.unpushed++ === 0) queueMicrotask(this.pushLater);
+        }
+        if (
+          this.options.duplicateResponse !== undefined &&
+          this.ring.reqCons !== this.ring.rspProdPvt &&
+          this.options.duplicateResponse(
+            `dom ${this.options.frontend} id ${pending.idHi * 0x1_0000_0000 + pending.idLo}`,
+          )
+        ) {
+          // the same bytes in the next slot: one id answered twice
+          this.options.view.writeFrom(this.ring.nextResponse(), this.rspBytes, 0, this.rspBytes.length);
+          stats.responses++;
+          // pushed at once, so the frontend sees both before the slot it took is missed
+          this.pushResponses();
         }
       } catch (e) {
         this.halt(-XenErrno.EIO, `writing a response failed: ${e instanceof Error ? e.message : String(e)}`);

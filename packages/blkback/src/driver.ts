@@ -79,6 +79,8 @@ export interface BlkbackDriverOptions {
   poll?: BlkbackPoll;
   /** Chaos: garbage in a response's status (see BlkbackRingOptions.corruptResponse). */
   corruptResponse?: () => boolean;
+  /** Chaos: one response written twice (see BlkbackRingOptions.duplicateResponse). */
+  duplicateResponse?: (target: string) => boolean;
   /** Errors nobody awaits. */
   onError?: (err: unknown) => void;
   /**
@@ -521,6 +523,9 @@ export class BlkbackDevice {
             void this.enqueue(() => this.dev.devFatal(err, "%s", msg));
           },
           ...(this.driver.opts.corruptResponse ? { corruptResponse: this.driver.opts.corruptResponse } : {}),
+          ...(this.driver.opts.duplicateResponse
+            ? { duplicateResponse: this.driver.opts.duplicateResponse }
+            : {}),
           ...(this.driver.opts.onResponse
             ? {
                 onResponse: (op: number, status: number, secs: number) =>

@@ -1,7 +1,7 @@
 // A store wrapper with the chaos plane's store fault points (store.io-error, store.latency,
-// store.torn-write, store.full) and two misbehaving-backend points the checkers must catch
-// (backend.response-duplicated: a request answered twice; backend.ack-before-write: a write
-// acknowledged without being written), and backend.requests-reordered (a request held back and
+// store.torn-write, store.full), a misbehaving-backend point the checkers must catch
+// (backend.ack-before-write: a write acknowledged without being written; a request answered twice,
+// backend.response-duplicated, is blkback's ring writing one response twice), and backend.requests-reordered (a request held back and
 // started after the next one: the backend may complete in-flight requests in any order, and the
 // frontend must match each response by id). With no point set an I/O costs one branch.
 
@@ -21,7 +21,6 @@ export const STORE_FAULT_KINDS = [
   "store.latency",
   "store.torn-write",
   "store.full",
-  "backend.response-duplicated",
   "backend.ack-before-write",
   "backend.requests-reordered",
 ] as const;
@@ -64,15 +63,6 @@ export class ChaosStore implements BlockStore {
     }
     const p = this.points;
     const target = `${this.label} ${io.op} sector ${io.sector}`;
-    if (p["backend.response-duplicated"].hit(target)) {
-      // the second answer a little later, while other requests are in flight (with none in
-      // flight the back ring itself refuses a response nobody asked for, and halts)
-      const once = done;
-      done = (st) => {
-        once(st);
-        this.events.at(this.events.clock.now() + 2, () => once(st));
-      };
-    }
     // the request held back earlier goes after this one
     const before = this.heldBack;
     this.heldBack = undefined;

@@ -50,8 +50,10 @@ export {
   type LedgerEvidence,
   type ResponseEvidence,
 } from "./checkers.js";
+export { classifyFaultConsequence, type FaultConsequence, WATCH_FIRST_EVENT } from "./consequence.js";
 export {
   type ChaosReport,
+  type ChaosVerdict,
   countByKind,
   type ExecutedAction,
   reportMarkdown,

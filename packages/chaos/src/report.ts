@@ -1,6 +1,7 @@
 // The verdict of one chaos run: JSON (the record), Markdown (for people) and an SVG of IOPS over time.
 
 import type { CheckResult, IoSample } from "./checkers.js";
+import type { FaultConsequence } from "./consequence.js";
 import type { FaultHit } from "./points.js";
 import type { TimelineAction } from "./schedule.js";
 
@@ -17,7 +18,13 @@ export interface ChaosReport {
   file: string;
   seed: number;
   schedule: number;
-  verdict: "pass" | "fail";
+  /**
+   * pass; fail; or fault-consequence: checks failed, but as the fault's own expected consequence
+   * (one no Xen stack survives, see `consequence`), not a defect of the stack under test.
+   */
+  verdict: ChaosVerdict;
+  /** With verdict fault-consequence: which fault, why, and its hits. */
+  consequence?: FaultConsequence;
   startedAt: number;
   durationMs: number;
   checks: CheckResult[];
@@ -33,8 +40,11 @@ export interface ChaosReport {
   phasesMs?: Record<string, number>;
 }
 
-export function verdictOf(checks: readonly CheckResult[]): "pass" | "fail" {
-  return checks.every((c) => c.pass) ? "pass" : "fail";
+export type ChaosVerdict = "pass" | "fail" | "fault-consequence";
+
+export function verdictOf(checks: readonly CheckResult[], consequence?: FaultConsequence): ChaosVerdict {
+  if (checks.every((c) => c.pass)) return "pass";
+  return consequence ? "fault-consequence" : "fail";
 }
 
 export function countByKind(hits: readonly FaultHit[]): Record<string, number> {
@@ -60,6 +70,18 @@ export function reportMarkdown(r: ChaosReport): string {
       "",
       "```json",
       JSON.stringify(c.evidence, null, 2).slice(0, 4000),
+      "```",
+    );
+  }
+  if (r.consequence) {
+    lines.push(
+      "",
+      `## Expected consequence of ${r.consequence.kind} (not a pass)`,
+      "",
+      `The failed checks (${r.consequence.checks.join(", ")}) are this fault's consequence: ${r.consequence.reason}.`,
+      "",
+      "```json",
+      JSON.stringify(r.consequence.evidence, null, 2).slice(0, 4000),
       "```",
     );
   }

@@ -24,6 +24,12 @@ function corruptResponsePoint(chaos: ChaosPoints): () => boolean {
   return () => p.active && p.hit("response slot");
 }
 
+/** backend.response-duplicated: a response written twice (same id), while another request is in flight. */
+function duplicateResponsePoint(chaos: ChaosPoints): (target: string) => boolean {
+  const p = chaos.point("backend.response-duplicated");
+  return (target) => p.active && p.hit(target);
+}
+
 /** Every store behind the chaos plane's store.* and backend.* fault points. */
 function chaosStoreOpener(open: BlkbackStoreOpener, chaos: ChaosPoints): BlkbackStoreOpener {
   // the points exist before any disk does: a fault set now applies to the disks opened later
@@ -104,6 +110,7 @@ export const blkbackService: ServiceModule<BlkbackServiceConfig> = {
           vcpu: cfg.vcpu,
           openStore: chaosStoreOpener(storeOpener(cfg.params), ctx.chaos),
           corruptResponse: corruptResponsePoint(ctx.chaos),
+          duplicateResponse: duplicateResponsePoint(ctx.chaos),
           config: {
             maxRingPageOrder: cfg.maxRingPageOrder,
             maxQueues: cfg.maxQueues,

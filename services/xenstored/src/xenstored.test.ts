@@ -16,6 +16,7 @@ import fc from "fast-check";
 import { pino } from "pino";
 import {
   ChaosPoints,
+  WATCH_FIRST_EVENT,
   checkSerializability,
   type SerializabilityEvidence,
   type XsHistoryEvent,
@@ -349,6 +350,24 @@ describe("xenstore.request-delayed", () => {
     assert.deepEqual(
       chaos.records.map((r) => [r.kind, r.delayMs]),
       [["xenstore.request-delayed", 40]],
+    );
+  });
+});
+
+describe("xenstore.watch-lost", () => {
+  it("names the loss of XS_WATCH's first event apart from a lost change (the checkers classify on it)", () => {
+    const chaos = new ChaosPoints({ service: "xenstored", now: () => 0, seed: 1 });
+    const core = new XenstoredCore(new XenstoreEngine({ onInternalError: rethrow }), null, log, { chaos });
+    const sink = fakeSink();
+    const conn = core.connect(0, sink);
+    assert.equal(core.request(conn, req(XsType.WRITE, 0, "/fe/state", "4"))!.type, XsType.WRITE);
+    chaos.set({ kind: "xenstore.watch-lost" });
+    assert.equal(core.request(conn, req(XsType.WATCH, 0, "/fe/state", "tok"))!.type, XsType.WATCH);
+    assert.equal(core.request(conn, req(XsType.WRITE, 0, "/fe/state", "5"))!.type, XsType.WRITE);
+    assert.equal(sink.got.filter((m) => m.type === XsType.WATCH_EVENT).length, 0, "both events lost");
+    assert.deepEqual(
+      chaos.records.map((r) => r.target),
+      [`conn ${conn} /fe/state ${WATCH_FIRST_EVENT}`, `conn ${conn} /fe/state`],
     );
   });
 });

@@ -22,7 +22,7 @@ import {
   type XsMessage,
   XsOutputQueues,
 } from "@xensim/xenstore";
-import type { ChaosPoints, FaultPoint, XsHistoryEvent } from "@xensim/chaos";
+import { type ChaosPoints, type FaultPoint, WATCH_FIRST_EVENT, type XsHistoryEvent } from "@xensim/chaos";
 import type { Logger } from "pino";
 import type { StateStore } from "./persistence.js";
 
@@ -214,8 +214,11 @@ export class XenstoredCore {
   /** Watch events through the points: lost, sent twice, or sent later. */
   private watchFaults(out: Output): Output {
     const events: WatchDelivery[] = [];
+    // the event XS_WATCH fires once at registration ("we fire once up front") is named as such:
+    // a checker tells its loss (which no xenbus driver survives) from a lost change
+    const first = out.reply?.type === XsType.WATCH ? ` ${WATCH_FIRST_EVENT}` : "";
     for (const ev of out.events) {
-      const target = `conn ${ev.conn} ${parseXsStrings(ev.msg.payload)[0] ?? ""}`;
+      const target = `conn ${ev.conn} ${parseXsStrings(ev.msg.payload)[0] ?? ""}${first}`;
       if (this.watchLost?.hit(target)) continue;
       if (this.watchDelayed?.active) {
         const d = this.watchDelayed.delay();

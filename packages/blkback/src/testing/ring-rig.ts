@@ -177,6 +177,8 @@ export interface RingRigOptions {
    * 100…, the data pages allocated one by one, the last one granted read-only.
    */
   xsaLayout?: boolean;
+  /** BlkbackRingOptions.duplicateResponse (chaos: backend.response-duplicated). */
+  duplicateResponse?: (target: string) => boolean;
   /** Wraps the backend's view of the ring (to see and to race what the backend reads). */
   spy?: (view: MemView) => MemView;
 }
@@ -235,6 +237,7 @@ export function ringRig(options: RingRigOptions = {}): RingRig {
     persistent: false,
     clock: options.clock ?? (() => 0),
     ...(options.poll ? { poll: options.poll } : {}),
+    ...(options.duplicateResponse ? { duplicateResponse: options.duplicateResponse } : {}),
     log: NULL_LOGGER,
     onHalt: (_e, msg) => halts.push(msg),
   });

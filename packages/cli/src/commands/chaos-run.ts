@@ -29,6 +29,7 @@ import {
   stepFaults,
   stepsEnded,
   verdictOf,
+  classifyFaultConsequence,
   type XsHistoryEvent,
 } from "@xensim/chaos";
 import { deriveSeed } from "@xensim/random";
@@ -352,11 +353,22 @@ export async function runSchedule(h: ChaosTarget, options: ScheduleOptions): Pro
     }
     lastHealMs = Math.max(lastHealMs, Date.now() - t0);
     const endDeadline = Date.now() + s.checks.livenessMs + 60_000;
+    // Once the liveness check has failed for good (the bound after the last heal is over, the
+    // guests' statuses kept coming, and none showed progress since the heal), waiting out the rest
+    // of the bound for the job tells nothing more. A status stream that stalls (a loaded host) is
+    // not a frozen disk: then the wait goes on.
+    const livenessFailedForGood = (): boolean => {
+      const sinceStart = Date.now() - t0;
+      if (sinceStart < lastHealMs + s.checks.livenessMs + 1000) return false;
+      const last = series.at(-1);
+      if (last === undefined || sinceStart - last.t > 2000) return false;
+      return !checkLiveness(series, lastHealMs, s.checks.livenessMs).pass;
+    };
     while (
       !aborted &&
       ![...domids.values()].every((d) => ["done", "failed"].includes(latest.get(d)?.workload?.phase ?? ""))
     ) {
-      if (Date.now() > endDeadline) break;
+      if (Date.now() > endDeadline || livenessFailedForGood()) break;
       await sleep(poll, options.signal);
     }
     await stepChain.catch(() => {});
@@ -387,14 +399,15 @@ export async function runSchedule(h: ChaosTarget, options: ScheduleOptions): Pro
       // teardown runs on after DELETE returns (backends close, unmap, unwatch): audit until the
       // tables are clean or a bound passes, and keep the last audit as the evidence
       const auditDeadline = Date.now() + 10_000;
-      await sleep(suffix !== undefined ? 100 : 1000, options.signal);
+      // (a shared host: the first audit at once, then every 50 ms; a clean table ends it)
+      if (suffix === undefined) await sleep(1000, options.signal);
       for (;;) {
         const found = await h.auditLeaks([...domids].map(([guest, domid]) => ({ guest, domid })));
         if (checkLeaks(found).pass || Date.now() > auditDeadline || aborted) {
           leaks.push(...found);
           break;
         }
-        await sleep(suffix !== undefined ? 100 : 500, options.signal);
+        await sleep(suffix !== undefined ? 50 : 500, options.signal);
       }
     }
     phase("destroy");
@@ -468,12 +481,14 @@ export async function runSchedule(h: ChaosTarget, options: ScheduleOptions): Pro
         },
   ];
   if (aborted) checks.push({ name: "liveness", pass: false, summary: "interrupted (Ctrl-C)", evidence: [] });
+  const consequence = aborted ? undefined : classifyFaultConsequence(checks, hits ?? []);
   const report: ChaosReport = {
     scenario: s.name,
     file: options.file,
     seed: options.seed,
     schedule: options.schedule,
-    verdict: verdictOf(checks),
+    verdict: verdictOf(checks, consequence),
+    ...(consequence ? { consequence } : {}),
     startedAt,
     durationMs: Date.now() - startedAt,
     checks,

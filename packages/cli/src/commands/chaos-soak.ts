@@ -6,6 +6,7 @@
 // was not the one the scenario expects (a broken-component scenario must fail).
 
 import { readdirSync, readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { type ChaosReport, FAULT_KINDS, parseScenario, type Scenario } from "@xensim/chaos";
 import { deriveSeed } from "@xensim/random";
@@ -35,6 +36,22 @@ export interface SoakSummary {
       failed: string[];
       replay: string;
     }>;
+    /**
+     * Runs whose failed checks were the fault's own expected consequence (one no Xen stack survives,
+     * e.g. a lost XS_WATCH first event): not counted above as failures, and not passes either.
+     */
+    faultConsequences: Array<{
+      scenario: string;
+      seed: number;
+      kind: string;
+      failed: string[];
+      evidence: string[];
+      replay: string;
+    }>;
+    /** Mean wall time of a schedule's phases, ms (the runs' phasesMs). */
+    phasesMeanMs?: Record<string, number>;
+    /** The 1-minute load average at the start and at the end. */
+    loadAverage?: { start: number; end: number };
     durationMs: number;
     startedAt: string;
     /** With `short`: the fault window each schedule was scaled into, and how many hosts were started. */
@@ -75,6 +92,9 @@ export async function soak(options: {
   let brokenRuns = 0;
   let brokenCaught = 0;
   const unexpected: SoakSummary["soak"]["unexpectedVerdicts"] = [];
+  const consequences: SoakSummary["soak"]["faultConsequences"] = [];
+  const phaseSums: Record<string, number> = {};
+  const load0 = loadavg()[0]!;
   let hostsStarted = 0;
   let errors = 0;
   let timeBoundHit = false;
@@ -183,6 +203,15 @@ export async function soak(options: {
           if (scenario.expect === "fail") {
             brokenRuns++;
             if (r.verdict === "fail") brokenCaught++;
+          } else if (r.verdict === "fault-consequence" && r.consequence) {
+            consequences.push({
+              scenario: scenario.name,
+              seed,
+              kind: r.consequence.kind,
+              failed,
+              evidence: r.consequence.evidence.map((h) => `${h.service}: ${h.target}`),
+              replay: r.replay,
+            });
           } else {
             for (const c of r.checks) {
               if (c.pass) continue;
@@ -194,7 +223,8 @@ export async function soak(options: {
               if (c.name === "serializability") violations += Math.max(1, c.evidence.length);
             }
           }
-          if (r.verdict !== scenario.expect)
+          for (const [k, v] of Object.entries(r.phasesMs ?? {})) phaseSums[k] = (phaseSums[k] ?? 0) + v;
+          if (r.verdict !== scenario.expect && r.verdict !== "fault-consequence")
             unexpected.push({ scenario: scenario.name, seed, verdict: r.verdict, failed, replay: r.replay });
           options.log(
             `${scenario.name} seed ${seed}: ${r.verdict.toUpperCase()}${failed.length ? ` (${failed.join(", ")})` : ""} hits ${JSON.stringify(r.hitsByKind)} phases ${JSON.stringify(r.phasesMs ?? {})}`,
@@ -220,6 +250,11 @@ export async function soak(options: {
       serializabilityViolations: violations,
       brokenComponentsCaught: `${brokenCaught}/${brokenRuns}`,
       unexpectedVerdicts: unexpected,
+      faultConsequences: consequences,
+      phasesMeanMs: Object.fromEntries(
+        Object.entries(phaseSums).map(([k, v]) => [k, Math.round(v / Math.max(1, runs))]),
+      ),
+      loadAverage: { start: Math.round(load0 * 100) / 100, end: Math.round(loadavg()[0]! * 100) / 100 },
       durationMs: Date.now() - t0,
       startedAt: new Date(t0).toISOString(),
       ...(options.short ? { shortWindowMs: options.short.windowMs } : {}),

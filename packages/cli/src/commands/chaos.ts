@@ -385,6 +385,18 @@ export default function registerChaos(program: Command): void {
           );
           process.exit(1);
         }
+        const consequences = r.reports.filter((x) => x.verdict === "fault-consequence");
+        if (consequences.length > 0) {
+          // not a pass: the fault broke a guarantee no Xen stack survives (the report says which)
+          for (const x of consequences)
+            process.stdout.write(
+              `FAULT-CONSEQUENCE at seed ${x.seed}: ${x.consequence?.kind ?? ""} — ${x.consequence?.reason ?? ""}\nreport: ${resolve(out, `seed-${x.seed}`, "report.md")}\n`,
+            );
+          process.stdout.write(
+            `NO DEFECT FOUND: ${r.reports.length} schedule(s) of ${scenario.name}, ${consequences.length} of them ended by the fault's expected consequence\n`,
+          );
+          process.exit(0);
+        }
         process.stdout.write(`PASS: ${r.reports.length} schedule(s) of ${scenario.name}\n`);
         process.exit(0);
       },
