@@ -84,6 +84,9 @@ function placement(store: PageStore, d: IoreqThreadData): Placement {
   };
 }
 
+/** Busy rounds (events found without waiting) between two reads of the clock. */
+const CLOCK_ROUNDS = 64;
+
 function run(d: IoreqThreadData): void {
   const store = PageStore.attach(d.sab);
   const i32 = store.i32;
@@ -109,11 +112,16 @@ function run(d: IoreqThreadData): void {
     } catch (err) {
       post({ kind: "warn", message: `emulation failed: ${String(err)}`, domid: e.end.handover.domid });
     }
-    if (e.end.counts.synchronous !== s) Atomics.add(ctl, CTL.synchronous, e.end.counts.synchronous - s);
-    if (e.end.counts.buffered !== b) Atomics.add(ctl, CTL.buffered, e.end.counts.buffered - b);
+    // This thread is the counters' only writer: plain stores (the service reads them with Atomics.load).
+    if (e.end.counts.synchronous !== s)
+      ctl[CTL.synchronous] = (ctl[CTL.synchronous]! + e.end.counts.synchronous - s) | 0;
+    if (e.end.counts.buffered !== b) ctl[CTL.buffered] = (ctl[CTL.buffered]! + e.end.counts.buffered - b) | 0;
   };
+  /** Set when the devices' next deadline may have changed (read again before the next wait). */
+  let deadlineMoved = false;
   const dispatch = (p: number) => {
     ports.dispatch(p);
+    deadlineMoved = true;
   };
   const pollAll = () => {
     for (const e of entries.values()) count(e, () => e.end.poll());
@@ -244,9 +252,15 @@ function run(d: IoreqThreadData): void {
 
   const scanSelected = { notifyVcpu };
   const scanFull = { full: true, notifyVcpu };
+  // The round trip's critical path is this loop between a wake-up and the next Atomics.wait (the
+  // vCPU resumes on this core once we block): no clock read there. A wait that ends with a wake-up
+  // goes straight back to the top; the clock is read when a wait times out, when a device deadline
+  // is pending, and every CLOCK_ROUNDS busy rounds (the slow rescan and the RTC's timers while busy).
   let lastFull = Date.now();
+  let at = nextDeadline();
+  let rounds = 0;
   for (;;) {
-    if (Atomics.load(ctl, CTL.mail) && Atomics.exchange(ctl, CTL.mail, 0))
+    if (Atomics.load(ctl, CTL.mail) && Atomics.exchange(ctl, CTL.mail, 0)) {
       for (let m = receiveMessageOnPort(d.port); m; m = receiveMessageOnPort(d.port)) {
         const q = m.message as ThreadRequest;
         try {
@@ -260,25 +274,38 @@ function run(d: IoreqThreadData): void {
           });
         }
       }
+      deadlineMoved = true;
+    }
     if (Atomics.load(ctl, CTL.stop)) break;
     const mask = Atomics.load(ctl, CTL.traceMask);
     if (mask !== tracer.mask) setTracer(mask, relay);
-    const at = nextDeadline();
-    if (at !== undefined && at <= Date.now()) tickAll(Date.now());
+    if (deadlineMoved) {
+      // an emulation, a message or a tick may have armed, moved or stopped the RTC's timers
+      deadlineMoved = false;
+      at = nextDeadline();
+    }
+    let timeUp: boolean;
     const w = Atomics.load(i32, wake);
     if (w & 0xff) {
       scanPending(si, d.vcpu, dispatch, scanSelected); // clears evtchn_upcall_pending
+      timeUp = ++rounds >= CLOCK_ROUNDS;
     } else {
-      const left = at === undefined ? d.slowScanMs : Math.max(0, Math.min(d.slowScanMs, at - Date.now()));
-      if (Atomics.wait(i32, wake, w, left) !== "timed-out" && Date.now() - lastFull < d.slowScanMs) continue;
-      if (at !== undefined && Date.now() - lastFull < d.slowScanMs) continue; // a device deadline
+      const timeout = at === undefined ? d.slowScanMs : Math.max(0, Math.min(d.slowScanMs, at - Date.now()));
+      timeUp = Atomics.wait(i32, wake, w, timeout) === "timed-out" || ++rounds >= CLOCK_ROUNDS;
+    }
+    if (!timeUp && at === undefined) continue;
+    rounds = 0;
+    const now = Date.now();
+    if (at !== undefined && at <= now) {
+      tickAll(now);
+      deadlineMoved = true;
     }
     // The slow rescan, also while busy: a lost wake-up delays an event, never loses it.
-    const now = Date.now();
     if (now - lastFull >= d.slowScanMs) {
       lastFull = now;
       scanPending(si, d.vcpu, dispatch, scanFull);
       pollAll();
+      deadlineMoved = true;
     }
   }
   d.port.close();
