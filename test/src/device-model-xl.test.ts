@@ -57,8 +57,8 @@ describe("device model through xl: console and soft reset with device state kept
     const up = spawnXensim(["up", "--state-dir", stateDir, "--api-port", "0", "--examples", examples]);
     try {
       await waitFor(() => /toolstack: http/.test(up.output()), {
-        timeoutMs: 60_000,
-        message: `xensim up: ${up.output()}`,
+        timeoutMs: 150_000,
+        message: () => `xensim up: ${up?.output()}`,
       });
       const created = await xl(stateDir, ["create", cfg]);
       assert.equal(created.status, 0, created.stderr);

@@ -77,8 +77,8 @@ describe("OpenTelemetry spans of xl create, exported over OTLP/HTTP", () => {
       receiver.url,
     ]);
     await waitFor(() => /toolstack: http/.test(up!.output()), {
-      timeoutMs: 90_000,
-      message: `xensim up: ${up.output()}`,
+      timeoutMs: 150_000,
+      message: () => `xensim up: ${up?.output()}`,
     });
   });
   after(async () => {

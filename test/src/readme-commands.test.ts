@@ -375,8 +375,8 @@ describe("README commands", () => {
         env,
       );
       await waitFor(() => examplesHost!.output().includes("toolstack: http://127.0.0.1:9080"), {
-        timeoutMs: 120_000,
-        message: `xensim up --no-examples: ${examplesHost.output()}`,
+        timeoutMs: 150_000,
+        message: () => `xensim up --no-examples: ${examplesHost?.output()}`,
       });
     }
 

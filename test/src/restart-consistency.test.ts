@@ -90,11 +90,13 @@ describe(
         // second run on the same state directory
         const b = await start();
         try {
-          // the log says which
-          assert.match(
-            b.up.output(),
-            new RegExp(`domains lost in a restart, cleaned away: ${old} \\(old\\)`),
-          );
+          // the log says which (the toolstack's worker logs it before its API listens, but its line
+          // may reach the host's output after the "up" banner)
+          const lostLine = new RegExp(`domains lost in a restart, cleaned away: ${old} \\(old\\)`);
+          await waitFor(() => lostLine.test(b.up.output()), {
+            timeoutMs: 10_000,
+            message: () => `the lost-domain log line: ${b.up.output()}`,
+          });
           const rec = (await (await fetch(`${b.api}/recovery`, { headers: b.auth })).json()) as {
             adopted: number[];
             cleaned: Array<{ domid: number; name: string; outcome: string }>;

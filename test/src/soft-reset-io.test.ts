@@ -75,8 +75,8 @@ describe("soft reset with disk I/O in flight", () => {
         "--no-examples",
       ]);
       await waitFor(() => /toolstack: http/.test(up!.output()), {
-        timeoutMs: 90_000,
-        message: `xensim up: ${up.output()}`,
+        timeoutMs: 150_000,
+        message: () => `xensim up: ${up?.output()}`,
       });
       bus = await connectNatsBus({ servers: nats.url, name: "soft-reset-io-test" });
       const statuses: Status[] = [];

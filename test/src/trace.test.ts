@@ -31,8 +31,8 @@ describe("xensim trace: one guest write on an embedded host", () => {
     mkdirSync(examples);
     up = spawnXensim(["up", "--state-dir", stateDir, "--api-port", "0", "--examples", examples]);
     await waitFor(() => /toolstack: http/.test(up!.output()), {
-      timeoutMs: 90_000,
-      message: `xensim up: ${up.output()}`,
+      timeoutMs: 150_000,
+      message: () => `xensim up: ${up?.output()}`,
     });
   });
   after(async () => {

@@ -3,8 +3,8 @@ import { createServer } from "node:net";
 export interface WaitForOptions {
   timeoutMs?: number;
   intervalMs?: number;
-  /** Included in the timeout error. */
-  message?: string;
+  /** Included in the timeout error; a function is called only then (e.g. to show a process's output at the timeout). */
+  message?: string | (() => string);
 }
 
 /** Polls pred until it returns a truthy value (which is returned), or throws after timeoutMs. */
@@ -24,7 +24,7 @@ export async function waitFor<T>(
       lastError = err;
     }
     if (Date.now() - start >= timeoutMs) {
-      const what = opts.message ?? "condition";
+      const what = (typeof opts.message === "function" ? opts.message() : opts.message) ?? "condition";
       const err = new Error(`waitFor: ${what} not met within ${timeoutMs} ms`);
       if (lastError !== undefined) (err as Error & { cause?: unknown }).cause = lastError;
       throw err;

@@ -170,6 +170,9 @@ async function up(options: UpOptions): Promise<void> {
     ...(options.grpc ? { grpcListen: parseGrpcListen(options.grpc) } : {}),
     ...(keysDir ? { keysDir: resolve(keysDir) } : {}),
     sharedMemoryBytes: 1 << 30,
+    // Every service ready within this bound (as compose's hosts: a loaded machine can need minutes
+    // to start eight workers; 30 s failed `up` at load 40).
+    readyTimeoutMs: Number(process.env.XENSIM_READY_TIMEOUT_MS ?? 120_000),
     http: { port: Number(options.httpPort) },
     // The terminal shows progress; service logs (JSON) at error unless XENSIM_LOG_LEVEL says more.
     logLevel: process.env.XENSIM_LOG_LEVEL ?? "error",
