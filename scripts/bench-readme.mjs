@@ -217,7 +217,7 @@ function ringsSection() {
   return out.join("\n").trimEnd();
 }
 
-function ioreqDistributedRows(d) {
+function ioreqDistributedRows(d, loop) {
   if (!d.measured) return [`| device model in another host process | | not measured | | | ${d.reason} |`];
   const b = d.buffered;
   const routes = Object.entries(b.routes)
@@ -225,7 +225,12 @@ function ioreqDistributedRows(d) {
     .map(([k, v]) => `${k} ${v}`)
     .join(", ");
   return [
-    `| synchronous port read, device model in another host process (over the link) | round trip | ${d.sync_pio.ops_per_s} | ${d.sync_pio.p50_us} | ${d.sync_pio.p99_us} | ${d.vs_floor_wait_p50} × wait floor, ${d.vs_embedded_p50} × embedded |`,
+    `| synchronous port read, device model in another host process (over the link${d.device_model === "ioreq-thread" ? "; its ioreq thread" : ""}) | round trip | ${d.sync_pio.ops_per_s} | ${d.sync_pio.p50_us} | ${d.sync_pio.p99_us} | ${d.vs_floor_wait_p50} × wait floor, ${d.vs_embedded_p50} × embedded |`,
+    ...(loop
+      ? [
+          `| the same, host B's emulator on its event loop (\`ioreqThread: false\`) | round trip | ${loop.sync_pio.ops_per_s} | ${loop.sync_pio.p50_us} | ${loop.sync_pio.p99_us} | ${loop.vs_floor_wait_p50} × wait floor, ${loop.vs_embedded_p50} × embedded |`,
+        ]
+      : []),
     `| buffered VGA stores, device model in another host process | one 4-byte store | ${b.writes_per_s} | | | ${routes} |`,
   ];
 }
@@ -254,9 +259,9 @@ function ioreqTable() {
         ]
       : []),
     `| buffered VGA stores, embedded | one 4-byte store | ${b.writes_per_s} | | | ${routes} |`,
-    ...ioreqDistributedRows(r.distributed),
+    ...ioreqDistributedRows(r.distributed, r.distributed_event_loop),
     "",
-    `Machine: ${r.machine.cpus} CPUs, Node ${r.machine.node}; ${r.duration_ms} ms per row, depth 1, vCPU spin ${e.spin}. One run on a shared, loaded machine.`,
+    `Machine: ${r.machine.cpus} CPUs, Node ${r.machine.node}${r.machine.load_average ? `, load average ${r.machine.load_average.join(" / ")} (1 / 5 / 15 min) at the end of the run` : ""}; ${r.duration_ms} ms per row, depth 1, vCPU spin ${e.spin}. One run on a shared, loaded machine.`,
   ].join("\n");
 }
 

@@ -13,7 +13,7 @@ const svc = (name: string) =>
 
 describe("bench ioreq, distributed row", () => {
   it(
-    "the device model in host process B answers over the link",
+    "the device model in host process B answers over the link, from its ioreq thread and from its event loop",
     { timeout: 180_000, skip: findNatsServer() === undefined ? "nats-server not installed" : false },
     async () => {
       const r = await runIoreqBench({
@@ -29,6 +29,9 @@ describe("bench ioreq, distributed row", () => {
       assert.ok(r.distributed.buffered.writes > 0);
       assert.equal(r.distributed.buffered.routes.null ?? 0, 0, "the VGA window is the emulator's");
       assert.equal(r.distributed.buffered.routes.dropped ?? 0, 0);
+      // host B's ioreq thread served the rows above; its event loop served these
+      assert.equal(r.distributed.device_model, "ioreq-thread");
+      assert.ok(r.distributed_event_loop && r.distributed_event_loop.sync_pio.ops > 0);
     },
   );
 });

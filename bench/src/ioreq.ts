@@ -16,6 +16,9 @@
 //     xenstored, page-server) and the device model in host process B (ioreq-host-b.ts, a child:
 //     page-server and device-model with hypervisorHost "hostA"), over a real nats-server, gRPC and
 //     the link — the ioreq pages are foreign-mapped there, every request and answer crosses the link.
+//     The device model serves from its ioreq thread (Atomics.wait on this host's shadow of dom0's
+//     shared_info, woken by the link thread after it applied the request's frames); then once more
+//     from its event loop (`ioreqThread: false`), for comparison in the same run.
 import { spawn } from "node:child_process";
 import { cpus } from "node:os";
 import { createInterface } from "node:readline";
@@ -73,7 +76,15 @@ export interface IoreqBenchResult {
         vs_embedded_p50: number;
         vs_floor_wait_p50: number;
         buffered: VcpuReport["buffered"];
+        /** Where host B's device model served: its ioreq thread (Atomics.wait on the shadow). */
+        device_model: "ioreq-thread";
       };
+  /** The distributed synchronous reads with host B's emulator on its event loop (Atomics.waitAsync). */
+  distributed_event_loop?: {
+    sync_pio: OpFigures;
+    vs_embedded_p50: number;
+    vs_floor_wait_p50: number;
+  };
 }
 
 function worker(data: IoreqWorkerData): {
@@ -213,6 +224,7 @@ export async function runIoreqBench(options: IoreqBenchOptions): Promise<IoreqBe
     ),
   );
   let distributed: IoreqBenchResult["distributed"];
+  let distributedLoop: IoreqBenchResult["distributed_event_loop"];
   if (!options.pageServerEntry)
     distributed = {
       measured: false,
@@ -224,7 +236,7 @@ export async function runIoreqBench(options: IoreqBenchOptions): Promise<IoreqBe
       reason: "nats-server not installed (the device model in another host process needs it)",
     };
   else {
-    const d = await runDistributed(options, options.pageServerEntry, durationMs, spin);
+    const d = await runDistributed(options, options.pageServerEntry, durationMs, spin, true);
     const vsEmb = round(d.sync.p50_us / sync.p50_us, 2);
     const vsW = round(d.sync.p50_us / wait.p50_us, 2);
     log(
@@ -243,7 +255,21 @@ export async function runIoreqBench(options: IoreqBenchOptions): Promise<IoreqBe
       vs_embedded_p50: vsEmb,
       vs_floor_wait_p50: vsW,
       buffered: d.buffered,
+      device_model: "ioreq-thread",
     };
+    const dl = (await runDistributed(options, options.pageServerEntry, durationMs, spin, false)).sync;
+    distributedLoop = {
+      sync_pio: dl,
+      vs_embedded_p50: round(dl.p50_us / sync.p50_us, 2),
+      vs_floor_wait_p50: round(dl.p50_us / wait.p50_us, 2),
+    };
+    log(
+      line(
+        "distributed, dm on its event loop: sync read",
+        dl,
+        `  = ${distributedLoop.vs_embedded_p50} × embedded, ${distributedLoop.vs_floor_wait_p50} × wait floor`,
+      ),
+    );
   }
   return {
     benchmark: "ioreq",
@@ -264,6 +290,7 @@ export async function runIoreqBench(options: IoreqBenchOptions): Promise<IoreqBe
       vs_floor_waitasync_p50: loopVsAsync,
     },
     distributed,
+    ...(distributedLoop ? { distributed_event_loop: distributedLoop } : {}),
   };
 }
 
@@ -273,6 +300,7 @@ async function runDistributed(
   pageServerEntry: string,
   durationMs: number,
   spin: number,
+  ioreqThread: boolean,
 ): Promise<VcpuReport> {
   const nats = await startNatsServer();
   const host = await startHost({
@@ -300,6 +328,7 @@ async function runDistributed(
           hv: hvAddr,
           xs: xsAddr,
           entries: { pageServer: pageServerEntry, deviceModel: options.deviceModelEntry },
+          ioreqThread,
         }),
       ],
       { stdio: ["pipe", "pipe", "inherit"] },

@@ -56,6 +56,24 @@ export interface LinkMapResult {
   view: MemView | undefined;
 }
 
+/** A shadow shared_info of this host (where the link delivers a domain's events): its view, the
+ * wake word of a vCPU and which vCPU each port notifies (the byte table in the frame after it). */
+export interface ShadowSharedInfo {
+  frame: number;
+  view: MemView;
+  vcpuOf: (port: number) => number;
+}
+
+export function shadowSharedInfo(store: PageStore, frame: number): ShadowSharedInfo {
+  const u8 = store.u8;
+  const base = (frame + 1) * PAGE_SIZE;
+  return {
+    frame,
+    view: store.viewOfFrames([frame]),
+    vcpuOf: (port) => Math.max(0, Atomics.load(u8, base + (port & 4095)) - 1),
+  };
+}
+
 export class LinkPlane {
   readonly area: LinkArea;
   /** Grant map refs refused here from the replica of the granter's table (never asked). */
@@ -197,15 +215,22 @@ export class LinkPlane {
     return this.area.appendSend(this.domid, port) ? 0 : -XenErrno.ENOTCONN;
   }
 
-  private shadow(domid: number): { frame: number; view: MemView; vcpuOf: (port: number) => number } {
-    const frame = this.area.shadowOf(domid, true);
-    const u8 = this.store.u8;
-    const base = (frame + 1) * PAGE_SIZE;
-    return {
-      frame,
-      view: this.store.viewOfFrames([frame]),
-      vcpuOf: (port) => Math.max(0, Atomics.load(u8, base + (port & 4095)) - 1),
-    };
+  private shadow(domid: number): ShadowSharedInfo {
+    return shadowSharedInfo(this.store, this.area.shadowOf(domid, true));
+  }
+
+  /**
+   * Register (domid, vcpu)'s events as received here (dom0's vCPU) and return the frame of this
+   * host's shadow shared_info, for a receiver of its own on another thread (shadowSharedInfo): the
+   * link thread sets the pending bits there and Atomics.notify's the vCPU's wake word.
+   */
+  async placeEvents(domid: number, vcpu: number): Promise<number> {
+    const key = `${domid}/${vcpu}`;
+    if (!this.placed.has(key)) {
+      await (domid === this.domid && domid !== 0 ? this.ensureHome() : this.place(domid, vcpu));
+      this.placed.add(key);
+    }
+    return this.area.shadowOf(domid, true);
   }
 
   /** The receiver of `domid`'s events on `vcpu` here, on this host's shadow shared_info. */
@@ -381,6 +406,11 @@ export class LinkPlane {
     }
     if (r.rc !== 0) return r.rc;
     return { handle: r.handle, frames: r.origins };
+  }
+
+  /** foreignUnmap, blocking (see requestSync). */
+  foreignUnmapSync(handle: number): number {
+    return decodeRc(this.requestSync(OP_FOREIGN_UNMAP, new Uint8Array(new Uint32Array([handle]).buffer)));
   }
 
   /** The unmap of a foreign mapping: 0, or -EINVAL when the hypervisor's host no longer has it. */

@@ -543,6 +543,17 @@ export class XenCtrl {
   }
 
   /**
+   * In another host process than the hypervisor's: register (domid, vcpu)'s events as received in
+   * this host without a receiver here, and return the frame of this host's shadow shared_info where
+   * the link delivers them (shadowSharedInfo) — for a thread of its own that blocks in Atomics.wait on
+   * the vCPU's wake word there. -EOPNOTSUPP in the hypervisor's host (the domain's own shared_info).
+   */
+  async placeEvents(domid: number, vcpu: number): Promise<number> {
+    if (!this.link) return -XenErrno.EOPNOTSUPP;
+    return this.link.placeEvents(domid === DOMID_SELF ? this.domid : domid, vcpu);
+  }
+
+  /**
    * Receive `domid`'s events on `vcpu`: `handler(port)` runs once per pending edge, for the ports
    * whose notify vCPU is `vcpu` (EVTCHNOP_bind_vcpu; default 0) — the others are left for their own
    * vCPU's receiver, so several receivers of one domain (dom0's services) each get their own. It

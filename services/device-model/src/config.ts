@@ -27,8 +27,9 @@ export const DeviceModelConfigSchema = z
     /** Full rescan period of the event receiver and the slots, ms. */
     slowScanMs: z.number().int().min(5).default(100),
     /**
-     * Serve the emulators on a thread of their own blocked in Atomics.wait (when the hypervisor is
-     * in this host process); false: on the service's event loop (Atomics.waitAsync).
+     * Serve the emulators on a thread of their own blocked in Atomics.wait (on dom0's shared_info
+     * in the hypervisor's host process, on this host's shadow of it in another); false: on the
+     * service's event loop (Atomics.waitAsync).
      */
     ioreqThread: z.boolean().default(true),
     /** Re-register the emulators a previous instance of this service left in xenstore (after a crash). */

@@ -1,7 +1,6 @@
 // A guest's memory as the device model maps it (xenforeignmemory), over the host's page store.
 import type { GuestMemory } from "@xensim/devicemodel";
 import { PAGE_SIZE, type PageStore } from "@xensim/memory";
-import type { XenCtrl } from "@xensim/xenctrl";
 
 /**
  * A privileged mapping of a guest's memory, page by page through its physmap (xenforeignmemory).
@@ -44,6 +43,13 @@ export function guestMemory(store: PageStore, domid: number, mapcache?: MapCache
 /** Guest pages a device model in another host process keeps mapped (QEMU's mapcache bound). */
 const MAPCACHE_PAGES = 1024;
 
+/** Foreign maps of single guest pages, blocking (XenCtrl.mapForeignPagesSync or LinkPlane.foreignMapSync). */
+export interface ForeignPageMapper {
+  mapSync(domid: number, gfns: readonly number[]): { frames: number[]; handle: number } | number;
+  /** Sync on a thread that cannot await (the ioreq thread), a promise on the service's thread. */
+  unmap(handle: number): number | Promise<number>;
+}
+
 /**
  * The guest's RAM from a host process without the hypervisor: each page is foreign-mapped over the
  * link the first time an emulation touches it (a blocking privcmd-style map, as QEMU's mapcache
@@ -53,19 +59,19 @@ const MAPCACHE_PAGES = 1024;
 export class MapCache {
   private readonly pages = new Map<number, { frame: number; handle: number }>();
   constructor(
-    private readonly xc: XenCtrl,
+    private readonly mapper: ForeignPageMapper,
     private readonly domid: number,
   ) {}
 
   frame(gfn: number): number {
     const hit = this.pages.get(gfn);
     if (hit) return hit.frame;
-    const r = this.xc.mapForeignPagesSync(this.domid, [gfn]);
+    const r = this.mapper.mapSync(this.domid, [gfn]);
     if (typeof r === "number") return 0;
     if (this.pages.size >= MAPCACHE_PAGES) {
       const [oldest, m] = this.pages.entries().next().value!;
       this.pages.delete(oldest);
-      void this.xc.unmapResource(m.handle).catch(() => {});
+      this.unmapQuietly(m.handle);
     }
     this.pages.set(gfn, { frame: r.frames[0]!, handle: r.handle });
     return r.frames[0]!;
@@ -73,8 +79,22 @@ export class MapCache {
 
   /** Unmap everything (the emulator stopped; a dead domain's mappings are released anyway). */
   async clear(): Promise<void> {
+    await Promise.all(this.clearNow());
+  }
+
+  /** The same, issuing every unmap at once (done when the mapper is synchronous). */
+  clearNow(): Array<number | Promise<number>> {
     const all = [...this.pages.values()];
     this.pages.clear();
-    for (const m of all) await this.xc.unmapResource(m.handle).catch(() => 0);
+    return all.map((m) => this.unmapQuietly(m.handle));
+  }
+
+  private unmapQuietly(handle: number): number | Promise<number> {
+    try {
+      const r = this.mapper.unmap(handle);
+      return typeof r === "number" ? r : r.catch(() => 0);
+    } catch {
+      return 0;
+    }
   }
 }

@@ -39,6 +39,8 @@ export interface IoreqThreadOptions {
   onWarn: (message: string, domid?: number) => void;
   /** An emulated device's interrupt line changed (the thread's machines have no hypercalls). */
   onIrq?: (domid: number, line: IrqLine, level: 0 | 1) => void;
+  /** The hypervisor in another host process (IoreqThreadData.remote; XenCtrl.placeEvents gave the frame). */
+  remote?: { hypervisorHost: string; shadowFrame: number; linkTimeoutMs: number };
 }
 
 export class IoreqThread {
@@ -55,9 +57,12 @@ export class IoreqThread {
   txSeq = 0;
 
   constructor(private readonly options: IoreqThreadOptions) {
-    // Our vCPU's wake word in dom0's shared_info (read only: the thread's own cores send).
-    const si = new EventChannels(options.store, { notify: () => {} }).sharedInfo(options.domid);
-    this.wake = wakeWordIndex(si.frames[0]!, options.vcpu);
+    // Our vCPU's wake word in dom0's shared_info (read only: the thread's own cores send), or in
+    // this host's shadow of it when the hypervisor runs in another host process.
+    const wakeFrame = options.remote
+      ? options.remote.shadowFrame
+      : new EventChannels(options.store, { notify: () => {} }).sharedInfo(options.domid).frames[0]!;
+    this.wake = wakeWordIndex(wakeFrame, options.vcpu);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     Atomics.store(this.ctl, CTL.traceMask, tracer.mask & TRACE_IOREQ);
@@ -72,6 +77,7 @@ export class IoreqThread {
       slowScanMs: options.slowScanMs,
       ctl: this.ctl,
       port: port2,
+      ...(options.remote ? { remote: options.remote } : {}),
     };
     this.worker = new Worker(new URL("./ioreq-thread.js", import.meta.url), {
       workerData: data,

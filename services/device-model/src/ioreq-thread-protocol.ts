@@ -27,6 +27,12 @@ export interface IoreqThreadData {
   slowScanMs: number;
   ctl: Int32Array;
   port: MessagePort;
+  /**
+   * The hypervisor in another host process: our events arrive in this host's shadow shared_info
+   * (`shadowFrame`, where the link thread delivers them and wakes our vCPU's word), kicks are SEND
+   * records on this host's link, guest pages are mapped over it (a blocking mapcache).
+   */
+  remote?: { hypervisorHost: string; shadowFrame: number; linkTimeoutMs: number };
 }
 
 export type ThreadRequest =

@@ -11,16 +11,17 @@ import {
   decodeMachineState,
   EmulatorEnd,
   type EmulatorRole,
+  type GuestMemory,
   encodeMachineState,
   Machine,
   SERIAL_BASE,
 } from "@xensim/devicemodel";
 import { EventChannels, scanPending, wakeWordIndex } from "@xensim/evtchn";
-import { PageStore } from "@xensim/memory";
+import { type MemView, PageStore } from "@xensim/memory";
 import { setTracer, type TraceRecord, tracer } from "@xensim/trace";
-import { makeNotify } from "@xensim/xenctrl";
+import { LinkPlane, makeNotify, shadowSharedInfo } from "@xensim/xenctrl";
 import { PortDispatcher } from "@xensim/xenbus";
-import { guestMemory } from "./guest-memory.js";
+import { guestMemory, MapCache } from "./guest-memory.js";
 import {
   CTL,
   type EmulatorFigures,
@@ -35,23 +36,70 @@ interface Entry {
   end: EmulatorEnd;
   /** Its ports' handlers in the PortDispatcher, dropped when it is removed. */
   stopEvents: Array<() => void>;
+  /** Its guest pages mapped over the link (another host process than the hypervisor's). */
+  mapcache?: MapCache;
 }
+
+/** Where this thread's events arrive and how its kicks leave: the hypervisor's host or the link. */
+interface Placement {
+  si: MemView;
+  wake: number;
+  notifyVcpu: (port: number) => number;
+  /** EVTCHNOP_send: 0 or -errno. */
+  send(port: number): number;
+  /** Guest memory of an emulator (a mapcache over the link in another host process). */
+  memory(domid: number): { memory: GuestMemory; mapcache?: MapCache };
+}
+
+function placement(store: PageStore, d: IoreqThreadData): Placement {
+  if (d.remote) {
+    // Events: this host's shadow shared_info, where the link thread sets them pending and wakes our
+    // vCPU's word after applying the frames they follow (the READY slot is in the replica). Kicks:
+    // SEND records behind the RANGE records of the answer, in this thread's program order.
+    const link = new LinkPlane(store, d.domid, d.remote.hypervisorHost, d.remote.linkTimeoutMs);
+    const shadow = shadowSharedInfo(store, d.remote.shadowFrame);
+    const mapper = {
+      mapSync: (domid: number, gfns: readonly number[]) => link.foreignMapSync(domid, gfns),
+      unmap: (handle: number) => link.foreignUnmapSync(handle),
+    };
+    return {
+      si: shadow.view,
+      wake: wakeWordIndex(shadow.frame, d.vcpu),
+      notifyVcpu: shadow.vcpuOf,
+      send: (p) => link.kick(p),
+      memory: (domid) => {
+        const mapcache = new MapCache(mapper, domid);
+        return { memory: guestMemory(store, domid, mapcache), mapcache };
+      },
+    };
+  }
+  const ev: EventChannels = new EventChannels(store, { notify: makeNotify({ store, evtchn: () => ev }) });
+  const si = ev.sharedInfo(d.domid);
+  return {
+    si,
+    wake: wakeWordIndex(si.frames[0]!, d.vcpu),
+    notifyVcpu: ev.portVcpuReader(d.domid),
+    send: (p) => ev.evtchnSend(d.domid, p),
+    memory: (domid) => ({ memory: guestMemory(store, domid) }),
+  };
+}
+
+/** Busy rounds (events found without waiting) between two reads of the clock. */
+const CLOCK_ROUNDS = 64;
 
 function run(d: IoreqThreadData): void {
   const store = PageStore.attach(d.sab);
-  const ev: EventChannels = new EventChannels(store, { notify: makeNotify({ store, evtchn: () => ev }) });
   const i32 = store.i32;
-  const si = ev.sharedInfo(d.domid);
-  const wake = wakeWordIndex(si.frames[0]!, d.vcpu);
-  const notifyVcpu = ev.portVcpuReader(d.domid);
+  const place = placement(store, d);
+  const { si, wake, notifyVcpu } = place;
   const post = (m: ThreadMessage) => d.port.postMessage(m);
   const entries = new Map<string, Entry>();
   const ports = new PortDispatcher();
   const { ctl } = d;
 
-  // EVTCHNOP_send on the answered vCPU's port: atomics on the shared page store.
+  // EVTCHNOP_send on the answered vCPU's port: atomics on the shared page store, or a SEND record.
   const notify = (p: number) => {
-    const rc = ev.evtchnSend(d.domid, p);
+    const rc = place.send(p);
     if (rc !== 0) post({ kind: "warn", message: `kick of port ${p} failed: rc ${rc}` });
   };
   const written = (frame: number, offset: number, length: number) => store.markWritten(frame, offset, length);
@@ -64,11 +112,16 @@ function run(d: IoreqThreadData): void {
     } catch (err) {
       post({ kind: "warn", message: `emulation failed: ${String(err)}`, domid: e.end.handover.domid });
     }
-    if (e.end.counts.synchronous !== s) Atomics.add(ctl, CTL.synchronous, e.end.counts.synchronous - s);
-    if (e.end.counts.buffered !== b) Atomics.add(ctl, CTL.buffered, e.end.counts.buffered - b);
+    // This thread is the counters' only writer: plain stores (the service reads them with Atomics.load).
+    if (e.end.counts.synchronous !== s)
+      ctl[CTL.synchronous] = (ctl[CTL.synchronous]! + e.end.counts.synchronous - s) | 0;
+    if (e.end.counts.buffered !== b) ctl[CTL.buffered] = (ctl[CTL.buffered]! + e.end.counts.buffered - b) | 0;
   };
+  /** Set when the devices' next deadline may have changed (read again before the next wait). */
+  let deadlineMoved = false;
   const dispatch = (p: number) => {
     ports.dispatch(p);
+    deadlineMoved = true;
   };
   const pollAll = () => {
     for (const e of entries.values()) count(e, () => e.end.poll());
@@ -97,15 +150,17 @@ function run(d: IoreqThreadData): void {
         const guest = q.handover.domid;
         machine.onIrq = (line, level) => post({ kind: "irq", domid: guest, line, level });
         machine.syncIrqs(); // a restored state's lines
+        const { memory, mapcache } = place.memory(guest);
         const end = new EmulatorEnd(i32, q.handover, {
           machine,
-          memory: guestMemory(store, q.handover.domid),
+          memory,
           notify,
           written,
           self: d.domid,
           onError: (message) => post({ kind: "warn", message, domid: q.handover.domid }),
         });
         const e: Entry = { key: q.key, role: q.role, end, stopEvents: [] };
+        if (mapcache) e.mapcache = mapcache;
         entries.set(q.key, e);
         for (const p of [
           ...q.handover.vcpuPorts,
@@ -120,6 +175,7 @@ function run(d: IoreqThreadData): void {
         if (!e) return false;
         entries.delete(q.key);
         for (const stop of e.stopEvents.splice(0)) stop();
+        e.mapcache?.clearNow();
         return true;
       }
       case "save": {
@@ -196,9 +252,15 @@ function run(d: IoreqThreadData): void {
 
   const scanSelected = { notifyVcpu };
   const scanFull = { full: true, notifyVcpu };
+  // The round trip's critical path is this loop between a wake-up and the next Atomics.wait (the
+  // vCPU resumes on this core once we block): no clock read there. A wait that ends with a wake-up
+  // goes straight back to the top; the clock is read when a wait times out, when a device deadline
+  // is pending, and every CLOCK_ROUNDS busy rounds (the slow rescan and the RTC's timers while busy).
   let lastFull = Date.now();
+  let at = nextDeadline();
+  let rounds = 0;
   for (;;) {
-    if (Atomics.load(ctl, CTL.mail) && Atomics.exchange(ctl, CTL.mail, 0))
+    if (Atomics.load(ctl, CTL.mail) && Atomics.exchange(ctl, CTL.mail, 0)) {
       for (let m = receiveMessageOnPort(d.port); m; m = receiveMessageOnPort(d.port)) {
         const q = m.message as ThreadRequest;
         try {
@@ -212,25 +274,38 @@ function run(d: IoreqThreadData): void {
           });
         }
       }
+      deadlineMoved = true;
+    }
     if (Atomics.load(ctl, CTL.stop)) break;
     const mask = Atomics.load(ctl, CTL.traceMask);
     if (mask !== tracer.mask) setTracer(mask, relay);
-    const at = nextDeadline();
-    if (at !== undefined && at <= Date.now()) tickAll(Date.now());
+    if (deadlineMoved) {
+      // an emulation, a message or a tick may have armed, moved or stopped the RTC's timers
+      deadlineMoved = false;
+      at = nextDeadline();
+    }
+    let timeUp: boolean;
     const w = Atomics.load(i32, wake);
     if (w & 0xff) {
       scanPending(si, d.vcpu, dispatch, scanSelected); // clears evtchn_upcall_pending
+      timeUp = ++rounds >= CLOCK_ROUNDS;
     } else {
-      const left = at === undefined ? d.slowScanMs : Math.max(0, Math.min(d.slowScanMs, at - Date.now()));
-      if (Atomics.wait(i32, wake, w, left) !== "timed-out" && Date.now() - lastFull < d.slowScanMs) continue;
-      if (at !== undefined && Date.now() - lastFull < d.slowScanMs) continue; // a device deadline
+      const timeout = at === undefined ? d.slowScanMs : Math.max(0, Math.min(d.slowScanMs, at - Date.now()));
+      timeUp = Atomics.wait(i32, wake, w, timeout) === "timed-out" || ++rounds >= CLOCK_ROUNDS;
+    }
+    if (!timeUp && at === undefined) continue;
+    rounds = 0;
+    const now = Date.now();
+    if (at !== undefined && at <= now) {
+      tickAll(now);
+      deadlineMoved = true;
     }
     // The slow rescan, also while busy: a lost wake-up delays an event, never loses it.
-    const now = Date.now();
     if (now - lastFull >= d.slowScanMs) {
       lastFull = now;
       scanPending(si, d.vcpu, dispatch, scanFull);
       pollAll();
+      deadlineMoved = true;
     }
   }
   d.port.close();

@@ -124,20 +124,38 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
       ctx,
     );
 
-    // With the hypervisor in this host process, the emulators are served by a thread of their own
-    // blocked in Atomics.wait (ioreq-thread.ts); otherwise by this thread's event receiver.
-    const thread =
-      cfg.ioreqThread && xc.inProcess
-        ? new IoreqThread({
-            store,
-            sab,
-            domid: cfg.domid,
-            vcpu: cfg.vcpu,
-            slowScanMs: cfg.slowScanMs,
-            onWarn: (message, domid) => log.warn({ domid }, message),
-            onIrq: (domid, line, level) => sendIrq(domid, line, level),
-          })
+    // The emulators are served by a thread of their own blocked in Atomics.wait (ioreq-thread.ts) on
+    // our vCPU's wake word: in dom0's shared_info with the hypervisor in this host process, else in
+    // this host's shadow of it, where the link thread delivers our events (registered here first).
+    // Without it (`ioreqThread: false`), by this thread's event receiver.
+    const remoteEvents =
+      cfg.ioreqThread && remote
+        ? {
+            hypervisorHost: cfg.hypervisorHost,
+            shadowFrame: await retry(
+              "placing our vCPU's events on this host",
+              async () => {
+                const frame = await xc.placeEvents(cfg.domid, cfg.vcpu);
+                if (frame <= 0) throw new Error(`placeEvents: rc ${frame}`);
+                return frame;
+              },
+              ctx,
+            ),
+            linkTimeoutMs: 15_000,
+          }
         : undefined;
+    const thread = cfg.ioreqThread
+      ? new IoreqThread({
+          store,
+          sab,
+          domid: cfg.domid,
+          vcpu: cfg.vcpu,
+          slowScanMs: cfg.slowScanMs,
+          onWarn: (message, domid) => log.warn({ domid }, message),
+          onIrq: (domid, line, level) => sendIrq(domid, line, level),
+          ...(remoteEvents ? { remote: remoteEvents } : {}),
+        })
+      : undefined;
 
     // An emulated device's interrupt line changed: tell Xen, in order per guest (QEMU's
     // xen_set_irq → xendevicemodel_set_isa_irq_level / set_pci_intx_level).
@@ -343,7 +361,12 @@ export const deviceModelService: ServiceModule<DeviceModelConfig> = {
           };
         }
       }
-      const mapcache = remote ? new MapCache(xc, q.domid) : undefined;
+      const mapcache = remote
+        ? new MapCache(
+            { mapSync: (d, gfns) => xc.mapForeignPagesSync(d, gfns), unmap: (h) => xc.unmapResource(h) },
+            q.domid,
+          )
+        : undefined;
       const emulator = new Emulator({
         domid: q.domid,
         vcpus: q.vcpus || info.info.vcpus,
