@@ -43,6 +43,12 @@ import { BackRing, RingError } from "@xensim/ring";
 import type { BlkbackClock, BlkbackHypervisor } from "./environment.js";
 import { RingStats } from "./stats.js";
 
+/** A store's completion status as the ring's response status (make_response's BLKIF_RSP_*). */
+function blkifRspOf(status: number): number {
+  if (status === 0) return BLKIF_RSP_OKAY;
+  return status === -XenErrno.EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP : BLKIF_RSP_ERROR;
+}
+
 /** Responses made inside one batch of the pump before they are pushed (and notified) together. */
 const PUSH_BATCH = 64;
 
@@ -920,12 +926,7 @@ export class BlkbackRing {
       if (pending.kind === "read") this.stats.readSectors += pending.nrSectors;
       else if (pending.kind === "write") this.stats.writeSectors += pending.nrSectors;
     }
-    const rsp =
-      status === 0
-        ? BLKIF_RSP_OKAY
-        : status === -XenErrno.EOPNOTSUPP
-          ? BLKIF_RSP_EOPNOTSUPP
-          : BLKIF_RSP_ERROR;
+    const rsp = blkifRspOf(status);
     if (pending.unmap.length === 0 || this.unmapSync(pending)) this.respond(pending, rsp);
     else void this.unmapAndRespond(pending, rsp);
   }
@@ -1033,12 +1034,7 @@ export class BlkbackRing {
   /** A second response for pending's (answered) request: written and pushed, nothing counted as done. */
   private respondAgain(pending: Pending, status: number): void {
     if (this.halted) return;
-    const rsp =
-      status === 0
-        ? BLKIF_RSP_OKAY
-        : status === -XenErrno.EOPNOTSUPP
-          ? BLKIF_RSP_EOPNOTSUPP
-          : BLKIF_RSP_ERROR;
+    const rsp = blkifRspOf(status);
     try {
       const off = this.ring.nextResponse();
       encodeResponse(this.rspBytes, 0, this.abi, pending.idLo, pending.idHi, pending.op, rsp);
