@@ -19,6 +19,7 @@ import type {
   ToQueueThread,
 } from "./queue-thread-protocol.js";
 import { storeOpener } from "./store-opener.js";
+import { corruptResponsePoint, duplicateResponsePoint } from "./ring-faults.js";
 
 interface Served {
   ring: BlkbackRing;
@@ -75,8 +76,8 @@ function run(d: QueueThreadData): void {
     mapperLedger: d.mapperLedger ? [d.mapperLedger, d.threadLedger] : [d.threadLedger],
   });
   for (const k of STORE_FAULT_KINDS) chaos.point(k);
-  const corrupted = chaos.point("ring.response-corrupted");
-  const corruptResponse = () => corrupted.active && corrupted.hit("response slot");
+  const corruptResponse = corruptResponsePoint(chaos);
+  const duplicateResponse = duplicateResponsePoint(chaos);
   const setFault = (kind: string, spec: FaultSpec | undefined) => {
     if (!chaos.kinds.includes(kind)) return; // a point of the service's thread only (clock, bus, …)
     if (spec) chaos.set(spec);
@@ -143,6 +144,7 @@ function run(d: QueueThreadData): void {
         clock: () => performance.now(),
         ...(poll ? { poll } : {}),
         corruptResponse,
+        duplicateResponse,
         log: logger({ vcpu: d.vcpu, device: h.device, queue: h.queue }),
         stats,
         onHalt: (err, msg) => post({ kind: "halt", port: h.port, err, msg }),

@@ -191,9 +191,14 @@ describe("blkback queue threads", () => {
     assert.deepEqual(await newHits(), []);
 
     // backend.response-duplicated: two responses with one id (the frontend takes the first; the
-    // ring is out of step afterwards, as with any backend that answers twice: last on this vbd)
+    // ring is out of step afterwards, as with any backend that answers twice: last on this vbd).
+    // blkback writes the second response only while another consumed request keeps a slot free, so
+    // each queue gets two reads at once and the store holds them a little (store.latency).
+    await chaos({ op: "set", spec: { kind: "store.latency", delayMs: 20 } });
     await chaos({ op: "set", spec: { kind: "backend.response-duplicated" } });
-    for (let q = 0; q < 4; q++) assert.equal((await f.read(q, 8 * q, 1)).status, BLKIF_RSP_OKAY, `q${q}`);
+    // (a frontend out of step may never see its second answer: the reads are not awaited)
+    for (let q = 0; q < 4; q++)
+      for (const read of [f.read(q, 8 * q, 1), f.read(q, 8 * q + 4, 1)]) void read.catch(() => {});
     assert.deepEqual(await threadVcpus("backend.response-duplicated", 3), [6, 7, 8]);
     await chaos({ op: "heal" });
     f.close();

@@ -15,20 +15,9 @@ import { type BlkbackServiceConfig, BlkbackServiceConfigSchema } from "./config.
 import { registerRingLatencyHistogram } from "./latency-metric.js";
 import { QueueThreads } from "./queue-threads.js";
 import { storeOpener } from "./store-opener.js";
+import { corruptResponsePoint, duplicateResponsePoint } from "./ring-faults.js";
 
 export { storeOpener };
-
-/** ring.response-corrupted: garbage in the status of a response slot. */
-function corruptResponsePoint(chaos: ChaosPoints): () => boolean {
-  const p = chaos.point("ring.response-corrupted");
-  return () => p.active && p.hit("response slot");
-}
-
-/** backend.response-duplicated: a response written twice (same id), while another request is in flight. */
-function duplicateResponsePoint(chaos: ChaosPoints): (target: string) => boolean {
-  const p = chaos.point("backend.response-duplicated");
-  return (target) => p.active && p.hit(target);
-}
 
 /** Every store behind the chaos plane's store.* and backend.* fault points. */
 function chaosStoreOpener(open: BlkbackStoreOpener, chaos: ChaosPoints): BlkbackStoreOpener {
