@@ -137,7 +137,7 @@ const RULES: Rule[] = [
     match: /^npx xensim bench (xenstore|hypervisor|link|ioreq) /,
     where: "host",
     rewrite: TINY("--duration-ms", "100"),
-    expect: /wrote bench\/results\/\w+\.json/,
+    expect: /wrote bench\/results\/[\w-]+\.json/,
     timeoutMs: 240_000,
   },
   {

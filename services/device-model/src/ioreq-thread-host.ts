@@ -6,6 +6,7 @@ import type { EmulatorHandover, EmulatorRole, IrqLine, VgaTextScreen } from "@xe
 import { EventChannels, wakeWordIndex } from "@xensim/evtchn";
 import type { PageStore } from "@xensim/memory";
 import { onTraceSwitch, TRACE_IOREQ, tracer } from "@xensim/trace";
+import { threadLinkPrincipal } from "@xensim/security";
 import {
   CTL,
   type EmulatorFigures,
@@ -78,6 +79,9 @@ export class IoreqThread {
       ctl: this.ctl,
       port: port2,
       ...(options.remote ? { remote: options.remote } : {}),
+      // the service worker's principal (the runtime set it): the thread's foreign maps are the
+      // device model's, which the hypervisor's host allows for its own guests (map-policy)
+      ...(threadLinkPrincipal() ? { linkPrincipal: threadLinkPrincipal() } : {}),
     };
     this.worker = new Worker(new URL("./ioreq-thread.js", import.meta.url), {
       workerData: data,

@@ -2,6 +2,7 @@
 import type { MessagePort } from "node:worker_threads";
 import type { EmulatorHandover, EmulatorRole, IrqLine } from "@xensim/devicemodel";
 import type { TraceRecord } from "@xensim/trace";
+import type { LinkPrincipal } from "@xensim/security";
 
 /** Words of the control array the service and the thread share. */
 export const CTL = Object.freeze({
@@ -33,6 +34,8 @@ export interface IoreqThreadData {
    * records on this host's link, guest pages are mapped over it (a blocking mapcache).
    */
   remote?: { hypervisorHost: string; shadowFrame: number; linkTimeoutMs: number };
+  /** The service's link principal: this thread's foreign maps over the link name the device model. */
+  linkPrincipal?: LinkPrincipal;
 }
 
 export type ThreadRequest =

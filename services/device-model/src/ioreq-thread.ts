@@ -19,6 +19,7 @@ import {
 import { EventChannels, scanPending, wakeWordIndex } from "@xensim/evtchn";
 import { type MemView, PageStore } from "@xensim/memory";
 import { setTracer, type TraceRecord, tracer } from "@xensim/trace";
+import { setThreadLinkPrincipal } from "@xensim/security";
 import { LinkPlane, makeNotify, shadowSharedInfo } from "@xensim/xenctrl";
 import { PortDispatcher } from "@xensim/xenbus";
 import { guestMemory, MapCache } from "./guest-memory.js";
@@ -52,6 +53,7 @@ interface Placement {
 }
 
 function placement(store: PageStore, d: IoreqThreadData): Placement {
+  if (d.linkPrincipal) setThreadLinkPrincipal(d.linkPrincipal);
   if (d.remote) {
     // Events: this host's shadow shared_info, where the link thread sets them pending and wakes our
     // vCPU's word after applying the frames they follow (the READY slot is in the replica). Kicks:
