@@ -11,6 +11,7 @@ import type { LeakEvidence, XsHistoryEvent } from "@xensim/chaos";
 import type { GuestStatusJson } from "@xensim/proto";
 import Docker from "dockerode";
 import { sleep } from "./chaos-host.js";
+import { callToolstack } from "./chaos-target.js";
 
 const PROJECT_LABEL = "com.docker.compose.project";
 const SERVICE_LABEL = "com.docker.compose.service";
@@ -143,29 +144,13 @@ export class ComposeChaosHost {
     body?: unknown,
     text?: string,
   ): Promise<{ status: number; json: T }> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
-    let payload: string | undefined;
-    if (text !== undefined) {
-      headers["content-type"] = "text/plain";
-      payload = text;
-    } else if (body !== undefined) {
-      headers["content-type"] = "application/json";
-      payload = JSON.stringify(body);
-    }
-    const res = await fetch(`${this.api}${path}`, {
+    return callToolstack<T>(this.api, this.token, {
       method,
-      headers,
-      ...(payload !== undefined ? { body: payload } : {}),
-      signal: AbortSignal.timeout(60_000),
+      path,
+      ...(body !== undefined ? { body } : {}),
+      ...(text !== undefined ? { text } : {}),
+      timeoutMs: 60_000,
     });
-    const t = await res.text();
-    let json: T;
-    try {
-      json = (t ? JSON.parse(t) : {}) as T;
-    } catch {
-      json = { error: t.slice(0, 500) } as T;
-    }
-    return { status: res.status, json };
   }
 
   private async pollStatuses(): Promise<void> {

@@ -26,7 +26,7 @@ import { connectXenstore } from "@xensim/xenstore-client";
 import type { GuestStatusJson } from "@xensim/proto";
 import { createLogger, type HostHandle, startHost } from "@xensim/runtime";
 import { CHAOS_SUBJECTS, GUEST_SUBJECTS } from "@xensim/subjects";
-import type { ChaosTarget } from "./chaos-target.js";
+import { callToolstack, type ChaosTarget } from "./chaos-target.js";
 import { isServiceName, type ServiceName, serviceEntry } from "../services.js";
 
 async function freePort(): Promise<number> {
@@ -284,22 +284,12 @@ export class ChaosHost implements ChaosTarget {
     body?: unknown,
     text?: string,
   ): Promise<{ status: number; json: T }> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
-    let payload: string | undefined;
-    if (text !== undefined) {
-      headers["content-type"] = "text/plain";
-      payload = text;
-    } else if (body !== undefined) {
-      headers["content-type"] = "application/json";
-      payload = JSON.stringify(body);
-    }
-    const res = await fetch(`${this.api}${path}`, {
+    return callToolstack<T>(this.api, this.token, {
       method,
-      headers,
-      ...(payload !== undefined ? { body: payload } : {}),
+      path,
+      ...(body !== undefined ? { body } : {}),
+      ...(text !== undefined ? { text } : {}),
     });
-    const t = await res.text();
-    return { status: res.status, json: (t ? JSON.parse(t) : {}) as T };
   }
 
   /** Every guest status published from now until the returned function is called. */

@@ -24,3 +24,35 @@ export interface ChaosTarget {
   removeDisk(file: string): Promise<void>;
   stop(): Promise<void>;
 }
+
+/**
+ * One call to a toolstack's HTTP API with its bearer token: a JSON body or a text body (an xl.cfg),
+ * the reply parsed as JSON (a reply that is not JSON comes back as `{error}` with its start).
+ */
+export async function callToolstack<T>(
+  api: string,
+  token: string,
+  request: { method: string; path: string; body?: unknown; text?: string; timeoutMs?: number },
+): Promise<{ status: number; json: T }> {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  let payload: string | undefined;
+  if (request.text !== undefined) {
+    headers["content-type"] = "text/plain";
+    payload = request.text;
+  } else if (request.body !== undefined) {
+    headers["content-type"] = "application/json";
+    payload = JSON.stringify(request.body);
+  }
+  const res = await fetch(`${api}${request.path}`, {
+    method: request.method,
+    headers,
+    ...(payload !== undefined ? { body: payload } : {}),
+    ...(request.timeoutMs !== undefined ? { signal: AbortSignal.timeout(request.timeoutMs) } : {}),
+  });
+  const t = await res.text();
+  try {
+    return { status: res.status, json: (t ? JSON.parse(t) : {}) as T };
+  } catch {
+    return { status: res.status, json: { error: t.slice(0, 500) } as T };
+  }
+}
