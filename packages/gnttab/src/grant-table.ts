@@ -174,16 +174,19 @@ export class GrantTables {
     return this.store.viewOfFrames(this.grantFrames(domid));
   }
 
+  /** The word index of a live domain's own shared entry `ref`, or -1 outside its table. */
+  private ownEntryIndex(domid: number, ref: number): number {
+    const t = this.liveTable(domid);
+    if (t < 0 || ref >>> 0 !== ref) return -1;
+    return ref < Atomics.load(this.i32, t + G_NR_FRAMES) * GRANT_ENTRIES_V1_PER_FRAME
+      ? this.shIdxAt(t, ref)
+      : -1;
+  }
+
   /** The granter's own grantAccess of `ref` with no view (Xen's order); false past the table's frames. */
   grantAccessOwn(domid: number, ref: number, remote: number, gfn: number, readonly: boolean): boolean {
-    const t = this.liveTable(domid);
-    if (
-      t < 0 ||
-      ref >>> 0 !== ref ||
-      ref >= Atomics.load(this.i32, t + G_NR_FRAMES) * GRANT_ENTRIES_V1_PER_FRAME
-    )
-      return false;
-    const sh = this.shIdxAt(t, ref);
+    const sh = this.ownEntryIndex(domid, ref);
+    if (sh < 0) return false;
     const i32 = this.i32;
     i32[sh + 1] = gfn;
     Atomics.store(i32, sh, ((remote & 0xffff) << 16) | GTF_permit_access | (readonly ? GTF_readonly : 0));
@@ -193,14 +196,8 @@ export class GrantTables {
 
   /** The granter's own endForeignAccess of `ref`: false while mapped or outside the table. */
   endAccessOwn(domid: number, ref: number): boolean {
-    const t = this.liveTable(domid);
-    if (
-      t < 0 ||
-      ref >>> 0 !== ref ||
-      ref >= Atomics.load(this.i32, t + G_NR_FRAMES) * GRANT_ENTRIES_V1_PER_FRAME
-    )
-      return false;
-    const sh = this.shIdxAt(t, ref);
+    const sh = this.ownEntryIndex(domid, ref);
+    if (sh < 0) return false;
     const i32 = this.i32;
     let w = Atomics.load(i32, sh);
     for (;;) {
